@@ -1,0 +1,196 @@
+/**
+ * @file exec.c
+ * The execution contract on this machine (see exec.h): materialise inputs by
+ * hard links, run through the sandbox, collect outputs into the store. It
+ * does not decide what runs when (sched.c) nor isolate (sandbox.c).
+ */
+#include "exec.h"
+
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STDERR_TAIL 2048
+
+/* Creates the parent directories of rel inside root. They are world-writable
+ * because the sandboxed program runs as another user and may write outputs
+ * there; the whole tree is private to .gg/tmp and removed afterwards. */
+static int make_parents(const char *root, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	if (!slash)
+		return 0;
+	char *dir = xasprintf("%s/%.*s", root, (int)(slash - rel), rel);
+	int r = 0;
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		r = mkdir_p(dir, 0777);
+		/* chmod each created level: mkdir is subject to the umask */
+		for (char *p = dir + strlen(root); r == 0 && p;) {
+			char *next = strchr(p + 1, '/');
+			if (next)
+				*next = 0;
+			chmod(dir, 0777);
+			if (next)
+				*next = '/';
+			p = next;
+		}
+	}
+	free(dir);
+	return r;
+}
+
+static int materialise(struct store *s, const struct thunk *t, const char *root)
+{
+	for (size_t i = 0; i < t->ninputs; i++) {
+		const struct thunk_input *in = &t->inputs[i];
+		char *src, *dst = xasprintf("%s/%s", root, in->path);
+		int r = make_parents(root, in->path);
+		if (r == 0)
+			r = store_object_path_mode(s, &in->ref.name, in->exec, &src);
+		if (r == 0) {
+			if (link(src, dst) < 0)
+				r = gg_error_errno("cannot place input %s (%s)", in->path, in->ref.name.s);
+			free(src);
+		}
+		free(dst);
+		if (r < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < t->outputs.n; i++)
+		if (make_parents(root, t->outputs.v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static char *read_tail(const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return xstrdup("");
+	struct stat st;
+	off_t off = 0;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max)
+		off = st.st_size - (off_t)max;
+	lseek(fd, off, SEEK_SET);
+	struct buf b = BUF_INIT;
+	read_fd_all(fd, &b, max + 1);
+	close(fd);
+	/* keep it printable: NULs would cut the message */
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == 0)
+			b.data[i] = '?';
+	return buf_steal(&b);
+}
+
+static char *describe_status(int st, bool timed_out, uint64_t timeout_ms)
+{
+	if (timed_out)
+		return xasprintf("timed out after %llu ms", (unsigned long long)timeout_ms);
+	if (WIFEXITED(st))
+		return xasprintf("exited with status %d", WEXITSTATUS(st));
+	if (WIFSIGNALED(st))
+		return xasprintf("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return xasprintf("ended with wait status %d", st);
+}
+
+static int collect(struct store *s, const struct thunk *t, const char *root, struct exec_result *r)
+{
+	for (size_t i = 0; i < t->outputs.n; i++) {
+		const char *o = t->outputs.v[i];
+		char *p = xasprintf("%s/%s", root, o);
+		struct stat st;
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+			r->outcome = EXEC_PROGRAM_FAILED;
+			r->why = xasprintf("exited with status 0 but did not produce output '%s'%s", o,
+					   errno == ENOENT || lstat(p, &st) < 0 ? "" : " as a regular file");
+			free(p);
+			memo_free(&r->outputs);
+			return 0;
+		}
+		struct gg_name n;
+		if (store_adopt_file(s, p, &n) < 0) {
+			free(p);
+			return -1;
+		}
+		memo_add(&r->outputs, o, &n, (st.st_mode & 0100) != 0);
+		free(p);
+	}
+	r->outcome = EXEC_OK;
+	return 0;
+}
+
+int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o, struct exec_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->t_start = now_ns();
+	if (!thunk_is_reduced(t))
+		return gg_error("internal error: executing a thunk with unresolved inputs");
+	char *root;
+	if (store_make_tmpdir(s, "run", &root) < 0)
+		return -1;
+	chmod(root, 0755);
+	char *out = xasprintf("%s.stdout", root), *err = xasprintf("%s.stderr", root);
+	int ret = materialise(s, t, root);
+	r->t_ran = now_ns();
+	if (ret == 0) {
+		uint64_t timeout = t->timeout_ms ? t->timeout_ms : o->default_timeout_ms;
+		struct sandbox_spec spec = {
+			.root = root,
+			.exe = t->exe,
+			.argv = t->argv.v,
+			.env = t->env.v ? t->env.v : (char *[]){NULL},
+			.timeout_ms = timeout,
+			.stdout_path = out,
+			.stderr_path = err,
+			.no_isolation = o->no_isolation,
+		};
+		struct sandbox_result sr;
+		ret = sandbox_run(&spec, &sr);
+		r->t_run_end = now_ns();
+		if (ret == 0) {
+			r->wait_status = sr.wait_status;
+			r->timed_out = sr.timed_out;
+			r->isolated = sr.isolated;
+			r->stderr_tail = read_tail(err, STDERR_TAIL);
+			if (sr.timed_out || !WIFEXITED(sr.wait_status) || WEXITSTATUS(sr.wait_status) != 0) {
+				r->outcome = EXEC_PROGRAM_FAILED;
+				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
+			} else {
+				ret = collect(s, t, root, r);
+			}
+		}
+	} else {
+		r->t_run_end = r->t_ran;
+	}
+	if (!o->keep_dir) {
+		char *keep = ret < 0 ? xstrdup(gg_last_error()) : NULL;
+		remove_tree(root);
+		unlink(out);
+		unlink(err);
+		if (keep) {
+			gg_error("%s", keep);
+			free(keep);
+		}
+	}
+	free(out);
+	free(err);
+	free(root);
+	r->t_end = now_ns();
+	return ret;
+}
+
+void exec_result_free(struct exec_result *r)
+{
+	free(r->stderr_tail);
+	free(r->why);
+	memo_free(&r->outputs);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,36 @@
+/**
+ * @file placeholder.h
+ * Placeholders: small files that stand where a thunk's output will be.
+ *
+ *     #!/usr/bin/env gg-run
+ *     ggfs-placeholder 1 T...#out.txt
+ *
+ * The first line makes a placeholder executable: running it runs `gg-run`,
+ * which forces the thunk and executes the result with the same arguments.
+ * Detection is by the exact first line; the second names the reference.
+ */
+#ifndef GG_PLACEHOLDER_H
+#define GG_PLACEHOLDER_H
+
+#include "hash.h"
+#include "util.h"
+
+#include <sys/types.h>
+
+#define PLACEHOLDER_MAGIC "#!/usr/bin/env gg-run\n"
+#define PLACEHOLDER_MAX_SIZE 4096
+
+/* Writes a placeholder atomically, mode 0755. */
+int placeholder_write(const char *path, const struct gg_ref *ref);
+/* Formats placeholder bytes into a buf. */
+void placeholder_format(const struct gg_ref *ref, struct buf *out);
+/*
+ * Classifies bytes: 1 = a placeholder (fills *ref), 0 = not a placeholder,
+ * -1 = has the magic line but is malformed (error says why).
+ */
+int placeholder_parse(const void *data, size_t len, struct gg_ref *ref);
+/* Same for a file; 0 for anything that is not a regular file. */
+int placeholder_read(const char *path, struct gg_ref *ref);
+int placeholder_read_fd(int fd, struct gg_ref *ref);
+
+#endif

@@ -1,0 +1,698 @@
+/**
+ * @file sandbox.c
+ * Runs one program hermetically in a prepared directory (see sandbox.h).
+ *
+ * The child is created with a fork-like clone() into new user, mount, pid,
+ * net, ipc and uts namespaces. The parent writes its uid/gid maps and then
+ * releases it through a pipe. The child makes all mounts private, bind-mounts
+ * ROOT onto itself, adds /tmp (tmpfs) and /dev/{null,zero,urandom} where the
+ * inputs leave those names free, pivots into ROOT and detaches the old root.
+ * As pid 1 of the new pid namespace it then forks the program and stays as a
+ * tiny init that reaps orphans and reports the program's wait status through
+ * a pipe (a pid-1 program would ignore its own default-action signals). That
+ * pipe also carries setup and exec failures (kind, step, errno). When pid 1
+ * exits or is killed (timeout) the kernel kills the whole pid namespace.
+ *
+ * Without namespaces (or with spec->no_isolation) the program simply runs
+ * with ROOT as its cwd, in its own process group.
+ *
+ * Everything the child needs is prepared before the clone: between clone and
+ * exec the child only makes raw system calls (no malloc, no stdio, no locks),
+ * so sandbox_run() is safe to call from several threads at once. It does not
+ * prepare ROOT's inputs or collect outputs; exec.c does.
+ */
+#include "sandbox.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS_FLAGS                                                                                   \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+#define OUTSIDE_ID       65534 /* "nobody": what the sandbox's root is when we are root */
+#define DEFAULT_FSIZE    (16ull << 30)
+#define DEFAULT_NPROC    4096
+#define TMPFS_OPTS       "size=128m,nr_inodes=16384,mode=1777"
+#define SANDBOX_HOSTNAME "gg"
+
+/* Messages from the child processes on the report pipe. */
+enum { MSG_SETUP = 1, MSG_EXEC, MSG_STATUS };
+struct msg {
+	int kind, step, err, status;
+};
+
+/* Setup steps, for error messages (indexes into step_names). */
+enum {
+	STEP_SYNC,
+	STEP_SETGROUPS,
+	STEP_PRIVATE,
+	STEP_BIND_ROOT,
+	STEP_ENTER_ROOT,
+	STEP_IDENTITY,
+	STEP_HOSTNAME,
+	STEP_TMP,
+	STEP_DEV,
+	STEP_PIVOT,
+	STEP_DETACH,
+	STEP_STDIO,
+	STEP_FORK,
+	STEP_CHDIR,
+	STEP_RLIMIT,
+};
+static const char *const step_names[] = {
+	[STEP_SYNC] = "waiting for the uid map",
+	[STEP_SETGROUPS] = "dropping supplementary groups",
+	[STEP_PRIVATE] = "making mounts private",
+	[STEP_BIND_ROOT] = "bind-mounting the root",
+	[STEP_ENTER_ROOT] = "entering the root",
+	[STEP_IDENTITY] = "switching to the sandbox user",
+	[STEP_HOSTNAME] = "setting the host name",
+	[STEP_TMP] = "mounting /tmp",
+	[STEP_DEV] = "binding /dev",
+	[STEP_PIVOT] = "pivot_root",
+	[STEP_DETACH] = "detaching the old root",
+	[STEP_STDIO] = "redirecting stdio",
+	[STEP_FORK] = "forking the program",
+	[STEP_CHDIR] = "changing to the root directory",
+	[STEP_RLIMIT] = "setting resource limits",
+};
+
+static const char *const dev_names[] = {"null", "zero", "urandom"};
+static const char *const dev_paths[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+#define NDEV GG_ARRAY_LEN(dev_names)
+
+/* Everything the child needs, prepared before the clone. */
+struct child_ctx {
+	const char *root, *exe;
+	char *const *argv, *const *env;
+	int sync_fd, report_fd, in_fd, out_fd, err_fd;
+	bool is_root, mount_tmp, bind_dev[NDEV];
+	const char *dev_src[NDEV], *dev_dst[NDEV];
+	struct rlimit fsize, as, nproc, core;
+	bool set_as;
+};
+
+/* ---- helpers usable in the child (raw system calls only) ---- */
+
+static pid_t raw_fork(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+static void report(int fd, int kind, int step, int err, int status)
+{
+	struct msg m = {kind, step, err, status};
+	ssize_t r;
+	do
+		r = write(fd, &m, sizeof m);
+	while (r < 0 && errno == EINTR);
+}
+
+static _Noreturn void child_fail(const struct child_ctx *c, int kind, int step)
+{
+	report(c->report_fd, kind, step, errno, 0);
+	_exit(127);
+}
+
+static void close_range_raw(unsigned lo, unsigned hi)
+{
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+#endif
+	struct rlimit rl;
+	unsigned max = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < max)
+		max = (unsigned)rl.rlim_cur;
+	for (unsigned fd = lo; fd <= hi && fd < max; fd++)
+		close((int)fd);
+}
+
+/* Closes every descriptor except the (at most 8) listed ones. */
+static void close_all_except(const int *keep_in, int n)
+{
+	int keep[8];
+	for (int i = 0; i < n; i++) {
+		int v = keep_in[i], j = i;
+		for (; j > 0 && keep[j - 1] > v; j--)
+			keep[j] = keep[j - 1];
+		keep[j] = v;
+	}
+	unsigned lo = 0;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			close_range_raw(lo, (unsigned)keep[i] - 1);
+		if ((unsigned)keep[i] + 1 > lo)
+			lo = (unsigned)keep[i] + 1;
+	}
+	close_range_raw(lo, ~0u);
+}
+
+/* Default dispositions and an empty signal mask, as a fresh process has. */
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void setup_stdio(const struct child_ctx *c)
+{
+	/* All three are >= 3 (see fd_above_stdio), so no dup2 clobbers another. */
+	if (dup2(c->in_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->err_fd, 2) < 0)
+		child_fail(c, MSG_SETUP, STEP_STDIO);
+	close(c->in_fd);
+	close(c->out_fd);
+	if (c->err_fd != c->out_fd)
+		close(c->err_fd);
+}
+
+static _Noreturn void exec_program(const struct child_ctx *c)
+{
+	setsid(); /* no controlling terminal; its own group for timeouts */
+	if (setrlimit(RLIMIT_FSIZE, &c->fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->nproc) < 0 ||
+	    setrlimit(RLIMIT_CORE, &c->core) < 0 || (c->set_as && setrlimit(RLIMIT_AS, &c->as) < 0))
+		child_fail(c, MSG_SETUP, STEP_RLIMIT);
+	execve(c->exe, c->argv, c->env);
+	child_fail(c, MSG_EXEC, 0);
+}
+
+/* pid 1 of the sandbox: set up the mounts, fork the program, reap, report. */
+static _Noreturn void isolated_child(const struct child_ctx *c)
+{
+	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd};
+	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+
+	char go;
+	ssize_t r;
+	do
+		r = read(c->sync_fd, &go, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(127); /* the parent gave up */
+	close(c->sync_fd);
+
+	/* As real root our supplementary groups (e.g. 0) would stay effective. */
+	if (c->is_root && setgroups(0, NULL) < 0)
+		child_fail(c, MSG_SETUP, STEP_SETGROUPS);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail(c, MSG_SETUP, STEP_PRIVATE);
+	/* Still the caller's identity outside: ROOT's ancestors may be private. */
+	if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		child_fail(c, MSG_SETUP, STEP_BIND_ROOT);
+	if (chdir(c->root) < 0)
+		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
+	/* Become the namespace's root (= the mapped id outside), keeping caps. */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		child_fail(c, MSG_SETUP, STEP_IDENTITY);
+	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
+		child_fail(c, MSG_SETUP, STEP_HOSTNAME);
+	if (c->mount_tmp && mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTS) < 0)
+		child_fail(c, MSG_SETUP, STEP_TMP);
+	for (size_t i = 0; i < NDEV; i++)
+		if (c->bind_dev[i] && mount(c->dev_src[i], c->dev_dst[i], NULL, MS_BIND, NULL) < 0)
+			child_fail(c, MSG_SETUP, STEP_DEV);
+	/* pivot_root(".", ".") stacks the old root on top of the new one; detach it. */
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			child_fail(c, MSG_SETUP, STEP_DETACH);
+	} else if (errno == EINVAL) {
+		/* The host root is the initramfs: move ROOT over it instead. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+			child_fail(c, MSG_SETUP, STEP_PIVOT);
+	} else {
+		child_fail(c, MSG_SETUP, STEP_PIVOT);
+	}
+	if (chdir("/") < 0)
+		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
+	setup_stdio(c);
+	reset_signals();
+
+	pid_t pid = raw_fork(0);
+	if (pid < 0)
+		child_fail(c, MSG_SETUP, STEP_FORK);
+	if (pid == 0)
+		exec_program(c);
+
+	/* init: hold no files, reap everything, report the program's status */
+	close_all_except(&c->report_fd, 1);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == pid) {
+			report(c->report_fd, MSG_STATUS, 0, 0, st);
+			_exit(0);
+		}
+		if (w < 0 && errno != EINTR)
+			_exit(127);
+	}
+}
+
+static _Noreturn void plain_child(const struct child_ctx *c)
+{
+	int keep[] = {c->report_fd, c->in_fd, c->out_fd, c->err_fd};
+	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+	if (chdir(c->root) < 0)
+		child_fail(c, MSG_SETUP, STEP_CHDIR);
+	setup_stdio(c);
+	reset_signals();
+	exec_program(c);
+}
+
+/* ---- parent side ---- */
+
+static int write_proc(pid_t pid, const char *file, const char *data)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	int r = 0;
+	if (write_all(fd, data, strlen(data)) < 0)
+		r = gg_error_errno("cannot write %s", path);
+	close(fd);
+	return r;
+}
+
+/* Maps the child's root user and group to us, or to nobody when we are root. */
+static int write_id_maps(pid_t pid, bool is_root)
+{
+	char map[64];
+	unsigned uid = is_root ? OUTSIDE_ID : (unsigned)geteuid();
+	unsigned gid = is_root ? OUTSIDE_ID : (unsigned)getegid();
+	snprintf(map, sizeof map, "0 %u 1\n", uid);
+	if (write_proc(pid, "uid_map", map) < 0)
+		return -1;
+	/* Unprivileged: setgroups must be denied before writing gid_map. As
+	 * root we keep it allowed so the child can drop its groups instead. */
+	if (!is_root && write_proc(pid, "setgroups", "deny") < 0)
+		return -1;
+	snprintf(map, sizeof map, "0 %u 1\n", gid);
+	return write_proc(pid, "gid_map", map);
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- the one-time probe ---- */
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static bool probe_ok;
+static char probe_reason[256];
+
+static void probe(void)
+{
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		snprintf(probe_reason, sizeof probe_reason, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = raw_fork(NS_FLAGS);
+	if (pid == 0) {
+		close_all_except(&sync[0], 1);
+		char go;
+		if (read(sync[0], &go, 1) != 1)
+			_exit(126);
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(errno & 0x7f);
+		_exit(0);
+	}
+	close(sync[0]);
+	if (pid < 0) {
+		snprintf(probe_reason, sizeof probe_reason, "clone: %s", strerror(errno));
+		close(sync[1]);
+		return;
+	}
+	if (write_id_maps(pid, geteuid() == 0) < 0) {
+		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
+		close(sync[1]);
+		kill_and_reap(pid);
+		return;
+	}
+	if (write(sync[1], "x", 1) != 1)
+		snprintf(probe_reason, sizeof probe_reason, "pipe: %s", strerror(errno));
+	close(sync[1]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(probe_reason, sizeof probe_reason, "waitpid: %s", strerror(errno));
+			return;
+		}
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !probe_reason[0])
+		probe_ok = true;
+	else if (!probe_reason[0] && WIFEXITED(st))
+		snprintf(probe_reason, sizeof probe_reason, "mount: %s", strerror(WEXITSTATUS(st)));
+	else if (!probe_reason[0])
+		snprintf(probe_reason, sizeof probe_reason, "probe died (wait status %d)", st);
+}
+
+bool sandbox_available(void)
+{
+	pthread_once(&probe_once, probe);
+	return probe_ok;
+}
+
+static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
+
+static void print_notice(void)
+{
+	fprintf(stderr,
+		"gg: note: cannot create namespaces here (%s); thunks run with their "
+		"directory as cwd, not isolated\n",
+		probe_reason);
+}
+
+/* ---- sandbox_run ---- */
+
+/* Keeps fd out of 0..2 so that the child's dup2()s cannot clobber it. */
+static int fd_above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n;
+}
+
+static int open_out(const char *path)
+{
+	int fd = open(path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gg_error_errno("cannot create %s", path ? path : "/dev/null");
+	return fd_above_stdio(fd);
+}
+
+static struct rlimit capped(int resource, uint64_t want)
+{
+	struct rlimit cur, rl = {(rlim_t)want, (rlim_t)want};
+	if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
+	    cur.rlim_max < rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+	return rl;
+}
+
+/* Mount points we created in ROOT, removed after the run. */
+struct mount_points {
+	char *tmp, *dev, *dev_file[NDEV];
+	bool made_tmp, made_dev, made_dev_file[NDEV];
+};
+
+static bool absent(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) < 0 && errno == ENOENT;
+}
+
+static int make_mount_points(const char *root, struct child_ctx *c, struct mount_points *mp)
+{
+	mp->tmp = xasprintf("%s/tmp", root);
+	mp->dev = xasprintf("%s/dev", root);
+	if (absent(mp->tmp)) {
+		if (mkdir(mp->tmp, 0755) < 0)
+			return gg_error_errno("cannot create %s", mp->tmp);
+		mp->made_tmp = c->mount_tmp = true;
+	}
+	struct stat st;
+	if (absent(mp->dev)) {
+		if (mkdir(mp->dev, 0755) < 0)
+			return gg_error_errno("cannot create %s", mp->dev);
+		mp->made_dev = true;
+	} else if (lstat(mp->dev, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		return 0; /* an input claims /dev: leave it alone */
+	}
+	for (size_t i = 0; i < NDEV; i++) {
+		mp->dev_file[i] = xasprintf("%s/%s", mp->dev, dev_names[i]);
+		if (!absent(mp->dev_file[i]))
+			continue;
+		int fd = open(mp->dev_file[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return gg_error_errno("cannot create %s", mp->dev_file[i]);
+		close(fd);
+		mp->made_dev_file[i] = c->bind_dev[i] = true;
+	}
+	return 0;
+}
+
+/* Best effort: what the program itself put there stays (it is its output). */
+static void remove_mount_points(struct mount_points *mp)
+{
+	for (size_t i = 0; i < NDEV; i++) {
+		if (mp->made_dev_file[i])
+			unlink(mp->dev_file[i]);
+		free(mp->dev_file[i]);
+	}
+	if (mp->made_dev)
+		rmdir(mp->dev);
+	if (mp->made_tmp)
+		rmdir(mp->tmp);
+	free(mp->tmp);
+	free(mp->dev);
+}
+
+/* Waits for pid, killing it at the deadline; returns its wait status. */
+static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, bool kill_group,
+		      bool *timed_out, struct rusage *ru)
+{
+	if (timeout_ms) {
+		uint64_t deadline = t0 + timeout_ms * 1000000u;
+		int pidfd = -1;
+#ifdef SYS_pidfd_open
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+		for (;;) {
+			uint64_t now = now_ns();
+			if (now >= deadline) {
+				*timed_out = true;
+				if (kill_group)
+					kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				break;
+			}
+			uint64_t left_ms = (deadline - now + 999999) / 1000000;
+			if (pidfd >= 0) {
+				struct pollfd p = {pidfd, POLLIN, 0};
+				int r = poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+				if (r > 0)
+					break;
+			} else {
+				siginfo_t si;
+				si.si_pid = 0;
+				if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				    si.si_pid == pid)
+					break;
+				struct timespec ts = {0, 1000000}; /* 1 ms */
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	int st = 0;
+	while (wait4(pid, &st, 0, ru) < 0) {
+		if (errno != EINTR) {
+			memset(ru, 0, sizeof *ru);
+			return gg_error_errno("waiting for the sandboxed program");
+		}
+	}
+	/* A program in its own group may leave children behind: end them too. */
+	if (kill_group && *timed_out)
+		kill(-pid, SIGKILL);
+	return st;
+}
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
+{
+	memset(result, 0, sizeof *result);
+	if (!spec->root || !spec->exe || !spec->argv)
+		return gg_error("sandbox: root, exe and argv are required");
+	bool isolated = !spec->no_isolation && sandbox_available();
+	if (!isolated && !spec->no_isolation)
+		pthread_once(&notice_once, print_notice);
+
+	struct stat st;
+	if (stat(spec->root, &st) < 0)
+		return gg_error_errno("sandbox root %s", spec->root);
+	if (!S_ISDIR(st.st_mode))
+		return gg_error("sandbox root %s: not a directory", spec->root);
+
+	static char *const empty_env[] = {NULL};
+	struct child_ctx c = {
+		.root = spec->root,
+		.exe = spec->exe,
+		.argv = spec->argv,
+		.env = spec->env ? spec->env : empty_env,
+		.sync_fd = -1,
+		.report_fd = -1,
+		.is_root = geteuid() == 0,
+		.fsize = capped(RLIMIT_FSIZE, spec->max_output ? spec->max_output : DEFAULT_FSIZE),
+		.nproc = capped(RLIMIT_NPROC, spec->max_procs ? spec->max_procs : DEFAULT_NPROC),
+		.core = {0, 0},
+		.set_as = spec->max_memory != 0,
+	};
+	if (c.set_as)
+		c.as = capped(RLIMIT_AS, spec->max_memory);
+	/* exe is relative to ROOT in both modes; tolerate a leading "/" */
+	while (*c.exe == '/')
+		c.exe++;
+	if (!*c.exe)
+		return gg_error("sandbox: empty program path");
+
+	struct mount_points mp;
+	memset(&mp, 0, sizeof mp);
+	int ret = -1, sync[2] = {-1, -1}, rep[2] = {-1, -1};
+	c.in_fd = c.out_fd = c.err_fd = -1;
+	if (isolated) {
+		if (c.is_root && st.st_uid != OUTSIDE_ID && chown(spec->root, OUTSIDE_ID, OUTSIDE_ID) < 0) {
+			gg_error_errno("cannot hand %s to the sandbox user", spec->root);
+			goto out;
+		}
+		if (make_mount_points(spec->root, &c, &mp) < 0)
+			goto out;
+		for (size_t i = 0; i < NDEV; i++) {
+			c.dev_src[i] = dev_paths[i];
+			c.dev_dst[i] = mp.dev_file[i] ? mp.dev_file[i] + strlen(spec->root) + 1 : NULL;
+		}
+	}
+	c.in_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	if (c.in_fd < 0) {
+		gg_error_errno("cannot open /dev/null");
+		goto out;
+	}
+	if ((c.out_fd = open_out(spec->stdout_path)) < 0)
+		goto out;
+	if (spec->stderr_path && spec->stdout_path && !strcmp(spec->stderr_path, spec->stdout_path))
+		c.err_fd = fcntl(c.out_fd, F_DUPFD_CLOEXEC, 3);
+	else
+		c.err_fd = open_out(spec->stderr_path);
+	if (c.err_fd < 0)
+		goto out;
+	if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0 || (isolated && pipe2(sync, O_CLOEXEC) < 0)) {
+		gg_error_errno("sandbox: cannot create a pipe");
+		goto out;
+	}
+	if ((rep[0] = fd_above_stdio(rep[0])) < 0 || (rep[1] = fd_above_stdio(rep[1])) < 0 ||
+	    (isolated && (sync[0] = fd_above_stdio(sync[0])) < 0)) {
+		gg_error_errno("sandbox: cannot move a pipe");
+		goto out;
+	}
+	c.report_fd = rep[1];
+	c.sync_fd = sync[0];
+
+	uint64_t t0 = now_ns();
+	pid_t pid = raw_fork(isolated ? NS_FLAGS : 0);
+	if (pid == 0) {
+		if (isolated)
+			isolated_child(&c);
+		plain_child(&c);
+	}
+	if (pid < 0) {
+		gg_error_errno("cannot start %s%s", spec->exe, isolated ? " in new namespaces" : "");
+		goto out;
+	}
+	close(rep[1]);
+	rep[1] = -1;
+	if (isolated) {
+		close(sync[0]);
+		sync[0] = -1;
+		if (write_id_maps(pid, c.is_root) < 0) {
+			kill_and_reap(pid);
+			goto out;
+		}
+		if (write_all(sync[1], "x", 1) < 0) {
+			gg_error_errno("sandbox: cannot release the child");
+			kill_and_reap(pid);
+			goto out;
+		}
+		close(sync[1]);
+		sync[1] = -1;
+	}
+
+	struct rusage ru;
+	int status = wait_child(pid, t0, spec->timeout_ms, !isolated, &result->timed_out, &ru);
+	result->wall_ns = now_ns() - t0;
+	result->cpu_ns = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+	result->isolated = isolated;
+	if (status < 0)
+		goto out;
+
+	/* Everything the children wrote is in the pipe once pid has exited. */
+	struct msg m, fail = {0, 0, 0, 0};
+	bool have_status = false;
+	for (;;) {
+		ssize_t n = read(rep[0], &m, sizeof m);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof m)
+			break;
+		if (m.kind == MSG_STATUS) {
+			have_status = true;
+			status = m.status;
+		} else if (!fail.kind) {
+			fail = m;
+		}
+	}
+	if (fail.kind == MSG_EXEC) {
+		gg_error("cannot execute %s: %s", spec->exe, strerror(fail.err));
+		goto out;
+	}
+	if (fail.kind == MSG_SETUP) {
+		const char *what = fail.step >= 0 && (size_t)fail.step < GG_ARRAY_LEN(step_names)
+					   ? step_names[fail.step]
+					   : "setup";
+		gg_error("sandbox for %s in %s: %s failed: %s", spec->exe, spec->root, what,
+			 strerror(fail.err));
+		goto out;
+	}
+	if (isolated && have_status)
+		result->timed_out = false; /* it finished just before the kill */
+	result->wait_status = status;
+	ret = 0;
+out:
+	if (isolated)
+		remove_mount_points(&mp);
+	int fds[] = {c.in_fd, c.out_fd, c.err_fd, sync[0], sync[1], rep[0], rep[1]};
+	for (size_t i = 0; i < GG_ARRAY_LEN(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}

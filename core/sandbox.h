@@ -1,0 +1,59 @@
+/**
+ * @file sandbox.h
+ * Runs one process hermetically in a prepared directory.
+ *
+ * The directory ROOT already holds exactly the thunk's inputs (read-only hard
+ * links). sandbox_run() starts the program in new user, mount, pid, net, ipc
+ * and uts namespaces with ROOT as its root directory: no network (only a
+ * loopback interface that is down), nothing outside ROOT visible except an
+ * empty /tmp (tmpfs) and /dev/null, /dev/zero, /dev/urandom — each added only
+ * when no input path claims that name. stdin is /dev/null; stdout and stderr
+ * go to the given files (on the host). The program runs with cwd "/" (= ROOT)
+ * and exactly the given argv and env. rlimits and the timeout are enforced;
+ * on timeout the whole pid namespace is killed.
+ *
+ * When ggfs/gg runs as root, the sandbox's root user maps to an unprivileged
+ * id outside (65534), and ROOT is made writable for that id.
+ *
+ * Where namespaces cannot be created (e.g. inside a container that forbids
+ * them), sandbox_run says so once on stderr and runs the program with ROOT as
+ * its cwd instead (result->isolated == false). exe is relative to ROOT.
+ */
+#ifndef GG_SANDBOX_H
+#define GG_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sandbox_spec {
+	const char *root;        /* host path of the prepared directory */
+	const char *exe;         /* relative to root */
+	char *const *argv;       /* NULL-terminated */
+	char *const *env;        /* NULL-terminated, the complete environment */
+	uint64_t timeout_ms;     /* 0 = none */
+	const char *stdout_path; /* host path, created/truncated */
+	const char *stderr_path; /* host path, created/truncated */
+	uint64_t max_output;     /* RLIMIT_FSIZE for files it writes; 0 = default 16 GiB */
+	uint64_t max_memory;     /* RLIMIT_AS; 0 = no limit */
+	uint64_t max_procs;      /* RLIMIT_NPROC inside; 0 = default 4096 */
+	bool no_isolation;       /* force the plain-directory mode (tests, workers) */
+};
+
+struct sandbox_result {
+	int wait_status; /* as from waitpid(), of the program */
+	bool timed_out;
+	bool isolated; /* false if it ran in plain-directory mode */
+	uint64_t wall_ns, cpu_ns;
+};
+
+/*
+ * Returns 0 when the program was started and waited for (whatever its exit
+ * status), or -1 with gg_last_error() set when it could not be run at all
+ * (an infrastructure failure the scheduler may retry; e.g. exec failed).
+ */
+int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result);
+
+/* Whether namespaces work here (probed once, cached). */
+bool sandbox_available(void);
+
+#endif

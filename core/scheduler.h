@@ -1,0 +1,68 @@
+/**
+ * @file scheduler.h
+ * The scheduler: forces references to thunk outputs.
+ *
+ * A request for "T#OUTPUT" loads T's graph from the store, consults the memo
+ * before running anything, runs ready thunks in parallel (jobs at once) and
+ * calls back with the output's value name. A thunk whose output is itself a
+ * thunk (a dynamic graph) is forced in turn. Each thunk runs at most once per
+ * scheduler however many requests ask, and at most once per store across
+ * processes (a flock per thunk, then the memo is checked again).
+ *
+ * Failures: a program that fails is never retried; infrastructure failures
+ * (cannot materialise, cannot start) are retried max_retries times with
+ * backoff. Without keep_going the first failure stops everything not yet
+ * started. A failed thunk is forgotten, so a later request tries again.
+ *
+ * Thread-safety: all functions may be called from any thread. Callbacks run
+ * on a scheduler thread (or on the caller's, when the answer is known at
+ * once), never with the scheduler's lock held.
+ */
+#ifndef GG_SCHED_H
+#define GG_SCHED_H
+
+#include "exec.h"
+#include "store.h"
+
+struct sched_opts {
+	int jobs;         /* thunks executing at once; 0 = number of CPUs */
+	bool keep_going;  /* go on with everything that does not depend on a failure */
+	int max_retries;  /* for infrastructure failures; -1 = default (3) */
+	const char *trace_path; /* Chrome trace-event JSON, written by sched_free */
+	bool progress;    /* live status line on stderr (only if it is a terminal) */
+	struct exec_opts exec;
+};
+
+struct sched_outcome {
+	int status;          /* 0 ok, -1 failed */
+	struct gg_name value; /* the forced value */
+	bool exec;           /* the output's executable bit */
+	const char *error;   /* when failed: what failed, its command, status and stderr tail */
+};
+
+typedef void (*sched_done_fn)(void *arg, const struct sched_outcome *o);
+
+struct sched;
+
+int sched_new(struct store *s, const struct sched_opts *o, struct sched **out);
+/* Waits for running thunks, writes the trace, frees everything. */
+void sched_free(struct sched *s);
+
+/* Asks for a reference; fn is called exactly once. A value reference
+ * answers at once (if the object is in the store). */
+void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn fn, void *arg);
+
+/* Forces n references and waits; outs[i].error stays valid until sched_free.
+ * Returns the number that failed. */
+size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n, struct sched_outcome *outs);
+
+struct sched_stats {
+	size_t queued, running, executed, cached, failed;
+};
+void sched_get_stats(struct sched *s, struct sched_stats *st);
+
+/* State of a reference without forcing: 0 unforced, 1 running/queued, 2 forced, 3 failed. */
+enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED, SCHED_FAILED };
+enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref);
+
+#endif

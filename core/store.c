@@ -1,0 +1,663 @@
+/**
+ * @file store.c
+ * The on-disk store (layout in store.h): objects in fan-out directories
+ * written by temp file + rename and size-checked on every open, the memo,
+ * the stat-keyed hash cache, per-thunk flock()s and size-capped gc.
+ * It does not talk to remote stores; backends layer on top of it.
+ */
+#include "store.h"
+
+#include "thunk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const store_dirs[] = {"objects", "xobjects", "memo", "hashcache", "locks", "tmp"};
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int store_init(const char *dir, char **root_out)
+{
+	size_t n = strlen(dir);
+	char *root = n >= 3 && !strcmp(dir + n - 3, ".gg") ? xstrdup(dir) : xasprintf("%s/.gg", dir);
+	int r = mkdir_p(root, 0755);
+	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
+		char *p = xasprintf("%s/%s", root, store_dirs[i]);
+		r = mkdir_p(p, 0755);
+		free(p);
+	}
+	if (r == 0 && root_out)
+		*root_out = root;
+	else
+		free(root);
+	return r;
+}
+
+static char *find_root(void)
+{
+	const char *env = getenv("GG_DIR");
+	if (env && *env)
+		return xstrdup(env);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return NULL;
+	for (;;) {
+		char *p = xasprintf("%s/.gg", strcmp(cwd, "/") ? cwd : "");
+		if (is_dir(p))
+			return p;
+		free(p);
+		char *slash = strrchr(cwd, '/');
+		if (!slash || slash == cwd)
+			break;
+		*slash = 0;
+	}
+	if (is_dir("/.gg"))
+		return xstrdup("/.gg");
+	return NULL;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	char *root = dir ? xstrdup(dir) : find_root();
+	if (!root)
+		return gg_error("no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
+	char *abs = realpath(root, NULL);
+	if (!abs || !is_dir(abs)) {
+		gg_error_errno("store %s is not a directory", root);
+		free(root);
+		free(abs);
+		return -1;
+	}
+	free(root);
+	/* Create any missing subdirectory (an older or hand-made .gg). */
+	if (store_init(abs, NULL) < 0) {
+		free(abs);
+		return -1;
+	}
+	struct store *s = xcalloc(1, sizeof *s);
+	s->root = abs;
+	s->tmp = xasprintf("%s/tmp", abs);
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	free(s->root);
+	free(s->tmp);
+	free(s);
+}
+
+/* ROOT/SUB/ab/KEY, creating the fan-out directory when create is set. */
+static char *fanout_path(const struct store *s, const char *sub, const char *fan, const char *key,
+			 bool create)
+{
+	char *dir = xasprintf("%s/%s/%.2s", s->root, sub, fan);
+	if (create && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		/* Reported by the caller's open/rename, which will fail too. */
+	}
+	char *p = xasprintf("%s/%s", dir, key);
+	free(dir);
+	return p;
+}
+
+char *store_object_path(const struct store *s, const struct gg_name *n)
+{
+	return fanout_path(s, "objects", n->s + 1, n->s, false);
+}
+
+/* Opens, checks the size; on a wrong size removes the object (it is corrupt). */
+static int open_checked(const char *path, const struct gg_name *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != gg_name_size(n)) {
+		close(fd);
+		unlink(path);
+		errno = EBADMSG;
+		return -1;
+	}
+	return fd;
+}
+
+int store_has(struct store *s, const struct gg_name *n)
+{
+	char *p = store_object_path(s, n);
+	struct stat st;
+	int r = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	if (r && (uint64_t)st.st_size != gg_name_size(n)) {
+		unlink(p);
+		r = 0;
+	}
+	free(p);
+	return r;
+}
+
+int store_open_object(struct store *s, const struct gg_name *n)
+{
+	char *p = store_object_path(s, n);
+	int fd = open_checked(p, n);
+	if (fd < 0) {
+		if (errno == EBADMSG)
+			gg_error("object %s was damaged (wrong size) and has been removed", n->s);
+		else
+			gg_error_errno("object %s is not in the store", n->s);
+	}
+	free(p);
+	return fd;
+}
+
+int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out)
+{
+	char *p = store_object_path(s, n);
+	if (!exec) {
+		*out = p;
+		return 0;
+	}
+	char *x = fanout_path(s, "xobjects", n->s + 1, n->s, true);
+	struct stat st;
+	if (stat(x, &st) == 0 && (uint64_t)st.st_size == gg_name_size(n)) {
+		free(p);
+		*out = x;
+		return 0;
+	}
+	/* Make the executable twin: copy, chmod, rename (a hard link shares the mode). */
+	int in = open_checked(p, n);
+	if (in < 0) {
+		gg_error_errno("object %s is not in the store", n->s);
+		free(p);
+		free(x);
+		return -1;
+	}
+	char *tmp;
+	int fd = make_temp_in(s->tmp, &tmp);
+	int r = fd < 0 ? -1 : 0;
+	if (r == 0) {
+		off_t left = (off_t)gg_name_size(n);
+		while (left > 0) {
+			ssize_t c = copy_file_range(in, NULL, fd, NULL, (size_t)left, 0);
+			if (c <= 0) {
+				/* copy_file_range may be unsupported: fall back to read/write. */
+				char chunk[65536];
+				ssize_t m = read(in, chunk, sizeof chunk);
+				if (m <= 0 || write_all(fd, chunk, (size_t)m) < 0) {
+					r = gg_error_errno("cannot copy object %s", n->s);
+					break;
+				}
+				c = m;
+			}
+			left -= c;
+		}
+		if (r == 0 && (fchmod(fd, 0555) < 0 || rename(tmp, x) < 0))
+			r = gg_error_errno("cannot make executable copy of %s", n->s);
+		close(fd);
+		if (r < 0)
+			unlink(tmp);
+		free(tmp);
+	}
+	close(in);
+	free(p);
+	if (r < 0) {
+		free(x);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Renames a finished temp file into place as object n (or drops it if present). */
+static int install_object(struct store *s, const char *tmp, const struct gg_name *n)
+{
+	char *dst = fanout_path(s, "objects", n->s + 1, n->s, true);
+	int r = 0;
+	if (store_has(s, n)) {
+		unlink(tmp);
+	} else if (rename(tmp, dst) < 0) {
+		r = gg_error_errno("cannot store object %s", n->s);
+		unlink(tmp);
+	}
+	free(dst);
+	return r;
+}
+
+int store_put_buf(struct store *s, const void *data, size_t len, char kind, struct gg_name *out)
+{
+	gg_name_of_buf(data, len, kind, out);
+	if (store_has(s, out))
+		return 0;
+	char *tmp;
+	int fd = make_temp_in(s->tmp, &tmp);
+	if (fd < 0)
+		return -1;
+	int r = 0;
+	if (write_all(fd, data, len) < 0 || fchmod(fd, 0444) < 0)
+		r = gg_error_errno("cannot write object %s", out->s);
+	close(fd);
+	if (r == 0)
+		r = install_object(s, tmp, out);
+	else
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+int store_put_fd(struct store *s, int in, struct gg_name *out)
+{
+	char *tmp;
+	int fd = make_temp_in(s->tmp, &tmp);
+	if (fd < 0)
+		return -1;
+	struct gg_hasher h;
+	gg_hasher_init(&h);
+	char *chunk = xmalloc(1 << 17);
+	int r = 0;
+	for (;;) {
+		ssize_t n = read(in, chunk, 1 << 17);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = gg_error_errno("read failed");
+			break;
+		}
+		if (n == 0)
+			break;
+		gg_hasher_update(&h, chunk, (size_t)n);
+		if (write_all(fd, chunk, (size_t)n) < 0) {
+			r = gg_error_errno("cannot write to the store");
+			break;
+		}
+	}
+	free(chunk);
+	gg_hasher_final(&h, 0, out);
+	if (r == 0 && fchmod(fd, 0444) < 0)
+		r = gg_error_errno("cannot chmod a new object");
+	close(fd);
+	if (r == 0)
+		r = install_object(s, tmp, out);
+	else
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+int store_put_file(struct store *s, const char *path, struct gg_name *out)
+{
+	if (store_hash_file(s, path, out) == 0 && store_has(s, out))
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	int r = store_put_fd(s, fd, out);
+	close(fd);
+	if (r < 0)
+		return gg_error("cannot store %s: %s", path, gg_last_error());
+	return 0;
+}
+
+int store_adopt_file(struct store *s, const char *path, struct gg_name *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gg_error("%s is not a regular file", path);
+	}
+	int r = gg_name_of_fd(fd, 0, out);
+	if (r == 0 && (uint64_t)st.st_size != gg_name_size(out))
+		r = gg_error("%s changed while it was being stored", path);
+	if (r == 0 && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0))
+		(void)!fchown(fd, 0, 0);
+	if (r == 0 && fchmod(fd, 0444) < 0)
+		r = gg_error_errno("cannot chmod %s", path);
+	close(fd);
+	if (r < 0)
+		return r;
+	char *dst = fanout_path(s, "objects", out->s + 1, out->s, true);
+	if (!store_has(s, out) && rename(path, dst) < 0)
+		r = gg_error_errno("cannot move %s into the store", path);
+	free(dst);
+	return r;
+}
+
+int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max)
+{
+	if (gg_name_size(n) > max)
+		return gg_error("object %s is larger than %zu bytes", n->s, max);
+	int fd = store_open_object(s, n);
+	if (fd < 0)
+		return -1;
+	size_t start = out->len;
+	int r = read_fd_all(fd, out, max);
+	close(fd);
+	if (r < 0)
+		return gg_error("cannot read object %s: %s", n->s, gg_last_error());
+	struct gg_name check;
+	gg_name_of_buf(out->data + start, out->len - start, gg_name_kind(n), &check);
+	if (!gg_name_eq(&check, n)) {
+		char *p = store_object_path(s, n);
+		unlink(p);
+		free(p);
+		out->len = start;
+		return gg_error("object %s is corrupt (its content hashes to %s); it has been removed", n->s,
+				check.s);
+	}
+	return 0;
+}
+
+/* ---- the stat-keyed hash cache ---- */
+
+static char *hashcache_path(struct store *s, const struct stat *st, bool create)
+{
+	char fan[3], key[64];
+	snprintf(fan, sizeof fan, "%02x", (unsigned)(st->st_ino & 0xff));
+	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	return fanout_path(s, "hashcache", fan, key, create);
+}
+
+static void stat_key(const struct stat *st, char *out, size_t n)
+{
+	snprintf(out, n, "%lld %lld.%09ld %lld.%09ld ", (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+		 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+int store_hash_file(struct store *s, const char *path, struct gg_name *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gg_error("%s is not a regular file", path);
+	}
+	char key[128];
+	stat_key(&st, key, sizeof key);
+	char *cp = hashcache_path(s, &st, true);
+	struct buf b = BUF_INIT;
+	int r = -1;
+	if (read_file(cp, &b, 512) == 0 && b.len == strlen(key) + GG_NAME_LEN &&
+	    !strncmp(b.data, key, strlen(key)) &&
+	    gg_name_parse(b.data + strlen(key), GG_NAME_LEN, out) == 0) {
+		r = 0;
+	} else {
+		/* A file modified within the current second could change again
+		 * without a visible mtime change; don't cache it. */
+		r = gg_name_of_fd(fd, 0, out);
+		if (r < 0)
+			gg_error("cannot hash %s: %s", path, gg_last_error());
+		else if (st.st_mtim.tv_sec < time(NULL) - 1) {
+			buf_reset(&b);
+			buf_adds(&b, key);
+			buf_adds(&b, out->s);
+			write_file_atomic(cp, b.data, b.len, 0644); /* a cache: failure is fine */
+		}
+	}
+	buf_free(&b);
+	free(cp);
+	close(fd);
+	return r;
+}
+
+/* ---- the memo ---- */
+
+void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec)
+{
+	m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
+	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec};
+}
+
+const struct memo_output *memo_find(const struct memo *m, const char *path)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->v[i].path, path))
+			return &m->v[i];
+	return NULL;
+}
+
+void memo_free(struct memo *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+#define MEMO_MAGIC "ggmemo 1\n"
+
+int memo_encode(const struct memo *m, struct buf *out)
+{
+	buf_adds(out, MEMO_MAGIC);
+	for (size_t i = 0; i < m->n; i++) {
+		buf_printf(out, "out %c %s %zu ", m->v[i].exec ? 'x' : '-', m->v[i].value.s, strlen(m->v[i].path));
+		buf_adds(out, m->v[i].path);
+		buf_addc(out, '\n');
+	}
+	return 0;
+}
+
+int memo_parse(const char *data, size_t len, struct memo *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t ml = sizeof(MEMO_MAGIC) - 1;
+	if (len < ml || memcmp(data, MEMO_MAGIC, ml))
+		return gg_error("malformed memo entry: bad header");
+	const char *p = data + ml, *end = data + len;
+	while (p < end) {
+		/* "out X NAME LEN PATH\n" */
+		if (end - p < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) || (p[4] != 'x' && p[4] != '-') || p[5] != ' ')
+			goto bad;
+		bool exec = p[4] == 'x';
+		struct gg_name name;
+		if (gg_name_parse(p + 6, GG_NAME_LEN, &name) < 0)
+			goto bad;
+		p += 6 + GG_NAME_LEN;
+		if (*p++ != ' ')
+			goto bad;
+		char *e;
+		unsigned long n = strtoul(p, &e, 10);
+		if (e == p || e >= end || *e != ' ' || n > (size_t)(end - e) - 1)
+			goto bad;
+		p = e + 1;
+		if (p[n] != '\n' || memchr(p, 0, n))
+			goto bad;
+		char *path = xstrndup(p, n);
+		memo_add(out, path, &name, exec);
+		free(path);
+		p += n + 1;
+	}
+	if (out->n == 0)
+		goto bad;
+	return 0;
+bad:
+	memo_free(out);
+	return gg_error("malformed memo entry");
+}
+
+static char *memo_path(struct store *s, const struct gg_name *thunk, bool create)
+{
+	return fanout_path(s, "memo", thunk->s + 1, thunk->s, create);
+}
+
+int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
+{
+	memset(out, 0, sizeof *out);
+	char *p = memo_path(s, thunk, false);
+	struct buf b = BUF_INIT;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+	if (fd >= 0) {
+		if (read_fd_all(fd, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, out) == 0) {
+			r = 1;
+			for (size_t i = 0; i < out->n; i++)
+				if (!store_has(s, &out->v[i].value))
+					r = 0;
+			if (!r)
+				memo_free(out);
+		} else {
+			unlink(p); /* damaged: forget it, the thunk runs again */
+		}
+		close(fd);
+	}
+	buf_free(&b);
+	free(p);
+	return r;
+}
+
+int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
+{
+	struct buf b = BUF_INIT;
+	memo_encode(m, &b);
+	char *p = memo_path(s, thunk, true);
+	char *tmp;
+	int fd = make_temp_in(s->tmp, &tmp);
+	int r = fd < 0 ? -1 : 0;
+	if (r == 0) {
+		if (write_all(fd, b.data, b.len) < 0 || fchmod(fd, 0444) < 0)
+			r = gg_error_errno("cannot write the memo of %s", thunk->s);
+		close(fd);
+		if (r == 0 && rename(tmp, p) < 0)
+			r = gg_error_errno("cannot write the memo of %s", thunk->s);
+		if (r < 0)
+			unlink(tmp);
+		free(tmp);
+	}
+	free(p);
+	buf_free(&b);
+	return r;
+}
+
+int store_lock_thunk(struct store *s, const struct gg_name *thunk)
+{
+	char *p = fanout_path(s, "locks", thunk->s + 1, thunk->s, true);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		gg_error_errno("cannot open lock %s", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return gg_error_errno("cannot lock thunk %s", thunk->s);
+		}
+	}
+	return fd;
+}
+
+int store_make_tmpdir(struct store *s, const char *prefix, char **out)
+{
+	char *p = xasprintf("%s/%s-XXXXXX", s->tmp, prefix);
+	if (!mkdtemp(p)) {
+		gg_error_errno("cannot create a directory in %s", s->tmp);
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+/* ---- garbage collection ---- */
+
+struct gc_entry {
+	char *path;
+	uint64_t size;
+	struct timespec atime;
+	bool thunk;
+};
+
+static int cmp_atime(const void *a, const void *b)
+{
+	const struct gc_entry *x = a, *y = b;
+	if (x->atime.tv_sec != y->atime.tv_sec)
+		return x->atime.tv_sec < y->atime.tv_sec ? -1 : 1;
+	if (x->atime.tv_nsec != y->atime.tv_nsec)
+		return x->atime.tv_nsec < y->atime.tv_nsec ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static void gc_scan(const char *top, struct gc_entry **v, size_t *n, size_t *cap)
+{
+	DIR *d = opendir(top);
+	if (!d)
+		return;
+	struct dirent *fan;
+	while ((fan = readdir(d))) {
+		if (fan->d_name[0] == '.')
+			continue;
+		char *sub = xasprintf("%s/%s", top, fan->d_name);
+		DIR *e = opendir(sub);
+		struct dirent *obj;
+		while (e && (obj = readdir(e))) {
+			if (obj->d_name[0] == '.')
+				continue;
+			char *p = xasprintf("%s/%s", sub, obj->d_name);
+			struct stat st;
+			if (stat(p, &st) < 0) {
+				free(p);
+				continue;
+			}
+			if (*n == *cap) {
+				*cap = *cap ? 2 * *cap : 256;
+				*v = xrealloc(*v, *cap * sizeof **v);
+			}
+			(*v)[(*n)++] = (struct gc_entry){p, (uint64_t)st.st_size, st.st_atim, obj->d_name[0] == 'T'};
+		}
+		if (e)
+			closedir(e);
+		free(sub);
+	}
+	closedir(d);
+}
+
+int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
+{
+	struct gc_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	char *objs = xasprintf("%s/objects", s->root), *xobjs = xasprintf("%s/xobjects", s->root);
+	gc_scan(objs, &v, &n, &cap);
+	gc_scan(xobjs, &v, &n, &cap);
+	free(objs);
+	free(xobjs);
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].size;
+	memset(st, 0, sizeof *st);
+	st->before = total;
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_atime);
+	for (size_t i = 0; i < n && total > max_size; i++) {
+		if (v[i].thunk)
+			continue;
+		if (unlink(v[i].path) == 0) {
+			total -= v[i].size;
+			st->removed_objects++;
+		}
+	}
+	st->after = total;
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+	/* Memo entries pointing at removed objects are misses (memo_get checks). */
+	return 0;
+}

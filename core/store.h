@@ -1,0 +1,105 @@
+/**
+ * @file store.h
+ * The on-disk store: content-addressed objects, the memo of results, the
+ * stat-keyed hash cache and per-thunk locks, all under one ".gg" directory.
+ *
+ *     .gg/objects/ab/NAME     every value and thunk, mode 0444 (ab = digest[0..1])
+ *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
+ *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name
+ *     .gg/hashcache/ab/DEV-INO  "size mtime ctime NAME" of a hashed host file
+ *     .gg/locks/ab/THUNK      flock()ed while the thunk executes (single-flight)
+ *     .gg/tmp/                temp files and sandbox directories
+ *
+ * Every write goes to a temp file in .gg/tmp and is renamed into place, so a
+ * reader sees the whole object or nothing. Objects are not fsynced: the size
+ * in the name is checked on every open, so a short object left by a power
+ * loss is detected, removed and treated as missing (like a cache miss).
+ */
+#ifndef GG_STORE_H
+#define GG_STORE_H
+
+#include "hash.h"
+#include "util.h"
+
+#include <sys/types.h>
+
+struct store {
+	char *root; /* absolute path of the .gg directory */
+	char *tmp;  /* root/tmp */
+};
+
+/* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed. */
+int store_init(const char *dir, char **root_out);
+/*
+ * Opens a store: dir if given, else $GG_DIR, else the nearest ".gg" found by
+ * walking up from the current directory.
+ */
+int store_open(const char *dir, struct store **out);
+void store_close(struct store *s);
+
+/* malloc'd paths of an object and of its executable twin. */
+char *store_object_path(const struct store *s, const struct gg_name *n);
+/* Path of the object with the exec bit as wanted (creates the 0555 twin). */
+int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out);
+
+/* 1 if present with the right size, 0 if missing (a short object is removed). */
+int store_has(struct store *s, const struct gg_name *n);
+
+/* Adds bytes; kind 0 = detect (thunk magic) . */
+int store_put_buf(struct store *s, const void *data, size_t len, char kind, struct gg_name *out);
+/* Copies a host file in (using the hash cache to skip known files). */
+int store_put_file(struct store *s, const char *path, struct gg_name *out);
+/* Copies from an fd to its end. */
+int store_put_fd(struct store *s, int fd, struct gg_name *out);
+/*
+ * Moves a file that lives on the store's filesystem (e.g. an output in a
+ * sandbox directory) into the store without copying. The file is consumed.
+ */
+int store_adopt_file(struct store *s, const char *path, struct gg_name *out);
+
+/* Opens an object for reading and checks its size. -1 if missing or bad. */
+int store_open_object(struct store *s, const struct gg_name *n);
+/* Reads a whole object (at most max bytes) and verifies its hash. */
+int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max);
+
+/* Names a host file, using the stat-keyed cache. Does not store it. */
+int store_hash_file(struct store *s, const char *path, struct gg_name *out);
+
+/* The memo: what a thunk produced. */
+struct memo_output {
+	char *path;
+	struct gg_name value;
+	bool exec;
+};
+struct memo {
+	struct memo_output *v;
+	size_t n;
+};
+void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec);
+const struct memo_output *memo_find(const struct memo *m, const char *path);
+void memo_free(struct memo *m);
+/*
+ * 1 and fills *out on a hit, 0 on a miss. An entry whose output objects are
+ * no longer in the store is a miss (gc may have removed them).
+ */
+int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out);
+int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m);
+int memo_encode(const struct memo *m, struct buf *out);
+int memo_parse(const char *data, size_t len, struct memo *out);
+
+/* Blocks until this process holds the thunk's lock; returns an fd to close. */
+int store_lock_thunk(struct store *s, const struct gg_name *thunk);
+
+/* Creates a fresh directory under .gg/tmp; malloc'd path. */
+int store_make_tmpdir(struct store *s, const char *prefix, char **out);
+
+/*
+ * Removes least-recently-used values until the objects take at most max_size
+ * bytes. Thunks (small, and needed to describe placeholders) are kept.
+ */
+struct gc_stats {
+	uint64_t before, after, removed_objects;
+};
+int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st);
+
+#endif

@@ -1,0 +1,498 @@
+/**
+ * @file util.c
+ * Shared helpers: allocation, buffers, string vectors, the thread-local error
+ * message and crash-safe file writing. See util.h for the conventions.
+ */
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Noreturn void out_of_memory(size_t n)
+{
+	fprintf(stderr, "gg: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[256];
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	buf_grow(&b, (size_t)n + 1);
+	vsnprintf(b.data, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	b.len = (size_t)n;
+	return buf_steal(&b);
+}
+
+static _Thread_local char last_error[1024];
+
+static int verror(const char *suffix, const char *fmt, va_list ap)
+{
+	/* Format into a scratch buffer first: the arguments may include the
+	 * previous message (gg_error("...: %s", gg_last_error())). */
+	char tmp[sizeof last_error];
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof tmp)
+		snprintf(tmp + n, sizeof tmp - (size_t)n, ": %s", suffix);
+	memcpy(last_error, tmp, sizeof tmp);
+	return -1;
+}
+
+int gg_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verror(NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int gg_error_errno(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	verror(strerror(e), fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+const char *gg_last_error(void)
+{
+	return last_error[0] ? last_error : "unknown error";
+}
+
+void buf_grow(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = 0;
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	buf_grow(b, 64);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+	}
+	va_end(ap2);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *buf_steal(struct buf *b)
+{
+	if (!b->data)
+		buf_grow(b, 0), b->data[0] = 0;
+	char *p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void strvec_push_take(struct strvec *sv, char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void strvec_push(struct strvec *sv, const char *s)
+{
+	strvec_push_take(sv, xstrdup(s));
+}
+
+void strvec_pushn(struct strvec *sv, const char *s, size_t len)
+{
+	strvec_push_take(sv, xstrndup(s, len));
+}
+
+void strvec_clear(struct strvec *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	sv->n = 0;
+	if (sv->v)
+		sv->v[0] = NULL;
+}
+
+void strvec_free(struct strvec *sv)
+{
+	strvec_clear(sv);
+	free(sv->v);
+	sv->v = NULL;
+	sv->cap = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strvec_sort(struct strvec *sv)
+{
+	if (sv->n > 1)
+		qsort(sv->v, sv->n, sizeof *sv->v, cmp_str);
+}
+
+int read_fd_all(int fd, struct buf *out, size_t max)
+{
+	for (;;) {
+		buf_grow(out, 65536);
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return gg_error_errno("read failed");
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len > max)
+			return gg_error("larger than %zu bytes", max);
+	}
+	out->data[out->len] = 0;
+	return 0;
+}
+
+int read_file(const char *path, struct buf *out, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	int r = read_fd_all(fd, out, max);
+	close(fd);
+	if (r < 0)
+		return gg_error("cannot read %s: %s", path, gg_last_error());
+	return 0;
+}
+
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int make_temp_in(const char *dir, char **tmp_path)
+{
+	char *p = xasprintf("%s/.tmp-XXXXXX", dir);
+	int fd = mkostemp(p, O_CLOEXEC);
+	if (fd < 0) {
+		gg_error_errno("cannot create a temporary file in %s", dir);
+		free(p);
+		return -1;
+	}
+	*tmp_path = p;
+	return fd;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	if (!*dir) {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	char *tmp;
+	int fd = make_temp_in(dir, &tmp);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		gg_error_errno("cannot write %s", path);
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		gg_error_errno("cannot rename %s to %s", tmp, path);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			gg_error_errno("cannot create directory %s", p);
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	int r = 0;
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		r = gg_error_errno("cannot create directory %s", p);
+	free(p);
+	return r;
+}
+
+int remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : gg_error_errno("cannot stat %s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return gg_error_errno("cannot remove %s", path);
+		return 0;
+	}
+	/* Our sandboxes leave read-only directories behind: make them writable. */
+	if ((st.st_mode & 0700) != 0700)
+		chmod(path, st.st_mode | 0700);
+	DIR *d = opendir(path);
+	if (!d)
+		return gg_error_errno("cannot open directory %s", path);
+	int r = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *sub = xasprintf("%s/%s", path, e->d_name);
+		if (remove_tree(sub) < 0)
+			r = -1;
+		free(sub);
+	}
+	closedir(d);
+	if (r == 0 && rmdir(path) < 0)
+		r = gg_error_errno("cannot remove directory %s", path);
+	return r;
+}
+
+int path_check_relative(const char *path, const char *what)
+{
+	if (!*path)
+		return gg_error("%s: empty path", what);
+	if (path[0] == '/')
+		return gg_error("%s '%s': absolute paths are not allowed in a thunk", what, path);
+	const char *s = path;
+	for (;;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0)
+			return gg_error("%s '%s': empty path component", what, path);
+		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return gg_error("%s '%s': '.' and '..' are not allowed in a thunk path", what, path);
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	if (!*s)
+		return -1;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	size_t n = strlen(s);
+	if (!n)
+		return -1;
+	unsigned shift = 0;
+	switch (s[n - 1]) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	}
+	char *num = xstrndup(s, shift ? n - 1 : n);
+	uint64_t v;
+	int r = parse_u64(num, &v);
+	free(num);
+	if (r < 0 || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static bool shell_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+%@", *s))
+			return false;
+	return true;
+}
+
+char *argv_to_shell(char *const *argv)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i)
+			buf_addc(&b, ' ');
+		if (shell_safe(argv[i])) {
+			buf_adds(&b, argv[i]);
+			continue;
+		}
+		buf_addc(&b, '\'');
+		for (const char *s = argv[i]; *s; s++) {
+			if (*s == '\'')
+				buf_adds(&b, "'\\''");
+			else
+				buf_addc(&b, *s);
+		}
+		buf_addc(&b, '\'');
+	}
+	return buf_steal(&b);
+}
+
+void buf_add_json_string(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_addc(b, '\\'), buf_addc(b, (char)c);
+		else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c == '\t')
+			buf_adds(b, "\\t");
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+	buf_addc(b, '"');
+}

@@ -1,0 +1,101 @@
+/**
+ * @file util.h
+ * Small shared helpers: checked allocation, a growable byte buffer, a string
+ * vector, the thread-local "last error" message, and file helpers that never
+ * leave a partial file behind (temp file + rename).
+ *
+ * Error convention (like dlerror/sqlite3_errmsg): library functions never
+ * print. A failing function records one line naming the object and the cause
+ * with gg_error() (which returns -1) and returns a negative value; the front
+ * end prints gg_last_error().
+ */
+#ifndef GG_UTIL_H
+#define GG_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define GG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that aborts on out-of-memory: callers never check. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Records the message as the thread's last error and returns -1. */
+int gg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like gg_error, with ": strerror(errno)" appended (errno read on entry). */
+int gg_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *gg_last_error(void);
+
+/* A growable byte buffer, always NUL-terminated (data may hold NULs too). */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+#define BUF_INIT {NULL, 0, 0}
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands the (NUL-terminated) data to the caller and resets the buffer. */
+char *buf_steal(struct buf *b);
+
+/* A growable array of owned strings, NULL-terminated (usable as argv). */
+struct strvec {
+	char **v;
+	size_t n, cap;
+};
+#define STRVEC_INIT {NULL, 0, 0}
+void strvec_push(struct strvec *sv, const char *s);
+void strvec_push_take(struct strvec *sv, char *s);
+void strvec_pushn(struct strvec *sv, const char *s, size_t len);
+void strvec_clear(struct strvec *sv);
+void strvec_free(struct strvec *sv);
+void strvec_sort(struct strvec *sv);
+
+/* Reads a whole file; fails if it is larger than max bytes. */
+int read_file(const char *path, struct buf *out, size_t max);
+int read_fd_all(int fd, struct buf *out, size_t max);
+/* Writes all bytes, retrying on EINTR and short writes. */
+int write_all(int fd, const void *data, size_t len);
+/* Writes path atomically: temp file in the same directory, fsync, rename. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf; a missing path is fine. */
+int remove_tree(const char *path);
+/* Opens "<dir>/.tmp-XXXXXX" for writing; returns fd and sets *tmp_path (malloc). */
+int make_temp_in(const char *dir, char **tmp_path);
+
+/*
+ * A path that may appear inside a thunk: relative, not empty, no "." or ".."
+ * components, no empty components (no "//", no leading or trailing "/"), no
+ * NUL. Returns 0 or records why it is not acceptable and returns -1.
+ */
+int path_check_relative(const char *path, const char *what);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+/* Parses a size such as 100, 10K, 5M, 2G (binary units). -1 on bad input. */
+int parse_size(const char *s, uint64_t *out);
+/* Parses a non-negative decimal integer that fits in uint64_t. */
+int parse_u64(const char *s, uint64_t *out);
+
+/* Appends s as a JSON string literal (quoted, escaped). */
+void buf_add_json_string(struct buf *b, const char *s);
+
+/* Shell-quotes argv into one line, for error messages. */
+char *argv_to_shell(char *const *argv);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Hermeticity seen from the CLI: undeclared files and the network are out of
+# reach; declared inputs are readable; a timeout kills; outputs must exist.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need sh python3
+cd "$T"
+gg init . >/dev/null
+
+name=$(gg thunk -o o -- sh -c 'read -r x < /etc/passwd || exit 1; echo "$x" > o')
+check "an undeclared host file cannot be read" bash -c "! gg force --stdout '$name#o' >/dev/null 2>&1"
+
+# A listener on the host's loopback; the thunk tries to reach it with sh's
+# /dev/tcp-free way: python is not an input, so use bash's /dev/tcp.
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); open("port","w").write(str(s.getsockname()[1])); time.sleep(20)' &
+lp=$!
+at_exit "kill $lp"
+for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+port=$(cat port)
+name=$(gg thunk -o o -- bash -c "echo hi > /dev/tcp/127.0.0.1/$port && echo connected > o")
+if gg force --stdout "$name#o" >net.out 2>net.err; then
+	not_ok "a thunk must not reach the network (it connected)"
+else
+	ok "a thunk cannot open a network connection"
+fi
+check "the network failure is reported from the thunk's stderr" grep -qi 'network is unreachable\|connection refused\|cannot assign' net.err
+
+echo data > in.txt
+name=$(gg thunk -i in.txt -o o -- sh -c 'read -r x < in.txt; echo "$x" > o')
+check "a declared input is readable" [ "$(gg force --stdout "$name#o")" = data ]
+
+name=$(gg thunk --timeout 1 -o o -- sh -c 'while :; do :; done')
+gg force --stdout "$name#o" >/dev/null 2>to.err
+check "a thunk that runs past its timeout is killed and reported" grep -q 'timed out after 1000 ms' to.err
+
+name=$(gg thunk -o missing -- sh -c 'true')
+gg force --stdout "$name#missing" >/dev/null 2>mo.err
+check "a missing output is reported" grep -q "did not produce output 'missing'" mo.err
+
+name=$(gg thunk -o o -- sh -c 'echo "$HOME:$PATH:$(echo /* /.*)" > o')
+out=$(gg force --stdout "$name#o")
+check "the environment is exactly what the thunk declares (empty)" [ "${out%%:*}" = "" ]
+listing=${out##*:}
+check "the sandbox root holds only the thunk's files, /dev and /tmp" [ "$listing" = "/dev /tmp /. /.. /.gg-sys" ]
+
+name=$(gg thunk -e GREETING=hi -o o -- sh -c 'echo $GREETING > o')
+check "declared environment variables are set" [ "$(gg force --stdout "$name#o")" = hi ]
+
+# --keep-going: one failure does not stop an independent thunk.
+bad=$(gg thunk -o o -- sh -c 'exit 3')
+good=$(gg thunk -o o -- sh -c 'sleep 0.5; echo fine > o')
+gg force -j1 --keep-going "$bad#o" "$good#o" >kg.out 2>kg.err
+check "--keep-going finishes independent thunks" grep -q '^V' kg.out
+check "--keep-going still reports the failure" grep -q 'exited with status 3' kg.err
+finish

@@ -1,0 +1,266 @@
+/**
+ * @file cmd_force.c
+ * `gg force`, `gg cat` and `gg run` (also reached as `gg-run` from a
+ * placeholder's "#!" line): everything that forces references.
+ */
+#include "gg.h"
+
+#include "placeholder.h"
+#include "scheduler.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char force_help[] =
+	"usage: gg force [-j N] [--keep-going] [--stdout] [--trace FILE] [--no-progress] TARGET...\n"
+	"\n"
+	"TARGET is a placeholder file (replaced in place by its output) or an object\n"
+	"name / THUNK#OUTPUT reference (its value's name is printed).\n"
+	"\n"
+	"  -j, --jobs N       thunks to run at once (default: number of CPUs)\n"
+	"  -k, --keep-going   go on with everything that does not depend on a failure\n"
+	"  --stdout           print the outputs' bytes instead of replacing placeholders\n"
+	"  --trace FILE       write a Chrome trace-event JSON timeline of every thunk\n"
+	"  --no-progress      no status line even on a terminal\n"
+	"  --summary          print how many thunks ran, came from the memo and failed\n"
+	"  --no-sandbox       run thunks in a plain directory, without namespaces\n";
+
+/* Replaces a placeholder file with the forced value, atomically. */
+static int materialise_target(struct store *s, const char *path, const struct sched_outcome *o)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	char *tmp;
+	int fd = make_temp_in(dir, &tmp);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	mode_t um = umask(0);
+	umask(um);
+	int r = copy_object_to_fd(s, &o->value, fd);
+	if (r == 0 && fchmod(fd, (o->exec ? 0777 : 0666) & ~um) < 0)
+		r = gg_error_errno("cannot chmod %s", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = gg_error_errno("cannot replace %s", path);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+int cmd_force(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"jobs", required_argument, 0, 'j'},  {"keep-going", no_argument, 0, 'k'},
+		{"stdout", no_argument, 0, 's'},      {"trace", required_argument, 0, 't'},
+		{"no-progress", no_argument, 0, 'P'}, {"no-sandbox", no_argument, 0, 'S'},
+		{"summary", no_argument, 0, 'M'},     {"help", no_argument, 0, 'h'},
+		{0},
+	};
+	bool summary = false;
+	struct sched_opts so = {.max_retries = -1, .progress = true};
+	bool to_stdout = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:kh", opts, NULL)) != -1) {
+		uint64_t j;
+		switch (c) {
+		case 'j':
+			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
+				return die_msg("-j %s: expected a number of jobs from 1 to 100000", optarg);
+			so.jobs = (int)j;
+			break;
+		case 'k': so.keep_going = true; break;
+		case 's': to_stdout = true; break;
+		case 't': so.trace_path = optarg; break;
+		case 'P': so.progress = false; break;
+		case 'S': so.exec.no_isolation = true; break;
+		case 'M': summary = true; break;
+		case 'h': fputs(force_help, stdout); return 0;
+		default: fputs(force_help, stderr); return 2;
+		}
+	}
+	if (optind == argc)
+		return die_msg("force: no TARGET given");
+	size_t n = (size_t)(argc - optind);
+	struct gg_ref *refs = xcalloc(n, sizeof *refs);
+	bool *is_file = xcalloc(n, sizeof *is_file), *skip = xcalloc(n, sizeof *skip);
+	struct sched_outcome *outs = xcalloc(n, sizeof *outs);
+	int rc = 0;
+	size_t k = 0; /* targets to force, compacted */
+	size_t *which = xcalloc(n, sizeof *which);
+	for (size_t i = 0; i < n; i++) {
+		const char *arg = argv[optind + (int)i];
+		int r = parse_target(arg, &refs[k], &is_file[i]);
+		if (r < 0) {
+			rc = die_last();
+			skip[i] = true;
+		} else if (r == 0) {
+			skip[i] = true; /* an ordinary file: already forced */
+		} else {
+			which[k++] = i;
+		}
+	}
+	struct store *s = NULL;
+	if (k && open_store(false, &s) < 0) {
+		rc = die_last();
+		k = 0;
+	}
+	if (k) {
+		struct sched *sc;
+		if (sched_new(s, &so, &sc) < 0) {
+			rc = die_last();
+		} else {
+			sched_force_all(sc, refs, k, outs);
+			if (summary) {
+				struct sched_stats st;
+				sched_get_stats(sc, &st);
+				fprintf(stderr, "gg: executed %zu, from memo %zu, failed %zu\n", st.executed, st.cached,
+					st.failed);
+			}
+			for (size_t j = 0; j < k; j++) {
+				const char *arg = argv[optind + (int)which[j]];
+				if (outs[j].status != 0) {
+					/* Print each distinct failure once. */
+					bool seen = false;
+					for (size_t m = 0; m < j; m++)
+						seen |= outs[m].status != 0 && outs[m].error == outs[j].error;
+					if (!seen)
+						fprintf(stderr, "gg: %s: %s\n", arg, outs[j].error);
+					rc = 1;
+					continue;
+				}
+				int r = 0;
+				if (to_stdout) {
+					r = copy_object_to_fd(s, &outs[j].value, 1);
+				} else if (is_file[which[j]]) {
+					r = materialise_target(s, arg, &outs[j]);
+				} else {
+					printf("%s\n", outs[j].value.s);
+				}
+				if (r < 0)
+					rc = die_last();
+			}
+			sched_free(sc);
+		}
+	}
+	for (size_t j = 0; j < k; j++)
+		gg_ref_free(&refs[j]);
+	free(refs);
+	free(is_file);
+	free(skip);
+	free(outs);
+	free(which);
+	store_close(s);
+	return rc;
+}
+
+/* Forces one target and returns its value (and exec bit). */
+static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec, bool *was_file)
+{
+	struct gg_ref ref;
+	int r = parse_target(arg, &ref, was_file);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return 0; /* an ordinary file */
+	if (open_store(false, s) < 0) {
+		gg_ref_free(&ref);
+		return -1;
+	}
+	if (!ref.output && gg_name_kind(&ref.name) == GG_VALUE) {
+		*value = ref.name;
+		*exec = false;
+		return 1;
+	}
+	if (!ref.output && gg_name_kind(&ref.name) == GG_THUNK) {
+		/* A bare thunk name means its primary output. */
+		struct buf b = BUF_INIT;
+		struct thunk t;
+		if (store_read(*s, &ref.name, &b, THUNK_MAX_SIZE) < 0 || thunk_parse(b.data, b.len, &t) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+		ref.output = xstrdup(t.outputs.v[0]);
+		thunk_free(&t);
+		buf_free(&b);
+	}
+	struct sched_opts so = {.max_retries = -1, .progress = true};
+	struct sched *sc;
+	if (sched_new(*s, &so, &sc) < 0) {
+		gg_ref_free(&ref);
+		return -1;
+	}
+	struct sched_outcome o;
+	sched_force_all(sc, &ref, 1, &o);
+	gg_ref_free(&ref);
+	r = o.status == 0 ? 1 : gg_error("%s: %s", arg, o.error);
+	if (r == 1) {
+		*value = o.value;
+		*exec = o.exec;
+	}
+	sched_free(sc);
+	return r;
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	if (wants_help(argc, argv, "usage: gg cat TARGET\nPrints a value; forces a thunk output or placeholder first.\n"))
+		return 0;
+	if (argc != 2)
+		return die_msg("usage: gg cat TARGET");
+	struct store *s = NULL;
+	struct gg_name v;
+	bool exec, was_file;
+	int r = force_one(argv[1], &s, &v, &exec, &was_file);
+	int rc = 0;
+	if (r < 0) {
+		rc = die_last();
+	} else if (r == 0) {
+		/* an ordinary file: print it as it is */
+		int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+		struct buf b = BUF_INIT;
+		if (fd < 0 || read_fd_all(fd, &b, SIZE_MAX / 2) < 0 || write_all(1, b.data, b.len) < 0)
+			rc = die_msg("%s: %s", argv[1], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		buf_free(&b);
+	} else if (copy_object_to_fd(s, &v, 1) < 0) {
+		rc = die_last();
+	}
+	store_close(s);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs("usage: gg run PLACEHOLDER [ARG...]   (or: ./PLACEHOLDER [ARG...])\n"
+		      "Forces the placeholder and executes the result with the arguments.\n",
+		      argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	struct store *s = NULL;
+	struct gg_name v;
+	bool exec, was_file;
+	int r = force_one(argv[1], &s, &v, &exec, &was_file);
+	if (r < 0)
+		return die_last();
+	if (r == 0) {
+		execv(argv[1], argv + 1);
+		return die_msg("cannot execute %s: %s", argv[1], strerror(errno));
+	}
+	char *path;
+	if (store_object_path_mode(s, &v, true, &path) < 0)
+		return die_last();
+	execv(path, argv + 1);
+	return die_msg("cannot execute %s (%s): %s", argv[1], v.s, strerror(errno));
+}

@@ -1,0 +1,89 @@
+/**
+ * @file cmd_store.c
+ * `gg init`, `gg hash` and `gg gc`: the commands that only touch the store.
+ */
+#include "gg.h"
+
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cmd_init(int argc, char **argv)
+{
+	if (wants_help(argc, argv, "usage: gg init [DIR]\nCreates DIR/.gg (default: the current directory).\n"))
+		return 0;
+	if (argc > 2)
+		return die_msg("init takes at most one directory");
+	char *root;
+	if (store_init(argc == 2 ? argv[1] : ".", &root) < 0)
+		return die_last();
+	printf("initialised store %s\n", root);
+	free(root);
+	return 0;
+}
+
+int cmd_hash(int argc, char **argv)
+{
+	if (wants_help(argc, argv, "usage: gg hash FILE...\nPrints each file's object name.\n"))
+		return 0;
+	if (argc < 2)
+		return die_msg("usage: gg hash FILE...");
+	struct store *s = NULL;
+	store_open(NULL, &s); /* optional: only speeds up rehashing */
+	int rc = 0;
+	for (int i = 1; i < argc; i++) {
+		struct gg_name n;
+		int r;
+		if (s) {
+			r = store_hash_file(s, argv[i], &n);
+		} else {
+			FILE *f = fopen(argv[i], "rb");
+			r = f ? gg_name_of_fd(fileno(f), 0, &n) : gg_error_errno("cannot open %s", argv[i]);
+			if (f)
+				fclose(f);
+		}
+		if (r < 0) {
+			rc = die_last();
+			continue;
+		}
+		printf(argc > 2 ? "%s  %s\n" : "%s\n", n.s, argv[i]);
+	}
+	store_close(s);
+	return rc;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	static const char help[] = "usage: gg gc --max-size SIZE\n"
+				   "Removes least recently used values until the store holds at most SIZE\n"
+				   "bytes (suffixes K, M, G, T). Thunks are kept.\n";
+	static const struct option opts[] = {{"max-size", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
+	uint64_t max = 0;
+	bool have = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (c != 's' || parse_size(optarg, &max) < 0)
+			return die_msg("gc: bad size '%s' (e.g. 500M, 10G)", c == 's' ? optarg : "?");
+		have = true;
+	}
+	if (!have || optind != argc)
+		return die_msg("usage: gg gc --max-size SIZE");
+	struct store *s;
+	if (open_store(false, &s) < 0)
+		return die_last();
+	struct gc_stats st;
+	int r = store_gc(s, max, &st);
+	store_close(s);
+	if (r < 0)
+		return die_last();
+	printf("removed %llu objects; store %llu -> %llu bytes\n", (unsigned long long)st.removed_objects,
+	       (unsigned long long)st.before, (unsigned long long)st.after);
+	return 0;
+}

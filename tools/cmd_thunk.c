@@ -1,0 +1,225 @@
+/**
+ * @file cmd_thunk.c
+ * `gg thunk`: builds one thunk from a command line, stores it and prints its
+ * name. Inputs are host files (stored as values) or placeholders (which make
+ * a dependency on their thunk). The program and everything it needs to run
+ * (loader, shared libraries, script interpreter) become inputs too.
+ */
+#include "gg.h"
+
+#include "closure.h"
+#include "placeholder.h"
+#include "thunk.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char help[] =
+	"usage: gg thunk [-i PATH[=FILE]]... [-o PATH]... [-e NAME=VALUE]... [--timeout SEC]\n"
+	"                [--placeholder FILE] -- PROGRAM [ARG...]\n"
+	"\n"
+	"  -i, --input PATH[=FILE]  place FILE (default: PATH) at relative PATH in the sandbox;\n"
+	"                           a placeholder makes a dependency on its thunk; a directory\n"
+	"                           adds every file below it\n"
+	"  -o, --output PATH        an output file (the first is the primary output)\n"
+	"  -e, --env NAME=VALUE     an environment variable (the environment is empty otherwise)\n"
+	"  --timeout SEC            kill the program after SEC seconds\n"
+	"  --placeholder FILE       write a placeholder for the primary output at FILE\n"
+	"\n"
+	"PROGRAM is an input path, or is looked up on PATH; it, its loader, shared\n"
+	"libraries and script interpreter become inputs under .gg-sys/.\n";
+
+static int add_file_input(struct store *s, struct thunk *t, const char *path, const char *file)
+{
+	if (path_check_relative(path, "-i") < 0)
+		return gg_error("%s (use -i RELATIVE-PATH=%s to place it)", gg_last_error(), file);
+	if (!strncmp(path, ".gg-sys/", 8) || !strcmp(path, ".gg-sys"))
+		return gg_error("-i %s: .gg-sys/ is reserved for the program's own files", path);
+	struct stat st;
+	if (stat(file, &st) < 0)
+		return gg_error_errno("-i %s", file);
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(file);
+		if (!d)
+			return gg_error_errno("-i %s", file);
+		struct dirent *e;
+		int r = 0;
+		struct strvec names = STRVEC_INIT;
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				strvec_push(&names, e->d_name);
+		closedir(d);
+		strvec_sort(&names);
+		for (size_t i = 0; i < names.n && r == 0; i++) {
+			char *p = xasprintf("%s/%s", path, names.v[i]), *f = xasprintf("%s/%s", file, names.v[i]);
+			r = add_file_input(s, t, p, f);
+			free(p);
+			free(f);
+		}
+		strvec_free(&names);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode))
+		return gg_error("-i %s: not a regular file or directory", file);
+	struct gg_ref ref = {0};
+	int ph = placeholder_read(file, &ref);
+	if (ph < 0)
+		return -1;
+	if (ph == 0) {
+		if (store_put_file(s, file, &ref.name) < 0)
+			return -1;
+	}
+	/* A placeholder's own mode (0755 unless changed) gives the exec bit. */
+	thunk_add_input(t, path, &ref, (st.st_mode & 0111) != 0);
+	gg_ref_free(&ref);
+	return 0;
+}
+
+static int add_closure(struct store *s, struct thunk *t, const char *program, struct strvec *args)
+{
+	/* A program that is one of the inputs runs directly. */
+	const char *rel = !strncmp(program, "./", 2) ? program + 2 : program;
+	const struct thunk_input *in = thunk_find_input(t, rel);
+	if (in) {
+		struct gg_ref ref;
+		gg_ref_copy(&ref, &in->ref);
+		thunk_add_input(t, rel, &ref, true);
+		gg_ref_free(&ref);
+		t->exe = xstrdup(rel);
+		strvec_push(&t->argv, program);
+		for (size_t i = 0; i < args->n; i++)
+			strvec_push(&t->argv, args->v[i]);
+		return 0;
+	}
+	const char *base = strrchr(program, '/');
+	struct closure c;
+	if (closure_resolve(program, base ? base + 1 : program, NULL, &c) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < c.nfiles && r == 0; i++) {
+		struct gg_ref ref = {0};
+		r = store_put_file(s, c.files[i].host_path, &ref.name);
+		if (r == 0)
+			thunk_add_input(t, c.files[i].path, &ref, c.files[i].exec);
+	}
+	if (r == 0) {
+		t->exe = xstrdup(c.exe);
+		for (size_t i = 0; i < c.argv_prefix.n; i++)
+			strvec_push(&t->argv, c.argv_prefix.v[i]);
+		for (size_t i = 0; i < args->n; i++)
+			strvec_push(&t->argv, args->v[i]);
+	}
+	closure_free(&c);
+	return r;
+}
+
+int cmd_thunk(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"input", required_argument, 0, 'i'},     {"output", required_argument, 0, 'o'},
+		{"env", required_argument, 0, 'e'},       {"timeout", required_argument, 0, 't'},
+		{"placeholder", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+		{0},
+	};
+	struct store *s = NULL;
+	struct thunk t;
+	thunk_init(&t);
+	struct strvec inputs = STRVEC_INIT;
+	const char *placeholder = NULL;
+	int rc = 1, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+i:o:e:h", opts, NULL)) != -1) {
+		uint64_t sec;
+		switch (c) {
+		case 'i':
+			strvec_push(&inputs, optarg);
+			break;
+		case 'o':
+			strvec_push(&t.outputs, optarg);
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				die_msg("-e %s: expected NAME=VALUE", optarg);
+				goto out;
+			}
+			strvec_push(&t.env, optarg);
+			break;
+		case 't':
+			if (parse_u64(optarg, &sec) < 0 || sec > UINT64_MAX / 1000) {
+				die_msg("--timeout %s: expected whole seconds", optarg);
+				goto out;
+			}
+			t.timeout_ms = sec * 1000;
+			break;
+		case 'p':
+			placeholder = optarg;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(help, stderr);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		die_msg("thunk: no PROGRAM given (gg thunk [OPTIONS] -- PROGRAM [ARG...])");
+		goto out;
+	}
+	if (t.outputs.n == 0) {
+		die_msg("thunk: at least one output (-o PATH) is required");
+		goto out;
+	}
+	if (open_store(true, &s) < 0) {
+		die_last();
+		goto out;
+	}
+	for (size_t i = 0; i < inputs.n; i++) {
+		char *eq = strchr(inputs.v[i], '=');
+		char *path = eq ? xstrndup(inputs.v[i], (size_t)(eq - inputs.v[i])) : xstrdup(inputs.v[i]);
+		int r = add_file_input(s, &t, path, eq ? eq + 1 : inputs.v[i]);
+		free(path);
+		if (r < 0) {
+			die_last();
+			goto out;
+		}
+	}
+	struct strvec args = STRVEC_INIT;
+	for (int i = optind + 1; i < argc; i++)
+		strvec_push(&args, argv[i]);
+	int r = add_closure(s, &t, argv[optind], &args);
+	strvec_free(&args);
+	if (r < 0) {
+		die_last();
+		goto out;
+	}
+	struct gg_name name;
+	struct buf enc = BUF_INIT;
+	if (thunk_name(&t, &name, &enc) < 0 || store_put_buf(s, enc.data, enc.len, GG_THUNK, &name) < 0) {
+		buf_free(&enc);
+		die_last();
+		goto out;
+	}
+	buf_free(&enc);
+	if (placeholder) {
+		struct gg_ref ref = {name, t.outputs.v[0]};
+		if (placeholder_write(placeholder, &ref) < 0) {
+			die_last();
+			goto out;
+		}
+	}
+	printf("%s\n", name.s);
+	rc = 0;
+out:
+	strvec_free(&inputs);
+	thunk_free(&t);
+	store_close(s);
+	return rc;
+}

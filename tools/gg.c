@@ -1,0 +1,151 @@
+/**
+ * @file gg.c
+ * The `gg` command: dispatches to subcommands. When invoked as `gg-run`
+ * (a placeholder's "#!" line) it forces the placeholder and runs the result.
+ */
+#include "gg.h"
+
+#include "placeholder.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: gg COMMAND [ARGS]\n"
+	"\n"
+	"  init [DIR]              create a store (.gg) in DIR or here\n"
+	"  hash FILE...            print the object names of files\n"
+	"  thunk [OPTIONS] -- PROGRAM [ARG...]\n"
+	"                          describe one process run as a thunk; print its name\n"
+	"  force [OPTIONS] TARGET...  compute placeholders or references\n"
+	"  cat TARGET              print a value, forcing a thunk output if needed\n"
+	"  describe [--json] TARGET  show what a thunk, value or placeholder is\n"
+	"  gc --max-size SIZE      shrink the store to SIZE (e.g. 10G)\n"
+	"  run PLACEHOLDER [ARG...]  force a placeholder and execute the result\n"
+	"\n"
+	"  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
+	"  --version               print the version\n";
+
+int die_msg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("gg: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+int die_last(void)
+{
+	return die_msg("%s", gg_last_error());
+}
+
+bool wants_help(int argc, char **argv, const char *text)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(text, stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+int open_store(bool create, struct store **out)
+{
+	if (store_open(NULL, out) == 0)
+		return 0;
+	if (!create)
+		return -1;
+	char *root;
+	if (store_init(".", &root) < 0)
+		return -1;
+	int r = store_open(root, out);
+	free(root);
+	if (r == 0)
+		fprintf(stderr, "gg: note: no store found here or above; created %s\n", (*out)->root);
+	return r;
+}
+
+int parse_target(const char *arg, struct gg_ref *ref, bool *is_file)
+{
+	*is_file = false;
+	if (access(arg, F_OK) == 0) {
+		*is_file = true;
+		return placeholder_read(arg, ref);
+	}
+	if (strlen(arg) >= GG_NAME_LEN && (arg[0] == 'V' || arg[0] == 'T')) {
+		if (gg_ref_parse(arg, strlen(arg), ref) < 0)
+			return -1;
+		return 1;
+	}
+	return gg_error("%s: no such file, and not an object name", arg);
+}
+
+int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd)
+{
+	int in = store_open_object(s, n);
+	if (in < 0)
+		return -1;
+	char buf[1 << 16];
+	int r = 0;
+	for (;;) {
+		ssize_t k = read(in, buf, sizeof buf);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = gg_error_errno("cannot read object %s", n->s);
+			break;
+		}
+		if (k == 0)
+			break;
+		if (write_all(fd, buf, (size_t)k) < 0) {
+			r = gg_error_errno("write failed");
+			break;
+		}
+	}
+	close(in);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{"init", cmd_init},   {"hash", cmd_hash}, {"thunk", cmd_thunk}, {"force", cmd_force},
+	{"cat", cmd_cat},     {"describe", cmd_describe}, {"gc", cmd_gc}, {"run", cmd_run},
+};
+
+int main(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	if (!strcmp(base, "gg-run"))
+		return cmd_run(argc, argv);
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("gg (ggfs) %s\n", GG_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < GG_ARRAY_LEN(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "gg: unknown command '%s'\n\n%s", argv[1], usage);
+	return 2;
+}

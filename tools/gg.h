@@ -1,0 +1,45 @@
+/**
+ * @file gg.h
+ * The `gg` command's subcommands and the helpers they share.
+ */
+#ifndef GG_TOOLS_H
+#define GG_TOOLS_H
+
+#include "hash.h"
+#include "store.h"
+
+#define GG_VERSION "0.1.0"
+
+int cmd_init(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
+int cmd_thunk(int argc, char **argv);
+int cmd_force(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
+int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "gg: " + gg_last_error(); returns 1. */
+int die_last(void);
+
+/*
+ * Opens the store; when none is found and `create` is set, creates .gg in the
+ * current directory (saying so once on stderr).
+ */
+int open_store(bool create, struct store **out);
+
+/*
+ * A target on the command line: a placeholder file, or a name/reference.
+ * *is_file says which. For a file that is not a placeholder returns 0.
+ */
+int parse_target(const char *arg, struct gg_ref *ref, bool *is_file);
+
+/* Writes an object's bytes to an fd. */
+int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd);
+
+/* Handles -h/--help: prints the usage text and returns true. */
+bool wants_help(int argc, char **argv, const char *usage);
+
+#endif
