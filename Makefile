@@ -20,7 +20,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -Icore -Ibackend -Ifs $(PKG_CFLAGS) -MMD -MP
-LDLIBS := $(PKG_LIBS) -lpthread
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lpthread
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -34,6 +34,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
@@ -69,9 +72,13 @@ $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: all $(UNIT_BIN) $(FUZZ_BIN)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libggcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# `make check` installs missing Debian packages (scripts/deps.sh), then runs the
+tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
+
+# `make check` installs missing Debian packages (tools/deps.sh), then runs the
 # suite twice: a plain build and an ASan+UBSan build.
 check: deps
 	$(MAKE) check-plain
@@ -86,13 +93,13 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
 deps:
-	@scripts/deps.sh
+	@tools/deps.sh
 
 demo: deps all
-	scripts/demo.sh build
+	tools/demo.sh build
 
-bench: deps all
-	bench/run.sh build
+bench: deps all $(BENCH_BIN)
+	bench/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5

@@ -50,6 +50,8 @@
 #define DEFAULT_NPROC    4096
 #define TMPFS_OPTS       "size=128m,nr_inodes=16384,mode=1777"
 #define SANDBOX_HOSTNAME "gg"
+#define TIMEOUT_SIGNAL   SIGUSR1 /* parent -> init: time is up */
+#define KILL_GRACE_NS    200000000u /* then init itself is killed */
 
 /* Messages from the child processes on the report pipe. */
 enum { MSG_SETUP = 1, MSG_EXEC, MSG_STATUS };
@@ -204,6 +206,14 @@ static _Noreturn void exec_program(const struct child_ctx *c)
 	child_fail(c, MSG_EXEC, 0);
 }
 
+/* In init, on the parent's request: kill all other processes of the namespace. */
+static void init_on_timeout(int sig)
+{
+	int e = errno;
+	kill(-1, SIGKILL);
+	errno = e;
+}
+
 /* pid 1 of the sandbox: set up the mounts, fork the program, reap, report. */
 static _Noreturn void isolated_child(const struct child_ctx *c)
 {
@@ -261,18 +271,30 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 	if (pid == 0)
 		exec_program(c);
 
-	/* init: hold no files, reap everything, report the program's status */
+	/* init: hold no files; on the parent's timeout signal kill everything
+	 * else in the namespace. Reaping all (rather than letting the kernel
+	 * kill them when pid 1 exits) counts their CPU time in our rusage. */
 	close_all_except(&c->report_fd, 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = init_on_timeout;
+	sa.sa_flags = SA_RESTART;
+	sigaction(TIMEOUT_SIGNAL, &sa, NULL);
+	int status = -1;
 	for (;;) {
 		int st;
 		pid_t w = waitpid(-1, &st, 0);
 		if (w == pid) {
-			report(c->report_fd, MSG_STATUS, 0, 0, st);
-			_exit(0);
+			status = st;
+			kill(-1, SIGKILL); /* background processes end with the program */
+		} else if (w < 0 && errno != EINTR) {
+			break; /* ECHILD: all reaped */
 		}
-		if (w < 0 && errno != EINTR)
-			_exit(127);
 	}
+	if (status == -1)
+		_exit(127);
+	report(c->report_fd, MSG_STATUS, 0, 0, status);
+	_exit(0);
 }
 
 static _Noreturn void plain_child(const struct child_ctx *c)
@@ -484,39 +506,52 @@ static void remove_mount_points(struct mount_points *mp)
 	free(mp->dev);
 }
 
-/* Waits for pid, killing it at the deadline; returns its wait status. */
-static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, bool kill_group,
+/* Waits until pid has exited (not reaping it) or the deadline passes. */
+static bool wait_until(pid_t pid, int pidfd, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = now_ns();
+		if (now >= deadline)
+			return false;
+		uint64_t left_ms = (deadline - now + 999999) / 1000000;
+		if (pidfd >= 0) {
+			struct pollfd p = {pidfd, POLLIN, 0};
+			if (poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms) > 0)
+				return true;
+		} else {
+			siginfo_t si;
+			si.si_pid = 0;
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == pid)
+				return true;
+			struct timespec ts = {0, 1000000}; /* 1 ms */
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/*
+ * Waits for pid and returns its wait status, enforcing the timeout: an
+ * isolated init is asked to kill its namespace (so that the CPU time of
+ * everything is counted) and killed itself if that takes too long; a plain
+ * program is killed with its process group.
+ */
+static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms,
 		      bool *timed_out, struct rusage *ru)
 {
 	if (timeout_ms) {
-		uint64_t deadline = t0 + timeout_ms * 1000000u;
 		int pidfd = -1;
 #ifdef SYS_pidfd_open
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
-		for (;;) {
-			uint64_t now = now_ns();
-			if (now >= deadline) {
-				*timed_out = true;
-				if (kill_group)
-					kill(-pid, SIGKILL);
+		if (!wait_until(pid, pidfd, t0 + timeout_ms * 1000000u)) {
+			*timed_out = true;
+			if (!isolated) {
+				kill(-pid, SIGKILL);
 				kill(pid, SIGKILL);
-				break;
-			}
-			uint64_t left_ms = (deadline - now + 999999) / 1000000;
-			if (pidfd >= 0) {
-				struct pollfd p = {pidfd, POLLIN, 0};
-				int r = poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms);
-				if (r > 0)
-					break;
-			} else {
-				siginfo_t si;
-				si.si_pid = 0;
-				if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-				    si.si_pid == pid)
-					break;
-				struct timespec ts = {0, 1000000}; /* 1 ms */
-				nanosleep(&ts, NULL);
+			} else if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
+				   !wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS)) {
+				kill(pid, SIGKILL);
 			}
 		}
 		if (pidfd >= 0)
@@ -529,8 +564,8 @@ static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, bool kill_gro
 			return gg_error_errno("waiting for the sandboxed program");
 		}
 	}
-	/* A program in its own group may leave children behind: end them too. */
-	if (kill_group && *timed_out)
+	/* A plain program's group may outlive it: end it too. */
+	if (!isolated && *timed_out)
 		kill(-pid, SIGKILL);
 	return st;
 }
@@ -648,7 +683,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
 	}
 
 	struct rusage ru;
-	int status = wait_child(pid, t0, spec->timeout_ms, !isolated, &result->timed_out, &ru);
+	int status = wait_child(pid, isolated, t0, spec->timeout_ms, &result->timed_out, &ru);
 	result->wall_ns = now_ns() - t0;
 	result->cpu_ns = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
 	result->isolated = isolated;
@@ -683,8 +718,9 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
 			 strerror(fail.err));
 		goto out;
 	}
-	if (isolated && have_status)
-		result->timed_out = false; /* it finished just before the kill */
+	/* It may have finished on its own just before the kill. */
+	if (isolated && have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		result->timed_out = false;
 	result->wait_status = status;
 	ret = 0;
 out:

@@ -434,7 +434,8 @@ static int run_node(struct sched *s, struct node *n, struct thunk *reduced, int 
 		int retries = s->o.max_retries < 0 ? 3 : s->o.max_retries;
 		struct exec_result r;
 		for (int attempt = 0;; attempt++) {
-			int e = exec_thunk(s->store, reduced, &s->o.exec, &r);
+			int e = s->o.execute ? s->o.execute(s->o.execute_ctx, s->store, reduced, &s->o.exec, &r)
+					     : exec_thunk(s->store, reduced, &s->o.exec, &r);
 			if (e == 0)
 				break;
 			if (attempt >= retries) {

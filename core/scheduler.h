@@ -31,6 +31,13 @@ struct sched_opts {
 	const char *trace_path; /* Chrome trace-event JSON, written by sched_free */
 	bool progress;    /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;
+	/*
+	 * Executes one reduced thunk; NULL = exec_thunk (the local sandboxed
+	 * engine). Same contract as exec_thunk. Called from worker threads.
+	 */
+	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
+		       struct exec_result *r);
+	void *execute_ctx;
 };
 
 struct sched_outcome {

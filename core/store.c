@@ -82,8 +82,12 @@ int store_open(const char *dir, struct store **out)
 		return -1;
 	}
 	free(root);
-	/* Create any missing subdirectory (an older or hand-made .gg). */
-	if (store_init(abs, NULL) < 0) {
+	/* Create any missing subdirectory (an older or hand-made .gg). "tmp"
+	 * is made last by store_init, so its presence means all are there. */
+	char *tmp = xasprintf("%s/tmp", abs);
+	bool complete = is_dir(tmp);
+	free(tmp);
+	if (!complete && store_init(abs, NULL) < 0) {
 		free(abs);
 		return -1;
 	}

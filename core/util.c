@@ -329,6 +329,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 int mkdir_p(const char *path, mode_t mode)
 {
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0; /* the common case: one system call */
 	char *p = xstrdup(path);
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')

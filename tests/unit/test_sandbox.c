@@ -294,7 +294,6 @@ static void test_timeout(void)
 		CHECK(dt >= 150000000u && dt < 1500000000u);
 		CHECK(r.res.wall_ns >= 150000000u);
 		CHECK(r.res.cpu_ns > 10000000u); /* it did spin */
-		fprintf(stderr, "mode %d cpu %llu wall %llu\n", mode, (unsigned long long)r.res.cpu_ns, (unsigned long long)r.res.wall_ns);
 		run_free(&r);
 		free(root);
 	}

@@ -1,0 +1,220 @@
+/**
+ * @file bench_core.c
+ * Benchmarks of the foundation, each printed against a baseline measured in
+ * the same run (the machine is shared and noisy, so ratios matter more than
+ * absolute numbers):
+ *
+ *  1. sandbox: the hermetic executor (namespaces, chroot, rlimits) running a
+ *     trivial static program N times, vs plain fork/exec of the same program
+ *     in the same directory. Goal: <= 3 ms overhead per thunk.
+ *  2. graph: forcing a graph of G trivial thunks (layers of 100, each thunk
+ *     depending on one of the previous layer) with the local engine:
+ *     coordinator CPU per thunk (this process's user+sys time minus nothing:
+ *     the children's time is reported separately), peak memory per thunk.
+ *     Goals: <= 100 us coordinator CPU and <= 2 KiB per thunk.
+ *
+ * usage: build/bench/bench_core STORE_DIR TRIVIAL_STATIC_PROGRAM [N] [G]
+ * (bench/run.sh builds the program and calls this.)
+ */
+#include "sandbox.h"
+#include "scheduler.h"
+#include "store.h"
+#include "thunk.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static double cpu_self_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static int plain_run(const char *dir, char *const *argv)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		if (chdir(dir) < 0)
+			_exit(127);
+		execve(argv[0], argv, (char *[]){NULL});
+		_exit(127);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void bench_sandbox(struct store *s, const char *prog, int n)
+{
+	char *root;
+	if (store_make_tmpdir(s, "bench", &root) < 0)
+		exit(1);
+	char *dst = xasprintf("%s/prog", root), *out = xasprintf("%s.out", root), *err = xasprintf("%s.err", root);
+	struct buf b = BUF_INIT;
+	if (read_file(prog, &b, 1 << 26) < 0 || write_file_atomic(dst, b.data, b.len, 0555) < 0) {
+		fprintf(stderr, "bench: %s\n", gg_last_error());
+		exit(1);
+	}
+	buf_free(&b);
+	chmod(root, 0777);
+	char *argv[] = {"./prog", "o", "x", NULL};
+	char *pargv[] = {dst, "p", "x", NULL};
+	/* warm up both */
+	for (int i = 0; i < 5; i++)
+		plain_run(root, pargv);
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < n; i++)
+		if (plain_run(root, pargv) < 0)
+			fprintf(stderr, "bench: plain run failed\n");
+	uint64_t plain = now_ns() - t0;
+	struct sandbox_spec spec = {.root = root, .exe = "prog", .argv = argv, .env = (char *[]){NULL},
+				    .stdout_path = out, .stderr_path = err};
+	struct sandbox_result r;
+	for (int i = 0; i < 5; i++)
+		sandbox_run(&spec, &r);
+	t0 = now_ns();
+	for (int i = 0; i < n; i++)
+		if (sandbox_run(&spec, &r) < 0 || !WIFEXITED(r.wait_status) || WEXITSTATUS(r.wait_status))
+			fprintf(stderr, "bench: sandboxed run failed: %s\n", gg_last_error());
+	uint64_t sandboxed = now_ns() - t0;
+	double per_plain = (double)plain / n / 1e6, per_sb = (double)sandboxed / n / 1e6;
+	printf("sandbox: %d runs of a trivial static program (%s)\n", n, r.isolated ? "isolated" : "NOT isolated");
+	printf("  plain fork/exec      %8.3f ms/run   (baseline)\n", per_plain);
+	printf("  sandboxed            %8.3f ms/run   ratio %.2fx   overhead %.3f ms/thunk (goal <= 3 ms)\n",
+	       per_sb, per_sb / per_plain, per_sb - per_plain);
+	remove_tree(root);
+	unlink(out);
+	unlink(err);
+	free(root), free(dst), free(out), free(err);
+}
+
+/*
+ * An engine that does no work: it stores argv[2] as the output. Forcing a
+ * graph with it measures the coordinator alone (graph loading, memo lookups,
+ * dispatch, storing results and memo entries), without the sandbox.
+ */
+static int null_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
+		       struct exec_result *r)
+{
+	(void)ctx, (void)o;
+	memset(r, 0, sizeof *r);
+	r->t_start = r->t_ran = r->t_run_end = r->t_end = now_ns();
+	struct gg_name v;
+	if (store_put_buf(s, t->argv.v[2], strlen(t->argv.v[2]), GG_VALUE, &v) < 0)
+		return -1;
+	memo_add(&r->outputs, t->outputs.v[0], &v, false);
+	r->outcome = EXEC_OK;
+	return 0;
+}
+
+static void bench_graph(struct store *s, const char *prog, int g, bool null)
+{
+	struct gg_name pname;
+	if (store_put_file(s, prog, &pname) < 0) {
+		fprintf(stderr, "bench: %s\n", gg_last_error());
+		exit(1);
+	}
+	/* A fresh salt makes every run's thunks new (no memo hits). */
+	char salt[32];
+	snprintf(salt, sizeof salt, "%llu", (unsigned long long)now_ns());
+	struct gg_name *names = xcalloc((size_t)g, sizeof *names);
+	double c0 = cpu_self_s();
+	long rss0 = maxrss_kib();
+	for (int i = 0; i < g; i++) {
+		struct thunk t;
+		thunk_init(&t);
+		t.exe = xstrdup("prog");
+		strvec_push(&t.argv, "prog");
+		strvec_push(&t.argv, "o");
+		strvec_push_take(&t.argv, xasprintf("%s-%d", salt, i));
+		strvec_push(&t.outputs, "o");
+		struct gg_ref pref = {pname, NULL};
+		thunk_add_input(&t, "prog", &pref, true);
+		if (i >= 100) {
+			/* one input from a pseudo-random thunk of the previous layer */
+			struct gg_ref dep = {names[(i / 100 - 1) * 100 + (i * 7) % 100], "o"};
+			thunk_add_input(&t, "dep", &dep, false);
+		}
+		struct buf enc = BUF_INIT;
+		if (thunk_name(&t, &names[i], &enc) < 0 || store_put_buf(s, enc.data, enc.len, GG_THUNK, &names[i]) < 0) {
+			fprintf(stderr, "bench: %s\n", gg_last_error());
+			exit(1);
+		}
+		buf_free(&enc);
+		thunk_free(&t);
+	}
+	double create_cpu = cpu_self_s() - c0;
+	/* Force the last layer: everything else is a dependency. */
+	int last = g >= 100 ? 100 : g;
+	struct gg_ref *refs = xcalloc((size_t)last, sizeof *refs);
+	for (int i = 0; i < last; i++)
+		refs[i] = (struct gg_ref){names[g - last + i], "o"};
+	struct sched_outcome *outs = xcalloc((size_t)last, sizeof *outs);
+	struct sched_opts so = {.max_retries = -1, .execute = null ? null_engine : NULL};
+	struct sched *sc;
+	if (sched_new(s, &so, &sc) < 0)
+		exit(1);
+	c0 = cpu_self_s();
+	uint64_t t0 = now_ns();
+	size_t failed = sched_force_all(sc, refs, (size_t)last, outs);
+	double wall = (double)(now_ns() - t0) / 1e9;
+	double cpu = cpu_self_s() - c0;
+	long rss = maxrss_kib();
+	struct sched_stats st;
+	sched_get_stats(sc, &st);
+	sched_free(sc);
+	struct rusage ch;
+	getrusage(RUSAGE_CHILDREN, &ch);
+	printf("graph: %d trivial thunks in layers of 100, %s, -j %ld (%zu failed, %zu executed)\n", g,
+	       null ? "coordinator only (an engine that does no work)" : "local sandboxed engine",
+	       sysconf(_SC_NPROCESSORS_ONLN), failed, st.executed);
+	printf("  wall                 %8.2f s        %.0f thunks/s\n", wall, g / wall);
+	printf("  creating thunks      %8.1f us/thunk CPU\n", create_cpu * 1e6 / g);
+	if (null)
+		printf("  coordinator CPU      %8.1f us/thunk (goal <= 100 us)\n", cpu * 1e6 / g);
+	else
+		printf("  this process's CPU   %8.1f us/thunk (coordinator plus the executor: materialising\n"
+		       "                       inputs, creating namespaces, storing outputs)\n",
+		       cpu * 1e6 / g);
+	printf("  peak memory          %8.2f KiB/thunk above the start (goal <= 2 KiB); peak RSS %ld KiB\n",
+	       (double)(rss - rss0) / g, rss);
+	free(refs);
+	free(outs);
+	free(names);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS]\n", argv[0]);
+		return 2;
+	}
+	struct store *s;
+	char *root;
+	if (store_init(argv[1], &root) < 0 || store_open(root, &s) < 0) {
+		fprintf(stderr, "bench: %s\n", gg_last_error());
+		return 1;
+	}
+	int n = argc > 3 ? atoi(argv[3]) : 300, g = argc > 4 ? atoi(argv[4]) : 10000;
+	bench_sandbox(s, argv[2], n);
+	bench_graph(s, argv[2], g, true);
+	bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g, false); /* 10x fewer: real runs */
+	store_close(s);
+	free(root);
+	return 0;
+}

@@ -1,0 +1,222 @@
+/**
+ * @file ggfs.h
+ * Internal interfaces between the modules of the ggfs daemon:
+ *
+ *   ggfs.c      main(): options, the store, the session and the loop
+ *   node.c      the inode table: (dev, ino) -> struct node, lookup counts
+ *   lazy.c      placeholders and thunk outputs: classification, attributes,
+ *               forcing on open with deferred replies, xattrs
+ *   byhash.c    the virtual ".gg/by-hash/" namespace
+ *   ops.c       the FUSE low-level handlers and their table
+ *   storefind.c finding the store that belongs to SOURCE
+ *
+ * Not a public API: nothing outside fs/ includes this header.
+ */
+#ifndef GGFS_H
+#define GGFS_H
+
+#define FUSE_USE_VERSION 312
+
+#include "scheduler.h"
+#include "store.h"
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+/* The FUSE inode number of a node is its address (as in passthrough_ll). */
+_Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t), "fuse_ino_t too small to hold a pointer");
+
+/* Entry and attribute timeouts for content that never changes (by-hash). */
+#define GGFS_IMMUTABLE_TIMEOUT 3600.0
+
+/* Threads that finish forces (reply to opens, notify the kernel). */
+#define GGFS_DONE_THREADS 4
+
+enum node_kind {
+	NODE_PASS,   /* a file or directory of SOURCE, reached through an O_PATH fd */
+	NODE_GGDIR,  /* the virtual directory MOUNT/.gg */
+	NODE_BYHASH, /* the virtual directory MOUNT/.gg/by-hash */
+	NODE_OBJECT, /* by-hash/NAME: a stored value, or a thunk's encoding */
+	NODE_OUTPUT, /* by-hash/THUNK#OUTPUT: forced when opened */
+};
+
+/* What xattr user.gg.state says. */
+enum lazy_state { LAZY_UNFORCED, LAZY_RUNNING, LAZY_FORCED, LAZY_FAILED };
+
+struct pending;
+
+/*
+ * The lazy part of a node: what a placeholder (or a by-hash thunk output)
+ * refers to and how far forcing it got. All fields are protected by fs->mu.
+ */
+struct lazy {
+	bool is_ref;         /* a placeholder or a NODE_OUTPUT: the rest is meaningful */
+	struct gg_ref ref;   /* what it stands for */
+	char *ref_str;       /* ref, formatted */
+	unsigned gen;        /* bumped when ref changes (the file was rewritten) */
+	bool forced;         /* value/exec hold the forced output of ref */
+	struct gg_name value;
+	bool exec;
+	bool forcing;        /* a sched_force_async is in flight for gen */
+	char *error;         /* the last failure, one line (user.gg.error), or NULL */
+	struct pending *waiters; /* opens waiting for the force */
+	/*
+	 * The kernel has been told the forced size and has dropped any pages
+	 * cached for another content (notify_inval_inode, sent from a done
+	 * thread): only then may an open be answered at once with keep_cache.
+	 */
+	bool kernel_synced;
+	struct gg_name kernel_value;
+};
+
+struct node {
+	struct node *hnext; /* hash chain, protected by fs->mu */
+	enum node_kind kind;
+	int fd;             /* O_PATH fd of the underlying file; -1 for virtual nodes */
+	dev_t dev;          /* table key: the underlying file's (dev, ino), or */
+	ino_t ino;          /* (GGFS_VIRT_DEV, synthetic number) for virtual nodes */
+	uint64_t nlookup;   /* the kernel's lookup count, protected by fs->mu */
+	unsigned pins;      /* references held by ggfs itself, protected by fs->mu */
+	/* When the underlying file was last classified (protected by fs->mu). */
+	bool ph_checked;
+	off_t ph_size;
+	struct timespec ph_mtime, ph_ctime;
+	struct lazy lz;
+};
+
+/* The device number used as the table key of virtual nodes. */
+#define GGFS_VIRT_DEV ((dev_t)-1)
+
+struct force_job;
+
+struct ggfs {
+	/* Configuration: written before the session starts, read-only afterwards. */
+	char *source;      /* absolute path of SOURCE */
+	char *mountpoint;  /* absolute path of MOUNTPOINT */
+	char *store_opt;   /* -o store=DIR */
+	int jobs;          /* -o jobs=N (0 = number of CPUs) */
+	int materialize;   /* -o materialize / --materialize */
+	int no_sandbox;    /* -o no_sandbox */
+	int writeback;     /* -o writeback */
+	int splice;        /* -o splice */
+	double timeout;    /* -o timeout=SEC: entry/attr timeout of SOURCE files */
+	unsigned max_threads; /* -o max_threads=N */
+	int debug;         /* -d */
+	bool daemon;       /* logs go to syslog */
+	uid_t uid;         /* owner shown for virtual nodes */
+	gid_t gid;
+
+	struct store *store;
+	struct sched *sched;
+	struct fuse_session *se;
+
+	pthread_mutex_t mu;
+	struct node root;          /* FUSE_ROOT_ID: SOURCE itself */
+	struct node *ggdir;        /* permanent virtual directories */
+	struct node *byhash;
+	struct node **table;       /* protected by mu: open hashing on (dev, ino) */
+	size_t table_cap, table_len; /* protected by mu */
+
+	/* Finished forces waiting for a done thread; protected by done_mu. */
+	pthread_mutex_t done_mu;
+	pthread_cond_t done_cv;
+	struct force_job *done_head, *done_tail;
+	bool done_stop;
+	pthread_t done_threads[GGFS_DONE_THREADS];
+	int ndone_threads;
+};
+
+/* ---- ggfs.c ---- */
+/* Logs one line (no trailing newline needed) at a syslog-like level. */
+void ggfs_log(enum fuse_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define GGFS_DEBUG(fs, ...)                                                                        \
+	do {                                                                                       \
+		if ((fs)->debug)                                                                   \
+			ggfs_log(FUSE_LOG_DEBUG, __VA_ARGS__);                                    \
+	} while (0)
+
+/* ---- node.c ---- */
+void nodes_init(struct ggfs *fs, int root_fd);
+void nodes_free_all(struct ggfs *fs);
+struct node *node_of(struct ggfs *fs, fuse_ino_t ino);
+fuse_ino_t node_ino(struct ggfs *fs, const struct node *n);
+/*
+ * Finds or adds the node of an underlying file (fd is O_PATH, consumed) and
+ * counts one kernel lookup. Never fails (allocation aborts).
+ */
+struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st);
+/* Finds or adds a by-hash node for ref (kind NODE_OBJECT or NODE_OUTPUT); counts a lookup. */
+struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct gg_ref *ref);
+/* A permanent virtual directory (pinned, never freed before unmount). */
+struct node *node_new_dir(struct ggfs *fs, enum node_kind kind, ino_t ino);
+/* Counts one more kernel lookup of a node already known. */
+void node_ref_lookup(struct ggfs *fs, struct node *n);
+void node_forget(struct ggfs *fs, struct node *n, uint64_t nlookup);
+/* Internal references; the _locked variants expect fs->mu held. */
+void node_pin_locked(struct node *n);
+void node_unpin_locked(struct ggfs *fs, struct node *n);
+void node_unpin(struct ggfs *fs, struct node *n);
+/* "/proc/self/fd/N" of a node's O_PATH fd. */
+void node_proc_path(const struct node *n, char out[64]);
+/*
+ * The path of a node as the user sees it (MOUNTPOINT/...), for messages;
+ * malloc'd, never NULL.
+ */
+char *node_display_path(struct ggfs *fs, const struct node *n);
+/* A 64-bit FNV-1a hash with the top bit set: inode numbers of virtual nodes. */
+ino_t virt_ino(const char *s);
+
+/* ---- lazy.c ---- */
+/*
+ * Classifies a NODE_PASS node from a fresh stat of its file (reading the
+ * first bytes of small regular files, cached by size/mtime/ctime). True for
+ * placeholders and NODE_OUTPUT nodes. Never forces.
+ */
+bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st);
+/* For a lazy node whose output is known (in this mount or in the memo):
+ * the real size, and the exec bit from the memo. mtime and ino are kept. */
+void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st);
+/* True if the node's attributes may be cached for long (forced by-hash output). */
+bool lazy_is_forced(struct ggfs *fs, struct node *n);
+/* Opens a lazy node for reading: forces it; replies now or from a done thread. */
+void lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+/*
+ * user.gg.* of a lazy node. Returns 0 and a malloc'd value, or an errno
+ * (ENODATA when the attribute does not exist).
+ */
+int lazy_getxattr(struct ggfs *fs, struct node *n, const char *name, char **value, size_t *len);
+/* Appends the names of the user.gg.* attributes that exist (NUL-separated). */
+void lazy_listxattr(struct ggfs *fs, struct node *n, struct buf *out);
+/* Starts and stops the done threads. */
+int lazy_start(struct ggfs *fs);
+void lazy_stop(struct ggfs *fs);
+/* Frees the lazy state of a node being freed (fs->mu held). */
+void lazy_free(struct lazy *lz);
+
+/* A read-only open of a store object: fh carries this bit (see ops.c). */
+#define GGFS_FH_STORE (UINT64_C(1) << 32)
+/* Replies to an open with an fd of a store object (keep_cache, never direct_io). */
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd);
+
+/* ---- byhash.c ---- */
+/* Looks up NAME in .gg/by-hash; 0 and *e filled, or an errno. */
+int byhash_lookup(struct ggfs *fs, const char *name, struct fuse_entry_param *e);
+/* Attributes of a virtual node. */
+void virt_attr(struct ggfs *fs, struct node *n, struct stat *st);
+/* Timeout for a node's attributes and entry. */
+double node_timeout(struct ggfs *fs, struct node *n);
+
+/* ---- ops.c ---- */
+extern const struct fuse_lowlevel_ops ggfs_ops;
+
+/* ---- storefind.c ---- */
+/*
+ * The store for SOURCE: -o store=DIR if given (DIR or DIR/.gg), else
+ * $GG_DIR, else the nearest ".gg" directory at or above SOURCE.
+ * Returns 0 or -1 with gg_last_error() set.
+ */
+int ggfs_open_store(const char *source, const char *store_opt, struct store **out);
+
+#endif
