@@ -265,7 +265,9 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 	setup_stdio(c);
 	reset_signals();
 
-	pid_t pid = raw_fork(0);
+	/* vfork: no second copy of the (possibly large) caller's page tables;
+	 * the program side only makes system calls until execve or _exit. */
+	pid_t pid = vfork();
 	if (pid < 0)
 		child_fail(c, MSG_SETUP, STEP_FORK);
 	if (pid == 0)
