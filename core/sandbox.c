@@ -49,6 +49,7 @@
 #define DEFAULT_FSIZE    (16ull << 30)
 #define DEFAULT_NPROC    4096
 #define TMPFS_OPTS       "size=128m,nr_inodes=16384,mode=1777"
+#define DEVFS_OPTS       "size=16k,nr_inodes=16,mode=755"
 #define SANDBOX_HOSTNAME "gg"
 #define TIMEOUT_SIGNAL   SIGUSR1 /* parent -> init: time is up */
 #define KILL_GRACE_NS    200000000u /* then init itself is killed */
@@ -97,6 +98,7 @@ static const char *const step_names[] = {
 
 static const char *const dev_names[] = {"null", "zero", "urandom"};
 static const char *const dev_paths[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+static const char *const dev_points[] = {"dev/null", "dev/zero", "dev/urandom"};
 #define NDEV GG_ARRAY_LEN(dev_names)
 
 /* Everything the child needs, prepared before the clone. */
@@ -104,8 +106,7 @@ struct child_ctx {
 	const char *root, *exe;
 	char *const *argv, *const *env;
 	int sync_fd, report_fd, in_fd, out_fd, err_fd;
-	bool is_root, mount_tmp, bind_dev[NDEV];
-	const char *dev_src[NDEV], *dev_dst[NDEV];
+	bool is_root, mount_tmp, mount_dev, bind_dev[NDEV];
 	struct rlimit fsize, as, nproc, core;
 	bool set_as;
 };
@@ -246,8 +247,19 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 		child_fail(c, MSG_SETUP, STEP_HOSTNAME);
 	if (c->mount_tmp && mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTS) < 0)
 		child_fail(c, MSG_SETUP, STEP_TMP);
+	/* A /dev we add is a tiny tmpfs: its mount points cost no inodes in ROOT. */
+	if (c->mount_dev) {
+		if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, DEVFS_OPTS) < 0)
+			child_fail(c, MSG_SETUP, STEP_DEV);
+		for (size_t i = 0; i < NDEV; i++) {
+			int fd = open(dev_points[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+			if (fd < 0)
+				child_fail(c, MSG_SETUP, STEP_DEV);
+			close(fd);
+		}
+	}
 	for (size_t i = 0; i < NDEV; i++)
-		if (c->bind_dev[i] && mount(c->dev_src[i], c->dev_dst[i], NULL, MS_BIND, NULL) < 0)
+		if (c->bind_dev[i] && mount(dev_paths[i], dev_points[i], NULL, MS_BIND, NULL) < 0)
 			child_fail(c, MSG_SETUP, STEP_DEV);
 	/* pivot_root(".", ".") stacks the old root on top of the new one; detach it. */
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
@@ -475,10 +487,14 @@ static int make_mount_points(const char *root, struct child_ctx *c, struct mount
 	if (absent(mp->dev)) {
 		if (mkdir(mp->dev, 0755) < 0)
 			return gg_error_errno("cannot create %s", mp->dev);
-		mp->made_dev = true;
+		mp->made_dev = c->mount_dev = true;
+		for (size_t i = 0; i < NDEV; i++)
+			c->bind_dev[i] = true;
+		return 0;
 	} else if (lstat(mp->dev, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		return 0; /* an input claims /dev: leave it alone */
 	}
+	/* Inputs in dev/: add the missing names next to them. */
 	for (size_t i = 0; i < NDEV; i++) {
 		mp->dev_file[i] = xasprintf("%s/%s", mp->dev, dev_names[i]);
 		if (!absent(mp->dev_file[i]))
@@ -625,10 +641,6 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
 		}
 		if (make_mount_points(spec->root, &c, &mp) < 0)
 			goto out;
-		for (size_t i = 0; i < NDEV; i++) {
-			c.dev_src[i] = dev_paths[i];
-			c.dev_dst[i] = mp.dev_file[i] ? mp.dev_file[i] + strlen(spec->root) + 1 : NULL;
-		}
 	}
 	c.in_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (c.in_fd < 0) {

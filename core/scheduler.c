@@ -414,21 +414,19 @@ static int run_node(struct sched *s, struct node *n, struct thunk *reduced, int 
 		    bool *cached, char **err)
 {
 	struct gg_name rname;
-	struct buf enc = BUF_INIT;
-	if (thunk_name(reduced, &rname, &enc) < 0 ||
-	    store_put_buf(s->store, enc.data, enc.len, GG_THUNK, &rname) < 0) {
-		buf_free(&enc);
+	if (thunk_name(reduced, &rname, NULL) < 0) {
 		*err = xasprintf("thunk %s: %s", n->name.s, gg_last_error());
 		return -1;
 	}
-	buf_free(&enc);
 	int lock = store_lock_thunk(s->store, &rname);
 	if (lock < 0) {
 		*err = xstrdup(gg_last_error());
 		return -1;
 	}
 	int ret = 0;
-	if (memo_get(s->store, &rname, memo) == 1 || memo_get(s->store, &n->name, memo) == 1) {
+	/* Another process may have run it while we waited for the lock; both
+	 * names are memoised, the reduced one catches more (early cut-off). */
+	if (memo_get(s->store, &rname, memo) == 1) {
 		*cached = true;
 	} else {
 		int retries = s->o.max_retries < 0 ? 3 : s->o.max_retries;

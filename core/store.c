@@ -107,17 +107,37 @@ void store_close(struct store *s)
 	free(s);
 }
 
-/* ROOT/SUB/ab/KEY, creating the fan-out directory when create is set. */
+/* ROOT/SUB/ab/KEY. Fan-out directories are created on demand by
+ * rename_into() and open_creating(), when the first attempt says ENOENT. */
 static char *fanout_path(const struct store *s, const char *sub, const char *fan, const char *key,
 			 bool create)
 {
-	char *dir = xasprintf("%s/%s/%.2s", s->root, sub, fan);
-	if (create && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		/* Reported by the caller's open/rename, which will fail too. */
+	(void)create;
+	return xasprintf("%s/%s/%.2s/%s", s->root, sub, fan, key);
+}
+
+/* Creates the directory holding path (one level). */
+static void make_parent(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			/* the caller's retry fails and reports */
+		}
 	}
-	char *p = xasprintf("%s/%s", dir, key);
 	free(dir);
-	return p;
+}
+
+static int rename_into(const char *from, const char *to)
+{
+	if (rename(from, to) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	make_parent(to);
+	return rename(from, to);
 }
 
 char *store_object_path(const struct store *s, const struct gg_name *n)
@@ -209,7 +229,7 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 			}
 			left -= c;
 		}
-		if (r == 0 && (fchmod(fd, 0555) < 0 || rename(tmp, x) < 0))
+		if (r == 0 && (fchmod(fd, 0555) < 0 || rename_into(tmp, x) < 0))
 			r = gg_error_errno("cannot make executable copy of %s", n->s);
 		close(fd);
 		if (r < 0)
@@ -226,14 +246,13 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 	return 0;
 }
 
-/* Renames a finished temp file into place as object n (or drops it if present). */
+/* Renames a finished temp file into place as object n. Renaming over an
+ * existing copy is harmless: the content is the same by construction. */
 static int install_object(struct store *s, const char *tmp, const struct gg_name *n)
 {
 	char *dst = fanout_path(s, "objects", n->s + 1, n->s, true);
 	int r = 0;
-	if (store_has(s, n)) {
-		unlink(tmp);
-	} else if (rename(tmp, dst) < 0) {
+	if (rename_into(tmp, dst) < 0) {
 		r = gg_error_errno("cannot store object %s", n->s);
 		unlink(tmp);
 	}
@@ -336,7 +355,7 @@ int store_adopt_file(struct store *s, const char *path, struct gg_name *out)
 	if (r < 0)
 		return r;
 	char *dst = fanout_path(s, "objects", out->s + 1, out->s, true);
-	if (!store_has(s, out) && rename(path, dst) < 0)
+	if (!store_has(s, out) && rename_into(path, dst) < 0)
 		r = gg_error_errno("cannot move %s into the store", path);
 	free(dst);
 	return r;
@@ -412,6 +431,7 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 			buf_reset(&b);
 			buf_adds(&b, key);
 			buf_adds(&b, out->s);
+			make_parent(cp);
 			write_file_atomic(cp, b.data, b.len, 0644); /* a cache: failure is fine */
 		}
 	}
@@ -536,10 +556,10 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
 	int fd = make_temp_in(s->tmp, &tmp);
 	int r = fd < 0 ? -1 : 0;
 	if (r == 0) {
-		if (write_all(fd, b.data, b.len) < 0 || fchmod(fd, 0444) < 0)
+		if (write_all(fd, b.data, b.len) < 0)
 			r = gg_error_errno("cannot write the memo of %s", thunk->s);
 		close(fd);
-		if (r == 0 && rename(tmp, p) < 0)
+		if (r == 0 && rename_into(tmp, p) < 0)
 			r = gg_error_errno("cannot write the memo of %s", thunk->s);
 		if (r < 0)
 			unlink(tmp);
@@ -550,17 +570,27 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
 	return r;
 }
 
+/*
+ * Per-thunk locks are byte-range locks on one file (.gg/locks/thunks), at an
+ * offset taken from the thunk's digest: no file per thunk to create. They
+ * are open-file-description locks, so they exclude other threads of this
+ * process as well as other processes, and vanish if the holder dies.
+ */
 int store_lock_thunk(struct store *s, const struct gg_name *thunk)
 {
-	char *p = fanout_path(s, "locks", thunk->s + 1, thunk->s, true);
+	char *p = xasprintf("%s/locks/thunks", s->root);
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		gg_error_errno("cannot open lock %s", p);
+		gg_error_errno("cannot open lock file %s", p);
 		free(p);
 		return -1;
 	}
 	free(p);
-	while (flock(fd, LOCK_EX) < 0) {
+	uint64_t off = 0;
+	for (int i = 1; i <= 15; i++)
+		off = off << 4 | (uint64_t)(thunk->s[i] <= '9' ? thunk->s[i] - '0' : thunk->s[i] - 'a' + 10);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(off >> 2), .l_len = 1};
+	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
 		if (errno != EINTR) {
 			close(fd);
 			return gg_error_errno("cannot lock thunk %s", thunk->s);
