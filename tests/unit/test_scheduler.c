@@ -1,0 +1,282 @@
+/**
+ * @file test_scheduler.c
+ * The scheduler's logic, with a fake engine that interprets argv instead of
+ * running programs (the sandbox has its own tests): memo first, one
+ * execution per thunk however many ask, dependencies, dynamic graphs,
+ * failures reported and forgotten, retries of infrastructure failures only,
+ * keep-going versus stop-at-first-failure.
+ */
+#include "harness.h"
+#include "scheduler.h"
+#include "store.h"
+#include "thunk.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_int executions, infra_attempts;
+
+/*
+ * argv[1] says what to do:
+ *   echo TEXT   output TEXT
+ *   cat         output the concatenation of all inputs (in path order)
+ *   fail        the program fails (exit 1)
+ *   infra N     an infrastructure failure for the first N attempts, then "ok"
+ *   emit TEXT   output a thunk that echoes TEXT (a dynamic graph)
+ */
+static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
+		       struct exec_result *r)
+{
+	(void)ctx, (void)o;
+	memset(r, 0, sizeof *r);
+	const char *op = t->argv.v[1];
+	struct buf out = BUF_INIT;
+	char kind = GG_VALUE;
+	if (!strcmp(op, "infra")) {
+		if (atomic_fetch_add(&infra_attempts, 1) < atoi(t->argv.v[2]))
+			return gg_error("simulated infrastructure failure");
+		buf_adds(&out, "ok");
+	} else if (!strcmp(op, "fail")) {
+		atomic_fetch_add(&executions, 1);
+		r->outcome = EXEC_PROGRAM_FAILED;
+		r->why = xstrdup("exited with status 1");
+		r->stderr_tail = xstrdup("it went wrong\n");
+		return 0;
+	} else if (!strcmp(op, "echo")) {
+		buf_adds(&out, t->argv.v[2]);
+	} else if (!strcmp(op, "cat")) {
+		for (size_t i = 0; i < t->ninputs; i++)
+			if (strcmp(t->inputs[i].path, t->exe) && store_read(s, &t->inputs[i].ref.name, &out, 1 << 20) < 0)
+				return -1;
+	} else if (!strcmp(op, "emit")) {
+		struct thunk e;
+		thunk_init(&e);
+		e.exe = xstrdup("prog");
+		strvec_push(&e.argv, "prog");
+		strvec_push(&e.argv, "echo");
+		strvec_push(&e.argv, t->argv.v[2]);
+		strvec_push(&e.outputs, "o");
+		thunk_add_input(&e, "prog", &t->inputs[0].ref, true);
+		thunk_encode(&e, &out);
+		thunk_free(&e);
+		kind = GG_THUNK;
+	}
+	atomic_fetch_add(&executions, 1);
+	usleep(200); /* lets concurrent requests overlap */
+	struct gg_name v;
+	int rc = store_put_buf(s, out.data ? out.data : "", out.len, kind, &v);
+	buf_free(&out);
+	if (rc < 0)
+		return -1;
+	memo_add(&r->outputs, t->outputs.v[0], &v, false);
+	r->outcome = EXEC_OK;
+	return 0;
+}
+
+static struct store *st;
+static struct gg_name prog;
+
+/* Makes a thunk "prog OP ARG" with the given thunk-output inputs. */
+static struct gg_ref make(const char *op, const char *arg, const struct gg_ref *deps, size_t ndeps)
+{
+	struct thunk t;
+	thunk_init(&t);
+	t.exe = xstrdup("prog");
+	strvec_push(&t.argv, "prog");
+	strvec_push(&t.argv, op);
+	if (arg)
+		strvec_push(&t.argv, arg);
+	strvec_push(&t.outputs, "o");
+	struct gg_ref p = {prog, NULL};
+	thunk_add_input(&t, "prog", &p, true);
+	for (size_t i = 0; i < ndeps; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "in%zu", i);
+		thunk_add_input(&t, path, &deps[i], false);
+	}
+	struct gg_ref ref = {{{0}}, "o"};
+	struct buf enc = BUF_INIT;
+	if (thunk_name(&t, &ref.name, &enc) < 0 || store_put_buf(st, enc.data, enc.len, GG_THUNK, &ref.name) < 0)
+		abort();
+	buf_free(&enc);
+	thunk_free(&t);
+	return ref;
+}
+
+static struct sched *new_sched(bool keep_going)
+{
+	struct sched_opts o = {.jobs = 4, .keep_going = keep_going, .max_retries = 2, .execute = fake_engine};
+	struct sched *s;
+	if (sched_new(st, &o, &s) < 0)
+		abort();
+	return s;
+}
+
+static char *value_text(const struct gg_name *v)
+{
+	struct buf b = BUF_INIT;
+	if (store_read(st, v, &b, 1 << 20) < 0)
+		return xstrdup("(unreadable)");
+	return buf_steal(&b);
+}
+
+static void test_diamond_runs_each_once(void)
+{
+	struct gg_ref a = make("echo", "A", NULL, 0);
+	struct gg_ref l = make("cat", "l", &a, 1), r = make("cat", "r", &a, 1);
+	struct gg_ref both[2] = {l, r};
+	struct gg_ref top = make("cat", "top", both, 2);
+	atomic_store(&executions, 0);
+	struct sched *s = new_sched(false);
+	struct sched_outcome o[3];
+	struct gg_ref targets[3] = {top, top, l};
+	CHECK(sched_force_all(s, targets, 3, o) == 0);
+	char *text = value_text(&o[0].value);
+	CHECK_STR(text, "AA");
+	free(text);
+	CHECK(gg_name_eq(&o[0].value, &o[1].value));
+	CHECK(atomic_load(&executions) == 4); /* a, l, r, top: each once */
+	sched_free(s);
+
+	/* A new scheduler finds everything in the memo. */
+	atomic_store(&executions, 0);
+	s = new_sched(false);
+	CHECK(sched_force_all(s, &top, 1, o) == 0);
+	CHECK(atomic_load(&executions) == 0);
+	struct sched_stats stats;
+	sched_get_stats(s, &stats);
+	CHECK(stats.cached == 1 && stats.executed == 0);
+	CHECK(sched_state_of(s, &top) == SCHED_FORCED);
+	sched_free(s);
+}
+
+static void test_value_reference(void)
+{
+	struct gg_ref v = {{{0}}, NULL};
+	store_put_buf(st, "hello", 5, GG_VALUE, &v.name);
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &v, 1, &o) == 0);
+	CHECK(gg_name_eq(&o.value, &v.name));
+	struct gg_ref missing = {{{0}}, NULL};
+	gg_name_of_buf("absent", 6, GG_VALUE, &missing.name);
+	CHECK(sched_force_all(s, &missing, 1, &o) == 1);
+	CHECK(o.error && strstr(o.error, "not in the store"));
+	sched_free(s);
+}
+
+static void test_dynamic_graph(void)
+{
+	struct gg_ref d = make("emit", "from the inner thunk", NULL, 0);
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &d, 1, &o) == 0);
+	char *text = value_text(&o.value);
+	CHECK_STR(text, "from the inner thunk");
+	free(text);
+	/* A dependent of a dynamic thunk gets the final value. */
+	struct gg_ref top = make("cat", "dyn", &d, 1);
+	CHECK(sched_force_all(s, &top, 1, &o) == 0);
+	text = value_text(&o.value);
+	CHECK_STR(text, "from the inner thunk");
+	free(text);
+	sched_free(s);
+}
+
+static void test_failure_reported_and_retried_later(void)
+{
+	struct gg_ref bad = make("fail", "x", NULL, 0);
+	struct gg_ref dep = make("cat", "after-bad", &bad, 1);
+	struct sched *s = new_sched(true);
+	struct sched_outcome o[2];
+	struct gg_ref targets[2] = {dep, bad};
+	atomic_store(&executions, 0);
+	CHECK(sched_force_all(s, targets, 2, o) == 2);
+	CHECK(o[0].error && strstr(o[0].error, "exited with status 1"));
+	CHECK(o[0].error && strstr(o[0].error, "it went wrong"));
+	CHECK(o[0].error && strstr(o[0].error, "command: prog fail x"));
+	CHECK(atomic_load(&executions) == 1); /* a failed program is not retried */
+	/* Forgotten: asking again runs it again. */
+	CHECK(sched_force_all(s, &bad, 1, o) == 1);
+	CHECK(atomic_load(&executions) == 2);
+	sched_free(s);
+}
+
+static void test_infrastructure_failures_retried(void)
+{
+	struct gg_ref t = make("infra", "2", NULL, 0);
+	atomic_store(&infra_attempts, 0);
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &t, 1, &o) == 0); /* 2 failures, then ok (max_retries 2) */
+	CHECK(atomic_load(&infra_attempts) == 3);
+	struct gg_ref t2 = make("infra", "5", NULL, 0);
+	atomic_store(&infra_attempts, 0);
+	CHECK(sched_force_all(s, &t2, 1, &o) == 1); /* bounded: gives up */
+	CHECK(atomic_load(&infra_attempts) == 3);
+	CHECK(o.error && strstr(o.error, "could not be run after 3 attempts"));
+	sched_free(s);
+}
+
+static void test_stop_at_first_failure(void)
+{
+	/* With one job, "bad" runs first and the rest is not started. */
+	struct gg_ref bad = make("fail", "stop", NULL, 0);
+	struct gg_ref later[3] = {make("echo", "later-1", NULL, 0), make("echo", "later-2", NULL, 0),
+				   make("echo", "later-3", NULL, 0)};
+	struct gg_ref targets[4] = {bad, later[0], later[1], later[2]};
+	struct sched_opts so = {.jobs = 1, .max_retries = 0, .execute = fake_engine};
+	struct sched *s;
+	sched_new(st, &so, &s);
+	struct sched_outcome o[4];
+	size_t failed = sched_force_all(s, targets, 4, o);
+	CHECK(failed >= 3);
+	CHECK(o[3].status != 0 && strstr(o[3].error, "--keep-going"));
+	sched_free(s);
+}
+
+static void test_long_chain_loads_without_recursion(void)
+{
+	struct gg_ref r = make("echo", "0", NULL, 0);
+	for (int i = 0; i < 1000; i++) {
+		char arg[16];
+		snprintf(arg, sizeof arg, "%d", i);
+		r = make("cat", arg, &r, 1);
+	}
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &r, 1, &o) == 0);
+	char *text = value_text(&o.value);
+	CHECK_STR(text, "0");
+	free(text);
+	sched_free(s);
+}
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = xstrdup("/tmp/gg-test-sched-XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+	char *root;
+	if (store_init(dir, &root) < 0 || store_open(root, &st) < 0)
+		abort();
+	free(root);
+	store_put_buf(st, "#!fake", 6, GG_VALUE, &prog);
+}
+
+static void teardown(void)
+{
+	store_close(st);
+	remove_tree(dir);
+	free(dir);
+}
+
+TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
+	  test_failure_reported_and_retried_later, test_infrastructure_failures_retried, test_stop_at_first_failure,
+	  test_long_chain_loads_without_recursion, teardown)
