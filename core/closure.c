@@ -46,6 +46,8 @@ static bool is_exec_file(const char *path)
 /* dir/name made absolute against the cwd when dir is relative. */
 static char *join_abs(const char *dir, const char *name)
 {
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
 	if (dir[0] == '/')
 		return xasprintf("%s/%s", dir, name);
 	char cwd[PATH_MAX];
@@ -379,28 +381,32 @@ static int resolve_script(struct closure *c, const char *program, const char *ho
 	if (r < 0)
 		goto out;
 	char *script_copy = xstrdup(script_path); /* c->files may move */
+	const char *name = interp, *name_argv0 = base_name(interp);
 	if (!strcmp(base_name(interp), "env") && arg) {
 		/* #!/usr/bin/env NAME: NAME from the search path */
 		if (arg[0] == '-' || strpbrk(arg, " \t")) {
 			r = gg_error("%s: '#!%s %s': env options are not supported", program, interp,
 				     arg);
-		} else {
-			r = resolve(c, arg, arg, search_path, depth + 1, prefix, exe);
-			free(arg);
-			arg = NULL;
+			goto done;
 		}
-	} else {
-		r = resolve(c, interp, base_name(interp), search_path, depth + 1, prefix, exe);
+		name = name_argv0 = arg;
 	}
-	if (r == 0) {
-		if (arg)
-			strvec_push(prefix, arg);
-		strvec_push(prefix, script_copy);
-	} else {
-		char *why = xstrdup(gg_last_error());
-		gg_error("%s: interpreter: %s", program, why);
-		free(why);
+	r = resolve(c, name, name_argv0, search_path, depth + 1, prefix, exe);
+	if (r < 0) {
+		/* name the script too, once (nested scripts already did) */
+		size_t n = strlen(program);
+		const char *why = gg_last_error();
+		if (strncmp(why, program, n) || strncmp(why + n, ": ", 2)) {
+			char *copy = xstrdup(why);
+			gg_error("%s: interpreter %s", program, copy);
+			free(copy);
+		}
+		goto done;
 	}
+	if (name != arg && arg)
+		strvec_push(prefix, arg);
+	strvec_push(prefix, script_copy);
+done:
 	free(script_copy);
 out:
 	free(interp);

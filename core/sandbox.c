@@ -5,16 +5,23 @@
  * The child is created with a fork-like clone() into new user, mount, pid,
  * net, ipc and uts namespaces. The parent writes its uid/gid maps and then
  * releases it through a pipe. The child makes all mounts private, bind-mounts
- * ROOT onto itself, adds /tmp (tmpfs) and /dev/{null,zero,urandom} where the
- * inputs leave those names free, pivots into ROOT and detaches the old root.
- * As pid 1 of the new pid namespace it then forks the program and stays as a
- * tiny init that reaps orphans and reports the program's wait status through
- * a pipe (a pid-1 program would ignore its own default-action signals). That
- * pipe also carries setup and exec failures (kind, step, errno). When pid 1
- * exits or is killed (timeout) the kernel kills the whole pid namespace.
+ * ROOT onto itself, adds /tmp (tmpfs) and /dev/{null,zero,urandom} (binds of
+ * the host's, on a tiny tmpfs when ROOT has no dev/) where the inputs leave
+ * those names free, pivots into ROOT and detaches the old root. As pid 1 of
+ * the new pid namespace it then vforks the program and stays as a tiny init
+ * that reaps everything and reports the program's wait status through a pipe
+ * (a pid-1 program would ignore its own default-action signals). That pipe
+ * also carries setup and exec failures (kind, step, errno). On a timeout the
+ * parent asks init to kill the namespace (so all CPU time is counted), and
+ * kills init itself if that does not happen quickly.
+ *
+ * Empty mount points the parent creates in ROOT (tmp, dev, dev/NAME) are
+ * removed after the run, so ROOT then holds only inputs and what the program
+ * wrote. When we are root, ROOT itself is chowned to the sandbox's user.
  *
  * Without namespaces (or with spec->no_isolation) the program simply runs
- * with ROOT as its cwd, in its own process group.
+ * with ROOT as its cwd, in its own session. Whether namespaces work is probed
+ * once by running the real isolated setup in an empty temporary directory.
  *
  * Everything the child needs is prepared before the clone: between clone and
  * exec the child only makes raw system calls (no malloc, no stdio, no locks),
@@ -27,7 +34,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -95,6 +101,11 @@ static const char *const step_names[] = {
 	[STEP_CHDIR] = "changing to the root directory",
 	[STEP_RLIMIT] = "setting resource limits",
 };
+
+static const char *step_name(int step)
+{
+	return step >= 0 && (size_t)step < GG_ARRAY_LEN(step_names) ? step_names[step] : "setup";
+}
 
 static const char *const dev_names[] = {"null", "zero", "urandom"};
 static const char *const dev_paths[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
@@ -231,7 +242,7 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 	close(c->sync_fd);
 
 	/* As real root our supplementary groups (e.g. 0) would stay effective. */
-	if (c->is_root && setgroups(0, NULL) < 0)
+	if (c->is_root && syscall(SYS_setgroups, 0, NULL) < 0)
 		child_fail(c, MSG_SETUP, STEP_SETGROUPS);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(c, MSG_SETUP, STEP_PRIVATE);
@@ -240,8 +251,10 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 		child_fail(c, MSG_SETUP, STEP_BIND_ROOT);
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
-	/* Become the namespace's root (= the mapped id outside), keeping caps. */
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	/* Become the namespace's root (= the mapped id outside), keeping caps.
+	 * Raw system calls: glibc's wrappers would try to synchronise with the
+	 * other threads of the parent, which do not exist here (and hang). */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		child_fail(c, MSG_SETUP, STEP_IDENTITY);
 	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
 		child_fail(c, MSG_SETUP, STEP_HOSTNAME);
@@ -368,51 +381,40 @@ static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static bool probe_ok;
 static char probe_reason[256];
 
+static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
+	       struct msg *fail);
+
+/*
+ * Runs the real isolated setup once in an empty temporary root, with a
+ * program that does not exist: "cannot execute" means everything before the
+ * exec works here (clone, id maps, mounts, pivot_root).
+ */
 static void probe(void)
 {
-	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0) {
-		snprintf(probe_reason, sizeof probe_reason, "pipe: %s", strerror(errno));
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/gg-sandbox-probe-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(probe_reason, sizeof probe_reason, "cannot create %s: %s", dir,
+			 strerror(errno));
+		free(dir);
 		return;
 	}
-	pid_t pid = raw_fork(NS_FLAGS);
-	if (pid == 0) {
-		close_all_except(&sync[0], 1);
-		char go;
-		if (read(sync[0], &go, 1) != 1)
-			_exit(126);
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			_exit(errno & 0x7f);
-		_exit(0);
-	}
-	close(sync[0]);
-	if (pid < 0) {
-		snprintf(probe_reason, sizeof probe_reason, "clone: %s", strerror(errno));
-		close(sync[1]);
-		return;
-	}
-	if (write_id_maps(pid, geteuid() == 0) < 0) {
-		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
-		close(sync[1]);
-		kill_and_reap(pid);
-		return;
-	}
-	if (write(sync[1], "x", 1) != 1)
-		snprintf(probe_reason, sizeof probe_reason, "pipe: %s", strerror(errno));
-	close(sync[1]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			snprintf(probe_reason, sizeof probe_reason, "waitpid: %s", strerror(errno));
-			return;
-		}
-	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !probe_reason[0])
+	char *const argv[] = {"gg-probe", NULL};
+	struct sandbox_spec spec = {.root = dir, .exe = "gg-probe", .argv = argv,
+				    .timeout_ms = 10000};
+	struct sandbox_result res;
+	struct msg fail;
+	if (run(&spec, true, &res, &fail) == 0)
+		snprintf(probe_reason, sizeof probe_reason, "the probe ran unexpectedly");
+	else if (fail.kind == MSG_EXEC)
 		probe_ok = true;
-	else if (!probe_reason[0] && WIFEXITED(st))
-		snprintf(probe_reason, sizeof probe_reason, "mount: %s", strerror(WEXITSTATUS(st)));
-	else if (!probe_reason[0])
-		snprintf(probe_reason, sizeof probe_reason, "probe died (wait status %d)", st);
+	else if (fail.kind == MSG_SETUP)
+		snprintf(probe_reason, sizeof probe_reason, "%s: %s", step_name(fail.step),
+			 strerror(fail.err));
+	else
+		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
+	remove_tree(dir);
+	free(dir);
 }
 
 bool sandbox_available(void)
@@ -593,15 +595,11 @@ static uint64_t tv_ns(struct timeval tv)
 	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
-int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
+/* sandbox_run in the given mode; *fail gets what the child reported, if anything. */
+static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
+	       struct msg *fail)
 {
-	memset(result, 0, sizeof *result);
-	if (!spec->root || !spec->exe || !spec->argv)
-		return gg_error("sandbox: root, exe and argv are required");
-	bool isolated = !spec->no_isolation && sandbox_available();
-	if (!isolated && !spec->no_isolation)
-		pthread_once(&notice_once, print_notice);
-
+	memset(fail, 0, sizeof *fail);
 	struct stat st;
 	if (stat(spec->root, &st) < 0)
 		return gg_error_errno("sandbox root %s", spec->root);
@@ -705,7 +703,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
 		goto out;
 
 	/* Everything the children wrote is in the pipe once pid has exited. */
-	struct msg m, fail = {0, 0, 0, 0};
+	struct msg m;
 	bool have_status = false;
 	for (;;) {
 		ssize_t n = read(rep[0], &m, sizeof m);
@@ -716,20 +714,17 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
 		if (m.kind == MSG_STATUS) {
 			have_status = true;
 			status = m.status;
-		} else if (!fail.kind) {
-			fail = m;
+		} else if (!fail->kind) {
+			*fail = m;
 		}
 	}
-	if (fail.kind == MSG_EXEC) {
-		gg_error("cannot execute %s: %s", spec->exe, strerror(fail.err));
+	if (fail->kind == MSG_EXEC) {
+		gg_error("cannot execute %s: %s", spec->exe, strerror(fail->err));
 		goto out;
 	}
-	if (fail.kind == MSG_SETUP) {
-		const char *what = fail.step >= 0 && (size_t)fail.step < GG_ARRAY_LEN(step_names)
-					   ? step_names[fail.step]
-					   : "setup";
-		gg_error("sandbox for %s in %s: %s failed: %s", spec->exe, spec->root, what,
-			 strerror(fail.err));
+	if (fail->kind == MSG_SETUP) {
+		gg_error("sandbox for %s in %s: %s failed: %s", spec->exe, spec->root,
+			 step_name(fail->step), strerror(fail->err));
 		goto out;
 	}
 	/* It may have finished on its own just before the kill. */
@@ -745,4 +740,16 @@ out:
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return ret;
+}
+
+int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)
+{
+	memset(result, 0, sizeof *result);
+	if (!spec->root || !spec->exe || !spec->argv)
+		return gg_error("sandbox: root, exe and argv are required");
+	bool isolated = !spec->no_isolation && sandbox_available();
+	if (!isolated && !spec->no_isolation)
+		pthread_once(&notice_once, print_notice);
+	struct msg fail;
+	return run(spec, isolated, result, &fail);
 }

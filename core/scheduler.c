@@ -12,8 +12,11 @@
  *    thunk is requested in turn.
  *  - work: requests not yet looked at. Loading a graph is iterative (no
  *    recursion), so a chain of 100,000 thunks loads in constant stack.
- *  - ready: FIFO of nodes whose inputs are all values; worker threads take
- *    from it and execute outside the lock.
+ *  - ready: FIFO of nodes whose inputs are all values. dispatch() hands them
+ *    to the first engine (backend/engine.h) with a free slot; engines call
+ *    job_done() from their own threads. A ticker thread wakes delayed nodes
+ *    (retry backoff, a lock held by another process), starts speculative
+ *    copies of stragglers and draws the progress line.
  * Callbacks are collected while the lock is held and delivered after it is
  * released.
  */
@@ -29,7 +32,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum node_state { N_WAITING, N_READY, N_RUNNING, N_DONE, N_FAILED };
+/*
+ * WAITING: some input unresolved; READY: in the ready queue; DELAYED: held
+ * back (a retry's backoff, or another process holds the thunk's lock);
+ * RUNNING: one or two (speculative) jobs in flight.
+ */
+enum node_state { N_WAITING, N_READY, N_DELAYED, N_RUNNING, N_DONE, N_FAILED };
 
 struct node;
 
@@ -55,6 +63,16 @@ struct node {
 	struct waiter *waiters;
 	struct node *next_ready;
 	bool cached;
+	/* execution, valid from the first dispatch */
+	bool prepared;
+	struct thunk reduced;
+	struct gg_name rname;
+	int lock_fd;              /* the thunk's lock while it runs, or -1 */
+	struct engine_job *jobs[2]; /* in flight: the original and a speculative copy */
+	int njobs;
+	int attempts;             /* infrastructure failures so far */
+	uint64_t not_before;      /* DELAYED until then (ns) */
+	uint64_t started;         /* when the first job was submitted */
 };
 
 struct work {
@@ -78,24 +96,35 @@ struct sched {
 	struct store *store;
 	struct sched_opts o;
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;
+	/* everything below is protected by mu */
 	struct namemap nodes;
 	struct work *work;
 	size_t nwork, work_cap;
 	struct node *ready_head, *ready_tail;
-	pthread_t *workers;
-	int nworkers;
+	struct node **delayed; /* N_DELAYED nodes */
+	size_t ndelayed, delayed_cap;
+	struct node **running; /* N_RUNNING nodes, for speculation */
+	size_t nrunning, running_cap;
+	struct engine **engines;
+	size_t nengines;
+	int *in_flight;        /* per engine */
+	struct engine *own_engine; /* the default local engine, if we made it */
+	size_t jobs_in_flight;
+	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
+	const char *stop_error; /* once stopping: why nothing new starts */
 	struct sched_stats stats;
+	uint64_t *durations;   /* run times of finished jobs, for speculation */
+	size_t ndurations, durations_cap;
 	struct node **graveyard;
 	size_t ngrave;
 	char **errors; /* strings handed out in outcomes */
 	size_t nerrors;
 	struct buf trace;
 	uint64_t t0;
-	pthread_t progress;
+	pthread_t ticker;
+	pthread_cond_t ticker_cv;
 	bool progress_on;
-	pthread_cond_t progress_cv;
 };
 
 static void add_cb(struct cbs *c, sched_done_fn fn, void *arg, const struct sched_outcome *o)
@@ -158,10 +187,10 @@ static void make_ready(struct sched *s, struct node *n)
 		s->ready_head = n;
 	s->ready_tail = n;
 	s->stats.queued++;
-	pthread_cond_signal(&s->work_cv);
 }
 
 static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs);
+static void dispatch(struct sched *s, struct cbs *cbs);
 
 /* A waiter got its value. */
 static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v, bool exec, struct cbs *cbs)
@@ -224,24 +253,35 @@ static void stop_everything(struct sched *s, struct cbs *cbs)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	const char *e = keep_error(
+	const char *e = s->stop_error = keep_error(
 		s, xstrdup("not started: an earlier thunk failed (use --keep-going to go on)"));
 	/* Collect first: failing nodes removes them from the map. */
 	struct node **v = xmalloc((s->nodes.len + 1) * sizeof *v);
 	size_t k = 0;
 	for (size_t i = 0; i < s->nodes.cap; i++) {
 		struct node *n = s->nodes.slots[i].used ? s->nodes.slots[i].value : NULL;
-		if (n && (n->state == N_WAITING || n->state == N_READY))
+		if (n && (n->state == N_WAITING || n->state == N_READY || n->state == N_DELAYED))
 			v[k++] = n;
 	}
 	for (size_t i = 0; i < k; i++)
-		if (v[i]->state == N_WAITING || v[i]->state == N_READY)
+		if (v[i]->state == N_WAITING || v[i]->state == N_READY || v[i]->state == N_DELAYED)
 			fail_node(s, v[i], e, cbs);
 	free(v);
 }
 
+static void remove_ptr(struct node **v, size_t *n, struct node *x)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == x) {
+			v[i] = v[--*n];
+			return;
+		}
+}
+
 static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs)
 {
+	if (n->state == N_DELAYED)
+		remove_ptr(s->delayed, &s->ndelayed, n);
 	if (n->state == N_READY) {
 		/* unlink from the ready queue */
 		struct node **pp = &s->ready_head, *prev = NULL;
@@ -292,6 +332,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	buf_free(&b);
 	n = xcalloc(1, sizeof *n);
 	n->name = *name;
+	n->lock_fd = -1;
 	n->primary = xstrdup(t.outputs.v[0]);
 	n->label = make_label(&t);
 	namemap_put(&s->nodes, name, n);
@@ -364,6 +405,7 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 	w->arg = arg;
 	push_work(s, ref, w);
 	drain(s, &cbs);
+	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
 }
@@ -409,70 +451,6 @@ static char *failure_message(const struct node *n, const struct thunk *t, const 
 	return buf_steal(&b);
 }
 
-/* Runs a node outside the lock. 0 = done (memo filled), -1 = failed (*err set). */
-static int run_node(struct sched *s, struct node *n, struct thunk *reduced, int slot, struct memo *memo,
-		    bool *cached, char **err)
-{
-	struct gg_name rname;
-	if (thunk_name(reduced, &rname, NULL) < 0) {
-		*err = xasprintf("thunk %s: %s", n->name.s, gg_last_error());
-		return -1;
-	}
-	int lock = store_lock_thunk(s->store, &rname);
-	if (lock < 0) {
-		*err = xstrdup(gg_last_error());
-		return -1;
-	}
-	int ret = 0;
-	/* Another process may have run it while we waited for the lock; both
-	 * names are memoised, the reduced one catches more (early cut-off). */
-	if (memo_get(s->store, &rname, memo) == 1) {
-		*cached = true;
-	} else {
-		int retries = s->o.max_retries < 0 ? 3 : s->o.max_retries;
-		struct exec_result r;
-		for (int attempt = 0;; attempt++) {
-			int e = s->o.execute ? s->o.execute(s->o.execute_ctx, s->store, reduced, &s->o.exec, &r)
-					     : exec_thunk(s->store, reduced, &s->o.exec, &r);
-			if (e == 0)
-				break;
-			if (attempt >= retries) {
-				*err = xasprintf("thunk %s (%s) could not be run after %d attempts: %s", n->name.s,
-						 n->label, attempt + 1, gg_last_error());
-				exec_result_free(&r);
-				close(lock);
-				return -1;
-			}
-			exec_result_free(&r);
-			struct timespec ts = {0, (long)(50000000L << attempt) + rand() % 50000000L};
-			nanosleep(&ts, NULL);
-		}
-		pthread_mutex_lock(&s->mu);
-		trace_event(s, n->label, "materialise", slot, r.t_start, r.t_ran);
-		trace_event(s, n->label, "run", slot, r.t_ran, r.t_run_end);
-		trace_event(s, n->label, "store outputs", slot, r.t_run_end, r.t_end);
-		pthread_mutex_unlock(&s->mu);
-		if (r.outcome != EXEC_OK) {
-			*err = failure_message(n, reduced, &r);
-			ret = -1;
-		} else {
-			*memo = r.outputs;
-			r.outputs = (struct memo){0};
-			if (memo_put(s->store, &rname, memo) < 0) {
-				*err = xstrdup(gg_last_error());
-				ret = -1;
-			}
-		}
-		exec_result_free(&r);
-	}
-	if (ret == 0 && !gg_name_eq(&rname, &n->name) && memo_put(s->store, &n->name, memo) < 0) {
-		*err = xstrdup(gg_last_error());
-		ret = -1;
-	}
-	close(lock);
-	return ret;
-}
-
 /* The node's thunk with every thunk-output input replaced by its value
  * (filled in by the waiters). Inputs stay in canonical order. */
 static void make_reduced(const struct node *n, struct thunk *out)
@@ -498,102 +476,368 @@ static void make_reduced(const struct node *n, struct thunk *out)
 	}
 }
 
-struct worker_arg {
-	struct sched *s;
-	int slot;
-};
-
-static void *worker_main(void *p)
+/* Finishes a node whose memo is known (executed or found). */
+static void complete_node(struct sched *s, struct node *n, struct memo *memo, bool cached, struct cbs *cbs)
 {
-	struct worker_arg *wa = p;
-	struct sched *s = wa->s;
-	int slot = wa->slot;
-	free(wa);
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (!s->shutdown && !s->ready_head)
-			pthread_cond_wait(&s->work_cv, &s->mu);
-		if (!s->ready_head)
-			break;
+	n->state = N_DONE;
+	n->memo = *memo;
+	memset(memo, 0, sizeof *memo);
+	n->cached = cached;
+	if (cached)
+		s->stats.cached++;
+	else
+		s->stats.executed++;
+	thunk_free(&n->thunk);
+	thunk_free(&n->reduced);
+	free(n->resolved);
+	n->resolved = NULL;
+	struct waiter *w = n->waiters;
+	n->waiters = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+		resolve_waiter(s, n, w, cbs);
+		w = next;
+	}
+}
+
+static void release_lock(struct node *n)
+{
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
+	n->lock_fd = -1;
+}
+
+static void delay(struct sched *s, struct node *n, uint64_t until)
+{
+	n->state = N_DELAYED;
+	n->not_before = until;
+	if (s->ndelayed == s->delayed_cap) {
+		s->delayed_cap = s->delayed_cap ? 2 * s->delayed_cap : 16;
+		s->delayed = xrealloc(s->delayed, s->delayed_cap * sizeof *s->delayed);
+	}
+	s->delayed[s->ndelayed++] = n;
+}
+
+/* The first engine, in order, that can run t and has a free slot. NULL if
+ * all are busy; sets *why (malloc'd) if none can run it at all. */
+static struct engine *pick_engine(struct sched *s, const struct thunk *t, struct engine *not, char **why)
+{
+	bool any = false;
+	struct buf reasons = BUF_INIT;
+	struct engine *pick = NULL;
+	for (size_t i = 0; i < s->nengines && !pick; i++) {
+		struct engine *e = s->engines[i];
+		char *r = NULL;
+		if (!e->ops->can_execute(e, t, &r)) {
+			buf_printf(&reasons, "%s%s: %s", reasons.len ? "; " : "", e->label, r ? r : "cannot run it");
+			free(r);
+			continue;
+		}
+		any = true;
+		if (e != not && s->in_flight[i] < e->limit)
+			pick = e;
+	}
+	if (!any && why)
+		*why = buf_steal(&reasons);
+	buf_free(&reasons);
+	return pick;
+}
+
+static size_t engine_index(struct sched *s, struct engine *e)
+{
+	for (size_t i = 0; i < s->nengines; i++)
+		if (s->engines[i] == e)
+			return i;
+	return 0;
+}
+
+static void submit_job(struct sched *s, struct node *n, struct engine *e)
+{
+	struct engine_job *job = xcalloc(1, sizeof *job);
+	job->name = n->rname;
+	job->thunk = &n->reduced;
+	job->engine = e;
+	job->owner = n;
+	n->jobs[n->njobs++] = job;
+	s->in_flight[engine_index(s, e)]++;
+	s->jobs_in_flight++;
+	if (e->ops->submit(e, job) < 0) {
+		/* reported through the normal completion path */
+		job->rc = -1;
+		job->error = xstrdup(gg_last_error());
+		pthread_mutex_unlock(&s->mu);
+		e->done(job);
+		pthread_mutex_lock(&s->mu);
+	}
+}
+
+/* Starts ready nodes while some engine has a free slot. Called with mu held. */
+static void dispatch(struct sched *s, struct cbs *cbs)
+{
+	while (s->ready_head && !s->shutdown) {
 		struct node *n = s->ready_head;
+		if (s->stopping) {
+			/* asked for after the first failure: not started either */
+			fail_node(s, n, s->stop_error, cbs);
+			continue;
+		}
+		if (!n->prepared) {
+			make_reduced(n, &n->reduced);
+			if (thunk_name(&n->reduced, &n->rname, NULL) < 0) {
+				s->ready_head = n->next_ready;
+				if (!s->ready_head)
+					s->ready_tail = NULL;
+				s->stats.queued--;
+				n->state = N_WAITING;
+				char *e = xasprintf("thunk %s: %s", n->name.s, gg_last_error());
+				fail_node(s, n, keep_error(s, e), cbs);
+				continue;
+			}
+			n->prepared = true;
+		}
+		char *why = NULL;
+		struct engine *e = pick_engine(s, &n->reduced, NULL, &why);
+		if (!e && !why)
+			break; /* every engine is busy */
 		s->ready_head = n->next_ready;
 		if (!s->ready_head)
 			s->ready_tail = NULL;
 		s->stats.queued--;
-		s->stats.running++;
-		n->state = N_RUNNING;
-		struct thunk reduced;
-		make_reduced(n, &reduced);
-		pthread_mutex_unlock(&s->mu);
-
-		struct memo memo = {0};
-		bool cached = false;
-		char *err = NULL;
-		int r = run_node(s, n, &reduced, slot, &memo, &cached, &err);
-		thunk_free(&reduced);
-
-		struct cbs cbs = {0};
-		pthread_mutex_lock(&s->mu);
-		s->stats.running--;
-		if (r == 0) {
-			n->state = N_DONE;
-			n->memo = memo;
-			n->cached = cached;
-			if (cached)
-				s->stats.cached++;
-			else
-				s->stats.executed++;
-			thunk_free(&n->thunk);
-			free(n->resolved);
-			n->resolved = NULL;
-			struct waiter *w = n->waiters;
-			n->waiters = NULL;
-			while (w) {
-				struct waiter *next = w->next;
-				resolve_waiter(s, n, w, &cbs);
-				w = next;
-			}
-			drain(s, &cbs);
-		} else {
-			memo_free(&memo);
-			fail_node(s, n, keep_error(s, err), &cbs);
-			if (!s->o.keep_going)
-				stop_everything(s, &cbs);
-			drain(s, &cbs);
+		if (!e) {
+			n->state = N_WAITING;
+			char *m = xasprintf("thunk %s (%s): no engine can run it: %s", n->name.s, n->label, why);
+			free(why);
+			fail_node(s, n, keep_error(s, m), cbs);
+			continue;
 		}
-		pthread_mutex_unlock(&s->mu);
-		deliver(&cbs);
-		pthread_mutex_lock(&s->mu);
+		/* Single execution across processes: hold the thunk's lock while it
+		 * runs; if another process holds it, look again shortly. */
+		int lock = store_trylock_thunk(s->store, &n->rname);
+		if (lock == -2) {
+			delay(s, n, now_ns() + 20000000);
+			continue;
+		}
+		if (lock < 0) {
+			n->state = N_WAITING;
+			fail_node(s, n, keep_error(s, xstrdup(gg_last_error())), cbs);
+			continue;
+		}
+		n->lock_fd = lock;
+		/* It may have been run while we waited; both names are memoised,
+		 * the reduced one catches more (early cut-off). */
+		struct memo memo;
+		if (memo_get(s->store, &n->rname, &memo) == 1) {
+			release_lock(n);
+			complete_node(s, n, &memo, true, cbs);
+			drain(s, cbs);
+			continue;
+		}
+		n->state = N_RUNNING;
+		n->started = now_ns();
+		s->stats.running++;
+		if (s->nrunning == s->running_cap) {
+			s->running_cap = s->running_cap ? 2 * s->running_cap : 64;
+			s->running = xrealloc(s->running, s->running_cap * sizeof *s->running);
+		}
+		s->running[s->nrunning++] = n;
+		submit_job(s, n, e);
 	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
 }
 
-/* ---- progress line ---- */
+static void record_duration(struct sched *s, uint64_t d)
+{
+	if (s->ndurations == s->durations_cap) {
+		s->durations_cap = s->durations_cap ? 2 * s->durations_cap : 256;
+		s->durations = xrealloc(s->durations, s->durations_cap * sizeof *s->durations);
+	}
+	s->durations[s->ndurations++] = d;
+}
+
+static void free_job(struct engine_job *job)
+{
+	exec_result_free(&job->result);
+	free(job->error);
+	free(job);
+}
+
+/* An engine finished a job (any thread). */
+static void job_done(struct engine_job *job)
+{
+	struct node *n = job->owner;
+	struct sched *s = job->engine->priv_sched;
+	struct cbs cbs = {0};
+	pthread_mutex_lock(&s->mu);
+	s->in_flight[engine_index(s, job->engine)]--;
+	for (int i = 0; i < n->njobs; i++)
+		if (n->jobs[i] == job) {
+			n->jobs[i] = n->jobs[--n->njobs];
+			break;
+		}
+	struct exec_result *r = &job->result;
+	int tid = (int)engine_index(s, job->engine) * 1000 + job->slot;
+	if (job->rc == 0) {
+		trace_event(s, n->label, "materialise", tid, r->t_start, r->t_ran);
+		trace_event(s, n->label, "run", tid, r->t_ran, r->t_run_end);
+		trace_event(s, n->label, "store outputs", tid, r->t_run_end, r->t_end);
+		if (r->t_run_end > r->t_ran) {
+			record_duration(s, r->t_run_end - r->t_ran);
+			s->stats.cost += job->engine->cost_per_second * (double)(r->t_end - r->t_start) / 1e9;
+		}
+	}
+	if (n->state != N_RUNNING || job->cancelled) {
+		/* the other copy already decided this node */
+	} else if (job->rc < 0) {
+		if (n->njobs > 0) {
+			/* a speculative copy is still running: let it decide */
+		} else if (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries)) {
+			n->attempts++;
+			s->stats.retried++;
+			s->stats.running--;
+			remove_ptr(s->running, &s->nrunning, n);
+			release_lock(n);
+			uint64_t backoff = (50000000ull << (n->attempts - 1)) + (uint64_t)(rand() % 50) * 1000000ull;
+			delay(s, n, now_ns() + backoff);
+		} else {
+			s->stats.running--;
+			remove_ptr(s->running, &s->nrunning, n);
+			release_lock(n);
+			n->state = N_WAITING;
+			char *e = xasprintf("thunk %s (%s) could not be run after %d attempts: %s", n->name.s, n->label,
+					    n->attempts + 1, job->error ? job->error : "unknown error");
+			fail_node(s, n, keep_error(s, e), &cbs);
+			if (!s->o.keep_going)
+				stop_everything(s, &cbs);
+		}
+	} else {
+		/* decided: cancel a speculative copy */
+		for (int i = 0; i < n->njobs; i++) {
+			n->jobs[i]->cancelled = true;
+			n->jobs[i]->engine->ops->cancel(n->jobs[i]->engine, n->jobs[i]);
+		}
+		s->stats.running--;
+		remove_ptr(s->running, &s->nrunning, n);
+		if (r->outcome != EXEC_OK) {
+			release_lock(n);
+			n->state = N_WAITING;
+			fail_node(s, n, keep_error(s, failure_message(n, &n->reduced, r)), &cbs);
+			if (!s->o.keep_going)
+				stop_everything(s, &cbs);
+		} else {
+			struct memo memo = r->outputs;
+			r->outputs = (struct memo){0};
+			int w = memo_put(s->store, &n->rname, &memo);
+			if (w == 0 && !gg_name_eq(&n->rname, &n->name))
+				w = memo_put(s->store, &n->name, &memo);
+			release_lock(n);
+			if (w < 0) {
+				memo_free(&memo);
+				n->state = N_WAITING;
+				fail_node(s, n, keep_error(s, xstrdup(gg_last_error())), &cbs);
+			} else {
+				complete_node(s, n, &memo, false, &cbs);
+			}
+		}
+	}
+	free_job(job);
+	drain(s, &cbs);
+	dispatch(s, &cbs);
+	if (--s->jobs_in_flight == 0)
+		pthread_cond_broadcast(&s->idle_cv);
+	pthread_mutex_unlock(&s->mu);
+	deliver(&cbs);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Submits a second copy of stragglers to a free slot (mu held). */
+static void speculate(struct sched *s)
+{
+	if (!s->o.speculate || !s->nrunning)
+		return;
+	uint64_t limit = s->o.speculate_ms * 1000000ull;
+	if (!limit) {
+		if (s->ndurations < 5)
+			return;
+		uint64_t *v = xmalloc(s->ndurations * sizeof *v);
+		memcpy(v, s->durations, s->ndurations * sizeof *v);
+		qsort(v, s->ndurations, sizeof *v, cmp_u64);
+		limit = 4 * v[s->ndurations / 2];
+		free(v);
+		if (limit < 2000000000ull)
+			limit = 2000000000ull;
+	}
+	uint64_t now = now_ns();
+	for (size_t i = 0; i < s->nrunning; i++) {
+		struct node *n = s->running[i];
+		if (n->njobs != 1 || now - n->started < limit)
+			continue;
+		struct engine *e = pick_engine(s, &n->reduced, n->jobs[0]->engine, NULL);
+		if (!e)
+			e = pick_engine(s, &n->reduced, NULL, NULL);
+		if (!e)
+			return;
+		s->stats.speculated++;
+		submit_job(s, n, e);
+	}
+}
+
+/* ---- the ticker: delayed nodes, speculation, progress ---- */
 
 static void print_progress(struct sched *s, bool final)
 {
 	struct sched_stats st = s->stats;
 	double el = (double)(now_ns() - s->t0) / 1e9;
-	fprintf(stderr, "\r[gg] queued %zu  running %zu  done %zu  cached %zu  failed %zu  %.1fs\x1b[K%s",
-		st.queued, st.running, st.executed, st.cached, st.failed, el, final ? "\n" : "");
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "\r[gg] queued %zu  running", st.queued);
+	for (size_t i = 0; i < s->nengines; i++)
+		buf_printf(&b, " %s %d", s->engines[i]->label, s->in_flight[i]);
+	buf_printf(&b, "  done %zu  cached %zu  failed %zu", st.executed, st.cached, st.failed);
+	if (st.cost > 0)
+		buf_printf(&b, "  ~$%.4f", st.cost);
+	buf_printf(&b, "  %.1fs\x1b[K%s", el, final ? "\n" : "");
+	fputs(b.data, stderr);
 	fflush(stderr);
+	buf_free(&b);
 }
 
-static void *progress_main(void *p)
+static void *ticker_main(void *p)
 {
 	struct sched *s = p;
 	pthread_mutex_lock(&s->mu);
 	while (!s->shutdown) {
-		print_progress(s, false);
+		struct cbs cbs = {0};
+		uint64_t now = now_ns();
+		for (size_t i = 0; i < s->ndelayed;) {
+			struct node *n = s->delayed[i];
+			if (n->not_before <= now) {
+				s->delayed[i] = s->delayed[--s->ndelayed];
+				make_ready(s, n);
+			} else {
+				i++;
+			}
+		}
+		speculate(s);
+		dispatch(s, &cbs);
+		if (s->progress_on)
+			print_progress(s, false);
+		if (cbs.n) {
+			pthread_mutex_unlock(&s->mu);
+			deliver(&cbs);
+			pthread_mutex_lock(&s->mu);
+		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000;
+		ts.tv_nsec += s->progress_on ? 100000000 : 20000000;
 		if (ts.tv_nsec >= 1000000000)
 			ts.tv_sec++, ts.tv_nsec -= 1000000000;
-		pthread_cond_timedwait(&s->progress_cv, &s->mu, &ts);
+		pthread_cond_timedwait(&s->ticker_cv, &s->mu, &ts);
 	}
-	print_progress(s, true);
+	if (s->progress_on)
+		print_progress(s, true);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
@@ -603,30 +847,38 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	struct sched *s = xcalloc(1, sizeof *s);
 	s->store = st;
 	s->o = *o;
-	if (s->o.jobs <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		s->o.jobs = n > 0 ? (int)n : 1;
-	}
 	s->t0 = now_ns();
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->work_cv, NULL);
-	pthread_cond_init(&s->progress_cv, NULL);
-	s->workers = xcalloc((size_t)s->o.jobs, sizeof *s->workers);
-	for (int i = 0; i < s->o.jobs; i++) {
-		struct worker_arg *wa = xmalloc(sizeof *wa);
-		*wa = (struct worker_arg){s, i};
-		if (pthread_create(&s->workers[i], NULL, worker_main, wa) != 0) {
-			free(wa);
-			break;
+	pthread_cond_init(&s->idle_cv, NULL);
+	pthread_cond_init(&s->ticker_cv, NULL);
+	if (o->nengines) {
+		s->nengines = o->nengines;
+		s->engines = xcalloc(o->nengines, sizeof *s->engines);
+		memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
+	} else {
+		struct engine_config cfg = {.store = st, .exec = o->exec, .execute = o->execute,
+					    .execute_ctx = o->execute_ctx};
+		if (engine_local_create(o->jobs, &cfg, &s->own_engine) < 0) {
+			free(s);
+			return -1;
 		}
-		s->nworkers++;
+		s->nengines = 1;
+		s->engines = xcalloc(1, sizeof *s->engines);
+		s->engines[0] = s->own_engine;
 	}
-	if (s->nworkers == 0) {
-		sched_free(s);
-		return gg_error("cannot start worker threads");
+	s->in_flight = xcalloc(s->nengines, sizeof *s->in_flight);
+	for (size_t i = 0; i < s->nengines; i++) {
+		s->engines[i]->done = job_done;
+		s->engines[i]->priv_sched = s;
 	}
-	if (o->progress && isatty(2))
-		s->progress_on = pthread_create(&s->progress, NULL, progress_main, s) == 0;
+	s->progress_on = o->progress && isatty(2);
+	if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+		engine_destroy(s->own_engine);
+		free(s->engines);
+		free(s->in_flight);
+		free(s);
+		return gg_error("cannot start the scheduler's thread");
+	}
 	*out = s;
 	return 0;
 }
@@ -645,6 +897,9 @@ static void write_trace(struct sched *s)
 static void free_node(struct node *n)
 {
 	thunk_free(&n->thunk);
+	thunk_free(&n->reduced);
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
 	free(n->resolved);
 	free(n->primary);
 	free(n->label);
@@ -662,13 +917,13 @@ void sched_free(struct sched *s)
 {
 	pthread_mutex_lock(&s->mu);
 	s->shutdown = true;
-	pthread_cond_broadcast(&s->work_cv);
-	pthread_cond_broadcast(&s->progress_cv);
+	pthread_cond_broadcast(&s->ticker_cv);
+	/* Jobs already handed to engines finish; nothing new starts. */
+	while (s->jobs_in_flight)
+		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
-	for (int i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i], NULL);
-	if (s->progress_on)
-		pthread_join(s->progress, NULL);
+	pthread_join(s->ticker, NULL);
+	engine_destroy(s->own_engine);
 	if (s->o.trace_path)
 		write_trace(s);
 	for (size_t i = 0; i < s->nodes.cap; i++)
@@ -686,11 +941,15 @@ void sched_free(struct sched *s)
 		free_waiter(s->work[i].w);
 	}
 	free(s->work);
+	free(s->delayed);
+	free(s->running);
+	free(s->durations);
+	free(s->engines);
+	free(s->in_flight);
 	buf_free(&s->trace);
-	free(s->workers);
 	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->work_cv);
-	pthread_cond_destroy(&s->progress_cv);
+	pthread_cond_destroy(&s->idle_cv);
+	pthread_cond_destroy(&s->ticker_cv);
 	free(s);
 }
 

@@ -21,6 +21,7 @@
 #ifndef GG_SCHED_H
 #define GG_SCHED_H
 
+#include "engine.h"
 #include "exec.h"
 #include "store.h"
 
@@ -32,9 +33,18 @@ struct sched_opts {
 	bool progress;    /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;
 	/*
-	 * Executes one reduced thunk; NULL = exec_thunk (the local sandboxed
-	 * engine). Same contract as exec_thunk. Called from worker threads.
+	 * Engines to run thunks on, tried in order for each ready thunk: the
+	 * first that can run it and has a free slot gets it. The scheduler does
+	 * not own them. None given: a local engine with `jobs` slots.
 	 */
+	struct engine **engines;
+	size_t nengines;
+	/* Speculative duplicates of stragglers: a job running longer than
+	 * speculate_ms (0 = 4x the median run time so far, at least 2 s) gets a
+	 * second copy on a free slot; the first result wins. */
+	bool speculate;
+	uint64_t speculate_ms;
+	/* For the default local engine: run this instead of exec_thunk. */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
 		       struct exec_result *r);
 	void *execute_ctx;
@@ -64,7 +74,8 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n, struct sched_outcome *outs);
 
 struct sched_stats {
-	size_t queued, running, executed, cached, failed;
+	size_t queued, running, executed, cached, failed, speculated, retried;
+	double cost; /* estimated, from engines' cost_per_second */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *st);
 

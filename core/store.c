@@ -576,7 +576,7 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
  * are open-file-description locks, so they exclude other threads of this
  * process as well as other processes, and vanish if the holder dies.
  */
-int store_lock_thunk(struct store *s, const struct gg_name *thunk)
+static int lock_thunk(struct store *s, const struct gg_name *thunk, bool wait)
 {
 	char *p = xasprintf("%s/locks/thunks", s->root);
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -590,13 +590,28 @@ int store_lock_thunk(struct store *s, const struct gg_name *thunk)
 	for (int i = 1; i <= 15; i++)
 		off = off << 4 | (uint64_t)(thunk->s[i] <= '9' ? thunk->s[i] - '0' : thunk->s[i] - 'a' + 10);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(off >> 2), .l_len = 1};
-	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
-		if (errno != EINTR) {
-			close(fd);
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		int e = errno;
+		close(fd);
+		if (!wait && (e == EAGAIN || e == EACCES))
+			return -2;
+		if (e != EINTR) {
+			errno = e;
 			return gg_error_errno("cannot lock thunk %s", thunk->s);
 		}
+		return lock_thunk(s, thunk, wait);
 	}
 	return fd;
+}
+
+int store_lock_thunk(struct store *s, const struct gg_name *thunk)
+{
+	return lock_thunk(s, thunk, true);
+}
+
+int store_trylock_thunk(struct store *s, const struct gg_name *thunk)
+{
+	return lock_thunk(s, thunk, false);
 }
 
 int store_make_tmpdir(struct store *s, const char *prefix, char **out)

@@ -89,6 +89,8 @@ int memo_parse(const char *data, size_t len, struct memo *out);
 
 /* Blocks until this process holds the thunk's lock; returns an fd to close. */
 int store_lock_thunk(struct store *s, const struct gg_name *thunk);
+/* Like store_lock_thunk without waiting: -2 if someone else holds it. */
+int store_trylock_thunk(struct store *s, const struct gg_name *thunk);
 
 /* Creates a fresh directory under .gg/tmp; malloc'd path. */
 int store_make_tmpdir(struct store *s, const char *prefix, char **out);
