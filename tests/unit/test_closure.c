@@ -107,11 +107,12 @@ static char *run_closure(const struct closure *c, const char *dir_name, char *co
 		*slash = '/';
 		struct buf b = BUF_INIT;
 		CHECK(read_file(c->files[i].host_path, &b, 64u << 20) == 0);
-		write_text(dst, "", c->files[i].exec ? 0555 : 0444);
-		int fd = open(dst, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		CHECK(fd >= 0 && write_all(fd, b.data, b.len) == 0);
-		if (fd >= 0)
+		if (fd >= 0) {
+			fchmod(fd, c->files[i].exec ? 0555 : 0444);
 			close(fd);
+		}
 		buf_free(&b);
 		free(dst);
 	}

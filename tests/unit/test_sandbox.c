@@ -15,6 +15,7 @@
 #include "sandbox.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -331,6 +332,41 @@ static void test_exec_failure(void)
 	free(root);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Runs of every kind leave no descriptor or mount point behind. */
+static void test_no_leaks(void)
+{
+	int before = count_fds();
+	for (int mode = 0; mode < 2; mode++) {
+		char *root = make_root(&sh);
+		struct run r = run_sh(root, "exit 0", mode == 1 || !isolation);
+		CHECK(exited(&r, 0));
+		run_free(&r);
+		r = run_in(root, &sh, (char *[]){"-c", "while :; do :; done", NULL}, 20,
+			   mode == 1 || !isolation);
+		CHECK(r.res.timed_out);
+		run_free(&r);
+		char *const argv[] = {"nope", NULL};
+		struct sandbox_spec spec = {.root = root, .exe = "nope", .argv = argv,
+					    .no_isolation = mode == 1 || !isolation};
+		struct sandbox_result res;
+		CHECK(sandbox_run(&spec, &res) < 0);
+		CHECK(!exists(root, "tmp") && !exists(root, "dev"));
+		free(root);
+	}
+	CHECK(count_fds() == before);
+}
+
 static void test_no_isolation(void)
 {
 	char *root = make_root(&sh);
@@ -413,8 +449,12 @@ static void *worker(void *arg)
 		char *cmd = xasprintf("echo %ld-%d; exit %ld", id, i, id + i);
 		struct run r = run_sh(root, cmd, !isolation);
 		char *want = xasprintf("%ld-%d\n", id, i);
-		if (!exited(&r, (int)(id + i)) || strcmp(r.out, want))
+		if (!exited(&r, (int)(id + i)) || strcmp(r.out, want)) {
+			fprintf(stderr, "worker %ld/%d: ret %d (%s) status %d out \"%s\" err \"%s\"\n",
+				id, i, r.ret, r.ret < 0 ? gg_last_error() : "", r.res.wait_status, r.out,
+				r.err);
 			bad++;
+		}
 		free(want);
 		free(cmd);
 		run_free(&r);
@@ -433,6 +473,12 @@ static void test_threads(void)
 		pthread_join(t[i], &bad);
 		CHECK(bad == NULL);
 	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
 }
 
 /* Per-run cost of the sandbox over a plain fork/exec, for a static no-op. */
@@ -464,19 +510,29 @@ static void bench(void)
 	free(p);
 	char *const argv[] = {"true", NULL};
 	char *out = xasprintf("%s.out", root);
-	double ms[2];
-	for (int mode = 0; mode < 2; mode++) {
-		struct sandbox_spec spec = {.root = root, .exe = "true", .argv = argv,
-					    .stdout_path = out, .stderr_path = out,
-					    .no_isolation = mode == 1};
-		struct sandbox_result res;
-		uint64_t t0 = now_ns();
-		for (int i = 0; i < n; i++)
+	/* interleaved, so that drift in the machine's load hits both alike */
+	double *ms[2] = {xcalloc((size_t)n, sizeof(double)), xcalloc((size_t)n, sizeof(double))};
+	double sum[2] = {0, 0};
+	for (int i = 0; i < n; i++) {
+		for (int mode = 0; mode < 2; mode++) {
+			struct sandbox_spec spec = {.root = root, .exe = "true", .argv = argv,
+						    .stdout_path = out, .stderr_path = out,
+						    .no_isolation = mode == 1};
+			struct sandbox_result res;
+			uint64_t t0 = now_ns();
 			CHECK(sandbox_run(&spec, &res) == 0 && res.wait_status == 0);
-		ms[mode] = (double)(now_ns() - t0) / 1e6 / n;
+			ms[mode][i] = (double)(now_ns() - t0) / 1e6;
+			sum[mode] += ms[mode][i];
+		}
 	}
-	printf("bench: %d runs: isolated %.3f ms/run, plain %.3f ms/run, overhead %.3f ms\n", n,
-	       ms[0], ms[1], ms[0] - ms[1]);
+	qsort(ms[0], (size_t)n, sizeof(double), cmp_double);
+	qsort(ms[1], (size_t)n, sizeof(double), cmp_double);
+	printf("bench: %d runs each, ms/run mean (median): isolated %.3f (%.3f), plain %.3f (%.3f), "
+	       "overhead %.3f (%.3f)\n",
+	       n, sum[0] / n, ms[0][n / 2], sum[1] / n, ms[1][n / 2], (sum[0] - sum[1]) / n,
+	       ms[0][n / 2] - ms[1][n / 2]);
+	free(ms[0]);
+	free(ms[1]);
 	unlink(out);
 	free(out);
 	free(root);
@@ -492,5 +548,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_hermetic, test_network,
-	  test_timeout, test_exec_failure, test_no_isolation, test_claimed_names, test_rlimits,
-	  test_threads, bench, teardown)
+	  test_timeout, test_exec_failure, test_no_leaks, test_no_isolation, test_claimed_names,
+	  test_rlimits, test_threads, bench, teardown)
