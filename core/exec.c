@@ -47,7 +47,7 @@ static int make_parents(const char *root, const char *rel)
 	return r;
 }
 
-static int materialise(struct store *s, const struct thunk *t, const char *root)
+static int materialise(struct store *s, const struct thunk *t, const char *root, struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
@@ -56,8 +56,11 @@ static int materialise(struct store *s, const struct thunk *t, const char *root)
 		if (r == 0)
 			r = store_object_path_mode(s, &in->ref.name, in->exec, &src);
 		if (r == 0) {
+			struct stat st;
 			if (link(src, dst) < 0)
 				r = gg_error_errno("cannot place input %s (%s)", in->path, in->ref.name.s);
+			else if (stat(dst, &st) == 0)
+				mtimes[i] = st.st_mtim;
 			free(src);
 		}
 		free(dst);
@@ -68,6 +71,37 @@ static int materialise(struct store *s, const struct thunk *t, const char *root)
 		if (make_parents(root, t->outputs.v[i]) < 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * Inputs are hard links to store objects. Run as root, the sandbox cannot
+ * write them; run as an ordinary user it could (the mapped root owns them).
+ * A changed size or mtime means the program wrote an input: the object is
+ * damaged, so it is removed from the store and the thunk fails.
+ */
+static bool inputs_changed(struct store *s, const struct thunk *t, const char *root,
+			   const struct timespec *mtimes)
+{
+	for (size_t i = 0; i < t->ninputs; i++) {
+		const struct thunk_input *in = &t->inputs[i];
+		char *p = xasprintf("%s/%s", root, in->path);
+		struct stat st;
+		bool bad = lstat(p, &st) < 0 || (uint64_t)st.st_size != gg_name_size(&in->ref.name) ||
+			   st.st_mtim.tv_sec != mtimes[i].tv_sec || st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
+		free(p);
+		if (bad) {
+			char *obj;
+			if (store_object_path_mode(s, &in->ref.name, in->exec, &obj) == 0) {
+				unlink(obj);
+				free(obj);
+			}
+			gg_error("the program modified, removed or made writable its input '%s'; that object "
+				 "was removed from the store (run 'gg thunk' again to re-add it)",
+				 in->path);
+			return true;
+		}
+	}
+	return false;
 }
 
 static char *read_tail(const char *path, size_t max)
@@ -138,7 +172,8 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		return -1;
 	chmod(root, 0755);
 	char *out = xasprintf("%s.stdout", root), *err = xasprintf("%s.stderr", root);
-	int ret = materialise(s, t, root);
+	struct timespec *mtimes = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *mtimes);
+	int ret = materialise(s, t, root, mtimes);
 	r->t_ran = now_ns();
 	if (ret == 0) {
 		uint64_t timeout = t->timeout_ms ? t->timeout_ms : o->default_timeout_ms;
@@ -153,9 +188,21 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			.no_isolation = o->no_isolation,
 		};
 		struct sandbox_result sr;
+		memset(&sr, 0, sizeof sr);
 		ret = sandbox_run(&spec, &sr);
 		r->t_run_end = now_ns();
-		if (ret == 0) {
+		if (ret < 0 && sr.exec_errno) {
+			/* Deterministic (e.g. a script whose interpreter is not an
+			 * input): a program failure, not worth retrying. */
+			r->outcome = EXEC_PROGRAM_FAILED;
+			r->why = xstrdup(gg_last_error());
+			r->stderr_tail = xstrdup("");
+			ret = 0;
+		} else if (ret == 0 && inputs_changed(s, t, root, mtimes)) {
+			r->outcome = EXEC_PROGRAM_FAILED;
+			r->why = xstrdup(gg_last_error());
+			r->stderr_tail = read_tail(err, STDERR_TAIL);
+		} else if (ret == 0) {
 			r->wait_status = sr.wait_status;
 			r->timed_out = sr.timed_out;
 			r->isolated = sr.isolated;
@@ -180,6 +227,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			free(keep);
 		}
 	}
+	free(mtimes);
 	free(out);
 	free(err);
 	free(root);

@@ -153,6 +153,11 @@ int gg_ref_parse(const char *s, size_t len, struct gg_ref *out)
 		free(output);
 		return gg_error("bad reference: the output name contains a NUL byte");
 	}
+	for (const char *c = output; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+			free(output);
+			return gg_error("bad reference: the output name contains a space or control character");
+		}
 	if (path_check_relative(output, "output in reference") < 0) {
 		free(output);
 		return -1;

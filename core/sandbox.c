@@ -719,6 +719,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		}
 	}
 	if (fail->kind == MSG_EXEC) {
+		result->exec_errno = fail->err;
 		gg_error("cannot execute %s: %s", spec->exe, strerror(fail->err));
 		goto out;
 	}

@@ -29,6 +29,17 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int store_create(const char *root)
+{
+	int r = mkdir_p(root, 0755);
+	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
+		char *p = xasprintf("%s/%s", root, store_dirs[i]);
+		r = mkdir_p(p, 0755);
+		free(p);
+	}
+	return r;
+}
+
 int store_init(const char *dir, char **root_out)
 {
 	size_t n = strlen(dir);
@@ -87,7 +98,7 @@ int store_open(const char *dir, struct store **out)
 	char *tmp = xasprintf("%s/tmp", abs);
 	bool complete = is_dir(tmp);
 	free(tmp);
-	if (!complete && store_init(abs, NULL) < 0) {
+	if (!complete && store_create(abs) < 0) {
 		free(abs);
 		return -1;
 	}
@@ -380,6 +391,7 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
 		unlink(p);
 		free(p);
 		out->len = start;
+		out->data[start] = 0;
 		return gg_error("object %s is corrupt (its content hashes to %s); it has been removed", n->s,
 				check.s);
 	}
@@ -479,6 +491,22 @@ int memo_encode(const struct memo *m, struct buf *out)
 	return 0;
 }
 
+/* Reads a canonical decimal (no sign, no leading zero) ending in `term`. */
+static const char *memo_number(const char *p, const char *end, char term, size_t *out)
+{
+	const char *start = p;
+	size_t v = 0;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (v > (SIZE_MAX - 9) / 10)
+			return NULL;
+		v = v * 10 + (size_t)(*p++ - '0');
+	}
+	if (p == start || (p - start > 1 && *start == '0') || p == end || *p != term)
+		return NULL;
+	*out = v;
+	return p + 1;
+}
+
 int memo_parse(const char *data, size_t len, struct memo *out)
 {
 	memset(out, 0, sizeof *out);
@@ -488,7 +516,8 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 	const char *p = data + ml, *end = data + len;
 	while (p < end) {
 		/* "out X NAME LEN PATH\n" */
-		if (end - p < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) || (p[4] != 'x' && p[4] != '-') || p[5] != ' ')
+		if ((size_t)(end - p) < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) || (p[4] != 'x' && p[4] != '-') ||
+		    p[5] != ' ')
 			goto bad;
 		bool exec = p[4] == 'x';
 		struct gg_name name;
@@ -497,12 +526,9 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 		p += 6 + GG_NAME_LEN;
 		if (*p++ != ' ')
 			goto bad;
-		char *e;
-		unsigned long n = strtoul(p, &e, 10);
-		if (e == p || e >= end || *e != ' ' || n > (size_t)(end - e) - 1)
-			goto bad;
-		p = e + 1;
-		if (p[n] != '\n' || memchr(p, 0, n))
+		size_t n;
+		p = memo_number(p, end, ' ', &n);
+		if (!p || n >= (size_t)(end - p) || p[n] != '\n' || memchr(p, 0, n) || n == 0)
 			goto bad;
 		char *path = xstrndup(p, n);
 		memo_add(out, path, &name, exec);

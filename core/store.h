@@ -7,7 +7,7 @@
  *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
  *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name
  *     .gg/hashcache/ab/DEV-INO  "size mtime ctime NAME" of a hashed host file
- *     .gg/locks/ab/THUNK      flock()ed while the thunk executes (single-flight)
+ *     .gg/locks/thunks        one byte-range lock per executing thunk (single-flight)
  *     .gg/tmp/                temp files and sandbox directories
  *
  * Every write goes to a temp file in .gg/tmp and is renamed into place, so a
@@ -30,6 +30,8 @@ struct store {
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed. */
 int store_init(const char *dir, char **root_out);
+/* Creates a store exactly at root (e.g. $GG_DIR) if needed. */
+int store_create(const char *root);
 /*
  * Opens a store: dir if given, else $GG_DIR, else the nearest ".gg" found by
  * walking up from the current directory.

@@ -109,6 +109,11 @@ static int thunk_check(const struct thunk *t)
 		const struct thunk_input *in = &t->inputs[i];
 		if (path_check_relative(in->path, "input") < 0)
 			return -1;
+		for (const char *c = in->ref.output ? in->ref.output : ""; *c; c++)
+			if ((unsigned char)*c <= ' ' || *c == 0x7f)
+				return gg_error("input '%s': the output it refers to has a space or control "
+						"character in its name",
+						in->path);
 		if (gg_name_kind(&in->ref.name) == GG_THUNK && !in->ref.output)
 			return gg_error("input '%s': a thunk input must name one of its outputs (THUNK#OUTPUT)",
 					in->path);
@@ -127,8 +132,16 @@ static int thunk_check(const struct thunk *t)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(o, t->outputs.v[j]))
 				return gg_error("output '%s' is declared twice", o);
+		for (const char *c = o; *c; c++)
+			if ((unsigned char)*c <= ' ' || *c == 0x7f)
+				return gg_error("output '%s': spaces and control characters are not allowed in "
+						"output names (they appear in references, THUNK#OUTPUT)", o);
+		for (size_t j = 0; j < i; j++)
+			if (is_dir_prefix(o, t->outputs.v[j]) || is_dir_prefix(t->outputs.v[j], o))
+				return gg_error("output '%s' clashes with output '%s'", o, t->outputs.v[j]);
 		for (size_t j = 0; j < t->ninputs; j++)
-			if (!strcmp(o, t->inputs[j].path) || is_dir_prefix(o, t->inputs[j].path))
+			if (!strcmp(o, t->inputs[j].path) || is_dir_prefix(o, t->inputs[j].path) ||
+			    is_dir_prefix(t->inputs[j].path, o))
 				return gg_error("output '%s' clashes with input '%s'", o, t->inputs[j].path);
 	}
 	return 0;
@@ -251,9 +264,11 @@ static int read_u64(struct cursor *c, uint64_t *v, char term)
 	const char *s = c->p;
 	uint64_t n = 0;
 	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-		if (n > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*c->p - '0');
+		if (n > (UINT64_MAX - d) / 10)
 			return perr(c, "number too large");
-		n = n * 10 + (uint64_t)(*c->p++ - '0');
+		n = n * 10 + d;
+		c->p++;
 	}
 	if (c->p == s)
 		return perr(c, "expected a number");

@@ -27,6 +27,15 @@ static const char usage[] =
 	"  describe [--json] TARGET  show what a thunk, value or placeholder is\n"
 	"  gc --max-size SIZE      shrink the store to SIZE (e.g. 10G)\n"
 	"  run PLACEHOLDER [ARG...]  force a placeholder and execute the result\n"
+"  worker --listen ADDR:PORT | --once REQ RESP\n"
+"                          run thunks for remote engines (also a Lambda bootstrap)\n"
+	"  push URI NAME|FILE...   upload objects to a remote store (s3://, redis://, file://)\n"
+	"  pull URI NAME...        download objects from a remote store, verified\n"
+	"  remote-has URI NAME...  ask a remote store which objects it has\n"
+	"  report [--svg FILE] TRACE  summarise a `gg force --trace` file; draw its timeline\n"
+	"  model-generic SPEC -- COMMAND [ARG...]\n"
+	"                          make a thunk of COMMAND from a description of its files\n"
+	"  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
 	"\n"
 	"  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
 	"  --version               print the version\n";
@@ -66,6 +75,13 @@ int open_store(bool create, struct store **out)
 		return 0;
 	if (!create)
 		return -1;
+	const char *env = getenv("GG_DIR");
+	if (env && *env) {
+		/* An explicit store: create exactly that, never one elsewhere. */
+		if (store_create(env) < 0)
+			return gg_error("GG_DIR=%s: %s", env, gg_last_error());
+		return store_open(env, out);
+	}
 	char *root;
 	if (store_init(".", &root) < 0)
 		return -1;
@@ -123,6 +139,10 @@ static const struct {
 } commands[] = {
 	{"init", cmd_init},   {"hash", cmd_hash}, {"thunk", cmd_thunk}, {"force", cmd_force},
 	{"cat", cmd_cat},     {"describe", cmd_describe}, {"gc", cmd_gc}, {"run", cmd_run},
+	{"push", cmd_push},   {"pull", cmd_pull},   {"remote-has", cmd_remote_has},
+	{"report", cmd_report}, {"worker", cmd_worker},
+	{"model-generic", cmd_model_generic},
+	{"infer", cmd_infer},
 };
 
 int main(int argc, char **argv)
@@ -131,6 +151,12 @@ int main(int argc, char **argv)
 	base = base ? base + 1 : argv[0];
 	if (!strcmp(base, "gg-run"))
 		return cmd_run(argc, argv);
+	/* An AWS Lambda custom runtime's entry point is a file named bootstrap. */
+	if (!strcmp(base, "bootstrap"))
+		return cmd_worker(argc, argv);
+	/* Reached through a model's symlink (gcc, ar, ...) during `gg infer`. */
+	if (getenv("GG_INFER_REALPATH") && infer_is_model(base))
+		return infer_model_main(argc, argv);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;
