@@ -49,18 +49,20 @@ struct pending;
 
 /*
  * The lazy part of a node: what a placeholder (or a by-hash thunk output)
- * refers to and how far forcing it got. All fields are protected by fs->mu.
+ * refers to and how far forcing it got. All fields are protected by fs->mu,
+ * except that the ref and ref_str of a by-hash node (NODE_OBJECT,
+ * NODE_OUTPUT) are set when it is made and never change.
  */
 struct lazy {
-	bool is_ref;         /* a placeholder or a NODE_OUTPUT: the rest is meaningful */
-	struct gg_ref ref;   /* what it stands for */
-	char *ref_str;       /* ref, formatted */
-	unsigned gen;        /* bumped when ref changes (the file was rewritten) */
-	bool forced;         /* value/exec hold the forced output of ref */
+	bool is_ref;       /* a placeholder or a NODE_OUTPUT: the rest is meaningful */
+	struct gg_ref ref; /* what it stands for */
+	char *ref_str;     /* ref, formatted */
+	unsigned gen;      /* bumped when ref changes (the file was rewritten) */
+	bool forced;       /* value/exec hold the forced output of ref */
 	struct gg_name value;
 	bool exec;
-	bool forcing;        /* a sched_force_async is in flight for gen */
-	char *error;         /* the last failure, one line (user.gg.error), or NULL */
+	bool forcing;            /* a sched_force_async is in flight for gen */
+	char *error;             /* the last failure, one line (user.gg.error), or NULL */
 	struct pending *waiters; /* opens waiting for the force */
 	/*
 	 * The kernel has been told the forced size and has dropped any pages
@@ -74,11 +76,11 @@ struct lazy {
 struct node {
 	struct node *hnext; /* hash chain, protected by fs->mu */
 	enum node_kind kind;
-	int fd;             /* O_PATH fd of the underlying file; -1 for virtual nodes */
-	dev_t dev;          /* table key: the underlying file's (dev, ino), or */
-	ino_t ino;          /* (GGFS_VIRT_DEV, synthetic number) for virtual nodes */
-	uint64_t nlookup;   /* the kernel's lookup count, protected by fs->mu */
-	unsigned pins;      /* references held by ggfs itself, protected by fs->mu */
+	int fd;           /* O_PATH fd of the underlying file; -1 for virtual nodes */
+	dev_t dev;        /* table key: the underlying file's (dev, ino), or */
+	ino_t ino;        /* (GGFS_VIRT_DEV, synthetic number) for virtual nodes */
+	uint64_t nlookup; /* the kernel's lookup count, protected by fs->mu */
+	unsigned pins;    /* references held by ggfs itself, protected by fs->mu */
 	/* When the underlying file was last classified (protected by fs->mu). */
 	bool ph_checked;
 	off_t ph_size;
@@ -93,19 +95,21 @@ struct force_job;
 
 struct ggfs {
 	/* Configuration: written before the session starts, read-only afterwards. */
-	char *source;      /* absolute path of SOURCE */
-	char *mountpoint;  /* absolute path of MOUNTPOINT */
-	char *store_opt;   /* -o store=DIR */
-	int jobs;          /* -o jobs=N (0 = number of CPUs) */
-	int materialize;   /* -o materialize / --materialize */
-	int no_sandbox;    /* -o no_sandbox */
-	int writeback;     /* -o writeback */
-	int splice;        /* -o splice */
-	double timeout;    /* -o timeout=SEC: entry/attr timeout of SOURCE files */
+	char *source;         /* absolute path of SOURCE */
+	char *mountpoint;     /* absolute path of MOUNTPOINT */
+	char *store_opt;      /* -o store=DIR */
+	int jobs;             /* -o jobs=N (0 = number of CPUs) */
+	int materialize;      /* -o materialize / --materialize */
+	int no_sandbox;       /* -o no_sandbox */
+	int writeback;        /* -o writeback (or writeback_cache); final after init */
+	int splice;           /* -o splice */
+	double timeout;       /* -o timeout=SEC: entry/attr timeout of SOURCE files */
 	unsigned max_threads; /* -o max_threads=N */
-	int debug;         /* -d */
-	bool daemon;       /* logs go to syslog */
-	uid_t uid;         /* owner shown for virtual nodes */
+	unsigned max_read;    /* -o max_read=N (the mount option and conn->max_read agree) */
+	int debug;            /* -d */
+	bool daemon;          /* logs go to syslog */
+	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
+	uid_t uid;                             /* owner shown for virtual nodes */
 	gid_t gid;
 
 	struct store *store;
@@ -113,10 +117,10 @@ struct ggfs {
 	struct fuse_session *se;
 
 	pthread_mutex_t mu;
-	struct node root;          /* FUSE_ROOT_ID: SOURCE itself */
-	struct node *ggdir;        /* permanent virtual directories */
+	struct node root;   /* FUSE_ROOT_ID: SOURCE itself */
+	struct node *ggdir; /* permanent virtual directories */
 	struct node *byhash;
-	struct node **table;       /* protected by mu: open hashing on (dev, ino) */
+	struct node **table;         /* protected by mu: open hashing on (dev, ino) */
 	size_t table_cap, table_len; /* protected by mu */
 
 	/* Finished forces waiting for a done thread; protected by done_mu. */
@@ -130,11 +134,12 @@ struct ggfs {
 
 /* ---- ggfs.c ---- */
 /* Logs one line (no trailing newline needed) at a syslog-like level. */
-void ggfs_log(enum fuse_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 #define GGFS_DEBUG(fs, ...)                                                                        \
 	do {                                                                                       \
 		if ((fs)->debug)                                                                   \
-			ggfs_log(FUSE_LOG_DEBUG, __VA_ARGS__);                                    \
+			ggfs_log(FUSE_LOG_DEBUG, __VA_ARGS__);                                     \
 	} while (0)
 
 /* ---- node.c ---- */
@@ -180,8 +185,11 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st);
 void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st);
 /* True if the node's attributes may be cached for long (forced by-hash output). */
 bool lazy_is_forced(struct ggfs *fs, struct node *n);
-/* Opens a lazy node for reading: forces it; replies now or from a done thread. */
-void lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+/*
+ * Opens a lazy node for reading: forces it and replies, now or later from a
+ * done thread. False (nothing replied) if the node is no longer lazy.
+ */
+bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi);
 /*
  * user.gg.* of a lazy node. Returns 0 and a malloc'd value, or an errno
  * (ENODATA when the attribute does not exist).
@@ -201,8 +209,14 @@ void lazy_free(struct lazy *lz);
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd);
 
 /* ---- byhash.c ---- */
-/* Looks up NAME in .gg/by-hash; 0 and *e filled, or an errno. */
-int byhash_lookup(struct ggfs *fs, const char *name, struct fuse_entry_param *e);
+/*
+ * Looks up a name in a virtual directory (or ".gg" in the root); counts a
+ * lookup. 0 and *e filled, or an errno.
+ */
+int virt_lookup(struct ggfs *fs, struct node *parent, const char *name, struct fuse_entry_param *e);
+/* readdir(plus) of a virtual directory. */
+void virt_readdir(struct ggfs *fs, fuse_req_t req, struct node *dir, size_t size, off_t off,
+                  bool plus);
 /* Attributes of a virtual node. */
 void virt_attr(struct ggfs *fs, struct node *n, struct stat *st);
 /* Timeout for a node's attributes and entry. */

@@ -16,7 +16,8 @@
 
 static size_t key_hash(dev_t dev, ino_t ino)
 {
-	uint64_t h = (uint64_t)ino * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)dev * UINT64_C(0xc2b2ae3d27d4eb4f);
+	uint64_t h = (uint64_t)ino * UINT64_C(0x9e3779b97f4a7c15) ^
+	             (uint64_t)dev * UINT64_C(0xc2b2ae3d27d4eb4f);
 	return (size_t)(h ^ (h >> 29));
 }
 
@@ -74,7 +75,8 @@ static struct node *table_find(struct ggfs *fs, dev_t dev, ino_t ino, const char
 		return NULL;
 	size_t b = key_hash(dev, ino) & (fs->table_cap - 1);
 	for (struct node *n = fs->table[b]; n; n = n->hnext)
-		if (n->dev == dev && n->ino == ino && (!ref_str || (n->lz.ref_str && !strcmp(n->lz.ref_str, ref_str))))
+		if (n->dev == dev && n->ino == ino &&
+		    (!ref_str || (n->lz.ref_str && !strcmp(n->lz.ref_str, ref_str))))
 			return n;
 	return NULL;
 }

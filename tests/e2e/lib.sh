@@ -51,3 +51,104 @@ store_objects_whole() { # STORE_DIR
 	done
 	return 0
 }
+
+# ---- ggfs helpers (tests/e2e/ggfs_*.sh) ----
+
+# Starts `ggfs -f [OPTION...] SOURCE MNT` in the background with its stderr in
+# LOG and waits until the mount is up. Sets GGFS_PID. Unmounted at exit.
+ggfs_mount() { # SOURCE MNT LOG [OPTION...]
+	local src=$1 mnt=$2 log=$3
+	shift 3
+	mkdir -p "$mnt"
+	ggfs -f "$@" "$src" "$mnt" 2>>"$log" &
+	GGFS_PID=$!
+	at_exit "fusermount3 -u -z '$mnt'"
+	at_exit "ggfs_reap $GGFS_PID"
+	ggfs_wait_mounted "$mnt" "$GGFS_PID"
+}
+
+# Is MNT a ggfs mount?
+ggfs_mounted() { # MNT
+	local m
+	m=$(realpath -s "$1")
+	grep -qs " $m fuse.ggfs " /proc/mounts
+}
+
+ggfs_wait_mounted() { # MNT [PID]
+	local i
+	for i in $(seq 200); do
+		ggfs_mounted "$1" && return 0
+		[ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# Unmounts with fusermount3 -u; the daemon (started by ggfs_mount) must then
+# exit with status 0 within 10 s (under ASan that also means no leak report).
+ggfs_umount() { # MNT
+	fusermount3 -u "$1" || return 1
+	local i
+	for i in $(seq 200); do
+		kill -0 "$GGFS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$GGFS_PID"
+}
+
+# Kills a ggfs this test started, if it is still running (cleanup only).
+ggfs_reap() { # PID
+	if grep -qs ggfs "/proc/$1/cmdline"; then
+		kill "$1"
+		sleep 0.2
+		kill -9 "$1"
+	fi
+	return 0
+}
+
+# A log with no sanitizer report.
+ggfs_log_clean() { # LOG
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$1"
+}
+
+# Compiles the test programs into $T/helpers: slowrand OUT MS (sleeps MS ms,
+# then writes 16 random bytes in hex: different on every execution), fail
+# (prints its arguments to stderr, exits 3) and hello (prints a line).
+ggfs_helpers() {
+	mkdir -p "$T/helpers"
+	cat >"$T/helpers/slowrand.c" <<'EOC'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	long ms = atol(argv[2]);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	FILE *r = fopen("/dev/urandom", "rb"), *o = fopen(argv[1], "w");
+	if (!r || !o)
+		return 3;
+	for (int i = 0; i < 16; i++)
+		fprintf(o, "%02x", (unsigned)fgetc(r));
+	fputc('\n', o);
+	return fclose(o) != 0;
+}
+EOC
+	cat >"$T/helpers/hello.c" <<'EOC'
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	printf("hello from %s\n", argc > 1 ? argv[1] : "a forced binary");
+	return 0;
+}
+EOC
+	cc -O2 -o "$T/helpers/slowrand" "$T/helpers/slowrand.c" &&
+		cc -O2 -o "$T/helpers/hello" "$T/helpers/hello.c"
+}
+
+# The path of a thunk's memo entry in a store, or nothing if it has none.
+memo_entry() { # STORE_DIR THUNK
+	find "$1/memo" -name "$2" -type f 2>/dev/null
+}

@@ -1,0 +1,341 @@
+/**
+ * @file ggfs.c
+ * `ggfs [OPTIONS] SOURCE MOUNTPOINT`: main(). Parses the options (fuse_opt,
+ * so `-o` may also follow the positional arguments, as mount.fuse3 passes
+ * them), finds the store, mounts, daemonizes unless -f, starts the shared
+ * scheduler and runs libfuse's multithreaded loop until unmount or
+ * SIGINT/SIGTERM. Logs go to stderr in the foreground and to syslog as a
+ * daemon. The file operations themselves are in ops.c; see ggfs.h.
+ */
+#include "ggfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define GGFS_VERSION "0.1.0"
+
+/* Worker threads of the FUSE loop unless -o max_threads says otherwise. */
+#define GGFS_DEFAULT_MAX_THREADS 64
+
+/*
+ * libfuse's log callback carries no user data, so where logs go is the one
+ * piece of state that lives outside struct ggfs. Written before any thread
+ * starts.
+ */
+static bool log_to_syslog;
+static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
+
+static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_to_syslog) {
+		syslog((int)level, "%s", msg);
+		return;
+	}
+	/* libfuse writes some messages in pieces: prefix only new lines. */
+	flockfile(stderr);
+	if (log_at_line_start)
+		fputs("ggfs: ", stderr);
+	fputs(msg, stderr);
+	size_t n = strlen(msg);
+	log_at_line_start = n && msg[n - 1] == '\n';
+	funlockfile(stderr);
+}
+
+void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fuse_log(level, "%s\n", msg);
+}
+
+#define GG_OPT(t, field, v)                                                                        \
+	{                                                                                          \
+		t, offsetof(struct ggfs, field), v                                                 \
+	}
+
+static const struct fuse_opt ggfs_opts[] = {
+    GG_OPT("jobs=%d", jobs, 0),
+    GG_OPT("store=%s", store_opt, 0),
+    GG_OPT("materialize", materialize, 1),
+    GG_OPT("--materialize", materialize, 1),
+    GG_OPT("no_sandbox", no_sandbox, 1),
+    GG_OPT("writeback", writeback, 1),
+    GG_OPT("no_writeback", writeback, 0),
+    GG_OPT("splice", splice, 1),
+    GG_OPT("no_splice", splice, 0),
+    GG_OPT("timeout=%lf", timeout, 0),
+    GG_OPT("max_threads=%u", max_threads, 0),
+    /* max_read is a mount option too: read it and pass it on. */
+    GG_OPT("max_read=%u", max_read, 0),
+    FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
+    FUSE_OPT_END,
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: ggfs [OPTIONS] SOURCE MOUNTPOINT\n"
+	      "\n"
+	      "Shows SOURCE at MOUNTPOINT, read-write; every thunk placeholder in it reads as\n"
+	      "its thunk's output, forced when the file is opened. MOUNTPOINT/.gg/by-hash/NAME\n"
+	      "shows any object in the store, and NAME#OUTPUT a thunk's output.\n"
+	      "\n"
+	      "ggfs options:\n"
+	      "    -o jobs=N              thunks to run at once (default: number of CPUs)\n"
+	      "    -o store=DIR           the store (default: $GG_DIR, else the nearest .gg\n"
+	      "                           at or above SOURCE)\n"
+	      "    -o materialize, --materialize\n"
+	      "                           also replace each forced placeholder in SOURCE\n"
+	      "                           by its output\n"
+	      "    -o no_sandbox          run thunks in a plain directory, without namespaces\n"
+	      "    -o timeout=SEC         kernel cache time of SOURCE's files (default: 1)\n"
+	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
+	      "    -o writeback           enable the kernel's writeback cache (default: off)\n"
+	      "    -o splice              move data with splice(2) (default: off)\n"
+	      "\n",
+	      f);
+}
+
+/* Takes SOURCE and MOUNTPOINT out of the arguments; keeps everything else. */
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct ggfs *fs = data;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (!fs->source) {
+		fs->source = xstrdup(arg);
+		return 0;
+	}
+	if (!fs->mountpoint) {
+		fs->mountpoint = xstrdup(arg);
+		return 0;
+	}
+	fprintf(stderr,
+	        "ggfs: unexpected argument '%s' (usage: ggfs [OPTIONS] SOURCE MOUNTPOINT)\n", arg);
+	return -1;
+}
+
+/* Mount options ggfs always wants; given first so the user's own win. */
+static void add_mount_options(struct ggfs *fs, struct fuse_args *args)
+{
+	char *o = NULL;
+	/* The kernel checks permissions against the modes ggfs reports
+	 * (the daemon itself may run as root, and with allow_other). */
+	fuse_opt_add_opt(&o, "default_permissions");
+	fuse_opt_add_opt(&o, "subtype=ggfs");
+	char *fsname = xasprintf("fsname=%s", fs->source);
+	fuse_opt_add_opt_escaped(&o, fsname);
+	free(fsname);
+	if (!fs->max_read) {
+		fs->max_read = 1u << 20;
+		fuse_opt_add_opt(&o, "max_read=1048576");
+	}
+	fuse_opt_insert_arg(args, 1, "-o");
+	fuse_opt_insert_arg(args, 2, o);
+	free(o);
+}
+
+/* Resolves SOURCE and MOUNTPOINT; 0 or -1 after printing why. */
+static int check_paths(struct ggfs *fs)
+{
+	char *src = realpath(fs->source, NULL);
+	if (!src) {
+		fprintf(stderr, "ggfs: %s: %s\n", fs->source, strerror(errno));
+		return -1;
+	}
+	char *mnt = realpath(fs->mountpoint, NULL);
+	if (!mnt) {
+		fprintf(stderr, "ggfs: %s: %s\n", fs->mountpoint, strerror(errno));
+		free(src);
+		return -1;
+	}
+	free(fs->source);
+	free(fs->mountpoint);
+	fs->source = src;
+	fs->mountpoint = mnt;
+	size_t n = strlen(src);
+	if (!strncmp(mnt, src, n) && (mnt[n] == '/' || mnt[n] == 0 || n == 1)) {
+		/* Lookups would walk into the mount itself and wait on themselves. */
+		fprintf(stderr, "ggfs: MOUNTPOINT %s must not be SOURCE %s or inside it\n", mnt,
+		        src);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every inode the kernel knows holds an O_PATH fd (as in passthrough_ll):
+ * `ls -lR` of a large tree needs far more than the usual soft limit of 1024.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
+{
+	if (opts->singlethread)
+		return fuse_session_loop(fs->se);
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	/* One /dev/fuse fd per worker: no contention on a shared fd. */
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg,
+	                              fs->max_threads ? fs->max_threads : GGFS_DEFAULT_MAX_THREADS);
+	/* libfuse's default (-1, never destroy idle threads) avoids the thread
+	 * churn of libfuse PR #652; -o max_idle_threads=N still applies. */
+	if (opts->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads);
+	int r = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct ggfs fs;
+	memset(&fs, 0, sizeof fs);
+	fs.timeout = 1.0;
+	pthread_mutex_init(&fs.mu, NULL);
+	pthread_mutex_init(&fs.done_mu, NULL);
+	pthread_cond_init(&fs.done_cv, NULL);
+	fs.root.fd = -1;
+	fuse_set_log_func(log_func);
+
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	memset(&opts, 0, sizeof opts);
+	int rc = 1, root_fd = -1;
+	struct stat st;
+	if (fuse_opt_parse(&args, &fs, ggfs_opts, opt_proc) < 0 ||
+	    !(fs.conn_opts = fuse_parse_conn_info_opts(&args)) ||
+	    fuse_parse_cmdline(&args, &opts) != 0) {
+		rc = 2;
+		goto out_args;
+	}
+	if (opts.show_help) {
+		usage(stdout);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		rc = 0;
+		goto out_args;
+	}
+	if (opts.show_version) {
+		printf("ggfs %s\n", GGFS_VERSION);
+		fuse_lowlevel_version();
+		rc = 0;
+		goto out_args;
+	}
+	if (!fs.source || !fs.mountpoint || opts.mountpoint) {
+		usage(stderr);
+		rc = 2;
+		goto out_args;
+	}
+	if (fs.jobs < 0 || fs.jobs > 100000 || fs.timeout < 0) {
+		fprintf(stderr, "ggfs: jobs must be 0 to 100000 and timeout not negative\n");
+		rc = 2;
+		goto out_args;
+	}
+	fs.debug = opts.debug;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	if (check_paths(&fs) < 0)
+		goto out_args;
+	if (ggfs_open_store(fs.source, fs.store_opt, &fs.store) < 0) {
+		fprintf(stderr, "ggfs: %s\n", gg_last_error());
+		goto out_args;
+	}
+	root_fd = open(fs.source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || fstat(root_fd, &st) < 0) {
+		fprintf(stderr, "ggfs: %s: %s\n", fs.source, strerror(errno));
+		goto out_store;
+	}
+	nodes_init(&fs, root_fd);
+	fs.root.dev = st.st_dev;
+	fs.root.ino = st.st_ino;
+	fs.ggdir = node_new_dir(&fs, NODE_GGDIR, virt_ino(".gg"));
+	fs.byhash = node_new_dir(&fs, NODE_BYHASH, virt_ino(".gg/by-hash"));
+	raise_fd_limit();
+	/* The kernel applies the caller's umask already. */
+	umask(0);
+	add_mount_options(&fs, &args);
+
+	fs.se = fuse_session_new(&args, &ggfs_ops, sizeof ggfs_ops, &fs);
+	if (!fs.se)
+		goto out_nodes;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(fs.se, fs.mountpoint) != 0)
+		goto out_signals;
+	if (!opts.foreground) {
+		openlog("ggfs", LOG_PID, LOG_DAEMON);
+		log_to_syslog = true;
+		fs.daemon = true;
+	}
+	/* Forks: threads are started only after it. */
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	struct sched_opts so = {
+	    .jobs = fs.jobs,
+	    .keep_going = true, /* one failed placeholder must not fail the others */
+	    .max_retries = -1,
+	    .exec = {.no_isolation = fs.no_sandbox != 0},
+	};
+	if (sched_new(fs.store, &so, &fs.sched) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_unmount;
+	}
+	if (lazy_start(&fs) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_sched;
+	}
+	ggfs_log(FUSE_LOG_INFO, "serving %s at %s (store %s)", fs.source, fs.mountpoint,
+	         fs.store->root);
+	int r = run_loop(&fs, &opts);
+	rc = r < 0 ? 1 : 0;
+	ggfs_log(FUSE_LOG_INFO, "unmounting %s", fs.mountpoint);
+	fuse_session_unmount(fs.se);
+	/* Running thunks finish (their results go to the memo); opens still
+	 * waiting are answered, into a closed connection. */
+	sched_free(fs.sched);
+	fs.sched = NULL;
+	lazy_stop(&fs);
+	goto out_signals;
+
+out_sched:
+	sched_free(fs.sched);
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_nodes:
+	nodes_free_all(&fs);
+	close(root_fd);
+out_store:
+	store_close(fs.store);
+out_args:
+	fuse_opt_free_args(&args);
+	free(opts.mountpoint);
+	free(fs.source);
+	free(fs.mountpoint);
+	free(fs.store_opt);
+	free(fs.conn_opts);
+	return rc;
+}

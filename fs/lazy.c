@@ -1,0 +1,719 @@
+/**
+ * @file lazy.c
+ * Placeholders and thunk outputs in the mount: recognising a placeholder
+ * (never forcing it), showing the real size once its output is known, and
+ * forcing on open without blocking a FUSE thread. An open registers an
+ * interrupt callback, joins the node's waiters and starts at most one
+ * sched_force_async per node; the scheduler's callback queues the result for
+ * a "done" thread, which (outside any request handler, so the notification
+ * cannot deadlock) invalidates the kernel's cached attributes, optionally
+ * materialises the output in SOURCE, and answers every waiter.
+ * It does not execute anything itself: the scheduler and the store do.
+ *
+ * Ownership of a waiting open (struct pending): whoever sets `claimed`
+ * (the done thread or the interrupt callback, under fs->mu) replies to the
+ * request; the structure is reference counted because the open handler, the
+ * interrupt callback and the done thread may all hold it at once.
+ */
+#include "ggfs.h"
+
+#include "placeholder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pending {
+	struct pending *next; /* in node->lz.waiters, protected by fs->mu */
+	struct ggfs *fs;
+	struct node *node; /* pinned while the pending exists */
+	fuse_req_t req;    /* owned by whoever claims it */
+	struct fuse_file_info fi;
+	unsigned gen; /* node->lz.gen when the open arrived */
+	bool claimed; /* protected by fs->mu */
+	int refs;     /* protected by fs->mu */
+};
+
+struct force_job {
+	struct force_job *next; /* in the done queue, protected by fs->done_mu */
+	struct ggfs *fs;
+	struct node *node; /* pinned until the job is finished */
+	struct gg_ref ref;
+	unsigned gen;
+	uint64_t t_start;
+	/* the outcome, filled by the scheduler's callback */
+	int status;
+	struct gg_name value;
+	bool exec;
+	char *error;
+};
+
+/* The shortest file that can be a placeholder: the magic line and a name. */
+#define PH_MIN_SIZE (sizeof(PLACEHOLDER_MAGIC) - 1 + GG_NAME_LEN)
+
+/* fs->mu held. Forgets everything known about the old reference. */
+static void lazy_reset_locked(struct lazy *lz)
+{
+	gg_ref_free(&lz->ref);
+	free(lz->ref_str);
+	lz->ref_str = NULL;
+	free(lz->error);
+	lz->error = NULL;
+	lz->is_ref = false;
+	lz->forced = false;
+	lz->kernel_synced = false;
+	lz->gen++;
+}
+
+void lazy_free(struct lazy *lz)
+{
+	gg_ref_free(&lz->ref);
+	free(lz->ref_str);
+	free(lz->error);
+	memset(lz, 0, sizeof *lz);
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
+{
+	if (n->kind == NODE_OUTPUT)
+		return true;
+	if (n->kind != NODE_PASS)
+		return false;
+	bool candidate = S_ISREG(st->st_mode) && st->st_size >= (off_t)PH_MIN_SIZE &&
+	                 st->st_size <= PLACEHOLDER_MAX_SIZE;
+	pthread_mutex_lock(&fs->mu);
+	if (!candidate ||
+	    (n->ph_checked && n->ph_size == st->st_size && same_time(&n->ph_mtime, &st->st_mtim) &&
+	     same_time(&n->ph_ctime, &st->st_ctim))) {
+		if (!candidate && n->lz.is_ref)
+			lazy_reset_locked(&n->lz);
+		bool r = n->lz.is_ref;
+		pthread_mutex_unlock(&fs->mu);
+		return r;
+	}
+	pthread_mutex_unlock(&fs->mu);
+
+	/* Read the first bytes through the O_PATH fd's /proc link, outside the lock. */
+	struct gg_ref ref = {0};
+	char proc[64];
+	node_proc_path(n, proc);
+	int r = 0;
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		r = placeholder_read_fd(fd, &ref);
+		close(fd);
+		if (r < 0)
+			GGFS_DEBUG(fs, "inode %llu looks like a placeholder but is not: %s",
+			           (unsigned long long)n->ino, gg_last_error());
+	}
+
+	pthread_mutex_lock(&fs->mu);
+	n->ph_checked = true;
+	n->ph_size = st->st_size;
+	n->ph_mtime = st->st_mtim;
+	n->ph_ctime = st->st_ctim;
+	if (r == 1) {
+		if (!n->lz.is_ref || !gg_ref_eq(&n->lz.ref, &ref)) {
+			lazy_reset_locked(&n->lz);
+			n->lz.is_ref = true;
+			n->lz.ref = ref;
+			n->lz.ref_str = gg_ref_format(&ref);
+			ref.output = NULL;
+		}
+	} else if (n->lz.is_ref) {
+		lazy_reset_locked(&n->lz);
+	}
+	bool is_ref = n->lz.is_ref;
+	pthread_mutex_unlock(&fs->mu);
+	gg_ref_free(&ref);
+	return is_ref;
+}
+
+/*
+ * Looks a reference up in the store without forcing anything: 1 and the
+ * value if its thunk (and any thunk it returned, for a dynamic graph) has a
+ * memo entry whose outputs are present, else 0.
+ */
+static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name *value, bool *exec)
+{
+	struct gg_name name = ref->name;
+	char *output = ref->output ? xstrdup(ref->output) : NULL;
+	bool x = false;
+	int r = 0;
+	for (int depth = 0; depth < 64; depth++) {
+		if (gg_name_kind(&name) == GG_VALUE) {
+			r = store_has(s, &name) == 1;
+			*value = name;
+			*exec = x;
+			break;
+		}
+		struct memo m;
+		if (memo_get(s, &name, &m) != 1)
+			break;
+		/* Without an output, the primary one: the memo lists outputs in the
+		 * thunk's order (exec.c), so it is the first. */
+		const struct memo_output *mo = output ? memo_find(&m, output)
+		                               : m.n  ? &m.v[0]
+		                                      : NULL;
+		if (mo) {
+			name = mo->value;
+			x = mo->exec;
+		}
+		memo_free(&m);
+		free(output);
+		output = NULL;
+		if (!mo)
+			break;
+	}
+	free(output);
+	return r;
+}
+
+static mode_t forced_perm(mode_t mode, bool exec)
+{
+	mode_t perm = mode & 0666;
+	if (exec)
+		perm |= (perm & 0444) >> 2;
+	return perm;
+}
+
+void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (!n->lz.is_ref) {
+		pthread_mutex_unlock(&fs->mu);
+		return;
+	}
+	bool forced = n->lz.forced, exec = n->lz.exec;
+	struct gg_name value = n->lz.value;
+	unsigned gen = n->lz.gen;
+	struct gg_ref ref = {0};
+	if (!forced)
+		gg_ref_copy(&ref, &n->lz.ref);
+	pthread_mutex_unlock(&fs->mu);
+
+	if (!forced) {
+		/* Forced earlier (another mount, gg force): the memo knows the size. */
+		if (probe_memo(fs->store, &ref, &value, &exec) == 1) {
+			forced = true;
+			pthread_mutex_lock(&fs->mu);
+			if (gen == n->lz.gen && !n->lz.forced) {
+				n->lz.forced = true;
+				n->lz.value = value;
+				n->lz.exec = exec;
+			}
+			pthread_mutex_unlock(&fs->mu);
+		}
+		gg_ref_free(&ref);
+	}
+	if (!forced) {
+		if (fs->writeback) {
+			/*
+			 * With the writeback cache the kernel keeps the size it
+			 * first saw and only ever grows it (see grow_kernel_size):
+			 * start from 0 so the output's size can always be reached.
+			 */
+			st->st_size = 0;
+			st->st_blocks = 0;
+		}
+		return;
+	}
+	st->st_size = (off_t)gg_name_size(&value);
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mode = (st->st_mode & S_IFMT) | forced_perm(st->st_mode, exec);
+}
+
+bool lazy_is_forced(struct ggfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	bool r = n->lz.is_ref && n->lz.forced;
+	pthread_mutex_unlock(&fs->mu);
+	return r;
+}
+
+/* ---- replies ---- */
+
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd)
+{
+	/*
+	 * The bytes of an object never change: keep the page cache across
+	 * opens. No direct_io, so mmap and execve work.
+	 */
+	fi->fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE;
+	fi->keep_cache = 1;
+	fi->direct_io = 0;
+	fi->noflush = 1;
+	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		close(fd);
+	(void)fs;
+}
+
+/* fs->mu held. */
+static void pending_unref_locked(struct ggfs *fs, struct pending *p)
+{
+	if (--p->refs)
+		return;
+	node_unpin_locked(fs, p->node);
+	free(p);
+}
+
+/* fs->mu held. */
+static void waiters_remove_locked(struct node *n, struct pending *p)
+{
+	for (struct pending **pp = &n->lz.waiters; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
+/*
+ * The reader was interrupted (Ctrl-C): stop waiting and answer EINTR. The
+ * force goes on; its result lands in the memo for the next open.
+ */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct pending *p = data;
+	struct ggfs *fs = p->fs;
+	pthread_mutex_lock(&fs->mu);
+	if (p->claimed) {
+		pthread_mutex_unlock(&fs->mu);
+		return; /* a done thread is answering it */
+	}
+	p->claimed = true;
+	waiters_remove_locked(p->node, p);
+	pthread_mutex_unlock(&fs->mu);
+	GGFS_DEBUG(fs, "an open of inode %llu was interrupted", (unsigned long long)p->node->ino);
+	fuse_reply_err(req, EINTR);
+	pthread_mutex_lock(&fs->mu);
+	pending_unref_locked(fs, p);
+	pthread_mutex_unlock(&fs->mu);
+}
+
+/* Scheduler callback: runs on a scheduler thread or, for an answer known at
+ * once, inside sched_force_async (possibly in a FUSE handler), so it only
+ * queues the outcome. */
+static void on_forced(void *arg, const struct sched_outcome *o)
+{
+	struct force_job *job = arg;
+	struct ggfs *fs = job->fs;
+	job->status = o->status;
+	job->value = o->value;
+	job->exec = o->exec;
+	job->error = o->status != 0 ? xstrdup(o->error ? o->error : "unknown error") : NULL;
+	pthread_mutex_lock(&fs->done_mu);
+	job->next = NULL;
+	if (fs->done_tail)
+		fs->done_tail->next = job;
+	else
+		fs->done_head = job;
+	fs->done_tail = job;
+	pthread_cond_signal(&fs->done_cv);
+	pthread_mutex_unlock(&fs->done_mu);
+}
+
+/* fs->mu held: a job for the node's current reference. */
+static struct force_job *new_job_locked(struct ggfs *fs, struct node *n)
+{
+	struct force_job *job = xcalloc(1, sizeof *job);
+	job->fs = fs;
+	job->node = n;
+	node_pin_locked(n);
+	gg_ref_copy(&job->ref, &n->lz.ref);
+	job->gen = n->lz.gen;
+	job->t_start = now_ns();
+	n->lz.forcing = true;
+	return job;
+}
+
+static void start_job(struct ggfs *fs, struct force_job *job)
+{
+	if (fs->debug) {
+		char *r = gg_ref_format(&job->ref);
+		ggfs_log(FUSE_LOG_DEBUG, "forcing %s", r);
+		free(r);
+	}
+	sched_force_async(fs->sched, &job->ref, on_forced, job);
+}
+
+bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (!n->lz.is_ref) {
+		/* Rewritten since it was classified: no longer a placeholder. */
+		pthread_mutex_unlock(&fs->mu);
+		return false;
+	}
+	if (n->lz.forced && n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &n->lz.value)) {
+		/* The fast path: forced, and the kernel already has the right size. */
+		struct gg_name v = n->lz.value;
+		pthread_mutex_unlock(&fs->mu);
+		int fd = store_open_object(fs->store, &v);
+		if (fd >= 0) {
+			reply_store_open(fs, req, fi, fd);
+			return true;
+		}
+		GGFS_DEBUG(fs, "%s; forcing again", gg_last_error());
+		pthread_mutex_lock(&fs->mu);
+		if (gg_name_eq(&n->lz.value, &v))
+			n->lz.forced = n->lz.kernel_synced = false; /* gc removed it: force again */
+	}
+	struct pending *p = xcalloc(1, sizeof *p);
+	p->fs = fs;
+	p->node = n;
+	node_pin_locked(n);
+	p->req = req;
+	p->fi = *fi;
+	p->gen = n->lz.gen;
+	p->refs = 2; /* this handler's, and the one of whoever claims it */
+	pthread_mutex_unlock(&fs->mu);
+
+	/*
+	 * Register before anyone else can see p: once p is a waiter a done thread
+	 * may answer (and free) the request at any time. If the open was already
+	 * interrupted, on_interrupt runs inside this call and claims p.
+	 */
+	fuse_req_interrupt_func(req, on_interrupt, p);
+
+	struct force_job *job = NULL;
+	pthread_mutex_lock(&fs->mu);
+	if (!p->claimed) {
+		p->next = n->lz.waiters;
+		n->lz.waiters = p;
+		if (!n->lz.forcing)
+			job = new_job_locked(fs, n);
+	}
+	pending_unref_locked(fs, p);
+	pthread_mutex_unlock(&fs->mu);
+	if (job)
+		start_job(fs, job);
+	return true;
+}
+
+/* ---- finishing a force (done threads) ---- */
+
+/* The scheduler's multi-line message as one log line. */
+static char *one_line(const char *s)
+{
+	struct buf b = BUF_INIT;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t k = nl ? (size_t)(nl - s) : strlen(s);
+		const char *p = s;
+		while (k && (*p == ' ' || *p == '\t'))
+			p++, k--;
+		if (k) {
+			if (b.len)
+				buf_adds(&b, " | ");
+			buf_add(&b, p, k);
+		}
+		s = nl ? nl + 1 : p + k;
+	}
+	return buf_steal(&b);
+}
+
+static int copy_fd(int in, int out, uint64_t size)
+{
+	uint64_t left = size;
+	while (left > 0) {
+		ssize_t c = copy_file_range(in, NULL, out, NULL,
+		                            left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
+		if (c < 0 && errno == EINTR)
+			continue;
+		if (c <= 0) {
+			/* copy_file_range may be unsupported across filesystems. */
+			char chunk[1 << 16];
+			ssize_t m = read(in, chunk, sizeof chunk);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0 || write_all(out, chunk, (size_t)m) < 0)
+				return gg_error_errno("copy failed");
+			c = m;
+		}
+		left -= (uint64_t)c;
+	}
+	return 0;
+}
+
+/*
+ * --materialize: replaces the placeholder in SOURCE by the output, atomically
+ * (temp file in the same directory, then rename), if the file at the
+ * placeholder's path is still that placeholder. Owner, permissions and mtime
+ * are the placeholder's (with the output's exec bit), so `make` sees the
+ * same file before and after.
+ */
+static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref,
+                       const struct gg_name *value, bool exec)
+{
+	char proc[64], path[PATH_MAX];
+	node_proc_path(n, proc);
+	ssize_t k = readlink(proc, path, sizeof path - 1);
+	if (k < 0)
+		return gg_error_errno("cannot find the placeholder's path");
+	path[k] = 0;
+	struct stat st;
+	if (lstat(path, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino)
+		return gg_error("%s was moved or replaced meanwhile; not materialised", path);
+	struct gg_ref now = {0};
+	int r = placeholder_read(path, &now);
+	bool same = r == 1 && gg_ref_eq(&now, ref);
+	gg_ref_free(&now);
+	if (!same)
+		return gg_error("%s changed meanwhile; not materialised", path);
+	char *slash = strrchr(path, '/');
+	char *dir = xstrndup(path, slash && slash != path ? (size_t)(slash - path) : 1);
+	char *tmp;
+	int out = make_temp_in(dir, &tmp);
+	free(dir);
+	if (out < 0)
+		return -1;
+	int in = store_open_object(fs->store, value);
+	r = in < 0 ? -1 : copy_fd(in, out, gg_name_size(value));
+	if (in >= 0)
+		close(in);
+	if (r == 0) {
+		if (fchown(out, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+			r = gg_error_errno("cannot chown %s", tmp);
+		struct timespec times[2] = {st.st_atim, st.st_mtim};
+		if (r == 0 &&
+		    (fchmod(out, forced_perm(st.st_mode, exec)) < 0 || futimens(out, times) < 0))
+			r = gg_error_errno("cannot set the mode of %s", tmp);
+	}
+	close(out);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = gg_error_errno("cannot replace %s", path);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+/*
+ * -o writeback: the kernel ignores the sizes getattr reports for regular
+ * files, but storing data past its idea of the end grows it. Push the
+ * output's last byte into the page cache.
+ */
+static int grow_kernel_size(struct ggfs *fs, struct node *n, const struct gg_name *value)
+{
+	uint64_t size = gg_name_size(value);
+	if (size == 0)
+		return 0;
+	int fd = store_open_object(fs->store, value);
+	if (fd < 0)
+		return -EIO;
+	char last;
+	int r = -EIO;
+	if (pread(fd, &last, 1, (off_t)size - 1) == 1) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
+		bv.buf[0].mem = &last;
+		r = fuse_lowlevel_notify_store(fs->se, node_ino(fs, n), (off_t)size - 1, &bv, 0);
+	}
+	close(fd);
+	return r;
+}
+
+static void finish(struct ggfs *fs, struct force_job *job)
+{
+	struct node *n = job->node;
+	bool ok = job->status == 0;
+	char *msg = ok ? NULL : one_line(job->error);
+	struct pending *done = NULL;
+	struct force_job *again = NULL;
+
+	pthread_mutex_lock(&fs->mu);
+	bool current = job->gen == n->lz.gen;
+	n->lz.forcing = false;
+	if (current) {
+		n->lz.forced = ok;
+		free(n->lz.error);
+		n->lz.error = NULL;
+		if (ok) {
+			n->lz.value = job->value;
+			n->lz.exec = job->exec;
+		} else {
+			n->lz.error = xstrdup(msg);
+		}
+	}
+	bool notify =
+	    ok && current && !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &job->value));
+	/* Answer the opens that asked for this reference; a newer one starts anew. */
+	for (struct pending **pp = &n->lz.waiters; *pp;) {
+		struct pending *p = *pp;
+		if (p->gen == job->gen) {
+			*pp = p->next;
+			p->claimed = true;
+			p->next = done;
+			done = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	if (n->lz.waiters && n->lz.is_ref)
+		again = new_job_locked(fs, n);
+	pthread_mutex_unlock(&fs->mu);
+
+	char *where = node_display_path(fs, n);
+	if (!ok) {
+		/* One line: the file, the reference, then the scheduler's account
+		 * (thunk, command, exit status, stderr tail). */
+		char *ref = gg_ref_format(&job->ref);
+		ggfs_log(FUSE_LOG_ERR, "%s: cannot force %s: %s", where, ref, msg);
+		free(ref);
+	} else {
+		GGFS_DEBUG(fs, "%s: forced to %s in %.3f s", where, job->value.s,
+		           (double)(now_ns() - job->t_start) / 1e9);
+		if (fs->materialize && n->kind == NODE_PASS && current &&
+		    materialise(fs, n, &job->ref, &job->value, job->exec) < 0)
+			ggfs_log(FUSE_LOG_WARNING, "%s: %s", where, gg_last_error());
+	}
+	if (notify) {
+		/* Not in a request handler: replying to the opens comes after. */
+		int e = fuse_lowlevel_notify_inval_inode(fs->se, node_ino(fs, n), 0, 0);
+		if (fs->writeback && (e == 0 || e == -ENOENT))
+			e = grow_kernel_size(fs, n, &job->value);
+		if (e < 0 && e != -ENOENT)
+			ggfs_log(FUSE_LOG_WARNING, "%s: cannot invalidate the kernel's cache: %s",
+			         where, strerror(-e));
+		pthread_mutex_lock(&fs->mu);
+		if (job->gen == n->lz.gen && n->lz.forced &&
+		    gg_name_eq(&n->lz.value, &job->value)) {
+			n->lz.kernel_synced = true;
+			n->lz.kernel_value = job->value;
+		}
+		pthread_mutex_unlock(&fs->mu);
+	}
+	while (done) {
+		struct pending *p = done;
+		done = p->next;
+		/* Waits for a running on_interrupt, which sees `claimed` and leaves. */
+		fuse_req_interrupt_func(p->req, NULL, NULL);
+		int fd = ok ? store_open_object(fs->store, &job->value) : -1;
+		if (fd >= 0) {
+			reply_store_open(fs, p->req, &p->fi, fd);
+		} else {
+			if (ok)
+				ggfs_log(FUSE_LOG_ERR, "%s: %s", where, gg_last_error());
+			fuse_reply_err(p->req, EIO);
+		}
+		pthread_mutex_lock(&fs->mu);
+		pending_unref_locked(fs, p);
+		pthread_mutex_unlock(&fs->mu);
+	}
+	free(where);
+	free(msg);
+	if (again)
+		start_job(fs, again);
+	gg_ref_free(&job->ref);
+	free(job->error);
+	node_unpin(fs, n);
+	free(job);
+}
+
+static void *done_main(void *arg)
+{
+	struct ggfs *fs = arg;
+	pthread_mutex_lock(&fs->done_mu);
+	for (;;) {
+		while (!fs->done_head && !fs->done_stop)
+			pthread_cond_wait(&fs->done_cv, &fs->done_mu);
+		struct force_job *job = fs->done_head;
+		if (!job)
+			break;
+		fs->done_head = job->next;
+		if (!fs->done_head)
+			fs->done_tail = NULL;
+		pthread_mutex_unlock(&fs->done_mu);
+		finish(fs, job);
+		pthread_mutex_lock(&fs->done_mu);
+	}
+	pthread_mutex_unlock(&fs->done_mu);
+	return NULL;
+}
+
+int lazy_start(struct ggfs *fs)
+{
+	for (int i = 0; i < GGFS_DONE_THREADS; i++) {
+		if (pthread_create(&fs->done_threads[i], NULL, done_main, fs) != 0)
+			break;
+		fs->ndone_threads++;
+	}
+	return fs->ndone_threads ? 0 : gg_error("cannot start threads");
+}
+
+void lazy_stop(struct ggfs *fs)
+{
+	pthread_mutex_lock(&fs->done_mu);
+	fs->done_stop = true;
+	pthread_cond_broadcast(&fs->done_cv);
+	pthread_mutex_unlock(&fs->done_mu);
+	for (int i = 0; i < fs->ndone_threads; i++)
+		pthread_join(fs->done_threads[i], NULL);
+	fs->ndone_threads = 0;
+}
+
+/* ---- extended attributes ---- */
+
+static enum lazy_state state_of(struct ggfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (n->lz.forcing || n->lz.forced) {
+		enum lazy_state st = n->lz.forcing ? LAZY_RUNNING : LAZY_FORCED;
+		pthread_mutex_unlock(&fs->mu);
+		return st;
+	}
+	bool failed = n->lz.error != NULL;
+	struct gg_ref ref;
+	gg_ref_copy(&ref, &n->lz.ref);
+	pthread_mutex_unlock(&fs->mu);
+	/* Another node (or by-hash) may be forcing the same thunk; a memo hit is forced. */
+	enum sched_state s = sched_state_of(fs->sched, &ref);
+	gg_ref_free(&ref);
+	if (s == SCHED_RUNNING)
+		return LAZY_RUNNING;
+	if (s == SCHED_FORCED)
+		return LAZY_FORCED;
+	return failed ? LAZY_FAILED : LAZY_UNFORCED;
+}
+
+static const char *const state_names[] = {"unforced", "running", "forced", "failed"};
+
+int lazy_getxattr(struct ggfs *fs, struct node *n, const char *name, char **value, size_t *len)
+{
+	char *v = NULL;
+	if (!strcmp(name, "user.gg.ref")) {
+		pthread_mutex_lock(&fs->mu);
+		v = n->lz.ref_str ? xstrdup(n->lz.ref_str) : NULL;
+		pthread_mutex_unlock(&fs->mu);
+	} else if (!strcmp(name, "user.gg.state")) {
+		v = xstrdup(state_names[state_of(fs, n)]);
+	} else if (!strcmp(name, "user.gg.error")) {
+		if (state_of(fs, n) == LAZY_FAILED) {
+			pthread_mutex_lock(&fs->mu);
+			v = n->lz.error ? xstrdup(n->lz.error) : NULL;
+			pthread_mutex_unlock(&fs->mu);
+		}
+	}
+	if (!v)
+		return ENODATA;
+	*value = v;
+	*len = strlen(v);
+	return 0;
+}
+
+void lazy_listxattr(struct ggfs *fs, struct node *n, struct buf *out)
+{
+	buf_add(out, "user.gg.ref", sizeof "user.gg.ref");
+	buf_add(out, "user.gg.state", sizeof "user.gg.state");
+	if (state_of(fs, n) == LAZY_FAILED)
+		buf_add(out, "user.gg.error", sizeof "user.gg.error");
+}

@@ -1,0 +1,852 @@
+/**
+ * @file ops.c
+ * The FUSE low-level handlers of ggfs, one per operation, gathered in one
+ * table at the bottom. Ordinary files and directories pass through to
+ * SOURCE read-write, as in libfuse's passthrough_ll (O_PATH fds, /proc/self/fd
+ * for path-only calls). Three things differ: a read-only open of a
+ * placeholder forces it (lazy.c) and never blocks this thread; stat of a
+ * placeholder whose output is known shows the output's size and mode; and
+ * the root's ".gg" is the virtual namespace (byhash.c), while SOURCE's own
+ * .gg store is hidden. Not supported: POSIX and BSD locks are left to the
+ * kernel (local to this host), and files created through the mount belong
+ * to the user ggfs runs as.
+ *
+ * File handles: fh is a plain fd for files of SOURCE; the fd of a store
+ * object (a forced output) carries GGFS_FH_STORE so that nothing that
+ * changes a file (fchmod, ftruncate) is ever applied to the store.
+ */
+#include "ggfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static struct ggfs *ggfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int fh_fd(const struct fuse_file_info *fi)
+{
+	return (int)(fi->fh & 0xffffffffu);
+}
+
+static bool fh_is_store(const struct fuse_file_info *fi)
+{
+	return (fi->fh & GGFS_FH_STORE) != 0;
+}
+
+static bool is_ggdir_name(struct ggfs *fs, struct node *dir, const char *name)
+{
+	return dir == &fs->root && !strcmp(name, ".gg");
+}
+
+/*
+ * May an entry `name` be created, removed or renamed in dir? The virtual
+ * tree is read-only and the root's ".gg" is taken.
+ */
+static int check_entry(struct ggfs *fs, struct node *dir, const char *name, int taken)
+{
+	if (dir->kind != NODE_PASS)
+		return EROFS;
+	if (is_ggdir_name(fs, dir, name))
+		return taken;
+	return 0;
+}
+
+static int node_stat(struct ggfs *fs, struct node *n, struct stat *st)
+{
+	if (n->kind != NODE_PASS) {
+		virt_attr(fs, n, st);
+		return 0;
+	}
+	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	if (lazy_classify(fs, n, st))
+		lazy_adjust_attr(fs, n, st);
+	return 0;
+}
+
+/* Looks up parent/name; counts a lookup of the result. 0 or an errno. */
+static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
+                     struct fuse_entry_param *e)
+{
+	struct node *dir = node_of(fs, parent);
+	if (dir->kind != NODE_PASS || is_ggdir_name(fs, dir, name))
+		return virt_lookup(fs, dir, name, e);
+	if (dir == &fs->root && !strcmp(name, ".."))
+		name = "."; /* never above SOURCE */
+	int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = errno;
+		close(fd);
+		return err;
+	}
+	struct node *n = node_get_pass(fs, fd, &st);
+	memset(e, 0, sizeof *e);
+	e->ino = node_ino(fs, n);
+	e->attr = st;
+	if (lazy_classify(fs, n, &st))
+		lazy_adjust_attr(fs, n, &e->attr);
+	/*
+	 * Files of SOURCE may change behind our back (an editor, `gg thunk`
+	 * rewriting a placeholder): a short timeout bounds how long stat shows
+	 * stale data, while still sparing the daemon most repeated lookups.
+	 */
+	e->attr_timeout = e->entry_timeout = fs->timeout;
+	return 0;
+}
+
+/* ---- the handlers ---- */
+
+static void gg_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct ggfs *fs = userdata;
+	/* Many readers at once (32 cats of one placeholder, parallel builds):
+	 * FAST'17 found 12 background requests too few, 100 enough. */
+	conn->max_background = 128;
+	conn->congestion_threshold = 96;
+	if (conn->max_write > (1u << 20) || conn->max_write == 0)
+		conn->max_write = 1u << 20;
+	conn->max_read = fs->max_read;
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	if (fs->splice)
+		conn->want |= conn->capable &
+		              (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	/* Symlinks are replaced, never modified, so their targets may be cached. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* The user's -o max_background=N, writeback_cache... win. */
+	if (fs->conn_opts)
+		fuse_apply_conn_info_opts(fs->conn_opts, conn);
+	conn->want &= conn->capable;
+	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
+	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
+	GGFS_DEBUG(fs, "init: protocol %u.%u, max_write %u, max_read %u, capable 0x%x, want 0x%x",
+	           conn->proto_major, conn->proto_minor, conn->max_write, conn->max_read,
+	           conn->capable, conn->want);
+}
+
+static void gg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int err = do_lookup(ggfs_of(req), parent, name, &e);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void gg_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct ggfs *fs = ggfs_of(req);
+	node_forget(fs, node_of(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void gg_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct ggfs *fs = ggfs_of(req);
+	for (size_t i = 0; i < count; i++)
+		node_forget(fs, node_of(fs, forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct stat st;
+	int err = node_stat(fs, n, &st);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, node_timeout(fs, n));
+}
+
+static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+                       struct fuse_file_info *fi)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	if (n->kind != NODE_PASS) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	/* A forced output's fd is a store object: use the file's path instead. */
+	int fd = fi && !fh_is_store(fi) ? fh_fd(fi) : -1;
+	char proc[64];
+	node_proc_path(n, proc);
+	int r = 0;
+	if (valid & FUSE_SET_ATTR_MODE)
+		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
+	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+		r = fchownat(n->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	}
+	if (r == 0 && (valid & FUSE_SET_ATTR_SIZE))
+		r = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(proc, attr->st_size);
+	if (r == 0 && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		struct timespec tv[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+		if (valid & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (valid & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		r = fd >= 0 ? futimens(fd, tv) : utimensat(AT_FDCWD, proc, tv, 0);
+	}
+	if (r < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	gg_getattr(req, ino, fi);
+}
+
+static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	char buf[PATH_MAX + 1];
+	if (n->kind != NODE_PASS) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ssize_t k = readlinkat(n->fd, "", buf, sizeof buf);
+	if (k < 0)
+		fuse_reply_err(req, errno);
+	else if (k == (ssize_t)sizeof buf)
+		fuse_reply_err(req, ENAMETOOLONG);
+	else {
+		buf[k] = 0;
+		fuse_reply_readlink(req, buf);
+	}
+}
+
+/* mknod, mkdir and symlink. */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
+                       const char *link)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *dir = node_of(fs, parent);
+	int err = check_entry(fs, dir, name, EEXIST);
+	if (!err) {
+		int r = link            ? symlinkat(link, dir->fd, name)
+		        : S_ISDIR(mode) ? mkdirat(dir->fd, name, mode & 07777)
+		                        : mknodat(dir->fd, name, mode, rdev);
+		err = r < 0 ? errno : 0;
+	}
+	struct fuse_entry_param e;
+	if (!err)
+		err = do_lookup(fs, parent, name, &e);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void gg_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	make_entry(req, parent, name, mode, rdev, NULL);
+}
+
+static void gg_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_entry(req, parent, name, S_IFDIR | mode, 0, NULL);
+}
+
+static void gg_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	make_entry(req, parent, name, S_IFLNK, 0, link);
+}
+
+static void gg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino), *dir = node_of(fs, parent);
+	int err = n->kind != NODE_PASS ? EPERM : check_entry(fs, dir, name, EEXIST);
+	char proc[64];
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof e);
+	if (!err) {
+		node_proc_path(n, proc);
+		if (linkat(AT_FDCWD, proc, dir->fd, name, AT_SYMLINK_FOLLOW) < 0)
+			err = errno;
+	}
+	if (!err)
+		err = node_stat(fs, n, &e.attr);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	node_ref_lookup(fs, n);
+	e.ino = ino;
+	e.attr_timeout = e.entry_timeout = fs->timeout;
+	fuse_reply_entry(req, &e);
+}
+
+static void gg_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *dir = node_of(fs, parent);
+	int err = check_entry(fs, dir, name, EPERM);
+	if (!err && unlinkat(dir->fd, name, 0) < 0)
+		err = errno;
+	fuse_reply_err(req, err);
+}
+
+static void gg_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *dir = node_of(fs, parent);
+	int err = check_entry(fs, dir, name, EPERM);
+	if (!err && unlinkat(dir->fd, name, AT_REMOVEDIR) < 0)
+		err = errno;
+	fuse_reply_err(req, err);
+}
+
+static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *a = node_of(fs, parent), *b = node_of(fs, newparent);
+	int err = check_entry(fs, a, name, EPERM);
+	if (!err)
+		err = check_entry(fs, b, newname, EPERM);
+	if (!err && renameat2(a->fd, name, b->fd, newname, flags) < 0)
+		err = errno;
+	fuse_reply_err(req, err);
+}
+
+/* Replies to an open/create of a file of SOURCE. */
+static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd)
+{
+	fi->fh = (uint64_t)(unsigned)fd;
+	/* No keep_cache: SOURCE may have changed since the last open
+	 * (close-to-open consistency, like NFS). */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		close(fd);
+}
+
+static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	int acc = fi->flags & O_ACCMODE;
+	bool writing = acc != O_RDONLY || (fi->flags & O_TRUNC);
+	switch (n->kind) {
+	case NODE_GGDIR:
+	case NODE_BYHASH: fuse_reply_err(req, EISDIR); return;
+	case NODE_OBJECT:
+	case NODE_OUTPUT:
+		if (writing) {
+			fuse_reply_err(req, EROFS);
+		} else if (n->kind == NODE_OUTPUT) {
+			lazy_open(fs, req, n, fi); /* always lazy */
+		} else {
+			int fd = store_open_object(fs->store, &n->lz.ref.name);
+			if (fd < 0)
+				fuse_reply_err(req, EIO);
+			else
+				reply_store_open(fs, req, fi, fd);
+		}
+		return;
+	case NODE_PASS: break;
+	}
+	if (!writing) {
+		/* Writers get the placeholder file itself: it then stops being one. */
+		struct stat st;
+		if (fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+		    lazy_classify(fs, n, &st) && lazy_open(fs, req, n, fi))
+			return;
+	}
+	int flags = fi->flags & ~O_NOFOLLOW;
+	if (fs->writeback) {
+		/* The writeback cache may read a page to fill it around a write,
+		 * and it implements O_APPEND itself. */
+		if (acc == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	char proc[64];
+	node_proc_path(n, proc);
+	int fd = open(proc, flags | O_CLOEXEC);
+	if (fd < 0)
+		fuse_reply_err(req, errno);
+	else
+		reply_pass_open(fs, req, fi, fd);
+}
+
+static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *dir = node_of(fs, parent);
+	int err = check_entry(fs, dir, name, EEXIST);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	int fd = openat(dir->fd, name, (fi->flags | O_CREAT | O_CLOEXEC) & ~O_NOFOLLOW, mode);
+	if (fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	struct fuse_entry_param e;
+	err = do_lookup(fs, parent, name, &e);
+	if (err) {
+		close(fd);
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(unsigned)fd;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		close(fd);
+		node_forget(fs, node_of(fs, e.ino), 1);
+	}
+}
+
+static void gg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = fh_fd(fi);
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void gg_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                         struct fuse_file_info *fi)
+{
+	if (fh_is_store(fi)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = fh_fd(fi);
+	out.buf[0].pos = off;
+	ssize_t r = fuse_buf_copy(&out, in, 0);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+static void gg_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* close() of a dup reports NFS-style deferred write errors. */
+	int r = close(dup(fh_fd(fi)));
+	fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+static void gg_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	close(fh_fd(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void gg_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	int r = datasync ? fdatasync(fh_fd(fi)) : fsync(fh_fd(fi));
+	fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+/* ---- directories ---- */
+
+struct dirp {
+	DIR *dp;
+	struct dirent *entry; /* read but not yet returned */
+	off_t offset;
+};
+
+static void gg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	if (n->kind == NODE_GGDIR || n->kind == NODE_BYHASH) {
+		fi->fh = 0;
+		fi->cache_readdir = 1; /* the listing never changes */
+		fuse_reply_open(req, fi);
+		return;
+	}
+	if (n->kind != NODE_PASS) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd < 0 ? NULL : fdopendir(fd);
+	if (!dp) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		fuse_reply_err(req, err);
+		return;
+	}
+	struct dirp *d = xcalloc(1, sizeof *d);
+	d->dp = dp;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		closedir(dp);
+		free(d);
+	}
+}
+
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi, bool plus)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *dir = node_of(fs, ino);
+	if (dir->kind != NODE_PASS) {
+		virt_readdir(fs, req, dir, size, off, plus);
+		return;
+	}
+	struct dirp *d = (struct dirp *)(uintptr_t)fi->fh;
+	char *buf = xcalloc(1, size);
+	size_t used = 0;
+	int err = 0;
+	if (off != d->offset) {
+		seekdir(d->dp, off);
+		d->entry = NULL;
+		d->offset = off;
+	}
+	for (;;) {
+		if (!d->entry) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (!d->entry) {
+				err = errno;
+				break;
+			}
+		}
+		const char *name = d->entry->d_name;
+		off_t next = d->entry->d_off;
+		/* The root's .gg is the virtual namespace, and SOURCE's store is
+		 * nobody's business through the mount: list neither. */
+		if (is_ggdir_name(fs, dir, name)) {
+			d->entry = NULL;
+			d->offset = next;
+			continue;
+		}
+		size_t k;
+		if (plus) {
+			struct fuse_entry_param e;
+			struct node *child = NULL;
+			if (is_dot(name)) {
+				memset(&e, 0, sizeof e);
+				e.attr.st_ino = d->entry->d_ino;
+				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+			} else {
+				int lerr = do_lookup(fs, ino, name, &e);
+				if (lerr == ENOENT) { /* removed meanwhile */
+					d->entry = NULL;
+					d->offset = next;
+					continue;
+				}
+				if (lerr) {
+					err = lerr;
+					break;
+				}
+				child = node_of(fs, e.ino);
+			}
+			k = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, next);
+			if (k > size - used) {
+				if (child)
+					node_forget(fs, child, 1);
+				break;
+			}
+		} else {
+			struct stat st = {.st_ino = d->entry->d_ino,
+			                  .st_mode = (mode_t)d->entry->d_type << 12};
+			k = fuse_add_direntry(req, buf + used, size - used, name, &st, next);
+			if (k > size - used)
+				break;
+		}
+		used += k;
+		d->entry = NULL;
+		d->offset = next;
+	}
+	/* An error after some entries: return those (their lookups are counted). */
+	if (err && used == 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void gg_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void gg_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void gg_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirp *d = (struct dirp *)(uintptr_t)fi->fh;
+	if (d) {
+		closedir(d->dp);
+		free(d);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void gg_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct dirp *d = (struct dirp *)(uintptr_t)fi->fh;
+	int r = 0;
+	if (d)
+		r = datasync ? fdatasync(dirfd(d->dp)) : fsync(dirfd(d->dp));
+	fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+static void gg_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct statvfs sv;
+	if (fstatvfs(n->kind == NODE_PASS ? n->fd : fs->root.fd, &sv) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+/* ---- extended attributes ---- */
+
+static bool is_gg_xattr(const char *name)
+{
+	return !strncmp(name, "user.gg.", 8);
+}
+
+/* Does the node show user.gg.* (a placeholder, or a by-hash file)? */
+static bool has_gg_xattrs(struct ggfs *fs, struct node *n)
+{
+	if (n->kind == NODE_OBJECT || n->kind == NODE_OUTPUT)
+		return true;
+	struct stat st;
+	return n->kind == NODE_PASS &&
+	       fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+	       lazy_classify(fs, n, &st);
+}
+
+static void reply_xattr(fuse_req_t req, const void *value, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+}
+
+static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	if (is_gg_xattr(name) && has_gg_xattrs(fs, n)) {
+		char *v = NULL;
+		size_t len = 0;
+		int err;
+		if (n->kind == NODE_OBJECT) {
+			/* A stored object is a value, or a thunk's encoding: nothing to force. */
+			err = ENODATA;
+			if (!strcmp(name, "user.gg.ref"))
+				v = xstrdup(n->lz.ref_str), err = 0;
+			else if (!strcmp(name, "user.gg.state"))
+				v = xstrdup("forced"), err = 0;
+			len = v ? strlen(v) : 0;
+		} else {
+			err = lazy_getxattr(fs, n, name, &v, &len);
+		}
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			reply_xattr(req, v, len, size);
+		free(v);
+		return;
+	}
+	if (n->kind != NODE_PASS) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	char proc[64];
+	node_proc_path(n, proc);
+	char *value = size ? xmalloc(size) : NULL;
+	ssize_t r = getxattr(proc, name, value, size);
+	if (r < 0)
+		fuse_reply_err(req, errno);
+	else if (size)
+		fuse_reply_buf(req, value, (size_t)r);
+	else
+		fuse_reply_xattr(req, (size_t)r);
+	free(value);
+}
+
+static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct buf b = BUF_INIT;
+	if (n->kind == NODE_PASS) {
+		char proc[64];
+		node_proc_path(n, proc);
+		for (;;) {
+			ssize_t k = listxattr(proc, NULL, 0);
+			if (k < 0 && errno != ENOTSUP) {
+				fuse_reply_err(req, errno);
+				buf_free(&b);
+				return;
+			}
+			if (k <= 0)
+				break;
+			buf_reset(&b);
+			buf_grow(&b, (size_t)k);
+			ssize_t got = listxattr(proc, b.data, (size_t)k);
+			if (got >= 0) {
+				b.len = (size_t)got;
+				break;
+			}
+			if (errno != ERANGE) { /* ERANGE: it grew meanwhile */
+				fuse_reply_err(req, errno);
+				buf_free(&b);
+				return;
+			}
+		}
+	}
+	if (n->kind == NODE_OBJECT) {
+		buf_add(&b, "user.gg.ref", sizeof "user.gg.ref");
+		buf_add(&b, "user.gg.state", sizeof "user.gg.state");
+	} else if (has_gg_xattrs(fs, n)) {
+		lazy_listxattr(fs, n, &b);
+	}
+	reply_xattr(req, b.data ? b.data : "", b.len, size);
+	buf_free(&b);
+}
+
+static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	char proc[64];
+	node_proc_path(n, proc);
+	fuse_reply_err(req, setxattr(proc, name, value, size, flags) < 0 ? errno : 0);
+}
+
+static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct ggfs *fs = ggfs_of(req);
+	struct node *n = node_of(fs, ino);
+	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	char proc[64];
+	node_proc_path(n, proc);
+	fuse_reply_err(req, removexattr(proc, name) < 0 ? errno : 0);
+}
+
+/* ---- the rest of the file operations ---- */
+
+static void gg_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+	if (fh_is_store(fi)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fuse_reply_err(req, fallocate(fh_fd(fi), mode, off, len) < 0 ? errno : 0);
+}
+
+static void gg_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+	off_t r = lseek(fh_fd(fi), off, whence);
+	if (r < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+static void gg_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                               struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	if (fh_is_store(fi_out)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	ssize_t r =
+	    copy_file_range(fh_fd(fi_in), &off_in, fh_fd(fi_out), &off_out, len, (unsigned)flags);
+	if (r < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+const struct fuse_lowlevel_ops ggfs_ops = {
+    .init = gg_init,
+    .lookup = gg_lookup,
+    .forget = gg_forget,
+    .forget_multi = gg_forget_multi,
+    .getattr = gg_getattr,
+    .setattr = gg_setattr,
+    .readlink = gg_readlink,
+    .mknod = gg_mknod,
+    .mkdir = gg_mkdir,
+    .symlink = gg_symlink,
+    .link = gg_link,
+    .unlink = gg_unlink,
+    .rmdir = gg_rmdir,
+    .rename = gg_rename,
+    .open = gg_open,
+    .create = gg_create,
+    .read = gg_read,
+    .write_buf = gg_write_buf,
+    .flush = gg_flush,
+    .release = gg_release,
+    .fsync = gg_fsync,
+    .opendir = gg_opendir,
+    .readdir = gg_readdir,
+    .readdirplus = gg_readdirplus,
+    .releasedir = gg_releasedir,
+    .fsyncdir = gg_fsyncdir,
+    .statfs = gg_statfs,
+    .getxattr = gg_getxattr,
+    .listxattr = gg_listxattr,
+    .setxattr = gg_setxattr,
+    .removexattr = gg_removexattr,
+    .fallocate = gg_fallocate,
+    .lseek = gg_lseek,
+    .copy_file_range = gg_copy_file_range,
+};

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# ggfs: 32 concurrent readers of one placeholder get one execution; FUSE
+# threads stay free while a thunk runs; an interrupted reader stops waiting
+# (EINTR) and a killed one goes away; kill -9 of the daemon during a force
+# leaves a store with no partial object, and a fresh mount works.
+. "$(dirname "$0")/lib.sh"
+setup "${1:-}"
+need gg ggfs fusermount3 getfattr python3 cc timeout
+ggfs_helpers || { not_ok "compile the test helpers"; finish; }
+cd "$T"
+mkdir src mnt
+slow() { # NAME MS: a placeholder whose thunk sleeps MS ms and writes random bytes
+	(cd src && gg thunk -o "$1" --placeholder "$1" -- "$T/helpers/slowrand" "$1" "$2" >/dev/null)
+}
+thunk_of() { sed -n 2p "src/$1" | cut -d' ' -f3 | cut -d'#' -f1; }
+(cd src && gg init >/dev/null && echo x >plain.txt)
+slow r.txt 1500
+slow eintr.txt 2000
+slow term.txt 2000
+slow killed.txt 2000
+
+ggfs_mount src mnt ggfs.log || { not_ok "mount"; finish; }
+
+# ---- 32 readers of a thunk that runs 1.5 s: one execution ----
+memos_before=$(find src/.gg/memo -type f | wc -l)
+t0=$(date +%s%N)
+readers=()
+for i in $(seq 32); do
+	cat mnt/r.txt >"r.$i" 2>"r.$i.err" &
+	readers+=($!)
+done
+sleep 0.3
+# While the thunk runs, other requests are answered at once.
+t1=$(date +%s%N)
+stat mnt/plain.txt >/dev/null && ls -l mnt >/dev/null
+state=$(getfattr --only-values -n user.gg.state mnt/r.txt)
+t2=$(date +%s%N)
+wait "${readers[@]}" # not a bare wait: the daemon is a child too
+t3=$(date +%s%N)
+check "stat, ls and getfattr during a force answer at once (< 0.8 s)" [ $(((t2 - t1) / 1000000)) -lt 800 ]
+check "user.gg.state is running during the force" [ "$state" = running ]
+check "32 readers all succeed" sh -c "! grep -q . r.*.err"
+check "32 identical reads" [ "$(cat r.[0-9]* | sort -u | wc -l)" = 1 ]
+check "the read is the thunk's output (32 hex digits)" grep -Eqx '[0-9a-f]{32}' r.1
+check "one execution: one new memo entry" [ $(($(find src/.gg/memo -type f | wc -l) - memos_before)) = 1 ]
+check "one execution: the memo entry is this thunk's" [ -n "$(memo_entry src/.gg "$(thunk_of r.txt)")" ]
+check "32 readers in about one run (< 4 s), not 32" [ $(((t3 - t0) / 1000000)) -lt 4000 ]
+check "a second read gives the same bytes" cmp -s mnt/r.txt r.1
+
+# ---- an interrupted reader gets EINTR and stops waiting ----
+check "an open interrupted by a signal fails with EINTR within 1 s" python3 -c '
+import signal, sys, time
+class Alarm(Exception):
+    pass
+def on_alarm(*_):
+    raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+t = time.time()
+try:
+    open(sys.argv[1]).read()
+    sys.exit("read returned before the thunk finished")
+except Alarm:
+    sys.exit(0 if time.time() - t < 1.3 else "took %.1f s" % (time.time() - t))
+' mnt/eintr.txt
+check "the force goes on: the next open gets the output" grep -Eqx '[0-9a-f]{32}' mnt/eintr.txt
+cat mnt/term.txt >/dev/null 2>&1 &
+reader=$!
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM $reader
+wait $reader 2>/dev/null
+t1=$(date +%s%N)
+check "a reader killed while waiting goes away within 1 s" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+check "the daemon still serves after interrupts" grep -Eqx '[0-9a-f]{32}' mnt/term.txt
+check "the daemon exits 0 on fusermount3 -u" ggfs_umount mnt
+check "log has no sanitizer report" ggfs_log_clean ggfs.log
+
+# ---- kill -9 of the daemon while a force runs ----
+ggfs_mount src mnt ggfs2.log || { not_ok "mount again"; finish; }
+cat mnt/killed.txt >killed.out 2>killed.err &
+reader=$!
+sleep 0.5
+{
+	kill -9 "$GGFS_PID"
+	wait "$GGFS_PID"
+} 2>/dev/null # no "Killed" notice
+for i in $(seq 200); do kill -0 $reader 2>/dev/null && sleep 0.05; done
+wait $reader 2>/dev/null
+check "the reader fails (does not hang) when the daemon dies" [ $? -ne 0 ]
+check "fusermount3 -u -z cleans up the dead mount" fusermount3 -u -z mnt
+check "no partial object in the store" store_objects_whole src/.gg
+ggfs_mount src mnt ggfs3.log || not_ok "a fresh mount after kill -9"
+check "a fresh mount after kill -9 forces the thunk" grep -Eqx '[0-9a-f]{32}' mnt/killed.txt
+check "still no partial object" store_objects_whole src/.gg
+check "the fresh daemon exits 0" ggfs_umount mnt
+check "log has no sanitizer report" ggfs_log_clean ggfs3.log
+finish

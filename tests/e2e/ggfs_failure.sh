@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ggfs: a failing thunk gives EIO to the reader, one log line naming the file,
+# the thunk, the command, the exit status and the tail of stderr, and
+# user.gg.error; the next open tries again; after the input is fixed (a new
+# thunk and placeholder at the same path) the file reads fine.
+. "$(dirname "$0")/lib.sh"
+setup "${1:-}"
+need gg ggfs fusermount3 getfattr
+cd "$T"
+mkdir src mnt
+script='read l <in.txt; [ "$l" = ok ] || { echo "bad input: $l" >&2; exit 3; }; echo "$l" >out.txt'
+make_thunk() {
+	(cd src && gg thunk -i in.txt -o out.txt --placeholder out.txt -- sh -c "$script")
+}
+(cd src && gg init >/dev/null && echo broken >in.txt)
+thunk=$(make_thunk) || { not_ok "gg thunk"; finish; }
+
+# timeout=0: no kernel caching of SOURCE's entries, so the rewritten
+# placeholder is seen at once (the default, 1 s, would show it a second later).
+ggfs_mount src mnt ggfs.log -o timeout=0 || { not_ok "mount"; finish; }
+cat mnt/out.txt >cat.out 2>cat.err
+check "a failed force: cat fails" [ $? -ne 0 ]
+check "a failed force: the error is EIO" grep -q "Input/output error" cat.err
+lines=$(grep -c "mnt/out.txt: cannot force" ggfs.log)
+check "one log line per failure" [ "$lines" = 1 ]
+line=$(grep "mnt/out.txt: cannot force" ggfs.log)
+check "the log line names the file" grep -q "$T/mnt/out.txt" <<<"$line"
+check "the log line names the thunk" grep -q "$thunk" <<<"$line"
+check "the log line has the command" grep -q 'command: sh -c' <<<"$line"
+check "the log line has the exit status" grep -q 'exited with status 3' <<<"$line"
+check "the log line has the stderr tail" grep -q 'bad input: broken' <<<"$line"
+check "user.gg.state is failed" [ "$(getfattr --only-values -n user.gg.state mnt/out.txt)" = failed ]
+error=$(getfattr --only-values -n user.gg.error mnt/out.txt 2>/dev/null)
+check "user.gg.error says what failed" grep -q 'exited with status 3.*bad input: broken' <<<"$error"
+check "getfattr -d lists user.gg.error" sh -c "getfattr -d mnt/out.txt | grep -q '^user.gg.error='"
+
+# Concurrent readers of a failing placeholder: all get EIO (those that arrive
+# while a force runs share it and its log line).
+pids=()
+for i in $(seq 8); do
+	cat mnt/out.txt >/dev/null 2>"c.$i.err" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+check "8 concurrent readers all get EIO" [ "$(grep -l 'Input/output error' c.*.err | wc -l)" = 8 ]
+lines=$(grep -c "mnt/out.txt: cannot force" ggfs.log)
+check "the next open tries again (runs it again: another line)" [ "$lines" -ge 2 ]
+
+# Fix the input: a new thunk, its placeholder written at the same path.
+echo ok >src/in.txt
+fixed=$(make_thunk)
+check "after fixing the input: a new thunk" [ "$fixed" != "$thunk" ]
+check "after fixing the input: cat succeeds" [ "$(cat mnt/out.txt 2>&1)" = ok ]
+check "after fixing the input: state forced" [ "$(getfattr --only-values -n user.gg.state mnt/out.txt)" = forced ]
+check "after fixing the input: no user.gg.error" sh -c "! getfattr -n user.gg.error mnt/out.txt 2>/dev/null"
+
+# A thunk output that fails in by-hash gives EIO too.
+cat "mnt/.gg/by-hash/$thunk#out.txt" >/dev/null 2>bh.err
+check "by-hash: a failing THUNK#OUTPUT fails" [ $? -ne 0 ]
+check "by-hash: with EIO" grep -q "Input/output error" bh.err
+check "the daemon exits 0" ggfs_umount mnt
+check "log has no sanitizer report" ggfs_log_clean ggfs.log
+finish
