@@ -10,6 +10,7 @@
 
 CC ?= cc
 PREFIX ?= /usr/local
+SBINDIR ?= /sbin
 BUILD ?= build
 SAN ?=
 
@@ -105,6 +106,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf gg $(DESTDIR)$(PREFIX)/bin/gg-run
+	install -m 0755 tools/mount.ggfs $(DESTDIR)$(PREFIX)/bin/mount.ggfs
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 
