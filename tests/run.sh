@@ -26,18 +26,18 @@ run() { # NAME COMMAND...
 only=${GG_TESTS:-}   # a substring to run a subset
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
-	[[ -z "$only" || "$t" == *"$only"* ]] || continue
+	[[ -z "$only" || "unit/$(basename "$t")" == *"$only"* ]] || continue
 	run "unit/$(basename "$t")" "$t"
 done
 for f in "$build"/tests/fuzz_*; do
 	[ -x "$f" ] || continue
-	[[ -z "$only" || "$f" == *"$only"* ]] || continue
 	name=$(basename "$f")
+	[[ -z "$only" || "fuzz/$name" == *"$only"* ]] || continue
 	run "fuzz/$name" "$f" "$here/fuzz/corpus/${name#fuzz_}"
 done
 for e in "$here"/e2e/*.sh; do
 	[ "$(basename "$e")" = lib.sh ] && continue
-	[[ -z "$only" || "$e" == *"$only"* ]] || continue
+	[[ -z "$only" || "e2e/$(basename "$e" .sh)" == *"$only"* ]] || continue
 	run "e2e/$(basename "$e" .sh)" bash "$e" "$build"
 done
 rm -rf "$logdir"

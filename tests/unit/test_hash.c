@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_EMPTY    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA_ABC      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA_4K_ZEROS "ad7facb2586fc6e966c004d7d1d16b024f5805ff7cb47c7a85dabd8b48892ca7"
-#define SHA_MAGIC "dd83fba0422e5d79c9ab8709fd78cd016b0bd514d360f8ab87d9187d0d54c92e"
+#define SHA_MAGIC    "dd83fba0422e5d79c9ab8709fd78cd016b0bd514d360f8ab87d9187d0d54c92e"
 
 /* A syntactically valid name of each kind (the digest is arbitrary). */
 #define VNAME "V" SHA_ABC "000000000003"
@@ -125,8 +125,10 @@ static void test_name_size_encoding(void)
 	struct gg_name n;
 	CHECK(parse_name("V" SHA_ABC "000000000000", &n) == 0 && gg_name_size(&n) == 0);
 	CHECK(parse_name("V" SHA_ABC "0000000fffff", &n) == 0 && gg_name_size(&n) == 0xfffff);
-	CHECK(parse_name("V" SHA_ABC "123456789abc", &n) == 0 && gg_name_size(&n) == UINT64_C(0x123456789abc));
-	CHECK(parse_name("T" SHA_ABC "ffffffffffff", &n) == 0 && gg_name_size(&n) == GG_MAX_OBJECT_SIZE);
+	CHECK(parse_name("V" SHA_ABC "123456789abc", &n) == 0 &&
+	      gg_name_size(&n) == UINT64_C(0x123456789abc));
+	CHECK(parse_name("T" SHA_ABC "ffffffffffff", &n) == 0 &&
+	      gg_name_size(&n) == GG_MAX_OBJECT_SIZE);
 	gg_name_of_buf("hello, world\n", 13, GG_VALUE, &n);
 	CHECK(!strcmp(n.s + 1 + GG_DIGEST_HEX, "00000000000d"));
 }
@@ -155,15 +157,22 @@ static void test_name_parse_errors(void)
 	CHECK_ERR(parse_name("v" SHA_ABC "000000000003", &n), "must start with V or T");
 	CHECK_ERR(parse_name("t" SHA_ABC "000000000003", &n), "must start with V or T");
 	/* Uppercase hex is not the canonical spelling. */
-	CHECK_ERR(parse_name("VBA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad000000000003", &n),
-		  "character 2 is not a lowercase hex digit");
-	CHECK_ERR(parse_name("V" SHA_ABC "00000000000A", &n), "character 77 is not a lowercase hex digit");
-	CHECK_ERR(parse_name("V" SHA_ABC "00000000000g", &n), "character 77 is not a lowercase hex digit");
-	CHECK_ERR(parse_name("V" SHA_ABC "0000000 0003", &n), "character 73 is not a lowercase hex digit");
+	CHECK_ERR(
+	    parse_name(
+	        "VBA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad000000000003",
+	        &n),
+	    "character 2 is not a lowercase hex digit");
+	CHECK_ERR(parse_name("V" SHA_ABC "00000000000A", &n),
+	          "character 77 is not a lowercase hex digit");
+	CHECK_ERR(parse_name("V" SHA_ABC "00000000000g", &n),
+	          "character 77 is not a lowercase hex digit");
+	CHECK_ERR(parse_name("V" SHA_ABC "0000000 0003", &n),
+	          "character 73 is not a lowercase hex digit");
 	char with_nul[GG_NAME_LEN];
 	memcpy(with_nul, VNAME, GG_NAME_LEN);
 	with_nul[10] = 0;
-	CHECK_ERR(gg_name_parse(with_nul, GG_NAME_LEN, &n), "character 11 is not a lowercase hex digit");
+	CHECK_ERR(gg_name_parse(with_nul, GG_NAME_LEN, &n),
+	          "character 11 is not a lowercase hex digit");
 
 	/* A very long bad name is quoted, but not in full. */
 	char *longname = xmalloc(5001);
@@ -262,6 +271,17 @@ static void test_ref_errors(void)
 	CHECK_ERR(parse_ref("X" SHA_ABC "000000000003#x", &r), "must start with V or T");
 	CHECK(r.output == NULL);
 
+	/* Outputs in references have no spaces or control characters (a
+	 * reference is one word in thunks, placeholders and command lines). */
+	CHECK_ERR(parse_ref(TNAME "#a b", &r),
+	          "the output name contains a space or control character");
+	CHECK_ERR(parse_ref(TNAME "#a\nb", &r), "space or control character");
+	CHECK_ERR(parse_ref(TNAME "#a\tb", &r), "space or control character");
+	CHECK_ERR(parse_ref(TNAME "#a\x7f", &r), "space or control character");
+	CHECK(r.output == NULL);
+	CHECK(parse_ref(TNAME "#\xc3\xa9t\xc3\xa9", &r) == 0); /* UTF-8 is fine */
+	gg_ref_free(&r);
+
 	const char nul[] = TNAME "#a\0b";
 	CHECK_ERR(gg_ref_parse(nul, sizeof nul - 1, &r), "NUL");
 	CHECK(r.output == NULL);
@@ -285,6 +305,7 @@ static void test_ref_eq(void)
 	gg_ref_free(&v);
 }
 
-TEST_MAIN(test_name_of_known_bytes, test_kind, test_name_of_fd_hashes_from_offset, test_name_size_encoding,
-	  test_name_parse_accepts_exactly_len_bytes, test_name_parse_errors, test_name_digest_and_eq, test_ref_value,
-	  test_ref_thunk_output, test_ref_errors, test_ref_eq)
+TEST_MAIN(test_name_of_known_bytes, test_kind, test_name_of_fd_hashes_from_offset,
+          test_name_size_encoding, test_name_parse_accepts_exactly_len_bytes,
+          test_name_parse_errors, test_name_digest_and_eq, test_ref_value, test_ref_thunk_output,
+          test_ref_errors, test_ref_eq)

@@ -34,7 +34,8 @@ static int count_entries(const char *dir, const char *prefix)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix)) && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && strcmp(e->d_name, ".") &&
+		    strcmp(e->d_name, ".."))
 			n++;
 	closedir(d);
 	return n;
@@ -71,7 +72,8 @@ static void test_error_can_wrap_previous_error(void)
 {
 	gg_error("bad object name 'Vzz': 3 characters, a name has 77");
 	gg_error("malformed thunk, line 4: %s", gg_last_error());
-	CHECK_STR(gg_last_error(), "malformed thunk, line 4: bad object name 'Vzz': 3 characters, a name has 77");
+	CHECK_STR(gg_last_error(),
+	          "malformed thunk, line 4: bad object name 'Vzz': 3 characters, a name has 77");
 
 	gg_error("inner cause");
 	gg_error("%s: %s", "some/path", gg_last_error());
@@ -171,7 +173,8 @@ static void test_buf_add_json_string(void)
 static void test_strvec(void)
 {
 	struct strvec sv = STRVEC_INIT;
-	const char *words[] = {"pear", "apple", "fig", "apple", "banana", "cherry", "date", "elder", "grape", "kiwi"};
+	const char *words[] = {"pear",   "apple", "fig",   "apple", "banana",
+	                       "cherry", "date",  "elder", "grape", "kiwi"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(words); i++)
 		strvec_push(&sv, words[i]);
 	strvec_pushn(&sv, "lemonade", 5);
@@ -259,7 +262,8 @@ static void test_read_file(void)
 	buf_reset(&b);
 	CHECK_ERR(read_file(path, &b, 9), "larger than 9 bytes");
 	buf_reset(&b);
-	CHECK_ERR(read_file("/nonexistent-gg/x", &b, 10), "cannot open /nonexistent-gg/x: No such file");
+	CHECK_ERR(read_file("/nonexistent-gg/x", &b, 10),
+	          "cannot open /nonexistent-gg/x: No such file");
 
 	/* The cause of a read error is reported after the file name. */
 	buf_reset(&b);
@@ -327,12 +331,14 @@ static void test_mkdir_p_remove_tree_make_temp(void)
 
 static void test_path_check_relative(void)
 {
-	const char *ok[] = {"a", "a/b", "a/b/c.o", ".hidden", "..x", "x..", "a/.b", "a..b/c", "with space", "a\nb"};
+	const char *ok[] = {"a",   "a/b",  "a/b/c.o", ".hidden",    "..x",
+	                    "x..", "a/.b", "a..b/c",  "with space", "a\nb"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(ok); i++)
 		CHECK(path_check_relative(ok[i], "input") == 0);
 
 	CHECK_ERR(path_check_relative("", "input"), "input: empty path");
-	CHECK_ERR(path_check_relative("/etc/passwd", "input"), "input '/etc/passwd': absolute paths are not allowed");
+	CHECK_ERR(path_check_relative("/etc/passwd", "input"),
+	          "input '/etc/passwd': absolute paths are not allowed");
 	CHECK_ERR(path_check_relative("/", "output"), "output '/': absolute");
 	CHECK_ERR(path_check_relative("a//b", "input"), "input 'a//b': empty path component");
 	CHECK_ERR(path_check_relative("a/", "input"), "empty path component");
@@ -398,7 +404,9 @@ static void test_parse_size(void)
 
 static void test_argv_to_shell(void)
 {
-	char *argv[] = {"cc", "-c", "a b.c", "it's", "", "$HOME", "x=y", "-DX=\"1\"", "a/b_c.d+e%f@g:h,i", "*", NULL};
+	char *argv[] = {
+	    "cc", "-c", "a b.c", "it's", "", "$HOME", "x=y", "-DX=\"1\"", "a/b_c.d+e%f@g:h,i",
+	    "*",  NULL};
 	char *s = argv_to_shell(argv);
 	CHECK_STR(s, "cc -c 'a b.c' 'it'\\''s' '' '$HOME' x=y '-DX=\"1\"' a/b_c.d+e%f@g:h,i '*'");
 	free(s);
@@ -423,7 +431,7 @@ static void test_now_ns_is_monotonic(void)
 	CHECK(a > 0 && b >= a);
 }
 
-TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_buf_basics, test_buf_printf_grows,
-	  test_buf_add_json_string, test_strvec, test_write_file_atomic, test_read_file,
-	  test_mkdir_p_remove_tree_make_temp, test_path_check_relative, test_parse_u64, test_parse_size,
-	  test_argv_to_shell, test_now_ns_is_monotonic)
+TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_buf_basics,
+          test_buf_printf_grows, test_buf_add_json_string, test_strvec, test_write_file_atomic,
+          test_read_file, test_mkdir_p_remove_tree_make_temp, test_path_check_relative,
+          test_parse_u64, test_parse_size, test_argv_to_shell, test_now_ns_is_monotonic)

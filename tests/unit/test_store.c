@@ -1,0 +1,1107 @@
+/**
+ * @file test_store.c
+ * Specification of the on-disk store (core/store): layout, content
+ * addressing, damage detection, executable twins, the hash cache, the memo,
+ * per-thunk locks, gc, and crash safety of writers.
+ */
+#include "harness.h"
+#include "store.h"
+#include "thunk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fixture {
+	char *dir;  /* a fresh temp directory */
+	char *root; /* dir/.gg */
+	struct store *s;
+};
+
+static void setup(struct fixture *f)
+{
+	f->dir = xstrdup("/tmp/ggtest-store-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		perror("mkdtemp");
+		abort();
+	}
+	char *real = realpath(f->dir, NULL); /* in case /tmp is a symlink */
+	if (real) {
+		free(f->dir);
+		f->dir = real;
+	}
+	f->root = NULL;
+	f->s = NULL;
+	if (store_init(f->dir, &f->root) < 0 || store_open(f->root, &f->s) < 0) {
+		fprintf(stderr, "cannot set up a store in %s: %s\n", f->dir, gg_last_error());
+		abort();
+	}
+}
+
+static void teardown(struct fixture *f)
+{
+	store_close(f->s);
+	remove_tree(f->dir);
+	free(f->root);
+	free(f->dir);
+}
+
+static char *path_in(const struct fixture *f, const char *rel)
+{
+	return xasprintf("%s/%s", f->dir, rel);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	if (write_file_atomic(path, text, strlen(text), 0644) < 0) {
+		fprintf(stderr, "%s\n", gg_last_error());
+		abort();
+	}
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void fill_random(char *p, size_t len, uint64_t *x)
+{
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v = rng_next(x);
+		memcpy(p + i, &v, 8);
+	}
+	for (; i < len; i++)
+		p[i] = (char)rng_next(x);
+}
+
+/* A valid thunk encoding (the store itself does not care, but gc keeps 'T'). */
+static void thunk_bytes(struct buf *out, const char *arg)
+{
+	struct thunk t;
+	thunk_init(&t);
+	t.exe = xstrdup("sh");
+	strvec_push(&t.argv, "sh");
+	strvec_push(&t.argv, arg);
+	struct gg_ref r = {{{0}}, NULL};
+	gg_name_of_buf("#!/bin/sh\n", 10, GG_VALUE, &r.name);
+	thunk_add_input(&t, "sh", &r, true);
+	strvec_push(&t.outputs, "out");
+	if (thunk_encode(&t, out) < 0)
+		abort();
+	thunk_free(&t);
+}
+
+/* ---- init and open ---- */
+
+static void test_init_creates_layout(void)
+{
+	struct fixture f;
+	setup(&f);
+	char *want = xasprintf("%s/.gg", f.dir);
+	CHECK_STR(f.root, want);
+	const char *subs[] = {"objects", "xobjects", "memo", "hashcache", "locks", "tmp"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(subs); i++) {
+		char *p = xasprintf("%s/%s", f.root, subs[i]);
+		struct stat st;
+		CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+		free(p);
+	}
+	CHECK_STR(f.s->root, want); /* absolute */
+	char *tmp = xasprintf("%s/tmp", want);
+	CHECK_STR(f.s->tmp, tmp);
+	free(tmp);
+
+	/* Again: fine, nothing changes. */
+	char *root2 = NULL;
+	CHECK(store_init(f.dir, &root2) == 0);
+	CHECK_STR(root2, want);
+	free(root2);
+
+	/* A directory ending in ".gg" is the store itself. */
+	char *named = path_in(&f, "cache.gg");
+	CHECK(store_init(named, &root2) == 0);
+	CHECK_STR(root2, named);
+	char *objs = xasprintf("%s/objects", named);
+	CHECK(exists(objs));
+	free(objs);
+	free(root2);
+	free(named);
+
+	/* Cannot create: an error naming the directory. */
+	char *file = path_in(&f, "file");
+	write_text(file, "x");
+	char *under = xasprintf("%s/sub", file);
+	CHECK_ERR(store_init(under, NULL), "cannot create directory");
+	free(under);
+	free(file);
+	free(want);
+	teardown(&f);
+}
+
+static void test_open_explicit_env_and_walk_up(void)
+{
+	struct fixture f;
+	setup(&f);
+	char *saved_env = getenv("GG_DIR") ? xstrdup(getenv("GG_DIR")) : NULL;
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+	struct store *s = NULL;
+
+	/* Missing directory. */
+	char *missing = path_in(&f, "nope/.gg");
+	CHECK_ERR(store_open(missing, &s), "is not a directory");
+	free(missing);
+
+	/* $GG_DIR. */
+	setenv("GG_DIR", f.root, 1);
+	CHECK(store_open(NULL, &s) == 0);
+	CHECK_STR(s->root, f.root);
+	store_close(s);
+
+	/* Walking up from a subdirectory finds the nearest .gg. */
+	unsetenv("GG_DIR");
+	char *deep = path_in(&f, "a/b/c");
+	CHECK(mkdir_p(deep, 0755) == 0);
+	CHECK(chdir(deep) == 0);
+	CHECK(store_open(NULL, &s) == 0);
+	CHECK(s && !strcmp(s->root, f.root));
+	store_close(s);
+
+	/* ...the nearest one: a closer .gg wins. */
+	char *mid = path_in(&f, "a");
+	char *mid_root = NULL;
+	CHECK(store_init(mid, &mid_root) == 0);
+	CHECK(store_open(NULL, &s) == 0);
+	CHECK(s && mid_root && !strcmp(s->root, mid_root));
+	store_close(s);
+	free(mid_root);
+	free(mid);
+
+	/* An empty GG_DIR is ignored. */
+	setenv("GG_DIR", "", 1);
+	CHECK(store_open(NULL, &s) == 0);
+	store_close(s);
+	unsetenv("GG_DIR");
+
+	/* No .gg anywhere above. */
+	struct stat st;
+	char bare[] = "/tmp/ggtest-bare-XXXXXX";
+	CHECK(mkdtemp(bare) != NULL);
+	CHECK(chdir(bare) == 0);
+	if (stat("/tmp/.gg", &st) < 0 && stat("/.gg", &st) < 0)
+		CHECK_ERR(store_open(NULL, &s), "no .gg directory here or in any parent");
+	CHECK(fchdir(here) == 0);
+	rmdir(bare);
+
+	CHECK(fchdir(here) == 0);
+	close(here);
+	if (saved_env)
+		setenv("GG_DIR", saved_env, 1);
+	free(saved_env);
+	free(deep);
+	teardown(&f);
+}
+
+/*
+ * A store directory need not be called ".gg" (GG_DIR=/var/cache/gg): opening
+ * an empty or hand-made one creates its subdirectories in it, so it works.
+ */
+static void test_open_store_not_named_dot_gg(void)
+{
+	struct fixture f;
+	setup(&f);
+	char *dir = path_in(&f, "cache");
+	CHECK(mkdir(dir, 0755) == 0);
+	struct store *s = NULL;
+	CHECK(store_open(dir, &s) == 0);
+	if (s) {
+		struct gg_name n;
+		CHECK(store_put_buf(s, "abc", 3, 0, &n) == 0);
+		CHECK(store_has(s, &n) == 1);
+		char *stray = xasprintf("%s/.gg", dir);
+		CHECK(!exists(stray));
+		free(stray);
+		store_close(s);
+	}
+	free(dir);
+	teardown(&f);
+}
+
+/* ---- putting and reading objects ---- */
+
+static void test_put_buf_file_fd_agree(void)
+{
+	struct fixture f;
+	setup(&f);
+	const char *text = "int main(void) { return 0; }\n";
+	struct gg_name want, a, b, c;
+	gg_name_of_buf(text, strlen(text), GG_VALUE, &want);
+
+	CHECK(store_put_buf(f.s, text, strlen(text), 0, &a) == 0);
+	CHECK(gg_name_eq(&a, &want));
+
+	char *src = path_in(&f, "main.c");
+	write_text(src, text);
+	CHECK(store_put_file(f.s, src, &b) == 0);
+	CHECK(gg_name_eq(&b, &want));
+
+	int fd = open(src, O_RDONLY);
+	CHECK(store_put_fd(f.s, fd, &c) == 0);
+	close(fd);
+	CHECK(gg_name_eq(&c, &want));
+
+	/* Layout: objects/ab/NAME, read-only, with exactly the bytes. */
+	char *p = store_object_path(f.s, &want);
+	char *expect = xasprintf("%s/objects/%.2s/%s", f.root, want.s + 1, want.s);
+	CHECK_STR(p, expect);
+	CHECK(mode_of(p) == 0444);
+	struct buf got = BUF_INIT;
+	CHECK(read_file(p, &got, 1000) == 0);
+	CHECK_STR(got.data, text);
+	buf_reset(&got);
+	CHECK(store_read(f.s, &want, &got, 1000) == 0);
+	CHECK_STR(got.data, text);
+	free(expect);
+	free(p);
+
+	/* A thunk's bytes are named 'T' when the kind is detected. */
+	buf_reset(&got);
+	thunk_bytes(&got, "x");
+	struct gg_name tn;
+	CHECK(store_put_buf(f.s, got.data, got.len, 0, &tn) == 0);
+	CHECK(gg_name_kind(&tn) == GG_THUNK);
+	CHECK(store_has(f.s, &tn) == 1);
+	/* put_fd detects too. */
+	char *tsrc = path_in(&f, "thunk");
+	CHECK(write_file_atomic(tsrc, got.data, got.len, 0644) == 0);
+	fd = open(tsrc, O_RDONLY);
+	CHECK(store_put_fd(f.s, fd, &c) == 0 && gg_name_eq(&c, &tn));
+	close(fd);
+	free(tsrc);
+
+	/* The empty object. */
+	struct gg_name e;
+	CHECK(store_put_buf(f.s, "", 0, 0, &e) == 0);
+	CHECK(store_has(f.s, &e) == 1);
+	buf_reset(&got);
+	CHECK(store_read(f.s, &e, &got, 10) == 0 && got.len == 0);
+
+	/* Nothing is left in tmp. */
+	DIR *d = opendir(f.s->tmp);
+	int left = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			left++;
+	if (d)
+		closedir(d);
+	CHECK(left == 0);
+
+	CHECK_ERR(store_put_file(f.s, "/nonexistent-gg/file", &a), "/nonexistent-gg/file");
+	buf_free(&got);
+	free(src);
+	teardown(&f);
+}
+
+static void test_has_and_read_errors(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name n, absent;
+	CHECK(store_put_buf(f.s, "0123456789", 10, 0, &n) == 0);
+	gg_name_of_buf("never stored", 12, GG_VALUE, &absent);
+	CHECK(store_has(f.s, &n) == 1);
+	CHECK(store_has(f.s, &absent) == 0);
+
+	struct buf b = BUF_INIT;
+	CHECK_ERR(store_read(f.s, &absent, &b, 100), "is not in the store");
+	CHECK_ERR(store_read(f.s, &n, &b, 9), "larger than 9 bytes");
+	CHECK(b.len == 0);
+	CHECK_ERR(store_open_object(f.s, &absent), "is not in the store");
+	int fd = store_open_object(f.s, &n);
+	CHECK(fd >= 0);
+	close(fd);
+
+	/* store_read appends to what the buffer already holds. */
+	buf_adds(&b, "head:");
+	CHECK(store_read(f.s, &n, &b, 100) == 0);
+	CHECK_STR(b.data, "head:0123456789");
+	buf_free(&b);
+	teardown(&f);
+}
+
+static void test_short_object_is_removed_and_missing(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name n;
+	CHECK(store_put_buf(f.s, "0123456789", 10, 0, &n) == 0);
+	char *p = store_object_path(f.s, &n);
+
+	/* Truncated (as after a power loss): store_has removes it. */
+	CHECK(chmod(p, 0644) == 0 && truncate(p, 4) == 0);
+	CHECK(store_has(f.s, &n) == 0);
+	CHECK(!exists(p));
+
+	/* Putting it again repairs it. */
+	CHECK(store_put_buf(f.s, "0123456789", 10, 0, &n) == 0);
+	CHECK(store_has(f.s, &n) == 1);
+
+	/* Opening a short object reports it and removes it too. */
+	CHECK(chmod(p, 0644) == 0 && truncate(p, 9) == 0);
+	CHECK_ERR(store_open_object(f.s, &n), "was damaged (wrong size) and has been removed");
+	CHECK(!exists(p));
+	CHECK(store_put_buf(f.s, "0123456789", 10, 0, &n) == 0);
+
+	/* Too long is damaged as well. */
+	CHECK(chmod(p, 0644) == 0);
+	int fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(write(fd, "!", 1) == 1);
+	close(fd);
+	struct buf b = BUF_INIT;
+	CHECK_ERR(store_read(f.s, &n, &b, 100), "damaged");
+	CHECK(store_has(f.s, &n) == 0);
+
+	/* A directory where an object should be is not an object. */
+	CHECK(mkdir(p, 0755) == 0);
+	CHECK(store_has(f.s, &n) == 0);
+	rmdir(p);
+
+	buf_free(&b);
+	free(p);
+	teardown(&f);
+}
+
+static void test_corrupt_object_of_right_size(void)
+{
+	struct fixture f;
+	setup(&f);
+	const char *text = "the quick brown fox";
+	struct gg_name n;
+	CHECK(store_put_buf(f.s, text, strlen(text), 0, &n) == 0);
+	char *p = store_object_path(f.s, &n);
+	CHECK(chmod(p, 0644) == 0);
+	int fd = open(p, O_WRONLY);
+	CHECK(pwrite(fd, "F", 1, 4) == 1); /* same size, one byte flipped */
+	close(fd);
+
+	CHECK(store_has(f.s, &n) == 1); /* size-only check: cheap */
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "keep");
+	CHECK_ERR(store_read(f.s, &n, &b, 100), "corrupt");
+	CHECK(strstr(gg_last_error(), n.s) != NULL);
+	CHECK_STR(b.data, "keep"); /* nothing appended */
+	CHECK(b.len == 4);
+	CHECK(store_has(f.s, &n) == 0); /* and it is gone */
+
+	/* A thunk whose bytes were damaged is detected with its own kind. */
+	buf_reset(&b);
+	thunk_bytes(&b, "y");
+	struct gg_name tn;
+	CHECK(store_put_buf(f.s, b.data, b.len, 0, &tn) == 0);
+	buf_reset(&b);
+	CHECK(store_read(f.s, &tn, &b, 1 << 20) == 0);
+	buf_free(&b);
+	free(p);
+	teardown(&f);
+}
+
+static void test_executable_twin(void)
+{
+	struct fixture f;
+	setup(&f);
+	const char *script = "#!/bin/sh\necho hi\n";
+	struct gg_name n;
+	CHECK(store_put_buf(f.s, script, strlen(script), 0, &n) == 0);
+
+	char *plain = NULL, *x = NULL, *x2 = NULL;
+	CHECK(store_object_path_mode(f.s, &n, false, &plain) == 0);
+	char *obj = store_object_path(f.s, &n);
+	CHECK_STR(plain, obj);
+	CHECK(mode_of(plain) == 0444);
+
+	CHECK(store_object_path_mode(f.s, &n, true, &x) == 0);
+	char *want = xasprintf("%s/xobjects/%.2s/%s", f.root, n.s + 1, n.s);
+	CHECK_STR(x, want);
+	CHECK(mode_of(x) == 0555);
+	CHECK(mode_of(plain) == 0444); /* the original keeps its mode */
+	struct buf b = BUF_INIT;
+	CHECK(read_file(x, &b, 100) == 0);
+	CHECK_STR(b.data, script);
+
+	/* Asking again reuses the twin. */
+	CHECK(store_object_path_mode(f.s, &n, true, &x2) == 0);
+	CHECK_STR(x2, x);
+
+	/* No twin of a missing object. */
+	struct gg_name absent;
+	char *none = NULL;
+	gg_name_of_buf("absent", 6, GG_VALUE, &absent);
+	CHECK_ERR(store_object_path_mode(f.s, &absent, true, &none), "is not in the store");
+	CHECK(none == NULL);
+
+	/* A twin of a large object (several copy chunks) and of an empty one. */
+	size_t big = 3 << 20;
+	char *data = xmalloc(big);
+	uint64_t seed = 99;
+	fill_random(data, big, &seed);
+	struct gg_name bn;
+	CHECK(store_put_buf(f.s, data, big, 0, &bn) == 0);
+	char *bx = NULL;
+	CHECK(store_object_path_mode(f.s, &bn, true, &bx) == 0);
+	int fd = bx ? open(bx, O_RDONLY) : -1;
+	struct gg_name check;
+	CHECK(fd >= 0 && gg_name_of_fd(fd, 0, &check) == 0 && gg_name_eq(&check, &bn));
+	if (fd >= 0)
+		close(fd);
+	struct gg_name en;
+	char *ex = NULL;
+	CHECK(store_put_buf(f.s, "", 0, 0, &en) == 0);
+	CHECK(store_object_path_mode(f.s, &en, true, &ex) == 0);
+	CHECK(ex && mode_of(ex) == 0555);
+
+	free(ex);
+	free(bx);
+	free(data);
+	buf_free(&b);
+	free(want);
+	free(obj);
+	free(x2);
+	free(x);
+	free(plain);
+	teardown(&f);
+}
+
+static void test_adopt_file(void)
+{
+	struct fixture f;
+	setup(&f);
+	char *sandbox = NULL;
+	CHECK(store_make_tmpdir(f.s, "sandbox", &sandbox) == 0);
+	CHECK(sandbox && !strncmp(sandbox, f.s->tmp, strlen(f.s->tmp)) &&
+	      strstr(sandbox, "/sandbox-"));
+	char *out = xasprintf("%s/out.o", sandbox);
+	write_text(out, "object code");
+	struct gg_name n, want;
+	gg_name_of_buf("object code", 11, GG_VALUE, &want);
+	CHECK(store_adopt_file(f.s, out, &n) == 0);
+	CHECK(gg_name_eq(&n, &want));
+	CHECK(!exists(out)); /* consumed */
+	char *p = store_object_path(f.s, &n);
+	CHECK(mode_of(p) == 0444);
+	CHECK(store_has(f.s, &n) == 1);
+
+	/* Adopting an object already present consumes nothing harmful. */
+	write_text(out, "object code");
+	CHECK(store_adopt_file(f.s, out, &n) == 0);
+	CHECK(store_has(f.s, &n) == 1);
+
+	/* Not a regular file. */
+	CHECK_ERR(store_adopt_file(f.s, sandbox, &n), "is not a regular file");
+	char *link = xasprintf("%s/link", sandbox);
+	CHECK(symlink(p, link) == 0);
+	CHECK_ERR(store_adopt_file(f.s, link, &n), "cannot open");
+	free(link);
+	free(p);
+	free(out);
+	free(sandbox);
+	teardown(&f);
+}
+
+/* ---- the hash cache ---- */
+
+static void set_mtime_past(const char *path)
+{
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {time(NULL) - 1000, 0}};
+	if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+		abort();
+}
+
+static int count_files_under(const char *top)
+{
+	int n = 0;
+	DIR *d = opendir(top);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *sub = xasprintf("%s/%s", top, e->d_name);
+		DIR *d2 = opendir(sub);
+		struct dirent *e2;
+		while (d2 && (e2 = readdir(d2)))
+			n += e2->d_name[0] != '.';
+		if (d2)
+			closedir(d2);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void overwrite_in_place(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+}
+
+static void test_hash_cache(void)
+{
+	struct fixture f;
+	setup(&f);
+	char *src = path_in(&f, "src.c");
+	write_text(src, "version 1\n");
+	set_mtime_past(src);
+
+	struct gg_name a, b, want;
+	gg_name_of_buf("version 1\n", 10, GG_VALUE, &want);
+	CHECK(store_hash_file(f.s, src, &a) == 0);
+	CHECK(gg_name_eq(&a, &want));
+	char *cache = xasprintf("%s/hashcache", f.root);
+	CHECK(count_files_under(cache) == 1); /* remembered */
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	CHECK(gg_name_eq(&a, &b));      /* hashed twice: same name */
+	CHECK(store_has(f.s, &a) == 0); /* hashing does not store */
+
+	/* Modified with a different size: a new name. */
+	overwrite_in_place(src, "version two\n");
+	set_mtime_past(src);
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	gg_name_of_buf("version two\n", 12, GG_VALUE, &want);
+	CHECK(gg_name_eq(&b, &want));
+
+	/* Same size, old mtime put back: the ctime still tells. */
+	struct timespec pause = {0, 30 * 1000 * 1000};
+	nanosleep(&pause, NULL);
+	int fd = open(src, O_WRONLY);
+	CHECK(pwrite(fd, "V", 1, 0) == 1);
+	close(fd);
+	set_mtime_past(src);
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	gg_name_of_buf("Version two\n", 12, GG_VALUE, &want);
+	CHECK(gg_name_eq(&b, &want));
+
+	/* A freshly modified file is hashed but not cached (it may change again
+	 * within the same mtime tick). */
+	char *fresh = path_in(&f, "fresh.c");
+	write_text(fresh, "fresh\n");
+	int before = count_files_under(cache);
+	CHECK(store_hash_file(f.s, fresh, &b) == 0);
+	CHECK(count_files_under(cache) == before);
+
+	/* put_file stores what it hashed. */
+	CHECK(store_put_file(f.s, src, &b) == 0);
+	CHECK(gg_name_eq(&b, &want) && store_has(f.s, &b) == 1);
+
+	CHECK_ERR(store_hash_file(f.s, f.dir, &b), "is not a regular file");
+	CHECK_ERR(store_hash_file(f.s, "/nonexistent-gg", &b), "cannot open /nonexistent-gg");
+	free(fresh);
+	free(cache);
+	free(src);
+	teardown(&f);
+}
+
+/* ---- the memo ---- */
+
+static void test_memo_round_trip(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name v1, v2, tn;
+	CHECK(store_put_buf(f.s, "object", 6, 0, &v1) == 0);
+	CHECK(store_put_buf(f.s, "#!/bin/sh\n", 10, 0, &v2) == 0);
+	struct buf tb = BUF_INIT;
+	thunk_bytes(&tb, "memo");
+	CHECK(store_put_buf(f.s, tb.data, tb.len, 0, &tn) == 0);
+
+	struct memo m = {NULL, 0}, got;
+	memo_add(&m, "x.o", &v1, false);
+	memo_add(&m, "bin/tool with space", &v2, true);
+	CHECK(memo_get(f.s, &tn, &got) == 0); /* nothing yet */
+	CHECK(got.n == 0);
+	CHECK(memo_put(f.s, &tn, &m) == 0);
+	char *mp = xasprintf("%s/memo/%.2s/%s", f.root, tn.s + 1, tn.s);
+	CHECK(exists(mp));
+
+	CHECK(memo_get(f.s, &tn, &got) == 1);
+	CHECK(got.n == 2);
+	const struct memo_output *o = memo_find(&got, "x.o");
+	CHECK(o && gg_name_eq(&o->value, &v1) && !o->exec);
+	o = memo_find(&got, "bin/tool with space");
+	CHECK(o && gg_name_eq(&o->value, &v2) && o->exec);
+	CHECK(memo_find(&got, "nope") == NULL);
+	CHECK(!strcmp(got.v[0].path, "x.o")); /* order kept */
+	memo_free(&got);
+
+	/* Replacing the memo. */
+	struct memo m2 = {NULL, 0};
+	memo_add(&m2, "x.o", &v2, false);
+	CHECK(memo_put(f.s, &tn, &m2) == 0);
+	CHECK(memo_get(f.s, &tn, &got) == 1);
+	CHECK(got.n == 1 && gg_name_eq(&got.v[0].value, &v2));
+	memo_free(&got);
+	CHECK(memo_put(f.s, &tn, &m) == 0);
+
+	/* An output removed from the store (say by gc) makes it a miss. */
+	char *p = store_object_path(f.s, &v2);
+	CHECK(unlink(p) == 0);
+	CHECK(memo_get(f.s, &tn, &got) == 0);
+	CHECK(got.n == 0 && got.v == NULL);
+	free(p);
+
+	/* A damaged memo file is a miss and is forgotten. */
+	CHECK(chmod(mp, 0644) == 0);
+	write_text(mp, "garbage");
+	CHECK(memo_get(f.s, &tn, &got) == 0);
+	CHECK(!exists(mp));
+
+	free(mp);
+	memo_free(&m);
+	memo_free(&m2);
+	buf_free(&tb);
+	teardown(&f);
+}
+
+static int parse_memo_text(const char *s)
+{
+	struct memo m;
+	int r = memo_parse(s, strlen(s), &m);
+	if (r == 0)
+		memo_free(&m);
+	else
+		CHECK(m.n == 0 && m.v == NULL);
+	return r;
+}
+
+#define MNAME "V2222222222222222222222222222222222222222222222222222222222222222000000000006"
+
+static void test_memo_encoding(void)
+{
+	struct memo m = {NULL, 0}, p;
+	struct gg_name v;
+	CHECK(gg_name_parse(MNAME, GG_NAME_LEN, &v) == 0);
+	memo_add(&m, "a.o", &v, false);
+	memo_add(&m, "bin/x", &v, true);
+	struct buf b = BUF_INIT, b2 = BUF_INIT;
+	CHECK(memo_encode(&m, &b) == 0);
+	CHECK_STR(b.data, "ggmemo 1\nout - " MNAME " 3 a.o\nout x " MNAME " 5 bin/x\n");
+	CHECK(memo_parse(b.data, b.len, &p) == 0);
+	CHECK(memo_encode(&p, &b2) == 0);
+	CHECK(b.len == b2.len && !memcmp(b.data, b2.data, b.len));
+	memo_free(&p);
+	buf_free(&b);
+	buf_free(&b2);
+	memo_free(&m);
+	CHECK(m.n == 0 && m.v == NULL);
+
+	/* Any byte but NUL may be in a path: the length says where it ends. */
+	CHECK(parse_memo_text("ggmemo 1\nout - " MNAME " 5 a\nb c\n") == 0);
+}
+
+static void test_memo_parse_rejects_garbage(void)
+{
+	CHECK_ERR(parse_memo_text(""), "malformed memo entry: bad header");
+	CHECK_ERR(parse_memo_text("ggmemo 2\n"), "bad header");
+	CHECK_ERR(parse_memo_text("garbage"), "bad header");
+	CHECK_ERR(parse_memo_text("ggmemo 1\n"), "malformed memo entry"); /* no outputs */
+	CHECK_ERR(
+	    parse_memo_text("ggmemo 1\nout - " MNAME
+	                    " 3 a.o\ngarbage that is long enough to look like an "
+	                    "entry..........................................................\n"),
+	    "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout ? " MNAME " 3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nput - " MNAME " 3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(
+	    parse_memo_text(
+	        "ggmemo 1\nout - X2222222222222222222222222222222222222222222222222222222222222222"
+	        "000000000006 3 a.o\n"),
+	    "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " x a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 3 a.o"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 2 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 4 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 99 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 18446744073709551616 a.o\n"),
+	          "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " -1 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME "\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 0 \n"),
+	          "malformed memo entry"); /* empty path */
+	struct memo m;
+	const char nul[] = "ggmemo 1\nout - " MNAME " 3 a\0o\n";
+	CHECK_ERR(memo_parse(nul, sizeof nul - 1, &m), "malformed memo entry");
+}
+
+/*
+ * One memo has one encoding: numbers are plain decimal, so "+3", "03" or
+ * " 3" (which strtoul would accept) are rejected like in a thunk.
+ */
+static void test_memo_parse_is_canonical(void)
+{
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 03 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " +3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " \t3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME "  3 a.o\n"), "malformed memo entry");
+}
+
+/*
+ * memo_parse(data, len) must read only data[0..len): the bytes come from a
+ * file or a network peer and need not be NUL-terminated. The entry is put
+ * at the very end of a page followed by an inaccessible page; the parse runs
+ * in a child so that a stray read shows up as a signal rather than a crash.
+ */
+static void exit_on_segv(int sig)
+{
+	_exit(100 + sig);
+}
+
+static int parse_at_page_end(const char *text)
+{
+	size_t len = strlen(text), page = (size_t)sysconf(_SC_PAGESIZE);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Our handler, not the sanitizer's: a stray read must not look like a rejection. */
+		signal(SIGSEGV, exit_on_segv);
+		signal(SIGBUS, exit_on_segv);
+		char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (map == MAP_FAILED || mprotect(map + page, page, PROT_NONE) < 0)
+			_exit(3);
+		char *data = map + page - len;
+		memcpy(data, text, len);
+		struct memo m;
+		int r = memo_parse(data, len, &m);
+		_exit(r == 0 ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	if (WEXITSTATUS(status) >= 100)
+		fprintf(stderr, "memo_parse read past the end of \"%s\" (signal %d)\n", text,
+		        WEXITSTATUS(status) - 100);
+	return WEXITSTATUS(status);
+}
+
+static void test_memo_parse_stays_within_len(void)
+{
+	/* A length that reaches exactly the end of the data (no newline). */
+	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3 a.o") == 1);
+	/* Digits running to the end of the data. */
+	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3") == 1);
+	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3 a.o\n") == 0);
+}
+
+/* ---- locks ---- */
+
+/*
+ * Runs store_lock_thunk(thunk) in a child that gives up after 200 ms: 0 if
+ * the child got the lock, 1 if it was still waiting.
+ */
+static int try_lock_in_child(struct store *s, const struct gg_name *thunk, int inherited_fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (inherited_fd >= 0)
+			close(inherited_fd); /* our copy of the parent's lock: the parent still
+			                        holds it */
+		signal(SIGALRM, SIG_DFL);
+		ualarm(200000, 0);
+		_exit(store_lock_thunk(s, thunk) >= 0 ? 0 : 2);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_lock_thunk_excludes_other_processes(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name tn, other;
+	gg_name_of_buf("some thunk", 10, GG_THUNK, &tn);
+	gg_name_of_buf("another thunk", 13, GG_THUNK, &other);
+	int fd = store_lock_thunk(f.s, &tn);
+	CHECK(fd >= 0);
+
+	/* Another process cannot take it while it is held... */
+	CHECK(try_lock_in_child(f.s, &tn, fd) == 1);
+	/* ...but can lock another thunk. */
+	CHECK(try_lock_in_child(f.s, &other, fd) == 0);
+
+	/* Trying without waiting: -2 while held, by another process or by
+	 * another lock of this one (threads of a scheduler share a process). */
+	pid_t tp = fork();
+	if (tp == 0) {
+		close(fd);
+		_exit(store_trylock_thunk(f.s, &tn) == -2 ? 0 : 1);
+	}
+	int tstatus = -1;
+	waitpid(tp, &tstatus, 0);
+	CHECK(WIFEXITED(tstatus) && WEXITSTATUS(tstatus) == 0);
+	CHECK(store_trylock_thunk(f.s, &tn) == -2);
+	int ofd = store_trylock_thunk(f.s, &other);
+	CHECK(ofd >= 0);
+	CHECK(try_lock_in_child(f.s, &other, fd) == 1);
+	close(ofd);
+
+	/* A waiting locker gets it as soon as it is released. */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		close(fd);
+		int l = store_lock_thunk(f.s, &tn);
+		_exit(l >= 0 && write(p[1], "L", 1) == 1 ? 0 : 1);
+	}
+	close(p[1]);
+	struct pollfd pfd = {p[0], POLLIN, 0};
+	CHECK(poll(&pfd, 1, 150) == 0); /* still waiting */
+	close(fd);
+	char c = 0;
+	CHECK(poll(&pfd, 1, 5000) == 1 && read(p[0], &c, 1) == 1 && c == 'L');
+	close(p[0]);
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* A holder that dies releases it. */
+	pid = fork();
+	if (pid == 0) {
+		int l = store_lock_thunk(f.s, &tn);
+		(void)l;
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(try_lock_in_child(f.s, &tn, -1) == 0);
+
+	/* Released: this process can take it again. */
+	fd = store_trylock_thunk(f.s, &tn);
+	CHECK(fd >= 0);
+	close(fd);
+	fd = store_lock_thunk(f.s, &tn);
+	CHECK(fd >= 0);
+	close(fd);
+	teardown(&f);
+}
+
+/* ---- gc ---- */
+
+static void set_atime(struct store *s, const struct gg_name *n, time_t when, bool twin)
+{
+	char *p = twin ? xasprintf("%s/xobjects/%.2s/%s", s->root, n->s + 1, n->s)
+	               : store_object_path(s, n);
+	struct timespec ts[2] = {{when, 0}, {0, UTIME_OMIT}};
+	if (utimensat(AT_FDCWD, p, ts, 0) < 0) {
+		perror(p);
+		abort();
+	}
+	free(p);
+}
+
+static void test_gc_removes_least_recently_used_values(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name v[4], tn;
+	char data[1000];
+	for (int i = 0; i < 4; i++) {
+		memset(data, 'a' + i, sizeof data);
+		CHECK(store_put_buf(f.s, data, sizeof data, 0, &v[i]) == 0);
+	}
+	struct buf tb = BUF_INIT;
+	thunk_bytes(&tb, "gc");
+	CHECK(store_put_buf(f.s, tb.data, tb.len, 0, &tn) == 0);
+	uint64_t ts = tb.len;
+
+	/* The thunk is the oldest of all; then v0, v1, v2, v3. */
+	set_atime(f.s, &tn, 1000000, false);
+	set_atime(f.s, &v[1], 3000000, false); /* set out of order on purpose */
+	set_atime(f.s, &v[0], 2000000, false);
+	set_atime(f.s, &v[3], 5000000, false);
+	set_atime(f.s, &v[2], 4000000, false);
+
+	struct gc_stats st;
+	CHECK(store_gc(f.s, 4000 + ts, &st) == 0); /* already under the cap */
+	CHECK(st.before == 4000 + ts && st.after == 4000 + ts && st.removed_objects == 0);
+
+	CHECK(store_gc(f.s, 2500 + ts, &st) == 0);
+	CHECK(st.before == 4000 + ts);
+	CHECK(st.after == 2000 + ts);
+	CHECK(st.removed_objects == 2);
+	CHECK(store_has(f.s, &v[0]) == 0);
+	CHECK(store_has(f.s, &v[1]) == 0);
+	CHECK(store_has(f.s, &v[2]) == 1);
+	CHECK(store_has(f.s, &v[3]) == 1);
+	CHECK(store_has(f.s, &tn) == 1); /* thunks are kept */
+
+	/* Executable twins count and go too; thunks stay even at a cap of 0. */
+	char *x = NULL;
+	CHECK(store_object_path_mode(f.s, &v[2], true, &x) == 0);
+	set_atime(f.s, &v[2], 4000000, true);
+	CHECK(store_gc(f.s, 0, &st) == 0);
+	CHECK(st.before == 3000 + ts);
+	CHECK(st.after == ts);
+	CHECK(st.removed_objects == 3);
+	CHECK(x && !exists(x));
+	CHECK(store_has(f.s, &v[3]) == 0);
+	CHECK(store_has(f.s, &tn) == 1);
+
+	free(x);
+	buf_free(&tb);
+	teardown(&f);
+}
+
+/* ---- crash safety ---- */
+
+/* Stores random objects of up to 4 MiB forever, alternating put_buf and put_fd. */
+static _Noreturn void writer(struct store *s, uint64_t seed)
+{
+	size_t max = 4 << 20;
+	char *data = xmalloc(max);
+	int mfd = memfd_create("gg-writer", 0);
+	if (mfd < 0)
+		_exit(2);
+	for (unsigned i = 0;; i++) {
+		size_t len = (size_t)(rng_next(&seed) % max) + 1;
+		if (i % 3 == 0)
+			len %= 4096; /* some small ones finish between kills */
+		fill_random(data, len, &seed);
+		struct gg_name n;
+		if (i % 2 == 0) {
+			if (store_put_buf(s, data, len, 0, &n) < 0)
+				_exit(3);
+		} else {
+			if (ftruncate(mfd, 0) < 0 || pwrite(mfd, data, len, 0) != (ssize_t)len ||
+			    lseek(mfd, 0, SEEK_SET) != 0 || store_put_fd(s, mfd, &n) < 0)
+				_exit(4);
+		}
+	}
+}
+
+/* Checks every object file; returns how many there are, -1 on a bad one. */
+static int verify_objects(const char *root)
+{
+	char *top = xasprintf("%s/objects", root);
+	DIR *d = opendir(top);
+	int count = 0, bad = 0;
+	struct dirent *fan;
+	while (d && (fan = readdir(d))) {
+		if (!strcmp(fan->d_name, ".") || !strcmp(fan->d_name, ".."))
+			continue;
+		char *sub = xasprintf("%s/%s", top, fan->d_name);
+		DIR *e = opendir(sub);
+		struct dirent *obj;
+		while (e && (obj = readdir(e))) {
+			if (!strcmp(obj->d_name, ".") || !strcmp(obj->d_name, ".."))
+				continue;
+			char *p = xasprintf("%s/%s", sub, obj->d_name);
+			struct gg_name n, h;
+			struct stat st;
+			int fd = -1;
+			if (gg_name_parse(obj->d_name, strlen(obj->d_name), &n) < 0) {
+				fprintf(stderr, "not an object name in the store: %s\n", p);
+				bad++;
+			} else if (strncmp(fan->d_name, n.s + 1, 2) || strlen(fan->d_name) != 2) {
+				fprintf(stderr, "object in the wrong directory: %s\n", p);
+				bad++;
+			} else if (stat(p, &st) < 0 || (uint64_t)st.st_size != gg_name_size(&n)) {
+				fprintf(stderr, "partial object: %s is %lld bytes\n", p,
+				        (long long)st.st_size);
+				bad++;
+			} else if ((fd = open(p, O_RDONLY)) < 0 ||
+			           gg_name_of_fd(fd, gg_name_kind(&n), &h) < 0 ||
+			           !gg_name_eq(&n, &h)) {
+				fprintf(stderr, "object %s does not hash to its name\n", p);
+				bad++;
+			} else {
+				count++;
+			}
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		if (e)
+			closedir(e);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	free(top);
+	return bad ? -1 : count;
+}
+
+static void test_killed_writer_never_leaves_partial_object(void)
+{
+	struct fixture f;
+	setup(&f);
+	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 20;
+	seed = seed ? seed : 1;
+	fprintf(stderr, "crash test seed %llu\n", (unsigned long long)seed);
+	int killed = 0;
+	for (int round = 0; round < 20; round++) {
+		uint64_t child_seed = rng_next(&seed) | 1;
+		long delay_us = 2000 + (long)(rng_next(&seed) % 60000);
+		pid_t pid = fork();
+		if (pid == 0)
+			writer(f.s, child_seed);
+		struct timespec d = {0, delay_us * 1000};
+		nanosleep(&d, NULL);
+		kill(pid, SIGKILL);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			killed++;
+		else
+			fprintf(stderr, "writer exited by itself (status %d)\n", status);
+	}
+	CHECK(killed == 20);
+	int n = verify_objects(f.root);
+	CHECK(n > 0); /* some writes completed */
+	fprintf(stderr, "crash test: %d complete objects survived 20 kills\n", n);
+
+	/* And the store keeps working: leftovers in tmp do not get in the way. */
+	struct gg_name x;
+	CHECK(store_put_buf(f.s, "after", 5, 0, &x) == 0 && store_has(f.s, &x) == 1);
+	teardown(&f);
+}
+
+TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
+          test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
+          test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
+          test_executable_twin, test_adopt_file, test_hash_cache, test_memo_round_trip,
+          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
+          test_gc_removes_least_recently_used_values,
+          test_killed_writer_never_leaves_partial_object)
