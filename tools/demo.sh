@@ -73,7 +73,7 @@ head -c 200 primes; echo
 say "mount it: ggfs src mnt"
 ggfs "$demo/src" "$mnt"
 ls -l "$mnt"
-echo "state of mnt/primes: $(getfattr --only-values -n user.gg.state "$mnt/primes" 2>/dev/null || echo '?')"
+echo "state of mnt/primes: $(getfattr --absolute-names --only-values -n user.gg.state "$mnt/primes" 2>/dev/null || echo '?')"
 
 say "run the program through the mount (forces cc1, as and ld in parallel)"
 time "$mnt/primes" 200000
@@ -81,7 +81,7 @@ time "$mnt/primes" 200000
 say "run it again (served from the store)"
 time "$mnt/primes" 300000
 ls -l "$mnt/primes"
-echo "state of mnt/primes: $(getfattr --only-values -n user.gg.state "$mnt/primes")"
+echo "state of mnt/primes: $(getfattr --absolute-names --only-values -n user.gg.state "$mnt/primes")"
 echo "the placeholder in src is untouched:"
 head -c 60 "$demo/src/primes"; echo
 say "done: the demo is in $demo"
