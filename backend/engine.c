@@ -4,6 +4,7 @@
  * lives in its own engine_NAME.c; this file only dispatches.
  */
 #include "engine.h"
+#include "engine_remote.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@ static int create_local(const char *args, int limit, const struct engine_config 
 /* Remote engines register here as they are added. */
 static const struct engine_kind kinds[] = {
 	{"local", create_local},
+	{"http", engine_http_create},
+	{"lambda", engine_lambda_create},
+	{"slurm", engine_slurm_create},
 };
 
 int engine_create(const char *spec, int limit, const struct engine_config *cfg, struct engine **out)

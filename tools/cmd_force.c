@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 static const char force_help[] =
-	"usage: gg force [-j N] [--keep-going] [--stdout] [--trace FILE] [--no-progress] TARGET...\n"
+	"usage: gg force [-j N] [-e ENGINE]... [--keep-going] [--stdout] [--trace FILE] [--no-progress] TARGET...\n"
 	"\n"
 	"TARGET is a placeholder file (replaced in place by its output) or an object\n"
 	"name / THUNK#OUTPUT reference (its value's name is printed).\n"
@@ -30,7 +30,65 @@ static const char force_help[] =
 	"  --trace FILE       write a Chrome trace-event JSON timeline of every thunk\n"
 	"  --no-progress      no status line even on a terminal\n"
 	"  --summary          print how many thunks ran, came from the memo and failed\n"
-	"  --no-sandbox       run thunks in a plain directory, without namespaces\n";
+	"  --no-sandbox       run thunks in a plain directory, without namespaces\n"
+	"\n"
+	"Engines (see ENGINES in gg-force(1)); without -e, $GG_ENGINE, else local:\n"
+	"  -e, --engine ENGINE[=ARGS]  run thunks there, up to the -j given before it;\n"
+	"                     repeat to mix, tried in order: -j 1000 -e lambda=f -j 2 -e local\n"
+	"                     local | http=URL[,URL...] | lambda=FUNCTION[@REGION] | slurm[=PARTITION]\n"
+	"  --storage URI      where remote workers find inputs (default $GG_STORAGE)\n"
+	"  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
+	"                     (on by default with a remote engine, from observed run times)\n"
+	"  --no-speculate     never run speculative copies\n"
+	"  --retries N        retries of infrastructure failures per thunk (default 3)\n";
+
+/* An engine named on the command line (or in $GG_ENGINE), with its limit. */
+struct engine_spec {
+	char *spec;
+	int limit; /* 0 = the engine's default */
+};
+
+/* Parses $GG_ENGINE: specs separated by spaces, each optionally "N:SPEC". */
+static int engines_from_env(const char *env, struct engine_spec **v, size_t *n)
+{
+	char *copy = xstrdup(env), *save = NULL;
+	int r = 0;
+	for (char *w = strtok_r(copy, " \t\n", &save); w && r == 0; w = strtok_r(NULL, " \t\n", &save)) {
+		int limit = 0;
+		char *colon = strchr(w, ':');
+		if (colon && colon > w && strspn(w, "0123456789") == (size_t)(colon - w)) {
+			*colon = 0;
+			uint64_t j;
+			if (parse_u64(w, &j) < 0 || j == 0 || j > 100000)
+				r = gg_error("GG_ENGINE: bad limit '%s'", w);
+			limit = (int)j;
+			w = colon + 1;
+		}
+		*v = xrealloc(*v, (*n + 1) * sizeof **v);
+		(*v)[(*n)++] = (struct engine_spec){xstrdup(w), limit};
+	}
+	free(copy);
+	return r;
+}
+
+/* Creates the engines; on failure destroys those made. */
+static int make_engines(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
+			struct engine ***out)
+{
+	struct engine **v = xcalloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		if (engine_create(specs[i].spec, specs[i].limit, cfg, &v[i]) < 0) {
+			char *e = xstrdup(gg_last_error());
+			for (size_t k = 0; k < i; k++)
+				engine_destroy(v[k]);
+			free(v);
+			gg_error("-e %s: %s", specs[i].spec, e);
+			free(e);
+			return -1;
+		}
+	*out = v;
+	return 0;
+}
 
 /* Replaces a placeholder file with the forced value, atomically. */
 static int materialise_target(struct store *s, const char *path, const struct sched_outcome *o)
@@ -63,20 +121,46 @@ int cmd_force(int argc, char **argv)
 		{"stdout", no_argument, 0, 's'},      {"trace", required_argument, 0, 't'},
 		{"no-progress", no_argument, 0, 'P'}, {"no-sandbox", no_argument, 0, 'S'},
 		{"summary", no_argument, 0, 'M'},     {"help", no_argument, 0, 'h'},
+		{"engine", required_argument, 0, 'e'}, {"storage", required_argument, 0, 'U'},
+		{"speculate", required_argument, 0, 'x'}, {"no-speculate", no_argument, 0, 'X'},
+		{"retries", required_argument, 0, 'R'},
 		{0},
 	};
 	bool summary = false;
 	struct sched_opts so = {.max_retries = -1, .progress = true};
 	bool to_stdout = false;
+	struct engine_spec *specs = NULL;
+	size_t nspecs = 0;
+	const char *storage = NULL;
+	int spec_mode = 0; /* 1: --speculate given, -1: --no-speculate */
+	bool j_before_e = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:e:kh", opts, NULL)) != -1) {
 		uint64_t j;
 		switch (c) {
 		case 'j':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
 				return die_msg("-j %s: expected a number of jobs from 1 to 100000", optarg);
 			so.jobs = (int)j;
+			j_before_e |= nspecs == 0;
+			break;
+		case 'e':
+			specs = xrealloc(specs, (nspecs + 1) * sizeof *specs);
+			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), so.jobs};
+			break;
+		case 'U': storage = optarg; break;
+		case 'x':
+			if (parse_u64(optarg, &j) < 0 || j == 0)
+				return die_msg("--speculate %s: expected milliseconds", optarg);
+			so.speculate_ms = j;
+			spec_mode = 1;
+			break;
+		case 'X': spec_mode = -1; break;
+		case 'R':
+			if (parse_u64(optarg, &j) < 0 || j > 100)
+				return die_msg("--retries %s: expected a number from 0 to 100", optarg);
+			so.max_retries = (int)j;
 			break;
 		case 'k': so.keep_going = true; break;
 		case 's': to_stdout = true; break;
@@ -88,8 +172,22 @@ int cmd_force(int argc, char **argv)
 		default: fputs(force_help, stderr); return 2;
 		}
 	}
-	if (optind == argc)
-		return die_msg("force: no TARGET given");
+	/* -j given only after every -e: it is the limit of all of them */
+	for (size_t i = 0; i < nspecs && !j_before_e; i++)
+		specs[i].limit = so.jobs;
+	int bad = optind == argc ? die_msg("force: no TARGET given") : 0;
+	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
+	    engines_from_env(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
+		bad = die_last();
+	if (bad) {
+		for (size_t i = 0; i < nspecs; i++)
+			free(specs[i].spec);
+		free(specs);
+		return bad;
+	}
+	for (size_t i = 0; i < nspecs; i++)
+		if (!specs[i].limit && so.jobs && !strcmp(specs[i].spec, "local"))
+			specs[i].limit = so.jobs;
 	size_t n = (size_t)(argc - optind);
 	struct gg_ref *refs = xcalloc(n, sizeof *refs);
 	bool *is_file = xcalloc(n, sizeof *is_file), *skip = xcalloc(n, sizeof *skip);
@@ -114,7 +212,24 @@ int cmd_force(int argc, char **argv)
 		rc = die_last();
 		k = 0;
 	}
-	if (k) {
+	struct engine **engines = NULL;
+	bool engines_failed = false;
+	if (k && nspecs) {
+		struct engine_config cfg = {.store = s, .exec = so.exec, .storage_uri = storage};
+		if (make_engines(specs, nspecs, &cfg, &engines) < 0) {
+			rc = die_last();
+			engines_failed = true;
+		} else {
+			so.engines = engines;
+			so.nengines = nspecs;
+			for (size_t i = 0; i < nspecs; i++)
+				if (strcmp(engines[i]->label, "local"))
+					so.speculate = true;
+		}
+	}
+	if (spec_mode)
+		so.speculate = spec_mode > 0;
+	if (k && !engines_failed) {
 		struct sched *sc;
 		if (sched_new(s, &so, &sc) < 0) {
 			rc = die_last();
@@ -152,6 +267,12 @@ int cmd_force(int argc, char **argv)
 			sched_free(sc);
 		}
 	}
+	for (size_t i = 0; engines && i < nspecs; i++)
+		engine_destroy(engines[i]);
+	free(engines);
+	for (size_t i = 0; i < nspecs; i++)
+		free(specs[i].spec);
+	free(specs);
 	for (size_t j = 0; j < k; j++)
 		gg_ref_free(&refs[j]);
 	free(refs);

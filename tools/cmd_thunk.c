@@ -7,12 +7,11 @@
  */
 #include "gg.h"
 
-#include "closure.h"
 #include "placeholder.h"
 #include "thunk.h"
+#include "thunk_build.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,44 +39,7 @@ static int add_file_input(struct store *s, struct thunk *t, const char *path, co
 		return gg_error("%s (use -i RELATIVE-PATH=%s to place it)", gg_last_error(), file);
 	if (!strncmp(path, ".gg-sys/", 8) || !strcmp(path, ".gg-sys"))
 		return gg_error("-i %s: .gg-sys/ is reserved for the program's own files", path);
-	struct stat st;
-	if (stat(file, &st) < 0)
-		return gg_error_errno("-i %s", file);
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(file);
-		if (!d)
-			return gg_error_errno("-i %s", file);
-		struct dirent *e;
-		int r = 0;
-		struct strvec names = STRVEC_INIT;
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				strvec_push(&names, e->d_name);
-		closedir(d);
-		strvec_sort(&names);
-		for (size_t i = 0; i < names.n && r == 0; i++) {
-			char *p = xasprintf("%s/%s", path, names.v[i]), *f = xasprintf("%s/%s", file, names.v[i]);
-			r = add_file_input(s, t, p, f);
-			free(p);
-			free(f);
-		}
-		strvec_free(&names);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode))
-		return gg_error("-i %s: not a regular file or directory", file);
-	struct gg_ref ref = {0};
-	int ph = placeholder_read(file, &ref);
-	if (ph < 0)
-		return -1;
-	if (ph == 0) {
-		if (store_put_file(s, file, &ref.name) < 0)
-			return -1;
-	}
-	/* A placeholder's own mode (0755 unless changed) gives the exec bit. */
-	thunk_add_input(t, path, &ref, (st.st_mode & 0111) != 0);
-	gg_ref_free(&ref);
-	return 0;
+	return tbuild_add_file(s, t, path, file);
 }
 
 static int add_closure(struct store *s, struct thunk *t, const char *program, struct strvec *args)
@@ -97,25 +59,7 @@ static int add_closure(struct store *s, struct thunk *t, const char *program, st
 		return 0;
 	}
 	const char *base = strrchr(program, '/');
-	struct closure c;
-	if (closure_resolve(program, base ? base + 1 : program, NULL, &c) < 0)
-		return -1;
-	int r = 0;
-	for (size_t i = 0; i < c.nfiles && r == 0; i++) {
-		struct gg_ref ref = {0};
-		r = store_put_file(s, c.files[i].host_path, &ref.name);
-		if (r == 0)
-			thunk_add_input(t, c.files[i].path, &ref, c.files[i].exec);
-	}
-	if (r == 0) {
-		t->exe = xstrdup(c.exe);
-		for (size_t i = 0; i < c.argv_prefix.n; i++)
-			strvec_push(&t->argv, c.argv_prefix.v[i]);
-		for (size_t i = 0; i < args->n; i++)
-			strvec_push(&t->argv, args->v[i]);
-	}
-	closure_free(&c);
-	return r;
+	return tbuild_set_program(s, t, program, base ? base + 1 : program, NULL, args->v, args->n);
 }
 
 int cmd_thunk(int argc, char **argv)
@@ -201,13 +145,10 @@ int cmd_thunk(int argc, char **argv)
 		goto out;
 	}
 	struct gg_name name;
-	struct buf enc = BUF_INIT;
-	if (thunk_name(&t, &name, &enc) < 0 || store_put_buf(s, enc.data, enc.len, GG_THUNK, &name) < 0) {
-		buf_free(&enc);
+	if (tbuild_store(s, &t, &name) < 0) {
 		die_last();
 		goto out;
 	}
-	buf_free(&enc);
 	if (placeholder) {
 		struct gg_ref ref = {name, t.outputs.v[0]};
 		if (placeholder_write(placeholder, &ref) < 0) {

@@ -18,6 +18,16 @@ int cmd_cat(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_remote_has(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_model_generic(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+/* `gg infer`'s models: is this program name one, and run it (the exit status). */
+bool infer_is_model(const char *name);
+int infer_model_main(int argc, char **argv);
 
 /* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
 int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

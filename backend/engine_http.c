@@ -1,0 +1,595 @@
+/**
+ * @file engine_http.c
+ * The libcurl transport of remote engines, and the `http` engine built on
+ * it: POST the wire request to a worker URL (`gg worker --listen`, a
+ * Knative/OpenFaaS/Cloud Run service, a Lambda function URL) and hand the
+ * reply body to the pipeline (engine_remote.c).
+ *
+ * One thread per engine drives every request through one libcurl multi
+ * handle (curl_multi_poll; curl_multi_wakeup for new calls and cancels), so
+ * thousands are in flight without a thread each; connections are kept and
+ * reused. With several URLs each call goes to the least loaded one that is
+ * not marked down and not already running the same thunk (so a speculative
+ * copy lands elsewhere). Connection errors, 429 and 5xx are retried after an
+ * exponential backoff with jitter, a bounded number of times, preferably on
+ * another URL. It does not interpret the reply (the pipeline does) beyond
+ * Lambda's X-Amz-Function-Error header.
+ */
+#include "engine_remote.h"
+
+#include "namemap.h"
+#include "wire.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct target {
+	char *url;
+	int inflight;        /* loop-owned */
+	uint64_t down_until; /* loop-owned: after a connection error or 5xx */
+};
+
+struct hcall {
+	struct hcall *prev, *next; /* in `active` or `delayed` */
+	struct remote_call *call;
+	CURL *easy;                /* while a transfer is in flight */
+	struct curl_slist *headers;
+	unsigned attempts;
+	int target;                /* of the current or last attempt, -1 before */
+	uint64_t not_before;       /* delayed until */
+	struct buf reply;
+	bool too_big;
+	char fn_error[64];         /* X-Amz-Function-Error */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct htrans {
+	struct remote_transport base;
+	struct http_transport_config cfg;
+	struct target *targets;
+	size_t ntargets;
+	CURLM *multi;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	/* protected by mu */
+	struct hcall *inbox;
+	bool cancel_pending, stopping;
+	size_t nlive; /* calls started and not yet done */
+	/* owned by the loop thread */
+	struct hcall *active, *delayed;
+	struct namemap running; /* thunk -> (void *)(target + 1) */
+	CURL **spare;           /* reset easy handles for reuse */
+	size_t nspare, spare_cap;
+	unsigned rr;
+	uint64_t rng;
+};
+
+/* ---- lists ---- */
+
+static void list_add(struct hcall **head, struct hcall *h)
+{
+	h->prev = NULL;
+	h->next = *head;
+	if (*head)
+		(*head)->prev = h;
+	*head = h;
+}
+
+static void list_del(struct hcall **head, struct hcall *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		*head = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+}
+
+static uint64_t rnd(struct htrans *t)
+{
+	uint64_t z = (t->rng += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* ---- libcurl callbacks ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct hcall *h = arg;
+	size_t k = size * n;
+	if (h->reply.len + k > WIRE_MAX_RESPONSE) {
+		h->too_big = true;
+		return 0;
+	}
+	buf_add(&h->reply, p, k);
+	return k;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct hcall *h = arg;
+	static const char name[] = "X-Amz-Function-Error:";
+	size_t len = size * n, k = sizeof name - 1;
+	if (len > k && !strncasecmp(p, name, k)) {
+		const char *v = p + k, *e = p + len;
+		while (v < e && *v == ' ')
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			e--;
+		size_t m = (size_t)(e - v) < sizeof h->fn_error - 1 ? (size_t)(e - v) : sizeof h->fn_error - 1;
+		memcpy(h->fn_error, v, m);
+		h->fn_error[m] = 0;
+	}
+	return len;
+}
+
+/* ---- attempts ---- */
+
+/* The least loaded usable target; -1 if none is configured. */
+static int pick_target(struct htrans *t, struct hcall *h, uint64_t now)
+{
+	void *v = namemap_get(&t->running, &h->call->name);
+	int avoid = v ? (int)(uintptr_t)v - 1 : -1;
+	int last = h->target;
+	for (int pass = 0; pass < 3; pass++) {
+		int best = -1;
+		for (size_t k = 0; k < t->ntargets; k++) {
+			int i = (int)((t->rr + k) % t->ntargets);
+			if (pass < 2 && t->targets[i].down_until > now)
+				continue;
+			if (pass < 1 && t->ntargets > 1 && (i == avoid || i == last))
+				continue;
+			if (best < 0 || t->targets[i].inflight < t->targets[best].inflight)
+				best = i;
+		}
+		if (best >= 0) {
+			t->rr++;
+			return best;
+		}
+	}
+	return 0;
+}
+
+static CURL *get_easy(struct htrans *t)
+{
+	if (t->nspare)
+		return t->spare[--t->nspare];
+	return curl_easy_init();
+}
+
+static void put_easy(struct htrans *t, CURL *e)
+{
+	curl_easy_reset(e);
+	if (t->nspare == t->spare_cap) {
+		t->spare_cap = t->spare_cap ? 2 * t->spare_cap : 64;
+		t->spare = xrealloc(t->spare, t->spare_cap * sizeof *t->spare);
+	}
+	t->spare[t->nspare++] = e;
+}
+
+static void complete(struct htrans *t, struct hcall *h, int rc, char *error)
+{
+	struct remote_call *c = h->call;
+	c->rc = rc;
+	c->error = error;
+	c->where = xstrdup(h->target >= 0 ? t->targets[h->target].url : t->targets[0].url);
+	c->t_received = now_ns();
+	if (rc == 0) {
+		c->reply = h->reply;
+		h->reply = (struct buf)BUF_INIT;
+	}
+	buf_free(&h->reply);
+	curl_slist_free_all(h->headers);
+	free(h);
+	pthread_mutex_lock(&t->mu);
+	t->nlive--;
+	pthread_mutex_unlock(&t->mu);
+	remote_call_done(c);
+}
+
+static int launch(struct htrans *t, struct hcall *h)
+{
+	uint64_t now = now_ns();
+	int i = pick_target(t, h, now);
+	CURL *e = get_easy(t);
+	if (!e)
+		return gg_error("%s: cannot create a libcurl handle", t->cfg.what);
+	h->target = i;
+	h->attempts++;
+	h->too_big = false;
+	h->fn_error[0] = 0;
+	h->errbuf[0] = 0;
+	buf_reset(&h->reply);
+	if (!h->call->t_sent)
+		h->call->t_sent = now;
+	if (!h->headers) {
+		h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+		h->headers = curl_slist_append(h->headers, "Expect:");
+		if (t->cfg.session_token) {
+			char *tok = xasprintf("X-Amz-Security-Token: %s", t->cfg.session_token);
+			h->headers = curl_slist_append(h->headers, tok);
+			free(tok);
+		}
+	}
+	curl_easy_setopt(e, CURLOPT_URL, t->targets[i].url);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->call->body.data);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->call->body.len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (h->call->timeout_ms)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->call->timeout_ms + 60000));
+	if (t->cfg.sigv4) {
+		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, t->cfg.sigv4);
+		curl_easy_setopt(e, CURLOPT_USERNAME, t->cfg.access_key);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, t->cfg.secret_key);
+	}
+	h->easy = e;
+	t->targets[i].inflight++;
+	if (!namemap_get(&t->running, &h->call->name))
+		namemap_put(&t->running, &h->call->name, (void *)(uintptr_t)(i + 1));
+	list_add(&t->active, h);
+	if (curl_multi_add_handle(t->multi, e) != CURLM_OK) {
+		list_del(&t->active, h);
+		t->targets[i].inflight--;
+		h->easy = NULL;
+		put_easy(t, e);
+		return gg_error("%s: cannot start a transfer", t->cfg.what);
+	}
+	return 0;
+}
+
+/* Ends the transfer of an active call (not the call). */
+static void detach(struct htrans *t, struct hcall *h)
+{
+	list_del(&t->active, h);
+	curl_multi_remove_handle(t->multi, h->easy);
+	put_easy(t, h->easy);
+	h->easy = NULL;
+	t->targets[h->target].inflight--;
+	void *v = namemap_get(&t->running, &h->call->name);
+	if (v && (int)(uintptr_t)v - 1 == h->target)
+		namemap_del(&t->running, &h->call->name);
+}
+
+static bool transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The start of a reply body, printable, for messages. */
+static char *body_head(const struct buf *b)
+{
+	size_t n = b->len < 200 ? b->len : 200;
+	char *s = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		s[i] = b->data[i] >= 0x20 && b->data[i] < 0x7f ? b->data[i] : ' ';
+	s[n] = 0;
+	return s;
+}
+
+static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
+{
+	long status = 0;
+	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+	const char *url = t->targets[h->target].url;
+	int target = h->target;
+	detach(t, h);
+	if (rc == CURLE_OK && status == 200 && !h->fn_error[0]) {
+		complete(t, h, 0, NULL);
+		return;
+	}
+	char *why;
+	if (h->too_big) {
+		complete(t, h, -1, xasprintf("POST %s: the reply is larger than %u bytes", url, WIRE_MAX_RESPONSE));
+		return;
+	}
+	if (rc == CURLE_OK && status == 200) {
+		/* Lambda: the function failed (crashed, timed out, or refused the request) */
+		char *head = body_head(&h->reply);
+		complete(t, h, -1, xasprintf("%s: the function failed (%s): %s", url, h->fn_error, head));
+		free(head);
+		return;
+	}
+	bool transient = rc != CURLE_OK ? transient_curl(rc)
+					: status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+	if (rc != CURLE_OK) {
+		why = xasprintf("%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+	} else {
+		char *head = body_head(&h->reply);
+		why = xasprintf("HTTP %ld%s%s", status, *head ? ": " : "", head);
+		free(head);
+	}
+	if (transient && h->attempts < t->cfg.max_attempts && !atomic_load(&h->call->cancel_requested)) {
+		/* full jitter between half and all of the exponential step */
+		uint64_t step = (uint64_t)t->cfg.backoff_ms << (h->attempts - 1 < 10 ? h->attempts - 1 : 10);
+		if (step > 10000)
+			step = 10000;
+		uint64_t wait_ms = step / 2 + rnd(t) % (step / 2 + 1);
+		uint64_t now = now_ns();
+		if (status != 429) /* a throttle is not the target's fault */
+			t->targets[target].down_until = now + wait_ms * 1000000ull;
+		h->not_before = now + wait_ms * 1000000ull;
+		list_add(&t->delayed, h);
+		free(why);
+		return;
+	}
+	char after[48] = "";
+	if (h->attempts > 1)
+		snprintf(after, sizeof after, " (after %u attempts)", h->attempts);
+	complete(t, h, -1, xasprintf("POST %s: %s%s", url, why, after));
+	free(why);
+}
+
+static void cancel_flagged(struct htrans *t, struct hcall **list, bool active)
+{
+	for (struct hcall *h = *list, *next; h; h = next) {
+		next = h->next;
+		if (!atomic_load(&h->call->cancel_requested))
+			continue;
+		if (active)
+			detach(t, h);
+		else
+			list_del(list, h);
+		complete(t, h, -1, xstrdup("cancelled"));
+	}
+}
+
+static void *loop_main(void *p)
+{
+	struct htrans *t = p;
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		struct hcall *in = t->inbox;
+		t->inbox = NULL;
+		bool cancels = t->cancel_pending, stop = t->stopping;
+		t->cancel_pending = false;
+		pthread_mutex_unlock(&t->mu);
+		while (in) {
+			struct hcall *h = in;
+			in = in->next;
+			if (launch(t, h) < 0)
+				complete(t, h, -1, xstrdup(gg_last_error()));
+		}
+		if (cancels) {
+			cancel_flagged(t, &t->active, true);
+			cancel_flagged(t, &t->delayed, false);
+		}
+		uint64_t now = now_ns(), next_due = UINT64_MAX;
+		for (struct hcall *h = t->delayed, *nx; h; h = nx) {
+			nx = h->next;
+			if (h->not_before <= now) {
+				list_del(&t->delayed, h);
+				if (launch(t, h) < 0)
+					complete(t, h, -1, xstrdup(gg_last_error()));
+			} else if (h->not_before < next_due) {
+				next_due = h->not_before;
+			}
+		}
+		int running;
+		curl_multi_perform(t->multi, &running);
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(t->multi, &left)))
+			if (m->msg == CURLMSG_DONE) {
+				struct hcall *h;
+				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+				on_finished(t, h, m->data.result);
+			}
+		/* completions may have added delayed retries */
+		for (struct hcall *h = t->delayed; h; h = h->next)
+			if (h->not_before < next_due)
+				next_due = h->not_before;
+		pthread_mutex_lock(&t->mu);
+		bool idle = stop && !t->nlive;
+		pthread_mutex_unlock(&t->mu);
+		if (idle)
+			break;
+		int timeout = 1000;
+		if (next_due != UINT64_MAX) {
+			uint64_t ms = next_due > now ? (next_due - now) / 1000000 + 1 : 0;
+			if (ms < (uint64_t)timeout)
+				timeout = (int)ms;
+		}
+		curl_multi_poll(t->multi, NULL, 0, timeout, NULL);
+	}
+	return NULL;
+}
+
+/* ---- the transport table ---- */
+
+static int h_start(struct remote_transport *rt, struct remote_call *call)
+{
+	struct htrans *t = (struct htrans *)rt;
+	struct hcall *h = xcalloc(1, sizeof *h);
+	h->call = call;
+	h->target = -1;
+	pthread_mutex_lock(&t->mu);
+	h->next = t->inbox;
+	t->inbox = h;
+	t->nlive++;
+	pthread_mutex_unlock(&t->mu);
+	curl_multi_wakeup(t->multi);
+	return 0;
+}
+
+static void h_cancel(struct remote_transport *rt, struct remote_call *call)
+{
+	struct htrans *t = (struct htrans *)rt;
+	(void)call; /* flagged by the pipeline; the loop looks for flags */
+	pthread_mutex_lock(&t->mu);
+	t->cancel_pending = true;
+	pthread_mutex_unlock(&t->mu);
+	curl_multi_wakeup(t->multi);
+}
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}
+
+static void h_destroy(struct remote_transport *rt)
+{
+	struct htrans *t = (struct htrans *)rt;
+	if (t->thread_started) {
+		pthread_mutex_lock(&t->mu);
+		t->stopping = true;
+		pthread_mutex_unlock(&t->mu);
+		curl_multi_wakeup(t->multi);
+		pthread_join(t->thread, NULL);
+	}
+	for (size_t i = 0; i < t->nspare; i++)
+		curl_easy_cleanup(t->spare[i]);
+	free(t->spare);
+	if (t->multi)
+		curl_multi_cleanup(t->multi);
+	for (size_t i = 0; i < t->ntargets; i++)
+		free(t->targets[i].url);
+	free(t->targets);
+	namemap_free(&t->running);
+	free((char *)t->cfg.sigv4);
+	wipe_free((char *)t->cfg.access_key);
+	wipe_free((char *)t->cfg.secret_key);
+	wipe_free((char *)t->cfg.session_token);
+	free((char *)t->cfg.what);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+static const struct remote_transport_ops http_transport_ops = {
+	.start = h_start,
+	.cancel = h_cancel,
+	.destroy = h_destroy,
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int http_transport_create(const struct http_transport_config *c, struct remote_transport **out)
+{
+	if (!c->nurls)
+		return gg_error("%s: no URL", c->what);
+	pthread_once(&curl_once, curl_init_once);
+	struct htrans *t = xcalloc(1, sizeof *t);
+	t->base.ops = &http_transport_ops;
+	t->cfg = *c;
+	t->cfg.urls = NULL;
+	t->cfg.what = xstrdup(c->what);
+	t->cfg.sigv4 = c->sigv4 ? xstrdup(c->sigv4) : NULL;
+	t->cfg.access_key = c->access_key ? xstrdup(c->access_key) : NULL;
+	t->cfg.secret_key = c->secret_key ? xstrdup(c->secret_key) : NULL;
+	t->cfg.session_token = c->session_token ? xstrdup(c->session_token) : NULL;
+	if (!t->cfg.max_attempts)
+		t->cfg.max_attempts = 1;
+	if (!t->cfg.backoff_ms)
+		t->cfg.backoff_ms = 100;
+	t->targets = xcalloc(c->nurls, sizeof *t->targets);
+	t->ntargets = c->nurls;
+	for (size_t i = 0; i < c->nurls; i++)
+		t->targets[i].url = xstrdup(c->urls[i]);
+	t->rng = now_ns() ^ (uint64_t)(uintptr_t)t;
+	pthread_mutex_init(&t->mu, NULL);
+	t->multi = curl_multi_init();
+	if (!t->multi) {
+		h_destroy(&t->base);
+		return gg_error("%s: cannot create a libcurl multi handle", c->what);
+	}
+	curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, 4096L);
+	if (pthread_create(&t->thread, NULL, loop_main, t) != 0) {
+		h_destroy(&t->base);
+		return gg_error("%s: cannot start the event loop thread", c->what);
+	}
+	t->thread_started = true;
+	*out = &t->base;
+	return 0;
+}
+
+/* ---- the http engine ---- */
+
+int engine_http_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out)
+{
+	if (!args || !*args)
+		return gg_error("engine 'http' needs a URL: http=URL[,URL...] (e.g. http=http://127.0.0.1:9000/execute)");
+	struct strvec urls = STRVEC_INIT;
+	char *copy = xstrdup(args), *save = NULL;
+	int r = 0;
+	for (char *u = strtok_r(copy, ",", &save); u && r == 0; u = strtok_r(NULL, ",", &save)) {
+		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+			r = gg_error("engine http: '%s' is not an http:// or https:// URL", u);
+		else
+			strvec_push(&urls, u);
+	}
+	free(copy);
+	uint64_t max_input, attempts, timeout_s;
+	if (r == 0 && !urls.n)
+		r = gg_error("engine http: no URL in '%s'", args);
+	if (r == 0)
+		r = remote_env_size("GG_HTTP_MAX_INPUT", 200ull << 20, &max_input);
+	if (r == 0)
+		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, &attempts);
+	if (r == 0)
+		r = remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s);
+	if (r < 0) {
+		strvec_free(&urls);
+		return -1;
+	}
+	struct http_transport_config hc = {
+		.urls = urls.v,
+		.nurls = urls.n,
+		.max_attempts = attempts ? (unsigned)attempts : 1,
+		.backoff_ms = 100,
+		.what = "http",
+	};
+	struct remote_transport *t;
+	r = http_transport_create(&hc, &t);
+	strvec_free(&urls);
+	if (r < 0)
+		return -1;
+	struct remote_config rc = {
+		.label = "http",
+		.max_input_bytes = max_input,
+		.limit_hint = "set GG_HTTP_MAX_INPUT to change it",
+		.max_inline_thunk = 4u << 20,
+		.inline_limit = WIRE_INLINE_TOTAL,
+		.default_timeout_ms = timeout_s * 1000,
+	};
+	return remote_engine_create(t, &rc, limit > 0 ? limit : 100, cfg, out);
+}

@@ -1,0 +1,321 @@
+/**
+ * @file http_batch.c
+ * The transfer loop behind the HTTP storage back-ends: one curl multi handle
+ * per batch object (so its connection cache outlives a call), a free list of
+ * easy handles, bounded retries with exponential backoff and full jitter.
+ * It knows nothing about S3 or objects: jobs say what to send and how to
+ * judge the answer (see http_batch.h). Not thread-safe: one thread per batch.
+ */
+#include "http_batch.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct http_batch {
+	CURLM *multi;
+	struct http_batch_config cfg;
+	CURL **idle; /* easy handles ready for reuse */
+	size_t n_idle;
+	uint64_t rng;
+};
+
+static unsigned env_uint(const char *var, unsigned def, unsigned min, unsigned max)
+{
+	const char *s = getenv(var);
+	uint64_t v;
+	if (!s || !*s || parse_u64(s, &v) < 0)
+		return def;
+	return v < min ? min : v > max ? max : (unsigned)v;
+}
+
+void http_batch_config_from_env(struct http_batch_config *cfg)
+{
+	cfg->max_inflight = env_uint("GG_STORAGE_PARALLEL", 64, 1, 1024);
+	cfg->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
+	cfg->timeout_s = env_uint("GG_STORAGE_TIMEOUT", 30, 1, 3600);
+	cfg->connect_timeout_s = cfg->timeout_s < 10 ? cfg->timeout_s : 10;
+	cfg->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
+	cfg->backoff_cap_ms = 10000;
+}
+
+int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out)
+{
+	CURLM *m = curl_multi_init();
+	if (!m)
+		return gg_error("cannot create a libcurl multi handle");
+	struct http_batch *hb = xcalloc(1, sizeof *hb);
+	hb->multi = m;
+	hb->cfg = *cfg;
+	if (hb->cfg.max_attempts < 1)
+		hb->cfg.max_attempts = 1;
+	if (hb->cfg.max_inflight < 1)
+		hb->cfg.max_inflight = 1;
+	hb->idle = xcalloc(hb->cfg.max_inflight, sizeof *hb->idle);
+	hb->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)hb;
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)hb->cfg.max_inflight);
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)hb->cfg.max_inflight);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)hb->cfg.max_inflight);
+	*out = hb;
+	return 0;
+}
+
+void http_batch_free(struct http_batch *hb)
+{
+	if (!hb)
+		return;
+	for (size_t i = 0; i < hb->n_idle; i++)
+		curl_easy_cleanup(hb->idle[i]);
+	free(hb->idle);
+	curl_multi_cleanup(hb->multi);
+	free(hb);
+}
+
+static uint64_t next_random(struct http_batch *hb)
+{
+	/* xorshift64*: jitter only, not security */
+	hb->rng ^= hb->rng >> 12;
+	hb->rng ^= hb->rng << 25;
+	hb->rng ^= hb->rng >> 27;
+	return hb->rng * UINT64_C(2685821657736338717);
+}
+
+/* Exponential backoff with "equal jitter": half fixed, half random. */
+static uint64_t backoff_ns(struct http_batch *hb, unsigned attempt)
+{
+	uint64_t ms = hb->cfg.backoff_base_ms;
+	for (unsigned i = 1; i < attempt && ms < hb->cfg.backoff_cap_ms; i++)
+		ms *= 2;
+	if (ms > hb->cfg.backoff_cap_ms)
+		ms = hb->cfg.backoff_cap_ms;
+	uint64_t half = ms / 2;
+	ms = half + next_random(hb) % (ms - half + 1);
+	return ms * 1000000;
+}
+
+bool http_transient(CURLcode rc, long status)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return status >= 500 || status == 429 || status == 408 || status == 0;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+	/* The scheme was checked when the URL was made, so at transfer time
+	 * this means a garbled status line (e.g. on a reused connection). */
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void http_describe(char *out, size_t size, CURLcode rc, long status, const char *detail)
+{
+	if (rc != CURLE_OK)
+		snprintf(out, size, "%s", curl_easy_strerror(rc));
+	else if (detail && *detail)
+		snprintf(out, size, "HTTP %ld (%s)", status, detail);
+	else
+		snprintf(out, size, "HTTP %ld", status);
+}
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	return CURL_SOCKOPT_OK;
+}
+
+static CURL *take_easy(struct http_batch *hb)
+{
+	CURL *e;
+	if (hb->n_idle > 0) {
+		e = hb->idle[--hb->n_idle];
+		curl_easy_reset(e); /* keeps the connection cache (it is the multi's) */
+	} else {
+		e = curl_easy_init();
+		if (!e)
+			return NULL;
+	}
+	const struct http_batch_config *c = &hb->cfg;
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
+	/* A stalled transfer (no byte for timeout_s) fails and is retried;
+	 * a large object that keeps moving is never cut off. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)c->timeout_s);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+	/* Waiting for "100 Continue" costs a round trip; servers that want
+	 * it answer at once, so do not sit on the default second. */
+	curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
+	return e;
+}
+
+static void give_easy(struct http_batch *hb, CURL *e)
+{
+	if (hb->n_idle < hb->cfg.max_inflight)
+		hb->idle[hb->n_idle++] = e;
+	else
+		curl_easy_cleanup(e);
+}
+
+/* Starts one attempt. false if it could not start (the job is then final). */
+static bool start_job(struct http_batch *hb, struct http_job *j)
+{
+	CURL *e = take_easy(hb);
+	if (!e) {
+		snprintf(j->error, sizeof j->error, "cannot create a libcurl handle");
+		j->state = HTTP_JOB_FAILED;
+		return false;
+	}
+	j->attempts++;
+	j->error[0] = 0;
+	if (j->prepare(j, e) < 0) {
+		if (!j->error[0])
+			snprintf(j->error, sizeof j->error, "%s", gg_last_error());
+		j->state = HTTP_JOB_FAILED;
+		give_easy(hb, e);
+		return false;
+	}
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)j);
+	CURLMcode mc = curl_multi_add_handle(hb->multi, e);
+	if (mc != CURLM_OK) {
+		/* finish() releases what prepare() opened */
+		j->finish(j, e, CURLE_FAILED_INIT, 0);
+		snprintf(j->error, sizeof j->error, "libcurl: %s", curl_multi_strerror(mc));
+		j->state = HTTP_JOB_FAILED;
+		give_easy(hb, e);
+		return false;
+	}
+	return true;
+}
+
+size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
+{
+	size_t next = 0, settled = 0, failed = 0, inflight = 0;
+	/* jobs waiting for a retry; at most every job */
+	struct http_job **wait = xcalloc(n ? n : 1, sizeof *wait);
+	size_t n_wait = 0;
+	bool stop = false;
+
+	for (size_t i = 0; i < n; i++) {
+		jobs[i]->state = HTTP_JOB_PENDING;
+		jobs[i]->attempts = 0;
+		jobs[i]->error[0] = 0;
+	}
+	while (settled < n) {
+		uint64_t now = now_ns();
+		if (stop) {
+			/* nothing new starts; what never ran says why */
+			for (; next < n; next++) {
+				snprintf(jobs[next]->error, sizeof jobs[next]->error,
+					 "not attempted after an earlier fatal error");
+				jobs[next]->state = HTTP_JOB_FAILED;
+				settled++, failed++;
+			}
+			for (size_t i = 0; i < n_wait; i++) {
+				wait[i]->state = HTTP_JOB_FAILED;
+				settled++, failed++;
+			}
+			n_wait = 0;
+			if (settled == n)
+				break;
+		}
+		/* retries whose time has come first, then new jobs */
+		for (size_t i = 0; i < n_wait && inflight < hb->cfg.max_inflight;) {
+			struct http_job *j = wait[i];
+			if (j->not_before_ns > now) {
+				i++;
+				continue;
+			}
+			wait[i] = wait[--n_wait];
+			if (start_job(hb, j))
+				inflight++;
+			else
+				settled++, failed++;
+		}
+		while (!stop && inflight < hb->cfg.max_inflight && next < n) {
+			if (start_job(hb, jobs[next++]))
+				inflight++;
+			else
+				settled++, failed++;
+		}
+		if (settled == n)
+			break;
+
+		int running;
+		curl_multi_perform(hb->multi, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(hb->multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			CURL *e = msg->easy_handle;
+			CURLcode rc = msg->data.result;
+			struct http_job *j = NULL;
+			long status = 0;
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+			enum http_verdict v = j->finish(j, e, rc, status);
+			curl_multi_remove_handle(hb->multi, e);
+			give_easy(hb, e);
+			inflight--;
+			if (v == HTTP_RETRY && j->attempts < hb->cfg.max_attempts && !stop) {
+				j->not_before_ns = now_ns() + backoff_ns(hb, j->attempts);
+				wait[n_wait++] = j;
+				continue;
+			}
+			settled++;
+			if (v == HTTP_DONE) {
+				j->state = HTTP_JOB_OK;
+			} else {
+				j->state = HTTP_JOB_FAILED;
+				failed++;
+				if (v == HTTP_FATAL)
+					stop = true;
+				if (v == HTTP_RETRY && j->attempts > 1) {
+					size_t l = strlen(j->error);
+					snprintf(j->error + l, sizeof j->error - l, ", after %u attempts",
+						 j->attempts);
+				}
+			}
+		}
+		if (settled == n)
+			break;
+		/* sleep until there is socket activity or a retry is due */
+		int timeout_ms = 1000;
+		now = now_ns();
+		for (size_t i = 0; i < n_wait; i++) {
+			uint64_t d = wait[i]->not_before_ns > now ? wait[i]->not_before_ns - now : 0;
+			if (d / 1000000 < (uint64_t)timeout_ms)
+				timeout_ms = (int)(d / 1000000);
+		}
+		if (inflight == 0 && n_wait == 0 && next >= n)
+			break; /* cannot happen; never spin */
+		if (inflight > 0)
+			curl_multi_poll(hb->multi, NULL, 0, timeout_ms, NULL);
+		else if (timeout_ms > 0)
+			usleep((useconds_t)timeout_ms * 1000);
+	}
+	free(wait);
+	return failed;
+}

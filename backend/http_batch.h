@@ -1,0 +1,73 @@
+/**
+ * @file http_batch.h
+ * Runs a batch of HTTP requests through one libcurl multi handle: many in
+ * flight, connections kept and reused across batches, each request retried a
+ * bounded number of times with exponential backoff and jitter.
+ *
+ * A request is an http_job embedded in the caller's own struct. The runner
+ * calls prepare() before every attempt (on a freshly reset easy handle that
+ * already carries the common options: timeouts, no signals, http(s) only)
+ * and finish() after it; finish() judges the attempt and, when it is not a
+ * success, writes why into job->error. Resources a job opens in prepare()
+ * must be released by finish() (which is called for every prepared attempt).
+ */
+#ifndef GG_HTTP_BATCH_H
+#define GG_HTTP_BATCH_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum http_verdict {
+	HTTP_DONE,   /* success (or a definite answer such as "absent") */
+	HTTP_RETRY,  /* transient: try again after a backoff, if attempts remain */
+	HTTP_FAILED, /* this job failed for good */
+	HTTP_FATAL,  /* failed, and so would every other job (e.g. 403): stop the batch */
+};
+
+enum http_job_state { HTTP_JOB_PENDING, HTTP_JOB_OK, HTTP_JOB_FAILED };
+
+struct http_job {
+	int (*prepare)(struct http_job *job, CURL *easy);
+	enum http_verdict (*finish)(struct http_job *job, CURL *easy, CURLcode rc, long status);
+	/* set by the runner */
+	enum http_job_state state;
+	unsigned attempts;
+	uint64_t not_before_ns;
+	/* set by prepare/finish when an attempt does not succeed */
+	char error[768];
+};
+
+struct http_batch_config {
+	unsigned max_inflight;    /* transfers at once (and connections kept) */
+	unsigned max_attempts;    /* per job, at least 1 */
+	unsigned timeout_s;       /* an attempt that moves no byte this long fails */
+	unsigned connect_timeout_s;
+	unsigned backoff_base_ms; /* first retry waits about this long, doubling */
+	unsigned backoff_cap_ms;
+};
+
+struct http_batch;
+
+/* Fills cfg from GG_STORAGE_PARALLEL, GG_STORAGE_RETRIES, GG_STORAGE_TIMEOUT. */
+void http_batch_config_from_env(struct http_batch_config *cfg);
+int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out);
+void http_batch_free(struct http_batch *hb);
+
+/*
+ * Runs the jobs to completion. Returns how many ended in HTTP_JOB_FAILED
+ * (jobs never attempted because the batch stopped say so in their error).
+ */
+size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n);
+
+/* Whether a transfer result or HTTP status is worth another attempt. */
+bool http_transient(CURLcode rc, long status);
+
+/*
+ * Describes a failed attempt for an error message: libcurl's words for a
+ * transport error, else "HTTP 503" plus " (detail)" when detail is not empty.
+ */
+void http_describe(char *out, size_t size, CURLcode rc, long status, const char *detail);
+
+#endif

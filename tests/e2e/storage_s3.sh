@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# `gg push` / `gg remote-has` / `gg pull` against a real S3 server: Ceph
+# radosgw started on 127.0.0.1 by tests/servers/start-ceph-rgw.sh (~15 s) and
+# stopped at exit. 1,000 small and 3 large objects round-trip into a fresh
+# store byte for byte; a wrong secret is a clear 403 naming the URI; an
+# object overwritten on the server is rejected, removed and re-uploaded; an
+# emptied bucket is refilled once (no loop). Then faults from a proxy in
+# front of radosgw: 500/503 replies, dropped connections and truncated bodies
+# are retried to success; a server that always fails or hangs gives a clear
+# error after bounded retries and time.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need curl python3 cmp sha256sum
+trap 'exit 130' INT TERM # so that the EXIT trap stops the servers
+here=$(cd "$(dirname "$0")" && pwd)
+servers=$here/../servers
+cd "$T"
+
+has_text() { grep -q -- "$2" <<<"$1"; }   # OUTPUT PATTERN
+lacks_text() { ! grep -q -- "$2" <<<"$1"; }
+
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 10000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# ---- the server ----
+t0=$SECONDS
+RGW_PORT=$(free_port) MON_PORT=$(free_port)
+if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \
+	bash "$servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
+	cat "$T/ceph.log"
+	at_exit "bash '$servers/start-ceph-rgw.sh' stop '$T/ceph'"
+	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+	finish
+fi
+. "$T/ceph.env"
+at_exit "bash '$servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
+echo "# radosgw up on $S3_ENDPOINT in $((SECONDS - t0)) s"
+
+export GG_S3_ENDPOINT=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION GG_S3_PATH_STYLE
+export GG_STORAGE_BACKOFF_MS=20
+BUCKET=gg-e2e
+URI=s3://$BUCKET/objs
+
+s3curl() { # METHOD PATH [FILE]: a signed request with the curl CLI; prints the status
+	local -a body=()
+	[ $# -gt 2 ] && body=(--data-binary "@$3")
+	curl -s -o "$T/curl.out" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		-X "$1" "${body[@]}" "$S3_ENDPOINT$2"
+}
+check "create bucket $BUCKET" test "$(s3curl PUT "/$BUCKET")" = 200
+
+# ---- objects: 1,000 small, 3 large (two random, one text that compresses) ----
+mkdir -p a/small a/large
+(cd a && gg init . >/dev/null)
+for i in $(seq 1 1000); do echo "small object $i $RANDOM$RANDOM" >a/small/$i; done
+head -c 20M /dev/urandom >a/large/r1
+head -c 20M /dev/urandom >a/large/r2
+seq 1 2900000 | head -c 20M >a/large/text
+
+t=$SECONDS
+(cd a && gg push "$URI" small/* large/*) >push1.out 2>push1.err
+rc=$?
+check "push 1,003 objects (rc $rc, $((SECONDS - t)) s): $(tail -1 push1.err)" test $rc -eq 0
+cut -d' ' -f1 push1.out >names
+check "push printed 1,003 names" test "$(sort -u names | wc -l)" -eq 1003
+grep -q "pushed 1003 of 1003" push1.err || not_ok "push summary: $(cat push1.err)"
+
+(cd a && gg remote-has "$URI" - <../names) >has1.out
+rc=$?
+check "remote-has: all 1,003 present (rc $rc)" test $rc -eq 0 -a "$(grep -c '^present ' has1.out)" -eq 1003
+
+(cd a && gg push "$URI" - <../names) 2>push2.err >/dev/null
+check "second push uploads nothing: $(tail -1 push2.err)" grep -q "pushed 0 of 1003" push2.err
+
+same_objects() { # STORE_A STORE_B: the same object files, byte for byte
+	(cd "$1/objects" && find . -type f | sort | xargs sha256sum) >"$T/sum.a"
+	(cd "$2/objects" && find . -type f | sort | xargs sha256sum) >"$T/sum.b"
+	cmp -s "$T/sum.a" "$T/sum.b" && store_objects_whole "$2"
+}
+fresh_store() { # DIR
+	rm -rf "$1" && mkdir -p "$1" && (cd "$1" && gg init . >/dev/null)
+}
+
+fresh_store b
+t=$SECONDS
+(cd b && gg pull "$URI" - <../names) 2>pull1.err
+rc=$?
+check "pull 1,003 objects into a fresh store (rc $rc, $((SECONDS - t)) s): $(tail -1 pull1.err)" test $rc -eq 0
+check "pulled objects equal the originals byte for byte" same_objects a/.gg b/.gg
+check "pulling again downloads nothing" bash -c "cd b && gg pull '$URI' - <../names 2>&1 | grep -q 'pulled 0 of 1003'"
+
+# the text object was stored gzip'd; the random ones as they are
+text=$(sed -n 1003p names)
+r1=$(sed -n 1001p names)
+curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$text" >head.out
+check "a compressible object is stored gzip'd" grep -qi '^content-encoding: gzip' head.out
+curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$r1" >head.out
+check "random bytes are stored as they are" bash -c "! grep -qi '^content-encoding' head.out"
+
+# ---- credentials ----
+out=$(cd a && AWS_SECRET_ACCESS_KEY=wrong-secret-xyz gg remote-has "$URI" $(head -3 ../names) 2>&1)
+rc=$?
+echo "# wrong secret: $out"
+check "a wrong secret fails (rc $rc)" test $rc -eq 2
+check "... with a clear 403" has_text "$out" "HTTP 403"
+check "... naming the URI" has_text "$out" "$URI"
+check "... and never shows the secret" lacks_text "$out" wrong-secret-xyz
+out=$(cd a && AWS_SECRET_ACCESS_KEY=wrong gg push --force "$URI" - <../names 2>&1)
+check "push with a wrong secret stops at the first 403" has_text "$out" "HTTP 403"
+out=$(cd a && env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T/nohome" gg remote-has "$URI" $(head -1 ../names) 2>&1)
+check "no credentials at all is a clear error: $out" has_text "$out" "no AWS credentials"
+mkdir -p awsdir && printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$S3_ACCESS_KEY" "$S3_SECRET_KEY" >awsdir/credentials
+check "credentials from a shared credentials file and AWS_PROFILE" bash -c "cd a && env -u AWS_ACCESS_KEY_ID \
+	-u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE='$T/awsdir/credentials' AWS_PROFILE=other \
+	gg remote-has '$URI' $(head -1 names) >/dev/null"
+out=$(cd a && gg push s3://no-such-bucket-gg "$(head -1 ../names)" 2>&1)
+check "push to a missing bucket is a clear error: $out" has_text "$out" NoSuchBucket
+
+# ---- an object overwritten on the server ----
+victim=$(sed -n 7p push1.out | cut -d' ' -f1)
+victim_file=$(sed -n 7p push1.out | cut -d' ' -f3)
+big=$text
+tr 'a-z' 'A-Z' <"a/$victim_file" >evil.small # same size, other bytes
+head -c 1000 /dev/urandom >evil.big
+check "overwrite two objects on the server" test "$(s3curl PUT "/$BUCKET/objs/$victim" evil.small)$(s3curl PUT "/$BUCKET/objs/$big" evil.big)" = 200200
+fresh_store c
+out=$(cd c && gg pull "$URI" - <../names 2>&1)
+rc=$?
+echo "# corrupt: $(echo "$out" | head -3)"
+check "pull of corrupted objects fails (rc $rc)" test $rc -ne 0
+check "... naming the object" has_text "$out" "$victim"
+check "... and saying it is corrupt" has_text "$out" "corrupt"
+check "... and nothing unverified entered the store" bash -c "! test -e c/.gg/objects/${victim:1:2}/$victim && ! test -e c/.gg/objects/${big:1:2}/$big"
+check "... while the other 1,001 objects arrived" test "$(find c/.gg/objects -type f | wc -l)" -eq 1001
+(cd a && gg remote-has "$URI" "$victim" "$big") >has2.out
+check "the bad copies were removed from the bucket" test "$(grep -c '^absent' has2.out)" -eq 2
+(cd a && gg push "$URI" - <../names) 2>push3.err >/dev/null
+check "push re-uploads exactly those two: $(tail -1 push3.err)" grep -q "pushed 2 of 1003" push3.err
+check "and now they pull fine" bash -c "cd c && gg pull '$URI' '$victim' '$big' 2>/dev/null"
+check "... byte for byte" same_objects a/.gg c/.gg
+
+# ---- an emptied bucket ----
+timeout 60 radosgw-admin -c "$CEPH_ROOT/ceph.conf" bucket rm --bucket="$BUCKET" --purge-objects >/dev/null 2>&1
+check "re-create the bucket empty" test "$(s3curl PUT "/$BUCKET")" = 200
+(cd a && gg remote-has "$URI" - <../names) >has3.out
+rc=$?
+check "remote-has on the emptied bucket: all absent (rc $rc)" test $rc -eq 1 -a "$(grep -c '^absent ' has3.out)" -eq 1003
+t=$SECONDS
+(cd a && timeout 120 gg push "$URI" - <../names) 2>push4.err >/dev/null
+check "push refills it once ($((SECONDS - t)) s): $(tail -1 push4.err)" grep -q "pushed 1003 of 1003" push4.err
+(cd a && gg push "$URI" - <../names) 2>push5.err >/dev/null
+check "and then has nothing left to do" grep -q "pushed 0 of 1003" push5.err
+fresh_store d
+check "pull after the refill" bash -c "cd d && gg pull '$URI' - <../names 2>/dev/null"
+check "... byte for byte" same_objects a/.gg d/.gg
+
+# ---- faults, from a proxy in front of radosgw ----
+cat >proxy.py <<'PY'
+# A fault-injecting HTTP/1.1 proxy: the first request for a path may get a
+# 500, a 503 SlowDown, a dropped connection or (GET) a body cut in half;
+# mode "always500" answers 500 to everything; "hang" never answers;
+# "clean" forwards everything.
+import hashlib, http.client, socketserver, sys
+from http.server import BaseHTTPRequestHandler
+port, upstream, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+seen = {}
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def fault(self):
+        key = self.command + self.path
+        seen[key] = seen.get(key, 0) + 1
+        if mode == "always500": return "500"
+        if mode == "clean": return None
+        if seen[key] > 1: return None
+        h = hashlib.sha256(key.encode()).digest()[0]
+        if h % 3: return None                     # two thirds pass untouched
+        f = ["500", "503", "drop", "cut"][(h // 3) % 4]
+        if f == "cut" and self.command != "GET": f = "500"
+        print("fault", f, key, file=sys.stderr, flush=True)
+        return f
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        if mode == "hang":
+            import time; time.sleep(3600)
+        f = self.fault()
+        if f == "drop":
+            self.close_connection = True
+            self.connection.close()
+            return
+        if f in ("500", "503"):
+            msg = b"<Error><Code>%s</Code><Message></Message></Error>" % (b"InternalError" if f == "500" else b"SlowDown")
+            self.send_response(int(f)); self.send_header("Content-Length", str(len(msg))); self.end_headers()
+            if self.command != "HEAD": self.wfile.write(msg)
+            return
+        c = http.client.HTTPConnection(upstream, timeout=60)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
+        c.request(self.command, self.path, body=body, headers=hdrs)
+        r = c.getresponse(); data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(k, v)
+        if self.command == "HEAD":
+            self.send_header("Content-Length", r.getheader("Content-Length") or "0"); self.end_headers(); return
+        self.send_header("Content-Length", str(len(data))); self.end_headers()
+        if f == "cut" and self.command == "GET" and len(data) > 1:
+            self.wfile.write(data[: len(data) // 2]); self.wfile.flush()
+            self.close_connection = True; self.connection.close(); return
+        self.wfile.write(data)
+    do_GET = do_PUT = do_HEAD = do_DELETE = handle_one
+class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True; daemon_threads = True
+    request_queue_size = 256  # the default 5 drops SYNs from 64 parallel connects
+    def handle_error(self, request, client_address): pass  # dropped connections are the point
+S(("127.0.0.1", port), H).serve_forever()
+PY
+start_proxy() { # MODE: sets PROXY_PORT, PROXY_PID
+	PROXY_PORT=$(free_port)
+	python3 proxy.py "$PROXY_PORT" "127.0.0.1:$RGW_PORT" "$1" 2>>proxy.log &
+	PROXY_PID=$!
+	at_exit "kill $PROXY_PID"
+	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+stop_proxy() { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; }
+
+head -200 names >fnames
+echo "$(sed -n 1001p names)" >>fnames # a 20 MiB one too
+check "start the flaky proxy" start_proxy flaky
+fresh_store e
+t=$SECONDS
+out=$(cd e && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg pull "$URI" - <../fnames 2>&1)
+rc=$?
+check "pull through 500s, 503s, dropped connections and cut bodies (rc $rc, $((SECONDS - t)) s): $out" test $rc -eq 0
+for f in 500 503 drop cut; do
+	check "the proxy injected '$f' faults ($(grep -c "^fault $f " proxy.log))" grep -q "^fault $f " proxy.log
+done
+check "... byte for byte" bash -c "for n in \$(cat fnames); do cmp -s a/.gg/objects/\${n:1:2}/\$n e/.gg/objects/\${n:1:2}/\$n || exit 1; done"
+timeout 60 radosgw-admin -c "$CEPH_ROOT/ceph.conf" bucket rm --bucket="$BUCKET" --purge-objects >/dev/null 2>&1
+s3curl PUT "/$BUCKET" >/dev/null
+out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" - <../fnames 2>&1 >/dev/null)
+rc=$?
+check "push through the same faults (rc $rc): $(echo "$out" | tail -1)" test $rc -eq 0
+check "... and the server has them all" bash -c "cd a && gg remote-has '$URI' - <../fnames >/dev/null"
+stop_proxy
+
+check "start an always-500 proxy" start_proxy always500
+t=$SECONDS
+out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT GG_STORAGE_RETRIES=3 gg remote-has "$URI" $(head -2 ../names) 2>&1)
+rc=$?
+echo "# always 500: $out"
+check "a server that always fails: exit status 2 ($((SECONDS - t)) s)" test $rc -eq 2
+check "... an error naming the status after bounded retries" has_text "$out" "HTTP 500, after 4 attempts"
+stop_proxy
+
+check "start a hanging proxy" start_proxy hang
+t=$SECONDS
+out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT GG_STORAGE_RETRIES=1 GG_STORAGE_TIMEOUT=2 timeout 60 gg remote-has "$URI" $(head -1 ../names) 2>&1)
+rc=$?
+echo "# hang: $out"
+check "a server that never answers: an error, no hang ($((SECONDS - t)) s)" test $rc -eq 2 -a $((SECONDS - t)) -lt 30
+check "... saying it timed out" has_text "$out" "imeout"
+stop_proxy
+
+out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:1 GG_STORAGE_RETRIES=2 gg remote-has "$URI" $(head -1 ../names) 2>&1)
+check "nothing listening: a clear connection error: $out" has_text "$out" "onnect"
+
+echo "# total $((SECONDS - t0)) s"
+finish

@@ -1,0 +1,330 @@
+/**
+ * @file cmd_worker.c
+ * `gg worker`: its options, and the two carriers that need no server of
+ * their own: the AWS Lambda custom-runtime loop (when AWS_LAMBDA_RUNTIME_API
+ * is set, or as a `bootstrap`) and one request file for a Slurm job step
+ * (--once). The HTTP server is worker_http.c; what a request does is
+ * worker_exec.c. The wire format is backend/wire.h.
+ */
+#include "gg.h"
+#include "worker.h"
+
+#include "wire.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char worker_help[] =
+	"usage: gg worker [OPTIONS] --listen ADDR:PORT     an HTTP server (POST /execute)\n"
+	"       gg worker [OPTIONS] --once REQUEST RESPONSE  one request file (a Slurm job step)\n"
+	"       gg worker [OPTIONS]                         AWS Lambda runtime (AWS_LAMBDA_RUNTIME_API set)\n"
+	"\n"
+	"Runs thunks for remote engines (gg force -e http=..., lambda=..., slurm): fetches\n"
+	"inputs from the request's storage, executes, uploads outputs, replies with names.\n"
+	"\n"
+	"  --dir DIR            the worker's own store (default $GG_DIR, else /tmp/gg-worker-UID;\n"
+	"                       /tmp/gg under Lambda)\n"
+	"  -j, --jobs N         requests executing at once (default: number of CPUs)\n"
+	"  --cache-size SIZE    keep the store below SIZE (default 2G; 400M under Lambda; 0 = no limit)\n"
+	"  --no-sandbox         run thunks in a plain directory, without namespaces\n"
+	"  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
+	"  --max-connections N  open HTTP connections at most (default 4096)\n"
+	"  -v, --verbose        a line per request on stderr\n"
+	"  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
+	"  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
+
+static int parse_faults(const char *spec, struct worker_faults *f)
+{
+	char *copy = xstrdup(spec), *save = NULL;
+	int r = 0;
+	for (char *item = strtok_r(copy, ",", &save); item && r == 0; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		uint64_t n = 1;
+		if (eq) {
+			*eq = 0;
+			if (parse_u64(eq + 1, &n) < 0 || n > 1000000)
+				r = gg_error("--fault-inject %s: bad count '%s'", spec, eq + 1);
+		}
+		unsigned *slot = !strcmp(item, "429")    ? &f->status_429
+				 : !strcmp(item, "500")  ? &f->status_500
+				 : !strcmp(item, "hang") ? &f->hang
+				 : !strcmp(item, "drop") ? &f->drop
+				 : !strcmp(item, "die")  ? &f->die
+				 : !strcmp(item, "slow") ? &f->slow_ms
+							 : NULL;
+		if (!slot && r == 0)
+			r = gg_error("--fault-inject: unknown fault '%s' (429, 500, hang, drop, die, slow)", item);
+		if (r == 0)
+			*slot = (unsigned)n;
+	}
+	free(copy);
+	return r;
+}
+
+/* ---- --once: a request file in, a response file out ---- */
+
+static int run_once(struct worker *w, const char *req_path, const char *resp_path)
+{
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	if (read_file(req_path, &in, WIRE_MAX_REQUEST) < 0)
+		return die_last();
+	int status;
+	worker_handle(w, in.data, in.len, &out, &status);
+	buf_free(&in);
+	int rc = 0;
+	if (status != 200) {
+		rc = die_msg("%s: %.*s", req_path, (int)out.len, out.data);
+	} else if (write_file_atomic(resp_path, out.data, out.len, 0644) < 0) {
+		rc = die_last();
+	}
+	buf_free(&out);
+	return rc;
+}
+
+/* ---- the AWS Lambda Runtime API loop ---- */
+
+struct invocation {
+	struct buf body;
+	char request_id[128];
+	size_t limit;
+	bool too_big;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct invocation *inv = arg;
+	if (inv->body.len + size * n > inv->limit) {
+		inv->too_big = true;
+		return 0;
+	}
+	buf_add(&inv->body, p, size * n);
+	return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct invocation *inv = arg;
+	static const char name[] = "Lambda-Runtime-Aws-Request-Id:";
+	size_t len = size * n, k = sizeof name - 1;
+	if (len > k && !strncasecmp(p, name, k)) {
+		const char *v = p + k, *e = p + len;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			e--;
+		size_t m = (size_t)(e - v) < sizeof inv->request_id - 1 ? (size_t)(e - v) : sizeof inv->request_id - 1;
+		/* it goes into a URL: keep only what request ids are made of */
+		size_t o = 0;
+		for (size_t i = 0; i < m; i++)
+			if ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+			    v[i] == '-' || v[i] == '_' || v[i] == '.')
+				inv->request_id[o++] = v[i];
+		inv->request_id[o] = 0;
+	}
+	return len;
+}
+
+static int post(CURL *c, const char *url, const char *body, size_t len, const char *extra_header)
+{
+	struct invocation sink = {.limit = 1 << 20};
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:");
+	if (extra_header)
+		h = curl_slist_append(h, extra_header);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	buf_free(&sink.body);
+	if (rc != CURLE_OK)
+		return gg_error("POST %s: %s", url, curl_easy_strerror(rc));
+	if (status / 100 != 2)
+		return gg_error("POST %s: HTTP %ld", url, status);
+	return 0;
+}
+
+static int run_lambda(struct worker *w, const char *api)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return die_msg("cannot initialise libcurl");
+	CURL *c = curl_easy_init();
+	if (!c)
+		return die_msg("cannot initialise libcurl");
+	char *next = xasprintf("http://%s/2018-06-01/runtime/invocation/next", api);
+	int failures = 0, rc = 0;
+	for (;;) {
+		struct invocation inv = {.limit = WIRE_MAX_REQUEST};
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_URL, next);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &inv);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &inv);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		CURLcode e = curl_easy_perform(c);
+		long status = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (e != CURLE_OK || status != 200 || !inv.request_id[0]) {
+			buf_free(&inv.body);
+			/* the Runtime API went away: the instance is being shut down */
+			if (++failures >= 10) {
+				rc = die_msg("Lambda Runtime API at %s: %s", api,
+					     e != CURLE_OK ? curl_easy_strerror(e) : "no invocation");
+				break;
+			}
+			sleep(1);
+			continue;
+		}
+		failures = 0;
+		struct buf out = BUF_INIT;
+		int st = 400;
+		char *url;
+		const char *hdr = NULL;
+		if (inv.too_big) {
+			buf_printf(&out, "{\"errorMessage\":\"request larger than %u bytes\",\"errorType\":\"gg.BadRequest\"}",
+				   WIRE_MAX_REQUEST);
+		} else {
+			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out, &st);
+		}
+		if (st == 200) {
+			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api, inv.request_id);
+		} else {
+			/* not a request we understand: a "Handled" function error */
+			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/error", api, inv.request_id);
+			hdr = "Lambda-Runtime-Function-Error-Type: gg.BadRequest";
+			if (!inv.too_big) {
+				struct buf e2 = BUF_INIT;
+				buf_adds(&e2, "{\"errorType\":\"gg.BadRequest\",\"errorMessage\":");
+				wire_add_string(&e2, out.data, out.len);
+				buf_addc(&e2, '}');
+				buf_free(&out);
+				out = e2;
+			}
+		}
+		if (post(c, url, out.data, out.len, hdr) < 0)
+			fprintf(stderr, "gg worker: %s\n", gg_last_error());
+		free(url);
+		buf_free(&out);
+		buf_free(&inv.body);
+	}
+	free(next);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	return rc;
+}
+
+static int open_worker_store(const char *dir, bool lambda, struct store **out)
+{
+	char *d = dir ? xstrdup(dir) : NULL;
+	if (!d && getenv("GG_DIR") && *getenv("GG_DIR"))
+		d = xstrdup(getenv("GG_DIR"));
+	if (!d)
+		d = lambda ? xstrdup("/tmp/gg") : xasprintf("/tmp/gg-worker-%d", (int)getuid());
+	int r = store_create(d);
+	if (r == 0)
+		r = store_open(d, out);
+	if (r < 0)
+		gg_error("worker store %s: %s", d, gg_last_error());
+	free(d);
+	return r;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, 0, 'l'},     {"once", no_argument, 0, 'o'},
+		{"dir", required_argument, 0, 'd'},        {"jobs", required_argument, 0, 'j'},
+		{"cache-size", required_argument, 0, 'c'}, {"no-sandbox", no_argument, 0, 'S'},
+		{"port-file", required_argument, 0, 'p'},  {"max-connections", required_argument, 0, 'm'},
+		{"verbose", no_argument, 0, 'v'},          {"fault-inject", required_argument, 0, 'f'},
+		{"fake-exec", no_argument, 0, 'F'},        {"help", no_argument, 0, 'h'},
+		{0},
+	};
+	const char *listen_on = NULL, *dir = NULL, *port_file = NULL;
+	bool once = false, cache_set = false;
+	uint64_t max_conns = 4096;
+	struct worker w = {0};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	w.jobs = ncpu > 0 ? (int)ncpu : 1;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
+		uint64_t v;
+		switch (c) {
+		case 'l': listen_on = optarg; break;
+		case 'o': once = true; break;
+		case 'd': dir = optarg; break;
+		case 'j':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 10000)
+				return die_msg("-j %s: expected a number from 1 to 10000", optarg);
+			w.jobs = (int)v;
+			break;
+		case 'c':
+			if (parse_size(optarg, &w.cache_size) < 0)
+				return die_msg("--cache-size %s: expected a size such as 500M or 2G", optarg);
+			cache_set = true;
+			break;
+		case 'S': w.exec.no_isolation = true; break;
+		case 'p': port_file = optarg; break;
+		case 'm':
+			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 || max_conns > 1000000)
+				return die_msg("--max-connections %s: expected a positive number", optarg);
+			break;
+		case 'v': w.verbose = true; break;
+		case 'f':
+			if (parse_faults(optarg, &w.faults) < 0)
+				return die_last();
+			break;
+		case 'F': w.fake_exec = true; break;
+		case 'h': fputs(worker_help, stdout); return 0;
+		default: fputs(worker_help, stderr); return 2;
+		}
+	}
+	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+	bool lambda = !listen_on && !once && api && *api;
+	if (once && argc - optind != 2)
+		return die_msg("worker --once needs REQUEST_FILE and RESPONSE_FILE");
+	if (!once && optind != argc)
+		return die_msg("worker: unexpected argument '%s'", argv[optind]);
+	if (!listen_on && !once && !lambda) {
+		fputs(worker_help, stderr);
+		return die_msg("worker: give --listen ADDR:PORT or --once, or run under AWS Lambda");
+	}
+	if (listen_on && once)
+		return die_msg("worker: --listen and --once exclude each other");
+	if (!cache_set)
+		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
+	if (lambda || once)
+		w.jobs = 1;
+	struct store *s;
+	if (open_worker_store(dir, lambda, &s) < 0)
+		return die_last();
+	if (worker_init(&w, s) < 0) {
+		store_close(s);
+		return die_last();
+	}
+	int rc;
+	if (once)
+		rc = run_once(&w, argv[optind], argv[optind + 1]);
+	else if (listen_on)
+		rc = worker_http_serve(&w, listen_on, port_file, (int)max_conns) < 0 ? die_last() : 0;
+	else
+		rc = run_lambda(&w, api);
+	worker_fini(&w);
+	store_close(s);
+	return rc;
+}

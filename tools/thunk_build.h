@@ -1,0 +1,37 @@
+/**
+ * @file thunk_build.h
+ * Helpers shared by everything that builds thunks from host files: `gg thunk`
+ * and the `gg infer` models. A host file becomes a value input (stored), a
+ * placeholder becomes a dependency on its thunk's output, and a program
+ * becomes its closure (closure.h) plus the explicit-loader argv prefix.
+ */
+#ifndef GG_THUNK_BUILD_H
+#define GG_THUNK_BUILD_H
+
+#include "store.h"
+#include "thunk.h"
+
+/*
+ * Places host `file` at relative `path`: a placeholder makes a dependency on
+ * its thunk output; a regular file is stored as a value; a directory adds
+ * every file below it (sorted). The exec bit follows the file's mode.
+ */
+int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const char *file);
+
+/*
+ * Makes `program` (a name looked up on search_path, NULL = $PATH, or a path)
+ * the thunk's executable: its closure becomes inputs under .gg-sys/, t->exe is
+ * set, and t->argv gets the loader prefix followed by args (argv0 is what the
+ * program sees as argv[0]; NULL = its base name). Existing argv is replaced.
+ */
+int tbuild_set_program(struct store *s, struct thunk *t, const char *program, const char *argv0,
+		       const char *search_path, char *const *args, size_t nargs);
+
+/* Adds only the closure's files (a program another program will run). */
+int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
+		       const char *search_path);
+
+/* Names the thunk and puts its encoding into the store. */
+int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out);
+
+#endif

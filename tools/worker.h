@@ -1,0 +1,67 @@
+/**
+ * @file worker.h
+ * `gg worker`: runs thunks for remote engines. One request (backend/wire.h)
+ * is handled by worker_handle() whatever carried it; the carriers are an
+ * HTTP/1.1 server (worker_http.c), the AWS Lambda Runtime API loop and a
+ * request file for Slurm (cmd_worker.c).
+ */
+#ifndef GG_WORKER_H
+#define GG_WORKER_H
+
+#include "exec.h"
+#include "store.h"
+
+#include <pthread.h>
+
+struct storage;
+
+/* Test-only behaviour (--fault-inject), each for the first N requests. */
+struct worker_faults {
+	unsigned status_429, status_500; /* answer with this HTTP status */
+	unsigned hang;                    /* never answer */
+	unsigned drop;                    /* close the connection without answering */
+	unsigned die;                     /* exit(137) in the middle of the run */
+	unsigned slow_ms;                 /* sleep this long before running */
+};
+
+struct worker {
+	struct store *store;
+	struct exec_opts exec;
+	uint64_t cache_size; /* the local store is shrunk to this (0 = no limit) */
+	int jobs;            /* requests executing at once */
+	bool verbose;        /* a line per request on stderr */
+	bool fake_exec;      /* benchmarks: write made-up outputs, run nothing */
+	char ident[96];      /* "host:pid", in replies */
+
+	pthread_mutex_t mu;
+	/* protected by mu */
+	struct worker_faults faults;
+	struct pooled_storage *idle; /* storage handles not in use, any URI */
+	int busy;                    /* requests executing */
+	pthread_cond_t slot_cv;
+	uint64_t est_size;           /* bytes in the store, estimated since the last gc */
+	uint64_t served;
+
+	/* held shared by every request, exclusively by gc */
+	pthread_rwlock_t gc_lock;
+};
+
+int worker_init(struct worker *w, struct store *s);
+void worker_fini(struct worker *w);
+
+/*
+ * Handles one request: its JSON in, the response JSON out (always filled,
+ * also for errors). *http_status is 200 for every structured reply
+ * (success, program failure, infrastructure error) and 400 for a request
+ * that cannot be understood (then the body is an error reply without a
+ * thunk name: {"v":1,"error":"..."}).
+ */
+void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp, int *http_status);
+
+/* Takes the next pending fault of a kind (under w->mu); true if one applies. */
+bool worker_take_fault(struct worker *w, unsigned *counter);
+
+/* The HTTP server: serves until SIGINT/SIGTERM, then drains. */
+int worker_http_serve(struct worker *w, const char *listen, const char *port_file, int max_conns);
+
+#endif
