@@ -48,6 +48,8 @@ struct waiter {
 	size_t input;
 	sched_done_fn fn; /* external */
 	void *arg;
+	struct gg_name via; /* the thunk that output the thunk it now waits for */
+	bool has_via;
 };
 
 struct node {
@@ -58,6 +60,9 @@ struct node {
 	size_t pending;           /* inputs still unresolved */
 	char *primary;            /* first output */
 	char *label;              /* short description for progress and trace */
+	struct strvec deps;       /* for the trace: thunks whose outputs it waited for */
+	struct gg_name emitter;   /* for the trace: the thunk that output this one */
+	bool has_emitter;
 	struct memo memo;         /* when done */
 	const char *error;        /* when failed (owned by the graveyard) */
 	struct waiter *waiters;
@@ -192,6 +197,17 @@ static void make_ready(struct sched *s, struct node *n)
 static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs);
 static void dispatch(struct sched *s, struct cbs *cbs);
 
+/* For the trace: n waited for thunk d (once per name). */
+static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
+{
+	if (!s->o.trace_path)
+		return;
+	for (size_t i = 0; i < n->deps.n; i++)
+		if (!strcmp(n->deps.v[i], d->s))
+			return;
+	strvec_push(&n->deps, d->s);
+}
+
 /* A waiter got its value. */
 static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v, bool exec, struct cbs *cbs)
 {
@@ -225,6 +241,8 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 {
 	const char *out = w->output ? w->output : n->primary;
 	const struct memo_output *mo = memo_find(&n->memo, out);
+	if (w->node && w->node->state == N_WAITING)
+		add_dep(s, w->node, &n->name);
 	if (!mo) {
 		char *e = xasprintf("thunk %s has no output '%s'", n->name.s, out);
 		waiter_fail(s, w, keep_error(s, e), cbs);
@@ -234,6 +252,8 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 		/* A dynamic graph: the output is a thunk; its primary output is the answer. */
 		free(w->output);
 		w->output = NULL;
+		w->via = n->name;
+		w->has_via = true;
 		struct gg_ref next = {mo->value, NULL};
 		push_work(s, &next, w);
 		return;
@@ -307,11 +327,13 @@ static void fail_node(struct sched *s, struct node *n, const char *err, struct c
 	}
 }
 
-static char *make_label(const struct thunk *t)
+/* "PROGRAM OUTPUT Tabcdef12": readable, and unique enough to tell thunks
+ * with the same program and output name apart. */
+static char *make_label(const struct thunk *t, const struct gg_name *name)
 {
 	const char *a0 = t->argv.n >= 5 && !strcmp(t->argv.v[1], "--library-path") ? t->argv.v[4] : t->argv.v[0];
 	const char *base = strrchr(a0, '/');
-	return xasprintf("%s %s", base ? base + 1 : a0, t->outputs.v[0]);
+	return xasprintf("%s %s %.9s", base ? base + 1 : a0, t->outputs.v[0], name->s);
 }
 
 /* Finds or loads a node. NULL with an error if the thunk cannot be read. */
@@ -334,7 +356,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	n->name = *name;
 	n->lock_fd = -1;
 	n->primary = xstrdup(t.outputs.v[0]);
-	n->label = make_label(&t);
+	n->label = make_label(&t, name);
 	namemap_put(&s->nodes, name, n);
 	if (memo_get(s->store, name, &n->memo) == 1) {
 		n->state = N_DONE;
@@ -380,15 +402,28 @@ static void drain(struct sched *s, struct cbs *cbs)
 		}
 		if (!w->output && wk.ref.output)
 			w->output = xstrdup(wk.ref.output);
+		bool fresh = s->o.trace_path && !namemap_get(&s->nodes, &wk.ref.name);
 		struct node *n = w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.ref.name, cbs);
+		if (n && fresh && w->has_via) {
+			n->emitter = w->via;
+			n->has_emitter = true;
+		} else if (n && fresh && w->node && w->node->has_emitter) {
+			/* Discovered through a thunk another thunk output: it could
+			 * not start before that one ended. */
+			add_dep(s, n, &w->node->emitter);
+		}
 		if (!n) {
 			if (w->node && w->node->state != N_WAITING)
 				free_waiter(w); /* its node already failed */
 			else
 				waiter_fail(s, w, keep_error(s, xstrdup(gg_last_error())), cbs);
 		} else if (n->state == N_DONE) {
+			if (w->has_via)
+				add_dep(s, n, &w->via);
 			resolve_waiter(s, n, w, cbs);
 		} else {
+			if (w->has_via)
+				add_dep(s, n, &w->via);
 			w->next = n->waiters;
 			n->waiters = w;
 		}
@@ -412,16 +447,20 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 
 /* ---- execution ---- */
 
-static void trace_event(struct sched *s, const char *name, const char *phase, int slot, uint64_t a, uint64_t b)
+static void trace_event(struct sched *s, const struct node *n, const char *phase, int slot, uint64_t a, uint64_t b)
 {
 	if (!s->o.trace_path || b < a)
 		return;
 	if (s->trace.len)
 		buf_adds(&s->trace, ",\n");
 	buf_adds(&s->trace, "{\"name\":");
-	buf_add_json_string(&s->trace, name);
-	buf_printf(&s->trace, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}", phase,
+	buf_add_json_string(&s->trace, n->label);
+	buf_printf(&s->trace, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f", phase,
 		   slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
+	buf_printf(&s->trace, ",\"args\":{\"thunk\":\"%s\",\"deps\":[", n->name.s);
+	for (size_t i = 0; i < n->deps.n; i++)
+		buf_printf(&s->trace, "%s\"%s\"", i ? "," : "", n->deps.v[i]);
+	buf_adds(&s->trace, "]}}");
 }
 
 static char *failure_message(const struct node *n, const struct thunk *t, const struct exec_result *r)
@@ -676,9 +715,9 @@ static void job_done(struct engine_job *job)
 	struct exec_result *r = &job->result;
 	int tid = (int)engine_index(s, job->engine) * 1000 + job->slot;
 	if (job->rc == 0) {
-		trace_event(s, n->label, "materialise", tid, r->t_start, r->t_ran);
-		trace_event(s, n->label, "run", tid, r->t_ran, r->t_run_end);
-		trace_event(s, n->label, "store outputs", tid, r->t_run_end, r->t_end);
+		trace_event(s, n, "materialise", tid, r->t_start, r->t_ran);
+		trace_event(s, n, "run", tid, r->t_ran, r->t_run_end);
+		trace_event(s, n, "store outputs", tid, r->t_run_end, r->t_end);
 		if (r->t_run_end > r->t_ran) {
 			record_duration(s, r->t_run_end - r->t_ran);
 			s->stats.cost += job->engine->cost_per_second * (double)(r->t_end - r->t_start) / 1e9;
@@ -903,6 +942,7 @@ static void free_node(struct node *n)
 	free(n->resolved);
 	free(n->primary);
 	free(n->label);
+	strvec_free(&n->deps);
 	memo_free(&n->memo);
 	struct waiter *w = n->waiters;
 	while (w) {
