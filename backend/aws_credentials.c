@@ -71,9 +71,9 @@ int aws_credentials_parse(const char *text, const char *profile, struct aws_cred
 				const char *v = trim(eq + 1, eq + 1 + strlen(eq + 1));
 				const char *k = trim((char *)l, eq);
 				char **slot = !strcmp(k, "aws_access_key_id")       ? &c->access_key
-					      : !strcmp(k, "aws_secret_access_key") ? &c->secret_key
-					      : !strcmp(k, "aws_session_token")     ? &c->session_token
-										    : NULL;
+				              : !strcmp(k, "aws_secret_access_key") ? &c->secret_key
+				              : !strcmp(k, "aws_session_token") ? &c->session_token
+				                                                : NULL;
 				if (slot && *v) {
 					wipe_free(*slot);
 					*slot = xstrdup(v);
@@ -86,7 +86,8 @@ int aws_credentials_parse(const char *text, const char *profile, struct aws_cred
 	if (!found)
 		return gg_error("no profile [%s]", profile);
 	if (!c->access_key || !c->secret_key)
-		return gg_error("profile [%s] lacks aws_access_key_id or aws_secret_access_key", profile);
+		return gg_error("profile [%s] lacks aws_access_key_id or aws_secret_access_key",
+		                profile);
 	return 0;
 }
 
@@ -104,18 +105,22 @@ int aws_credentials_load(struct aws_credentials *c)
 	}
 	const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
 	const char *home = getenv("HOME");
-	char *path = file && *file ? xstrdup(file) : home && *home ? xasprintf("%s/.aws/credentials", home) : NULL;
+	char *path = file && *file   ? xstrdup(file)
+	             : home && *home ? xasprintf("%s/.aws/credentials", home)
+	                             : NULL;
 	const char *profile = getenv("AWS_PROFILE");
 	if (!profile || !*profile)
 		profile = "default";
 	if (!path)
-		return gg_error("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-				"(HOME is not set, so there is no ~/.aws/credentials)");
+		return gg_error(
+		    "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+		    "(HOME is not set, so there is no ~/.aws/credentials)");
 	struct buf text = BUF_INIT;
 	if (read_file(path, &text, 1 << 20) < 0) {
-		gg_error("no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and "
-			 "%s cannot be read",
-			 path);
+		gg_error(
+		    "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and "
+		    "%s cannot be read",
+		    path);
 		free(path);
 		buf_free(&text);
 		return -1;

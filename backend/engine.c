@@ -31,11 +31,23 @@ static const struct engine_kind kinds[] = {
 
 int engine_create(const char *spec, int limit, const struct engine_config *cfg, struct engine **out)
 {
+	if (engine_spec_check(spec) < 0)
+		return -1;
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+	size_t i = 0;
+	while (strlen(kinds[i].name) != n || strncmp(kinds[i].name, spec, n))
+		i++;
+	return kinds[i].create(eq ? eq + 1 : NULL, limit, cfg, out);
+}
+
+int engine_spec_check(const char *spec)
+{
 	const char *eq = strchr(spec, '=');
 	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
 	for (size_t i = 0; i < GG_ARRAY_LEN(kinds); i++)
 		if (strlen(kinds[i].name) == n && !strncmp(kinds[i].name, spec, n))
-			return kinds[i].create(eq ? eq + 1 : NULL, limit, cfg, out);
+			return 0;
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < GG_ARRAY_LEN(kinds); i++)
 		buf_printf(&b, "%s%s", i ? ", " : "", kinds[i].name);
@@ -48,4 +60,54 @@ void engine_destroy(struct engine *e)
 {
 	if (e)
 		e->ops->destroy(e);
+}
+
+
+/* Parses $GG_ENGINE: specs separated by spaces, each optionally "N:SPEC". */
+int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n)
+{
+	char *copy = xstrdup(env), *save = NULL;
+	int r = 0;
+	for (char *w = strtok_r(copy, " \t\n", &save); w && r == 0; w = strtok_r(NULL, " \t\n", &save)) {
+		int limit = 0;
+		char *colon = strchr(w, ':');
+		if (colon && colon > w && strspn(w, "0123456789") == (size_t)(colon - w)) {
+			*colon = 0;
+			uint64_t j;
+			if (parse_u64(w, &j) < 0 || j == 0 || j > 100000)
+				r = gg_error("GG_ENGINE: bad limit '%s'", w);
+			limit = (int)j;
+			w = colon + 1;
+		}
+		*v = xrealloc(*v, (*n + 1) * sizeof **v);
+		(*v)[(*n)++] = (struct engine_spec){xstrdup(w), limit};
+	}
+	free(copy);
+	return r;
+}
+
+/* Creates the engines; on failure destroys those made. */
+int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
+		      struct engine ***out)
+{
+	struct engine **v = xcalloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		if (engine_create(specs[i].spec, specs[i].limit, cfg, &v[i]) < 0) {
+			char *e = xstrdup(gg_last_error());
+			for (size_t k = 0; k < i; k++)
+				engine_destroy(v[k]);
+			free(v);
+			gg_error("-e %s: %s", specs[i].spec, e);
+			free(e);
+			return -1;
+		}
+	*out = v;
+	return 0;
+}
+
+bool engine_starts_at_once(const struct engine *e)
+{
+	/* Function engines start work at once, so a straggler is an outlier
+	 * worth a copy; a Slurm job may just be waiting in the queue. */
+	return !strcmp(e->label, "http") || !strcmp(e->label, "lambda");
 }

@@ -74,6 +74,21 @@ struct engine_config {
 int engine_create(const char *spec, int limit, const struct engine_config *cfg, struct engine **out);
 void engine_destroy(struct engine *e);
 
+/* An engine named on a command line or in $GG_ENGINE, with its limit. */
+struct engine_spec {
+	char *spec;
+	int limit; /* 0 = the engine's default */
+};
+/* Checks that the spec names a known engine (without creating it). */
+int engine_spec_check(const char *spec);
+/* Parses "[N:]SPEC [N:]SPEC..." ($GG_ENGINE) and appends to *v. */
+int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n);
+/* Creates every engine; on failure destroys those made and names the spec. */
+int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
+		      struct engine ***out);
+/* Whether work sent to this engine starts at once (worth speculative copies). */
+bool engine_starts_at_once(const struct engine *e);
+
 /* The local sandboxed engine (engine_local.c). */
 int engine_local_create(int limit, const struct engine_config *cfg, struct engine **out);
 

@@ -36,14 +36,14 @@ struct target {
 struct hcall {
 	struct hcall *prev, *next; /* in `active` or `delayed` */
 	struct remote_call *call;
-	CURL *easy;                /* while a transfer is in flight */
+	CURL *easy; /* while a transfer is in flight */
 	struct curl_slist *headers;
 	unsigned attempts;
-	int target;                /* of the current or last attempt, -1 before */
-	uint64_t not_before;       /* delayed until */
+	int target;          /* of the current or last attempt, -1 before */
+	uint64_t not_before; /* delayed until */
 	struct buf reply;
 	bool too_big;
-	char fn_error[64];         /* X-Amz-Function-Error */
+	char fn_error[64]; /* X-Amz-Function-Error */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -124,7 +124,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			v++;
 		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
 			e--;
-		size_t m = (size_t)(e - v) < sizeof h->fn_error - 1 ? (size_t)(e - v) : sizeof h->fn_error - 1;
+		size_t m = (size_t)(e - v) < sizeof h->fn_error - 1 ? (size_t)(e - v)
+		                                                    : sizeof h->fn_error - 1;
 		memcpy(h->fn_error, v, m);
 		h->fn_error[m] = 0;
 	}
@@ -281,10 +282,8 @@ static bool transient_curl(CURLcode rc)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
+	case CURLE_HTTP2_STREAM: return true;
+	default: return false;
 	}
 }
 
@@ -312,18 +311,22 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	}
 	char *why;
 	if (h->too_big) {
-		complete(t, h, -1, xasprintf("POST %s: the reply is larger than %u bytes", url, WIRE_MAX_RESPONSE));
+		complete(t, h, -1,
+		         xasprintf("POST %s: the reply is larger than %u bytes", url,
+		                   WIRE_MAX_RESPONSE));
 		return;
 	}
 	if (rc == CURLE_OK && status == 200) {
 		/* Lambda: the function failed (crashed, timed out, or refused the request) */
 		char *head = body_head(&h->reply);
-		complete(t, h, -1, xasprintf("%s: the function failed (%s): %s", url, h->fn_error, head));
+		complete(t, h, -1,
+		         xasprintf("%s: the function failed (%s): %s", url, h->fn_error, head));
 		free(head);
 		return;
 	}
 	bool transient = rc != CURLE_OK ? transient_curl(rc)
-					: status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+	                                : status == 429 || status == 500 || status == 502 ||
+	                                      status == 503 || status == 504;
 	if (rc != CURLE_OK) {
 		why = xasprintf("%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 	} else {
@@ -331,9 +334,11 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 		why = xasprintf("HTTP %ld%s%s", status, *head ? ": " : "", head);
 		free(head);
 	}
-	if (transient && h->attempts < t->cfg.max_attempts && !atomic_load(&h->call->cancel_requested)) {
+	if (transient && h->attempts < t->cfg.max_attempts &&
+	    !atomic_load(&h->call->cancel_requested)) {
 		/* full jitter between half and all of the exponential step */
-		uint64_t step = (uint64_t)t->cfg.backoff_ms << (h->attempts - 1 < 10 ? h->attempts - 1 : 10);
+		uint64_t step = (uint64_t)t->cfg.backoff_ms
+		                << (h->attempts - 1 < 10 ? h->attempts - 1 : 10);
 		if (step > 10000)
 			step = 10000;
 		uint64_t wait_ms = step / 2 + rnd(t) % (step / 2 + 1);
@@ -492,9 +497,9 @@ static void h_destroy(struct remote_transport *rt)
 }
 
 static const struct remote_transport_ops http_transport_ops = {
-	.start = h_start,
-	.cancel = h_cancel,
-	.destroy = h_destroy,
+    .start = h_start,
+    .cancel = h_cancel,
+    .destroy = h_destroy,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -544,10 +549,12 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 
 /* ---- the http engine ---- */
 
-int engine_http_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out)
+int engine_http_create(const char *args, int limit, const struct engine_config *cfg,
+                       struct engine **out)
 {
 	if (!args || !*args)
-		return gg_error("engine 'http' needs a URL: http=URL[,URL...] (e.g. http=http://127.0.0.1:9000/execute)");
+		return gg_error("engine 'http' needs a URL: http=URL[,URL...] (e.g. "
+		                "http=http://127.0.0.1:9000/execute)");
 	struct strvec urls = STRVEC_INIT;
 	char *copy = xstrdup(args), *save = NULL;
 	int r = 0;
@@ -572,11 +579,11 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 		return -1;
 	}
 	struct http_transport_config hc = {
-		.urls = urls.v,
-		.nurls = urls.n,
-		.max_attempts = attempts ? (unsigned)attempts : 1,
-		.backoff_ms = 100,
-		.what = "http",
+	    .urls = urls.v,
+	    .nurls = urls.n,
+	    .max_attempts = attempts ? (unsigned)attempts : 1,
+	    .backoff_ms = 100,
+	    .what = "http",
 	};
 	struct remote_transport *t;
 	r = http_transport_create(&hc, &t);
@@ -584,12 +591,12 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r < 0)
 		return -1;
 	struct remote_config rc = {
-		.label = "http",
-		.max_input_bytes = max_input,
-		.limit_hint = "set GG_HTTP_MAX_INPUT to change it",
-		.max_inline_thunk = 4u << 20,
-		.inline_limit = WIRE_INLINE_TOTAL,
-		.default_timeout_ms = timeout_s * 1000,
+	    .label = "http",
+	    .max_input_bytes = max_input,
+	    .limit_hint = "set GG_HTTP_MAX_INPUT to change it",
+	    .max_inline_thunk = 4u << 20,
+	    .inline_limit = WIRE_INLINE_TOTAL,
+	    .default_timeout_ms = timeout_s * 1000,
 	};
 	return remote_engine_create(t, &rc, limit > 0 ? limit : 100, cfg, out);
 }

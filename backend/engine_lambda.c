@@ -36,8 +36,8 @@ static bool valid_function(const char *f)
 	if (!*f || strlen(f) > 170)
 		return false;
 	for (const char *p = f; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_' || *p == ':' || *p == '$'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == ':' || *p == '$'))
 			return false;
 	return true;
 }
@@ -64,7 +64,8 @@ static char *escape_function(const char *f)
 	return buf_steal(&b);
 }
 
-int engine_lambda_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out)
+int engine_lambda_create(const char *args, int limit, const struct engine_config *cfg,
+                         struct engine **out)
 {
 	if (!args || !*args)
 		return gg_error("engine 'lambda' needs a function: lambda=FUNCTION[@REGION]");
@@ -102,7 +103,8 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 		return -1;
 	}
 	const char *ep = getenv("GG_LAMBDA_ENDPOINT");
-	char *endpoint = ep && *ep ? xstrdup(ep) : xasprintf("https://lambda.%s.amazonaws.com", region);
+	char *endpoint =
+	    ep && *ep ? xstrdup(ep) : xasprintf("https://lambda.%s.amazonaws.com", region);
 	size_t el = strlen(endpoint);
 	while (el && endpoint[el - 1] == '/')
 		endpoint[--el] = 0;
@@ -110,16 +112,16 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 	char *url = xasprintf("%s/2015-03-31/functions/%s/invocations", endpoint, efn);
 	char *sig = xasprintf("aws:amz:%s:lambda", region);
 	struct http_transport_config hc = {
-		.urls = &url,
-		.nurls = 1,
-		.sigv4 = sig,
-		.access_key = cred.access_key,
-		.secret_key = cred.secret_key,
-		.session_token = cred.session_token,
-		.lambda = true,
-		.max_attempts = attempts ? (unsigned)attempts : 1,
-		.backoff_ms = 200,
-		.what = "lambda",
+	    .urls = &url,
+	    .nurls = 1,
+	    .sigv4 = sig,
+	    .access_key = cred.access_key,
+	    .secret_key = cred.secret_key,
+	    .session_token = cred.session_token,
+	    .lambda = true,
+	    .max_attempts = attempts ? (unsigned)attempts : 1,
+	    .backoff_ms = 200,
+	    .what = "lambda",
 	};
 	struct remote_transport *t;
 	rc = http_transport_create(&hc, &t);
@@ -133,14 +135,14 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 	if (rc < 0)
 		return -1;
 	struct remote_config rcfg = {
-		.label = "lambda",
-		.max_input_bytes = max_input,
-		.limit_hint = "set GG_LAMBDA_MAX_INPUT to change it",
-		/* base64 makes 4 MiB about 5.3 MiB: the request stays under 6 MB */
-		.max_inline_thunk = LAMBDA_PAYLOAD_MAX / 3 * 2,
-		.inline_limit = WIRE_INLINE_TOTAL,
-		.default_timeout_ms = timeout_s * 1000,
-		.cost_per_second = LAMBDA_PRICE_GB_SECOND * (double)memory_mb / 1024.0,
+	    .label = "lambda",
+	    .max_input_bytes = max_input,
+	    .limit_hint = "set GG_LAMBDA_MAX_INPUT to change it",
+	    /* base64 makes 4 MiB about 5.3 MiB: the request stays under 6 MB */
+	    .max_inline_thunk = LAMBDA_PAYLOAD_MAX / 3 * 2,
+	    .inline_limit = WIRE_INLINE_TOTAL,
+	    .default_timeout_ms = timeout_s * 1000,
+	    .cost_per_second = LAMBDA_PRICE_GB_SECOND * (double)memory_mb / 1024.0,
 	};
 	return remote_engine_create(t, &rcfg, limit > 0 ? limit : 1000, cfg, out);
 }

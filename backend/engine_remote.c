@@ -31,10 +31,10 @@ struct rjob {
 	struct rjob *prev, *next; /* the live list */
 	struct rjob *qnext;       /* the transfer queue */
 	struct engine_job *job;
-	struct thunk copy;        /* ours to encode (the scheduler's stays untouched) */
+	struct thunk copy; /* ours to encode (the scheduler's stays untouched) */
 	struct remote_call call;
-	enum phase phase;         /* protected by mu */
-	bool cancelled;           /* protected by mu */
+	enum phase phase; /* protected by mu */
+	bool cancelled;   /* protected by mu */
 };
 
 struct remote {
@@ -137,7 +137,8 @@ static void finish(struct remote *r, struct rjob *rj)
 	r->e.done(job);
 }
 
-static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...)
 {
 	va_list ap;
@@ -187,15 +188,18 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	struct gg_name n;
 	if (thunk_name(&rj->copy, &n, &enc) < 0 || !gg_name_eq(&n, &rj->job->name)) {
 		buf_free(&enc);
-		fail(r, rj, "%s engine: the thunk does not encode to its name %s", r->rc.label, rj->job->name.s);
+		fail(r, rj, "%s engine: the thunk does not encode to its name %s", r->rc.label,
+		     rj->job->name.s);
 		return;
 	}
 	struct gg_name *names = xcalloc(rj->copy.ninputs + 1, sizeof *names);
 	size_t k = 0;
 	for (size_t i = 0; i < rj->copy.ninputs; i++)
 		names[k++] = rj->copy.inputs[i].ref.name;
-	struct wire_request rq = {.thunk = rj->job->name, .storage = r->storage_uri,
-				  .timeout_ms = r->cfg.exec.default_timeout_ms, .inline_limit = r->rc.inline_limit};
+	struct wire_request rq = {.thunk = rj->job->name,
+	                          .storage = r->storage_uri,
+	                          .timeout_ms = r->cfg.exec.default_timeout_ms,
+	                          .inline_limit = r->rc.inline_limit};
 	bool inline_thunk = enc.len <= r->rc.max_inline_thunk;
 	if (!inline_thunk) {
 		/* too big for the payload: the worker fetches it by name */
@@ -210,8 +214,8 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	if (upload(r, st, names, k) < 0) {
 		free(names);
 		buf_free(&enc);
-		fail(r, rj, "%s engine: cannot upload the inputs of %s: %s", r->rc.label, rj->job->name.s,
-		     gg_last_error());
+		fail(r, rj, "%s engine: cannot upload the inputs of %s: %s", r->rc.label,
+		     rj->job->name.s, gg_last_error());
 		return;
 	}
 	free(names);
@@ -249,31 +253,34 @@ static void forget_missing(struct remote *r, const struct wire_response *rs)
 }
 
 /* Checks the outputs against the thunk, stores inline ones, downloads the rest. */
-static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st, struct wire_response *rs,
-			   struct memo *m)
+static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st,
+                           struct wire_response *rs, struct memo *m)
 {
 	const struct thunk *t = &rj->copy;
 	const char *who = rj->call.where ? rj->call.where : "?";
 	if (rs->noutputs != t->outputs.n)
-		return gg_error("worker %s listed %zu outputs, the thunk declares %zu", who, rs->noutputs, t->outputs.n);
+		return gg_error("worker %s listed %zu outputs, the thunk declares %zu", who,
+		                rs->noutputs, t->outputs.n);
 	struct gg_name *down = xcalloc(rs->noutputs, sizeof *down);
 	size_t ndown = 0;
 	int ret = 0;
 	for (size_t i = 0; i < rs->noutputs && ret == 0; i++) {
 		struct wire_output *o = &rs->outputs[i];
 		if (strcmp(o->path, t->outputs.v[i])) {
-			ret = gg_error("worker %s listed output '%s' where the thunk declares '%s'", who, o->path,
-				       t->outputs.v[i]);
+			ret = gg_error("worker %s listed output '%s' where the thunk declares '%s'",
+			               who, o->path, t->outputs.v[i]);
 			break;
 		}
 		memo_add(m, o->path, &o->value, o->exec);
 		if (o->has_inline) {
 			struct gg_name got;
-			if (store_put_buf(r->cfg.store, o->data.data, o->data.len, gg_name_kind(&o->value), &got) < 0)
+			if (store_put_buf(r->cfg.store, o->data.data, o->data.len,
+			                  gg_name_kind(&o->value), &got) < 0)
 				ret = -1;
 			else if (!gg_name_eq(&got, &o->value))
-				ret = gg_error("worker %s sent output '%s' as %s, but its bytes are %s", who, o->path,
-					       o->value.s, got.s);
+				ret = gg_error(
+				    "worker %s sent output '%s' as %s, but its bytes are %s", who,
+				    o->path, o->value.s, got.s);
 		} else if (store_has(r->cfg.store, &o->value) != 1) {
 			down[ndown++] = o->value;
 		}
@@ -291,8 +298,10 @@ static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st
 				pthread_mutex_lock(&r->mu);
 				namemap_del(&r->known, &down[i]);
 				pthread_mutex_unlock(&r->mu);
-				ret = gg_error("cannot download output %s from %s (worker %s uploaded it): %s", down[i].s,
-					       r->storage_uri, who, g < 0 ? gg_last_error() : "not there");
+				ret = gg_error(
+				    "cannot download output %s from %s (worker %s uploaded it): %s",
+				    down[i].s, r->storage_uri, who,
+				    g < 0 ? gg_last_error() : "not there");
 			}
 		free(ok);
 	}
@@ -324,17 +333,20 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		return;
 	}
 	if (rj->call.rc < 0) {
-		fail(r, rj, "%s engine: %s", r->rc.label, rj->call.error ? rj->call.error : "the call failed");
+		fail(r, rj, "%s engine: %s", r->rc.label,
+		     rj->call.error ? rj->call.error : "the call failed");
 		return;
 	}
 	struct wire_response rs;
-	if (wire_response_parse(rj->call.reply.data ? rj->call.reply.data : "", rj->call.reply.len, &rs) < 0) {
-		fail(r, rj, "%s engine: a bad reply from %s: %s", r->rc.label, who, gg_last_error());
+	if (wire_response_parse(rj->call.reply.data ? rj->call.reply.data : "", rj->call.reply.len,
+	                        &rs) < 0) {
+		fail(r, rj, "%s engine: a bad reply from %s: %s", r->rc.label, who,
+		     gg_last_error());
 		return;
 	}
 	if (!gg_name_eq(&rs.thunk, &rj->job->name)) {
-		fail(r, rj, "%s engine: %s answered for thunk %s instead of %s", r->rc.label, who, rs.thunk.s,
-		     rj->job->name.s);
+		fail(r, rj, "%s engine: %s answered for thunk %s instead of %s", r->rc.label, who,
+		     rs.thunk.s, rj->job->name.s);
 		wire_response_free(&rs);
 		return;
 	}
@@ -355,7 +367,9 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		er->stderr_tail = rs.stderr_tail ? rs.stderr_tail : xstrdup("");
 		rs.stderr_tail = NULL;
 		er->timed_out = rs.timed_out;
-		er->wait_status = !rs.has_exit ? 0 : rs.exit_signalled ? (int)rs.exit_code : (int)rs.exit_code << 8;
+		er->wait_status = !rs.has_exit        ? 0
+		                  : rs.exit_signalled ? (int)rs.exit_code
+		                                      : (int)rs.exit_code << 8;
 		finish(r, rj);
 		break;
 	case WIRE_OK: {
@@ -450,9 +464,9 @@ static bool remote_can_execute(struct engine *e, const struct thunk *t, char **w
 	if (total <= r->rc.max_input_bytes)
 		return true;
 	char a[32], b[32];
-	*why = xasprintf("its inputs total %s, above the %s engine's limit of %s%s%s", human_size(total, a),
-			 r->rc.label, human_size(r->rc.max_input_bytes, b), r->rc.limit_hint ? "; " : "",
-			 r->rc.limit_hint ? r->rc.limit_hint : "");
+	*why = xasprintf("its inputs total %s, above the %s engine's limit of %s%s%s",
+	                 human_size(total, a), r->rc.label, human_size(r->rc.max_input_bytes, b),
+	                 r->rc.limit_hint ? "; " : "", r->rc.limit_hint ? r->rc.limit_hint : "");
 	return false;
 }
 
@@ -515,22 +529,24 @@ static void remote_destroy(struct engine *e)
 }
 
 static const struct engine_ops remote_ops = {
-	.name = "remote",
-	.can_execute = remote_can_execute,
-	.submit = remote_submit,
-	.cancel = remote_cancel,
-	.destroy = remote_destroy,
+    .name = "remote",
+    .can_execute = remote_can_execute,
+    .submit = remote_submit,
+    .cancel = remote_cancel,
+    .destroy = remote_destroy,
 };
 
 int remote_engine_create(struct remote_transport *t, const struct remote_config *rc, int limit,
-			 const struct engine_config *cfg, struct engine **out)
+                         const struct engine_config *cfg, struct engine **out)
 {
-	const char *uri = cfg->storage_uri && *cfg->storage_uri ? cfg->storage_uri : getenv("GG_STORAGE");
+	const char *uri =
+	    cfg->storage_uri && *cfg->storage_uri ? cfg->storage_uri : getenv("GG_STORAGE");
 	if (!uri || !*uri) {
 		t->ops->destroy(t);
-		return gg_error("the %s engine needs a storage back-end that its workers share: give --storage URI "
-				"or set GG_STORAGE (s3://BUCKET, redis://HOST:PORT, file:///DIR)",
-				rc->label);
+		return gg_error("the %s engine needs a storage back-end that its workers share: "
+		                "give --storage URI "
+		                "or set GG_STORAGE (s3://BUCKET, redis://HOST:PORT, file:///DIR)",
+		                rc->label);
 	}
 	struct storage *st;
 	if (storage_open(uri, &st) < 0) {
@@ -538,10 +554,13 @@ int remote_engine_create(struct remote_transport *t, const struct remote_config 
 		return -1;
 	}
 	uint64_t nthreads;
-	if (remote_env_u64("GG_REMOTE_THREADS", 8, &nthreads) < 0 || nthreads == 0 || nthreads > 256) {
+	if (remote_env_u64("GG_REMOTE_THREADS", 8, &nthreads) < 0 || nthreads == 0 ||
+	    nthreads > 256) {
 		storage_close(st);
 		t->ops->destroy(t);
-		return nthreads == 0 || nthreads > 256 ? gg_error("GG_REMOTE_THREADS: expected 1 to 256") : -1;
+		return nthreads == 0 || nthreads > 256
+		           ? gg_error("GG_REMOTE_THREADS: expected 1 to 256")
+		           : -1;
 	}
 	struct remote *r = xcalloc(1, sizeof *r);
 	r->e.ops = &remote_ops;

@@ -29,14 +29,14 @@
 #include <stdatomic.h>
 
 struct remote_call {
-	struct gg_name name;  /* the thunk */
-	struct buf body;      /* the wire request (the transport may consume it) */
-	uint64_t timeout_ms;  /* the thunk's timeout or the default, 0 = none */
+	struct gg_name name; /* the thunk */
+	struct buf body;     /* the wire request (the transport may consume it) */
+	uint64_t timeout_ms; /* the thunk's timeout or the default, 0 = none */
 	/* filled in by the transport before remote_call_done: */
-	int rc;               /* 0: reply holds a wire response; -1: error */
+	int rc; /* 0: reply holds a wire response; -1: error */
 	struct buf reply;
-	char *error;          /* malloc'd, when rc == -1 */
-	char *where;          /* malloc'd: which worker/URL/job answered */
+	char *error; /* malloc'd, when rc == -1 */
+	char *where; /* malloc'd: which worker/URL/job answered */
 	uint64_t t_sent, t_received;
 	/* for the transport */
 	void *tpriv;
@@ -57,11 +57,11 @@ struct remote_transport {
 };
 
 struct remote_config {
-	const char *label;          /* "http", "lambda", "slurm" */
-	uint64_t max_input_bytes;   /* can_execute's limit, 0 = none */
-	const char *limit_hint;     /* how to raise it, for the message */
-	size_t max_inline_thunk;    /* a bigger thunk travels through storage */
-	uint64_t inline_limit;      /* inline output bytes a reply may carry */
+	const char *label;           /* "http", "lambda", "slurm" */
+	uint64_t max_input_bytes;    /* can_execute's limit, 0 = none */
+	const char *limit_hint;      /* how to raise it, for the message */
+	size_t max_inline_thunk;     /* a bigger thunk travels through storage */
+	uint64_t inline_limit;       /* inline output bytes a reply may carry */
 	uint64_t default_timeout_ms; /* requests for thunks without a timeout */
 	double cost_per_second;
 };
@@ -71,7 +71,7 @@ struct remote_config {
  * from cfg->storage_uri or $GG_STORAGE (required).
  */
 int remote_engine_create(struct remote_transport *t, const struct remote_config *rc, int limit,
-			 const struct engine_config *cfg, struct engine **out);
+                         const struct engine_config *cfg, struct engine **out);
 
 /* The transport's report that a call ended (see the contract above). */
 void remote_call_done(struct remote_call *call);
@@ -79,23 +79,26 @@ void remote_call_done(struct remote_call *call);
 /* ---- the libcurl transport (engine_http.c), used by http and lambda ---- */
 
 struct http_transport_config {
-	char **urls;       /* targets, tried least-loaded first */
+	char **urls; /* targets, tried least-loaded first */
 	size_t nurls;
 	/* AWS SigV4 (lambda): "aws:amz:REGION:lambda"; NULL = none */
 	const char *sigv4;
 	const char *access_key, *secret_key, *session_token;
-	bool lambda;       /* X-Amz-Function-Error marks a failed invocation */
+	bool lambda;           /* X-Amz-Function-Error marks a failed invocation */
 	unsigned max_attempts; /* per call, for 429/5xx/connection errors */
 	unsigned backoff_ms;   /* the first retry's wait, doubling, with jitter */
-	const char *what;  /* "http", "lambda": in messages */
+	const char *what;      /* "http", "lambda": in messages */
 };
 
 int http_transport_create(const struct http_transport_config *c, struct remote_transport **out);
 
 /* The engines' constructors, for engine.c: ARGS is what follows "NAME=". */
-int engine_http_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out);
-int engine_lambda_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out);
-int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out);
+int engine_http_create(const char *args, int limit, const struct engine_config *cfg,
+                       struct engine **out);
+int engine_lambda_create(const char *args, int limit, const struct engine_config *cfg,
+                         struct engine **out);
+int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg,
+                        struct engine **out);
 
 /* Engines' settings from the environment: a size ("200M"), a number. */
 int remote_env_size(const char *var, uint64_t dflt, uint64_t *out);

@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-#define POLL_MS 100
+#define POLL_MS         100
 #define SQUEUE_EVERY_MS 1000
 /* squeue must say "gone" this many times in a row without a response file */
 #define GONE_POLLS 2
@@ -196,14 +196,17 @@ static int submit(struct strans *t, struct sjob *j)
 	free(name);
 	int r = 0;
 	if (st != 0) {
-		r = st < 0 ? -1 : gg_error("sbatch failed (status %d): %.300s", st, out.data ? out.data : "");
+		r = st < 0 ? -1
+		           : gg_error("sbatch failed (status %d): %.300s", st,
+		                      out.data ? out.data : "");
 	} else {
 		/* "JOBID" or "JOBID;CLUSTER" on a line of its own */
 		r = gg_error("sbatch printed no job id: %.300s", out.data ? out.data : "");
 		for (char *line = out.data; line && *line;) {
 			char *nl = strchr(line, '\n');
 			size_t n = strspn(line, "0123456789");
-			if (n && n < sizeof j->jobid && (line[n] == ';' || line[n] == '\n' || !line[n])) {
+			if (n && n < sizeof j->jobid &&
+			    (line[n] == ';' || line[n] == '\n' || !line[n])) {
 				memcpy(j->jobid, line, n);
 				j->jobid[n] = 0;
 				r = 0;
@@ -235,8 +238,9 @@ static bool try_response(struct strans *t, struct sjob *j)
 
 static bool terminal_state(const char *s)
 {
-	static const char *const done[] = {"COMPLETED", "FAILED",   "CANCELLED", "TIMEOUT",     "NODE_FAIL",
-					   "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "REVOKED"};
+	static const char *const done[] = {"COMPLETED",     "FAILED",    "CANCELLED", "TIMEOUT",
+	                                   "NODE_FAIL",     "PREEMPTED", "BOOT_FAIL", "DEADLINE",
+	                                   "OUT_OF_MEMORY", "REVOKED"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(done); i++)
 		if (!strncmp(s, done[i], strlen(done[i])))
 			return true;
@@ -280,7 +284,8 @@ static void check_queue(struct strans *t)
 		}
 		unlink_active(t, j);
 		char *tail = log_tail(j->log);
-		char *e = xasprintf("slurm job %s ended (%s) without a response; its log: %s", j->jobid, st_name, tail);
+		char *e = xasprintf("slurm job %s ended (%s) without a response; its log: %s",
+		                    j->jobid, st_name, tail);
 		free(tail);
 		complete(t, j, -1, e);
 	}
@@ -396,9 +401,9 @@ static void s_destroy(struct remote_transport *rt)
 }
 
 static const struct remote_transport_ops slurm_transport_ops = {
-	.start = s_start,
-	.cancel = s_cancel,
-	.destroy = s_destroy,
+    .start = s_start,
+    .cancel = s_cancel,
+    .destroy = s_destroy,
 };
 
 static char *self_path(void)
@@ -411,10 +416,13 @@ static char *self_path(void)
 	return xstrdup(buf);
 }
 
-int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg, struct engine **out)
+int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg,
+                        struct engine **out)
 {
-	if (args && (!*args || strspn(args, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-,.") !=
-					strlen(args)))
+	if (args &&
+	    (!*args ||
+	     strspn(args, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-,.") !=
+	         strlen(args)))
 		return gg_error("engine slurm: '%s' is not a partition name", args);
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	struct strans *t = xcalloc(1, sizeof *t);
@@ -461,10 +469,10 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 		return -1;
 	}
 	struct remote_config rc = {
-		.label = "slurm",
-		.max_inline_thunk = 4u << 20,
-		.inline_limit = WIRE_INLINE_TOTAL,
-		.default_timeout_ms = timeout_s * 1000,
+	    .label = "slurm",
+	    .max_inline_thunk = 4u << 20,
+	    .inline_limit = WIRE_INLINE_TOTAL,
+	    .default_timeout_ms = timeout_s * 1000,
 	};
 	return remote_engine_create(&t->base, &rc, limit > 0 ? limit : 100, cfg, out);
 }

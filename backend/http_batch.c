@@ -99,8 +99,7 @@ static uint64_t backoff_ns(struct http_batch *hb, unsigned attempt)
 bool http_transient(CURLcode rc, long status)
 {
 	switch (rc) {
-	case CURLE_OK:
-		return status >= 500 || status == 429 || status == 408 || status == 0;
+	case CURLE_OK: return status >= 500 || status == 429 || status == 408 || status == 0;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_PARTIAL_FILE:
@@ -114,10 +113,8 @@ bool http_transient(CURLcode rc, long status)
 	case CURLE_WEIRD_SERVER_REPLY:
 	/* The scheme was checked when the URL was made, so at transfer time
 	 * this means a garbled status line (e.g. on a reused connection). */
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return true;
-	default:
-		return false;
+	case CURLE_UNSUPPORTED_PROTOCOL: return true;
+	default: return false;
 	}
 }
 
@@ -129,16 +126,6 @@ void http_describe(char *out, size_t size, CURLcode rc, long status, const char 
 		snprintf(out, size, "HTTP %ld (%s)", status, detail);
 	else
 		snprintf(out, size, "HTTP %ld", status);
-}
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-	return CURL_SOCKOPT_OK;
 }
 
 static CURL *take_easy(struct http_batch *hb)
@@ -161,7 +148,6 @@ static CURL *take_easy(struct http_batch *hb)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)c->timeout_s);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
 	/* Waiting for "100 Continue" costs a round trip; servers that want
@@ -178,13 +164,21 @@ static void give_easy(struct http_batch *hb, CURL *e)
 		curl_easy_cleanup(e);
 }
 
+/* A job's last word: its state, then release() of what it still holds. */
+static void settle(struct http_job *j, enum http_job_state state)
+{
+	j->state = state;
+	if (j->release)
+		j->release(j);
+}
+
 /* Starts one attempt. false if it could not start (the job is then final). */
 static bool start_job(struct http_batch *hb, struct http_job *j)
 {
 	CURL *e = take_easy(hb);
 	if (!e) {
 		snprintf(j->error, sizeof j->error, "cannot create a libcurl handle");
-		j->state = HTTP_JOB_FAILED;
+		settle(j, HTTP_JOB_FAILED);
 		return false;
 	}
 	j->attempts++;
@@ -192,7 +186,7 @@ static bool start_job(struct http_batch *hb, struct http_job *j)
 	if (j->prepare(j, e) < 0) {
 		if (!j->error[0])
 			snprintf(j->error, sizeof j->error, "%s", gg_last_error());
-		j->state = HTTP_JOB_FAILED;
+		settle(j, HTTP_JOB_FAILED);
 		give_easy(hb, e);
 		return false;
 	}
@@ -202,7 +196,7 @@ static bool start_job(struct http_batch *hb, struct http_job *j)
 		/* finish() releases what prepare() opened */
 		j->finish(j, e, CURLE_FAILED_INIT, 0);
 		snprintf(j->error, sizeof j->error, "libcurl: %s", curl_multi_strerror(mc));
-		j->state = HTTP_JOB_FAILED;
+		settle(j, HTTP_JOB_FAILED);
 		give_easy(hb, e);
 		return false;
 	}
@@ -228,12 +222,12 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			/* nothing new starts; what never ran says why */
 			for (; next < n; next++) {
 				snprintf(jobs[next]->error, sizeof jobs[next]->error,
-					 "not attempted after an earlier fatal error");
-				jobs[next]->state = HTTP_JOB_FAILED;
+				         "not attempted after an earlier fatal error");
+				settle(jobs[next], HTTP_JOB_FAILED);
 				settled++, failed++;
 			}
 			for (size_t i = 0; i < n_wait; i++) {
-				wait[i]->state = HTTP_JOB_FAILED;
+				settle(wait[i], HTTP_JOB_FAILED);
 				settled++, failed++;
 			}
 			n_wait = 0;
@@ -286,26 +280,30 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			}
 			settled++;
 			if (v == HTTP_DONE) {
-				j->state = HTTP_JOB_OK;
+				settle(j, HTTP_JOB_OK);
 			} else {
-				j->state = HTTP_JOB_FAILED;
 				failed++;
 				if (v == HTTP_FATAL)
 					stop = true;
 				if (v == HTTP_RETRY && j->attempts > 1) {
 					size_t l = strlen(j->error);
-					snprintf(j->error + l, sizeof j->error - l, ", after %u attempts",
-						 j->attempts);
+					snprintf(j->error + l, sizeof j->error - l,
+					         ", after %u attempts", j->attempts);
 				}
+				settle(j, HTTP_JOB_FAILED);
 			}
 		}
 		if (settled == n)
 			break;
+		/* a finished transfer freed a slot: fill it before waiting */
+		if (!stop && next < n && inflight < hb->cfg.max_inflight)
+			continue;
 		/* sleep until there is socket activity or a retry is due */
 		int timeout_ms = 1000;
 		now = now_ns();
 		for (size_t i = 0; i < n_wait; i++) {
-			uint64_t d = wait[i]->not_before_ns > now ? wait[i]->not_before_ns - now : 0;
+			uint64_t d =
+			    wait[i]->not_before_ns > now ? wait[i]->not_before_ns - now : 0;
 			if (d / 1000000 < (uint64_t)timeout_ms)
 				timeout_ms = (int)(d / 1000000);
 		}

@@ -8,8 +8,10 @@
  * calls prepare() before every attempt (on a freshly reset easy handle that
  * already carries the common options: timeouts, no signals, http(s) only)
  * and finish() after it; finish() judges the attempt and, when it is not a
- * success, writes why into job->error. Resources a job opens in prepare()
- * must be released by finish() (which is called for every prepared attempt).
+ * success, writes why into job->error. Resources an attempt opens in
+ * prepare() are released by finish() (called for every prepared attempt);
+ * what a job keeps across attempts is released by release(), so that a
+ * batch of thousands holds open files only for jobs not yet settled.
  */
 #ifndef GG_HTTP_BATCH_H
 #define GG_HTTP_BATCH_H
@@ -31,6 +33,9 @@ enum http_job_state { HTTP_JOB_PENDING, HTTP_JOB_OK, HTTP_JOB_FAILED };
 struct http_job {
 	int (*prepare)(struct http_job *job, CURL *easy);
 	enum http_verdict (*finish)(struct http_job *job, CURL *easy, CURLcode rc, long status);
+	/* optional: called once when the job is settled (done or failed for
+	 * good), to free what it keeps across attempts (temp files...) */
+	void (*release)(struct http_job *job);
 	/* set by the runner */
 	enum http_job_state state;
 	unsigned attempts;
@@ -40,9 +45,9 @@ struct http_job {
 };
 
 struct http_batch_config {
-	unsigned max_inflight;    /* transfers at once (and connections kept) */
-	unsigned max_attempts;    /* per job, at least 1 */
-	unsigned timeout_s;       /* an attempt that moves no byte this long fails */
+	unsigned max_inflight; /* transfers at once (and connections kept) */
+	unsigned max_attempts; /* per job, at least 1 */
+	unsigned timeout_s;    /* an attempt that moves no byte this long fails */
 	unsigned connect_timeout_s;
 	unsigned backoff_base_ms; /* first retry waits about this long, doubling */
 	unsigned backoff_cap_ms;

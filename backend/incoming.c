@@ -23,7 +23,8 @@ static void drop_hasher(struct incoming *in)
 	}
 }
 
-int incoming_open(struct incoming *in, struct store *s, const struct gg_name *want, const char *from)
+int incoming_open(struct incoming *in, struct store *s, const struct gg_name *want,
+                  const char *from)
 {
 	memset(in, 0, sizeof *in);
 	in->fd = -1;
@@ -55,8 +56,8 @@ int incoming_write(struct incoming *in, const void *data, size_t len)
 {
 	uint64_t size = gg_name_size(&in->want);
 	if (len > size - in->got) {
-		gg_error("object %s from %s is corrupt: longer than the %llu bytes its name says", in->want.s,
-			 in->from, (unsigned long long)size);
+		gg_error("object %s from %s is corrupt: longer than the %llu bytes its name says",
+		         in->want.s, in->from, (unsigned long long)size);
 		return INCOMING_BAD_CONTENT;
 	}
 	if (write_all(in->fd, data, len) < 0)
@@ -94,14 +95,14 @@ int incoming_commit(struct incoming *in)
 		return gg_error("internal: commit of a closed download of %s", in->want.s);
 	if (in->got != size) {
 		gg_error("object %s from %s is truncated: %llu of %llu bytes", in->want.s, in->from,
-			 (unsigned long long)in->got, (unsigned long long)size);
+		         (unsigned long long)in->got, (unsigned long long)size);
 		r = INCOMING_BAD_CONTENT;
 	} else {
 		struct gg_name got;
 		gg_hasher_final(&in->h, gg_name_kind(&in->want), &got);
 		if (!gg_name_eq(&got, &in->want)) {
-			gg_error("object %s from %s is corrupt: its content hashes to %s", in->want.s, in->from,
-				 got.s);
+			gg_error("object %s from %s is corrupt: its content hashes to %s",
+			         in->want.s, in->from, got.s);
 			r = INCOMING_BAD_CONTENT;
 		}
 	}

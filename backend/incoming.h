@@ -15,7 +15,7 @@ struct incoming {
 	struct store *store;
 	struct gg_name want;
 	const char *from; /* the remote store's URI, for messages (not owned) */
-	char *tmp; /* temp file path, NULL when closed */
+	char *tmp;        /* temp file path, NULL when closed */
 	int fd;
 	struct gg_hasher h;
 	uint64_t got;
@@ -25,10 +25,14 @@ struct incoming {
 #define INCOMING_BAD_CONTENT (-2)
 
 /* Zero state: discard is a no-op on it. */
-#define INCOMING_INIT {.fd = -1}
+#define INCOMING_INIT                                                                              \
+	{                                                                                          \
+		.fd = -1                                                                           \
+	}
 
 /* Creates the temp file. `from` names the source in messages (no credentials). */
-int incoming_open(struct incoming *in, struct store *s, const struct gg_name *want, const char *from);
+int incoming_open(struct incoming *in, struct store *s, const struct gg_name *want,
+                  const char *from);
 /* Starts over (a retried transfer): empties the file and the hash. */
 int incoming_restart(struct incoming *in);
 /*

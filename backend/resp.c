@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define IN_SIZE (64 * 1024)
-#define MAX_LINE 4096 /* status, error and length lines */
+#define IN_SIZE   (64 * 1024)
+#define MAX_LINE  4096 /* status, error and length lines */
 #define MAX_ARRAY 1024
 
 static int conn_error(struct resp_conn *c, const char *fmt, const char *detail)
@@ -39,13 +39,15 @@ static int wait_for(struct resp_conn *c, short events, const char *doing)
 		if (r > 0)
 			return 0;
 		if (r == 0)
-			return conn_error(c, "timed out %s (no answer within GG_STORAGE_TIMEOUT)", doing);
+			return conn_error(c, "timed out %s (no answer within GG_STORAGE_TIMEOUT)",
+			                  doing);
 		if (errno != EINTR)
 			return conn_error(c, "poll failed: %s", strerror(errno));
 	}
 }
 
-int resp_connect(struct resp_conn *c, const char *host, const char *port, int timeout_ms, const char *where)
+int resp_connect(struct resp_conn *c, const char *host, const char *port, int timeout_ms,
+                 const char *where)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
@@ -57,7 +59,8 @@ int resp_connect(struct resp_conn *c, const char *host, const char *port, int ti
 		return gg_error("%s: cannot resolve %s: %s", where, host, gai_strerror(gai));
 	int saved = 0;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		                ai->ai_protocol);
 		if (fd < 0) {
 			saved = errno;
 			continue;
@@ -89,7 +92,8 @@ int resp_connect(struct resp_conn *c, const char *host, const char *port, int ti
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0)
-		return gg_error("%s: cannot connect: %s", where, strerror(saved ? saved : ECONNREFUSED));
+		return gg_error("%s: cannot connect: %s", where,
+		                strerror(saved ? saved : ECONNREFUSED));
 	c->in = xmalloc(IN_SIZE);
 	return 0;
 }
@@ -179,14 +183,16 @@ static int read_line(struct resp_conn *c, const char **line, size_t *len)
 		const char *cr = avail ? memchr(start, '\r', avail) : NULL;
 		if (cr && (size_t)(cr - start) + 1 < avail) {
 			if (cr[1] != '\n')
-				return conn_error(c, "protocol error: CR without LF in a reply%s", NULL);
+				return conn_error(c, "protocol error: CR without LF in a reply%s",
+				                  NULL);
 			*line = start;
 			*len = (size_t)(cr - start);
 			c->in_pos += *len + 2;
 			return 0;
 		}
 		if (avail > MAX_LINE)
-			return conn_error(c, "protocol error: reply line longer than 4096 bytes%s", NULL);
+			return conn_error(c, "protocol error: reply line longer than 4096 bytes%s",
+			                  NULL);
 		if (fill(c) < 0)
 			return -1;
 	}
@@ -249,8 +255,8 @@ int resp_read(struct resp_conn *c, struct resp_reply *r)
 	return 0;
 }
 
-int resp_read_bulk(struct resp_conn *c, uint64_t len, int (*sink)(void *arg, const void *data, size_t n),
-		   void *arg)
+int resp_read_bulk(struct resp_conn *c, uint64_t len,
+                   int (*sink)(void *arg, const void *data, size_t n), void *arg)
 {
 	int sink_r = 0;
 	uint64_t left = len + 2; /* the payload and its CRLF */
@@ -268,7 +274,8 @@ int resp_read_bulk(struct resp_conn *c, uint64_t len, int (*sink)(void *arg, con
 		for (size_t i = data; i < take; i++) {
 			char want = left - i == 2 ? '\r' : '\n';
 			if (c->in[c->in_pos + i] != want)
-				return conn_error(c, "protocol error: bulk reply not followed by CRLF%s", NULL);
+				return conn_error(
+				    c, "protocol error: bulk reply not followed by CRLF%s", NULL);
 		}
 		c->in_pos += take;
 		left -= take;

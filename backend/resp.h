@@ -33,12 +33,13 @@ enum resp_type { RESP_STATUS, RESP_ERROR, RESP_INT, RESP_BULK, RESP_NIL, RESP_AR
 
 struct resp_reply {
 	enum resp_type type;
-	long long n;     /* RESP_INT: the value; RESP_BULK: length; RESP_ARRAY: count */
-	char text[256];  /* RESP_STATUS / RESP_ERROR: the line (truncated, printable) */
+	long long n;    /* RESP_INT: the value; RESP_BULK: length; RESP_ARRAY: count */
+	char text[256]; /* RESP_STATUS / RESP_ERROR: the line (truncated, printable) */
 };
 
 /* Connects with a timeout. Returns 0, or -1 with an error naming `where`. */
-int resp_connect(struct resp_conn *c, const char *host, const char *port, int timeout_ms, const char *where);
+int resp_connect(struct resp_conn *c, const char *host, const char *port, int timeout_ms,
+                 const char *where);
 void resp_close(struct resp_conn *c);
 static inline bool resp_connected(const struct resp_conn *c)
 {
@@ -65,8 +66,8 @@ int resp_read(struct resp_conn *c, struct resp_reply *r);
  * in chunks. If sink fails, the rest is read and dropped (the stream stays in
  * step) and sink's return value is returned. sink may be NULL (discard).
  */
-int resp_read_bulk(struct resp_conn *c, uint64_t len, int (*sink)(void *arg, const void *data, size_t n),
-		   void *arg);
+int resp_read_bulk(struct resp_conn *c, uint64_t len,
+                   int (*sink)(void *arg, const void *data, size_t n), void *arg);
 /* Reads a reply that must be +OK/an integer, or records its error. */
 int resp_expect_ok(struct resp_conn *c, const char *what);
 int resp_expect_int(struct resp_conn *c, const char *what, long long *out);

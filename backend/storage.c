@@ -11,9 +11,9 @@
 #include <string.h>
 
 static const struct storage_ops *const backends[] = {
-	&storage_s3_ops,
-	&storage_redis_ops,
-	&storage_file_ops,
+    &storage_s3_ops,
+    &storage_redis_ops,
+    &storage_file_ops,
 };
 
 int storage_batch_error(size_t failed, const char *first)
@@ -29,13 +29,15 @@ int storage_open(const char *uri, struct storage **out)
 {
 	const char *sep = strstr(uri, "://");
 	if (!sep)
-		return gg_error("%s: not a storage URI (s3://BUCKET[/PREFIX], redis://HOST:PORT, file:///DIR)",
-				uri);
+		return gg_error(
+		    "%s: not a storage URI (s3://BUCKET[/PREFIX], redis://HOST:PORT, file:///DIR)",
+		    uri);
 	size_t n = (size_t)(sep - uri);
 	for (size_t i = 0; i < GG_ARRAY_LEN(backends); i++)
 		if (strlen(backends[i]->scheme) == n && !strncmp(uri, backends[i]->scheme, n))
 			return backends[i]->open(uri, out);
-	return gg_error("%.*s: unknown storage scheme (known: s3, redis, file)", (int)(n < 20 ? n : 20), uri);
+	return gg_error("%.*s: unknown storage scheme (known: s3, redis, file)",
+	                (int)(n < 20 ? n : 20), uri);
 }
 
 void storage_close(struct storage *st)

@@ -70,7 +70,8 @@ static int file_has(struct storage *st, const struct gg_name *names, size_t n, b
 		struct stat sb;
 		if (stat(p, &sb) == 0) {
 			/* a wrong size is damage: report absent so that a put replaces it */
-			present[i] = S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == gg_name_size(&names[i]);
+			present[i] =
+			    S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == gg_name_size(&names[i]);
 		} else if (errno == ENOENT || errno == ENOTDIR) {
 			present[i] = false;
 		} else {
@@ -113,7 +114,8 @@ static int copy_out(struct file_storage *fs, int in, const struct gg_name *n, co
 				continue;
 			if (k <= 0) {
 				r = k < 0 ? gg_error_errno("cannot read object %s", n->s)
-					  : gg_error("object %s ended early in the local store", n->s);
+				          : gg_error("object %s ended early in the local store",
+				                     n->s);
 				break;
 			}
 			if (write_all(fd, chunk, (size_t)k) < 0) {
@@ -151,8 +153,8 @@ static int file_put(struct storage *st, struct store *local, const struct gg_nam
 			close(in);
 		}
 		if (r < 0 && failed++ == 0)
-			snprintf(first, sizeof first, "cannot upload %s to %s: %s", names[i].s, st->uri,
-				 gg_last_error());
+			snprintf(first, sizeof first, "cannot upload %s to %s: %s", names[i].s,
+			         st->uri, gg_last_error());
 	}
 	return storage_batch_error(failed, first);
 }
@@ -210,7 +212,8 @@ static int fetch_one(struct file_storage *fs, struct store *local, const struct 
 	return r;
 }
 
-static int file_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n, bool *ok)
+static int file_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
+                    bool *ok)
 {
 	struct file_storage *fs = fs_of(st);
 	size_t failed = 0;
@@ -230,10 +233,10 @@ static int file_get(struct storage *st, struct store *local, const struct gg_nam
 }
 
 const struct storage_ops storage_file_ops = {
-	.scheme = "file",
-	.open = file_open,
-	.has = file_has,
-	.put = file_put,
-	.get = file_get,
-	.close = file_close,
+    .scheme = "file",
+    .open = file_open,
+    .has = file_has,
+    .put = file_put,
+    .get = file_get,
+    .close = file_close,
 };

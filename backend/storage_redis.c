@@ -23,11 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)          /* SETRANGE/GETRANGE piece, and the small/large limit */
-#define WINDOW_BYTES (8u << 20)   /* payload queued before reading replies */
-#define WINDOW_CMDS 256           /* commands queued before reading replies */
-#define LARGE_WINDOW_CHUNKS 4     /* chunks of one large object in flight */
-#define TEMP_TTL "3600"           /* seconds a crashed upload's temp key survives */
+#define CHUNK               (1u << 20) /* SETRANGE/GETRANGE piece, and the small/large limit */
+#define WINDOW_BYTES        (8u << 20) /* payload queued before reading replies */
+#define WINDOW_CMDS         256        /* commands queued before reading replies */
+#define LARGE_WINDOW_CHUNKS 4          /* chunks of one large object in flight */
+#define TEMP_TTL            "3600"     /* seconds a crashed upload's temp key survives */
 
 /* Result of a pass over a batch: REDIS_OK, or a failure kind. */
 enum { REDIS_OK = 0, REDIS_RETRY = -1, REDIS_FATAL = -3 };
@@ -46,8 +46,8 @@ enum item_state { ITEM_PENDING, ITEM_DONE, ITEM_FAILED };
 struct item {
 	struct gg_name name;
 	enum item_state state;
-	bool result;        /* has: present; get: downloaded */
-	unsigned bad;       /* downloads that did not match the name */
+	bool result;  /* has: present; get: downloaded */
+	unsigned bad; /* downloads that did not match the name */
 	char error[600];
 };
 
@@ -167,13 +167,14 @@ static int redis_open(const char *uri, struct storage **out)
 	rs->conn.fd = -1;
 	if (parse_uri(rs, uri) < 0) {
 		/* the URI may hold a password: do not echo it */
-		gg_error("bad Redis URI: %s (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB])", gg_last_error());
+		gg_error("bad Redis URI: %s (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB])",
+		         gg_last_error());
 		redis_free(rs);
 		return -1;
 	}
 	bool v6 = strchr(rs->host, ':') != NULL;
-	rs->base.uri = xasprintf("redis://%s%s%s:%s%s%s", v6 ? "[" : "", rs->host, v6 ? "]" : "", rs->port,
-				 rs->db ? "/" : "", rs->db ? rs->db : "");
+	rs->base.uri = xasprintf("redis://%s%s%s:%s%s%s", v6 ? "[" : "", rs->host, v6 ? "]" : "",
+	                         rs->port, rs->db ? "/" : "", rs->db ? rs->db : "");
 	rs->timeout_ms = (int)env_uint("GG_STORAGE_TIMEOUT", 30, 1, 3600) * 1000;
 	rs->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
 	rs->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
@@ -191,17 +192,19 @@ static void redis_close(struct storage *st)
 
 static bool transient_reply(const char *text)
 {
-	return !strncmp(text, "LOADING", 7) || !strncmp(text, "BUSY", 4) || !strncmp(text, "TRYAGAIN", 8) ||
-	       !strncmp(text, "MASTERDOWN", 10);
+	return !strncmp(text, "LOADING", 7) || !strncmp(text, "BUSY", 4) ||
+	       !strncmp(text, "TRYAGAIN", 8) || !strncmp(text, "MASTERDOWN", 10);
 }
 
 /* Classifies an error reply to a data command: fatal, retry or the item's own. */
-static int reply_error(struct redis_storage *rs, const char *text, struct item *it, const char *verb)
+static int reply_error(struct redis_storage *rs, const char *text, struct item *it,
+                       const char *verb)
 {
-	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "NOPERM", 6) || !strncmp(text, "WRONGPASS", 9)) {
+	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "NOPERM", 6) ||
+	    !strncmp(text, "WRONGPASS", 9)) {
 		gg_error("%s: authentication required or refused (%s); put the password in the URI "
-			 "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
-			 rs->base.uri, text);
+		         "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
+		         rs->base.uri, text);
 		return REDIS_FATAL;
 	}
 	if (transient_reply(text)) {
@@ -209,7 +212,8 @@ static int reply_error(struct redis_storage *rs, const char *text, struct item *
 		resp_close(&rs->conn);
 		return REDIS_RETRY;
 	}
-	snprintf(it->error, sizeof it->error, "cannot %s %s at %s: %s", verb, it->name.s, rs->base.uri, text);
+	snprintf(it->error, sizeof it->error, "cannot %s %s at %s: %s", verb, it->name.s,
+	         rs->base.uri, text);
 	it->state = ITEM_FAILED;
 	return REDIS_OK;
 }
@@ -247,14 +251,16 @@ static int ensure_connected(struct redis_storage *rs)
 			return REDIS_RETRY;
 		if (r.type == RESP_ERROR) {
 			bool auth = i < n;
-			gg_error("%s: %s: %s", rs->base.uri, auth ? "authentication failed" : "cannot select the database",
-				 r.text);
+			gg_error("%s: %s: %s", rs->base.uri,
+			         auth ? "authentication failed" : "cannot select the database",
+			         r.text);
 			resp_close(&rs->conn);
 			return transient_reply(r.text) ? REDIS_RETRY : REDIS_FATAL;
 		}
 		if (r.type != RESP_STATUS) {
 			resp_close(&rs->conn);
-			gg_error("%s: protocol error: unexpected reply to %s", rs->base.uri, i < n ? "AUTH" : "SELECT");
+			gg_error("%s: protocol error: unexpected reply to %s", rs->base.uri,
+			         i < n ? "AUTH" : "SELECT");
 			return REDIS_RETRY;
 		}
 	}
@@ -267,15 +273,23 @@ static int ensure_connected(struct redis_storage *rs)
  * pending at the end fail with the last connection error.
  */
 static int run_passes(struct redis_storage *rs, struct item *items, size_t n,
-		      int (*pass)(struct redis_storage *rs, struct item *items, size_t n, void *ctx), void *ctx)
+                      int (*pass)(struct redis_storage *rs, struct item *items, size_t n,
+                                  void *ctx),
+                      void *ctx)
 {
 	unsigned failures = 0, clean_passes = 0;
+	size_t last_pending = SIZE_MAX;
 	for (;;) {
-		bool pending = false;
-		for (size_t i = 0; i < n && !pending; i++)
-			pending = items[i].state == ITEM_PENDING;
-		if (!pending)
+		size_t pending = 0;
+		for (size_t i = 0; i < n; i++)
+			pending += items[i].state == ITEM_PENDING;
+		if (pending == 0)
 			return REDIS_OK;
+		/* the retry budget is for failures in a row: a connection that
+		 * dies after some progress starts it afresh */
+		if (pending < last_pending)
+			failures = 0;
+		last_pending = pending;
 		int r = ensure_connected(rs);
 		if (r == REDIS_OK)
 			r = pass(rs, items, n, ctx);
@@ -292,11 +306,13 @@ static int run_passes(struct redis_storage *rs, struct item *items, size_t n,
 			if (r == REDIS_FATAL)
 				snprintf(why, sizeof why, "%s", gg_last_error());
 			else
-				snprintf(why, sizeof why, "%s, after %u attempts", gg_last_error(), failures);
+				snprintf(why, sizeof why, "%s, after %u attempts", gg_last_error(),
+				         failures);
 			for (size_t i = 0; i < n; i++)
 				if (items[i].state == ITEM_PENDING) {
 					items[i].state = ITEM_FAILED;
-					snprintf(items[i].error, sizeof items[i].error, "%.*s", (int)sizeof items[i].error - 1, why);
+					snprintf(items[i].error, sizeof items[i].error, "%.*s",
+					         (int)sizeof items[i].error - 1, why);
 				}
 			return r;
 		}
@@ -351,7 +367,8 @@ static int has_pass(struct redis_storage *rs, struct item *items, size_t n, void
 		for (; i < n && k < WINDOW_CMDS; i++)
 			if (items[i].state == ITEM_PENDING) {
 				/* STRLEN also checks the size; an empty object needs EXISTS */
-				queue2(c, gg_name_size(&items[i].name) ? "STRLEN" : "EXISTS", items[i].name.s);
+				queue2(c, gg_name_size(&items[i].name) ? "STRLEN" : "EXISTS",
+				       items[i].name.s);
 				win[k++] = i;
 			}
 		if (k == 0)
@@ -378,7 +395,8 @@ static int has_pass(struct redis_storage *rs, struct item *items, size_t n, void
 					return e;
 			} else {
 				resp_close(c);
-				gg_error("%s: protocol error: unexpected reply to STRLEN", rs->base.uri);
+				gg_error("%s: protocol error: unexpected reply to STRLEN",
+				         rs->base.uri);
 				return REDIS_RETRY;
 			}
 		}
@@ -414,14 +432,15 @@ static int read_at(int fd, char *buf, size_t len, uint64_t off, const struct gg_
 			continue;
 		if (k <= 0)
 			return k < 0 ? gg_error_errno("cannot read object %s", n->s)
-				     : gg_error("object %s ended early in the local store", n->s);
+			             : gg_error("object %s ended early in the local store", n->s);
 		got += (size_t)k;
 	}
 	return 0;
 }
 
 /* Reads the replies of a window of small SETs. */
-static int read_set_replies(struct redis_storage *rs, struct item *items, const size_t *win, size_t k)
+static int read_set_replies(struct redis_storage *rs, struct item *items, const size_t *win,
+                            size_t k)
 {
 	for (size_t w = 0; w < k; w++) {
 		struct resp_reply r;
@@ -481,8 +500,8 @@ static int put_large(struct redis_storage *rs, struct item *it, int fd, char *ch
 		for (; sent < LARGE_WINDOW_CHUNKS && off < size; sent++) {
 			size_t len = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
 			if (read_at(fd, chunk, len, off, &it->name) < 0) {
-				snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s", it->name.s,
-					 rs->base.uri, gg_last_error());
+				snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s",
+				         it->name.s, rs->base.uri, gg_last_error());
 				it->state = ITEM_FAILED;
 				break;
 			}
@@ -575,7 +594,8 @@ static int put_pass(struct redis_storage *rs, struct item *items, size_t n, void
 			continue;
 		uint64_t size = it ? gg_name_size(&it->name) : 0;
 		/* flush the window of small SETs when full, at the end, or before a large object */
-		if (k > 0 && (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
+		if (k > 0 &&
+		    (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
 			if (resp_flush(c) < 0)
 				return REDIS_RETRY;
 			int r = read_set_replies(rs, items, win, k);
@@ -587,15 +607,15 @@ static int put_pass(struct redis_storage *rs, struct item *items, size_t n, void
 			break;
 		if (size > RESP_MAX_BULK) {
 			snprintf(it->error, sizeof it->error,
-				 "cannot upload %s to %s: larger than Redis's 512 MiB string limit", it->name.s,
-				 rs->base.uri);
+			         "cannot upload %s to %s: larger than Redis's 512 MiB string limit",
+			         it->name.s, rs->base.uri);
 			it->state = ITEM_FAILED;
 			continue;
 		}
 		int fd = store_open_object(ctx->local, &it->name);
 		if (fd < 0) {
-			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s", it->name.s, rs->base.uri,
-				 gg_last_error());
+			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s",
+			         it->name.s, rs->base.uri, gg_last_error());
 			it->state = ITEM_FAILED;
 			continue;
 		}
@@ -607,8 +627,8 @@ static int put_pass(struct redis_storage *rs, struct item *items, size_t n, void
 			continue;
 		}
 		if (read_at(fd, ctx->chunk, (size_t)size, 0, &it->name) < 0) {
-			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s", it->name.s, rs->base.uri,
-				 gg_last_error());
+			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s",
+			         it->name.s, rs->base.uri, gg_last_error());
 			it->state = ITEM_FAILED;
 			close(fd);
 			continue;
@@ -660,7 +680,8 @@ static void bad_content(struct redis_storage *rs, struct item *it, struct get_ct
 }
 
 /* Streams one bulk reply into in; 1 = streamed, 0 = nil, <0 = failure kind. */
-static int read_into(struct redis_storage *rs, struct item *it, struct incoming *in, const char *what)
+static int read_into(struct redis_storage *rs, struct item *it, struct incoming *in,
+                     const char *what)
 {
 	struct resp_reply r;
 	if (resp_read(&rs->conn, &r) < 0)
@@ -765,8 +786,8 @@ static int get_large(struct redis_storage *rs, struct item *it, struct get_ctx *
 }
 
 /* Reads the replies of a window of small GETs. */
-static int read_get_replies(struct redis_storage *rs, struct item *items, const size_t *win, size_t k,
-			    struct get_ctx *ctx)
+static int read_get_replies(struct redis_storage *rs, struct item *items, const size_t *win,
+                            size_t k, struct get_ctx *ctx)
 {
 	for (size_t w = 0; w < k; w++) {
 		struct item *it = &items[win[w]];
@@ -811,7 +832,8 @@ static int get_pass(struct redis_storage *rs, struct item *items, size_t n, void
 		if (it && it->state != ITEM_PENDING)
 			continue;
 		uint64_t size = it ? gg_name_size(&it->name) : 0;
-		if (k > 0 && (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
+		if (k > 0 &&
+		    (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
 			if (resp_flush(c) < 0)
 				return REDIS_RETRY;
 			int r = read_get_replies(rs, items, win, k, ctx);
@@ -850,11 +872,13 @@ static void remove_bad(struct redis_storage *rs, struct get_ctx *ctx, struct ite
 		if (items[i].state == ITEM_FAILED && items[i].bad >= STORAGE_VERIFY_ATTEMPTS) {
 			size_t l = strlen(items[i].error);
 			snprintf(items[i].error + l, sizeof items[i].error - l, "; %s",
-				 ok ? "removed the bad copy from the remote store" : "could not remove the bad copy");
+			         ok ? "removed the bad copy from the remote store"
+			            : "could not remove the bad copy");
 		}
 }
 
-static int redis_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n, bool *ok)
+static int redis_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
+                     bool *ok)
 {
 	struct redis_storage *rs = rs_of(st);
 	struct item *items = make_items(names, n);
@@ -875,10 +899,10 @@ static int redis_get(struct storage *st, struct store *local, const struct gg_na
 }
 
 const struct storage_ops storage_redis_ops = {
-	.scheme = "redis",
-	.open = redis_open,
-	.has = redis_has,
-	.put = redis_put,
-	.get = redis_get,
-	.close = redis_close,
+    .scheme = "redis",
+    .open = redis_open,
+    .has = redis_has,
+    .put = redis_put,
+    .get = redis_get,
+    .close = redis_close,
 };

@@ -20,9 +20,6 @@
 #include "storage_backends.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,7 +29,7 @@
 #include <unistd.h>
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define S3_MAX_PUT (UINT64_C(5) << 30)
+#define S3_MAX_PUT   (UINT64_C(5) << 30)
 
 struct s3 {
 	struct storage base; /* base.uri: s3://BUCKET[/PREFIX], never credentials */
@@ -67,7 +64,7 @@ struct s3_job {
 	/* GET: the verified sink, and why writing stopped */
 	struct incoming in;
 	int write_err; /* 0, -1 (I/O) or INCOMING_BAD_CONTENT */
-	char write_msg[300];
+	char write_msg[512];
 	unsigned bad_content; /* downloads that did not match the name */
 	/* from the answer */
 	bool encoded; /* Content-Encoding was set */
@@ -93,8 +90,8 @@ static struct s3 *s3_of(struct storage *st)
 
 static bool unreserved(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '.' || c == '_' || c == '~';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* Percent-encodes a key prefix per segment (RFC 3986; '/' kept), as SigV4
@@ -106,7 +103,8 @@ static int encode_prefix(const char *p, struct buf *out)
 		if (*c == '/' || !*c) {
 			if (c == seg)
 				return gg_error("empty path segment in the key prefix '%s'", p);
-			if ((c - seg == 1 && seg[0] == '.') || (c - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+			if ((c - seg == 1 && seg[0] == '.') ||
+			    (c - seg == 2 && seg[0] == '.' && seg[1] == '.'))
 				return gg_error("'.' or '..' in the key prefix '%s'", p);
 			seg = c + 1;
 		}
@@ -125,7 +123,8 @@ static bool env_flag(const char *var, bool def)
 	const char *v = getenv(var);
 	if (!v || !*v)
 		return def;
-	return !(!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off"));
+	return !(!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+	         !strcasecmp(v, "off"));
 }
 
 static const char *env_first(const char *a, const char *b, const char *c, const char *def)
@@ -143,14 +142,16 @@ static const char *env_first(const char *a, const char *b, const char *c, const 
 static int parse_endpoint(const char *ep, char **scheme, char **host, char **path)
 {
 	const char *sep = strstr(ep, "://");
-	if (!sep || !((sep - ep == 4 && !strncmp(ep, "http", 4)) || (sep - ep == 5 && !strncmp(ep, "https", 5))))
+	if (!sep || !((sep - ep == 4 && !strncmp(ep, "http", 4)) ||
+	              (sep - ep == 5 && !strncmp(ep, "https", 5))))
 		return gg_error("GG_S3_ENDPOINT must start with http:// or https://");
 	const char *h = sep + 3;
 	const char *slash = strchr(h, '/');
 	const char *end = slash ? slash : h + strlen(h);
 	const char *at = memchr(h, '@', (size_t)(end - h));
 	if (at)
-		return gg_error("GG_S3_ENDPOINT must not carry credentials (use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+		return gg_error("GG_S3_ENDPOINT must not carry credentials (use "
+		                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
 	if (end == h)
 		return gg_error("GG_S3_ENDPOINT has no host");
 	for (const char *c = h; c < end; c++)
@@ -189,7 +190,8 @@ static int s3_open(const char *uri, struct storage **out)
 		return gg_error("%s: no bucket name (s3://BUCKET[/PREFIX])", uri);
 	for (size_t i = 0; i < blen; i++)
 		if (!(unreserved(b[i]) && b[i] != '~'))
-			return gg_error("%.*s: bad character '%c' in the bucket name", (int)(blen + 5), uri, b[i]);
+			return gg_error("%.*s: bad character '%c' in the bucket name",
+			                (int)(blen + 5), uri, b[i]);
 	char *bucket = xstrndup(b, blen);
 	/* prefix without leading or trailing slashes */
 	const char *p = slash ? slash : "";
@@ -202,7 +204,8 @@ static int s3_open(const char *uri, struct storage **out)
 	struct buf enc = BUF_INIT;
 	struct s3 *s = xcalloc(1, sizeof *s);
 	s->base.ops = &storage_s3_ops;
-	s->base.uri = *prefix ? xasprintf("s3://%s/%s", bucket, prefix) : xasprintf("s3://%s", bucket);
+	s->base.uri =
+	    *prefix ? xasprintf("s3://%s/%s", bucket, prefix) : xasprintf("s3://%s", bucket);
 	char *scheme = NULL, *host = NULL, *path = NULL;
 	int r = 0;
 	if (*prefix && encode_prefix(prefix, &enc) < 0)
@@ -210,7 +213,8 @@ static int s3_open(const char *uri, struct storage **out)
 	if (*prefix)
 		buf_addc(&enc, '/');
 
-	s->region = xstrdup(env_first("GG_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "us-east-1"));
+	s->region =
+	    xstrdup(env_first("GG_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "us-east-1"));
 	for (const char *c = s->region; r == 0 && *c; c++)
 		if (!unreserved(*c))
 			r = gg_error("bad region '%s'", s->region);
@@ -229,9 +233,11 @@ static int s3_open(const char *uri, struct storage **out)
 	if (r == 0) {
 		s->endpoint = xasprintf("%s://%s", scheme, host);
 		if (path_style)
-			s->url_base = xasprintf("%s://%s%s/%s/%s", scheme, host, path, bucket, enc.data ? enc.data : "");
+			s->url_base = xasprintf("%s://%s%s/%s/%s", scheme, host, path, bucket,
+			                        enc.data ? enc.data : "");
 		else
-			s->url_base = xasprintf("%s://%s.%s%s/%s", scheme, bucket, host, path, enc.data ? enc.data : "");
+			s->url_base = xasprintf("%s://%s.%s%s/%s", scheme, bucket, host, path,
+			                        enc.data ? enc.data : "");
 		s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 		s->compress = env_flag("GG_S3_COMPRESS", true);
 		r = aws_credentials_load(&s->cred);
@@ -307,12 +313,14 @@ static void job_error(struct s3_job *j, CURLcode rc, long status, const char *ex
 	snprintf(detail, sizeof detail, "%s%s%s", code, *code && *msg ? ": " : "", msg);
 	if (!*detail && status == 403)
 		snprintf(detail, sizeof detail, "access denied: check the credentials%s",
-			 j->op == S3_HEAD ? ", and that they allow s3:ListBucket" : "");
+		         j->op == S3_HEAD ? ", and that they allow s3:ListBucket" : "");
 	if (!*detail && (status == 301 || status == 307 || status == 400) && j->region_hint[0])
-		snprintf(detail, sizeof detail, "the bucket is in region %s; set GG_S3_REGION", j->region_hint);
+		snprintf(detail, sizeof detail, "the bucket is in region %s; set GG_S3_REGION",
+		         j->region_hint);
 	http_describe(why, sizeof why, rc, status, detail);
-	snprintf(j->http.error, sizeof j->http.error, "cannot %s %s at %s: %s%s%s", op_verb(j->op), j->name.s,
-		 j->s3->base.uri, why, rc != CURLE_OK ? " at " : "", rc != CURLE_OK ? j->s3->endpoint : "");
+	snprintf(j->http.error, sizeof j->http.error, "cannot %s %s at %s: %s%s%s", op_verb(j->op),
+	         j->name.s, j->s3->base.uri, why, rc != CURLE_OK ? " at " : "",
+	         rc != CURLE_OK ? j->s3->endpoint : "");
 	if (extra) {
 		size_t l = strlen(j->http.error);
 		snprintf(j->http.error + l, sizeof j->http.error - l, "%s", extra);
@@ -334,18 +342,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	struct s3_job *j = arg;
 	size_t len = size * nmemb;
 	static const char enc[] = "content-encoding:", reg[] = "x-amz-bucket-region:";
-	if (len <= 2 && j->op == S3_GET) {
-		curl_socket_t fd;
-		int one = 1;
-		if (curl_easy_getinfo(j->easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
-			setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-	} else if (len > sizeof enc - 1 && !strncasecmp(data, enc, sizeof enc - 1)) {
+	if (len > sizeof enc - 1 && !strncasecmp(data, enc, sizeof enc - 1)) {
 		const char *v = data + sizeof enc - 1;
 		while (v < data + len && (*v == ' ' || *v == '\t'))
 			v++;
 		/* "identity" and empty mean nothing was applied */
-		j->encoded = v < data + len && *v != '\r' && *v != '\n' &&
-			     strncasecmp(v, "identity", (size_t)(data + len - v) < 8 ? (size_t)(data + len - v) : 8);
+		j->encoded =
+		    v < data + len && *v != '\r' && *v != '\n' &&
+		    strncasecmp(v, "identity",
+		                (size_t)(data + len - v) < 8 ? (size_t)(data + len - v) : 8);
 	} else if (len > sizeof reg - 1 && !strncasecmp(data, reg, sizeof reg - 1)) {
 		const char *v = data + sizeof reg - 1;
 		size_t k = 0;
@@ -372,7 +377,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	if (r < 0) {
 		j->write_err = r;
 		snprintf(j->write_msg, sizeof j->write_msg, "%s", gg_last_error());
-		return CURL_WRITEFUNC_ERROR;
+		return 0; /* any other count than len aborts the transfer */
 	}
 	return len;
 }
@@ -395,11 +400,12 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
 	return lseek(j->fd, (off_t)offset, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
-static void add_header(struct s3_job *j, const char *fmt, const char *value)
+/* Appends "NAME: value"; no length limit (session tokens run to kilobytes). */
+static void add_header(struct s3_job *j, const char *name, const char *value)
 {
-	char line[600];
-	snprintf(line, sizeof line, fmt, value);
+	char *line = xasprintf("%s: %s", name, value);
 	j->headers = curl_slist_append(j->headers, line);
+	free(line);
 }
 
 /* PUT: the local object, gzip'd on the first attempt when that pays. */
@@ -418,7 +424,8 @@ static int open_upload(struct s3_job *j)
 	uint64_t size = gg_name_size(&j->name);
 	if (size > S3_MAX_PUT) {
 		close(fd);
-		return gg_error("object %s is larger than S3's 5 GiB single-upload limit", j->name.s);
+		return gg_error("object %s is larger than S3's 5 GiB single-upload limit",
+		                j->name.s);
 	}
 	if (j->http.attempts == 1 && j->s3->compress && compress_pays(fd, size)) {
 		int gz = compress_to_temp(fd, j->local->tmp, &j->gz_path, &j->gz_size, j->gz_sha);
@@ -450,30 +457,29 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	j->write_err = 0;
 	const char *sha = EMPTY_SHA256;
 	switch (j->op) {
-	case S3_HEAD:
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-		break;
+	case S3_HEAD: curl_easy_setopt(e, CURLOPT_NOBODY, 1L); break;
 	case S3_GET:
-		if (j->in.fd < 0 ? incoming_open(&j->in, j->local, &j->name, j->s3->base.uri) < 0 : incoming_restart(&j->in) < 0)
+		if (j->in.fd < 0 ? incoming_open(&j->in, j->local, &j->name, j->s3->base.uri) < 0
+		                 : incoming_restart(&j->in) < 0)
 			return -1;
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
 		break;
 	case S3_PUT:
 		if (open_upload(j) < 0) {
-			snprintf(j->http.error, sizeof j->http.error, "cannot upload %s to %s: %s", j->name.s,
-				 s->base.uri, gg_last_error());
+			snprintf(j->http.error, sizeof j->http.error, "cannot upload %s to %s: %s",
+			         j->name.s, s->base.uri, gg_last_error());
 			return -1;
 		}
 		if (j->fd == j->gz_fd) {
 			sha = j->gz_sha;
 			j->put_size = j->gz_size;
-			add_header(j, "Content-Encoding: %s", "gzip");
+			add_header(j, "Content-Encoding", "gzip");
 		} else {
 			gg_name_digest_hex(&j->name, j->put_sha);
 			sha = j->put_sha;
 			j->put_size = gg_name_size(&j->name);
 		}
-		add_header(j, "Content-Type: %s", "application/octet-stream");
+		add_header(j, "Content-Type", "application/octet-stream");
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->put_size);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
@@ -481,13 +487,11 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(e, CURLOPT_SEEKDATA, j);
 		break;
-	case S3_DELETE:
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
-		break;
+	case S3_DELETE: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
 	}
-	add_header(j, "x-amz-content-sha256: %s", sha);
+	add_header(j, "x-amz-content-sha256", sha);
 	if (s->cred.session_token)
-		add_header(j, "x-amz-security-token: %s", s->cred.session_token);
+		add_header(j, "x-amz-security-token", s->cred.session_token);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
 	curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s->sigv4);
@@ -539,8 +543,8 @@ static enum http_verdict finish_get(struct s3_job *j, CURLcode rc, long status)
 		/* keep the sink open for a retry: commit closed it, so reopen then */
 		if (rc == CURLE_BAD_CONTENT_ENCODING)
 			snprintf(j->write_msg, sizeof j->write_msg,
-				 "object %s from %s is corrupt: its gzip encoding is damaged", j->name.s,
-				 j->s3->base.uri);
+			         "object %s from %s is corrupt: its gzip encoding is damaged",
+			         j->name.s, j->s3->base.uri);
 		snprintf(j->http.error, sizeof j->http.error, "%s", j->write_msg);
 		if (++j->bad_content < STORAGE_VERIFY_ATTEMPTS)
 			return HTTP_RETRY;
@@ -562,7 +566,8 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 			curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 			/* a plain copy of the wrong size is damage: call it absent,
 			 * so that a put replaces it */
-			j->present = j->encoded || len < 0 || (uint64_t)len == gg_name_size(&j->name);
+			j->present =
+			    j->encoded || len < 0 || (uint64_t)len == gg_name_size(&j->name);
 			return HTTP_DONE;
 		}
 		if (rc == CURLE_OK && status == 404) {
@@ -570,15 +575,15 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 			return HTTP_DONE;
 		}
 		return judge_failure(j, rc, status);
-	case S3_GET:
-		return finish_get(j, rc, status);
+	case S3_GET: return finish_get(j, rc, status);
 	case S3_PUT:
 		if (j->fd >= 0 && j->fd != j->gz_fd)
 			close(j->fd);
 		j->fd = -1;
 		if (rc == CURLE_OK && status == 200)
 			return HTTP_DONE;
-		if (rc == CURLE_OK && status == 400 && strstr(j->body, "XAmzContentSHA256Mismatch")) {
+		if (rc == CURLE_OK && status == 400 &&
+		    strstr(j->body, "XAmzContentSHA256Mismatch")) {
 			job_error(j, rc, status, "; the local copy may be damaged");
 			return HTTP_FAILED;
 		}
@@ -591,10 +596,25 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 	return HTTP_FAILED;
 }
 
+/* Frees what a settled job kept across attempts: its download sink and
+ * its compressed copy. */
+static void s3_release(struct http_job *hj)
+{
+	struct s3_job *j = (struct s3_job *)hj;
+	incoming_discard(&j->in);
+	if (j->gz_fd >= 0)
+		close(j->gz_fd);
+	j->gz_fd = -1;
+	if (j->gz_path)
+		unlink(j->gz_path);
+	free(j->gz_path);
+	j->gz_path = NULL;
+}
+
 /* ---- batches ---- */
 
-static struct s3_job *make_jobs(struct s3 *s, enum s3_op op, struct store *local, const struct gg_name *names,
-				size_t n, struct http_job ***ptrs)
+static struct s3_job *make_jobs(struct s3 *s, enum s3_op op, struct store *local,
+                                const struct gg_name *names, size_t n, struct http_job ***ptrs)
 {
 	struct s3_job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
 	*ptrs = xcalloc(n ? n : 1, sizeof **ptrs);
@@ -602,6 +622,7 @@ static struct s3_job *make_jobs(struct s3 *s, enum s3_op op, struct store *local
 		struct s3_job *j = &jobs[i];
 		j->http.prepare = s3_prepare;
 		j->http.finish = s3_finish;
+		j->http.release = s3_release;
 		j->s3 = s;
 		j->op = op;
 		j->name = names[i];
@@ -616,22 +637,16 @@ static struct s3_job *make_jobs(struct s3 *s, enum s3_op op, struct store *local
 static void free_jobs(struct s3_job *jobs, size_t n, struct http_job **ptrs)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct s3_job *j = &jobs[i];
-		incoming_discard(&j->in);
-		if (j->gz_fd >= 0)
-			close(j->gz_fd);
-		if (j->gz_path)
-			unlink(j->gz_path);
-		free(j->gz_path);
-		curl_slist_free_all(j->headers);
+		s3_release(&jobs[i].http); /* settled jobs were released already: a no-op */
+		curl_slist_free_all(jobs[i].headers);
 	}
 	free(jobs);
 	free(ptrs);
 }
 
 /* Runs the batch; returns the number of failed jobs and the first error. */
-static size_t run_jobs(struct s3 *s, struct s3_job *jobs, struct http_job **ptrs, size_t n, char *first,
-		       size_t first_size)
+static size_t run_jobs(struct s3 *s, struct s3_job *jobs, struct http_job **ptrs, size_t n,
+                       char *first, size_t first_size)
 {
 	size_t failed = http_batch_run(s->hb, ptrs, n);
 	first[0] = 0;
@@ -684,14 +699,16 @@ static void remove_bad(struct s3 *s, struct s3_job *jobs, size_t n, char *first,
 		char why[512];
 		bool removed = run_jobs(s, del, ptrs, k, why, sizeof why) == 0;
 		size_t l = strlen(first);
-		snprintf(first + l, first_size - l, "; %s", removed ? "removed the bad copy from the remote store"
-								     : "could not remove the bad copy");
+		snprintf(first + l, first_size - l, "; %s",
+		         removed ? "removed the bad copy from the remote store"
+		                 : "could not remove the bad copy");
 		free_jobs(del, k, ptrs);
 	}
 	free(bad);
 }
 
-static int s3_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n, bool *ok)
+static int s3_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
+                  bool *ok)
 {
 	struct s3 *s = s3_of(st);
 	/* fetch only what is not already here */
@@ -719,10 +736,10 @@ static int s3_get(struct storage *st, struct store *local, const struct gg_name 
 }
 
 const struct storage_ops storage_s3_ops = {
-	.scheme = "s3",
-	.open = s3_open,
-	.has = s3_has,
-	.put = s3_put,
-	.get = s3_get,
-	.close = s3_close,
+    .scheme = "s3",
+    .open = s3_open,
+    .has = s3_has,
+    .put = s3_put,
+    .get = s3_get,
+    .close = s3_close,
 };

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WIRE_DEPTH 5
-#define WIRE_KEYS 16
+#define WIRE_DEPTH   5
+#define WIRE_KEYS    16
 #define WIRE_MAX_INT ((UINT64_C(1) << 53) - 1)
 
 /* ---- base64 ---- */
@@ -80,9 +80,11 @@ int wire_base64_decode(const char *s, size_t len, struct buf *out)
 				continue;
 			}
 			if ((v[k] = b64_value(c)) < 0)
-				return gg_error("base64: invalid character at offset %zu", i + (size_t)k);
+				return gg_error("base64: invalid character at offset %zu",
+				                i + (size_t)k);
 		}
-		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		             (uint32_t)v[3];
 		if ((pad == 1 && (x & 0xff)) || (pad == 2 && (x & 0xffff)))
 			return gg_error("base64: non-zero padding bits at offset %zu", i);
 		*o++ = (unsigned char)(x >> 16);
@@ -229,7 +231,8 @@ static void jval_free(struct jval *v)
 }
 
 /* Records the first error only: the innermost cause is the useful one. */
-static int jfail_at(struct jparser *j, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int jfail_at(struct jparser *j, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int jfail_at(struct jparser *j, size_t off, const char *fmt, ...)
 {
 	if (j->failed)
@@ -256,7 +259,10 @@ static int hex4(const char *p, uint32_t *out)
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (d < 0)
 			return -1;
 		v = v << 4 | (uint32_t)d;
@@ -274,7 +280,8 @@ static void add_utf8(struct buf *b, uint32_t cp)
 	else if (cp < 0x800)
 		u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), k = 2;
 	else if (cp < 0x10000)
-		u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)), u[2] = (char)(0x80 | (cp & 0x3f)), k = 3;
+		u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
+		u[2] = (char)(0x80 | (cp & 0x3f)), k = 3;
 	else
 		u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)),
 		u[2] = (char)(0x80 | (cp >> 6 & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), k = 4;
@@ -288,8 +295,8 @@ static int parse_string(struct jparser *j, struct buf *out)
 	for (;;) {
 		/* copy a run of plain bytes at once */
 		const char *run = j->p;
-		while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20 &&
-		       (unsigned char)*j->p < 0x80)
+		while (j->p < j->end && *j->p != '"' && *j->p != '\\' &&
+		       (unsigned char)*j->p >= 0x20 && (unsigned char)*j->p < 0x80)
 			j->p++;
 		buf_add(out, run, (size_t)(j->p - run));
 		if (j->p >= j->end)
@@ -300,7 +307,8 @@ static int parse_string(struct jparser *j, struct buf *out)
 			return 0;
 		}
 		if (c < 0x20)
-			return jfail(j, "control character 0x%02x in a string (must be escaped)", c);
+			return jfail(j, "control character 0x%02x in a string (must be escaped)",
+			             c);
 		if (c >= 0x80) {
 			size_t k = utf8_len((const unsigned char *)j->p, (size_t)(j->end - j->p));
 			if (!k)
@@ -327,8 +335,8 @@ static int parse_string(struct jparser *j, struct buf *out)
 			return jfail(j, "NUL (\\u0000) in a string");
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			uint32_t lo;
-			if (j->end - j->p < 12 || j->p[6] != '\\' || j->p[7] != 'u' || hex4(j->p + 8, &lo) < 0 ||
-			    lo < 0xdc00 || lo > 0xdfff)
+			if (j->end - j->p < 12 || j->p[6] != '\\' || j->p[7] != 'u' ||
+			    hex4(j->p + 8, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
 				return jfail(j, "unpaired surrogate \\u%04x in a string", cp);
 			add_utf8(out, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
 			j->p += 12;
@@ -491,7 +499,8 @@ static int parse_value(struct jparser *j, struct jval *v, int depth)
 }
 
 /* Parses one object filling the whole input. */
-static int parse_document(struct jparser *j, const char *data, size_t len, size_t max, struct jval *root)
+static int parse_document(struct jparser *j, const char *data, size_t len, size_t max,
+                          struct jval *root)
 {
 	j->start = j->p = data;
 	j->end = data + len;
@@ -533,21 +542,23 @@ static int no_unknown_keys(struct jparser *j, struct jval *obj, const char *wher
 {
 	for (size_t i = 0; i < obj->u.obj.n; i++)
 		if (!obj->u.obj.m[i].used)
-			return jfail_at(j, obj->u.obj.m[i].v.off, "unknown key \"%.40s\" in %s", obj->u.obj.m[i].key,
-					where);
+			return jfail_at(j, obj->u.obj.m[i].v.off, "unknown key \"%.40s\" in %s",
+			                obj->u.obj.m[i].key, where);
 	return 0;
 }
 
 static int want_type(struct jparser *j, struct jval *v, enum jtype t, const char *key)
 {
-	static const char *const names[] = {"an object", "an array", "a string", "a whole number", "true or false"};
+	static const char *const names[] = {"an object", "an array", "a string", "a whole number",
+	                                    "true or false"};
 	if (v->t != t)
 		return jfail_at(j, v->off, "\"%s\" must be %s", key, names[t]);
 	return 0;
 }
 
 /* A string field without NULs (C strings); *out is malloc'd. */
-static int get_cstring(struct jparser *j, struct jval *obj, const char *key, bool required, char **out)
+static int get_cstring(struct jparser *j, struct jval *obj, const char *key, bool required,
+                       char **out)
 {
 	*out = NULL;
 	struct jval *v = get(obj, key);
@@ -564,17 +575,20 @@ static int get_cstring(struct jparser *j, struct jval *obj, const char *key, boo
 	return 0;
 }
 
-static int name_from(struct jparser *j, struct jval *v, const char *key, char kind, struct gg_name *out)
+static int name_from(struct jparser *j, struct jval *v, const char *key, char kind,
+                     struct gg_name *out)
 {
 	if (want_type(j, v, J_STR, key) < 0)
 		return -1;
 	if (gg_name_parse(v->u.str.data ? v->u.str.data : "", v->u.str.len, out) < 0 ||
 	    (kind && gg_name_kind(out) != kind))
-		return jfail_at(j, v->off, "\"%s\" is not %s", key, kind == 'T' ? "a thunk's name" : "an object name");
+		return jfail_at(j, v->off, "\"%s\" is not %s", key,
+		                kind == 'T' ? "a thunk's name" : "an object name");
 	return 0;
 }
 
-static int get_name(struct jparser *j, struct jval *obj, const char *key, char kind, struct gg_name *out)
+static int get_name(struct jparser *j, struct jval *obj, const char *key, char kind,
+                    struct gg_name *out)
 {
 	struct jval *v = get(obj, key);
 	if (!v)
@@ -582,7 +596,8 @@ static int get_name(struct jparser *j, struct jval *obj, const char *key, char k
 	return name_from(j, v, key, kind, out);
 }
 
-static int get_u64(struct jparser *j, struct jval *obj, const char *key, uint64_t max, bool *present, uint64_t *out)
+static int get_u64(struct jparser *j, struct jval *obj, const char *key, uint64_t max,
+                   bool *present, uint64_t *out)
 {
 	struct jval *v = get(obj, key);
 	if (present)
@@ -592,8 +607,8 @@ static int get_u64(struct jparser *j, struct jval *obj, const char *key, uint64_
 	if (want_type(j, v, J_INT, key) < 0)
 		return -1;
 	if (v->u.i > max)
-		return jfail_at(j, v->off, "\"%s\" is %llu, above the limit of %llu", key, (unsigned long long)v->u.i,
-				(unsigned long long)max);
+		return jfail_at(j, v->off, "\"%s\" is %llu, above the limit of %llu", key,
+		                (unsigned long long)v->u.i, (unsigned long long)max);
 	*out = v->u.i;
 	return 0;
 }
@@ -611,8 +626,8 @@ static int get_bool(struct jparser *j, struct jval *obj, const char *key, bool *
 	return 0;
 }
 
-static int get_base64(struct jparser *j, struct jval *obj, const char *key, size_t max, bool *present,
-		      struct buf *out)
+static int get_base64(struct jparser *j, struct jval *obj, const char *key, size_t max,
+                      bool *present, struct buf *out)
 {
 	struct jval *v = get(obj, key);
 	*present = v != NULL;
@@ -641,8 +656,9 @@ static int check_version(struct jparser *j, struct jval *root)
 	if (want_type(j, v, J_INT, "v") < 0)
 		return -1;
 	if (v->u.i != WIRE_VERSION)
-		return jfail_at(j, v->off, "version %llu is not supported (this gg speaks version %d)",
-				(unsigned long long)v->u.i, WIRE_VERSION);
+		return jfail_at(j, v->off,
+		                "version %llu is not supported (this gg speaks version %d)",
+		                (unsigned long long)v->u.i, WIRE_VERSION);
 	return 0;
 }
 
@@ -686,7 +702,8 @@ int wire_request_parse(const char *data, size_t len, struct wire_request *out)
 	if (r == 0)
 		r = get_name(&j, &root, "thunk", 'T', &out->thunk);
 	if (r == 0)
-		r = get_base64(&j, &root, "encoding", THUNK_MAX_SIZE, &out->has_encoding, &out->encoding);
+		r = get_base64(&j, &root, "encoding", THUNK_MAX_SIZE, &out->has_encoding,
+		               &out->encoding);
 	if (r == 0)
 		r = get_cstring(&j, &root, "storage", true, &out->storage);
 	if (r == 0 && !*out->storage)
@@ -705,7 +722,8 @@ int wire_request_parse(const char *data, size_t len, struct wire_request *out)
 
 /* ---- responses ---- */
 
-void wire_response_add_output(struct wire_response *r, const char *path, const struct gg_name *value, bool exec)
+void wire_response_add_output(struct wire_response *r, const char *path,
+                              const struct gg_name *value, bool exec)
 {
 	r->outputs = xrealloc(r->outputs, (r->noutputs + 1) * sizeof *r->outputs);
 	struct wire_output *o = &r->outputs[r->noutputs++];
@@ -733,7 +751,7 @@ void wire_response_free(struct wire_response *r)
 int wire_response_encode(const struct wire_response *r, struct buf *out)
 {
 	buf_printf(out, "{\"v\":%d,\"thunk\":\"%s\",\"ok\":%s", WIRE_VERSION, r->thunk.s,
-		   r->status == WIRE_OK ? "true" : "false");
+	           r->status == WIRE_OK ? "true" : "false");
 	switch (r->status) {
 	case WIRE_OK:
 		if (!r->noutputs)
@@ -743,7 +761,8 @@ int wire_response_encode(const struct wire_response *r, struct buf *out)
 			const struct wire_output *o = &r->outputs[i];
 			buf_adds(out, i ? ",{\"path\":" : "{\"path\":");
 			add_cstring(out, o->path);
-			buf_printf(out, ",\"value\":\"%s\",\"exec\":%s", o->value.s, o->exec ? "true" : "false");
+			buf_printf(out, ",\"value\":\"%s\",\"exec\":%s", o->value.s,
+			           o->exec ? "true" : "false");
 			if (o->has_inline) {
 				buf_adds(out, ",\"inline\":\"");
 				wire_base64_encode(out, o->data.data, o->data.len);
@@ -757,8 +776,9 @@ int wire_response_encode(const struct wire_response *r, struct buf *out)
 		buf_adds(out, ",\"why\":");
 		add_cstring(out, r->why ? r->why : "failed");
 		if (r->has_exit)
-			buf_printf(out, ",\"exit\":{\"%s\":%llu}", r->exit_signalled ? "signal" : "status",
-				   (unsigned long long)r->exit_code);
+			buf_printf(out, ",\"exit\":{\"%s\":%llu}",
+			           r->exit_signalled ? "signal" : "status",
+			           (unsigned long long)r->exit_code);
 		if (r->timed_out)
 			buf_adds(out, ",\"timed_out\":true");
 		break;
@@ -781,8 +801,8 @@ int wire_response_encode(const struct wire_response *r, struct buf *out)
 	}
 	if (r->has_times)
 		buf_printf(out, ",\"times\":{\"fetch_ms\":%llu,\"run_ms\":%llu,\"upload_ms\":%llu}",
-			   (unsigned long long)r->fetch_ms, (unsigned long long)r->run_ms,
-			   (unsigned long long)r->upload_ms);
+		           (unsigned long long)r->fetch_ms, (unsigned long long)r->run_ms,
+		           (unsigned long long)r->upload_ms);
 	if (r->stderr_tail) {
 		buf_adds(out, ",\"stderr_tail\":");
 		add_cstring(out, r->stderr_tail);
@@ -798,7 +818,9 @@ static int parse_output(struct jparser *j, struct jval *v, struct wire_output *o
 	if (get_cstring(j, v, "path", true, &o->path) < 0)
 		return -1;
 	if (path_check_relative(o->path, "output") < 0)
-		return jfail_at(j, v->off, "output path \"%.80s\" is not a relative path inside the thunk", o->path);
+		return jfail_at(j, v->off,
+		                "output path \"%.80s\" is not a relative path inside the thunk",
+		                o->path);
 	if (get_name(j, v, "value", 0, &o->value) < 0)
 		return -1;
 	bool present;
@@ -809,8 +831,9 @@ static int parse_output(struct jparser *j, struct jval *v, struct wire_output *o
 	if (get_base64(j, v, "inline", WIRE_INLINE_MAX, &o->has_inline, &o->data) < 0)
 		return -1;
 	if (o->has_inline && o->data.len != gg_name_size(&o->value))
-		return jfail_at(j, v->off, "inline data of \"%.80s\" is %zu bytes, its name says %llu", o->path,
-				o->data.len, (unsigned long long)gg_name_size(&o->value));
+		return jfail_at(j, v->off,
+		                "inline data of \"%.80s\" is %zu bytes, its name says %llu",
+		                o->path, o->data.len, (unsigned long long)gg_name_size(&o->value));
 	return no_unknown_keys(j, v, "an output");
 }
 
@@ -837,7 +860,8 @@ static int parse_exit(struct jparser *j, struct jval *v, struct wire_response *r
 	if (get_u64(j, v, "status", 255, &st, &a) < 0 || get_u64(j, v, "signal", 64, &sig, &b) < 0)
 		return -1;
 	if (st == sig)
-		return jfail_at(j, v->off, "\"exit\" must hold exactly one of \"status\" and \"signal\"");
+		return jfail_at(j, v->off,
+		                "\"exit\" must hold exactly one of \"status\" and \"signal\"");
 	if (sig && b == 0)
 		return jfail_at(j, v->off, "\"signal\" must be from 1 to 64");
 	r->has_exit = true;
@@ -882,7 +906,8 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 		return -1;
 	if (!has_ok)
 		return jfail_at(j, 0, "missing \"ok\"");
-	struct jval *outputs = get(root, "outputs"), *exitv = get(root, "exit"), *missing = get(root, "missing");
+	struct jval *outputs = get(root, "outputs"), *exitv = get(root, "exit"),
+	            *missing = get(root, "missing");
 	bool has_to;
 	if (get_cstring(j, root, "why", false, &r->why) < 0 ||
 	    get_cstring(j, root, "infra_error", false, &r->infra_error) < 0 ||
@@ -892,7 +917,9 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 		if (!outputs)
 			return jfail_at(j, 0, "\"ok\": true without \"outputs\"");
 		if (r->why || r->infra_error || exitv || has_to || missing)
-			return jfail_at(j, 0, "\"ok\": true with a failure's keys (why, exit, timed_out, infra_error, missing)");
+			return jfail_at(j, 0,
+			                "\"ok\": true with a failure's keys (why, exit, timed_out, "
+			                "infra_error, missing)");
 		r->status = WIRE_OK;
 		if (parse_outputs(j, outputs, r) < 0)
 			return -1;
@@ -900,17 +927,20 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 		if (outputs)
 			return jfail_at(j, outputs->off, "\"outputs\" in a failure");
 		if (!r->why == !r->infra_error)
-			return jfail_at(j, 0, "\"ok\": false needs exactly one of \"why\" and \"infra_error\"");
+			return jfail_at(
+			    j, 0, "\"ok\": false needs exactly one of \"why\" and \"infra_error\"");
 		if (r->why) {
 			r->status = WIRE_FAILED;
 			if (missing)
-				return jfail_at(j, missing->off, "\"missing\" in a program failure");
+				return jfail_at(j, missing->off,
+				                "\"missing\" in a program failure");
 			if (exitv && parse_exit(j, exitv, r) < 0)
 				return -1;
 		} else {
 			r->status = WIRE_INFRA;
 			if (exitv || has_to)
-				return jfail_at(j, 0, "\"exit\" or \"timed_out\" in an infrastructure error");
+				return jfail_at(
+				    j, 0, "\"exit\" or \"timed_out\" in an infrastructure error");
 			if (missing && parse_missing(j, missing, r) < 0)
 				return -1;
 		}
@@ -918,7 +948,8 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 	struct jval *times = get(root, "times");
 	if (times && parse_times(j, times, r) < 0)
 		return -1;
-	if (get_bool(j, root, "cached", NULL, &r->cached) < 0 || get_cstring(j, root, "worker", false, &r->worker) < 0 ||
+	if (get_bool(j, root, "cached", NULL, &r->cached) < 0 ||
+	    get_cstring(j, root, "worker", false, &r->worker) < 0 ||
 	    get_cstring(j, root, "stderr_tail", false, &r->stderr_tail) < 0)
 		return -1;
 	return no_unknown_keys(j, root, "the response");

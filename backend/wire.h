@@ -46,9 +46,9 @@
 #define WIRE_MAX_RESPONSE (16u << 20)
 /* Outputs at most this big may be inlined, up to WIRE_INLINE_TOTAL in all
  * (AWS Lambda's payload limit is 6 MB, base64 costs a third more). */
-#define WIRE_INLINE_EACH (64u << 10)
+#define WIRE_INLINE_EACH  (64u << 10)
 #define WIRE_INLINE_TOTAL (1u << 20)
-#define WIRE_INLINE_MAX (4u << 20) /* what a request may ask for at most */
+#define WIRE_INLINE_MAX   (4u << 20) /* what a request may ask for at most */
 
 struct wire_request {
 	struct gg_name thunk;
@@ -68,9 +68,9 @@ struct wire_output {
 };
 
 enum wire_status {
-	WIRE_OK,      /* ran (or was memoised); every output listed */
-	WIRE_FAILED,  /* the program failed: not worth retrying */
-	WIRE_INFRA,   /* the worker could not run it: may be retried */
+	WIRE_OK,     /* ran (or was memoised); every output listed */
+	WIRE_FAILED, /* the program failed: not worth retrying */
+	WIRE_INFRA,  /* the worker could not run it: may be retried */
 };
 
 struct wire_response {
@@ -78,15 +78,15 @@ struct wire_response {
 	enum wire_status status;
 	struct wire_output *outputs; /* WIRE_OK */
 	size_t noutputs;
-	char *why;                   /* WIRE_FAILED */
+	char *why; /* WIRE_FAILED */
 	bool has_exit, exit_signalled, timed_out;
-	uint64_t exit_code;          /* the status, or the signal number */
-	char *infra_error;           /* WIRE_INFRA */
-	struct gg_name *missing;     /* WIRE_INFRA: objects storage did not have */
+	uint64_t exit_code;      /* the status, or the signal number */
+	char *infra_error;       /* WIRE_INFRA */
+	struct gg_name *missing; /* WIRE_INFRA: objects storage did not have */
 	size_t nmissing;
-	char *stderr_tail;           /* may be NULL */
+	char *stderr_tail; /* may be NULL */
 	bool cached;
-	char *worker;                /* may be NULL */
+	char *worker; /* may be NULL */
 	bool has_times;
 	uint64_t fetch_ms, run_ms, upload_ms;
 };
@@ -104,8 +104,8 @@ int wire_response_parse(const char *data, size_t len, struct wire_response *out)
 
 void wire_request_free(struct wire_request *r);
 void wire_response_free(struct wire_response *r);
-void wire_response_add_output(struct wire_response *r, const char *path, const struct gg_name *value,
-			      bool exec);
+void wire_response_add_output(struct wire_response *r, const char *path,
+                              const struct gg_name *value, bool exec);
 
 /* Standard base64 with padding; decoding is strict (no whitespace, no
  * non-zero padding bits). */

@@ -78,6 +78,7 @@ struct node {
 	int attempts;             /* infrastructure failures so far */
 	uint64_t not_before;      /* DELAYED until then (ns) */
 	uint64_t started;         /* when the first job was submitted */
+	bool fallback_told;       /* on_fallback was called for it */
 };
 
 struct work {
@@ -559,8 +560,9 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
 
 /* The first engine, in order, that can run t and has a free slot. NULL if
  * all are busy; sets *why (malloc'd) if none can run it at all. */
-static struct engine *pick_engine(struct sched *s, const struct thunk *t, struct engine *not, char **why)
+static struct engine *pick_engine(struct sched *s, struct node *n, struct engine *not, char **why)
 {
+	const struct thunk *t = &n->reduced;
 	bool any = false;
 	struct buf reasons = BUF_INIT;
 	struct engine *pick = NULL;
@@ -578,6 +580,10 @@ static struct engine *pick_engine(struct sched *s, const struct thunk *t, struct
 	}
 	if (!any && why)
 		*why = buf_steal(&reasons);
+	if (pick && reasons.len && !n->fallback_told && s->o.on_fallback) {
+		n->fallback_told = true;
+		s->o.on_fallback(s->o.fallback_arg, n->label, pick->label, reasons.data);
+	}
 	buf_free(&reasons);
 	return pick;
 }
@@ -635,7 +641,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			n->prepared = true;
 		}
 		char *why = NULL;
-		struct engine *e = pick_engine(s, &n->reduced, NULL, &why);
+		struct engine *e = pick_engine(s, n, NULL, &why);
 		if (!e && !why)
 			break; /* every engine is busy */
 		s->ready_head = n->next_ready;
@@ -814,9 +820,9 @@ static void speculate(struct sched *s)
 		struct node *n = s->running[i];
 		if (n->njobs != 1 || now - n->started < limit)
 			continue;
-		struct engine *e = pick_engine(s, &n->reduced, n->jobs[0]->engine, NULL);
+		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL);
 		if (!e)
-			e = pick_engine(s, &n->reduced, NULL, NULL);
+			e = pick_engine(s, n, NULL, NULL);
 		if (!e)
 			return;
 		s->stats.speculated++;

@@ -44,6 +44,10 @@ struct sched_opts {
 	 * second copy on a free slot; the first result wins. */
 	bool speculate;
 	uint64_t speculate_ms;
+	/* Called (with the scheduler's lock held: keep it short) when a thunk
+	 * goes to a later engine because earlier ones cannot run it. */
+	void (*on_fallback)(void *arg, const char *thunk, const char *engine, const char *why);
+	void *fallback_arg;
 	/* For the default local engine: run this instead of exec_thunk. */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
 		       struct exec_result *r);

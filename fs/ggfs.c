@@ -287,6 +287,23 @@ int main(int argc, char **argv)
 		log_to_syslog = true;
 		fs.daemon = true;
 	}
+	/* Check $GG_ENGINE now, while errors still reach the terminal; the
+	 * engines themselves start threads, so they are made after the fork. */
+	if (getenv("GG_ENGINE") && *getenv("GG_ENGINE")) {
+		struct engine_spec *specs = NULL;
+		size_t n = 0;
+		int er = engine_specs_parse(getenv("GG_ENGINE"), &specs, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (er == 0)
+				er = engine_spec_check(specs[i].spec);
+			free(specs[i].spec);
+		}
+		free(specs);
+		if (er < 0) {
+			fprintf(stderr, "ggfs: GG_ENGINE: %s\n", gg_last_error());
+			goto out_unmount;
+		}
+	}
 	/* Forks: threads are started only after it. */
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
@@ -296,6 +313,30 @@ int main(int argc, char **argv)
 	    .max_retries = -1,
 	    .exec = {.no_isolation = fs.no_sandbox != 0},
 	};
+	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */
+	struct engine **engines = NULL;
+	size_t nengines = 0;
+	const char *env = getenv("GG_ENGINE");
+	if (env && *env) {
+		struct engine_spec *specs = NULL;
+		struct engine_config cfg = {.store = fs.store, .exec = so.exec};
+		int er = engine_specs_parse(env, &specs, &nengines);
+		if (er == 0)
+			er = engine_create_all(specs, nengines, &cfg, &engines);
+		for (size_t i = 0; i < nengines; i++)
+			free(specs[i].spec);
+		free(specs);
+		if (er < 0) {
+			ggfs_log(FUSE_LOG_ERR, "GG_ENGINE: %s", gg_last_error());
+			goto out_unmount;
+		}
+		so.engines = engines;
+		so.nengines = nengines;
+		for (size_t i = 0; i < nengines; i++)
+			so.speculate |= engine_starts_at_once(engines[i]);
+	}
+	fs.engines = engines;
+	fs.nengines = nengines;
 	if (sched_new(fs.store, &so, &fs.sched) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_unmount;
@@ -322,6 +363,9 @@ out_sched:
 out_unmount:
 	fuse_session_unmount(fs.se);
 out_signals:
+	for (size_t i = 0; i < fs.nengines; i++)
+		engine_destroy(fs.engines[i]);
+	free(fs.engines);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
 	fuse_session_destroy(fs.se);

@@ -94,6 +94,8 @@ struct node {
 struct force_job;
 
 struct ggfs {
+	struct engine **engines; /* from $GG_ENGINE; none = the local engine */
+	size_t nengines;
 	/* Configuration: written before the session starts, read-only afterwards. */
 	char *source;         /* absolute path of SOURCE */
 	char *mountpoint;     /* absolute path of MOUNTPOINT */

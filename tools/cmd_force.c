@@ -38,56 +38,14 @@ static const char force_help[] =
 	"                     local | http=URL[,URL...] | lambda=FUNCTION[@REGION] | slurm[=PARTITION]\n"
 	"  --storage URI      where remote workers find inputs (default $GG_STORAGE)\n"
 	"  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
-	"                     (on by default with a remote engine, from observed run times)\n"
+	"                     (on by default with http and lambda, from observed run times)\n"
 	"  --no-speculate     never run speculative copies\n"
 	"  --retries N        retries of infrastructure failures per thunk (default 3)\n";
 
-/* An engine named on the command line (or in $GG_ENGINE), with its limit. */
-struct engine_spec {
-	char *spec;
-	int limit; /* 0 = the engine's default */
-};
-
-/* Parses $GG_ENGINE: specs separated by spaces, each optionally "N:SPEC". */
-static int engines_from_env(const char *env, struct engine_spec **v, size_t *n)
+static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
-	char *copy = xstrdup(env), *save = NULL;
-	int r = 0;
-	for (char *w = strtok_r(copy, " \t\n", &save); w && r == 0; w = strtok_r(NULL, " \t\n", &save)) {
-		int limit = 0;
-		char *colon = strchr(w, ':');
-		if (colon && colon > w && strspn(w, "0123456789") == (size_t)(colon - w)) {
-			*colon = 0;
-			uint64_t j;
-			if (parse_u64(w, &j) < 0 || j == 0 || j > 100000)
-				r = gg_error("GG_ENGINE: bad limit '%s'", w);
-			limit = (int)j;
-			w = colon + 1;
-		}
-		*v = xrealloc(*v, (*n + 1) * sizeof **v);
-		(*v)[(*n)++] = (struct engine_spec){xstrdup(w), limit};
-	}
-	free(copy);
-	return r;
-}
-
-/* Creates the engines; on failure destroys those made. */
-static int make_engines(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
-			struct engine ***out)
-{
-	struct engine **v = xcalloc(n ? n : 1, sizeof *v);
-	for (size_t i = 0; i < n; i++)
-		if (engine_create(specs[i].spec, specs[i].limit, cfg, &v[i]) < 0) {
-			char *e = xstrdup(gg_last_error());
-			for (size_t k = 0; k < i; k++)
-				engine_destroy(v[k]);
-			free(v);
-			gg_error("-e %s: %s", specs[i].spec, e);
-			free(e);
-			return -1;
-		}
-	*out = v;
-	return 0;
+	(void)arg;
+	fprintf(stderr, "\rgg: %s runs on %s: %s\x1b[K\n", thunk, engine, why);
 }
 
 /* Replaces a placeholder file with the forced value, atomically. */
@@ -177,7 +135,7 @@ int cmd_force(int argc, char **argv)
 		specs[i].limit = so.jobs;
 	int bad = optind == argc ? die_msg("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
-	    engines_from_env(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
+	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
 		bad = die_last();
 	if (bad) {
 		for (size_t i = 0; i < nspecs; i++)
@@ -216,19 +174,20 @@ int cmd_force(int argc, char **argv)
 	bool engines_failed = false;
 	if (k && nspecs) {
 		struct engine_config cfg = {.store = s, .exec = so.exec, .storage_uri = storage};
-		if (make_engines(specs, nspecs, &cfg, &engines) < 0) {
+		if (engine_create_all(specs, nspecs, &cfg, &engines) < 0) {
 			rc = die_last();
 			engines_failed = true;
 		} else {
 			so.engines = engines;
 			so.nengines = nspecs;
 			for (size_t i = 0; i < nspecs; i++)
-				if (strcmp(engines[i]->label, "local"))
+				if (engine_starts_at_once(engines[i]))
 					so.speculate = true;
 		}
 	}
 	if (spec_mode)
 		so.speculate = spec_mode > 0;
+	so.on_fallback = print_fallback;
 	if (k && !engines_failed) {
 		struct sched *sc;
 		if (sched_new(s, &so, &sc) < 0) {

@@ -18,20 +18,20 @@
 #include <unistd.h>
 
 static const char push_help[] =
-	"usage: gg push [--force] URI NAME|FILE... (or - to read them from stdin)\n"
-	"Uploads objects of the local store to URI, skipping those it already has.\n"
-	"A FILE is first added to the local store; its name is printed.\n"
-	"  --force   upload even what URI already has (repairs a damaged copy)\n"
-	"URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
-	"See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
+    "usage: gg push [--force] URI NAME|FILE... (or - to read them from stdin)\n"
+    "Uploads objects of the local store to URI, skipping those it already has.\n"
+    "A FILE is first added to the local store; its name is printed.\n"
+    "  --force   upload even what URI already has (repairs a damaged copy)\n"
+    "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
+    "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
 static const char pull_help[] =
-	"usage: gg pull URI NAME... (or - to read names from stdin)\n"
-	"Downloads objects from URI into the local store, verifying each against\n"
-	"its name. Exits 1 if any is missing remotely or fails.\n";
+    "usage: gg pull URI NAME... (or - to read names from stdin)\n"
+    "Downloads objects from URI into the local store, verifying each against\n"
+    "its name. Exits 1 if any is missing remotely or fails.\n";
 static const char has_help[] =
-	"usage: gg remote-has URI NAME... (or - to read names from stdin)\n"
-	"Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
-	"Exit status: 0 all present, 1 some absent, 2 error.\n";
+    "usage: gg remote-has URI NAME... (or - to read names from stdin)\n"
+    "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
+    "Exit status: 0 all present, 1 some absent, 2 error.\n";
 
 /* Arguments after the URI, with "-" replaced by the lines of stdin. */
 static void collect_args(int argc, char **argv, struct strvec *out)
@@ -77,7 +77,8 @@ static double seconds_since(uint64_t t0)
 
 int cmd_push(int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	static const struct option opts[] = {
+	    {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
 	bool force = false;
 	int c;
 	optind = 1;
@@ -110,7 +111,8 @@ int cmd_push(int argc, char **argv)
 	for (size_t i = 0; i < args.n && rc == 0; i++) {
 		const char *a = args.v[i];
 		if (looks_like_name(a) && access(a, F_OK) < 0) {
-			if (gg_name_parse(a, strlen(a), &names[i]) < 0 || store_has(local, &names[i]) != 1)
+			if (gg_name_parse(a, strlen(a), &names[i]) < 0 ||
+			    store_has(local, &names[i]) != 1)
 				rc = die_msg("%s is not in the local store %s", a, local->root);
 		} else if (store_put_file(local, a, &names[i]) < 0) {
 			rc = die_last();
@@ -138,8 +140,11 @@ int cmd_push(int argc, char **argv)
 		if (rc == 0 && missing > 0 && st->ops->put(st, local, names, missing) < 0)
 			rc = die_last();
 		if (rc == 0)
-			fprintf(stderr, "gg: pushed %zu of %zu objects to %s (%zu already there; %.1f MB listed) in %.2f s\n",
-				missing, args.n, st->uri, args.n - missing, (double)bytes / 1e6, seconds_since(t0));
+			fprintf(stderr,
+			        "gg: pushed %zu of %zu objects to %s (%zu already there; %.1f MB "
+			        "listed) in %.2f s\n",
+			        missing, args.n, st->uri, args.n - missing, (double)bytes / 1e6,
+			        seconds_since(t0));
 		free(present);
 	}
 	storage_close(st);
@@ -150,8 +155,8 @@ int cmd_push(int argc, char **argv)
 }
 
 /* Shared start of pull and remote-has: options, URI, names, storage. */
-static int open_args(int argc, char **argv, const char *help, struct strvec *args, struct gg_name **names,
-		     struct storage **st)
+static int open_args(int argc, char **argv, const char *help, struct strvec *args,
+                     struct gg_name **names, struct storage **st)
 {
 	if (wants_help(argc, argv, help))
 		return 0;
@@ -199,8 +204,9 @@ int cmd_pull(int argc, char **argv)
 			}
 		if (absent)
 			rc = 1;
-		fprintf(stderr, "gg: pulled %zu of %zu objects from %s (%zu already here) in %.2f s\n",
-			got > had ? got - had : 0, args.n, st->uri, had, seconds_since(t0));
+		fprintf(stderr,
+		        "gg: pulled %zu of %zu objects from %s (%zu already here) in %.2f s\n",
+		        got > had ? got - had : 0, args.n, st->uri, had, seconds_since(t0));
 		free(ok);
 	}
 	storage_close(st);

@@ -21,29 +21,32 @@
 #include <unistd.h>
 
 static const char worker_help[] =
-	"usage: gg worker [OPTIONS] --listen ADDR:PORT     an HTTP server (POST /execute)\n"
-	"       gg worker [OPTIONS] --once REQUEST RESPONSE  one request file (a Slurm job step)\n"
-	"       gg worker [OPTIONS]                         AWS Lambda runtime (AWS_LAMBDA_RUNTIME_API set)\n"
-	"\n"
-	"Runs thunks for remote engines (gg force -e http=..., lambda=..., slurm): fetches\n"
-	"inputs from the request's storage, executes, uploads outputs, replies with names.\n"
-	"\n"
-	"  --dir DIR            the worker's own store (default $GG_DIR, else /tmp/gg-worker-UID;\n"
-	"                       /tmp/gg under Lambda)\n"
-	"  -j, --jobs N         requests executing at once (default: number of CPUs)\n"
-	"  --cache-size SIZE    keep the store below SIZE (default 2G; 400M under Lambda; 0 = no limit)\n"
-	"  --no-sandbox         run thunks in a plain directory, without namespaces\n"
-	"  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
-	"  --max-connections N  open HTTP connections at most (default 4096)\n"
-	"  -v, --verbose        a line per request on stderr\n"
-	"  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
-	"  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
+    "usage: gg worker [OPTIONS] --listen ADDR:PORT     an HTTP server (POST /execute)\n"
+    "       gg worker [OPTIONS] --once REQUEST RESPONSE  one request file (a Slurm job step)\n"
+    "       gg worker [OPTIONS]                         AWS Lambda runtime (AWS_LAMBDA_RUNTIME_API "
+    "set)\n"
+    "\n"
+    "Runs thunks for remote engines (gg force -e http=..., lambda=..., slurm): fetches\n"
+    "inputs from the request's storage, executes, uploads outputs, replies with names.\n"
+    "\n"
+    "  --dir DIR            the worker's own store (default $GG_DIR, else /tmp/gg-worker-UID;\n"
+    "                       /tmp/gg under Lambda)\n"
+    "  -j, --jobs N         requests executing at once (default: number of CPUs)\n"
+    "  --cache-size SIZE    keep the store below SIZE (default 2G; 400M under Lambda; 0 = no "
+    "limit)\n"
+    "  --no-sandbox         run thunks in a plain directory, without namespaces\n"
+    "  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
+    "  --max-connections N  open HTTP connections at most (default 4096)\n"
+    "  -v, --verbose        a line per request on stderr\n"
+    "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
+    "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
 
 static int parse_faults(const char *spec, struct worker_faults *f)
 {
 	char *copy = xstrdup(spec), *save = NULL;
 	int r = 0;
-	for (char *item = strtok_r(copy, ",", &save); item && r == 0; item = strtok_r(NULL, ",", &save)) {
+	for (char *item = strtok_r(copy, ",", &save); item && r == 0;
+	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
 		uint64_t n = 1;
 		if (eq) {
@@ -52,14 +55,16 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 				r = gg_error("--fault-inject %s: bad count '%s'", spec, eq + 1);
 		}
 		unsigned *slot = !strcmp(item, "429")    ? &f->status_429
-				 : !strcmp(item, "500")  ? &f->status_500
-				 : !strcmp(item, "hang") ? &f->hang
-				 : !strcmp(item, "drop") ? &f->drop
-				 : !strcmp(item, "die")  ? &f->die
-				 : !strcmp(item, "slow") ? &f->slow_ms
-							 : NULL;
+		                 : !strcmp(item, "500")  ? &f->status_500
+		                 : !strcmp(item, "hang") ? &f->hang
+		                 : !strcmp(item, "drop") ? &f->drop
+		                 : !strcmp(item, "die")  ? &f->die
+		                 : !strcmp(item, "slow") ? &f->slow_ms
+		                                         : NULL;
 		if (!slot && r == 0)
-			r = gg_error("--fault-inject: unknown fault '%s' (429, 500, hang, drop, die, slow)", item);
+			r = gg_error(
+			    "--fault-inject: unknown fault '%s' (429, 500, hang, drop, die, slow)",
+			    item);
 		if (r == 0)
 			*slot = (unsigned)n;
 	}
@@ -118,12 +123,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			v++;
 		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
 			e--;
-		size_t m = (size_t)(e - v) < sizeof inv->request_id - 1 ? (size_t)(e - v) : sizeof inv->request_id - 1;
+		size_t m = (size_t)(e - v) < sizeof inv->request_id - 1
+		               ? (size_t)(e - v)
+		               : sizeof inv->request_id - 1;
 		/* it goes into a URL: keep only what request ids are made of */
 		size_t o = 0;
 		for (size_t i = 0; i < m; i++)
-			if ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
-			    v[i] == '-' || v[i] == '_' || v[i] == '.')
+			if ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+			    (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '_' ||
+			    v[i] == '.')
 				inv->request_id[o++] = v[i];
 		inv->request_id[o] = 0;
 	}
@@ -183,7 +191,8 @@ static int run_lambda(struct worker *w, const char *api)
 			/* the Runtime API went away: the instance is being shut down */
 			if (++failures >= 10) {
 				rc = die_msg("Lambda Runtime API at %s: %s", api,
-					     e != CURLE_OK ? curl_easy_strerror(e) : "no invocation");
+				             e != CURLE_OK ? curl_easy_strerror(e)
+				                           : "no invocation");
 				break;
 			}
 			sleep(1);
@@ -195,16 +204,21 @@ static int run_lambda(struct worker *w, const char *api)
 		char *url;
 		const char *hdr = NULL;
 		if (inv.too_big) {
-			buf_printf(&out, "{\"errorMessage\":\"request larger than %u bytes\",\"errorType\":\"gg.BadRequest\"}",
-				   WIRE_MAX_REQUEST);
+			buf_printf(&out,
+			           "{\"errorMessage\":\"request larger than %u "
+			           "bytes\",\"errorType\":\"gg.BadRequest\"}",
+			           WIRE_MAX_REQUEST);
 		} else {
-			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out, &st);
+			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out,
+			              &st);
 		}
 		if (st == 200) {
-			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api, inv.request_id);
+			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api,
+			                inv.request_id);
 		} else {
 			/* not a request we understand: a "Handled" function error */
-			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/error", api, inv.request_id);
+			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/error", api,
+			                inv.request_id);
 			hdr = "Lambda-Runtime-Function-Error-Type: gg.BadRequest";
 			if (!inv.too_big) {
 				struct buf e2 = BUF_INIT;
@@ -246,13 +260,19 @@ static int open_worker_store(const char *dir, bool lambda, struct store **out)
 int cmd_worker(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, 0, 'l'},     {"once", no_argument, 0, 'o'},
-		{"dir", required_argument, 0, 'd'},        {"jobs", required_argument, 0, 'j'},
-		{"cache-size", required_argument, 0, 'c'}, {"no-sandbox", no_argument, 0, 'S'},
-		{"port-file", required_argument, 0, 'p'},  {"max-connections", required_argument, 0, 'm'},
-		{"verbose", no_argument, 0, 'v'},          {"fault-inject", required_argument, 0, 'f'},
-		{"fake-exec", no_argument, 0, 'F'},        {"help", no_argument, 0, 'h'},
-		{0},
+	    {"listen", required_argument, 0, 'l'},
+	    {"once", no_argument, 0, 'o'},
+	    {"dir", required_argument, 0, 'd'},
+	    {"jobs", required_argument, 0, 'j'},
+	    {"cache-size", required_argument, 0, 'c'},
+	    {"no-sandbox", no_argument, 0, 'S'},
+	    {"port-file", required_argument, 0, 'p'},
+	    {"max-connections", required_argument, 0, 'm'},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"fault-inject", required_argument, 0, 'f'},
+	    {"fake-exec", no_argument, 0, 'F'},
+	    {"help", no_argument, 0, 'h'},
+	    {0},
 	};
 	const char *listen_on = NULL, *dir = NULL, *port_file = NULL;
 	bool once = false, cache_set = false;
@@ -275,14 +295,17 @@ int cmd_worker(int argc, char **argv)
 			break;
 		case 'c':
 			if (parse_size(optarg, &w.cache_size) < 0)
-				return die_msg("--cache-size %s: expected a size such as 500M or 2G", optarg);
+				return die_msg(
+				    "--cache-size %s: expected a size such as 500M or 2G", optarg);
 			cache_set = true;
 			break;
 		case 'S': w.exec.no_isolation = true; break;
 		case 'p': port_file = optarg; break;
 		case 'm':
-			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 || max_conns > 1000000)
-				return die_msg("--max-connections %s: expected a positive number", optarg);
+			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 ||
+			    max_conns > 1000000)
+				return die_msg("--max-connections %s: expected a positive number",
+				               optarg);
 			break;
 		case 'v': w.verbose = true; break;
 		case 'f':
@@ -302,7 +325,8 @@ int cmd_worker(int argc, char **argv)
 		return die_msg("worker: unexpected argument '%s'", argv[optind]);
 	if (!listen_on && !once && !lambda) {
 		fputs(worker_help, stderr);
-		return die_msg("worker: give --listen ADDR:PORT or --once, or run under AWS Lambda");
+		return die_msg(
+		    "worker: give --listen ADDR:PORT or --once, or run under AWS Lambda");
 	}
 	if (listen_on && once)
 		return die_msg("worker: --listen and --once exclude each other");
@@ -321,7 +345,8 @@ int cmd_worker(int argc, char **argv)
 	if (once)
 		rc = run_once(&w, argv[optind], argv[optind + 1]);
 	else if (listen_on)
-		rc = worker_http_serve(&w, listen_on, port_file, (int)max_conns) < 0 ? die_last() : 0;
+		rc = worker_http_serve(&w, listen_on, port_file, (int)max_conns) < 0 ? die_last()
+		                                                                     : 0;
 	else
 		rc = run_lambda(&w, api);
 	worker_fini(&w);

@@ -30,7 +30,8 @@ static const char help[] =
 	"usage: gg infer [-v] BUILD-COMMAND [ARG...]\n"
 	"\n"
 	"Runs the build with models of cc, gcc, g++, c++, clang, clang++, ld, as, ar,\n"
-	"ranlib and strip first on PATH. Each model stores thunks and leaves a\n"
+	"ranlib and strip first on PATH (and of nm, objdump, readelf, objcopy and\n"
+	"size, which force placeholder arguments). Each model stores thunks and leaves a\n"
 	"placeholder where the output would be; `gg force` (or running a placeholder)\n"
 	"does the work later. Commands a model cannot defer run for real and are\n"
 	"logged to .gg/infer.log.\n"
@@ -49,6 +50,9 @@ static const struct {
 	{"c++", model_gcc, false},	{"clang", model_clang, true}, {"clang++", model_clang, true},
 	{"ld", model_ld, false},	{"as", model_as, false},     {"ar", model_ar, false},
 	{"ranlib", model_ranlib, false}, {"strip", model_strip, false},
+	{"nm", model_passthrough, false}, {"objdump", model_passthrough, false},
+	{"readelf", model_passthrough, false}, {"objcopy", model_passthrough, false},
+	{"size", model_passthrough, false},
 };
 
 bool infer_is_model(const char *name)

@@ -47,6 +47,9 @@ struct model_ctx {
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */
 	bool verbose;
+	struct strvec reads; /* host files the model read (for its memo) */
+	struct strvec sides; /* files it wrote besides placeholders (depfiles) */
+	bool recording;      /* reads are being noted */
 };
 
 /* ---- model_ctx.c ---- */
@@ -161,6 +164,18 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
  */
 int model_rewrite_generic(struct model_ctx *m, struct thunk *t, const char *a, char **out);
 
+/* ---- model_memo.c: the models' own memo ---- */
+
+/*
+ * Serves a command seen before (same tool, arguments, directory and
+ * environment) whose every file read still has the same content: writes the
+ * recorded depfiles and placeholders. 1 when served, 0 when the model must
+ * run (it then starts noting what it reads).
+ */
+int model_memo_replay(struct model_ctx *m);
+/* Records the result of a model run that succeeded. Failures are ignored. */
+void model_memo_record(struct model_ctx *m, const struct model_outputs *outs);
+
 /* ---- model_plan.c: a driver's plan (`gcc -###`) ---- */
 
 struct plan_cmd {
@@ -175,6 +190,15 @@ struct plan {
 };
 int plan_parse(const char *text, size_t len, struct plan *out);
 void plan_free(struct plan *p);
+
+/* ---- model_gcc.c: shared with the clang model ---- */
+
+/* Why a compiler-driver command cannot be modelled at all, or NULL. */
+const char *model_driver_why_not(struct model_ctx *m);
+/* Runs `DRIVER -### ARGS` with TMPDIR=tmpdir and parses the plan. */
+int model_driver_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan);
+/* The first line of a tool's stderr that says "error" (malloc'd). */
+char *model_first_error(const struct buf *err);
 
 /* ---- model_link.c ---- */
 
@@ -203,5 +227,6 @@ int model_ranlib(struct model_ctx *m);
 int model_strip(struct model_ctx *m);
 int model_as(struct model_ctx *m);
 int model_clang(struct model_ctx *m);
+int model_passthrough(struct model_ctx *m);
 
 #endif

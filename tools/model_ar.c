@@ -11,6 +11,9 @@
  *    so running ranlib on its output changes no byte.
  *  - strip of a placeholder becomes a thunk (strip -o OUT IN, since a thunk
  *    cannot read and write one path); of a real file runs the real strip.
+ *  - nm, objdump, readelf, objcopy and size want the bytes now: they run for
+ *    real, after the placeholders among their arguments are forced (a build
+ *    that inspects its objects, as libtool does, then still works).
  */
 #include "infer_model.h"
 
@@ -238,4 +241,11 @@ int model_strip(struct model_ctx *m)
 	strvec_free(&opts);
 	strvec_free(&files);
 	return r < 0 ? fall_back_on_error(m) : 0;
+}
+
+/* ---- tools that read their inputs now ---- */
+
+int model_passthrough(struct model_ctx *m)
+{
+	return model_fallback(m, "%s reads its inputs now", m->tool);
 }

@@ -144,6 +144,10 @@ int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 
 void model_ctx_free(struct model_ctx *m)
 {
+	if (m->recording)
+		tbuild_note_reads(NULL);
+	strvec_free(&m->reads);
+	strvec_free(&m->sides);
 	store_close(m->store);
 	free(m->base);
 	free(m->cwd);

@@ -39,7 +39,7 @@ static bool starts(const char *s, const char *prefix)
 
 /* ---- reasons not to model, from the command line alone ---- */
 
-static const char *why_not(struct model_ctx *m)
+const char *model_driver_why_not(struct model_ctx *m)
 {
 	static const char *const env_vars[] = {
 		"CPATH",	       "C_INCLUDE_PATH",      "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH",
@@ -77,7 +77,12 @@ static const char *why_not(struct model_ctx *m)
 		    !strcmp(a, "-wrapper") || starts(a, "-fplugin") || starts(a, "-fprofile-use") ||
 		    starts(a, "-fauto-profile") || starts(a, "-fcallgraph-info") ||
 		    starts(a, "-fdump-") || starts(a, "-fstack-usage") || starts(a, "-aux-info") ||
-		    starts(a, "--sysroot") || starts(a, "-isysroot") || starts(a, "-iprefix")) {
+		    starts(a, "--sysroot") || starts(a, "-isysroot") || starts(a, "-iprefix") ||
+		    starts(a, "-fprofile-generate") || starts(a, "-fprofile-arcs") ||
+		    starts(a, "-ftest-coverage") || !strcmp(a, "--coverage") ||
+		    starts(a, "-gsplit-dwarf") || starts(a, "-fdump-") ||
+		    starts(a, "-Wl,-Map") || starts(a, "-Wl,--Map") || starts(a, "-Wl,--dependency-file") ||
+		    starts(a, "-Wl,--out-implib") || starts(a, "-Wl,-M") || starts(a, "-Wl,--print-map")) {
 			snprintf(buf, sizeof buf, "%.60s reads or writes files the model cannot see", a);
 			return buf;
 		}
@@ -163,7 +168,7 @@ static void scan_free(struct scan *s)
 	strvec_free(&s->dup_sys);
 }
 
-static char *first_error_line(const struct buf *err)
+char *model_first_error(const struct buf *err)
 {
 	const char *p = err->data ? err->data : "";
 	const char *e = strstr(p, "error");
@@ -199,11 +204,8 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc)
 	struct buf err = BUF_INIT;
 	int status, r = model_run(m, av.v, NULL, NULL, &err, &status);
 	strvec_free(&av);
-	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		char *line = first_error_line(&err);
-		r = gg_error("the preprocessor fails here (%s)", line);
-		free(line);
-	}
+	bool failed = r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char *why = failed ? model_first_error(&err) : NULL;
 	enum { NONE, QUOTE, ANGLE } list = NONE;
 	for (char *p = err.data; r == 0 && p && *p;) {
 		char *nl = strchr(p, '\n');
@@ -238,8 +240,41 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc)
 		}
 		p = nl ? nl + 1 : NULL;
 	}
+	/* The headers read up to a failure still count: one may be a placeholder. */
+	if (r == 0 && failed)
+		r = gg_error("the preprocessor fails here (%s)", why);
+	free(why);
 	buf_free(&err);
 	return r;
+}
+
+/*
+ * A header that is itself a placeholder (made by an earlier thunk) must be
+ * forced before the preprocessor can read it; its "#!" line makes the scan
+ * fail. Then force the ones the scan reached and scan again, a few rounds at
+ * most (each round gets further).
+ */
+static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan *sc)
+{
+	for (int round = 0;; round++) {
+		int r = scan_headers(m, argv, sc);
+		if (r == 0)
+			return 0;
+		struct strvec ph = STRVEC_INIT;
+		for (size_t i = 0; i < sc->headers.n; i++)
+			if (model_is_placeholder(sc->headers.v[i], NULL) == 1)
+				strvec_push(&ph, sc->headers.v[i]);
+		if (ph.n == 0 || round == 8) {
+			strvec_free(&ph);
+			return r;
+		}
+		r = model_force_files(m, &ph);
+		strvec_free(&ph);
+		if (r < 0)
+			return -1;
+		scan_free(sc);
+		*sc = (struct scan){STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	}
 }
 
 static bool in_list(const struct strvec *v, const char *s)
@@ -293,7 +328,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
 	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, builtins = STRVEC_INIT;
 	struct scan sc = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
-	char *out_where = NULL, *src = NULL;
+	char *out_where = NULL, *src = NULL, *depfile = NULL;
 	bool nostdinc = false;
 	int r = 0;
 
@@ -355,6 +390,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		char *w = NULL;
 		switch (kind) {
 		case K_DROP1:
+			/* the depfile the host scan writes (-MF wins over -MD's name) */
+			if (!strcmp(a, "-MF") || ((!strcmp(a, "-MD") || !strcmp(a, "-MMD")) && !depfile)) {
+				free(depfile);
+				depfile = xstrdup(v);
+			}
 			break;
 		case K_KEEP1:
 			strvec_push(&args, a);
@@ -392,9 +432,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		r = gg_error("no input file in the compiler's command");
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
-	/* .i and .ii are preprocessed already: no headers to find. */
 	if (r == 0)
-		r = scan_headers(m, argv, &sc);
+		r = scan_with_placeholders(m, argv, &sc);
+	if (r == 0 && depfile)
+		strvec_push(&m->sides, depfile);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)
 		if (!model_is_temp(temps, sc.headers.v[i]))
 			r = model_add_input(m, &t, sc.headers.v[i], NULL);
@@ -434,6 +475,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	scan_free(&sc);
 	free(out_where);
 	free(src);
+	free(depfile);
 	return r;
 }
 
@@ -510,7 +552,7 @@ static char *unpipe(struct plan_cmd *c, const char *tmpdir, size_t idx)
 	return NULL;
 }
 
-static int get_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan)
+int model_driver_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan)
 {
 	struct strvec av = STRVEC_INIT;
 	strvec_push(&av, m->tool);
@@ -524,7 +566,7 @@ static int get_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan)
 	strvec_free(&av);
 	free(tmpenv);
 	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		char *line = first_error_line(&err);
+		char *line = model_first_error(&err);
 		r = gg_error("the driver rejects the command (%s)", line);
 		free(line);
 	}
@@ -565,17 +607,19 @@ static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *
 
 int model_gcc(struct model_ctx *m)
 {
-	const char *why = why_not(m);
+	const char *why = model_driver_why_not(m);
 	if (why)
 		return model_fallback(m, "%s", why);
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());
+	if (model_memo_replay(m))
+		return 0;
 	struct model_temps temps = {0};
 	if (store_make_tmpdir(m->store, "infer", &temps.dir) < 0)
 		return model_fallback(m, "%s", gg_last_error());
 	struct plan plan = {0};
 	struct model_outputs outputs = {STRVEC_INIT, NULL};
-	int r = get_plan(m, temps.dir, &plan);
+	int r = model_driver_plan(m, temps.dir, &plan);
 	if (r == 0 && plan.n == 0)
 		r = gg_error("the driver would run nothing");
 	if (r == 0)
@@ -596,6 +640,7 @@ int model_gcc(struct model_ctx *m)
 	}
 	for (size_t i = 0; i < plan.notes.n; i++)
 		fprintf(stderr, "%s\n", plan.notes.v[i]);
+	model_memo_record(m, &outputs);
 	model_temps_free(&temps);
 	plan_free(&plan);
 	model_outputs_free(&outputs);

@@ -36,7 +36,7 @@
 
 enum ldk {
 	LK_OUT,	   /* the output */
-	LK_OUTX,   /* another file ld writes (map, depfile): rewritten, not kept */
+	LK_OUTX,   /* another file ld writes (map, depfile): not modelled */
 	LK_DIR,	   /* a search directory */
 	LK_LIB,	   /* -l */
 	LK_FILE,   /* a file ld reads */
@@ -232,6 +232,7 @@ struct link {
 	unsigned char mode_stack[64];
 	size_t mode_depth;
 	bool has_plugin, lto;
+	char *plugin; /* the -plugin's host path */
 	char *out_host, *out_where;
 };
 
@@ -245,6 +246,7 @@ static void link_free(struct link *l)
 	strvec_free(&l->ph_shared);
 	free(l->out_host);
 	free(l->out_where);
+	free(l->plugin);
 }
 
 static bool ref_is_lto(struct store *s, const struct gg_ref *ref, int depth, int *budget);
@@ -454,6 +456,49 @@ static int add_path_file(struct link *l, const char *host)
 }
 
 /* ---- DT_NEEDED closure ---- */
+
+/*
+ * The plugin is dlopen()ed by ld, which runs through the explicit loader:
+ * the plugin's own libraries (libLLVM for clang's LLVMgold.so) must be in
+ * the loader's --library-path, .gg-sys/lib, flattened like a closure.
+ */
+static int add_plugin_libs(struct link *l)
+{
+	char *loader = host_loader();
+	if (!loader || !l->plugin) {
+		free(loader);
+		return 0;
+	}
+	char *argv[] = {loader, "--list", l->plugin, NULL};
+	struct buf out = BUF_INIT;
+	int status, r = 0;
+	if (model_run(l->m, argv, NULL, &out, NULL, &status) == 0 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0) {
+		for (char *s = out.data; r == 0 && s && *s;) {
+			char *nl = strchr(s, '\n');
+			if (nl)
+				*nl = 0;
+			char *arrow = strstr(s, "=> /");
+			if (arrow) {
+				char *path = arrow + 3, *sp = strstr(path, " (0x");
+				if (sp)
+					*sp = 0;
+				char *where = xasprintf(".gg-sys/lib/%s", base_name(path));
+				if (!thunk_find_input(&l->t, where)) {
+					struct gg_ref ref = {0};
+					r = store_put_file(l->m->store, path, &ref.name);
+					if (r == 0)
+						thunk_add_input(&l->t, where, &ref, false);
+				}
+				free(where);
+			}
+			s = nl ? nl + 1 : NULL;
+		}
+	}
+	buf_free(&out);
+	free(loader);
+	return r;
+}
 
 /* What ld needs to check a shared library: its dependencies, where the loader finds them. */
 static int add_needed(struct link *l)
@@ -717,8 +762,11 @@ static int link_args(struct link *l)
 			strvec_push(&l->ldirs, v);
 		if (!strcmp(ld_opts[k].name, "m"))
 			emulation = v;
-		if (!strcmp(ld_opts[k].name, "plugin"))
+		if (!strcmp(ld_opts[k].name, "plugin")) {
 			l->has_plugin = true;
+			free(l->plugin);
+			l->plugin = xstrdup(v);
+		}
 	}
 	l->nuser_ldirs = l->ldirs.n;
 	if (default_dirs(l, emulation) < 0)
@@ -772,6 +820,7 @@ static int link_args(struct link *l)
 			w = xstrdup(l->out_where);
 			break;
 		case LK_OUTX:
+			return gg_error("%s writes a second output (%s)", a, v);
 		case LK_DIR:
 			w = model_map(l->m, v);
 			break;
@@ -831,11 +880,15 @@ int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *
 		r = gg_error("the output is the base directory");
 	if (r == 0)
 		r = add_needed(&l);
-	if (r == 0 && l.lto && l.has_plugin)
+	/* gcc's plugin runs lto-wrapper and friends; LLVM's does its work in ld */
+	bool gcc_plugin = l.plugin && !strncmp(base_name(l.plugin), "liblto_plugin", 13);
+	if (r == 0 && l.lto && gcc_plugin)
 		r = add_lto(&l);
 	if (r == 0)
 		r = tbuild_set_program(m->store, &l.t, job->linker, base_name(job->linker),
 				       m->realpath, l.args.v, l.args.n);
+	if (r == 0 && l.plugin && !gcc_plugin)
+		r = add_plugin_libs(&l);
 	if (r == 0) {
 		strvec_push(&l.t.outputs, l.out_where);
 		r = tbuild_store(m->store, &l.t, name);
@@ -873,6 +926,8 @@ int model_ld(struct model_ctx *m)
 		return model_fallback(m, "no arguments");
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());
+	if (model_memo_replay(m))
+		return 0;
 	struct model_temps temps = {0};
 	struct link_job job = {
 		.args = m->argv + 1,
@@ -883,12 +938,15 @@ int model_ld(struct model_ctx *m)
 	struct gg_name name;
 	char *out = NULL, *where = NULL;
 	int r = model_link(m, &job, &name, &out, &where);
+	struct model_outputs outs = {STRVEC_INIT, NULL};
 	if (r == 0) {
 		struct gg_ref ref = {name, where};
-		r = placeholder_write(out, &ref);
+		model_outputs_add(&outs, out, &ref);
+		r = model_outputs_write(m, &outs);
 	}
 	if (r == 0)
-		model_log(m, "%s -> %s#%s", out, name.s, where);
+		model_memo_record(m, &outs);
+	model_outputs_free(&outs);
 	free(out);
 	free(where);
 	if (r < 0) {

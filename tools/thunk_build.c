@@ -16,6 +16,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Where host files read are noted (see tbuild_note_reads); single-threaded tools only. */
+static struct strvec *noted_reads;
+
+void tbuild_note_reads(struct strvec *reads)
+{
+	noted_reads = reads;
+}
+
+static void note(const char *file)
+{
+	if (noted_reads)
+		strvec_push(noted_reads, file);
+}
+
 int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const char *file)
 {
 	if (path_check_relative(path, "input") < 0)
@@ -53,6 +67,7 @@ int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const ch
 		return -1;
 	if (ph == 0 && store_put_file(s, file, &ref.name) < 0)
 		return -1;
+	note(file); /* a placeholder too: its bytes name what it stands for */
 	/* A placeholder's own mode (0755 unless changed) gives the exec bit. */
 	thunk_add_input(t, path, &ref, (st.st_mode & 0111) != 0);
 	gg_ref_free(&ref);
@@ -65,6 +80,7 @@ static int add_closure_files(struct store *s, struct thunk *t, const struct clos
 		struct gg_ref ref = {0};
 		if (store_put_file(s, c->files[i].host_path, &ref.name) < 0)
 			return -1;
+		note(c->files[i].host_path);
 		/* Two closures may share a file; keep the exec bit if either wants it. */
 		const struct thunk_input *old = thunk_find_input(t, c->files[i].path);
 		bool exec = c->files[i].exec || (old && old->exec);

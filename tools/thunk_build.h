@@ -31,6 +31,13 @@ int tbuild_set_program(struct store *s, struct thunk *t, const char *program, co
 int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
 		       const char *search_path);
 
+/*
+ * When set (non-NULL), every host file the functions above store is also
+ * appended to *reads (absolute or as given): the `gg infer` models use it to
+ * know what a cached result depends on. Not thread-safe; NULL turns it off.
+ */
+void tbuild_note_reads(struct strvec *reads);
+
 /* Names the thunk and puts its encoding into the store. */
 int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out);
 

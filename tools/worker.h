@@ -18,10 +18,10 @@ struct storage;
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
 	unsigned status_429, status_500; /* answer with this HTTP status */
-	unsigned hang;                    /* never answer */
-	unsigned drop;                    /* close the connection without answering */
-	unsigned die;                     /* exit(137) in the middle of the run */
-	unsigned slow_ms;                 /* sleep this long before running */
+	unsigned hang;                   /* never answer */
+	unsigned drop;                   /* close the connection without answering */
+	unsigned die;                    /* exit(137) in the middle of the run */
+	unsigned slow_ms;                /* sleep this long before running */
 };
 
 struct worker {
@@ -39,7 +39,7 @@ struct worker {
 	struct pooled_storage *idle; /* storage handles not in use, any URI */
 	int busy;                    /* requests executing */
 	pthread_cond_t slot_cv;
-	uint64_t est_size;           /* bytes in the store, estimated since the last gc */
+	uint64_t est_size; /* bytes in the store, estimated since the last gc */
 	uint64_t served;
 
 	/* held shared by every request, exclusively by gc */
@@ -56,7 +56,8 @@ void worker_fini(struct worker *w);
  * that cannot be understood (then the body is an error reply without a
  * thunk name: {"v":1,"error":"..."}).
  */
-void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp, int *http_status);
+void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
+                   int *http_status);
 
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);

@@ -104,7 +104,8 @@ static uint64_t ms_between(uint64_t a, uint64_t b)
 	return b > a ? (b - a) / 1000000 : 0;
 }
 
-static void set_infra(struct wire_response *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_infra(struct wire_response *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_infra(struct wire_response *rs, const char *fmt, ...)
 {
 	va_list ap;
@@ -119,14 +120,15 @@ static void set_infra(struct wire_response *rs, const char *fmt, ...)
 }
 
 /* Puts the thunk in the local store (from the request or from storage) and parses it. */
-static int load_thunk(struct worker *w, const struct wire_request *rq, struct storage *st, struct thunk *t,
-		      struct wire_response *rs)
+static int load_thunk(struct worker *w, const struct wire_request *rq, struct storage *st,
+                      struct thunk *t, struct wire_response *rs)
 {
 	if (rq->has_encoding) {
 		struct gg_name n;
 		gg_name_of_buf(rq->encoding.data, rq->encoding.len, 'T', &n);
 		if (!gg_name_eq(&n, &rq->thunk)) {
-			set_infra(rs, "the request's encoding is not the thunk %s (its name is %s)", rq->thunk.s, n.s);
+			set_infra(rs, "the request's encoding is not the thunk %s (its name is %s)",
+			          rq->thunk.s, n.s);
 			return -1;
 		}
 		if (store_put_buf(w->store, rq->encoding.data, rq->encoding.len, 'T', &n) < 0) {
@@ -137,7 +139,8 @@ static int load_thunk(struct worker *w, const struct wire_request *rq, struct st
 		bool ok = false;
 		int r = st->ops->get(st, w->store, &rq->thunk, 1, &ok);
 		if (!ok) {
-			set_infra(rs, "cannot fetch the thunk from %s: %s", st->uri, r < 0 ? gg_last_error() : "not there");
+			set_infra(rs, "cannot fetch the thunk from %s: %s", st->uri,
+			          r < 0 ? gg_last_error() : "not there");
 			rs->missing = xmalloc(sizeof *rs->missing);
 			rs->missing[0] = rq->thunk;
 			rs->nmissing = 1;
@@ -162,8 +165,8 @@ static int load_thunk(struct worker *w, const struct wire_request *rq, struct st
 }
 
 /* Fetches the inputs the local store lacks, in one batch. */
-static int fetch_inputs(struct worker *w, const struct thunk *t, struct storage *st, struct wire_response *rs,
-			uint64_t *fetched)
+static int fetch_inputs(struct worker *w, const struct thunk *t, struct storage *st,
+                        struct wire_response *rs, uint64_t *fetched)
 {
 	struct gg_name *want = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *want);
 	size_t n = 0;
@@ -188,8 +191,8 @@ static int fetch_inputs(struct worker *w, const struct thunk *t, struct storage 
 				want[nmiss++] = want[i];
 		}
 		if (nmiss) {
-			set_infra(rs, "%zu of %zu inputs could not be fetched from %s%s%s", nmiss, n, st->uri,
-				  err ? ": " : " (not there)", err ? err : "");
+			set_infra(rs, "%zu of %zu inputs could not be fetched from %s%s%s", nmiss,
+			          n, st->uri, err ? ": " : " (not there)", err ? err : "");
 			rs->missing = xmalloc(nmiss * sizeof *rs->missing);
 			memcpy(rs->missing, want, nmiss * sizeof *want);
 			rs->nmissing = nmiss;
@@ -203,7 +206,8 @@ static int fetch_inputs(struct worker *w, const struct thunk *t, struct storage 
 }
 
 /* Benchmarks: outputs made from the thunk's name, nothing run. */
-static int fake_exec(struct store *s, const struct gg_name *name, const struct thunk *t, struct exec_result *r)
+static int fake_exec(struct store *s, const struct gg_name *name, const struct thunk *t,
+                     struct exec_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->t_start = r->t_ran = now_ns();
@@ -241,7 +245,7 @@ static void describe_failure(struct wire_response *rs, struct exec_result *er)
 
 /* Lists the outputs in the thunk's order, inlining small ones; uploads the rest. */
 static int reply_outputs(struct worker *w, const struct wire_request *rq, const struct thunk *t,
-			 const struct memo *m, struct storage *st, struct wire_response *rs)
+                         const struct memo *m, struct storage *st, struct wire_response *rs)
 {
 	struct gg_name *up = xcalloc(t->outputs.n, sizeof *up);
 	size_t nup = 0;
@@ -275,7 +279,8 @@ static int reply_outputs(struct worker *w, const struct wire_request *rq, const 
 }
 
 /* The request's work, under a slot and the shared gc lock. */
-static void run_request(struct worker *w, const struct wire_request *rq, struct wire_response *rs, uint64_t *added)
+static void run_request(struct worker *w, const struct wire_request *rq, struct wire_response *rs,
+                        uint64_t *added)
 {
 	uint64_t t0 = now_ns(), t1 = t0, t2 = t0;
 	struct storage *st = NULL;
@@ -300,17 +305,21 @@ static void run_request(struct worker *w, const struct wire_request *rq, struct 
 	} else if (fetch_inputs(w, &t, st, rs, added) == 0) {
 		t1 = now_ns();
 		if (worker_take_fault(w, &w->faults.die)) {
-			fprintf(stderr, "gg worker: --fault-inject die: exiting in the middle of %s\n", rq->thunk.s);
+			fprintf(stderr,
+			        "gg worker: --fault-inject die: exiting in the middle of %s\n",
+			        rq->thunk.s);
 			_exit(137);
 		}
 		if (w->faults.slow_ms) {
-			struct timespec ts = {w->faults.slow_ms / 1000, (long)(w->faults.slow_ms % 1000) * 1000000L};
+			struct timespec ts = {w->faults.slow_ms / 1000,
+			                      (long)(w->faults.slow_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 		struct exec_opts eo = w->exec;
 		if (rq->timeout_ms)
 			eo.default_timeout_ms = rq->timeout_ms;
-		int r = w->fake_exec ? fake_exec(w->store, &rq->thunk, &t, &er) : exec_thunk(w->store, &t, &eo, &er);
+		int r = w->fake_exec ? fake_exec(w->store, &rq->thunk, &t, &er)
+		                     : exec_thunk(w->store, &t, &eo, &er);
 		t2 = now_ns();
 		if (r < 0) {
 			set_infra(rs, "%s", gg_last_error());
@@ -364,14 +373,17 @@ static void maybe_gc(struct worker *w, uint64_t added)
 		w->est_size = st.after;
 		pthread_mutex_unlock(&w->mu);
 		if (w->verbose)
-			fprintf(stderr, "gg worker: cache shrunk from %llu to %llu bytes (%llu objects removed)\n",
-				(unsigned long long)st.before, (unsigned long long)st.after,
-				(unsigned long long)st.removed_objects);
+			fprintf(stderr,
+			        "gg worker: cache shrunk from %llu to %llu bytes (%llu objects "
+			        "removed)\n",
+			        (unsigned long long)st.before, (unsigned long long)st.after,
+			        (unsigned long long)st.removed_objects);
 	}
 	pthread_rwlock_unlock(&w->gc_lock);
 }
 
-void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp, int *http_status)
+void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
+                   int *http_status)
 {
 	struct wire_request rq;
 	uint64_t t0 = now_ns();
@@ -414,9 +426,11 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 	}
 	if (w->verbose)
 		fprintf(stderr, "gg worker: %s %s in %llu ms%s%s%s\n", rq.thunk.s,
-			rs.status == WIRE_OK ? "ok" : rs.status == WIRE_FAILED ? "failed" : "infra error",
-			(unsigned long long)ms_between(t0, now_ns()), rs.cached ? " (memo)" : "",
-			rs.infra_error ? ": " : "", rs.infra_error ? rs.infra_error : "");
+		        rs.status == WIRE_OK       ? "ok"
+		        : rs.status == WIRE_FAILED ? "failed"
+		                                   : "infra error",
+		        (unsigned long long)ms_between(t0, now_ns()), rs.cached ? " (memo)" : "",
+		        rs.infra_error ? ": " : "", rs.infra_error ? rs.infra_error : "");
 	wire_response_free(&rs);
 	wire_request_free(&rq);
 }

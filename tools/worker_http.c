@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEADER_MAX (16u << 10)
+#define HEADER_MAX     (16u << 10)
 #define IDLE_TIMEOUT_S 120
 
 static volatile sig_atomic_t stop_requested;
@@ -116,12 +116,14 @@ static const char *reason(int status)
 	}
 }
 
-static int reply(int fd, int status, const char *type, const char *body, size_t len, bool close_after)
+static int reply(int fd, int status, const char *type, const char *body, size_t len,
+                 bool close_after)
 {
 	char head[256];
-	int n = snprintf(head, sizeof head,
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-			 reason(status), type, len, close_after ? "Connection: close\r\n" : "");
+	int n =
+	    snprintf(head, sizeof head,
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+	             reason(status), type, len, close_after ? "Connection: close\r\n" : "");
 	if (send_all(fd, head, (size_t)n) < 0)
 		return -1;
 	return len ? send_all(fd, body, len) : 0;
@@ -219,7 +221,8 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 	char *line_end = strstr(in->data, "\r\n");
 	char method[16], target[256], version[16];
 	*line_end = 0;
-	int ok = sscanf(in->data, "%15s %255s %15s", method, target, version) == 3 && !strncmp(version, "HTTP/1.", 7);
+	int ok = sscanf(in->data, "%15s %255s %15s", method, target, version) == 3 &&
+	         !strncmp(version, "HTTP/1.", 7);
 	*line_end = '\r';
 	if (!ok) {
 		reply_error(fd, 400, "malformed request line", true);
@@ -229,7 +232,7 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 	in->data[head_len - 2] = 0; /* headers end with the last \r\n */
 	const char *hdrs = line_end + 2;
 	bool keep = strcmp(version, "HTTP/1.0") ? !header_is(hdrs, "Connection", "close")
-						: header_is(hdrs, "Connection", "keep-alive");
+	                                        : header_is(hdrs, "Connection", "keep-alive");
 	size_t clen_n;
 	const char *clen = header(hdrs, "Content-Length", &clen_n);
 	bool chunked = header(hdrs, "Transfer-Encoding", &clen_n) != NULL;
@@ -255,7 +258,7 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 	if (!is_post || (strcmp(target, "/execute") && strcmp(target, "/"))) {
 		bool known = !strcmp(target, "/execute") || !strcmp(target, "/");
 		reply_error(fd, known && !is_post ? 405 : 404,
-			    "use POST /execute (or POST /) with a request, or GET /health", true);
+		            "use POST /execute (or POST /) with a request, or GET /health", true);
 		return false;
 	}
 	if (chunked || !clen) {
@@ -266,20 +269,24 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 		reply_error(fd, 413, "request body too large", true);
 		return false;
 	}
-	if (expect && in->len - head_len < body_len && send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+	if (expect && in->len - head_len < body_len &&
+	    send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
 		return false;
 	while (in->len - head_len < body_len)
-		if (read_more(fd, in, (size_t)(body_len - (in->len - head_len)) < (1u << 20)
-					      ? (size_t)(body_len - (in->len - head_len))
-					      : (1u << 20)) <= 0)
+		if (read_more(fd, in,
+		              (size_t)(body_len - (in->len - head_len)) < (1u << 20)
+		                  ? (size_t)(body_len - (in->len - head_len))
+		                  : (1u << 20)) <= 0)
 			return false;
 	int fault = http_fault(s->w);
 	bool alive = true;
 	if (fault > 0) {
 		fprintf(stderr, "gg worker: --fault-inject: answering %d\n", fault);
-		alive = reply_error(fd, fault, fault == 429 ? "fault injected: too many requests"
-							    : "fault injected: internal error",
-				    !keep) == 0 && keep;
+		alive = reply_error(fd, fault,
+		                    fault == 429 ? "fault injected: too many requests"
+		                                 : "fault injected: internal error",
+		                    !keep) == 0 &&
+		        keep;
 	} else if (fault == -1) {
 		fprintf(stderr, "gg worker: --fault-inject hang: not answering\n");
 		while (!stop_requested)
@@ -292,7 +299,8 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 		struct buf out = BUF_INIT;
 		int status;
 		worker_handle(s->w, in->data + head_len, (size_t)body_len, &out, &status);
-		alive = reply(fd, status, "application/json", out.data, out.len, !keep) == 0 && keep;
+		alive =
+		    reply(fd, status, "application/json", out.data, out.len, !keep) == 0 && keep;
 		buf_free(&out);
 	}
 	size_t used = head_len + (size_t)body_len;
@@ -328,7 +336,10 @@ static int open_listener(const char *listen_on, int *out, char *bound, size_t bo
 		host++;
 		host[strlen(host) - 1] = 0;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE},
+	                *ai;
 	int e = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
 	if (e) {
 		free(spec);
@@ -348,8 +359,10 @@ static int open_listener(const char *listen_on, int *out, char *bound, size_t bo
 		socklen_t sl = sizeof ss;
 		char h[NI_MAXHOST], sv[NI_MAXSERV];
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-		    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, sv, sizeof sv, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-			snprintf(bound, bound_len, "%s%s%s:%s", strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", sv);
+		    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, sv, sizeof sv,
+		                NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+			snprintf(bound, bound_len, "%s%s%s:%s", strchr(h, ':') ? "[" : "", h,
+			         strchr(h, ':') ? "]" : "", sv);
 		*out = fd;
 	} else if (fd >= 0) {
 		close(fd);
@@ -369,7 +382,8 @@ int worker_http_serve(struct worker *w, const char *listen_on, const char *port_
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "gg worker: listening on http://%s (store %s, %d at once)\n", bound, w->store->root, w->jobs);
+	fprintf(stderr, "gg worker: listening on http://%s (store %s, %d at once)\n", bound,
+	        w->store->root, w->jobs);
 	if (port_file) {
 		const char *port = strrchr(bound, ':');
 		char text[32];

@@ -4,8 +4,8 @@
 #   - a worker killed (SIGKILL) in the middle of a thunk: retried on another
 #   - a worker that hangs (SIGSTOP): a speculative copy on another finishes
 #     the job, the hung request is cancelled and gg force exits promptly
-#   - 429 and 500 replies: backed off and retried; when they never stop, a
-#     clear error after the bounded attempts
+#   - 429 and 500 replies and a dropped connection: backed off and retried;
+#     when they never stop, a clear error after the bounded attempts
 #   - a corrupted object in storage: caught by its name, uploaded again
 #   - storage emptied in the middle of a build: re-uploaded, no endless loop
 # Storage is file:// (a directory laid out like a bucket), so the test can
@@ -98,15 +98,16 @@ worker_stop h1
 worker_stop h2
 
 # ---- 429 and 500 replies ----
-worker_start f1 --fault-inject 429=2,500=2 || { not_ok "start worker"; finish; }
+worker_start f1 --fault-inject 429=2,500=1,drop=1 || { not_ok "start worker"; finish; }
 t=$(gg thunk -o o -- ../napper 10 o)
 s=$(date +%s.%N)
 gg force --no-progress -e "http=${WURL[f1]}" --stdout "$t#o" >throttle.out 2>throttle.err
-check "the force succeeds through two 429s and two 500s" [ $? -eq 0 ]
+check "the force succeeds through two 429s, a 500 and a dropped connection" [ $? -eq 0 ]
 check "with the right output" grep -qx 'napped 10' throttle.out
-check "the worker answered 429 twice and 500 twice" [ "$(count f1 'answering 429')" -eq 2 -a "$(count f1 'answering 500')" -eq 2 ]
+check "the worker answered 429 twice, 500 once, and dropped one" \
+	[ "$(count f1 'answering 429')" -eq 2 -a "$(count f1 'answering 500')" -eq 1 -a "$(count f1 'without an answer')" -eq 1 ]
 check "then ran it once" [ "$(count f1 ' ok in ')" -eq 1 ]
-echo "# 4 faulty replies, backed off and retried, in $(elapsed $s) s"
+echo "# 4 faulty replies, backed off and retried within one call, in $(elapsed $s) s"
 worker_stop f1
 worker_start f2 --fault-inject 500=1000 || { not_ok "start worker"; finish; }
 t=$(gg thunk -o o -- ../napper 11 o)

@@ -14,6 +14,7 @@
 setup "$@"
 need gcc as ld cmp sh node npm redis-server
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/servers/c_graph.sh"
 cd "$T"
 echo "# in $T"
 
@@ -23,33 +24,8 @@ export GG_STORAGE=redis://127.0.0.1:$REDIS_PORT
 export AWS_ACCESS_KEY_ID=AKIDGGTEST AWS_SECRET_ACCESS_KEY=gg-test-secret AWS_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_PROFILE
 
-mkdir plain lazy fn broken stores
-cat > a.c <<'C'
-#include <stdio.h>
-int add(int a, int b);
-int main(void) { printf("sum=%d\n", add(2, 40)); return 0; }
-C
-echo 'int add(int a, int b) { return a + b; }' > b.c
-gcc -E a.c -o a.i && gcc -E b.c -o b.i
-cc1=$(gcc -print-prog-name=cc1)
-f() { gcc -print-file-name="$1"; }
-libs=(crt1.o crti.o crtbeginT.o crtend.o crtn.o libgcc.a libgcc_eh.a libc.a)
-(cd plain && for x in a b; do
-	"$cc1" -quiet -fpreprocessed ../$x.i -O2 -o $x.s && as $x.s -o $x.o
-done && ld -static -o prog $(f crt1.o) $(f crti.o) $(f crtbeginT.o) a.o b.o --start-group $(f libgcc.a) $(f libgcc_eh.a) $(f libc.a) --end-group $(f crtend.o) $(f crtn.o) && ./prog > out.txt) || not_ok "plain build"
-
-cd lazy
-gg init . >/dev/null
-for x in a b; do
-	cp ../$x.i .
-	gg thunk -i $x.i -o $x.s --placeholder $x.s -- "$cc1" -quiet -fpreprocessed $x.i -O2 -o $x.s >/dev/null
-	gg thunk -i $x.s -o $x.o --placeholder $x.o -- as $x.s -o $x.o >/dev/null
-done
-ins=()
-for l in "${libs[@]}"; do ins+=(-i "$l=$(f "$l")"); done
-gg thunk -i a.o -i b.o "${ins[@]}" -o prog --placeholder prog -- ld -static -o prog crt1.o crti.o crtbeginT.o a.o b.o --start-group libgcc.a libgcc_eh.a libc.a --end-group crtend.o crtn.o >/dev/null
-gg thunk -i prog -o out.txt --placeholder out.txt -- sh -c './prog > out.txt' >/dev/null
-cd ..
+mkdir fn broken stores
+graph_make || finish
 
 # The function: gg worker as the bootstrap, a fresh store per instance.
 cat > fn/bootstrap <<EOF
@@ -76,18 +52,8 @@ start_lambda() { # LOGVAR [ENV=VALUE...]: starts a shim; sets GG_LAMBDA_ENDPOINT
 start_lambda LOG1 || { not_ok "start the Lambda Invoke API (tests/servers/start-lambda.sh)"; finish; }
 ok "the Lambda Runtime API (@vercel/fun) and its Invoke API are up"
 
+graph_force "the lambda engine" -j 6 -e lambda=gg-worker
 cd lazy
-s=$(date +%s.%N)
-gg force --summary -j 6 -e lambda=gg-worker out.txt 2>sum1.txt
-st=$?
-echo "# forced the graph through the lambda engine in $(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $s}") s"
-check "gg force -e lambda=gg-worker succeeds" [ $st -eq 0 ] || cat sum1.txt
-check "forcing the last level ran the whole graph" grep -q 'executed 6, from memo 0, failed 0' sum1.txt
-check "program output equals the plain build's" cmp out.txt ../plain/out.txt
-gg force -e lambda=gg-worker a.s b.s a.o b.o prog 2>sum2.txt
-for x in a.s b.s a.o b.o prog; do
-	check "$x equals the plain command's output byte for byte" cmp $x ../plain/$x
-done
 check "six signed invocations succeeded" [ "$(grep -c 'gg-worker (signed) -> 200 ok' "$LOG1")" -eq 6 ]
 check "every thunk ran in a function instance" [ "$(grep -c ' ok in [0-9]* ms$' "$LOG1")" -eq 6 ]
 check "instances had their own stores" [ "$(ls ../stores | wc -l)" -ge 1 ]
@@ -98,6 +64,7 @@ n0=$(grep -c 'invoke gg-worker' "$LOG1")
 GG_LAMBDA_MAX_INPUT=1K gg force --no-progress -e lambda=gg-worker -e local --stdout "$big#o" >fb.out 2>fb.err
 check "a thunk over the cap runs on the next engine (local)" grep -qx 'fell back' fb.out
 check "and was not sent to Lambda" [ "$(grep -c 'invoke gg-worker' "$LOG1")" -eq "$n0" ]
+check "the fallback is printed with its reason" grep -q "runs on local: lambda: its inputs total" fb.err
 big2=$(gg thunk -o o -- sh -c 'echo no engine > o')
 GG_LAMBDA_MAX_INPUT=1K gg force --no-progress -e lambda=gg-worker "$big2#o" >/dev/null 2>cap.err
 check "with no other engine it fails with the reason" grep -q "no engine can run it: lambda: its inputs total [0-9.]* MiB, above the lambda engine.s limit of 1.0 KiB; set GG_LAMBDA_MAX_INPUT" cap.err || cat cap.err

@@ -62,7 +62,8 @@ gg report par.json >report.txt
 check "the trace has 13 runs on more than one slot" grep -Eq '^trace par.json: 13 thunk runs, 39 events on [2-9] slots' report.txt
 cat >overlap.py <<'PY'
 import json, sys
-ev = [e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["cat"] == "run" and e["name"].endswith(".mp4") and e["name"] != "ffmpeg out.mp4"]
+# labels are "PROGRAM OUTPUT Tshortname": the encodes output *.mp4, the join out.mp4
+ev = [e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["cat"] == "run" and e["name"].split(" ")[1].endswith(".mp4") and e["name"].split(" ")[1] != "out.mp4"]
 assert len(ev) == 6, len(ev)
 over = any(a["ts"] < b["ts"] + b["dur"] and b["ts"] < a["ts"] + a["dur"] for i, a in enumerate(ev) for b in ev[i + 1:])
 sys.exit(0 if over else 1)

@@ -11,7 +11,7 @@
 # flags no model knows, and the commands that run for real (and are logged).
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need gcc make ar ranlib cmp objcopy readelf timeout
+need gcc clang make ar ranlib cmp objcopy readelf timeout
 cd "$T"
 
 mkproj() { # DIR
@@ -190,6 +190,25 @@ check "-O2: forcing every output" grep -q 'failed 0' lazy/force.out
 check "-O2: objects, archive, shared library and program equal plain make's byte for byte" all_same lazy plain $outputs
 check "-O2: the program runs" [ "$(lazy/obj/prog a b)" = "$expected" ]
 
+# ---- clang: the same project, byte for byte ----
+cp -r proj plain-clang && (cd plain-clang && make -j2 CC=clang CFLAGS=-O2 >/dev/null 2>&1) || not_ok "plain make CC=clang"
+cp -r proj lazy-clang
+(cd lazy-clang && gg init . >/dev/null && gg infer make -j2 CC=clang CFLAGS=-O2 >make.out 2>&1 &&
+	gg force --summary $outputs 2>force.out)
+check "clang: every command was modelled" [ "$(real_runs lazy-clang/.gg)" = 0 ]
+check "clang: forcing every output" grep -q 'failed 0' lazy-clang/force.out
+check "clang: objects, archive, shared library and program equal plain make's" all_same lazy-clang plain-clang $outputs
+check "clang: the depfile equals the plain build's" cmp lazy-clang/obj/src/main.d plain-clang/obj/src/main.d
+
+# ---- the models' memo: a rebuild of the same tree skips the driver and the scan ----
+cp -r proj rebuilt && mkdir -p rebuilt-ref
+(cd rebuilt && GG_DIR="$T/lazy/.gg" gg infer make -j2 CFLAGS=-O2 >/dev/null 2>&1 && cp -r obj ../rebuilt-ref/ &&
+	rm -rf obj && GG_DIR="$T/lazy/.gg" gg infer -v make -j2 CFLAGS=-O2 >make.out 2>&1)
+served=$(grep -c 'from the model memo' rebuilt/make.out)
+check "after deleting the build tree, make is served from the models' memo ($served of 6)" [ "$served" = 6 ]
+check "... with the same placeholders" all_same rebuilt rebuilt-ref $outputs
+check "... and the depfiles written again" cmp rebuilt/obj/src/main.d plain/obj/src/main.d
+
 # ---- a second checkout at another path: same thunk names, all from the memo ----
 mkdir -p elsewhere/deeper
 cp -r proj elsewhere/deeper/checkout
@@ -219,10 +238,28 @@ check "-flto: the LTO link runs lto-wrapper and lto1 in the sandbox" grep -q 'fa
 check "-flto: the program runs" [ "$(./lto)" = 42 ]
 gcc -O2 -flto -c m.c -o plm.o && gcc -O2 -flto -c f.c -o plf.o && gcc -O2 -flto plm.o plf.o -o plto
 check "-flto: the program equals the plain LTO build's" cmp lto plto
+gg infer sh -c 'clang -O2 -flto -c m.c -o clm.o && clang -O2 -flto -c f.c -o clf.o && clang -O2 -flto clm.o clf.o -o cllto' 2>/dev/null
+gg force --summary cllto 2>cllto.out
+check "clang -flto: the link loads LLVMgold.so (with libLLVM) in the sandbox" grep -q 'failed 0' cllto.out
+clang -O2 -flto -c m.c -o pclm.o && clang -O2 -flto -c f.c -o pclf.o && clang -O2 -flto pclm.o pclf.o -o pcllto
+check "clang -flto: the program equals the plain build's" cmp cllto pcllto
 gg infer gcc -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security \
 	-fno-plt -Wl,-z,relro -Wl,-z,now -Wl,--build-id=sha1 -Wl,--hash-style=both m.c f.c -o hardened 2>/dev/null
 check "flags no model lists are passed through, not refused" is_placeholder hardened
 gg force hardened && check "... and the program runs" [ "$(./hardened)" = 42 ]
+printf '#define VAL 9\n\t.text\n\t.globl sx\nsx:\n\tmovl $VAL, %%eax\n\tret\n' >sx.S
+gg infer gcc -c sx.S -o sx.o 2>/dev/null
+check "an assembler-with-cpp source (.S) is modelled" is_placeholder sx.o
+gcc -c sx.S -o plain_sx.o
+gg force sx.o && check "... and gives the plain object" cmp sx.o plain_sx.o
+printf '#include "gen.h"\nint g(void) { return GEN; }\n' >ug.c
+gg thunk -o gen.h --placeholder gen.h -- sh -c 'echo "#define GEN 7" > gen.h' >/dev/null
+gg infer gcc -O2 -c ug.c -o ug.o 2>/dev/null
+check "a header that is a placeholder is forced before the scan" sh -c '! grep -q gg-run gen.h'
+check "... and the compile is still deferred" is_placeholder ug.o
+gg force ug.o && check "... and the object uses it" sh -c "nm ug.o | grep -q ' T g'"
+gg infer gcc -O2 -c f.c -o nm_f.o 2>/dev/null
+check "nm on a placeholder forces it and reads the object" sh -c "gg infer nm nm_f.o 2>/dev/null | grep -q ' T f'"
 before=$(real_runs .gg)
 out=$(gg infer gcc -E -P m.c 2>/dev/null | grep -c 'int main')
 check "-E to stdout runs the real preprocessor" [ "$out" = 1 ]

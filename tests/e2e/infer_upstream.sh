@@ -32,15 +32,21 @@ lua_src=$(echo "$srcs" | sed -n 2p)
 is_placeholder() { [ "$(head -c 21 "$1" 2>/dev/null | tr -d '\0')" = '#!/usr/bin/env gg-run' ]; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Runs the lazily built program through the mount if ggfs is built.
-view() { # DIR -> the directory to run programs from
+# Sets VIEW to where the lazily built programs are run from: a ggfs mount of
+# DIR when ggfs is built, else DIR itself (programs are then placeholders that
+# gg-run forces). Not in $(...): the daemon would hold the substitution's pipe.
+view() { # DIR
+	VIEW=$1
 	if [ -x "$BUILD/bin/ggfs" ]; then
-		mkdir -p "$T/mnt-$(basename "$1")"
-		ggfs_mount "$1" "$T/mnt-$(basename "$1")" "$T/ggfs-$(basename "$1").log" &&
-			echo "$T/mnt-$(basename "$1")"
+		local mnt="$T/mnt-$(basename "$1")"
+		mkdir -p "$mnt"
+		if ggfs_mount "$1" "$mnt" "$T/ggfs-$(basename "$1").log" >/dev/null; then
+			VIEW=$mnt
+		else
+			not_ok "mount $1 with ggfs"
+		fi
 	else
-		echo "# ggfs is not built: forcing with gg force instead of the mount" >&2
-		echo "$1"
+		echo "# ggfs is not built: programs are forced by gg-run instead of through the mount"
 	fi
 }
 
@@ -72,7 +78,8 @@ check "zlib: minigzip and libz.so are placeholders" sh -c '[ "$(head -c 2 minigz
 real=$(grep -c ': ran the real tool: ' .gg/infer.log || true)
 check "zlib: every compile, archive and link was modelled ($real real runs)" [ "$real" = 0 ]
 seq 1 200000 | sed 's/$/ zlib round trip/' >"$T/data.txt"
-dir=$(view "$T/zlib")
+view "$T/zlib"
+dir=$VIEW
 t0=$(now_ms)
 "$dir/minigzip" -c "$T/data.txt" >"$T/data.gz" 2>"$T/mg.err"
 check "zlib: the lazily built minigzip compresses ($(($(now_ms) - t0)) ms incl. forcing)" [ -s "$T/data.gz" ]
@@ -119,7 +126,8 @@ local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) 
 print(_VERSION, t[1], t[1000], table.concat(words, "-"), fib(20), string.format("%.3f", math.pi))
 EOF
 want=$("$T/lua-plain/src/lua" "$T/script.lua" 2>&1)
-dir=$(view "$T/lua")
+view "$T/lua"
+dir=$VIEW
 t0=$(now_ms)
 out=$("$dir/src/lua" "$T/script.lua" 2>&1)
 check "lua: the lazily built lua runs a script ($(($(now_ms) - t0)) ms incl. forcing): $out" [ "$out" = "$want" -a -n "$out" ]

@@ -107,6 +107,21 @@ curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KE
 	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$r1" >head.out
 check "random bytes are stored as they are" bash -c "! grep -qi '^content-encoding' head.out"
 
+check "virtual-host style (BUCKET.localhost)" bash -c "cd b && rm -rf .gg && gg init . >/dev/null &&
+	GG_S3_ENDPOINT=http://localhost:$RGW_PORT GG_S3_PATH_STYLE=0 gg pull '$URI' $(sed -n '1p;1001p' names | tr '\n' ' ') 2>/dev/null &&
+	test \$(find .gg/objects -type f | wc -l) -eq 2"
+
+# many compressible objects: temp files are released as jobs finish, so a
+# batch larger than the file descriptor limit goes through
+fresh_store ta
+for i in $(seq 1 400); do seq "$i" $((i + 1500)) >ta/$i; done
+out=$(cd ta && ulimit -n 200 && gg push "$URI" $(seq 1 400) 2>&1 >../tnames)
+check "push 400 gzip'd objects with 'ulimit -n 200': $out" has_text "$out" "pushed 400 of 400"
+fresh_store t
+out=$(cd t && ulimit -n 200 && cut -d' ' -f1 ../tnames | gg pull "$URI" - 2>&1)
+check "... and pull them back: $out" has_text "$out" "pulled 400 of 400"
+check "... byte for byte" same_objects ta/.gg t/.gg
+
 # ---- credentials ----
 out=$(cd a && AWS_SECRET_ACCESS_KEY=wrong-secret-xyz gg remote-has "$URI" $(head -3 ../names) 2>&1)
 rc=$?
@@ -170,7 +185,7 @@ cat >proxy.py <<'PY'
 # A fault-injecting HTTP/1.1 proxy: the first request for a path may get a
 # 500, a 503 SlowDown, a dropped connection or (GET) a body cut in half;
 # mode "always500" answers 500 to everything; "hang" never answers;
-# "clean" forwards everything.
+# "clean" forwards everything; "echo" logs requests and answers 404.
 import hashlib, http.client, socketserver, sys
 from http.server import BaseHTTPRequestHandler
 port, upstream, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -195,6 +210,9 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else None
         if mode == "hang":
             import time; time.sleep(3600)
+        if mode == "echo":                        # log the request, answer 404
+            print("request", self.command, self.path, dict(self.headers), file=sys.stderr, flush=True)
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
         f = self.fault()
         if f == "drop":
             self.close_connection = True
@@ -273,6 +291,16 @@ rc=$?
 echo "# hang: $out"
 check "a server that never answers: an error, no hang ($((SECONDS - t)) s)" test $rc -eq 2 -a $((SECONDS - t)) -lt 30
 check "... saying it timed out" has_text "$out" "imeout"
+stop_proxy
+
+check "start an echo proxy" start_proxy echo
+TOKEN=tok-$RANDOM-$(head -c 1500 /dev/zero | tr '\0' x) # session tokens are long
+out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT AWS_SESSION_TOKEN=$TOKEN gg remote-has "$URI" $(head -1 ../names) 2>&1)
+check "with AWS_SESSION_TOKEN: x-amz-security-token is sent whole" grep -q "'x-amz-security-token': '$TOKEN'" proxy.log
+check "... and signed" grep -q "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token" proxy.log
+check "... and x-amz-content-sha256 of a HEAD is the empty body's hash" \
+	grep -q "'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'" proxy.log
+check "... and the token is never printed" lacks_text "$out" "$TOKEN"
 stop_proxy
 
 out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:1 GG_STORAGE_RETRIES=2 gg remote-has "$URI" $(head -1 ../names) 2>&1)

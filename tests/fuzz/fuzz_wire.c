@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
 {
-	fprintf(stderr, "fuzz_wire: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "", detail ? detail : "",
-		size);
+	fprintf(stderr, "fuzz_wire: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
+	        detail ? detail : "", size);
 	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
 	fprintf(stderr, "\n");
 	abort();
@@ -65,7 +65,8 @@ static void check_response(const uint8_t *data, size_t size)
 	struct wire_response r;
 	if (wire_response_parse((const char *)data, size, &r) < 0) {
 		if (strncmp(gg_last_error(), "wire response: ", 15))
-			fail("a response rejection without the prefix", gg_last_error(), data, size);
+			fail("a response rejection without the prefix", gg_last_error(), data,
+			     size);
 		if (!all_zero(&r, sizeof r))
 			fail("a rejected response left fields set", NULL, data, size);
 		return;
@@ -77,7 +78,8 @@ static void check_response(const uint8_t *data, size_t size)
 	if (r.status == WIRE_INFRA && !r.infra_error)
 		fail("an infrastructure error without a message", NULL, data, size);
 	for (size_t i = 0; i < r.noutputs; i++)
-		if (r.outputs[i].has_inline && r.outputs[i].data.len != gg_name_size(&r.outputs[i].value))
+		if (r.outputs[i].has_inline &&
+		    r.outputs[i].data.len != gg_name_size(&r.outputs[i].value))
 			fail("inline data of the wrong size", r.outputs[i].path, data, size);
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	if (wire_response_encode(&r, &a) < 0)
@@ -124,7 +126,8 @@ static void check_base64(const uint8_t *data, size_t size)
 {
 	struct buf e = BUF_INIT, d = BUF_INIT;
 	wire_base64_encode(&e, data, size);
-	if (wire_base64_decode(e.data, e.len, &d) < 0 || d.len != size || (size && memcmp(d.data, data, size)))
+	if (wire_base64_decode(e.data, e.len, &d) < 0 || d.len != size ||
+	    (size && memcmp(d.data, data, size)))
 		fail("base64 does not round-trip", gg_last_error(), data, size);
 	buf_reset(&d);
 	if (wire_base64_decode((const char *)data, size, &d) == 0) {

@@ -11,7 +11,9 @@
 # AKIDTEST/SECRETTEST). Fails, naming the port, if a port is busy. Installs the
 # Debian packages radosgw ceph-mon ceph-osd when they are missing.
 # On success prints CEPH_ROOT=, S3_ENDPOINT=, S3_ACCESS_KEY=, S3_SECRET_KEY=
-# on stdout (progress goes to stderr). Takes about 15 s.
+# on stdout (progress goes to stderr). Takes about 15 s. Path-style URLs work
+# at http://127.0.0.1:PORT/BUCKET, virtual-host style at
+# http://BUCKET.localhost:PORT/ (curl resolves *.localhost to 127.0.0.1).
 set -euo pipefail
 
 die() { echo "start-ceph-rgw: $*" >&2; exit 1; }
@@ -105,6 +107,8 @@ osd_crush_chooseleaf_type = 0
 run_dir = $D/run
 admin_socket = $D/run/\$name.asok
 log_file = $D/log/\$name.log
+mon_cluster_log_file = default=$D/log/cluster.\$channel.log cluster=$D/log/cluster.log
+crash_dir = $D/crash
 pid_file = $D/run/\$name.pid
 keyring = $D/keyring
 [mon.a]
@@ -116,7 +120,7 @@ memstore_device_bytes = 2147483648
 [client.rgw.a]
 rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw_data = $D/rgw
-rgw_dns_name = s3.test
+rgw_dns_name = localhost
 EOC
 ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 monmaptool --create --addv a "[v2:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$D/monmap" >/dev/null

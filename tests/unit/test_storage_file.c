@@ -70,7 +70,8 @@ static char *remote_path(struct fixture *f, const struct gg_name *n)
 }
 
 /* Replaces a remote object's bytes (keeps the name), like a damaged disk. */
-static void overwrite_remote(struct fixture *f, const struct gg_name *n, const char *data, size_t len)
+static void overwrite_remote(struct fixture *f, const struct gg_name *n, const char *data,
+                             size_t len)
 {
 	char *p = remote_path(f, n);
 	chmod(p, 0644);
@@ -104,7 +105,8 @@ static void test_round_trip(void)
 	struct gg_name names[N];
 	char buf[300000];
 	for (int i = 0; i < N; i++) {
-		size_t len = i == 0 ? 0 : (size_t)(i * 13007) % sizeof buf; /* includes an empty object */
+		size_t len =
+		    i == 0 ? 0 : (size_t)(i * 13007) % sizeof buf; /* includes an empty object */
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (char)(k * 31 + (size_t)i);
 		CHECK(store_put_buf(f.a, buf, len, 0, &names[i]) == 0);
@@ -134,7 +136,8 @@ static void test_round_trip(void)
 	/* remote objects are whole and read-only, and no temp file is left */
 	char *p = remote_path(&f, &names[5]);
 	struct stat sb;
-	CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0444 && (uint64_t)sb.st_size == gg_name_size(&names[5]));
+	CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0444 &&
+	      (uint64_t)sb.st_size == gg_name_size(&names[5]));
 	free(p);
 	teardown(&f);
 }
@@ -175,7 +178,7 @@ static void test_corrupt_rejected(void)
 	store_put_buf(f.a, "will be cut short", 17, 0, &n[2]);
 	CHECK(f.st->ops->put(f.st, f.a, n, 3) == 0);
 	overwrite_remote(&f, &n[0], "the wrong bytes", 15); /* same size, other content */
-	overwrite_remote(&f, &n[2], "will be", 7);           /* truncated */
+	overwrite_remote(&f, &n[2], "will be", 7);          /* truncated */
 	bool ok[3];
 	CHECK_ERR(f.st->ops->get(f.st, f.b, n, 3, ok), "corrupt");
 	CHECK(strstr(gg_last_error(), n[0].s) != NULL);
@@ -244,16 +247,16 @@ static void test_sync_up(void)
 static void test_aws_credentials_file(void)
 {
 	const char *text = "# comment\n"
-			   "[default]\n"
-			   "aws_access_key_id = AKIDDEFAULT\n"
-			   "aws_secret_access_key=secretdefault\n"
-			   "\n"
-			   "[profile ci]\r\n"
-			   "  aws_access_key_id = AKIDCI  \r\n"
-			   "aws_secret_access_key = secret=with=equals\r\n"
-			   "aws_session_token = tok\r\n"
-			   "[broken]\n"
-			   "aws_access_key_id = only\n";
+	                   "[default]\n"
+	                   "aws_access_key_id = AKIDDEFAULT\n"
+	                   "aws_secret_access_key=secretdefault\n"
+	                   "\n"
+	                   "[profile ci]\r\n"
+	                   "  aws_access_key_id = AKIDCI  \r\n"
+	                   "aws_secret_access_key = secret=with=equals\r\n"
+	                   "aws_session_token = tok\r\n"
+	                   "[broken]\n"
+	                   "aws_access_key_id = only\n";
 	struct aws_credentials c = {0};
 	CHECK(aws_credentials_parse(text, "default", &c) == 0);
 	CHECK_STR(c.access_key, "AKIDDEFAULT");
@@ -272,5 +275,6 @@ static void test_aws_credentials_file(void)
 	aws_credentials_free(&c);
 }
 
-TEST_MAIN(test_open_dispatch, test_round_trip, test_get_absent, test_put_missing_local, test_corrupt_rejected,
-	  test_longer_remote_rejected, test_sync_up, test_aws_credentials_file)
+TEST_MAIN(test_open_dispatch, test_round_trip, test_get_absent, test_put_missing_local,
+          test_corrupt_rejected, test_longer_remote_rejected, test_sync_up,
+          test_aws_credentials_file)

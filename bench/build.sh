@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Builds real projects plainly, lazily with gg infer, and with ccache, and
+# prints every time as a ratio to plain `make -j2` measured in the same run.
+#
+#   bench/build.sh [BUILD_DIR]          (default: build)
+#
+# For each project (lua5.4 from Debian's source package; GG_BENCH_BUILD_ONLY
+# selects by name):
+#   plain make -j2            the baseline (a fresh copy of the sources)
+#   gg infer                  the build leaving placeholders (fresh store; the
+#                             toolchain is hashed into it once, here)
+#   cold force                gg force of the outputs, nothing in the memo
+#   infer + cold force        what a first lazy build costs in all
+#   warm: infer + force       after deleting the build tree: a fresh copy,
+#                             gg infer again, gg force (all memo hits)
+#   ccache cold / warm        make -j2 with CC="ccache gcc", empty cache, then
+#                             again after deleting the build tree
+# Goals: infer + cold force <= 1.3x plain; warm <= ccache warm. Each row shows
+# wall time and CPU time (user + system, children included), each as a ratio
+# to plain make's; on a shared machine the CPU ratio is the steadier one.
+# Sources come from scripts/fetch-deb-src.sh ($GG_SRC_CACHE); ccache is the
+# Debian package of that name. GG_BENCH_BUILD_RUNS repeats each measurement
+# (default 1) and keeps the best.
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+export PATH="$build/bin:$PATH"
+runs=${GG_BENCH_BUILD_RUNS:-1}
+only=${GG_BENCH_BUILD_ONLY:-}
+for t in gg make gcc ccache patch; do
+	command -v "$t" >/dev/null || { echo "bench/build.sh: $t is required (ccache: apt-get install ccache)" >&2; exit 1; }
+done
+work=$(mktemp -d /tmp/gg-bench-build.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# Prints "WALL CPU" seconds COMMAND... takes, CPU being user + system time of
+# it and its children (output goes to $work/last.log). The machine may be
+# shared: CPU time is the steadier of the two.
+timed() {
+	/usr/bin/time -f '%e %U %S' -o "$work/time.out" "$@" >"$work/last.log" 2>&1 ||
+		{ echo "bench/build.sh: failed: $*" >&2; tail -n 20 "$work/last.log" >&2; exit 1; }
+	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$work/time.out"
+}
+# The best (smallest wall time) of several "WALL CPU" measurements.
+best() { printf '%s\n' "$@" | sort -g | head -n1; }
+add() { echo "$@" | awk '{ printf "%.2f %.2f\n", $1 + $3, $2 + $4 }'; }
+row() { # LABEL "WALL CPU" "BASE_WALL BASE_CPU"
+	echo "$2 $3" | awk -v l="$1" '{ printf "  %-26s %7.2f s %6.2fx   cpu %7.2f s %6.2fx\n", l, $1, $1 / $3, $2, $2 / $4 }'
+}
+
+# ---- lua5.4: upstream's Makefile (see tests/e2e/infer_upstream.sh) ----
+lua_src=$("$here/../scripts/fetch-deb-src.sh" lua5.4 | tail -n1)
+lua_prep() { # DEST
+	rm -rf "$1"
+	cp -r "$lua_src" "$1"
+	(cd "$1" && patch -s -R -p1 <debian/patches/0001-build-system.patch &&
+		printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "%s"\n#endif\n' \
+			"$(gcc -print-multiarch)" >src/lua5.4-deb-multiarch.h)
+}
+lua_make="make -j2 linux"
+lua_outputs="src/lua src/luac"
+
+bench_project() { # NAME PREP MAKE OUTPUTS
+	local name=$1 prep=$2 mk=$3 outs=$4
+	local plain=() infer=() cold=() warm=() ccold=() cwarm=()
+	echo "== $name ($(nproc) CPUs)"
+	for ((r = 0; r < runs; r++)); do
+		$prep "$work/p" && plain+=("$(cd "$work/p" && timed $mk)")
+
+		rm -rf "$work/store"
+		$prep "$work/l"
+		export GG_DIR="$work/store/.gg"
+		mkdir -p "$work/store" && (cd "$work/store" && gg init . >/dev/null)
+		infer+=("$(cd "$work/l" && timed gg infer $mk)")
+		cold+=("$(cd "$work/l" && timed gg force --no-progress $outs)")
+		$prep "$work/l"
+		warm+=("$(cd "$work/l" && timed sh -c "gg infer $mk && gg force --no-progress $outs")")
+		unset GG_DIR
+
+		rm -rf "$work/ccache"
+		export CCACHE_DIR="$work/ccache" CCACHE_NOHASHDIR=1 CCACHE_BASEDIR="$work"
+		$prep "$work/c" && ccold+=("$(cd "$work/c" && timed $mk CC="ccache gcc -std=gnu99")")
+		$prep "$work/c" && cwarm+=("$(cd "$work/c" && timed $mk CC="ccache gcc -std=gnu99")")
+		unset CCACHE_DIR CCACHE_NOHASHDIR CCACHE_BASEDIR
+	done
+	local p i c w cc cw
+	p=$(best "${plain[@]}") i=$(best "${infer[@]}") c=$(best "${cold[@]}") w=$(best "${warm[@]}")
+	cc=$(best "${ccold[@]}") cw=$(best "${cwarm[@]}")
+	local ic
+	ic=$(add $i $c)
+	row "plain make -j2" "$p" "$p"
+	row "gg infer" "$i" "$p"
+	row "cold force" "$c" "$p"
+	row "infer + cold force" "$ic" "$p"
+	row "warm: infer + force" "$w" "$p"
+	row "ccache cold" "$cc" "$p"
+	row "ccache warm" "$cw" "$p"
+	echo "$ic $p $w $cw" | awk 'function ok(x) { return x ? "met" : "missed" } {
+		printf "  goal infer + cold force <= 1.3x plain: wall %s (%.2fx), cpu %s (%.2fx)\n",
+			ok($1 <= 1.3 * $3), $1 / $3, ok($2 <= 1.3 * $4), $2 / $4
+		printf "  goal warm <= ccache warm:               wall %s (%.2f vs %.2f s), cpu %s (%.2f vs %.2f s)\n",
+			ok($5 <= $7), $5, $7, ok($6 <= $8), $6, $8 }'
+}
+
+[ -x /usr/bin/time ] || { echo "bench/build.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
+if [ -z "$only" ] || [[ lua == *"$only"* ]]; then
+	bench_project lua5.4 lua_prep "$lua_make" "$lua_outputs"
+fi

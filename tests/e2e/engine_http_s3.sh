@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The http engine with S3 storage: Ceph radosgw on 127.0.0.1 (started by
+# tests/servers/start-ceph-rgw.sh, about 15 s) as the bucket that the client
+# and two `gg worker --listen` processes share (SigV4, path-style). The
+# gg_graph.sh build through -e http=... equals the plain build; the bucket
+# then emptied behind gg's back is refilled on the next force (nothing local
+# claims it still has the objects), and fresh workers get everything from it.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need gcc as ld cmp sh curl
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/servers/workers.sh"
+. "$here/servers/c_graph.sh"
+cd "$T"
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 20000))
+		port_busy "$p" || { echo "$p"; return; }
+	done
+	echo 0
+}
+
+t0=$SECONDS
+RGW_PORT=$(free_port) MON_PORT=$(free_port)
+if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \
+	bash "$here/servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
+	tail -20 "$T/ceph.log"
+	at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$T/ceph'"
+	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+	finish
+fi
+. "$T/ceph.env"
+at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
+echo "# radosgw up on $S3_ENDPOINT in $((SECONDS - t0)) s"
+export GG_S3_ENDPOINT=$S3_ENDPOINT GG_S3_PATH_STYLE=1 AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION
+BUCKET=gg-engines
+export GG_STORAGE=s3://$BUCKET/objs
+make_bucket() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -X PUT "$S3_ENDPOINT/$BUCKET")" = 200 ]
+}
+check "create bucket $BUCKET" make_bucket
+
+graph_make || finish
+workers_hide "$T/lazy"
+worker_start w1 -j 2 && worker_start w2 -j 2 || { not_ok "start workers"; finish; }
+graph_force "2 http workers and S3" -j 8 -e "http=${WURL[w1]},${WURL[w2]}"
+ran=$(($(worker_ran w1) + $(worker_ran w2)))
+check "every thunk ran on a worker (6 executions, got $ran)" [ "$ran" -eq 6 ]
+
+# Empty the bucket behind gg's back; fresh workers must get everything again.
+timeout 60 radosgw-admin -c "$CEPH_ROOT/ceph.conf" bucket rm --bucket="$BUCKET" --purge-objects >/dev/null 2>&1
+check "re-create the bucket empty" make_bucket
+worker_start w3 -j 2 || { not_ok "start worker w3"; finish; }
+cd lazy
+t=$(gg thunk -i a.i -o n -- sh -c 'n=0; while IFS= read -r l; do n=$((n + 1)); done < a.i; echo $n > n')
+gg force --no-progress -e "http=${WURL[w3]}" --stdout "$t#n" >n.out 2>n.err
+check "after the bucket was emptied, a fresh worker ran a thunk on the same inputs" [ "$(cat n.out)" = "$(wc -l < a.i)" ] || cat n.err
+check "it ran once, with no missing inputs (they were uploaded again)" \
+	[ "$(worker_ran w3)" -eq 1 -a "$(grep -c 'could not be fetched' "${WLOG[w3]}")" -eq 0 ]
+cd ..
+for w in w1 w2 w3; do
+	check "worker $w stops cleanly" worker_stop $w
+	check "worker $w's log has no sanitizer report" worker_log_clean $w
+done
+finish

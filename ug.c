@@ -1,0 +1,1 @@
+#include "gen.h"\nint g(void) { return GEN; }\n
