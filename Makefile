@@ -5,6 +5,7 @@
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
 #   make install PREFIX=/usr/local
+#   make lambda-package  build/gg-lambda.zip for AWS Lambda (see README.md)
 #
 # Sources are found by wildcard: a new module is a new .c file in its folder.
 
@@ -41,7 +42,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps demo bench install clean format tests
+.PHONY: all check check-plain check-asan deps demo bench install clean format tests lambda-package
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -95,6 +96,10 @@ check-asan:
 
 deps:
 	@tools/deps.sh
+
+# An AWS Lambda custom-runtime zip whose bootstrap is `gg worker`.
+lambda-package: all
+	tools/lambda-package.sh $(BUILD)
 
 demo: deps all
 	tools/demo.sh build

@@ -15,6 +15,7 @@
  * another URL. It does not interpret the reply (the pipeline does) beyond
  * Lambda's X-Amz-Function-Error header.
  */
+#include "curl_setup.h"
 #include "engine_remote.h"
 
 #include "namemap.h"
@@ -163,7 +164,7 @@ static CURL *get_easy(struct htrans *t)
 {
 	if (t->nspare)
 		return t->spare[--t->nspare];
-	return curl_easy_init();
+	return gg_curl_easy();
 }
 
 static void put_easy(struct htrans *t, CURL *e)

@@ -6,6 +6,7 @@
  * It knows nothing about S3 or objects: jobs say what to send and how to
  * judge the answer (see http_batch.h). Not thread-safe: one thread per batch.
  */
+#include "curl_setup.h"
 #include "http_batch.h"
 
 #include "util.h"
@@ -135,7 +136,7 @@ static CURL *take_easy(struct http_batch *hb)
 		e = hb->idle[--hb->n_idle];
 		curl_easy_reset(e); /* keeps the connection cache (it is the multi's) */
 	} else {
-		e = curl_easy_init();
+		e = gg_curl_easy();
 		if (!e)
 			return NULL;
 	}

@@ -6,6 +6,7 @@
  * (--once). The HTTP server is worker_http.c; what a request does is
  * worker_exec.c. The wire format is backend/wire.h.
  */
+#include "curl_setup.h"
 #include "gg.h"
 #include "worker.h"
 
@@ -169,7 +170,7 @@ static int run_lambda(struct worker *w, const char *api)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return die_msg("cannot initialise libcurl");
-	CURL *c = curl_easy_init();
+	CURL *c = gg_curl_easy();
 	if (!c)
 		return die_msg("cannot initialise libcurl");
 	char *next = xasprintf("http://%s/2018-06-01/runtime/invocation/next", api);

@@ -38,12 +38,15 @@ fi
 exec "$BUILD/bin/gg" worker --dir "\$d" -v
 EOF
 printf '#!/bin/sh\necho "this bootstrap crashes" >&2\nexit 1\n' > broken/bootstrap
+# The deployable package (make lambda-package), unpacked as Lambda would.
+"$here/../tools/lambda-package.sh" "$BUILD" >pkg.log 2>&1 || { not_ok "tools/lambda-package.sh builds the zip"; cat pkg.log; finish; }
+mkdir pkg && (cd pkg && unzip -q "$BUILD/gg-lambda.zip")
 chmod +x fn/bootstrap broken/bootstrap
 
 start_lambda() { # LOGVAR [ENV=VALUE...]: starts a shim; sets GG_LAMBDA_ENDPOINT and $LOGVAR
 	local var=$1 out
 	shift
-	out=$(env "$@" "$here/servers/start-lambda.sh" gg-worker="$T/fn" gg-broken="$T/broken") || return 1
+	out=$(env "$@" "$here/servers/start-lambda.sh" gg-worker="$T/fn" gg-broken="$T/broken" gg-packaged="$T/pkg") || return 1
 	eval "$out"
 	at_exit "'$here/servers/start-lambda.sh' stop '$LAMBDA_ROOT'"
 	export GG_LAMBDA_ENDPOINT
@@ -68,6 +71,11 @@ check "the fallback is printed with its reason" grep -q "runs on local: lambda: 
 big2=$(gg thunk -o o -- sh -c 'echo no engine > o')
 GG_LAMBDA_MAX_INPUT=1K gg force --no-progress -e lambda=gg-worker "$big2#o" >/dev/null 2>cap.err
 check "with no other engine it fails with the reason" grep -q "no engine can run it: lambda: its inputs total [0-9.]* MiB, above the lambda engine.s limit of 1.0 KiB; set GG_LAMBDA_MAX_INPUT" cap.err || cat cap.err
+
+# The packaged function (its own loader, libraries and CA bundle) works too.
+t=$(gg thunk -o o -- sh -c 'echo from the package > o')
+gg force --no-progress -e lambda=gg-packaged --stdout "$t#o" >pk.out 2>pk.err
+check "the package from make lambda-package runs a thunk as a function" grep -qx 'from the package' pk.out || cat pk.err
 
 # A bootstrap that crashes: the function error, after bounded retries.
 t=$(gg thunk -o o -- sh -c 'echo never > o')

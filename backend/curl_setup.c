@@ -1,0 +1,20 @@
+/**
+ * @file curl_setup.c
+ * Common settings for every libcurl easy handle (see curl_setup.h).
+ */
+#include "curl_setup.h"
+
+#include <stdlib.h>
+
+CURL *gg_curl_easy(void)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return NULL;
+	const char *ca = getenv("CURL_CA_BUNDLE");
+	if (!ca || !*ca)
+		ca = getenv("SSL_CERT_FILE");
+	if (ca && *ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	return c;
+}

@@ -1,0 +1,16 @@
+/**
+ * @file curl_setup.h
+ * One place to make libcurl easy handles, so every transfer gets the same
+ * settings: the CA bundle from $CURL_CA_BUNDLE or $SSL_CERT_FILE when set
+ * (a Lambda runtime has no /etc/ssl/certs of Debian's layout; the lambda
+ * package ships its own bundle and points these at it).
+ */
+#ifndef GG_CURL_SETUP_H
+#define GG_CURL_SETUP_H
+
+#include <curl/curl.h>
+
+/* curl_easy_init() plus the common settings; NULL if curl cannot. */
+CURL *gg_curl_easy(void);
+
+#endif

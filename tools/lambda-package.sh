@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds BUILD/gg-lambda.zip: an AWS Lambda custom-runtime package whose
+# bootstrap is `gg worker`. It carries gg's whole shared-library closure and
+# its own loader (so it does not depend on the runtime's glibc) and a CA
+# bundle for HTTPS to S3 (libcurl is pointed at it via CURL_CA_BUNDLE).
+# usage: tools/lambda-package.sh BUILD_DIR   (make lambda-package)
+set -eu
+build=$(cd "${1:-build}" && pwd)
+gg=$build/bin/gg
+[ -x "$gg" ] || { echo "lambda-package: $gg is not built (run make)" >&2; exit 1; }
+command -v zip >/dev/null || { echo "lambda-package: zip is not installed (apt-get install zip)" >&2; exit 1; }
+stage=$(mktemp -d /tmp/gg-lambda.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/lib"
+cp "$gg" "$stage/gg"
+loader=$(readelf -l "$gg" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+[ -n "$loader" ] || { echo "lambda-package: cannot find gg's ELF interpreter" >&2; exit 1; }
+cp -L "$loader" "$stage/lib/$(basename "$loader")"
+ldd "$gg" | awk '/=> \// { print $3 }' | while read -r lib; do cp -L "$lib" "$stage/lib/"; done
+ca=/etc/ssl/certs/ca-certificates.crt
+[ -r "$ca" ] || { echo "lambda-package: no CA bundle at $ca (apt-get install ca-certificates)" >&2; exit 1; }
+cp "$ca" "$stage/ca-certificates.crt"
+cat > "$stage/bootstrap" <<SH
+#!/bin/sh
+# AWS Lambda custom runtime: gg worker serves the Runtime API loop.
+export CURL_CA_BUNDLE="\$LAMBDA_TASK_ROOT/ca-certificates.crt"
+exec "\$LAMBDA_TASK_ROOT/lib/$(basename "$loader")" --library-path "\$LAMBDA_TASK_ROOT/lib" "\$LAMBDA_TASK_ROOT/gg" worker "\$@"
+SH
+chmod 0755 "$stage/bootstrap" "$stage/gg"
+out=$build/gg-lambda.zip
+rm -f "$out"
+(cd "$stage" && zip -q -r -X "$out" bootstrap gg lib ca-certificates.crt)
+echo "lambda-package: $out ($(du -h "$out" | cut -f1)); deploy it as described in README.md"
