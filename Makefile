@@ -108,7 +108,8 @@ bench: deps all $(BENCH_BIN)
 	bench/run.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf gg $(DESTDIR)$(PREFIX)/bin/gg-run
 	install -m 0755 tools/mount.ggfs $(DESTDIR)$(PREFIX)/bin/mount.ggfs
@@ -117,6 +118,7 @@ install: all
 	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
 
 format:
 	clang-format -i $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])

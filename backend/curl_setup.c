@@ -6,15 +6,19 @@
 
 #include <stdlib.h>
 
-CURL *gg_curl_easy(void)
+void gg_curl_apply(CURL *c)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
-		return NULL;
 	const char *ca = getenv("CURL_CA_BUNDLE");
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");
 	if (ca && *ca)
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+}
+
+CURL *gg_curl_easy(void)
+{
+	CURL *c = curl_easy_init();
+	if (c)
+		gg_curl_apply(c);
 	return c;
 }

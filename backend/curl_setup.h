@@ -12,5 +12,7 @@
 
 /* curl_easy_init() plus the common settings; NULL if curl cannot. */
 CURL *gg_curl_easy(void);
+/* Applies the common settings again (after curl_easy_reset). */
+void gg_curl_apply(CURL *c);
 
 #endif

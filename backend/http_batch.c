@@ -6,8 +6,8 @@
  * It knows nothing about S3 or objects: jobs say what to send and how to
  * judge the answer (see http_batch.h). Not thread-safe: one thread per batch.
  */
-#include "curl_setup.h"
 #include "http_batch.h"
+#include "curl_setup.h"
 
 #include "util.h"
 
@@ -135,6 +135,7 @@ static CURL *take_easy(struct http_batch *hb)
 	if (hb->n_idle > 0) {
 		e = hb->idle[--hb->n_idle];
 		curl_easy_reset(e); /* keeps the connection cache (it is the multi's) */
+		gg_curl_apply(e); /* reset dropped the common settings too */
 	} else {
 		e = gg_curl_easy();
 		if (!e)

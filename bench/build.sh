@@ -15,6 +15,8 @@
 #                             gg infer again, gg force (all memo hits)
 #   ccache cold / warm        make -j2 with CC="ccache gcc", empty cache, then
 #                             again after deleting the build tree
+#   preprocessed: ...         gg infer and cold force with GG_INFER_PREPROCESS=1
+#                             (compile thunks read the host-made .i, no headers)
 # Goals: infer + cold force <= 1.3x plain; warm <= ccache warm. Each row shows
 # wall time and CPU time (user + system, children included), each as a ratio
 # to plain make's; on a shared machine the CPU ratio is the steadier one.
@@ -63,7 +65,7 @@ lua_outputs="src/lua src/luac"
 
 bench_project() { # NAME PREP MAKE OUTPUTS
 	local name=$1 prep=$2 mk=$3 outs=$4
-	local plain=() infer=() cold=() warm=() ccold=() cwarm=()
+	local plain=() infer=() cold=() warm=() ccold=() cwarm=() pinfer=() pcold=()
 	echo "== $name ($(nproc) CPUs)"
 	for ((r = 0; r < runs; r++)); do
 		$prep "$work/p" && plain+=("$(cd "$work/p" && timed $mk)")
@@ -78,6 +80,15 @@ bench_project() { # NAME PREP MAKE OUTPUTS
 		warm+=("$(cd "$work/l" && timed sh -c "gg infer $mk && gg force --no-progress $outs")")
 		unset GG_DIR
 
+		# the preprocessed mode: compile thunks read a host-made .i, no headers
+		rm -rf "$work/store"
+		$prep "$work/l"
+		export GG_DIR="$work/store/.gg" GG_INFER_PREPROCESS=1
+		mkdir -p "$work/store" && (cd "$work/store" && gg init . >/dev/null)
+		pinfer+=("$(cd "$work/l" && timed gg infer $mk)")
+		pcold+=("$(cd "$work/l" && timed gg force --no-progress $outs)")
+		unset GG_DIR GG_INFER_PREPROCESS
+
 		rm -rf "$work/ccache"
 		export CCACHE_DIR="$work/ccache" CCACHE_NOHASHDIR=1 CCACHE_BASEDIR="$work"
 		$prep "$work/c" && ccold+=("$(cd "$work/c" && timed $mk CC="ccache gcc -std=gnu99")")
@@ -87,18 +98,25 @@ bench_project() { # NAME PREP MAKE OUTPUTS
 	local p i c w cc cw
 	p=$(best "${plain[@]}") i=$(best "${infer[@]}") c=$(best "${cold[@]}") w=$(best "${warm[@]}")
 	cc=$(best "${ccold[@]}") cw=$(best "${cwarm[@]}")
-	local ic
+	local ic pi pc pic
 	ic=$(add $i $c)
+	pi=$(best "${pinfer[@]}") pc=$(best "${pcold[@]}")
+	pic=$(add $pi $pc)
 	row "plain make -j2" "$p" "$p"
 	row "gg infer" "$i" "$p"
 	row "cold force" "$c" "$p"
 	row "infer + cold force" "$ic" "$p"
 	row "warm: infer + force" "$w" "$p"
+	row "preprocessed: gg infer" "$pi" "$p"
+	row "preprocessed: cold force" "$pc" "$p"
+	row "preprocessed: infer + cold" "$pic" "$p"
 	row "ccache cold" "$cc" "$p"
 	row "ccache warm" "$cw" "$p"
-	echo "$ic $p $w $cw" | awk 'function ok(x) { return x ? "met" : "missed" } {
+	echo "$ic $p $w $cw $pic" | awk 'function ok(x) { return x ? "met" : "missed" } {
 		printf "  goal infer + cold force <= 1.3x plain: wall %s (%.2fx), cpu %s (%.2fx)\n",
 			ok($1 <= 1.3 * $3), $1 / $3, ok($2 <= 1.3 * $4), $2 / $4
+		printf "    (preprocessed mode):                 wall %s (%.2fx), cpu %s (%.2fx)\n",
+			ok($9 <= 1.3 * $3), $9 / $3, ok($10 <= 1.3 * $4), $10 / $4
 		printf "  goal warm <= ccache warm:               wall %s (%.2f vs %.2f s), cpu %s (%.2f vs %.2f s)\n",
 			ok($5 <= $7), $5, $7, ok($6 <= $8), $6, $8 }'
 }

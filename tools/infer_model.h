@@ -35,6 +35,7 @@
 #define MODEL_ENV_VERB "GG_INFER_VERBOSE"
 #define MODEL_ENV_LOG  "GG_INFER_LOG"
 #define MODEL_ENV_BYPASS "GG_INFER_BYPASS"
+#define MODEL_ENV_PRE  "GG_INFER_PREPROCESS"
 
 struct model_ctx {
 	const char *tool; /* the name the model was invoked as: "gcc", "ar", ... */
@@ -43,12 +44,13 @@ struct model_ctx {
 	struct store *store; /* NULL until model_open_store() */
 	char *base;          /* absolute, normalised */
 	char *cwd;           /* absolute, normalised */
-	char *prefix;        /* cwd relative to base + "/", "" if equal, NULL if outside */
+	char *prefix;        /* cwd's place in a thunk + "/" ("" when cwd is the base) */
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */
 	bool verbose;
 	struct strvec reads; /* host files the model read (for its memo) */
 	struct strvec sides; /* files it wrote besides placeholders (depfiles) */
+	struct strvec checks; /* files read but not inputs (the .i's sources) */
 	bool recording;      /* reads are being noted */
 };
 

@@ -133,8 +133,10 @@ int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 		free(m->base); /* a base of "/" would put host paths into thunks */
 		m->base = xstrdup(m->cwd);
 	}
-	const char *rel = below(m->cwd, m->base);
-	m->prefix = !rel ? NULL : *rel ? xasprintf("%s/", rel) : xstrdup("");
+	/* cwd's place in a thunk, as a prefix of the relative paths written there */
+	char *here = model_map(m, ".");
+	m->prefix = !strcmp(here, ".") ? xstrdup("") : xasprintf("%s/", here);
+	free(here);
 	const char *v = getenv(MODEL_ENV_VERB);
 	m->verbose = v && *v && strcmp(v, "0");
 	const char *log = getenv(MODEL_ENV_LOG);
@@ -148,6 +150,7 @@ void model_ctx_free(struct model_ctx *m)
 		tbuild_note_reads(NULL);
 	strvec_free(&m->reads);
 	strvec_free(&m->sides);
+	strvec_free(&m->checks);
 	store_close(m->store);
 	free(m->base);
 	free(m->cwd);

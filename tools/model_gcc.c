@@ -186,7 +186,7 @@ char *model_first_error(const struct buf *err)
  * options stay, so the depfile make expects is written here, by the real
  * preprocessor, with the paths the build uses.
  */
-static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc)
+static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc, const char *out)
 {
 	struct strvec av = STRVEC_INIT;
 	for (size_t i = 0; argv[i]; i++) {
@@ -199,8 +199,11 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc)
 	strvec_push(&av, "-E");
 	strvec_push(&av, "-H");
 	strvec_push(&av, "-v");
+	/* a kept .i must not name the host's cwd (gcc adds it with -g) */
+	if (out)
+		strvec_push(&av, "-fno-working-directory");
 	strvec_push(&av, "-o");
-	strvec_push(&av, "/dev/null");
+	strvec_push(&av, out ? out : "/dev/null");
 	struct buf err = BUF_INIT;
 	int status, r = model_run(m, av.v, NULL, NULL, &err, &status);
 	strvec_free(&av);
@@ -254,10 +257,11 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc)
  * fail. Then force the ones the scan reached and scan again, a few rounds at
  * most (each round gets further).
  */
-static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan *sc)
+static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan *sc,
+				  const char *out)
 {
 	for (int round = 0;; round++) {
-		int r = scan_headers(m, argv, sc);
+		int r = scan_headers(m, argv, sc, out);
 		if (r == 0)
 			return 0;
 		struct strvec ph = STRVEC_INIT;
@@ -319,9 +323,181 @@ static void builtin_dirs(char **args, const struct scan *sc, struct strvec *out)
 	strvec_free(&user_i);
 }
 
+/* Forces a source that is a placeholder: the host preprocessor needs its bytes. */
+static int force_source(struct model_ctx *m, const struct model_temps *temps, const char *src)
+{
+	if (model_is_temp(temps, src) || model_is_placeholder(src, NULL) != 1)
+		return 0;
+	struct strvec v = STRVEC_INIT;
+	strvec_push(&v, src);
+	int r = model_force_files(m, &v);
+	strvec_free(&v);
+	return r;
+}
+
+/* Options only the preprocessor reads: a compile of a .i does without them. */
+static bool cpp_only(const char *a, int k)
+{
+	static const char *const sep[] = {"-I",	   "-isystem",	  "-iquote",	   "-idirafter",
+					  "-include",	   "-imacros",	  "-D",		   "-U",
+					  "-imultiarch",   "-imultilib",  "-iwithprefix",  "-iwithprefixbefore",
+					  "-A"};
+	if (k >= 0)
+		for (size_t i = 0; i < GG_ARRAY_LEN(sep); i++)
+			if (!strcmp(cc1_opts[k].name, sep[i]))
+				return true;
+	return !strcmp(a, "-nostdinc") || !strcmp(a, "-fworking-directory") ||
+	       !strcmp(a, "-fpch-preprocess") || !strcmp(a, "-undef");
+}
+
+/*
+ * The preprocessed mode (GG_INFER_PREPROCESS=1): the host preprocessing the
+ * scan does anyway keeps its output, the .i becomes the compile thunk's only
+ * input besides cc1, and the thunk compiles it with -fpreprocessed (as gcc
+ * -save-temps does). The thunk then reads no header, and nothing is
+ * preprocessed twice. File names in the .i are as the build wrote them, so
+ * objects equal a plain build's. Returns 1 when the mode does not apply: a
+ * preprocessing command itself, or a .i naming absolute paths inside the base
+ * (its thunk would then differ between checkouts; the hermetic mode maps them).
+ */
+static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
+			 struct model_temps *temps, struct model_outputs *outputs)
+{
+	static unsigned seq;
+	char **argv = cmd->argv.v;
+	const char *src = NULL, *out = NULL;
+	char *depfile = NULL;
+	for (size_t i = 1; argv[i]; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-E") || !strcmp(a, "-fpreprocessed") || !strcmp(a, "-fdirectives-only") ||
+		    !strcmp(a, "-traditional-cpp"))
+			return 1;
+		int k = cc1_opt(a);
+		const char *opt;
+		if (k < 0 && joined_dir(a, &opt))
+			continue;
+		if (k < 0) {
+			if (a[0] != '-' && !src)
+				src = a;
+			else if (a[0] != '-')
+				return gg_error("more than one input (%s, %s)", src, a);
+			continue;
+		}
+		if (cc1_opts[k].kind == K_DROP0 || !argv[i + 1])
+			continue;
+		const char *v = argv[++i];
+		if (!strcmp(a, "-o"))
+			out = v;
+		if (!strcmp(a, "-MF") || ((!strcmp(a, "-MD") || !strcmp(a, "-MMD")) && !depfile)) {
+			free(depfile);
+			depfile = xstrdup(v);
+		}
+	}
+	if (!src || !out || model_is_temp(temps, src)) {
+		free(depfile);
+		return 1;
+	}
+	struct thunk t;
+	thunk_init(&t);
+	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
+	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT;
+	struct scan sc = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	char *ipath = xasprintf("%s/pre%u-%d.i", temps->dir, seq++, (int)getpid());
+	char *out_where = NULL;
+	struct buf text = BUF_INIT;
+	int r = force_source(m, temps, src);
+	if (r == 0)
+		r = scan_with_placeholders(m, argv, &sc, ipath);
+	if (r == 0)
+		r = read_file(ipath, &text, 1u << 30);
+	if (r == 0) {
+		char *needle = xasprintf("\"%s/", m->base);
+		if (memmem(text.data, text.len, needle, strlen(needle)))
+			r = 1;
+		free(needle);
+	}
+	struct gg_ref iref = {0};
+	if (r == 0)
+		r = store_put_file(m->store, ipath, &iref.name);
+	if (r == 0) {
+		thunk_add_input(&t, MODEL_TMP "/src.i", &iref, false);
+		strvec_push(&args, "-fpreprocessed");
+		strvec_push(&args, MODEL_TMP "/src.i");
+	}
+	for (size_t i = 1; r == 0 && argv[i]; i++) {
+		const char *a = argv[i];
+		int k = cc1_opt(a);
+		const char *opt;
+		if (a == src || (k < 0 && joined_dir(a, &opt)) ||
+		    (k < 0 && (!strncmp(a, "-D", 2) || !strncmp(a, "-U", 2))))
+			continue;
+		if (cpp_only(a, k) || (k >= 0 && (cc1_opts[k].kind == K_DROP0 ||
+						  cc1_opts[k].kind == K_DROP1))) {
+			if (k >= 0 && cc1_opts[k].kind != K_DROP0 && argv[i + 1])
+				i++;
+			continue;
+		}
+		if (k < 0) {
+			char *w;
+			r = model_rewrite_generic(m, &t, a, &w);
+			if (r == 0)
+				strvec_push_take(&args, w);
+			continue;
+		}
+		const char *v = argv[++i];
+		strvec_push(&args, a);
+		if (cc1_opts[k].kind == K_OUT) {
+			r = model_stage_output(m, v, temps, &tn, &outs, &out_where);
+			if (r == 0)
+				strvec_push(&args, out_where);
+		} else if (cc1_opts[k].kind == K_MAP1) {
+			strvec_push_take(&args, model_map(m, v));
+		} else if (cc1_opts[k].kind == K_PREFIX1) {
+			strvec_push_take(&args, map_prefix(m, v));
+		} else {
+			strvec_push(&args, v);
+		}
+	}
+	if (r == 0 && outs.n != 1)
+		r = gg_error("the compiler's command has no -o");
+	if (r == 0)
+		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath, args.v,
+				       args.n);
+	if (r == 0) {
+		strvec_push(&t.outputs, out_where);
+		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
+	}
+	if (r == 0) {
+		/* what the .i was made of: the models' memo checks it did not change */
+		strvec_push(&m->checks, src);
+		for (size_t i = 0; i < sc.headers.n; i++)
+			strvec_push(&m->checks, sc.headers.v[i]);
+		if (depfile)
+			strvec_push(&m->sides, depfile);
+	}
+	unlink(ipath);
+	free(ipath);
+	buf_free(&text);
+	thunk_free(&t);
+	temp_names_free(&tn);
+	strvec_free(&args);
+	strvec_free(&outs);
+	scan_free(&sc);
+	free(out_where);
+	free(depfile);
+	gg_ref_free(&iref);
+	return r;
+}
+
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
 		     struct model_outputs *outputs)
 {
+	const char *pre = getenv(MODEL_ENV_PRE);
+	if (pre && *pre && strcmp(pre, "0")) {
+		int r = model_cc1_pre(m, cmd, temps, outputs);
+		if (r <= 0)
+			return r;
+	}
 	char **argv = cmd->argv.v;
 	struct thunk t;
 	thunk_init(&t);
@@ -332,10 +508,14 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	bool nostdinc = false;
 	int r = 0;
 
-	/* Keep file names in the output as the build wrote them. */
+	/*
+	 * Keep file names in the output as the build wrote them. GCC tries the
+	 * last map given first, so cwd's (the longer, when cwd is outside the
+	 * base) comes last.
+	 */
+	strvec_push(&args, "-ffile-prefix-map=" MODEL_ROOT "/=/");
 	if (*m->prefix)
 		strvec_push_take(&args, xasprintf("-ffile-prefix-map=%s=", m->prefix));
-	strvec_push(&args, "-ffile-prefix-map=" MODEL_ROOT "/=/");
 
 	for (size_t i = 1; argv[i] && r == 0; i++) {
 		const char *a = argv[i];
@@ -354,15 +534,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			if (a[0] != '-' && !src) {
 				src = xstrdup(a);
 				char *w;
-				if (!model_is_temp(temps, a) && model_is_placeholder(a, NULL) == 1) {
-					/* a generated source: the scan needs its bytes */
-					struct strvec v = STRVEC_INIT;
-					strvec_push(&v, a);
-					r = model_force_files(m, &v);
-					strvec_free(&v);
-					if (r < 0)
-						break;
-				}
+				if ((r = force_source(m, temps, a)) < 0)
+					break;
 				r = model_stage_input(m, &t, temps, &tn, a, &w);
 				if (r == 0)
 					strvec_push_take(&args, w);
@@ -433,7 +606,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
 	if (r == 0)
-		r = scan_with_placeholders(m, argv, &sc);
+		r = scan_with_placeholders(m, argv, &sc, NULL);
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)

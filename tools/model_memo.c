@@ -14,7 +14,8 @@
  *     ggmodelmemo 1
  *     read NAME LEN PATH     a file whose bytes are an input value (in the store)
  *     check NAME LEN PATH    a file that only must not change (a placeholder,
- *                            the driver, which decides the plan)
+ *                            the driver, which decides the plan, the sources
+ *                            of a .i in the preprocessed mode)
  *     side LEN PATH LEN\n BYTES\n
  *     out REF LEN PATH
  *
@@ -41,7 +42,7 @@
 static const char *const key_env[] = {
 	"SOURCE_DATE_EPOCH", "LIBRARY_PATH",   "COMPILER_PATH",	  "GCC_EXEC_PREFIX",
 	"CPATH",	     "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "LD_RUN_PATH",
-	"LD_LIBRARY_PATH",   "TMPDIR",
+	"LD_LIBRARY_PATH",   "TMPDIR",	       MODEL_ENV_PRE,
 };
 
 static char *entry_path(const struct model_ctx *m)
@@ -242,6 +243,16 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 		bool ph = model_is_placeholder(m->reads.v[i], NULL) == 1;
 		buf_printf(&b, "%s %s %zu %s\n", ph ? "check" : "read", n.s, strlen(m->reads.v[i]),
 			   m->reads.v[i]);
+	}
+	/* Read to make an input (a .i), but not inputs themselves. */
+	strvec_sort(&m->checks);
+	for (size_t i = 0; i < m->checks.n; i++) {
+		if (i > 0 && !strcmp(m->checks.v[i], m->checks.v[i - 1]))
+			continue;
+		struct gg_name n;
+		if (store_hash_file(m->store, m->checks.v[i], &n) < 0)
+			goto out;
+		buf_printf(&b, "check %s %zu %s\n", n.s, strlen(m->checks.v[i]), m->checks.v[i]);
 	}
 	/* The driver itself decides the plan. */
 	char *driver = model_which(m, m->tool);
