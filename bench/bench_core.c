@@ -13,7 +13,9 @@
  *     the children's time is reported separately), peak memory per thunk.
  *     Goals: <= 100 us coordinator CPU and <= 2 KiB per thunk.
  *
- * usage: build/bench/bench_core STORE_DIR TRIVIAL_STATIC_PROGRAM [N] [G]
+ * usage: build/bench/bench_core STORE_DIR TRIVIAL_STATIC_PROGRAM [N] [G] [WHICH]
+ * WHICH is "all" (the default), "sandbox", "null" (the coordinator-only
+ * graph) or "local" (the graph with the local engine), to profile one part.
  * (bench/run.sh builds the program and calls this.)
  */
 #include "sandbox.h"
@@ -175,6 +177,11 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 	double wall = (double)(now_ns() - t0) / 1e9;
 	double cpu = cpu_self_s() - c0;
 	long rss = maxrss_kib();
+	for (int i = 0; i < last; i++)
+		if (outs[i].status) {
+			fprintf(stderr, "bench: %s\n", outs[i].error);
+			break;
+		}
 	struct sched_stats st;
 	sched_get_stats(sc, &st);
 	sched_free(sc);
@@ -201,7 +208,9 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS]\n", argv[0]);
+		fprintf(stderr, "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS] "
+				"[all|sandbox|null|local]\n",
+			argv[0]);
 		return 2;
 	}
 	struct store *s;
@@ -211,9 +220,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int n = argc > 3 ? atoi(argv[3]) : 300, g = argc > 4 ? atoi(argv[4]) : 10000;
-	bench_sandbox(s, argv[2], n);
-	bench_graph(s, argv[2], g, true);
-	bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g, false); /* 10x fewer: real runs */
+	const char *which = argc > 5 ? argv[5] : "all";
+	bool all = !strcmp(which, "all");
+	if (!all && strcmp(which, "sandbox") && strcmp(which, "null") && strcmp(which, "local")) {
+		fprintf(stderr, "bench: unknown part '%s' (all, sandbox, null or local)\n", which);
+		return 2;
+	}
+	if (all || !strcmp(which, "sandbox"))
+		bench_sandbox(s, argv[2], n);
+	if (all || !strcmp(which, "null"))
+		bench_graph(s, argv[2], g, true);
+	if (all || !strcmp(which, "local"))
+		bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g, false); /* 10x fewer: real runs */
 	store_close(s);
 	free(root);
 	return 0;

@@ -8,6 +8,8 @@
 
 #include "hash.h"
 
+#include <stddef.h>
+
 struct namemap_slot {
 	struct gg_name key;
 	void *value;
@@ -26,5 +28,26 @@ void namemap_put(struct namemap *m, const struct gg_name *key, void *value);
 void *namemap_del(struct namemap *m, const struct gg_name *key);
 void namemap_free(struct namemap *m);
 /* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->slots[i].used) ... */
+
+/*
+ * An index of objects that hold their own name, key_off bytes from their
+ * start: a slot is just a pointer (an eighth of a namemap slot), for big
+ * tables such as the scheduler's nodes. Same probing and growth; the objects
+ * must not move or change their name while indexed.
+ */
+struct nameidx {
+	void **slots;
+	size_t cap, len;
+	size_t key_off;
+};
+#define NAMEIDX_INIT(type, member) {NULL, 0, 0, offsetof(type, member)}
+
+void *nameidx_get(const struct nameidx *m, const struct gg_name *key);
+/* Inserts obj, replacing an object of the same name. */
+void nameidx_put(struct nameidx *m, void *obj);
+/* Removes; returns the old object or NULL. */
+void *nameidx_del(struct nameidx *m, const struct gg_name *key);
+void nameidx_free(struct nameidx *m);
+/* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->slots[i]) ... */
 
 #endif

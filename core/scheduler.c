@@ -43,47 +43,63 @@ struct node;
 
 struct waiter {
 	struct waiter *next;
-	char *output; /* NULL = the node's primary output */
+	char *output; /* NULL = the node's primary output; else in buf */
 	struct node *node; /* internal: this node's input `input` waits */
-	size_t input;
+	size_t input;      /* (counting thunk-output inputs only) */
 	sched_done_fn fn; /* external */
 	void *arg;
-	struct gg_name via; /* the thunk that output the thunk it now waits for */
-	bool has_via;
+	struct gg_name *via; /* the thunk that output the thunk it now waits for */
+	char buf[];
 };
 
+/* For the trace only (allocated when there is one). */
+struct node_trace {
+	struct strvec deps;     /* thunks whose outputs it waited for */
+	struct gg_name emitter; /* the thunk that output this one */
+	bool has_emitter;
+};
+
+/* Execution, from the node's first dispatch until it is decided and no job
+ * of it is in flight. */
+struct run {
+	struct thunk reduced;
+	struct gg_name rname;
+};
+
+/*
+ * A graph of many thunks waits in memory before anything runs, so a node is
+ * kept small: while waiting it holds the thunk's encoding (parsed again when
+ * it is ready), not the parsed form.
+ */
 struct node {
 	struct gg_name name;
-	enum node_state state;
-	struct thunk thunk;       /* freed once done */
-	struct gg_name *resolved; /* per input: the value of a thunk-output input */
+	unsigned char state;      /* enum node_state */
+	bool cached;
+	bool prepared;            /* run is set */
+	bool fallback_told;       /* on_fallback was called for it */
+	int lock_fd;              /* the thunk's lock while it runs, or -1 */
+	int njobs;
+	int attempts;             /* infrastructure failures so far */
 	size_t pending;           /* inputs still unresolved */
-	char *primary;            /* first output */
+	char *raw;                /* the thunk's bytes, until prepared */
+	size_t raw_len;
+	struct gg_name *resolved; /* until prepared: per thunk-output input, its value */
+	char *primary;            /* first output (one allocation with label) */
 	char *label;              /* short description for progress and trace */
-	struct strvec deps;       /* for the trace: thunks whose outputs it waited for */
-	struct gg_name emitter;   /* for the trace: the thunk that output this one */
-	bool has_emitter;
 	struct memo memo;         /* when done */
 	const char *error;        /* when failed (owned by the graveyard) */
 	struct waiter *waiters;
 	struct node *next_ready;
-	bool cached;
-	/* execution, valid from the first dispatch */
-	bool prepared;
-	struct thunk reduced;
-	struct gg_name rname;
-	int lock_fd;              /* the thunk's lock while it runs, or -1 */
+	struct node_trace *tr;
+	struct run *run;
 	struct engine_job *jobs[2]; /* in flight: the original and a speculative copy */
-	int njobs;
-	int attempts;             /* infrastructure failures so far */
 	uint64_t not_before;      /* DELAYED until then (ns) */
 	uint64_t started;         /* when the first job was submitted */
-	bool fallback_told;       /* on_fallback was called for it */
 };
 
 struct work {
-	struct gg_ref ref;
-	struct waiter *w;
+	struct gg_name name;
+	struct waiter *w; /* its output is the reference's */
 };
 
 struct callback {
@@ -103,7 +119,7 @@ struct sched {
 	struct sched_opts o;
 	pthread_mutex_t mu;
 	/* everything below is protected by mu */
-	struct namemap nodes;
+	struct nameidx nodes; /* of struct node, by name */
 	struct work *work;
 	size_t nwork, work_cap;
 	struct node *ready_head, *ready_tail;
@@ -159,27 +175,30 @@ static const char *keep_error(struct sched *s, char *e)
 	return e;
 }
 
-static void push_work(struct sched *s, const struct gg_ref *ref, struct waiter *w)
+/* w waits for name#(w->output). */
+static void push_work(struct sched *s, const struct gg_name *name, struct waiter *w)
 {
 	if (s->nwork == s->work_cap) {
 		s->work_cap = s->work_cap ? 2 * s->work_cap : 64;
 		s->work = xrealloc(s->work, s->work_cap * sizeof *s->work);
 	}
-	struct work *wk = &s->work[s->nwork++];
-	gg_ref_copy(&wk->ref, ref);
-	wk->w = w;
+	s->work[s->nwork++] = (struct work){*name, w};
 }
 
 static struct waiter *new_waiter(const char *output)
 {
-	struct waiter *w = xcalloc(1, sizeof *w);
-	w->output = output ? xstrdup(output) : NULL;
+	size_t len = output ? strlen(output) + 1 : 0;
+	struct waiter *w = xcalloc(1, sizeof *w + len);
+	if (output) {
+		memcpy(w->buf, output, len);
+		w->output = w->buf;
+	}
 	return w;
 }
 
 static void free_waiter(struct waiter *w)
 {
-	free(w->output);
+	free(w->via);
 	free(w);
 }
 
@@ -201,12 +220,12 @@ static void dispatch(struct sched *s, struct cbs *cbs);
 /* For the trace: n waited for thunk d (once per name). */
 static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
 {
-	if (!s->o.trace_path)
+	if (!n->tr)
 		return;
-	for (size_t i = 0; i < n->deps.n; i++)
-		if (!strcmp(n->deps.v[i], d->s))
+	for (size_t i = 0; i < n->tr->deps.n; i++)
+		if (!strcmp(n->tr->deps.v[i], d->s))
 			return;
-	strvec_push(&n->deps, d->s);
+	strvec_push(&n->tr->deps, d->s);
 }
 
 /* A waiter got its value. */
@@ -251,12 +270,11 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 	}
 	if (gg_name_kind(&mo->value) == GG_THUNK) {
 		/* A dynamic graph: the output is a thunk; its primary output is the answer. */
-		free(w->output);
 		w->output = NULL;
-		w->via = n->name;
-		w->has_via = true;
-		struct gg_ref next = {mo->value, NULL};
-		push_work(s, &next, w);
+		if (!w->via)
+			w->via = xmalloc(sizeof *w->via);
+		*w->via = n->name;
+		push_work(s, &mo->value, w);
 		return;
 	}
 	waiter_ok(s, w, &mo->value, mo->exec, cbs);
@@ -264,7 +282,7 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 
 static void bury(struct sched *s, struct node *n)
 {
-	namemap_del(&s->nodes, &n->name);
+	nameidx_del(&s->nodes, &n->name);
 	s->graveyard = xrealloc(s->graveyard, (s->ngrave + 1) * sizeof *s->graveyard);
 	s->graveyard[s->ngrave++] = n;
 }
@@ -280,7 +298,7 @@ static void stop_everything(struct sched *s, struct cbs *cbs)
 	struct node **v = xmalloc((s->nodes.len + 1) * sizeof *v);
 	size_t k = 0;
 	for (size_t i = 0; i < s->nodes.cap; i++) {
-		struct node *n = s->nodes.slots[i].used ? s->nodes.slots[i].value : NULL;
+		struct node *n = s->nodes.slots[i];
 		if (n && (n->state == N_WAITING || n->state == N_READY || n->state == N_DELAYED))
 			v[k++] = n;
 	}
@@ -328,19 +346,35 @@ static void fail_node(struct sched *s, struct node *n, const char *err, struct c
 	}
 }
 
-/* "PROGRAM OUTPUT Tabcdef12": readable, and unique enough to tell thunks
- * with the same program and output name apart. */
-static char *make_label(const struct thunk *t, const struct gg_name *name)
+/* Sets primary (the first output) and label, "PROGRAM OUTPUT Tabcdef12":
+ * readable, and unique enough to tell thunks with the same program and
+ * output name apart. One allocation for both. */
+static void set_label(struct node *n, const struct thunk *t)
 {
 	const char *a0 = t->argv.n >= 5 && !strcmp(t->argv.v[1], "--library-path") ? t->argv.v[4] : t->argv.v[0];
 	const char *base = strrchr(a0, '/');
-	return xasprintf("%s %s %.9s", base ? base + 1 : a0, t->outputs.v[0], name->s);
+	base = base ? base + 1 : a0;
+	const char *out = t->outputs.v[0];
+	size_t lb = strlen(base), lo = strlen(out);
+	char *p = xmalloc(lo + 1 + lb + 1 + lo + 1 + 9 + 1);
+	memcpy(p, out, lo + 1);
+	n->primary = p;
+	p += lo + 1;
+	n->label = p;
+	memcpy(p, base, lb);
+	p += lb;
+	*p++ = ' ';
+	memcpy(p, out, lo);
+	p += lo;
+	*p++ = ' ';
+	memcpy(p, n->name.s, 9);
+	p[9] = 0;
 }
 
 /* Finds or loads a node. NULL with an error if the thunk cannot be read. */
 static struct node *node_get(struct sched *s, const struct gg_name *name, struct cbs *cbs)
 {
-	struct node *n = namemap_get(&s->nodes, name);
+	struct node *n = nameidx_get(&s->nodes, name);
 	if (n)
 		return n;
 	struct buf b = BUF_INIT;
@@ -352,33 +386,40 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 		buf_free(&b);
 		return NULL;
 	}
-	buf_free(&b);
 	n = xcalloc(1, sizeof *n);
 	n->name = *name;
 	n->lock_fd = -1;
-	n->primary = xstrdup(t.outputs.v[0]);
-	n->label = make_label(&t, name);
-	namemap_put(&s->nodes, name, n);
+	set_label(n, &t);
+	if (s->o.trace_path)
+		n->tr = xcalloc(1, sizeof *n->tr);
+	nameidx_put(&s->nodes, n);
 	if (memo_get(s->store, name, &n->memo) == 1) {
 		n->state = N_DONE;
 		n->cached = true;
 		s->stats.cached++;
 		thunk_free(&t);
+		buf_free(&b);
 		return n;
 	}
-	n->thunk = t;
 	n->state = N_WAITING;
-	n->resolved = xcalloc(t.ninputs ? t.ninputs : 1, sizeof *n->resolved);
+	size_t nthunks = 0;
+	for (size_t i = 0; i < t.ninputs; i++)
+		nthunks += t.inputs[i].ref.output != NULL;
+	n->raw_len = b.len;
+	n->raw = xrealloc(buf_steal(&b), n->raw_len + 1); /* no slack */
+	if (nthunks)
+		n->resolved = xcalloc(nthunks, sizeof *n->resolved);
 	n->pending = 1; /* a guard while the inputs are requested */
-	for (size_t i = 0; i < t.ninputs; i++) {
+	for (size_t i = 0, k = 0; i < t.ninputs; i++) {
 		if (!t.inputs[i].ref.output)
 			continue;
 		n->pending++;
 		struct waiter *w = new_waiter(t.inputs[i].ref.output);
 		w->node = n;
-		w->input = i;
-		push_work(s, &t.inputs[i].ref, w);
+		w->input = k++;
+		push_work(s, &t.inputs[i].ref.name, w);
 	}
+	thunk_free(&t);
 	if (--n->pending == 0)
 		make_ready(s, n);
 	(void)cbs;
@@ -391,27 +432,24 @@ static void drain(struct sched *s, struct cbs *cbs)
 	while (s->nwork) {
 		struct work wk = s->work[--s->nwork];
 		struct waiter *w = wk.w;
-		if (gg_name_kind(&wk.ref.name) == GG_VALUE) {
-			if (store_has(s->store, &wk.ref.name) == 1) {
-				waiter_ok(s, w, &wk.ref.name, false, cbs);
+		if (gg_name_kind(&wk.name) == GG_VALUE) {
+			if (store_has(s->store, &wk.name) == 1) {
+				waiter_ok(s, w, &wk.name, false, cbs);
 			} else {
-				char *e = xasprintf("object %s is not in the store", wk.ref.name.s);
+				char *e = xasprintf("object %s is not in the store", wk.name.s);
 				waiter_fail(s, w, keep_error(s, e), cbs);
 			}
-			gg_ref_free(&wk.ref);
 			continue;
 		}
-		if (!w->output && wk.ref.output)
-			w->output = xstrdup(wk.ref.output);
-		bool fresh = s->o.trace_path && !namemap_get(&s->nodes, &wk.ref.name);
-		struct node *n = w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.ref.name, cbs);
-		if (n && fresh && w->has_via) {
-			n->emitter = w->via;
-			n->has_emitter = true;
-		} else if (n && fresh && w->node && w->node->has_emitter) {
+		bool fresh = s->o.trace_path && !nameidx_get(&s->nodes, &wk.name);
+		struct node *n = w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.name, cbs);
+		if (n && fresh && w->via) {
+			n->tr->emitter = *w->via;
+			n->tr->has_emitter = true;
+		} else if (n && fresh && w->node && w->node->tr->has_emitter) {
 			/* Discovered through a thunk another thunk output: it could
 			 * not start before that one ended. */
-			add_dep(s, n, &w->node->emitter);
+			add_dep(s, n, &w->node->tr->emitter);
 		}
 		if (!n) {
 			if (w->node && w->node->state != N_WAITING)
@@ -419,16 +457,15 @@ static void drain(struct sched *s, struct cbs *cbs)
 			else
 				waiter_fail(s, w, keep_error(s, xstrdup(gg_last_error())), cbs);
 		} else if (n->state == N_DONE) {
-			if (w->has_via)
-				add_dep(s, n, &w->via);
+			if (w->via)
+				add_dep(s, n, w->via);
 			resolve_waiter(s, n, w, cbs);
 		} else {
-			if (w->has_via)
-				add_dep(s, n, &w->via);
+			if (w->via)
+				add_dep(s, n, w->via);
 			w->next = n->waiters;
 			n->waiters = w;
 		}
-		gg_ref_free(&wk.ref);
 	}
 }
 
@@ -439,7 +476,7 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 	struct waiter *w = new_waiter(ref->output);
 	w->fn = fn;
 	w->arg = arg;
-	push_work(s, ref, w);
+	push_work(s, &ref->name, w);
 	drain(s, &cbs);
 	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
@@ -459,8 +496,8 @@ static void trace_event(struct sched *s, const struct node *n, const char *phase
 	buf_printf(&s->trace, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f", phase,
 		   slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
 	buf_printf(&s->trace, ",\"args\":{\"thunk\":\"%s\",\"deps\":[", n->name.s);
-	for (size_t i = 0; i < n->deps.n; i++)
-		buf_printf(&s->trace, "%s\"%s\"", i ? "," : "", n->deps.v[i]);
+	for (size_t i = 0; n->tr && i < n->tr->deps.n; i++)
+		buf_printf(&s->trace, "%s\"%s\"", i ? "," : "", n->tr->deps.v[i]);
 	buf_adds(&s->trace, "]}}");
 }
 
@@ -491,29 +528,47 @@ static char *failure_message(const struct node *n, const struct thunk *t, const 
 	return buf_steal(&b);
 }
 
-/* The node's thunk with every thunk-output input replaced by its value
- * (filled in by the waiters). Inputs stay in canonical order. */
-static void make_reduced(const struct node *n, struct thunk *out)
+/*
+ * Parses the node's thunk again and replaces every thunk-output input by its
+ * value (filled in by the waiters): the reduced thunk, and its name. Inputs
+ * stay in canonical order. Frees the bytes.
+ */
+static int prepare(struct node *n)
 {
-	const struct thunk *t = &n->thunk;
-	thunk_init(out);
-	out->exe = xstrdup(t->exe);
-	for (size_t i = 0; i < t->argv.n; i++)
-		strvec_push(&out->argv, t->argv.v[i]);
-	for (size_t i = 0; i < t->env.n; i++)
-		strvec_push(&out->env, t->env.v[i]);
-	for (size_t i = 0; i < t->outputs.n; i++)
-		strvec_push(&out->outputs, t->outputs.v[i]);
-	out->timeout_ms = t->timeout_ms;
-	out->inputs = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *out->inputs);
-	out->inputs_cap = t->ninputs;
-	for (size_t i = 0; i < t->ninputs; i++) {
-		struct thunk_input *in = &out->inputs[out->ninputs++];
-		in->path = xstrdup(t->inputs[i].path);
-		in->ref.name = t->inputs[i].ref.output ? n->resolved[i] : t->inputs[i].ref.name;
-		in->ref.output = NULL;
-		in->exec = t->inputs[i].exec;
+	struct run *r = xcalloc(1, sizeof *r);
+	int rc = thunk_parse(n->raw, n->raw_len, &r->reduced);
+	for (size_t i = 0, k = 0; rc == 0 && i < r->reduced.ninputs; i++) {
+		struct gg_ref *ref = &r->reduced.inputs[i].ref;
+		if (!ref->output)
+			continue;
+		free(ref->output);
+		ref->output = NULL;
+		ref->name = n->resolved[k++];
 	}
+	if (rc == 0)
+		rc = thunk_name(&r->reduced, &r->rname, NULL);
+	if (rc < 0) {
+		thunk_free(&r->reduced);
+		free(r);
+		return -1;
+	}
+	n->run = r;
+	n->prepared = true;
+	free(n->raw);
+	n->raw = NULL;
+	free(n->resolved);
+	n->resolved = NULL;
+	return 0;
+}
+
+/* Frees the execution state once no job uses it. */
+static void free_run(struct node *n)
+{
+	if (!n->run || n->njobs)
+		return;
+	thunk_free(&n->run->reduced);
+	free(n->run);
+	n->run = NULL;
 }
 
 /* Finishes a node whose memo is known (executed or found). */
@@ -527,8 +582,9 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 		s->stats.cached++;
 	else
 		s->stats.executed++;
-	thunk_free(&n->thunk);
-	thunk_free(&n->reduced);
+	free_run(n); /* a speculative copy still running keeps it */
+	free(n->raw);
+	n->raw = NULL;
 	free(n->resolved);
 	n->resolved = NULL;
 	struct waiter *w = n->waiters;
@@ -540,10 +596,9 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 	}
 }
 
-static void release_lock(struct node *n)
+static void release_lock(struct sched *s, struct node *n)
 {
-	if (n->lock_fd >= 0)
-		close(n->lock_fd);
+	store_unlock_thunk(s->store, n->lock_fd);
 	n->lock_fd = -1;
 }
 
@@ -562,7 +617,7 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
  * all are busy; sets *why (malloc'd) if none can run it at all. */
 static struct engine *pick_engine(struct sched *s, struct node *n, struct engine *not, char **why)
 {
-	const struct thunk *t = &n->reduced;
+	const struct thunk *t = &n->run->reduced;
 	bool any = false;
 	struct buf reasons = BUF_INIT;
 	struct engine *pick = NULL;
@@ -599,8 +654,8 @@ static size_t engine_index(struct sched *s, struct engine *e)
 static void submit_job(struct sched *s, struct node *n, struct engine *e)
 {
 	struct engine_job *job = xcalloc(1, sizeof *job);
-	job->name = n->rname;
-	job->thunk = &n->reduced;
+	job->name = n->run->rname;
+	job->thunk = &n->run->reduced;
 	job->engine = e;
 	job->owner = n;
 	n->jobs[n->njobs++] = job;
@@ -627,8 +682,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			continue;
 		}
 		if (!n->prepared) {
-			make_reduced(n, &n->reduced);
-			if (thunk_name(&n->reduced, &n->rname, NULL) < 0) {
+			if (prepare(n) < 0) {
 				s->ready_head = n->next_ready;
 				if (!s->ready_head)
 					s->ready_tail = NULL;
@@ -638,7 +692,6 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 				fail_node(s, n, keep_error(s, e), cbs);
 				continue;
 			}
-			n->prepared = true;
 		}
 		char *why = NULL;
 		struct engine *e = pick_engine(s, n, NULL, &why);
@@ -657,7 +710,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		}
 		/* Single execution across processes: hold the thunk's lock while it
 		 * runs; if another process holds it, look again shortly. */
-		int lock = store_trylock_thunk(s->store, &n->rname);
+		int lock = store_trylock_thunk(s->store, &n->run->rname);
 		if (lock == -2) {
 			delay(s, n, now_ns() + 20000000);
 			continue;
@@ -671,8 +724,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		/* It may have been run while we waited; both names are memoised,
 		 * the reduced one catches more (early cut-off). */
 		struct memo memo;
-		if (memo_get(s->store, &n->rname, &memo) == 1) {
-			release_lock(n);
+		if (memo_get(s->store, &n->run->rname, &memo) == 1) {
+			release_lock(s, n);
 			complete_node(s, n, &memo, true, cbs);
 			drain(s, cbs);
 			continue;
@@ -711,6 +764,14 @@ static void job_done(struct engine_job *job)
 	struct node *n = job->owner;
 	struct sched *s = job->engine->priv_sched;
 	struct cbs cbs = {0};
+	/* Memoise a success before taking the lock (file system work, which
+	 * the other threads need not wait for), under the reduced name and the
+	 * original one. The thunk's lock is still held. A copy whose twin has
+	 * already won writes an equally valid entry. */
+	char *memo_err = NULL;
+	if (job->rc == 0 && job->result.outcome == EXEC_OK &&
+	    memo_put2(s->store, &job->name, &n->name, &job->result.outputs) < 0)
+		memo_err = xstrdup(gg_last_error());
 	pthread_mutex_lock(&s->mu);
 	s->in_flight[engine_index(s, job->engine)]--;
 	for (int i = 0; i < n->njobs; i++)
@@ -739,13 +800,13 @@ static void job_done(struct engine_job *job)
 			s->stats.retried++;
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(n);
+			release_lock(s, n);
 			uint64_t backoff = (50000000ull << (n->attempts - 1)) + (uint64_t)(rand() % 50) * 1000000ull;
 			delay(s, n, now_ns() + backoff);
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(n);
+			release_lock(s, n);
 			n->state = N_WAITING;
 			char *e = xasprintf("thunk %s (%s) could not be run after %d attempts: %s", n->name.s, n->label,
 					    n->attempts + 1, job->error ? job->error : "unknown error");
@@ -762,28 +823,29 @@ static void job_done(struct engine_job *job)
 		s->stats.running--;
 		remove_ptr(s->running, &s->nrunning, n);
 		if (r->outcome != EXEC_OK) {
-			release_lock(n);
+			release_lock(s, n);
 			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, failure_message(n, &n->reduced, r)), &cbs);
+			fail_node(s, n, keep_error(s, failure_message(n, &n->run->reduced, r)), &cbs);
 			if (!s->o.keep_going)
 				stop_everything(s, &cbs);
 		} else {
 			struct memo memo = r->outputs;
 			r->outputs = (struct memo){0};
-			int w = memo_put(s->store, &n->rname, &memo);
-			if (w == 0 && !gg_name_eq(&n->rname, &n->name))
-				w = memo_put(s->store, &n->name, &memo);
-			release_lock(n);
-			if (w < 0) {
+			release_lock(s, n);
+			if (memo_err) {
 				memo_free(&memo);
 				n->state = N_WAITING;
-				fail_node(s, n, keep_error(s, xstrdup(gg_last_error())), &cbs);
+				fail_node(s, n, keep_error(s, memo_err), &cbs);
+				memo_err = NULL;
 			} else {
 				complete_node(s, n, &memo, false, &cbs);
 			}
 		}
 	}
+	free(memo_err);
 	free_job(job);
+	if (n->state == N_DONE || n->state == N_FAILED)
+		free_run(n); /* once the last copy is back */
 	drain(s, &cbs);
 	dispatch(s, &cbs);
 	if (--s->jobs_in_flight == 0)
@@ -890,6 +952,7 @@ static void *ticker_main(void *p)
 int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 {
 	struct sched *s = xcalloc(1, sizeof *s);
+	s->nodes = (struct nameidx)NAMEIDX_INIT(struct node, name);
 	s->store = st;
 	s->o = *o;
 	s->t0 = now_ns();
@@ -941,14 +1004,16 @@ static void write_trace(struct sched *s)
 
 static void free_node(struct node *n)
 {
-	thunk_free(&n->thunk);
-	thunk_free(&n->reduced);
+	n->njobs = 0;
+	free_run(n);
+	free(n->raw);
 	if (n->lock_fd >= 0)
 		close(n->lock_fd);
 	free(n->resolved);
-	free(n->primary);
-	free(n->label);
-	strvec_free(&n->deps);
+	free(n->primary); /* and label */
+	if (n->tr)
+		strvec_free(&n->tr->deps);
+	free(n->tr);
 	memo_free(&n->memo);
 	struct waiter *w = n->waiters;
 	while (w) {
@@ -973,19 +1038,17 @@ void sched_free(struct sched *s)
 	if (s->o.trace_path)
 		write_trace(s);
 	for (size_t i = 0; i < s->nodes.cap; i++)
-		if (s->nodes.slots && s->nodes.slots[i].used)
-			free_node(s->nodes.slots[i].value);
-	namemap_free(&s->nodes);
+		if (s->nodes.slots[i])
+			free_node(s->nodes.slots[i]);
+	nameidx_free(&s->nodes);
 	for (size_t i = 0; i < s->ngrave; i++)
 		free_node(s->graveyard[i]);
 	free(s->graveyard);
 	for (size_t i = 0; i < s->nerrors; i++)
 		free(s->errors[i]);
 	free(s->errors);
-	for (size_t i = 0; i < s->nwork; i++) {
-		gg_ref_free(&s->work[i].ref);
+	for (size_t i = 0; i < s->nwork; i++)
 		free_waiter(s->work[i].w);
-	}
 	free(s->work);
 	free(s->delayed);
 	free(s->running);
@@ -1053,7 +1116,7 @@ enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 	if (gg_name_kind(&ref->name) == GG_VALUE)
 		return store_has(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
 	pthread_mutex_lock(&s->mu);
-	struct node *n = namemap_get(&s->nodes, &ref->name);
+	struct node *n = nameidx_get(&s->nodes, &ref->name);
 	enum sched_state st = !n ? SCHED_UNFORCED : n->state == N_DONE ? SCHED_FORCED : SCHED_RUNNING;
 	pthread_mutex_unlock(&s->mu);
 	if (!n) {

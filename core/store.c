@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,32 @@ static char *find_root(void)
 	return NULL;
 }
 
+/*
+ * Whether a file created in dir with mode 0444 gets exactly that mode, so
+ * that new objects need no fchmod: the umask keeps the read bits and dir has
+ * no default ACL. In doubt, no. (A process that later sets a umask without
+ * read bits for someone gets objects without them; nothing here does.)
+ */
+static bool modes_are_exact(const char *dir)
+{
+	struct buf b = BUF_INIT;
+	bool exact = false;
+	if (read_file("/proc/self/status", &b, 1 << 16) == 0) {
+		const char *u = strstr(b.data, "\nUmask:");
+		unsigned long mask;
+		char *end;
+		if (u) {
+			mask = strtoul(u + 8, &end, 8);
+			exact = end != u + 8 && (mask & 0444) == 0;
+		}
+	}
+	buf_free(&b);
+	if (exact && (getxattr(dir, "system.posix_acl_default", NULL, 0) >= 0 ||
+		      (errno != ENODATA && errno != ENOTSUP)))
+		exact = false;
+	return exact;
+}
+
 int store_open(const char *dir, struct store **out)
 {
 	char *root = dir ? xstrdup(dir) : find_root();
@@ -104,7 +131,11 @@ int store_open(const char *dir, struct store **out)
 	}
 	struct store *s = xcalloc(1, sizeof *s);
 	s->root = abs;
+	s->root_len = strlen(abs);
 	s->tmp = xasprintf("%s/tmp", abs);
+	pthread_mutex_init(&s->lock_mu, NULL);
+	s->pid = getpid();
+	s->exact_mode = modes_are_exact(s->tmp);
 	*out = s;
 	return 0;
 }
@@ -113,6 +144,11 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->pid == getpid())
+		for (size_t i = 0; i < s->nlock_pool; i++)
+			close(s->lock_pool[i]);
+	free(s->lock_pool);
+	pthread_mutex_destroy(&s->lock_mu);
 	free(s->root);
 	free(s->tmp);
 	free(s);
@@ -125,6 +161,32 @@ static char *fanout_path(const struct store *s, const char *sub, const char *fan
 {
 	(void)create;
 	return xasprintf("%s/%s/%.2s/%s", s->root, sub, fan, key);
+}
+
+/*
+ * ROOT/SUB/ab/NAME (ab = the digest's first two digits) into buf, which has
+ * PATH_MAX bytes: no allocation on the hot paths. NULL (errno ENAMETOOLONG)
+ * if it does not fit.
+ */
+static char *name_path(char *buf, const struct store *s, const char *sub, const struct gg_name *n)
+{
+	size_t sl = strlen(sub);
+	if (s->root_len + sl + GG_NAME_LEN + 6 > PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	char *p = buf;
+	memcpy(p, s->root, s->root_len);
+	p += s->root_len;
+	*p++ = '/';
+	memcpy(p, sub, sl);
+	p += sl;
+	*p++ = '/';
+	*p++ = n->s[1];
+	*p++ = n->s[2];
+	*p++ = '/';
+	memcpy(p, n->s, GG_NAME_LEN + 1);
+	return buf;
 }
 
 /* Creates the directory holding path (one level). */
@@ -174,14 +236,15 @@ static int open_checked(const char *path, const struct gg_name *n)
 
 int store_has(struct store *s, const struct gg_name *n)
 {
-	char *p = store_object_path(s, n);
+	char p[PATH_MAX];
 	struct stat st;
+	if (!name_path(p, s, "objects", n))
+		return 0;
 	int r = stat(p, &st) == 0 && S_ISREG(st.st_mode);
 	if (r && (uint64_t)st.st_size != gg_name_size(n)) {
 		unlink(p);
 		r = 0;
 	}
-	free(p);
 	return r;
 }
 
@@ -257,6 +320,67 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 	return 0;
 }
 
+/*
+ * Writes a new file at dst atomically: a reader sees all of it or nothing.
+ * The file is made unnamed (O_TMPFILE in tmp/) and linked into place, which
+ * costs fewer system calls and no directory entry in tmp/; where the file
+ * system or /proc does not allow that, a named temp file is renamed into
+ * place. mode is the file's mode (the umask applies, as with mkostemp, unless
+ * exact). An existing dst is replaced if `replace`, else kept (an object:
+ * the same bytes by construction). -1 with errno set on failure.
+ */
+static int write_new_file(struct store *s, const char *dst, const void *data, size_t len, mode_t mode,
+			  bool exact, bool replace)
+{
+	if (!__atomic_load_n(&s->no_tmpfile, __ATOMIC_RELAXED)) {
+		int fd = open(s->tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+			__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED); /* not here: named files */
+		if (fd >= 0) {
+			if (write_all(fd, data, len) < 0 || (exact && !s->exact_mode && fchmod(fd, mode) < 0)) {
+				int e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			char proc[64];
+			snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+			int r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+			if (r < 0 && errno == ENOENT) {
+				make_parent(dst); /* a new fan-out directory */
+				r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+				if (r < 0 && errno == ENOENT && access("/proc/self/fd", X_OK) < 0)
+					__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED); /* no /proc */
+			} else if (r < 0 && (errno == EPERM || errno == EACCES || errno == EOPNOTSUPP)) {
+				__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED);
+			}
+			int e = errno;
+			close(fd);
+			if (r == 0 || (e == EEXIST && !replace))
+				return 0;
+			/* Replacing, or linking is not possible: a named temp file. */
+		}
+	}
+	char *tmp;
+	int fd = make_temp_in(s->tmp, &tmp);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, data, len);
+	if (r == 0 && mode != 0600)
+		r = fchmod(fd, mode);
+	int e = errno;
+	close(fd);
+	if (r == 0)
+		r = rename_into(tmp, dst);
+	if (r < 0) {
+		e = errno;
+		unlink(tmp);
+	}
+	free(tmp);
+	errno = e;
+	return r;
+}
+
 /* Renames a finished temp file into place as object n. Renaming over an
  * existing copy is harmless: the content is the same by construction. */
 static int install_object(struct store *s, const char *tmp, const struct gg_name *n)
@@ -276,20 +400,10 @@ int store_put_buf(struct store *s, const void *data, size_t len, char kind, stru
 	gg_name_of_buf(data, len, kind, out);
 	if (store_has(s, out))
 		return 0;
-	char *tmp;
-	int fd = make_temp_in(s->tmp, &tmp);
-	if (fd < 0)
-		return -1;
-	int r = 0;
-	if (write_all(fd, data, len) < 0 || fchmod(fd, 0444) < 0)
-		r = gg_error_errno("cannot write object %s", out->s);
-	close(fd);
-	if (r == 0)
-		r = install_object(s, tmp, out);
-	else
-		unlink(tmp);
-	free(tmp);
-	return r;
+	char p[PATH_MAX];
+	if (!name_path(p, s, "objects", out) || write_new_file(s, p, data, len, 0444, true, false) < 0)
+		return gg_error_errno("cannot store object %s", out->s);
+	return 0;
 }
 
 int store_put_fd(struct store *s, int in, struct gg_name *out)
@@ -374,27 +488,48 @@ int store_adopt_file(struct store *s, const char *path, struct gg_name *out)
 
 int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max)
 {
-	if (gg_name_size(n) > max)
+	uint64_t size = gg_name_size(n);
+	if (size > max)
 		return gg_error("object %s is larger than %zu bytes", n->s, max);
-	int fd = store_open_object(s, n);
+	char p[PATH_MAX];
+	int fd = name_path(p, s, "objects", n) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
-		return -1;
-	size_t start = out->len;
-	int r = read_fd_all(fd, out, max);
+		return gg_error_errno("object %s is not in the store", n->s);
+	/* The size is in the name: one read of a byte more than that sees a
+	 * short or a long object without an fstat (a short read of a regular
+	 * file is its end). */
+	size_t start = out->len, want = (size_t)size + 1, got = 0;
+	buf_grow(out, want);
+	for (;;) {
+		ssize_t r = read(fd, out->data + start + got, want - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			gg_error_errno("cannot read object %s", n->s);
+			close(fd);
+			out->data[start] = 0;
+			return -1;
+		}
+		got += (size_t)r;
+		if (r == 0 || got == want || (got == size && (size_t)r < want - (got - (size_t)r)))
+			break;
+	}
 	close(fd);
-	if (r < 0)
-		return gg_error("cannot read object %s: %s", n->s, gg_last_error());
-	struct gg_name check;
-	gg_name_of_buf(out->data + start, out->len - start, gg_name_kind(n), &check);
-	if (!gg_name_eq(&check, n)) {
-		char *p = store_object_path(s, n);
-		unlink(p);
-		free(p);
-		out->len = start;
+	if (got != size) {
 		out->data[start] = 0;
+		unlink(p);
+		return gg_error("object %s was damaged (wrong size) and has been removed", n->s);
+	}
+	struct gg_name check;
+	gg_name_of_buf(out->data + start, got, gg_name_kind(n), &check);
+	if (!gg_name_eq(&check, n)) {
+		out->data[start] = 0;
+		unlink(p);
 		return gg_error("object %s is corrupt (its content hashes to %s); it has been removed", n->s,
 				check.s);
 	}
+	out->len = start + got;
+	out->data[out->len] = 0;
 	return 0;
 }
 
@@ -543,57 +678,56 @@ bad:
 	return gg_error("malformed memo entry");
 }
 
-static char *memo_path(struct store *s, const struct gg_name *thunk, bool create)
-{
-	return fanout_path(s, "memo", thunk->s + 1, thunk->s, create);
-}
-
 int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 {
 	memset(out, 0, sizeof *out);
-	char *p = memo_path(s, thunk, false);
+	char p[PATH_MAX];
+	int fd = name_path(p, s, "memo", thunk) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return 0; /* the common case: a miss, one system call */
 	struct buf b = BUF_INIT;
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	int r = 0;
-	if (fd >= 0) {
-		if (read_fd_all(fd, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, out) == 0) {
-			r = 1;
-			for (size_t i = 0; i < out->n; i++)
-				if (!store_has(s, &out->v[i].value))
-					r = 0;
-			if (!r)
-				memo_free(out);
-		} else {
-			unlink(p); /* damaged: forget it, the thunk runs again */
-		}
-		close(fd);
+	if (read_fd_all(fd, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, out) == 0) {
+		r = 1;
+		for (size_t i = 0; i < out->n; i++)
+			if (!store_has(s, &out->v[i].value))
+				r = 0;
+		if (!r)
+			memo_free(out);
+	} else {
+		unlink(p); /* damaged: forget it, the thunk runs again */
 	}
+	close(fd);
 	buf_free(&b);
-	free(p);
+	return r;
+}
+
+int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b, const struct memo *m)
+{
+	struct buf enc = BUF_INIT;
+	memo_encode(m, &enc);
+	char pa[PATH_MAX], pb[PATH_MAX];
+	int r = 0;
+	/* Memo files are 0600 (less the umask), as mkostemp makes them. */
+	if (!name_path(pa, s, "memo", a) || write_new_file(s, pa, enc.data, enc.len, 0600, false, true) < 0)
+		r = gg_error_errno("cannot write the memo of %s", a->s);
+	if (r == 0 && b && !gg_name_eq(a, b)) {
+		/* The same entry: a second link to the file just written (no new
+		 * inode, no second write). An existing entry is replaced, like a
+		 * rename would. */
+		if (!name_path(pb, s, "memo", b))
+			r = gg_error_errno("cannot write the memo of %s", b->s);
+		else if (link(pa, pb) < 0 && (errno != ENOENT || (make_parent(pb), link(pa, pb) < 0)) &&
+			 write_new_file(s, pb, enc.data, enc.len, 0600, false, true) < 0)
+			r = gg_error_errno("cannot write the memo of %s", b->s);
+	}
+	buf_free(&enc);
 	return r;
 }
 
 int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
 {
-	struct buf b = BUF_INIT;
-	memo_encode(m, &b);
-	char *p = memo_path(s, thunk, true);
-	char *tmp;
-	int fd = make_temp_in(s->tmp, &tmp);
-	int r = fd < 0 ? -1 : 0;
-	if (r == 0) {
-		if (write_all(fd, b.data, b.len) < 0)
-			r = gg_error_errno("cannot write the memo of %s", thunk->s);
-		close(fd);
-		if (r == 0 && rename_into(tmp, p) < 0)
-			r = gg_error_errno("cannot write the memo of %s", thunk->s);
-		if (r < 0)
-			unlink(tmp);
-		free(tmp);
-	}
-	free(p);
-	buf_free(&b);
-	return r;
+	return memo_put2(s, thunk, NULL, m);
 }
 
 /*
@@ -601,31 +735,74 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
  * offset taken from the thunk's digest: no file per thunk to create. They
  * are open-file-description locks, so they exclude other threads of this
  * process as well as other processes, and vanish if the holder dies.
+ *
+ * Two locks taken through one open file description do not exclude each
+ * other, so each held lock has a description of its own. Released ones go
+ * back to a small pool instead of being closed (an open per lock costs more
+ * than the lock). A forked child does not use the pool: it shares those
+ * descriptions with its parent.
  */
+#define LOCK_POOL_MAX 64
+
+static int lock_fd_get(struct store *s)
+{
+	if (s->pid == getpid()) {
+		int fd = -1;
+		pthread_mutex_lock(&s->lock_mu);
+		if (s->nlock_pool)
+			fd = s->lock_pool[--s->nlock_pool];
+		pthread_mutex_unlock(&s->lock_mu);
+		if (fd >= 0)
+			return fd;
+	}
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s/locks/thunks", s->root) >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return gg_error_errno("cannot open lock file in %s", s->root);
+	}
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gg_error_errno("cannot open lock file %s", p);
+	return fd;
+}
+
+/* fd holds no lock: keep it for the next one. */
+static void lock_fd_put(struct store *s, int fd)
+{
+	if (s->pid == getpid()) {
+		pthread_mutex_lock(&s->lock_mu);
+		if (s->nlock_pool < LOCK_POOL_MAX) {
+			if (!s->lock_pool)
+				s->lock_pool = xmalloc(LOCK_POOL_MAX * sizeof *s->lock_pool);
+			s->lock_pool[s->nlock_pool++] = fd;
+			fd = -1;
+		}
+		pthread_mutex_unlock(&s->lock_mu);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static int lock_thunk(struct store *s, const struct gg_name *thunk, bool wait)
 {
-	char *p = xasprintf("%s/locks/thunks", s->root);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		gg_error_errno("cannot open lock file %s", p);
-		free(p);
+	int fd = lock_fd_get(s);
+	if (fd < 0)
 		return -1;
-	}
-	free(p);
 	uint64_t off = 0;
 	for (int i = 1; i <= 15; i++)
 		off = off << 4 | (uint64_t)(thunk->s[i] <= '9' ? thunk->s[i] - '0' : thunk->s[i] - 'a' + 10);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(off >> 2), .l_len = 1};
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
 		int e = errno;
-		close(fd);
-		if (!wait && (e == EAGAIN || e == EACCES))
+		if (e == EINTR)
+			continue;
+		if (!wait && (e == EAGAIN || e == EACCES)) {
+			lock_fd_put(s, fd);
 			return -2;
-		if (e != EINTR) {
-			errno = e;
-			return gg_error_errno("cannot lock thunk %s", thunk->s);
 		}
-		return lock_thunk(s, thunk, wait);
+		close(fd);
+		errno = e;
+		return gg_error_errno("cannot lock thunk %s", thunk->s);
 	}
 	return fd;
 }
@@ -638,6 +815,18 @@ int store_lock_thunk(struct store *s, const struct gg_name *thunk)
 int store_trylock_thunk(struct store *s, const struct gg_name *thunk)
 {
 	return lock_thunk(s, thunk, false);
+}
+
+void store_unlock_thunk(struct store *s, int fd)
+{
+	if (fd < 0)
+		return;
+	/* The description holds just this lock: unlock the whole file. */
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		close(fd);
+	else
+		lock_fd_put(s, fd);
 }
 
 int store_make_tmpdir(struct store *s, const char *prefix, char **out)

@@ -10,8 +10,9 @@
  *     .gg/locks/thunks        one byte-range lock per executing thunk (single-flight)
  *     .gg/tmp/                temp files and sandbox directories
  *
- * Every write goes to a temp file in .gg/tmp and is renamed into place, so a
- * reader sees the whole object or nothing. Objects are not fsynced: the size
+ * Every write goes to a temp file in .gg/tmp (an unnamed O_TMPFILE linked into
+ * place, or, where the file system lacks it, a named one renamed into place),
+ * so a reader sees the whole object or nothing. Objects are not fsynced: the size
  * in the name is checked on every open, so a short object left by a power
  * loss is detected, removed and treated as missing (like a cache miss).
  */
@@ -21,11 +22,20 @@
 #include "hash.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <sys/types.h>
 
 struct store {
 	char *root; /* absolute path of the .gg directory */
 	char *tmp;  /* root/tmp */
+	/* private to store.c */
+	size_t root_len;
+	pthread_mutex_t lock_mu; /* guards the pool below */
+	int *lock_pool;          /* open descriptions of locks/thunks holding no lock */
+	size_t nlock_pool;
+	pid_t pid;               /* the pool belongs to this process (not to a forked child) */
+	int no_tmpfile;          /* O_TMPFILE + linkat is unavailable: named temp files (atomic) */
+	bool exact_mode;         /* the umask and ACLs leave a new file's mode as asked */
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed. */
@@ -89,10 +99,22 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
 int memo_encode(const struct memo *m, struct buf *out);
 int memo_parse(const char *data, size_t len, struct memo *out);
 
-/* Blocks until this process holds the thunk's lock; returns an fd to close. */
+/*
+ * memo_put under two names at once: a thunk and the reduced thunk it ran as
+ * (b may be NULL or equal to a). One file, two hard links.
+ */
+int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b, const struct memo *m);
+
+/*
+ * Blocks until this process holds the thunk's lock; returns an fd. Release
+ * it with store_unlock_thunk (which keeps the descriptor for the next lock)
+ * or by closing it.
+ */
 int store_lock_thunk(struct store *s, const struct gg_name *thunk);
 /* Like store_lock_thunk without waiting: -2 if someone else holds it. */
 int store_trylock_thunk(struct store *s, const struct gg_name *thunk);
+/* Releases a lock taken by the two above; fd < 0 is ignored. */
+void store_unlock_thunk(struct store *s, int fd);
 
 /* Creates a fresh directory under .gg/tmp; malloc'd path. */
 int store_make_tmpdir(struct store *s, const char *prefix, char **out);

@@ -189,11 +189,32 @@ int thunk_canonicalize(struct thunk *t)
 	return 0;
 }
 
+/* Appends v in decimal (no printf: thunks are encoded on the scheduler's hot path). */
+static void put_u64(struct buf *b, uint64_t v)
+{
+	char d[24];
+	size_t n = 0;
+	do
+		d[sizeof d - ++n] = (char)('0' + v % 10);
+	while (v /= 10);
+	buf_add(b, d + sizeof d - n, n);
+}
+
+/* "LEN BYTES\n" */
+static void put_lstr(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	put_u64(b, n);
+	buf_addc(b, ' ');
+	buf_add(b, s, n);
+	buf_addc(b, '\n');
+}
+
 static void put_str(struct buf *b, const char *key, const char *s)
 {
-	buf_printf(b, "%s %zu ", key, strlen(s));
-	buf_adds(b, s);
-	buf_addc(b, '\n');
+	buf_adds(b, key);
+	buf_addc(b, ' ');
+	put_lstr(b, s);
 }
 
 int thunk_encode(struct thunk *t, struct buf *out)
@@ -207,27 +228,35 @@ int thunk_encode(struct thunk *t, struct buf *out)
 	for (size_t i = 0; i < t->env.n; i++)
 		put_str(out, "env", t->env.v[i]);
 	for (size_t i = 0; i < t->ninputs; i++) {
-		char *ref = gg_ref_format(&t->inputs[i].ref);
-		buf_printf(out, "in %c %s %zu ", t->inputs[i].exec ? 'x' : '-', ref, strlen(t->inputs[i].path));
-		buf_adds(out, t->inputs[i].path);
-		buf_addc(out, '\n');
-		free(ref);
+		const struct thunk_input *in = &t->inputs[i];
+		/* "in x|- NAME[#OUTPUT] LEN PATH\n" */
+		buf_adds(out, in->exec ? "in x " : "in - ");
+		buf_add(out, in->ref.name.s, GG_NAME_LEN);
+		if (in->ref.output) {
+			buf_addc(out, '#');
+			buf_adds(out, in->ref.output);
+		}
+		buf_addc(out, ' ');
+		put_lstr(out, in->path);
 	}
 	for (size_t i = 0; i < t->outputs.n; i++)
 		put_str(out, "out", t->outputs.v[i]);
-	buf_printf(out, "timeout %llu\n", (unsigned long long)t->timeout_ms);
+	buf_adds(out, "timeout ");
+	put_u64(out, t->timeout_ms);
+	buf_addc(out, '\n');
 	return 0;
 }
 
 int thunk_name(struct thunk *t, struct gg_name *out, struct buf *encoded)
 {
-	struct buf b = BUF_INIT;
-	if (thunk_encode(t, &b) < 0) {
+	/* Straight into the caller's buffer when it is empty (no copy). */
+	struct buf b = BUF_INIT, *e = encoded && !encoded->len ? encoded : &b;
+	if (thunk_encode(t, e) < 0) {
 		buf_free(&b);
 		return -1;
 	}
-	gg_name_of_buf(b.data, b.len, GG_THUNK, out);
-	if (encoded)
+	gg_name_of_buf(e->data, e->len, GG_THUNK, out);
+	if (encoded && e != encoded)
 		buf_add(encoded, b.data, b.len);
 	buf_free(&b);
 	return 0;

@@ -105,7 +105,7 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 double node_timeout(struct ggfs *fs, struct node *n)
 {
 	switch (n->kind) {
-	case NODE_PASS: return fs->timeout;
+	case NODE_PASS: return pass_timeout(fs, NULL, n);
 	case NODE_OUTPUT:
 		/* Unforced, its size will change: the done thread invalidates it,
 		 * but a memo filled by another process would not. */

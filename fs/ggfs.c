@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GGFS_VERSION "0.1.0"
@@ -74,6 +75,8 @@ static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("no_sandbox", no_sandbox, 1),
     GG_OPT("writeback", writeback, 1),
     GG_OPT("no_writeback", writeback, 0),
+    GG_OPT("passthrough", backing, 1),
+    GG_OPT("no_passthrough", backing, 0),
     GG_OPT("splice", splice, 1),
     GG_OPT("no_splice", splice, 0),
     GG_OPT("timeout=%lf", timeout, 0),
@@ -104,6 +107,9 @@ static void usage(FILE *f)
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
 	      "    -o writeback           enable the kernel's writeback cache (default: off)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
+	      "    -o no_passthrough      never let the kernel read forced outputs from the\n"
+	      "                           store directly (default: it does where it can:\n"
+	      "                           Linux 6.9+, CAP_SYS_ADMIN, no writeback cache)\n"
 	      "\n",
 	      f);
 }
@@ -211,7 +217,15 @@ int main(int argc, char **argv)
 	struct ggfs fs;
 	memset(&fs, 0, sizeof fs);
 	fs.timeout = 1.0;
+	fs.backing = 1;
+	fs.devfd = -1;
+	fs.watch_fd = fs.watch_wake = -1;
 	pthread_mutex_init(&fs.mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs.mode_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&fs.done_mu, NULL);
 	pthread_cond_init(&fs.done_cv, NULL);
 	fs.root.fd = -1;
@@ -252,6 +266,7 @@ int main(int argc, char **argv)
 		goto out_args;
 	}
 	fs.debug = opts.debug;
+	fs.singlethread = opts.singlethread != 0;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	if (check_paths(&fs) < 0)
@@ -282,6 +297,7 @@ int main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(fs.se, fs.mountpoint) != 0)
 		goto out_signals;
+	backing_setup(&fs);
 	if (!opts.foreground) {
 		openlog("ggfs", LOG_PID, LOG_DAEMON);
 		log_to_syslog = true;
@@ -345,22 +361,28 @@ int main(int argc, char **argv)
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_sched;
 	}
+	watch_start(&fs);
 	ggfs_log(FUSE_LOG_INFO, "serving %s at %s (store %s)", fs.source, fs.mountpoint,
 	         fs.store->root);
 	int r = run_loop(&fs, &opts);
 	rc = r < 0 ? 1 : 0;
 	ggfs_log(FUSE_LOG_INFO, "unmounting %s", fs.mountpoint);
+	backing_stop(&fs);
+	watch_quiesce(&fs);
 	fuse_session_unmount(fs.se);
 	/* Running thunks finish (their results go to the memo); opens still
 	 * waiting are answered, into a closed connection. */
 	sched_free(fs.sched);
 	fs.sched = NULL;
 	lazy_stop(&fs);
+	/* After unmounting: a notification it may be sending returns. */
+	watch_stop(&fs);
 	goto out_signals;
 
 out_sched:
 	sched_free(fs.sched);
 out_unmount:
+	backing_stop(&fs);
 	fuse_session_unmount(fs.se);
 out_signals:
 	for (size_t i = 0; i < fs.nengines; i++)

@@ -9,6 +9,8 @@
  *   byhash.c    the virtual ".gg/by-hash/" namespace
  *   ops.c       the FUSE low-level handlers and their table
  *   storefind.c finding the store that belongs to SOURCE
+ *   backing.c   kernel passthrough of forced outputs, and the open modes
+ *   watch.c     kernel cache timeouts; inotify on SOURCE invalidates them
  *
  * Not a public API: nothing outside fs/ includes this header.
  */
@@ -30,6 +32,11 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t), "fuse_ino_t too small to
 
 /* Entry and attribute timeouts for content that never changes (by-hash). */
 #define GGFS_IMMUTABLE_TIMEOUT 3600.0
+/*
+ * ... for a forced placeholder in a directory watched for changes (watch.c):
+ * a bound for changes inotify cannot report.
+ */
+#define GGFS_WATCHED_TIMEOUT 60.0
 
 /* Threads that finish forces (reply to opens, notify the kernel). */
 #define GGFS_DONE_THREADS 4
@@ -86,6 +93,20 @@ struct node {
 	off_t ph_size;
 	struct timespec ph_mtime, ph_ctime;
 	struct lazy lz;
+	/*
+	 * Open regular-file handles (backing.c), protected by fs->mu: in
+	 * kernel passthrough mode, sharing backing_id (the store object of
+	 * backing_value), and in cached mode. Each handle pins the node.
+	 */
+	unsigned pt_opens, cached_opens;
+	int backing_id;
+	struct gg_name backing_value;
+	/* watch.c, protected by fs->mu: the inotify watch of a directory
+	 * (0 none, -1 failed), its chain in fs->wtab, and whether the kernel
+	 * was given the long timeout for this file. */
+	int wd;
+	struct node *wnext;
+	bool long_ttl;
 };
 
 /* The device number used as the table key of virtual nodes. */
@@ -108,7 +129,9 @@ struct ggfs {
 	double timeout;       /* -o timeout=SEC: entry/attr timeout of SOURCE files */
 	unsigned max_threads; /* -o max_threads=N */
 	unsigned max_read;    /* -o max_read=N (the mount option and conn->max_read agree) */
+	int backing;          /* -o passthrough (default) / no_passthrough */
 	int debug;            /* -d */
+	bool singlethread;    /* -s */
 	bool daemon;          /* logs go to syslog */
 	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
 	uid_t uid;                             /* owner shown for virtual nodes */
@@ -119,8 +142,9 @@ struct ggfs {
 	struct fuse_session *se;
 
 	pthread_mutex_t mu;
-	struct node root;   /* FUSE_ROOT_ID: SOURCE itself */
-	struct node *ggdir; /* permanent virtual directories */
+	pthread_cond_t mode_cv; /* with mu: an open handle was released */
+	struct node root;       /* FUSE_ROOT_ID: SOURCE itself */
+	struct node *ggdir;     /* permanent virtual directories */
 	struct node *byhash;
 	struct node **table;         /* protected by mu: open hashing on (dev, ino) */
 	size_t table_cap, table_len; /* protected by mu */
@@ -132,6 +156,26 @@ struct ggfs {
 	bool done_stop;
 	pthread_t done_threads[GGFS_DONE_THREADS];
 	int ndone_threads;
+
+	/* Kernel passthrough (backing.c). */
+	int devfd;       /* the session's /dev/fuse fd; -1 once unmounting */
+	bool init_seen;  /* INIT was read (atomic): bk_offered, init_unique */
+	bool bk_offered; /* the kernel offers FUSE_PASSTHROUGH */
+	uint64_t init_unique;
+	bool init_replied; /* only the thread answering INIT writes before it */
+	bool bk_on;        /* passthrough in use; may turn off, under mu */
+
+	/* Watching SOURCE (watch.c); the flags and wtab are protected by mu. */
+	int watch_fd;   /* inotify, or -1: nothing is watched */
+	int watch_wake; /* eventfd that stops the watch thread */
+	pthread_t watch_thread;
+	bool watch_running;
+	bool watch_stop;    /* unmounting: send no more notifications */
+	bool watch_lost;    /* events were lost: long timeouts no more */
+	bool watch_warned;  /* a watch could not be added (logged once) */
+	bool expire_only;   /* the kernel can expire an entry (FUSE_CAP_EXPIRE_ONLY) */
+	struct node **wtab; /* watch descriptor -> directory node */
+	size_t wtab_cap, wtab_len;
 };
 
 /* ---- ggfs.c ---- */
@@ -158,6 +202,8 @@ struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st);
 struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct gg_ref *ref);
 /* A permanent virtual directory (pinned, never freed before unmount). */
 struct node *node_new_dir(struct ggfs *fs, enum node_kind kind, ino_t ino);
+/* The node of an underlying file, if known (fs->mu held). */
+struct node *node_find_locked(struct ggfs *fs, dev_t dev, ino_t ino);
 /* Counts one more kernel lookup of a node already known. */
 void node_ref_lookup(struct ggfs *fs, struct node *n);
 void node_forget(struct ggfs *fs, struct node *n, uint64_t nlookup);
@@ -207,8 +253,8 @@ void lazy_free(struct lazy *lz);
 
 /* A read-only open of a store object: fh carries this bit (see ops.c). */
 #define GGFS_FH_STORE (UINT64_C(1) << 32)
-/* Replies to an open with an fd of a store object (keep_cache, never direct_io). */
-void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd);
+/* ... opened in kernel passthrough mode (backing.c). */
+#define GGFS_FH_BACKING (UINT64_C(1) << 33)
 
 /* ---- byhash.c ---- */
 /*
@@ -223,6 +269,45 @@ void virt_readdir(struct ggfs *fs, fuse_req_t req, struct node *dir, size_t size
 void virt_attr(struct ggfs *fs, struct node *n, struct stat *st);
 /* Timeout for a node's attributes and entry. */
 double node_timeout(struct ggfs *fs, struct node *n);
+
+/* ---- backing.c ---- */
+/* After fuse_session_mount: routes the session's I/O through backing.c. */
+void backing_setup(struct ggfs *fs);
+/* From the init handler: is passthrough possible and wanted? */
+void backing_init(struct ggfs *fs, struct fuse_conn_info *conn);
+/* Before fuse_session_unmount: no more ioctls on the session's fd. */
+void backing_stop(struct ggfs *fs);
+/*
+ * Replies to a read-only open of n with fd, a store object holding value:
+ * in kernel passthrough mode when possible, else cached (keep_cache, never
+ * direct_io). Counts the handle; gg_release calls node_release.
+ */
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                      const struct gg_name *value, int fd);
+/*
+ * Counts an open of n's own file (cached mode), after waiting a little for
+ * passthrough handles to be released: 0, or ETXTBSY while a reader has the
+ * forced output open. A successful open is followed by node_release.
+ */
+int node_open_cached(struct ggfs *fs, struct node *n);
+void node_release(struct ggfs *fs, struct node *n, bool passthrough);
+
+/* ---- watch.c ---- */
+/* After daemonizing: watch SOURCE if changes there can be seen. */
+void watch_start(struct ggfs *fs);
+/* Before unmounting: no more notifications. */
+void watch_quiesce(struct ggfs *fs);
+/* After unmounting: stop the watch thread. */
+void watch_stop(struct ggfs *fs);
+/* Watch a directory node, or stop (fs->mu held). */
+void watch_dir_locked(struct ggfs *fs, struct node *n);
+void unwatch_dir_locked(struct ggfs *fs, struct node *n);
+/*
+ * Entry and attribute timeout of a file of SOURCE looked up in dir (NULL:
+ * for getattr): GGFS_WATCHED_TIMEOUT for a forced placeholder whose
+ * directory is watched, else -o timeout.
+ */
+double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops ggfs_ops;

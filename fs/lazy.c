@@ -240,23 +240,7 @@ bool lazy_is_forced(struct ggfs *fs, struct node *n)
 	return r;
 }
 
-/* ---- replies ---- */
-
-void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd)
-{
-	/*
-	 * The bytes of an object never change: keep the page cache across
-	 * opens. No direct_io, so mmap and execve work.
-	 */
-	fi->fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE;
-	fi->keep_cache = 1;
-	fi->direct_io = 0;
-	fi->noflush = 1;
-	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		close(fd);
-	(void)fs;
-}
+/* ---- waiting opens ---- */
 
 /* fs->mu held. */
 static void pending_unref_locked(struct ggfs *fs, struct pending *p)
@@ -360,7 +344,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		pthread_mutex_unlock(&fs->mu);
 		int fd = store_open_object(fs->store, &v);
 		if (fd >= 0) {
-			reply_store_open(fs, req, fi, fd);
+			reply_store_open(fs, req, fi, n, &v, fd);
 			return true;
 		}
 		GGFS_DEBUG(fs, "%s; forcing again", gg_last_error());
@@ -599,7 +583,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		fuse_req_interrupt_func(p->req, NULL, NULL);
 		int fd = ok ? store_open_object(fs->store, &job->value) : -1;
 		if (fd >= 0) {
-			reply_store_open(fs, p->req, &p->fi, fd);
+			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
 		} else {
 			if (ok)
 				ggfs_log(FUSE_LOG_ERR, "%s: %s", where, gg_last_error());

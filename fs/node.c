@@ -104,6 +104,7 @@ static void maybe_free(struct ggfs *fs, struct node *n)
 	if (n->nlookup || n->pins || n == &fs->root)
 		return;
 	table_remove(fs, n);
+	unwatch_dir_locked(fs, n);
 	node_free(n);
 }
 
@@ -120,6 +121,9 @@ void nodes_free_all(struct ggfs *fs)
 	free(fs->table);
 	fs->table = NULL;
 	fs->table_cap = fs->table_len = 0;
+	free(fs->wtab);
+	fs->wtab = NULL;
+	fs->wtab_cap = fs->wtab_len = 0;
 	lazy_free(&fs->root.lz);
 	pthread_mutex_unlock(&fs->mu);
 }
@@ -153,8 +157,15 @@ struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st)
 	n->ino = st->st_ino;
 	n->nlookup = 1;
 	table_insert(fs, n);
+	if (S_ISDIR(st->st_mode))
+		watch_dir_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
 	return n;
+}
+
+struct node *node_find_locked(struct ggfs *fs, dev_t dev, ino_t ino)
+{
+	return table_find(fs, dev, ino, NULL);
 }
 
 struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct gg_ref *ref)

@@ -102,9 +102,10 @@ static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
 	/*
 	 * Files of SOURCE may change behind our back (an editor, `gg thunk`
 	 * rewriting a placeholder): a short timeout bounds how long stat shows
-	 * stale data, while still sparing the daemon most repeated lookups.
+	 * stale data, while still sparing the daemon most repeated lookups. A
+	 * forced placeholder, whose directory is watched, is cached longer.
 	 */
-	e->attr_timeout = e->entry_timeout = fs->timeout;
+	e->attr_timeout = e->entry_timeout = pass_timeout(fs, dir, n);
 	return 0;
 }
 
@@ -134,6 +135,8 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= conn->capable;
 	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
 	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
+	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
+	backing_init(fs, conn);
 	GGFS_DEBUG(fs, "init: protocol %u.%u, max_write %u, max_read %u, capable 0x%x, want 0x%x",
 	           conn->proto_major, conn->proto_minor, conn->max_write, conn->max_read,
 	           conn->capable, conn->want);
@@ -333,14 +336,17 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, err);
 }
 
-/* Replies to an open/create of a file of SOURCE. */
-static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, int fd)
+/* Replies to an open of a file of SOURCE, counted by node_open_cached. */
+static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+                            struct node *n, int fd)
 {
 	fi->fh = (uint64_t)(unsigned)fd;
 	/* No keep_cache: SOURCE may have changed since the last open
 	 * (close-to-open consistency, like NFS). */
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
 		close(fd);
+		node_release(fs, n, false);
+	}
 }
 
 static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -363,7 +369,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			if (fd < 0)
 				fuse_reply_err(req, EIO);
 			else
-				reply_store_open(fs, req, fi, fd);
+				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd);
 		}
 		return;
 	case NODE_PASS: break;
@@ -383,13 +389,21 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
 		flags &= ~O_APPEND;
 	}
+	/* Before open(2), which may truncate the file. */
+	int err = node_open_cached(fs, n);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	char proc[64];
 	node_proc_path(n, proc);
 	int fd = open(proc, flags | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		fuse_reply_err(req, errno);
-	else
-		reply_pass_open(fs, req, fi, fd);
+		node_release(fs, n, false);
+	} else {
+		reply_pass_open(fs, req, fi, n, fd);
+	}
 }
 
 static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -409,6 +423,9 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	struct fuse_entry_param e;
 	err = do_lookup(fs, parent, name, &e);
+	struct node *n = err ? NULL : node_of(fs, e.ino);
+	if (n && (err = node_open_cached(fs, n)) != 0)
+		node_forget(fs, n, 1);
 	if (err) {
 		close(fd);
 		fuse_reply_err(req, err);
@@ -417,7 +434,8 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fi->fh = (uint64_t)(unsigned)fd;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		close(fd);
-		node_forget(fs, node_of(fs, e.ino), 1);
+		node_release(fs, n, false);
+		node_forget(fs, n, 1);
 	}
 }
 
@@ -458,7 +476,9 @@ static void gg_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void gg_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct ggfs *fs = ggfs_of(req);
 	close(fh_fd(fi));
+	node_release(fs, node_of(fs, ino), (fi->fh & GGFS_FH_BACKING) != 0);
 	fuse_reply_err(req, 0);
 }
 

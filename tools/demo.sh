@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the local engine (no cloud account needed):
-# describe the build of a small real C program as a graph of thunks (the
-# compiler's real stages: cc1, as, ld), mount the directory with ggfs, and
-# run the program through the mount. Opening it forces the whole graph in
-# parallel; a second run is served from the store.
+# `gg infer make` turns the build of a small real C program into a graph of
+# thunks (the compiler's real stages: cc1, as, ld) in seconds, ggfs mounts the
+# directory, and the program runs through the mount. Opening it forces the
+# whole graph in parallel; a second run is served from the store.
 set -eu
 build=$(cd "${1:-build}" && pwd)
 export PATH="$build/bin:$PATH"
@@ -52,22 +52,18 @@ int main(int argc, char **argv)
 C
 ls -l
 
-say "describe the build as thunks (nothing is compiled yet)"
+cat > Makefile <<'MK'
+CFLAGS = -O2 -Wall
+primes: main.o primes.o
+	$(CC) $(CFLAGS) -o $@ main.o primes.o
+%.o: %.c primes.h
+	$(CC) $(CFLAGS) -c $<
+MK
+
+say "gg infer make -j2: the real build runs with model compilers (nothing is compiled yet)"
 gg init . >/dev/null
-cc1=$(gcc -print-prog-name=cc1)
-f() { gcc -print-file-name="$1"; }
-for x in main primes; do
-	gcc -E $x.c -o $x.i # preprocessing on the host, in this demo
-	gg thunk -i $x.i -o $x.s --placeholder $x.s -- "$cc1" -quiet -fpreprocessed $x.i -O2 -o $x.s >/dev/null
-	gg thunk -i $x.s -o $x.o --placeholder $x.o -- as $x.s -o $x.o >/dev/null
-done
-libs=(crt1.o crti.o crtbeginT.o crtend.o crtn.o libgcc.a libgcc_eh.a libc.a)
-ins=()
-for l in "${libs[@]}"; do ins+=(-i "$l=$(f "$l")"); done
-gg thunk -i main.o -i primes.o "${ins[@]}" -o primes --placeholder primes -- \
-	ld -static -o primes crt1.o crti.o crtbeginT.o main.o primes.o \
-	--start-group libgcc.a libgcc_eh.a libc.a --end-group crtend.o crtn.o >/dev/null
-echo "placeholders: main.s main.o primes.s primes.o primes"
+time gg infer make -j2
+echo "main.o, primes.o and primes are placeholders:"
 head -c 200 primes; echo
 
 say "mount it: ggfs src mnt"
@@ -75,7 +71,7 @@ ggfs "$demo/src" "$mnt"
 ls -l "$mnt"
 echo "state of mnt/primes: $(getfattr --absolute-names --only-values -n user.gg.state "$mnt/primes" 2>/dev/null || echo '?')"
 
-say "run the program through the mount (forces cc1, as and ld in parallel)"
+say "run the program through the mount (forces cc1, as and the link, in parallel)"
 time "$mnt/primes" 200000
 
 say "run it again (served from the store)"

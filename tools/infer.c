@@ -27,32 +27,41 @@
 #include <unistd.h>
 
 static const char help[] =
-	"usage: gg infer [-v] BUILD-COMMAND [ARG...]\n"
-	"\n"
-	"Runs the build with models of cc, gcc, g++, c++, clang, clang++, ld, as, ar,\n"
-	"ranlib and strip first on PATH (and of nm, objdump, readelf, objcopy and\n"
-	"size, which force placeholder arguments). Each model stores thunks and leaves a\n"
-	"placeholder where the output would be; `gg force` (or running a placeholder)\n"
-	"does the work later. Commands a model cannot defer run for real and are\n"
-	"logged to .gg/infer.log.\n"
-	"\n"
-	"  -v, --verbose   say on stderr what each model does\n"
-	"\n"
-	"Environment: GG_INFER_BASE (the directory thunk paths are relative to;\n"
-	"default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR.\n";
+    "usage: gg infer [-v] BUILD-COMMAND [ARG...]\n"
+    "\n"
+    "Runs the build with models of cc, gcc, g++, c++, clang, clang++, ld, as, ar,\n"
+    "ranlib and strip first on PATH (and of nm, objdump, readelf, objcopy and\n"
+    "size, which force placeholder arguments). Each model stores thunks and leaves a\n"
+    "placeholder where the output would be; `gg force` (or running a placeholder)\n"
+    "does the work later. Commands a model cannot defer run for real and are\n"
+    "logged to .gg/infer.log.\n"
+    "\n"
+    "  -v, --verbose   say on stderr what each model does\n"
+    "\n"
+    "Environment: GG_INFER_BASE (the directory thunk paths are relative to;\n"
+    "default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR.\n";
 
 static const struct {
 	const char *name;
 	int (*fn)(struct model_ctx *);
 	bool optional; /* only linked when installed */
 } models[] = {
-	{"cc", model_gcc, false},	{"gcc", model_gcc, false},   {"g++", model_gcc, false},
-	{"c++", model_gcc, false},	{"clang", model_clang, true}, {"clang++", model_clang, true},
-	{"ld", model_ld, false},	{"as", model_as, false},     {"ar", model_ar, false},
-	{"ranlib", model_ranlib, false}, {"strip", model_strip, false},
-	{"nm", model_passthrough, false}, {"objdump", model_passthrough, false},
-	{"readelf", model_passthrough, false}, {"objcopy", model_passthrough, false},
-	{"size", model_passthrough, false},
+    {"cc", model_gcc, false},
+    {"gcc", model_gcc, false},
+    {"g++", model_gcc, false},
+    {"c++", model_gcc, false},
+    {"clang", model_clang, true},
+    {"clang++", model_clang, true},
+    {"ld", model_ld, false},
+    {"as", model_as, false},
+    {"ar", model_ar, false},
+    {"ranlib", model_ranlib, false},
+    {"strip", model_strip, false},
+    {"nm", model_passthrough, false},
+    {"objdump", model_passthrough, false},
+    {"readelf", model_passthrough, false},
+    {"objcopy", model_passthrough, false},
+    {"size", model_passthrough, false},
 };
 
 bool infer_is_model(const char *name)
@@ -98,8 +107,9 @@ static void summary(const char *log, off_t from)
 		p = nl ? nl + 1 : NULL;
 	}
 	buf_free(&b);
-	fprintf(stderr, "gg infer: %zu outputs deferred as placeholders, %zu commands ran for real (%s)\n",
-		deferred, real, log);
+	fprintf(stderr,
+	        "gg infer: %zu outputs deferred as placeholders, %zu commands ran for real (%s)\n",
+	        deferred, real, log);
 }
 
 static int make_model_dir(struct store *s, char **dir_out)
@@ -139,9 +149,9 @@ static int make_model_dir(struct store *s, char **dir_out)
 int cmd_infer(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"verbose", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},
-		{0},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, 'h'},
+	    {0},
 	};
 	bool verbose = false;
 	int c;

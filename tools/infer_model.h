@@ -28,14 +28,14 @@
 
 #include <stdbool.h>
 
-#define MODEL_ROOT     ".gg-sys/root"
-#define MODEL_TMP      ".gg-sys/tmp"
-#define MODEL_ENV_REAL "GG_INFER_REALPATH"
-#define MODEL_ENV_BASE "GG_INFER_BASE"
-#define MODEL_ENV_VERB "GG_INFER_VERBOSE"
-#define MODEL_ENV_LOG  "GG_INFER_LOG"
+#define MODEL_ROOT       ".gg-sys/root"
+#define MODEL_TMP        ".gg-sys/tmp"
+#define MODEL_ENV_REAL   "GG_INFER_REALPATH"
+#define MODEL_ENV_BASE   "GG_INFER_BASE"
+#define MODEL_ENV_VERB   "GG_INFER_VERBOSE"
+#define MODEL_ENV_LOG    "GG_INFER_LOG"
 #define MODEL_ENV_BYPASS "GG_INFER_BYPASS"
-#define MODEL_ENV_PRE  "GG_INFER_PREPROCESS"
+#define MODEL_ENV_PRE    "GG_INFER_PREPROCESS"
 
 struct model_ctx {
 	const char *tool; /* the name the model was invoked as: "gcc", "ar", ... */
@@ -48,10 +48,10 @@ struct model_ctx {
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */
 	bool verbose;
-	struct strvec reads; /* host files the model read (for its memo) */
-	struct strvec sides; /* files it wrote besides placeholders (depfiles) */
+	struct strvec reads;  /* host files the model read (for its memo) */
+	struct strvec sides;  /* files it wrote besides placeholders (depfiles) */
 	struct strvec checks; /* files read but not inputs (the .i's sources) */
-	bool recording;      /* reads are being noted */
+	bool recording;       /* reads are being noted */
 };
 
 /* ---- model_ctx.c ---- */
@@ -94,7 +94,7 @@ char *model_which(const struct model_ctx *m, const char *name);
  * stderr (NULL = inherit). Returns 0 and the wait status, or -1.
  */
 int model_run(const struct model_ctx *m, char *const argv[], char *const extra_env[],
-	      struct buf *out, struct buf *err, int *status);
+              struct buf *out, struct buf *err, int *status);
 
 /* Is a file a placeholder? 1 yes (ref filled if not NULL), 0 no, -1 error. */
 int model_is_placeholder(const char *path, struct gg_ref *ref);
@@ -148,17 +148,17 @@ void model_outputs_free(struct model_outputs *o);
 
 /* An input of a stage: a temp (an earlier stage's output) or a host file. */
 int model_stage_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
-		      struct temp_names *tn, const char *host, char **where);
+                      struct temp_names *tn, const char *host, char **where);
 /* The output of a stage: where it goes in the thunk; host is appended to outs. */
 int model_stage_output(struct model_ctx *m, const char *host, const struct model_temps *temps,
-		       struct temp_names *tn, struct strvec *outs, char **where);
+                       struct temp_names *tn, struct strvec *outs, char **where);
 /* Stores t (whose only output is `where`) and records it as a temp or an output. */
 int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *host_out,
-		       const char *where, struct model_temps *temps, struct model_outputs *outs);
+                       const char *where, struct model_temps *temps, struct model_outputs *outs);
 
 /* The assembler stage (model_as.c): argv[0] is the assembler as the plan names it. */
 int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
-		   struct model_temps *temps, struct model_outputs *outs);
+                   struct model_temps *temps, struct model_outputs *outs);
 
 /*
  * "-opt=/abs/file" or a bare absolute file: the file becomes an input and the
@@ -217,8 +217,8 @@ struct link_job {
  * (as the build names it) and *thunk_out its thunk path. 0, or -1 with the
  * reason the link cannot be modelled.
  */
-int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name,
-	       char **output, char **thunk_out);
+int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name, char **output,
+               char **thunk_out);
 
 /* ---- the models (each returns the exit status) ---- */
 

@@ -103,6 +103,10 @@ int model_ar(struct model_ctx *m)
 		strvec_free(&lead);
 		return fall_back_on_error(m);
 	}
+	if (model_memo_replay(m)) {
+		strvec_free(&lead);
+		return 0;
+	}
 	struct thunk t;
 	thunk_init(&t);
 	struct strvec args = STRVEC_INIT;
@@ -132,6 +136,8 @@ int model_ar(struct model_ctx *m)
 	}
 	if (r == 0)
 		r = model_outputs_write(m, &outs);
+	if (r == 0)
+		model_memo_record(m, &outs);
 	model_outputs_free(&outs);
 	thunk_free(&t);
 	strvec_free(&args);
@@ -164,8 +170,9 @@ int model_ranlib(struct model_ctx *m)
 /* ---- strip ---- */
 
 static const char *const strip_sep[] = {
-	"-F", "--target", "-I", "--input-target", "-O", "--output-target", "-R",
-	"--remove-section", "-K", "--keep-symbol", "-N", "--strip-symbol", "-o",
+    "-F", "--target",         "-I", "--input-target", "-O", "--output-target",
+    "-R", "--remove-section", "-K", "--keep-symbol",  "-N", "--strip-symbol",
+    "-o",
 };
 
 int model_strip(struct model_ctx *m)
@@ -189,7 +196,8 @@ int model_strip(struct model_ctx *m)
 		} else if (a[0] == '-') {
 			if (!strcmp(a, "--help") || !strcmp(a, "--version") || !strcmp(a, "-V") ||
 			    !strcmp(a, "-p") || !strcmp(a, "--preserve-dates") || a[0] == '@' ||
-			    !strncmp(a, "--keep-symbols", 14) || !strncmp(a, "--strip-symbols", 15)) {
+			    !strncmp(a, "--keep-symbols", 14) ||
+			    !strncmp(a, "--strip-symbols", 15)) {
 				strvec_free(&opts);
 				strvec_free(&files);
 				return model_fallback(m, "option %s", a);
@@ -225,7 +233,7 @@ int model_strip(struct model_ctx *m)
 		strvec_push(&args, in);
 		if (r == 0)
 			r = tbuild_set_program(m->store, &t, m->tool, m->tool, m->realpath, args.v,
-					       args.n);
+			                       args.n);
 		if (r == 0) {
 			strvec_push(&t.outputs, where);
 			r = model_stage_finish(m, &t, dst, where, &temps, &outs);

@@ -36,7 +36,7 @@ static int check_asm_source(const char *path)
 static const char *const sep_opts[] = {"-I", "--defsym", "-o", "--MD", "-march", "-mtune"};
 
 int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
-		   struct model_temps *temps, struct model_outputs *outputs)
+                   struct model_temps *temps, struct model_outputs *outputs)
 {
 	struct thunk t;
 	thunk_init(&t);
@@ -114,8 +114,8 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the assembler's command has two outputs");
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath, args.v,
-				       args.n);
+		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
+		                       args.v, args.n);
 	if (r == 0) {
 		strvec_push(&t.outputs, out_where);
 		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);

@@ -39,42 +39,42 @@ static const struct {
 	const char *name;
 	enum ckind kind;
 } cc1_opts[] = {
-	{"-I", C_DIR},
-	{"-isystem", C_DIR},
-	{"-iquote", C_DIR},
-	{"-idirafter", C_DIR},
-	{"-internal-isystem", C_DIR},
-	{"-internal-externc-isystem", C_DIR},
-	{"-resource-dir", C_DIR},
-	{"-include", C_FILE},
-	{"-imacros", C_FILE},
-	{"-o", C_OUT},
-	{"-dependency-file", C_DROP1},
-	{"-MT", C_DROP1},
-	{"-MQ", C_DROP1},
-	{"-sys-header-deps", C_DROP0},
-	{"-MP", C_DROP0},
-	{"-MG", C_DROP0},
-	{"-main-file-name", C_KEEP1},
-	{"-x", C_KEEP1},
-	{"-triple", C_KEEP1},
-	{"-target-cpu", C_KEEP1},
-	{"-tune-cpu", C_KEEP1},
-	{"-target-feature", C_KEEP1},
-	{"-target-abi", C_KEEP1},
-	{"-mllvm", C_KEEP1},
-	{"-D", C_KEEP1},
-	{"-U", C_KEEP1},
-	{"-ferror-limit", C_KEEP1},
-	{"-fmessage-length", C_KEEP1},
-	{"-mrelocation-model", C_KEEP1},
-	{"-pic-level", C_KEEP1},
-	{"-stack-protector", C_KEEP1},
-	{"-stack-protector-buffer-size", C_KEEP1},
-	{"-std", C_KEEP1},
-	{"-fvisibility", C_KEEP1},
-	{"-mcode-model", C_KEEP1},
-	{"-fsanitize-address-field-padding", C_KEEP1},
+    {"-I", C_DIR},
+    {"-isystem", C_DIR},
+    {"-iquote", C_DIR},
+    {"-idirafter", C_DIR},
+    {"-internal-isystem", C_DIR},
+    {"-internal-externc-isystem", C_DIR},
+    {"-resource-dir", C_DIR},
+    {"-include", C_FILE},
+    {"-imacros", C_FILE},
+    {"-o", C_OUT},
+    {"-dependency-file", C_DROP1},
+    {"-MT", C_DROP1},
+    {"-MQ", C_DROP1},
+    {"-sys-header-deps", C_DROP0},
+    {"-MP", C_DROP0},
+    {"-MG", C_DROP0},
+    {"-main-file-name", C_KEEP1},
+    {"-x", C_KEEP1},
+    {"-triple", C_KEEP1},
+    {"-target-cpu", C_KEEP1},
+    {"-tune-cpu", C_KEEP1},
+    {"-target-feature", C_KEEP1},
+    {"-target-abi", C_KEEP1},
+    {"-mllvm", C_KEEP1},
+    {"-D", C_KEEP1},
+    {"-U", C_KEEP1},
+    {"-ferror-limit", C_KEEP1},
+    {"-fmessage-length", C_KEEP1},
+    {"-mrelocation-model", C_KEEP1},
+    {"-pic-level", C_KEEP1},
+    {"-stack-protector", C_KEEP1},
+    {"-stack-protector-buffer-size", C_KEEP1},
+    {"-std", C_KEEP1},
+    {"-fvisibility", C_KEEP1},
+    {"-mcode-model", C_KEEP1},
+    {"-fsanitize-address-field-padding", C_KEEP1},
 };
 
 static int opt_index(const char *a)
@@ -157,7 +157,7 @@ static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char *
 }
 
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
-		     struct model_outputs *outputs)
+                     struct model_outputs *outputs)
 {
 	char **argv = cmd->argv.v;
 	struct thunk t;
@@ -171,9 +171,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	for (size_t i = 2; argv[i] && r == 0; i++) {
 		const char *a = argv[i];
 		int k = opt_index(a);
-		if (starts(a, "-fdebug-compilation-dir=") || starts(a, "-fcoverage-compilation-dir=")) {
+		if (starts(a, "-fdebug-compilation-dir=") ||
+		    starts(a, "-fcoverage-compilation-dir=")) {
 			/* the host's cwd: keep the thunk free of host paths */
-			strvec_push_take(&args, xasprintf("%.*s.", (int)(strchr(a, '=') - a + 1), a));
+			strvec_push_take(&args,
+			                 xasprintf("%.*s.", (int)(strchr(a, '=') - a + 1), a));
 			continue;
 		}
 		if (k < 0) {
@@ -225,8 +227,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			}
 			break;
 		case C_DROP1:
-		case C_DROP0:
-			break;
+		case C_DROP0: break;
 		}
 	}
 	if (r == 0 && !src)
@@ -259,14 +260,14 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 }
 
 static int model_ldcmd(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
-		       struct model_outputs *outputs)
+                       struct model_outputs *outputs)
 {
 	struct link_job job = {
-		.args = cmd->argv.v + 1,
-		.nargs = cmd->argv.n - 1,
-		.linker = cmd->argv.v[0],
-		.driver = m->tool,
-		.temps = temps,
+	    .args = cmd->argv.v + 1,
+	    .nargs = cmd->argv.n - 1,
+	    .linker = cmd->argv.v[0],
+	    .driver = m->tool,
+	    .temps = temps,
 	};
 	struct gg_name name;
 	char *out = NULL, *where = NULL;
@@ -284,7 +285,7 @@ static int model_ldcmd(struct model_ctx *m, const struct plan_cmd *cmd, struct m
 }
 
 static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *temps,
-		    struct model_outputs *outputs)
+                    struct model_outputs *outputs)
 {
 	int r = 0;
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
@@ -301,7 +302,7 @@ static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *
 			r = model_ldcmd(m, c, temps, outputs);
 		else
 			r = gg_error("clang would run %s%s%s, which has no model", b,
-				     c->argv.n > 1 ? " " : "", c->argv.n > 1 ? c->argv.v[1] : "");
+			             c->argv.n > 1 ? " " : "", c->argv.n > 1 ? c->argv.v[1] : "");
 	}
 	return r;
 }

@@ -263,7 +263,8 @@ static int drain(int fds[2], struct buf *bufs[2])
 				continue;
 			}
 			if (bufs[i]->len + (size_t)k > MAX_CAPTURE)
-				return gg_error("a helper process wrote more than %u bytes", MAX_CAPTURE);
+				return gg_error("a helper process wrote more than %u bytes",
+				                MAX_CAPTURE);
 			buf_add(bufs[i], tmp, (size_t)k);
 		}
 	}
@@ -271,7 +272,7 @@ static int drain(int fds[2], struct buf *bufs[2])
 }
 
 int model_run(const struct model_ctx *m, char *const argv[], char *const extra_env[],
-	      struct buf *out, struct buf *err, int *status)
+              struct buf *out, struct buf *err, int *status)
 {
 	char *prog = strchr(argv[0], '/') ? xstrdup(argv[0]) : model_which(m, argv[0]);
 	if (!prog)
@@ -394,7 +395,8 @@ static void find_placeholder_args(struct model_ctx *m, struct strvec *found)
 		} else if (!strncmp(a, "-l", 2) && a[2]) {
 			for (size_t d = 0; d < ldirs.n; d++)
 				for (int k = 0; k < 2; k++) {
-					char *p = xasprintf("%s/lib%s.%s", ldirs.v[d], a + 2, k ? "a" : "so");
+					char *p = xasprintf("%s/lib%s.%s", ldirs.v[d], a + 2,
+					                    k ? "a" : "so");
 					push_if_placeholder(found, p);
 					free(p);
 				}
@@ -424,7 +426,8 @@ int model_fallback(struct model_ctx *m, const char *fmt, ...)
 	strvec_free(&ph);
 	char *real = model_which(m, m->tool);
 	if (!real) {
-		fprintf(stderr, "gg infer: %s: not found on the real PATH (%s)\n", m->tool, m->realpath);
+		fprintf(stderr, "gg infer: %s: not found on the real PATH (%s)\n", m->tool,
+		        m->realpath);
 		return 127;
 	}
 	setenv("PATH", m->realpath, 1);
@@ -547,7 +550,7 @@ void model_outputs_free(struct model_outputs *o)
 }
 
 int model_stage_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
-		      struct temp_names *tn, const char *host, char **where)
+                      struct temp_names *tn, const char *host, char **where)
 {
 	if (model_is_temp(temps, host)) {
 		const struct model_temp *tmp = model_temp_find(temps, host);
@@ -562,7 +565,7 @@ int model_stage_input(struct model_ctx *m, struct thunk *t, const struct model_t
 }
 
 int model_stage_output(struct model_ctx *m, const char *host, const struct model_temps *temps,
-		       struct temp_names *tn, struct strvec *outs, char **where)
+                       struct temp_names *tn, struct strvec *outs, char **where)
 {
 	if (!strcmp(host, "-"))
 		return gg_error("writes to standard output");
@@ -580,7 +583,7 @@ int model_stage_output(struct model_ctx *m, const char *host, const struct model
 }
 
 int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *host_out,
-		       const char *where, struct model_temps *temps, struct model_outputs *outs)
+                       const char *where, struct model_temps *temps, struct model_outputs *outs)
 {
 	struct gg_name name;
 	if (tbuild_store(m->store, t, &name) < 0)

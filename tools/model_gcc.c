@@ -42,9 +42,15 @@ static bool starts(const char *s, const char *prefix)
 const char *model_driver_why_not(struct model_ctx *m)
 {
 	static const char *const env_vars[] = {
-		"CPATH",	       "C_INCLUDE_PATH",      "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH",
-		"GCC_EXEC_PREFIX",     "COMPILER_PATH",	      "DEPENDENCIES_OUTPUT",
-		"SUNPRO_DEPENDENCIES", "GCC_COMPARE_DEBUG",
+	    "CPATH",
+	    "C_INCLUDE_PATH",
+	    "CPLUS_INCLUDE_PATH",
+	    "OBJC_INCLUDE_PATH",
+	    "GCC_EXEC_PREFIX",
+	    "COMPILER_PATH",
+	    "DEPENDENCIES_OUTPUT",
+	    "SUNPRO_DEPENDENCIES",
+	    "GCC_COMPARE_DEBUG",
 	};
 	static char buf[128];
 	if (getenv(MODEL_ENV_BYPASS))
@@ -53,7 +59,7 @@ const char *model_driver_why_not(struct model_ctx *m)
 		const char *v = getenv(env_vars[i]);
 		if (v && *v) {
 			snprintf(buf, sizeof buf, "$%s is set (it changes what the driver reads)",
-				 env_vars[i]);
+			         env_vars[i]);
 			return buf;
 		}
 	}
@@ -80,10 +86,12 @@ const char *model_driver_why_not(struct model_ctx *m)
 		    starts(a, "--sysroot") || starts(a, "-isysroot") || starts(a, "-iprefix") ||
 		    starts(a, "-fprofile-generate") || starts(a, "-fprofile-arcs") ||
 		    starts(a, "-ftest-coverage") || !strcmp(a, "--coverage") ||
-		    starts(a, "-gsplit-dwarf") || starts(a, "-fdump-") ||
-		    starts(a, "-Wl,-Map") || starts(a, "-Wl,--Map") || starts(a, "-Wl,--dependency-file") ||
-		    starts(a, "-Wl,--out-implib") || starts(a, "-Wl,-M") || starts(a, "-Wl,--print-map")) {
-			snprintf(buf, sizeof buf, "%.60s reads or writes files the model cannot see", a);
+		    starts(a, "-gsplit-dwarf") || starts(a, "-fdump-") || starts(a, "-Wl,-Map") ||
+		    starts(a, "-Wl,--Map") || starts(a, "-Wl,--dependency-file") ||
+		    starts(a, "-Wl,--out-implib") || starts(a, "-Wl,-M") ||
+		    starts(a, "-Wl,--print-map")) {
+			snprintf(buf, sizeof buf,
+			         "%.60s reads or writes files the model cannot see", a);
 			return buf;
 		}
 		if (!strcmp(a, "/dev/null") || starts(base_name(a), "conftest"))
@@ -95,13 +103,13 @@ const char *model_driver_why_not(struct model_ctx *m)
 /* ---- the compile stage (cc1, cc1plus) ---- */
 
 enum optkind {
-	K_DIR,	 /* value is a directory: rewrite */
-	K_FILE,	 /* value is a file read: input + rewrite */
-	K_OUT,	 /* -o */
-	K_DROP1, /* drop with its value (dependency output: done on the host) */
-	K_DROP0, /* drop */
-	K_KEEP1, /* keep with its value unchanged */
-	K_MAP1,	 /* value is a path-like name: rewrite, no input */
+	K_DIR,     /* value is a directory: rewrite */
+	K_FILE,    /* value is a file read: input + rewrite */
+	K_OUT,     /* -o */
+	K_DROP1,   /* drop with its value (dependency output: done on the host) */
+	K_DROP0,   /* drop */
+	K_KEEP1,   /* keep with its value unchanged */
+	K_MAP1,    /* value is a path-like name: rewrite, no input */
 	K_PREFIX1, /* value is a path prefix ("dir/" or "name."): rewrite relative */
 };
 
@@ -109,16 +117,36 @@ static const struct {
 	const char *name;
 	enum optkind kind;
 } cc1_opts[] = {
-	{"-I", K_DIR},		{"-isystem", K_DIR},	   {"-iquote", K_DIR},
-	{"-idirafter", K_DIR},	{"-include", K_FILE},	   {"-imacros", K_FILE},
-	{"-o", K_OUT},		{"-MD", K_DROP1},	   {"-MMD", K_DROP1},
-	{"-MF", K_DROP1},	{"-MT", K_DROP1},	   {"-MQ", K_DROP1},
-	{"-M", K_DROP0},	{"-MM", K_DROP0},	   {"-MP", K_DROP0},
-	{"-MG", K_DROP0},	{"-dumpbase", K_MAP1},	   {"-dumpbase-ext", K_KEEP1},
-	{"-dumpdir", K_PREFIX1}, {"-auxbase", K_MAP1},	   {"-auxbase-strip", K_MAP1},
-	{"-imultilib", K_KEEP1}, {"-imultiarch", K_KEEP1}, {"-iwithprefix", K_KEEP1},
-	{"-iwithprefixbefore", K_KEEP1}, {"-D", K_KEEP1}, {"-U", K_KEEP1},
-	{"-A", K_KEEP1},	{"--param", K_KEEP1},	   {"-G", K_KEEP1},
+    {"-I", K_DIR},
+    {"-isystem", K_DIR},
+    {"-iquote", K_DIR},
+    {"-idirafter", K_DIR},
+    {"-include", K_FILE},
+    {"-imacros", K_FILE},
+    {"-o", K_OUT},
+    {"-MD", K_DROP1},
+    {"-MMD", K_DROP1},
+    {"-MF", K_DROP1},
+    {"-MT", K_DROP1},
+    {"-MQ", K_DROP1},
+    {"-M", K_DROP0},
+    {"-MM", K_DROP0},
+    {"-MP", K_DROP0},
+    {"-MG", K_DROP0},
+    {"-dumpbase", K_MAP1},
+    {"-dumpbase-ext", K_KEEP1},
+    {"-dumpdir", K_PREFIX1},
+    {"-auxbase", K_MAP1},
+    {"-auxbase-strip", K_MAP1},
+    {"-imultilib", K_KEEP1},
+    {"-imultiarch", K_KEEP1},
+    {"-iwithprefix", K_KEEP1},
+    {"-iwithprefixbefore", K_KEEP1},
+    {"-D", K_KEEP1},
+    {"-U", K_KEEP1},
+    {"-A", K_KEEP1},
+    {"--param", K_KEEP1},
+    {"-G", K_KEEP1},
 };
 
 static int cc1_opt(const char *a)
@@ -156,9 +184,9 @@ static char *map_prefix(struct model_ctx *m, const char *v)
 
 /* What the host scan told us. */
 struct scan {
-	struct strvec headers;	/* every header opened */
-	struct strvec sysdirs;	/* the "#include <...>" search list */
-	struct strvec dup_sys;	/* -I dirs dropped as duplicates of system dirs */
+	struct strvec headers; /* every header opened */
+	struct strvec sysdirs; /* the "#include <...>" search list */
+	struct strvec dup_sys; /* -I dirs dropped as duplicates of system dirs */
 };
 
 static void scan_free(struct scan *s)
@@ -258,7 +286,7 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc, const
  * most (each round gets further).
  */
 static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan *sc,
-				  const char *out)
+                                  const char *out)
 {
 	for (int round = 0;; round++) {
 		int r = scan_headers(m, argv, sc, out);
@@ -338,10 +366,10 @@ static int force_source(struct model_ctx *m, const struct model_temps *temps, co
 /* Options only the preprocessor reads: a compile of a .i does without them. */
 static bool cpp_only(const char *a, int k)
 {
-	static const char *const sep[] = {"-I",	   "-isystem",	  "-iquote",	   "-idirafter",
-					  "-include",	   "-imacros",	  "-D",		   "-U",
-					  "-imultiarch",   "-imultilib",  "-iwithprefix",  "-iwithprefixbefore",
-					  "-A"};
+	static const char *const sep[] = {
+	    "-I", "-isystem", "-iquote",     "-idirafter", "-include",     "-imacros",
+	    "-D", "-U",       "-imultiarch", "-imultilib", "-iwithprefix", "-iwithprefixbefore",
+	    "-A"};
 	if (k >= 0)
 		for (size_t i = 0; i < GG_ARRAY_LEN(sep); i++)
 			if (!strcmp(cc1_opts[k].name, sep[i]))
@@ -360,8 +388,8 @@ static bool cpp_only(const char *a, int k)
  * preprocessing command itself, or a .i naming absolute paths inside the base
  * (its thunk would then differ between checkouts; the hermetic mode maps them).
  */
-static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
-			 struct model_temps *temps, struct model_outputs *outputs)
+static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
+                         struct model_outputs *outputs)
 {
 	static unsigned seq;
 	char **argv = cmd->argv.v;
@@ -369,8 +397,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
 	char *depfile = NULL;
 	for (size_t i = 1; argv[i]; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "-E") || !strcmp(a, "-fpreprocessed") || !strcmp(a, "-fdirectives-only") ||
-		    !strcmp(a, "-traditional-cpp"))
+		if (!strcmp(a, "-E") || !strcmp(a, "-fpreprocessed") ||
+		    !strcmp(a, "-fdirectives-only") || !strcmp(a, "-traditional-cpp"))
 			return 1;
 		int k = cc1_opt(a);
 		const char *opt;
@@ -431,8 +459,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
 		if (a == src || (k < 0 && joined_dir(a, &opt)) ||
 		    (k < 0 && (!strncmp(a, "-D", 2) || !strncmp(a, "-U", 2))))
 			continue;
-		if (cpp_only(a, k) || (k >= 0 && (cc1_opts[k].kind == K_DROP0 ||
-						  cc1_opts[k].kind == K_DROP1))) {
+		if (cpp_only(a, k) ||
+		    (k >= 0 && (cc1_opts[k].kind == K_DROP0 || cc1_opts[k].kind == K_DROP1))) {
 			if (k >= 0 && cc1_opts[k].kind != K_DROP0 && argv[i + 1])
 				i++;
 			continue;
@@ -461,8 +489,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath, args.v,
-				       args.n);
+		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
+		                       args.v, args.n);
 	if (r == 0) {
 		strvec_push(&t.outputs, out_where);
 		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
@@ -490,7 +518,7 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd,
 }
 
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
-		     struct model_outputs *outputs)
+                     struct model_outputs *outputs)
 {
 	const char *pre = getenv(MODEL_ENV_PRE);
 	if (pre && *pre && strcmp(pre, "0")) {
@@ -564,7 +592,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		switch (kind) {
 		case K_DROP1:
 			/* the depfile the host scan writes (-MF wins over -MD's name) */
-			if (!strcmp(a, "-MF") || ((!strcmp(a, "-MD") || !strcmp(a, "-MMD")) && !depfile)) {
+			if (!strcmp(a, "-MF") ||
+			    ((!strcmp(a, "-MD") || !strcmp(a, "-MMD")) && !depfile)) {
 				free(depfile);
 				depfile = xstrdup(v);
 			}
@@ -597,8 +626,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				strvec_push(&args, out_where);
 			}
 			break;
-		case K_DROP0:
-			break;
+		case K_DROP0: break;
 		}
 	}
 	if (r == 0 && !src)
@@ -634,8 +662,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (sde && *sde)
 		strvec_push_take(&t.env, xasprintf("SOURCE_DATE_EPOCH=%s", sde));
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath, args.v,
-				       args.n);
+		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
+		                       args.v, args.n);
 	if (r == 0) {
 		strvec_push(&t.outputs, out_where);
 		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
@@ -655,7 +683,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 /* ---- the link stage ---- */
 
 static int model_collect2(struct model_ctx *m, const struct plan_cmd *cmd,
-			  struct model_temps *temps, struct model_outputs *outputs)
+                          struct model_temps *temps, struct model_outputs *outputs)
 {
 	/* collect2 consumes these itself and hands the rest to ld unchanged. */
 	struct strvec args = STRVEC_INIT;
@@ -672,12 +700,12 @@ static int model_collect2(struct model_ctx *m, const struct plan_cmd *cmd,
 		strvec_push(&args, a);
 	}
 	struct link_job job = {
-		.args = args.v,
-		.nargs = args.n,
-		.linker = linker,
-		.collect_options = cmd->collect_options,
-		.driver = NULL,
-		.temps = temps,
+	    .args = args.v,
+	    .nargs = args.n,
+	    .linker = linker,
+	    .collect_options = cmd->collect_options,
+	    .driver = NULL,
+	    .temps = temps,
 	};
 	struct gg_name name;
 	char *out = NULL, *where = NULL;
@@ -750,7 +778,7 @@ int model_driver_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan
 }
 
 static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *temps,
-		    struct model_outputs *outputs)
+                    struct model_outputs *outputs)
 {
 	char *piped = NULL;
 	int r = 0;
@@ -771,7 +799,7 @@ static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *
 			r = model_collect2(m, c, temps, outputs);
 		else if (r == 0)
 			r = gg_error("the driver would run %s, which has no model",
-				     base_name(c->argv.v[0]));
+			             base_name(c->argv.v[0]));
 		free(in_pipe);
 	}
 	free(piped);

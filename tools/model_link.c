@@ -35,94 +35,94 @@
 #include <unistd.h>
 
 enum ldk {
-	LK_OUT,	   /* the output */
-	LK_OUTX,   /* another file ld writes (map, depfile): not modelled */
-	LK_DIR,	   /* a search directory */
-	LK_LIB,	   /* -l */
-	LK_FILE,   /* a file ld reads */
-	LK_R,	   /* -R: a file to take symbols from, or a runtime path */
-	LK_GEN,	   /* a value that may hold an absolute path (plugin options) */
-	LK_KEEP,   /* a value that is not a file: unchanged */
-	LK_FAIL,   /* cannot be modelled */
+	LK_OUT,  /* the output */
+	LK_OUTX, /* another file ld writes (map, depfile): not modelled */
+	LK_DIR,  /* a search directory */
+	LK_LIB,  /* -l */
+	LK_FILE, /* a file ld reads */
+	LK_R,    /* -R: a file to take symbols from, or a runtime path */
+	LK_GEN,  /* a value that may hold an absolute path (plugin options) */
+	LK_KEEP, /* a value that is not a file: unchanged */
+	LK_FAIL, /* cannot be modelled */
 };
 
 static const struct {
 	const char *name;
 	enum ldk kind;
 } ld_opts[] = {
-	{"o", LK_OUT},
-	{"output", LK_OUT},
-	{"Map", LK_OUTX},
-	{"dependency-file", LK_OUTX},
-	{"out-implib", LK_OUTX},
-	{"L", LK_DIR},
-	{"library-path", LK_DIR},
-	{"rpath-link", LK_DIR},
-	{"l", LK_LIB},
-	{"library", LK_LIB},
-	{"T", LK_FILE},
-	{"script", LK_FILE},
-	{"dT", LK_FILE},
-	{"default-script", LK_FILE},
-	{"version-script", LK_FILE},
-	{"dynamic-list", LK_FILE},
-	{"retain-symbols-file", LK_FILE},
-	{"c", LK_FILE},
-	{"mri-script", LK_FILE},
-	{"just-symbols", LK_FILE},
-	{"plugin", LK_FILE},
-	{"export-dynamic-symbol-list", LK_FILE},
-	{"R", LK_R},
-	{"plugin-opt", LK_GEN},
-	{"sysroot", LK_FAIL},
-	{"a", LK_KEEP},
-	{"A", LK_KEEP},
-	{"architecture", LK_KEEP},
-	{"b", LK_KEEP},
-	{"format", LK_KEEP},
-	{"e", LK_KEEP},
-	{"entry", LK_KEEP},
-	{"f", LK_KEEP},
-	{"auxiliary", LK_KEEP},
-	{"F", LK_KEEP},
-	{"filter", LK_KEEP},
-	{"G", LK_KEEP},
-	{"h", LK_KEEP},
-	{"soname", LK_KEEP},
-	{"m", LK_KEEP},
-	{"O", LK_KEEP},
-	{"u", LK_KEEP},
-	{"undefined", LK_KEEP},
-	{"y", LK_KEEP},
-	{"trace-symbol", LK_KEEP},
-	{"Y", LK_KEEP},
-	{"z", LK_KEEP},
-	{"dynamic-linker", LK_KEEP},
-	{"I", LK_KEEP},
-	{"rpath", LK_KEEP},
-	{"defsym", LK_KEEP},
-	{"init", LK_KEEP},
-	{"fini", LK_KEEP},
-	{"exclude-libs", LK_KEEP},
-	{"section-start", LK_KEEP},
-	{"Tbss", LK_KEEP},
-	{"Tdata", LK_KEEP},
-	{"Ttext", LK_KEEP},
-	{"Ttext-segment", LK_KEEP},
-	{"Trodata-segment", LK_KEEP},
-	{"Tldata-segment", LK_KEEP},
-	{"image-base", LK_KEEP},
-	{"require-defined", LK_KEEP},
-	{"wrap", LK_KEEP},
-	{"hash-style", LK_KEEP},
-	{"audit", LK_KEEP},
-	{"depaudit", LK_KEEP},
-	{"P", LK_KEEP},
-	{"sort-section", LK_KEEP},
-	{"spare-dynamic-tags", LK_KEEP},
-	{"task-link", LK_KEEP},
-	{"version-exports-section", LK_KEEP},
-	{"dynamic-list-data", LK_KEEP},
+    {"o", LK_OUT},
+    {"output", LK_OUT},
+    {"Map", LK_OUTX},
+    {"dependency-file", LK_OUTX},
+    {"out-implib", LK_OUTX},
+    {"L", LK_DIR},
+    {"library-path", LK_DIR},
+    {"rpath-link", LK_DIR},
+    {"l", LK_LIB},
+    {"library", LK_LIB},
+    {"T", LK_FILE},
+    {"script", LK_FILE},
+    {"dT", LK_FILE},
+    {"default-script", LK_FILE},
+    {"version-script", LK_FILE},
+    {"dynamic-list", LK_FILE},
+    {"retain-symbols-file", LK_FILE},
+    {"c", LK_FILE},
+    {"mri-script", LK_FILE},
+    {"just-symbols", LK_FILE},
+    {"plugin", LK_FILE},
+    {"export-dynamic-symbol-list", LK_FILE},
+    {"R", LK_R},
+    {"plugin-opt", LK_GEN},
+    {"sysroot", LK_FAIL},
+    {"a", LK_KEEP},
+    {"A", LK_KEEP},
+    {"architecture", LK_KEEP},
+    {"b", LK_KEEP},
+    {"format", LK_KEEP},
+    {"e", LK_KEEP},
+    {"entry", LK_KEEP},
+    {"f", LK_KEEP},
+    {"auxiliary", LK_KEEP},
+    {"F", LK_KEEP},
+    {"filter", LK_KEEP},
+    {"G", LK_KEEP},
+    {"h", LK_KEEP},
+    {"soname", LK_KEEP},
+    {"m", LK_KEEP},
+    {"O", LK_KEEP},
+    {"u", LK_KEEP},
+    {"undefined", LK_KEEP},
+    {"y", LK_KEEP},
+    {"trace-symbol", LK_KEEP},
+    {"Y", LK_KEEP},
+    {"z", LK_KEEP},
+    {"dynamic-linker", LK_KEEP},
+    {"I", LK_KEEP},
+    {"rpath", LK_KEEP},
+    {"defsym", LK_KEEP},
+    {"init", LK_KEEP},
+    {"fini", LK_KEEP},
+    {"exclude-libs", LK_KEEP},
+    {"section-start", LK_KEEP},
+    {"Tbss", LK_KEEP},
+    {"Tdata", LK_KEEP},
+    {"Ttext", LK_KEEP},
+    {"Ttext-segment", LK_KEEP},
+    {"Trodata-segment", LK_KEEP},
+    {"Tldata-segment", LK_KEEP},
+    {"image-base", LK_KEEP},
+    {"require-defined", LK_KEEP},
+    {"wrap", LK_KEEP},
+    {"hash-style", LK_KEEP},
+    {"audit", LK_KEEP},
+    {"depaudit", LK_KEEP},
+    {"P", LK_KEEP},
+    {"sort-section", LK_KEEP},
+    {"spare-dynamic-tags", LK_KEEP},
+    {"task-link", LK_KEEP},
+    {"version-exports-section", LK_KEEP},
+    {"dynamic-list-data", LK_KEEP},
 };
 
 /* Single-dash letters that take a joined value ("-lm", "-L.", "-Tx.ld", "-zrelro"). */
@@ -184,11 +184,13 @@ static char *host_loader(void)
 		return NULL;
 	Elf64_Ehdr eh;
 	char *r = NULL;
-	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
-	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+	    eh.e_phentsize == sizeof(Elf64_Phdr)) {
 		for (unsigned i = 0; i < eh.e_phnum && !r; i++) {
 			Elf64_Phdr ph;
-			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) !=
+			    (ssize_t)sizeof ph)
 				break;
 			if (ph.p_type != PT_INTERP || ph.p_filesz < 2 || ph.p_filesz > 4096)
 				continue;
@@ -223,10 +225,10 @@ struct link {
 	const struct link_job *job;
 	struct thunk t;
 	struct temp_names tn;
-	struct strvec args;	 /* the thunk's ld arguments */
-	struct strvec ldirs;	 /* host -L dirs, as given, then ld's defaults */
+	struct strvec args;  /* the thunk's ld arguments */
+	struct strvec ldirs; /* host -L dirs, as given, then ld's defaults */
 	size_t nuser_ldirs;
-	struct strvec shared;	 /* host shared libraries linked (for DT_NEEDED) */
+	struct strvec shared;    /* host shared libraries linked (for DT_NEEDED) */
 	struct strvec ph_shared; /* placeholder shared libraries (their link thunks) */
 	bool static_mode;
 	unsigned char mode_stack[64];
@@ -285,7 +287,9 @@ static int link_input(struct link *l, const char *host, char **where)
 			return gg_error("%s is a thin archive", host);
 		if (ft == F_SHARED)
 			strvec_push(&l->shared, host);
-		if (l->has_plugin && (ft == F_OBJ || ft == F_ARCHIVE) && !l->lto)
+		/* the project's own objects and archives; system ones are never bytecode */
+		if (l->has_plugin && (ft == F_OBJ || ft == F_ARCHIVE) && !l->lto &&
+		    model_in_base(m, host))
 			l->lto = file_has_lto(host);
 	}
 	return model_add_input(m, &l->t, host, where);
@@ -382,7 +386,7 @@ static int add_script_name(struct link *l, const char *script, bool script_in_ba
 	const char *slash = strrchr(script, '/');
 	struct strvec cands = STRVEC_INIT;
 	strvec_push_take(&cands, slash ? xasprintf("%.*s/%s", (int)(slash - script), script, name)
-				       : xstrdup(name));
+	                               : xstrdup(name));
 	strvec_push(&cands, name);
 	for (size_t i = 0; i < l->ldirs.n; i++)
 		strvec_push_take(&cands, xasprintf("%s/%s", l->ldirs.v[i], name));
@@ -419,7 +423,8 @@ static int add_script(struct link *l, const char *host)
 		char *w = xstrndup(tok, n);
 		if (!strcmp(w, "(")) {
 			depth++;
-			if (prev && (!strcmp(prev, "INPUT") || !strcmp(prev, "GROUP")) && !in_list) {
+			if (prev && (!strcmp(prev, "INPUT") || !strcmp(prev, "GROUP")) &&
+			    !in_list) {
 				in_list = true;
 				list_depth = depth;
 			}
@@ -552,11 +557,11 @@ static int add_needed(struct link *l)
 		for (size_t k = 0; k < other.ninputs; k++) {
 			const struct thunk_input *in = &other.inputs[k];
 			bool toolchain = !strncmp(in->path, ".gg-sys/", 8) &&
-					 strncmp(in->path, MODEL_ROOT "/", strlen(MODEL_ROOT) + 1);
+			                 strncmp(in->path, MODEL_ROOT "/", strlen(MODEL_ROOT) + 1);
 			if (!strstr(base_name(in->path), ".so") || toolchain)
 				continue;
-			if (!thunk_find_input(&l->t, in->path) && !thunk_has_output(&l->t, in->path) &&
-			    strcmp(in->path, l->out_where))
+			if (!thunk_find_input(&l->t, in->path) &&
+			    !thunk_has_output(&l->t, in->path) && strcmp(in->path, l->out_where))
 				thunk_add_input(&l->t, in->path, &in->ref, in->exec);
 		}
 		thunk_free(&other);
@@ -635,8 +640,8 @@ static int add_lto(struct link *l)
 	if (r == 0) {
 		strvec_push_take(&l->t.env, xasprintf("COLLECT_GCC=%s", base_name(driver)));
 		if (l->job->collect_options)
-			strvec_push_take(&l->t.env,
-					 xasprintf("COLLECT_GCC_OPTIONS=%s", l->job->collect_options));
+			strvec_push_take(&l->t.env, xasprintf("COLLECT_GCC_OPTIONS=%s",
+			                                      l->job->collect_options));
 		strvec_push(&l->t.env, "PATH=/.gg-sys/bin");
 		strvec_push(&l->t.env, "COMPILER_PATH=/.gg-sys/bin");
 		strvec_push(&l->t.env, "LD_LIBRARY_PATH=/.gg-sys/lib");
@@ -655,14 +660,16 @@ static bool ref_is_lto(struct store *s, const struct gg_ref *ref, int depth, int
 		return false;
 	struct buf b = BUF_INIT;
 	struct thunk t;
-	if (store_read(s, &ref->name, &b, THUNK_MAX_SIZE) < 0 || thunk_parse(b.data, b.len, &t) < 0) {
+	if (store_read(s, &ref->name, &b, THUNK_MAX_SIZE) < 0 ||
+	    thunk_parse(b.data, b.len, &t) < 0) {
 		buf_free(&b);
 		return false;
 	}
 	buf_free(&b);
 	bool lto = false;
 	for (size_t i = 0; i < t.argv.n && !lto; i++)
-		lto = !strncmp(t.argv.v[i], "-flto", 5) && strncmp(t.argv.v[i], "-flto-partition", 15);
+		lto = !strncmp(t.argv.v[i], "-flto", 5) &&
+		      strncmp(t.argv.v[i], "-flto-partition", 15);
 	for (size_t i = 0; i < t.ninputs && !lto; i++)
 		if (t.inputs[i].ref.output)
 			lto = ref_is_lto(s, &t.inputs[i].ref, depth + 1, budget);
@@ -819,11 +826,8 @@ static int link_args(struct link *l)
 			l->out_where = model_map(l->m, v);
 			w = xstrdup(l->out_where);
 			break;
-		case LK_OUTX:
-			return gg_error("%s writes a second output (%s)", a, v);
-		case LK_DIR:
-			w = model_map(l->m, v);
-			break;
+		case LK_OUTX: return gg_error("%s writes a second output (%s)", a, v);
+		case LK_DIR: w = model_map(l->m, v); break;
 		case LK_LIB:
 			r = add_lib(l, v);
 			w = xstrdup(v);
@@ -841,13 +845,9 @@ static int link_args(struct link *l)
 				w = xstrdup(v);
 			break;
 		}
-		case LK_GEN:
-			r = rewrite_gen(l, v, &w);
-			break;
+		case LK_GEN: r = rewrite_gen(l, v, &w); break;
 		case LK_KEEP:
-		case LK_FAIL:
-			w = xstrdup(v);
-			break;
+		case LK_FAIL: w = xstrdup(v); break;
 		}
 		if (r < 0) {
 			free(w);
@@ -870,8 +870,8 @@ static int link_args(struct link *l)
 	return r;
 }
 
-int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name,
-	       char **output, char **thunk_out)
+int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name, char **output,
+               char **thunk_out)
 {
 	struct link l = {.m = m, .job = job};
 	thunk_init(&l.t);
@@ -886,7 +886,7 @@ int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *
 		r = add_lto(&l);
 	if (r == 0)
 		r = tbuild_set_program(m->store, &l.t, job->linker, base_name(job->linker),
-				       m->realpath, l.args.v, l.args.n);
+		                       m->realpath, l.args.v, l.args.n);
 	if (r == 0 && l.plugin && !gcc_plugin)
 		r = add_plugin_libs(&l);
 	if (r == 0) {
@@ -930,10 +930,10 @@ int model_ld(struct model_ctx *m)
 		return 0;
 	struct model_temps temps = {0};
 	struct link_job job = {
-		.args = m->argv + 1,
-		.nargs = (size_t)(m->argc - 1),
-		.linker = m->tool,
-		.temps = &temps,
+	    .args = m->argv + 1,
+	    .nargs = (size_t)(m->argc - 1),
+	    .linker = m->tool,
+	    .temps = &temps,
 	};
 	struct gg_name name;
 	char *out = NULL, *where = NULL;

@@ -40,9 +40,9 @@
 
 /* Environment that changes what the driver, the compiler or the linker does. */
 static const char *const key_env[] = {
-	"SOURCE_DATE_EPOCH", "LIBRARY_PATH",   "COMPILER_PATH",	  "GCC_EXEC_PREFIX",
-	"CPATH",	     "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "LD_RUN_PATH",
-	"LD_LIBRARY_PATH",   "TMPDIR",	       MODEL_ENV_PRE,
+    "SOURCE_DATE_EPOCH", "LIBRARY_PATH",       "COMPILER_PATH", "GCC_EXEC_PREFIX", "CPATH",
+    "C_INCLUDE_PATH",    "CPLUS_INCLUDE_PATH", "LD_RUN_PATH",   "LD_LIBRARY_PATH", "TMPDIR",
+    MODEL_ENV_PRE,
 };
 
 static char *entry_path(const struct model_ctx *m)
@@ -166,7 +166,8 @@ static bool entry_valid(struct model_ctx *m, const struct entry *e)
 	for (size_t i = 0; i < e->read_path.n; i++) {
 		struct gg_name now, was;
 		if (gg_name_parse(e->read_name.v[i], GG_NAME_LEN, &was) < 0 ||
-		    store_hash_file(m->store, e->read_path.v[i], &now) < 0 || !gg_name_eq(&now, &was))
+		    store_hash_file(m->store, e->read_path.v[i], &now) < 0 ||
+		    !gg_name_eq(&now, &was))
 			return false;
 		/* a placeholder is not stored itself; anything else is an input value */
 		if (!strcmp(e->read_kind.v[i], "read") && store_has(m->store, &was) != 1)
@@ -197,14 +198,14 @@ int model_memo_replay(struct model_ctx *m)
 	char *path = entry_path(m);
 	struct buf b = BUF_INIT;
 	struct entry e = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT,
-			  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	int served = 0;
 	if (read_file(path, &b, MEMO_MAX) == 0 && entry_parse(b.data, b.len, &e) == 0 &&
 	    entry_valid(m, &e)) {
 		served = 1;
 		for (size_t i = 0; served && i < e.side_path.n; i++)
 			if (write_file_atomic(e.side_path.v[i], e.side_data.v[i],
-					      strlen(e.side_data.v[i]), 0644) < 0)
+			                      strlen(e.side_data.v[i]), 0644) < 0)
 				served = 0;
 		for (size_t i = 0; served && i < e.out_ref.n; i++) {
 			struct gg_ref ref;
@@ -213,7 +214,7 @@ int model_memo_replay(struct model_ctx *m)
 				served = 0;
 			else
 				model_log(m, "%s -> %s (from the model memo)", e.out_path.v[i],
-					  e.out_ref.v[i]);
+				          e.out_ref.v[i]);
 			gg_ref_free(&ref);
 		}
 	}
@@ -242,7 +243,7 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 			goto out; /* vanished: do not record */
 		bool ph = model_is_placeholder(m->reads.v[i], NULL) == 1;
 		buf_printf(&b, "%s %s %zu %s\n", ph ? "check" : "read", n.s, strlen(m->reads.v[i]),
-			   m->reads.v[i]);
+		           m->reads.v[i]);
 	}
 	/* Read to make an input (a .i), but not inputs themselves. */
 	strvec_sort(&m->checks);

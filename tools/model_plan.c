@@ -70,7 +70,7 @@ int plan_parse(const char *text, size_t len, struct plan *out)
 				free(options);
 				options = xstrndup(p + 20, (size_t)(e - p - 20));
 			} else if (memmem(p, (size_t)(e - p), ": warning: ", 11) ||
-				   memmem(p, (size_t)(e - p), ": note: ", 8)) {
+			           memmem(p, (size_t)(e - p), ": note: ", 8)) {
 				strvec_pushn(&out->notes, p, (size_t)(e - p));
 			}
 			p = e < end ? e + 1 : e;

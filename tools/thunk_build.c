@@ -90,7 +90,7 @@ static int add_closure_files(struct store *s, struct thunk *t, const struct clos
 }
 
 int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
-		       const char *search_path)
+                       const char *search_path)
 {
 	struct closure c;
 	if (closure_resolve(program, NULL, search_path, &c) < 0)
@@ -101,7 +101,7 @@ int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
 }
 
 int tbuild_set_program(struct store *s, struct thunk *t, const char *program, const char *argv0,
-		       const char *search_path, char *const *args, size_t nargs)
+                       const char *search_path, char *const *args, size_t nargs)
 {
 	struct closure c;
 	if (closure_resolve(program, argv0, search_path, &c) < 0)

@@ -25,11 +25,11 @@ int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const ch
  * program sees as argv[0]; NULL = its base name). Existing argv is replaced.
  */
 int tbuild_set_program(struct store *s, struct thunk *t, const char *program, const char *argv0,
-		       const char *search_path, char *const *args, size_t nargs);
+                       const char *search_path, char *const *args, size_t nargs);
 
 /* Adds only the closure's files (a program another program will run). */
 int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
-		       const char *search_path);
+                       const char *search_path);
 
 /*
  * When set (non-NULL), every host file the functions above store is also

@@ -205,7 +205,7 @@ cp -r proj rebuilt && mkdir -p rebuilt-ref
 (cd rebuilt && GG_DIR="$T/lazy/.gg" gg infer make -j2 CFLAGS=-O2 >/dev/null 2>&1 && cp -r obj ../rebuilt-ref/ &&
 	rm -rf obj && GG_DIR="$T/lazy/.gg" gg infer -v make -j2 CFLAGS=-O2 >make.out 2>&1)
 served=$(grep -c 'from the model memo' rebuilt/make.out)
-check "after deleting the build tree, make is served from the models' memo ($served of 6)" [ "$served" = 6 ]
+check "after deleting the build tree, make is served from the models' memo ($served of 7)" [ "$served" = 7 ]
 check "... with the same placeholders" all_same rebuilt rebuilt-ref $outputs
 check "... and the depfiles written again" cmp rebuilt/obj/src/main.d plain/obj/src/main.d
 

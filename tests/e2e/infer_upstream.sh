@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gg infer on real upstream projects from Debian's source packages (fetched
-# by scripts/fetch-deb-src.sh, cached in $GG_SRC_CACHE, default
+# by tests/fetch-deb-src.sh, cached in $GG_SRC_CACHE, default
 # /var/cache/ggfs-src; the first run needs the network to the Debian mirror).
 #
 #  - zlib: ./configure as usual, `gg infer make -j2`, then minigzip (static
@@ -22,7 +22,7 @@ need gcc make ar cmp patch apt-get dpkg-source timeout
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$T"
 
-srcs=$("$here/../../scripts/fetch-deb-src.sh" zlib lua5.4 2>fetch.err)
+srcs=$("$here/../../tests/fetch-deb-src.sh" zlib lua5.4 2>fetch.err)
 rc=$?
 check "fetch the zlib and lua5.4 sources" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || { cat fetch.err; finish; }

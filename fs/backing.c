@@ -1,0 +1,349 @@
+/**
+ * @file backing.c
+ * Kernel passthrough of forced outputs (Linux 6.9+, FUSE_PASSTHROUGH): an
+ * open of a forced output names the store object as the "backing file" of
+ * the FUSE file, and the kernel then reads and mmaps it directly, from the
+ * store object's own page cache, without a request to ggfs. The FUSE page
+ * cache is never filled, so an output is cached once instead of twice, and
+ * warm reads run at the speed of the store's filesystem (whose large folios
+ * FUSE's page cache lacks, so cached FUSE reads reach only about half of it).
+ *
+ * libfuse 3.14 predates passthrough, so this module speaks the two missing
+ * pieces of the protocol itself, through libfuse's custom I/O hooks: it
+ * sees the kernel's INIT request (does the kernel offer FUSE_PASSTHROUGH?),
+ * adds FUSE_PASSTHROUGH and max_stack_depth to libfuse's INIT reply, and
+ * writes open replies that carry a backing id. Backing ids come from the
+ * FUSE_DEV_IOC_BACKING_OPEN ioctl, which needs CAP_SYS_ADMIN: without it, or
+ * with the writeback cache, or on an older kernel, everything stays as
+ * before (the FUSE page cache, keep_cache).
+ *
+ * The kernel's rules, which the open counts below follow: all passthrough
+ * opens of an inode share one backing file, and an inode is never open in
+ * passthrough and in cached mode at once (the open that would mix them
+ * fails with EIO). The kernel forgets an inode's backing file when its last
+ * passthrough file is closed, before RELEASE reaches ggfs, so ggfs's counts
+ * are never below the kernel's: a count of 0 here means 0 in the kernel.
+ */
+#include "ggfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/fuse.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* From the kernel's include/uapi/linux/fuse.h (7.40), newer than the
+ * system's headers may be. */
+#define GG_FUSE_PASSTHROUGH  (UINT64_C(1) << 37)
+#define GG_FOPEN_PASSTHROUGH (1u << 7)
+struct gg_fuse_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+#define GG_FUSE_DEV_IOC_BACKING_OPEN  _IOW(229, 1, struct gg_fuse_backing_map)
+#define GG_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+struct gg_fuse_open_out {
+	uint64_t fh;
+	uint32_t open_flags;
+	int32_t backing_id;
+};
+/* fuse_init_out as of 7.40: flags2 at 32, max_stack_depth at 36. */
+#define INIT_OUT_FLAGS           12
+#define INIT_OUT_FLAGS2          32
+#define INIT_OUT_MAX_STACK_DEPTH 36
+#define INIT_OUT_SIZE            64
+/*
+ * The backing file's filesystem must be below this depth: 1 allows stores
+ * on ordinary filesystems (not on overlayfs), and still lets ggfs itself be
+ * a lower layer of an overlay.
+ */
+#define GGFS_MAX_STACK_DEPTH 1
+
+/* How long an open waits for RELEASEs of the other mode to arrive. */
+#define GGFS_MODE_WAIT_NS (UINT64_C(2) * 1000000000)
+
+_Static_assert(sizeof(struct gg_fuse_open_out) == sizeof(struct fuse_open_out),
+               "fuse_open_out layout");
+
+/* ---- the custom I/O: plain syscalls, watching INIT go by ---- */
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct ggfs *fs = userdata;
+	ssize_t r = read(fd, buf, len);
+	if (r >= (ssize_t)(sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)) &&
+	    !__atomic_load_n(&fs->init_seen, __ATOMIC_ACQUIRE)) {
+		const struct fuse_in_header *h = buf;
+		if (h->opcode == FUSE_INIT) {
+			const struct fuse_init_in *in = (const void *)(h + 1);
+			uint64_t flags = in->flags;
+			if (in->major == 7 && (flags & FUSE_INIT_EXT))
+				flags |= (uint64_t)in->flags2 << 32;
+			fs->bk_offered = in->major == 7 && (flags & GG_FUSE_PASSTHROUGH);
+			fs->init_unique = h->unique;
+			__atomic_store_n(&fs->init_seen, true, __ATOMIC_RELEASE);
+		}
+	}
+	return r;
+}
+
+/* libfuse's INIT reply, with passthrough added if gg_init chose it. */
+static ssize_t write_init_reply(struct ggfs *fs, int fd, const struct iovec *iov, int count)
+{
+	unsigned char msg[sizeof(struct fuse_out_header) + 256];
+	size_t len = 0;
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > sizeof msg - len)
+			return writev(fd, iov, count);
+		memcpy(msg + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	struct fuse_out_header *h = (void *)msg;
+	unsigned char *out = msg + sizeof *h;
+	if (h->error == 0 && len >= sizeof *h + INIT_OUT_SIZE && h->len == len) {
+		uint32_t flags, flags2, depth = GGFS_MAX_STACK_DEPTH;
+		memcpy(&flags, out + INIT_OUT_FLAGS, 4);
+		memcpy(&flags2, out + INIT_OUT_FLAGS2, 4);
+		flags |= FUSE_INIT_EXT;
+		flags2 |= (uint32_t)(GG_FUSE_PASSTHROUGH >> 32);
+		memcpy(out + INIT_OUT_FLAGS, &flags, 4);
+		memcpy(out + INIT_OUT_FLAGS2, &flags2, 4);
+		memcpy(out + INIT_OUT_MAX_STACK_DEPTH, &depth, 4);
+	} else {
+		fs->bk_on = false;
+	}
+	return write(fd, msg, len);
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct ggfs *fs = userdata;
+	if (!__atomic_load_n(&fs->init_replied, __ATOMIC_RELAXED) && count >= 1 &&
+	    iov[0].iov_len >= sizeof(struct fuse_out_header) &&
+	    __atomic_load_n(&fs->init_seen, __ATOMIC_ACQUIRE)) {
+		const struct fuse_out_header *h = iov[0].iov_base;
+		if (h->unique == fs->init_unique) {
+			/* INIT is answered before any other request is sent. */
+			__atomic_store_n(&fs->init_replied, true, __ATOMIC_RELAXED);
+			if (fs->bk_on)
+				return write_init_reply(fs, fd, iov, count);
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+                                 unsigned int flags, void *userdata)
+{
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+                              unsigned int flags, void *userdata)
+{
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+void backing_setup(struct ggfs *fs)
+{
+	fs->devfd = fuse_session_fd(fs->se);
+	if (!fs->backing)
+		return;
+	static const struct fuse_custom_io io = {
+	    .read = io_read,
+	    .writev = io_writev,
+	    .splice_receive = io_splice_receive,
+	    .splice_send = io_splice_send,
+	};
+	/* After fuse_session_mount: the same /dev/fuse fd, read through io. */
+	int r = fuse_session_custom_io(fs->se, &io, fs->devfd);
+	if (r < 0) {
+		ggfs_log(FUSE_LOG_WARNING, "no kernel passthrough: %s", strerror(-r));
+		fs->backing = 0;
+	}
+}
+
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return (d[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+}
+
+void backing_init(struct ggfs *fs, struct fuse_conn_info *conn)
+{
+	const char *why = NULL;
+	if (!fs->backing)
+		why = "-o no_passthrough";
+	else if (!fs->bk_offered)
+		why = "the kernel does not offer it (Linux 6.9 or later)";
+	else if (conn->want & FUSE_CAP_WRITEBACK_CACHE)
+		why = "the writeback cache excludes it";
+	else if (!have_sys_admin())
+		why = "it needs CAP_SYS_ADMIN";
+	fs->bk_on = why == NULL;
+	if (why)
+		GGFS_DEBUG(fs, "kernel passthrough off: %s", why);
+	else
+		GGFS_DEBUG(fs, "kernel passthrough on");
+}
+
+void backing_stop(struct ggfs *fs)
+{
+	pthread_mutex_lock(&fs->mu);
+	fs->devfd = -1;
+	fs->bk_on = false;
+	pthread_mutex_unlock(&fs->mu);
+}
+
+/* fs->mu held. */
+static void backing_drop_locked(struct ggfs *fs, struct node *n)
+{
+	if (n->backing_id > 0 && fs->devfd >= 0) {
+		uint32_t id = (uint32_t)n->backing_id;
+		if (ioctl(fs->devfd, GG_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
+			GGFS_DEBUG(fs, "closing backing id %d: %s", n->backing_id, strerror(errno));
+	}
+	n->backing_id = 0;
+}
+
+/* fs->mu held: waits (bounded) until cond(n) holds. */
+static bool wait_mode_locked(struct ggfs *fs, struct node *n, bool (*cond)(const struct node *))
+{
+	if (cond(n) || fs->singlethread) /* -s: the release cannot come meanwhile */
+		return cond(n);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += GGFS_MODE_WAIT_NS / 1000000000;
+	while (!cond(n))
+		if (pthread_cond_timedwait(&fs->mode_cv, &fs->mu, &until) == ETIMEDOUT)
+			return cond(n);
+	return true;
+}
+
+static bool no_passthrough_opens(const struct node *n)
+{
+	return n->pt_opens == 0;
+}
+
+static bool one_mode(const struct node *n)
+{
+	return n->pt_opens == 0 || n->cached_opens == 0;
+}
+
+int node_open_cached(struct ggfs *fs, struct node *n)
+{
+	int err = 0;
+	pthread_mutex_lock(&fs->mu);
+	/* A passthrough open of this inode may still be releasing. */
+	if (!wait_mode_locked(fs, n, no_passthrough_opens))
+		err = ETXTBSY; /* a reader has the forced output open */
+	else {
+		n->cached_opens++;
+		node_pin_locked(n);
+	}
+	pthread_mutex_unlock(&fs->mu);
+	return err;
+}
+
+void node_release(struct ggfs *fs, struct node *n, bool passthrough)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (passthrough) {
+		if (--n->pt_opens == 0)
+			backing_drop_locked(fs, n);
+	} else {
+		n->cached_opens--;
+	}
+	pthread_cond_broadcast(&fs->mode_cv);
+	node_unpin_locked(fs, n);
+	pthread_mutex_unlock(&fs->mu);
+}
+
+/*
+ * fs->mu held. A backing id for value (whose object is open as fd) that the
+ * kernel will accept for n, or 0 to answer in cached mode, or -errno.
+ */
+static int backing_for_locked(struct ggfs *fs, struct node *n, const struct gg_name *value, int fd)
+{
+	if (!fs->bk_on)
+		return 0;
+	/* Both counts non-zero: one of them is a release still on its way. */
+	wait_mode_locked(fs, n, one_mode);
+	if (n->cached_opens > 0 && n->pt_opens == 0)
+		return 0; /* the placeholder file is open for writing: stay cached */
+	if (n->pt_opens > 0 && n->backing_id > 0 && gg_name_eq(&n->backing_value, value))
+		return n->backing_id;
+	/* Another output (the placeholder was rewritten) may still be open. */
+	if (!wait_mode_locked(fs, n, no_passthrough_opens))
+		return -EBUSY;
+	backing_drop_locked(fs, n);
+	struct gg_fuse_backing_map map = {.fd = fd};
+	int id = ioctl(fs->devfd, GG_FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (id <= 0) {
+		int err = errno;
+		/* EPERM: no CAP_SYS_ADMIN after all; ELOOP: the store is on a
+		 * stacked filesystem (overlayfs). Either way, for good. */
+		if (err == EPERM || err == ELOOP || err == EINVAL || err == ENOTTY) {
+			fs->bk_on = false;
+			ggfs_log(FUSE_LOG_INFO, "kernel passthrough off: %s", strerror(err));
+		}
+		return 0;
+	}
+	n->backing_id = id;
+	n->backing_value = *value;
+	return id;
+}
+
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                      const struct gg_name *value, int fd)
+{
+	pthread_mutex_lock(&fs->mu);
+	int id = backing_for_locked(fs, n, value, fd);
+	if (id >= 0) {
+		if (id > 0)
+			n->pt_opens++;
+		else
+			n->cached_opens++;
+		node_pin_locked(n);
+	}
+	pthread_mutex_unlock(&fs->mu);
+	if (id < 0) {
+		close(fd);
+		fuse_reply_err(req, -id);
+		return;
+	}
+	int r;
+	if (id > 0) {
+		/* What fuse_reply_open would send, plus the backing id. Not
+		 * keep_cache: the FUSE page cache is not used at all. */
+		struct gg_fuse_open_out o = {
+		    .fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE | GGFS_FH_BACKING,
+		    .open_flags = GG_FOPEN_PASSTHROUGH | FOPEN_NOFLUSH,
+		    .backing_id = id,
+		};
+		struct iovec iov = {&o, sizeof o};
+		r = fuse_reply_iov(req, &iov, 1);
+	} else {
+		/* The bytes of an object never change: keep the page cache
+		 * across opens. No direct_io, so mmap and execve work. */
+		fi->fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE;
+		fi->keep_cache = 1;
+		fi->direct_io = 0;
+		fi->noflush = 1;
+		r = fuse_reply_open(req, fi);
+	}
+	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
+	if (r == -ENOENT) {
+		close(fd);
+		node_release(fs, n, id > 0);
+	}
+}
