@@ -115,6 +115,12 @@ void watch_dir_locked(struct ggfs *fs, struct node *n)
 {
 	if (fs->watch_fd < 0 || n->wd != 0 || n->kind != NODE_PASS)
 		return;
+	/* Another host may change what is mounted there (NFS inside SOURCE). */
+	struct statfs sf;
+	if (fstatfs(n->fd, &sf) < 0 || !local_fs(sf.f_type)) {
+		n->wd = -1;
+		return;
+	}
 	char proc[64];
 	node_proc_path(n, proc);
 	int wd = inotify_add_watch(fs->watch_fd, proc, WATCH_MASK);
@@ -260,6 +266,7 @@ void watch_start(struct ggfs *fs)
 	fs->watch_fd = fs->watch_wake = -1;
 	struct statfs sf;
 	if (!fs->timeout || statfs(fs->source, &sf) < 0 || !local_fs(sf.f_type)) {
+		/* Nothing would be watched: no thread. */
 		GGFS_DEBUG(fs, "SOURCE is not watched: forced outputs are cached for -o timeout");
 		return;
 	}
