@@ -31,7 +31,7 @@ void namemap_free(struct namemap *m);
 
 /*
  * An index of objects that hold their own name, key_off bytes from their
- * start: a slot is just a pointer (an eighth of a namemap slot), for big
+ * start: a slot is just a pointer (8 bytes, a namemap slot has 96), for big
  * tables such as the scheduler's nodes. Same probing and growth; the objects
  * must not move or change their name while indexed.
  */

@@ -545,7 +545,9 @@ static int prepare(struct node *n)
 		ref->output = NULL;
 		ref->name = n->resolved[k++];
 	}
-	if (rc == 0)
+	if (rc == 0 && !n->resolved)
+		r->rname = n->name; /* nothing to replace: the same canonical bytes */
+	else if (rc == 0)
 		rc = thunk_name(&r->reduced, &r->rname, NULL);
 	if (rc < 0) {
 		thunk_free(&r->reduced);

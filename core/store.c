@@ -1,8 +1,9 @@
 /**
  * @file store.c
  * The on-disk store (layout in store.h): objects in fan-out directories
- * written by temp file + rename and size-checked on every open, the memo,
- * the stat-keyed hash cache, per-thunk flock()s and size-capped gc.
+ * written through temp files (O_TMPFILE + link, or a named file + rename)
+ * and size-checked on every open, the memo, the stat-keyed hash cache,
+ * per-thunk byte-range locks and size-capped gc.
  * It does not talk to remote stores; backends layer on top of it.
  */
 #include "store.h"
@@ -82,6 +83,25 @@ static char *find_root(void)
 }
 
 /*
+ * Forks seen by this process: a store's lock pool (see lock_thunk) belongs to
+ * the process that opened it. Written only in a child just after a fork,
+ * while it has one thread. (The sandbox's raw clone and vfork children do
+ * not use the store.)
+ */
+static unsigned fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+	fork_gen++;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked);
+}
+
+/*
  * Whether a file created in dir with mode 0444 gets exactly that mode, so
  * that new objects need no fchmod: the umask keeps the read bits and dir has
  * no default ACL. In doubt, no. (A process that later sets a umask without
@@ -134,7 +154,8 @@ int store_open(const char *dir, struct store **out)
 	s->root_len = strlen(abs);
 	s->tmp = xasprintf("%s/tmp", abs);
 	pthread_mutex_init(&s->lock_mu, NULL);
-	s->pid = getpid();
+	pthread_once(&fork_once, watch_forks);
+	s->fork_gen = fork_gen;
 	s->exact_mode = modes_are_exact(s->tmp);
 	*out = s;
 	return 0;
@@ -144,9 +165,8 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->pid == getpid())
-		for (size_t i = 0; i < s->nlock_pool; i++)
-			close(s->lock_pool[i]);
+	for (size_t i = 0; i < s->nlock_pool; i++)
+		close(s->lock_pool[i]);
 	free(s->lock_pool);
 	pthread_mutex_destroy(&s->lock_mu);
 	free(s->root);
@@ -320,53 +340,72 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 	return 0;
 }
 
-/*
- * Writes a new file at dst atomically: a reader sees all of it or nothing.
- * The file is made unnamed (O_TMPFILE in tmp/) and linked into place, which
- * costs fewer system calls and no directory entry in tmp/; where the file
- * system or /proc does not allow that, a named temp file is renamed into
- * place. mode is the file's mode (the umask applies, as with mkostemp, unless
- * exact). An existing dst is replaced if `replace`, else kept (an object:
- * the same bytes by construction). -1 with errno set on failure.
- */
-static int write_new_file(struct store *s, const char *dst, const void *data, size_t len, mode_t mode,
-			  bool exact, bool replace)
+/* How new files get their names (struct store's link_mode). */
+enum { LINK_UNKNOWN, LINK_EMPTY_PATH, LINK_PROC, LINK_NONE };
+
+static int link_mode(struct store *s)
 {
-	if (!__atomic_load_n(&s->no_tmpfile, __ATOMIC_RELAXED)) {
-		int fd = open(s->tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
-		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
-			__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED); /* not here: named files */
-		if (fd >= 0) {
-			if (write_all(fd, data, len) < 0 || (exact && !s->exact_mode && fchmod(fd, mode) < 0)) {
-				int e = errno;
-				close(fd);
-				errno = e;
-				return -1;
-			}
-			char proc[64];
-			snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-			int r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
-			if (r < 0 && errno == ENOENT) {
-				make_parent(dst); /* a new fan-out directory */
-				r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
-				if (r < 0 && errno == ENOENT && access("/proc/self/fd", X_OK) < 0)
-					__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED); /* no /proc */
-			} else if (r < 0 && (errno == EPERM || errno == EACCES || errno == EOPNOTSUPP)) {
-				__atomic_store_n(&s->no_tmpfile, 1, __ATOMIC_RELAXED);
-			}
-			int e = errno;
-			close(fd);
-			if (r == 0 || (e == EEXIST && !replace))
+	return __atomic_load_n(&s->link_mode, __ATOMIC_RELAXED);
+}
+
+static void set_link_mode(struct store *s, int m)
+{
+	__atomic_store_n(&s->link_mode, m, __ATOMIC_RELAXED);
+}
+
+/*
+ * Gives the unnamed file fd (O_TMPFILE) the name dst: linkat(AT_EMPTY_PATH)
+ * where this process may (CAP_DAC_READ_SEARCH), else through /proc/self/fd
+ * (a few microseconds more). A missing fan-out directory is created. 0, or
+ * -1 with errno (EEXIST if dst exists).
+ */
+static int link_fd(struct store *s, int fd, const char *dst)
+{
+	int m = link_mode(s);
+	if (m == LINK_UNKNOWN || m == LINK_EMPTY_PATH) {
+		for (int i = 0; i < 2; i++) {
+			if (linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH) == 0) {
+				if (m == LINK_UNKNOWN)
+					set_link_mode(s, LINK_EMPTY_PATH);
 				return 0;
-			/* Replacing, or linking is not possible: a named temp file. */
+			}
+			if (errno != ENOENT && errno != EPERM)
+				return -1; /* EEXIST, or a real failure */
+			if (i == 0)
+				make_parent(dst);
 		}
+		/* ENOENT with the directory there: not allowed to. */
+		set_link_mode(s, LINK_PROC);
 	}
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	for (int i = 0; i < 2; i++) {
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno == EPERM || errno == EOPNOTSUPP) {
+			set_link_mode(s, LINK_NONE); /* no hard links here */
+			return -1;
+		}
+		if (errno != ENOENT)
+			return -1;
+		if (i == 0)
+			make_parent(dst);
+	}
+	if (access("/proc/self/fd", X_OK) < 0)
+		set_link_mode(s, LINK_NONE); /* no /proc */
+	errno = ENOENT;
+	return -1;
+}
+
+/* The classic way: a named temp file renamed over dst. */
+static int put_named(struct store *s, const char *dst, const void *data, size_t len, mode_t mode)
+{
 	char *tmp;
 	int fd = make_temp_in(s->tmp, &tmp);
 	if (fd < 0)
 		return -1;
 	int r = write_all(fd, data, len);
-	if (r == 0 && mode != 0600)
+	if (r == 0 && mode != 0600) /* mkostemp made it 0600 */
 		r = fchmod(fd, mode);
 	int e = errno;
 	close(fd);
@@ -379,6 +418,66 @@ static int write_new_file(struct store *s, const char *dst, const void *data, si
 	free(tmp);
 	errno = e;
 	return r;
+}
+
+/*
+ * Writes a new file at dst (and, if dst2, a second link to it there)
+ * atomically: a reader sees all of it or nothing. The file is made unnamed
+ * (O_TMPFILE in tmp/) and linked into place: fewer system calls than a named
+ * temp file and a rename, and nothing left behind by a crash. Where the file
+ * system does not allow that, a named temp file is renamed into place.
+ *
+ * mode is the file's mode: less the umask (as mkostemp's 0600), or exactly
+ * if `exact`. An existing dst is replaced if `replace`, else kept (an
+ * object: the same bytes by construction). -1 with errno set on failure.
+ */
+static int write_new_file(struct store *s, const char *dst, const char *dst2, const void *data, size_t len,
+			  mode_t mode, bool exact, bool replace)
+{
+	int fd = -1;
+	if (link_mode(s) != LINK_NONE) {
+		fd = open(s->tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+			set_link_mode(s, LINK_NONE); /* no O_TMPFILE here */
+		if (fd >= 0 &&
+		    (write_all(fd, data, len) < 0 || (exact && !s->exact_mode && fchmod(fd, mode) < 0))) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	int r = -1;
+	if (fd >= 0) {
+		r = link_fd(s, fd, dst);
+		if (r < 0 && errno == EEXIST && !replace) {
+			r = 0;
+		} else if (r < 0 && errno != EEXIST) {
+			close(fd); /* cannot be linked: a named file */
+			fd = -1;
+		}
+	}
+	if (r < 0 && put_named(s, dst, data, len, mode) < 0)
+		goto fail;
+	if (dst2) {
+		r = fd >= 0 ? link_fd(s, fd, dst2) : link(dst, dst2);
+		if (r < 0 && fd < 0 && errno == ENOENT) {
+			make_parent(dst2);
+			r = link(dst, dst2);
+		}
+		if (r < 0 && (errno != EEXIST || replace) && put_named(s, dst2, data, len, mode) < 0)
+			goto fail;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+fail:
+	if (fd >= 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return -1;
 }
 
 /* Renames a finished temp file into place as object n. Renaming over an
@@ -401,7 +500,7 @@ int store_put_buf(struct store *s, const void *data, size_t len, char kind, stru
 	if (store_has(s, out))
 		return 0;
 	char p[PATH_MAX];
-	if (!name_path(p, s, "objects", out) || write_new_file(s, p, data, len, 0444, true, false) < 0)
+	if (!name_path(p, s, "objects", out) || write_new_file(s, p, NULL, data, len, 0444, true, false) < 0)
 		return gg_error_errno("cannot store object %s", out->s);
 	return 0;
 }
@@ -682,9 +781,14 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 {
 	memset(out, 0, sizeof *out);
 	char p[PATH_MAX];
-	int fd = name_path(p, s, "memo", thunk) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+	/* The common case is a miss: a failed stat costs less than a failed
+	 * open (no file to allocate and free). */
+	if (!name_path(p, s, "memo", thunk) || stat(p, &st) < 0)
+		return 0;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0; /* the common case: a miss, one system call */
+		return 0;
 	struct buf b = BUF_INIT;
 	int r = 0;
 	if (read_fd_all(fd, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, out) == 0) {
@@ -707,20 +811,21 @@ int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
 	struct buf enc = BUF_INIT;
 	memo_encode(m, &enc);
 	char pa[PATH_MAX], pb[PATH_MAX];
-	int r = 0;
-	/* Memo files are 0600 (less the umask), as mkostemp makes them. */
-	if (!name_path(pa, s, "memo", a) || write_new_file(s, pa, enc.data, enc.len, 0600, false, true) < 0)
-		r = gg_error_errno("cannot write the memo of %s", a->s);
-	if (r == 0 && b && !gg_name_eq(a, b)) {
-		/* The same entry: a second link to the file just written (no new
-		 * inode, no second write). An existing entry is replaced, like a
-		 * rename would. */
-		if (!name_path(pb, s, "memo", b))
-			r = gg_error_errno("cannot write the memo of %s", b->s);
-		else if (link(pa, pb) < 0 && (errno != ENOENT || (make_parent(pb), link(pa, pb) < 0)) &&
-			 write_new_file(s, pb, enc.data, enc.len, 0600, false, true) < 0)
-			r = gg_error_errno("cannot write the memo of %s", b->s);
+	const struct gg_name *bad = a;
+	int r = -1;
+	/* Memo files are 0600 less the umask, as mkostemp makes them. Under
+	 * two names: one file, two links (the second name costs no inode and
+	 * no write). An existing entry is replaced, as a rename would. */
+	if (name_path(pa, s, "memo", a)) {
+		bool two = b && !gg_name_eq(a, b);
+		bad = b;
+		if (!two || name_path(pb, s, "memo", b)) {
+			bad = a;
+			r = write_new_file(s, pa, two ? pb : NULL, enc.data, enc.len, 0600, false, true);
+		}
 	}
+	if (r < 0)
+		gg_error_errno("cannot write the memo of %s", bad->s);
 	buf_free(&enc);
 	return r;
 }
@@ -746,7 +851,7 @@ int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m)
 
 static int lock_fd_get(struct store *s)
 {
-	if (s->pid == getpid()) {
+	if (s->fork_gen == fork_gen) {
 		int fd = -1;
 		pthread_mutex_lock(&s->lock_mu);
 		if (s->nlock_pool)
@@ -769,7 +874,7 @@ static int lock_fd_get(struct store *s)
 /* fd holds no lock: keep it for the next one. */
 static void lock_fd_put(struct store *s, int fd)
 {
-	if (s->pid == getpid()) {
+	if (s->fork_gen == fork_gen) {
 		pthread_mutex_lock(&s->lock_mu);
 		if (s->nlock_pool < LOCK_POOL_MAX) {
 			if (!s->lock_pool)

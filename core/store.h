@@ -5,7 +5,8 @@
  *
  *     .gg/objects/ab/NAME     every value and thunk, mode 0444 (ab = digest[0..1])
  *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
- *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name
+ *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name (a
+ *                             thunk and its reduced form share one file, hard-linked)
  *     .gg/hashcache/ab/DEV-INO  "size mtime ctime NAME" of a hashed host file
  *     .gg/locks/thunks        one byte-range lock per executing thunk (single-flight)
  *     .gg/tmp/                temp files and sandbox directories
@@ -33,8 +34,8 @@ struct store {
 	pthread_mutex_t lock_mu; /* guards the pool below */
 	int *lock_pool;          /* open descriptions of locks/thunks holding no lock */
 	size_t nlock_pool;
-	pid_t pid;               /* the pool belongs to this process (not to a forked child) */
-	int no_tmpfile;          /* O_TMPFILE + linkat is unavailable: named temp files (atomic) */
+	unsigned fork_gen;       /* the pool belongs to this process, not to a forked child */
+	int link_mode;           /* how new files are linked into place (store.c) */
 	bool exact_mode;         /* the umask and ACLs leave a new file's mode as asked */
 };
 
