@@ -9,6 +9,8 @@
  */
 #include "ggfs.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -216,6 +218,10 @@ static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
 
 int main(int argc, char **argv)
 {
+	if (config_load() < 0) {
+		fprintf(stderr, "ggfs: %s\n", gg_last_error());
+		return 1;
+	}
 	struct ggfs fs;
 	memset(&fs, 0, sizeof fs);
 	fs.timeout = 1.0;

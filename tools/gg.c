@@ -5,6 +5,7 @@
  */
 #include "gg.h"
 
+#include "config.h"
 #include "placeholder.h"
 #include "util.h"
 
@@ -147,6 +148,11 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	/* The configuration file gives defaults for the environment. */
+	if (config_load() < 0) {
+		fprintf(stderr, "gg: %s\n", gg_last_error());
+		return 1;
+	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	if (!strcmp(base, "gg-run"))
