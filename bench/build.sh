@@ -4,9 +4,9 @@
 #
 #   bench/build.sh [BUILD_DIR]          (default: build)
 #
-# For each project in $GG_BENCH_BUILD_PROJECTS (default "lua5.4"; "lua5.4 git"
-# adds git, ~400 C files, about ten minutes more), all from Debian's source
-# packages:
+# For each project in $GG_BENCH_BUILD_PROJECTS (default "lua5.4 git": lua,
+# and git's ~400 C files, which take about ten minutes more; set it to
+# "lua5.4" for a quick run), all from Debian's source packages:
 #   plain make -j2            the baseline (a fresh copy of the sources)
 #   (store learns toolchain)  once per store: a hello world through gg infer
 #                             hashes and copies cc1, as, ld, libc... into it
@@ -31,7 +31,7 @@ build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 runs=${GG_BENCH_BUILD_RUNS:-1}
-projects=${GG_BENCH_BUILD_PROJECTS:-lua5.4}
+projects=${GG_BENCH_BUILD_PROJECTS:-lua5.4 git}
 only=${GG_BENCH_BUILD_ONLY:-}
 for t in gg make gcc ccache patch; do
 	command -v "$t" >/dev/null || { echo "bench/build.sh: $t is required (ccache: apt-get install ccache)" >&2; exit 1; }
