@@ -14,6 +14,7 @@
 
 #include "closure.h"
 #include "infer_model.h"
+#include "model_generic.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -64,12 +65,39 @@ static const struct {
     {"size", model_passthrough, false},
 };
 
+/* The spec of a tool described in $GG_INFER_GENERIC (malloc'd), or NULL. */
+static char *generic_spec(const char *tool)
+{
+	const char *specs = getenv("GG_INFER_GENERIC");
+	return specs && *specs ? model_generic_find(specs, tool) : NULL;
+}
+
 bool infer_is_model(const char *name)
 {
 	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++)
 		if (!strcmp(models[i].name, name))
 			return true;
-	return false;
+	char *spec = generic_spec(name);
+	free(spec);
+	return spec != NULL;
+}
+
+static char *generic_map(void *ctx, const char *host_path)
+{
+	return model_map(ctx, host_path);
+}
+
+/* A tool described by $GG_INFER_GENERIC: the generic model, or the real tool. */
+static int model_generic_tool(struct model_ctx *m, const char *spec)
+{
+	if (model_open_store(m) < 0)
+		return model_fallback(m, "no store: %s", gg_last_error());
+	struct model_generic_opts o = {.search_path = m->realpath, .map = generic_map, .map_ctx = m};
+	struct gg_name name;
+	if (model_generic(m->store, spec, m->argc, m->argv, &o, &name) < 0)
+		return model_fallback(m, "generic model: %s", gg_last_error());
+	model_log(m, "generic model -> %s", name.s);
+	return 0;
 }
 
 int infer_model_main(int argc, char **argv)
@@ -80,9 +108,16 @@ int infer_model_main(int argc, char **argv)
 		return 127;
 	}
 	int rc = 127;
+	bool found = false;
 	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++)
-		if (!strcmp(models[i].name, m.tool))
+		if (!strcmp(models[i].name, m.tool)) {
 			rc = models[i].fn(&m);
+			found = true;
+		}
+	char *spec = found ? NULL : generic_spec(m.tool);
+	if (spec)
+		rc = model_generic_tool(&m, spec);
+	free(spec);
 	model_ctx_free(&m);
 	return rc;
 }
@@ -137,6 +172,25 @@ static int make_model_dir(struct store *s, char **dir_out)
 			r = gg_error_errno("cannot create %s", link);
 		free(link);
 	}
+	/* Tools described in $GG_INFER_GENERIC ("PROGRAM ..." specs). */
+	const char *specs = getenv("GG_INFER_GENERIC");
+	char *copy = specs ? xstrdup(specs) : NULL, *save = NULL;
+	for (char *sp = copy ? strtok_r(copy, ";\n", &save) : NULL; sp && r == 0; sp = strtok_r(NULL, ";\n", &save)) {
+		while (*sp == ' ' || *sp == '\t')
+			sp++;
+		size_t plen = strcspn(sp, " \t");
+		if (!plen)
+			continue;
+		char *prog = xstrndup(sp, plen), *slash = strrchr(prog, '/');
+		char *link = xasprintf("%s/%s", dir, slash ? slash + 1 : prog);
+		if (model_generic_check(sp) < 0)
+			r = gg_error("GG_INFER_GENERIC: %s", gg_last_error());
+		else if (symlink(self, link) < 0 && errno != EEXIST)
+			r = gg_error_errno("cannot create %s", link);
+		free(link);
+		free(prog);
+	}
+	free(copy);
 	if (r < 0) {
 		remove_tree(dir);
 		free(dir);
