@@ -201,6 +201,14 @@ const char *model_driver_why_not(struct model_ctx *m);
 int model_driver_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan);
 /* The first line of a tool's stderr that says "error" (malloc'd). */
 char *model_first_error(const struct buf *err);
+/*
+ * The whole life of a driver model (gcc, clang): the models' memo, the
+ * driver's plan, `run` turning each planned command into thunks, then the
+ * placeholders and the memo; the real tool runs instead when any step fails.
+ */
+typedef int (*model_plan_runner)(struct model_ctx *m, struct plan *plan, struct model_temps *temps,
+                                 struct model_outputs *outputs);
+int model_driver(struct model_ctx *m, model_plan_runner run);
 
 /* ---- model_link.c ---- */
 

@@ -309,36 +309,5 @@ static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *
 
 int model_clang(struct model_ctx *m)
 {
-	const char *why = model_driver_why_not(m);
-	if (why)
-		return model_fallback(m, "%s", why);
-	if (model_open_store(m) < 0)
-		return model_fallback(m, "no store: %s", gg_last_error());
-	if (model_memo_replay(m))
-		return 0;
-	struct model_temps temps = {0};
-	if (store_make_tmpdir(m->store, "infer", &temps.dir) < 0)
-		return model_fallback(m, "%s", gg_last_error());
-	struct plan plan = {0};
-	struct model_outputs outputs = {STRVEC_INIT, NULL};
-	int r = model_driver_plan(m, temps.dir, &plan);
-	if (r == 0)
-		r = run_plan(m, &plan, &temps, &outputs);
-	if (r == 0 && outputs.host.n == 0)
-		r = gg_error("clang would write nothing");
-	remove_tree(temps.dir);
-	if (r == 0)
-		r = model_outputs_write(m, &outputs);
-	if (r == 0)
-		model_memo_record(m, &outputs);
-	model_temps_free(&temps);
-	plan_free(&plan);
-	model_outputs_free(&outputs);
-	if (r < 0) {
-		char *w = xstrdup(gg_last_error());
-		int rc = model_fallback(m, "%s", w);
-		free(w);
-		return rc;
-	}
-	return 0;
+	return model_driver(m, run_plan);
 }

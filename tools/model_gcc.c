@@ -806,7 +806,7 @@ static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *
 	return r;
 }
 
-int model_gcc(struct model_ctx *m)
+int model_driver(struct model_ctx *m, model_plan_runner run)
 {
 	const char *why = model_driver_why_not(m);
 	if (why)
@@ -824,26 +824,31 @@ int model_gcc(struct model_ctx *m)
 	if (r == 0 && plan.n == 0)
 		r = gg_error("the driver would run nothing");
 	if (r == 0)
-		r = run_plan(m, &plan, &temps, &outputs);
+		r = run(m, &plan, &temps, &outputs);
+	if (r == 0 && outputs.host.n == 0)
+		r = gg_error("the driver would write nothing");
 	remove_tree(temps.dir);
 	/* Placeholders only once every thunk is stored: a failure leaves no half-done outputs. */
 	if (r == 0)
 		r = model_outputs_write(m, &outputs);
-	int rc;
-	if (r < 0) {
-		char *why_copy = xstrdup(gg_last_error());
-		model_temps_free(&temps);
-		plan_free(&plan);
-		model_outputs_free(&outputs);
-		rc = model_fallback(m, "%s", why_copy);
-		free(why_copy);
-		return rc;
+	if (r == 0) {
+		for (size_t i = 0; i < plan.notes.n; i++)
+			fprintf(stderr, "%s\n", plan.notes.v[i]);
+		model_memo_record(m, &outputs);
 	}
-	for (size_t i = 0; i < plan.notes.n; i++)
-		fprintf(stderr, "%s\n", plan.notes.v[i]);
-	model_memo_record(m, &outputs);
 	model_temps_free(&temps);
 	plan_free(&plan);
 	model_outputs_free(&outputs);
+	if (r < 0) {
+		char *w = xstrdup(gg_last_error());
+		int rc = model_fallback(m, "%s", w);
+		free(w);
+		return rc;
+	}
 	return 0;
+}
+
+int model_gcc(struct model_ctx *m)
+{
+	return model_driver(m, run_plan);
 }
