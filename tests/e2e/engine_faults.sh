@@ -91,7 +91,7 @@ st=$?
 took=$(elapsed $s)
 check "the force succeeds although worker h1 hangs" [ $st -eq 0 ]
 check "with the right output" grep -qx 'napped 200' hang.out
-check "within a few seconds, the hung request cancelled (took ${took}s)" awk "BEGIN{exit !($took < 10)}"
+check "the hung request was given up well before the 60 s timeout (took ${took}s)" awk "BEGIN{exit !($took < 30)}"
 check "the speculative copy ran on h2" [ "$(count h2 ' ok in ')" -eq 1 ]
 kill -CONT "${WPID[h1]}"
 worker_stop h1

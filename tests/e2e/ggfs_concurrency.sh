@@ -35,21 +35,26 @@ t1=$(date +%s%N)
 stat mnt/plain.txt >/dev/null && ls -l mnt >/dev/null
 state=$(getfattr --only-values -n user.gg.state mnt/r.txt)
 t2=$(date +%s%N)
+# Answered while the readers still wait, i.e. without waiting for the force
+# (timing is only printed: the machine is shared).
+waiting=0
+for r in "${readers[@]}"; do kill -0 "$r" 2>/dev/null && waiting=$((waiting + 1)); done
 wait "${readers[@]}" # not a bare wait: the daemon is a child too
 t3=$(date +%s%N)
-check "stat, ls and getfattr during a force answer at once (< 0.8 s)" [ $(((t2 - t1) / 1000000)) -lt 800 ]
+check "stat, ls and getfattr answer during the force ($(((t2 - t1) / 1000000)) ms; $waiting readers still waiting)" [ $waiting -eq 32 ]
 check "user.gg.state is running during the force" [ "$state" = running ]
 check "32 readers all succeed" sh -c "! grep -q . r.*.err"
 check "32 identical reads" [ "$(cat r.[0-9]* | sort -u | wc -l)" = 1 ]
 check "the read is the thunk's output (32 hex digits)" grep -Eqx '[0-9a-f]{32}' r.1
 check "one execution: one new memo entry" [ $(($(find src/.gg/memo -type f | wc -l) - memos_before)) = 1 ]
 check "one execution: the memo entry is this thunk's" [ -n "$(memo_entry src/.gg "$(thunk_of r.txt)")" ]
-check "32 readers in about one run (< 4 s), not 32" [ $(((t3 - t0) / 1000000)) -lt 4000 ]
+echo "# 32 readers of a 1.5 s thunk took $(((t3 - t0) / 1000000)) ms"
 check "a second read gives the same bytes" cmp -s mnt/r.txt r.1
 
 # ---- an interrupted reader gets EINTR and stops waiting ----
-check "an open interrupted by a signal fails with EINTR within 1 s" python3 -c '
-import signal, sys, time
+# "Stops waiting" means the open fails while the 2 s thunk is still running.
+check "an open interrupted by a signal fails with EINTR while the thunk still runs" python3 -c '
+import os, signal, sys, time
 class Alarm(Exception):
     pass
 def on_alarm(*_):
@@ -59,9 +64,11 @@ signal.setitimer(signal.ITIMER_REAL, 0.3)
 t = time.time()
 try:
     open(sys.argv[1]).read()
-    sys.exit("read returned before the thunk finished")
+    sys.exit("the open was not interrupted: it returned the output")
 except Alarm:
-    sys.exit(0 if time.time() - t < 1.3 else "took %.1f s" % (time.time() - t))
+    state = os.getxattr(sys.argv[1], "user.gg.state").decode()
+    print("# interrupted after %.2f s, state %s" % (time.time() - t, state))
+    sys.exit(0 if state == "running" else "state is " + state)
 ' mnt/eintr.txt
 check "the force goes on: the next open gets the output" grep -Eqx '[0-9a-f]{32}' mnt/eintr.txt
 cat mnt/term.txt >/dev/null 2>&1 &
@@ -71,7 +78,8 @@ t0=$(date +%s%N)
 kill -TERM $reader
 wait $reader 2>/dev/null
 t1=$(date +%s%N)
-check "a reader killed while waiting goes away within 1 s" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+state=$(getfattr --only-values -n user.gg.state mnt/term.txt)
+check "a reader killed while waiting goes away while the thunk still runs ($(((t1 - t0) / 1000000)) ms)" [ "$state" = running ]
 check "the daemon still serves after interrupts" grep -Eqx '[0-9a-f]{32}' mnt/term.txt
 check "the daemon exits 0 on fusermount3 -u" ggfs_umount mnt
 check "log has no sanitizer report" ggfs_log_clean ggfs.log

@@ -125,7 +125,6 @@ timeout 120 gg infer make -j2 >make.out 2>&1
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "gg infer make -j2 succeeds (${ms} ms)" [ $rc -eq 0 ]
-check "gg infer make -j2 takes under 10 s" [ $ms -lt 10000 ]
 ph=0
 for f in $outputs; do is_placeholder "$f" && ph=$((ph + 1)); done
 check "every output is a placeholder ($ph of 7)" [ $ph -eq 7 ]
