@@ -355,6 +355,53 @@ static void queue2(struct resp_conn *c, const char *cmd, const char *arg)
 	resp_queue(c, 2, argv, lens);
 }
 
+/*
+ * One pass of put or get: small objects go in windows of pipelined commands,
+ * one per item (queued by one(), replies read by replies()); a large object
+ * is handled whole by one(), which reads its own replies, so the window before
+ * it is flushed and read first.
+ */
+struct window_ops {
+	/* 1: queued the item's command; REDIS_OK: dealt with the item (a large
+	 * object, or a failure of its own); else a failure kind */
+	int (*one)(struct redis_storage *rs, struct item *it, void *ctx);
+	int (*replies)(struct redis_storage *rs, struct item *items, const size_t *win, size_t k,
+	               void *ctx);
+};
+
+static int window_pass(struct redis_storage *rs, struct item *items, size_t n,
+                       const struct window_ops *ops, void *ctx)
+{
+	size_t win[WINDOW_CMDS], k = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i <= n; i++) {
+		struct item *it = i < n ? &items[i] : NULL;
+		if (it && it->state != ITEM_PENDING)
+			continue;
+		uint64_t size = it ? gg_name_size(&it->name) : 0;
+		/* flush the window when full, at the end, or before a large object */
+		if (k > 0 &&
+		    (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
+			if (resp_flush(&rs->conn) < 0)
+				return REDIS_RETRY;
+			int r = ops->replies(rs, items, win, k, ctx);
+			if (r != REDIS_OK)
+				return r;
+			k = bytes = 0;
+		}
+		if (!it)
+			break;
+		int r = ops->one(rs, it, ctx);
+		if (r == 1) {
+			win[k++] = i;
+			bytes += size;
+		} else if (r != REDIS_OK) {
+			return r;
+		}
+	}
+	return REDIS_OK;
+}
+
 /* ---- has ---- */
 
 static int has_pass(struct redis_storage *rs, struct item *items, size_t n, void *ctx)
@@ -440,8 +487,9 @@ static int read_at(int fd, char *buf, size_t len, uint64_t off, const struct gg_
 
 /* Reads the replies of a window of small SETs. */
 static int read_set_replies(struct redis_storage *rs, struct item *items, const size_t *win,
-                            size_t k)
+                            size_t k, void *ctx)
 {
+	(void)ctx;
 	for (size_t w = 0; w < k; w++) {
 		struct resp_reply r;
 		struct item *it = &items[win[w]];
@@ -582,65 +630,48 @@ static int put_large(struct redis_storage *rs, struct item *it, int fd, char *ch
 	return REDIS_OK;
 }
 
-static int put_pass(struct redis_storage *rs, struct item *items, size_t n, void *arg)
+/* Queues a small object's SET; uploads a large one by itself. */
+static int put_one(struct redis_storage *rs, struct item *it, void *arg)
 {
 	struct put_ctx *ctx = arg;
-	struct resp_conn *c = &rs->conn;
-	size_t win[WINDOW_CMDS], k = 0;
-	size_t bytes = 0;
-	for (size_t i = 0; i <= n; i++) {
-		struct item *it = i < n ? &items[i] : NULL;
-		if (it && it->state != ITEM_PENDING)
-			continue;
-		uint64_t size = it ? gg_name_size(&it->name) : 0;
-		/* flush the window of small SETs when full, at the end, or before a large object */
-		if (k > 0 &&
-		    (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
-			if (resp_flush(c) < 0)
-				return REDIS_RETRY;
-			int r = read_set_replies(rs, items, win, k);
-			if (r != REDIS_OK)
-				return r;
-			k = bytes = 0;
-		}
-		if (!it)
-			break;
-		if (size > RESP_MAX_BULK) {
-			snprintf(it->error, sizeof it->error,
-			         "cannot upload %s to %s: larger than Redis's 512 MiB string limit",
-			         it->name.s, rs->base.uri);
-			it->state = ITEM_FAILED;
-			continue;
-		}
-		int fd = store_open_object(ctx->local, &it->name);
-		if (fd < 0) {
-			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s",
-			         it->name.s, rs->base.uri, gg_last_error());
-			it->state = ITEM_FAILED;
-			continue;
-		}
-		if (size > CHUNK) {
-			int r = put_large(rs, it, fd, ctx->chunk);
-			close(fd);
-			if (r != REDIS_OK)
-				return r;
-			continue;
-		}
-		if (read_at(fd, ctx->chunk, (size_t)size, 0, &it->name) < 0) {
-			snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s",
-			         it->name.s, rs->base.uri, gg_last_error());
-			it->state = ITEM_FAILED;
-			close(fd);
-			continue;
-		}
-		close(fd);
-		const char *argv[] = {"SET", it->name.s, ctx->chunk};
-		size_t lens[] = {3, GG_NAME_LEN, (size_t)size};
-		resp_queue(c, 3, argv, lens);
-		win[k++] = i;
-		bytes += (size_t)size;
+	uint64_t size = gg_name_size(&it->name);
+	if (size > RESP_MAX_BULK) {
+		snprintf(it->error, sizeof it->error,
+		         "cannot upload %s to %s: larger than Redis's 512 MiB string limit",
+		         it->name.s, rs->base.uri);
+		it->state = ITEM_FAILED;
+		return REDIS_OK;
 	}
-	return REDIS_OK;
+	int fd = store_open_object(ctx->local, &it->name);
+	if (fd < 0) {
+		snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s", it->name.s,
+		         rs->base.uri, gg_last_error());
+		it->state = ITEM_FAILED;
+		return REDIS_OK;
+	}
+	if (size > CHUNK) {
+		int r = put_large(rs, it, fd, ctx->chunk);
+		close(fd);
+		return r;
+	}
+	if (read_at(fd, ctx->chunk, (size_t)size, 0, &it->name) < 0) {
+		snprintf(it->error, sizeof it->error, "cannot upload %s to %s: %s", it->name.s,
+		         rs->base.uri, gg_last_error());
+		it->state = ITEM_FAILED;
+		close(fd);
+		return REDIS_OK;
+	}
+	close(fd);
+	const char *argv[] = {"SET", it->name.s, ctx->chunk};
+	size_t lens[] = {3, GG_NAME_LEN, (size_t)size};
+	resp_queue(&rs->conn, 3, argv, lens); /* copies the bytes: the chunk is reused */
+	return 1;
+}
+
+static int put_pass(struct redis_storage *rs, struct item *items, size_t n, void *ctx)
+{
+	static const struct window_ops ops = {put_one, read_set_replies};
+	return window_pass(rs, items, n, &ops, ctx);
 }
 
 static int redis_put(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
@@ -787,8 +818,9 @@ static int get_large(struct redis_storage *rs, struct item *it, struct get_ctx *
 
 /* Reads the replies of a window of small GETs. */
 static int read_get_replies(struct redis_storage *rs, struct item *items, const size_t *win,
-                            size_t k, struct get_ctx *ctx)
+                            size_t k, void *arg)
 {
+	struct get_ctx *ctx = arg;
 	for (size_t w = 0; w < k; w++) {
 		struct item *it = &items[win[w]];
 		struct incoming in = INCOMING_INIT;
@@ -821,39 +853,19 @@ static int read_get_replies(struct redis_storage *rs, struct item *items, const 
 	return REDIS_OK;
 }
 
-static int get_pass(struct redis_storage *rs, struct item *items, size_t n, void *arg)
+/* Queues a small object's GET; downloads a large one by itself. */
+static int get_one(struct redis_storage *rs, struct item *it, void *ctx)
 {
-	struct get_ctx *ctx = arg;
-	struct resp_conn *c = &rs->conn;
-	size_t win[WINDOW_CMDS], k = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i <= n; i++) {
-		struct item *it = i < n ? &items[i] : NULL;
-		if (it && it->state != ITEM_PENDING)
-			continue;
-		uint64_t size = it ? gg_name_size(&it->name) : 0;
-		if (k > 0 &&
-		    (!it || k == WINDOW_CMDS || bytes + size > WINDOW_BYTES || size > CHUNK)) {
-			if (resp_flush(c) < 0)
-				return REDIS_RETRY;
-			int r = read_get_replies(rs, items, win, k, ctx);
-			if (r != REDIS_OK)
-				return r;
-			k = bytes = 0;
-		}
-		if (!it)
-			break;
-		if (size > CHUNK) {
-			int r = get_large(rs, it, ctx);
-			if (r != REDIS_OK)
-				return r;
-			continue;
-		}
-		queue2(c, "GET", it->name.s);
-		win[k++] = i;
-		bytes += size;
-	}
-	return REDIS_OK;
+	if (gg_name_size(&it->name) > CHUNK)
+		return get_large(rs, it, ctx);
+	queue2(&rs->conn, "GET", it->name.s);
+	return 1;
+}
+
+static int get_pass(struct redis_storage *rs, struct item *items, size_t n, void *ctx)
+{
+	static const struct window_ops ops = {get_one, read_get_replies};
+	return window_pass(rs, items, n, &ops, ctx);
 }
 
 /* Deletes remote copies that failed verification (best effort). */

@@ -1,13 +1,17 @@
 /**
  * @file placeholder.c
- * Writing and recognising placeholder files (format in placeholder.h).
+ * Writing and recognising placeholder files (format in placeholder.h), and
+ * replacing one by its forced value (shared by `gg force` and ggfs
+ * --materialize, which differ only in the mode, owner and times they give it).
  */
 #include "placeholder.h"
 
+#include "store.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,5 +89,78 @@ int placeholder_read(const char *path, struct gg_ref *ref)
 	close(fd);
 	if (r < 0)
 		return gg_error("%s: %s", path, gg_last_error());
+	return r;
+}
+
+/* Copies the object into out: in the kernel if it can, else read and write. */
+static int copy_object(struct store *s, const struct gg_name *value, int out)
+{
+	int in = store_open_object(s, value);
+	if (in < 0)
+		return -1;
+	uint64_t left = gg_name_size(value);
+	int r = 0;
+	while (left > 0) {
+		ssize_t c = copy_file_range(in, NULL, out, NULL,
+		                            left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
+		if (c < 0 && errno == EINTR)
+			continue;
+		if (c <= 0) {
+			/* copy_file_range may be unsupported across filesystems. */
+			char chunk[1 << 16];
+			ssize_t m = read(in, chunk, sizeof chunk);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m < 0) {
+				r = gg_error_errno("cannot read object %s", value->s);
+				break;
+			}
+			if (m == 0) {
+				r = gg_error("object %s is shorter than its name says", value->s);
+				break;
+			}
+			if (write_all(out, chunk, (size_t)m) < 0) {
+				r = gg_error_errno("write failed");
+				break;
+			}
+			c = m;
+		}
+		left -= (uint64_t)c;
+	}
+	close(in);
+	return r;
+}
+
+int placeholder_replace(struct store *s, const char *path, const struct gg_name *value,
+                        const struct placeholder_replace_opts *opts)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	char *tmp;
+	int fd = make_temp_in(dir, &tmp);
+	free(dir);
+	if (fd < 0)
+		return gg_error("cannot replace %s: %s", path, gg_last_error());
+	const struct stat *like = opts->like;
+	int r = copy_object(s, value, fd);
+	/* Only root may give a file away; anyone else keeps it as their own. */
+	if (r == 0 && like && fchown(fd, like->st_uid, like->st_gid) < 0 && geteuid() == 0)
+		r = gg_error_errno("cannot set the owner");
+	if (r == 0 && fchmod(fd, opts->perm) < 0)
+		r = gg_error_errno("cannot set the mode");
+	if (r == 0 && like) {
+		/* Last: writing the bytes set the times. */
+		struct timespec times[2] = {like->st_atim, like->st_mtim};
+		if (futimens(fd, times) < 0)
+			r = gg_error_errno("cannot set the times");
+	}
+	close(fd);
+	if (r < 0)
+		gg_error("cannot replace %s: %s", path, gg_last_error());
+	else if (rename(tmp, path) < 0)
+		r = gg_error_errno("cannot replace %s", path);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
 	return r;
 }

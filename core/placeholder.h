@@ -15,7 +15,10 @@
 #include "hash.h"
 #include "util.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
+
+struct store;
 
 #define PLACEHOLDER_MAGIC "#!/usr/bin/env gg-run\n"
 #define PLACEHOLDER_MAX_SIZE 4096
@@ -32,5 +35,20 @@ int placeholder_parse(const void *data, size_t len, struct gg_ref *ref);
 /* Same for a file; 0 for anything that is not a regular file. */
 int placeholder_read(const char *path, struct gg_ref *ref);
 int placeholder_read_fd(int fd, struct gg_ref *ref);
+
+/* How placeholder_replace makes the file that takes the placeholder's place. */
+struct placeholder_replace_opts {
+	mode_t perm;             /* its permission bits, as given (no umask applied) */
+	const struct stat *like; /* NULL, or the placeholder's stat: keep its owner
+	                          * (where permitted) and its access and modification
+	                          * times, so `make` sees the same file */
+};
+/*
+ * Replaces the file at path by a copy of the object value, atomically: a temp
+ * file in the same directory, then rename. The caller has checked that path
+ * is (still) the placeholder. The error names path and the cause.
+ */
+int placeholder_replace(struct store *s, const char *path, const struct gg_name *value,
+                        const struct placeholder_replace_opts *opts);
 
 #endif

@@ -406,29 +406,6 @@ static char *one_line(const char *s)
 	return buf_steal(&b);
 }
 
-static int copy_fd(int in, int out, uint64_t size)
-{
-	uint64_t left = size;
-	while (left > 0) {
-		ssize_t c = copy_file_range(in, NULL, out, NULL,
-		                            left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
-		if (c < 0 && errno == EINTR)
-			continue;
-		if (c <= 0) {
-			/* copy_file_range may be unsupported across filesystems. */
-			char chunk[1 << 16];
-			ssize_t m = read(in, chunk, sizeof chunk);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0 || write_all(out, chunk, (size_t)m) < 0)
-				return gg_error_errno("copy failed");
-			c = m;
-		}
-		left -= (uint64_t)c;
-	}
-	return 0;
-}
-
 /*
  * --materialize: replaces the placeholder in SOURCE by the output, atomically
  * (temp file in the same directory, then rename), if the file at the
@@ -454,32 +431,8 @@ static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref
 	gg_ref_free(&now);
 	if (!same)
 		return gg_error("%s changed meanwhile; not materialised", path);
-	char *slash = strrchr(path, '/');
-	char *dir = xstrndup(path, slash && slash != path ? (size_t)(slash - path) : 1);
-	char *tmp;
-	int out = make_temp_in(dir, &tmp);
-	free(dir);
-	if (out < 0)
-		return -1;
-	int in = store_open_object(fs->store, value);
-	r = in < 0 ? -1 : copy_fd(in, out, gg_name_size(value));
-	if (in >= 0)
-		close(in);
-	if (r == 0) {
-		if (fchown(out, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
-			r = gg_error_errno("cannot chown %s", tmp);
-		struct timespec times[2] = {st.st_atim, st.st_mtim};
-		if (r == 0 &&
-		    (fchmod(out, forced_perm(st.st_mode, exec)) < 0 || futimens(out, times) < 0))
-			r = gg_error_errno("cannot set the mode of %s", tmp);
-	}
-	close(out);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = gg_error_errno("cannot replace %s", path);
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
-	return r;
+	struct placeholder_replace_opts ro = {.perm = forced_perm(st.st_mode, exec), .like = &st};
+	return placeholder_replace(fs->store, path, value, &ro);
 }
 
 /*

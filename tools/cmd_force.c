@@ -48,28 +48,13 @@ static void print_fallback(void *arg, const char *thunk, const char *engine, con
 	fprintf(stderr, "\rgg: %s runs on %s: %s\x1b[K\n", thunk, engine, why);
 }
 
-/* Replaces a placeholder file with the forced value, atomically. */
+/* Replaces a placeholder file with the forced value: a new file, less the umask. */
 static int materialise_target(struct store *s, const char *path, const struct sched_outcome *o)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
-	char *tmp;
-	int fd = make_temp_in(dir, &tmp);
-	free(dir);
-	if (fd < 0)
-		return -1;
 	mode_t um = umask(0);
 	umask(um);
-	int r = copy_object_to_fd(s, &o->value, fd);
-	if (r == 0 && fchmod(fd, (o->exec ? 0777 : 0666) & ~um) < 0)
-		r = gg_error_errno("cannot chmod %s", tmp);
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = gg_error_errno("cannot replace %s", path);
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
-	return r;
+	struct placeholder_replace_opts ro = {.perm = (o->exec ? 0777 : 0666) & ~um};
+	return placeholder_replace(s, path, &o->value, &ro);
 }
 
 int cmd_force(int argc, char **argv)

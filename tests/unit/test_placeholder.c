@@ -2,10 +2,13 @@
  * @file test_placeholder.c
  * Specification of placeholders (core/placeholder): the two-line format,
  * writing (atomic, mode 0755) and the three-way classification: a
- * placeholder (1), not a placeholder (0), or malformed (-1 with a reason).
+ * placeholder (1), not a placeholder (0), or malformed (-1 with a reason),
+ * and replacing one by its value (the mode given; owner and times kept on
+ * request; nothing left behind on failure).
  */
 #include "harness.h"
 #include "placeholder.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -217,5 +220,86 @@ static void test_oversized(void)
 	buf_free(&b);
 }
 
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int entries = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return entries;
+}
+
+static void test_replace(void)
+{
+	char *dir = make_tmpdir();
+	char *root = NULL;
+	struct store *s = NULL;
+	CHECK(store_init(dir, &root) == 0 && store_open(root, &s) == 0);
+	char *work = xasprintf("%s/work", dir);
+	CHECK(mkdir_p(work, 0755) == 0);
+	char *path = xasprintf("%s/out.txt", work);
+	struct gg_ref r = ref_of(TNAME "#out.txt");
+	struct gg_name v;
+	CHECK(store_put_buf(s, "forced\n", 7, 'V', &v) == 0);
+
+	/* Like `gg force`: the bytes and exactly the mode given. */
+	CHECK(placeholder_write(path, &r) == 0);
+	struct placeholder_replace_opts o = {.perm = 0640};
+	CHECK(placeholder_replace(s, path, &v, &o) == 0);
+	struct buf b = BUF_INIT;
+	CHECK(read_file(path, &b, 100) == 0);
+	CHECK_STR(b.data, "forced\n");
+	struct stat st;
+	CHECK(lstat(path, &st) == 0 && (st.st_mode & 07777) == 0640);
+	CHECK(count_entries(work) == 1);
+
+	/* Like ggfs --materialize: the placeholder's owner and times are kept. */
+	CHECK(placeholder_write(path, &r) == 0);
+	struct timespec old[2] = {{1000000000, 5}, {1000000100, 7}};
+	CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+	struct stat ph;
+	CHECK(lstat(path, &ph) == 0);
+	o = (struct placeholder_replace_opts){.perm = 0755, .like = &ph};
+	CHECK(placeholder_replace(s, path, &v, &o) == 0);
+	CHECK(lstat(path, &st) == 0 && (st.st_mode & 07777) == 0755);
+	CHECK(st.st_ino != ph.st_ino && st.st_uid == ph.st_uid && st.st_gid == ph.st_gid);
+	CHECK(st.st_mtim.tv_sec == 1000000100 && st.st_mtim.tv_nsec == 7);
+	CHECK(st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 5);
+	buf_reset(&b);
+	CHECK(read_file(path, &b, 100) == 0);
+	CHECK_STR(b.data, "forced\n");
+
+	/* A value not in the store: the error names the file and the cause, the
+	 * placeholder stays and no temp file is left. */
+	CHECK(placeholder_write(path, &r) == 0);
+	struct gg_name missing;
+	CHECK(gg_name_parse(VNAME, strlen(VNAME), &missing) == 0);
+	o = (struct placeholder_replace_opts){.perm = 0644};
+	CHECK_ERR(placeholder_replace(s, path, &missing, &o), "is not in the store");
+	CHECK(strstr(gg_last_error(), path) != NULL);
+	struct gg_ref got = {{{0}}, NULL};
+	CHECK(placeholder_read(path, &got) == 1 && gg_ref_eq(&got, &r));
+	gg_ref_free(&got);
+	CHECK(count_entries(work) == 1);
+
+	/* A directory that is gone. */
+	char *bad = xasprintf("%s/missing/out.txt", work);
+	CHECK_ERR(placeholder_replace(s, bad, &v, &o), "cannot create a temporary file");
+	CHECK(strstr(gg_last_error(), bad) != NULL);
+	free(bad);
+
+	buf_free(&b);
+	gg_ref_free(&r);
+	free(path);
+	free(work);
+	store_close(s);
+	free(root);
+	remove_tree(dir);
+	free(dir);
+}
+
 TEST_MAIN(test_format, test_write_read_round_trip, test_not_a_placeholder, test_malformed,
-          test_oversized)
+          test_oversized, test_replace)
