@@ -800,6 +800,10 @@ static void job_done(struct engine_job *job)
 		} else if (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries)) {
 			n->attempts++;
 			s->stats.retried++;
+			if (s->o.on_retry)
+				s->o.on_retry(s->o.fallback_arg, n->label, job->engine->label,
+				              n->attempts,
+				              job->error ? job->error : "unknown error");
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);

@@ -48,6 +48,10 @@ struct sched_opts {
 	 * goes to a later engine because earlier ones cannot run it. */
 	void (*on_fallback)(void *arg, const char *thunk, const char *engine, const char *why);
 	void *fallback_arg;
+	/* Called (lock held, as on_fallback) when an attempt failed for a reason
+	 * outside the program and the thunk will be tried again. */
+	void (*on_retry)(void *arg, const char *thunk, const char *engine, int attempt,
+	                 const char *why);
 	/* For the default local engine: run this instead of exec_thunk. */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
 		       struct exec_result *r);

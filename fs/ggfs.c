@@ -216,6 +216,21 @@ static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
 	return r;
 }
 
+/* The scheduler's notices go to the daemon's log (stderr, or syslog). */
+static void log_fallback(void *arg, const char *thunk, const char *engine, const char *why)
+{
+	(void)arg;
+	ggfs_log(FUSE_LOG_NOTICE, "%s runs on %s: %s", thunk, engine, why);
+}
+
+static void log_retry(void *arg, const char *thunk, const char *engine, int attempt,
+                      const char *why)
+{
+	(void)arg;
+	ggfs_log(FUSE_LOG_WARNING, "%s: attempt %d on %s failed (%s); trying again", thunk, attempt,
+	         engine, why);
+}
+
 int main(int argc, char **argv)
 {
 	if (config_load() < 0) {
@@ -332,6 +347,8 @@ int main(int argc, char **argv)
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
 	struct sched_opts so = {
+	    .on_fallback = log_fallback,
+	    .on_retry = log_retry,
 	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,

@@ -48,6 +48,14 @@ static void print_fallback(void *arg, const char *thunk, const char *engine, con
 	fprintf(stderr, "\rgg: %s runs on %s: %s\x1b[K\n", thunk, engine, why);
 }
 
+static void print_retry(void *arg, const char *thunk, const char *engine, int attempt,
+                        const char *why)
+{
+	(void)arg;
+	fprintf(stderr, "\rgg: %s: attempt %d on %s failed (%s); trying again\x1b[K\n", thunk,
+	        attempt, engine, why);
+}
+
 /* Replaces a placeholder file with the forced value: a new file, less the umask. */
 static int materialise_target(struct store *s, const char *path, const struct sched_outcome *o)
 {
@@ -173,6 +181,7 @@ int cmd_force(int argc, char **argv)
 	if (spec_mode)
 		so.speculate = spec_mode > 0;
 	so.on_fallback = print_fallback;
+	so.on_retry = print_retry;
 	if (k && !engines_failed) {
 		struct sched *sc;
 		if (sched_new(s, &so, &sc) < 0) {

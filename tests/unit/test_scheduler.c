@@ -107,9 +107,22 @@ static struct gg_ref make(const char *op, const char *arg, const struct gg_ref *
 	return ref;
 }
 
+/* on_retry's calls: "attempt N: why" lines */
+static struct buf retries = BUF_INIT;
+static void note_retry(void *arg, const char *thunk, const char *engine, int attempt,
+                       const char *why)
+{
+	(void)arg, (void)thunk;
+	buf_printf(&retries, "%s attempt %d: %s\n", engine, attempt, why);
+}
+
 static struct sched *new_sched(bool keep_going)
 {
-	struct sched_opts o = {.jobs = 4, .keep_going = keep_going, .max_retries = 2, .execute = fake_engine};
+	struct sched_opts o = {.jobs = 4,
+	                       .keep_going = keep_going,
+	                       .max_retries = 2,
+	                       .execute = fake_engine,
+	                       .on_retry = note_retry};
 	struct sched *s;
 	if (sched_new(st, &o, &s) < 0)
 		abort();
@@ -211,14 +224,20 @@ static void test_infrastructure_failures_retried(void)
 	atomic_store(&infra_attempts, 0);
 	struct sched *s = new_sched(false);
 	struct sched_outcome o;
+	buf_free(&retries);
 	CHECK(sched_force_all(s, &t, 1, &o) == 0); /* 2 failures, then ok (max_retries 2) */
 	CHECK(atomic_load(&infra_attempts) == 3);
+	/* each retry is told, with the attempt's error */
+	CHECK(retries.len && strstr(retries.data, "attempt 1: simulated infrastructure failure") &&
+	      strstr(retries.data, "attempt 2: simulated infrastructure failure"));
+	CHECK(!strstr(retries.data ? retries.data : "", "attempt 3"));
 	struct gg_ref t2 = make("infra", "5", NULL, 0);
 	atomic_store(&infra_attempts, 0);
 	CHECK(sched_force_all(s, &t2, 1, &o) == 1); /* bounded: gives up */
 	CHECK(atomic_load(&infra_attempts) == 3);
 	CHECK(o.error && strstr(o.error, "could not be run after 3 attempts"));
 	sched_free(s);
+	buf_free(&retries);
 }
 
 static void test_stop_at_first_failure(void)
