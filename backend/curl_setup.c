@@ -4,6 +4,8 @@
  */
 #include "curl_setup.h"
 
+#include "util.h"
+
 #include <stdlib.h>
 
 void gg_curl_apply(CURL *c)
@@ -17,8 +19,13 @@ void gg_curl_apply(CURL *c)
 
 CURL *gg_curl_easy(void)
 {
+	if (gg_curl_load() < 0)
+		return NULL;
 	CURL *c = curl_easy_init();
-	if (c)
-		gg_curl_apply(c);
+	if (!c) {
+		gg_error("cannot create a libcurl handle");
+		return NULL;
+	}
+	gg_curl_apply(c);
 	return c;
 }

@@ -21,7 +21,6 @@
 #include "namemap.h"
 #include "wire.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,17 +502,12 @@ static const struct remote_transport_ops http_transport_ops = {
     .destroy = h_destroy,
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 int http_transport_create(const struct http_transport_config *c, struct remote_transport **out)
 {
 	if (!c->nurls)
 		return gg_error("%s: no URL", c->what);
-	pthread_once(&curl_once, curl_init_once);
+	if (gg_curl_load() < 0)
+		return gg_error("%s: %s", c->what, gg_last_error());
 	struct htrans *t = xcalloc(1, sizeof *t);
 	t->base.ops = &http_transport_ops;
 	t->cfg = *c;

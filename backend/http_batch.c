@@ -45,6 +45,8 @@ void http_batch_config_from_env(struct http_batch_config *cfg)
 
 int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out)
 {
+	if (gg_curl_load() < 0)
+		return -1;
 	CURLM *m = curl_multi_init();
 	if (!m)
 		return gg_error("cannot create a libcurl multi handle");

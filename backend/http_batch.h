@@ -16,7 +16,8 @@
 #ifndef GG_HTTP_BATCH_H
 #define GG_HTTP_BATCH_H
 
-#include <curl/curl.h>
+#include "curl_dl.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +73,6 @@ struct s3_job {
 	/* results */
 	bool present, downloaded, remove_remote;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void init_curl(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static struct s3 *s3_of(struct storage *st)
 {
@@ -182,7 +175,8 @@ static void s3_free(struct s3 *s)
 
 static int s3_open(const char *uri, struct storage **out)
 {
-	pthread_once(&curl_once, init_curl);
+	if (gg_curl_load() < 0)
+		return gg_error("%s: %s", uri, gg_last_error());
 	const char *b = uri + strlen("s3://");
 	const char *slash = strchr(b, '/');
 	size_t blen = slash ? (size_t)(slash - b) : strlen(b);

@@ -3,7 +3,12 @@
 # each result as a ratio to a baseline measured in the same run.
 #   make bench            (or: bench/run.sh build)
 # Environment: GG_BENCH_RUNS (sandbox runs, default 300), GG_BENCH_THUNKS
-# (graph size, default 10000), GG_BENCH_ONLY (core|force|fs|... substring).
+# (graph size, default 10000), GG_BENCH_ONLY (core|force|fs|... substring),
+# GG_BENCH_SETTLE (seconds of `sync` and pause before a measurement that
+# creates many files, default 6: this machine's ext4 has no journal, and its
+# inode allocator then skips every inode freed in the last 5-35 s, one by one,
+# so creates right after deletions — ours or another process's — cost up to
+# 20x more; numbers that are mostly system time vary with that).
 set -eu
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)

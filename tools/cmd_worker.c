@@ -12,7 +12,6 @@
 
 #include "wire.h"
 
-#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,11 +167,9 @@ static int post(CURL *c, const char *url, const char *body, size_t len, const ch
 
 static int run_lambda(struct worker *w, const char *api)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return die_msg("cannot initialise libcurl");
 	CURL *c = gg_curl_easy();
 	if (!c)
-		return die_msg("cannot initialise libcurl");
+		return die_last();
 	char *next = xasprintf("http://%s/2018-06-01/runtime/invocation/next", api);
 	int failures = 0, rc = 0;
 	for (;;) {
@@ -238,7 +235,6 @@ static int run_lambda(struct worker *w, const char *api)
 	}
 	free(next);
 	curl_easy_cleanup(c);
-	curl_global_cleanup();
 	return rc;
 }
 
