@@ -1,1 +1,0 @@
-#include "gen.h"\nint g(void) { return GEN; }\n
