@@ -11,10 +11,12 @@
 
 struct engine_kind {
 	const char *name;
-	int (*create)(const char *args, int limit, const struct engine_config *cfg, struct engine **out);
+	int (*create)(const char *args, int limit, const struct engine_config *cfg,
+	              struct engine **out);
 };
 
-static int create_local(const char *args, int limit, const struct engine_config *cfg, struct engine **out)
+static int create_local(const char *args, int limit, const struct engine_config *cfg,
+                        struct engine **out)
 {
 	if (args)
 		return gg_error("engine 'local' takes no arguments (got '%s')", args);
@@ -23,10 +25,10 @@ static int create_local(const char *args, int limit, const struct engine_config 
 
 /* Remote engines register here as they are added. */
 static const struct engine_kind kinds[] = {
-	{"local", create_local},
-	{"http", engine_http_create},
-	{"lambda", engine_lambda_create},
-	{"slurm", engine_slurm_create},
+    {"local", create_local},
+    {"http", engine_http_create},
+    {"lambda", engine_lambda_create},
+    {"slurm", engine_slurm_create},
 };
 
 int engine_create(const char *spec, int limit, const struct engine_config *cfg, struct engine **out)
@@ -62,13 +64,13 @@ void engine_destroy(struct engine *e)
 		e->ops->destroy(e);
 }
 
-
 /* Parses $GG_ENGINE: specs separated by spaces, each optionally "N:SPEC". */
 int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n)
 {
 	char *copy = xstrdup(env), *save = NULL;
 	int r = 0;
-	for (char *w = strtok_r(copy, " \t\n", &save); w && r == 0; w = strtok_r(NULL, " \t\n", &save)) {
+	for (char *w = strtok_r(copy, " \t\n", &save); w && r == 0;
+	     w = strtok_r(NULL, " \t\n", &save)) {
 		int limit = 0;
 		char *colon = strchr(w, ':');
 		if (colon && colon > w && strspn(w, "0123456789") == (size_t)(colon - w)) {
@@ -88,7 +90,7 @@ int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n)
 
 /* Creates the engines; on failure destroys those made. */
 int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
-		      struct engine ***out)
+                      struct engine ***out)
 {
 	struct engine **v = xcalloc(n ? n : 1, sizeof *v);
 	for (size_t i = 0; i < n; i++)

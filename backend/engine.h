@@ -20,8 +20,8 @@
 struct engine;
 
 struct engine_job {
-	struct gg_name name;       /* the reduced thunk's name */
-	struct thunk *thunk;       /* the reduced thunk; valid until done */
+	struct gg_name name; /* the reduced thunk's name */
+	struct thunk *thunk; /* the reduced thunk; valid until done */
 	struct engine *engine;
 	/* Filled in by the engine before calling done: */
 	int rc;                    /* 0: ran, see result; -1: infrastructure failure, see error */
@@ -47,13 +47,13 @@ struct engine_ops {
 
 struct engine {
 	const struct engine_ops *ops;
-	char *label;     /* "local", "http", "lambda", "slurm"... */
-	int limit;       /* jobs in flight at most */
+	char *label;            /* "local", "http", "lambda", "slurm"... */
+	int limit;              /* jobs in flight at most */
 	double cost_per_second; /* an estimate of what a second of execution costs (USD) */
 	/* Set by the scheduler before the first submit: */
 	void (*done)(struct engine_job *job);
 	void *priv_sched; /* the scheduler's */
-	void *priv;      /* the engine's state */
+	void *priv;       /* the engine's state */
 };
 
 /* Shared settings for engines that need them. */
@@ -63,7 +63,7 @@ struct engine_config {
 	const char *storage_uri; /* for remote engines; NULL = $GG_STORAGE */
 	/* The local engine runs this instead of exec_thunk when set (tests, benchmarks). */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
-		       struct exec_result *r);
+	               struct exec_result *r);
 	void *execute_ctx;
 };
 
@@ -71,7 +71,8 @@ struct engine_config {
  * Creates an engine from a spec: "local", "http=URL", "lambda=FUNCTION[@REGION]",
  * "slurm[=PARTITION]". limit is how many jobs it runs at once (0 = default).
  */
-int engine_create(const char *spec, int limit, const struct engine_config *cfg, struct engine **out);
+int engine_create(const char *spec, int limit, const struct engine_config *cfg,
+                  struct engine **out);
 void engine_destroy(struct engine *e);
 
 /* An engine named on a command line or in $GG_ENGINE, with its limit. */
@@ -85,7 +86,7 @@ int engine_spec_check(const char *spec);
 int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n);
 /* Creates every engine; on failure destroys those made and names the spec. */
 int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
-		      struct engine ***out);
+                      struct engine ***out);
 /* Whether work sent to this engine starts at once (worth speculative copies). */
 bool engine_starts_at_once(const struct engine *e);
 

@@ -18,7 +18,7 @@ struct local {
 	pthread_cond_t cv;
 	struct engine_job **queue; /* FIFO ring; protected by mu */
 	size_t head, len, cap;
-	bool stopping;             /* protected by mu */
+	bool stopping; /* protected by mu */
 	pthread_t *threads;
 	int nthreads;
 };
@@ -49,9 +49,11 @@ static void *local_thread(void *p)
 			job->rc = -1;
 			job->error = xstrdup("cancelled");
 		} else {
-			job->rc = l->cfg.execute ? l->cfg.execute(l->cfg.execute_ctx, l->cfg.store, job->thunk,
-								  &l->cfg.exec, &job->result)
-						 : exec_thunk(l->cfg.store, job->thunk, &l->cfg.exec, &job->result);
+			job->rc =
+			    l->cfg.execute
+			        ? l->cfg.execute(l->cfg.execute_ctx, l->cfg.store, job->thunk,
+			                         &l->cfg.exec, &job->result)
+			        : exec_thunk(l->cfg.store, job->thunk, &l->cfg.exec, &job->result);
 			if (job->rc < 0)
 				job->error = xstrdup(gg_last_error());
 		}
@@ -112,11 +114,11 @@ static void local_destroy(struct engine *e)
 }
 
 static const struct engine_ops local_ops = {
-	.name = "local",
-	.can_execute = local_can_execute,
-	.submit = local_submit,
-	.cancel = local_cancel,
-	.destroy = local_destroy,
+    .name = "local",
+    .can_execute = local_can_execute,
+    .submit = local_submit,
+    .cancel = local_cancel,
+    .destroy = local_destroy,
 };
 
 int engine_local_create(int limit, const struct engine_config *cfg, struct engine **out)

@@ -33,7 +33,8 @@ struct storage_ops {
 	/* Uploads objects from the local store (they must be there). */
 	int (*put)(struct storage *st, struct store *local, const struct gg_name *names, size_t n);
 	/* Downloads into the local store, verifying each name; ok[i] set per object. */
-	int (*get)(struct storage *st, struct store *local, const struct gg_name *names, size_t n, bool *ok);
+	int (*get)(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
+	           bool *ok);
 	void (*close)(struct storage *st);
 };
 

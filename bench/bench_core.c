@@ -88,7 +88,8 @@ static void bench_sandbox(struct store *s, const char *prog, int n)
 	char *root;
 	if (store_make_tmpdir(s, "bench", &root) < 0)
 		exit(1);
-	char *dst = xasprintf("%s/prog", root), *out = xasprintf("%s.out", root), *err = xasprintf("%s.err", root);
+	char *dst = xasprintf("%s/prog", root), *out = xasprintf("%s.out", root),
+	     *err = xasprintf("%s.err", root);
 	struct buf b = BUF_INIT;
 	if (read_file(prog, &b, 1 << 26) < 0 || write_file_atomic(dst, b.data, b.len, 0555) < 0) {
 		fprintf(stderr, "bench: %s\n", gg_last_error());
@@ -106,20 +107,27 @@ static void bench_sandbox(struct store *s, const char *prog, int n)
 		if (plain_run(root, pargv) < 0)
 			fprintf(stderr, "bench: plain run failed\n");
 	uint64_t plain = now_ns() - t0;
-	struct sandbox_spec spec = {.root = root, .exe = "prog", .argv = argv, .env = (char *[]){NULL},
-				    .stdout_path = out, .stderr_path = err};
+	struct sandbox_spec spec = {.root = root,
+	                            .exe = "prog",
+	                            .argv = argv,
+	                            .env = (char *[]){NULL},
+	                            .stdout_path = out,
+	                            .stderr_path = err};
 	struct sandbox_result r;
 	for (int i = 0; i < 5; i++)
 		sandbox_run(&spec, &r);
 	t0 = now_ns();
 	for (int i = 0; i < n; i++)
-		if (sandbox_run(&spec, &r) < 0 || !WIFEXITED(r.wait_status) || WEXITSTATUS(r.wait_status))
+		if (sandbox_run(&spec, &r) < 0 || !WIFEXITED(r.wait_status) ||
+		    WEXITSTATUS(r.wait_status))
 			fprintf(stderr, "bench: sandboxed run failed: %s\n", gg_last_error());
 	uint64_t sandboxed = now_ns() - t0;
 	double per_plain = (double)plain / n / 1e6, per_sb = (double)sandboxed / n / 1e6;
-	printf("sandbox: %d runs of a trivial static program (%s)\n", n, r.isolated ? "isolated" : "NOT isolated");
+	printf("sandbox: %d runs of a trivial static program (%s)\n", n,
+	       r.isolated ? "isolated" : "NOT isolated");
 	printf("  plain fork/exec      %8.3f ms/run   (baseline)\n", per_plain);
-	printf("  sandboxed            %8.3f ms/run   ratio %.2fx   overhead %.3f ms/thunk (goal <= 3 ms)\n",
+	printf("  sandboxed            %8.3f ms/run   ratio %.2fx   overhead %.3f ms/thunk (goal "
+	       "<= 3 ms)\n",
 	       per_sb, per_sb / per_plain, per_sb - per_plain);
 	remove_tree(root);
 	unlink(out);
@@ -133,7 +141,7 @@ static void bench_sandbox(struct store *s, const char *prog, int n)
  * dispatch, storing results and memo entries), without the sandbox.
  */
 static int null_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
-		       struct exec_result *r)
+                       struct exec_result *r)
 {
 	(void)ctx, (void)o;
 	memset(r, 0, sizeof *r);
@@ -175,7 +183,8 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 			thunk_add_input(&t, "dep", &dep, false);
 		}
 		struct buf enc = BUF_INIT;
-		if (thunk_name(&t, &names[i], &enc) < 0 || store_put_buf(s, enc.data, enc.len, GG_THUNK, &names[i]) < 0) {
+		if (thunk_name(&t, &names[i], &enc) < 0 ||
+		    store_put_buf(s, enc.data, enc.len, GG_THUNK, &names[i]) < 0) {
 			fprintf(stderr, "bench: %s\n", gg_last_error());
 			exit(1);
 		}
@@ -211,19 +220,23 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 	sched_free(sc);
 	struct rusage ch;
 	getrusage(RUSAGE_CHILDREN, &ch);
-	printf("graph: %d trivial thunks in layers of 100, %s, -j %ld (%zu failed, %zu executed)\n", g,
+	printf("graph: %d trivial thunks in layers of 100, %s, -j %ld (%zu failed, %zu executed)\n",
+	       g,
 	       null ? "coordinator only (an engine that does no work)" : "local sandboxed engine",
 	       sysconf(_SC_NPROCESSORS_ONLN), failed, st.executed);
 	printf("  wall                 %8.2f s        %.0f thunks/s\n", wall, g / wall);
 	printf("  creating thunks      %8.1f us/thunk CPU\n", create_cpu * 1e6 / g);
 	if (null)
-		printf("  coordinator CPU      %8.1f us/thunk (goal <= 100 us; user %.1f, system %.1f)\n", cpu * 1e6 / g,
-		       (cpu - sys) * 1e6 / g, sys * 1e6 / g);
+		printf("  coordinator CPU      %8.1f us/thunk (goal <= 100 us; user %.1f, system "
+		       "%.1f)\n",
+		       cpu * 1e6 / g, (cpu - sys) * 1e6 / g, sys * 1e6 / g);
 	else
-		printf("  this process's CPU   %8.1f us/thunk (coordinator plus the executor: materialising\n"
+		printf("  this process's CPU   %8.1f us/thunk (coordinator plus the executor: "
+		       "materialising\n"
 		       "                       inputs, creating namespaces, storing outputs)\n",
 		       cpu * 1e6 / g);
-	printf("  peak memory          %8.2f KiB/thunk above the start (goal <= 2 KiB); peak RSS %ld KiB\n",
+	printf("  peak memory          %8.2f KiB/thunk above the start (goal <= 2 KiB); peak RSS "
+	       "%ld KiB\n",
 	       (double)(rss - rss0) / g, rss);
 	free(refs);
 	free(outs);
@@ -233,9 +246,10 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS] "
-				"[all|sandbox|null|local]\n",
-			argv[0]);
+		fprintf(stderr,
+		        "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS] "
+		        "[all|sandbox|null|local]\n",
+		        argv[0]);
 		return 2;
 	}
 	struct store *s;
@@ -257,7 +271,8 @@ int main(int argc, char **argv)
 	if (all || !strcmp(which, "null"))
 		bench_graph(s, argv[2], g, true);
 	if (all || !strcmp(which, "local"))
-		bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g, false); /* 10x fewer: real runs */
+		bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g,
+		            false); /* 10x fewer: real runs */
 	store_close(s);
 	free(root);
 	return 0;

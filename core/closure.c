@@ -95,7 +95,7 @@ char *closure_which(const char *program, const char *search_path)
  * deterministic because the resolution order is. *final gets the name used.
  */
 static int add_file(struct closure *c, const char *host, const char *path, bool exec, bool rename,
-		    const char **final)
+                    const char **final)
 {
 	char *name = xstrdup(path);
 	for (unsigned k = 2;; k++) {
@@ -112,8 +112,8 @@ static int add_file(struct closure *c, const char *host, const char *path, bool 
 		if (i == c->nfiles)
 			break;
 		if (!rename) {
-			int r = gg_error("%s: both %s and %s want this name", path, c->files[i].host_path,
-					 host);
+			int r = gg_error("%s: both %s and %s want this name", path,
+			                 c->files[i].host_path, host);
 			free(name);
 			return r;
 		}
@@ -131,7 +131,7 @@ static int add_file(struct closure *c, const char *host, const char *path, bool 
 }
 
 static int add_real(struct closure *c, const char *program, const char *host, const char *path,
-		    bool exec, bool rename, const char **final)
+                    bool exec, bool rename, const char **final)
 {
 	char *real = realpath(host, NULL);
 	if (!real)
@@ -151,7 +151,7 @@ static int add_real(struct closure *c, const char *program, const char *host, co
 
 /* Reads PT_INTERP into *interp (NULL for a static program). */
 static int elf_interp(const char *program, int fd, const unsigned char *head, size_t len,
-		      char **interp)
+                      char **interp)
 {
 	*interp = NULL;
 	uint64_t phoff;
@@ -159,10 +159,10 @@ static int elf_interp(const char *program, int fd, const unsigned char *head, si
 	bool is64 = head[EI_CLASS] == ELFCLASS64;
 	if (head[EI_CLASS] != ELFCLASS32 && !is64)
 		return gg_error("%s: cannot read ELF header: unknown ELF class %d", program,
-				head[EI_CLASS]);
+		                head[EI_CLASS]);
 	if (head[EI_DATA] != HOST_ELFDATA)
 		return gg_error("%s: cannot read ELF header: byte order differs from this host",
-				program);
+		                program);
 	if (len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
 		return gg_error("%s: cannot read ELF header: file too short", program);
 	if (is64) {
@@ -177,7 +177,8 @@ static int elf_interp(const char *program, int fd, const unsigned char *head, si
 		want = sizeof(Elf32_Phdr);
 	}
 	if (phnum == 0)
-		return gg_error("%s: not an executable file (ELF without program headers)", program);
+		return gg_error("%s: not an executable file (ELF without program headers)",
+		                program);
 	if (phentsize != want || phnum > 4096)
 		return gg_error("%s: cannot read ELF header: bad program header table", program);
 	size_t size = phnum * phentsize;
@@ -261,7 +262,8 @@ static int run_capture(const char *program, char *const argv[], struct buf *out,
 			return gg_error_errno("%s: waiting for %s", program, argv[0]);
 	}
 	if (r < 0)
-		return gg_error("%s: reading the output of %s: %s", program, argv[0], gg_last_error());
+		return gg_error("%s: reading the output of %s: %s", program, argv[0],
+		                gg_last_error());
 	return 0;
 }
 
@@ -275,7 +277,7 @@ static void trim(char **s, char **e)
 
 /* Adds the libraries `interp --list host` prints. */
 static int add_libraries(struct closure *c, const char *program, const char *interp,
-			 const char *host)
+                         const char *host)
 {
 	char *argv[] = {(char *)interp, "--list", (char *)host, NULL};
 	struct buf out = BUF_INIT;
@@ -287,7 +289,7 @@ static int add_libraries(struct closure *c, const char *program, const char *int
 		if (nl)
 			*nl = 0;
 		r = gg_error("%s: %s --list failed (wait status %d): %s", program, interp, status,
-			     out.data);
+		             out.data);
 		goto done;
 	}
 	for (char *line = out.data; r == 0 && line && *line;) {
@@ -310,7 +312,8 @@ static int add_libraries(struct closure *c, const char *program, const char *int
 			while (*path == ' ')
 				path++;
 			if (!strncmp(path, "not found", 9)) {
-				r = gg_error("%s: needs library %s, which was not found", program, name);
+				r = gg_error("%s: needs library %s, which was not found", program,
+				             name);
 				break;
 			}
 		} else {
@@ -332,7 +335,7 @@ done:
 
 /* Splits "#!interp [arg]" as Linux does: one optional argument, the rest of the line. */
 static int parse_shebang(const char *program, const unsigned char *head, size_t len, char **interp,
-			 char **arg)
+                         char **arg)
 {
 	const char *s = (const char *)head + 2, *end = (const char *)head + len;
 	const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -365,11 +368,11 @@ static int parse_shebang(const char *program, const unsigned char *head, size_t 
 }
 
 static int resolve(struct closure *c, const char *program, const char *argv0,
-		   const char *search_path, int depth, struct strvec *prefix, char **exe);
+                   const char *search_path, int depth, struct strvec *prefix, char **exe);
 
 static int resolve_script(struct closure *c, const char *program, const char *host,
-			  const char *search_path, int depth, const unsigned char *head, size_t len,
-			  struct strvec *prefix, char **exe)
+                          const char *search_path, int depth, const unsigned char *head, size_t len,
+                          struct strvec *prefix, char **exe)
 {
 	char *interp = NULL, *arg = NULL;
 	if (parse_shebang(program, head, len, &interp, &arg) < 0)
@@ -385,8 +388,8 @@ static int resolve_script(struct closure *c, const char *program, const char *ho
 	if (!strcmp(base_name(interp), "env") && arg) {
 		/* #!/usr/bin/env NAME: NAME from the search path */
 		if (arg[0] == '-' || strpbrk(arg, " \t")) {
-			r = gg_error("%s: '#!%s %s': env options are not supported", program, interp,
-				     arg);
+			r = gg_error("%s: '#!%s %s': env options are not supported", program,
+			             interp, arg);
 			goto done;
 		}
 		name = name_argv0 = arg;
@@ -417,7 +420,7 @@ out:
 /* ---- resolution ---- */
 
 static int resolve(struct closure *c, const char *program, const char *argv0,
-		   const char *search_path, int depth, struct strvec *prefix, char **exe)
+                   const char *search_path, int depth, struct strvec *prefix, char **exe)
 {
 	if (depth > MAX_NESTING)
 		return gg_error("%s: too many levels of #! interpreters", program);
@@ -473,7 +476,7 @@ static int resolve(struct closure *c, const char *program, const char *argv0,
 		free(bin_copy);
 	} else if (len >= 2 && head[0] == '#' && head[1] == '!') {
 		r = resolve_script(c, program, host, search_path, depth, head, (size_t)len, prefix,
-				   exe);
+		                   exe);
 	} else {
 		gg_error("%s: not an executable file (neither ELF nor a #! script)", program);
 	}
@@ -486,13 +489,13 @@ out:
 }
 
 int closure_resolve(const char *program, const char *argv0, const char *search_path,
-		    struct closure *out)
+                    struct closure *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!program || !*program)
 		return gg_error("closure: empty program name");
 	int r = resolve(out, program, argv0 ? argv0 : base_name(program), search_path, 0,
-			&out->argv_prefix, &out->exe);
+	                &out->argv_prefix, &out->exe);
 	if (r < 0)
 		closure_free(out);
 	return r;

@@ -31,7 +31,7 @@ struct closure_file {
 struct closure {
 	struct closure_file *files;
 	size_t nfiles;
-	char *exe;          /* relative path to execute */
+	char *exe;                 /* relative path to execute */
 	struct strvec argv_prefix; /* argv up to (not including) the user's ARGS */
 };
 
@@ -40,7 +40,8 @@ struct closure {
  * or a path containing '/'. argv0 is what the program should see as argv[0].
  * Returns 0 or -1 with an error naming the program and the cause.
  */
-int closure_resolve(const char *program, const char *argv0, const char *search_path, struct closure *out);
+int closure_resolve(const char *program, const char *argv0, const char *search_path,
+                    struct closure *out);
 void closure_free(struct closure *c);
 
 /* Finds an executable on a colon-separated path; malloc'd absolute path or NULL. */

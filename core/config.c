@@ -66,9 +66,11 @@ int config_load(void)
 		}
 		*eq = 0;
 		char *name = trim(s), *value = trim(eq + 1);
-		if (!*name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name) ||
+		if (!*name ||
+		    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name) ||
 		    (name[0] >= '0' && name[0] <= '9')) {
-			r = gg_error("%s:%d: '%s' is not a variable name (A-Z, 0-9, _)", path, line, name);
+			r = gg_error("%s:%d: '%s' is not a variable name (A-Z, 0-9, _)", path, line,
+			             name);
 			break;
 		}
 		if (!getenv(name) && setenv(name, value, 0) < 0)

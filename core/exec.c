@@ -47,7 +47,8 @@ static int make_parents(const char *root, const char *rel)
 	return r;
 }
 
-static int materialise(struct store *s, const struct thunk *t, const char *root, struct timespec *mtimes)
+static int materialise(struct store *s, const struct thunk *t, const char *root,
+                       struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
@@ -58,7 +59,8 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 		if (r == 0) {
 			struct stat st;
 			if (link(src, dst) < 0)
-				r = gg_error_errno("cannot place input %s (%s)", in->path, in->ref.name.s);
+				r = gg_error_errno("cannot place input %s (%s)", in->path,
+				                   in->ref.name.s);
 			else if (stat(dst, &st) == 0)
 				mtimes[i] = st.st_mtim;
 			free(src);
@@ -80,14 +82,16 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
  * damaged, so it is removed from the store and the thunk fails.
  */
 static bool inputs_changed(struct store *s, const struct thunk *t, const char *root,
-			   const struct timespec *mtimes)
+                           const struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
 		char *p = xasprintf("%s/%s", root, in->path);
 		struct stat st;
-		bool bad = lstat(p, &st) < 0 || (uint64_t)st.st_size != gg_name_size(&in->ref.name) ||
-			   st.st_mtim.tv_sec != mtimes[i].tv_sec || st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
+		bool bad = lstat(p, &st) < 0 ||
+		           (uint64_t)st.st_size != gg_name_size(&in->ref.name) ||
+		           st.st_mtim.tv_sec != mtimes[i].tv_sec ||
+		           st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
 		free(p);
 		if (bad) {
 			char *obj;
@@ -95,9 +99,10 @@ static bool inputs_changed(struct store *s, const struct thunk *t, const char *r
 				unlink(obj);
 				free(obj);
 			}
-			gg_error("the program modified, removed or made writable its input '%s'; that object "
-				 "was removed from the store (run 'gg thunk' again to re-add it)",
-				 in->path);
+			gg_error("the program modified, removed or made writable its input '%s'; "
+			         "that object "
+			         "was removed from the store (run 'gg thunk' again to re-add it)",
+			         in->path);
 			return true;
 		}
 	}
@@ -143,8 +148,9 @@ static int collect(struct store *s, const struct thunk *t, const char *root, str
 		struct stat st;
 		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
 			r->outcome = EXEC_PROGRAM_FAILED;
-			r->why = xasprintf("exited with status 0 but did not produce output '%s'%s", o,
-					   errno == ENOENT || lstat(p, &st) < 0 ? "" : " as a regular file");
+			r->why = xasprintf(
+			    "exited with status 0 but did not produce output '%s'%s", o,
+			    errno == ENOENT || lstat(p, &st) < 0 ? "" : " as a regular file");
 			free(p);
 			memo_free(&r->outputs);
 			return 0;
@@ -161,7 +167,8 @@ static int collect(struct store *s, const struct thunk *t, const char *root, str
 	return 0;
 }
 
-int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o, struct exec_result *r)
+int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o,
+               struct exec_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->t_start = now_ns();
@@ -178,14 +185,14 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (ret == 0) {
 		uint64_t timeout = t->timeout_ms ? t->timeout_ms : o->default_timeout_ms;
 		struct sandbox_spec spec = {
-			.root = root,
-			.exe = t->exe,
-			.argv = t->argv.v,
-			.env = t->env.v ? t->env.v : (char *[]){NULL},
-			.timeout_ms = timeout,
-			.stdout_path = out,
-			.stderr_path = err,
-			.no_isolation = o->no_isolation,
+		    .root = root,
+		    .exe = t->exe,
+		    .argv = t->argv.v,
+		    .env = t->env.v ? t->env.v : (char *[]){NULL},
+		    .timeout_ms = timeout,
+		    .stdout_path = out,
+		    .stderr_path = err,
+		    .no_isolation = o->no_isolation,
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);
@@ -207,7 +214,8 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->timed_out = sr.timed_out;
 			r->isolated = sr.isolated;
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
-			if (sr.timed_out || !WIFEXITED(sr.wait_status) || WEXITSTATUS(sr.wait_status) != 0) {
+			if (sr.timed_out || !WIFEXITED(sr.wait_status) ||
+			    WEXITSTATUS(sr.wait_status) != 0) {
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
 			} else {

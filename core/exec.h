@@ -13,9 +13,9 @@
 #include "thunk.h"
 
 struct exec_opts {
-	bool no_isolation;       /* run in plain-directory mode */
+	bool no_isolation;           /* run in plain-directory mode */
 	uint64_t default_timeout_ms; /* for thunks whose timeout is 0; 0 = none */
-	bool keep_dir;           /* leave the directory (debugging) */
+	bool keep_dir;               /* leave the directory (debugging) */
 };
 
 enum exec_outcome {
@@ -39,7 +39,8 @@ struct exec_result {
  * (could not materialise, could not start the program, could not store):
  * such failures may be retried.
  */
-int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o, struct exec_result *r);
+int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o,
+               struct exec_result *r);
 void exec_result_free(struct exec_result *r);
 
 #endif

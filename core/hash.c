@@ -15,7 +15,7 @@
 
 _Static_assert(GG_NAME_LEN == 77, "name length is part of the on-disk format");
 _Static_assert(sizeof(THUNK_MAGIC) - 1 <= sizeof(((struct gg_hasher *)0)->head),
-	       "the hasher keeps enough bytes to recognise a thunk");
+               "the hasher keeps enough bytes to recognise a thunk");
 
 void gg_hasher_init(struct gg_hasher *h)
 {
@@ -94,7 +94,8 @@ int gg_name_of_fd(int fd, char kind, struct gg_name *out)
 	}
 	if (h.size > GG_MAX_OBJECT_SIZE) {
 		EVP_MD_CTX_free(h.ctx);
-		return gg_error("object larger than %llu bytes", (unsigned long long)GG_MAX_OBJECT_SIZE);
+		return gg_error("object larger than %llu bytes",
+		                (unsigned long long)GG_MAX_OBJECT_SIZE);
 	}
 	gg_hasher_final(&h, kind, out);
 	return 0;
@@ -108,14 +109,15 @@ static bool is_hex(char c)
 int gg_name_parse(const char *s, size_t len, struct gg_name *out)
 {
 	if (len != GG_NAME_LEN)
-		return gg_error("bad object name '%.*s': %zu characters, a name has %d", (int)(len > 100 ? 100 : len),
-				s, len, GG_NAME_LEN);
+		return gg_error("bad object name '%.*s': %zu characters, a name has %d",
+		                (int)(len > 100 ? 100 : len), s, len, GG_NAME_LEN);
 	if (s[0] != GG_VALUE && s[0] != GG_THUNK)
 		return gg_error("bad object name '%.*s': it must start with V or T", (int)len, s);
 	for (size_t i = 1; i < len; i++)
 		if (!is_hex(s[i]))
-			return gg_error("bad object name '%.*s': character %zu is not a lowercase hex digit",
-					(int)len, s, i + 1);
+			return gg_error(
+			    "bad object name '%.*s': character %zu is not a lowercase hex digit",
+			    (int)len, s, i + 1);
 	memcpy(out->s, s, len);
 	out->s[len] = 0;
 	return 0;
@@ -156,7 +158,8 @@ int gg_ref_parse(const char *s, size_t len, struct gg_ref *out)
 	for (const char *c = output; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
 			free(output);
-			return gg_error("bad reference: the output name contains a space or control character");
+			return gg_error(
+			    "bad reference: the output name contains a space or control character");
 		}
 	if (path_check_relative(output, "output in reference") < 0) {
 		free(output);

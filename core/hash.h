@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GG_DIGEST_HEX 64
-#define GG_SIZE_HEX 12
-#define GG_NAME_LEN (1 + GG_DIGEST_HEX + GG_SIZE_HEX)
+#define GG_DIGEST_HEX      64
+#define GG_SIZE_HEX        12
+#define GG_NAME_LEN        (1 + GG_DIGEST_HEX + GG_SIZE_HEX)
 #define GG_MAX_OBJECT_SIZE ((UINT64_C(1) << 48) - 1)
 
 enum gg_kind { GG_VALUE = 'V', GG_THUNK = 'T' };
@@ -47,7 +47,10 @@ int gg_name_of_fd(int fd, char kind, struct gg_name *out);
 
 /* Validates exactly len bytes as a name. Returns 0 or -1 with an error. */
 int gg_name_parse(const char *s, size_t len, struct gg_name *out);
-static inline char gg_name_kind(const struct gg_name *n) { return n->s[0]; }
+static inline char gg_name_kind(const struct gg_name *n)
+{
+	return n->s[0];
+}
 uint64_t gg_name_size(const struct gg_name *n);
 static inline bool gg_name_eq(const struct gg_name *a, const struct gg_name *b)
 {

@@ -141,7 +141,8 @@ void *nameidx_del(struct nameidx *m, const struct gg_name *key)
 	*s = NULL;
 	m->len--;
 	/* Re-insert the rest of the probe run so lookups don't stop early. */
-	for (size_t i = ((size_t)(s - m->slots) + 1) & (m->cap - 1); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
+	for (size_t i = ((size_t)(s - m->slots) + 1) & (m->cap - 1); m->slots[i];
+	     i = (i + 1) & (m->cap - 1)) {
 		void *moved = m->slots[i];
 		m->slots[i] = NULL;
 		*idx_find(m, idx_key(m, moved)) = moved;

@@ -40,7 +40,10 @@ struct nameidx {
 	size_t cap, len;
 	size_t key_off;
 };
-#define NAMEIDX_INIT(type, member) {NULL, 0, 0, offsetof(type, member)}
+#define NAMEIDX_INIT(type, member)                                                                 \
+	{                                                                                          \
+		NULL, 0, 0, offsetof(type, member)                                                 \
+	}
 
 void *nameidx_get(const struct nameidx *m, const struct gg_name *key);
 /* Inserts obj, replacing an object of the same name. */

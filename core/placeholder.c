@@ -49,13 +49,14 @@ int placeholder_parse(const void *data, size_t len, struct gg_ref *ref)
 	p += m;
 	len -= m;
 	if (len < t || memcmp(p, PLACEHOLDER_TAG, t))
-		return gg_error("malformed placeholder: the second line must start with \"%.*s\"", (int)t - 1,
-				PLACEHOLDER_TAG);
+		return gg_error("malformed placeholder: the second line must start with \"%.*s\"",
+		                (int)t - 1, PLACEHOLDER_TAG);
 	p += t;
 	len -= t;
 	const char *nl = memchr(p, '\n', len);
 	if (!nl || (size_t)(nl - p) + 1 != len)
-		return gg_error("malformed placeholder: the reference must end the file with a newline");
+		return gg_error(
+		    "malformed placeholder: the reference must end the file with a newline");
 	if (gg_ref_parse(p, (size_t)(nl - p), ref) < 0)
 		return gg_error("malformed placeholder: %s", gg_last_error());
 	return 1;

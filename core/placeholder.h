@@ -20,7 +20,7 @@
 
 struct store;
 
-#define PLACEHOLDER_MAGIC "#!/usr/bin/env gg-run\n"
+#define PLACEHOLDER_MAGIC    "#!/usr/bin/env gg-run\n"
 #define PLACEHOLDER_MAX_SIZE 4096
 
 /* Writes a placeholder atomically, mode 0755. */

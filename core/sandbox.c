@@ -57,7 +57,7 @@
 #define TMPFS_OPTS       "size=128m,nr_inodes=16384,mode=1777"
 #define DEVFS_OPTS       "size=16k,nr_inodes=16,mode=755"
 #define SANDBOX_HOSTNAME "gg"
-#define TIMEOUT_SIGNAL   SIGUSR1 /* parent -> init: time is up */
+#define TIMEOUT_SIGNAL   SIGUSR1    /* parent -> init: time is up */
 #define KILL_GRACE_NS    200000000u /* then init itself is killed */
 
 /* Messages from the child processes on the report pipe. */
@@ -85,21 +85,21 @@ enum {
 	STEP_RLIMIT,
 };
 static const char *const step_names[] = {
-	[STEP_SYNC] = "waiting for the uid map",
-	[STEP_SETGROUPS] = "dropping supplementary groups",
-	[STEP_PRIVATE] = "making mounts private",
-	[STEP_BIND_ROOT] = "bind-mounting the root",
-	[STEP_ENTER_ROOT] = "entering the root",
-	[STEP_IDENTITY] = "switching to the sandbox user",
-	[STEP_HOSTNAME] = "setting the host name",
-	[STEP_TMP] = "mounting /tmp",
-	[STEP_DEV] = "binding /dev",
-	[STEP_PIVOT] = "pivot_root",
-	[STEP_DETACH] = "detaching the old root",
-	[STEP_STDIO] = "redirecting stdio",
-	[STEP_FORK] = "forking the program",
-	[STEP_CHDIR] = "changing to the root directory",
-	[STEP_RLIMIT] = "setting resource limits",
+    [STEP_SYNC] = "waiting for the uid map",
+    [STEP_SETGROUPS] = "dropping supplementary groups",
+    [STEP_PRIVATE] = "making mounts private",
+    [STEP_BIND_ROOT] = "bind-mounting the root",
+    [STEP_ENTER_ROOT] = "entering the root",
+    [STEP_IDENTITY] = "switching to the sandbox user",
+    [STEP_HOSTNAME] = "setting the host name",
+    [STEP_TMP] = "mounting /tmp",
+    [STEP_DEV] = "binding /dev",
+    [STEP_PIVOT] = "pivot_root",
+    [STEP_DETACH] = "detaching the old root",
+    [STEP_STDIO] = "redirecting stdio",
+    [STEP_FORK] = "forking the program",
+    [STEP_CHDIR] = "changing to the root directory",
+    [STEP_RLIMIT] = "setting resource limits",
 };
 
 static const char *step_name(int step)
@@ -154,8 +154,7 @@ static void close_range_raw(unsigned lo, unsigned hi)
 #endif
 	struct rlimit rl;
 	unsigned max = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
 		max = (unsigned)rl.rlim_cur;
 	for (unsigned fd = lo; fd <= hi && fd < max; fd++)
 		close((int)fd);
@@ -382,7 +381,7 @@ static bool probe_ok;
 static char probe_reason[256];
 
 static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
-	       struct msg *fail);
+               struct msg *fail);
 
 /*
  * Runs the real isolated setup once in an empty temporary root, with a
@@ -395,13 +394,13 @@ static void probe(void)
 	char *dir = xasprintf("%s/gg-sandbox-probe-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		snprintf(probe_reason, sizeof probe_reason, "cannot create %s: %s", dir,
-			 strerror(errno));
+		         strerror(errno));
 		free(dir);
 		return;
 	}
 	char *const argv[] = {"gg-probe", NULL};
-	struct sandbox_spec spec = {.root = dir, .exe = "gg-probe", .argv = argv,
-				    .timeout_ms = 10000};
+	struct sandbox_spec spec = {
+	    .root = dir, .exe = "gg-probe", .argv = argv, .timeout_ms = 10000};
 	struct sandbox_result res;
 	struct msg fail;
 	if (run(&spec, true, &res, &fail) == 0)
@@ -410,7 +409,7 @@ static void probe(void)
 		probe_ok = true;
 	else if (fail.kind == MSG_SETUP)
 		snprintf(probe_reason, sizeof probe_reason, "%s: %s", step_name(fail.step),
-			 strerror(fail.err));
+		         strerror(fail.err));
 	else
 		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
 	remove_tree(dir);
@@ -428,9 +427,9 @@ static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
 static void print_notice(void)
 {
 	fprintf(stderr,
-		"gg: note: cannot create namespaces here (%s); thunks run with their "
-		"directory as cwd, not isolated\n",
-		probe_reason);
+	        "gg: note: cannot create namespaces here (%s); thunks run with their "
+	        "directory as cwd, not isolated\n",
+	        probe_reason);
 }
 
 /* ---- sandbox_run ---- */
@@ -556,8 +555,8 @@ static bool wait_until(pid_t pid, int pidfd, uint64_t deadline)
  * everything is counted) and killed itself if that takes too long; a plain
  * program is killed with its process group.
  */
-static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms,
-		      bool *timed_out, struct rusage *ru)
+static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms, bool *timed_out,
+                      struct rusage *ru)
 {
 	if (timeout_ms) {
 		int pidfd = -1;
@@ -570,7 +569,7 @@ static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms
 				kill(-pid, SIGKILL);
 				kill(pid, SIGKILL);
 			} else if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
-				   !wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS)) {
+			           !wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS)) {
 				kill(pid, SIGKILL);
 			}
 		}
@@ -597,7 +596,7 @@ static uint64_t tv_ns(struct timeval tv)
 
 /* sandbox_run in the given mode; *fail gets what the child reported, if anything. */
 static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
-	       struct msg *fail)
+               struct msg *fail)
 {
 	memset(fail, 0, sizeof *fail);
 	struct stat st;
@@ -608,17 +607,17 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 
 	static char *const empty_env[] = {NULL};
 	struct child_ctx c = {
-		.root = spec->root,
-		.exe = spec->exe,
-		.argv = spec->argv,
-		.env = spec->env ? spec->env : empty_env,
-		.sync_fd = -1,
-		.report_fd = -1,
-		.is_root = geteuid() == 0,
-		.fsize = capped(RLIMIT_FSIZE, spec->max_output ? spec->max_output : DEFAULT_FSIZE),
-		.nproc = capped(RLIMIT_NPROC, spec->max_procs ? spec->max_procs : DEFAULT_NPROC),
-		.core = {0, 0},
-		.set_as = spec->max_memory != 0,
+	    .root = spec->root,
+	    .exe = spec->exe,
+	    .argv = spec->argv,
+	    .env = spec->env ? spec->env : empty_env,
+	    .sync_fd = -1,
+	    .report_fd = -1,
+	    .is_root = geteuid() == 0,
+	    .fsize = capped(RLIMIT_FSIZE, spec->max_output ? spec->max_output : DEFAULT_FSIZE),
+	    .nproc = capped(RLIMIT_NPROC, spec->max_procs ? spec->max_procs : DEFAULT_NPROC),
+	    .core = {0, 0},
+	    .set_as = spec->max_memory != 0,
 	};
 	if (c.set_as)
 		c.as = capped(RLIMIT_AS, spec->max_memory);
@@ -633,7 +632,8 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	int ret = -1, sync[2] = {-1, -1}, rep[2] = {-1, -1};
 	c.in_fd = c.out_fd = c.err_fd = -1;
 	if (isolated) {
-		if (c.is_root && st.st_uid != OUTSIDE_ID && chown(spec->root, OUTSIDE_ID, OUTSIDE_ID) < 0) {
+		if (c.is_root && st.st_uid != OUTSIDE_ID &&
+		    chown(spec->root, OUTSIDE_ID, OUTSIDE_ID) < 0) {
 			gg_error_errno("cannot hand %s to the sandbox user", spec->root);
 			goto out;
 		}
@@ -673,7 +673,8 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		plain_child(&c);
 	}
 	if (pid < 0) {
-		gg_error_errno("cannot start %s%s", spec->exe, isolated ? " in new namespaces" : "");
+		gg_error_errno("cannot start %s%s", spec->exe,
+		               isolated ? " in new namespaces" : "");
 		goto out;
 	}
 	close(rep[1]);
@@ -725,7 +726,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 	if (fail->kind == MSG_SETUP) {
 		gg_error("sandbox for %s in %s: %s failed: %s", spec->exe, spec->root,
-			 step_name(fail->step), strerror(fail->err));
+		         step_name(fail->step), strerror(fail->err));
 		goto out;
 	}
 	/* It may have finished on its own just before the kill. */

@@ -42,7 +42,7 @@ struct sandbox_spec {
 struct sandbox_result {
 	int wait_status; /* as from waitpid(), of the program */
 	bool timed_out;
-	bool isolated; /* false if it ran in plain-directory mode */
+	bool isolated;  /* false if it ran in plain-directory mode */
 	int exec_errno; /* when sandbox_run fails because execve failed: its errno */
 	uint64_t wall_ns, cpu_ns;
 };

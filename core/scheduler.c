@@ -43,10 +43,10 @@ struct node;
 
 struct waiter {
 	struct waiter *next;
-	char *output; /* NULL = the node's primary output; else in buf */
+	char *output;      /* NULL = the node's primary output; else in buf */
 	struct node *node; /* internal: this node's input `input` waits */
 	size_t input;      /* (counting thunk-output inputs only) */
-	sched_done_fn fn; /* external */
+	sched_done_fn fn;  /* external */
 	void *arg;
 	struct gg_name *via; /* the thunk that output the thunk it now waits for */
 	char buf[];
@@ -73,15 +73,15 @@ struct run {
  */
 struct node {
 	struct gg_name name;
-	unsigned char state;      /* enum node_state */
+	unsigned char state; /* enum node_state */
 	bool cached;
-	bool prepared;            /* run is set */
-	bool fallback_told;       /* on_fallback was called for it */
-	int lock_fd;              /* the thunk's lock while it runs, or -1 */
+	bool prepared;      /* run is set */
+	bool fallback_told; /* on_fallback was called for it */
+	int lock_fd;        /* the thunk's lock while it runs, or -1 */
 	int njobs;
-	int attempts;             /* infrastructure failures so far */
-	size_t pending;           /* inputs still unresolved */
-	char *raw;                /* the thunk's bytes, until prepared */
+	int attempts;   /* infrastructure failures so far */
+	size_t pending; /* inputs still unresolved */
+	char *raw;      /* the thunk's bytes, until prepared */
 	size_t raw_len;
 	struct gg_name *resolved; /* until prepared: per thunk-output input, its value */
 	char *primary;            /* first output (one allocation with label) */
@@ -93,8 +93,8 @@ struct node {
 	struct node_trace *tr;
 	struct run *run;
 	struct engine_job *jobs[2]; /* in flight: the original and a speculative copy */
-	uint64_t not_before;      /* DELAYED until then (ns) */
-	uint64_t started;         /* when the first job was submitted */
+	uint64_t not_before;        /* DELAYED until then (ns) */
+	uint64_t started;           /* when the first job was submitted */
 };
 
 struct work {
@@ -129,14 +129,14 @@ struct sched {
 	size_t nrunning, running_cap;
 	struct engine **engines;
 	size_t nengines;
-	int *in_flight;        /* per engine */
+	int *in_flight;            /* per engine */
 	struct engine *own_engine; /* the default local engine, if we made it */
 	size_t jobs_in_flight;
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
 	const char *stop_error; /* once stopping: why nothing new starts */
 	struct sched_stats stats;
-	uint64_t *durations;   /* run times of finished jobs, for speculation */
+	uint64_t *durations; /* run times of finished jobs, for speculation */
 	size_t ndurations, durations_cap;
 	struct node **graveyard;
 	size_t ngrave;
@@ -229,7 +229,8 @@ static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
 }
 
 /* A waiter got its value. */
-static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v, bool exec, struct cbs *cbs)
+static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v, bool exec,
+                      struct cbs *cbs)
 {
 	if (w->fn) {
 		struct sched_outcome o = {.status = 0, .value = *v, .exec = exec};
@@ -293,7 +294,7 @@ static void stop_everything(struct sched *s, struct cbs *cbs)
 		return;
 	s->stopping = true;
 	const char *e = s->stop_error = keep_error(
-		s, xstrdup("not started: an earlier thunk failed (use --keep-going to go on)"));
+	    s, xstrdup("not started: an earlier thunk failed (use --keep-going to go on)"));
 	/* Collect first: failing nodes removes them from the map. */
 	struct node **v = xmalloc((s->nodes.len + 1) * sizeof *v);
 	size_t k = 0;
@@ -351,7 +352,8 @@ static void fail_node(struct sched *s, struct node *n, const char *err, struct c
  * output name apart. One allocation for both. */
 static void set_label(struct node *n, const struct thunk *t)
 {
-	const char *a0 = t->argv.n >= 5 && !strcmp(t->argv.v[1], "--library-path") ? t->argv.v[4] : t->argv.v[0];
+	const char *a0 =
+	    t->argv.n >= 5 && !strcmp(t->argv.v[1], "--library-path") ? t->argv.v[4] : t->argv.v[0];
 	const char *base = strrchr(a0, '/');
 	base = base ? base + 1 : a0;
 	const char *out = t->outputs.v[0];
@@ -379,7 +381,8 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 		return n;
 	struct buf b = BUF_INIT;
 	struct thunk t;
-	if (store_read(s->store, name, &b, THUNK_MAX_SIZE) < 0 || thunk_parse(b.data, b.len, &t) < 0) {
+	if (store_read(s->store, name, &b, THUNK_MAX_SIZE) < 0 ||
+	    thunk_parse(b.data, b.len, &t) < 0) {
 		char *e = xasprintf("cannot load thunk %s: %s", name->s, gg_last_error());
 		gg_error("%s", e);
 		free(e);
@@ -442,7 +445,8 @@ static void drain(struct sched *s, struct cbs *cbs)
 			continue;
 		}
 		bool fresh = s->o.trace_path && !nameidx_get(&s->nodes, &wk.name);
-		struct node *n = w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.name, cbs);
+		struct node *n =
+		    w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.name, cbs);
 		if (n && fresh && w->via) {
 			n->tr->emitter = *w->via;
 			n->tr->has_emitter = true;
@@ -485,7 +489,8 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 
 /* ---- execution ---- */
 
-static void trace_event(struct sched *s, const struct node *n, const char *phase, int slot, uint64_t a, uint64_t b)
+static void trace_event(struct sched *s, const struct node *n, const char *phase, int slot,
+                        uint64_t a, uint64_t b)
 {
 	if (!s->o.trace_path || b < a)
 		return;
@@ -493,15 +498,17 @@ static void trace_event(struct sched *s, const struct node *n, const char *phase
 		buf_adds(&s->trace, ",\n");
 	buf_adds(&s->trace, "{\"name\":");
 	buf_add_json_string(&s->trace, n->label);
-	buf_printf(&s->trace, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f", phase,
-		   slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
+	buf_printf(&s->trace,
+	           ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f",
+	           phase, slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
 	buf_printf(&s->trace, ",\"args\":{\"thunk\":\"%s\",\"deps\":[", n->name.s);
 	for (size_t i = 0; n->tr && i < n->tr->deps.n; i++)
 		buf_printf(&s->trace, "%s\"%s\"", i ? "," : "", n->tr->deps.v[i]);
 	buf_adds(&s->trace, "]}}");
 }
 
-static char *failure_message(const struct node *n, const struct thunk *t, const struct exec_result *r)
+static char *failure_message(const struct node *n, const struct thunk *t,
+                             const struct exec_result *r)
 {
 	struct buf b = BUF_INIT;
 	char *cmd = thunk_command_line(t);
@@ -574,7 +581,8 @@ static void free_run(struct node *n)
 }
 
 /* Finishes a node whose memo is known (executed or found). */
-static void complete_node(struct sched *s, struct node *n, struct memo *memo, bool cached, struct cbs *cbs)
+static void complete_node(struct sched *s, struct node *n, struct memo *memo, bool cached,
+                          struct cbs *cbs)
 {
 	n->state = N_DONE;
 	n->memo = *memo;
@@ -617,7 +625,7 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
 
 /* The first engine, in order, that can run t and has a free slot. NULL if
  * all are busy; sets *why (malloc'd) if none can run it at all. */
-static struct engine *pick_engine(struct sched *s, struct node *n, struct engine *not, char **why)
+static struct engine *pick_engine(struct sched *s, struct node *n, struct engine * not, char **why)
 {
 	const struct thunk *t = &n->run->reduced;
 	bool any = false;
@@ -627,12 +635,13 @@ static struct engine *pick_engine(struct sched *s, struct node *n, struct engine
 		struct engine *e = s->engines[i];
 		char *r = NULL;
 		if (!e->ops->can_execute(e, t, &r)) {
-			buf_printf(&reasons, "%s%s: %s", reasons.len ? "; " : "", e->label, r ? r : "cannot run it");
+			buf_printf(&reasons, "%s%s: %s", reasons.len ? "; " : "", e->label,
+			           r ? r : "cannot run it");
 			free(r);
 			continue;
 		}
 		any = true;
-		if (e != not && s->in_flight[i] < e->limit)
+		if (e != not &&s->in_flight[i] < e->limit)
 			pick = e;
 	}
 	if (!any && why)
@@ -705,7 +714,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		s->stats.queued--;
 		if (!e) {
 			n->state = N_WAITING;
-			char *m = xasprintf("thunk %s (%s): no engine can run it: %s", n->name.s, n->label, why);
+			char *m = xasprintf("thunk %s (%s): no engine can run it: %s", n->name.s,
+			                    n->label, why);
 			free(why);
 			fail_node(s, n, keep_error(s, m), cbs);
 			continue;
@@ -789,7 +799,8 @@ static void job_done(struct engine_job *job)
 		trace_event(s, n, "store outputs", tid, r->t_run_end, r->t_end);
 		if (r->t_run_end > r->t_ran) {
 			record_duration(s, r->t_run_end - r->t_ran);
-			s->stats.cost += job->engine->cost_per_second * (double)(r->t_end - r->t_start) / 1e9;
+			s->stats.cost +=
+			    job->engine->cost_per_second * (double)(r->t_end - r->t_start) / 1e9;
 		}
 	}
 	if (n->state != N_RUNNING || job->cancelled) {
@@ -807,15 +818,17 @@ static void job_done(struct engine_job *job)
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);
-			uint64_t backoff = (50000000ull << (n->attempts - 1)) + (uint64_t)(rand() % 50) * 1000000ull;
+			uint64_t backoff = (50000000ull << (n->attempts - 1)) +
+			                   (uint64_t)(rand() % 50) * 1000000ull;
 			delay(s, n, now_ns() + backoff);
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);
 			n->state = N_WAITING;
-			char *e = xasprintf("thunk %s (%s) could not be run after %d attempts: %s", n->name.s, n->label,
-					    n->attempts + 1, job->error ? job->error : "unknown error");
+			char *e = xasprintf("thunk %s (%s) could not be run after %d attempts: %s",
+			                    n->name.s, n->label, n->attempts + 1,
+			                    job->error ? job->error : "unknown error");
 			fail_node(s, n, keep_error(s, e), &cbs);
 			if (!s->o.keep_going)
 				stop_everything(s, &cbs);
@@ -831,7 +844,8 @@ static void job_done(struct engine_job *job)
 		if (r->outcome != EXEC_OK) {
 			release_lock(s, n);
 			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, failure_message(n, &n->run->reduced, r)), &cbs);
+			fail_node(s, n, keep_error(s, failure_message(n, &n->run->reduced, r)),
+			          &cbs);
 			if (!s->o.keep_going)
 				stop_everything(s, &cbs);
 		} else {
@@ -970,8 +984,10 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 		s->engines = xcalloc(o->nengines, sizeof *s->engines);
 		memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
 	} else {
-		struct engine_config cfg = {.store = st, .exec = o->exec, .execute = o->execute,
-					    .execute_ctx = o->execute_ctx};
+		struct engine_config cfg = {.store = st,
+		                            .exec = o->exec,
+		                            .execute = o->execute,
+		                            .execute_ctx = o->execute_ctx};
 		if (engine_local_create(o->jobs, &cfg, &s->own_engine) < 0) {
 			free(s);
 			return -1;
@@ -1091,7 +1107,8 @@ static void all_done(void *arg, const struct sched_outcome *o)
 	pthread_mutex_unlock(&st->mu);
 }
 
-size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n, struct sched_outcome *outs)
+size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n,
+                       struct sched_outcome *outs)
 {
 	struct all_state st = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n, outs};
 	struct all_slot *slots = xcalloc(n ? n : 1, sizeof *slots);
@@ -1123,7 +1140,9 @@ enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 		return store_has(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
 	pthread_mutex_lock(&s->mu);
 	struct node *n = nameidx_get(&s->nodes, &ref->name);
-	enum sched_state st = !n ? SCHED_UNFORCED : n->state == N_DONE ? SCHED_FORCED : SCHED_RUNNING;
+	enum sched_state st = !n                   ? SCHED_UNFORCED
+	                      : n->state == N_DONE ? SCHED_FORCED
+	                                           : SCHED_RUNNING;
 	pthread_mutex_unlock(&s->mu);
 	if (!n) {
 		struct memo m;

@@ -26,11 +26,11 @@
 #include "store.h"
 
 struct sched_opts {
-	int jobs;         /* thunks executing at once; 0 = number of CPUs */
-	bool keep_going;  /* go on with everything that does not depend on a failure */
-	int max_retries;  /* for infrastructure failures; -1 = default (3) */
+	int jobs;               /* thunks executing at once; 0 = number of CPUs */
+	bool keep_going;        /* go on with everything that does not depend on a failure */
+	int max_retries;        /* for infrastructure failures; -1 = default (3) */
 	const char *trace_path; /* Chrome trace-event JSON, written by sched_free */
-	bool progress;    /* live status line on stderr (only if it is a terminal) */
+	bool progress;          /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;
 	/*
 	 * Engines to run thunks on, tried in order for each ready thunk: the
@@ -54,15 +54,15 @@ struct sched_opts {
 	                 const char *why);
 	/* For the default local engine: run this instead of exec_thunk. */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
-		       struct exec_result *r);
+	               struct exec_result *r);
 	void *execute_ctx;
 };
 
 struct sched_outcome {
-	int status;          /* 0 ok, -1 failed */
+	int status;           /* 0 ok, -1 failed */
 	struct gg_name value; /* the forced value */
-	bool exec;           /* the output's executable bit */
-	const char *error;   /* when failed: what failed, its command, status and stderr tail */
+	bool exec;            /* the output's executable bit */
+	const char *error;    /* when failed: what failed, its command, status and stderr tail */
 };
 
 typedef void (*sched_done_fn)(void *arg, const struct sched_outcome *o);
@@ -79,7 +79,8 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 
 /* Forces n references and waits; outs[i].error stays valid until sched_free.
  * Returns the number that failed. */
-size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n, struct sched_outcome *outs);
+size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n,
+                       struct sched_outcome *outs);
 
 struct sched_stats {
 	size_t queued, running, executed, cached, failed, speculated, retried;

@@ -23,7 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const store_dirs[] = {"objects", "xobjects", "memo", "hashcache", "locks", "tmp"};
+static const char *const store_dirs[] = {"objects",   "xobjects", "memo",
+                                         "hashcache", "locks",    "tmp"};
 
 static bool is_dir(const char *p)
 {
@@ -45,7 +46,8 @@ int store_create(const char *root)
 int store_init(const char *dir, char **root_out)
 {
 	size_t n = strlen(dir);
-	char *root = n >= 3 && !strcmp(dir + n - 3, ".gg") ? xstrdup(dir) : xasprintf("%s/.gg", dir);
+	char *root =
+	    n >= 3 && !strcmp(dir + n - 3, ".gg") ? xstrdup(dir) : xasprintf("%s/.gg", dir);
 	int r = mkdir_p(root, 0755);
 	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
 		char *p = xasprintf("%s/%s", root, store_dirs[i]);
@@ -122,7 +124,7 @@ static bool modes_are_exact(const char *dir)
 	}
 	buf_free(&b);
 	if (exact && (getxattr(dir, "system.posix_acl_default", NULL, 0) >= 0 ||
-		      (errno != ENODATA && errno != ENOTSUP)))
+	              (errno != ENODATA && errno != ENOTSUP)))
 		exact = false;
 	return exact;
 }
@@ -131,7 +133,8 @@ int store_open(const char *dir, struct store **out)
 {
 	char *root = dir ? xstrdup(dir) : find_root();
 	if (!root)
-		return gg_error("no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
+		return gg_error(
+		    "no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
 	char *abs = realpath(root, NULL);
 	if (!abs || !is_dir(abs)) {
 		gg_error_errno("store %s is not a directory", root);
@@ -177,7 +180,7 @@ void store_close(struct store *s)
 /* ROOT/SUB/ab/KEY. Fan-out directories are created on demand by
  * rename_into() and open_creating(), when the first attempt says ENOENT. */
 static char *fanout_path(const struct store *s, const char *sub, const char *fan, const char *key,
-			 bool create)
+                         bool create)
 {
 	(void)create;
 	return xasprintf("%s/%s/%.2s/%s", s->root, sub, fan, key);
@@ -431,16 +434,16 @@ static int put_named(struct store *s, const char *dst, const void *data, size_t 
  * if `exact`. An existing dst is replaced if `replace`, else kept (an
  * object: the same bytes by construction). -1 with errno set on failure.
  */
-static int write_new_file(struct store *s, const char *dst, const char *dst2, const void *data, size_t len,
-			  mode_t mode, bool exact, bool replace)
+static int write_new_file(struct store *s, const char *dst, const char *dst2, const void *data,
+                          size_t len, mode_t mode, bool exact, bool replace)
 {
 	int fd = -1;
 	if (link_mode(s) != LINK_NONE) {
 		fd = open(s->tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 			set_link_mode(s, LINK_NONE); /* no O_TMPFILE here */
-		if (fd >= 0 &&
-		    (write_all(fd, data, len) < 0 || (exact && !s->exact_mode && fchmod(fd, mode) < 0))) {
+		if (fd >= 0 && (write_all(fd, data, len) < 0 ||
+		                (exact && !s->exact_mode && fchmod(fd, mode) < 0))) {
 			int e = errno;
 			close(fd);
 			errno = e;
@@ -465,7 +468,8 @@ static int write_new_file(struct store *s, const char *dst, const char *dst2, co
 			make_parent(dst2);
 			r = link(dst, dst2);
 		}
-		if (r < 0 && (errno != EEXIST || replace) && put_named(s, dst2, data, len, mode) < 0)
+		if (r < 0 && (errno != EEXIST || replace) &&
+		    put_named(s, dst2, data, len, mode) < 0)
 			goto fail;
 	}
 	if (fd >= 0)
@@ -500,7 +504,8 @@ int store_put_buf(struct store *s, const void *data, size_t len, char kind, stru
 	if (store_has(s, out))
 		return 0;
 	char p[PATH_MAX];
-	if (!name_path(p, s, "objects", out) || write_new_file(s, p, NULL, data, len, 0444, true, false) < 0)
+	if (!name_path(p, s, "objects", out) ||
+	    write_new_file(s, p, NULL, data, len, 0444, true, false) < 0)
 		return gg_error_errno("cannot store object %s", out->s);
 	return 0;
 }
@@ -624,8 +629,9 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
 	if (!gg_name_eq(&check, n)) {
 		out->data[start] = 0;
 		unlink(p);
-		return gg_error("object %s is corrupt (its content hashes to %s); it has been removed", n->s,
-				check.s);
+		return gg_error(
+		    "object %s is corrupt (its content hashes to %s); it has been removed", n->s,
+		    check.s);
 	}
 	out->len = start + got;
 	out->data[out->len] = 0;
@@ -638,14 +644,16 @@ static char *hashcache_path(struct store *s, const struct stat *st, bool create)
 {
 	char fan[3], key[64];
 	snprintf(fan, sizeof fan, "%02x", (unsigned)(st->st_ino & 0xff));
-	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->st_dev,
+	         (unsigned long long)st->st_ino);
 	return fanout_path(s, "hashcache", fan, key, create);
 }
 
 static void stat_key(const struct stat *st, char *out, size_t n)
 {
-	snprintf(out, n, "%lld %lld.%09ld %lld.%09ld ", (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-		 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	snprintf(out, n, "%lld %lld.%09ld %lld.%09ld ", (long long)st->st_size,
+	         (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+	         st->st_ctim.tv_nsec);
 }
 
 int store_hash_file(struct store *s, const char *path, struct gg_name *out)
@@ -718,7 +726,8 @@ int memo_encode(const struct memo *m, struct buf *out)
 {
 	buf_adds(out, MEMO_MAGIC);
 	for (size_t i = 0; i < m->n; i++) {
-		buf_printf(out, "out %c %s %zu ", m->v[i].exec ? 'x' : '-', m->v[i].value.s, strlen(m->v[i].path));
+		buf_printf(out, "out %c %s %zu ", m->v[i].exec ? 'x' : '-', m->v[i].value.s,
+		           strlen(m->v[i].path));
 		buf_adds(out, m->v[i].path);
 		buf_addc(out, '\n');
 	}
@@ -750,8 +759,8 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 	const char *p = data + ml, *end = data + len;
 	while (p < end) {
 		/* "out X NAME LEN PATH\n" */
-		if ((size_t)(end - p) < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) || (p[4] != 'x' && p[4] != '-') ||
-		    p[5] != ' ')
+		if ((size_t)(end - p) < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) ||
+		    (p[4] != 'x' && p[4] != '-') || p[5] != ' ')
 			goto bad;
 		bool exec = p[4] == 'x';
 		struct gg_name name;
@@ -806,7 +815,8 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 	return r;
 }
 
-int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b, const struct memo *m)
+int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
+              const struct memo *m)
 {
 	struct buf enc = BUF_INIT;
 	memo_encode(m, &enc);
@@ -821,7 +831,8 @@ int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
 		bad = b;
 		if (!two || name_path(pb, s, "memo", b)) {
 			bad = a;
-			r = write_new_file(s, pa, two ? pb : NULL, enc.data, enc.len, 0600, false, true);
+			r = write_new_file(s, pa, two ? pb : NULL, enc.data, enc.len, 0600, false,
+			                   true);
 		}
 	}
 	if (r < 0)
@@ -895,8 +906,10 @@ static int lock_thunk(struct store *s, const struct gg_name *thunk, bool wait)
 		return -1;
 	uint64_t off = 0;
 	for (int i = 1; i <= 15; i++)
-		off = off << 4 | (uint64_t)(thunk->s[i] <= '9' ? thunk->s[i] - '0' : thunk->s[i] - 'a' + 10);
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(off >> 2), .l_len = 1};
+		off = off << 4 |
+		      (uint64_t)(thunk->s[i] <= '9' ? thunk->s[i] - '0' : thunk->s[i] - 'a' + 10);
+	struct flock fl = {
+	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(off >> 2), .l_len = 1};
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
 		int e = errno;
 		if (e == EINTR)
@@ -990,7 +1003,8 @@ static void gc_scan(const char *top, struct gc_entry **v, size_t *n, size_t *cap
 				*cap = *cap ? 2 * *cap : 256;
 				*v = xrealloc(*v, *cap * sizeof **v);
 			}
-			(*v)[(*n)++] = (struct gc_entry){p, (uint64_t)st.st_size, st.st_atim, obj->d_name[0] == 'T'};
+			(*v)[(*n)++] = (struct gc_entry){p, (uint64_t)st.st_size, st.st_atim,
+			                                 obj->d_name[0] == 'T'};
 		}
 		if (e)
 			closedir(e);

@@ -34,9 +34,9 @@ struct store {
 	pthread_mutex_t lock_mu; /* guards the pool below */
 	int *lock_pool;          /* open descriptions of locks/thunks holding no lock */
 	size_t nlock_pool;
-	unsigned fork_gen;       /* the pool belongs to this process, not to a forked child */
-	int link_mode;           /* how new files are linked into place (store.c) */
-	bool exact_mode;         /* the umask and ACLs leave a new file's mode as asked */
+	unsigned fork_gen; /* the pool belongs to this process, not to a forked child */
+	int link_mode;     /* how new files are linked into place (store.c) */
+	bool exact_mode;   /* the umask and ACLs leave a new file's mode as asked */
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed. */
@@ -104,7 +104,8 @@ int memo_parse(const char *data, size_t len, struct memo *out);
  * memo_put under two names at once: a thunk and the reduced thunk it ran as
  * (b may be NULL or equal to a). One file, two hard links.
  */
-int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b, const struct memo *m);
+int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
+              const struct memo *m);
 
 /*
  * Blocks until this process holds the thunk's lock; returns an fd. Release

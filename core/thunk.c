@@ -111,12 +111,14 @@ static int thunk_check(const struct thunk *t)
 			return -1;
 		for (const char *c = in->ref.output ? in->ref.output : ""; *c; c++)
 			if ((unsigned char)*c <= ' ' || *c == 0x7f)
-				return gg_error("input '%s': the output it refers to has a space or control "
-						"character in its name",
-						in->path);
+				return gg_error(
+				    "input '%s': the output it refers to has a space or control "
+				    "character in its name",
+				    in->path);
 		if (gg_name_kind(&in->ref.name) == GG_THUNK && !in->ref.output)
-			return gg_error("input '%s': a thunk input must name one of its outputs (THUNK#OUTPUT)",
-					in->path);
+			return gg_error(
+			    "input '%s': a thunk input must name one of its outputs (THUNK#OUTPUT)",
+			    in->path);
 	}
 	const struct thunk_input *exe = thunk_find_input(t, t->exe);
 	if (!exe)
@@ -134,15 +136,19 @@ static int thunk_check(const struct thunk *t)
 				return gg_error("output '%s' is declared twice", o);
 		for (const char *c = o; *c; c++)
 			if ((unsigned char)*c <= ' ' || *c == 0x7f)
-				return gg_error("output '%s': spaces and control characters are not allowed in "
-						"output names (they appear in references, THUNK#OUTPUT)", o);
+				return gg_error(
+				    "output '%s': spaces and control characters are not allowed in "
+				    "output names (they appear in references, THUNK#OUTPUT)",
+				    o);
 		for (size_t j = 0; j < i; j++)
 			if (is_dir_prefix(o, t->outputs.v[j]) || is_dir_prefix(t->outputs.v[j], o))
-				return gg_error("output '%s' clashes with output '%s'", o, t->outputs.v[j]);
+				return gg_error("output '%s' clashes with output '%s'", o,
+				                t->outputs.v[j]);
 		for (size_t j = 0; j < t->ninputs; j++)
 			if (!strcmp(o, t->inputs[j].path) || is_dir_prefix(o, t->inputs[j].path) ||
 			    is_dir_prefix(t->inputs[j].path, o))
-				return gg_error("output '%s' clashes with input '%s'", o, t->inputs[j].path);
+				return gg_error("output '%s' clashes with input '%s'", o,
+				                t->inputs[j].path);
 	}
 	return 0;
 }
@@ -166,16 +172,19 @@ static int thunk_check_order(const struct thunk *t)
 		if (c > 0)
 			return gg_error("inputs are not sorted ('%s' before '%s')", a, b);
 		if (is_dir_prefix(a, b))
-			return gg_error("input '%s' is both a file and the directory of '%s'", a, b);
+			return gg_error("input '%s' is both a file and the directory of '%s'", a,
+			                b);
 	}
 	/* "a/b" sorts after "a-x" and "a.c", so a dir clash may not be adjacent. */
 	for (size_t i = 0; i < t->ninputs; i++)
-		for (size_t j = i + 1; j < t->ninputs && !strncmp(t->inputs[i].path, t->inputs[j].path,
-								  strlen(t->inputs[i].path));
+		for (size_t j = i + 1;
+		     j < t->ninputs &&
+		     !strncmp(t->inputs[i].path, t->inputs[j].path, strlen(t->inputs[i].path));
 		     j++)
 			if (is_dir_prefix(t->inputs[i].path, t->inputs[j].path))
-				return gg_error("input '%s' is both a file and the directory of '%s'",
-						t->inputs[i].path, t->inputs[j].path);
+				return gg_error(
+				    "input '%s' is both a file and the directory of '%s'",
+				    t->inputs[i].path, t->inputs[j].path);
 	return 0;
 }
 
@@ -304,7 +313,8 @@ static int read_u64(struct cursor *c, uint64_t *v, char term)
 	if (c->p - s > 1 && *s == '0')
 		return perr(c, "number with a leading zero");
 	if (c->p == c->end || *c->p != term)
-		return perr(c, term == '\n' ? "expected end of line after number" : "expected a space after number");
+		return perr(c, term == '\n' ? "expected end of line after number"
+		                            : "expected a space after number");
 	c->p++;
 	*v = n;
 	return 0;
@@ -321,7 +331,8 @@ static int read_lstr(struct cursor *c, char **out, const char *what)
 	if (memchr(c->p, 0, len))
 		return gg_error("malformed thunk, line %d: %s contains a NUL byte", c->line, what);
 	if (c->p[len] != '\n')
-		return gg_error("malformed thunk, line %d: %s is not followed by end of line", c->line, what);
+		return gg_error("malformed thunk, line %d: %s is not followed by end of line",
+		                c->line, what);
 	*out = xstrndup(c->p, len);
 	c->p += len + 1;
 	c->line++;
@@ -382,11 +393,13 @@ static int parse_body(struct cursor *c, struct thunk *t)
 		else if (!strcmp(kw, "timeout"))
 			f = F_TIMEOUT;
 		else
-			return gg_error("malformed thunk, line %d: unknown field '%s'", c->line, kw);
+			return gg_error("malformed thunk, line %d: unknown field '%s'", c->line,
+			                kw);
 		if (have_timeout)
 			return perr(c, "nothing may follow the timeout");
 		if (f < last || (f == F_EXE && have_exe))
-			return gg_error("malformed thunk, line %d: field '%s' is out of order", c->line, kw);
+			return gg_error("malformed thunk, line %d: field '%s' is out of order",
+			                c->line, kw);
 		if (f != F_EXE && !have_exe)
 			return perr(c, "the first field must be 'exe'");
 		last = f;
@@ -402,7 +415,10 @@ static int parse_body(struct cursor *c, struct thunk *t)
 		case F_OUT:
 			if (read_lstr(c, &s, kw) < 0)
 				return -1;
-			strvec_push_take(f == F_ARG ? &t->argv : f == F_ENV ? &t->env : &t->outputs, s);
+			strvec_push_take(f == F_ARG   ? &t->argv
+			                 : f == F_ENV ? &t->env
+			                              : &t->outputs,
+			                 s);
 			break;
 		case F_IN:
 			if (parse_input(c, t) < 0)
@@ -414,8 +430,7 @@ static int parse_body(struct cursor *c, struct thunk *t)
 			c->line++;
 			have_timeout = true;
 			break;
-		case F_END:
-			break;
+		case F_END: break;
 		}
 	}
 	if (!have_timeout)

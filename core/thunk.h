@@ -21,7 +21,7 @@
 #include "hash.h"
 #include "util.h"
 
-#define THUNK_MAGIC "ggthunk 1\n"
+#define THUNK_MAGIC    "ggthunk 1\n"
 #define THUNK_MAX_SIZE (64u << 20)
 
 struct thunk_input {
@@ -57,8 +57,6 @@ int thunk_name(struct thunk *t, struct gg_name *out, struct buf *encoded);
 bool thunk_is_reduced(const struct thunk *t);
 /* Is the output declared? */
 bool thunk_has_output(const struct thunk *t, const char *path);
-
-
 
 /*
  * The command line as a person would type it (shell-quoted, malloc'd): the

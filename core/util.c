@@ -395,7 +395,8 @@ int path_check_relative(const char *path, const char *what)
 		if (n == 0)
 			return gg_error("%s '%s': empty path component", what, path);
 		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return gg_error("%s '%s': '.' and '..' are not allowed in a thunk path", what, path);
+			return gg_error("%s '%s': '.' and '..' are not allowed in a thunk path",
+			                what, path);
 		if (!e)
 			break;
 		s = e + 1;
@@ -433,10 +434,14 @@ int parse_size(const char *s, uint64_t *out)
 		return -1;
 	unsigned shift = 0;
 	switch (s[n - 1]) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
+	case 't':
+	case 'T': shift = 40; break;
 	}
 	char *num = xstrndup(s, shift ? n - 1 : n);
 	uint64_t v;
@@ -453,7 +458,9 @@ static bool shell_safe(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+%@", *s))
+		if (!strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+%@",
+		        *s))
 			return false;
 	return true;
 }

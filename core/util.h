@@ -39,7 +39,10 @@ struct buf {
 	char *data;
 	size_t len, cap;
 };
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 void buf_grow(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_adds(struct buf *b, const char *s);
@@ -55,7 +58,10 @@ struct strvec {
 	char **v;
 	size_t n, cap;
 };
-#define STRVEC_INIT {NULL, 0, 0}
+#define STRVEC_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 void strvec_push(struct strvec *sv, const char *s);
 void strvec_push_take(struct strvec *sv, char *s);
 void strvec_pushn(struct strvec *sv, const char *s, size_t len);

@@ -16,16 +16,17 @@ static void describe_value(const struct gg_name *n, struct store *s, bool json, 
 {
 	int have = store_has(s, n);
 	if (json) {
-		buf_printf(b, "{\"name\":\"%s\",\"kind\":\"value\",\"size\":%llu,\"in_store\":%s}\n", n->s,
-			   (unsigned long long)gg_name_size(n), have ? "true" : "false");
+		buf_printf(b,
+		           "{\"name\":\"%s\",\"kind\":\"value\",\"size\":%llu,\"in_store\":%s}\n",
+		           n->s, (unsigned long long)gg_name_size(n), have ? "true" : "false");
 		return;
 	}
-	buf_printf(b, "value %s\n  size: %llu bytes\n  in store: %s\n", n->s, (unsigned long long)gg_name_size(n),
-		   have ? "yes" : "no");
+	buf_printf(b, "value %s\n  size: %llu bytes\n  in store: %s\n", n->s,
+	           (unsigned long long)gg_name_size(n), have ? "yes" : "no");
 }
 
-static void describe_thunk(const struct gg_name *n, const struct thunk *t, const struct memo *m, bool json,
-			   struct buf *b)
+static void describe_thunk(const struct gg_name *n, const struct thunk *t, const struct memo *m,
+                           bool json, struct buf *b)
 {
 	char *cmd = thunk_command_line(t);
 	if (json) {
@@ -48,7 +49,8 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 			char *ref = gg_ref_format(&t->inputs[i].ref);
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
 			buf_add_json_string(b, t->inputs[i].path);
-			buf_printf(b, ",\"ref\":\"%s\",\"exec\":%s}", ref, t->inputs[i].exec ? "true" : "false");
+			buf_printf(b, ",\"ref\":\"%s\",\"exec\":%s}", ref,
+			           t->inputs[i].exec ? "true" : "false");
 			free(ref);
 		}
 		buf_adds(b, "],\"outputs\":[");
@@ -57,11 +59,12 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
 			buf_add_json_string(b, t->outputs.v[i]);
 			if (mo)
-				buf_printf(b, ",\"value\":\"%s\",\"exec\":%s", mo->value.s, mo->exec ? "true" : "false");
+				buf_printf(b, ",\"value\":\"%s\",\"exec\":%s", mo->value.s,
+				           mo->exec ? "true" : "false");
 			buf_addc(b, '}');
 		}
-		buf_printf(b, "],\"timeout_ms\":%llu,\"forced\":%s}\n", (unsigned long long)t->timeout_ms,
-			   m ? "true" : "false");
+		buf_printf(b, "],\"timeout_ms\":%llu,\"forced\":%s}\n",
+		           (unsigned long long)t->timeout_ms, m ? "true" : "false");
 		free(cmd);
 		return;
 	}
@@ -80,7 +83,8 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 	buf_printf(b, "  inputs (%zu):\n", t->ninputs);
 	for (size_t i = 0; i < t->ninputs; i++) {
 		char *ref = gg_ref_format(&t->inputs[i].ref);
-		buf_printf(b, "    %c %s  %s\n", t->inputs[i].exec ? 'x' : '-', t->inputs[i].path, ref);
+		buf_printf(b, "    %c %s  %s\n", t->inputs[i].exec ? 'x' : '-', t->inputs[i].path,
+		           ref);
 		free(ref);
 	}
 	buf_adds(b, "  outputs:\n");
@@ -96,8 +100,9 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 
 int cmd_describe(int argc, char **argv)
 {
-	static const char help[] = "usage: gg describe [--json] TARGET\n"
-				   "TARGET is a placeholder file, an object name or THUNK#OUTPUT.\n";
+	static const char help[] =
+	    "usage: gg describe [--json] TARGET\n"
+	    "TARGET is a placeholder file, an object name or THUNK#OUTPUT.\n";
 	if (wants_help(argc, argv, help))
 		return 0;
 	bool json = false;
@@ -131,7 +136,8 @@ int cmd_describe(int argc, char **argv)
 	} else {
 		struct buf enc = BUF_INIT;
 		struct thunk t;
-		if (store_read(s, &ref.name, &enc, THUNK_MAX_SIZE) < 0 || thunk_parse(enc.data, enc.len, &t) < 0) {
+		if (store_read(s, &ref.name, &enc, THUNK_MAX_SIZE) < 0 ||
+		    thunk_parse(enc.data, enc.len, &t) < 0) {
 			rc = die_last();
 		} else {
 			struct memo m;

@@ -19,28 +19,30 @@
 #include <unistd.h>
 
 static const char force_help[] =
-	"usage: gg force [-j N] [-e ENGINE]... [--keep-going] [--stdout] [--trace FILE] [--no-progress] TARGET...\n"
-	"\n"
-	"TARGET is a placeholder file (replaced in place by its output) or an object\n"
-	"name / THUNK#OUTPUT reference (its value's name is printed).\n"
-	"\n"
-	"  -j, --jobs N       thunks to run at once (default: number of CPUs)\n"
-	"  -k, --keep-going   go on with everything that does not depend on a failure\n"
-	"  --stdout           print the outputs' bytes instead of replacing placeholders\n"
-	"  --trace FILE       write a Chrome trace-event JSON timeline of every thunk\n"
-	"  --no-progress      no status line even on a terminal\n"
-	"  --summary          print how many thunks ran, came from the memo and failed\n"
-	"  --no-sandbox       run thunks in a plain directory, without namespaces\n"
-	"\n"
-	"Engines (see ENGINES in gg-force(1)); without -e, $GG_ENGINE, else local:\n"
-	"  -e, --engine ENGINE[=ARGS]  run thunks there, up to the -j given before it;\n"
-	"                     repeat to mix, tried in order: -j 1000 -e lambda=f -j 2 -e local\n"
-	"                     local | http=URL[,URL...] | lambda=FUNCTION[@REGION] | slurm[=PARTITION]\n"
-	"  --storage URI      where remote workers find inputs (default $GG_STORAGE)\n"
-	"  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
-	"                     (on by default with http and lambda, from observed run times)\n"
-	"  --no-speculate     never run speculative copies\n"
-	"  --retries N        retries of infrastructure failures per thunk (default 3)\n";
+    "usage: gg force [-j N] [-e ENGINE]... [--keep-going] [--stdout] [--trace FILE] "
+    "[--no-progress] TARGET...\n"
+    "\n"
+    "TARGET is a placeholder file (replaced in place by its output) or an object\n"
+    "name / THUNK#OUTPUT reference (its value's name is printed).\n"
+    "\n"
+    "  -j, --jobs N       thunks to run at once (default: number of CPUs)\n"
+    "  -k, --keep-going   go on with everything that does not depend on a failure\n"
+    "  --stdout           print the outputs' bytes instead of replacing placeholders\n"
+    "  --trace FILE       write a Chrome trace-event JSON timeline of every thunk\n"
+    "  --no-progress      no status line even on a terminal\n"
+    "  --summary          print how many thunks ran, came from the memo and failed\n"
+    "  --no-sandbox       run thunks in a plain directory, without namespaces\n"
+    "\n"
+    "Engines (see ENGINES in gg-force(1)); without -e, $GG_ENGINE, else local:\n"
+    "  -e, --engine ENGINE[=ARGS]  run thunks there, up to the -j given before it;\n"
+    "                     repeat to mix, tried in order: -j 1000 -e lambda=f -j 2 -e local\n"
+    "                     local | http=URL[,URL...] | lambda=FUNCTION[@REGION] | "
+    "slurm[=PARTITION]\n"
+    "  --storage URI      where remote workers find inputs (default $GG_STORAGE)\n"
+    "  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
+    "                     (on by default with http and lambda, from observed run times)\n"
+    "  --no-speculate     never run speculative copies\n"
+    "  --retries N        retries of infrastructure failures per thunk (default 3)\n";
 
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
@@ -68,14 +70,13 @@ static int materialise_target(struct store *s, const char *path, const struct sc
 int cmd_force(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"jobs", required_argument, 0, 'j'},  {"keep-going", no_argument, 0, 'k'},
-		{"stdout", no_argument, 0, 's'},      {"trace", required_argument, 0, 't'},
-		{"no-progress", no_argument, 0, 'P'}, {"no-sandbox", no_argument, 0, 'S'},
-		{"summary", no_argument, 0, 'M'},     {"help", no_argument, 0, 'h'},
-		{"engine", required_argument, 0, 'e'}, {"storage", required_argument, 0, 'U'},
-		{"speculate", required_argument, 0, 'x'}, {"no-speculate", no_argument, 0, 'X'},
-		{"retries", required_argument, 0, 'R'},
-		{0},
+	    {"jobs", required_argument, 0, 'j'},      {"keep-going", no_argument, 0, 'k'},
+	    {"stdout", no_argument, 0, 's'},          {"trace", required_argument, 0, 't'},
+	    {"no-progress", no_argument, 0, 'P'},     {"no-sandbox", no_argument, 0, 'S'},
+	    {"summary", no_argument, 0, 'M'},         {"help", no_argument, 0, 'h'},
+	    {"engine", required_argument, 0, 'e'},    {"storage", required_argument, 0, 'U'},
+	    {"speculate", required_argument, 0, 'x'}, {"no-speculate", no_argument, 0, 'X'},
+	    {"retries", required_argument, 0, 'R'},   {0},
 	};
 	bool summary = false;
 	struct sched_opts so = {.max_retries = -1, .progress = true};
@@ -92,7 +93,8 @@ int cmd_force(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
-				return die_msg("-j %s: expected a number of jobs from 1 to 100000", optarg);
+				return die_msg("-j %s: expected a number of jobs from 1 to 100000",
+				               optarg);
 			so.jobs = (int)j;
 			j_before_e |= nspecs == 0;
 			break;
@@ -110,7 +112,8 @@ int cmd_force(int argc, char **argv)
 		case 'X': spec_mode = -1; break;
 		case 'R':
 			if (parse_u64(optarg, &j) < 0 || j > 100)
-				return die_msg("--retries %s: expected a number from 0 to 100", optarg);
+				return die_msg("--retries %s: expected a number from 0 to 100",
+				               optarg);
 			so.max_retries = (int)j;
 			break;
 		case 'k': so.keep_going = true; break;
@@ -191,8 +194,8 @@ int cmd_force(int argc, char **argv)
 			if (summary) {
 				struct sched_stats st;
 				sched_get_stats(sc, &st);
-				fprintf(stderr, "gg: executed %zu, from memo %zu, failed %zu\n", st.executed, st.cached,
-					st.failed);
+				fprintf(stderr, "gg: executed %zu, from memo %zu, failed %zu\n",
+				        st.executed, st.cached, st.failed);
 			}
 			for (size_t j = 0; j < k; j++) {
 				const char *arg = argv[optind + (int)which[j]];
@@ -200,7 +203,8 @@ int cmd_force(int argc, char **argv)
 					/* Print each distinct failure once. */
 					bool seen = false;
 					for (size_t m = 0; m < j; m++)
-						seen |= outs[m].status != 0 && outs[m].error == outs[j].error;
+						seen |= outs[m].status != 0 &&
+						        outs[m].error == outs[j].error;
 					if (!seen)
 						fprintf(stderr, "gg: %s: %s\n", arg, outs[j].error);
 					rc = 1;
@@ -238,7 +242,8 @@ int cmd_force(int argc, char **argv)
 }
 
 /* Forces one target and returns its value (and exec bit). */
-static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec, bool *was_file)
+static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec,
+                     bool *was_file)
 {
 	struct gg_ref ref;
 	int r = parse_target(arg, &ref, was_file);
@@ -259,7 +264,8 @@ static int force_one(const char *arg, struct store **s, struct gg_name *value, b
 		/* A bare thunk name means its primary output. */
 		struct buf b = BUF_INIT;
 		struct thunk t;
-		if (store_read(*s, &ref.name, &b, THUNK_MAX_SIZE) < 0 || thunk_parse(b.data, b.len, &t) < 0) {
+		if (store_read(*s, &ref.name, &b, THUNK_MAX_SIZE) < 0 ||
+		    thunk_parse(b.data, b.len, &t) < 0) {
 			buf_free(&b);
 			return -1;
 		}
@@ -287,7 +293,9 @@ static int force_one(const char *arg, struct store **s, struct gg_name *value, b
 
 int cmd_cat(int argc, char **argv)
 {
-	if (wants_help(argc, argv, "usage: gg cat TARGET\nPrints a value; forces a thunk output or placeholder first.\n"))
+	if (wants_help(argc, argv,
+	               "usage: gg cat TARGET\nPrints a value; forces a thunk output or placeholder "
+	               "first.\n"))
 		return 0;
 	if (argc != 2)
 		return die_msg("usage: gg cat TARGET");
@@ -302,7 +310,8 @@ int cmd_cat(int argc, char **argv)
 		/* an ordinary file: print it as it is */
 		int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 		struct buf b = BUF_INIT;
-		if (fd < 0 || read_fd_all(fd, &b, SIZE_MAX / 2) < 0 || write_all(1, b.data, b.len) < 0)
+		if (fd < 0 || read_fd_all(fd, &b, SIZE_MAX / 2) < 0 ||
+		    write_all(1, b.data, b.len) < 0)
 			rc = die_msg("%s: %s", argv[1], strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -12,7 +12,8 @@
 
 int cmd_init(int argc, char **argv)
 {
-	if (wants_help(argc, argv, "usage: gg init [DIR]\nCreates DIR/.gg (default: the current directory).\n"))
+	if (wants_help(argc, argv,
+	               "usage: gg init [DIR]\nCreates DIR/.gg (default: the current directory).\n"))
 		return 0;
 	if (argc > 2)
 		return die_msg("init takes at most one directory");
@@ -40,7 +41,8 @@ int cmd_hash(int argc, char **argv)
 			r = store_hash_file(s, argv[i], &n);
 		} else {
 			FILE *f = fopen(argv[i], "rb");
-			r = f ? gg_name_of_fd(fileno(f), 0, &n) : gg_error_errno("cannot open %s", argv[i]);
+			r = f ? gg_name_of_fd(fileno(f), 0, &n)
+			      : gg_error_errno("cannot open %s", argv[i]);
 			if (f)
 				fclose(f);
 		}
@@ -56,10 +58,12 @@ int cmd_hash(int argc, char **argv)
 
 int cmd_gc(int argc, char **argv)
 {
-	static const char help[] = "usage: gg gc --max-size SIZE\n"
-				   "Removes least recently used values until the store holds at most SIZE\n"
-				   "bytes (suffixes K, M, G, T). Thunks are kept.\n";
-	static const struct option opts[] = {{"max-size", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
+	static const char help[] =
+	    "usage: gg gc --max-size SIZE\n"
+	    "Removes least recently used values until the store holds at most SIZE\n"
+	    "bytes (suffixes K, M, G, T). Thunks are kept.\n";
+	static const struct option opts[] = {
+	    {"max-size", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
 	uint64_t max = 0;
 	bool have = false;
 	int c;
@@ -70,7 +74,8 @@ int cmd_gc(int argc, char **argv)
 			return 0;
 		}
 		if (c != 's' || parse_size(optarg, &max) < 0)
-			return die_msg("gc: bad size '%s' (e.g. 500M, 10G)", c == 's' ? optarg : "?");
+			return die_msg("gc: bad size '%s' (e.g. 500M, 10G)",
+			               c == 's' ? optarg : "?");
 		have = true;
 	}
 	if (!have || optind != argc)
@@ -83,7 +88,8 @@ int cmd_gc(int argc, char **argv)
 	store_close(s);
 	if (r < 0)
 		return die_last();
-	printf("removed %llu objects; store %llu -> %llu bytes\n", (unsigned long long)st.removed_objects,
-	       (unsigned long long)st.before, (unsigned long long)st.after);
+	printf("removed %llu objects; store %llu -> %llu bytes\n",
+	       (unsigned long long)st.removed_objects, (unsigned long long)st.before,
+	       (unsigned long long)st.after);
 	return 0;
 }

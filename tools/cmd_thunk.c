@@ -19,19 +19,19 @@
 #include <sys/stat.h>
 
 static const char help[] =
-	"usage: gg thunk [-i PATH[=FILE]]... [-o PATH]... [-e NAME=VALUE]... [--timeout SEC]\n"
-	"                [--placeholder FILE] -- PROGRAM [ARG...]\n"
-	"\n"
-	"  -i, --input PATH[=FILE]  place FILE (default: PATH) at relative PATH in the sandbox;\n"
-	"                           a placeholder makes a dependency on its thunk; a directory\n"
-	"                           adds every file below it\n"
-	"  -o, --output PATH        an output file (the first is the primary output)\n"
-	"  -e, --env NAME=VALUE     an environment variable (the environment is empty otherwise)\n"
-	"  --timeout SEC            kill the program after SEC seconds\n"
-	"  --placeholder FILE       write a placeholder for the primary output at FILE\n"
-	"\n"
-	"PROGRAM is an input path, or is looked up on PATH; it, its loader, shared\n"
-	"libraries and script interpreter become inputs under .gg-sys/.\n";
+    "usage: gg thunk [-i PATH[=FILE]]... [-o PATH]... [-e NAME=VALUE]... [--timeout SEC]\n"
+    "                [--placeholder FILE] -- PROGRAM [ARG...]\n"
+    "\n"
+    "  -i, --input PATH[=FILE]  place FILE (default: PATH) at relative PATH in the sandbox;\n"
+    "                           a placeholder makes a dependency on its thunk; a directory\n"
+    "                           adds every file below it\n"
+    "  -o, --output PATH        an output file (the first is the primary output)\n"
+    "  -e, --env NAME=VALUE     an environment variable (the environment is empty otherwise)\n"
+    "  --timeout SEC            kill the program after SEC seconds\n"
+    "  --placeholder FILE       write a placeholder for the primary output at FILE\n"
+    "\n"
+    "PROGRAM is an input path, or is looked up on PATH; it, its loader, shared\n"
+    "libraries and script interpreter become inputs under .gg-sys/.\n";
 
 static int add_file_input(struct store *s, struct thunk *t, const char *path, const char *file)
 {
@@ -65,10 +65,13 @@ static int add_closure(struct store *s, struct thunk *t, const char *program, st
 int cmd_thunk(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"input", required_argument, 0, 'i'},     {"output", required_argument, 0, 'o'},
-		{"env", required_argument, 0, 'e'},       {"timeout", required_argument, 0, 't'},
-		{"placeholder", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
-		{0},
+	    {"input", required_argument, 0, 'i'},
+	    {"output", required_argument, 0, 'o'},
+	    {"env", required_argument, 0, 'e'},
+	    {"timeout", required_argument, 0, 't'},
+	    {"placeholder", required_argument, 0, 'p'},
+	    {"help", no_argument, 0, 'h'},
+	    {0},
 	};
 	struct store *s = NULL;
 	struct thunk t;
@@ -80,12 +83,8 @@ int cmd_thunk(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+i:o:e:h", opts, NULL)) != -1) {
 		uint64_t sec;
 		switch (c) {
-		case 'i':
-			strvec_push(&inputs, optarg);
-			break;
-		case 'o':
-			strvec_push(&t.outputs, optarg);
-			break;
+		case 'i': strvec_push(&inputs, optarg); break;
+		case 'o': strvec_push(&t.outputs, optarg); break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				die_msg("-e %s: expected NAME=VALUE", optarg);
@@ -100,9 +99,7 @@ int cmd_thunk(int argc, char **argv)
 			}
 			t.timeout_ms = sec * 1000;
 			break;
-		case 'p':
-			placeholder = optarg;
-			break;
+		case 'p': placeholder = optarg; break;
 		case 'h':
 			fputs(help, stdout);
 			rc = 0;
@@ -127,7 +124,8 @@ int cmd_thunk(int argc, char **argv)
 	}
 	for (size_t i = 0; i < inputs.n; i++) {
 		char *eq = strchr(inputs.v[i], '=');
-		char *path = eq ? xstrndup(inputs.v[i], (size_t)(eq - inputs.v[i])) : xstrdup(inputs.v[i]);
+		char *path =
+		    eq ? xstrndup(inputs.v[i], (size_t)(eq - inputs.v[i])) : xstrdup(inputs.v[i]);
 		int r = add_file_input(s, &t, path, eq ? eq + 1 : inputs.v[i]);
 		free(path);
 		if (r < 0) {

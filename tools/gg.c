@@ -17,29 +17,29 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: gg COMMAND [ARGS]\n"
-	"\n"
-	"  init [DIR]              create a store (.gg) in DIR or here\n"
-	"  hash FILE...            print the object names of files\n"
-	"  thunk [OPTIONS] -- PROGRAM [ARG...]\n"
-	"                          describe one process run as a thunk; print its name\n"
-	"  force [OPTIONS] TARGET...  compute placeholders or references\n"
-	"  cat TARGET              print a value, forcing a thunk output if needed\n"
-	"  describe [--json] TARGET  show what a thunk, value or placeholder is\n"
-	"  gc --max-size SIZE      shrink the store to SIZE (e.g. 10G)\n"
-	"  run PLACEHOLDER [ARG...]  force a placeholder and execute the result\n"
-"  worker --listen ADDR:PORT | --once REQ RESP\n"
-"                          run thunks for remote engines (also a Lambda bootstrap)\n"
-	"  push URI NAME|FILE...   upload objects to a remote store (s3://, redis://, file://)\n"
-	"  pull URI NAME...        download objects from a remote store, verified\n"
-	"  remote-has URI NAME...  ask a remote store which objects it has\n"
-	"  report [--svg FILE] TRACE  summarise a `gg force --trace` file; draw its timeline\n"
-	"  model-generic SPEC -- COMMAND [ARG...]\n"
-	"                          make a thunk of COMMAND from a description of its files\n"
-	"  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
-	"\n"
-	"  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
-	"  --version               print the version\n";
+    "usage: gg COMMAND [ARGS]\n"
+    "\n"
+    "  init [DIR]              create a store (.gg) in DIR or here\n"
+    "  hash FILE...            print the object names of files\n"
+    "  thunk [OPTIONS] -- PROGRAM [ARG...]\n"
+    "                          describe one process run as a thunk; print its name\n"
+    "  force [OPTIONS] TARGET...  compute placeholders or references\n"
+    "  cat TARGET              print a value, forcing a thunk output if needed\n"
+    "  describe [--json] TARGET  show what a thunk, value or placeholder is\n"
+    "  gc --max-size SIZE      shrink the store to SIZE (e.g. 10G)\n"
+    "  run PLACEHOLDER [ARG...]  force a placeholder and execute the result\n"
+    "  worker --listen ADDR:PORT | --once REQ RESP\n"
+    "                          run thunks for remote engines (also a Lambda bootstrap)\n"
+    "  push URI NAME|FILE...   upload objects to a remote store (s3://, redis://, file://)\n"
+    "  pull URI NAME...        download objects from a remote store, verified\n"
+    "  remote-has URI NAME...  ask a remote store which objects it has\n"
+    "  report [--svg FILE] TRACE  summarise a `gg force --trace` file; draw its timeline\n"
+    "  model-generic SPEC -- COMMAND [ARG...]\n"
+    "                          make a thunk of COMMAND from a description of its files\n"
+    "  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
+    "\n"
+    "  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
+    "  --version               print the version\n";
 
 int die_msg(const char *fmt, ...)
 {
@@ -89,7 +89,8 @@ int open_store(bool create, struct store **out)
 	int r = store_open(root, out);
 	free(root);
 	if (r == 0)
-		fprintf(stderr, "gg: note: no store found here or above; created %s\n", (*out)->root);
+		fprintf(stderr, "gg: note: no store found here or above; created %s\n",
+		        (*out)->root);
 	return r;
 }
 
@@ -138,12 +139,21 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-	{"init", cmd_init},   {"hash", cmd_hash}, {"thunk", cmd_thunk}, {"force", cmd_force},
-	{"cat", cmd_cat},     {"describe", cmd_describe}, {"gc", cmd_gc}, {"run", cmd_run},
-	{"push", cmd_push},   {"pull", cmd_pull},   {"remote-has", cmd_remote_has},
-	{"report", cmd_report}, {"worker", cmd_worker},
-	{"model-generic", cmd_model_generic},
-	{"infer", cmd_infer},
+    {"init", cmd_init},
+    {"hash", cmd_hash},
+    {"thunk", cmd_thunk},
+    {"force", cmd_force},
+    {"cat", cmd_cat},
+    {"describe", cmd_describe},
+    {"gc", cmd_gc},
+    {"run", cmd_run},
+    {"push", cmd_push},
+    {"pull", cmd_pull},
+    {"remote-has", cmd_remote_has},
+    {"report", cmd_report},
+    {"worker", cmd_worker},
+    {"model-generic", cmd_model_generic},
+    {"infer", cmd_infer},
 };
 
 int main(int argc, char **argv)

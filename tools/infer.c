@@ -92,7 +92,8 @@ static int model_generic_tool(struct model_ctx *m, const char *spec)
 {
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());
-	struct model_generic_opts o = {.search_path = m->realpath, .map = generic_map, .map_ctx = m};
+	struct model_generic_opts o = {
+	    .search_path = m->realpath, .map = generic_map, .map_ctx = m};
 	struct gg_name name;
 	if (model_generic(m->store, spec, m->argc, m->argv, &o, &name) < 0)
 		return model_fallback(m, "generic model: %s", gg_last_error());
@@ -175,7 +176,8 @@ static int make_model_dir(struct store *s, char **dir_out)
 	/* Tools described in $GG_INFER_GENERIC ("PROGRAM ..." specs). */
 	const char *specs = getenv("GG_INFER_GENERIC");
 	char *copy = specs ? xstrdup(specs) : NULL, *save = NULL;
-	for (char *sp = copy ? strtok_r(copy, ";\n", &save) : NULL; sp && r == 0; sp = strtok_r(NULL, ";\n", &save)) {
+	for (char *sp = copy ? strtok_r(copy, ";\n", &save) : NULL; sp && r == 0;
+	     sp = strtok_r(NULL, ";\n", &save)) {
 		while (*sp == ' ' || *sp == '\t')
 			sp++;
 		size_t plen = strcspn(sp, " \t");

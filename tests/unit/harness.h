@@ -29,8 +29,9 @@ static int harness_passed, harness_failed;
 			harness_passed++;                                                          \
 		} else {                                                                           \
 			harness_failed++;                                                          \
-			fprintf(stderr, "%s:%d: CHECK_STR failed: %s == %s (\"%s\" vs \"%s\")\n", \
-				__FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");  \
+			fprintf(stderr, "%s:%d: CHECK_STR failed: %s == %s (\"%s\" vs \"%s\")\n",  \
+			        __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)",                    \
+			        b_ ? b_ : "(null)");                                               \
 		}                                                                                  \
 	} while (0)
 
@@ -43,9 +44,10 @@ static int harness_passed, harness_failed;
 			harness_passed++;                                                          \
 		} else {                                                                           \
 			harness_failed++;                                                          \
-			fprintf(stderr, "%s:%d: CHECK_ERR failed: %s returned %d, error \"%s\", "  \
-					"wanted \"%s\"\n",                                         \
-				__FILE__, __LINE__, #call, r_, e_, (needle));                      \
+			fprintf(stderr,                                                            \
+			        "%s:%d: CHECK_ERR failed: %s returned %d, error \"%s\", "          \
+			        "wanted \"%s\"\n",                                                 \
+			        __FILE__, __LINE__, #call, r_, e_, (needle));                      \
 		}                                                                                  \
 	} while (0)
 

@@ -36,28 +36,32 @@ static void write_text(const char *path, const char *text, mode_t mode)
 static void write_static_elf(const char *path, int code)
 {
 	unsigned char img[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 12];
-	const unsigned char text[12] = {0xbf, (unsigned char)code, 0, 0, 0, /* mov edi, code */
-					0xb8, 60, 0, 0, 0,                   /* mov eax, 60 */
-					0x0f, 0x05};                         /* syscall */
+	const unsigned char text[12] = {0xbf, (unsigned char)code,
+	                                0,    0,
+	                                0, /* mov edi, code */
+	                                0xb8, 60,
+	                                0,    0,
+	                                0,           /* mov eax, 60 */
+	                                0x0f, 0x05}; /* syscall */
 	Elf64_Ehdr eh = {
-		.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
-		.e_type = ET_EXEC,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = 0x400000 + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr),
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
-		.e_phnum = 1,
+	    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_entry = 0x400000 + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr),
+	    .e_phoff = sizeof(Elf64_Ehdr),
+	    .e_ehsize = sizeof(Elf64_Ehdr),
+	    .e_phentsize = sizeof(Elf64_Phdr),
+	    .e_phnum = 1,
 	};
 	Elf64_Phdr ph = {
-		.p_type = PT_LOAD,
-		.p_flags = PF_R | PF_X,
-		.p_vaddr = 0x400000,
-		.p_paddr = 0x400000,
-		.p_filesz = sizeof img,
-		.p_memsz = sizeof img,
-		.p_align = 0x1000,
+	    .p_type = PT_LOAD,
+	    .p_flags = PF_R | PF_X,
+	    .p_vaddr = 0x400000,
+	    .p_paddr = 0x400000,
+	    .p_filesz = sizeof img,
+	    .p_memsz = sizeof img,
+	    .p_align = 0x1000,
 	};
 	memcpy(img, &eh, sizeof eh);
 	memcpy(img + sizeof eh, &ph, sizeof ph);
@@ -95,7 +99,7 @@ static void check_paths(const struct closure *c)
 
 /* Copies the closure into a fresh directory and runs prefix + args there. */
 static char *run_closure(const struct closure *c, const char *dir_name, char *const *args,
-			 int *status)
+                         int *status)
 {
 	char *dir = tmp_path(dir_name);
 	mkdir_p(dir, 0755);
@@ -159,7 +163,7 @@ static void test_which(void)
 	write_text(f, "text\n", 0644);
 	CHECK(closure_which(f, NULL) == NULL); /* not executable */
 	free(f);
-	CHECK(closure_which("/usr/bin", NULL) == NULL);      /* a directory */
+	CHECK(closure_which("/usr/bin", NULL) == NULL); /* a directory */
 }
 
 static void test_dynamic_sort(void)
@@ -240,14 +244,14 @@ static void test_static(void)
 	/* a 32-bit ELF without PT_INTERP is treated as static */
 	unsigned char img[sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr)];
 	Elf32_Ehdr eh = {
-		.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS32, ELFDATA2LSB, EV_CURRENT},
-		.e_type = ET_EXEC,
-		.e_machine = EM_386,
-		.e_version = EV_CURRENT,
-		.e_phoff = sizeof(Elf32_Ehdr),
-		.e_ehsize = sizeof(Elf32_Ehdr),
-		.e_phentsize = sizeof(Elf32_Phdr),
-		.e_phnum = 1,
+	    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS32, ELFDATA2LSB, EV_CURRENT},
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_386,
+	    .e_version = EV_CURRENT,
+	    .e_phoff = sizeof(Elf32_Ehdr),
+	    .e_ehsize = sizeof(Elf32_Ehdr),
+	    .e_phentsize = sizeof(Elf32_Phdr),
+	    .e_phnum = 1,
 	};
 	Elf32_Phdr ph = {.p_type = PT_LOAD, .p_filesz = sizeof img, .p_memsz = sizeof img};
 	memcpy(img, &eh, sizeof eh);
@@ -265,7 +269,7 @@ static void test_static(void)
 }
 
 static void check_sh_prefix(const struct closure *c, const char *sh_bin, const char *arg,
-			    const char *script)
+                            const char *script)
 {
 	size_t n = 6 + (arg != NULL) + 1;
 	CHECK(c->argv_prefix.n == n);
@@ -344,7 +348,7 @@ static void test_errors(void)
 {
 	struct closure c;
 	CHECK_ERR(closure_resolve("no-such-program-gg", NULL, NULL, &c),
-		  "no-such-program-gg: not found on PATH");
+	          "no-such-program-gg: not found on PATH");
 	CHECK(c.nfiles == 0 && c.exe == NULL);
 	CHECK_ERR(closure_resolve("sort", NULL, "/nonexistent", &c), "sort: not found on PATH");
 	char *f = tmp_path("plain.txt");

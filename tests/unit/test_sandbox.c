@@ -104,7 +104,7 @@ static void run_free(struct run *r)
 
 /* Runs closure c with extra args in root; captures stdout/stderr. */
 static struct run run_in(const char *root, const struct closure *c, char *const *args,
-			 uint64_t timeout_ms, bool no_isolation)
+                         uint64_t timeout_ms, bool no_isolation)
 {
 	struct strvec argv = STRVEC_INIT;
 	for (size_t i = 0; i < c->argv_prefix.n; i++)
@@ -114,14 +114,14 @@ static struct run run_in(const char *root, const struct closure *c, char *const 
 	char *out = xasprintf("%s.out", root), *err = xasprintf("%s.err", root);
 	char *env[] = {"PATH=/nonexistent", "LC_ALL=C", NULL};
 	struct sandbox_spec spec = {
-		.root = root,
-		.exe = c->exe,
-		.argv = argv.v,
-		.env = env,
-		.timeout_ms = timeout_ms,
-		.stdout_path = out,
-		.stderr_path = err,
-		.no_isolation = no_isolation,
+	    .root = root,
+	    .exe = c->exe,
+	    .argv = argv.v,
+	    .env = env,
+	    .timeout_ms = timeout_ms,
+	    .stdout_path = out,
+	    .stderr_path = err,
+	    .no_isolation = no_isolation,
 	};
 	struct run r;
 	r.ret = sandbox_run(&spec, &r.res);
@@ -142,12 +142,14 @@ static struct run run_sh(const char *root, const char *script, bool no_isolation
 
 static bool exited(const struct run *r, int code)
 {
-	return r->ret == 0 && WIFEXITED(r->res.wait_status) && WEXITSTATUS(r->res.wait_status) == code;
+	return r->ret == 0 && WIFEXITED(r->res.wait_status) &&
+	       WEXITSTATUS(r->res.wait_status) == code;
 }
 
 static bool signaled(const struct run *r, int sig)
 {
-	return r->ret == 0 && WIFSIGNALED(r->res.wait_status) && WTERMSIG(r->res.wait_status) == sig;
+	return r->ret == 0 && WIFSIGNALED(r->res.wait_status) &&
+	       WTERMSIG(r->res.wait_status) == sig;
 }
 
 static void setup(void)
@@ -194,12 +196,12 @@ static void test_outputs_and_mounts(void)
 	write_text(in, "declared input\n", 0444);
 	free(in);
 	struct run r = run_sh(root,
-			      "read x < in.txt && echo \"$x\" && echo hi > out.txt && "
-			      "test -c /dev/null && test -c /dev/zero && "
-			      "test -c /dev/urandom && echo discard > /dev/null && "
-			      "echo t > /tmp/t && read t < /tmp/t && test \"$t\" = t && "
-			      "test -d /tmp && test ! -e /tmp/../proc/self",
-			      false);
+	                      "read x < in.txt && echo \"$x\" && echo hi > out.txt && "
+	                      "test -c /dev/null && test -c /dev/zero && "
+	                      "test -c /dev/urandom && echo discard > /dev/null && "
+	                      "echo t > /tmp/t && read t < /tmp/t && test \"$t\" = t && "
+	                      "test -d /tmp && test ! -e /tmp/../proc/self",
+	                      false);
 	CHECK(exited(&r, 0));
 	CHECK_STR(r.out, "declared input\n");
 	CHECK_STR(r.err, "");
@@ -285,10 +287,10 @@ static void test_timeout(void)
 			continue;
 		char *root = make_root(&sh);
 		uint64_t t0 = now_ns();
-		struct run r = run_in(root, &sh,
-				      (char *[]){"-c", "(while :; do :; done) & while :; do :; done",
-						 NULL},
-				      150, plain);
+		struct run r =
+		    run_in(root, &sh,
+		           (char *[]){"-c", "(while :; do :; done) & while :; do :; done", NULL},
+		           150, plain);
 		uint64_t dt = now_ns() - t0;
 		CHECK(r.ret == 0 && r.res.timed_out);
 		CHECK(signaled(&r, SIGKILL));
@@ -318,10 +320,11 @@ static void test_exec_failure(void)
 	for (int mode = 0; mode < 2; mode++) {
 		if (mode == 0 && !isolation)
 			continue;
-		struct sandbox_spec spec = {.root = root, .exe = "nope", .argv = argv,
-					    .no_isolation = mode == 1};
+		struct sandbox_spec spec = {
+		    .root = root, .exe = "nope", .argv = argv, .no_isolation = mode == 1};
 		struct sandbox_result res;
-		CHECK_ERR(sandbox_run(&spec, &res), "cannot execute nope: No such file or directory");
+		CHECK_ERR(sandbox_run(&spec, &res),
+		          "cannot execute nope: No such file or directory");
 	}
 	CHECK(!exists(root, "tmp") && !exists(root, "dev"));
 	char *missing = xasprintf("%s/missing", base);
@@ -353,12 +356,14 @@ static void test_no_leaks(void)
 		CHECK(exited(&r, 0));
 		run_free(&r);
 		r = run_in(root, &sh, (char *[]){"-c", "while :; do :; done", NULL}, 20,
-			   mode == 1 || !isolation);
+		           mode == 1 || !isolation);
 		CHECK(r.res.timed_out);
 		run_free(&r);
 		char *const argv[] = {"nope", NULL};
-		struct sandbox_spec spec = {.root = root, .exe = "nope", .argv = argv,
-					    .no_isolation = mode == 1 || !isolation};
+		struct sandbox_spec spec = {.root = root,
+		                            .exe = "nope",
+		                            .argv = argv,
+		                            .no_isolation = mode == 1 || !isolation};
 		struct sandbox_result res;
 		CHECK(sandbox_run(&spec, &res) < 0);
 		CHECK(!exists(root, "tmp") && !exists(root, "dev"));
@@ -399,9 +404,10 @@ static void test_claimed_names(void)
 	p = xasprintf("%s/dev/zero", root);
 	write_text(p, "not zeros\n", 0444);
 	free(p);
-	struct run r = run_sh(root, "read a < /tmp; read b < /dev/zero; echo \"$a/$b\"; "
-				    "test -c /dev/null && test -c /dev/urandom",
-			      false);
+	struct run r = run_sh(root,
+	                      "read a < /tmp; read b < /dev/zero; echo \"$a/$b\"; "
+	                      "test -c /dev/null && test -c /dev/urandom",
+	                      false);
 	CHECK(exited(&r, 0));
 	CHECK_STR(r.out, "tmp is a file/not zeros\n");
 	run_free(&r);
@@ -421,13 +427,14 @@ static void test_rlimits(void)
 		for (size_t i = 0; i < sh.argv_prefix.n; i++)
 			strvec_push(&argv, sh.argv_prefix.v[i]);
 		strvec_push(&argv, "-c");
-		strvec_push(&argv, "while :; do echo 0123456789012345678901234567890123 >> big; done");
+		strvec_push(&argv,
+		            "while :; do echo 0123456789012345678901234567890123 >> big; done");
 		struct sandbox_spec spec = {.root = root,
-					    .exe = sh.exe,
-					    .argv = argv.v,
-					    .timeout_ms = 5000,
-					    .max_output = 4096,
-					    .no_isolation = plain};
+		                            .exe = sh.exe,
+		                            .argv = argv.v,
+		                            .timeout_ms = 5000,
+		                            .max_output = 4096,
+		                            .no_isolation = plain};
 		struct sandbox_result res;
 		CHECK(sandbox_run(&spec, &res) == 0);
 		CHECK(WIFSIGNALED(res.wait_status) && WTERMSIG(res.wait_status) == SIGXFSZ);
@@ -450,9 +457,10 @@ static void *worker(void *arg)
 		struct run r = run_sh(root, cmd, !isolation);
 		char *want = xasprintf("%ld-%d\n", id, i);
 		if (!exited(&r, (int)(id + i)) || strcmp(r.out, want)) {
-			fprintf(stderr, "worker %ld/%d: ret %d (%s) status %d out \"%s\" err \"%s\"\n",
-				id, i, r.ret, r.ret < 0 ? gg_last_error() : "", r.res.wait_status, r.out,
-				r.err);
+			fprintf(stderr,
+			        "worker %ld/%d: ret %d (%s) status %d out \"%s\" err \"%s\"\n", id,
+			        i, r.ret, r.ret < 0 ? gg_last_error() : "", r.res.wait_status,
+			        r.out, r.err);
 			bad++;
 		}
 		free(want);
@@ -494,12 +502,21 @@ static void bench(void)
 	unsigned char img[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 12];
 	const unsigned char text[12] = {0xbf, 0, 0, 0, 0, 0xb8, 60, 0, 0, 0, 0x0f, 0x05};
 	Elf64_Ehdr eh = {
-		.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
-		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-		.e_entry = 0x400000 + sizeof eh + sizeof(Elf64_Phdr), .e_phoff = sizeof eh,
-		.e_ehsize = sizeof eh, .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1};
-	Elf64_Phdr ph = {.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = 0x400000,
-			 .p_filesz = sizeof img, .p_memsz = sizeof img, .p_align = 0x1000};
+	    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_entry = 0x400000 + sizeof eh + sizeof(Elf64_Phdr),
+	    .e_phoff = sizeof eh,
+	    .e_ehsize = sizeof eh,
+	    .e_phentsize = sizeof(Elf64_Phdr),
+	    .e_phnum = 1};
+	Elf64_Phdr ph = {.p_type = PT_LOAD,
+	                 .p_flags = PF_R | PF_X,
+	                 .p_vaddr = 0x400000,
+	                 .p_filesz = sizeof img,
+	                 .p_memsz = sizeof img,
+	                 .p_align = 0x1000};
 	memcpy(img, &eh, sizeof eh);
 	memcpy(img + sizeof eh, &ph, sizeof ph);
 	memcpy(img + sizeof eh + sizeof ph, text, sizeof text);
@@ -515,9 +532,12 @@ static void bench(void)
 	double sum[2] = {0, 0};
 	for (int i = 0; i < n; i++) {
 		for (int mode = 0; mode < 2; mode++) {
-			struct sandbox_spec spec = {.root = root, .exe = "true", .argv = argv,
-						    .stdout_path = out, .stderr_path = out,
-						    .no_isolation = mode == 1};
+			struct sandbox_spec spec = {.root = root,
+			                            .exe = "true",
+			                            .argv = argv,
+			                            .stdout_path = out,
+			                            .stderr_path = out,
+			                            .no_isolation = mode == 1};
 			struct sandbox_result res;
 			uint64_t t0 = now_ns();
 			CHECK(sandbox_run(&spec, &res) == 0 && res.wait_status == 0);
@@ -527,10 +547,11 @@ static void bench(void)
 	}
 	qsort(ms[0], (size_t)n, sizeof(double), cmp_double);
 	qsort(ms[1], (size_t)n, sizeof(double), cmp_double);
-	printf("bench: %d runs each, ms/run mean (median): isolated %.3f (%.3f), plain %.3f (%.3f), "
-	       "overhead %.3f (%.3f)\n",
-	       n, sum[0] / n, ms[0][n / 2], sum[1] / n, ms[1][n / 2], (sum[0] - sum[1]) / n,
-	       ms[0][n / 2] - ms[1][n / 2]);
+	printf(
+	    "bench: %d runs each, ms/run mean (median): isolated %.3f (%.3f), plain %.3f (%.3f), "
+	    "overhead %.3f (%.3f)\n",
+	    n, sum[0] / n, ms[0][n / 2], sum[1] / n, ms[1][n / 2], (sum[0] - sum[1]) / n,
+	    ms[0][n / 2] - ms[1][n / 2]);
 	free(ms[0]);
 	free(ms[1]);
 	unlink(out);
@@ -548,5 +569,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_hermetic, test_network,
-	  test_timeout, test_exec_failure, test_no_leaks, test_no_isolation, test_claimed_names,
-	  test_rlimits, test_threads, bench, teardown)
+          test_timeout, test_exec_failure, test_no_leaks, test_no_isolation, test_claimed_names,
+          test_rlimits, test_threads, bench, teardown)

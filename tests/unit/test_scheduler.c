@@ -29,7 +29,7 @@ static atomic_int executions, infra_attempts;
  *   emit TEXT   output a thunk that echoes TEXT (a dynamic graph)
  */
 static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
-		       struct exec_result *r)
+                       struct exec_result *r)
 {
 	(void)ctx, (void)o;
 	memset(r, 0, sizeof *r);
@@ -50,7 +50,8 @@ static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const 
 		buf_adds(&out, t->argv.v[2]);
 	} else if (!strcmp(op, "cat")) {
 		for (size_t i = 0; i < t->ninputs; i++)
-			if (strcmp(t->inputs[i].path, t->exe) && store_read(s, &t->inputs[i].ref.name, &out, 1 << 20) < 0)
+			if (strcmp(t->inputs[i].path, t->exe) &&
+			    store_read(s, &t->inputs[i].ref.name, &out, 1 << 20) < 0)
 				return -1;
 	} else if (!strcmp(op, "emit")) {
 		struct thunk e;
@@ -100,7 +101,8 @@ static struct gg_ref make(const char *op, const char *arg, const struct gg_ref *
 	}
 	struct gg_ref ref = {{{0}}, "o"};
 	struct buf enc = BUF_INIT;
-	if (thunk_name(&t, &ref.name, &enc) < 0 || store_put_buf(st, enc.data, enc.len, GG_THUNK, &ref.name) < 0)
+	if (thunk_name(&t, &ref.name, &enc) < 0 ||
+	    store_put_buf(st, enc.data, enc.len, GG_THUNK, &ref.name) < 0)
 		abort();
 	buf_free(&enc);
 	thunk_free(&t);
@@ -244,8 +246,9 @@ static void test_stop_at_first_failure(void)
 {
 	/* With one job, "bad" runs first and the rest is not started. */
 	struct gg_ref bad = make("fail", "stop", NULL, 0);
-	struct gg_ref later[3] = {make("echo", "later-1", NULL, 0), make("echo", "later-2", NULL, 0),
-				   make("echo", "later-3", NULL, 0)};
+	struct gg_ref later[3] = {make("echo", "later-1", NULL, 0),
+	                          make("echo", "later-2", NULL, 0),
+	                          make("echo", "later-3", NULL, 0)};
 	struct gg_ref targets[4] = {bad, later[0], later[1], later[2]};
 	struct sched_opts so = {.jobs = 1, .max_retries = 0, .execute = fake_engine};
 	struct sched *s;
@@ -299,5 +302,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
-	  test_failure_reported_and_retried_later, test_infrastructure_failures_retried, test_stop_at_first_failure,
-	  test_long_chain_loads_without_recursion, teardown)
+          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
+          test_stop_at_first_failure, test_long_chain_loads_without_recursion, teardown)
