@@ -45,7 +45,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps demo bench install clean format tests lambda-package
+.PHONY: all check check-plain check-asan deps demo bench install clean format format-check tests lambda-package
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -86,6 +86,7 @@ tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 # `make check` installs missing Debian packages (tools/deps.sh), then runs the
 # suite twice: a plain build and an ASan+UBSan build.
 check: deps
+	$(MAKE) format-check
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 
@@ -123,8 +124,15 @@ install: all
 	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
 
+FORMATTED = $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+	bench/*.[ch])
+
 format:
-	clang-format -i $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	clang-format -i $(FORMATTED)
+
+# Fails, naming the file and line, where a source is not in .clang-format's style.
+format-check:
+	clang-format --dry-run -Werror $(FORMATTED)
 
 clean:
 	rm -rf build build-asan build-clang

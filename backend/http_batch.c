@@ -137,7 +137,7 @@ static CURL *take_easy(struct http_batch *hb)
 	if (hb->n_idle > 0) {
 		e = hb->idle[--hb->n_idle];
 		curl_easy_reset(e); /* keeps the connection cache (it is the multi's) */
-		gg_curl_apply(e); /* reset dropped the common settings too */
+		gg_curl_apply(e);   /* reset dropped the common settings too */
 	} else {
 		e = gg_curl_easy();
 		if (!e)

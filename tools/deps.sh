@@ -4,7 +4,7 @@
 set -eu
 pkgs=(
 	# building
-	build-essential pkg-config clang libclang-rt-14-dev
+	build-essential pkg-config clang libclang-rt-14-dev clang-format
 	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev zlib1g-dev
 	# the tests' tools
 	attr python3 make zip unzip ca-certificates curl
