@@ -347,18 +347,50 @@ static void fail_node(struct sched *s, struct node *n, const char *err, struct c
 	}
 }
 
-/* Sets primary (the first output) and label, "PROGRAM OUTPUT Tabcdef12":
- * readable, and unique enough to tell thunks with the same program and
- * output name apart. One allocation for both. */
+static bool is_input(const struct thunk *t, const char *path)
+{
+	size_t lo = 0, hi = t->ninputs; /* inputs are sorted by path */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->inputs[mid].path, path);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* What the label names: the first output, unless that is an intermediate
+ * under .gg-sys/ (cc1's .s for as): then the first argument that is one of
+ * the build's own inputs (cc1's source file), which reads better. */
+static const char *shown_file(const struct thunk *t)
+{
+	const char *out = t->outputs.v[0];
+	if (strncmp(out, ".gg-sys/", 8) != 0)
+		return out;
+	for (size_t i = 1; i < t->argv.n; i++) {
+		const char *a = t->argv.v[i];
+		if (a[0] != '-' && strncmp(a, ".gg-sys/", 8) != 0 && is_input(t, a))
+			return a;
+	}
+	return out;
+}
+
+/* Sets primary (the first output) and label, "PROGRAM FILE Tabcdef12" (FILE
+ * from shown_file): readable, and unique enough to tell thunks with the same
+ * program and file apart. One allocation for both. */
 static void set_label(struct node *n, const struct thunk *t)
 {
 	const char *a0 =
 	    t->argv.n >= 5 && !strcmp(t->argv.v[1], "--library-path") ? t->argv.v[4] : t->argv.v[0];
 	const char *base = strrchr(a0, '/');
 	base = base ? base + 1 : a0;
-	const char *out = t->outputs.v[0];
-	size_t lb = strlen(base), lo = strlen(out);
-	char *p = xmalloc(lo + 1 + lb + 1 + lo + 1 + 9 + 1);
+	const char *out = t->outputs.v[0], *shown = shown_file(t);
+	size_t lb = strlen(base), lo = strlen(out), ls = strlen(shown);
+	char *p = xmalloc(lo + 1 + lb + 1 + ls + 1 + 9 + 1);
 	memcpy(p, out, lo + 1);
 	n->primary = p;
 	p += lo + 1;
@@ -366,8 +398,8 @@ static void set_label(struct node *n, const struct thunk *t)
 	memcpy(p, base, lb);
 	p += lb;
 	*p++ = ' ';
-	memcpy(p, out, lo);
-	p += lo;
+	memcpy(p, shown, ls);
+	p += ls;
 	*p++ = ' ';
 	memcpy(p, n->name.s, 9);
 	p[9] = 0;

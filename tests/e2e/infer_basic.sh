@@ -184,8 +184,10 @@ check "-g: shared library and program equal the plain build's without debug info
 
 # ---- without -g everything equals the plain build byte for byte ----
 cp -r proj lazy
-(cd lazy && gg init . >/dev/null && gg infer make -j2 CFLAGS=-O2 >/dev/null 2>&1 && gg force --summary $outputs 2>force.out)
+(cd lazy && gg init . >/dev/null && gg infer make -j2 CFLAGS=-O2 >/dev/null 2>&1 && gg force --summary --trace trace.json $outputs 2>force.out)
 check "-O2: forcing every output" grep -q 'failed 0' lazy/force.out
+# cc1's output is an intermediate (.gg-sys/tmp/N.s): its label names the source
+check "-O2: the trace labels the compile of main.c after its source" grep -q '"name":"cc1 src/main.c T' lazy/trace.json
 check "-O2: objects, archive, shared library and program equal plain make's byte for byte" all_same lazy plain $outputs
 check "-O2: the program runs" [ "$(lazy/obj/prog a b)" = "$expected" ]
 
