@@ -15,14 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void drop_hasher(struct incoming *in)
-{
-	if (in->h.ctx) {
-		struct gg_name junk;
-		gg_hasher_final(&in->h, GG_VALUE, &junk); /* frees the digest context */
-	}
-}
-
 int incoming_open(struct incoming *in, struct store *s, const struct gg_name *want,
                   const char *from)
 {
@@ -46,7 +38,6 @@ int incoming_restart(struct incoming *in)
 		return gg_error("internal: restart of a closed download of %s", in->want.s);
 	if (ftruncate(in->fd, 0) < 0 || lseek(in->fd, 0, SEEK_SET) < 0)
 		return gg_error_errno("cannot reset a temporary file for %s", in->want.s);
-	drop_hasher(in);
 	gg_hasher_init(&in->h);
 	in->got = 0;
 	return 0;
@@ -114,7 +105,6 @@ int incoming_commit(struct incoming *in)
 		r = install(in);
 	if (r < 0)
 		unlink(in->tmp);
-	drop_hasher(in);
 	free(in->tmp);
 	in->tmp = NULL;
 	return r;
@@ -129,5 +119,4 @@ void incoming_discard(struct incoming *in)
 		unlink(in->tmp);
 	free(in->tmp);
 	in->tmp = NULL;
-	drop_hasher(in);
 }

@@ -31,7 +31,7 @@ struct gg_name {
 
 /* Incremental hashing of an object's bytes. */
 struct gg_hasher {
-	void *ctx; /* EVP_MD_CTX */
+	_Alignas(8) unsigned char ctx[112]; /* OpenSSL's SHA256_CTX (size checked in hash.c) */
 	uint64_t size;
 	unsigned char head[16]; /* first bytes, to detect thunks */
 	size_t head_len;
