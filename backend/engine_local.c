@@ -2,7 +2,8 @@
  * @file engine_local.c
  * The local engine: a pool of `limit` threads, each executing one reduced
  * thunk at a time with exec_thunk() (the hermetic sandbox). It runs
- * everything; it has no size limits.
+ * everything; it has no size limits. The threads start with the first job,
+ * so a force that is all memo hits starts none.
  */
 #include "engine.h"
 
@@ -20,7 +21,8 @@ struct local {
 	size_t head, len, cap;
 	bool stopping; /* protected by mu */
 	pthread_t *threads;
-	int nthreads;
+	int nthreads; /* started so far; protected by mu */
+	bool started; /* start_threads ran; protected by mu */
 };
 
 struct thread_arg {
@@ -70,10 +72,30 @@ static bool local_can_execute(struct engine *e, const struct thunk *t, char **wh
 	return true;
 }
 
+/* Starts the pool (mu held). Fails only if no thread at all can start. */
+static int start_threads(struct local *l)
+{
+	l->started = true;
+	for (int i = 0; i < l->e.limit; i++) {
+		struct thread_arg *ta = xmalloc(sizeof *ta);
+		*ta = (struct thread_arg){l, i};
+		if (pthread_create(&l->threads[i], NULL, local_thread, ta) != 0) {
+			free(ta);
+			break;
+		}
+		l->nthreads++;
+	}
+	return l->nthreads ? 0 : gg_error("cannot start threads for the local engine");
+}
+
 static int local_submit(struct engine *e, struct engine_job *job)
 {
 	struct local *l = e->priv;
 	pthread_mutex_lock(&l->mu);
+	if (!l->started && start_threads(l) < 0) {
+		pthread_mutex_unlock(&l->mu);
+		return -1;
+	}
 	if (l->len == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct engine_job **q = xcalloc(cap, sizeof *q);
@@ -136,19 +158,6 @@ int engine_local_create(int limit, const struct engine_config *cfg, struct engin
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	l->threads = xcalloc((size_t)limit, sizeof *l->threads);
-	for (int i = 0; i < limit; i++) {
-		struct thread_arg *ta = xmalloc(sizeof *ta);
-		*ta = (struct thread_arg){l, i};
-		if (pthread_create(&l->threads[i], NULL, local_thread, ta) != 0) {
-			free(ta);
-			break;
-		}
-		l->nthreads++;
-	}
-	if (l->nthreads == 0) {
-		local_destroy(&l->e);
-		return gg_error("cannot start threads for the local engine");
-	}
 	*out = &l->e;
 	return 0;
 }
