@@ -7,16 +7,27 @@
  * gzip'd with "Content-Encoding: gzip" and undone by libcurl on download;
  * every download is verified against its name (incoming.c).
  *
- * It does not list buckets, create them, or do multipart uploads (objects
- * up to S3's 5 GiB single-PUT limit). libcurl 7.88 signs what it is given
- * but does not add x-amz-content-sha256, so this file does (see
- * /work/shared/infra.md §E); the header's value is the object's own digest,
- * which is in its name, so uploads are signed without an extra read.
+ * Objects larger than the part size (GG_S3_PART_SIZE, 64 MiB) go up as
+ * multipart uploads, in batches of requests: CreateMultipartUpload for a
+ * group of objects, then all their parts at once (streamed from the file at
+ * their offsets), then CompleteMultipartUpload, and AbortMultipartUpload
+ * for every upload that did not complete, so that no parts are left behind
+ * (see put_multipart()). A compressed object is gzip'd first and its gzip'd
+ * copy is cut into parts, so an object is stored the same way whichever
+ * path it takes. It does not list or create buckets.
+ *
+ * libcurl 7.88 signs what it is given but does not add x-amz-content-sha256,
+ * so this file does (see /work/shared/infra.md §E); for a whole object the
+ * header's value is the object's own digest, which is in its name, so
+ * uploads are signed without an extra read; a part's digest is computed by
+ * reading the part once before it is sent, so that the server checks parts
+ * end to end too.
  */
 #include "aws_credentials.h"
 #include "compress.h"
 #include "http_batch.h"
 #include "incoming.h"
+#include "s3_multipart.h"
 #include "storage_backends.h"
 
 #include <errno.h>
@@ -28,7 +39,9 @@
 #include <unistd.h>
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define S3_MAX_PUT   (UINT64_C(5) << 30)
+/* How much of a CreateMultipartUpload or CompleteMultipartUpload answer is
+ * kept: both are a few hundred bytes; more is not an answer to parse. */
+#define REPLY_MAX 65536
 
 struct s3 {
 	struct storage base; /* base.uri: s3://BUCKET[/PREFIX], never credentials */
@@ -37,11 +50,46 @@ struct s3 {
 	char *sigv4;         /* "aws:amz:REGION:s3" */
 	char *region;
 	bool compress;
+	uint64_t part_size;    /* GG_S3_PART_SIZE: larger objects go up in parts */
+	unsigned max_inflight; /* of the batch runner: how many parts keep it busy */
+	bool fatal;            /* a batch of this put stopped on e.g. a 403 */
 	struct aws_credentials cred;
 	struct http_batch *hb;
 };
 
-enum s3_op { S3_HEAD, S3_GET, S3_PUT, S3_DELETE };
+enum s3_op {
+	S3_HEAD,
+	S3_GET,
+	S3_PUT,
+	S3_DELETE,
+	/* multipart upload */
+	S3_MP_CREATE,
+	S3_MP_PART,
+	S3_MP_COMPLETE,
+	S3_MP_ABORT,
+};
+
+/*
+ * One multipart upload of one object, across the batches of put_group():
+ * created, then its parts, then completed, or aborted. It holds what it
+ * sends open from the first batch to the last.
+ */
+struct s3_upload {
+	struct gg_name name;
+	int fd;        /* what is sent: the store's file or its gzip'd copy */
+	char *gz_path; /* that copy, removed when the upload is settled; or NULL */
+	uint64_t size; /* bytes sent */
+	uint64_t part_len;
+	unsigned n_parts;
+	char *id;            /* the UploadId, as the server sent it */
+	char **etags;        /* [n_parts], from the answers to UploadPart */
+	struct buf complete; /* the body of CompleteMultipartUpload */
+	char complete_sha[GG_DIGEST_HEX + 1];
+	bool created, completed;
+	bool failed;      /* a request failed for good: send no more parts, abort */
+	bool uncertain;   /* Complete's answer was lost: HEAD says if it happened */
+	char error[1536]; /* the first failure, then why aborting failed too */
+};
 
 /* One request about one object; lives for a whole batch, across retries. */
 struct s3_job {
@@ -72,6 +120,14 @@ struct s3_job {
 	size_t body_len;
 	/* results */
 	bool present, downloaded, remove_remote;
+	/* multipart requests */
+	struct s3_upload *up;
+	unsigned part; /* S3_MP_PART: its index (the part number less one) */
+	uint64_t part_off, part_len, part_pos;
+	char part_sha[GG_DIGEST_HEX + 1]; /* read and hashed before the first attempt */
+	char etag[S3_MAX_ETAG + 1];
+	bool skipped;     /* not sent: another request of its upload had failed */
+	struct buf reply; /* the answer to Create or Complete, up to REPLY_MAX */
 };
 
 static struct s3 *s3_of(struct storage *st)
@@ -234,11 +290,14 @@ static int s3_open(const char *uri, struct storage **out)
 			                        enc.data ? enc.data : "");
 		s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 		s->compress = env_flag("GG_S3_COMPRESS", true);
-		r = aws_credentials_load(&s->cred);
+		r = s3_part_size_from_env(&s->part_size);
 	}
+	if (r == 0)
+		r = aws_credentials_load(&s->cred);
 	if (r == 0) {
 		struct http_batch_config cfg;
 		http_batch_config_from_env(&cfg);
+		s->max_inflight = cfg.max_inflight;
 		r = http_batch_new(&cfg, &s->hb);
 	}
 	free(scheme);
@@ -263,15 +322,23 @@ static void s3_close(struct storage *st)
 
 /* ---- one request ---- */
 
-static const char *op_verb(enum s3_op op)
+/* What a request does, for "cannot ..." messages. */
+static void job_what(const struct s3_job *j, char *out, size_t size)
 {
-	switch (op) {
-	case S3_HEAD: return "check";
-	case S3_GET: return "download";
-	case S3_PUT: return "upload";
-	case S3_DELETE: return "delete";
+	const char *n = j->name.s;
+	switch (j->op) {
+	case S3_HEAD: snprintf(out, size, "check %s", n); return;
+	case S3_GET: snprintf(out, size, "download %s", n); return;
+	case S3_PUT: snprintf(out, size, "upload %s", n); return;
+	case S3_DELETE: snprintf(out, size, "delete %s", n); return;
+	case S3_MP_CREATE: snprintf(out, size, "start a multipart upload of %s", n); return;
+	case S3_MP_PART:
+		snprintf(out, size, "upload part %u of %u of %s", j->part + 1, j->up->n_parts, n);
+		return;
+	case S3_MP_COMPLETE: snprintf(out, size, "complete the multipart upload of %s", n); return;
+	case S3_MP_ABORT: snprintf(out, size, "abort the multipart upload of %s", n); return;
 	}
-	return "?";
+	snprintf(out, size, "?");
 }
 
 /* Copies the text of <tag>...</tag> from an XML error body. */
@@ -301,19 +368,22 @@ static void xml_field(const char *body, size_t len, const char *tag, char *out, 
 /* Writes "cannot OP NAME at URI: WHY" into the job's error. */
 static void job_error(struct s3_job *j, CURLcode rc, long status, const char *extra)
 {
-	char code[80], msg[160], detail[260], why[300];
+	char code[80], msg[160], detail[260], why[300], what[200];
 	xml_field(j->body, j->body_len, "Code", code, sizeof code);
 	xml_field(j->body, j->body_len, "Message", msg, sizeof msg);
 	snprintf(detail, sizeof detail, "%s%s%s", code, *code && *msg ? ": " : "", msg);
 	if (!*detail && status == 403)
 		snprintf(detail, sizeof detail, "access denied: check the credentials%s",
-		         j->op == S3_HEAD ? ", and that they allow s3:ListBucket" : "");
+		         j->op == S3_HEAD       ? ", and that they allow s3:ListBucket"
+		         : j->op == S3_MP_ABORT ? ", and that they allow s3:AbortMultipartUpload"
+		                                : "");
 	if (!*detail && (status == 301 || status == 307 || status == 400) && j->region_hint[0])
 		snprintf(detail, sizeof detail, "the bucket is in region %s; set GG_S3_REGION",
 		         j->region_hint);
 	http_describe(why, sizeof why, rc, status, detail);
-	snprintf(j->http.error, sizeof j->http.error, "cannot %s %s at %s: %s%s%s", op_verb(j->op),
-	         j->name.s, j->s3->base.uri, why, rc != CURLE_OK ? " at " : "",
+	job_what(j, what, sizeof what);
+	snprintf(j->http.error, sizeof j->http.error, "cannot %s at %s: %s%s%s", what,
+	         j->s3->base.uri, why, rc != CURLE_OK ? " at " : "",
 	         rc != CURLE_OK ? j->s3->endpoint : "");
 	if (extra) {
 		size_t l = strlen(j->http.error);
@@ -331,12 +401,28 @@ static void keep_body(struct s3_job *j, const char *data, size_t len)
 	j->body[j->body_len] = 0;
 }
 
+/* A successful answer that cannot be used (truncated, garbled): for a
+ * multipart request, an error naming the object and what is wrong. */
+static enum http_verdict bad_reply(struct s3_job *j, long status, const char *why)
+{
+	char what[200];
+	job_what(j, what, sizeof what);
+	snprintf(j->http.error, sizeof j->http.error, "cannot %s at %s: bad reply to HTTP %ld: %s",
+	         what, j->s3->base.uri, status, why);
+	return HTTP_FAILED;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_job *j = arg;
 	size_t len = size * nmemb;
-	static const char enc[] = "content-encoding:", reg[] = "x-amz-bucket-region:";
-	if (len > sizeof enc - 1 && !strncasecmp(data, enc, sizeof enc - 1)) {
+	static const char enc[] = "content-encoding:", reg[] = "x-amz-bucket-region:",
+	                  etag[] = "etag:";
+	if (j->op == S3_MP_PART && len > sizeof etag - 1 &&
+	    !strncasecmp(data, etag, sizeof etag - 1)) {
+		/* an unusable value leaves it empty: the answer is then bad */
+		s3_etag_parse(data + sizeof etag - 1, len - (sizeof etag - 1), j->etag);
+	} else if (len > sizeof enc - 1 && !strncasecmp(data, enc, sizeof enc - 1)) {
 		const char *v = data + sizeof enc - 1;
 		while (v < data + len && (*v == ' ' || *v == '\t'))
 			v++;
@@ -364,7 +450,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	long status = 0;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (j->op != S3_GET || status != 200) {
-		keep_body(j, data, len);
+		const char *d = data;
+		size_t l = len;
+		/* S3 may send blanks before a slow CompleteMultipartUpload's
+		 * answer, to keep the connection alive */
+		if (j->body_len == 0)
+			while (l > 0 && (*d == ' ' || *d == '\t' || *d == '\r' || *d == '\n'))
+				d++, l--;
+		keep_body(j, d, l);
+		if ((j->op == S3_MP_CREATE || j->op == S3_MP_COMPLETE) && j->reply.len < REPLY_MAX)
+			buf_add(&j->reply, d,
+			        l < REPLY_MAX - j->reply.len ? l : REPLY_MAX - j->reply.len);
 		return len;
 	}
 	int r = incoming_write(&j->in, data, len);
@@ -394,6 +490,75 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
 	return lseek(j->fd, (off_t)offset, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
+/* A part's bytes, read with pread at its offset: the parts of one object
+ * share one file descriptor and are sent at once. */
+static size_t on_read_part(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct s3_job *j = arg;
+	uint64_t left = j->part_len - j->part_pos;
+	size_t want = size * nmemb < left ? size * nmemb : (size_t)left;
+	if (want == 0)
+		return 0;
+	for (;;) {
+		ssize_t n = pread(j->up->fd, data, want, (off_t)(j->part_off + j->part_pos));
+		if (n > 0) {
+			j->part_pos += (uint64_t)n;
+			return (size_t)n;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return CURL_READFUNC_ABORT; /* an error, or the file is shorter */
+	}
+}
+
+static int on_seek_part(void *arg, curl_off_t offset, int origin)
+{
+	struct s3_job *j = arg;
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > j->part_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	j->part_pos = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/*
+ * The SHA-256 of a part, for its x-amz-content-sha256, so that the server
+ * checks each part as it checks whole objects. This reads the part once
+ * more (the bytes are then in the page cache for the send); it runs in the
+ * transfer loop, which a 64 MiB part holds for some tens of milliseconds.
+ */
+static int hash_part(struct s3_job *j)
+{
+	enum { CHUNK = 1 << 20 };
+	char *b = xmalloc(CHUNK);
+	struct gg_hasher h;
+	gg_hasher_init(&h);
+	uint64_t done = 0;
+	int r = 0;
+	while (done < j->part_len) {
+		uint64_t left = j->part_len - done;
+		ssize_t n = pread(j->up->fd, b, left < CHUNK ? (size_t)left : CHUNK,
+		                  (off_t)(j->part_off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = gg_error_errno("cannot read %s", j->name.s);
+			break;
+		}
+		if (n == 0) {
+			r = gg_error("%s is shorter than expected", j->name.s);
+			break;
+		}
+		gg_hasher_update(&h, b, (size_t)n);
+		done += (uint64_t)n;
+	}
+	struct gg_name digest;
+	gg_hasher_final(&h, GG_VALUE, &digest);
+	free(b);
+	if (r == 0)
+		gg_name_digest_hex(&digest, j->part_sha);
+	return r;
+}
+
 /* Appends "NAME: value"; no length limit (session tokens run to kilobytes). */
 static void add_header(struct s3_job *j, const char *name, const char *value)
 {
@@ -415,20 +580,23 @@ static int open_upload(struct s3_job *j)
 	int fd = store_open_object(j->local, &j->name);
 	if (fd < 0)
 		return -1;
+	/* larger objects take the multipart path (the part size is at most
+	 * the 5 GiB that a single PUT takes) */
 	uint64_t size = gg_name_size(&j->name);
-	if (size > S3_MAX_PUT) {
-		close(fd);
-		return gg_error("object %s is larger than S3's 5 GiB single-upload limit",
-		                j->name.s);
-	}
 	if (j->http.attempts == 1 && j->s3->compress && compress_pays(fd, size)) {
 		int gz = compress_to_temp(fd, j->local->tmp, &j->gz_path, &j->gz_size, j->gz_sha);
-		if (gz >= 0) {
+		if (gz >= 0 && j->gz_size <= S3_MAX_PART_SIZE) {
 			close(fd);
 			j->gz_fd = j->fd = gz;
 			return 0;
 		}
-		/* could not compress (e.g. disk full): send it as it is */
+		/* could not compress (e.g. disk full), or gzip grew a 5 GiB
+		 * object past the limit: send it as it is */
+		if (gz >= 0) {
+			close(gz);
+			unlink(j->gz_path);
+			free(j->gz_path);
+		}
 		j->gz_path = NULL;
 	}
 	j->fd = fd;
@@ -439,9 +607,6 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 {
 	struct s3_job *j = (struct s3_job *)hj;
 	struct s3 *s = j->s3;
-	char url[1024];
-	if ((size_t)snprintf(url, sizeof url, "%s%s", s->url_base, j->name.s) >= sizeof url)
-		return gg_error("%s: URL too long", s->base.uri);
 	j->easy = e;
 	j->headers = NULL;
 	j->body_len = 0;
@@ -449,6 +614,9 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	j->encoded = false;
 	j->region_hint[0] = 0;
 	j->write_err = 0;
+	j->etag[0] = 0;
+	j->part_pos = 0;
+	buf_reset(&j->reply);
 	const char *sha = EMPTY_SHA256;
 	switch (j->op) {
 	case S3_HEAD: curl_easy_setopt(e, CURLOPT_NOBODY, 1L); break;
@@ -482,11 +650,65 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 		curl_easy_setopt(e, CURLOPT_SEEKDATA, j);
 		break;
 	case S3_DELETE: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
+	case S3_MP_CREATE:
+		/* what a single PUT would say about the object goes here */
+		add_header(j, "Content-Type", "application/octet-stream");
+		if (j->up->gz_path)
+			add_header(j, "Content-Encoding", "gzip");
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		break;
+	case S3_MP_PART:
+		if (j->up->failed) {
+			j->skipped = true;
+			snprintf(j->http.error, sizeof j->http.error,
+			         "part %u of %s not sent: the upload failed", j->part + 1,
+			         j->name.s);
+			return -1;
+		}
+		if (!j->part_sha[0] && hash_part(j) < 0) {
+			snprintf(j->http.error, sizeof j->http.error,
+			         "cannot upload part %u of %s to %s: %s", j->part + 1, j->name.s,
+			         s->base.uri, gg_last_error());
+			return -1;
+		}
+		sha = j->part_sha;
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->part_len);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read_part);
+		curl_easy_setopt(e, CURLOPT_READDATA, j);
+		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek_part);
+		curl_easy_setopt(e, CURLOPT_SEEKDATA, j);
+		break;
+	case S3_MP_COMPLETE:
+		add_header(j, "Content-Type", "application/xml");
+		sha = j->up->complete_sha;
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		/* not copied by libcurl: the upload keeps it until the batch ends */
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->up->complete.data);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->up->complete.len);
+		break;
+	case S3_MP_ABORT: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
 	}
 	add_header(j, "x-amz-content-sha256", sha);
 	if (s->cred.session_token)
 		add_header(j, "x-amz-security-token", s->cred.session_token);
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	/* the query is sent as libcurl signs it: parameters sorted by name,
+	 * values encoded, and "uploads=" with its '=' (infra.md §E) */
+	struct buf url = BUF_INIT;
+	buf_printf(&url, "%s%s", s->url_base, j->name.s);
+	if (j->op == S3_MP_CREATE) {
+		buf_adds(&url, "?uploads=");
+	} else if (j->op == S3_MP_PART) {
+		buf_printf(&url, "?partNumber=%u&uploadId=", j->part + 1);
+		s3_query_encode(&url, j->up->id);
+	} else if (j->op == S3_MP_COMPLETE || j->op == S3_MP_ABORT) {
+		buf_adds(&url, "?uploadId=");
+		s3_query_encode(&url, j->up->id);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url.data); /* copied by libcurl */
+	buf_free(&url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
 	curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s->sigv4);
 	curl_easy_setopt(e, CURLOPT_USERNAME, s->cred.access_key);
@@ -502,10 +724,11 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 static enum http_verdict judge_failure(struct s3_job *j, CURLcode rc, long status)
 {
 	job_error(j, rc, status, NULL);
-	if (rc == CURLE_OK && (status == 401 || status == 403))
-		return HTTP_FATAL; /* every other request would be refused too */
-	if (rc == CURLE_OK && (status == 301 || status == 307) && j->region_hint[0])
+	if ((rc == CURLE_OK && (status == 401 || status == 403)) ||
+	    (rc == CURLE_OK && (status == 301 || status == 307) && j->region_hint[0])) {
+		j->s3->fatal = true; /* every other request would be refused too */
 		return HTTP_FATAL;
+	}
 	return http_transient(rc, status) ? HTTP_RETRY : HTTP_FAILED;
 }
 
@@ -548,6 +771,71 @@ static enum http_verdict finish_get(struct s3_job *j, CURLcode rc, long status)
 	return judge_failure(j, rc, status);
 }
 
+static enum http_verdict finish_create(struct s3_job *j, CURLcode rc, long status)
+{
+	const char *b = j->reply.data;
+	size_t len = j->reply.len;
+	if (rc != CURLE_OK || status != 200 || s3_xml_is_error(b, len))
+		return judge_failure(j, rc, status);
+	char id[S3_MAX_UPLOAD_ID + 1];
+	if (s3_xml_text(b, len, "UploadId", id, sizeof id) < 0)
+		return bad_reply(j, status, gg_last_error());
+	j->up->id = xstrdup(id);
+	j->up->created = true;
+	return HTTP_DONE;
+}
+
+static enum http_verdict finish_part(struct s3_job *j, CURLcode rc, long status)
+{
+	if (rc == CURLE_OK && status == 200) {
+		if (!j->etag[0])
+			return bad_reply(j, status, "no usable ETag header");
+		free(j->up->etags[j->part]);
+		j->up->etags[j->part] = xstrdup(j->etag);
+		return HTTP_DONE;
+	}
+	if (rc == CURLE_OK && status == 400 && strstr(j->body, "XAmzContentSHA256Mismatch")) {
+		job_error(j, rc, status, "; the local copy may be damaged");
+		return HTTP_FAILED;
+	}
+	return judge_failure(j, rc, status);
+}
+
+/*
+ * CompleteMultipartUpload answers 200 at once and the outcome in the body,
+ * which can be an <Error>. When the answer is lost (cut short, or the upload
+ * is gone when an attempt is repeated), whether the object was made is not
+ * known: the upload is marked uncertain and a HEAD decides.
+ */
+static enum http_verdict finish_complete(struct s3_job *j, CURLcode rc, long status)
+{
+	const char *b = j->reply.data;
+	size_t len = j->reply.len;
+	static const char result[] = "<CompleteMultipartUploadResult";
+	if (rc == CURLE_OK && status == 200 && !s3_xml_is_error(b, len)) {
+		if (b && memmem(b, len, result, sizeof result - 1)) {
+			j->up->completed = true;
+			return HTTP_DONE;
+		}
+		j->up->uncertain = true;
+		return bad_reply(
+		    j, status, len ? "no <CompleteMultipartUploadResult> in it" : "an empty body");
+	}
+	enum http_verdict v = judge_failure(j, rc, status);
+	if (rc != CURLE_OK)
+		return v;
+	char code[80];
+	xml_field(j->body, j->body_len, "Code", code, sizeof code);
+	if (!strcmp(code, "NoSuchUpload") && j->http.attempts > 1) {
+		j->up->uncertain = true; /* an earlier attempt may have done it */
+		return HTTP_FAILED;
+	}
+	if (status == 200 && (!strcmp(code, "InternalError") || !strcmp(code, "SlowDown") ||
+	                      !strcmp(code, "ServiceUnavailable")))
+		return HTTP_RETRY; /* what S3 asks clients to retry */
+	return v;
+}
+
 static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, long status)
 {
 	struct s3_job *j = (struct s3_job *)hj;
@@ -583,19 +871,28 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 		}
 		return judge_failure(j, rc, status);
 	case S3_DELETE:
+	case S3_MP_ABORT:
+		/* 404: already gone (for an upload: aborted, or completed) */
 		if (rc == CURLE_OK && (status == 200 || status == 204 || status == 404))
 			return HTTP_DONE;
 		return judge_failure(j, rc, status);
+	case S3_MP_CREATE: return finish_create(j, rc, status);
+	case S3_MP_PART: return finish_part(j, rc, status);
+	case S3_MP_COMPLETE: return finish_complete(j, rc, status);
 	}
 	return HTTP_FAILED;
 }
 
-/* Frees what a settled job kept across attempts: its download sink and
- * its compressed copy. */
+/* Frees what a settled job kept across attempts: its download sink, its
+ * compressed copy, the answer it kept. A part that failed marks its upload. */
 static void s3_release(struct http_job *hj)
 {
 	struct s3_job *j = (struct s3_job *)hj;
 	incoming_discard(&j->in);
+	buf_free(&j->reply);
+	/* the rest of the upload's parts are not sent (see s3_prepare) */
+	if (j->up && j->http.state == HTTP_JOB_FAILED)
+		j->up->failed = true;
 	if (j->gz_fd >= 0)
 		close(j->gz_fd);
 	j->gz_fd = -1;
@@ -607,24 +904,37 @@ static void s3_release(struct http_job *hj)
 
 /* ---- batches ---- */
 
+static void job_init(struct s3_job *j, struct s3 *s, enum s3_op op, struct store *local,
+                     const struct gg_name *name)
+{
+	j->http.prepare = s3_prepare;
+	j->http.finish = s3_finish;
+	j->http.release = s3_release;
+	j->s3 = s;
+	j->op = op;
+	j->name = *name;
+	j->local = local;
+	j->fd = j->gz_fd = -1;
+	j->in = (struct incoming)INCOMING_INIT;
+	j->reply = (struct buf)BUF_INIT;
+}
+
+/* The pointers that http_batch_run() takes. */
+static struct http_job **job_ptrs(struct s3_job *jobs, size_t n)
+{
+	struct http_job **ptrs = xcalloc(n ? n : 1, sizeof *ptrs);
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &jobs[i].http;
+	return ptrs;
+}
+
 static struct s3_job *make_jobs(struct s3 *s, enum s3_op op, struct store *local,
                                 const struct gg_name *names, size_t n, struct http_job ***ptrs)
 {
 	struct s3_job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
-	*ptrs = xcalloc(n ? n : 1, sizeof **ptrs);
-	for (size_t i = 0; i < n; i++) {
-		struct s3_job *j = &jobs[i];
-		j->http.prepare = s3_prepare;
-		j->http.finish = s3_finish;
-		j->http.release = s3_release;
-		j->s3 = s;
-		j->op = op;
-		j->name = names[i];
-		j->local = local;
-		j->fd = j->gz_fd = -1;
-		j->in = (struct incoming)INCOMING_INIT;
-		(*ptrs)[i] = &j->http;
-	}
+	for (size_t i = 0; i < n; i++)
+		job_init(&jobs[i], s, op, local, &names[i]);
+	*ptrs = job_ptrs(jobs, n);
 	return jobs;
 }
 
@@ -668,14 +978,281 @@ static int s3_has(struct storage *st, const struct gg_name *names, size_t n, boo
 	return storage_batch_error(failed, first);
 }
 
+/* ---- multipart uploads ---- */
+
+static void upload_fail(struct s3_upload *up, const char *why)
+{
+	up->failed = true;
+	if (!up->error[0])
+		snprintf(up->error, sizeof up->error, "%s", why);
+}
+
+/* Opens what an upload sends, gzip'd first when that pays (as for a single
+ * PUT), and cuts it into parts. */
+static int upload_open(struct s3 *s, struct store *local, struct s3_upload *up)
+{
+	int fd = store_open_object(local, &up->name);
+	if (fd < 0)
+		return -1;
+	up->fd = fd;
+	up->size = gg_name_size(&up->name);
+	if (s->compress && compress_pays(fd, up->size)) {
+		char sha[GG_DIGEST_HEX + 1];
+		uint64_t gz_size;
+		int gz = compress_to_temp(fd, local->tmp, &up->gz_path, &gz_size, sha);
+		if (gz >= 0) {
+			close(fd);
+			up->fd = gz;
+			up->size = gz_size;
+		} else {
+			up->gz_path = NULL; /* could not compress: send it as it is */
+		}
+	}
+	return s3_plan_parts(up->size, s->part_size, &up->part_len, &up->n_parts);
+}
+
+/* Releases what an upload holds once it is settled; keeps its outcome. */
+static void upload_close(struct s3_upload *up)
+{
+	if (up->fd >= 0)
+		close(up->fd);
+	up->fd = -1;
+	if (up->gz_path)
+		unlink(up->gz_path);
+	free(up->gz_path);
+	up->gz_path = NULL;
+	for (unsigned i = 0; up->etags && i < up->n_parts; i++)
+		free(up->etags[i]);
+	free(up->etags);
+	up->etags = NULL;
+	free(up->id);
+	up->id = NULL;
+	buf_free(&up->complete);
+}
+
+/* Runs a batch of multipart requests and records in each upload why it
+ * failed: a request's own failure first, not a part skipped after it. */
+static void run_upload_jobs(struct s3 *s, struct s3_job *jobs, size_t n)
+{
+	struct http_job **ptrs = job_ptrs(jobs, n);
+	if (n > 0)
+		http_batch_run(s->hb, ptrs, n);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i].http.state == HTTP_JOB_FAILED &&
+			    (pass == 1 || (jobs[i].http.attempts > 0 && !jobs[i].skipped)))
+				upload_fail(jobs[i].up, jobs[i].http.error);
+	free_jobs(jobs, n, ptrs);
+}
+
+/* A batch of one request per upload for which want() holds. */
+static void run_upload_step(struct s3 *s, struct store *local, struct s3_upload *ups, size_t n,
+                            enum s3_op op, bool (*want)(const struct s3_upload *))
+{
+	struct s3_job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (want(&ups[i])) {
+			job_init(&jobs[k], s, op, local, &ups[i].name);
+			jobs[k++].up = &ups[i];
+		}
+	run_upload_jobs(s, jobs, k);
+}
+
+static bool wants_create(const struct s3_upload *up)
+{
+	return !up->failed;
+}
+
+static bool wants_complete(const struct s3_upload *up)
+{
+	return up->created && !up->failed;
+}
+
+/*
+ * Uploads a group of objects in parts, one batch per step so that each
+ * step's requests share the connections: create every upload, send every
+ * part of every upload (a part that fails for good stops the rest of its
+ * upload's parts), complete what has all its parts, then abort every upload
+ * that was created and not completed, leaving no parts behind. (An upload
+ * whose Create answer was lost cannot be named, so not aborted; it holds
+ * no parts. A bucket lifecycle rule, AbortIncompleteMultipartUpload, clears
+ * such leftovers; listing the key's uploads to abort strays could abort
+ * another client's upload of the same object.)
+ */
+static void put_group(struct s3 *s, struct store *local, struct s3_upload *ups, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct s3_upload *up = &ups[i];
+		char why[1024];
+		if (s->fatal) {
+			upload_fail(up, "not attempted after an earlier fatal error");
+		} else if (upload_open(s, local, up) < 0) {
+			snprintf(why, sizeof why, "cannot upload %s to %s: %s", up->name.s,
+			         s->base.uri, gg_last_error());
+			upload_fail(up, why);
+		}
+	}
+	run_upload_step(s, local, ups, n, S3_MP_CREATE, wants_create);
+
+	size_t n_parts = 0;
+	for (size_t i = 0; i < n; i++)
+		if (wants_complete(&ups[i]))
+			n_parts += ups[i].n_parts;
+	struct s3_job *jobs = xcalloc(n_parts ? n_parts : 1, sizeof *jobs);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct s3_upload *up = &ups[i];
+		if (!wants_complete(up))
+			continue;
+		up->etags = xcalloc(up->n_parts, sizeof *up->etags);
+		for (unsigned p = 0; p < up->n_parts; p++) {
+			struct s3_job *j = &jobs[k++];
+			job_init(j, s, S3_MP_PART, local, &up->name);
+			j->up = up;
+			j->part = p;
+			j->part_off = (uint64_t)p * up->part_len;
+			j->part_len = up->size - j->part_off < up->part_len ? up->size - j->part_off
+			                                                    : up->part_len;
+		}
+	}
+	run_upload_jobs(s, jobs, k);
+
+	for (size_t i = 0; i < n; i++) {
+		struct s3_upload *up = &ups[i];
+		if (!wants_complete(up))
+			continue;
+		/* every part succeeded, so each has an ETag; never trust that blindly */
+		for (unsigned p = 0; p < up->n_parts && !up->failed; p++)
+			if (!up->etags[p]) {
+				char why[300];
+				snprintf(why, sizeof why,
+				         "cannot upload %s to %s: part %u has no ETag", up->name.s,
+				         s->base.uri, p + 1);
+				upload_fail(up, why);
+			}
+		if (up->failed)
+			continue;
+		s3_complete_body(&up->complete, up->etags, up->n_parts);
+		struct gg_name digest;
+		gg_name_of_buf(up->complete.data, up->complete.len, GG_VALUE, &digest);
+		gg_name_digest_hex(&digest, up->complete_sha);
+	}
+	run_upload_step(s, local, ups, n, S3_MP_COMPLETE, wants_complete);
+
+	/* Complete's answer was lost: the object is there or the upload is */
+	struct gg_name *ask = xcalloc(n, sizeof *ask);
+	size_t *index = xcalloc(n, sizeof *index);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ups[i].uncertain && !ups[i].completed) {
+			index[m] = i;
+			ask[m++] = ups[i].name;
+		}
+	if (m > 0) {
+		struct http_job **ptrs;
+		struct s3_job *heads = make_jobs(s, S3_HEAD, NULL, ask, m, &ptrs);
+		http_batch_run(s->hb, ptrs, m);
+		for (size_t i = 0; i < m; i++)
+			if (heads[i].http.state == HTTP_JOB_OK && heads[i].present)
+				ups[index[i]].completed = true;
+		free_jobs(heads, m, ptrs);
+	}
+	free(ask);
+	free(index);
+
+	/* abort what was started and not finished; say so if that fails too */
+	jobs = xcalloc(n, sizeof *jobs);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ups[i].created && !ups[i].completed) {
+			job_init(&jobs[k], s, S3_MP_ABORT, local, &ups[i].name);
+			jobs[k++].up = &ups[i];
+		}
+	struct http_job **ptrs = job_ptrs(jobs, k);
+	if (k > 0)
+		http_batch_run(s->hb, ptrs, k);
+	for (size_t i = 0; i < k; i++) {
+		struct s3_upload *up = jobs[i].up;
+		if (jobs[i].http.state == HTTP_JOB_OK)
+			continue;
+		size_t l = strlen(up->error);
+		snprintf(up->error + l, sizeof up->error - l,
+		         "; aborting the upload failed too, so its parts remain (upload ID %s; "
+		         "a bucket lifecycle rule AbortIncompleteMultipartUpload removes "
+		         "them): %s",
+		         up->id, jobs[i].http.error);
+	}
+	free_jobs(jobs, k, ptrs);
+	for (size_t i = 0; i < n; i++)
+		upload_close(&ups[i]);
+}
+
+/*
+ * Uploads objects larger than the part size, in groups of objects with
+ * enough parts between them to keep every connection busy, and not more:
+ * each upload of a group holds its file (and maybe a gzip'd copy) until the
+ * group is settled. Returns how many failed; sets first if it is empty.
+ */
+static size_t put_multipart(struct s3 *s, struct store *local, const struct gg_name *names,
+                            size_t n, char *first, size_t first_size)
+{
+	struct s3_upload *ups = xcalloc(n, sizeof *ups);
+	for (size_t i = 0; i < n; i++) {
+		ups[i].name = names[i];
+		ups[i].fd = -1;
+	}
+	for (size_t g = 0; g < n;) {
+		size_t end = g;
+		uint64_t parts = 0;
+		while (end < n && (end == g || parts < s->max_inflight)) {
+			parts += (gg_name_size(&ups[end].name) + s->part_size - 1) / s->part_size;
+			end++;
+		}
+		put_group(s, local, ups + g, end - g);
+		g = end;
+	}
+	size_t failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ups[i].completed)
+			continue;
+		failed++;
+		if (!first[0])
+			snprintf(first, first_size, "%s",
+			         ups[i].error[0] ? ups[i].error
+			                         : "a multipart upload did not complete");
+	}
+	free(ups);
+	return failed;
+}
+
+/* Objects up to the part size go up in one PUT each, larger ones in parts. */
 static int s3_put(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
 {
 	struct s3 *s = s3_of(st);
-	struct http_job **ptrs;
-	struct s3_job *jobs = make_jobs(s, S3_PUT, local, names, n, &ptrs);
-	char first[512];
-	size_t failed = run_jobs(s, jobs, ptrs, n, first, sizeof first);
-	free_jobs(jobs, n, ptrs);
+	struct gg_name *whole = xcalloc(n ? n : 1, sizeof *whole);
+	struct gg_name *parted = xcalloc(n ? n : 1, sizeof *parted);
+	size_t n_whole = 0, n_parted = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (gg_name_size(&names[i]) > s->part_size)
+			parted[n_parted++] = names[i];
+		else
+			whole[n_whole++] = names[i];
+	}
+	s->fatal = false;
+	char first[1536];
+	first[0] = 0;
+	size_t failed = 0;
+	if (n_whole > 0) {
+		struct http_job **ptrs;
+		struct s3_job *jobs = make_jobs(s, S3_PUT, local, whole, n_whole, &ptrs);
+		failed = run_jobs(s, jobs, ptrs, n_whole, first, sizeof first);
+		free_jobs(jobs, n_whole, ptrs);
+	}
+	if (n_parted > 0)
+		failed += put_multipart(s, local, parted, n_parted, first, sizeof first);
+	free(whole);
+	free(parted);
 	return storage_batch_error(failed, first);
 }
 

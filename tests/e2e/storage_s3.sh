@@ -7,7 +7,13 @@
 # emptied bucket is refilled once (no loop). Then faults from a proxy in
 # front of radosgw: 500/503 replies, dropped connections and truncated bodies
 # are retried to success; a server that always fails or hangs gives a clear
-# error after bounded retries and time.
+# error after bounded retries and time. Multipart uploads (GG_S3_PART_SIZE=5M):
+# a 12 MiB object goes up in 3 parts (ETag "...-3") and a compressible one
+# gzip'd in 2, both pull back byte for byte; a part failing once is retried;
+# a part that always fails, a truncated CreateMultipartUpload answer and a
+# 200 <Error> from CompleteMultipartUpload fail clearly, and
+# ListMultipartUploads then shows no upload left; a part size under 5 MiB is
+# refused.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need curl python3 cmp sha256sum
@@ -186,6 +192,11 @@ cat >proxy.py <<'PY'
 # 500, a 503 SlowDown, a dropped connection or (GET) a body cut in half;
 # mode "always500" answers 500 to everything; "hang" never answers;
 # "clean" forwards everything; "echo" logs requests and answers 404.
+# Multipart modes, which forward everything else and log each forwarded
+# request that has a query: "part2once" answers 503 to the first UploadPart
+# of part 2, "part2always" 500 to every one; "badcreate" answers
+# CreateMultipartUpload with 200 and a truncated body; "complete200err"
+# answers CompleteMultipartUpload with 200 and an <Error> body.
 import hashlib, http.client, socketserver, sys
 from http.server import BaseHTTPRequestHandler
 port, upstream, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -198,6 +209,17 @@ class H(BaseHTTPRequestHandler):
         seen[key] = seen.get(key, 0) + 1
         if mode == "always500": return "500"
         if mode == "clean": return None
+        f = None
+        if mode in ("part2once", "part2always"):
+            if self.command == "PUT" and "?partNumber=2&" in self.path and (mode == "part2always" or seen[key] == 1):
+                f = "503" if mode == "part2once" else "500"
+        elif mode == "badcreate":
+            if self.command == "POST" and self.path.endswith("?uploads="): f = "badcreate"
+        elif mode == "complete200err":
+            if self.command == "POST" and "?uploadId=" in self.path: f = "200err"
+        if mode != "flaky":
+            if f: print("fault", f, key, file=sys.stderr, flush=True)
+            return f
         if seen[key] > 1: return None
         h = hashlib.sha256(key.encode()).digest()[0]
         if h % 3: return None                     # two thirds pass untouched
@@ -223,10 +245,20 @@ class H(BaseHTTPRequestHandler):
             self.send_response(int(f)); self.send_header("Content-Length", str(len(msg))); self.end_headers()
             if self.command != "HEAD": self.wfile.write(msg)
             return
+        if f in ("badcreate", "200err"):
+            if f == "badcreate":
+                msg = b'<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>2~abc'
+            else:
+                msg = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidPart</Code><Message>injected by the proxy</Message></Error>'
+            self.send_response(200); self.send_header("Content-Length", str(len(msg))); self.end_headers()
+            self.wfile.write(msg)
+            return
         c = http.client.HTTPConnection(upstream, timeout=60)
         hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse(); data = r.read()
+        if "?" in self.path:
+            print("forward", self.command, self.path, r.status, file=sys.stderr, flush=True)
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
@@ -238,7 +270,7 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(data[: len(data) // 2]); self.wfile.flush()
             self.close_connection = True; self.connection.close(); return
         self.wfile.write(data)
-    do_GET = do_PUT = do_HEAD = do_DELETE = handle_one
+    do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = handle_one
 class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True; daemon_threads = True
     request_queue_size = 256  # the default 5 drops SYNs from 64 parallel connects
@@ -302,6 +334,108 @@ check "... and x-amz-content-sha256 of a HEAD is the empty body's hash" \
 	grep -q "'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'" proxy.log
 check "... and the token is never printed" lacks_text "$out" "$TOKEN"
 stop_proxy
+
+# ---- multipart uploads ----
+t_mp=$SECONDS
+# Objects larger than GG_S3_PART_SIZE go up in parts. radosgw, like S3, gives
+# a multipart object the ETag "MD5-OF-THE-PARTS'-MD5S-N", N the part count.
+s3head() { # KEY: the object's response headers
+	curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$1" | tr -d '\r'
+}
+open_uploads() { # how many multipart uploads the bucket has unfinished (ListMultipartUploads)
+	local code
+	code=$(s3curl GET "/$BUCKET?uploads=")
+	if [ "$code" != 200 ] || ! grep -q '<ListMultipartUploadsResult' "$T/curl.out"; then
+		echo "error (HTTP $code: $(head -c 300 "$T/curl.out"))"
+		return
+	fi
+	grep -o '<Upload>' "$T/curl.out" | wc -l
+}
+# first, that the listing sees an unfinished upload at all
+curl -s -o probe.out --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -H "Content-Type: application/octet-stream" \
+	--data-binary '' -X POST "$S3_ENDPOINT/$BUCKET/objs/probe?uploads="
+probe_id=$(sed -n 's:.*<UploadId>\([^<]*\)</UploadId>.*:\1:p' probe.out)
+check "ListMultipartUploads sees an upload started by hand ($(open_uploads))" test "$(open_uploads)" = 1
+check "... and an aborted one no more" test "$(s3curl DELETE "/$BUCKET/objs/probe?uploadId=$probe_id")$(open_uploads)" = 2040
+
+head -c 12M /dev/urandom >a/large/mp # 5 + 5 + 2 MiB
+python3 -c 'import os, sys; sys.stdout.write(os.urandom(6 << 20).hex())' >a/large/mptext
+(cd a && GG_S3_PART_SIZE=5M gg push "$URI" large/mp large/mptext) >mp.out 2>mp.err
+rc=$?
+check "push a 12 MiB random and a 12 MiB compressible object with GG_S3_PART_SIZE=5M (rc $rc): $(tail -1 mp.err)" test $rc -eq 0
+mp=$(gg hash a/large/mp) mpt=$(gg hash a/large/mptext)
+s3head "$mp" >head.mp
+s3head "$mpt" >head.mpt
+echo "# 12 MiB random: $(grep -i '^etag:' head.mp); 12 MiB hex text: $(grep -i '^etag:' head.mpt)"
+check "the random object went up in 3 parts (its ETag ends in -3)" grep -qi '^etag: ".*-3"$' head.mp
+check "... as it is (no Content-Encoding)" bash -c "! grep -qi '^content-encoding' head.mp"
+check "... its length is the object's" grep -qi "^content-length: $((12 << 20))$" head.mp
+check "the compressible one was gzip'd, then sent in 2 parts (ETag -2)" grep -qi '^etag: ".*-2"$' head.mpt
+check "... and is stored with Content-Encoding: gzip" grep -qi '^content-encoding: gzip' head.mpt
+check "... and its temporary gzip'd copy was removed" test -z "$(find a/.gg/tmp -type f)"
+check "remote-has sees both" bash -c "cd a && gg remote-has '$URI' $mp $mpt >/dev/null"
+fresh_store m
+out=$(cd m && gg pull "$URI" "$mp" "$mpt" 2>&1)
+check "pull both back, verified against their names: $out" has_text "$out" "pulled 2 of 2"
+check "... byte for byte" bash -c "cmp a/large/mp m/.gg/objects/${mp:1:2}/$mp && cmp a/large/mptext m/.gg/objects/${mpt:1:2}/$mpt"
+check "no multipart upload is left unfinished ($(open_uploads))" test "$(open_uploads)" = 0
+
+check "start a proxy that fails the first UploadPart of part 2" start_proxy part2once
+head -c 11M /dev/urandom >a/large/mp2
+mp2=$(gg hash a/large/mp2)
+out=$(cd a && GG_S3_PART_SIZE=5M GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp2 2>&1 >/dev/null)
+rc=$?
+check "a part that fails once is retried (rc $rc): $out" test $rc -eq 0
+check "... the proxy failed it: $(grep "^fault 503 PUT/.*$mp2" proxy.log | cut -c1-60)..." grep -q "^fault 503 PUT/.*$mp2?partNumber=2&" proxy.log
+check "... and forwarded parts 1, 2 and 3 and the Complete" test "$(grep -c "^forward PUT .*$mp2?partNumber=[123]&uploadId=.* 200$" proxy.log)$(grep -c "^forward POST .*$mp2?uploadId=.* 200$" proxy.log)" = 31
+stop_proxy
+fresh_store m2
+check "... and it pulls back byte for byte" bash -c "cd m2 && gg pull '$URI' $mp2 2>/dev/null && cmp ../a/large/mp2 .gg/objects/${mp2:1:2}/$mp2"
+
+check "start a proxy that always fails part 2" start_proxy part2always
+head -c 11M /dev/urandom >a/large/mp3
+mp3=$(gg hash a/large/mp3)
+t=$SECONDS
+out=$(cd a && GG_S3_PART_SIZE=5M GG_STORAGE_RETRIES=1 GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
+rc=$?
+echo "# part 2 always fails ($((SECONDS - t)) s): $out"
+check "an upload whose part 2 always fails: push fails (rc $rc)" test $rc -ne 0
+check "... naming the part, the object and the status after bounded retries" has_text "$out" "cannot upload part 2 of 3 of $mp3 at $URI: HTTP 500 (InternalError), after 2 attempts"
+check "... and the upload was aborted: $(grep "^forward DELETE .*$mp3?uploadId=" proxy.log | cut -c1-40)..." grep -q "^forward DELETE .*$mp3?uploadId=.* 204$" proxy.log
+check "... leaving no unfinished multipart upload ($(open_uploads))" test "$(open_uploads)" = 0
+check "... and no object" test "$(cd a && gg remote-has "$URI" "$mp3")" = "absent $mp3"
+stop_proxy
+
+check "start a proxy that truncates CreateMultipartUpload's answer" start_proxy badcreate
+out=$(cd a && GG_S3_PART_SIZE=5M GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
+rc=$?
+echo "# truncated reply: $out"
+check "a truncated answer to CreateMultipartUpload: push fails (rc $rc)" test $rc -ne 0
+check "... with a clear error naming the object" has_text "$out" "cannot start a multipart upload of $mp3 at $URI: bad reply to HTTP 200: the reply ends inside <UploadId>"
+stop_proxy
+
+check "start a proxy that answers CompleteMultipartUpload with 200 and an <Error>" start_proxy complete200err
+out=$(cd a && GG_S3_PART_SIZE=5M GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
+rc=$?
+echo "# 200 with an error: $out"
+check "200 with an <Error> from CompleteMultipartUpload is a failure (rc $rc)" test $rc -ne 0
+check "... saying what S3 said" has_text "$out" "cannot complete the multipart upload of $mp3 at $URI: HTTP 200 (InvalidPart: injected by the proxy)"
+check "... and the upload was aborted ($(open_uploads) left)" test "$(open_uploads)" = 0
+check "... and there is no object" test "$(cd a && gg remote-has "$URI" "$mp3")" = "absent $mp3"
+stop_proxy
+
+out=$(cd a && GG_S3_PART_SIZE=1M gg push "$URI" large/mp3 2>&1 >/dev/null)
+rc=$?
+check "GG_S3_PART_SIZE=1M is refused (rc $rc): $out" test $rc -ne 0
+check "... saying why" has_text "$out" "GG_S3_PART_SIZE=1M is below S3's minimum part size of 5 MiB"
+out=$(cd a && GG_S3_PART_SIZE=lots gg push "$URI" large/mp3 2>&1 >/dev/null)
+check "GG_S3_PART_SIZE=lots is refused: $out" has_text "$out" "GG_S3_PART_SIZE='lots' is not a size"
+out=$(cd a && GG_S3_PART_SIZE=5M gg push "$URI" large/mp3 2>&1 >/dev/null)
+check "and with a good setting it goes up: $out" has_text "$out" "pushed 1 of 1"
+check "no multipart upload is left unfinished at the end ($(open_uploads))" test "$(open_uploads)" = 0
+echo "# multipart tests: $((SECONDS - t_mp)) s"
 
 out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:1 GG_STORAGE_RETRIES=2 gg remote-has "$URI" $(head -1 ../names) 2>&1)
 check "nothing listening: a clear connection error: $out" has_text "$out" "onnect"
