@@ -236,6 +236,34 @@ static int rename_into(const char *from, const char *to)
 	return rename(from, to);
 }
 
+/*
+ * Moves the finished file `from` to `to` unless `to` exists: 0 if moved, 1 if
+ * `to` was there (`from` is left for the caller), -1 with errno. Objects are
+ * never replaced, although the bytes would be the same: a link(2) of the old
+ * path racing with the replacement fails with ENOENT (the replaced inode has
+ * no links left), which is how inputs are placed in a sandbox.
+ */
+static int move_noreplace(const char *from, const char *to)
+{
+	for (int i = 0; i < 2; i++) {
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* no RENAME_NOREPLACE here: link, then drop the temp name */
+			if (link(from, to) == 0) {
+				unlink(from);
+				return 0;
+			}
+		}
+		if (errno == EEXIST)
+			return 1;
+		if (errno != ENOENT || i == 1)
+			return -1;
+		make_parent(to);
+	}
+	return -1;
+}
+
 char *store_object_path(const struct store *s, const struct gg_name *n)
 {
 	return fanout_path(s, "objects", n->s + 1, n->s, false);
@@ -294,10 +322,13 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 	}
 	char *x = fanout_path(s, "xobjects", n->s + 1, n->s, true);
 	struct stat st;
-	if (stat(x, &st) == 0 && (uint64_t)st.st_size == gg_name_size(n)) {
-		free(p);
-		*out = x;
-		return 0;
+	if (stat(x, &st) == 0) {
+		if ((uint64_t)st.st_size == gg_name_size(n)) {
+			free(p);
+			*out = x;
+			return 0;
+		}
+		unlink(x); /* damaged: made again below */
 	}
 	/* Make the executable twin: copy, chmod, rename (a hard link shares the mode). */
 	int in = open_checked(p, n);
@@ -326,11 +357,12 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 			}
 			left -= c;
 		}
-		if (r == 0 && (fchmod(fd, 0555) < 0 || rename_into(tmp, x) < 0))
+		int moved = -1;
+		if (r == 0 && (fchmod(fd, 0555) < 0 || (moved = move_noreplace(tmp, x)) < 0))
 			r = gg_error_errno("cannot make executable copy of %s", n->s);
 		close(fd);
-		if (r < 0)
-			unlink(tmp);
+		if (r < 0 || moved == 1)
+			unlink(tmp); /* or another thread's twin won: the same bytes */
 		free(tmp);
 	}
 	close(in);
@@ -401,7 +433,10 @@ static int link_fd(struct store *s, int fd, const char *dst)
 }
 
 /* The classic way: a named temp file renamed over dst. */
-static int put_named(struct store *s, const char *dst, const void *data, size_t len, mode_t mode)
+/* A named temp file moved to dst; an existing dst is replaced if `replace`,
+ * else kept (see move_noreplace). */
+static int put_named(struct store *s, const char *dst, const void *data, size_t len, mode_t mode,
+                     bool replace)
 {
 	char *tmp;
 	int fd = make_temp_in(s->tmp, &tmp);
@@ -412,12 +447,16 @@ static int put_named(struct store *s, const char *dst, const void *data, size_t 
 		r = fchmod(fd, mode);
 	int e = errno;
 	close(fd);
-	if (r == 0)
+	if (r == 0 && replace)
 		r = rename_into(tmp, dst);
-	if (r < 0) {
+	else if (r == 0 && move_noreplace(tmp, dst) != 0)
+		r = errno == EEXIST ? 1 : -1;
+	if (r != 0) {
 		e = errno;
 		unlink(tmp);
 	}
+	if (r > 0)
+		r = 0; /* already there: the same bytes */
 	free(tmp);
 	errno = e;
 	return r;
@@ -460,7 +499,7 @@ static int write_new_file(struct store *s, const char *dst, const char *dst2, co
 			fd = -1;
 		}
 	}
-	if (r < 0 && put_named(s, dst, data, len, mode) < 0)
+	if (r < 0 && put_named(s, dst, data, len, mode, replace) < 0)
 		goto fail;
 	if (dst2) {
 		r = fd >= 0 ? link_fd(s, fd, dst2) : link(dst, dst2);
@@ -469,7 +508,7 @@ static int write_new_file(struct store *s, const char *dst, const char *dst2, co
 			r = link(dst, dst2);
 		}
 		if (r < 0 && (errno != EEXIST || replace) &&
-		    put_named(s, dst2, data, len, mode) < 0)
+		    put_named(s, dst2, data, len, mode, replace) < 0)
 			goto fail;
 	}
 	if (fd >= 0)
@@ -484,16 +523,20 @@ fail:
 	return -1;
 }
 
-/* Renames a finished temp file into place as object n. Renaming over an
- * existing copy is harmless: the content is the same by construction. */
+/* Moves a finished temp file into place as object n, or drops it when the
+ * object is already there (never replaced: see move_noreplace). */
 static int install_object(struct store *s, const char *tmp, const struct gg_name *n)
 {
 	char *dst = fanout_path(s, "objects", n->s + 1, n->s, true);
-	int r = 0;
-	if (rename_into(tmp, dst) < 0) {
+	int r = move_noreplace(tmp, dst);
+	if (r == 1 && !store_has(s, n)) /* a damaged copy, now removed */
+		r = move_noreplace(tmp, dst);
+	if (r < 0)
 		r = gg_error_errno("cannot store object %s", n->s);
+	if (r != 0)
 		unlink(tmp);
-	}
+	if (r > 0)
+		r = 0;
 	free(dst);
 	return r;
 }
@@ -584,7 +627,7 @@ int store_adopt_file(struct store *s, const char *path, struct gg_name *out)
 	if (r < 0)
 		return r;
 	char *dst = fanout_path(s, "objects", out->s + 1, out->s, true);
-	if (!store_has(s, out) && rename_into(path, dst) < 0)
+	if (!store_has(s, out) && move_noreplace(path, dst) < 0)
 		r = gg_error_errno("cannot move %s into the store", path);
 	free(dst);
 	return r;

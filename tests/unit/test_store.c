@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -494,6 +496,73 @@ static void test_executable_twin(void)
 	free(x2);
 	free(x);
 	free(plain);
+	teardown(&f);
+}
+
+/*
+ * Threads that make the same object (or its executable twin) at once while
+ * each hard-links it right away, as the sandbox places inputs: no link may
+ * fail. Replacing an existing object by rename made a concurrent link(2) of
+ * it fail with ENOENT (the replaced inode has no links left), seen as
+ * "cannot place input" retries when two thunks first used the same tool.
+ */
+enum { RACE_THREADS = 4, RACE_ROUNDS = 150 };
+struct race {
+	struct fixture *f;
+	pthread_barrier_t barrier;
+	int round;
+	atomic_int failures;
+};
+struct racer {
+	struct race *r;
+	int id;
+};
+
+static void *racer_main(void *p)
+{
+	struct racer *me = p;
+	struct race *r = me->r;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		pthread_barrier_wait(&r->barrier);
+		/* every thread stores the same bytes, new in each round */
+		char data[1024];
+		memset(data, 'a' + i % 26, sizeof data);
+		snprintf(data, 32, "round %d", i);
+		char *own = xasprintf("%s/own-%d-%d", r->f->dir, me->id, i);
+		struct gg_name n;
+		int ok = write_file_atomic(own, data, sizeof data, 0644) == 0 &&
+		         store_adopt_file(r->f->s, own, &n) == 0;
+		char *obj = ok ? store_object_path(r->f->s, &n) : NULL;
+		char *x = NULL, *l1 = xasprintf("%s/l-%d-%d", r->f->dir, me->id, i),
+		     *l2 = xasprintf("%s/x-%d-%d", r->f->dir, me->id, i);
+		if (!ok || link(obj, l1) < 0 || store_object_path_mode(r->f->s, &n, true, &x) < 0 ||
+		    link(x, l2) < 0)
+			atomic_fetch_add(&r->failures, 1);
+		free(own), free(obj), free(x), free(l1), free(l2);
+	}
+	return NULL;
+}
+
+static void test_concurrent_makers_never_break_links(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct race r = {.f = &f};
+	atomic_init(&r.failures, 0);
+	pthread_barrier_init(&r.barrier, NULL, RACE_THREADS);
+	pthread_t t[RACE_THREADS];
+	struct racer who[RACE_THREADS];
+	for (int i = 0; i < RACE_THREADS; i++) {
+		who[i] = (struct racer){&r, i};
+		CHECK(pthread_create(&t[i], NULL, racer_main, &who[i]) == 0);
+	}
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&r.barrier);
+	CHECK(atomic_load(&r.failures) == 0);
+	if (atomic_load(&r.failures))
+		fprintf(stderr, "    %d of %d adopt/twin + link rounds failed\n",
+		        atomic_load(&r.failures), RACE_THREADS * RACE_ROUNDS);
 	teardown(&f);
 }
 
@@ -1100,8 +1169,9 @@ static void test_killed_writer_never_leaves_partial_object(void)
 TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
-          test_executable_twin, test_adopt_file, test_hash_cache, test_memo_round_trip,
-          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_file,
+          test_hash_cache, test_memo_round_trip, test_memo_encoding,
+          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values,
           test_killed_writer_never_leaves_partial_object)
