@@ -699,41 +699,57 @@ static void stat_key(const struct stat *st, char *out, size_t n)
 	         st->st_ctim.tv_nsec);
 }
 
+/* The cached name of a file with this stat, if the hash cache has it. */
+static int hashcache_get(struct store *s, const struct stat *st, struct gg_name *out)
+{
+	char key[128];
+	stat_key(st, key, sizeof key);
+	char *cp = hashcache_path(s, st, false);
+	struct buf b = BUF_INIT;
+	int r = read_file(cp, &b, 512) == 0 && b.len == strlen(key) + GG_NAME_LEN &&
+	                !strncmp(b.data, key, strlen(key)) &&
+	                gg_name_parse(b.data + strlen(key), GG_NAME_LEN, out) == 0
+	            ? 0
+	            : -1;
+	buf_free(&b);
+	free(cp);
+	return r;
+}
+
 int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 {
+	/* A cache hit needs only a stat: the models check hundreds of files
+	 * per command this way. */
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && hashcache_get(s, &st, out) == 0)
+		return 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gg_error_errno("cannot open %s", path);
-	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return gg_error("%s is not a regular file", path);
 	}
-	char key[128];
-	stat_key(&st, key, sizeof key);
-	char *cp = hashcache_path(s, &st, true);
-	struct buf b = BUF_INIT;
-	int r = -1;
-	if (read_file(cp, &b, 512) == 0 && b.len == strlen(key) + GG_NAME_LEN &&
-	    !strncmp(b.data, key, strlen(key)) &&
-	    gg_name_parse(b.data + strlen(key), GG_NAME_LEN, out) == 0) {
-		r = 0;
-	} else {
+	int r = hashcache_get(s, &st, out);
+	if (r < 0) {
 		/* A file modified within the current second could change again
 		 * without a visible mtime change; don't cache it. */
 		r = gg_name_of_fd(fd, 0, out);
-		if (r < 0)
+		if (r < 0) {
 			gg_error("cannot hash %s: %s", path, gg_last_error());
-		else if (st.st_mtim.tv_sec < time(NULL) - 1) {
-			buf_reset(&b);
+		} else if (st.st_mtim.tv_sec < time(NULL) - 1) {
+			char key[128];
+			stat_key(&st, key, sizeof key);
+			struct buf b = BUF_INIT;
 			buf_adds(&b, key);
 			buf_adds(&b, out->s);
+			char *cp = hashcache_path(s, &st, true);
 			make_parent(cp);
-			write_file_atomic(cp, b.data, b.len, 0644); /* a cache: failure is fine */
+			write_cache_file(cp, b.data, b.len, 0644); /* a cache: failure is fine */
+			free(cp);
+			buf_free(&b);
 		}
 	}
-	buf_free(&b);
-	free(cp);
 	close(fd);
 	return r;
 }

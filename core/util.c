@@ -296,7 +296,7 @@ int make_temp_in(const char *dir, char **tmp_path)
 	return fd;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
@@ -309,7 +309,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	free(dir);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0)) {
 		gg_error_errno("cannot write %s", path);
 		close(fd);
 		unlink(tmp);
@@ -325,6 +325,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	}
 	free(tmp);
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_atomic(path, data, len, mode, true);
+}
+
+int write_cache_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_atomic(path, data, len, mode, false);
 }
 
 int mkdir_p(const char *path, mode_t mode)

@@ -76,6 +76,9 @@ int read_fd_all(int fd, struct buf *out, size_t max);
 int write_all(int fd, const void *data, size_t len);
 /* Writes path atomically: temp file in the same directory, fsync, rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsync, for caches that check what they read (a crash
+ * may leave an empty or torn entry, which reads as a miss). */
+int write_cache_file(const char *path, const void *data, size_t len, mode_t mode);
 /* mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf; a missing path is fine. */

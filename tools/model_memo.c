@@ -11,20 +11,22 @@
  * and placeholders), the depfiles it wrote with their bytes, and the
  * placeholders with their references:
  *
- *     ggmodelmemo 1
- *     read NAME LEN PATH     a file whose bytes are an input value (in the store)
- *     check NAME LEN PATH    a file that only must not change (a placeholder,
- *                            the driver, which decides the plan, the sources
- *                            of a .i in the preprocessed mode)
+ *     ggmodelmemo 2
+ *     read NAME STAT LEN PATH   a file whose bytes are an input value (in the store)
+ *     check NAME STAT LEN PATH  a file that only must not change (a placeholder,
+ *                               the driver, which decides the plan, the sources
+ *                               of a .i in the preprocessed mode)
  *     side LEN PATH LEN\n BYTES\n
  *     out REF LEN PATH
  *
- * An entry is used only when every file still hashes to its name (the
- * stat-keyed hash cache makes that cheap), every value is still in the store
- * and every thunk named is too. Like ccache's direct mode it does not notice
- * a new file that would shadow a header or library found further down a
- * search path. Entries live in .gg/infer-memo/ab/KEY; losing one only costs
- * a full model run.
+ * STAT is the file's device, inode, size, modification and change times
+ * then: a file that still has them is unchanged (the hash cache's rule) and
+ * costs one stat(2) to check, which matters with hundreds of headers per
+ * command; otherwise it is hashed again (the stat-keyed hash cache makes that
+ * cheap too). An entry is used only when every file still has its name,
+ * every value is still in the store and every thunk named is too. Like ccache's direct mode it does
+ * not notice a new file that would shadow a header or library found further down a search path.
+ * Entries live in .gg/infer-memo/ab/KEY; losing one only costs a full model run.
  */
 #include "infer_model.h"
 
@@ -34,8 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
-#define MEMO_MAGIC "ggmodelmemo 1\n"
+#define MEMO_MAGIC "ggmodelmemo 2\n"
 #define MEMO_MAX   (16u << 20)
 
 /* Environment that changes what the driver, the compiler or the linker does. */
@@ -93,8 +97,27 @@ static const char *take_word(const char **p, const char *end, size_t *len)
 	return s;
 }
 
+/* STAT of an entry line: what identifies a file's content without reading it.
+ * A file changed in the last two seconds could change again with the same
+ * times (they advance in clock ticks): its STAT is "-", which never matches. */
+static int stat_word(const char *path, char *out, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (st.st_ctim.tv_sec >= time(NULL) - 1) {
+		snprintf(out, n, "-");
+		return 0;
+	}
+	snprintf(out, n, "%llx-%llx-%llx-%llx.%lx-%llx.%lx", (unsigned long long)st.st_dev,
+	         (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+	         (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec,
+	         (unsigned long long)st.st_ctim.tv_sec, (unsigned long)st.st_ctim.tv_nsec);
+	return 0;
+}
+
 struct entry {
-	struct strvec read_path, read_name, side_path, side_data, out_path, out_ref;
+	struct strvec read_path, read_name, read_stat, side_path, side_data, out_path, out_ref;
 	struct strvec read_kind; /* "read" or "check" */
 };
 
@@ -102,6 +125,7 @@ static void entry_free(struct entry *e)
 {
 	strvec_free(&e->read_path);
 	strvec_free(&e->read_name);
+	strvec_free(&e->read_stat);
 	strvec_free(&e->side_path);
 	strvec_free(&e->side_data);
 	strvec_free(&e->out_path);
@@ -120,15 +144,18 @@ static int entry_parse(const char *data, size_t len, struct entry *e)
 		size_t kl;
 		const char *kw = take_word(&p, end, &kl);
 		if ((kl == 4 && !memcmp(kw, "read", 4)) || (kl == 5 && !memcmp(kw, "check", 5))) {
-			size_t nl;
+			size_t nl, sl;
 			const char *name = take_word(&p, end, &nl);
+			const char *st = take_word(&p, end, &sl);
 			char *path = take_str(&p, end);
-			if (!path || nl != GG_NAME_LEN || p >= end || *p != '\n') {
+			if (!path || nl != GG_NAME_LEN || sl == 0 || sl > 100 || p >= end ||
+			    *p != '\n') {
 				free(path);
 				return -1;
 			}
 			p++;
 			strvec_pushn(&e->read_name, name, nl);
+			strvec_pushn(&e->read_stat, st, sl);
 			strvec_push_take(&e->read_path, path);
 			strvec_pushn(&e->read_kind, kw, kl);
 		} else if (kl == 4 && !memcmp(kw, "side", 4)) {
@@ -165,9 +192,13 @@ static bool entry_valid(struct model_ctx *m, const struct entry *e)
 {
 	for (size_t i = 0; i < e->read_path.n; i++) {
 		struct gg_name now, was;
-		if (gg_name_parse(e->read_name.v[i], GG_NAME_LEN, &was) < 0 ||
-		    store_hash_file(m->store, e->read_path.v[i], &now) < 0 ||
-		    !gg_name_eq(&now, &was))
+		char st[128];
+		if (gg_name_parse(e->read_name.v[i], GG_NAME_LEN, &was) < 0)
+			return false;
+		bool same = stat_word(e->read_path.v[i], st, sizeof st) == 0 &&
+		            !strcmp(st, e->read_stat.v[i]);
+		if (!same && (store_hash_file(m->store, e->read_path.v[i], &now) < 0 ||
+		              !gg_name_eq(&now, &was)))
 			return false;
 		/* a placeholder is not stored itself; anything else is an input value */
 		if (!strcmp(e->read_kind.v[i], "read") && store_has(m->store, &was) != 1)
@@ -198,7 +229,7 @@ int model_memo_replay(struct model_ctx *m)
 	char *path = entry_path(m);
 	struct buf b = BUF_INIT;
 	struct entry e = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT,
-	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	int served = 0;
 	if (read_file(path, &b, MEMO_MAX) == 0 && entry_parse(b.data, b.len, &e) == 0 &&
 	    entry_valid(m, &e)) {
@@ -239,11 +270,14 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 		if (i > 0 && !strcmp(m->reads.v[i], m->reads.v[i - 1]))
 			continue;
 		struct gg_name n;
-		if (store_hash_file(m->store, m->reads.v[i], &n) < 0)
+		char st[128];
+		/* STAT first: a change after it shows as a different STAT */
+		if (stat_word(m->reads.v[i], st, sizeof st) < 0 ||
+		    store_hash_file(m->store, m->reads.v[i], &n) < 0)
 			goto out; /* vanished: do not record */
 		bool ph = model_is_placeholder(m->reads.v[i], NULL) == 1;
-		buf_printf(&b, "%s %s %zu %s\n", ph ? "check" : "read", n.s, strlen(m->reads.v[i]),
-		           m->reads.v[i]);
+		buf_printf(&b, "%s %s %s %zu %s\n", ph ? "check" : "read", n.s, st,
+		           strlen(m->reads.v[i]), m->reads.v[i]);
 	}
 	/* Read to make an input (a .i), but not inputs themselves. */
 	strvec_sort(&m->checks);
@@ -251,15 +285,20 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 		if (i > 0 && !strcmp(m->checks.v[i], m->checks.v[i - 1]))
 			continue;
 		struct gg_name n;
-		if (store_hash_file(m->store, m->checks.v[i], &n) < 0)
+		char st[128];
+		if (stat_word(m->checks.v[i], st, sizeof st) < 0 ||
+		    store_hash_file(m->store, m->checks.v[i], &n) < 0)
 			goto out;
-		buf_printf(&b, "check %s %zu %s\n", n.s, strlen(m->checks.v[i]), m->checks.v[i]);
+		buf_printf(&b, "check %s %s %zu %s\n", n.s, st, strlen(m->checks.v[i]),
+		           m->checks.v[i]);
 	}
 	/* The driver itself decides the plan. */
 	char *driver = model_which(m, m->tool);
 	struct gg_name dn;
-	if (driver && store_hash_file(m->store, driver, &dn) == 0)
-		buf_printf(&b, "check %s %zu %s\n", dn.s, strlen(driver), driver);
+	char dst[128];
+	if (driver && stat_word(driver, dst, sizeof dst) == 0 &&
+	    store_hash_file(m->store, driver, &dn) == 0)
+		buf_printf(&b, "check %s %s %zu %s\n", dn.s, dst, strlen(driver), driver);
 	free(driver);
 	for (size_t i = 0; i < m->sides.n; i++) {
 		struct buf d = BUF_INIT;
