@@ -12,16 +12,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 . "$here/servers/c_graph.sh"
 cd "$T"
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 20000))
-		port_busy "$p" || { echo "$p"; return; }
-	done
-	echo 0
-}
-
 t0=$SECONDS
 RGW_PORT=$(free_port) MON_PORT=$(free_port)
 if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \

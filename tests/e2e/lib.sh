@@ -39,6 +39,19 @@ finish() {
 	[ "$t_fail" -eq 0 ] && exit 0 || exit 1
 }
 
+has_text() { grep -q -- "$2" <<<"$1"; } # OUTPUT PATTERN
+lacks_text() { ! grep -q -- "$2" <<<"$1"; }
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on (20000-39999).
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 # Every object in a store has the size its name says (no partial objects).
 store_objects_whole() { # STORE_DIR
 	local f n size want

@@ -22,18 +22,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 servers=$here/../servers
 cd "$T"
 
-has_text() { grep -q -- "$2" <<<"$1"; }   # OUTPUT PATTERN
-lacks_text() { ! grep -q -- "$2" <<<"$1"; }
-
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 10000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # ---- the server ----
 t0=$SECONDS
 RGW_PORT=$(free_port) MON_PORT=$(free_port)
