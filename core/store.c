@@ -720,8 +720,9 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 {
 	/* A cache hit needs only a stat: the models check hundreds of files
 	 * per command this way. */
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && hashcache_get(s, &st, out) == 0)
+	struct stat st, was;
+	bool looked = stat(path, &was) == 0 && S_ISREG(was.st_mode);
+	if (looked && hashcache_get(s, &was, out) == 0)
 		return 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -730,7 +731,13 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 		close(fd);
 		return gg_error("%s is not a regular file", path);
 	}
-	int r = hashcache_get(s, &st, out);
+	/* Ask the cache again only if the file changed since the stat. */
+	bool same = looked && st.st_dev == was.st_dev && st.st_ino == was.st_ino &&
+	            st.st_size == was.st_size && st.st_mtim.tv_sec == was.st_mtim.tv_sec &&
+	            st.st_mtim.tv_nsec == was.st_mtim.tv_nsec &&
+	            st.st_ctim.tv_sec == was.st_ctim.tv_sec &&
+	            st.st_ctim.tv_nsec == was.st_ctim.tv_nsec;
+	int r = same ? -1 : hashcache_get(s, &st, out);
 	if (r < 0) {
 		/* A file modified within the current second could change again
 		 * without a visible mtime change; don't cache it. */
