@@ -48,7 +48,10 @@ struct waiter {
 	size_t input;      /* (counting thunk-output inputs only) */
 	sched_done_fn fn;  /* external */
 	void *arg;
-	struct gg_name *via; /* the thunk that output the thunk it now waits for */
+	/* The thunks whose outputs were thunks, followed in order to reach the
+	 * one it now waits for (a dynamic graph); the last one is the "via". */
+	struct gg_name *chain;
+	size_t nchain;
 	char buf[];
 };
 
@@ -136,6 +139,7 @@ struct sched {
 	bool shutdown, stopping;
 	const char *stop_error; /* once stopping: why nothing new starts */
 	struct sched_stats stats;
+	size_t ndone;        /* nodes in the map that are N_DONE */
 	uint64_t *durations; /* run times of finished jobs, for speculation */
 	size_t ndurations, durations_cap;
 	struct node **graveyard;
@@ -198,8 +202,13 @@ static struct waiter *new_waiter(const char *output)
 
 static void free_waiter(struct waiter *w)
 {
-	free(w->via);
+	free(w->chain);
 	free(w);
+}
+
+static const struct gg_name *waiter_via(const struct waiter *w)
+{
+	return w->nchain ? &w->chain[w->nchain - 1] : NULL;
 }
 
 static void make_ready(struct sched *s, struct node *n)
@@ -216,6 +225,7 @@ static void make_ready(struct sched *s, struct node *n)
 
 static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs);
 static void dispatch(struct sched *s, struct cbs *cbs);
+static void fail_cycles(struct sched *s, struct cbs *cbs);
 
 /* For the trace: n waited for thunk d (once per name). */
 static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
@@ -257,6 +267,53 @@ static void waiter_fail(struct sched *s, struct waiter *w, const char *err, stru
 	free_waiter(w);
 }
 
+/* "LABEL (NAME)" of a thunk, or its name where no node has it. */
+static void describe_thunk(struct sched *s, struct buf *b, const struct gg_name *name)
+{
+	const struct node *n = nameidx_get(&s->nodes, name);
+	if (n)
+		buf_printf(b, "%s (%s)", n->label, name->s);
+	else
+		buf_adds(b, name->s);
+}
+
+/*
+ * w is about to wait for `next`, which thunk `from` output. A thunk can
+ * output any thunk, itself or one that leads back to it, so a dynamic graph
+ * may loop: every node on the way is already done, and following it would
+ * never end. Records the step; returns the error (kept) on a cycle or past
+ * the depth limit, else NULL.
+ */
+static const char *follow_thunk_output(struct sched *s, struct waiter *w,
+                                       const struct gg_name *from, const struct gg_name *next)
+{
+	size_t limit = s->o.max_dynamic_depth ? s->o.max_dynamic_depth : SCHED_MAX_DYNAMIC_DEPTH;
+	w->chain = xrealloc(w->chain, (w->nchain + 1) * sizeof *w->chain);
+	w->chain[w->nchain++] = *from;
+	size_t start = w->nchain;
+	for (size_t i = 0; i < w->nchain && start == w->nchain; i++)
+		if (gg_name_eq(&w->chain[i], next))
+			start = i;
+	struct buf b = BUF_INIT;
+	if (start < w->nchain) {
+		buf_adds(&b, "a dynamic graph loops: ");
+		for (size_t i = start; i < w->nchain; i++) {
+			describe_thunk(s, &b, &w->chain[i]);
+			buf_adds(&b, " outputs ");
+		}
+		describe_thunk(s, &b, next);
+	} else if (w->nchain > limit) {
+		buf_printf(&b,
+		           "a dynamic graph is deeper than %zu thunks (a thunk output by a thunk "
+		           "output by ...); the last: ",
+		           limit);
+		describe_thunk(s, &b, next);
+	} else {
+		return NULL;
+	}
+	return keep_error(s, buf_steal(&b));
+}
+
 /* The node is done: answer the waiter, following a dynamic graph. */
 static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, struct cbs *cbs)
 {
@@ -272,10 +329,11 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 	if (gg_name_kind(&mo->value) == GG_THUNK) {
 		/* A dynamic graph: the output is a thunk; its primary output is the answer. */
 		w->output = NULL;
-		if (!w->via)
-			w->via = xmalloc(sizeof *w->via);
-		*w->via = n->name;
-		push_work(s, &mo->value, w);
+		const char *bad = follow_thunk_output(s, w, &n->name, &mo->value);
+		if (bad)
+			waiter_fail(s, w, bad, cbs);
+		else
+			push_work(s, &mo->value, w);
 		return;
 	}
 	waiter_ok(s, w, &mo->value, mo->exec, cbs);
@@ -430,6 +488,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	nameidx_put(&s->nodes, n);
 	if (memo_get(s->store, name, &n->memo) == 1) {
 		n->state = N_DONE;
+		s->ndone++;
 		n->cached = true;
 		s->stats.cached++;
 		thunk_free(&t);
@@ -479,8 +538,9 @@ static void drain(struct sched *s, struct cbs *cbs)
 		bool fresh = s->o.trace_path && !nameidx_get(&s->nodes, &wk.name);
 		struct node *n =
 		    w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.name, cbs);
-		if (n && fresh && w->via) {
-			n->tr->emitter = *w->via;
+		const struct gg_name *via = waiter_via(w);
+		if (n && fresh && via) {
+			n->tr->emitter = *via;
 			n->tr->has_emitter = true;
 		} else if (n && fresh && w->node && w->node->tr->has_emitter) {
 			/* Discovered through a thunk another thunk output: it could
@@ -493,12 +553,12 @@ static void drain(struct sched *s, struct cbs *cbs)
 			else
 				waiter_fail(s, w, keep_error(s, xstrdup(gg_last_error())), cbs);
 		} else if (n->state == N_DONE) {
-			if (w->via)
-				add_dep(s, n, w->via);
+			if (via)
+				add_dep(s, n, via);
 			resolve_waiter(s, n, w, cbs);
 		} else {
-			if (w->via)
-				add_dep(s, n, w->via);
+			if (via)
+				add_dep(s, n, via);
 			w->next = n->waiters;
 			n->waiters = w;
 		}
@@ -617,6 +677,7 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
                           struct cbs *cbs)
 {
 	n->state = N_DONE;
+	s->ndone++;
 	n->memo = *memo;
 	memset(memo, 0, sizeof *memo);
 	n->cached = cached;
@@ -653,6 +714,98 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
 		s->delayed = xrealloc(s->delayed, s->delayed_cap * sizeof *s->delayed);
 	}
 	s->delayed[s->ndelayed++] = n;
+}
+
+struct wait_edge {
+	struct node *from, *to; /* from waits for to */
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct wait_edge *)a)->from;
+	uintptr_t y = (uintptr_t)((const struct wait_edge *)b)->from;
+	return x < y ? -1 : x > y;
+}
+
+/* A node that n waits for (edges sorted by from), or NULL. */
+static struct node *waits_for(const struct wait_edge *e, size_t ne, struct node *n)
+{
+	struct wait_edge key = {n, NULL};
+	const struct wait_edge *f = bsearch(&key, e, ne, sizeof *e, cmp_edge);
+	return f ? f->to : NULL;
+}
+
+/*
+ * Nothing runs, is ready or delayed, and no request is pending, yet some
+ * thunks still wait: they wait for each other. Static inputs cannot form a
+ * cycle (a thunk's name covers its inputs' names), but thunks output by
+ * thunks can. Each cycle's thunks fail with an error naming them, and what
+ * waits for them fails in turn, so nobody waits for ever (mu held).
+ */
+static void fail_cycles(struct sched *s, struct cbs *cbs)
+{
+	while (!s->nwork && !s->ready_head && !s->ndelayed && !s->nrunning && !s->jobs_in_flight &&
+	       s->nodes.len > s->ndone) {
+		struct wait_edge *e = NULL;
+		size_t ne = 0, cap = 0;
+		for (size_t i = 0; i < s->nodes.cap; i++) {
+			struct node *x = s->nodes.slots[i];
+			for (struct waiter *w = x ? x->waiters : NULL; w; w = w->next) {
+				if (!w->node || w->node->state != N_WAITING)
+					continue;
+				if (ne == cap) {
+					cap = cap ? 2 * cap : 16;
+					e = xrealloc(e, cap * sizeof *e);
+				}
+				e[ne++] = (struct wait_edge){w->node, x};
+			}
+		}
+		struct node *start = NULL;
+		for (size_t i = 0; i < s->nodes.cap && !start; i++) {
+			struct node *x = s->nodes.slots[i];
+			if (x && x->state == N_WAITING)
+				start = x;
+		}
+		if (!start) { /* every node left is done or failing: not stuck */
+			free(e);
+			return;
+		}
+		qsort(e, ne, sizeof *e, cmp_edge);
+		/* Every waiting node waits for another waiting one, so walking
+		 * the edges from any of them ends in a cycle (Floyd's). */
+		struct node *t = waits_for(e, ne, start), *h = t ? waits_for(e, ne, t) : NULL;
+		while (t && h && t != h) {
+			t = waits_for(e, ne, t);
+			h = waits_for(e, ne, h);
+			h = h ? waits_for(e, ne, h) : NULL;
+		}
+		struct buf b = BUF_INIT;
+		struct node **cycle = NULL;
+		size_t nc = 0;
+		if (t && h) {
+			buf_adds(&b, "thunks of a dynamic graph wait for each other: ");
+			struct node *c = t;
+			do {
+				cycle = xrealloc(cycle, (nc + 1) * sizeof *cycle);
+				cycle[nc++] = c;
+				buf_printf(&b, "%s (%s) waits for ", c->label, c->name.s);
+				c = waits_for(e, ne, c);
+			} while (c && c != t);
+			buf_printf(&b, "%s (%s)", t->label, t->name.s);
+		} else {
+			/* cannot happen; never hang on it */
+			buf_printf(&b, "internal error: %s (%s) waits for nothing that can run",
+			           start->label, start->name.s);
+			cycle = xmalloc(sizeof *cycle);
+			cycle[nc++] = start;
+		}
+		free(e);
+		const char *err = keep_error(s, buf_steal(&b));
+		for (size_t i = 0; i < nc; i++)
+			if (cycle[i]->state == N_WAITING)
+				fail_node(s, cycle[i], err, cbs);
+		free(cycle);
+	}
 }
 
 /* The first engine, in order, that can run t and has a free slot. NULL if
@@ -784,6 +937,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		s->running[s->nrunning++] = n;
 		submit_job(s, n, e);
 	}
+	fail_cycles(s, cbs);
 }
 
 static void record_duration(struct sched *s, uint64_t d)

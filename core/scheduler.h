@@ -9,6 +9,10 @@
  * scheduler however many requests ask, and at most once per store across
  * processes (a flock per thunk, then the memo is checked again).
  *
+ * A dynamic graph that loops (a thunk that outputs itself, or thunks that
+ * output or wait for each other) fails at once with an error naming the
+ * thunks of the loop, as does one deeper than max_dynamic_depth.
+ *
  * Failures: a program that fails is never retried; infrastructure failures
  * (cannot materialise, cannot start) are retried max_retries times with
  * backoff. Without keep_going the first failure stops everything not yet
@@ -25,10 +29,15 @@
 #include "exec.h"
 #include "store.h"
 
+#define SCHED_MAX_DYNAMIC_DEPTH 10000
+
 struct sched_opts {
-	int jobs;               /* thunks executing at once; 0 = number of CPUs */
-	bool keep_going;        /* go on with everything that does not depend on a failure */
-	int max_retries;        /* for infrastructure failures; -1 = default (3) */
+	int jobs;        /* thunks executing at once; 0 = number of CPUs */
+	bool keep_going; /* go on with everything that does not depend on a failure */
+	int max_retries; /* for infrastructure failures; -1 = default (3) */
+	/* How many thunks output by thunks one reference may follow before it
+	 * fails as too deep; 0 = SCHED_MAX_DYNAMIC_DEPTH. */
+	size_t max_dynamic_depth;
 	const char *trace_path; /* Chrome trace-event JSON, written by sched_free */
 	bool progress;          /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;

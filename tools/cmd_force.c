@@ -42,7 +42,8 @@ static const char force_help[] =
     "  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
     "                     (on by default with http and lambda, from observed run times)\n"
     "  --no-speculate     never run speculative copies\n"
-    "  --retries N        retries of infrastructure failures per thunk (default 3)\n";
+    "  --retries N        retries of infrastructure failures per thunk (default 3)\n"
+    "  --max-depth N      follow at most N thunks output by thunks (default 10000)\n";
 
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
@@ -70,13 +71,21 @@ static int materialise_target(struct store *s, const char *path, const struct sc
 int cmd_force(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"jobs", required_argument, 0, 'j'},      {"keep-going", no_argument, 0, 'k'},
-	    {"stdout", no_argument, 0, 's'},          {"trace", required_argument, 0, 't'},
-	    {"no-progress", no_argument, 0, 'P'},     {"no-sandbox", no_argument, 0, 'S'},
-	    {"summary", no_argument, 0, 'M'},         {"help", no_argument, 0, 'h'},
-	    {"engine", required_argument, 0, 'e'},    {"storage", required_argument, 0, 'U'},
-	    {"speculate", required_argument, 0, 'x'}, {"no-speculate", no_argument, 0, 'X'},
-	    {"retries", required_argument, 0, 'R'},   {0},
+	    {"jobs", required_argument, 0, 'j'},
+	    {"keep-going", no_argument, 0, 'k'},
+	    {"stdout", no_argument, 0, 's'},
+	    {"trace", required_argument, 0, 't'},
+	    {"no-progress", no_argument, 0, 'P'},
+	    {"no-sandbox", no_argument, 0, 'S'},
+	    {"summary", no_argument, 0, 'M'},
+	    {"help", no_argument, 0, 'h'},
+	    {"engine", required_argument, 0, 'e'},
+	    {"storage", required_argument, 0, 'U'},
+	    {"speculate", required_argument, 0, 'x'},
+	    {"no-speculate", no_argument, 0, 'X'},
+	    {"retries", required_argument, 0, 'R'},
+	    {"max-depth", required_argument, 0, 'D'},
+	    {0},
 	};
 	bool summary = false;
 	struct sched_opts so = {.max_retries = -1, .progress = true};
@@ -115,6 +124,13 @@ int cmd_force(int argc, char **argv)
 				return die_msg("--retries %s: expected a number from 0 to 100",
 				               optarg);
 			so.max_retries = (int)j;
+			break;
+		case 'D':
+			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000000)
+				return die_msg(
+				    "--max-depth %s: expected a number from 1 to 100000000",
+				    optarg);
+			so.max_dynamic_depth = (size_t)j;
 			break;
 		case 'k': so.keep_going = true; break;
 		case 's': to_stdout = true; break;
