@@ -21,6 +21,9 @@ struct local {
 	size_t head, len, cap;
 	bool stopping; /* protected by mu */
 	pthread_t *threads;
+	/* per slot: the job it runs and that job's cancel token; protected by mu */
+	struct engine_job **running;
+	struct gg_cancel **tokens;
 	int nthreads; /* started so far; protected by mu */
 	bool started; /* start_threads ran; protected by mu */
 };
@@ -45,20 +48,33 @@ static void *local_thread(void *p)
 		struct engine_job *job = l->queue[l->head];
 		l->head = (l->head + 1) % l->cap;
 		l->len--;
+		/* A token per run, so cancelling this job (a speculative copy
+		 * that lost, a cancelled force) kills its program. */
+		struct gg_cancel token;
+		bool have_token = gg_cancel_init(&token) == 0;
+		l->running[slot] = job;
+		l->tokens[slot] = have_token ? &token : NULL;
 		pthread_mutex_unlock(&l->mu);
 		job->slot = slot;
+		struct exec_opts eo = l->cfg.exec;
+		eo.cancel = have_token ? &token : NULL;
 		if (job->cancelled) {
 			job->rc = -1;
 			job->error = xstrdup("cancelled");
 		} else {
-			job->rc =
-			    l->cfg.execute
-			        ? l->cfg.execute(l->cfg.execute_ctx, l->cfg.store, job->thunk,
-			                         &l->cfg.exec, &job->result)
-			        : exec_thunk(l->cfg.store, job->thunk, &l->cfg.exec, &job->result);
+			job->rc = l->cfg.execute
+			              ? l->cfg.execute(l->cfg.execute_ctx, l->cfg.store, job->thunk,
+			                               &eo, &job->result)
+			              : exec_thunk(l->cfg.store, job->thunk, &eo, &job->result);
 			if (job->rc < 0)
 				job->error = xstrdup(gg_last_error());
 		}
+		pthread_mutex_lock(&l->mu);
+		l->running[slot] = NULL;
+		l->tokens[slot] = NULL;
+		pthread_mutex_unlock(&l->mu);
+		if (have_token)
+			gg_cancel_destroy(&token);
 		l->e.done(job);
 		pthread_mutex_lock(&l->mu);
 	}
@@ -114,8 +130,13 @@ static int local_submit(struct engine *e, struct engine_job *job)
 
 static void local_cancel(struct engine *e, struct engine_job *job)
 {
-	(void)e;
-	job->cancelled = true; /* a queued job is skipped; a running one finishes */
+	struct local *l = e->priv;
+	pthread_mutex_lock(&l->mu);
+	job->cancelled = true; /* a queued job is skipped */
+	for (int i = 0; i < l->nthreads; i++)
+		if (l->running[i] == job && l->tokens[i])
+			gg_cancel_fire(l->tokens[i]); /* a running one is killed */
+	pthread_mutex_unlock(&l->mu);
 }
 
 static void local_destroy(struct engine *e)
@@ -128,6 +149,8 @@ static void local_destroy(struct engine *e)
 	for (int i = 0; i < l->nthreads; i++)
 		pthread_join(l->threads[i], NULL);
 	free(l->threads);
+	free(l->running);
+	free(l->tokens);
 	free(l->queue);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
@@ -158,6 +181,8 @@ int engine_local_create(int limit, const struct engine_config *cfg, struct engin
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	l->threads = xcalloc((size_t)limit, sizeof *l->threads);
+	l->running = xcalloc((size_t)limit, sizeof *l->running);
+	l->tokens = xcalloc((size_t)limit, sizeof *l->tokens);
 	*out = &l->e;
 	return 0;
 }

@@ -193,6 +193,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		    .stdout_path = out,
 		    .stderr_path = err,
 		    .no_isolation = o->no_isolation,
+		    .cancel = o->cancel,
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);
@@ -214,8 +215,11 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->timed_out = sr.timed_out;
 			r->isolated = sr.isolated;
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
-			if (sr.timed_out || !WIFEXITED(sr.wait_status) ||
-			    WEXITSTATUS(sr.wait_status) != 0) {
+			if (sr.cancelled) {
+				r->outcome = EXEC_PROGRAM_FAILED;
+				r->why = xstrdup("cancelled");
+			} else if (sr.timed_out || !WIFEXITED(sr.wait_status) ||
+			           WEXITSTATUS(sr.wait_status) != 0) {
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
 			} else {

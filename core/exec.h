@@ -9,6 +9,7 @@
 #ifndef GG_EXEC_H
 #define GG_EXEC_H
 
+#include "cancel.h"
 #include "store.h"
 #include "thunk.h"
 
@@ -16,6 +17,8 @@ struct exec_opts {
 	bool no_isolation;           /* run in plain-directory mode */
 	uint64_t default_timeout_ms; /* for thunks whose timeout is 0; 0 = none */
 	bool keep_dir;               /* leave the directory (debugging) */
+	/* Fired: the program is killed, and the thunk fails as cancelled. */
+	const struct gg_cancel *cancel;
 };
 
 enum exec_outcome {

@@ -525,51 +525,62 @@ static void remove_mount_points(struct mount_points *mp)
 	free(mp->dev);
 }
 
-/* Waits until pid has exited (not reaping it) or the deadline passes. */
-static bool wait_until(pid_t pid, int pidfd, uint64_t deadline)
+enum wait_end { W_EXITED, W_DEADLINE, W_CANCELLED };
+
+/* Waits until pid has exited (not reaping it), the deadline passes or the
+ * cancel fd (-1: none) becomes readable. */
+static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int cancel_fd)
 {
 	for (;;) {
 		uint64_t now = now_ns();
 		if (now >= deadline)
-			return false;
+			return W_DEADLINE;
 		uint64_t left_ms = (deadline - now + 999999) / 1000000;
+		struct pollfd p[2] = {{cancel_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		if (pidfd >= 0) {
-			struct pollfd p = {pidfd, POLLIN, 0};
-			if (poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms) > 0)
-				return true;
+			if (poll(p, 2, left_ms > 60000 ? 60000 : (int)left_ms) > 0) {
+				if (p[1].revents)
+					return W_EXITED;
+				if (p[0].revents)
+					return W_CANCELLED;
+			}
 		} else {
 			siginfo_t si;
 			si.si_pid = 0;
 			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 			    si.si_pid == pid)
-				return true;
-			struct timespec ts = {0, 1000000}; /* 1 ms */
-			nanosleep(&ts, NULL);
+				return W_EXITED;
+			if (poll(p, 1, 1) > 0 && p[0].revents) /* 1 ms, or cancelled */
+				return W_CANCELLED;
 		}
 	}
 }
 
 /*
- * Waits for pid and returns its wait status, enforcing the timeout: an
- * isolated init is asked to kill its namespace (so that the CPU time of
- * everything is counted) and killed itself if that takes too long; a plain
- * program is killed with its process group.
+ * Waits for pid and returns its wait status, enforcing the timeout and the
+ * cancel fd: an isolated init is asked to kill its namespace (so that the
+ * CPU time of everything is counted) and killed itself if that takes too
+ * long; a plain program is killed with its process group.
  */
-static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms, bool *timed_out,
-                      struct rusage *ru)
+static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms, int cancel_fd,
+                      bool *timed_out, bool *cancelled, struct rusage *ru)
 {
-	if (timeout_ms) {
+	if (timeout_ms || cancel_fd >= 0) {
 		int pidfd = -1;
 #ifdef SYS_pidfd_open
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
-		if (!wait_until(pid, pidfd, t0 + timeout_ms * 1000000u)) {
-			*timed_out = true;
+		uint64_t deadline = timeout_ms ? t0 + timeout_ms * 1000000u : UINT64_MAX;
+		enum wait_end end = wait_until(pid, pidfd, deadline, cancel_fd);
+		if (end != W_EXITED) {
+			*timed_out = end == W_DEADLINE;
+			*cancelled = end == W_CANCELLED;
 			if (!isolated) {
 				kill(-pid, SIGKILL);
 				kill(pid, SIGKILL);
 			} else if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
-			           !wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS)) {
+			           wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS, -1) !=
+			               W_EXITED) {
 				kill(pid, SIGKILL);
 			}
 		}
@@ -584,7 +595,7 @@ static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms
 		}
 	}
 	/* A plain program's group may outlive it: end it too. */
-	if (!isolated && *timed_out)
+	if (!isolated && (*timed_out || *cancelled))
 		kill(-pid, SIGKILL);
 	return st;
 }
@@ -696,7 +707,8 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 
 	struct rusage ru;
-	int status = wait_child(pid, isolated, t0, spec->timeout_ms, &result->timed_out, &ru);
+	int status = wait_child(pid, isolated, t0, spec->timeout_ms, gg_cancel_fd(spec->cancel),
+	                        &result->timed_out, &result->cancelled, &ru);
 	result->wall_ns = now_ns() - t0;
 	result->cpu_ns = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
 	result->isolated = isolated;
@@ -731,7 +743,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 	/* It may have finished on its own just before the kill. */
 	if (isolated && have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-		result->timed_out = false;
+		result->timed_out = result->cancelled = false;
 	result->wait_status = status;
 	ret = 0;
 out:

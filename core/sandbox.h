@@ -22,26 +22,30 @@
 #ifndef GG_SANDBOX_H
 #define GG_SANDBOX_H
 
+#include "cancel.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
 struct sandbox_spec {
-	const char *root;        /* host path of the prepared directory */
-	const char *exe;         /* relative to root */
-	char *const *argv;       /* NULL-terminated */
-	char *const *env;        /* NULL-terminated, the complete environment */
-	uint64_t timeout_ms;     /* 0 = none */
-	const char *stdout_path; /* host path, created/truncated */
-	const char *stderr_path; /* host path, created/truncated */
-	uint64_t max_output;     /* RLIMIT_FSIZE for files it writes; 0 = default 16 GiB */
-	uint64_t max_memory;     /* RLIMIT_AS; 0 = no limit */
-	uint64_t max_procs;      /* RLIMIT_NPROC inside; 0 = default 4096 */
-	bool no_isolation;       /* force the plain-directory mode (tests, workers) */
+	const char *root;               /* host path of the prepared directory */
+	const char *exe;                /* relative to root */
+	char *const *argv;              /* NULL-terminated */
+	char *const *env;               /* NULL-terminated, the complete environment */
+	uint64_t timeout_ms;            /* 0 = none */
+	const char *stdout_path;        /* host path, created/truncated */
+	const char *stderr_path;        /* host path, created/truncated */
+	uint64_t max_output;            /* RLIMIT_FSIZE for files it writes; 0 = default 16 GiB */
+	uint64_t max_memory;            /* RLIMIT_AS; 0 = no limit */
+	uint64_t max_procs;             /* RLIMIT_NPROC inside; 0 = default 4096 */
+	bool no_isolation;              /* force the plain-directory mode (tests, workers) */
+	const struct gg_cancel *cancel; /* fired: kill the program (result->cancelled) */
 };
 
 struct sandbox_result {
 	int wait_status; /* as from waitpid(), of the program */
 	bool timed_out;
+	bool cancelled; /* killed because cancel_fd became readable */
 	bool isolated;  /* false if it ran in plain-directory mode */
 	int exec_errno; /* when sandbox_run fails because execve failed: its errno */
 	uint64_t wall_ns, cpu_ns;

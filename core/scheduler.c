@@ -137,6 +137,7 @@ struct sched {
 	size_t jobs_in_flight;
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
+	bool cancelled;         /* the force's cancel token fired */
 	const char *stop_error; /* once stopping: why nothing new starts */
 	struct sched_stats stats;
 	size_t ndone;        /* nodes in the map that are N_DONE */
@@ -346,13 +347,15 @@ static void bury(struct sched *s, struct node *n)
 	s->graveyard[s->ngrave++] = n;
 }
 
-static void stop_everything(struct sched *s, struct cbs *cbs)
+#define STOP_FAILED "not started: an earlier thunk failed (use --keep-going to go on)"
+
+/* Nothing new starts; what waits fails with `why` (mu held). */
+static void stop_everything(struct sched *s, struct cbs *cbs, const char *why)
 {
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	const char *e = s->stop_error = keep_error(
-	    s, xstrdup("not started: an earlier thunk failed (use --keep-going to go on)"));
+	const char *e = s->stop_error = keep_error(s, xstrdup(why));
 	/* Collect first: failing nodes removes them from the map. */
 	struct node **v = xmalloc((s->nodes.len + 1) * sizeof *v);
 	size_t k = 0;
@@ -365,6 +368,26 @@ static void stop_everything(struct sched *s, struct cbs *cbs)
 		if (v[i]->state == N_WAITING || v[i]->state == N_READY || v[i]->state == N_DELAYED)
 			fail_node(s, v[i], e, cbs);
 	free(v);
+}
+
+/*
+ * The force was cancelled (mu held): nothing new starts, what waits fails
+ * with "cancelled", and every job in flight is asked to stop; a job that
+ * still comes back with its outputs counts, one that does not fails its
+ * node as cancelled (job_done).
+ */
+static void cancel_everything(struct sched *s, struct cbs *cbs)
+{
+	if (s->cancelled)
+		return;
+	s->cancelled = true;
+	s->stopping = false; /* the reason becomes "cancelled" */
+	stop_everything(s, cbs, "cancelled");
+	for (size_t i = 0; i < s->nrunning; i++) {
+		struct node *n = s->running[i];
+		for (int j = 0; j < n->njobs; j++)
+			n->jobs[j]->engine->ops->cancel(n->jobs[j]->engine, n->jobs[j]);
+	}
 }
 
 static void remove_ptr(struct node **v, size_t *n, struct node *x)
@@ -573,6 +596,8 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 	w->fn = fn;
 	w->arg = arg;
 	push_work(s, &ref->name, w);
+	if (gg_cancel_fired(s->o.cancel))
+		cancel_everything(s, &cbs);
 	drain(s, &cbs);
 	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
@@ -989,7 +1014,18 @@ static void job_done(struct engine_job *job)
 			    job->engine->cost_per_second * (double)(r->t_end - r->t_start) / 1e9;
 		}
 	}
-	if (n->state != N_RUNNING || job->cancelled) {
+	bool ok = job->rc == 0 && r->outcome == EXEC_OK && !memo_err;
+	if (s->cancelled && n->state == N_RUNNING && !ok) {
+		/* stopped because the force was cancelled: the node fails as
+		 * cancelled once no copy of it runs */
+		if (n->njobs == 0) {
+			s->stats.running--;
+			remove_ptr(s->running, &s->nrunning, n);
+			release_lock(s, n);
+			n->state = N_WAITING;
+			fail_node(s, n, s->stop_error, &cbs);
+		}
+	} else if (n->state != N_RUNNING || (job->cancelled && !s->cancelled)) {
 		/* the other copy already decided this node */
 	} else if (job->rc < 0) {
 		if (n->njobs > 0) {
@@ -1017,7 +1053,7 @@ static void job_done(struct engine_job *job)
 			                    job->error ? job->error : "unknown error");
 			fail_node(s, n, keep_error(s, e), &cbs);
 			if (!s->o.keep_going)
-				stop_everything(s, &cbs);
+				stop_everything(s, &cbs, STOP_FAILED);
 		}
 	} else {
 		/* decided: cancel a speculative copy */
@@ -1033,7 +1069,7 @@ static void job_done(struct engine_job *job)
 			fail_node(s, n, keep_error(s, failure_message(n, &n->run->reduced, r)),
 			          &cbs);
 			if (!s->o.keep_going)
-				stop_everything(s, &cbs);
+				stop_everything(s, &cbs, STOP_FAILED);
 		} else {
 			struct memo memo = r->outputs;
 			r->outputs = (struct memo){0};
@@ -1133,6 +1169,8 @@ static void *ticker_main(void *p)
 				i++;
 			}
 		}
+		if (gg_cancel_fired(s->o.cancel))
+			cancel_everything(s, &cbs);
 		speculate(s);
 		dispatch(s, &cbs);
 		if (s->progress_on)
@@ -1234,10 +1272,16 @@ static void free_node(struct node *n)
 
 void sched_free(struct sched *s)
 {
+	struct cbs cbs = {0};
 	pthread_mutex_lock(&s->mu);
+	if (gg_cancel_fired(s->o.cancel))
+		cancel_everything(s, &cbs); /* the ticker may not have seen it */
 	s->shutdown = true;
 	pthread_cond_broadcast(&s->ticker_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
+	pthread_mutex_unlock(&s->mu);
+	deliver(&cbs);
+	pthread_mutex_lock(&s->mu);
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);

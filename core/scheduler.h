@@ -25,6 +25,7 @@
 #ifndef GG_SCHED_H
 #define GG_SCHED_H
 
+#include "cancel.h"
 #include "engine.h"
 #include "exec.h"
 #include "store.h"
@@ -38,6 +39,9 @@ struct sched_opts {
 	/* How many thunks output by thunks one reference may follow before it
 	 * fails as too deep; 0 = SCHED_MAX_DYNAMIC_DEPTH. */
 	size_t max_dynamic_depth;
+	/* When it fires, nothing new starts, running jobs are asked to stop,
+	 * and every reference not yet answered fails with "cancelled". */
+	struct gg_cancel *cancel;
 	const char *trace_path; /* Chrome trace-event JSON, written by sched_free */
 	bool progress;          /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,34 @@ static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
 	return r;
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP end the FUSE loop (libfuse's handler, called
+ * from ours) and cancel every force, so running thunks are killed rather
+ * than waited for. Set once before any thread starts.
+ */
+static struct gg_cancel *signal_cancel;
+static struct sigaction fuse_handlers[3];
+static const int cancel_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_signal(int sig)
+{
+	gg_cancel_fire(signal_cancel);
+	for (size_t i = 0; i < GG_ARRAY_LEN(cancel_signals); i++)
+		if (cancel_signals[i] == sig && fuse_handlers[i].sa_handler != SIG_DFL &&
+		    fuse_handlers[i].sa_handler != SIG_IGN)
+			fuse_handlers[i].sa_handler(sig);
+}
+
+static void chain_signal_handlers(struct gg_cancel *c)
+{
+	signal_cancel = c;
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < GG_ARRAY_LEN(cancel_signals); i++)
+		sigaction(cancel_signals[i], &sa, &fuse_handlers[i]);
+}
+
 /* The scheduler's notices go to the daemon's log (stderr, or syslog). */
 static void log_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
@@ -243,6 +272,7 @@ int main(int argc, char **argv)
 	fs.backing = 1;
 	fs.devfd = -1;
 	fs.watch_fd = fs.watch_wake = -1;
+	fs.cancel.fd = -1;
 	pthread_mutex_init(&fs.mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -316,8 +346,13 @@ int main(int argc, char **argv)
 	fs.se = fuse_session_new(&args, &ggfs_ops, sizeof ggfs_ops, &fs);
 	if (!fs.se)
 		goto out_nodes;
+	if (gg_cancel_init(&fs.cancel) < 0) {
+		fprintf(stderr, "ggfs: %s\n", gg_last_error());
+		goto out_session;
+	}
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
+	chain_signal_handlers(&fs.cancel);
 	if (fuse_session_mount(fs.se, fs.mountpoint) != 0)
 		goto out_signals;
 	backing_setup(&fs);
@@ -353,6 +388,7 @@ int main(int argc, char **argv)
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,
 	    .exec = {.no_isolation = fs.no_sandbox != 0},
+	    .cancel = &fs.cancel,
 	};
 	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */
 	struct engine **engines = NULL;
@@ -395,8 +431,9 @@ int main(int argc, char **argv)
 	backing_stop(&fs);
 	watch_quiesce(&fs);
 	fuse_session_unmount(fs.se);
-	/* Running thunks finish (their results go to the memo); opens still
-	 * waiting are answered, into a closed connection. */
+	/* Running thunks finish (their results go to the memo) unless a
+	 * signal cancelled them; opens still waiting are answered, into a
+	 * closed connection. */
 	sched_free(fs.sched);
 	fs.sched = NULL;
 	lazy_stop(&fs);
@@ -415,6 +452,7 @@ out_signals:
 	free(fs.engines);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
+	gg_cancel_destroy(&fs.cancel);
 	fuse_session_destroy(fs.se);
 out_nodes:
 	nodes_free_all(&fs);

@@ -140,6 +140,9 @@ struct ggfs {
 	struct store *store;
 	struct sched *sched;
 	struct fuse_session *se;
+	/* Fired by SIGINT/SIGTERM/SIGHUP: running thunks are killed so that the
+	 * daemon unmounts at once, even during a force that never ends. */
+	struct gg_cancel cancel;
 
 	pthread_mutex_t mu;
 	pthread_cond_t mode_cv; /* with mu: an open handle was released */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,34 @@ static void print_retry(void *arg, const char *thunk, const char *engine, int at
 	(void)arg;
 	fprintf(stderr, "\rgg: %s: attempt %d on %s failed (%s); trying again\x1b[K\n", thunk,
 	        attempt, engine, why);
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP cancel the force: running thunks are killed,
+ * nothing new starts, and gg says what finished and exits with 130. A
+ * second signal exits at once.
+ */
+static struct gg_cancel force_cancel;
+static volatile sig_atomic_t signals_seen;
+
+static void on_cancel_signal(int sig)
+{
+	if (signals_seen++)
+		_exit(128 + sig);
+	static const char msg[] = "\ngg: cancelling (send it again to stop at once)\n";
+	ssize_t w = write(2, msg, sizeof msg - 1);
+	(void)w;
+	gg_cancel_fire(&force_cancel);
+}
+
+static void catch_cancel_signals(bool on)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on ? on_cancel_signal : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < GG_ARRAY_LEN(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 /* Replaces a placeholder file with the forced value: a new file, less the umask. */
@@ -201,17 +230,24 @@ int cmd_force(int argc, char **argv)
 		so.speculate = spec_mode > 0;
 	so.on_fallback = print_fallback;
 	so.on_retry = print_retry;
+	bool have_cancel = k && !engines_failed && gg_cancel_init(&force_cancel) == 0;
+	if (have_cancel) {
+		so.cancel = &force_cancel;
+		catch_cancel_signals(true);
+	}
 	if (k && !engines_failed) {
 		struct sched *sc;
 		if (sched_new(s, &so, &sc) < 0) {
 			rc = die_last();
 		} else {
 			sched_force_all(sc, refs, k, outs);
-			if (summary) {
+			bool cancelled = gg_cancel_fired(so.cancel);
+			if (summary || cancelled) {
 				struct sched_stats st;
 				sched_get_stats(sc, &st);
-				fprintf(stderr, "gg: executed %zu, from memo %zu, failed %zu\n",
-				        st.executed, st.cached, st.failed);
+				fprintf(stderr, "gg: %sexecuted %zu, from memo %zu, failed %zu\n",
+				        cancelled ? "cancelled; before that: " : "", st.executed,
+				        st.cached, st.failed);
 			}
 			for (size_t j = 0; j < k; j++) {
 				const char *arg = argv[optind + (int)which[j]];
@@ -238,7 +274,13 @@ int cmd_force(int argc, char **argv)
 					rc = die_last();
 			}
 			sched_free(sc);
+			if (cancelled)
+				rc = 130;
 		}
+	}
+	if (have_cancel) {
+		catch_cancel_signals(false);
+		gg_cancel_destroy(&force_cancel);
 	}
 	for (size_t i = 0; engines && i < nspecs; i++)
 		engine_destroy(engines[i]);
