@@ -27,6 +27,9 @@ struct engine_job {
 	int rc;                    /* 0: ran, see result; -1: infrastructure failure, see error */
 	struct exec_result result; /* outputs are in the local store when rc == 0 and outcome OK */
 	char *error;               /* malloc'd, when rc == -1 */
+	enum gg_code code;         /* when rc == -1: GG_EREMOTE (or 0) is retried; a code
+	                            * that cannot change on a retry (GG_EDENIED,
+	                            * GG_EINVALID, GG_EUSAGE) is not */
 	int slot;                  /* which of the engine's slots ran it (for the trace) */
 	bool cancelled;            /* set by the scheduler: the result will be ignored */
 	void *owner;               /* the scheduler's */

@@ -66,8 +66,10 @@ static void *local_thread(void *p)
 			              ? l->cfg.execute(l->cfg.execute_ctx, l->cfg.store, job->thunk,
 			                               &eo, &job->result)
 			              : exec_thunk(l->cfg.store, job->thunk, &eo, &job->result);
-			if (job->rc < 0)
+			if (job->rc < 0) {
 				job->error = xstrdup(gg_last_error());
+				job->code = gg_last_code();
+			}
 		}
 		pthread_mutex_lock(&l->mu);
 		l->running[slot] = NULL;

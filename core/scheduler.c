@@ -86,11 +86,11 @@ struct node {
 	size_t pending; /* inputs still unresolved */
 	char *raw;      /* the thunk's bytes, until prepared */
 	size_t raw_len;
-	struct gg_name *resolved; /* until prepared: per thunk-output input, its value */
-	char *primary;            /* first output (one allocation with label) */
-	char *label;              /* short description for progress and trace */
-	struct memo memo;         /* when done */
-	const char *error;        /* when failed (owned by the graveyard) */
+	struct gg_name *resolved;    /* until prepared: per thunk-output input, its value */
+	char *primary;               /* first output (one allocation with label) */
+	char *label;                 /* short description for progress and trace */
+	struct memo memo;            /* when done */
+	const struct failure *error; /* when failed (kept in errors) */
 	struct waiter *waiters;
 	struct node *next_ready;
 	struct node_trace *tr;
@@ -103,6 +103,12 @@ struct node {
 struct work {
 	struct gg_name name;
 	struct waiter *w; /* its output is the reference's */
+};
+
+/* Why a node or a request failed; kept until sched_free. */
+struct failure {
+	enum gg_code code;
+	char *msg;
 };
 
 struct callback {
@@ -137,15 +143,15 @@ struct sched {
 	size_t jobs_in_flight;
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
-	bool cancelled;         /* the force's cancel token fired */
-	const char *stop_error; /* once stopping: why nothing new starts */
+	bool cancelled;                   /* the force's cancel token fired */
+	const struct failure *stop_error; /* once stopping: why nothing new starts */
 	struct sched_stats stats;
 	size_t ndone;        /* nodes in the map that are N_DONE */
 	uint64_t *durations; /* run times of finished jobs, for speculation */
 	size_t ndurations, durations_cap;
 	struct node **graveyard;
 	size_t ngrave;
-	char **errors; /* strings handed out in outcomes */
+	struct failure **errors; /* handed out in outcomes */
 	size_t nerrors;
 	struct buf trace;
 	uint64_t t0;
@@ -172,12 +178,14 @@ static void deliver(struct cbs *c)
 	c->n = c->cap = 0;
 }
 
-/* Keeps an error string alive until sched_free; returns it. */
-static const char *keep_error(struct sched *s, char *e)
+/* Keeps a failure (its message taken over) until sched_free; returns it. */
+static const struct failure *keep_error(struct sched *s, enum gg_code code, char *e)
 {
+	struct failure *f = xmalloc(sizeof *f);
+	*f = (struct failure){code == GG_OK ? GG_EFAIL : code, e};
 	s->errors = xrealloc(s->errors, (s->nerrors + 1) * sizeof *s->errors);
-	s->errors[s->nerrors++] = e;
-	return e;
+	s->errors[s->nerrors++] = f;
+	return f;
 }
 
 /* w waits for name#(w->output). */
@@ -224,7 +232,7 @@ static void make_ready(struct sched *s, struct node *n)
 	s->stats.queued++;
 }
 
-static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs);
+static void fail_node(struct sched *s, struct node *n, const struct failure *err, struct cbs *cbs);
 static void dispatch(struct sched *s, struct cbs *cbs);
 static void fail_cycles(struct sched *s, struct cbs *cbs);
 
@@ -257,10 +265,11 @@ static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v
 	free_waiter(w);
 }
 
-static void waiter_fail(struct sched *s, struct waiter *w, const char *err, struct cbs *cbs)
+static void waiter_fail(struct sched *s, struct waiter *w, const struct failure *err,
+                        struct cbs *cbs)
 {
 	if (w->fn) {
-		struct sched_outcome o = {.status = -1, .error = err};
+		struct sched_outcome o = {.status = -1, .error = err->msg, .code = err->code};
 		add_cb(cbs, w->fn, w->arg, &o);
 	} else if (w->node->state == N_WAITING) {
 		fail_node(s, w->node, err, cbs);
@@ -285,8 +294,9 @@ static void describe_thunk(struct sched *s, struct buf *b, const struct gg_name 
  * never end. Records the step; returns the error (kept) on a cycle or past
  * the depth limit, else NULL.
  */
-static const char *follow_thunk_output(struct sched *s, struct waiter *w,
-                                       const struct gg_name *from, const struct gg_name *next)
+static const struct failure *follow_thunk_output(struct sched *s, struct waiter *w,
+                                                 const struct gg_name *from,
+                                                 const struct gg_name *next)
 {
 	size_t limit = s->o.max_dynamic_depth ? s->o.max_dynamic_depth : SCHED_MAX_DYNAMIC_DEPTH;
 	w->chain = xrealloc(w->chain, (w->nchain + 1) * sizeof *w->chain);
@@ -296,6 +306,7 @@ static const char *follow_thunk_output(struct sched *s, struct waiter *w,
 		if (gg_name_eq(&w->chain[i], next))
 			start = i;
 	struct buf b = BUF_INIT;
+	enum gg_code code = GG_EINVALID;
 	if (start < w->nchain) {
 		buf_adds(&b, "a dynamic graph loops: ");
 		for (size_t i = start; i < w->nchain; i++) {
@@ -304,6 +315,7 @@ static const char *follow_thunk_output(struct sched *s, struct waiter *w,
 		}
 		describe_thunk(s, &b, next);
 	} else if (w->nchain > limit) {
+		code = GG_ELIMIT;
 		buf_printf(&b,
 		           "a dynamic graph is deeper than %zu thunks (a thunk output by a thunk "
 		           "output by ...); the last: ",
@@ -312,7 +324,7 @@ static const char *follow_thunk_output(struct sched *s, struct waiter *w,
 	} else {
 		return NULL;
 	}
-	return keep_error(s, buf_steal(&b));
+	return keep_error(s, code, buf_steal(&b));
 }
 
 /* The node is done: answer the waiter, following a dynamic graph. */
@@ -324,13 +336,13 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 		add_dep(s, w->node, &n->name);
 	if (!mo) {
 		char *e = xasprintf("thunk %s has no output '%s'", n->name.s, out);
-		waiter_fail(s, w, keep_error(s, e), cbs);
+		waiter_fail(s, w, keep_error(s, GG_EINVALID, e), cbs);
 		return;
 	}
 	if (gg_name_kind(&mo->value) == GG_THUNK) {
 		/* A dynamic graph: the output is a thunk; its primary output is the answer. */
 		w->output = NULL;
-		const char *bad = follow_thunk_output(s, w, &n->name, &mo->value);
+		const struct failure *bad = follow_thunk_output(s, w, &n->name, &mo->value);
 		if (bad)
 			waiter_fail(s, w, bad, cbs);
 		else
@@ -350,12 +362,12 @@ static void bury(struct sched *s, struct node *n)
 #define STOP_FAILED "not started: an earlier thunk failed (use --keep-going to go on)"
 
 /* Nothing new starts; what waits fails with `why` (mu held). */
-static void stop_everything(struct sched *s, struct cbs *cbs, const char *why)
+static void stop_everything(struct sched *s, struct cbs *cbs, enum gg_code code, const char *why)
 {
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	const char *e = s->stop_error = keep_error(s, xstrdup(why));
+	const struct failure *e = s->stop_error = keep_error(s, code, xstrdup(why));
 	/* Collect first: failing nodes removes them from the map. */
 	struct node **v = xmalloc((s->nodes.len + 1) * sizeof *v);
 	size_t k = 0;
@@ -382,7 +394,7 @@ static void cancel_everything(struct sched *s, struct cbs *cbs)
 		return;
 	s->cancelled = true;
 	s->stopping = false; /* the reason becomes "cancelled" */
-	stop_everything(s, cbs, "cancelled");
+	stop_everything(s, cbs, GG_ECANCELLED, "cancelled");
 	for (size_t i = 0; i < s->nrunning; i++) {
 		struct node *n = s->running[i];
 		for (int j = 0; j < n->njobs; j++)
@@ -399,7 +411,7 @@ static void remove_ptr(struct node **v, size_t *n, struct node *x)
 		}
 }
 
-static void fail_node(struct sched *s, struct node *n, const char *err, struct cbs *cbs)
+static void fail_node(struct sched *s, struct node *n, const struct failure *err, struct cbs *cbs)
 {
 	if (n->state == N_DELAYED)
 		remove_ptr(s->delayed, &s->ndelayed, n);
@@ -554,7 +566,7 @@ static void drain(struct sched *s, struct cbs *cbs)
 				waiter_ok(s, w, &wk.name, false, cbs);
 			} else {
 				char *e = xasprintf("object %s is not in the store", wk.name.s);
-				waiter_fail(s, w, keep_error(s, e), cbs);
+				waiter_fail(s, w, keep_error(s, GG_ENOTFOUND, e), cbs);
 			}
 			continue;
 		}
@@ -574,7 +586,9 @@ static void drain(struct sched *s, struct cbs *cbs)
 			if (w->node && w->node->state != N_WAITING)
 				free_waiter(w); /* its node already failed */
 			else
-				waiter_fail(s, w, keep_error(s, xstrdup(gg_last_error())), cbs);
+				waiter_fail(s, w,
+				            keep_error(s, gg_last_code(), xstrdup(gg_last_error())),
+				            cbs);
 		} else if (n->state == N_DONE) {
 			if (via)
 				add_dep(s, n, via);
@@ -724,6 +738,15 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 	}
 }
 
+/* Whether an infrastructure failure of this kind may go away on a retry.
+ * Remote engines leave the code 0 (GG_EREMOTE) for what may be transient,
+ * such as an object not yet visible in remote storage. */
+static bool retry_may_help(enum gg_code code)
+{
+	return code != GG_EDENIED && code != GG_EINVALID && code != GG_EUSAGE &&
+	       code != GG_ECANCELLED && code != GG_ENOTFOUND && code != GG_ECORRUPT;
+}
+
 static void release_lock(struct sched *s, struct node *n)
 {
 	store_unlock_thunk(s->store, n->lock_fd);
@@ -825,7 +848,7 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
 			cycle[nc++] = start;
 		}
 		free(e);
-		const char *err = keep_error(s, buf_steal(&b));
+		const struct failure *err = keep_error(s, GG_EINVALID, buf_steal(&b));
 		for (size_t i = 0; i < nc; i++)
 			if (cycle[i]->state == N_WAITING)
 				fail_node(s, cycle[i], err, cbs);
@@ -910,7 +933,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 				s->stats.queued--;
 				n->state = N_WAITING;
 				char *e = xasprintf("thunk %s: %s", n->name.s, gg_last_error());
-				fail_node(s, n, keep_error(s, e), cbs);
+				fail_node(s, n, keep_error(s, gg_last_code(), e), cbs);
 				continue;
 			}
 		}
@@ -927,7 +950,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			char *m = xasprintf("thunk %s (%s): no engine can run it: %s", n->name.s,
 			                    n->label, why);
 			free(why);
-			fail_node(s, n, keep_error(s, m), cbs);
+			fail_node(s, n, keep_error(s, GG_ELIMIT, m), cbs);
 			continue;
 		}
 		/* Single execution across processes: hold the thunk's lock while it
@@ -939,7 +962,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		}
 		if (lock < 0) {
 			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, xstrdup(gg_last_error())), cbs);
+			fail_node(s, n, keep_error(s, gg_last_code(), xstrdup(gg_last_error())),
+			          cbs);
 			continue;
 		}
 		n->lock_fd = lock;
@@ -1030,7 +1054,8 @@ static void job_done(struct engine_job *job)
 	} else if (job->rc < 0) {
 		if (n->njobs > 0) {
 			/* a speculative copy is still running: let it decide */
-		} else if (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries)) {
+		} else if (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries) &&
+		           retry_may_help(job->code)) {
 			n->attempts++;
 			s->stats.retried++;
 			if (s->o.on_retry)
@@ -1048,12 +1073,13 @@ static void job_done(struct engine_job *job)
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);
 			n->state = N_WAITING;
-			char *e = xasprintf("thunk %s (%s) could not be run after %d attempts: %s",
-			                    n->name.s, n->label, n->attempts + 1,
-			                    job->error ? job->error : "unknown error");
-			fail_node(s, n, keep_error(s, e), &cbs);
+			char *e =
+			    xasprintf("thunk %s (%s) could not be run after %d attempt%s: %s",
+			              n->name.s, n->label, n->attempts + 1, n->attempts ? "s" : "",
+			              job->error ? job->error : "unknown error");
+			fail_node(s, n, keep_error(s, job->code ? job->code : GG_EREMOTE, e), &cbs);
 			if (!s->o.keep_going)
-				stop_everything(s, &cbs, STOP_FAILED);
+				stop_everything(s, &cbs, n->error->code, STOP_FAILED);
 		}
 	} else {
 		/* decided: cancel a speculative copy */
@@ -1066,10 +1092,12 @@ static void job_done(struct engine_job *job)
 		if (r->outcome != EXEC_OK) {
 			release_lock(s, n);
 			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, failure_message(n, &n->run->reduced, r)),
+			fail_node(s, n,
+			          keep_error(s, r->timed_out ? GG_ELIMIT : GG_EPROGRAM,
+			                     failure_message(n, &n->run->reduced, r)),
 			          &cbs);
 			if (!s->o.keep_going)
-				stop_everything(s, &cbs, STOP_FAILED);
+				stop_everything(s, &cbs, n->error->code, STOP_FAILED);
 		} else {
 			struct memo memo = r->outputs;
 			r->outputs = (struct memo){0};
@@ -1077,7 +1105,7 @@ static void job_done(struct engine_job *job)
 			if (memo_err) {
 				memo_free(&memo);
 				n->state = N_WAITING;
-				fail_node(s, n, keep_error(s, memo_err), &cbs);
+				fail_node(s, n, keep_error(s, GG_ESYSTEM, memo_err), &cbs);
 				memo_err = NULL;
 			} else {
 				complete_node(s, n, &memo, false, &cbs);
@@ -1297,7 +1325,7 @@ void sched_free(struct sched *s)
 		free_node(s->graveyard[i]);
 	free(s->graveyard);
 	for (size_t i = 0; i < s->nerrors; i++)
-		free(s->errors[i]);
+		free(s->errors[i]->msg), free(s->errors[i]);
 	free(s->errors);
 	for (size_t i = 0; i < s->nwork; i++)
 		free_waiter(s->work[i].w);

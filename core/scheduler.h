@@ -76,6 +76,7 @@ struct sched_outcome {
 	struct gg_name value; /* the forced value */
 	bool exec;            /* the output's executable bit */
 	const char *error;    /* when failed: what failed, its command, status and stderr tail */
+	enum gg_code code;    /* when failed: what kind of failure (GG_EPROGRAM, ...) */
 };
 
 typedef void (*sched_done_fn)(void *arg, const struct sched_outcome *o);

@@ -77,45 +77,6 @@ char *xasprintf(const char *fmt, ...)
 	return buf_steal(&b);
 }
 
-static _Thread_local char last_error[1024];
-
-static int verror(const char *suffix, const char *fmt, va_list ap)
-{
-	/* Format into a scratch buffer first: the arguments may include the
-	 * previous message (gg_error("...: %s", gg_last_error())). */
-	char tmp[sizeof last_error];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	if (suffix && n >= 0 && (size_t)n < sizeof tmp)
-		snprintf(tmp + n, sizeof tmp - (size_t)n, ": %s", suffix);
-	memcpy(last_error, tmp, sizeof tmp);
-	return -1;
-}
-
-int gg_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	verror(NULL, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int gg_error_errno(const char *fmt, ...)
-{
-	int e = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	verror(strerror(e), fmt, ap);
-	va_end(ap);
-	errno = e;
-	return -1;
-}
-
-const char *gg_last_error(void)
-{
-	return last_error[0] ? last_error : "unknown error";
-}
-
 void buf_grow(struct buf *b, size_t extra)
 {
 	if (b->len + extra + 1 <= b->cap)

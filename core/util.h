@@ -1,16 +1,13 @@
 /**
  * @file util.h
  * Small shared helpers: checked allocation, a growable byte buffer, a string
- * vector, the thread-local "last error" message, and file helpers that never
- * leave a partial file behind (temp file + rename).
- *
- * Error convention (like dlerror/sqlite3_errmsg): library functions never
- * print. A failing function records one line naming the object and the cause
- * with gg_error() (which returns -1) and returns a negative value; the front
- * end prints gg_last_error().
+ * vector, and file helpers that never leave a partial file behind (temp file
+ * + rename). Errors: see error.h (included here, as every module uses it).
  */
 #ifndef GG_UTIL_H
 #define GG_UTIL_H
+
+#include "error.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,12 +24,6 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Records the message as the thread's last error and returns -1. */
-int gg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Like gg_error, with ": strerror(errno)" appended (errno read on entry). */
-int gg_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *gg_last_error(void);
 
 /* A growable byte buffer, always NUL-terminated (data may hold NULs too). */
 struct buf {

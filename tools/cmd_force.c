@@ -259,7 +259,8 @@ int cmd_force(int argc, char **argv)
 						        outs[m].error == outs[j].error;
 					if (!seen)
 						fprintf(stderr, "gg: %s: %s\n", arg, outs[j].error);
-					rc = 1;
+					int st = exit_status_of(outs[j].code);
+					rc = st > rc ? st : rc;
 					continue;
 				}
 				int r = 0;

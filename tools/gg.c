@@ -54,7 +54,27 @@ int die_msg(const char *fmt, ...)
 
 int die_last(void)
 {
-	return die_msg("%s", gg_last_error());
+	die_msg("%s", gg_last_error());
+	return exit_status_of(gg_last_code());
+}
+
+int exit_status_of(enum gg_code code)
+{
+	switch (code) {
+	case GG_OK: return 0;
+	case GG_EUSAGE: return 2;
+	case GG_ECANCELLED: return 130;
+	case GG_ENOTFOUND:
+	case GG_ECORRUPT:
+	case GG_EDENIED:
+	case GG_ESYSTEM:
+	case GG_EREMOTE: return 3;
+	case GG_EFAIL:
+	case GG_EINVALID:
+	case GG_EPROGRAM:
+	case GG_ELIMIT: break;
+	}
+	return 1;
 }
 
 bool wants_help(int argc, char **argv, const char *text)

@@ -31,8 +31,12 @@ int infer_model_main(int argc, char **argv);
 
 /* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
 int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "gg: " + gg_last_error(); returns 1. */
+/* Prints "gg: " + gg_last_error(); returns exit_status_of(gg_last_code()). */
 int die_last(void);
+/* The exit status for a kind of failure (gg(1), EXIT STATUS): 0 ok, 1 a
+ * thunk or the work failed, 2 usage, 3 this machine, storage or a remote
+ * engine, 130 cancelled. */
+int exit_status_of(enum gg_code code);
 
 /*
  * Opens the store; when none is found and `create` is set, creates .gg in the

@@ -80,6 +80,34 @@ static void test_error_can_wrap_previous_error(void)
 	CHECK_STR(gg_last_error(), "some/path: inner cause");
 }
 
+/* Codes: set by gg_fail and from errno, kept when a message wraps its cause. */
+static void test_error_codes(void)
+{
+	CHECK(gg_fail(GG_ECORRUPT, "object %s does not match its name", "Vabc") == -1);
+	CHECK(gg_last_code() == GG_ECORRUPT);
+	gg_error("cannot serve x.o: %s", gg_last_error());
+	CHECK_STR(gg_last_error(), "cannot serve x.o: object Vabc does not match its name");
+	CHECK(gg_last_code() == GG_ECORRUPT); /* the wrapper keeps the cause's code */
+	gg_error("something unrelated");
+	CHECK(gg_last_code() == GG_EFAIL); /* a new message starts afresh */
+
+	errno = ENOENT;
+	gg_error_errno("cannot open %s", "x.c");
+	CHECK(gg_last_code() == GG_ENOTFOUND);
+	errno = EACCES;
+	gg_error_errno("cannot open %s", "x.c");
+	CHECK(gg_last_code() == GG_EDENIED);
+	errno = EIO;
+	gg_error_errno("cannot read %s", "x.c");
+	CHECK(gg_last_code() == GG_ESYSTEM);
+	gg_fail(GG_ECANCELLED, "cancelled");
+	CHECK(gg_last_code() == GG_ECANCELLED);
+
+	CHECK_STR(gg_code_str(GG_EPROGRAM), "program failed");
+	CHECK_STR(gg_code_str(GG_ECANCELLED), "cancelled");
+	CHECK_STR(gg_code_str((enum gg_code)999), "unknown");
+}
+
 /* ---- buffers ---- */
 
 static void test_buf_basics(void)
@@ -431,7 +459,8 @@ static void test_now_ns_is_monotonic(void)
 	CHECK(a > 0 && b >= a);
 }
 
-TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_buf_basics,
-          test_buf_printf_grows, test_buf_add_json_string, test_strvec, test_write_file_atomic,
-          test_read_file, test_mkdir_p_remove_tree_make_temp, test_path_check_relative,
-          test_parse_u64, test_parse_size, test_argv_to_shell, test_now_ns_is_monotonic)
+TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
+          test_buf_basics, test_buf_printf_grows, test_buf_add_json_string, test_strvec,
+          test_write_file_atomic, test_read_file, test_mkdir_p_remove_tree_make_temp,
+          test_path_check_relative, test_parse_u64, test_parse_size, test_argv_to_shell,
+          test_now_ns_is_monotonic)
