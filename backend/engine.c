@@ -107,6 +107,27 @@ int engine_create_all(const struct engine_spec *specs, size_t n, const struct en
 	return 0;
 }
 
+int engine_create_from_env(const struct engine_config *cfg, struct engine ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	const char *env = getenv("GG_ENGINE");
+	if (!env || !*env)
+		return 0;
+	struct engine_spec *specs = NULL;
+	size_t k = 0;
+	int r = engine_specs_parse(env, &specs, &k);
+	if (r == 0)
+		r = engine_create_all(specs, k, cfg, out);
+	for (size_t i = 0; i < k; i++)
+		free(specs[i].spec);
+	free(specs);
+	if (r < 0)
+		return gg_error("GG_ENGINE: %s", gg_last_error());
+	*n = k;
+	return 0;
+}
+
 bool engine_starts_at_once(const struct engine *e)
 {
 	/* Function engines start work at once, so a straggler is an outlier

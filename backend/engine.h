@@ -90,6 +90,8 @@ int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n);
 /* Creates every engine; on failure destroys those made and names the spec. */
 int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
                       struct engine ***out);
+/* The engines $GG_ENGINE names (none when it is unset or empty). */
+int engine_create_from_env(const struct engine_config *cfg, struct engine ***out, size_t *n);
 /* Whether work sent to this engine starts at once (worth speculative copies). */
 bool engine_starts_at_once(const struct engine *e);
 

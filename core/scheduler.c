@@ -188,6 +188,14 @@ static const struct failure *keep_error(struct sched *s, enum gg_code code, char
 	return f;
 }
 
+const char *sched_keep_message(struct sched *s, const char *msg)
+{
+	pthread_mutex_lock(&s->mu);
+	const char *r = keep_error(s, GG_EFAIL, xstrdup(msg))->msg;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
 /* w waits for name#(w->output). */
 static void push_work(struct sched *s, const struct gg_name *name, struct waiter *w)
 {

@@ -96,6 +96,10 @@ void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn 
 size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n,
                        struct sched_outcome *outs);
 
+/* A copy of msg that lives until sched_free, for outcomes made outside the
+ * scheduler (e.g. a forced value that could not be delivered). */
+const char *sched_keep_message(struct sched *s, const char *msg);
+
 struct sched_stats {
 	size_t queued, running, executed, cached, failed, speculated, retried;
 	double cost; /* estimated, from engines' cost_per_second */

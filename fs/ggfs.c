@@ -393,25 +393,15 @@ int main(int argc, char **argv)
 	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */
 	struct engine **engines = NULL;
 	size_t nengines = 0;
-	const char *env = getenv("GG_ENGINE");
-	if (env && *env) {
-		struct engine_spec *specs = NULL;
-		struct engine_config cfg = {.store = fs.store, .exec = so.exec};
-		int er = engine_specs_parse(env, &specs, &nengines);
-		if (er == 0)
-			er = engine_create_all(specs, nengines, &cfg, &engines);
-		for (size_t i = 0; i < nengines; i++)
-			free(specs[i].spec);
-		free(specs);
-		if (er < 0) {
-			ggfs_log(FUSE_LOG_ERR, "GG_ENGINE: %s", gg_last_error());
-			goto out_unmount;
-		}
-		so.engines = engines;
-		so.nengines = nengines;
-		for (size_t i = 0; i < nengines; i++)
-			so.speculate |= engine_starts_at_once(engines[i]);
+	struct engine_config cfg = {.store = fs.store, .exec = so.exec};
+	if (engine_create_from_env(&cfg, &engines, &nengines) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_unmount;
 	}
+	so.engines = engines;
+	so.nengines = nengines;
+	for (size_t i = 0; i < nengines; i++)
+		so.speculate |= engine_starts_at_once(engines[i]);
 	fs.engines = engines;
 	fs.nengines = nengines;
 	if (sched_new(fs.store, &so, &fs.sched) < 0) {

@@ -3,6 +3,7 @@
  * `gg describe`: what a thunk, value, reference or placeholder is, readable
  * or as JSON. It never forces anything; it reports the memo if forced.
  */
+#include "force.h"
 #include "gg.h"
 
 #include "thunk.h"
@@ -117,13 +118,12 @@ int cmd_describe(int argc, char **argv)
 	}
 	if (!target)
 		return die_msg("usage: gg describe [--json] TARGET");
-	struct gg_ref ref;
-	bool is_file;
-	int r = parse_target(target, &ref, &is_file);
-	if (r < 0)
+	struct force_target tg;
+	if (force_target_parse(NULL, target, &tg) < 0)
 		return die_last();
-	if (r == 0)
+	if (tg.plain)
 		return die_msg("%s is an ordinary file, not a placeholder", target);
+	struct gg_ref ref = tg.ref;
 	struct store *s;
 	if (open_store(false, &s) < 0) {
 		gg_ref_free(&ref);

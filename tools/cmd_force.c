@@ -5,8 +5,7 @@
  */
 #include "gg.h"
 
-#include "placeholder.h"
-#include "scheduler.h"
+#include "force.h"
 #include "util.h"
 
 #include <errno.h>
@@ -86,15 +85,6 @@ static void catch_cancel_signals(bool on)
 	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	for (size_t i = 0; i < GG_ARRAY_LEN(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-/* Replaces a placeholder file with the forced value: a new file, less the umask. */
-static int materialise_target(struct store *s, const char *path, const struct sched_outcome *o)
-{
-	mode_t um = umask(0);
-	umask(um);
-	struct placeholder_replace_opts ro = {.perm = (o->exec ? 0777 : 0666) & ~um};
-	return placeholder_replace(s, path, &o->value, &ro);
 }
 
 int cmd_force(int argc, char **argv)
@@ -188,27 +178,22 @@ int cmd_force(int argc, char **argv)
 		if (!specs[i].limit && so.jobs && !strcmp(specs[i].spec, "local"))
 			specs[i].limit = so.jobs;
 	size_t n = (size_t)(argc - optind);
-	struct gg_ref *refs = xcalloc(n, sizeof *refs);
-	bool *is_file = xcalloc(n, sizeof *is_file), *skip = xcalloc(n, sizeof *skip);
-	struct sched_outcome *outs = xcalloc(n, sizeof *outs);
-	int rc = 0;
-	size_t k = 0; /* targets to force, compacted */
-	size_t *which = xcalloc(n, sizeof *which);
-	for (size_t i = 0; i < n; i++) {
-		const char *arg = argv[optind + (int)i];
-		int r = parse_target(arg, &refs[k], &is_file[i]);
-		if (r < 0) {
-			rc = die_last();
-			skip[i] = true;
-		} else if (r == 0) {
-			skip[i] = true; /* an ordinary file: already forced */
-		} else {
-			which[k++] = i;
-		}
-	}
+	/* Ordinary files need no store, thunk names do. */
 	struct store *s = NULL;
-	if (k && open_store(false, &s) < 0) {
-		rc = die_last();
+	char *no_store = open_store(false, &s) < 0 ? xstrdup(gg_last_error()) : NULL;
+	struct force_target *t = xcalloc(n, sizeof *t);
+	int rc = 0;
+	size_t nt = 0, k = 0; /* parsed targets; of them, to force */
+	for (size_t i = 0; i < n; i++) {
+		if (force_target_parse(s, argv[optind + (int)i], &t[nt]) < 0) {
+			int st = die_last();
+			rc = st > rc ? st : rc;
+			continue;
+		}
+		k += !t[nt++].plain;
+	}
+	if (k && !s) {
+		rc = die_msg("%s", no_store);
 		k = 0;
 	}
 	struct engine **engines = NULL;
@@ -235,50 +220,39 @@ int cmd_force(int argc, char **argv)
 		so.cancel = &force_cancel;
 		catch_cancel_signals(true);
 	}
-	if (k && !engines_failed) {
-		struct sched *sc;
-		if (sched_new(s, &so, &sc) < 0) {
-			rc = die_last();
-		} else {
-			sched_force_all(sc, refs, k, outs);
-			bool cancelled = gg_cancel_fired(so.cancel);
-			if (summary || cancelled) {
-				struct sched_stats st;
-				sched_get_stats(sc, &st);
-				fprintf(stderr, "gg: %sexecuted %zu, from memo %zu, failed %zu\n",
-				        cancelled ? "cancelled; before that: " : "", st.executed,
-				        st.cached, st.failed);
+	struct force_run run = {0};
+	if (k && !engines_failed && force_targets(s, &so, t, nt, !to_stdout, &run) < 0) {
+		rc = die_last();
+	} else if (k && !engines_failed) {
+		bool cancelled = gg_cancel_fired(so.cancel);
+		if (summary || cancelled)
+			fprintf(stderr, "gg: %sexecuted %zu, from memo %zu, failed %zu\n",
+			        cancelled ? "cancelled; before that: " : "", run.stats.executed,
+			        run.stats.cached, run.stats.failed);
+		for (size_t j = 0; j < nt; j++) {
+			const struct sched_outcome *o = &t[j].result;
+			if (t[j].plain)
+				continue;
+			if (o->status != 0) {
+				/* Print each distinct failure once. */
+				bool seen = false;
+				for (size_t m = 0; m < j; m++)
+					seen |= !t[m].plain && t[m].result.status != 0 &&
+					        t[m].result.error == o->error;
+				if (!seen)
+					fprintf(stderr, "gg: %s: %s\n", t[j].arg, o->error);
+				int st = exit_status_of(o->code);
+				rc = st > rc ? st : rc;
+			} else if (to_stdout && copy_object_to_fd(s, &o->value, 1) < 0) {
+				rc = die_last();
+			} else if (!to_stdout && !t[j].is_file) {
+				printf("%s\n", o->value.s);
 			}
-			for (size_t j = 0; j < k; j++) {
-				const char *arg = argv[optind + (int)which[j]];
-				if (outs[j].status != 0) {
-					/* Print each distinct failure once. */
-					bool seen = false;
-					for (size_t m = 0; m < j; m++)
-						seen |= outs[m].status != 0 &&
-						        outs[m].error == outs[j].error;
-					if (!seen)
-						fprintf(stderr, "gg: %s: %s\n", arg, outs[j].error);
-					int st = exit_status_of(outs[j].code);
-					rc = st > rc ? st : rc;
-					continue;
-				}
-				int r = 0;
-				if (to_stdout) {
-					r = copy_object_to_fd(s, &outs[j].value, 1);
-				} else if (is_file[which[j]]) {
-					r = materialise_target(s, arg, &outs[j]);
-				} else {
-					printf("%s\n", outs[j].value.s);
-				}
-				if (r < 0)
-					rc = die_last();
-			}
-			sched_free(sc);
-			if (cancelled)
-				rc = 130;
 		}
+		if (cancelled)
+			rc = 130;
 	}
+	force_run_end(&run);
 	if (have_cancel) {
 		catch_cancel_signals(false);
 		gg_cancel_destroy(&force_cancel);
@@ -289,65 +263,38 @@ int cmd_force(int argc, char **argv)
 	for (size_t i = 0; i < nspecs; i++)
 		free(specs[i].spec);
 	free(specs);
-	for (size_t j = 0; j < k; j++)
-		gg_ref_free(&refs[j]);
-	free(refs);
-	free(is_file);
-	free(skip);
-	free(outs);
-	free(which);
+	for (size_t j = 0; j < nt; j++)
+		force_target_free(&t[j]);
+	free(t);
+	free(no_store);
 	store_close(s);
 	return rc;
 }
 
-/* Forces one target and returns its value (and exec bit). */
-static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec,
-                     bool *was_file)
+/* Forces one target and returns its value (and exec bit): 1, or 0 for an
+ * ordinary file, or -1. */
+static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec)
 {
-	struct gg_ref ref;
-	int r = parse_target(arg, &ref, was_file);
-	if (r < 0)
+	struct force_target t;
+	if (force_target_parse(NULL, arg, &t) < 0)
 		return -1;
-	if (r == 0)
-		return 0; /* an ordinary file */
-	if (open_store(false, s) < 0) {
-		gg_ref_free(&ref);
+	if (t.plain)
+		return 0;
+	force_target_free(&t);
+	if (open_store(false, s) < 0 || force_target_parse(*s, arg, &t) < 0)
 		return -1;
-	}
-	if (!ref.output && gg_name_kind(&ref.name) == GG_VALUE) {
-		*value = ref.name;
-		*exec = false;
-		return 1;
-	}
-	if (!ref.output && gg_name_kind(&ref.name) == GG_THUNK) {
-		/* A bare thunk name means its primary output. */
-		struct buf b = BUF_INIT;
-		struct thunk t;
-		if (store_read(*s, &ref.name, &b, THUNK_MAX_SIZE) < 0 ||
-		    thunk_parse(b.data, b.len, &t) < 0) {
-			buf_free(&b);
-			return -1;
-		}
-		ref.output = xstrdup(t.outputs.v[0]);
-		thunk_free(&t);
-		buf_free(&b);
-	}
 	struct sched_opts so = {.max_retries = -1, .progress = true};
-	struct sched *sc;
-	if (sched_new(*s, &so, &sc) < 0) {
-		gg_ref_free(&ref);
-		return -1;
+	struct force_run run;
+	int r = force_targets(*s, &so, &t, 1, false, &run);
+	if (r == 0 && t.result.status != 0)
+		r = gg_fail(t.result.code, "%s: %s", arg, t.result.error);
+	if (r == 0) {
+		*value = t.result.value;
+		*exec = t.result.exec;
 	}
-	struct sched_outcome o;
-	sched_force_all(sc, &ref, 1, &o);
-	gg_ref_free(&ref);
-	r = o.status == 0 ? 1 : gg_error("%s: %s", arg, o.error);
-	if (r == 1) {
-		*value = o.value;
-		*exec = o.exec;
-	}
-	sched_free(sc);
-	return r;
+	force_run_end(&run);
+	force_target_free(&t);
+	return r < 0 ? -1 : 1;
 }
 
 int cmd_cat(int argc, char **argv)
@@ -360,8 +307,8 @@ int cmd_cat(int argc, char **argv)
 		return die_msg("usage: gg cat TARGET");
 	struct store *s = NULL;
 	struct gg_name v;
-	bool exec, was_file;
-	int r = force_one(argv[1], &s, &v, &exec, &was_file);
+	bool exec;
+	int r = force_one(argv[1], &s, &v, &exec);
 	int rc = 0;
 	if (r < 0) {
 		rc = die_last();
@@ -392,8 +339,8 @@ int cmd_run(int argc, char **argv)
 	}
 	struct store *s = NULL;
 	struct gg_name v;
-	bool exec, was_file;
-	int r = force_one(argv[1], &s, &v, &exec, &was_file);
+	bool exec;
+	int r = force_one(argv[1], &s, &v, &exec);
 	if (r < 0)
 		return die_last();
 	if (r == 0) {

@@ -114,21 +114,6 @@ int open_store(bool create, struct store **out)
 	return r;
 }
 
-int parse_target(const char *arg, struct gg_ref *ref, bool *is_file)
-{
-	*is_file = false;
-	if (access(arg, F_OK) == 0) {
-		*is_file = true;
-		return placeholder_read(arg, ref);
-	}
-	if (strlen(arg) >= GG_NAME_LEN && (arg[0] == 'V' || arg[0] == 'T')) {
-		if (gg_ref_parse(arg, strlen(arg), ref) < 0)
-			return -1;
-		return 1;
-	}
-	return gg_error("%s: no such file, and not an object name", arg);
-}
-
 int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd)
 {
 	int in = store_open_object(s, n);

@@ -44,12 +44,6 @@ int exit_status_of(enum gg_code code);
  */
 int open_store(bool create, struct store **out);
 
-/*
- * A target on the command line: a placeholder file, or a name/reference.
- * *is_file says which. For a file that is not a placeholder returns 0.
- */
-int parse_target(const char *arg, struct gg_ref *ref, bool *is_file);
-
 /* Writes an object's bytes to an fd. */
 int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd);
 

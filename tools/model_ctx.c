@@ -8,6 +8,8 @@
 #include "infer_model.h"
 
 #include "closure.h"
+#include "engine.h"
+#include "force.h"
 #include "gg.h"
 #include "placeholder.h"
 #include "thunk_build.h"
@@ -349,15 +351,40 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 {
 	if (files->n == 0)
 		return 0;
-	struct strvec av = STRVEC_INIT;
-	strvec_push(&av, "force");
-	strvec_push(&av, "--no-progress");
-	for (size_t i = 0; i < files->n; i++)
-		strvec_push(&av, files->v[i]);
+	if (model_open_store(m) < 0)
+		return -1;
 	model_log(m, "forcing %zu placeholder(s) the real tool reads", files->n);
-	int rc = cmd_force((int)av.n, av.v);
-	strvec_free(&av);
-	return rc == 0 ? 0 : gg_error("could not force the placeholders the real tool needs");
+	struct force_target *t = xcalloc(files->n, sizeof *t);
+	size_t nt = 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < files->n; i++)
+		if ((r = force_target_parse(m->store, files->v[i], &t[nt])) == 0)
+			nt++;
+	struct engine **engines = NULL;
+	size_t nengines = 0;
+	struct sched_opts so = {.max_retries = -1};
+	struct engine_config cfg = {.store = m->store};
+	if (r == 0 && (r = engine_create_from_env(&cfg, &engines, &nengines)) == 0) {
+		so.engines = engines;
+		so.nengines = nengines;
+	}
+	struct force_run run = {0};
+	if (r == 0 && (r = force_targets(m->store, &so, t, nt, true, &run)) == 0 && run.failed) {
+		for (size_t i = 0; i < nt; i++)
+			if (!t[i].plain && t[i].result.status != 0)
+				model_log(m, "%s: %s", t[i].arg, t[i].result.error);
+		r = gg_error("%zu failed", run.failed);
+	}
+	force_run_end(&run);
+	for (size_t i = 0; i < nengines; i++)
+		engine_destroy(engines[i]);
+	free(engines);
+	for (size_t i = 0; i < nt; i++)
+		force_target_free(&t[i]);
+	free(t);
+	return r < 0 ? gg_error("could not force the placeholders the real tool needs: %s",
+	                        gg_last_error())
+	             : 0;
 }
 
 static void push_if_placeholder(struct strvec *v, const char *path)

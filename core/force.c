@@ -1,0 +1,105 @@
+/**
+ * @file force.c
+ * Forcing named targets (see force.h).
+ */
+#include "force.h"
+
+#include "placeholder.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int force_target_parse(struct store *s, const char *arg, struct force_target *t)
+{
+	memset(t, 0, sizeof *t);
+	t->arg = arg;
+	if (access(arg, F_OK) == 0) {
+		t->is_file = true;
+		int r = placeholder_read(arg, &t->ref);
+		if (r < 0)
+			return gg_fail(GG_EINVALID, "%s: %s", arg, gg_last_error());
+		t->plain = r == 0;
+		return 0;
+	}
+	if (strlen(arg) < GG_NAME_LEN || (arg[0] != 'V' && arg[0] != 'T'))
+		return gg_fail(GG_ENOTFOUND, "%s: no such file, and not an object name", arg);
+	if (gg_ref_parse(arg, strlen(arg), &t->ref) < 0)
+		return gg_fail(GG_EINVALID, "%s", gg_last_error());
+	if (t->ref.output || gg_name_kind(&t->ref.name) != GG_THUNK)
+		return 0;
+	if (!s)
+		return 0; /* left as it is */
+	/* A bare thunk name means its first output. */
+	struct buf b = BUF_INIT;
+	struct thunk th;
+	int r = -1;
+	if (store_read(s, &t->ref.name, &b, THUNK_MAX_SIZE) == 0 &&
+	    thunk_parse(b.data, b.len, &th) == 0) {
+		t->ref.output = xstrdup(th.outputs.v[0]);
+		thunk_free(&th);
+		r = 0;
+	}
+	buf_free(&b);
+	if (r < 0)
+		gg_ref_free(&t->ref);
+	return r;
+}
+
+void force_target_free(struct force_target *t)
+{
+	gg_ref_free(&t->ref);
+}
+
+/* Replaces a placeholder file with the forced value: a new file, less the umask. */
+static int replace_placeholder(struct store *s, const char *path, const struct sched_outcome *o)
+{
+	mode_t um = umask(0);
+	umask(um);
+	struct placeholder_replace_opts ro = {.perm = (o->exec ? 0777 : 0666) & ~um};
+	return placeholder_replace(s, path, &o->value, &ro);
+}
+
+int force_targets(struct store *s, const struct sched_opts *o, struct force_target *t, size_t n,
+                  bool replace, struct force_run *run)
+{
+	memset(run, 0, sizeof *run);
+	struct gg_ref *refs = xcalloc(n ? n : 1, sizeof *refs);
+	struct sched_outcome *outs = xcalloc(n ? n : 1, sizeof *outs);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!t[i].plain)
+			refs[k++] = t[i].ref;
+	int r = 0;
+	if (k && sched_new(s, o, &run->sched) < 0) {
+		r = -1;
+	} else if (k) {
+		sched_force_all(run->sched, refs, k, outs);
+		sched_get_stats(run->sched, &run->stats);
+	}
+	for (size_t i = 0, j = 0; r == 0 && i < n; i++) {
+		if (t[i].plain)
+			continue;
+		t[i].result = outs[j++];
+		if (t[i].result.status == 0 && replace && t[i].is_file &&
+		    replace_placeholder(s, t[i].arg, &t[i].result) < 0) {
+			/* kept until force_run_end, like the scheduler's messages */
+			t[i].result = (struct sched_outcome){
+			    .status = -1,
+			    .code = gg_last_code(),
+			    .error = sched_keep_message(run->sched, gg_last_error())};
+		}
+		run->failed += t[i].result.status != 0;
+	}
+	free(refs);
+	free(outs);
+	return r;
+}
+
+void force_run_end(struct force_run *run)
+{
+	if (run->sched)
+		sched_free(run->sched);
+	run->sched = NULL;
+}
