@@ -157,9 +157,16 @@ int beneath_open(int dirfd, const char *rel, int flags, mode_t mode)
 		if (fd >= 0)
 			return (int)fd;
 		/* ENOTDIR may be a symbolic link met with O_DIRECTORY: the walk
-		 * (on this error path only) says ELOOP for that, as otherwise. */
-		if (errno == ENOTDIR)
-			return beneath_open_walk(dirfd, rel, flags, mode);
+		 * (on this error path only) says ELOOP for that, as otherwise.
+		 * It only names the error: it never opens what openat2 refused. */
+		if (errno == ENOTDIR) {
+			int w = beneath_open_walk(dirfd, rel, flags, mode);
+			if (w < 0)
+				return -1;
+			close(w); /* changed meanwhile: still refused */
+			errno = ENOTDIR;
+			return -1;
+		}
 		if (errno != ENOSYS)
 			return -1;
 		__atomic_store_n(&openat2_missing, 1, __ATOMIC_RELAXED);

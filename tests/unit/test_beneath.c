@@ -218,6 +218,11 @@ static void test_mount_point(void)
 		char *f = xasprintf("%s/x", m);
 		if (write_file_atomic(f, "m", 1, 0644) < 0)
 			_exit(3);
+		/* under the tmpfs, a bind of a directory of the tree's own file
+		 * system: only the mount on the way tells */
+		char *y = xasprintf("%s/y", m), *out = xasprintf("%s/out", t.root);
+		if (mkdir(y, 0755) < 0 || mount(out, y, NULL, MS_BIND, NULL) < 0)
+			_exit(3);
 		int in = open(t.in_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int bad = in < 0, e;
 		if ((e = refused(beneath_open, in, "a/m/x", O_RDONLY)) != EXDEV)
@@ -228,6 +233,10 @@ static void test_mount_point(void)
 			bad = 1, fprintf(stderr, "openat2 a/m: %s\n", strerror(e));
 		if ((e = refused(beneath_open_walk, in, "a/m", O_PATH)) != EXDEV)
 			bad = 1, fprintf(stderr, "walk a/m: %s\n", strerror(e));
+		if ((e = refused(beneath_open, in, "a/m/y/f", O_RDONLY)) != EXDEV)
+			bad = 1, fprintf(stderr, "openat2 a/m/y/f: %s\n", strerror(e));
+		if ((e = refused(beneath_open_walk, in, "a/m/y/f", O_RDONLY)) != EXDEV)
+			bad = 1, fprintf(stderr, "walk a/m/y/f: %s\n", strerror(e));
 		_exit(bad ? 1 : 0);
 	}
 	int st = -1;
