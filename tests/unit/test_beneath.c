@@ -201,6 +201,17 @@ static void test_open_parent(void)
 	tree_free(&t);
 }
 
+static int write_proc(const char *file, const char *text)
+{
+	char *p = xasprintf("/proc/self/%s", file);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	free(p);
+	int r = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 /* In a private mount namespace (a child process), a tmpfs mounted on a
  * directory inside the tree is a mount point on the way: EXDEV from both. */
 static void test_mount_point(void)
@@ -211,8 +222,19 @@ static void test_mount_point(void)
 	CHECK(mkdir(m, 0755) == 0);
 	pid_t pid = fork();
 	if (pid == 0) {
-		int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
-		if (unshare(flags) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
+		if (unshare(CLONE_NEWNS | (uid == 0 ? 0 : CLONE_NEWUSER)) < 0)
+			_exit(3);
+		/* not root: map ourselves, or new files would have no owner */
+		char umap[64], gmap[64];
+		snprintf(umap, sizeof umap, "0 %u 1\n", (unsigned)uid);
+		snprintf(gmap, sizeof gmap, "0 %u 1\n", (unsigned)gid);
+		if (uid != 0 &&
+		    (write_proc("uid_map", umap) < 0 || write_proc("setgroups", "deny") < 0 ||
+		     write_proc("gid_map", gmap) < 0))
+			_exit(3);
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("tmpfs", m, "tmpfs", 0, "size=16k") < 0)
 			_exit(3);
 		char *f = xasprintf("%s/x", m);
