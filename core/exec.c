@@ -154,7 +154,7 @@ static char *refuse_output(const char *o, const struct stat *st)
 	                   : S_ISSOCK(st->st_mode) ? "a socket"
 	                   : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device node"
 	                   : S_ISREG(st->st_mode)                         ? NULL
-	                                                                  : "not a file";
+	                                                                  : "of an unknown type";
 	if (what)
 		return xasprintf("output '%s' is %s, not a regular file", o, what);
 	if (st->st_nlink != 1)
