@@ -362,6 +362,11 @@ static void test_mkdir_p_remove_tree_make_temp(void)
 	CHECK(chmod(deep, 0555) == 0);
 	char *ab = xasprintf("%s/a/b", dir);
 	CHECK(chmod(ab, 0500) == 0);
+	/* ... and with unreadable ones (mode 0: opened again once made 0700) */
+	char *locked = xasprintf("%s/locked", dir), *inner = xasprintf("%s/locked/f", dir);
+	CHECK(mkdir(locked, 0755) == 0 && write_file_atomic(inner, "x", 1, 0644) == 0);
+	CHECK(chmod(locked, 0) == 0);
+	free(locked), free(inner);
 	CHECK(remove_tree(dir) == 0);
 	CHECK(stat(dir, &st) < 0 && errno == ENOENT);
 	CHECK(remove_tree(dir) == 0); /* missing is fine */
