@@ -6,6 +6,7 @@
  */
 #include "exec.h"
 
+#include "beneath.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -81,18 +82,21 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
  * A changed size or mtime means the program wrote an input: the object is
  * damaged, so it is removed from the store and the thunk fails.
  */
-static bool inputs_changed(struct store *s, const struct thunk *t, const char *root,
+static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd,
                            const struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
-		char *p = xasprintf("%s/%s", root, in->path);
+		/* beneath the directory: a link put in place of a directory
+		 * counts as removing the input */
+		int fd = beneath_open(rootfd, in->path, O_PATH, 0);
 		struct stat st;
-		bool bad = lstat(p, &st) < 0 ||
+		bool bad = fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		           (uint64_t)st.st_size != gg_name_size(&in->ref.name) ||
 		           st.st_mtim.tv_sec != mtimes[i].tv_sec ||
 		           st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
-		free(p);
+		if (fd >= 0)
+			close(fd);
 		if (bad) {
 			char *obj;
 			if (store_object_path_mode(s, &in->ref.name, in->exec, &obj) == 0) {
@@ -140,28 +144,102 @@ static char *describe_status(int st, bool timed_out, uint64_t timeout_ms)
 	return xasprintf("ended with wait status %d", st);
 }
 
-static int collect(struct store *s, const struct thunk *t, const char *root, struct exec_result *r)
+/* Why output o, opened beneath the directory, cannot be stored (malloc'd),
+ * or NULL. Refused: anything but a regular file of its own. */
+static char *refuse_output(const char *o, const struct stat *st)
+{
+	const char *what = S_ISLNK(st->st_mode)    ? "a symbolic link (links are never followed)"
+	                   : S_ISDIR(st->st_mode)  ? "a directory"
+	                   : S_ISFIFO(st->st_mode) ? "a FIFO"
+	                   : S_ISSOCK(st->st_mode) ? "a socket"
+	                   : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device node"
+	                   : S_ISREG(st->st_mode)                         ? NULL
+	                                                                  : "of an unknown type";
+	if (what)
+		return xasprintf("output '%s' is %s, not a regular file", o, what);
+	if (st->st_nlink != 1)
+		return xasprintf("output '%s' has %llu hard links: an output must be a file of its "
+		                 "own, not a link to an input or to another file",
+		                 o, (unsigned long long)st->st_nlink);
+	return NULL;
+}
+
+/* Why opening output o beneath the directory failed with err (malloc'd). */
+static char *unreachable_output(const char *o, int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR: return xasprintf("exited with status 0 but did not produce output '%s'", o);
+	case ELOOP:
+		return xasprintf(
+		    "output '%s' is reached through a symbolic link (a directory on its "
+		    "path was replaced by a link); links are never followed",
+		    o);
+	case EXDEV: return xasprintf("output '%s' is reached through a mount point", o);
+	case EINVAL: return xasprintf("output '%s' is not a path inside the thunk's directory", o);
+	default: return xasprintf("cannot open output '%s': %s", o, strerror(err));
+	}
+}
+
+/*
+ * Opens for reading the regular file the O_PATH descriptor pfd refers to,
+ * never anything else: through /proc/self/fd, or, without /proc, beneath
+ * the directory again (O_NONBLOCK: a FIFO swapped in meanwhile cannot block)
+ * and checked to be the same file.
+ */
+static int reopen_output(int pfd, int rootfd, const char *o, const struct stat *st)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)
+		fd = beneath_open(rootfd, o, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	struct stat now;
+	if (fd >= 0 &&
+	    (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Stores every declared output, by descriptors only: each is opened beneath
+ * the run directory (no link followed, no mount crossed), must be a regular
+ * file with one link, and is stored from its descriptor. may_link: nothing
+ * can write the directory any more (an isolated run, all of its processes
+ * gone), so an output may become its object without a copy.
+ */
+static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_link,
+                   struct exec_result *r)
 {
 	for (size_t i = 0; i < t->outputs.n; i++) {
 		const char *o = t->outputs.v[i];
-		char *p = xasprintf("%s/%s", root, o);
 		struct stat st;
-		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+		char *why = NULL;
+		int fd = -1, pfd = beneath_open(rootfd, o, O_PATH, 0);
+		if (pfd < 0)
+			why = unreachable_output(o, errno);
+		else if (fstat(pfd, &st) < 0)
+			why = xasprintf("cannot stat output '%s': %s", o, strerror(errno));
+		else if (!(why = refuse_output(o, &st)) &&
+		         (fd = reopen_output(pfd, rootfd, o, &st)) < 0)
+			why = xasprintf("cannot open output '%s': %s", o, strerror(errno));
+		if (pfd >= 0)
+			close(pfd);
+		if (why) {
 			r->outcome = EXEC_PROGRAM_FAILED;
-			r->why = xasprintf(
-			    "exited with status 0 but did not produce output '%s'%s", o,
-			    errno == ENOENT || lstat(p, &st) < 0 ? "" : " as a regular file");
-			free(p);
+			r->why = why;
 			memo_free(&r->outputs);
 			return 0;
 		}
 		struct gg_name n;
-		if (store_adopt_file(s, p, &n) < 0) {
-			free(p);
-			return -1;
-		}
+		int rc = store_adopt_fd(s, fd, may_link, &n);
+		close(fd);
+		if (rc < 0)
+			return gg_error("cannot store output '%s': %s", o, gg_last_error());
 		memo_add(&r->outputs, o, &n, (st.st_mode & 0100) != 0);
-		free(p);
 	}
 	r->outcome = EXEC_OK;
 	return 0;
@@ -178,6 +256,16 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (store_make_tmpdir(s, "run", &root) < 0)
 		return -1;
 	chmod(root, 0755);
+	/* Everything after the run goes through this descriptor (beneath.h). */
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		int e = errno;
+		remove_tree(root);
+		errno = e;
+		gg_error_errno("cannot open %s", root);
+		free(root);
+		return -1;
+	}
 	char *out = xasprintf("%s.stdout", root), *err = xasprintf("%s.stderr", root);
 	struct timespec *mtimes = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *mtimes);
 	int ret = materialise(s, t, root, mtimes);
@@ -206,7 +294,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = xstrdup("");
 			ret = 0;
-		} else if (ret == 0 && inputs_changed(s, t, root, mtimes)) {
+		} else if (ret == 0 && inputs_changed(s, t, rootfd, mtimes)) {
 			r->outcome = EXEC_PROGRAM_FAILED;
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
@@ -223,7 +311,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
 			} else {
-				ret = collect(s, t, root, r);
+				ret = collect(s, t, rootfd, sr.isolated, r);
 			}
 		}
 	} else {
@@ -239,6 +327,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			free(keep);
 		}
 	}
+	close(rootfd);
 	free(mtimes);
 	free(out);
 	free(err);

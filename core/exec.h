@@ -3,8 +3,10 @@
  * Executes one reduced thunk (every input a value) on this machine by the
  * execution contract: a fresh directory under .gg/tmp holding exactly the
  * inputs (read-only hard links from the store) and the output directories,
- * the program run by the sandbox, then every declared output hashed into the
- * store. Used by the local engine and by the worker.
+ * the program run by the sandbox, then every declared output opened beneath
+ * the directory's descriptor (never through a link; refused unless a regular
+ * file of its own) and stored from that descriptor; the directory is removed
+ * by descriptors too. Used by the local engine and by the worker.
  */
 #ifndef GG_EXEC_H
 #define GG_EXEC_H

@@ -16,8 +16,10 @@
  * kills init itself if that does not happen quickly.
  *
  * Empty mount points the parent creates in ROOT (tmp, dev, dev/NAME) are
- * removed after the run, so ROOT then holds only inputs and what the program
- * wrote. When we are root, ROOT itself is chowned to the sandbox's user.
+ * removed after the run (by descriptors: the program may have replaced dev
+ * with a link to a host directory), so ROOT then holds only inputs and what
+ * the program wrote. When we are root, ROOT itself is chowned to the
+ * sandbox's user.
  *
  * Without namespaces (or with spec->no_isolation) the program simply runs
  * with ROOT as its cwd, in its own session. Whether namespaces work is probed
@@ -30,6 +32,7 @@
  */
 #include "sandbox.h"
 
+#include "beneath.h"
 #include "util.h"
 
 #include <errno.h>
@@ -509,18 +512,35 @@ static int make_mount_points(const char *root, struct child_ctx *c, struct mount
 	return 0;
 }
 
-/* Best effort: what the program itself put there stays (it is its output). */
-static void remove_mount_points(struct mount_points *mp)
+/*
+ * Best effort: what the program itself put there stays (it is its output).
+ * By descriptors, relative to ROOT: the program may have replaced dev with a
+ * link to a host directory, whose null, zero and urandom must stay.
+ */
+static void remove_mount_points(const char *root, struct mount_points *mp)
 {
-	for (size_t i = 0; i < NDEV; i++) {
-		if (mp->made_dev_file[i])
-			unlink(mp->dev_file[i]);
-		free(mp->dev_file[i]);
+	bool any_file = false;
+	for (size_t i = 0; i < NDEV; i++)
+		any_file |= mp->made_dev_file[i];
+	int rfd = -1;
+	if (mp->made_tmp || mp->made_dev || any_file)
+		rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd >= 0 && any_file) {
+		int dev = beneath_open(rfd, "dev", O_PATH | O_DIRECTORY, 0);
+		for (size_t i = 0; dev >= 0 && i < NDEV; i++)
+			if (mp->made_dev_file[i])
+				unlinkat(dev, dev_names[i], 0);
+		if (dev >= 0)
+			close(dev);
 	}
-	if (mp->made_dev)
-		rmdir(mp->dev);
-	if (mp->made_tmp)
-		rmdir(mp->tmp);
+	if (rfd >= 0 && mp->made_dev)
+		unlinkat(rfd, "dev", AT_REMOVEDIR);
+	if (rfd >= 0 && mp->made_tmp)
+		unlinkat(rfd, "tmp", AT_REMOVEDIR);
+	if (rfd >= 0)
+		close(rfd);
+	for (size_t i = 0; i < NDEV; i++)
+		free(mp->dev_file[i]);
 	free(mp->tmp);
 	free(mp->dev);
 }
@@ -748,7 +768,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	ret = 0;
 out:
 	if (isolated)
-		remove_mount_points(&mp);
+		remove_mount_points(spec->root, &mp);
 	int fds[] = {c.in_fd, c.out_fd, c.err_fd, sync[0], sync[1], rep[0], rep[1]};
 	for (size_t i = 0; i < GG_ARRAY_LEN(fds); i++)
 		if (fds[i] >= 0)

@@ -606,31 +606,49 @@ int store_put_file(struct store *s, const char *path, struct gg_name *out)
 	return 0;
 }
 
-int store_adopt_file(struct store *s, const char *path, struct gg_name *out)
+/* File capabilities, ACLs, security labels, user attributes: a linked
+ * object would keep them, a copy has none. */
+static bool has_xattrs(int fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return gg_error_errno("cannot open %s", path);
+	ssize_t n = flistxattr(fd, NULL, 0);
+	return n != 0 && !(n < 0 && (errno == ENOTSUP || errno == ENOSYS));
+}
+
+/* The copying way of store_adopt_fd: from the start of fd. */
+static int adopt_copy(struct store *s, int fd, struct gg_name *out)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return gg_error_errno("cannot rewind the file");
+	return store_put_fd(s, fd, out);
+}
+
+int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out)
+{
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return gg_error("%s is not a regular file", path);
-	}
+	if (fstat(fd, &st) < 0)
+		return gg_error_errno("cannot stat the file");
+	if (!S_ISREG(st.st_mode))
+		return gg_error("not a regular file");
+	/* Another link would see the mode and owner change, and could write
+	 * the object; attributes would come along. */
+	if (!may_link || st.st_nlink != 1 || has_xattrs(fd) || link_mode(s) == LINK_NONE)
+		return adopt_copy(s, fd, out);
 	int r = gg_name_of_fd(fd, 0, out);
 	if (r == 0 && (uint64_t)st.st_size != gg_name_size(out))
-		r = gg_error("%s changed while it was being stored", path);
-	if (r == 0 && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0))
-		(void)!fchown(fd, 0, 0);
-	if (r == 0 && fchmod(fd, 0444) < 0)
-		r = gg_error_errno("cannot chmod %s", path);
-	close(fd);
-	if (r < 0)
+		r = gg_error("the file changed while it was being stored");
+	if (r < 0 || store_has(s, out))
 		return r;
-	char *dst = fanout_path(s, "objects", out->s + 1, out->s, true);
-	if (!store_has(s, out) && move_noreplace(path, dst) < 0)
-		r = gg_error_errno("cannot move %s into the store", path);
-	free(dst);
-	return r;
+	/* Root's, 0444: no setuid/setgid bit, nothing for the sandbox's user.
+	 * Through fd only; a failure leaves the copy. */
+	if ((geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) < 0) ||
+	    fchmod(fd, 0444) < 0)
+		return adopt_copy(s, fd, out);
+	char p[PATH_MAX];
+	if (!name_path(p, s, "objects", out))
+		return gg_error_errno("cannot store object %s", out->s);
+	if (link_fd(s, fd, p) == 0 || errno == EEXIST)
+		return 0;
+	return adopt_copy(s, fd, out); /* no way to link it here */
 }
 
 int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max)

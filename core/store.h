@@ -65,10 +65,17 @@ int store_put_file(struct store *s, const char *path, struct gg_name *out);
 /* Copies from an fd to its end. */
 int store_put_fd(struct store *s, int fd, struct gg_name *out);
 /*
- * Moves a file that lives on the store's filesystem (e.g. an output in a
- * sandbox directory) into the store without copying. The file is consumed.
+ * Stores the regular file open as fd (e.g. an output a sandbox left; read
+ * from its start), never acting on a path. With may_link, a file with one
+ * link and no extended attributes becomes the object itself, without a copy:
+ * made root's (when we are root) and 0444 through fd, then linked into place.
+ * The caller promises that nothing can write the file any more (every
+ * process that could is gone). Otherwise, and whenever linking is not
+ * possible, the bytes are copied. Either way the object has no setuid,
+ * setgid or other special bit and no file capabilities, ACLs or other
+ * extended attributes.
  */
-int store_adopt_file(struct store *s, const char *path, struct gg_name *out);
+int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out);
 
 /* Opens an object for reading and checks its size. -1 if missing or bad. */
 int store_open_object(struct store *s, const struct gg_name *n);

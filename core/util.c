@@ -321,6 +321,118 @@ int mkdir_p(const char *path, mode_t mode)
 	return r;
 }
 
+/*
+ * remove_tree works by descriptors: each directory is opened relative to its
+ * parent with O_NOFOLLOW and each entry removed with unlinkat() relative to
+ * it, so a symbolic link is removed, never followed, even when a program
+ * still running (or a sandbox's last act) swapped a directory for a link to a
+ * host directory. A directory deeper than RM_MAX_DEPTH is first moved up to
+ * the top directory (renameat2 within the tree), so a hostile tree of any
+ * depth costs a bounded number of descriptors and stack frames.
+ */
+#define RM_MAX_DEPTH 32
+
+struct rm {
+	int top;          /* the tree's top directory */
+	const char *path; /* its path, for messages */
+	unsigned moved;   /* directories moved up to top in this pass */
+	unsigned serial;  /* for their names */
+	int r;            /* -1 once an entry could not be removed */
+};
+
+static void rm_fail(struct rm *r, const char *what, const char *name)
+{
+	if (r->r == 0)
+		gg_error_errno("cannot %s %s in %s", what, name, r->path);
+	r->r = -1;
+}
+
+/* Opens a directory entry for reading without following a link; a
+ * directory we may not read or write (sandboxes leave read-only ones) is
+ * made so first, through its own O_PATH descriptor. */
+static int rm_open_dir(int dir, const char *name)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		int p = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (p < 0)
+			return -1;
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
+		if (fstat(p, &st) == 0)
+			chmod(proc, (st.st_mode & 07777) | 0700); /* the fd's inode itself */
+		close(p);
+		fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(fd, (st.st_mode & 07777) | 0700);
+	return fd;
+}
+
+static void rm_contents(struct rm *r, int fd, const char *name, int depth);
+
+/* Removes the directory `name` in dir, with everything in it. */
+static void rm_dir(struct rm *r, int dir, const char *name, int depth)
+{
+	if (depth > RM_MAX_DEPTH) {
+		for (;;) {
+			char up[32];
+			snprintf(up, sizeof up, ".gg-rm-%u", r->serial++);
+			if (renameat2(dir, name, r->top, up, RENAME_NOREPLACE) == 0) {
+				r->moved++;
+				return;
+			}
+			if (errno != EEXIST)
+				break; /* then the slow way */
+		}
+	}
+	int fd = rm_open_dir(dir, name);
+	if (fd < 0) {
+		/* swapped for a file or a link since readdir: remove that */
+		if ((errno == ENOTDIR || errno == ELOOP) && unlinkat(dir, name, 0) == 0)
+			return;
+		if (errno != ENOENT)
+			rm_fail(r, "open directory", name);
+		return;
+	}
+	rm_contents(r, fd, name, depth);
+	close(fd);
+	if (unlinkat(dir, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rm_fail(r, "remove directory", name);
+}
+
+/* Removes every entry of the directory open as fd. */
+static void rm_contents(struct rm *r, int fd, const char *name, int depth)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup < 0 ? NULL : fdopendir(dup);
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		rm_fail(r, "read directory", name);
+		return;
+	}
+	rewinddir(d); /* the duplicate shares fd's offset: the top is read again */
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0)))
+			continue;
+		if (e->d_type != DT_DIR) {
+			if (unlinkat(fd, n, 0) == 0 || errno == ENOENT)
+				continue;
+			if (errno != EISDIR && errno != EPERM) {
+				rm_fail(r, "remove", n);
+				continue;
+			}
+		}
+		rm_dir(r, fd, n, depth + 1);
+	}
+	closedir(d);
+}
+
 int remove_tree(const char *path)
 {
 	struct stat st;
@@ -331,26 +443,18 @@ int remove_tree(const char *path)
 			return gg_error_errno("cannot remove %s", path);
 		return 0;
 	}
-	/* Our sandboxes leave read-only directories behind: make them writable. */
-	if ((st.st_mode & 0700) != 0700)
-		chmod(path, st.st_mode | 0700);
-	DIR *d = opendir(path);
-	if (!d)
+	struct rm r = {.path = path};
+	r.top = rm_open_dir(AT_FDCWD, path);
+	if (r.top < 0)
 		return gg_error_errno("cannot open directory %s", path);
-	int r = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *sub = xasprintf("%s/%s", path, e->d_name);
-		if (remove_tree(sub) < 0)
-			r = -1;
-		free(sub);
-	}
-	closedir(d);
-	if (r == 0 && rmdir(path) < 0)
-		r = gg_error_errno("cannot remove directory %s", path);
-	return r;
+	do {
+		r.moved = 0;
+		rm_contents(&r, r.top, path, 0);
+	} while (r.moved && r.r == 0);
+	close(r.top);
+	if (r.r == 0 && rmdir(path) < 0 && errno != ENOENT)
+		r.r = gg_error_errno("cannot remove directory %s", path);
+	return r.r;
 }
 
 int path_check_relative(const char *path, const char *what)

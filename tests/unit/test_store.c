@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -530,8 +531,13 @@ static void *racer_main(void *p)
 		snprintf(data, 32, "round %d", i);
 		char *own = xasprintf("%s/own-%d-%d", r->f->dir, me->id, i);
 		struct gg_name n;
+		int fd = -1;
 		int ok = write_file_atomic(own, data, sizeof data, 0644) == 0 &&
-		         store_adopt_file(r->f->s, own, &n) == 0;
+		         (fd = open(own, O_RDONLY | O_CLOEXEC)) >= 0 &&
+		         store_adopt_fd(r->f->s, fd, true, &n) == 0;
+		if (fd >= 0)
+			close(fd);
+		unlink(own); /* what exec's cleanup does */
 		char *obj = ok ? store_object_path(r->f->s, &n) : NULL;
 		char *x = NULL, *l1 = xasprintf("%s/l-%d-%d", r->f->dir, me->id, i),
 		     *l2 = xasprintf("%s/x-%d-%d", r->f->dir, me->id, i);
@@ -566,7 +572,17 @@ static void test_concurrent_makers_never_break_links(void)
 	teardown(&f);
 }
 
-static void test_adopt_file(void)
+static int adopt_path(struct store *s, const char *path, bool may_link, struct gg_name *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	int r = store_adopt_fd(s, fd, may_link, n);
+	close(fd);
+	return r;
+}
+
+static void test_adopt_fd(void)
 {
 	struct fixture f;
 	setup(&f);
@@ -576,26 +592,71 @@ static void test_adopt_file(void)
 	      strstr(sandbox, "/sandbox-"));
 	char *out = xasprintf("%s/out.o", sandbox);
 	write_text(out, "object code");
+	CHECK(chmod(out, 06755) == 0);
+	struct stat before, st;
+	CHECK(stat(out, &before) == 0);
 	struct gg_name n, want;
 	gg_name_of_buf("object code", 11, GG_VALUE, &want);
-	CHECK(store_adopt_file(f.s, out, &n) == 0);
+	/* may_link, one link: the file becomes the object (no copy), 0444 */
+	CHECK(adopt_path(f.s, out, true, &n) == 0);
 	CHECK(gg_name_eq(&n, &want));
-	CHECK(!exists(out)); /* consumed */
 	char *p = store_object_path(f.s, &n);
-	CHECK(mode_of(p) == 0444);
+	CHECK(stat(p, &st) == 0 && st.st_ino == before.st_ino && (st.st_mode & 07777) == 0444);
 	CHECK(store_has(f.s, &n) == 1);
+	CHECK(unlink(out) == 0); /* the run directory's cleanup */
 
-	/* Adopting an object already present consumes nothing harmful. */
+	/* Adopting an object already present changes nothing. */
 	write_text(out, "object code");
-	CHECK(store_adopt_file(f.s, out, &n) == 0);
+	CHECK(adopt_path(f.s, out, true, &n) == 0);
 	CHECK(store_has(f.s, &n) == 1);
+	CHECK(unlink(out) == 0);
+
+	/* Not may_link: a copy; the file itself keeps its mode (setuid too),
+	 * the object has none of it. */
+	write_text(out, "copied code");
+	CHECK(chmod(out, 04755) == 0);
+	CHECK(stat(out, &before) == 0);
+	CHECK(adopt_path(f.s, out, false, &n) == 0);
+	char *q = store_object_path(f.s, &n);
+	CHECK(stat(q, &st) == 0 && st.st_ino != before.st_ino && (st.st_mode & 07777) == 0444);
+	CHECK(stat(out, &st) == 0 && (st.st_mode & 07777) == 04755);
+	free(q);
+
+	/* A file with another link is copied even with may_link: the other
+	 * name keeps its mode and owner. */
+	char *other = xasprintf("%s/other", sandbox);
+	write_text(other, "shared bytes");
+	CHECK(chmod(other, 0640) == 0);
+	char *second = xasprintf("%s/second", sandbox);
+	CHECK(link(other, second) == 0);
+	CHECK(adopt_path(f.s, second, true, &n) == 0);
+	CHECK(stat(other, &st) == 0 && (st.st_mode & 07777) == 0640);
+	q = store_object_path(f.s, &n);
+	CHECK(stat(q, &st) == 0 && st.st_nlink == 1 && (st.st_mode & 07777) == 0444);
+	free(q);
+
+	/* Extended attributes (file capabilities, ACLs...) are not carried:
+	 * such a file is copied. */
+	char *xa = xasprintf("%s/xattr", sandbox);
+	write_text(xa, "with attributes");
+	if (setxattr(xa, "user.gg-test", "1", 1, 0) == 0) {
+		CHECK(adopt_path(f.s, xa, true, &n) == 0);
+		q = store_object_path(f.s, &n);
+		char v[8];
+		CHECK(getxattr(q, "user.gg-test", v, sizeof v) < 0 && errno == ENODATA);
+		CHECK(getxattr(xa, "user.gg-test", v, sizeof v) == 1);
+		free(q);
+	} else {
+		fprintf(stderr, "test_adopt_fd: no user xattrs on %s (%s): not checked\n", sandbox,
+		        strerror(errno));
+	}
 
 	/* Not a regular file. */
-	CHECK_ERR(store_adopt_file(f.s, sandbox, &n), "is not a regular file");
-	char *link = xasprintf("%s/link", sandbox);
-	CHECK(symlink(p, link) == 0);
-	CHECK_ERR(store_adopt_file(f.s, link, &n), "cannot open");
-	free(link);
+	CHECK_ERR(adopt_path(f.s, sandbox, true, &n), "not a regular file");
+	char *fifo = xasprintf("%s/fifo", sandbox);
+	CHECK(mkfifo(fifo, 0644) == 0);
+	CHECK_ERR(adopt_path(f.s, fifo, true, &n), "not a regular file");
+	free(xa), free(fifo), free(other), free(second);
 	free(p);
 	free(out);
 	free(sandbox);
@@ -1169,7 +1230,7 @@ static void test_killed_writer_never_leaves_partial_object(void)
 TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
-          test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_file,
+          test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_fd,
           test_hash_cache, test_memo_round_trip, test_memo_encoding,
           test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,

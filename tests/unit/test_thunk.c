@@ -437,6 +437,9 @@ static void test_parse_errors_outputs(void)
 	          "output 'inc' clashes with input 'inc/a'");
 	CHECK_ERR(parse_edit("out 3 x.o\n", "out 4 /x.o\n"), "output '/x.o': absolute paths");
 	CHECK_ERR(parse_edit("out 3 x.o\n", "out 5 ./x.o\n"), "'.' and '..' are not allowed");
+	CHECK_ERR(parse_edit("out 3 x.o\n", "out 6 ../x.o\n"),
+	          "output '../x.o': '.' and '..' are not allowed");
+	CHECK_ERR(parse_edit("out 3 x.o\n", "out 8 d/../x.o\n"), "'.' and '..' are not allowed");
 	CHECK(parse_edit("out 3 x.o\n", "out 3 x.o\nout 7 log/a.b\n") == 0);
 	CHECK_ERR(parse_edit("out 3 x.o\n", "out 7 x.c/x.o\n"),
 	          "output 'x.c/x.o' clashes with input 'x.c'");

@@ -312,6 +312,54 @@ static void test_read_file(void)
 	free(dir);
 }
 
+/*
+ * remove_tree never follows a symbolic link out of the tree (a sandbox can
+ * leave its /dev or any output directory as a link to a host directory), and
+ * removes a hostile tree deeper than any path or descriptor limit.
+ */
+static void test_remove_tree_stays_inside(void)
+{
+	char *dir = make_tmpdir();
+	char *host = xasprintf("%s/host", dir), *run = xasprintf("%s/run", dir);
+	char *hostsub = xasprintf("%s/sub", host);
+	CHECK(mkdir_p(hostsub, 0755) == 0);
+	char *canary = xasprintf("%s/null", host), *canary2 = xasprintf("%s/sub/x", host);
+	CHECK(write_file_atomic(canary, "keep", 4, 0644) == 0);
+	CHECK(write_file_atomic(canary2, "keep", 4, 0644) == 0);
+	CHECK(mkdir(run, 0755) == 0);
+	char *l1 = xasprintf("%s/dev", run), *l2 = xasprintf("%s/up", run);
+	CHECK(symlink(host, l1) == 0);
+	CHECK(symlink("../host/sub", l2) == 0);
+	/* a tree 300 levels deep, by descriptors (no path could name it) */
+	int fd = open(run, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; fd >= 0 && i < 300; i++) {
+		int next =
+		    mkdirat(fd, "d", 0755) == 0 ? openat(fd, "d", O_RDONLY | O_DIRECTORY) : -1;
+		if (i % 50 == 0 && next >= 0) {
+			int f = openat(next, "f", O_WRONLY | O_CREAT, 0644);
+			close(f);
+			(void)!symlinkat(host, next, "l");
+		}
+		close(fd);
+		fd = next;
+	}
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(remove_tree(run) == 0);
+	struct stat st;
+	CHECK(lstat(run, &st) < 0 && errno == ENOENT);
+	CHECK(stat(canary, &st) == 0 && st.st_size == 4);
+	CHECK(stat(canary2, &st) == 0 && st.st_size == 4);
+	/* a link given as the tree itself is removed, not followed */
+	CHECK(symlink(host, run) == 0);
+	CHECK(remove_tree(run) == 0);
+	CHECK(lstat(run, &st) < 0 && stat(canary, &st) == 0);
+	CHECK(remove_tree(dir) == 0);
+	free(l1), free(l2), free(canary), free(canary2), free(hostsub), free(host), free(run);
+	free(dir);
+}
+
 static void test_mkdir_p_remove_tree_make_temp(void)
 {
 	char *dir = make_tmpdir();
@@ -342,6 +390,11 @@ static void test_mkdir_p_remove_tree_make_temp(void)
 	CHECK(chmod(deep, 0555) == 0);
 	char *ab = xasprintf("%s/a/b", dir);
 	CHECK(chmod(ab, 0500) == 0);
+	/* ... and with unreadable ones (mode 0: opened again once made 0700) */
+	char *locked = xasprintf("%s/locked", dir), *inner = xasprintf("%s/locked/f", dir);
+	CHECK(mkdir(locked, 0755) == 0 && write_file_atomic(inner, "x", 1, 0644) == 0);
+	CHECK(chmod(locked, 0) == 0);
+	free(locked), free(inner);
 	CHECK(remove_tree(dir) == 0);
 	CHECK(stat(dir, &st) < 0 && errno == ENOENT);
 	CHECK(remove_tree(dir) == 0); /* missing is fine */
@@ -462,5 +515,5 @@ static void test_now_ns_is_monotonic(void)
 TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
           test_buf_basics, test_buf_printf_grows, test_buf_add_json_string, test_strvec,
           test_write_file_atomic, test_read_file, test_mkdir_p_remove_tree_make_temp,
-          test_path_check_relative, test_parse_u64, test_parse_size, test_argv_to_shell,
-          test_now_ns_is_monotonic)
+          test_remove_tree_stays_inside, test_path_check_relative, test_parse_u64, test_parse_size,
+          test_argv_to_shell, test_now_ns_is_monotonic)
