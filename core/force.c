@@ -76,6 +76,7 @@ int force_targets(struct store *s, const struct sched_opts *o, struct force_targ
 		r = -1;
 	} else if (k) {
 		sched_force_all(run->sched, refs, k, outs);
+		sched_progress_end(run->sched);
 		sched_get_stats(run->sched, &run->stats);
 	}
 	for (size_t i = 0, j = 0; r == 0 && i < n; i++) {

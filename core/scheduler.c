@@ -1172,21 +1172,44 @@ static void speculate(struct sched *s)
 
 /* ---- the ticker: delayed nodes, speculation, progress ---- */
 
+/*
+ * The status line, on a terminal only: how many of the thunks known so far
+ * (a dynamic graph reveals more as it goes) are done, from the memo, failed
+ * and running on each engine, the time so far and a rough estimate of the
+ * rest (mu held).
+ */
 static void print_progress(struct sched *s, bool final)
 {
 	struct sched_stats st = s->stats;
+	size_t known = s->nodes.len + s->ngrave, finished = st.executed + st.cached + st.failed;
 	double el = (double)(now_ns() - s->t0) / 1e9;
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "\r[gg] queued %zu  running", st.queued);
+	buf_printf(&b, "\r[gg] %zu/%zu done", finished, known);
+	if (st.cached)
+		buf_printf(&b, " (%zu cached)", st.cached);
+	if (st.failed)
+		buf_printf(&b, ", %zu failed", st.failed);
+	buf_adds(&b, "; running");
 	for (size_t i = 0; i < s->nengines; i++)
 		buf_printf(&b, " %s %d", s->engines[i]->label, s->in_flight[i]);
-	buf_printf(&b, "  done %zu  cached %zu  failed %zu", st.executed, st.cached, st.failed);
 	if (st.cost > 0)
-		buf_printf(&b, "  ~$%.4f", st.cost);
-	buf_printf(&b, "  %.1fs\x1b[K%s", el, final ? "\n" : "");
+		buf_printf(&b, "; ~$%.4f", st.cost);
+	buf_printf(&b, "; %.1fs", el);
+	if (!final && st.executed >= 3 && known > finished)
+		buf_printf(&b, ", ~%.0fs left", el / (double)finished * (double)(known - finished));
+	buf_printf(&b, "\x1b[K%s", final ? "\n" : "");
 	fputs(b.data, stderr);
 	fflush(stderr);
 	buf_free(&b);
+}
+
+void sched_progress_end(struct sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->progress_on)
+		print_progress(s, true);
+	s->progress_on = false;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void *ticker_main(void *p)

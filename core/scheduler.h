@@ -100,6 +100,11 @@ size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n,
  * scheduler (e.g. a forced value that could not be delivered). */
 const char *sched_keep_message(struct sched *s, const char *msg);
 
+/* Leaves the status line (if one is drawn) as its final state on its own
+ * line and draws no more, so that what the caller prints next comes out
+ * whole below it. */
+void sched_progress_end(struct sched *s);
+
 struct sched_stats {
 	size_t queued, running, executed, cached, failed, speculated, retried;
 	double cost; /* estimated, from engines' cost_per_second */

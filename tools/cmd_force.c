@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,18 +46,33 @@ static const char force_help[] =
     "  --retries N        retries of infrastructure failures per thunk (default 3)\n"
     "  --max-depth N      follow at most N thunks output by thunks (default 10000)\n";
 
+/* Notices while thunks run: above the status line where one is drawn (it is
+ * drawn again at the next tick), plain lines otherwise. arg: the bool
+ * "a status line is drawn". */
+static void print_notice(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void print_notice(void *arg, const char *fmt, ...)
+{
+	bool tty = *(const bool *)arg;
+	va_list ap;
+	va_start(ap, fmt);
+	flockfile(stderr);
+	fputs(tty ? "\r\x1b[Kgg: " : "gg: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+	va_end(ap);
+}
+
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
-	(void)arg;
-	fprintf(stderr, "\rgg: %s runs on %s: %s\x1b[K\n", thunk, engine, why);
+	print_notice(arg, "%s runs on %s: %s", thunk, engine, why);
 }
 
 static void print_retry(void *arg, const char *thunk, const char *engine, int attempt,
                         const char *why)
 {
-	(void)arg;
-	fprintf(stderr, "\rgg: %s: attempt %d on %s failed (%s); trying again\x1b[K\n", thunk,
-	        attempt, engine, why);
+	print_notice(arg, "%s: attempt %d on %s failed (%s); trying again", thunk, attempt, engine,
+	             why);
 }
 
 /*
@@ -213,8 +229,11 @@ int cmd_force(int argc, char **argv)
 	}
 	if (spec_mode)
 		so.speculate = spec_mode > 0;
+	static bool status_line;
+	status_line = so.progress && isatty(2);
 	so.on_fallback = print_fallback;
 	so.on_retry = print_retry;
+	so.fallback_arg = &status_line;
 	bool have_cancel = k && !engines_failed && gg_cancel_init(&force_cancel) == 0;
 	if (have_cancel) {
 		so.cancel = &force_cancel;
