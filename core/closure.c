@@ -453,6 +453,11 @@ static int resolve(struct closure *c, const char *program, const char *argv0,
 			goto out;
 		char *bin_copy = xstrdup(bin);
 		if (interp) {
+			bool known = false;
+			for (size_t i = 0; i < c->interps.n; i++)
+				known |= !strcmp(c->interps.v[i], interp);
+			if (!known)
+				strvec_push(&c->interps, interp);
 			dest = xasprintf(LIB_DIR "/%s", base_name(interp));
 			r = add_real(c, program, interp, dest, true, false, &loader);
 			free(dest);
@@ -510,5 +515,6 @@ void closure_free(struct closure *c)
 	free(c->files);
 	free(c->exe);
 	strvec_free(&c->argv_prefix);
+	strvec_free(&c->interps);
 	memset(c, 0, sizeof *c);
 }

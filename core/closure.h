@@ -33,6 +33,10 @@ struct closure {
 	size_t nfiles;
 	char *exe;                 /* relative path to execute */
 	struct strvec argv_prefix; /* argv up to (not including) the user's ARGS */
+	/* The ELF interpreters as the programs name them (absolute paths, each
+	 * once): where the kernel looks for them when the program is executed
+	 * by name, as a shell script does (see tbuild_add_tool). */
+	struct strvec interps;
 };
 
 /*

@@ -28,6 +28,8 @@ static const char help[] =
     "  -o, --output PATH        an output file (the first is the primary output)\n"
     "  -e, --env NAME=VALUE     an environment variable (the environment is empty otherwise)\n"
     "  --timeout SEC            kill the program after SEC seconds\n"
+    "  --tool NAME              put NAME (looked up on PATH, or a path) and what it needs\n"
+    "                           to run on the thunk's PATH, for scripts that run it\n"
     "  --placeholder FILE       write a placeholder for the primary output at FILE\n"
     "\n"
     "PROGRAM is an input path, or is looked up on PATH; it, its loader, shared\n"
@@ -40,6 +42,15 @@ static int add_file_input(struct store *s, struct thunk *t, const char *path, co
 	if (!strncmp(path, ".gg-sys/", 8) || !strcmp(path, ".gg-sys"))
 		return gg_error("-i %s: .gg-sys/ is reserved for the program's own files", path);
 	return tbuild_add_file(s, t, path, file);
+}
+
+static bool env_has(const struct thunk *t, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < t->env.n; i++)
+		if (!strncmp(t->env.v[i], name, n) && t->env.v[i][n] == '=')
+			return true;
+	return false;
 }
 
 static int add_closure(struct store *s, struct thunk *t, const char *program, struct strvec *args)
@@ -70,13 +81,14 @@ int cmd_thunk(int argc, char **argv)
 	    {"env", required_argument, 0, 'e'},
 	    {"timeout", required_argument, 0, 't'},
 	    {"placeholder", required_argument, 0, 'p'},
+	    {"tool", required_argument, 0, 'T'},
 	    {"help", no_argument, 0, 'h'},
 	    {0},
 	};
 	struct store *s = NULL;
 	struct thunk t;
 	thunk_init(&t);
-	struct strvec inputs = STRVEC_INIT;
+	struct strvec inputs = STRVEC_INIT, tools = STRVEC_INIT;
 	const char *placeholder = NULL;
 	int rc = 1, c;
 	optind = 1;
@@ -100,6 +112,7 @@ int cmd_thunk(int argc, char **argv)
 			t.timeout_ms = sec * 1000;
 			break;
 		case 'p': placeholder = optarg; break;
+		case 'T': strvec_push(&tools, optarg); break;
 		case 'h':
 			fputs(help, stdout);
 			rc = 0;
@@ -133,6 +146,18 @@ int cmd_thunk(int argc, char **argv)
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < tools.n; i++) {
+		if (tbuild_add_tool(s, &t, tools.v[i]) < 0) {
+			die_last();
+			goto out;
+		}
+	}
+	/* Tools are found by name: PATH and the libraries' directory, unless
+	 * the caller chose them with -e. */
+	if (tools.n && !env_has(&t, "PATH"))
+		strvec_push(&t.env, "PATH=" TBUILD_TOOL_PATH);
+	if (tools.n && !env_has(&t, "LD_LIBRARY_PATH"))
+		strvec_push(&t.env, "LD_LIBRARY_PATH=" TBUILD_TOOL_LIBS);
 	struct strvec args = STRVEC_INIT;
 	for (int i = optind + 1; i < argc; i++)
 		strvec_push(&args, argv[i]);
@@ -158,6 +183,7 @@ int cmd_thunk(int argc, char **argv)
 	rc = 0;
 out:
 	strvec_free(&inputs);
+	strvec_free(&tools);
 	thunk_free(&t);
 	store_close(s);
 	return rc;

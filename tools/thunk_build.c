@@ -120,6 +120,27 @@ int tbuild_set_program(struct store *s, struct thunk *t, const char *program, co
 	return r;
 }
 
+int tbuild_add_tool(struct store *s, struct thunk *t, const char *program)
+{
+	struct closure c;
+	if (closure_resolve(program, NULL, NULL, &c) < 0)
+		return -1;
+	int r = add_closure_files(s, t, &c);
+	for (size_t i = 0; r == 0 && i < c.interps.n; i++) {
+		const char *abs = c.interps.v[i], *rel = abs + strspn(abs, "/");
+		struct gg_ref ref = {0};
+		if (path_check_relative(rel, "interpreter") < 0 ||
+		    store_put_file(s, abs, &ref.name) < 0) {
+			r = gg_error("--tool %s: %s", program, gg_last_error());
+			break;
+		}
+		note(abs);
+		thunk_add_input(t, rel, &ref, true);
+	}
+	closure_free(&c);
+	return r;
+}
+
 int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out)
 {
 	struct buf enc = BUF_INIT;

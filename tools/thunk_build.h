@@ -32,6 +32,18 @@ int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
                        const char *search_path);
 
 /*
+ * Adds a tool that the program runs by name (e.g. `sort` in a `sh -c`
+ * script): its closure under .gg-sys/, and each ELF interpreter also at the
+ * absolute path the kernel looks for it. The caller sets PATH and
+ * LD_LIBRARY_PATH (TBUILD_TOOL_PATH, TBUILD_TOOL_LIBS) so they are found.
+ */
+int tbuild_add_tool(struct store *s, struct thunk *t, const char *program);
+/* Directories relative to the thunk's root, as absolute paths (the sandbox's
+ * root) and relative ones (the working directory of a plain run). */
+#define TBUILD_TOOL_PATH "/.gg-sys/bin:.gg-sys/bin"
+#define TBUILD_TOOL_LIBS "/.gg-sys/lib:.gg-sys/lib"
+
+/*
  * When set (non-NULL), every host file the functions above store is also
  * appended to *reads (absolute or as given): the `gg infer` models use it to
  * know what a cached result depends on. Not thread-safe; NULL turns it off.
