@@ -38,6 +38,8 @@ static const char usage[] =
     "                          make a thunk of COMMAND from a description of its files\n"
     "  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
     "\n"
+    "  help [COMMAND]          this list, or a command's options (as gg COMMAND --help)\n"
+    "\n"
     "  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
     "  --version               print the version\n";
 
@@ -185,6 +187,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("gg (ggfs) %s\n", GG_VERSION);
 		return 0;
+	}
+	if (!strcmp(argv[1], "help") && argc == 3) {
+		/* gg help COMMAND: the command's own --help, one text for both */
+		for (size_t i = 0; i < GG_ARRAY_LEN(commands); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].fn(2, (char *[]){argv[2], "--help", NULL});
+		fprintf(stderr, "gg: unknown command '%s'\n\n%s", argv[2], usage);
+		return 2;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		fputs(usage, stdout);
