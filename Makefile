@@ -45,7 +45,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps demo bench install clean format format-check tests lambda-package
+.PHONY: all check check-plain check-asan deps demo bench install clean format format-check tests lambda-package \
+	mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -97,6 +98,11 @@ check-plain:
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+
+# The mutation catalogue (tests/mutants.txt): does some test kill each
+# one-line bug in a check that guards a result? On demand, not in check.
+mutate: deps
+	tests/mutate.sh $(MUTANT)
 
 deps:
 	@tools/deps.sh
