@@ -6,14 +6,16 @@
 # exactly what a plain make from scratch gives: a header, a .c file and the
 # generated header's input edited at once after the previous build (within
 # the same second), an edit reverted, a header touched, edit-revert-edit
-# within one second, and edits of files the memo had seen settled (trusted
-# by stat); an unchanged rebuild after `make clean` is served from the
+# within one second, edits of files the memo had seen settled (trusted by
+# stat), an edit the entry records a stamp for that was written within the
+# racy margin (a forged entry: the kernel gives a stat'ed file a new ctime),
+# a header removed so that another one on the search path is used; an unchanged rebuild after `make clean` is served from the
 # models' memo (so a memo that is off fails); memo entries damaged or forged
 # (the seal left as it was) are dropped, never replayed.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 setup "$@"
-need gcc make sed cmp dd stat
+need gcc make sed cmp dd stat sha256sum
 cd "$T"
 
 mkdir proj
@@ -21,20 +23,25 @@ cat >proj/main.c <<'EOC'
 #include <stdio.h>
 #include "msg.h"
 #include "gen.h"
+#include "cfg.h"
 int main(void)
 {
 	puts(MSG);
 	puts(GEN);
+	puts(CFG);
 	return 0;
 }
 EOC
+mkdir proj/over proj/base
+echo '#define CFG "over"' >proj/over/cfg.h
+echo '#define CFG "base"' >proj/base/cfg.h
 echo '#define MSG "one"' >proj/msg.h
 echo 'generated one' >proj/gen.in
 cat >proj/Makefile <<'EOC'
 prog: main.o
 	$(CC) -o prog main.o
 main.o: main.c msg.h gen.h
-	$(CC) -c main.c -o main.o
+	$(CC) -Iover -Ibase -c main.c -o main.o
 gen.h: gen.in
 	sed 's/.*/#define GEN "&"/' gen.in >gen.h
 clean:
@@ -62,6 +69,24 @@ cat >forget.sh <<'EOC'
 grep -l '^out T[0-9a-f]*#main.o ' .gg/infer-memo/*/* | xargs sed -i '/ msg\.h$/d'
 EOC
 
+# Makes the compile's entry claim msg.h's stamp now, written 0.5 s after
+# msg.h's change, and seals it again: what the entry would hold had msg.h
+# been rewritten within one tick of its times after it was recorded.
+cat >racy.sh <<'EOC'
+[ -d .gg ] || exit 0 # in src/: only the edit
+f=$(grep -l '^out T[0-9a-f]*#main.o ' .gg/infer-memo/*/*)
+read -r dev ino size m c < <(stat -c '%d %i %s %.9Y %.9Z' msg.h)
+hex() { printf '%x.%x' "${1%.*}" "$((10#${1#*.}))"; }
+st=$(printf '%x-%x-%x' "$dev" "$ino" "$size")-$(hex "$m")-$(hex "$c")
+w=$((${c%.*} * 1000000000 + 10#${c#*.} + 500000000))
+written=$(printf '%d.%09d' $((w / 1000000000)) $((w % 1000000000)))
+sed -e "s/^written .*/written $written/" -e "/ msg\.h\$/ s/^read \([^ ]*\) [^ ]* /read \1 $st /" \
+	-e '/^sum /d' "$f" >body
+grep -q " $st 5 msg.h\$" body || { echo "racy.sh: no msg.h line in $f" >&2; exit 1; }
+printf 'sum %s\n' "$(sha256sum <body | cut -d' ' -f1)" >>body
+mv body "$f"
+EOC
+
 cat >steps <<EOC
 memo unchanged rebuild after make clean | make clean
 edit header edited within the same second as the build | echo '#define MSG "two"' >msg.h
@@ -82,12 +107,15 @@ memo unchanged rebuild after make clean, entries written again | make clean
 state the link's entry forged (names main.o's output), then make clean | bash $T/forge.sh && make clean
 state the compile's entry forged (msg.h left out) | bash $T/forget.sh
 edit header edited after the forgery | echo '#define MSG "six"' >msg.h
+edit header edited, the entry claims its new stamp, recorded in the same second | echo '#define MSG "sev"' >msg.h && bash $T/racy.sh
+edit a header found first on the search path removed (main.c touched) | rm over/cfg.h && touch main.c
 EOC
 
 bash "$here/../rebuild-harness.sh" -w "$T/work" -t 'gen.h main.o prog' proj steps -- make >harness.out 2>&1
 rc=$?
 cat harness.out
 check "the rebuild harness passes ($(grep -c '^ok' harness.out) checks)" [ $rc -eq 0 ]
-check "the issue's example: prog prints what msg.h says" [ "$(work/gg/prog | head -1)" = six ]
-check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 20 ]
+check "the issue's example: prog prints what msg.h says" [ "$(work/gg/prog | head -1)" = sev ]
+check "and the header now found on the search path" [ "$(work/gg/prog | tail -1)" = base ]
+check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 22 ]
 finish
