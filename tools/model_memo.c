@@ -298,8 +298,9 @@ static void entry_write(struct model_ctx *m, const struct entry *e)
 	entry_encode(e, &b);
 	char *path = entry_path(m);
 	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	/* Not synced: a torn entry fails its seal and is a miss. */
 	if (mkdir_p(dir, 0755) == 0)
-		(void)write_file_atomic(path, b.data, b.len, 0644);
+		(void)write_cache_file(path, b.data, b.len, 0644);
 	free(dir);
 	free(path);
 	buf_free(&b);
