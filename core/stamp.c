@@ -55,7 +55,8 @@ void stamp_format(const struct stamp *s, char out[STAMP_TEXT_MAX])
 	         (unsigned long)s->ctime.nsec);
 }
 
-/* 1 to 16 lowercase hex digits up to the end or `stop`; advances *p. */
+/* 1 to 16 lowercase hex digits, no leading zero (one text per stamp), up
+ * to the end or `stop`; advances *p. */
 static int take_hex(const char **p, const char *end, char stop, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -65,7 +66,7 @@ static int take_hex(const char **p, const char *end, char stop, uint64_t *out)
 		int d = *s >= '0' && *s <= '9'   ? *s - '0'
 		        : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
 		                                 : -1;
-		if (d < 0 || n == 16)
+		if (d < 0 || n == 16 || (n == 1 && v == 0))
 			return -1;
 		v = v << 4 | (uint64_t)d;
 	}
@@ -131,7 +132,7 @@ void stamp_time_format(int64_t t, char out[STAMP_TIME_MAX])
 int stamp_time_parse(const char *s, size_t len, int64_t *out)
 {
 	const char *dot = memchr(s, '.', len);
-	if (!dot || dot == s || dot - s > 10 || s + len - dot != 10)
+	if (!dot || dot == s || dot - s > 10 || s + len - dot != 10 || (s[0] == '0' && dot - s > 1))
 		return -1;
 	int64_t sec = 0, nsec = 0;
 	for (const char *p = s; p < s + len; p++) {
@@ -144,6 +145,8 @@ int stamp_time_parse(const char *s, size_t len, int64_t *out)
 		else
 			nsec = nsec * 10 + (*p - '0');
 	}
+	if (sec >= INT64_MAX / NS_PER_S) /* past 2262 */
+		return -1;
 	*out = sec * NS_PER_S + nsec;
 	return 0;
 }

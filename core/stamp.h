@@ -45,7 +45,7 @@ int stamp_get(const char *path, struct stamp *out);
 bool stamp_eq(const struct stamp *a, const struct stamp *b);
 
 void stamp_format(const struct stamp *s, char out[STAMP_TEXT_MAX]);
-/* Exactly len bytes of stamp_format's text; -1 if malformed. */
+/* Exactly len bytes of stamp_format's text (only its text); -1 if malformed. */
 int stamp_parse(const char *s, size_t len, struct stamp *out);
 
 /* The clock that file times come from (CLOCK_REALTIME), in nanoseconds. */

@@ -130,7 +130,9 @@ static void test_text_round_trip_and_no_unknown(void)
 	                     "FE00-2a-64-6553f100.75bcd15-6553f101.5",
 	                     "fe00--64-6553f100.75bcd15-6553f101.5",
 	                     "10000000000000000-2a-64-6553f100.75bcd15-6553f101.5",
-	                     "fe00-2a-64-6553f100.75bcd15-6553f101.5 "};
+	                     "fe00-2a-64-6553f100.75bcd15-6553f101.5 ",
+	                     "0fe00-2a-64-6553f100.75bcd15-6553f101.5", /* not canonical */
+	                     "fe00-2a-64-6553f100.75bcd15-6553f101.05"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(bad); i++)
 		CHECK(stamp_parse(bad[i], strlen(bad[i]), &back) < 0);
 	/* exactly len bytes: a good stamp cut short is refused or another stamp */
@@ -154,7 +156,13 @@ static void test_time_text(void)
 	                     ".000000005",
 	                     "1700000000.00000000x",
 	                     "17000000000.000000005",
-	                     "-1.000000000"};
+	                     "-1.000000000",
+	                     "01.000000000",         /* not canonical */
+	                     "9701000000.000000005", /* past 2262: no int64 nanoseconds */
+	                     "9223372036.000000000"};
+	CHECK(stamp_time_parse("0.000000000", 11, &v) == 0 && v == 0);
+	CHECK(stamp_time_parse("9223372035.999999999", 20, &v) == 0 &&
+	      v == INT64_C(9223372035999999999));
 	for (size_t i = 0; i < GG_ARRAY_LEN(bad); i++)
 		CHECK(stamp_time_parse(bad[i], strlen(bad[i]), &v) < 0);
 }
