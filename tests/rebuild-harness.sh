@@ -65,7 +65,7 @@ is_placeholder() { [ "$(head -c 21 "$1" 2>/dev/null | tr -d '\0')" = '#!/usr/bin
 
 cp -a "$project" "$work/src" && cp -a "$project" "$work/gg" || exit 2
 (cd "$work/gg" && gg init . >/dev/null) || { not_ok "gg init in $work/gg"; exit 1; }
-log=$work/gg/.gg/infer.log
+log=${GG_INFER_LOG:-$work/gg/.gg/infer.log}
 
 # Builds gg/ and plain-N/ at the current state and compares; sets `hits`.
 n=0
