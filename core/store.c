@@ -8,6 +8,7 @@
  */
 #include "store.h"
 
+#include "stamp.h"
 #include "thunk.h"
 
 #include <dirent.h>
@@ -701,79 +702,95 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
 
 /* ---- the stat-keyed hash cache ---- */
 
-static char *hashcache_path(struct store *s, const struct stat *st, bool create)
+/*
+ * An entry: "gghashcache 2 STAMP WRITTEN NAME\n" sealed (stamp.h). It is
+ * written only for a file settled when its hashing began (WRITTEN), and
+ * used only while the file's stamp is STAMP and the entry checks out.
+ */
+#define HASHCACHE_MAGIC "gghashcache 2 "
+
+static char *hashcache_path(struct store *s, const struct stamp *st, bool create)
 {
 	char fan[3], key[64];
-	snprintf(fan, sizeof fan, "%02x", (unsigned)(st->st_ino & 0xff));
-	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->st_dev,
-	         (unsigned long long)st->st_ino);
+	snprintf(fan, sizeof fan, "%02x", (unsigned)(st->ino & 0xff));
+	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->dev,
+	         (unsigned long long)st->ino);
 	return fanout_path(s, "hashcache", fan, key, create);
 }
 
-static void stat_key(const struct stat *st, char *out, size_t n)
+/* The cached name of a file with this stamp, if the hash cache has a sound entry. */
+static int hashcache_get(struct store *s, const struct stamp *now, struct gg_name *out)
 {
-	snprintf(out, n, "%lld %lld.%09ld %lld.%09ld ", (long long)st->st_size,
-	         (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
-	         st->st_ctim.tv_nsec);
-}
-
-/* The cached name of a file with this stat, if the hash cache has it. */
-static int hashcache_get(struct store *s, const struct stat *st, struct gg_name *out)
-{
-	char key[128];
-	stat_key(st, key, sizeof key);
-	char *cp = hashcache_path(s, st, false);
+	char *cp = hashcache_path(s, now, false);
 	struct buf b = BUF_INIT;
-	int r = read_file(cp, &b, 512) == 0 && b.len == strlen(key) + GG_NAME_LEN &&
-	                !strncmp(b.data, key, strlen(key)) &&
-	                gg_name_parse(b.data + strlen(key), GG_NAME_LEN, out) == 0
-	            ? 0
-	            : -1;
+	size_t len;
+	int r = -1;
+	if (read_file(cp, &b, 512) == 0 && stamp_unseal(b.data, b.len, &len) == 0 &&
+	    len > strlen(HASHCACHE_MAGIC) &&
+	    !memcmp(b.data, HASHCACHE_MAGIC, strlen(HASHCACHE_MAGIC)) && b.data[len - 1] == '\n') {
+		const char *p = b.data + strlen(HASHCACHE_MAGIC), *end = b.data + len - 1;
+		const char *sp1 = memchr(p, ' ', (size_t)(end - p));
+		const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+		struct stamp was;
+		int64_t written;
+		if (sp2 && stamp_parse(p, (size_t)(sp1 - p), &was) == 0 &&
+		    stamp_time_parse(sp1 + 1, (size_t)(sp2 - sp1 - 1), &written) == 0 &&
+		    stamp_trusted(&was, now, written) &&
+		    gg_name_parse(sp2 + 1, (size_t)(end - sp2 - 1), out) == 0)
+			r = 0;
+	}
 	buf_free(&b);
 	free(cp);
 	return r;
 }
 
+static void hashcache_put(struct store *s, const struct stamp *st, int64_t written,
+                          const struct gg_name *name)
+{
+	char stamp[STAMP_TEXT_MAX], when[STAMP_TIME_MAX];
+	stamp_format(st, stamp);
+	stamp_time_format(written, when);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, HASHCACHE_MAGIC "%s %s %s\n", stamp, when, name->s);
+	stamp_seal(&b);
+	char *cp = hashcache_path(s, st, true);
+	make_parent(cp);
+	write_cache_file(cp, b.data, b.len, 0644); /* a cache: failure is fine */
+	free(cp);
+	buf_free(&b);
+}
+
 int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 {
+	/* Read before the file is: what the entry records is true as of then. */
+	int64_t begun = stamp_clock();
 	/* A cache hit needs only a stat: the models check hundreds of files
 	 * per command this way. */
-	struct stat st, was;
-	bool looked = stat(path, &was) == 0 && S_ISREG(was.st_mode);
-	if (looked && hashcache_get(s, &was, out) == 0)
-		return 0;
+	struct stat sb;
+	struct stamp was, st;
+	bool looked = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (looked) {
+		stamp_of(&sb, &was);
+		if (hashcache_get(s, &was, out) == 0)
+			return 0;
+	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gg_error_errno("cannot open %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return gg_error("%s is not a regular file", path);
 	}
+	stamp_of(&sb, &st);
 	/* Ask the cache again only if the file changed since the stat. */
-	bool same = looked && st.st_dev == was.st_dev && st.st_ino == was.st_ino &&
-	            st.st_size == was.st_size && st.st_mtim.tv_sec == was.st_mtim.tv_sec &&
-	            st.st_mtim.tv_nsec == was.st_mtim.tv_nsec &&
-	            st.st_ctim.tv_sec == was.st_ctim.tv_sec &&
-	            st.st_ctim.tv_nsec == was.st_ctim.tv_nsec;
-	int r = same ? -1 : hashcache_get(s, &st, out);
+	int r = looked && stamp_eq(&st, &was) ? -1 : hashcache_get(s, &st, out);
 	if (r < 0) {
-		/* A file modified within the current second could change again
-		 * without a visible mtime change; don't cache it. */
 		r = gg_name_of_fd(fd, 0, out);
-		if (r < 0) {
+		if (r < 0)
 			gg_error("cannot hash %s: %s", path, gg_last_error());
-		} else if (st.st_mtim.tv_sec < time(NULL) - 1) {
-			char key[128];
-			stat_key(&st, key, sizeof key);
-			struct buf b = BUF_INIT;
-			buf_adds(&b, key);
-			buf_adds(&b, out->s);
-			char *cp = hashcache_path(s, &st, true);
-			make_parent(cp);
-			write_cache_file(cp, b.data, b.len, 0644); /* a cache: failure is fine */
-			free(cp);
-			buf_free(&b);
-		}
+		else if (stamp_settled(&st, begun))
+			/* else it may change again within its time's tick, unseen */
+			hashcache_put(s, &st, begun, out);
 	}
 	close(fd);
 	return r;

@@ -7,7 +7,8 @@
  *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
  *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name (a
  *                             thunk and its reduced form share one file, hard-linked)
- *     .gg/hashcache/ab/DEV-INO  "size mtime ctime NAME" of a hashed host file
+ *     .gg/hashcache/ab/DEV-INO  the name of a hashed host file, with its stamp
+ *                             (stamp.h) and a checksum
  *     .gg/locks/thunks        one byte-range lock per executing thunk (single-flight)
  *     .gg/tmp/                temp files and sandbox directories
  *
@@ -82,7 +83,10 @@ int store_open_object(struct store *s, const struct gg_name *n);
 /* Reads a whole object (at most max bytes) and verifies its hash. */
 int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max);
 
-/* Names a host file, using the stat-keyed cache. Does not store it. */
+/*
+ * Names a host file, using the stat-keyed cache (an entry is trusted only
+ * under the rule of stamp.h). Does not store it.
+ */
 int store_hash_file(struct store *s, const char *path, struct gg_name *out);
 
 /* The memo: what a thunk produced. */

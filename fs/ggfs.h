@@ -20,6 +20,7 @@
 #define FUSE_USE_VERSION 312
 
 #include "scheduler.h"
+#include "stamp.h"
 #include "store.h"
 
 #include <fuse_lowlevel.h>
@@ -88,10 +89,14 @@ struct node {
 	ino_t ino;        /* (GGFS_VIRT_DEV, synthetic number) for virtual nodes */
 	uint64_t nlookup; /* the kernel's lookup count, protected by fs->mu */
 	unsigned pins;    /* references held by ggfs itself, protected by fs->mu */
-	/* When the underlying file was last classified (protected by fs->mu). */
+	/*
+	 * When the underlying file was last classified (protected by fs->mu):
+	 * its stamp then and the clock before it was read. The result stands
+	 * while the stamp does, under the rule of stamp.h.
+	 */
 	bool ph_checked;
-	off_t ph_size;
-	struct timespec ph_mtime, ph_ctime;
+	struct stamp ph_stamp;
+	int64_t ph_checked_at;
 	struct lazy lz;
 	/*
 	 * Open regular-file handles (backing.c), protected by fs->mu: in

@@ -77,11 +77,6 @@ void lazy_free(struct lazy *lz)
 	memset(lz, 0, sizeof *lz);
 }
 
-static bool same_time(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 {
 	if (n->kind == NODE_OUTPUT)
@@ -90,10 +85,12 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		return false;
 	bool candidate = S_ISREG(st->st_mode) && st->st_size >= (off_t)PH_MIN_SIZE &&
 	                 st->st_size <= PLACEHOLDER_MAX_SIZE;
+	struct stamp now;
+	stamp_of(st, &now);
 	pthread_mutex_lock(&fs->mu);
-	if (!candidate ||
-	    (n->ph_checked && n->ph_size == st->st_size && same_time(&n->ph_mtime, &st->st_mtim) &&
-	     same_time(&n->ph_ctime, &st->st_ctim))) {
+	/* A placeholder rewritten in place within one tick of its times keeps
+	 * its stamp: the last answer stands only if the file had settled. */
+	if (!candidate || (n->ph_checked && stamp_trusted(&n->ph_stamp, &now, n->ph_checked_at))) {
 		if (!candidate && n->lz.is_ref)
 			lazy_reset_locked(&n->lz);
 		bool r = n->lz.is_ref;
@@ -102,25 +99,29 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	}
 	pthread_mutex_unlock(&fs->mu);
 
-	/* Read the first bytes through the O_PATH fd's /proc link, outside the lock. */
+	/* Read the first bytes through the O_PATH fd's /proc link, outside the
+	 * lock: the clock, then the stamp, then the bytes (stamp.h). */
+	int64_t begun = stamp_clock();
 	struct gg_ref ref = {0};
 	char proc[64];
 	node_proc_path(n, proc);
 	int r = 0;
 	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0) {
+	struct stat fst;
+	if (fd >= 0 && fstat(fd, &fst) == 0) {
+		stamp_of(&fst, &now);
 		r = placeholder_read_fd(fd, &ref);
-		close(fd);
 		if (r < 0)
 			GGFS_DEBUG(fs, "inode %llu looks like a placeholder but is not: %s",
 			           (unsigned long long)n->ino, gg_last_error());
 	}
+	if (fd >= 0)
+		close(fd);
 
 	pthread_mutex_lock(&fs->mu);
 	n->ph_checked = true;
-	n->ph_size = st->st_size;
-	n->ph_mtime = st->st_mtim;
-	n->ph_ctime = st->st_ctim;
+	n->ph_stamp = now;
+	n->ph_checked_at = begun;
 	if (r == 1) {
 		if (!n->lz.is_ref || !gg_ref_eq(&n->lz.ref, &ref)) {
 			lazy_reset_locked(&n->lz);

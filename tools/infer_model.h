@@ -24,6 +24,7 @@
 
 #include "store.h"
 #include "thunk.h"
+#include "thunk_build.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -48,10 +49,11 @@ struct model_ctx {
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */
 	bool verbose;
-	struct strvec reads;  /* host files the model read (for its memo) */
-	struct strvec sides;  /* files it wrote besides placeholders (depfiles) */
-	struct strvec checks; /* files read but not inputs (the .i's sources) */
-	bool recording;       /* reads are being noted */
+	struct tbuild_reads reads; /* host files the model read (for its memo) */
+	struct strvec sides;       /* files it wrote besides placeholders (depfiles) */
+	struct strvec checks;      /* files read but not inputs (the .i's sources) */
+	bool recording;            /* reads are being noted */
+	int64_t recording_since;   /* stamp_clock() before the model read anything */
 };
 
 /* ---- model_ctx.c ---- */

@@ -150,7 +150,7 @@ void model_ctx_free(struct model_ctx *m)
 {
 	if (m->recording)
 		tbuild_note_reads(NULL);
-	strvec_free(&m->reads);
+	tbuild_reads_free(&m->reads);
 	strvec_free(&m->sides);
 	strvec_free(&m->checks);
 	store_close(m->store);

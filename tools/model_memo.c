@@ -6,40 +6,48 @@
  *
  * The key is the tool, its arguments, the current and base directories, the
  * real PATH and the environment variables that change what the toolchain
- * does. The entry lists every host file the model read with the name of its
- * content then (sources, headers, the toolchain and its libraries, objects
- * and placeholders), the depfiles it wrote with their bytes, and the
+ * does. The entry lists every host file the model read with what it held
+ * (sources, headers, the toolchain and its libraries, objects and
+ * placeholders), the depfiles it wrote with their bytes, and the
  * placeholders with their references:
  *
- *     ggmodelmemo 2
- *     read NAME STAT LEN PATH   a file whose bytes are an input value (in the store)
- *     check NAME STAT LEN PATH  a file that only must not change (a placeholder,
- *                               the driver, which decides the plan, the sources
- *                               of a .i in the preprocessed mode)
+ *     ggmodelmemo 3
+ *     written TIME               the clock when the model began to read (stamp.h)
+ *     read NAME STAMP LEN PATH   a file whose bytes are an input value (in the store)
+ *     ph REF STAMP LEN PATH      a placeholder standing for REF
+ *     check NAME STAMP LEN PATH  a file that only must not change (the driver,
+ *                                which decides the plan, the sources of a .i in
+ *                                the preprocessed mode)
  *     side LEN PATH LEN\n BYTES\n
  *     out REF LEN PATH
+ *     sum HEX                    SHA-256 of all the above (stamp_seal)
  *
- * STAT is the file's device, inode, size, modification and change times
- * then: a file that still has them is unchanged (the hash cache's rule) and
- * costs one stat(2) to check, which matters with hundreds of headers per
- * command; otherwise it is hashed again (the stat-keyed hash cache makes that
- * cheap too). An entry is used only when every file still has its name,
- * every value is still in the store and every thunk named is too. Like ccache's direct mode it does
- * not notice a new file that would shadow a header or library found further down a search path.
- * Entries live in .gg/infer-memo/ab/KEY; losing one only costs a full model run.
+ * STAMP is the file's stamp when the entry was recorded. A file that still
+ * has it and had settled by TIME is unchanged (the rule of stamp.h) and costs
+ * one stat(2) to check, which matters with hundreds of headers per command;
+ * any other is checked by content: hashed again (through the hash cache) or,
+ * for a placeholder, read. When that makes a file's stamp trustworthy, the
+ * entry is rewritten with the new stamps, so the next replay costs stats only.
+ * What a line records is what the model used (thunk_build.c notes it), checked
+ * again after the run: a file changed meanwhile leaves no entry. An entry is
+ * used only when its checksum holds, every file still holds what it recorded,
+ * every value is still in the store and every thunk named is too. Like
+ * ccache's direct mode it does not notice a new file that would shadow a
+ * header or library found further down a search path. Entries live in
+ * .gg/infer-memo/ab/KEY; losing one only costs a full model run.
  */
 #include "infer_model.h"
 
 #include "placeholder.h"
+#include "stamp.h"
 #include "thunk_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#define MEMO_MAGIC "ggmodelmemo 2\n"
+#define MEMO_MAGIC "ggmodelmemo 3\n"
 #define MEMO_MAX   (16u << 20)
 
 /* Environment that changes what the driver, the compiler or the linker does. */
@@ -97,67 +105,110 @@ static const char *take_word(const char **p, const char *end, size_t *len)
 	return s;
 }
 
-/* STAT of an entry line: what identifies a file's content without reading it.
- * A file changed in the last two seconds could change again with the same
- * times (they advance in clock ticks): its STAT is "-", which never matches. */
-static int stat_word(const char *path, char *out, size_t n)
-{
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -1;
-	if (st.st_ctim.tv_sec >= time(NULL) - 1) {
-		snprintf(out, n, "-");
-		return 0;
-	}
-	snprintf(out, n, "%llx-%llx-%llx-%llx.%lx-%llx.%lx", (unsigned long long)st.st_dev,
-	         (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
-	         (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec,
-	         (unsigned long long)st.st_ctim.tv_sec, (unsigned long)st.st_ctim.tv_nsec);
-	return 0;
-}
+/* A file the model read: what it held, and its stamp when that was checked. */
+enum line_kind { LINE_READ, LINE_PH, LINE_CHECK };
+static const char *const line_word[] = {"read", "ph", "check"};
+
+struct line {
+	enum line_kind kind;
+	char *id; /* a value's name (read, check) or a placeholder's reference (ph) */
+	struct stamp st;
+	char *path;
+};
 
 struct entry {
-	struct strvec read_path, read_name, read_stat, side_path, side_data, out_path, out_ref;
-	struct strvec read_kind; /* "read" or "check" */
+	int64_t written;
+	struct line *lines;
+	size_t nlines;
+	struct strvec side_path, side_data, out_path, out_ref;
 };
 
 static void entry_free(struct entry *e)
 {
-	strvec_free(&e->read_path);
-	strvec_free(&e->read_name);
-	strvec_free(&e->read_stat);
+	for (size_t i = 0; i < e->nlines; i++) {
+		free(e->lines[i].id);
+		free(e->lines[i].path);
+	}
+	free(e->lines);
 	strvec_free(&e->side_path);
 	strvec_free(&e->side_data);
 	strvec_free(&e->out_path);
 	strvec_free(&e->out_ref);
-	strvec_free(&e->read_kind);
 }
 
+static void entry_add_line(struct entry *e, enum line_kind kind, const char *id,
+                           const struct stamp *st, const char *path)
+{
+	e->lines = xrealloc(e->lines, (e->nlines + 1) * sizeof *e->lines);
+	e->lines[e->nlines++] = (struct line){kind, xstrdup(id), *st, xstrdup(path)};
+}
+
+static void entry_encode(const struct entry *e, struct buf *b)
+{
+	char when[STAMP_TIME_MAX];
+	stamp_time_format(e->written, when);
+	buf_adds(b, MEMO_MAGIC);
+	buf_printf(b, "written %s\n", when);
+	for (size_t i = 0; i < e->nlines; i++) {
+		const struct line *l = &e->lines[i];
+		char st[STAMP_TEXT_MAX];
+		stamp_format(&l->st, st);
+		buf_printf(b, "%s %s %s %zu %s\n", line_word[l->kind], l->id, st, strlen(l->path),
+		           l->path);
+	}
+	for (size_t i = 0; i < e->side_path.n; i++) {
+		buf_printf(b, "side %zu %s %zu ", strlen(e->side_path.v[i]), e->side_path.v[i],
+		           strlen(e->side_data.v[i]));
+		buf_adds(b, e->side_data.v[i]);
+		buf_addc(b, '\n');
+	}
+	for (size_t i = 0; i < e->out_ref.n; i++)
+		buf_printf(b, "out %s %zu %s\n", e->out_ref.v[i], strlen(e->out_path.v[i]),
+		           e->out_path.v[i]);
+	stamp_seal(b);
+}
+
+/* 0 and a whole entry, or -1 for a damaged, truncated or older one (a miss). */
 static int entry_parse(const char *data, size_t len, struct entry *e)
 {
-	const char *p = data, *end = data + len;
 	size_t ml = strlen(MEMO_MAGIC);
-	if (len < ml || memcmp(p, MEMO_MAGIC, ml))
+	if (stamp_unseal(data, len, &len) < 0 || len < ml || memcmp(data, MEMO_MAGIC, ml))
 		return -1;
-	p += ml;
+	const char *p = data + ml, *end = data + len;
+	size_t kl, tl;
+	const char *kw = take_word(&p, end, &kl);
+	const char *when = take_word(&p, end, &tl);
+	if (kl != 7 || memcmp(kw, "written", 7) || p > end || p[-1] != '\n' ||
+	    stamp_time_parse(when, tl, &e->written) < 0)
+		return -1;
 	while (p < end) {
-		size_t kl;
-		const char *kw = take_word(&p, end, &kl);
-		if ((kl == 4 && !memcmp(kw, "read", 4)) || (kl == 5 && !memcmp(kw, "check", 5))) {
-			size_t nl, sl;
-			const char *name = take_word(&p, end, &nl);
+		kw = take_word(&p, end, &kl);
+		int kind = -1;
+		for (int k = 0; k < (int)GG_ARRAY_LEN(line_word); k++)
+			if (kl == strlen(line_word[k]) && !memcmp(kw, line_word[k], kl))
+				kind = k;
+		if (kind >= 0) {
+			size_t il, sl;
+			const char *id = take_word(&p, end, &il);
 			const char *st = take_word(&p, end, &sl);
-			char *path = take_str(&p, end);
-			if (!path || nl != GG_NAME_LEN || sl == 0 || sl > 100 || p >= end ||
-			    *p != '\n') {
+			struct stamp stamp;
+			struct gg_ref ref;
+			char *path = NULL;
+			if (il == 0 || gg_ref_parse(id, il, &ref) < 0)
+				return -1;
+			bool ok = (kind == LINE_PH || !ref.output) &&
+			          stamp_parse(st, sl, &stamp) == 0 &&
+			          (path = take_str(&p, end)) != NULL && p < end && *p == '\n';
+			gg_ref_free(&ref);
+			if (!ok) {
 				free(path);
 				return -1;
 			}
 			p++;
-			strvec_pushn(&e->read_name, name, nl);
-			strvec_pushn(&e->read_stat, st, sl);
-			strvec_push_take(&e->read_path, path);
-			strvec_pushn(&e->read_kind, kw, kl);
+			char *ids = xstrndup(id, il);
+			entry_add_line(e, (enum line_kind)kind, ids, &stamp, path);
+			free(ids);
+			free(path);
 		} else if (kl == 4 && !memcmp(kw, "side", 4)) {
 			char *path = take_str(&p, end);
 			char *bytes = path ? take_str(&p, end) : NULL;
@@ -187,21 +238,46 @@ static int entry_parse(const char *data, size_t len, struct entry *e)
 	return 0;
 }
 
-/* Is the entry still true? Every file the same, every object present. */
-static bool entry_valid(struct model_ctx *m, const struct entry *e)
+/* Does the file hold what `id` says, by its content? */
+static bool holds(struct model_ctx *m, enum line_kind kind, const char *id, const char *path)
 {
-	for (size_t i = 0; i < e->read_path.n; i++) {
-		struct gg_name now, was;
-		char st[128];
-		if (gg_name_parse(e->read_name.v[i], GG_NAME_LEN, &was) < 0)
+	struct gg_ref want, got = {0};
+	if (gg_ref_parse(id, strlen(id), &want) < 0)
+		return false;
+	bool same;
+	if (kind == LINE_PH)
+		same = placeholder_read(path, &got) == 1 && gg_ref_eq(&got, &want);
+	else
+		same = store_hash_file(m->store, path, &got.name) == 0 &&
+		       gg_name_eq(&got.name, &want.name);
+	gg_ref_free(&got);
+	gg_ref_free(&want);
+	return same;
+}
+
+/*
+ * Is the entry still true? Every file the same, every object present. A line
+ * checked by content gets the file's stamp now; *refresh tells whether that
+ * stamp has settled by `begun`, so rewriting the entry saves that work next time.
+ */
+static bool entry_valid(struct model_ctx *m, struct entry *e, int64_t begun, bool *refresh)
+{
+	*refresh = false;
+	for (size_t i = 0; i < e->nlines; i++) {
+		struct line *l = &e->lines[i];
+		struct stamp now;
+		if (stamp_get(l->path, &now) < 0)
 			return false;
-		bool same = stat_word(e->read_path.v[i], st, sizeof st) == 0 &&
-		            !strcmp(st, e->read_stat.v[i]);
-		if (!same && (store_hash_file(m->store, e->read_path.v[i], &now) < 0 ||
-		              !gg_name_eq(&now, &was)))
-			return false;
+		if (!stamp_trusted(&l->st, &now, e->written)) {
+			if (!holds(m, l->kind, l->id, l->path))
+				return false;
+			l->st = now;
+			*refresh |= stamp_settled(&now, begun);
+		}
+		struct gg_name n;
 		/* a placeholder is not stored itself; anything else is an input value */
-		if (!strcmp(e->read_kind.v[i], "read") && store_has(m->store, &was) != 1)
+		if (l->kind == LINE_READ &&
+		    (gg_name_parse(l->id, strlen(l->id), &n) < 0 || store_has(m->store, &n) != 1))
 			return false;
 	}
 	for (size_t i = 0; i < e->out_ref.n; i++) {
@@ -216,9 +292,25 @@ static bool entry_valid(struct model_ctx *m, const struct entry *e)
 	return e->out_ref.n > 0;
 }
 
+static void entry_write(struct model_ctx *m, const struct entry *e)
+{
+	struct buf b = BUF_INIT;
+	entry_encode(e, &b);
+	char *path = entry_path(m);
+	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	/* Not synced: a torn entry fails its seal and is a miss. */
+	if (mkdir_p(dir, 0755) == 0)
+		(void)write_cache_file(path, b.data, b.len, 0644);
+	free(dir);
+	free(path);
+	buf_free(&b);
+}
+
 static void start_recording(struct model_ctx *m)
 {
 	m->recording = true;
+	/* before the model reads anything: what it reads is true as of then */
+	m->recording_since = stamp_clock();
 	tbuild_note_reads(&m->reads);
 }
 
@@ -226,13 +318,14 @@ int model_memo_replay(struct model_ctx *m)
 {
 	if (!m->store)
 		return 0;
+	int64_t begun = stamp_clock();
 	char *path = entry_path(m);
 	struct buf b = BUF_INIT;
-	struct entry e = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT,
-	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	struct entry e = {0, NULL, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	int served = 0;
+	bool refresh = false;
 	if (read_file(path, &b, MEMO_MAX) == 0 && entry_parse(b.data, b.len, &e) == 0 &&
-	    entry_valid(m, &e)) {
+	    entry_valid(m, &e, begun, &refresh)) {
 		served = 1;
 		for (size_t i = 0; served && i < e.side_path.n; i++)
 			if (write_file_atomic(e.side_path.v[i], e.side_data.v[i],
@@ -248,6 +341,10 @@ int model_memo_replay(struct model_ctx *m)
 				          e.out_ref.v[i]);
 			gg_ref_free(&ref);
 		}
+		if (served && refresh) {
+			e.written = begun;
+			entry_write(m, &e);
+		}
 	}
 	entry_free(&e);
 	buf_free(&b);
@@ -257,48 +354,72 @@ int model_memo_replay(struct model_ctx *m)
 	return served;
 }
 
+static int read_cmp(const void *a, const void *b)
+{
+	const struct tbuild_read *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/* A line for a file the model did not note (a check): its stamp, then its name. */
+static int add_check(struct model_ctx *m, struct entry *e, const char *path)
+{
+	struct stamp st;
+	struct gg_name n;
+	/* the stamp first: a change after it shows as another stamp */
+	if (stamp_get(path, &st) < 0 || store_hash_file(m->store, path, &n) < 0)
+		return -1;
+	entry_add_line(e, LINE_CHECK, n.s, &st, path);
+	return 0;
+}
+
 void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 {
 	if (!m->recording || !m->store || outs->host.n == 0)
 		return;
 	tbuild_note_reads(NULL);
 	m->recording = false;
-	struct buf b = BUF_INIT;
-	buf_adds(&b, MEMO_MAGIC);
-	strvec_sort(&m->reads);
-	for (size_t i = 0; i < m->reads.n; i++) {
-		if (i > 0 && !strcmp(m->reads.v[i], m->reads.v[i - 1]))
+	struct entry e = {m->recording_since, NULL,        0,          STRVEC_INIT,
+	                  STRVEC_INIT,        STRVEC_INIT, STRVEC_INIT};
+	struct tbuild_reads *rd = &m->reads;
+	const char *changed = NULL;
+	if (rd->n)
+		qsort(rd->v, rd->n, sizeof *rd->v, read_cmp);
+	for (size_t i = 0; i < rd->n; i++) {
+		const struct tbuild_read *r = &rd->v[i];
+		if (i > 0 && !strcmp(r->path, rd->v[i - 1].path)) {
+			if (r->placeholder != rd->v[i - 1].placeholder ||
+			    !gg_ref_eq(&r->ref, &rd->v[i - 1].ref)) {
+				changed = r->path; /* read twice, different each time */
+				goto out;
+			}
 			continue;
-		struct gg_name n;
-		char st[128];
-		/* STAT first: a change after it shows as a different STAT */
-		if (stat_word(m->reads.v[i], st, sizeof st) < 0 ||
-		    store_hash_file(m->store, m->reads.v[i], &n) < 0)
-			goto out; /* vanished: do not record */
-		bool ph = model_is_placeholder(m->reads.v[i], NULL) == 1;
-		buf_printf(&b, "%s %s %s %zu %s\n", ph ? "check" : "read", n.s, st,
-		           strlen(m->reads.v[i]), m->reads.v[i]);
+		}
+		enum line_kind kind = r->placeholder ? LINE_PH : LINE_READ;
+		char *id = gg_ref_format(&r->ref);
+		struct stamp st;
+		/* The stamp, then the content again: the entry pairs the stamp with
+		 * what the model used only if the file still held that. */
+		bool same = stamp_get(r->path, &st) == 0 && holds(m, kind, id, r->path);
+		if (same)
+			entry_add_line(&e, kind, id, &st, r->path);
+		free(id);
+		if (!same) {
+			changed = r->path;
+			goto out;
+		}
 	}
 	/* Read to make an input (a .i), but not inputs themselves. */
 	strvec_sort(&m->checks);
 	for (size_t i = 0; i < m->checks.n; i++) {
 		if (i > 0 && !strcmp(m->checks.v[i], m->checks.v[i - 1]))
 			continue;
-		struct gg_name n;
-		char st[128];
-		if (stat_word(m->checks.v[i], st, sizeof st) < 0 ||
-		    store_hash_file(m->store, m->checks.v[i], &n) < 0)
-			goto out;
-		buf_printf(&b, "check %s %s %zu %s\n", n.s, st, strlen(m->checks.v[i]),
-		           m->checks.v[i]);
+		if (add_check(m, &e, m->checks.v[i]) < 0)
+			goto out; /* vanished: do not record */
 	}
 	/* The driver itself decides the plan. */
 	char *driver = model_which(m, m->tool);
-	struct gg_name dn;
-	char dst[128];
-	if (driver && stat_word(driver, dst, sizeof dst) == 0 &&
-	    store_hash_file(m->store, driver, &dn) == 0)
-		buf_printf(&b, "check %s %s %zu %s\n", dn.s, dst, strlen(driver), driver);
+	if (driver)
+		(void)add_check(m, &e, driver);
 	free(driver);
 	for (size_t i = 0; i < m->sides.n; i++) {
 		struct buf d = BUF_INIT;
@@ -306,22 +427,16 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 			buf_free(&d);
 			goto out;
 		}
-		buf_printf(&b, "side %zu %s %zu ", strlen(m->sides.v[i]), m->sides.v[i], d.len);
-		buf_add(&b, d.data, d.len);
-		buf_addc(&b, '\n');
-		buf_free(&d);
+		strvec_push(&e.side_path, m->sides.v[i]);
+		strvec_push_take(&e.side_data, buf_steal(&d));
 	}
 	for (size_t i = 0; i < outs->host.n; i++) {
-		char *r = gg_ref_format(&outs->refs[i]);
-		buf_printf(&b, "out %s %zu %s\n", r, strlen(outs->host.v[i]), outs->host.v[i]);
-		free(r);
+		strvec_push_take(&e.out_ref, gg_ref_format(&outs->refs[i]));
+		strvec_push(&e.out_path, outs->host.v[i]);
 	}
-	char *path = entry_path(m);
-	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	if (mkdir_p(dir, 0755) == 0)
-		(void)write_file_atomic(path, b.data, b.len, 0644);
-	free(dir);
-	free(path);
+	entry_write(m, &e);
 out:
-	buf_free(&b);
+	if (changed)
+		model_log(m, "%s changed while the command was modelled: not memoised", changed);
+	entry_free(&e);
 }

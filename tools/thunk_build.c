@@ -17,17 +17,34 @@
 #include <sys/stat.h>
 
 /* Where host files read are noted (see tbuild_note_reads); single-threaded tools only. */
-static struct strvec *noted_reads;
+static struct tbuild_reads *noted_reads;
 
-void tbuild_note_reads(struct strvec *reads)
+void tbuild_note_reads(struct tbuild_reads *reads)
 {
 	noted_reads = reads;
 }
 
-static void note(const char *file)
+void tbuild_reads_free(struct tbuild_reads *r)
 {
-	if (noted_reads)
-		strvec_push(noted_reads, file);
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].path);
+		gg_ref_free(&r->v[i].ref);
+	}
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+}
+
+static void note(const char *file, const struct gg_ref *ref, bool placeholder)
+{
+	if (!noted_reads)
+		return;
+	struct tbuild_reads *r = noted_reads;
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof *r->v);
+	struct tbuild_read *e = &r->v[r->n++];
+	e->path = xstrdup(file);
+	gg_ref_copy(&e->ref, ref);
+	e->placeholder = placeholder;
 }
 
 int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const char *file)
@@ -67,7 +84,7 @@ int tbuild_add_file(struct store *s, struct thunk *t, const char *path, const ch
 		return -1;
 	if (ph == 0 && store_put_file(s, file, &ref.name) < 0)
 		return -1;
-	note(file); /* a placeholder too: its bytes name what it stands for */
+	note(file, &ref, ph == 1); /* a placeholder too: what it stands for */
 	/* A placeholder's own mode (0755 unless changed) gives the exec bit. */
 	thunk_add_input(t, path, &ref, (st.st_mode & 0111) != 0);
 	gg_ref_free(&ref);
@@ -80,7 +97,7 @@ static int add_closure_files(struct store *s, struct thunk *t, const struct clos
 		struct gg_ref ref = {0};
 		if (store_put_file(s, c->files[i].host_path, &ref.name) < 0)
 			return -1;
-		note(c->files[i].host_path);
+		note(c->files[i].host_path, &ref, false);
 		/* Two closures may share a file; keep the exec bit if either wants it. */
 		const struct thunk_input *old = thunk_find_input(t, c->files[i].path);
 		bool exec = c->files[i].exec || (old && old->exec);
@@ -134,7 +151,7 @@ int tbuild_add_tool(struct store *s, struct thunk *t, const char *program)
 			r = gg_error("--tool %s: %s", program, gg_last_error());
 			break;
 		}
-		note(abs);
+		note(abs, &ref, false);
 		thunk_add_input(t, rel, &ref, true);
 	}
 	closure_free(&c);

@@ -31,6 +31,18 @@ int tbuild_set_program(struct store *s, struct thunk *t, const char *program, co
 int tbuild_add_closure(struct store *s, struct thunk *t, const char *program,
                        const char *search_path);
 
+/* A host file the functions above read, and what it held then. */
+struct tbuild_read {
+	char *path;        /* absolute or as given */
+	struct gg_ref ref; /* its value's name, or the reference a placeholder holds */
+	bool placeholder;
+};
+struct tbuild_reads {
+	struct tbuild_read *v;
+	size_t n;
+};
+void tbuild_reads_free(struct tbuild_reads *r);
+
 /*
  * Adds a tool that the program runs by name (e.g. `sort` in a `sh -c`
  * script): its closure under .gg-sys/, and each ELF interpreter also at the
@@ -44,11 +56,11 @@ int tbuild_add_tool(struct store *s, struct thunk *t, const char *program);
 #define TBUILD_TOOL_LIBS "/.gg-sys/lib:.gg-sys/lib"
 
 /*
- * When set (non-NULL), every host file the functions above store is also
- * appended to *reads (absolute or as given): the `gg infer` models use it to
- * know what a cached result depends on. Not thread-safe; NULL turns it off.
+ * When set (non-NULL), every host file the functions above read is also
+ * appended to *reads: the `gg infer` models use it to know what a cached
+ * result depends on. Not thread-safe; NULL turns it off.
  */
-void tbuild_note_reads(struct strvec *reads);
+void tbuild_note_reads(struct tbuild_reads *reads);
 
 /* Names the thunk and puts its encoding into the store. */
 int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out);

@@ -5,6 +5,7 @@
  * per-thunk locks, gc, and crash safety of writers.
  */
 #include "harness.h"
+#include "stamp.h"
 #include "store.h"
 #include "thunk.h"
 
@@ -702,27 +703,112 @@ static void overwrite_in_place(const char *path, const char *text)
 	close(fd);
 }
 
+/* The hash cache's entry for a file (its path is named by device and inode). */
+static char *cache_entry_of(const struct fixture *f, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		abort();
+	return xasprintf("%s/hashcache/%02x/%llx-%llx", f->root, (unsigned)(st.st_ino & 0xff),
+	                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+}
+
+/* Writes a well-formed, sealed entry claiming `name` for the file as it is now. */
+static void forge_entry(const struct fixture *f, const char *path, int64_t written,
+                        const struct gg_name *name)
+{
+	struct stamp st;
+	char text[STAMP_TEXT_MAX], when[STAMP_TIME_MAX];
+	if (stamp_get(path, &st) < 0)
+		abort();
+	stamp_format(&st, text);
+	stamp_time_format(written, when);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "gghashcache 2 %s %s %s\n", text, when, name->s);
+	stamp_seal(&b);
+	char *cp = cache_entry_of(f, path);
+	char *dir = xstrndup(cp, (size_t)(strrchr(cp, '/') - cp));
+	if (mkdir_p(dir, 0755) < 0)
+		abort();
+	write_text(cp, b.data);
+	free(dir);
+	free(cp);
+	buf_free(&b);
+}
+
+static void sleep_until_settled(void)
+{
+	struct timespec d = {STAMP_MARGIN_NS / 1000000000, 200 * 1000 * 1000};
+	nanosleep(&d, NULL);
+}
+
 static void test_hash_cache(void)
 {
 	struct fixture f;
 	setup(&f);
-	char *src = path_in(&f, "src.c");
+	char *src = path_in(&f, "src.c"), *old = path_in(&f, "old.c");
+	char *cache = xasprintf("%s/hashcache", f.root);
 	write_text(src, "version 1\n");
-	set_mtime_past(src);
+	write_text(old, "old bytes\n");
 
-	struct gg_name a, b, want;
+	/* A file changed within the racy margin is hashed but not cached: it
+	 * may change again within the same tick of its times. */
+	struct gg_name a, b, want, wrong;
 	gg_name_of_buf("version 1\n", 10, GG_VALUE, &want);
+	gg_name_of_buf("something else\n", 15, GG_VALUE, &wrong);
 	CHECK(store_hash_file(f.s, src, &a) == 0);
 	CHECK(gg_name_eq(&a, &want));
-	char *cache = xasprintf("%s/hashcache", f.root);
-	CHECK(count_files_under(cache) == 1); /* remembered */
+	CHECK(count_files_under(cache) == 0);
+
+	/* Nor is a file whose mtime is old but whose ctime is not. */
+	set_mtime_past(src);
+	CHECK(store_hash_file(f.s, src, &a) == 0);
+	CHECK(count_files_under(cache) == 0);
+
+	/* A sound-looking entry written just after the change is not trusted
+	 * either: only content can tell what the file holds. */
+	forge_entry(&f, src, stamp_clock(), &wrong);
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	CHECK(gg_name_eq(&b, &want));
+
+	sleep_until_settled();
+	CHECK(store_hash_file(f.s, src, &a) == 0);
+	CHECK(gg_name_eq(&a, &want));
+	CHECK(count_files_under(cache) == 1); /* remembered now */
 	CHECK(store_hash_file(f.s, src, &b) == 0);
 	CHECK(gg_name_eq(&a, &b));      /* hashed twice: same name */
 	CHECK(store_has(f.s, &a) == 0); /* hashing does not store */
 
+	/* A settled entry is trusted by stat: proven by one claiming another name. */
+	forge_entry(&f, old, stamp_clock(), &wrong);
+	CHECK(store_hash_file(f.s, old, &b) == 0);
+	CHECK(gg_name_eq(&b, &wrong));
+
+	/* A damaged entry is dropped, never trusted: one hex digit of the
+	 * name changed, the seal left as it was. */
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	char *cp = cache_entry_of(&f, src);
+	struct buf e = BUF_INIT;
+	CHECK(read_file(cp, &e, 4096) == 0);
+	char *nm = strstr(e.data, want.s);
+	CHECK(nm != NULL);
+	if (nm) {
+		nm[5] = nm[5] == '0' ? '1' : '0';
+		write_text(cp, e.data);
+		CHECK(store_hash_file(f.s, src, &b) == 0);
+		CHECK(gg_name_eq(&b, &want));
+	}
+	/* So is a truncated one, and the next hash writes a good one again. */
+	write_text(cp, "gghashcache 2 ");
+	CHECK(store_hash_file(f.s, src, &b) == 0);
+	CHECK(gg_name_eq(&b, &want));
+	buf_reset(&e);
+	CHECK(read_file(cp, &e, 4096) == 0 && strstr(e.data, want.s) && strstr(e.data, "\nsum "));
+	buf_free(&e);
+	free(cp);
+
 	/* Modified with a different size: a new name. */
 	overwrite_in_place(src, "version two\n");
-	set_mtime_past(src);
 	CHECK(store_hash_file(f.s, src, &b) == 0);
 	gg_name_of_buf("version two\n", 12, GG_VALUE, &want);
 	CHECK(gg_name_eq(&b, &want));
@@ -738,22 +824,14 @@ static void test_hash_cache(void)
 	gg_name_of_buf("Version two\n", 12, GG_VALUE, &want);
 	CHECK(gg_name_eq(&b, &want));
 
-	/* A freshly modified file is hashed but not cached (it may change again
-	 * within the same mtime tick). */
-	char *fresh = path_in(&f, "fresh.c");
-	write_text(fresh, "fresh\n");
-	int before = count_files_under(cache);
-	CHECK(store_hash_file(f.s, fresh, &b) == 0);
-	CHECK(count_files_under(cache) == before);
-
 	/* put_file stores what it hashed. */
 	CHECK(store_put_file(f.s, src, &b) == 0);
 	CHECK(gg_name_eq(&b, &want) && store_has(f.s, &b) == 1);
 
 	CHECK_ERR(store_hash_file(f.s, f.dir, &b), "is not a regular file");
 	CHECK_ERR(store_hash_file(f.s, "/nonexistent-gg", &b), "cannot open /nonexistent-gg");
-	free(fresh);
 	free(cache);
+	free(old);
 	free(src);
 	teardown(&f);
 }
