@@ -217,6 +217,23 @@ static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
 	return r;
 }
 
+/* What a thunk's program wrote on stderr when it ran (gg log shows it all). */
+static void log_stderr(void *arg, const char *thunk, const struct gg_name *value)
+{
+	struct ggfs *fs = arg;
+	struct buf b = BUF_INIT;
+	if (store_read(fs->store, value, &b, 1u << 20) < 0) {
+		ggfs_log(FUSE_LOG_NOTICE, "%s wrote on stderr (%s)", thunk, gg_last_error());
+	} else {
+		size_t n = b.len > 2000 ? 2000 : b.len;
+		while (n && b.data[n - 1] == '\n')
+			n--;
+		ggfs_log(FUSE_LOG_NOTICE, "%s wrote on stderr:\n%.*s%s", thunk, (int)n, b.data,
+		         n < b.len && b.len > 2000 ? "\n[...]" : "");
+	}
+	buf_free(&b);
+}
+
 /*
  * SIGINT, SIGTERM and SIGHUP end the FUSE loop (libfuse's handler, called
  * from ours) and cancel every force, so running thunks are killed rather
@@ -384,6 +401,8 @@ int main(int argc, char **argv)
 	struct sched_opts so = {
 	    .on_fallback = log_fallback,
 	    .on_retry = log_retry,
+	    .on_stderr = log_stderr,
+	    .fallback_arg = &fs,
 	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,

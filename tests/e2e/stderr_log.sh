@@ -70,4 +70,13 @@ gg force --no-progress p4 2>old.err
 check "a format-1 store opens and is marked format 2" grep -qx "ggstore 2" .gg/format
 check "... its old memo entries are not read (the thunk runs)" grep -q "wrote on stderr" old.err
 check "... giving the right result" [ "$(cat p4)" = done ]
+# Through a mount: the daemon's log shows it, and gg log on the source's
+# placeholder too.
+need fusermount3
+rm -rf msrc && mkdir msrc && (cd msrc && gg init >/dev/null &&
+	gg thunk -o out --placeholder w -- sh -c 'echo "mounted warning" >&2; echo ok > out' >/dev/null)
+ggfs_mount msrc mnt ggfs.log
+check "read through the mount" [ "$(cat mnt/w)" = ok ]
+check "... the daemon's log shows the thunk's stderr" grep -q "mounted warning" ggfs.log
+check "... and gg log on the source's placeholder" sh -c "cd msrc && gg log w | grep -q 'mounted warning'"
 finish
