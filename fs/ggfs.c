@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,14 @@ static int check_paths(struct ggfs *fs)
 	free(fs->mountpoint);
 	fs->source = src;
 	fs->mountpoint = mnt;
+	struct stat st;
+	const char *which[] = {"SOURCE", "MOUNTPOINT"}, *path[] = {src, mnt};
+	for (int i = 0; i < 2; i++)
+		if (stat(path[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+			/* The kernel would mount over a file; nobody wants that. */
+			fprintf(stderr, "ggfs: %s %s is not a directory\n", which[i], path[i]);
+			return -1;
+		}
 	size_t n = strlen(src);
 	if (!strncmp(mnt, src, n) && (mnt[n] == '/' || mnt[n] == 0 || n == 1)) {
 		/* Lookups would walk into the mount itself and wait on themselves. */
