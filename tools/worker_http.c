@@ -205,7 +205,8 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 {
 	/* the header block */
 	char *end;
-	while (!(end = strstr(in->data ? in->data : "", "\r\n\r\n"))) {
+	/* by length, never by terminator: after a request the bytes beyond len are stale */
+	while (!(end = in->len ? memmem(in->data, in->len, "\r\n\r\n", 4) : NULL)) {
 		if (in->len >= HEADER_MAX) {
 			reply_error(fd, 431, "request headers too large", true);
 			return false;
@@ -218,7 +219,7 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 		}
 	}
 	size_t head_len = (size_t)(end - in->data) + 4;
-	char *line_end = strstr(in->data, "\r\n");
+	char *line_end = memmem(in->data, head_len, "\r\n", 2);
 	char method[16], target[256], version[16];
 	*line_end = 0;
 	int ok = sscanf(in->data, "%15s %255s %15s", method, target, version) == 3 &&
@@ -253,6 +254,7 @@ static bool serve_one(struct server *s, int fd, struct buf *in)
 	if (!strcmp(method, "GET") && !strcmp(target, "/health")) {
 		memmove(in->data, in->data + head_len, in->len - head_len);
 		in->len -= head_len;
+		in->data[in->len] = 0;
 		return reply(fd, 200, "text/plain", "ok\n", 3, !keep) == 0 && keep;
 	}
 	if (!is_post || (strcmp(target, "/execute") && strcmp(target, "/"))) {
