@@ -36,7 +36,14 @@ static const char worker_help[] =
     "limit)\n"
     "  --no-sandbox         run thunks in a plain directory, without namespaces\n"
     "  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
-    "  --max-connections N  open HTTP connections at most (default 4096)\n"
+    "  --max-connections N  open HTTP connections at most; more get 503 (default 512)\n"
+    "  --max-inflight N     requests admitted at once, running or waiting for a slot; more\n"
+    "                       get 503 with Retry-After (default 8 x --jobs, at least 16)\n"
+    "  --max-body SIZE      one request body at most; larger get 413 (default 96M)\n"
+    "  --max-memory SIZE    admitted request bodies in all; more get 503 (default 512M)\n"
+    "  --read-timeout SEC   a request must arrive whole within SEC of its first byte, an\n"
+    "                       answer be read within SEC; else 408 and close (default 60)\n"
+    "  --idle-timeout SEC   close a connection idle this long between requests (default 60)\n"
     "  -v, --verbose        a line per request on stderr\n"
     "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
     "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
@@ -265,6 +272,11 @@ int cmd_worker(int argc, char **argv)
 	    {"no-sandbox", no_argument, 0, 'S'},
 	    {"port-file", required_argument, 0, 'p'},
 	    {"max-connections", required_argument, 0, 'm'},
+	    {"max-inflight", required_argument, 0, 'I'},
+	    {"max-body", required_argument, 0, 'B'},
+	    {"max-memory", required_argument, 0, 'M'},
+	    {"read-timeout", required_argument, 0, 'R'},
+	    {"idle-timeout", required_argument, 0, 'T'},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"fault-inject", required_argument, 0, 'f'},
 	    {"fake-exec", no_argument, 0, 'F'},
@@ -273,7 +285,8 @@ int cmd_worker(int argc, char **argv)
 	};
 	const char *listen_on = NULL, *dir = NULL, *port_file = NULL;
 	bool once = false, cache_set = false;
-	uint64_t max_conns = 4096;
+	uint64_t max_conns = 512, max_inflight = 0, max_body = WIRE_MAX_REQUEST,
+	         max_memory = 512u << 20, read_timeout = 60, idle_timeout = 60;
 	struct worker w = {0};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	w.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -304,6 +317,31 @@ int cmd_worker(int argc, char **argv)
 				return die_msg("--max-connections %s: expected a positive number",
 				               optarg);
 			break;
+		case 'I':
+			if (parse_u64(optarg, &max_inflight) < 0 || max_inflight == 0 ||
+			    max_inflight > 1000000)
+				return die_msg("--max-inflight %s: expected a positive number",
+				               optarg);
+			break;
+		case 'B':
+			if (parse_size(optarg, &max_body) < 0 || max_body == 0 ||
+			    max_body > WIRE_MAX_REQUEST)
+				return die_msg(
+				    "--max-body %s: expected a size from 1 to %uM (e.g. 16M)",
+				    optarg, WIRE_MAX_REQUEST >> 20);
+			break;
+		case 'M':
+			if (parse_size(optarg, &max_memory) < 0 || max_memory == 0)
+				return die_msg(
+				    "--max-memory %s: expected a size such as 512M or 2G", optarg);
+			break;
+		case 'R':
+		case 'T':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
+				return die_msg("--%s %s: expected seconds from 1 to 86400",
+				               c == 'R' ? "read-timeout" : "idle-timeout", optarg);
+			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
+			break;
 		case 'v': w.verbose = true; break;
 		case 'f':
 			if (parse_faults(optarg, &w.faults) < 0)
@@ -327,6 +365,10 @@ int cmd_worker(int argc, char **argv)
 	}
 	if (listen_on && once)
 		return die_msg("worker: --listen and --once exclude each other");
+	if (max_memory < max_body)
+		return die_msg("worker: --max-memory (%llu bytes) is smaller than --max-body (%llu "
+		               "bytes): no request of the largest size could ever be admitted",
+		               (unsigned long long)max_memory, (unsigned long long)max_body);
 	if (!cache_set)
 		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
 	if (lambda || once)
@@ -341,10 +383,21 @@ int cmd_worker(int argc, char **argv)
 	int rc;
 	if (once)
 		rc = run_once(&w, argv[optind], argv[optind + 1]);
-	else if (listen_on)
-		rc = worker_http_serve(&w, listen_on, port_file, (int)max_conns) < 0 ? die_last()
-		                                                                     : 0;
-	else
+	else if (listen_on) {
+		if (!max_inflight)
+			max_inflight = w.jobs * 8 < 16 ? 16 : (uint64_t)w.jobs * 8;
+		struct worker_http_opts ho = {
+		    .listen = listen_on,
+		    .port_file = port_file,
+		    .max_conns = (int)max_conns,
+		    .max_inflight = (int)(max_inflight < 1000000 ? max_inflight : 1000000),
+		    .max_body = max_body,
+		    .max_memory = max_memory,
+		    .read_timeout_s = (unsigned)read_timeout,
+		    .idle_timeout_s = (unsigned)idle_timeout,
+		};
+		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
+	} else
 		rc = run_lambda(&w, api);
 	worker_fini(&w);
 	store_close(s);

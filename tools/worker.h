@@ -62,7 +62,19 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);
 
+/* The HTTP server's settings (gg worker --listen and its limits). */
+struct worker_http_opts {
+	const char *listen;      /* ADDR:PORT */
+	const char *port_file;   /* or NULL */
+	int max_conns;           /* open connections; more are answered 503 */
+	int max_inflight;        /* /execute requests admitted: running or waiting */
+	uint64_t max_body;       /* one request body (413) */
+	uint64_t max_memory;     /* admitted request bodies in all (503) */
+	unsigned read_timeout_s; /* a request arrives whole within this (408) */
+	unsigned idle_timeout_s; /* a connection between requests is closed after this */
+};
+
 /* The HTTP server: serves until SIGINT/SIGTERM, then drains. */
-int worker_http_serve(struct worker *w, const char *listen, const char *port_file, int max_conns);
+int worker_http_serve(struct worker *w, const struct worker_http_opts *o);
 
 #endif
