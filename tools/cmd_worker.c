@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include "wire.h"
+#include "worker_auth.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ static const char worker_help[] =
     "  --read-timeout SEC   a request must arrive whole within SEC of its first byte, an\n"
     "                       answer be read within SEC; else 408 and close (default 60)\n"
     "  --idle-timeout SEC   close a connection idle this long between requests (default 60)\n"
+    "  --token-file FILE    bearer tokens clients must send, one a line (also from\n"
+    "                       $GG_WORKER_TOKENS); required unless ADDR is loopback\n"
+    "  --allow-unauthenticated  listen beyond loopback without tokens (behind a proxy\n"
+    "                       that authenticates)\n"
     "  -v, --verbose        a line per request on stderr\n"
     "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
     "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
@@ -277,19 +282,29 @@ int cmd_worker(int argc, char **argv)
 	    {"max-memory", required_argument, 0, 'M'},
 	    {"read-timeout", required_argument, 0, 'R'},
 	    {"idle-timeout", required_argument, 0, 'T'},
+	    {"token-file", required_argument, 0, 'K'},
+	    {"allow-unauthenticated", no_argument, 0, 'U'},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"fault-inject", required_argument, 0, 'f'},
 	    {"fake-exec", no_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
 	    {0},
 	};
-	const char *listen_on = NULL, *dir = NULL, *port_file = NULL;
-	bool once = false, cache_set = false;
+	const char *listen_on = NULL, *dir = NULL, *port_file = NULL, *token_file = NULL;
+	bool once = false, cache_set = false, allow_unauth = false;
 	uint64_t max_conns = 512, max_inflight = 0, max_body = WIRE_MAX_REQUEST,
 	         max_memory = 512u << 20, read_timeout = 60, idle_timeout = 60;
 	struct worker w = {0};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	w.jobs = ncpu > 0 ? (int)ncpu : 1;
+	/* getopt_long would take --token X as --token-file X: a secret on the command line */
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--tok", 5) && strcmp(argv[i], "--token-file") &&
+		    strncmp(argv[i], "--token-file=", 13))
+			return die_msg(
+			    "worker: %s: tokens never go on the command line (every local "
+			    "user can read it): use --token-file FILE or GG_WORKER_TOKENS",
+			    argv[i]);
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
@@ -342,6 +357,8 @@ int cmd_worker(int argc, char **argv)
 				               c == 'R' ? "read-timeout" : "idle-timeout", optarg);
 			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
 			break;
+		case 'K': token_file = optarg; break;
+		case 'U': allow_unauth = true; break;
 		case 'v': w.verbose = true; break;
 		case 'f':
 			if (parse_faults(optarg, &w.faults) < 0)
@@ -373,11 +390,24 @@ int cmd_worker(int argc, char **argv)
 		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
 	if (lambda || once)
 		w.jobs = 1;
-	struct store *s;
-	if (open_worker_store(dir, lambda, &s) < 0)
+	struct strvec tokens = {0};
+	const char *env_tokens = getenv("GG_WORKER_TOKENS");
+	if (listen_on &&
+	    worker_tokens_load(token_file, env_tokens && *env_tokens ? env_tokens : NULL, &tokens) <
+	        0) {
+		strvec_free(&tokens);
 		return die_last();
+	}
+	if (!listen_on && token_file)
+		return die_msg("worker: --token-file is for --listen");
+	struct store *s;
+	if (open_worker_store(dir, lambda, &s) < 0) {
+		strvec_free(&tokens);
+		return die_last();
+	}
 	if (worker_init(&w, s) < 0) {
 		store_close(s);
+		strvec_free(&tokens);
 		return die_last();
 	}
 	int rc;
@@ -395,11 +425,14 @@ int cmd_worker(int argc, char **argv)
 		    .max_memory = max_memory,
 		    .read_timeout_s = (unsigned)read_timeout,
 		    .idle_timeout_s = (unsigned)idle_timeout,
+		    .tokens = &tokens,
+		    .allow_unauthenticated = allow_unauth,
 		};
 		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
 	} else
 		rc = run_lambda(&w, api);
 	worker_fini(&w);
 	store_close(s);
+	strvec_free(&tokens);
 	return rc;
 }

@@ -64,14 +64,16 @@ bool worker_take_fault(struct worker *w, unsigned *counter);
 
 /* The HTTP server's settings (gg worker --listen and its limits). */
 struct worker_http_opts {
-	const char *listen;      /* ADDR:PORT */
-	const char *port_file;   /* or NULL */
-	int max_conns;           /* open connections; more are answered 503 */
-	int max_inflight;        /* /execute requests admitted: running or waiting */
-	uint64_t max_body;       /* one request body (413) */
-	uint64_t max_memory;     /* admitted request bodies in all (503) */
-	unsigned read_timeout_s; /* a request arrives whole within this (408) */
-	unsigned idle_timeout_s; /* a connection between requests is closed after this */
+	const char *listen;          /* ADDR:PORT */
+	const char *port_file;       /* or NULL */
+	int max_conns;               /* open connections; more are answered 503 */
+	int max_inflight;            /* /execute requests admitted: running or waiting */
+	uint64_t max_body;           /* one request body (413) */
+	uint64_t max_memory;         /* admitted request bodies in all (503) */
+	unsigned read_timeout_s;     /* a request arrives whole within this (408) */
+	unsigned idle_timeout_s;     /* a connection between requests is closed after this */
+	const struct strvec *tokens; /* bearer tokens accepted; none = no authentication */
+	bool allow_unauthenticated;  /* no tokens on a non-loopback address */
 };
 
 /* The HTTP server: serves until SIGINT/SIGTERM, then drains. */

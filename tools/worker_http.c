@@ -21,6 +21,7 @@
 #include "worker.h"
 
 #include "wire.h"
+#include "worker_auth.h"
 #include "worker_req.h"
 
 #include <errno.h>
@@ -142,6 +143,7 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -372,6 +374,22 @@ static void serve_conn(struct server *s, int fd)
 			reply_error(fd, rq.status, rq.error, true, NULL);
 			break;
 		}
+		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_HEALTH && o->tokens->n &&
+		    !worker_token_ok(o->tokens, rq.authorization, rq.authorization_len)) {
+			const char *why = rq.authorization ? "a wrong token" : "no token";
+			if (s->w->verbose)
+				fprintf(stderr, "gg worker: refused a request with %s: 401\n", why);
+			reply_error(fd, 401,
+			            rq.authorization
+			                ? "unauthorized: the bearer token is not accepted"
+			                : "unauthorized: this worker needs "
+			                  "\"Authorization: Bearer TOKEN\"",
+			            true,
+			            rq.authorization
+			                ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
+			                : "WWW-Authenticate: Bearer\r\n");
+			break;
+		}
 		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_EXECUTE) {
 			if (!answer_other(fd, &rq) || skip_request(fd, &in, &rq, deadline) < 0)
 				break;
@@ -449,7 +467,22 @@ static void *conn_main(void *p)
 	return NULL;
 }
 
-static int open_listener(const char *listen_on, int *out, char *bound, size_t bound_len)
+/* 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104 */
+static bool loopback_only(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* Refuses a non-loopback address without tokens unless allowed. */
+static int open_listener(const char *listen_on, const struct strvec *tokens,
+                         bool allow_unauthenticated, int *out, char *bound, size_t bound_len)
 {
 	char *spec = xstrdup(listen_on);
 	char *host = spec, *port = strrchr(spec, ':');
@@ -470,6 +503,16 @@ static int open_listener(const char *listen_on, int *out, char *bound, size_t bo
 	if (e) {
 		free(spec);
 		return gg_error("--listen %s: %s", listen_on, gai_strerror(e));
+	}
+	if (!loopback_only(ai->ai_addr) && !tokens->n && !allow_unauthenticated) {
+		freeaddrinfo(ai);
+		free(spec);
+		return gg_error(
+		    "--listen %s is not a loopback address: anyone who can reach it could "
+		    "run programs here. Give tokens (--token-file FILE or "
+		    "GG_WORKER_TOKENS), or --allow-unauthenticated behind an "
+		    "authenticating proxy",
+		    listen_on);
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	int r = fd < 0 ? gg_error_errno("socket") : 0;
@@ -501,7 +544,8 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 {
 	int lfd = -1;
 	char bound[NI_MAXHOST + NI_MAXSERV + 4] = "?";
-	if (open_listener(o->listen, &lfd, bound, sizeof bound) < 0)
+	if (open_listener(o->listen, o->tokens, o->allow_unauthenticated, &lfd, bound,
+	                  sizeof bound) < 0)
 		return -1;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -510,8 +554,9 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr,
 	        "gg worker: listening on http://%s (store %s, %d at once, %d admitted, "
-	        "%d connections)\n",
-	        bound, w->store->root, w->jobs, o->max_inflight, o->max_conns);
+	        "%d connections, %s)\n",
+	        bound, w->store->root, w->jobs, o->max_inflight, o->max_conns,
+	        o->tokens->n ? "bearer tokens required" : "no authentication");
 	if (o->port_file) {
 		const char *port = strrchr(bound, ':');
 		char text[32];
