@@ -35,11 +35,13 @@ static const char worker_help[] =
     "  -j, --jobs N         requests executing at once (default: number of CPUs)\n"
     "  --cache-size SIZE    keep the store below SIZE (default 2G; 400M under Lambda; 0 = no "
     "limit)\n"
+    "  --storage-allow URI  a storage requests may name, besides $GG_STORAGE (repeatable;\n"
+    "                       exact URIs; file:// only this way or as $GG_STORAGE)\n"
     "  --no-sandbox         run thunks in a plain directory, without namespaces\n"
     "  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
     "  --max-connections N  open HTTP connections at most; more get 503 (default 512)\n"
     "  --max-inflight N     requests admitted at once, running or waiting for a slot; more\n"
-    "                       get 503 with Retry-After (default 8 x --jobs, at least 16)\n"
+    "                       get 503 with Retry-After (default 16 x --jobs, at least 256)\n"
     "  --max-body SIZE      one request body at most; larger get 413 (default 96M)\n"
     "  --max-memory SIZE    admitted request bodies in all; more get 503 (default 512M)\n"
     "  --read-timeout SEC   a request must arrive whole within SEC of its first byte, an\n"
@@ -283,6 +285,7 @@ int cmd_worker(int argc, char **argv)
 	    {"read-timeout", required_argument, 0, 'R'},
 	    {"idle-timeout", required_argument, 0, 'T'},
 	    {"token-file", required_argument, 0, 'K'},
+	    {"storage-allow", required_argument, 0, 'A'},
 	    {"allow-unauthenticated", no_argument, 0, 'U'},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"fault-inject", required_argument, 0, 'f'},
@@ -292,6 +295,8 @@ int cmd_worker(int argc, char **argv)
 	};
 	const char *listen_on = NULL, *dir = NULL, *port_file = NULL, *token_file = NULL;
 	bool once = false, cache_set = false, allow_unauth = false;
+	const char *allow[65]; /* 64 --storage-allow and GG_STORAGE */
+	size_t nallow = 0;
 	uint64_t max_conns = 512, max_inflight = 0, max_body = WIRE_MAX_REQUEST,
 	         max_memory = 512u << 20, read_timeout = 60, idle_timeout = 60;
 	struct worker w = {0};
@@ -358,6 +363,15 @@ int cmd_worker(int argc, char **argv)
 			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
 			break;
 		case 'K': token_file = optarg; break;
+		case 'A':
+			if (!strstr(optarg, "://"))
+				return die_msg("--storage-allow %s: expected a storage URI (s3://, "
+				               "redis://, file://; see gg-storage(7))",
+				               optarg);
+			if (nallow == 64)
+				return die_msg("--storage-allow: at most 64");
+			allow[nallow++] = optarg;
+			break;
 		case 'U': allow_unauth = true; break;
 		case 'v': w.verbose = true; break;
 		case 'f':
@@ -390,6 +404,13 @@ int cmd_worker(int argc, char **argv)
 		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
 	if (lambda || once)
 		w.jobs = 1;
+	const char *own = getenv("GG_STORAGE");
+	if (own && *own)
+		allow[nallow++] = own;
+	if (!nallow)
+		return die_msg("worker: no storage to allow requests: set GG_STORAGE=URI (the "
+		               "worker's storage) or give --storage-allow URI; a request may name "
+		               "only these");
 	struct strvec tokens = {0};
 	const char *env_tokens = getenv("GG_WORKER_TOKENS");
 	if (listen_on &&
@@ -405,9 +426,12 @@ int cmd_worker(int argc, char **argv)
 		strvec_free(&tokens);
 		return die_last();
 	}
+	for (size_t i = 0; i < nallow; i++)
+		strvec_push(&w.storage_allow, allow[i]);
 	if (worker_init(&w, s) < 0) {
 		store_close(s);
 		strvec_free(&tokens);
+		strvec_free(&w.storage_allow);
 		return die_last();
 	}
 	int rc;
@@ -415,7 +439,7 @@ int cmd_worker(int argc, char **argv)
 		rc = run_once(&w, argv[optind], argv[optind + 1]);
 	else if (listen_on) {
 		if (!max_inflight)
-			max_inflight = w.jobs * 8 < 16 ? 16 : (uint64_t)w.jobs * 8;
+			max_inflight = w.jobs * 16 < 256 ? 256 : (uint64_t)w.jobs * 16;
 		struct worker_http_opts ho = {
 		    .listen = listen_on,
 		    .port_file = port_file,
@@ -434,5 +458,6 @@ int cmd_worker(int argc, char **argv)
 	worker_fini(&w);
 	store_close(s);
 	strvec_free(&tokens);
+	strvec_free(&w.storage_allow);
 	return rc;
 }

@@ -382,6 +382,17 @@ static void maybe_gc(struct worker *w, uint64_t added)
 	pthread_rwlock_unlock(&w->gc_lock);
 }
 
+/* A request may name only storage the worker was given (its own, and the allow-list):
+ * otherwise a client could make it write anywhere it can (file://) or connect
+ * anywhere (an s3:// or redis:// endpoint of the client's choosing). */
+static bool storage_allowed(const struct worker *w, const char *uri)
+{
+	for (size_t i = 0; i < w->storage_allow.n; i++)
+		if (!strcmp(w->storage_allow.v[i], uri))
+			return true;
+	return false;
+}
+
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status)
 {
@@ -394,6 +405,20 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 		buf_addc(resp, '}');
 		if (w->verbose)
 			fprintf(stderr, "gg worker: bad request: %s\n", gg_last_error());
+		return;
+	}
+	if (!storage_allowed(w, rq.storage)) {
+		/* not echoed: a URI may carry a password */
+		static const char msg[] =
+		    "the request names a storage this worker does not allow (it allows its "
+		    "GG_STORAGE and --storage-allow URIs)";
+		*http_status = 403;
+		buf_printf(resp, "{\"v\":%d,\"error\":", WIRE_VERSION);
+		wire_add_string(resp, msg, sizeof msg - 1);
+		buf_addc(resp, '}');
+		if (w->verbose)
+			fprintf(stderr, "gg worker: refused %s: %s\n", rq.thunk.s, msg);
+		wire_request_free(&rq);
 		return;
 	}
 	*http_status = 200;

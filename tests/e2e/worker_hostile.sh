@@ -3,7 +3,10 @@
 # (issue 12), while another client's real `gg force -e http=...` keeps
 # succeeding: malformed, non-HTTP, oversized (head and body), slow (one byte
 # a second), truncated and pipelined requests, GET /health twice on one
-# connection, GET /, chunked and other framings; then, in phases of their own
+# connection, GET /, chunked and other framings, requests naming storage
+# the worker does not allow (a canary directory stays byte for byte the
+# same, an address of the client's choosing is never connected to); then,
+# in phases of their own
 # (they refuse everyone), a full worker (admitted requests, body memory,
 # connections) answering 503 with Retry-After. Each answer's status is
 # asserted; the worker never dies (the same pid at the end), its RSS stays
@@ -28,9 +31,15 @@ rss_sample() {
 	return 0
 }
 
-mkdir client bucket
+mkdir client bucket canary
 (cd client && gg init . >/dev/null)
 export GG_STORAGE=file://$T/bucket
+# A directory outside the worker's storage that requests will name: it must not change.
+mkdir -p canary/sub
+printf 'precious\n' >canary/a
+head -c 4096 /dev/urandom >canary/sub/b
+tree_sum() { (cd "$1" && find . -printf '%p %y %m %s\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+canary_before=$(tree_sum canary)
 workers_hide "$T/client"
 worker_start w -j 2 --max-connections 16 --max-inflight 5 --max-body 1M --max-memory 2M \
 	--read-timeout 5 --idle-timeout 10 || { not_ok "start the worker"; finish; }
@@ -117,6 +126,37 @@ printf 'GET /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\nGET / HTTP/1.1\r
 printf 'GET /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\nHELLO\r\n\r\nGET /health HTTP/1.1\r\n\r\n' |
 	expect "pipelined, then garbage: answers up to it, then 400 and close" \
 		"status 200 status 200 status 400 closed" send
+# The worker chooses its storage: a request naming another one is refused (403)
+# before any storage is opened, the same request naming the worker's runs.
+t=$(cd client && gg thunk -o o -- sh -c 'echo pwned > o')
+enc=$(base64 -w0 "$(find client/.gg/objects -name "$t")")
+wire() { printf '{"v":1,"thunk":"%s","storage":"%s","encoding":"%s"}' "$t" "$1" "$enc"; }
+post() { # STORAGE-URI: the HTTP status of that request
+	wire "$1" >req.json
+	curl -s -o resp.json -w '%{http_code}' -m 30 -H 'Content-Type: application/json' \
+		--data-binary @req.json "${WURL[w]}"
+}
+check "a request naming file://\$T/canary (outside the allow-list): 403" [ "$(post "file://$T/canary")" = 403 ]
+check "... saying why, without echoing the URI" \
+	sh -c "grep -q 'names a storage this worker does not allow' resp.json && ! grep -q canary resp.json"
+check "a request naming file:///: 403" [ "$(post "file:///")" = 403 ]
+check "a request naming \$GG_STORAGE with a trailing slash (not the same URI): 403" \
+	[ "$(post "$GG_STORAGE/")" = 403 ]
+python3 -c 'import socket,sys
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True)
+s.settimeout(3)
+try: s.accept(); print("connected", flush=True)
+except socket.timeout: print("none", flush=True)' >listener.out &
+lpid=$!
+for i in $(seq 1 50); do [ -s listener.out ] && break; sleep 0.1; done
+lport=$(head -n1 listener.out)
+check "a request naming redis://127.0.0.1:$lport (any address of the client's choosing): 403" \
+	[ "$(post "redis://127.0.0.1:$lport")" = 403 ]
+wait "$lpid"
+check "... and the worker made no connection there ($(tail -n1 listener.out))" [ "$(tail -n1 listener.out)" = none ]
+check "the same request naming the worker's GG_STORAGE runs (200)" [ "$(post "$GG_STORAGE")" = 200 ]
+check "... and succeeds" grep -q '"ok":true' resp.json
+
 out=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$base/")
 check "GET / answers 405 (got $out)" [ "$out" = 405 ]
 out=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$base/nothing")
@@ -164,6 +204,11 @@ for o in $(gg worker --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	sed 's/\\-/-/g' "$here/../man/gg-worker.1" | grep -q -- "$o" || missing="$missing $o"
 done
 check "every option of gg worker --help is in gg-worker(1) (missing:${missing:- none})" [ -z "$missing" ]
+
+check "the canary directory is byte for byte as before" [ "$(tree_sum canary)" = "$canary_before" ]
+out=$(env -u GG_STORAGE gg worker --listen 127.0.0.1:0 --dir "$T/s2" 2>&1)
+check "a worker with no storage to allow refuses to start, saying what to set" \
+	has_text "$out" 'no storage to allow requests: set GG_STORAGE=URI'
 
 rss_sample
 check "the worker never died (pid $pid alive)" kill -0 "$pid"
