@@ -79,19 +79,19 @@ cd "$T"
 worker_stop e
 
 # Refusals at start, with their cause.
-out=$(gg worker --listen 0.0.0.0:0 --dir "$T/s1" 2>&1)
+out=$(timeout 10 gg worker --listen 0.0.0.0:0 --dir "$T/s1" 2>&1)
 check "a non-loopback address without tokens: refused" [ $? -ne 0 ]
 check "... saying why and what to do" has_text "$out" 'is not a loopback address.*--token-file FILE or GG_WORKER_TOKENS'
-out=$(gg worker --listen '[::]:0' --dir "$T/s1" 2>&1)
+out=$(timeout 10 gg worker --listen '[::]:0' --dir "$T/s1" 2>&1)
 check "[::] without tokens: refused" has_text "$out" 'is not a loopback address'
 chmod 644 tokens
-out=$(gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token-file tokens 2>&1)
+out=$(timeout 10 gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token-file tokens 2>&1)
 check "a token file others can read: refused" has_text "$out" 'token file tokens: must be a regular file that only its owner can read'
 echo short >short
 chmod 600 short
-out=$(gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token-file short 2>&1)
+out=$(timeout 10 gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token-file short 2>&1)
 check "a short token: refused, naming the line" has_text "$out" 'token file short line 1: a token must be 16 to 256 characters'
-out=$(gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token "$new" 2>&1)
+out=$(timeout 10 gg worker --listen 127.0.0.1:0 --dir "$T/s1" --token "$new" 2>&1)
 check "no --token option (a command line is readable by every local user)" has_text "$out" \
 	'--token: tokens never go on the command line'
 check "... and the token is not echoed" lacks_text "$out" "$new"

@@ -105,8 +105,8 @@ printf 'POST /execute HTTP/1.1\r\nContent-Length: 2097152\r\n\r\n' |
 	expect "a 2 MiB Content-Length (--max-body 1M), body not sent" "status 413 closed" send --keep
 { printf 'POST /execute HTTP/1.1\r\nContent-Length: 4194304\r\n\r\n'; head -c 4194304 /dev/zero; } |
 	expect "a 4 MiB body sent along (--max-body 1M)" "status 413 closed" send
-printf 'POST /execute HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{}' |
-	expect "two Content-Lengths" "status 400 closed" send
+printf 'POST /execute HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{}GET /health HTTP/1.1\r\n\r\n' |
+	expect "two Content-Lengths (then a request that must not be read)" "status 400 closed" send
 printf 'POST /execute HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' |
 	expect "a chunked body" "status 411 closed" send
 printf 'POST /execute HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n' |
@@ -206,7 +206,7 @@ done
 check "every option of gg worker --help is in gg-worker(1) (missing:${missing:- none})" [ -z "$missing" ]
 
 check "the canary directory is byte for byte as before" [ "$(tree_sum canary)" = "$canary_before" ]
-out=$(env -u GG_STORAGE gg worker --listen 127.0.0.1:0 --dir "$T/s2" 2>&1)
+out=$(env -u GG_STORAGE timeout 10 gg worker --listen 127.0.0.1:0 --dir "$T/s2" 2>&1)
 check "a worker with no storage to allow refuses to start, saying what to set" \
 	has_text "$out" 'no storage to allow requests: set GG_STORAGE=URI'
 
