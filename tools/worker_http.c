@@ -390,6 +390,10 @@ static void serve_conn(struct server *s, int fd)
 			                : "WWW-Authenticate: Bearer\r\n");
 			break;
 		}
+		/* a client that sent "Expect: 100-continue" and gets a final answer may
+		 * never send the body: close rather than wait for it */
+		if (st == WORKER_REQ_HEAD && rq.expect_continue && !continued)
+			rq.keep_alive = false;
 		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_EXECUTE) {
 			if (!answer_other(fd, &rq) || skip_request(fd, &in, &rq, deadline) < 0)
 				break;

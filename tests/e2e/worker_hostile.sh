@@ -119,6 +119,8 @@ printf 'POST /execute HTTP/1.1\r\nExpect: tea\r\nContent-Length: 2\r\n\r\n{}' |
 printf 'POST /execute HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"v":1,' |
 	expect "a truncated body, then EOF: closed without an answer" "closed" send
 printf 'GET /hea' | expect "a truncated head, then EOF: closed without an answer" "closed" send
+printf 'GET /nothing HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' |
+	expect "a final answer to Expect: 100-continue closes (the body may never come)" "status 404 closed" send --keep
 printf 'GET /health HTTP/1.0\r\n\r\n' | expect "HTTP/1.0 without keep-alive" "status 200 closed" send --keep
 printf 'GET /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPOST /execute HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /health HTTP/1.1\r\n\r\n' |
 	expect "six pipelined requests: health, health, GET /, 404 with a body, bad JSON, health" \

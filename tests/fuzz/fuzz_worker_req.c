@@ -9,15 +9,18 @@
  * same from exactly its own bytes (no look-ahead) and every shorter prefix
  * of it is "incomplete", never an error or another request; a body never
  * exceeds the body limit; an /execute body is accepted or refused by the
- * wire parser with its message.
+ * wire parser with its message; an Authorization value is accepted exactly
+ * when it is "Bearer", spaces and one of the tokens.
  */
 #include "wire.h"
+#include "worker_auth.h"
 #include "worker_req.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +73,25 @@ static void check_body(const char *body, size_t len, const uint8_t *data, size_t
 	wire_request_free(&wr);
 }
 
+#define TOKEN "fuzz-token-0123456789"
+
+static void check_authorization(const char *v, size_t n, const uint8_t *data, size_t size)
+{
+	struct strvec tokens = {0};
+	strvec_push(&tokens, "another-token-0123456789");
+	strvec_push(&tokens, TOKEN);
+	bool ok = worker_token_ok(&tokens, v, n);
+	size_t i = 7, t = sizeof TOKEN - 1;
+	while (n >= 7 && i < n && v[i] == ' ')
+		i++;
+	bool want =
+	    n >= 7 && !strncasecmp(v, "Bearer ", 7) && n - i == t && !memcmp(v + i, TOKEN, t);
+	if (ok != want)
+		fail(ok ? "a wrong Authorization was accepted" : "the right token was refused",
+		     data, size);
+	strvec_free(&tokens);
+}
+
 static void check_stream(const uint8_t *data, size_t size, const struct worker_req_limits *lim)
 {
 	const char *p = (const char *)data;
@@ -108,6 +130,8 @@ static void check_stream(const uint8_t *data, size_t size, const struct worker_r
 				fail("'done' without the whole body", data, size);
 			break;
 		}
+		if (rq.authorization)
+			check_authorization(rq.authorization, rq.authorization_len, data, size);
 		size_t total = rq.head_len + (size_t)rq.body_len;
 		check_prefixes(p + off, total, &rq, lim, data, size);
 		if (rq.route == WORKER_ROUTE_EXECUTE)
