@@ -6,6 +6,9 @@
 #                               Content-Length LEN and half the body, then
 #                               stdin goes on one more connection
 #   raw_http.py PORT conns N         N idle connections at once; counts 503 answers
+#   raw_http.py PORT relay FILE      listen on a free port (printed), pass every
+#                               connection on to PORT, append what clients send
+#                               to FILE; until killed
 import socket, sys, threading, time
 
 port = int(sys.argv[1])
@@ -124,3 +127,34 @@ elif mode == "conns":
     print("refused", refused)
     for s in socks:
         s.close()
+elif mode == "relay":
+    capture = open(sys.argv[3], "ab", buffering=0)
+    lock = threading.Lock()
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    print(ls.getsockname()[1], flush=True)
+
+    def pipe(src, dst, record):
+        try:
+            while True:
+                k = src.recv(65536)
+                if not k:
+                    break
+                if record:
+                    with lock:
+                        capture.write(k)
+                dst.sendall(k)
+        except OSError:
+            pass
+        for x in (src, dst):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    while True:
+        c, _ = ls.accept()
+        u = socket.create_connection(("127.0.0.1", port))
+        threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
