@@ -24,8 +24,7 @@ cd "$T"
 
 # ---- the server ----
 t0=$SECONDS
-RGW_PORT=$(free_port) MON_PORT=$(free_port)
-if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \
+if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
 	bash "$servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
 	cat "$T/ceph.log"
 	at_exit "bash '$servers/start-ceph-rgw.sh' stop '$T/ceph'"
@@ -185,9 +184,10 @@ cat >proxy.py <<'PY'
 # of part 2, "part2always" 500 to every one; "badcreate" answers
 # CreateMultipartUpload with 200 and a truncated body; "complete200err"
 # answers CompleteMultipartUpload with 200 and an <Error> body.
-import hashlib, http.client, socketserver, sys
+# It listens on a port of its own (port 0), then writes it to PORT_FILE.
+import hashlib, http.client, os, socketserver, sys
 from http.server import BaseHTTPRequestHandler
-port, upstream, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port_file, upstream, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 seen = {}
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -263,15 +263,17 @@ class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True; daemon_threads = True
     request_queue_size = 256  # the default 5 drops SYNs from 64 parallel connects
     def handle_error(self, request, client_address): pass  # dropped connections are the point
-S(("127.0.0.1", port), H).serve_forever()
+srv = S(("127.0.0.1", 0), H)  # binds and listens
+with open(port_file + ".tmp", "w") as f: f.write("%d\n" % srv.server_address[1])
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
 PY
-start_proxy() { # MODE: sets PROXY_PORT, PROXY_PID
-	PROXY_PORT=$(free_port)
-	python3 proxy.py "$PROXY_PORT" "127.0.0.1:$RGW_PORT" "$1" 2>>proxy.log &
+start_proxy() { # MODE: sets PROXY_PORT, PROXY_PID once the proxy listens
+	rm -f proxy.port
+	python3 proxy.py proxy.port "127.0.0.1:$RGW_PORT" "$1" 2>>proxy.log &
 	PROXY_PID=$!
 	at_exit "kill $PROXY_PID"
-	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && return 0; sleep 0.05; done
-	return 1
+	PROXY_PORT=$(wait_port_file proxy.port "$PROXY_PID") || { tail -5 proxy.log; return 1; }
 }
 stop_proxy() { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; }
 

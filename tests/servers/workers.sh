@@ -39,14 +39,9 @@ worker_start() { # NAME [OPTION...]
 	WPID[$name]=$!
 	WLOG[$name]=$log
 	at_exit "worker_kill ${WPID[$name]}"
-	local i
-	for i in $(seq 1 200); do
-		[ -s "$pf" ] && break
-		kill -0 "${WPID[$name]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -s "$pf" ] || { echo "worker $name did not start:"; cat "$log"; return 1; }
-	WURL[$name]="http://127.0.0.1:$(cat "$pf")/execute"
+	local port
+	port=$(wait_port_file "$pf" "${WPID[$name]}") || { echo "worker $name did not start:"; cat "$log"; return 1; }
+	WURL[$name]="http://127.0.0.1:$port/execute"
 }
 
 # Cleanup: a worker this test started, if still there.
