@@ -45,7 +45,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps demo bench install clean format format-check tests lambda-package
+.PHONY: all check check-plain check-asan deps deps-test demo bench install clean format format-check tests lambda-package
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -83,9 +83,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libggcore.a
 
 tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 
-# `make check` installs missing Debian packages (tools/deps.sh), then runs the
-# suite twice: a plain build and an ASan+UBSan build.
-check: deps
+# `make check` installs the missing Debian packages the tests need
+# (tools/deps.sh test), then runs the suite twice: a plain build and an
+# ASan+UBSan build.
+check: deps-test
 	$(MAKE) format-check
 	$(MAKE) check-plain
 	$(MAKE) check-asan
@@ -98,8 +99,13 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
+# Missing Debian packages: `deps` what building and the demo need, `deps-test`
+# what the whole test suite needs (servers, ffmpeg, chromium, ...).
 deps:
-	@tools/deps.sh
+	@tools/deps.sh build
+
+deps-test:
+	@tools/deps.sh test
 
 # An AWS Lambda custom-runtime zip whose bootstrap is `gg worker`.
 lambda-package: all
@@ -108,7 +114,7 @@ lambda-package: all
 demo: deps all
 	tools/demo.sh build
 
-bench: deps all $(BENCH_BIN)
+bench: deps-test all $(BENCH_BIN)
 	bench/run.sh $(BUILD)
 
 install: all

@@ -31,7 +31,7 @@ check() { # DESCRIPTION COMMAND...
 need() { # TOOL...: fail (never skip) when a tool is missing
 	local x
 	for x in "$@"; do
-		command -v "$x" >/dev/null 2>&1 || { not_ok "required tool '$x' is not installed (tools/deps.sh installs it)"; finish; }
+		command -v "$x" >/dev/null 2>&1 || { not_ok "required tool '$x' is not installed (tools/deps.sh test installs it)"; finish; }
 	done
 }
 finish() {

@@ -59,9 +59,9 @@ done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "start-ceph-rgw: installing ${need_pkgs[*]}" >&2
 	sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 ||
-		{ $sudo apt-get update -qq >&2 &&
-		  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2; } ||
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+		  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2; } ||
 		die "cannot install the Debian packages ${need_pkgs[*]}"
 fi
 for x in ceph-authtool monmaptool ceph-mon ceph ceph-osd radosgw radosgw-admin curl; do

@@ -44,7 +44,7 @@ done
 sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	echo "start-lambda: installing nodejs npm" >&2
-	$sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >&2 ||
+	$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm >&2 ||
 		die "cannot install the Debian packages nodejs npm"
 fi
 NPM_DIR=${LAMBDA_NPM_DIR:-/tmp/gg-lambda-npm}

@@ -35,9 +35,9 @@ fi
 if ! dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q 'install ok installed'; then
 	echo "start-redis: installing redis-server" >&2
 	sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2 ||
-		{ $sudo apt-get update -qq >&2 &&
-		  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2; } ||
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server >&2 ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+		  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server >&2; } ||
 		die "cannot install the Debian package redis-server"
 fi
 command -v redis-server >/dev/null || die "required program 'redis-server' is missing"

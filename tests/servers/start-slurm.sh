@@ -60,9 +60,9 @@ for p in slurmctld slurmd slurm-client munge; do
 done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "start-slurm: installing ${need[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
-		{ apt-get update -qq >&2 &&
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2; } ||
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >&2 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+		  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >&2; } ||
 		die "cannot install the Debian packages ${need[*]}"
 fi
 for x in munged slurmctld slurmd sbatch squeue scancel sinfo; do
