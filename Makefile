@@ -4,7 +4,8 @@
 #   make check           the whole test suite, plain and under ASan+UBSan
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local     (also DESTDIR=...; writes only under it)
+#   make install-mount-helper          root: /sbin/mount.ggfs, for `mount -t ggfs`
 #   make lambda-package  build/gg-lambda.zip for AWS Lambda (see README.md)
 #
 # Sources are found by wildcard: a new module is a new .c file in its folder.
@@ -45,7 +46,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps deps-test demo bench install clean format format-check tests lambda-package
+.PHONY: all check check-plain check-asan deps deps-test demo bench install install-mount-helper clean format format-check tests lambda-package
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -123,12 +124,17 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf gg $(DESTDIR)$(PREFIX)/bin/gg-run
 	install -m 0755 tools/mount.ggfs $(DESTDIR)$(PREFIX)/bin/mount.ggfs
-	install -d $(DESTDIR)$(SBINDIR)
-	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
-	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
+
+# mount(8) looks for a helper named mount.TYPE only in /sbin: these links make
+# `mount -t ggfs` and fstab lines of type ggfs work (as root). Without them,
+# `mount -t fuse.ggfs` works when ggfs is on the standard path (see ggfs(1)).
+install-mount-helper: install
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 
 FORMATTED = $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
 	bench/*.[ch])
