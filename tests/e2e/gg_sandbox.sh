@@ -7,8 +7,12 @@ need sh python3
 cd "$T"
 gg init . >/dev/null
 
+check "the host has /etc/passwd (the file the thunk must not see)" test -r /etc/passwd
 name=$(gg thunk -o o -- sh -c 'read -r x < /etc/passwd || exit 1; echo "$x" > o')
-check "an undeclared host file cannot be read" bash -c "! gg force --stdout '$name#o' >/dev/null 2>&1"
+out=$(gg force --stdout "$name#o" 2>&1)
+rc=$?
+check "an undeclared host file cannot be read: the force fails (rc $rc)" test $rc -ne 0
+check "... because the file does not exist in the sandbox: $(echo "$out" | grep -m1 "No such")" has_text "$out" "/etc/passwd: No such file"
 
 # A listener on the host's loopback; the thunk tries to reach it with sh's
 # /dev/tcp-free way: python is not an input, so use bash's /dev/tcp.
