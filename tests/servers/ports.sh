@@ -10,9 +10,12 @@
 # Readiness is "this process listens on the port" (pid_listens), not "someone
 # answers on the port", which another program holding it would also do.
 
-# Does something accept connections on 127.0.0.1:PORT?
+# Is TCP PORT in use here (a socket listening on it or connected from it, on
+# any address), so that binding it would fail? Read from /proc: no probe
+# connection, which a listener that does not accept would leave hanging.
 port_busy() { # PORT
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	awk -v p="$(printf ':%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on right now, from LO-HI
@@ -121,11 +124,18 @@ PORT_TAKEN=75
 # it returns $PORT_TAKEN (the server could not bind: another process took the
 # port since free_port saw it free), tries again with another port, up to
 # TRIES times. Returns FUNCTION's status; sets STARTED_PORT on success.
+# GG_TEST_PORTS="P1 P2 ...": ports to try first, as they are (a test's way to
+# make a start meet a port that is taken).
 start_on_free_port() { # TRIES LO HI FUNCTION [ARG...]
-	local tries=$1 lo=$2 hi=$3 fn=$4 i p st
+	local tries=$1 lo=$2 hi=$3 fn=$4 i p st first
 	shift 4
+	read -r -a first <<<"${GG_TEST_PORTS:-}"
 	for i in $(seq 1 "$tries"); do
-		p=$(free_port "$lo" "$hi") || return 1
+		if [ "$i" -le ${#first[@]} ]; then
+			p=${first[i - 1]}
+		else
+			p=$(free_port "$lo" "$hi") || return 1
+		fi
 		st=0
 		"$fn" "$p" "$@" || st=$?
 		[ $st -eq 0 ] && { STARTED_PORT=$p; return 0; }
