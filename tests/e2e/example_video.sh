@@ -8,11 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 ex=$(cd "$(dirname "$0")/../../examples/video" && pwd)
-if ! command -v ffmpeg >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null 2>&1; }
-fi
 need ffmpeg ffprobe awk
 cd "$T"
 start=$(date +%s.%N)

@@ -18,7 +18,7 @@ port_busy() { # PORT
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on right now, from LO-HI
+# Prints a TCP port that no socket uses right now (port_busy), from LO-HI
 # (default 20000-32767: below Linux's ephemeral ports, 32768-60999, which
 # outgoing connections take without listening). Another process may take it
 # before the caller binds it: start the server with start_on_free_port.
