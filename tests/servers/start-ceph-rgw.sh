@@ -185,8 +185,9 @@ ceph -c "$C" --connect-timeout 60 osd new "$OSD_UUID" >/dev/null
 ceph-osd -c "$C" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>/dev/null
 ceph-osd -c "$C" -i 0 2>/dev/null # forks; pid in $D/run/osd.0.pid
 # The user is made before radosgw starts: a radosgw that failed to bind
-# leaves watches that would delay every metadata change by ~30 s.
-timeout 60 radosgw-admin -c "$C" user create --uid=ci --display-name=ci \
+# leaves watches that would delay every metadata change by ~30 s. This also
+# waits for the OSD to come up (a bound, not a start window).
+timeout 180 radosgw-admin -c "$C" user create --uid=ci --display-name=ci \
 	--access-key="$AK" --secret-key="$SK" >/dev/null
 if [ -n "${RGW_PORT:-}" ]; then
 	start_rgw "$RGW_PORT" || die "radosgw did not start on port $RGW_PORT"
