@@ -67,10 +67,11 @@ say_waiting() {
 # for the package lists' lock: retry that for up to 10 minutes.
 lock=(-o DPkg::Lock::Timeout=600)
 apt_update() {
-	local end=$((SECONDS + 600)) err
+	local end=$((SECONDS + 600)) err said=
 	until err=$($sudo apt-get "${lock[@]}" update -qq 2>&1 >/dev/null); do
 		if grep -q 'Could not get lock' <<<"$err" && [ $SECONDS -lt $end ]; then
-			say_waiting
+			[ -n "$said" ] || echo "deps: waiting (up to 10 minutes): $(grep -m1 'Could not get lock' <<<"$err" | sed 's/^E: //')"
+			said=1
 			sleep 5
 			continue
 		fi
