@@ -142,6 +142,10 @@ cat >fake.py <<'PY'
 # "hugebulk", "negbulk", "truncate", "hang", "close", "longline".
 # It listens on a port of its own (port 0), then writes it to PORT_FILE.
 import os, socket, sys, threading, time
+log_lock, count_lock = threading.Lock(), threading.Lock()
+def log(*a):  # one whole line: print() from two threads interleaves
+    with log_lock:
+        sys.stderr.write(" ".join(map(str, a)) + "\n"); sys.stderr.flush()
 port_file, mode, upstream = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conns = [0]
 def pipe(a, b, limit):
@@ -158,12 +162,13 @@ def pipe(a, b, limit):
         try: s.shutdown(socket.SHUT_RDWR)
         except OSError: pass
 def serve(c):
-    conns[0] += 1
-    k = conns[0]
+    with count_lock:  # connections are served on threads of their own
+        conns[0] += 1
+        k = conns[0]
     if mode == "drop":
         u = socket.create_connection(("127.0.0.1", upstream))
         limit = 300000 * k if k <= 3 else 0      # the first three die mid-reply
-        if k <= 3: print("drop after", limit, file=sys.stderr, flush=True)
+        if k <= 3: log("drop after", limit)
         threading.Thread(target=pipe, args=(c, u, 0), daemon=True).start()
         pipe(u, c, limit); return
     if mode == "close": c.close(); return

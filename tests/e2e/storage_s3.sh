@@ -185,8 +185,12 @@ cat >proxy.py <<'PY'
 # CreateMultipartUpload with 200 and a truncated body; "complete200err"
 # answers CompleteMultipartUpload with 200 and an <Error> body.
 # It listens on a port of its own (port 0), then writes it to PORT_FILE.
-import hashlib, http.client, os, socketserver, sys
+import hashlib, http.client, os, socketserver, sys, threading
 from http.server import BaseHTTPRequestHandler
+log_lock, count_lock = threading.Lock(), threading.Lock()
+def log(*a):  # one whole line: print() from two threads interleaves
+    with log_lock:
+        sys.stderr.write(" ".join(map(str, a)) + "\n"); sys.stderr.flush()
 port_file, upstream, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 seen = {}
 class H(BaseHTTPRequestHandler):
@@ -194,26 +198,27 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def fault(self):
         key = self.command + self.path
-        seen[key] = seen.get(key, 0) + 1
+        with count_lock:  # requests run on threads of their own
+            seen[key] = n = seen.get(key, 0) + 1
         if mode == "always500": return "500"
         if mode == "clean": return None
         f = None
         if mode in ("part2once", "part2always"):
-            if self.command == "PUT" and "?partNumber=2&" in self.path and (mode == "part2always" or seen[key] == 1):
+            if self.command == "PUT" and "?partNumber=2&" in self.path and (mode == "part2always" or n == 1):
                 f = "503" if mode == "part2once" else "500"
         elif mode == "badcreate":
             if self.command == "POST" and self.path.endswith("?uploads="): f = "badcreate"
         elif mode == "complete200err":
             if self.command == "POST" and "?uploadId=" in self.path: f = "200err"
         if mode != "flaky":
-            if f: print("fault", f, key, file=sys.stderr, flush=True)
+            if f: log("fault", f, key)
             return f
-        if seen[key] > 1: return None
+        if n > 1: return None
         h = hashlib.sha256(key.encode()).digest()[0]
         if h % 3: return None                     # two thirds pass untouched
         f = ["500", "503", "drop", "cut"][(h // 3) % 4]
         if f == "cut" and self.command != "GET": f = "500"
-        print("fault", f, key, file=sys.stderr, flush=True)
+        log("fault", f, key)
         return f
     def handle_one(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -221,7 +226,7 @@ class H(BaseHTTPRequestHandler):
         if mode == "hang":
             import time; time.sleep(3600)
         if mode == "echo":                        # log the request, answer 404
-            print("request", self.command, self.path, dict(self.headers), file=sys.stderr, flush=True)
+            log("request", self.command, self.path, dict(self.headers))
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
         f = self.fault()
         if f == "drop":
@@ -246,7 +251,7 @@ class H(BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse(); data = r.read()
         if "?" in self.path:
-            print("forward", self.command, self.path, r.status, file=sys.stderr, flush=True)
+            log("forward", self.command, self.path, r.status)
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
