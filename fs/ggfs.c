@@ -36,12 +36,26 @@
  * starts.
  */
 static bool log_to_syslog;
+static FILE *log_file;                /* -o log=FILE, or STORE/ggfs.log as a daemon */
 static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
 
 static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	char msg[4096];
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_file) {
+		/* A file the user can find even where no syslog runs. */
+		char when[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		size_t n = strlen(msg);
+		flockfile(log_file);
+		fprintf(log_file, "%s ggfs[%d]: %s%s", when, (int)getpid(), msg,
+		        n && msg[n - 1] == '\n' ? "" : "\n");
+		fflush(log_file);
+		funlockfile(log_file);
+	}
 	if (log_to_syslog) {
 		syslog((int)level, "%s", msg);
 		return;
@@ -74,6 +88,7 @@ void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
 static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("jobs=%d", jobs, 0),
     GG_OPT("store=%s", store_opt, 0),
+    GG_OPT("log=%s", log_opt, 0),
     GG_OPT("materialize", materialize, 1),
     GG_OPT("--materialize", materialize, 1),
     GG_OPT("no_sandbox", no_sandbox, 1),
@@ -110,6 +125,8 @@ static void usage(FILE *f)
 	      "    -o timeout=SEC         kernel cache time of SOURCE's files (default: 1;\n"
 	      "                           60 for forced placeholders, whose directories\n"
 	      "                           are watched for changes; 0: nothing is cached)\n"
+	      "    -o log=FILE            also log to FILE (default as a daemon: ggfs.log in\n"
+	      "                           the store; in the foreground: stderr only)\n"
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
 	      "    -o writeback           enable the kernel's writeback cache (default: off)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
@@ -382,6 +399,17 @@ int main(int argc, char **argv)
 	if (fuse_session_mount(fs.se, fs.mountpoint) != 0)
 		goto out_signals;
 	backing_setup(&fs);
+	if (fs.log_opt || !opts.foreground) {
+		char *path =
+		    fs.log_opt ? xstrdup(fs.log_opt) : xasprintf("%s/ggfs.log", fs.store->root);
+		log_file = fopen(path, "ae");
+		if (!log_file) {
+			fprintf(stderr, "ggfs: log %s: %s\n", path, strerror(errno));
+			free(path);
+			goto out_unmount;
+		}
+		free(path);
+	}
 	if (!opts.foreground) {
 		openlog("ggfs", LOG_PID, LOG_DAEMON);
 		log_to_syslog = true;
@@ -483,6 +511,10 @@ out_args:
 	free(fs.source);
 	free(fs.mountpoint);
 	free(fs.store_opt);
+	free(fs.log_opt);
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
 	free(fs.conn_opts);
 	return rc;
 }

@@ -126,6 +126,7 @@ struct ggfs {
 	char *source;         /* absolute path of SOURCE */
 	char *mountpoint;     /* absolute path of MOUNTPOINT */
 	char *store_opt;      /* -o store=DIR */
+	char *log_opt;        /* -o log=FILE */
 	int jobs;             /* -o jobs=N (0 = number of CPUs) */
 	int materialize;      /* -o materialize / --materialize */
 	int no_sandbox;       /* -o no_sandbox */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ggfs: a failing thunk gives EIO to the reader, one log line naming the file,
+# ggfs: a failing thunk gives EIO to the reader, one log line (stderr in the
+# foreground, -o log=FILE, the store's ggfs.log as a daemon) naming the file,
 # the thunk, the command, the exit status and the tail of stderr, and
 # user.gg.error; the next open tries again; after the input is fixed (a new
 # thunk and placeholder at the same path) the file reads fine.
@@ -17,7 +18,7 @@ thunk=$(make_thunk) || { not_ok "gg thunk"; finish; }
 
 # timeout=0: no kernel caching of SOURCE's entries, so the rewritten
 # placeholder is seen at once (the default, 1 s, would show it a second later).
-ggfs_mount src mnt ggfs.log -o timeout=0 || { not_ok "mount"; finish; }
+ggfs_mount src mnt ggfs.log -o timeout=0,log="$T/file.log" || { not_ok "mount"; finish; }
 cat mnt/out.txt >cat.out 2>cat.err
 check "a failed force: cat fails" [ $? -ne 0 ]
 check "a failed force: the error is EIO" grep -q "Input/output error" cat.err
@@ -46,6 +47,11 @@ check "8 concurrent readers all get EIO" [ "$(grep -l 'Input/output error' c.*.e
 lines=$(grep -c "mnt/out.txt: cannot force" ggfs.log)
 check "the next open tries again (runs it again: another line)" [ "$lines" -ge 2 ]
 
+check "-o log=FILE: the failure is in the file too" grep -q "cannot force.*exited with status 3" file.log
+check "... with its time and pid" grep -q "^[0-9-]* [0-9:]* ggfs\[[0-9]*\]: " file.log
+(cd src && gg log out.txt) >gglog.out
+check "gg log of the source's placeholder: how it failed" grep -q "exited with status 3" gglog.out
+check "... and the program's stderr" grep -q "bad input: broken" gglog.out
 # Fix the input: a new thunk, its placeholder written at the same path.
 echo ok >src/in.txt
 fixed=$(make_thunk)
@@ -60,4 +66,14 @@ check "by-hash: a failing THUNK#OUTPUT fails" [ $? -ne 0 ]
 check "by-hash: with EIO" grep -q "Input/output error" bh.err
 check "the daemon exits 0" ggfs_umount mnt
 check "log has no sanitizer report" ggfs_log_clean ggfs.log
+# A daemon (no -f) logs to ggfs.log in the store, found where no syslog runs.
+mkdir -p mnt2
+echo broken >src/in.txt
+make_thunk >/dev/null
+ggfs src mnt2 -o timeout=0
+at_exit "fusermount3 -u -z '$T/mnt2'"
+cat mnt2/out.txt >/dev/null 2>&1
+fusermount3 -u mnt2
+for _ in $(seq 50); do grep -q "cannot force" src/.gg/ggfs.log 2>/dev/null && break; sleep 0.1; done
+check "as a daemon: failures are in the store's ggfs.log" grep -q "mnt2/out.txt: cannot force.*exited with status 3" src/.gg/ggfs.log
 finish
