@@ -97,6 +97,14 @@ int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out);
 int store_open_object(struct store *s, const struct gg_name *n);
 /* store_open_object without keeping it open: 0 if the object is sound. */
 int store_verify(struct store *s, const struct gg_name *n);
+/*
+ * Checks object n (exec: its executable copy) as a use would, or, with
+ * !trust, by hashing it whatever its verdict says: 0 sound, 1 missing, -1
+ * damaged (quarantined, GG_ECORRUPT) or not checkable (gg_fsck).
+ */
+int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust);
+/* Whether a hash cache entry's bytes are whole and well-formed (gg fsck). */
+bool store_hashcache_entry_sound(const char *data, size_t size);
 /* Where a damaged object (exec: its executable copy) is moved; malloc'd. */
 char *store_quarantine_path(const struct store *s, const struct gg_name *n, bool exec);
 /* Whole-object hashes done so far by this process to check objects (tests, bench). */
