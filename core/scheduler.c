@@ -530,6 +530,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 		n->tr = xcalloc(1, sizeof *n->tr);
 	nameidx_put(&s->nodes, n);
 	if (memo_get(s->store, name, &n->memo) == 1) {
+		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
 		s->ndone++;
 		n->cached = true;
@@ -742,6 +743,7 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 	s->ndone++;
 	n->memo = *memo;
 	memset(memo, 0, sizeof *memo);
+	memo_index(&n->memo); /* every output may be asked for */
 	n->cached = cached;
 	if (cached)
 		s->stats.cached++;

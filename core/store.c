@@ -1012,12 +1012,43 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec)
 {
-	m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 4;
+		m->v = xrealloc(m->v, m->cap * sizeof *m->v);
+	}
 	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec};
+}
+
+/*
+ * memo_index's table: hash_table_size(n) slots, each 0 (empty) or an
+ * output's index + 1, open addressing with linear probing.
+ */
+void memo_index(struct memo *m)
+{
+	if (m->n < 16)
+		return; /* a linear search is as fast */
+	size_t size = hash_table_size(m->n);
+	m->byname = xrealloc(m->byname, size * sizeof *m->byname);
+	memset(m->byname, 0, size * sizeof *m->byname);
+	for (size_t i = 0; i < m->n; i++) {
+		size_t k = (size_t)str_hash(m->v[i].path, strlen(m->v[i].path)) & (size - 1);
+		while (m->byname[k])
+			k = (k + 1) & (size - 1);
+		m->byname[k] = i + 1;
+	}
+	m->nbyname = m->n;
 }
 
 const struct memo_output *memo_find(const struct memo *m, const char *path)
 {
+	if (m->byname && m->nbyname == m->n) {
+		size_t size = hash_table_size(m->n);
+		size_t k = (size_t)str_hash(path, strlen(path)) & (size - 1);
+		for (; m->byname[k]; k = (k + 1) & (size - 1))
+			if (!strcmp(m->v[m->byname[k] - 1].path, path))
+				return &m->v[m->byname[k] - 1];
+		return NULL;
+	}
 	for (size_t i = 0; i < m->n; i++)
 		if (!strcmp(m->v[i].path, path))
 			return &m->v[i];
@@ -1029,8 +1060,8 @@ void memo_free(struct memo *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].path);
 	free(m->v);
-	m->v = NULL;
-	m->n = 0;
+	free(m->byname);
+	memset(m, 0, sizeof *m);
 }
 
 #define MEMO_MAGIC "ggmemo 1\n"

@@ -127,9 +127,15 @@ struct memo_output {
 struct memo {
 	struct memo_output *v;
 	size_t n;
+	size_t cap;
+	size_t *byname; /* private: a hash table of v's paths (memo_index), if nbyname == n */
+	size_t nbyname;
 };
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec);
+/* Linear, unless memo_index was called after the last memo_add: then constant. */
 const struct memo_output *memo_find(const struct memo *m, const char *path);
+/* Makes memo_find fast for a memo with many outputs (until the next memo_add). */
+void memo_index(struct memo *m);
 void memo_free(struct memo *m);
 /*
  * 1 and fills *out on a hit, 0 on a miss. An entry whose output objects are

@@ -957,7 +957,7 @@ static void test_memo_round_trip(void)
 	thunk_bytes(&tb, "memo");
 	CHECK(store_put_buf(f.s, tb.data, tb.len, 0, &tn) == 0);
 
-	struct memo m = {NULL, 0}, got;
+	struct memo m = {0}, got;
 	memo_add(&m, "x.o", &v1, false);
 	memo_add(&m, "bin/tool with space", &v2, true);
 	CHECK(memo_get(f.s, &tn, &got) == 0); /* nothing yet */
@@ -977,7 +977,7 @@ static void test_memo_round_trip(void)
 	memo_free(&got);
 
 	/* Replacing the memo. */
-	struct memo m2 = {NULL, 0};
+	struct memo m2 = {0};
 	memo_add(&m2, "x.o", &v2, false);
 	CHECK(memo_put(f.s, &tn, &m2) == 0);
 	CHECK(memo_get(f.s, &tn, &got) == 1);
@@ -1018,9 +1018,33 @@ static int parse_memo_text(const char *s)
 
 #define MNAME "V2222222222222222222222222222222222222222222222222222222222222222000000000006"
 
+static void test_memo_index_finds_every_output(void)
+{
+	struct memo m = {0};
+	struct gg_name v;
+	gg_name_of_buf("x", 1, GG_VALUE, &v);
+	char p[64];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "d%d/f%d.o", i % 37, i);
+		memo_add(&m, p, &v, i % 2);
+	}
+	memo_index(&m);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "d%d/f%d.o", i % 37, i);
+		const struct memo_output *o = memo_find(&m, p);
+		CHECK(o && !strcmp(o->path, p) && o->exec == (i % 2));
+	}
+	CHECK(memo_find(&m, "d0/f1.o") == NULL);
+	CHECK(memo_find(&m, "") == NULL);
+	/* Added after the index: still found (the index is not used). */
+	memo_add(&m, "late", &v, false);
+	CHECK(memo_find(&m, "late") != NULL && memo_find(&m, "d3/f3.o") != NULL);
+	memo_free(&m);
+}
+
 static void test_memo_encoding(void)
 {
-	struct memo m = {NULL, 0}, p;
+	struct memo m = {0}, p;
 	struct gg_name v;
 	CHECK(gg_name_parse(MNAME, GG_NAME_LEN, &v) == 0);
 	memo_add(&m, "a.o", &v, false);
@@ -1417,8 +1441,8 @@ TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
           test_verify_on_read, test_executable_twin, test_concurrent_makers_never_break_links,
-          test_adopt_fd, test_hash_cache, test_memo_round_trip, test_memo_encoding,
-          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_adopt_fd, test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
+          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values,
           test_killed_writer_never_leaves_partial_object)
