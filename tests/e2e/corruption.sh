@@ -7,7 +7,7 @@
 # damaged bytes; the damaged file is quarantined; gg fsck reports it.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
-need gg ggfs fusermount3 python3 sort cmp find
+need gg ggfs fusermount3 python3 sort cmp find cc sha256sum
 cd "$T"
 
 # flip FILE [OFFSET]: one byte changed in place, size and mode kept
@@ -150,4 +150,49 @@ touch -d "@$before" "$o"
 gg fsck --quick >fsck.out 2>&1
 check "(e) gg fsck --quick: exit 3 (no copied verdict holds)" [ $? = 3 ]
 check "(e) gg fsck --quick names the value" grep -q "damaged: object $v" fsck.out
+
+# ---- --no-sandbox: inputs are copies, a program cannot change the store ----
+cd "$T"
+mkdir nosb
+cat >nosb/w.c <<'C'
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+/* Writes its input in place, keeping its size (and with an argument its
+ * mtime), then its output. */
+int main(int argc, char **argv)
+{
+	(void)argv;
+	struct stat st;
+	if (stat("in.txt", &st) < 0 || chmod("in.txt", 0644) < 0)
+		return 1;
+	int fd = open("in.txt", O_WRONLY);
+	if (fd < 0 || pwrite(fd, "X", 1, 0) != 1)
+		return 2;
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (argc > 1)
+		futimens(fd, ts);
+	fchmod(fd, st.st_mode & 07777);
+	close(fd);
+	fd = open("o", O_WRONLY | O_CREAT, 0644);
+	return fd < 0 || write(fd, "done\n", 5) != 5;
+}
+C
+cc -static -O -o nosb/w nosb/w.c || { not_ok "compile the input writer"; finish; }
+cd nosb
+gg init . >/dev/null
+echo "the input" >in.txt
+iv=$(gg hash in.txt)
+tw=$(gg thunk -i w -i in.txt -o o -- ./w)
+gg force --no-progress --no-sandbox "$tw#o" >w.out 2>w.err
+check "--no-sandbox: a program that writes its input fails" [ $? != 0 ]
+check "... saying it wrote a copy" grep -q "modified, removed or made writable its input 'in.txt' (a copy: the store is unchanged)" w.err
+check "... and the store's object still holds its bytes" \
+	[ "$(sha256sum <"$(obj "$iv")" | cut -c1-64)" = "${iv:1:64}" ]
+tk=$(gg thunk -i w -i in.txt -o o -- ./w keep-mtime)
+gg force --no-progress --no-sandbox "$tk#o" >k.out 2>k.err
+check "--no-sandbox: a program that writes its input and restores its mtime runs" [ $? = 0 ]
+check "... and the store's object still holds its bytes" \
+	[ "$(sha256sum <"$(obj "$iv")" | cut -c1-64)" = "${iv:1:64}" ]
+check "... and is still there for the next force" [ "$(gg cat "$iv")" = "the input" ]
 finish
