@@ -4,7 +4,8 @@
 #   make check           the whole test suite, plain and under ASan+UBSan
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local     (also DESTDIR=...; writes only under it)
+#   make install-mount-helper          root: /sbin/mount.ggfs, for `mount -t ggfs`
 #   make lambda-package  build/gg-lambda.zip for AWS Lambda (see README.md)
 #
 # Sources are found by wildcard: a new module is a new .c file in its folder.
@@ -45,8 +46,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps demo bench install clean format format-check tests lambda-package \
-	mutate
+.PHONY: all check check-plain check-asan deps deps-test demo bench install install-mount-helper clean format \
+	format-check tests lambda-package mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -84,9 +85,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libggcore.a
 
 tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 
-# `make check` installs missing Debian packages (tools/deps.sh), then runs the
-# suite twice: a plain build and an ASan+UBSan build.
-check: deps
+# `make check` installs the missing Debian packages the tests need
+# (tools/deps.sh test), then runs the suite twice: a plain build and an
+# ASan+UBSan build.
+check: deps-test
 	$(MAKE) format-check
 	$(MAKE) check-plain
 	$(MAKE) check-asan
@@ -101,11 +103,16 @@ check-asan:
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.
-mutate: deps
+mutate: deps-test
 	tests/mutate.sh $(MUTANT)
 
+# Missing Debian packages: `deps` what building and the demo need, `deps-test`
+# what the whole test suite needs (servers, ffmpeg, chromium, ...).
 deps:
-	@tools/deps.sh
+	@tools/deps.sh build
+
+deps-test:
+	@tools/deps.sh test
 
 # An AWS Lambda custom-runtime zip whose bootstrap is `gg worker`.
 lambda-package: all
@@ -114,7 +121,7 @@ lambda-package: all
 demo: deps all
 	tools/demo.sh build
 
-bench: deps all $(BENCH_BIN)
+bench: deps-test all $(BENCH_BIN)
 	bench/run.sh $(BUILD)
 
 install: all
@@ -123,12 +130,17 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf gg $(DESTDIR)$(PREFIX)/bin/gg-run
 	install -m 0755 tools/mount.ggfs $(DESTDIR)$(PREFIX)/bin/mount.ggfs
-	install -d $(DESTDIR)$(SBINDIR)
-	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
-	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
+
+# mount(8) looks for a helper named mount.TYPE only in /sbin: these links make
+# `mount -t ggfs` and fstab lines of type ggfs work (as root). Without them,
+# `mount -t fuse.ggfs` works when ggfs is on the standard path (see ggfs(1)).
+install-mount-helper: install
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
+	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 
 FORMATTED = $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
 	bench/*.[ch])

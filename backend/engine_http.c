@@ -20,12 +20,15 @@
 
 #include "namemap.h"
 #include "wire.h"
+#include "worker_auth.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+static void wipe_free(char *s);
 
 struct target {
 	char *url;
@@ -218,6 +221,11 @@ static int launch(struct htrans *t, struct hcall *h)
 			char *tok = xasprintf("X-Amz-Security-Token: %s", t->cfg.session_token);
 			h->headers = curl_slist_append(h->headers, tok);
 			free(tok);
+		}
+		if (t->cfg.bearer) {
+			char *auth = xasprintf("Authorization: Bearer %s", t->cfg.bearer);
+			h->headers = curl_slist_append(h->headers, auth);
+			wipe_free(auth);
 		}
 	}
 	curl_easy_setopt(e, CURLOPT_URL, t->targets[i].url);
@@ -491,6 +499,7 @@ static void h_destroy(struct remote_transport *rt)
 	wipe_free((char *)t->cfg.access_key);
 	wipe_free((char *)t->cfg.secret_key);
 	wipe_free((char *)t->cfg.session_token);
+	wipe_free((char *)t->cfg.bearer);
 	free((char *)t->cfg.what);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
@@ -517,6 +526,7 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	t->cfg.access_key = c->access_key ? xstrdup(c->access_key) : NULL;
 	t->cfg.secret_key = c->secret_key ? xstrdup(c->secret_key) : NULL;
 	t->cfg.session_token = c->session_token ? xstrdup(c->session_token) : NULL;
+	t->cfg.bearer = c->bearer ? xstrdup(c->bearer) : NULL;
 	if (!t->cfg.max_attempts)
 		t->cfg.max_attempts = 1;
 	if (!t->cfg.backoff_ms)
@@ -561,8 +571,11 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	}
 	free(copy);
 	uint64_t max_input, attempts, timeout_s;
+	char *bearer = NULL;
 	if (r == 0 && !urls.n)
 		r = gg_error("engine http: no URL in '%s'", args);
+	if (r == 0 && worker_token_for_client(&bearer) < 0)
+		r = gg_error("engine http: %s", gg_last_error());
 	if (r == 0)
 		r = remote_env_size("GG_HTTP_MAX_INPUT", 200ull << 20, &max_input);
 	if (r == 0)
@@ -571,11 +584,13 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 		r = remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s);
 	if (r < 0) {
 		strvec_free(&urls);
+		free(bearer);
 		return -1;
 	}
 	struct http_transport_config hc = {
 	    .urls = urls.v,
 	    .nurls = urls.n,
+	    .bearer = bearer,
 	    .max_attempts = attempts ? (unsigned)attempts : 1,
 	    .backoff_ms = 100,
 	    .what = "http",
@@ -583,6 +598,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	struct remote_transport *t;
 	r = http_transport_create(&hc, &t);
 	strvec_free(&urls);
+	wipe_free(bearer);
 	if (r < 0)
 		return -1;
 	struct remote_config rc = {

@@ -42,6 +42,7 @@ struct remote {
 	struct engine_config cfg;
 	struct remote_config rc;
 	char *storage_uri;
+	char *storage_public;          /* without a password: what requests carry */
 	struct storage *first_storage; /* opened by create, handed to a thread */
 	struct remote_transport *t;
 	pthread_mutex_t mu;
@@ -197,7 +198,7 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	for (size_t i = 0; i < rj->copy.ninputs; i++)
 		names[k++] = rj->copy.inputs[i].ref.name;
 	struct wire_request rq = {.thunk = rj->job->name,
-	                          .storage = r->storage_uri,
+	                          .storage = r->storage_public,
 	                          .timeout_ms = r->cfg.exec.default_timeout_ms,
 	                          .inline_limit = r->rc.inline_limit};
 	bool inline_thunk = enc.len <= r->rc.max_inline_thunk;
@@ -300,7 +301,7 @@ static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st
 				pthread_mutex_unlock(&r->mu);
 				ret = gg_error(
 				    "cannot download output %s from %s (worker %s uploaded it): %s",
-				    down[i].s, r->storage_uri, who,
+				    down[i].s, r->storage_public, who,
 				    g < 0 ? gg_last_error() : "not there");
 			}
 		free(ok);
@@ -522,6 +523,7 @@ static void remote_destroy(struct engine *e)
 	free(r->threads);
 	free(r->free_slots);
 	free(r->storage_uri);
+	free(r->storage_public);
 	free(r->e.label);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
@@ -571,6 +573,7 @@ int remote_engine_create(struct remote_transport *t, const struct remote_config 
 	r->cfg = *cfg;
 	r->rc = *rc;
 	r->storage_uri = xstrdup(uri);
+	r->storage_public = storage_uri_public(uri);
 	r->first_storage = st;
 	r->t = t;
 	t->pipeline = r;

@@ -40,6 +40,20 @@ int storage_open(const char *uri, struct storage **out)
 	                (int)(n < 20 ? n : 20), uri);
 }
 
+char *storage_uri_public(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+	if (!sep)
+		return xstrdup(uri);
+	const char *auth = sep + 3, *end = auth + strcspn(auth, "/"), *at = NULL;
+	for (const char *c = auth; c < end; c++)
+		if (*c == '@')
+			at = c; /* the last '@' ends the user info */
+	if (!at)
+		return xstrdup(uri);
+	return xasprintf("%.*s%s", (int)(auth - uri), uri, at + 1);
+}
+
 void storage_close(struct storage *st)
 {
 	if (st)

@@ -47,6 +47,14 @@ struct storage {
 int storage_open(const char *uri, struct storage **out);
 void storage_close(struct storage *st);
 
+/*
+ * The URI without its user info (a password): "redis://:PW@HOST:PORT/1" ->
+ * "redis://HOST:PORT/1"; other URIs as they are. A new string. What remote
+ * engines put in requests: a worker opens its own configured URI, with the
+ * credentials, whose public form this is (tools/worker_exec.c).
+ */
+char *storage_uri_public(const char *uri);
+
 /* Uploads those of names that the remote store lacks (asks it first). */
 int storage_sync_up(struct storage *st, struct store *local, const struct gg_name *names, size_t n);
 

@@ -28,16 +28,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$W"
 
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 10000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
 echo "starting radosgw (about 15 s)..."
-env CEPH_ROOT="$W/ceph" RGW_PORT="$(free_port)" MON_PORT="$(free_port)" \
+env -u RGW_PORT -u MON_PORT CEPH_ROOT="$W/ceph" \
 	bash "$servers/start-ceph-rgw.sh" >ceph.env 2>ceph.log || { cat ceph.log; exit 1; }
 . ./ceph.env
 export GG_S3_ENDPOINT=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY

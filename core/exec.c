@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define STDERR_TAIL 2048
+#define STDERR_KEEP (1u << 20)
 
 /* Creates the parent directories of rel inside root. They are world-writable
  * because the sandboxed program runs as another user and may write outputs
@@ -192,6 +193,23 @@ static char *read_tail(const char *path, size_t max)
 		if (b.data[i] == 0)
 			b.data[i] = '?';
 	return buf_steal(&b);
+}
+
+/*
+ * What a successful program wrote on stderr (its last STDERR_KEEP bytes) is
+ * kept with its outputs, so that it is shown when the thunk runs and by
+ * `gg log`, as make shows a compiler's warnings.
+ */
+static int keep_stderr(struct store *s, const char *err, struct exec_result *r)
+{
+	struct stat st;
+	if (stat(err, &st) < 0 || st.st_size == 0)
+		return 0;
+	char *text = read_tail(err, STDERR_KEEP);
+	int ret = store_put_buf(s, text, strlen(text), GG_VALUE, &r->outputs.stderr_value);
+	r->outputs.has_stderr = ret == 0;
+	free(text);
+	return ret;
 }
 
 static char *describe_status(int st, bool timed_out, uint64_t timeout_ms)
@@ -376,6 +394,8 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
 			} else {
 				ret = collect(s, t, rootfd, sr.isolated, r);
+				if (ret == 0 && r->outcome == EXEC_OK)
+					ret = keep_stderr(s, err, r);
 			}
 		}
 	} else {

@@ -1040,10 +1040,17 @@ static void job_done(struct engine_job *job)
 	 * the other threads need not wait for), under the reduced name and the
 	 * original one. The thunk's lock is still held. A copy whose twin has
 	 * already won writes an equally valid entry. */
-	char *memo_err = NULL;
+	char *memo_err = NULL, *failed = NULL;
 	if (job->rc == 0 && job->result.outcome == EXEC_OK &&
 	    memo_put2(s->store, &job->name, &n->name, &job->result.outputs) < 0)
 		memo_err = xstrdup(gg_last_error());
+	/* A program's failure is kept for `gg log` (a log, so no error). */
+	if (job->rc == 0 && job->result.outcome != EXEC_OK && !job->cancelled) {
+		failed = failure_message(n, job->thunk, &job->result);
+		(void)store_log_failure(s->store, &n->name, failed);
+	}
+	bool show_stderr = false;
+	struct gg_name stderr_value;
 	pthread_mutex_lock(&s->mu);
 	s->in_flight[engine_index(s, job->engine)]--;
 	for (int i = 0; i < n->njobs; i++)
@@ -1119,8 +1126,9 @@ static void job_done(struct engine_job *job)
 			n->state = N_WAITING;
 			fail_node(s, n,
 			          keep_error(s, r->timed_out ? GG_ELIMIT : GG_EPROGRAM,
-			                     failure_message(n, &n->run->reduced, r)),
+			                     failed ? failed : failure_message(n, job->thunk, r)),
 			          &cbs);
+			failed = NULL;
 			if (!s->o.keep_going)
 				stop_everything(s, &cbs, n->error->code, STOP_FAILED);
 		} else {
@@ -1133,20 +1141,33 @@ static void job_done(struct engine_job *job)
 				fail_node(s, n, keep_error(s, GG_ESYSTEM, memo_err), &cbs);
 				memo_err = NULL;
 			} else {
+				show_stderr = memo.has_stderr && s->o.on_stderr;
+				stderr_value = memo.stderr_value;
 				complete_node(s, n, &memo, false, &cbs);
 			}
 		}
 	}
 	free(memo_err);
+	free(failed);
 	free_job(job);
+	const char *label = n->label; /* the node lives until sched_free */
 	if (n->state == N_DONE || n->state == N_FAILED)
 		free_run(n); /* once the last copy is back */
 	drain(s, &cbs);
 	dispatch(s, &cbs);
-	if (--s->jobs_in_flight == 0)
+	/* Once no job is in flight sched_free may go on: a job whose stderr is
+	 * still to be shown counts until then. */
+	if (!show_stderr && --s->jobs_in_flight == 0)
 		pthread_cond_broadcast(&s->idle_cv);
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
+	if (show_stderr) {
+		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
+		pthread_mutex_lock(&s->mu);
+		if (--s->jobs_in_flight == 0)
+			pthread_cond_broadcast(&s->idle_cv);
+		pthread_mutex_unlock(&s->mu);
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)

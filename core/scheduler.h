@@ -65,6 +65,10 @@ struct sched_opts {
 	 * outside the program and the thunk will be tried again. */
 	void (*on_retry)(void *arg, const char *thunk, const char *engine, int attempt,
 	                 const char *why);
+	/* Called (without the lock) when a thunk ran and its program wrote on
+	 * stderr: stderr_value names those bytes (kept with its memo entry).
+	 * Not called for memo hits. */
+	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
 	/* For the default local engine: run this instead of exec_thunk. */
 	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
 	               struct exec_result *r);

@@ -24,8 +24,43 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const store_dirs[] = {"objects", "xobjects", "memo",       "hashcache",
+static const char *const store_dirs[] = {"objects", "xobjects", "memo",       "hashcache", "log",
                                          "locks",   "verdicts", "quarantine", "tmp"};
+
+/*
+ * The store's format (gg-store(5)), in ROOT/format. A store without the file
+ * is format 1: its memo entries (unsealed) read as damaged and are dropped
+ * one by one, and the directories format 2 added are made on first open. A
+ * newer format is refused, never misread.
+ */
+#define STORE_FORMAT      2
+#define STORE_FORMAT_TEXT "ggstore 2\n"
+
+/* 0 when there is no format file, the format, or -1 (error set). */
+static int read_format(const char *root)
+{
+	char *p = xasprintf("%s/format", root);
+	struct buf b = BUF_INIT;
+	int r = 0;
+	if (read_file(p, &b, 64) == 0) {
+		unsigned v;
+		char nl;
+		if (sscanf(b.data, "ggstore %u%c", &v, &nl) != 2 || nl != '\n' || v < 2 || v > 999)
+			r = gg_fail(GG_ECORRUPT, "store %s: %s is malformed", root, p);
+		else if (v > STORE_FORMAT)
+			r = gg_fail(GG_EUSAGE,
+			            "store %s has format %u, newer than this gg understands (%d): "
+			            "use a newer gg, or another store (GG_DIR)",
+			            root, v, STORE_FORMAT);
+		else
+			r = (int)v;
+	} else if (errno != ENOENT) {
+		r = gg_error("store %s: cannot read %s", root, p);
+	}
+	buf_free(&b);
+	free(p);
+	return r;
+}
 
 static bool is_dir(const char *p)
 {
@@ -35,10 +70,19 @@ static bool is_dir(const char *p)
 
 int store_create(const char *root)
 {
+	/* Never over a store of a newer format (read_format says why). */
+	int format = is_dir(root) ? read_format(root) : 0;
+	if (format < 0)
+		return -1;
 	int r = mkdir_p(root, 0755);
 	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
 		char *p = xasprintf("%s/%s", root, store_dirs[i]);
 		r = mkdir_p(p, 0755);
+		free(p);
+	}
+	if (r == 0 && format < STORE_FORMAT) {
+		char *p = xasprintf("%s/format", root);
+		r = write_file_atomic(p, STORE_FORMAT_TEXT, strlen(STORE_FORMAT_TEXT), 0644);
 		free(p);
 	}
 	return r;
@@ -49,12 +93,7 @@ int store_init(const char *dir, char **root_out)
 	size_t n = strlen(dir);
 	char *root =
 	    n >= 3 && !strcmp(dir + n - 3, ".gg") ? xstrdup(dir) : xasprintf("%s/.gg", dir);
-	int r = mkdir_p(root, 0755);
-	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
-		char *p = xasprintf("%s/%s", root, store_dirs[i]);
-		r = mkdir_p(p, 0755);
-		free(p);
-	}
+	int r = store_create(root);
 	if (r == 0 && root_out)
 		*root_out = root;
 	else
@@ -134,7 +173,8 @@ int store_open(const char *dir, struct store **out)
 {
 	char *root = dir ? xstrdup(dir) : find_root();
 	if (!root)
-		return gg_error(
+		return gg_fail(
+		    GG_ENOTFOUND,
 		    "no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
 	char *abs = realpath(root, NULL);
 	if (!abs || !is_dir(abs)) {
@@ -145,11 +185,13 @@ int store_open(const char *dir, struct store **out)
 	}
 	free(root);
 	/* Create any missing subdirectory (an older or hand-made .gg). "tmp"
-	 * is made last by store_init, so its presence means all are there. */
+	 * and then the format file are made last by store_create, so with the
+	 * current format all are there. */
 	char *tmp = xasprintf("%s/tmp", abs);
 	bool complete = is_dir(tmp);
 	free(tmp);
-	if (!complete && store_create(abs) < 0) {
+	int format = read_format(abs);
+	if (format < 0 || ((!complete || format < STORE_FORMAT) && store_create(abs) < 0)) {
 		free(abs);
 		return -1;
 	}
@@ -345,8 +387,12 @@ static void verdict_put(struct store *s, const struct gg_name *n, bool exec, con
 	buf_printf(&b, VERDICT_MAGIC "%s %s %s\n", stamp, when, n->s);
 	stamp_seal(&b);
 	if (write_cache_file(p, b.data, b.len, 0644) < 0 && errno == ENOENT) {
-		make_parent(p);
-		write_cache_file(p, b.data, b.len, 0644); /* a cache: failure is fine */
+		/* verdicts/ab/, and verdicts/ itself in a store made before it */
+		*strrchr(p, '/') = 0;
+		if (mkdir_p(p, 0755) == 0) {
+			p[strlen(p)] = '/';
+			write_cache_file(p, b.data, b.len, 0644); /* a cache: failure is fine */
+		}
 	}
 	buf_free(&b);
 }
@@ -1064,10 +1110,11 @@ void memo_free(struct memo *m)
 	memset(m, 0, sizeof *m);
 }
 
-#define MEMO_MAGIC "ggmemo 1\n"
+#define MEMO_MAGIC "ggmemo 2\n"
 
 int memo_encode(const struct memo *m, struct buf *out)
 {
+	size_t start = out->len;
 	buf_adds(out, MEMO_MAGIC);
 	for (size_t i = 0; i < m->n; i++) {
 		buf_printf(out, "out %c %s %zu ", m->v[i].exec ? 'x' : '-', m->v[i].value.s,
@@ -1075,6 +1122,14 @@ int memo_encode(const struct memo *m, struct buf *out)
 		buf_adds(out, m->v[i].path);
 		buf_addc(out, '\n');
 	}
+	if (m->has_stderr)
+		buf_printf(out, "stderr %s\n", m->stderr_value.s);
+	/* The seal covers this entry only, wherever it starts in out. */
+	struct buf body = BUF_INIT;
+	buf_add(&body, out->data + start, out->len - start);
+	stamp_seal(&body);
+	buf_add(out, body.data + (out->len - start), body.len - (out->len - start));
+	buf_free(&body);
 	return 0;
 }
 
@@ -1099,9 +1154,22 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 	memset(out, 0, sizeof *out);
 	size_t ml = sizeof(MEMO_MAGIC) - 1;
 	if (len < ml || memcmp(data, MEMO_MAGIC, ml))
-		return gg_error("malformed memo entry: bad header");
-	const char *p = data + ml, *end = data + len;
+		return gg_fail(GG_ECORRUPT, "malformed memo entry: bad header");
+	size_t sealed;
+	if (stamp_unseal(data, len, &sealed) < 0)
+		return gg_fail(GG_ECORRUPT,
+		               "malformed memo entry: damaged (its checksum does not match)");
+	const char *p = data + ml, *end = data + sealed;
 	while (p < end) {
+		/* "stderr NAME\n", once, last */
+		if (!out->has_stderr && (size_t)(end - p) == 8 + GG_NAME_LEN &&
+		    !memcmp(p, "stderr ", 7) && p[7 + GG_NAME_LEN] == '\n' &&
+		    gg_name_parse(p + 7, GG_NAME_LEN, &out->stderr_value) == 0 &&
+		    gg_name_kind(&out->stderr_value) == GG_VALUE) {
+			out->has_stderr = true;
+			p = end;
+			break;
+		}
 		/* "out X NAME LEN PATH\n" */
 		if ((size_t)(end - p) < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) ||
 		    (p[4] != 'x' && p[4] != '-') || p[5] != ' ')
@@ -1127,7 +1195,7 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 	return 0;
 bad:
 	memo_free(out);
-	return gg_error("malformed memo entry");
+	return gg_fail(GG_ECORRUPT, "malformed memo entry");
 }
 
 int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
@@ -1149,6 +1217,8 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 		for (size_t i = 0; i < out->n; i++)
 			if (!store_has(s, &out->v[i].value))
 				r = 0;
+		if (out->has_stderr && !store_has(s, &out->stderr_value))
+			r = 0;
 		if (!r)
 			memo_free(out);
 	} else {
@@ -1182,6 +1252,41 @@ int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
 	if (r < 0)
 		gg_error_errno("cannot write the memo of %s", bad->s);
 	buf_free(&enc);
+	return r;
+}
+
+#define FAILURE_MAGIC "ggfailure 1\n"
+
+int store_log_failure(struct store *s, const struct gg_name *thunk, const char *text)
+{
+	char p[PATH_MAX];
+	if (!name_path(p, s, "log", thunk))
+		return -1;
+	struct buf b = BUF_INIT;
+	buf_adds(&b, FAILURE_MAGIC);
+	buf_adds(&b, text);
+	buf_addc(&b, '\n');
+	stamp_seal(&b);
+	char *dir = xstrndup(p, (size_t)(strrchr(p, '/') - p));
+	int r = mkdir_p(dir, 0755) == 0 ? write_cache_file(p, b.data, b.len, 0644) : -1;
+	free(dir);
+	buf_free(&b);
+	return r;
+}
+
+int store_read_failure(struct store *s, const struct gg_name *thunk, struct buf *out)
+{
+	char p[PATH_MAX];
+	struct buf b = BUF_INIT;
+	size_t len, ml = sizeof(FAILURE_MAGIC) - 1;
+	int r = 0;
+	if (name_path(p, s, "log", thunk) && read_file(p, &b, 1 << 20) == 0 &&
+	    stamp_unseal(b.data, b.len, &len) == 0 && len >= ml &&
+	    !memcmp(b.data, FAILURE_MAGIC, ml)) {
+		buf_add(out, b.data + ml, len - ml);
+		r = 1;
+	}
+	buf_free(&b);
 	return r;
 }
 

@@ -7,6 +7,8 @@
  *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
  *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name (a
  *                             thunk and its reduced form share one file, hard-linked)
+ *     .gg/log/ab/THUNK        the last failure of the thunk's program (for `gg log`)
+ *     .gg/format              "ggstore 2": the store's format
  *     .gg/hashcache/ab/DEV-INO  the name of a hashed host file, with its stamp
  *                             (stamp.h) and a checksum
  *     .gg/verdicts/ab/NAME[.x]  that the object (.x: its executable copy) was checked
@@ -127,6 +129,10 @@ struct memo_output {
 struct memo {
 	struct memo_output *v;
 	size_t n;
+	/* What the program wrote on stderr, when it wrote anything: shown when
+	 * the thunk runs (like a compiler's warnings) and by `gg log`. */
+	struct gg_name stderr_value;
+	bool has_stderr;
 	size_t cap;
 	size_t *byname; /* private: a hash table of v's paths (memo_index), if nbyname == n */
 	size_t nbyname;
@@ -145,6 +151,15 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out);
 int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m);
 int memo_encode(const struct memo *m, struct buf *out);
 int memo_parse(const char *data, size_t len, struct memo *out);
+
+/*
+ * The failure log (.gg/log/ab/THUNK): the last failure of a thunk's program,
+ * as the scheduler reported it (command, status, stderr's last lines), for
+ * `gg log`. A cache: writing may fail silently, reading returns 1 when
+ * there is one.
+ */
+int store_log_failure(struct store *s, const struct gg_name *thunk, const char *text);
+int store_read_failure(struct store *s, const struct gg_name *thunk, struct buf *out);
 
 /*
  * memo_put under two names at once: a thunk and the reduced thunk it ran as

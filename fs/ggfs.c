@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,14 @@ static int check_paths(struct ggfs *fs)
 	free(fs->mountpoint);
 	fs->source = src;
 	fs->mountpoint = mnt;
+	struct stat st;
+	const char *which[] = {"SOURCE", "MOUNTPOINT"}, *path[] = {src, mnt};
+	for (int i = 0; i < 2; i++)
+		if (stat(path[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+			/* The kernel would mount over a file; nobody wants that. */
+			fprintf(stderr, "ggfs: %s %s is not a directory\n", which[i], path[i]);
+			return -1;
+		}
 	size_t n = strlen(src);
 	if (!strncmp(mnt, src, n) && (mnt[n] == '/' || mnt[n] == 0 || n == 1)) {
 		/* Lookups would walk into the mount itself and wait on themselves. */
@@ -215,6 +224,23 @@ static int run_loop(struct ggfs *fs, const struct fuse_cmdline_opts *opts)
 	int r = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return r;
+}
+
+/* What a thunk's program wrote on stderr when it ran (gg log shows it all). */
+static void log_stderr(void *arg, const char *thunk, const struct gg_name *value)
+{
+	struct ggfs *fs = arg;
+	struct buf b = BUF_INIT;
+	if (store_read(fs->store, value, &b, 1u << 20) < 0) {
+		ggfs_log(FUSE_LOG_NOTICE, "%s wrote on stderr (%s)", thunk, gg_last_error());
+	} else {
+		size_t n = b.len > 2000 ? 2000 : b.len;
+		while (n && b.data[n - 1] == '\n')
+			n--;
+		ggfs_log(FUSE_LOG_NOTICE, "%s wrote on stderr:\n%.*s%s", thunk, (int)n, b.data,
+		         n < b.len && b.len > 2000 ? "\n[...]" : "");
+	}
+	buf_free(&b);
 }
 
 /*
@@ -384,6 +410,8 @@ int main(int argc, char **argv)
 	struct sched_opts so = {
 	    .on_fallback = log_fallback,
 	    .on_retry = log_retry,
+	    .on_stderr = log_stderr,
+	    .fallback_arg = &fs,
 	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,

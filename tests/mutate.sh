@@ -88,7 +88,7 @@ for r in recs/*; do
 	t0=$SECONDS
 	if ! make -j2 BUILD=build tests >"$r/build.log" 2>&1; then
 		stillborn=$((stillborn + 1))
-		echo "STILLBORN $id: does not build (a mutant must compile): $(grep -m1 'error' "$r/build.log")"
+		echo "STILLBORN $id: does not build (a mutant must compile): $(grep -m1 'error:' "$r/build.log")"
 	else
 		by=
 		for t in $tests; do

@@ -2,14 +2,15 @@
 # Runs the whole suite against one build directory: every unit test binary
 # (BUILD/tests/test_*), every fuzz target for a bounded time, and every
 # end-to-end script (tests/e2e/*.sh, which get BUILD as their argument).
-# Prints one line per test and, last, "N passed, N failed".
+# Prints one line per test with its time, then the total time and the
+# slowest tests, and, last, "N passed, N failed".
 set -u
 build=${1:?usage: tests/run.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 export GG_FUZZ_SECONDS=${GG_FUZZ_SECONDS:-5}
-passed=0 failed=0 failures=()
+passed=0 failed=0 failures=() times=() start=$SECONDS
 logdir=$(mktemp -d /tmp/gg-test-logs.XXXXXX)
 
 run() { # NAME COMMAND...
@@ -21,6 +22,7 @@ run() { # NAME COMMAND...
 		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - t0))s)"
 		sed 's/^/    /' "$log" | tail -n 60
 	fi
+	times+=("$((SECONDS - t0)) $name")
 }
 
 only=${GG_TESTS:-}   # a substring to run a subset
@@ -41,6 +43,11 @@ for e in "$here"/e2e/*.sh; do
 	run "e2e/$(basename "$e" .sh)" bash "$e" "$build"
 done
 rm -rf "$logdir"
+total=$((SECONDS - start))
+slowest=
+[ ${#times[@]} -eq 0 ] || slowest="; slowest: $(printf '%s\n' "${times[@]}" | sort -rn | head -n 5 |
+	awk '{ printf "%s%s (%ss)", (NR > 1 ? ", " : ""), $2, $1 }')"
+echo "total $((total / 60))m$((total % 60))s$slowest"
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

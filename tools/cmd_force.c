@@ -46,21 +46,51 @@ static const char force_help[] =
     "  --retries N        retries of infrastructure failures per thunk (default 3)\n"
     "  --max-depth N      follow at most N thunks output by thunks (default 10000)\n";
 
+/* What the scheduler's notices need. */
+struct notice_ctx {
+	bool status_line; /* one is drawn on stderr */
+	struct store *store;
+};
+
 /* Notices while thunks run: above the status line where one is drawn (it is
- * drawn again at the next tick), plain lines otherwise. arg: the bool
- * "a status line is drawn". */
+ * drawn again at the next tick), plain lines otherwise. */
 static void print_notice(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void print_notice(void *arg, const char *fmt, ...)
 {
-	bool tty = *(const bool *)arg;
+	const struct notice_ctx *nc = arg;
 	va_list ap;
 	va_start(ap, fmt);
 	flockfile(stderr);
-	fputs(tty ? "\r\x1b[Kgg: " : "gg: ", stderr);
+	fputs(nc->status_line ? "\r\x1b[Kgg: " : "gg: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	funlockfile(stderr);
 	va_end(ap);
+}
+
+/* A thunk that ran wrote on stderr (a compiler's warnings, a script's "not
+ * found"): shown as make shows it, once; `gg log` shows it again. */
+#define STDERR_SHOWN (64u << 10)
+static void print_stderr(void *arg, const char *thunk, const struct gg_name *value)
+{
+	const struct notice_ctx *nc = arg;
+	struct buf b = BUF_INIT;
+	if (store_read(nc->store, value, &b, 1u << 20) < 0) {
+		print_notice(arg, "%s wrote on stderr, but it cannot be read: %s", thunk,
+		             gg_last_error());
+		buf_free(&b);
+		return;
+	}
+	size_t skip = b.len > STDERR_SHOWN ? b.len - STDERR_SHOWN : 0;
+	flockfile(stderr);
+	print_notice(arg, "%s wrote on stderr:", thunk);
+	if (skip)
+		fprintf(stderr, "[... %zu bytes before; gg log shows them all]\n", skip);
+	fwrite(b.data + skip, 1, b.len - skip, stderr);
+	if (b.len && b.data[b.len - 1] != '\n')
+		fputc('\n', stderr);
+	funlockfile(stderr);
+	buf_free(&b);
 }
 
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
@@ -197,6 +227,7 @@ int cmd_force(int argc, char **argv)
 	/* Ordinary files need no store, thunk names do. */
 	struct store *s = NULL;
 	char *no_store = open_store(false, &s) < 0 ? xstrdup(gg_last_error()) : NULL;
+	enum gg_code no_store_code = gg_last_code();
 	struct force_target *t = xcalloc(n, sizeof *t);
 	int rc = 0;
 	size_t nt = 0, k = 0; /* parsed targets; of them, to force */
@@ -209,7 +240,8 @@ int cmd_force(int argc, char **argv)
 		k += !t[nt++].plain;
 	}
 	if (k && !s) {
-		rc = die_msg("%s", no_store);
+		die_msg("%s", no_store);
+		rc = exit_status_of(no_store_code);
 		k = 0;
 	}
 	struct engine **engines = NULL;
@@ -229,11 +261,12 @@ int cmd_force(int argc, char **argv)
 	}
 	if (spec_mode)
 		so.speculate = spec_mode > 0;
-	static bool status_line;
-	status_line = so.progress && isatty(2);
+	static struct notice_ctx notices;
+	notices = (struct notice_ctx){so.progress && isatty(2), s};
 	so.on_fallback = print_fallback;
 	so.on_retry = print_retry;
-	so.fallback_arg = &status_line;
+	so.on_stderr = print_stderr;
+	so.fallback_arg = &notices;
 	bool have_cancel = k && !engines_failed && gg_cancel_init(&force_cancel) == 0;
 	if (have_cancel) {
 		so.cancel = &force_cancel;

@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include "wire.h"
+#include "worker_auth.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -34,9 +35,22 @@ static const char worker_help[] =
     "  -j, --jobs N         requests executing at once (default: number of CPUs)\n"
     "  --cache-size SIZE    keep the store below SIZE (default 2G; 400M under Lambda; 0 = no "
     "limit)\n"
+    "  --storage-allow URI  a storage requests may name, besides $GG_STORAGE (repeatable;\n"
+    "                       exact URIs; file:// only this way or as $GG_STORAGE)\n"
     "  --no-sandbox         run thunks in a plain directory, without namespaces\n"
     "  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
-    "  --max-connections N  open HTTP connections at most (default 4096)\n"
+    "  --max-connections N  open HTTP connections at most; more get 503 (default 512)\n"
+    "  --max-inflight N     requests admitted at once, running or waiting for a slot; more\n"
+    "                       get 503 with Retry-After (default 16 x --jobs, at least 256)\n"
+    "  --max-body SIZE      one request body at most; larger get 413 (default 96M)\n"
+    "  --max-memory SIZE    admitted request bodies in all; more get 503 (default 512M)\n"
+    "  --read-timeout SEC   a request must arrive whole within SEC of its first byte, an\n"
+    "                       answer be read within SEC; else 408 and close (default 60)\n"
+    "  --idle-timeout SEC   close a connection idle this long between requests (default 60)\n"
+    "  --token-file FILE    bearer tokens clients must send, one a line (also from\n"
+    "                       $GG_WORKER_TOKENS); required unless ADDR is loopback\n"
+    "  --allow-unauthenticated  listen beyond loopback without tokens (behind a proxy\n"
+    "                       that authenticates)\n"
     "  -v, --verbose        a line per request on stderr\n"
     "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
     "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
@@ -265,18 +279,37 @@ int cmd_worker(int argc, char **argv)
 	    {"no-sandbox", no_argument, 0, 'S'},
 	    {"port-file", required_argument, 0, 'p'},
 	    {"max-connections", required_argument, 0, 'm'},
+	    {"max-inflight", required_argument, 0, 'I'},
+	    {"max-body", required_argument, 0, 'B'},
+	    {"max-memory", required_argument, 0, 'M'},
+	    {"read-timeout", required_argument, 0, 'R'},
+	    {"idle-timeout", required_argument, 0, 'T'},
+	    {"token-file", required_argument, 0, 'K'},
+	    {"storage-allow", required_argument, 0, 'A'},
+	    {"allow-unauthenticated", no_argument, 0, 'U'},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"fault-inject", required_argument, 0, 'f'},
 	    {"fake-exec", no_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
 	    {0},
 	};
-	const char *listen_on = NULL, *dir = NULL, *port_file = NULL;
-	bool once = false, cache_set = false;
-	uint64_t max_conns = 4096;
+	const char *listen_on = NULL, *dir = NULL, *port_file = NULL, *token_file = NULL;
+	bool once = false, cache_set = false, allow_unauth = false;
+	const char *allow[65]; /* 64 --storage-allow and GG_STORAGE */
+	size_t nallow = 0;
+	uint64_t max_conns = 512, max_inflight = 0, max_body = WIRE_MAX_REQUEST,
+	         max_memory = 512u << 20, read_timeout = 60, idle_timeout = 60;
 	struct worker w = {0};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	w.jobs = ncpu > 0 ? (int)ncpu : 1;
+	/* getopt_long would take --token X as --token-file X: a secret on the command line */
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--tok", 5) && strcmp(argv[i], "--token-file") &&
+		    strncmp(argv[i], "--token-file=", 13))
+			return die_msg(
+			    "worker: %s: tokens never go on the command line (every local "
+			    "user can read it): use --token-file FILE or GG_WORKER_TOKENS",
+			    argv[i]);
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
@@ -304,6 +337,42 @@ int cmd_worker(int argc, char **argv)
 				return die_msg("--max-connections %s: expected a positive number",
 				               optarg);
 			break;
+		case 'I':
+			if (parse_u64(optarg, &max_inflight) < 0 || max_inflight == 0 ||
+			    max_inflight > 1000000)
+				return die_msg("--max-inflight %s: expected a positive number",
+				               optarg);
+			break;
+		case 'B':
+			if (parse_size(optarg, &max_body) < 0 || max_body == 0 ||
+			    max_body > WIRE_MAX_REQUEST)
+				return die_msg(
+				    "--max-body %s: expected a size from 1 to %uM (e.g. 16M)",
+				    optarg, WIRE_MAX_REQUEST >> 20);
+			break;
+		case 'M':
+			if (parse_size(optarg, &max_memory) < 0 || max_memory == 0)
+				return die_msg(
+				    "--max-memory %s: expected a size such as 512M or 2G", optarg);
+			break;
+		case 'R':
+		case 'T':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
+				return die_msg("--%s %s: expected seconds from 1 to 86400",
+				               c == 'R' ? "read-timeout" : "idle-timeout", optarg);
+			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
+			break;
+		case 'K': token_file = optarg; break;
+		case 'A':
+			if (!strstr(optarg, "://"))
+				return die_msg("--storage-allow %s: expected a storage URI (s3://, "
+				               "redis://, file://; see gg-storage(7))",
+				               optarg);
+			if (nallow == 64)
+				return die_msg("--storage-allow: at most 64");
+			allow[nallow++] = optarg;
+			break;
+		case 'U': allow_unauth = true; break;
 		case 'v': w.verbose = true; break;
 		case 'f':
 			if (parse_faults(optarg, &w.faults) < 0)
@@ -327,26 +396,68 @@ int cmd_worker(int argc, char **argv)
 	}
 	if (listen_on && once)
 		return die_msg("worker: --listen and --once exclude each other");
+	if (max_memory < max_body)
+		return die_msg("worker: --max-memory (%llu bytes) is smaller than --max-body (%llu "
+		               "bytes): no request of the largest size could ever be admitted",
+		               (unsigned long long)max_memory, (unsigned long long)max_body);
 	if (!cache_set)
 		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
 	if (lambda || once)
 		w.jobs = 1;
-	struct store *s;
-	if (open_worker_store(dir, lambda, &s) < 0)
+	const char *own = getenv("GG_STORAGE");
+	if (own && *own)
+		allow[nallow++] = own;
+	if (!nallow)
+		return die_msg("worker: no storage to allow requests: set GG_STORAGE=URI (the "
+		               "worker's storage) or give --storage-allow URI; a request may name "
+		               "only these");
+	struct strvec tokens = {0};
+	const char *env_tokens = getenv("GG_WORKER_TOKENS");
+	if (listen_on &&
+	    worker_tokens_load(token_file, env_tokens && *env_tokens ? env_tokens : NULL, &tokens) <
+	        0) {
+		strvec_free(&tokens);
 		return die_last();
+	}
+	if (!listen_on && token_file)
+		return die_msg("worker: --token-file is for --listen");
+	struct store *s;
+	if (open_worker_store(dir, lambda, &s) < 0) {
+		strvec_free(&tokens);
+		return die_last();
+	}
+	for (size_t i = 0; i < nallow; i++)
+		strvec_push(&w.storage_allow, allow[i]);
 	if (worker_init(&w, s) < 0) {
 		store_close(s);
+		strvec_free(&tokens);
+		strvec_free(&w.storage_allow);
 		return die_last();
 	}
 	int rc;
 	if (once)
 		rc = run_once(&w, argv[optind], argv[optind + 1]);
-	else if (listen_on)
-		rc = worker_http_serve(&w, listen_on, port_file, (int)max_conns) < 0 ? die_last()
-		                                                                     : 0;
-	else
+	else if (listen_on) {
+		if (!max_inflight)
+			max_inflight = w.jobs * 16 < 256 ? 256 : (uint64_t)w.jobs * 16;
+		struct worker_http_opts ho = {
+		    .listen = listen_on,
+		    .port_file = port_file,
+		    .max_conns = (int)max_conns,
+		    .max_inflight = (int)(max_inflight < 1000000 ? max_inflight : 1000000),
+		    .max_body = max_body,
+		    .max_memory = max_memory,
+		    .read_timeout_s = (unsigned)read_timeout,
+		    .idle_timeout_s = (unsigned)idle_timeout,
+		    .tokens = &tokens,
+		    .allow_unauthenticated = allow_unauth,
+		};
+		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
+	} else
 		rc = run_lambda(&w, api);
 	worker_fini(&w);
 	store_close(s);
+	strvec_free(&tokens);
+	strvec_free(&w.storage_allow);
 	return rc;
 }

@@ -38,6 +38,7 @@ static const char usage[] =
     "  model-generic SPEC -- COMMAND [ARG...]\n"
     "                          make a thunk of COMMAND from a description of its files\n"
     "  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
+    "  log TARGET              the last run of a target's thunk: stderr, or how it failed\n"
     "\n"
     "  help [COMMAND]          this list, or a command's options (as gg COMMAND --help)\n"
     "\n"
@@ -97,7 +98,9 @@ int open_store(bool create, struct store **out)
 {
 	if (store_open(NULL, out) == 0)
 		return 0;
-	if (!create)
+	/* Create one only where there is none: never over one that failed to
+	 * open (a newer format, a damaged one). */
+	if (!create || gg_last_code() != GG_ENOTFOUND)
 		return -1;
 	const char *env = getenv("GG_DIR");
 	if (env && *env) {
@@ -163,6 +166,7 @@ static const struct {
     {"worker", cmd_worker},
     {"model-generic", cmd_model_generic},
     {"infer", cmd_infer},
+    {"log", cmd_log},
 };
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@ int cmd_remote_has(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_model_generic(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 /* `gg infer`'s models: is this program name one, and run it (the exit status). */
 bool infer_is_model(const char *name);
 int infer_model_main(int argc, char **argv);

@@ -27,11 +27,12 @@ struct worker_faults {
 struct worker {
 	struct store *store;
 	struct exec_opts exec;
-	uint64_t cache_size; /* the local store is shrunk to this (0 = no limit) */
-	int jobs;            /* requests executing at once */
-	bool verbose;        /* a line per request on stderr */
-	bool fake_exec;      /* benchmarks: write made-up outputs, run nothing */
-	char ident[96];      /* "host:pid", in replies */
+	uint64_t cache_size;         /* the local store is shrunk to this (0 = no limit) */
+	int jobs;                    /* requests executing at once */
+	bool verbose;                /* a line per request on stderr */
+	bool fake_exec;              /* benchmarks: write made-up outputs, run nothing */
+	char ident[96];              /* "host:pid", in replies */
+	struct strvec storage_allow; /* the storage URIs a request may name (exactly) */
 
 	pthread_mutex_t mu;
 	/* protected by mu */
@@ -53,8 +54,9 @@ void worker_fini(struct worker *w);
  * Handles one request: its JSON in, the response JSON out (always filled,
  * also for errors). *http_status is 200 for every structured reply
  * (success, program failure, infrastructure error) and 400 for a request
- * that cannot be understood (then the body is an error reply without a
- * thunk name: {"v":1,"error":"..."}).
+ * that cannot be understood and 403 for one naming a storage not in
+ * w->storage_allow (then the body is an error reply without a thunk name:
+ * {"v":1,"error":"..."}).
  */
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status);
@@ -62,7 +64,21 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);
 
+/* The HTTP server's settings (gg worker --listen and its limits). */
+struct worker_http_opts {
+	const char *listen;          /* ADDR:PORT */
+	const char *port_file;       /* or NULL */
+	int max_conns;               /* open connections; more are answered 503 */
+	int max_inflight;            /* /execute requests admitted: running or waiting */
+	uint64_t max_body;           /* one request body (413) */
+	uint64_t max_memory;         /* admitted request bodies in all (503) */
+	unsigned read_timeout_s;     /* a request arrives whole within this (408) */
+	unsigned idle_timeout_s;     /* a connection between requests is closed after this */
+	const struct strvec *tokens; /* bearer tokens accepted; none = no authentication */
+	bool allow_unauthenticated;  /* no tokens on a non-loopback address */
+};
+
 /* The HTTP server: serves until SIGINT/SIGTERM, then drains. */
-int worker_http_serve(struct worker *w, const char *listen, const char *port_file, int max_conns);
+int worker_http_serve(struct worker *w, const struct worker_http_opts *o);
 
 #endif

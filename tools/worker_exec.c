@@ -25,6 +25,7 @@
 struct pooled_storage {
 	struct pooled_storage *next;
 	struct storage *st;
+	const char *key; /* the URI it was opened with (st->uri may have lost a password) */
 };
 
 int worker_init(struct worker *w, struct store *s)
@@ -75,7 +76,7 @@ static int storage_acquire(struct worker *w, const char *uri, struct storage **o
 {
 	pthread_mutex_lock(&w->mu);
 	for (struct pooled_storage **pp = &w->idle; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->st->uri, uri)) {
+		if (!strcmp((*pp)->key, uri)) {
 			struct pooled_storage *p = *pp;
 			*pp = p->next;
 			pthread_mutex_unlock(&w->mu);
@@ -87,12 +88,14 @@ static int storage_acquire(struct worker *w, const char *uri, struct storage **o
 	return storage_open(uri, out);
 }
 
-static void storage_release(struct worker *w, struct storage *st)
+/* key: the URI st was opened with, one of w->storage_allow (lives as long as w) */
+static void storage_release(struct worker *w, struct storage *st, const char *key)
 {
 	if (!st)
 		return;
 	struct pooled_storage *p = xmalloc(sizeof *p);
 	p->st = st;
+	p->key = key;
 	pthread_mutex_lock(&w->mu);
 	p->next = w->idle;
 	w->idle = p;
@@ -279,18 +282,18 @@ static int reply_outputs(struct worker *w, const struct wire_request *rq, const 
 }
 
 /* The request's work, under a slot and the shared gc lock. */
-static void run_request(struct worker *w, const struct wire_request *rq, struct wire_response *rs,
-                        uint64_t *added)
+static void run_request(struct worker *w, const char *storage_uri, const struct wire_request *rq,
+                        struct wire_response *rs, uint64_t *added)
 {
 	uint64_t t0 = now_ns(), t1 = t0, t2 = t0;
 	struct storage *st = NULL;
-	if (storage_acquire(w, rq->storage, &st) < 0) {
+	if (storage_acquire(w, storage_uri, &st) < 0) {
 		set_infra(rs, "cannot open storage: %s", gg_last_error());
 		return;
 	}
 	struct thunk t;
 	if (load_thunk(w, rq, st, &t, rs) < 0) {
-		storage_release(w, st);
+		storage_release(w, st, storage_uri);
 		return;
 	}
 	int lock = store_lock_thunk(w->store, &rq->thunk);
@@ -352,7 +355,7 @@ static void run_request(struct worker *w, const struct wire_request *rq, struct 
 	memo_free(&memo);
 	exec_result_free(&er);
 	thunk_free(&t);
-	storage_release(w, st);
+	storage_release(w, st, storage_uri);
 }
 
 static void maybe_gc(struct worker *w, uint64_t added)
@@ -382,6 +385,26 @@ static void maybe_gc(struct worker *w, uint64_t added)
 	pthread_rwlock_unlock(&w->gc_lock);
 }
 
+/*
+ * The worker's own URI (with its credentials) for the storage a request
+ * names, or NULL: a request may name only storage the worker was given (its
+ * own, and the allow-list), exactly or in its public form (no password, as
+ * engines send it). Otherwise a client could make it write anywhere it can
+ * (file://) or connect anywhere (an s3:// or redis:// endpoint of its choosing).
+ */
+static const char *storage_allowed(const struct worker *w, const char *uri)
+{
+	for (size_t i = 0; i < w->storage_allow.n; i++) {
+		const char *own = w->storage_allow.v[i];
+		char *pub = storage_uri_public(own);
+		bool same = !strcmp(own, uri) || !strcmp(pub, uri);
+		free(pub);
+		if (same)
+			return own;
+	}
+	return NULL;
+}
+
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status)
 {
@@ -396,6 +419,21 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 			fprintf(stderr, "gg worker: bad request: %s\n", gg_last_error());
 		return;
 	}
+	const char *own = storage_allowed(w, rq.storage);
+	if (!own) {
+		/* not echoed: a URI may carry a password */
+		static const char msg[] =
+		    "the request names a storage this worker does not allow (it allows its "
+		    "GG_STORAGE and --storage-allow URIs)";
+		*http_status = 403;
+		buf_printf(resp, "{\"v\":%d,\"error\":", WIRE_VERSION);
+		wire_add_string(resp, msg, sizeof msg - 1);
+		buf_addc(resp, '}');
+		if (w->verbose)
+			fprintf(stderr, "gg worker: refused %s: %s\n", rq.thunk.s, msg);
+		wire_request_free(&rq);
+		return;
+	}
 	*http_status = 200;
 	struct wire_response rs = {.thunk = rq.thunk, .status = WIRE_OK};
 	pthread_mutex_lock(&w->mu);
@@ -406,7 +444,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 
 	uint64_t added = 0;
 	pthread_rwlock_rdlock(&w->gc_lock);
-	run_request(w, &rq, &rs, &added);
+	run_request(w, own, &rq, &rs, &added);
 	pthread_rwlock_unlock(&w->gc_lock);
 
 	pthread_mutex_lock(&w->mu);

@@ -1,22 +1,31 @@
 /**
  * @file worker_http.c
- * `gg worker --listen`: a small HTTP/1.1 server, one thread per connection
- * (at most --max-connections), keep-alive, bounded headers and bodies.
+ * `gg worker --listen`: a small HTTP/1.1 server, one thread per connection,
+ * keep-alive and pipelining. The bytes of a request are parsed by
+ * backend/worker_req.c (no I/O there, fuzzed); this file does the sockets,
+ * the limits and the answers:
  *
  *     POST /execute (or POST /)   a wire request -> a wire response
  *     GET /health                 200 "ok"
  *
- * Request bodies need a Content-Length (chunked uploads get 411); "Expect:
- * 100-continue" is answered. Executions are limited by worker_handle's
- * slots, not here, so a connection may wait for a slot. SIGINT/SIGTERM stop
- * accepting, end idle connections and let running requests answer. It does
- * not do TLS (put a proxy in front) or HTTP/2.
+ * Everything a client can make it hold is bounded: connections
+ * (--max-connections, then 503), requests admitted to run or wait for a
+ * slot (--max-inflight, then 503 with Retry-After), body bytes held at once
+ * (--max-memory, 503), one body (--max-body, 413), the head (431/414), and
+ * time: a request must arrive whole within --read-timeout of its first byte
+ * (408), an idle connection is closed after --idle-timeout, a client that
+ * does not read its answer is dropped after --read-timeout. SIGINT/SIGTERM
+ * stop accepting, end idle connections and let running requests answer. It
+ * does not do TLS (put a proxy in front) or HTTP/2.
  */
 #include "worker.h"
 
 #include "wire.h"
+#include "worker_auth.h"
+#include "worker_req.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,13 +35,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define HEADER_MAX     (16u << 10)
-#define IDLE_TIMEOUT_S 120
+/* What a connection may read ahead of the request it is on. */
+#define READ_CHUNK (64u << 10)
+/* A buffer larger than this is given back after its request. */
+#define KEEP_CAP (256u << 10)
+/* After an error answer, unread request bytes are drained this long, so that
+ * closing does not reset the connection before the client reads the answer. */
+#define LINGER_NS    (2000000000ull)
+#define LINGER_BYTES (1u << 20)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -44,13 +58,17 @@ static void on_signal(int sig)
 
 struct server {
 	struct worker *w;
+	const struct worker_http_opts *o;
+	struct worker_req_limits lim;
+	atomic_bool stopping;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* protected by mu */
 	int *fds; /* open connections, for shutdown */
 	size_t nfds, cap;
 	int active;
-	bool stopping;
+	int inflight;        /* /execute requests admitted */
+	uint64_t body_bytes; /* their bodies' sizes, in all */
 };
 
 struct conn {
@@ -85,10 +103,31 @@ static void untrack(struct server *s, int fd)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int send_all(int fd, const char *p, size_t n)
+/* Admits an /execute request with a body of `bytes`: false when the worker is full. */
+static bool admit(struct server *s, uint64_t bytes)
+{
+	pthread_mutex_lock(&s->mu);
+	bool ok = s->inflight < s->o->max_inflight && bytes <= s->o->max_memory - s->body_bytes;
+	if (ok) {
+		s->inflight++;
+		s->body_bytes += bytes;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+static void release(struct server *s, uint64_t bytes)
+{
+	pthread_mutex_lock(&s->mu);
+	s->inflight--;
+	s->body_bytes -= bytes;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int send_all(int fd, const char *p, size_t n, int flags)
 {
 	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL | flags);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -104,86 +143,150 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
 }
 
+/* extra: more header lines, each ending in CRLF, or NULL. flags: for send(2). */
 static int reply(int fd, int status, const char *type, const char *body, size_t len,
-                 bool close_after)
+                 bool close_after, const char *extra, int flags)
 {
-	char head[256];
-	int n =
-	    snprintf(head, sizeof head,
-	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-	             reason(status), type, len, close_after ? "Connection: close\r\n" : "");
-	if (send_all(fd, head, (size_t)n) < 0)
+	char head[512];
+	int n = snprintf(head, sizeof head,
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+	                 status, reason(status), type, len, extra ? extra : "",
+	                 close_after ? "Connection: close\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof head)
 		return -1;
-	return len ? send_all(fd, body, len) : 0;
+	if (send_all(fd, head, (size_t)n, flags) < 0)
+		return -1;
+	return len ? send_all(fd, body, len, flags) : 0;
 }
 
-static int reply_error(int fd, int status, const char *msg, bool close_after)
+static int reply_error(int fd, int status, const char *msg, bool close_after, const char *extra)
 {
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "{\"v\":%d,\"error\":", WIRE_VERSION);
 	wire_add_string(&b, msg, strlen(msg));
 	buf_addc(&b, '}');
-	int r = reply(fd, status, "application/json", b.data, b.len, close_after);
+	int r = reply(fd, status, "application/json", b.data, b.len, close_after, extra, 0);
 	buf_free(&b);
 	return r;
 }
 
-/* Reads more into b; 0 on EOF or error. */
-static ssize_t read_more(int fd, struct buf *b, size_t want)
+/* 1 when fd is readable (or at EOF), 0 on an error, -1 at the deadline (now_ns() clock). */
+static int wait_readable(int fd, uint64_t deadline)
 {
-	buf_grow(b, want);
 	for (;;) {
-		ssize_t k = recv(fd, b->data + b->len, want, 0);
-		if (k < 0 && errno == EINTR)
+		uint64_t now = now_ns();
+		if (now >= deadline)
+			return -1;
+		uint64_t ms = (deadline - now + 999999) / 1000000;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (r > 0)
+			return 1;
+	}
+}
+
+/* Receives at most `want` more bytes into b: 1 got some, 0 EOF or error, -1 deadline. */
+static int recv_some(int fd, struct buf *b, size_t want, uint64_t deadline)
+{
+	for (;;) {
+		int r = wait_readable(fd, deadline);
+		if (r <= 0)
+			return r;
+		buf_grow(b, want);
+		ssize_t k = recv(fd, b->data + b->len, want, MSG_DONTWAIT);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (k > 0) {
-			b->len += (size_t)k;
-			b->data[b->len] = 0;
-		}
-		return k < 0 ? 0 : k;
+		if (k <= 0)
+			return 0;
+		b->len += (size_t)k;
+		b->data[b->len] = 0;
+		return 1;
 	}
 }
 
-/* The value of header `name` within the header block, or NULL (not NUL-terminated: up to \r). */
-static const char *header(const char *hdrs, const char *name, size_t *vlen)
+/* Reads and drops n bytes: 0, or -1 at EOF, an error or the deadline. */
+static int discard(int fd, uint64_t n, uint64_t deadline)
 {
-	size_t nl = strlen(name);
-	for (const char *p = hdrs; p && *p;) {
-		const char *eol = strstr(p, "\r\n");
-		if (!eol)
+	char tmp[16384];
+	while (n) {
+		if (wait_readable(fd, deadline) <= 0)
+			return -1;
+		ssize_t k = recv(fd, tmp, n < sizeof tmp ? (size_t)n : sizeof tmp, MSG_DONTWAIT);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return -1;
+		n -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* After an error answer: no more writing; read what the client still sends for a while. */
+static void linger(int fd)
+{
+	shutdown(fd, SHUT_WR);
+	uint64_t deadline = now_ns() + LINGER_NS;
+	char tmp[4096];
+	size_t got = 0;
+	while (got < LINGER_BYTES && wait_readable(fd, deadline) == 1) {
+		ssize_t k = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
 			break;
-		if ((size_t)(eol - p) > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
-			const char *v = p + nl + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			const char *e = eol;
-			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			*vlen = (size_t)(e - v);
-			return v;
-		}
-		p = eol + 2;
+		got += (size_t)k;
 	}
-	return NULL;
 }
 
-static bool header_is(const char *hdrs, const char *name, const char *value)
+/* Drops the first n bytes of b (n <= b->len); a large buffer is given back. */
+static void consume(struct buf *b, size_t n)
 {
-	size_t n;
-	const char *v = header(hdrs, name, &n);
-	return v && n == strlen(value) && !strncasecmp(v, value, n);
+	size_t rest = b->len - n;
+	if (b->cap > KEEP_CAP) {
+		struct buf nb = BUF_INIT;
+		buf_add(&nb, b->data + n, rest);
+		buf_free(b);
+		*b = nb;
+		return;
+	}
+	if (rest)
+		memmove(b->data, b->data + n, rest);
+	b->len = rest;
+	if (b->data)
+		b->data[rest] = 0;
+}
+
+/* Drops a request from the connection: what is buffered and the body still to come. */
+static int skip_request(int fd, struct buf *in, const struct worker_req *rq, uint64_t deadline)
+{
+	uint64_t total = rq->head_len + rq->body_len;
+	if (in->len >= total) {
+		consume(in, (size_t)total);
+		return 0;
+	}
+	uint64_t rest = total - in->len;
+	consume(in, in->len);
+	return discard(fd, rest, deadline);
 }
 
 /* Test-only faults that act at the HTTP level. 0 = none, else what to do. */
@@ -200,130 +303,190 @@ static int http_fault(struct worker *w)
 	return 0;
 }
 
-/* One request on the connection; false when the connection should end. */
-static bool serve_one(struct server *s, int fd, struct buf *in)
+/* Runs a whole /execute request and answers; false when the connection should end. */
+static bool execute(struct server *s, int fd, const char *body, const struct worker_req *rq)
 {
-	/* the header block */
-	char *end;
-	while (!(end = strstr(in->data ? in->data : "", "\r\n\r\n"))) {
-		if (in->len >= HEADER_MAX) {
-			reply_error(fd, 431, "request headers too large", true);
-			return false;
-		}
-		if (read_more(fd, in, 4096) <= 0)
-			return false;
-		if (memchr(in->data, 0, in->len)) {
-			reply_error(fd, 400, "NUL byte in the request headers", true);
-			return false;
-		}
-	}
-	size_t head_len = (size_t)(end - in->data) + 4;
-	char *line_end = strstr(in->data, "\r\n");
-	char method[16], target[256], version[16];
-	*line_end = 0;
-	int ok = sscanf(in->data, "%15s %255s %15s", method, target, version) == 3 &&
-	         !strncmp(version, "HTTP/1.", 7);
-	*line_end = '\r';
-	if (!ok) {
-		reply_error(fd, 400, "malformed request line", true);
-		return false;
-	}
-	char saved = in->data[head_len - 2];
-	in->data[head_len - 2] = 0; /* headers end with the last \r\n */
-	const char *hdrs = line_end + 2;
-	bool keep = strcmp(version, "HTTP/1.0") ? !header_is(hdrs, "Connection", "close")
-	                                        : header_is(hdrs, "Connection", "keep-alive");
-	size_t clen_n;
-	const char *clen = header(hdrs, "Content-Length", &clen_n);
-	bool chunked = header(hdrs, "Transfer-Encoding", &clen_n) != NULL;
-	bool expect = header_is(hdrs, "Expect", "100-continue");
-	uint64_t body_len = 0;
-	if (clen) {
-		char num[24];
-		size_t k = clen_n < sizeof num - 1 ? clen_n : sizeof num - 1;
-		memcpy(num, clen, k);
-		num[k] = 0;
-		if (parse_u64(num, &body_len) < 0) {
-			reply_error(fd, 400, "bad Content-Length", true);
-			return false;
-		}
-	}
-	in->data[head_len - 2] = saved;
-	bool is_post = !strcmp(method, "POST");
-	if (!strcmp(method, "GET") && !strcmp(target, "/health")) {
-		memmove(in->data, in->data + head_len, in->len - head_len);
-		in->len -= head_len;
-		return reply(fd, 200, "text/plain", "ok\n", 3, !keep) == 0 && keep;
-	}
-	if (!is_post || (strcmp(target, "/execute") && strcmp(target, "/"))) {
-		bool known = !strcmp(target, "/execute") || !strcmp(target, "/");
-		reply_error(fd, known && !is_post ? 405 : 404,
-		            "use POST /execute (or POST /) with a request, or GET /health", true);
-		return false;
-	}
-	if (chunked || !clen) {
-		reply_error(fd, 411, "a request body needs a Content-Length", true);
-		return false;
-	}
-	if (body_len > WIRE_MAX_REQUEST) {
-		reply_error(fd, 413, "request body too large", true);
-		return false;
-	}
-	if (expect && in->len - head_len < body_len &&
-	    send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
-		return false;
-	while (in->len - head_len < body_len)
-		if (read_more(fd, in,
-		              (size_t)(body_len - (in->len - head_len)) < (1u << 20)
-		                  ? (size_t)(body_len - (in->len - head_len))
-		                  : (1u << 20)) <= 0)
-			return false;
+	bool keep = rq->keep_alive;
 	int fault = http_fault(s->w);
-	bool alive = true;
 	if (fault > 0) {
 		fprintf(stderr, "gg worker: --fault-inject: answering %d\n", fault);
-		alive = reply_error(fd, fault,
-		                    fault == 429 ? "fault injected: too many requests"
-		                                 : "fault injected: internal error",
-		                    !keep) == 0 &&
-		        keep;
-	} else if (fault == -1) {
+		return reply_error(fd, fault,
+		                   fault == 429 ? "fault injected: too many requests"
+		                                : "fault injected: internal error",
+		                   !keep, NULL) == 0 &&
+		       keep;
+	}
+	if (fault == -1) {
 		fprintf(stderr, "gg worker: --fault-inject hang: not answering\n");
 		while (!stop_requested)
 			sleep(1);
-		alive = false;
-	} else if (fault == -2) {
-		fprintf(stderr, "gg worker: --fault-inject drop: closing without an answer\n");
-		alive = false;
-	} else {
-		struct buf out = BUF_INIT;
-		int status;
-		worker_handle(s->w, in->data + head_len, (size_t)body_len, &out, &status);
-		alive =
-		    reply(fd, status, "application/json", out.data, out.len, !keep) == 0 && keep;
-		buf_free(&out);
+		return false;
 	}
-	size_t used = head_len + (size_t)body_len;
-	memmove(in->data, in->data + used, in->len - used);
-	in->len -= used;
-	in->data[in->len] = 0;
+	if (fault == -2) {
+		fprintf(stderr, "gg worker: --fault-inject drop: closing without an answer\n");
+		return false;
+	}
+	struct buf out = BUF_INIT;
+	int status;
+	worker_handle(s->w, body, (size_t)rq->body_len, &out, &status);
+	bool alive =
+	    reply(fd, status, "application/json", out.data, out.len, !keep, NULL, 0) == 0 && keep;
+	buf_free(&out);
 	return alive;
+}
+
+/* GET /health, and the 404 and 405 answers; false when the connection should end. */
+static bool answer_other(int fd, const struct worker_req *rq)
+{
+	bool keep = rq->keep_alive;
+	switch (rq->route) {
+	case WORKER_ROUTE_HEALTH:
+		return reply(fd, 200, "text/plain", "ok\n", 3, !keep, NULL, 0) == 0 && keep;
+	case WORKER_ROUTE_METHOD:
+		return reply_error(fd, 405, "use POST /execute (or POST /) with a request", !keep,
+		                   "Allow: POST\r\n") == 0 &&
+		       keep;
+	default:
+		return reply_error(fd, 404,
+		                   "not found: use POST /execute (or POST /) with a request, or "
+		                   "GET /health",
+		                   !keep, NULL) == 0 &&
+		       keep;
+	}
+}
+
+static void serve_conn(struct server *s, int fd)
+{
+	const struct worker_http_opts *o = s->o;
+	struct buf in = BUF_INIT;
+	uint64_t begun = 0; /* when the current request's first byte came; 0 = between requests */
+	bool admitted = false, continued = false;
+	uint64_t held = 0;
+	for (;;) {
+		struct worker_req rq;
+		enum worker_req_state st =
+		    worker_req_parse(in.data ? in.data : "", in.len, &s->lim, &rq);
+		uint64_t deadline = begun + (uint64_t)o->read_timeout_s * 1000000000u;
+		if (st == WORKER_REQ_BAD) {
+			if (s->w->verbose)
+				fprintf(stderr, "gg worker: refused a request: %d %s\n", rq.status,
+				        rq.error);
+			reply_error(fd, rq.status, rq.error, true, NULL);
+			break;
+		}
+		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_HEALTH && o->tokens->n &&
+		    !worker_token_ok(o->tokens, rq.authorization, rq.authorization_len)) {
+			const char *why = rq.authorization ? "a wrong token" : "no token";
+			if (s->w->verbose)
+				fprintf(stderr, "gg worker: refused a request with %s: 401\n", why);
+			reply_error(fd, 401,
+			            rq.authorization
+			                ? "unauthorized: the bearer token is not accepted"
+			                : "unauthorized: this worker needs "
+			                  "\"Authorization: Bearer TOKEN\"",
+			            true,
+			            rq.authorization
+			                ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
+			                : "WWW-Authenticate: Bearer\r\n");
+			break;
+		}
+		/* a client that sent "Expect: 100-continue" and gets a final answer may
+		 * never send the body: close rather than wait for it */
+		if (st == WORKER_REQ_HEAD && rq.expect_continue && !continued)
+			rq.keep_alive = false;
+		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_EXECUTE) {
+			if (!answer_other(fd, &rq) || skip_request(fd, &in, &rq, deadline) < 0)
+				break;
+			begun = in.len ? now_ns() : 0;
+			continue;
+		}
+		if (st != WORKER_REQ_MORE && !admitted) {
+			if (!admit(s, rq.body_len)) {
+				if (s->w->verbose)
+					fprintf(stderr, "gg worker: full: answering 503\n");
+				if (reply_error(
+				        fd, 503,
+				        "the worker is full (--max-inflight, --max-memory): "
+				        "retry later",
+				        !rq.keep_alive, "Retry-After: 1\r\n") < 0 ||
+				    !rq.keep_alive || skip_request(fd, &in, &rq, deadline) < 0)
+					break;
+				begun = in.len ? now_ns() : 0;
+				continue;
+			}
+			admitted = true;
+			held = rq.body_len;
+		}
+		if (st == WORKER_REQ_DONE) {
+			bool alive = execute(s, fd, in.data + rq.head_len, &rq);
+			release(s, held);
+			admitted = continued = false;
+			consume(&in, rq.head_len + (size_t)rq.body_len);
+			begun = in.len ? now_ns() : 0;
+			if (!alive)
+				break;
+			continue;
+		}
+		if (st == WORKER_REQ_HEAD && rq.expect_continue && !continued) {
+			if (send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, 0) < 0)
+				break;
+			continued = true;
+		}
+		if (atomic_load(&s->stopping) && !in.len)
+			break;
+		size_t want = READ_CHUNK;
+		if (st == WORKER_REQ_HEAD) {
+			uint64_t need = rq.head_len + rq.body_len - in.len;
+			want = need < READ_CHUNK ? (size_t)need : READ_CHUNK;
+		}
+		if (!begun)
+			deadline = now_ns() + (uint64_t)o->idle_timeout_s * 1000000000u;
+		int r = recv_some(fd, &in, want, deadline);
+		if (r < 0 && begun) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "the request did not arrive within %u s",
+			         o->read_timeout_s);
+			if (s->w->verbose)
+				fprintf(stderr, "gg worker: %s: answering 408\n", msg);
+			reply_error(fd, 408, msg, true, NULL);
+		}
+		if (r <= 0)
+			break;
+		if (!begun)
+			begun = now_ns();
+	}
+	if (admitted)
+		release(s, held);
+	buf_free(&in);
+	/* whatever ended it, unread bytes must not turn the close into a reset */
+	linger(fd);
 }
 
 static void *conn_main(void *p)
 {
 	struct conn *c = p;
-	struct buf in = BUF_INIT;
-	buf_grow(&in, 4096);
-	while (!c->srv->stopping && serve_one(c->srv, c->fd, &in))
-		;
-	buf_free(&in);
+	serve_conn(c->srv, c->fd);
 	untrack(c->srv, c->fd);
 	free(c);
 	return NULL;
 }
 
-static int open_listener(const char *listen_on, int *out, char *bound, size_t bound_len)
+/* 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104 */
+static bool loopback_only(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* Refuses a non-loopback address without tokens unless allowed. */
+static int open_listener(const char *listen_on, const struct strvec *tokens,
+                         bool allow_unauthenticated, int *out, char *bound, size_t bound_len)
 {
 	char *spec = xstrdup(listen_on);
 	char *host = spec, *port = strrchr(spec, ':');
@@ -344,6 +507,16 @@ static int open_listener(const char *listen_on, int *out, char *bound, size_t bo
 	if (e) {
 		free(spec);
 		return gg_error("--listen %s: %s", listen_on, gai_strerror(e));
+	}
+	if (!loopback_only(ai->ai_addr) && !tokens->n && !allow_unauthenticated) {
+		freeaddrinfo(ai);
+		free(spec);
+		return gg_error(
+		    "--listen %s is not a loopback address: anyone who can reach it could "
+		    "run programs here. Give tokens (--token-file FILE or "
+		    "GG_WORKER_TOKENS), or --allow-unauthenticated behind an "
+		    "authenticating proxy",
+		    listen_on);
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	int r = fd < 0 ? gg_error_errno("socket") : 0;
@@ -371,29 +544,33 @@ static int open_listener(const char *listen_on, int *out, char *bound, size_t bo
 	return r;
 }
 
-int worker_http_serve(struct worker *w, const char *listen_on, const char *port_file, int max_conns)
+int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 {
 	int lfd = -1;
 	char bound[NI_MAXHOST + NI_MAXSERV + 4] = "?";
-	if (open_listener(listen_on, &lfd, bound, sizeof bound) < 0)
+	if (open_listener(o->listen, o->tokens, o->allow_unauthenticated, &lfd, bound,
+	                  sizeof bound) < 0)
 		return -1;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "gg worker: listening on http://%s (store %s, %d at once)\n", bound,
-	        w->store->root, w->jobs);
-	if (port_file) {
+	fprintf(stderr,
+	        "gg worker: listening on http://%s (store %s, %d at once, %d admitted, "
+	        "%d connections, %s)\n",
+	        bound, w->store->root, w->jobs, o->max_inflight, o->max_conns,
+	        o->tokens->n ? "bearer tokens required" : "no authentication");
+	if (o->port_file) {
 		const char *port = strrchr(bound, ':');
 		char text[32];
 		int n = snprintf(text, sizeof text, "%s\n", port ? port + 1 : "0");
-		if (write_file_atomic(port_file, text, (size_t)n, 0644) < 0) {
+		if (write_file_atomic(o->port_file, text, (size_t)n, 0644) < 0) {
 			close(lfd);
 			return -1;
 		}
 	}
-	struct server srv = {.w = w};
+	struct server srv = {.w = w, .o = o, .lim = worker_req_limits_default(o->max_body)};
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_cond_init(&srv.cv, NULL);
 	pthread_attr_t attr;
@@ -409,13 +586,16 @@ int worker_http_serve(struct worker *w, const char *listen_on, const char *port_
 			continue;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct timeval tv = {IDLE_TIMEOUT_S, 0};
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		/* a client that does not read its answer cannot hold a thread for ever */
+		struct timeval tv = {(time_t)o->read_timeout_s, 0};
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 		pthread_mutex_lock(&srv.mu);
-		bool full = srv.active >= max_conns;
+		bool full = srv.active >= o->max_conns;
 		pthread_mutex_unlock(&srv.mu);
 		if (full) {
-			reply_error(fd, 503, "too many connections", true);
+			/* from the accepting thread: never wait on this client */
+			reply(fd, 503, "text/plain", "too many connections\n", 21, true,
+			      "Retry-After: 1\r\n", MSG_DONTWAIT);
 			close(fd);
 			continue;
 		}
@@ -431,7 +611,7 @@ int worker_http_serve(struct worker *w, const char *listen_on, const char *port_
 	close(lfd);
 	/* Idle keep-alive connections end now; a running request still answers. */
 	pthread_mutex_lock(&srv.mu);
-	srv.stopping = true;
+	atomic_store(&srv.stopping, true);
 	for (size_t i = 0; i < srv.nfds; i++)
 		shutdown(srv.fds[i], SHUT_RD);
 	while (srv.active)

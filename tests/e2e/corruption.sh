@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One byte flipped in (a) an output value, (b) a tool's executable copy,
-# (c) a hash cache entry, (d) a value in remote (file://) storage and (e) a
+# (c) a hash cache entry, (c') a memo entry, (d) a value in remote (file://) storage and (e) a
 # value in a store copied with cp -a (new inodes: no verdict holds): gg
 # force, gg cat, reads through the mount and by-hash give the right bytes
 # (recomputed or fetched again) or an error naming the object, never the
@@ -110,6 +110,20 @@ gg fsck >fsck.out 2>&1
 check "(c) gg fsck: exit 3" [ $? = 3 ]
 check "(c) gg fsck names a damaged hash cache entry" grep -q "damaged: hash cache entry .* is damaged; dropped" fsck.out
 check "(c) gg hash afterwards: the right name" [ "$(gg hash in3.txt)" = "$name" ]
+
+# ---- (c') a memo entry (sealed: a damaged one is dropped, the thunk runs again) ----
+gg force --no-progress "$t#out.txt" >/dev/null
+memo=".gg/memo/${t:1:2}/$t"
+check "(c') the thunk has a memo entry" [ -f "$memo" ]
+flip "$memo" 12
+gg fsck >fsck.out 2>&1
+check "(c') gg fsck: exit 3" [ $? = 3 ]
+check "(c') gg fsck names the damaged memo entry" grep -q "damaged: memo entry of $t is damaged; dropped" fsck.out
+out=$(gg cat "$t#out.txt" 2>cm.err)
+check "(c') gg cat: the right bytes (the thunk ran again)" [ "$out" = "$good" ]
+flip "$memo" 20
+out=$(gg cat "$t#out.txt" 2>cm2.err)
+check "(c') gg cat with a damaged memo entry: the right bytes" [ "$out" = "$good" ]
 
 # ---- (d) a value in remote storage ----
 bucket="file://$T/bucket"

@@ -13,8 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/c_graph.sh"
 cd "$T"
 t0=$SECONDS
-RGW_PORT=$(free_port) MON_PORT=$(free_port)
-if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \
+if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
 	bash "$here/servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
 	tail -20 "$T/ceph.log"
 	at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$T/ceph'"

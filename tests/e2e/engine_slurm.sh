@@ -46,5 +46,30 @@ t=$(gg thunk -o o -- sh -c 'echo never > o')
 GG_SLURM_GG=/nonexistent/gg gg force --no-progress --retries 0 -e slurm "$t#o" 2>nogg.txt
 check "a job without a response fails the force" [ $? -ne 0 ]
 check "naming the job and its log" grep -q 'slurm job [0-9]* ended (.*) without a response; its log: .*nonexistent/gg' nogg.txt || cat nogg.txt
+
+# Cancelling gg force (SIGINT, SIGTERM) cancels its Slurm jobs.
+for sig in INT TERM; do
+	t=$(gg thunk -o o -- sh -c "while :; do :; done; echo $sig > o")
+	gg force --no-progress -e "slurm=$SLURM_PARTITION" "$t#o" 2>"cancel.$sig" &
+	force=$!
+	job=
+	for _ in $(seq 300); do
+		job=$(squeue -h -o '%i %j %T' | grep " gg-${t:1:12}" | grep -E 'RUNNING|PENDING' | cut -d' ' -f1)
+		[ -n "$job" ] && break
+		sleep 0.1
+	done
+	check "SIG$sig: the job was queued or running ($job)" [ -n "$job" ]
+	kill -$sig $force
+	wait $force
+	rc=$?
+	check "SIG$sig: gg force exits 130 (got $rc)" [ $rc = 130 ]
+	left=
+	for _ in $(seq 100); do
+		left=$(squeue -h -o '%i %T' | grep -E "^$job (RUNNING|PENDING|CONFIGURING|COMPLETING)")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	check "SIG$sig: its Slurm job is gone within 10 s" [ -z "$left" ]
+done
 cd ..
 finish

@@ -46,7 +46,7 @@ if [ -x "$BUILD/bin/ggfs" ]; then
 		not_ok "mount the work directory with ggfs"
 	fi
 else
-	echo "# no $BUILD/bin/ggfs: forcing with gg force instead of reading through a mount"
+	not_ok "ggfs is not built ($BUILD/bin/ggfs; make builds it): the mount cannot be tested (forcing with gg force instead)"
 	(cd work && gg force --no-progress results/summary.txt results/*.log) 2>force.err
 	cp work/results/summary.txt summary.txt
 	for t in "${passing[@]}"; do

@@ -7,16 +7,19 @@ need sh python3
 cd "$T"
 gg init . >/dev/null
 
+check "the host has /etc/passwd (the file the thunk must not see)" test -r /etc/passwd
 name=$(gg thunk -o o -- sh -c 'read -r x < /etc/passwd || exit 1; echo "$x" > o')
-check "an undeclared host file cannot be read" bash -c "! gg force --stdout '$name#o' >/dev/null 2>&1"
+out=$(gg force --stdout "$name#o" 2>&1)
+rc=$?
+check "an undeclared host file cannot be read: the force fails (rc $rc)" test $rc -ne 0
+check "... because the file does not exist in the sandbox: $(echo "$out" | grep -m1 "No such")" has_text "$out" "/etc/passwd: No such file"
 
 # A listener on the host's loopback; the thunk tries to reach it with sh's
 # /dev/tcp-free way: python is not an input, so use bash's /dev/tcp.
-python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); open("port","w").write(str(s.getsockname()[1])); time.sleep(20)' &
+python3 -c 'import os,socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); open("port.tmp","w").write("%d\n" % s.getsockname()[1]); os.rename("port.tmp","port"); time.sleep(600)' &
 lp=$!
 at_exit "kill $lp"
-for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
-port=$(cat port)
+port=$(wait_port_file port $lp) || { not_ok "the listener on the host's loopback did not start"; finish; }
 name=$(gg thunk -o o -- bash -c "echo hi > /dev/tcp/127.0.0.1/$port && echo connected > o")
 if gg force --stdout "$name#o" >net.out 2>net.err; then
 	not_ok "a thunk must not reach the network (it connected)"

@@ -96,6 +96,8 @@ sleep 0.5
 for i in $(seq 200); do kill -0 $reader 2>/dev/null && sleep 0.05; done
 wait $reader 2>/dev/null
 check "the reader fails (does not hang) when the daemon dies" [ $? -ne 0 ]
+check "... with the error of a dead FUSE connection: $(cat killed.err)" \
+	grep -Eq "Software caused connection abort|Transport endpoint is not connected" killed.err
 check "fusermount3 -u -z cleans up the dead mount" fusermount3 -u -z mnt
 check "no partial object in the store" store_objects_whole src/.gg
 ggfs_mount src mnt ggfs3.log || not_ok "a fresh mount after kill -9"

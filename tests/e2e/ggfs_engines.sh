@@ -9,12 +9,13 @@ cd "$T"
 mkdir -p src mnt shared w1 w2
 (cd src && gg init . >/dev/null && printf 'pear\napple\n' > in.txt &&
 	gg thunk -i in.txt -o out.txt --placeholder out.txt -- sort -o out.txt in.txt >/dev/null)
+declare -A wport
 for w in w1 w2; do
 	(cd $w && GG_DIR=$T/$w/.gg GG_STORAGE=file://$T/shared exec gg worker --listen 127.0.0.1:0 --port-file port -j 1) >$w/log 2>&1 &
 	at_exit "kill $!"
+	wport[$w]=$(wait_port_file $w/port $!) || { not_ok "worker $w did not start: $(cat $w/log)"; finish; }
 done
-for w in w1 w2; do for _ in $(seq 100); do [ -s $w/port ] && break; sleep 0.05; done; done
-urls="http://127.0.0.1:$(cat w1/port)/execute,http://127.0.0.1:$(cat w2/port)/execute"
+urls="http://127.0.0.1:${wport[w1]}/execute,http://127.0.0.1:${wport[w2]}/execute"
 GG_STORAGE=file://$T/shared GG_ENGINE="2:http=$urls" ggfs src mnt
 at_exit "fusermount3 -u '$T/mnt'"
 check "a placeholder is forced on a remote worker through the mount" [ "$(cat mnt/out.txt)" = "$(printf 'apple\npear')" ]

@@ -41,6 +41,10 @@ ggfs -f -o store="$T/ab.txt" top/sub mnt 2>badstore.err
 check "store=FILE: fails, naming it" grep -q "not a store" badstore.err
 ggfs -f -o store="$T/other" top top/sub 2>inside.err
 check "MOUNTPOINT inside SOURCE is refused" grep -q "must not be SOURCE" inside.err
+: >afile
+ggfs -f -o store="$T/other" top afile 2>onfile.err
+check "a MOUNTPOINT that is a file is refused, naming it" grep -q "MOUNTPOINT $T/afile is not a directory" onfile.err
+check "... nothing mounted on it" sh -c "! grep -qs ' $T/afile ' /proc/mounts"
 ggfs -f -o store="$T/other" top 2>usage.err
 check "a missing MOUNTPOINT prints the usage" grep -q "usage: ggfs" usage.err
 ggfs -f -o store="$T/other" top mnt extra 2>extra.err

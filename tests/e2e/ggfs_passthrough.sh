@@ -73,9 +73,14 @@ check "... while another still is" [ "$(getfattr --only-values -n user.gg.state 
 # ---- SOURCE's store is hidden, .gg is taken ----
 check "SOURCE/.gg is not listed" sh -c "! ls -a mnt | grep -qx .gg"
 check "MOUNT/.gg is the virtual directory" [ "$(ls mnt/.gg)" = by-hash ]
-check "mkdir MOUNT/.gg fails" sh -c "! mkdir mnt/.gg 2>/dev/null"
-check "rm -rf MOUNT/.gg fails and the store survives" sh -c "! rm -rf mnt/.gg 2>/dev/null; [ -d src/.gg/objects ]"
-check "mv onto MOUNT/.gg fails" sh -c "! mv mnt/in.txt mnt/.gg 2>/dev/null && [ -e src/in.txt ]"
+out=$(mkdir mnt/.gg 2>&1)
+check "mkdir MOUNT/.gg fails: it exists ($out)" has_text "$out" "File exists"
+out=$(rm -rf mnt/.gg 2>&1)
+check "rm -rf MOUNT/.gg fails: read-only ($out)" has_text "$out" "Read-only file system"
+check "... and the store survives" [ -d src/.gg/objects ]
+out=$(mv mnt/in.txt mnt/.gg 2>&1)
+check "mv into MOUNT/.gg fails: read-only ($out)" has_text "$out" "Read-only file system"
+check "... and leaves the file where it was" [ -e src/in.txt ]
 
 # ---- SIGTERM ----
 kill -TERM "$GGFS_PID"

@@ -96,9 +96,12 @@ check "by-hash: THUNK#OUTPUT forces the thunk" cmp "mnt/.gg/by-hash/$bh_ref" ab.
 check "by-hash: then shows the real size" [ "$(stat -c %s "mnt/.gg/by-hash/$bh_ref")" = 4 ]
 check "by-hash: the placeholder sees it forced" [ "$(getfattr --only-values -n user.gg.state mnt/byhash.txt)" = forced ]
 check "by-hash: readdir lists . and .. only" [ "$(ls -a mnt/.gg/by-hash | tr '\n' ' ')" = ". .. " ]
-check "by-hash: an unknown name does not exist" sh -c "! stat mnt/.gg/by-hash/V$(printf '%064d%012d' 0 5) 2>/dev/null"
-check "by-hash: an undeclared output does not exist" sh -c "! stat 'mnt/.gg/by-hash/$bh_thunk#nope' 2>/dev/null"
-check "by-hash is read-only" sh -c "! touch mnt/.gg/by-hash/new 2>/dev/null"
+out=$(stat mnt/.gg/by-hash/V$(printf '%064d%012d' 0 5) 2>&1)
+check "by-hash: an unknown name does not exist" has_text "$out" "No such file or directory"
+out=$(stat "mnt/.gg/by-hash/$bh_thunk#nope" 2>&1)
+check "by-hash: an undeclared output does not exist" has_text "$out" "No such file or directory"
+out=$(touch mnt/.gg/by-hash/new 2>&1)
+check "by-hash is read-only ($out)" has_text "$out" "Read-only file system"
 
 check "fusermount3 -u: the daemon exits 0" ggfs_umount mnt
 check "ggfs log has no sanitizer report" ggfs_log_clean ggfs.log

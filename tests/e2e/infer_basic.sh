@@ -156,7 +156,7 @@ if [ -x "$BUILD/bin/ggfs" ]; then
 		not_ok "mount the lazy tree with ggfs"
 	fi
 else
-	echo "# ggfs is not built ($BUILD/bin/ggfs): forcing with gg force instead of the mount"
+	not_ok "ggfs is not built ($BUILD/bin/ggfs; make builds it): the mount cannot be tested (forcing with gg force instead)"
 fi
 (cd lazy-g && gg force --summary $outputs 2>force.out)
 check "gg force of every output" grep -q 'failed 0' lazy-g/force.out
@@ -268,8 +268,9 @@ check "-print-file-name runs for real" [ -f "$(gg infer gcc -print-file-name=lib
 cp m.c conftest.c
 gg infer gcc -O2 conftest.c f.c -o conftest 2>/dev/null
 check "a configure probe (conftest) is built for real" sh -c '! head -c2 conftest | grep -q "#!" && ./conftest | grep -q 42'
-gg infer gcc -O2 -c missing.c -o missing.o 2>/dev/null
+gg infer gcc -O2 -c missing.c -o missing.o 2>missing.err
 check "a command that fails for real still fails (the model does not hide it)" [ $? -ne 0 ]
+check "... with the compiler's own error: $(head -c 200 missing.err)" grep -q "missing.c: No such file or directory" missing.err
 check "each real run is one line in .gg/infer.log" [ "$(real_runs .gg)" -ge $((before + 4)) ]
 check "the log says why" grep -q 'configure probe' .gg/infer.log
 finish

@@ -55,7 +55,7 @@ if [ -x "$BUILD/bin/ggfs" ]; then
 		not_ok "mount the lazy tree with ggfs"
 	fi
 else
-	echo "# ggfs is not built ($BUILD/bin/ggfs): forcing with gg force instead of the mount"
+	not_ok "ggfs is not built ($BUILD/bin/ggfs; make builds it): the mount cannot be tested (forcing with gg force instead)"
 fi
 t0=$(date +%s%N)
 gg force --summary build/bin/gg 2>force.out

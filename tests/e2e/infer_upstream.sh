@@ -46,7 +46,7 @@ view() { # DIR
 			not_ok "mount $1 with ggfs"
 		fi
 	else
-		echo "# ggfs is not built: programs are forced by gg-run instead of through the mount"
+		not_ok "ggfs is not built ($BUILD/bin/ggfs; make builds it): the mount cannot be tested (programs are forced by gg-run instead)"
 	fi
 }
 

@@ -31,7 +31,7 @@ check() { # DESCRIPTION COMMAND...
 need() { # TOOL...: fail (never skip) when a tool is missing
 	local x
 	for x in "$@"; do
-		command -v "$x" >/dev/null 2>&1 || { not_ok "required tool '$x' is not installed (tools/deps.sh installs it)"; finish; }
+		command -v "$x" >/dev/null 2>&1 || { not_ok "required tool '$x' is not installed (tools/deps.sh test installs it)"; finish; }
 	done
 }
 finish() {
@@ -42,15 +42,9 @@ finish() {
 has_text() { grep -q -- "$2" <<<"$1"; } # OUTPUT PATTERN
 lacks_text() { ! grep -q -- "$2" <<<"$1"; }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on (20000-39999).
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
+# port_busy, free_port, pid_listens, wait_port_file, wait_listening,
+# start_on_free_port: starting servers without races.
+. "$(dirname "${BASH_SOURCE[0]}")/../servers/ports.sh"
 
 # Every object in a store has the size its name says (no partial objects).
 store_objects_whole() { # STORE_DIR

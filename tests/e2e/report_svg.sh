@@ -9,13 +9,7 @@
 setup "$@"
 need python3 sh
 here=$(cd "$(dirname "$0")" && pwd)
-# Chromium is installed by the test when missing (Debian's package); without
-# root it must already be there.
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }
-fi
+# Chromium must be installed (tools/deps.sh test installs it).
 need chromium
 cd "$T"
 gg init . >/dev/null

@@ -140,8 +140,13 @@ cat >fake.py <<'PY'
 # A TCP proxy in front of redis that drops its first connections part-way
 # through a reply ("drop"), or a fake Redis that misbehaves: "garbage",
 # "hugebulk", "negbulk", "truncate", "hang", "close", "longline".
-import socket, sys, threading, time
-port, mode, upstream = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+# It listens on a port of its own (port 0), then writes it to PORT_FILE.
+import os, socket, sys, threading, time
+log_lock, count_lock = threading.Lock(), threading.Lock()
+def log(*a):  # one whole line: print() from two threads interleaves
+    with log_lock:
+        sys.stderr.write(" ".join(map(str, a)) + "\n"); sys.stderr.flush()
+port_file, mode, upstream = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conns = [0]
 def pipe(a, b, limit):
     sent = 0
@@ -157,12 +162,13 @@ def pipe(a, b, limit):
         try: s.shutdown(socket.SHUT_RDWR)
         except OSError: pass
 def serve(c):
-    conns[0] += 1
-    k = conns[0]
+    with count_lock:  # connections are served on threads of their own
+        conns[0] += 1
+        k = conns[0]
     if mode == "drop":
         u = socket.create_connection(("127.0.0.1", upstream))
         limit = 300000 * k if k <= 3 else 0      # the first three die mid-reply
-        if k <= 3: print("drop after", limit, file=sys.stderr, flush=True)
+        if k <= 3: log("drop after", limit)
         threading.Thread(target=pipe, args=(c, u, 0), daemon=True).start()
         pipe(u, c, limit); return
     if mode == "close": c.close(); return
@@ -174,19 +180,20 @@ def serve(c):
     try: c.sendall(reply)
     except OSError: pass
     time.sleep(0.5); c.close()
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port)); s.listen(64)
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(64)
+with open(port_file + ".tmp", "w") as f: f.write("%d\n" % s.getsockname()[1])
+os.rename(port_file + ".tmp", port_file)
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-start_fake() { # MODE: sets FAKE_PORT, FAKE_PID
-	FAKE_PORT=$(free_port)
-	python3 fake.py "$FAKE_PORT" "$1" "$REDIS_PORT" 2>>fake.log &
+start_fake() { # MODE: sets FAKE_PORT, FAKE_PID once it listens
+	rm -f fake.port
+	python3 fake.py fake.port "$1" "$REDIS_PORT" 2>>fake.log &
 	FAKE_PID=$!
 	at_exit "kill $FAKE_PID"
-	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$FAKE_PORT") 2>/dev/null && return 0; sleep 0.05; done
-	return 1
+	FAKE_PORT=$(wait_port_file fake.port "$FAKE_PID") || { tail -5 fake.log; return 1; }
 }
 stop_fake() { kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; }
 

@@ -24,8 +24,7 @@ cd "$T"
 
 # ---- the server ----
 t0=$SECONDS
-RGW_PORT=$(free_port) MON_PORT=$(free_port)
-if ! env CEPH_ROOT="$T/ceph" RGW_PORT="$RGW_PORT" MON_PORT="$MON_PORT" \
+if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
 	bash "$servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
 	cat "$T/ceph.log"
 	at_exit "bash '$servers/start-ceph-rgw.sh' stop '$T/ceph'"
@@ -185,35 +184,41 @@ cat >proxy.py <<'PY'
 # of part 2, "part2always" 500 to every one; "badcreate" answers
 # CreateMultipartUpload with 200 and a truncated body; "complete200err"
 # answers CompleteMultipartUpload with 200 and an <Error> body.
-import hashlib, http.client, socketserver, sys
+# It listens on a port of its own (port 0), then writes it to PORT_FILE.
+import hashlib, http.client, os, socketserver, sys, threading
 from http.server import BaseHTTPRequestHandler
-port, upstream, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+log_lock, count_lock = threading.Lock(), threading.Lock()
+def log(*a):  # one whole line: print() from two threads interleaves
+    with log_lock:
+        sys.stderr.write(" ".join(map(str, a)) + "\n"); sys.stderr.flush()
+port_file, upstream, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 seen = {}
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
     def fault(self):
         key = self.command + self.path
-        seen[key] = seen.get(key, 0) + 1
+        with count_lock:  # requests run on threads of their own
+            seen[key] = n = seen.get(key, 0) + 1
         if mode == "always500": return "500"
         if mode == "clean": return None
         f = None
         if mode in ("part2once", "part2always"):
-            if self.command == "PUT" and "?partNumber=2&" in self.path and (mode == "part2always" or seen[key] == 1):
+            if self.command == "PUT" and "?partNumber=2&" in self.path and (mode == "part2always" or n == 1):
                 f = "503" if mode == "part2once" else "500"
         elif mode == "badcreate":
             if self.command == "POST" and self.path.endswith("?uploads="): f = "badcreate"
         elif mode == "complete200err":
             if self.command == "POST" and "?uploadId=" in self.path: f = "200err"
         if mode != "flaky":
-            if f: print("fault", f, key, file=sys.stderr, flush=True)
+            if f: log("fault", f, key)
             return f
-        if seen[key] > 1: return None
+        if n > 1: return None
         h = hashlib.sha256(key.encode()).digest()[0]
         if h % 3: return None                     # two thirds pass untouched
         f = ["500", "503", "drop", "cut"][(h // 3) % 4]
         if f == "cut" and self.command != "GET": f = "500"
-        print("fault", f, key, file=sys.stderr, flush=True)
+        log("fault", f, key)
         return f
     def handle_one(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -221,7 +226,7 @@ class H(BaseHTTPRequestHandler):
         if mode == "hang":
             import time; time.sleep(3600)
         if mode == "echo":                        # log the request, answer 404
-            print("request", self.command, self.path, dict(self.headers), file=sys.stderr, flush=True)
+            log("request", self.command, self.path, dict(self.headers))
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
         f = self.fault()
         if f == "drop":
@@ -246,7 +251,7 @@ class H(BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse(); data = r.read()
         if "?" in self.path:
-            print("forward", self.command, self.path, r.status, file=sys.stderr, flush=True)
+            log("forward", self.command, self.path, r.status)
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
@@ -263,15 +268,17 @@ class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True; daemon_threads = True
     request_queue_size = 256  # the default 5 drops SYNs from 64 parallel connects
     def handle_error(self, request, client_address): pass  # dropped connections are the point
-S(("127.0.0.1", port), H).serve_forever()
+srv = S(("127.0.0.1", 0), H)  # binds and listens
+with open(port_file + ".tmp", "w") as f: f.write("%d\n" % srv.server_address[1])
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
 PY
-start_proxy() { # MODE: sets PROXY_PORT, PROXY_PID
-	PROXY_PORT=$(free_port)
-	python3 proxy.py "$PROXY_PORT" "127.0.0.1:$RGW_PORT" "$1" 2>>proxy.log &
+start_proxy() { # MODE: sets PROXY_PORT, PROXY_PID once the proxy listens
+	rm -f proxy.port
+	python3 proxy.py proxy.port "127.0.0.1:$RGW_PORT" "$1" 2>>proxy.log &
 	PROXY_PID=$!
 	at_exit "kill $PROXY_PID"
-	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && return 0; sleep 0.05; done
-	return 1
+	PROXY_PORT=$(wait_port_file proxy.port "$PROXY_PID") || { tail -5 proxy.log; return 1; }
 }
 stop_proxy() { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; }
 

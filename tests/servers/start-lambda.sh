@@ -7,7 +7,8 @@
 #   tests/servers/start-lambda.sh NAME=DIR...   start; prints KEY=VALUE lines (eval them)
 #   tests/servers/start-lambda.sh stop ROOT     stop the server started with state in ROOT
 #
-# Environment: LAMBDA_PORT (default: a free port in 30000-39999), LAMBDA_ROOT
+# Environment: LAMBDA_PORT (default: the shim listens on a port of its own,
+# port 0, and says which once it listens: no race for a port), LAMBDA_ROOT
 # (state dir; default a fresh /tmp/gg-lambda.XXXXXX), LAMBDA_NPM_DIR (where the
 # npm package is installed once and reused; default /tmp/gg-lambda-npm),
 # LAMBDA_FAULT_429 / LAMBDA_FAULT_500 (answer the first N invocations so).
@@ -17,8 +18,8 @@
 set -euo pipefail
 
 die() { echo "start-lambda: $*" >&2; exit 1; }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/ports.sh"
 
 if [ "${1:-}" = stop ]; then
 	d=${2:?usage: $0 stop LAMBDA_ROOT}
@@ -43,7 +44,7 @@ done
 sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	echo "start-lambda: installing nodejs npm" >&2
-	$sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >&2 ||
+	$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm >&2 ||
 		die "cannot install the Debian packages nodejs npm"
 fi
 NPM_DIR=${LAMBDA_NPM_DIR:-/tmp/gg-lambda-npm}
@@ -54,29 +55,24 @@ if [ ! -f "$NPM_DIR/node_modules/@vercel/fun/package.json" ] || ! cmp -s "$here/
 	(cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error >&2) || die "npm install @vercel/fun failed"
 fi
 
-if [ -n "${LAMBDA_PORT:-}" ]; then
-	port_busy "$LAMBDA_PORT" && die "port $LAMBDA_PORT on 127.0.0.1 is busy (set LAMBDA_PORT)"
-	PORT=$LAMBDA_PORT
-else
-	PORT=
-	for _ in $(seq 1 50); do
-		p=$((30000 + RANDOM % 10000))
-		port_busy "$p" || { PORT=$p; break; }
-	done
-	[ -n "$PORT" ] || die "found no free port in 30000-39999"
-fi
+PORT=${LAMBDA_PORT:-0}
+[ "$PORT" = 0 ] || ! port_busy "$PORT" || die "port $PORT on 127.0.0.1 is busy (set LAMBDA_PORT)"
 D=${LAMBDA_ROOT:-$(mktemp -d /tmp/gg-lambda.XXXXXX)}
 mkdir -p "$D"
 touch "$D/.gg-lambda-root"
 
 NODE_PATH="$NPM_DIR/node_modules" setsid node "$here/lambda/fun-invoke-server.js" "$PORT" "$@" >"$D/shim.out" 2>"$D/shim.log" </dev/null &
-echo $! >"$D/shim.pid"
-for _ in $(seq 1 200); do
-	grep -q '^listening' "$D/shim.out" 2>/dev/null && break
-	kill -0 "$(cat "$D/shim.pid")" 2>/dev/null || die "the Invoke API shim exited; see $D/shim.log: $(tail -5 "$D/shim.log")"
-	sleep 0.05
+pid=$!
+echo $pid >"$D/shim.pid"
+# it prints "listening PORT" once it listens (a whole line: the port is all there)
+end=$((SECONDS + 60))
+while ! grep -q '^listening [0-9]*$' "$D/shim.out" 2>/dev/null; do
+	kill -0 "$pid" 2>/dev/null || die "the Invoke API shim exited; see $D/shim.log: $(tail -5 "$D/shim.log")"
+	[ $SECONDS -lt $end ] || die "the Invoke API shim did not listen within 60 s; see $D/shim.log"
+	sleep 0.02
 done
-grep -q '^listening' "$D/shim.out" || die "the Invoke API shim did not start; see $D/shim.log"
+PORT=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$D/shim.out" | head -1)
+pid_listens "$pid" "$PORT" || die "the Invoke API shim says it listens on port $PORT, but it does not"
 echo "start-lambda: Lambda Invoke API ready on http://127.0.0.1:$PORT (pid $(cat "$D/shim.pid"))" >&2
 echo "LAMBDA_ROOT=$D"
 echo "LAMBDA_PORT=$PORT"

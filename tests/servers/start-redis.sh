@@ -5,15 +5,18 @@
 #   tests/servers/start-redis.sh            start; prints KEY=VALUE lines (eval them)
 #   tests/servers/start-redis.sh stop DIR   stop the server started in DIR, remove DIR
 #
-# Environment: REDIS_PORT (default: a random free port in 20000-29999; a
-# given port that is busy fails, naming it), REDIS_ROOT (state dir; default a
-# fresh /tmp/gg-redis.XXXXXX), REDIS_PASSWORD (optional: --requirepass).
+# Environment: REDIS_PORT (default: a free port; redis cannot take port 0, so
+# when another process takes the port before redis binds it, another is
+# tried, up to 10 times; a given port that is busy fails, naming it),
+# REDIS_ROOT (state dir; default a fresh /tmp/gg-redis.XXXXXX),
+# REDIS_PASSWORD (optional: --requirepass). Ready is the server's process
+# listening on the port and answering PING, not a fixed wait.
 # Installs the Debian package redis-server when it is missing.
 # On success prints REDIS_ROOT=, REDIS_PORT=, REDIS_PID= on stdout.
 set -euo pipefail
 
 die() { echo "start-redis: $*" >&2; exit 1; }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$(dirname "$0")/ports.sh"
 
 if [ "${1:-}" = stop ]; then
 	d=${2:?usage: $0 stop REDIS_ROOT}
@@ -32,24 +35,12 @@ fi
 if ! dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q 'install ok installed'; then
 	echo "start-redis: installing redis-server" >&2
 	sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2 ||
-		{ $sudo apt-get update -qq >&2 &&
-		  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2; } ||
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server >&2 ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+		  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server >&2; } ||
 		die "cannot install the Debian package redis-server"
 fi
 command -v redis-server >/dev/null || die "required program 'redis-server' is missing"
-
-if [ -n "${REDIS_PORT:-}" ]; then
-	port_busy "$REDIS_PORT" && die "port $REDIS_PORT on 127.0.0.1 is busy (set REDIS_PORT)"
-	PORT=$REDIS_PORT
-else
-	PORT=
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 10000))
-		port_busy "$p" || { PORT=$p; break; }
-	done
-	[ -n "$PORT" ] || die "found no free port in 20000-29999"
-fi
 
 if [ -n "${REDIS_ROOT:-}" ]; then
 	D=$REDIS_ROOT
@@ -63,10 +54,30 @@ else
 fi
 touch "$D/.gg-redis-root"
 
-args=(--bind 127.0.0.1 --port "$PORT" --save '' --appendonly no --daemonize yes
-	--pidfile "$D/redis.pid" --dir "$D" --logfile "$D/redis.log" --protected-mode yes)
-[ -n "${REDIS_PASSWORD:-}" ] && args+=(--requirepass "$REDIS_PASSWORD")
-redis-server "${args[@]}" || die "redis-server did not start; see $D/redis.log"
+# Runs redis-server on PORT in the background, detached, and waits until it
+# listens there. Returns PORT_TAKEN when it could not bind the port.
+start_server() { # PORT
+	PORT=$1
+	local args=(--bind 127.0.0.1 --port "$PORT" --save '' --appendonly no --daemonize no
+		--dir "$D" --logfile "$D/redis.log" --protected-mode yes) pid from
+	[ -n "${REDIS_PASSWORD:-}" ] && args+=(--requirepass "$REDIS_PASSWORD")
+	from=$(stat -c %s "$D/redis.log" 2>/dev/null || echo 0)
+	setsid redis-server "${args[@]}" </dev/null >>"$D/redis.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$D/redis.pid"
+	wait_listening "$pid" "$PORT" 60 && return 0
+	wait "$pid" 2>/dev/null
+	rm -f "$D/redis.pid"
+	tail -c "+$((from + 1))" "$D/redis.log" | grep -q "Address already in use" && return $PORT_TAKEN
+	echo "start-redis: redis-server did not start: $(tail -c "+$((from + 1))" "$D/redis.log" | tail -3)" >&2
+	return 1
+}
+if [ -n "${REDIS_PORT:-}" ]; then
+	port_busy "$REDIS_PORT" && die "port $REDIS_PORT on 127.0.0.1 is busy (set REDIS_PORT)"
+	start_server "$REDIS_PORT" || die "redis-server did not start on port $REDIS_PORT; see $D/redis.log"
+else
+	start_on_free_port 10 20000 32767 start_server || die "redis-server did not start; see $D/redis.log"
+fi
 
 # ready = it answers PING (+PONG, or -NOAUTH when a password is set)
 for _ in $(seq 1 200); do
@@ -80,7 +91,6 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 [ "${ready:-0}" = 1 ] || die "redis-server on port $PORT did not answer PING; see $D/redis.log"
-for _ in $(seq 1 50); do [ -s "$D/redis.pid" ] && break; sleep 0.02; done
 echo "start-redis: redis-server ready on 127.0.0.1:$PORT (pid $(cat "$D/redis.pid"))" >&2
 echo "REDIS_ROOT=$D"
 echo "REDIS_PORT=$PORT"

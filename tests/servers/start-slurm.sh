@@ -8,27 +8,24 @@
 #
 # Environment: SLURM_ROOT (state dir; default a fresh /tmp/gg-slurm.XXXXXX),
 # SLURM_CPUS (CPUs the node offers; default the machine's). Ports are free ones
-# picked at random. Needs root (the daemons and munge). Installs the Debian
+# picked at random; neither daemon can take port 0, so when another process
+# takes one before a daemon binds it, both daemons are started again on other
+# ports (up to 10 times). Each daemon is ready when it listens on its port,
+# then the node when it is idle: never a fixed wait. Needs root (the daemons
+# and munge). Installs the Debian
 # packages slurmctld slurmd slurm-client munge when they are missing.
 # Prints SLURM_ROOT=, SLURM_CONF= (export it: every Slurm command needs it),
 # SLURM_PARTITION=.
 set -euo pipefail
 
 die() { echo "start-slurm: $*" >&2; exit 1; }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((40000 + RANDOM % 10000))
-		port_busy "$p" || { echo "$p"; return 0; }
-	done
-	die "found no free port in 40000-49999"
-}
+. "$(dirname "$0")/ports.sh"
 
-stop_dir() {
+stop_daemons() { # DIR [PIDFILE...]: stop the daemons named in these pid files (default all)
 	local d=$1 f pid pids=()
-	[ -f "$d/.gg-slurm-root" ] || die "$d was not made by this script; not touching it"
-	for f in "$d/slurmd.pid" "$d/slurmctld.pid" "$d/munge/munged.pid"; do
+	shift
+	[ $# -gt 0 ] || set -- "$d/slurmd.pid" "$d/slurmctld.pid" "$d/munge/munged.pid"
+	for f in "$@"; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f" 2>/dev/null) || continue
 		[[ "$pid" =~ ^[0-9]+$ ]] || continue
@@ -41,6 +38,13 @@ stop_dir() {
 		sleep 0.1
 	done
 	for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+	rm -f "$@"
+}
+
+stop_dir() {
+	local d=$1
+	[ -f "$d/.gg-slurm-root" ] || die "$d was not made by this script; not touching it"
+	stop_daemons "$d"
 	rm -rf "$d"
 }
 
@@ -56,9 +60,9 @@ for p in slurmctld slurmd slurm-client munge; do
 done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "start-slurm: installing ${need[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
-		{ apt-get update -qq >&2 &&
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2; } ||
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >&2 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+		  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >&2; } ||
 		die "cannot install the Debian packages ${need[*]}"
 fi
 for x in munged slurmctld slurmd sbatch squeue scancel sinfo; do
@@ -88,11 +92,10 @@ for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.02; done
 
 H=$(hostname)
 CPUS=${SLURM_CPUS:-$(nproc)}
-CTLD_PORT=$(free_port)
-SLURMD_PORT=$(free_port)
-[ "$CTLD_PORT" != "$SLURMD_PORT" ] || SLURMD_PORT=$((CTLD_PORT + 1))
 C=$D/slurm.conf
-cat >"$C" <<EOC
+export SLURM_CONF=$C
+write_conf() { # from CTLD_PORT and SLURMD_PORT
+	cat >"$C" <<EOC
 ClusterName=gg
 SlurmctldHost=$H(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
@@ -124,9 +127,33 @@ MinJobAge=300
 NodeName=$H NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 EOC
-export SLURM_CONF=$C
-slurmctld || die "slurmctld did not start; see $D/log/slurmctld.log"
-slurmd || die "slurmd did not start; see $D/log/slurmd.log"
+}
+
+# Starts slurmctld on CTLD_PORT and slurmd on a free port of its own; each
+# daemon forks, so ready is the process in its pid file listening on its
+# port. PORT_TAKEN (with both stopped) when either could not bind.
+start_daemons() { # CTLD_PORT
+	CTLD_PORT=$1
+	SLURMD_PORT=$(free_port) || return 1
+	[ "$SLURMD_PORT" != "$CTLD_PORT" ] || return $PORT_TAKEN
+	write_conf
+	local st=0 from bind_error="Address already in use"
+	from=$(file_size "$D/log/slurmctld.log")
+	slurmctld || { echo "start-slurm: slurmctld did not start; see $D/log/slurmctld.log" >&2; return 1; }
+	wait_daemon_listening "$D/slurmctld.pid" "$CTLD_PORT" "$D/log/slurmctld.log" "$from" "$bind_error" || st=$?
+	if [ $st = 0 ]; then
+		from=$(file_size "$D/log/slurmd.log")
+		if slurmd; then
+			wait_daemon_listening "$D/slurmd.pid" "$SLURMD_PORT" "$D/log/slurmd.log" "$from" "$bind_error" || st=$?
+		else
+			echo "start-slurm: slurmd did not start; see $D/log/slurmd.log" >&2
+			st=1
+		fi
+	fi
+	[ $st = 0 ] || stop_daemons "$D" "$D/slurmd.pid" "$D/slurmctld.pid"
+	return $st
+}
+start_on_free_port 10 20000 32767 start_daemons || die "Slurm did not start; see $D/log/"
 for _ in $(seq 1 300); do
 	sinfo -h -o %T 2>/dev/null | grep -q idle && break
 	sleep 0.1

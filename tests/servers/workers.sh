@@ -1,8 +1,9 @@
 # Helpers for the engine tests (source after tests/e2e/lib.sh's setup): start
 # `gg worker --listen` processes on 127.0.0.1, each in its own empty
-# directory with its own store, and, when this runs as root, in a private
-# mount namespace where the client's directory is an empty tmpfs: the worker
-# cannot read the client's store even by accident. Stopped at exit.
+# directory with its own store, and, after workers_hide, in a private mount
+# namespace where the client's directory is an empty tmpfs: the worker cannot
+# read the client's store even by accident (that needs root: without it
+# worker_start fails, saying so). Stopped at exit.
 #
 #   worker_start NAME [WORKER OPTION...]   sets WURL[NAME], WPID[NAME], WLOG[NAME]
 #   worker_stop NAME                       SIGTERM; 0 if it exited cleanly
@@ -27,7 +28,11 @@ worker_start() { # NAME [OPTION...]
 	local log="$dir/log" pf="$dir/port"
 	rm -f "$pf"
 	local cmd=(gg worker --listen 127.0.0.1:0 --port-file "$pf" --dir "$dir/store" -v "$@")
-	if [ ${#WORKERS_HIDE[@]} -gt 0 ] && workers_can_hide; then
+	if [ ${#WORKERS_HIDE[@]} -gt 0 ] && ! workers_can_hide; then
+		echo "worker $name: cannot hide ${WORKERS_HIDE[*]} from it: that needs root and unshare --mount"
+		return 1
+	fi
+	if [ ${#WORKERS_HIDE[@]} -gt 0 ]; then
 		# mount tmpfs over each hidden dir, then become the worker (same pid)
 		(cd "$dir" && exec unshare --mount --propagation private sh -c '
 			n=$1; shift
@@ -39,14 +44,9 @@ worker_start() { # NAME [OPTION...]
 	WPID[$name]=$!
 	WLOG[$name]=$log
 	at_exit "worker_kill ${WPID[$name]}"
-	local i
-	for i in $(seq 1 200); do
-		[ -s "$pf" ] && break
-		kill -0 "${WPID[$name]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -s "$pf" ] || { echo "worker $name did not start:"; cat "$log"; return 1; }
-	WURL[$name]="http://127.0.0.1:$(cat "$pf")/execute"
+	local port
+	port=$(wait_port_file "$pf" "${WPID[$name]}") || { echo "worker $name did not start:"; cat "$log"; return 1; }
+	WURL[$name]="http://127.0.0.1:$port/execute"
 }
 
 # Cleanup: a worker this test started, if still there.

@@ -1005,10 +1005,15 @@ static void test_memo_round_trip(void)
 	teardown(&f);
 }
 
+/* Parses an entry's text with its seal added, as memo_encode writes it. */
 static int parse_memo_text(const char *s)
 {
 	struct memo m;
-	int r = memo_parse(s, strlen(s), &m);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, s);
+	stamp_seal(&b);
+	int r = memo_parse(b.data, b.len, &m);
+	buf_free(&b);
 	if (r == 0)
 		memo_free(&m);
 	else
@@ -1051,7 +1056,11 @@ static void test_memo_encoding(void)
 	memo_add(&m, "bin/x", &v, true);
 	struct buf b = BUF_INIT, b2 = BUF_INIT;
 	CHECK(memo_encode(&m, &b) == 0);
-	CHECK_STR(b.data, "ggmemo 1\nout - " MNAME " 3 a.o\nout x " MNAME " 5 bin/x\n");
+	struct buf want = BUF_INIT;
+	buf_adds(&want, "ggmemo 2\nout - " MNAME " 3 a.o\nout x " MNAME " 5 bin/x\n");
+	stamp_seal(&want);
+	CHECK_STR(b.data, want.data);
+	buf_free(&want);
 	CHECK(memo_parse(b.data, b.len, &p) == 0);
 	CHECK(memo_encode(&p, &b2) == 0);
 	CHECK(b.len == b2.len && !memcmp(b.data, b2.data, b.len));
@@ -1062,41 +1071,68 @@ static void test_memo_encoding(void)
 	CHECK(m.n == 0 && m.v == NULL);
 
 	/* Any byte but NUL may be in a path: the length says where it ends. */
-	CHECK(parse_memo_text("ggmemo 1\nout - " MNAME " 5 a\nb c\n") == 0);
+	CHECK(parse_memo_text("ggmemo 2\nout - " MNAME " 5 a\nb c\n") == 0);
 }
 
 static void test_memo_parse_rejects_garbage(void)
 {
 	CHECK_ERR(parse_memo_text(""), "malformed memo entry: bad header");
-	CHECK_ERR(parse_memo_text("ggmemo 2\n"), "bad header");
+	CHECK_ERR(parse_memo_text("ggmemo 1\n"), "bad header"); /* format 1: no longer read */
 	CHECK_ERR(parse_memo_text("garbage"), "bad header");
-	CHECK_ERR(parse_memo_text("ggmemo 1\n"), "malformed memo entry"); /* no outputs */
+	CHECK_ERR(parse_memo_text("ggmemo 2\n"), "malformed memo entry"); /* no outputs */
 	CHECK_ERR(
-	    parse_memo_text("ggmemo 1\nout - " MNAME
+	    parse_memo_text("ggmemo 2\nout - " MNAME
 	                    " 3 a.o\ngarbage that is long enough to look like an "
 	                    "entry..........................................................\n"),
 	    "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout ? " MNAME " 3 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nput - " MNAME " 3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout ? " MNAME " 3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nput - " MNAME " 3 a.o\n"), "malformed memo entry");
 	CHECK_ERR(
 	    parse_memo_text(
-	        "ggmemo 1\nout - X2222222222222222222222222222222222222222222222222222222222222222"
+	        "ggmemo 2\nout - X2222222222222222222222222222222222222222222222222222222222222222"
 	        "000000000006 3 a.o\n"),
 	    "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " x a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 3 a.o"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 2 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 4 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 99 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 18446744073709551616 a.o\n"),
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " x a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 3 a.o"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 2 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 4 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 99 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 18446744073709551616 a.o\n"),
 	          "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " -1 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME "\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 0 \n"),
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " -1 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME "\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 0 \n"),
 	          "malformed memo entry"); /* empty path */
 	struct memo m;
-	const char nul[] = "ggmemo 1\nout - " MNAME " 3 a\0o\n";
-	CHECK_ERR(memo_parse(nul, sizeof nul - 1, &m), "malformed memo entry");
+	struct buf nul = BUF_INIT;
+	buf_add(&nul, "ggmemo 2\nout - " MNAME " 3 a\0o\n", 15 + GG_NAME_LEN + 7);
+	stamp_seal(&nul);
+	CHECK_ERR(memo_parse(nul.data, nul.len, &m), "malformed memo entry");
+	buf_free(&nul);
+
+	/* The seal: any flipped byte or a cut makes the entry damaged. */
+	struct memo ok = {0};
+	struct gg_name v;
+	CHECK(gg_name_parse(MNAME, GG_NAME_LEN, &v) == 0);
+	memo_add(&ok, "a.o", &v, false);
+	ok.has_stderr = true;
+	ok.stderr_value = v;
+	struct buf e = BUF_INIT;
+	memo_encode(&ok, &e);
+	struct memo back;
+	CHECK(memo_parse(e.data, e.len, &back) == 0 && back.has_stderr &&
+	      gg_name_eq(&back.stderr_value, &v));
+	memo_free(&back);
+	int caught = 0;
+	for (size_t i = 0; i < e.len; i++) {
+		e.data[i] ^= 0x01;
+		caught += memo_parse(e.data, e.len, &back) < 0;
+		e.data[i] ^= 0x01;
+	}
+	CHECK(caught == (int)e.len);
+	CHECK_ERR(memo_parse(e.data, e.len - 1, &back), "malformed memo entry");
+	memo_free(&ok);
+	buf_free(&e);
 }
 
 /*
@@ -1105,10 +1141,10 @@ static void test_memo_parse_rejects_garbage(void)
  */
 static void test_memo_parse_is_canonical(void)
 {
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " 03 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " +3 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME " \t3 a.o\n"), "malformed memo entry");
-	CHECK_ERR(parse_memo_text("ggmemo 1\nout - " MNAME "  3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " 03 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " +3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME " \t3 a.o\n"), "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout - " MNAME "  3 a.o\n"), "malformed memo entry");
 }
 
 /*
@@ -1122,9 +1158,14 @@ static void exit_on_segv(int sig)
 	_exit(100 + sig);
 }
 
-static int parse_at_page_end(const char *text)
+static int parse_at_page_end(const char *body, bool seal)
 {
-	size_t len = strlen(text), page = (size_t)sysconf(_SC_PAGESIZE);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, body);
+	if (seal)
+		stamp_seal(&b);
+	const char *text = b.data;
+	size_t len = b.len, page = (size_t)sysconf(_SC_PAGESIZE);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* Our handler, not the sanitizer's: a stray read must not look like a rejection. */
@@ -1142,21 +1183,27 @@ static int parse_at_page_end(const char *text)
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
+		buf_free(&b);
 		return -WTERMSIG(status);
+	}
 	if (WEXITSTATUS(status) >= 100)
 		fprintf(stderr, "memo_parse read past the end of \"%s\" (signal %d)\n", text,
 		        WEXITSTATUS(status) - 100);
+	buf_free(&b);
 	return WEXITSTATUS(status);
 }
 
 static void test_memo_parse_stays_within_len(void)
 {
 	/* A length that reaches exactly the end of the data (no newline). */
-	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3 a.o") == 1);
+	CHECK(parse_at_page_end("ggmemo 2\nout - " MNAME " 3 a.o", true) == 1);
 	/* Digits running to the end of the data. */
-	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3") == 1);
-	CHECK(parse_at_page_end("ggmemo 1\nout - " MNAME " 3 a.o\n") == 0);
+	CHECK(parse_at_page_end("ggmemo 2\nout - " MNAME " 3", true) == 1);
+	CHECK(parse_at_page_end("ggmemo 2\nout - " MNAME " 3 a.o\n", true) == 0);
+	/* No seal: the seal check itself stays within the data. */
+	CHECK(parse_at_page_end("ggmemo 2\nout - " MNAME " 3 a.o\n", false) == 1);
+	CHECK(parse_at_page_end("ggmemo 2\nout - " MNAME " 3 a.o\nsum 0", false) == 1);
 }
 
 /* ---- locks ---- */

@@ -7,7 +7,9 @@
 //   - fault injection: LAMBDA_FAULT_429=N / LAMBDA_FAULT_500=N answer the
 //     first N invocations with a throttle / a service error, as AWS does;
 //   - a log line per invocation on stderr.
-// usage: node fun-invoke-server.js PORT NAME=DIR [NAME=DIR ...]   (prints "listening PORT")
+// usage: node fun-invoke-server.js PORT NAME=DIR [NAME=DIR ...]
+// PORT 0: a port of its own. Prints "listening PORT" (the port it listens on)
+// once it listens.
 const http = require('http');
 const { createFunction } = require('@vercel/fun');
 const port = Number(process.argv[2] || 9001);
@@ -25,7 +27,7 @@ for (const [k, v] of Object.entries(process.env))
       Runtime: 'provided', Timeout: 60, MemorySize: 2048, Region: 'us-east-1',
       Environment: { Variables: env } });
   }
-  http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url.split('?')[0]);
     if (req.method !== 'POST' || !m) { res.writeHead(404); return res.end(); }
     const fn = fns[decodeURIComponent(m[1])];
@@ -58,7 +60,8 @@ for (const [k, v] of Object.entries(process.env))
         res.writeHead(500); res.end(JSON.stringify({ message: String(e) }));
       }
     });
-  }).listen(port, '127.0.0.1', () => console.log('listening', port));
+  });
+  server.listen(port, '127.0.0.1', () => console.log('listening', server.address().port));
   // fun's destroy() does not await pool.clear(), so await it here or the bootstraps outlive us
   const stop = async () => { for (const f of Object.values(fns)) { await f.destroy(); await f.provider.pool.clear(); } process.exit(0); };
   process.on('SIGTERM', stop); process.on('SIGINT', stop);
