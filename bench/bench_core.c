@@ -13,9 +13,15 @@
  *     the children's time is reported separately), peak memory per thunk.
  *     Goals: <= 100 us coordinator CPU and <= 2 KiB per thunk.
  *
+ *  3. outputs: the bookkeeping of one thunk with many outputs (checking the
+ *     thunk, recording each output, the memo entry, answering a reference to
+ *     every output), with an engine that does no work, at 1,000 and 100,000
+ *     outputs: the cost per output. Goal: the ratio <= 1.5x (flat).
+ *
  * usage: build/bench/bench_core STORE_DIR TRIVIAL_STATIC_PROGRAM [N] [G] [WHICH]
  * WHICH is "all" (the default), "sandbox", "null" (the coordinator-only
- * graph) or "local" (the graph with the local engine), to profile one part.
+ * graph), "local" (the graph with the local engine) or "outputs", to
+ * profile one part.
  * (bench/run.sh builds the program and calls this.)
  */
 #include "sandbox.h"
@@ -154,6 +160,96 @@ static int null_engine(void *ctx, struct store *s, const struct thunk *t, const 
 	return 0;
 }
 
+/* An engine that does no work for a thunk with many outputs: each is one
+ * small value (the same one), recorded as a real engine records outputs. */
+static int many_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
+                       struct exec_result *r)
+{
+	(void)ctx, (void)o;
+	memset(r, 0, sizeof *r);
+	r->t_start = r->t_ran = r->t_run_end = r->t_end = now_ns();
+	struct gg_name v;
+	if (store_put_buf(s, t->argv.v[1], strlen(t->argv.v[1]), GG_VALUE, &v) < 0)
+		return -1;
+	for (size_t i = 0; i < t->outputs.n; i++)
+		memo_add(&r->outputs, t->outputs.v[i], &v, false);
+	r->outcome = EXEC_OK;
+	return 0;
+}
+
+/* Seconds to make, check, run and answer every output of a thunk with n outputs. */
+static double many_outputs(struct store *s, const struct gg_name *prog, size_t n)
+{
+	char salt[32];
+	snprintf(salt, sizeof salt, "%llu", (unsigned long long)now_ns());
+	uint64_t t0 = now_ns();
+	struct thunk t;
+	thunk_init(&t);
+	t.exe = xstrdup("prog");
+	strvec_push(&t.argv, "prog");
+	strvec_push(&t.argv, salt);
+	/* Shuffled, as a build's outputs come: sorted ones would flatter a check. */
+	for (size_t i = 0; i < n; i++)
+		strvec_push_take(&t.outputs,
+		                 xasprintf("out/%zu/f%zu.o", (i * 7919) % 97, (i * 104729) % n));
+	struct gg_ref pref = {*prog, NULL};
+	thunk_add_input(&t, "prog", &pref, true);
+	struct gg_name tn;
+	struct buf enc = BUF_INIT;
+	if (thunk_name(&t, &tn, &enc) < 0 ||
+	    store_put_buf(s, enc.data, enc.len, GG_THUNK, &tn) < 0) {
+		fprintf(stderr, "bench: %s\n", gg_last_error());
+		exit(1);
+	}
+	buf_free(&enc);
+	struct gg_ref *refs = xcalloc(n, sizeof *refs);
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct gg_ref){tn, t.outputs.v[i]};
+	struct sched_outcome *outs = xcalloc(n, sizeof *outs);
+	struct sched_opts so = {.max_retries = -1, .execute = many_engine};
+	struct sched *sc;
+	if (sched_new(s, &so, &sc) < 0)
+		exit(1);
+	size_t failed = sched_force_all(sc, refs, n, outs);
+	if (failed)
+		fprintf(stderr, "bench: %zu of %zu outputs failed: %s\n", failed, n, outs[0].error);
+	sched_free(sc);
+	double wall = (double)(now_ns() - t0) / 1e9;
+	thunk_free(&t);
+	free(refs);
+	free(outs);
+	return wall;
+}
+
+static void bench_outputs(struct store *s, const char *prog)
+{
+	struct gg_name pname;
+	if (store_put_file(s, prog, &pname) < 0) {
+		fprintf(stderr, "bench: %s\n", gg_last_error());
+		exit(1);
+	}
+	size_t small = 1000, large = getenv("GG_BENCH_OUTPUTS")
+	                                 ? (size_t)atol(getenv("GG_BENCH_OUTPUTS"))
+	                                 : 100000;
+	/* The least of a few runs; less the cost of a thunk with one output
+	 * (the thunk, the scheduler, the memo entry), charged to no output. */
+	double fixed = 1e9, a = 1e9;
+	for (int i = 0; i < 5; i++) {
+		double f = many_outputs(s, &pname, 1), x = many_outputs(s, &pname, small);
+		fixed = f < fixed ? f : fixed;
+		a = x < a ? x : a;
+	}
+	a = (a - fixed) / (double)small;
+	double b = (many_outputs(s, &pname, large) - fixed) / (double)large;
+	printf("outputs: one thunk with many outputs (check, record, memo, answer each), an engine "
+	       "that does no work\n");
+	printf("  one output           %8.2f us (the thunk's own cost, not counted below)\n",
+	       fixed * 1e6);
+	printf("  %6zu outputs         %8.2f us/output\n", small, a * 1e6);
+	printf("  %6zu outputs         %8.2f us/output   ratio %.2fx (goal <= 1.5x)\n", large,
+	       b * 1e6, b / a);
+}
+
 static void bench_graph(struct store *s, const char *prog, int g, bool null)
 {
 	struct gg_name pname;
@@ -248,7 +344,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr,
 		        "usage: %s STORE_DIR TRIVIAL_STATIC_PROGRAM [SANDBOX_RUNS] [GRAPH_THUNKS] "
-		        "[all|sandbox|null|local]\n",
+		        "[all|sandbox|null|local|outputs]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -261,8 +357,10 @@ int main(int argc, char **argv)
 	int n = argc > 3 ? atoi(argv[3]) : 300, g = argc > 4 ? atoi(argv[4]) : 10000;
 	const char *which = argc > 5 ? argv[5] : "all";
 	bool all = !strcmp(which, "all");
-	if (!all && strcmp(which, "sandbox") && strcmp(which, "null") && strcmp(which, "local")) {
-		fprintf(stderr, "bench: unknown part '%s' (all, sandbox, null or local)\n", which);
+	if (!all && strcmp(which, "sandbox") && strcmp(which, "null") && strcmp(which, "local") &&
+	    strcmp(which, "outputs")) {
+		fprintf(stderr, "bench: unknown part '%s' (all, sandbox, null, local or outputs)\n",
+		        which);
 		return 2;
 	}
 	settle();
@@ -273,6 +371,8 @@ int main(int argc, char **argv)
 	if (all || !strcmp(which, "local"))
 		bench_graph(s, argv[2], g / 10 > 100 ? g / 10 : g,
 		            false); /* 10x fewer: real runs */
+	if (all || !strcmp(which, "outputs"))
+		bench_outputs(s, argv[2]);
 	store_close(s);
 	free(root);
 	return 0;

@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,18 +51,70 @@ static int make_parents(const char *root, const char *rel)
 	return r;
 }
 
-static int materialise(struct store *s, const struct thunk *t, const char *root,
+/*
+ * A copy of the store file src at dst, with src's mode: a reflink (FICLONE)
+ * where the file system shares blocks, else copied. Nothing done to dst can
+ * reach the store.
+ */
+static int copy_input(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0) {
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int r = out < 0 ? -1 : 0;
+	if (r == 0 && ioctl(out, FICLONE, in) < 0) {
+		off_t left = st.st_size;
+		while (r == 0 && left > 0) {
+			ssize_t c = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+			if (c <= 0) {
+				/* copy_file_range may be unsupported: read and write */
+				char chunk[65536];
+				ssize_t m = read(in, chunk, sizeof chunk);
+				if (m <= 0 || write_all(out, chunk, (size_t)m) < 0) {
+					r = -1;
+					if (m == 0)
+						errno = EIO; /* shorter than it was */
+					break;
+				}
+				c = m;
+			}
+			left -= c;
+		}
+	}
+	if (r == 0 && fchmod(out, st.st_mode & 0555) < 0)
+		r = -1;
+	int e = errno;
+	if (out >= 0)
+		close(out);
+	close(in);
+	errno = e;
+	return r;
+}
+
+/*
+ * Places the inputs under root: hard links to the store's objects (checked
+ * against their names first) when the program runs isolated, where it cannot
+ * write them; copies (reflinks where possible) when it runs unisolated,
+ * where a program running as root could change a linked object.
+ */
+static int materialise(struct store *s, const struct thunk *t, const char *root, bool copies,
                        struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
 		char *src, *dst = xasprintf("%s/%s", root, in->path);
 		int r = make_parents(root, in->path);
-		if (r == 0)
-			r = store_object_path_mode(s, &in->ref.name, in->exec, &src);
+		if (r == 0 && store_object_path_mode(s, &in->ref.name, in->exec, &src) < 0)
+			r = gg_error("cannot place input %s (%s): %s", in->path, in->ref.name.s,
+			             gg_last_error());
 		if (r == 0) {
 			struct stat st;
-			if (link(src, dst) < 0)
+			if ((copies ? copy_input(src, dst) : link(src, dst)) < 0)
 				r = gg_error_errno("cannot place input %s (%s)", in->path,
 				                   in->ref.name.s);
 			else if (stat(dst, &st) == 0)
@@ -78,12 +132,13 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 }
 
 /*
- * Inputs are hard links to store objects. Run as root, the sandbox cannot
- * write them; run as an ordinary user it could (the mapped root owns them).
- * A changed size or mtime means the program wrote an input: the object is
- * damaged, so it is removed from the store and the thunk fails.
+ * Linked inputs are store objects. Run as root, the sandbox cannot write
+ * them; run as an ordinary user it could (the mapped root owns them). A
+ * changed size or mtime means the program wrote an input: the thunk fails,
+ * and a linked object is damaged, so it is removed from the store (copies
+ * leave the store as it was).
  */
-static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd,
+static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, bool copies,
                            const struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
@@ -98,6 +153,12 @@ static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd,
 		           st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
 		if (fd >= 0)
 			close(fd);
+		if (bad && copies) {
+			gg_error("the program modified, removed or made writable its input '%s' "
+			         "(a copy: the store is unchanged)",
+			         in->path);
+			return true;
+		}
 		if (bad) {
 			char *obj;
 			if (store_object_path_mode(s, &in->ref.name, in->exec, &obj) == 0) {
@@ -286,7 +347,10 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	}
 	char *out = xasprintf("%s.stdout", root), *err = xasprintf("%s.stderr", root);
 	struct timespec *mtimes = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *mtimes);
-	int ret = materialise(s, t, root, mtimes);
+	/* Unisolated, the program could write a linked object (as root, even
+	 * a 0444 one, and reset its mtime): it gets copies. */
+	bool copies = o->no_isolation || !sandbox_available();
+	int ret = materialise(s, t, root, copies, mtimes);
 	r->t_ran = now_ns();
 	if (ret == 0) {
 		uint64_t timeout = t->timeout_ms ? t->timeout_ms : o->default_timeout_ms;
@@ -312,7 +376,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = xstrdup("");
 			ret = 0;
-		} else if (ret == 0 && inputs_changed(s, t, rootfd, mtimes)) {
+		} else if (ret == 0 && inputs_changed(s, t, rootfd, copies, mtimes)) {
 			r->outcome = EXEC_PROGRAM_FAILED;
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = read_tail(err, STDERR_TAIL);

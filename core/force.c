@@ -61,40 +61,75 @@ static int replace_placeholder(struct store *s, const char *path, const struct s
 	return placeholder_replace(s, path, &o->value, &ro);
 }
 
-int force_targets(struct store *s, const struct sched_opts *o, struct force_target *t, size_t n,
-                  bool replace, struct force_run *run)
+/*
+ * One pass: forces targets i with want[i] through a new scheduler (kept in
+ * *sched) and checks or places each value. A value found damaged fails its
+ * target with GG_ECORRUPT (the object is then quarantined, so its memo
+ * entries are misses and a second pass recomputes or fetches it).
+ */
+static int force_pass(struct store *s, const struct sched_opts *o, struct force_target *t, size_t n,
+                      const bool *want, bool replace, struct sched **sched,
+                      struct sched_stats *stats)
 {
-	memset(run, 0, sizeof *run);
 	struct gg_ref *refs = xcalloc(n ? n : 1, sizeof *refs);
 	struct sched_outcome *outs = xcalloc(n ? n : 1, sizeof *outs);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!t[i].plain)
+		if (want[i])
 			refs[k++] = t[i].ref;
 	int r = 0;
-	if (k && sched_new(s, o, &run->sched) < 0) {
+	if (k && sched_new(s, o, sched) < 0) {
 		r = -1;
 	} else if (k) {
-		sched_force_all(run->sched, refs, k, outs);
-		sched_progress_end(run->sched);
-		sched_get_stats(run->sched, &run->stats);
+		sched_force_all(*sched, refs, k, outs);
+		sched_progress_end(*sched);
+		sched_get_stats(*sched, stats);
 	}
 	for (size_t i = 0, j = 0; r == 0 && i < n; i++) {
-		if (t[i].plain)
+		if (!want[i])
 			continue;
 		t[i].result = outs[j++];
-		if (t[i].result.status == 0 && replace && t[i].is_file &&
-		    replace_placeholder(s, t[i].arg, &t[i].result) < 0) {
+		if (t[i].result.status != 0)
+			continue;
+		/* Placing a value checks it; a value that is not placed is
+		 * checked here, before the caller hands it out. */
+		int ok = replace && t[i].is_file ? replace_placeholder(s, t[i].arg, &t[i].result)
+		                                 : store_verify(s, &t[i].result.value);
+		if (ok < 0)
 			/* kept until force_run_end, like the scheduler's messages */
 			t[i].result = (struct sched_outcome){
 			    .status = -1,
 			    .code = gg_last_code(),
-			    .error = sched_keep_message(run->sched, gg_last_error())};
-		}
-		run->failed += t[i].result.status != 0;
+			    .error = sched_keep_message(*sched, gg_last_error())};
 	}
 	free(refs);
 	free(outs);
+	return r;
+}
+
+int force_targets(struct store *s, const struct sched_opts *o, struct force_target *t, size_t n,
+                  bool replace, struct force_run *run)
+{
+	memset(run, 0, sizeof *run);
+	bool *want = xcalloc(n ? n : 1, sizeof *want);
+	for (size_t i = 0; i < n; i++)
+		want[i] = !t[i].plain;
+	int r = force_pass(s, o, t, n, want, replace, &run->sched, &run->stats);
+	/* A damaged value was quarantined: once more, to recompute or fetch it. */
+	bool again = false;
+	for (size_t i = 0; i < n; i++) {
+		want[i] = !t[i].plain && t[i].result.status != 0 && t[i].result.code == GG_ECORRUPT;
+		again |= want[i];
+	}
+	if (r == 0 && again) {
+		struct sched_stats st = {0};
+		r = force_pass(s, o, t, n, want, replace, &run->again, &st);
+		if (r == 0)
+			run->stats = st;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		run->failed += !t[i].plain && t[i].result.status != 0;
+	free(want);
 	return r;
 }
 
@@ -102,5 +137,7 @@ void force_run_end(struct force_run *run)
 {
 	if (run->sched)
 		sched_free(run->sched);
-	run->sched = NULL;
+	if (run->again)
+		sched_free(run->again);
+	run->sched = run->again = NULL;
 }

@@ -30,6 +30,7 @@ void force_target_free(struct force_target *t);
 
 struct force_run {
 	struct sched *sched;
+	struct sched *again; /* the second pass after a damaged value (force_targets) */
 	size_t failed;
 	struct sched_stats stats;
 };
@@ -37,7 +38,9 @@ struct force_run {
 /*
  * Forces every target that is not plain through one scheduler made with o;
  * with `replace`, each placeholder file is then replaced by its value (less
- * the umask), and a failure to do so fails that target. Fills run; call
+ * the umask), and a failure to do so fails that target; a value that is not
+ * placed is checked against its name. A value found damaged is quarantined
+ * and its target forced once more (recomputed or fetched again). Fills run; call
  * force_run_end to release the outcomes' messages. -1 only when the
  * scheduler cannot start.
  */

@@ -530,6 +530,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 		n->tr = xcalloc(1, sizeof *n->tr);
 	nameidx_put(&s->nodes, n);
 	if (memo_get(s->store, name, &n->memo) == 1) {
+		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
 		s->ndone++;
 		n->cached = true;
@@ -563,6 +564,13 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	return n;
 }
 
+/* Is the value the waiter wants of a done node still in the store? */
+static bool output_stored(struct sched *s, const struct node *n, const struct waiter *w)
+{
+	const struct memo_output *mo = memo_find(&n->memo, w->output ? w->output : n->primary);
+	return !mo || gg_name_kind(&mo->value) == GG_THUNK || store_has(s->store, &mo->value) == 1;
+}
+
 /* Processes queued requests until none is left. */
 static void drain(struct sched *s, struct cbs *cbs)
 {
@@ -577,6 +585,14 @@ static void drain(struct sched *s, struct cbs *cbs)
 				waiter_fail(s, w, keep_error(s, GG_ENOTFOUND, e), cbs);
 			}
 			continue;
+		}
+		struct node *done = nameidx_get(&s->nodes, &wk.name);
+		if (done && done->state == N_DONE && !done->njobs && !output_stored(s, done, w)) {
+			/* Its value has left the store since (quarantined as damaged,
+			 * or gc): forget the node, so it is loaded (a memo miss now)
+			 * and run again. */
+			bury(s, done);
+			s->ndone--;
 		}
 		bool fresh = s->o.trace_path && !nameidx_get(&s->nodes, &wk.name);
 		struct node *n =
@@ -727,6 +743,7 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 	s->ndone++;
 	n->memo = *memo;
 	memset(memo, 0, sizeof *memo);
+	memo_index(&n->memo); /* every output may be asked for */
 	n->cached = cached;
 	if (cached)
 		s->stats.cached++;

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const store_dirs[] = {"objects", "xobjects", "memo", "hashcache",
-                                         "log",     "locks",    "tmp"};
+static const char *const store_dirs[] = {"objects", "xobjects", "memo",       "hashcache", "log",
+                                         "locks",   "verdicts", "quarantine", "tmp"};
 
 /*
  * The store's format (gg-store(5)), in ROOT/format. A store without the file
@@ -312,17 +312,182 @@ char *store_object_path(const struct store *s, const struct gg_name *n)
 	return fanout_path(s, "objects", n->s + 1, n->s, false);
 }
 
-/* Opens, checks the size; on a wrong size removes the object (it is corrupt). */
-static int open_checked(const char *path, const struct gg_name *n)
+/* ---- verification on the way out (verdicts and quarantine) ---- */
+
+/* Counts whole-object hashes done to verify objects (store_verify_hashes). */
+static uint64_t verify_hashes;
+
+uint64_t store_verify_hashes(void)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != gg_name_size(n)) {
-		close(fd);
+	return __atomic_load_n(&verify_hashes, __ATOMIC_RELAXED);
+}
+
+/*
+ * A verdict: "ggverdict 1 STAMP WRITTEN NAME\n" sealed (stamp.h), at
+ * verdicts/ab/NAME for the object and verdicts/ab/NAME.x for its executable
+ * copy. It says: the file with stamp STAMP held NAME's bytes at WRITTEN.
+ * It is trusted under the rule of stamp.h (stamp unchanged, and settled
+ * when it was written), so any later change of the file voids it.
+ */
+#define VERDICT_MAGIC "ggverdict 1 "
+
+static char *verdict_path(char *buf, const struct store *s, const struct gg_name *n, bool exec)
+{
+	if (!name_path(buf, s, "verdicts", n))
+		return NULL;
+	size_t l = strlen(buf);
+	if (exec) {
+		if (l + 3 > PATH_MAX) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		memcpy(buf + l, ".x", 3);
+	}
+	return buf;
+}
+
+static bool verdict_valid(const struct store *s, const struct gg_name *n, bool exec,
+                          const struct stamp *now)
+{
+	char p[PATH_MAX];
+	struct buf b = BUF_INIT;
+	size_t len, ml = strlen(VERDICT_MAGIC);
+	bool ok = false;
+	if (verdict_path(p, s, n, exec) && read_file(p, &b, 512) == 0 &&
+	    stamp_unseal(b.data, b.len, &len) == 0 && len > ml &&
+	    !memcmp(b.data, VERDICT_MAGIC, ml) && b.data[len - 1] == '\n') {
+		const char *q = b.data + ml, *end = b.data + len - 1;
+		const char *sp1 = memchr(q, ' ', (size_t)(end - q));
+		const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+		struct stamp was;
+		struct gg_name named;
+		int64_t written;
+		ok = sp2 && stamp_parse(q, (size_t)(sp1 - q), &was) == 0 &&
+		     stamp_time_parse(sp1 + 1, (size_t)(sp2 - sp1 - 1), &written) == 0 &&
+		     gg_name_parse(sp2 + 1, (size_t)(end - sp2 - 1), &named) == 0 &&
+		     gg_name_eq(&named, n) && stamp_trusted(&was, now, written);
+	}
+	buf_free(&b);
+	return ok;
+}
+
+/* Records that the file with stamp st held n's bytes when hashing began at
+ * `begun`; only a stamp settled then can be trusted later (stamp.h). */
+static void verdict_put(struct store *s, const struct gg_name *n, bool exec, const struct stamp *st,
+                        int64_t begun)
+{
+	if (!stamp_settled(st, begun))
+		return; /* may change within its time's tick, unseen: hash next time */
+	char p[PATH_MAX], stamp[STAMP_TEXT_MAX], when[STAMP_TIME_MAX];
+	if (!verdict_path(p, s, n, exec))
+		return;
+	stamp_format(st, stamp);
+	stamp_time_format(begun, when);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, VERDICT_MAGIC "%s %s %s\n", stamp, when, n->s);
+	stamp_seal(&b);
+	if (write_cache_file(p, b.data, b.len, 0644) < 0 && errno == ENOENT) {
+		/* verdicts/ab/, and verdicts/ itself in a store made before it */
+		*strrchr(p, '/') = 0;
+		if (mkdir_p(p, 0755) == 0) {
+			p[strlen(p)] = '/';
+			write_cache_file(p, b.data, b.len, 0644); /* a cache: failure is fine */
+		}
+	}
+	buf_free(&b);
+}
+
+static void verdict_drop(struct store *s, const struct gg_name *n, bool exec)
+{
+	char p[PATH_MAX];
+	if (verdict_path(p, s, n, exec))
+		unlink(p);
+}
+
+char *store_quarantine_path(const struct store *s, const struct gg_name *n, bool exec)
+{
+	return xasprintf("%s/quarantine/%s%s", s->root, n->s, exec ? ".x" : "");
+}
+
+/*
+ * Moves the damaged file at path (object n, or its executable copy) to
+ * quarantine/NAME[.x], replacing an older one there; if it cannot be moved
+ * it is removed. Either way it is gone from where it was found.
+ */
+static void quarantine(struct store *s, const char *path, const struct gg_name *n, bool exec)
+{
+	char *q = store_quarantine_path(s, n, exec);
+	if (rename_into(path, q) < 0)
 		unlink(path);
-		errno = EBADMSG;
+	verdict_drop(s, n, exec);
+	free(q);
+}
+
+/* The error for a damaged file of object n, moved to quarantine. */
+static int damaged(const struct store *s, const struct gg_name *n, bool exec, const char *why)
+{
+	char *q = store_quarantine_path(s, n, exec);
+	gg_fail(GG_ECORRUPT, "%s %s is damaged (%s); moved to %s",
+	        exec ? "executable copy of" : "object", n->s, why, q);
+	free(q);
+	return -1;
+}
+
+/*
+ * Checks that the file open as fd (found at path: object n, or its
+ * executable copy) holds n's bytes: its size always; its content by a
+ * valid verdict, else by hashing it once (and recording a verdict). A
+ * damaged file is quarantined and is an error (GG_ECORRUPT) naming it.
+ * fd's offset is left at 0.
+ */
+static int verify_fd(struct store *s, const struct gg_name *n, bool exec, const char *path, int fd,
+                     bool trust)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return gg_error_errno("cannot stat object %s", n->s);
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != gg_name_size(n)) {
+		quarantine(s, path, n, exec);
+		return damaged(s, n, exec, "wrong size");
+	}
+	struct stamp now;
+	stamp_of(&sb, &now);
+	if (trust && verdict_valid(s, n, exec, &now))
+		return 0;
+	/* The clock before the bytes: what the verdict records is true as of then. */
+	int64_t begun = stamp_clock();
+	struct gg_name got;
+	__atomic_add_fetch(&verify_hashes, 1, __ATOMIC_RELAXED);
+	if (lseek(fd, 0, SEEK_SET) < 0 || gg_name_of_fd(fd, gg_name_kind(n), &got) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0)
+		return gg_error("cannot check object %s: %s", n->s, gg_last_error());
+	if (!gg_name_eq(&got, n)) {
+		quarantine(s, path, n, exec);
+		char why[GG_NAME_LEN + 32];
+		snprintf(why, sizeof why, "its bytes hash to %s", got.s);
+		return damaged(s, n, exec, why);
+	}
+	struct stamp after;
+	if (fstat(fd, &sb) == 0 && (stamp_of(&sb, &after), stamp_eq(&after, &now)))
+		verdict_put(s, n, exec, &now, begun);
+	return 0;
+}
+
+/* Opens the file at path (object n, or its executable copy) and verifies it
+ * (verify_fd). -1 with errno ENOENT (no error recorded) if it is missing. */
+static int open_verified(struct store *s, const char *path, const struct gg_name *n, bool exec,
+                         bool trust)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		return gg_error_errno("cannot open object %s", n->s);
+	}
+	if (verify_fd(s, n, exec, path, fd, trust) < 0) {
+		int e = gg_last_code();
+		close(fd);
+		errno = e == GG_ECORRUPT ? EBADMSG : EIO;
 		return -1;
 	}
 	return fd;
@@ -336,7 +501,7 @@ int store_has(struct store *s, const struct gg_name *n)
 		return 0;
 	int r = stat(p, &st) == 0 && S_ISREG(st.st_mode);
 	if (r && (uint64_t)st.st_size != gg_name_size(n)) {
-		unlink(p);
+		quarantine(s, p, n, false);
 		r = 0;
 	}
 	return r;
@@ -344,43 +509,47 @@ int store_has(struct store *s, const struct gg_name *n)
 
 int store_open_object(struct store *s, const struct gg_name *n)
 {
-	char *p = store_object_path(s, n);
-	int fd = open_checked(p, n);
-	if (fd < 0) {
-		if (errno == EBADMSG)
-			gg_error("object %s was damaged (wrong size) and has been removed", n->s);
-		else
-			gg_error_errno("object %s is not in the store", n->s);
-	}
-	free(p);
+	char p[PATH_MAX];
+	if (!name_path(p, s, "objects", n))
+		return gg_error_errno("object %s", n->s);
+	int fd = open_verified(s, p, n, false, true);
+	if (fd < 0 && errno == ENOENT)
+		gg_fail(GG_ENOTFOUND, "object %s is not in the store", n->s);
 	return fd;
 }
 
-int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out)
+int store_verify(struct store *s, const struct gg_name *n)
 {
-	char *p = store_object_path(s, n);
-	if (!exec) {
-		*out = p;
-		return 0;
-	}
-	char *x = fanout_path(s, "xobjects", n->s + 1, n->s, true);
-	struct stat st;
-	if (stat(x, &st) == 0) {
-		if ((uint64_t)st.st_size == gg_name_size(n)) {
-			free(p);
-			*out = x;
-			return 0;
-		}
-		unlink(x); /* damaged: made again below */
-	}
-	/* Make the executable twin: copy, chmod, rename (a hard link shares the mode). */
-	int in = open_checked(p, n);
-	if (in < 0) {
-		gg_error_errno("object %s is not in the store", n->s);
-		free(p);
+	int fd = store_open_object(s, n);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust)
+{
+	char p[PATH_MAX];
+	if (exec) {
+		char *x = fanout_path(s, "xobjects", n->s + 1, n->s, false);
+		snprintf(p, sizeof p, "%s", x);
 		free(x);
+	} else if (!name_path(p, s, "objects", n)) {
+		return gg_error_errno("object %s", n->s);
+	}
+	int fd = open_verified(s, p, n, exec, trust);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
 		return -1;
 	}
+	close(fd);
+	return 0;
+}
+
+/* Copies object n (open and verified as in) to a new 0555 file at x. */
+static int make_exec_copy(struct store *s, const struct gg_name *n, int in, const char *x)
+{
 	char *tmp;
 	int fd = make_temp_in(s->tmp, &tmp);
 	int r = fd < 0 ? -1 : 0;
@@ -405,17 +574,47 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 			r = gg_error_errno("cannot make executable copy of %s", n->s);
 		close(fd);
 		if (r < 0 || moved == 1)
-			unlink(tmp); /* or another thread's twin won: the same bytes */
+			unlink(tmp); /* or another thread's copy won: checked when used */
 		free(tmp);
 	}
-	close(in);
-	free(p);
-	if (r < 0) {
-		free(x);
-		return -1;
+	return r;
+}
+
+int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out)
+{
+	char p[PATH_MAX];
+	if (!name_path(p, s, "objects", n))
+		return gg_error_errno("object %s", n->s);
+	if (!exec) {
+		int fd = store_open_object(s, n);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		*out = xstrdup(p);
+		return 0;
 	}
-	*out = x;
-	return 0;
+	char *x = fanout_path(s, "xobjects", n->s + 1, n->s, true);
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = open_verified(s, x, n, true, true);
+		if (fd >= 0) {
+			close(fd);
+			*out = x;
+			return 0;
+		}
+		if (errno != ENOENT && errno != EBADMSG)
+			break; /* cannot be checked: an error */
+		/* Missing, or damaged and quarantined: made again from the object
+		 * (a copy, as a hard link would share the mode). */
+		int in = store_open_object(s, n);
+		if (in < 0)
+			break;
+		int r = make_exec_copy(s, n, in, x);
+		close(in);
+		if (r < 0)
+			break;
+	}
+	free(x);
+	return -1;
 }
 
 /* How new files get their names (struct store's link_mode). */
@@ -725,17 +924,17 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
 	close(fd);
 	if (got != size) {
 		out->data[start] = 0;
-		unlink(p);
-		return gg_error("object %s was damaged (wrong size) and has been removed", n->s);
+		quarantine(s, p, n, false);
+		return damaged(s, n, false, "wrong size");
 	}
 	struct gg_name check;
 	gg_name_of_buf(out->data + start, got, gg_name_kind(n), &check);
 	if (!gg_name_eq(&check, n)) {
 		out->data[start] = 0;
-		unlink(p);
-		return gg_error(
-		    "object %s is corrupt (its content hashes to %s); it has been removed", n->s,
-		    check.s);
+		quarantine(s, p, n, false);
+		char why[GG_NAME_LEN + 32];
+		snprintf(why, sizeof why, "its bytes hash to %s", check.s);
+		return damaged(s, n, false, why);
 	}
 	out->len = start + got;
 	out->data[out->len] = 0;
@@ -758,6 +957,23 @@ static char *hashcache_path(struct store *s, const struct stamp *st, bool create
 	snprintf(key, sizeof key, "%llx-%llx", (unsigned long long)st->dev,
 	         (unsigned long long)st->ino);
 	return fanout_path(s, "hashcache", fan, key, create);
+}
+
+bool store_hashcache_entry_sound(const char *data, size_t size)
+{
+	size_t len, ml = strlen(HASHCACHE_MAGIC);
+	if (stamp_unseal(data, size, &len) < 0 || len <= ml || memcmp(data, HASHCACHE_MAGIC, ml) ||
+	    data[len - 1] != '\n')
+		return false;
+	const char *p = data + ml, *end = data + len - 1;
+	const char *sp1 = memchr(p, ' ', (size_t)(end - p));
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+	struct stamp was;
+	int64_t written;
+	struct gg_name name;
+	return sp2 && stamp_parse(p, (size_t)(sp1 - p), &was) == 0 &&
+	       stamp_time_parse(sp1 + 1, (size_t)(sp2 - sp1 - 1), &written) == 0 &&
+	       gg_name_parse(sp2 + 1, (size_t)(end - sp2 - 1), &name) == 0;
 }
 
 /* The cached name of a file with this stamp, if the hash cache has a sound entry. */
@@ -842,12 +1058,43 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec)
 {
-	m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 4;
+		m->v = xrealloc(m->v, m->cap * sizeof *m->v);
+	}
 	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec};
+}
+
+/*
+ * memo_index's table: hash_table_size(n) slots, each 0 (empty) or an
+ * output's index + 1, open addressing with linear probing.
+ */
+void memo_index(struct memo *m)
+{
+	if (m->n < 16)
+		return; /* a linear search is as fast */
+	size_t size = hash_table_size(m->n);
+	m->byname = xrealloc(m->byname, size * sizeof *m->byname);
+	memset(m->byname, 0, size * sizeof *m->byname);
+	for (size_t i = 0; i < m->n; i++) {
+		size_t k = (size_t)str_hash(m->v[i].path, strlen(m->v[i].path)) & (size - 1);
+		while (m->byname[k])
+			k = (k + 1) & (size - 1);
+		m->byname[k] = i + 1;
+	}
+	m->nbyname = m->n;
 }
 
 const struct memo_output *memo_find(const struct memo *m, const char *path)
 {
+	if (m->byname && m->nbyname == m->n) {
+		size_t size = hash_table_size(m->n);
+		size_t k = (size_t)str_hash(path, strlen(path)) & (size - 1);
+		for (; m->byname[k]; k = (k + 1) & (size - 1))
+			if (!strcmp(m->v[m->byname[k] - 1].path, path))
+				return &m->v[m->byname[k] - 1];
+		return NULL;
+	}
 	for (size_t i = 0; i < m->n; i++)
 		if (!strcmp(m->v[i].path, path))
 			return &m->v[i];
@@ -859,6 +1106,7 @@ void memo_free(struct memo *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].path);
 	free(m->v);
+	free(m->byname);
 	memset(m, 0, sizeof *m);
 }
 

@@ -11,14 +11,23 @@
  *     .gg/format              "ggstore 2": the store's format
  *     .gg/hashcache/ab/DEV-INO  the name of a hashed host file, with its stamp
  *                             (stamp.h) and a checksum
+ *     .gg/verdicts/ab/NAME[.x]  that the object (.x: its executable copy) was checked
+ *                             against its name: its stamp (stamp.h), when, sealed
+ *     .gg/quarantine/NAME[.x] damaged objects and copies, moved aside when found
  *     .gg/locks/thunks        one byte-range lock per executing thunk (single-flight)
  *     .gg/tmp/                temp files and sandbox directories
  *
  * Every write goes to a temp file in .gg/tmp (an unnamed O_TMPFILE linked into
  * place, or, where the file system lacks it, a named one renamed into place),
- * so a reader sees the whole object or nothing. Objects are not fsynced: the size
- * in the name is checked on every open, so a short object left by a power
- * loss is detected, removed and treated as missing (like a cache miss).
+ * so a reader sees the whole object or nothing. Objects are not fsynced.
+ *
+ * Every value that leaves the store (store_open_object, store_object_path_mode,
+ * store_read) is checked against its name first: its size always, its bytes
+ * by a verdict still valid under the rule of stamp.h (any change to the file
+ * voids it), else by hashing it once and recording a verdict. Never per read.
+ * A damaged object is moved to quarantine/ and is an error (GG_ECORRUPT)
+ * naming it; it is then missing, so a memo entry naming it is a miss and the
+ * thunk runs again. A damaged executable copy is made again from the object.
  */
 #ifndef GG_STORE_H
 #define GG_STORE_H
@@ -55,10 +64,12 @@ void store_close(struct store *s);
 
 /* malloc'd paths of an object and of its executable twin. */
 char *store_object_path(const struct store *s, const struct gg_name *n);
-/* Path of the object with the exec bit as wanted (creates the 0555 twin). */
+/* Path of the object with the exec bit as wanted (creates the 0555 twin), both
+ * checked against the name first (a damaged twin is made again). */
 int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out);
 
-/* 1 if present with the right size, 0 if missing (a short object is removed). */
+/* 1 if present with the right size, 0 if missing (a short object is quarantined).
+ * The content is checked when it is used, not here. */
 int store_has(struct store *s, const struct gg_name *n);
 
 /* Adds bytes; kind 0 = detect (thunk magic) . */
@@ -80,8 +91,26 @@ int store_put_fd(struct store *s, int fd, struct gg_name *out);
  */
 int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out);
 
-/* Opens an object for reading and checks its size. -1 if missing or bad. */
+/*
+ * Opens an object for reading, checked against its name (see above); the
+ * offset is 0. -1 if missing (GG_ENOTFOUND) or damaged (GG_ECORRUPT: it is
+ * quarantined).
+ */
 int store_open_object(struct store *s, const struct gg_name *n);
+/* store_open_object without keeping it open: 0 if the object is sound. */
+int store_verify(struct store *s, const struct gg_name *n);
+/*
+ * Checks object n (exec: its executable copy) as a use would, or, with
+ * !trust, by hashing it whatever its verdict says: 0 sound, 1 missing, -1
+ * damaged (quarantined, GG_ECORRUPT) or not checkable (gg_fsck).
+ */
+int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust);
+/* Whether a hash cache entry's bytes are whole and well-formed (gg fsck). */
+bool store_hashcache_entry_sound(const char *data, size_t size);
+/* Where a damaged object (exec: its executable copy) is moved; malloc'd. */
+char *store_quarantine_path(const struct store *s, const struct gg_name *n, bool exec);
+/* Whole-object hashes done so far by this process to check objects (tests, bench). */
+uint64_t store_verify_hashes(void);
 /* Reads a whole object (at most max bytes) and verifies its hash. */
 int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t max);
 
@@ -104,9 +133,15 @@ struct memo {
 	 * the thunk runs (like a compiler's warnings) and by `gg log`. */
 	struct gg_name stderr_value;
 	bool has_stderr;
+	size_t cap;
+	size_t *byname; /* private: a hash table of v's paths (memo_index), if nbyname == n */
+	size_t nbyname;
 };
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec);
+/* Linear, unless memo_index was called after the last memo_add: then constant. */
 const struct memo_output *memo_find(const struct memo *m, const char *path);
+/* Makes memo_find fast for a memo with many outputs (until the next memo_add). */
+void memo_index(struct memo *m);
 void memo_free(struct memo *m);
 /*
  * 1 and fills *out on a hit, 0 on a miss. An entry whose output objects are

@@ -84,6 +84,82 @@ static bool is_dir_prefix(const char *dir, const char *path)
 	return !strncmp(dir, path, n) && path[n] == '/';
 }
 
+/* A path of the thunk: an output (its index) or an input. */
+struct tpath {
+	const char *p;
+	size_t len, idx;
+	bool out;
+};
+
+/* The entry of v with path p[0..len) in the table, or NULL. */
+static const struct tpath *tpath_find(const struct tpath *v, const size_t *table, size_t size,
+                                      const char *p, size_t len)
+{
+	size_t k = (size_t)str_hash(p, len) & (size - 1);
+	for (; table[k]; k = (k + 1) & (size - 1)) {
+		const struct tpath *e = &v[table[k] - 1];
+		if (e->len == len && !memcmp(e->p, p, len))
+			return e;
+	}
+	return NULL;
+}
+
+/* The error for a clash of a and b (at least one an output). */
+static int clash(struct tpath a, struct tpath b, bool same)
+{
+	/* Name the output (the later declared of two) first. */
+	if (!a.out || (b.out && b.idx > a.idx)) {
+		struct tpath c = a;
+		a = b;
+		b = c;
+	}
+	if (same && b.out)
+		return gg_error("output '%s' is declared twice", a.p);
+	return gg_error("output '%s' clashes with %s '%s'", a.p, b.out ? "output" : "input", b.p);
+}
+
+/*
+ * No output declared twice, none equal to an input, none a directory of
+ * another output or an input or beneath one. A hash table of the paths
+ * and a look-up of each path's directories: linear in the paths' length,
+ * not quadratic in their number, for a thunk with many outputs. Clashes
+ * among inputs are thunk_check_order's.
+ */
+static int check_clashes(const struct thunk *t)
+{
+	size_t n = t->outputs.n + t->ninputs, size = hash_table_size(n);
+	struct tpath *v = xmalloc(n * sizeof *v);
+	size_t *table = xcalloc(size, sizeof *table);
+	for (size_t i = 0; i < t->outputs.n; i++)
+		v[i] = (struct tpath){t->outputs.v[i], strlen(t->outputs.v[i]), i, true};
+	for (size_t i = 0; i < t->ninputs; i++)
+		v[t->outputs.n + i] =
+		    (struct tpath){t->inputs[i].path, strlen(t->inputs[i].path), i, false};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct tpath *e = tpath_find(v, table, size, v[i].p, v[i].len);
+		if (e) {
+			if (e->out || v[i].out)
+				r = clash(*e, v[i], true);
+			continue;
+		}
+		size_t k = (size_t)str_hash(v[i].p, v[i].len) & (size - 1);
+		while (table[k])
+			k = (k + 1) & (size - 1);
+		table[k] = i + 1;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		for (const char *s = strchr(v[i].p, '/'); r == 0 && s; s = strchr(s + 1, '/')) {
+			const struct tpath *d =
+			    tpath_find(v, table, size, v[i].p, (size_t)(s - v[i].p));
+			if (d && (d->out || v[i].out))
+				r = clash(*d, v[i], false);
+		}
+	free(table);
+	free(v);
+	return r;
+}
+
 static size_t env_name_len(const char *e)
 {
 	const char *eq = strchr(e, '=');
@@ -131,26 +207,14 @@ static int thunk_check(const struct thunk *t)
 		const char *o = t->outputs.v[i];
 		if (path_check_relative(o, "output") < 0)
 			return -1;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(o, t->outputs.v[j]))
-				return gg_error("output '%s' is declared twice", o);
 		for (const char *c = o; *c; c++)
 			if ((unsigned char)*c <= ' ' || *c == 0x7f)
 				return gg_error(
 				    "output '%s': spaces and control characters are not allowed in "
 				    "output names (they appear in references, THUNK#OUTPUT)",
 				    o);
-		for (size_t j = 0; j < i; j++)
-			if (is_dir_prefix(o, t->outputs.v[j]) || is_dir_prefix(t->outputs.v[j], o))
-				return gg_error("output '%s' clashes with output '%s'", o,
-				                t->outputs.v[j]);
-		for (size_t j = 0; j < t->ninputs; j++)
-			if (!strcmp(o, t->inputs[j].path) || is_dir_prefix(o, t->inputs[j].path) ||
-			    is_dir_prefix(t->inputs[j].path, o))
-				return gg_error("output '%s' clashes with input '%s'", o,
-				                t->inputs[j].path);
 	}
-	return 0;
+	return check_clashes(t);
 }
 
 /* Checks the order rules: env and inputs sorted, unique, no file/dir clash. */

@@ -580,3 +580,19 @@ void buf_add_json_string(struct buf *b, const char *s)
 	}
 	buf_addc(b, '"');
 }
+
+uint64_t str_hash(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+size_t hash_table_size(size_t n)
+{
+	size_t size = 16;
+	while (size < 2 * n)
+		size *= 2;
+	return size;
+}

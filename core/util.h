@@ -98,4 +98,9 @@ void buf_add_json_string(struct buf *b, const char *s);
 /* Shell-quotes argv into one line, for error messages. */
 char *argv_to_shell(char *const *argv);
 
+/* A hash of n bytes (FNV-1a, 64 bits), for in-memory tables of strings. */
+uint64_t str_hash(const char *s, size_t n);
+/* The size of an open-addressing table for n entries: a power of two >= 2n. */
+size_t hash_table_size(size_t n);
+
 #endif

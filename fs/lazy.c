@@ -50,6 +50,7 @@ struct force_job {
 	struct gg_name value;
 	bool exec;
 	char *error;
+	bool again; /* forced a second time: its value was found damaged */
 };
 
 /* The shortest file that can be a placeholder: the magic line and a name. */
@@ -471,9 +472,26 @@ static int grow_kernel_size(struct ggfs *fs, struct node *n, const struct gg_nam
 	return r;
 }
 
+static void start_job(struct ggfs *fs, struct force_job *job);
+
 static void finish(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
+	/* The value is checked against its name before anyone sees it (once
+	 * for all the opens waiting). A damaged one was quarantined: forced
+	 * once more, it is recomputed or fetched again. */
+	int vfd = -1;
+	if (job->status == 0 && (vfd = store_open_object(fs->store, &job->value)) < 0) {
+		if (gg_last_code() == GG_ECORRUPT && !job->again) {
+			ggfs_log(FUSE_LOG_WARNING, "%s; forcing it again", gg_last_error());
+			job->again = true;
+			start_job(fs, job);
+			return;
+		}
+		job->status = -1;
+		free(job->error);
+		job->error = xstrdup(gg_last_error());
+	}
 	bool ok = job->status == 0;
 	char *msg = ok ? NULL : one_line(job->error);
 	struct pending *done = NULL;
@@ -546,18 +564,21 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		done = p->next;
 		/* Waits for a running on_interrupt, which sees `claimed` and leaves. */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
-		int fd = ok ? store_open_object(fs->store, &job->value) : -1;
+		int fd = ok ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
 		if (fd >= 0) {
 			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
 		} else {
 			if (ok)
-				ggfs_log(FUSE_LOG_ERR, "%s: %s", where, gg_last_error());
+				ggfs_log(FUSE_LOG_ERR, "%s: cannot open %s: %s", where,
+				         job->value.s, strerror(errno));
 			fuse_reply_err(p->req, EIO);
 		}
 		pthread_mutex_lock(&fs->mu);
 		pending_unref_locked(fs, p);
 		pthread_mutex_unlock(&fs->mu);
 	}
+	if (vfd >= 0)
+		close(vfd);
 	free(where);
 	free(msg);
 	if (again)

@@ -366,9 +366,11 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			lazy_open(fs, req, n, fi); /* always lazy */
 		} else {
 			int fd = store_open_object(fs->store, &n->lz.ref.name);
-			if (fd < 0)
-				fuse_reply_err(req, EIO);
-			else
+			if (fd < 0) {
+				ggfs_log(FUSE_LOG_ERR, ".gg/by-hash/%s: %s", n->lz.ref.name.s,
+				         gg_last_error());
+				fuse_reply_err(req, gg_last_code() == GG_ENOTFOUND ? ENOENT : EIO);
+			} else
 				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd);
 		}
 		return;

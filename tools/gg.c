@@ -27,6 +27,7 @@ static const char usage[] =
     "  cat TARGET              print a value, forcing a thunk output if needed\n"
     "  describe [--json] TARGET  show what a thunk, value or placeholder is\n"
     "  gc --max-size SIZE      shrink the store to SIZE (e.g. 10G)\n"
+    "  fsck [--quick] [DIR...]  check the store and DIR's placeholders; quarantine damage\n"
     "  run PLACEHOLDER [ARG...]  force a placeholder and execute the result\n"
     "  worker --listen ADDR:PORT | --once REQ RESP\n"
     "                          run thunks for remote engines (also a Lambda bootstrap)\n"
@@ -156,6 +157,7 @@ static const struct {
     {"cat", cmd_cat},
     {"describe", cmd_describe},
     {"gc", cmd_gc},
+    {"fsck", cmd_fsck}, /* gg-fsck(1) */
     {"run", cmd_run},
     {"push", cmd_push},
     {"pull", cmd_pull},

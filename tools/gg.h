@@ -17,6 +17,7 @@ int cmd_force(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_push(int argc, char **argv);

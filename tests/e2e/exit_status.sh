@@ -22,7 +22,7 @@ obj=$(gg hash lost.txt)
 find .gg/objects -name "$obj" -delete
 gg force --no-progress "$lost#out.txt" 2>lost.err
 check "an input missing from the store: exit 3" [ $? = 3 ]
-check "... naming the object" grep -q "cannot place input lost.txt ($obj): No such file" lost.err
+check "... naming the object" grep -q "cannot place input lost.txt ($obj): object $obj is not in the store" lost.err
 check "... without retrying what cannot come back" grep -q "after 1 attempt: " lost.err
 
 gg force --no-progress --keep-going "$bad#out.txt" "$lost#out.txt" 2>both.err

@@ -129,7 +129,8 @@ static void test_init_creates_layout(void)
 	setup(&f);
 	char *want = xasprintf("%s/.gg", f.dir);
 	CHECK_STR(f.root, want);
-	const char *subs[] = {"objects", "xobjects", "memo", "hashcache", "locks", "tmp"};
+	const char *subs[] = {"objects",  "xobjects",   "memo",  "hashcache",
+	                      "verdicts", "quarantine", "locks", "tmp"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(subs); i++) {
 		char *p = xasprintf("%s/%s", f.root, subs[i]);
 		struct stat st;
@@ -378,7 +379,8 @@ static void test_short_object_is_removed_and_missing(void)
 
 	/* Opening a short object reports it and removes it too. */
 	CHECK(chmod(p, 0644) == 0 && truncate(p, 9) == 0);
-	CHECK_ERR(store_open_object(f.s, &n), "was damaged (wrong size) and has been removed");
+	CHECK_ERR(store_open_object(f.s, &n), "is damaged (wrong size); moved to");
+	CHECK(gg_last_code() == GG_ECORRUPT);
 	CHECK(!exists(p));
 	CHECK(store_put_buf(f.s, "0123456789", 10, 0, &n) == 0);
 
@@ -417,8 +419,9 @@ static void test_corrupt_object_of_right_size(void)
 	CHECK(store_has(f.s, &n) == 1); /* size-only check: cheap */
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "keep");
-	CHECK_ERR(store_read(f.s, &n, &b, 100), "corrupt");
+	CHECK_ERR(store_read(f.s, &n, &b, 100), "is damaged (its bytes hash to V");
 	CHECK(strstr(gg_last_error(), n.s) != NULL);
+	CHECK(gg_last_code() == GG_ECORRUPT);
 	CHECK_STR(b.data, "keep"); /* nothing appended */
 	CHECK(b.len == 4);
 	CHECK(store_has(f.s, &n) == 0); /* and it is gone */
@@ -431,6 +434,111 @@ static void test_corrupt_object_of_right_size(void)
 	buf_reset(&b);
 	CHECK(store_read(f.s, &tn, &b, 1 << 20) == 0);
 	buf_free(&b);
+	free(p);
+	teardown(&f);
+}
+
+/* Flips one byte of the file at path in place (same size). */
+static void flip_byte(const char *path, off_t at)
+{
+	CHECK(chmod(path, 0644) == 0);
+	int fd = open(path, O_RDWR);
+	char c = 0;
+	CHECK(fd >= 0 && pread(fd, &c, 1, at) == 1);
+	c ^= 0x20;
+	CHECK(pwrite(fd, &c, 1, at) == 1);
+	close(fd);
+	CHECK(chmod(path, 0444) == 0);
+}
+
+static void wait_settled(void)
+{
+	struct timespec d = {2, 200 * 1000 * 1000}; /* STAMP_MARGIN_NS and a bit */
+	nanosleep(&d, NULL);
+}
+
+static void test_verify_on_read(void)
+{
+	struct fixture f;
+	setup(&f);
+	const char *text = "every byte is checked against its name";
+	struct gg_name n;
+	CHECK(store_put_buf(f.s, text, strlen(text), 0, &n) == 0);
+	char *p = store_object_path(f.s, &n);
+	char *q = store_quarantine_path(f.s, &n, false);
+
+	/* Just written: not settled, so each open hashes (no verdict yet). */
+	uint64_t h0 = store_verify_hashes();
+	int fd = store_open_object(f.s, &n);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(store_verify_hashes() == h0 + 1);
+	CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + 2);
+
+	/* Settled: hashed once more, and the verdict makes later opens free. */
+	wait_settled();
+	CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + 3);
+	char *vp = xasprintf("%s/verdicts/%.2s/%s", f.root, n.s + 1, n.s);
+	CHECK(exists(vp));
+	for (int i = 0; i < 3; i++)
+		CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + 3);
+
+	/* A damaged verdict is not trusted: hashed again. */
+	struct buf vb = BUF_INIT;
+	CHECK(read_file(vp, &vb, 4096) == 0 && vb.len > 20);
+	vb.data[12] ^= 1;
+	CHECK(write_cache_file(vp, vb.data, vb.len, 0644) == 0);
+	CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + 4);
+
+	/* One byte flipped: the stamp changed, the verdict is void, the bytes
+	 * are hashed and the object is quarantined, named in the error. */
+	flip_byte(p, 3);
+	CHECK_ERR(store_open_object(f.s, &n), "is damaged (its bytes hash to");
+	CHECK(gg_last_code() == GG_ECORRUPT);
+	CHECK(strstr(gg_last_error(), n.s) != NULL);
+	CHECK(strstr(gg_last_error(), q) != NULL);
+	CHECK(!exists(p) && exists(q));
+	CHECK(store_has(f.s, &n) == 0); /* missing now: a memo entry naming it is a miss */
+	CHECK_ERR(store_open_object(f.s, &n), "is not in the store");
+	char *pm = NULL;
+	CHECK_ERR(store_object_path_mode(f.s, &n, false, &pm), "is not in the store");
+
+	/* Damaged after a verdict was recorded while settled: still found. */
+	CHECK(store_put_buf(f.s, text, strlen(text), 0, &n) == 0);
+	wait_settled();
+	CHECK(store_verify(f.s, &n) == 0);
+	uint64_t h1 = store_verify_hashes();
+	CHECK(store_verify(f.s, &n) == 0 && store_verify_hashes() == h1);
+	flip_byte(p, 0);
+	CHECK_ERR(store_object_path_mode(f.s, &n, false, &pm), "is damaged");
+	CHECK(!exists(p));
+
+	/* A damaged executable copy is quarantined and made again from the object. */
+	CHECK(store_put_buf(f.s, text, strlen(text), 0, &n) == 0);
+	char *x = NULL, *qx = store_quarantine_path(f.s, &n, true);
+	CHECK(store_object_path_mode(f.s, &n, true, &x) == 0);
+	flip_byte(x, 1);
+	CHECK(chmod(x, 0555) == 0);
+	char *x2 = NULL;
+	CHECK(store_object_path_mode(f.s, &n, true, &x2) == 0);
+	CHECK_STR(x2, x);
+	CHECK(exists(qx));
+	struct buf b = BUF_INIT;
+	CHECK(read_file(x2, &b, 4096) == 0);
+	CHECK_STR(b.data, text);
+	CHECK((mode_of(x2) & 07777) == 0555);
+
+	buf_free(&b);
+	buf_free(&vb);
+	free(x);
+	free(x2);
+	free(qx);
+	free(vp);
+	free(q);
 	free(p);
 	teardown(&f);
 }
@@ -915,6 +1023,30 @@ static int parse_memo_text(const char *s)
 
 #define MNAME "V2222222222222222222222222222222222222222222222222222222222222222000000000006"
 
+static void test_memo_index_finds_every_output(void)
+{
+	struct memo m = {0};
+	struct gg_name v;
+	gg_name_of_buf("x", 1, GG_VALUE, &v);
+	char p[64];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "d%d/f%d.o", i % 37, i);
+		memo_add(&m, p, &v, i % 2);
+	}
+	memo_index(&m);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "d%d/f%d.o", i % 37, i);
+		const struct memo_output *o = memo_find(&m, p);
+		CHECK(o && !strcmp(o->path, p) && o->exec == (i % 2));
+	}
+	CHECK(memo_find(&m, "d0/f1.o") == NULL);
+	CHECK(memo_find(&m, "") == NULL);
+	/* Added after the index: still found (the index is not used). */
+	memo_add(&m, "late", &v, false);
+	CHECK(memo_find(&m, "late") != NULL && memo_find(&m, "d3/f3.o") != NULL);
+	memo_free(&m);
+}
+
 static void test_memo_encoding(void)
 {
 	struct memo m = {0}, p;
@@ -1355,9 +1487,9 @@ static void test_killed_writer_never_leaves_partial_object(void)
 TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
-          test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_fd,
-          test_hash_cache, test_memo_round_trip, test_memo_encoding,
-          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_verify_on_read, test_executable_twin, test_concurrent_makers_never_break_links,
+          test_adopt_fd, test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
+          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values,
           test_killed_writer_never_leaves_partial_object)
