@@ -7,6 +7,7 @@
 #include "exec.h"
 
 #include "beneath.h"
+#include "rundir.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -253,7 +254,8 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (!thunk_is_reduced(t))
 		return gg_error("internal error: executing a thunk with unresolved inputs");
 	char *root;
-	if (store_make_tmpdir(s, "run", &root) < 0)
+	int lock_fd; /* held while the run lasts: see rundir.h */
+	if (rundir_create(s, &root, &lock_fd) < 0)
 		return -1;
 	chmod(root, 0755);
 	/* Everything after the run goes through this descriptor (beneath.h). */
@@ -261,6 +263,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (rootfd < 0) {
 		int e = errno;
 		remove_tree(root);
+		rundir_release(lock_fd);
 		errno = e;
 		gg_error_errno("cannot open %s", root);
 		free(root);
@@ -319,15 +322,16 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	}
 	if (!o->keep_dir) {
 		char *keep = ret < 0 ? xstrdup(gg_last_error()) : NULL;
-		remove_tree(root);
-		unlink(out);
+		unlink(out); /* first: a .stdout never outlives its directory */
 		unlink(err);
+		remove_tree(root);
 		if (keep) {
 			gg_error("%s", keep);
 			free(keep);
 		}
 	}
 	close(rootfd);
+	rundir_release(lock_fd);
 	free(mtimes);
 	free(out);
 	free(err);

@@ -10,6 +10,7 @@
 #include "ggfs.h"
 
 #include "config.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,6 +147,9 @@ static void add_mount_options(struct ggfs *fs, struct fuse_args *args)
 	 * (the daemon itself may run as root, and with allow_other). */
 	fuse_opt_add_opt(&o, "default_permissions");
 	fuse_opt_add_opt(&o, "subtype=ggfs");
+	/* A killed daemon leaves no dead mount: fusermount3 stays behind,
+	 * holding the other end of its socket, and unmounts when it closes. */
+	fuse_opt_add_opt(&o, "auto_unmount");
 	char *fsname = xasprintf("fsname=%s", fs->source);
 	fuse_opt_add_opt_escaped(&o, fsname);
 	free(fsname);
@@ -328,6 +332,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ggfs: %s\n", gg_last_error());
 		goto out_args;
 	}
+	/* What a killed gg or ggfs left in .gg/tmp (rundir.h). */
+	if (rundir_sweep(fs.store) < 0)
+		fprintf(stderr, "ggfs: note: cannot clean %s: %s\n", fs.store->tmp,
+		        gg_last_error());
 	root_fd = open(fs.source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0 || fstat(root_fd, &st) < 0) {
 		fprintf(stderr, "ggfs: %s: %s\n", fs.source, strerror(errno));
