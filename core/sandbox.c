@@ -398,8 +398,16 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 /* Plain mode: the supervisor, in its own session, runs the program in another. */
 static _Noreturn void plain_child(const struct child_ctx *c)
 {
-	int keep[] = {c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
+	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
 	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+	char go;
+	ssize_t r;
+	do
+		r = read(c->sync_fd, &go, 1); /* in its control group */
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(127); /* the parent gave up */
+	close(c->sync_fd);
 	setsid(); /* not in gg's group: a terminal's Ctrl-C goes to gg alone */
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_CHDIR);
@@ -616,17 +624,25 @@ static void remove_mount_points(const char *root, struct mount_points *mp)
 	free(mp->dev);
 }
 
-enum wait_end { W_EXITED, W_DEADLINE, W_CANCELLED };
+enum wait_end { W_EXITED, W_DEADLINE, W_CANCELLED, W_PROCS };
 
-/* Waits until pid has exited (not reaping it), the deadline passes or the
- * cancel fd (-1: none) becomes readable. */
-static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int cancel_fd)
+#define PIDS_CHECK_MS 100 /* how often a control group's process limit is checked */
+
+/* Waits until pid has exited (not reaping it), the deadline passes, the
+ * cancel fd (-1: none) becomes readable or a fork fails at cg's process
+ * limit (cg NULL: not checked). */
+static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int cancel_fd,
+                                const struct cgroup_run *cg)
 {
 	for (;;) {
 		uint64_t now = now_ns();
 		if (now >= deadline)
 			return W_DEADLINE;
+		if (cg && cgroup_run_pids_hit(cg))
+			return W_PROCS;
 		uint64_t left_ms = (deadline - now + 999999) / 1000000;
+		if (cg && left_ms > PIDS_CHECK_MS)
+			left_ms = PIDS_CHECK_MS;
 		struct pollfd p[2] = {{cancel_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		if (pidfd >= 0) {
 			if (poll(p, 2, left_ms > 60000 ? 60000 : (int)left_ms) > 0) {
@@ -653,21 +669,26 @@ static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int can
  * group (so that the CPU time of everything is counted) and killed itself
  * if that takes too long.
  */
-static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, int cancel_fd, bool *timed_out,
-                      bool *cancelled, struct rusage *ru)
+static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, int cancel_fd,
+                      const struct cgroup_run *cg, struct sandbox_result *res, struct rusage *ru)
 {
-	if (timeout_ms || cancel_fd >= 0) {
+	if (timeout_ms || cancel_fd >= 0 || cg) {
 		int pidfd = -1;
 #ifdef SYS_pidfd_open
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
-		uint64_t deadline = timeout_ms ? t0 + timeout_ms * 1000000u : UINT64_MAX;
-		enum wait_end end = wait_until(pid, pidfd, deadline, cancel_fd);
+		/* Saturating: a thunk may ask for any timeout. */
+		uint64_t deadline = !timeout_ms || timeout_ms > (UINT64_MAX - t0) / 1000000u
+		                        ? UINT64_MAX
+		                        : t0 + timeout_ms * 1000000u;
+		enum wait_end end = wait_until(pid, pidfd, deadline, cancel_fd, cg);
 		if (end != W_EXITED) {
-			*timed_out = end == W_DEADLINE;
-			*cancelled = end == W_CANCELLED;
+			res->timed_out = end == W_DEADLINE;
+			res->cancelled = end == W_CANCELLED;
+			res->procs_limit = end == W_PROCS;
 			if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
-			    wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS, -1) != W_EXITED) {
+			    wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS, -1, NULL) !=
+			        W_EXITED) {
 				kill(pid, SIGKILL);
 			}
 		}
@@ -718,6 +739,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		return gg_error("sandbox root %s: not a directory", spec->root);
 
 	static char *const empty_env[] = {NULL};
+	const struct cgroup_run *cg = spec->cgroup && spec->cgroup->version ? spec->cgroup : NULL;
 	struct child_ctx c = {
 	    .root = spec->root,
 	    .exe = spec->exe,
@@ -766,12 +788,12 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		c.err_fd = open_out(spec->stderr_path);
 	if (c.err_fd < 0)
 		goto out;
-	if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0 || (isolated && pipe2(sync, O_CLOEXEC) < 0)) {
+	if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
 		gg_error_errno("sandbox: cannot create a pipe");
 		goto out;
 	}
 	if ((rep[0] = fd_above_stdio(rep[0])) < 0 || (rep[1] = fd_above_stdio(rep[1])) < 0 ||
-	    (isolated && (sync[0] = fd_above_stdio(sync[0])) < 0)) {
+	    (sync[0] = fd_above_stdio(sync[0])) < 0) {
 		gg_error_errno("sandbox: cannot move a pipe");
 		goto out;
 	}
@@ -792,25 +814,24 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 	close(rep[1]);
 	rep[1] = -1;
-	if (isolated) {
-		close(sync[0]);
-		sync[0] = -1;
-		if (write_id_maps(pid, c.is_root) < 0) {
-			kill_and_reap(pid);
-			goto out;
-		}
-		if (write_all(sync[1], "x", 1) < 0) {
-			gg_error_errno("sandbox: cannot release the child");
-			kill_and_reap(pid);
-			goto out;
-		}
-		close(sync[1]);
-		sync[1] = -1;
+	close(sync[0]);
+	sync[0] = -1;
+	if ((cg && cgroup_run_attach(cg, pid) < 0) ||
+	    (isolated && write_id_maps(pid, c.is_root) < 0)) {
+		kill_and_reap(pid);
+		goto out;
 	}
+	if (write_all(sync[1], "x", 1) < 0) {
+		gg_error_errno("sandbox: cannot release the child");
+		kill_and_reap(pid);
+		goto out;
+	}
+	close(sync[1]);
+	sync[1] = -1;
 
 	struct rusage ru;
-	int status = wait_child(pid, t0, spec->timeout_ms, gg_cancel_fd(spec->cancel),
-	                        &result->timed_out, &result->cancelled, &ru);
+	int status =
+	    wait_child(pid, t0, spec->timeout_ms, gg_cancel_fd(spec->cancel), cg, result, &ru);
 	result->wall_ns = now_ns() - t0;
 	result->cpu_ns = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
 	result->isolated = isolated;
@@ -845,7 +866,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 	/* It may have finished on its own just before the kill. */
 	if (have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-		result->timed_out = result->cancelled = false;
+		result->timed_out = result->cancelled = result->procs_limit = false;
 	result->wait_status = status;
 	ret = 0;
 out:

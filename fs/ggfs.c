@@ -389,13 +389,18 @@ int main(int argc, char **argv)
 	/* Forks: threads are started only after it. */
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
+	struct exec_limits limits = {0};
+	if (exec_limits_from_env(&limits) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_unmount;
+	}
 	struct sched_opts so = {
 	    .on_fallback = log_fallback,
 	    .on_retry = log_retry,
 	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,
-	    .exec = {.no_isolation = fs.no_sandbox != 0},
+	    .exec = {.no_isolation = fs.no_sandbox != 0, .limits = limits},
 	    .cancel = &fs.cancel,
 	};
 	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */
