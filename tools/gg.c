@@ -103,7 +103,7 @@ int open_store(bool create, struct store **out)
 {
 	if (store_open(NULL, out) == 0)
 		return swept(*out);
-	if (!create)
+	if (!create || gg_last_code() == GG_EDENIED) /* a refused store: not one here instead */
 		return -1;
 	const char *env = getenv("GG_DIR");
 	if (env && *env) {

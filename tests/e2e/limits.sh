@@ -54,9 +54,21 @@ int main(void)
 	return !f || fputs("fine\n", f) < 0 || fclose(f) != 0;
 }
 EOC
-for p in hog bomb spin ok; do cc -O0 -static -o $p $p.c || not_ok "compile $p"; done
+cat >nap.c <<'EOC'
+#include <stdio.h>
+#include <time.h>
+int main(void)
+{
+	struct timespec ts = {0, 500000000}; /* longer than a kill's grace */
+	nanosleep(&ts, NULL);
+	FILE *f = fopen("o", "w");
+	return !f || fputs("fine\n", f) < 0 || fclose(f) != 0;
+}
+EOC
+for p in hog bomb spin ok nap; do cc -O0 -static -o $p $p.c || not_ok "compile $p"; done
 gg init >/dev/null
-th() { gg thunk -i "$1" -o o --placeholder "$2" -- "$1" >/dev/null; }
+marker="GG_LIMITS_TEST=$$.$RANDOM" # in the thunks' environment, to find their processes
+th() { gg thunk -e "$marker" -i "$1" -o o --placeholder "$2" -- "$1" >/dev/null; }
 th hog hog.out
 th ok ok.out
 th spin spin.out
@@ -95,11 +107,19 @@ check "... also as root under --no-sandbox" \
 	grep -q "bomb2.out: .*stopped at the process limit of 40 (GG_PROCESS_LIMIT): a fork failed" bomb2.err
 sleep 0.5
 # (zombies do not count: without a namespace, the orphans' reaper is the host's)
-alive_bombs() { ps -o stat= -C bomb | grep -v '^Z'; }
+alive_bombs() {
+	local f p
+	for f in /proc/[0-9]*/environ; do
+		p=${f#/proc/}
+		p=${p%/environ}
+		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$marker" &&
+			grep -qs '^[0-9]* ([^)]*) [^Z]' "/proc/$p/stat" && echo "$p"
+	done
+}
 check "... no process of the bombs is left" [ -z "$(alive_bombs)" ]
 
 # The largest timeout gg thunk takes does not overflow into "at once".
-gg thunk --timeout 18446744073 -i ok -o o --placeholder long.out -- ok >/dev/null
+gg thunk --timeout 18446744073 -i nap -o o --placeholder long.out -- nap >/dev/null
 gg force --no-progress long.out 2>long.err
 check "the largest timeout is no limit, not an overflow" [ "$(cat long.out)" = fine ] || cat long.err
 
