@@ -2,6 +2,7 @@
 #
 #   make                 build build/bin/{gg,ggfs} (gcc by default; CC=clang works)
 #   make check           the whole test suite, plain and under ASan+UBSan
+#   make check-slow      the slower tier (tests/slow/*.sh, a few minutes)
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
 #   make install PREFIX=/usr/local     (also DESTDIR=...; writes only under it)
@@ -46,8 +47,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan deps deps-test demo bench install install-mount-helper clean format \
-	format-check tests lambda-package mutate
+.PHONY: all check check-plain check-asan check-slow deps deps-test demo bench install \
+	install-mount-helper clean format format-check tests lambda-package mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
 $(BUILD)/obj/%.o: %.c
@@ -100,6 +101,10 @@ check-plain:
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+
+# The slower tier: longer versions of some e2e tests (e.g. 50 kill -9s).
+check-slow: tests
+	@rc=0; for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.

@@ -7,11 +7,14 @@
 #include "exec.h"
 
 #include "beneath.h"
+#include "rundir.h"
 #include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +23,136 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define STDERR_TAIL 2048
-#define STDERR_KEEP (1u << 20)
+#define STDERR_TAIL        2048
+#define STDERR_KEEP        (1u << 20)
+#define DEFAULT_PROCS      4096
+#define DEFAULT_TIMEOUT_MS (3600u * 1000u)
+#define MAX_PROCS          4194304u /* the kernel's highest pid_max */
+/* So that a deadline in nanoseconds cannot overflow (about 584 years). */
+#define MAX_TIMEOUT_S (UINT64_MAX / 1000000000u)
+
+int exec_limit_parse(const char *what, const char *name, const char *value, uint64_t *out)
+{
+	if (!strcmp(value, "none")) {
+		*out = EXEC_NO_LIMIT;
+		return 0;
+	}
+	uint64_t v;
+	if (!strcmp(what, "memory")) {
+		if (parse_size(value, &v) < 0 || v == 0)
+			return gg_error("%s=%s: expected a size such as 512M or 4G (or none)", name,
+			                value);
+		if (v < (1u << 20))
+			return gg_error("%s=%s: a memory limit below 1M leaves no room to start a "
+			                "program",
+			                name, value);
+		*out = v;
+		return 0;
+	}
+	if (!strcmp(what, "process")) {
+		if (parse_u64(value, &v) < 0 || v == 0)
+			return gg_error("%s=%s: expected a number of processes (or none)", name,
+			                value);
+		if (v > MAX_PROCS)
+			return gg_error("%s=%s: too large (at most %u processes)", name, value,
+			                MAX_PROCS);
+		*out = v;
+		return 0;
+	}
+	if (parse_u64(value, &v) < 0 || v == 0)
+		return gg_error("%s=%s: expected whole seconds (or none)", name, value);
+	if (v > MAX_TIMEOUT_S)
+		return gg_error("%s=%s: too large (at most %llu seconds)", name, value,
+		                (unsigned long long)MAX_TIMEOUT_S);
+	*out = v * 1000;
+	return 0;
+}
+
+int exec_limits_from_env(struct exec_limits *l)
+{
+	static const struct {
+		const char *var, *what;
+		size_t off;
+	} vars[] = {
+	    {"GG_MEMORY_LIMIT", "memory", offsetof(struct exec_limits, memory)},
+	    {"GG_PROCESS_LIMIT", "process", offsetof(struct exec_limits, procs)},
+	    {"GG_TIMEOUT", "timeout", offsetof(struct exec_limits, timeout_ms)},
+	};
+	for (size_t i = 0; i < GG_ARRAY_LEN(vars); i++) {
+		const char *v = getenv(vars[i].var);
+		if (v && *v &&
+		    exec_limit_parse(vars[i].what, vars[i].var, v,
+		                     (uint64_t *)((char *)l + vars[i].off)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Half the RAM: one runaway thunk cannot take the machine. */
+static uint64_t default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || size <= 0)
+		return 4ull << 30;
+	return (uint64_t)pages * (uint64_t)size / 2;
+}
+
+static char *fmt_bytes(uint64_t v)
+{
+	if (v >= (1ull << 30))
+		return xasprintf("%.1f GiB", (double)v / (double)(1ull << 30));
+	return xasprintf("%.1f MiB", (double)v / (double)(1u << 20));
+}
+
+static pthread_once_t cg_note_once = PTHREAD_ONCE_INIT;
+static char cg_note[512];
+
+static void print_cg_note(void)
+{
+	fprintf(stderr,
+	        "gg: note: %s; memory and process limits are rlimits (RLIMIT_NPROC, and "
+	        "RLIMIT_AS only for a memory limit set explicitly)\n",
+	        cg_note);
+}
+
+/* Makes the run's control group, or says once why there is none. */
+static void make_cgroup(const struct exec_opts *o, uint64_t mem, uint64_t procs,
+                        struct cgroup_run *cg)
+{
+	if (cgroup_run_create(mem, procs, cg) == 0)
+		return;
+	snprintf(cg_note, sizeof cg_note, "%s", gg_last_error());
+	pthread_once(&cg_note_once, print_cg_note);
+	(void)o;
+}
+
+/* Why the run was stopped at a limit (malloc'd), or NULL. */
+static char *limit_reason(const struct cgroup_run *cg, bool procs_killed, bool failed, uint64_t mem,
+                          uint64_t procs)
+{
+	struct cgroup_usage u;
+	cgroup_run_usage(cg, &u);
+	if (procs_killed) {
+		if (u.pids_peak)
+			return xasprintf("stopped at the process limit of %llu (GG_PROCESS_LIMIT): "
+			                 "a fork failed; peak %llu processes",
+			                 (unsigned long long)procs,
+			                 (unsigned long long)u.pids_peak);
+		return xasprintf("stopped at the process limit of %llu (GG_PROCESS_LIMIT): a "
+		                 "fork failed",
+		                 (unsigned long long)procs);
+	}
+	if (failed && u.mem_hit) {
+		char *l = fmt_bytes(mem), *p = fmt_bytes(u.mem_peak);
+		char *why = xasprintf("stopped at the memory limit of %s (GG_MEMORY_LIMIT): the "
+		                      "kernel killed a process of it; peak %s",
+		                      l, p);
+		free(l);
+		free(p);
+		return why;
+	}
+	return NULL;
+}
 
 /* Creates the parent directories of rel inside root. They are world-writable
  * because the sandboxed program runs as another user and may write outputs
@@ -332,7 +463,8 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (!thunk_is_reduced(t))
 		return gg_error("internal error: executing a thunk with unresolved inputs");
 	char *root;
-	if (store_make_tmpdir(s, "run", &root) < 0)
+	int lock_fd; /* held while the run lasts: see rundir.h */
+	if (rundir_create(s, &root, &lock_fd) < 0)
 		return -1;
 	chmod(root, 0755);
 	/* Everything after the run goes through this descriptor (beneath.h). */
@@ -340,6 +472,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (rootfd < 0) {
 		int e = errno;
 		remove_tree(root);
+		rundir_release(lock_fd);
 		errno = e;
 		gg_error_errno("cannot open %s", root);
 		free(root);
@@ -352,8 +485,17 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	bool copies = o->no_isolation || !sandbox_available();
 	int ret = materialise(s, t, root, copies, mtimes);
 	r->t_ran = now_ns();
+	uint64_t mem = o->limits.memory ? o->limits.memory : default_memory();
+	uint64_t procs = o->limits.procs ? o->limits.procs : DEFAULT_PROCS;
+	struct cgroup_run cg = {0};
 	if (ret == 0) {
-		uint64_t timeout = t->timeout_ms ? t->timeout_ms : o->default_timeout_ms;
+		uint64_t timeout = t->timeout_ms           ? t->timeout_ms
+		                   : o->default_timeout_ms ? o->default_timeout_ms
+		                   : o->limits.timeout_ms  ? o->limits.timeout_ms
+		                                           : DEFAULT_TIMEOUT_MS;
+		if (timeout == EXEC_NO_LIMIT)
+			timeout = 0;
+		make_cgroup(o, mem, procs, &cg);
 		struct sandbox_spec spec = {
 		    .root = root,
 		    .exe = t->exe,
@@ -364,6 +506,11 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		    .stderr_path = err,
 		    .no_isolation = o->no_isolation,
 		    .cancel = o->cancel,
+		    .cgroup = &cg,
+		    /* rlimits: the last fallback (see exec.h) */
+		    .max_procs = cg.version ? 0 : procs,
+		    .max_memory =
+		        cg.version || o->limits.memory == EXEC_NO_LIMIT ? 0 : o->limits.memory,
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);
@@ -385,9 +532,19 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->timed_out = sr.timed_out;
 			r->isolated = sr.isolated;
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
+			bool failed = sr.timed_out || sr.procs_limit ||
+			              !WIFEXITED(sr.wait_status) ||
+			              WEXITSTATUS(sr.wait_status) != 0;
+			char *limit = cg.version && !sr.cancelled
+			                  ? limit_reason(&cg, sr.procs_limit, failed, mem, procs)
+			                  : NULL;
 			if (sr.cancelled) {
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->why = xstrdup("cancelled");
+			} else if (limit) {
+				r->outcome = EXEC_PROGRAM_FAILED;
+				r->limit_hit = true;
+				r->why = limit;
 			} else if (sr.timed_out || !WIFEXITED(sr.wait_status) ||
 			           WEXITSTATUS(sr.wait_status) != 0) {
 				r->outcome = EXEC_PROGRAM_FAILED;
@@ -403,15 +560,20 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	}
 	if (!o->keep_dir) {
 		char *keep = ret < 0 ? xstrdup(gg_last_error()) : NULL;
-		remove_tree(root);
-		unlink(out);
+		unlink(out); /* first: a .stdout never outlives its directory */
 		unlink(err);
+		remove_tree(root);
 		if (keep) {
 			gg_error("%s", keep);
 			free(keep);
 		}
 	}
+	/* After collection and cleanup: without a namespace, processes the
+	 * program left running end only now (they may have raced both). */
+	if (cg.version)
+		cgroup_run_destroy(&cg);
 	close(rootfd);
+	rundir_release(lock_fd);
 	free(mtimes);
 	free(out);
 	free(err);

@@ -15,10 +15,37 @@
 #include "store.h"
 #include "thunk.h"
 
+/* A limit value meaning "no limit". */
+#define EXEC_NO_LIMIT UINT64_MAX
+
+/*
+ * Per-thunk limits. Memory and processes are enforced by a control group per
+ * run (cgroup.h); where none can be made, by rlimits: RLIMIT_NPROC (which
+ * does nothing for root) and, only for a memory limit set explicitly,
+ * RLIMIT_AS (which breaks sanitizers and runtimes that reserve address
+ * space). A thunk stopped by one fails naming the limit and its peak.
+ */
+struct exec_limits {
+	uint64_t memory;     /* bytes; 0 = default (half the RAM) */
+	uint64_t procs;      /* processes and threads; 0 = default (4096) */
+	uint64_t timeout_ms; /* for thunks whose timeout is 0; 0 = default (1 hour) */
+};
+
+/*
+ * The limits from $GG_MEMORY_LIMIT (a size: 512M, 2G, or "none"),
+ * $GG_PROCESS_LIMIT (a count or "none") and $GG_TIMEOUT (seconds or "none");
+ * unset variables leave *l as it is. -1 with an error naming the variable.
+ */
+int exec_limits_from_env(struct exec_limits *l);
+/* Parses one limit value as those variables do (what: "memory", "process"
+ * or "timeout"); -1 with an error naming `name`. */
+int exec_limit_parse(const char *what, const char *name, const char *value, uint64_t *out);
+
 struct exec_opts {
 	bool no_isolation;           /* run in plain-directory mode */
-	uint64_t default_timeout_ms; /* for thunks whose timeout is 0; 0 = none */
-	bool keep_dir;               /* leave the directory (debugging) */
+	uint64_t default_timeout_ms; /* for thunks whose timeout is 0; 0 = limits.timeout_ms */
+	struct exec_limits limits;
+	bool keep_dir; /* leave the directory (debugging) */
 	/* Fired: the program is killed, and the thunk fails as cancelled. */
 	const struct gg_cancel *cancel;
 };
@@ -32,6 +59,7 @@ struct exec_result {
 	enum exec_outcome outcome;
 	int wait_status;
 	bool timed_out, isolated;
+	bool limit_hit;    /* stopped at the memory or process limit (why says which) */
 	char *stderr_tail; /* last bytes of stderr (malloc'd, may be empty) */
 	char *why;         /* for EXEC_PROGRAM_FAILED: one line saying what went wrong */
 	struct memo outputs;

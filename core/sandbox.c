@@ -15,14 +15,26 @@
  * parent asks init to kill the namespace (so all CPU time is counted), and
  * kills init itself if that does not happen quickly.
  *
+ * Nothing a force starts outlives it, even under kill -9 of gg or ggfs: the
+ * init of every run (pid 1 of the namespace, or a small supervisor in plain
+ * mode) watches a lifeline, the read end of a pipe whose write end only this
+ * process holds (O_CLOEXEC, closed in every child). When the process dies,
+ * however, the kernel closes that end; init sees EOF and kills everything of
+ * its run (the namespace, or the program's process group), then exits.
+ * PR_SET_PDEATHSIG was not chosen: it fires when the *thread* that forked
+ * exits, and engine and FUSE threads come and go; a pipe fires only when
+ * the whole process is gone.
+ *
  * Empty mount points the parent creates in ROOT (tmp, dev, dev/NAME) are
  * removed after the run (by descriptors: the program may have replaced dev
  * with a link to a host directory), so ROOT then holds only inputs and what
  * the program wrote. When we are root, ROOT itself is chowned to the
  * sandbox's user.
  *
- * Without namespaces (or with spec->no_isolation) the program simply runs
- * with ROOT as its cwd, in its own session. Whether namespaces work is probed
+ * Without namespaces (or with spec->no_isolation) the program runs with ROOT
+ * as its cwd, in its own session, under a supervisor that plays init's part
+ * (reports the status, kills the program's group on a timeout, at its end
+ * and on EOF of the lifeline). Whether namespaces work is probed
  * once by running the real isolated setup in an empty temporary directory.
  *
  * Everything the child needs is prepared before the clone: between clone and
@@ -46,6 +58,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,7 +132,7 @@ static const char *const dev_points[] = {"dev/null", "dev/zero", "dev/urandom"};
 struct child_ctx {
 	const char *root, *exe;
 	char *const *argv, *const *env;
-	int sync_fd, report_fd, in_fd, out_fd, err_fd;
+	int sync_fd, report_fd, in_fd, out_fd, err_fd, life_fd;
 	bool is_root, mount_tmp, mount_dev, bind_dev[NDEV];
 	struct rlimit fsize, as, nproc, core;
 	bool set_as;
@@ -213,6 +226,9 @@ static void setup_stdio(const struct child_ctx *c)
 static _Noreturn void exec_program(const struct child_ctx *c)
 {
 	setsid(); /* no controlling terminal; its own group for timeouts */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* init blocks SIGCHLD */
 	if (setrlimit(RLIMIT_FSIZE, &c->fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->nproc) < 0 ||
 	    setrlimit(RLIMIT_CORE, &c->core) < 0 || (c->set_as && setrlimit(RLIMIT_AS, &c->as) < 0))
 		child_fail(c, MSG_SETUP, STEP_RLIMIT);
@@ -220,18 +236,101 @@ static _Noreturn void exec_program(const struct child_ctx *c)
 	child_fail(c, MSG_EXEC, 0);
 }
 
-/* In init, on the parent's request: kill all other processes of the namespace. */
+/* What init kills: -1 (all of its namespace but itself) or the program's
+ * process group in plain mode; 0 until the program is started (a request
+ * before that is remembered in kill_pending). */
+static volatile pid_t kill_target;
+static volatile sig_atomic_t kill_pending;
+
+/* In init, on the parent's request (time is up, or cancelled). */
 static void init_on_timeout(int sig)
 {
+	(void)sig;
 	int e = errno;
-	kill(-1, SIGKILL);
+	if (kill_target)
+		kill(kill_target, SIGKILL);
+	else
+		kill_pending = 1;
 	errno = e;
+}
+
+/*
+ * The rest of init's life, once the program pid is started: reap every
+ * child as it ends; when the program ends, kill the rest (in a namespace:
+ * background processes end with the program; in plain mode they are left
+ * to run on, as without gg) and report its status once all are reaped. On
+ * EOF of the lifeline (gg died) kill everything and exit. SIGCHLD
+ * is blocked and read from sfd, so no wake-up is lost between a reap and
+ * the poll.
+ */
+static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd)
+{
+	int status = -1;
+	for (;;) {
+		int st;
+		pid_t w;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (w == pid) {
+				status = st;
+				if (kill_target == -1)
+					kill(-1, SIGKILL);
+			}
+		}
+		if (w < 0 && errno == ECHILD)
+			break; /* all reaped */
+		struct pollfd p[2] = {{c->life_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		/* Without a signalfd, look again every 10 ms. */
+		int n = poll(p, sfd >= 0 ? 2 : 1, sfd >= 0 ? -1 : 10);
+		if (n > 0 && p[0].revents) {
+			kill(kill_target, SIGKILL); /* gg is gone */
+			_exit(127);
+		}
+		if (n > 0 && p[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) > 0)
+				;
+		}
+	}
+	if (status == -1)
+		_exit(127);
+	report(c->report_fd, MSG_STATUS, 0, 0, status);
+	_exit(0);
+}
+
+/* Starts the program (vfork: no second copy of the possibly large caller's
+ * page tables; the program side only makes system calls until execve or
+ * _exit) and supervises it. */
+static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolated)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = init_on_timeout;
+	sa.sa_flags = SA_RESTART;
+	sigaction(TIMEOUT_SIGNAL, &sa, NULL);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	pid_t pid = vfork();
+	if (pid < 0)
+		child_fail(c, MSG_SETUP, STEP_FORK);
+	if (pid == 0)
+		exec_program(c);
+	/* The program called setsid() before its exec: its group is its pid. */
+	kill_target = isolated ? -1 : -pid;
+	if (kill_pending)
+		kill(kill_target, SIGKILL);
+	/* Hold no files but the report pipe, the lifeline and the signalfd. */
+	int keep[] = {c->report_fd, c->life_fd, sfd};
+	close_all_except(keep, sfd >= 0 ? 3 : 2);
+	supervise(c, pid, sfd);
 }
 
 /* pid 1 of the sandbox: set up the mounts, fork the program, reap, report. */
 static _Noreturn void isolated_child(const struct child_ctx *c)
 {
-	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd};
+	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
 	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
 
 	char go;
@@ -291,50 +390,30 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
 	setup_stdio(c);
 	reset_signals();
-
-	/* vfork: no second copy of the (possibly large) caller's page tables;
-	 * the program side only makes system calls until execve or _exit. */
-	pid_t pid = vfork();
-	if (pid < 0)
-		child_fail(c, MSG_SETUP, STEP_FORK);
-	if (pid == 0)
-		exec_program(c);
-
-	/* init: hold no files; on the parent's timeout signal kill everything
-	 * else in the namespace. Reaping all (rather than letting the kernel
-	 * kill them when pid 1 exits) counts their CPU time in our rusage. */
-	close_all_except(&c->report_fd, 1);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = init_on_timeout;
-	sa.sa_flags = SA_RESTART;
-	sigaction(TIMEOUT_SIGNAL, &sa, NULL);
-	int status = -1;
-	for (;;) {
-		int st;
-		pid_t w = waitpid(-1, &st, 0);
-		if (w == pid) {
-			status = st;
-			kill(-1, SIGKILL); /* background processes end with the program */
-		} else if (w < 0 && errno != EINTR) {
-			break; /* ECHILD: all reaped */
-		}
-	}
-	if (status == -1)
-		_exit(127);
-	report(c->report_fd, MSG_STATUS, 0, 0, status);
-	_exit(0);
+	/* Reaping all (rather than letting the kernel kill them when pid 1
+	 * exits) counts their CPU time in our rusage. */
+	start_and_supervise(c, true);
 }
 
+/* Plain mode: the supervisor, in its own session, runs the program in another. */
 static _Noreturn void plain_child(const struct child_ctx *c)
 {
-	int keep[] = {c->report_fd, c->in_fd, c->out_fd, c->err_fd};
+	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
 	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+	char go;
+	ssize_t r;
+	do
+		r = read(c->sync_fd, &go, 1); /* in its control group */
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(127); /* the parent gave up */
+	close(c->sync_fd);
+	setsid(); /* not in gg's group: a terminal's Ctrl-C goes to gg alone */
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_CHDIR);
 	setup_stdio(c);
 	reset_signals();
-	exec_program(c);
+	start_and_supervise(c, false);
 }
 
 /* ---- parent side ---- */
@@ -545,17 +624,25 @@ static void remove_mount_points(const char *root, struct mount_points *mp)
 	free(mp->dev);
 }
 
-enum wait_end { W_EXITED, W_DEADLINE, W_CANCELLED };
+enum wait_end { W_EXITED, W_DEADLINE, W_CANCELLED, W_PROCS };
 
-/* Waits until pid has exited (not reaping it), the deadline passes or the
- * cancel fd (-1: none) becomes readable. */
-static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int cancel_fd)
+#define PIDS_CHECK_MS 100 /* how often a control group's process limit is checked */
+
+/* Waits until pid has exited (not reaping it), the deadline passes, the
+ * cancel fd (-1: none) becomes readable or a fork fails at cg's process
+ * limit (cg NULL: not checked). */
+static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int cancel_fd,
+                                const struct cgroup_run *cg)
 {
 	for (;;) {
 		uint64_t now = now_ns();
 		if (now >= deadline)
 			return W_DEADLINE;
+		if (cg && cgroup_run_pids_hit(cg))
+			return W_PROCS;
 		uint64_t left_ms = (deadline - now + 999999) / 1000000;
+		if (cg && left_ms > PIDS_CHECK_MS)
+			left_ms = PIDS_CHECK_MS;
 		struct pollfd p[2] = {{cancel_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		if (pidfd >= 0) {
 			if (poll(p, 2, left_ms > 60000 ? 60000 : (int)left_ms) > 0) {
@@ -577,30 +664,31 @@ static enum wait_end wait_until(pid_t pid, int pidfd, uint64_t deadline, int can
 }
 
 /*
- * Waits for pid and returns its wait status, enforcing the timeout and the
- * cancel fd: an isolated init is asked to kill its namespace (so that the
- * CPU time of everything is counted) and killed itself if that takes too
- * long; a plain program is killed with its process group.
+ * Waits for init (pid) and returns its wait status, enforcing the timeout
+ * and the cancel fd: init is asked to kill its namespace or the program's
+ * group (so that the CPU time of everything is counted) and killed itself
+ * if that takes too long.
  */
-static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms, int cancel_fd,
-                      bool *timed_out, bool *cancelled, struct rusage *ru)
+static int wait_child(pid_t pid, uint64_t t0, uint64_t timeout_ms, int cancel_fd,
+                      const struct cgroup_run *cg, struct sandbox_result *res, struct rusage *ru)
 {
-	if (timeout_ms || cancel_fd >= 0) {
+	if (timeout_ms || cancel_fd >= 0 || cg) {
 		int pidfd = -1;
 #ifdef SYS_pidfd_open
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
-		uint64_t deadline = timeout_ms ? t0 + timeout_ms * 1000000u : UINT64_MAX;
-		enum wait_end end = wait_until(pid, pidfd, deadline, cancel_fd);
+		/* Saturating: a thunk may ask for any timeout. */
+		uint64_t deadline = !timeout_ms || timeout_ms > (UINT64_MAX - t0) / 1000000u
+		                        ? UINT64_MAX
+		                        : t0 + timeout_ms * 1000000u;
+		enum wait_end end = wait_until(pid, pidfd, deadline, cancel_fd, cg);
 		if (end != W_EXITED) {
-			*timed_out = end == W_DEADLINE;
-			*cancelled = end == W_CANCELLED;
-			if (!isolated) {
-				kill(-pid, SIGKILL);
-				kill(pid, SIGKILL);
-			} else if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
-			           wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS, -1) !=
-			               W_EXITED) {
+			res->timed_out = end == W_DEADLINE;
+			res->cancelled = end == W_CANCELLED;
+			res->procs_limit = end == W_PROCS;
+			if (kill(pid, TIMEOUT_SIGNAL) < 0 ||
+			    wait_until(pid, pidfd, now_ns() + KILL_GRACE_NS, -1, NULL) !=
+			        W_EXITED) {
 				kill(pid, SIGKILL);
 			}
 		}
@@ -614,10 +702,21 @@ static int wait_child(pid_t pid, bool isolated, uint64_t t0, uint64_t timeout_ms
 			return gg_error_errno("waiting for the sandboxed program");
 		}
 	}
-	/* A plain program's group may outlive it: end it too. */
-	if (!isolated && (*timed_out || *cancelled))
-		kill(-pid, SIGKILL);
 	return st;
+}
+
+/* The lifeline (see the file comment): created once, both ends held by this
+ * process for its whole life, never inherited by an exec'd program. */
+static pthread_once_t lifeline_once = PTHREAD_ONCE_INIT;
+static int lifeline[2] = {-1, -1};
+
+static void make_lifeline(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	lifeline[0] = fd_above_stdio(p[0]);
+	lifeline[1] = fd_above_stdio(p[1]);
 }
 
 static uint64_t tv_ns(struct timeval tv)
@@ -630,6 +729,9 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
                struct msg *fail)
 {
 	memset(fail, 0, sizeof *fail);
+	pthread_once(&lifeline_once, make_lifeline);
+	if (lifeline[0] < 0 || lifeline[1] < 0)
+		return gg_error_errno("sandbox: cannot create the lifeline pipe");
 	struct stat st;
 	if (stat(spec->root, &st) < 0)
 		return gg_error_errno("sandbox root %s", spec->root);
@@ -637,6 +739,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		return gg_error("sandbox root %s: not a directory", spec->root);
 
 	static char *const empty_env[] = {NULL};
+	const struct cgroup_run *cg = spec->cgroup && spec->cgroup->version ? spec->cgroup : NULL;
 	struct child_ctx c = {
 	    .root = spec->root,
 	    .exe = spec->exe,
@@ -644,6 +747,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	    .env = spec->env ? spec->env : empty_env,
 	    .sync_fd = -1,
 	    .report_fd = -1,
+	    .life_fd = lifeline[0],
 	    .is_root = geteuid() == 0,
 	    .fsize = capped(RLIMIT_FSIZE, spec->max_output ? spec->max_output : DEFAULT_FSIZE),
 	    .nproc = capped(RLIMIT_NPROC, spec->max_procs ? spec->max_procs : DEFAULT_NPROC),
@@ -684,12 +788,12 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		c.err_fd = open_out(spec->stderr_path);
 	if (c.err_fd < 0)
 		goto out;
-	if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0 || (isolated && pipe2(sync, O_CLOEXEC) < 0)) {
+	if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
 		gg_error_errno("sandbox: cannot create a pipe");
 		goto out;
 	}
 	if ((rep[0] = fd_above_stdio(rep[0])) < 0 || (rep[1] = fd_above_stdio(rep[1])) < 0 ||
-	    (isolated && (sync[0] = fd_above_stdio(sync[0])) < 0)) {
+	    (sync[0] = fd_above_stdio(sync[0])) < 0) {
 		gg_error_errno("sandbox: cannot move a pipe");
 		goto out;
 	}
@@ -710,25 +814,24 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	}
 	close(rep[1]);
 	rep[1] = -1;
-	if (isolated) {
-		close(sync[0]);
-		sync[0] = -1;
-		if (write_id_maps(pid, c.is_root) < 0) {
-			kill_and_reap(pid);
-			goto out;
-		}
-		if (write_all(sync[1], "x", 1) < 0) {
-			gg_error_errno("sandbox: cannot release the child");
-			kill_and_reap(pid);
-			goto out;
-		}
-		close(sync[1]);
-		sync[1] = -1;
+	close(sync[0]);
+	sync[0] = -1;
+	if ((cg && cgroup_run_attach(cg, pid) < 0) ||
+	    (isolated && write_id_maps(pid, c.is_root) < 0)) {
+		kill_and_reap(pid);
+		goto out;
 	}
+	if (write_all(sync[1], "x", 1) < 0) {
+		gg_error_errno("sandbox: cannot release the child");
+		kill_and_reap(pid);
+		goto out;
+	}
+	close(sync[1]);
+	sync[1] = -1;
 
 	struct rusage ru;
-	int status = wait_child(pid, isolated, t0, spec->timeout_ms, gg_cancel_fd(spec->cancel),
-	                        &result->timed_out, &result->cancelled, &ru);
+	int status =
+	    wait_child(pid, t0, spec->timeout_ms, gg_cancel_fd(spec->cancel), cg, result, &ru);
 	result->wall_ns = now_ns() - t0;
 	result->cpu_ns = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
 	result->isolated = isolated;
@@ -762,8 +865,8 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		goto out;
 	}
 	/* It may have finished on its own just before the kill. */
-	if (isolated && have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-		result->timed_out = result->cancelled = false;
+	if (have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		result->timed_out = result->cancelled = result->procs_limit = false;
 	result->wait_status = status;
 	ret = 0;
 out:

@@ -10,7 +10,9 @@
  * when no input path claims that name. stdin is /dev/null; stdout and stderr
  * go to the given files (on the host). The program runs with cwd "/" (= ROOT)
  * and exactly the given argv and env. rlimits and the timeout are enforced;
- * on timeout the whole pid namespace is killed.
+ * on timeout the whole pid namespace is killed. Given a control group (see
+ * cgroup.h), its first process joins it before anything runs (so all of the
+ * run is in it), and a fork failing at its process limit ends the run.
  *
  * When ggfs/gg runs as root, the sandbox's root user maps to an unprivileged
  * id outside (65534), and ROOT is made writable for that id.
@@ -23,31 +25,34 @@
 #define GG_SANDBOX_H
 
 #include "cancel.h"
+#include "cgroup.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct sandbox_spec {
-	const char *root;               /* host path of the prepared directory */
-	const char *exe;                /* relative to root */
-	char *const *argv;              /* NULL-terminated */
-	char *const *env;               /* NULL-terminated, the complete environment */
-	uint64_t timeout_ms;            /* 0 = none */
-	const char *stdout_path;        /* host path, created/truncated */
-	const char *stderr_path;        /* host path, created/truncated */
-	uint64_t max_output;            /* RLIMIT_FSIZE for files it writes; 0 = default 16 GiB */
-	uint64_t max_memory;            /* RLIMIT_AS; 0 = no limit */
-	uint64_t max_procs;             /* RLIMIT_NPROC inside; 0 = default 4096 */
-	bool no_isolation;              /* force the plain-directory mode (tests, workers) */
-	const struct gg_cancel *cancel; /* fired: kill the program (result->cancelled) */
+	const char *root;                /* host path of the prepared directory */
+	const char *exe;                 /* relative to root */
+	char *const *argv;               /* NULL-terminated */
+	char *const *env;                /* NULL-terminated, the complete environment */
+	uint64_t timeout_ms;             /* 0 = none */
+	const char *stdout_path;         /* host path, created/truncated */
+	const char *stderr_path;         /* host path, created/truncated */
+	uint64_t max_output;             /* RLIMIT_FSIZE for files it writes; 0 = default 16 GiB */
+	uint64_t max_memory;             /* RLIMIT_AS; 0 = no limit */
+	uint64_t max_procs;              /* RLIMIT_NPROC inside; 0 = default 4096 */
+	const struct cgroup_run *cgroup; /* NULL or one with version 0: none */
+	bool no_isolation;               /* force the plain-directory mode (tests, workers) */
+	const struct gg_cancel *cancel;  /* fired: kill the program (result->cancelled) */
 };
 
 struct sandbox_result {
 	int wait_status; /* as from waitpid(), of the program */
 	bool timed_out;
-	bool cancelled; /* killed because cancel_fd became readable */
-	bool isolated;  /* false if it ran in plain-directory mode */
-	int exec_errno; /* when sandbox_run fails because execve failed: its errno */
+	bool cancelled;   /* killed because cancel_fd became readable */
+	bool procs_limit; /* killed because a fork failed at the cgroup's process limit */
+	bool isolated;    /* false if it ran in plain-directory mode */
+	int exec_errno;   /* when sandbox_run fails because execve failed: its errno */
 	uint64_t wall_ns, cpu_ns;
 };
 

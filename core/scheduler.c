@@ -1125,7 +1125,8 @@ static void job_done(struct engine_job *job)
 			release_lock(s, n);
 			n->state = N_WAITING;
 			fail_node(s, n,
-			          keep_error(s, r->timed_out ? GG_ELIMIT : GG_EPROGRAM,
+			          keep_error(s,
+			                     r->timed_out || r->limit_hit ? GG_ELIMIT : GG_EPROGRAM,
 			                     failed ? failed : failure_message(n, job->thunk, r)),
 			          &cbs);
 			failed = NULL;

@@ -8,7 +8,9 @@
  */
 #include "store.h"
 
+#include "discover.h"
 #include "stamp.h"
+
 #include "thunk.h"
 
 #include <dirent.h>
@@ -68,16 +70,54 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int store_create(const char *root)
+/*
+ * The store directory itself is the boundary (objects are shared by
+ * content, so the bytes of a 0600 file become a 0444 object): 0700, or
+ * 02770 for a shared store (its group). An existing one must be a real
+ * directory of ours (or a shared store of our group): a worker's default
+ * directory under /tmp may have been made in advance by someone else.
+ */
+static int make_root(const char *root, bool shared)
+{
+	mode_t mode = shared ? 02770 : 0700;
+	char *parent = xstrdup(root), *slash = strrchr(parent, '/');
+	int r = 0;
+	if (slash && slash != parent) {
+		*slash = 0;
+		r = mkdir_p(parent, 0755);
+	}
+	free(parent);
+	if (r < 0)
+		return -1;
+	bool made = mkdir(root, mode) == 0;
+	if (!made && errno != EEXIST)
+		return gg_error_errno("cannot create directory %s", root);
+	struct stat st;
+	if (lstat(root, &st) < 0)
+		return gg_error_errno("cannot stat %s", root);
+	if (!S_ISDIR(st.st_mode))
+		return gg_error("%s is not a directory (a symbolic link is not accepted)", root);
+	if (st.st_uid != geteuid() && !store_shared_ok(&st))
+		return gg_error("%s is owned by uid %u, not you (uid %u): someone else may have "
+		                "made it in advance; remove it or choose another directory",
+		                root, (unsigned)st.st_uid, (unsigned)geteuid());
+	if ((made || shared) && chmod(root, mode) < 0) /* exactly: not the umask's */
+		return gg_error_errno("cannot set the mode of %s", root);
+	return 0;
+}
+
+static int make_store(const char *root, bool shared)
 {
 	/* Never over a store of a newer format (read_format says why). */
 	int format = is_dir(root) ? read_format(root) : 0;
 	if (format < 0)
 		return -1;
-	int r = mkdir_p(root, 0755);
+	int r = make_root(root, shared);
 	for (size_t i = 0; r == 0 && i < GG_ARRAY_LEN(store_dirs); i++) {
 		char *p = xasprintf("%s/%s", root, store_dirs[i]);
-		r = mkdir_p(p, 0755);
+		r = mkdir_p(p, shared ? 02775 : 0755);
+		if (r == 0 && shared && chmod(p, 02775) < 0)
+			r = gg_error_errno("cannot set the mode of %s", p);
 		free(p);
 	}
 	if (r == 0 && format < STORE_FORMAT) {
@@ -88,12 +128,22 @@ int store_create(const char *root)
 	return r;
 }
 
+int store_create(const char *root)
+{
+	return make_store(root, false);
+}
+
 int store_init(const char *dir, char **root_out)
+{
+	return store_init_mode(dir, false, root_out);
+}
+
+int store_init_mode(const char *dir, bool shared, char **root_out)
 {
 	size_t n = strlen(dir);
 	char *root =
 	    n >= 3 && !strcmp(dir + n - 3, ".gg") ? xstrdup(dir) : xasprintf("%s/.gg", dir);
-	int r = store_create(root);
+	int r = make_store(root, shared);
 	if (r == 0 && root_out)
 		*root_out = root;
 	else
@@ -106,22 +156,7 @@ static char *find_root(void)
 	const char *env = getenv("GG_DIR");
 	if (env && *env)
 		return xstrdup(env);
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd))
-		return NULL;
-	for (;;) {
-		char *p = xasprintf("%s/.gg", strcmp(cwd, "/") ? cwd : "");
-		if (is_dir(p))
-			return p;
-		free(p);
-		char *slash = strrchr(cwd, '/');
-		if (!slash || slash == cwd)
-			break;
-		*slash = 0;
-	}
-	if (is_dir("/.gg"))
-		return xstrdup("/.gg");
-	return NULL;
+	return store_discover("."); /* safely: see discover.h */
 }
 
 /*
@@ -173,9 +208,7 @@ int store_open(const char *dir, struct store **out)
 {
 	char *root = dir ? xstrdup(dir) : find_root();
 	if (!root)
-		return gg_fail(
-		    GG_ENOTFOUND,
-		    "no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
+		return -1; /* store_discover said why */
 	char *abs = realpath(root, NULL);
 	if (!abs || !is_dir(abs)) {
 		gg_error_errno("store %s is not a directory", root);

@@ -51,8 +51,11 @@ struct store {
 	bool exact_mode;   /* the umask and ACLs leave a new file's mode as asked */
 };
 
-/* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed. */
+/* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed, mode 0700:
+ * private to its user. An existing one must be ours (or a shared store). */
 int store_init(const char *dir, char **root_out);
+/* The same; shared: mode 02770 (the group may use it; subdirectories 02775). */
+int store_init_mode(const char *dir, bool shared, char **root_out);
 /* Creates a store exactly at root (e.g. $GG_DIR) if needed. */
 int store_create(const char *root);
 /*

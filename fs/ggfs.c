@@ -10,6 +10,7 @@
 #include "ggfs.h"
 
 #include "config.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -164,6 +165,9 @@ static void add_mount_options(struct ggfs *fs, struct fuse_args *args)
 	 * (the daemon itself may run as root, and with allow_other). */
 	fuse_opt_add_opt(&o, "default_permissions");
 	fuse_opt_add_opt(&o, "subtype=ggfs");
+	/* A killed daemon leaves no dead mount: fusermount3 stays behind,
+	 * holding the other end of its socket, and unmounts when it closes. */
+	fuse_opt_add_opt(&o, "auto_unmount");
 	char *fsname = xasprintf("fsname=%s", fs->source);
 	fuse_opt_add_opt_escaped(&o, fsname);
 	free(fsname);
@@ -371,6 +375,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ggfs: %s\n", gg_last_error());
 		goto out_args;
 	}
+	/* What a killed gg or ggfs left in .gg/tmp (rundir.h). */
+	if (rundir_sweep(fs.store) < 0)
+		fprintf(stderr, "ggfs: note: cannot clean %s: %s\n", fs.store->tmp,
+		        gg_last_error());
 	root_fd = open(fs.source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0 || fstat(root_fd, &st) < 0) {
 		fprintf(stderr, "ggfs: %s: %s\n", fs.source, strerror(errno));
@@ -435,6 +443,11 @@ int main(int argc, char **argv)
 	/* Forks: threads are started only after it. */
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
+	struct exec_limits limits = {0};
+	if (exec_limits_from_env(&limits) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_unmount;
+	}
 	struct sched_opts so = {
 	    .on_fallback = log_fallback,
 	    .on_retry = log_retry,
@@ -443,7 +456,7 @@ int main(int argc, char **argv)
 	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,
-	    .exec = {.no_isolation = fs.no_sandbox != 0},
+	    .exec = {.no_isolation = fs.no_sandbox != 0, .limits = limits},
 	    .cancel = &fs.cancel,
 	};
 	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */

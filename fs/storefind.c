@@ -2,10 +2,13 @@
  * @file storefind.c
  * Which store a mount uses: -o store=DIR, else $GG_DIR, else the nearest
  * ".gg" directory at or above SOURCE (not above the current directory, as
- * store_open would look: the daemon serves SOURCE wherever it is started).
+ * store_open would look: the daemon serves SOURCE wherever it is started),
+ * found as store_open finds one (discover.h).
  * It only finds and opens the store; it never creates one.
  */
 #include "ggfs.h"
+
+#include "discover.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -24,28 +27,6 @@ static bool looks_like_store(const char *dir)
 	bool r = is_dir(objects);
 	free(objects);
 	return r;
-}
-
-/* The nearest DIR/.gg for DIR = start and its ancestors; malloc'd or NULL. */
-static char *find_upwards(const char *start)
-{
-	char *dir = realpath(start, NULL);
-	if (!dir)
-		return NULL;
-	for (;;) {
-		char *p = xasprintf("%s/.gg", strcmp(dir, "/") ? dir : "");
-		if (is_dir(p)) {
-			free(dir);
-			return p;
-		}
-		free(p);
-		char *slash = strrchr(dir, '/');
-		if (!slash || !strcmp(dir, "/"))
-			break;
-		slash[slash == dir ? 1 : 0] = 0;
-	}
-	free(dir);
-	return NULL;
 }
 
 int ggfs_open_store(const char *source, const char *store_opt, struct store **out)
@@ -70,12 +51,12 @@ int ggfs_open_store(const char *source, const char *store_opt, struct store **ou
 	const char *env = getenv("GG_DIR");
 	if (env && *env)
 		return store_open(env, out);
-	char *found = find_upwards(source);
+	/* Safely: not into another user's directory or store (discover.h). */
+	char *found = store_discover(source);
 	if (!found)
-		return gg_error(
-		    "no store for %s: no .gg directory in it or above it (run 'gg init %s', set "
-		    "GG_DIR or use -o store=DIR)",
-		    source, source);
+		return gg_error("no store for %s: %s (run 'gg init %s', set GG_DIR or use -o "
+		                "store=DIR)",
+		                source, gg_last_error(), source);
 	int r = store_open(found, out);
 	free(found);
 	return r;

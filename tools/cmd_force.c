@@ -34,6 +34,11 @@ static const char force_help[] =
     "  --summary          print how many thunks ran, came from the memo and failed\n"
     "  --no-sandbox       run thunks in a plain directory, without namespaces\n"
     "\n"
+    "Limits per thunk run here (see LIMITS in gg-force(1)), each a number or none:\n"
+    "  --memory-limit SIZE    memory (default $GG_MEMORY_LIMIT, else half the RAM)\n"
+    "  --process-limit N      processes and threads (default $GG_PROCESS_LIMIT, else 4096)\n"
+    "  --default-timeout SEC  for thunks without --timeout (default $GG_TIMEOUT, else 3600)\n"
+    "\n"
     "Engines (see ENGINES in gg-force(1)); without -e, $GG_ENGINE, else local:\n"
     "  -e, --engine ENGINE[=ARGS]  run thunks there, up to the -j given before it;\n"
     "                     repeat to mix, tried in order: -j 1000 -e lambda=f -j 2 -e local\n"
@@ -150,6 +155,9 @@ int cmd_force(int argc, char **argv)
 	    {"no-speculate", no_argument, 0, 'X'},
 	    {"retries", required_argument, 0, 'R'},
 	    {"max-depth", required_argument, 0, 'D'},
+	    {"memory-limit", required_argument, 0, 'L'},
+	    {"process-limit", required_argument, 0, 'N'},
+	    {"default-timeout", required_argument, 0, 'T'},
 	    {0},
 	};
 	bool summary = false;
@@ -161,6 +169,9 @@ int cmd_force(int argc, char **argv)
 	int spec_mode = 0; /* 1: --speculate given, -1: --no-speculate */
 	bool j_before_e = false;
 	int c;
+	/* Flags win over the environment (and the configuration file). */
+	if (exec_limits_from_env(&so.exec.limits) < 0)
+		return die_last();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:e:kh", opts, NULL)) != -1) {
 		uint64_t j;
@@ -202,6 +213,21 @@ int cmd_force(int argc, char **argv)
 		case 't': so.trace_path = optarg; break;
 		case 'P': so.progress = false; break;
 		case 'S': so.exec.no_isolation = true; break;
+		case 'L':
+			if (exec_limit_parse("memory", "--memory-limit", optarg,
+			                     &so.exec.limits.memory) < 0)
+				return die_last();
+			break;
+		case 'N':
+			if (exec_limit_parse("process", "--process-limit", optarg,
+			                     &so.exec.limits.procs) < 0)
+				return die_last();
+			break;
+		case 'T':
+			if (exec_limit_parse("timeout", "--default-timeout", optarg,
+			                     &so.exec.limits.timeout_ms) < 0)
+				return die_last();
+			break;
 		case 'M': summary = true; break;
 		case 'h': fputs(force_help, stdout); return 0;
 		default: fputs(force_help, stderr); return 2;

@@ -9,16 +9,24 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cmd_init(int argc, char **argv)
 {
 	if (wants_help(argc, argv,
-	               "usage: gg init [DIR]\nCreates DIR/.gg (default: the current directory).\n"))
+	               "usage: gg init [--shared] [DIR]\nCreates DIR/.gg (default: the current "
+	               "directory), private to you (mode 0700);\n--shared: for your group "
+	               "(mode 02770; see gg-store(5)).\n"))
 		return 0;
-	if (argc > 2)
-		return die_msg("init takes at most one directory");
+	bool shared = argc > 1 && !strcmp(argv[1], "--shared");
+	if (shared) {
+		argv++;
+		argc--;
+	}
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+		return die_msg("usage: gg init [--shared] [DIR]");
 	char *root;
-	if (store_init(argc == 2 ? argv[1] : ".", &root) < 0)
+	if (store_init_mode(argc == 2 ? argv[1] : ".", shared, &root) < 0)
 		return die_last();
 	printf("initialised store %s\n", root);
 	free(root);

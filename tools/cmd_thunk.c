@@ -105,8 +105,14 @@ int cmd_thunk(int argc, char **argv)
 			strvec_push(&t.env, optarg);
 			break;
 		case 't':
-			if (parse_u64(optarg, &sec) < 0 || sec > UINT64_MAX / 1000) {
+			if (parse_u64(optarg, &sec) < 0) {
 				die_msg("--timeout %s: expected whole seconds", optarg);
+				goto out;
+			}
+			/* A deadline in nanoseconds must not overflow. */
+			if (sec > UINT64_MAX / 1000000000u) {
+				die_msg("--timeout %s: too large (at most %llu seconds)", optarg,
+				        (unsigned long long)(UINT64_MAX / 1000000000u));
 				goto out;
 			}
 			t.timeout_ms = sec * 1000;

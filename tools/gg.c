@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "placeholder.h"
+#include "rundir.h"
 #include "util.h"
 
 #include <errno.h>
@@ -94,12 +95,20 @@ bool wants_help(int argc, char **argv, const char *text)
 	return false;
 }
 
+/* What a killed gg left in .gg/tmp goes with the next command (rundir.h). */
+static int swept(struct store *s)
+{
+	if (rundir_sweep(s) < 0)
+		fprintf(stderr, "gg: note: cannot clean %s: %s\n", s->tmp, gg_last_error());
+	return 0;
+}
+
 int open_store(bool create, struct store **out)
 {
 	if (store_open(NULL, out) == 0)
-		return 0;
+		return swept(*out);
 	/* Create one only where there is none: never over one that failed to
-	 * open (a newer format, a damaged one). */
+	 * open (a newer format, a damaged one) or was refused (another user's). */
 	if (!create || gg_last_code() != GG_ENOTFOUND)
 		return -1;
 	const char *env = getenv("GG_DIR");
@@ -107,7 +116,7 @@ int open_store(bool create, struct store **out)
 		/* An explicit store: create exactly that, never one elsewhere. */
 		if (store_create(env) < 0)
 			return gg_error("GG_DIR=%s: %s", env, gg_last_error());
-		return store_open(env, out);
+		return store_open(env, out) < 0 ? -1 : swept(*out);
 	}
 	char *root;
 	if (store_init(".", &root) < 0)

@@ -1,0 +1,100 @@
+/**
+ * @file discover.c
+ * Safe store discovery (see discover.h).
+ */
+#include "discover.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* dir is listed in $GG_SAFE_DIRECTORY. */
+static bool listed_safe(const char *dir)
+{
+	const char *list = getenv("GG_SAFE_DIRECTORY");
+	if (!list || !*list)
+		return false;
+	size_t n = strlen(dir);
+	for (const char *p = list; p && *p;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		if ((len == 1 && *p == '*') || (len == n && !strncmp(p, dir, n)))
+			return true;
+		p = colon ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+static bool in_group(gid_t g)
+{
+	if (getegid() == g)
+		return true;
+	gid_t groups[256];
+	int n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+int store_shared_ok(const struct stat *st)
+{
+	return (st->st_mode & 07777) == 02770 && in_group(st->st_gid);
+}
+
+char *store_discover(const char *start)
+{
+	char *dir = realpath(start, NULL);
+	if (!dir) {
+		gg_error_errno("cannot resolve %s", start);
+		return NULL;
+	}
+	uid_t me = geteuid();
+	for (;;) {
+		struct stat st;
+		if (stat(dir, &st) < 0) {
+			gg_error_errno("cannot stat %s", dir);
+			break;
+		}
+		if (st.st_uid != me && !listed_safe(dir)) {
+			gg_fail(
+			    GG_ENOTFOUND,
+			    "no .gg directory found: the search stopped at %s, owned by uid %u, "
+			    "not you (uid %u); set GG_SAFE_DIRECTORY=%s to look there too, or "
+			    "GG_DIR to name a store",
+			    dir, (unsigned)st.st_uid, (unsigned)me, dir);
+			break;
+		}
+		char *p = xasprintf("%s/.gg", strcmp(dir, "/") ? dir : "");
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (st.st_uid == me || store_shared_ok(&st) || listed_safe(dir)) {
+				free(dir);
+				return p;
+			}
+			gg_fail(
+			    GG_EDENIED,
+			    "refusing the store %s: it is owned by uid %u, not you (uid %u), and "
+			    "is not a shared store of your group; set GG_SAFE_DIRECTORY=%s to "
+			    "use it anyway",
+			    p, (unsigned)st.st_uid, (unsigned)me, dir);
+			free(p);
+			break;
+		}
+		free(p);
+		if (!strcmp(dir, "/")) {
+			gg_fail(
+			    GG_ENOTFOUND,
+			    "no .gg directory here or in any parent (run 'gg init' or set GG_DIR)");
+			break;
+		}
+		char *slash = strrchr(dir, '/');
+		slash[slash == dir ? 1 : 0] = 0;
+	}
+	free(dir);
+	return NULL;
+}

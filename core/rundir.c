@@ -1,0 +1,114 @@
+/**
+ * @file rundir.c
+ * Locked run directories and the sweep of stale ones (see rundir.h). It
+ * does not fill or empty a run directory (exec.c does).
+ */
+#include "rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RUN_PREFIX "run-"
+
+/* .gg/locks/tmp, flock()ed in mode op; -1 with gg_last_error() set. */
+static int lock_tmp(struct store *s, int op)
+{
+	char *p = xasprintf("%s/locks/tmp", s->root);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		gg_error_errno("cannot open %s", p);
+	} else {
+		while (flock(fd, op) < 0) {
+			if (errno != EINTR) {
+				gg_error_errno("cannot lock %s", p);
+				close(fd);
+				fd = -1;
+				break;
+			}
+		}
+	}
+	free(p);
+	return fd;
+}
+
+int rundir_create(struct store *s, char **path, int *lock_fd)
+{
+	int tl = lock_tmp(s, LOCK_SH);
+	if (tl < 0)
+		return -1;
+	int r = store_make_tmpdir(s, "run", path);
+	int fd = -1;
+	if (r == 0) {
+		fd = open(*path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			r = gg_error_errno("cannot lock %s", *path);
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			remove_tree(*path);
+			free(*path);
+			*path = NULL;
+		}
+	}
+	close(tl); /* drops the shared lock */
+	*lock_fd = fd;
+	return r;
+}
+
+void rundir_release(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+}
+
+/* Whether tmp/name is a run directory nobody holds (its lock is free). */
+static bool stale(int tmpfd, const char *name)
+{
+	int fd = openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return free_lock;
+}
+
+int rundir_sweep(struct store *s)
+{
+	int tl = lock_tmp(s, LOCK_EX);
+	if (tl < 0)
+		return -1;
+	int n = 0, r = 0;
+	DIR *d = opendir(s->tmp);
+	if (!d) {
+		r = errno == ENOENT ? 0 : gg_error_errno("cannot read %s", s->tmp);
+		close(tl);
+		return r;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *name = e->d_name;
+		if (strncmp(name, RUN_PREFIX, strlen(RUN_PREFIX)) || strchr(name, '.') ||
+		    !stale(dirfd(d), name))
+			continue;
+		char *p = xasprintf("%s/%s", s->tmp, name);
+		char *out = xasprintf("%s.stdout", p), *err = xasprintf("%s.stderr", p);
+		unlink(out);
+		unlink(err);
+		if (remove_tree(p) < 0)
+			r = -1;
+		else
+			n++;
+		free(out);
+		free(err);
+		free(p);
+	}
+	closedir(d);
+	close(tl);
+	return r < 0 ? r : n;
+}

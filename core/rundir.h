@@ -1,0 +1,27 @@
+/**
+ * @file rundir.h
+ * Run directories under .gg/tmp (one per executing thunk, "run-XXXXXX", with
+ * its "run-XXXXXX.stdout" and ".stderr" beside it) and their cleanup after a
+ * crash. While a run lasts its directory is flock()ed by the process that
+ * made it; the kernel drops that lock when the process dies, even by
+ * kill -9. rundir_sweep() removes every run directory whose lock it can
+ * take, so a killed gg's leftovers go with the next command while a
+ * concurrent force's directories stay. The short window between mkdtemp and
+ * the flock is covered by .gg/locks/tmp: creators hold it shared for that
+ * window, the sweep holds it exclusively.
+ */
+#ifndef GG_RUNDIR_H
+#define GG_RUNDIR_H
+
+#include "store.h"
+
+/* Creates and locks a fresh run directory: *path (malloc'd) and the
+ * descriptor that holds its lock (*lock_fd, for rundir_release). */
+int rundir_create(struct store *s, char **path, int *lock_fd);
+/* Ends the run's claim on its directory (after removing it). */
+void rundir_release(int lock_fd);
+/* Removes the run directories (and their .stdout/.stderr) that no live
+ * process holds. Returns how many, or -1 with gg_last_error() set. */
+int rundir_sweep(struct store *s);
+
+#endif

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Limits per thunk: a thunk allocating without end is stopped at a small
+# configured memory limit with an error naming the limit and its peak, while
+# a trivial thunk beside it finishes; an endless loop stops at a short
+# default time limit (set in the configuration file); a fork bomb stops at
+# the process limit, in the sandbox and, as root, under --no-sandbox (where
+# RLIMIT_NPROC would do nothing); values that are not numbers or would
+# overflow are refused with a clear error. Times are printed, not asserted.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need gg cc
+cd "$T"
+export GG_TIMEOUT=60 # a bound, should a limit not work
+[ "$(id -u)" = 0 ] || not_ok "this test must run as root (a fork bomb under --no-sandbox as root)"
+cg=none
+[ -w /sys/fs/cgroup/pids ] && cg=v1
+grep -qw pids "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/cgroup.subtree_control" 2>/dev/null && cg=v2
+[ "$cg" != none ] || not_ok "no writable cgroup (v2 delegated, or v1 memory and pids) for the limits"
+echo "# cgroups: $cg"
+
+cat >hog.c <<'EOC'
+#include <stdlib.h>
+#include <string.h>
+int main(void)
+{
+	for (;;) {
+		char *p = malloc(1 << 20);
+		if (!p)
+			return 3;
+		memset(p, 1, 1 << 20);
+	}
+}
+EOC
+cat >bomb.c <<'EOC'
+#include <unistd.h>
+int main(void)
+{
+	for (;;)
+		fork();
+}
+EOC
+cat >spin.c <<'EOC'
+int main(void)
+{
+	for (;;)
+		;
+}
+EOC
+cat >ok.c <<'EOC'
+#include <stdio.h>
+int main(void)
+{
+	FILE *f = fopen("o", "w");
+	return !f || fputs("fine\n", f) < 0 || fclose(f) != 0;
+}
+EOC
+cat >nap.c <<'EOC'
+#include <stdio.h>
+#include <time.h>
+int main(void)
+{
+	struct timespec ts = {0, 500000000}; /* longer than a kill's grace */
+	nanosleep(&ts, NULL);
+	FILE *f = fopen("o", "w");
+	return !f || fputs("fine\n", f) < 0 || fclose(f) != 0;
+}
+EOC
+for p in hog bomb spin ok nap; do cc -O0 -static -o $p $p.c || not_ok "compile $p"; done
+gg init >/dev/null
+marker="GG_LIMITS_TEST=$$.$RANDOM" # in the thunks' environment, to find their processes
+th() { gg thunk -e "$marker" -i "$1" -o o --placeholder "$2" -- "$1" >/dev/null; }
+th hog hog.out
+th ok ok.out
+th spin spin.out
+th bomb bomb.out
+th bomb bomb2.out # the same thunk, forced again under --no-sandbox
+timed() { local t0=$(date +%s%N); "$@"; local rc=$?; echo "# $(( ($(date +%s%N) - t0) / 1000000 )) ms: $*"; return $rc; }
+
+# ---- memory ----
+timed gg force --no-progress -k -j 2 --memory-limit 64M hog.out ok.out 2>mem.err
+rc=$?
+cat mem.err
+check "memory: the force fails with exit status 1" [ "$rc" = 1 ]
+check "... the hog is stopped naming the limit and its peak" \
+	grep -q "hog.out: .*stopped at the memory limit of 64.0 MiB (GG_MEMORY_LIMIT): the kernel killed a process of it; peak [0-9.]* MiB" mem.err
+check "... the trivial thunk beside it finished" [ "$(cat ok.out)" = fine ]
+GG_MEMORY_LIMIT=64M timed gg force --no-progress hog.out 2>mem2.err
+check "memory: GG_MEMORY_LIMIT sets it too" grep -q "stopped at the memory limit of 64.0 MiB" mem2.err
+
+# ---- time: the default timeout from the configuration file ----
+printf 'GG_TIMEOUT = 2\n' >config
+GG_CONFIG=$T/config timed env -u GG_TIMEOUT gg force --no-progress spin.out 2>spin.err
+rc=$?
+cat spin.err
+check "time: an endless loop stops at the configured default time limit" \
+	grep -q "spin.out: .*timed out after 2000 ms" spin.err
+check "... exit status 1" [ "$rc" = 1 ]
+
+# ---- processes ----
+timed gg force --no-progress --process-limit 40 bomb.out 2>bomb.err
+cat bomb.err
+check "processes: a fork bomb stops at the process limit" \
+	grep -q "bomb.out: .*stopped at the process limit of 40 (GG_PROCESS_LIMIT): a fork failed" bomb.err
+timed gg force --no-progress --no-sandbox --process-limit 40 bomb2.out 2>bomb2.err
+cat bomb2.err
+check "... also as root under --no-sandbox" \
+	grep -q "bomb2.out: .*stopped at the process limit of 40 (GG_PROCESS_LIMIT): a fork failed" bomb2.err
+sleep 0.5
+# (zombies do not count: without a namespace, the orphans' reaper is the host's)
+alive_bombs() {
+	local f p
+	for f in /proc/[0-9]*/environ; do
+		p=${f#/proc/}
+		p=${p%/environ}
+		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$marker" &&
+			grep -qs '^[0-9]* ([^)]*) [^Z]' "/proc/$p/stat" && echo "$p"
+	done
+}
+check "... no process of the bombs is left" [ -z "$(alive_bombs)" ]
+
+# The largest timeout gg thunk takes does not overflow into "at once".
+gg thunk --timeout 18446744073 -i nap -o o --placeholder long.out -- nap >/dev/null
+gg force --no-progress long.out 2>long.err
+check "the largest timeout is no limit, not an overflow" [ "$(cat long.out)" = fine ] || cat long.err
+
+# ---- bad values ----
+refused() { # DESCRIPTION EXPECTED-MESSAGE COMMAND...
+	local d=$1 m=$2
+	shift 2
+	"$@" >out 2>err && { not_ok "$d: accepted"; return; }
+	grep -qF -- "$m" err && ok "$d" || not_ok "$d: $(cat err)"
+}
+refused "a huge --default-timeout is refused" \
+	"--default-timeout=99999999999999: too large (at most 18446744073 seconds)" \
+	gg force --default-timeout 99999999999999 ok.out
+refused "a huge gg thunk --timeout is refused" \
+	"--timeout 99999999999999: too large (at most 18446744073 seconds)" \
+	gg thunk --timeout 99999999999999 -o o -- ok
+refused "an overflowing --memory-limit is refused" \
+	"--memory-limit=99999999999999T: expected a size such as 512M or 4G (or none)" \
+	gg force --memory-limit 99999999999999T ok.out
+refused "a GG_PROCESS_LIMIT that is not a number is refused" \
+	"GG_PROCESS_LIMIT=many: expected a number of processes (or none)" \
+	env GG_PROCESS_LIMIT=many gg force ok.out
+refused "a process limit above the kernel's is refused" \
+	"--process-limit=5000000: too large (at most 4194304 processes)" \
+	gg force --process-limit 5000000 ok.out
+finish
