@@ -1517,6 +1517,11 @@ int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 		if (unlink(v[i].path) == 0) {
 			total -= v[i].size;
 			st->removed_objects++;
+			/* and its verdict (a later copy is another inode: void anyway) */
+			const char *base = strrchr(v[i].path, '/') + 1;
+			struct gg_name vn;
+			if (gg_name_parse(base, strlen(base), &vn) == 0)
+				verdict_drop(s, &vn, strstr(v[i].path, "/xobjects/") != NULL);
 		}
 	}
 	st->after = total;
