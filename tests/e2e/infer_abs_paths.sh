@@ -106,4 +106,18 @@ check "GG_INFER_NS=off: a note names what is not caught" \
 check "GG_INFER_NS=off: /usr/bin/cc itself is not modelled (only the as it runs by name)" \
 	bash -c '! grep -q "cc: add.o" .gg/infer.log && grep -q "as: add.o -> T" .gg/infer.log'
 cd ..
+
+# Without root: a user namespace, and the models keep only what returning to
+# gg infer's namespace needs. As root, the same as user nobody.
+if [ "$(id -u)" = 0 ]; then
+	need setpriv
+	mkproj proj3
+	chmod 755 "$T"
+	chown -R 65534:65534 proj3
+	(cd proj3 && timeout 120 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$T/proj3" sh -c 'gg init . >/dev/null && gg infer make prog && head -c 64 prog >prog.head && gg force prog && ./prog' \
+		>../nobody.out 2>&1 </dev/null)
+	check "as a user without root: infer, force and run (42)" \
+		bash -c '[ "$(tail -n 1 nobody.out)" = 42 ] && grep -q "^ggfs-placeholder" proj3/prog.head && grep -q "5 outputs deferred as placeholders, 0 commands ran for real" nobody.out'
+fi
 finish
