@@ -311,6 +311,44 @@ static int ns_join_a(void)
 	return 0;
 }
 
+/* A path in CMake's probe directories (compiler identification, try_compile)? */
+static bool in_cmake_probe(const char *path)
+{
+	char *slashed = xasprintf("/%s", path);
+	bool r = false;
+	for (const char *p = strstr(slashed, "/CMakeFiles/"); p && !r;
+	     p = strstr(p + 1, "/CMakeFiles/")) {
+		const char *c = p + strlen("/CMakeFiles/");
+		r = !strncmp(c, "CMakeScratch/", 13) || !strncmp(c, "CMakeTmp/", 9) ||
+		    !strcmp(c, "CMakeTmp") || (*c >= '0' && *c <= '9');
+	}
+	free(slashed);
+	return r;
+}
+
+/*
+ * Why a command is a configure probe, or NULL. A probe runs for real:
+ * configure reads its result at once (CMake scans the compiler-id binary for
+ * its strings), and nothing lazy may stay behind in the configured tree.
+ */
+static const char *probe_why(const struct model_ctx *m)
+{
+	if (in_cmake_probe(m->cwd))
+		return "a CMake configure probe";
+	for (int i = 1; i < m->argc; i++) {
+		const char *a = m->argv[i];
+		const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+		const char *path = eq ? eq + 1 : a;
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (in_cmake_probe(path))
+			return "a CMake configure probe";
+		if (!strncmp(base, "conftest", 8))
+			return "a configure probe (conftest)";
+	}
+	return NULL;
+}
+
 int infer_model_main(const char *tool, int argc, char **argv)
 {
 	struct model_ctx m;
@@ -319,6 +357,12 @@ int infer_model_main(const char *tool, int argc, char **argv)
 		return 127;
 	}
 	m.tool = tool;
+	const char *probe = probe_why(&m);
+	if (probe) {
+		int prc = model_fallback(&m, "%s", probe);
+		model_ctx_free(&m);
+		return prc;
+	}
 	int rc = 127;
 	bool found = false;
 	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++)
