@@ -349,9 +349,36 @@ int cmd_force(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The store of a placeholder: the nearest ".gg" above the file it really is
+ * (symlinks resolved), so that it runs by absolute path, from any directory
+ * and through links; its bytes name no path, which would tie them to one
+ * checkout. NULL when there is none above it.
+ */
+static char *store_above(const char *file)
+{
+	char *dir = realpath(file, NULL);
+	if (!dir)
+		return NULL;
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		*slash = 0;
+		char *p = xasprintf("%s/.gg", dir);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			free(dir);
+			return p;
+		}
+		free(p);
+	}
+	free(dir);
+	return NULL;
+}
+
 /* Forces one target and returns its value (and exec bit): 1, or 0 for an
- * ordinary file, or -1. */
-static int force_one(const char *arg, struct store **s, struct gg_name *value, bool *exec)
+ * ordinary file, or -1. `own_store`: a placeholder's store is the one above
+ * it (then $GG_DIR, then the one above here). */
+static int force_one(const char *arg, bool own_store, struct store **s, struct gg_name *value,
+                     bool *exec)
 {
 	struct force_target t;
 	if (force_target_parse(NULL, arg, &t) < 0)
@@ -359,7 +386,16 @@ static int force_one(const char *arg, struct store **s, struct gg_name *value, b
 	if (t.plain)
 		return 0;
 	force_target_free(&t);
-	if (open_store(false, s) < 0 || force_target_parse(*s, arg, &t) < 0)
+	char *own = own_store ? store_above(arg) : NULL;
+	int opened = own ? store_open(own, s) : open_store(false, s);
+	if (opened < 0 && own_store && !own && gg_last_code() == GG_ENOTFOUND)
+		gg_fail(
+		    GG_ENOTFOUND,
+		    "%s: no .gg directory above the placeholder, in $GG_DIR or above the current "
+		    "directory (run 'gg init' where it was built, or set GG_DIR)",
+		    arg);
+	free(own);
+	if (opened < 0 || force_target_parse(*s, arg, &t) < 0)
 		return -1;
 	struct sched_opts so = {.max_retries = -1, .progress = true};
 	struct force_run run;
@@ -386,7 +422,7 @@ int cmd_cat(int argc, char **argv)
 	struct store *s = NULL;
 	struct gg_name v;
 	bool exec;
-	int r = force_one(argv[1], &s, &v, &exec);
+	int r = force_one(argv[1], false, &s, &v, &exec);
 	int rc = 0;
 	if (r < 0) {
 		rc = die_last();
@@ -418,7 +454,7 @@ int cmd_run(int argc, char **argv)
 	struct store *s = NULL;
 	struct gg_name v;
 	bool exec;
-	int r = force_one(argv[1], &s, &v, &exec);
+	int r = force_one(argv[1], true, &s, &v, &exec);
 	if (r < 0)
 		return die_last();
 	if (r == 0) {

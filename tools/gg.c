@@ -193,8 +193,11 @@ int main(int argc, char **argv)
 	if (!strcmp(base, "bootstrap"))
 		return cmd_worker(argc, argv);
 	/* Reached through a model's symlink (gcc, ar, ...) during `gg infer`. */
+	const char *bound = infer_bound_model(argv[0]);
+	if (bound)
+		return infer_model_main(bound, argc, argv);
 	if (getenv("GG_INFER_REALPATH") && infer_is_model(base))
-		return infer_model_main(argc, argv);
+		return infer_model_main(base, argc, argv);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

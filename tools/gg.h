@@ -29,7 +29,9 @@ int cmd_infer(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 /* `gg infer`'s models: is this program name one, and run it (the exit status). */
 bool infer_is_model(const char *name);
-int infer_model_main(int argc, char **argv);
+int infer_model_main(const char *tool, int argc, char **argv);
+/* The model of the program this process was exec'd as during `gg infer`, or NULL. */
+const char *infer_bound_model(const char *argv0);
 
 /* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
 int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

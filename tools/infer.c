@@ -1,14 +1,44 @@
 /**
  * @file infer.c
- * `gg infer BUILD-COMMAND`: runs a real build with the models first on PATH,
- * so each compiler, linker and archiver step writes thunks and a placeholder
- * instead of doing the work; and the dispatch from a model's name (gg is
- * reached through a symlink called gcc, ar, ...) to the model.
+ * `gg infer BUILD-COMMAND`: runs a real build in which each compiler, linker
+ * and archiver step writes thunks and a placeholder instead of doing the
+ * work; and the dispatch from a tool to its model.
  *
- * The model directory is a temp directory of symlinks to this binary. The
- * models find the real tools on $GG_INFER_REALPATH (the PATH before), the
- * store on $GG_DIR, the base of relative thunk paths on $GG_INFER_BASE, and
- * log to $GG_INFER_LOG. It does not run thunks: forcing is `gg force`'s job.
+ * Interception. The build runs in a private mount namespace in which this
+ * binary is bind-mounted over the file of each real tool (the end of the
+ * symlink chain of /usr/bin/cc, gcc, ar, ...: one bind covers every name that
+ * leads there), so a tool is caught however the build names it: by PATH,
+ * /usr/bin/cc, /usr/bin/x86_64-linux-gnu-gcc-12, a cached $(CC). Which model
+ * runs is decided by the file the exec reached (its real path, listed in
+ * $GG_INFER_TOOLS), not by the name it was called by.
+ *
+ * Two namespaces: `gg infer` first moves into a copy of the mount namespace
+ * (A, unshare(CLONE_NEWUSER|CLONE_NEWNS) when not root), the build into a
+ * second one (B) with the binds. A model first joins A again (setns through
+ * /proc/PID/ns/mnt of `gg infer`, $GG_INFER_NS), where every path means what
+ * it means outside: it hashes the real tools, and the real gcc it runs finds
+ * the real as, collect2 and ld, so nothing loops back into a model and no
+ * file descriptor has to survive the build (make, cmake and Python close
+ * theirs). Joining needs CAP_SYS_ADMIN in A's user namespace: without root
+ * the build gets it as an ambient capability of that namespace only (it
+ * grants nothing outside it), and `gg infer` drops all of its own, which
+ * /proc/PID/ns access requires. Measured on a shared 2-core machine:
+ * `gg infer true` takes 14 ms with the namespaces (37 ms without; noise), and
+ * a model run costs 1.5-2 ms more than through PATH (200 runs of a
+ * passthrough model: 1.6-1.8 s against 1.2-1.5 s), small beside a compile.
+ * An exec hook (LD_PRELOAD) was not chosen: it misses static binaries and
+ * direct syscalls, and must be right for every exec* variant.
+ *
+ * Where namespaces cannot be made (no user namespaces, a container without
+ * CAP_SYS_ADMIN, GG_INFER_NS=off) the models go first on PATH instead, which
+ * catches only tools called by name: a note says so.
+ *
+ * A temp directory of symlinks to this binary is first on PATH in either case
+ * for gg-run (placeholders) and $GG_INFER_GENERIC tools; with namespaces it
+ * holds no compilers, so nothing temporary is found by configure or CMake.
+ * The models find the real PATH on $GG_INFER_REALPATH, the store on $GG_DIR,
+ * the base of relative thunk paths on $GG_INFER_BASE, and log to
+ * $GG_INFER_LOG. It does not run thunks: forcing is `gg force`'s job.
  */
 #include "gg.h"
 
@@ -17,13 +47,20 @@
 #include "model_generic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +68,8 @@ static const char help[] =
     "usage: gg infer [-v] BUILD-COMMAND [ARG...]\n"
     "\n"
     "Runs the build with models of cc, gcc, g++, c++, clang, clang++, ld, as, ar,\n"
-    "ranlib and strip first on PATH (and of nm, objdump, readelf, objcopy and\n"
+    "ranlib and strip bound over the real tools in a private mount namespace, so\n"
+    "absolute paths are caught too (and of nm, objdump, readelf, objcopy and\n"
     "size, which force placeholder arguments). Each model stores thunks and leaves a\n"
     "placeholder where the output would be; `gg force` (or running a placeholder)\n"
     "does the work later. Commands a model cannot defer run for real and are\n"
@@ -40,7 +78,8 @@ static const char help[] =
     "  -v, --verbose   say on stderr what each model does\n"
     "\n"
     "Environment: GG_INFER_BASE (the directory thunk paths are relative to;\n"
-    "default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR.\n";
+    "default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR,\n"
+    "GG_INFER_NS=off (models first on PATH: absolute paths are not caught).\n";
 
 static const struct {
 	const char *name;
@@ -101,12 +140,228 @@ static int model_generic_tool(struct model_ctx *m, const char *spec)
 	return 0;
 }
 
-int infer_model_main(int argc, char **argv)
+/* ---- the private mount namespace ---- */
+
+#define ENV_NS    "GG_INFER_NS"
+#define ENV_TOOLS "GG_INFER_TOOLS"
+
+/* Capability sets of this process in its user namespace. */
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+static int caps_set(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* What setns(CLONE_NEWNS) needs, kept across the build's execs (not root). */
+static const int ns_caps[] = {CAP_SYS_ADMIN, CAP_SYS_CHROOT};
+
+static int raise_ambient(void)
+{
+	struct __user_cap_data_struct d[2];
+	if (caps_get(d) < 0)
+		return gg_error_errno("capget");
+	for (size_t i = 0; i < GG_ARRAY_LEN(ns_caps); i++)
+		d[ns_caps[i] / 32].inheritable |= 1u << (ns_caps[i] % 32);
+	if (caps_set(d) < 0)
+		return gg_error_errno("capset");
+	for (size_t i = 0; i < GG_ARRAY_LEN(ns_caps); i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)ns_caps[i], 0, 0) <
+		    0)
+			return gg_error_errno("cannot keep capability %d for the build",
+			                      ns_caps[i]);
+	return 0;
+}
+
+static int write_small(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	int r = write_all(fd, text, strlen(text));
+	close(fd);
+	return r < 0 ? gg_error_errno("cannot write %s", path) : 0;
+}
+
+/*
+ * Moves `gg infer` into namespace A (see the top of this file). 1 when done,
+ * 0 when namespaces are unavailable here (the caller falls back to PATH;
+ * *why says why), -1 on an error after the point of no return.
+ */
+static int ns_enter_a(const char **why)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int flags = uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS;
+	if (unshare(flags) < 0) {
+		*why = strerror(errno);
+		return 0;
+	}
+	if (uid != 0) {
+		char map[64];
+		if (write_small("/proc/self/setgroups", "deny") < 0)
+			return -1;
+		snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
+		if (write_small("/proc/self/uid_map", map) < 0)
+			return -1;
+		snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
+		if (write_small("/proc/self/gid_map", map) < 0)
+			return -1;
+	}
+	/* Nothing mounted in B may propagate back into A or the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return gg_error_errno("cannot make the mounts private");
+	return 1;
+}
+
+/* Is `name` a model's name (the table's own string) or NULL. */
+static const char *model_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++)
+		if (strlen(models[i].name) == len && !strncmp(models[i].name, name, len))
+			return models[i].name;
+	return NULL;
+}
+
+/*
+ * The real tool files to bind over and $GG_INFER_TOOLS: "FILE=MODEL" lines,
+ * one for each model name whose real program (on the real PATH, symlinks
+ * resolved) is FILE. `self` (this binary) is never a tool.
+ */
+static void ns_tools(const char *search, const char *self, struct strvec *files, struct buf *env)
+{
+	struct stat me;
+	bool have_me = stat(self, &me) == 0;
+	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++) {
+		char *w = closure_which(models[i].name, search);
+		char real[PATH_MAX];
+		struct stat st;
+		if (w && realpath(w, real) && stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
+		    !(have_me && st.st_dev == me.st_dev && st.st_ino == me.st_ino)) {
+			buf_printf(env, "%s=%s\n", real, models[i].name);
+			bool seen = false;
+			for (size_t k = 0; k < files->n; k++)
+				seen |= !strcmp(files->v[k], real);
+			if (!seen)
+				strvec_push(files, real);
+		}
+		free(w);
+	}
+}
+
+const char *infer_bound_model(const char *argv0)
+{
+	const char *list = getenv(ENV_TOOLS);
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	char real[PATH_MAX];
+	if (!list || !*list || !fn || !realpath(fn, real))
+		return NULL;
+	/* The name the build used when it names this program, else the first. */
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	const char *first = NULL;
+	size_t n = strlen(real);
+	for (const char *p = list; *p;) {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl ? nl : p + strlen(p);
+		const char *eq = end;
+		while (eq > p && eq[-1] != '=')
+			eq--;
+		if (eq > p && (size_t)(eq - 1 - p) == n && !strncmp(p, real, n)) {
+			const char *name = model_name(eq, (size_t)(end - eq));
+			if (name && !first)
+				first = name;
+			if (name && !strcmp(name, base))
+				return name;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return first;
+}
+
+/*
+ * A model joins namespace A, where no tool is bound over: it reads the real
+ * tools and runs them, and their children (gcc's as, collect2, ld) are the
+ * real ones. Its own children keep no capabilities.
+ */
+static int ns_join_a(void)
+{
+	const char *ns = getenv(ENV_NS);
+	if (!ns || !*ns || !strcmp(ns, "off"))
+		return 0;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return gg_error_errno("cannot get the current directory");
+	int fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s (gg infer's mount namespace; has it exited?)",
+		                      ns);
+	int r = setns(fd, CLONE_NEWNS);
+	close(fd);
+	if (r < 0)
+		return gg_error_errno("cannot join gg infer's mount namespace %s", ns);
+	if (chdir(cwd) < 0)
+		return gg_error_errno("cannot return to %s", cwd);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	return 0;
+}
+
+/* A path in CMake's probe directories (compiler identification, try_compile)? */
+static bool in_cmake_probe(const char *path)
+{
+	char *slashed = xasprintf("/%s", path);
+	bool r = false;
+	for (const char *p = strstr(slashed, "/CMakeFiles/"); p && !r;
+	     p = strstr(p + 1, "/CMakeFiles/")) {
+		const char *c = p + strlen("/CMakeFiles/");
+		r = !strncmp(c, "CMakeScratch/", 13) || !strncmp(c, "CMakeTmp/", 9) ||
+		    !strcmp(c, "CMakeTmp") || (*c >= '0' && *c <= '9');
+	}
+	free(slashed);
+	return r;
+}
+
+/*
+ * Why a command is a configure probe, or NULL. A probe runs for real:
+ * configure reads its result at once (CMake scans the compiler-id binary for
+ * its strings), and nothing lazy may stay behind in the configured tree.
+ */
+static const char *probe_why(const struct model_ctx *m)
+{
+	if (in_cmake_probe(m->cwd))
+		return "a CMake configure probe";
+	for (int i = 1; i < m->argc; i++) {
+		const char *a = m->argv[i];
+		const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+		const char *path = eq ? eq + 1 : a;
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (in_cmake_probe(path))
+			return "a CMake configure probe";
+		if (!strncmp(base, "conftest", 8))
+			return "a configure probe (conftest)";
+	}
+	return NULL;
+}
+
+int infer_model_main(const char *tool, int argc, char **argv)
 {
 	struct model_ctx m;
-	if (model_ctx_init(&m, argc, argv) < 0) {
-		fprintf(stderr, "gg infer: %s\n", gg_last_error());
+	if (ns_join_a() < 0 || model_ctx_init(&m, argc, argv) < 0) {
+		fprintf(stderr, "gg infer: %s: %s\n", tool, gg_last_error());
 		return 127;
+	}
+	m.tool = tool;
+	const char *probe = probe_why(&m);
+	if (probe) {
+		int prc = model_fallback(&m, "%s", probe);
+		model_ctx_free(&m);
+		return prc;
 	}
 	int rc = 127;
 	bool found = false;
@@ -148,13 +403,9 @@ static void summary(const char *log, off_t from)
 	        deferred, real, log);
 }
 
-static int make_model_dir(struct store *s, char **dir_out)
+/* The models' directory; `all`: every model, else gg-run and generic tools. */
+static int make_model_dir(struct store *s, const char *self, bool all, char **dir_out)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return gg_error_errno("cannot find this program (/proc/self/exe)");
-	self[n] = 0;
 	char *dir;
 	if (store_make_tmpdir(s, "models", &dir) < 0)
 		return -1;
@@ -162,6 +413,8 @@ static int make_model_dir(struct store *s, char **dir_out)
 	int r = 0;
 	for (size_t i = 0; i <= GG_ARRAY_LEN(models) && r == 0; i++) {
 		const char *name = i < GG_ARRAY_LEN(models) ? models[i].name : "gg-run";
+		if (i < GG_ARRAY_LEN(models) && !all)
+			continue;
 		if (i < GG_ARRAY_LEN(models) && models[i].optional) {
 			char *real = closure_which(name, NULL);
 			free(real);
@@ -221,18 +474,58 @@ int cmd_infer(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return die_msg("infer: no BUILD-COMMAND given (gg infer make -j4)");
+	char self[PATH_MAX];
+	ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sn <= 0)
+		return die_msg("infer: cannot find this program (/proc/self/exe): %s",
+		               strerror(errno));
+	self[sn] = 0;
 	struct store *s;
 	if (open_store(true, &s) < 0)
 		return die_last();
-	char *dir = NULL;
-	if (make_model_dir(s, &dir) < 0) {
-		store_close(s);
-		return die_last();
-	}
 	/* A nested `gg infer` keeps the real PATH of the outer one. */
 	const char *outer = getenv(MODEL_ENV_REAL);
 	const char *path = getenv("PATH");
 	char *real = xstrdup(outer ? outer : path ? path : "/usr/local/bin:/usr/bin:/bin");
+	/* The namespaces: made here, inherited from an outer `gg infer`, or none. */
+	const char *ns_env = getenv(ENV_NS);
+	bool nested = ns_env && *ns_env && strcmp(ns_env, "off");
+	bool ns = false;
+	struct strvec bind = STRVEC_INIT;
+	if (!nested) {
+		const char *why = "GG_INFER_NS=off";
+		int r = ns_env && !strcmp(ns_env, "off") ? 0 : ns_enter_a(&why);
+		if (r < 0) {
+			store_close(s);
+			free(real);
+			return die_msg("infer: cannot set up the private mount namespace: %s",
+			               gg_last_error());
+		}
+		if (r == 0)
+			fprintf(
+			    stderr,
+			    "gg infer: note: no private mount namespace here (%s): tools are "
+			    "modelled only when called by name through PATH; /usr/bin/cc and other "
+			    "absolute paths run for real\n",
+			    why);
+		ns = r == 1;
+	}
+	if (ns) {
+		struct buf tools = BUF_INIT;
+		ns_tools(real, self, &bind, &tools);
+		char *nspath = xasprintf("/proc/%d/ns/mnt", (int)getpid());
+		setenv(ENV_NS, nspath, 1);
+		setenv(ENV_TOOLS, tools.data ? tools.data : "", 1);
+		free(nspath);
+		buf_free(&tools);
+	}
+	char *dir = NULL;
+	if (make_model_dir(s, self, !ns && !nested, &dir) < 0) {
+		store_close(s);
+		free(real);
+		strvec_free(&bind);
+		return die_last();
+	}
 	char *newpath = xasprintf("%s:%s", dir, real);
 	char *log = xasprintf("%s/infer.log", s->root);
 	char cwd[PATH_MAX];
@@ -247,11 +540,51 @@ int cmd_infer(int argc, char **argv)
 	struct stat st;
 	off_t from = stat(log, &st) == 0 ? st.st_size : 0;
 	fflush(NULL);
+	int go[2] = {-1, -1};
+	if (ns && pipe2(go, O_CLOEXEC) < 0)
+		return die_msg("infer: cannot make a pipe: %s", strerror(errno));
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (ns) {
+			/* B: this binary over each real tool; A stays as it was. */
+			if (unshare(CLONE_NEWNS) < 0) {
+				fprintf(stderr,
+				        "gg infer: cannot make the build's mount namespace: %s\n",
+				        strerror(errno));
+				_exit(127);
+			}
+			for (size_t i = 0; i < bind.n; i++)
+				if (mount(self, bind.v[i], NULL, MS_BIND, NULL) < 0) {
+					fprintf(stderr,
+					        "gg infer: cannot bind the model over %s: %s\n",
+					        bind.v[i], strerror(errno));
+					_exit(127);
+				}
+			if (geteuid() != 0 && raise_ambient() < 0) {
+				fprintf(stderr, "gg infer: %s\n", gg_last_error());
+				_exit(127);
+			}
+			/* Until `gg infer` has dropped its capabilities (see the top). */
+			char byte;
+			close(go[1]);
+			if (read(go[0], &byte, 1) != 1)
+				_exit(127);
+		}
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "gg infer: cannot run %s: %s\n", argv[optind], strerror(errno));
 		_exit(127);
+	}
+	if (ns) {
+		/* Models open /proc/PID/ns/mnt of this process: that needs it to hold
+		 * no capability they lack. It needs none any more. */
+		struct __user_cap_data_struct none[2] = {{0}};
+		if (geteuid() != 0 && caps_set(none) < 0)
+			fprintf(stderr, "gg infer: cannot drop capabilities: %s\n",
+			        strerror(errno));
+		close(go[0]);
+		if (write(go[1], "g", 1) != 1)
+			fprintf(stderr, "gg infer: cannot start the build: %s\n", strerror(errno));
+		close(go[1]);
 	}
 	int status = 0, rc;
 	if (pid < 0) {
@@ -270,6 +603,7 @@ int cmd_infer(int argc, char **argv)
 	remove_tree(dir);
 	free(dir);
 	free(real);
+	strvec_free(&bind);
 	free(newpath);
 	free(log);
 	store_close(s);
