@@ -337,7 +337,7 @@ static int batch_result(struct item *items, size_t n)
 			first = items[i].error;
 	char copy[700];
 	snprintf(copy, sizeof copy, "%s", first);
-	return storage_batch_error(failed, copy);
+	return storage_batch_error(failed, 0, copy);
 }
 
 static struct item *make_items(const struct gg_name *names, size_t n)
