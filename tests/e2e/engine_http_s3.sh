@@ -70,6 +70,25 @@ echo "# missing bucket: $(echo "$out" | tail -3)"
 check "a bucket that does not exist: NoSuchBucket named" has_text "$out" 'NoSuchBucket'
 check "... saying so, not retried" has_text "$out" 'the bucket does not exist (not retried)'
 check "... at once" lacks_text "$out" 'trying again'
+
+# A hung store (radosgw stopped with SIGSTOP): the force ends with a clear
+# error instead of waiting it out (issue 12). The guard is generous; the
+# time is printed, not asserted.
+rgw_pid=$(cat "$CEPH_ROOT"/run/*rgw*.pid 2>/dev/null | head -1)
+check "radosgw's pid is known ($rgw_pid)" [ -n "$rgw_pid" ]
+echo "a hung store" >hung.i
+t=$(gg thunk -i hung.i -o o -- sh -c 'read -r l < hung.i; echo "$l" > o')
+kill -STOP "$rgw_pid"
+at_exit "kill -CONT $rgw_pid 2>/dev/null"
+t1=$SECONDS
+out=$(timeout 150 gg force --no-progress -e "http=${WURL[w3]}" --stdout "$t#o" 2>&1)
+rc=$?
+kill -CONT "$rgw_pid"
+echo "# hung radosgw: the force ended in $((SECONDS - t1)) s (rc $rc): $(echo "$out" | tail -2)"
+check "a hung store: the force ends by itself (rc $rc, not the guard's 124)" [ $rc -ne 124 -a $rc -ne 0 ]
+check "... with a clear error: the store did not answer" has_text "$out" 'no byte for .* s: the store is not answering'
+out=$(timeout 150 gg force --no-progress -e "http=${WURL[w3]}" --stdout "$t#o" 2>&1)
+check "radosgw continued: the same force works ($out)" [ "$out" = "a hung store" ]
 cd ..
 for w in w1 w2 w3; do
 	check "worker $w stops cleanly" worker_stop $w
