@@ -45,6 +45,9 @@ kill -9 $force
 wait $force 2>/dev/null
 check "with the client gone, the worker kills the thunk within a few seconds" wait_for 100 none_marked
 echo "# gone $((SECONDS - t1)) s after the client was killed"
+# If it survived (the bug), end it here: the worker's clean stop waits for
+# running requests, and this one would run for 10 minutes.
+for p in $(marked); do kill -9 "$p" 2>/dev/null; done
 check "the worker says why" grep -q 'the client went away: stopping its thunk' "${WLOG[w]}"
 t2=$(gg thunk -o o -- sh -c 'echo next > o')
 out=$(timeout 60 gg force --no-progress -e "http=${WURL[w]}" --stdout "$t2#o" 2>&1)
