@@ -8,8 +8,19 @@
 
 #include <stdlib.h>
 
+long gg_curl_connect_timeout_ms(void)
+{
+	const char *s = getenv("GG_CONNECT_TIMEOUT");
+	uint64_t v;
+	if (!s || !*s || parse_u64(s, &v) < 0 || v == 0)
+		return 5000;
+	return v > 600 ? 600000L : (long)v * 1000;
+}
+
 void gg_curl_apply(CURL *c)
 {
+	/* A host that does not take the connection is down: say so soon. */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, gg_curl_connect_timeout_ms());
 	const char *ca = getenv("CURL_CA_BUNDLE");
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");

@@ -1,7 +1,8 @@
 /**
  * @file curl_setup.h
  * One place to make libcurl easy handles, so every transfer gets the same
- * settings: the CA bundle from $CURL_CA_BUNDLE or $SSL_CERT_FILE when set
+ * settings: the connect timeout ($GG_CONNECT_TIMEOUT), the CA bundle from
+ * $CURL_CA_BUNDLE or $SSL_CERT_FILE when set
  * (a Lambda runtime has no /etc/ssl/certs of Debian's layout; the lambda
  * package ships its own bundle and points these at it). libcurl itself is
  * loaded on first use (curl_dl.h); gg_curl_easy() loads it.
@@ -14,7 +15,11 @@
 /* curl_easy_init() plus the common settings; NULL with gg_error() if libcurl
  * cannot be loaded or cannot make a handle. */
 CURL *gg_curl_easy(void);
-/* Applies the common settings again (after curl_easy_reset). */
+/* $GG_CONNECT_TIMEOUT (seconds, default 5) in milliseconds: how long any
+ * remote call waits for its connection. */
+long gg_curl_connect_timeout_ms(void);
+/* Applies the common settings again (after curl_easy_reset): the CA bundle,
+ * the connect timeout. */
 void gg_curl_apply(CURL *c);
 
 #endif

@@ -239,7 +239,7 @@ static int launch(struct htrans *t, struct hcall *h)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	gg_curl_apply(e); /* the connect timeout and CA bundle again: put_easy reset it */
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
@@ -292,6 +292,19 @@ static bool transient_curl(CURLcode rc)
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM: return true;
 	default: return false;
+	}
+}
+
+/* What a final HTTP status says about every retry of the call: a refusal
+ * (wrong token or credentials, a clock too far off to sign) or a missing
+ * endpoint or function stays so, and the scheduler must not try again. */
+static enum gg_code permanent_code(long status)
+{
+	switch (status) {
+	case 401:
+	case 403: return GG_EDENIED;
+	case 404: return GG_ENOTFOUND;
+	default: return 0;
 	}
 }
 
@@ -361,7 +374,19 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	char after[48] = "";
 	if (h->attempts > 1)
 		snprintf(after, sizeof after, " (after %u attempts)", h->attempts);
-	complete(t, h, -1, xasprintf("POST %s: %s%s", url, why, after));
+	enum gg_code code = rc == CURLE_OK ? permanent_code(status) : 0;
+	const char *hint = "";
+	if (code == GG_EDENIED)
+		hint = t->cfg.sigv4
+		           ? " (refused: check the AWS credentials, their permissions and this "
+		             "machine's clock; not retried)"
+		           : " (refused: check GG_WORKER_TOKEN or GG_WORKER_TOKEN_FILE against "
+		             "the worker's tokens; not retried)";
+	else if (code == GG_ENOTFOUND)
+		hint = t->cfg.sigv4 ? " (no such function in that region; not retried)"
+		                    : " (no such endpoint: check the URL; not retried)";
+	h->call->code = code; /* before complete(): the call is then the pipeline's */
+	complete(t, h, -1, xasprintf("POST %s: %s%s%s", url, why, hint, after));
 	free(why);
 }
 

@@ -138,9 +138,10 @@ static void finish(struct remote *r, struct rjob *rj)
 	r->e.done(job);
 }
 
-static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...)
+/* Fails the job; code is a cause no retry can change (see permanent()), or 0. */
+static void fail(struct remote *r, struct rjob *rj, enum gg_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(struct remote *r, struct rjob *rj, enum gg_code code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -149,9 +150,18 @@ static void fail(struct remote *r, struct rjob *rj, const char *fmt, ...)
 		m = xstrdup("out of memory");
 	va_end(ap);
 	rj->job->rc = -1;
+	rj->job->code = code;
 	free(rj->job->error);
 	rj->job->error = m;
 	finish(r, rj);
+}
+
+/* The code of the last error when a retry cannot change it (storage that
+ * refuses the credentials, a bucket that does not exist), else 0: a storage
+ * hiccup is worth another attempt. */
+static enum gg_code permanent(enum gg_code c)
+{
+	return c == GG_EDENIED || c == GG_ENOTFOUND || c == GG_EUSAGE ? c : 0;
 }
 
 static bool is_cancelled(struct remote *r, struct rjob *rj)
@@ -189,7 +199,7 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	struct gg_name n;
 	if (thunk_name(&rj->copy, &n, &enc) < 0 || !gg_name_eq(&n, &rj->job->name)) {
 		buf_free(&enc);
-		fail(r, rj, "%s engine: the thunk does not encode to its name %s", r->rc.label,
+		fail(r, rj, 0, "%s engine: the thunk does not encode to its name %s", r->rc.label,
 		     rj->job->name.s);
 		return;
 	}
@@ -207,7 +217,8 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 		if (store_put_buf(r->cfg.store, enc.data, enc.len, 'T', &n) < 0) {
 			free(names);
 			buf_free(&enc);
-			fail(r, rj, "%s engine: %s", r->rc.label, gg_last_error());
+			fail(r, rj, permanent(gg_last_code()), "%s engine: %s", r->rc.label,
+			     gg_last_error());
 			return;
 		}
 		names[k++] = n;
@@ -215,8 +226,9 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	if (upload(r, st, names, k) < 0) {
 		free(names);
 		buf_free(&enc);
-		fail(r, rj, "%s engine: cannot upload the inputs of %s: %s", r->rc.label,
-		     rj->job->name.s, gg_last_error());
+		fail(r, rj, permanent(gg_last_code()),
+		     "%s engine: cannot upload the inputs of %s: %s", r->rc.label, rj->job->name.s,
+		     gg_last_error());
 		return;
 	}
 	free(names);
@@ -232,7 +244,7 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	pthread_mutex_lock(&r->mu);
 	if (rj->cancelled) {
 		pthread_mutex_unlock(&r->mu);
-		fail(r, rj, "cancelled");
+		fail(r, rj, GG_ECANCELLED, "cancelled");
 		return;
 	}
 	rj->phase = PH_CALL;
@@ -240,7 +252,8 @@ static void prepare(struct remote *r, struct rjob *rj, struct storage *st)
 	int s = r->t->ops->start(r->t, &rj->call);
 	pthread_mutex_unlock(&r->mu);
 	if (s < 0)
-		fail(r, rj, "%s engine: %s", r->rc.label, gg_last_error());
+		fail(r, rj, permanent(gg_last_code()), "%s engine: %s", r->rc.label,
+		     gg_last_error());
 }
 
 /* ---- after the call: the reply ---- */
@@ -330,24 +343,24 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 {
 	const char *who = rj->call.where ? rj->call.where : "?";
 	if (is_cancelled(r, rj)) {
-		fail(r, rj, "cancelled");
+		fail(r, rj, GG_ECANCELLED, "cancelled");
 		return;
 	}
 	if (rj->call.rc < 0) {
-		fail(r, rj, "%s engine: %s", r->rc.label,
+		fail(r, rj, rj->call.code, "%s engine: %s", r->rc.label,
 		     rj->call.error ? rj->call.error : "the call failed");
 		return;
 	}
 	struct wire_response rs;
 	if (wire_response_parse(rj->call.reply.data ? rj->call.reply.data : "", rj->call.reply.len,
 	                        &rs) < 0) {
-		fail(r, rj, "%s engine: a bad reply from %s: %s", r->rc.label, who,
+		fail(r, rj, 0, "%s engine: a bad reply from %s: %s", r->rc.label, who,
 		     gg_last_error());
 		return;
 	}
 	if (!gg_name_eq(&rs.thunk, &rj->job->name)) {
-		fail(r, rj, "%s engine: %s answered for thunk %s instead of %s", r->rc.label, who,
-		     rs.thunk.s, rj->job->name.s);
+		fail(r, rj, 0, "%s engine: %s answered for thunk %s instead of %s", r->rc.label,
+		     who, rs.thunk.s, rj->job->name.s);
 		wire_response_free(&rs);
 		return;
 	}
@@ -359,7 +372,7 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 	switch (rs.status) {
 	case WIRE_INFRA:
 		forget_missing(r, &rs);
-		fail(r, rj, "%s worker %s: %s", r->rc.label, w, rs.infra_error);
+		fail(r, rj, 0, "%s worker %s: %s", r->rc.label, w, rs.infra_error);
 		break;
 	case WIRE_FAILED:
 		job->rc = 0;
@@ -377,7 +390,8 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		struct memo m = {0};
 		if (collect_outputs(r, rj, st, &rs, &m) < 0) {
 			memo_free(&m);
-			fail(r, rj, "%s engine: %s", r->rc.label, gg_last_error());
+			fail(r, rj, permanent(gg_last_code()), "%s engine: %s", r->rc.label,
+			     gg_last_error());
 			break;
 		}
 		job->rc = 0;
@@ -425,10 +439,11 @@ static void *transfer_main(void *p)
 		bool cancelled = rj->cancelled;
 		pthread_mutex_unlock(&r->mu);
 		if (cancelled && ph == PH_UPLOAD) {
-			fail(r, rj, "cancelled");
+			fail(r, rj, GG_ECANCELLED, "cancelled");
 		} else if (!st && storage_open(r->storage_uri, &st) < 0) {
 			st = NULL;
-			fail(r, rj, "%s engine: %s", r->rc.label, gg_last_error());
+			fail(r, rj, permanent(gg_last_code()), "%s engine: %s", r->rc.label,
+			     gg_last_error());
 		} else if (ph == PH_UPLOAD) {
 			prepare(r, rj, st);
 		} else {

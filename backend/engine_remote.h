@@ -35,8 +35,10 @@ struct remote_call {
 	/* filled in by the transport before remote_call_done: */
 	int rc; /* 0: reply holds a wire response; -1: error */
 	struct buf reply;
-	char *error; /* malloc'd, when rc == -1 */
-	char *where; /* malloc'd: which worker/URL/job answered */
+	char *error;       /* malloc'd, when rc == -1 */
+	enum gg_code code; /* when rc == -1: a cause a retry cannot change
+	                    * (GG_EDENIED: 401/403, GG_ENOTFOUND: 404), or 0 */
+	char *where;       /* malloc'd: which worker/URL/job answered */
 	uint64_t t_sent, t_received;
 	/* for the transport */
 	void *tpriv;

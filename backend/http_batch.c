@@ -37,8 +37,7 @@ void http_batch_config_from_env(struct http_batch_config *cfg)
 {
 	cfg->max_inflight = env_uint("GG_STORAGE_PARALLEL", 64, 1, 1024);
 	cfg->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
-	cfg->timeout_s = env_uint("GG_STORAGE_TIMEOUT", 30, 1, 3600);
-	cfg->connect_timeout_s = cfg->timeout_s < 10 ? cfg->timeout_s : 10;
+	cfg->timeout_s = env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600);
 	cfg->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
 	cfg->backoff_cap_ms = 10000;
 }
@@ -146,7 +145,6 @@ static CURL *take_easy(struct http_batch *hb)
 	const struct http_batch_config *c = &hb->cfg;
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
 	/* A stalled transfer (no byte for timeout_s) fails and is retried;
 	 * a large object that keeps moving is never cut off. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -274,6 +272,16 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 			enum http_verdict v = j->finish(j, e, rc, status);
+			if (rc == CURLE_OPERATION_TIMEDOUT && v != HTTP_DONE) {
+				/* A store that moved no byte for timeout_s (or did not
+				 * take the connection) is hung, not flaky: retrying
+				 * every request against it only multiplies the wait. */
+				size_t l = strlen(j->error);
+				snprintf(j->error + l, sizeof j->error - l,
+				         "; no byte for %u s: the store is not answering",
+				         hb->cfg.timeout_s);
+				v = HTTP_FATAL;
+			}
 			curl_multi_remove_handle(hb->multi, e);
 			give_easy(hb, e);
 			inflight--;

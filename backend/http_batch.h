@@ -46,10 +46,10 @@ struct http_job {
 };
 
 struct http_batch_config {
-	unsigned max_inflight; /* transfers at once (and connections kept) */
-	unsigned max_attempts; /* per job, at least 1 */
-	unsigned timeout_s;    /* an attempt that moves no byte this long fails */
-	unsigned connect_timeout_s;
+	unsigned max_inflight;    /* transfers at once (and connections kept) */
+	unsigned max_attempts;    /* per job, at least 1 */
+	unsigned timeout_s;       /* an attempt that moves no byte this long fails, and
+	                           * stops the batch: the store is hung */
 	unsigned backoff_base_ms; /* first retry waits about this long, doubling */
 	unsigned backoff_cap_ms;
 };

@@ -16,13 +16,15 @@ static const struct storage_ops *const backends[] = {
     &storage_file_ops,
 };
 
-int storage_batch_error(size_t failed, const char *first)
+int storage_batch_error(size_t failed, enum gg_code code, const char *first)
 {
 	if (failed == 0)
 		return 0;
+	if (!code)
+		code = GG_EFAIL;
 	if (failed == 1)
-		return gg_error("%s", first);
-	return gg_error("%s (and %zu more objects failed)", first, failed - 1);
+		return gg_fail(code, "%s", first);
+	return gg_fail(code, "%s (and %zu more objects failed)", first, failed - 1);
 }
 
 int storage_open(const char *uri, struct storage **out)

@@ -28,8 +28,11 @@ extern const struct storage_ops storage_file_ops;
 
 /*
  * Records "<first>" or "<first> (and N more objects failed)" as the last
- * error and returns -1; returns 0 when failed is 0.
+ * error, with code (0: GG_EFAIL, or the code of the error first repeats),
+ * and returns -1; returns 0 when failed is 0. A code a retry cannot change
+ * (GG_EDENIED for refused credentials, GG_ENOTFOUND for a missing bucket)
+ * keeps the scheduler from trying again.
  */
-int storage_batch_error(size_t failed, const char *first);
+int storage_batch_error(size_t failed, enum gg_code code, const char *first);
 
 #endif

@@ -156,7 +156,7 @@ static int file_put(struct storage *st, struct store *local, const struct gg_nam
 			snprintf(first, sizeof first, "cannot upload %s to %s: %s", names[i].s,
 			         st->uri, gg_last_error());
 	}
-	return storage_batch_error(failed, first);
+	return storage_batch_error(failed, 0, first);
 }
 
 /* 1 = downloaded, 0 = absent, -1 = error (recorded). */
@@ -229,7 +229,7 @@ static int file_get(struct storage *st, struct store *local, const struct gg_nam
 		if (r < 0 && failed++ == 0)
 			snprintf(first, sizeof first, "%s", gg_last_error());
 	}
-	return storage_batch_error(failed, first);
+	return storage_batch_error(failed, 0, first);
 }
 
 const struct storage_ops storage_file_ops = {

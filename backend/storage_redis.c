@@ -175,7 +175,7 @@ static int redis_open(const char *uri, struct storage **out)
 	bool v6 = strchr(rs->host, ':') != NULL;
 	rs->base.uri = xasprintf("redis://%s%s%s:%s%s%s", v6 ? "[" : "", rs->host, v6 ? "]" : "",
 	                         rs->port, rs->db ? "/" : "", rs->db ? rs->db : "");
-	rs->timeout_ms = (int)env_uint("GG_STORAGE_TIMEOUT", 30, 1, 3600) * 1000;
+	rs->timeout_ms = (int)env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600) * 1000;
 	rs->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
 	rs->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
 	rs->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)rs;
@@ -337,7 +337,7 @@ static int batch_result(struct item *items, size_t n)
 			first = items[i].error;
 	char copy[700];
 	snprintf(copy, sizeof copy, "%s", first);
-	return storage_batch_error(failed, copy);
+	return storage_batch_error(failed, 0, copy);
 }
 
 static struct item *make_items(const struct gg_name *names, size_t n)

@@ -53,6 +53,7 @@ struct s3 {
 	uint64_t part_size;    /* GG_S3_PART_SIZE: larger objects go up in parts */
 	unsigned max_inflight; /* of the batch runner: how many parts keep it busy */
 	bool fatal;            /* a batch of this put stopped on e.g. a 403 */
+	enum gg_code code;     /* the first permanent failure of the call (s3_permanent) */
 	struct aws_credentials cred;
 	struct http_batch *hb;
 };
@@ -720,13 +721,48 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	return 0;
 }
 
+/*
+ * What an error answer says about every retry: refused credentials or a
+ * clock too far off (401/403), a bucket that does not exist, a bucket in
+ * another region stay so. Their code (GG_EDENIED, GG_ENOTFOUND, GG_EUSAGE)
+ * and *hint, the cause in words, or 0 for an answer worth another attempt.
+ */
+static enum gg_code s3_permanent(const struct s3_job *j, long status, const char **hint)
+{
+	char code[80];
+	xml_field(j->body, j->body_len, "Code", code, sizeof code);
+	*hint = "; not retried";
+	if (status == 401 || status == 403) {
+		if (!strcmp(code, "RequestTimeTooSkewed"))
+			*hint = "; this machine's clock is too far from the server's (not retried)";
+		else if (!strcmp(code, "SignatureDoesNotMatch"))
+			*hint = "; the secret key is wrong (not retried)";
+		else if (!strcmp(code, "InvalidAccessKeyId"))
+			*hint = "; the server does not know the access key (not retried)";
+		else
+			*hint = "; the credentials are refused (not retried)";
+		return GG_EDENIED;
+	}
+	if (status == 404 && !strcmp(code, "NoSuchBucket")) {
+		*hint = "; the bucket does not exist (not retried)";
+		return GG_ENOTFOUND;
+	}
+	if ((status == 301 || status == 307) && j->region_hint[0])
+		return GG_EUSAGE;
+	*hint = NULL;
+	return 0;
+}
+
 /* Verdict for an answer that is not the success of the operation. */
 static enum http_verdict judge_failure(struct s3_job *j, CURLcode rc, long status)
 {
-	job_error(j, rc, status, NULL);
-	if ((rc == CURLE_OK && (status == 401 || status == 403)) ||
-	    (rc == CURLE_OK && (status == 301 || status == 307) && j->region_hint[0])) {
+	const char *hint = NULL;
+	enum gg_code code = rc == CURLE_OK ? s3_permanent(j, status, &hint) : 0;
+	job_error(j, rc, status, hint);
+	if (code) {
 		j->s3->fatal = true; /* every other request would be refused too */
+		if (!j->s3->code)
+			j->s3->code = code;
 		return HTTP_FATAL;
 	}
 	return http_transient(rc, status) ? HTTP_RETRY : HTTP_FAILED;
@@ -968,6 +1004,7 @@ static size_t run_jobs(struct s3 *s, struct s3_job *jobs, struct http_job **ptrs
 static int s3_has(struct storage *st, const struct gg_name *names, size_t n, bool *present)
 {
 	struct s3 *s = s3_of(st);
+	s->code = 0;
 	struct http_job **ptrs;
 	struct s3_job *jobs = make_jobs(s, S3_HEAD, NULL, names, n, &ptrs);
 	char first[512];
@@ -975,7 +1012,7 @@ static int s3_has(struct storage *st, const struct gg_name *names, size_t n, boo
 	for (size_t i = 0; i < n; i++)
 		present[i] = jobs[i].present;
 	free_jobs(jobs, n, ptrs);
-	return storage_batch_error(failed, first);
+	return storage_batch_error(failed, s->code, first);
 }
 
 /* ---- multipart uploads ---- */
@@ -1230,6 +1267,7 @@ static size_t put_multipart(struct s3 *s, struct store *local, const struct gg_n
 static int s3_put(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
 {
 	struct s3 *s = s3_of(st);
+	s->code = 0;
 	struct gg_name *whole = xcalloc(n ? n : 1, sizeof *whole);
 	struct gg_name *parted = xcalloc(n ? n : 1, sizeof *parted);
 	size_t n_whole = 0, n_parted = 0;
@@ -1253,7 +1291,7 @@ static int s3_put(struct storage *st, struct store *local, const struct gg_name 
 		failed += put_multipart(s, local, parted, n_parted, first, sizeof first);
 	free(whole);
 	free(parted);
-	return storage_batch_error(failed, first);
+	return storage_batch_error(failed, s->code, first);
 }
 
 /* Deletes remote copies that failed verification twice (best effort). */
@@ -1282,6 +1320,7 @@ static int s3_get(struct storage *st, struct store *local, const struct gg_name 
                   bool *ok)
 {
 	struct s3 *s = s3_of(st);
+	s->code = 0;
 	/* fetch only what is not already here */
 	struct gg_name *want = xcalloc(n ? n : 1, sizeof *want);
 	size_t *index = xcalloc(n ? n : 1, sizeof *index);
@@ -1303,7 +1342,7 @@ static int s3_get(struct storage *st, struct store *local, const struct gg_name 
 	free_jobs(jobs, m, ptrs);
 	free(want);
 	free(index);
-	return storage_batch_error(failed, first);
+	return storage_batch_error(failed, s->code, first);
 }
 
 const struct storage_ops storage_s3_ops = {

@@ -94,7 +94,7 @@ static int run_once(struct worker *w, const char *req_path, const char *resp_pat
 	if (read_file(req_path, &in, WIRE_MAX_REQUEST) < 0)
 		return die_last();
 	int status;
-	worker_handle(w, in.data, in.len, &out, &status);
+	worker_handle(w, in.data, in.len, &out, &status, NULL);
 	buf_free(&in);
 	int rc = 0;
 	if (status != 200) {
@@ -222,7 +222,7 @@ static int run_lambda(struct worker *w, const char *api)
 			           WIRE_MAX_REQUEST);
 		} else {
 			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out,
-			              &st);
+			              &st, NULL);
 		}
 		if (st == 200) {
 			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api,

@@ -57,9 +57,11 @@ void worker_fini(struct worker *w);
  * that cannot be understood and 403 for one naming a storage not in
  * w->storage_allow (then the body is an error reply without a thunk name:
  * {"v":1,"error":"..."}).
+ * cancel (NULL: none) stops the thunk's program when fired, e.g. when the
+ * client that asked has gone away.
  */
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
-                   int *http_status);
+                   int *http_status, const struct gg_cancel *cancel);
 
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);

@@ -283,7 +283,7 @@ static int reply_outputs(struct worker *w, const struct wire_request *rq, const 
 
 /* The request's work, under a slot and the shared gc lock. */
 static void run_request(struct worker *w, const char *storage_uri, const struct wire_request *rq,
-                        struct wire_response *rs, uint64_t *added)
+                        struct wire_response *rs, uint64_t *added, const struct gg_cancel *cancel)
 {
 	uint64_t t0 = now_ns(), t1 = t0, t2 = t0;
 	struct storage *st = NULL;
@@ -319,6 +319,8 @@ static void run_request(struct worker *w, const char *storage_uri, const struct 
 			nanosleep(&ts, NULL);
 		}
 		struct exec_opts eo = w->exec;
+		if (cancel)
+			eo.cancel = cancel;
 		if (rq->timeout_ms)
 			eo.default_timeout_ms = rq->timeout_ms;
 		int r = w->fake_exec ? fake_exec(w->store, &rq->thunk, &t, &er)
@@ -406,7 +408,7 @@ static const char *storage_allowed(const struct worker *w, const char *uri)
 }
 
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
-                   int *http_status)
+                   int *http_status, const struct gg_cancel *cancel)
 {
 	struct wire_request rq;
 	uint64_t t0 = now_ns();
@@ -444,7 +446,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 
 	uint64_t added = 0;
 	pthread_rwlock_rdlock(&w->gc_lock);
-	run_request(w, own, &rq, &rs, &added);
+	run_request(w, own, &rq, &rs, &added, cancel);
 	pthread_rwlock_unlock(&w->gc_lock);
 
 	pthread_mutex_lock(&w->mu);

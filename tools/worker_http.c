@@ -303,6 +303,39 @@ static int http_fault(struct worker *w)
 	return 0;
 }
 
+/* Watches a connection while its request runs: when the client goes away
+ * (its end closed or reset), fires the request's cancel token, which kills
+ * the thunk's program. A client that only shuts down its sending side
+ * after a request counts as gone too, as for most HTTP servers. */
+struct hangup_watch {
+	int fd;
+	struct gg_cancel cancel; /* the request's */
+	struct gg_cancel done;   /* fired when the request is answered */
+	bool verbose;
+};
+
+static void *hangup_main(void *p)
+{
+	struct hangup_watch *hw = p;
+	struct pollfd pfd[2] = {{.fd = hw->fd, .events = POLLRDHUP},
+	                        {.fd = gg_cancel_fd(&hw->done), .events = POLLIN}};
+	for (;;) {
+		int n = poll(pfd, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[1].revents)
+			break;
+		if (pfd[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			if (hw->verbose)
+				fprintf(stderr,
+				        "gg worker: the client went away: stopping its thunk\n");
+			gg_cancel_fire(&hw->cancel);
+			break;
+		}
+	}
+	return NULL;
+}
+
 /* Runs a whole /execute request and answers; false when the connection should end. */
 static bool execute(struct server *s, int fd, const char *body, const struct worker_req *rq)
 {
@@ -328,7 +361,29 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 	}
 	struct buf out = BUF_INIT;
 	int status;
-	worker_handle(s->w, body, (size_t)rq->body_len, &out, &status);
+	struct hangup_watch hw = {.fd = fd, .verbose = s->w->verbose};
+	pthread_t th;
+	bool watching = gg_cancel_init(&hw.cancel) == 0;
+	if (watching && gg_cancel_init(&hw.done) < 0) {
+		gg_cancel_destroy(&hw.cancel);
+		watching = false;
+	}
+	if (watching && pthread_create(&th, NULL, hangup_main, &hw) != 0) {
+		gg_cancel_destroy(&hw.cancel);
+		gg_cancel_destroy(&hw.done);
+		watching = false;
+	}
+	if (!watching)
+		fprintf(stderr, "gg worker: cannot watch the connection: a client that goes "
+		                "away will not stop its thunk\n");
+	worker_handle(s->w, body, (size_t)rq->body_len, &out, &status,
+	              watching ? &hw.cancel : NULL);
+	if (watching) {
+		gg_cancel_fire(&hw.done);
+		pthread_join(th, NULL);
+		gg_cancel_destroy(&hw.cancel);
+		gg_cancel_destroy(&hw.done);
+	}
 	bool alive =
 	    reply(fd, status, "application/json", out.data, out.len, !keep, NULL, 0) == 0 && keep;
 	buf_free(&out);

@@ -2,7 +2,8 @@
 # `gg push` / `gg remote-has` / `gg pull` against a real S3 server: Ceph
 # radosgw started on 127.0.0.1 by tests/servers/start-ceph-rgw.sh (~15 s) and
 # stopped at exit. 1,000 small and 3 large objects round-trip into a fresh
-# store byte for byte; a wrong secret is a clear 403 naming the URI; an
+# store byte for byte; a wrong secret, an unknown key, a missing bucket are clear
+# errors naming the URI and the cause, not retried; an
 # object overwritten on the server is rejected, removed and re-uploaded; an
 # emptied bucket is refilled once (no loop). Then faults from a proxy in
 # front of radosgw: 500/503 replies, dropped connections and truncated bodies
@@ -125,6 +126,11 @@ check "... naming the URI" has_text "$out" "$URI"
 check "... and never shows the secret" lacks_text "$out" wrong-secret-xyz
 out=$(cd a && AWS_SECRET_ACCESS_KEY=wrong gg push --force "$URI" - <../names 2>&1)
 check "push with a wrong secret stops at the first 403" has_text "$out" "HTTP 403"
+check "... naming the cause (SignatureDoesNotMatch): $out" has_text "$out" "SignatureDoesNotMatch.*the secret key is wrong (not retried)"
+out=$(cd a && AWS_ACCESS_KEY_ID=AKIDNOBODY gg push --force "$URI" - <../names 2>&1)
+check "push with an unknown access key names the cause: $out" has_text "$out" "InvalidAccessKeyId.*the server does not know the access key (not retried)"
+out=$(cd a && gg push --force s3://gg-no-such-bucket/x - <../names 2>&1)
+check "push to a bucket that does not exist says so: $out" has_text "$out" "NoSuchBucket.*the bucket does not exist (not retried)"
 out=$(cd a && env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T/nohome" gg remote-has "$URI" $(head -1 ../names) 2>&1)
 check "no credentials at all is a clear error: $out" has_text "$out" "no AWS credentials"
 mkdir -p awsdir && printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \

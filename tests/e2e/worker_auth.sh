@@ -54,6 +54,9 @@ check "a force without a token fails ($(echo $out | head -c 200))" has_text "$ou
 check "... saying the worker needs a token" has_text "$out" 'needs \\"Authorization: Bearer TOKEN\\"'
 out=$(GG_WORKER_TOKEN=wrong-token-0123456789 gg force --no-progress -e "http=${WURL[w]}" --stdout "$t1#o" 2>&1)
 check "a force with a wrong token fails saying so" has_text "$out" 'token is not accepted'
+check "... at once: a 401 is not retried ($(echo $out | head -c 300))" lacks_text "$out" 'trying again'
+check "... and the message says so and where to look" has_text "$out" 'check GG_WORKER_TOKEN or GG_WORKER_TOKEN_FILE'
+check "... after one attempt" has_text "$out" 'after 1 attempt:'
 out=$(GG_WORKER_TOKEN=$old gg force --no-progress -e "http=${WURL[w]}" --stdout "$t1#o" 2>&1)
 check "a force with the old token (GG_WORKER_TOKEN) works (got '$out')" [ "$out" = one ]
 printf '%s\n' "$new" >"$T/client-token"
