@@ -88,13 +88,16 @@ touch "$D/.gg-ceph-root"
 mkdir -p "$D"/{run,log,mon.a,osd.0,rgw}
 
 # Clean up what was started if any later step fails.
-stop_started() {
-	echo "start-ceph-rgw: failed; logs in $D/log (kept)" >&2
+stop_started() { # [WHAT FAILED]
+	echo "start-ceph-rgw: failed${1:+ at $1}; logs in $D/log (kept)" >&2
 	local f
+	for f in "$D"/log/*; do # the tests remove the directory: show the ends here
+		[ -s "$f" ] && { echo "--- $f:"; grep -v '^$' "$f" | tail -n 4; } >&2
+	done
 	for f in "$D"/run/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
 	return 0
 }
-trap stop_started ERR
+trap 'stop_started "line $LINENO: $BASH_COMMAND"' ERR
 
 FSID=$(cat /proc/sys/kernel/random/uuid)
 C="$D/ceph.conf"
@@ -182,8 +185,8 @@ else
 fi
 OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
 ceph -c "$C" --connect-timeout 60 osd new "$OSD_UUID" >/dev/null
-ceph-osd -c "$C" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>/dev/null
-ceph-osd -c "$C" -i 0 2>/dev/null # forks; pid in $D/run/osd.0.pid
+ceph-osd -c "$C" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>>"$D/log/osd.0.stderr"
+ceph-osd -c "$C" -i 0 2>>"$D/log/osd.0.stderr" # forks; pid in $D/run/osd.0.pid
 # The user is made before radosgw starts: a radosgw that failed to bind
 # leaves watches that would delay every metadata change by ~30 s. This also
 # waits for the OSD to come up (a bound, not a start window).
