@@ -13,21 +13,8 @@ ggfs_helpers || { not_ok "compile the test helpers"; finish; }
 cd "$T"
 marker="GG_CANCEL_TEST=$$.$RANDOM"
 
-# Processes whose environment holds the marker.
-marked() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$marker" && echo "${f#/proc/}" | cut -d/ -f1
-	done
-}
-wait_for() { # TRIES COMMAND...: polls every 0.1 s
-	local n=$1
-	shift
-	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-some_marked() { [ -n "$(marked)" ]; }
-none_marked() { [ -z "$(marked)" ]; }
+some_marked() { [ -n "$(marked "$marker")" ]; }
+none_marked() { [ -z "$(marked "$marker")" ]; }
 
 mkdir src
 (cd src && gg init >/dev/null && echo x >plain.txt)

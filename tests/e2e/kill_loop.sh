@@ -16,18 +16,6 @@ cd "$T"
 marker="GG_KILL_TEST=$$.$RANDOM"
 live_marker="GG_KILL_LIVE=$$.$RANDOM"
 
-marked() { # MARKER: pids of processes whose environment holds it
-	local f
-	for f in /proc/[0-9]*/environ; do
-		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$1" && echo "${f#/proc/}" | cut -d/ -f1
-	done
-}
-wait_for() { # TRIES COMMAND...: polls every 0.1 s
-	local n=$1
-	shift
-	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 none_marked() { [ -z "$(marked "$marker")" ]; }
 live_running() { [ -n "$(marked "$live_marker")" ]; }
 run_dirs() { ls src/.gg/tmp 2>/dev/null | grep '^run-' | grep -v '\.' | sort | tr '\n' ' '; }

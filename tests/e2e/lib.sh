@@ -39,6 +39,21 @@ finish() {
 	[ "$t_fail" -eq 0 ] && exit 0 || exit 1
 }
 
+# Processes whose environment holds MARKER (a NAME=VALUE a test gives its
+# thunks with `gg thunk -e`): how tests find what a force left running.
+marked() { # MARKER: prints their pids
+	local f
+	for f in /proc/[0-9]*/environ; do
+		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$1" && echo "${f#/proc/}" | cut -d/ -f1
+	done
+}
+wait_for() { # TRIES COMMAND...: polls every 0.1 s; 0 once COMMAND succeeds
+	local n=$1
+	shift
+	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
 has_text() { grep -q -- "$2" <<<"$1"; } # OUTPUT PATTERN
 lacks_text() { ! grep -q -- "$2" <<<"$1"; }
 

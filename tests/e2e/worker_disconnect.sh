@@ -14,20 +14,8 @@ ggfs_helpers || { not_ok "compile the test helpers"; finish; }
 cd "$T"
 marker="GG_DISCONNECT_TEST=$$.$RANDOM"
 
-marked() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		tr '\0' '\n' 2>/dev/null <"$f" | grep -qx "$marker" && echo "${f#/proc/}" | cut -d/ -f1
-	done
-}
-wait_for() { # TRIES COMMAND...: polls every 0.1 s
-	local n=$1
-	shift
-	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-some_marked() { [ -n "$(marked)" ]; }
-none_marked() { [ -z "$(marked)" ]; }
+some_marked() { [ -n "$(marked "$marker")" ]; }
+none_marked() { [ -z "$(marked "$marker")" ]; }
 
 mkdir client bucket
 (cd client && gg init . >/dev/null)
@@ -39,7 +27,7 @@ t=$(gg thunk -e "$marker" -o o -- "$T/helpers/slowrand" o 600000)
 force=$!
 at_exit "kill -9 $force 2>/dev/null"
 check "the thunk starts on the worker" wait_for 600 some_marked
-echo "# the thunk's processes: $(marked | tr '\n' ' ')"
+echo "# the thunk's processes: $(marked "$marker" | tr '\n' ' ')"
 t1=$SECONDS
 kill -9 $force
 wait $force 2>/dev/null
@@ -47,7 +35,7 @@ check "with the client gone, the worker kills the thunk within a few seconds" wa
 echo "# gone $((SECONDS - t1)) s after the client was killed"
 # If it survived (the bug), end it here: the worker's clean stop waits for
 # running requests, and this one would run for 10 minutes.
-for p in $(marked); do kill -9 "$p" 2>/dev/null; done
+for p in $(marked "$marker"); do kill -9 "$p" 2>/dev/null; done
 check "the worker says why" grep -q 'the client went away: stopping its thunk' "${WLOG[w]}"
 t2=$(gg thunk -o o -- sh -c 'echo next > o')
 out=$(timeout 60 gg force --no-progress -e "http=${WURL[w]}" --stdout "$t2#o" 2>&1)
