@@ -317,13 +317,16 @@ void cgroup_run_destroy(struct cgroup_run *cg)
 			continue;
 		/* Killed processes leave the group once they are reaped; ours are
 		 * (init or the supervisor has been waited for), others by their
-		 * parents. Try for up to a second. */
-		for (int tries = 0; tries < 100; tries++) {
+		 * parents. Try for about a second. */
+		long wait_ns = 100 * 1000; /* 0.1 ms, doubling to 10 ms: about 1 s in all */
+		for (int tries = 0; tries < 110; tries++) {
 			if (rmdir(dirs[i]) == 0 || errno != EBUSY)
 				break;
 			kill_members(dirs[i]);
-			struct timespec ts = {0, 10 * 1000 * 1000};
+			struct timespec ts = {0, wait_ns};
 			nanosleep(&ts, NULL);
+			if (wait_ns < 10 * 1000 * 1000)
+				wait_ns *= 2;
 		}
 	}
 	free(cg->mem);
