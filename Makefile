@@ -1,7 +1,8 @@
 # ggfs — build, test and install.
 #
 #   make                 build build/bin/{gg,ggfs} (gcc by default; CC=clang works)
-#   make check           the whole test suite, plain and under ASan+UBSan
+#   make check           the tree's rules (tests/rules.sh), then the whole test
+#                        suite, plain and under ASan+UBSan
 #   make check-slow      the slower tier (tests/slow/*.sh, a few minutes)
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
@@ -47,7 +48,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-plain check-asan check-slow deps deps-test demo bench install \
+.PHONY: all check check-rules check-plain check-asan check-slow deps deps-test demo bench install \
 	install-mount-helper clean format format-check tests lambda-package mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
@@ -90,9 +91,14 @@ tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 # (tools/deps.sh test), then runs the suite twice: a plain build and an
 # ASan+UBSan build.
 check: deps-test
+	$(MAKE) check-rules
 	$(MAKE) format-check
 	$(MAKE) check-plain
 	$(MAKE) check-asan
+
+# Layers point one way (and the other greppable rules): see tests/rules.sh.
+check-rules:
+	tests/rules.sh
 
 check-plain:
 	$(MAKE) BUILD=build tests

@@ -107,13 +107,22 @@ int engine_create_all(const struct engine_spec *specs, size_t n, const struct en
 	return 0;
 }
 
-int engine_create_from_env(const struct engine_config *cfg, struct engine ***out, size_t *n)
+int engine_create_from_env(const struct engine_config *cfg, int jobs, struct engine ***out,
+                           size_t *n)
 {
 	*out = NULL;
 	*n = 0;
 	const char *env = getenv("GG_ENGINE");
-	if (!env || !*env)
+	if (!env || !*env) {
+		struct engine **v = xcalloc(1, sizeof *v);
+		if (engine_local_create(jobs, cfg, &v[0]) < 0) {
+			free(v);
+			return -1;
+		}
+		*out = v;
+		*n = 1;
 		return 0;
+	}
 	struct engine_spec *specs = NULL;
 	size_t k = 0;
 	int r = engine_specs_parse(env, &specs, &k);
@@ -126,6 +135,13 @@ int engine_create_from_env(const struct engine_config *cfg, struct engine ***out
 		return gg_error("GG_ENGINE: %s", gg_last_error());
 	*n = k;
 	return 0;
+}
+
+void engines_destroy(struct engine **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		engine_destroy(v[i]);
+	free(v);
 }
 
 bool engine_starts_at_once(const struct engine *e)

@@ -77,7 +77,7 @@ static void *local_thread(void *p)
 		pthread_mutex_unlock(&l->mu);
 		if (have_token)
 			gg_cancel_destroy(&token);
-		l->e.done(job);
+		job->done(job);
 		pthread_mutex_lock(&l->mu);
 	}
 	pthread_mutex_unlock(&l->mu);

@@ -135,7 +135,7 @@ static void finish(struct remote *r, struct rjob *rj)
 	free(rj->call.error);
 	free(rj->call.where);
 	free(rj);
-	r->e.done(job);
+	job->done(job);
 }
 
 /* Fails the job; code is a cause no retry can change (see permanent()), or 0. */

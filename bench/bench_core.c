@@ -24,6 +24,7 @@
  * profile one part.
  * (bench/run.sh builds the program and calls this.)
  */
+#include "engine.h"
 #include "sandbox.h"
 #include "scheduler.h"
 #include "store.h"
@@ -227,7 +228,11 @@ static double many_outputs(struct store *s, const struct gg_name *prog, size_t n
 	for (size_t i = 0; i < n; i++)
 		refs[i] = (struct gg_ref){tn, t.outputs.v[i]};
 	struct sched_outcome *outs = xcalloc(n, sizeof *outs);
-	struct sched_opts so = {.max_retries = -1, .execute = many_engine};
+	struct engine_config cfg = {.store = s, .execute = many_engine};
+	struct engine *local;
+	if (engine_local_create(0, &cfg, &local) < 0)
+		exit(1);
+	struct sched_opts so = {.max_retries = -1, .engines = &local, .nengines = 1};
 	struct sched *sc;
 	if (sched_new(s, &so, &sc) < 0)
 		exit(1);
@@ -235,6 +240,7 @@ static double many_outputs(struct store *s, const struct gg_name *prog, size_t n
 	if (failed)
 		fprintf(stderr, "bench: %zu of %zu outputs failed: %s\n", failed, n, outs[0].error);
 	sched_free(sc);
+	engine_destroy(local);
 	double wall = (double)(now_ns() - t0) / 1e9;
 	thunk_free(&t);
 	free(refs);
@@ -315,7 +321,11 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 	for (int i = 0; i < last; i++)
 		refs[i] = (struct gg_ref){names[g - last + i], "o"};
 	struct sched_outcome *outs = xcalloc((size_t)last, sizeof *outs);
-	struct sched_opts so = {.max_retries = -1, .execute = null ? null_engine : NULL};
+	struct engine_config cfg = {.store = s, .execute = null ? null_engine : NULL};
+	struct engine *local;
+	if (engine_local_create(0, &cfg, &local) < 0)
+		exit(1);
+	struct sched_opts so = {.max_retries = -1, .engines = &local, .nengines = 1};
 	struct sched *sc;
 	if (sched_new(s, &so, &sc) < 0)
 		exit(1);
@@ -335,6 +345,7 @@ static void bench_graph(struct store *s, const char *prog, int g, bool null)
 	struct sched_stats st;
 	sched_get_stats(sc, &st);
 	sched_free(sc);
+	engine_destroy(local);
 	struct rusage ch;
 	getrusage(RUSAGE_CHILDREN, &ch);
 	printf("graph: %d trivial thunks in layers of 100, %s, -j %ld (%zu failed, %zu executed)\n",

@@ -13,7 +13,7 @@
  *  - work: requests not yet looked at. Loading a graph is iterative (no
  *    recursion), so a chain of 100,000 thunks loads in constant stack.
  *  - ready: FIFO of nodes whose inputs are all values. dispatch() hands them
- *    to the first engine (backend/engine.h) with a free slot; engines call
+ *    to the first engine (core/executor.h) with a free slot; engines call
  *    job_done() from their own threads. A ticker thread wakes delayed nodes
  *    (retry backoff, a lock held by another process), starts speculative
  *    copies of stragglers and draws the progress line.
@@ -138,8 +138,7 @@ struct sched {
 	size_t nrunning, running_cap;
 	struct engine **engines;
 	size_t nengines;
-	int *in_flight;            /* per engine */
-	struct engine *own_engine; /* the default local engine, if we made it */
+	int *in_flight; /* per engine */
 	size_t jobs_in_flight;
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
@@ -920,6 +919,8 @@ static size_t engine_index(struct sched *s, struct engine *e)
 	return 0;
 }
 
+static void job_done(struct engine_job *job);
+
 static void submit_job(struct sched *s, struct node *n, struct engine *e)
 {
 	struct engine_job *job = xcalloc(1, sizeof *job);
@@ -927,6 +928,8 @@ static void submit_job(struct sched *s, struct node *n, struct engine *e)
 	job->thunk = &n->run->reduced;
 	job->engine = e;
 	job->owner = n;
+	job->sched = s;
+	job->done = job_done;
 	n->jobs[n->njobs++] = job;
 	s->in_flight[engine_index(s, e)]++;
 	s->jobs_in_flight++;
@@ -935,7 +938,7 @@ static void submit_job(struct sched *s, struct node *n, struct engine *e)
 		job->rc = -1;
 		job->error = xstrdup(gg_last_error());
 		pthread_mutex_unlock(&s->mu);
-		e->done(job);
+		job->done(job);
 		pthread_mutex_lock(&s->mu);
 	}
 }
@@ -1034,7 +1037,7 @@ static void free_job(struct engine_job *job)
 static void job_done(struct engine_job *job)
 {
 	struct node *n = job->owner;
-	struct sched *s = job->engine->priv_sched;
+	struct sched *s = job->sched;
 	struct cbs cbs = {0};
 	/* Memoise a success before taking the lock (file system work, which
 	 * the other threads need not wait for), under the reduced name and the
@@ -1293,6 +1296,8 @@ static void *ticker_main(void *p)
 
 int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 {
+	if (!o->nengines)
+		return gg_fail(GG_EUSAGE, "the scheduler was given no engine to run thunks on");
 	struct sched *s = xcalloc(1, sizeof *s);
 	s->nodes = (struct nameidx)NAMEIDX_INIT(struct node, name);
 	s->store = st;
@@ -1301,31 +1306,12 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
 	pthread_cond_init(&s->ticker_cv, NULL);
-	if (o->nengines) {
-		s->nengines = o->nengines;
-		s->engines = xcalloc(o->nengines, sizeof *s->engines);
-		memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
-	} else {
-		struct engine_config cfg = {.store = st,
-		                            .exec = o->exec,
-		                            .execute = o->execute,
-		                            .execute_ctx = o->execute_ctx};
-		if (engine_local_create(o->jobs, &cfg, &s->own_engine) < 0) {
-			free(s);
-			return -1;
-		}
-		s->nengines = 1;
-		s->engines = xcalloc(1, sizeof *s->engines);
-		s->engines[0] = s->own_engine;
-	}
+	s->nengines = o->nengines;
+	s->engines = xcalloc(o->nengines, sizeof *s->engines);
+	memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
 	s->in_flight = xcalloc(s->nengines, sizeof *s->in_flight);
-	for (size_t i = 0; i < s->nengines; i++) {
-		s->engines[i]->done = job_done;
-		s->engines[i]->priv_sched = s;
-	}
 	s->progress_on = o->progress && isatty(2);
 	if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
-		engine_destroy(s->own_engine);
 		free(s->engines);
 		free(s->in_flight);
 		free(s);
@@ -1384,7 +1370,6 @@ void sched_free(struct sched *s)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->ticker, NULL);
-	engine_destroy(s->own_engine);
 	if (s->o.trace_path)
 		write_trace(s);
 	for (size_t i = 0; i < s->nodes.cap; i++)

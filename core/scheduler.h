@@ -3,7 +3,7 @@
  * The scheduler: forces references to thunk outputs.
  *
  * A request for "T#OUTPUT" loads T's graph from the store, consults the memo
- * before running anything, runs ready thunks in parallel (jobs at once) and
+ * before running anything, runs ready thunks on the engines it is given and
  * calls back with the output's value name. A thunk whose output is itself a
  * thunk (a dynamic graph) is forced in turn. Each thunk runs at most once per
  * scheduler however many requests ask, and at most once per store across
@@ -26,14 +26,13 @@
 #define GG_SCHED_H
 
 #include "cancel.h"
-#include "engine.h"
 #include "exec.h"
+#include "executor.h"
 #include "store.h"
 
 #define SCHED_MAX_DYNAMIC_DEPTH 10000
 
 struct sched_opts {
-	int jobs;        /* thunks executing at once; 0 = number of CPUs */
 	bool keep_going; /* go on with everything that does not depend on a failure */
 	int max_retries; /* for infrastructure failures; -1 = default (3) */
 	/* How many thunks output by thunks one reference may follow before it
@@ -46,9 +45,10 @@ struct sched_opts {
 	bool progress;          /* live status line on stderr (only if it is a terminal) */
 	struct exec_opts exec;
 	/*
-	 * Engines to run thunks on, tried in order for each ready thunk: the
-	 * first that can run it and has a free slot gets it. The scheduler does
-	 * not own them. None given: a local engine with `jobs` slots.
+	 * Engines to run thunks on (at least one), tried in order for each
+	 * ready thunk: the first that can run it and has a free slot gets it.
+	 * The caller makes them (backend/engine.h) and destroys them after
+	 * sched_free; the scheduler does not own them.
 	 */
 	struct engine **engines;
 	size_t nengines;
@@ -69,10 +69,6 @@ struct sched_opts {
 	 * stderr: stderr_value names those bytes (kept with its memo entry).
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
-	/* For the default local engine: run this instead of exec_thunk. */
-	int (*execute)(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
-	               struct exec_result *r);
-	void *execute_ctx;
 };
 
 struct sched_outcome {

@@ -10,6 +10,7 @@
 #include "ggfs.h"
 
 #include "config.h"
+#include "engine.h"
 #include "rundir.h"
 
 #include <errno.h>
@@ -453,17 +454,17 @@ int main(int argc, char **argv)
 	    .on_retry = log_retry,
 	    .on_stderr = log_stderr,
 	    .fallback_arg = &fs,
-	    .jobs = fs.jobs,
 	    .keep_going = true, /* one failed placeholder must not fail the others */
 	    .max_retries = -1,
 	    .exec = {.no_isolation = fs.no_sandbox != 0, .limits = limits},
 	    .cancel = &fs.cancel,
 	};
-	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run. */
+	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run;
+	 * without it, the local engine with -o jobs slots. */
 	struct engine **engines = NULL;
 	size_t nengines = 0;
 	struct engine_config cfg = {.store = fs.store, .exec = so.exec};
-	if (engine_create_from_env(&cfg, &engines, &nengines) < 0) {
+	if (engine_create_from_env(&cfg, fs.jobs, &engines, &nengines) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_unmount;
 	}
@@ -506,9 +507,7 @@ out_unmount:
 	backing_stop(&fs);
 	fuse_session_unmount(fs.se);
 out_signals:
-	for (size_t i = 0; i < fs.nengines; i++)
-		engine_destroy(fs.engines[i]);
-	free(fs.engines);
+	engines_destroy(fs.engines, fs.nengines);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
 	gg_cancel_destroy(&fs.cancel);

@@ -120,7 +120,7 @@ struct node {
 struct force_job;
 
 struct ggfs {
-	struct engine **engines; /* from $GG_ENGINE; none = the local engine */
+	struct engine **engines; /* from $GG_ENGINE, or the local engine */
 	size_t nengines;
 	/* Configuration: written before the session starts, read-only afterwards. */
 	char *source;         /* absolute path of SOURCE */

@@ -5,6 +5,7 @@
  */
 #include "gg.h"
 
+#include "engine.h"
 #include "force.h"
 #include "util.h"
 
@@ -162,6 +163,7 @@ int cmd_force(int argc, char **argv)
 	};
 	bool summary = false;
 	struct sched_opts so = {.max_retries = -1, .progress = true};
+	int jobs = 0; /* -j */
 	bool to_stdout = false;
 	struct engine_spec *specs = NULL;
 	size_t nspecs = 0;
@@ -180,12 +182,12 @@ int cmd_force(int argc, char **argv)
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
 				return die_msg("-j %s: expected a number of jobs from 1 to 100000",
 				               optarg);
-			so.jobs = (int)j;
+			jobs = (int)j;
 			j_before_e |= nspecs == 0;
 			break;
 		case 'e':
 			specs = xrealloc(specs, (nspecs + 1) * sizeof *specs);
-			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), so.jobs};
+			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), jobs};
 			break;
 		case 'U': storage = optarg; break;
 		case 'x':
@@ -235,7 +237,7 @@ int cmd_force(int argc, char **argv)
 	}
 	/* -j given only after every -e: it is the limit of all of them */
 	for (size_t i = 0; i < nspecs && !j_before_e; i++)
-		specs[i].limit = so.jobs;
+		specs[i].limit = jobs;
 	int bad = optind == argc ? die_msg("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
 	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
@@ -246,9 +248,13 @@ int cmd_force(int argc, char **argv)
 		free(specs);
 		return bad;
 	}
+	if (!nspecs) { /* no -e and no $GG_ENGINE: the local engine */
+		specs = xcalloc(1, sizeof *specs);
+		specs[nspecs++] = (struct engine_spec){xstrdup("local"), jobs};
+	}
 	for (size_t i = 0; i < nspecs; i++)
-		if (!specs[i].limit && so.jobs && !strcmp(specs[i].spec, "local"))
-			specs[i].limit = so.jobs;
+		if (!specs[i].limit && jobs && !strcmp(specs[i].spec, "local"))
+			specs[i].limit = jobs;
 	size_t n = (size_t)(argc - optind);
 	/* Ordinary files need no store, thunk names do. */
 	struct store *s = NULL;
@@ -272,7 +278,7 @@ int cmd_force(int argc, char **argv)
 	}
 	struct engine **engines = NULL;
 	bool engines_failed = false;
-	if (k && nspecs) {
+	if (k) {
 		struct engine_config cfg = {.store = s, .exec = so.exec, .storage_uri = storage};
 		if (engine_create_all(specs, nspecs, &cfg, &engines) < 0) {
 			rc = die_last();
@@ -335,9 +341,7 @@ int cmd_force(int argc, char **argv)
 		catch_cancel_signals(false);
 		gg_cancel_destroy(&force_cancel);
 	}
-	for (size_t i = 0; engines && i < nspecs; i++)
-		engine_destroy(engines[i]);
-	free(engines);
+	engines_destroy(engines, nspecs);
 	for (size_t i = 0; i < nspecs; i++)
 		free(specs[i].spec);
 	free(specs);
@@ -397,7 +401,14 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 	free(own);
 	if (opened < 0 || force_target_parse(*s, arg, &t) < 0)
 		return -1;
-	struct sched_opts so = {.max_retries = -1, .progress = true};
+	struct engine *local;
+	struct engine_config cfg = {.store = *s};
+	if (engine_local_create(0, &cfg, &local) < 0) {
+		force_target_free(&t);
+		return -1;
+	}
+	struct sched_opts so = {
+	    .max_retries = -1, .progress = true, .engines = &local, .nengines = 1};
 	struct force_run run;
 	int r = force_targets(*s, &so, &t, 1, false, &run);
 	if (r == 0 && t.result.status != 0)
@@ -407,6 +418,7 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 		*exec = t.result.exec;
 	}
 	force_run_end(&run);
+	engine_destroy(local);
 	force_target_free(&t);
 	return r < 0 ? -1 : 1;
 }

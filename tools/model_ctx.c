@@ -364,7 +364,7 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 	size_t nengines = 0;
 	struct sched_opts so = {.max_retries = -1};
 	struct engine_config cfg = {.store = m->store};
-	if (r == 0 && (r = engine_create_from_env(&cfg, &engines, &nengines)) == 0) {
+	if (r == 0 && (r = engine_create_from_env(&cfg, 0, &engines, &nengines)) == 0) {
 		so.engines = engines;
 		so.nengines = nengines;
 	}
@@ -376,9 +376,7 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 		r = gg_error("%zu failed", run.failed);
 	}
 	force_run_end(&run);
-	for (size_t i = 0; i < nengines; i++)
-		engine_destroy(engines[i]);
-	free(engines);
+	engines_destroy(engines, nengines);
 	for (size_t i = 0; i < nt; i++)
 		force_target_free(&t[i]);
 	free(t);

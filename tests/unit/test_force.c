@@ -3,6 +3,7 @@
  * force_target_parse and force_targets: what a user may name, and values
  * delivered into placeholders (with values, which answer at once).
  */
+#include "engine.h"
 #include "force.h"
 #include "harness.h"
 #include "placeholder.h"
@@ -92,7 +93,11 @@ static void test_force_values_into_placeholders(void)
 
 	struct force_target t[2];
 	CHECK(force_target_parse(s, ph, &t[0]) == 0 && force_target_parse(s, missing, &t[1]) == 0);
-	struct sched_opts so = {.max_retries = -1, .keep_going = true};
+	struct engine *local;
+	struct engine_config cfg = {.store = s};
+	CHECK(engine_local_create(1, &cfg, &local) == 0);
+	struct sched_opts so = {
+	    .max_retries = -1, .keep_going = true, .engines = &local, .nengines = 1};
 	struct force_run run;
 	CHECK(force_targets(s, &so, t, 2, true, &run) == 0);
 	CHECK(run.failed == 1);
@@ -105,6 +110,7 @@ static void test_force_values_into_placeholders(void)
 	CHECK(placeholder_read(missing, &still) == 1); /* a failed target is left as it was */
 	gg_ref_free(&still);
 	force_run_end(&run);
+	engine_destroy(local);
 	force_target_free(&t[0]), force_target_free(&t[1]);
 	buf_free(&b);
 	free(ph), free(missing);

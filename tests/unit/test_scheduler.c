@@ -6,6 +6,7 @@
  * failures reported and forgotten, retries of infrastructure failures only,
  * keep-going versus stop-at-first-failure.
  */
+#include "engine.h"
 #include "harness.h"
 #include "scheduler.h"
 #include "store.h"
@@ -118,12 +119,25 @@ static void note_retry(void *arg, const char *thunk, const char *engine, int att
 	buf_printf(&retries, "%s attempt %d: %s\n", engine, attempt, why);
 }
 
+/* A local engine running fake_engine with `jobs` slots; one engine serves
+ * every scheduler of the tests, one after the other. */
+static struct engine *fake_local(int jobs)
+{
+	struct engine_config cfg = {.store = st, .execute = fake_engine};
+	struct engine *e;
+	if (engine_local_create(jobs, &cfg, &e) < 0)
+		abort();
+	return e;
+}
+
+static struct engine *four; /* 4 slots */
+
 static struct sched *new_sched(bool keep_going)
 {
-	struct sched_opts o = {.jobs = 4,
+	struct sched_opts o = {.engines = &four,
+	                       .nengines = 1,
 	                       .keep_going = keep_going,
 	                       .max_retries = 2,
-	                       .execute = fake_engine,
 	                       .on_retry = note_retry};
 	struct sched *s;
 	if (sched_new(st, &o, &s) < 0)
@@ -250,9 +264,10 @@ static void test_stop_at_first_failure(void)
 	                          make("echo", "later-2", NULL, 0),
 	                          make("echo", "later-3", NULL, 0)};
 	struct gg_ref targets[4] = {bad, later[0], later[1], later[2]};
-	struct sched_opts so = {.jobs = 1, .max_retries = 0, .execute = fake_engine};
+	struct engine *one = fake_local(1);
+	struct sched_opts so = {.engines = &one, .nengines = 1, .max_retries = 0};
 	struct sched *s;
-	sched_new(st, &so, &s);
+	CHECK(sched_new(st, &so, &s) == 0);
 	struct sched_outcome o[4];
 	size_t failed = sched_force_all(s, targets, 4, o);
 	for (int i = 0; i < 4; i++)
@@ -261,6 +276,7 @@ static void test_stop_at_first_failure(void)
 	CHECK(failed >= 3);
 	CHECK(o[3].status != 0 && strstr(o[3].error, "--keep-going"));
 	sched_free(s);
+	engine_destroy(one);
 }
 
 static void test_long_chain_loads_without_recursion(void)
@@ -292,10 +308,12 @@ static void setup(void)
 		abort();
 	free(root);
 	store_put_buf(st, "#!fake", 6, GG_VALUE, &prog);
+	four = fake_local(4);
 }
 
 static void teardown(void)
 {
+	engine_destroy(four);
 	store_close(st);
 	remove_tree(dir);
 	free(dir);
