@@ -69,7 +69,6 @@ struct htrans {
 	CURL **spare;           /* reset easy handles for reuse */
 	size_t nspare, spare_cap;
 	unsigned rr;
-	uint64_t rng;
 };
 
 /* ---- lists ---- */
@@ -92,14 +91,6 @@ static void list_del(struct hcall **head, struct hcall *h)
 	if (h->next)
 		h->next->prev = h->prev;
 	h->prev = h->next = NULL;
-}
-
-static uint64_t rnd(struct htrans *t)
-{
-	uint64_t z = (t->rng += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
 }
 
 /* ---- libcurl callbacks ---- */
@@ -357,16 +348,12 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	}
 	if (transient && h->attempts < t->cfg.max_attempts &&
 	    !atomic_load(&h->call->cancel_requested)) {
-		/* full jitter between half and all of the exponential step */
-		uint64_t step = (uint64_t)t->cfg.backoff_ms
-		                << (h->attempts - 1 < 10 ? h->attempts - 1 : 10);
-		if (step > 10000)
-			step = 10000;
-		uint64_t wait_ms = step / 2 + rnd(t) % (step / 2 + 1);
+		/* between half and all of the exponential step, at most 10 s */
+		uint64_t wait = backoff_ns(h->attempts, t->cfg.backoff_ms, 10000);
 		uint64_t now = now_ns();
 		if (status != 429) /* a throttle is not the target's fault */
-			t->targets[target].down_until = now + wait_ms * 1000000ull;
-		h->not_before = now + wait_ms * 1000000ull;
+			t->targets[target].down_until = now + wait;
+		h->not_before = now + wait;
 		list_add(&t->delayed, h);
 		free(why);
 		return;
@@ -560,7 +547,6 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	t->ntargets = c->nurls;
 	for (size_t i = 0; i < c->nurls; i++)
 		t->targets[i].url = xstrdup(c->urls[i]);
-	t->rng = now_ns() ^ (uint64_t)(uintptr_t)t;
 	pthread_mutex_init(&t->mu, NULL);
 	t->multi = curl_multi_init();
 	if (!t->multi) {

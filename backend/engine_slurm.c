@@ -18,6 +18,7 @@
  * spaces, e.g. "--time=30 --mem=4G").
  */
 #include "engine_remote.h"
+#include "process.h"
 
 #include "wire.h"
 
@@ -25,7 +26,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,41 +70,14 @@ struct strans {
 	uint64_t last_squeue;
 };
 
-/* Runs argv; its stdout and stderr (at most 64 KiB) into out. The exit status, or -1. */
+/* Runs argv (found on $PATH); its stdout and stderr (at most 4 MiB) into
+ * out. The exit status, or -1. */
 static int run_capture(char *const *argv, struct buf *out)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return gg_error_errno("pipe");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	pid_t pid;
-	int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (e) {
-		close(p[0]);
-		errno = e;
-		return gg_error_errno("cannot run %s", argv[0]);
-	}
-	char chunk[4096];
-	for (;;) {
-		ssize_t k = read(p[0], chunk, sizeof chunk);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (out->len < (64u << 10))
-			buf_add(out, chunk, (size_t)k);
-	}
-	close(p[0]);
+	struct spawn_opts so = {.search = true};
 	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return gg_error_errno("waitpid %s", argv[0]);
+	if (spawn_capture(argv, &so, out, 4u << 20, &st) < 0)
+		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 

@@ -21,7 +21,6 @@ struct http_batch {
 	struct http_batch_config cfg;
 	CURL **idle; /* easy handles ready for reuse */
 	size_t n_idle;
-	uint64_t rng;
 };
 
 static unsigned env_uint(const char *var, unsigned def, unsigned min, unsigned max)
@@ -57,7 +56,6 @@ int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out)
 	if (hb->cfg.max_inflight < 1)
 		hb->cfg.max_inflight = 1;
 	hb->idle = xcalloc(hb->cfg.max_inflight, sizeof *hb->idle);
-	hb->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)hb;
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)hb->cfg.max_inflight);
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)hb->cfg.max_inflight);
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)hb->cfg.max_inflight);
@@ -74,28 +72,6 @@ void http_batch_free(struct http_batch *hb)
 	free(hb->idle);
 	curl_multi_cleanup(hb->multi);
 	free(hb);
-}
-
-static uint64_t next_random(struct http_batch *hb)
-{
-	/* xorshift64*: jitter only, not security */
-	hb->rng ^= hb->rng >> 12;
-	hb->rng ^= hb->rng << 25;
-	hb->rng ^= hb->rng >> 27;
-	return hb->rng * UINT64_C(2685821657736338717);
-}
-
-/* Exponential backoff with "equal jitter": half fixed, half random. */
-static uint64_t backoff_ns(struct http_batch *hb, unsigned attempt)
-{
-	uint64_t ms = hb->cfg.backoff_base_ms;
-	for (unsigned i = 1; i < attempt && ms < hb->cfg.backoff_cap_ms; i++)
-		ms *= 2;
-	if (ms > hb->cfg.backoff_cap_ms)
-		ms = hb->cfg.backoff_cap_ms;
-	uint64_t half = ms / 2;
-	ms = half + next_random(hb) % (ms - half + 1);
-	return ms * 1000000;
 }
 
 bool http_transient(CURLcode rc, long status)
@@ -286,7 +262,9 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			give_easy(hb, e);
 			inflight--;
 			if (v == HTTP_RETRY && j->attempts < hb->cfg.max_attempts && !stop) {
-				j->not_before_ns = now_ns() + backoff_ns(hb, j->attempts);
+				j->not_before_ns =
+				    now_ns() + backoff_ns(j->attempts, hb->cfg.backoff_base_ms,
+				                          hb->cfg.backoff_cap_ms);
 				wait[n_wait++] = j;
 				continue;
 			}

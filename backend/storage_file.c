@@ -101,31 +101,9 @@ static int copy_out(struct file_storage *fs, int in, const struct gg_name *n, co
 	if (fd < 0)
 		return gg_error("%s: %s", fs->base.uri, gg_last_error());
 	int r = 0;
-	uint64_t left = gg_name_size(n);
-	while (r == 0 && left > 0) {
-		ssize_t c = copy_file_range(in, NULL, fd, NULL, left, 0);
-		if (c < 0 && errno == EINTR)
-			continue;
-		if (c <= 0) {
-			/* unsupported across these filesystems, or short: plain copy */
-			char chunk[1 << 16];
-			ssize_t k = read(in, chunk, sizeof chunk);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				r = k < 0 ? gg_error_errno("cannot read object %s", n->s)
-				          : gg_error("object %s ended early in the local store",
-				                     n->s);
-				break;
-			}
-			if (write_all(fd, chunk, (size_t)k) < 0) {
-				r = gg_error_errno("%s: cannot write %s", fs->base.uri, n->s);
-				break;
-			}
-			c = k;
-		}
-		left -= (uint64_t)c;
-	}
+	if (copy_fd(in, fd, gg_name_size(n)) < 0)
+		r = gg_error("%s: cannot copy object %s from the local store: %s", fs->base.uri,
+		             n->s, gg_last_error());
 	if (r == 0 && fchmod(fd, 0444) < 0)
 		r = gg_error_errno("%s: cannot chmod %s", fs->base.uri, tmp);
 	if (close(fd) < 0 && r == 0)

@@ -317,14 +317,8 @@ static int run_passes(struct redis_storage *rs, struct item *items, size_t n,
 			return r;
 		}
 		resp_close(&rs->conn);
-		uint64_t ms = rs->backoff_base_ms;
-		for (unsigned k = 1; k < failures && ms < 5000; k++)
-			ms *= 2;
-		if (ms > 5000)
-			ms = 5000;
-		rs->rng ^= rs->rng << 13, rs->rng ^= rs->rng >> 7, rs->rng ^= rs->rng << 17;
-		ms = ms / 2 + rs->rng % (ms / 2 + 1);
-		usleep((useconds_t)ms * 1000);
+		uint64_t ns = backoff_ns(failures, rs->backoff_base_ms, 5000);
+		usleep((useconds_t)(ns / 1000));
 	}
 }
 

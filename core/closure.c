@@ -10,13 +10,13 @@
  * data files a program reads; those must be declared by the user.
  */
 #include "closure.h"
+#include "process.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -228,42 +228,10 @@ out:
 /* Runs argv (no shell, empty environment) and captures stdout+stderr. */
 static int run_capture(const char *program, char *const argv[], struct buf *out, int *status)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return gg_error_errno("%s: cannot create a pipe", program);
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	char *const env[] = {NULL};
-	pid_t pid;
-	int e = posix_spawn(&pid, argv[0], &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(p[1]);
-	if (e) {
-		close(p[0]);
-		errno = e;
-		return gg_error_errno("%s: cannot run %s", program, argv[0]);
-	}
-	int r = read_fd_all(p[0], out, MAX_LIST);
-	close(p[0]);
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return gg_error_errno("%s: waiting for %s", program, argv[0]);
-	}
-	if (r < 0)
-		return gg_error("%s: reading the output of %s: %s", program, argv[0],
-		                gg_last_error());
+	struct spawn_opts so = {.env = env};
+	if (spawn_capture(argv, &so, out, MAX_LIST, status) < 0)
+		return gg_error("%s: %s", program, gg_last_error());
 	return 0;
 }
 

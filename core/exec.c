@@ -198,24 +198,10 @@ static int copy_input(const char *src, const char *dst)
 	}
 	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int r = out < 0 ? -1 : 0;
-	if (r == 0 && ioctl(out, FICLONE, in) < 0) {
-		off_t left = st.st_size;
-		while (r == 0 && left > 0) {
-			ssize_t c = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-			if (c <= 0) {
-				/* copy_file_range may be unsupported: read and write */
-				char chunk[65536];
-				ssize_t m = read(in, chunk, sizeof chunk);
-				if (m <= 0 || write_all(out, chunk, (size_t)m) < 0) {
-					r = -1;
-					if (m == 0)
-						errno = EIO; /* shorter than it was */
-					break;
-				}
-				c = m;
-			}
-			left -= c;
-		}
+	if (r == 0 && ioctl(out, FICLONE, in) < 0 && copy_fd(in, out, (uint64_t)st.st_size) < 0) {
+		r = -1;
+		if (gg_last_code() == GG_ECORRUPT)
+			errno = EIO; /* shorter than it was */
 	}
 	if (r == 0 && fchmod(out, st.st_mode & 0555) < 0)
 		r = -1;

@@ -99,35 +99,9 @@ static int copy_object(struct store *s, const struct gg_name *value, int out)
 	int in = store_open_object(s, value);
 	if (in < 0)
 		return -1;
-	uint64_t left = gg_name_size(value);
-	int r = 0;
-	while (left > 0) {
-		ssize_t c = copy_file_range(in, NULL, out, NULL,
-		                            left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
-		if (c < 0 && errno == EINTR)
-			continue;
-		if (c <= 0) {
-			/* copy_file_range may be unsupported across filesystems. */
-			char chunk[1 << 16];
-			ssize_t m = read(in, chunk, sizeof chunk);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0) {
-				r = gg_error_errno("cannot read object %s", value->s);
-				break;
-			}
-			if (m == 0) {
-				r = gg_error("object %s is shorter than its name says", value->s);
-				break;
-			}
-			if (write_all(out, chunk, (size_t)m) < 0) {
-				r = gg_error_errno("write failed");
-				break;
-			}
-			c = m;
-		}
-		left -= (uint64_t)c;
-	}
+	int r = copy_fd(in, out, gg_name_size(value));
+	if (r < 0)
+		r = gg_error("cannot copy object %s: %s", value->s, gg_last_error());
 	close(in);
 	return r;
 }

@@ -161,10 +161,7 @@ struct sched {
 
 static void add_cb(struct cbs *c, sched_done_fn fn, void *arg, const struct sched_outcome *o)
 {
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 8;
-		c->v = xrealloc(c->v, c->cap * sizeof *c->v);
-	}
+	ALLOC_GROW(c->v, c->n + 1, c->cap);
 	c->v[c->n++] = (struct callback){fn, arg, *o};
 }
 
@@ -198,10 +195,7 @@ const char *sched_keep_message(struct sched *s, const char *msg)
 /* w waits for name#(w->output). */
 static void push_work(struct sched *s, const struct gg_name *name, struct waiter *w)
 {
-	if (s->nwork == s->work_cap) {
-		s->work_cap = s->work_cap ? 2 * s->work_cap : 64;
-		s->work = xrealloc(s->work, s->work_cap * sizeof *s->work);
-	}
+	ALLOC_GROW(s->work, s->nwork + 1, s->work_cap);
 	s->work[s->nwork++] = (struct work){*name, w};
 }
 
@@ -781,10 +775,7 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
 {
 	n->state = N_DELAYED;
 	n->not_before = until;
-	if (s->ndelayed == s->delayed_cap) {
-		s->delayed_cap = s->delayed_cap ? 2 * s->delayed_cap : 16;
-		s->delayed = xrealloc(s->delayed, s->delayed_cap * sizeof *s->delayed);
-	}
+	ALLOC_GROW(s->delayed, s->ndelayed + 1, s->delayed_cap);
 	s->delayed[s->ndelayed++] = n;
 }
 
@@ -825,10 +816,7 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
 			for (struct waiter *w = x ? x->waiters : NULL; w; w = w->next) {
 				if (!w->node || w->node->state != N_WAITING)
 					continue;
-				if (ne == cap) {
-					cap = cap ? 2 * cap : 16;
-					e = xrealloc(e, cap * sizeof *e);
-				}
+				ALLOC_GROW(e, ne + 1, cap);
 				e[ne++] = (struct wait_edge){w->node, x};
 			}
 		}
@@ -1007,10 +995,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		n->state = N_RUNNING;
 		n->started = now_ns();
 		s->stats.running++;
-		if (s->nrunning == s->running_cap) {
-			s->running_cap = s->running_cap ? 2 * s->running_cap : 64;
-			s->running = xrealloc(s->running, s->running_cap * sizeof *s->running);
-		}
+		ALLOC_GROW(s->running, s->nrunning + 1, s->running_cap);
 		s->running[s->nrunning++] = n;
 		submit_job(s, n, e);
 	}
@@ -1019,10 +1004,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 
 static void record_duration(struct sched *s, uint64_t d)
 {
-	if (s->ndurations == s->durations_cap) {
-		s->durations_cap = s->durations_cap ? 2 * s->durations_cap : 256;
-		s->durations = xrealloc(s->durations, s->durations_cap * sizeof *s->durations);
-	}
+	ALLOC_GROW(s->durations, s->ndurations + 1, s->durations_cap);
 	s->durations[s->ndurations++] = d;
 }
 
@@ -1100,9 +1082,7 @@ static void job_done(struct engine_job *job)
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);
-			uint64_t backoff = (50000000ull << (n->attempts - 1)) +
-			                   (uint64_t)(rand() % 50) * 1000000ull;
-			delay(s, n, now_ns() + backoff);
+			delay(s, n, now_ns() + backoff_ns((unsigned)n->attempts, 100, 10000));
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);

@@ -587,21 +587,8 @@ static int make_exec_copy(struct store *s, const struct gg_name *n, int in, cons
 	int fd = make_temp_in(s->tmp, &tmp);
 	int r = fd < 0 ? -1 : 0;
 	if (r == 0) {
-		off_t left = (off_t)gg_name_size(n);
-		while (left > 0) {
-			ssize_t c = copy_file_range(in, NULL, fd, NULL, (size_t)left, 0);
-			if (c <= 0) {
-				/* copy_file_range may be unsupported: fall back to read/write. */
-				char chunk[65536];
-				ssize_t m = read(in, chunk, sizeof chunk);
-				if (m <= 0 || write_all(fd, chunk, (size_t)m) < 0) {
-					r = gg_error_errno("cannot copy object %s", n->s);
-					break;
-				}
-				c = m;
-			}
-			left -= c;
-		}
+		if (copy_fd(in, fd, gg_name_size(n)) < 0)
+			r = gg_error("cannot copy object %s: %s", n->s, gg_last_error());
 		int moved = -1;
 		if (r == 0 && (fchmod(fd, 0555) < 0 || (moved = move_noreplace(tmp, x)) < 0))
 			r = gg_error_errno("cannot make executable copy of %s", n->s);

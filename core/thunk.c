@@ -38,10 +38,7 @@ void thunk_add_input(struct thunk *t, const char *path, const struct gg_ref *ref
 			return;
 		}
 	}
-	if (t->ninputs == t->inputs_cap) {
-		t->inputs_cap = t->inputs_cap ? 2 * t->inputs_cap : 8;
-		t->inputs = xrealloc(t->inputs, t->inputs_cap * sizeof *t->inputs);
-	}
+	ALLOC_GROW(t->inputs, t->ninputs + 1, t->inputs_cap);
 	struct thunk_input *in = &t->inputs[t->ninputs++];
 	in->path = xstrdup(path);
 	gg_ref_copy(&in->ref, ref);
@@ -421,10 +418,7 @@ static int parse_input(struct cursor *c, struct thunk *t)
 		gg_ref_free(&ref);
 		return -1;
 	}
-	if (t->ninputs == t->inputs_cap) {
-		t->inputs_cap = t->inputs_cap ? 2 * t->inputs_cap : 8;
-		t->inputs = xrealloc(t->inputs, t->inputs_cap * sizeof *t->inputs);
-	}
+	ALLOC_GROW(t->inputs, t->ninputs + 1, t->inputs_cap);
 	t->inputs[t->ninputs++] = (struct thunk_input){path, ref, exec};
 	return 0;
 }

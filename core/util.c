@@ -45,6 +45,13 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	return xrealloc(p, n * size);
+}
+
 char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));
@@ -595,4 +602,50 @@ size_t hash_table_size(size_t n)
 	while (size < 2 * n)
 		size *= 2;
 	return size;
+}
+
+int copy_fd(int in, int out, uint64_t len)
+{
+	uint64_t left = len;
+	while (left > 0) {
+		size_t want = left > (1u << 30) ? (1u << 30) : (size_t)left;
+		ssize_t c = copy_file_range(in, NULL, out, NULL, want, 0);
+		if (c < 0 && errno == EINTR)
+			continue;
+		if (c <= 0) {
+			/* unsupported here (a pipe, another filesystem), or at the
+			 * end: read and write, which tells which */
+			char chunk[1 << 16];
+			ssize_t m = read(in, chunk, want < sizeof chunk ? want : sizeof chunk);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m < 0)
+				return gg_error_errno("read");
+			if (m == 0)
+				return gg_fail(GG_ECORRUPT, "ended after %llu of %llu bytes",
+				               (unsigned long long)(len - left),
+				               (unsigned long long)len);
+			if (write_all(out, chunk, (size_t)m) < 0)
+				return gg_error_errno("write");
+			c = m;
+		}
+		left -= (uint64_t)c;
+	}
+	return 0;
+}
+
+uint64_t backoff_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
+{
+	/* xorshift64, one state per thread: jitter only, not security */
+	static _Thread_local uint64_t rng;
+	if (!rng)
+		rng = now_ns() ^ ((uint64_t)(uintptr_t)&rng << 17) ^ 0x9e3779b97f4a7c15ull;
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	uint64_t ms = base_ms ? base_ms : 1;
+	for (unsigned i = 1; i < attempt && ms < cap_ms; i++)
+		ms *= 2;
+	if (ms > cap_ms)
+		ms = cap_ms;
+	uint64_t half = ms / 2;
+	return (half + rng % (ms - half + 1)) * 1000000ull;
 }

@@ -24,6 +24,26 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* xrealloc of n elements of size bytes; aborts when n * size overflows. */
+void *xreallocarray(void *p, size_t n, size_t size);
+
+/*
+ * The one way to grow an array by hand, as git's ALLOC_GROW: makes room in
+ * `array` (of `alloc` elements) for at least `nr` elements, growing by half
+ * again as much (at least 16) so that appending one at a time is amortised
+ * constant time. `alloc` is updated; elements beyond the old alloc are
+ * uninitialised.
+ *     ALLOC_GROW(v, n + 1, cap);
+ *     v[n++] = x;
+ */
+#define ALLOC_NR(x) (((x) + 16) * 3 / 2)
+#define ALLOC_GROW(array, nr, alloc)                                                               \
+	do {                                                                                       \
+		if ((nr) > (alloc)) {                                                              \
+			(alloc) = ALLOC_NR(alloc) < (nr) ? (nr) : ALLOC_NR(alloc);                 \
+			(array) = xreallocarray((array), (alloc), sizeof *(array));                \
+		}                                                                                  \
+	} while (0)
 
 /* A growable byte buffer, always NUL-terminated (data may hold NULs too). */
 struct buf {
@@ -65,6 +85,14 @@ int read_file(const char *path, struct buf *out, size_t max);
 int read_fd_all(int fd, struct buf *out, size_t max);
 /* Writes all bytes, retrying on EINTR and short writes. */
 int write_all(int fd, const void *data, size_t len);
+/*
+ * The one fd-copy helper: copies exactly len bytes from in to out, from
+ * their current offsets, in the kernel (copy_file_range) where it can, else
+ * by read and write (pipes, other filesystems). -1 with the error set: a read
+ * or write error (its errno's code), or "ended after N of M bytes" when in
+ * is shorter than len (GG_ECORRUPT).
+ */
+int copy_fd(int in, int out, uint64_t len);
 /* Writes path atomically: temp file in the same directory, fsync, rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* The same without the fsync, for caches that check what they read (a crash
@@ -86,6 +114,14 @@ int path_check_relative(const char *path, const char *what);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+
+/*
+ * The one retry backoff: how long to wait (ns) before attempt `attempt` + 1,
+ * after `attempt` (1, 2, ...) failures: base_ms doubled each time, at most
+ * cap_ms, with "equal jitter" (half of it fixed, half random) so that
+ * clients failing together do not retry together.
+ */
+uint64_t backoff_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms);
 
 /* Parses a size such as 100, 10K, 5M, 2G (binary units). -1 on bad input. */
 int parse_size(const char *s, uint64_t *out);

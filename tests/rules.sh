@@ -8,6 +8,12 @@
 #     resolved as the compiler does (-Icore -Ibackend -Ifs): the including
 #     file's own folder first, then core, backend, fs.
 #
+#  2. One place for each piece of plumbing (greppable; comment lines are not
+#     read): processes are started only by core/process.c (and the
+#     sandbox's own clone, core/sandbox.c); a retry waits by backoff_ns
+#     (core/util.c) only; bytes go from fd to fd by copy_fd (core/util.c)
+#     only; a store is found by walking up only in core/discover.c.
+#
 # Each breach is printed as FILE:LINE: what and why; the exit status is 1
 # when there is any. Usage: tests/rules.sh [ROOT] (default: this checkout).
 set -u
@@ -57,5 +63,39 @@ for dir in core backend fs tools; do
 		done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
 	done
 done
+
+# --- 2. one place for each piece of plumbing ---------------------------------
+# only_in WHAT ERE FILE...: lines of C code matching ERE outside those files
+only_in() {
+	local what=$1 re=$2
+	shift 2
+	local f line text
+	while IFS=: read -r f line text; do
+		case " $* " in *" $f "*) continue ;; esac
+		# comments: lines starting with /*, * or //
+		[[ $text =~ ^[[:space:]]*(/\*|\*|//) ]] && continue
+		breach "$f:$line" "$what (only in: $*)"
+	done < <(grep -nE "$re" core/*.[ch] backend/*.[ch] fs/*.[ch] tools/*.[ch] 2>/dev/null)
+}
+only_in "starts a process; use spawn_start or spawn_capture (core/process.h)" \
+	'(^|[^_[:alnum:]])(fork|vfork|clone|clone3|posix_spawnp?|system|popen)[[:space:]]*\(' \
+	core/process.c core/sandbox.c
+# exec without a fork: only where a program becomes another (gg run, a model
+# handing over to the real tool)
+only_in "execs; use spawn_start (core/process.h)" \
+	'(^|[^_[:alnum:]])(execv|execvp|execvpe|execve|execveat|execl|execlp|execle|fexecve)[[:space:]]*\(' \
+	core/process.c core/sandbox.c tools/cmd_force.c tools/model_ctx.c
+only_in "computes a retry's backoff; use backoff_ns (core/util.h)" \
+	'<<[[:space:]]*\(?[[:alnum:]_>.-]*(attempt|fail)|(^|[^[:alnum:]_])[[:alnum:]_]*(ms|backoff|delay|step)[[:space:]]*\*=[[:space:]]*2|rand\(\)[[:space:]]*%' \
+	core/util.c
+# fs/ops.c passes the kernel's own copy_file_range request through
+only_in "copies between fds; use copy_fd (core/util.h)" \
+	'(^|[^_[:alnum:]])(copy_file_range|sendfile)[[:space:]]*\(' \
+	core/util.c fs/ops.c
+# store.c: where `gg init DIR` makes one; storefind.c: -o store=DIR (DIR or
+# DIR/.gg); node.c: the mount's own .gg entry
+only_in "looks for a .gg directory; use store_discover (core/discover.h)" \
+	'/\.gg"' \
+	core/discover.c core/store.c fs/storefind.c fs/node.c
 
 exit $bad

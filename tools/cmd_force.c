@@ -5,6 +5,7 @@
  */
 #include "gg.h"
 
+#include "discover.h"
 #include "engine.h"
 #include "force.h"
 #include "util.h"
@@ -357,25 +358,23 @@ int cmd_force(int argc, char **argv)
  * The store of a placeholder: the nearest ".gg" above the file it really is
  * (symlinks resolved), so that it runs by absolute path, from any directory
  * and through links; its bytes name no path, which would tie them to one
- * checkout. NULL when there is none above it.
+ * checkout. Found as every store is found (discover.h: never another user's
+ * unless shared or listed). NULL when there is none above it, or it was
+ * refused (the error says which).
  */
 static char *store_above(const char *file)
 {
 	char *dir = realpath(file, NULL);
 	if (!dir)
 		return NULL;
-	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0; /* a file in / */
+	else if (slash)
 		*slash = 0;
-		char *p = xasprintf("%s/.gg", dir);
-		struct stat st;
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			free(dir);
-			return p;
-		}
-		free(p);
-	}
+	char *found = store_discover(dir);
 	free(dir);
-	return NULL;
+	return found;
 }
 
 /* Forces one target and returns its value (and exec bit): 1, or 0 for an
@@ -391,6 +390,8 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 		return 0;
 	force_target_free(&t);
 	char *own = own_store ? store_above(arg) : NULL;
+	if (own_store && !own && gg_last_code() == GG_EDENIED)
+		return gg_fail(GG_EDENIED, "%s: %s", arg, gg_last_error());
 	int opened = own ? store_open(own, s) : open_store(false, s);
 	if (opened < 0 && own_store && !own && gg_last_code() == GG_ENOTFOUND)
 		gg_fail(

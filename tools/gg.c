@@ -134,23 +134,9 @@ int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd)
 	int in = store_open_object(s, n);
 	if (in < 0)
 		return -1;
-	char buf[1 << 16];
-	int r = 0;
-	for (;;) {
-		ssize_t k = read(in, buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = gg_error_errno("cannot read object %s", n->s);
-			break;
-		}
-		if (k == 0)
-			break;
-		if (write_all(fd, buf, (size_t)k) < 0) {
-			r = gg_error_errno("write failed");
-			break;
-		}
-	}
+	int r = copy_fd(in, fd, gg_name_size(n));
+	if (r < 0)
+		r = gg_error("cannot copy object %s: %s", n->s, gg_last_error());
 	close(in);
 	return r;
 }

@@ -45,6 +45,7 @@
 #include "closure.h"
 #include "infer_model.h"
 #include "model_generic.h"
+#include "process.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -455,6 +456,38 @@ static int make_model_dir(struct store *s, const char *self, bool all, char **di
 	return 0;
 }
 
+/* The build's own mount namespace (run in its process before exec). */
+struct build_ns {
+	const char *self;
+	const struct strvec *bind;
+	int *go;
+};
+
+static int enter_build_ns(void *arg)
+{
+	struct build_ns *b = arg;
+	/* B: this binary over each real tool; A stays as it was. */
+	if (unshare(CLONE_NEWNS) < 0) {
+		fprintf(stderr, "gg infer: cannot make the build's mount namespace: %s\n",
+		        strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < b->bind->n; i++)
+		if (mount(b->self, b->bind->v[i], NULL, MS_BIND, NULL) < 0) {
+			fprintf(stderr, "gg infer: cannot bind the model over %s: %s\n",
+			        b->bind->v[i], strerror(errno));
+			return -1;
+		}
+	if (geteuid() != 0 && raise_ambient() < 0) {
+		fprintf(stderr, "gg infer: %s\n", gg_last_error());
+		return -1;
+	}
+	/* Until `gg infer` has dropped its capabilities (see the top). */
+	char byte;
+	close(b->go[1]);
+	return read(b->go[0], &byte, 1) == 1 ? 0 : -1;
+}
+
 int cmd_infer(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -543,37 +576,13 @@ int cmd_infer(int argc, char **argv)
 	int go[2] = {-1, -1};
 	if (ns && pipe2(go, O_CLOEXEC) < 0)
 		return die_msg("infer: cannot make a pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (ns) {
-			/* B: this binary over each real tool; A stays as it was. */
-			if (unshare(CLONE_NEWNS) < 0) {
-				fprintf(stderr,
-				        "gg infer: cannot make the build's mount namespace: %s\n",
-				        strerror(errno));
-				_exit(127);
-			}
-			for (size_t i = 0; i < bind.n; i++)
-				if (mount(self, bind.v[i], NULL, MS_BIND, NULL) < 0) {
-					fprintf(stderr,
-					        "gg infer: cannot bind the model over %s: %s\n",
-					        bind.v[i], strerror(errno));
-					_exit(127);
-				}
-			if (geteuid() != 0 && raise_ambient() < 0) {
-				fprintf(stderr, "gg infer: %s\n", gg_last_error());
-				_exit(127);
-			}
-			/* Until `gg infer` has dropped its capabilities (see the top). */
-			char byte;
-			close(go[1]);
-			if (read(go[0], &byte, 1) != 1)
-				_exit(127);
-		}
-		execvp(argv[optind], argv + optind);
-		fprintf(stderr, "gg infer: cannot run %s: %s\n", argv[optind], strerror(errno));
-		_exit(127);
-	}
+	struct build_ns bns = {self, &bind, go};
+	struct spawn_opts so = {.search = true,
+	                        .inherit_stdin = true,
+	                        .child = ns ? enter_build_ns : NULL,
+	                        .child_arg = &bns};
+	pid_t pid = -1;
+	char *failed = spawn_start(argv + optind, &so, &pid) < 0 ? xstrdup(gg_last_error()) : NULL;
 	if (ns) {
 		/* Models open /proc/PID/ns/mnt of this process: that needs it to hold
 		 * no capability they lack. It needs none any more. */
@@ -587,14 +596,15 @@ int cmd_infer(int argc, char **argv)
 		close(go[1]);
 	}
 	int status = 0, rc;
-	if (pid < 0) {
-		rc = die_msg("infer: cannot fork: %s", strerror(errno));
+	if (failed) {
+		fprintf(stderr, "gg infer: %s\n", failed); /* as a shell says it: status 127 */
+		free(failed);
+		rc = 127;
 	} else {
 		/* Ctrl-C reaches the build; we wait for it and clean up. */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		spawn_wait(pid, &status);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
 		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

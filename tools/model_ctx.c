@@ -12,6 +12,7 @@
 #include "force.h"
 #include "gg.h"
 #include "placeholder.h"
+#include "process.h"
 #include "thunk_build.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,52 +284,33 @@ int model_run(const struct model_ctx *m, char *const argv[], char *const extra_e
 		free(prog);
 		return gg_error_errno("pipe");
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (out)
-		posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	if (err)
-		posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	struct strvec env = STRVEC_INIT;
+	struct spawn_opts so = {.path = prog,
+	                        .env = child_env(m, extra_env, &env),
+	                        .out_fd = out ? po[1] : 0,
+	                        .err_fd = err ? pe[1] : 0};
 	pid_t pid;
-	int e = posix_spawn(&pid, prog, &fa, &attr, argv, child_env(m, extra_env, &env));
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int e = spawn_start(argv, &so, &pid);
 	strvec_free(&env);
 	if (po[1] >= 0)
 		close(po[1]);
 	if (pe[1] >= 0)
 		close(pe[1]);
-	if (e) {
+	if (e < 0) {
 		if (po[0] >= 0)
 			close(po[0]);
 		if (pe[0] >= 0)
 			close(pe[0]);
-		errno = e;
-		int r = gg_error_errno("cannot run %s", prog);
 		free(prog);
-		return r;
+		return -1;
 	}
 	struct buf dummy = BUF_INIT;
 	struct buf *bufs[2] = {out ? out : &dummy, err ? err : &dummy};
 	int fds[2] = {po[0], pe[0]};
 	int r = drain(fds, bufs);
 	buf_free(&dummy);
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR) {
-			r = gg_error_errno("waiting for %s", prog);
-			break;
-		}
-	}
+	if (spawn_wait(pid, status) < 0)
+		r = gg_error("%s: %s", prog, gg_last_error());
 	free(prog);
 	return r;
 }

@@ -296,10 +296,7 @@ static int parse_array(struct jparser *p, struct jv *v)
 		return 0;
 	}
 	for (;;) {
-		if (v->u.arr.n == cap) {
-			cap = cap ? 2 * cap : 8;
-			v->u.arr.v = xrealloc(v->u.arr.v, cap * sizeof *v->u.arr.v);
-		}
+		ALLOC_GROW(v->u.arr.v, v->u.arr.n + 1, cap);
 		/* Counted before it is parsed, so a failure frees what it holds. */
 		struct jv *item = &v->u.arr.v[v->u.arr.n++];
 		if (parse_value(p, item) < 0)
@@ -342,10 +339,7 @@ static int parse_object(struct jparser *p, struct jv *v)
 				return jerr_at(p->data, p->len, key_off, "duplicate member \"%s\"",
 				               v->u.obj.m[i].key);
 			}
-		if (v->u.obj.n == cap) {
-			cap = cap ? 2 * cap : 8;
-			v->u.obj.m = xrealloc(v->u.obj.m, cap * sizeof *v->u.obj.m);
-		}
+		ALLOC_GROW(v->u.obj.m, v->u.obj.n + 1, cap);
 		struct jmember *m = &v->u.obj.m[v->u.obj.n];
 		m->key = key;
 		m->val.type = J_NULL;
@@ -492,10 +486,7 @@ static int add_event(const struct jparser *p, struct trace *t, const struct jv *
 			if (deps->u.arr.v[i].type != J_STR)
 				return jerr_at(p->data, p->len, deps->u.arr.v[i].off,
 				               "event %zu: \"deps\" must hold strings", idx);
-	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 64;
-		t->ev = xrealloc(t->ev, t->cap * sizeof *t->ev);
-	}
+	ALLOC_GROW(t->ev, t->n + 1, t->cap);
 	struct trace_event *e = &t->ev[t->n++];
 	memset(e, 0, sizeof *e);
 	e->name = xstrdup(name->u.str.s);

@@ -34,4 +34,24 @@ expect "backend including an fs header" \
 copy
 echo '#include "backend/engine.h"' >>"$T/tree/core/util.c"
 expect "an include naming its folder" "core/util.c:.*includes backend/engine.h"
+
+copy
+printf 'static int f(void) { return fork(); }\n' >>"$T/tree/backend/wire.c"
+line=$(wc -l <"$T/tree/backend/wire.c")
+expect "a second place that starts processes" "backend/wire.c:$line: starts a process"
+copy
+printf '/* fork() in a comment is fine */\n' >>"$T/tree/backend/wire.c"
+check "a comment naming fork() is no breach" "$src/tests/rules.sh" "$T/tree"
+
+copy
+printf 'static unsigned long g(unsigned long delay_ms) { delay_ms *= 2; return delay_ms; }\n' >>"$T/tree/core/hash.c"
+expect "a second retry backoff" "core/hash.c:$(wc -l <"$T/tree/core/hash.c"): computes a retry's backoff"
+
+copy
+printf 'static long h(int a, int b) { return copy_file_range(a, 0, b, 0, 1, 0); }\n' >>"$T/tree/tools/gg.c"
+expect "a second fd copy" "tools/gg.c:$(wc -l <"$T/tree/tools/gg.c"): copies between fds"
+
+copy
+printf 'static const char *k = "%%s/.gg";\n' >>"$T/tree/tools/cmd_store.c"
+expect "a second store discovery" "tools/cmd_store.c:$(wc -l <"$T/tree/tools/cmd_store.c"): looks for a .gg directory"
 finish

@@ -1,0 +1,43 @@
+/**
+ * @file process.h
+ * The one place that starts programs (fork and exec), for everything but the
+ * sandbox (core/sandbox.c, which needs its own clone with namespaces): the
+ * closure's library lists, Slurm's sbatch/squeue/scancel, the models' real
+ * tools, the build under `gg infer`. The child's signal mask is emptied and
+ * every signal set back to its default (a parent's SIG_IGN is not inherited).
+ */
+#ifndef GG_PROCESS_H
+#define GG_PROCESS_H
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct spawn_opts {
+	const char *path;   /* the program; NULL: argv[0] */
+	bool search;        /* look it up on $PATH when it has no '/' */
+	char *const *env;   /* NULL: this process's environment */
+	bool inherit_stdin; /* else stdin is /dev/null */
+	int out_fd, err_fd; /* made the child's stdout / stderr; 0: inherited */
+	/* Run in the child before exec (then the child is made with fork, and
+	 * a failure to exec is said on its stderr, with exit status 127): 0, or
+	 * nonzero to exit 127 at once (it says why itself). */
+	int (*child)(void *arg);
+	void *child_arg;
+};
+
+/* Starts the program (o->path or argv[0]) with argv; 0 with *pid set, or -1 with the error set
+ * ("cannot run PROGRAM: why"). */
+int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid);
+/* waitpid, retried on EINTR: 0 with the wait status, or -1. */
+int spawn_wait(pid_t pid, int *status);
+/*
+ * Runs argv to its end with stdout and stderr into out (stdin /dev/null):
+ * 0 with its wait status, or -1 with the error set. Output beyond max bytes
+ * is an error (after the program has ended), never cut short silently.
+ */
+int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *out, size_t max,
+                  int *status);
+
+#endif

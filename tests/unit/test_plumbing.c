@@ -1,0 +1,180 @@
+/**
+ * @file test_plumbing.c
+ * Specification of the shared plumbing, one helper of each kind: starting
+ * programs (core/process.h), copying between fds, the retry backoff and
+ * ALLOC_GROW (core/util.h).
+ */
+#include "harness.h"
+#include "process.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = xstrdup("/tmp/ggtest-plumbing-XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+}
+
+static void teardown(void)
+{
+	remove_tree(dir);
+	free(dir);
+}
+
+static void test_spawn_capture(void)
+{
+	char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+	struct buf out = BUF_INIT;
+	int st = -1;
+	CHECK(spawn_capture(argv, NULL, &out, 1000, &st) == 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	CHECK_STR(out.data, "out\nerr\n");
+	buf_free(&out);
+
+	/* stdin is /dev/null, the environment is the one given */
+	char *env[] = {"GG_PLUMBING=here", NULL};
+	char *argv2[] = {"/bin/sh", "-c", "cat; echo $GG_PLUMBING", NULL};
+	struct spawn_opts so = {.env = env};
+	CHECK(spawn_capture(argv2, &so, &out, 1000, &st) == 0 && st == 0);
+	CHECK_STR(out.data, "here\n");
+	buf_free(&out);
+
+	/* more output than allowed is an error, never a cut */
+	char *big[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero", NULL};
+	CHECK_ERR(spawn_capture(big, NULL, &out, 1000, &st),
+	          "its output is larger than 1000 bytes");
+	buf_free(&out);
+
+	char *missing[] = {"/nonexistent/program", NULL};
+	CHECK_ERR(spawn_capture(missing, NULL, &out, 1000, &st),
+	          "cannot run /nonexistent/program: No such file");
+	buf_free(&out);
+	char *onpath[] = {"sh", "-c", "exit 0", NULL};
+	struct spawn_opts search = {.search = true};
+	CHECK(spawn_capture(onpath, &search, &out, 10, &st) == 0 && st == 0);
+	buf_free(&out);
+}
+
+static int in_child(void *arg)
+{
+	/* runs in the child before exec: what it does is seen by the program */
+	return setenv("GG_PLUMBING_HOOK", arg, 1);
+}
+
+static int refuse(void *arg)
+{
+	(void)arg;
+	return -1;
+}
+
+static void test_spawn_child_hook(void)
+{
+	char *argv[] = {"/bin/sh", "-c", "echo \"$GG_PLUMBING_HOOK\"", NULL};
+	struct spawn_opts so = {.child = in_child, .child_arg = "hooked"};
+	struct buf out = BUF_INIT;
+	int st;
+	CHECK(spawn_capture(argv, &so, &out, 100, &st) == 0 && st == 0);
+	CHECK_STR(out.data, "hooked\n");
+	buf_free(&out);
+	so.child = refuse;
+	CHECK(spawn_capture(argv, &so, &out, 100, &st) == 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 127 && out.len == 0);
+	buf_free(&out);
+	char *missing[] = {"/nonexistent/program", NULL};
+	so.child = in_child;
+	CHECK(spawn_capture(missing, &so, &out, 1000, &st) == 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+	CHECK(strstr(out.data, "cannot run /nonexistent/program") != NULL);
+	buf_free(&out);
+}
+
+static void test_copy_fd(void)
+{
+	char *src = xasprintf("%s/src", dir), *dst = xasprintf("%s/dst", dir);
+	struct buf data = BUF_INIT;
+	for (int i = 0; i < 100000; i++)
+		buf_addc(&data, (char)('a' + i % 26));
+	CHECK(write_file_atomic(src, data.data, data.len, 0644) == 0);
+	/* file to file (in the kernel) */
+	int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(copy_fd(in, out, data.len) == 0);
+	close(in), close(out);
+	struct buf got = BUF_INIT;
+	CHECK(read_file(dst, &got, 1 << 20) == 0 && got.len == data.len &&
+	      !memcmp(got.data, data.data, data.len));
+	buf_free(&got);
+	/* exactly len bytes, from the current offsets */
+	in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_TRUNC);
+	CHECK(lseek(in, 26, SEEK_SET) == 26);
+	CHECK(copy_fd(in, out, 5) == 0);
+	close(in), close(out);
+	CHECK(read_file(dst, &got, 100) == 0 && !strcmp(got.data, "abcde"));
+	buf_free(&got);
+	/* into a pipe (read and write) */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	in = open(src, O_RDONLY);
+	CHECK(copy_fd(in, p[1], 10) == 0);
+	close(p[1]);
+	CHECK(read_fd_all(p[0], &got, 100) == 0 && !strcmp(got.data, "abcdefghij"));
+	buf_free(&got);
+	close(p[0]);
+	/* a source shorter than said is an error naming it */
+	lseek(in, 0, SEEK_SET);
+	out = open(dst, O_WRONLY | O_TRUNC);
+	CHECK_ERR(copy_fd(in, out, data.len + 7), "ended after 100000 of 100007 bytes");
+	CHECK(gg_last_code() == GG_ECORRUPT);
+	close(in), close(out);
+	buf_free(&data);
+	free(src), free(dst);
+}
+
+static void test_backoff(void)
+{
+	/* equal jitter: between half and all of base doubled, capped */
+	for (int i = 0; i < 200; i++) {
+		uint64_t a1 = backoff_ns(1, 100, 10000), a3 = backoff_ns(3, 100, 10000);
+		uint64_t cap = backoff_ns(30, 100, 10000);
+		CHECK(a1 >= 50000000ull && a1 <= 100000000ull);
+		CHECK(a3 >= 200000000ull && a3 <= 400000000ull);
+		CHECK(cap >= 5000000000ull && cap <= 10000000000ull);
+	}
+	/* and it varies */
+	uint64_t first = backoff_ns(5, 100, 10000);
+	bool varied = false;
+	for (int i = 0; i < 50 && !varied; i++)
+		varied = backoff_ns(5, 100, 10000) != first;
+	CHECK(varied);
+}
+
+static void test_alloc_grow(void)
+{
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < 1000; i++) {
+		ALLOC_GROW(v, n + 1, cap);
+		CHECK(cap >= n + 1);
+		v[n++] = i;
+	}
+	bool ok = true;
+	for (int i = 0; i < 1000; i++)
+		ok &= v[i] == i;
+	CHECK(ok);
+	/* room for many at once */
+	ALLOC_GROW(v, 5000, cap);
+	CHECK(cap >= 5000);
+	v[4999] = 1;
+	free(v);
+}
+
+TEST_MAIN(setup, test_spawn_capture, test_spawn_child_hook, test_copy_fd, test_backoff,
+          test_alloc_grow, teardown)
