@@ -1447,50 +1447,60 @@ static int cmp_atime(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-static void gc_scan(const char *top, struct gc_entry **v, size_t *n, size_t *cap)
+int store_walk(struct store *s, const char *sub,
+               int (*fn)(void *arg, const char *path, const char *name), void *arg)
 {
+	char *top = xasprintf("%s/%s", s->root, sub);
 	DIR *d = opendir(top);
-	if (!d)
-		return;
 	struct dirent *fan;
-	while ((fan = readdir(d))) {
+	int r = 0;
+	while (r == 0 && d && (fan = readdir(d))) {
 		if (fan->d_name[0] == '.')
 			continue;
-		char *sub = xasprintf("%s/%s", top, fan->d_name);
-		DIR *e = opendir(sub);
-		struct dirent *obj;
-		while (e && (obj = readdir(e))) {
-			if (obj->d_name[0] == '.')
+		char *dir = xasprintf("%s/%s", top, fan->d_name);
+		DIR *e = opendir(dir);
+		struct dirent *ent;
+		while (r == 0 && e && (ent = readdir(e))) {
+			if (ent->d_name[0] == '.')
 				continue;
-			char *p = xasprintf("%s/%s", sub, obj->d_name);
-			struct stat st;
-			if (stat(p, &st) < 0) {
-				free(p);
-				continue;
-			}
-			if (*n == *cap) {
-				*cap = *cap ? 2 * *cap : 256;
-				*v = xrealloc(*v, *cap * sizeof **v);
-			}
-			(*v)[(*n)++] = (struct gc_entry){p, (uint64_t)st.st_size, st.st_atim,
-			                                 obj->d_name[0] == 'T'};
+			char *p = xasprintf("%s/%s", dir, ent->d_name);
+			r = fn(arg, p, ent->d_name);
+			free(p);
 		}
 		if (e)
 			closedir(e);
-		free(sub);
+		free(dir);
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	free(top);
+	return r;
+}
+
+struct gc_scan {
+	struct gc_entry *v;
+	size_t n, cap;
+};
+
+static int gc_scan(void *arg, const char *path, const char *name)
+{
+	struct gc_scan *g = arg;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0;
+	ALLOC_GROW(g->v, g->n + 1, g->cap);
+	g->v[g->n++] =
+	    (struct gc_entry){xstrdup(path), (uint64_t)st.st_size, st.st_atim, name[0] == 'T'};
+	return 0;
 }
 
 int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 {
-	struct gc_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	char *objs = xasprintf("%s/objects", s->root), *xobjs = xasprintf("%s/xobjects", s->root);
-	gc_scan(objs, &v, &n, &cap);
-	gc_scan(xobjs, &v, &n, &cap);
-	free(objs);
-	free(xobjs);
+	struct gc_scan g = {0};
+	store_walk(s, "objects", gc_scan, &g);
+	store_walk(s, "xobjects", gc_scan, &g);
+	struct gc_entry *v = g.v;
+	size_t n = g.n;
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += v[i].size;

@@ -186,6 +186,16 @@ void store_unlock_thunk(struct store *s, int fd);
 int store_make_tmpdir(struct store *s, const char *prefix, char **out);
 
 /*
+ * The one walk over the store's fan-out directories: calls fn for every
+ * entry of SUB/XX/ (SUB: "objects", "xobjects", "memo", "hashcache", ...),
+ * with its path and its name; entries starting with '.' (temporary files)
+ * are skipped. A missing SUB or fan-out directory holds nothing. Stops when
+ * fn returns nonzero, and returns that.
+ */
+int store_walk(struct store *s, const char *sub,
+               int (*fn)(void *arg, const char *path, const char *name), void *arg);
+
+/*
  * Removes least-recently-used values until the objects take at most max_size
  * bytes. Thunks (small, and needed to describe placeholders) are kept.
  */

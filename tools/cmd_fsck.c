@@ -48,32 +48,23 @@ __attribute__((format(printf, 2, 3))) static void damage(struct fsck *f, const c
 }
 
 /* Calls fn for every file ROOT/SUB/ab/KEY. */
+struct each {
+	struct fsck *f;
+	void (*fn)(struct fsck *, const char *path, const char *key);
+};
+
+static int each_one(void *arg, const char *path, const char *name)
+{
+	struct each *e = arg;
+	e->fn(e->f, path, name);
+	return 0;
+}
+
 static void each_entry(struct fsck *f, const char *sub,
                        void (*fn)(struct fsck *, const char *path, const char *key))
 {
-	char *top = xasprintf("%s/%s", f->s->root, sub);
-	DIR *d = opendir(top);
-	struct dirent *fan;
-	while (d && (fan = readdir(d))) {
-		if (fan->d_name[0] == '.')
-			continue;
-		char *dir = xasprintf("%s/%s", top, fan->d_name);
-		DIR *e = opendir(dir);
-		struct dirent *ent;
-		while (e && (ent = readdir(e))) {
-			if (ent->d_name[0] == '.')
-				continue;
-			char *p = xasprintf("%s/%s", dir, ent->d_name);
-			fn(f, p, ent->d_name);
-			free(p);
-		}
-		if (e)
-			closedir(e);
-		free(dir);
-	}
-	if (d)
-		closedir(d);
-	free(top);
+	struct each e = {f, fn};
+	store_walk(f->s, sub, each_one, &e);
 }
 
 static bool name_of_key(const char *key, struct gg_name *n)

@@ -1317,6 +1317,50 @@ static void set_atime(struct store *s, const struct gg_name *n, time_t when, boo
 	free(p);
 }
 
+struct walked {
+	struct strvec names;
+	size_t stop_after; /* 0: never */
+};
+
+static int note_walked(void *arg, const char *path, const char *name)
+{
+	struct walked *w = arg;
+	const char *slash = strrchr(path, '/');
+	CHECK(slash && !strcmp(slash + 1, name)); /* the path ends with the name */
+	strvec_push(&w->names, name);
+	return w->stop_after && w->names.n == w->stop_after ? 7 : 0;
+}
+
+static void test_store_walk_visits_every_entry(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name a, b;
+	CHECK(store_put_buf(f.s, "walk a", 6, GG_VALUE, &a) == 0);
+	CHECK(store_put_buf(f.s, "walk bb", 7, GG_VALUE, &b) == 0);
+	/* a temporary file in a fan-out directory is not an entry */
+	char *tmp = xasprintf("%s/objects/%.2s/.tmp-walk", f.root, a.s + 1);
+	write_text(tmp, "half written");
+	struct walked w = {STRVEC_INIT, 0};
+	CHECK(store_walk(f.s, "objects", note_walked, &w) == 0);
+	strvec_sort(&w.names);
+	CHECK(w.names.n == 2);
+	bool both = w.names.n == 2 && (!strcmp(w.names.v[0], a.s) || !strcmp(w.names.v[1], a.s)) &&
+	            (!strcmp(w.names.v[0], b.s) || !strcmp(w.names.v[1], b.s));
+	CHECK(both);
+	strvec_free(&w.names);
+	/* fn's nonzero stops the walk and is returned */
+	w = (struct walked){STRVEC_INIT, 1};
+	CHECK(store_walk(f.s, "objects", note_walked, &w) == 7 && w.names.n == 1);
+	strvec_free(&w.names);
+	/* a directory that is not there holds nothing */
+	w = (struct walked){STRVEC_INIT, 0};
+	CHECK(store_walk(f.s, "no-such-part", note_walked, &w) == 0 && w.names.n == 0);
+	strvec_free(&w.names);
+	free(tmp);
+	teardown(&f);
+}
+
 static void test_gc_removes_least_recently_used_values(void)
 {
 	struct fixture f;
@@ -1491,5 +1535,5 @@ TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_adopt_fd, test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
           test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
-          test_gc_removes_least_recently_used_values,
+          test_gc_removes_least_recently_used_values, test_store_walk_visits_every_entry,
           test_killed_writer_never_leaves_partial_object)
