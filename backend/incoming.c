@@ -99,10 +99,12 @@ int incoming_commit(struct incoming *in)
 	}
 	if (r == 0 && fchmod(in->fd, 0444) < 0)
 		r = gg_error_errno("cannot chmod a downloaded object %s", in->want.s);
-	close(in->fd);
-	in->fd = -1;
 	if (r == 0)
 		r = install(in);
+	if (r == 0) /* hashed as written, under a random name in the 0700 store */
+		store_vouch(in->store, &in->want, in->fd);
+	close(in->fd);
+	in->fd = -1;
 	if (r < 0)
 		unlink(in->tmp);
 	free(in->tmp);

@@ -28,7 +28,12 @@ struct storage;
 struct storage_ops {
 	const char *scheme; /* "s3", "redis", "file" */
 	int (*open)(const char *uri, struct storage **out);
-	/* present[i] = whether names[i] is in the remote store. */
+	/* present[i] = whether names[i] is in the remote store: by its key (and
+	 * size where the store tells it), never by its content, so present is
+	 * no promise that the bytes are sound. Whoever uses the bytes downloads
+	 * them through get(), which checks them against the name and removes a
+	 * bad copy, so that has() stops reporting it and the next put (a
+	 * worker's "missing" reply makes the client upload again) replaces it. */
 	int (*has)(struct storage *st, const struct gg_name *names, size_t n, bool *present);
 	/* Uploads objects from the local store (they must be there). */
 	int (*put)(struct storage *st, struct store *local, const struct gg_name *names, size_t n);

@@ -69,7 +69,9 @@ static int file_has(struct storage *st, const struct gg_name *names, size_t n, b
 		char *p = remote_path(fs, &names[i]);
 		struct stat sb;
 		if (stat(p, &sb) == 0) {
-			/* a wrong size is damage: report absent so that a put replaces it */
+			/* a wrong size is damage: report absent so that a put replaces
+			 * it; the right size says nothing of the bytes, which every
+			 * download checks (fetch_one, storage.h) */
 			present[i] =
 			    S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == gg_name_size(&names[i]);
 		} else if (errno == ENOENT || errno == ENOTDIR) {

@@ -9,9 +9,13 @@
 #include "hash.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS_PER_S INT64_C(1000000000)
 
@@ -118,6 +122,33 @@ bool stamp_settled(const struct stamp *s, int64_t at)
 bool stamp_trusted(const struct stamp *was, const struct stamp *now, int64_t written)
 {
 	return stamp_eq(was, now) && stamp_settled(was, written);
+}
+
+int stamp_exact_probe(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) { /* no O_TMPFILE here: a named file, removed at once */
+		char *tmp;
+		fd = make_temp_in(dir, &tmp);
+		if (fd < 0)
+			return -1;
+		unlink(tmp);
+		free(tmp);
+	}
+	int r = 1;
+	for (int i = 0; i < STAMP_PROBE_PAIRS && r == 1; i++) {
+		struct stat a, b;
+		if (write(fd, "x", 1) != 1 || fstat(fd, &a) < 0 || write(fd, "y", 1) != 1 ||
+		    fstat(fd, &b) < 0)
+			r = -1;
+		else if ((a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+		          a.st_ctim.tv_nsec == b.st_ctim.tv_nsec) ||
+		         (a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+		          a.st_mtim.tv_nsec == b.st_mtim.tv_nsec))
+			r = 0;
+	}
+	close(fd);
+	return r;
 }
 
 void stamp_time_format(int64_t t, char out[STAMP_TIME_MAX])

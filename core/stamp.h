@@ -59,6 +59,24 @@ bool stamp_settled(const struct stamp *s, int64_t at);
  */
 bool stamp_trusted(const struct stamp *was, const struct stamp *now, int64_t written);
 
+/*
+ * Does the file system holding directory `dir` give every change made after
+ * a stat(2) a ctime other than the one that stat saw, even within the same
+ * clock tick? Then a stamp read after a file's last change stands for its
+ * content from that moment on, with no margin: any later change shows.
+ * Linux's multigrain time stamps (6.13+: ext4, xfs, btrfs, tmpfs) do this;
+ * coarse ones (ramfs, FAT, NFS, older kernels) do not: there two changes in
+ * one tick (a few ms, 2 s on FAT) get the same ctime.
+ *
+ * Probed, not assumed: a scratch file in dir is written and stat'ed in
+ * pairs, and every pair must see a new ctime and mtime. Coarse time stamps
+ * give all pairs (microseconds apart) one ctime, save the rare pair that
+ * straddles a tick, so STAMP_PROBE_PAIRS of them never all differ. 1 if
+ * exact, 0 if not, -1 if the probe could not run (taken as not exact).
+ */
+#define STAMP_PROBE_PAIRS 8
+int stamp_exact_probe(const char *dir);
+
 /* Times in nanoseconds as "SECONDS.NANOSECONDS" (9 digits), as entries record them. */
 #define STAMP_TIME_MAX 32
 void stamp_time_format(int64_t t, char out[STAMP_TIME_MAX]);

@@ -356,13 +356,42 @@ uint64_t store_verify_hashes(void)
 }
 
 /*
- * A verdict: "ggverdict 1 STAMP WRITTEN NAME\n" sealed (stamp.h), at
+ * A verdict: "ggverdict 2 STAMP WRITTEN RULE NAME\n" sealed (stamp.h), at
  * verdicts/ab/NAME for the object and verdicts/ab/NAME.x for its executable
- * copy. It says: the file with stamp STAMP held NAME's bytes at WRITTEN.
- * It is trusted under the rule of stamp.h (stamp unchanged, and settled
- * when it was written), so any later change of the file voids it.
+ * copy. It says: the file with stamp STAMP held NAME's bytes at WRITTEN,
+ * and it stays true while the file's stamp is STAMP, because of RULE:
+ *
+ *   settled  the file's last change (mtime, ctime) lay STAMP_MARGIN_NS
+ *            before WRITTEN, so any later change falls in a later clock
+ *            tick and shows in the stamp (the rule of stamp.h);
+ *   exact    the store's file system gives every change made after a stat
+ *            a new ctime, even within one tick (stamp_exact_probe), and
+ *            STAMP was read by a stat after the last change of the file
+ *            that the verdict speaks for.
+ *
+ * Why an exact verdict is sound the moment it is written, also for a file
+ * gg has just stored (store_vouch), and what of a change in the same tick:
+ * a verdict's STAMP comes from an fstat made after the bytes it vouches for
+ * were in the file (after gg wrote, chmod'ed and linked it; or, on the
+ * way out, before and after hashing it, the two stamps equal). The kernel
+ * marks a ctime seen by a stat, and the next change of that inode then gets
+ * a fine-grained ctime later than the one seen, instead of the tick's
+ * coarse time: so a change one microsecond after the fstat, within the
+ * same tick and the same second, still changes the stamp, and the verdict
+ * is void (tests: unit/test_store's same-tick tamper; on ramfs, which keeps
+ * coarse times, no exact verdict is written and the tamper is found by
+ * hashing). The one gap is the kernel forgetting the mark: the inode
+ * evicted from memory and read again within that tick, and only then
+ * changed. A file just written and stat'ed is not evicted within a few
+ * milliseconds unless memory is very short, and the change would have to
+ * come in those milliseconds from someone able to write a 0444 file in a
+ * 0700 store (its owner, after a chmod, or root), who could as well write a
+ * verdict: a verdict guards against accidents, not against its owner.
+ *
+ * Verdicts of format 1 ("ggverdict 1 STAMP WRITTEN NAME") are settled ones.
  */
-#define VERDICT_MAGIC "ggverdict 1 "
+#define VERDICT_MAGIC  "ggverdict 2 "
+#define VERDICT_MAGIC1 "ggverdict 1 "
 
 static char *verdict_path(char *buf, const struct store *s, const struct gg_name *n, bool exec)
 {
@@ -379,6 +408,18 @@ static char *verdict_path(char *buf, const struct store *s, const struct gg_name
 	return buf;
 }
 
+/* The next space-separated field of [*p, end); advances *p past its space. */
+static bool next_field(const char **p, const char *end, const char **f, size_t *len)
+{
+	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+	if (!sp)
+		return false;
+	*f = *p;
+	*len = (size_t)(sp - *p);
+	*p = sp + 1;
+	return true;
+}
+
 static bool verdict_valid(const struct store *s, const struct gg_name *n, bool exec,
                           const struct stamp *now)
 {
@@ -387,29 +428,47 @@ static bool verdict_valid(const struct store *s, const struct gg_name *n, bool e
 	size_t len, ml = strlen(VERDICT_MAGIC);
 	bool ok = false;
 	if (verdict_path(p, s, n, exec) && read_file(p, &b, 512) == 0 &&
-	    stamp_unseal(b.data, b.len, &len) == 0 && len > ml &&
-	    !memcmp(b.data, VERDICT_MAGIC, ml) && b.data[len - 1] == '\n') {
-		const char *q = b.data + ml, *end = b.data + len - 1;
-		const char *sp1 = memchr(q, ' ', (size_t)(end - q));
-		const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+	    stamp_unseal(b.data, b.len, &len) == 0 && len > ml && b.data[len - 1] == '\n') {
+		bool v1 = !memcmp(b.data, VERDICT_MAGIC1, ml);
+		const char *q = b.data + ml, *end = b.data + len - 1, *f[3] = {"settled"};
+		size_t fl[3] = {strlen("settled")};
 		struct stamp was;
 		struct gg_name named;
 		int64_t written;
-		ok = sp2 && stamp_parse(q, (size_t)(sp1 - q), &was) == 0 &&
-		     stamp_time_parse(sp1 + 1, (size_t)(sp2 - sp1 - 1), &written) == 0 &&
-		     gg_name_parse(sp2 + 1, (size_t)(end - sp2 - 1), &named) == 0 &&
-		     gg_name_eq(&named, n) && stamp_trusted(&was, now, written);
+		ok = (v1 || !memcmp(b.data, VERDICT_MAGIC, ml)) &&
+		     next_field(&q, end, &f[1], &fl[1]) && next_field(&q, end, &f[2], &fl[2]) &&
+		     (v1 || next_field(&q, end, &f[0], &fl[0])) &&
+		     stamp_parse(f[1], fl[1], &was) == 0 &&
+		     stamp_time_parse(f[2], fl[2], &written) == 0 &&
+		     gg_name_parse(q, (size_t)(end - q), &named) == 0 && gg_name_eq(&named, n) &&
+		     stamp_eq(&was, now);
+		/* exact: any change since STAMP was read would show in it */
+		bool exact = fl[0] == strlen("exact") && !memcmp(f[0], "exact", fl[0]);
+		bool settled = fl[0] == strlen("settled") && !memcmp(f[0], "settled", fl[0]);
+		ok = ok && (exact || (settled && stamp_settled(&was, written)));
 	}
 	buf_free(&b);
 	return ok;
 }
 
+bool store_exact_times(struct store *s)
+{
+	int v = __atomic_load_n(&s->exact_times, __ATOMIC_ACQUIRE);
+	if (v == 0) {
+		v = stamp_exact_probe(s->tmp) == 1 ? 1 : -1;
+		__atomic_store_n(&s->exact_times, v, __ATOMIC_RELEASE);
+	}
+	return v > 0;
+}
+
 /* Records that the file with stamp st held n's bytes when hashing began at
- * `begun`; only a stamp settled then can be trusted later (stamp.h). */
+ * `begun`, under the exact rule where the store allows it, else under the
+ * settled rule if st had settled then (see above). */
 static void verdict_put(struct store *s, const struct gg_name *n, bool exec, const struct stamp *st,
                         int64_t begun)
 {
-	if (!stamp_settled(st, begun))
+	bool exact = store_exact_times(s);
+	if (!exact && !stamp_settled(st, begun))
 		return; /* may change within its time's tick, unseen: hash next time */
 	char p[PATH_MAX], stamp[STAMP_TEXT_MAX], when[STAMP_TIME_MAX];
 	if (!verdict_path(p, s, n, exec))
@@ -417,7 +476,8 @@ static void verdict_put(struct store *s, const struct gg_name *n, bool exec, con
 	stamp_format(st, stamp);
 	stamp_time_format(begun, when);
 	struct buf b = BUF_INIT;
-	buf_printf(&b, VERDICT_MAGIC "%s %s %s\n", stamp, when, n->s);
+	buf_printf(&b, VERDICT_MAGIC "%s %s %s %s\n", stamp, when, exact ? "exact" : "settled",
+	           n->s);
 	stamp_seal(&b);
 	if (write_cache_file(p, b.data, b.len, 0644) < 0 && errno == ENOENT) {
 		/* verdicts/ab/, and verdicts/ itself in a store made before it */
@@ -428,6 +488,17 @@ static void verdict_put(struct store *s, const struct gg_name *n, bool exec, con
 		}
 	}
 	buf_free(&b);
+}
+
+void store_vouch(struct store *s, const struct gg_name *n, int fd)
+{
+	struct stat sb;
+	if (gg_name_size(n) < STORE_VOUCH_MIN || !store_exact_times(s) || fstat(fd, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != gg_name_size(n))
+		return;
+	struct stamp st;
+	stamp_of(&sb, &st);
+	verdict_put(s, n, false, &st, stamp_clock());
 }
 
 static void verdict_drop(struct store *s, const struct gg_name *n, bool exec)
@@ -785,8 +856,8 @@ fail:
 	return -1;
 }
 
-/* Moves a finished temp file into place as object n, or drops it when the
- * object is already there (never replaced: see move_noreplace). */
+/* Moves a finished temp file into place as object n (0), or drops it when
+ * the object is already there (1: never replaced, see move_noreplace). */
 static int install_object(struct store *s, const char *tmp, const struct gg_name *n)
 {
 	char *dst = fanout_path(s, "objects", n->s + 1, n->s, true);
@@ -797,8 +868,6 @@ static int install_object(struct store *s, const char *tmp, const struct gg_name
 		r = gg_error_errno("cannot store object %s", n->s);
 	if (r != 0)
 		unlink(tmp);
-	if (r > 0)
-		r = 0;
 	free(dst);
 	return r;
 }
@@ -845,13 +914,17 @@ int store_put_fd(struct store *s, int in, struct gg_name *out)
 	gg_hasher_final(&h, 0, out);
 	if (r == 0 && fchmod(fd, 0444) < 0)
 		r = gg_error_errno("cannot chmod a new object");
-	close(fd);
 	if (r == 0)
 		r = install_object(s, tmp, out);
 	else
 		unlink(tmp);
+	/* What we hashed is what we wrote: only this process knew the temp
+	 * file's random name in the 0700 store. */
+	if (r == 0)
+		store_vouch(s, out, fd);
+	close(fd);
 	free(tmp);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 int store_put_file(struct store *s, const char *path, struct gg_name *out)
@@ -908,7 +981,12 @@ int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out)
 	char p[PATH_MAX];
 	if (!name_path(p, s, "objects", out))
 		return gg_error_errno("cannot store object %s", out->s);
-	if (link_fd(s, fd, p) == 0 || errno == EEXIST)
+	if (link_fd(s, fd, p) == 0) {
+		/* hashed above while nothing could write it (the caller's promise) */
+		store_vouch(s, out, fd);
+		return 0;
+	}
+	if (errno == EEXIST)
 		return 0;
 	return adopt_copy(s, fd, out); /* no way to link it here */
 }

@@ -23,8 +23,10 @@
  *
  * Every value that leaves the store (store_open_object, store_object_path_mode,
  * store_read) is checked against its name first: its size always, its bytes
- * by a verdict still valid under the rule of stamp.h (any change to the file
- * voids it), else by hashing it once and recording a verdict. Never per read.
+ * by a verdict that still holds (any change to the file voids it: see the
+ * verdict's rules in store.c), else by hashing it once and recording a
+ * verdict; gg vouches for large objects it stores itself (store_vouch).
+ * Never per read.
  * A damaged object is moved to quarantine/ and is an error (GG_ECORRUPT)
  * naming it; it is then missing, so a memo entry naming it is a miss and the
  * thunk runs again. A damaged executable copy is made again from the object.
@@ -49,6 +51,7 @@ struct store {
 	unsigned fork_gen; /* the pool belongs to this process, not to a forked child */
 	int link_mode;     /* how new files are linked into place (store.c) */
 	bool exact_mode;   /* the umask and ACLs leave a new file's mode as asked */
+	int exact_times;   /* stamp_exact_probe of tmp/: 0 not yet probed, 1 yes, -1 no */
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed, mode 0700:
@@ -108,6 +111,20 @@ int store_verify(struct store *s, const struct gg_name *n);
  * damaged (quarantined, GG_ECORRUPT) or not checkable (gg_fsck).
  */
 int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust);
+/*
+ * Vouches for object n, which this process has just put in place as the
+ * file open as fd, having hashed its bytes as it wrote them (or read them
+ * whole while nothing could write the file): records a verdict, so that
+ * its first use does not hash it again. Only where the store's file system
+ * keeps exact change times (stamp.h, stamp_exact_probe) and for objects of
+ * STORE_VOUCH_MIN bytes or more (hashing a smaller one at its first use
+ * costs less than the verdict's file); otherwise nothing. fd must have seen
+ * this process's last change of the file (its write, chmod and link).
+ */
+#define STORE_VOUCH_MIN (64 * 1024)
+void store_vouch(struct store *s, const struct gg_name *n, int fd);
+/* Whether the store's file system keeps exact change times (probed once). */
+bool store_exact_times(struct store *s);
 /* Whether a hash cache entry's bytes are whole and well-formed (gg fsck). */
 bool store_hashcache_entry_sound(const char *data, size_t size);
 /* Where a damaged object (exec: its executable copy) is moved; malloc'd. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One byte flipped in (a) an output value, (b) a tool's executable copy,
+# One byte flipped in (a) an output value (also (a') in the second gg stored
+# it), (b) a tool's executable copy,
 # (c) a hash cache entry, (c') a memo entry, (d) a value in remote (file://) storage and (e) a
 # value in a store copied with cp -a (new inodes: no verdict holds): gg
 # force, gg cat, reads through the mount and by-hash give the right bytes
@@ -78,6 +79,32 @@ fusermount3 -u mnt
 wait "$GGFS_PID"
 cd src
 gg force --no-progress "$t#out.txt" >/dev/null
+
+# ---- (a') the same second: a value changed right after gg stored it ----
+# A value large enough that gg records its verdict as it stores it (where the
+# file system keeps exact change times: gg-store(5)); changed in place within
+# the same second, size and mtime kept: read at once, never the damaged bytes.
+same=0
+for try in 1 2 3 4 5 6; do
+	{ seq 30000; echo "$try"; } >big.in
+	tb=$(gg thunk -i big.in -o big.out -- sort -o big.out big.in)
+	s0=$(date +%s)
+	vb=$(gg force --no-progress "$tb#big.out")
+	o=$(obj "$vb")
+	m=$(stat -c %y "$o")
+	flip "$o" 1000
+	touch -d "$m" "$o"
+	s1=$(date +%s)
+	[ "$(stat -c %y "$o")" = "$m" ] || not_ok "(a') the change kept the mtime"
+	[ -f ".gg/verdicts/${vb:1:2}/$vb" ] && echo "# (a') a verdict was recorded when $vb was stored"
+	out=$(gg cat "$tb#big.out" | sha256sum)
+	check "(a') try $try: gg cat right after the change: the right bytes" \
+		[ "$out" = "$(sort big.in | sha256sum)" ]
+	check "(a') try $try: the damaged value is in quarantine" [ -f ".gg/quarantine/$vb" ]
+	[ "$s0" = "$s1" ] && same=$((same + 1))
+	[ $same -ge 2 ] && break
+done
+check "(a') changed in the second gg stored it, twice (tries: $try)" [ $same -ge 2 ]
 
 # ---- (b) a tool's executable copy ----
 gg force --no-progress "$t#out.txt" >/dev/null

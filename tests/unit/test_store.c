@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -32,9 +34,10 @@ struct fixture {
 	struct store *s;
 };
 
-static void setup(struct fixture *f)
+/* A fixture under base (default /tmp). */
+static void setup_in(struct fixture *f, const char *base)
 {
-	f->dir = xstrdup("/tmp/ggtest-store-XXXXXX");
+	f->dir = xasprintf("%s/ggtest-store-XXXXXX", base ? base : "/tmp");
 	if (!mkdtemp(f->dir)) {
 		perror("mkdtemp");
 		abort();
@@ -50,6 +53,51 @@ static void setup(struct fixture *f)
 		fprintf(stderr, "cannot set up a store in %s: %s\n", f->dir, gg_last_error());
 		abort();
 	}
+}
+
+static void setup(struct fixture *f)
+{
+	setup_in(f, NULL);
+}
+
+/*
+ * A ramfs mounted in this process's own mount namespace (gone with it): a
+ * file system with coarse time stamps on every kernel (no multigrain
+ * ctime), where two changes within one clock tick get one ctime. NULL (a
+ * failed check naming the cause) if this process may not mount one.
+ */
+static char coarse_dir[] = "/tmp/ggtest-ramfs-XXXXXX";
+
+static void coarse_fs_remove(void)
+{
+	umount2(coarse_dir, MNT_DETACH);
+	rmdir(coarse_dir);
+}
+
+static const char *coarse_fs(void)
+{
+	char *dir = coarse_dir;
+	static int state; /* 0 not yet, 1 mounted, -1 failed */
+	if (state == 0) {
+		state = -1;
+		if (!mkdtemp(dir))
+			perror("mkdtemp");
+		else if (unshare(CLONE_NEWNS) < 0 ||
+		         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			fprintf(stderr, "prerequisite: a private mount namespace (root): %s\n",
+			        strerror(errno));
+		else if (mount("ggtest", dir, "ramfs", 0, "mode=0700") < 0)
+			fprintf(stderr, "prerequisite: mounting a ramfs on %s: %s\n", dir,
+			        strerror(errno));
+		else
+			state = 1;
+		if (state < 0)
+			rmdir(dir);
+		else
+			atexit(coarse_fs_remove);
+	}
+	CHECK(state == 1);
+	return state == 1 ? dir : NULL;
 }
 
 static void teardown(struct fixture *f)
@@ -457,34 +505,50 @@ static void wait_settled(void)
 	nanosleep(&d, NULL);
 }
 
-static void test_verify_on_read(void)
+/*
+ * What the first uses of a stored object hash, under the store's rule: where
+ * the file system keeps exact change times, the first open records a verdict
+ * at once; where it keeps coarse ones, an object is hashed at each use until
+ * it has settled (stamp.h), then once more, and no more.
+ */
+static void verify_on_read_in(const char *base)
 {
 	struct fixture f;
-	setup(&f);
+	setup_in(&f, base);
 	const char *text = "every byte is checked against its name";
 	struct gg_name n;
 	CHECK(store_put_buf(f.s, text, strlen(text), 0, &n) == 0);
 	char *p = store_object_path(f.s, &n);
 	char *q = store_quarantine_path(f.s, &n, false);
+	char *vp = xasprintf("%s/verdicts/%.2s/%s", f.root, n.s + 1, n.s);
+	bool exact = store_exact_times(f.s);
+	printf("%s: %s change times\n", base ? base : "/tmp", exact ? "exact" : "coarse");
 
-	/* Just written: not settled, so each open hashes (no verdict yet). */
+	/* A small object is not vouched for when stored: its first open hashes. */
 	uint64_t h0 = store_verify_hashes();
 	int fd = store_open_object(f.s, &n);
 	CHECK(fd >= 0);
 	close(fd);
 	CHECK(store_verify_hashes() == h0 + 1);
 	CHECK(store_verify(f.s, &n) == 0);
-	CHECK(store_verify_hashes() == h0 + 2);
-
-	/* Settled: hashed once more, and the verdict makes later opens free. */
-	wait_settled();
-	CHECK(store_verify(f.s, &n) == 0);
-	CHECK(store_verify_hashes() == h0 + 3);
-	char *vp = xasprintf("%s/verdicts/%.2s/%s", f.root, n.s + 1, n.s);
-	CHECK(exists(vp));
+	if (exact) {
+		/* the verdict recorded by the first open holds at once */
+		CHECK(store_verify_hashes() == h0 + 1);
+		CHECK(exists(vp));
+	} else {
+		/* just written: not settled, so each open hashes (no verdict yet) */
+		CHECK(store_verify_hashes() == h0 + 2);
+		CHECK(!exists(vp));
+		/* settled: hashed once more, and the verdict makes later opens free */
+		wait_settled();
+		CHECK(store_verify(f.s, &n) == 0);
+		CHECK(store_verify_hashes() == h0 + 3);
+		CHECK(exists(vp));
+	}
+	uint64_t hv = store_verify_hashes();
 	for (int i = 0; i < 3; i++)
 		CHECK(store_verify(f.s, &n) == 0);
-	CHECK(store_verify_hashes() == h0 + 3);
+	CHECK(store_verify_hashes() == hv);
 
 	/* A damaged verdict is not trusted: hashed again. */
 	struct buf vb = BUF_INIT;
@@ -492,7 +556,7 @@ static void test_verify_on_read(void)
 	vb.data[12] ^= 1;
 	CHECK(write_cache_file(vp, vb.data, vb.len, 0644) == 0);
 	CHECK(store_verify(f.s, &n) == 0);
-	CHECK(store_verify_hashes() == h0 + 4);
+	CHECK(store_verify_hashes() == hv + 1);
 
 	/* One byte flipped: the stamp changed, the verdict is void, the bytes
 	 * are hashed and the object is quarantined, named in the error. */
@@ -541,6 +605,125 @@ static void test_verify_on_read(void)
 	free(q);
 	free(p);
 	teardown(&f);
+}
+
+static void test_verify_on_read(void)
+{
+	verify_on_read_in(NULL);
+	const char *coarse = coarse_fs();
+	if (coarse)
+		verify_on_read_in(coarse);
+}
+
+/* The coarse clock that file times come from on file systems without exact
+ * change times: two readings equal means one tick. */
+static int64_t coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Writes byte `at` of a stored object in place, size and mtime kept, as
+ * fast as possible: its owner's chmod, write, times back, chmod. */
+static void tamper(const char *path, off_t at, struct stamp *before, struct stamp *after)
+{
+	struct stat st;
+	CHECK(stat(path, &st) == 0);
+	stamp_of(&st, before);
+	CHECK(chmod(path, 0644) == 0);
+	int fd = open(path, O_RDWR);
+	char c = 0;
+	CHECK(fd >= 0 && pread(fd, &c, 1, at) == 1);
+	c ^= 0x20;
+	CHECK(pwrite(fd, &c, 1, at) == 1);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	CHECK(futimens(fd, ts) == 0);
+	close(fd);
+	CHECK(chmod(path, 0444) == 0);
+	CHECK(stat(path, &st) == 0);
+	stamp_of(&st, after);
+}
+
+/*
+ * A change within the same clock tick (so the same second) right after a
+ * verdict was recorded, keeping size and mtime, is still caught: where the
+ * file system keeps exact change times the stamp shows it; where it keeps
+ * coarse ones (ramfs) it does not, and so no verdict was trusted there: the
+ * object is hashed. Both for a verdict gg records when it stores an object
+ * (store_vouch) and for one recorded by the first open.
+ */
+static void same_tick_tamper_in(const char *base)
+{
+	struct fixture f;
+	setup_in(&f, base);
+	bool exact = store_exact_times(f.s);
+	size_t len = STORE_VOUCH_MIN;
+	char *data = xmalloc(len);
+	uint64_t x = 0x5eed ^ (uint64_t)len;
+	int same_tick = 0, tries = 0;
+	for (; tries < 200 && same_tick < 3; tries++) {
+		fill_random(data, len, &x);
+		char *src = path_in(&f, "src");
+		CHECK(write_file_atomic(src, data, len, 0644) == 0);
+		int in = open(src, O_RDONLY);
+		struct gg_name n;
+		struct stamp before, after;
+		bool by_open = tries % 2 == 1;
+		int64_t t0 = coarse_now();
+		CHECK(in >= 0 && store_put_fd(f.s, in, &n) == 0);
+		close(in);
+		char *p = store_object_path(f.s, &n);
+		uint64_t h0 = store_verify_hashes();
+		if (by_open) { /* the verdict of the first open */
+			CHECK(store_verify(f.s, &n) == 0);
+			h0 = store_verify_hashes();
+		}
+		tamper(p, 100, &before, &after);
+		int64_t t1 = coarse_now();
+		CHECK_ERR(store_verify(f.s, &n), "is damaged (its bytes hash to");
+		CHECK(store_verify_hashes() == h0 + 1);
+		if (t0 == t1) {
+			same_tick++;
+			/* coarse times: the tamper left the stamp as it was */
+			CHECK(exact || stamp_eq(&before, &after));
+			CHECK(!exact || !stamp_eq(&before, &after));
+		}
+		free(p);
+		free(src);
+	}
+	printf("%s: %s change times, %d tampers within the tick of the verdict in %d tries\n",
+	       base ? base : "/tmp", exact ? "exact" : "coarse", same_tick, tries);
+	CHECK(same_tick > 0);
+
+	/* Untouched, a vouched object is not hashed at its first use (exact
+	 * times), or hashed as before (coarse). */
+	fill_random(data, len, &x);
+	char *src = path_in(&f, "src");
+	CHECK(write_file_atomic(src, data, len, 0644) == 0);
+	int in = open(src, O_RDONLY);
+	struct gg_name n;
+	CHECK(in >= 0 && store_put_fd(f.s, in, &n) == 0);
+	close(in);
+	uint64_t h0 = store_verify_hashes();
+	CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + (exact ? 0 : 1));
+	free(src);
+	free(data);
+	teardown(&f);
+}
+
+static void test_same_tick_tamper(void)
+{
+	same_tick_tamper_in(NULL);
+	const char *coarse = coarse_fs();
+	if (coarse) {
+		struct fixture f;
+		setup_in(&f, coarse);
+		CHECK(!store_exact_times(f.s)); /* the probe sees coarse times */
+		teardown(&f);
+		same_tick_tamper_in(coarse);
+	}
 }
 
 static void test_executable_twin(void)
@@ -1531,9 +1714,10 @@ static void test_killed_writer_never_leaves_partial_object(void)
 TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
-          test_verify_on_read, test_executable_twin, test_concurrent_makers_never_break_links,
-          test_adopt_fd, test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
-          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_verify_on_read, test_same_tick_tamper, test_executable_twin,
+          test_concurrent_makers_never_break_links, test_adopt_fd, test_hash_cache,
+          test_memo_round_trip, test_memo_index_finds_every_output, test_memo_encoding,
+          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values, test_store_walk_visits_every_entry,
           test_killed_writer_never_leaves_partial_object)
