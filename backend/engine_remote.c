@@ -51,6 +51,10 @@ struct remote {
 	struct rjob *qhead, *qtail;
 	struct rjob *live;
 	struct namemap known; /* objects storage is known to have (value: (void *)1) */
+	/* thunks a worker stopped at its carrier's deadline (value: (void *)1):
+	 * this engine does not take them again */
+	struct namemap too_long;
+	size_t ntoo_long;
 	int *free_slots;
 	int nfree;
 	bool stopping;
@@ -372,6 +376,15 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 	switch (rs.status) {
 	case WIRE_INFRA:
 		forget_missing(r, &rs);
+		if (rs.deadline) {
+			/* the next attempt goes to another engine (remote_can_execute) */
+			pthread_mutex_lock(&r->mu);
+			if (!namemap_get(&r->too_long, &rj->job->name)) {
+				namemap_put(&r->too_long, &rj->job->name, (void *)1);
+				r->ntoo_long++;
+			}
+			pthread_mutex_unlock(&r->mu);
+		}
 		fail(r, rj, 0, "%s worker %s: %s", r->rc.label, w, rs.infra_error);
 		break;
 	case WIRE_FAILED:
@@ -472,6 +485,29 @@ static const char *human_size(uint64_t n, char out[32])
 static bool remote_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	struct remote *r = e->priv;
+	pthread_mutex_lock(&r->mu);
+	bool any_too_long = r->ntoo_long > 0;
+	pthread_mutex_unlock(&r->mu);
+	if (any_too_long) {
+		/* named from a copy: the scheduler's thunk is not ours to canonicalise */
+		struct thunk c;
+		struct gg_name n;
+		bool too_long = false;
+		thunk_copy(t, &c);
+		int named = thunk_name(&c, &n, NULL);
+		thunk_free(&c);
+		if (named == 0) {
+			pthread_mutex_lock(&r->mu);
+			too_long = namemap_get(&r->too_long, &n) != NULL;
+			pthread_mutex_unlock(&r->mu);
+		}
+		if (too_long) {
+			*why = xasprintf("it exceeded the %s deadline on an earlier attempt (the "
+			                 "function's timeout is too short for it)",
+			                 r->rc.label);
+			return false;
+		}
+	}
 	if (!r->rc.max_input_bytes)
 		return true;
 	uint64_t total = 0;
@@ -535,6 +571,7 @@ static void remote_destroy(struct engine *e)
 		r->t->ops->destroy(r->t);
 	storage_close(r->first_storage);
 	namemap_free(&r->known);
+	namemap_free(&r->too_long);
 	free(r->threads);
 	free(r->free_slots);
 	free(r->storage_uri);

@@ -111,6 +111,7 @@ static int run_once(struct worker *w, const char *req_path, const char *resp_pat
 struct invocation {
 	struct buf body;
 	char request_id[128];
+	uint64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms (Unix time), 0 = none */
 	size_t limit;
 	bool too_big;
 };
@@ -130,7 +131,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct invocation *inv = arg;
 	static const char name[] = "Lambda-Runtime-Aws-Request-Id:";
+	static const char dl[] = "Lambda-Runtime-Deadline-Ms:";
 	size_t len = size * n, k = sizeof name - 1;
+	if (len > sizeof dl - 1 && len < sizeof dl + 40 && !strncasecmp(p, dl, sizeof dl - 1)) {
+		char v[48];
+		size_t m = len - (sizeof dl - 1);
+		memcpy(v, p + sizeof dl - 1, m);
+		v[m] = 0;
+		char *s = v, *e = v + m;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		while (e > s && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			*--e = 0;
+		uint64_t ms;
+		if (parse_u64(s, &ms) == 0)
+			inv->deadline_ms = ms;
+	}
 	if (len > k && !strncasecmp(p, name, k)) {
 		const char *v = p + k, *e = p + len;
 		while (v < e && (*v == ' ' || *v == '\t'))
@@ -179,6 +195,37 @@ static int post(CURL *c, const char *url, const char *body, size_t len, const ch
 	return 0;
 }
 
+/* The invocation's deadline (Unix ms) as the now_ns() time at which its thunk
+ * must stop: LAMBDA_DEADLINE_MARGIN_MS earlier. 0 for none. Lambda never hands
+ * out an invocation that is already due: a deadline in the past is not one
+ * (emulators such as @vercel/fun send a constant 5000) and is ignored, said
+ * once. */
+static uint64_t deadline_to_ns(uint64_t deadline_ms)
+{
+	static bool told;
+	if (!deadline_ms)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (deadline_ms <= now_ms) {
+		if (!told)
+			fprintf(
+			    stderr,
+			    "gg worker: Lambda-Runtime-Deadline-Ms %llu is %llu s in the past: not "
+			    "a deadline (an emulator?); thunks run to their own timeouts\n",
+			    (unsigned long long)deadline_ms,
+			    (unsigned long long)((now_ms - deadline_ms) / 1000u));
+		told = true;
+		return 0;
+	}
+	uint64_t left = deadline_ms > now_ms + LAMBDA_DEADLINE_MARGIN_MS
+	                    ? deadline_ms - now_ms - LAMBDA_DEADLINE_MARGIN_MS
+	                    : 0;
+	/* 1 ns: "already due" (0 would mean no deadline) */
+	return now_ns() + (left ? left * 1000000u : 1);
+}
+
 static int run_lambda(struct worker *w, const char *api)
 {
 	CURL *c = gg_curl_easy();
@@ -211,6 +258,7 @@ static int run_lambda(struct worker *w, const char *api)
 			continue;
 		}
 		failures = 0;
+		w->deadline_ns = deadline_to_ns(inv.deadline_ms);
 		struct buf out = BUF_INIT;
 		int st = 400;
 		char *url;

@@ -15,6 +15,10 @@
 
 struct storage;
 
+/* How long before Lambda's deadline the worker stops a thunk, to leave time
+ * to end its processes and post the reply. */
+#define LAMBDA_DEADLINE_MARGIN_MS 1500
+
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
 	unsigned status_429, status_500; /* answer with this HTTP status */
@@ -33,6 +37,12 @@ struct worker {
 	bool fake_exec;              /* benchmarks: write made-up outputs, run nothing */
 	char ident[96];              /* "host:pid", in replies */
 	struct strvec storage_allow; /* the storage URIs a request may name (exactly) */
+	/* Lambda: when (now_ns()) the thunk of the invocation being handled must
+	 * be stopped, LAMBDA_DEADLINE_MARGIN_MS before Lambda-Runtime-Deadline-Ms;
+	 * 0 = none. Set by the Runtime API loop before each worker_handle (it
+	 * handles one request at a time). A thunk stopped by it gets an
+	 * infrastructure reply with "deadline": true (run it elsewhere). */
+	uint64_t deadline_ns;
 
 	pthread_mutex_t mu;
 	/* protected by mu */
