@@ -13,11 +13,13 @@
 #include "wire.h"
 #include "worker_auth.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -431,8 +433,19 @@ int cmd_worker(int argc, char **argv)
 		default: fputs(worker_help, stderr); return 2;
 		}
 	}
-	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
-	bool lambda = !listen_on && !once && api && *api;
+	const char *api_env = getenv("AWS_LAMBDA_RUNTIME_API");
+	bool lambda = !listen_on && !once && api_env && *api_env;
+	/* the environment loses its secrets (env_scrub_secrets), this among them */
+	char api[256] = "";
+	if (lambda && strlen(api_env) >= sizeof api)
+		return die_msg("worker: AWS_LAMBDA_RUNTIME_API is too long (%zu bytes)",
+		               strlen(api_env));
+	if (lambda)
+		strcpy(api, api_env);
+	/* Thunks run as our user there (no namespaces): no /proc/PID/environ,
+	 * /proc/PID/mem or ptrace of this process for them, nor core dumps. */
+	if (lambda && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return die_msg("worker: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (once && argc - optind != 2)
 		return die_msg("worker --once needs REQUEST_FILE and RESPONSE_FILE");
 	if (!once && optind != argc)
@@ -501,8 +514,18 @@ int cmd_worker(int argc, char **argv)
 		    .allow_unauthenticated = allow_unauth,
 		};
 		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
-	} else
+	} else {
+		/* the storage first: its credentials come from the environment */
+		worker_open_storage(&w);
+		size_t n = env_scrub_secrets();
+		if (w.verbose)
+			fprintf(
+			    stderr,
+			    "gg worker: Lambda runtime at %s; %zu secret variables removed from "
+			    "the environment\n",
+			    api, n);
 		rc = run_lambda(&w, api);
+	}
 	worker_fini(&w);
 	store_close(s);
 	strvec_free(&tokens);

@@ -73,6 +73,14 @@ void worker_fini(struct worker *w);
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status, const struct gg_cancel *cancel);
 
+/*
+ * Opens a handle to each storage in w->storage_allow now and keeps it for
+ * requests (Lambda: before env_scrub_secrets() takes the credentials they
+ * need from the environment). A storage that cannot be opened is reported
+ * on stderr; requests naming it try again, and fail saying why.
+ */
+void worker_open_storage(struct worker *w);
+
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);
 

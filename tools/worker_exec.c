@@ -102,6 +102,18 @@ static void storage_release(struct worker *w, struct storage *st, const char *ke
 	pthread_mutex_unlock(&w->mu);
 }
 
+void worker_open_storage(struct worker *w)
+{
+	for (size_t i = 0; i < w->storage_allow.n; i++) {
+		struct storage *st;
+		if (storage_open(w->storage_allow.v[i], &st) < 0) {
+			fprintf(stderr, "gg worker: %s\n", gg_last_error());
+			continue;
+		}
+		storage_release(w, st, w->storage_allow.v[i]);
+	}
+}
+
 static uint64_t ms_between(uint64_t a, uint64_t b)
 {
 	return b > a ? (b - a) / 1000000 : 0;
