@@ -10,6 +10,7 @@
 #include "gg.h"
 #include "worker.h"
 
+#include "sandbox.h"
 #include "wire.h"
 #include "worker_auth.h"
 
@@ -230,6 +231,10 @@ static uint64_t deadline_to_ns(uint64_t deadline_ms)
 
 static int run_lambda(struct worker *w, const char *api)
 {
+	/* Without namespaces (as on Lambda) what a thunk detaches stays ours, to
+	 * be ended before anything else happens (see the loop) */
+	if (sandbox_adopt_leftovers() < 0)
+		return die_last();
 	CURL *c = gg_curl_easy();
 	if (!c)
 		return die_last();
@@ -274,6 +279,20 @@ static int run_lambda(struct worker *w, const char *api)
 			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out,
 			              &st, NULL);
 		}
+		/* Nothing the thunk left may live on to answer this invocation or the
+		 * next one (it could reach the Runtime API as we do): end it all
+		 * before the reply, and never serve with it alive. */
+		int left = sandbox_kill_leftovers(5000);
+		if (left < 0) {
+			rc = die_msg("%s; exiting so that Lambda starts a fresh instance",
+			             gg_last_error());
+			buf_free(&out);
+			buf_free(&inv.body);
+			break;
+		}
+		if (left > 0 && w->verbose)
+			fprintf(stderr, "gg worker: ended %d processes the thunk left running\n",
+			        left);
 		if (st == 200) {
 			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api,
 			                inv.request_id);

@@ -25,7 +25,9 @@ is a line in STATE/events.log (tests grep it):
   timeout ID after T s: killed N processes
 
 usage: lambda_runtime.py --dir STATE --timeout SEC [--env-file FILE]
-                         [--name NAME] -- BOOTSTRAP [ARG...]
+                         [--name NAME] [--publish-ids FILE] -- BOOTSTRAP [ARG...]
+--publish-ids FILE (tests of an attacker who learns request ids): the id of
+each invocation handed out is written to FILE (world-readable) as it starts.
 The function's environment is what Lambda gives a custom runtime (names and
 shapes as on AWS), the NAME=VALUE lines of --env-file (the role's
 credentials and the function's configuration, say) and this server's GG_*,
@@ -301,6 +303,12 @@ def make_handler(lam):
                 inv.timer.daemon = True
                 inv.timer.start()
                 lam.ids.add(inv.id)
+                if lam.args.publish_ids:
+                    tmp = lam.args.publish_ids + '.tmp'
+                    with open(tmp, 'w') as f:
+                        f.write(inv.id + '\n')
+                    os.chmod(tmp, 0o644)
+                    os.rename(tmp, lam.args.publish_ids)
             lam.log('next %s deadline_ms=%d timeout_s=%g pid=%d' %
                     (inv.id, inv.deadline_ms, lam.args.timeout, peer_pid(self.connection)))
             self.reply(200, inv.payload, [
@@ -373,6 +381,7 @@ def main():
     ap.add_argument('--timeout', type=float, default=3.0)
     ap.add_argument('--env-file')
     ap.add_argument('--name', default='gg-fn')
+    ap.add_argument('--publish-ids')
     ap.add_argument('bootstrap', nargs='+')
     args = ap.parse_args()
     libc = ctypes.CDLL(None, use_errno=True)
