@@ -343,6 +343,19 @@ static void fill_times(struct rjob *rj, const struct wire_response *rs, struct e
 	}
 }
 
+/* The thunk ran out of the carrier's time (Lambda's deadline): this engine
+ * does not take it again, and the next attempt goes to another engine
+ * (remote_can_execute). */
+static void too_long(struct remote *r, const struct gg_name *thunk)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!namemap_get(&r->too_long, thunk)) {
+		namemap_put(&r->too_long, thunk, (void *)1);
+		r->ntoo_long++;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 {
 	const char *who = rj->call.where ? rj->call.where : "?";
@@ -351,7 +364,13 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		return;
 	}
 	if (rj->call.rc < 0) {
-		fail(r, rj, rj->call.code, "%s engine: %s", r->rc.label,
+		enum gg_code code = rj->call.code;
+		if (code == GG_ELIMIT) {
+			/* timed out there: another engine may run it (see WIRE "deadline") */
+			too_long(r, &rj->job->name);
+			code = 0;
+		}
+		fail(r, rj, code, "%s engine: %s", r->rc.label,
 		     rj->call.error ? rj->call.error : "the call failed");
 		return;
 	}
@@ -376,15 +395,8 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 	switch (rs.status) {
 	case WIRE_INFRA:
 		forget_missing(r, &rs);
-		if (rs.deadline) {
-			/* the next attempt goes to another engine (remote_can_execute) */
-			pthread_mutex_lock(&r->mu);
-			if (!namemap_get(&r->too_long, &rj->job->name)) {
-				namemap_put(&r->too_long, &rj->job->name, (void *)1);
-				r->ntoo_long++;
-			}
-			pthread_mutex_unlock(&r->mu);
-		}
+		if (rs.deadline)
+			too_long(r, &rj->job->name);
 		fail(r, rj, 0, "%s worker %s: %s", r->rc.label, w, rs.infra_error);
 		break;
 	case WIRE_FAILED:

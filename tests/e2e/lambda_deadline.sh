@@ -11,6 +11,8 @@
 #     to the fallback is printed
 #   - with no other engine the force fails, naming the deadline
 #   - nothing of the stopped thunk is left running on the worker
+#   - a function that Lambda itself times out (here one that never answers):
+#     not invoked again, the thunk runs locally, saying why
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 curl sh
@@ -60,4 +62,29 @@ check "with no other engine the force fails" [ $st -ne 0 ]
 check "naming the deadline" grep -q "no engine can run it: lambda: it exceeded the lambda deadline" g.err || cat g.err
 check "still without a kill by the server" bash -c "! grep -q '^timeout ' '$EV'"
 check "no sanitizer report from the worker" bash -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' '$LAMBDA_RT_ROOT/function.log'"
+"$here/servers/start-lambda-runtime.sh" stop "$LAMBDA_RT_ROOT"
+
+# A function that takes the invocation and never answers: Lambda's timeout.
+mkdir "$T/mute"
+cat >"$T/mute/bootstrap" <<'EOF2'
+#!/bin/sh
+curl -s -o /dev/null "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next"
+exec sleep 1000
+EOF2
+chmod +x "$T/mute/bootstrap"
+out=$("$here/servers/start-lambda-runtime.sh" --timeout 2 -- "$T/mute/bootstrap") ||
+	{ not_ok "start our Lambda with a function that never answers"; finish; }
+eval "$out"
+at_exit "'$here/servers/start-lambda-runtime.sh' stop '$LAMBDA_RT_ROOT'"
+EV=$LAMBDA_RT_ROOT/events.log
+t3=$(gg thunk -o o -- sh -c 'echo ran here > o')
+s=$(date +%s.%N)
+GG_LAMBDA_ENDPOINT=http://127.0.0.1:$LAMBDA_RT_PORT gg force --no-progress -e lambda=gg-fn -e local --stdout "$t3#o" >h.out 2>h.err
+st=$?
+echo "# with a function Lambda times out after 2 s, the force took $(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $s}") s"
+check "a function that Lambda times out: the force succeeds" [ $st -eq 0 ]
+check "locally" grep -qx 'ran here' h.out
+check "Lambda timed it out once, and was not invoked again" \
+	[ "$(grep -c '^timeout ' "$EV")" -eq 1 -a "$(grep -c '^invoke ' "$EV")" -eq 1 ]
+check "saying why it runs locally" grep -q "runs on local: lambda: it exceeded the lambda deadline" h.err || cat h.err
 finish
