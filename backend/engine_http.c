@@ -329,7 +329,13 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 		return;
 	}
 	if (rc == CURLE_OK && status == 200) {
-		/* Lambda: the function failed (crashed, timed out, or refused the request) */
+		/* Lambda: the function failed (crashed, timed out, or refused the request).
+		 * Timed out, it would again: the pipeline sends it elsewhere. */
+		static const char timed_out[] = "Task timed out after";
+		if (h->reply.len &&
+		    memmem(h->reply.data, h->reply.len, timed_out, sizeof timed_out - 1))
+			h->call->code =
+			    GG_ELIMIT; /* before complete(): then it is the pipeline's */
 		char *head = body_head(&h->reply);
 		complete(t, h, -1,
 		         xasprintf("%s: the function failed (%s): %s", url, h->fn_error, head));

@@ -51,6 +51,10 @@ struct remote {
 	struct rjob *qhead, *qtail;
 	struct rjob *live;
 	struct namemap known; /* objects storage is known to have (value: (void *)1) */
+	/* thunks a worker stopped at its carrier's deadline (value: (void *)1):
+	 * this engine does not take them again */
+	struct namemap too_long;
+	size_t ntoo_long;
 	int *free_slots;
 	int nfree;
 	bool stopping;
@@ -339,6 +343,19 @@ static void fill_times(struct rjob *rj, const struct wire_response *rs, struct e
 	}
 }
 
+/* The thunk ran out of the carrier's time (Lambda's deadline): this engine
+ * does not take it again, and the next attempt goes to another engine
+ * (remote_can_execute). */
+static void too_long(struct remote *r, const struct gg_name *thunk)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!namemap_get(&r->too_long, thunk)) {
+		namemap_put(&r->too_long, thunk, (void *)1);
+		r->ntoo_long++;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 {
 	const char *who = rj->call.where ? rj->call.where : "?";
@@ -347,7 +364,13 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		return;
 	}
 	if (rj->call.rc < 0) {
-		fail(r, rj, rj->call.code, "%s engine: %s", r->rc.label,
+		enum gg_code code = rj->call.code;
+		if (code == GG_ELIMIT) {
+			/* timed out there: another engine may run it (see WIRE "deadline") */
+			too_long(r, &rj->job->name);
+			code = 0;
+		}
+		fail(r, rj, code, "%s engine: %s", r->rc.label,
 		     rj->call.error ? rj->call.error : "the call failed");
 		return;
 	}
@@ -372,6 +395,8 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 	switch (rs.status) {
 	case WIRE_INFRA:
 		forget_missing(r, &rs);
+		if (rs.deadline)
+			too_long(r, &rj->job->name);
 		fail(r, rj, 0, "%s worker %s: %s", r->rc.label, w, rs.infra_error);
 		break;
 	case WIRE_FAILED:
@@ -472,6 +497,29 @@ static const char *human_size(uint64_t n, char out[32])
 static bool remote_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	struct remote *r = e->priv;
+	pthread_mutex_lock(&r->mu);
+	bool any_too_long = r->ntoo_long > 0;
+	pthread_mutex_unlock(&r->mu);
+	if (any_too_long) {
+		/* named from a copy: the scheduler's thunk is not ours to canonicalise */
+		struct thunk c;
+		struct gg_name n;
+		bool too_long = false;
+		thunk_copy(t, &c);
+		int named = thunk_name(&c, &n, NULL);
+		thunk_free(&c);
+		if (named == 0) {
+			pthread_mutex_lock(&r->mu);
+			too_long = namemap_get(&r->too_long, &n) != NULL;
+			pthread_mutex_unlock(&r->mu);
+		}
+		if (too_long) {
+			*why = xasprintf("it exceeded the %s deadline on an earlier attempt (the "
+			                 "function's timeout is too short for it)",
+			                 r->rc.label);
+			return false;
+		}
+	}
 	if (!r->rc.max_input_bytes)
 		return true;
 	uint64_t total = 0;
@@ -535,6 +583,7 @@ static void remote_destroy(struct engine *e)
 		r->t->ops->destroy(r->t);
 	storage_close(r->first_storage);
 	namemap_free(&r->known);
+	namemap_free(&r->too_long);
 	free(r->threads);
 	free(r->free_slots);
 	free(r->storage_uri);

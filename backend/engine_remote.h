@@ -37,7 +37,10 @@ struct remote_call {
 	struct buf reply;
 	char *error;       /* malloc'd, when rc == -1 */
 	enum gg_code code; /* when rc == -1: a cause a retry cannot change
-	                    * (GG_EDENIED: 401/403, GG_ENOTFOUND: 404), or 0 */
+	                    * (GG_EDENIED: 401/403, GG_ENOTFOUND: 404), or
+	                    * GG_ELIMIT: the carrier's time ran out (Lambda's
+	                    * "Task timed out"): not worth sending there again,
+	                    * or 0 */
 	char *where;       /* malloc'd: which worker/URL/job answered */
 	uint64_t t_sent, t_received;
 	/* for the transport */

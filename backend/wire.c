@@ -791,6 +791,8 @@ int wire_response_encode(const struct wire_response *r, struct buf *out)
 				buf_printf(out, "%s\"%s\"", i ? "," : "", r->missing[i].s);
 			buf_addc(out, ']');
 		}
+		if (r->deadline)
+			buf_adds(out, ",\"deadline\":true");
 		break;
 	}
 	if (r->cached)
@@ -908,18 +910,19 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 		return jfail_at(j, 0, "missing \"ok\"");
 	struct jval *outputs = get(root, "outputs"), *exitv = get(root, "exit"),
 	            *missing = get(root, "missing");
-	bool has_to;
+	bool has_to, has_deadline;
 	if (get_cstring(j, root, "why", false, &r->why) < 0 ||
 	    get_cstring(j, root, "infra_error", false, &r->infra_error) < 0 ||
-	    get_bool(j, root, "timed_out", &has_to, &r->timed_out) < 0)
+	    get_bool(j, root, "timed_out", &has_to, &r->timed_out) < 0 ||
+	    get_bool(j, root, "deadline", &has_deadline, &r->deadline) < 0)
 		return -1;
 	if (ok) {
 		if (!outputs)
 			return jfail_at(j, 0, "\"ok\": true without \"outputs\"");
-		if (r->why || r->infra_error || exitv || has_to || missing)
+		if (r->why || r->infra_error || exitv || has_to || missing || has_deadline)
 			return jfail_at(j, 0,
 			                "\"ok\": true with a failure's keys (why, exit, timed_out, "
-			                "infra_error, missing)");
+			                "infra_error, missing, deadline)");
 		r->status = WIRE_OK;
 		if (parse_outputs(j, outputs, r) < 0)
 			return -1;
@@ -931,9 +934,10 @@ static int parse_response_fields(struct jparser *j, struct jval *root, struct wi
 			    j, 0, "\"ok\": false needs exactly one of \"why\" and \"infra_error\"");
 		if (r->why) {
 			r->status = WIRE_FAILED;
-			if (missing)
-				return jfail_at(j, missing->off,
-				                "\"missing\" in a program failure");
+			if (missing || has_deadline)
+				return jfail_at(j, missing ? missing->off : 0,
+				                "\"%s\" in a program failure",
+				                missing ? "missing" : "deadline");
 			if (exitv && parse_exit(j, exitv, r) < 0)
 				return -1;
 		} else {

@@ -19,7 +19,9 @@
  *                       "inline"?}, ...] (every declared output, in order)
  *     program failure:  "ok": false, "why": "...", "exit"?: {"status": N} or
  *                       {"signal": N}, "timed_out"?: bool
- *     infrastructure:   "ok": false, "infra_error": "...", "missing"?: [names]
+ *     infrastructure:   "ok": false, "infra_error": "...", "missing"?: [names],
+ *                       "deadline"?: true (stopped before its carrier's
+ *                       deadline, Lambda's: run it elsewhere)
  * and always "v": 1, "thunk": "T..." (echoed); optionally "stderr_tail",
  * "cached" (answered from the worker's memo), "worker" (who answered) and
  * "times": {"fetch_ms", "run_ms", "upload_ms"}.
@@ -84,6 +86,7 @@ struct wire_response {
 	char *infra_error;       /* WIRE_INFRA */
 	struct gg_name *missing; /* WIRE_INFRA: objects storage did not have */
 	size_t nmissing;
+	bool deadline;     /* WIRE_INFRA: stopped before the carrier's deadline (Lambda) */
 	char *stderr_tail; /* may be NULL */
 	bool cached;
 	char *worker; /* may be NULL */

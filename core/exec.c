@@ -481,6 +481,17 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		                                           : DEFAULT_TIMEOUT_MS;
 		if (timeout == EXEC_NO_LIMIT)
 			timeout = 0;
+		/* the carrier's deadline comes first when it is nearer */
+		bool by_deadline = false;
+		if (o->deadline_ns) {
+			uint64_t now = now_ns();
+			uint64_t left =
+			    o->deadline_ns > now ? (o->deadline_ns - now) / 1000000u : 0;
+			if (!timeout || left < timeout) {
+				timeout = left;
+				by_deadline = true;
+			}
+		}
 		make_cgroup(o, mem, procs, &cg);
 		struct sandbox_spec spec = {
 		    .root = root,
@@ -500,9 +511,22 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);
-		ret = sandbox_run(&spec, &sr);
+		if (by_deadline && timeout == 0) {
+			/* nothing left of the time the carrier gives: not started */
+			ret = 0;
+			sr.timed_out = true;
+		} else {
+			ret = sandbox_run(&spec, &sr);
+		}
 		r->t_run_end = now_ns();
-		if (ret < 0 && sr.exec_errno) {
+		if (ret == 0 && by_deadline && sr.timed_out) {
+			r->outcome = EXEC_PROGRAM_FAILED;
+			r->deadline_hit = r->timed_out = true;
+			r->why =
+			    xasprintf("stopped at the deadline of its carrier after %llu ms",
+			              (unsigned long long)((r->t_run_end - r->t_ran) / 1000000u));
+			r->stderr_tail = read_tail(err, STDERR_TAIL);
+		} else if (ret < 0 && sr.exec_errno) {
 			/* Deterministic (e.g. a script whose interpreter is not an
 			 * input): a program failure, not worth retrying. */
 			r->outcome = EXEC_PROGRAM_FAILED;

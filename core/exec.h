@@ -48,6 +48,11 @@ struct exec_opts {
 	bool keep_dir; /* leave the directory (debugging) */
 	/* Fired: the program is killed, and the thunk fails as cancelled. */
 	const struct gg_cancel *cancel;
+	/* now_ns() time by which the program must be stopped, whatever the
+	 * thunk's timeout (0: none): the deadline of what carried the request
+	 * (a Lambda invocation). A run stopped by it, or not started because it
+	 * had passed, fails with deadline_hit set: not the thunk's failure. */
+	uint64_t deadline_ns;
 };
 
 enum exec_outcome {
@@ -60,6 +65,7 @@ struct exec_result {
 	int wait_status;
 	bool timed_out, isolated;
 	bool limit_hit;    /* stopped at the memory or process limit (why says which) */
+	bool deadline_hit; /* stopped at (or not started for) exec_opts.deadline_ns */
 	char *stderr_tail; /* last bytes of stderr (malloc'd, may be empty) */
 	char *why;         /* for EXEC_PROGRAM_FAILED: one line saying what went wrong */
 	struct memo outputs;

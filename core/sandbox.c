@@ -47,6 +47,7 @@
 #include "beneath.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -877,6 +879,72 @@ out:
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return ret;
+}
+
+int sandbox_adopt_leftovers(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return gg_error_errno("prctl(PR_SET_CHILD_SUBREAPER)");
+	return 0;
+}
+
+/* Sends SIGKILL to every child of this process (read from /proc: what a run
+ * leaves is not in any list of ours); how many. */
+static int kill_children(void)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	pid_t self = getpid();
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == self)
+			continue;
+		char path[64], st[512];
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t r = read(fd, st, sizeof st - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		st[r] = 0;
+		/* "pid (comm) state ppid ...": comm may hold anything but ends at the last ')' */
+		char *p = strrchr(st, ')');
+		char state;
+		long ppid;
+		if (!p || sscanf(p + 1, " %c %ld", &state, &ppid) != 2 || ppid != self ||
+		    state == 'Z' || state == 'X')
+			continue;
+		if (kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int sandbox_kill_leftovers(uint64_t timeout_ms)
+{
+	uint64_t end = now_ns() + timeout_ms * 1000000u;
+	int reaped = 0;
+	for (;;) {
+		pid_t w;
+		while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+			reaped++;
+		if (w < 0 && errno == ECHILD)
+			return reaped; /* no child left, not even a zombie */
+		kill_children();
+		if (now_ns() >= end)
+			return gg_error("processes a thunk left are still alive after %llu ms of "
+			                "SIGKILL",
+			                (unsigned long long)timeout_ms);
+		struct timespec ts = {0, 1000000}; /* 1 ms: let them die and be reaped */
+		nanosleep(&ts, NULL);
+	}
 }
 
 int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)

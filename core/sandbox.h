@@ -66,4 +66,19 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result);
 /* Whether namespaces work here (probed once, cached). */
 bool sandbox_available(void);
 
+/*
+ * Without a pid namespace or a control group nothing contains what a program
+ * starts: a process it detaches (setsid, a double fork, its supervisor
+ * killed) outlives the run. A process that runs thunks one after another
+ * there (gg worker under Lambda) calls sandbox_adopt_leftovers() once: it
+ * becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so that every such
+ * process stays its descendant instead of becoming init's. Between runs,
+ * when it has no child of its own, sandbox_kill_leftovers() kills all its
+ * children with SIGKILL and reaps them, and what they leave in turn, until
+ * none is left. It returns how many it ended, or -1 with an error when some
+ * are still there after timeout_ms.
+ */
+int sandbox_adopt_leftovers(void);
+int sandbox_kill_leftovers(uint64_t timeout_ms);
+
 #endif

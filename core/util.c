@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -484,6 +485,51 @@ int path_check_relative(const char *path, const char *what)
 		s = e + 1;
 	}
 	return 0;
+}
+
+bool env_name_is_secret(const char *name, size_t len)
+{
+	static const char *const exact[] = {"AWS_LAMBDA_RUNTIME_API",
+	                                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	                                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "GG_STORAGE"};
+	static const char *const parts[] = {"SECRET",     "TOKEN",      "PASSW",
+	                                    "CREDENTIAL", "PRIVATE",    "API_KEY",
+	                                    "APIKEY",     "ACCESS_KEY", "AUTH"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(exact); i++)
+		if (strlen(exact[i]) == len && !strncmp(name, exact[i], len))
+			return true;
+	for (size_t i = 0; i < GG_ARRAY_LEN(parts); i++) {
+		size_t k = strlen(parts[i]);
+		for (size_t at = 0; at + k <= len; at++)
+			if (!strncasecmp(name + at, parts[i], k))
+				return true;
+	}
+	return false;
+}
+
+size_t env_scrub_secrets(void)
+{
+	extern char **environ;
+	size_t n = 0;
+	bool again = true;
+	while (again) {
+		again = false;
+		for (char **e = environ; e && *e; e++) {
+			char *eq = strchr(*e, '=');
+			size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+			if (!env_name_is_secret(*e, len))
+				continue;
+			char *entry = *e, *name = xstrndup(entry, len);
+			size_t all = strlen(entry);
+			unsetenv(name); /* changes environ: look again from the start */
+			explicit_bzero(entry, all);
+			free(name);
+			n++;
+			again = true;
+			break;
+		}
+	}
+	return n;
 }
 
 uint64_t now_ns(void)

@@ -134,6 +134,25 @@ void buf_add_json_string(struct buf *b, const char *s);
 /* Shell-quotes argv into one line, for error messages. */
 char *argv_to_shell(char *const *argv);
 
+/*
+ * Whether an environment variable of this name (len bytes) may hold a
+ * secret: AWS credentials and what leads to them (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CONTAINER_CREDENTIALS_*,
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_LAMBDA_RUNTIME_API), gg's own
+ * (GG_STORAGE, which may carry a password, GG_REDIS_PASSWORD,
+ * GG_WORKER_TOKEN*), and any name containing SECRET, TOKEN, PASSW, CREDENTIAL,
+ * PRIVATE, API_KEY, APIKEY, ACCESS_KEY or AUTH, in any case (a function's
+ * own configuration, say DB_PASSWORD).
+ */
+bool env_name_is_secret(const char *name, size_t len);
+/*
+ * Removes every such variable from this process's environment and
+ * overwrites its bytes where they were, so that /proc/PID/environ (the
+ * initial environment block) no longer shows them either. Pointers from
+ * getenv() to those variables are invalid afterwards. Returns how many.
+ */
+size_t env_scrub_secrets(void);
+
 /* A hash of n bytes (FNV-1a, 64 bits), for in-memory tables of strings. */
 uint64_t str_hash(const char *s, size_t n);
 /* The size of an open-addressing table for n entries: a power of two >= 2n. */

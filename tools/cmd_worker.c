@@ -10,14 +10,17 @@
 #include "gg.h"
 #include "worker.h"
 
+#include "sandbox.h"
 #include "wire.h"
 #include "worker_auth.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +114,7 @@ static int run_once(struct worker *w, const char *req_path, const char *resp_pat
 struct invocation {
 	struct buf body;
 	char request_id[128];
+	uint64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms (Unix time), 0 = none */
 	size_t limit;
 	bool too_big;
 };
@@ -130,7 +134,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct invocation *inv = arg;
 	static const char name[] = "Lambda-Runtime-Aws-Request-Id:";
+	static const char dl[] = "Lambda-Runtime-Deadline-Ms:";
 	size_t len = size * n, k = sizeof name - 1;
+	if (len > sizeof dl - 1 && len < sizeof dl + 40 && !strncasecmp(p, dl, sizeof dl - 1)) {
+		char v[48];
+		size_t m = len - (sizeof dl - 1);
+		memcpy(v, p + sizeof dl - 1, m);
+		v[m] = 0;
+		char *s = v, *e = v + m;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		while (e > s && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			*--e = 0;
+		uint64_t ms;
+		if (parse_u64(s, &ms) == 0)
+			inv->deadline_ms = ms;
+	}
 	if (len > k && !strncasecmp(p, name, k)) {
 		const char *v = p + k, *e = p + len;
 		while (v < e && (*v == ' ' || *v == '\t'))
@@ -179,8 +198,43 @@ static int post(CURL *c, const char *url, const char *body, size_t len, const ch
 	return 0;
 }
 
+/* The invocation's deadline (Unix ms) as the now_ns() time at which its thunk
+ * must stop: LAMBDA_DEADLINE_MARGIN_MS earlier. 0 for none. Lambda never hands
+ * out an invocation that is already due: a deadline in the past is not one
+ * (emulators such as @vercel/fun send a constant 5000) and is ignored, said
+ * once. */
+static uint64_t deadline_to_ns(uint64_t deadline_ms)
+{
+	static bool told;
+	if (!deadline_ms)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (deadline_ms <= now_ms) {
+		if (!told)
+			fprintf(
+			    stderr,
+			    "gg worker: Lambda-Runtime-Deadline-Ms %llu is %llu s in the past: not "
+			    "a deadline (an emulator?); thunks run to their own timeouts\n",
+			    (unsigned long long)deadline_ms,
+			    (unsigned long long)((now_ms - deadline_ms) / 1000u));
+		told = true;
+		return 0;
+	}
+	uint64_t left = deadline_ms > now_ms + LAMBDA_DEADLINE_MARGIN_MS
+	                    ? deadline_ms - now_ms - LAMBDA_DEADLINE_MARGIN_MS
+	                    : 0;
+	/* 1 ns: "already due" (0 would mean no deadline) */
+	return now_ns() + (left ? left * 1000000u : 1);
+}
+
 static int run_lambda(struct worker *w, const char *api)
 {
+	/* Without namespaces (as on Lambda) what a thunk detaches stays ours, to
+	 * be ended before anything else happens (see the loop) */
+	if (sandbox_adopt_leftovers() < 0)
+		return die_last();
 	CURL *c = gg_curl_easy();
 	if (!c)
 		return die_last();
@@ -211,6 +265,7 @@ static int run_lambda(struct worker *w, const char *api)
 			continue;
 		}
 		failures = 0;
+		w->deadline_ns = deadline_to_ns(inv.deadline_ms);
 		struct buf out = BUF_INIT;
 		int st = 400;
 		char *url;
@@ -224,6 +279,20 @@ static int run_lambda(struct worker *w, const char *api)
 			worker_handle(w, inv.body.data ? inv.body.data : "", inv.body.len, &out,
 			              &st, NULL);
 		}
+		/* Nothing the thunk left may live on to answer this invocation or the
+		 * next one (it could reach the Runtime API as we do): end it all
+		 * before the reply, and never serve with it alive. */
+		int left = sandbox_kill_leftovers(5000);
+		if (left < 0) {
+			rc = die_msg("%s; exiting so that Lambda starts a fresh instance",
+			             gg_last_error());
+			buf_free(&out);
+			buf_free(&inv.body);
+			break;
+		}
+		if (left > 0 && w->verbose)
+			fprintf(stderr, "gg worker: ended %d processes the thunk left running\n",
+			        left);
 		if (st == 200) {
 			url = xasprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api,
 			                inv.request_id);
@@ -383,8 +452,19 @@ int cmd_worker(int argc, char **argv)
 		default: fputs(worker_help, stderr); return 2;
 		}
 	}
-	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
-	bool lambda = !listen_on && !once && api && *api;
+	const char *api_env = getenv("AWS_LAMBDA_RUNTIME_API");
+	bool lambda = !listen_on && !once && api_env && *api_env;
+	/* the environment loses its secrets (env_scrub_secrets), this among them */
+	char api[256] = "";
+	if (lambda && strlen(api_env) >= sizeof api)
+		return die_msg("worker: AWS_LAMBDA_RUNTIME_API is too long (%zu bytes)",
+		               strlen(api_env));
+	if (lambda)
+		strcpy(api, api_env);
+	/* Thunks run as our user there (no namespaces): no /proc/PID/environ,
+	 * /proc/PID/mem or ptrace of this process for them, nor core dumps. */
+	if (lambda && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return die_msg("worker: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (once && argc - optind != 2)
 		return die_msg("worker --once needs REQUEST_FILE and RESPONSE_FILE");
 	if (!once && optind != argc)
@@ -453,8 +533,18 @@ int cmd_worker(int argc, char **argv)
 		    .allow_unauthenticated = allow_unauth,
 		};
 		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
-	} else
+	} else {
+		/* the storage first: its credentials come from the environment */
+		worker_open_storage(&w);
+		size_t n = env_scrub_secrets();
+		if (w.verbose)
+			fprintf(
+			    stderr,
+			    "gg worker: Lambda runtime at %s; %zu secret variables removed from "
+			    "the environment\n",
+			    api, n);
 		rc = run_lambda(&w, api);
+	}
 	worker_fini(&w);
 	store_close(s);
 	strvec_free(&tokens);

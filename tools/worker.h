@@ -15,6 +15,10 @@
 
 struct storage;
 
+/* How long before Lambda's deadline the worker stops a thunk, to leave time
+ * to end its processes and post the reply. */
+#define LAMBDA_DEADLINE_MARGIN_MS 1500
+
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
 	unsigned status_429, status_500; /* answer with this HTTP status */
@@ -33,6 +37,12 @@ struct worker {
 	bool fake_exec;              /* benchmarks: write made-up outputs, run nothing */
 	char ident[96];              /* "host:pid", in replies */
 	struct strvec storage_allow; /* the storage URIs a request may name (exactly) */
+	/* Lambda: when (now_ns()) the thunk of the invocation being handled must
+	 * be stopped, LAMBDA_DEADLINE_MARGIN_MS before Lambda-Runtime-Deadline-Ms;
+	 * 0 = none. Set by the Runtime API loop before each worker_handle (it
+	 * handles one request at a time). A thunk stopped by it gets an
+	 * infrastructure reply with "deadline": true (run it elsewhere). */
+	uint64_t deadline_ns;
 
 	pthread_mutex_t mu;
 	/* protected by mu */
@@ -62,6 +72,14 @@ void worker_fini(struct worker *w);
  */
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status, const struct gg_cancel *cancel);
+
+/*
+ * Opens a handle to each storage in w->storage_allow now and keeps it for
+ * requests (Lambda: before env_scrub_secrets() takes the credentials they
+ * need from the environment). A storage that cannot be opened is reported
+ * on stderr; requests naming it try again, and fail saying why.
+ */
+void worker_open_storage(struct worker *w);
 
 /* Takes the next pending fault of a kind (under w->mu); true if one applies. */
 bool worker_take_fault(struct worker *w, unsigned *counter);

@@ -102,6 +102,18 @@ static void storage_release(struct worker *w, struct storage *st, const char *ke
 	pthread_mutex_unlock(&w->mu);
 }
 
+void worker_open_storage(struct worker *w)
+{
+	for (size_t i = 0; i < w->storage_allow.n; i++) {
+		struct storage *st;
+		if (storage_open(w->storage_allow.v[i], &st) < 0) {
+			fprintf(stderr, "gg worker: %s\n", gg_last_error());
+			continue;
+		}
+		storage_release(w, st, w->storage_allow.v[i]);
+	}
+}
+
 static uint64_t ms_between(uint64_t a, uint64_t b)
 {
 	return b > a ? (b - a) / 1000000 : 0;
@@ -305,6 +317,9 @@ static void run_request(struct worker *w, const char *storage_uri, const struct 
 	} else if (memo_get(w->store, &rq->thunk, &memo) == 1) {
 		rs->cached = true;
 		t1 = t2 = now_ns();
+	} else if (w->deadline_ns && now_ns() >= w->deadline_ns) {
+		set_infra(rs, "no time was left before the Lambda deadline to run it");
+		rs->deadline = true;
 	} else if (fetch_inputs(w, &t, st, rs, added) == 0) {
 		t1 = now_ns();
 		if (worker_take_fault(w, &w->faults.die)) {
@@ -323,11 +338,21 @@ static void run_request(struct worker *w, const char *storage_uri, const struct 
 			eo.cancel = cancel;
 		if (rq->timeout_ms)
 			eo.default_timeout_ms = rq->timeout_ms;
+		eo.deadline_ns = w->deadline_ns;
 		int r = w->fake_exec ? fake_exec(w->store, &rq->thunk, &t, &er)
 		                     : exec_thunk(w->store, &t, &eo, &er);
 		t2 = now_ns();
 		if (r < 0) {
 			set_infra(rs, "%s", gg_last_error());
+		} else if (er.deadline_hit) {
+			set_infra(
+			    rs,
+			    "it ran past the Lambda deadline: stopped after %.1f s, %.1f s before "
+			    "Lambda-Runtime-Deadline-Ms (the function's timeout is too short for "
+			    "it)",
+			    (double)ms_between(t1, t2) / 1000.0,
+			    (double)LAMBDA_DEADLINE_MARGIN_MS / 1000.0);
+			rs->deadline = true;
 		} else if (er.outcome != EXEC_OK) {
 			describe_failure(rs, &er);
 		} else if (memo_put(w->store, &rq->thunk, &er.outputs) < 0) {

@@ -89,8 +89,10 @@ static void check_response(const uint8_t *data, size_t size)
 		fail("an encoded response does not parse", gg_last_error(), data, size);
 	if (wire_response_encode(&r2, &b) < 0 || a.len != b.len || memcmp(a.data, b.data, a.len))
 		fail("a response's encoding is not canonical", a.data, data, size);
+	if (r.deadline && r.status != WIRE_INFRA)
+		fail("a deadline outside an infrastructure error", NULL, data, size);
 	if (r.status != r2.status || r.noutputs != r2.noutputs || r.nmissing != r2.nmissing ||
-	    (r.stderr_tail && strcmp(r.stderr_tail, r2.stderr_tail)))
+	    r.deadline != r2.deadline || (r.stderr_tail && strcmp(r.stderr_tail, r2.stderr_tail)))
 		fail("a response changed on the round trip", a.data, data, size);
 	wire_response_free(&r);
 	wire_response_free(&r2);

@@ -512,8 +512,84 @@ static void test_now_ns_is_monotonic(void)
 	CHECK(a > 0 && b >= a);
 }
 
+static bool secret_name(const char *n)
+{
+	return env_name_is_secret(n, strlen(n));
+}
+
+static void test_env_name_is_secret(void)
+{
+	const char *yes[] = {"AWS_ACCESS_KEY_ID",
+	                     "AWS_SECRET_ACCESS_KEY",
+	                     "AWS_SESSION_TOKEN",
+	                     "AWS_SECURITY_TOKEN",
+	                     "AWS_LAMBDA_RUNTIME_API",
+	                     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	                     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+	                     "AWS_WEB_IDENTITY_TOKEN_FILE",
+	                     "GG_STORAGE",
+	                     "GG_REDIS_PASSWORD",
+	                     "GG_WORKER_TOKENS",
+	                     "DB_PASSWORD",
+	                     "github_token",
+	                     "MY_API_KEY",
+	                     "Stripe_ApiKey",
+	                     "SSH_PRIVATE_KEY",
+	                     "GOOGLE_APPLICATION_CREDENTIALS",
+	                     "HTTP_AUTH"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(yes); i++) {
+		if (!secret_name(yes[i]))
+			fprintf(stderr, "not taken for a secret: %s\n", yes[i]);
+		CHECK(secret_name(yes[i]));
+	}
+	const char *no[] = {"PATH",
+	                    "HOME",
+	                    "LANG",
+	                    "TZ",
+	                    "AWS_REGION",
+	                    "AWS_DEFAULT_REGION",
+	                    "AWS_LAMBDA_FUNCTION_NAME",
+	                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+	                    "LAMBDA_TASK_ROOT",
+	                    "_HANDLER",
+	                    "GG_STORAGE_TIMEOUT",
+	                    "GG_DIR",
+	                    "CURL_CA_BUNDLE",
+	                    "LD_LIBRARY_PATH"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(no); i++) {
+		if (secret_name(no[i]))
+			fprintf(stderr, "taken for a secret: %s\n", no[i]);
+		CHECK(!secret_name(no[i]));
+	}
+	/* by length: a prefix of a secret name is not that name */
+	CHECK(env_name_is_secret("GG_STORAGE_TIMEOUT", 10)); /* "GG_STORAGE" */
+	CHECK(!env_name_is_secret("GG_STORAGE", 9));
+}
+
+static void test_env_scrub_secrets(void)
+{
+	/* putenv: the entry is this buffer, as the initial environment is the stack */
+	static char secret[] = "GG_TEST_SECRET=hunter2";
+	static char plain[] = "GG_TEST_PLAIN=stays";
+	CHECK(putenv(secret) == 0);
+	CHECK(putenv(plain) == 0);
+	CHECK(setenv("GG_TEST_TOKEN", "t0k3n", 1) == 0);
+	size_t n = env_scrub_secrets();
+	CHECK(n >= 2);
+	CHECK(getenv("GG_TEST_SECRET") == NULL);
+	CHECK(getenv("GG_TEST_TOKEN") == NULL);
+	CHECK_STR(getenv("GG_TEST_PLAIN"), "stays");
+	bool zero = true;
+	for (size_t i = 0; i < sizeof secret - 1; i++)
+		zero &= secret[i] == 0;
+	CHECK(zero); /* the bytes themselves are gone */
+	CHECK(env_scrub_secrets() == 0);
+	unsetenv("GG_TEST_PLAIN");
+}
+
 TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
           test_buf_basics, test_buf_printf_grows, test_buf_add_json_string, test_strvec,
           test_write_file_atomic, test_read_file, test_mkdir_p_remove_tree_make_temp,
           test_remove_tree_stays_inside, test_path_check_relative, test_parse_u64, test_parse_size,
-          test_argv_to_shell, test_now_ns_is_monotonic)
+          test_argv_to_shell, test_now_ns_is_monotonic, test_env_name_is_secret,
+          test_env_scrub_secrets)
