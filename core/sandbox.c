@@ -506,6 +506,12 @@ bool sandbox_available(void)
 	return probe_ok;
 }
 
+const char *sandbox_unavailable_reason(void)
+{
+	pthread_once(&probe_once, probe);
+	return probe_ok ? "" : probe_reason;
+}
+
 static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
 
 static void print_notice(void)

@@ -65,6 +65,8 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result);
 
 /* Whether namespaces work here (probed once, cached). */
 bool sandbox_available(void);
+/* Why they do not (the probe's failing step and errno); "" when they do. */
+const char *sandbox_unavailable_reason(void);
 
 /*
  * Without a pid namespace or a control group nothing contains what a program

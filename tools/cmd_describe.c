@@ -114,10 +114,10 @@ int cmd_describe(int argc, char **argv)
 		else if (!target)
 			target = argv[i];
 		else
-			return die_msg("usage: gg describe [--json] TARGET");
+			return die_usage("usage: gg describe [--json] TARGET");
 	}
 	if (!target)
-		return die_msg("usage: gg describe [--json] TARGET");
+		return die_usage("usage: gg describe [--json] TARGET");
 	struct force_target tg;
 	if (force_target_parse(NULL, target, &tg) < 0)
 		return die_last();

@@ -181,32 +181,34 @@ int cmd_force(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
-				return die_msg("-j %s: expected a number of jobs from 1 to 100000",
+				return die_usage("-j %s: expected a number of jobs from 1 to 100000",
 				               optarg);
 			jobs = (int)j;
 			j_before_e |= nspecs == 0;
 			break;
 		case 'e':
+			if (engine_spec_check(optarg) < 0)
+				return die_usage("%s", gg_last_error());
 			specs = xrealloc(specs, (nspecs + 1) * sizeof *specs);
 			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), jobs};
 			break;
 		case 'U': storage = optarg; break;
 		case 'x':
 			if (parse_u64(optarg, &j) < 0 || j == 0)
-				return die_msg("--speculate %s: expected milliseconds", optarg);
+				return die_usage("--speculate %s: expected milliseconds", optarg);
 			so.speculate_ms = j;
 			spec_mode = 1;
 			break;
 		case 'X': spec_mode = -1; break;
 		case 'R':
 			if (parse_u64(optarg, &j) < 0 || j > 100)
-				return die_msg("--retries %s: expected a number from 0 to 100",
-				               optarg);
+				return die_usage("--retries %s: expected a number from 0 to 100",
+				                 optarg);
 			so.max_retries = (int)j;
 			break;
 		case 'D':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000000)
-				return die_msg(
+				return die_usage(
 				    "--max-depth %s: expected a number from 1 to 100000000",
 				    optarg);
 			so.max_dynamic_depth = (size_t)j;
@@ -219,17 +221,17 @@ int cmd_force(int argc, char **argv)
 		case 'L':
 			if (exec_limit_parse("memory", "--memory-limit", optarg,
 			                     &so.exec.limits.memory) < 0)
-				return die_last();
+				return die_usage("%s", gg_last_error());
 			break;
 		case 'N':
 			if (exec_limit_parse("process", "--process-limit", optarg,
 			                     &so.exec.limits.procs) < 0)
-				return die_last();
+				return die_usage("%s", gg_last_error());
 			break;
 		case 'T':
 			if (exec_limit_parse("timeout", "--default-timeout", optarg,
 			                     &so.exec.limits.timeout_ms) < 0)
-				return die_last();
+				return die_usage("%s", gg_last_error());
 			break;
 		case 'M': summary = true; break;
 		case 'h': fputs(force_help, stdout); return 0;
@@ -239,7 +241,7 @@ int cmd_force(int argc, char **argv)
 	/* -j given only after every -e: it is the limit of all of them */
 	for (size_t i = 0; i < nspecs && !j_before_e; i++)
 		specs[i].limit = jobs;
-	int bad = optind == argc ? die_msg("force: no TARGET given") : 0;
+	int bad = optind == argc ? die_usage("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
 	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
 		bad = die_last();
@@ -431,7 +433,7 @@ int cmd_cat(int argc, char **argv)
 	               "first.\n"))
 		return 0;
 	if (argc != 2)
-		return die_msg("usage: gg cat TARGET");
+		return die_usage("usage: gg cat TARGET");
 	struct store *s = NULL;
 	struct gg_name v;
 	bool exec;

@@ -266,8 +266,8 @@ int cmd_report(int argc, char **argv)
 		case 's': svg = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &top) < 0 || top > 1000000)
-				return die_msg("--top %s: expected a number from 0 to 1000000",
-				               optarg);
+				return die_usage("--top %s: expected a number from 0 to 1000000",
+				                 optarg);
 			break;
 		case 'h': fputs(help, stdout); return 0;
 		default: fputs(help, stderr); return 2;

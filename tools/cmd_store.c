@@ -24,7 +24,7 @@ int cmd_init(int argc, char **argv)
 		argc--;
 	}
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-		return die_msg("usage: gg init [--shared] [DIR]");
+		return die_usage("usage: gg init [--shared] [DIR]");
 	char *root;
 	if (store_init_mode(argc == 2 ? argv[1] : ".", shared, &root) < 0)
 		return die_last();
@@ -38,7 +38,7 @@ int cmd_hash(int argc, char **argv)
 	if (wants_help(argc, argv, "usage: gg hash FILE...\nPrints each file's object name.\n"))
 		return 0;
 	if (argc < 2)
-		return die_msg("usage: gg hash FILE...");
+		return die_usage("usage: gg hash FILE...");
 	struct store *s = NULL;
 	store_open(NULL, &s); /* optional: only speeds up rehashing */
 	int rc = 0;
@@ -82,12 +82,12 @@ int cmd_gc(int argc, char **argv)
 			return 0;
 		}
 		if (c != 's' || parse_size(optarg, &max) < 0)
-			return die_msg("gc: bad size '%s' (e.g. 500M, 10G)",
-			               c == 's' ? optarg : "?");
+			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)",
+			                 c == 's' ? optarg : "?");
 		have = true;
 	}
 	if (!have || optind != argc)
-		return die_msg("usage: gg gc --max-size SIZE");
+		return die_usage("usage: gg gc --max-size SIZE");
 	struct store *s;
 	if (open_store(false, &s) < 0)
 		return die_last();

@@ -99,20 +99,21 @@ int cmd_thunk(int argc, char **argv)
 		case 'o': strvec_push(&t.outputs, optarg); break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				die_msg("-e %s: expected NAME=VALUE", optarg);
+				rc = die_usage("-e %s: expected NAME=VALUE", optarg);
 				goto out;
 			}
 			strvec_push(&t.env, optarg);
 			break;
 		case 't':
 			if (parse_u64(optarg, &sec) < 0) {
-				die_msg("--timeout %s: expected whole seconds", optarg);
+				rc = die_usage("--timeout %s: expected whole seconds", optarg);
 				goto out;
 			}
 			/* A deadline in nanoseconds must not overflow. */
 			if (sec > UINT64_MAX / 1000000000u) {
-				die_msg("--timeout %s: too large (at most %llu seconds)", optarg,
-				        (unsigned long long)(UINT64_MAX / 1000000000u));
+				rc = die_usage("--timeout %s: too large (at most %llu seconds)",
+				               optarg,
+				               (unsigned long long)(UINT64_MAX / 1000000000u));
 				goto out;
 			}
 			t.timeout_ms = sec * 1000;
@@ -130,11 +131,11 @@ int cmd_thunk(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		die_msg("thunk: no PROGRAM given (gg thunk [OPTIONS] -- PROGRAM [ARG...])");
+		rc = die_usage("thunk: no PROGRAM given (gg thunk [OPTIONS] -- PROGRAM [ARG...])");
 		goto out;
 	}
 	if (t.outputs.n == 0) {
-		die_msg("thunk: at least one output (-o PATH) is required");
+		rc = die_usage("thunk: at least one output (-o PATH) is required");
 		goto out;
 	}
 	if (open_store(true, &s) < 0) {

@@ -256,9 +256,9 @@ static int run_lambda(struct worker *w, const char *api)
 			buf_free(&inv.body);
 			/* the Runtime API went away: the instance is being shut down */
 			if (++failures >= 10) {
-				rc = die_msg("Lambda Runtime API at %s: %s", api,
-				             e != CURLE_OK ? curl_easy_strerror(e)
-				                           : "no invocation");
+				gg_fail(GG_EREMOTE, "Lambda Runtime API at %s: %s", api,
+				        e != CURLE_OK ? curl_easy_strerror(e) : "no invocation");
+				rc = die_last();
 				break;
 			}
 			sleep(1);
@@ -375,7 +375,7 @@ int cmd_worker(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strncmp(argv[i], "--tok", 5) && strcmp(argv[i], "--token-file") &&
 		    strncmp(argv[i], "--token-file=", 13))
-			return die_msg(
+			return die_usage(
 			    "worker: %s: tokens never go on the command line (every local "
 			    "user can read it): use --token-file FILE or GG_WORKER_TOKENS",
 			    argv[i]);
@@ -389,12 +389,13 @@ int cmd_worker(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 10000)
-				return die_msg("-j %s: expected a number from 1 to 10000", optarg);
+				return die_usage("-j %s: expected a number from 1 to 10000",
+				                 optarg);
 			w.jobs = (int)v;
 			break;
 		case 'c':
 			if (parse_size(optarg, &w.cache_size) < 0)
-				return die_msg(
+				return die_usage(
 				    "--cache-size %s: expected a size such as 500M or 2G", optarg);
 			cache_set = true;
 			break;
@@ -403,42 +404,44 @@ int cmd_worker(int argc, char **argv)
 		case 'm':
 			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 ||
 			    max_conns > 1000000)
-				return die_msg("--max-connections %s: expected a positive number",
-				               optarg);
+				return die_usage("--max-connections %s: expected a positive number",
+				                 optarg);
 			break;
 		case 'I':
 			if (parse_u64(optarg, &max_inflight) < 0 || max_inflight == 0 ||
 			    max_inflight > 1000000)
-				return die_msg("--max-inflight %s: expected a positive number",
-				               optarg);
+				return die_usage("--max-inflight %s: expected a positive number",
+				                 optarg);
 			break;
 		case 'B':
 			if (parse_size(optarg, &max_body) < 0 || max_body == 0 ||
 			    max_body > WIRE_MAX_REQUEST)
-				return die_msg(
+				return die_usage(
 				    "--max-body %s: expected a size from 1 to %uM (e.g. 16M)",
 				    optarg, WIRE_MAX_REQUEST >> 20);
 			break;
 		case 'M':
 			if (parse_size(optarg, &max_memory) < 0 || max_memory == 0)
-				return die_msg(
+				return die_usage(
 				    "--max-memory %s: expected a size such as 512M or 2G", optarg);
 			break;
 		case 'R':
 		case 'T':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
-				return die_msg("--%s %s: expected seconds from 1 to 86400",
-				               c == 'R' ? "read-timeout" : "idle-timeout", optarg);
+				return die_usage("--%s %s: expected seconds from 1 to 86400",
+				                 c == 'R' ? "read-timeout" : "idle-timeout",
+				                 optarg);
 			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
 			break;
 		case 'K': token_file = optarg; break;
 		case 'A':
 			if (!strstr(optarg, "://"))
-				return die_msg("--storage-allow %s: expected a storage URI (s3://, "
-				               "redis://, file://; see gg-storage(7))",
-				               optarg);
+				return die_usage(
+				    "--storage-allow %s: expected a storage URI (s3://, "
+				    "redis://, file://; see gg-storage(7))",
+				    optarg);
 			if (nallow == 64)
-				return die_msg("--storage-allow: at most 64");
+				return die_usage("--storage-allow: at most 64");
 			allow[nallow++] = optarg;
 			break;
 		case 'U': allow_unauth = true; break;
@@ -466,20 +469,21 @@ int cmd_worker(int argc, char **argv)
 	if (lambda && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return die_msg("worker: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (once && argc - optind != 2)
-		return die_msg("worker --once needs REQUEST_FILE and RESPONSE_FILE");
+		return die_usage("worker --once needs REQUEST_FILE and RESPONSE_FILE");
 	if (!once && optind != argc)
-		return die_msg("worker: unexpected argument '%s'", argv[optind]);
+		return die_usage("worker: unexpected argument '%s'", argv[optind]);
 	if (!listen_on && !once && !lambda) {
 		fputs(worker_help, stderr);
-		return die_msg(
+		return die_usage(
 		    "worker: give --listen ADDR:PORT or --once, or run under AWS Lambda");
 	}
 	if (listen_on && once)
-		return die_msg("worker: --listen and --once exclude each other");
+		return die_usage("worker: --listen and --once exclude each other");
 	if (max_memory < max_body)
-		return die_msg("worker: --max-memory (%llu bytes) is smaller than --max-body (%llu "
-		               "bytes): no request of the largest size could ever be admitted",
-		               (unsigned long long)max_memory, (unsigned long long)max_body);
+		return die_usage(
+		    "worker: --max-memory (%llu bytes) is smaller than --max-body (%llu "
+		    "bytes): no request of the largest size could ever be admitted",
+		    (unsigned long long)max_memory, (unsigned long long)max_body);
 	if (!cache_set)
 		w.cache_size = lambda ? (400ull << 20) : (2ull << 30);
 	if (lambda || once)
@@ -488,9 +492,10 @@ int cmd_worker(int argc, char **argv)
 	if (own && *own)
 		allow[nallow++] = own;
 	if (!nallow)
-		return die_msg("worker: no storage to allow requests: set GG_STORAGE=URI (the "
-		               "worker's storage) or give --storage-allow URI; a request may name "
-		               "only these");
+		return die_usage(
+		    "worker: no storage to allow requests: set GG_STORAGE=URI (the "
+		    "worker's storage) or give --storage-allow URI; a request may name "
+		    "only these");
 	struct strvec tokens = {0};
 	const char *env_tokens = getenv("GG_WORKER_TOKENS");
 	if (listen_on &&
@@ -500,7 +505,7 @@ int cmd_worker(int argc, char **argv)
 		return die_last();
 	}
 	if (!listen_on && token_file)
-		return die_msg("worker: --token-file is for --listen");
+		return die_usage("worker: --token-file is for --listen");
 	struct store *s;
 	if (open_worker_store(dir, lambda, &s) < 0) {
 		strvec_free(&tokens);

@@ -40,21 +40,36 @@ static const char usage[] =
     "                          make a thunk of COMMAND from a description of its files\n"
     "  infer [-v] BUILD-COMMAND  run a build with models: outputs become placeholders\n"
     "  log TARGET              the last run of a target's thunk: stderr, or how it failed\n"
+    "  doctor                  check what this machine needs (namespaces, FUSE, cgroups...)\n"
     "\n"
     "  help [COMMAND]          this list, or a command's options (as gg COMMAND --help)\n"
     "\n"
     "  gg COMMAND --help shows a command's options; man gg-COMMAND has more.\n"
     "  --version               print the version\n";
 
+static void vsay(const char *fmt, va_list ap)
+{
+	fputs("gg: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int die_msg(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("gg: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 	return 1;
+}
+
+int die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+	return 2;
 }
 
 int die_last(void)
@@ -162,6 +177,7 @@ static const struct {
     {"model-generic", cmd_model_generic},
     {"infer", cmd_infer},
     {"log", cmd_log},
+    {"doctor", cmd_doctor},
 };
 
 int main(int argc, char **argv)

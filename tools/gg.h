@@ -27,6 +27,7 @@ int cmd_report(int argc, char **argv);
 int cmd_model_generic(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 /* `gg infer`'s models: is this program name one, and run it (the exit status). */
 bool infer_is_model(const char *name);
 int infer_model_main(const char *tool, int argc, char **argv);
@@ -35,6 +36,8 @@ const char *infer_bound_model(const char *argv0);
 
 /* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
 int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a usage error (a bad option or argument); returns 2. */
+int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "gg: " + gg_last_error(); returns exit_status_of(gg_last_code()). */
 int die_last(void);
 /* The exit status for a kind of failure (gg(1), EXIT STATUS): 0 ok, 1 a

@@ -506,12 +506,13 @@ int cmd_infer(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return die_msg("infer: no BUILD-COMMAND given (gg infer make -j4)");
+		return die_usage("infer: no BUILD-COMMAND given (gg infer make -j4)");
 	char self[PATH_MAX];
 	ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (sn <= 0)
-		return die_msg("infer: cannot find this program (/proc/self/exe): %s",
-		               strerror(errno));
+	if (sn <= 0) {
+		gg_error_errno("infer: cannot find this program (/proc/self/exe)");
+		return die_last();
+	}
 	self[sn] = 0;
 	struct store *s;
 	if (open_store(true, &s) < 0)
@@ -531,8 +532,9 @@ int cmd_infer(int argc, char **argv)
 		if (r < 0) {
 			store_close(s);
 			free(real);
-			return die_msg("infer: cannot set up the private mount namespace: %s",
-			               gg_last_error());
+			gg_fail(GG_ESYSTEM, "infer: cannot set up the private mount namespace: %s",
+			        gg_last_error());
+			return die_last();
 		}
 		if (r == 0)
 			fprintf(
@@ -574,8 +576,10 @@ int cmd_infer(int argc, char **argv)
 	off_t from = stat(log, &st) == 0 ? st.st_size : 0;
 	fflush(NULL);
 	int go[2] = {-1, -1};
-	if (ns && pipe2(go, O_CLOEXEC) < 0)
-		return die_msg("infer: cannot make a pipe: %s", strerror(errno));
+	if (ns && pipe2(go, O_CLOEXEC) < 0) {
+		gg_error_errno("infer: cannot make a pipe");
+		return die_last();
+	}
 	struct build_ns bns = {self, &bind, go};
 	struct spawn_opts so = {.search = true,
 	                        .inherit_stdin = true,

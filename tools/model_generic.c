@@ -453,7 +453,7 @@ int cmd_model_generic(int argc, char **argv)
 		case 'e': strvec_push(&env, optarg); break;
 		case 't':
 			if (parse_u64(optarg, &sec) < 0 || sec > UINT64_MAX / 1000) {
-				die_msg("--timeout %s: expected whole seconds", optarg);
+				rc = die_usage("--timeout %s: expected whole seconds", optarg);
 				goto out;
 			}
 			mo.timeout_ms = sec * 1000;

@@ -2,8 +2,11 @@
 # gg's exit statuses follow gg(1): 0 ok, 1 a thunk failed, 2 usage, 3 an
 # infrastructure failure (here: an input object missing from the store),
 # 130 cancelled (tests/e2e/cancel.sh). Each failure also names its cause.
+# Every command's usage errors (bad options, values, missing or extra
+# arguments) exit 2, naming what is wrong.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
+src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$T"
 gg init . >/dev/null
 echo hi >in.txt
@@ -32,4 +35,69 @@ gg force --no-such-option x 2>usage.err
 check "an unknown option: exit 2" [ $? = 2 ]
 gg frobnicate 2>usage2.err
 check "an unknown command: exit 2" [ $? = 2 ]
+
+# Usage errors: status 2 from every command, each message naming what is
+# wrong (a line of stderr). One line per case: MESSAGE<TAB>COMMAND...
+usage_cases=$(cat <<'CASES'
+usage: gg COMMAND	gg
+unknown command 'nosuch'	gg help nosuch
+usage: gg init	gg init a b
+usage: gg init	gg init --bogus
+usage: gg hash	gg hash
+thunk: no PROGRAM given	gg thunk -o x
+thunk: at least one output	gg thunk -- true
+-e NOEQ: expected NAME=VALUE	gg thunk -e NOEQ -o x -- true
+--timeout z: expected whole seconds	gg thunk --timeout z -o x -- true
+unrecognized option '--bogus'	gg thunk --bogus -o x -- true
+option requires an argument -- 'j'	gg force -j
+-j 0: expected a number of jobs	gg force -j 0 x
+-j many: expected a number of jobs	gg force -j many x
+--max-depth 0: expected a number from 1	gg force --max-depth 0 x
+--max-depth abc: expected a number from 1	gg force --max-depth abc x
+--retries 1000: expected a number from 0 to 100	gg force --retries 1000 x
+--speculate 0: expected milliseconds	gg force --speculate 0 x
+unknown engine 'bogus'	gg force -e bogus x
+--memory-limit=lots: expected a size	gg force --memory-limit lots x
+--process-limit=-3: expected a number of processes	gg force --process-limit -3 x
+--default-timeout=x: expected whole seconds	gg force --default-timeout x x
+force: no TARGET given	gg force
+usage: gg cat TARGET	gg cat
+usage: gg cat TARGET	gg cat a b
+usage: gg describe	gg describe
+usage: gg describe	gg describe a b
+usage: gg gc	gg gc
+gc: bad size 'zz'	gg gc --max-size zz
+usage: gg gc	gg gc --max-size 1G extra
+unrecognized option '--bogus'	gg fsck --bogus
+usage: gg run	gg run
+usage: gg worker	gg worker
+worker --once needs REQUEST_FILE and RESPONSE_FILE	gg worker --once a
+-j 0: expected a number from 1 to 10000	gg worker -j 0
+tokens never go on the command line	gg worker --token abc
+worker: --listen and --once exclude each other	gg worker --listen 127.0.0.1:0 --once a b
+usage: gg push	gg push
+usage: gg pull	gg pull
+usage: gg remote-has	gg remote-has
+usage: gg report	gg report
+--top x: expected a number	gg report --top x t.json
+usage: gg model-generic	gg model-generic
+--timeout x: expected whole seconds	gg model-generic --timeout x a -- b
+infer: no BUILD-COMMAND given	gg infer
+unrecognized option '--bogus'	gg infer --bogus
+usage: gg log TARGET	gg log
+usage: gg log TARGET	gg log a b
+doctor: unexpected argument 'x'	gg doctor x
+CASES
+)
+while IFS=$'\t' read -r msg cmd; do
+	# shellcheck disable=SC2086 # the command's words
+	$cmd >usage.out 2>usage.err </dev/null
+	rc=$?
+	check "$cmd: exit 2 (rc $rc)" [ $rc = 2 ]
+	check "... saying: $msg" grep -qF -- "$msg" usage.err
+done <<<"$usage_cases"
+# Every command gg dispatches has a usage case above.
+for c in $(grep -o '{"[a-z-]*", cmd_[a-z_]*}' "$src/tools/gg.c" | cut -d'"' -f2); do
+	check "a usage case for gg $c" grep -q "	gg $c\b" <<<"$usage_cases"
+done
 finish
