@@ -35,6 +35,10 @@ struct storage_ops {
 	/* Downloads into the local store, verifying each name; ok[i] set per object. */
 	int (*get)(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
 	           bool *ok);
+	/* Optional (S3): rewrites those of names stored in an older format
+	 * (gzip-encoded) as plain objects; *rewritten counts them. */
+	int (*migrate)(struct storage *st, struct store *local, const struct gg_name *names,
+	               size_t n, size_t *rewritten);
 	void (*close)(struct storage *st);
 };
 
