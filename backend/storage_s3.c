@@ -15,7 +15,9 @@
  * group of objects, then all their parts at once (streamed from the file at
  * their offsets), then CompleteMultipartUpload, and AbortMultipartUpload
  * for every upload that did not complete, so that no parts are left behind
- * (see put_multipart()). It does not list or create buckets.
+ * (see put_multipart()). Shared cache entries live at PREFIX/memo/THUNK,
+ * read and written whole (s3_entry_get, s3_entry_put). It does not list or
+ * create buckets.
  *
  * libcurl 7.88 signs what it is given but does not add x-amz-content-sha256,
  * so this file does (see /work/shared/infra.md §E); for a whole object the
@@ -67,6 +69,9 @@ enum s3_op {
 	S3_MP_PART,
 	S3_MP_COMPLETE,
 	S3_MP_ABORT,
+	/* a shared cache entry, PREFIX/memo/THUNK */
+	S3_ENTRY_GET,
+	S3_ENTRY_PUT,
 };
 
 /*
@@ -122,7 +127,12 @@ struct s3_job {
 	char part_sha[GG_DIGEST_HEX + 1]; /* read and hashed before the first attempt */
 	char etag[S3_MAX_ETAG + 1];
 	bool skipped;     /* not sent: another request of its upload had failed */
-	struct buf reply; /* the answer to Create or Complete, up to REPLY_MAX */
+	struct buf reply; /* the answer to Create or Complete, up to REPLY_MAX; an entry */
+	/* S3_ENTRY_PUT: what is sent (not owned) and its SHA-256 */
+	const char *entry;
+	size_t entry_len;
+	char entry_sha[GG_DIGEST_HEX + 1];
+	bool too_big; /* S3_ENTRY_GET: the entry is larger than STORAGE_ENTRY_MAX */
 };
 
 static struct s3 *s3_of(struct storage *st)
@@ -331,6 +341,8 @@ static void job_what(const struct s3_job *j, char *out, size_t size)
 		return;
 	case S3_MP_COMPLETE: snprintf(out, size, "complete the multipart upload of %s", n); return;
 	case S3_MP_ABORT: snprintf(out, size, "abort the multipart upload of %s", n); return;
+	case S3_ENTRY_GET: snprintf(out, size, "read the cache entry of %s", n); return;
+	case S3_ENTRY_PUT: snprintf(out, size, "write the cache entry of %s", n); return;
 	}
 	snprintf(out, size, "?");
 }
@@ -443,6 +455,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb;
 	long status = 0;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (j->op == S3_ENTRY_GET && status == 200) {
+		if (j->reply.len + len > STORAGE_ENTRY_MAX) {
+			j->too_big = true;
+			return 0; /* aborts the transfer */
+		}
+		buf_add(&j->reply, data, len);
+		return len;
+	}
 	if (j->op != S3_GET || status != 200) {
 		const char *d = data;
 		size_t l = len;
@@ -648,6 +668,14 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->up->complete.len);
 		break;
 	case S3_MP_ABORT: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
+	case S3_ENTRY_GET: break;
+	case S3_ENTRY_PUT:
+		add_header(j, "Content-Type", "text/plain");
+		sha = j->entry_sha;
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->entry); /* the caller keeps it */
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->entry_len);
+		break;
 	}
 	add_header(j, "x-amz-content-sha256", sha);
 	if (s->cred.session_token)
@@ -655,7 +683,8 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	/* the query is sent as libcurl signs it: parameters sorted by name,
 	 * values encoded, and "uploads=" with its '=' (infra.md §E) */
 	struct buf url = BUF_INIT;
-	buf_printf(&url, "%s%s", s->url_base, j->name.s);
+	bool entry = j->op == S3_ENTRY_GET || j->op == S3_ENTRY_PUT;
+	buf_printf(&url, "%s%s%s", s->url_base, entry ? "memo/" : "", j->name.s);
 	if (j->op == S3_MP_CREATE) {
 		buf_adds(&url, "?uploads=");
 	} else if (j->op == S3_MP_PART) {
@@ -872,6 +901,29 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 	case S3_MP_CREATE: return finish_create(j, rc, status);
 	case S3_MP_PART: return finish_part(j, rc, status);
 	case S3_MP_COMPLETE: return finish_complete(j, rc, status);
+	case S3_ENTRY_GET:
+		if (rc == CURLE_OK && status == 200) {
+			j->present = true;
+			return HTTP_DONE;
+		}
+		if (j->too_big) {
+			char what[200];
+			job_what(j, what, sizeof what);
+			snprintf(j->http.error, sizeof j->http.error,
+			         "cannot %s at %s: larger than %u bytes", what, j->s3->base.uri,
+			         STORAGE_ENTRY_MAX);
+			return HTTP_FAILED;
+		}
+		if (rc == CURLE_OK && status == 404 && !strstr(j->body, "NoSuchBucket")) {
+			j->present = false;
+			return HTTP_DONE;
+		}
+		buf_reset(&j->reply);
+		return judge_failure(j, rc, status);
+	case S3_ENTRY_PUT:
+		if (rc == CURLE_OK && status == 200)
+			return HTTP_DONE;
+		return judge_failure(j, rc, status);
 	}
 	return HTTP_FAILED;
 }
@@ -882,7 +934,8 @@ static void s3_release(struct http_job *hj)
 {
 	struct s3_job *j = (struct s3_job *)hj;
 	incoming_discard(&j->in);
-	buf_free(&j->reply);
+	if (j->op != S3_ENTRY_GET) /* the entry is the caller's to take */
+		buf_free(&j->reply);
 	/* the rest of the upload's parts are not sent (see s3_prepare) */
 	if (j->up && j->http.state == HTTP_JOB_FAILED)
 		j->up->failed = true;
@@ -1278,6 +1331,50 @@ static int s3_get(struct storage *st, struct store *local, const struct gg_name 
 	return storage_batch_error(failed, s->code, first);
 }
 
+/* One request about a cache entry; the entry's bytes stay in j->reply. */
+static int entry_request(struct s3 *s, struct s3_job *j)
+{
+	s->code = 0;
+	s->fatal = false;
+	struct http_job *p = &j->http;
+	char first[1024];
+	size_t failed = run_jobs(s, j, &p, 1, first, sizeof first);
+	curl_slist_free_all(j->headers);
+	j->headers = NULL;
+	return storage_batch_error(failed, s->code, first);
+}
+
+static int s3_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)
+{
+	struct s3 *s = s3_of(st);
+	struct s3_job j = {0};
+	job_init(&j, s, S3_ENTRY_GET, NULL, thunk);
+	int r = entry_request(s, &j);
+	if (r == 0 && j.present) {
+		buf_reset(out);
+		buf_add(out, j.reply.data ? j.reply.data : "", j.reply.len);
+		r = 1;
+	}
+	buf_free(&j.reply);
+	return r;
+}
+
+static int s3_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,
+                        size_t len)
+{
+	struct s3 *s = s3_of(st);
+	struct s3_job j = {0};
+	job_init(&j, s, S3_ENTRY_PUT, NULL, thunk);
+	j.entry = data;
+	j.entry_len = len;
+	struct gg_name digest;
+	gg_name_of_buf(data, len, GG_VALUE, &digest);
+	gg_name_digest_hex(&digest, j.entry_sha);
+	int r = entry_request(s, &j);
+	buf_free(&j.reply);
+	return r;
+}
+
 /*
  * Rewrites objects that older versions stored gzip'd as plain objects: HEAD
  * says which are encoded; those are downloaded (decoded by libcurl and
@@ -1320,5 +1417,7 @@ const struct storage_ops storage_s3_ops = {
     .put = s3_put,
     .get = s3_get,
     .migrate = s3_migrate,
+    .entry_get = s3_entry_get,
+    .entry_put = s3_entry_put,
     .close = s3_close,
 };
