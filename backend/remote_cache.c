@@ -29,7 +29,7 @@ struct remote_cache {
 	enum remote_cache_mode mode;
 	char *key; /* the team key, or NULL */
 	size_t key_len;
-	bool write_refused; /* a publish failed for good (e.g. read-only credentials) */
+	bool write_refused; /* a publish failed (e.g. read-only credentials): no more */
 	void (*notice)(void *arg, const char *msg);
 	void *notice_arg;
 };
@@ -304,10 +304,11 @@ void remote_cache_publish(void *arg, const struct gg_name *thunk, const struct g
 		buf_free(&e);
 	}
 	if (r < 0) {
-		bool fatal = gg_last_code() == GG_EDENIED || gg_last_code() == GG_ENOTFOUND;
-		notice(rc, "shared cache: cannot publish %s: %s%s", thunk->s, gg_last_error(),
-		       fatal ? "; publishing nothing more in this run" : "");
-		rc->write_refused |= fatal;
+		/* refused credentials would refuse every entry: say it once */
+		notice(rc,
+		       "shared cache: cannot publish %s: %s; publishing nothing more in this run",
+		       thunk->s, gg_last_error());
+		rc->write_refused = true;
 	}
 	free(names);
 	pthread_mutex_unlock(&rc->mu);

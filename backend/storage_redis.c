@@ -203,8 +203,14 @@ static bool transient_reply(const char *text)
 static int reply_error(struct redis_storage *rs, const char *text, struct item *it,
                        const char *verb)
 {
-	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "NOPERM", 6) ||
-	    !strncmp(text, "WRONGPASS", 9)) {
+	if (!strncmp(text, "NOPERM", 6)) {
+		gg_fail(GG_EDENIED,
+		        "cannot %s %s at %s: %s (the user's ACL does not allow it; "
+		        "not retried)",
+		        verb, it->name.s, rs->base.uri, text);
+		return REDIS_FATAL;
+	}
+	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "WRONGPASS", 9)) {
 		gg_error("%s: authentication required or refused (%s); put the password in the URI "
 		         "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
 		         rs->base.uri, text);
