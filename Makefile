@@ -21,7 +21,7 @@ SAN ?=
 # libcurl: headers only. backend/curl_dl.c loads it with dlopen() on first use,
 # because linking it makes every gg start-up (one per model run during
 # `gg infer`) load its ~30 libraries: ~5 ms of a ~6 ms start.
-PKGS := fuse3 openssl zlib
+PKGS := fuse3 openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

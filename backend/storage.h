@@ -40,6 +40,19 @@ struct storage_ops {
 	/* Downloads into the local store, verifying each name; ok[i] set per object. */
 	int (*get)(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
 	           bool *ok);
+	/*
+	 * The shared action cache: one small entry per thunk, under
+	 * "memo/THUNK" beside the objects (gg-storage(7)). entry_get: 1 and
+	 * out filled when there is one, 0 when there is none, -1 on an
+	 * error. Entries are not verified here (backend/remote_cache.c does).
+	 */
+	int (*entry_get)(struct storage *st, const struct gg_name *thunk, struct buf *out);
+	int (*entry_put)(struct storage *st, const struct gg_name *thunk, const void *data,
+	                 size_t len);
+	/* Optional (S3): rewrites those of names stored in an older format
+	 * (gzip-encoded) as plain objects; *rewritten counts them. */
+	int (*migrate)(struct storage *st, struct store *local, const struct gg_name *names,
+	               size_t n, size_t *rewritten);
 	void (*close)(struct storage *st);
 };
 
@@ -47,6 +60,9 @@ struct storage {
 	const struct storage_ops *ops;
 	char *uri;
 };
+
+/* The largest cache entry read; a larger one is an error. */
+#define STORAGE_ENTRY_MAX (1u << 20)
 
 /* Opens by URI scheme. Errors name the URI and the cause. */
 int storage_open(const char *uri, struct storage **out);

@@ -5,6 +5,7 @@
  * filesystems (NFS, CephFS). Uploads go to a temp file in DIR/ab and are
  * renamed into place, so readers on other machines see whole objects only.
  * Transfers are sequential: a local filesystem gains nothing from more.
+ * Shared cache entries are files DIR/memo/THUNK, written the same way.
  */
 #include "incoming.h"
 #include "storage_backends.h"
@@ -212,11 +213,47 @@ static int file_get(struct storage *st, struct store *local, const struct gg_nam
 	return storage_batch_error(failed, 0, first);
 }
 
+static int file_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)
+{
+	struct file_storage *fs = fs_of(st);
+	char *p = xasprintf("%s/memo/%s", fs->dir, thunk->s);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int r = 0;
+	if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+		r = gg_error_errno("%s: cannot open the cache entry of %s", st->uri, thunk->s);
+	else if (fd >= 0)
+		r = read_fd_all(fd, out, STORAGE_ENTRY_MAX) < 0
+		        ? gg_error("%s: cannot read the cache entry of %s: %s", st->uri, thunk->s,
+		                   gg_last_error())
+		        : 1;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return r;
+}
+
+static int file_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,
+                          size_t len)
+{
+	struct file_storage *fs = fs_of(st);
+	char *dir = xasprintf("%s/memo", fs->dir);
+	char *p = xasprintf("%s/%s", dir, thunk->s);
+	int r = mkdir_p(dir, 0755) < 0 ? -1 : write_cache_file(p, data, len, 0644);
+	if (r < 0)
+		gg_error("%s: cannot write the cache entry of %s: %s", st->uri, thunk->s,
+		         gg_last_error());
+	free(p);
+	free(dir);
+	return r;
+}
+
 const struct storage_ops storage_file_ops = {
     .scheme = "file",
     .open = file_open,
     .has = file_has,
     .put = file_put,
     .get = file_get,
+    .entry_get = file_entry_get,
+    .entry_put = file_entry_put,
     .close = file_close,
 };

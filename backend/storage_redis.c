@@ -8,6 +8,9 @@
  * a temp key that expires in an hour and renamed into place in a MULTI/EXEC,
  * so a crash never leaves a partial object under a real name.
  *
+ * Shared cache entries are keys "memo/THUNK", read with GET and written with
+ * SET (small, whole: no temp key needed).
+ *
  * It does not use hiredis, clusters, TLS or RESP3. Redis strings stop at
  * 512 MiB: larger objects are refused with an error. Connection failures and
  * LOADING/BUSY replies are retried with backoff; wrong credentials are not.
@@ -200,8 +203,14 @@ static bool transient_reply(const char *text)
 static int reply_error(struct redis_storage *rs, const char *text, struct item *it,
                        const char *verb)
 {
-	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "NOPERM", 6) ||
-	    !strncmp(text, "WRONGPASS", 9)) {
+	if (!strncmp(text, "NOPERM", 6)) {
+		gg_fail(GG_EDENIED,
+		        "cannot %s %s at %s: %s (the user's ACL does not allow it; "
+		        "not retried)",
+		        verb, it->name.s, rs->base.uri, text);
+		return REDIS_FATAL;
+	}
+	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "WRONGPASS", 9)) {
 		gg_error("%s: authentication required or refused (%s); put the password in the URI "
 		         "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
 		         rs->base.uri, text);
@@ -904,11 +913,95 @@ static int redis_get(struct storage *st, struct store *local, const struct gg_na
 	return r;
 }
 
+/* ---- shared cache entries ---- */
+
+struct entry_ctx {
+	struct buf *out;  /* get: the entry */
+	const void *data; /* put: the entry */
+	size_t len;
+};
+
+static int sink_buf(void *arg, const void *data, size_t n)
+{
+	buf_add(arg, data, n);
+	return 0;
+}
+
+static int entry_pass(struct redis_storage *rs, struct item *items, size_t n, void *arg)
+{
+	struct entry_ctx *ctx = arg;
+	struct item *it = &items[0];
+	bool get = ctx->out != NULL;
+	char key[8 + GG_NAME_LEN];
+	snprintf(key, sizeof key, "memo/%s", it->name.s);
+	const char *argv[] = {get ? "GET" : "SET", key, ctx->data};
+	size_t lens[] = {3, strlen(key), ctx->len};
+	resp_queue(&rs->conn, get ? 2 : 3, argv, lens);
+	if (resp_flush(&rs->conn) < 0)
+		return REDIS_RETRY;
+	struct resp_reply r;
+	if (resp_read(&rs->conn, &r) < 0)
+		return REDIS_RETRY;
+	const char *verb = get ? "read the cache entry of" : "write the cache entry of";
+	if (r.type == RESP_ERROR)
+		return reply_error(rs, r.text, it, verb);
+	if (get && r.type == RESP_NIL) {
+		it->state = ITEM_DONE;
+		return REDIS_OK;
+	}
+	if (get && r.type == RESP_BULK) {
+		bool big = (uint64_t)r.n > STORAGE_ENTRY_MAX;
+		buf_reset(ctx->out);
+		if (resp_read_bulk(&rs->conn, (uint64_t)r.n, big ? NULL : sink_buf, ctx->out) < 0)
+			return REDIS_RETRY;
+		if (big) {
+			snprintf(it->error, sizeof it->error,
+			         "cannot %s %s at %s: larger than %u bytes", verb, it->name.s,
+			         rs->base.uri, STORAGE_ENTRY_MAX);
+			it->state = ITEM_FAILED;
+			return REDIS_OK;
+		}
+		it->result = true;
+		it->state = ITEM_DONE;
+		return REDIS_OK;
+	}
+	if (!get && r.type == RESP_STATUS) {
+		it->state = ITEM_DONE;
+		return REDIS_OK;
+	}
+	resp_close(&rs->conn);
+	gg_error("%s: protocol error: unexpected reply to %s", rs->base.uri, argv[0]);
+	(void)n;
+	return REDIS_RETRY;
+}
+
+static int redis_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)
+{
+	struct redis_storage *rs = rs_of(st);
+	struct item it = {.name = *thunk};
+	struct entry_ctx ctx = {.out = out};
+	run_passes(rs, &it, 1, entry_pass, &ctx);
+	int r = batch_result(&it, 1);
+	return r < 0 ? r : it.result;
+}
+
+static int redis_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,
+                           size_t len)
+{
+	struct redis_storage *rs = rs_of(st);
+	struct item it = {.name = *thunk};
+	struct entry_ctx ctx = {.data = data, .len = len};
+	run_passes(rs, &it, 1, entry_pass, &ctx);
+	return batch_result(&it, 1);
+}
+
 const struct storage_ops storage_redis_ops = {
     .scheme = "redis",
     .open = redis_open,
     .has = redis_has,
     .put = redis_put,
     .get = redis_get,
+    .entry_get = redis_entry_get,
+    .entry_put = redis_entry_put,
     .close = redis_close,
 };

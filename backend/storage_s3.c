@@ -3,18 +3,21 @@
  * The s3://BUCKET[/PREFIX] back-end: objects at PREFIX/NAME in a bucket of
  * AWS S3 or any S3-compatible store, signed with AWS Signature V4 by libcurl
  * (CURLOPT_AWS_SIGV4), HEAD for has, GET/PUT streamed from and to files,
- * many at once through http_batch. Objects that compress well are stored
- * gzip'd with "Content-Encoding: gzip" and undone by libcurl on download;
- * every download is verified against its name (incoming.c).
+ * many at once through http_batch. An object is stored as it is, so that
+ * what any S3 client downloads under PREFIX/NAME is exactly the value NAME
+ * names, and listings show true sizes. Objects that older versions stored
+ * gzip'd ("Content-Encoding: gzip") are still read (libcurl undoes the
+ * encoding) and are rewritten plain by s3_migrate. Every download is
+ * verified against its name (incoming.c), whoever uploaded it.
  *
  * Objects larger than the part size (GG_S3_PART_SIZE, 64 MiB) go up as
  * multipart uploads, in batches of requests: CreateMultipartUpload for a
  * group of objects, then all their parts at once (streamed from the file at
  * their offsets), then CompleteMultipartUpload, and AbortMultipartUpload
  * for every upload that did not complete, so that no parts are left behind
- * (see put_multipart()). A compressed object is gzip'd first and its gzip'd
- * copy is cut into parts, so an object is stored the same way whichever
- * path it takes. It does not list or create buckets.
+ * (see put_multipart()). Shared cache entries live at PREFIX/memo/THUNK,
+ * read and written whole (s3_entry_get, s3_entry_put). It does not list or
+ * create buckets.
  *
  * libcurl 7.88 signs what it is given but does not add x-amz-content-sha256,
  * so this file does (see /work/shared/infra.md §E); for a whole object the
@@ -24,7 +27,6 @@
  * end to end too.
  */
 #include "aws_credentials.h"
-#include "compress.h"
 #include "http_batch.h"
 #include "incoming.h"
 #include "s3_multipart.h"
@@ -49,7 +51,6 @@ struct s3 {
 	char *endpoint;      /* for messages: scheme://host[:port], no user info */
 	char *sigv4;         /* "aws:amz:REGION:s3" */
 	char *region;
-	bool compress;
 	uint64_t part_size;    /* GG_S3_PART_SIZE: larger objects go up in parts */
 	unsigned max_inflight; /* of the batch runner: how many parts keep it busy */
 	bool fatal;            /* a batch of this put stopped on e.g. a 403 */
@@ -68,6 +69,9 @@ enum s3_op {
 	S3_MP_PART,
 	S3_MP_COMPLETE,
 	S3_MP_ABORT,
+	/* a shared cache entry, PREFIX/memo/THUNK */
+	S3_ENTRY_GET,
+	S3_ENTRY_PUT,
 };
 
 /*
@@ -77,8 +81,7 @@ enum s3_op {
  */
 struct s3_upload {
 	struct gg_name name;
-	int fd;        /* what is sent: the store's file or its gzip'd copy */
-	char *gz_path; /* that copy, removed when the upload is settled; or NULL */
+	int fd;        /* the store's file */
 	uint64_t size; /* bytes sent */
 	uint64_t part_len;
 	unsigned n_parts;
@@ -101,21 +104,17 @@ struct s3_job {
 	struct store *local;
 	CURL *easy;
 	struct curl_slist *headers;
-	/* PUT: the local object, or its gzip'd temp copy */
+	/* PUT: the local object */
 	int fd;
 	uint64_t put_size;
 	char put_sha[GG_DIGEST_HEX + 1];
-	char *gz_path; /* compressed copy, made on the first attempt */
-	int gz_fd;
-	uint64_t gz_size;
-	char gz_sha[GG_DIGEST_HEX + 1];
 	/* GET: the verified sink, and why writing stopped */
 	struct incoming in;
 	int write_err; /* 0, -1 (I/O) or INCOMING_BAD_CONTENT */
 	char write_msg[512];
 	unsigned bad_content; /* downloads that did not match the name */
 	/* from the answer */
-	bool encoded; /* Content-Encoding was set */
+	bool encoded; /* Content-Encoding was set (an object stored gzip'd) */
 	char region_hint[40];
 	char body[600]; /* start of an error body (S3's XML) */
 	size_t body_len;
@@ -128,7 +127,12 @@ struct s3_job {
 	char part_sha[GG_DIGEST_HEX + 1]; /* read and hashed before the first attempt */
 	char etag[S3_MAX_ETAG + 1];
 	bool skipped;     /* not sent: another request of its upload had failed */
-	struct buf reply; /* the answer to Create or Complete, up to REPLY_MAX */
+	struct buf reply; /* the answer to Create or Complete, up to REPLY_MAX; an entry */
+	/* S3_ENTRY_PUT: what is sent (not owned) and its SHA-256 */
+	const char *entry;
+	size_t entry_len;
+	char entry_sha[GG_DIGEST_HEX + 1];
+	bool too_big; /* S3_ENTRY_GET: the entry is larger than STORAGE_ENTRY_MAX */
 };
 
 static struct s3 *s3_of(struct storage *st)
@@ -290,7 +294,6 @@ static int s3_open(const char *uri, struct storage **out)
 			s->url_base = xasprintf("%s://%s.%s%s/%s", scheme, bucket, host, path,
 			                        enc.data ? enc.data : "");
 		s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
-		s->compress = env_flag("GG_S3_COMPRESS", true);
 		r = s3_part_size_from_env(&s->part_size);
 	}
 	if (r == 0)
@@ -338,6 +341,8 @@ static void job_what(const struct s3_job *j, char *out, size_t size)
 		return;
 	case S3_MP_COMPLETE: snprintf(out, size, "complete the multipart upload of %s", n); return;
 	case S3_MP_ABORT: snprintf(out, size, "abort the multipart upload of %s", n); return;
+	case S3_ENTRY_GET: snprintf(out, size, "read the cache entry of %s", n); return;
+	case S3_ENTRY_PUT: snprintf(out, size, "write the cache entry of %s", n); return;
 	}
 	snprintf(out, size, "?");
 }
@@ -450,6 +455,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb;
 	long status = 0;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (j->op == S3_ENTRY_GET && status == 200) {
+		if (j->reply.len + len > STORAGE_ENTRY_MAX) {
+			j->too_big = true;
+			return 0; /* aborts the transfer */
+		}
+		buf_add(&j->reply, data, len);
+		return len;
+	}
 	if (j->op != S3_GET || status != 200) {
 		const char *d = data;
 		size_t l = len;
@@ -568,40 +581,12 @@ static void add_header(struct s3_job *j, const char *name, const char *value)
 	free(line);
 }
 
-/* PUT: the local object, gzip'd on the first attempt when that pays. */
+/* PUT: the local object, as it is (larger objects take the multipart path:
+ * the part size is at most the 5 GiB that a single PUT takes). */
 static int open_upload(struct s3_job *j)
 {
-	j->fd = -1;
-	if (j->gz_path) {
-		if (lseek(j->gz_fd, 0, SEEK_SET) < 0)
-			return gg_error_errno("cannot rewind a compressed copy of %s", j->name.s);
-		j->fd = j->gz_fd;
-		return 0;
-	}
-	int fd = store_open_object(j->local, &j->name);
-	if (fd < 0)
-		return -1;
-	/* larger objects take the multipart path (the part size is at most
-	 * the 5 GiB that a single PUT takes) */
-	uint64_t size = gg_name_size(&j->name);
-	if (j->http.attempts == 1 && j->s3->compress && compress_pays(fd, size)) {
-		int gz = compress_to_temp(fd, j->local->tmp, &j->gz_path, &j->gz_size, j->gz_sha);
-		if (gz >= 0 && j->gz_size <= S3_MAX_PART_SIZE) {
-			close(fd);
-			j->gz_fd = j->fd = gz;
-			return 0;
-		}
-		/* could not compress (e.g. disk full), or gzip grew a 5 GiB
-		 * object past the limit: send it as it is */
-		if (gz >= 0) {
-			close(gz);
-			unlink(j->gz_path);
-			free(j->gz_path);
-		}
-		j->gz_path = NULL;
-	}
-	j->fd = fd;
-	return 0;
+	j->fd = store_open_object(j->local, &j->name);
+	return j->fd < 0 ? -1 : 0;
 }
 
 static int s3_prepare(struct http_job *hj, CURL *e)
@@ -633,15 +618,9 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 			         j->name.s, s->base.uri, gg_last_error());
 			return -1;
 		}
-		if (j->fd == j->gz_fd) {
-			sha = j->gz_sha;
-			j->put_size = j->gz_size;
-			add_header(j, "Content-Encoding", "gzip");
-		} else {
-			gg_name_digest_hex(&j->name, j->put_sha);
-			sha = j->put_sha;
-			j->put_size = gg_name_size(&j->name);
-		}
+		gg_name_digest_hex(&j->name, j->put_sha);
+		sha = j->put_sha;
+		j->put_size = gg_name_size(&j->name);
 		add_header(j, "Content-Type", "application/octet-stream");
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->put_size);
@@ -654,8 +633,6 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	case S3_MP_CREATE:
 		/* what a single PUT would say about the object goes here */
 		add_header(j, "Content-Type", "application/octet-stream");
-		if (j->up->gz_path)
-			add_header(j, "Content-Encoding", "gzip");
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
@@ -691,6 +668,14 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->up->complete.len);
 		break;
 	case S3_MP_ABORT: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
+	case S3_ENTRY_GET: break;
+	case S3_ENTRY_PUT:
+		add_header(j, "Content-Type", "text/plain");
+		sha = j->entry_sha;
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->entry); /* the caller keeps it */
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->entry_len);
+		break;
 	}
 	add_header(j, "x-amz-content-sha256", sha);
 	if (s->cred.session_token)
@@ -698,7 +683,8 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	/* the query is sent as libcurl signs it: parameters sorted by name,
 	 * values encoded, and "uploads=" with its '=' (infra.md §E) */
 	struct buf url = BUF_INIT;
-	buf_printf(&url, "%s%s", s->url_base, j->name.s);
+	bool entry = j->op == S3_ENTRY_GET || j->op == S3_ENTRY_PUT;
+	buf_printf(&url, "%s%s%s", s->url_base, entry ? "memo/" : "", j->name.s);
 	if (j->op == S3_MP_CREATE) {
 		buf_adds(&url, "?uploads=");
 	} else if (j->op == S3_MP_PART) {
@@ -895,7 +881,7 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 		return judge_failure(j, rc, status);
 	case S3_GET: return finish_get(j, rc, status);
 	case S3_PUT:
-		if (j->fd >= 0 && j->fd != j->gz_fd)
+		if (j->fd >= 0)
 			close(j->fd);
 		j->fd = -1;
 		if (rc == CURLE_OK && status == 200)
@@ -915,27 +901,44 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 	case S3_MP_CREATE: return finish_create(j, rc, status);
 	case S3_MP_PART: return finish_part(j, rc, status);
 	case S3_MP_COMPLETE: return finish_complete(j, rc, status);
+	case S3_ENTRY_GET:
+		if (rc == CURLE_OK && status == 200) {
+			j->present = true;
+			return HTTP_DONE;
+		}
+		if (j->too_big) {
+			char what[200];
+			job_what(j, what, sizeof what);
+			snprintf(j->http.error, sizeof j->http.error,
+			         "cannot %s at %s: larger than %u bytes", what, j->s3->base.uri,
+			         STORAGE_ENTRY_MAX);
+			return HTTP_FAILED;
+		}
+		if (rc == CURLE_OK && status == 404 && !strstr(j->body, "NoSuchBucket")) {
+			j->present = false;
+			return HTTP_DONE;
+		}
+		buf_reset(&j->reply);
+		return judge_failure(j, rc, status);
+	case S3_ENTRY_PUT:
+		if (rc == CURLE_OK && status == 200)
+			return HTTP_DONE;
+		return judge_failure(j, rc, status);
 	}
 	return HTTP_FAILED;
 }
 
-/* Frees what a settled job kept across attempts: its download sink, its
- * compressed copy, the answer it kept. A part that failed marks its upload. */
+/* Frees what a settled job kept across attempts: its download sink, the
+ * answer it kept. A part that failed marks its upload. */
 static void s3_release(struct http_job *hj)
 {
 	struct s3_job *j = (struct s3_job *)hj;
 	incoming_discard(&j->in);
-	buf_free(&j->reply);
+	if (j->op != S3_ENTRY_GET) /* the entry is the caller's to take */
+		buf_free(&j->reply);
 	/* the rest of the upload's parts are not sent (see s3_prepare) */
 	if (j->up && j->http.state == HTTP_JOB_FAILED)
 		j->up->failed = true;
-	if (j->gz_fd >= 0)
-		close(j->gz_fd);
-	j->gz_fd = -1;
-	if (j->gz_path)
-		unlink(j->gz_path);
-	free(j->gz_path);
-	j->gz_path = NULL;
 }
 
 /* ---- batches ---- */
@@ -950,7 +953,7 @@ static void job_init(struct s3_job *j, struct s3 *s, enum s3_op op, struct store
 	j->op = op;
 	j->name = *name;
 	j->local = local;
-	j->fd = j->gz_fd = -1;
+	j->fd = -1;
 	j->in = (struct incoming)INCOMING_INIT;
 	j->reply = (struct buf)BUF_INIT;
 }
@@ -1024,8 +1027,7 @@ static void upload_fail(struct s3_upload *up, const char *why)
 		snprintf(up->error, sizeof up->error, "%s", why);
 }
 
-/* Opens what an upload sends, gzip'd first when that pays (as for a single
- * PUT), and cuts it into parts. */
+/* Opens what an upload sends and cuts it into parts. */
 static int upload_open(struct s3 *s, struct store *local, struct s3_upload *up)
 {
 	int fd = store_open_object(local, &up->name);
@@ -1033,18 +1035,6 @@ static int upload_open(struct s3 *s, struct store *local, struct s3_upload *up)
 		return -1;
 	up->fd = fd;
 	up->size = gg_name_size(&up->name);
-	if (s->compress && compress_pays(fd, up->size)) {
-		char sha[GG_DIGEST_HEX + 1];
-		uint64_t gz_size;
-		int gz = compress_to_temp(fd, local->tmp, &up->gz_path, &gz_size, sha);
-		if (gz >= 0) {
-			close(fd);
-			up->fd = gz;
-			up->size = gz_size;
-		} else {
-			up->gz_path = NULL; /* could not compress: send it as it is */
-		}
-	}
 	return s3_plan_parts(up->size, s->part_size, &up->part_len, &up->n_parts);
 }
 
@@ -1054,10 +1044,6 @@ static void upload_close(struct s3_upload *up)
 	if (up->fd >= 0)
 		close(up->fd);
 	up->fd = -1;
-	if (up->gz_path)
-		unlink(up->gz_path);
-	free(up->gz_path);
-	up->gz_path = NULL;
 	for (unsigned i = 0; up->etags && i < up->n_parts; i++)
 		free(up->etags[i]);
 	free(up->etags);
@@ -1228,7 +1214,7 @@ static void put_group(struct s3 *s, struct store *local, struct s3_upload *ups, 
 /*
  * Uploads objects larger than the part size, in groups of objects with
  * enough parts between them to keep every connection busy, and not more:
- * each upload of a group holds its file (and maybe a gzip'd copy) until the
+ * each upload of a group holds its file until the
  * group is settled. Returns how many failed; sets first if it is empty.
  */
 static size_t put_multipart(struct s3 *s, struct store *local, const struct gg_name *names,
@@ -1345,11 +1331,93 @@ static int s3_get(struct storage *st, struct store *local, const struct gg_name 
 	return storage_batch_error(failed, s->code, first);
 }
 
+/* One request about a cache entry; the entry's bytes stay in j->reply. */
+static int entry_request(struct s3 *s, struct s3_job *j)
+{
+	s->code = 0;
+	s->fatal = false;
+	struct http_job *p = &j->http;
+	char first[1024];
+	size_t failed = run_jobs(s, j, &p, 1, first, sizeof first);
+	curl_slist_free_all(j->headers);
+	j->headers = NULL;
+	return storage_batch_error(failed, s->code, first);
+}
+
+static int s3_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)
+{
+	struct s3 *s = s3_of(st);
+	struct s3_job j = {0};
+	job_init(&j, s, S3_ENTRY_GET, NULL, thunk);
+	int r = entry_request(s, &j);
+	if (r == 0 && j.present) {
+		buf_reset(out);
+		buf_add(out, j.reply.data ? j.reply.data : "", j.reply.len);
+		r = 1;
+	}
+	buf_free(&j.reply);
+	return r;
+}
+
+static int s3_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,
+                        size_t len)
+{
+	struct s3 *s = s3_of(st);
+	struct s3_job j = {0};
+	job_init(&j, s, S3_ENTRY_PUT, NULL, thunk);
+	j.entry = data;
+	j.entry_len = len;
+	struct gg_name digest;
+	gg_name_of_buf(data, len, GG_VALUE, &digest);
+	gg_name_digest_hex(&digest, j.entry_sha);
+	int r = entry_request(s, &j);
+	buf_free(&j.reply);
+	return r;
+}
+
+/*
+ * Rewrites objects that older versions stored gzip'd as plain objects: HEAD
+ * says which are encoded; those are downloaded (decoded by libcurl and
+ * verified against their names) unless the local store has them, then put
+ * again as they are, which replaces the encoded copies.
+ */
+static int s3_migrate(struct storage *st, struct store *local, const struct gg_name *names,
+                      size_t n, size_t *rewritten)
+{
+	struct s3 *s = s3_of(st);
+	s->code = 0;
+	*rewritten = 0;
+	struct http_job **ptrs;
+	struct s3_job *jobs = make_jobs(s, S3_HEAD, NULL, names, n, &ptrs);
+	char first[1024];
+	size_t failed = run_jobs(s, jobs, ptrs, n, first, sizeof first);
+	struct gg_name *enc = xcalloc(n ? n : 1, sizeof *enc);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].http.state == HTTP_JOB_OK && jobs[i].present && jobs[i].encoded)
+			enc[k++] = names[i];
+	free_jobs(jobs, n, ptrs);
+	int r = storage_batch_error(failed, s->code, first);
+	bool *ok = xcalloc(k ? k : 1, sizeof *ok);
+	if (r == 0 && k > 0)
+		r = s3_get(st, local, enc, k, ok);
+	if (r == 0 && k > 0)
+		r = s3_put(st, local, enc, k);
+	if (r == 0)
+		*rewritten = k;
+	free(ok);
+	free(enc);
+	return r;
+}
+
 const struct storage_ops storage_s3_ops = {
     .scheme = "s3",
     .open = s3_open,
     .has = s3_has,
     .put = s3_put,
     .get = s3_get,
+    .migrate = s3_migrate,
+    .entry_get = s3_entry_get,
+    .entry_put = s3_entry_put,
     .close = s3_close,
 };

@@ -16,6 +16,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,24 @@ void gg_hasher_final(struct gg_hasher *h, char kind, struct gg_name *out)
 		size >>= 4;
 	}
 	out->s[GG_NAME_LEN] = 0;
+}
+
+void gg_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+                        char out[GG_DIGEST_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &md_len);
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hexdigits[md[i] >> 4];
+		out[2 * i + 1] = hexdigits[md[i] & 15];
+	}
+	out[GG_DIGEST_HEX] = 0;
+}
+
+bool gg_secret_eq(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 void gg_name_of_buf(const void *data, size_t len, char kind, struct gg_name *out)

@@ -62,6 +62,12 @@ static inline bool gg_name_eq(const struct gg_name *a, const struct gg_name *b)
 /* Hex SHA-256 of the name (no kind or size), for S3's x-amz-content-sha256. */
 void gg_name_digest_hex(const struct gg_name *n, char out[GG_DIGEST_HEX + 1]);
 
+/* HMAC-SHA256 of data under key, as 64 lowercase hex digits. */
+void gg_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+                        char out[GG_DIGEST_HEX + 1]);
+/* a and b (len bytes each) are equal; takes the same time wherever they differ. */
+bool gg_secret_eq(const void *a, const void *b, size_t len);
+
 struct gg_ref {
 	struct gg_name name;
 	char *output; /* NULL for a value; the output path for a thunk output */

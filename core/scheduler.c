@@ -499,6 +499,15 @@ static void set_label(struct node *n, const struct thunk *t)
 	p[9] = 0;
 }
 
+/* After a miss of the local memo: the shared cache, if there is one (mu held). */
+static int remote_get(struct sched *s, const struct gg_name *name, struct memo *out)
+{
+	if (!s->o.remote_lookup || s->o.remote_lookup(s->o.remote_arg, name, out) != 1)
+		return 0;
+	s->stats.remote++;
+	return 1;
+}
+
 /* Finds or loads a node. NULL with an error if the thunk cannot be read. */
 static struct node *node_get(struct sched *s, const struct gg_name *name, struct cbs *cbs)
 {
@@ -522,7 +531,7 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	if (s->o.trace_path)
 		n->tr = xcalloc(1, sizeof *n->tr);
 	nameidx_put(&s->nodes, n);
-	if (memo_get(s->store, name, &n->memo) == 1) {
+	if (memo_get(s->store, name, &n->memo) == 1 || remote_get(s, name, &n->memo) == 1) {
 		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
 		s->ndone++;
@@ -986,7 +995,9 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		/* It may have been run while we waited; both names are memoised,
 		 * the reduced one catches more (early cut-off). */
 		struct memo memo;
-		if (memo_get(s->store, &n->run->rname, &memo) == 1) {
+		if (memo_get(s->store, &n->run->rname, &memo) == 1 ||
+		    remote_get(s, &n->run->rname, &memo) == 1) {
+			(void)memo_put(s->store, &n->name, &memo); /* a cache: best effort */
 			release_lock(s, n);
 			complete_node(s, n, &memo, true, cbs);
 			drain(s, cbs);
@@ -1029,6 +1040,8 @@ static void job_done(struct engine_job *job)
 	if (job->rc == 0 && job->result.outcome == EXEC_OK &&
 	    memo_put2(s->store, &job->name, &n->name, &job->result.outputs) < 0)
 		memo_err = xstrdup(gg_last_error());
+	else if (job->rc == 0 && job->result.outcome == EXEC_OK && s->o.remote_publish)
+		s->o.remote_publish(s->o.remote_arg, &n->name, &job->name, &job->result.outputs);
 	/* A program's failure is kept for `gg log` (a log, so no error). */
 	if (job->rc == 0 && job->result.outcome != EXEC_OK && !job->cancelled) {
 		failed = failure_message(n, job->thunk, &job->result);

@@ -69,6 +69,19 @@ struct sched_opts {
 	 * stderr: stderr_value names those bytes (kept with its memo entry).
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
+	/*
+	 * A shared action cache (backend/remote_cache.h), or NULL. remote_lookup
+	 * is asked after a miss of the local memo, for a thunk as it is loaded
+	 * and again for the reduced thunk before it runs: 1 and *out when its
+	 * outputs are now in the store (verified), else 0. It is called with
+	 * the scheduler's lock held (a lookup holds up the scheduler).
+	 * remote_publish is told (without the lock) of every thunk that ran and
+	 * succeeded, under its name and the reduced one.
+	 */
+	int (*remote_lookup)(void *arg, const struct gg_name *thunk, struct memo *out);
+	void (*remote_publish)(void *arg, const struct gg_name *thunk,
+	                       const struct gg_name *reduced, const struct memo *m);
+	void *remote_arg;
 };
 
 struct sched_outcome {
@@ -107,7 +120,8 @@ void sched_progress_end(struct sched *s);
 
 struct sched_stats {
 	size_t queued, running, executed, cached, failed, speculated, retried;
-	double cost; /* estimated, from engines' cost_per_second */
+	size_t remote; /* of cached: from the shared cache */
+	double cost;   /* estimated, from engines' cost_per_second */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *st);
 

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "remote_cache.h"
 #include "rundir.h"
 
 #include <errno.h>
@@ -300,6 +301,12 @@ static void log_fallback(void *arg, const char *thunk, const char *engine, const
 	ggfs_log(FUSE_LOG_NOTICE, "%s runs on %s: %s", thunk, engine, why);
 }
 
+static void log_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	ggfs_log(FUSE_LOG_NOTICE, "%s", msg);
+}
+
 static void log_retry(void *arg, const char *thunk, const char *engine, int attempt,
                       const char *why)
 {
@@ -470,6 +477,13 @@ int main(int argc, char **argv)
 	}
 	so.engines = engines;
 	so.nengines = nengines;
+	/* and $GG_REMOTE_CACHE the shared cache */
+	struct remote_cache_opts co = {.notice = log_notice, .notice_arg = &fs};
+	if (remote_cache_open(fs.store, &co, &fs.cache) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		goto out_unmount;
+	}
+	remote_cache_attach(fs.cache, &so);
 	for (size_t i = 0; i < nengines; i++)
 		so.speculate |= engine_starts_at_once(engines[i]);
 	fs.engines = engines;
@@ -508,6 +522,7 @@ out_unmount:
 	fuse_session_unmount(fs.se);
 out_signals:
 	engines_destroy(fs.engines, fs.nengines);
+	remote_cache_close(fs.cache);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
 	gg_cancel_destroy(&fs.cancel);

@@ -118,10 +118,12 @@ struct node {
 #define GGFS_VIRT_DEV ((dev_t)-1)
 
 struct force_job;
+struct remote_cache;
 
 struct ggfs {
 	struct engine **engines; /* from $GG_ENGINE, or the local engine */
 	size_t nengines;
+	struct remote_cache *cache; /* from $GG_REMOTE_CACHE, or NULL */
 	/* Configuration: written before the session starts, read-only afterwards. */
 	char *source;         /* absolute path of SOURCE */
 	char *mountpoint;     /* absolute path of MOUNTPOINT */

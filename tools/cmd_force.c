@@ -8,6 +8,7 @@
 #include "discover.h"
 #include "engine.h"
 #include "force.h"
+#include "remote_cache.h"
 #include "util.h"
 
 #include <errno.h>
@@ -46,7 +47,11 @@ static const char force_help[] =
     "                     repeat to mix, tried in order: -j 1000 -e lambda=f -j 2 -e local\n"
     "                     local | http=URL[,URL...] | lambda=FUNCTION[@REGION] | "
     "slurm[=PARTITION]\n"
-    "  --storage URI      where remote workers find inputs (default $GG_STORAGE)\n"
+    "  --storage URI      where remote workers find inputs, and the shared cache\n"
+    "                     (default $GG_STORAGE)\n"
+    "  --remote-cache MODE  off | read | readwrite: ask the shared cache in the\n"
+    "                     storage before running a thunk; publish what ran\n"
+    "                     (default $GG_REMOTE_CACHE, else off; see gg-storage(7))\n"
     "  --speculate MS     copy a thunk still running after MS ms to a free slot\n"
     "                     (on by default with http and lambda, from observed run times)\n"
     "  --no-speculate     never run speculative copies\n"
@@ -98,6 +103,19 @@ static void print_stderr(void *arg, const char *thunk, const struct gg_name *val
 		fputc('\n', stderr);
 	funlockfile(stderr);
 	buf_free(&b);
+}
+
+static void print_notice_msg(void *arg, const char *msg)
+{
+	print_notice(arg, "%s", msg);
+}
+
+/* ", N from the shared cache" for the summary line. */
+static const char *shared_count_text(size_t n)
+{
+	static char b[64];
+	snprintf(b, sizeof b, " (%zu of them from the shared cache)", n);
+	return b;
 }
 
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
@@ -153,6 +171,7 @@ int cmd_force(int argc, char **argv)
 	    {"help", no_argument, 0, 'h'},
 	    {"engine", required_argument, 0, 'e'},
 	    {"storage", required_argument, 0, 'U'},
+	    {"remote-cache", required_argument, 0, 'C'},
 	    {"speculate", required_argument, 0, 'x'},
 	    {"no-speculate", no_argument, 0, 'X'},
 	    {"retries", required_argument, 0, 'R'},
@@ -168,7 +187,7 @@ int cmd_force(int argc, char **argv)
 	bool to_stdout = false;
 	struct engine_spec *specs = NULL;
 	size_t nspecs = 0;
-	const char *storage = NULL;
+	const char *storage = NULL, *cache_mode = NULL;
 	int spec_mode = 0; /* 1: --speculate given, -1: --no-speculate */
 	bool j_before_e = false;
 	int c;
@@ -193,6 +212,11 @@ int cmd_force(int argc, char **argv)
 			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), jobs};
 			break;
 		case 'U': storage = optarg; break;
+		case 'C':
+			if (remote_cache_mode_parse(optarg, &(enum remote_cache_mode){0}) < 0)
+				return die_last();
+			cache_mode = optarg;
+			break;
 		case 'x':
 			if (parse_u64(optarg, &j) < 0 || j == 0)
 				return die_usage("--speculate %s: expected milliseconds", optarg);
@@ -298,6 +322,14 @@ int cmd_force(int argc, char **argv)
 		so.speculate = spec_mode > 0;
 	static struct notice_ctx notices;
 	notices = (struct notice_ctx){so.progress && isatty(2), s};
+	struct remote_cache *cache = NULL;
+	struct remote_cache_opts co = {
+	    .mode = cache_mode, .uri = storage, .notice = print_notice_msg, .notice_arg = &notices};
+	if (k && !engines_failed && remote_cache_open(s, &co, &cache) < 0) {
+		rc = die_last();
+		engines_failed = true; /* nothing is forced */
+	}
+	remote_cache_attach(cache, &so);
 	so.on_fallback = print_fallback;
 	so.on_retry = print_retry;
 	so.on_stderr = print_stderr;
@@ -313,9 +345,10 @@ int cmd_force(int argc, char **argv)
 	} else if (k && !engines_failed) {
 		bool cancelled = gg_cancel_fired(so.cancel);
 		if (summary || cancelled)
-			fprintf(stderr, "gg: %sexecuted %zu, from memo %zu, failed %zu\n",
+			fprintf(stderr, "gg: %sexecuted %zu, from memo %zu, failed %zu%s\n",
 			        cancelled ? "cancelled; before that: " : "", run.stats.executed,
-			        run.stats.cached, run.stats.failed);
+			        run.stats.cached, run.stats.failed,
+			        cache ? shared_count_text(run.stats.remote) : "");
 		for (size_t j = 0; j < nt; j++) {
 			const struct sched_outcome *o = &t[j].result;
 			if (t[j].plain)
@@ -340,6 +373,7 @@ int cmd_force(int argc, char **argv)
 			rc = 130;
 	}
 	force_run_end(&run);
+	remote_cache_close(cache);
 	if (have_cancel) {
 		catch_cancel_signals(false);
 		gg_cancel_destroy(&force_cancel);
@@ -412,6 +446,14 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 	}
 	struct sched_opts so = {
 	    .max_retries = -1, .progress = true, .engines = &local, .nengines = 1};
+	/* the shared cache as configured ($GG_REMOTE_CACHE, $GG_STORAGE) */
+	struct remote_cache *cache = NULL;
+	if (remote_cache_open(*s, &(struct remote_cache_opts){0}, &cache) < 0) {
+		engine_destroy(local);
+		force_target_free(&t);
+		return -1;
+	}
+	remote_cache_attach(cache, &so);
 	struct force_run run;
 	int r = force_targets(*s, &so, &t, 1, false, &run);
 	if (r == 0 && t.result.status != 0)
@@ -422,6 +464,7 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 	}
 	force_run_end(&run);
 	engine_destroy(local);
+	remote_cache_close(cache);
 	force_target_free(&t);
 	return r < 0 ? -1 : 1;
 }

@@ -33,6 +33,14 @@ static const char has_help[] =
     "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
     "Exit status: 0 all present, 1 some absent, 2 error.\n";
 
+static const char migrate_help[] =
+    "usage: gg remote-migrate URI NAME... (or - to read names from stdin)\n"
+    "Rewrites those of the named objects that an older gg stored gzip-encoded\n"
+    "(Content-Encoding: gzip) as plain objects, so that any S3 client reads\n"
+    "them as they are. Each is downloaded and verified first. For a whole bucket:\n"
+    "  aws s3 ls s3://BUCKET/PREFIX/ | awk '{print $4}' | grep -E '^[VT]' |\n"
+    "    gg remote-migrate s3://BUCKET/PREFIX -\n";
+
 /* Arguments after the URI, with "-" replaced by the lines of stdin. */
 static void collect_args(int argc, char **argv, struct strvec *out)
 {
@@ -238,6 +246,36 @@ int cmd_remote_has(int argc, char **argv)
 		free(present);
 	}
 	storage_close(st);
+	free(names);
+	strvec_free(&args);
+	return rc;
+}
+
+int cmd_remote_migrate(int argc, char **argv)
+{
+	struct strvec args = STRVEC_INIT;
+	struct gg_name *names = NULL;
+	struct storage *st = NULL;
+	int rc = open_args(argc, argv, migrate_help, &args, &names, &st);
+	struct store *local = NULL;
+	if (rc < 0 && open_store(true, &local) < 0)
+		rc = die_last();
+	if (rc < 0) {
+		size_t rewritten = 0;
+		rc = 0;
+		if (!st->ops->migrate)
+			fprintf(stderr,
+			        "gg: %s: nothing to migrate (only s3:// stored objects "
+			        "encoded)\n",
+			        st->uri);
+		else if (st->ops->migrate(st, local, names, args.n, &rewritten) < 0)
+			rc = die_last();
+		else
+			fprintf(stderr, "gg: rewrote %zu of %zu objects at %s as plain objects\n",
+			        rewritten, args.n, st->uri);
+	}
+	storage_close(st);
+	store_close(local);
 	free(names);
 	strvec_free(&args);
 	return rc;

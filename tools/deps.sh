@@ -2,7 +2,7 @@
 # Installs the Debian packages ggfs needs, in groups, only those missing:
 #
 #   tools/deps.sh [build]   building ggfs and `make demo` (a compiler, make,
-#                           FUSE 3, libcurl, OpenSSL, zlib)
+#                           FUSE 3, libcurl, OpenSSL)
 #   tools/deps.sh test      the whole test suite (`make check`): the build group,
 #                           clang, the servers the tests start on 127.0.0.1
 #                           (Ceph radosgw, Redis, Slurm, Node.js for Lambda's
@@ -15,7 +15,7 @@ set -eu
 group=${1:-build}
 build=(
 	build-essential pkg-config
-	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev zlib1g-dev
+	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev
 )
 test=(
 	"${build[@]}"

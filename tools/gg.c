@@ -35,6 +35,7 @@ static const char usage[] =
     "  push URI NAME|FILE...   upload objects to a remote store (s3://, redis://, file://)\n"
     "  pull URI NAME...        download objects from a remote store, verified\n"
     "  remote-has URI NAME...  ask a remote store which objects it has\n"
+    "  remote-migrate URI NAME...  rewrite objects an older gg stored gzip-encoded\n"
     "  report [--svg FILE] TRACE  summarise a `gg force --trace` file; draw its timeline\n"
     "  model-generic SPEC -- COMMAND [ARG...]\n"
     "                          make a thunk of COMMAND from a description of its files\n"
@@ -172,6 +173,7 @@ static const struct {
     {"push", cmd_push},
     {"pull", cmd_pull},
     {"remote-has", cmd_remote_has},
+    {"remote-migrate", cmd_remote_migrate},
     {"report", cmd_report},
     {"worker", cmd_worker},
     {"model-generic", cmd_model_generic},

@@ -21,6 +21,7 @@ int cmd_fsck(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+int cmd_remote_migrate(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_remote_has(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -12,7 +12,7 @@ gg help >help.txt
 sed 's/\\-/-/g' "$src/man/gg.1" >gg.1.txt
 man_of() { # COMMAND: its man page source
 	case $1 in
-	push | pull | remote-has) echo "$src/man/gg-storage.7" ;;
+	push | pull | remote-has | remote-migrate) echo "$src/man/gg-storage.7" ;;
 	*) echo "$src/man/gg-$1.1" ;;
 	esac
 }

@@ -129,6 +129,9 @@ check "FLUSHALL" test "$(rcmd FLUSHALL)" = "+OK"
 (cd a && gg remote-has "$URI" - <../names) >has3.out
 rc=$?
 check "remote-has after FLUSHALL: all absent (rc $rc)" test $rc -eq 1 -a "$(grep -c '^absent ' has3.out)" -eq 1003
+fresh_store nb
+out=$(cd nb && gg pull "$URI" "$(head -1 ../names)" 2>&1)
+check "pull of an object Redis lacks says so (GET's nil reply): $out" has_text "$out" "$(head -1 names): not in redis://127.0.0.1:"
 (cd a && timeout 120 gg push "$URI" - <../names) 2>push4.err >/dev/null
 check "push refills it once: $(tail -1 push4.err)" grep -q "pushed 1003 of 1003" push4.err
 (cd a && gg push "$URI" - <../names) 2>push5.err >/dev/null

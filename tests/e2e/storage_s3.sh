@@ -8,9 +8,13 @@
 # emptied bucket is refilled once (no loop). Then faults from a proxy in
 # front of radosgw: 500/503 replies, dropped connections and truncated bodies
 # are retried to success; a server that always fails or hangs gives a clear
-# error after bounded retries and time. Multipart uploads (GG_S3_PART_SIZE=5M):
-# a 12 MiB object goes up in 3 parts (ETag "...-3") and a compressible one
-# gzip'd in 2, both pull back byte for byte; a part failing once is retried;
+# error after bounded retries and time. The object format: a plain GET (curl)
+# of any stored object gives bytes whose SHA-256 and size are its name's, and
+# a listing shows true sizes; an object another client put under the right
+# key is used, not deleted; one a gg before this one stored gzip-encoded is
+# read and rewritten plain by gg remote-migrate. Multipart uploads
+# (GG_S3_PART_SIZE=5M): 12 MiB objects go up in 3 parts (ETag "...-3"), as
+# they are, and pull back byte for byte; a part failing once is retried;
 # a part that always fails, a truncated CreateMultipartUpload answer and a
 # 200 <Error> from CompleteMultipartUpload fail clearly, and
 # ListMultipartUploads then shows no upload left; a part size under 5 MiB is
@@ -91,26 +95,68 @@ check "pull 1,003 objects into a fresh store (rc $rc, $((SECONDS - t)) s): $(tai
 check "pulled objects equal the originals byte for byte" same_objects a/.gg b/.gg
 check "pulling again downloads nothing" bash -c "cd b && gg pull '$URI' - <../names 2>&1 | grep -q 'pulled 0 of 1003'"
 
-# the text object was stored gzip'd; the random ones as they are
+# ---- the object format: what any S3 client reads ----
 text=$(sed -n 1003p names)
-r1=$(sed -n 1001p names)
-curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$text" >head.out
-check "a compressible object is stored gzip'd" grep -qi '^content-encoding: gzip' head.out
-curl -s -I --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/$BUCKET/objs/$r1" >head.out
-check "random bytes are stored as they are" bash -c "! grep -qi '^content-encoding' head.out"
+plain_get() { # NAME: a plain signed GET, as any S3 client does it, into got.NAME
+	curl -s -o "$T/got.$1" -D "$T/hdr.$1" --aws-sigv4 aws:amz:us-east-1:s3 \
+		--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		"$S3_ENDPOINT/$BUCKET/objs/$1"
+}
+name_of_bytes() { # FILE: the value name of its bytes, from sha256sum and the size
+	printf 'V%s%012x' "$(sha256sum <"$1" | cut -c1-64)" "$(stat -c %s "$1")"
+}
+bad_get=
+for n in $(sed -n '1p;500p;1000p;1001p;1002p;1003p' names); do
+	plain_get "$n"
+	[ "$(name_of_bytes "got.$n")" = "$n" ] || bad_get="$bad_get $n"
+	grep -qi '^content-encoding' "hdr.$n" && bad_get="$bad_get $n(encoded)"
+done
+check "a plain GET of stored objects (small, random, text) gives bytes that hash to their names:${bad_get:- all do}" test -z "$bad_get"
+s3curl GET "/$BUCKET?list-type=2&prefix=objs%2F$text" >/dev/null
+check "a listing shows the text object's true size ($(stat -c %s a/large/text))" \
+	grep -q "<Size>$(stat -c %s a/large/text)</Size>" curl.out
+
+# an object another client put under the right key is used, and kept
+seq 1 300000 >other.txt
+other=$(name_of_bytes other.txt)
+check "another client uploads $other with curl" test "$(s3curl PUT "/$BUCKET/objs/$other" other.txt)" = 200
+fresh_store o
+out=$(cd o && gg pull "$URI" "$other" 2>&1)
+check "gg pulls it, verified: $out" has_text "$out" "pulled 1 of 1"
+check "... byte for byte" cmp other.txt "o/.gg/objects/${other:1:2}/$other"
+check "... and it is still in the bucket" bash -c "cd a && gg remote-has '$URI' $other >/dev/null"
+
+# an object an older gg stored gzip-encoded: read, then migrated
+seq 5 200000 >legacy.txt
+legacy=$(name_of_bytes legacy.txt)
+gzip -c legacy.txt >legacy.gz
+code=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
+	--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+	-H "Content-Encoding: gzip" -X PUT --data-binary @legacy.gz "$S3_ENDPOINT/$BUCKET/objs/$legacy")
+check "put a gzip-encoded object as gg used to ($(stat -c %s legacy.gz) of $(stat -c %s legacy.txt) bytes)" test "$code" = 200
+fresh_store g
+out=$(cd g && gg remote-has "$URI" "$legacy" && gg pull "$URI" "$legacy" 2>&1)
+check "gg still reads it: $out" has_text "$out" "pulled 1 of 1"
+check "... decoded, byte for byte" cmp legacy.txt "g/.gg/objects/${legacy:1:2}/$legacy"
+fresh_store g
+out=$(cd g && gg remote-migrate "$URI" "$legacy" "$other" 2>&1)
+check "gg remote-migrate rewrites exactly that one: $out" has_text "$out" "rewrote 1 of 2 objects"
+plain_get "$legacy"
+check "... now a plain GET gives the value itself" test "$(name_of_bytes "got.$legacy")" = "$legacy"
+check "... with no Content-Encoding" bash -c "! grep -qi '^content-encoding' 'hdr.$legacy'"
+out=$(cd g && gg remote-migrate "$URI" "$legacy" 2>&1)
+check "migrating again rewrites nothing: $out" has_text "$out" "rewrote 0 of 1 objects"
 
 check "virtual-host style (BUCKET.localhost)" bash -c "cd b && rm -rf .gg && gg init . >/dev/null &&
 	GG_S3_ENDPOINT=http://localhost:$RGW_PORT GG_S3_PATH_STYLE=0 gg pull '$URI' $(sed -n '1p;1001p' names | tr '\n' ' ') 2>/dev/null &&
 	test \$(find .gg/objects -type f | wc -l) -eq 2"
 
-# many compressible objects: temp files are released as jobs finish, so a
-# batch larger than the file descriptor limit goes through
+# files are released as jobs finish, so a batch larger than the file
+# descriptor limit goes through
 fresh_store ta
 for i in $(seq 1 400); do seq "$i" $((i + 1500)) >ta/$i; done
 out=$(cd ta && ulimit -n 200 && gg push "$URI" $(seq 1 400) 2>&1 >../tnames)
-check "push 400 gzip'd objects with 'ulimit -n 200': $out" has_text "$out" "pushed 400 of 400"
+check "push 400 objects with 'ulimit -n 200': $out" has_text "$out" "pushed 400 of 400"
 fresh_store t
 out=$(cd t && ulimit -n 200 && cut -d' ' -f1 ../tnames | gg pull "$URI" - 2>&1)
 check "... and pull them back: $out" has_text "$out" "pulled 400 of 400"
@@ -365,7 +411,7 @@ head -c 12M /dev/urandom >a/large/mp # 5 + 5 + 2 MiB
 python3 -c 'import os, sys; sys.stdout.write(os.urandom(6 << 20).hex())' >a/large/mptext
 (cd a && GG_S3_PART_SIZE=5M gg push "$URI" large/mp large/mptext) >mp.out 2>mp.err
 rc=$?
-check "push a 12 MiB random and a 12 MiB compressible object with GG_S3_PART_SIZE=5M (rc $rc): $(tail -1 mp.err)" test $rc -eq 0
+check "push a 12 MiB random and a 12 MiB text object with GG_S3_PART_SIZE=5M (rc $rc): $(tail -1 mp.err)" test $rc -eq 0
 mp=$(gg hash a/large/mp) mpt=$(gg hash a/large/mptext)
 s3head "$mp" >head.mp
 s3head "$mpt" >head.mpt
@@ -373,9 +419,10 @@ echo "# 12 MiB random: $(grep -i '^etag:' head.mp); 12 MiB hex text: $(grep -i '
 check "the random object went up in 3 parts (its ETag ends in -3)" grep -qi '^etag: ".*-3"$' head.mp
 check "... as it is (no Content-Encoding)" bash -c "! grep -qi '^content-encoding' head.mp"
 check "... its length is the object's" grep -qi "^content-length: $((12 << 20))$" head.mp
-check "the compressible one was gzip'd, then sent in 2 parts (ETag -2)" grep -qi '^etag: ".*-2"$' head.mpt
-check "... and is stored with Content-Encoding: gzip" grep -qi '^content-encoding: gzip' head.mpt
-check "... and its temporary gzip'd copy was removed" test -z "$(find a/.gg/tmp -type f)"
+check "the text one too, as it is (3 parts, no Content-Encoding)" bash -c "grep -qi '^etag: \".*-3\"' head.mpt && ! grep -qi '^content-encoding' head.mpt"
+plain_get "$mpt"
+check "... and a plain GET of it gives the value itself" test "$(name_of_bytes "got.$mpt")" = "$mpt"
+check "... no temporary file is left" test -z "$(find a/.gg/tmp -type f)"
 check "remote-has sees both" bash -c "cd a && gg remote-has '$URI' $mp $mpt >/dev/null"
 fresh_store m
 out=$(cd m && gg pull "$URI" "$mp" "$mpt" 2>&1)

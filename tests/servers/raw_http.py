@@ -9,6 +9,9 @@
 #   raw_http.py PORT relay FILE      listen on a free port (printed), pass every
 #                               connection on to PORT, append what clients send
 #                               to FILE; until killed
+#   raw_http.py PORT count FILE      the same relay (any TCP: HTTP, RESP), but
+#                               FILE gets a line "up N" or "down N" for every
+#                               N bytes a client sent or received
 import socket, sys, threading, time
 
 port = int(sys.argv[1])
@@ -127,7 +130,7 @@ elif mode == "conns":
     print("refused", refused)
     for s in socks:
         s.close()
-elif mode == "relay":
+elif mode in ("relay", "count"):
     capture = open(sys.argv[3], "ab", buffering=0)
     lock = threading.Lock()
     ls = socket.socket()
@@ -141,7 +144,10 @@ elif mode == "relay":
                 k = src.recv(65536)
                 if not k:
                     break
-                if record:
+                if mode == "count":
+                    with lock:
+                        capture.write(b"%s %d\n" % (b"up" if record else b"down", len(k)))
+                elif record:
                     with lock:
                         capture.write(k)
                 dst.sendall(k)

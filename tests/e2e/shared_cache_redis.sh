@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Two clients share one Redis as a shared cache (redis-server started on
+# 127.0.0.1 by tests/servers/start-redis.sh). Each has its own HOME, tree
+# (at another path) and store of the same sources:
+# - A builds the demo's C program with --remote-cache readwrite (entries
+#   are keys memo/THUNK);
+# - B forces the same target with --remote-cache read through a proxy that
+#   counts bytes: 0 thunks executed (its --summary), having downloaded the
+#   program's bytes plus at most BOUND bytes (one cache entry, RESP framing);
+# - a client logged in as a Redis ACL user allowed only GET, GETRANGE,
+#   STRLEN and EXISTS uses the cache and cannot write to it: its new thunks
+#   run, publishing fails with a notice naming the refusal (NOPERM), and
+#   Redis has no entry for them.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need python3 cmp cc make redis-cli
+trap 'exit 130' INT TERM # so that the EXIT trap stops the server
+here=$(cd "$(dirname "$0")" && pwd)
+servers=$here/../servers
+. "$servers/c_project.sh"
+cd "$T"
+BOUND=2048
+
+if ! env REDIS_ROOT="$T/redis" bash "$servers/start-redis.sh" >"$T/redis.env" 2>"$T/redis.log"; then
+	cat "$T/redis.log"
+	at_exit "bash '$servers/start-redis.sh' stop '$T/redis'"
+	not_ok "start redis-server (tests/servers/start-redis.sh)"
+	finish
+fi
+. "$T/redis.env"
+at_exit "bash '$servers/start-redis.sh' stop '$REDIS_ROOT'"
+unset GG_REMOTE_CACHE GG_REMOTE_CACHE_KEY GG_STORAGE
+R=redis://127.0.0.1:$REDIS_PORT
+
+python3 "$servers/raw_http.py" "$REDIS_PORT" count bytes.log >proxy.port 2>proxy.err &
+proxy_pid=$!
+at_exit "kill $proxy_pid"
+wait_for 100 test -s proxy.port
+P=redis://127.0.0.1:$(head -1 proxy.port)
+downloaded() { awk '$1 == "down" { n += $2 } END { print n + 0 }' bytes.log; }
+
+run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its own HOME
+	local n=$1
+	shift
+	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
+}
+for c in a b r; do mkdir -p "home.$c" && c_project "$c"; done
+
+out=$(run_force a --storage "$R" --remote-cache readwrite)
+check "A builds the program, publishing every thunk: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0 (0 of"
+top=$(grep -o 'T[0-9a-f]\{76\}' r/primes | head -1)
+check "Redis has the entry of the program's thunk (memo/$top)" test "$(redis-cli -p "$REDIS_PORT" EXISTS "memo/$top")" = 1
+size=$(stat -c %s a/primes)
+
+d0=$(downloaded)
+out=$(run_force b --storage "$P" --remote-cache read)
+got=$(($(downloaded) - d0))
+echo "# B downloaded $got bytes through the proxy: the program is $size bytes; the bound is $size + $BOUND"
+check "B, with another HOME, tree and store, executes 0 thunks: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+check "... and has A's program byte for byte" cmp a/primes b/primes
+check "... having downloaded the program and no more than $BOUND bytes besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+
+# a read-only ACL user
+check "create a read-only ACL user" test "$(redis-cli -p "$REDIS_PORT" ACL SETUSER reader on '>readerpw' '~*' -@all +get +getrange +strlen +exists)" = OK
+RO=redis://reader:readerpw@127.0.0.1:$REDIS_PORT
+out=$(run_force r --storage "$RO" --remote-cache read)
+check "a reader with read-only credentials uses the cache: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them"
+sed -i 's/primes below/primes under/' r/main.c
+(cd r && gg infer make >/dev/null 2>&1)
+new=$(grep -o 'T[0-9a-f]\{76\}' r/primes | head -1)
+out=$(run_force r --storage "$RO" --remote-cache readwrite)
+rc=$?
+echo "# read-only publish: $out"
+check "... its changed program builds (rc $rc)" test "$rc" = 0
+check "... running its new thunks" has_text "$out" "executed [1-9]"
+check "... and works" has_text "$(r/primes 100)" "25 primes under 100"
+check "... publishing is refused (NOPERM), and said once" \
+	test "$(grep -c 'shared cache: cannot publish .*NOPERM.*the user.s ACL does not allow it; not retried.*publishing nothing more in this run' <<<"$out")" = 1
+check "Redis has no entry for the reader's new thunk" test "$(redis-cli -p "$REDIS_PORT" EXISTS "memo/$new")" = 0
+finish
