@@ -217,8 +217,8 @@ static int check_paths(struct ggfs *fs)
 }
 
 /*
- * Every inode the kernel knows holds an O_PATH fd (as in passthrough_ll):
- * `ls -lR` of a large tree needs far more than the usual soft limit of 1024.
+ * The more inodes keep their O_PATH fd open (node.c), the fewer are
+ * reopened by path: take the whole hard limit.
  */
 static void raise_fd_limit(void)
 {
@@ -390,6 +390,7 @@ int main(int argc, char **argv)
 	fs.ggdir = node_new_dir(&fs, NODE_GGDIR, virt_ino(".gg"));
 	fs.byhash = node_new_dir(&fs, NODE_BYHASH, virt_ino(".gg/by-hash"));
 	raise_fd_limit();
+	nodes_set_fd_budget(&fs);
 	/* The kernel applies the caller's umask already. */
 	umask(0);
 	add_mount_options(&fs, &args);
