@@ -426,6 +426,17 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, err);
 }
 
+/*
+ * O_DIRECT: the kernel sends every read and write (no page cache), and the
+ * file of SOURCE is opened without it, since FUSE's buffers need not have
+ * the alignment O_DIRECT asks of them (EINVAL).
+ */
+static void set_direct_io(struct fuse_file_info *fi)
+{
+	if (fi->flags & O_DIRECT)
+		fi->direct_io = 1;
+}
+
 /* Replies to an open of a file of SOURCE, counted by node_open_cached. */
 static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
                             struct node *n, int fd)
@@ -473,7 +484,8 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		    lazy_open(fs, req, n, fi))
 			return;
 	}
-	int flags = fi->flags & ~O_NOFOLLOW;
+	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
+	set_direct_io(fi);
 	if (fs->writeback) {
 		/* The writeback cache may read a page to fill it around a write,
 		 * and it implements O_APPEND itself. */
@@ -521,7 +533,8 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int dfd = pass_fd(fs, req, dir);
 	if (dfd < 0)
 		return;
-	int oflags = (fi->flags | O_CREAT | O_CLOEXEC) & ~O_NOFOLLOW;
+	int oflags = (fi->flags | O_CREAT | O_CLOEXEC) & ~(O_NOFOLLOW | O_DIRECT);
+	set_direct_io(fi);
 	int fd = openat(dfd, name, oflags, mode);
 	if (fd < 0 && nodes_shed(fs, errno))
 		fd = openat(dfd, name, oflags, mode);
