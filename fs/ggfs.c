@@ -93,7 +93,9 @@ static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("materialize", materialize, 1),
     GG_OPT("--materialize", materialize, 1),
     GG_OPT("no_sandbox", no_sandbox, 1),
+    /* Refused (see main); writeback_cache is libfuse's name for it. */
     GG_OPT("writeback", writeback, 1),
+    GG_OPT("writeback_cache", writeback, 1),
     GG_OPT("no_writeback", writeback, 0),
     GG_OPT("passthrough", backing, 1),
     GG_OPT("no_passthrough", backing, 0),
@@ -129,11 +131,10 @@ static void usage(FILE *f)
 	      "    -o log=FILE            also log to FILE (default as a daemon: ggfs.log in\n"
 	      "                           the store; in the foreground: stderr only)\n"
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
-	      "    -o writeback           enable the kernel's writeback cache (default: off)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
 	      "    -o no_passthrough      never let the kernel read forced outputs from the\n"
 	      "                           store directly (default: it does where it can:\n"
-	      "                           Linux 6.9+, CAP_SYS_ADMIN, no writeback cache)\n"
+	      "                           Linux 6.9+, CAP_SYS_ADMIN)\n"
 	      "\n",
 	      f);
 }
@@ -357,6 +358,17 @@ int main(int argc, char **argv)
 	}
 	if (!fs.source || !fs.mountpoint || opts.mountpoint) {
 		usage(stderr);
+		rc = 2;
+		goto out_args;
+	}
+	if (fs.writeback) {
+		/* The kernel's writeback cache keeps the size it saw first: a
+		 * placeholder not forced yet would be read short (tar would
+		 * archive empty files without an error). */
+		fprintf(stderr,
+		        "ggfs: -o writeback (writeback_cache) is not supported: with it the "
+		        "kernel keeps the size it first saw, so a placeholder not forced yet "
+		        "would read as its old size\n");
 		rc = 2;
 		goto out_args;
 	}

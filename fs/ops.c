@@ -156,17 +156,17 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->max_write > (1u << 20) || conn->max_write == 0)
 		conn->max_write = 1u << 20;
 	conn->max_read = fs->max_read;
-	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	if (fs->splice)
 		conn->want |= conn->capable &
 		              (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	/* Symlinks are replaced, never modified, so their targets may be cached. */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	/* The user's -o max_background=N, writeback_cache... win. */
+	/* The user's -o max_background=N... win. */
 	if (fs->conn_opts)
 		fuse_apply_conn_info_opts(fs->conn_opts, conn);
+	/* Refused at start (ggfs.c): never on, whoever asks. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= conn->capable;
 	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
 	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
