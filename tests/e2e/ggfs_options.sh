@@ -52,8 +52,10 @@ check "an extra argument is refused" grep -q "unexpected argument 'extra'" extra
 ggfs -f -o store="$T/other",jobs=-1 top mnt 2>jobs.err
 check "jobs=-1 is refused" grep -q "jobs must be" jobs.err
 for o in writeback writeback_cache; do
-	ggfs -f -o store="$T/other",$o top mnt 2>wb.err
+	# (timeout: were it accepted, the foreground daemon would serve on)
+	timeout 10 ggfs -f -o store="$T/other",$o top mnt 2>wb.err
 	rc=$?
+	fusermount3 -u mnt 2>/dev/null
 	check "-o $o is refused before mounting (status 2), saying why" sh -c "[ $rc -eq 2 ] && grep -q 'writeback_cache) is not supported' wb.err && ! grep -qs ' $T/mnt ' /proc/mounts"
 done
 ggfs --help >help.out
