@@ -99,6 +99,8 @@ static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("no_writeback", writeback, 0),
     GG_OPT("passthrough", backing, 1),
     GG_OPT("no_passthrough", backing, 0),
+    GG_OPT("others_force", others_force, 1),
+    GG_OPT("no_others_force", others_force, 0),
     GG_OPT("splice", splice, 1),
     GG_OPT("no_splice", splice, 0),
     GG_OPT("timeout=%lf", timeout, 0),
@@ -132,6 +134,9 @@ static void usage(FILE *f)
 	      "                           the store; in the foreground: stderr only)\n"
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
+	      "    -o others_force        with allow_other: another user's open may force a\n"
+	      "                           placeholder, with this store and its engines (default:\n"
+	      "                           off; they read only what is forced already)\n"
 	      "    -o no_passthrough      never let the kernel read forced outputs from the\n"
 	      "                           store directly (default: it does where it can:\n"
 	      "                           Linux 6.9+, CAP_SYS_ADMIN)\n"
@@ -381,6 +386,7 @@ int main(int argc, char **argv)
 	fs.singlethread = opts.singlethread != 0;
 	fs.uid = getuid();
 	fs.gid = getgid();
+	ident_init(&fs);
 	if (check_paths(&fs) < 0)
 		goto out_args;
 	if (ggfs_open_store(fs.source, fs.store_opt, &fs.store) < 0) {
@@ -542,5 +548,6 @@ out_args:
 		fclose(log_file);
 	log_file = NULL;
 	free(fs.conn_opts);
+	ident_free(&fs);
 	return rc;
 }

@@ -11,6 +11,7 @@
  *   storefind.c finding the store that belongs to SOURCE
  *   backing.c   kernel passthrough of forced outputs, and the open modes
  *   watch.c     kernel cache timeouts; inotify on SOURCE invalidates them
+ *   ident.c     the caller's identity for calls that create or change files
  *
  * Not a public API: nothing outside fs/ includes this header.
  */
@@ -151,12 +152,18 @@ struct ggfs {
 	unsigned max_threads; /* -o max_threads=N */
 	unsigned max_read;    /* -o max_read=N (the mount option and conn->max_read agree) */
 	int backing;          /* -o passthrough (default) / no_passthrough */
+	int others_force;     /* -o others_force: another user's open may force */
 	int debug;            /* -d */
 	bool singlethread;    /* -s */
 	bool daemon;          /* logs go to syslog */
 	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
 	uid_t uid;                             /* owner shown for virtual nodes */
 	gid_t gid;
+	/* ident.c: creating and changing files as the caller (root daemons). */
+	bool as_caller;
+	gid_t *groups; /* the daemon's own supplementary groups */
+	size_t ngroups;
+	bool dont_mask; /* the kernel leaves the umask to ggfs (FUSE_CAP_DONT_MASK) */
 
 	struct store *store;
 	struct sched *sched;
@@ -364,6 +371,20 @@ void unwatch_dir_locked(struct ggfs *fs, struct node *n);
  * directory is watched, else -o timeout.
  */
 double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n);
+
+/* ---- ident.c ---- */
+/* At start: may the daemon take callers' identities (it runs as root)? */
+void ident_init(struct ggfs *fs);
+void ident_free(struct ggfs *fs);
+/*
+ * Takes the caller's fsuid, fsgid and supplementary groups on this thread,
+ * for a call that creates or changes a file: 0 (ident_leave must follow),
+ * or an errno (nothing to undo). A no-op for a daemon that is not root.
+ */
+int ident_enter(struct ggfs *fs, fuse_req_t req);
+void ident_leave(struct ggfs *fs);
+/* Is the caller another user than the mount's owner (and not root)? */
+bool ident_is_other(struct ggfs *fs, fuse_req_t req);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops ggfs_ops;

@@ -2,14 +2,18 @@
  * @file ops.c
  * The FUSE low-level handlers of ggfs, one per operation, gathered in one
  * table at the bottom. Ordinary files and directories pass through to
- * SOURCE read-write, as in libfuse's passthrough_ll (O_PATH fds, /proc/self/fd
- * for path-only calls), except that a node's fd is borrowed from node.c's
- * cache (node_fd/node_fd_put: it may be reopened by path). Three things differ: a read-only open of
- * a placeholder forces it (lazy.c) and never blocks this thread; stat of a placeholder whose output
- * is known shows the output's size and mode; and the root's ".gg" is the virtual namespace
- * (byhash.c), while SOURCE's own .gg store is hidden. Not supported: POSIX and BSD locks are left
- * to the kernel (local to this host), and files created through the mount belong to the user ggfs
- * runs as.
+ * SOURCE read-write, as in libfuse's passthrough_ll (O_PATH fds,
+ * /proc/self/fd for path-only calls), except that a node's fd is borrowed
+ * from node.c's cache (node_fd/node_fd_put: it may be reopened by path), and
+ * that calls creating or changing a file run as the caller (ident.c). Three
+ * things differ: a read-only open of a placeholder forces it (lazy.c) and
+ * never blocks this thread (another user's open forces only with
+ * -o others_force); stat of a placeholder whose output is known shows the
+ * output's size and mode; and the root's ".gg" is the virtual namespace
+ * (byhash.c), while SOURCE's own .gg store is hidden. Not supported: POSIX
+ * and BSD locks are left to the kernel (local to this host), and O_TMPFILE
+ * (libfuse 3.14 answers the kernel's FUSE_TMPFILE with ENOSYS, which the
+ * kernel turns into EOPNOTSUPP).
  *
  * File handles: fh is a plain fd for files of SOURCE; the fd of a store
  * object (a forced output) carries GGFS_FH_STORE so that nothing that
@@ -159,6 +163,9 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (fs->splice)
 		conn->want |= conn->capable &
 		              (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	/* The kernel enforces POSIX ACLs (read through getxattr), and leaves the
+	 * umask to ggfs, which applies it unless a default ACL rules. */
+	conn->want |= conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK);
 	/* Symlinks are replaced, never modified, so their targets may be cached. */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
@@ -171,6 +178,7 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
 	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
+	fs->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
 	backing_init(fs, conn);
 	GGFS_DEBUG(fs, "init: protocol %u.%u, max_write %u, max_read %u, capable 0x%x, want 0x%x",
 	           conn->proto_major, conn->proto_minor, conn->max_write, conn->max_read,
@@ -231,6 +239,12 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	char proc[64];
 	fd_proc_path(pfd, proc);
 	int r = 0;
+	int err = ident_enter(fs, req);
+	if (err) {
+		node_fd_put(fs, n);
+		fuse_reply_err(req, err);
+		return;
+	}
 	if (valid & FUSE_SET_ATTR_MODE)
 		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
 	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
@@ -252,7 +266,8 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			tv[1] = attr->st_mtim;
 		r = fd >= 0 ? futimens(fd, tv) : utimensat(AT_FDCWD, proc, tv, 0);
 	}
-	int err = r < 0 ? errno : 0;
+	err = r < 0 ? errno : 0;
+	ident_leave(fs);
 	node_fd_put(fs, n);
 	if (err) {
 		fuse_reply_err(req, err);
@@ -286,7 +301,24 @@ static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 }
 
-/* mknod, mkdir and symlink. */
+/*
+ * The mode to create a file with in the directory dfd: with
+ * FUSE_CAP_DONT_MASK the kernel leaves the caller's umask to ggfs, which
+ * applies it unless the directory has a default ACL (whose mask then rules,
+ * as on the directory itself). The daemon's own umask is 0.
+ */
+static mode_t create_mode(struct ggfs *fs, fuse_req_t req, int dfd, mode_t mode)
+{
+	if (!fs->dont_mask)
+		return mode; /* masked by the kernel already */
+	char proc[64];
+	fd_proc_path(dfd, proc);
+	if (getxattr(proc, "system.posix_acl_default", NULL, 0) > 0)
+		return mode;
+	return mode & ~fuse_req_ctx(req)->umask;
+}
+
+/* mknod, mkdir and symlink, as the caller. */
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
                        const char *link)
 {
@@ -297,10 +329,15 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	if (dfd < 0 && !err)
 		err = -dfd;
 	if (!err) {
-		int r = link            ? symlinkat(link, dfd, name)
-		        : S_ISDIR(mode) ? mkdirat(dfd, name, mode & 07777)
-		                        : mknodat(dfd, name, mode, rdev);
-		err = r < 0 ? errno : 0;
+		mode = (mode & S_IFMT) | create_mode(fs, req, dfd, mode & 07777);
+		err = ident_enter(fs, req);
+		if (!err) {
+			int r = link            ? symlinkat(link, dfd, name)
+			        : S_ISDIR(mode) ? mkdirat(dfd, name, mode & 07777)
+			                        : mknodat(dfd, name, mode, rdev);
+			err = r < 0 ? errno : 0;
+			ident_leave(fs);
+		}
 		node_fd_put(fs, dir);
 	}
 	struct fuse_entry_param e;
@@ -341,8 +378,12 @@ static void gg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 			err = fd < 0 ? -fd : -dfd;
 		} else {
 			fd_proc_path(fd, proc);
-			if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
-				err = errno;
+			err = ident_enter(fs, req);
+			if (!err) {
+				if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
+					err = errno;
+				ident_leave(fs);
+			}
 			node_fd_put(fs, dir);
 		}
 		if (fd >= 0)
@@ -371,8 +412,12 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 		err = -dfd;
 	if (!err) {
 		node_unlinking(fs, dfd, name);
-		if (unlinkat(dfd, name, flags) < 0)
-			err = errno;
+		err = ident_enter(fs, req);
+		if (!err) {
+			if (unlinkat(dfd, name, flags) < 0)
+				err = errno;
+			ident_leave(fs);
+		}
 		node_fd_put(fs, dir);
 	}
 	fuse_reply_err(req, err);
@@ -411,9 +456,14 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	if (!err) {
 		if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
 			node_unlinking(fs, bfd, newname);
-		if (renameat2(afd, name, bfd, newname, flags) < 0) {
-			err = errno;
-		} else {
+		err = ident_enter(fs, req);
+		int r = err ? -1 : renameat2(afd, name, bfd, newname, flags);
+		if (!err) {
+			if (r < 0)
+				err = errno;
+			ident_leave(fs);
+		}
+		if (!err) {
 			follow_rename(fs, b, bfd, newname);
 			if (flags & RENAME_EXCHANGE)
 				follow_rename(fs, a, afd, name);
@@ -450,6 +500,27 @@ static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_in
 	}
 }
 
+/*
+ * The policy for other users (allow_other): an open by another user than
+ * the mount's owner reads what is forced already, but starts no force (with
+ * the owner's store, engines and credentials) unless -o others_force. The
+ * attributes were just read, so a result in the memo counts as forced.
+ * False after replying EACCES.
+ */
+static bool may_force(struct ggfs *fs, fuse_req_t req, struct node *n)
+{
+	if (fs->others_force || !ident_is_other(fs, req) || lazy_is_forced(fs, n))
+		return true;
+	char *where = node_display_path(fs, n);
+	ggfs_log(FUSE_LOG_NOTICE,
+	         "%s: uid %u may not start its force (it is not the mount's owner; see -o "
+	         "others_force)",
+	         where, (unsigned)fuse_req_ctx(req)->uid);
+	free(where);
+	fuse_reply_err(req, EACCES);
+	return false;
+}
+
 static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ggfs *fs = ggfs_of(req);
@@ -464,7 +535,10 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (writing) {
 			fuse_reply_err(req, EROFS);
 		} else if (n->kind == NODE_OUTPUT) {
-			lazy_open(fs, req, n, fi); /* always lazy */
+			struct stat st;
+			virt_attr(fs, n, &st);
+			if (may_force(fs, req, n))
+				lazy_open(fs, req, n, fi); /* always lazy */
 		} else {
 			int fd = store_open_object(fs->store, &n->lz.ref.name);
 			if (fd < 0) {
@@ -480,9 +554,13 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!writing) {
 		/* Writers get the placeholder file itself: it then stops being one. */
 		struct stat st;
-		if (pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st) &&
-		    lazy_open(fs, req, n, fi))
-			return;
+		if (pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st)) {
+			lazy_adjust_attr(fs, n, &st); /* learns from the memo */
+			if (!may_force(fs, req, n))
+				return;
+			if (lazy_open(fs, req, n, fi))
+				return;
+		}
 	}
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
@@ -505,10 +583,16 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else {
 		char proc[64];
 		fd_proc_path(pfd, proc);
-		fd = open(proc, flags | O_CLOEXEC);
-		if (fd < 0 && nodes_shed(fs, errno))
+		/* A writer opens as itself (reads never do: they may force). */
+		int e = writing ? ident_enter(fs, req) : 0;
+		if (!e) {
 			fd = open(proc, flags | O_CLOEXEC);
-		int e = errno;
+			if (fd < 0 && nodes_shed(fs, errno))
+				fd = open(proc, flags | O_CLOEXEC);
+			e = fd < 0 ? errno : 0;
+			if (writing)
+				ident_leave(fs);
+		}
 		node_fd_put(fs, n);
 		errno = e;
 	}
@@ -535,10 +619,16 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	int oflags = (fi->flags | O_CREAT | O_CLOEXEC) & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
-	int fd = openat(dfd, name, oflags, mode);
-	if (fd < 0 && nodes_shed(fs, errno))
+	mode = create_mode(fs, req, dfd, mode);
+	int fd = -1;
+	err = ident_enter(fs, req);
+	if (!err) {
 		fd = openat(dfd, name, oflags, mode);
-	err = fd < 0 ? errno : 0;
+		if (fd < 0 && nodes_shed(fs, errno))
+			fd = openat(dfd, name, oflags, mode);
+		err = fd < 0 ? errno : 0;
+		ident_leave(fs);
+	}
 	node_fd_put(fs, dir);
 	if (err) {
 		fuse_reply_err(req, err);
@@ -930,7 +1020,11 @@ static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		return;
 	char proc[64];
 	fd_proc_path(fd, proc);
-	int err = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+	int err = ident_enter(fs, req);
+	if (!err) {
+		err = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+		ident_leave(fs);
+	}
 	node_fd_put(fs, n);
 	fuse_reply_err(req, err);
 }
@@ -948,7 +1042,11 @@ static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	char proc[64];
 	fd_proc_path(fd, proc);
-	int err = removexattr(proc, name) < 0 ? errno : 0;
+	int err = ident_enter(fs, req);
+	if (!err) {
+		err = removexattr(proc, name) < 0 ? errno : 0;
+		ident_leave(fs);
+	}
 	node_fd_put(fs, n);
 	fuse_reply_err(req, err);
 }
