@@ -83,8 +83,13 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = 1;
 	switch (n->kind) {
 	case NODE_GGDIR:
-	case NODE_BYHASH:
 		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		break;
+	case NODE_BYHASH:
+		/* The mount's owner's only (and root's): with allow_other, other
+		 * users must not read the store's objects through the mount. */
+		st->st_mode = S_IFDIR | 0500;
 		st->st_nlink = 2;
 		break;
 	case NODE_OBJECT:

@@ -95,10 +95,14 @@ static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("materialize", materialize, 1),
     GG_OPT("--materialize", materialize, 1),
     GG_OPT("no_sandbox", no_sandbox, 1),
+    /* Refused (see main); writeback_cache is libfuse's name for it. */
     GG_OPT("writeback", writeback, 1),
+    GG_OPT("writeback_cache", writeback, 1),
     GG_OPT("no_writeback", writeback, 0),
     GG_OPT("passthrough", backing, 1),
     GG_OPT("no_passthrough", backing, 0),
+    GG_OPT("others_force", others_force, 1),
+    GG_OPT("no_others_force", others_force, 0),
     GG_OPT("splice", splice, 1),
     GG_OPT("no_splice", splice, 0),
     GG_OPT("timeout=%lf", timeout, 0),
@@ -131,11 +135,13 @@ static void usage(FILE *f)
 	      "    -o log=FILE            also log to FILE (default as a daemon: ggfs.log in\n"
 	      "                           the store; in the foreground: stderr only)\n"
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
-	      "    -o writeback           enable the kernel's writeback cache (default: off)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
+	      "    -o others_force        with allow_other: another user's open may force a\n"
+	      "                           placeholder, with this store and its engines (default:\n"
+	      "                           off; they read only what is forced already)\n"
 	      "    -o no_passthrough      never let the kernel read forced outputs from the\n"
 	      "                           store directly (default: it does where it can:\n"
-	      "                           Linux 6.9+, CAP_SYS_ADMIN, no writeback cache)\n"
+	      "                           Linux 6.9+, CAP_SYS_ADMIN)\n"
 	      "\n",
 	      f);
 }
@@ -219,8 +225,8 @@ static int check_paths(struct ggfs *fs)
 }
 
 /*
- * Every inode the kernel knows holds an O_PATH fd (as in passthrough_ll):
- * `ls -lR` of a large tree needs far more than the usual soft limit of 1024.
+ * The more inodes keep their O_PATH fd open (node.c), the fewer are
+ * reopened by path: take the whole hard limit.
  */
 static void raise_fd_limit(void)
 {
@@ -368,6 +374,17 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out_args;
 	}
+	if (fs.writeback) {
+		/* The kernel's writeback cache keeps the size it saw first: a
+		 * placeholder not forced yet would be read short (tar would
+		 * archive empty files without an error). */
+		fprintf(stderr,
+		        "ggfs: -o writeback (writeback_cache) is not supported: with it the "
+		        "kernel keeps the size it first saw, so a placeholder not forced yet "
+		        "would read as its old size\n");
+		rc = 2;
+		goto out_args;
+	}
 	if (fs.jobs < 0 || fs.jobs > 100000 || fs.timeout < 0) {
 		fprintf(stderr, "ggfs: jobs must be 0 to 100000 and timeout not negative\n");
 		rc = 2;
@@ -377,6 +394,7 @@ int main(int argc, char **argv)
 	fs.singlethread = opts.singlethread != 0;
 	fs.uid = getuid();
 	fs.gid = getgid();
+	ident_init(&fs);
 	if (check_paths(&fs) < 0)
 		goto out_args;
 	if (ggfs_open_store(fs.source, fs.store_opt, &fs.store) < 0) {
@@ -398,6 +416,7 @@ int main(int argc, char **argv)
 	fs.ggdir = node_new_dir(&fs, NODE_GGDIR, virt_ino(".gg"));
 	fs.byhash = node_new_dir(&fs, NODE_BYHASH, virt_ino(".gg/by-hash"));
 	raise_fd_limit();
+	nodes_set_fd_budget(&fs);
 	/* The kernel applies the caller's umask already. */
 	umask(0);
 	add_mount_options(&fs, &args);
@@ -543,5 +562,6 @@ out_args:
 		fclose(log_file);
 	log_file = NULL;
 	free(fs.conn_opts);
+	ident_free(&fs);
 	return rc;
 }

@@ -11,6 +11,7 @@
  *   storefind.c finding the store that belongs to SOURCE
  *   backing.c   kernel passthrough of forced outputs, and the open modes
  *   watch.c     kernel cache timeouts; inotify on SOURCE invalidates them
+ *   ident.c     the caller's identity for calls that create or change files
  *
  * Not a public API: nothing outside fs/ includes this header.
  */
@@ -84,7 +85,22 @@ struct lazy {
 struct node {
 	struct node *hnext; /* hash chain, protected by fs->mu */
 	enum node_kind kind;
-	int fd;           /* O_PATH fd of the underlying file; -1 for virtual nodes */
+	/*
+	 * The O_PATH fd of the underlying file, or -1: virtual nodes, and files
+	 * whose fd was closed to stay under the fd limit (node.c reopens them
+	 * by path). Protected by fs->mu; use node_fd()/node_fd_put().
+	 */
+	int fd;
+	unsigned fd_users;                /* borrowers of fd: it stays open while non-zero */
+	bool fd_keep;                     /* never closed: no path leads to the file any more */
+	struct node *lru_prev, *lru_next; /* in fs->lru while fd is open */
+	/*
+	 * The name it was last found by, in directory `parent` (pinned):
+	 * the path node_fd() reopens. Follows renames through the mount and
+	 * every new lookup. NULL for the root and virtual nodes.
+	 */
+	struct node *parent;
+	char *name;
 	dev_t dev;        /* table key: the underlying file's (dev, ino), or */
 	ino_t ino;        /* (GGFS_VIRT_DEV, synthetic number) for virtual nodes */
 	uint64_t nlookup; /* the kernel's lookup count, protected by fs->mu */
@@ -132,18 +148,24 @@ struct ggfs {
 	int jobs;             /* -o jobs=N (0 = number of CPUs) */
 	int materialize;      /* -o materialize / --materialize */
 	int no_sandbox;       /* -o no_sandbox */
-	int writeback;        /* -o writeback (or writeback_cache); final after init */
+	int writeback;        /* -o writeback (or writeback_cache): refused; always 0 after start */
 	int splice;           /* -o splice */
 	double timeout;       /* -o timeout=SEC: entry/attr timeout of SOURCE files */
 	unsigned max_threads; /* -o max_threads=N */
 	unsigned max_read;    /* -o max_read=N (the mount option and conn->max_read agree) */
 	int backing;          /* -o passthrough (default) / no_passthrough */
+	int others_force;     /* -o others_force: another user's open may force */
 	int debug;            /* -d */
 	bool singlethread;    /* -s */
 	bool daemon;          /* logs go to syslog */
 	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
 	uid_t uid;                             /* owner shown for virtual nodes */
 	gid_t gid;
+	/* ident.c: creating and changing files as the caller (root daemons). */
+	bool as_caller;
+	gid_t *groups; /* the daemon's own supplementary groups */
+	size_t ngroups;
+	bool dont_mask; /* the kernel leaves the umask to ggfs (FUSE_CAP_DONT_MASK) */
 
 	struct store *store;
 	struct sched *sched;
@@ -159,6 +181,13 @@ struct ggfs {
 	struct node *byhash;
 	struct node **table;         /* protected by mu: open hashing on (dev, ino) */
 	size_t table_cap, table_len; /* protected by mu */
+	/*
+	 * Open fds of nodes (not the root's), protected by mu: at most fd_cap
+	 * besides those borrowed or kept, least recently used first out.
+	 */
+	struct node *lru_head, *lru_tail;
+	size_t nfds, fd_cap;
+	bool fd_cap_warned;
 
 	/* Finished forces waiting for a done thread; protected by done_mu. */
 	pthread_mutex_t done_mu;
@@ -201,14 +230,39 @@ void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
 
 /* ---- node.c ---- */
 void nodes_init(struct ggfs *fs, int root_fd);
+/* How many fds of nodes to keep open: from RLIMIT_NOFILE, after raising it. */
+void nodes_set_fd_budget(struct ggfs *fs);
 void nodes_free_all(struct ggfs *fs);
 struct node *node_of(struct ggfs *fs, fuse_ino_t ino);
 fuse_ino_t node_ino(struct ggfs *fs, const struct node *n);
 /*
- * Finds or adds the node of an underlying file (fd is O_PATH, consumed) and
- * counts one kernel lookup. Never fails (allocation aborts).
+ * Finds or adds the node of an underlying file found as `name` in `dir`
+ * (fd is its O_PATH fd, consumed; dir NULL for "." and "..": the path is not
+ * recorded) and counts one kernel lookup. Never fails (allocation aborts).
  */
-struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st);
+struct node *node_get_pass(struct ggfs *fs, struct node *dir, const char *name, int fd,
+                           const struct stat *st);
+/*
+ * Borrows the O_PATH fd of a NODE_PASS node, reopening it by its path if it
+ * was closed (checked to be the same file): the fd, or -errno (ESTALE when
+ * the path no longer leads to it). Every success is paired with node_fd_put.
+ */
+int node_fd(struct ggfs *fs, struct node *n);
+void node_fd_put(struct ggfs *fs, struct node *n);
+/*
+ * After a call failed with err: if err is EMFILE or ENFILE, closes fds of
+ * nodes that nobody borrows and lowers the budget; true if the call is
+ * worth retrying.
+ */
+bool nodes_shed(struct ggfs *fs, int err);
+/* A rename through the mount moved the file (dev, ino) to newname in newdir. */
+void node_moved(struct ggfs *fs, dev_t dev, ino_t ino, struct node *newdir, const char *newname);
+/*
+ * Before name in dir is removed or replaced (dirfd: dir's borrowed fd): if
+ * that may take the last path to a file the kernel knows, its fd is kept
+ * open from now on (an open, unlinked file still has attributes).
+ */
+void node_unlinking(struct ggfs *fs, int dirfd, const char *name);
 /* Finds or adds a by-hash node for ref (kind NODE_OBJECT or NODE_OUTPUT); counts a lookup. */
 struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct gg_ref *ref);
 /* A permanent virtual directory (pinned, never freed before unmount). */
@@ -222,8 +276,8 @@ void node_forget(struct ggfs *fs, struct node *n, uint64_t nlookup);
 void node_pin_locked(struct node *n);
 void node_unpin_locked(struct ggfs *fs, struct node *n);
 void node_unpin(struct ggfs *fs, struct node *n);
-/* "/proc/self/fd/N" of a node's O_PATH fd. */
-void node_proc_path(const struct node *n, char out[64]);
+/* "/proc/self/fd/N" of an fd (a node's, borrowed with node_fd). */
+void fd_proc_path(int fd, char out[64]);
 /*
  * The path of a node as the user sees it (MOUNTPOINT/...), for messages;
  * malloc'd, never NULL.
@@ -310,8 +364,8 @@ void watch_start(struct ggfs *fs);
 void watch_quiesce(struct ggfs *fs);
 /* After unmounting: stop the watch thread. */
 void watch_stop(struct ggfs *fs);
-/* Watch a directory node, or stop (fs->mu held). */
-void watch_dir_locked(struct ggfs *fs, struct node *n);
+/* Watch a directory node (fd: its O_PATH fd), or stop (fs->mu held). */
+void watch_dir_locked(struct ggfs *fs, struct node *n, int fd);
 void unwatch_dir_locked(struct ggfs *fs, struct node *n);
 /*
  * Entry and attribute timeout of a file of SOURCE looked up in dir (NULL:
@@ -319,6 +373,20 @@ void unwatch_dir_locked(struct ggfs *fs, struct node *n);
  * directory is watched, else -o timeout.
  */
 double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n);
+
+/* ---- ident.c ---- */
+/* At start: may the daemon take callers' identities (it runs as root)? */
+void ident_init(struct ggfs *fs);
+void ident_free(struct ggfs *fs);
+/*
+ * Takes the caller's fsuid, fsgid and supplementary groups on this thread,
+ * for a call that creates or changes a file: 0 (ident_leave must follow),
+ * or an errno (nothing to undo). A no-op for a daemon that is not root.
+ */
+int ident_enter(struct ggfs *fs, fuse_req_t req);
+void ident_leave(struct ggfs *fs);
+/* Is the caller another user than the mount's owner (and not root)? */
+bool ident_is_other(struct ggfs *fs, fuse_req_t req);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops ggfs_ops;

@@ -105,9 +105,14 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	int64_t begun = stamp_clock();
 	struct gg_ref ref = {0};
 	char proc[64];
-	node_proc_path(n, proc);
-	int r = 0;
-	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int r = 0, fd = -1, pfd = node_fd(fs, n);
+	if (pfd >= 0) {
+		fd_proc_path(pfd, proc);
+		fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && nodes_shed(fs, errno))
+			fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		node_fd_put(fs, n);
+	}
 	struct stat fst;
 	if (fd >= 0 && fstat(fd, &fst) == 0) {
 		stamp_of(&fst, &now);
@@ -430,8 +435,14 @@ static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref
                        const struct gg_name *value, bool exec)
 {
 	char proc[64], path[PATH_MAX];
-	node_proc_path(n, proc);
+	int pfd = node_fd(fs, n);
+	if (pfd < 0)
+		return gg_error("cannot find the placeholder's path: %s", strerror(-pfd));
+	fd_proc_path(pfd, proc);
 	ssize_t k = readlink(proc, path, sizeof path - 1);
+	int err = errno;
+	node_fd_put(fs, n);
+	errno = err;
 	if (k < 0)
 		return gg_error_errno("cannot find the placeholder's path");
 	path[k] = 0;

@@ -5,13 +5,24 @@
  * table (a linked list makes `ls -l` of 10,000 files quadratic). A node
  * lives while the kernel's lookup count or ggfs's own pins are non-zero.
  * It does not classify placeholders (lazy.c) or build attributes (ops.c).
+ *
+ * Handles, not fds: a node keeps the name it was last found by in its
+ * parent directory, and its O_PATH fd is only a cache, closed least
+ * recently used first to stay within RLIMIT_NOFILE, and reopened by that
+ * path (checked to be the same (dev, ino)) when next needed. Renames
+ * through the mount and every lookup keep the path current, so a tree of
+ * any size works under a 1,024-fd limit. A file whose last name is removed
+ * through the mount keeps its fd (nothing could reopen it).
  */
 #include "ggfs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static size_t key_hash(dev_t dev, ino_t ino)
@@ -88,6 +99,132 @@ void nodes_init(struct ggfs *fs, int root_fd)
 	fs->root.fd = root_fd;
 	fs->root.nlookup = 2; /* never forgotten */
 	fs->root.pins = 1;
+	fs->fd_cap = 1024;
+}
+
+/* Fewer than this and every lookup would reopen a path. */
+#define GGFS_MIN_FDS 16
+
+void nodes_set_fd_budget(struct ggfs *fs)
+{
+	/* Half the limit: the rest is for open files, /dev/fuse clones (one per
+	 * FUSE thread), the store and the engines. */
+	struct rlimit rl;
+	size_t cap = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		cap = (size_t)rl.rlim_cur / 2;
+	if (cap > 262144)
+		cap = 262144;
+	if (cap < GGFS_MIN_FDS)
+		cap = GGFS_MIN_FDS;
+	pthread_mutex_lock(&fs->mu);
+	fs->fd_cap = cap;
+	pthread_mutex_unlock(&fs->mu);
+}
+
+/* ---- the fd cache (fs->mu held) ---- */
+
+static void lru_unlink(struct ggfs *fs, struct node *n)
+{
+	if (!n->lru_prev && fs->lru_head != n)
+		return; /* not in the list (a kept fd) */
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else
+		fs->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else
+		fs->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+}
+
+/* Most recently used at the head. */
+static void lru_push(struct ggfs *fs, struct node *n)
+{
+	n->lru_prev = NULL;
+	n->lru_next = fs->lru_head;
+	if (fs->lru_head)
+		fs->lru_head->lru_prev = n;
+	else
+		fs->lru_tail = n;
+	fs->lru_head = n;
+}
+
+/* Makes fd the node's open fd (it had none). */
+static void fd_adopt(struct ggfs *fs, struct node *n, int fd)
+{
+	n->fd = fd;
+	fs->nfds++;
+	lru_push(fs, n);
+}
+
+static void fd_drop(struct ggfs *fs, struct node *n)
+{
+	lru_unlink(fs, n);
+	close(n->fd);
+	n->fd = -1;
+	fs->nfds--;
+}
+
+/* Closes least recently used fds nobody borrows until at most `keep` are open. */
+static size_t shed_to(struct ggfs *fs, size_t keep)
+{
+	size_t closed = 0;
+	struct node *n = fs->lru_tail;
+	while (n && fs->nfds > keep) {
+		struct node *prev = n->lru_prev;
+		if (!n->fd_users && !n->fd_keep && n->parent) {
+			fd_drop(fs, n);
+			closed++;
+		}
+		n = prev;
+	}
+	return closed;
+}
+
+bool nodes_shed(struct ggfs *fs, int err)
+{
+	if (err != EMFILE && err != ENFILE)
+		return false;
+	/* The limit is lower than the budget assumed (prlimit on a running
+	 * daemon, many open files): keep half of what is open now, and at most
+	 * half the limit as it is now (a free fd number must be below it). */
+	struct rlimit rl;
+	size_t lim = SIZE_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		lim = (size_t)rl.rlim_cur / 2;
+	pthread_mutex_lock(&fs->mu);
+	size_t keep = fs->nfds / 2 < lim ? fs->nfds / 2 : lim;
+	if (keep < GGFS_MIN_FDS)
+		keep = GGFS_MIN_FDS;
+	bool warn = !fs->fd_cap_warned;
+	fs->fd_cap_warned = true;
+	if (keep < fs->fd_cap)
+		fs->fd_cap = keep;
+	size_t closed = shed_to(fs, keep);
+	size_t cap = fs->fd_cap;
+	pthread_mutex_unlock(&fs->mu);
+	if (warn)
+		ggfs_log(FUSE_LOG_WARNING,
+		         "the fd limit was reached (%s): keeping at most %zu files open "
+		         "for inodes from now on",
+		         strerror(err), cap);
+	return closed > 0;
+}
+
+/* Sets the path of n (fs->mu held): pins the new parent, unpins the old. */
+static void set_path_locked(struct ggfs *fs, struct node *n, struct node *dir, const char *name)
+{
+	if (n->parent == dir && n->name && !strcmp(n->name, name))
+		return;
+	struct node *old = n->parent;
+	node_pin_locked(dir);
+	free(n->name);
+	n->parent = dir;
+	n->name = xstrdup(name);
+	if (old)
+		node_unpin_locked(fs, old);
 }
 
 static void node_free(struct node *n)
@@ -95,17 +232,23 @@ static void node_free(struct node *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	lazy_free(&n->lz);
+	free(n->name);
 	free(n);
 }
 
-/* fs->mu held. */
+/* fs->mu held. Frees n if nothing holds it; unpins its parent. */
 static void maybe_free(struct ggfs *fs, struct node *n)
 {
 	if (n->nlookup || n->pins || n == &fs->root)
 		return;
 	table_remove(fs, n);
 	unwatch_dir_locked(fs, n);
+	if (n->fd >= 0)
+		fd_drop(fs, n);
+	struct node *parent = n->parent;
 	node_free(n);
+	if (parent)
+		node_unpin_locked(fs, parent);
 }
 
 void nodes_free_all(struct ggfs *fs)
@@ -125,6 +268,8 @@ void nodes_free_all(struct ggfs *fs)
 	fs->wtab = NULL;
 	fs->wtab_cap = fs->wtab_len = 0;
 	lazy_free(&fs->root.lz);
+	fs->lru_head = fs->lru_tail = NULL;
+	fs->nfds = 0;
 	pthread_mutex_unlock(&fs->mu);
 }
 
@@ -138,7 +283,8 @@ fuse_ino_t node_ino(struct ggfs *fs, const struct node *n)
 	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
-struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st)
+struct node *node_get_pass(struct ggfs *fs, struct node *dir, const char *name, int fd,
+                           const struct stat *st)
 {
 	pthread_mutex_lock(&fs->mu);
 	struct node *n = table_find(fs, st->st_dev, st->st_ino, NULL);
@@ -146,21 +292,146 @@ struct node *node_get_pass(struct ggfs *fs, int fd, const struct stat *st)
 		n = &fs->root;
 	if (n) {
 		n->nlookup++;
+		if (n != &fs->root && dir)
+			set_path_locked(fs, n, dir, name);
+		if (n->fd < 0) {
+			fd_adopt(fs, n, fd);
+			fd = -1;
+		} else if (n->fd_users == 0 && n != &fs->root) {
+			lru_unlink(fs, n);
+			lru_push(fs, n);
+		}
+		shed_to(fs, fs->fd_cap);
 		pthread_mutex_unlock(&fs->mu);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return n;
 	}
 	n = xcalloc(1, sizeof *n);
 	n->kind = NODE_PASS;
-	n->fd = fd;
+	n->fd = -1;
 	n->dev = st->st_dev;
 	n->ino = st->st_ino;
 	n->nlookup = 1;
 	table_insert(fs, n);
+	if (dir)
+		set_path_locked(fs, n, dir, name);
+	else
+		n->fd_keep = true; /* found by ".." only: no path to reopen it by */
+	fd_adopt(fs, n, fd);
 	if (S_ISDIR(st->st_mode))
-		watch_dir_locked(fs, n);
+		watch_dir_locked(fs, n, fd);
+	shed_to(fs, fs->fd_cap);
 	pthread_mutex_unlock(&fs->mu);
 	return n;
+}
+
+int node_fd(struct ggfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (n->fd >= 0) {
+		n->fd_users++;
+		if (n != &fs->root && !n->fd_keep) {
+			lru_unlink(fs, n);
+			lru_push(fs, n);
+		}
+		pthread_mutex_unlock(&fs->mu);
+		return n->fd;
+	}
+	struct node *dir = n->parent;
+	if (n->kind != NODE_PASS || !dir) {
+		pthread_mutex_unlock(&fs->mu);
+		return -ESTALE;
+	}
+	node_pin_locked(dir);
+	char *name = xstrdup(n->name);
+	pthread_mutex_unlock(&fs->mu);
+
+	/* Reopen by path, outside the lock (the parent may need reopening too). */
+	int fd = -1, err = 0;
+	int dfd = node_fd(fs, dir);
+	if (dfd < 0) {
+		err = -dfd;
+	} else {
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && nodes_shed(fs, errno))
+			fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+		node_fd_put(fs, dir);
+	}
+	struct stat st;
+	if (fd >= 0) {
+		if (fstat(fd, &st) < 0) {
+			err = errno;
+		} else if (st.st_dev != n->dev || st.st_ino != n->ino) {
+			GGFS_DEBUG(fs, "inode %llu: %s now names another file",
+			           (unsigned long long)n->ino, name);
+			err = ESTALE;
+		}
+		if (err) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	/* Removed or replaced behind the mount's back: this inode is gone. */
+	if (err == ENOENT || err == ENOTDIR)
+		err = ESTALE;
+	free(name);
+	pthread_mutex_lock(&fs->mu);
+	if (fd >= 0) {
+		if (n->fd >= 0) { /* another thread reopened it meanwhile */
+			close(fd);
+		} else {
+			fd_adopt(fs, n, fd);
+		}
+		n->fd_users++;
+		fd = n->fd;
+		shed_to(fs, fs->fd_cap);
+	}
+	node_unpin_locked(fs, dir);
+	pthread_mutex_unlock(&fs->mu);
+	return fd >= 0 ? fd : -err;
+}
+
+void node_fd_put(struct ggfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	n->fd_users--;
+	pthread_mutex_unlock(&fs->mu);
+}
+
+void node_moved(struct ggfs *fs, dev_t dev, ino_t ino, struct node *newdir, const char *newname)
+{
+	pthread_mutex_lock(&fs->mu);
+	struct node *n = table_find(fs, dev, ino, NULL);
+	if (n && n->parent)
+		set_path_locked(fs, n, newdir, newname);
+	pthread_mutex_unlock(&fs->mu);
+}
+
+void node_unlinking(struct ggfs *fs, int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (!S_ISDIR(st.st_mode) && st.st_nlink > 1))
+		return;
+	pthread_mutex_lock(&fs->mu);
+	struct node *n = table_find(fs, st.st_dev, st.st_ino, NULL);
+	if (n)
+		node_pin_locked(n);
+	pthread_mutex_unlock(&fs->mu);
+	if (!n)
+		return;
+	int fd = node_fd(fs, n);
+	pthread_mutex_lock(&fs->mu);
+	if (fd >= 0) {
+		if (!n->fd_keep)
+			lru_unlink(fs, n);
+		n->fd_keep = true;
+		n->fd_users--;
+	}
+	node_unpin_locked(fs, n);
+	pthread_mutex_unlock(&fs->mu);
 }
 
 struct node *node_find_locked(struct ggfs *fs, dev_t dev, ino_t ino)
@@ -241,9 +512,9 @@ void node_unpin(struct ggfs *fs, struct node *n)
 	pthread_mutex_unlock(&fs->mu);
 }
 
-void node_proc_path(const struct node *n, char out[64])
+void fd_proc_path(int fd, char out[64])
 {
-	snprintf(out, 64, "/proc/self/fd/%d", n->fd);
+	snprintf(out, 64, "/proc/self/fd/%d", fd);
 }
 
 char *node_display_path(struct ggfs *fs, const struct node *n)
@@ -253,8 +524,13 @@ char *node_display_path(struct ggfs *fs, const struct node *n)
 	if (n->kind != NODE_PASS)
 		return xasprintf("%s/.gg", fs->mountpoint);
 	char proc[64], target[PATH_MAX];
-	node_proc_path(n, proc);
-	ssize_t k = readlink(proc, target, sizeof target - 1);
+	int fd = node_fd(fs, (struct node *)n);
+	ssize_t k = -1;
+	if (fd >= 0) {
+		fd_proc_path(fd, proc);
+		k = readlink(proc, target, sizeof target - 1);
+		node_fd_put(fs, (struct node *)n);
+	}
 	if (k < 0)
 		return xasprintf("%s/(inode %llu)", fs->mountpoint, (unsigned long long)n->ino);
 	target[k] = 0;

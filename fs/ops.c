@@ -2,14 +2,18 @@
  * @file ops.c
  * The FUSE low-level handlers of ggfs, one per operation, gathered in one
  * table at the bottom. Ordinary files and directories pass through to
- * SOURCE read-write, as in libfuse's passthrough_ll (O_PATH fds, /proc/self/fd
- * for path-only calls). Three things differ: a read-only open of a
- * placeholder forces it (lazy.c) and never blocks this thread; stat of a
- * placeholder whose output is known shows the output's size and mode; and
- * the root's ".gg" is the virtual namespace (byhash.c), while SOURCE's own
- * .gg store is hidden. Not supported: POSIX and BSD locks are left to the
- * kernel (local to this host), and files created through the mount belong
- * to the user ggfs runs as.
+ * SOURCE read-write, as in libfuse's passthrough_ll (O_PATH fds,
+ * /proc/self/fd for path-only calls), except that a node's fd is borrowed
+ * from node.c's cache (node_fd/node_fd_put: it may be reopened by path), and
+ * that calls creating or changing a file run as the caller (ident.c). Three
+ * things differ: a read-only open of a placeholder forces it (lazy.c) and
+ * never blocks this thread (another user's open forces only with
+ * -o others_force); stat of a placeholder whose output is known shows the
+ * output's size and mode; and the root's ".gg" is the virtual namespace
+ * (byhash.c), while SOURCE's own .gg store is hidden. Not supported: POSIX
+ * and BSD locks are left to the kernel (local to this host), and O_TMPFILE
+ * (libfuse 3.14 answers the kernel's FUSE_TMPFILE with ENOSYS, which the
+ * kernel turns into EOPNOTSUPP).
  *
  * File handles: fh is a plain fd for files of SOURCE; the fd of a store
  * object (a forced output) carries GGFS_FH_STORE so that nothing that
@@ -44,6 +48,11 @@ static bool fh_is_store(const struct fuse_file_info *fi)
 	return (fi->fh & GGFS_FH_STORE) != 0;
 }
 
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+}
+
 static bool is_ggdir_name(struct ggfs *fs, struct node *dir, const char *name)
 {
 	return dir == &fs->root && !strcmp(name, ".gg");
@@ -62,14 +71,36 @@ static int check_entry(struct ggfs *fs, struct node *dir, const char *name, int 
 	return 0;
 }
 
+/* Borrows a NODE_PASS node's fd (node_fd), or replies its error: -1. */
+static int pass_fd(struct ggfs *fs, fuse_req_t req, struct node *n)
+{
+	int fd = node_fd(fs, n);
+	if (fd < 0)
+		fuse_reply_err(req, -fd);
+	return fd;
+}
+
+/* fstat of a node's file: 0 or an errno. */
+static int pass_stat(struct ggfs *fs, struct node *n, struct stat *st)
+{
+	int fd = node_fd(fs, n);
+	if (fd < 0)
+		return -fd;
+	int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	int err = r < 0 ? errno : 0;
+	node_fd_put(fs, n);
+	return err;
+}
+
 static int node_stat(struct ggfs *fs, struct node *n, struct stat *st)
 {
 	if (n->kind != NODE_PASS) {
 		virt_attr(fs, n, st);
 		return 0;
 	}
-	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return errno;
+	int err = pass_stat(fs, n, st);
+	if (err)
+		return err;
 	if (lazy_classify(fs, n, st))
 		lazy_adjust_attr(fs, n, st);
 	return 0;
@@ -84,16 +115,24 @@ static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
 		return virt_lookup(fs, dir, name, e);
 	if (dir == &fs->root && !strcmp(name, ".."))
 		name = "."; /* never above SOURCE */
-	int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
+	int dfd = node_fd(fs, dir);
+	if (dfd < 0)
+		return -dfd;
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && nodes_shed(fs, errno))
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int err = fd < 0 ? errno : 0;
+	node_fd_put(fs, dir);
+	if (err)
+		return err;
 	struct stat st;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		int err = errno;
+		err = errno;
 		close(fd);
 		return err;
 	}
-	struct node *n = node_get_pass(fs, fd, &st);
+	/* "." and ".." are not names to reopen a file by. */
+	struct node *n = node_get_pass(fs, is_dot(name) ? NULL : dir, name, fd, &st);
 	memset(e, 0, sizeof *e);
 	e->ino = node_ino(fs, n);
 	e->attr = st;
@@ -121,21 +160,25 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->max_write > (1u << 20) || conn->max_write == 0)
 		conn->max_write = 1u << 20;
 	conn->max_read = fs->max_read;
-	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	if (fs->splice)
 		conn->want |= conn->capable &
 		              (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	/* The kernel enforces POSIX ACLs (read through getxattr), and leaves the
+	 * umask to ggfs, which applies it unless a default ACL rules. */
+	conn->want |= conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK);
 	/* Symlinks are replaced, never modified, so their targets may be cached. */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	/* The user's -o max_background=N, writeback_cache... win. */
+	/* The user's -o max_background=N... win. */
 	if (fs->conn_opts)
 		fuse_apply_conn_info_opts(fs->conn_opts, conn);
+	/* Refused at start (ggfs.c): never on, whoever asks. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= conn->capable;
 	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
 	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
+	fs->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
 	backing_init(fs, conn);
 	GGFS_DEBUG(fs, "init: protocol %u.%u, max_write %u, max_read %u, capable 0x%x, want 0x%x",
 	           conn->proto_major, conn->proto_minor, conn->max_write, conn->max_read,
@@ -190,15 +233,24 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	}
 	/* A forced output's fd is a store object: use the file's path instead. */
 	int fd = fi && !fh_is_store(fi) ? fh_fd(fi) : -1;
+	int pfd = pass_fd(fs, req, n);
+	if (pfd < 0)
+		return;
 	char proc[64];
-	node_proc_path(n, proc);
+	fd_proc_path(pfd, proc);
 	int r = 0;
+	int err = ident_enter(fs, req);
+	if (err) {
+		node_fd_put(fs, n);
+		fuse_reply_err(req, err);
+		return;
+	}
 	if (valid & FUSE_SET_ATTR_MODE)
 		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
 	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
 		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
-		r = fchownat(n->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		r = fchownat(pfd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	}
 	if (r == 0 && (valid & FUSE_SET_ATTR_SIZE))
 		r = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(proc, attr->st_size);
@@ -214,8 +266,11 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			tv[1] = attr->st_mtim;
 		r = fd >= 0 ? futimens(fd, tv) : utimensat(AT_FDCWD, proc, tv, 0);
 	}
-	if (r < 0) {
-		fuse_reply_err(req, errno);
+	err = r < 0 ? errno : 0;
+	ident_leave(fs);
+	node_fd_put(fs, n);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	gg_getattr(req, ino, fi);
@@ -230,9 +285,14 @@ static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	ssize_t k = readlinkat(n->fd, "", buf, sizeof buf);
+	int fd = pass_fd(fs, req, n);
+	if (fd < 0)
+		return;
+	ssize_t k = readlinkat(fd, "", buf, sizeof buf);
+	int err = k < 0 ? errno : 0;
+	node_fd_put(fs, n);
 	if (k < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, err);
 	else if (k == (ssize_t)sizeof buf)
 		fuse_reply_err(req, ENAMETOOLONG);
 	else {
@@ -241,18 +301,44 @@ static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 }
 
-/* mknod, mkdir and symlink. */
+/*
+ * The mode to create a file with in the directory dfd: with
+ * FUSE_CAP_DONT_MASK the kernel leaves the caller's umask to ggfs, which
+ * applies it unless the directory has a default ACL (whose mask then rules,
+ * as on the directory itself). The daemon's own umask is 0.
+ */
+static mode_t create_mode(struct ggfs *fs, fuse_req_t req, int dfd, mode_t mode)
+{
+	if (!fs->dont_mask)
+		return mode; /* masked by the kernel already */
+	char proc[64];
+	fd_proc_path(dfd, proc);
+	if (getxattr(proc, "system.posix_acl_default", NULL, 0) > 0)
+		return mode;
+	return mode & ~fuse_req_ctx(req)->umask;
+}
+
+/* mknod, mkdir and symlink, as the caller. */
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
                        const char *link)
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *dir = node_of(fs, parent);
 	int err = check_entry(fs, dir, name, EEXIST);
+	int dfd = err ? -1 : node_fd(fs, dir);
+	if (dfd < 0 && !err)
+		err = -dfd;
 	if (!err) {
-		int r = link            ? symlinkat(link, dir->fd, name)
-		        : S_ISDIR(mode) ? mkdirat(dir->fd, name, mode & 07777)
-		                        : mknodat(dir->fd, name, mode, rdev);
-		err = r < 0 ? errno : 0;
+		mode = (mode & S_IFMT) | create_mode(fs, req, dfd, mode & 07777);
+		err = ident_enter(fs, req);
+		if (!err) {
+			int r = link            ? symlinkat(link, dfd, name)
+			        : S_ISDIR(mode) ? mkdirat(dfd, name, mode & 07777)
+			                        : mknodat(dfd, name, mode, rdev);
+			err = r < 0 ? errno : 0;
+			ident_leave(fs);
+		}
+		node_fd_put(fs, dir);
 	}
 	struct fuse_entry_param e;
 	if (!err)
@@ -287,9 +373,21 @@ static void gg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof e);
 	if (!err) {
-		node_proc_path(n, proc);
-		if (linkat(AT_FDCWD, proc, dir->fd, name, AT_SYMLINK_FOLLOW) < 0)
-			err = errno;
+		int fd = node_fd(fs, n), dfd = fd < 0 ? fd : node_fd(fs, dir);
+		if (fd < 0 || dfd < 0) {
+			err = fd < 0 ? -fd : -dfd;
+		} else {
+			fd_proc_path(fd, proc);
+			err = ident_enter(fs, req);
+			if (!err) {
+				if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
+					err = errno;
+				ident_leave(fs);
+			}
+			node_fd_put(fs, dir);
+		}
+		if (fd >= 0)
+			node_fd_put(fs, n);
 	}
 	if (!err)
 		err = node_stat(fs, n, &e.attr);
@@ -303,24 +401,44 @@ static void gg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 	fuse_reply_entry(req, &e);
 }
 
-static void gg_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* unlink and rmdir. */
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *dir = node_of(fs, parent);
 	int err = check_entry(fs, dir, name, EPERM);
-	if (!err && unlinkat(dir->fd, name, 0) < 0)
-		err = errno;
+	int dfd = err ? -1 : node_fd(fs, dir);
+	if (dfd < 0 && !err)
+		err = -dfd;
+	if (!err) {
+		node_unlinking(fs, dfd, name);
+		err = ident_enter(fs, req);
+		if (!err) {
+			if (unlinkat(dfd, name, flags) < 0)
+				err = errno;
+			ident_leave(fs);
+		}
+		node_fd_put(fs, dir);
+	}
 	fuse_reply_err(req, err);
+}
+
+static void gg_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, 0);
 }
 
 static void gg_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct ggfs *fs = ggfs_of(req);
-	struct node *dir = node_of(fs, parent);
-	int err = check_entry(fs, dir, name, EPERM);
-	if (!err && unlinkat(dir->fd, name, AT_REMOVEDIR) < 0)
-		err = errno;
-	fuse_reply_err(req, err);
+	remove_entry(req, parent, name, AT_REMOVEDIR);
+}
+
+/* After a rename: the file now at name in dir is found there from now on. */
+static void follow_rename(struct ggfs *fs, struct node *dir, int dfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		node_moved(fs, st.st_dev, st.st_ino, dir, name);
 }
 
 static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -331,9 +449,42 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int err = check_entry(fs, a, name, EPERM);
 	if (!err)
 		err = check_entry(fs, b, newname, EPERM);
-	if (!err && renameat2(a->fd, name, b->fd, newname, flags) < 0)
-		err = errno;
+	int afd = err ? -1 : node_fd(fs, a);
+	int bfd = afd < 0 ? -1 : node_fd(fs, b);
+	if (!err && (afd < 0 || bfd < 0))
+		err = afd < 0 ? -afd : -bfd;
+	if (!err) {
+		if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
+			node_unlinking(fs, bfd, newname);
+		err = ident_enter(fs, req);
+		int r = err ? -1 : renameat2(afd, name, bfd, newname, flags);
+		if (!err) {
+			if (r < 0)
+				err = errno;
+			ident_leave(fs);
+		}
+		if (!err) {
+			follow_rename(fs, b, bfd, newname);
+			if (flags & RENAME_EXCHANGE)
+				follow_rename(fs, a, afd, name);
+		}
+	}
+	if (bfd >= 0)
+		node_fd_put(fs, b);
+	if (afd >= 0)
+		node_fd_put(fs, a);
 	fuse_reply_err(req, err);
+}
+
+/*
+ * O_DIRECT: the kernel sends every read and write (no page cache), and the
+ * file of SOURCE is opened without it, since FUSE's buffers need not have
+ * the alignment O_DIRECT asks of them (EINVAL).
+ */
+static void set_direct_io(struct fuse_file_info *fi)
+{
+	if (fi->flags & O_DIRECT)
+		fi->direct_io = 1;
 }
 
 /* Replies to an open of a file of SOURCE, counted by node_open_cached. */
@@ -347,6 +498,27 @@ static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_in
 		close(fd);
 		node_release(fs, n, false);
 	}
+}
+
+/*
+ * The policy for other users (allow_other): an open by another user than
+ * the mount's owner reads what is forced already, but starts no force (with
+ * the owner's store, engines and credentials) unless -o others_force. The
+ * attributes were just read, so a result in the memo counts as forced.
+ * False after replying EACCES.
+ */
+static bool may_force(struct ggfs *fs, fuse_req_t req, struct node *n)
+{
+	if (fs->others_force || !ident_is_other(fs, req) || lazy_is_forced(fs, n))
+		return true;
+	char *where = node_display_path(fs, n);
+	ggfs_log(FUSE_LOG_NOTICE,
+	         "%s: uid %u may not start its force (it is not the mount's owner; see -o "
+	         "others_force)",
+	         where, (unsigned)fuse_req_ctx(req)->uid);
+	free(where);
+	fuse_reply_err(req, EACCES);
+	return false;
 }
 
 static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -363,7 +535,10 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (writing) {
 			fuse_reply_err(req, EROFS);
 		} else if (n->kind == NODE_OUTPUT) {
-			lazy_open(fs, req, n, fi); /* always lazy */
+			struct stat st;
+			virt_attr(fs, n, &st);
+			if (may_force(fs, req, n))
+				lazy_open(fs, req, n, fi); /* always lazy */
 		} else {
 			int fd = store_open_object(fs->store, &n->lz.ref.name);
 			if (fd < 0) {
@@ -379,11 +554,16 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!writing) {
 		/* Writers get the placeholder file itself: it then stops being one. */
 		struct stat st;
-		if (fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
-		    lazy_classify(fs, n, &st) && lazy_open(fs, req, n, fi))
-			return;
+		if (pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st)) {
+			lazy_adjust_attr(fs, n, &st); /* learns from the memo */
+			if (!may_force(fs, req, n))
+				return;
+			if (lazy_open(fs, req, n, fi))
+				return;
+		}
 	}
-	int flags = fi->flags & ~O_NOFOLLOW;
+	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
+	set_direct_io(fi);
 	if (fs->writeback) {
 		/* The writeback cache may read a page to fill it around a write,
 		 * and it implements O_APPEND itself. */
@@ -397,9 +577,25 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	char proc[64];
-	node_proc_path(n, proc);
-	int fd = open(proc, flags | O_CLOEXEC);
+	int pfd = node_fd(fs, n), fd = -1;
+	if (pfd < 0) {
+		errno = -pfd;
+	} else {
+		char proc[64];
+		fd_proc_path(pfd, proc);
+		/* A writer opens as itself (reads never do: they may force). */
+		int e = writing ? ident_enter(fs, req) : 0;
+		if (!e) {
+			fd = open(proc, flags | O_CLOEXEC);
+			if (fd < 0 && nodes_shed(fs, errno))
+				fd = open(proc, flags | O_CLOEXEC);
+			e = fd < 0 ? errno : 0;
+			if (writing)
+				ident_leave(fs);
+		}
+		node_fd_put(fs, n);
+		errno = e;
+	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		node_release(fs, n, false);
@@ -418,9 +614,24 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, err);
 		return;
 	}
-	int fd = openat(dir->fd, name, (fi->flags | O_CREAT | O_CLOEXEC) & ~O_NOFOLLOW, mode);
-	if (fd < 0) {
-		fuse_reply_err(req, errno);
+	int dfd = pass_fd(fs, req, dir);
+	if (dfd < 0)
+		return;
+	int oflags = (fi->flags | O_CREAT | O_CLOEXEC) & ~(O_NOFOLLOW | O_DIRECT);
+	set_direct_io(fi);
+	mode = create_mode(fs, req, dfd, mode);
+	int fd = -1;
+	err = ident_enter(fs, req);
+	if (!err) {
+		fd = openat(dfd, name, oflags, mode);
+		if (fd < 0 && nodes_shed(fs, errno))
+			fd = openat(dfd, name, oflags, mode);
+		err = fd < 0 ? errno : 0;
+		ident_leave(fs);
+	}
+	node_fd_put(fs, dir);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	struct fuse_entry_param e;
@@ -472,7 +683,11 @@ static void gg_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 static void gg_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close() of a dup reports NFS-style deferred write errors. */
-	int r = close(dup(fh_fd(fi)));
+	struct ggfs *fs = ggfs_of(req);
+	int fd = dup(fh_fd(fi));
+	if (fd < 0 && nodes_shed(fs, errno))
+		fd = dup(fh_fd(fi));
+	int r = fd < 0 ? -1 : close(fd);
 	fuse_reply_err(req, r < 0 ? errno : 0);
 }
 
@@ -512,7 +727,13 @@ static void gg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int pfd = pass_fd(fs, req, n);
+	if (pfd < 0)
+		return;
+	int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && nodes_shed(fs, errno))
+		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	node_fd_put(fs, n);
 	DIR *dp = fd < 0 ? NULL : fdopendir(fd);
 	if (!dp) {
 		int err = errno;
@@ -528,11 +749,6 @@ static void gg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		closedir(dp);
 		free(d);
 	}
-}
-
-static bool is_dot(const char *name)
-{
-	return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -653,8 +869,16 @@ static void gg_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
 	struct statvfs sv;
-	if (fstatvfs(n->kind == NODE_PASS ? n->fd : fs->root.fd, &sv) < 0)
-		fuse_reply_err(req, errno);
+	if (n->kind != NODE_PASS)
+		n = &fs->root;
+	int fd = pass_fd(fs, req, n);
+	if (fd < 0)
+		return;
+	int r = fstatvfs(fd, &sv);
+	int err = r < 0 ? errno : 0;
+	node_fd_put(fs, n);
+	if (r < 0)
+		fuse_reply_err(req, err);
 	else
 		fuse_reply_statfs(req, &sv);
 }
@@ -672,9 +896,7 @@ static bool has_gg_xattrs(struct ggfs *fs, struct node *n)
 	if (n->kind == NODE_OBJECT || n->kind == NODE_OUTPUT)
 		return true;
 	struct stat st;
-	return n->kind == NODE_PASS &&
-	       fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
-	       lazy_classify(fs, n, &st);
+	return n->kind == NODE_PASS && pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st);
 }
 
 static void reply_xattr(fuse_req_t req, const void *value, size_t len, size_t size)
@@ -717,12 +939,17 @@ static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
+	int fd = pass_fd(fs, req, n);
+	if (fd < 0)
+		return;
 	char proc[64];
-	node_proc_path(n, proc);
+	fd_proc_path(fd, proc);
 	char *value = size ? xmalloc(size) : NULL;
 	ssize_t r = getxattr(proc, name, value, size);
+	int err = r < 0 ? errno : 0;
+	node_fd_put(fs, n);
 	if (r < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, err);
 	else if (size)
 		fuse_reply_buf(req, value, (size_t)r);
 	else
@@ -736,14 +963,17 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct node *n = node_of(fs, ino);
 	struct buf b = BUF_INIT;
 	if (n->kind == NODE_PASS) {
+		int fd = pass_fd(fs, req, n);
+		if (fd < 0)
+			return;
 		char proc[64];
-		node_proc_path(n, proc);
+		fd_proc_path(fd, proc);
+		int err = 0;
 		for (;;) {
 			ssize_t k = listxattr(proc, NULL, 0);
 			if (k < 0 && errno != ENOTSUP) {
-				fuse_reply_err(req, errno);
-				buf_free(&b);
-				return;
+				err = errno;
+				break;
 			}
 			if (k <= 0)
 				break;
@@ -755,10 +985,15 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 				break;
 			}
 			if (errno != ERANGE) { /* ERANGE: it grew meanwhile */
-				fuse_reply_err(req, errno);
-				buf_free(&b);
-				return;
+				err = errno;
+				break;
 			}
+		}
+		node_fd_put(fs, n);
+		if (err) {
+			fuse_reply_err(req, err);
+			buf_free(&b);
+			return;
 		}
 	}
 	if (n->kind == NODE_OBJECT) {
@@ -780,9 +1015,18 @@ static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	int fd = pass_fd(fs, req, n);
+	if (fd < 0)
+		return;
 	char proc[64];
-	node_proc_path(n, proc);
-	fuse_reply_err(req, setxattr(proc, name, value, size, flags) < 0 ? errno : 0);
+	fd_proc_path(fd, proc);
+	int err = ident_enter(fs, req);
+	if (!err) {
+		err = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+		ident_leave(fs);
+	}
+	node_fd_put(fs, n);
+	fuse_reply_err(req, err);
 }
 
 static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -793,9 +1037,18 @@ static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	int fd = pass_fd(fs, req, n);
+	if (fd < 0)
+		return;
 	char proc[64];
-	node_proc_path(n, proc);
-	fuse_reply_err(req, removexattr(proc, name) < 0 ? errno : 0);
+	fd_proc_path(fd, proc);
+	int err = ident_enter(fs, req);
+	if (!err) {
+		err = removexattr(proc, name) < 0 ? errno : 0;
+		ident_leave(fs);
+	}
+	node_fd_put(fs, n);
+	fuse_reply_err(req, err);
 }
 
 /* ---- the rest of the file operations ---- */

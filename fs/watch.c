@@ -111,18 +111,18 @@ static void wd_remove(struct ggfs *fs, struct node *n)
 	n->wd = 0;
 }
 
-void watch_dir_locked(struct ggfs *fs, struct node *n)
+void watch_dir_locked(struct ggfs *fs, struct node *n, int fd)
 {
 	if (fs->watch_fd < 0 || n->wd != 0 || n->kind != NODE_PASS)
 		return;
 	/* Another host may change what is mounted there (NFS inside SOURCE). */
 	struct statfs sf;
-	if (fstatfs(n->fd, &sf) < 0 || !local_fs(sf.f_type)) {
+	if (fstatfs(fd, &sf) < 0 || !local_fs(sf.f_type)) {
 		n->wd = -1;
 		return;
 	}
 	char proc[64];
-	node_proc_path(n, proc);
+	fd_proc_path(fd, proc);
 	int wd = inotify_add_watch(fs->watch_fd, proc, WATCH_MASK);
 	if (wd <= 0) {
 		/* ENOSPC: fs.inotify.max_user_watches. Its files keep -o timeout. */
@@ -213,7 +213,11 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 		/* Rewritten in place, or chmod/touch: also for open files. */
 		struct stat st;
 		struct node *n = NULL;
-		if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		int dfd = node_fd(fs, dir);
+		int r = dfd < 0 ? -1 : fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+		if (dfd >= 0)
+			node_fd_put(fs, dir);
+		if (r == 0) {
 			pthread_mutex_lock(&fs->mu);
 			n = node_find_locked(fs, st.st_dev, st.st_ino);
 			if (n && n->long_ttl)
@@ -283,7 +287,7 @@ void watch_start(struct ggfs *fs)
 	pthread_mutex_lock(&fs->mu);
 	fs->watch_fd = fd;
 	fs->watch_wake = wake;
-	watch_dir_locked(fs, &fs->root);
+	watch_dir_locked(fs, &fs->root, fs->root.fd);
 	pthread_mutex_unlock(&fs->mu);
 	if (pthread_create(&fs->watch_thread, NULL, watch_main, fs) != 0) {
 		ggfs_log(FUSE_LOG_WARNING, "cannot watch SOURCE: no thread");

@@ -51,6 +51,13 @@ ggfs -f -o store="$T/other" top mnt extra 2>extra.err
 check "an extra argument is refused" grep -q "unexpected argument 'extra'" extra.err
 ggfs -f -o store="$T/other",jobs=-1 top mnt 2>jobs.err
 check "jobs=-1 is refused" grep -q "jobs must be" jobs.err
+for o in writeback writeback_cache; do
+	# (timeout: were it accepted, the foreground daemon would serve on)
+	timeout 10 ggfs -f -o store="$T/other",$o top mnt 2>wb.err
+	rc=$?
+	fusermount3 -u mnt 2>/dev/null
+	check "-o $o is refused before mounting (status 2), saying why" sh -c "[ $rc -eq 2 ] && grep -q 'writeback_cache) is not supported' wb.err && ! grep -qs ' $T/mnt ' /proc/mounts"
+done
 ggfs --help >help.out
 check "--help lists the ggfs options" sh -c "grep -q 'jobs=N' help.out && grep -q 'store=DIR' help.out &&
 	grep -q materialize help.out && grep -q no_sandbox help.out"

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Many users through one allow_other mount of a root daemon. A second,
+# unprivileged user (created by this test, with a group of its own, removed
+# at its end) does the same things through the mount and on the directory
+# itself, and sees the same: files it creates are its own (umask, setgid
+# directories, default ACLs applied), chmod, chgrp to its group but not to
+# root's, truncate, link, mknod, symlink, renames and removals in a sticky
+# directory, ACL-denied files, what root's files refuse it. The policy for
+# other users: .gg/by-hash is the mount owner's only, and another user's
+# open reads what is forced already but starts no force unless the mount
+# has -o others_force (then the force runs as the daemon, not as the user).
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr
+[ "$(id -u)" = 0 ] || { not_ok "this test must run as root (it creates a user)"; finish; }
+user="ggu$$" grp="ggg$$"
+groupadd "$grp" || { not_ok "groupadd $grp"; finish; }
+at_exit "groupdel $grp"
+useradd -M -N -s /bin/false -G "$grp" "$user" || { not_ok "useradd $user"; finish; }
+at_exit "userdel $user"
+uid=$(id -u "$user") gid=$(id -g "$user")
+chmod 0755 "$T"
+as_user() { # COMMAND...: as the second user (with its groups), in the current directory
+	setpriv --reuid="$uid" --regid="$gid" --init-groups -- \
+		env -i PATH="/usr/bin:/bin" HOME=/ "$@"
+}
+cd "$T"
+mkdir src && chmod 0755 src
+(cd src && gg init >/dev/null)
+
+# The same starting point twice in SOURCE: one used through the mount, one
+# directly.
+prepare() { # DIR
+	local d=$1
+	mkdir -p "$d" && chmod 0777 "$d"
+	mkdir "$d/sticky" && chmod 1777 "$d/sticky"
+	echo root >"$d/sticky/rootfile" && chmod 0666 "$d/sticky/rootfile"
+	echo root >"$d/sticky/rootfile2" && chmod 0666 "$d/sticky/rootfile2"
+	mkdir "$d/setgid" && chgrp "$grp" "$d/setgid" && chmod 2775 "$d/setgid"
+	echo secret >"$d/acl-denied" && chmod 0644 "$d/acl-denied"
+	setfacl -m "u:$user:---" "$d/acl-denied"
+	mkdir "$d/acl-dir" && chmod 0755 "$d/acl-dir"
+	setfacl -m "u:$user:rwx" "$d/acl-dir"
+	setfacl -d -m "u:$user:rwx,g::r-x,o::---" "$d/acl-dir"
+	echo root >"$d/rootowned" && chmod 0644 "$d/rootowned"
+}
+prepare src/through
+prepare src/direct
+
+cat >ops.sh <<'EOF'
+# Run as the second user in a prepared directory; prints what happened.
+grp=$1
+r() { "$@" >/dev/null 2>&1; echo "$* -> $?"; }
+st() { stat -c '%n %U %G %a %s %h %F' "$@"; }
+umask 022
+r sh -c 'echo mine >f'; st f
+r chmod 640 f; st f
+r chgrp "$grp" f; st f
+r chgrp root f; st f
+r truncate -s 2 f; st f
+r ln f f.link; st f
+r touch -d @1234567890 f; stat -c '%n %Y' f
+r truncate -s 1 rootowned; r chmod 777 rootowned; r chown "$(id -u)" rootowned; r touch -d @1 rootowned; st rootowned
+r ln rootowned hard
+r mkdir sub; st sub
+r mkfifo fifo; st fifo
+r ln -s f sym; st sym
+umask 077
+r sh -c 'echo x >f077'; st f077
+umask 022
+r sh -c 'echo s >setgid/f'; st setgid/f
+r mkdir setgid/d; st setgid/d
+r sh -c 'echo u >sticky/userfile'; st sticky/userfile
+r mv sticky/rootfile sticky/moved
+r rm -f sticky/rootfile2
+r mv sticky/userfile sticky/userfile2
+r sh -c 'echo over >sticky/rootfile'; st sticky/rootfile
+r cat acl-denied
+r sh -c 'echo y >acl-denied'
+r sh -c 'echo y >acl-dir/new'; st acl-dir/new
+getfacl -c acl-dir/new 2>&1
+r mkdir acl-dir/sub; getfacl -c acl-dir/sub 2>&1
+r setfacl -m u:root:r f; getfacl -c f 2>&1
+r setfacl -m u:root:r rootowned
+r rm f.link
+r mv f sub/f; st sub/f
+r rmdir setgid/d
+r rm sticky/userfile2
+ls -A . sticky setgid acl-dir sub | tr '\n' ' '; echo
+EOF
+chmod 0644 ops.sh
+
+ggfs_mount src mnt ggfs.log -o allow_other
+(cd src/direct && as_user sh "$T/ops.sh" "$grp") >direct.out 2>&1
+(cd mnt/through && as_user sh "$T/ops.sh" "$grp") >through.out 2>&1
+sed 's/^/    /' through.out
+check "the second user's calls did something (files of its own)" grep -q "^f $user $(id -gn "$user") 644 5 1 regular file" direct.out
+check "through the mount, every call gives what it gives on the directory itself" cmp -s direct.out through.out
+diff direct.out through.out | sed 's/^/    /'
+check "... and SOURCE holds the same owners and modes" sh -c "cd src/direct && find . -printf '%P %u %g %m\n' | sort >../../a && cd ../through && find . -printf '%P %u %g %m\n' | sort >../../b && cmp -s ../../a ../../b"
+
+# ---- the policy for other users ----
+(cd src && gg thunk -o out --placeholder forced -- sh -c 'echo forced by the owner > out' >/dev/null &&
+	gg thunk -o out --placeholder unforced -- sh -c 'echo forced for another user > out' >/dev/null)
+chmod 0644 src/forced src/unforced
+name=$(gg hash src/rootowned 2>/dev/null || true)
+check "the owner reads a placeholder (forcing it)" [ "$(cat mnt/forced)" = "forced by the owner" ]
+ref=$(getfattr --only-values -n user.gg.ref mnt/forced)
+check "the owner reads .gg/by-hash" [ "$(cat "mnt/.gg/by-hash/$ref")" = "forced by the owner" ]
+as_user cat "mnt/.gg/by-hash/$ref" >bh.out 2>bh.err
+check "another user cannot read .gg/by-hash (the store's objects are not its to read)" grep -q "Permission denied" bh.err
+check "... and gets no bytes" [ ! -s bh.out ]
+as_user ls mnt/.gg/by-hash >/dev/null 2>bh2.err
+check "... nor list it" grep -q "Permission denied" bh2.err
+check "another user reads a placeholder forced already" [ "$(as_user cat mnt/forced)" = "forced by the owner" ]
+as_user cat mnt/unforced >uf.out 2>uf.err
+check "another user's open starts no force by default: EACCES" grep -q "Permission denied" uf.err
+check "... the log says who and why" grep -q "unforced: uid $uid may not start its force" ggfs.log
+check "... and it is still unforced" [ "$(getfattr --only-values -n user.gg.state mnt/unforced)" = unforced ]
+check "unmounts" ggfs_umount mnt
+
+ggfs_mount src mnt ggfs2.log -o allow_other,others_force
+check "with -o others_force another user's open forces" [ "$(as_user cat mnt/unforced)" = "forced for another user" ]
+check "... and the force ran as the daemon: nothing in the store is the user's" [ -z "$(find src/.gg -user "$uid" | head -n 3)" ]
+check "unmounts" ggfs_umount mnt
+check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|cannot take the identity' ggfs.log ggfs2.log"
+finish
