@@ -4,6 +4,7 @@
 #   make check           the tree's rules (tests/rules.sh), then the whole test
 #                        suite, plain and under ASan+UBSan
 #   make check-slow      the slower tier (tests/slow/*.sh, a few minutes)
+#   make check-projects  real Debian source packages built lazily (tests/projects/*.sh)
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
 #   make install PREFIX=/usr/local     (also DESTDIR=...; writes only under it)
@@ -48,7 +49,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-rules check-plain check-asan check-slow deps deps-test demo bench install \
+.PHONY: all check check-rules check-plain check-asan check-slow check-projects deps deps-test demo bench install \
 	install-mount-helper clean format format-check tests lambda-package mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
@@ -111,6 +112,14 @@ check-asan:
 # The slower tier: longer versions of some e2e tests (e.g. 50 kill -9s).
 check-slow: tests
 	@rc=0; for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
+
+# The slower tier, part two: real projects (zlib, json-c with Make and Ninja,
+# ...) from Debian's source packages, each configured and inferred through its
+# own build system, forced through a mount, its test suite run there, every
+# output equal to a plain build's. The first run fetches the sources.
+check-projects: tests
+	@rc=0; for t in tests/projects/*.sh; do echo "== $$t"; s=$$(date +%s); \
+		bash $$t $(BUILD) || rc=1; echo "   ($$(($$(date +%s) - s)) s)"; done; exit $$rc
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.

@@ -92,6 +92,7 @@ static const struct fuse_opt ggfs_opts[] = {
     GG_OPT("jobs=%d", jobs, 0),
     GG_OPT("store=%s", store_opt, 0),
     GG_OPT("log=%s", log_opt, 0),
+    GG_OPT("trace=%s", trace_opt, 0),
     GG_OPT("materialize", materialize, 1),
     GG_OPT("--materialize", materialize, 1),
     GG_OPT("no_sandbox", no_sandbox, 1),
@@ -134,6 +135,8 @@ static void usage(FILE *f)
 	      "                           are watched for changes; 0: nothing is cached)\n"
 	      "    -o log=FILE            also log to FILE (default as a daemon: ggfs.log in\n"
 	      "                           the store; in the foreground: stderr only)\n"
+	      "    -o trace=FILE          write a trace of every thunk run (as gg force\n"
+	      "                           --trace) to FILE when unmounted\n"
 	      "    -o max_threads=N       FUSE worker threads (default: 64)\n"
 	      "    -o splice              move data with splice(2) (default: off)\n"
 	      "    -o others_force        with allow_other: another user's open may force a\n"
@@ -363,6 +366,13 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out_args;
 	}
+	if (fs.trace_opt && fs.trace_opt[0] != '/') {
+		/* the daemon leaves the current directory */
+		char cwd[PATH_MAX];
+		char *rel = fs.trace_opt;
+		fs.trace_opt = xasprintf("%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", rel);
+		free(rel);
+	}
 	if (opts.show_version) {
 		printf("ggfs %s\n", GGFS_VERSION);
 		fuse_lowlevel_version();
@@ -484,6 +494,7 @@ int main(int argc, char **argv)
 	    .max_retries = -1,
 	    .exec = {.no_isolation = fs.no_sandbox != 0, .limits = limits},
 	    .cancel = &fs.cancel,
+	    .trace_path = fs.trace_opt,
 	};
 	/* Like gg force: $GG_ENGINE (and $GG_STORAGE) choose where thunks run;
 	 * without it, the local engine with -o jobs slots. */
@@ -558,6 +569,7 @@ out_args:
 	free(fs.mountpoint);
 	free(fs.store_opt);
 	free(fs.log_opt);
+	free(fs.trace_opt);
 	if (log_file)
 		fclose(log_file);
 	log_file = NULL;

@@ -145,6 +145,7 @@ struct ggfs {
 	char *mountpoint;     /* absolute path of MOUNTPOINT */
 	char *store_opt;      /* -o store=DIR */
 	char *log_opt;        /* -o log=FILE */
+	char *trace_opt;      /* -o trace=FILE */
 	int jobs;             /* -o jobs=N (0 = number of CPUs) */
 	int materialize;      /* -o materialize / --materialize */
 	int no_sandbox;       /* -o no_sandbox */

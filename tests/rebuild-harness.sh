@@ -2,14 +2,16 @@
 # A differential rebuild harness: does `gg infer` + `gg force` give what a
 # plain build from scratch gives, after every edit of a project?
 #
-#   tests/rebuild-harness.sh [-w WORKDIR] -t 'TARGET...' PROJECT STEPS -- BUILD_COMMAND...
+#   tests/rebuild-harness.sh [-w WORKDIR] [-s] -t 'TARGET...' PROJECT STEPS -- BUILD_COMMAND...
 #
 # PROJECT is a source tree (never modified: it is copied). Two copies are
 # kept: gg/, built incrementally with `gg infer BUILD_COMMAND` and then
 # `gg force TARGET...` (placeholders only), and src/, never built, which
 # gets the same edits. Before the first step and after every step, src/ is
 # copied to plain-N/ and built there with BUILD_COMMAND, and every TARGET
-# of gg/ must equal plain-N/'s byte for byte (cmp).
+# of gg/ must equal plain-N/'s byte for byte (cmp). With -s each plain
+# build runs at gg/'s own path (gg/ is moved aside meanwhile), for builds
+# whose outputs record their directory (CMake's rpaths, debug info).
 #
 # STEPS is a file of lines "KIND DESCRIPTION | COMMAND" (blank lines and
 # lines starting with # are skipped). COMMAND runs with bash in the copy,
@@ -28,13 +30,14 @@
 # removed at the end unless GG_KEEP_TMP is set) must not exist or be empty.
 set -u
 usage() {
-	echo "usage: $0 [-w WORKDIR] -t 'TARGET...' PROJECT STEPS -- BUILD_COMMAND..." >&2
+	echo "usage: $0 [-w WORKDIR] [-s] -t 'TARGET...' PROJECT STEPS -- BUILD_COMMAND..." >&2
 	exit 2
 }
-work='' targets=''
-while getopts "w:t:" o; do
+work='' targets='' same=''
+while getopts "w:t:s" o; do
 	case $o in
 	w) work=$OPTARG ;;
+	s) same=1 ;;
 	t) targets=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -93,8 +96,17 @@ build_and_compare() { # WHAT
 	fi
 	local force_ms
 	force_ms=$(ms_since "$t0")
-	cp -a "$work/src" "$work/plain-$n" || return 1
-	if ! out=$(cd "$work/plain-$n" && "${build[@]}" 2>&1); then
+	local pdir=$work/plain-$n prc=0
+	if [ -n "$same" ]; then
+		mv "$work/gg" "$work/gg.lazy" || return 1
+		pdir=$work/gg
+	fi
+	cp -a "$work/src" "$pdir" || return 1
+	out=$(cd "$pdir" && "${build[@]}" 2>&1) || prc=1
+	if [ -n "$same" ]; then
+		mv "$work/gg" "$work/plain-$n" && mv "$work/gg.lazy" "$work/gg" || return 1
+	fi
+	if [ $prc -ne 0 ]; then
 		not_ok "$what: the plain build (${build[*]}) failed"
 		sed 's/^/    /' <<<"$out" | tail -n 20
 		return 1

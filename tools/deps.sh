@@ -31,6 +31,8 @@ test=(
 	ffmpeg chromium fonts-dejavu-core
 	# inference benchmarks and upstream builds
 	ccache dpkg-dev
+	# make check-projects: CMake with Make and Ninja, autotools and libtool
+	cmake ninja-build autoconf automake libtool
 )
 case $group in
 build) pkgs=("${build[@]}") ;;

@@ -328,6 +328,29 @@ static bool in_cmake_probe(const char *path)
 }
 
 /*
+ * Is the parent process a configure script ("sh ./configure ...")? Its
+ * compiles are probes whatever their files are called (zlib's ztestNNN.c).
+ */
+static bool parent_is_configure(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)getppid());
+	struct buf b = BUF_INIT;
+	bool r = false;
+	if (read_file(path, &b, 1u << 16) == 0 && b.len) {
+		/* argv[0] (a script run directly) or argv[1] (sh SCRIPT) */
+		const char *a0 = b.data, *a1 = memchr(b.data, 0, b.len);
+		a1 = a1 && a1 + 1 < b.data + b.len ? a1 + 1 : "";
+		for (int i = 0; i < 2 && !r; i++) {
+			const char *a = i ? a1 : a0, *slash = strrchr(a, '/');
+			r = !strcmp(slash ? slash + 1 : a, "configure");
+		}
+	}
+	buf_free(&b);
+	return r;
+}
+
+/*
  * Why a command is a configure probe, or NULL. A probe runs for real:
  * configure reads its result at once (CMake scans the compiler-id binary for
  * its strings), and nothing lazy may stay behind in the configured tree.
@@ -336,6 +359,8 @@ static const char *probe_why(const struct model_ctx *m)
 {
 	if (in_cmake_probe(m->cwd))
 		return "a CMake configure probe";
+	if (parent_is_configure())
+		return "a configure probe (run by configure)";
 	for (int i = 1; i < m->argc; i++) {
 		const char *a = m->argv[i];
 		const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;

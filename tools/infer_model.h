@@ -70,11 +70,22 @@ char *model_map(const struct model_ctx *m, const char *path);
 bool model_in_base(const struct model_ctx *m, const char *path);
 
 /*
+ * Where a host path goes in a compile thunk: as model_map(), except that an
+ * absolute path stays absolute (below MODEL_ROOT, mapped back by the
+ * compiler's -ffile-prefix-map), since the compiler records names as the
+ * build wrote them (__FILE__, debug info): the directory then becomes part of
+ * the thunk, as it is part of the output.
+ */
+char *model_map_named(const struct model_ctx *m, const char *path);
+
+/*
  * Adds host file `path` (as the build names it) at model_map(path); a
  * placeholder makes a dependency. *where gets the thunk path (malloc'd) if
  * not NULL. Only regular files (or symlinks to them) are accepted.
  */
 int model_add_input(struct model_ctx *m, struct thunk *t, const char *path, char **where);
+/* The same at model_map_named(path). */
+int model_add_input_named(struct model_ctx *m, struct thunk *t, const char *path, char **where);
 
 /* One line to the infer log (and to stderr when verbose). */
 void model_log(struct model_ctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

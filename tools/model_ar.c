@@ -35,6 +35,12 @@ static bool is_probe(const char *a)
 	return !strncmp(base_name(a), "conftest", 8) || !strcmp(a, "/dev/null");
 }
 
+static bool is_query(const char *a)
+{
+	return !strcmp(a, "--version") || !strcmp(a, "-V") || !strcmp(a, "--help") ||
+	       !strcmp(a, "-h");
+}
+
 static int fall_back_on_error(struct model_ctx *m)
 {
 	char *why = xstrdup(gg_last_error());
@@ -154,6 +160,8 @@ int model_ranlib(struct model_ctx *m)
 	for (int i = 1; i < m->argc; i++) {
 		const char *a = m->argv[i];
 		if (a[0] == '-') {
+			if (is_query(a))
+				return model_fallback(m, "a query");
 			if (strcmp(a, "-D") && strcmp(a, "-U") && strcmp(a, "-t"))
 				return model_fallback(m, "option %s", a);
 			continue;
@@ -255,5 +263,8 @@ int model_strip(struct model_ctx *m)
 
 int model_passthrough(struct model_ctx *m)
 {
+	for (int i = 1; i < m->argc; i++)
+		if (is_query(m->argv[i]))
+			return model_fallback(m, "a query");
 	return model_fallback(m, "%s reads its inputs now", m->tool);
 }

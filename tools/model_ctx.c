@@ -444,14 +444,42 @@ int model_fallback(struct model_ctx *m, const char *fmt, ...)
 	return 127;
 }
 
+char *model_map_named(const struct model_ctx *m, const char *path)
+{
+	if (path[0] != '/')
+		return model_map(m, path);
+	char *a = model_abs(m, path);
+	char *r = !strcmp(a, "/") ? xstrdup(MODEL_ROOT) : xasprintf(MODEL_ROOT "%s", a);
+	free(a);
+	return r;
+}
+
+static int add_input_at(struct model_ctx *m, struct thunk *t, const char *path, char *w,
+                        char **where);
+
 int model_add_input(struct model_ctx *m, struct thunk *t, const char *path, char **where)
 {
+	return add_input_at(m, t, path, model_map(m, path), where);
+}
+
+int model_add_input_named(struct model_ctx *m, struct thunk *t, const char *path, char **where)
+{
+	return add_input_at(m, t, path, model_map_named(m, path), where);
+}
+
+/* Adds host file `path` at thunk path w (taken). */
+static int add_input_at(struct model_ctx *m, struct thunk *t, const char *path, char *w,
+                        char **where)
+{
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if (stat(path, &st) < 0) {
+		free(w);
 		return gg_error_errno("%s", path);
-	if (!S_ISREG(st.st_mode))
+	}
+	if (!S_ISREG(st.st_mode)) {
+		free(w);
 		return gg_error("%s: not a regular file", path);
-	char *w = model_map(m, path);
+	}
 	int r = -1;
 	if (!strcmp(w, "."))
 		gg_error("%s: cannot place the base directory as a file", path);

@@ -517,6 +517,15 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	return r;
 }
 
+/* A file cc1 reads: a temp, or a host file named as the build named it. */
+static int cc1_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
+                     struct temp_names *tn, const char *host, char **where)
+{
+	if (model_is_temp(temps, host) || host[0] != '/')
+		return model_stage_input(m, t, temps, tn, host, where);
+	return model_add_input_named(m, t, host, where);
+}
+
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
                      struct model_outputs *outputs)
 {
@@ -553,7 +562,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		if (!strcmp(a, "-nostdinc"))
 			nostdinc = true;
 		if (jd) {
-			char *w = model_map(m, jd);
+			char *w = model_map_named(m, jd);
 			strvec_push_take(&args, xasprintf("%s%s", opt, w));
 			free(w);
 			continue;
@@ -564,7 +573,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				char *w;
 				if ((r = force_source(m, temps, a)) < 0)
 					break;
-				r = model_stage_input(m, &t, temps, &tn, a, &w);
+				r = cc1_input(m, &t, temps, &tn, a, &w);
 				if (r == 0)
 					strvec_push_take(&args, w);
 				continue;
@@ -604,7 +613,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			break;
 		case K_DIR:
 		case K_MAP1:
-			w = model_map(m, v);
+			w = kind == K_DIR ? model_map_named(m, v) : model_map(m, v);
 			strvec_push(&args, a);
 			strvec_push_take(&args, w);
 			break;
@@ -613,7 +622,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			strvec_push_take(&args, map_prefix(m, v));
 			break;
 		case K_FILE:
-			r = model_stage_input(m, &t, temps, &tn, v, &w);
+			r = cc1_input(m, &t, temps, &tn, v, &w);
 			if (r == 0) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, w);
@@ -639,7 +648,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		strvec_push(&m->sides, depfile);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)
 		if (!model_is_temp(temps, sc.headers.v[i]))
-			r = model_add_input(m, &t, sc.headers.v[i], NULL);
+			r = model_add_input_named(m, &t, sc.headers.v[i], NULL);
 	/* cc1's implicit pre-include (glibc's stdc-predef.h) is read but -H does not list it. */
 	for (size_t i = 0; r == 0 && i < sc.sysdirs.n; i++) {
 		char *p = xasprintf("%s/stdc-predef.h", sc.sysdirs.v[i]);

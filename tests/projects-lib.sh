@@ -1,0 +1,189 @@
+# Shared steps of `make check-projects` (tests/projects/*.sh): a real Debian
+# source package built lazily through its own build system and checked
+# against a plain build of the same tree in the same directory.
+#
+#   proj_setup BUILD PACKAGE     fetch (tests/fetch-deb-src.sh), make $T; sets SRC, P
+#   proj_plain CONF BUILD        plain configure + build in $P; the libraries,
+#                                objects and programs it made (ELF files and
+#                                ar archives) are listed in $T/outputs and kept
+#                                in $T/plain/; then $P is removed
+#   proj_infer CONF BUILD        the same tree again at the same path: gg init,
+#                                gg infer CONF, gg infer BUILD; every output of
+#                                the plain build must be a placeholder, and what
+#                                ran for real must match the allow-list
+#   proj_mount                   ggfs $P at $T/mnt, with a trace of every run
+#   proj_in_mount CMD            CMD (bash) in $P with the mount bound over $P in
+#                                a private mount namespace, so the absolute paths
+#                                the build recorded (CTestTestfile.cmake, libtool
+#                                wrappers, rpaths) are read through the mount
+#   proj_compare                 every output read through the mount equals the
+#                                plain build's (cmp)
+#   proj_umount_count            unmount; count the thunks the mount ran, by
+#                                program, from its trace: compiles, links and
+#                                archives at least as many as the plain build made
+#   proj_rebuild TARGETS STEPS CMD...   tests/rebuild-harness.sh -s (plain builds at
+#                                the lazy tree's path) on the pristine tree
+#
+# CONF and BUILD are bash command lines run in $P. Times are printed, never
+# asserted.
+. "$(dirname "${BASH_SOURCE[0]}")/e2e/lib.sh"
+
+# What may run for real during inference, by reason (gg infer's log): while
+# configuring, its probes (their result is wanted at once) and queries
+# (--version, -print-*); while building, queries only: every compile, link
+# and archive must be a thunk. Printed by proj_infer.
+PROJ_ALLOW_CONF='a configure probe|a CMake configure probe|a query'
+PROJ_ALLOW_BUILD='a query'
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+is_ph() { head -c 64 "$1" 2>/dev/null | grep -aq '^ggfs-placeholder '; }
+# ELF file or ar archive?
+is_binary() {
+	local m
+	m=$(head -c 8 "$1" 2>/dev/null | tr -d '\0')
+	[ "${m:0:4}" = $'\x7fELF' ] || [ "$m" = '!<arch>' ]
+}
+
+proj_setup() { # BUILD PACKAGE
+	setup "$1"
+	PKG=$2
+	need gcc make cmp unshare mount python3 apt-get dpkg-source timeout
+	[ -x "$BUILD/bin/ggfs" ] || { not_ok "ggfs is not built ($BUILD/bin/ggfs)"; finish; }
+	local here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	SRC=$("$here/fetch-deb-src.sh" "$PKG" 2>"$T/fetch.err")
+	if [ $? -ne 0 ] || [ ! -d "$SRC" ]; then
+		not_ok "$PKG: fetch the Debian source package"
+		cat "$T/fetch.err"
+		finish
+	fi
+	P=$T/$PKG
+	HARNESS=$here/rebuild-harness.sh
+	echo "# $PKG from $SRC"
+}
+
+proj_plain() { # CONF BUILD
+	local t0 rc
+	rm -rf "$P" && cp -a "$SRC" "$P" || { not_ok "$PKG: copy the source"; finish; }
+	(cd "$P" && eval "$1") >"$T/plain-conf.out" 2>&1 || { not_ok "$PKG: plain configure: $1"; tail -20 "$T/plain-conf.out"; finish; }
+	touch "$T/stamp"
+	t0=$(now_ms)
+	(cd "$P" && eval "$2") >"$T/plain-build.out" 2>&1
+	rc=$?
+	PLAIN_MS=$(($(now_ms) - t0))
+	check "$PKG: plain build: $2 ($PLAIN_MS ms)" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || { tail -20 "$T/plain-build.out"; finish; }
+	local f
+	: >"$T/outputs"
+	while IFS= read -r f; do
+		is_binary "$P/$f" && echo "$f" >>"$T/outputs"
+	done < <(cd "$P" && find . -type f -newer "$T/stamp" ! -path './.gg/*' | sed 's|^\./||' | sort)
+	NOUT=$(wc -l <"$T/outputs")
+	check "$PKG: the plain build made libraries, objects and programs ($NOUT)" [ "$NOUT" -gt 0 ]
+	mkdir -p "$T/plain"
+	(cd "$P" && tar cf - -T "$T/outputs") | (cd "$T/plain" && tar xf -)
+	rm -rf "$P"
+}
+
+proj_infer() { # CONF BUILD
+	local t0 rc
+	cp -a "$SRC" "$P" || { not_ok "$PKG: copy the source"; finish; }
+	(cd "$P" && gg init . >/dev/null) || { not_ok "$PKG: gg init"; finish; }
+	t0=$(now_ms)
+	(cd "$P" && eval "timeout 600 gg infer $1") >"$T/infer-conf.out" 2>&1
+	rc=$?
+	check "$PKG: gg infer $1 ($(($(now_ms) - t0)) ms)" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || { tail -20 "$T/infer-conf.out"; finish; }
+	CONF_LINES=$(wc -l <"$P/.gg/infer.log")
+	t0=$(now_ms)
+	(cd "$P" && eval "timeout 600 gg infer $2") >"$T/infer-build.out" 2>&1
+	rc=$?
+	INFER_MS=$(($(now_ms) - t0))
+	check "$PKG: gg infer $2 ($INFER_MS ms; plain build $PLAIN_MS ms)" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || { tail -20 "$T/infer-build.out"; finish; }
+	local f missing=0
+	while IFS= read -r f; do
+		is_ph "$P/$f" || { echo "    not a placeholder after inference: $f"; missing=$((missing + 1)); }
+	done <"$T/outputs"
+	check "$PKG: every library, object and program of the plain build is a placeholder ($NOUT)" [ $missing -eq 0 ]
+	# What ran for real, by phase, tool and reason; anything off the allow-lists fails.
+	proj_real "configuring" "$PROJ_ALLOW_CONF" 1 "$CONF_LINES"
+	proj_real "building" "$PROJ_ALLOW_BUILD" $((CONF_LINES + 1)) '$'
+}
+
+proj_real() { # PHASE ALLOWED FIRST-LINE LAST-LINE
+	local lines bad
+	lines=$(sed -n "$3,$4p" "$P/.gg/infer.log" | grep ': ran the real tool: ')
+	echo "    ran for real while $1 (allowed: $2):"
+	[ -z "$lines" ] || sed -E 's/^gg infer: ([^:]*): ran the real tool: (a query|a configure probe|a CMake configure probe|[^:(]*).*/\1: \2/' <<<"$lines" |
+		sort | uniq -c | sed 's/^/    /'
+	bad=$(grep -Ev ": ran the real tool: ($2)" <<<"$lines")
+	check "$PKG: while $1 nothing but $(sed 's/|/, /g' <<<"$2") ran for real" [ -z "$bad" ]
+	[ -z "$bad" ] || head -n 20 <<<"$bad" | sed 's/^/    /'
+}
+
+proj_mount() {
+	MNT=$T/mnt
+	ggfs_mount "$P" "$MNT" "$T/ggfs.log" -o "trace=$T/trace.json" >/dev/null ||
+		{ not_ok "$PKG: mount $P with ggfs"; finish; }
+}
+
+proj_in_mount() { # CMD
+	local ns=(unshare -m)
+	[ "$(id -u)" = 0 ] || ns=(unshare -r -m)
+	"${ns[@]}" bash -c 'mount --bind "$1" "$2" && cd "$2" && eval "$3"' _ "$MNT" "$P" "$1"
+}
+
+proj_compare() {
+	local f bad=0 t0
+	t0=$(now_ms)
+	while IFS= read -r f; do
+		cmp -s "$MNT/$f" "$T/plain/$f" || { echo "    differs: $f"; bad=$((bad + 1)); }
+	done <"$T/outputs"
+	check "$PKG: every library, object and program read through the mount equals the plain build's ($NOUT files, $(($(now_ms) - t0)) ms)" [ $bad -eq 0 ]
+}
+
+proj_umount_count() {
+	local rc
+	ggfs_umount "$MNT"
+	rc=$?
+	check "$PKG: ggfs unmounts and exits cleanly" [ $rc -eq 0 ]
+	[ -s "$T/trace.json" ] || { not_ok "$PKG: the mount wrote its trace ($T/trace.json)"; return; }
+	# Files the plain build made, by kind: objects, archives, linked files.
+	local nobj=0 nar=0 nlink=0 f
+	while IFS= read -r f; do
+		case $(head -c 8 "$T/plain/$f" | tr -d '\0') in
+		'!<arch>') nar=$((nar + 1)) ;;
+		*) if [ "$(od -An -j16 -N2 -tu2 "$T/plain/$f" | tr -d ' ')" = 1 ]; then nobj=$((nobj + 1)); else nlink=$((nlink + 1)); fi ;;
+		esac
+	done <"$T/outputs"
+	local counts
+	counts=$(python3 - "$T/trace.json" <<'EOF'
+import json, sys, collections
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+c = collections.Counter(e["name"].split()[0] for e in ev if e.get("cat") == "run")
+print(" ".join("%s=%d" % kv for kv in sorted(c.items())))
+EOF
+	)
+	echo "    thunks the mount ran, by program: $counts"
+	echo "    the plain build made $nobj objects, $nar archives, $nlink linked files"
+	count() { grep -o "\\b$1=[0-9]*" <<<"$counts" | cut -d= -f2; }
+	local cc as ld ar
+	cc=$(($(count cc1) + $(count cc1plus) + 0))
+	as=$(($(count as) + 0))
+	ld=$(($(count ld) + 0))
+	ar=$(($(count ar) + 0))
+	check "$PKG: every compile was a thunk run by the mount (cc1: $cc, as: $as >= $nobj objects)" \
+		[ "$cc" -ge "$nobj" -a "$as" -ge "$nobj" ]
+	check "$PKG: every archive was a thunk run by the mount (ar: $ar >= $nar)" [ "$ar" -ge "$nar" ]
+	check "$PKG: every link was a thunk run by the mount (ld: $ld >= $nlink)" [ "$ld" -ge "$nlink" ]
+}
+
+proj_rebuild() { # TARGETS STEPS CMD...
+	local targets=$1 steps=$2 out rc
+	shift 2
+	out=$("$HARNESS" -s -t "$targets" "$SRC" "$steps" -- "$@" 2>&1)
+	rc=$?
+	sed 's/^/    /' <<<"$out"
+	check "$PKG: a one-file edit and a rebuild equal a clean plain build (tests/rebuild-harness.sh)" [ $rc -eq 0 ]
+}

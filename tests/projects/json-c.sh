@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# json-c (Debian's source package) through CMake, Makefile generator (and
+# Ninja with GG_CMAKE_GENERATOR=Ninja, tests/projects/json-c-ninja.sh):
+# inferred and forced through a ggfs mount, its own ctest suite run through
+# the mount, every object, library and program equal to a plain build's,
+# and one edit rebuilt equal to a clean plain build. See tests/projects-lib.sh.
+. "$(dirname "$0")/../projects-lib.sh"
+gen=${GG_CMAKE_GENERATOR:-Unix Makefiles}
+proj_setup "${1:?usage: $0 BUILD_DIR}" json-c
+need cmake
+[ "$gen" != Ninja ] || need ninja
+conf="cmake -G '$gen' -S . -B build -DCMAKE_BUILD_TYPE=Release"
+echo "# generator: $gen"
+proj_plain "$conf" 'cmake --build build -j2'
+proj_infer "$conf" 'cmake --build build -j2'
+proj_mount
+t0=$(now_ms)
+# Debian's rules run the suite without valgrind too.
+proj_in_mount 'cd build && USE_VALGRIND=0 ctest -j2 --output-on-failure' >"$T/test.out" 2>&1
+rc=$?
+check "json-c: ctest through the mount ($(($(now_ms) - t0)) ms, forcing included): $(grep -o '[0-9]*% tests passed.*' "$T/test.out")" \
+	bash -c "[ $rc -eq 0 ] && grep -q '100% tests passed, 0 tests failed' '$T/test.out'"
+[ $rc -eq 0 ] || tail -30 "$T/test.out"
+proj_compare
+proj_umount_count
+proj_rebuild 'build/libjson-c.a build/libjson-c.so.5.2.0 build/apps/json_parse build/tests/test1' \
+	"$(dirname "$0")/json-c.steps" sh -c "$conf >/dev/null && cmake --build build -j2"
+finish
