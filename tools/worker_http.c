@@ -384,6 +384,12 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 		gg_cancel_destroy(&hw.cancel);
 		gg_cancel_destroy(&hw.done);
 	}
+	if (worker_take_fault(s->w, &s->w->faults.drop_reply)) {
+		fprintf(stderr, "gg worker: --fault-inject drop-reply: ran it, closing without "
+		                "an answer\n");
+		buf_free(&out);
+		return false;
+	}
 	bool alive =
 	    reply(fd, status, "application/json", out.data, out.len, !keep, NULL, 0) == 0 && keep;
 	buf_free(&out);
