@@ -472,6 +472,8 @@ static const char *human_size(uint64_t n, char out[32])
 static bool remote_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	struct remote *r = e->priv;
+	if (r->t->ops->usable && !r->t->ops->usable(r->t, why))
+		return false;
 	if (!r->rc.max_input_bytes)
 		return true;
 	uint64_t total = 0;
