@@ -19,6 +19,7 @@
  */
 #include "curl_setup.h"
 #include "engine_remote.h"
+#include "http_batch.h"
 
 #include "namemap.h"
 #include "wire.h"
@@ -50,7 +51,8 @@ struct hcall {
 	uint64_t not_before; /* delayed until */
 	struct buf reply;
 	bool too_big;
-	char fn_error[64]; /* X-Amz-Function-Error */
+	char fn_error[64];       /* X-Amz-Function-Error */
+	uint64_t retry_after_ms; /* Retry-After of the last answer, 0 = none */
 	char errbuf[CURL_ERROR_SIZE];
 	/* set by libcurl's callbacks, read by the loop (same thread) */
 	uint64_t last_heard; /* a byte of the answer came, or one of the request went */
@@ -78,6 +80,7 @@ struct htrans {
 	size_t nspare, spare_cap;
 	unsigned rr;
 	uint64_t rng;
+	uint64_t retry_after_max_ms;
 };
 
 /* ---- lists ---- */
@@ -131,6 +134,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	static const char name[] = "X-Amz-Function-Error:";
 	size_t len = size * n, k = sizeof name - 1;
 	h->last_heard = now_ns();
+	http_retry_after(p, len, &h->retry_after_ms);
 	/* the status line of an interim answer: a heartbeat (see gg-worker(1)) */
 	if (len >= 12 && !memcmp(p, "HTTP/", 5)) {
 		const char *sp = memchr(p, ' ', len);
@@ -241,6 +245,7 @@ static int launch(struct htrans *t, struct hcall *h)
 	h->too_big = false;
 	h->fn_error[0] = 0;
 	h->errbuf[0] = 0;
+	h->retry_after_ms = 0;
 	h->last_heard = now;
 	h->heard_beat = false;
 	h->last_ul = 0;
@@ -405,12 +410,10 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	}
 	if (transient && h->attempts < t->cfg.max_attempts &&
 	    !atomic_load(&h->call->cancel_requested)) {
-		/* full jitter between half and all of the exponential step */
-		uint64_t step = (uint64_t)t->cfg.backoff_ms
-		                << (h->attempts - 1 < 10 ? h->attempts - 1 : 10);
-		if (step > 10000)
-			step = 10000;
-		uint64_t wait_ms = step / 2 + rnd(t) % (step / 2 + 1);
+		/* a full or throttling server's Retry-After is honoured (bounded) */
+		uint64_t after = status == 429 || status == 503 ? h->retry_after_ms : 0;
+		uint64_t wait_ms = http_retry_wait_ms(h->attempts, t->cfg.backoff_ms, 10000, after,
+		                                      t->retry_after_max_ms, rnd(t));
 		uint64_t now = now_ns();
 		if (status != 429) /* a throttle is not the target's fault */
 			t->targets[target].down_until = now + wait_ms * 1000000ull;
@@ -677,6 +680,7 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	for (size_t i = 0; i < c->nurls; i++)
 		t->targets[i].url = xstrdup(c->urls[i]);
 	t->rng = now_ns() ^ (uint64_t)(uintptr_t)t;
+	t->retry_after_max_ms = http_retry_after_max_ms();
 	pthread_mutex_init(&t->mu, NULL);
 	t->multi = curl_multi_init();
 	if (!t->multi) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct http_batch {
@@ -86,17 +87,57 @@ static uint64_t next_random(struct http_batch *hb)
 	return hb->rng * UINT64_C(2685821657736338717);
 }
 
-/* Exponential backoff with "equal jitter": half fixed, half random. */
+uint64_t http_retry_wait_ms(unsigned attempt, unsigned base_ms, unsigned cap_ms,
+                            uint64_t retry_after_ms, uint64_t max_after_ms, uint64_t random)
+{
+	uint64_t ms = base_ms;
+	for (unsigned i = 1; i < attempt && ms < cap_ms; i++)
+		ms *= 2;
+	if (ms > cap_ms)
+		ms = cap_ms;
+	uint64_t half = ms / 2;
+	ms = half + random % (ms - half + 1);
+	if (retry_after_ms) {
+		uint64_t after = retry_after_ms < max_after_ms ? retry_after_ms : max_after_ms;
+		after += (random >> 32) % (after / 4 + 1);
+		if (after > ms)
+			ms = after;
+	}
+	return ms;
+}
+
+bool http_retry_after(const char *line, size_t len, uint64_t *ms)
+{
+	static const char name[] = "retry-after:";
+	size_t k = sizeof name - 1;
+	if (len <= k || strncasecmp(line, name, k))
+		return false;
+	size_t i = k;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	uint64_t s = 0;
+	size_t digits = 0;
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++, digits++)
+		if (s < 1000000)
+			s = s * 10 + (uint64_t)(line[i] - '0');
+	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+		i++;
+	if (!digits || i != len)
+		return false;
+	*ms = s * 1000;
+	return true;
+}
+
+uint64_t http_retry_after_max_ms(void)
+{
+	return (uint64_t)env_uint("GG_RETRY_AFTER_MAX", 30, 0, 3600) * 1000;
+}
+
 static uint64_t backoff_ns(struct http_batch *hb, unsigned attempt)
 {
-	uint64_t ms = hb->cfg.backoff_base_ms;
-	for (unsigned i = 1; i < attempt && ms < hb->cfg.backoff_cap_ms; i++)
-		ms *= 2;
-	if (ms > hb->cfg.backoff_cap_ms)
-		ms = hb->cfg.backoff_cap_ms;
-	uint64_t half = ms / 2;
-	ms = half + next_random(hb) % (ms - half + 1);
-	return ms * 1000000;
+	return http_retry_wait_ms(attempt, hb->cfg.backoff_base_ms, hb->cfg.backoff_cap_ms, 0, 0,
+	                          next_random(hb)) *
+	       1000000;
 }
 
 bool http_transient(CURLcode rc, long status)

@@ -69,6 +69,26 @@ void http_batch_free(struct http_batch *hb);
  */
 size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n);
 
+/*
+ * The wait before another attempt, in ms: the one retry rule of HTTP
+ * clients here (storage batches, the http and lambda engines). attempt is
+ * the number of attempts made so far (1 after the first). Exponential from
+ * base_ms, at most cap_ms, with equal jitter (half fixed, half random). A
+ * server's Retry-After (retry_after_ms, 0 = none) is honoured up to
+ * max_after_ms, plus up to a quarter more so that clients told the same
+ * do not come back in step; the longer of the two waits wins. random: any
+ * random number (the caller's generator).
+ */
+uint64_t http_retry_wait_ms(unsigned attempt, unsigned base_ms, unsigned cap_ms,
+                            uint64_t retry_after_ms, uint64_t max_after_ms, uint64_t random);
+
+/* A "Retry-After: SECONDS" header line (as libcurl's header callback gets
+ * it): true and *ms; false for another header or an HTTP-date. */
+bool http_retry_after(const char *line, size_t len, uint64_t *ms);
+
+/* $GG_RETRY_AFTER_MAX (seconds, default 30) in ms: the longest Retry-After honoured. */
+uint64_t http_retry_after_max_ms(void);
+
 /* Whether a transfer result or HTTP status is worth another attempt. */
 bool http_transient(CURLcode rc, long status);
 

@@ -52,8 +52,8 @@ static const char worker_help[] =
     "  --allow-unauthenticated  listen beyond loopback without tokens (behind a proxy\n"
     "                       that authenticates)\n"
     "  -v, --verbose        a line per request on stderr\n"
-    "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS,\n"
-    "                       corrupt=N,other-thunk=N,drop-reply=N\n"
+    "  --fault-inject SPEC  tests only: 429=N,500=N,503=N,retry-after=SEC,hang=N,drop=N,\n"
+    "                       die=N,slow=MS,corrupt=N,other-thunk=N,drop-reply=N\n"
     "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
 
 static int parse_faults(const char *spec, struct worker_faults *f)
@@ -71,6 +71,8 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 		}
 		unsigned *slot = !strcmp(item, "429")           ? &f->status_429
 		                 : !strcmp(item, "500")         ? &f->status_500
+		                 : !strcmp(item, "503")         ? &f->status_503
+		                 : !strcmp(item, "retry-after") ? &f->retry_after
 		                 : !strcmp(item, "hang")        ? &f->hang
 		                 : !strcmp(item, "drop")        ? &f->drop
 		                 : !strcmp(item, "die")         ? &f->die
@@ -81,8 +83,8 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 		                                                : NULL;
 		if (!slot && r == 0)
 			r = gg_error(
-			    "--fault-inject: unknown fault '%s' (429, 500, hang, drop, die, slow, "
-			    "corrupt, other-thunk, drop-reply)",
+			    "--fault-inject: unknown fault '%s' (429, 500, 503, retry-after, hang, "
+			    "drop, die, slow, corrupt, other-thunk, drop-reply)",
 			    item);
 		if (r == 0)
 			*slot = (unsigned)n;

@@ -18,6 +18,8 @@ struct storage;
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
 	unsigned status_429, status_500; /* answer with this HTTP status */
+	unsigned status_503;             /* answer 503 with "Retry-After: retry_after" */
+	unsigned retry_after;            /* seconds (default 2) */
 	unsigned hang;                   /* never answer */
 	unsigned drop;                   /* close the connection without answering */
 	unsigned die;                    /* exit(137) in the middle of the run */

@@ -300,6 +300,8 @@ static int http_fault(struct worker *w)
 		return 429;
 	if (worker_take_fault(w, &w->faults.status_500))
 		return 500;
+	if (worker_take_fault(w, &w->faults.status_503))
+		return 503;
 	if (worker_take_fault(w, &w->faults.hang))
 		return -1;
 	if (worker_take_fault(w, &w->faults.drop))
@@ -375,11 +377,15 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 	bool keep = rq->keep_alive;
 	int fault = http_fault(s->w);
 	if (fault > 0) {
+		char after[48];
+		snprintf(after, sizeof after, "Retry-After: %u\r\n",
+		         s->w->faults.retry_after ? s->w->faults.retry_after : 2);
 		fprintf(stderr, "gg worker: --fault-inject: answering %d\n", fault);
 		return reply_error(fd, fault,
-		                   fault == 429 ? "fault injected: too many requests"
-		                                : "fault injected: internal error",
-		                   !keep, NULL) == 0 &&
+		                   fault == 429   ? "fault injected: too many requests"
+		                   : fault == 503 ? "fault injected: full"
+		                                  : "fault injected: internal error",
+		                   !keep, fault == 503 ? after : NULL) == 0 &&
 		       keep;
 	}
 	if (fault == -1) {
