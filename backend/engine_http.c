@@ -13,10 +13,13 @@
  * copy lands elsewhere). Connection errors, 429 and 5xx are retried after an
  * exponential backoff with jitter, a bounded number of times, preferably on
  * another URL. It does not interpret the reply (the pipeline does) beyond
- * Lambda's X-Amz-Function-Error header.
+ * Lambda's X-Amz-Function-Error header. The http engine asks gg workers
+ * for heartbeats ("102 Processing", see check_silence) so that a hung
+ * worker is told from a long thunk.
  */
 #include "curl_setup.h"
 #include "engine_remote.h"
+#include "http_batch.h"
 
 #include "namemap.h"
 #include "wire.h"
@@ -34,6 +37,8 @@ struct target {
 	char *url;
 	int inflight;        /* loop-owned */
 	uint64_t down_until; /* loop-owned: after a connection error or 5xx */
+	bool heartbeats;     /* loop-owned: it has sent "102 Processing" before */
+	uint64_t hung_until; /* protected by mu: it stopped answering mid-call */
 };
 
 struct hcall {
@@ -46,8 +51,13 @@ struct hcall {
 	uint64_t not_before; /* delayed until */
 	struct buf reply;
 	bool too_big;
-	char fn_error[64]; /* X-Amz-Function-Error */
+	char fn_error[64];       /* X-Amz-Function-Error */
+	uint64_t retry_after_ms; /* Retry-After of the last answer, 0 = none */
 	char errbuf[CURL_ERROR_SIZE];
+	/* set by libcurl's callbacks, read by the loop (same thread) */
+	uint64_t last_heard; /* a byte of the answer came, or one of the request went */
+	bool heard_beat;     /* an interim "102 Processing" came */
+	curl_off_t last_ul;
 };
 
 struct htrans {
@@ -69,6 +79,7 @@ struct htrans {
 	CURL **spare;           /* reset easy handles for reuse */
 	size_t nspare, spare_cap;
 	unsigned rr;
+	uint64_t retry_after_max_ms;
 };
 
 /* ---- lists ---- */
@@ -99,6 +110,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct hcall *h = arg;
 	size_t k = size * n;
+	h->last_heard = now_ns();
 	if (h->reply.len + k > WIRE_MAX_RESPONSE) {
 		h->too_big = true;
 		return 0;
@@ -112,6 +124,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	struct hcall *h = arg;
 	static const char name[] = "X-Amz-Function-Error:";
 	size_t len = size * n, k = sizeof name - 1;
+	h->last_heard = now_ns();
+	http_retry_after(p, len, &h->retry_after_ms);
+	/* the status line of an interim answer: a heartbeat (see gg-worker(1)) */
+	if (len >= 12 && !memcmp(p, "HTTP/", 5)) {
+		const char *sp = memchr(p, ' ', len);
+		if (sp && (size_t)(p + len - sp) > 4 && !memcmp(sp + 1, "102", 3) &&
+		    (sp[4] == ' ' || sp[4] == '\r'))
+			h->heard_beat = true;
+	}
 	if (len > k && !strncasecmp(p, name, k)) {
 		const char *v = p + k, *e = p + len;
 		while (v < e && *v == ' ')
@@ -124,6 +145,19 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		h->fn_error[m] = 0;
 	}
 	return len;
+}
+
+/* Upload progress counts as hearing from the worker: it takes the bytes. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct hcall *h = arg;
+	(void)dltotal, (void)dlnow, (void)ultotal;
+	if (ulnow != h->last_ul) {
+		h->last_ul = ulnow;
+		h->last_heard = now_ns();
+	}
+	return 0;
 }
 
 /* ---- attempts ---- */
@@ -202,6 +236,10 @@ static int launch(struct htrans *t, struct hcall *h)
 	h->too_big = false;
 	h->fn_error[0] = 0;
 	h->errbuf[0] = 0;
+	h->retry_after_ms = 0;
+	h->last_heard = now;
+	h->heard_beat = false;
+	h->last_ul = 0;
 	buf_reset(&h->reply);
 	if (!h->call->t_sent)
 		h->call->t_sent = now;
@@ -217,6 +255,13 @@ static int launch(struct htrans *t, struct hcall *h)
 			char *auth = xasprintf("Authorization: Bearer %s", t->cfg.bearer);
 			h->headers = curl_slist_append(h->headers, auth);
 			wipe_free(auth);
+		}
+		if (t->cfg.silence_s) {
+			/* four beats per silence limit: one lost or late is no alarm */
+			char hb[48];
+			unsigned every = t->cfg.silence_s / 4 ? t->cfg.silence_s / 4 : 1;
+			snprintf(hb, sizeof hb, "X-GG-Heartbeat: %u", every);
+			h->headers = curl_slist_append(h->headers, hb);
 		}
 	}
 	curl_easy_setopt(e, CURLOPT_URL, t->targets[i].url);
@@ -237,6 +282,11 @@ static int launch(struct htrans *t, struct hcall *h)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (h->call->timeout_ms)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->call->timeout_ms + 60000));
+	if (t->cfg.silence_s) {
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (t->cfg.sigv4) {
 		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, t->cfg.sigv4);
 		curl_easy_setopt(e, CURLOPT_USERNAME, t->cfg.access_key);
@@ -318,6 +368,9 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	int target = h->target;
 	detach(t, h);
 	if (rc == CURLE_OK && status == 200 && !h->fn_error[0]) {
+		pthread_mutex_lock(&t->mu);
+		t->targets[target].hung_until = 0;
+		pthread_mutex_unlock(&t->mu);
 		complete(t, h, 0, NULL);
 		return;
 	}
@@ -354,8 +407,11 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	}
 	if (transient && h->attempts < t->cfg.max_attempts &&
 	    !atomic_load(&h->call->cancel_requested)) {
-		/* between half and all of the exponential step, at most 10 s */
-		uint64_t wait = backoff_ns(h->attempts, t->cfg.backoff_ms, 10000);
+		/* between half and all of the exponential step, at most 10 s, or a full
+		 * or throttling server's Retry-After (bounded) when that is longer */
+		uint64_t after = status == 429 || status == 503 ? h->retry_after_ms : 0;
+		uint64_t wait = backoff_after_ns(h->attempts, t->cfg.backoff_ms, 10000, after,
+		                                 t->retry_after_max_ms);
 		uint64_t now = now_ns();
 		if (status != 429) /* a throttle is not the target's fault */
 			t->targets[target].down_until = now + wait;
@@ -381,6 +437,49 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	h->call->code = code; /* before complete(): the call is then the pipeline's */
 	complete(t, h, -1, xasprintf("POST %s: %s%s%s", url, why, hint, after));
 	free(why);
+}
+
+/*
+ * A worker that has sent heartbeats before and now stays silent for
+ * silence_s while it holds a call is hung (a stopped process, a dead host
+ * whose connection has not broken yet): the call goes to another worker, or
+ * fails naming this one; the worker counts as down for a while, and when
+ * every worker is, the engine declines thunks (h_usable) so that the
+ * scheduler routes them to the next engine.
+ */
+static void check_silence(struct htrans *t, uint64_t now)
+{
+	if (!t->cfg.silence_s)
+		return;
+	uint64_t limit = (uint64_t)t->cfg.silence_s * 1000000000u;
+	for (struct hcall *h = t->active, *nx; h; h = nx) {
+		nx = h->next;
+		struct target *tg = &t->targets[h->target];
+		if (h->heard_beat)
+			tg->heartbeats = true;
+		if (!tg->heartbeats || now - h->last_heard < limit)
+			continue;
+		int target = h->target;
+		detach(t, h);
+		tg->down_until = now + 10 * limit;
+		pthread_mutex_lock(&t->mu);
+		tg->hung_until = now + 10 * limit;
+		pthread_mutex_unlock(&t->mu);
+		bool elsewhere = false;
+		for (size_t k = 0; k < t->ntargets; k++)
+			elsewhere |= (int)k != target && t->targets[k].down_until <= now;
+		if (elsewhere && h->attempts < t->cfg.max_attempts &&
+		    !atomic_load(&h->call->cancel_requested)) {
+			h->not_before = now;
+			list_add(&t->delayed, h);
+			continue;
+		}
+		complete(t, h, -1,
+		         xasprintf("POST %s: the worker stopped answering: no heartbeat for %u s "
+		                   "while it held the thunk (a stopped or hung worker; "
+		                   "GG_WORKER_SILENCE sets the limit)",
+		                   tg->url, t->cfg.silence_s));
+	}
 }
 
 static void cancel_flagged(struct htrans *t, struct hcall **list, bool active)
@@ -438,6 +537,7 @@ static void *loop_main(void *p)
 				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
 				on_finished(t, h, m->data.result);
 			}
+		check_silence(t, now_ns());
 		/* completions may have added delayed retries */
 		for (struct hcall *h = t->delayed; h; h = h->next)
 			if (h->not_before < next_due)
@@ -485,6 +585,29 @@ static void h_cancel(struct remote_transport *rt, struct remote_call *call)
 	curl_multi_wakeup(t->multi);
 }
 
+static bool h_usable(struct remote_transport *rt, char **why)
+{
+	struct htrans *t = (struct htrans *)rt;
+	if (!t->cfg.silence_s)
+		return true;
+	uint64_t now = now_ns();
+	size_t hung = 0;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->ntargets; i++)
+		hung += t->targets[i].hung_until > now;
+	pthread_mutex_unlock(&t->mu);
+	if (hung < t->ntargets)
+		return true;
+	if (t->ntargets == 1)
+		*why = xasprintf("worker %s stopped answering (no heartbeat for %u s)",
+		                 t->targets[0].url, t->cfg.silence_s);
+	else
+		*why = xasprintf("all %zu workers stopped answering (no heartbeat for %u s; "
+		                 "the first is %s)",
+		                 t->ntargets, t->cfg.silence_s, t->targets[0].url);
+	return false;
+}
+
 static void wipe_free(char *s)
 {
 	if (!s)
@@ -527,6 +650,7 @@ static const struct remote_transport_ops http_transport_ops = {
     .start = h_start,
     .cancel = h_cancel,
     .destroy = h_destroy,
+    .usable = h_usable,
 };
 
 int http_transport_create(const struct http_transport_config *c, struct remote_transport **out)
@@ -553,6 +677,7 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	t->ntargets = c->nurls;
 	for (size_t i = 0; i < c->nurls; i++)
 		t->targets[i].url = xstrdup(c->urls[i]);
+	t->retry_after_max_ms = http_retry_after_max_ms();
 	pthread_mutex_init(&t->mu, NULL);
 	t->multi = curl_multi_init();
 	if (!t->multi) {
@@ -587,7 +712,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 			strvec_push(&urls, u);
 	}
 	free(copy);
-	uint64_t max_input, attempts, timeout_s;
+	uint64_t max_input, attempts, timeout_s, silence_s;
 	char *bearer = NULL;
 	if (r == 0 && !urls.n)
 		r = gg_error("engine http: no URL in '%s'", args);
@@ -599,6 +724,11 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, &attempts);
 	if (r == 0)
 		r = remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s);
+	if (r == 0)
+		r = remote_env_u64("GG_WORKER_SILENCE", 30, &silence_s);
+	if (r == 0 && silence_s > 86400)
+		r = gg_error("GG_WORKER_SILENCE=%llu: expected seconds from 0 (off) to 86400",
+		             (unsigned long long)silence_s);
 	if (r < 0) {
 		strvec_free(&urls);
 		free(bearer);
@@ -610,6 +740,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	    .bearer = bearer,
 	    .max_attempts = attempts ? (unsigned)attempts : 1,
 	    .backoff_ms = 100,
+	    .silence_s = (unsigned)silence_s,
 	    .what = "http",
 	};
 	struct remote_transport *t;

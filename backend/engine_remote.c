@@ -497,6 +497,8 @@ static const char *human_size(uint64_t n, char out[32])
 static bool remote_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	struct remote *r = e->priv;
+	if (r->t->ops->usable && !r->t->ops->usable(r->t, why))
+		return false;
 	pthread_mutex_lock(&r->mu);
 	bool any_too_long = r->ntoo_long > 0;
 	pthread_mutex_unlock(&r->mu);

@@ -54,6 +54,10 @@ struct remote_transport_ops {
 	int (*start)(struct remote_transport *t, struct remote_call *call);
 	void (*cancel)(struct remote_transport *t, struct remote_call *call);
 	void (*destroy)(struct remote_transport *t);
+	/* optional: false (and *why, malloc'd) while no worker can take a call,
+	 * e.g. every one stopped answering; the scheduler then routes the thunk
+	 * to the next engine. Any thread. */
+	bool (*usable)(struct remote_transport *t, char **why);
 };
 
 struct remote_transport {
@@ -93,6 +97,8 @@ struct http_transport_config {
 	bool lambda;           /* X-Amz-Function-Error marks a failed invocation */
 	unsigned max_attempts; /* per call, for 429/5xx/connection errors */
 	unsigned backoff_ms;   /* the first retry's wait, doubling, with jitter */
+	unsigned silence_s;    /* ask workers for heartbeats; a worker silent this long
+	                        * while it runs a call is hung (0 = do not ask) */
 	const char *what;      /* "http", "lambda": in messages */
 };
 

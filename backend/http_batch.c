@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct http_batch {
@@ -37,6 +38,7 @@ void http_batch_config_from_env(struct http_batch_config *cfg)
 	cfg->max_inflight = env_uint("GG_STORAGE_PARALLEL", 64, 1, 1024);
 	cfg->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
 	cfg->timeout_s = env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600);
+	cfg->deadline_s = env_uint("GG_STORAGE_DEADLINE", 600, 0, 86400);
 	cfg->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
 	cfg->backoff_cap_ms = 10000;
 }
@@ -72,6 +74,33 @@ void http_batch_free(struct http_batch *hb)
 	free(hb->idle);
 	curl_multi_cleanup(hb->multi);
 	free(hb);
+}
+
+bool http_retry_after(const char *line, size_t len, uint64_t *ms)
+{
+	static const char name[] = "retry-after:";
+	size_t k = sizeof name - 1;
+	if (len <= k || strncasecmp(line, name, k))
+		return false;
+	size_t i = k;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	uint64_t s = 0;
+	size_t digits = 0;
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++, digits++)
+		if (s < 1000000)
+			s = s * 10 + (uint64_t)(line[i] - '0');
+	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+		i++;
+	if (!digits || i != len)
+		return false;
+	*ms = s * 1000;
+	return true;
+}
+
+uint64_t http_retry_after_max_ms(void)
+{
+	return (uint64_t)env_uint("GG_RETRY_AFTER_MAX", 30, 0, 3600) * 1000;
 }
 
 bool http_transient(CURLcode rc, long status)
@@ -125,6 +154,8 @@ static CURL *take_easy(struct http_batch *hb)
 	 * a large object that keeps moving is never cut off. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)c->timeout_s);
+	/* ... and one that keeps trickling ends at the deadline */
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->deadline_s);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
@@ -250,12 +281,22 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			enum http_verdict v = j->finish(j, e, rc, status);
 			if (rc == CURLE_OPERATION_TIMEDOUT && v != HTTP_DONE) {
 				/* A store that moved no byte for timeout_s (or did not
-				 * take the connection) is hung, not flaky: retrying
-				 * every request against it only multiplies the wait. */
+				 * take the connection), or did not finish by the
+				 * deadline, is hung, not flaky: retrying every request
+				 * against it only multiplies the wait. */
+				double took = 0;
+				curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &took);
 				size_t l = strlen(j->error);
-				snprintf(j->error + l, sizeof j->error - l,
-				         "; no byte for %u s: the store is not answering",
-				         hb->cfg.timeout_s);
+				if (hb->cfg.deadline_s && took + 0.5 >= hb->cfg.deadline_s)
+					snprintf(
+					    j->error + l, sizeof j->error - l,
+					    "; not done within %u s (GG_STORAGE_DEADLINE): the "
+					    "store is not answering",
+					    hb->cfg.deadline_s);
+				else
+					snprintf(j->error + l, sizeof j->error - l,
+					         "; no byte for %u s: the store is not answering",
+					         hb->cfg.timeout_s);
 				v = HTTP_FATAL;
 			}
 			curl_multi_remove_handle(hb->multi, e);

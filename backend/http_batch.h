@@ -50,13 +50,15 @@ struct http_batch_config {
 	unsigned max_attempts;    /* per job, at least 1 */
 	unsigned timeout_s;       /* an attempt that moves no byte this long fails, and
 	                           * stops the batch: the store is hung */
+	unsigned deadline_s;      /* an attempt not done this long fails likewise; 0 = none */
 	unsigned backoff_base_ms; /* first retry waits about this long, doubling */
 	unsigned backoff_cap_ms;
 };
 
 struct http_batch;
 
-/* Fills cfg from GG_STORAGE_PARALLEL, GG_STORAGE_RETRIES, GG_STORAGE_TIMEOUT. */
+/* Fills cfg from GG_STORAGE_PARALLEL, GG_STORAGE_RETRIES, GG_STORAGE_TIMEOUT,
+ * GG_STORAGE_DEADLINE. */
 void http_batch_config_from_env(struct http_batch_config *cfg);
 int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out);
 void http_batch_free(struct http_batch *hb);
@@ -66,6 +68,13 @@ void http_batch_free(struct http_batch *hb);
  * (jobs never attempted because the batch stopped say so in their error).
  */
 size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n);
+
+/* A "Retry-After: SECONDS" header line (as libcurl's header callback gets
+ * it): true and *ms; false for another header or an HTTP-date. */
+bool http_retry_after(const char *line, size_t len, uint64_t *ms);
+
+/* $GG_RETRY_AFTER_MAX (seconds, default 30) in ms: the longest Retry-After honoured. */
+uint64_t http_retry_after_max_ms(void);
 
 /* Whether a transfer result or HTTP status is worth another attempt. */
 bool http_transient(CURLcode rc, long status);

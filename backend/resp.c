@@ -35,9 +35,24 @@ static int wait_for(struct resp_conn *c, short events, const char *doing)
 {
 	struct pollfd p = {.fd = c->fd, .events = events};
 	for (;;) {
-		int r = poll(&p, 1, c->timeout_ms);
+		int ms = c->timeout_ms;
+		bool by_deadline = false;
+		if (c->until) {
+			uint64_t now = now_ns();
+			uint64_t left = now < c->until ? (c->until - now + 999999) / 1000000 : 0;
+			if (left <= (uint64_t)ms) {
+				ms = (int)left;
+				by_deadline = true;
+			}
+		}
+		int r = poll(&p, 1, ms);
 		if (r > 0)
 			return 0;
+		if (r == 0 && by_deadline)
+			return conn_error(c,
+			                  "timed out %s (still not done at the deadline, "
+			                  "GG_STORAGE_DEADLINE)",
+			                  doing);
 		if (r == 0)
 			return conn_error(c, "timed out %s (no answer within GG_STORAGE_TIMEOUT)",
 			                  doing);
@@ -124,6 +139,7 @@ int resp_flush(struct resp_conn *c)
 	if (c->fd < 0)
 		return gg_error("%s: not connected", c->where);
 	size_t off = 0;
+	c->until = c->deadline_ms ? now_ns() + (uint64_t)c->deadline_ms * 1000000u : 0;
 	while (off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -219,6 +235,7 @@ int resp_read(struct resp_conn *c, struct resp_reply *r)
 {
 	const char *line = NULL;
 	size_t len = 0;
+	c->until = c->deadline_ms ? now_ns() + (uint64_t)c->deadline_ms * 1000000u : 0;
 	if (read_line(c, &line, &len) < 0)
 		return -1;
 	r->text[0] = 0;

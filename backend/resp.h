@@ -22,7 +22,9 @@
 
 struct resp_conn {
 	int fd;
-	int timeout_ms;
+	int timeout_ms;    /* the longest wait for a byte to move */
+	int deadline_ms;   /* a whole send or reply (its payload too) within this; 0 = none */
+	uint64_t until;    /* now_ns() clock: the current send's or reply's deadline */
 	const char *where; /* "redis://host:port" for messages (not owned) */
 	struct buf out;    /* queued commands */
 	char *in;          /* read buffer */
@@ -53,7 +55,7 @@ static inline size_t resp_queued(const struct resp_conn *c)
 {
 	return c->out.len;
 }
-/* Sends everything queued. */
+/* Sends everything queued (within deadline_ms, when set). */
 int resp_flush(struct resp_conn *c);
 
 /*

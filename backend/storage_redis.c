@@ -39,6 +39,8 @@ struct redis_storage {
 	struct storage base; /* base.uri: redis://HOST:PORT[/DB], no password */
 	char *host, *port, *user, *password, *db;
 	int timeout_ms;
+	int deadline_ms;   /* GG_STORAGE_DEADLINE: one command's send or reply */
+	enum gg_code code; /* a permanent failure of the current call (wrong credentials) */
 	unsigned max_attempts, backoff_base_ms;
 	uint64_t rng;
 	struct resp_conn conn;
@@ -179,6 +181,7 @@ static int redis_open(const char *uri, struct storage **out)
 	rs->base.uri = xasprintf("redis://%s%s%s:%s%s%s", v6 ? "[" : "", rs->host, v6 ? "]" : "",
 	                         rs->port, rs->db ? "/" : "", rs->db ? rs->db : "");
 	rs->timeout_ms = (int)env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600) * 1000;
+	rs->deadline_ms = (int)env_uint("GG_STORAGE_DEADLINE", 600, 0, 86400) * 1000;
 	rs->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
 	rs->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
 	rs->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)rs;
@@ -193,6 +196,14 @@ static void redis_close(struct storage *st)
 
 /* ---- connection ---- */
 
+/* The server refuses these credentials, or wants some: no retry changes that. */
+static bool auth_refused(const char *text)
+{
+	return !strncmp(text, "NOAUTH", 6) || !strncmp(text, "NOPERM", 6) ||
+	       !strncmp(text, "WRONGPASS", 9) || !strncmp(text, "ERR invalid password", 20) ||
+	       !strncmp(text, "ERR AUTH", 8);
+}
+
 static bool transient_reply(const char *text)
 {
 	return !strncmp(text, "LOADING", 7) || !strncmp(text, "BUSY", 4) ||
@@ -204,16 +215,19 @@ static int reply_error(struct redis_storage *rs, const char *text, struct item *
                        const char *verb)
 {
 	if (!strncmp(text, "NOPERM", 6)) {
+		rs->code = GG_EDENIED;
 		gg_fail(GG_EDENIED,
 		        "cannot %s %s at %s: %s (the user's ACL does not allow it; "
 		        "not retried)",
 		        verb, it->name.s, rs->base.uri, text);
 		return REDIS_FATAL;
 	}
-	if (!strncmp(text, "NOAUTH", 6) || !strncmp(text, "WRONGPASS", 9)) {
-		gg_error("%s: authentication required or refused (%s); put the password in the URI "
-		         "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
-		         rs->base.uri, text);
+	if (auth_refused(text)) {
+		rs->code = GG_EDENIED;
+		gg_fail(GG_EDENIED,
+		        "%s: authentication required or refused (%s); put the password in the URI "
+		        "(redis://:PASSWORD@HOST:PORT) or in GG_REDIS_PASSWORD",
+		        rs->base.uri, text);
 		return REDIS_FATAL;
 	}
 	if (transient_reply(text)) {
@@ -233,6 +247,7 @@ static int ensure_connected(struct redis_storage *rs)
 		return REDIS_OK;
 	if (resp_connect(&rs->conn, rs->host, rs->port, rs->timeout_ms, rs->base.uri) < 0)
 		return REDIS_RETRY;
+	rs->conn.deadline_ms = rs->deadline_ms;
 	int n = 0;
 	if (rs->password) {
 		const char *argv[3] = {"AUTH"};
@@ -260,9 +275,14 @@ static int ensure_connected(struct redis_storage *rs)
 			return REDIS_RETRY;
 		if (r.type == RESP_ERROR) {
 			bool auth = i < n;
-			gg_error("%s: %s: %s", rs->base.uri,
-			         auth ? "authentication failed" : "cannot select the database",
-			         r.text);
+			if (auth_refused(r.text))
+				rs->code = GG_EDENIED;
+			gg_fail(rs->code ? rs->code : GG_EREMOTE, "%s: %s: %s%s", rs->base.uri,
+			        auth ? "authentication failed" : "cannot select the database",
+			        r.text,
+			        rs->code ? " (wrong user or password: check the URI or "
+			                   "GG_REDIS_PASSWORD; not retried)"
+			                 : "");
 			resp_close(&rs->conn);
 			return transient_reply(r.text) ? REDIS_RETRY : REDIS_FATAL;
 		}
@@ -288,6 +308,7 @@ static int run_passes(struct redis_storage *rs, struct item *items, size_t n,
 {
 	unsigned failures = 0, clean_passes = 0;
 	size_t last_pending = SIZE_MAX;
+	rs->code = 0;
 	for (;;) {
 		size_t pending = 0;
 		for (size_t i = 0; i < n; i++)
@@ -331,7 +352,7 @@ static int run_passes(struct redis_storage *rs, struct item *items, size_t n,
 	}
 }
 
-static int batch_result(struct item *items, size_t n)
+static int batch_result(const struct redis_storage *rs, struct item *items, size_t n)
 {
 	size_t failed = 0;
 	const char *first = "";
@@ -340,7 +361,7 @@ static int batch_result(struct item *items, size_t n)
 			first = items[i].error;
 	char copy[700];
 	snprintf(copy, sizeof copy, "%s", first);
-	return storage_batch_error(failed, 0, copy);
+	return storage_batch_error(failed, rs->code, copy);
 }
 
 static struct item *make_items(const struct gg_name *names, size_t n)
@@ -461,7 +482,7 @@ static int redis_has(struct storage *st, const struct gg_name *names, size_t n, 
 	run_passes(rs, items, n, has_pass, NULL);
 	for (size_t i = 0; i < n; i++)
 		present[i] = items[i].result;
-	int r = batch_result(items, n); /* names the first object and the cause */
+	int r = batch_result(rs, items, n); /* names the first object and the cause */
 	free(items);
 	return r;
 }
@@ -683,7 +704,7 @@ static int redis_put(struct storage *st, struct store *local, const struct gg_na
 	struct item *items = make_items(names, n);
 	struct put_ctx ctx = {local, xmalloc(CHUNK)};
 	run_passes(rs, items, n, put_pass, &ctx);
-	int r = batch_result(items, n);
+	int r = batch_result(rs, items, n);
 	free(ctx.chunk);
 	free(items);
 	return r;
@@ -907,7 +928,7 @@ static int redis_get(struct storage *st, struct store *local, const struct gg_na
 	remove_bad(rs, &ctx, items, n);
 	for (size_t i = 0; i < n; i++)
 		ok[i] = items[i].state == ITEM_DONE && items[i].result;
-	int r = batch_result(items, n);
+	int r = batch_result(rs, items, n);
 	free(ctx.remove);
 	free(items);
 	return r;
@@ -981,7 +1002,7 @@ static int redis_entry_get(struct storage *st, const struct gg_name *thunk, stru
 	struct item it = {.name = *thunk};
 	struct entry_ctx ctx = {.out = out};
 	run_passes(rs, &it, 1, entry_pass, &ctx);
-	int r = batch_result(&it, 1);
+	int r = batch_result(rs, &it, 1);
 	return r < 0 ? r : it.result;
 }
 
@@ -992,7 +1013,7 @@ static int redis_entry_put(struct storage *st, const struct gg_name *thunk, cons
 	struct item it = {.name = *thunk};
 	struct entry_ctx ctx = {.data = data, .len = len};
 	run_passes(rs, &it, 1, entry_pass, &ctx);
-	return batch_result(&it, 1);
+	return batch_result(rs, &it, 1);
 }
 
 const struct storage_ops storage_redis_ops = {

@@ -232,6 +232,15 @@ enum worker_req_state worker_req_parse(const char *buf, size_t len,
 			if (!name_is(v, vlen, "100-continue"))
 				return bad(rq, 417, "only \"Expect: 100-continue\" is understood");
 			rq->expect_continue = true;
+		} else if (name_is(name, nlen, "X-GG-Heartbeat")) {
+			unsigned n = 0;
+			for (size_t k = 0; k < vlen && n <= 3600; k++)
+				n = v[k] >= '0' && v[k] <= '9' ? n * 10 + (unsigned)(v[k] - '0')
+				                               : 3601;
+			if (n == 0 || n > 3600)
+				return bad(rq, 400,
+				           "bad X-GG-Heartbeat (expected seconds, 1 to 3600)");
+			rq->heartbeat_s = n;
 		} else if (name_is(name, nlen, "Authorization")) {
 			if (rq->authorization)
 				return bad(rq, 400, "more than one Authorization field");

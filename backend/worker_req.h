@@ -59,8 +59,10 @@ struct worker_req {
 	size_t target_len;
 	const char *authorization; /* the Authorization value, or NULL */
 	size_t authorization_len;
-	int status;        /* WORKER_REQ_BAD: 400, 411, 413, 414, 417, 431, 501, 505 */
-	const char *error; /* WORKER_REQ_BAD: a static message */
+	unsigned heartbeat_s; /* "X-GG-Heartbeat: SECONDS" (1..3600): send "102 Processing"
+	                       * this often while the request runs; 0 = not asked */
+	int status;           /* WORKER_REQ_BAD: 400, 411, 413, 414, 417, 431, 501, 505 */
+	const char *error;    /* WORKER_REQ_BAD: a static message */
 };
 
 /* Default limits, with body_max as given. */

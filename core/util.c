@@ -680,18 +680,38 @@ int copy_fd(int in, int out, uint64_t len)
 	return 0;
 }
 
-uint64_t backoff_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
+uint64_t backoff_wait_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                         uint64_t retry_after_ms, uint64_t max_after_ms, uint64_t random)
 {
-	/* xorshift64, one state per thread: jitter only, not security */
-	static _Thread_local uint64_t rng;
-	if (!rng)
-		rng = now_ns() ^ ((uint64_t)(uintptr_t)&rng << 17) ^ 0x9e3779b97f4a7c15ull;
-	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
 	uint64_t ms = base_ms ? base_ms : 1;
 	for (unsigned i = 1; i < attempt && ms < cap_ms; i++)
 		ms *= 2;
 	if (ms > cap_ms)
 		ms = cap_ms;
 	uint64_t half = ms / 2;
-	return (half + rng % (ms - half + 1)) * 1000000ull;
+	ms = half + random % (ms - half + 1);
+	if (retry_after_ms) {
+		uint64_t after = retry_after_ms < max_after_ms ? retry_after_ms : max_after_ms;
+		after += (random >> 32) % (after / 4 + 1);
+		if (after > ms)
+			ms = after;
+	}
+	return ms;
+}
+
+uint64_t backoff_after_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                          uint64_t retry_after_ms, uint64_t max_after_ms)
+{
+	/* xorshift64, one state per thread: jitter only, not security */
+	static _Thread_local uint64_t rng;
+	if (!rng)
+		rng = now_ns() ^ ((uint64_t)(uintptr_t)&rng << 17) ^ 0x9e3779b97f4a7c15ull;
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return backoff_wait_ms(attempt, base_ms, cap_ms, retry_after_ms, max_after_ms, rng) *
+	       1000000ull;
+}
+
+uint64_t backoff_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
+{
+	return backoff_after_ns(attempt, base_ms, cap_ms, 0, 0);
 }

@@ -122,6 +122,14 @@ uint64_t now_ns(void);
  * clients failing together do not retry together.
  */
 uint64_t backoff_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms);
+/* The same, waiting at least a server's Retry-After (retry_after_ms, 0 =
+ * none) up to max_after_ms, plus up to a quarter more so that clients told
+ * the same do not come back in step; the longer of the two waits wins. */
+uint64_t backoff_after_ns(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                          uint64_t retry_after_ms, uint64_t max_after_ms);
+/* Their computation in ms, pure for tests: random is any random word. */
+uint64_t backoff_wait_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                         uint64_t retry_after_ms, uint64_t max_after_ms, uint64_t random);
 
 /* Parses a size such as 100, 10K, 5M, 2G (binary units). -1 on bad input. */
 int parse_size(const char *s, uint64_t *out);

@@ -200,8 +200,8 @@ int cmd_force(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
-				return die_usage("-j %s: expected a number of jobs from 1 to 100000",
-				               optarg);
+				return die_usage(
+				    "-j %s: expected a number of jobs from 1 to 100000", optarg);
 			jobs = (int)j;
 			j_before_e |= nspecs == 0;
 			break;

@@ -55,7 +55,8 @@ static const char worker_help[] =
     "  --allow-unauthenticated  listen beyond loopback without tokens (behind a proxy\n"
     "                       that authenticates)\n"
     "  -v, --verbose        a line per request on stderr\n"
-    "  --fault-inject SPEC  tests only: 429=N,500=N,hang=N,drop=N,die=N,slow=MS\n"
+    "  --fault-inject SPEC  tests only: 429=N,500=N,503=N,retry-after=SEC,hang=N,drop=N,\n"
+    "                       die=N,slow=MS,corrupt=N,other-thunk=N,drop-reply=N\n"
     "  --fake-exec          benchmarks only: make up outputs instead of running thunks\n";
 
 static int parse_faults(const char *spec, struct worker_faults *f)
@@ -71,16 +72,22 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 			if (parse_u64(eq + 1, &n) < 0 || n > 1000000)
 				r = gg_error("--fault-inject %s: bad count '%s'", spec, eq + 1);
 		}
-		unsigned *slot = !strcmp(item, "429")    ? &f->status_429
-		                 : !strcmp(item, "500")  ? &f->status_500
-		                 : !strcmp(item, "hang") ? &f->hang
-		                 : !strcmp(item, "drop") ? &f->drop
-		                 : !strcmp(item, "die")  ? &f->die
-		                 : !strcmp(item, "slow") ? &f->slow_ms
-		                                         : NULL;
+		unsigned *slot = !strcmp(item, "429")           ? &f->status_429
+		                 : !strcmp(item, "500")         ? &f->status_500
+		                 : !strcmp(item, "503")         ? &f->status_503
+		                 : !strcmp(item, "retry-after") ? &f->retry_after
+		                 : !strcmp(item, "hang")        ? &f->hang
+		                 : !strcmp(item, "drop")        ? &f->drop
+		                 : !strcmp(item, "die")         ? &f->die
+		                 : !strcmp(item, "slow")        ? &f->slow_ms
+		                 : !strcmp(item, "corrupt")     ? &f->corrupt
+		                 : !strcmp(item, "other-thunk") ? &f->other_thunk
+		                 : !strcmp(item, "drop-reply")  ? &f->drop_reply
+		                                                : NULL;
 		if (!slot && r == 0)
 			r = gg_error(
-			    "--fault-inject: unknown fault '%s' (429, 500, hang, drop, die, slow)",
+			    "--fault-inject: unknown fault '%s' (429, 500, 503, retry-after, hang, "
+			    "drop, die, slow, corrupt, other-thunk, drop-reply)",
 			    item);
 		if (r == 0)
 			*slot = (unsigned)n;

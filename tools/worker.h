@@ -22,10 +22,16 @@ struct storage;
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
 	unsigned status_429, status_500; /* answer with this HTTP status */
+	unsigned status_503;             /* answer 503 with "Retry-After: retry_after" */
+	unsigned retry_after;            /* seconds (default 2) */
 	unsigned hang;                   /* never answer */
 	unsigned drop;                   /* close the connection without answering */
 	unsigned die;                    /* exit(137) in the middle of the run */
 	unsigned slow_ms;                /* sleep this long before running */
+	/* the client's checks of a reply, end to end: */
+	unsigned corrupt;     /* flip a byte of the first inline output (its name kept) */
+	unsigned other_thunk; /* answer with the first request's reply */
+	unsigned drop_reply;  /* run the thunk, then close without answering */
 };
 
 struct worker {
@@ -52,6 +58,7 @@ struct worker {
 	pthread_cond_t slot_cv;
 	uint64_t est_size; /* bytes in the store, estimated since the last gc */
 	uint64_t served;
+	struct buf last_reply; /* the first reply, kept only for faults.other_thunk */
 
 	/* held shared by every request, exclusively by gc */
 	pthread_rwlock_t gc_lock;

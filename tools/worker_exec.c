@@ -56,6 +56,7 @@ void worker_fini(struct worker *w)
 		storage_close(p->st);
 		free(p);
 	}
+	buf_free(&w->last_reply);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->slot_cv);
 	pthread_rwlock_destroy(&w->gc_lock);
@@ -432,6 +433,45 @@ static const char *storage_allowed(const struct worker *w, const char *uri)
 	return NULL;
 }
 
+/* --fault-inject corrupt: a byte of the first inline output changes, its name stays. */
+static void fault_corrupt(struct worker *w, struct wire_response *rs)
+{
+	if (rs->status != WIRE_OK)
+		return;
+	for (size_t i = 0; i < rs->noutputs; i++) {
+		struct wire_output *o = &rs->outputs[i];
+		if (!o->has_inline || !o->data.len)
+			continue;
+		if (worker_take_fault(w, &w->faults.corrupt)) {
+			o->data.data[0] ^= 0x20;
+			fprintf(stderr,
+			        "gg worker: --fault-inject corrupt: changed a byte of output '%s' "
+			        "of %s\n",
+			        o->path, rs->thunk.s);
+		}
+		return;
+	}
+}
+
+/* --fault-inject other-thunk: from the second request on, the reply goes out
+ * as the first request's. */
+static void fault_other_thunk(struct worker *w, struct buf *resp, const char *thunk)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->faults.other_thunk && w->last_reply.len) {
+		w->faults.other_thunk--;
+		buf_reset(resp);
+		buf_add(resp, w->last_reply.data, w->last_reply.len);
+		fprintf(stderr,
+		        "gg worker: --fault-inject other-thunk: answering %s with an earlier "
+		        "request's reply\n",
+		        thunk);
+	} else if (w->faults.other_thunk) {
+		buf_add(&w->last_reply, resp->data, resp->len);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 void worker_handle(struct worker *w, const char *req, size_t len, struct buf *resp,
                    int *http_status, const struct gg_cancel *cancel)
 {
@@ -482,6 +522,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 	maybe_gc(w, added);
 
 	rs.worker = xstrdup(w->ident);
+	fault_corrupt(w, &rs);
 	if (wire_response_encode(&rs, resp) < 0) {
 		buf_reset(resp);
 		struct wire_response e = {.thunk = rq.thunk, .status = WIRE_INFRA};
@@ -489,6 +530,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 		wire_response_encode(&e, resp);
 		wire_response_free(&e);
 	}
+	fault_other_thunk(w, resp, rq.thunk.s);
 	if (w->verbose)
 		fprintf(stderr, "gg worker: %s %s in %llu ms%s%s%s\n", rq.thunk.s,
 		        rs.status == WIRE_OK       ? "ok"

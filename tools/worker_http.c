@@ -8,6 +8,10 @@
  *     POST /execute (or POST /)   a wire request -> a wire response
  *     GET /health                 200 "ok"
  *
+ * A client that sends "X-GG-Heartbeat: SECONDS" gets an interim
+ * "102 Processing" that often while its request runs, so that it can tell
+ * a long thunk from a hung worker.
+ *
  * Everything a client can make it hold is bounded: connections
  * (--max-connections, then 503), requests admitted to run or wait for a
  * slot (--max-inflight, then 503 with Retry-After), body bytes held at once
@@ -296,6 +300,8 @@ static int http_fault(struct worker *w)
 		return 429;
 	if (worker_take_fault(w, &w->faults.status_500))
 		return 500;
+	if (worker_take_fault(w, &w->faults.status_503))
+		return 503;
 	if (worker_take_fault(w, &w->faults.hang))
 		return -1;
 	if (worker_take_fault(w, &w->faults.drop))
@@ -312,16 +318,45 @@ struct hangup_watch {
 	struct gg_cancel cancel; /* the request's */
 	struct gg_cancel done;   /* fired when the request is answered */
 	bool verbose;
+	unsigned heartbeat_s; /* the client asked for "102 Processing" this often; 0 = not */
 };
+
+/* An interim answer: the client learns the worker is alive while a long
+ * thunk runs (it gives up on a worker that stays silent, e.g. a stopped
+ * process, long before the thunk's timeout). */
+static bool heartbeat(struct hangup_watch *hw)
+{
+	static const char line[] = "HTTP/1.1 102 Processing\r\n\r\n";
+	/* whole or not at all: a part would garble the answer that follows */
+	if (send_all(hw->fd, line, sizeof line - 1, 0) == 0)
+		return true;
+	if (hw->verbose)
+		fprintf(stderr, "gg worker: cannot send a heartbeat: %s\n", strerror(errno));
+	return false;
+}
 
 static void *hangup_main(void *p)
 {
 	struct hangup_watch *hw = p;
 	struct pollfd pfd[2] = {{.fd = hw->fd, .events = POLLRDHUP},
 	                        {.fd = gg_cancel_fd(&hw->done), .events = POLLIN}};
+	uint64_t every = (uint64_t)hw->heartbeat_s * 1000000000u, next = now_ns();
 	for (;;) {
-		int n = poll(pfd, 2, -1);
+		int ms = -1;
+		if (every) {
+			uint64_t now = now_ns();
+			if (now >= next) {
+				next = now + every;
+				if (!heartbeat(hw))
+					every = 0;
+			}
+			if (every)
+				ms = (int)((next - now + 999999) / 1000000);
+		}
+		int n = poll(pfd, 2, ms);
 		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
 			continue;
 		if (n < 0 || pfd[1].revents)
 			break;
@@ -342,11 +377,15 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 	bool keep = rq->keep_alive;
 	int fault = http_fault(s->w);
 	if (fault > 0) {
+		char after[48];
+		snprintf(after, sizeof after, "Retry-After: %u\r\n",
+		         s->w->faults.retry_after ? s->w->faults.retry_after : 2);
 		fprintf(stderr, "gg worker: --fault-inject: answering %d\n", fault);
 		return reply_error(fd, fault,
-		                   fault == 429 ? "fault injected: too many requests"
-		                                : "fault injected: internal error",
-		                   !keep, NULL) == 0 &&
+		                   fault == 429   ? "fault injected: too many requests"
+		                   : fault == 503 ? "fault injected: full"
+		                                  : "fault injected: internal error",
+		                   !keep, fault == 503 ? after : NULL) == 0 &&
 		       keep;
 	}
 	if (fault == -1) {
@@ -361,7 +400,8 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 	}
 	struct buf out = BUF_INIT;
 	int status;
-	struct hangup_watch hw = {.fd = fd, .verbose = s->w->verbose};
+	struct hangup_watch hw = {
+	    .fd = fd, .verbose = s->w->verbose, .heartbeat_s = rq->heartbeat_s};
 	pthread_t th;
 	bool watching = gg_cancel_init(&hw.cancel) == 0;
 	if (watching && gg_cancel_init(&hw.done) < 0) {
@@ -383,6 +423,12 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 		pthread_join(th, NULL);
 		gg_cancel_destroy(&hw.cancel);
 		gg_cancel_destroy(&hw.done);
+	}
+	if (worker_take_fault(s->w, &s->w->faults.drop_reply)) {
+		fprintf(stderr, "gg worker: --fault-inject drop-reply: ran it, closing without "
+		                "an answer\n");
+		buf_free(&out);
+		return false;
 	}
 	bool alive =
 	    reply(fd, status, "application/json", out.data, out.len, !keep, NULL, 0) == 0 && keep;

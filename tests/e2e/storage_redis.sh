@@ -177,6 +177,12 @@ def serve(c):
     if mode == "close": c.close(); return
     c.recv(65536)                                # the first command(s)
     if mode == "hang": time.sleep(3600)
+    if mode == "trickle":                        # a byte every 0.3 s, for hours
+        try:
+            c.sendall(b"$100000\r\n")
+            for _ in range(100000): c.sendall(b"x"); time.sleep(0.3)
+        except OSError: pass
+        return
     reply = {"garbage": b"hello world\r\n", "hugebulk": b"$99999999999999\r\n",
              "negbulk": b"$-7\r\n", "truncate": b"$1000\r\nonly a little",
              "longline": b"+" + b"x" * 200000}[mode]
@@ -232,6 +238,29 @@ for mode in garbage hugebulk negbulk truncate longline close hang; do
 	check "... and nothing entered the store" test ! -e "f/.gg/objects/$(head -1 names | cut -c2-3)/$(head -1 names)"
 	stop_fake
 done
+
+# A reply that keeps trickling never stalls long enough for GG_STORAGE_TIMEOUT:
+# the per-request deadline ends it.
+start_fake trickle
+t=$SECONDS
+out=$(cd f && GG_STORAGE_TIMEOUT=2 GG_STORAGE_DEADLINE=3 GG_STORAGE_RETRIES=1 timeout 60 gg pull "redis://127.0.0.1:$FAKE_PORT" $(head -1 ../names) 2>&1)
+rc=$?
+echo "# trickle: $out"
+check "a reply trickling a byte every 0.3 s is stopped at the deadline (rc $rc, $((SECONDS - t)) s; not the test's timeout)" \
+	test $rc -ne 0 -a $rc -ne 124
+check "... saying so" has_text "$out" "still not done at the deadline, GG_STORAGE_DEADLINE"
+stop_fake
+
+# Wrong credentials are permanent for a force too: named, not retried.
+echo "an input" >f/input.txt
+(cd f && t=$(gg thunk -i input.txt -o o -- sh -c 'cat input.txt > o') &&
+	gg force --no-progress -e http=http://127.0.0.1:9/execute --storage "redis://:wrong-pw-xyz@127.0.0.1:$REDIS_PORT" "$t#o") >force.out 2>force.err
+rc=$?
+echo "# force with a wrong Redis password: $(tail -1 force.err)"
+check "a force with a wrong Redis password fails as denied (rc $rc = 3)" test $rc -eq 3
+check "... naming the refusal" grep -q "WRONGPASS" force.err
+check "... without trying again" bash -c "! grep -q 'trying again' force.err"
+check "... never showing the password" bash -c "! grep -q wrong-pw-xyz force.err"
 
 echo "# total $((SECONDS - t0)) s"
 finish

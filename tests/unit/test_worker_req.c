@@ -68,6 +68,13 @@ static void test_headers(void)
 	CHECK(parse("GET /health HTTP/1.1\r\nAuthorization:  Bearer t  \r\n\r\n", &rq) ==
 	      WORKER_REQ_DONE);
 	CHECK(rq.authorization_len == 8 && !memcmp(rq.authorization, "Bearer t", 8));
+	CHECK(rq.heartbeat_s == 0);
+	CHECK(parse("POST / HTTP/1.1\r\nX-GG-Heartbeat: 7\r\nContent-Length: 0\r\n\r\n", &rq) ==
+	      WORKER_REQ_DONE);
+	CHECK(rq.heartbeat_s == 7);
+	CHECK(parse("POST / HTTP/1.1\r\nx-gg-heartbeat: 3600\r\nContent-Length: 0\r\n\r\n", &rq) ==
+	      WORKER_REQ_DONE);
+	CHECK(rq.heartbeat_s == 3600);
 }
 
 static void test_pipelined(void)
@@ -123,6 +130,11 @@ static void test_refused(void)
 	CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n") == 400);
 	CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n") == 400);
 	CHECK(status_of("POST / HTTP/1.1\r\nExpect: teapot\r\n\r\n") == 417);
+	CHECK(status_of("POST / HTTP/1.1\r\nX-GG-Heartbeat: 0\r\n\r\n") == 400);
+	CHECK(status_of("POST / HTTP/1.1\r\nX-GG-Heartbeat: 3601\r\n\r\n") == 400);
+	CHECK(status_of("POST / HTTP/1.1\r\nX-GG-Heartbeat: 99999999999999999999\r\n\r\n") == 400);
+	CHECK(status_of("POST / HTTP/1.1\r\nX-GG-Heartbeat: 5s\r\n\r\n") == 400);
+	CHECK(status_of("POST / HTTP/1.1\r\nX-GG-Heartbeat:\r\n\r\n") == 400);
 	CHECK(status_of("GET / HTTP/1.1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n") == 400);
 }
 
