@@ -78,6 +78,7 @@ worker: --listen and --once exclude each other	gg worker --listen 127.0.0.1:0 --
 usage: gg push	gg push
 usage: gg pull	gg pull
 usage: gg remote-has	gg remote-has
+usage: gg remote-migrate	gg remote-migrate
 usage: gg report	gg report
 --top x: expected a number	gg report --top x t.json
 usage: gg model-generic	gg model-generic
