@@ -16,6 +16,8 @@ PREFIX ?= /usr/local
 SBINDIR ?= /sbin
 BUILD ?= build
 SAN ?=
+# Tests run at once by make check (tests/run.sh -j; servers' tests one at a time).
+TEST_JOBS ?= 2
 
 # libcurl: headers only. backend/curl_dl.c loads it with dlopen() on first use,
 # because linking it makes every gg start-up (one per model run during
@@ -88,7 +90,8 @@ tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 
 # `make check` installs the missing Debian packages the tests need
 # (tools/deps.sh test), then runs the suite twice: a plain build and an
-# ASan+UBSan build.
+# ASan+UBSan build, each TEST_JOBS tests at a time (tests/serial.list: the
+# tests that start servers run one at a time).
 check: deps-test
 	$(MAKE) format-check
 	$(MAKE) check-plain
@@ -96,11 +99,11 @@ check: deps-test
 
 check-plain:
 	$(MAKE) BUILD=build tests
-	tests/run.sh build
+	tests/run.sh -j $(TEST_JOBS) build
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh -j $(TEST_JOBS) build-asan
 
 # The slower tier: longer versions of some e2e tests (e.g. 50 kill -9s).
 check-slow: tests
