@@ -2,7 +2,7 @@
 #
 #   make                 build build/bin/{gg,ggfs} (gcc by default; CC=clang works)
 #   make check           the whole test suite, plain and under ASan+UBSan
-#   make check-slow      the slower tier (tests/slow/*.sh, a few minutes)
+#   make check-slow      the slower tier (tests/slow.list, tests/slow/*.sh)
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
 #   make install PREFIX=/usr/local     (also DESTDIR=...; writes only under it)
@@ -105,9 +105,15 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh -j $(TEST_JOBS) build-asan
 
-# The slower tier: longer versions of some e2e tests (e.g. 50 kill -9s).
+# The slower tier: the e2e tests of tests/slow.list (real projects, big
+# trees), plain and under ASan+UBSan, and longer versions of some e2e tests
+# (tests/slow/*.sh, e.g. 50 kill -9s).
 check-slow: tests
-	@rc=0; for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
+	$(MAKE) BUILD=build-asan SAN=1 tests
+	@rc=0; GG_TIER=slow tests/run.sh -j $(TEST_JOBS) $(BUILD) || rc=1; \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		GG_TIER=slow tests/run.sh -j $(TEST_JOBS) build-asan || rc=1; \
+	for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.

@@ -10,6 +10,8 @@
 # -j N runs up to N tests at once. The tests listed in tests/serial.list
 # (they start servers or use a resource of the whole machine) never run
 # beside each other: at most one of them at a time, beside other tests.
+# The tests listed in tests/slow.list are the slower tier: left out (and
+# named at the end) unless GG_TIER=slow, which runs only them.
 set -u
 jobs=${GG_TEST_JOBS:-1}
 while getopts j: opt; do
@@ -27,16 +29,27 @@ export PATH="$build/bin:$PATH"
 export GG_FUZZ_SECONDS=${GG_FUZZ_SECONDS:-5}
 passed=0 failed=0 failures=() times=() start=$SECONDS
 logdir=$(mktemp -d /tmp/gg-test-logs.XXXXXX)
-declare -A serial
+declare -A serial slow
 while read -r name _; do
 	[[ -z "$name" || "$name" == \#* ]] || serial[$name]=1
 done <"$here/serial.list"
+while read -r name _; do
+	[[ -z "$name" || "$name" == \#* ]] || slow[$name]=1
+done <"$here/slow.list"
+tier=${GG_TIER:-check}
+[[ $tier == check || $tier == slow ]] || { echo "tests/run.sh: GG_TIER=$tier: expected check or slow" >&2; exit 2; }
 
 # The tests, in order: NAME<TAB>COMMAND (words separated by tabs too).
-tests=()
+tests=() other_tier=()
 only=${GG_TESTS:-} # a substring to run a subset
 add() { # NAME COMMAND...
 	[[ -z "$only" || "$1" == *"$only"* ]] || return 0
+	local want=check
+	[ -z "${slow[$1]:-}" ] || want=slow
+	if [ "$want" != "$tier" ]; then
+		other_tier+=("$1")
+		return 0
+	fi
 	local IFS=$'\t'
 	tests+=("$*")
 }
@@ -118,6 +131,8 @@ slowest=
 [ ${#times[@]} -eq 0 ] || slowest="; slowest: $(printf '%s\n' "${times[@]}" | sort -rn | head -n 5 |
 	awk '{ printf "%s%s (%ss)", (NR > 1 ? ", " : ""), $2, $1 }')"
 echo "total $((total / 60))m$((total % 60))s (-j $jobs)$slowest"
+[ ${#other_tier[@]} -eq 0 ] || [ $tier = slow ] ||
+	echo "not run here, in make check-slow (tests/slow.list): ${other_tier[*]}"
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
