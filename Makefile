@@ -3,7 +3,7 @@
 #   make                 build build/bin/{gg,ggfs} (gcc by default; CC=clang works)
 #   make check           the tree's rules (tests/rules.sh), then the whole test
 #                        suite, plain and under ASan+UBSan
-#   make check-slow      the slower tier (tests/slow/*.sh, a few minutes)
+#   make check-slow      the slower tier (tests/slow.list, tests/slow/*.sh)
 #   make check-projects  real Debian source packages built lazily (tests/projects/*.sh)
 #   make demo            build a real C program lazily through a ggfs mount
 #   make bench           run the benchmarks under bench/
@@ -18,6 +18,8 @@ PREFIX ?= /usr/local
 SBINDIR ?= /sbin
 BUILD ?= build
 SAN ?=
+# Tests run at once by make check (tests/run.sh -j; servers' tests one at a time).
+TEST_JOBS ?= 2
 
 # libcurl: headers only. backend/curl_dl.c loads it with dlopen() on first use,
 # because linking it makes every gg start-up (one per model run during
@@ -90,7 +92,8 @@ tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 
 # `make check` installs the missing Debian packages the tests need
 # (tools/deps.sh test), then runs the suite twice: a plain build and an
-# ASan+UBSan build.
+# ASan+UBSan build, each TEST_JOBS tests at a time (tests/serial.list: the
+# tests that start servers run one at a time).
 check: deps-test
 	$(MAKE) check-rules
 	$(MAKE) format-check
@@ -103,15 +106,21 @@ check-rules:
 
 check-plain:
 	$(MAKE) BUILD=build tests
-	tests/run.sh build
+	tests/run.sh -j $(TEST_JOBS) build
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh -j $(TEST_JOBS) build-asan
 
-# The slower tier: longer versions of some e2e tests (e.g. 50 kill -9s).
+# The slower tier: the e2e tests of tests/slow.list (real projects, big
+# trees), plain and under ASan+UBSan, and longer versions of some e2e tests
+# (tests/slow/*.sh, e.g. 50 kill -9s).
 check-slow: tests
-	@rc=0; for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
+	$(MAKE) BUILD=build-asan SAN=1 tests
+	@rc=0; GG_TIER=slow tests/run.sh -j $(TEST_JOBS) $(BUILD) || rc=1; \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		GG_TIER=slow tests/run.sh -j $(TEST_JOBS) build-asan || rc=1; \
+	for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
 # The slower tier, part two: real projects (zlib, json-c with Make and Ninja,
 # ...) from Debian's source packages, each configured and inferred through its

@@ -2,52 +2,137 @@
 # Runs the whole suite against one build directory: every unit test binary
 # (BUILD/tests/test_*), every fuzz target for a bounded time, and every
 # end-to-end script (tests/e2e/*.sh, which get BUILD as their argument).
-# Prints one line per test with its time, then the total time and the
-# slowest tests, and, last, "N passed, N failed".
+# Prints one line per test with its time as it ends, then the total time
+# and the slowest tests, and, last, "N passed, N failed".
+#
+#   tests/run.sh [-j N] BUILD_DIR      (also GG_TEST_JOBS=N; GG_TESTS=SUBSTRING)
+#
+# -j N runs up to N tests at once. The tests listed in tests/serial.list
+# (they start servers or use a resource of the whole machine) never run
+# beside each other: at most one of them at a time, beside other tests.
+# The tests listed in tests/slow.list are the slower tier: left out (and
+# named at the end) unless GG_TIER=slow, which runs only them.
 set -u
-build=${1:?usage: tests/run.sh BUILD_DIR}
+jobs=${GG_TEST_JOBS:-1}
+while getopts j: opt; do
+	case $opt in
+	j) jobs=$OPTARG ;;
+	*) echo "usage: tests/run.sh [-j N] BUILD_DIR" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "tests/run.sh: -j $jobs: expected a number from 1" >&2; exit 2; }
+build=${1:?usage: tests/run.sh [-j N] BUILD_DIR}
 build=$(cd "$build" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 export GG_FUZZ_SECONDS=${GG_FUZZ_SECONDS:-5}
 passed=0 failed=0 failures=() times=() start=$SECONDS
 logdir=$(mktemp -d /tmp/gg-test-logs.XXXXXX)
+declare -A serial slow
+while read -r name _; do
+	[[ -z "$name" || "$name" == \#* ]] || serial[$name]=1
+done <"$here/serial.list"
+while read -r name _; do
+	[[ -z "$name" || "$name" == \#* ]] || slow[$name]=1
+done <"$here/slow.list"
+tier=${GG_TIER:-check}
+[[ $tier == check || $tier == slow ]] || { echo "tests/run.sh: GG_TIER=$tier: expected check or slow" >&2; exit 2; }
 
-run() { # NAME COMMAND...
-	local name=$1; shift
-	local log="$logdir/${name//\//_}.log" t0=$SECONDS
-	if "$@" >"$log" 2>&1; then
-		passed=$((passed + 1)); echo "PASS $name ($((SECONDS - t0))s)"
-	else
-		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - t0))s)"
-		sed 's/^/    /' "$log" | tail -n 60
+# The tests, in order: NAME<TAB>COMMAND (words separated by tabs too).
+tests=() other_tier=()
+only=${GG_TESTS:-} # a substring to run a subset
+add() { # NAME COMMAND...
+	[[ -z "$only" || "$1" == *"$only"* ]] || return 0
+	local want=check
+	[ -z "${slow[$1]:-}" ] || want=slow
+	if [ "$want" != "$tier" ]; then
+		other_tier+=("$1")
+		return 0
 	fi
-	times+=("$((SECONDS - t0)) $name")
+	local IFS=$'\t'
+	tests+=("$*")
 }
-
-only=${GG_TESTS:-}   # a substring to run a subset
 for t in "$build"/tests/test_*; do
-	[ -x "$t" ] || continue
-	[[ -z "$only" || "unit/$(basename "$t")" == *"$only"* ]] || continue
-	run "unit/$(basename "$t")" "$t"
+	[ -x "$t" ] && add "unit/$(basename "$t")" "$t"
 done
 for f in "$build"/tests/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
-	[[ -z "$only" || "fuzz/$name" == *"$only"* ]] || continue
-	run "fuzz/$name" "$f" "$here/fuzz/corpus/${name#fuzz_}"
+	add "fuzz/$name" "$f" "$here/fuzz/corpus/${name#fuzz_}"
 done
 for e in "$here"/e2e/*.sh; do
 	[ "$(basename "$e")" = lib.sh ] && continue
-	[[ -z "$only" || "e2e/$(basename "$e" .sh)" == *"$only"* ]] || continue
-	run "e2e/$(basename "$e" .sh)" bash "$e" "$build"
+	add "e2e/$(basename "$e" .sh)" bash "$e" "$build"
+done
+
+is_serial() { [ -n "${serial[$1]:-}" ]; }
+
+# One test in the background; its status and time go to files in logdir.
+declare -A pid_of_name name_of_pid t0_of_pid
+start_test() { # NAME<TAB>COMMAND...
+	local IFS=$'\t'
+	local words=($1)
+	local name=${words[0]} log="$logdir/${words[0]//\//_}"
+	("${words[@]:1}" >"$log.log" 2>&1 </dev/null; echo $? >"$log.rc") &
+	name_of_pid[$!]=$name
+	t0_of_pid[$!]=$SECONDS
+}
+# Reports a test that ended (by its pid).
+report() { # PID
+	local name=${name_of_pid[$1]} log t
+	log="$logdir/${name//\//_}"
+	t=$((SECONDS - t0_of_pid[$1]))
+	if [ "$(cat "$log.rc" 2>/dev/null)" = 0 ]; then
+		passed=$((passed + 1)); echo "PASS $name (${t}s)"
+	else
+		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name (${t}s)"
+		sed 's/^/    /' "$log.log" | tail -n 60
+	fi
+	times+=("$t $name")
+	unset "name_of_pid[$1]" "t0_of_pid[$1]"
+}
+
+# Up to $jobs at once; a serial test waits until no other serial test runs.
+# Serial tests are taken first when a slot is free (they are the long ones).
+running=0 serial_pid=
+pending=("${tests[@]}")
+# Interrupted: the tests running now are stopped too (their own EXIT traps
+# clean up).
+trap 'kill ${!name_of_pid[*]} 2>/dev/null; rm -rf "$logdir"; exit 130' INT TERM
+while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
+	while [ $running -lt "$jobs" ] && [ ${#pending[@]} -gt 0 ]; do
+		pick=-1
+		for i in "${!pending[@]}"; do
+			n=${pending[$i]%%$'\t'*}
+			if is_serial "$n"; then
+				[ -z "$serial_pid" ] && { pick=$i; break; }
+			elif [ $pick -lt 0 ]; then
+				pick=$i
+				[ "$jobs" = 1 ] && break # one at a time: in order
+			fi
+		done
+		[ $pick -ge 0 ] || break
+		start_test "${pending[$pick]}"
+		is_serial "${pending[$pick]%%$'\t'*}" && serial_pid=$!
+		unset "pending[$pick]"
+		pending=("${pending[@]}")
+		running=$((running + 1))
+	done
+	wait -n -p done_pid
+	[ -n "${done_pid:-}" ] && [ -n "${name_of_pid[$done_pid]:-}" ] || continue
+	report "$done_pid"
+	[ "$done_pid" = "$serial_pid" ] && serial_pid=
+	running=$((running - 1))
 done
 rm -rf "$logdir"
 total=$((SECONDS - start))
 slowest=
 [ ${#times[@]} -eq 0 ] || slowest="; slowest: $(printf '%s\n' "${times[@]}" | sort -rn | head -n 5 |
 	awk '{ printf "%s%s (%ss)", (NR > 1 ? ", " : ""), $2, $1 }')"
-echo "total $((total / 60))m$((total % 60))s$slowest"
+echo "total $((total / 60))m$((total % 60))s (-j $jobs)$slowest"
+[ ${#other_tier[@]} -eq 0 ] || [ $tier = slow ] ||
+	echo "not run here, in make check-slow (tests/slow.list): ${other_tier[*]}"
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

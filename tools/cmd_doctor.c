@@ -252,18 +252,23 @@ static void check_store(struct tally *t)
 	for (size_t i = 0; i < GG_ARRAY_LEN(subdirs); i++) {
 		char *d = xasprintf("%s%s%s", s->root, *subdirs[i] ? "/" : "", subdirs[i]);
 		struct stat st;
-		const char *why = NULL;
-		if (stat(d, &st) < 0)
-			why = strerror(errno);
+		char *why = NULL;
+		bool missing = stat(d, &st) < 0;
+		if (missing)
+			why = xasprintf("%s", strerror(errno));
 		else if (access(d, R_OK | W_OK | X_OK) < 0)
-			why = "not writable by you";
+			why = xasprintf("not writable by you (owner uid %u, mode %04o)",
+			                (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		if (why) {
-			char *fix =
-			    xasprintf("chown -R %u %s (as root), or use a store of your own "
-			              "(gg init DIR, or GG_DIR=DIR)",
-			              (unsigned)geteuid(), s->root);
-			report(t, FAIL, "store", fix, "%s: %s (owner uid %u, mode %04o)", d, why,
-			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			char *fix = missing
+			                ? xasprintf("mkdir %s, or use a store of your own (gg "
+			                            "init DIR, or GG_DIR=DIR)",
+			                            d)
+			                : xasprintf("chown -R %u %s (as root), or use a store of "
+			                            "your own (gg init DIR, or GG_DIR=DIR)",
+			                            (unsigned)geteuid(), s->root);
+			report(t, FAIL, "store", fix, "%s: %s", d, why);
+			free(why);
 			free(fix);
 			free(d);
 			store_close(s);

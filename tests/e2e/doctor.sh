@@ -108,6 +108,12 @@ check "nobody's store with objects/ read-only: exit 3 (rc $rc)" [ $rc = 3 ]
 check "... FAIL store, naming objects/ not writable" grep -qE "^FAIL +store +$T/ns-store/.gg/objects: not writable by you \(owner uid 65534, mode 0555\)" st-ro.out
 check "... with the fix" grep -q "fix: chown -R 65534 $T/ns-store/.gg" st-ro.out
 
+chmod 0755 ns-store/.gg/objects
+rmdir ns-store/.gg/verdicts
+(cd ns-store && as_nobody "$GG" doctor) >st-gone.out 2>&1
+check "a store directory missing: FAIL store, naming it" grep -qE "^FAIL +store +$T/ns-store/.gg/verdicts: No such file or directory" st-gone.out
+check "... with the fix" grep -q "fix: mkdir $T/ns-store/.gg/verdicts" st-gone.out
+
 # ---- remote storage and workers ----
 mkdir remote
 GG_STORAGE="file://$T/remote" "$GG" doctor >file.out 2>&1
