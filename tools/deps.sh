@@ -31,6 +31,8 @@ test=(
 	ffmpeg chromium fonts-dejavu-core
 	# inference benchmarks and upstream builds
 	ccache dpkg-dev
+	# bench/fs.sh: fio against the directory and passthrough_hp
+	fio
 )
 case $group in
 build) pkgs=("${build[@]}") ;;
