@@ -190,10 +190,11 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn)
 	else if (!have_sys_admin())
 		why = "it needs CAP_SYS_ADMIN";
 	fs->bk_on = why == NULL;
+	/* Said once per mount: benchmarks and users need to know which. */
 	if (why)
-		GGFS_DEBUG(fs, "kernel passthrough off: %s", why);
+		ggfs_log(FUSE_LOG_INFO, "kernel passthrough of forced outputs off: %s", why);
 	else
-		GGFS_DEBUG(fs, "kernel passthrough on");
+		ggfs_log(FUSE_LOG_INFO, "kernel passthrough of forced outputs on");
 }
 
 void backing_stop(struct ggfs *fs)

@@ -260,10 +260,11 @@ bool nodes_shed(struct ggfs *fs, int err);
 void node_moved(struct ggfs *fs, dev_t dev, ino_t ino, struct node *newdir, const char *newname);
 /*
  * Before name in dir is removed or replaced (dirfd: dir's borrowed fd): if
- * that may take the last path to a file the kernel knows, its fd is kept
- * open from now on (an open, unlinked file still has attributes).
+ * that takes the last name of a file the kernel knows, or the name it is
+ * reopened by, its fd is kept open until it is found by a name again (an
+ * open, unlinked file still has attributes).
  */
-void node_unlinking(struct ggfs *fs, int dirfd, const char *name);
+void node_unlinking(struct ggfs *fs, struct node *dir, int dirfd, const char *name);
 /* Finds or adds a by-hash node for ref (kind NODE_OBJECT or NODE_OUTPUT); counts a lookup. */
 struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct gg_ref *ref);
 /* A permanent virtual directory (pinned, never freed before unmount). */

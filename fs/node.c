@@ -292,8 +292,14 @@ struct node *node_get_pass(struct ggfs *fs, struct node *dir, const char *name, 
 		n = &fs->root;
 	if (n) {
 		n->nlookup++;
-		if (n != &fs->root && dir)
+		if (n != &fs->root && dir) {
 			set_path_locked(fs, n, dir, name);
+			if (n->fd_keep && n->fd >= 0 && n->parent) {
+				/* Found by a name again (another link): evictable. */
+				n->fd_keep = false;
+				lru_push(fs, n);
+			}
+		}
 		if (n->fd < 0) {
 			fd_adopt(fs, n, fd);
 			fd = -1;
@@ -330,13 +336,14 @@ int node_fd(struct ggfs *fs, struct node *n)
 {
 	pthread_mutex_lock(&fs->mu);
 	if (n->fd >= 0) {
+		int fd = n->fd; /* stays open while borrowed */
 		n->fd_users++;
 		if (n != &fs->root && !n->fd_keep) {
 			lru_unlink(fs, n);
 			lru_push(fs, n);
 		}
 		pthread_mutex_unlock(&fs->mu);
-		return n->fd;
+		return fd;
 	}
 	struct node *dir = n->parent;
 	if (n->kind != NODE_PASS || !dir) {
@@ -409,16 +416,20 @@ void node_moved(struct ggfs *fs, dev_t dev, ino_t ino, struct node *newdir, cons
 	pthread_mutex_unlock(&fs->mu);
 }
 
-void node_unlinking(struct ggfs *fs, int dirfd, const char *name)
+void node_unlinking(struct ggfs *fs, struct node *dir, int dirfd, const char *name)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    (!S_ISDIR(st.st_mode) && st.st_nlink > 1))
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	pthread_mutex_lock(&fs->mu);
 	struct node *n = table_find(fs, st.st_dev, st.st_ino, NULL);
-	if (n)
+	/* Its last name, or the name it would be reopened by (another link
+	 * may remain, but which one is unknown until it is looked up again). */
+	bool last = S_ISDIR(st.st_mode) || st.st_nlink <= 1;
+	if (n && (last || (n->parent == dir && n->name && !strcmp(n->name, name))))
 		node_pin_locked(n);
+	else
+		n = NULL;
 	pthread_mutex_unlock(&fs->mu);
 	if (!n)
 		return;

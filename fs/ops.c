@@ -411,7 +411,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 	if (dfd < 0 && !err)
 		err = -dfd;
 	if (!err) {
-		node_unlinking(fs, dfd, name);
+		node_unlinking(fs, dir, dfd, name);
 		err = ident_enter(fs, req);
 		if (!err) {
 			if (unlinkat(dfd, name, flags) < 0)
@@ -455,7 +455,7 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		err = afd < 0 ? -afd : -bfd;
 	if (!err) {
 		if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
-			node_unlinking(fs, bfd, newname);
+			node_unlinking(fs, b, bfd, newname);
 		err = ident_enter(fs, req);
 		int r = err ? -1 : renameat2(afd, name, bfd, newname, flags);
 		if (!err) {

@@ -33,6 +33,8 @@ test=(
 	ccache dpkg-dev
 	# make check-projects: CMake with Make and Ninja, autotools and libtool
 	cmake ninja-build autoconf automake libtool
+	# bench/fs.sh: fio against the directory and passthrough_hp
+	fio
 )
 case $group in
 build) pkgs=("${build[@]}") ;;

@@ -63,6 +63,10 @@ check "the limit is the daemon's" grep -q "^Max open files *$fds *$fds" "/proc/$
 check "a placeholder in the tree reads as its output" [ "$(cat mnt/ph/forced)" = forced ]
 exec 3<mnt/d0/f0
 rm mnt/d0/f0
+# A file with two names loses the one it was found by.
+exec 5<mnt/d6/f600
+ln mnt/d6/f600 mnt/d6/f600-link
+rm mnt/d6/f600
 (cd src && describe) >src.desc
 (cd src && contents) >src.sum
 walk mnt "first walk of $files files"
@@ -73,6 +77,8 @@ check "the daemon stays under its limit" [ "$(fdcount "$GGFS_PID")" -le "$fds" ]
 check "an open file unlinked through the mount still reads" [ "$(cat <&3)" = "file 0" ]
 check "... and stat shows it unlinked" [ "$(stat -L -c %h /dev/fd/3)" = 0 ]
 exec 3<&-
+check "an open file that lost the name it was found by (another link remains) keeps its attributes" [ "$(stat -L -c %h /dev/fd/5)" = 1 ]
+exec 5<&-
 # A file replaced in SOURCE behind the mount: its old inode's path now leads
 # to another file, which must not be taken for it.
 rm src/d5/f500
