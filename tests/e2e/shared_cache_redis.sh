@@ -11,6 +11,8 @@
 #   STRLEN and EXISTS uses the cache and cannot write to it: its new thunks
 #   run, publishing fails with a notice naming the refusal (NOPERM), and
 #   Redis has no entry for them.
+# - a cache that cannot be reached is said once and not asked again: the
+#   force runs every thunk and succeeds.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 cmp cc make redis-cli
@@ -44,7 +46,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b r; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b r u; do mkdir -p "home.$c" && c_project "$c"; done
 
 out=$(run_force a --storage "$R" --remote-cache readwrite)
 check "A builds the program, publishing every thunk: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0 (0 of"
@@ -78,4 +80,13 @@ check "... and works" has_text "$(r/primes 100)" "25 primes under 100"
 check "... publishing is refused (NOPERM), and said once" \
 	test "$(grep -c 'shared cache: cannot publish .*NOPERM.*the user.s ACL does not allow it; not retried.*publishing nothing more in this run' <<<"$out")" = 1
 check "Redis has no entry for the reader's new thunk" test "$(redis-cli -p "$REDIS_PORT" EXISTS "memo/$new")" = 0
+
+# a cache nobody answers for (connections refused)
+out=$(GG_STORAGE_BACKOFF_MS=20 run_force u --storage redis://127.0.0.1:1 --remote-cache readwrite)
+rc=$?
+echo "# unreachable: $out"
+check "with the cache unreachable, the force runs every thunk (rc $rc)" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0"
+check "... saying once that it is not asked again" \
+	test "$(grep -c 'shared cache: .*127.0.0.1:1.*not asking it again in this run' <<<"$out")" = 1
+check "... and its program works" has_text "$(u/primes 100)" "25 primes below 100"
 finish
