@@ -12,6 +12,7 @@
 #include "force.h"
 #include "gg.h"
 #include "placeholder.h"
+#include "remote_cache.h"
 #include "thunk_build.h"
 
 #include <errno.h>
@@ -368,6 +369,11 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 		so.engines = engines;
 		so.nengines = nengines;
 	}
+	/* and the shared cache as configured ($GG_REMOTE_CACHE, $GG_STORAGE) */
+	struct remote_cache *cache = NULL;
+	if (r == 0)
+		r = remote_cache_open(m->store, &(struct remote_cache_opts){0}, &cache);
+	remote_cache_attach(cache, &so);
 	struct force_run run = {0};
 	if (r == 0 && (r = force_targets(m->store, &so, t, nt, true, &run)) == 0 && run.failed) {
 		for (size_t i = 0; i < nt; i++)
@@ -376,6 +382,7 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 		r = gg_error("%zu failed", run.failed);
 	}
 	force_run_end(&run);
+	remote_cache_close(cache);
 	for (size_t i = 0; i < nengines; i++)
 		engine_destroy(engines[i]);
 	free(engines);
