@@ -30,6 +30,7 @@ struct remote_cache {
 	char *key; /* the team key, or NULL */
 	size_t key_len;
 	bool write_refused; /* a publish failed (e.g. read-only credentials): no more */
+	bool read_failed;   /* the store could not be asked: not again (each would wait) */
 	void (*notice)(void *arg, const char *msg);
 	void *notice_arg;
 };
@@ -217,9 +218,12 @@ static size_t entry_names(const struct memo *m, struct gg_name **names)
 static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, struct memo *out)
 {
 	struct buf b = BUF_INIT;
+	if (rc->read_failed)
+		return 0;
 	int r = rc->st->ops->entry_get(rc->st, thunk, &b);
 	if (r < 0) {
-		notice(rc, "shared cache: %s", gg_last_error());
+		notice(rc, "shared cache: %s; not asking it again in this run", gg_last_error());
+		rc->read_failed = true;
 		buf_free(&b);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include "gg.h"
 #include "placeholder.h"
 #include "process.h"
+#include "remote_cache.h"
 #include "thunk_build.h"
 
 #include <errno.h>
@@ -349,6 +350,11 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 		so.engines = engines;
 		so.nengines = nengines;
 	}
+	/* and the shared cache as configured ($GG_REMOTE_CACHE, $GG_STORAGE) */
+	struct remote_cache *cache = NULL;
+	if (r == 0)
+		r = remote_cache_open(m->store, &(struct remote_cache_opts){0}, &cache);
+	remote_cache_attach(cache, &so);
 	struct force_run run = {0};
 	if (r == 0 && (r = force_targets(m->store, &so, t, nt, true, &run)) == 0 && run.failed) {
 		for (size_t i = 0; i < nt; i++)
@@ -357,6 +363,7 @@ int model_force_files(struct model_ctx *m, struct strvec *files)
 		r = gg_error("%zu failed", run.failed);
 	}
 	force_run_end(&run);
+	remote_cache_close(cache);
 	engines_destroy(engines, nengines);
 	for (size_t i = 0; i < nt; i++)
 		force_target_free(&t[i]);

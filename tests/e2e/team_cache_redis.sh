@@ -11,6 +11,11 @@
 #   STRLEN and EXISTS uses the cache and cannot write to it: its new thunks
 #   run, publishing fails with a notice naming the refusal (NOPERM), and
 #   Redis has no entry for them.
+# - the same with a gg worker as the engine: W builds a changed program on
+#   the worker and publishes it; X, forcing through the worker too, executes
+#   nothing;
+# - a cache that cannot be reached is said once and not asked again: the
+#   force runs every thunk and succeeds.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 cmp cc make redis-cli
@@ -18,6 +23,7 @@ trap 'exit 130' INT TERM # so that the EXIT trap stops the server
 here=$(cd "$(dirname "$0")" && pwd)
 servers=$here/../servers
 . "$servers/c_project.sh"
+. "$servers/workers.sh"
 cd "$T"
 BOUND=2048
 
@@ -44,7 +50,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b r; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b r u; do mkdir -p "home.$c" && c_project "$c"; done
 
 out=$(run_force a --storage "$R" --remote-cache readwrite)
 check "A builds the program, publishing every thunk: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0 (0 of"
@@ -78,4 +84,30 @@ check "... and works" has_text "$(r/primes 100)" "25 primes under 100"
 check "... publishing is refused (NOPERM), and said once" \
 	test "$(grep -c 'shared cache: cannot publish .*NOPERM.*the user.s ACL does not allow it; not retried.*publishing nothing more in this run' <<<"$out")" = 1
 check "Redis has no entry for the reader's new thunk" test "$(redis-cli -p "$REDIS_PORT" EXISTS "memo/$new")" = 0
+
+# a gg worker as the engine
+for c in w x; do
+	mkdir -p "home.$c" && c_project "$c"
+	sed -i 's/primes below/primes beneath/' "$c/main.c"
+	(cd "$c" && gg infer make >/dev/null 2>&1)
+done
+GG_STORAGE=$R
+export GG_STORAGE
+worker_start w1 -j 2 || not_ok "start a gg worker"
+unset GG_STORAGE
+out=$(run_force w -e "http=${WURL[w1]}" --storage "$R" --remote-cache readwrite)
+check "W builds a changed program on a gg worker, publishing it: $out" has_text "$out" "executed [1-9][0-9]*, from memo [0-9]*, failed 0"
+out=$(run_force x -e "http=${WURL[w1]}" --storage "$R" --remote-cache read)
+check "X, with the worker as its engine, executes 0 thunks: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+check "... and has W's program" cmp w/primes x/primes
+check "... which works" has_text "$(x/primes 100)" "25 primes beneath 100"
+
+# a cache nobody answers for (connections refused)
+out=$(GG_STORAGE_BACKOFF_MS=20 run_force u --storage redis://127.0.0.1:1 --remote-cache readwrite)
+rc=$?
+echo "# unreachable: $out"
+check "with the cache unreachable, the force runs every thunk (rc $rc)" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0"
+check "... saying once that it is not asked again" \
+	test "$(grep -c 'shared cache: .*127.0.0.1:1.*not asking it again in this run' <<<"$out")" = 1
+check "... and its program works" has_text "$(u/primes 100)" "25 primes below 100"
 finish
