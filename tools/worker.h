@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 struct storage;
+struct worker_tls;
 
 /* Test-only behaviour (--fault-inject), each for the first N requests. */
 struct worker_faults {
@@ -85,6 +86,8 @@ struct worker_http_opts {
 	unsigned idle_timeout_s;     /* a connection between requests is closed after this */
 	const struct strvec *tokens; /* bearer tokens accepted; none = no authentication */
 	bool allow_unauthenticated;  /* no tokens on a non-loopback address */
+	struct worker_tls *tls;      /* TLS settings, or NULL for plain HTTP */
+	bool client_certs;           /* tls requires client certificates */
 };
 
 /* The HTTP server: serves until SIGINT/SIGTERM, then drains. */
