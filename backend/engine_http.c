@@ -383,6 +383,8 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 	const char *url = t->targets[h->target].url;
 	int target = h->target;
+	if (h->heard_beat) /* also when the call ended before check_silence saw it */
+		t->targets[target].heartbeats = true;
 	detach(t, h);
 	if (rc == CURLE_OK && status == 200 && !h->fn_error[0]) {
 		pthread_mutex_lock(&t->mu);

@@ -45,9 +45,9 @@ base() { local u; u=$(https "$1"); echo "${u%/execute}"; }
 # ---- a key others can read is refused ----
 cp "$P/server.key" "$P/open.key"
 chmod 644 "$P/open.key"
-gg worker --listen 127.0.0.1:0 --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/open.key" 2>open.err
+timeout 10 gg worker --listen 127.0.0.1:0 --storage-allow "file://$T/bucket" --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/open.key" 2>open.err
 check "a --tls-key every user can read is refused" grep -q "tls-key $P/open.key is readable by every user" open.err
-gg worker --listen 127.0.0.1:0 --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/client.key" 2>mismatch.err
+timeout 10 gg worker --listen 127.0.0.1:0 --storage-allow "file://$T/bucket" --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/client.key" 2>mismatch.err
 check "a --tls-key that is not the certificate's is refused" grep -q "tls-key $P/client.key: .*key values mismatch" mismatch.err
 
 # ---- TLS works ----
