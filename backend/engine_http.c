@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static void wipe_free(char *s);
 
@@ -276,6 +277,13 @@ static int launch(struct htrans *t, struct hcall *h)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	gg_curl_apply(e); /* the connect timeout and CA bundle again: put_easy reset it */
+	/* certificates are always verified (libcurl's default, never turned off) */
+	if (t->cfg.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->cfg.ca_file);
+	if (t->cfg.client_cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cfg.client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->cfg.client_key);
+	}
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
@@ -366,6 +374,8 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 	const char *url = t->targets[h->target].url;
 	int target = h->target;
+	if (h->heard_beat) /* also when the call ended before check_silence saw it */
+		t->targets[target].heartbeats = true;
 	detach(t, h);
 	if (rc == CURLE_OK && status == 200 && !h->fn_error[0]) {
 		pthread_mutex_lock(&t->mu);
@@ -395,7 +405,11 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 		free(head);
 		return;
 	}
-	bool transient = rc != CURLE_OK ? transient_curl(rc)
+	/* a TLS worker that refused our client certificate (or our lack of one) */
+	bool cert_refused = rc != CURLE_OK && (strstr(h->errbuf, "alert certificate required") ||
+	                                       strstr(h->errbuf, "alert bad certificate") ||
+	                                       strstr(h->errbuf, "alert unknown ca"));
+	bool transient = rc != CURLE_OK ? transient_curl(rc) && !cert_refused
 	                                : status == 429 || status == 500 || status == 502 ||
 	                                      status == 503 || status == 504;
 	if (rc != CURLE_OK) {
@@ -425,7 +439,20 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 		snprintf(after, sizeof after, " (after %u attempts)", h->attempts);
 	enum gg_code code = rc == CURLE_OK ? permanent_code(status) : 0;
 	const char *hint = "";
-	if (code == GG_EDENIED)
+	if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+		code = GG_EDENIED;
+		hint = " (the worker's certificate is not trusted: give the CA that signed it "
+		       "in GG_WORKER_CA; not retried)";
+	} else if (cert_refused) {
+		code = GG_EDENIED;
+		hint = t->cfg.client_cert ? " (the worker does not trust the client certificate "
+		                            "in GG_WORKER_CERT; not retried)"
+		                          : " (the worker requires a client certificate: give "
+		                            "GG_WORKER_CERT and GG_WORKER_KEY; not retried)";
+	} else if (rc == CURLE_SSL_CERTPROBLEM) {
+		code = GG_EUSAGE;
+		hint = " (check GG_WORKER_CERT and GG_WORKER_KEY; not retried)";
+	} else if (code == GG_EDENIED)
 		hint = t->cfg.sigv4
 		           ? " (refused: check the AWS credentials, their permissions and this "
 		             "machine's clock; not retried)"
@@ -641,6 +668,9 @@ static void h_destroy(struct remote_transport *rt)
 	wipe_free((char *)t->cfg.secret_key);
 	wipe_free((char *)t->cfg.session_token);
 	wipe_free((char *)t->cfg.bearer);
+	free((char *)t->cfg.ca_file);
+	free((char *)t->cfg.client_cert);
+	free((char *)t->cfg.client_key);
 	free((char *)t->cfg.what);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
@@ -669,6 +699,9 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	t->cfg.secret_key = c->secret_key ? xstrdup(c->secret_key) : NULL;
 	t->cfg.session_token = c->session_token ? xstrdup(c->session_token) : NULL;
 	t->cfg.bearer = c->bearer ? xstrdup(c->bearer) : NULL;
+	t->cfg.ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	t->cfg.client_cert = c->client_cert ? xstrdup(c->client_cert) : NULL;
+	t->cfg.client_key = c->client_key ? xstrdup(c->client_key) : NULL;
 	if (!t->cfg.max_attempts)
 		t->cfg.max_attempts = 1;
 	if (!t->cfg.backoff_ms)
@@ -729,6 +762,19 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r == 0 && silence_s > 86400)
 		r = gg_error("GG_WORKER_SILENCE=%llu: expected seconds from 0 (off) to 86400",
 		             (unsigned long long)silence_s);
+	const char *ca = getenv("GG_WORKER_CA"), *cert = getenv("GG_WORKER_CERT"),
+	           *key = getenv("GG_WORKER_KEY");
+	ca = ca && *ca ? ca : NULL;
+	cert = cert && *cert ? cert : NULL;
+	key = key && *key ? key : cert; /* a PEM file may hold both */
+	if (r == 0 && ca && access(ca, R_OK) < 0)
+		r = gg_error_errno("engine http: GG_WORKER_CA=%s", ca);
+	if (r == 0 && cert && access(cert, R_OK) < 0)
+		r = gg_error_errno("engine http: GG_WORKER_CERT=%s", cert);
+	if (r == 0 && key && access(key, R_OK) < 0)
+		r = gg_error_errno("engine http: GG_WORKER_KEY=%s", key);
+	if (r == 0 && key && !cert)
+		r = gg_fail(GG_EUSAGE, "engine http: GG_WORKER_KEY without GG_WORKER_CERT");
 	if (r < 0) {
 		strvec_free(&urls);
 		free(bearer);
@@ -738,6 +784,9 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	    .urls = urls.v,
 	    .nurls = urls.n,
 	    .bearer = bearer,
+	    .ca_file = ca,
+	    .client_cert = cert,
+	    .client_key = key,
 	    .max_attempts = attempts ? (unsigned)attempts : 1,
 	    .backoff_ms = 100,
 	    .silence_s = (unsigned)silence_s,

@@ -93,7 +93,10 @@ struct http_transport_config {
 	/* AWS SigV4 (lambda): "aws:amz:REGION:lambda"; NULL = none */
 	const char *sigv4;
 	const char *access_key, *secret_key, *session_token;
-	const char *bearer;    /* "Authorization: Bearer" (gg worker's tokens); NULL = none */
+	const char *bearer; /* "Authorization: Bearer" (gg worker's tokens); NULL = none */
+	/* https: the CAs that vouch for workers (NULL: the system's), and a
+	 * client certificate and key to show them (NULL: none) */
+	const char *ca_file, *client_cert, *client_key;
 	bool lambda;           /* X-Amz-Function-Error marks a failed invocation */
 	unsigned max_attempts; /* per call, for 429/5xx/connection errors */
 	unsigned backoff_ms;   /* the first retry's wait, doubling, with jitter */

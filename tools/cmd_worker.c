@@ -13,6 +13,7 @@
 #include "sandbox.h"
 #include "wire.h"
 #include "worker_auth.h"
+#include "worker_tls.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +55,10 @@ static const char worker_help[] =
     "                       $GG_WORKER_TOKENS); required unless ADDR is loopback\n"
     "  --allow-unauthenticated  listen beyond loopback without tokens (behind a proxy\n"
     "                       that authenticates)\n"
+    "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE       ... and its PEM key (not readable by others)\n"
+    "  --tls-client-ca FILE require client certificates signed by these PEM CAs (they\n"
+    "                       authenticate like tokens)\n"
     "  -v, --verbose        a line per request on stderr\n"
     "  --fault-inject SPEC  tests only: 429=N,500=N,503=N,retry-after=SEC,hang=N,drop=N,\n"
     "                       die=N,slow=MS,corrupt=N,other-thunk=N,drop-reply=N\n"
@@ -363,6 +368,9 @@ int cmd_worker(int argc, char **argv)
 	    {"token-file", required_argument, 0, 'K'},
 	    {"storage-allow", required_argument, 0, 'A'},
 	    {"allow-unauthenticated", no_argument, 0, 'U'},
+	    {"tls-cert", required_argument, 0, 'C'},
+	    {"tls-key", required_argument, 0, 'Y'},
+	    {"tls-client-ca", required_argument, 0, 'Q'},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"fault-inject", required_argument, 0, 'f'},
 	    {"fake-exec", no_argument, 0, 'F'},
@@ -370,6 +378,7 @@ int cmd_worker(int argc, char **argv)
 	    {0},
 	};
 	const char *listen_on = NULL, *dir = NULL, *port_file = NULL, *token_file = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
 	bool once = false, cache_set = false, allow_unauth = false;
 	const char *allow[65]; /* 64 --storage-allow and GG_STORAGE */
 	size_t nallow = 0;
@@ -452,6 +461,9 @@ int cmd_worker(int argc, char **argv)
 			allow[nallow++] = optarg;
 			break;
 		case 'U': allow_unauth = true; break;
+		case 'C': tls_cert = optarg; break;
+		case 'Y': tls_key = optarg; break;
+		case 'Q': tls_client_ca = optarg; break;
 		case 'v': w.verbose = true; break;
 		case 'f':
 			if (parse_faults(optarg, &w.faults) < 0)
@@ -513,15 +525,28 @@ int cmd_worker(int argc, char **argv)
 	}
 	if (!listen_on && token_file)
 		return die_usage("worker: --token-file is for --listen");
+	if ((tls_cert || tls_key || tls_client_ca) && !listen_on)
+		return die_usage(
+		    "worker: --tls-cert, --tls-key and --tls-client-ca are for --listen");
+	if (!tls_cert != !tls_key || (tls_client_ca && !tls_cert))
+		return die_usage("worker: TLS needs both --tls-cert and --tls-key (and "
+		               "--tls-client-ca only with them)");
+	struct worker_tls *tls = NULL;
+	if (tls_cert && worker_tls_create(tls_cert, tls_key, tls_client_ca, &tls) < 0) {
+		strvec_free(&tokens);
+		return die_last();
+	}
 	struct store *s;
 	if (open_worker_store(dir, lambda, &s) < 0) {
 		strvec_free(&tokens);
+		worker_tls_free(tls);
 		return die_last();
 	}
 	for (size_t i = 0; i < nallow; i++)
 		strvec_push(&w.storage_allow, allow[i]);
 	if (worker_init(&w, s) < 0) {
 		store_close(s);
+		worker_tls_free(tls);
 		strvec_free(&tokens);
 		strvec_free(&w.storage_allow);
 		return die_last();
@@ -543,6 +568,8 @@ int cmd_worker(int argc, char **argv)
 		    .idle_timeout_s = (unsigned)idle_timeout,
 		    .tokens = &tokens,
 		    .allow_unauthenticated = allow_unauth,
+		    .tls = tls,
+		    .client_certs = tls_client_ca != NULL,
 		};
 		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
 	} else {
@@ -559,6 +586,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	worker_fini(&w);
 	store_close(s);
+	worker_tls_free(tls);
 	strvec_free(&tokens);
 	strvec_free(&w.storage_allow);
 	return rc;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 struct storage;
+struct worker_tls;
 
 /* How long before Lambda's deadline the worker stops a thunk, to leave time
  * to end its processes and post the reply. */
@@ -103,6 +104,8 @@ struct worker_http_opts {
 	unsigned idle_timeout_s;     /* a connection between requests is closed after this */
 	const struct strvec *tokens; /* bearer tokens accepted; none = no authentication */
 	bool allow_unauthenticated;  /* no tokens on a non-loopback address */
+	struct worker_tls *tls;      /* TLS settings, or NULL for plain HTTP */
+	bool client_certs;           /* tls requires client certificates */
 };
 
 /* The HTTP server: serves until SIGINT/SIGTERM, then drains. */

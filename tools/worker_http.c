@@ -19,14 +19,17 @@
  * time: a request must arrive whole within --read-timeout of its first byte
  * (408), an idle connection is closed after --idle-timeout, a client that
  * does not read its answer is dropped after --read-timeout. SIGINT/SIGTERM
- * stop accepting, end idle connections and let running requests answer. It
- * does not do TLS (put a proxy in front) or HTTP/2.
+ * stop accepting, end idle connections and let running requests answer.
+ * With --tls-cert and --tls-key connections are TLS (worker_tls.c), with
+ * client certificates required by --tls-client-ca; the limits are the same
+ * (a handshake must finish within --read-timeout). It does not do HTTP/2.
  */
 #include "worker.h"
 
 #include "wire.h"
 #include "worker_auth.h"
 #include "worker_req.h"
+#include "worker_tls.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -80,6 +83,12 @@ struct conn {
 	int fd;
 };
 
+/* The write side of a connection, for every answer. */
+static int send_all(struct conn_io *c, const char *p, size_t n)
+{
+	return conn_send_all(c, p, n, false);
+}
+
 static void track(struct server *s, int fd)
 {
 	pthread_mutex_lock(&s->mu);
@@ -128,20 +137,6 @@ static void release(struct server *s, uint64_t bytes)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int send_all(int fd, const char *p, size_t n, int flags)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL | flags);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static const char *reason(int status)
 {
 	switch (status) {
@@ -165,9 +160,9 @@ static const char *reason(int status)
 	}
 }
 
-/* extra: more header lines, each ending in CRLF, or NULL. flags: for send(2). */
-static int reply(int fd, int status, const char *type, const char *body, size_t len,
-                 bool close_after, const char *extra, int flags)
+/* extra: more header lines, each ending in CRLF, or NULL. dontwait: never block. */
+static int reply(struct conn_io *c, int status, const char *type, const char *body, size_t len,
+                 bool close_after, const char *extra, bool dontwait)
 {
 	char head[512];
 	int n = snprintf(head, sizeof head,
@@ -176,31 +171,34 @@ static int reply(int fd, int status, const char *type, const char *body, size_t 
 	                 close_after ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof head)
 		return -1;
-	if (send_all(fd, head, (size_t)n, flags) < 0)
+	if (conn_send_all(c, head, (size_t)n, dontwait) < 0)
 		return -1;
-	return len ? send_all(fd, body, len, flags) : 0;
+	return len ? conn_send_all(c, body, len, dontwait) : 0;
 }
 
-static int reply_error(int fd, int status, const char *msg, bool close_after, const char *extra)
+static int reply_error(struct conn_io *c, int status, const char *msg, bool close_after,
+                       const char *extra)
 {
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "{\"v\":%d,\"error\":", WIRE_VERSION);
 	wire_add_string(&b, msg, strlen(msg));
 	buf_addc(&b, '}');
-	int r = reply(fd, status, "application/json", b.data, b.len, close_after, extra, 0);
+	int r = reply(c, status, "application/json", b.data, b.len, close_after, extra, false);
 	buf_free(&b);
 	return r;
 }
 
-/* 1 when fd is readable (or at EOF), 0 on an error, -1 at the deadline (now_ns() clock). */
-static int wait_readable(int fd, uint64_t deadline)
+/* 1 when c is readable (or at EOF), 0 on an error, -1 at the deadline (now_ns() clock). */
+static int wait_readable(struct conn_io *c, uint64_t deadline)
 {
+	if (conn_buffered(c))
+		return 1;
 	for (;;) {
 		uint64_t now = now_ns();
 		if (now >= deadline)
 			return -1;
 		uint64_t ms = (deadline - now + 999999) / 1000000;
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		int r = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
 		if (r < 0 && errno != EINTR)
 			return 0;
@@ -210,14 +208,14 @@ static int wait_readable(int fd, uint64_t deadline)
 }
 
 /* Receives at most `want` more bytes into b: 1 got some, 0 EOF or error, -1 deadline. */
-static int recv_some(int fd, struct buf *b, size_t want, uint64_t deadline)
+static int recv_some(struct conn_io *c, struct buf *b, size_t want, uint64_t deadline)
 {
 	for (;;) {
-		int r = wait_readable(fd, deadline);
+		int r = wait_readable(c, deadline);
 		if (r <= 0)
 			return r;
 		buf_grow(b, want);
-		ssize_t k = recv(fd, b->data + b->len, want, MSG_DONTWAIT);
+		ssize_t k = conn_recv(c, b->data + b->len, want);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
@@ -229,13 +227,13 @@ static int recv_some(int fd, struct buf *b, size_t want, uint64_t deadline)
 }
 
 /* Reads and drops n bytes: 0, or -1 at EOF, an error or the deadline. */
-static int discard(int fd, uint64_t n, uint64_t deadline)
+static int discard(struct conn_io *c, uint64_t n, uint64_t deadline)
 {
 	char tmp[16384];
 	while (n) {
-		if (wait_readable(fd, deadline) <= 0)
+		if (wait_readable(c, deadline) <= 0)
 			return -1;
-		ssize_t k = recv(fd, tmp, n < sizeof tmp ? (size_t)n : sizeof tmp, MSG_DONTWAIT);
+		ssize_t k = conn_recv(c, tmp, n < sizeof tmp ? (size_t)n : sizeof tmp);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
@@ -246,14 +244,15 @@ static int discard(int fd, uint64_t n, uint64_t deadline)
 }
 
 /* After an error answer: no more writing; read what the client still sends for a while. */
-static void linger(int fd)
+static void linger(struct conn_io *c)
 {
-	shutdown(fd, SHUT_WR);
+	conn_shutdown_write(c);
+	struct conn_io raw = {.fd = c->fd}; /* what still comes is dropped undecrypted */
 	uint64_t deadline = now_ns() + LINGER_NS;
 	char tmp[4096];
 	size_t got = 0;
-	while (got < LINGER_BYTES && wait_readable(fd, deadline) == 1) {
-		ssize_t k = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+	while (got < LINGER_BYTES && wait_readable(&raw, deadline) == 1) {
+		ssize_t k = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
@@ -281,7 +280,8 @@ static void consume(struct buf *b, size_t n)
 }
 
 /* Drops a request from the connection: what is buffered and the body still to come. */
-static int skip_request(int fd, struct buf *in, const struct worker_req *rq, uint64_t deadline)
+static int skip_request(struct conn_io *c, struct buf *in, const struct worker_req *rq,
+                        uint64_t deadline)
 {
 	uint64_t total = rq->head_len + rq->body_len;
 	if (in->len >= total) {
@@ -290,7 +290,7 @@ static int skip_request(int fd, struct buf *in, const struct worker_req *rq, uin
 	}
 	uint64_t rest = total - in->len;
 	consume(in, in->len);
-	return discard(fd, rest, deadline);
+	return discard(c, rest, deadline);
 }
 
 /* Test-only faults that act at the HTTP level. 0 = none, else what to do. */
@@ -314,7 +314,7 @@ static int http_fault(struct worker *w)
  * the thunk's program. A client that only shuts down its sending side
  * after a request counts as gone too, as for most HTTP servers. */
 struct hangup_watch {
-	int fd;
+	struct conn_io *c;
 	struct gg_cancel cancel; /* the request's */
 	struct gg_cancel done;   /* fired when the request is answered */
 	bool verbose;
@@ -328,7 +328,7 @@ static bool heartbeat(struct hangup_watch *hw)
 {
 	static const char line[] = "HTTP/1.1 102 Processing\r\n\r\n";
 	/* whole or not at all: a part would garble the answer that follows */
-	if (send_all(hw->fd, line, sizeof line - 1, 0) == 0)
+	if (send_all(hw->c, line, sizeof line - 1) == 0)
 		return true;
 	if (hw->verbose)
 		fprintf(stderr, "gg worker: cannot send a heartbeat: %s\n", strerror(errno));
@@ -338,7 +338,7 @@ static bool heartbeat(struct hangup_watch *hw)
 static void *hangup_main(void *p)
 {
 	struct hangup_watch *hw = p;
-	struct pollfd pfd[2] = {{.fd = hw->fd, .events = POLLRDHUP},
+	struct pollfd pfd[2] = {{.fd = hw->c->fd, .events = POLLRDHUP},
 	                        {.fd = gg_cancel_fd(&hw->done), .events = POLLIN}};
 	uint64_t every = (uint64_t)hw->heartbeat_s * 1000000000u, next = now_ns();
 	for (;;) {
@@ -372,7 +372,8 @@ static void *hangup_main(void *p)
 }
 
 /* Runs a whole /execute request and answers; false when the connection should end. */
-static bool execute(struct server *s, int fd, const char *body, const struct worker_req *rq)
+static bool execute(struct server *s, struct conn_io *c, const char *body,
+                    const struct worker_req *rq)
 {
 	bool keep = rq->keep_alive;
 	int fault = http_fault(s->w);
@@ -381,7 +382,7 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 		snprintf(after, sizeof after, "Retry-After: %u\r\n",
 		         s->w->faults.retry_after ? s->w->faults.retry_after : 2);
 		fprintf(stderr, "gg worker: --fault-inject: answering %d\n", fault);
-		return reply_error(fd, fault,
+		return reply_error(c, fault,
 		                   fault == 429   ? "fault injected: too many requests"
 		                   : fault == 503 ? "fault injected: full"
 		                                  : "fault injected: internal error",
@@ -400,8 +401,7 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 	}
 	struct buf out = BUF_INIT;
 	int status;
-	struct hangup_watch hw = {
-	    .fd = fd, .verbose = s->w->verbose, .heartbeat_s = rq->heartbeat_s};
+	struct hangup_watch hw = {.c = c, .verbose = s->w->verbose, .heartbeat_s = rq->heartbeat_s};
 	pthread_t th;
 	bool watching = gg_cancel_init(&hw.cancel) == 0;
 	if (watching && gg_cancel_init(&hw.done) < 0) {
@@ -431,24 +431,25 @@ static bool execute(struct server *s, int fd, const char *body, const struct wor
 		return false;
 	}
 	bool alive =
-	    reply(fd, status, "application/json", out.data, out.len, !keep, NULL, 0) == 0 && keep;
+	    reply(c, status, "application/json", out.data, out.len, !keep, NULL, false) == 0 &&
+	    keep;
 	buf_free(&out);
 	return alive;
 }
 
 /* GET /health, and the 404 and 405 answers; false when the connection should end. */
-static bool answer_other(int fd, const struct worker_req *rq)
+static bool answer_other(struct conn_io *c, const struct worker_req *rq)
 {
 	bool keep = rq->keep_alive;
 	switch (rq->route) {
 	case WORKER_ROUTE_HEALTH:
-		return reply(fd, 200, "text/plain", "ok\n", 3, !keep, NULL, 0) == 0 && keep;
+		return reply(c, 200, "text/plain", "ok\n", 3, !keep, NULL, false) == 0 && keep;
 	case WORKER_ROUTE_METHOD:
-		return reply_error(fd, 405, "use POST /execute (or POST /) with a request", !keep,
+		return reply_error(c, 405, "use POST /execute (or POST /) with a request", !keep,
 		                   "Allow: POST\r\n") == 0 &&
 		       keep;
 	default:
-		return reply_error(fd, 404,
+		return reply_error(c, 404,
 		                   "not found: use POST /execute (or POST /) with a request, or "
 		                   "GET /health",
 		                   !keep, NULL) == 0 &&
@@ -459,6 +460,19 @@ static bool answer_other(int fd, const struct worker_req *rq)
 static void serve_conn(struct server *s, int fd)
 {
 	const struct worker_http_opts *o = s->o;
+	struct conn_io conn = {.fd = fd, .timeout_ms = o->read_timeout_s * 1000u}, *c = &conn;
+	if (o->tls) {
+		char why[300];
+		if (conn_tls_accept(o->tls, c, o->read_timeout_s * 1000u, why, sizeof why) < 0) {
+			if (s->w->verbose)
+				fprintf(stderr, "gg worker: refused a connection: TLS: %s\n", why);
+			/* no TLS goodbye after a failed handshake; but the alert must
+			 * reach the client before a reset could overtake it */
+			conn_free(c);
+			linger(c);
+			return;
+		}
+	}
 	struct buf in = BUF_INIT;
 	uint64_t begun = 0; /* when the current request's first byte came; 0 = between requests */
 	bool admitted = false, continued = false;
@@ -472,7 +486,7 @@ static void serve_conn(struct server *s, int fd)
 			if (s->w->verbose)
 				fprintf(stderr, "gg worker: refused a request: %d %s\n", rq.status,
 				        rq.error);
-			reply_error(fd, rq.status, rq.error, true, NULL);
+			reply_error(c, rq.status, rq.error, true, NULL);
 			break;
 		}
 		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_HEALTH && o->tokens->n &&
@@ -480,7 +494,7 @@ static void serve_conn(struct server *s, int fd)
 			const char *why = rq.authorization ? "a wrong token" : "no token";
 			if (s->w->verbose)
 				fprintf(stderr, "gg worker: refused a request with %s: 401\n", why);
-			reply_error(fd, 401,
+			reply_error(c, 401,
 			            rq.authorization
 			                ? "unauthorized: the bearer token is not accepted"
 			                : "unauthorized: this worker needs "
@@ -496,7 +510,7 @@ static void serve_conn(struct server *s, int fd)
 		if (st == WORKER_REQ_HEAD && rq.expect_continue && !continued)
 			rq.keep_alive = false;
 		if (st != WORKER_REQ_MORE && rq.route != WORKER_ROUTE_EXECUTE) {
-			if (!answer_other(fd, &rq) || skip_request(fd, &in, &rq, deadline) < 0)
+			if (!answer_other(c, &rq) || skip_request(c, &in, &rq, deadline) < 0)
 				break;
 			begun = in.len ? now_ns() : 0;
 			continue;
@@ -506,11 +520,11 @@ static void serve_conn(struct server *s, int fd)
 				if (s->w->verbose)
 					fprintf(stderr, "gg worker: full: answering 503\n");
 				if (reply_error(
-				        fd, 503,
+				        c, 503,
 				        "the worker is full (--max-inflight, --max-memory): "
 				        "retry later",
 				        !rq.keep_alive, "Retry-After: 1\r\n") < 0 ||
-				    !rq.keep_alive || skip_request(fd, &in, &rq, deadline) < 0)
+				    !rq.keep_alive || skip_request(c, &in, &rq, deadline) < 0)
 					break;
 				begun = in.len ? now_ns() : 0;
 				continue;
@@ -519,7 +533,7 @@ static void serve_conn(struct server *s, int fd)
 			held = rq.body_len;
 		}
 		if (st == WORKER_REQ_DONE) {
-			bool alive = execute(s, fd, in.data + rq.head_len, &rq);
+			bool alive = execute(s, c, in.data + rq.head_len, &rq);
 			release(s, held);
 			admitted = continued = false;
 			consume(&in, rq.head_len + (size_t)rq.body_len);
@@ -529,7 +543,7 @@ static void serve_conn(struct server *s, int fd)
 			continue;
 		}
 		if (st == WORKER_REQ_HEAD && rq.expect_continue && !continued) {
-			if (send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, 0) < 0)
+			if (send_all(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
 				break;
 			continued = true;
 		}
@@ -542,14 +556,14 @@ static void serve_conn(struct server *s, int fd)
 		}
 		if (!begun)
 			deadline = now_ns() + (uint64_t)o->idle_timeout_s * 1000000000u;
-		int r = recv_some(fd, &in, want, deadline);
+		int r = recv_some(c, &in, want, deadline);
 		if (r < 0 && begun) {
 			char msg[96];
 			snprintf(msg, sizeof msg, "the request did not arrive within %u s",
 			         o->read_timeout_s);
 			if (s->w->verbose)
 				fprintf(stderr, "gg worker: %s: answering 408\n", msg);
-			reply_error(fd, 408, msg, true, NULL);
+			reply_error(c, 408, msg, true, NULL);
 		}
 		if (r <= 0)
 			break;
@@ -560,7 +574,8 @@ static void serve_conn(struct server *s, int fd)
 		release(s, held);
 	buf_free(&in);
 	/* whatever ended it, unread bytes must not turn the close into a reset */
-	linger(fd);
+	linger(c);
+	conn_free(c);
 }
 
 static void *conn_main(void *p)
@@ -585,9 +600,9 @@ static bool loopback_only(const struct sockaddr *sa)
 	return false;
 }
 
-/* Refuses a non-loopback address without tokens unless allowed. */
-static int open_listener(const char *listen_on, const struct strvec *tokens,
-                         bool allow_unauthenticated, int *out, char *bound, size_t bound_len)
+/* Refuses a non-loopback address without tokens or client certificates unless allowed. */
+static int open_listener(const char *listen_on, bool authenticates, bool allow_unauthenticated,
+                         int *out, char *bound, size_t bound_len)
 {
 	char *spec = xstrdup(listen_on);
 	char *host = spec, *port = strrchr(spec, ':');
@@ -609,14 +624,14 @@ static int open_listener(const char *listen_on, const struct strvec *tokens,
 		free(spec);
 		return gg_error("--listen %s: %s", listen_on, gai_strerror(e));
 	}
-	if (!loopback_only(ai->ai_addr) && !tokens->n && !allow_unauthenticated) {
+	if (!loopback_only(ai->ai_addr) && !authenticates && !allow_unauthenticated) {
 		freeaddrinfo(ai);
 		free(spec);
 		return gg_error(
 		    "--listen %s is not a loopback address: anyone who can reach it could "
 		    "run programs here. Give tokens (--token-file FILE or "
-		    "GG_WORKER_TOKENS), or --allow-unauthenticated behind an "
-		    "authenticating proxy",
+		    "GG_WORKER_TOKENS) or --tls-client-ca, or --allow-unauthenticated behind "
+		    "an authenticating proxy",
 		    listen_on);
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -649,8 +664,8 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 {
 	int lfd = -1;
 	char bound[NI_MAXHOST + NI_MAXSERV + 4] = "?";
-	if (open_listener(o->listen, o->tokens, o->allow_unauthenticated, &lfd, bound,
-	                  sizeof bound) < 0)
+	if (open_listener(o->listen, o->tokens->n || o->client_certs, o->allow_unauthenticated,
+	                  &lfd, bound, sizeof bound) < 0)
 		return -1;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -658,10 +673,15 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr,
-	        "gg worker: listening on http://%s (store %s, %d at once, %d admitted, "
-	        "%d connections, %s)\n",
-	        bound, w->store->root, w->jobs, o->max_inflight, o->max_conns,
-	        o->tokens->n ? "bearer tokens required" : "no authentication");
+	        "gg worker: listening on %s://%s (store %s, %d at once, %d admitted, "
+	        "%d connections, %s%s)\n",
+	        o->tls ? "https" : "http", bound, w->store->root, w->jobs, o->max_inflight,
+	        o->max_conns,
+	        o->tokens->n && o->client_certs ? "bearer tokens and client certificates required"
+	        : o->tokens->n                  ? "bearer tokens required"
+	        : o->client_certs               ? "client certificates required"
+	                                        : "no authentication",
+	        o->tls ? ", TLS" : "");
 	if (o->port_file) {
 		const char *port = strrchr(bound, ':');
 		char text[32];
@@ -694,9 +714,12 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 		bool full = srv.active >= o->max_conns;
 		pthread_mutex_unlock(&srv.mu);
 		if (full) {
-			/* from the accepting thread: never wait on this client */
-			reply(fd, 503, "text/plain", "too many connections\n", 21, true,
-			      "Retry-After: 1\r\n", MSG_DONTWAIT);
+			/* from the accepting thread: never wait on this client (over TLS
+			 * that would take a handshake: then only the close says it) */
+			struct conn_io plain = {.fd = fd};
+			if (!o->tls)
+				reply(&plain, 503, "text/plain", "too many connections\n", 21, true,
+				      "Retry-After: 1\r\n", true);
 			close(fd);
 			continue;
 		}
