@@ -48,6 +48,7 @@ struct waiter {
 	size_t input;      /* (counting thunk-output inputs only) */
 	sched_done_fn fn;  /* external */
 	void *arg;
+	const struct gg_cancel *cancel; /* external: fired, the asker wants no answer */
 	/* The thunks whose outputs were thunks, followed in order to reach the
 	 * one it now waits for (a dynamic graph); the last one is the "via". */
 	struct gg_name *chain;
@@ -80,6 +81,8 @@ struct node {
 	bool cached;
 	bool prepared;      /* run is set */
 	bool fallback_told; /* on_fallback was called for it */
+	bool abandoned;     /* nobody waits for it any more: its jobs were asked to stop */
+	bool wanted;        /* scratch for abandon_unwanted */
 	int lock_fd;        /* the thunk's lock while it runs, or -1 */
 	int njobs;
 	int attempts;   /* infrastructure failures so far */
@@ -630,15 +633,143 @@ static void drain(struct sched *s, struct cbs *cbs)
 
 void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn fn, void *arg)
 {
+	sched_force_async_cancel(s, ref, fn, arg, NULL);
+}
+
+void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_done_fn fn,
+                              void *arg, const struct gg_cancel *cancel)
+{
 	struct cbs cbs = {0};
 	pthread_mutex_lock(&s->mu);
 	struct waiter *w = new_waiter(ref->output);
 	w->fn = fn;
 	w->arg = arg;
+	w->cancel = cancel;
 	push_work(s, &ref->name, w);
 	if (gg_cancel_fired(s->o.cancel))
 		cancel_everything(s, &cbs);
 	drain(s, &cbs);
+	dispatch(s, &cbs);
+	pthread_mutex_unlock(&s->mu);
+	deliver(&cbs);
+}
+
+/* ---- withdrawn requests ---- */
+
+struct wait_edge {
+	struct node *from, *to; /* from waits for to */
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct wait_edge *)a)->from;
+	uintptr_t y = (uintptr_t)((const struct wait_edge *)b)->from;
+	return x < y ? -1 : x > y;
+}
+
+/* The first of the edges from n (edges sorted by from), or ne. */
+static size_t edges_from(const struct wait_edge *e, size_t ne, const struct node *n)
+{
+	size_t lo = 0, hi = ne;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)e[mid].from < (uintptr_t)n)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * After requests were withdrawn (mu held): a node not yet done is wanted
+ * while an external request waits for it, or a wanted node waiting for its
+ * output does (a reference count, in effect, kept by the waiter lists). The
+ * others are abandoned: a running one's jobs are asked to stop (job_done
+ * then fails it, or runs it again if someone asked for it meanwhile); one
+ * not yet running fails as cancelled, which nobody sees, and a later
+ * request starts afresh.
+ */
+static void abandon_unwanted(struct sched *s, struct cbs *cbs)
+{
+	struct wait_edge *e = NULL;
+	size_t ne = 0, cap = 0, nstack = 0, nv = 0;
+	struct node **stack = xmalloc((s->nodes.len + 1) * sizeof *stack);
+	for (size_t i = 0; i < s->nodes.cap; i++) {
+		struct node *x = s->nodes.slots[i];
+		if (!x)
+			continue;
+		x->wanted = false;
+		for (struct waiter *w = x->waiters; w; w = w->next) {
+			if (w->fn) {
+				if (!x->wanted)
+					stack[nstack++] = x;
+				x->wanted = true;
+			} else if (w->node->state == N_WAITING) {
+				if (ne == cap) {
+					cap = cap ? 2 * cap : 16;
+					e = xrealloc(e, cap * sizeof *e);
+				}
+				e[ne++] = (struct wait_edge){w->node, x};
+			}
+		}
+	}
+	qsort(e, ne, sizeof *e, cmp_edge);
+	while (nstack) {
+		struct node *x = stack[--nstack];
+		for (size_t k = edges_from(e, ne, x); k < ne && e[k].from == x; k++)
+			if (!e[k].to->wanted) {
+				e[k].to->wanted = true;
+				stack[nstack++] = e[k].to;
+			}
+	}
+	free(e);
+	struct node **v = stack; /* reused: the unwanted ones */
+	for (size_t i = 0; i < s->nodes.cap; i++) {
+		struct node *x = s->nodes.slots[i];
+		if (!x || x->wanted || x->state == N_DONE || x->state == N_FAILED)
+			continue;
+		if (x->state != N_RUNNING) {
+			v[nv++] = x;
+		} else if (!x->abandoned) {
+			x->abandoned = true;
+			for (int j = 0; j < x->njobs; j++)
+				x->jobs[j]->engine->ops->cancel(x->jobs[j]->engine, x->jobs[j]);
+		}
+	}
+	const struct failure *err = NULL;
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i]->state != N_WAITING && v[i]->state != N_READY && v[i]->state != N_DELAYED)
+			continue; /* failed meanwhile, with what waited for it */
+		if (!err)
+			err =
+			    keep_error(s, GG_ECANCELLED, xstrdup("cancelled: nobody waits for it"));
+		fail_node(s, v[i], err, cbs);
+	}
+	free(stack);
+}
+
+void sched_withdraw_cancelled(struct sched *s)
+{
+	struct cbs cbs = {0};
+	pthread_mutex_lock(&s->mu);
+	const struct failure *err = NULL;
+	for (size_t i = 0; i < s->nodes.cap; i++) {
+		struct node *x = s->nodes.slots[i];
+		for (struct waiter **pp = x ? &x->waiters : NULL; pp && *pp;) {
+			struct waiter *w = *pp;
+			if (!w->fn || !gg_cancel_fired(w->cancel)) {
+				pp = &w->next;
+				continue;
+			}
+			*pp = w->next;
+			if (!err)
+				err = keep_error(s, GG_ECANCELLED, xstrdup("cancelled"));
+			waiter_fail(s, w, err, &cbs);
+		}
+	}
+	if (err && !s->cancelled)
+		abandon_unwanted(s, &cbs);
 	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
@@ -786,17 +917,6 @@ static void delay(struct sched *s, struct node *n, uint64_t until)
 	n->not_before = until;
 	ALLOC_GROW(s->delayed, s->ndelayed + 1, s->delayed_cap);
 	s->delayed[s->ndelayed++] = n;
-}
-
-struct wait_edge {
-	struct node *from, *to; /* from waits for to */
-};
-
-static int cmp_edge(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)((const struct wait_edge *)a)->from;
-	uintptr_t y = (uintptr_t)((const struct wait_edge *)b)->from;
-	return x < y ? -1 : x > y;
 }
 
 /* A node that n waits for (edges sorted by from), or NULL. */
@@ -1078,6 +1198,23 @@ static void job_done(struct engine_job *job)
 			release_lock(s, n);
 			n->state = N_WAITING;
 			fail_node(s, n, s->stop_error, &cbs);
+		}
+	} else if (n->abandoned && n->state == N_RUNNING && !ok) {
+		/* stopped because nobody waited for it any more (abandon_unwanted) */
+		if (n->njobs == 0) {
+			s->stats.running--;
+			remove_ptr(s->running, &s->nrunning, n);
+			release_lock(s, n);
+			n->abandoned = false;
+			if (n->waiters) {
+				make_ready(s, n); /* asked for again meanwhile: run it anew */
+			} else {
+				n->state = N_WAITING;
+				fail_node(s, n,
+				          keep_error(s, GG_ECANCELLED,
+				                     xstrdup("cancelled: nobody waits for it")),
+				          &cbs);
+			}
 		}
 	} else if (n->state != N_RUNNING || (job->cancelled && !s->cancelled)) {
 		/* the other copy already decided this node */

@@ -104,6 +104,24 @@ void sched_free(struct sched *s);
  * answers at once (if the object is in the store). */
 void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn fn, void *arg);
 
+/*
+ * sched_force_async for an asker who may stop waiting: once `cancel` has
+ * fired and sched_withdraw_cancelled has been called, fn is called with
+ * "cancelled" (GG_ECANCELLED) if it was not called before. The token must
+ * live until fn is called.
+ */
+void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_done_fn fn,
+                              void *arg, const struct gg_cancel *cancel);
+/*
+ * Answers every request whose token has fired with "cancelled", and stops
+ * what nobody waits for any more: a thunk that no other request needs,
+ * directly or through the thunks waiting for it, is not started, and a
+ * running one is killed (if it is asked for again before it is gone, it
+ * runs again). What another request still needs goes on. (A mount calls it
+ * when the last reader of a forced file is killed: FUSE_INTERRUPT.)
+ */
+void sched_withdraw_cancelled(struct sched *s);
+
 /* Forces n references and waits; outs[i].error stays valid until sched_free.
  * Returns the number that failed. */
 size_t sched_force_all(struct sched *s, const struct gg_ref *refs, size_t n,

@@ -55,6 +55,7 @@ enum node_kind {
 enum lazy_state { LAZY_UNFORCED, LAZY_RUNNING, LAZY_FORCED, LAZY_FAILED };
 
 struct pending;
+struct force_job;
 
 /*
  * The lazy part of a node: what a placeholder (or a by-hash thunk output)
@@ -71,6 +72,7 @@ struct lazy {
 	struct gg_name value;
 	bool exec;
 	bool forcing;            /* a sched_force_async is in flight for gen */
+	struct force_job *job;   /* that force (lazy.c), while forcing */
 	char *error;             /* the last failure, one line (user.gg.error), or NULL */
 	struct pending *waiters; /* opens waiting for the force */
 	/*

@@ -14,6 +14,13 @@
  * (the done thread or the interrupt callback, under fs->mu) replies to the
  * request; the structure is reference counted because the open handler, the
  * interrupt callback and the done thread may all hold it at once.
+ *
+ * A force lives while someone waits for it: the opens waiting on the node
+ * are its reference count. When the last one is interrupted (its reader
+ * killed: FUSE_INTERRUPT), the force is withdrawn: its cancel token fires
+ * and the scheduler stops what no other request needs (another placeholder
+ * of the same thunk, a by-hash read, keep theirs running). The withdrawn
+ * job answers nobody; a later open starts a new one.
  */
 #include "ggfs.h"
 
@@ -51,6 +58,9 @@ struct force_job {
 	bool exec;
 	char *error;
 	bool again; /* forced a second time: its value was found damaged */
+	/* fired when nobody waits any more (on_interrupt), under fs->mu */
+	struct gg_cancel cancel;
+	bool withdrawn; /* protected by fs->mu */
 };
 
 /* The shortest file that can be a placeholder: the magic line and a name. */
@@ -279,23 +289,55 @@ static void waiters_remove_locked(struct node *n, struct pending *p)
 		}
 }
 
+static struct force_job *new_job_locked(struct ggfs *fs, struct node *n);
+static void start_job(struct ggfs *fs, struct force_job *job);
+
+/* fs->mu held: does an open wait for the node's force (of generation gen)? */
+static bool anyone_waits_locked(const struct node *n, unsigned gen)
+{
+	for (const struct pending *q = n->lz.waiters; q; q = q->next)
+		if (q->gen == gen)
+			return true;
+	return false;
+}
+
 /*
- * The reader was interrupted (Ctrl-C): stop waiting and answer EINTR. The
- * force goes on; its result lands in the memo for the next open.
+ * The reader was interrupted (Ctrl-C, or killed): stop waiting and answer
+ * EINTR. If nobody else waits for the force, it is withdrawn (see the top
+ * of this file); otherwise it goes on for the others.
  */
 static void on_interrupt(fuse_req_t req, void *data)
 {
 	struct pending *p = data;
 	struct ggfs *fs = p->fs;
+	struct node *n = p->node;
 	pthread_mutex_lock(&fs->mu);
 	if (p->claimed) {
 		pthread_mutex_unlock(&fs->mu);
 		return; /* a done thread is answering it */
 	}
 	p->claimed = true;
-	waiters_remove_locked(p->node, p);
+	waiters_remove_locked(n, p);
+	struct force_job *job = n->lz.forcing ? n->lz.job : NULL, *newer = NULL;
+	bool withdraw = job && !anyone_waits_locked(n, job->gen);
+	if (withdraw) {
+		/* the job lives until finish(), which takes fs->mu first */
+		job->withdrawn = true;
+		gg_cancel_fire(&job->cancel);
+		n->lz.forcing = false;
+		n->lz.job = NULL;
+		/* opens of a newer reference (the file was rewritten) waited
+		 * for this job to end: they get their own now */
+		if (n->lz.waiters && n->lz.is_ref)
+			newer = new_job_locked(fs, n);
+	}
 	pthread_mutex_unlock(&fs->mu);
-	GGFS_DEBUG(fs, "an open of inode %llu was interrupted", (unsigned long long)p->node->ino);
+	GGFS_DEBUG(fs, "an open of inode %llu was interrupted%s", (unsigned long long)n->ino,
+	           withdraw ? "; nobody else waits: its force is withdrawn" : "");
+	if (withdraw)
+		sched_withdraw_cancelled(fs->sched);
+	if (newer)
+		start_job(fs, newer);
 	fuse_reply_err(req, EINTR);
 	pthread_mutex_lock(&fs->mu);
 	pending_unref_locked(fs, p);
@@ -334,7 +376,10 @@ static struct force_job *new_job_locked(struct ggfs *fs, struct node *n)
 	gg_ref_copy(&job->ref, &n->lz.ref);
 	job->gen = n->lz.gen;
 	job->t_start = now_ns();
+	/* without its eventfd (out of descriptors) it works as well: nobody polls it */
+	(void)gg_cancel_init(&job->cancel);
 	n->lz.forcing = true;
+	n->lz.job = job;
 	return job;
 }
 
@@ -345,7 +390,7 @@ static void start_job(struct ggfs *fs, struct force_job *job)
 		ggfs_log(FUSE_LOG_DEBUG, "forcing %s", r);
 		free(r);
 	}
-	sched_force_async(fs->sched, &job->ref, on_forced, job);
+	sched_force_async_cancel(fs->sched, &job->ref, on_forced, job, &job->cancel);
 }
 
 bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
@@ -485,9 +530,30 @@ static int grow_kernel_size(struct ggfs *fs, struct node *n, const struct gg_nam
 
 static void start_job(struct ggfs *fs, struct force_job *job);
 
+static void free_job(struct ggfs *fs, struct force_job *job)
+{
+	struct node *n = job->node;
+	gg_ref_free(&job->ref);
+	free(job->error);
+	gg_cancel_destroy(&job->cancel);
+	node_unpin(fs, n);
+	free(job);
+}
+
 static void finish(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
+	pthread_mutex_lock(&fs->mu);
+	bool withdrawn = job->withdrawn;
+	pthread_mutex_unlock(&fs->mu);
+	if (withdrawn) {
+		/* nobody waited any more: it answers nobody (a newer job may be
+		 * under way for the same reference) */
+		GGFS_DEBUG(fs, "a withdrawn force of inode %llu ended: %s",
+		           (unsigned long long)n->ino, job->status == 0 ? "done" : job->error);
+		free_job(fs, job);
+		return;
+	}
 	/* The value is checked against its name before anyone sees it (once
 	 * for all the opens waiting). A damaged one was quarantined: forced
 	 * once more, it is recomputed or fetched again. */
@@ -510,7 +576,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 
 	pthread_mutex_lock(&fs->mu);
 	bool current = job->gen == n->lz.gen;
-	n->lz.forcing = false;
+	if (n->lz.job == job) { /* else withdrawn since, and maybe replaced */
+		n->lz.forcing = false;
+		n->lz.job = NULL;
+	}
 	if (current) {
 		n->lz.forced = ok;
 		free(n->lz.error);
@@ -536,7 +605,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 			pp = &p->next;
 		}
 	}
-	if (n->lz.waiters && n->lz.is_ref)
+	if (n->lz.waiters && n->lz.is_ref && !n->lz.forcing)
 		again = new_job_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
 
@@ -594,10 +663,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	free(msg);
 	if (again)
 		start_job(fs, again);
-	gg_ref_free(&job->ref);
-	free(job->error);
-	node_unpin(fs, n);
-	free(job);
+	free_job(fs, job);
 }
 
 static void *done_main(void *arg)

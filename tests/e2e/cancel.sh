@@ -44,6 +44,67 @@ check "... no run directory is left in the store" [ -z "$(ls src/.gg/tmp 2>/dev/
 (cd src && timeout 60 gg force --no-progress quick.txt)
 check "a later force works" [ "$(wc -c <src/quick.txt)" = 33 ]
 
+# ---- a reader killed while its open forces (FUSE_INTERRUPT) ----
+# The force stops when nobody else waits for it; another reader of the same
+# placeholder, or of another placeholder of the same thunk, keeps it alive.
+ggfs_mount src mnt ggfs.log -d || { not_ok "mount"; finish; }
+stuck_m() { # NAME MARK [PLACEHOLDER]: like stuck, its own marker
+	(cd src && gg thunk -e "$marker.$2" -o "$1" --placeholder "${3:-$1}" -- "$T/helpers/slowrand" "$1" 600000 >/dev/null)
+}
+runs() { [ -n "$(marked "$marker.$1")" ]; }
+still() { [ -n "$2" ] && [ "$(marked "$marker.$1")" = "$2" ]; } # MARK PIDS: the same processes run
+kill_reader() { kill -9 "$1" && wait "$1" 2>/dev/null; } # quietly: no "Killed" line
+gone_m() { [ -z "$(marked "$marker.$1")" ]; }
+stuck_m c.txt c
+cat mnt/c.txt >/dev/null 2>&1 &
+r1=$!
+check "killed reader: the open starts the thunk" wait_for 300 runs c
+t0=$(date +%s%N)
+kill_reader $r1
+check "... killed alone: its thunk is gone" wait_for 100 gone_m c
+echo "the thunk was gone $(( ($(date +%s%N) - t0) / 1000000 )) ms after the reader was killed"
+check "... the mount says it withdrew the force" grep -q "nobody else waits: its force is withdrawn" ggfs.log
+cat mnt/c.txt >/dev/null 2>&1 &
+r1=$!
+check "... a later open starts it again" wait_for 300 runs c
+kill_reader $r1
+check "... and that one is withdrawn as well" wait_for 100 gone_m c
+
+stuck_m d.txt d
+cat mnt/d.txt >/dev/null 2>&1 &
+r1=$!
+check "two readers: the thunk starts" wait_for 300 runs d
+cat mnt/d.txt >d2.out 2>&1 &
+r2=$!
+sleep 0.5
+pids=$(marked "$marker.d")
+kill_reader $r1
+sleep 2
+check "... one killed: the other's force goes on (the same process: $pids)" still d "$pids"
+check "... and the other still waits" kill -0 $r2
+kill_reader $r2
+check "... the last killed: the thunk is gone" wait_for 100 gone_m d
+
+# two placeholders of one thunk: two requests to the scheduler
+stuck_m e.txt e e1.txt
+stuck_m e.txt e e2.txt
+cat mnt/e1.txt >/dev/null 2>&1 &
+r1=$!
+check "two placeholders of one thunk: it starts" wait_for 300 runs e
+cat mnt/e2.txt >/dev/null 2>&1 &
+r2=$!
+sleep 0.5
+pids=$(marked "$marker.e")
+kill_reader $r1
+sleep 2
+check "... the first reader killed: the thunk goes on for the second (the same process: $pids)" \
+	still e "$pids"
+kill_reader $r2
+check "... the second killed: the thunk is gone" wait_for 100 gone_m e
+check "the mount answers afterwards" [ "$(timeout 20 cat mnt/plain.txt)" = x ]
+fusermount3 -u mnt
+wait "$GGFS_PID"
+
 # ---- ggfs and SIGTERM during a force that never ends ----
 ggfs_mount src mnt ggfs.log || { not_ok "mount"; finish; }
 cat mnt/a.txt >reader.out 2>reader.err &

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_int executions, infra_attempts;
+static atomic_int executions, infra_attempts, blocked, killed;
 
 /*
  * argv[1] says what to do:
@@ -28,11 +28,13 @@ static atomic_int executions, infra_attempts;
  *   fail        the program fails (exit 1)
  *   infra N     an infrastructure failure for the first N attempts, then "ok"
  *   emit TEXT   output a thunk that echoes TEXT (a dynamic graph)
+ *   block TEXT  wait until its job is cancelled (then fail, as killed), or
+ *               for 1.5 s (then output TEXT)
  */
 static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
                        struct exec_result *r)
 {
-	(void)ctx, (void)o;
+	(void)ctx;
 	memset(r, 0, sizeof *r);
 	const char *op = t->argv.v[1];
 	struct buf out = BUF_INIT;
@@ -54,6 +56,18 @@ static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const 
 			if (strcmp(t->inputs[i].path, t->exe) &&
 			    store_read(s, &t->inputs[i].ref.name, &out, 1 << 20) < 0)
 				return -1;
+	} else if (!strcmp(op, "block")) {
+		atomic_fetch_add(&blocked, 1);
+		for (int i = 0; i < 1500 && !gg_cancel_fired(o->cancel); i++)
+			usleep(1000);
+		atomic_fetch_sub(&blocked, 1);
+		if (gg_cancel_fired(o->cancel)) {
+			atomic_fetch_add(&killed, 1);
+			r->outcome = EXEC_PROGRAM_FAILED;
+			r->why = xstrdup("killed");
+			return 0;
+		}
+		buf_adds(&out, t->argv.v[2]);
 	} else if (!strcmp(op, "emit")) {
 		struct thunk e;
 		thunk_init(&e);
@@ -296,6 +310,116 @@ static void test_long_chain_loads_without_recursion(void)
 	sched_free(s);
 }
 
+struct answer {
+	atomic_int calls;
+	int status;
+	enum gg_code code;
+	char text[64];
+};
+
+static void on_answer(void *arg, const struct sched_outcome *o)
+{
+	struct answer *a = arg;
+	a->status = o->status;
+	a->code = o->code;
+	if (o->status == 0) {
+		char *t = value_text(&o->value);
+		snprintf(a->text, sizeof a->text, "%s", t);
+		free(t);
+	}
+	atomic_fetch_add(&a->calls, 1);
+}
+
+static bool wait_until(atomic_int *v, int want)
+{
+	for (int i = 0; i < 4000 && atomic_load(v) != want; i++)
+		usleep(1000);
+	return atomic_load(v) == want;
+}
+
+/*
+ * A withdrawn request (its token fired, sched_withdraw_cancelled called)
+ * is answered "cancelled" at once; what nobody else needs stops (a running
+ * thunk is killed, one waiting for it fails); what another request needs,
+ * directly or through a thunk waiting for it, goes on.
+ */
+static void test_withdrawn_requests(void)
+{
+	atomic_store(&killed, 0);
+	struct sched *s = new_sched(true);
+	/* one request alone: its running thunk is killed */
+	struct gg_ref b1 = make("block", "one", NULL, 0);
+	struct gg_cancel c1;
+	CHECK(gg_cancel_init(&c1) == 0);
+	struct answer a1 = {0};
+	sched_force_async_cancel(s, &b1, on_answer, &a1, &c1);
+	CHECK(wait_until(&blocked, 1));
+	gg_cancel_fire(&c1);
+	sched_withdraw_cancelled(s);
+	CHECK(atomic_load(&a1.calls) == 1 && a1.status < 0 && a1.code == GG_ECANCELLED);
+	CHECK(wait_until(&blocked, 0) && atomic_load(&killed) == 1);
+	CHECK(sched_state_of(s, &b1) != SCHED_FORCED);
+
+	/* b2 runs; t waits for it. Request x wants t, request y wants b2: x
+	 * withdrawn, t fails (nobody sees it), b2 goes on for y. */
+	struct gg_ref b2 = make("block", "two", NULL, 0);
+	struct gg_ref t = make("cat", "t", &b2, 1);
+	struct gg_cancel cx, cy;
+	CHECK(gg_cancel_init(&cx) == 0 && gg_cancel_init(&cy) == 0);
+	struct answer ax = {0}, ay = {0};
+	sched_force_async_cancel(s, &t, on_answer, &ax, &cx);
+	sched_force_async_cancel(s, &b2, on_answer, &ay, &cy);
+	CHECK(wait_until(&blocked, 1));
+	gg_cancel_fire(&cx);
+	sched_withdraw_cancelled(s);
+	CHECK(atomic_load(&ax.calls) == 1 && ax.code == GG_ECANCELLED);
+	usleep(50 * 1000);
+	CHECK(atomic_load(&blocked) == 1 && atomic_load(&killed) == 1); /* still running */
+	CHECK(atomic_load(&ay.calls) == 0);
+
+	/* Two requests for t: one withdrawn, the other keeps t and b2. */
+	struct gg_cancel cz, cw;
+	CHECK(gg_cancel_init(&cz) == 0 && gg_cancel_init(&cw) == 0);
+	struct answer az = {0}, aw = {0};
+	sched_force_async_cancel(s, &t, on_answer, &az, &cz);
+	sched_force_async_cancel(s, &t, on_answer, &aw, &cw);
+	gg_cancel_fire(&cz);
+	sched_withdraw_cancelled(s);
+	CHECK(atomic_load(&az.calls) == 1 && az.code == GG_ECANCELLED);
+	gg_cancel_fire(&cy); /* b2's own request goes: t still needs b2 */
+	sched_withdraw_cancelled(s);
+	CHECK(atomic_load(&ay.calls) == 1 && ay.code == GG_ECANCELLED);
+	usleep(50 * 1000);
+	CHECK(atomic_load(&blocked) == 1 && atomic_load(&killed) == 1);
+	/* b2 blocks 1.5 s, then t runs: the last request gets its answer */
+	CHECK(wait_until(&aw.calls, 1) || wait_until(&aw.calls, 1));
+	CHECK(aw.status == 0 && !strcmp(aw.text, "two"));
+	CHECK(atomic_load(&killed) == 1);
+
+	/* Withdrawn, then asked for again before its job is gone: it runs
+	 * again and answers. */
+	struct gg_ref b3 = make("block", "three", NULL, 0);
+	struct gg_cancel c3;
+	CHECK(gg_cancel_init(&c3) == 0);
+	struct answer a3 = {0}, a4 = {0};
+	sched_force_async_cancel(s, &b3, on_answer, &a3, &c3);
+	CHECK(wait_until(&blocked, 1));
+	gg_cancel_fire(&c3);
+	sched_withdraw_cancelled(s);
+	sched_force_async(s, &b3, on_answer, &a4);
+	CHECK(wait_until(&killed, 2));
+	CHECK(wait_until(&a4.calls, 1) || wait_until(&a4.calls, 1));
+	CHECK(a4.status == 0 && !strcmp(a4.text, "three"));
+	CHECK(atomic_load(&a3.calls) == 1 && a3.code == GG_ECANCELLED);
+	sched_free(s);
+	gg_cancel_destroy(&c1);
+	gg_cancel_destroy(&cx);
+	gg_cancel_destroy(&cy);
+	gg_cancel_destroy(&cz);
+	gg_cancel_destroy(&cw);
+	gg_cancel_destroy(&c3);
+}
+
 static char *dir;
 
 static void setup(void)
@@ -321,4 +445,5 @@ static void teardown(void)
 
 TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
           test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
-          test_stop_at_first_failure, test_long_chain_loads_without_recursion, teardown)
+          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
+          test_withdrawn_requests, teardown)
