@@ -905,6 +905,16 @@ static bool retry_may_help(enum gg_code code)
 	       code != GG_ECANCELLED && code != GG_ENOTFOUND && code != GG_ECORRUPT;
 }
 
+/* Whether engine e, asked again, would not take thunk t (e.g. the thunk ran
+ * past its deadline there): the next attempt is then another engine's. */
+static bool engine_refuses(struct engine *e, const struct thunk *t)
+{
+	char *why = NULL;
+	bool can = e->ops->can_execute(e, t, &why);
+	free(why);
+	return !can;
+}
+
 static void release_lock(struct sched *s, struct node *n)
 {
 	store_unlock_thunk(s->store, n->lock_fd);
@@ -1219,20 +1229,27 @@ static void job_done(struct engine_job *job)
 	} else if (n->state != N_RUNNING || (job->cancelled && !s->cancelled)) {
 		/* the other copy already decided this node */
 	} else if (job->rc < 0) {
+		/* an engine that no longer takes the thunk after this failure (it
+		 * ran past Lambda's deadline) hands it on: that is not a retry */
+		bool handed_on = n->njobs == 0 && retry_may_help(job->code) &&
+		                 engine_refuses(job->engine, job->thunk);
 		if (n->njobs > 0) {
 			/* a speculative copy is still running: let it decide */
-		} else if (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries) &&
-		           retry_may_help(job->code)) {
-			n->attempts++;
-			s->stats.retried++;
+		} else if (handed_on ||
+		           (n->attempts < (s->o.max_retries < 0 ? 3 : s->o.max_retries) &&
+		            retry_may_help(job->code))) {
+			int nth = n->attempts + 1; /* the attempt that failed */
+			if (!handed_on) {
+				n->attempts++;
+				s->stats.retried++;
+			}
 			if (s->o.on_retry)
-				s->o.on_retry(s->o.fallback_arg, n->label, job->engine->label,
-				              n->attempts,
+				s->o.on_retry(s->o.fallback_arg, n->label, job->engine->label, nth,
 				              job->error ? job->error : "unknown error");
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(s, n);
-			delay(s, n, now_ns() + backoff_ns((unsigned)n->attempts, 100, 10000));
+			delay(s, n, now_ns() + backoff_ns((unsigned)nth, 100, 10000));
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);

@@ -7,8 +7,9 @@
 #   - a thunk longer than the function's 4 s timeout: stopped by the worker
 #     before the deadline (the server never had to kill the function), one
 #     invocation only, the reply accepted for its request id; the force
-#     falls back to local, prints why, and gives the right output; the time
-#     to the fallback is printed
+#     falls back to local (even with --retries 0: handing a thunk on is not
+#     a retry), prints why, and gives the right output; the time to the
+#     fallback is printed
 #   - with no other engine the force fails, naming the deadline
 #   - nothing of the stopped thunk is left running on the worker
 #   - a function that Lambda itself times out (here one that never answers):
@@ -37,7 +38,7 @@ mkdir c && cd c && gg init . >/dev/null
 stamp() { while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done; }
 t=$(gg thunk --tool sleep -e GG_TEST_MARK=deadline-$$ -o o -- sh -c 'sleep 7; echo slow > o')
 s=$(date +%s.%N)
-gg force --no-progress -e lambda=gg-fn -e local --stdout "$t#o" >f.out 2> >(stamp >f.err)
+gg force --no-progress --retries 0 -e lambda=gg-fn -e local --stdout "$t#o" >f.out 2> >(stamp >f.err)
 st=$?
 e=$(date +%s.%N)
 sleep 0.2 # the stamping of stderr ends
