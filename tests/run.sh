@@ -42,6 +42,11 @@ for e in "$here"/e2e/*.sh; do
 	[[ -z "$only" || "e2e/$(basename "$e" .sh)" == *"$only"* ]] || continue
 	run "e2e/$(basename "$e" .sh)" bash "$e" "$build"
 done
+# make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
+for e in "$here"/projects/*.sh; do
+	[[ "$only" == projects/* && "projects/$(basename "$e" .sh)" == *"$only"* ]] || continue
+	run "projects/$(basename "$e" .sh)" bash "$e" "$build"
+done
 rm -rf "$logdir"
 total=$((SECONDS - start))
 slowest=
