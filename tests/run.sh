@@ -125,6 +125,11 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	[ "$done_pid" = "$serial_pid" ] && serial_pid=
 	running=$((running - 1))
 done
+# make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
+for e in "$here"/projects/*.sh; do
+	[[ "$only" == projects/* && "projects/$(basename "$e" .sh)" == *"$only"* ]] || continue
+	run "projects/$(basename "$e" .sh)" bash "$e" "$build"
+done
 rm -rf "$logdir"
 total=$((SECONDS - start))
 slowest=

@@ -5,7 +5,8 @@
 # compilers, nothing of gg's temporary directories; `gg infer cmake --build
 # build` leaves placeholders for the library and both programs with nothing
 # run for real; forced, the programs equal a plain CMake build of the same
-# directory byte for byte; later builds (plain, and inferred again) work
+# directory byte for byte (__FILE__ of the absolute source path CMake gives
+# included); later builds (plain, and inferred again) work
 # after the temporary directory is gone.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -25,7 +26,8 @@ target_link_libraries(hello m6)
 EOF
 echo 'int add(int a, int b) { return a + b; }' >add.c
 printf 'int add(int, int);\nint mul(int a, int b) { int r = 0; while (b--) r = add(r, a); return r; }\n' >mul.c
-printf '#include <stdio.h>\nint mul(int, int);\nint main(void) { printf("%%d\\n", mul(6, 7)); return 0; }\n' >main.c
+# __FILE__ is the absolute path CMake names the source by, as in a plain build.
+printf '#include <stdio.h>\nint mul(int, int);\nstatic const char *file = __FILE__;\nint main(void) { printf("%%d\\n", mul(6, 7)); return !file[0]; }\n' >main.c
 printf '#include <iostream>\nextern "C" int mul(int, int);\nint main() { std::cout << "c++ " << mul(6, 7) << "\\n"; }\n' >hello.cc
 # mul is C, called from C++ as extern "C": the C file needs no guard.
 
