@@ -14,9 +14,11 @@
  *    recursion), so a chain of 100,000 thunks loads in constant stack.
  *  - ready: FIFO of nodes whose inputs are all values. dispatch() hands them
  *    to the first engine (core/executor.h) with a free slot; engines call
- *    job_done() from their own threads. A ticker thread wakes delayed nodes
- *    (retry backoff, a lock held by another process), starts speculative
- *    copies of stragglers and draws the progress line.
+ *    job_done() from their own threads. A timer thread sleeps until the
+ *    next deadline (never polls): it wakes delayed nodes (retry backoff, a
+ *    lock held by another process), starts speculative copies of
+ *    stragglers and draws the progress line. A watcher thread waits for
+ *    the cancel token's fd, when there is one.
  * Callbacks are collected while the lock is held and delivered after it is
  * released.
  */
@@ -25,6 +27,8 @@
 #include "namemap.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +147,7 @@ struct sched {
 	size_t nengines;
 	int *in_flight; /* per engine */
 	size_t jobs_in_flight;
+	size_t loading;         /* drains reading the store with mu dropped */
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
 	bool cancelled;                   /* the force's cancel token fired */
@@ -157,9 +162,17 @@ struct sched {
 	size_t nerrors;
 	struct buf trace;
 	uint64_t t0;
-	pthread_t ticker;
-	pthread_cond_t ticker_cv;
+	/* The timer thread sleeps until the next deadline (timer_at): a delayed
+	 * node's, a straggler's (speculation), the status line's; whoever sets
+	 * an earlier one signals timer_cv (CLOCK_MONOTONIC). */
+	pthread_t timer;
+	pthread_cond_t timer_cv;
+	uint64_t timer_at;      /* what the timer waits for; UINT64_MAX: a signal */
+	uint64_t next_progress; /* when the status line is drawn again */
 	bool progress_on;
+	pthread_t watcher; /* waits for the cancel token, when one is given */
+	bool have_watcher;
+	int watcher_stop[2]; /* a pipe: written by sched_free */
 };
 
 static void add_cb(struct cbs *c, sched_done_fn fn, void *arg, const struct sched_outcome *o)
@@ -502,7 +515,8 @@ static void set_label(struct node *n, const struct thunk *t)
 	p[9] = 0;
 }
 
-/* After a miss of the local memo: the shared cache, if there is one (mu held). */
+/* After a miss of the local memo at a run's start: the shared cache, if
+ * there is one (mu held; see THREADS in README.md). */
 static int remote_get(struct sched *s, const struct gg_name *name, struct memo *out)
 {
 	if (!s->o.remote_lookup || s->o.remote_lookup(s->o.remote_arg, name, out) != 1)
@@ -511,30 +525,72 @@ static int remote_get(struct sched *s, const struct gg_name *name, struct memo *
 	return 1;
 }
 
-/* Finds or loads a node. NULL with an error if the thunk cannot be read. */
-static struct node *node_get(struct sched *s, const struct gg_name *name, struct cbs *cbs)
-{
-	struct node *n = nameidx_get(&s->nodes, name);
-	if (n)
-		return n;
-	struct buf b = BUF_INIT;
+/* A thunk as read from the store, before it becomes a node: all the file
+ * I/O of loading a graph, done without the scheduler's lock. */
+struct loaded {
+	int rc; /* 0, or -1 with error and code */
+	char *error;
+	enum gg_code code;
+	struct buf b; /* the thunk's bytes */
 	struct thunk t;
-	if (store_read(s->store, name, &b, THUNK_MAX_SIZE) < 0 ||
-	    thunk_parse(b.data, b.len, &t) < 0) {
-		char *e = xasprintf("cannot load thunk %s: %s", name->s, gg_last_error());
-		gg_error("%s", e);
-		free(e);
-		buf_free(&b);
+	bool memo_hit, remote_hit; /* memo found, in the shared cache */
+	struct memo memo;
+};
+
+/* Reads a thunk and its memo entry: the local one, else the shared cache's
+ * (asked without the scheduler's lock: it may go over the network). */
+static void load_thunk(struct sched *s, const struct gg_name *name, struct loaded *l)
+{
+	struct store *st = s->store;
+	*l = (struct loaded){.b = BUF_INIT};
+	if (store_read(st, name, &l->b, THUNK_MAX_SIZE) < 0 ||
+	    thunk_parse(l->b.data, l->b.len, &l->t) < 0) {
+		l->rc = -1;
+		l->code = gg_last_code();
+		l->error = xasprintf("cannot load thunk %s: %s", name->s, gg_last_error());
+		buf_free(&l->b);
+		return;
+	}
+	l->memo_hit = memo_get(st, name, &l->memo) == 1;
+	if (!l->memo_hit && s->o.remote_lookup)
+		l->memo_hit = l->remote_hit =
+		    s->o.remote_lookup(s->o.remote_arg, name, &l->memo) == 1;
+}
+
+static void loaded_free(struct loaded *l)
+{
+	if (l->rc == 0)
+		thunk_free(&l->t);
+	if (l->memo_hit)
+		memo_free(&l->memo);
+	buf_free(&l->b);
+	free(l->error);
+}
+
+/* Makes the node of a loaded thunk (mu held; it is not in the map). NULL
+ * with the error set if it could not be loaded. Takes l's contents. */
+static struct node *node_new(struct sched *s, const struct gg_name *name, struct loaded *l)
+{
+	if (l->rc < 0) {
+		gg_fail(l->code, "%s", l->error);
 		return NULL;
 	}
-	n = xcalloc(1, sizeof *n);
+	struct buf b = l->b;
+	struct thunk t = l->t;
+	l->b = (struct buf)BUF_INIT;
+	l->rc = -1; /* t is now ours */
+	struct node *n = xcalloc(1, sizeof *n);
 	n->name = *name;
 	n->lock_fd = -1;
 	set_label(n, &t);
 	if (s->o.trace_path)
 		n->tr = xcalloc(1, sizeof *n->tr);
 	nameidx_put(&s->nodes, n);
-	if (memo_get(s->store, name, &n->memo) == 1 || remote_get(s, name, &n->memo) == 1) {
+	if (l->memo_hit) {
+		n->memo = l->memo;
+		l->memo_hit = false;
+		if (l->remote_hit)
+			s->stats.remote++;
 		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
 		s->ndone++;
@@ -565,25 +621,44 @@ static struct node *node_get(struct sched *s, const struct gg_name *name, struct
 	thunk_free(&t);
 	if (--n->pending == 0)
 		make_ready(s, n);
-	(void)cbs;
 	return n;
 }
 
-/* Is the value the waiter wants of a done node still in the store? */
+/* Is the value the waiter wants of a done node still in the store? Asks
+ * the store with mu dropped (mu held on entry and return). */
 static bool output_stored(struct sched *s, const struct node *n, const struct waiter *w)
 {
 	const struct memo_output *mo = memo_find(&n->memo, w->output ? w->output : n->primary);
-	return !mo || gg_name_kind(&mo->value) == GG_THUNK || store_has(s->store, &mo->value) == 1;
+	if (!mo || gg_name_kind(&mo->value) == GG_THUNK)
+		return true;
+	struct gg_name v = mo->value;
+	s->loading++;
+	pthread_mutex_unlock(&s->mu);
+	bool has = store_has(s->store, &v) == 1;
+	pthread_mutex_lock(&s->mu);
+	s->loading--;
+	return has;
 }
 
-/* Processes queued requests until none is left. */
+/*
+ * Processes queued requests until none is left (mu held). The file I/O of
+ * loading a graph (a value's presence, a thunk's bytes, its memo entry) is
+ * done with the lock dropped for that one request, which is this thread's
+ * alone meanwhile; another thread may load the same thunk at the same time,
+ * and the first to take the lock again makes its node.
+ */
 static void drain(struct sched *s, struct cbs *cbs)
 {
 	while (s->nwork) {
 		struct work wk = s->work[--s->nwork];
 		struct waiter *w = wk.w;
 		if (gg_name_kind(&wk.name) == GG_VALUE) {
-			if (store_has(s->store, &wk.name) == 1) {
+			s->loading++;
+			pthread_mutex_unlock(&s->mu);
+			int has = store_has(s->store, &wk.name);
+			pthread_mutex_lock(&s->mu);
+			s->loading--;
+			if (has == 1) {
 				waiter_ok(s, w, &wk.name, false, cbs);
 			} else {
 				char *e = xasprintf("object %s is not in the store", wk.name.s);
@@ -592,16 +667,35 @@ static void drain(struct sched *s, struct cbs *cbs)
 			continue;
 		}
 		struct node *done = nameidx_get(&s->nodes, &wk.name);
-		if (done && done->state == N_DONE && !done->njobs && !output_stored(s, done, w)) {
+		if (done && done->state == N_DONE && !done->njobs && !output_stored(s, done, w) &&
+		    nameidx_get(&s->nodes, &wk.name) == done /* not buried meanwhile */) {
 			/* Its value has left the store since (quarantined as damaged,
 			 * or gc): forget the node, so it is loaded (a memo miss now)
 			 * and run again. */
 			bury(s, done);
 			s->ndone--;
 		}
-		bool fresh = s->o.trace_path && !nameidx_get(&s->nodes, &wk.name);
-		struct node *n =
-		    w->node && w->node->state != N_WAITING ? NULL : node_get(s, &wk.name, cbs);
+		bool fresh = false;
+		struct node *n = w->node && w->node->state != N_WAITING
+		                     ? NULL
+		                     : nameidx_get(&s->nodes, &wk.name);
+		if (!n && !(w->node && w->node->state != N_WAITING)) {
+			struct loaded l;
+			s->loading++;
+			pthread_mutex_unlock(&s->mu);
+			load_thunk(s, &wk.name, &l);
+			pthread_mutex_lock(&s->mu);
+			s->loading--;
+			/* meanwhile its node may have been made, or w's node failed */
+			n = w->node && w->node->state != N_WAITING
+			        ? NULL
+			        : nameidx_get(&s->nodes, &wk.name);
+			if (!n && !(w->node && w->node->state != N_WAITING)) {
+				n = node_new(s, &wk.name, &l);
+				fresh = n && s->o.trace_path;
+			}
+			loaded_free(&l);
+		}
 		const struct gg_name *via = waiter_via(w);
 		if (n && fresh && via) {
 			n->tr->emitter = *via;
@@ -921,12 +1015,20 @@ static void release_lock(struct sched *s, struct node *n)
 	n->lock_fd = -1;
 }
 
+/* Wakes the timer if it sleeps past `at` (mu held). */
+static void timer_wake(struct sched *s, uint64_t at)
+{
+	if (at < s->timer_at)
+		pthread_cond_signal(&s->timer_cv);
+}
+
 static void delay(struct sched *s, struct node *n, uint64_t until)
 {
 	n->state = N_DELAYED;
 	n->not_before = until;
 	ALLOC_GROW(s->delayed, s->ndelayed + 1, s->delayed_cap);
 	s->delayed[s->ndelayed++] = n;
+	timer_wake(s, until);
 }
 
 /* A node that n waits for (edges sorted by from), or NULL. */
@@ -946,8 +1048,8 @@ static struct node *waits_for(const struct wait_edge *e, size_t ne, struct node 
  */
 static void fail_cycles(struct sched *s, struct cbs *cbs)
 {
-	while (!s->nwork && !s->ready_head && !s->ndelayed && !s->nrunning && !s->jobs_in_flight &&
-	       s->nodes.len > s->ndone) {
+	while (!s->nwork && !s->loading && !s->ready_head && !s->ndelayed && !s->nrunning &&
+	       !s->jobs_in_flight && s->nodes.len > s->ndone) {
 		struct wait_edge *e = NULL;
 		size_t ne = 0, cap = 0;
 		for (size_t i = 0; i < s->nodes.cap; i++) {
@@ -1139,6 +1241,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		ALLOC_GROW(s->running, s->nrunning + 1, s->running_cap);
 		s->running[s->nrunning++] = n;
 		submit_job(s, n, e);
+		if (s->o.speculate)
+			timer_wake(s, n->started); /* its straggler deadline */
 	}
 	fail_cycles(s, cbs);
 }
@@ -1305,19 +1409,27 @@ static void job_done(struct engine_job *job)
 	if (n->state == N_DONE || n->state == N_FAILED)
 		free_run(n); /* once the last copy is back */
 	drain(s, &cbs);
+	if (s->o.speculate)
+		timer_wake(s, 0); /* a free slot, and the run times changed */
 	dispatch(s, &cbs);
 	/* Once no job is in flight sched_free may go on: a job whose stderr is
 	 * still to be shown counts until then. */
-	if (!show_stderr && --s->jobs_in_flight == 0)
+	if (!show_stderr && --s->jobs_in_flight == 0) {
+		fail_cycles(s, &cbs); /* idle now: what still waits, waits for itself */
 		pthread_cond_broadcast(&s->idle_cv);
+	}
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
 	if (show_stderr) {
 		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
+		struct cbs more = {0};
 		pthread_mutex_lock(&s->mu);
-		if (--s->jobs_in_flight == 0)
+		if (--s->jobs_in_flight == 0) {
+			fail_cycles(s, &more);
 			pthread_cond_broadcast(&s->idle_cv);
+		}
 		pthread_mutex_unlock(&s->mu);
+		deliver(&more);
 	}
 }
 
@@ -1327,15 +1439,18 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Submits a second copy of stragglers to a free slot (mu held). */
-static void speculate(struct sched *s)
+/* Submits a second copy of stragglers to a free slot (mu held). Returns
+ * when the next running job becomes a straggler (UINT64_MAX: none will
+ * before something else changes, which wakes the timer). */
+static uint64_t speculate(struct sched *s)
 {
+	uint64_t next = UINT64_MAX;
 	if (!s->o.speculate || !s->nrunning)
-		return;
+		return next;
 	uint64_t limit = s->o.speculate_ms * 1000000ull;
 	if (!limit) {
 		if (s->ndurations < 5)
-			return;
+			return next;
 		uint64_t *v = xmalloc(s->ndurations * sizeof *v);
 		memcpy(v, s->durations, s->ndurations * sizeof *v);
 		qsort(v, s->ndurations, sizeof *v, cmp_u64);
@@ -1347,19 +1462,25 @@ static void speculate(struct sched *s)
 	uint64_t now = now_ns();
 	for (size_t i = 0; i < s->nrunning; i++) {
 		struct node *n = s->running[i];
-		if (n->njobs != 1 || now - n->started < limit)
+		if (n->njobs != 1)
 			continue;
+		if (now - n->started < limit) {
+			if (n->started + limit < next)
+				next = n->started + limit;
+			continue;
+		}
 		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL);
 		if (!e)
 			e = pick_engine(s, n, NULL, NULL);
 		if (!e)
-			return;
+			return UINT64_MAX; /* no free slot: a finished job wakes the timer */
 		s->stats.speculated++;
 		submit_job(s, n, e);
 	}
+	return next;
 }
 
-/* ---- the ticker: delayed nodes, speculation, progress ---- */
+/* ---- the timer: delayed nodes, speculation, progress ---- */
 
 /*
  * The status line, on a terminal only: how many of the thunks known so far
@@ -1401,7 +1522,7 @@ void sched_progress_end(struct sched *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void *ticker_main(void *p)
+static void *timer_main(void *p)
 {
 	struct sched *s = p;
 	pthread_mutex_lock(&s->mu);
@@ -1417,27 +1538,57 @@ static void *ticker_main(void *p)
 				i++;
 			}
 		}
-		if (gg_cancel_fired(s->o.cancel))
-			cancel_everything(s, &cbs);
-		speculate(s);
+		uint64_t next = speculate(s);
 		dispatch(s, &cbs);
-		if (s->progress_on)
-			print_progress(s, false);
+		/* after dispatch, which may have delayed more (a thunk another
+		 * process runs) */
+		for (size_t i = 0; i < s->ndelayed; i++)
+			if (s->delayed[i]->not_before < next)
+				next = s->delayed[i]->not_before;
+		if (s->progress_on) {
+			if (now >= s->next_progress) {
+				print_progress(s, false);
+				s->next_progress = now + 100000000ull;
+			}
+			next = s->next_progress < next ? s->next_progress : next;
+		}
 		if (cbs.n) {
 			pthread_mutex_unlock(&s->mu);
 			deliver(&cbs);
 			pthread_mutex_lock(&s->mu);
+			continue; /* things may have changed meanwhile */
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += s->progress_on ? 100000000 : 20000000;
-		if (ts.tv_nsec >= 1000000000)
-			ts.tv_sec++, ts.tv_nsec -= 1000000000;
-		pthread_cond_timedwait(&s->ticker_cv, &s->mu, &ts);
+		s->timer_at = next;
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&s->timer_cv, &s->mu);
+		} else {
+			struct timespec ts = {(time_t)(next / 1000000000u),
+			                      (long)(next % 1000000000u)};
+			pthread_cond_timedwait(&s->timer_cv, &s->mu, &ts);
+		}
+		s->timer_at = 0; /* awake: nobody needs to signal */
 	}
 	if (s->progress_on)
 		print_progress(s, true);
 	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Waits for the cancel token (its fd) or sched_free, whichever comes first. */
+static void *watcher_main(void *p)
+{
+	struct sched *s = p;
+	struct pollfd fds[2] = {{.fd = gg_cancel_fd(s->o.cancel), .events = POLLIN},
+	                        {.fd = s->watcher_stop[0], .events = POLLIN}};
+	while (poll(fds, 2, -1) < 0 && errno == EINTR)
+		;
+	if (!(fds[0].revents & POLLIN))
+		return NULL;
+	struct cbs cbs = {0};
+	pthread_mutex_lock(&s->mu);
+	cancel_everything(s, &cbs);
+	pthread_mutex_unlock(&s->mu);
+	deliver(&cbs);
 	return NULL;
 }
 
@@ -1452,17 +1603,32 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	s->t0 = now_ns();
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
-	pthread_cond_init(&s->ticker_cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are now_ns() */
+	pthread_cond_init(&s->timer_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	s->watcher_stop[0] = s->watcher_stop[1] = -1;
 	s->nengines = o->nengines;
 	s->engines = xcalloc(o->nengines, sizeof *s->engines);
 	memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
 	s->in_flight = xcalloc(s->nengines, sizeof *s->in_flight);
 	s->progress_on = o->progress && isatty(2);
-	if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+	if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
 		free(s->engines);
 		free(s->in_flight);
 		free(s);
 		return gg_error("cannot start the scheduler's thread");
+	}
+	if (o->cancel) {
+		if (pipe2(s->watcher_stop, O_CLOEXEC) < 0 ||
+		    pthread_create(&s->watcher, NULL, watcher_main, s) != 0) {
+			int e = errno;
+			sched_free(s);
+			errno = e;
+			return gg_error_errno("cannot start the scheduler's cancel watcher");
+		}
+		s->have_watcher = true;
 	}
 	*out = s;
 	return 0;
@@ -1506,9 +1672,9 @@ void sched_free(struct sched *s)
 	struct cbs cbs = {0};
 	pthread_mutex_lock(&s->mu);
 	if (gg_cancel_fired(s->o.cancel))
-		cancel_everything(s, &cbs); /* the ticker may not have seen it */
+		cancel_everything(s, &cbs); /* the watcher may not have seen it */
 	s->shutdown = true;
-	pthread_cond_broadcast(&s->ticker_cv);
+	pthread_cond_broadcast(&s->timer_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
@@ -1516,7 +1682,15 @@ void sched_free(struct sched *s)
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->ticker, NULL);
+	pthread_join(s->timer, NULL);
+	if (s->have_watcher) {
+		if (write(s->watcher_stop[1], "x", 1) < 0)
+			abort(); /* a pipe of our own: cannot fail */
+		pthread_join(s->watcher, NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		if (s->watcher_stop[i] >= 0)
+			close(s->watcher_stop[i]);
 	if (s->o.trace_path)
 		write_trace(s);
 	for (size_t i = 0; i < s->nodes.cap; i++)
@@ -1540,7 +1714,7 @@ void sched_free(struct sched *s)
 	buf_free(&s->trace);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->idle_cv);
-	pthread_cond_destroy(&s->ticker_cv);
+	pthread_cond_destroy(&s->timer_cv);
 	free(s);
 }
 

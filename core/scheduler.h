@@ -73,8 +73,10 @@ struct sched_opts {
 	 * A shared action cache (backend/remote_cache.h), or NULL. remote_lookup
 	 * is asked after a miss of the local memo, for a thunk as it is loaded
 	 * and again for the reduced thunk before it runs: 1 and *out when its
-	 * outputs are now in the store (verified), else 0. It is called with
-	 * the scheduler's lock held (a lookup holds up the scheduler).
+	 * outputs are now in the store (verified), else 0. It must be
+	 * thread-safe: it is called without the scheduler's lock as a thunk is
+	 * loaded, and with it held at a run's start (that lookup holds up the
+	 * scheduler).
 	 * remote_publish is told (without the lock) of every thunk that ran and
 	 * succeeded, under its name and the reduced one.
 	 */

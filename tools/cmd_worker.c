@@ -530,7 +530,7 @@ int cmd_worker(int argc, char **argv)
 		    "worker: --tls-cert, --tls-key and --tls-client-ca are for --listen");
 	if (!tls_cert != !tls_key || (tls_client_ca && !tls_cert))
 		return die_usage("worker: TLS needs both --tls-cert and --tls-key (and "
-		               "--tls-client-ca only with them)");
+		                 "--tls-client-ca only with them)");
 	struct worker_tls *tls = NULL;
 	if (tls_cert && worker_tls_create(tls_cert, tls_key, tls_client_ca, &tls) < 0) {
 		strvec_free(&tokens);
