@@ -393,12 +393,12 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	}
 	if (rc == CURLE_OK && status == 200) {
 		/* Lambda: the function failed (crashed, timed out, or refused the request).
-		 * Timed out, it would again: the pipeline sends it elsewhere. */
+		 * Timed out, it would again: the pipeline sends it elsewhere (the code
+		 * is set before complete(): the call is then the pipeline's). */
 		static const char timed_out[] = "Task timed out after";
 		if (h->reply.len &&
 		    memmem(h->reply.data, h->reply.len, timed_out, sizeof timed_out - 1))
-			h->call->code =
-			    GG_ELIMIT; /* before complete(): then it is the pipeline's */
+			h->call->code = GG_ELIMIT;
 		char *head = body_head(&h->reply);
 		complete(t, h, -1,
 		         xasprintf("%s: the function failed (%s): %s", url, h->fn_error, head));

@@ -127,6 +127,7 @@ struct invocation {
 	struct buf body;
 	char request_id[128];
 	uint64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms (Unix time), 0 = none */
+	bool bad_id;          /* a Lambda-Runtime-Aws-Request-Id we cannot answer */
 	size_t limit;
 	bool too_big;
 };
@@ -168,17 +169,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			v++;
 		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
 			e--;
-		size_t m = (size_t)(e - v) < sizeof inv->request_id - 1
-		               ? (size_t)(e - v)
-		               : sizeof inv->request_id - 1;
-		/* it goes into a URL: keep only what request ids are made of */
-		size_t o = 0;
-		for (size_t i = 0; i < m; i++)
-			if ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
-			    (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '_' ||
-			    v[i] == '.')
-				inv->request_id[o++] = v[i];
-		inv->request_id[o] = 0;
+		/* It goes into the reply's URL as it is, or not at all: an id
+		 * changed to fit could name another invocation. */
+		size_t m = (size_t)(e - v);
+		bool ok = m > 0 && m < sizeof inv->request_id;
+		for (size_t i = 0; ok && i < m; i++)
+			ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+			     (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '_';
+		inv->bad_id = !ok;
+		if (ok)
+			memcpy(inv->request_id, v, m);
+		inv->request_id[ok ? m : 0] = 0;
 	}
 	return len;
 }
@@ -264,6 +265,14 @@ static int run_lambda(struct worker *w, const char *api)
 		CURLcode e = curl_easy_perform(c);
 		long status = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (e == CURLE_OK && status == 200 && inv.bad_id) {
+			/* no reply can be addressed to it: Lambda times it out */
+			fprintf(stderr,
+			        "gg worker: an invocation whose Lambda-Runtime-Aws-Request-Id is "
+			        "not a request id (letters, digits, '-', '_'): not answered\n");
+			buf_free(&inv.body);
+			continue;
+		}
 		if (e != CURLE_OK || status != 200 || !inv.request_id[0]) {
 			buf_free(&inv.body);
 			/* the Runtime API went away: the instance is being shut down */

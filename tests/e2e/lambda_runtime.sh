@@ -8,7 +8,10 @@
 #   - at the timeout every process of the function is killed, a detached
 #     (setsid, double-forked) one too, the client gets Lambda's "Task timed
 #     out" error, and the next invocation gets a fresh instance
-# and gg worker, as the bootstrap, runs a thunk through -e lambda=... on it.
+# and gg worker, as the bootstrap, runs a thunk through -e lambda=... on it,
+# and does not answer an invocation whose request id is not one (it would
+# have to change it to fit a URL, and could name another invocation): Lambda
+# times it out, and the client runs the thunk locally.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 curl sh setsid
@@ -115,4 +118,14 @@ gg force --no-progress -e lambda=gg-fn --stdout "$t#o" >f.out 2>f.err
 check "gg worker on our Lambda runs a thunk (-e lambda=gg-fn)" grep -qx 'from our lambda' f.out || cat f.err
 check "its reply was accepted for its request id" grep -q '^response .* accepted' "$LAMBDA_RT_ROOT/events.log"
 check "no sanitizer report from the worker" bash -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' '$LAMBDA_RT_ROOT/function.log'"
+"$here/servers/start-lambda-runtime.sh" stop "$LAMBDA_RT_ROOT"
+
+start_rt --timeout 3 --bad-request-ids 1 --env-file "$T/w.env" -- "$T/wfn/bootstrap" ||
+	{ not_ok "start our Lambda with gg worker, handing out a bad request id"; finish; }
+t=$(gg thunk -o o -- sh -c 'echo not answered there > o')
+gg force --no-progress -e lambda=gg-fn -e local --stdout "$t#o" >b.out 2>b.err
+check "an invocation with a bad request id: the thunk runs locally" grep -qx 'not answered there' b.out || cat b.err
+check "the worker said it would not answer it" grep -q 'is not a request id .*: not answered' "$LAMBDA_RT_ROOT/function.log"
+check "and posted nothing for an id it was not given" bash -c "! grep -q ' rejected ' '$LAMBDA_RT_ROOT/events.log'"
+check "Lambda timed it out" grep -q '^timeout bad.id.' "$LAMBDA_RT_ROOT/events.log"
 finish

@@ -28,6 +28,8 @@ usage: lambda_runtime.py --dir STATE --timeout SEC [--env-file FILE]
                          [--name NAME] [--publish-ids FILE] -- BOOTSTRAP [ARG...]
 --publish-ids FILE (tests of an attacker who learns request ids): the id of
 each invocation handed out is written to FILE (world-readable) as it starts.
+--bad-request-ids N (tests of the runtime): the first N invocations get a
+request id that is not one ("bad.id." and a UUID).
 The function's environment is what Lambda gives a custom runtime (names and
 shapes as on AWS), the NAME=VALUE lines of --env-file (the role's
 credentials and the function's configuration, say) and this server's GG_*,
@@ -361,6 +363,9 @@ def make_handler(lam):
                                   [('x-amzn-ErrorType', 'ResourceNotFoundException')])
             inv = Invocation(payload)
             with lam.mu:
+                if lam.args.bad_request_ids > 0:
+                    lam.args.bad_request_ids -= 1
+                    inv.id = 'bad.id.' + inv.id
                 if lam.instance is None:
                     lam.start_instance()
                 lam.queue.append(inv)
@@ -382,6 +387,7 @@ def main():
     ap.add_argument('--env-file')
     ap.add_argument('--name', default='gg-fn')
     ap.add_argument('--publish-ids')
+    ap.add_argument('--bad-request-ids', type=int, default=0)
     ap.add_argument('bootstrap', nargs='+')
     args = ap.parse_args()
     libc = ctypes.CDLL(None, use_errno=True)

@@ -8,7 +8,8 @@
 #       options: --timeout SEC (default 3), --env-file FILE (NAME=VALUE lines
 #       for the function), --name NAME (default gg-fn), --publish-ids FILE
 #       (each request id as it is handed out: tests of an attacker who
-#       learns them); prints KEY=VALUE lines (eval them): LAMBDA_RT_ROOT, LAMBDA_RT_PID, LAMBDA_RT_PORT,
+#       learns them), --bad-request-ids N (the first N invocations get an id
+#       that is not one); prints KEY=VALUE lines (eval them): LAMBDA_RT_ROOT, LAMBDA_RT_PID, LAMBDA_RT_PORT,
 #       GG_LAMBDA_ENDPOINT. Events: $LAMBDA_RT_ROOT/events.log; the
 #       function's output: $LAMBDA_RT_ROOT/function.log.
 #   tests/servers/start-lambda-runtime.sh stop ROOT
