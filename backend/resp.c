@@ -244,7 +244,7 @@ int resp_read(struct resp_conn *c, struct resp_reply *r)
 	if (t == ':') {
 		r->type = RESP_INT;
 	} else if (t == '$') {
-		if (r->n < -1 || (uint64_t)r->n > RESP_MAX_BULK)
+		if (r->n < -1 || (r->n >= 0 && (uint64_t)r->n > RESP_MAX_BULK))
 			return conn_error(c, "protocol error: impossible bulk length%s", NULL);
 		r->type = r->n == -1 ? RESP_NIL : RESP_BULK;
 	} else {
