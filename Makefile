@@ -78,6 +78,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libggcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Unit tests of a module of fs/ or tools/ (which are not in the library):
+# test_fs_NAME links fs/NAME.o, test_tools_NAME links tools/NAME.o.
+$(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.o $(BUILD)/libggcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_tools_%: $(BUILD)/obj/tests/unit/test_tools_%.o $(BUILD)/obj/tools/%.o $(BUILD)/libggcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Fuzz targets link a small driver (tests/fuzz/driver.c) that replays a corpus
 # and then mutates it for a bounded time; see tests/fuzz/README.
 $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libggcore.a
