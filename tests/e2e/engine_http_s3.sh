@@ -15,7 +15,7 @@ cd "$T"
 t0=$SECONDS
 if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
 	bash "$here/servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
-	tail -20 "$T/ceph.log"
+	cat "$T/ceph.log" # whole: the first line says which step failed, then each log's end
 	at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$T/ceph'"
 	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
 	finish
