@@ -6,6 +6,7 @@
  */
 #include "compress.h"
 
+#include "rundir.h"
 #include "util.h"
 
 #include <errno.h>
@@ -32,10 +33,10 @@ bool compress_pays(int fd, uint64_t size)
 
 static const char hexdigits[] = "0123456789abcdef";
 
-int compress_to_temp(int fd, const char *tmpdir, char **path, uint64_t *size, char sha256_hex[65])
+int compress_to_temp(int fd, struct store *local, char **path, uint64_t *size, char sha256_hex[65])
 {
 	char *tmp;
-	int out = make_temp_in(tmpdir, &tmp);
+	int out = rundir_temp_file(local, &tmp);
 	if (out < 0)
 		return -1;
 	z_stream z = {0};

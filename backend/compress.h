@@ -22,10 +22,12 @@
 bool compress_pays(int fd, uint64_t size);
 
 /*
- * Compresses fd (from offset 0 to its end) into a new temp file in tmpdir.
+ * Compresses fd (from offset 0 to its end) into a new temp file in the local
+ * store's .gg/tmp (locked while the descriptor is open: rundir.h).
  * Returns an fd open for reading at offset 0, sets *path (malloc'd), *size and
  * the hex SHA-256 of the compressed bytes. -1 with an error on failure.
  */
-int compress_to_temp(int fd, const char *tmpdir, char **path, uint64_t *size, char sha256_hex[65]);
+struct store;
+int compress_to_temp(int fd, struct store *local, char **path, uint64_t *size, char sha256_hex[65]);
 
 #endif

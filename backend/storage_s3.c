@@ -585,7 +585,7 @@ static int open_upload(struct s3_job *j)
 	 * the 5 GiB that a single PUT takes) */
 	uint64_t size = gg_name_size(&j->name);
 	if (j->http.attempts == 1 && j->s3->compress && compress_pays(fd, size)) {
-		int gz = compress_to_temp(fd, j->local->tmp, &j->gz_path, &j->gz_size, j->gz_sha);
+		int gz = compress_to_temp(fd, j->local, &j->gz_path, &j->gz_size, j->gz_sha);
 		if (gz >= 0 && j->gz_size <= S3_MAX_PART_SIZE) {
 			close(fd);
 			j->gz_fd = j->fd = gz;
@@ -1036,7 +1036,7 @@ static int upload_open(struct s3 *s, struct store *local, struct s3_upload *up)
 	if (s->compress && compress_pays(fd, up->size)) {
 		char sha[GG_DIGEST_HEX + 1];
 		uint64_t gz_size;
-		int gz = compress_to_temp(fd, local->tmp, &up->gz_path, &gz_size, sha);
+		int gz = compress_to_temp(fd, local, &up->gz_path, &gz_size, sha);
 		if (gz >= 0) {
 			close(fd);
 			up->fd = gz;
