@@ -7,6 +7,8 @@
  */
 #include "incoming.h"
 
+#include "rundir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ int incoming_open(struct incoming *in, struct store *s, const struct gg_name *wa
 	in->store = s;
 	in->from = from;
 	in->want = *want;
-	in->fd = make_temp_in(s->tmp, &in->tmp);
+	in->fd = rundir_temp_file(s, &in->tmp); /* locked: see rundir.h */
 	if (in->fd < 0) {
 		in->tmp = NULL;
 		return -1;

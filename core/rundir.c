@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define RUN_PREFIX "run-"
+#define TMP_PREFIX ".tmp-" /* make_temp_in's names */
 
 /* .gg/locks/tmp, flock()ed in mode op; -1 with gg_last_error() set. */
 static int lock_tmp(struct store *s, int op)
@@ -61,19 +62,42 @@ int rundir_create(struct store *s, char **path, int *lock_fd)
 	return r;
 }
 
+int rundir_temp_file(struct store *s, char **path)
+{
+	int tl = lock_tmp(s, LOCK_SH);
+	if (tl < 0)
+		return -1;
+	int fd = make_temp_in(s->tmp, path);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		gg_error_errno("cannot lock %s", *path);
+		close(fd);
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+		fd = -1;
+	}
+	close(tl); /* drops the shared lock */
+	return fd;
+}
+
 void rundir_release(int lock_fd)
 {
 	if (lock_fd >= 0)
 		close(lock_fd);
 }
 
-/* Whether tmp/name is a run directory nobody holds (its lock is free). */
-static bool stale(int tmpfd, const char *name)
+/* Whether tmp/name is a run directory (dir) or a temporary file (!dir)
+ * that nobody holds: its lock is free. */
+static bool stale(int tmpfd, const char *name, bool dir)
 {
-	int fd = openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(tmpfd, name,
+	                O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+	                    (dir ? O_DIRECTORY : 0));
 	if (fd < 0)
 		return false;
-	bool free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	struct stat st;
+	bool free_lock = fstat(fd, &st) == 0 && (dir || S_ISREG(st.st_mode)) &&
+	                 flock(fd, LOCK_EX | LOCK_NB) == 0;
 	close(fd);
 	return free_lock;
 }
@@ -93,8 +117,17 @@ int rundir_sweep(struct store *s)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
+		if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX))) {
+			if (stale(dirfd(d), name, false)) {
+				if (unlinkat(dirfd(d), name, 0) < 0 && errno != ENOENT)
+					r = gg_error_errno("cannot remove %s/%s", s->tmp, name);
+				else
+					n++;
+			}
+			continue;
+		}
 		if (strncmp(name, RUN_PREFIX, strlen(RUN_PREFIX)) || strchr(name, '.') ||
-		    !stale(dirfd(d), name))
+		    !stale(dirfd(d), name, true))
 			continue;
 		char *p = xasprintf("%s/%s", s->tmp, name);
 		char *out = xasprintf("%s.stdout", p), *err = xasprintf("%s.stderr", p);

@@ -808,7 +808,8 @@ static void abandon_unwanted(struct sched *s, struct cbs *cbs)
 			}
 		}
 	}
-	qsort(e, ne, sizeof *e, cmp_edge);
+	if (ne)
+		qsort(e, ne, sizeof *e, cmp_edge);
 	while (nstack) {
 		struct node *x = stack[--nstack];
 		for (size_t k = edges_from(e, ne, x); k < ne && e[k].from == x; k++)

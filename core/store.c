@@ -9,6 +9,7 @@
 #include "store.h"
 
 #include "discover.h"
+#include "rundir.h"
 #include "stamp.h"
 
 #include "thunk.h"
@@ -655,7 +656,7 @@ int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust)
 static int make_exec_copy(struct store *s, const struct gg_name *n, int in, const char *x)
 {
 	char *tmp;
-	int fd = make_temp_in(s->tmp, &tmp);
+	int fd = rundir_temp_file(s, &tmp);
 	int r = fd < 0 ? -1 : 0;
 	if (r == 0) {
 		if (copy_fd(in, fd, gg_name_size(n)) < 0)
@@ -772,14 +773,14 @@ static int put_named(struct store *s, const char *dst, const void *data, size_t 
                      bool replace)
 {
 	char *tmp;
-	int fd = make_temp_in(s->tmp, &tmp);
+	int fd = rundir_temp_file(s, &tmp);
 	if (fd < 0)
 		return -1;
 	int r = write_all(fd, data, len);
 	if (r == 0 && mode != 0600) /* mkostemp made it 0600 */
 		r = fchmod(fd, mode);
 	int e = errno;
-	close(fd);
+	/* moved while open: its lock keeps rundir_sweep away until then */
 	if (r == 0 && replace)
 		r = rename_into(tmp, dst);
 	else if (r == 0 && move_noreplace(tmp, dst) != 0)
@@ -788,6 +789,7 @@ static int put_named(struct store *s, const char *dst, const void *data, size_t 
 		e = errno;
 		unlink(tmp);
 	}
+	close(fd);
 	if (r > 0)
 		r = 0; /* already there: the same bytes */
 	free(tmp);
@@ -887,7 +889,7 @@ int store_put_buf(struct store *s, const void *data, size_t len, char kind, stru
 int store_put_fd(struct store *s, int in, struct gg_name *out)
 {
 	char *tmp;
-	int fd = make_temp_in(s->tmp, &tmp);
+	int fd = rundir_temp_file(s, &tmp);
 	if (fd < 0)
 		return -1;
 	struct gg_hasher h;

@@ -42,6 +42,11 @@ static const char worker_help[] =
     "  --storage-allow URI  a storage requests may name, besides $GG_STORAGE (repeatable;\n"
     "                       exact URIs; file:// only this way or as $GG_STORAGE)\n"
     "  --no-sandbox         run thunks in a plain directory, without namespaces\n"
+    "  --memory-limit SIZE  memory per thunk (default $GG_MEMORY_LIMIT, else half the RAM)\n"
+    "  --process-limit N    processes and threads per thunk (default $GG_PROCESS_LIMIT,\n"
+    "                       else 4096)\n"
+    "  --default-timeout SEC  for thunks without a timeout of their own or their request's\n"
+    "                       (default $GG_TIMEOUT, else 3600); limits: a number or none\n"
     "  --port-file FILE     write the port listened on (useful with --listen 127.0.0.1:0)\n"
     "  --max-connections N  open HTTP connections at most; more get 503 (default 512)\n"
     "  --max-inflight N     requests admitted at once, running or waiting for a slot; more\n"
@@ -367,6 +372,9 @@ int cmd_worker(int argc, char **argv)
 	    {"jobs", required_argument, 0, 'j'},
 	    {"cache-size", required_argument, 0, 'c'},
 	    {"no-sandbox", no_argument, 0, 'S'},
+	    {"memory-limit", required_argument, 0, 'X'},
+	    {"process-limit", required_argument, 0, 'N'},
+	    {"default-timeout", required_argument, 0, 'O'},
 	    {"port-file", required_argument, 0, 'p'},
 	    {"max-connections", required_argument, 0, 'm'},
 	    {"max-inflight", required_argument, 0, 'I'},
@@ -404,6 +412,10 @@ int cmd_worker(int argc, char **argv)
 			    "worker: %s: tokens never go on the command line (every local "
 			    "user can read it): use --token-file FILE or GG_WORKER_TOKENS",
 			    argv[i]);
+	/* The limits of every thunk run here, as gg force's: flags win over the
+	 * environment (and the configuration file). */
+	if (exec_limits_from_env(&w.exec.limits) < 0)
+		return die_last();
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
@@ -425,6 +437,21 @@ int cmd_worker(int argc, char **argv)
 			cache_set = true;
 			break;
 		case 'S': w.exec.no_isolation = true; break;
+		case 'X':
+			if (exec_limit_parse("memory", "--memory-limit", optarg,
+			                     &w.exec.limits.memory) < 0)
+				return die_last();
+			break;
+		case 'N':
+			if (exec_limit_parse("process", "--process-limit", optarg,
+			                     &w.exec.limits.procs) < 0)
+				return die_last();
+			break;
+		case 'O':
+			if (exec_limit_parse("timeout", "--default-timeout", optarg,
+			                     &w.exec.limits.timeout_ms) < 0)
+				return die_last();
+			break;
 		case 'p': port_file = optarg; break;
 		case 'm':
 			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 ||

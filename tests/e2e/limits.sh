@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need gg cc
+here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 export GG_TIMEOUT=60 # a bound, should a limit not work
 [ "$(id -u)" = 0 ] || not_ok "this test must run as root (a fork bomb under --no-sandbox as root)"
@@ -29,6 +30,23 @@ int main(void)
 			return 3;
 		memset(p, 1, 1 << 20);
 	}
+}
+EOC
+cat >hog256.c <<'EOC'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+/* 256 MiB, then done: a hog that ends, for limits that might not hold */
+int main(void)
+{
+	for (int i = 0; i < 256; i++) {
+		char *p = malloc(1 << 20);
+		if (!p)
+			return 3;
+		memset(p, 1, 1 << 20);
+	}
+	FILE *f = fopen("o", "w");
+	return !f || fputs("fed\n", f) < 0 || fclose(f) != 0;
 }
 EOC
 cat >bomb.c <<'EOC'
@@ -65,11 +83,12 @@ int main(void)
 	return !f || fputs("fine\n", f) < 0 || fclose(f) != 0;
 }
 EOC
-for p in hog bomb spin ok nap; do cc -O0 -static -o $p $p.c || not_ok "compile $p"; done
+for p in hog hog256 bomb spin ok nap; do cc -O0 -static -o $p $p.c || not_ok "compile $p"; done
 gg init >/dev/null
 marker="GG_LIMITS_TEST=$$.$RANDOM" # in the thunks' environment, to find their processes
 th() { gg thunk -e "$marker" -i "$1" -o o --placeholder "$2" -- "$1" >/dev/null; }
 th hog hog.out
+th hog256 hog256.out
 th ok ok.out
 th spin spin.out
 th bomb bomb.out
@@ -123,6 +142,22 @@ gg thunk --timeout 18446744073 -i nap -o o --placeholder long.out -- nap >/dev/n
 gg force --no-progress long.out 2>long.err
 check "the largest timeout is no limit, not an overflow" [ "$(cat long.out)" = fine ] || cat long.err
 
+# ---- through a worker: the worker's own limits, from its environment and options ----
+. "$here/servers/workers.sh"
+export GG_STORAGE=file://$T/bucket
+GG_MEMORY_LIMIT=64M worker_start lim --process-limit 40 --default-timeout 2 ||
+	not_ok "start a worker with limits"
+for t in hog256 bomb spin; do
+	timed gg force --no-progress -e "http=${WURL[lim]}" $t.out 2>w$t.err
+	cat w$t.err
+done
+check "worker: GG_MEMORY_LIMIT in its environment stops a 256 MiB hog" \
+	grep -q "hog256.out: .*stopped at the memory limit of 64.0 MiB (GG_MEMORY_LIMIT): the kernel killed a process of it; peak [0-9.]* MiB.*worker" whog256.err
+check "worker: --process-limit stops the fork bomb" \
+	grep -q "bomb.out: .*stopped at the process limit of 40 (GG_PROCESS_LIMIT): a fork failed.*worker" wbomb.err
+check "worker: --default-timeout stops the endless loop" \
+	grep -q "spin.out: .*timed out after 2000 ms.*worker" wspin.err
+
 # ---- bad values ----
 refused() { # DESCRIPTION EXPECTED-MESSAGE COMMAND...
 	local d=$1 m=$2
@@ -145,4 +180,7 @@ refused "a GG_PROCESS_LIMIT that is not a number is refused" \
 refused "a process limit above the kernel's is refused" \
 	"--process-limit=5000000: too large (at most 4194304 processes)" \
 	gg force --process-limit 5000000 ok.out
+refused "worker: an overflowing --memory-limit is refused" \
+	"--memory-limit=99999999999999T: expected a size such as 512M or 4G (or none)" \
+	gg worker --listen 127.0.0.1:0 --memory-limit 99999999999999T
 finish
