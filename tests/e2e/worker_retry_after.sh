@@ -7,10 +7,30 @@
 # and a real full worker (--max-inflight 1) answers 503 with Retry-After: 1.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need sh curl
+need sh curl cc
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 cd "$T"
+echo "# in $T"
+cat > napper.c <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	long ms = atol(argv[1]);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	FILE *o = fopen(argv[2], "w");
+	if (!o)
+		return 3;
+	fprintf(o, "napped %ld\n", ms);
+	return fclose(o) != 0;
+}
+C
+cc -O2 -o napper napper.c || { not_ok "compile the helper"; finish; }
 mkdir client bucket
 cd client
 gg init . >/dev/null
@@ -44,10 +64,11 @@ worker_stop r2
 
 # A really full worker says when to come back.
 worker_start full --max-inflight 1 -j 1 || { not_ok "start worker"; finish; }
-slow=$(gg thunk -o o -- sh -c 'sleep 3; echo slow > o')
+slow=$(gg thunk -o o -- ../napper 3000 o)
 gg force --no-progress -e "http=${WURL[full]}" "$slow#o" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "$slow" "${WLOG[full]}" 2>/dev/null || [ -n "$(ls "$T/workers/full/store/tmp" 2>/dev/null)" ] && break; sleep 0.05; done
+running() { ls "$T/workers/full/store/tmp" 2>/dev/null | grep -q '^run-'; }
+check "the worker runs the slow thunk (its one admitted request)" wait_for 200 running
 curl -s -i -X POST --data-binary '{}' "${WURL[full]}" >full.txt
 check "a full worker answers 503 with Retry-After: 1" bash -c "grep -q '^HTTP/1.1 503' full.txt && grep -qi '^Retry-After: 1' full.txt"
 wait $pid

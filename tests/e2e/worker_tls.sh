@@ -10,7 +10,7 @@
 #     (within --read-timeout); the worker lives on, its RSS stays bounded
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need openssl curl sh
+need openssl curl sh cc
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 cd "$T"
@@ -33,6 +33,25 @@ mkdir pki
 ) >pki.log 2>&1
 check "make a test CA and certificates with the openssl CLI" [ -s pki/server.pem -a -s pki/client.pem -a -s pki/rogue.pem ] || { cat pki.log; finish; }
 P=$T/pki
+cat > napper.c <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	long ms = atol(argv[1]);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	FILE *o = fopen(argv[2], "w");
+	if (!o)
+		return 3;
+	fprintf(o, "napped %ld\n", ms);
+	return fclose(o) != 0;
+}
+C
+cc -O2 -o napper napper.c || { not_ok "compile the helper"; finish; }
 
 mkdir client bucket
 cd client
@@ -60,9 +79,9 @@ st=$?
 check "a force through https:// with GG_WORKER_CA succeeds" [ $st -eq 0 ]
 check "with the right output" grep -qx 'over tls' ok.out
 check "the thunk ran on the TLS worker" [ "$(worker_ran tls)" -eq 1 ]
-t=$(gg thunk -o o -- sh -c 'sleep 5; echo beating > o')
+t=$(gg thunk -o o -- ../napper 5000 o)
 GG_WORKER_SILENCE=3 GG_WORKER_CA=$P/ca.pem gg force --no-progress -e "http=$(https tls)" --stdout "$t#o" >hb.out 2>hb.err
-check "heartbeats travel over TLS: a 5 s thunk under a 3 s silence limit succeeds" grep -qx beating hb.out
+check "heartbeats travel over TLS: a 5 s thunk under a 3 s silence limit succeeds" grep -qx 'napped 5000' hb.out
 
 # ---- the client refuses a worker it does not trust ----
 t=$(gg thunk -o o -- sh -c 'echo never > o')
