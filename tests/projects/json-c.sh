@@ -27,6 +27,7 @@ check "json-c: ctest through the mount ($(($(now_ms) - t0)) ms, forcing included
 proj_still_lazy
 proj_compare
 proj_umount_count
-proj_rebuild 'build/libjson-c.a build/libjson-c.so.5.2.0 build/apps/json_parse build/tests/test1' \
+# The edit is rebuilt once, with the Makefile generator (the Ninja run checks the rest).
+[ "$gen" = Ninja ] || proj_rebuild 'build/libjson-c.a build/libjson-c.so.5.2.0 build/apps/json_parse build/tests/test1' \
 	"$(dirname "$0")/json-c.steps" bash -c "$conf >/dev/null && cmake --build build -j2"
 finish
