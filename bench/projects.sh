@@ -35,7 +35,7 @@ timed() { # COMMAND (bash) -> "WALL CPU"
 }
 add() { echo "$@" | awk '{ printf "%.2f %.2f\n", $1 + $3, $2 + $4 }'; }
 row() { # LABEL "WALL CPU" "BASE_WALL BASE_CPU"
-	echo "$2 $3" | awk -v l="$1" '{ printf "  %-22s %7.2f s %6.2fx   cpu %7.2f s %6.2fx\n", l, $1, $1 / $3, $2, $2 / $4 }'
+	echo "$2 $3" | awk -v l="$1" '{ printf "  %-24s %7.2f s %6.2fx   cpu %7.2f s %6.2fx\n", l, $1, $1 / $3, $2, $2 / $4 }'
 }
 
 # Per project: the source, how to prepare, configure and build, the edit.
