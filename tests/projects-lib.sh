@@ -16,6 +16,7 @@
 #                                a private mount namespace, so the absolute paths
 #                                the build recorded (CTestTestfile.cmake, libtool
 #                                wrappers, rpaths) are read through the mount
+#   proj_still_lazy              the tests rebuilt nothing in $P
 #   proj_compare                 every output read through the mount equals the
 #                                plain build's (cmp)
 #   proj_umount_count            unmount; count the thunks the mount ran, by
@@ -30,9 +31,9 @@
 
 # What may run for real during inference, by reason (gg infer's log): while
 # configuring, its probes (their result is wanted at once) and queries
-# (--version, -print-*); while building, queries only: every compile, link
+# (--version, -print-*, cc -E); while building, queries only: every compile, link
 # and archive must be a thunk. Printed by proj_infer.
-PROJ_ALLOW_CONF='a configure probe|a CMake configure probe|a query'
+PROJ_ALLOW_CONF='a configure probe|a CMake configure probe|a query|preprocessing or checking only'
 PROJ_ALLOW_BUILD='a query'
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -90,13 +91,13 @@ proj_infer() { # CONF BUILD
 	cp -a "$SRC" "$P" || { not_ok "$PKG: copy the source"; finish; }
 	(cd "$P" && gg init . >/dev/null) || { not_ok "$PKG: gg init"; finish; }
 	t0=$(now_ms)
-	(cd "$P" && eval "timeout 600 gg infer $1") >"$T/infer-conf.out" 2>&1
+	(cd "$P" && timeout 600 gg infer bash -c "$1") >"$T/infer-conf.out" 2>&1
 	rc=$?
 	check "$PKG: gg infer $1 ($(($(now_ms) - t0)) ms)" [ $rc -eq 0 ]
 	[ $rc -eq 0 ] || { tail -20 "$T/infer-conf.out"; finish; }
 	CONF_LINES=$(wc -l <"$P/.gg/infer.log")
 	t0=$(now_ms)
-	(cd "$P" && eval "timeout 600 gg infer $2") >"$T/infer-build.out" 2>&1
+	(cd "$P" && timeout 600 gg infer bash -c "$2") >"$T/infer-build.out" 2>&1
 	rc=$?
 	INFER_MS=$(($(now_ms) - t0))
 	check "$PKG: gg infer $2 ($INFER_MS ms; plain build $PLAIN_MS ms)" [ $rc -eq 0 ]
@@ -132,6 +133,15 @@ proj_in_mount() { # CMD
 	local ns=(unshare -m)
 	[ "$(id -u)" = 0 ] || ns=(unshare -r -m)
 	"${ns[@]}" bash -c 'mount --bind "$1" "$2" && cd "$2" && eval "$3"' _ "$MNT" "$P" "$1"
+}
+
+# The tests through the mount rebuilt nothing: every output is still a placeholder.
+proj_still_lazy() {
+	local f left=0
+	while IFS= read -r f; do
+		is_ph "$P/$f" || { echo "    no longer a placeholder: $f"; left=$((left + 1)); }
+	done <"$T/outputs"
+	check "$PKG: the tests rebuilt nothing (every output is still a placeholder)" [ $left -eq 0 ]
 }
 
 proj_compare() {

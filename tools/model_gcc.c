@@ -517,13 +517,173 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	return r;
 }
 
+/* Has a relative path a "." or ".." component? */
+static bool has_dots(const char *p)
+{
+	for (const char *c = p; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c)) {
+		size_t n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A relative path with "." or ".." as the build wrote it, below cwd's place
+ * in the thunk ("src/../include"): the compiler records it unchanged through
+ * the cwd map, as a plain build records "../include/yaml.h". The directories
+ * a "." or ".." steps from must exist in the sandbox: an empty .gg-dir file
+ * is placed in each. A path that climbs above the thunk's root (out of the
+ * base directory) goes where model_map() puts it, and a map of its own
+ * (appended to maps) gives back the name as written. NULL (use model_map)
+ * when the path has no "." or ".." part.
+ */
+static char *as_written(struct model_ctx *m, struct thunk *t, const char *rel, bool dir,
+                        struct strvec *maps)
+{
+	if (rel[0] == '/' || !has_dots(rel))
+		return NULL;
+	char *w = xasprintf("%s%s", m->prefix, rel);
+	struct strvec dirs = STRVEC_INIT; /* the normalised directory at each step */
+	struct buf cur = BUF_INIT;
+	bool ok = true;
+	for (const char *c = w; *c && ok;) {
+		size_t n = strcspn(c, "/");
+		bool dot = n == 1 && c[0] == '.', dotdot = n == 2 && c[0] == '.' && c[1] == '.';
+		if ((dot || dotdot) && cur.len)
+			strvec_pushn(&dirs, cur.data, cur.len);
+		if (dotdot) {
+			if (!cur.len)
+				ok = false;
+			while (cur.len && cur.data[cur.len - 1] != '/')
+				cur.len--;
+			if (cur.len)
+				cur.len--;
+		} else if (!dot && n) {
+			if (cur.len)
+				buf_addc(&cur, '/');
+			buf_add(&cur, c, n);
+		}
+		c += n;
+		while (*c == '/')
+			c++;
+	}
+	buf_free(&cur);
+	struct gg_ref keep = {0};
+	for (size_t i = 0; ok && i < dirs.n; i++) {
+		char *f = xasprintf("%s/.gg-dir", dirs.v[i]);
+		if (!thunk_find_input(t, f)) {
+			if (!keep.name.s[0] &&
+			    store_put_buf(m->store, "", 0, GG_VALUE, &keep.name) < 0)
+				ok = false;
+			else
+				thunk_add_input(t, f, &keep, false);
+		}
+		free(f);
+	}
+	strvec_free(&dirs);
+	if (!ok) {
+		free(w);
+		w = model_map(m, rel);
+		size_t n = strlen(rel);
+		while (dir && n > 1 && rel[n - 1] == '/')
+			n--;
+		strvec_push_take(maps, xasprintf("-ffile-prefix-map=%s%s=%.*s%s", w, dir ? "/" : "",
+		                                 (int)n, rel, dir ? "/" : ""));
+	}
+	return w;
+}
+
 /* A file cc1 reads: a temp, or a host file named as the build named it. */
 static int cc1_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
-                     struct temp_names *tn, const char *host, char **where)
+                     struct temp_names *tn, const char *host, char **where, struct strvec *maps)
 {
-	if (model_is_temp(temps, host) || host[0] != '/')
+	if (model_is_temp(temps, host))
 		return model_stage_input(m, t, temps, tn, host, where);
-	return model_add_input_named(m, t, host, where);
+	if (host[0] == '/')
+		return model_add_input_named(m, t, host, where);
+	char *w = as_written(m, t, host, false, maps);
+	if (!w)
+		return model_stage_input(m, t, temps, tn, host, where);
+	int r = model_add_input(m, t, host, NULL);
+	if (r == 0)
+		*where = w;
+	else
+		free(w);
+	return r;
+}
+
+/* A directory cc1 searches, named as the build named it. */
+static char *cc1_dir(struct model_ctx *m, struct thunk *t, const char *dir, struct strvec *maps)
+{
+	char *w = as_written(m, t, dir, true, maps);
+	return w ? w : model_map_named(m, dir);
+}
+
+/* Is a prefix-map option one GCC applies to debug info (file: both)? */
+static const char *prefix_map_of(const char *a, bool *debug)
+{
+	static const char *const kinds[] = {
+	    "-ffile-prefix-map=", "-fdebug-prefix-map=", "-fmacro-prefix-map="};
+	for (size_t i = 0; i < GG_ARRAY_LEN(kinds); i++)
+		if (starts(a, kinds[i])) {
+			*debug = i < 2;
+			return a + strlen(kinds[i]);
+		}
+	return NULL;
+}
+
+/*
+ * The maps that give the compiler's output the names a plain build records,
+ * after the user's own maps (argv): each user map of an absolute OLD again
+ * for OLD's place in the thunk (only one map applies to a name, so ours
+ * cannot be chained after the user's); and with debug info, the sandbox's
+ * working directory "/" mapped to the host's, put through the user's maps as
+ * GCC would (the last given that matches): DW_AT_comp_dir. That directory
+ * then is part of the thunk, as it is part of the output. (With a sandbox
+ * that cannot be the root, the working directory is not "/": debug info then
+ * names the run directory.)
+ */
+static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
+{
+	bool debug = false;
+	for (size_t i = 1; argv[i]; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-g0"))
+			debug = false;
+		else if (starts(a, "-g") && !starts(a, "-gno-") && !starts(a, "-gz") &&
+		         strcmp(a, "-gtoggle"))
+			debug = true;
+	}
+	size_t n = 0; /* the last argument */
+	while (argv[n + 1])
+		n++;
+	for (size_t i = 1; i <= n; i++) {
+		bool dbg;
+		const char *v = prefix_map_of(argv[i], &dbg);
+		if (v && v[0] == '/' && strchr(v, '='))
+			strvec_push_take(args, xasprintf("%.*s" MODEL_ROOT "%s", (int)(v - argv[i]),
+			                                 argv[i], v));
+	}
+	char *cwd = NULL;
+	for (size_t i = n; i >= 1 && !cwd; i--) {
+		bool dbg;
+		const char *v = prefix_map_of(argv[i], &dbg);
+		const char *eq = v ? strchr(v, '=') : NULL;
+		size_t ol = eq ? (size_t)(eq - v) : 0;
+		if (eq && dbg && !strncmp(m->cwd, v, ol))
+			cwd = xasprintf("%s%s", eq + 1, m->cwd + ol);
+	}
+	if (!cwd)
+		cwd = xstrdup(m->cwd);
+	if (debug) {
+		strvec_push_take(args, xasprintf("-fdebug-prefix-map=/=%s", cwd));
+		/* GCC maps DWARF 5's line-table directory 0 (the comp dir) twice:
+		 * an absolute one must map to itself (tried first: given last). */
+		if (cwd[0] == '/')
+			strvec_push_take(args, xasprintf("-fdebug-prefix-map=%s=%s", cwd, cwd));
+	}
+	free(cwd);
 }
 
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
@@ -540,6 +700,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
 	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, builtins = STRVEC_INIT;
+	struct strvec maps = STRVEC_INIT; /* names climbing out of the base, as written */
 	struct scan sc = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	char *out_where = NULL, *src = NULL, *depfile = NULL;
 	bool nostdinc = false;
@@ -562,7 +723,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		if (!strcmp(a, "-nostdinc"))
 			nostdinc = true;
 		if (jd) {
-			char *w = model_map_named(m, jd);
+			char *w = cc1_dir(m, &t, jd, &maps);
 			strvec_push_take(&args, xasprintf("%s%s", opt, w));
 			free(w);
 			continue;
@@ -573,7 +734,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				char *w;
 				if ((r = force_source(m, temps, a)) < 0)
 					break;
-				r = cc1_input(m, &t, temps, &tn, a, &w);
+				r = cc1_input(m, &t, temps, &tn, a, &w, &maps);
 				if (r == 0)
 					strvec_push_take(&args, w);
 				continue;
@@ -613,7 +774,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			break;
 		case K_DIR:
 		case K_MAP1:
-			w = kind == K_DIR ? model_map_named(m, v) : model_map(m, v);
+			w = kind == K_DIR ? cc1_dir(m, &t, v, &maps) : model_map(m, v);
 			strvec_push(&args, a);
 			strvec_push_take(&args, w);
 			break;
@@ -622,7 +783,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			strvec_push_take(&args, map_prefix(m, v));
 			break;
 		case K_FILE:
-			r = cc1_input(m, &t, temps, &tn, v, &w);
+			r = cc1_input(m, &t, temps, &tn, v, &w, &maps);
 			if (r == 0) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, w);
@@ -637,6 +798,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			break;
 		case K_DROP0: break;
 		}
+	}
+	if (r == 0) {
+		cc1_maps(m, argv, &args);
+		for (size_t i = 0; i < maps.n; i++) /* tried first: given last */
+			strvec_push(&args, maps.v[i]);
 	}
 	if (r == 0 && !src)
 		r = gg_error("no input file in the compiler's command");
@@ -682,6 +848,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	strvec_free(&args);
 	strvec_free(&outs);
 	strvec_free(&builtins);
+	strvec_free(&maps);
 	scan_free(&sc);
 	free(out_where);
 	free(src);
