@@ -1420,9 +1420,12 @@ static void job_done(struct engine_job *job)
 		pthread_cond_broadcast(&s->idle_cv);
 	}
 	pthread_mutex_unlock(&s->mu);
+	/* The stderr before the outcomes: whoever waits for this thunk (and then
+	 * ends the status line) finds it shown. */
+	if (show_stderr)
+		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
 	deliver(&cbs);
 	if (show_stderr) {
-		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
 		struct cbs more = {0};
 		pthread_mutex_lock(&s->mu);
 		if (--s->jobs_in_flight == 0) {

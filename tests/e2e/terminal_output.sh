@@ -8,7 +8,7 @@ setup "$@"
 need script
 cd "$T"
 gg init . >/dev/null
-for i in 1 2 3; do gg thunk -o "ok$i" --placeholder "ok$i" -- sh -c "sleep 0.3; echo $i > ok$i" >/dev/null; done
+for i in 1 2 3; do gg thunk --tool sleep -o "ok$i" --placeholder "ok$i" -- sh -c "sleep 0.3; echo $i > ok$i" >/dev/null; done
 gg thunk -o bad --placeholder bad -- sh -c 'echo "the program says no" >&2; exit 3' >/dev/null
 cp ok1 ok1.ph; cp bad bad.ph
 
@@ -25,7 +25,7 @@ check "the summary comes whole on its own line" grep -qx 'gg: executed 3, from m
 
 # A terminal: the status line, then the results below it.
 cp bad.ph bad
-gg thunk -o ok4 --placeholder ok4 -- sh -c "sleep 0.5; echo 4 > ok4" >/dev/null
+gg thunk --tool sleep -o ok4 --placeholder ok4 -- sh -c "sleep 0.5; echo 4 > ok4" >/dev/null
 # The typescript holds what the terminal got; the pty turns "\n" into "\r\n".
 script -qfec "gg force --summary -k -j 2 ok4 bad; echo rc=\$?" tty.raw >/dev/null
 sed 's/\r$//' tty.raw >tty.err
