@@ -1229,7 +1229,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		 * the reduced one catches more (early cut-off). */
 		struct memo memo;
 		if (memo_get(s->store, &n->run->rname, &memo) == 1 ||
-		    remote_get(s, &n->run->rname, &memo) == 1) {
+		    (!gg_name_eq(&n->run->rname, &n->name) && /* asked as it loaded */
+		     remote_get(s, &n->run->rname, &memo) == 1)) {
 			(void)memo_put(s->store, &n->name, &memo); /* a cache: best effort */
 			release_lock(s, n);
 			complete_node(s, n, &memo, true, cbs);

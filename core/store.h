@@ -52,6 +52,7 @@ struct store {
 	int link_mode;     /* how new files are linked into place (store.c) */
 	bool exact_mode;   /* the umask and ACLs leave a new file's mode as asked */
 	int exact_times;   /* stamp_exact_probe of tmp/: 0 not yet probed, 1 yes, -1 no */
+	bool distrust;     /* store_distrust: verdicts ignored, every read hashed */
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed, mode 0700:
@@ -67,6 +68,13 @@ int store_create(const char *root);
  */
 int store_open(const char *dir, struct store **out);
 void store_close(struct store *s);
+/*
+ * For a store that programs gg runs can write (a worker whose thunks run
+ * unisolated, e.g. on Lambda: same uid, no sandbox): a verdict proves
+ * nothing there (a thunk can rewrite an object and forge its verdict), so
+ * every object read is hashed, whatever its verdict says.
+ */
+void store_distrust(struct store *s);
 
 /* malloc'd paths of an object and of its executable twin. */
 char *store_object_path(const struct store *s, const struct gg_name *n);

@@ -684,9 +684,9 @@ static void gg_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close() of a dup reports NFS-style deferred write errors. */
 	struct ggfs *fs = ggfs_of(req);
-	int fd = dup(fh_fd(fi));
+	int fd = fcntl(fh_fd(fi), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0 && nodes_shed(fs, errno))
-		fd = dup(fh_fd(fi));
+		fd = fcntl(fh_fd(fi), F_DUPFD_CLOEXEC, 0);
 	int r = fd < 0 ? -1 : close(fd);
 	fuse_reply_err(req, r < 0 ? errno : 0);
 }

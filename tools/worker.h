@@ -38,9 +38,13 @@ struct worker_faults {
 struct worker {
 	struct store *store;
 	struct exec_opts exec;
-	uint64_t cache_size;         /* the local store is shrunk to this (0 = no limit) */
-	int jobs;                    /* requests executing at once */
-	bool verbose;                /* a line per request on stderr */
+	uint64_t cache_size; /* the local store is shrunk to this (0 = no limit) */
+	int jobs;            /* requests executing at once */
+	bool verbose;        /* a line per request on stderr */
+	/* Thunks run unisolated (--no-sandbox, or no sandbox here, as on
+	 * Lambda): they can write the store, so its memo entries and verdicts
+	 * are not evidence; set by worker_init. */
+	bool unisolated;
 	bool fake_exec;              /* benchmarks: write made-up outputs, run nothing */
 	char ident[96];              /* "host:pid", in replies */
 	struct strvec storage_allow; /* the storage URIs a request may name (exactly) */

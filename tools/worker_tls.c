@@ -43,9 +43,9 @@ int worker_tls_create(const char *cert, const char *key, const char *client_ca,
 	struct stat st;
 	if (stat(key, &st) < 0)
 		return gg_error_errno("--tls-key %s", key);
-	if (st.st_mode & S_IROTH)
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		return gg_fail(GG_EDENIED,
-		               "--tls-key %s is readable by every user: chmod o-r it (the key "
+		               "--tls-key %s is open to other users: chmod 600 it (the key "
 		               "is what lets clients trust this worker)",
 		               key);
 	ERR_clear_error();
@@ -72,6 +72,9 @@ int worker_tls_create(const char *cert, const char *key, const char *client_ca,
 			SSL_CTX_set_client_CA_list(ctx, names);
 			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 			                   NULL);
+			/* without it, a TLS 1.2 client resuming a session fails its
+			 * handshake instead of starting a new session */
+			SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gg-worker", 9);
 		}
 	}
 	if (r < 0) {

@@ -65,7 +65,10 @@ base() { local u; u=$(https "$1"); echo "${u%/execute}"; }
 cp "$P/server.key" "$P/open.key"
 chmod 644 "$P/open.key"
 timeout 10 gg worker --listen 127.0.0.1:0 --storage-allow "file://$T/bucket" --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/open.key" 2>open.err
-check "a --tls-key every user can read is refused" grep -q "tls-key $P/open.key is readable by every user" open.err
+check "a --tls-key every user can read is refused" grep -q "tls-key $P/open.key is open to other users" open.err
+chmod 640 "$P/open.key"
+timeout 10 gg worker --listen 127.0.0.1:0 --storage-allow "file://$T/bucket" --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/open.key" 2>group.err
+check "... and one its group can read" grep -q "tls-key $P/open.key is open to other users" group.err
 timeout 10 gg worker --listen 127.0.0.1:0 --storage-allow "file://$T/bucket" --dir "$T/w-open" --tls-cert "$P/server.pem" --tls-key "$P/client.key" 2>mismatch.err
 check "a --tls-key that is not the certificate's is refused" grep -q "tls-key $P/client.key: .*key values mismatch" mismatch.err
 

@@ -713,6 +713,38 @@ static void same_tick_tamper_in(const char *base)
 	teardown(&f);
 }
 
+/*
+ * A store whose writers include the programs gg runs (an unisolated worker):
+ * a program can rewrite an object and then record a verdict for its new
+ * stamp (here with store_vouch, as gg itself would); trusted, that verdict
+ * serves the rewritten bytes. store_distrust hashes every read instead.
+ */
+static void test_distrusted_store_ignores_forged_verdicts(void)
+{
+	struct fixture f;
+	setup(&f);
+	size_t len = STORE_VOUCH_MIN;
+	char *data = xmalloc(len);
+	uint64_t x = 0xbad5eed;
+	fill_random(data, len, &x);
+	struct gg_name n;
+	CHECK(store_put_buf(f.s, data, len, 0, &n) == 0);
+	char *p = store_object_path(f.s, &n);
+	struct stamp before, after;
+	tamper(p, 7, &before, &after);
+	int fd = open(p, O_RDONLY);
+	CHECK(fd >= 0);
+	store_vouch(f.s, &n, fd); /* the forged verdict */
+	close(fd);
+	if (store_exact_times(f.s))                /* (else no verdict is trusted so soon) */
+		CHECK(store_verify(f.s, &n) == 0); /* trusted: the forgery works */
+	store_distrust(f.s);
+	CHECK_ERR(store_verify(f.s, &n), "is damaged (its bytes hash to");
+	free(p);
+	free(data);
+	teardown(&f);
+}
+
 static void test_same_tick_tamper(void)
 {
 	same_tick_tamper_in(NULL);
@@ -1714,10 +1746,10 @@ static void test_killed_writer_never_leaves_partial_object(void)
 TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_open_store_not_named_dot_gg, test_put_buf_file_fd_agree, test_has_and_read_errors,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
-          test_verify_on_read, test_same_tick_tamper, test_executable_twin,
-          test_concurrent_makers_never_break_links, test_adopt_fd, test_hash_cache,
-          test_memo_round_trip, test_memo_index_finds_every_output, test_memo_encoding,
-          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_verify_on_read, test_same_tick_tamper, test_distrusted_store_ignores_forged_verdicts,
+          test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_fd,
+          test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
+          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values, test_store_walk_visits_every_entry,
           test_killed_writer_never_leaves_partial_object)
