@@ -138,7 +138,7 @@ static int submit(struct strans *t, struct sjob *j)
 	j->req = xasprintf("%s/%u-%.13s.req", t->dir, id, j->call->name.s);
 	j->resp = xasprintf("%s/%u-%.13s.resp", t->dir, id, j->call->name.s);
 	j->log = xasprintf("%s/%u-%.13s.log", t->dir, id, j->call->name.s);
-	if (write_file_atomic(j->req, j->call->body.data, j->call->body.len, 0644) < 0)
+	if (write_file_atomic(j->req, j->call->body.data, j->call->body.len, 0600) < 0)
 		return -1;
 	char *wrapv[] = {t->gg, "worker", "--dir", t->worker_dir, "--once", j->req, j->resp, NULL};
 	char *wrap = argv_to_shell(wrapv);
@@ -405,14 +405,12 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 	int r = 0;
 	if (d && *d) {
 		t->dir = xstrdup(d);
-		r = mkdir_p(t->dir, 0755);
+		r = mkdir_p(t->dir, 0700);
 	} else {
 		t->dir = xasprintf("%s/gg-slurm.XXXXXX", tmp);
 		t->own_dir = true;
-		if (!mkdtemp(t->dir))
+		if (!mkdtemp(t->dir)) /* 0700: requests are for this user's jobs only */
 			r = gg_error_errno("cannot create %s", t->dir);
-		else
-			chmod(t->dir, 0755);
 	}
 	const char *g = getenv("GG_SLURM_GG");
 	t->gg = g && *g ? xstrdup(g) : self_path();

@@ -59,6 +59,9 @@ for sig in INT TERM; do
 		sleep 0.1
 	done
 	check "SIG$sig: the job was queued or running ($job)" [ -n "$job" ]
+	req=$(ls "$T"/slurm-jobs/*.req 2>/dev/null | head -1)
+	check "SIG$sig: its request file is private: 0600 in a 0700 directory" \
+		[ -n "$req" -a "$(stat -c %a "$req" 2>/dev/null)" = 600 -a "$(stat -c %a "$T/slurm-jobs")" = 700 ]
 	kill -$sig $force
 	wait $force
 	rc=$?
