@@ -12,25 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 cd "$T"
 echo "# in $T"
-cat > napper.c <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-int main(int argc, char **argv)
-{
-	if (argc < 3)
-		return 2;
-	long ms = atol(argv[1]);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-	FILE *o = fopen(argv[2], "w");
-	if (!o)
-		return 3;
-	fprintf(o, "napped %ld\n", ms);
-	return fclose(o) != 0;
-}
-C
-cc -O2 -o napper napper.c || { not_ok "compile the helper"; finish; }
+cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
 mkdir client bucket
 cd client
 gg init . >/dev/null

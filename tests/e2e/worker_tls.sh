@@ -33,25 +33,7 @@ mkdir pki
 ) >pki.log 2>&1
 check "make a test CA and certificates with the openssl CLI" [ -s pki/server.pem -a -s pki/client.pem -a -s pki/rogue.pem ] || { cat pki.log; finish; }
 P=$T/pki
-cat > napper.c <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-int main(int argc, char **argv)
-{
-	if (argc < 3)
-		return 2;
-	long ms = atol(argv[1]);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-	FILE *o = fopen(argv[2], "w");
-	if (!o)
-		return 3;
-	fprintf(o, "napped %ld\n", ms);
-	return fclose(o) != 0;
-}
-C
-cc -O2 -o napper napper.c || { not_ok "compile the helper"; finish; }
+cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
 
 mkdir client bucket
 cd client
