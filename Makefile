@@ -30,16 +30,26 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -Icore -Ibackend -Ifs $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lpthread
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CORE_SRC := $(sort $(wildcard core/*.c backend/*.c))
-CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
-TOOLS_SRC := $(sort $(wildcard tools/*.c))
+# One library per folder, listed from the top layer down (the order a static
+# link needs: a library may use only those after it, so a lower layer that
+# calls a higher one does not link). Programs: fs/ is ggfs, tools/cli/ is gg.
+LIB_DIRS := tools/infer tools/trace tools backend/engine backend/remote backend/storage backend core
+lib_name = $(BUILD)/lib/libgg-$(subst /,-,$(1)).a
+LIBS := $(foreach d,$(LIB_DIRS),$(call lib_name,$(d)))
+define lib_rule
+$(call lib_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard $(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach d,$(LIB_DIRS),$(eval $(call lib_rule,$(d))))
+CLI_SRC := $(sort $(wildcard tools/cli/*.c))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -59,42 +69,34 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/libggcore.a: $(CORE_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(BUILD)/bin/gg: $(TOOLS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libggcore.a
+$(BUILD)/bin/gg: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
 	ln -sf gg $@
 
-$(BUILD)/bin/ggfs: $(FS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libggcore.a
+$(BUILD)/bin/ggfs: $(FS_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libggcore.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests of a module of fs/ or tools/ (which are not in the library):
-# test_fs_NAME links fs/NAME.o, test_tools_NAME links tools/NAME.o.
-$(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.o $(BUILD)/libggcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/tests/test_tools_%: $(BUILD)/obj/tests/unit/test_tools_%.o $(BUILD)/obj/tools/%.o $(BUILD)/libggcore.a
+# Unit tests of a module of fs/ (a program, not a library): test_fs_NAME
+# links fs/NAME.o.
+$(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets link a small driver (tests/fuzz/driver.c) that replays a corpus
 # and then mutates it for a bounded time; see tests/fuzz/README.
-$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libggcore.a
+$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libggcore.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -181,7 +183,7 @@ install-mount-helper: install
 	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.ggfs
 	ln -sf $(PREFIX)/bin/mount.ggfs $(DESTDIR)$(SBINDIR)/mount.fuse.ggfs
 
-FORMATTED = $(wildcard core/*.[ch] fs/*.[ch] backend/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+FORMATTED = $(wildcard $(foreach d,$(LIB_DIRS) fs tools/cli,$(d)/*.[ch]) tests/unit/*.[ch] tests/fuzz/*.[ch] \
 	bench/*.[ch])
 
 format:

@@ -6,9 +6,9 @@
  * those, export the variables (e.g. `eval $(aws configure export-credentials
  * --format env)`). Secrets are wiped on free and never put in messages.
  */
-#include "aws_credentials.h"
+#include "backend/aws_credentials.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

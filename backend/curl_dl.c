@@ -4,9 +4,9 @@
  * dlsym() of each function in GG_CURL_FUNCTIONS, curl_global_init(). It does
  * not unload: libcurl stays until the process exits, as a linked one would.
  */
-#include "curl_dl.h"
+#include "backend/curl_dl.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

@@ -2,9 +2,9 @@
  * @file curl_setup.c
  * Common settings for every libcurl easy handle (see curl_setup.h).
  */
-#include "curl_setup.h"
+#include "backend/curl_setup.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 

@@ -10,7 +10,7 @@
 #ifndef GG_CURL_SETUP_H
 #define GG_CURL_SETUP_H
 
-#include "curl_dl.h"
+#include "backend/curl_dl.h"
 
 /* curl_easy_init() plus the common settings; NULL with gg_error() if libcurl
  * cannot be loaded or cannot make a handle. */

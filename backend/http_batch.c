@@ -6,10 +6,10 @@
  * It knows nothing about S3 or objects: jobs say what to send and how to
  * judge the answer (see http_batch.h). Not thread-safe: one thread per batch.
  */
-#include "http_batch.h"
-#include "curl_setup.h"
+#include "backend/http_batch.h"
+#include "backend/curl_setup.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 #ifndef GG_HTTP_BATCH_H
 #define GG_HTTP_BATCH_H
 
-#include "curl_dl.h"
+#include "backend/curl_dl.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -24,12 +24,12 @@
  * profile one part.
  * (bench/run.sh builds the program and calls this.)
  */
-#include "engine.h"
-#include "sandbox.h"
-#include "scheduler.h"
-#include "store.h"
-#include "thunk.h"
-#include "util.h"
+#include "backend/engine/engine.h"
+#include "core/sandbox.h"
+#include "core/scheduler.h"
+#include "core/store.h"
+#include "core/thunk.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
  * component-by-component O_NOFOLLOW walk where it does not. Both refuse the
  * same things with the same errno, so callers need not know which ran.
  */
-#include "beneath.h"
+#include "core/beneath.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

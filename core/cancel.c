@@ -2,9 +2,9 @@
  * @file cancel.c
  * The cancel token (see cancel.h).
  */
-#include "cancel.h"
+#include "core/cancel.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <sys/eventfd.h>

@@ -3,9 +3,9 @@
  * Per-run control groups (see cgroup.h): discovery once, then one mkdir,
  * two or four small writes and one rmdir per run.
  */
-#include "cgroup.h"
+#include "core/cgroup.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,8 +9,8 @@
  * It does not see libraries loaded with dlopen() (NSS, gconv, plugins) nor
  * data files a program reads; those must be declared by the user.
  */
-#include "closure.h"
-#include "process.h"
+#include "core/closure.h"
+#include "core/process.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -20,7 +20,7 @@
 #ifndef GG_CLOSURE_H
 #define GG_CLOSURE_H
 
-#include "util.h"
+#include "core/util.h"
 
 struct closure_file {
 	char *host_path; /* absolute path on this host */

@@ -3,9 +3,9 @@
  * Reads the configuration file into the environment (see config.h). It
  * knows no variable names: it only sets defaults.
  */
-#include "config.h"
+#include "core/config.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,9 +2,9 @@
  * @file discover.c
  * Safe store discovery (see discover.h).
  */
-#include "discover.h"
+#include "core/discover.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <grp.h>

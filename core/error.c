@@ -2,7 +2,7 @@
  * @file error.c
  * The thread's last error (see error.h).
  */
-#include "error.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <stdarg.h>

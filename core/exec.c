@@ -4,11 +4,11 @@
  * hard links, run through the sandbox, collect outputs into the store. It
  * does not decide what runs when (sched.c) nor isolate (sandbox.c).
  */
-#include "exec.h"
+#include "core/exec.h"
 
-#include "beneath.h"
-#include "rundir.h"
-#include "sandbox.h"
+#include "core/beneath.h"
+#include "core/rundir.h"
+#include "core/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>

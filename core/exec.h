@@ -11,9 +11,9 @@
 #ifndef GG_EXEC_H
 #define GG_EXEC_H
 
-#include "cancel.h"
-#include "store.h"
-#include "thunk.h"
+#include "core/cancel.h"
+#include "core/store.h"
+#include "core/thunk.h"
 
 /* A limit value meaning "no limit". */
 #define EXEC_NO_LIMIT UINT64_MAX

@@ -3,7 +3,7 @@
  * The executor contract: what the scheduler needs of whatever runs thunks,
  * behind one small table of functions (like fuse_lowlevel_ops or
  * sqlite3_vfs). The engines themselves (local, HTTP functions, Lambda,
- * Slurm) live in backend/ and are made by the caller (backend/engine.h),
+ * Slurm) live in backend/ and are made by the caller (backend/engine/engine.h),
  * which hands them to the scheduler (sched_opts.engines) and destroys them
  * after the scheduler is freed; the scheduler never creates one.
  *
@@ -16,9 +16,9 @@
 #ifndef GG_EXECUTOR_H
 #define GG_EXECUTOR_H
 
-#include "error.h"
-#include "exec.h"
-#include "thunk.h"
+#include "core/error.h"
+#include "core/exec.h"
+#include "core/thunk.h"
 
 #include <stdbool.h>
 

@@ -2,9 +2,9 @@
  * @file force.c
  * Forcing named targets (see force.h).
  */
-#include "force.h"
+#include "core/force.h"
 
-#include "placeholder.h"
+#include "core/placeholder.h"
 
 #include <stdlib.h>
 #include <string.h>

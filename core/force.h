@@ -9,7 +9,7 @@
 #ifndef GG_FORCE_H
 #define GG_FORCE_H
 
-#include "scheduler.h"
+#include "core/scheduler.h"
 
 struct force_target {
 	const char *arg; /* as given: a placeholder's path, a name or THUNK#OUTPUT */

@@ -10,10 +10,10 @@
  * present throughout 3.x.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "hash.h"
+#include "core/hash.h"
 
-#include "thunk.h"
-#include "util.h"
+#include "core/thunk.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

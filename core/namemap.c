@@ -4,9 +4,9 @@
  * are already uniformly distributed SHA-256 digests, so the first 16 hex
  * digits are the hash.
  */
-#include "namemap.h"
+#include "core/namemap.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

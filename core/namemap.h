@@ -6,7 +6,7 @@
 #ifndef GG_NAMEMAP_H
 #define GG_NAMEMAP_H
 
-#include "hash.h"
+#include "core/hash.h"
 
 #include <stddef.h>
 

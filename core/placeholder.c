@@ -4,10 +4,10 @@
  * replacing one by its forced value (shared by `gg force` and ggfs
  * --materialize, which differ only in the mode, owner and times they give it).
  */
-#include "placeholder.h"
+#include "core/placeholder.h"
 
-#include "store.h"
-#include "util.h"
+#include "core/store.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

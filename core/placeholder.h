@@ -12,8 +12,8 @@
 #ifndef GG_PLACEHOLDER_H
 #define GG_PLACEHOLDER_H
 
-#include "hash.h"
-#include "util.h"
+#include "core/hash.h"
+#include "core/util.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>

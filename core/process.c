@@ -3,7 +3,7 @@
  * Starting programs (see process.h): posix_spawn when nothing is to run in the
  * child, else fork, the hook, and exec.
  */
-#include "process.h"
+#include "core/process.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #ifndef GG_PROCESS_H
 #define GG_PROCESS_H
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdbool.h>
 #include <sys/types.h>

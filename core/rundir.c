@@ -3,7 +3,7 @@
  * Locked run directories and the sweep of stale ones (see rundir.h). It
  * does not fill or empty a run directory (exec.c does).
  */
-#include "rundir.h"
+#include "core/rundir.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -19,7 +19,7 @@
 #ifndef GG_RUNDIR_H
 #define GG_RUNDIR_H
 
-#include "store.h"
+#include "core/store.h"
 
 /* Creates and locks a fresh run directory: *path (malloc'd) and the
  * descriptor that holds its lock (*lock_fd, for rundir_release). */

@@ -42,10 +42,10 @@
  * so sandbox_run() is safe to call from several threads at once. It does not
  * prepare ROOT's inputs or collect outputs; exec.c does.
  */
-#include "sandbox.h"
+#include "core/sandbox.h"
 
-#include "beneath.h"
-#include "util.h"
+#include "core/beneath.h"
+#include "core/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -24,8 +24,8 @@
 #ifndef GG_SANDBOX_H
 #define GG_SANDBOX_H
 
-#include "cancel.h"
-#include "cgroup.h"
+#include "core/cancel.h"
+#include "core/cgroup.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -22,9 +22,9 @@
  * Callbacks are collected while the lock is held and delivered after it is
  * released.
  */
-#include "scheduler.h"
+#include "core/scheduler.h"
 
-#include "namemap.h"
+#include "core/namemap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -25,10 +25,10 @@
 #ifndef GG_SCHED_H
 #define GG_SCHED_H
 
-#include "cancel.h"
-#include "exec.h"
-#include "executor.h"
-#include "store.h"
+#include "core/cancel.h"
+#include "core/exec.h"
+#include "core/executor.h"
+#include "core/store.h"
 
 #define SCHED_MAX_DYNAMIC_DEPTH 10000
 
@@ -47,7 +47,7 @@ struct sched_opts {
 	/*
 	 * Engines to run thunks on (at least one), tried in order for each
 	 * ready thunk: the first that can run it and has a free slot gets it.
-	 * The caller makes them (backend/engine.h) and destroys them after
+	 * The caller makes them (backend/engine/engine.h) and destroys them after
 	 * sched_free; the scheduler does not own them.
 	 */
 	struct engine **engines;
@@ -70,7 +70,7 @@ struct sched_opts {
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
 	/*
-	 * A shared action cache (backend/remote_cache.h), or NULL. remote_lookup
+	 * A shared action cache (backend/storage/remote_cache.h), or NULL. remote_lookup
 	 * is asked after a miss of the local memo, for a thunk as it is loaded
 	 * and again for the reduced thunk before it runs: 1 and *out when its
 	 * outputs are now in the store (verified), else 0. It must be

@@ -2,12 +2,12 @@
  * @file stamp.c
  * File stamps, the "racy git" rule and sealed cache entries (see stamp.h).
  * It keeps no cache itself: the hash cache (store.c), the models' memo
- * (tools/model_memo.c) and the mount's placeholder check (fs/lazy.c) use it.
+ * (tools/infer/model_memo.c) and the mount's placeholder check (fs/lazy.c) use it.
  */
-#include "stamp.h"
+#include "core/stamp.h"
 
-#include "hash.h"
-#include "util.h"
+#include "core/hash.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,13 +6,13 @@
  * per-thunk byte-range locks and size-capped gc.
  * It does not talk to remote stores; backends layer on top of it.
  */
-#include "store.h"
+#include "core/store.h"
 
-#include "discover.h"
-#include "rundir.h"
-#include "stamp.h"
+#include "core/discover.h"
+#include "core/rundir.h"
+#include "core/stamp.h"
 
-#include "thunk.h"
+#include "core/thunk.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -34,8 +34,8 @@
 #ifndef GG_STORE_H
 #define GG_STORE_H
 
-#include "hash.h"
-#include "util.h"
+#include "core/hash.h"
+#include "core/util.h"
 
 #include <pthread.h>
 #include <sys/types.h>

@@ -4,7 +4,7 @@
  * The parser never trusts its input: every length is bounded by what is left,
  * every field is checked, and the result must re-encode to the same bytes.
  */
-#include "thunk.h"
+#include "core/thunk.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,8 +18,8 @@
 #ifndef GG_THUNK_H
 #define GG_THUNK_H
 
-#include "hash.h"
-#include "util.h"
+#include "core/hash.h"
+#include "core/util.h"
 
 #define THUNK_MAGIC    "ggthunk 1\n"
 #define THUNK_MAX_SIZE (64u << 20)

@@ -3,7 +3,7 @@
  * Shared helpers: allocation, buffers, string vectors, the thread-local error
  * message and crash-safe file writing. See util.h for the conventions.
  */
-#include "util.h"
+#include "core/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
 #ifndef GG_UTIL_H
 #define GG_UTIL_H
 
-#include "error.h"
+#include "core/error.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -24,7 +24,7 @@
  * passthrough file is closed, before RELEASE reaches ggfs, so ggfs's counts
  * are never below the kernel's: a count of 0 here means 0 in the kernel.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

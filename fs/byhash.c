@@ -8,9 +8,9 @@
  * path component). Attributes never change, so the kernel may cache them
  * for an hour; inode numbers are derived from the name.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
-#include "thunk.h"
+#include "core/thunk.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,15 +4,14 @@
  * so `-o` may also follow the positional arguments, as mount.fuse3 passes
  * them), finds the store, mounts, daemonizes unless -f, starts the shared
  * scheduler and runs libfuse's multithreaded loop until unmount or
- * SIGINT/SIGTERM. Logs go to stderr in the foreground and to syslog as a
- * daemon. The file operations themselves are in ops.c; see ggfs.h.
+ * SIGINT/SIGTERM. Logs: log.c. The file operations themselves are in ops.c; see ggfs.h.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
-#include "config.h"
-#include "engine.h"
-#include "remote_cache.h"
-#include "rundir.h"
+#include "backend/engine/engine.h"
+#include "backend/storage/remote_cache.h"
+#include "core/config.h"
+#include "core/rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,56 +31,6 @@
 
 /* Worker threads of the FUSE loop unless -o max_threads says otherwise. */
 #define GGFS_DEFAULT_MAX_THREADS 64
-
-/*
- * libfuse's log callback carries no user data, so where logs go is the one
- * piece of state that lives outside struct ggfs. Written before any thread
- * starts.
- */
-static bool log_to_syslog;
-static FILE *log_file;                /* -o log=FILE, or STORE/ggfs.log as a daemon */
-static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
-
-static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
-{
-	char msg[4096];
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (log_file) {
-		/* A file the user can find even where no syslog runs. */
-		char when[32];
-		time_t now = time(NULL);
-		struct tm tm;
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-		size_t n = strlen(msg);
-		flockfile(log_file);
-		fprintf(log_file, "%s ggfs[%d]: %s%s", when, (int)getpid(), msg,
-		        n && msg[n - 1] == '\n' ? "" : "\n");
-		fflush(log_file);
-		funlockfile(log_file);
-	}
-	if (log_to_syslog) {
-		syslog((int)level, "%s", msg);
-		return;
-	}
-	/* libfuse writes some messages in pieces: prefix only new lines. */
-	flockfile(stderr);
-	if (log_at_line_start)
-		fputs("ggfs: ", stderr);
-	fputs(msg, stderr);
-	size_t n = strlen(msg);
-	log_at_line_start = n && msg[n - 1] == '\n';
-	funlockfile(stderr);
-}
-
-void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
-{
-	char msg[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	fuse_log(level, "%s\n", msg);
-}
 
 #define GG_OPT(t, field, v)                                                                        \
 	{                                                                                          \
@@ -346,7 +295,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&fs.done_mu, NULL);
 	pthread_cond_init(&fs.done_cv, NULL);
 	fs.root.fd = -1;
-	fuse_set_log_func(log_func);
+	log_init();
 
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
@@ -447,8 +396,7 @@ int main(int argc, char **argv)
 	if (fs.log_opt || !opts.foreground) {
 		char *path =
 		    fs.log_opt ? xstrdup(fs.log_opt) : xasprintf("%s/ggfs.log", fs.store->root);
-		log_file = fopen(path, "ae");
-		if (!log_file) {
+		if (log_open_file(path) < 0) {
 			fprintf(stderr, "ggfs: log %s: %s\n", path, strerror(errno));
 			free(path);
 			goto out_unmount;
@@ -456,8 +404,7 @@ int main(int argc, char **argv)
 		free(path);
 	}
 	if (!opts.foreground) {
-		openlog("ggfs", LOG_PID, LOG_DAEMON);
-		log_to_syslog = true;
+		log_to_syslog();
 		fs.daemon = true;
 	}
 	/* Check $GG_ENGINE now, while errors still reach the terminal; the
@@ -570,9 +517,7 @@ out_args:
 	free(fs.store_opt);
 	free(fs.log_opt);
 	free(fs.trace_opt);
-	if (log_file)
-		fclose(log_file);
-	log_file = NULL;
+	log_close();
 	free(fs.conn_opts);
 	ident_free(&fs);
 	return rc;

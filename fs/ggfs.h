@@ -20,9 +20,9 @@
 
 #define FUSE_USE_VERSION 312
 
-#include "scheduler.h"
-#include "stamp.h"
-#include "store.h"
+#include "core/scheduler.h"
+#include "core/stamp.h"
+#include "core/store.h"
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
@@ -221,7 +221,14 @@ struct ggfs {
 	size_t wtab_cap, wtab_len;
 };
 
-/* ---- ggfs.c ---- */
+/* ---- log.c ---- */
+/* Sends libfuse's messages through ggfs's log (before any thread starts). */
+void log_init(void);
+/* Also appends every message, timestamped, to path (-1 and errno if not). */
+int log_open_file(const char *path);
+/* As a daemon: messages go to syslog instead of stderr. */
+void log_to_syslog(void);
+void log_close(void);
 /* Logs one line (no trailing newline needed) at a syslog-like level. */
 void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

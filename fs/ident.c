@@ -12,7 +12,7 @@
  * are not switched; see ops.c). A daemon that is not root cannot switch:
  * files created through the mount are then its user's.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
 #include <errno.h>
 #include <stdlib.h>

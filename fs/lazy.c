@@ -22,9 +22,9 @@
  * of the same thunk, a by-hash read, keep theirs running). The withdrawn
  * job answers nobody; a later open starts a new one.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
-#include "placeholder.h"
+#include "core/placeholder.h"
 
 #include <errno.h>
 #include <fcntl.h>

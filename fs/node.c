@@ -14,7 +14,7 @@
  * any size works under a 1,024-fd limit. A file whose last name is removed
  * through the mount keeps its fd (nothing could reopen it).
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -19,7 +19,7 @@
  * object (a forced output) carries GGFS_FH_STORE so that nothing that
  * changes a file (fchmod, ftruncate) is ever applied to the store.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -6,9 +6,9 @@
  * found as store_open finds one (discover.h).
  * It only finds and opens the store; it never creates one.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
-#include "discover.h"
+#include "core/discover.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -21,7 +21,7 @@
  * used with -o timeout=0, on filesystems where another host may change
  * SOURCE (NFS, SMB, FUSE...), or after the event queue overflowed.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,11 +2,12 @@
 # The tree's structural rules, checked by `make check` (and by
 # tests/e2e/rules.sh, which also shows that each rule catches a breach):
 #
-#  1. Layers point one way: core <- backend <- fs, tools. A file in core/
-#     includes only core headers; backend/ only core and backend; fs/ and
-#     tools/ anything below them, but not each other. A quoted include is
-#     resolved as the compiler does (-Icore -Ibackend -Ifs): the including
-#     file's own folder first, then core, backend, fs.
+#  1. Layers point one way: core <- backend <- fs, tools; inside backend
+#     storage <- remote (worker + protocol) <- engine, inside tools the
+#     shared command helpers <- trace, infer <- cli. Every include of the
+#     tree's own headers names its folder ("core/store.h"; the build uses
+#     -I. only, so a header of ours never shadows a system one), and a file
+#     includes only from its own folder and the folders below it.
 #
 #  2. One place for each piece of plumbing (greppable; comment lines are not
 #     read): processes are started only by core/process.c (and the
@@ -26,39 +27,44 @@ breach() { # FILE:LINE MESSAGE
 }
 
 # --- 1. include direction ---------------------------------------------------
-rank() { # FOLDER -> which folders it may include
+dirs="core backend backend/storage backend/remote backend/engine fs tools tools/trace tools/infer tools/cli"
+below() { # FOLDER -> the folders it may include from
+	local b="core backend backend/storage backend/remote backend/engine"
 	case $1 in
 	core) echo "core" ;;
 	backend) echo "core backend" ;;
-	fs) echo "core backend fs" ;;
-	tools) echo "core backend tools" ;;
+	backend/storage) echo "core backend backend/storage" ;;
+	backend/remote) echo "core backend backend/storage backend/remote" ;;
+	backend/engine) echo "$b" ;;
+	fs) echo "$b fs" ;;
+	tools) echo "$b tools" ;;
+	tools/trace) echo "$b tools tools/trace" ;;
+	tools/infer) echo "$b tools tools/infer" ;;
+	tools/cli) echo "$b tools tools/trace tools/infer tools/cli" ;;
 	esac
 }
-for dir in core backend fs tools; do
-	allowed=$(rank $dir)
+for dir in $dirs; do
+	allowed=$(below "$dir")
 	for f in "$dir"/*.[ch]; do
 		[ -e "$f" ] || continue
 		while IFS=: read -r line text; do
 			h=${text#*\"}
 			h=${h%%\"*}
-			if [[ $h == */* ]]; then
-				target=${h%%/*}
-				[ -e "$h" ] || continue
-			elif [ -e "$dir/$h" ]; then
-				target=$dir
-			else
-				target=
-				for d in core backend fs; do
+			if [[ $h != */* ]]; then
+				# a bare name: one of ours (found in some folder) must name it
+				for d in $dirs; do
 					if [ -e "$d/$h" ]; then
-						target=$d
+						breach "$f:$line" "includes \"$h\" without its folder; write \"$d/$h\""
 						break
 					fi
 				done
-				[ -n "$target" ] || continue # a system or generated header
+				continue
 			fi
+			[ -e "$h" ] || continue # not one of ours
+			target=${h%/*}
 			case " $allowed " in
 			*" $target "*) ;;
-			*) breach "$f:$line" "includes $target/${h##*/}, but $dir/ may include only: $allowed" ;;
+			*) breach "$f:$line" "includes $h, but $dir/ may include only from: $allowed" ;;
 			esac
 		done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
 	done
@@ -75,7 +81,7 @@ only_in() {
 		# comments: lines starting with /*, * or //
 		[[ $text =~ ^[[:space:]]*(/\*|\*|//) ]] && continue
 		breach "$f:$line" "$what (only in: $*)"
-	done < <(grep -nE "$re" core/*.[ch] backend/*.[ch] fs/*.[ch] tools/*.[ch] 2>/dev/null)
+	done < <(for d in $dirs; do grep -nHE "$re" "$d"/*.[ch] 2>/dev/null; done)
 }
 only_in "starts a process; use spawn_start or spawn_capture (core/process.h)" \
 	'(^|[^_[:alnum:]])(fork|vfork|clone|clone3|posix_spawnp?|system|popen)[[:space:]]*\(' \
@@ -84,7 +90,7 @@ only_in "starts a process; use spawn_start or spawn_capture (core/process.h)" \
 # handing over to the real tool)
 only_in "execs; use spawn_start (core/process.h)" \
 	'(^|[^_[:alnum:]])(execv|execvp|execvpe|execve|execveat|execl|execlp|execle|fexecve)[[:space:]]*\(' \
-	core/process.c core/sandbox.c tools/cmd_force.c tools/model_ctx.c
+	core/process.c core/sandbox.c tools/cli/cmd_force.c tools/infer/model_ctx.c
 only_in "computes a retry's backoff; use backoff_ns (core/util.h)" \
 	'<<[[:space:]]*\(?[[:alnum:]_>.-]*(attempt|fail)|(^|[^[:alnum:]_])[[:alnum:]_]*(ms|backoff|delay|step)[[:space:]]*\*=[[:space:]]*2|rand\(\)[[:space:]]*%' \
 	core/util.c

@@ -98,7 +98,7 @@ while IFS=$'\t' read -r msg cmd; do
 	check "... saying: $msg" grep -qF -- "$msg" usage.err
 done <<<"$usage_cases"
 # Every command gg dispatches has a usage case above.
-for c in $(grep -o '{"[a-z-]*", cmd_[a-z_]*}' "$src/tools/gg.c" | cut -d'"' -f2); do
+for c in $(grep -o '{"[a-z-]*", cmd_[a-z_]*}' "$src/tools/cli/gg.c" | cut -d'"' -f2); do
 	check "a usage case for gg $c" grep -q "	gg $c\b" <<<"$usage_cases"
 done
 finish

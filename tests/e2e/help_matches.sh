@@ -6,7 +6,7 @@
 setup "$@"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$T"
-cmds=$(grep -o '{"[a-z-]*", cmd_[a-z_]*}' "$src/tools/gg.c" | cut -d'"' -f2)
+cmds=$(grep -o '{"[a-z-]*", cmd_[a-z_]*}' "$src/tools/cli/gg.c" | cut -d'"' -f2)
 check "the dispatch table lists commands" [ "$(echo "$cmds" | wc -w)" -ge 15 ]
 gg help >help.txt
 sed 's/\\-/-/g' "$src/man/gg.1" >gg.1.txt

@@ -38,7 +38,7 @@ infer_ms=$((($(date +%s%N) - t0) / 1000000))
 check "gg infer make -j2 build/bin/gg (${infer_ms} ms)" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || tail -n 20 infer.out
 check "build/bin/gg is a placeholder" is_placeholder build/bin/gg
-check "the archive is a placeholder" is_placeholder build/libggcore.a
+check "the archive is a placeholder" is_placeholder build/lib/libgg-core.a
 real=$(grep -c ': ran the real tool: ' .gg/infer.log || true)
 check "no compiler, archiver or linker command ran for real ($real)" [ "$real" = 0 ]
 [ "$real" = 0 ] || grep ': ran the real tool: ' .gg/infer.log | head -n 5
@@ -66,9 +66,9 @@ check "the forced gg --version: $out" [ "$out" = "$version" ]
 echo "# plain make ${plain_ms} ms; gg infer ${infer_ms} ms + force ${force_ms} ms"
 
 objs=$(cd "$T/plain" && find build -name '*.o' | sort)
-gg force $objs build/libggcore.a >/dev/null 2>&1
+gg force $objs build/lib/libgg-core.a >/dev/null 2>&1
 diffs=0
-for f in $objs build/libggcore.a build/bin/gg; do
+for f in $objs build/lib/libgg-core.a build/bin/gg; do
 	cmp -s "$f" "$T/plain/$f" || { echo "  differs: $f"; diffs=$((diffs + 1)); }
 done
 check "$(echo $objs | wc -w) objects, the archive and gg equal plain make's byte for byte" [ $diffs = 0 ]

@@ -21,7 +21,7 @@ done
 chmod 711 "$T"
 mkdir -p repo/build home
 cp -a "$here/Makefile" "$here/core" "$here/backend" "$here/fs" "$here/tools" "$here/man" repo/
-cp -a "$BUILD/bin" "$BUILD/obj" "$BUILD/libggcore.a" repo/build/
+cp -a "$BUILD/bin" "$BUILD/obj" "$BUILD/lib" repo/build/
 chown -R "$uid:$uid" repo home
 
 as_user() { # COMMAND...: run as $uid, with a plain environment

@@ -20,27 +20,36 @@ expect() { # DESCRIPTION PATTERN: rules.sh on $T/tree fails with PATTERN
 }
 
 copy
-sed -i '0,/^#include "exec.h"/s//#include "exec.h"\n#include "engine.h"/' "$T/tree/core/scheduler.h"
-line=$(grep -n '^#include "engine.h"' "$T/tree/core/scheduler.h" | cut -d: -f1)
+sed -i '0,/^#include "core\/exec.h"/s//#include "core\/exec.h"\n#include "backend\/engine\/engine.h"/' "$T/tree/core/scheduler.h"
+line=$(grep -n '^#include "backend/engine/engine.h"' "$T/tree/core/scheduler.h" | cut -d: -f1)
 expect "core including a backend header" \
-	"core/scheduler.h:$line: includes backend/engine.h, but core/ may include only: core"
+	"core/scheduler.h:$line: includes backend/engine/engine.h, but core/ may include only from: core"
 
 copy
-echo '#include "ggfs.h"' >>"$T/tree/backend/wire.c"
-line=$(wc -l <"$T/tree/backend/wire.c")
+echo '#include "fs/ggfs.h"' >>"$T/tree/backend/remote/wire.c"
+line=$(wc -l <"$T/tree/backend/remote/wire.c")
 expect "backend including an fs header" \
-	"backend/wire.c:$line: includes fs/ggfs.h, but backend/ may include only: core backend"
+	"backend/remote/wire.c:$line: includes fs/ggfs.h, but backend/remote/ may include only from: core backend backend/storage backend/remote"
 
 copy
-echo '#include "backend/engine.h"' >>"$T/tree/core/util.c"
-expect "an include naming its folder" "core/util.c:.*includes backend/engine.h"
+echo '#include "backend/engine/engine.h"' >>"$T/tree/backend/storage/storage.c"
+expect "storage including an engine header" "backend/storage/storage.c:.*includes backend/engine/engine.h"
 
 copy
-printf 'static int f(void) { return fork(); }\n' >>"$T/tree/backend/wire.c"
-line=$(wc -l <"$T/tree/backend/wire.c")
-expect "a second place that starts processes" "backend/wire.c:$line: starts a process"
+echo '#include "tools/cli/commands.h"' >>"$T/tree/tools/infer/infer.c"
+expect "a model including the command line's header" "tools/infer/infer.c:.*includes tools/cli/commands.h"
+
 copy
-printf '/* fork() in a comment is fine */\n' >>"$T/tree/backend/wire.c"
+echo '#include "store.h"' >>"$T/tree/core/util.c"
+line=$(wc -l <"$T/tree/core/util.c")
+expect "an include without its folder" "core/util.c:$line: includes \"store.h\" without its folder; write \"core/store.h\""
+
+copy
+printf 'static int f(void) { return fork(); }\n' >>"$T/tree/backend/remote/wire.c"
+line=$(wc -l <"$T/tree/backend/remote/wire.c")
+expect "a second place that starts processes" "backend/remote/wire.c:$line: starts a process"
+copy
+printf '/* fork() in a comment is fine */\n' >>"$T/tree/backend/remote/wire.c"
 check "a comment naming fork() is no breach" "$src/tests/rules.sh" "$T/tree"
 
 copy
@@ -48,10 +57,10 @@ printf 'static unsigned long g(unsigned long delay_ms) { delay_ms *= 2; return d
 expect "a second retry backoff" "core/hash.c:$(wc -l <"$T/tree/core/hash.c"): computes a retry's backoff"
 
 copy
-printf 'static long h(int a, int b) { return copy_file_range(a, 0, b, 0, 1, 0); }\n' >>"$T/tree/tools/gg.c"
-expect "a second fd copy" "tools/gg.c:$(wc -l <"$T/tree/tools/gg.c"): copies between fds"
+printf 'static long h(int a, int b) { return copy_file_range(a, 0, b, 0, 1, 0); }\n' >>"$T/tree/tools/cli/gg.c"
+expect "a second fd copy" "tools/cli/gg.c:$(wc -l <"$T/tree/tools/cli/gg.c"): copies between fds"
 
 copy
-printf 'static const char *k = "%%s/.gg";\n' >>"$T/tree/tools/cmd_store.c"
-expect "a second store discovery" "tools/cmd_store.c:$(wc -l <"$T/tree/tools/cmd_store.c"): looks for a .gg directory"
+printf 'static const char *k = "%%s/.gg";\n' >>"$T/tree/tools/cli/cmd_store.c"
+expect "a second store discovery" "tools/cli/cmd_store.c:$(wc -l <"$T/tree/tools/cli/cmd_store.c"): looks for a .gg directory"
 finish

@@ -5,8 +5,8 @@
  * leave nothing allocated. Inputs are entries without their seal; each is
  * parsed as given and sealed.
  */
-#include "stamp.h"
-#include "store.h"
+#include "core/stamp.h"
+#include "core/store.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * with the bytes (0 exactly when the magic line is missing), a placeholder
  * must format back to the same bytes, and a rejection must say why.
  */
-#include "placeholder.h"
+#include "core/placeholder.h"
 
 #include <stdint.h>
 #include <stdio.h>

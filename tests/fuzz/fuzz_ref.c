@@ -5,8 +5,8 @@
  * hold (kind V or T, lowercase hex, only thunks have outputs, outputs are
  * relative paths).
  */
-#include "hash.h"
-#include "util.h"
+#include "core/hash.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * accept is bounded, NUL-terminated and free of control characters; what
  * they reject says why; nothing reads outside the reply.
  */
-#include "s3_multipart.h"
+#include "backend/storage/s3_multipart.h"
 
 #include <stdint.h>
 #include <stdio.h>

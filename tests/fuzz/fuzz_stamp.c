@@ -5,8 +5,8 @@
  * the same bytes), and stamp_unseal accepts only what stamp_seal wrote (the
  * sealed part seals again to the same bytes).
  */
-#include "stamp.h"
-#include "util.h"
+#include "core/stamp.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdio.h>

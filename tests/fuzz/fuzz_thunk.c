@@ -5,7 +5,7 @@
  * bytes, and naming it must give the name of those bytes. Rejections must
  * say "malformed thunk". Works with tests/fuzz/driver.c or with libFuzzer.
  */
-#include "thunk.h"
+#include "core/thunk.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
 /**
  * @file fuzz_trace.c
- * Fuzz target for `gg report`'s trace reader (tools/trace.c) and SVG writer
- * (tools/report_svg.c): an accepted trace gives runs that partition its
+ * Fuzz target for `gg report`'s trace reader (tools/trace/trace.c) and SVG writer
+ * (tools/trace/report_svg.c): an accepted trace gives runs that partition its
  * events, and an SVG that is valid UTF-8 with no stray control bytes; a
- * rejected one says where ("line L, column C: ..."). The tools' sources are
- * included here because fuzz targets link only driver.c and libggcore.a.
+ * rejected one says where ("line L, column C: ..."). report_svg.c is
+ * included for its UTF-8 check (a static function) the SVG is judged by.
  */
-#include "../../tools/report_svg.c"
-#include "../../tools/trace.c"
+#include "tools/trace/report_svg.c"
+#include "tools/trace/trace.h"
 
 #include <stdint.h>
 #include <stdio.h>

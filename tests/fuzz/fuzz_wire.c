@@ -1,11 +1,11 @@
 /**
  * @file fuzz_wire.c
- * Fuzz target for the engines' wire format (backend/wire.c): an accepted
+ * Fuzz target for the engines' wire format (backend/remote/wire.c): an accepted
  * request or response re-encodes canonically (encode, parse, encode gives
  * the same bytes), a rejection says where and leaves nothing allocated, any
  * byte string survives the string escaping exactly, and base64 round-trips.
  */
-#include "wire.h"
+#include "backend/remote/wire.h"
 
 #include <stdint.h>
 #include <stdio.h>

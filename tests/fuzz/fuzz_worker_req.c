@@ -1,7 +1,7 @@
 /**
  * @file fuzz_worker_req.c
- * Fuzz target for the worker's HTTP request framing (backend/worker_req.c)
- * and the request JSON it carries (backend/wire.c): the input is a stream of
+ * Fuzz target for the worker's HTTP request framing (backend/remote/worker_req.c)
+ * and the request JSON it carries (backend/remote/wire.c): the input is a stream of
  * pipelined requests, parsed one after the other as the server does, with
  * tight limits and with the server's. What is checked: every answer stays
  * within the bytes given; a refusal has an HTTP status and a message; an
@@ -12,9 +12,9 @@
  * wire parser with its message; an Authorization value is accepted exactly
  * when it is "Bearer", spaces and one of the tokens.
  */
-#include "wire.h"
-#include "worker_auth.h"
-#include "worker_req.h"
+#include "backend/remote/wire.h"
+#include "backend/remote/worker_auth.h"
+#include "backend/remote/worker_req.h"
 
 #include <stdint.h>
 #include <stdio.h>

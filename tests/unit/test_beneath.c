@@ -5,9 +5,9 @@
  * symbolic link anywhere, "..", an absolute path or a mount point on the way
  * is refused with the same errno by openat2 and by the fallback walk.
  */
-#include "beneath.h"
+#include "core/beneath.h"
+#include "core/util.h"
 #include "harness.h"
-#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
  * errors, determinism; and running resolved closures from a plain directory
  * to prove that the layout works.
  */
-#include "closure.h"
+#include "core/closure.h"
 #include "harness.h"
 
 #include <elf.h>

@@ -3,10 +3,10 @@
  * force_target_parse and force_targets: what a user may name, and values
  * delivered into placeholders (with values, which answer at once).
  */
-#include "engine.h"
-#include "force.h"
+#include "backend/engine/engine.h"
+#include "core/force.h"
+#include "core/placeholder.h"
 #include "harness.h"
-#include "placeholder.h"
 
 #include <stdlib.h>
 #include <string.h>

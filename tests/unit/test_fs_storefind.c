@@ -5,7 +5,7 @@
  * nearest .gg at or above SOURCE — not above the current directory; never
  * a store created; a clear error when there is none.
  */
-#include "ggfs.h"
+#include "fs/ggfs.h"
 #include "harness.h"
 
 #include <stdlib.h>

@@ -6,10 +6,10 @@
  * 12 lowercase hex digits. A reference is a name, or a thunk name followed by
  * "#OUTPUT" where OUTPUT is a relative thunk path.
  */
+#include "core/hash.h"
+#include "core/thunk.h"
+#include "core/util.h"
 #include "harness.h"
-#include "hash.h"
-#include "thunk.h"
-#include "util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * replace, delete (including from the middle of probe runs and runs that wrap
  * around the end of the table), growth, and iteration.
  */
+#include "core/namemap.h"
+#include "core/util.h"
 #include "harness.h"
-#include "namemap.h"
-#include "util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

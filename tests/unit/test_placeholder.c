@@ -6,9 +6,9 @@
  * and replacing one by its value (the mode given; owner and times kept on
  * request; nothing left behind on failure).
  */
+#include "core/placeholder.h"
+#include "core/store.h"
 #include "harness.h"
-#include "placeholder.h"
-#include "store.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -4,9 +4,9 @@
  * programs (core/process.h), copying between fds, the retry backoff and
  * ALLOC_GROW (core/util.h).
  */
+#include "core/process.h"
+#include "core/util.h"
 #include "harness.h"
-#include "process.h"
-#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

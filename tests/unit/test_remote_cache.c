@@ -1,13 +1,13 @@
 /**
  * @file test_remote_cache.c
- * Specification of a shared cache entry (backend/remote_cache.c): what
+ * Specification of a shared cache entry (backend/storage/remote_cache.c): what
  * remote_cache_encode writes, remote_cache_decode reads back; an entry is
  * refused when it is another thunk's, malformed, cut short, not signed
  * while a key is configured, signed with another key, or altered after
  * signing (any byte); a reader without a key ignores a signature.
  */
+#include "backend/storage/remote_cache.h"
 #include "harness.h"
-#include "remote_cache.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,14 +1,14 @@
 /**
  * @file test_resp.c
- * Specification of backend/resp (the Redis client's wire): commands are
+ * Specification of backend/storage/resp (the Redis client's wire): commands are
  * queued and sent in RESP2; replies of every type are read, bulk payloads
  * streamed exactly; a hostile or broken server (a huge length, an unknown
  * type, a line without LF, silence) gives an error naming the cause and a
  * closed connection, never a crash or a hang. A real TCP peer on 127.0.0.1
  * plays the server.
  */
+#include "backend/storage/resp.h"
 #include "harness.h"
-#include "resp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -5,9 +5,9 @@
  * backoff with equal jitter and a cap; a server's Retry-After honoured,
  * bounded and jittered; which header lines are a Retry-After.
  */
+#include "backend/http_batch.h"
+#include "core/util.h"
 #include "harness.h"
-#include "http_batch.h"
-#include "util.h"
 
 #include <string.h>
 

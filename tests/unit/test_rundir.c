@@ -5,9 +5,9 @@
  * those nobody holds (a process killed by SIGKILL mid-write), never a live
  * one, nor anything else in .gg/tmp.
  */
+#include "core/rundir.h"
+#include "core/store.h"
 #include "harness.h"
-#include "rundir.h"
-#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>

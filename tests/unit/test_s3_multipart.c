@@ -1,13 +1,13 @@
 /**
  * @file test_s3_multipart.c
  * Specification of the network-free half of S3 multipart uploads
- * (backend/s3_multipart): the part size setting, cutting an object into
+ * (backend/storage/s3_multipart): the part size setting, cutting an object into
  * parts within S3's limits, the CompleteMultipartUpload body, and reading
  * replies (truncated, empty, with entities, S3's <Error> sent with 200).
  */
+#include "backend/storage/s3_multipart.h"
+#include "core/util.h"
 #include "harness.h"
-#include "s3_multipart.h"
-#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,9 +10,9 @@
  * GG_SANDBOX_BENCH=N additionally times N runs of a static do-nothing
  * program isolated and plain, and prints the per-run overhead.
  */
-#include "closure.h"
+#include "core/closure.h"
+#include "core/sandbox.h"
 #include "harness.h"
-#include "sandbox.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -6,12 +6,12 @@
  * failures reported and forgotten, retries of infrastructure failures only,
  * keep-going versus stop-at-first-failure.
  */
-#include "engine.h"
+#include "backend/engine/engine.h"
+#include "core/scheduler.h"
+#include "core/store.h"
+#include "core/thunk.h"
+#include "core/util.h"
 #include "harness.h"
-#include "scheduler.h"
-#include "store.h"
-#include "thunk.h"
-#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -3,9 +3,9 @@
  * Specification of file stamps (core/stamp): the "racy git" rule every
  * cache keyed by stat(2) follows, the stamp's text, and sealed entries.
  */
+#include "core/stamp.h"
+#include "core/util.h"
 #include "harness.h"
-#include "stamp.h"
-#include "util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,15 +1,15 @@
 /**
  * @file test_storage_file.c
- * Specification of the storage front end (backend/storage.c) through the
+ * Specification of the storage front end (backend/storage/storage.c) through the
  * file:///DIR back-end: URI dispatch, batch has/put/get round trips,
  * sync_up uploading only what is missing, verification of downloads (a
  * corrupt or truncated remote copy is rejected, reported and removed), and the
  * AWS credentials file parser. The network back-ends have end-to-end tests
  * against real servers (tests/e2e/storage_s3.sh, storage_redis.sh).
  */
-#include "aws_credentials.h"
+#include "backend/aws_credentials.h"
+#include "backend/storage/storage.h"
 #include "harness.h"
-#include "storage.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /**
  * @file test_storage_uri.c
- * Specification of storage_uri_public (backend/storage.c): the user info of
+ * Specification of storage_uri_public (backend/storage/storage.c): the user info of
  * a storage URI (a password) is removed, up to the last '@' before the path;
  * everything else is kept as it is.
  */
+#include "backend/storage/storage.h"
 #include "harness.h"
-#include "storage.h"
 
 #include <stdlib.h>
 

@@ -4,10 +4,10 @@
  * addressing, damage detection, executable twins, the hash cache, the memo,
  * per-thunk locks, gc, and crash safety of writers.
  */
+#include "core/stamp.h"
+#include "core/store.h"
+#include "core/thunk.h"
 #include "harness.h"
-#include "stamp.h"
-#include "store.h"
-#include "thunk.h"
 
 #include <dirent.h>
 #include <errno.h>

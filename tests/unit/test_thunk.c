@@ -4,8 +4,8 @@
  * round-trip, canonicalization, and one clear error for each way an encoding
  * can be malformed.
  */
+#include "core/thunk.h"
 #include "harness.h"
-#include "thunk.h"
 
 #include <stdlib.h>
 #include <string.h>

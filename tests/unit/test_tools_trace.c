@@ -5,8 +5,8 @@
  * phases of one thunk on one slot make one run; a malformed trace is
  * refused with its line and column, never half read.
  */
-#include "../../tools/trace.h"
 #include "harness.h"
+#include "tools/trace/trace.h"
 
 #include <stdlib.h>
 #include <string.h>

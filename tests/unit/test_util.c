@@ -4,8 +4,8 @@
  * string vectors, crash-safe file writing, thunk path rules, number parsing
  * and quoting for shells and JSON.
  */
+#include "core/util.h"
 #include "harness.h"
-#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>

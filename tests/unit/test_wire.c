@@ -1,13 +1,13 @@
 /**
  * @file test_wire.c
- * Specification of backend/wire (what remote engines and `gg worker` say to
+ * Specification of backend/remote/wire (what remote engines and `gg worker` say to
  * each other): requests and responses round-trip exactly through their
  * canonical encodings, paths and stderr that are not UTF-8 included; the
  * parsers refuse what the format does not allow, saying at which byte and
  * why, and leave nothing to free.
  */
+#include "backend/remote/wire.h"
 #include "harness.h"
-#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

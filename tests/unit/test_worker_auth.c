@@ -1,13 +1,13 @@
 /**
  * @file test_worker_auth.c
- * Specification of the worker's bearer tokens (backend/worker_auth): which
+ * Specification of the worker's bearer tokens (backend/remote/worker_auth): which
  * Authorization values are accepted, with several tokens at once; token
  * files (comments, blank lines, CRLF, modes, bad tokens named by line) and
  * the GG_WORKER_TOKENS list; the client's token from the environment.
  */
+#include "backend/remote/worker_auth.h"
+#include "core/util.h"
 #include "harness.h"
-#include "util.h"
-#include "worker_auth.h"
 
 #include <stdlib.h>
 #include <string.h>

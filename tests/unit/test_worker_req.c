@@ -1,12 +1,12 @@
 /**
  * @file test_worker_req.c
- * Specification of the worker's HTTP request framing (backend/worker_req):
+ * Specification of the worker's HTTP request framing (backend/remote/worker_req):
  * routes, keep-alive, pipelining, Expect, Authorization, and the status each
  * kind of bad request is refused with, including limits at their edge and
  * garbage refused before a line ends.
  */
+#include "backend/remote/worker_req.h"
 #include "harness.h"
-#include "worker_req.h"
 
 #include <stdlib.h>
 #include <string.h>

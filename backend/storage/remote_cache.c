@@ -1,0 +1,319 @@
+/**
+ * @file remote_cache.c
+ * The shared action cache (see remote_cache.h): entries in a remote store,
+ * checked before use, published after a thunk runs.
+ */
+#include "backend/storage/remote_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENTRY_MAGIC "ggcache 1 "
+#define HMAC_TAG    "hmac "
+/* "hmac " HEX "\n" */
+#define HMAC_LINE (sizeof(HMAC_TAG) - 1 + GG_DIGEST_HEX + 1)
+/* A team key's least length, in bytes. */
+#define KEY_MIN 16
+
+struct remote_cache {
+	pthread_mutex_t mu; /* the storage is used by one thread at a time */
+	struct store *local;
+	struct storage *st;
+	enum remote_cache_mode mode;
+	char *key; /* the team key, or NULL */
+	size_t key_len;
+	bool write_refused; /* a publish failed (e.g. read-only credentials): no more */
+	bool read_failed;   /* the store could not be asked: not again (each would wait) */
+	void (*notice)(void *arg, const char *msg);
+	void *notice_arg;
+};
+
+int remote_cache_mode_parse(const char *s, enum remote_cache_mode *out)
+{
+	static const char *const names[] = {"off", "read", "readwrite"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(names); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum remote_cache_mode)i;
+			return 0;
+		}
+	return gg_fail(GG_EUSAGE, "remote cache mode '%s': expected off, read or readwrite", s);
+}
+
+static void notice(struct remote_cache *rc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notice(struct remote_cache *rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[2048];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (rc->notice)
+		rc->notice(rc->notice_arg, msg);
+	else
+		fprintf(stderr, "gg: %s\n", msg);
+}
+
+/* The team key: the file's bytes less a final newline; only its owner may
+ * read it, as ssh asks of a private key. */
+static int read_key(const char *path, char **key, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_error_errno("the shared cache key %s", path);
+	struct stat sb;
+	struct buf b = BUF_INIT;
+	int r = 0;
+	if (fstat(fd, &sb) < 0)
+		r = gg_error_errno("the shared cache key %s", path);
+	else if (!S_ISREG(sb.st_mode))
+		r = gg_fail(GG_EUSAGE, "the shared cache key %s is not a regular file", path);
+	else if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		r = gg_fail(GG_EUSAGE,
+		            "the shared cache key %s can be read by others (mode %03o); "
+		            "chmod 600 it",
+		            path, (unsigned)(sb.st_mode & 0777));
+	else if (read_fd_all(fd, &b, 4096) < 0)
+		r = gg_error("the shared cache key %s: %s", path, gg_last_error());
+	close(fd);
+	while (r == 0 && b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.len--;
+	if (r == 0 && b.len < KEY_MIN)
+		r = gg_fail(GG_EUSAGE, "the shared cache key %s is shorter than %d bytes", path,
+		            KEY_MIN);
+	if (r == 0) {
+		*len = b.len;
+		*key = buf_steal(&b);
+	}
+	buf_free(&b);
+	return r;
+}
+
+int remote_cache_open(struct store *local, const struct remote_cache_opts *o,
+                      struct remote_cache **out)
+{
+	*out = NULL;
+	const char *mode = o->mode ? o->mode : getenv("GG_REMOTE_CACHE");
+	enum remote_cache_mode m = REMOTE_CACHE_OFF;
+	if (mode && *mode && remote_cache_mode_parse(mode, &m) < 0)
+		return -1;
+	if (m == REMOTE_CACHE_OFF)
+		return 0;
+	const char *uri = o->uri && *o->uri ? o->uri : getenv("GG_STORAGE");
+	if (!uri || !*uri)
+		return gg_fail(GG_EUSAGE,
+		               "the shared cache (--remote-cache %s) needs a storage: "
+		               "--storage URI or GG_STORAGE",
+		               mode);
+	const char *key_file = o->key_file ? o->key_file : getenv("GG_REMOTE_CACHE_KEY");
+	struct remote_cache *rc = xcalloc(1, sizeof *rc);
+	pthread_mutex_init(&rc->mu, NULL);
+	rc->local = local;
+	rc->mode = m;
+	rc->notice = o->notice;
+	rc->notice_arg = o->notice_arg;
+	if ((key_file && *key_file && read_key(key_file, &rc->key, &rc->key_len) < 0) ||
+	    storage_open(uri, &rc->st) < 0) {
+		remote_cache_close(rc);
+		return -1;
+	}
+	if (!rc->st->ops->entry_get || !rc->st->ops->entry_put) {
+		gg_fail(GG_EUSAGE, "%s: this storage keeps no shared cache", uri);
+		remote_cache_close(rc);
+		return -1;
+	}
+	*out = rc;
+	return 0;
+}
+
+void remote_cache_close(struct remote_cache *rc)
+{
+	if (!rc)
+		return;
+	storage_close(rc->st);
+	if (rc->key)
+		memset(rc->key, 0, rc->key_len);
+	free(rc->key);
+	pthread_mutex_destroy(&rc->mu);
+	free(rc);
+}
+
+void remote_cache_attach(struct remote_cache *rc, struct sched_opts *so)
+{
+	if (!rc)
+		return;
+	so->remote_lookup = remote_cache_lookup;
+	so->remote_publish = remote_cache_publish;
+	so->remote_arg = rc;
+}
+
+void remote_cache_encode(const struct gg_name *thunk, const struct memo *m, const char *key,
+                         size_t key_len, struct buf *out)
+{
+	buf_printf(out, ENTRY_MAGIC "%s\n", thunk->s);
+	memo_encode(m, out);
+	if (key) {
+		char mac[GG_DIGEST_HEX + 1];
+		gg_hmac_sha256_hex(key, key_len, out->data, out->len, mac);
+		buf_printf(out, HMAC_TAG "%s\n", mac);
+	}
+}
+
+int remote_cache_decode(const struct gg_name *thunk, const char *data, size_t len, const char *key,
+                        size_t key_len, struct memo *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t ml = sizeof(ENTRY_MAGIC) - 1, hl = ml + GG_NAME_LEN + 1;
+	if (len < hl || memcmp(data, ENTRY_MAGIC, ml) || data[hl - 1] != '\n')
+		return gg_fail(GG_ECORRUPT, "malformed (bad header)");
+	if (memcmp(data + ml, thunk->s, GG_NAME_LEN))
+		return gg_fail(GG_ECORRUPT, "it is the entry of %.*s, not of this thunk",
+		               GG_NAME_LEN, data + ml);
+	/* a signature, if there is one, is the last line */
+	size_t body = len;
+	const char *mac = NULL;
+	if (len >= hl + HMAC_LINE && data[len - 1] == '\n' &&
+	    !memcmp(data + len - HMAC_LINE, HMAC_TAG, sizeof(HMAC_TAG) - 1)) {
+		body = len - HMAC_LINE;
+		mac = data + body + sizeof(HMAC_TAG) - 1;
+	}
+	if (key) {
+		if (!mac)
+			return gg_fail(GG_EDENIED, "not signed, and a team key is configured");
+		char want[GG_DIGEST_HEX + 1];
+		gg_hmac_sha256_hex(key, key_len, data, body, want);
+		if (!gg_secret_eq(want, mac, GG_DIGEST_HEX))
+			return gg_fail(GG_EDENIED,
+			               "its signature does not match the team key (written with "
+			               "another key, or altered)");
+	}
+	if (memo_parse(data + hl, body - hl, out) < 0)
+		return gg_fail(GG_ECORRUPT, "%s", gg_last_error());
+	return 0;
+}
+
+/* Every object an entry names: its outputs and the stderr value. */
+static size_t entry_names(const struct memo *m, struct gg_name **names)
+{
+	*names = xcalloc(m->n + 1, sizeof **names);
+	size_t k = 0;
+	for (size_t i = 0; i < m->n; i++)
+		(*names)[k++] = m->v[i].value;
+	if (m->has_stderr)
+		(*names)[k++] = m->stderr_value;
+	return k;
+}
+
+/*
+ * Reads, checks and uses the entry of thunk: 1 with *out when every output
+ * it names is now in the local store, verified; 0 otherwise.
+ */
+static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, struct memo *out)
+{
+	struct buf b = BUF_INIT;
+	if (rc->read_failed)
+		return 0;
+	int r = rc->st->ops->entry_get(rc->st, thunk, &b);
+	if (r < 0) {
+		notice(rc, "shared cache: %s; not asking it again in this run", gg_last_error());
+		rc->read_failed = true;
+		buf_free(&b);
+		return 0;
+	}
+	if (r == 0) {
+		buf_free(&b);
+		return 0;
+	}
+	r = remote_cache_decode(thunk, b.data, b.len, rc->key, rc->key_len, out);
+	buf_free(&b);
+	if (r < 0) {
+		notice(rc, "shared cache: the entry of %s at %s is ignored: %s", thunk->s,
+		       rc->st->uri, gg_last_error());
+		return 0;
+	}
+	struct gg_name *names;
+	size_t n = entry_names(out, &names);
+	bool *ok = xcalloc(n, sizeof *ok);
+	r = rc->st->ops->get(rc->st, rc->local, names, n, ok);
+	size_t missing = 0, first = n;
+	for (size_t i = 0; i < n; i++)
+		if (!ok[i] && missing++ == 0)
+			first = i;
+	if (r < 0 || missing) {
+		char why[1200];
+		if (r < 0)
+			snprintf(why, sizeof why, "%s", gg_last_error());
+		else
+			snprintf(why, sizeof why, "it names %s, which the store lacks%s",
+			         names[first].s, missing > 1 ? " (and more)" : "");
+		notice(rc,
+		       "shared cache: the entry of %s at %s is ignored (the thunk runs, and its "
+		       "result replaces the entry): %s",
+		       thunk->s, rc->st->uri, why);
+		memo_free(out);
+		r = 0;
+	} else if (memo_put(rc->local, thunk, out) < 0) {
+		/* the values are here and verified; a later force asks again */
+		notice(rc, "shared cache: %s", gg_last_error());
+		r = 1;
+	} else {
+		r = 1;
+	}
+	free(ok);
+	free(names);
+	return r;
+}
+
+int remote_cache_lookup(void *arg, const struct gg_name *thunk, struct memo *out)
+{
+	struct remote_cache *rc = arg;
+	memset(out, 0, sizeof *out);
+	if (rc->mode == REMOTE_CACHE_OFF)
+		return 0;
+	pthread_mutex_lock(&rc->mu);
+	int r = lookup_locked(rc, thunk, out);
+	pthread_mutex_unlock(&rc->mu);
+	return r;
+}
+
+void remote_cache_publish(void *arg, const struct gg_name *thunk, const struct gg_name *reduced,
+                          const struct memo *m)
+{
+	struct remote_cache *rc = arg;
+	if (rc->mode != REMOTE_CACHE_READWRITE)
+		return;
+	pthread_mutex_lock(&rc->mu);
+	if (rc->write_refused) {
+		pthread_mutex_unlock(&rc->mu);
+		return;
+	}
+	struct gg_name *names;
+	size_t n = entry_names(m, &names);
+	/* the outputs first: an entry is never visible before what it names */
+	int r = storage_sync_up(rc->st, rc->local, names, n);
+	const struct gg_name *keys[2] = {thunk, reduced};
+	for (int i = 0; i < 2 && r == 0; i++) {
+		if (i == 1 && (!reduced || gg_name_eq(thunk, reduced)))
+			break;
+		struct buf e = BUF_INIT;
+		remote_cache_encode(keys[i], m, rc->key, rc->key_len, &e);
+		r = rc->st->ops->entry_put(rc->st, keys[i], e.data, e.len);
+		buf_free(&e);
+	}
+	if (r < 0) {
+		/* refused credentials would refuse every entry: say it once */
+		notice(rc,
+		       "shared cache: cannot publish %s: %s; publishing nothing more in this run",
+		       thunk->s, gg_last_error());
+		rc->write_refused = true;
+	}
+	free(names);
+	pthread_mutex_unlock(&rc->mu);
+}

@@ -1,0 +1,259 @@
+/**
+ * @file storage_file.c
+ * The file:///DIR back-end: a directory laid out like .gg/objects
+ * (DIR/ab/NAME, ab = the first two digest characters), for tests and shared
+ * filesystems (NFS, CephFS). Uploads go to a temp file in DIR/ab and are
+ * renamed into place, so readers on other machines see whole objects only.
+ * Transfers are sequential: a local filesystem gains nothing from more.
+ * Shared cache entries are files DIR/memo/THUNK, written the same way.
+ */
+#include "backend/storage/incoming.h"
+#include "backend/storage/storage_backends.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct file_storage {
+	struct storage base;
+	char *dir; /* absolute, no trailing slash */
+};
+
+static struct file_storage *fs_of(struct storage *st)
+{
+	return (struct file_storage *)st;
+}
+
+static char *remote_path(const struct file_storage *fs, const struct gg_name *n)
+{
+	return xasprintf("%s/%.2s/%s", fs->dir, n->s + 1, n->s);
+}
+
+static int file_open(const char *uri, struct storage **out)
+{
+	const char *p = uri + strlen("file://");
+	if (*p != '/')
+		return gg_error("%s: a file URI needs an absolute path (file:///DIR)", uri);
+	size_t len = strlen(p);
+	while (len > 1 && p[len - 1] == '/')
+		len--;
+	char *dir = xstrndup(p, len);
+	if (mkdir_p(dir, 0755) < 0) {
+		gg_error("%s: %s", uri, gg_last_error());
+		free(dir);
+		return -1;
+	}
+	struct file_storage *fs = xcalloc(1, sizeof *fs);
+	fs->base.ops = &storage_file_ops;
+	fs->base.uri = xasprintf("file://%s", dir);
+	fs->dir = dir;
+	*out = &fs->base;
+	return 0;
+}
+
+static void file_close(struct storage *st)
+{
+	struct file_storage *fs = fs_of(st);
+	free(fs->dir);
+	free(fs->base.uri);
+	free(fs);
+}
+
+static int file_has(struct storage *st, const struct gg_name *names, size_t n, bool *present)
+{
+	struct file_storage *fs = fs_of(st);
+	for (size_t i = 0; i < n; i++) {
+		char *p = remote_path(fs, &names[i]);
+		struct stat sb;
+		if (stat(p, &sb) == 0) {
+			/* a wrong size is damage: report absent so that a put replaces
+			 * it; the right size says nothing of the bytes, which every
+			 * download checks (fetch_one, storage.h) */
+			present[i] =
+			    S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == gg_name_size(&names[i]);
+		} else if (errno == ENOENT || errno == ENOTDIR) {
+			present[i] = false;
+		} else {
+			gg_error_errno("%s: cannot check %s", st->uri, names[i].s);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+/* Copies an open local object into a temp file next to dst, then renames. */
+static int copy_out(struct file_storage *fs, int in, const struct gg_name *n, const char *dst)
+{
+	char *dir = xstrdup(dst);
+	*strrchr(dir, '/') = 0;
+	/* mkdir -p: the remote directory itself may have been removed */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST && mkdir_p(dir, 0755) < 0) {
+		int r = gg_error("%s: %s", fs->base.uri, gg_last_error());
+		free(dir);
+		return r;
+	}
+	char *tmp;
+	int fd = make_temp_in(dir, &tmp);
+	free(dir);
+	if (fd < 0)
+		return gg_error("%s: %s", fs->base.uri, gg_last_error());
+	int r = 0;
+	if (copy_fd(in, fd, gg_name_size(n)) < 0)
+		r = gg_error("%s: cannot copy object %s from the local store: %s", fs->base.uri,
+		             n->s, gg_last_error());
+	if (r == 0 && fchmod(fd, 0444) < 0)
+		r = gg_error_errno("%s: cannot chmod %s", fs->base.uri, tmp);
+	if (close(fd) < 0 && r == 0)
+		r = gg_error_errno("%s: cannot write %s", fs->base.uri, n->s);
+	if (r == 0 && rename(tmp, dst) < 0)
+		r = gg_error_errno("%s: cannot rename %s into place", fs->base.uri, n->s);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+static int file_put(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
+{
+	struct file_storage *fs = fs_of(st);
+	size_t failed = 0;
+	char first[600] = "";
+	for (size_t i = 0; i < n; i++) {
+		int in = store_open_object(local, &names[i]);
+		int r = -1;
+		if (in >= 0) {
+			char *dst = remote_path(fs, &names[i]);
+			r = copy_out(fs, in, &names[i], dst);
+			free(dst);
+			close(in);
+		}
+		if (r < 0 && failed++ == 0)
+			snprintf(first, sizeof first, "cannot upload %s to %s: %s", names[i].s,
+			         st->uri, gg_last_error());
+	}
+	return storage_batch_error(failed, 0, first);
+}
+
+/* 1 = downloaded, 0 = absent, -1 = error (recorded). */
+static int fetch_one(struct file_storage *fs, struct store *local, const struct gg_name *n)
+{
+	char *src = remote_path(fs, n);
+	int r = -1;
+	for (int attempt = 1; attempt <= STORAGE_VERIFY_ATTEMPTS; attempt++) {
+		int in = open(src, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				r = 0;
+			else
+				r = gg_error_errno("%s: cannot open %s", fs->base.uri, n->s);
+			break;
+		}
+		struct incoming inc = INCOMING_INIT;
+		r = incoming_open(&inc, local, n, fs->base.uri);
+		char chunk[1 << 16];
+		while (r == 0) {
+			ssize_t k = read(in, chunk, sizeof chunk);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				r = gg_error_errno("%s: cannot read %s", fs->base.uri, n->s);
+			if (k <= 0)
+				break;
+			r = incoming_write(&inc, chunk, (size_t)k);
+		}
+		close(in);
+		if (r == 0)
+			r = incoming_commit(&inc);
+		incoming_discard(&inc);
+		if (r == 0) {
+			r = 1;
+			break;
+		}
+		if (r != INCOMING_BAD_CONTENT)
+			break; /* an I/O error, not bad content */
+		r = -1;
+		if (attempt == STORAGE_VERIFY_ATTEMPTS) {
+			/* persistent garbage under a content address: remove it so has()
+			 * stops reporting it and the next put writes a good copy */
+			char why[900];
+			snprintf(why, sizeof why, "%s", gg_last_error());
+			if (unlink(src) == 0)
+				gg_error("%s; removed it from %s", why, fs->base.uri);
+			else
+				gg_error("%s; could not remove it: %s", why, strerror(errno));
+		}
+	}
+	free(src);
+	return r;
+}
+
+static int file_get(struct storage *st, struct store *local, const struct gg_name *names, size_t n,
+                    bool *ok)
+{
+	struct file_storage *fs = fs_of(st);
+	size_t failed = 0;
+	char first[1024] = "";
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = false;
+		if (store_has(local, &names[i])) {
+			ok[i] = true;
+			continue;
+		}
+		int r = fetch_one(fs, local, &names[i]);
+		ok[i] = r == 1;
+		if (r < 0 && failed++ == 0)
+			snprintf(first, sizeof first, "%s", gg_last_error());
+	}
+	return storage_batch_error(failed, 0, first);
+}
+
+static int file_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)
+{
+	struct file_storage *fs = fs_of(st);
+	char *p = xasprintf("%s/memo/%s", fs->dir, thunk->s);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int r = 0;
+	if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+		r = gg_error_errno("%s: cannot open the cache entry of %s", st->uri, thunk->s);
+	else if (fd >= 0)
+		r = read_fd_all(fd, out, STORAGE_ENTRY_MAX) < 0
+		        ? gg_error("%s: cannot read the cache entry of %s: %s", st->uri, thunk->s,
+		                   gg_last_error())
+		        : 1;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return r;
+}
+
+static int file_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,
+                          size_t len)
+{
+	struct file_storage *fs = fs_of(st);
+	char *dir = xasprintf("%s/memo", fs->dir);
+	char *p = xasprintf("%s/%s", dir, thunk->s);
+	int r = mkdir_p(dir, 0755) < 0 ? -1 : write_cache_file(p, data, len, 0644);
+	if (r < 0)
+		gg_error("%s: cannot write the cache entry of %s: %s", st->uri, thunk->s,
+		         gg_last_error());
+	free(p);
+	free(dir);
+	return r;
+}
+
+const struct storage_ops storage_file_ops = {
+    .scheme = "file",
+    .open = file_open,
+    .has = file_has,
+    .put = file_put,
+    .get = file_get,
+    .entry_get = file_entry_get,
+    .entry_put = file_entry_put,
+    .close = file_close,
+};

@@ -1,0 +1,89 @@
+/**
+ * @file log.c
+ * ggfs's log (ggfs.h): libfuse's messages and ours, to stderr in the
+ * foreground, to syslog as a daemon, and to a file the user can find
+ * (-o log=FILE, or STORE/ggfs.log as a daemon).
+ */
+#include "fs/ggfs.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * libfuse's log callback carries no user data, so where logs go is the one
+ * piece of state that lives outside struct ggfs. Written before any thread
+ * starts.
+ */
+static bool to_syslog;
+static FILE *log_file;                /* -o log=FILE, or STORE/ggfs.log as a daemon */
+static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
+
+static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_file) {
+		/* A file the user can find even where no syslog runs. */
+		char when[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		size_t n = strlen(msg);
+		flockfile(log_file);
+		fprintf(log_file, "%s ggfs[%d]: %s%s", when, (int)getpid(), msg,
+		        n && msg[n - 1] == '\n' ? "" : "\n");
+		fflush(log_file);
+		funlockfile(log_file);
+	}
+	if (to_syslog) {
+		syslog((int)level, "%s", msg);
+		return;
+	}
+	/* libfuse writes some messages in pieces: prefix only new lines. */
+	flockfile(stderr);
+	if (log_at_line_start)
+		fputs("ggfs: ", stderr);
+	fputs(msg, stderr);
+	size_t n = strlen(msg);
+	log_at_line_start = n && msg[n - 1] == '\n';
+	funlockfile(stderr);
+}
+
+void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fuse_log(level, "%s\n", msg);
+}
+
+void log_init(void)
+{
+	fuse_set_log_func(log_func);
+}
+
+int log_open_file(const char *path)
+{
+	log_file = fopen(path, "ae");
+	return log_file ? 0 : -1;
+}
+
+void log_to_syslog(void)
+{
+	openlog("ggfs", LOG_PID, LOG_DAEMON);
+	to_syslog = true;
+}
+
+void log_close(void)
+{
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+}

@@ -1,0 +1,101 @@
+/**
+ * @file cmd_log.c
+ * `gg log TARGET`: what the last run of a target's thunk left behind — its
+ * outputs and what its program wrote on stderr when it succeeded, or how it
+ * failed (command, status, stderr's last lines). Follows a dynamic graph:
+ * an output that is a thunk is shown in turn.
+ */
+#include "core/force.h"
+#include "tools/cli/commands.h"
+#include "tools/command.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char help[] = "usage: gg log TARGET\n"
+                           "\n"
+                           "Shows the last run of a placeholder's or THUNK#OUTPUT's thunk: its\n"
+                           "outputs and what its program wrote on stderr, or how it failed.\n"
+                           "Exit status 0 when a run was recorded, 1 when none was.\n";
+
+/* Prints what is known of one thunk; sets *next to an output that is a
+ * thunk (a dynamic graph), if the wanted one is. 1 if anything was known. */
+static int show_thunk(struct store *s, const struct gg_name *thunk, const char *output,
+                      struct gg_name *next, bool *has_next)
+{
+	struct memo m;
+	*has_next = false;
+	if (memo_get(s, thunk, &m) == 1) {
+		printf("%s: succeeded\n", thunk->s);
+		for (size_t i = 0; i < m.n; i++) {
+			printf("  output %s%s: %s\n", m.v[i].path,
+			       m.v[i].exec ? " (executable)" : "", m.v[i].value.s);
+			bool wanted = output ? !strcmp(output, m.v[i].path) : i == 0;
+			if (wanted && gg_name_kind(&m.v[i].value) == GG_THUNK) {
+				*next = m.v[i].value;
+				*has_next = true;
+			}
+		}
+		if (!m.has_stderr) {
+			printf("  nothing on stderr\n");
+		} else {
+			struct buf b = BUF_INIT;
+			if (store_read(s, &m.stderr_value, &b, 1u << 20) < 0) {
+				printf("  stderr: cannot be read: %s\n", gg_last_error());
+			} else {
+				printf("  stderr:\n");
+				fwrite(b.data, 1, b.len, stdout);
+				if (b.len && b.data[b.len - 1] != '\n')
+					putchar('\n');
+			}
+			buf_free(&b);
+		}
+		memo_free(&m);
+		return 1;
+	}
+	struct buf b = BUF_INIT;
+	int r = store_read_failure(s, thunk, &b);
+	if (r == 1)
+		printf("%s: failed\n%s", thunk->s, b.data);
+	else
+		printf("%s: no run recorded\n", thunk->s);
+	buf_free(&b);
+	return r;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	if (wants_help(argc, argv, help))
+		return 0;
+	if (argc != 2) {
+		fputs(help, stderr);
+		return 2;
+	}
+	struct store *s;
+	if (open_store(false, &s) < 0)
+		return die_last();
+	struct force_target t;
+	int rc = 0;
+	if (force_target_parse(s, argv[1], &t) < 0) {
+		rc = die_last();
+	} else if (t.plain) {
+		rc = die_msg("%s is an ordinary file, not a placeholder", argv[1]);
+	} else if (gg_name_kind(&t.ref.name) != GG_THUNK) {
+		printf("%s is a value, not a thunk's output: nothing ran\n", t.ref.name.s);
+	} else {
+		struct gg_name thunk = t.ref.name, next;
+		const char *output = t.ref.output;
+		bool more = true;
+		int known = 0;
+		/* a dynamic graph is followed; a loop is cut off after a while */
+		for (int depth = 0; more && depth < 1000; depth++) {
+			known = show_thunk(s, &thunk, output, &next, &more);
+			thunk = next;
+			output = NULL;
+		}
+		rc = known == 1 ? 0 : 1;
+	}
+	force_target_free(&t);
+	store_close(s);
+	return rc;
+}

@@ -1,0 +1,283 @@
+/**
+ * @file cmd_storage.c
+ * `gg push`, `gg pull` and `gg remote-has`: move objects between the local
+ * store and a remote one (s3://, redis://, file://; see gg-storage(7)).
+ * Thin front ends over backend/storage/storage.h: they parse arguments, print one
+ * summary line and turn the library's error into the exit status. They keep
+ * no record of what a remote store holds; it is asked every time.
+ */
+#include "tools/cli/commands.h"
+#include "tools/command.h"
+
+#include "backend/storage/storage.h"
+#include "core/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char push_help[] =
+    "usage: gg push [--force] URI NAME|FILE... (or - to read them from stdin)\n"
+    "Uploads objects of the local store to URI, skipping those it already has.\n"
+    "A FILE is first added to the local store; its name is printed.\n"
+    "  --force   upload even what URI already has (repairs a damaged copy)\n"
+    "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
+    "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
+static const char pull_help[] =
+    "usage: gg pull URI NAME... (or - to read names from stdin)\n"
+    "Downloads objects from URI into the local store, verifying each against\n"
+    "its name. Exits 1 if any is missing remotely or fails.\n";
+static const char has_help[] =
+    "usage: gg remote-has URI NAME... (or - to read names from stdin)\n"
+    "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
+    "Exit status: 0 all present, 1 some absent, 2 error.\n";
+
+static const char migrate_help[] =
+    "usage: gg remote-migrate URI NAME... (or - to read names from stdin)\n"
+    "Rewrites those of the named objects that an older gg stored gzip-encoded\n"
+    "(Content-Encoding: gzip) as plain objects, so that any S3 client reads\n"
+    "them as they are. Each is downloaded and verified first. For a whole bucket:\n"
+    "  aws s3 ls s3://BUCKET/PREFIX/ | awk '{print $4}' | grep -E '^[VT]' |\n"
+    "    gg remote-migrate s3://BUCKET/PREFIX -\n";
+
+/* Arguments after the URI, with "-" replaced by the lines of stdin. */
+static void collect_args(int argc, char **argv, struct strvec *out)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-")) {
+			strvec_push(out, argv[i]);
+			continue;
+		}
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &cap, stdin)) > 0) {
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = 0;
+			if (n > 0)
+				strvec_pushn(out, line, (size_t)n);
+		}
+		free(line);
+	}
+}
+
+static bool looks_like_name(const char *s)
+{
+	return strlen(s) == GG_NAME_LEN && (s[0] == 'V' || s[0] == 'T');
+}
+
+/* Parses names; returns the count, or -1 after printing the bad one. */
+static ssize_t parse_names(const struct strvec *args, struct gg_name *names)
+{
+	for (size_t i = 0; i < args->n; i++)
+		if (gg_name_parse(args->v[i], strlen(args->v[i]), &names[i]) < 0) {
+			die_last();
+			return -1;
+		}
+	return (ssize_t)args->n;
+}
+
+static double seconds_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e9;
+}
+
+int cmd_push(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	bool force = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(push_help, stdout);
+			return 0;
+		}
+		if (c != 'f') {
+			fputs(push_help, stderr);
+			return 2;
+		}
+		force = true;
+	}
+	if (argc - optind < 2) {
+		fputs(push_help, stderr);
+		return 2;
+	}
+	const char *uri = argv[optind];
+	struct strvec args = STRVEC_INIT;
+	collect_args(argc - optind - 1, argv + optind + 1, &args);
+	struct store *local;
+	if (open_store(true, &local) < 0) {
+		strvec_free(&args);
+		return die_last();
+	}
+	struct gg_name *names = xcalloc(args.n ? args.n : 1, sizeof *names);
+	int rc = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < args.n && rc == 0; i++) {
+		const char *a = args.v[i];
+		if (looks_like_name(a) && access(a, F_OK) < 0) {
+			if (gg_name_parse(a, strlen(a), &names[i]) < 0 ||
+			    store_has(local, &names[i]) != 1)
+				rc = die_msg("%s is not in the local store %s", a, local->root);
+		} else if (store_put_file(local, a, &names[i]) < 0) {
+			rc = die_last();
+		} else {
+			printf("%s  %s\n", names[i].s, a);
+		}
+		if (rc == 0)
+			bytes += gg_name_size(&names[i]);
+	}
+	struct storage *st = NULL;
+	if (rc == 0 && storage_open(uri, &st) < 0)
+		rc = die_last();
+	if (rc == 0) {
+		uint64_t t0 = now_ns();
+		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
+		size_t missing = args.n;
+		if (!force) {
+			if (st->ops->has(st, names, args.n, present) < 0)
+				rc = die_last();
+			missing = 0;
+			for (size_t i = 0; i < args.n; i++)
+				if (!present[i])
+					names[missing++] = names[i];
+		}
+		if (rc == 0 && missing > 0 && st->ops->put(st, local, names, missing) < 0)
+			rc = die_last();
+		if (rc == 0)
+			fprintf(stderr,
+			        "gg: pushed %zu of %zu objects to %s (%zu already there; %.1f MB "
+			        "listed) in %.2f s\n",
+			        missing, args.n, st->uri, args.n - missing, (double)bytes / 1e6,
+			        seconds_since(t0));
+		free(present);
+	}
+	storage_close(st);
+	store_close(local);
+	free(names);
+	strvec_free(&args);
+	return rc;
+}
+
+/* Shared start of pull and remote-has: options, URI, names, storage. */
+static int open_args(int argc, char **argv, const char *help, struct strvec *args,
+                     struct gg_name **names, struct storage **st)
+{
+	if (wants_help(argc, argv, help))
+		return 0;
+	if (argc < 3) {
+		fputs(help, stderr);
+		return 2;
+	}
+	collect_args(argc - 2, argv + 2, args);
+	*names = xcalloc(args->n ? args->n : 1, sizeof **names);
+	if (parse_names(args, *names) < 0)
+		return 2;
+	if (storage_open(argv[1], st) < 0) {
+		die_last();
+		return 2;
+	}
+	return -1; /* go on */
+}
+
+int cmd_pull(int argc, char **argv)
+{
+	struct strvec args = STRVEC_INIT;
+	struct gg_name *names = NULL;
+	struct storage *st = NULL;
+	int rc = open_args(argc, argv, pull_help, &args, &names, &st);
+	struct store *local = NULL;
+	if (rc < 0 && open_store(true, &local) < 0)
+		rc = die_last();
+	if (rc < 0) {
+		uint64_t t0 = now_ns();
+		size_t had = 0;
+		for (size_t i = 0; i < args.n; i++)
+			had += store_has(local, &names[i]) == 1;
+		bool *ok = xcalloc(args.n ? args.n : 1, sizeof *ok);
+		rc = 0;
+		if (st->ops->get(st, local, names, args.n, ok) < 0)
+			rc = die_last();
+		size_t got = 0, absent = 0;
+		for (size_t i = 0; i < args.n; i++)
+			if (ok[i]) {
+				got++;
+			} else if (rc == 0) {
+				/* no error was reported for it: the remote store lacks it */
+				absent++;
+				die_msg("%s: not in %s", names[i].s, st->uri);
+			}
+		if (absent)
+			rc = 1;
+		fprintf(stderr,
+		        "gg: pulled %zu of %zu objects from %s (%zu already here) in %.2f s\n",
+		        got > had ? got - had : 0, args.n, st->uri, had, seconds_since(t0));
+		free(ok);
+	}
+	storage_close(st);
+	store_close(local);
+	free(names);
+	strvec_free(&args);
+	return rc;
+}
+
+int cmd_remote_has(int argc, char **argv)
+{
+	struct strvec args = STRVEC_INIT;
+	struct gg_name *names = NULL;
+	struct storage *st = NULL;
+	int rc = open_args(argc, argv, has_help, &args, &names, &st);
+	if (rc < 0) {
+		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
+		if (st->ops->has(st, names, args.n, present) < 0) {
+			die_last();
+			rc = 2;
+		} else {
+			rc = 0;
+			for (size_t i = 0; i < args.n; i++) {
+				printf("%s %s\n", present[i] ? "present" : "absent", names[i].s);
+				if (!present[i])
+					rc = 1;
+			}
+		}
+		free(present);
+	}
+	storage_close(st);
+	free(names);
+	strvec_free(&args);
+	return rc;
+}
+
+int cmd_remote_migrate(int argc, char **argv)
+{
+	struct strvec args = STRVEC_INIT;
+	struct gg_name *names = NULL;
+	struct storage *st = NULL;
+	int rc = open_args(argc, argv, migrate_help, &args, &names, &st);
+	struct store *local = NULL;
+	if (rc < 0 && open_store(true, &local) < 0)
+		rc = die_last();
+	if (rc < 0) {
+		size_t rewritten = 0;
+		rc = 0;
+		if (!st->ops->migrate)
+			fprintf(stderr,
+			        "gg: %s: nothing to migrate (only s3:// stored objects "
+			        "encoded)\n",
+			        st->uri);
+		else if (st->ops->migrate(st, local, names, args.n, &rewritten) < 0)
+			rc = die_last();
+		else
+			fprintf(stderr, "gg: rewrote %zu of %zu objects at %s as plain objects\n",
+			        rewritten, args.n, st->uri);
+	}
+	storage_close(st);
+	store_close(local);
+	free(names);
+	strvec_free(&args);
+	return rc;
+}

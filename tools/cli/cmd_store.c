@@ -1,0 +1,104 @@
+/**
+ * @file cmd_store.c
+ * `gg init`, `gg hash` and `gg gc`: the commands that only touch the store.
+ */
+#include "tools/cli/commands.h"
+#include "tools/command.h"
+
+#include "core/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_init(int argc, char **argv)
+{
+	if (wants_help(argc, argv,
+	               "usage: gg init [--shared] [DIR]\nCreates DIR/.gg (default: the current "
+	               "directory), private to you (mode 0700);\n--shared: for your group "
+	               "(mode 02770; see gg-store(5)).\n"))
+		return 0;
+	bool shared = argc > 1 && !strcmp(argv[1], "--shared");
+	if (shared) {
+		argv++;
+		argc--;
+	}
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+		return die_usage("usage: gg init [--shared] [DIR]");
+	char *root;
+	if (store_init_mode(argc == 2 ? argv[1] : ".", shared, &root) < 0)
+		return die_last();
+	printf("initialised store %s\n", root);
+	free(root);
+	return 0;
+}
+
+int cmd_hash(int argc, char **argv)
+{
+	if (wants_help(argc, argv, "usage: gg hash FILE...\nPrints each file's object name.\n"))
+		return 0;
+	if (argc < 2)
+		return die_usage("usage: gg hash FILE...");
+	struct store *s = NULL;
+	store_open(NULL, &s); /* optional: only speeds up rehashing */
+	int rc = 0;
+	for (int i = 1; i < argc; i++) {
+		struct gg_name n;
+		int r;
+		if (s) {
+			r = store_hash_file(s, argv[i], &n);
+		} else {
+			FILE *f = fopen(argv[i], "rb");
+			r = f ? gg_name_of_fd(fileno(f), 0, &n)
+			      : gg_error_errno("cannot open %s", argv[i]);
+			if (f)
+				fclose(f);
+		}
+		if (r < 0) {
+			rc = die_last();
+			continue;
+		}
+		printf(argc > 2 ? "%s  %s\n" : "%s\n", n.s, argv[i]);
+	}
+	store_close(s);
+	return rc;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	static const char help[] =
+	    "usage: gg gc --max-size SIZE\n"
+	    "Removes least recently used values until the store holds at most SIZE\n"
+	    "bytes (suffixes K, M, G, T). Thunks are kept.\n";
+	static const struct option opts[] = {
+	    {"max-size", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
+	uint64_t max = 0;
+	bool have = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (c != 's' || parse_size(optarg, &max) < 0)
+			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)",
+			                 c == 's' ? optarg : "?");
+		have = true;
+	}
+	if (!have || optind != argc)
+		return die_usage("usage: gg gc --max-size SIZE");
+	struct store *s;
+	if (open_store(false, &s) < 0)
+		return die_last();
+	struct gc_stats st;
+	int r = store_gc(s, max, &st);
+	store_close(s);
+	if (r < 0)
+		return die_last();
+	printf("removed %llu objects; store %llu -> %llu bytes\n",
+	       (unsigned long long)st.removed_objects, (unsigned long long)st.before,
+	       (unsigned long long)st.after);
+	return 0;
+}

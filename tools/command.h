@@ -1,0 +1,38 @@
+/**
+ * @file command.h
+ * What every gg command shares: error and usage messages, exit statuses,
+ * --help, opening the store. The commands themselves: tools/cli/commands.h
+ * and (gg infer's) tools/infer/infer.h.
+ */
+#ifndef GG_TOOLS_COMMAND_H
+#define GG_TOOLS_COMMAND_H
+
+#include "core/hash.h"
+#include "core/store.h"
+
+#define GG_VERSION "0.1.0"
+
+/* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
+int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a usage error (a bad option or argument); returns 2. */
+int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "gg: " + gg_last_error(); returns exit_status_of(gg_last_code()). */
+int die_last(void);
+/* The exit status for a kind of failure (gg(1), EXIT STATUS): 0 ok, 1 a
+ * thunk or the work failed, 2 usage, 3 this machine, storage or a remote
+ * engine, 130 cancelled. */
+int exit_status_of(enum gg_code code);
+
+/*
+ * Opens the store; when none is found and `create` is set, creates .gg in the
+ * current directory (saying so once on stderr).
+ */
+int open_store(bool create, struct store **out);
+
+/* Writes an object's bytes to an fd. */
+int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd);
+
+/* Handles -h/--help: prints the usage text and returns true. */
+bool wants_help(int argc, char **argv, const char *usage);
+
+#endif

@@ -1,0 +1,270 @@
+/**
+ * @file model_ar.c
+ * Archives and their helpers: the ar, ranlib and strip models.
+ *
+ *  - ar r/q creating an archive from members of which some are placeholders
+ *    becomes a thunk running the real ar. Anything else (t, x, p, d, m, thin
+ *    archives, updating an existing archive, or no placeholder among the
+ *    members, where there is nothing to defer) runs the real ar.
+ *  - ranlib on archives that are placeholders does nothing: GNU ar already
+ *    writes the symbol index when it creates an archive (unless told 'S'),
+ *    so running ranlib on its output changes no byte.
+ *  - strip of a placeholder becomes a thunk (strip -o OUT IN, since a thunk
+ *    cannot read and write one path); of a real file runs the real strip.
+ *  - nm, objdump, readelf, objcopy and size want the bytes now: they run for
+ *    real, after the placeholders among their arguments are forced (a build
+ *    that inspects its objects, as libtool does, then still works).
+ */
+#include "tools/infer/infer_model.h"
+
+#include "core/thunk_build.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static bool is_probe(const char *a)
+{
+	return !strncmp(base_name(a), "conftest", 8) || !strcmp(a, "/dev/null");
+}
+
+static bool is_query(const char *a)
+{
+	return !strcmp(a, "--version") || !strcmp(a, "-V") || !strcmp(a, "--help") ||
+	       !strcmp(a, "-h");
+}
+
+static int fall_back_on_error(struct model_ctx *m)
+{
+	char *why = xstrdup(gg_last_error());
+	int rc = model_fallback(m, "%s", why);
+	free(why);
+	return rc;
+}
+
+/* ---- ar ---- */
+
+int model_ar(struct model_ctx *m)
+{
+	if (getenv(MODEL_ENV_BYPASS))
+		return model_fallback(m, MODEL_ENV_BYPASS " is set");
+	int i = 1;
+	struct strvec lead = STRVEC_INIT; /* --plugin X, --target=X, ... before the key */
+	while (i < m->argc && !strncmp(m->argv[i], "--", 2)) {
+		const char *a = m->argv[i++];
+		if (!strcmp(a, "--help") || !strcmp(a, "--version")) {
+			strvec_free(&lead);
+			return model_fallback(m, "a query");
+		}
+		strvec_push(&lead, a);
+		if ((!strcmp(a, "--plugin") || !strcmp(a, "--target") || !strcmp(a, "--output")) &&
+		    i < m->argc)
+			strvec_push(&lead, m->argv[i++]);
+	}
+	if (i >= m->argc) {
+		strvec_free(&lead);
+		return model_fallback(m, "no operation");
+	}
+	const char *key = m->argv[i++];
+	const char *k = key[0] == '-' ? key + 1 : key;
+	const char *op = strpbrk(k, "dmpqrstx");
+	if (!op || (*op != 'r' && *op != 'q')) {
+		strvec_free(&lead);
+		return model_fallback(m, "ar %s reads or changes an archive now", key);
+	}
+	if (strchr(k, 'T') || strchr(k, 'N') || strchr(k, 'P') || strchr(k, 'a') ||
+	    strchr(k, 'b') || strchr(k, 'i') || strchr(k, 'l') || strchr(k, 'O')) {
+		strvec_free(&lead);
+		return model_fallback(m, "modifiers of 'ar %s' are not modelled", key);
+	}
+	if (i >= m->argc) {
+		strvec_free(&lead);
+		return model_fallback(m, "no archive named");
+	}
+	const char *archive = m->argv[i++];
+	bool any_ph = false;
+	for (int j = i; j < m->argc; j++) {
+		if (is_probe(m->argv[j])) {
+			strvec_free(&lead);
+			return model_fallback(m, "a configure probe");
+		}
+		any_ph |= model_is_placeholder(m->argv[j], NULL) == 1;
+	}
+	if (!any_ph) {
+		strvec_free(&lead);
+		return model_fallback(m, "no member is a placeholder: nothing to defer");
+	}
+	if (access(archive, F_OK) == 0) {
+		strvec_free(&lead);
+		return model_fallback(m, "updates the existing archive %s", archive);
+	}
+	if (model_open_store(m) < 0) {
+		strvec_free(&lead);
+		return fall_back_on_error(m);
+	}
+	if (model_memo_replay(m)) {
+		strvec_free(&lead);
+		return 0;
+	}
+	struct thunk t;
+	thunk_init(&t);
+	struct strvec args = STRVEC_INIT;
+	int r = 0;
+	for (size_t j = 0; j < lead.n && r == 0; j++) {
+		char *w;
+		r = model_rewrite_generic(m, &t, lead.v[j], &w);
+		if (r == 0)
+			strvec_push_take(&args, w);
+	}
+	strvec_push(&args, key);
+	char *where = model_map(m, archive);
+	strvec_push(&args, where);
+	for (int j = i; j < m->argc && r == 0; j++) {
+		char *w;
+		r = model_add_input(m, &t, m->argv[j], &w);
+		if (r == 0)
+			strvec_push_take(&args, w);
+	}
+	if (r == 0)
+		r = tbuild_set_program(m->store, &t, m->tool, m->tool, m->realpath, args.v, args.n);
+	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_temps temps = {0};
+	if (r == 0) {
+		strvec_push(&t.outputs, where);
+		r = model_stage_finish(m, &t, archive, where, &temps, &outs);
+	}
+	if (r == 0)
+		r = model_outputs_write(m, &outs);
+	if (r == 0)
+		model_memo_record(m, &outs);
+	model_outputs_free(&outs);
+	thunk_free(&t);
+	strvec_free(&args);
+	strvec_free(&lead);
+	free(where);
+	return r < 0 ? fall_back_on_error(m) : 0;
+}
+
+/* ---- ranlib ---- */
+
+int model_ranlib(struct model_ctx *m)
+{
+	int nfiles = 0, nph = 0;
+	for (int i = 1; i < m->argc; i++) {
+		const char *a = m->argv[i];
+		if (a[0] == '-') {
+			if (is_query(a))
+				return model_fallback(m, "a query");
+			if (strcmp(a, "-D") && strcmp(a, "-U") && strcmp(a, "-t"))
+				return model_fallback(m, "option %s", a);
+			continue;
+		}
+		nfiles++;
+		nph += model_is_placeholder(a, NULL) == 1;
+	}
+	if (nfiles == 0 || nph != nfiles)
+		return model_fallback(m, "not every archive is a placeholder");
+	model_log(m, "nothing to do: ar already wrote the symbol index of these placeholders");
+	return 0;
+}
+
+/* ---- strip ---- */
+
+static const char *const strip_sep[] = {
+    "-F", "--target",         "-I", "--input-target", "-O", "--output-target",
+    "-R", "--remove-section", "-K", "--keep-symbol",  "-N", "--strip-symbol",
+    "-o",
+};
+
+int model_strip(struct model_ctx *m)
+{
+	if (getenv(MODEL_ENV_BYPASS))
+		return model_fallback(m, MODEL_ENV_BYPASS " is set");
+	struct strvec opts = STRVEC_INIT, files = STRVEC_INIT;
+	const char *out = NULL;
+	for (int i = 1; i < m->argc; i++) {
+		const char *a = m->argv[i];
+		bool sep = false;
+		for (size_t k = 0; k < GG_ARRAY_LEN(strip_sep); k++)
+			sep |= !strcmp(a, strip_sep[k]);
+		if (sep && i + 1 < m->argc) {
+			if (!strcmp(a, "-o")) {
+				out = m->argv[++i];
+				continue;
+			}
+			strvec_push(&opts, a);
+			strvec_push(&opts, m->argv[++i]);
+		} else if (a[0] == '-') {
+			if (!strcmp(a, "--help") || !strcmp(a, "--version") || !strcmp(a, "-V") ||
+			    !strcmp(a, "-p") || !strcmp(a, "--preserve-dates") || a[0] == '@' ||
+			    !strncmp(a, "--keep-symbols", 14) ||
+			    !strncmp(a, "--strip-symbols", 15)) {
+				strvec_free(&opts);
+				strvec_free(&files);
+				return model_fallback(m, "option %s", a);
+			}
+			strvec_push(&opts, a);
+		} else {
+			strvec_push(&files, a);
+		}
+	}
+	bool any_ph = false;
+	for (size_t i = 0; i < files.n; i++)
+		any_ph |= model_is_placeholder(files.v[i], NULL) == 1;
+	if (!any_ph || (out && files.n != 1) || model_open_store(m) < 0) {
+		strvec_free(&opts);
+		strvec_free(&files);
+		return model_fallback(m, "no placeholder to strip");
+	}
+	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_temps temps = {0};
+	int r = 0;
+	for (size_t i = 0; i < files.n && r == 0; i++) {
+		const char *dst = out ? out : files.v[i];
+		struct thunk t;
+		thunk_init(&t);
+		struct strvec args = STRVEC_INIT;
+		for (size_t k = 0; k < opts.n; k++)
+			strvec_push(&args, opts.v[k]);
+		char *where = model_map(m, dst);
+		char *in = xasprintf(MODEL_TMP "/in/%s", base_name(files.v[i]));
+		r = tbuild_add_file(m->store, &t, in, files.v[i]);
+		strvec_push(&args, "-o");
+		strvec_push(&args, where);
+		strvec_push(&args, in);
+		if (r == 0)
+			r = tbuild_set_program(m->store, &t, m->tool, m->tool, m->realpath, args.v,
+			                       args.n);
+		if (r == 0) {
+			strvec_push(&t.outputs, where);
+			r = model_stage_finish(m, &t, dst, where, &temps, &outs);
+		}
+		thunk_free(&t);
+		strvec_free(&args);
+		free(where);
+		free(in);
+	}
+	if (r == 0)
+		r = model_outputs_write(m, &outs);
+	model_outputs_free(&outs);
+	strvec_free(&opts);
+	strvec_free(&files);
+	return r < 0 ? fall_back_on_error(m) : 0;
+}
+
+/* ---- tools that read their inputs now ---- */
+
+int model_passthrough(struct model_ctx *m)
+{
+	for (int i = 1; i < m->argc; i++)
+		if (is_query(m->argv[i]))
+			return model_fallback(m, "a query");
+	return model_fallback(m, "%s reads its inputs now", m->tool);
+}

@@ -1,0 +1,313 @@
+/**
+ * @file model_clang.c
+ * The clang/clang++ model. Clang's plan (`clang -###`) is one `clang -cc1`
+ * per source, which compiles and assembles in one step, and an `ld` line.
+ * Each -cc1 becomes one thunk; the link goes through model_link.c.
+ *
+ * Unlike gcc's cc1, `clang -cc1` has no built-in include directories: the
+ * driver passes every one (-internal-isystem, -internal-externc-isystem,
+ * -resource-dir), so mapping them is enough. Headers are found by running the
+ * same -cc1 on the host with -E -H -sys-header-deps; when the build asked
+ * for a depfile, a second host run without -sys-header-deps writes it as the
+ * build expects (-MMD leaves system headers out). The compilation directory
+ * clang records (-fdebug-compilation-dir, -fcoverage-compilation-dir) is
+ * made "." so no host path enters the thunk. The source is the argument
+ * after "-x LANG", which is where the driver always puts it.
+ *
+ * It falls back to the real clang like the gcc model does, and also for the
+ * integrated assembler's own sub-command (-cc1as) and anything else the
+ * plan does not look like.
+ */
+#include "tools/infer/infer_model.h"
+
+#include "core/thunk_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool starts(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+enum ckind { C_DIR, C_FILE, C_OUT, C_DROP1, C_DROP0, C_KEEP1 };
+
+static const struct {
+	const char *name;
+	enum ckind kind;
+} cc1_opts[] = {
+    {"-I", C_DIR},
+    {"-isystem", C_DIR},
+    {"-iquote", C_DIR},
+    {"-idirafter", C_DIR},
+    {"-internal-isystem", C_DIR},
+    {"-internal-externc-isystem", C_DIR},
+    {"-resource-dir", C_DIR},
+    {"-include", C_FILE},
+    {"-imacros", C_FILE},
+    {"-o", C_OUT},
+    {"-dependency-file", C_DROP1},
+    {"-MT", C_DROP1},
+    {"-MQ", C_DROP1},
+    {"-sys-header-deps", C_DROP0},
+    {"-MP", C_DROP0},
+    {"-MG", C_DROP0},
+    {"-main-file-name", C_KEEP1},
+    {"-x", C_KEEP1},
+    {"-triple", C_KEEP1},
+    {"-target-cpu", C_KEEP1},
+    {"-tune-cpu", C_KEEP1},
+    {"-target-feature", C_KEEP1},
+    {"-target-abi", C_KEEP1},
+    {"-mllvm", C_KEEP1},
+    {"-D", C_KEEP1},
+    {"-U", C_KEEP1},
+    {"-ferror-limit", C_KEEP1},
+    {"-fmessage-length", C_KEEP1},
+    {"-mrelocation-model", C_KEEP1},
+    {"-pic-level", C_KEEP1},
+    {"-stack-protector", C_KEEP1},
+    {"-stack-protector-buffer-size", C_KEEP1},
+    {"-std", C_KEEP1},
+    {"-fvisibility", C_KEEP1},
+    {"-mcode-model", C_KEEP1},
+    {"-fsanitize-address-field-padding", C_KEEP1},
+};
+
+static int opt_index(const char *a)
+{
+	for (size_t i = 0; i < GG_ARRAY_LEN(cc1_opts); i++)
+		if (!strcmp(a, cc1_opts[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* Runs the -cc1 on the host, preprocessing only; collects -H's headers. */
+static int host_run(struct model_ctx *m, struct strvec *av, struct strvec *headers)
+{
+	struct buf err = BUF_INIT;
+	int status, r = model_run(m, av->v, NULL, NULL, &err, &status);
+	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		char *line = model_first_error(&err);
+		r = gg_error("the preprocessor fails here (%s)", line);
+		free(line);
+	}
+	for (char *p = err.data; r == 0 && headers && p && *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (p[0] == '.') {
+			char *s = p;
+			while (*s == '.')
+				s++;
+			if (*s == ' ' && s[1])
+				strvec_push(headers, s + 1);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	buf_free(&err);
+	return r;
+}
+
+/*
+ * Scan 1 finds every header (-H with -sys-header-deps, the build's own
+ * dependency options left out). Scan 2, only when the build asked for a
+ * depfile, writes it exactly as the build asked.
+ */
+static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char **depfile)
+{
+	struct strvec a1 = STRVEC_INIT, a2 = STRVEC_INIT;
+	bool deps = false;
+	strvec_push(&a1, argv[0]);
+	strvec_push(&a2, argv[0]);
+	for (size_t i = 1; argv[i]; i++) {
+		int k = opt_index(argv[i]);
+		if (!strcmp(argv[i], "-o") && argv[i + 1]) {
+			i++;
+			continue;
+		}
+		strvec_push(&a2, argv[i]);
+		if (k >= 0 && (cc1_opts[k].kind == C_DROP1 || cc1_opts[k].kind == C_DROP0)) {
+			if (!strcmp(argv[i], "-dependency-file")) {
+				deps = true;
+				free(*depfile);
+				*depfile = argv[i + 1] ? xstrdup(argv[i + 1]) : NULL;
+			}
+			if (cc1_opts[k].kind == C_DROP1 && argv[i + 1])
+				strvec_push(&a2, argv[++i]);
+			continue;
+		}
+		strvec_push(&a1, argv[i]);
+	}
+	static const char *const tail1[] = {"-E", "-H", "-sys-header-deps", "-o", "/dev/null"};
+	static const char *const tail2[] = {"-E", "-o", "/dev/null"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(tail1); i++)
+		strvec_push(&a1, tail1[i]);
+	for (size_t i = 0; i < GG_ARRAY_LEN(tail2); i++)
+		strvec_push(&a2, tail2[i]);
+	int r = host_run(m, &a1, headers);
+	if (r == 0 && deps)
+		r = host_run(m, &a2, NULL);
+	strvec_free(&a1);
+	strvec_free(&a2);
+	return r;
+}
+
+static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
+                     struct model_outputs *outputs)
+{
+	char **argv = cmd->argv.v;
+	struct thunk t;
+	thunk_init(&t);
+	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
+	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, headers = STRVEC_INIT;
+	char *out_where = NULL, *depfile = NULL;
+	const char *src = NULL;
+	int r = 0;
+	strvec_push(&args, "-cc1");
+	for (size_t i = 2; argv[i] && r == 0; i++) {
+		const char *a = argv[i];
+		int k = opt_index(a);
+		if (starts(a, "-fdebug-compilation-dir=") ||
+		    starts(a, "-fcoverage-compilation-dir=")) {
+			/* the host's cwd: keep the thunk free of host paths */
+			strvec_push_take(&args,
+			                 xasprintf("%.*s.", (int)(strchr(a, '=') - a + 1), a));
+			continue;
+		}
+		if (k < 0) {
+			char *w;
+			r = model_rewrite_generic(m, &t, a, &w);
+			if (r == 0)
+				strvec_push_take(&args, w);
+			continue;
+		}
+		if (cc1_opts[k].kind == C_DROP0)
+			continue;
+		const char *v = argv[i + 1];
+		if (!v) {
+			r = gg_error("%s without its value", a);
+			break;
+		}
+		i++;
+		char *w = NULL;
+		switch (cc1_opts[k].kind) {
+		case C_DIR:
+			strvec_push(&args, a);
+			strvec_push_take(&args, model_map(m, v));
+			break;
+		case C_FILE:
+			r = model_stage_input(m, &t, temps, &tn, v, &w);
+			if (r == 0) {
+				strvec_push(&args, a);
+				strvec_push_take(&args, w);
+			}
+			break;
+		case C_OUT:
+			r = model_stage_output(m, v, temps, &tn, &outs, &out_where);
+			if (r == 0) {
+				strvec_push(&args, a);
+				strvec_push(&args, out_where);
+			}
+			break;
+		case C_KEEP1:
+			strvec_push(&args, a);
+			if (!strcmp(a, "-x") && argv[i + 1]) {
+				/* the source follows "-x LANG" */
+				strvec_push(&args, v);
+				src = argv[++i];
+				r = model_stage_input(m, &t, temps, &tn, src, &w);
+				if (r == 0)
+					strvec_push_take(&args, w);
+			} else {
+				strvec_push(&args, v);
+			}
+			break;
+		case C_DROP1:
+		case C_DROP0: break;
+		}
+	}
+	if (r == 0 && !src)
+		r = gg_error("no input after -x in clang's command");
+	if (r == 0 && outs.n != 1)
+		r = gg_error("clang's command has no -o");
+	if (r == 0)
+		r = scan(m, argv, &headers, &depfile);
+	if (r == 0 && depfile)
+		strvec_push(&m->sides, depfile);
+	for (size_t i = 0; r == 0 && i < headers.n; i++)
+		r = model_add_input(m, &t, headers.v[i], NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde)
+		strvec_push_take(&t.env, xasprintf("SOURCE_DATE_EPOCH=%s", sde));
+	if (r == 0)
+		r = tbuild_set_program(m->store, &t, argv[0], "clang", m->realpath, args.v, args.n);
+	if (r == 0) {
+		strvec_push(&t.outputs, out_where);
+		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
+	}
+	thunk_free(&t);
+	temp_names_free(&tn);
+	strvec_free(&args);
+	strvec_free(&outs);
+	strvec_free(&headers);
+	free(out_where);
+	free(depfile);
+	return r;
+}
+
+static int model_ldcmd(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
+                       struct model_outputs *outputs)
+{
+	struct link_job job = {
+	    .args = cmd->argv.v + 1,
+	    .nargs = cmd->argv.n - 1,
+	    .linker = cmd->argv.v[0],
+	    .driver = m->tool,
+	    .temps = temps,
+	};
+	struct gg_name name;
+	char *out = NULL, *where = NULL;
+	int r = model_link(m, &job, &name, &out, &where);
+	if (r == 0) {
+		struct gg_ref ref = {name, where};
+		if (model_is_temp(temps, out))
+			r = gg_error("the link writes a temp file");
+		else
+			model_outputs_add(outputs, out, &ref);
+	}
+	free(out);
+	free(where);
+	return r;
+}
+
+static int run_plan(struct model_ctx *m, struct plan *plan, struct model_temps *temps,
+                    struct model_outputs *outputs)
+{
+	int r = 0;
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		struct plan_cmd *c = &plan->v[i];
+		const char *prog = c->argv.v[0];
+		const char *b = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+		if (!strcmp(prog, "(in-process)"))
+			continue;
+		if (c->pipe_out)
+			r = gg_error("a piped command");
+		else if (c->argv.n > 1 && !strcmp(c->argv.v[1], "-cc1"))
+			r = model_cc1(m, c, temps, outputs);
+		else if (!strcmp(b, "ld") || starts(b, "ld."))
+			r = model_ldcmd(m, c, temps, outputs);
+		else
+			r = gg_error("clang would run %s%s%s, which has no model", b,
+			             c->argv.n > 1 ? " " : "", c->argv.n > 1 ? c->argv.v[1] : "");
+	}
+	return r;
+}
+
+int model_clang(struct model_ctx *m)
+{
+	return model_driver(m, run_plan);
+}
