@@ -519,6 +519,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			ret = sandbox_run(&spec, &sr);
 		}
 		r->t_run_end = now_ns();
+		r->leftovers = sr.leftovers;
 		if (ret == 0 && by_deadline && sr.timed_out) {
 			r->outcome = EXEC_PROGRAM_FAILED;
 			r->deadline_hit = r->timed_out = true;
@@ -555,6 +556,12 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->limit_hit = true;
 				r->why = limit;
+			} else if (sr.supervisor_lost) {
+				r->outcome = EXEC_PROGRAM_FAILED;
+				r->why =
+				    xstrdup("its supervisor was killed before the program's end "
+				            "was seen (unsandboxed, the program runs as you and "
+				            "can do that): what it started may still run");
 			} else if (sr.timed_out || !WIFEXITED(sr.wait_status) ||
 			           WEXITSTATUS(sr.wait_status) != 0) {
 				r->outcome = EXEC_PROGRAM_FAILED;

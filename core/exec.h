@@ -66,6 +66,7 @@ struct exec_result {
 	bool timed_out, isolated;
 	bool limit_hit;    /* stopped at the memory or process limit (why says which) */
 	bool deadline_hit; /* stopped at (or not started for) exec_opts.deadline_ns */
+	int leftovers;     /* processes the program left running, ended after it (plain mode) */
 	char *stderr_tail; /* last bytes of stderr (malloc'd, may be empty) */
 	char *why;         /* for EXEC_PROGRAM_FAILED: one line saying what went wrong */
 	struct memo outputs;

@@ -33,8 +33,9 @@
  *
  * Without namespaces (or with spec->no_isolation) the program runs with ROOT
  * as its cwd, in its own session, under a supervisor that plays init's part
- * (reports the status, kills the program's group on a timeout, at its end
- * and on EOF of the lifeline). Whether namespaces work is probed
+ * (reports the status, kills the program's group on a timeout, and at its
+ * end and on EOF of the lifeline everything the program left, detached or
+ * not: the supervisor is the run's child subreaper). Whether namespaces work is probed
  * once by running the real isolated setup in an empty temporary directory.
  *
  * Everything the child needs is prepared before the clone: between clone and
@@ -77,6 +78,7 @@
 #define SANDBOX_HOSTNAME "gg"
 #define TIMEOUT_SIGNAL   SIGUSR1    /* parent -> init: time is up */
 #define KILL_GRACE_NS    200000000u /* then init itself is killed */
+#define LEFTOVER_KILL_MS 5000       /* what a run left must be gone by then */
 
 /* Messages from the child processes on the report pipe. */
 enum { MSG_SETUP = 1, MSG_EXEC, MSG_STATUS };
@@ -101,6 +103,7 @@ enum {
 	STEP_FORK,
 	STEP_CHDIR,
 	STEP_RLIMIT,
+	STEP_SUBREAPER,
 };
 static const char *const step_names[] = {
     [STEP_SYNC] = "waiting for the uid map",
@@ -118,6 +121,7 @@ static const char *const step_names[] = {
     [STEP_FORK] = "forking the program",
     [STEP_CHDIR] = "changing to the root directory",
     [STEP_RLIMIT] = "setting resource limits",
+    [STEP_SUBREAPER] = "becoming the child subreaper of the run",
 };
 
 static const char *step_name(int step)
@@ -256,35 +260,146 @@ static void init_on_timeout(int sig)
 	errno = e;
 }
 
+/* ---- ending what a program leaves (raw system calls only) ---- */
+
+/* The record getdents64 returns (glibc declares none for the raw call). */
+struct dirent64_raw {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* A decimal pid, or 0 when s is not one. */
+static pid_t parse_pid(const char *s)
+{
+	long v = 0;
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (1l << 30))
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return (pid_t)v;
+}
+
+/* Whether /proc/NAME/stat says the process is alive and a child of self.
+ * "pid (comm) state ppid ...": comm may hold anything but ends at the last ')'. */
+static bool is_live_child(const char *name, pid_t self)
+{
+	char path[64] = "/proc/", st[512];
+	size_t n = strlen(path), l = strlen(name);
+	if (n + l + sizeof "/stat" > sizeof path)
+		return false;
+	memcpy(path + n, name, l);
+	memcpy(path + n + l, "/stat", sizeof "/stat");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t r = read(fd, st, sizeof st - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	st[r] = 0;
+	char *p = strrchr(st, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+		return false;
+	char state = p[2];
+	if (state == 'Z' || state == 'X')
+		return false;
+	long ppid = 0;
+	for (p += 4; *p >= '0' && *p <= '9' && ppid < (1l << 30); p++)
+		ppid = ppid * 10 + (*p - '0');
+	return *p == ' ' && ppid == (long)self;
+}
+
+/* Sends SIGKILL to every living child of this process, found in /proc
+ * (what a run leaves is in no list of ours). */
+static void kill_children(void)
+{
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	pid_t self = getpid();
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64_raw *e = (struct dirent64_raw *)(void *)(buf + off);
+			off += e->d_reclen;
+			pid_t pid = parse_pid(e->d_name);
+			if (pid > 0 && pid != self && is_live_child(e->d_name, self))
+				kill(pid, SIGKILL);
+		}
+	}
+	close(dfd);
+}
+
+/*
+ * Kills every child of this process, and in turn what each leaves (the
+ * caller is a child subreaper: a process whose parent dies becomes ours),
+ * reaping them, until none is left, not even a zombie. How many were
+ * reaped, or -1 when some are still there after timeout_ms. Raw system
+ * calls only: a run's supervisor, forked from a threaded process, calls it.
+ */
+static int end_children(uint64_t timeout_ms)
+{
+	uint64_t end = now_ns() + timeout_ms * 1000000u;
+	int reaped = 0;
+	for (;;) {
+		pid_t w;
+		while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+			reaped++;
+		if (w < 0 && errno == ECHILD)
+			return reaped;
+		kill_children();
+		if (now_ns() >= end)
+			return -1;
+		struct timespec ts = {0, 1000000}; /* 1 ms: let them die and be reaped */
+		nanosleep(&ts, NULL);
+	}
+}
+
 /*
  * The rest of init's life, once the program pid is started: reap every
- * child as it ends; when the program ends, kill the rest (in a namespace:
- * background processes end with the program; in plain mode they are left
- * to run on, as without gg) and report its status once all are reaped. On
- * EOF of the lifeline (gg died) kill everything and exit. SIGCHLD
+ * child as it ends; when the program ends, end the rest and report its
+ * status (with how many processes it left running) once all are reaped.
+ * In a namespace kill(-1) reaches all of them. In plain mode the supervisor
+ * is the run's child subreaper, so whatever the program detached (setsid,
+ * a double fork) is its descendant: it kills the program's group and then
+ * its children, and theirs, until none is left (end_children). On EOF of
+ * the lifeline (gg died) it ends everything the same way and exits. SIGCHLD
  * is blocked and read from sfd, so no wake-up is lost between a reap and
  * the poll.
  */
-static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd)
+static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd, bool isolated)
 {
-	int status = -1;
+	int status = 0, left = 0;
+	bool ended = false;
 	for (;;) {
 		int st;
 		pid_t w;
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (w == pid) {
 				status = st;
-				if (kill_target == -1)
+				ended = true;
+				if (isolated)
 					kill(-1, SIGKILL);
+			} else if (ended) {
+				left++;
 			}
 		}
-		if (w < 0 && errno == ECHILD)
-			break; /* all reaped */
+		if ((w < 0 && errno == ECHILD) || (ended && !isolated))
+			break;
 		struct pollfd p[2] = {{c->life_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
 		/* Without a signalfd, look again every 10 ms. */
 		int n = poll(p, sfd >= 0 ? 2 : 1, sfd >= 0 ? -1 : 10);
 		if (n > 0 && p[0].revents) {
 			kill(kill_target, SIGKILL); /* gg is gone */
+			if (!isolated)
+				(void)end_children(LEFTOVER_KILL_MS); /* and what it detached */
 			_exit(127);
 		}
 		if (n > 0 && p[1].revents) {
@@ -293,9 +408,18 @@ static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd)
 				;
 		}
 	}
-	if (status == -1)
+	int err = 0;
+	if (!isolated) {
+		kill(kill_target, SIGKILL); /* its group: one signal for most of them */
+		int n = end_children(LEFTOVER_KILL_MS);
+		if (n < 0)
+			err = ETIMEDOUT;
+		else
+			left += n;
+	}
+	if (!ended)
 		_exit(127);
-	report(c->report_fd, MSG_STATUS, 0, 0, status);
+	report(c->report_fd, MSG_STATUS, left, err, status);
 	_exit(0);
 }
 
@@ -326,7 +450,7 @@ static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolat
 	/* Hold no files but the report pipe, the lifeline and the signalfd. */
 	int keep[] = {c->report_fd, c->life_fd, sfd};
 	close_all_except(keep, sfd >= 0 ? 3 : 2);
-	supervise(c, pid, sfd);
+	supervise(c, pid, sfd, isolated);
 }
 
 /* pid 1 of the sandbox: set up the mounts, fork the program, reap, report. */
@@ -411,6 +535,8 @@ static _Noreturn void plain_child(const struct child_ctx *c)
 		_exit(127); /* the parent gave up */
 	close(c->sync_fd);
 	setsid(); /* not in gg's group: a terminal's Ctrl-C goes to gg alone */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) /* what it detaches stays ours */
+		child_fail(c, MSG_SETUP, STEP_SUBREAPER);
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_CHDIR);
 	setup_stdio(c);
@@ -848,7 +974,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 
 	/* Everything the children wrote is in the pipe once pid has exited. */
 	struct msg m;
-	bool have_status = false;
+	bool have_status = false, leftovers_alive = false;
 	for (;;) {
 		ssize_t n = read(rep[0], &m, sizeof m);
 		if (n < 0 && errno == EINTR)
@@ -858,6 +984,8 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		if (m.kind == MSG_STATUS) {
 			have_status = true;
 			status = m.status;
+			result->leftovers = m.step;
+			leftovers_alive = m.err != 0;
 		} else if (!fail->kind) {
 			*fail = m;
 		}
@@ -872,6 +1000,16 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		         step_name(fail->step), strerror(fail->err));
 		goto out;
 	}
+	if (leftovers_alive) {
+		gg_error("%s: processes it left running are still alive after %d ms of SIGKILL",
+		         spec->exe, LEFTOVER_KILL_MS);
+		goto out;
+	}
+	/* Unisolated, the program runs as we do and can kill its supervisor:
+	 * then nothing ended what it left, and its own status is unknown. */
+	if (!isolated && !have_status && !result->timed_out && !result->cancelled &&
+	    !result->procs_limit)
+		result->supervisor_lost = true;
 	/* It may have finished on its own just before the kill. */
 	if (have_status && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
 		result->timed_out = result->cancelled = result->procs_limit = false;
@@ -894,63 +1032,13 @@ int sandbox_adopt_leftovers(void)
 	return 0;
 }
 
-/* Sends SIGKILL to every child of this process (read from /proc: what a run
- * leaves is not in any list of ours); how many. */
-static int kill_children(void)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	pid_t self = getpid();
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == self)
-			continue;
-		char path[64], st[512];
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t r = read(fd, st, sizeof st - 1);
-		close(fd);
-		if (r <= 0)
-			continue;
-		st[r] = 0;
-		/* "pid (comm) state ppid ...": comm may hold anything but ends at the last ')' */
-		char *p = strrchr(st, ')');
-		char state;
-		long ppid;
-		if (!p || sscanf(p + 1, " %c %ld", &state, &ppid) != 2 || ppid != self ||
-		    state == 'Z' || state == 'X')
-			continue;
-		if (kill((pid_t)pid, SIGKILL) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 int sandbox_kill_leftovers(uint64_t timeout_ms)
 {
-	uint64_t end = now_ns() + timeout_ms * 1000000u;
-	int reaped = 0;
-	for (;;) {
-		pid_t w;
-		while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
-			reaped++;
-		if (w < 0 && errno == ECHILD)
-			return reaped; /* no child left, not even a zombie */
-		kill_children();
-		if (now_ns() >= end)
-			return gg_error("processes a thunk left are still alive after %llu ms of "
-			                "SIGKILL",
-			                (unsigned long long)timeout_ms);
-		struct timespec ts = {0, 1000000}; /* 1 ms: let them die and be reaped */
-		nanosleep(&ts, NULL);
-	}
+	int n = end_children(timeout_ms);
+	if (n < 0)
+		return gg_error("processes a thunk left are still alive after %llu ms of SIGKILL",
+		                (unsigned long long)timeout_ms);
+	return n;
 }
 
 int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result)

@@ -49,10 +49,13 @@ struct sandbox_spec {
 struct sandbox_result {
 	int wait_status; /* as from waitpid(), of the program */
 	bool timed_out;
-	bool cancelled;   /* killed because cancel_fd became readable */
-	bool procs_limit; /* killed because a fork failed at the cgroup's process limit */
-	bool isolated;    /* false if it ran in plain-directory mode */
-	int exec_errno;   /* when sandbox_run fails because execve failed: its errno */
+	bool cancelled;       /* killed because cancel_fd became readable */
+	bool procs_limit;     /* killed because a fork failed at the cgroup's process limit */
+	bool isolated;        /* false if it ran in plain-directory mode */
+	int leftovers;        /* processes it left running, ended after it exited */
+	bool supervisor_lost; /* plain mode: its supervisor died before reporting (the
+	                       * program, running as us, may have killed it) */
+	int exec_errno;       /* when sandbox_run fails because execve failed: its errno */
 	uint64_t wall_ns, cpu_ns;
 };
 
@@ -69,16 +72,21 @@ bool sandbox_available(void);
 const char *sandbox_unavailable_reason(void);
 
 /*
- * Without a pid namespace or a control group nothing contains what a program
- * starts: a process it detaches (setsid, a double fork, its supervisor
- * killed) outlives the run. A process that runs thunks one after another
- * there (gg worker under Lambda) calls sandbox_adopt_leftovers() once: it
- * becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so that every such
- * process stays its descendant instead of becoming init's. Between runs,
- * when it has no child of its own, sandbox_kill_leftovers() kills all its
- * children with SIGKILL and reaps them, and what they leave in turn, until
- * none is left. It returns how many it ended, or -1 with an error when some
- * are still there after timeout_ms.
+ * Without a pid namespace nothing contains what a program starts: a process
+ * it detaches (setsid, a double fork) would outlive the run. So in plain
+ * mode each run's supervisor is a child subreaper (PR_SET_CHILD_SUBREAPER):
+ * every such process stays its descendant instead of becoming init's, and
+ * when the program exits (or gg dies) the supervisor kills and reaps them
+ * all, before sandbox_run returns (result->leftovers says how many).
+ *
+ * The same two steps serve a process that runs thunks one after another
+ * with nothing around it (gg worker under Lambda), as a net for a
+ * supervisor the program itself killed: sandbox_adopt_leftovers() once
+ * makes it a child subreaper; between runs, when it has no child of its
+ * own, sandbox_kill_leftovers() kills all its children with SIGKILL and
+ * reaps them, and what they leave in turn, until none is left. It returns
+ * how many it ended, or -1 with an error when some are still there after
+ * timeout_ms.
  */
 int sandbox_adopt_leftovers(void);
 int sandbox_kill_leftovers(uint64_t timeout_ms);

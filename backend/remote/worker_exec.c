@@ -348,6 +348,10 @@ static void run_request(struct worker *w, const char *storage_uri, const struct 
 		int r = w->fake_exec ? fake_exec(w->store, &rq->thunk, &t, &er)
 		                     : exec_thunk(w->store, &t, &eo, &er);
 		t2 = now_ns();
+		if (er.leftovers > 0 && w->verbose)
+			fprintf(stderr,
+			        "gg worker: %s: ended %d processes the thunk left running\n",
+			        rq->thunk.s, er.leftovers);
 		if (r < 0) {
 			set_infra(rs, "%s", gg_last_error());
 		} else if (er.deadline_hit) {

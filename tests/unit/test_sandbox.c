@@ -4,7 +4,8 @@
  * outputs appear on the host while mount points vanish, undeclared host
  * files and the host's network are unreachable, timeouts kill the whole
  * namespace, exec failures are errors, the plain-directory mode, inputs that
- * claim /tmp or /dev, rlimits, and concurrent use from several threads.
+ * claim /tmp or /dev, rlimits, and concurrent use from several threads;
+ * in plain mode, what a program detaches is ended before the run returns.
  * Programs are /bin/sh and bash copied with their closure (closure.c).
  *
  * GG_SANDBOX_BENCH=N additionally times N runs of a static do-nothing
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -320,6 +322,46 @@ static void test_timeout(void)
 	free(root);
 }
 
+/* Reads the pid a program wrote to ROOT/NAME; 0 when there is none. */
+static pid_t read_pid(const char *root, const char *name)
+{
+	char *p = xasprintf("%s/%s", root, name), *text = slurp(p);
+	pid_t pid = (pid_t)atol(text);
+	free(text);
+	free(p);
+	return pid;
+}
+
+/* Plain mode: what the program detaches (its own session, its parent gone)
+ * is killed and reaped before sandbox_run returns, and counted. */
+static void test_plain_leftovers(void)
+{
+	char *root = make_root(&sh);
+	struct run r =
+	    run_sh(root,
+	           "/usr/bin/setsid /bin/sh -c 'echo $$ > daemon.pid; exec /bin/sleep 60' "
+	           "</dev/null >/dev/null 2>&1 & "
+	           "while [ ! -s daemon.pid ]; do :; done; exit 0",
+	           true);
+	CHECK(exited(&r, 0));
+	pid_t pid = read_pid(root, "daemon.pid");
+	CHECK(pid > 0);
+	/* gone (reaped, not a zombie): the supervisor was its subreaper */
+	CHECK(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH);
+	CHECK(r.res.leftovers >= 1);
+	CHECK(!r.res.supervisor_lost);
+	run_free(&r);
+	/* nothing left: nothing counted */
+	r = run_sh(root, "exit 0", true);
+	CHECK(exited(&r, 0) && r.res.leftovers == 0);
+	run_free(&r);
+	/* the program kills its supervisor: said, not taken for its status */
+	r = run_sh(root, "kill -9 $PPID; exit 0", true);
+	CHECK(r.ret == 0 && r.res.supervisor_lost);
+	run_free(&r);
+	free(root);
+}
+
 static void test_exec_failure(void)
 {
 	char *root = make_root(NULL);
@@ -576,5 +618,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_hermetic, test_network,
-          test_timeout, test_exec_failure, test_no_leaks, test_no_isolation, test_claimed_names,
-          test_rlimits, test_threads, bench, teardown)
+          test_timeout, test_plain_leftovers, test_exec_failure, test_no_leaks, test_no_isolation,
+          test_claimed_names, test_rlimits, test_threads, bench, teardown)
