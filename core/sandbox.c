@@ -1027,9 +1027,8 @@ out:
 
 int sandbox_adopt_leftovers(void)
 {
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-		return gg_error_errno("prctl(PR_SET_CHILD_SUBREAPER)");
-	return 0;
+	int r = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	return r < 0 ? gg_error_errno("prctl(PR_SET_CHILD_SUBREAPER)") : 0;
 }
 
 int sandbox_kill_leftovers(uint64_t timeout_ms)

@@ -12,6 +12,9 @@
 #     accepted for its request id
 #   - a thunk that answers its own invocation with a reply for another
 #     thunk: the client refuses it, naming both
+#   - a thunk that leaves a forger and then kills its run's supervisor (the
+#     per-run subreaper that ends what a thunk detaches): it fails saying so,
+#     and the worker's own subreaper still ends the forger before it replies
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 curl sh setsid setpriv base64 sha256sum
@@ -92,5 +95,21 @@ check "a reply for another thunk is refused: the force fails" [ $st -ne 0 ]
 check "naming both thunks" grep -q "answered for thunk $t4 instead of $t3" f3.err || cat f3.err
 check "the worker's own reply came later and was rejected" \
 	wait_for 100 grep -q "^response .* rejected (not the invocation being served)" "$EV"
+# A thunk that leaves a forger, then kills its supervisor.
+t6=$(gg thunk "${env_[@]}" -o o -- sh -c 'sleep 1; echo genuine6 > o')
+forged_reply "$t6" FORGED6 "$T/forged6.json"
+t5=$(gg thunk -i forger.sh "${env_[@]}" -e "FORGED=$T/forged6.json" -e "FLOG=$T/flog/forger5" -e GG_TEST_MARK=forger5-$$ -o o -- \
+	sh -c 'setsid sh -c "sh forger.sh </dev/null >/dev/null 2>&1 &"; sleep 0.3; kill -9 $PPID; echo five > o')
+gg force --no-progress --retries 0 -e lambda=gg-fn --stdout "$t5#o" >f5.out 2>f5.err
+st=$?
+check "a thunk that kills its supervisor fails" [ $st -ne 0 ]
+check "saying its supervisor was killed" grep -q 'supervisor was killed' f5.err || cat f5.err
+leftover=$(marked GG_TEST_MARK=forger5-$$)
+check "its forger is gone all the same once the reply is in" [ -z "$leftover" ]
+[ -z "$leftover" ] || ps -o pid,ppid,pgid,sid,user,args -p "$(echo $leftover | tr ' ' ,)"
+check "that forger had started" grep -q '^started while' "$T/flog/forger5"
+gg force --no-progress -e lambda=gg-fn --stdout "$t6#o" >f6.out 2>f6.err
+check "the next invocation's output is genuine" grep -qx genuine6 f6.out || cat f6.out f6.err
+check "that forger never posted" bash -c "! grep -q '^forged' '$T/flog/forger5'"
 check "no sanitizer report from the worker" bash -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' '$LAMBDA_RT_ROOT/function.log'"
 finish
