@@ -80,7 +80,9 @@ static const char help[] =
     "\n"
     "Environment: GG_INFER_BASE (the directory thunk paths are relative to;\n"
     "default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR,\n"
-    "GG_INFER_NS=off (models first on PATH: absolute paths are not caught).\n";
+    "GG_INFER_NS=off (models first on PATH: absolute paths are not caught),\n"
+    "GG_INFER_SHARE_DIR (-g compiles below it record \".\" as their directory,\n"
+    "so checkouts at different paths share results).\n";
 
 static const struct {
 	const char *name;

@@ -674,8 +674,8 @@ static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
 		if (eq && dbg && !strncmp(m->cwd, v, ol))
 			cwd = xasprintf("%s%s", eq + 1, m->cwd + ol);
 	}
-	if (!cwd)
-		cwd = xstrdup(m->cwd);
+	if (!cwd) /* $GG_INFER_SHARE_DIR: relative, so the thunk names no host directory */
+		cwd = xstrdup(m->share ? "." : m->cwd);
 	if (debug) {
 		strvec_push_take(args, xasprintf("-fdebug-prefix-map=/=%s", cwd));
 		/* GCC maps DWARF 5's line-table directory 0 (the comp dir) twice:
