@@ -135,12 +135,13 @@ check-slow: tests
 	for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
 # The slower tier, part two: real projects (zlib, json-c with Make and Ninja,
-# ...) from Debian's source packages, each configured and inferred through its
+# libyaml, xz-utils, Lua) from Debian's source packages, each configured and inferred through its
 # own build system, forced through a mount, its test suite run there, every
 # output equal to a plain build's. The first run fetches the sources.
 check-projects: tests
-	@rc=0; for t in tests/projects/*.sh; do echo "== $$t"; s=$$(date +%s); \
-		bash $$t $(BUILD) || rc=1; echo "   ($$(($$(date +%s) - s)) s)"; done; exit $$rc
+	@rc=0; all=$$(date +%s); for t in tests/projects/*.sh; do echo "== $$t"; s=$$(date +%s); \
+		bash $$t $(BUILD) || rc=1; echo "   ($$(($$(date +%s) - s)) s)"; done; \
+		echo "== check-projects: $$(($$(date +%s) - all)) s in all"; exit $$rc
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.

@@ -65,7 +65,7 @@ row() { # LABEL "WALL CPU" "BASE_WALL BASE_CPU"
 	echo "$2 $3" | awk -v l="$1" '{ printf "  %-26s %7.2f s %6.2fx   cpu %7.2f s %6.2fx\n", l, $1, $1 / $3, $2, $2 / $4 }'
 }
 
-# ---- lua5.4: upstream's Makefile (see tests/e2e/infer_upstream.sh) ----
+# ---- lua5.4: upstream's Makefile (prepared as tests/projects/lua.sh does) ----
 lua_src=
 lua_prep() { # DEST
 	[ -n "$lua_src" ] || lua_src=$("$here/../tests/fetch-deb-src.sh" lua5.4 | tail -n1)

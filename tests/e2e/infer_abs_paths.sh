@@ -44,11 +44,11 @@ all: prog hello
 add.o: add.c
 	/usr/bin/cc -O2 -c add.c
 mul.o: mul.c
-	\$(CC) -O2 -c mul.c
+	env -i \$(CC) -O2 -c mul.c
 main.o: main.c
 	\$(CURDIR)/tools/mycc -O2 -c main.c
 hello.o: hello.cc
-	/usr/bin/c++ -O2 -c hello.cc
+	env -i /usr/bin/c++ -O2 -c hello.cc
 libm6.a: add.o mul.o
 	/usr/bin/ar rcs libm6.a add.o mul.o
 prog: main.o libm6.a
@@ -81,6 +81,8 @@ check "the summary counts 7 deferred outputs, 0 real runs" \
 	grep -q 'gg infer: 7 outputs deferred as placeholders, 0 commands ran for real' ../infer.out
 check "the C++ compile went to the g++-class model" grep -q 'c++: hello.o -> T' .gg/infer.log
 check "the symlink of its own reached the gcc model" grep -q ': main.o -> T' .gg/infer.log
+check "both compiles started with a cleared environment (env -i) took gg infer's variables from a parent" \
+	bash -c '[ "$(grep -c "started with a cleared environment: gg infer.s variables taken from its parent process [0-9]*$" .gg/infer.log)" = 2 ]'
 
 timeout 300 gg force prog hello >../force.out 2>&1
 check "forcing prog and hello succeeds" [ $? -eq 0 ]
@@ -106,6 +108,24 @@ check "GG_INFER_NS=off: a note names what is not caught" \
 check "GG_INFER_NS=off: /usr/bin/cc itself is not modelled (only the as it runs by name)" \
 	bash -c '! grep -q "cc: add.o" .gg/infer.log && grep -q "as: add.o -> T" .gg/infer.log'
 cd ..
+
+# A compile with a cleared environment whose parents are gone (detached from
+# the build, reparented): nothing can give it gg infer's variables. It fails
+# with a message saying so, never "unknown command" or a silent real run.
+mkdir orphan
+cat >orphan/add.c <<'EOF'
+int add(int a, int b) { return a + b; }
+EOF
+cat >orphan/detach.sh <<'EOF'
+#!/bin/sh
+# Starts the compile with an empty environment, once this script has exited.
+env -i /bin/sh -c 'while [ "$(cut -d" " -f4 /proc/$$/stat)" = "$1" ]; do sleep 0.02; done
+/usr/bin/cc -c add.c -o add.o 2>detached.err; echo $? >detached.rc' _ $$ &
+EOF
+printf 'all:\n\tsh ./detach.sh && while [ ! -s detached.rc ]; do sleep 0.05; done\n' >orphan/Makefile
+(cd orphan && gg init . >/dev/null && timeout 120 gg infer make >../orphan.out 2>&1)
+check "a detached compile with no gg infer variables anywhere fails (127), saying why" \
+	bash -c '[ "$(cat orphan/detached.rc)" = 127 ] && grep -q "^gg: /usr/bin/cc is gg bound over a tool by gg infer, started without gg infer.s environment (GG_INFER_TOOLS), and no parent process has it" orphan/detached.err && [ ! -e orphan/add.o ]'
 
 # Without root: a user namespace, and the models keep only what returning to
 # gg infer's namespace needs. As root, the same as user nobody.

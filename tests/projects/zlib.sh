@@ -2,8 +2,11 @@
 # zlib (Debian's source package) through its own ./configure, with Debian's
 # compiler flags (-g included): inferred and
 # forced through a ggfs mount, its own `make test` run through the mount,
-# every object, library and program equal to a plain build's, and one
-# edit rebuilt equal to a clean plain build. See tests/projects-lib.sh.
+# every object, library and program equal to a plain build's, and then
+# tests/projects/zlib.steps through the rebuild harness (edits of a header
+# and a .c file, a revert, an edit, revert and edit again within one second,
+# unchanged rebuilds served from the memo), each step equal to a clean plain
+# build. See tests/projects-lib.sh.
 . "$(dirname "$0")/../projects-lib.sh"
 proj_setup "${1:?usage: $0 BUILD_DIR}" zlib
 need dpkg-buildflags

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -93,6 +94,16 @@ int main(int argc, char **argv)
 	const char *bound = infer_bound_model(argv[0]);
 	if (bound)
 		return infer_model_main(bound, argc, argv);
+	if (infer_bound_orphan()) {
+		const char *fn = (const char *)getauxval(AT_EXECFN);
+		fprintf(stderr,
+		        "gg: %s is gg bound over a tool by gg infer, started without gg infer's "
+		        "environment (GG_INFER_TOOLS), and no parent process has it (a process "
+		        "detached from the build?): it can neither be modelled nor run the real "
+		        "tool\n",
+		        fn ? fn : argv[0]);
+		return 127;
+	}
 	if (getenv("GG_INFER_REALPATH") && infer_is_model(base))
 		return infer_model_main(base, argc, argv);
 	if (argc < 2) {

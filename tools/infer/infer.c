@@ -81,7 +81,9 @@ static const char help[] =
     "\n"
     "Environment: GG_INFER_BASE (the directory thunk paths are relative to;\n"
     "default: here), GG_INFER_BYPASS=1 (models run the real tools), GG_DIR,\n"
-    "GG_INFER_NS=off (models first on PATH: absolute paths are not caught).\n";
+    "GG_INFER_NS=off (models first on PATH: absolute paths are not caught),\n"
+    "GG_INFER_SHARE_DIR (-g compiles below it record \".\" as their directory,\n"
+    "so checkouts at different paths share results).\n";
 
 static const struct {
 	const char *name;
@@ -256,13 +258,122 @@ static void ns_tools(const char *search, const char *self, struct strvec *files,
 	}
 }
 
+/* The parent of process `pid` (/proc/PID/stat), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	struct buf b = BUF_INIT;
+	int ppid = 0;
+	if (read_file(path, &b, 4096) == 0 && b.len) {
+		/* "PID (COMM) STATE PPID ...": COMM may hold spaces and ')' */
+		const char *r = memrchr(b.data, ')', b.len);
+		char state;
+		if (!r || sscanf(r + 1, " %c %d", &state, &ppid) != 2)
+			ppid = 0;
+	}
+	buf_free(&b);
+	return (pid_t)ppid;
+}
+
+/* Does a $GG_INFER_TOOLS list ("FILE=MODEL" lines) name FILE `real`? */
+static bool tools_list_names(const char *list, const char *real)
+{
+	size_t n = strlen(real);
+	for (const char *p = list; *p;) {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl ? nl : p + strlen(p);
+		if ((size_t)(end - p) > n && p[n] == '=' && !strncmp(p, real, n))
+			return true;
+		p = nl ? nl + 1 : end;
+	}
+	return false;
+}
+
+/* The process whose environment gave gg infer's variables (0: our own). */
+static pid_t env_donor;
+
+/*
+ * A tool the build started with a cleared environment (`env -i /usr/bin/cc`)
+ * still reaches this binary through its bind, but without $GG_INFER_*. Takes
+ * gg infer's variables (GG_INFER_* and GG_DIR, nothing else: the rest stays
+ * as the build set it) from the nearest ancestor that has $GG_INFER_TOOLS,
+ * if that list names the file the exec reached (`real`). False when no
+ * ancestor has it (a detached process whose parents are gone).
+ */
+static bool env_recover(const char *real)
+{
+	pid_t p = getppid();
+	for (int depth = 0; p > 1 && depth < 256; p = parent_of(p), depth++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/environ", (int)p);
+		struct buf b = BUF_INIT;
+		if (read_file(path, &b, 1u << 22) < 0) {
+			buf_free(&b); /* not ours to read: look further up */
+			continue;
+		}
+		const char *tools = NULL;
+		for (size_t i = 0; i < b.len; i += strnlen(b.data + i, b.len - i) + 1)
+			if (!strncmp(b.data + i, ENV_TOOLS "=", strlen(ENV_TOOLS) + 1))
+				tools = b.data + i + strlen(ENV_TOOLS) + 1;
+		bool ours = tools && b.data[b.len - 1] == 0 && tools_list_names(tools, real);
+		for (size_t i = 0; ours && i < b.len; i += strlen(b.data + i) + 1) {
+			char *e = b.data + i, *eq = strchr(e, '=');
+			if (!eq || (strncmp(e, "GG_INFER_", 9) && strncmp(e, "GG_DIR=", 7)))
+				continue;
+			*eq = 0;
+			setenv(e, eq + 1, 1);
+			*eq = '=';
+		}
+		buf_free(&b);
+		if (tools) {
+			env_donor = ours ? p : 0;
+			return ours;
+		}
+	}
+	return false;
+}
+
+/* Is `path` the root of a mount (a file gg infer bound this binary over)? */
+static bool is_mount_point(const char *path)
+{
+	struct statx stx;
+	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Was this process started as a tool gg infer bound over, found no variables? */
+static bool bound_orphan;
+
+bool infer_bound_orphan(void)
+{
+	return bound_orphan;
+}
+
 const char *infer_bound_model(const char *argv0)
 {
 	const char *list = getenv(ENV_TOOLS);
 	const char *fn = (const char *)getauxval(AT_EXECFN);
 	char real[PATH_MAX];
-	if (!list || !*list || !fn || !realpath(fn, real))
+	if (!fn)
 		return NULL;
+	if (!list || !*list) {
+		/* Quick for gg itself: only a program not called gg may be a bound tool. */
+		const char *b = strrchr(fn, '/');
+		if (!strcmp(b ? b + 1 : fn, "gg") || !realpath(fn, real))
+			return NULL;
+		b = strrchr(real, '/');
+		if (!strcmp(b ? b + 1 : real, "gg"))
+			return NULL;
+		if (!env_recover(real)) {
+			bound_orphan = is_mount_point(real);
+			return NULL;
+		}
+		list = getenv(ENV_TOOLS);
+	} else if (!realpath(fn, real)) {
+		return NULL;
+	}
 	/* The name the build used when it names this program, else the first. */
 	const char *base = strrchr(argv0, '/');
 	base = base ? base + 1 : argv0;
@@ -390,6 +501,11 @@ int infer_model_main(const char *tool, int argc, char **argv)
 		model_ctx_free(&m);
 		return prc;
 	}
+	if (env_donor)
+		model_log(&m,
+		          "started with a cleared environment: gg infer's variables taken "
+		          "from its parent process %d",
+		          (int)env_donor);
 	int rc = 127;
 	bool found = false;
 	for (size_t i = 0; i < GG_ARRAY_LEN(models); i++)

@@ -15,5 +15,8 @@ bool infer_is_model(const char *name);
 int infer_model_main(const char *tool, int argc, char **argv);
 /* The model of the program this process was exec'd as during `gg infer`, or NULL. */
 const char *infer_bound_model(const char *argv0);
+/* After infer_bound_model gave NULL: was this process a tool gg infer bound
+ * over, started without gg infer's variables that no parent still has? */
+bool infer_bound_orphan(void);
 
 #endif

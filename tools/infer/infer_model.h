@@ -37,6 +37,7 @@
 #define MODEL_ENV_LOG    "GG_INFER_LOG"
 #define MODEL_ENV_BYPASS "GG_INFER_BYPASS"
 #define MODEL_ENV_PRE    "GG_INFER_PREPROCESS"
+#define MODEL_ENV_SHARE  "GG_INFER_SHARE_DIR"
 
 struct model_ctx {
 	const char *tool; /* the name the model was invoked as: "gcc", "ar", ... */
@@ -49,6 +50,8 @@ struct model_ctx {
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */
 	bool verbose;
+	/* cwd is at or below $GG_INFER_SHARE_DIR: debug info records "." for it */
+	bool share;
 	struct tbuild_reads reads; /* host files the model read (for its memo) */
 	struct strvec sides;       /* files it wrote besides placeholders (depfiles) */
 	struct strvec checks;      /* files read but not inputs (the .i's sources) */

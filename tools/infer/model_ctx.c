@@ -142,6 +142,12 @@ int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 	free(here);
 	const char *v = getenv(MODEL_ENV_VERB);
 	m->verbose = v && *v && strcmp(v, "0");
+	const char *share = getenv(MODEL_ENV_SHARE);
+	if (share && *share) {
+		char *d = model_abs(m, share);
+		m->share = below(m->cwd, d) != NULL;
+		free(d);
+	}
 	const char *log = getenv(MODEL_ENV_LOG);
 	m->log_path = log && *log ? xstrdup(log) : NULL;
 	return 0;

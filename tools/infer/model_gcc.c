@@ -674,8 +674,8 @@ static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
 		if (eq && dbg && !strncmp(m->cwd, v, ol))
 			cwd = xasprintf("%s%s", eq + 1, m->cwd + ol);
 	}
-	if (!cwd)
-		cwd = xstrdup(m->cwd);
+	if (!cwd) /* $GG_INFER_SHARE_DIR: relative, so the thunk names no host directory */
+		cwd = xstrdup(m->share ? "." : m->cwd);
 	if (debug) {
 		strvec_push_take(args, xasprintf("-fdebug-prefix-map=/=%s", cwd));
 		/* GCC maps DWARF 5's line-table directory 0 (the comp dir) twice:
@@ -684,6 +684,31 @@ static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
 			strvec_push_take(args, xasprintf("-fdebug-prefix-map=%s=%s", cwd, cwd));
 	}
 	free(cwd);
+}
+
+/*
+ * With -flto GCC names an object's LTO sections with a random number unless
+ * -frandom-seed is given, so such an object differs on every compile, plain
+ * or lazy. A compile with -flto and no seed gets -frandom-seed=SOURCE (the
+ * source as the command names it; Bazel gives its output's name): the thunk
+ * then always makes the same bytes, those of a plain compile given the same
+ * option. Without -flto, GCC 12's objects (C++ included: anonymous
+ * namespaces, templates, static initialisers) do not depend on the seed, and
+ * the option would only be recorded in DW_AT_producer, so none is added.
+ */
+static void lto_seed(char **argv, const char *src, struct strvec *args)
+{
+	bool lto = false;
+	for (size_t i = 1; argv[i]; i++) {
+		if (starts(argv[i], "-frandom-seed"))
+			return;
+		if (!strcmp(argv[i], "-flto") || starts(argv[i], "-flto="))
+			lto = true;
+		else if (!strcmp(argv[i], "-fno-lto"))
+			lto = false;
+	}
+	if (lto)
+		strvec_push_take(args, xasprintf("-frandom-seed=%s", src));
 }
 
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
@@ -806,6 +831,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	}
 	if (r == 0 && !src)
 		r = gg_error("no input file in the compiler's command");
+	if (r == 0)
+		lto_seed(argv, src, &args);
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
 	if (r == 0)

@@ -54,7 +54,7 @@
 static const char *const key_env[] = {
     "SOURCE_DATE_EPOCH", "LIBRARY_PATH",       "COMPILER_PATH", "GCC_EXEC_PREFIX", "CPATH",
     "C_INCLUDE_PATH",    "CPLUS_INCLUDE_PATH", "LD_RUN_PATH",   "LD_LIBRARY_PATH", "TMPDIR",
-    MODEL_ENV_PRE,
+    MODEL_ENV_PRE,       MODEL_ENV_SHARE,
 };
 
 static char *entry_path(const struct model_ctx *m)
