@@ -151,7 +151,7 @@ struct ggfs {
 	int jobs;             /* -o jobs=N (0 = number of CPUs) */
 	int materialize;      /* -o materialize / --materialize */
 	int no_sandbox;       /* -o no_sandbox */
-	int writeback;        /* -o writeback (or writeback_cache): refused; always 0 after start */
+	int writeback;        /* -o writeback (or writeback_cache): refused, main exits */
 	int splice;           /* -o splice */
 	double timeout;       /* -o timeout=SEC: entry/attr timeout of SOURCE files */
 	unsigned max_threads; /* -o max_threads=N */

@@ -172,11 +172,10 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	/* The user's -o max_background=N... win. */
 	if (fs->conn_opts)
 		fuse_apply_conn_info_opts(fs->conn_opts, conn);
-	/* Refused at start (ggfs.c): never on, whoever asks. */
+	/* Refused at start (ggfs.c): never on, whoever asks (-o writeback_cache
+	 * given to libfuse directly included). */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= conn->capable;
-	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
-	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
 	fs->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
 	backing_init(fs, conn);
@@ -564,13 +563,6 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
-	if (fs->writeback) {
-		/* The writeback cache may read a page to fill it around a write,
-		 * and it implements O_APPEND itself. */
-		if (acc == O_WRONLY)
-			flags = (flags & ~O_ACCMODE) | O_RDWR;
-		flags &= ~O_APPEND;
-	}
 	/* Before open(2), which may truncate the file. */
 	int err = node_open_cached(fs, n);
 	if (err) {
