@@ -67,7 +67,7 @@ int virt_lookup(struct ggfs *fs, struct node *parent, const char *name, struct f
 	memset(e, 0, sizeof *e);
 	e->ino = node_ino(fs, n);
 	virt_attr(fs, n, &e->attr);
-	e->attr_timeout = e->entry_timeout = node_timeout(fs, n);
+	e->attr_timeout = e->entry_timeout = node_timeout(fs, n, NULL);
 	return 0;
 }
 
@@ -107,10 +107,10 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
-double node_timeout(struct ggfs *fs, struct node *n)
+double node_timeout(struct ggfs *fs, struct node *n, const struct stat *st)
 {
 	switch (n->kind) {
-	case NODE_PASS: return pass_timeout(fs, NULL, n);
+	case NODE_PASS: return pass_timeout(fs, NULL, n, st);
 	case NODE_OUTPUT:
 		/* Unforced, its size will change: the done thread invalidates it,
 		 * but a memo filled by another process would not. */

@@ -144,7 +144,7 @@ static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
 	 * stale data, while still sparing the daemon most repeated lookups. A
 	 * forced placeholder, whose directory is watched, is cached longer.
 	 */
-	e->attr_timeout = e->entry_timeout = pass_timeout(fs, dir, n);
+	e->attr_timeout = e->entry_timeout = pass_timeout(fs, dir, n, &st);
 	return 0;
 }
 
@@ -218,7 +218,7 @@ static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, node_timeout(fs, n));
+		fuse_reply_attr(req, &st, node_timeout(fs, n, &st));
 }
 
 static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
@@ -783,7 +783,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (plus) {
 			struct fuse_entry_param e;
 			struct node *child = NULL;
-			if (is_dot(name)) {
+			if (is_dot(name) || watch_entry_cached(fs, dir, name, d->entry->d_ino)) {
+				/* No attributes (node id 0): for a name the kernel
+				 * holds already, refreshing them would also drop its
+				 * cached ACLs, which ls -l asks for next. */
 				memset(&e, 0, sizeof e);
 				e.attr.st_ino = d->entry->d_ino;
 				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
