@@ -87,9 +87,12 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 		st->st_nlink = 2;
 		break;
 	case NODE_BYHASH:
-		/* The mount's owner's only (and root's): with allow_other, other
-		 * users must not read the store's objects through the mount. */
-		st->st_mode = S_IFDIR | 0500;
+		/* With allow_other, only who may read the store itself reads its
+		 * objects through the mount: the mount's owner (and root), and
+		 * the group of a shared store. */
+		st->st_mode = S_IFDIR | (fs->byhash_group ? 0550 : 0500);
+		if (fs->byhash_group)
+			st->st_gid = fs->byhash_gid;
 		st->st_nlink = 2;
 		break;
 	case NODE_OBJECT:

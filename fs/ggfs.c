@@ -411,6 +411,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ggfs: %s\n", gg_last_error());
 		goto out_args;
 	}
+	/* Who may read the store directly may read .gg/by-hash: its owner, and
+	 * the group of a shared store (setgid, the group may enter and read). */
+	if (stat(fs.store->root, &st) == 0 && (st.st_mode & S_ISGID) &&
+	    (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP)) {
+		fs.byhash_group = true;
+		fs.byhash_gid = st.st_gid;
+	}
 	/* What a killed gg or ggfs left in .gg/tmp (rundir.h). */
 	if (rundir_sweep(fs.store) < 0)
 		fprintf(stderr, "ggfs: note: cannot clean %s: %s\n", fs.store->tmp,

@@ -165,6 +165,10 @@ struct ggfs {
 	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
 	uid_t uid;                             /* owner shown for virtual nodes */
 	gid_t gid;
+	/* A shared store (gg init --shared): its group may read by-hash too,
+	 * as it may read the store itself. */
+	bool byhash_group;
+	gid_t byhash_gid;
 	/* ident.c: creating and changing files as the caller (root daemons). */
 	bool as_caller;
 	gid_t *groups; /* the daemon's own supplementary groups */

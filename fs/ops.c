@@ -912,6 +912,13 @@ static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		char *v = NULL;
 		size_t len = 0;
 		int err;
+		if (!strcmp(name, "user.gg.error") && ident_is_other(fs, req)) {
+			/* The failure's account (the command, the tail of its
+			 * stderr) is the mount owner's: with allow_other, other
+			 * users see that it failed (user.gg.state), not why. */
+			fuse_reply_err(req, EACCES);
+			return;
+		}
 		if (n->kind == NODE_OBJECT) {
 			/* A stored object is a value, or a thunk's encoding: nothing to force. */
 			err = ENODATA;
