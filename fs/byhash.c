@@ -67,7 +67,7 @@ int virt_lookup(struct ggfs *fs, struct node *parent, const char *name, struct f
 	memset(e, 0, sizeof *e);
 	e->ino = node_ino(fs, n);
 	virt_attr(fs, n, &e->attr);
-	e->attr_timeout = e->entry_timeout = node_timeout(fs, n);
+	e->attr_timeout = e->entry_timeout = node_timeout(fs, n, NULL);
 	return 0;
 }
 
@@ -87,9 +87,12 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 		st->st_nlink = 2;
 		break;
 	case NODE_BYHASH:
-		/* The mount's owner's only (and root's): with allow_other, other
-		 * users must not read the store's objects through the mount. */
-		st->st_mode = S_IFDIR | 0500;
+		/* With allow_other, only who may read the store itself reads its
+		 * objects through the mount: the mount's owner (and root), and
+		 * the group of a shared store. */
+		st->st_mode = S_IFDIR | (fs->byhash_group ? 0550 : 0500);
+		if (fs->byhash_group)
+			st->st_gid = fs->byhash_gid;
 		st->st_nlink = 2;
 		break;
 	case NODE_OBJECT:
@@ -107,10 +110,10 @@ void virt_attr(struct ggfs *fs, struct node *n, struct stat *st)
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
-double node_timeout(struct ggfs *fs, struct node *n)
+double node_timeout(struct ggfs *fs, struct node *n, const struct stat *st)
 {
 	switch (n->kind) {
-	case NODE_PASS: return pass_timeout(fs, NULL, n);
+	case NODE_PASS: return pass_timeout(fs, NULL, n, st);
 	case NODE_OUTPUT:
 		/* Unforced, its size will change: the done thread invalidates it,
 		 * but a memo filled by another process would not. */

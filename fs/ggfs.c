@@ -80,8 +80,8 @@ static void usage(FILE *f)
 	      "                           by its output\n"
 	      "    -o no_sandbox          run thunks in a plain directory, without namespaces\n"
 	      "    -o timeout=SEC         kernel cache time of SOURCE's files (default: 1;\n"
-	      "                           60 for forced placeholders, whose directories\n"
-	      "                           are watched for changes; 0: nothing is cached)\n"
+	      "                           60 for files with one name in a directory\n"
+	      "                           watched for changes; 0: nothing is cached)\n"
 	      "    -o log=FILE            also log to FILE (default as a daemon: ggfs.log in\n"
 	      "                           the store; in the foreground: stderr only)\n"
 	      "    -o trace=FILE          write a trace of every thunk run (as gg force\n"
@@ -359,6 +359,13 @@ int main(int argc, char **argv)
 	if (ggfs_open_store(fs.source, fs.store_opt, &fs.store) < 0) {
 		fprintf(stderr, "ggfs: %s\n", gg_last_error());
 		goto out_args;
+	}
+	/* Who may read the store directly may read .gg/by-hash: its owner, and
+	 * the group of a shared store (setgid, the group may enter and read). */
+	if (stat(fs.store->root, &st) == 0 && (st.st_mode & S_ISGID) &&
+	    (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP)) {
+		fs.byhash_group = true;
+		fs.byhash_gid = st.st_gid;
 	}
 	/* What a killed gg or ggfs left in .gg/tmp (rundir.h). */
 	if (rundir_sweep(fs.store) < 0)

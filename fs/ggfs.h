@@ -86,6 +86,7 @@ struct lazy {
 
 struct node {
 	struct node *hnext; /* hash chain, protected by fs->mu */
+	struct node *nnext; /* chain of the name index (parent, name), protected by fs->mu */
 	enum node_kind kind;
 	/*
 	 * The O_PATH fd of the underlying file, or -1: virtual nodes, and files
@@ -151,7 +152,7 @@ struct ggfs {
 	int jobs;             /* -o jobs=N (0 = number of CPUs) */
 	int materialize;      /* -o materialize / --materialize */
 	int no_sandbox;       /* -o no_sandbox */
-	int writeback;        /* -o writeback (or writeback_cache): refused; always 0 after start */
+	int writeback;        /* -o writeback (or writeback_cache): refused, main exits */
 	int splice;           /* -o splice */
 	double timeout;       /* -o timeout=SEC: entry/attr timeout of SOURCE files */
 	unsigned max_threads; /* -o max_threads=N */
@@ -164,6 +165,10 @@ struct ggfs {
 	struct fuse_conn_info_opts *conn_opts; /* -o max_background=N and the like */
 	uid_t uid;                             /* owner shown for virtual nodes */
 	gid_t gid;
+	/* A shared store (gg init --shared): its group may read by-hash too,
+	 * as it may read the store itself. */
+	bool byhash_group;
+	gid_t byhash_gid;
 	/* ident.c: creating and changing files as the caller (root daemons). */
 	bool as_caller;
 	gid_t *groups; /* the daemon's own supplementary groups */
@@ -184,6 +189,8 @@ struct ggfs {
 	struct node *byhash;
 	struct node **table;         /* protected by mu: open hashing on (dev, ino) */
 	size_t table_cap, table_len; /* protected by mu */
+	struct node **ntab;          /* protected by mu: nodes by (parent, name) */
+	size_t ntab_cap, ntab_len;   /* protected by mu */
 	/*
 	 * Open fds of nodes (not the root's), protected by mu: at most fd_cap
 	 * besides those borrowed or kept, least recently used first out.
@@ -280,6 +287,8 @@ struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct
 struct node *node_new_dir(struct ggfs *fs, enum node_kind kind, ino_t ino);
 /* The node of an underlying file, if known (fs->mu held). */
 struct node *node_find_locked(struct ggfs *fs, dev_t dev, ino_t ino);
+/* The node last found as name in dir, if any (fs->mu held). */
+struct node *node_find_name_locked(struct ggfs *fs, struct node *dir, const char *name);
 /* Counts one more kernel lookup of a node already known. */
 void node_ref_lookup(struct ggfs *fs, struct node *n);
 void node_forget(struct ggfs *fs, struct node *n, uint64_t nlookup);
@@ -343,8 +352,8 @@ void virt_readdir(struct ggfs *fs, fuse_req_t req, struct node *dir, size_t size
                   bool plus);
 /* Attributes of a virtual node. */
 void virt_attr(struct ggfs *fs, struct node *n, struct stat *st);
-/* Timeout for a node's attributes and entry. */
-double node_timeout(struct ggfs *fs, struct node *n);
+/* Timeout for a node's attributes and entry (st: its file's, for NODE_PASS). */
+double node_timeout(struct ggfs *fs, struct node *n, const struct stat *st);
 
 /* ---- backing.c ---- */
 /* After fuse_session_mount: routes the session's I/O through backing.c. */
@@ -379,11 +388,17 @@ void watch_stop(struct ggfs *fs);
 void watch_dir_locked(struct ggfs *fs, struct node *n, int fd);
 void unwatch_dir_locked(struct ggfs *fs, struct node *n);
 /*
- * Entry and attribute timeout of a file of SOURCE looked up in dir (NULL:
- * for getattr): GGFS_WATCHED_TIMEOUT for a forced placeholder whose
- * directory is watched, else -o timeout.
+ * Entry and attribute timeout of a file of SOURCE (st: its fresh stat)
+ * looked up in dir (NULL: for getattr): GGFS_WATCHED_TIMEOUT for a file
+ * whose every change its directory's watch reports (one link, not a
+ * directory, not an unforced placeholder), else -o timeout.
  */
-double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n);
+double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n, const struct stat *st);
+/*
+ * Does the kernel hold an entry for name in dir, found by ino, with the long
+ * timeout? readdirplus then leaves it be (its cached ACLs stay too).
+ */
+bool watch_entry_cached(struct ggfs *fs, struct node *dir, const char *name, ino_t ino);
 
 /* ---- ident.c ---- */
 /* At start: may the daemon take callers' identities (it runs as root)? */

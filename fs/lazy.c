@@ -243,18 +243,8 @@ void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 		}
 		gg_ref_free(&ref);
 	}
-	if (!forced) {
-		if (fs->writeback) {
-			/*
-			 * With the writeback cache the kernel keeps the size it
-			 * first saw and only ever grows it (see grow_kernel_size):
-			 * start from 0 so the output's size can always be reached.
-			 */
-			st->st_size = 0;
-			st->st_blocks = 0;
-		}
+	if (!forced)
 		return;
-	}
 	st->st_size = (off_t)gg_name_size(&value);
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mode = (st->st_mode & S_IFMT) | forced_perm(st->st_mode, exec);
@@ -504,32 +494,6 @@ static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref
 	return placeholder_replace(fs->store, path, value, &ro);
 }
 
-/*
- * -o writeback: the kernel ignores the sizes getattr reports for regular
- * files, but storing data past its idea of the end grows it. Push the
- * output's last byte into the page cache.
- */
-static int grow_kernel_size(struct ggfs *fs, struct node *n, const struct gg_name *value)
-{
-	uint64_t size = gg_name_size(value);
-	if (size == 0)
-		return 0;
-	int fd = store_open_object(fs->store, value);
-	if (fd < 0)
-		return -EIO;
-	char last;
-	int r = -EIO;
-	if (pread(fd, &last, 1, (off_t)size - 1) == 1) {
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
-		bv.buf[0].mem = &last;
-		r = fuse_lowlevel_notify_store(fs->se, node_ino(fs, n), (off_t)size - 1, &bv, 0);
-	}
-	close(fd);
-	return r;
-}
-
-static void start_job(struct ggfs *fs, struct force_job *job);
-
 static void free_job(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
@@ -626,8 +590,6 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	if (notify) {
 		/* Not in a request handler: replying to the opens comes after. */
 		int e = fuse_lowlevel_notify_inval_inode(fs->se, node_ino(fs, n), 0, 0);
-		if (fs->writeback && (e == 0 || e == -ENOENT))
-			e = grow_kernel_size(fs, n, &job->value);
 		if (e < 0 && e != -ENOENT)
 			ggfs_log(FUSE_LOG_WARNING, "%s: cannot invalidate the kernel's cache: %s",
 			         where, strerror(-e));

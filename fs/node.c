@@ -79,6 +79,63 @@ static void table_remove(struct ggfs *fs, struct node *n)
 		}
 }
 
+/* The name index: (directory, name) -> the node last found by that name. */
+static size_t name_hash(const struct node *dir, const char *name)
+{
+	uint64_t h = (uint64_t)(uintptr_t)dir * UINT64_C(0x9e3779b97f4a7c15);
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * UINT64_C(0x100000001b3);
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* fs->mu held. n->parent and n->name are set. */
+static void names_insert(struct ggfs *fs, struct node *n)
+{
+	if (fs->ntab_len + 1 > fs->ntab_cap / 2) {
+		size_t cap = fs->ntab_cap ? fs->ntab_cap * 2 : 1024;
+		struct node **t = xcalloc(cap, sizeof *t);
+		for (size_t i = 0; i < fs->ntab_cap; i++)
+			for (struct node *m = fs->ntab[i], *next; m; m = next) {
+				next = m->nnext;
+				size_t b = name_hash(m->parent, m->name) & (cap - 1);
+				m->nnext = t[b];
+				t[b] = m;
+			}
+		free(fs->ntab);
+		fs->ntab = t;
+		fs->ntab_cap = cap;
+	}
+	size_t b = name_hash(n->parent, n->name) & (fs->ntab_cap - 1);
+	n->nnext = fs->ntab[b];
+	fs->ntab[b] = n;
+	fs->ntab_len++;
+}
+
+/* fs->mu held. */
+static void names_remove(struct ggfs *fs, struct node *n)
+{
+	if (!n->parent || !n->name)
+		return;
+	size_t b = name_hash(n->parent, n->name) & (fs->ntab_cap - 1);
+	for (struct node **pp = &fs->ntab[b]; *pp; pp = &(*pp)->nnext)
+		if (*pp == n) {
+			*pp = n->nnext;
+			fs->ntab_len--;
+			return;
+		}
+}
+
+struct node *node_find_name_locked(struct ggfs *fs, struct node *dir, const char *name)
+{
+	if (!fs->ntab_cap)
+		return NULL;
+	size_t b = name_hash(dir, name) & (fs->ntab_cap - 1);
+	for (struct node *n = fs->ntab[b]; n; n = n->nnext)
+		if (n->parent == dir && !strcmp(n->name, name))
+			return n;
+	return NULL;
+}
+
 /* fs->mu held. A virtual node matches on its reference too (hash collisions). */
 static struct node *table_find(struct ggfs *fs, dev_t dev, ino_t ino, const char *ref_str)
 {
@@ -220,9 +277,11 @@ static void set_path_locked(struct ggfs *fs, struct node *n, struct node *dir, c
 		return;
 	struct node *old = n->parent;
 	node_pin_locked(dir);
+	names_remove(fs, n);
 	free(n->name);
 	n->parent = dir;
 	n->name = xstrdup(name);
+	names_insert(fs, n);
 	if (old)
 		node_unpin_locked(fs, old);
 }
@@ -242,6 +301,7 @@ static void maybe_free(struct ggfs *fs, struct node *n)
 	if (n->nlookup || n->pins || n == &fs->root)
 		return;
 	table_remove(fs, n);
+	names_remove(fs, n);
 	unwatch_dir_locked(fs, n);
 	if (n->fd >= 0)
 		fd_drop(fs, n);
@@ -264,6 +324,9 @@ void nodes_free_all(struct ggfs *fs)
 	free(fs->table);
 	fs->table = NULL;
 	fs->table_cap = fs->table_len = 0;
+	free(fs->ntab);
+	fs->ntab = NULL;
+	fs->ntab_cap = fs->ntab_len = 0;
 	free(fs->wtab);
 	fs->wtab = NULL;
 	fs->wtab_cap = fs->wtab_len = 0;

@@ -144,7 +144,7 @@ static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
 	 * stale data, while still sparing the daemon most repeated lookups. A
 	 * forced placeholder, whose directory is watched, is cached longer.
 	 */
-	e->attr_timeout = e->entry_timeout = pass_timeout(fs, dir, n);
+	e->attr_timeout = e->entry_timeout = pass_timeout(fs, dir, n, &st);
 	return 0;
 }
 
@@ -172,11 +172,10 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	/* The user's -o max_background=N... win. */
 	if (fs->conn_opts)
 		fuse_apply_conn_info_opts(fs->conn_opts, conn);
-	/* Refused at start (ggfs.c): never on, whoever asks. */
+	/* Refused at start (ggfs.c): never on, whoever asks (-o writeback_cache
+	 * given to libfuse directly included). */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= conn->capable;
-	/* Before any other request: lazy.c needs to know (see lazy_adjust_attr). */
-	fs->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
 	fs->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
 	backing_init(fs, conn);
@@ -219,7 +218,7 @@ static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, node_timeout(fs, n));
+		fuse_reply_attr(req, &st, node_timeout(fs, n, &st));
 }
 
 static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
@@ -564,13 +563,6 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
-	if (fs->writeback) {
-		/* The writeback cache may read a page to fill it around a write,
-		 * and it implements O_APPEND itself. */
-		if (acc == O_WRONLY)
-			flags = (flags & ~O_ACCMODE) | O_RDWR;
-		flags &= ~O_APPEND;
-	}
 	/* Before open(2), which may truncate the file. */
 	int err = node_open_cached(fs, n);
 	if (err) {
@@ -791,7 +783,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (plus) {
 			struct fuse_entry_param e;
 			struct node *child = NULL;
-			if (is_dot(name)) {
+			if (is_dot(name) || watch_entry_cached(fs, dir, name, d->entry->d_ino)) {
+				/* No attributes (node id 0): for a name the kernel
+				 * holds already, refreshing them would also drop its
+				 * cached ACLs, which ls -l asks for next. */
 				memset(&e, 0, sizeof e);
 				e.attr.st_ino = d->entry->d_ino;
 				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
@@ -917,6 +912,13 @@ static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		char *v = NULL;
 		size_t len = 0;
 		int err;
+		if (!strcmp(name, "user.gg.error") && ident_is_other(fs, req)) {
+			/* The failure's account (the command, the tail of its
+			 * stderr) is the mount owner's: with allow_other, other
+			 * users see that it failed (user.gg.state), not why. */
+			fuse_reply_err(req, EACCES);
+			return;
+		}
 		if (n->kind == NODE_OBJECT) {
 			/* A stored object is a value, or a thunk's encoding: nothing to force. */
 			err = ENODATA;

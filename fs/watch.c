@@ -3,19 +3,18 @@
  * How long the kernel may cache the entry and attributes of a file of
  * SOURCE, and telling it when SOURCE changes behind the mount's back.
  *
- * Files of SOURCE get -o timeout (1 s): a change made outside the mount is
- * seen after at most that long. A forced placeholder is different: what
- * ggfs shows for it (the output's size and mode, the placeholder's inode
- * and times) changes only if the placeholder file itself changes, and
- * `gg thunk` rewrites a placeholder by renaming a new file over it. So each
- * directory of SOURCE the kernel knows is watched with inotify (renames,
- * deletions, attribute changes, writes), and a forced placeholder in a
- * watched directory is cached for GGFS_WATCHED_TIMEOUT: on a change, the
- * watch thread expires the kernel's entry for the name and invalidates the
- * file's cached attributes (FUSE_NOTIFY_INVAL_ENTRY/INODE; from this
- * thread, never from a request handler). Warm `stat`s of forced outputs
- * then cost no request. Other files keep -o timeout: for them an event
- * costs one notification, and a lookup at the next access.
+ * Each directory of SOURCE the kernel knows is watched with inotify
+ * (renames, deletions, new names, attribute and xattr changes, writes), and
+ * a file whose every change that watch reports (one name, not a directory,
+ * not a placeholder that a force elsewhere could change) is cached for
+ * GGFS_WATCHED_TIMEOUT: on a change, the watch thread expires the kernel's
+ * entry for the name and invalidates the file's cached attributes (and its
+ * cached ACLs) with FUSE_NOTIFY_INVAL_ENTRY/INODE, from this thread, never
+ * from a request handler. Warm `stat`s and `ls -l` then cost no request but
+ * the security.selinux getxattr ls asks each time (FUSE caches no xattrs
+ * but ACLs): readdirplus leaves the names the kernel holds be (node id 0),
+ * since refreshing them would drop their cached ACLs too. Other files keep
+ * -o timeout (1 s): a change is seen after at most that long.
  *
  * The long timeout is only a bound for what inotify cannot see: it is not
  * used with -o timeout=0, on filesystems where another host may change
@@ -33,10 +32,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-/* Changes of a name or of a file's attributes in a watched directory. */
+/*
+ * Changes of a name or of a file's attributes in a watched directory:
+ * IN_MODIFY for writers that keep the file open, IN_CREATE for a hard link
+ * made to a file the kernel knows (its link count changes).
+ */
 #define WATCH_MASK                                                                                 \
-	(IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_ONLYDIR |       \
-	 IN_EXCL_UNLINK)
+	(IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_MODIFY |        \
+	 IN_CREATE | IN_ONLYDIR | IN_EXCL_UNLINK)
 
 /* Filesystems whose files change only through this host's kernel. */
 static bool local_fs(long type)
@@ -154,21 +157,95 @@ void unwatch_dir_locked(struct ggfs *fs, struct node *n)
 
 /* ---- timeouts ---- */
 
-double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n)
+double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n, const struct stat *st)
 {
 	if (!fs->timeout)
 		return 0;
+	/*
+	 * What the directory's watch reports every change of: a file with one
+	 * name (a change made through another name, in another directory,
+	 * would be reported there only). Not a directory (its own entries
+	 * change its times), nor a placeholder not forced yet (its size
+	 * changes when a force elsewhere fills the memo).
+	 */
+	bool covered = st && !S_ISDIR(st->st_mode) && st->st_nlink == 1;
 	pthread_mutex_lock(&fs->mu);
-	bool watched = fs->watch_fd >= 0 && !fs->watch_lost && (!dir || dir->wd > 0);
-	bool forced = n->kind == NODE_PASS && n->lz.is_ref && n->lz.forced;
-	if (dir && watched && forced)
-		n->long_ttl = true; /* events for it now matter */
-	bool long_ttl = watched && forced && n->long_ttl;
+	/* getattr: the directory it was last found in */
+	struct node *where = dir ? dir : n->parent;
+	bool watched = fs->watch_fd >= 0 && !fs->watch_lost && where && where->wd > 0;
+	bool unforced = n->lz.is_ref && !n->lz.forced;
+	bool ok = n->kind == NODE_PASS && watched && covered && !unforced;
+	if (ok && dir)
+		n->long_ttl = true; /* events for it now matter, from now on */
+	bool long_ttl = ok && n->long_ttl;
 	pthread_mutex_unlock(&fs->mu);
 	return long_ttl && fs->timeout < GGFS_WATCHED_TIMEOUT ? GGFS_WATCHED_TIMEOUT : fs->timeout;
 }
 
+bool watch_entry_cached(struct ggfs *fs, struct node *dir, const char *name, ino_t ino)
+{
+	pthread_mutex_lock(&fs->mu);
+	struct node *n = node_find_locked(fs, dir->dev, ino);
+	bool r = n && n->kind == NODE_PASS && n->nlookup > 0 && n->long_ttl && !fs->watch_lost &&
+	         n->parent == dir && n->name && !strcmp(n->name, name);
+	pthread_mutex_unlock(&fs->mu);
+	return r;
+}
+
 /* ---- the watch thread ---- */
+
+/* Makes the kernel look name up in parent again: 0 or -errno. */
+static int expire_entry(struct ggfs *fs, fuse_ino_t parent, const char *name)
+{
+	/* Expiring, unlike invalidating, never detaches what is mounted on it. */
+	return fs->expire_only
+	           ? fuse_lowlevel_notify_expire_entry(fs->se, parent, name, strlen(name),
+	                                               FUSE_LL_EXPIRE_ONLY)
+	           : fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+}
+
+/*
+ * Events were lost: whatever the kernel was allowed to keep for long may be
+ * stale. Drops the cached attributes of every file given the long timeout,
+ * and the entry it was last found by. Later lookups get -o timeout.
+ */
+static void forget_long_ttls(struct ggfs *fs)
+{
+	struct held {
+		struct node *n, *parent; /* pinned */
+		char *name;
+	} *v = NULL;
+	size_t k = 0, cap = 0;
+	pthread_mutex_lock(&fs->mu);
+	for (size_t i = 0; i < fs->table_cap; i++)
+		for (struct node *n = fs->table[i]; n; n = n->hnext) {
+			if (!n->long_ttl)
+				continue;
+			if (k == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = xreallocarray(v, cap, sizeof *v);
+			}
+			bool named = n->parent && n->name;
+			v[k].n = n;
+			v[k].parent = named ? n->parent : NULL;
+			v[k].name = named ? xstrdup(n->name) : NULL;
+			node_pin_locked(n);
+			if (named)
+				node_pin_locked(n->parent);
+			k++;
+		}
+	pthread_mutex_unlock(&fs->mu);
+	for (size_t i = 0; i < k; i++) {
+		fuse_lowlevel_notify_inval_inode(fs->se, node_ino(fs, v[i].n), -1, 0);
+		if (v[i].parent) {
+			expire_entry(fs, node_ino(fs, v[i].parent), v[i].name);
+			node_unpin(fs, v[i].parent);
+		}
+		free(v[i].name);
+		node_unpin(fs, v[i].n);
+	}
+	free(v);
+}
 
 static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 {
@@ -177,10 +254,12 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 		bool was = fs->watch_lost;
 		fs->watch_lost = true;
 		pthread_mutex_unlock(&fs->mu);
-		if (!was)
+		if (!was) {
 			ggfs_log(FUSE_LOG_WARNING,
 			         "too many changes in SOURCE at once (inotify queue overflow): "
-			         "forced outputs are cached for -o timeout only from now on");
+			         "files are cached for -o timeout only from now on");
+			forget_long_ttls(fs);
+		}
 		return;
 	}
 	pthread_mutex_lock(&fs->mu);
@@ -196,6 +275,8 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 
 	const char *name = ev->name;
 	fuse_ino_t parent = node_ino(fs, dir);
+	/* A write, or a new name: the name still means the same file, if any. */
+	bool same_name = !(ev->mask & ~(IN_MODIFY | IN_CREATE | IN_ISDIR));
 	/*
 	 * The name now means another file, or none, or its file changed: the
 	 * kernel looks it up again. Expiring, unlike invalidating, never
@@ -203,20 +284,39 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 	 * in the directory (the kernel locks it), so none of them can leave
 	 * attributes read before the change in the kernel's cache.
 	 */
-	int e = fs->expire_only
-	            ? fuse_lowlevel_notify_expire_entry(fs->se, parent, name, strlen(name),
-	                                                FUSE_LL_EXPIRE_ONLY)
-	            : fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+	int e = same_name ? 0 : expire_entry(fs, parent, name);
 	if (e < 0 && e != -ENOENT) /* ENOENT: the kernel has no entry for it */
 		GGFS_DEBUG(fs, "expiring the entry %s: %s", name, strerror(-e));
-	if (ev->mask & (IN_ATTRIB | IN_CLOSE_WRITE)) {
-		/* Rewritten in place, or chmod/touch: also for open files. */
+	if (!same_name) {
+		/* The file the name led to (removed, moved away or replaced)
+		 * may still be open through the mount: its link count and, if
+		 * its fd is gone, its being stale are not what the kernel holds. */
+		pthread_mutex_lock(&fs->mu);
+		struct node *old = node_find_name_locked(fs, dir, name);
+		if (old && old->long_ttl)
+			node_pin_locked(old);
+		else
+			old = NULL;
+		pthread_mutex_unlock(&fs->mu);
+		if (old) {
+			e = fuse_lowlevel_notify_inval_inode(fs->se, node_ino(fs, old), -1, 0);
+			if (e < 0 && e != -ENOENT)
+				GGFS_DEBUG(fs, "invalidating %s: %s", name, strerror(-e));
+			node_unpin(fs, old);
+		}
+	}
+	if (ev->mask & (IN_ATTRIB | IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE)) {
+		/* Rewritten in place, written, chmod/touch/setxattr, or a new
+		 * hard link (its link count): also for open files. */
 		struct stat st;
 		struct node *n = NULL;
 		int dfd = node_fd(fs, dir);
 		int r = dfd < 0 ? -1 : fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
 		if (dfd >= 0)
 			node_fd_put(fs, dir);
+		/* A file just made has no cached attributes to drop. */
+		if (r == 0 && (ev->mask & IN_CREATE) && (S_ISDIR(st.st_mode) || st.st_nlink < 2))
+			r = -1;
 		if (r == 0) {
 			pthread_mutex_lock(&fs->mu);
 			n = node_find_locked(fs, st.st_dev, st.st_ino);

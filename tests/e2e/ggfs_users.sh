@@ -6,9 +6,11 @@
 # directories, default ACLs applied), chmod, chgrp to its group but not to
 # root's, truncate, link, mknod, symlink, renames and removals in a sticky
 # directory, ACL-denied files, what root's files refuse it. The policy for
-# other users: .gg/by-hash is the mount owner's only, and another user's
+# other users: .gg/by-hash is for who may read the store directly (the
+# mount's owner; the group of a shared store), and another user's
 # open reads what is forced already but starts no force unless the mount
-# has -o others_force (then the force runs as the daemon, not as the user).
+# has -o others_force (then the force runs as the daemon, not as the user);
+# a failed force's account (user.gg.error) is the owner's, its state is not.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr
@@ -112,16 +114,45 @@ check "another user cannot read .gg/by-hash (the store's objects are not its to 
 check "... and gets no bytes" [ ! -s bh.out ]
 as_user ls mnt/.gg/by-hash >/dev/null 2>bh2.err
 check "... nor list it" grep -q "Permission denied" bh2.err
+val=$(cd src && gg force --no-progress "$ref")
+obj=$(find src/.gg/objects -type f -name "$val" | head -n 1)
+check "the forced output is an object of the store" [ -n "$obj" ]
+as_user cat "$obj" >/dev/null 2>direct.err
+check "... which another user cannot read in the (private) store either" grep -q "Permission denied" direct.err
 check "another user reads a placeholder forced already" [ "$(as_user cat mnt/forced)" = "forced by the owner" ]
 as_user cat mnt/unforced >uf.out 2>uf.err
 check "another user's open starts no force by default: EACCES" grep -q "Permission denied" uf.err
 check "... the log says who and why" grep -q "unforced: uid $uid may not start its force" ggfs.log
 check "... and it is still unforced" [ "$(getfattr --only-values -n user.gg.state mnt/unforced)" = unforced ]
+# A failed force's account is the owner's.
+(cd src && gg thunk -o out --placeholder failing -- sh -c 'echo the owner secret >&2; exit 3' >/dev/null)
+chmod 0644 src/failing
+check "the owner's read of a failing placeholder fails" sh -c '! cat mnt/failing 2>/dev/null'
+check "the owner reads why (user.gg.error)" sh -c 'getfattr --only-values -n user.gg.error mnt/failing | grep -q "owner secret"'
+as_user getfattr --only-values -n user.gg.error mnt/failing >err.out 2>err.err
+check "another user cannot read user.gg.error: Permission denied" grep -q "Permission denied" err.err
+check "... and gets none of it" sh -c '! grep -q secret err.out'
+check "... but sees that it failed (user.gg.state)" [ "$(as_user getfattr --only-values -n user.gg.state mnt/failing)" = failed ]
 check "unmounts" ggfs_umount mnt
 
 ggfs_mount src mnt ggfs2.log -o allow_other,others_force
 check "with -o others_force another user's open forces" [ "$(as_user cat mnt/unforced)" = "forced for another user" ]
 check "... and the force ran as the daemon: nothing in the store is the user's" [ -z "$(find src/.gg -user "$uid" | head -n 3)" ]
 check "unmounts" ggfs_umount mnt
-check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|cannot take the identity' ggfs.log ggfs2.log"
+# A shared store (gg init --shared, of the user's group): the group may read
+# its objects directly, and so through .gg/by-hash.
+gnum=$(getent group "$grp" | cut -d: -f3)
+mkdir shared && chmod 0755 shared
+(cd shared && setpriv --regid="$gnum" --clear-groups gg init --shared >/dev/null &&
+	gg thunk -o out --placeholder p -- sh -c 'echo shared output > out' >/dev/null)
+chmod 0644 shared/p
+ggfs_mount shared mnt ggfs3.log -o allow_other
+sref=$(getfattr --only-values -n user.gg.ref mnt/p)
+check "a shared store: the owner reads a placeholder" [ "$(cat mnt/p)" = "shared output" ]
+sval=$(cd shared && gg force --no-progress "$sref")
+sobj=$(find shared/.gg/objects -type f -name "$sval" | head -n 1)
+check "... whose output the group's user can read in the store directly" [ "$(as_user cat "$sobj")" = "shared output" ]
+check "... and so through .gg/by-hash" [ "$(as_user cat "mnt/.gg/by-hash/$sref")" = "shared output" ]
+check "unmounts" ggfs_umount mnt
+check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|cannot take the identity' ggfs.log ggfs2.log ggfs3.log"
 finish
