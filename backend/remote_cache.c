@@ -227,11 +227,15 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 		buf_free(&b);
 		return 0;
 	}
-	if (r == 0) {
+	if (r == STORAGE_ENTRY_NONE) {
 		buf_free(&b);
 		return 0;
 	}
-	r = remote_cache_decode(thunk, b.data, b.len, rc->key, rc->key_len, out);
+	/* a bad key is that entry's fault, like a malformed entry: a miss */
+	if (r == STORAGE_ENTRY_BAD)
+		r = -1;
+	else
+		r = remote_cache_decode(thunk, b.data, b.len, rc->key, rc->key_len, out);
 	buf_free(&b);
 	if (r < 0) {
 		notice(rc, "shared cache: the entry of %s at %s is ignored: %s", thunk->s,

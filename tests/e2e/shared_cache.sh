@@ -9,7 +9,9 @@
 # - Entries are checked, never trusted: an entry whose output is missing or
 #   damaged remotely, a malformed one, another thunk's entry under this
 #   thunk's key are each ignored with a notice naming the cause, the thunk
-#   runs, and (read-write) its result repairs the entry.
+#   runs, and (read-write) its result repairs the entry. So is what cannot
+#   be an entry (larger than 1 MiB, a FIFO), without switching the cache
+#   off for the rest of the run.
 # - Signed entries: with a team key (a file, mode 600) a reader accepts only
 #   entries with a valid HMAC; a wrong key, an altered entry, an unsigned
 #   entry are refused and named; a key file others can read is refused.
@@ -101,6 +103,23 @@ out=$(force f --storage "$R" --remote-cache readwrite)
 check "a malformed entry is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: malformed memo entry"
 check "... the thunk runs, and its result is right" bash -c "grep -q 'executed 1,' <<<'$out' && cmp a/primes f/primes"
 check "... and the entry is repaired" test "$(cat "$entry")" = "$good"
+
+# what a key holds may not be an entry at all (anyone who can write one key
+# can put it there): that entry's fault, not the store's; a miss, and the
+# rest of the cache is still asked
+for e in $entries; do head -c $((1024 * 1024 + 1)) /dev/zero >"$e"; done
+client big
+out=$(force big --storage "$R" --remote-cache readwrite)
+check "an entry larger than 1 MiB is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: it is larger than 1048576 bytes"
+check "... the cache is still used for the rest: only that thunk runs" has_text "$out" "executed 1, from memo [1-9]"
+check "... with the right result" cmp a/primes big/primes
+check "... and the entry is repaired" test "$(cat "$entry")" = "$good"
+for e in $entries; do rm -f "$e" && mkfifo "$e"; done
+client fifo
+out=$(cd fifo && HOME="$T/home.fifo" timeout 120 gg force --summary --no-progress --storage "$R" --remote-cache readwrite primes 2>&1 >/dev/null)
+check "a FIFO under the key does not hang the reader; it is ignored: $out" has_text "$out" "entry of $top at $R is ignored: it is not a regular file"
+check "... only that thunk runs, with the right result" bash -c "grep -q 'executed 1, from memo [1-9]' <<<'$out' && cmp a/primes fifo/primes"
+check "... and the entry is repaired" test -f "$entry" -a "$(cat "$entry")" = "$good"
 
 other=$(grep -L "$bin" remote/memo/* | head -1)
 for e in $entries; do cp "$other" "$e"; done

@@ -9,6 +9,8 @@
 #   headers of two answers);
 # - a third client reads the program through its ggfs mount, cold: the
 #   same bound;
+# - an object under a key that cannot be an entry (larger than 1 MiB) is
+#   ignored like a malformed entry: the cache stays on, the run repairs it;
 # - a client whose credentials may only read (a second radosgw user allowed
 #   s3:GetObject and s3:ListBucket by a bucket policy) uses the cache, and
 #   cannot write to it: its new thunks run, publishing them fails with a
@@ -78,7 +80,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b m r; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b m r o; do mkdir -p "home.$c" && c_project "$c"; done
 
 top=$(grep -o 'T[0-9a-f]\{76\}' a/primes | head -1)
 out=$(run_force a --remote-cache readwrite)
@@ -111,6 +113,22 @@ check "... having downloaded the program and no more than $BOUND bytes besides (
 	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
 check "unmount" ggfs_umount mnt
 check "... and the daemon's log is clean" ggfs_log_clean ggfs.log
+
+# what a key holds may not be an entry (anyone who may write one key can
+# put it there): an object larger than 1 MiB is ignored like a malformed
+# entry, naming the cause; the cache stays on for the rest, and the thunk's
+# run repairs it
+entries=$(grep -rl "$bin" a/.gg/memo | xargs -n1 basename)
+check "A's memo names the program's entries (the link thunk's, its reduced thunk's): $(echo $entries | wc -w)" test "$(echo $entries | wc -w)" = 2
+head -c $((1024 * 1024 + 1)) /dev/zero >big
+for e in $entries; do
+	check "put an object of 1 MiB + 1 byte under cache/memo/$e" test "$(s3curl PUT "/$BUCKET/cache/memo/$e" big)" = 200
+done
+out=$(run_force o --remote-cache readwrite)
+check "an entry larger than 1 MiB is ignored, saying so: $out" has_text "$out" "entry of $top at $GG_STORAGE is ignored: it is larger than 1048576 bytes"
+check "... the cache is still used for the rest: only that thunk runs" has_text "$out" "executed 1, from memo [1-9]"
+check "... with the right result" cmp a/primes o/primes
+check "... and the entry is repaired" has_text "$(s3curl GET "/$BUCKET/cache/memo/$top" >/dev/null; head -1 curl.out)" "^ggcache 1 $top\$"
 
 # read-only credentials: the cache is used, and cannot be written
 export AWS_ACCESS_KEY_ID=AKIDREADER AWS_SECRET_ACCESS_KEY=SECRETREADER
