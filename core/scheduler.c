@@ -634,7 +634,7 @@ static bool output_stored(struct sched *s, const struct node *n, const struct wa
 	struct gg_name v = mo->value;
 	s->loading++;
 	pthread_mutex_unlock(&s->mu);
-	bool has = store_has(s->store, &v) == 1;
+	bool has = store_known(s->store, &v) == 1; /* here, or remote (store.h) */
 	pthread_mutex_lock(&s->mu);
 	s->loading--;
 	return has;
@@ -655,7 +655,7 @@ static void drain(struct sched *s, struct cbs *cbs)
 		if (gg_name_kind(&wk.name) == GG_VALUE) {
 			s->loading++;
 			pthread_mutex_unlock(&s->mu);
-			int has = store_has(s->store, &wk.name);
+			int has = store_known(s->store, &wk.name);
 			pthread_mutex_lock(&s->mu);
 			s->loading--;
 			if (has == 1) {
@@ -1776,7 +1776,7 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 {
 	if (gg_name_kind(&ref->name) == GG_VALUE)
-		return store_has(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
+		return store_known(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
 	pthread_mutex_lock(&s->mu);
 	struct node *n = nameidx_get(&s->nodes, &ref->name);
 	enum sched_state st = !n                   ? SCHED_UNFORCED

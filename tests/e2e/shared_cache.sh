@@ -91,7 +91,8 @@ chmod u+w "$obj" && head -c "$(stat -c %s "$obj")" /dev/zero >"$obj"
 client e
 out=$(force e --storage "$R" --remote-cache readwrite)
 echo "# damaged output: $out"
-check "an entry whose output is damaged remotely is ignored: the object is corrupt" has_text "$out" "entry of $top at $R is ignored.*object $bin from $R is corrupt"
+check "an output damaged remotely is found corrupt as it is fetched, and removed" has_text "$out" "shared cache: object $bin from $R is corrupt.*removed from it, and forgotten"
+check "... then its entry is ignored, naming it" has_text "$out" "entry of $top at $R is ignored.*it names $bin, which the store lacks"
 check "... the thunk runs instead" has_text "$out" "executed 1,"
 check "... with the right result" cmp a/primes e/primes
 check "... and the remote copy is repaired" cmp a/primes "$obj"
@@ -116,10 +117,25 @@ check "... with the right result" cmp a/primes big/primes
 check "... and the entry is repaired" test "$(cat "$entry")" = "$good"
 for e in $entries; do rm -f "$e" && mkfifo "$e"; done
 client fifo
-out=$(cd fifo && HOME="$T/home.fifo" timeout 120 gg force --summary --no-progress --storage "$R" --remote-cache readwrite primes 2>&1 >/dev/null)
+out=$(cd fifo && HOME="$T/home.fifo" timeout -k 10 120 gg force --summary --no-progress --storage "$R" --remote-cache readwrite primes 2>&1 >/dev/null)
 check "a FIFO under the key does not hang the reader; it is ignored: $out" has_text "$out" "entry of $top at $R is ignored: it is not a regular file"
 check "... only that thunk runs, with the right result" bash -c "grep -q 'executed 1, from memo [1-9]' <<<'$out' && cmp a/primes fifo/primes"
-check "... and the entry is repaired" test -f "$entry" -a "$(cat "$entry")" = "$good"
+check "... and the entry is repaired" test -f "$entry" -a "$(timeout 10 cat "$entry")" = "$good"
+for e in $entries; do [ ! -p "$e" ] || rm -f "$e"; done # not repaired: nothing more may hang
+
+# lazy remote outputs: a force by thunk name leaves the value remote; a
+# read fetches it; a value the store has damaged meanwhile is found as it
+# is fetched, and gg cat computes it anew
+client lazy
+out=$(cd lazy && HOME="$T/home.lazy" gg force --storage "$R" --remote-cache read "$top" 2>&1)
+check "a force by thunk name prints the value: $out" test "$(tail -1 <<<"$out")" = "$bin"
+check "... and leaves it remote" test ! -e "lazy/.gg/objects/${bin:1:2}/$bin" -a -e "lazy/.gg/remote/${bin:1:2}/$bin"
+chmod u+w "$obj" && head -c "$(stat -c %s "$obj")" /dev/zero >"$obj"
+(cd lazy && HOME="$T/home.lazy" GG_STORAGE=$R GG_REMOTE_CACHE=readwrite gg cat "$top" >"$T/lazy.out" 2>"$T/lazy.err")
+echo "# gg cat of a value damaged remotely: $(cat lazy.err)"
+check "gg cat of a value damaged remotely says so" grep -q "object $bin from $R is corrupt.*removed from it, and forgotten" lazy.err
+check "... and computes it anew: A's program byte for byte" cmp a/primes lazy.out
+check "... repairing the remote copy" cmp a/primes "$obj"
 
 other=$(grep -L "$bin" remote/memo/* | head -1)
 for e in $entries; do cp "$other" "$e"; done
