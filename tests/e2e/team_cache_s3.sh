@@ -83,7 +83,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b m r o l z; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b m r o l z p; do mkdir -p "home.$c" && c_project "$c"; done
 
 top=$(grep -o 'T[0-9a-f]\{76\}' a/primes | head -1)
 out=$(run_force a --remote-cache readwrite)
@@ -152,6 +152,18 @@ echo "# the mount downloaded $got0 bytes to start, $got after reading $bin by ha
 check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
 	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
 check "unmount" ggfs_umount mntz
+check "... and the daemon's log is clean" ggfs_log_clean ggfsz.log
+out=$(cd p && HOME="$T/home.p" gg force --remote-cache read "$top" 2>&1)
+check "a third client forces it by name, leaving it remote" test "$(tail -1 <<<"$out")" = "$bin" -a ! -e "p/.gg/objects/${bin:1:2}/$bin"
+d0=$(downloaded)
+out=$(cd p && HOME="$T/home.p" GG_S3_ENDPOINT=$PROXY gg pull --outputs "$GG_STORAGE" "$top" 2>&1)
+got=$(($(downloaded) - d0))
+check "gg pull --outputs fetches it eagerly: $out" has_text "$out" "pulled 1 of 1 objects"
+check "... A's program byte for byte" cmp a/primes "p/.gg/objects/${bin:1:2}/$bin"
+check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+out=$(cd p && HOME="$T/home.p" gg pull --outputs "$GG_STORAGE" main.o 2>&1)
+check "... a target not forced here is refused, naming it: $out" has_text "$out" "is not forced here (no memo entry); gg force it first"
 check "... and the daemon's log is clean" ggfs_log_clean ggfsz.log
 
 # what a key holds may not be an entry (anyone who may write one key can
