@@ -45,8 +45,11 @@ n_exec=$(sed -n 's/.*executed \([0-9]*\),.*/\1/p' <<<"$out")
 check "A published an entry for each thunk ($(ls remote/memo | wc -l) entries, $n_exec thunks)" test "$(ls remote/memo | wc -l)" -ge "$n_exec"
 check "... and A's program works" has_text "$(a/primes 1000)" "168 primes below 1000"
 
-out=$(force b --storage "$R" --remote-cache read)
+out=$(force b --storage "$R" --remote-cache read --trace "$T/b.trace")
 check "B, another path and HOME, executes 0 thunks: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+out=$(gg report b.trace 2>&1)
+check "... its trace says so: no thunk ran, 1 result from the shared cache: $out" \
+	bash -c "grep -q '^1 result from the shared cache\$' <<<'$out' && grep -q '^no thunk ran' <<<'$out' && grep -q ': 0 thunk runs, 0 events' <<<'$out'"
 check "... its program is A's byte for byte" cmp a/primes b/primes
 out=$(cd b && HOME="$T/home.b" gg force --summary --no-progress --remote-cache off "$top" 2>&1 >/dev/null)
 check "... and now in B's own memo: a second force asks nobody: $out" has_text "$out" "executed 0, from memo 1, failed 0\$"
