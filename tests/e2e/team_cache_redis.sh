@@ -7,6 +7,8 @@
 # - B forces the same target with --remote-cache read through a proxy that
 #   counts bytes: 0 thunks executed (its --summary), having downloaded the
 #   program's bytes plus at most BOUND bytes (one cache entry, RESP framing);
+# - lazy remote outputs: a force by thunk name downloads none of the
+#   value's bytes; gg cat downloads it once;
 # - what a key holds may not be an entry (larger than 1 MiB, a list): it is
 #   ignored like a malformed entry, the cache stays on, the run repairs it;
 # - a client logged in as a Redis ACL user allowed only GET, GETRANGE,
@@ -52,7 +54,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b r u o1 o2; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b r u o1 o2 l; do mkdir -p "home.$c" && c_project "$c"; done
 
 out=$(run_force a --storage "$R" --remote-cache readwrite)
 check "A builds the program, publishing every thunk: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0 (0 of"
@@ -68,6 +70,24 @@ check "B, with another HOME, tree and store, executes 0 thunks: $out" has_text "
 check "... and has A's program byte for byte" cmp a/primes b/primes
 check "... having downloaded the program and no more than $BOUND bytes besides ($got bytes)" \
 	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+
+# lazy remote outputs: a force by thunk name downloads none of the value's
+# bytes; gg cat downloads it, once
+d0=$(downloaded)
+out=$(cd l && HOME="$T/home.l" gg force --storage "$P" --remote-cache read "$top" 2>&1)
+got=$(($(downloaded) - d0))
+echo "# forcing $top by name downloaded $got bytes (its output is $size bytes)"
+check "a force by thunk name prints the value ($out)" test "$(tail -1 <<<"$out")" = "$(gg hash a/primes)"
+check "... having downloaded none of its bytes ($got bytes)" test "$got" -lt "$BOUND"
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_STORAGE=$P GG_REMOTE_CACHE=read gg cat "$top" >"$T/cat.out" 2>"$T/cat.err")
+got=$(($(downloaded) - d0))
+check "gg cat fetches it: A's program byte for byte ($(cat cat.err))" cmp a/primes cat.out
+check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_STORAGE=$P GG_REMOTE_CACHE=read gg cat "$top" >/dev/null 2>&1)
+check "... a second gg cat downloads nothing ($(($(downloaded) - d0)) bytes)" test "$(($(downloaded) - d0))" = 0
 
 # what a key holds may not be an entry (anyone who may write one key can
 # put it there): larger than 1 MiB, or not a string. That entry is ignored
