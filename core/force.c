@@ -92,9 +92,12 @@ static int force_pass(struct store *s, const struct sched_opts *o, struct force_
 		if (t[i].result.status != 0)
 			continue;
 		/* Placing a value checks it; a value that is not placed is
-		 * checked here, before the caller hands it out. */
+		 * checked here, before the caller hands it out, unless it is
+		 * remote: left there, it is checked when it is fetched. */
+		const struct gg_name *v = &t[i].result.value;
 		int ok = replace && t[i].is_file ? replace_placeholder(s, t[i].arg, &t[i].result)
-		                                 : store_verify(s, &t[i].result.value);
+		         : store_is_remote(s, v) ? 0
+		                                 : store_verify(s, v);
 		if (ok < 0)
 			/* kept until force_run_end, like the scheduler's messages */
 			t[i].result = (struct sched_outcome){

@@ -515,13 +515,33 @@ static void set_label(struct node *n, const struct thunk *t)
 	p[9] = 0;
 }
 
+/* Marks in the trace that n's result came from the shared cache: an instant
+ * event ("ph":"i", category "shared cache"), which gg report counts apart
+ * from runs (mu held). */
+static void trace_shared_hit(struct sched *s, const struct node *n)
+{
+	if (!s->o.trace_path)
+		return;
+	if (s->trace.len)
+		buf_adds(&s->trace, ",\n");
+	buf_adds(&s->trace, "{\"name\":");
+	buf_add_json_string(&s->trace, n->label);
+	buf_printf(&s->trace,
+	           ",\"cat\":\"shared cache\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":0,"
+	           "\"ts\":%.3f,\"args\":{\"thunk\":\"%s\"}}",
+	           (double)(now_ns() - s->t0) / 1e3, n->name.s);
+}
+
 /* After a miss of the local memo at a run's start: the shared cache, if
- * there is one (mu held; see THREADS in README.md). */
-static int remote_get(struct sched *s, const struct gg_name *name, struct memo *out)
+ * there is one, asked for n's reduced thunk (mu held; see THREADS in
+ * README.md). */
+static int remote_get(struct sched *s, const struct node *n, const struct gg_name *name,
+                      struct memo *out)
 {
 	if (!s->o.remote_lookup || s->o.remote_lookup(s->o.remote_arg, name, out) != 1)
 		return 0;
 	s->stats.remote++;
+	trace_shared_hit(s, n);
 	return 1;
 }
 
@@ -589,8 +609,10 @@ static struct node *node_new(struct sched *s, const struct gg_name *name, struct
 	if (l->memo_hit) {
 		n->memo = l->memo;
 		l->memo_hit = false;
-		if (l->remote_hit)
+		if (l->remote_hit) {
 			s->stats.remote++;
+			trace_shared_hit(s, n);
+		}
 		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
 		s->ndone++;
@@ -634,7 +656,7 @@ static bool output_stored(struct sched *s, const struct node *n, const struct wa
 	struct gg_name v = mo->value;
 	s->loading++;
 	pthread_mutex_unlock(&s->mu);
-	bool has = store_has(s->store, &v) == 1;
+	bool has = store_known(s->store, &v) == 1; /* here, or remote (store.h) */
 	pthread_mutex_lock(&s->mu);
 	s->loading--;
 	return has;
@@ -655,7 +677,7 @@ static void drain(struct sched *s, struct cbs *cbs)
 		if (gg_name_kind(&wk.name) == GG_VALUE) {
 			s->loading++;
 			pthread_mutex_unlock(&s->mu);
-			int has = store_has(s->store, &wk.name);
+			int has = store_known(s->store, &wk.name);
 			pthread_mutex_lock(&s->mu);
 			s->loading--;
 			if (has == 1) {
@@ -1230,7 +1252,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		struct memo memo;
 		if (memo_get(s->store, &n->run->rname, &memo) == 1 ||
 		    (!gg_name_eq(&n->run->rname, &n->name) && /* asked as it loaded */
-		     remote_get(s, &n->run->rname, &memo) == 1)) {
+		     remote_get(s, n, &n->run->rname, &memo) == 1)) {
 			(void)memo_put(s->store, &n->name, &memo); /* a cache: best effort */
 			release_lock(s, n);
 			complete_node(s, n, &memo, true, cbs);
@@ -1776,7 +1798,7 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 {
 	if (gg_name_kind(&ref->name) == GG_VALUE)
-		return store_has(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
+		return store_known(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
 	pthread_mutex_lock(&s->mu);
 	struct node *n = nameidx_get(&s->nodes, &ref->name);
 	enum sched_state st = !n                   ? SCHED_UNFORCED

@@ -617,12 +617,93 @@ int store_has(struct store *s, const struct gg_name *n)
 	return r;
 }
 
+/* ---- lazy remote values (see store.h) ---- */
+
+void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg)
+{
+	s->fetch = fetch;
+	s->fetch_arg = arg;
+}
+
+int store_mark_remote(struct store *s, const struct gg_name *n)
+{
+	char p[PATH_MAX];
+	if (!name_path(p, s, "remote", n))
+		return gg_error_errno("cannot record %s as remote", n->s);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		char *dir = xasprintf("%s/remote/%.2s", s->root, n->s + 1);
+		(void)mkdir_p(dir, 0755);
+		free(dir);
+		fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	}
+	if (fd < 0)
+		return gg_error_errno("cannot record %s as remote (%s)", n->s, p);
+	close(fd);
+	return 0;
+}
+
+static bool marked_remote(struct store *s, const struct gg_name *n)
+{
+	char p[PATH_MAX];
+	return s->fetch && name_path(p, s, "remote", n) && access(p, F_OK) == 0;
+}
+
+static void unmark_remote(struct store *s, const struct gg_name *n)
+{
+	char p[PATH_MAX];
+	if (name_path(p, s, "remote", n))
+		unlink(p);
+}
+
+int store_is_remote(struct store *s, const struct gg_name *n)
+{
+	return marked_remote(s, n) && store_has(s, n) != 1;
+}
+
+int store_known(struct store *s, const struct gg_name *n)
+{
+	return store_has(s, n) == 1 || marked_remote(s, n);
+}
+
+/*
+ * Brings value n, missing here, from the remote store if it is recorded
+ * there: 1 fetched (verified by the fetcher against its name), 0 not
+ * recorded (nothing to do), -1 with the error set. A value the remote store
+ * lacks or has damaged is forgotten (GG_ECORRUPT: memo entries naming it are
+ * misses again); one that could not be fetched for another reason (the
+ * network) stays recorded.
+ */
+static int fetch_remote(struct store *s, const struct gg_name *n)
+{
+	if (!marked_remote(s, n))
+		return 0;
+	if (s->fetch(s->fetch_arg, n) == 0) {
+		unmark_remote(s, n);
+		return 1;
+	}
+	enum gg_code c = gg_last_code();
+	if (c == GG_ECORRUPT || c == GG_ENOTFOUND) {
+		unmark_remote(s, n);
+		c = GG_ECORRUPT;
+	}
+	return gg_fail(c, "object %s is not in the store, and fetching it failed: %s", n->s,
+	               gg_last_error());
+}
+
 int store_open_object(struct store *s, const struct gg_name *n)
 {
 	char p[PATH_MAX];
 	if (!name_path(p, s, "objects", n))
 		return gg_error_errno("object %s", n->s);
 	int fd = open_verified(s, p, n, false, true);
+	if (fd < 0 && errno == ENOENT) {
+		int f = fetch_remote(s, n);
+		if (f < 0)
+			return -1;
+		if (f == 1)
+			fd = open_verified(s, p, n, false, true);
+	}
 	if (fd < 0 && errno == ENOENT)
 		gg_fail(GG_ENOTFOUND, "object %s is not in the store", n->s);
 	return fd;
@@ -1005,6 +1086,13 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
 		return gg_error("object %s is larger than %zu bytes", n->s, max);
 	char p[PATH_MAX];
 	int fd = name_path(p, s, "objects", n) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0 && errno == ENOENT) {
+		int f = fetch_remote(s, n);
+		if (f < 0)
+			return -1;
+		if (f == 1)
+			fd = open(p, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return gg_error_errno("object %s is not in the store", n->s);
 	/* The size is in the name: one read of a byte more than that sees a
@@ -1320,9 +1408,9 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 	if (read_fd_all(fd, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, out) == 0) {
 		r = 1;
 		for (size_t i = 0; i < out->n; i++)
-			if (!store_has(s, &out->v[i].value))
+			if (!store_known(s, &out->v[i].value))
 				r = 0;
-		if (out->has_stderr && !store_has(s, &out->stderr_value))
+		if (out->has_stderr && !store_known(s, &out->stderr_value))
 			r = 0;
 		if (!r)
 			memo_free(out);

@@ -53,6 +53,9 @@ struct store {
 	bool exact_mode;   /* the umask and ACLs leave a new file's mode as asked */
 	int exact_times;   /* stamp_exact_probe of tmp/: 0 not yet probed, 1 yes, -1 no */
 	bool distrust;     /* store_distrust: verdicts ignored, every read hashed */
+	/* store_set_fetch: what brings a value recorded as remote */
+	int (*fetch)(void *arg, const struct gg_name *n);
+	void *fetch_arg;
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed, mode 0700:
@@ -85,6 +88,28 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 /* 1 if present with the right size, 0 if missing (a short object is quarantined).
  * The content is checked when it is used, not here. */
 int store_has(struct store *s, const struct gg_name *n);
+
+/*
+ * Lazy remote values: a value whose bytes stay in a remote store until
+ * something reads them (a shared-cache hit records its outputs so). The
+ * record is an empty file .gg/remote/ab/NAME. While a fetcher is set
+ * (store_set_fetch: the shared cache's storage), a recorded value counts as
+ * known (store_known, memo_get), and the first read that needs its bytes
+ * (store_open_object, store_object_path_mode, store_read: the mount, by-hash,
+ * `gg cat`, a placeholder, a thunk's input) fetches just that value, streamed
+ * and verified against its name, into the store; the record then goes. A
+ * value the remote store no longer has, or has damaged, fails that read with
+ * GG_ECORRUPT naming it, and its record goes, so that memo entries naming it
+ * are misses again and a second force computes or fetches it anew. Without
+ * a fetcher, records are ignored: such entries are misses.
+ */
+void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg);
+/* Records value n as remote (it need not be stored here). */
+int store_mark_remote(struct store *s, const struct gg_name *n);
+/* 1 if n is stored here or recorded as remote while a fetcher is set, else 0. */
+int store_known(struct store *s, const struct gg_name *n);
+/* 1 if n is not stored here but recorded as remote while a fetcher is set. */
+int store_is_remote(struct store *s, const struct gg_name *n);
 
 /* Adds bytes; kind 0 = detect (thunk magic) . */
 int store_put_buf(struct store *s, const void *data, size_t len, char kind, struct gg_name *out);
@@ -173,7 +198,8 @@ void memo_index(struct memo *m);
 void memo_free(struct memo *m);
 /*
  * 1 and fills *out on a hit, 0 on a miss. An entry whose output objects are
- * no longer in the store is a miss (gc may have removed them).
+ * no longer in the store is a miss (gc may have removed them), unless they
+ * are known remote (store_known).
  */
 int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out);
 int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m);

@@ -37,8 +37,8 @@ static int byhash_lookup(struct ggfs *fs, const char *name, struct node **out)
 	if (gg_ref_parse(name, strlen(name), &ref) < 0)
 		return ENOENT;
 	int err = 0;
-	if (store_has(fs->store, &ref.name) != 1)
-		err = ENOENT; /* a remote store would fetch it here */
+	if (store_known(fs->store, &ref.name) != 1)
+		err = ENOENT; /* a value recorded as remote is fetched when read */
 	else if (ref.output && !thunk_declares(fs, &ref))
 		err = ENOENT;
 	if (!err)

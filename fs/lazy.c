@@ -133,7 +133,7 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		/* Strict: a file is a placeholder only if it names something this
 		 * store has; anything else (a test corpus of placeholders, a file
 		 * that merely starts like one) is served as its bytes. */
-		if (r == 1 && store_has(fs->store, &ref.name) != 1) {
+		if (r == 1 && store_known(fs->store, &ref.name) != 1) {
 			GGFS_DEBUG(fs,
 			           "inode %llu names %s, which the store lacks: served as it is",
 			           (unsigned long long)n->ino, ref.name.s);
@@ -179,7 +179,7 @@ static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name 
 	int r = 0;
 	for (int depth = 0; depth < 64; depth++) {
 		if (gg_name_kind(&name) == GG_VALUE) {
-			r = store_has(s, &name) == 1;
+			r = store_known(s, &name) == 1;
 			*value = name;
 			*exec = x;
 			break;

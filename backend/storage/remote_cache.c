@@ -35,6 +35,24 @@ struct remote_cache {
 	void *notice_arg;
 };
 
+/* Whether this thread holds a shared cache's lock: a read that would fetch
+ * a remote value meanwhile (store.h) must not wait for it. */
+static __thread bool holding;
+
+static void rc_lock(struct remote_cache *rc)
+{
+	pthread_mutex_lock(&rc->mu);
+	holding = true;
+}
+
+static void rc_unlock(struct remote_cache *rc)
+{
+	holding = false;
+	pthread_mutex_unlock(&rc->mu);
+}
+
+static int remote_cache_fetch(void *arg, const struct gg_name *n);
+
 int remote_cache_mode_parse(const char *s, enum remote_cache_mode *out)
 {
 	static const char *const names[] = {"off", "read", "readwrite"};
@@ -137,6 +155,8 @@ void remote_cache_close(struct remote_cache *rc)
 {
 	if (!rc)
 		return;
+	if (rc->local->fetch_arg == rc)
+		store_set_fetch(rc->local, NULL, NULL);
 	storage_close(rc->st);
 	if (rc->key)
 		memset(rc->key, 0, rc->key_len);
@@ -152,6 +172,7 @@ void remote_cache_attach(struct remote_cache *rc, struct sched_opts *so)
 	so->remote_lookup = remote_cache_lookup;
 	so->remote_publish = remote_cache_publish;
 	so->remote_arg = rc;
+	store_set_fetch(rc->local, remote_cache_fetch, rc);
 }
 
 void remote_cache_encode(const struct gg_name *thunk, const struct memo *m, const char *key,
@@ -227,25 +248,41 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 		buf_free(&b);
 		return 0;
 	}
-	if (r == 0) {
+	if (r == STORAGE_ENTRY_NONE) {
 		buf_free(&b);
 		return 0;
 	}
-	r = remote_cache_decode(thunk, b.data, b.len, rc->key, rc->key_len, out);
+	/* a bad key is that entry's fault, like a malformed entry: a miss */
+	if (r == STORAGE_ENTRY_BAD)
+		r = -1;
+	else
+		r = remote_cache_decode(thunk, b.data, b.len, rc->key, rc->key_len, out);
 	buf_free(&b);
 	if (r < 0) {
 		notice(rc, "shared cache: the entry of %s at %s is ignored: %s", thunk->s,
 		       rc->st->uri, gg_last_error());
 		return 0;
 	}
+	/* The values stay remote until read (store.h): the store is asked only
+	 * whether it has them; their bytes are checked when fetched. */
 	struct gg_name *names;
 	size_t n = entry_names(out, &names);
 	bool *ok = xcalloc(n, sizeof *ok);
-	r = rc->st->ops->get(rc->st, rc->local, names, n, ok);
-	size_t missing = 0, first = n;
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!ok[i] && missing++ == 0)
+		if (store_has(rc->local, &names[i]) == 1)
+			ok[i] = true;
+		else
+			names[k++] = names[i];
+	bool *present = xcalloc(k ? k : 1, sizeof *present);
+	r = k ? rc->st->ops->has(rc->st, names, k, present) : 0;
+	size_t missing = 0, first = k;
+	for (size_t i = 0; r == 0 && i < k; i++)
+		if (!present[i] && missing++ == 0)
 			first = i;
+	for (size_t i = 0; r == 0 && !missing && i < k; i++)
+		if (store_mark_remote(rc->local, &names[i]) < 0)
+			r = -1;
 	if (r < 0 || missing) {
 		char why[1200];
 		if (r < 0)
@@ -260,14 +297,44 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 		memo_free(out);
 		r = 0;
 	} else if (memo_put(rc->local, thunk, out) < 0) {
-		/* the values are here and verified; a later force asks again */
+		/* the values are known; a later force asks again */
 		notice(rc, "shared cache: %s", gg_last_error());
 		r = 1;
 	} else {
 		r = 1;
 	}
+	free(present);
 	free(ok);
 	free(names);
+	return r;
+}
+
+/* The store's fetcher (store_set_fetch): one value recorded as remote,
+ * downloaded and verified into the local store. */
+static int remote_cache_fetch(void *arg, const struct gg_name *n)
+{
+	struct remote_cache *rc = arg;
+	if (holding) /* never wait on the lock this thread holds */
+		return gg_fail(GG_EREMOTE, "%s is remote and cannot be fetched here", n->s);
+	rc_lock(rc);
+	bool ok = false, present = true;
+	int r = rc->st->ops->get(rc->st, rc->local, n, 1, &ok);
+	if (r == 0 && !ok)
+		r = gg_fail(GG_ENOTFOUND, "%s no longer has it", rc->st->uri);
+	else if (r < 0) {
+		/* A copy that fails its name is removed from the store (the
+		 * storage contract): gone now, it is damaged, and its record goes;
+		 * otherwise (the network, credentials) it may be fetched later. */
+		enum gg_code code = gg_last_code();
+		char why[1200];
+		snprintf(why, sizeof why, "%s", gg_last_error());
+		if (rc->st->ops->has(rc->st, n, 1, &present) == 0 && !present) {
+			code = GG_ECORRUPT;
+			notice(rc, "shared cache: %s; removed from it, and forgotten", why);
+		}
+		r = gg_fail(code, "%s", why);
+	}
+	rc_unlock(rc);
 	return r;
 }
 
@@ -277,9 +344,9 @@ int remote_cache_lookup(void *arg, const struct gg_name *thunk, struct memo *out
 	memset(out, 0, sizeof *out);
 	if (rc->mode == REMOTE_CACHE_OFF)
 		return 0;
-	pthread_mutex_lock(&rc->mu);
+	rc_lock(rc);
 	int r = lookup_locked(rc, thunk, out);
-	pthread_mutex_unlock(&rc->mu);
+	rc_unlock(rc);
 	return r;
 }
 
@@ -289,9 +356,9 @@ void remote_cache_publish(void *arg, const struct gg_name *thunk, const struct g
 	struct remote_cache *rc = arg;
 	if (rc->mode != REMOTE_CACHE_READWRITE)
 		return;
-	pthread_mutex_lock(&rc->mu);
+	rc_lock(rc);
 	if (rc->write_refused) {
-		pthread_mutex_unlock(&rc->mu);
+		rc_unlock(rc);
 		return;
 	}
 	struct gg_name *names;
@@ -315,5 +382,5 @@ void remote_cache_publish(void *arg, const struct gg_name *thunk, const struct g
 		rc->write_refused = true;
 	}
 	free(names);
-	pthread_mutex_unlock(&rc->mu);
+	rc_unlock(rc);
 }

@@ -42,9 +42,15 @@ struct storage_ops {
 	           bool *ok);
 	/*
 	 * The shared action cache: one small entry per thunk, under
-	 * "memo/THUNK" beside the objects (gg-storage(7)). entry_get: 1 and
-	 * out filled when there is one, 0 when there is none, -1 on an
-	 * error. Entries are not verified here (backend/storage/remote_cache.c does).
+	 * "memo/THUNK" beside the objects (gg-storage(7)). entry_get answers
+	 * STORAGE_ENTRY_FOUND with out filled, STORAGE_ENTRY_NONE, -1 when
+	 * the store could not be asked (unreachable, credentials refused), or
+	 * STORAGE_ENTRY_BAD with the last error naming the cause when what is
+	 * stored under that key cannot be an entry (larger than
+	 * STORAGE_ENTRY_MAX, not a string or a file): a fault of that one key,
+	 * which anyone allowed to write one key can make, so it must never
+	 * pass for a fault of the store. Entries are not verified here
+	 * (backend/storage/remote_cache.c does).
 	 */
 	int (*entry_get)(struct storage *st, const struct gg_name *thunk, struct buf *out);
 	int (*entry_put)(struct storage *st, const struct gg_name *thunk, const void *data,
@@ -61,8 +67,11 @@ struct storage {
 	char *uri;
 };
 
-/* The largest cache entry read; a larger one is an error. */
+/* The largest cache entry read; a larger one is STORAGE_ENTRY_BAD. */
 #define STORAGE_ENTRY_MAX (1u << 20)
+
+/* entry_get's answers besides -1 */
+enum storage_entry { STORAGE_ENTRY_NONE = 0, STORAGE_ENTRY_FOUND = 1, STORAGE_ENTRY_BAD = 2 };
 
 /* Opens by URI scheme. Errors name the URI and the cause. */
 int storage_open(const char *uri, struct storage **out);

@@ -217,15 +217,34 @@ static int file_entry_get(struct storage *st, const struct gg_name *thunk, struc
 {
 	struct file_storage *fs = fs_of(st);
 	char *p = xasprintf("%s/memo/%s", fs->dir, thunk->s);
-	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int r = 0;
-	if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+	/* O_NONBLOCK: a FIFO under the key must not hang the reader */
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat sb;
+	const char *bad = NULL; /* why what the key holds cannot be an entry */
+	char big[64];
+	snprintf(big, sizeof big, "it is larger than %u bytes", STORAGE_ENTRY_MAX);
+	int r = STORAGE_ENTRY_NONE;
+	if (fd < 0 && errno == ELOOP)
+		bad = "it is a symbolic link";
+	else if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
 		r = gg_error_errno("%s: cannot open the cache entry of %s", st->uri, thunk->s);
+	else if (fd >= 0 && fstat(fd, &sb) < 0)
+		r = gg_error_errno("%s: cannot read the cache entry of %s", st->uri, thunk->s);
+	else if (fd >= 0 && !S_ISREG(sb.st_mode))
+		bad = "it is not a regular file";
+	else if (fd >= 0 && (uint64_t)sb.st_size > STORAGE_ENTRY_MAX)
+		bad = big;
+	else if (fd >= 0 && (buf_reset(out), read_fd_all(fd, out, STORAGE_ENTRY_MAX) == 0))
+		r = STORAGE_ENTRY_FOUND;
+	else if (fd >= 0 && out->len > STORAGE_ENTRY_MAX) /* it grew meanwhile */
+		bad = big;
 	else if (fd >= 0)
-		r = read_fd_all(fd, out, STORAGE_ENTRY_MAX) < 0
-		        ? gg_error("%s: cannot read the cache entry of %s: %s", st->uri, thunk->s,
-		                   gg_last_error())
-		        : 1;
+		r = gg_error("%s: cannot read the cache entry of %s: %s", st->uri, thunk->s,
+		             gg_last_error());
+	if (bad) {
+		gg_fail(GG_ECORRUPT, "%s", bad);
+		r = STORAGE_ENTRY_BAD;
+	}
 	if (fd >= 0)
 		close(fd);
 	free(p);

@@ -940,6 +940,7 @@ struct entry_ctx {
 	struct buf *out;  /* get: the entry */
 	const void *data; /* put: the entry */
 	size_t len;
+	char bad[300]; /* get: why what the key holds cannot be an entry */
 };
 
 static int sink_buf(void *arg, const void *data, size_t n)
@@ -964,6 +965,12 @@ static int entry_pass(struct redis_storage *rs, struct item *items, size_t n, vo
 	if (resp_read(&rs->conn, &r) < 0)
 		return REDIS_RETRY;
 	const char *verb = get ? "read the cache entry of" : "write the cache entry of";
+	if (get && r.type == RESP_ERROR && !strncmp(r.text, "WRONGTYPE", 9)) {
+		/* the key holds a list, a set...: that key is bad, not the store */
+		snprintf(ctx->bad, sizeof ctx->bad, "the key holds no string (%.200s)", r.text);
+		it->state = ITEM_DONE;
+		return REDIS_OK;
+	}
 	if (r.type == RESP_ERROR)
 		return reply_error(rs, r.text, it, verb);
 	if (get && r.type == RESP_NIL) {
@@ -976,10 +983,9 @@ static int entry_pass(struct redis_storage *rs, struct item *items, size_t n, vo
 		if (resp_read_bulk(&rs->conn, (uint64_t)r.n, big ? NULL : sink_buf, ctx->out) < 0)
 			return REDIS_RETRY;
 		if (big) {
-			snprintf(it->error, sizeof it->error,
-			         "cannot %s %s at %s: larger than %u bytes", verb, it->name.s,
-			         rs->base.uri, STORAGE_ENTRY_MAX);
-			it->state = ITEM_FAILED;
+			snprintf(ctx->bad, sizeof ctx->bad, "it is larger than %u bytes",
+			         STORAGE_ENTRY_MAX);
+			it->state = ITEM_DONE;
 			return REDIS_OK;
 		}
 		it->result = true;
@@ -1003,7 +1009,11 @@ static int redis_entry_get(struct storage *st, const struct gg_name *thunk, stru
 	struct entry_ctx ctx = {.out = out};
 	run_passes(rs, &it, 1, entry_pass, &ctx);
 	int r = batch_result(rs, &it, 1);
-	return r < 0 ? r : it.result;
+	if (r == 0 && ctx.bad[0]) {
+		gg_fail(GG_ECORRUPT, "%s", ctx.bad);
+		return STORAGE_ENTRY_BAD;
+	}
+	return r < 0 ? r : it.result ? STORAGE_ENTRY_FOUND : STORAGE_ENTRY_NONE;
 }
 
 static int redis_entry_put(struct storage *st, const struct gg_name *thunk, const void *data,

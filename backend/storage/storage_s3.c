@@ -907,12 +907,9 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 			return HTTP_DONE;
 		}
 		if (j->too_big) {
-			char what[200];
-			job_what(j, what, sizeof what);
-			snprintf(j->http.error, sizeof j->http.error,
-			         "cannot %s at %s: larger than %u bytes", what, j->s3->base.uri,
-			         STORAGE_ENTRY_MAX);
-			return HTTP_FAILED;
+			/* this entry is bad, not the store: the caller ignores it */
+			buf_reset(&j->reply);
+			return HTTP_DONE;
 		}
 		if (rc == CURLE_OK && status == 404 && !strstr(j->body, "NoSuchBucket")) {
 			j->present = false;
@@ -1350,10 +1347,13 @@ static int s3_entry_get(struct storage *st, const struct gg_name *thunk, struct 
 	struct s3_job j = {0};
 	job_init(&j, s, S3_ENTRY_GET, NULL, thunk);
 	int r = entry_request(s, &j);
-	if (r == 0 && j.present) {
+	if (r == 0 && j.too_big) {
+		gg_fail(GG_ECORRUPT, "it is larger than %u bytes", STORAGE_ENTRY_MAX);
+		r = STORAGE_ENTRY_BAD;
+	} else if (r == 0 && j.present) {
 		buf_reset(out);
 		buf_add(out, j.reply.data ? j.reply.data : "", j.reply.len);
-		r = 1;
+		r = STORAGE_ENTRY_FOUND;
 	}
 	buf_free(&j.reply);
 	return r;

@@ -9,7 +9,9 @@
 # - Entries are checked, never trusted: an entry whose output is missing or
 #   damaged remotely, a malformed one, another thunk's entry under this
 #   thunk's key are each ignored with a notice naming the cause, the thunk
-#   runs, and (read-write) its result repairs the entry.
+#   runs, and (read-write) its result repairs the entry. So is what cannot
+#   be an entry (larger than 1 MiB, a FIFO), without switching the cache
+#   off for the rest of the run.
 # - Signed entries: with a team key (a file, mode 600) a reader accepts only
 #   entries with a valid HMAC; a wrong key, an altered entry, an unsigned
 #   entry are refused and named; a key file others can read is refused.
@@ -43,8 +45,11 @@ n_exec=$(sed -n 's/.*executed \([0-9]*\),.*/\1/p' <<<"$out")
 check "A published an entry for each thunk ($(ls remote/memo | wc -l) entries, $n_exec thunks)" test "$(ls remote/memo | wc -l)" -ge "$n_exec"
 check "... and A's program works" has_text "$(a/primes 1000)" "168 primes below 1000"
 
-out=$(force b --storage "$R" --remote-cache read)
+out=$(force b --storage "$R" --remote-cache read --trace "$T/b.trace")
 check "B, another path and HOME, executes 0 thunks: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+out=$(gg report b.trace 2>&1)
+check "... its trace says so: no thunk ran, 1 result from the shared cache: $out" \
+	bash -c "grep -q '^1 result from the shared cache\$' <<<'$out' && grep -q '^no thunk ran' <<<'$out' && grep -q ': 0 thunk runs, 0 events' <<<'$out'"
 check "... its program is A's byte for byte" cmp a/primes b/primes
 out=$(cd b && HOME="$T/home.b" gg force --summary --no-progress --remote-cache off "$top" 2>&1 >/dev/null)
 check "... and now in B's own memo: a second force asks nobody: $out" has_text "$out" "executed 0, from memo 1, failed 0\$"
@@ -89,7 +94,8 @@ chmod u+w "$obj" && head -c "$(stat -c %s "$obj")" /dev/zero >"$obj"
 client e
 out=$(force e --storage "$R" --remote-cache readwrite)
 echo "# damaged output: $out"
-check "an entry whose output is damaged remotely is ignored: the object is corrupt" has_text "$out" "entry of $top at $R is ignored.*object $bin from $R is corrupt"
+check "an output damaged remotely is found corrupt as it is fetched, and removed" has_text "$out" "shared cache: object $bin from $R is corrupt.*removed from it, and forgotten"
+check "... then its entry is ignored, naming it" has_text "$out" "entry of $top at $R is ignored.*it names $bin, which the store lacks"
 check "... the thunk runs instead" has_text "$out" "executed 1,"
 check "... with the right result" cmp a/primes e/primes
 check "... and the remote copy is repaired" cmp a/primes "$obj"
@@ -101,6 +107,38 @@ out=$(force f --storage "$R" --remote-cache readwrite)
 check "a malformed entry is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: malformed memo entry"
 check "... the thunk runs, and its result is right" bash -c "grep -q 'executed 1,' <<<'$out' && cmp a/primes f/primes"
 check "... and the entry is repaired" test "$(cat "$entry")" = "$good"
+
+# what a key holds may not be an entry at all (anyone who can write one key
+# can put it there): that entry's fault, not the store's; a miss, and the
+# rest of the cache is still asked
+for e in $entries; do head -c $((1024 * 1024 + 1)) /dev/zero >"$e"; done
+client big
+out=$(force big --storage "$R" --remote-cache readwrite)
+check "an entry larger than 1 MiB is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: it is larger than 1048576 bytes"
+check "... the cache is still used for the rest: only that thunk runs" has_text "$out" "executed 1, from memo [1-9]"
+check "... with the right result" cmp a/primes big/primes
+check "... and the entry is repaired" test "$(cat "$entry")" = "$good"
+for e in $entries; do rm -f "$e" && mkfifo "$e"; done
+client fifo
+out=$(cd fifo && HOME="$T/home.fifo" timeout -k 10 120 gg force --summary --no-progress --storage "$R" --remote-cache readwrite primes 2>&1 >/dev/null)
+check "a FIFO under the key does not hang the reader; it is ignored: $out" has_text "$out" "entry of $top at $R is ignored: it is not a regular file"
+check "... only that thunk runs, with the right result" bash -c "grep -q 'executed 1, from memo [1-9]' <<<'$out' && cmp a/primes fifo/primes"
+check "... and the entry is repaired" test -f "$entry" -a "$(timeout 10 cat "$entry")" = "$good"
+for e in $entries; do [ ! -p "$e" ] || rm -f "$e"; done # not repaired: nothing more may hang
+
+# lazy remote outputs: a force by thunk name leaves the value remote; a
+# read fetches it; a value the store has damaged meanwhile is found as it
+# is fetched, and gg cat computes it anew
+client lazy
+out=$(cd lazy && HOME="$T/home.lazy" gg force --storage "$R" --remote-cache read "$top" 2>&1)
+check "a force by thunk name prints the value: $out" test "$(tail -1 <<<"$out")" = "$bin"
+check "... and leaves it remote" test ! -e "lazy/.gg/objects/${bin:1:2}/$bin" -a -e "lazy/.gg/remote/${bin:1:2}/$bin"
+chmod u+w "$obj" && head -c "$(stat -c %s "$obj")" /dev/zero >"$obj"
+(cd lazy && HOME="$T/home.lazy" GG_STORAGE=$R GG_REMOTE_CACHE=readwrite gg cat "$top" >"$T/lazy.out" 2>"$T/lazy.err")
+echo "# gg cat of a value damaged remotely: $(cat lazy.err)"
+check "gg cat of a value damaged remotely says so" grep -q "object $bin from $R is corrupt.*removed from it, and forgotten" lazy.err
+check "... and computes it anew: A's program byte for byte" cmp a/primes lazy.out
+check "... repairing the remote copy" cmp a/primes "$obj"
 
 other=$(grep -L "$bin" remote/memo/* | head -1)
 for e in $entries; do cp "$other" "$e"; done

@@ -7,6 +7,10 @@
 # - B forces the same target with --remote-cache read through a proxy that
 #   counts bytes: 0 thunks executed (its --summary), having downloaded the
 #   program's bytes plus at most BOUND bytes (one cache entry, RESP framing);
+# - lazy remote outputs: a force by thunk name downloads none of the
+#   value's bytes; gg cat downloads it once;
+# - what a key holds may not be an entry (larger than 1 MiB, a list): it is
+#   ignored like a malformed entry, the cache stays on, the run repairs it;
 # - a client logged in as a Redis ACL user allowed only GET, GETRANGE,
 #   STRLEN and EXISTS uses the cache and cannot write to it: its new thunks
 #   run, publishing fails with a notice naming the refusal (NOPERM), and
@@ -50,7 +54,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b r u; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b r u o1 o2 l; do mkdir -p "home.$c" && c_project "$c"; done
 
 out=$(run_force a --storage "$R" --remote-cache readwrite)
 check "A builds the program, publishing every thunk: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0 (0 of"
@@ -66,6 +70,46 @@ check "B, with another HOME, tree and store, executes 0 thunks: $out" has_text "
 check "... and has A's program byte for byte" cmp a/primes b/primes
 check "... having downloaded the program and no more than $BOUND bytes besides ($got bytes)" \
 	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+
+# lazy remote outputs: a force by thunk name downloads none of the value's
+# bytes; gg cat downloads it, once
+d0=$(downloaded)
+out=$(cd l && HOME="$T/home.l" gg force --storage "$P" --remote-cache read "$top" 2>&1)
+got=$(($(downloaded) - d0))
+echo "# forcing $top by name downloaded $got bytes (its output is $size bytes)"
+check "a force by thunk name prints the value ($out)" test "$(tail -1 <<<"$out")" = "$(gg hash a/primes)"
+check "... having downloaded none of its bytes ($got bytes)" test "$got" -lt "$BOUND"
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_STORAGE=$P GG_REMOTE_CACHE=read gg cat "$top" >"$T/cat.out" 2>"$T/cat.err")
+got=$(($(downloaded) - d0))
+check "gg cat fetches it: A's program byte for byte ($(cat cat.err))" cmp a/primes cat.out
+check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_STORAGE=$P GG_REMOTE_CACHE=read gg cat "$top" >/dev/null 2>&1)
+check "... a second gg cat downloads nothing ($(($(downloaded) - d0)) bytes)" test "$(($(downloaded) - d0))" = 0
+
+# what a key holds may not be an entry (anyone who may write one key can
+# put it there): larger than 1 MiB, or not a string. That entry is ignored
+# like a malformed one, naming the cause; the cache stays on for the rest,
+# and the thunk's run repairs it
+bin=$(gg hash a/primes)
+entries=$(grep -rl "$bin" a/.gg/memo | xargs -n1 basename)
+check "A's memo names the program's entries (the link thunk's, its reduced thunk's): $(echo $entries | wc -w)" test "$(echo $entries | wc -w)" = 2
+for e in $entries; do head -c $((1024 * 1024 + 1)) /dev/zero | redis-cli -p "$REDIS_PORT" -x SET "memo/$e" >/dev/null; done
+out=$(run_force o1 --storage "$R" --remote-cache readwrite)
+check "an entry larger than 1 MiB is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: it is larger than 1048576 bytes"
+check "... the cache is still used for the rest: only that thunk runs" has_text "$out" "executed 1, from memo [1-9]"
+check "... with the right result" cmp a/primes o1/primes
+check "... and the entry is repaired" has_text "$(redis-cli -p "$REDIS_PORT" GET "memo/$top" | head -1)" "^ggcache 1 $top\$"
+for e in $entries; do
+	redis-cli -p "$REDIS_PORT" DEL "memo/$e" >/dev/null
+	redis-cli -p "$REDIS_PORT" RPUSH "memo/$e" x >/dev/null
+done
+out=$(run_force o2 --storage "$R" --remote-cache readwrite)
+check "a key holding a list is ignored, saying so: $out" has_text "$out" "entry of $top at $R is ignored: the key holds no string (WRONGTYPE"
+check "... only that thunk runs, with the right result" bash -c "grep -q 'executed 1, from memo [1-9]' <<<'$out' && cmp a/primes o2/primes"
+check "... and the entry is repaired" has_text "$(redis-cli -p "$REDIS_PORT" GET "memo/$top" | head -1)" "^ggcache 1 $top\$"
 
 # a read-only ACL user
 check "create a read-only ACL user" test "$(redis-cli -p "$REDIS_PORT" ACL SETUSER reader on '>readerpw' '~*' -@all +get +getrange +strlen +exists)" = OK

@@ -9,6 +9,11 @@
 #   headers of two answers);
 # - a third client reads the program through its ggfs mount, cold: the
 #   same bound;
+# - lazy remote outputs: a force by thunk name downloads none of the
+#   value's bytes; gg cat, or reading it by hash through a mount, downloads
+#   the value once (counted at the proxy);
+# - an object under a key that cannot be an entry (larger than 1 MiB) is
+#   ignored like a malformed entry: the cache stays on, the run repairs it;
 # - a client whose credentials may only read (a second radosgw user allowed
 #   s3:GetObject and s3:ListBucket by a bucket policy) uses the cache, and
 #   cannot write to it: its new thunks run, publishing them fails with a
@@ -78,7 +83,7 @@ run_force() { # NAME GG-FORCE-OPTION...: forces primes in NAME's tree with its o
 	shift
 	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
 }
-for c in a b m r; do mkdir -p "home.$c" && c_project "$c"; done
+for c in a b m r o l z p; do mkdir -p "home.$c" && c_project "$c"; done
 
 top=$(grep -o 'T[0-9a-f]\{76\}' a/primes | head -1)
 out=$(run_force a --remote-cache readwrite)
@@ -111,6 +116,71 @@ check "... having downloaded the program and no more than $BOUND bytes besides (
 	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
 check "unmount" ggfs_umount mnt
 check "... and the daemon's log is clean" ggfs_log_clean ggfs.log
+
+# lazy remote outputs: forcing the thunk by name (nothing to place) records
+# its output as known and leaves the bytes remote; reading it (gg cat, the
+# mount's by-hash) fetches just that value, once
+d0=$(downloaded)
+out=$(cd l && HOME="$T/home.l" GG_S3_ENDPOINT=$PROXY gg force --summary --no-progress --remote-cache read "$top" 2>&1)
+got=$(($(downloaded) - d0))
+echo "# forcing $top by name downloaded $got bytes (its output is $size bytes)"
+check "a force by thunk name executes nothing and prints the value: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+check "... and prints the value's name" test "$(tail -1 <<<"$out")" = "$bin"
+check "... having downloaded the entry and none of the value's bytes ($got bytes)" test "$got" -lt "$BOUND"
+check "... the value is not in the local store" test ! -e "l/.gg/objects/${bin:1:2}/$bin"
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_S3_ENDPOINT=$PROXY GG_REMOTE_CACHE=read gg cat "$top" >"$T/cat.out" 2>"$T/cat.err")
+got=$(($(downloaded) - d0))
+echo "# gg cat downloaded $got bytes"
+check "gg cat fetches it: A's program byte for byte ($(cat cat.err))" cmp a/primes cat.out
+check "... having downloaded the value and no more than $BOUND bytes besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+d0=$(downloaded)
+(cd l && HOME="$T/home.l" GG_S3_ENDPOINT=$PROXY GG_REMOTE_CACHE=read gg cat "$top" >"$T/cat2.out" 2>&1)
+check "... a second gg cat reads the local copy: 0 bytes downloaded ($(($(downloaded) - d0)))" test "$(($(downloaded) - d0))" = 0 -a -s cat2.out
+out=$(cd z && HOME="$T/home.z" GG_S3_ENDPOINT=$PROXY gg force --remote-cache read "$top" 2>&1)
+check "another client forces it by name: $out" test "$(tail -1 <<<"$out")" = "$bin"
+d0=$(downloaded)
+export GG_REMOTE_CACHE=read GG_S3_ENDPOINT=$PROXY
+HOME=$T/home.z ggfs_mount z mntz ggfsz.log
+export GG_S3_ENDPOINT=$S3_ENDPOINT
+unset GG_REMOTE_CACHE
+got0=$(($(downloaded) - d0))
+check "... reading it by hash through its mount fetches it" cmp a/primes "mntz/.gg/by-hash/$bin"
+got=$(($(downloaded) - d0))
+echo "# the mount downloaded $got0 bytes to start, $got after reading $bin by hash"
+check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+check "unmount" ggfs_umount mntz
+check "... and the daemon's log is clean" ggfs_log_clean ggfsz.log
+out=$(cd p && HOME="$T/home.p" gg force --remote-cache read "$top" 2>&1)
+check "a third client forces it by name, leaving it remote" test "$(tail -1 <<<"$out")" = "$bin" -a ! -e "p/.gg/objects/${bin:1:2}/$bin"
+d0=$(downloaded)
+out=$(cd p && HOME="$T/home.p" GG_S3_ENDPOINT=$PROXY gg pull --outputs "$GG_STORAGE" "$top" 2>&1)
+got=$(($(downloaded) - d0))
+check "gg pull --outputs fetches it eagerly: $out" has_text "$out" "pulled 1 of 1 objects"
+check "... A's program byte for byte" cmp a/primes "p/.gg/objects/${bin:1:2}/$bin"
+check "... the value's bytes and no more than $BOUND besides ($got bytes)" \
+	test "$got" -ge "$size" -a "$got" -le $((size + BOUND))
+out=$(cd p && HOME="$T/home.p" gg pull --outputs "$GG_STORAGE" main.o 2>&1)
+check "... a target not forced here is refused, naming it: $out" has_text "$out" "is not forced here (no memo entry); gg force it first"
+check "... and the daemon's log is clean" ggfs_log_clean ggfsz.log
+
+# what a key holds may not be an entry (anyone who may write one key can
+# put it there): an object larger than 1 MiB is ignored like a malformed
+# entry, naming the cause; the cache stays on for the rest, and the thunk's
+# run repairs it
+entries=$(grep -rl "$bin" a/.gg/memo | xargs -n1 basename)
+check "A's memo names the program's entries (the link thunk's, its reduced thunk's): $(echo $entries | wc -w)" test "$(echo $entries | wc -w)" = 2
+head -c $((1024 * 1024 + 1)) /dev/zero >big
+for e in $entries; do
+	check "put an object of 1 MiB + 1 byte under cache/memo/$e" test "$(s3curl PUT "/$BUCKET/cache/memo/$e" big)" = 200
+done
+out=$(run_force o --remote-cache readwrite)
+check "an entry larger than 1 MiB is ignored, saying so: $out" has_text "$out" "entry of $top at $GG_STORAGE is ignored: it is larger than 1048576 bytes"
+check "... the cache is still used for the rest: only that thunk runs" has_text "$out" "executed 1, from memo [1-9]"
+check "... with the right result" cmp a/primes o/primes
+check "... and the entry is repaired" has_text "$(s3curl GET "/$BUCKET/cache/memo/$top" >/dev/null; head -1 curl.out)" "^ggcache 1 $top\$"
 
 # read-only credentials: the cache is used, and cannot be written
 export AWS_ACCESS_KEY_ID=AKIDREADER AWS_SECRET_ACCESS_KEY=SECRETREADER

@@ -456,14 +456,28 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 	}
 	remote_cache_attach(cache, &so);
 	struct force_run run;
-	int r = force_targets(*s, &so, &t, 1, false, &run);
-	if (r == 0 && t.result.status != 0)
-		r = gg_fail(t.result.code, "%s: %s", arg, t.result.error);
-	if (r == 0) {
-		*value = t.result.value;
-		*exec = t.result.exec;
+	int r = -1;
+	/* The value is read whole: a remote one (store.h) is fetched now, while
+	 * the cache is open; one the remote store lost or damaged is forgotten
+	 * on the way, so that forcing once more computes or fetches it anew. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = force_targets(*s, &so, &t, 1, false, &run);
+		if (r == 0 && t.result.status != 0)
+			r = gg_fail(t.result.code, "%s: %s", arg, t.result.error);
+		bool again = false;
+		if (r == 0 && store_is_remote(*s, &t.result.value) &&
+		    store_verify(*s, &t.result.value) < 0) {
+			r = gg_error("%s: %s", arg, gg_last_error());
+			again = gg_last_code() == GG_ECORRUPT;
+		}
+		if (r == 0) {
+			*value = t.result.value;
+			*exec = t.result.exec;
+		}
+		force_run_end(&run);
+		if (!again)
+			break;
 	}
-	force_run_end(&run);
 	engine_destroy(local);
 	remote_cache_close(cache);
 	force_target_free(&t);

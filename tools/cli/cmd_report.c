@@ -222,9 +222,13 @@ static void print_summary(const char *path, const struct trace *t, size_t top)
 	double wall = t1 - t0;
 	printf("trace %s: %zu thunk run%s, %zu event%s on %zu slot%s", path, t->nruns,
 	       t->nruns == 1 ? "" : "s", t->n, t->n == 1 ? "" : "s", slots, slots == 1 ? "" : "s");
-	if (t->ignored)
-		printf(" (%zu other event%s ignored)", t->ignored, t->ignored == 1 ? "" : "s");
+	if (t->ignored > t->shared_hits)
+		printf(" (%zu other event%s ignored)", t->ignored - t->shared_hits,
+		       t->ignored - t->shared_hits == 1 ? "" : "s");
 	printf("\n");
+	if (t->shared_hits)
+		printf("%zu result%s from the shared cache\n", t->shared_hits,
+		       t->shared_hits == 1 ? "" : "s");
 	if (!t->nruns) {
 		printf("no thunk ran (everything came from the memo, or the trace is empty)\n");
 		return;

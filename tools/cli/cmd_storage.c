@@ -10,6 +10,7 @@
 #include "tools/command.h"
 
 #include "backend/storage/storage.h"
+#include "core/force.h"
 #include "core/util.h"
 
 #include <getopt.h>
@@ -26,9 +27,12 @@ static const char push_help[] =
     "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
     "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
 static const char pull_help[] =
-    "usage: gg pull URI NAME... (or - to read names from stdin)\n"
+    "usage: gg pull [--outputs] URI NAME... (or - to read names from stdin)\n"
     "Downloads objects from URI into the local store, verifying each against\n"
-    "its name. Exits 1 if any is missing remotely or fails.\n";
+    "its name. Exits 1 if any is missing remotely or fails.\n"
+    "  --outputs  each NAME is a forced target (a placeholder, THUNK or\n"
+    "             THUNK#OUTPUT): download the values the local memo records for it\n"
+    "             (those a shared-cache hit left remote), not the thunk itself\n";
 static const char has_help[] =
     "usage: gg remote-has URI NAME... (or - to read names from stdin)\n"
     "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
@@ -184,14 +188,104 @@ static int open_args(int argc, char **argv, const char *help, struct strvec *arg
 	return -1; /* go on */
 }
 
+struct pull {
+	struct store *local;
+	struct storage *st;
+};
+
+/* The store's fetcher while gg pull --outputs reads the memo (core/store.h):
+ * values recorded as remote are known, and come from the URI pulled from. */
+static int pull_fetch(void *arg, const struct gg_name *n)
+{
+	struct pull *p = arg;
+	bool ok = false;
+	if (p->st->ops->get(p->st, p->local, n, 1, &ok) < 0)
+		return -1;
+	return ok ? 0 : gg_fail(GG_ENOTFOUND, "%s is not in %s", n->s, p->st->uri);
+}
+
+/*
+ * gg pull --outputs: replaces each target in args by the values the local
+ * memo records for it (all of a bare thunk's outputs; the one named by
+ * THUNK#OUTPUT or a placeholder). 0, or -1 with the error set.
+ */
+static int outputs_of(struct store *local, struct storage *st, struct strvec *args,
+                      struct gg_name **names)
+{
+	struct pull p = {local, st};
+	store_set_fetch(local, pull_fetch, &p);
+	size_t n = 0, cap = args->n + 1;
+	struct gg_name *out = xcalloc(cap, sizeof *out);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < args->n; i++) {
+		const char *a = args->v[i];
+		struct force_target t;
+		struct memo m;
+		if (force_target_parse(NULL, a, &t) < 0) {
+			r = -1;
+			break;
+		}
+		if (t.plain || gg_name_kind(&t.ref.name) != GG_THUNK) {
+			r = gg_fail(GG_EUSAGE, "%s: not a thunk or a placeholder of one", a);
+		} else if (memo_get(local, &t.ref.name, &m) != 1) {
+			r = gg_fail(GG_ENOTFOUND,
+			            "%s: %s is not forced here (no memo entry); gg force it first",
+			            a, t.ref.name.s);
+		} else {
+			/* a placeholder without an output means the primary one */
+			const struct memo_output *one = t.ref.output ? memo_find(&m, t.ref.output)
+			                                : t.is_file && m.n ? &m.v[0]
+			                                                   : NULL;
+			if (t.ref.output && !one)
+				r = gg_fail(GG_ENOTFOUND, "%s: its thunk has no output %s", a,
+				            t.ref.output);
+			for (size_t k = 0; r == 0 && k < m.n; k++) {
+				if (one && &m.v[k] != one)
+					continue;
+				if (n == cap)
+					out = xrealloc(out, (cap *= 2) * sizeof *out);
+				out[n++] = m.v[k].value;
+			}
+			memo_free(&m);
+		}
+		force_target_free(&t);
+	}
+	store_set_fetch(local, NULL, NULL);
+	if (r < 0) {
+		free(out);
+		return -1;
+	}
+	strvec_free(args);
+	for (size_t i = 0; i < n; i++)
+		strvec_push(args, out[i].s);
+	free(*names);
+	*names = out;
+	return 0;
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	struct strvec args = STRVEC_INIT;
 	struct gg_name *names = NULL;
 	struct storage *st = NULL;
-	int rc = open_args(argc, argv, pull_help, &args, &names, &st);
+	bool outputs = argc > 1 && !strcmp(argv[1], "--outputs");
+	if (outputs) {
+		argv[1] = argv[0];
+		argc--, argv++;
+	}
+	int rc = outputs ? -1 : open_args(argc, argv, pull_help, &args, &names, &st);
+	if (outputs && argc < 3) {
+		fputs(pull_help, stderr);
+		rc = 2;
+	} else if (outputs) {
+		collect_args(argc - 2, argv + 2, &args);
+		if (storage_open(argv[1], &st) < 0)
+			rc = die_last();
+	}
 	struct store *local = NULL;
 	if (rc < 0 && open_store(true, &local) < 0)
+		rc = die_last();
+	if (rc < 0 && outputs && outputs_of(local, st, &args, &names) < 0)
 		rc = die_last();
 	if (rc < 0) {
 		uint64_t t0 = now_ns();

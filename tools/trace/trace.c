@@ -456,7 +456,11 @@ static int add_event(const struct jparser *p, struct trace *t, const struct jv *
 	if (get(p, ev, idx, "ph", J_STR, true, &ph) < 0)
 		return -1;
 	if (strcmp(ph->u.str.s, "X")) {
+		const struct jv *c = member(ev, "cat");
 		t->ignored++;
+		if (!strcmp(ph->u.str.s, "i") && c && c->type == J_STR &&
+		    !strcmp(c->u.str.s, "shared cache"))
+			t->shared_hits++;
 		return 0;
 	}
 	if (get(p, ev, idx, "name", J_STR, true, &name) < 0 ||

@@ -53,7 +53,8 @@ struct trace_run {
 struct trace {
 	struct trace_event *ev; /* sorted by (tid, ts) once runs are made */
 	size_t n, cap;
-	size_t ignored;         /* events other than complete ("X") events */
+	size_t ignored;     /* events other than complete ("X") events */
+	size_t shared_hits; /* of ignored: results from the shared cache ("i", "shared cache") */
 	struct trace_run *runs; /* sorted by start */
 	size_t nruns;
 };
