@@ -162,19 +162,20 @@ double pass_timeout(struct ggfs *fs, struct node *dir, struct node *n, const str
 	if (!fs->timeout)
 		return 0;
 	/*
-	 * What the directory's watch reports every change of: a file with one
-	 * name (a change made through another name, in another directory,
-	 * would be reported there only). Not a directory (its own entries
-	 * change its times), nor a placeholder not forced yet (its size
-	 * changes when a force elsewhere fills the memo).
+	 * Long only for a forced placeholder: it names an immutable store
+	 * value, so what can change is the placeholder file itself, which the
+	 * directory's watch reports while it has one name. A plain file is
+	 * not: a change through a hard link made in a directory nobody watches
+	 * (or through a shared mapping) makes no event, and 60 s of a stale
+	 * size or mtime would misinform make; it keeps the mount's timeout.
 	 */
 	bool covered = st && !S_ISDIR(st->st_mode) && st->st_nlink == 1;
 	pthread_mutex_lock(&fs->mu);
 	/* getattr: the directory it was last found in */
 	struct node *where = dir ? dir : n->parent;
 	bool watched = fs->watch_fd >= 0 && !fs->watch_lost && where && where->wd > 0;
-	bool unforced = n->lz.is_ref && !n->lz.forced;
-	bool ok = n->kind == NODE_PASS && watched && covered && !unforced;
+	bool forced = n->lz.is_ref && n->lz.forced;
+	bool ok = n->kind == NODE_PASS && watched && covered && forced;
 	if (ok && dir)
 		n->long_ttl = true; /* events for it now matter, from now on */
 	bool long_ttl = ok && n->long_ttl;
@@ -186,7 +187,9 @@ bool watch_entry_cached(struct ggfs *fs, struct node *dir, const char *name, ino
 {
 	pthread_mutex_lock(&fs->mu);
 	struct node *n = node_find_locked(fs, dir->dev, ino);
-	bool r = n && n->kind == NODE_PASS && n->nlookup > 0 && n->long_ttl && !fs->watch_lost &&
+	/* Safe for any file: attributes the kernel holds still expire by
+	 * their own timeout; only the name must still lead to the same file. */
+	bool r = n && n->kind == NODE_PASS && n->nlookup > 0 && !fs->watch_lost &&
 	         n->parent == dir && n->name && !strcmp(n->name, name);
 	pthread_mutex_unlock(&fs->mu);
 	return r;
@@ -293,10 +296,15 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 		 * its fd is gone, its being stale are not what the kernel holds. */
 		pthread_mutex_lock(&fs->mu);
 		struct node *old = node_find_name_locked(fs, dir, name);
-		if (old && old->long_ttl)
+		if (old && old->kind == NODE_PASS) {
+			/* no longer found by that name: no long timeout until
+			 * looked up again (a getattr through an open fd would
+			 * otherwise take the old, watched directory's word) */
+			old->long_ttl = false;
 			node_pin_locked(old);
-		else
+		} else {
 			old = NULL;
+		}
 		pthread_mutex_unlock(&fs->mu);
 		if (old) {
 			e = fuse_lowlevel_notify_inval_inode(fs->se, node_ino(fs, old), -1, 0);
@@ -320,7 +328,7 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 		if (r == 0) {
 			pthread_mutex_lock(&fs->mu);
 			n = node_find_locked(fs, st.st_dev, st.st_ino);
-			if (n && n->long_ttl)
+			if (n && n->kind == NODE_PASS)
 				node_pin_locked(n);
 			else
 				n = NULL;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ggfs: the kernel keeps a file's entry and attributes for long (60 s) when
-# its directory's watch reports every change of it, and is told of each
-# change made behind the mount. After every change below (made directly in
+# ggfs: the kernel keeps a forced placeholder's entry and attributes for long
+# (60 s) when its directory's watch reports every change of it (a plain file
+# for -o timeout: a change through a hard link made elsewhere makes no event
+# there), and is told of each change made behind the mount. After every change below (made directly in
 # SOURCE, several within one second: written, put back with its old mtime,
 # written again, chmod, xattrs, an ACL, a writer that keeps the file open, a hard
 # link made beside it, renames), stat, ls -l, xattrs and bytes through the
@@ -137,6 +138,16 @@ sleep 1.5
 check "a file with a second name elsewhere: a write there is seen after -o timeout" same d/f2
 
 # A placeholder not forced yet: a force outside the mount changes what
+# A plain file is cached for -o timeout only, even with one name: a hard
+# link made after the mount looked it up, in a directory nobody watches,
+# and a write through it make no event in its directory.
+mkdir -p elsewhere
+stat mnt/d/f3 >/dev/null
+ln src/d/f3 elsewhere/g3 && printf ' and more' >>elsewhere/g3
+sleep 1.5
+check "a write through a link made elsewhere is seen after -o timeout" \
+	[ "$(stat -c '%s %h' mnt/d/f3)" = "$(stat -c '%s %h' src/d/f3)" ]
+check "its bytes too" cmp -s mnt/d/f3 src/d/f3
 # stat shows (the output's size) without a change in SOURCE, so it is kept
 # for -o timeout only.
 phsize=$(stat -c %s mnt/d/ph)
