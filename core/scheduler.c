@@ -24,6 +24,7 @@
  */
 #include "scheduler.h"
 
+#include "json.h"
 #include "namemap.h"
 
 #include <errno.h>
@@ -880,7 +881,7 @@ static void trace_event(struct sched *s, const struct node *n, const char *phase
 	if (s->trace.len)
 		buf_adds(&s->trace, ",\n");
 	buf_adds(&s->trace, "{\"name\":");
-	buf_add_json_string(&s->trace, n->label);
+	json_add_cstring(&s->trace, n->label);
 	buf_printf(&s->trace,
 	           ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f",
 	           phase, slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);

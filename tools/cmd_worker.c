@@ -10,6 +10,7 @@
 #include "gg.h"
 #include "worker.h"
 
+#include "json.h"
 #include "sandbox.h"
 #include "wire.h"
 #include "worker_auth.h"
@@ -330,7 +331,7 @@ static int run_lambda(struct worker *w, const char *api)
 			if (!inv.too_big) {
 				struct buf e2 = BUF_INIT;
 				buf_adds(&e2, "{\"errorType\":\"gg.BadRequest\",\"errorMessage\":");
-				wire_add_string(&e2, out.data, out.len);
+				json_add_string(&e2, out.data, out.len);
 				buf_addc(&e2, '}');
 				buf_free(&out);
 				out = e2;

@@ -54,4 +54,13 @@ expect "a second fd copy" "tools/gg.c:$(wc -l <"$T/tree/tools/gg.c"): copies bet
 copy
 printf 'static const char *k = "%%s/.gg";\n' >>"$T/tree/tools/cmd_store.c"
 expect "a second store discovery" "tools/cmd_store.c:$(wc -l <"$T/tree/tools/cmd_store.c"): looks for a .gg directory"
+copy
+printf 'static const char esc[] = "\\"\\\\/bfnrt";\n' >>"$T/tree/tools/cmd_report.c"
+expect "a second JSON reader (string escapes)" "tools/cmd_report.c:$(wc -l <"$T/tree/tools/cmd_report.c"): reads JSON"
+copy
+printf 'static int t(const char *p) { return !memcmp(p, "null", 4); }\n' >>"$T/tree/backend/wire.c"
+expect "a second JSON reader (literals)" "backend/wire.c:$(wc -l <"$T/tree/backend/wire.c"): reads JSON"
+copy
+printf 'static void w(struct buf *b, int c) { buf_printf(b, "\\\\u%%04x", c); }\n' >>"$T/tree/core/scheduler.c"
+expect "a second JSON string writer" "core/scheduler.c:$(wc -l <"$T/tree/core/scheduler.c"): writes a JSON string"
 finish
