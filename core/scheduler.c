@@ -40,9 +40,11 @@
 /*
  * WAITING: some input unresolved; READY: in the ready queue; DELAYED: held
  * back (a retry's backoff, or another process holds the thunk's lock);
- * RUNNING: one or two (speculative) jobs in flight.
+ * STARTING: an engine's slot is reserved for it, and one thread takes its
+ * cross-process lock and reads its memo entry again with mu dropped
+ * (dispatch); RUNNING: one or two (speculative) jobs in flight.
  */
-enum node_state { N_WAITING, N_READY, N_DELAYED, N_RUNNING, N_DONE, N_FAILED };
+enum node_state { N_WAITING, N_READY, N_DELAYED, N_STARTING, N_RUNNING, N_DONE, N_FAILED };
 
 struct node;
 
@@ -148,7 +150,7 @@ struct sched {
 	size_t nengines;
 	int *in_flight; /* per engine */
 	size_t jobs_in_flight;
-	size_t loading;         /* drains reading the store with mu dropped */
+	size_t loading;         /* drains and run starts doing I/O with mu dropped */
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
 	bool cancelled;                   /* the force's cancel token fired */
@@ -516,16 +518,6 @@ static void set_label(struct node *n, const struct thunk *t)
 	p[9] = 0;
 }
 
-/* After a miss of the local memo at a run's start: the shared cache, if
- * there is one (mu held; see THREADS in README.md). */
-static int remote_get(struct sched *s, const struct gg_name *name, struct memo *out)
-{
-	if (!s->o.remote_lookup || s->o.remote_lookup(s->o.remote_arg, name, out) != 1)
-		return 0;
-	s->stats.remote++;
-	return 1;
-}
-
 /* A thunk as read from the store, before it becomes a node: all the file
  * I/O of loading a graph, done without the scheduler's lock. */
 struct loaded {
@@ -825,9 +817,10 @@ static void abandon_unwanted(struct sched *s, struct cbs *cbs)
 		struct node *x = s->nodes.slots[i];
 		if (!x || x->wanted || x->state == N_DONE || x->state == N_FAILED)
 			continue;
-		if (x->state != N_RUNNING) {
+		if (x->state != N_RUNNING && x->state != N_STARTING) {
 			v[nv++] = x;
 		} else if (!x->abandoned) {
+			/* a STARTING one has no job yet: dispatch sees the mark */
 			x->abandoned = true;
 			for (int j = 0; j < x->njobs; j++)
 				x->jobs[j]->engine->ops->cancel(x->jobs[j]->engine, x->jobs[j]);
@@ -1174,7 +1167,58 @@ static void submit_job(struct sched *s, struct node *n, struct engine *e)
 	}
 }
 
-/* Starts ready nodes while some engine has a free slot. Called with mu held. */
+/* What start_io found. */
+struct start {
+	int lock;    /* the thunk's lock (an fd), -2: another process holds it, -1: error */
+	bool hit;    /* a memo entry: lock released, memo set */
+	bool remote; /* ... from the shared cache */
+	struct memo memo;
+	enum gg_code code; /* lock -1: why */
+	char *error;
+};
+
+/*
+ * The file I/O of a run's start, without mu (n is STARTING: this thread's
+ * alone, and n->run does not change): takes the thunk's cross-process lock
+ * (single execution across processes), then reads its memo entry again
+ * under that lock: it may have been run while we waited. Both names are
+ * memoised; the reduced one catches more (early cut-off). The shared cache
+ * was asked for the original name as the graph loaded; the reduced one is
+ * asked here.
+ */
+static void start_io(struct sched *s, const struct node *n, struct start *st)
+{
+	const struct gg_name *rname = &n->run->rname;
+	*st = (struct start){.lock = store_trylock_thunk(s->store, rname)};
+	if (st->lock == -1) {
+		st->code = gg_last_code();
+		st->error = xstrdup(gg_last_error());
+		return;
+	}
+	if (st->lock < 0)
+		return;
+	if (memo_get(s->store, rname, &st->memo) == 1)
+		st->hit = true;
+	else if (!gg_name_eq(rname, &n->name) && s->o.remote_lookup &&
+	         s->o.remote_lookup(s->o.remote_arg, rname, &st->memo) == 1)
+		st->hit = st->remote = true;
+	if (st->hit) {
+		(void)memo_put(s->store, &n->name, &st->memo); /* a cache: best effort */
+		store_unlock_thunk(s->store, st->lock);
+		st->lock = -1;
+	}
+}
+
+/* start_io with mu dropped (held on entry and return). */
+static void start_unlocked(struct sched *s, const struct node *n, struct start *st)
+{
+	pthread_mutex_unlock(&s->mu);
+	start_io(s, n, st);
+	pthread_mutex_lock(&s->mu);
+}
+
+/* Starts ready nodes while some engine has a free slot. Called with mu held;
+ * drops it while a run starts (start_io). */
 static void dispatch(struct sched *s, struct cbs *cbs)
 {
 	while (s->ready_head && !s->shutdown) {
@@ -1212,32 +1256,56 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			fail_node(s, n, keep_error(s, GG_ELIMIT, m), cbs);
 			continue;
 		}
-		/* Single execution across processes: hold the thunk's lock while it
-		 * runs; if another process holds it, look again shortly. */
-		int lock = store_trylock_thunk(s->store, &n->run->rname);
-		if (lock == -2) {
-			delay(s, n, now_ns() + 20000000);
-			continue;
-		}
-		if (lock < 0) {
-			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, gg_last_code(), xstrdup(gg_last_error())),
-			          cbs);
-			continue;
-		}
-		n->lock_fd = lock;
-		/* It may have been run while we waited; both names are memoised,
-		 * the reduced one catches more (early cut-off). */
-		struct memo memo;
-		if (memo_get(s->store, &n->run->rname, &memo) == 1 ||
-		    (!gg_name_eq(&n->run->rname, &n->name) && /* asked as it loaded */
-		     remote_get(s, &n->run->rname, &memo) == 1)) {
-			(void)memo_put(s->store, &n->name, &memo); /* a cache: best effort */
-			release_lock(s, n);
-			complete_node(s, n, &memo, true, cbs);
+		/* The run's start, with mu dropped (file I/O, and the shared cache
+		 * may go over the network): e's slot is reserved, n is STARTING,
+		 * out of every queue, and counted in `loading` so that the idle
+		 * check waits for it. */
+		size_t ei = engine_index(s, e);
+		struct start st;
+		n->state = N_STARTING;
+		s->in_flight[ei]++;
+		s->loading++;
+		start_unlocked(s, n, &st);
+		s->loading--;
+		s->in_flight[ei]--;
+		if (st.hit) {
+			if (st.remote)
+				s->stats.remote++;
+			n->abandoned = false;
+			complete_node(s, n, &st.memo, true, cbs);
 			drain(s, cbs);
 			continue;
 		}
+		if (st.lock == -2) {
+			/* another process runs it: look again shortly */
+			delay(s, n, now_ns() + 20000000);
+			continue;
+		}
+		if (st.lock < 0) {
+			n->state = N_WAITING;
+			fail_node(s, n, keep_error(s, st.code, st.error), cbs);
+			continue;
+		}
+		n->lock_fd = st.lock;
+		if (s->shutdown) {
+			release_lock(s, n);
+			make_ready(s, n); /* not started, as the others still queued */
+			break;
+		}
+		if (s->stopping || (n->abandoned && !n->waiters)) {
+			/* stopped, cancelled or withdrawn meanwhile */
+			release_lock(s, n);
+			n->state = N_WAITING;
+			n->abandoned = false;
+			fail_node(s, n,
+			          s->stopping
+			              ? s->stop_error
+			              : keep_error(s, GG_ECANCELLED,
+			                           xstrdup("cancelled: nobody waits for it")),
+			          cbs);
+			continue;
+		}
+		n->abandoned = false; /* asked for again meanwhile */
 		n->state = N_RUNNING;
 		n->started = now_ns();
 		s->stats.running++;

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_int executions, infra_attempts, blocked, killed;
+static atomic_int executions, infra_attempts, blocked, killed, lookup_started;
 
 /*
  * argv[1] says what to do:
@@ -30,6 +30,8 @@ static atomic_int executions, infra_attempts, blocked, killed;
  *   emit TEXT   output a thunk that echoes TEXT (a dynamic graph)
  *   block TEXT  wait until its job is cancelled (then fail, as killed), or
  *               for 1.5 s (then output TEXT)
+ *   gate TEXT   wait until a run's start is in the shared cache's lookup
+ *               (lookup_started; at most 10 s), then output TEXT
  */
 static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
                        struct exec_result *r)
@@ -67,6 +69,10 @@ static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const 
 			r->why = xstrdup("killed");
 			return 0;
 		}
+		buf_adds(&out, t->argv.v[2]);
+	} else if (!strcmp(op, "gate")) {
+		for (int i = 0; i < 10000 && !atomic_load(&lookup_started); i++)
+			usleep(1000);
 		buf_adds(&out, t->argv.v[2]);
 	} else if (!strcmp(op, "emit")) {
 		struct thunk e;
@@ -429,6 +435,59 @@ static void test_withdrawn_requests(void)
 	gg_cancel_destroy(&c3);
 }
 
+/* The shared cache of test_slow_lookup: a miss for the names loaded, and a
+ * slow one for a reduced name (a run's start), which waits until another
+ * thunk's answer came (at most 10 s) and notes whether it did. */
+static struct gg_name lookup_loaded[3];
+static struct answer *lookup_other;
+static bool other_answered_during_lookup;
+
+static int slow_lookup(void *arg, const struct gg_name *thunk, struct memo *out)
+{
+	(void)arg, (void)out;
+	for (int i = 0; i < 3; i++)
+		if (gg_name_eq(thunk, &lookup_loaded[i]))
+			return 0;
+	atomic_store(&lookup_started, 1);
+	for (int i = 0; i < 10000 && !atomic_load(&lookup_other->calls); i++)
+		usleep(1000);
+	other_answered_during_lookup = atomic_load(&lookup_other->calls) == 1;
+	return 0;
+}
+
+/*
+ * A slow read at a run's start (here the shared cache's lookup of the
+ * reduced name; the thunk's lock and its memo entry are read on the same
+ * path) does not hold up other thunks: b finishes, and its requester is
+ * answered, while a's start waits in the lookup. b cannot finish before
+ * that lookup begins (it waits for it), so this cannot pass by luck: were
+ * the lookup made under the scheduler's lock, b's completion would wait
+ * for that lock, and the lookup would give up after 10 s unanswered.
+ */
+static void test_slow_lookup_blocks_no_other_thunk(void)
+{
+	atomic_store(&lookup_started, 0);
+	struct gg_ref b = make("gate", "bee", NULL, 0);
+	struct gg_ref d = make("echo", "dee", NULL, 0);
+	struct gg_ref a = make("cat", "ay", &d, 1); /* reduced: d's value in */
+	lookup_loaded[0] = a.name, lookup_loaded[1] = b.name, lookup_loaded[2] = d.name;
+	struct answer ab = {0}, aa = {0};
+	lookup_other = &ab;
+	other_answered_during_lookup = false;
+	struct sched_opts o = {.engines = &four, .nengines = 1, .remote_lookup = slow_lookup};
+	struct sched *s;
+	if (sched_new(st, &o, &s) < 0)
+		abort();
+	sched_force_async(s, &b, on_answer, &ab); /* running: waits for the lookup */
+	sched_force_async(s, &a, on_answer, &aa);
+	CHECK(wait_until(&aa.calls, 1) || wait_until(&aa.calls, 1) || wait_until(&aa.calls, 1));
+	CHECK(atomic_load(&lookup_started) == 1);
+	CHECK(other_answered_during_lookup);
+	CHECK(atomic_load(&ab.calls) == 1 && ab.status == 0 && !strcmp(ab.text, "bee"));
+	CHECK(atomic_load(&aa.calls) == 1 && aa.status == 0 && !strcmp(aa.text, "dee"));
+	sched_free(s);
+}
+
 static char *dir;
 
 static void setup(void)
@@ -455,4 +514,4 @@ static void teardown(void)
 TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
           test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
           test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_withdrawn_requests, teardown)
+          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk, teardown)
