@@ -10,7 +10,9 @@
  *    request (a callback) or an input slot of another node (an edge of the
  *    graph). Resolving may follow a dynamic graph: an output that is itself a
  *    thunk is requested in turn.
- *  - work: requests not yet looked at. Loading a graph is iterative (no
+ *  - work: requests not yet looked at. sched_force_async only queues them;
+ *    the loader thread loads them (drain), as do engine threads after a
+ *    job (a dynamic graph's new thunks). Loading a graph is iterative (no
  *    recursion), so a chain of 100,000 thunks loads in constant stack.
  *  - ready: FIFO of nodes whose inputs are all values. dispatch() hands them
  *    to the first engine (core/executor.h) with a free slot; engines call
@@ -151,6 +153,8 @@ struct sched {
 	int *in_flight; /* per engine */
 	size_t jobs_in_flight;
 	size_t loading;         /* drains and run starts doing I/O with mu dropped */
+	size_t draining;        /* of them, drains (graphs being loaded) */
+	bool abandon_pending;   /* abandon_unwanted once every request is loaded */
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
 	bool cancelled;                   /* the force's cancel token fired */
@@ -173,6 +177,13 @@ struct sched {
 	uint64_t timer_at;      /* what the timer waits for; UINT64_MAX: a signal */
 	uint64_t next_progress; /* when the status line is drawn again */
 	bool progress_on;
+	/* The loader thread loads the graphs that sched_force_async asks for
+	 * (drain), so that no asker's thread (a FUSE worker) reads the store;
+	 * loader_cv is signalled when work is queued, and at shutdown. */
+	pthread_t loader;
+	pthread_cond_t loader_cv;
+	struct work *asked; /* queued by sched_force_async, in order: asked[asked_head ..] */
+	size_t nasked, asked_head, asked_cap;
 	pthread_t watcher; /* waits for the cancel token, when one is given */
 	bool have_watcher;
 	int watcher_stop[2]; /* a pipe: written by sched_free */
@@ -255,6 +266,7 @@ static void make_ready(struct sched *s, struct node *n)
 static void fail_node(struct sched *s, struct node *n, const struct failure *err, struct cbs *cbs);
 static void dispatch(struct sched *s, struct cbs *cbs);
 static void fail_cycles(struct sched *s, struct cbs *cbs);
+static void abandon_unwanted(struct sched *s, struct cbs *cbs);
 
 /* For the trace: n waited for thunk d (once per name). */
 static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
@@ -625,11 +637,11 @@ static bool output_stored(struct sched *s, const struct node *n, const struct wa
 	if (!mo || gg_name_kind(&mo->value) == GG_THUNK)
 		return true;
 	struct gg_name v = mo->value;
-	s->loading++;
+	s->loading++, s->draining++;
 	pthread_mutex_unlock(&s->mu);
 	bool has = store_has(s->store, &v) == 1;
 	pthread_mutex_lock(&s->mu);
-	s->loading--;
+	s->loading--, s->draining--;
 	return has;
 }
 
@@ -646,11 +658,11 @@ static void drain(struct sched *s, struct cbs *cbs)
 		struct work wk = s->work[--s->nwork];
 		struct waiter *w = wk.w;
 		if (gg_name_kind(&wk.name) == GG_VALUE) {
-			s->loading++;
+			s->loading++, s->draining++;
 			pthread_mutex_unlock(&s->mu);
 			int has = store_has(s->store, &wk.name);
 			pthread_mutex_lock(&s->mu);
-			s->loading--;
+			s->loading--, s->draining--;
 			if (has == 1) {
 				waiter_ok(s, w, &wk.name, false, cbs);
 			} else {
@@ -674,11 +686,11 @@ static void drain(struct sched *s, struct cbs *cbs)
 		                     : nameidx_get(&s->nodes, &wk.name);
 		if (!n && !(w->node && w->node->state != N_WAITING)) {
 			struct loaded l;
-			s->loading++;
+			s->loading++, s->draining++;
 			pthread_mutex_unlock(&s->mu);
 			load_thunk(s, &wk.name, &l);
 			pthread_mutex_lock(&s->mu);
-			s->loading--;
+			s->loading--, s->draining--;
 			/* meanwhile its node may have been made, or w's node failed */
 			n = w->node && w->node->state != N_WAITING
 			        ? NULL
@@ -709,12 +721,23 @@ static void drain(struct sched *s, struct cbs *cbs)
 			if (via)
 				add_dep(s, n, via);
 			resolve_waiter(s, n, w, cbs);
+		} else if (w->fn && gg_cancel_fired(w->cancel)) {
+			/* withdrawn while its graph loaded, where
+			 * sched_withdraw_cancelled could not see it */
+			waiter_fail(s, w, keep_error(s, GG_ECANCELLED, xstrdup("cancelled")), cbs);
+			s->abandon_pending = true;
 		} else {
 			if (via)
 				add_dep(s, n, via);
 			w->next = n->waiters;
 			n->waiters = w;
 		}
+	}
+	if (s->abandon_pending && !s->draining && s->asked_head == s->nasked) {
+		/* requests were withdrawn while others were being loaded */
+		s->abandon_pending = false;
+		if (!s->cancelled)
+			abandon_unwanted(s, cbs);
 	}
 }
 
@@ -732,13 +755,41 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
 	w->fn = fn;
 	w->arg = arg;
 	w->cancel = cancel;
-	push_work(s, &ref->name, w);
+	ALLOC_GROW(s->asked, s->nasked + 1, s->asked_cap);
+	s->asked[s->nasked++] = (struct work){ref->name, w};
 	if (gg_cancel_fired(s->o.cancel))
 		cancel_everything(s, &cbs);
-	drain(s, &cbs);
-	dispatch(s, &cbs);
+	pthread_cond_signal(&s->loader_cv); /* the loader thread loads it */
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
+}
+
+/* Loads what sched_force_async queued, one request after the other in the
+ * order asked, and starts what it can; at shutdown it loads what is left
+ * (what is found in the memo is answered) and ends. */
+static void *loader_main(void *p)
+{
+	struct sched *s = p;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->asked_head == s->nasked && !s->shutdown)
+			pthread_cond_wait(&s->loader_cv, &s->mu);
+		if (s->asked_head == s->nasked)
+			break;
+		struct cbs cbs = {0};
+		while (s->asked_head < s->nasked) {
+			struct work wk = s->asked[s->asked_head++];
+			push_work(s, &wk.name, wk.w);
+			drain(s, &cbs);
+			dispatch(s, &cbs);
+		}
+		s->nasked = s->asked_head = 0;
+		pthread_mutex_unlock(&s->mu);
+		deliver(&cbs);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 /* ---- withdrawn requests ---- */
@@ -843,6 +894,19 @@ void sched_withdraw_cancelled(struct sched *s)
 	struct cbs cbs = {0};
 	pthread_mutex_lock(&s->mu);
 	const struct failure *err = NULL;
+	/* requests the loader has not looked at yet (kept in order) */
+	size_t k = s->asked_head;
+	for (size_t i = s->asked_head; i < s->nasked; i++) {
+		struct waiter *w = s->asked[i].w;
+		if (!gg_cancel_fired(w->cancel)) {
+			s->asked[k++] = s->asked[i];
+			continue;
+		}
+		if (!err)
+			err = keep_error(s, GG_ECANCELLED, xstrdup("cancelled"));
+		waiter_fail(s, w, err, &cbs);
+	}
+	s->nasked = k;
 	for (size_t i = 0; i < s->nodes.cap; i++) {
 		struct node *x = s->nodes.slots[i];
 		for (struct waiter **pp = x ? &x->waiters : NULL; pp && *pp;) {
@@ -857,7 +921,11 @@ void sched_withdraw_cancelled(struct sched *s)
 			waiter_fail(s, w, err, &cbs);
 		}
 	}
-	if (err && !s->cancelled)
+	/* What the requests not loaded yet need is not known: the last drain
+	 * decides, once they are loaded. */
+	if (err && !s->cancelled && (s->nwork || s->draining || s->asked_head < s->nasked))
+		s->abandon_pending = true;
+	else if (err && !s->cancelled)
 		abandon_unwanted(s, &cbs);
 	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
@@ -1043,8 +1111,8 @@ static struct node *waits_for(const struct wait_edge *e, size_t ne, struct node 
  */
 static void fail_cycles(struct sched *s, struct cbs *cbs)
 {
-	while (!s->nwork && !s->loading && !s->ready_head && !s->ndelayed && !s->nrunning &&
-	       !s->jobs_in_flight && s->nodes.len > s->ndone) {
+	while (!s->nwork && !s->loading && s->asked_head == s->nasked && !s->ready_head &&
+	       !s->ndelayed && !s->nrunning && !s->jobs_in_flight && s->nodes.len > s->ndone) {
 		struct wait_edge *e = NULL;
 		size_t ne = 0, cap = 0;
 		for (size_t i = 0; i < s->nodes.cap; i++) {
@@ -1682,13 +1750,25 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are now_ns() */
 	pthread_cond_init(&s->timer_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->loader_cv, NULL);
 	s->watcher_stop[0] = s->watcher_stop[1] = -1;
 	s->nengines = o->nengines;
 	s->engines = xcalloc(o->nengines, sizeof *s->engines);
 	memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
 	s->in_flight = xcalloc(s->nengines, sizeof *s->in_flight);
 	s->progress_on = o->progress && isatty(2);
+	if (pthread_create(&s->loader, NULL, loader_main, s) != 0) {
+		free(s->engines);
+		free(s->in_flight);
+		free(s);
+		return gg_error("cannot start the scheduler's loader thread");
+	}
 	if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
+		pthread_mutex_lock(&s->mu);
+		s->shutdown = true;
+		pthread_cond_broadcast(&s->loader_cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->loader, NULL);
 		free(s->engines);
 		free(s->in_flight);
 		free(s);
@@ -1749,6 +1829,7 @@ void sched_free(struct sched *s)
 		cancel_everything(s, &cbs); /* the watcher may not have seen it */
 	s->shutdown = true;
 	pthread_cond_broadcast(&s->timer_cv);
+	pthread_cond_broadcast(&s->loader_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
@@ -1756,6 +1837,7 @@ void sched_free(struct sched *s)
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->loader, NULL);
 	pthread_join(s->timer, NULL);
 	if (s->have_watcher) {
 		if (write(s->watcher_stop[1], "x", 1) < 0)
@@ -1780,6 +1862,9 @@ void sched_free(struct sched *s)
 	for (size_t i = 0; i < s->nwork; i++)
 		free_waiter(s->work[i].w);
 	free(s->work);
+	for (size_t i = s->asked_head; i < s->nasked; i++)
+		free_waiter(s->asked[i].w);
+	free(s->asked);
 	free(s->delayed);
 	free(s->running);
 	free(s->durations);
@@ -1789,6 +1874,7 @@ void sched_free(struct sched *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->idle_cv);
 	pthread_cond_destroy(&s->timer_cv);
+	pthread_cond_destroy(&s->loader_cv);
 	free(s);
 }
 
