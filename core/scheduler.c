@@ -10,7 +10,9 @@
  *    request (a callback) or an input slot of another node (an edge of the
  *    graph). Resolving may follow a dynamic graph: an output that is itself a
  *    thunk is requested in turn.
- *  - work: requests not yet looked at. Loading a graph is iterative (no
+ *  - work: requests not yet looked at. sched_force_async only queues them;
+ *    the loader thread loads them (drain), as do engine threads after a
+ *    job (a dynamic graph's new thunks). Loading a graph is iterative (no
  *    recursion), so a chain of 100,000 thunks loads in constant stack.
  *  - ready: FIFO of nodes whose inputs are all values. dispatch() hands them
  *    to the first engine (core/executor.h) with a free slot; engines call
@@ -24,6 +26,7 @@
  */
 #include "core/scheduler.h"
 
+#include "core/json.h"
 #include "core/namemap.h"
 
 #include <errno.h>
@@ -39,9 +42,11 @@
 /*
  * WAITING: some input unresolved; READY: in the ready queue; DELAYED: held
  * back (a retry's backoff, or another process holds the thunk's lock);
- * RUNNING: one or two (speculative) jobs in flight.
+ * STARTING: an engine's slot is reserved for it, and one thread takes its
+ * cross-process lock and reads its memo entry again with mu dropped
+ * (dispatch); RUNNING: one or two (speculative) jobs in flight.
  */
-enum node_state { N_WAITING, N_READY, N_DELAYED, N_RUNNING, N_DONE, N_FAILED };
+enum node_state { N_WAITING, N_READY, N_DELAYED, N_STARTING, N_RUNNING, N_DONE, N_FAILED };
 
 struct node;
 
@@ -147,7 +152,9 @@ struct sched {
 	size_t nengines;
 	int *in_flight; /* per engine */
 	size_t jobs_in_flight;
-	size_t loading;         /* drains reading the store with mu dropped */
+	size_t loading;         /* drains and run starts doing I/O with mu dropped */
+	size_t draining;        /* of them, drains (graphs being loaded) */
+	bool abandon_pending;   /* abandon_unwanted once every request is loaded */
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
 	bool shutdown, stopping;
 	bool cancelled;                   /* the force's cancel token fired */
@@ -170,6 +177,13 @@ struct sched {
 	uint64_t timer_at;      /* what the timer waits for; UINT64_MAX: a signal */
 	uint64_t next_progress; /* when the status line is drawn again */
 	bool progress_on;
+	/* The loader thread loads the graphs that sched_force_async asks for
+	 * (drain), so that no asker's thread (a FUSE worker) reads the store;
+	 * loader_cv is signalled when work is queued, and at shutdown. */
+	pthread_t loader;
+	pthread_cond_t loader_cv;
+	struct work *asked; /* queued by sched_force_async, in order: asked[asked_head ..] */
+	size_t nasked, asked_head, asked_cap;
 	pthread_t watcher; /* waits for the cancel token, when one is given */
 	bool have_watcher;
 	int watcher_stop[2]; /* a pipe: written by sched_free */
@@ -252,6 +266,7 @@ static void make_ready(struct sched *s, struct node *n)
 static void fail_node(struct sched *s, struct node *n, const struct failure *err, struct cbs *cbs);
 static void dispatch(struct sched *s, struct cbs *cbs);
 static void fail_cycles(struct sched *s, struct cbs *cbs);
+static void abandon_unwanted(struct sched *s, struct cbs *cbs);
 
 /* For the trace: n waited for thunk d (once per name). */
 static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
@@ -525,24 +540,11 @@ static void trace_shared_hit(struct sched *s, const struct node *n)
 	if (s->trace.len)
 		buf_adds(&s->trace, ",\n");
 	buf_adds(&s->trace, "{\"name\":");
-	buf_add_json_string(&s->trace, n->label);
+	json_add_string(&s->trace, n->label, strlen(n->label));
 	buf_printf(&s->trace,
 	           ",\"cat\":\"shared cache\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":0,"
 	           "\"ts\":%.3f,\"args\":{\"thunk\":\"%s\"}}",
 	           (double)(now_ns() - s->t0) / 1e3, n->name.s);
-}
-
-/* After a miss of the local memo at a run's start: the shared cache, if
- * there is one, asked for n's reduced thunk (mu held; see THREADS in
- * README.md). */
-static int remote_get(struct sched *s, const struct node *n, const struct gg_name *name,
-                      struct memo *out)
-{
-	if (!s->o.remote_lookup || s->o.remote_lookup(s->o.remote_arg, name, out) != 1)
-		return 0;
-	s->stats.remote++;
-	trace_shared_hit(s, n);
-	return 1;
 }
 
 /* A thunk as read from the store, before it becomes a node: all the file
@@ -611,7 +613,7 @@ static struct node *node_new(struct sched *s, const struct gg_name *name, struct
 		l->memo_hit = false;
 		if (l->remote_hit) {
 			s->stats.remote++;
-			trace_shared_hit(s, n);
+			trace_shared_hit(s, n); /* found as it loaded */
 		}
 		memo_index(&n->memo); /* every output may be asked for */
 		n->state = N_DONE;
@@ -654,11 +656,11 @@ static bool output_stored(struct sched *s, const struct node *n, const struct wa
 	if (!mo || gg_name_kind(&mo->value) == GG_THUNK)
 		return true;
 	struct gg_name v = mo->value;
-	s->loading++;
+	s->loading++, s->draining++;
 	pthread_mutex_unlock(&s->mu);
 	bool has = store_known(s->store, &v) == 1; /* here, or remote (store.h) */
 	pthread_mutex_lock(&s->mu);
-	s->loading--;
+	s->loading--, s->draining--;
 	return has;
 }
 
@@ -675,11 +677,11 @@ static void drain(struct sched *s, struct cbs *cbs)
 		struct work wk = s->work[--s->nwork];
 		struct waiter *w = wk.w;
 		if (gg_name_kind(&wk.name) == GG_VALUE) {
-			s->loading++;
+			s->loading++, s->draining++;
 			pthread_mutex_unlock(&s->mu);
 			int has = store_known(s->store, &wk.name);
 			pthread_mutex_lock(&s->mu);
-			s->loading--;
+			s->loading--, s->draining--;
 			if (has == 1) {
 				waiter_ok(s, w, &wk.name, false, cbs);
 			} else {
@@ -703,11 +705,11 @@ static void drain(struct sched *s, struct cbs *cbs)
 		                     : nameidx_get(&s->nodes, &wk.name);
 		if (!n && !(w->node && w->node->state != N_WAITING)) {
 			struct loaded l;
-			s->loading++;
+			s->loading++, s->draining++;
 			pthread_mutex_unlock(&s->mu);
 			load_thunk(s, &wk.name, &l);
 			pthread_mutex_lock(&s->mu);
-			s->loading--;
+			s->loading--, s->draining--;
 			/* meanwhile its node may have been made, or w's node failed */
 			n = w->node && w->node->state != N_WAITING
 			        ? NULL
@@ -738,12 +740,23 @@ static void drain(struct sched *s, struct cbs *cbs)
 			if (via)
 				add_dep(s, n, via);
 			resolve_waiter(s, n, w, cbs);
+		} else if (w->fn && gg_cancel_fired(w->cancel)) {
+			/* withdrawn while its graph loaded, where
+			 * sched_withdraw_cancelled could not see it */
+			waiter_fail(s, w, keep_error(s, GG_ECANCELLED, xstrdup("cancelled")), cbs);
+			s->abandon_pending = true;
 		} else {
 			if (via)
 				add_dep(s, n, via);
 			w->next = n->waiters;
 			n->waiters = w;
 		}
+	}
+	if (s->abandon_pending && !s->draining && s->asked_head == s->nasked) {
+		/* requests were withdrawn while others were being loaded */
+		s->abandon_pending = false;
+		if (!s->cancelled)
+			abandon_unwanted(s, cbs);
 	}
 }
 
@@ -761,13 +774,41 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
 	w->fn = fn;
 	w->arg = arg;
 	w->cancel = cancel;
-	push_work(s, &ref->name, w);
+	ALLOC_GROW(s->asked, s->nasked + 1, s->asked_cap);
+	s->asked[s->nasked++] = (struct work){ref->name, w};
 	if (gg_cancel_fired(s->o.cancel))
 		cancel_everything(s, &cbs);
-	drain(s, &cbs);
-	dispatch(s, &cbs);
+	pthread_cond_signal(&s->loader_cv); /* the loader thread loads it */
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
+}
+
+/* Loads what sched_force_async queued, one request after the other in the
+ * order asked, and starts what it can; at shutdown it loads what is left
+ * (what is found in the memo is answered) and ends. */
+static void *loader_main(void *p)
+{
+	struct sched *s = p;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->asked_head == s->nasked && !s->shutdown)
+			pthread_cond_wait(&s->loader_cv, &s->mu);
+		if (s->asked_head == s->nasked)
+			break;
+		struct cbs cbs = {0};
+		while (s->asked_head < s->nasked) {
+			struct work wk = s->asked[s->asked_head++];
+			push_work(s, &wk.name, wk.w);
+			drain(s, &cbs);
+			dispatch(s, &cbs);
+		}
+		s->nasked = s->asked_head = 0;
+		pthread_mutex_unlock(&s->mu);
+		deliver(&cbs);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 /* ---- withdrawn requests ---- */
@@ -846,9 +887,10 @@ static void abandon_unwanted(struct sched *s, struct cbs *cbs)
 		struct node *x = s->nodes.slots[i];
 		if (!x || x->wanted || x->state == N_DONE || x->state == N_FAILED)
 			continue;
-		if (x->state != N_RUNNING) {
+		if (x->state != N_RUNNING && x->state != N_STARTING) {
 			v[nv++] = x;
 		} else if (!x->abandoned) {
+			/* a STARTING one has no job yet: dispatch sees the mark */
 			x->abandoned = true;
 			for (int j = 0; j < x->njobs; j++)
 				x->jobs[j]->engine->ops->cancel(x->jobs[j]->engine, x->jobs[j]);
@@ -871,6 +913,19 @@ void sched_withdraw_cancelled(struct sched *s)
 	struct cbs cbs = {0};
 	pthread_mutex_lock(&s->mu);
 	const struct failure *err = NULL;
+	/* requests the loader has not looked at yet (kept in order) */
+	size_t k = s->asked_head;
+	for (size_t i = s->asked_head; i < s->nasked; i++) {
+		struct waiter *w = s->asked[i].w;
+		if (!gg_cancel_fired(w->cancel)) {
+			s->asked[k++] = s->asked[i];
+			continue;
+		}
+		if (!err)
+			err = keep_error(s, GG_ECANCELLED, xstrdup("cancelled"));
+		waiter_fail(s, w, err, &cbs);
+	}
+	s->nasked = k;
 	for (size_t i = 0; i < s->nodes.cap; i++) {
 		struct node *x = s->nodes.slots[i];
 		for (struct waiter **pp = x ? &x->waiters : NULL; pp && *pp;) {
@@ -885,7 +940,11 @@ void sched_withdraw_cancelled(struct sched *s)
 			waiter_fail(s, w, err, &cbs);
 		}
 	}
-	if (err && !s->cancelled)
+	/* What the requests not loaded yet need is not known: the last drain
+	 * decides, once they are loaded. */
+	if (err && !s->cancelled && (s->nwork || s->draining || s->asked_head < s->nasked))
+		s->abandon_pending = true;
+	else if (err && !s->cancelled)
 		abandon_unwanted(s, &cbs);
 	dispatch(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
@@ -902,7 +961,7 @@ static void trace_event(struct sched *s, const struct node *n, const char *phase
 	if (s->trace.len)
 		buf_adds(&s->trace, ",\n");
 	buf_adds(&s->trace, "{\"name\":");
-	buf_add_json_string(&s->trace, n->label);
+	json_add_cstring(&s->trace, n->label);
 	buf_printf(&s->trace,
 	           ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f",
 	           phase, slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
@@ -1071,8 +1130,8 @@ static struct node *waits_for(const struct wait_edge *e, size_t ne, struct node 
  */
 static void fail_cycles(struct sched *s, struct cbs *cbs)
 {
-	while (!s->nwork && !s->loading && !s->ready_head && !s->ndelayed && !s->nrunning &&
-	       !s->jobs_in_flight && s->nodes.len > s->ndone) {
+	while (!s->nwork && !s->loading && s->asked_head == s->nasked && !s->ready_head &&
+	       !s->ndelayed && !s->nrunning && !s->jobs_in_flight && s->nodes.len > s->ndone) {
 		struct wait_edge *e = NULL;
 		size_t ne = 0, cap = 0;
 		for (size_t i = 0; i < s->nodes.cap; i++) {
@@ -1195,7 +1254,58 @@ static void submit_job(struct sched *s, struct node *n, struct engine *e)
 	}
 }
 
-/* Starts ready nodes while some engine has a free slot. Called with mu held. */
+/* What start_io found. */
+struct start {
+	int lock;    /* the thunk's lock (an fd), -2: another process holds it, -1: error */
+	bool hit;    /* a memo entry: lock released, memo set */
+	bool remote; /* ... from the shared cache */
+	struct memo memo;
+	enum gg_code code; /* lock -1: why */
+	char *error;
+};
+
+/*
+ * The file I/O of a run's start, without mu (n is STARTING: this thread's
+ * alone, and n->run does not change): takes the thunk's cross-process lock
+ * (single execution across processes), then reads its memo entry again
+ * under that lock: it may have been run while we waited. Both names are
+ * memoised; the reduced one catches more (early cut-off). The shared cache
+ * was asked for the original name as the graph loaded; the reduced one is
+ * asked here.
+ */
+static void start_io(struct sched *s, const struct node *n, struct start *st)
+{
+	const struct gg_name *rname = &n->run->rname;
+	*st = (struct start){.lock = store_trylock_thunk(s->store, rname)};
+	if (st->lock == -1) {
+		st->code = gg_last_code();
+		st->error = xstrdup(gg_last_error());
+		return;
+	}
+	if (st->lock < 0)
+		return;
+	if (memo_get(s->store, rname, &st->memo) == 1)
+		st->hit = true;
+	else if (!gg_name_eq(rname, &n->name) && s->o.remote_lookup &&
+	         s->o.remote_lookup(s->o.remote_arg, rname, &st->memo) == 1)
+		st->hit = st->remote = true;
+	if (st->hit) {
+		(void)memo_put(s->store, &n->name, &st->memo); /* a cache: best effort */
+		store_unlock_thunk(s->store, st->lock);
+		st->lock = -1;
+	}
+}
+
+/* start_io with mu dropped (held on entry and return). */
+static void start_unlocked(struct sched *s, const struct node *n, struct start *st)
+{
+	pthread_mutex_unlock(&s->mu);
+	start_io(s, n, st);
+	pthread_mutex_lock(&s->mu);
+}
+
+/* Starts ready nodes while some engine has a free slot. Called with mu held;
+ * drops it while a run starts (start_io). */
 static void dispatch(struct sched *s, struct cbs *cbs)
 {
 	while (s->ready_head && !s->shutdown) {
@@ -1233,32 +1343,58 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			fail_node(s, n, keep_error(s, GG_ELIMIT, m), cbs);
 			continue;
 		}
-		/* Single execution across processes: hold the thunk's lock while it
-		 * runs; if another process holds it, look again shortly. */
-		int lock = store_trylock_thunk(s->store, &n->run->rname);
-		if (lock == -2) {
-			delay(s, n, now_ns() + 20000000);
-			continue;
-		}
-		if (lock < 0) {
-			n->state = N_WAITING;
-			fail_node(s, n, keep_error(s, gg_last_code(), xstrdup(gg_last_error())),
-			          cbs);
-			continue;
-		}
-		n->lock_fd = lock;
-		/* It may have been run while we waited; both names are memoised,
-		 * the reduced one catches more (early cut-off). */
-		struct memo memo;
-		if (memo_get(s->store, &n->run->rname, &memo) == 1 ||
-		    (!gg_name_eq(&n->run->rname, &n->name) && /* asked as it loaded */
-		     remote_get(s, n, &n->run->rname, &memo) == 1)) {
-			(void)memo_put(s->store, &n->name, &memo); /* a cache: best effort */
-			release_lock(s, n);
-			complete_node(s, n, &memo, true, cbs);
+		/* The run's start, with mu dropped (file I/O, and the shared cache
+		 * may go over the network): e's slot is reserved, n is STARTING,
+		 * out of every queue, and counted in `loading` so that the idle
+		 * check waits for it. */
+		size_t ei = engine_index(s, e);
+		struct start st;
+		n->state = N_STARTING;
+		s->in_flight[ei]++;
+		s->loading++;
+		start_unlocked(s, n, &st);
+		s->loading--;
+		s->in_flight[ei]--;
+		if (st.hit) {
+			if (st.remote) {
+				s->stats.remote++;
+				trace_shared_hit(s, n);
+			}
+			n->abandoned = false;
+			complete_node(s, n, &st.memo, true, cbs);
 			drain(s, cbs);
 			continue;
 		}
+		if (st.lock == -2) {
+			/* another process runs it: look again shortly */
+			delay(s, n, now_ns() + 20000000);
+			continue;
+		}
+		if (st.lock < 0) {
+			n->state = N_WAITING;
+			fail_node(s, n, keep_error(s, st.code, st.error), cbs);
+			continue;
+		}
+		n->lock_fd = st.lock;
+		if (s->shutdown) {
+			release_lock(s, n);
+			make_ready(s, n); /* not started, as the others still queued */
+			break;
+		}
+		if (s->stopping || (n->abandoned && !n->waiters)) {
+			/* stopped, cancelled or withdrawn meanwhile */
+			release_lock(s, n);
+			n->state = N_WAITING;
+			n->abandoned = false;
+			fail_node(s, n,
+			          s->stopping
+			              ? s->stop_error
+			              : keep_error(s, GG_ECANCELLED,
+			                           xstrdup("cancelled: nobody waits for it")),
+			          cbs);
+			continue;
+		}
+		n->abandoned = false; /* asked for again meanwhile */
 		n->state = N_RUNNING;
 		n->started = now_ns();
 		s->stats.running++;
@@ -1635,13 +1771,25 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are now_ns() */
 	pthread_cond_init(&s->timer_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->loader_cv, NULL);
 	s->watcher_stop[0] = s->watcher_stop[1] = -1;
 	s->nengines = o->nengines;
 	s->engines = xcalloc(o->nengines, sizeof *s->engines);
 	memcpy(s->engines, o->engines, o->nengines * sizeof *s->engines);
 	s->in_flight = xcalloc(s->nengines, sizeof *s->in_flight);
 	s->progress_on = o->progress && isatty(2);
+	if (pthread_create(&s->loader, NULL, loader_main, s) != 0) {
+		free(s->engines);
+		free(s->in_flight);
+		free(s);
+		return gg_error("cannot start the scheduler's loader thread");
+	}
 	if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
+		pthread_mutex_lock(&s->mu);
+		s->shutdown = true;
+		pthread_cond_broadcast(&s->loader_cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->loader, NULL);
 		free(s->engines);
 		free(s->in_flight);
 		free(s);
@@ -1702,6 +1850,7 @@ void sched_free(struct sched *s)
 		cancel_everything(s, &cbs); /* the watcher may not have seen it */
 	s->shutdown = true;
 	pthread_cond_broadcast(&s->timer_cv);
+	pthread_cond_broadcast(&s->loader_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
@@ -1709,6 +1858,7 @@ void sched_free(struct sched *s)
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->loader, NULL);
 	pthread_join(s->timer, NULL);
 	if (s->have_watcher) {
 		if (write(s->watcher_stop[1], "x", 1) < 0)
@@ -1733,6 +1883,9 @@ void sched_free(struct sched *s)
 	for (size_t i = 0; i < s->nwork; i++)
 		free_waiter(s->work[i].w);
 	free(s->work);
+	for (size_t i = s->asked_head; i < s->nasked; i++)
+		free_waiter(s->asked[i].w);
+	free(s->asked);
 	free(s->delayed);
 	free(s->running);
 	free(s->durations);
@@ -1742,6 +1895,7 @@ void sched_free(struct sched *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->idle_cv);
 	pthread_cond_destroy(&s->timer_cv);
+	pthread_cond_destroy(&s->loader_cv);
 	free(s);
 }
 

@@ -102,8 +102,9 @@ int sched_new(struct store *s, const struct sched_opts *o, struct sched **out);
 /* Waits for running thunks, writes the trace, frees everything. */
 void sched_free(struct sched *s);
 
-/* Asks for a reference; fn is called exactly once. A value reference
- * answers at once (if the object is in the store). */
+/* Asks for a reference; fn is called exactly once, never inside this call:
+ * the scheduler's loader thread loads the graph (the caller's thread reads
+ * nothing from the store). */
 void sched_force_async(struct sched *s, const struct gg_ref *ref, sched_done_fn fn, void *arg);
 
 /*

@@ -615,23 +615,31 @@ char *argv_to_shell(char *const *argv)
 	return buf_steal(&b);
 }
 
-void buf_add_json_string(struct buf *b, const char *s)
+size_t utf8_len(const unsigned char *p, size_t n)
 {
-	buf_addc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			buf_addc(b, '\\'), buf_addc(b, (char)c);
-		else if (c == '\n')
-			buf_adds(b, "\\n");
-		else if (c == '\t')
-			buf_adds(b, "\\t");
-		else if (c < 0x20)
-			buf_printf(b, "\\u%04x", c);
-		else
-			buf_addc(b, (char)c);
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t k;
+	uint32_t cp, min;
+	if ((c & 0xe0) == 0xc0)
+		k = 2, cp = c & 0x1f, min = 0x80;
+	else if ((c & 0xf0) == 0xe0)
+		k = 3, cp = c & 0x0f, min = 0x800;
+	else if ((c & 0xf8) == 0xf0)
+		k = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
 	}
-	buf_addc(b, '"');
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
 }
 
 uint64_t str_hash(const char *s, size_t n)

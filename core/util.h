@@ -136,8 +136,9 @@ int parse_size(const char *s, uint64_t *out);
 /* Parses a non-negative decimal integer that fits in uint64_t. */
 int parse_u64(const char *s, uint64_t *out);
 
-/* Appends s as a JSON string literal (quoted, escaped). */
-void buf_add_json_string(struct buf *b, const char *s);
+/* Length of the valid UTF-8 sequence at p (at most n bytes, n > 0), or 0.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+size_t utf8_len(const unsigned char *p, size_t n);
 
 /* Shell-quotes argv into one line, for error messages. */
 char *argv_to_shell(char *const *argv);

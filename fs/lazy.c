@@ -334,9 +334,9 @@ static void on_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&fs->mu);
 }
 
-/* Scheduler callback: runs on a scheduler thread or, for an answer known at
- * once, inside sched_force_async (possibly in a FUSE handler), so it only
- * queues the outcome. */
+/* Scheduler callback: runs on a scheduler or engine thread (never inside
+ * sched_force_async, so never in a FUSE handler); it only queues the
+ * outcome. */
 static void on_forced(void *arg, const struct sched_outcome *o)
 {
 	struct force_job *job = arg;

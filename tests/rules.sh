@@ -13,7 +13,10 @@
 #     read): processes are started only by core/process.c (and the
 #     sandbox's own clone, core/sandbox.c); a retry waits by backoff_ns
 #     (core/util.c) only; bytes go from fd to fd by copy_fd (core/util.c)
-#     only; a store is found by walking up only in core/discover.c.
+#     only; a store is found by walking up only in core/discover.c; JSON is
+#     read and its strings written only by core/json.c (a JSON reader
+#     decodes the escapes "\"\\/bfnrt" and surrogates, or matches the
+#     literals true, false and null; a writer prints \uXXXX escapes).
 #
 # Each breach is printed as FILE:LINE: what and why; the exit status is 1
 # when there is any. Usage: tests/rules.sh [ROOT] (default: this checkout).
@@ -103,5 +106,11 @@ only_in "copies between fds; use copy_fd (core/util.h)" \
 only_in "looks for a .gg directory; use store_discover (core/discover.h)" \
 	'/\.gg"' \
 	core/discover.c core/store.c fs/storefind.c fs/node.c
+only_in "reads JSON; use json_parse (core/json.h)" \
+	'bfnrt|0x[dD][cC]00|(memcmp|strncmp)\([^)]*"(true|false|null)"' \
+	core/json.c
+only_in "writes a JSON string; use json_add_string (core/json.h)" \
+	'\\\\u%|\\\\udc' \
+	core/json.c
 
 exit $bad

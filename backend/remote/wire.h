@@ -26,10 +26,10 @@
  * "cached" (answered from the worker's memo), "worker" (who answered) and
  * "times": {"fetch_ms", "run_ms", "upload_ms"}.
  *
- * Strings are byte strings: valid UTF-8 passes through, any other byte is
- * written as the escape \udcXX (a lone low surrogate, as Python's
- * "surrogateescape" does) and read back as that byte, so paths and stderr
- * round-trip exactly. Numbers are non-negative integers below 2^53. The
+ * Strings are byte strings (core/json.h): valid UTF-8 passes through, any
+ * other byte is written as the escape \udcXX (a lone low surrogate, as
+ * Python's "surrogateescape" does) and read back as that byte, so paths and
+ * stderr round-trip exactly. Numbers are non-negative integers below 2^53. The
  * writer's output is canonical (fixed key order, no spaces); the reader
  * accepts any JSON whitespace but nothing beyond this schema, and says at
  * which byte and why it stopped. Sizes are bounded (WIRE_MAX_*), and parsing
@@ -114,8 +114,5 @@ void wire_response_add_output(struct wire_response *r, const char *path,
  * non-zero padding bits). */
 void wire_base64_encode(struct buf *out, const void *data, size_t len);
 int wire_base64_decode(const char *s, size_t len, struct buf *out);
-
-/* Appends s (len bytes) as a JSON string in the wire's byte-exact escaping. */
-void wire_add_string(struct buf *b, const char *s, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "backend/remote/wire.h"
 #include "backend/storage/storage.h"
+#include "core/json.h"
 #include "core/sandbox.h"
 #include "core/thunk.h"
 
@@ -489,7 +490,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 	if (wire_request_parse(req, len, &rq) < 0) {
 		*http_status = 400;
 		buf_printf(resp, "{\"v\":%d,\"error\":", WIRE_VERSION);
-		wire_add_string(resp, gg_last_error(), strlen(gg_last_error()));
+		json_add_cstring(resp, gg_last_error());
 		buf_addc(resp, '}');
 		if (w->verbose)
 			fprintf(stderr, "gg worker: bad request: %s\n", gg_last_error());
@@ -503,7 +504,7 @@ void worker_handle(struct worker *w, const char *req, size_t len, struct buf *re
 		    "GG_STORAGE and --storage-allow URIs)";
 		*http_status = 403;
 		buf_printf(resp, "{\"v\":%d,\"error\":", WIRE_VERSION);
-		wire_add_string(resp, msg, sizeof msg - 1);
+		json_add_string(resp, msg, sizeof msg - 1);
 		buf_addc(resp, '}');
 		if (w->verbose)
 			fprintf(stderr, "gg worker: refused %s: %s\n", rq.thunk.s, msg);

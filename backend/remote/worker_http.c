@@ -30,6 +30,7 @@
 #include "backend/remote/worker_auth.h"
 #include "backend/remote/worker_req.h"
 #include "backend/remote/worker_tls.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -181,7 +182,7 @@ static int reply_error(struct conn_io *c, int status, const char *msg, bool clos
 {
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "{\"v\":%d,\"error\":", WIRE_VERSION);
-	wire_add_string(&b, msg, strlen(msg));
+	json_add_string(&b, msg, strlen(msg));
 	buf_addc(&b, '}');
 	int r = reply(c, status, "application/json", b.data, b.len, close_after, extra, false);
 	buf_free(&b);

@@ -145,7 +145,7 @@ check "a malformed trace fails" [ $? -eq 1 ]
 check "the error names the file, line and column" grep -q '^gg: bad.json: line 3, column 13: ' bad.err
 check "no SVG is written for a malformed trace" [ ! -e bad.svg ]
 gg report "$here/../fuzz/corpus/trace/invalid-deep" >/dev/null 2>deep.err
-check "nesting is bounded" grep -q 'nested more than 64 deep' deep.err
+check "nesting is bounded" grep -q 'nested deeper than 64 levels' deep.err
 gg report missing.json 2>missing.err
 check "a missing file is named" grep -q 'missing.json' missing.err
 finish

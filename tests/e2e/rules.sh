@@ -63,4 +63,13 @@ expect "a second fd copy" "tools/cli/gg.c:$(wc -l <"$T/tree/tools/cli/gg.c"): co
 copy
 printf 'static const char *k = "%%s/.gg";\n' >>"$T/tree/tools/cli/cmd_store.c"
 expect "a second store discovery" "tools/cli/cmd_store.c:$(wc -l <"$T/tree/tools/cli/cmd_store.c"): looks for a .gg directory"
+copy
+printf 'static const char esc[] = "\\"\\\\/bfnrt";\n' >>"$T/tree/tools/cli/cmd_report.c"
+expect "a second JSON reader (string escapes)" "tools/cli/cmd_report.c:$(wc -l <"$T/tree/tools/cli/cmd_report.c"): reads JSON"
+copy
+printf 'static int t(const char *p) { return !memcmp(p, "null", 4); }\n' >>"$T/tree/backend/remote/wire.c"
+expect "a second JSON reader (literals)" "backend/remote/wire.c:$(wc -l <"$T/tree/backend/remote/wire.c"): reads JSON"
+copy
+printf 'static void w(struct buf *b, int c) { buf_printf(b, "\\\\u%%04x", c); }\n' >>"$T/tree/core/scheduler.c"
+expect "a second JSON string writer" "core/scheduler.c:$(wc -l <"$T/tree/core/scheduler.c"): writes a JSON string"
 finish

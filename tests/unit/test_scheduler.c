@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_int executions, infra_attempts, blocked, killed;
+static atomic_int executions, infra_attempts, blocked, killed, lookup_started;
 
 /*
  * argv[1] says what to do:
@@ -30,6 +30,8 @@ static atomic_int executions, infra_attempts, blocked, killed;
  *   emit TEXT   output a thunk that echoes TEXT (a dynamic graph)
  *   block TEXT  wait until its job is cancelled (then fail, as killed), or
  *               for 1.5 s (then output TEXT)
+ *   gate TEXT   wait until a run's start is in the shared cache's lookup
+ *               (lookup_started; at most 10 s), then output TEXT
  */
 static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const struct exec_opts *o,
                        struct exec_result *r)
@@ -67,6 +69,10 @@ static int fake_engine(void *ctx, struct store *s, const struct thunk *t, const 
 			r->why = xstrdup("killed");
 			return 0;
 		}
+		buf_adds(&out, t->argv.v[2]);
+	} else if (!strcmp(op, "gate")) {
+		for (int i = 0; i < 10000 && !atomic_load(&lookup_started); i++)
+			usleep(1000);
 		buf_adds(&out, t->argv.v[2]);
 	} else if (!strcmp(op, "emit")) {
 		struct thunk e;
@@ -394,7 +400,8 @@ static void test_withdrawn_requests(void)
 	sched_force_async_cancel(s, &t, on_answer, &aw, &cw);
 	gg_cancel_fire(&cz);
 	sched_withdraw_cancelled(s);
-	CHECK(atomic_load(&az.calls) == 1 && az.code == GG_ECANCELLED);
+	/* answered at once, or by the loader if it was loading t meanwhile */
+	CHECK(wait_until(&az.calls, 1) && az.code == GG_ECANCELLED);
 	gg_cancel_fire(&cy); /* b2's own request goes: t still needs b2 */
 	sched_withdraw_cancelled(s);
 	CHECK(atomic_load(&ay.calls) == 1 && ay.code == GG_ECANCELLED);
@@ -429,6 +436,96 @@ static void test_withdrawn_requests(void)
 	gg_cancel_destroy(&c3);
 }
 
+/* The shared cache of test_slow_lookup: a miss for the names loaded, and a
+ * slow one for a reduced name (a run's start), which waits until another
+ * thunk's answer came (at most 10 s) and notes whether it did. */
+static struct gg_name lookup_loaded[3];
+static struct answer *lookup_other;
+static bool other_answered_during_lookup;
+
+static int slow_lookup(void *arg, const struct gg_name *thunk, struct memo *out)
+{
+	(void)arg, (void)out;
+	for (int i = 0; i < 3; i++)
+		if (gg_name_eq(thunk, &lookup_loaded[i]))
+			return 0;
+	atomic_store(&lookup_started, 1);
+	for (int i = 0; i < 10000 && !atomic_load(&lookup_other->calls); i++)
+		usleep(1000);
+	other_answered_during_lookup = atomic_load(&lookup_other->calls) == 1;
+	return 0;
+}
+
+/*
+ * A slow read at a run's start (here the shared cache's lookup of the
+ * reduced name; the thunk's lock and its memo entry are read on the same
+ * path) does not hold up other thunks: b finishes, and its requester is
+ * answered, while a's start waits in the lookup. b cannot finish before
+ * that lookup begins (it waits for it), so this cannot pass by luck: were
+ * the lookup made under the scheduler's lock, b's completion would wait
+ * for that lock, and the lookup would give up after 10 s unanswered.
+ */
+static void test_slow_lookup_blocks_no_other_thunk(void)
+{
+	atomic_store(&lookup_started, 0);
+	struct gg_ref b = make("gate", "bee", NULL, 0);
+	struct gg_ref d = make("echo", "dee", NULL, 0);
+	struct gg_ref a = make("cat", "ay", &d, 1); /* reduced: d's value in */
+	lookup_loaded[0] = a.name, lookup_loaded[1] = b.name, lookup_loaded[2] = d.name;
+	struct answer ab = {0}, aa = {0};
+	lookup_other = &ab;
+	other_answered_during_lookup = false;
+	struct sched_opts o = {.engines = &four, .nengines = 1, .remote_lookup = slow_lookup};
+	struct sched *s;
+	if (sched_new(st, &o, &s) < 0)
+		abort();
+	sched_force_async(s, &b, on_answer, &ab); /* running: waits for the lookup */
+	sched_force_async(s, &a, on_answer, &aa);
+	CHECK(wait_until(&aa.calls, 1) || wait_until(&aa.calls, 1) || wait_until(&aa.calls, 1));
+	CHECK(atomic_load(&lookup_started) == 1);
+	CHECK(other_answered_during_lookup);
+	CHECK(atomic_load(&ab.calls) == 1 && ab.status == 0 && !strcmp(ab.text, "bee"));
+	CHECK(atomic_load(&aa.calls) == 1 && aa.status == 0 && !strcmp(aa.text, "dee"));
+	sched_free(s);
+}
+
+/* The asker's thread (a FUSE worker in the mount) loads nothing: the
+ * answer to a value, and to a thunk found in the memo, comes from the
+ * scheduler's loader thread, never from inside sched_force_async. */
+static pthread_t asker;
+static atomic_int answered_on_asker;
+
+static void on_answer_where(void *arg, const struct sched_outcome *o)
+{
+	if (pthread_equal(pthread_self(), asker))
+		atomic_fetch_add(&answered_on_asker, 1);
+	on_answer(arg, o);
+}
+
+static void test_loading_off_the_askers_thread(void)
+{
+	struct gg_ref v = {{{0}}, NULL};
+	store_put_buf(st, "a value", 7, GG_VALUE, &v.name);
+	struct gg_ref t = make("echo", "memoised", NULL, 0);
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &t, 1, &o) == 0); /* now in the memo */
+	sched_free(s);
+	s = new_sched(false);
+	asker = pthread_self();
+	atomic_store(&answered_on_asker, 0);
+	struct answer av = {0}, at = {0};
+	sched_force_async(s, &v, on_answer_where, &av);
+	sched_force_async(s, &t, on_answer_where, &at);
+	CHECK(wait_until(&av.calls, 1) && av.status == 0);
+	CHECK(wait_until(&at.calls, 1) && at.status == 0 && !strcmp(at.text, "memoised"));
+	CHECK(atomic_load(&answered_on_asker) == 0);
+	struct sched_stats stats;
+	sched_get_stats(s, &stats);
+	CHECK(stats.cached == 1 && stats.executed == 0);
+	sched_free(s);
+}
+
 static char *dir;
 
 static void setup(void)
@@ -455,4 +552,5 @@ static void teardown(void)
 TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
           test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
           test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_withdrawn_requests, teardown)
+          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
+          test_loading_off_the_askers_thread, teardown)

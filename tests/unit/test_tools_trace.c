@@ -5,6 +5,7 @@
  * phases of one thunk on one slot make one run; a malformed trace is
  * refused with its line and column, never half read.
  */
+#include "core/json.h"
 #include "harness.h"
 #include "tools/trace/trace.h"
 
@@ -78,4 +79,34 @@ static void test_malformed_refused_with_place(void)
 	refused(deep, "line 1");
 }
 
-TEST_MAIN(test_events_and_runs, test_malformed_refused_with_place)
+/* What the scheduler's writer (core/json.h) writes is read: a label that is
+ * not UTF-8 comes as \udcXX escapes and comes back as the same bytes. A
+ * trace of an older gg, with such bytes raw, is read too. */
+static void test_reads_what_the_writer_writes(void)
+{
+	const char *label = "cc caf\xe9.c \xff\x01\"q\"";
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "{\"traceEvents\":[{\"name\":");
+	json_add_cstring(&b, label);
+	buf_adds(&b, ",\"cat\":\"run\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2}]}");
+	CHECK(strstr(b.data, "\\udce9") != NULL);
+	struct trace t;
+	int r = trace_parse(b.data, b.len, &t);
+	if (r < 0)
+		fprintf(stderr, "refused: %s\n", gg_last_error());
+	CHECK(r == 0 && t.n == 1 && !strcmp(t.ev[0].name, label));
+	if (r == 0)
+		trace_free(&t);
+	buf_free(&b);
+	const char *old = "[{\"name\":\"caf\xe9\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2}]";
+	r = trace_parse(old, strlen(old), &t);
+	CHECK(r == 0 && t.n == 1 && !strcmp(t.ev[0].name, "caf\xe9"));
+	if (r == 0)
+		trace_free(&t);
+	/* a NUL would cut the name short: refused */
+	refused("[{\"name\":\"a\\u0000b\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2}]",
+	        "\"name\" holds a NUL byte");
+}
+
+TEST_MAIN(test_events_and_runs, test_malformed_refused_with_place,
+          test_reads_what_the_writer_writes)

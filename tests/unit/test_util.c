@@ -182,20 +182,6 @@ static void test_buf_printf_grows(void)
 	free(s);
 }
 
-static void test_buf_add_json_string(void)
-{
-	struct buf b = BUF_INIT;
-	buf_add_json_string(&b, "plain");
-	CHECK_STR(b.data, "\"plain\"");
-	buf_reset(&b);
-	buf_add_json_string(&b, "q\"b\\s\nn\tt\x01\x1f\r/\x7f\xc3\xa9");
-	CHECK_STR(b.data, "\"q\\\"b\\\\s\\nn\\tt\\u0001\\u001f\\u000d/\x7f\xc3\xa9\"");
-	buf_reset(&b);
-	buf_add_json_string(&b, "");
-	CHECK_STR(b.data, "\"\"");
-	buf_free(&b);
-}
-
 /* ---- string vectors ---- */
 
 static void test_strvec(void)
@@ -588,8 +574,7 @@ static void test_env_scrub_secrets(void)
 }
 
 TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
-          test_buf_basics, test_buf_printf_grows, test_buf_add_json_string, test_strvec,
-          test_write_file_atomic, test_read_file, test_mkdir_p_remove_tree_make_temp,
-          test_remove_tree_stays_inside, test_path_check_relative, test_parse_u64, test_parse_size,
-          test_argv_to_shell, test_now_ns_is_monotonic, test_env_name_is_secret,
-          test_env_scrub_secrets)
+          test_buf_basics, test_buf_printf_grows, test_strvec, test_write_file_atomic,
+          test_read_file, test_mkdir_p_remove_tree_make_temp, test_remove_tree_stays_inside,
+          test_path_check_relative, test_parse_u64, test_parse_size, test_argv_to_shell,
+          test_now_ns_is_monotonic, test_env_name_is_secret, test_env_scrub_secrets)

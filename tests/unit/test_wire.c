@@ -145,7 +145,7 @@ static void test_parsers_refuse(void)
 	refused(true, "{\"v\":1,\"thunk\":\"%s\",\"storage\":\"x\",\"timeout_ms\":1.5}",
 	        "only whole numbers");
 	refused(true, "{\"v\":1,\"thunk\":\"%s\",\"storage\":\"x\"} trailing",
-	        "unexpected bytes after the object");
+	        "unexpected 't' after the end of the JSON value");
 	refused(true, "{\"v\":1,\"thunk\":\"%s\",\"storage\":\"a\\ud800b\"}", "unpaired surrogate");
 	refused(true, "{\"v\":1,\"thunk\":\"%s\",\"storage\":\"a\\u0000b\"}", "NUL");
 	refused(true, "{\"v\":1,\"thunk\":\"%s\",\"storage\":\"x\",\"encoding\":\"a===\"}",

@@ -4,6 +4,7 @@
  * or as JSON. It never forces anything; it reports the memo if forced.
  */
 #include "core/force.h"
+#include "core/json.h"
 #include "tools/cli/commands.h"
 #include "tools/command.h"
 
@@ -33,24 +34,24 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 	char *cmd = thunk_command_line(t);
 	if (json) {
 		buf_printf(b, "{\"name\":\"%s\",\"kind\":\"thunk\",\"command\":", n->s);
-		buf_add_json_string(b, cmd);
+		json_add_cstring(b, cmd);
 		buf_adds(b, ",\"exe\":");
-		buf_add_json_string(b, t->exe);
+		json_add_cstring(b, t->exe);
 		buf_adds(b, ",\"argv\":[");
 		for (size_t i = 0; i < t->argv.n; i++) {
 			buf_adds(b, i ? "," : "");
-			buf_add_json_string(b, t->argv.v[i]);
+			json_add_cstring(b, t->argv.v[i]);
 		}
 		buf_adds(b, "],\"env\":[");
 		for (size_t i = 0; i < t->env.n; i++) {
 			buf_adds(b, i ? "," : "");
-			buf_add_json_string(b, t->env.v[i]);
+			json_add_cstring(b, t->env.v[i]);
 		}
 		buf_adds(b, "],\"inputs\":[");
 		for (size_t i = 0; i < t->ninputs; i++) {
 			char *ref = gg_ref_format(&t->inputs[i].ref);
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
-			buf_add_json_string(b, t->inputs[i].path);
+			json_add_cstring(b, t->inputs[i].path);
 			buf_printf(b, ",\"ref\":\"%s\",\"exec\":%s}", ref,
 			           t->inputs[i].exec ? "true" : "false");
 			free(ref);
@@ -59,7 +60,7 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 		for (size_t i = 0; i < t->outputs.n; i++) {
 			const struct memo_output *mo = m ? memo_find(m, t->outputs.v[i]) : NULL;
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
-			buf_add_json_string(b, t->outputs.v[i]);
+			json_add_cstring(b, t->outputs.v[i]);
 			if (mo)
 				buf_printf(b, ",\"value\":\"%s\",\"exec\":%s", mo->value.s,
 				           mo->exec ? "true" : "false");

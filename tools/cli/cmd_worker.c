@@ -14,6 +14,7 @@
 #include "backend/remote/wire.h"
 #include "backend/remote/worker_auth.h"
 #include "backend/remote/worker_tls.h"
+#include "core/json.h"
 #include "core/sandbox.h"
 
 #include <errno.h>
@@ -331,7 +332,7 @@ static int run_lambda(struct worker *w, const char *api)
 			if (!inv.too_big) {
 				struct buf e2 = BUF_INIT;
 				buf_adds(&e2, "{\"errorType\":\"gg.BadRequest\",\"errorMessage\":");
-				wire_add_string(&e2, out.data, out.len);
+				json_add_string(&e2, out.data, out.len);
 				buf_addc(&e2, '}');
 				buf_free(&out);
 				out = e2;

@@ -22,34 +22,6 @@
 
 static const char *const phase_colour[TP_COUNT] = {"#4e79a7", "#f28e2b", "#59a14f", "#9c9c9c"};
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need;
-	unsigned min;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		need = 2, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		need = 3, min = 0x800;
-	else if ((s[0] & 0xf8) == 0xf0)
-		need = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	unsigned cp = s[0] & (0x7f >> need);
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
-}
-
 /*
  * Text for XML character data and attributes: escapes markup characters and
  * replaces what XML 1.0 forbids (control characters, invalid UTF-8) with
