@@ -77,6 +77,15 @@ static void test_malformed_refused_with_place(void)
 		deep[k++] = '[';
 	deep[k] = 0;
 	refused(deep, "line 1");
+	/* an event with more members than TRACE_MAX_KEYS (checking each new
+	 * key against the others would otherwise take minutes on a big one) */
+	struct buf wide = BUF_INIT;
+	buf_adds(&wide, "[{\"name\":\"x\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2");
+	for (int i = 0; i < TRACE_MAX_KEYS; i++)
+		buf_printf(&wide, ",\"k%d\":0", i);
+	buf_adds(&wide, "}]");
+	refused(wide.data, "more than 256 members");
+	buf_free(&wide);
 }
 
 /* What the scheduler's writer (core/json.h) writes is read: a label that is

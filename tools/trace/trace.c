@@ -162,7 +162,8 @@ int trace_parse(const char *data, size_t len, struct trace *out)
 	memset(out, 0, sizeof *out);
 	struct json_doc d = {.data = data, .len = len};
 	/* raw_bytes: traces of older versions hold file names' bytes as they are */
-	const struct json_limits lim = {.max_depth = TRACE_MAX_DEPTH, .raw_bytes = true};
+	const struct json_limits lim = {
+	    .max_depth = TRACE_MAX_DEPTH, .max_keys = TRACE_MAX_KEYS, .raw_bytes = true};
 	struct json_value root;
 	if (json_parse(&d, &lim, &root) < 0)
 		return -1;

@@ -22,6 +22,9 @@
 /* Largest trace file read, and deepest nesting of arrays and objects. */
 #define TRACE_MAX_SIZE  (512u << 20)
 #define TRACE_MAX_DEPTH 64
+/* Most members of one object (an event has about 8): a limit that also keeps
+ * the reader's duplicate-key check short on a hostile trace. */
+#define TRACE_MAX_KEYS 256
 /* Times beyond this many microseconds (about 31 years) are rejected. */
 #define TRACE_MAX_US 1e15
 
