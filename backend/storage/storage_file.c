@@ -146,12 +146,20 @@ static int fetch_one(struct file_storage *fs, struct store *local, const struct 
 	char *src = remote_path(fs, n);
 	int r = -1;
 	for (int attempt = 1; attempt <= STORAGE_VERIFY_ATTEMPTS; attempt++) {
-		int in = open(src, O_RDONLY | O_CLOEXEC);
+		/* Non-blocking: a FIFO planted in a shared directory must not
+		 * hang the fetch (and whoever waits for it: a FUSE reader). */
+		int in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (in < 0) {
 			if (errno == ENOENT || errno == ENOTDIR)
 				r = 0;
 			else
 				r = gg_error_errno("%s: cannot open %s", fs->base.uri, n->s);
+			break;
+		}
+		struct stat ist;
+		if (fstat(in, &ist) < 0 || !S_ISREG(ist.st_mode)) {
+			r = gg_error("%s: %s is not a regular file there", fs->base.uri, n->s);
+			close(in);
 			break;
 		}
 		struct incoming inc = INCOMING_INIT;

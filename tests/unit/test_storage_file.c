@@ -158,6 +158,26 @@ static void test_get_absent(void)
 	teardown(&f);
 }
 
+/* A FIFO (or anything but a regular file) where a value should be is an
+ * error naming it, at once: never a fetch that waits for a writer. */
+static void test_fifo_refused(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name n;
+	store_put_buf(f.a, "fifo", 4, 0, &n);
+	CHECK(f.st->ops->put(f.st, f.a, &n, 1) == 0);
+	char *p = remote_path(&f, &n);
+	chmod(p, 0644);
+	unlink(p);
+	CHECK(mkfifo(p, 0644) == 0);
+	bool ok = false;
+	CHECK_ERR(f.st->ops->get(f.st, f.b, &n, 1, &ok), "not a regular file");
+	CHECK(store_has(f.b, &n) == 0);
+	free(p);
+	teardown(&f);
+}
+
 static void test_put_missing_local(void)
 {
 	struct fixture f;
@@ -275,6 +295,6 @@ static void test_aws_credentials_file(void)
 	aws_credentials_free(&c);
 }
 
-TEST_MAIN(test_open_dispatch, test_round_trip, test_get_absent, test_put_missing_local,
-          test_corrupt_rejected, test_longer_remote_rejected, test_sync_up,
+TEST_MAIN(test_open_dispatch, test_round_trip, test_get_absent, test_fifo_refused,
+          test_put_missing_local, test_corrupt_rejected, test_longer_remote_rejected, test_sync_up,
           test_aws_credentials_file)
