@@ -381,6 +381,13 @@ static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd, b
 	for (;;) {
 		int st;
 		pid_t w;
+		/* Plain mode: its group is killed while the program is a zombie,
+		 * before the reap frees its pid (and so the group's id) for reuse. */
+		siginfo_t zi = {0};
+		if (!ended && !isolated &&
+		    waitid(P_PID, (id_t)pid, &zi, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    zi.si_pid == pid)
+			kill(kill_target, SIGKILL);
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (w == pid) {
 				status = st;
@@ -410,7 +417,7 @@ static _Noreturn void supervise(const struct child_ctx *c, pid_t pid, int sfd, b
 	}
 	int err = 0;
 	if (!isolated) {
-		kill(kill_target, SIGKILL); /* its group: one signal for most of them */
+		/* its group was killed before the reap; what is left is ours */
 		int n = end_children(LEFTOVER_KILL_MS);
 		if (n < 0)
 			err = ETIMEDOUT;
