@@ -68,6 +68,32 @@ done
 
 is_serial() { [ -n "${serial[$1]:-}" ]; }
 
+# One radosgw for the whole run (tests/servers/rgw.sh), started in the
+# background when a selected test uses it: Ceph takes 15-30 s to start,
+# once instead of once per test. Each test gets its own radosgw user.
+rgw_dir= rgw_pid=
+for t in "${tests[@]}"; do
+	n=${t%%$'\t'*}
+	[[ $n == e2e/* ]] && grep -qw rgw_up "$here/$n.sh" 2>/dev/null || continue
+	rgw_dir=$logdir/rgw
+	mkdir "$rgw_dir"
+	(env -u RGW_PORT -u MON_PORT -u S3_ACCESS_KEY -u S3_SECRET_KEY CEPH_ROOT="$rgw_dir/ceph" \
+		bash "$here/servers/start-ceph-rgw.sh" >"$rgw_dir/env.new" 2>"$rgw_dir/log" </dev/null
+	rc=$?
+	mv "$rgw_dir/env.new" "$rgw_dir/env"
+	echo $rc >"$rgw_dir/rc") &
+	rgw_pid=$!
+	export GG_RGW_SHARED=$rgw_dir
+	break
+done
+rgw_stop() {
+	[ -n "$rgw_dir" ] || return 0
+	[ -s "$rgw_dir/rc" ] || kill "$rgw_pid" 2>/dev/null
+	wait "$rgw_pid" 2>/dev/null
+	[ -f "$rgw_dir/ceph/.gg-ceph-root" ] && bash "$here/servers/start-ceph-rgw.sh" stop "$rgw_dir/ceph"
+	rgw_dir=
+}
+
 # One test in the background; its status and time go to files in logdir.
 declare -A pid_of_name name_of_pid t0_of_pid
 start_test() { # NAME<TAB>COMMAND...
@@ -99,7 +125,7 @@ running=0 serial_pid=
 pending=("${tests[@]}")
 # Interrupted: the tests running now are stopped too (their own EXIT traps
 # clean up).
-trap 'kill ${!name_of_pid[*]} 2>/dev/null; rm -rf "$logdir"; exit 130' INT TERM
+trap 'kill ${!name_of_pid[*]} 2>/dev/null; wait; rgw_stop; rm -rf "$logdir"; exit 130' INT TERM
 while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	while [ $running -lt "$jobs" ] && [ ${#pending[@]} -gt 0 ]; do
 		pick=-1
@@ -128,8 +154,12 @@ done
 # make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
 for e in "$here"/projects/*.sh; do
 	[[ "$only" == projects/* && "projects/$(basename "$e" .sh)" == *"$only"* ]] || continue
-	run "projects/$(basename "$e" .sh)" bash "$e" "$build"
+	start_test "projects/$(basename "$e" .sh)"$'\t'bash$'\t'"$e"$'\t'"$build"
+	pid=$!
+	wait "$pid"
+	report "$pid"
 done
+rgw_stop
 rm -rf "$logdir"
 total=$((SECONDS - start))
 slowest=
