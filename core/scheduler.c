@@ -1487,6 +1487,15 @@ static uint64_t speculate(struct sched *s)
 
 /* ---- the timer: delayed nodes, speculation, progress ---- */
 
+double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed)
+{
+	size_t finished = st->executed + st->cached + st->failed;
+	size_t worked = st->executed + st->failed;
+	if (st->executed < 3 || known <= finished)
+		return -1;
+	return elapsed / (double)worked * (double)(known - finished);
+}
+
 /*
  * The status line, on a terminal only: how many of the thunks known so far
  * (a dynamic graph reveals more as it goes) are done, from the memo, failed
@@ -1510,8 +1519,9 @@ static void print_progress(struct sched *s, bool final)
 	if (st.cost > 0)
 		buf_printf(&b, "; ~$%.4f", st.cost);
 	buf_printf(&b, "; %.1fs", el);
-	if (!final && st.executed >= 3 && known > finished)
-		buf_printf(&b, ", ~%.0fs left", el / (double)finished * (double)(known - finished));
+	double left = sched_estimate_left(&st, known, el);
+	if (!final && left >= 0)
+		buf_printf(&b, ", ~%.0fs left", left);
 	buf_printf(&b, "\x1b[K%s", final ? "\n" : "");
 	fputs(b.data, stderr);
 	fflush(stderr);

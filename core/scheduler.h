@@ -145,6 +145,13 @@ struct sched_stats {
 };
 void sched_get_stats(struct sched *s, struct sched_stats *st);
 
+/* The status line's estimate of the seconds left, after elapsed seconds,
+ * for the known thunks not yet finished: each is taken to cost what an
+ * executed (or failed) one has cost so far; memo hits cost nothing, so
+ * they do not make the rest look quick. Negative when there is no ground
+ * for one yet (fewer than 3 executed, or nothing left). */
+double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed);
+
 /* State of a reference without forcing: 0 unforced, 1 running/queued, 2 forced, 3 failed. */
 enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED, SCHED_FAILED };
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref);
