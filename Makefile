@@ -111,8 +111,10 @@ check: deps-test
 	$(MAKE) check-asan
 
 # Layers point one way (and the other greppable rules): see tests/rules.sh.
+# And every mutant of tests/mutants.txt still applies (its find text once).
 check-rules:
 	tests/rules.sh
+	tests/mutate.sh --check
 
 check-plain:
 	$(MAKE) BUILD=build tests

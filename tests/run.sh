@@ -5,7 +5,7 @@
 # Prints one line per test with its time as it ends, then the total time
 # and the slowest tests, and, last, "N passed, N failed".
 #
-#   tests/run.sh [-j N] BUILD_DIR      (also GG_TEST_JOBS=N; GG_TESTS=SUBSTRING)
+#   tests/run.sh [-j N] BUILD_DIR      (also GG_TEST_JOBS=N; GG_TESTS=SUBSTRING...)
 #
 # -j N runs up to N tests at once. The tests listed in tests/serial.list
 # (they start servers or use a resource of the whole machine) never run
@@ -41,12 +41,27 @@ tier=${GG_TIER:-check}
 
 # The tests, in order: NAME<TAB>COMMAND (words separated by tabs too).
 tests=() other_tier=()
-only=${GG_TESTS:-} # a substring to run a subset
+# GG_TESTS: substrings (separated by spaces) to run a subset; with
+# GG_TESTS_EXACT=1, whole test names (run whatever their tier).
+read -r -a only <<<"${GG_TESTS:-}"
+selected() { # NAME: is it named by GG_TESTS?
+	[ ${#only[@]} -eq 0 ] && return 0
+	local w
+	for w in "${only[@]}"; do
+		if [ -n "${GG_TESTS_EXACT:-}" ]; then
+			[ "$1" = "$w" ] && return 0
+		else
+			[[ "$1" == *"$w"* ]] && return 0
+		fi
+	done
+	return 1
+}
 add() { # NAME COMMAND...
-	[[ -z "$only" || "$1" == *"$only"* ]] || return 0
+	selected "$1" || return 0
 	local want=check
 	[ -z "${slow[$1]:-}" ] || want=slow
-	if [ "$want" != "$tier" ]; then
+	# a test named exactly runs whatever its tier
+	if [ "$want" != "$tier" ] && [ -z "${GG_TESTS_EXACT:-}" ]; then
 		other_tier+=("$1")
 		return 0
 	fi
@@ -153,7 +168,7 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 done
 # make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
 for e in "$here"/projects/*.sh; do
-	[[ "$only" == projects/* && "projects/$(basename "$e" .sh)" == *"$only"* ]] || continue
+	[[ " ${only[*]:-} " == *" projects/"* ]] && selected "projects/$(basename "$e" .sh)" || continue
 	start_test "projects/$(basename "$e" .sh)"$'\t'bash$'\t'"$e"$'\t'"$build"
 	pid=$!
 	wait "$pid"
