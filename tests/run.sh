@@ -9,7 +9,9 @@
 #
 # -j N runs up to N tests at once. The tests listed in tests/serial.list
 # (they start servers or use a resource of the whole machine) never run
-# beside each other: at most one of them at a time, beside other tests.
+# beside each other (at most one of them at a time, beside other tests),
+# unless a group is given there (group=NAME): then never beside another test
+# of that group, nor beside one with no group.
 # The tests listed in tests/slow.list are the slower tier: left out (and
 # named at the end) unless GG_TIER=slow, which runs only them.
 set -u
@@ -30,8 +32,9 @@ export GG_FUZZ_SECONDS=${GG_FUZZ_SECONDS:-5}
 passed=0 failed=0 failures=() times=() start=$SECONDS
 logdir=$(mktemp -d /tmp/gg-test-logs.XXXXXX)
 declare -A serial slow
-while read -r name _; do
-	[[ -z "$name" || "$name" == \#* ]] || serial[$name]=1
+while read -r name group _; do
+	[[ -z "$name" || "$name" == \#* ]] && continue
+	[[ $group == group=?* ]] && serial[$name]=${group#group=} || serial[$name]=all
 done <"$here/serial.list"
 while read -r name _; do
 	[[ -z "$name" || "$name" == \#* ]] || slow[$name]=1
@@ -82,6 +85,14 @@ for e in "$here"/e2e/*.sh; do
 done
 
 is_serial() { [ -n "${serial[$1]:-}" ]; }
+# The serial tests running now, by group (pid); a test of group "all" runs
+# beside no other serial test, the others beside no test of their group.
+declare -A group_pid
+may_start_serial() { # NAME
+	local g=${serial[$1]}
+	[ -z "${group_pid[all]:-}" ] || return 1
+	if [ "$g" = all ]; then [ ${#group_pid[@]} -eq 0 ]; else [ -z "${group_pid[$g]:-}" ]; fi
+}
 
 # One radosgw for the whole run (tests/servers/rgw.sh), started in the
 # background when a selected test uses it: Ceph takes 15-30 s to start,
@@ -134,9 +145,9 @@ report() { # PID
 	unset "name_of_pid[$1]" "t0_of_pid[$1]"
 }
 
-# Up to $jobs at once; a serial test waits until no other serial test runs.
+# Up to $jobs at once; a serial test waits until no other serial test of its group runs.
 # Serial tests are taken first when a slot is free (they are the long ones).
-running=0 serial_pid=
+running=0
 pending=("${tests[@]}")
 # Interrupted: the tests running now are stopped too (their own EXIT traps
 # clean up).
@@ -147,7 +158,7 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 		for i in "${!pending[@]}"; do
 			n=${pending[$i]%%$'\t'*}
 			if is_serial "$n"; then
-				[ -z "$serial_pid" ] && { pick=$i; break; }
+				may_start_serial "$n" && { pick=$i; break; }
 			elif [ $pick -lt 0 ]; then
 				pick=$i
 				[ "$jobs" = 1 ] && break # one at a time: in order
@@ -155,7 +166,8 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 		done
 		[ $pick -ge 0 ] || break
 		start_test "${pending[$pick]}"
-		is_serial "${pending[$pick]%%$'\t'*}" && serial_pid=$!
+		n=${pending[$pick]%%$'\t'*}
+		is_serial "$n" && group_pid[${serial[$n]}]=$!
 		unset "pending[$pick]"
 		pending=("${pending[@]}")
 		running=$((running + 1))
@@ -163,7 +175,9 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	wait -n -p done_pid
 	[ -n "${done_pid:-}" ] && [ -n "${name_of_pid[$done_pid]:-}" ] || continue
 	report "$done_pid"
-	[ "$done_pid" = "$serial_pid" ] && serial_pid=
+	for g in "${!group_pid[@]}"; do
+		[ "${group_pid[$g]}" = "$done_pid" ] && unset "group_pid[$g]"
+	done
 	running=$((running - 1))
 done
 # make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
