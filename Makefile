@@ -144,8 +144,10 @@ check-projects: tests
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.
+# MUTATE_JOBS mutants at once, each in a scratch tree of its own.
+MUTATE_JOBS ?= 2
 mutate: deps-test
-	tests/mutate.sh $(MUTANT)
+	GG_MUTATE_JOBS=$(MUTATE_JOBS) tests/mutate.sh $(MUTANT)
 
 # Missing Debian packages: `deps` what building and the demo need, `deps-test`
 # what the whole test suite needs (servers, ffmpeg, chromium, ...).

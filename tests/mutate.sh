@@ -23,6 +23,8 @@
 # or is malformed.
 #
 #   tests/mutate.sh [ID-SUBSTRING]      (make mutate; GG_MUTANT=... likewise)
+#                                       GG_MUTATE_JOBS=N: N mutants at once, each
+#                                       in a scratch tree of its own (make mutate: 2)
 #   tests/mutate.sh --check             only check the catalogue (make check-rules):
 #                                       fields present, ids unique, each find
 #                                       text once in its file; no build
@@ -94,6 +96,9 @@ if [ "${1:-}" = --check ]; then
 fi
 
 only=${1:-${GG_MUTANT:-}}
+jobs=${GG_MUTATE_JOBS:-1}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "mutate: GG_MUTATE_JOBS=$jobs: expected a whole number from 1" >&2; exit 2; }
+shard=${GG_MUTATE_SHARD:-} # K/N: this run takes every Nth mutant from the Kth (set by a parent run)
 work=$(mktemp -d /tmp/gg-mutate.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The tree as it is (tracked and untracked, not ignored), without builds.
@@ -123,16 +128,21 @@ resolve() { # WORD: the test names it stands for (itself if it is one)
 
 # The mutants to run, and the tests they name.
 todo=()
+i=0
 for r in recs/*; do
 	id=$(cat "$r/id")
 	[ -z "$only" ] || [[ "$id" == *"$only"* ]] || continue
+	i=$((i + 1))
+	[ -z "$shard" ] || [ $(((i - 1) % ${shard#*/})) -eq "${shard%/*}" ] || continue
 	todo+=("$r")
 	[ -s "$r/equivalent" ] || [ -s "$r/problem" ] && continue
 	for w in $(cat "$r/tests"); do resolve "$w"; done >"$r/names"
 done
 names=$(cat recs/*/names 2>/dev/null | sort -u | tr '\n' ' ')
 declare -A base_time
-if [ -n "$names" ]; then
+if [ -n "${GG_MUTATE_BASE:-}" ]; then # a parent run's baseline
+	while read -r name t; do base_time[$name]=$t; done <"$GG_MUTATE_BASE"
+elif [ -n "$names" ]; then
 	echo "mutate: the named tests on the unmutated tree: $names"
 	t0=$SECONDS
 	GG_TESTS="$names" GG_TESTS_EXACT=1 tests/run.sh -j 2 build >baseline.log 2>&1
@@ -153,6 +163,39 @@ if [ -n "$names" ]; then
 	done < <(grep -E '^(PASS|FAIL) [^ ]+ \([0-9]+s\)$' baseline.log)
 	echo "mutate: baseline took $((SECONDS - t0)) s"
 fi
+for n in "${!base_time[@]}"; do echo "$n ${base_time[$n]}"; done >base
+
+# One line per mutant (also into `lines`, which the summary counts).
+say() { echo "$*" | tee -a lines; }
+summary() { # SECONDS: from the lines; 1 if any survived, is malformed or not judged
+	local k s sb m e u t
+	k=$(grep -c '^KILLED ' lines) s=$(grep -c '^SURVIVED ' lines) sb=$(grep -c '^STILLBORN ' lines)
+	m=$(grep -c '^MALFORMED ' lines) e=$(grep -c '^EQUIVALENT ' lines) u=$(grep -c '^NOT JUDGED ' lines)
+	t=$(grep -c '^KILLED .*, by timeout ' lines)
+	echo
+	echo "mutants: $((k + s + sb + m + e + u)) run of $(ls recs | wc -l) in the catalogue; $k killed ($t of them by timeout)," \
+		"$s survived, $sb do not build, $m malformed, $e equivalent, $u not judged ($1 s, and the baseline)"
+	[ $((k + s)) -gt 0 ] && echo "kill ratio: $k/$((k + s)) = $((100 * k / (k + s)))%"
+	[ "$s" -eq 0 ] || echo "survivors: $(grep '^SURVIVED ' lines | cut -d' ' -f2 | tr '\n' ' ')"
+	[ "$m" -eq 0 ] || echo "malformed: $(grep '^MALFORMED ' lines | cut -d' ' -f2 | tr -d : | tr '\n' ' ')"
+	[ "$u" -eq 0 ] || echo "not judged (their tests fail unmutated): $(grep '^NOT JUDGED ' lines | cut -d' ' -f3 | tr -d : | tr '\n' ' ')"
+	[ "$s" -eq 0 ] && [ "$m" -eq 0 ] && [ "$u" -eq 0 ]
+}
+: >lines
+
+# Several at once: each part in a scratch tree of its own, with this baseline.
+if [ "$jobs" -gt 1 ] && [ -z "$shard" ]; then
+	echo "mutate: ${#todo[@]} mutants, $jobs at once"
+	t_start=$SECONDS
+	for k in $(seq 0 $((jobs - 1))); do
+		GG_MUTATE_SHARD=$k/$jobs GG_MUTATE_BASE=$work/base GG_MUTANTS=$catalogue \
+			bash "$src/tests/mutate.sh" "$only" </dev/null 2>&1 |
+			grep --line-buffered -E '^(KILLED|SURVIVED|STILLBORN|MALFORMED|EQUIVALENT|NOT JUDGED) ' | tee -a lines &
+	done
+	wait
+	summary $((SECONDS - t_start))
+	exit
+fi
 
 apply() { # FILE FIND REPLACE: exactly one occurrence, else exit 2
 	python3 - "$@" <<'PY'
@@ -166,37 +209,31 @@ open(f, 'w', encoding='utf-8').write(s.replace(find, rep, 1))
 PY
 }
 
-killed=0 survived=0 stillborn=0 bad=0 equivalent=0 unjudged=0 by_timeout=0 t_start=$SECONDS
-survivors=() malformed=() unjudged_ids=()
+t_start=$SECONDS
 for r in "${todo[@]}"; do
 	id=$(cat "$r/id") file=$(cat "$r/file")
 	if [ -s "$r/equivalent" ]; then
-		equivalent=$((equivalent + 1))
-		echo "EQUIVALENT $id: $(cat "$r/equivalent")"
+		say "EQUIVALENT $id: $(cat "$r/equivalent")"
 		continue
 	fi
 	if [ -s "$r/problem" ] || [ ! -s "$r/names" ]; then
-		bad=$((bad + 1)); malformed+=("${id:-${r##*/}}")
-		echo "MALFORMED ${id:-(no id)}: $(cat "$r/problem" 2>/dev/null || echo "no test is named $(cat "$r/tests")")"
+		say "MALFORMED ${id:-(no id)}: $(cat "$r/problem" 2>/dev/null || echo "no test is named $(cat "$r/tests")")"
 		continue
 	fi
 	missing=
 	while read -r n; do [ -n "${base_time[$n]:-}" ] || missing+=" $n"; done <"$r/names"
 	if [ -n "$missing" ]; then
-		unjudged=$((unjudged + 1)); unjudged_ids+=("$id")
-		echo "NOT JUDGED $id: its tests fail on the unmutated tree:$missing"
+		say "NOT JUDGED $id: its tests fail on the unmutated tree:$missing"
 		continue
 	fi
 	cp -p "$file" "$r/orig"
 	if ! why=$(apply "$file" "$r/find" "$r/replace"); then
-		bad=$((bad + 1)); malformed+=("$id")
-		echo "MALFORMED $id: $why"
+		say "MALFORMED $id: $why"
 		continue
 	fi
 	t0=$SECONDS
 	if ! make -j2 BUILD=build tests >"$r/build.log" 2>&1; then
-		stillborn=$((stillborn + 1))
-		echo "STILLBORN $id: does not build (a mutant must compile): $(grep -m1 'error:' "$r/build.log")"
+		say "STILLBORN $id: does not build (a mutant must compile): $(grep -m1 'error:' "$r/build.log")"
 	else
 		tb=$((SECONDS - t0))
 		by=
@@ -207,7 +244,6 @@ for r in "${todo[@]}"; do
 			rc=$?
 			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 				by="$n, by timeout (over $limit s; ${base_time[$n]} s unmutated)"
-				by_timeout=$((by_timeout + 1))
 				break
 			elif [ $rc -ne 0 ]; then
 				by=$n
@@ -219,23 +255,12 @@ for r in "${todo[@]}"; do
 				by="the whole suite ($(grep -m1 '^FAIL' "$r/test.log" | cut -d' ' -f2))"
 		fi
 		if [ -n "$by" ]; then
-			killed=$((killed + 1))
-			echo "KILLED $id by $by (build ${tb} s, all $((SECONDS - t0)) s)"
+			say "KILLED $id by $by (build ${tb} s, all $((SECONDS - t0)) s)"
 		else
-			survived=$((survived + 1)); survivors+=("$id")
-			echo "SURVIVED $id ($file, $((SECONDS - t0)) s): $(cat "$r/why")"
+			say "SURVIVED $id ($file, $((SECONDS - t0)) s): $(cat "$r/why")"
 		fi
 	fi
 	cp -p "$r/orig" "$file"
 	touch "$file" # newer than its object: the next build recompiles it
 done
-live=$((killed + survived))
-echo
-echo "mutants: ${#todo[@]} run of $(ls recs | wc -l) in the catalogue; $killed killed ($by_timeout of them by timeout)," \
-	"$survived survived, $stillborn do not build, $bad malformed, $equivalent equivalent, $unjudged not judged" \
-	"($((SECONDS - t_start)) s, and the baseline)"
-[ $live -gt 0 ] && echo "kill ratio: $killed/$live = $((100 * killed / live))%"
-[ ${#survivors[@]} -eq 0 ] || echo "survivors: ${survivors[*]}"
-[ ${#malformed[@]} -eq 0 ] || echo "malformed: ${malformed[*]}"
-[ ${#unjudged_ids[@]} -eq 0 ] || echo "not judged (their tests fail unmutated): ${unjudged_ids[*]}"
-[ $survived -eq 0 ] && [ $bad -eq 0 ] && [ $unjudged -eq 0 ]
+summary $((SECONDS - t_start))
