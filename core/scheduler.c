@@ -170,7 +170,8 @@ struct sched {
 	uint64_t timer_at;      /* what the timer waits for; UINT64_MAX: a signal */
 	uint64_t next_progress; /* when the status line is drawn again */
 	bool progress_on;
-	pthread_t watcher; /* waits for the cancel token, when one is given */
+	int failing_dependents; /* in waiter_fail: failures already told */
+	pthread_t watcher;      /* waits for the cancel token, when one is given */
 	bool have_watcher;
 	int watcher_stop[2]; /* a pipe: written by sched_free */
 };
@@ -289,7 +290,9 @@ static void waiter_fail(struct sched *s, struct waiter *w, const struct failure 
 		struct sched_outcome o = {.status = -1, .error = err->msg, .code = err->code};
 		add_cb(cbs, w->fn, w->arg, &o);
 	} else if (w->node->state == N_WAITING) {
+		s->failing_dependents++;
 		fail_node(s, w->node, err, cbs);
+		s->failing_dependents--;
 	}
 	free_waiter(w);
 }
@@ -447,6 +450,8 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 	n->state = N_FAILED;
 	n->error = err;
 	s->stats.failed++;
+	if (s->o.on_failure && !s->failing_dependents && err != s->stop_error)
+		s->o.on_failure(s->o.fallback_arg, err->msg);
 	bury(s, n);
 	struct waiter *w = n->waiters;
 	n->waiters = NULL;

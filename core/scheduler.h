@@ -69,6 +69,10 @@ struct sched_opts {
 	 * stderr: stderr_value names those bytes (kept with its memo entry).
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
+	/* Called (lock held, as on_fallback) when a thunk fails, once per
+	 * failure: not again for what depends on it (they fail with the same
+	 * message), nor for what a stop after the first failure withdraws. */
+	void (*on_failure)(void *arg, const char *msg);
 	/*
 	 * A shared action cache (backend/remote_cache.h), or NULL. remote_lookup
 	 * is asked after a miss of the local memo, for a thunk as it is loaded
