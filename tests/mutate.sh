@@ -145,7 +145,12 @@ if [ -n "${GG_MUTATE_BASE:-}" ]; then # a parent run's baseline
 elif [ -n "$names" ]; then
 	echo "mutate: the named tests on the unmutated tree: $names"
 	t0=$SECONDS
-	GG_TESTS="$names" GG_TESTS_EXACT=1 tests/run.sh -j 2 build >baseline.log 2>&1
+	GG_TESTS="$names" GG_TESTS_EXACT=1 tests/run.sh -j 2 build >baseline.log 2>&1 </dev/null
+	if ! grep -qE '^(PASS|FAIL) ' baseline.log; then
+		tail -n 20 baseline.log
+		echo "mutate: the baseline run of the tests did not run them (above: its output)"
+		exit 1
+	fi
 	while read -r verdict name t; do
 		t=${t#(}
 		t=${t%s)}

@@ -87,11 +87,14 @@ done
 is_serial() { [ -n "${serial[$1]:-}" ]; }
 # The serial tests running now, by group (pid); a test of group "all" runs
 # beside no other serial test, the others beside no test of their group.
+# (nserial counts them: bash 5.2 takes an associative array whose last
+# element was unset for unset, and ${#group_pid[@]} then fails under set -u.)
 declare -A group_pid
+nserial=0
 may_start_serial() { # NAME
 	local g=${serial[$1]}
 	[ -z "${group_pid[all]:-}" ] || return 1
-	if [ "$g" = all ]; then [ ${#group_pid[@]} -eq 0 ]; else [ -z "${group_pid[$g]:-}" ]; fi
+	if [ "$g" = all ]; then [ $nserial -eq 0 ]; else [ -z "${group_pid[$g]:-}" ]; fi
 }
 
 # One radosgw for the whole run (tests/servers/rgw.sh), started in the
@@ -167,7 +170,7 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 		[ $pick -ge 0 ] || break
 		start_test "${pending[$pick]}"
 		n=${pending[$pick]%%$'\t'*}
-		is_serial "$n" && group_pid[${serial[$n]}]=$!
+		is_serial "$n" && group_pid[${serial[$n]}]=$! && nserial=$((nserial + 1))
 		unset "pending[$pick]"
 		pending=("${pending[@]}")
 		running=$((running + 1))
@@ -176,7 +179,7 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	[ -n "${done_pid:-}" ] && [ -n "${name_of_pid[$done_pid]:-}" ] || continue
 	report "$done_pid"
 	for g in "${!group_pid[@]}"; do
-		[ "${group_pid[$g]}" = "$done_pid" ] && unset "group_pid[$g]"
+		[ "${group_pid[$g]}" = "$done_pid" ] && unset "group_pid[$g]" && nserial=$((nserial - 1))
 	done
 	running=$((running - 1))
 done
