@@ -113,8 +113,10 @@ check: deps-test
 	$(MAKE) check-asan
 
 # Layers point one way (and the other greppable rules): see tests/rules.sh.
+# And every mutant of tests/mutants.txt still applies (its find text once).
 check-rules:
 	tests/rules.sh
+	tests/mutate.sh --check
 
 check-plain:
 	$(MAKE) BUILD=build tests
@@ -145,8 +147,10 @@ check-projects: tests
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each
 # one-line bug in a check that guards a result? On demand, not in check.
+# MUTATE_JOBS mutants at once, each in a scratch tree of its own.
+MUTATE_JOBS ?= 2
 mutate: deps-test
-	tests/mutate.sh $(MUTANT)
+	GG_MUTATE_JOBS=$(MUTATE_JOBS) tests/mutate.sh $(MUTANT)
 
 # Missing Debian packages: `deps` what building and the demo need, `deps-test`
 # what the whole test suite needs (servers, ffmpeg, chromium, ...).

@@ -184,7 +184,8 @@ struct sched {
 	pthread_cond_t loader_cv;
 	struct work *asked; /* queued by sched_force_async, in order: asked[asked_head ..] */
 	size_t nasked, asked_head, asked_cap;
-	pthread_t watcher; /* waits for the cancel token, when one is given */
+	int failing_dependents; /* in waiter_fail: failures already told */
+	pthread_t watcher;      /* waits for the cancel token, when one is given */
 	bool have_watcher;
 	int watcher_stop[2]; /* a pipe: written by sched_free */
 };
@@ -304,7 +305,9 @@ static void waiter_fail(struct sched *s, struct waiter *w, const struct failure 
 		struct sched_outcome o = {.status = -1, .error = err->msg, .code = err->code};
 		add_cb(cbs, w->fn, w->arg, &o);
 	} else if (w->node->state == N_WAITING) {
+		s->failing_dependents++;
 		fail_node(s, w->node, err, cbs);
+		s->failing_dependents--;
 	}
 	free_waiter(w);
 }
@@ -462,6 +465,8 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 	n->state = N_FAILED;
 	n->error = err;
 	s->stats.failed++;
+	if (s->o.on_failure && !s->failing_dependents && err != s->stop_error)
+		s->o.on_failure(s->o.fallback_arg, err->msg);
 	bury(s, n);
 	struct waiter *w = n->waiters;
 	n->waiters = NULL;
@@ -1645,6 +1650,15 @@ static uint64_t speculate(struct sched *s)
 
 /* ---- the timer: delayed nodes, speculation, progress ---- */
 
+double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed)
+{
+	size_t finished = st->executed + st->cached + st->failed;
+	size_t worked = st->executed + st->failed;
+	if (st->executed < 3 || known <= finished)
+		return -1;
+	return elapsed / (double)worked * (double)(known - finished);
+}
+
 /*
  * The status line, on a terminal only: how many of the thunks known so far
  * (a dynamic graph reveals more as it goes) are done, from the memo, failed
@@ -1668,8 +1682,9 @@ static void print_progress(struct sched *s, bool final)
 	if (st.cost > 0)
 		buf_printf(&b, "; ~$%.4f", st.cost);
 	buf_printf(&b, "; %.1fs", el);
-	if (!final && st.executed >= 3 && known > finished)
-		buf_printf(&b, ", ~%.0fs left", el / (double)finished * (double)(known - finished));
+	double left = sched_estimate_left(&st, known, el);
+	if (!final && left >= 0)
+		buf_printf(&b, ", ~%.0fs left", left);
 	buf_printf(&b, "\x1b[K%s", final ? "\n" : "");
 	fputs(b.data, stderr);
 	fflush(stderr);

@@ -69,6 +69,10 @@ struct sched_opts {
 	 * stderr: stderr_value names those bytes (kept with its memo entry).
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
+	/* Called (lock held, as on_fallback) when a thunk fails, once per
+	 * failure: not again for what depends on it (they fail with the same
+	 * message), nor for what a stop after the first failure withdraws. */
+	void (*on_failure)(void *arg, const char *msg);
 	/*
 	 * A shared action cache (backend/storage/remote_cache.h), or NULL. remote_lookup
 	 * is asked after a miss of the local memo, for a thunk as it is loaded
@@ -145,6 +149,13 @@ struct sched_stats {
 	double cost;   /* estimated, from engines' cost_per_second */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *st);
+
+/* The status line's estimate of the seconds left, after elapsed seconds,
+ * for the known thunks not yet finished: each is taken to cost what an
+ * executed (or failed) one has cost so far; memo hits cost nothing, so
+ * they do not make the rest look quick. Negative when there is no ground
+ * for one yet (fewer than 3 executed, or nothing left). */
+double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed);
 
 /* State of a reference without forcing: 0 unforced, 1 running/queued, 2 forced, 3 failed. */
 enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED, SCHED_FAILED };

@@ -5,11 +5,13 @@
 # Prints one line per test with its time as it ends, then the total time
 # and the slowest tests, and, last, "N passed, N failed".
 #
-#   tests/run.sh [-j N] BUILD_DIR      (also GG_TEST_JOBS=N; GG_TESTS=SUBSTRING)
+#   tests/run.sh [-j N] BUILD_DIR      (also GG_TEST_JOBS=N; GG_TESTS=SUBSTRING...)
 #
 # -j N runs up to N tests at once. The tests listed in tests/serial.list
 # (they start servers or use a resource of the whole machine) never run
-# beside each other: at most one of them at a time, beside other tests.
+# beside each other (at most one of them at a time, beside other tests),
+# unless a group is given there (group=NAME): then never beside another test
+# of that group, nor beside one with no group.
 # The tests listed in tests/slow.list are the slower tier: left out (and
 # named at the end) unless GG_TIER=slow, which runs only them.
 set -u
@@ -30,8 +32,9 @@ export GG_FUZZ_SECONDS=${GG_FUZZ_SECONDS:-5}
 passed=0 failed=0 failures=() times=() start=$SECONDS
 logdir=$(mktemp -d /tmp/gg-test-logs.XXXXXX)
 declare -A serial slow
-while read -r name _; do
-	[[ -z "$name" || "$name" == \#* ]] || serial[$name]=1
+while read -r name group _; do
+	[[ -z "$name" || "$name" == \#* ]] && continue
+	[[ $group == group=?* ]] && serial[$name]=${group#group=} || serial[$name]=all
 done <"$here/serial.list"
 while read -r name _; do
 	[[ -z "$name" || "$name" == \#* ]] || slow[$name]=1
@@ -41,12 +44,27 @@ tier=${GG_TIER:-check}
 
 # The tests, in order: NAME<TAB>COMMAND (words separated by tabs too).
 tests=() other_tier=()
-only=${GG_TESTS:-} # a substring to run a subset
+# GG_TESTS: substrings (separated by spaces) to run a subset; with
+# GG_TESTS_EXACT=1, whole test names (run whatever their tier).
+read -r -a only <<<"${GG_TESTS:-}"
+selected() { # NAME: is it named by GG_TESTS?
+	[ ${#only[@]} -eq 0 ] && return 0
+	local w
+	for w in "${only[@]}"; do
+		if [ -n "${GG_TESTS_EXACT:-}" ]; then
+			[ "$1" = "$w" ] && return 0
+		else
+			[[ "$1" == *"$w"* ]] && return 0
+		fi
+	done
+	return 1
+}
 add() { # NAME COMMAND...
-	[[ -z "$only" || "$1" == *"$only"* ]] || return 0
+	selected "$1" || return 0
 	local want=check
 	[ -z "${slow[$1]:-}" ] || want=slow
-	if [ "$want" != "$tier" ]; then
+	# a test named exactly runs whatever its tier
+	if [ "$want" != "$tier" ] && [ -z "${GG_TESTS_EXACT:-}" ]; then
 		other_tier+=("$1")
 		return 0
 	fi
@@ -67,6 +85,43 @@ for e in "$here"/e2e/*.sh; do
 done
 
 is_serial() { [ -n "${serial[$1]:-}" ]; }
+# The serial tests running now, by group (pid); a test of group "all" runs
+# beside no other serial test, the others beside no test of their group.
+# (nserial counts them: bash 5.2 takes an associative array whose last
+# element was unset for unset, and ${#group_pid[@]} then fails under set -u.)
+declare -A group_pid
+nserial=0
+may_start_serial() { # NAME
+	local g=${serial[$1]}
+	[ -z "${group_pid[all]:-}" ] || return 1
+	if [ "$g" = all ]; then [ $nserial -eq 0 ]; else [ -z "${group_pid[$g]:-}" ]; fi
+}
+
+# One radosgw for the whole run (tests/servers/rgw.sh), started in the
+# background when a selected test uses it: Ceph takes 15-30 s to start,
+# once instead of once per test. Each test gets its own radosgw user.
+rgw_dir= rgw_pid=
+for t in "${tests[@]}"; do
+	n=${t%%$'\t'*}
+	[[ $n == e2e/* ]] && grep -qw rgw_up "$here/$n.sh" 2>/dev/null || continue
+	rgw_dir=$logdir/rgw
+	mkdir "$rgw_dir"
+	(env -u RGW_PORT -u MON_PORT -u S3_ACCESS_KEY -u S3_SECRET_KEY CEPH_ROOT="$rgw_dir/ceph" \
+		bash "$here/servers/start-ceph-rgw.sh" >"$rgw_dir/env.new" 2>"$rgw_dir/log" </dev/null
+	rc=$?
+	mv "$rgw_dir/env.new" "$rgw_dir/env"
+	echo $rc >"$rgw_dir/rc") &
+	rgw_pid=$!
+	export GG_RGW_SHARED=$rgw_dir
+	break
+done
+rgw_stop() {
+	[ -n "$rgw_dir" ] || return 0
+	[ -s "$rgw_dir/rc" ] || kill "$rgw_pid" 2>/dev/null
+	wait "$rgw_pid" 2>/dev/null
+	[ -f "$rgw_dir/ceph/.gg-ceph-root" ] && bash "$here/servers/start-ceph-rgw.sh" stop "$rgw_dir/ceph"
+	rgw_dir=
+}
 
 # One test in the background; its status and time go to files in logdir.
 declare -A pid_of_name name_of_pid t0_of_pid
@@ -93,20 +148,20 @@ report() { # PID
 	unset "name_of_pid[$1]" "t0_of_pid[$1]"
 }
 
-# Up to $jobs at once; a serial test waits until no other serial test runs.
+# Up to $jobs at once; a serial test waits until no other serial test of its group runs.
 # Serial tests are taken first when a slot is free (they are the long ones).
-running=0 serial_pid=
+running=0
 pending=("${tests[@]}")
 # Interrupted: the tests running now are stopped too (their own EXIT traps
 # clean up).
-trap 'kill ${!name_of_pid[*]} 2>/dev/null; rm -rf "$logdir"; exit 130' INT TERM
+trap 'kill ${!name_of_pid[*]} 2>/dev/null; wait; rgw_stop; rm -rf "$logdir"; exit 130' INT TERM
 while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	while [ $running -lt "$jobs" ] && [ ${#pending[@]} -gt 0 ]; do
 		pick=-1
 		for i in "${!pending[@]}"; do
 			n=${pending[$i]%%$'\t'*}
 			if is_serial "$n"; then
-				[ -z "$serial_pid" ] && { pick=$i; break; }
+				may_start_serial "$n" && { pick=$i; break; }
 			elif [ $pick -lt 0 ]; then
 				pick=$i
 				[ "$jobs" = 1 ] && break # one at a time: in order
@@ -114,7 +169,8 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 		done
 		[ $pick -ge 0 ] || break
 		start_test "${pending[$pick]}"
-		is_serial "${pending[$pick]%%$'\t'*}" && serial_pid=$!
+		n=${pending[$pick]%%$'\t'*}
+		is_serial "$n" && group_pid[${serial[$n]}]=$! && nserial=$((nserial + 1))
 		unset "pending[$pick]"
 		pending=("${pending[@]}")
 		running=$((running + 1))
@@ -122,14 +178,20 @@ while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
 	wait -n -p done_pid
 	[ -n "${done_pid:-}" ] && [ -n "${name_of_pid[$done_pid]:-}" ] || continue
 	report "$done_pid"
-	[ "$done_pid" = "$serial_pid" ] && serial_pid=
+	for g in "${!group_pid[@]}"; do
+		[ "${group_pid[$g]}" = "$done_pid" ] && unset "group_pid[$g]" && nserial=$((nserial - 1))
+	done
 	running=$((running - 1))
 done
 # make check-projects' scripts run here only when named (GG_TESTS=projects/zlib).
 for e in "$here"/projects/*.sh; do
-	[[ "$only" == projects/* && "projects/$(basename "$e" .sh)" == *"$only"* ]] || continue
-	run "projects/$(basename "$e" .sh)" bash "$e" "$build"
+	[[ " ${only[*]:-} " == *" projects/"* ]] && selected "projects/$(basename "$e" .sh)" || continue
+	start_test "projects/$(basename "$e" .sh)"$'\t'bash$'\t'"$e"$'\t'"$build"
+	pid=$!
+	wait "$pid"
+	report "$pid"
 done
+rgw_stop
 rm -rf "$logdir"
 total=$((SECONDS - start))
 slowest=

@@ -12,17 +12,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 . "$here/servers/c_graph.sh"
 cd "$T"
-t0=$SECONDS
-if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
-	bash "$here/servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
-	cat "$T/ceph.log" # whole: the first line says which step failed, then each log's end
-	at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$T/ceph'"
-	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+. "$here/servers/rgw.sh"
+if ! rgw_up; then
+	not_ok "start radosgw (tests/servers/rgw.sh)"
 	finish
 fi
-. "$T/ceph.env"
-at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
-echo "# radosgw up on $S3_ENDPOINT in $((SECONDS - t0)) s"
 export GG_S3_ENDPOINT=$S3_ENDPOINT GG_S3_PATH_STYLE=1 AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION
 BUCKET=gg-engines

@@ -30,15 +30,11 @@ if ! env -u REDIS_PORT REDIS_ROOT="$T/redis" REDIS_PASSWORD="$PW" \
 fi
 . "$T/redis.env"
 at_exit "bash '$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
-if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
-	bash "$here/servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
-	tail -20 "$T/ceph.log"
-	at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$T/ceph'"
-	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+. "$here/servers/rgw.sh"
+if ! rgw_up; then
+	not_ok "start radosgw (tests/servers/rgw.sh)"
 	finish
 fi
-. "$T/ceph.env"
-at_exit "bash '$here/servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
 echo "# redis on $REDIS_PORT, radosgw on $S3_ENDPOINT, up in $((SECONDS - t0)) s"
 export GG_S3_ENDPOINT=$S3_ENDPOINT GG_S3_PATH_STYLE=1 AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION GG_STORAGE_BACKOFF_MS

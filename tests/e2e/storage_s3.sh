@@ -29,16 +29,11 @@ cd "$T"
 
 # ---- the server ----
 t0=$SECONDS
-if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
-	bash "$servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
-	cat "$T/ceph.log"
-	at_exit "bash '$servers/start-ceph-rgw.sh' stop '$T/ceph'"
-	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+. "$servers/rgw.sh"
+if ! rgw_up; then
+	not_ok "start radosgw (tests/servers/rgw.sh)"
 	finish
 fi
-. "$T/ceph.env"
-at_exit "bash '$servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
-echo "# radosgw up on $S3_ENDPOINT in $((SECONDS - t0)) s"
 
 export GG_S3_ENDPOINT=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION GG_S3_PATH_STYLE

@@ -28,17 +28,11 @@ servers=$here/../servers
 cd "$T"
 BOUND=2048
 
-t0=$SECONDS
-if ! env -u RGW_PORT -u MON_PORT CEPH_ROOT="$T/ceph" \
-	bash "$servers/start-ceph-rgw.sh" >"$T/ceph.env" 2>"$T/ceph.log"; then
-	cat "$T/ceph.log"
-	at_exit "bash '$servers/start-ceph-rgw.sh' stop '$T/ceph'"
-	not_ok "start radosgw (tests/servers/start-ceph-rgw.sh)"
+. "$servers/rgw.sh"
+if ! rgw_up; then
+	not_ok "start radosgw (tests/servers/rgw.sh)"
 	finish
 fi
-. "$T/ceph.env"
-at_exit "bash '$servers/start-ceph-rgw.sh' stop '$CEPH_ROOT'"
-echo "# radosgw up on $S3_ENDPOINT in $((SECONDS - t0)) s"
 export GG_S3_ENDPOINT=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 unset AWS_SESSION_TOKEN AWS_PROFILE GG_S3_REGION AWS_REGION GG_S3_PATH_STYLE GG_REMOTE_CACHE GG_REMOTE_CACHE_KEY
 BUCKET=gg-team
@@ -59,12 +53,11 @@ s3head() { # KEY: the status of a HEAD of the key, as the bucket's owner
 check "create bucket $BUCKET" test "$(s3curl PUT "/$BUCKET")" = 200
 
 # the read-only user: a second radosgw user, given reads by a bucket policy
-timeout 60 radosgw-admin -c "$CEPH_ROOT/ceph.conf" user create --uid=reader --display-name=reader \
-	--access-key=AKIDREADER --secret-key=SECRETREADER >reader.json 2>&1
-check "create a second radosgw user" grep -q AKIDREADER reader.json
+check "create a second radosgw user" rgw_user reader
+READER=$RGW_UID READER_AK=$RGW_AK READER_SK=$RGW_SK
 cat >policy.json <<JSON
 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
- "Principal": {"AWS": ["arn:aws:iam:::user/reader"]},
+ "Principal": {"AWS": ["arn:aws:iam:::user/$READER"]},
  "Action": ["s3:GetObject", "s3:ListBucket"],
  "Resource": ["arn:aws:s3:::$BUCKET", "arn:aws:s3:::$BUCKET/*"]}]}
 JSON
@@ -183,7 +176,7 @@ check "... with the right result" cmp a/primes o/primes
 check "... and the entry is repaired" has_text "$(s3curl GET "/$BUCKET/cache/memo/$top" >/dev/null; head -1 curl.out)" "^ggcache 1 $top\$"
 
 # read-only credentials: the cache is used, and cannot be written
-export AWS_ACCESS_KEY_ID=AKIDREADER AWS_SECRET_ACCESS_KEY=SECRETREADER
+export AWS_ACCESS_KEY_ID=$READER_AK AWS_SECRET_ACCESS_KEY=$READER_SK
 out=$(run_force r --remote-cache read)
 check "a reader with read-only credentials uses the cache: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them"
 sed -i 's/primes below/primes under/' r/main.c

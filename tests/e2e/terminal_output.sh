@@ -22,6 +22,21 @@ check "no carriage return on a non-terminal" sh -c "! grep -q \$(printf '\\r') p
 check "the error comes whole on its own line" grep -q '^gg: bad: thunk T[0-9a-f]* (sh bad T[0-9a-f]*) failed: exited with status 3$' plain.err
 check "... with the program's stderr" grep -q '^    the program says no$' plain.err
 check "the summary comes whole on its own line" grep -qx 'gg: executed 3, from memo 0, failed 1' plain.err
+check "-k: the program's stderr is shown once (the failure as it happened; the end names the target in one line)" \
+	[ "$(grep -c '^    the program says no$' plain.err)" = 1 ]
+
+# -k: a failure is shown as it happens, while the rest still runs: here
+# before a 2 s thunk that started beside it says something at its end.
+gg thunk --tool sleep -o late --placeholder late -- sh -c 'sleep 2; echo "late is done" >&2; echo x > late' >/dev/null
+cp bad.ph bad
+gg force -k -j 2 late bad >k.out 2>k.err
+cat k.err
+failed_at=$(grep -n '^gg: thunk T[0-9a-f]* (sh bad T[0-9a-f]*) failed: exited with status 3$' k.err | head -1 | cut -d: -f1)
+late_at=$(grep -n 'late is done' k.err | head -1 | cut -d: -f1)
+check "-k: the failure is shown as it happens, before the other thunk ends (lines ${failed_at:-none}, ${late_at:-none})" \
+	test -n "$failed_at" -a -n "$late_at" -a "${failed_at:-0}" -lt "${late_at:-0}"
+check "-k: the end still names the failed target" grep -q '^gg: bad: thunk T[0-9a-f]* (sh bad T[0-9a-f]*) failed: exited with status 3$' k.err
+check "-k: and the other target was made" [ "$(cat late)" = x ]
 
 # A terminal: the status line, then the results below it.
 cp bad.ph bad

@@ -526,6 +526,28 @@ static void test_loading_off_the_askers_thread(void)
 	sched_free(s);
 }
 
+/* The status line's estimate: memo hits are not work (a force that found
+ * 90 of 100 in the memo and ran 5 in 10 s has ~10 s left, not ~0.5 s). */
+static void test_estimate_counts_only_work(void)
+{
+	struct sched_stats ss = {0};
+	ss.executed = 5;
+	ss.cached = 90;
+	double left = sched_estimate_left(&ss, 100, 10.0);
+	CHECK(left > 9.99 && left < 10.01);
+	ss.cached = 0; /* the same without memo hits: 95 left at 2 s each */
+	left = sched_estimate_left(&ss, 100, 10.0);
+	CHECK(left > 189.99 && left < 190.01);
+	ss.failed = 5; /* a failed thunk cost time too */
+	left = sched_estimate_left(&ss, 100, 10.0);
+	CHECK(left > 89.99 && left < 90.01);
+	ss.executed = 2; /* too few to tell */
+	CHECK(sched_estimate_left(&ss, 100, 10.0) < 0);
+	ss.executed = 95;
+	ss.failed = 5; /* nothing left */
+	CHECK(sched_estimate_left(&ss, 100, 10.0) < 0);
+}
+
 static char *dir;
 
 static void setup(void)
@@ -553,4 +575,4 @@ TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic
           test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
           test_stop_at_first_failure, test_long_chain_loads_without_recursion,
           test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
-          test_loading_off_the_askers_thread, teardown)
+          test_loading_off_the_askers_thread, test_estimate_counts_only_work, teardown)

@@ -63,6 +63,8 @@ static const char force_help[] =
 struct notice_ctx {
 	bool status_line; /* one is drawn on stderr */
 	struct store *store;
+	const char **failures; /* the messages of failures shown as they happened */
+	size_t nfailures, failures_cap;
 };
 
 /* Notices while thunks run: above the status line where one is drawn (it is
@@ -122,6 +124,24 @@ static const char *shared_count_text(size_t n)
 static void print_fallback(void *arg, const char *thunk, const char *engine, const char *why)
 {
 	print_notice(arg, "%s runs on %s: %s", thunk, engine, why);
+}
+
+/* -k: a failure is shown as it happens (the rest goes on); the end names
+ * the targets it failed, in one line each. */
+static void print_failure(void *arg, const char *msg)
+{
+	struct notice_ctx *nc = arg;
+	print_notice(arg, "%s", msg);
+	ALLOC_GROW(nc->failures, nc->nfailures + 1, nc->failures_cap);
+	nc->failures[nc->nfailures++] = msg;
+}
+
+static bool failure_shown(const struct notice_ctx *nc, const char *msg)
+{
+	for (size_t i = 0; i < nc->nfailures; i++)
+		if (nc->failures[i] == msg)
+			return true;
+	return false;
 }
 
 static void print_retry(void *arg, const char *thunk, const char *engine, int attempt,
@@ -322,7 +342,7 @@ int cmd_force(int argc, char **argv)
 	if (spec_mode)
 		so.speculate = spec_mode > 0;
 	static struct notice_ctx notices;
-	notices = (struct notice_ctx){so.progress && isatty(2), s};
+	notices = (struct notice_ctx){so.progress && isatty(2), s, NULL, 0, 0};
 	struct remote_cache *cache = NULL;
 	struct remote_cache_opts co = {
 	    .mode = cache_mode, .uri = storage, .notice = print_notice_msg, .notice_arg = &notices};
@@ -334,6 +354,8 @@ int cmd_force(int argc, char **argv)
 	so.on_fallback = print_fallback;
 	so.on_retry = print_retry;
 	so.on_stderr = print_stderr;
+	if (so.keep_going)
+		so.on_failure = print_failure;
 	so.fallback_arg = &notices;
 	bool have_cancel = k && !engines_failed && gg_cancel_init(&force_cancel) == 0;
 	if (have_cancel) {
@@ -360,7 +382,10 @@ int cmd_force(int argc, char **argv)
 				for (size_t m = 0; m < j; m++)
 					seen |= !t[m].plain && t[m].result.status != 0 &&
 					        t[m].result.error == o->error;
-				if (!seen)
+				if (!seen && failure_shown(&notices, o->error))
+					fprintf(stderr, "gg: %s: %.*s\n", t[j].arg,
+					        (int)strcspn(o->error, "\n"), o->error);
+				else if (!seen)
 					fprintf(stderr, "gg: %s: %s\n", t[j].arg, o->error);
 				int st = exit_status_of(o->code);
 				rc = st > rc ? st : rc;
@@ -374,6 +399,7 @@ int cmd_force(int argc, char **argv)
 			rc = 130;
 	}
 	force_run_end(&run);
+	free(notices.failures);
 	remote_cache_close(cache);
 	if (have_cancel) {
 		catch_cancel_signals(false);
