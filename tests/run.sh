@@ -202,4 +202,6 @@ echo "total $((total / 60))m$((total % 60))s (-j $jobs)$slowest"
 	echo "not run here, in make check-slow (tests/slow.list): ${other_tier[*]}"
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"
+# A selection that names no test (a typo in GG_TESTS) is no pass.
+[ $((passed + failed)) -gt 0 ] || { echo "no test was selected (GG_TESTS='$only')"; exit 1; }
 [ "$failed" -eq 0 ]

@@ -28,7 +28,11 @@ ln src/d/f2 src/hidden/g # before the mount ever sees f2: it has two names
 touch -d '2020-01-02 03:04:05.123456789' src/d/f
 touch -r src/d/f mtime.ref
 (cd src && gg init >/dev/null &&
-	gg thunk -o out --placeholder d/ph -- sh -c 'echo forced elsewhere >out' >/dev/null)
+	gg thunk -o out --placeholder d/ph -- sh -c 'echo forced elsewhere >out' >/dev/null &&
+	gg thunk -o out --placeholder d/ph2 -- sh -c 'echo first >out' >/dev/null &&
+	gg thunk -o out --placeholder ../ph2.next -- sh -c 'echo second one >out' >/dev/null)
+mkdir -p elsewhere
+ln src/d/ph2 elsewhere/ph2 # a forced placeholder with a second name nobody watches
 
 ggfs_mount src mnt ggfs.log || { not_ok "mount with ggfs -f"; finish; }
 ok "mount with ggfs -f"
@@ -142,13 +146,23 @@ check "a file with a second name elsewhere: a write there is seen after -o timeo
 # A plain file is cached for -o timeout only, even with one name: a hard
 # link made after the mount looked it up, in a directory nobody watches,
 # and a write through it make no event in its directory.
-mkdir -p elsewhere
 cat mnt/d/solo >/dev/null
 ln src/d/solo elsewhere/g5 && printf ' and more' >>elsewhere/g5
 sleep 1.5
 check "a write through a link made elsewhere is seen after -o timeout" \
 	[ "$(stat -c '%s %h' mnt/d/solo)" = "$(stat -c '%s %h' src/d/solo)" ]
 check "its bytes too" cmp -s mnt/d/solo src/d/solo
+# A forced placeholder with a second name is not kept long either: rewritten
+# in place through that name (now another thunk's), its new output is served
+# after -o timeout.
+check "a placeholder with two names, forced through the mount" grep -qx first mnt/d/ph2
+sleep 1.2 # the entry expires: looked up again, now forced
+stat mnt/d/ph2 >/dev/null
+cat ph2.next >elsewhere/ph2
+sleep 1.5
+check "rewritten through its other name: after -o timeout stat shows the new, unforced placeholder" \
+	[ "$(stat -c %s mnt/d/ph2)" = "$(stat -c %s src/d/ph2)" ]
+check "and its bytes" grep -qx 'second one' mnt/d/ph2
 # stat shows (the output's size) without a change in SOURCE, so it is kept
 # for -o timeout only.
 phsize=$(stat -c %s mnt/d/ph)
