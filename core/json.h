@@ -2,7 +2,7 @@
  * @file json.h
  * The one JSON reader and writer (RFC 8259): the engines' wire format
  * (backend/remote/wire.c), the trace that `gg force --trace` writes
- * (core/scheduler.c) and `gg report` reads (tools/trace/trace.c), and
+ * (core/scheduler.c) and `gg report` reads (core/trace.c), and
  * `gg describe --json`. tests/rules.sh keeps a second reader from appearing.
  *
  * Strings are byte strings. The writer passes valid UTF-8 through, escapes

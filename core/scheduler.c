@@ -26,8 +26,8 @@
  */
 #include "core/scheduler.h"
 
-#include "core/json.h"
 #include "core/namemap.h"
+#include "core/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -540,16 +540,9 @@ static void set_label(struct node *n, const struct thunk *t)
  * from runs (mu held). */
 static void trace_shared_hit(struct sched *s, const struct node *n)
 {
-	if (!s->o.trace_path)
-		return;
-	if (s->trace.len)
-		buf_adds(&s->trace, ",\n");
-	buf_adds(&s->trace, "{\"name\":");
-	json_add_string(&s->trace, n->label, strlen(n->label));
-	buf_printf(&s->trace,
-	           ",\"cat\":\"shared cache\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":0,"
-	           "\"ts\":%.3f,\"args\":{\"thunk\":\"%s\"}}",
-	           (double)(now_ns() - s->t0) / 1e3, n->name.s);
+	if (s->o.trace_path)
+		trace_add_instant(&s->trace, n->label, "shared cache",
+		                  (double)(now_ns() - s->t0) / 1e3, n->name.s);
 }
 
 /* A thunk as read from the store, before it becomes a node: all the file
@@ -963,17 +956,8 @@ static void trace_event(struct sched *s, const struct node *n, const char *phase
 {
 	if (!s->o.trace_path || b < a)
 		return;
-	if (s->trace.len)
-		buf_adds(&s->trace, ",\n");
-	buf_adds(&s->trace, "{\"name\":");
-	json_add_cstring(&s->trace, n->label);
-	buf_printf(&s->trace,
-	           ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f",
-	           phase, slot, (double)(a - s->t0) / 1e3, (double)(b - a) / 1e3);
-	buf_printf(&s->trace, ",\"args\":{\"thunk\":\"%s\",\"deps\":[", n->name.s);
-	for (size_t i = 0; n->tr && i < n->tr->deps.n; i++)
-		buf_printf(&s->trace, "%s\"%s\"", i ? "," : "", n->tr->deps.v[i]);
-	buf_adds(&s->trace, "]}}");
+	trace_add_span(&s->trace, n->label, phase, slot, (double)(a - s->t0) / 1e3,
+	               (double)(b - a) / 1e3, n->name.s, n->tr ? &n->tr->deps : NULL);
 }
 
 static char *failure_message(const struct node *n, const struct thunk *t,
@@ -1826,13 +1810,8 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 
 static void write_trace(struct sched *s)
 {
-	struct buf b = BUF_INIT;
-	buf_adds(&b, "{\"traceEvents\":[\n");
-	buf_add(&b, s->trace.data ? s->trace.data : "", s->trace.len);
-	buf_adds(&b, "\n],\"displayTimeUnit\":\"ms\"}\n");
-	if (write_file_atomic(s->o.trace_path, b.data, b.len, 0644) < 0)
+	if (trace_write_file(s->o.trace_path, &s->trace) < 0)
 		fprintf(stderr, "gg: cannot write trace: %s\n", gg_last_error());
-	buf_free(&b);
 }
 
 static void free_node(struct node *n)

@@ -1,13 +1,13 @@
 /**
  * @file fuzz_trace.c
- * Fuzz target for `gg report`'s trace reader (tools/trace/trace.c) and SVG writer
+ * Fuzz target for `gg report`'s trace reader (core/trace.c) and SVG writer
  * (tools/trace/report_svg.c): an accepted trace gives runs that partition its
  * events, and an SVG that is valid UTF-8 with no stray control bytes; a
  * rejected one says where ("line L, column C: ..."). report_svg.c is
  * included for its UTF-8 check (a static function) the SVG is judged by.
  */
 #include "tools/trace/report_svg.c"
-#include "tools/trace/trace.h"
+#include "tools/trace/report_svg.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
  */
 #include "tools/cli/commands.h"
 #include "tools/command.h"
-#include "tools/trace/trace.h"
+#include "tools/trace/report_svg.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * It draws no dependency edges and does not scale rows to fit a page: a
  * trace with many slots makes a tall picture.
  */
-#include "tools/trace/trace.h"
+#include "tools/trace/report_svg.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /**
  * @file trace.h
- * Reading the Chrome trace-event JSON that `gg force --trace` writes, for
- * `gg report`. A small strict JSON reader (RFC 8259 grammar; bounded depth
+ * The trace: Chrome trace-event JSON that `gg force --trace` (and ggfs
+ * -o trace=FILE) write, and `gg report` reads; both sides are here, so the
+ * format has one home. Reading: A small strict JSON reader (RFC 8259 grammar; bounded depth
  * and size; errors name the line and column) turns the file into events;
  * only complete events ("ph":"X") are kept, anything else is counted and
  * skipped. Runs group the phase events of one thunk execution.
@@ -12,8 +13,8 @@
  * optionally "args":{"thunk":NAME,"deps":[NAME...]} (the thunk's name and
  * the thunks it waited for), from which the critical path is computed.
  */
-#ifndef GG_TRACE_H
-#define GG_TRACE_H
+#ifndef GG_CORE_TRACE_H
+#define GG_CORE_TRACE_H
 
 #include "core/util.h"
 
@@ -76,12 +77,20 @@ int trace_load(const char *path, struct trace *out);
 void trace_free(struct trace *t);
 
 /*
- * report_svg.c: writes the timeline of a trace as SVG to path (atomically):
- * one row per slot (tid), one bar per phase event coloured by phase, a time
- * axis with ticks, and each bar's thunk label as a <title> tooltip.
+ * Writing (the scheduler): events are appended to a buffer as they happen,
+ * comma-separated, and the file is written once at the end.
+ *
+ * A complete event ("ph":"X"): one phase of one thunk's run on a slot,
+ * from ts_us for dur_us microseconds (since the force began), with the
+ * thunk's name and the thunks it waited for.
  */
-int trace_write_svg(const struct trace *t, const char *path, const char *title);
-/* The same document appended to out (always well-formed UTF-8 XML). */
-void trace_svg(const struct trace *t, const char *title, struct buf *out);
+void trace_add_span(struct buf *events, const char *label, const char *phase, int slot,
+                    double ts_us, double dur_us, const char *thunk, const struct strvec *deps);
+/* An instant event ("ph":"i") of category cat, e.g. a result from the
+ * shared cache ("shared cache"), which the reader counts apart from runs. */
+void trace_add_instant(struct buf *events, const char *label, const char *cat, double ts_us,
+                       const char *thunk);
+/* Writes {"traceEvents":[EVENTS]} to path, atomically. */
+int trace_write_file(const char *path, const struct buf *events);
 
 #endif

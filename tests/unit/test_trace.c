@@ -1,16 +1,17 @@
 /**
- * @file test_tools_trace.c
- * Specification of tools/trace (reading what `gg force --trace` writes, for
+ * @file test_trace.c
+ * Specification of core/trace (writing and reading what `gg force --trace` writes, for
  * gg report): complete events are kept and others counted; consecutive
  * phases of one thunk on one slot make one run; a malformed trace is
  * refused with its line and column, never half read.
  */
 #include "core/json.h"
+#include "core/trace.h"
 #include "harness.h"
-#include "tools/trace/trace.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char good[] =
     "{\"traceEvents\":[\n"
@@ -88,24 +89,44 @@ static void test_malformed_refused_with_place(void)
 	buf_free(&wide);
 }
 
-/* What the scheduler's writer (core/json.h) writes is read: a label that is
- * not UTF-8 comes as \udcXX escapes and comes back as the same bytes. A
- * trace of an older gg, with such bytes raw, is read too. */
+/* What the writer (the scheduler's, trace_add_*) writes is read: spans
+ * with their thunk and dependencies, an instant shared-cache hit counted
+ * apart, and a label that is not UTF-8 (written as \udcXX escapes) comes
+ * back as the same bytes. A trace of an older gg, with such bytes raw, is
+ * read too. */
 static void test_reads_what_the_writer_writes(void)
 {
 	const char *label = "cc caf\xe9.c \xff\x01\"q\"";
 	struct buf b = BUF_INIT;
-	buf_adds(&b, "{\"traceEvents\":[{\"name\":");
-	json_add_cstring(&b, label);
-	buf_adds(&b, ",\"cat\":\"run\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2}]}");
+	struct strvec deps = {0};
+	strvec_push(&deps, "Tdep1");
+	strvec_push(&deps, "Tdep2");
+	trace_add_span(&b, label, "run", 3, 1.5, 2.25, "Tthunk", &deps);
+	trace_add_instant(&b, "hit", "shared cache", 4.0, "Tother");
+	trace_add_span(&b, "ld", "store outputs", 3, 4.0, 1.0, "Tthunk", NULL);
 	CHECK(strstr(b.data, "\\udce9") != NULL);
+	char path[] = "/tmp/gg-test-trace-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(trace_write_file(path, &b) == 0);
 	struct trace t;
-	int r = trace_parse(b.data, b.len, &t);
+	int r = trace_load(path, &t);
 	if (r < 0)
 		fprintf(stderr, "refused: %s\n", gg_last_error());
-	CHECK(r == 0 && t.n == 1 && !strcmp(t.ev[0].name, label));
-	if (r == 0)
+	CHECK(r == 0 && t.n == 2 && !strcmp(t.ev[0].name, label) && t.shared_hits == 1 &&
+	      t.ignored == 1);
+	if (r == 0) {
+		CHECK(t.ev[0].tid == 3 && t.ev[0].ts > 1.49 && t.ev[0].ts < 1.51 &&
+		      t.ev[0].dur > 2.24 && t.ev[0].dur < 2.26);
+		CHECK(t.ev[0].thunk && !strcmp(t.ev[0].thunk, "Tthunk") && t.ev[0].deps.n == 2 &&
+		      !strcmp(t.ev[0].deps.v[1], "Tdep2"));
+		CHECK(t.ev[1].deps.n == 0);
 		trace_free(&t);
+	}
+	unlink(path);
+	strvec_free(&deps);
 	buf_free(&b);
 	const char *old = "[{\"name\":\"caf\xe9\",\"ph\":\"X\",\"tid\":0,\"ts\":1,\"dur\":2}]";
 	r = trace_parse(old, strlen(old), &t);

@@ -6,7 +6,7 @@
  * UTF-8 (gg writes file names as they are: escaped as \udcXX now, raw in
  * traces of older versions); callers that print them must sanitize.
  */
-#include "tools/trace/trace.h"
+#include "core/trace.h"
 
 #include "core/json.h"
 
@@ -216,4 +216,48 @@ void trace_free(struct trace *t)
 	free(t->ev);
 	free(t->runs);
 	memset(t, 0, sizeof *t);
+}
+
+/* ---- writing ---- */
+
+static void event_start(struct buf *events, const char *label)
+{
+	if (events->len)
+		buf_adds(events, ",\n");
+	buf_adds(events, "{\"name\":");
+	json_add_cstring(events, label);
+}
+
+void trace_add_span(struct buf *events, const char *label, const char *phase, int slot,
+                    double ts_us, double dur_us, const char *thunk, const struct strvec *deps)
+{
+	event_start(events, label);
+	buf_printf(events,
+	           ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f",
+	           phase, slot, ts_us, dur_us);
+	buf_printf(events, ",\"args\":{\"thunk\":\"%s\",\"deps\":[", thunk);
+	for (size_t i = 0; deps && i < deps->n; i++)
+		buf_printf(events, "%s\"%s\"", i ? "," : "", deps->v[i]);
+	buf_adds(events, "]}}");
+}
+
+void trace_add_instant(struct buf *events, const char *label, const char *cat, double ts_us,
+                       const char *thunk)
+{
+	event_start(events, label);
+	buf_printf(events,
+	           ",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":0,\"ts\":%.3f,"
+	           "\"args\":{\"thunk\":\"%s\"}}",
+	           cat, ts_us, thunk);
+}
+
+int trace_write_file(const char *path, const struct buf *events)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "{\"traceEvents\":[\n");
+	buf_add(&b, events->data ? events->data : "", events->len);
+	buf_adds(&b, "\n],\"displayTimeUnit\":\"ms\"}\n");
+	int r = write_file_atomic(path, b.data, b.len, 0644);
+	buf_free(&b);
+	return r;
 }
