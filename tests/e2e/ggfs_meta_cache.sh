@@ -30,7 +30,8 @@ touch -r src/d/f mtime.ref
 (cd src && gg init >/dev/null &&
 	gg thunk -o out --placeholder d/ph -- sh -c 'echo forced elsewhere >out' >/dev/null &&
 	gg thunk -o out --placeholder d/ph2 -- sh -c 'echo first >out' >/dev/null &&
-	gg thunk -o out --placeholder ../ph2.next -- sh -c 'echo second one >out' >/dev/null)
+	gg thunk -o out --placeholder ../ph2.next -- sh -c 'echo second one >out' >/dev/null &&
+	gg thunk -o out --placeholder d/ph3 -- sh -c 'echo third >out' >/dev/null)
 mkdir -p elsewhere
 ln src/d/ph2 elsewhere/ph2 # a forced placeholder with a second name nobody watches
 
@@ -163,6 +164,22 @@ sleep 1.5
 check "rewritten through its other name: after -o timeout stat shows the new, unforced placeholder" \
 	[ "$(stat -c %s mnt/d/ph2)" = "$(stat -c %s src/d/ph2)" ]
 check "and its bytes" grep -qx 'second one' mnt/d/ph2
+# A forced placeholder open through the mount, then moved out of its
+# watched directory and rewritten there: its long timeout ends with its
+# name, so the open file shows the change after -o timeout.
+check "a third placeholder, forced through the mount" grep -qx third mnt/d/ph3
+sleep 1.2 # looked up again, now forced: kept long
+stat mnt/d/ph3 >/dev/null
+exec 7<mnt/d/ph3
+mv src/d/ph3 elsewhere/ph3
+sleep 0.5 # the watch has seen the move (and invalidated the file)
+stat -L /proc/self/fd/7 >/dev/null # attributes cached again, after the move
+cat ph2.next >elsewhere/ph3
+sleep 1.5
+# (now ph2.next's thunk, which is known: its output's size)
+check "moved away and rewritten: the open file shows it after -o timeout" \
+	[ "$(stat -L -c %s /proc/self/fd/7)" = "$(printf 'second one\n' | wc -c)" ]
+exec 7<&-
 # stat shows (the output's size) without a change in SOURCE, so it is kept
 # for -o timeout only.
 phsize=$(stat -c %s mnt/d/ph)
