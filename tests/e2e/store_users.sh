@@ -55,6 +55,14 @@ check "discovery stops at another user's directory and says so" \
 	grep -q "the search stopped at $T/shared, owned by uid 0, not you (uid $uid)" err
 as_user gg thunk -o o --placeholder p -- /bin/true >out 2>err
 check "the user's own new store is made here, private" [ "$(stat -c '%u %a' .gg)" = "$uid 700" ]
+# a placeholder runs from the store above it: another user's is refused
+# even when the user has a store of their own here to fall back on
+GG_DIR="$T/shared/u/.gg" gg thunk -o o --placeholder "$T/shared/u/p" -- /bin/true >/dev/null
+chmod 0644 "$T/shared/u/p"
+as_user gg run "$T/shared/u/p" >out 2>err
+cat err
+check "gg run refuses a placeholder whose store is another user's, naming both" \
+	grep -q "$T/shared/u/p: refusing the store $T/shared/u/.gg: it is owned by uid 0" err
 
 # ---- root in the user's tree ----
 mkdir w && chown "$uid:$gid" w # (still in v: the user's store)
