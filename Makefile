@@ -91,8 +91,10 @@ $(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets link a small driver (tests/fuzz/driver.c) that replays a corpus
-# and then mutates it for a bounded time; see tests/fuzz/README.
-$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIBS)
+# and then mutates it for a bounded time, and the failure reporter they share
+# (tests/fuzz/fail.c, also linked under libFuzzer); see tests/fuzz/README.
+$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o \
+		$(BUILD)/obj/tests/fuzz/fail.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

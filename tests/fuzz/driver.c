@@ -17,6 +17,8 @@
  * mutated inputs), GG_FUZZ_MAX_LEN (default 65536), GG_FUZZ_TIMEOUT (seconds
  * one input may take, default 10), GG_FUZZ_CRASH_DIR. See tests/fuzz/README.
  */
+#include "tests/fuzz/fuzz.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Optional hooks: the target's initializer, and the sanitizers' last words. */
 extern int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));

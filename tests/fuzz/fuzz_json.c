@@ -10,22 +10,12 @@
  *   - what is accepted without raw_bytes is accepted with it, as the same tree.
  */
 #include "core/json.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_json: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
-	        detail ? detail : "", size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 /* A canonical writing of a tree: no spaces, numbers as the reader saw them. */
 static void write_tree(struct buf *b, const struct json_value *v)
@@ -123,9 +113,9 @@ static void check_string(const uint8_t *data, size_t size)
 	struct json_doc d = {.data = b.data, .len = b.len};
 	const struct json_limits lim = {.max_depth = 1};
 	if (json_parse(&d, &lim, &v) < 0)
-		fail("a written string is refused", gg_last_error(), data, size);
+		fuzz_fail("a written string is refused", gg_last_error(), data, size);
 	if (v.type != JSON_STR || v.u.str.len != size || (size && memcmp(v.u.str.data, data, size)))
-		fail("a string changed through the writer and the reader", b.data, data, size);
+		fuzz_fail("a string changed through the writer and the reader", b.data, data, size);
 	json_free(&v);
 	buf_free(&b);
 }
@@ -136,13 +126,13 @@ static int parse(const uint8_t *data, size_t size, const struct json_limits *lim
 	struct json_doc d = {.data = (const char *)data, .len = size, .what = "fuzz"};
 	if (json_parse(&d, lim, v) == 0) {
 		if (d.failed)
-			fail("accepted with an error recorded", gg_last_error(), data, size);
+			fuzz_fail("accepted with an error recorded", gg_last_error(), data, size);
 		return 0;
 	}
 	if (!d.failed || d.where > size || strncmp(gg_last_error(), "fuzz: at byte ", 14))
-		fail("a rejection that does not say where", gg_last_error(), data, size);
+		fuzz_fail("a rejection that does not say where", gg_last_error(), data, size);
 	if (v->type != JSON_NULL)
-		fail("a rejection left a tree", gg_last_error(), data, size);
+		fuzz_fail("a rejection left a tree", gg_last_error(), data, size);
 	return -1;
 }
 
@@ -159,22 +149,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rr = parse(data, size, &raw, &r);
 	int rs = parse(data, size, &small, &s);
 	if (ra == 0 && (rr < 0 || !same(&a, &r)))
-		fail("accepted strictly, but not the same with raw bytes", NULL, data, size);
+		fuzz_fail("accepted strictly, but not the same with raw bytes", NULL, data, size);
 	if (rr == 0) {
 		int depth = 0;
 		size_t keys = 0, values = 0;
 		measure(&r, 0, &depth, &keys, &values);
 		if (depth > raw.max_depth)
-			fail("a tree deeper than the limit", NULL, data, size);
+			fuzz_fail("a tree deeper than the limit", NULL, data, size);
 		bool within = depth <= small.max_depth && keys <= small.max_keys &&
 		              values <= small.max_values;
 		if (within != (rs == 0))
-			fail(within ? "refused within the limits" : "accepted beyond the limits",
-			     rs < 0 ? gg_last_error() : NULL, data, size);
+			fuzz_fail(within ? "refused within the limits"
+			                 : "accepted beyond the limits",
+			          rs < 0 ? gg_last_error() : NULL, data, size);
 		if (rs == 0 && !same(&r, &s))
-			fail("the limits changed the tree", NULL, data, size);
+			fuzz_fail("the limits changed the tree", NULL, data, size);
 	} else if (rs == 0) {
-		fail("accepted within limits, refused without", NULL, data, size);
+		fuzz_fail("accepted within limits, refused without", NULL, data, size);
 	}
 	if (ra == 0) {
 		struct buf e1 = BUF_INIT, e2 = BUF_INIT;
@@ -182,13 +173,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct json_value b;
 		struct json_doc d = {.data = e1.data, .len = e1.len};
 		if (json_parse(&d, &strict, &b) < 0)
-			fail("a written tree is refused", gg_last_error(), data, size);
+			fuzz_fail("a written tree is refused", gg_last_error(), data, size);
 		if (!same(&a, &b))
-			fail("a tree changed through the writer and the reader", e1.data, data,
-			     size);
+			fuzz_fail("a tree changed through the writer and the reader", e1.data, data,
+			          size);
 		write_tree(&e2, &b);
 		if (e1.len != e2.len || memcmp(e1.data, e2.data, e1.len))
-			fail("writing is not canonical", e1.data, data, size);
+			fuzz_fail("writing is not canonical", e1.data, data, size);
 		json_free(&b);
 		buf_free(&e1);
 		buf_free(&e2);

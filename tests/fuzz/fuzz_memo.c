@@ -7,22 +7,12 @@
  */
 #include "core/stamp.h"
 #include "core/store.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_memo: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
-	        detail ? detail : "", size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 /* One parse: a rejection says so and leaves nothing; an acceptance
  * re-encodes to exactly the bytes given. */
@@ -31,22 +21,22 @@ static void parse_once(const uint8_t *data, size_t size)
 	struct memo m;
 	if (memo_parse((const char *)data, size, &m) < 0) {
 		if (strncmp(gg_last_error(), "malformed memo entry", 20))
-			fail("a rejection that does not say \"malformed memo entry\"",
-			     gg_last_error(), data, size);
+			fuzz_fail("a rejection that does not say \"malformed memo entry\"",
+			          gg_last_error(), data, size);
 		if (m.n || m.v || m.has_stderr)
-			fail("rejected, but outputs were left allocated", NULL, data, size);
+			fuzz_fail("rejected, but outputs were left allocated", NULL, data, size);
 		return;
 	}
 	if (m.n == 0)
-		fail("accepted a memo with no outputs", NULL, data, size);
+		fuzz_fail("accepted a memo with no outputs", NULL, data, size);
 	struct buf b = BUF_INIT;
 	if (memo_encode(&m, &b) < 0)
-		fail("parsed, but does not encode", gg_last_error(), data, size);
+		fuzz_fail("parsed, but does not encode", gg_last_error(), data, size);
 	if (b.len != size || memcmp(b.data, data, size))
-		fail("parsed, but re-encodes to different bytes", b.data, data, size);
+		fuzz_fail("parsed, but re-encodes to different bytes", b.data, data, size);
 	for (size_t i = 0; i < m.n; i++)
 		if (memo_find(&m, m.v[i].path) == NULL)
-			fail("an output that memo_find cannot find", m.v[i].path, data, size);
+			fuzz_fail("an output that memo_find cannot find", m.v[i].path, data, size);
 	buf_free(&b);
 	memo_free(&m);
 }

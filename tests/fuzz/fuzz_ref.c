@@ -7,22 +7,12 @@
  */
 #include "core/hash.h"
 #include "core/util.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_ref: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
-	        detail ? detail : "", size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 static bool lower_hex(char c)
 {
@@ -36,36 +26,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gg_name n;
 	if (gg_name_parse(s, size, &n) == 0) {
 		if (size != GG_NAME_LEN || memcmp(n.s, s, size) || n.s[GG_NAME_LEN])
-			fail("a name that is not its own bytes", n.s, data, size);
+			fuzz_fail("a name that is not its own bytes", n.s, data, size);
 		if (n.s[0] != GG_VALUE && n.s[0] != GG_THUNK)
-			fail("a name of an unknown kind", n.s, data, size);
+			fuzz_fail("a name of an unknown kind", n.s, data, size);
 		for (int i = 1; i < GG_NAME_LEN; i++)
 			if (!lower_hex(n.s[i]))
-				fail("a name with a character that is not lowercase hex", n.s, data,
-				     size);
+				fuzz_fail("a name with a character that is not lowercase hex", n.s,
+				          data, size);
 		if (gg_name_size(&n) > GG_MAX_OBJECT_SIZE)
-			fail("a name with an impossible size", n.s, data, size);
+			fuzz_fail("a name with an impossible size", n.s, data, size);
 	}
 
 	struct gg_ref r;
 	if (gg_ref_parse(s, size, &r) < 0) {
 		if (r.output)
-			fail("rejected, but an output was left allocated", NULL, data, size);
+			fuzz_fail("rejected, but an output was left allocated", NULL, data, size);
 		return 0;
 	}
 	char *f = gg_ref_format(&r);
 	if (strlen(f) != size || memcmp(f, s, size))
-		fail("a reference that formats back to different bytes", f, data, size);
+		fuzz_fail("a reference that formats back to different bytes", f, data, size);
 	if (r.output) {
 		if (gg_name_kind(&r.name) != GG_THUNK)
-			fail("a value reference with an output", f, data, size);
+			fuzz_fail("a value reference with an output", f, data, size);
 		if (path_check_relative(r.output, "output") < 0)
-			fail("an output that is not a relative path", gg_last_error(), data, size);
+			fuzz_fail("an output that is not a relative path", gg_last_error(), data,
+			          size);
 	}
 	struct gg_ref c;
 	gg_ref_copy(&c, &r);
 	if (!gg_ref_eq(&c, &r))
-		fail("a copy that is not equal", f, data, size);
+		fuzz_fail("a copy that is not equal", f, data, size);
 	gg_ref_free(&c);
 	free(f);
 	gg_ref_free(&r);

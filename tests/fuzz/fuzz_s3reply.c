@@ -6,34 +6,24 @@
  * they reject says why; nothing reads outside the reply.
  */
 #include "backend/storage/s3_multipart.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_s3reply: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
-	        detail ? detail : "", size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
-
 static void check_text(const char *what, const char *out, size_t cap, const uint8_t *data,
                        size_t size)
 {
 	size_t n = strnlen(out, cap);
 	if (n == cap)
-		fail(what, "not NUL-terminated within its buffer", data, size);
+		fuzz_fail(what, "not NUL-terminated within its buffer", data, size);
 	if (n == 0)
-		fail(what, "accepted as empty", data, size);
+		fuzz_fail(what, "accepted as empty", data, size);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			fail(what, "holds a control character", data, size);
+			fuzz_fail(what, "holds a control character", data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (s3_xml_text(body, size, tags[i], big, sizeof big) == 0)
 			check_text(tags[i], big, sizeof big, data, size);
 		else if (!*gg_last_error())
-			fail(tags[i], "rejected without an error", data, size);
+			fuzz_fail(tags[i], "rejected without an error", data, size);
 		if (s3_xml_text(body, size, tags[i], small, sizeof small) == 0)
 			check_text(tags[i], small, sizeof small, data, size);
 	}

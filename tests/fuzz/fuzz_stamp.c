@@ -7,21 +7,12 @@
  */
 #include "core/stamp.h"
 #include "core/util.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_stamp: %s\ninput (%zu bytes):\n", what, size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,17 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char t[STAMP_TEXT_MAX];
 		stamp_format(&st, t);
 		if (strlen(t) != size || memcmp(t, s, size))
-			fail("a stamp that formats back to different bytes", data, size);
+			fuzz_fail("a stamp that formats back to different bytes", NULL, data, size);
 		if (st.mtime.nsec < 0 || st.mtime.nsec >= 1000000000 || st.ctime.nsec < 0 ||
 		    st.ctime.nsec >= 1000000000)
-			fail("a stamp with impossible nanoseconds", data, size);
+			fuzz_fail("a stamp with impossible nanoseconds", NULL, data, size);
 	}
 	int64_t t;
 	if (stamp_time_parse(s, size, &t) == 0) {
 		char f[STAMP_TIME_MAX];
 		stamp_time_format(t, f);
 		if (t < 0 || strlen(f) != size || memcmp(f, s, size))
-			fail("a time that formats back to different bytes", data, size);
+			fuzz_fail("a time that formats back to different bytes", NULL, data, size);
 	}
 	size_t len;
 	if (stamp_unseal(s, size, &len) == 0) {
@@ -49,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_add(&b, s, len);
 		stamp_seal(&b);
 		if (b.len != size || memcmp(b.data, s, size))
-			fail("an accepted seal that is not the seal of what it seals", data, size);
+			fuzz_fail("an accepted seal that is not the seal of what it seals", NULL,
+			          data, size);
 		buf_free(&b);
 	}
 	return 0;

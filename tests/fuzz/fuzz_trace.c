@@ -6,6 +6,7 @@
  * rejected one says where ("line L, column C: ..."). report_svg.c is
  * included for its UTF-8 check (a static function) the SVG is judged by.
  */
+#include "tests/fuzz/fuzz.h"
 #include "tools/trace/report_svg.c"
 #include "tools/trace/report_svg.h"
 
@@ -14,50 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const char *detail, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_trace: %s%s%s\ninput (%zu bytes):\n", what, detail ? ": " : "",
-	        detail ? detail : "", size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct trace t;
 	if (trace_parse((const char *)data, size, &t) < 0) {
 		if (strncmp(gg_last_error(), "line ", 5))
-			fail("an error without a position", gg_last_error(), data, size);
+			fuzz_fail("an error without a position", gg_last_error(), data, size);
 		if (t.n || t.ev || t.runs)
-			fail("rejected, but events were left", NULL, data, size);
+			fuzz_fail("rejected, but events were left", NULL, data, size);
 		return 0;
 	}
 	size_t covered = 0;
 	for (size_t i = 0; i < t.nruns; i++) {
 		const struct trace_run *u = &t.runs[i];
 		if (!u->nev || u->first + u->nev > t.n)
-			fail("a run outside the events", u->name, data, size);
+			fuzz_fail("a run outside the events", u->name, data, size);
 		if (u->end < u->start)
-			fail("a run that ends before it starts", u->name, data, size);
+			fuzz_fail("a run that ends before it starts", u->name, data, size);
 		for (size_t k = 0; k < u->nev; k++)
 			if (t.ev[u->first + k].tid != u->tid)
-				fail("a run across slots", u->name, data, size);
+				fuzz_fail("a run across slots", u->name, data, size);
 		covered += u->nev;
 	}
 	if (covered != t.n)
-		fail("runs that do not partition the events", NULL, data, size);
+		fuzz_fail("runs that do not partition the events", NULL, data, size);
 	struct buf svg = BUF_INIT;
 	trace_svg(&t, "fuzz", &svg);
 	const unsigned char *s = (const unsigned char *)svg.data;
 	for (size_t i = 0; i < svg.len;) {
 		if (s[i] < 0x20 && s[i] != '\n' && s[i] != '\t')
-			fail("a control byte in the SVG", NULL, data, size);
+			fuzz_fail("a control byte in the SVG", NULL, data, size);
 		size_t k = utf8_len(s + i, svg.len - i);
 		if (!k)
-			fail("invalid UTF-8 in the SVG", NULL, data, size);
+			fuzz_fail("invalid UTF-8 in the SVG", NULL, data, size);
 		i += k;
 	}
 	buf_free(&svg);

@@ -15,22 +15,13 @@
 #include "backend/remote/wire.h"
 #include "backend/remote/worker_auth.h"
 #include "backend/remote/worker_req.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static _Noreturn void fail(const char *what, const uint8_t *data, size_t size)
-{
-	fprintf(stderr, "fuzz_worker_req: %s\ninput (%zu bytes):\n", what, size);
-	fwrite(data, 1, size < 4096 ? size : 4096, stderr);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 static bool status_known(int s)
 {
@@ -49,14 +40,16 @@ static void check_prefixes(const char *p, size_t total, const struct worker_req 
 	if (worker_req_parse(p, total, lim, &again) != WORKER_REQ_DONE ||
 	    again.head_len != rq->head_len || again.body_len != rq->body_len ||
 	    again.route != rq->route || again.keep_alive != rq->keep_alive)
-		fail("a request parses differently from exactly its own bytes", data, size);
+		fuzz_fail("a request parses differently from exactly its own bytes", NULL, data,
+		          size);
 	/* a few prefixes: every length up to 64, then spread out */
 	for (size_t k = 0; k < total; k = k < 64 ? k + 1 : k + 1 + k / 8) {
 		enum worker_req_state st = worker_req_parse(p, k, lim, &again);
 		if (st == WORKER_REQ_BAD || st == WORKER_REQ_DONE)
-			fail("a prefix of a whole request is not 'incomplete'", data, size);
+			fuzz_fail("a prefix of a whole request is not 'incomplete'", NULL, data,
+			          size);
 		if (st == WORKER_REQ_HEAD && (again.head_len != rq->head_len || k < rq->head_len))
-			fail("a prefix has another head", data, size);
+			fuzz_fail("a prefix has another head", NULL, data, size);
 	}
 }
 
@@ -65,11 +58,11 @@ static void check_body(const char *body, size_t len, const uint8_t *data, size_t
 	struct wire_request wr;
 	if (wire_request_parse(body, len, &wr) < 0) {
 		if (strncmp(gg_last_error(), "wire request: ", 14))
-			fail("a wire rejection without the prefix", data, size);
+			fuzz_fail("a wire rejection without the prefix", NULL, data, size);
 		return;
 	}
 	if (!wr.storage || wr.thunk.s[0] != 'T')
-		fail("an accepted wire request without storage or thunk", data, size);
+		fuzz_fail("an accepted wire request without storage or thunk", NULL, data, size);
 	wire_request_free(&wr);
 }
 
@@ -87,8 +80,8 @@ static void check_authorization(const char *v, size_t n, const uint8_t *data, si
 	bool want =
 	    n >= 7 && !strncasecmp(v, "Bearer ", 7) && n - i == t && !memcmp(v + i, TOKEN, t);
 	if (ok != want)
-		fail(ok ? "a wrong Authorization was accepted" : "the right token was refused",
-		     data, size);
+		fuzz_fail(ok ? "a wrong Authorization was accepted" : "the right token was refused",
+		          NULL, data, size);
 	strvec_free(&tokens);
 }
 
@@ -103,31 +96,35 @@ static void check_stream(const uint8_t *data, size_t size, const struct worker_r
 		switch (st) {
 		case WORKER_REQ_BAD:
 			if (!status_known(rq.status) || !rq.error || !*rq.error || rq.keep_alive)
-				fail("a refusal without a known status and a message", data, size);
+				fuzz_fail("a refusal without a known status and a message", NULL,
+				          data, size);
 			return;
 		case WORKER_REQ_MORE:
 			if (left > lim->head_max || rq.route != WORKER_ROUTE_NONE)
-				fail("an incomplete head beyond the head limit", data, size);
+				fuzz_fail("an incomplete head beyond the head limit", NULL, data,
+				          size);
 			return;
 		case WORKER_REQ_HEAD:
 		case WORKER_REQ_DONE:
 			if (rq.route == WORKER_ROUTE_NONE || rq.head_len == 0 ||
 			    rq.head_len > left || rq.head_len > lim->head_max ||
 			    rq.body_len > lim->body_max)
-				fail("a head outside the bytes or the limits", data, size);
+				fuzz_fail("a head outside the bytes or the limits", NULL, data,
+				          size);
 			if (rq.target < p + off ||
 			    rq.target + rq.target_len > p + off + rq.head_len ||
 			    (rq.authorization &&
 			     (rq.authorization < p + off ||
 			      rq.authorization + rq.authorization_len > p + off + rq.head_len)))
-				fail("a field outside the head", data, size);
+				fuzz_fail("a field outside the head", NULL, data, size);
 			if (st == WORKER_REQ_HEAD) {
 				if (rq.body_len <= left - rq.head_len)
-					fail("'head only' with the whole body there", data, size);
+					fuzz_fail("'head only' with the whole body there", NULL,
+					          data, size);
 				return;
 			}
 			if (rq.body_len > left - rq.head_len)
-				fail("'done' without the whole body", data, size);
+				fuzz_fail("'done' without the whole body", NULL, data, size);
 			break;
 		}
 		if (rq.authorization)
