@@ -18,31 +18,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 echo "# in $T"
 
-# napper MS OUT [BYTES]: sleeps MS ms, then writes OUT (BYTES of a fixed
-# pattern, or one line): deterministic output, a known run time.
-cat > napper.c <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-int main(int argc, char **argv)
-{
-	if (argc < 3)
-		return 2;
-	long ms = atol(argv[1]);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-	FILE *o = fopen(argv[2], "w");
-	if (!o)
-		return 3;
-	if (argc > 3)
-		for (long i = 0; i < atol(argv[3]); i++)
-			fputc('a' + (int)(i % 26), o);
-	else
-		fprintf(o, "napped %ld\n", ms);
-	return fclose(o) != 0;
-}
-C
-cc -O2 -o napper napper.c || { not_ok "compile the helper"; finish; }
+# napper MS OUT [BYTES] (progs/napper.c): deterministic output, a known run time.
+cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
 
 mkdir client bucket
 cd client

@@ -1,5 +1,7 @@
-/* A thunk that really waits: sleeps MS ms, then writes "napped MS" to FILE
- * (the sandbox has no sleep unless given with gg thunk --tool). */
+/* A thunk that really waits: napper MS FILE [BYTES] sleeps MS ms, then writes
+ * FILE: BYTES of a fixed pattern, or the line "napped MS" (the sandbox has no
+ * sleep unless given with gg thunk --tool). Deterministic output, a known run
+ * time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -13,6 +15,10 @@ int main(int argc, char **argv)
 	FILE *o = fopen(argv[2], "w");
 	if (!o)
 		return 3;
-	fprintf(o, "napped %ld\n", ms);
+	if (argc > 3)
+		for (long i = 0; i < atol(argv[3]); i++)
+			fputc('a' + (int)(i % 26), o);
+	else
+		fprintf(o, "napped %ld\n", ms);
 	return fclose(o) != 0;
 }
