@@ -168,9 +168,18 @@ int model_stage_input(struct model_ctx *m, struct thunk *t, const struct model_t
 /* The output of a stage: where it goes in the thunk; host is appended to outs. */
 int model_stage_output(struct model_ctx *m, const char *host, const struct model_temps *temps,
                        struct temp_names *tn, struct strvec *outs, char **where);
-/* Stores t (whose only output is `where`) and records it as a temp or an output. */
-int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *host_out,
-                       const char *where, struct model_temps *temps, struct model_outputs *outs);
+/*
+ * Gives t its program (`program` as the command names it, `tool` the name it
+ * is known by, found on the real PATH) and arguments, and its one output
+ * `where`; stores it and records it as a temp or an output (host_out).
+ */
+int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
+                       const struct strvec *args, const char *host_out, const char *where,
+                       struct model_temps *temps, struct model_outputs *outs);
+
+/* A compile's thunk gets the build's SOURCE_DATE_EPOCH (what __DATE__ and
+ * __TIME__ expand to, for reproducible builds), when it has one. */
+void model_pass_source_date_epoch(struct thunk *t);
 
 /* The assembler stage (model_as.c): argv[0] is the assembler as the plan names it. */
 int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
@@ -243,6 +252,9 @@ struct link_job {
  */
 int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name, char **output,
                char **thunk_out);
+/* model_link, and its output added to outs (a link that writes one of the
+ * job's temps is refused). */
+int model_link_output(struct model_ctx *m, const struct link_job *job, struct model_outputs *outs);
 
 /* ---- the models (each returns the exit status) ---- */
 

@@ -43,10 +43,7 @@ static bool is_query(const char *a)
 
 static int fall_back_on_error(struct model_ctx *m)
 {
-	char *why = xstrdup(gg_last_error());
-	int rc = model_fallback(m, "%s", why);
-	free(why);
-	return rc;
+	return model_fallback(m, "%s", gg_last_error());
 }
 
 /* ---- ar ---- */
@@ -132,14 +129,11 @@ int model_ar(struct model_ctx *m)
 		if (r == 0)
 			strvec_push_take(&args, w);
 	}
-	if (r == 0)
-		r = tbuild_set_program(m->store, &t, m->tool, m->tool, m->realpath, args.v, args.n);
 	struct model_outputs outs = {STRVEC_INIT, NULL};
 	struct model_temps temps = {0};
-	if (r == 0) {
-		strvec_push(&t.outputs, where);
-		r = model_stage_finish(m, &t, archive, where, &temps, &outs);
-	}
+	if (r == 0)
+		r = model_stage_finish(m, &t, m->tool, m->tool, &args, archive, where, &temps,
+		                       &outs);
 	if (r == 0)
 		r = model_outputs_write(m, &outs);
 	if (r == 0)
@@ -240,12 +234,8 @@ int model_strip(struct model_ctx *m)
 		strvec_push(&args, where);
 		strvec_push(&args, in);
 		if (r == 0)
-			r = tbuild_set_program(m->store, &t, m->tool, m->tool, m->realpath, args.v,
-			                       args.n);
-		if (r == 0) {
-			strvec_push(&t.outputs, where);
-			r = model_stage_finish(m, &t, dst, where, &temps, &outs);
-		}
+			r = model_stage_finish(m, &t, m->tool, m->tool, &args, dst, where, &temps,
+			                       &outs);
 		thunk_free(&t);
 		strvec_free(&args);
 		free(where);

@@ -114,12 +114,8 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the assembler's command has two outputs");
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
-		                       args.v, args.n);
-	if (r == 0) {
-		strvec_push(&t.outputs, out_where);
-		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
-	}
+		r = model_stage_finish(m, &t, argv[0], base_name(argv[0]), &args, outs.v[0],
+		                       out_where, temps, outputs);
 	thunk_free(&t);
 	temp_names_free(&tn);
 	strvec_free(&args);
@@ -152,10 +148,7 @@ int model_as(struct model_ctx *m)
 	model_temps_free(&temps);
 	model_outputs_free(&outs);
 	if (r < 0) {
-		char *why = xstrdup(gg_last_error());
-		int rc = model_fallback(m, "%s", why);
-		free(why);
-		return rc;
+		return model_fallback(m, "%s", gg_last_error());
 	}
 	return 0;
 }

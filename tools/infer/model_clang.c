@@ -240,15 +240,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		strvec_push(&m->sides, depfile);
 	for (size_t i = 0; r == 0 && i < headers.n; i++)
 		r = model_add_input(m, &t, headers.v[i], NULL);
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde)
-		strvec_push_take(&t.env, xasprintf("SOURCE_DATE_EPOCH=%s", sde));
+	model_pass_source_date_epoch(&t);
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], "clang", m->realpath, args.v, args.n);
-	if (r == 0) {
-		strvec_push(&t.outputs, out_where);
-		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
-	}
+		r = model_stage_finish(m, &t, argv[0], "clang", &args, outs.v[0], out_where, temps,
+		                       outputs);
 	thunk_free(&t);
 	temp_names_free(&tn);
 	strvec_free(&args);
@@ -269,18 +264,7 @@ static int model_ldcmd(struct model_ctx *m, const struct plan_cmd *cmd, struct m
 	    .driver = m->tool,
 	    .temps = temps,
 	};
-	struct gg_name name;
-	char *out = NULL, *where = NULL;
-	int r = model_link(m, &job, &name, &out, &where);
-	if (r == 0) {
-		struct gg_ref ref = {name, where};
-		if (model_is_temp(temps, out))
-			r = gg_error("the link writes a temp file");
-		else
-			model_outputs_add(outputs, out, &ref);
-	}
-	free(out);
-	free(where);
+	int r = model_link_output(m, &job, outputs);
 	return r;
 }
 

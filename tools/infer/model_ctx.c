@@ -629,9 +629,13 @@ int model_stage_output(struct model_ctx *m, const char *host, const struct model
 	return 0;
 }
 
-int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *host_out,
-                       const char *where, struct model_temps *temps, struct model_outputs *outs)
+int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
+                       const struct strvec *args, const char *host_out, const char *where,
+                       struct model_temps *temps, struct model_outputs *outs)
 {
+	if (tbuild_set_program(m->store, t, program, tool, m->realpath, args->v, args->n) < 0)
+		return -1;
+	strvec_push(&t->outputs, where);
 	struct gg_name name;
 	if (tbuild_store(m->store, t, &name) < 0)
 		return -1;
@@ -646,6 +650,13 @@ int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *host_ou
 		free(line);
 	}
 	return 0;
+}
+
+void model_pass_source_date_epoch(struct thunk *t)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde)
+		strvec_push_take(&t->env, xasprintf("SOURCE_DATE_EPOCH=%s", sde));
 }
 
 int model_rewrite_generic(struct model_ctx *m, struct thunk *t, const char *a, char **out)

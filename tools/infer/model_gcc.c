@@ -489,12 +489,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
-		                       args.v, args.n);
-	if (r == 0) {
-		strvec_push(&t.outputs, out_where);
-		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
-	}
+		r = model_stage_finish(m, &t, argv[0], base_name(argv[0]), &args, outs.v[0],
+		                       out_where, temps, outputs);
 	if (r == 0) {
 		/* what the .i was made of: the models' memo checks it did not change */
 		strvec_push(&m->checks, src);
@@ -860,16 +856,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			strvec_push_take(&args, model_map(m, builtins.v[i]));
 		}
 	}
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde)
-		strvec_push_take(&t.env, xasprintf("SOURCE_DATE_EPOCH=%s", sde));
+	model_pass_source_date_epoch(&t);
 	if (r == 0)
-		r = tbuild_set_program(m->store, &t, argv[0], base_name(argv[0]), m->realpath,
-		                       args.v, args.n);
-	if (r == 0) {
-		strvec_push(&t.outputs, out_where);
-		r = model_stage_finish(m, &t, outs.v[0], out_where, temps, outputs);
-	}
+		r = model_stage_finish(m, &t, argv[0], base_name(argv[0]), &args, outs.v[0],
+		                       out_where, temps, outputs);
 	thunk_free(&t);
 	temp_names_free(&tn);
 	strvec_free(&args);
@@ -910,18 +900,7 @@ static int model_collect2(struct model_ctx *m, const struct plan_cmd *cmd,
 	    .driver = NULL,
 	    .temps = temps,
 	};
-	struct gg_name name;
-	char *out = NULL, *where = NULL;
-	int r = model_link(m, &job, &name, &out, &where);
-	if (r == 0) {
-		struct gg_ref ref = {name, where};
-		if (model_is_temp(temps, out))
-			r = gg_error("the link writes a temp file");
-		else
-			model_outputs_add(outputs, out, &ref);
-	}
-	free(out);
-	free(where);
+	int r = model_link_output(m, &job, outputs);
 	free(linker);
 	strvec_free(&args);
 	return r;
@@ -1043,10 +1022,7 @@ int model_driver(struct model_ctx *m, model_plan_runner run)
 	plan_free(&plan);
 	model_outputs_free(&outputs);
 	if (r < 0) {
-		char *w = xstrdup(gg_last_error());
-		int rc = model_fallback(m, "%s", w);
-		free(w);
-		return rc;
+		return model_fallback(m, "%s", gg_last_error());
 	}
 	return 0;
 }

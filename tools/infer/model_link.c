@@ -907,6 +907,23 @@ int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *
 	return r;
 }
 
+int model_link_output(struct model_ctx *m, const struct link_job *job, struct model_outputs *outs)
+{
+	struct gg_name name;
+	char *out = NULL, *where = NULL;
+	int r = model_link(m, job, &name, &out, &where);
+	if (r == 0) {
+		struct gg_ref ref = {name, where};
+		if (job->temps && model_is_temp(job->temps, out))
+			r = gg_error("the link writes a temp file");
+		else
+			model_outputs_add(outs, out, &ref);
+	}
+	free(out);
+	free(where);
+	return r;
+}
+
 /* ---- the ld model: a link nobody drove ---- */
 
 int model_ld(struct model_ctx *m)
@@ -935,25 +952,15 @@ int model_ld(struct model_ctx *m)
 	    .linker = m->tool,
 	    .temps = &temps,
 	};
-	struct gg_name name;
-	char *out = NULL, *where = NULL;
-	int r = model_link(m, &job, &name, &out, &where);
 	struct model_outputs outs = {STRVEC_INIT, NULL};
-	if (r == 0) {
-		struct gg_ref ref = {name, where};
-		model_outputs_add(&outs, out, &ref);
+	int r = model_link_output(m, &job, &outs);
+	if (r == 0)
 		r = model_outputs_write(m, &outs);
-	}
 	if (r == 0)
 		model_memo_record(m, &outs);
 	model_outputs_free(&outs);
-	free(out);
-	free(where);
 	if (r < 0) {
-		char *why = xstrdup(gg_last_error());
-		int rc = model_fallback(m, "%s", why);
-		free(why);
-		return rc;
+		return model_fallback(m, "%s", gg_last_error());
 	}
 	return 0;
 }
