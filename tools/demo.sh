@@ -6,6 +6,7 @@
 # whole graph in parallel; a second run is served from the store.
 set -eu
 build=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 demo=$(mktemp -d /tmp/ggfs-demo.XXXXXX)
 mnt="$demo/mnt"
@@ -16,49 +17,11 @@ cd "$demo/src"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "a small C program in $demo/src"
-cat > primes.h <<'C'
-int is_prime(unsigned n);
-unsigned count_primes(unsigned below);
-C
-cat > primes.c <<'C'
-#include "primes.h"
-int is_prime(unsigned n)
-{
-	if (n < 2)
-		return 0;
-	for (unsigned d = 2; d * d <= n; d++)
-		if (n % d == 0)
-			return 0;
-	return 1;
-}
-unsigned count_primes(unsigned below)
-{
-	unsigned c = 0;
-	for (unsigned n = 0; n < below; n++)
-		c += is_prime(n);
-	return c;
-}
-C
-cat > main.c <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include "primes.h"
-int main(int argc, char **argv)
-{
-	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], 0, 10) : 100000;
-	printf("%u primes below %u\n", count_primes(n), n);
-	return 0;
-}
-C
+cp "$here/demo/primes.h" "$here/demo/primes.c" "$here/demo/main.c" .
 ls -l
 
-cat > Makefile <<'MK'
-CFLAGS = -O2 -Wall
-primes: main.o primes.o
-	$(CC) $(CFLAGS) -o $@ main.o primes.o
-%.o: %.c primes.h
-	$(CC) $(CFLAGS) -c $<
-MK
+cp "$here/demo/Makefile" .
+cat Makefile
 
 say "gg infer make -j2: the real build runs with model compilers (nothing is compiled yet)"
 gg init . >/dev/null

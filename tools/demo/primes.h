@@ -1,0 +1,2 @@
+int is_prime(unsigned n);
+unsigned count_primes(unsigned below);
