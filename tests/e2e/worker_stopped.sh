@@ -13,6 +13,8 @@
 #     falls back to local, saying why
 #   - a server that sends no heartbeats but answers the probe is not cut
 #     off: its own answer (a 404) is what the force reports
+#   - the default limit is 30 s: heartbeats are asked for every 7 s
+#     (e2e/worker_hung shows the limits at work, with short ones)
 # Timeouts here are guards against a hang, not assertions (times are printed).
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -69,9 +71,12 @@ done
 
 # ---- a force waiting for the lock: cancelled, and its holder killed ----
 t=$(gg thunk -o o -- ../napper 1001 o)
-GG_WORKER_SILENCE=600 timeout 120 gg force --no-progress -e "http=$url" "$t#o" >h.out 2>h.err &
+# (in a subshell whose stderr is dropped: no "Killed" notice from bash)
+(GG_WORKER_SILENCE=600 timeout 120 gg force --no-progress -e "http=$url" "$t#o" >h.out 2>h.err; true) 2>/dev/null &
 ph=$!
-wait_for 300 tried_lock $ph || not_ok "the holder never tried the thunk's lock"
+gg_holder() { pgrep -P "$(pgrep -P $ph -x timeout)" -x gg; }
+tried_lock_holder() { ls -l "/proc/$(gg_holder)/fd" 2>/dev/null | grep -q '/locks/thunks$'; }
+wait_for 300 tried_lock_holder || not_ok "the holder never tried the thunk's lock"
 GG_WORKER_SILENCE=600 timeout 90 gg force --no-progress -e "http=$url" "$t#o" >c.out 2>c.err &
 pc=$!
 if wait_for 300 tried_lock $pc; then
@@ -87,7 +92,7 @@ check "saying so" grep -q "#o: cancelled" c.err
 GG_WORKER_SILENCE=2 timeout 90 gg force --no-progress -e "http=$url" -e local --stdout "$t#o" >d.out 2>d.err &
 pd=$!
 if wait_for 300 tried_lock $pd; then
-	kill -KILL "$(gg_of $ph)"
+	kill -KILL "$(gg_holder)"
 	ok "a third force waits for the lock; its holder killed"
 else
 	not_ok "the third force never tried the thunk's lock"
@@ -96,7 +101,7 @@ s=$(date +%s.%N)
 wait $pd
 st=$?
 echo "# the waiting force ended $(elapsed $s) s after the holder died"
-{ wait $ph; } 2>/dev/null
+wait $ph
 check "the waiting force takes the thunk and succeeds (got $st)" [ $st -eq 0 ]
 check "with the right output" grep -qx 'napped 1001' d.out
 check "by falling back to local, naming the worker" grep -q "runs on local: http: worker $url stopped answering" d.err
@@ -107,8 +112,10 @@ worker_stop w
 check "the worker's log has no sanitizer report" worker_log_clean w
 
 # ---- a server without heartbeats that answers the probe ----
-# It holds each POST until it has answered a GET (the client's probe; at
-# most 60 s), then answers 404, which the client does not retry.
+# It holds each POST to /execute until it has answered a GET (the client's
+# probe; at most 60 s), then answers 404, which the client does not retry;
+# a POST elsewhere is answered 404 at once. It logs the heartbeat interval
+# each POST asks for.
 cat >../quiet.py <<'EOF'
 import http.server, sys, threading
 probed = threading.Event()
@@ -120,7 +127,13 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"ok\n"); probed.set()
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        answer = b"quiet server: probed before answering" if probed.wait(60) else b"quiet server: never probed"
+        sys.stderr.write("quiet: heartbeat asked: %s\n" % self.headers.get("X-GG-Heartbeat"))
+        if self.path != "/execute":
+            answer = b"quiet server: answered at once"
+        elif probed.wait(60):
+            answer = b"quiet server: probed before answering"
+        else:
+            answer = b"quiet server: never probed"
         self.send_response(404); self.send_header("Content-Length", str(len(answer))); self.end_headers()
         self.wfile.write(answer)
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
@@ -140,6 +153,10 @@ if port=$(wait_port_file "$T/quiet.port" $qp); then
 	check "which came after the probe, not cut off as hung" grep -q "POST $qurl: HTTP 404: quiet server: probed before answering" q.err
 	check "and is never called a stopped worker" bash -c "! grep -q 'stopped answering' q.err"
 	sed 's/^/#   /' q.err
+	t=$(gg thunk -o o -- ../napper 1003 o)
+	(unset GG_WORKER_SILENCE && timeout 90 gg force --no-progress -e "http=http://127.0.0.1:$port/now" "$t#o" >n.out 2>n.err)
+	check "by default (a 30 s limit) heartbeats are asked for every 7 s" grep -qx 'quiet: heartbeat asked: 7' "$T/quiet.log"
+	check "the server's answer is reported" grep -q "HTTP 404: quiet server: answered at once" n.err
 else
 	not_ok "start the quiet server"
 fi
