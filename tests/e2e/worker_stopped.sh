@@ -113,18 +113,25 @@ check "the worker's log has no sanitizer report" worker_log_clean w
 
 # ---- a server without heartbeats that answers the probe ----
 # It holds each POST to /execute until it has answered a GET (the client's
-# probe; at most 60 s), then answers 404, which the client does not retry;
-# a POST elsewhere is answered 404 at once. It logs the heartbeat interval
-# each POST asks for.
+# probe) and the client has closed that connection, by which time the client
+# has judged the probe (at most 60 s); then it answers 404, which the client
+# does not retry. A POST elsewhere is answered 404 at once. It logs the
+# heartbeat interval each POST asks for.
 cat >../quiet.py <<'EOF'
 import http.server, sys, threading
 probed = threading.Event()
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # the connection stays until the client closes it
+    was_probe = False
     def log_message(self, *a):
         sys.stderr.write("quiet: " + (a[0] % a[1:]) + "\n")
+    def handle(self):
+        super().handle()
+        if self.was_probe:
+            probed.set()
     def do_GET(self):
         self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers()
-        self.wfile.write(b"ok\n"); probed.set()
+        self.wfile.write(b"ok\n"); self.was_probe = True
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         sys.stderr.write("quiet: heartbeat asked: %s\n" % self.headers.get("X-GG-Heartbeat"))
