@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char last_error[1024];
+static _Thread_local char last_error[sizeof((struct gg_error_saved *)0)->msg];
 static _Thread_local enum gg_code last_code;
 
 static void record(enum gg_code code, const char *suffix, const char *fmt, va_list ap)
@@ -68,6 +68,18 @@ const char *gg_last_error(void)
 enum gg_code gg_last_code(void)
 {
 	return last_error[0] ? last_code : GG_EFAIL;
+}
+
+void gg_error_save(struct gg_error_saved *sv)
+{
+	sv->code = last_code;
+	memcpy(sv->msg, last_error, sizeof sv->msg);
+}
+
+void gg_error_restore(const struct gg_error_saved *sv)
+{
+	last_code = sv->code;
+	memcpy(last_error, sv->msg, sizeof last_error);
 }
 
 const char *gg_code_str(enum gg_code code)

@@ -40,6 +40,16 @@ int gg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int gg_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *gg_last_error(void);
 enum gg_code gg_last_code(void);
+
+/* The thread's last error, set aside around work whose failure is fine (a
+ * cache write): gg_error_restore puts it back, so that a best-effort step
+ * that failed leaves no message of its own behind a caller that goes on. */
+struct gg_error_saved {
+	enum gg_code code;
+	char msg[1024];
+};
+void gg_error_save(struct gg_error_saved *sv);
+void gg_error_restore(const struct gg_error_saved *sv);
 /* A short name: "program failed", "cancelled", ... */
 const char *gg_code_str(enum gg_code code);
 

@@ -433,8 +433,11 @@ static bool verdict_valid(const struct store *s, const struct gg_name *n, bool e
 	struct buf b = BUF_INIT;
 	size_t len, ml = strlen(VERDICT_MAGIC);
 	bool ok = false;
-	if (verdict_path(p, s, n, exec) && read_file(p, &b, 512) == 0 &&
-	    stamp_unseal(b.data, b.len, &len) == 0 && len > ml && b.data[len - 1] == '\n') {
+	struct gg_error_saved sv; /* a missing or unreadable verdict is no error */
+	gg_error_save(&sv);
+	bool got = verdict_path(p, s, n, exec) && read_file(p, &b, 512) == 0;
+	gg_error_restore(&sv);
+	if (got && stamp_unseal(b.data, b.len, &len) == 0 && len > ml && b.data[len - 1] == '\n') {
 		bool v1 = !memcmp(b.data, VERDICT_MAGIC1, ml);
 		const char *q = b.data + ml, *end = b.data + len - 1, *f[3] = {"settled"};
 		size_t fl[3] = {strlen("settled")};
@@ -485,14 +488,17 @@ static void verdict_put(struct store *s, const struct gg_name *n, bool exec, con
 	buf_printf(&b, VERDICT_MAGIC "%s %s %s %s\n", stamp, when, exact ? "exact" : "settled",
 	           n->s);
 	stamp_seal(&b);
+	struct gg_error_saved sv; /* a cache: failure is fine, and leaves no message */
+	gg_error_save(&sv);
 	if (write_cache_file(p, b.data, b.len, 0644) < 0 && errno == ENOENT) {
 		/* verdicts/ab/, and verdicts/ itself in a store made before it */
 		*strrchr(p, '/') = 0;
 		if (mkdir_p(p, 0755) == 0) {
 			p[strlen(p)] = '/';
-			write_cache_file(p, b.data, b.len, 0644); /* a cache: failure is fine */
+			write_cache_file(p, b.data, b.len, 0644);
 		}
 	}
+	gg_error_restore(&sv);
 	buf_free(&b);
 }
 
@@ -1176,8 +1182,11 @@ static int hashcache_get(struct store *s, const struct stamp *now, struct gg_nam
 	struct buf b = BUF_INIT;
 	size_t len;
 	int r = -1;
-	if (read_file(cp, &b, 512) == 0 && stamp_unseal(b.data, b.len, &len) == 0 &&
-	    len > strlen(HASHCACHE_MAGIC) &&
+	struct gg_error_saved sv; /* a missing or unreadable entry is a miss, no error */
+	gg_error_save(&sv);
+	bool got = read_file(cp, &b, 512) == 0;
+	gg_error_restore(&sv);
+	if (got && stamp_unseal(b.data, b.len, &len) == 0 && len > strlen(HASHCACHE_MAGIC) &&
 	    !memcmp(b.data, HASHCACHE_MAGIC, strlen(HASHCACHE_MAGIC)) && b.data[len - 1] == '\n') {
 		const char *p = b.data + strlen(HASHCACHE_MAGIC), *end = b.data + len - 1;
 		const char *sp1 = memchr(p, ' ', (size_t)(end - p));
@@ -1204,9 +1213,12 @@ static void hashcache_put(struct store *s, const struct stamp *st, int64_t writt
 	struct buf b = BUF_INIT;
 	buf_printf(&b, HASHCACHE_MAGIC "%s %s %s\n", stamp, when, name->s);
 	stamp_seal(&b);
+	struct gg_error_saved sv; /* a cache: failure is fine, and leaves no message */
+	gg_error_save(&sv);
 	char *cp = hashcache_path(s, st, true);
 	make_parent(cp);
-	write_cache_file(cp, b.data, b.len, 0644); /* a cache: failure is fine */
+	write_cache_file(cp, b.data, b.len, 0644);
+	gg_error_restore(&sv);
 	free(cp);
 	buf_free(&b);
 }

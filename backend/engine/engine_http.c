@@ -39,6 +39,8 @@ struct target {
 	int inflight;        /* loop-owned */
 	uint64_t down_until; /* loop-owned: after a connection error or 5xx */
 	bool heartbeats;     /* loop-owned: it has sent "102 Processing" before */
+	bool no_beats;       /* loop-owned: it answered a probe while a call heard nothing */
+	CURL *probe;         /* loop-owned: a probe in flight (see check_silence) */
 	uint64_t hung_until; /* protected by mu: it stopped answering mid-call */
 };
 
@@ -58,6 +60,7 @@ struct hcall {
 	/* set by libcurl's callbacks, read by the loop (same thread) */
 	uint64_t last_heard; /* a byte of the answer came, or one of the request went */
 	bool heard_beat;     /* an interim "102 Processing" came */
+	bool answered;       /* a byte of an answer came (a status line, interim or not) */
 	curl_off_t last_ul;
 };
 
@@ -112,6 +115,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	struct hcall *h = arg;
 	size_t k = size * n;
 	h->last_heard = now_ns();
+	h->answered = true;
 	if (h->reply.len + k > WIRE_MAX_RESPONSE) {
 		h->too_big = true;
 		return 0;
@@ -126,6 +130,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	static const char name[] = "X-Amz-Function-Error:";
 	size_t len = size * n, k = sizeof name - 1;
 	h->last_heard = now_ns();
+	h->answered = true;
 	http_retry_after(p, len, &h->retry_after_ms);
 	/* the status line of an interim answer: a heartbeat (see gg-worker(1)) */
 	if (len >= 12 && !memcmp(p, "HTTP/", 5)) {
@@ -225,6 +230,19 @@ static void complete(struct htrans *t, struct hcall *h, int rc, char *error)
 	remote_call_done(c);
 }
 
+/* The connect timeout, CA bundle and certificates (again: put_easy reset them). */
+static void apply_tls(struct htrans *t, CURL *e)
+{
+	gg_curl_apply(e);
+	/* certificates are always verified (libcurl's default, never turned off) */
+	if (t->cfg.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->cfg.ca_file);
+	if (t->cfg.client_cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cfg.client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->cfg.client_key);
+	}
+}
+
 static int launch(struct htrans *t, struct hcall *h)
 {
 	uint64_t now = now_ns();
@@ -240,6 +258,7 @@ static int launch(struct htrans *t, struct hcall *h)
 	h->retry_after_ms = 0;
 	h->last_heard = now;
 	h->heard_beat = false;
+	h->answered = false;
 	h->last_ul = 0;
 	buf_reset(&h->reply);
 	if (!h->call->t_sent)
@@ -276,14 +295,7 @@ static int launch(struct htrans *t, struct hcall *h)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	gg_curl_apply(e); /* the connect timeout and CA bundle again: put_easy reset it */
-	/* certificates are always verified (libcurl's default, never turned off) */
-	if (t->cfg.ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, t->cfg.ca_file);
-	if (t->cfg.client_cert) {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cfg.client_cert);
-		curl_easy_setopt(e, CURLOPT_SSLKEY, t->cfg.client_key);
-	}
+	apply_tls(t, e);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
@@ -466,46 +478,119 @@ static void on_finished(struct htrans *t, struct hcall *h, CURLcode rc)
 	free(why);
 }
 
+/* Gives up on a call to a hung worker: the call goes to another worker, or
+ * fails naming this one; the worker counts as down for a while, and when
+ * every worker is, the engine declines thunks (h_usable) so that the
+ * scheduler routes them to the next engine. */
+static void give_up(struct htrans *t, struct hcall *h, uint64_t now, const char *how)
+{
+	uint64_t limit = (uint64_t)t->cfg.silence_s * 1000000000u;
+	int target = h->target;
+	struct target *tg = &t->targets[target];
+	detach(t, h);
+	tg->down_until = now + 10 * limit;
+	pthread_mutex_lock(&t->mu);
+	tg->hung_until = now + 10 * limit;
+	pthread_mutex_unlock(&t->mu);
+	bool elsewhere = false;
+	for (size_t k = 0; k < t->ntargets; k++)
+		elsewhere |= (int)k != target && t->targets[k].down_until <= now;
+	if (elsewhere && h->attempts < t->cfg.max_attempts &&
+	    !atomic_load(&h->call->cancel_requested)) {
+		h->not_before = now;
+		list_add(&t->delayed, h);
+		return;
+	}
+	complete(t, h, -1,
+	         xasprintf("POST %s: the worker stopped answering: %s (a stopped or hung "
+	                   "worker; GG_WORKER_SILENCE sets the limit)",
+	                   tg->url, how));
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p, (void)arg;
+	return size * n;
+}
+
+/* Asks target i whether anything answers there at all: a GET of its URL on
+ * a connection of its own, which any live HTTP server answers with some
+ * status (a gg worker: 405) within the silence limit. */
+static void start_probe(struct htrans *t, size_t i)
+{
+	CURL *e = get_easy(t);
+	if (!e)
+		return; /* no handle: the call is waited on as before */
+	curl_easy_setopt(e, CURLOPT_URL, t->targets[i].url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	apply_tls(t, e);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->cfg.silence_s * 1000);
+	if (curl_multi_add_handle(t->multi, e) != CURLM_OK) {
+		put_easy(t, e);
+		return;
+	}
+	t->targets[i].probe = e;
+}
+
+/* A probe ended: an answer (any status) shows a live server that sends no
+ * heartbeats, which is never cut off; none shows a hung one, and every
+ * call there that has heard nothing is given up on. */
+static void probe_finished(struct htrans *t, size_t i, CURLcode rc, uint64_t now)
+{
+	struct target *tg = &t->targets[i];
+	long status = 0;
+	curl_easy_getinfo(tg->probe, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(t->multi, tg->probe);
+	put_easy(t, tg->probe);
+	tg->probe = NULL;
+	if (rc == CURLE_OK && status > 0) {
+		tg->no_beats = true;
+		return;
+	}
+	char how[120];
+	snprintf(how, sizeof how,
+	         "no answer for %u s after the request, nor to a probe on a new connection",
+	         t->cfg.silence_s);
+	for (struct hcall *h = t->active, *nx; h; h = nx) {
+		nx = h->next;
+		if (h->target == (int)i && !h->answered && !tg->heartbeats)
+			give_up(t, h, now, how);
+	}
+}
+
 /*
  * A worker that has sent heartbeats before and now stays silent for
  * silence_s while it holds a call is hung (a stopped process, a dead host
- * whose connection has not broken yet): the call goes to another worker, or
- * fails naming this one; the worker counts as down for a while, and when
- * every worker is, the engine declines thunks (h_usable) so that the
- * scheduler routes them to the next engine.
+ * whose connection has not broken yet): give_up. A call that has heard no
+ * answer at all for silence_s from a worker not yet known to send
+ * heartbeats (this process's first calls to a worker stopped before it
+ * answered) gets the worker probed: a gg worker sends its first heartbeat
+ * at once, so the silence is either a server without heartbeats, which
+ * answers the probe, or a hung one, which does not (probe_finished).
  */
 static void check_silence(struct htrans *t, uint64_t now)
 {
 	if (!t->cfg.silence_s)
 		return;
 	uint64_t limit = (uint64_t)t->cfg.silence_s * 1000000000u;
+	char how[80];
+	snprintf(how, sizeof how, "no heartbeat for %u s while it held the thunk",
+	         t->cfg.silence_s);
 	for (struct hcall *h = t->active, *nx; h; h = nx) {
 		nx = h->next;
 		struct target *tg = &t->targets[h->target];
 		if (h->heard_beat)
 			tg->heartbeats = true;
+		if (!tg->heartbeats && !h->answered && now - h->last_heard >= limit &&
+		    !tg->no_beats && !tg->probe)
+			start_probe(t, (size_t)h->target);
 		if (!tg->heartbeats || now - h->last_heard < limit)
 			continue;
-		int target = h->target;
-		detach(t, h);
-		tg->down_until = now + 10 * limit;
-		pthread_mutex_lock(&t->mu);
-		tg->hung_until = now + 10 * limit;
-		pthread_mutex_unlock(&t->mu);
-		bool elsewhere = false;
-		for (size_t k = 0; k < t->ntargets; k++)
-			elsewhere |= (int)k != target && t->targets[k].down_until <= now;
-		if (elsewhere && h->attempts < t->cfg.max_attempts &&
-		    !atomic_load(&h->call->cancel_requested)) {
-			h->not_before = now;
-			list_add(&t->delayed, h);
-			continue;
-		}
-		complete(t, h, -1,
-		         xasprintf("POST %s: the worker stopped answering: no heartbeat for %u s "
-		                   "while it held the thunk (a stopped or hung worker; "
-		                   "GG_WORKER_SILENCE sets the limit)",
-		                   tg->url, t->cfg.silence_s));
+		give_up(t, h, now, how);
 	}
 }
 
@@ -560,6 +645,13 @@ static void *loop_main(void *p)
 		int left;
 		while ((m = curl_multi_info_read(t->multi, &left)))
 			if (m->msg == CURLMSG_DONE) {
+				size_t k = 0;
+				while (k < t->ntargets && t->targets[k].probe != m->easy_handle)
+					k++;
+				if (k < t->ntargets) {
+					probe_finished(t, k, m->data.result, now_ns());
+					continue;
+				}
 				struct hcall *h;
 				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
 				on_finished(t, h, m->data.result);
@@ -626,10 +718,10 @@ static bool h_usable(struct remote_transport *rt, char **why)
 	if (hung < t->ntargets)
 		return true;
 	if (t->ntargets == 1)
-		*why = xasprintf("worker %s stopped answering (no heartbeat for %u s)",
-		                 t->targets[0].url, t->cfg.silence_s);
+		*why = xasprintf("worker %s stopped answering (silent for %u s)", t->targets[0].url,
+		                 t->cfg.silence_s);
 	else
-		*why = xasprintf("all %zu workers stopped answering (no heartbeat for %u s; "
+		*why = xasprintf("all %zu workers stopped answering (silent for %u s; "
 		                 "the first is %s)",
 		                 t->ntargets, t->cfg.silence_s, t->targets[0].url);
 	return false;
@@ -654,6 +746,11 @@ static void h_destroy(struct remote_transport *rt)
 		curl_multi_wakeup(t->multi);
 		pthread_join(t->thread, NULL);
 	}
+	for (size_t i = 0; i < t->ntargets && t->targets; i++)
+		if (t->targets[i].probe) {
+			curl_multi_remove_handle(t->multi, t->targets[i].probe);
+			curl_easy_cleanup(t->targets[i].probe);
+		}
 	for (size_t i = 0; i < t->nspare; i++)
 		curl_easy_cleanup(t->spare[i]);
 	free(t->spare);

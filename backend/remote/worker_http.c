@@ -341,7 +341,8 @@ static void *hangup_main(void *p)
 	struct hangup_watch *hw = p;
 	struct pollfd pfd[2] = {{.fd = hw->c->fd, .events = POLLRDHUP},
 	                        {.fd = gg_cancel_fd(&hw->done), .events = POLLIN}};
-	uint64_t every = (uint64_t)hw->heartbeat_s * 1000000000u, next = now_ns();
+	/* the first was sent before the request began (execute) */
+	uint64_t every = (uint64_t)hw->heartbeat_s * 1000000000u, next = now_ns() + every;
 	for (;;) {
 		int ms = -1;
 		if (every) {
@@ -403,6 +404,11 @@ static bool execute(struct server *s, struct conn_io *c, const char *body,
 	struct buf out = BUF_INIT;
 	int status;
 	struct hangup_watch hw = {.c = c, .verbose = s->w->verbose, .heartbeat_s = rq->heartbeat_s};
+	/* The first heartbeat before any work: a worker seen running the thunk
+	 * has told its client it sends them, whatever becomes of it (or of the
+	 * watcher thread, which sends the next ones) afterwards. */
+	if (hw.heartbeat_s && !heartbeat(&hw))
+		hw.heartbeat_s = 0;
 	pthread_t th;
 	bool watching = gg_cancel_init(&hw.cancel) == 0;
 	if (watching && gg_cancel_init(&hw.done) < 0) {

@@ -149,7 +149,7 @@ check "virtual-host style (BUCKET.localhost)" bash -c "cd b && rm -rf .gg && gg 
 # files are released as jobs finish, so a batch larger than the file
 # descriptor limit goes through
 fresh_store ta
-for i in $(seq 1 400); do seq "$i" $((i + 1500)) >ta/$i; done
+awk 'BEGIN { for (i = 1; i <= 400; i++) { f = "ta/" i; for (j = i; j <= i + 1500; j++) print j >f; close(f) } }'
 out=$(cd ta && ulimit -n 200 && gg push "$URI" $(seq 1 400) 2>&1 >../tnames)
 check "push 400 objects with 'ulimit -n 200': $out" has_text "$out" "pushed 400 of 400"
 fresh_store t

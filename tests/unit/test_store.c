@@ -1151,6 +1151,17 @@ static void test_hash_cache(void)
 	CHECK(store_put_file(f.s, src, &b) == 0);
 	CHECK(gg_name_eq(&b, &want) && store_has(f.s, &b) == 1);
 
+	/* A cache entry that cannot be written (hashcache/ is a file now) is no
+	 * failure, and leaves no message: what a caller set before stays. */
+	CHECK(remove_tree(cache) == 0);
+	write_text(cache, "not a directory\n");
+	gg_name_of_buf("old bytes\n", 10, GG_VALUE, &want);
+	gg_fail(GG_ENOTFOUND, "the caller's own message");
+	CHECK(store_hash_file(f.s, old, &b) == 0);
+	CHECK(gg_name_eq(&b, &want));
+	CHECK_STR(gg_last_error(), "the caller's own message");
+	CHECK(gg_last_code() == GG_ENOTFOUND);
+
 	CHECK_ERR(store_hash_file(f.s, f.dir, &b), "is not a regular file");
 	CHECK_ERR(store_hash_file(f.s, "/nonexistent-gg", &b), "cannot open /nonexistent-gg");
 	free(cache);

@@ -298,9 +298,13 @@ static void entry_write(struct model_ctx *m, const struct entry *e)
 	entry_encode(e, &b);
 	char *path = entry_path(m);
 	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	/* Not synced: a torn entry fails its seal and is a miss. */
+	/* Not synced: a torn entry fails its seal and is a miss. A cache:
+	 * failure is fine, and leaves no message. */
+	struct gg_error_saved sv;
+	gg_error_save(&sv);
 	if (mkdir_p(dir, 0755) == 0)
 		(void)write_cache_file(path, b.data, b.len, 0644);
+	gg_error_restore(&sv);
 	free(dir);
 	free(path);
 	buf_free(&b);
