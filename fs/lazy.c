@@ -192,6 +192,11 @@ static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name 
 		const struct memo_output *mo = output ? memo_find(&m, output)
 		                               : m.n  ? &m.v[0]
 		                                      : NULL;
+		if (mo && mo->link) {
+			/* a symbolic link: not shown as a file (on_forced says why) */
+			memo_free(&m);
+			break;
+		}
 		if (mo) {
 			name = mo->value;
 			x = mo->exec;
@@ -345,6 +350,14 @@ static void on_forced(void *arg, const struct sched_outcome *o)
 	job->value = o->value;
 	job->exec = o->exec;
 	job->error = o->status != 0 ? xstrdup(o->error ? o->error : "unknown error") : NULL;
+	if (o->status == 0 && o->link) {
+		/* Never its target's text served as the file's bytes. */
+		job->status = -1;
+		job->error = xasprintf("it is a symbolic link (its target is value %s); the mount "
+		                       "does not show symbolic link outputs: 'gg force' makes "
+		                       "the link",
+		                       o->value.s);
+	}
 	pthread_mutex_lock(&fs->done_mu);
 	job->next = NULL;
 	if (fs->done_tail)
