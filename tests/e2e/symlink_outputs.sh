@@ -4,7 +4,7 @@
 # has it stored as links, never followed: gg force makes the same chain a
 # plain run makes; a downstream thunk finds links in its directory (in the
 # sandbox and without it); gg cat, gg force --stdout and gg run refuse a
-# link naming its target; the mount refuses to show one as a file; the kind
+# link naming its target; the mount shows a forced one as a link; the kind
 # survives gg worker (sandboxed and not) and the shared cache, and an old
 # peer's reply without it is never taken for a link's bytes.
 . "$(dirname "$0")/lib.sh"
@@ -118,16 +118,30 @@ check "shared cache: ... and made the same chain" [ "$(chain b/shared)" = "$want
 # that does not know it, and a malformed link reply is refused by this one:
 # checked in unit/test_wire.
 
-# The mount does not show a link output as a file (never the target's text).
+# The mount shows a placeholder forced to a link as that link: the first
+# open finds out (the kernel looks the path up again and follows the link),
+# later lookups and a new mount see a link at once; never the target's text.
 mkdir src && (cd src && gg init . >/dev/null)
 lib=$(cd src && gg thunk -o libfoo.so -o libfoo.so.1 -o libfoo.so.1.0 -- ../mk lib-mount)
 placeholders src "$lib"
 ggfs_mount src mnt ggfs.log || { not_ok "mount with ggfs -f"; finish; }
-check "mount: the library reads through the mount" [ "$(cat mnt/libfoo.so.1.0)" = "lib-mount" ]
-err=$(cat mnt/libfoo.so 2>&1) && not_ok "mount: a link output was served as a file: $err" ||
-	check "mount: reading a link output fails ($err)" has_text "$err" "Input/output error"
-check "mount: the log says it is a symbolic link" grep -q "libfoo.so.*it is a symbolic link (its target is value V" ggfs.log
+check "mount: before forcing, libfoo.so is the placeholder file" [ "$(stat -c %F mnt/libfoo.so)" = "regular file" ]
+out=$(cat mnt/libfoo.so 2>&1)
+check "mount: reading libfoo.so forces it and follows the chain to the library ($out)" [ "$out" = "lib-mount" ]
+check "mount: libfoo.so is now a symbolic link ($(stat -c %F mnt/libfoo.so))" [ "$(stat -c %F mnt/libfoo.so)" = "symbolic link" ]
+check "mount: readlink libfoo.so is libfoo.so.1" [ "$(readlink mnt/libfoo.so)" = libfoo.so.1 ]
+check "mount: readlink libfoo.so.1 is libfoo.so.1.0" [ "$(readlink mnt/libfoo.so.1)" = libfoo.so.1.0 ]
+check "mount: the chain a plain run makes" [ "$(chain mnt)" = "$want_chain" ]
+check "mount: the source still holds the placeholders" [ "$(stat -c %F src/libfoo.so)" = "regular file" ]
 check "mount: unmounts cleanly" ggfs_umount mnt
+ggfs_mount src mnt ggfs.log || { not_ok "mount again"; finish; }
+check "mount again: the memo makes libfoo.so a link at once" [ "$(readlink mnt/libfoo.so)" = libfoo.so.1 ]
+check "mount again: the chain a plain run makes" [ "$(chain mnt)" = "$want_chain" ]
+check "mount again: ... leading to the library" [ "$(cat mnt/libfoo.so)" = "lib-mount" ]
+err=$(cat "mnt/.gg/by-hash/$lib#libfoo.so" 2>&1) && not_ok "mount: by-hash served a link output as a file: $err" ||
+	check "mount: by-hash refuses a link output ($err)" has_text "$err" "Input/output error"
+check "mount: ... and the log says why" grep -q "it is a symbolic link (its target is value V[0-9a-f]*); the mount shows symbolic link outputs only through placeholders" ggfs.log
+check "mount again: unmounts cleanly" ggfs_umount mnt
 
 for w in sb nosb; do
 	check "worker $w stops cleanly on SIGTERM" worker_stop $w
