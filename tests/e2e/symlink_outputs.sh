@@ -6,10 +6,11 @@
 # sandbox and without it); gg cat, gg force --stdout and gg run refuse a
 # link naming its target; the mount shows a forced one as a link; the kind
 # survives gg worker (sandboxed and not) and the shared cache, and an old
-# peer's reply without it is never taken for a link's bytes.
+# peer's reply without it is never taken for a link's bytes; a small
+# shared library build through gg infer gives the chain a plain build gives.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need gcc redis-server ggfs fusermount3
+need gcc make readelf redis-server ggfs fusermount3
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 cd "$T"
@@ -142,6 +143,31 @@ err=$(cat "mnt/.gg/by-hash/$lib#libfoo.so" 2>&1) && not_ok "mount: by-hash serve
 	check "mount: by-hash refuses a link output ($err)" has_text "$err" "Input/output error"
 check "mount: ... and the log says why" grep -q "it is a symbolic link (its target is value V[0-9a-f]*); the mount shows symbolic link outputs only through placeholders" ggfs.log
 check "mount again: unmounts cleanly" ggfs_umount mnt
+
+# A libtool/CMake-style shared library build through gg infer, the links
+# made by `ln -sf` thunks (the generic model): forced, the chain and the
+# library's soname match a plain make run.
+mkdir -p inferb/plain inferb/gg
+echo 'int foo(void) { return 42; }' >inferb/foo.c
+cat >inferb/Makefile <<'MK'
+all: libfoo.so
+libfoo.so.1.0: foo.c
+	gcc -shared -fPIC -Wl,-soname,libfoo.so.1 -o libfoo.so.1.0 foo.c
+libfoo.so.1: libfoo.so.1.0
+	ln -sf libfoo.so.1.0 libfoo.so.1
+libfoo.so: libfoo.so.1
+	ln -sf libfoo.so.1 libfoo.so
+MK
+for d in plain gg; do cp inferb/foo.c inferb/Makefile "inferb/$d/"; done
+(cd inferb/plain && make -s >/dev/null) || not_ok "infer: the plain make run"
+(cd inferb/gg && gg init . >/dev/null && GG_INFER_GENERIC='ln -s,-f @ @outfile' gg infer make >infer.out 2>&1) ||
+	not_ok "infer: gg infer make: $(cat inferb/gg/infer.out)"
+check "infer: the links are deferred as placeholders" grep -q ggfs-placeholder inferb/gg/libfoo.so
+out=$(cd inferb/gg && gg force libfoo.so libfoo.so.1 libfoo.so.1.0 2>&1) || not_ok "infer: gg force of the library and its links: $out"
+check "infer: the forced chain matches the plain build ($(chain inferb/gg | tr '\n' ' '))" [ "$(chain inferb/gg)" = "$(chain inferb/plain)" ]
+soname() { readelf -d "$1" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'; }
+check "infer: the library reached through libfoo.so has the plain build's soname ($(soname inferb/gg/libfoo.so))" \
+	[ "$(soname inferb/gg/libfoo.so)" = "$(soname inferb/plain/libfoo.so)" ]
 
 for w in sb nosb; do
 	check "worker $w stops cleanly on SIGTERM" worker_stop $w
