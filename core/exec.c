@@ -226,6 +226,24 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 		const struct thunk_input *in = &t->inputs[i];
 		char *src, *dst = xasprintf("%s/%s", root, in->path);
 		int r = make_parents(root, in->path);
+		if (r == 0 && in->link) {
+			/* a symbolic link: its target is the value (store.h) */
+			struct stat st;
+			char *target = NULL;
+			if (store_read_link(s, &in->ref.name, &target) < 0)
+				r = gg_error("cannot place input %s: %s", in->path,
+				             gg_last_error());
+			else if (symlink(target, dst) < 0)
+				r = gg_error_errno("cannot place input %s (%s)", in->path,
+				                   in->ref.name.s);
+			else if (lstat(dst, &st) == 0)
+				mtimes[i] = st.st_mtim;
+			free(target);
+			free(dst);
+			if (r < 0)
+				return -1;
+			continue;
+		}
 		if (r == 0 && store_object_path_mode(s, &in->ref.name, in->exec, &src) < 0)
 			r = gg_error("cannot place input %s (%s): %s", in->path, in->ref.name.s,
 			             gg_last_error());
@@ -260,6 +278,8 @@ static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, b
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
+		if (in->link)
+			continue; /* not a store object: nothing the program can damage */
 		/* beneath the directory: a link put in place of a directory
 		 * counts as removing the input */
 		int fd = beneath_open(rootfd, in->path, O_PATH, 0);
@@ -341,13 +361,15 @@ static char *describe_status(int st, bool timed_out, uint64_t timeout_ms)
 }
 
 /* Why output o, opened beneath the directory, cannot be stored (malloc'd),
- * or NULL. Refused: anything but a regular file of its own. */
+ * or NULL. Refused: anything but a regular file of its own or a symbolic
+ * link (collect_link). */
 static char *refuse_output(const char *o, const struct stat *st)
 {
-	const char *what = S_ISLNK(st->st_mode)    ? "a symbolic link (links are never followed)"
-	                   : S_ISDIR(st->st_mode)  ? "a directory"
-	                   : S_ISFIFO(st->st_mode) ? "a FIFO"
-	                   : S_ISSOCK(st->st_mode) ? "a socket"
+	if (S_ISLNK(st->st_mode))
+		return NULL;
+	const char *what = S_ISDIR(st->st_mode)                           ? "a directory"
+	                   : S_ISFIFO(st->st_mode)                        ? "a FIFO"
+	                   : S_ISSOCK(st->st_mode)                        ? "a socket"
 	                   : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device node"
 	                   : S_ISREG(st->st_mode)                         ? NULL
 	                                                                  : "of an unknown type";
@@ -401,9 +423,38 @@ static int reopen_output(int pfd, int rootfd, const char *o, const struct stat *
 }
 
 /*
+ * A symbolic link output, open as the O_PATH descriptor pfd (the link
+ * itself): its target is read from the descriptor (never followed, never
+ * looked up by path), checked (store.h: relative, no ".."), and stored as a
+ * value of kind link. NULL, or why not (malloc'd; a store failure too).
+ */
+static char *collect_link(struct store *s, int pfd, const char *o, struct exec_result *r)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(pfd, "", target, sizeof target);
+	if (n < 0)
+		return xasprintf("cannot read the symbolic link output '%s': %s", o,
+		                 strerror(errno));
+	char *what = xasprintf("output '%s'", o);
+	struct gg_name v;
+	int rc = (size_t)n >= sizeof target ? gg_error("output '%s': a symbolic link's target "
+	                                               "is longer than %d bytes",
+	                                               o, PATH_MAX - 1)
+	                                    : link_target_check(what, target, (size_t)n);
+	free(what);
+	if (rc == 0 && store_put_buf(s, target, (size_t)n, GG_VALUE, &v) < 0)
+		return xasprintf("cannot store output '%s': %s", o, gg_last_error());
+	if (rc < 0)
+		return xstrdup(gg_last_error());
+	memo_add_link(&r->outputs, o, &v);
+	return NULL;
+}
+
+/*
  * Stores every declared output, by descriptors only: each is opened beneath
  * the run directory (no link followed, no mount crossed), must be a regular
- * file with one link, and is stored from its descriptor. may_link: nothing
+ * file with one link, stored from its descriptor, or a symbolic link, stored
+ * as its target (collect_link). may_link: nothing
  * can write the directory any more (an isolated run, all of its processes
  * gone), so an output may become its object without a copy.
  */
@@ -419,9 +470,16 @@ static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_
 			why = unreachable_output(o, errno);
 		else if (fstat(pfd, &st) < 0)
 			why = xasprintf("cannot stat output '%s': %s", o, strerror(errno));
-		else if (!(why = refuse_output(o, &st)) &&
+		else if (!(why = refuse_output(o, &st)) && !S_ISLNK(st.st_mode) &&
 		         (fd = reopen_output(pfd, rootfd, o, &st)) < 0)
 			why = xasprintf("cannot open output '%s': %s", o, strerror(errno));
+		if (!why && S_ISLNK(st.st_mode)) {
+			why = collect_link(s, pfd, o, r);
+			close(pfd);
+			if (!why)
+				continue;
+			pfd = -1;
+		}
 		if (pfd >= 0)
 			close(pfd);
 		if (why) {

@@ -6,6 +6,7 @@
 
 #include "core/placeholder.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,9 +53,23 @@ void force_target_free(struct force_target *t)
 	gg_ref_free(&t->ref);
 }
 
-/* Replaces a placeholder file with the forced value: a new file, less the umask. */
+/* Replaces a placeholder file with the forced value: a new file, less the
+ * umask, or a symbolic link (never following one already there). */
 static int replace_placeholder(struct store *s, const char *path, const struct sched_outcome *o)
 {
+	if (o->link) {
+		const char *slash = strrchr(path, '/');
+		char *dir =
+		    slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+		int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int r = dfd < 0
+		            ? gg_error_errno("cannot replace %s: cannot open %s", path, dir)
+		            : store_place_link(s, &o->value, dfd, slash ? slash + 1 : path, path);
+		if (dfd >= 0)
+			close(dfd);
+		free(dir);
+		return r;
+	}
 	mode_t um = umask(0);
 	umask(um);
 	struct placeholder_replace_opts ro = {.perm = (o->exec ? 0777 : 0666) & ~um};

@@ -99,6 +99,7 @@ struct node {
 	char *raw;      /* the thunk's bytes, until prepared */
 	size_t raw_len;
 	struct gg_name *resolved;    /* until prepared: per thunk-output input, its value */
+	bool *resolved_link;         /* ... and whether that value is a symbolic link */
 	char *primary;               /* first output (one allocation with label) */
 	char *label;                 /* short description for progress and trace */
 	struct memo memo;            /* when done */
@@ -282,15 +283,16 @@ static void add_dep(struct sched *s, struct node *n, const struct gg_name *d)
 
 /* A waiter got its value. */
 static void waiter_ok(struct sched *s, struct waiter *w, const struct gg_name *v, bool exec,
-                      struct cbs *cbs)
+                      bool link, struct cbs *cbs)
 {
 	if (w->fn) {
-		struct sched_outcome o = {.status = 0, .value = *v, .exec = exec};
+		struct sched_outcome o = {.status = 0, .value = *v, .exec = exec, .link = link};
 		add_cb(cbs, w->fn, w->arg, &o);
 	} else {
 		struct node *t = w->node;
 		if (t->state == N_WAITING) {
 			t->resolved[w->input] = *v;
+			t->resolved_link[w->input] = link;
 			if (--t->pending == 0)
 				make_ready(s, t);
 		}
@@ -384,7 +386,7 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 			push_work(s, &mo->value, w);
 		return;
 	}
-	waiter_ok(s, w, &mo->value, mo->exec, cbs);
+	waiter_ok(s, w, &mo->value, mo->exec, mo->link, cbs);
 }
 
 static void bury(struct sched *s, struct node *n)
@@ -630,6 +632,8 @@ static struct node *node_new(struct sched *s, const struct gg_name *name, struct
 	n->raw = xrealloc(buf_steal(&b), n->raw_len + 1); /* no slack */
 	if (nthunks)
 		n->resolved = xcalloc(nthunks, sizeof *n->resolved);
+	if (nthunks)
+		n->resolved_link = xcalloc(nthunks, sizeof *n->resolved_link);
 	n->pending = 1; /* a guard while the inputs are requested */
 	for (size_t i = 0, k = 0; i < t.ninputs; i++) {
 		if (!t.inputs[i].ref.output)
@@ -681,7 +685,7 @@ static void drain(struct sched *s, struct cbs *cbs)
 			pthread_mutex_lock(&s->mu);
 			s->loading--, s->draining--;
 			if (has == 1) {
-				waiter_ok(s, w, &wk.name, false, cbs);
+				waiter_ok(s, w, &wk.name, false, false, cbs);
 			} else {
 				char *e = xasprintf("object %s is not in the store", wk.name.s);
 				waiter_fail(s, w, keep_error(s, GG_ENOTFOUND, e), cbs);
@@ -1003,6 +1007,10 @@ static int prepare(struct node *n)
 			continue;
 		free(ref->output);
 		ref->output = NULL;
+		/* the kind is what the thunk produced: a link, or a file as declared */
+		r->reduced.inputs[i].link = n->resolved_link[k];
+		if (n->resolved_link[k])
+			r->reduced.inputs[i].exec = false;
 		ref->name = n->resolved[k++];
 	}
 	if (rc == 0 && !n->resolved)
@@ -1019,7 +1027,9 @@ static int prepare(struct node *n)
 	free(n->raw);
 	n->raw = NULL;
 	free(n->resolved);
+	free(n->resolved_link);
 	n->resolved = NULL;
+	n->resolved_link = NULL;
 	return 0;
 }
 
@@ -1051,7 +1061,9 @@ static void complete_node(struct sched *s, struct node *n, struct memo *memo, bo
 	free(n->raw);
 	n->raw = NULL;
 	free(n->resolved);
+	free(n->resolved_link);
 	n->resolved = NULL;
+	n->resolved_link = NULL;
 	struct waiter *w = n->waiters;
 	n->waiters = NULL;
 	while (w) {
@@ -1822,6 +1834,7 @@ static void free_node(struct node *n)
 	if (n->lock_fd >= 0)
 		close(n->lock_fd);
 	free(n->resolved);
+	free(n->resolved_link);
 	free(n->primary); /* and label */
 	if (n->tr)
 		strvec_free(&n->tr->deps);

@@ -94,6 +94,7 @@ struct sched_outcome {
 	int status;           /* 0 ok, -1 failed */
 	struct gg_name value; /* the forced value */
 	bool exec;            /* the output's executable bit */
+	bool link;            /* a symbolic link: the value is its target (store.h) */
 	const char *error;    /* when failed: what failed, its command, status and stderr tail */
 	enum gg_code code;    /* when failed: what kind of failure (GG_EPROGRAM, ...) */
 };

@@ -1259,6 +1259,86 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 	return r;
 }
 
+/* ---- symbolic links (store.h) ---- */
+
+int link_target_check(const char *what, const char *target, size_t len)
+{
+	if (len == 0)
+		return gg_fail(GG_EINVALID, "%s: a symbolic link with an empty target", what);
+	if (len >= PATH_MAX)
+		return gg_fail(GG_EINVALID, "%s: a symbolic link's target is longer than %d bytes",
+		               what, PATH_MAX - 1);
+	if (memchr(target, 0, len))
+		return gg_fail(GG_EINVALID, "%s: a symbolic link's target holds a NUL byte", what);
+	if (target[0] == '/')
+		return gg_fail(GG_EINVALID,
+		               "%s: a symbolic link to the absolute path '%.*s' (a link's target "
+		               "must stay beneath its own directory: relative, without '..')",
+		               what, (int)len, target);
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && target[j] != '/')
+			j++;
+		if (j - i == 2 && target[i] == '.' && target[i + 1] == '.')
+			return gg_fail(
+			    GG_EINVALID,
+			    "%s: a symbolic link to '%.*s' climbs out with '..' (a link's "
+			    "target must stay beneath its own directory: relative, "
+			    "without '..')",
+			    what, (int)len, target);
+		i = j + 1;
+	}
+	return 0;
+}
+
+int store_read_link(struct store *s, const struct gg_name *n, char **out)
+{
+	struct buf b = BUF_INIT;
+	if (store_read(s, n, &b, PATH_MAX) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	char what[GG_NAME_LEN + 16];
+	snprintf(what, sizeof what, "value %s", n->s);
+	if (link_target_check(what, b.data, b.len) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*out = xstrndup(b.data, b.len);
+	buf_free(&b);
+	return 0;
+}
+
+int store_place_link(struct store *s, const struct gg_name *n, int dirfd, const char *name,
+                     const char *what)
+{
+	char *target;
+	if (store_read_link(s, n, &target) < 0)
+		return gg_error("cannot make the symbolic link %s: %s", what, gg_last_error());
+	/* A fresh name beside it (symlinkat never follows nor replaces), then
+	 * renameat over the old one: a link already there is replaced as a
+	 * name, never followed. */
+	static _Atomic unsigned seq;
+	char tmp[64];
+	int r = -1;
+	for (int tries = 0; r < 0 && tries < 100; tries++) {
+		snprintf(tmp, sizeof tmp, ".tmp-link-%ld-%u", (long)getpid(), seq++);
+		r = symlinkat(target, dirfd, tmp);
+		if (r < 0 && errno != EEXIST)
+			break;
+	}
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		r = -1;
+	}
+	if (r < 0)
+		gg_error_errno("cannot make the symbolic link %s", what);
+	free(target);
+	return r;
+}
+
 /* ---- the memo ---- */
 
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec)
@@ -1267,7 +1347,13 @@ void memo_add(struct memo *m, const char *path, const struct gg_name *value, boo
 		m->cap = m->cap ? 2 * m->cap : 4;
 		m->v = xrealloc(m->v, m->cap * sizeof *m->v);
 	}
-	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec};
+	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec, false};
+}
+
+void memo_add_link(struct memo *m, const char *path, const struct gg_name *value)
+{
+	memo_add(m, path, value, false);
+	m->v[m->n - 1].link = true;
 }
 
 /*
@@ -1322,8 +1408,11 @@ int memo_encode(const struct memo *m, struct buf *out)
 	size_t start = out->len;
 	buf_adds(out, MEMO_MAGIC);
 	for (size_t i = 0; i < m->n; i++) {
-		buf_printf(out, "out %c %s %zu ", m->v[i].exec ? 'x' : '-', m->v[i].value.s,
-		           strlen(m->v[i].path));
+		buf_printf(out, "out %c %s %zu ",
+		           m->v[i].link   ? 'l'
+		           : m->v[i].exec ? 'x'
+		                          : '-',
+		           m->v[i].value.s, strlen(m->v[i].path));
 		buf_adds(out, m->v[i].path);
 		buf_addc(out, '\n');
 	}
@@ -1375,11 +1464,11 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 			p = end;
 			break;
 		}
-		/* "out X NAME LEN PATH\n" */
+		/* "out X NAME LEN PATH\n", X: '-' file, 'x' executable, 'l' link */
 		if ((size_t)(end - p) < 7 + GG_NAME_LEN || memcmp(p, "out ", 4) ||
-		    (p[4] != 'x' && p[4] != '-') || p[5] != ' ')
+		    (p[4] != 'x' && p[4] != '-' && p[4] != 'l') || p[5] != ' ')
 			goto bad;
-		bool exec = p[4] == 'x';
+		bool exec = p[4] == 'x', link = p[4] == 'l';
 		struct gg_name name;
 		if (gg_name_parse(p + 6, GG_NAME_LEN, &name) < 0)
 			goto bad;
@@ -1390,8 +1479,11 @@ int memo_parse(const char *data, size_t len, struct memo *out)
 		p = memo_number(p, end, ' ', &n);
 		if (!p || n >= (size_t)(end - p) || p[n] != '\n' || memchr(p, 0, n) || n == 0)
 			goto bad;
+		if (link && gg_name_kind(&name) != GG_VALUE)
+			goto bad;
 		char *path = xstrndup(p, n);
 		memo_add(out, path, &name, exec);
+		out->v[out->n - 1].link = link;
 		free(path);
 		p += n + 1;
 	}

@@ -5,7 +5,8 @@
  *
  *     .gg/objects/ab/NAME     every value and thunk, mode 0444 (ab = digest[0..1])
  *     .gg/xobjects/ab/NAME    executable twins (0555) of objects, made on demand
- *     .gg/memo/ab/THUNK       the thunk's outputs: path, exec bit and value name (a
+ *     .gg/memo/ab/THUNK       the thunk's outputs: path, kind (file, executable or
+ *                             symbolic link) and value name (a
  *                             thunk and its reduced form share one file, hard-linked)
  *     .gg/log/ab/THUNK        the last failure of the thunk's program (for `gg log`)
  *     .gg/format              "ggstore 2": the store's format
@@ -173,11 +174,35 @@ int store_read(struct store *s, const struct gg_name *n, struct buf *out, size_t
  */
 int store_hash_file(struct store *s, const char *path, struct gg_name *out);
 
+/*
+ * Symbolic links: a thunk's output, input or forced value may be a symbolic
+ * link. Its value is the link's target, as bytes ("libfoo.so.1"), and its
+ * kind is kept beside the name wherever a name goes (memo "out l", thunk
+ * "in l", the wire's "link"): the same bytes as a regular file are another
+ * thing. gg never follows such a link; it makes it with symlinkat and reads
+ * it with readlinkat. A target must be relative, non-empty, at most
+ * PATH_MAX - 1 bytes, without NUL and without a ".." component: a value is
+ * placed at many paths (an output, inputs of other thunks, placeholders,
+ * the mount), so only a target that stays beneath its own directory is
+ * harmless wherever it lands. 0, or -1 with the error naming what.
+ */
+int link_target_check(const char *what, const char *target, size_t len);
+/* Reads value n as a link's target (checked as above); *out malloc'd. */
+int store_read_link(struct store *s, const struct gg_name *n, char **out);
+/*
+ * Makes a symbolic link to value n's target at dirfd/name, replacing what is
+ * there (a temp name, then renameat, so an existing link at name is replaced,
+ * never followed). `what` names the place in errors.
+ */
+int store_place_link(struct store *s, const struct gg_name *n, int dirfd, const char *name,
+                     const char *what);
+
 /* The memo: what a thunk produced. */
 struct memo_output {
 	char *path;
 	struct gg_name value;
 	bool exec;
+	bool link; /* a symbolic link whose target is the value (never exec) */
 };
 struct memo {
 	struct memo_output *v;
@@ -191,6 +216,7 @@ struct memo {
 	size_t nbyname;
 };
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec);
+void memo_add_link(struct memo *m, const char *path, const struct gg_name *value);
 /* Linear, unless memo_index was called after the last memo_add: then constant. */
 const struct memo_output *memo_find(const struct memo *m, const char *path);
 /* Makes memo_find fast for a memo with many outputs (until the next memo_add). */

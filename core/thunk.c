@@ -28,13 +28,15 @@ void thunk_free(struct thunk *t)
 	thunk_init(t);
 }
 
-void thunk_add_input(struct thunk *t, const char *path, const struct gg_ref *ref, bool exec)
+static void add_input(struct thunk *t, const char *path, const struct gg_ref *ref, bool exec,
+                      bool link)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		if (!strcmp(t->inputs[i].path, path)) {
 			gg_ref_free(&t->inputs[i].ref);
 			gg_ref_copy(&t->inputs[i].ref, ref);
 			t->inputs[i].exec = exec;
+			t->inputs[i].link = link;
 			return;
 		}
 	}
@@ -43,6 +45,17 @@ void thunk_add_input(struct thunk *t, const char *path, const struct gg_ref *ref
 	in->path = xstrdup(path);
 	gg_ref_copy(&in->ref, ref);
 	in->exec = exec;
+	in->link = link;
+}
+
+void thunk_add_input(struct thunk *t, const char *path, const struct gg_ref *ref, bool exec)
+{
+	add_input(t, path, ref, exec, false);
+}
+
+void thunk_add_link_input(struct thunk *t, const char *path, const struct gg_ref *ref)
+{
+	add_input(t, path, ref, false, true);
 }
 
 const struct thunk_input *thunk_find_input(const struct thunk *t, const char *path)
@@ -192,10 +205,16 @@ static int thunk_check(const struct thunk *t)
 			return gg_error(
 			    "input '%s': a thunk input must name one of its outputs (THUNK#OUTPUT)",
 			    in->path);
+		if (in->link && (in->exec || gg_name_kind(&in->ref.name) != GG_VALUE))
+			return gg_error("input '%s': a symbolic link input ('l') names a value (a "
+			                "thunk output's kind is the one it produced)",
+			                in->path);
 	}
 	const struct thunk_input *exe = thunk_find_input(t, t->exe);
 	if (!exe)
 		return gg_error("executable '%s' is not one of the inputs", t->exe);
+	if (exe->link)
+		return gg_error("executable '%s' is a symbolic link, not a program", t->exe);
 	if (!exe->exec)
 		return gg_error("executable '%s' is an input without the executable bit", t->exe);
 	if (t->outputs.n == 0)
@@ -299,8 +318,8 @@ int thunk_encode(struct thunk *t, struct buf *out)
 		put_str(out, "env", t->env.v[i]);
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
-		/* "in x|- NAME[#OUTPUT] LEN PATH\n" */
-		buf_adds(out, in->exec ? "in x " : "in - ");
+		/* "in x|-|l NAME[#OUTPUT] LEN PATH\n" */
+		buf_adds(out, in->link ? "in l " : in->exec ? "in x " : "in - ");
 		buf_add(out, in->ref.name.s, GG_NAME_LEN);
 		if (in->ref.output) {
 			buf_addc(out, '#');
@@ -402,9 +421,10 @@ static int read_lstr(struct cursor *c, char **out, const char *what)
 
 static int parse_input(struct cursor *c, struct thunk *t)
 {
-	if (c->end - c->p < 2 || (c->p[0] != 'x' && c->p[0] != '-') || c->p[1] != ' ')
-		return perr(c, "input must start with 'x' or '-'");
-	bool exec = c->p[0] == 'x';
+	if (c->end - c->p < 2 || (c->p[0] != 'x' && c->p[0] != '-' && c->p[0] != 'l') ||
+	    c->p[1] != ' ')
+		return perr(c, "input must start with 'x', '-' or 'l'");
+	bool exec = c->p[0] == 'x', link = c->p[0] == 'l';
 	c->p += 2;
 	const char *sp = memchr(c->p, ' ', (size_t)(c->end - c->p));
 	if (!sp)
@@ -419,7 +439,7 @@ static int parse_input(struct cursor *c, struct thunk *t)
 		return -1;
 	}
 	ALLOC_GROW(t->inputs, t->ninputs + 1, t->inputs_cap);
-	t->inputs[t->ninputs++] = (struct thunk_input){path, ref, exec};
+	t->inputs[t->ninputs++] = (struct thunk_input){path, ref, exec, link};
 	return 0;
 }
 

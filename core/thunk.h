@@ -8,7 +8,8 @@
  *     exe LEN PATH                 the input to execute
  *     arg LEN BYTES                argv, argv[0] first        (one or more)
  *     env LEN NAME=VALUE           the complete environment, sorted
- *     in x|- REF LEN PATH          inputs, sorted by path      (x = executable)
+ *     in x|-|l REF LEN PATH        inputs, sorted by path      (x = executable,
+ *                                  l = a symbolic link whose target is the value)
  *     out LEN PATH                 outputs, the first is the primary one
  *     timeout MS                   0 = no limit
  *
@@ -28,6 +29,7 @@ struct thunk_input {
 	char *path;
 	struct gg_ref ref;
 	bool exec;
+	bool link; /* a symbolic link: the value is its target (store_read_link); never exec */
 };
 
 struct thunk {
@@ -44,6 +46,8 @@ void thunk_init(struct thunk *t);
 void thunk_free(struct thunk *t);
 /* Adds an input (copies path and ref). A later input at the same path replaces it. */
 void thunk_add_input(struct thunk *t, const char *path, const struct gg_ref *ref, bool exec);
+/* The same for a symbolic link whose target is the value ref names. */
+void thunk_add_link_input(struct thunk *t, const char *path, const struct gg_ref *ref);
 const struct thunk_input *thunk_find_input(const struct thunk *t, const char *path);
 /* Sorts env and inputs, then checks every rule; 0 or -1 with an error. */
 int thunk_canonicalize(struct thunk *t);

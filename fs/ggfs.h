@@ -71,6 +71,7 @@ struct lazy {
 	bool forced;       /* value/exec hold the forced output of ref */
 	struct gg_name value;
 	bool exec;
+	bool link;               /* the value is a symbolic link's target (store.h) */
 	bool forcing;            /* a sched_force_async is in flight for gen */
 	struct force_job *job;   /* that force (lazy.c), while forcing */
 	char *error;             /* the last failure, one line (user.gg.error), or NULL */
@@ -316,6 +317,11 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st);
 /* For a lazy node whose output is known (in this mount or in the memo):
  * the real size, and the exec bit from the memo. mtime and ino are kept. */
 void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st);
+/*
+ * A placeholder forced to a symbolic link: 1 and its target (malloc'd),
+ * 0 if it is not one, -1 (error set) if the target cannot be read.
+ */
+int lazy_link_target(struct ggfs *fs, struct node *n, char **target);
 /* True if the node's attributes may be cached for long (forced by-hash output). */
 bool lazy_is_forced(struct ggfs *fs, struct node *n);
 /*

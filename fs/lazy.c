@@ -56,6 +56,7 @@ struct force_job {
 	int status;
 	struct gg_name value;
 	bool exec;
+	bool link; /* the value is a symbolic link's target */
 	char *error;
 	bool again; /* forced a second time: its value was found damaged */
 	/* fired when nobody waits any more (on_interrupt), under fs->mu */
@@ -75,7 +76,7 @@ static void lazy_reset_locked(struct lazy *lz)
 	free(lz->error);
 	lz->error = NULL;
 	lz->is_ref = false;
-	lz->forced = false;
+	lz->forced = lz->link = false;
 	lz->kernel_synced = false;
 	lz->gen++;
 }
@@ -171,17 +172,19 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
  * value if its thunk (and any thunk it returned, for a dynamic graph) has a
  * memo entry whose outputs are present, else 0.
  */
-static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name *value, bool *exec)
+static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name *value, bool *exec,
+                      bool *link)
 {
 	struct gg_name name = ref->name;
 	char *output = ref->output ? xstrdup(ref->output) : NULL;
-	bool x = false;
+	bool x = false, l = false;
 	int r = 0;
 	for (int depth = 0; depth < 64; depth++) {
 		if (gg_name_kind(&name) == GG_VALUE) {
 			r = store_known(s, &name) == 1;
 			*value = name;
 			*exec = x;
+			*link = l;
 			break;
 		}
 		struct memo m;
@@ -195,6 +198,7 @@ static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name 
 		if (mo) {
 			name = mo->value;
 			x = mo->exec;
+			l = mo->link;
 		}
 		memo_free(&m);
 		free(output);
@@ -221,7 +225,7 @@ void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 		pthread_mutex_unlock(&fs->mu);
 		return;
 	}
-	bool forced = n->lz.forced, exec = n->lz.exec;
+	bool forced = n->lz.forced, exec = n->lz.exec, link = n->lz.link;
 	struct gg_name value = n->lz.value;
 	unsigned gen = n->lz.gen;
 	struct gg_ref ref = {0};
@@ -231,13 +235,16 @@ void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 
 	if (!forced) {
 		/* Forced earlier (another mount, gg force): the memo knows the size. */
-		if (probe_memo(fs->store, &ref, &value, &exec) == 1) {
+		/* a link is shown as one by placeholders only (gg_readlink) */
+		if (probe_memo(fs->store, &ref, &value, &exec, &link) == 1 &&
+		    (!link || n->kind == NODE_PASS)) {
 			forced = true;
 			pthread_mutex_lock(&fs->mu);
 			if (gen == n->lz.gen && !n->lz.forced) {
 				n->lz.forced = true;
 				n->lz.value = value;
 				n->lz.exec = exec;
+				n->lz.link = link;
 			}
 			pthread_mutex_unlock(&fs->mu);
 		}
@@ -247,7 +254,34 @@ void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 		return;
 	st->st_size = (off_t)gg_name_size(&value);
 	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_mode = (st->st_mode & S_IFMT) | forced_perm(st->st_mode, exec);
+	st->st_mode =
+	    link ? S_IFLNK | 0777 : (st->st_mode & S_IFMT) | forced_perm(st->st_mode, exec);
+}
+
+int lazy_link_target(struct ggfs *fs, struct node *n, char **target)
+{
+	pthread_mutex_lock(&fs->mu);
+	bool link = n->lz.is_ref && n->lz.forced && n->lz.link;
+	struct gg_name v = n->lz.value;
+	pthread_mutex_unlock(&fs->mu);
+	if (!link)
+		return 0;
+	return store_read_link(fs->store, &v, target) < 0 ? -1 : 1;
+}
+
+/* A forced link: the kernel took the placeholder for a regular file. Its
+ * entry is dropped, and the open answered ESTALE: the kernel then looks
+ * the path up once more, finds the link and follows it. */
+static void reply_link_open(struct ggfs *fs, fuse_req_t req, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	fuse_ino_t parent = n->parent ? node_ino(fs, n->parent) : 0;
+	char *name = n->name ? xstrdup(n->name) : NULL;
+	pthread_mutex_unlock(&fs->mu);
+	fuse_reply_err(req, ESTALE);
+	if (parent && name)
+		fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+	free(name);
 }
 
 bool lazy_is_forced(struct ggfs *fs, struct node *n)
@@ -345,6 +379,15 @@ static void on_forced(void *arg, const struct sched_outcome *o)
 	job->value = o->value;
 	job->exec = o->exec;
 	job->error = o->status != 0 ? xstrdup(o->error ? o->error : "unknown error") : NULL;
+	job->link = o->link;
+	if (o->status == 0 && o->link && job->node->kind != NODE_PASS) {
+		/* Never its target's text served as the file's bytes. */
+		job->status = -1;
+		job->error = xasprintf("it is a symbolic link (its target is value %s); the mount "
+		                       "shows symbolic link outputs only through placeholders: "
+		                       "'gg force' makes the link",
+		                       o->value.s);
+	}
 	pthread_mutex_lock(&fs->done_mu);
 	job->next = NULL;
 	if (fs->done_tail)
@@ -390,6 +433,11 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		/* Rewritten since it was classified: no longer a placeholder. */
 		pthread_mutex_unlock(&fs->mu);
 		return false;
+	}
+	if (n->lz.forced && n->lz.link && n->kind == NODE_PASS) {
+		pthread_mutex_unlock(&fs->mu);
+		reply_link_open(fs, req, n);
+		return true;
 	}
 	if (n->lz.forced && n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &n->lz.value)) {
 		/* The fast path: forced, and the kernel already has the right size. */
@@ -551,6 +599,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		if (ok) {
 			n->lz.value = job->value;
 			n->lz.exec = job->exec;
+			n->lz.link = job->link;
 		} else {
 			n->lz.error = xstrdup(msg);
 		}
@@ -583,7 +632,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	} else {
 		GGFS_DEBUG(fs, "%s: forced to %s in %.3f s", where, job->value.s,
 		           (double)(now_ns() - job->t_start) / 1e9);
-		if (fs->materialize && n->kind == NODE_PASS && current &&
+		if (fs->materialize && n->kind == NODE_PASS && current && !job->link &&
 		    materialise(fs, n, &job->ref, &job->value, job->exec) < 0)
 			ggfs_log(FUSE_LOG_WARNING, "%s: %s", where, gg_last_error());
 	}
@@ -606,8 +655,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		done = p->next;
 		/* Waits for a running on_interrupt, which sees `claimed` and leaves. */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
-		int fd = ok ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
-		if (fd >= 0) {
+		int fd = ok && !job->link ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
+		if (ok && job->link) {
+			reply_link_open(fs, p->req, n);
+		} else if (fd >= 0) {
 			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
 		} else {
 			if (ok)

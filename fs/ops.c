@@ -284,6 +284,20 @@ static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	/* a placeholder forced to a symbolic link: its target, from the store */
+	char *target = NULL;
+	int lk = lazy_link_target(fs, n, &target);
+	if (lk != 0) {
+		if (lk < 0)
+			ggfs_log(FUSE_LOG_ERR, "inode %llu: %s", (unsigned long long)n->ino,
+			         gg_last_error());
+		if (lk > 0)
+			fuse_reply_readlink(req, target);
+		else
+			fuse_reply_err(req, EIO);
+		free(target);
+		return;
+	}
 	int fd = pass_fd(fs, req, n);
 	if (fd < 0)
 		return;

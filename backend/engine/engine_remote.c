@@ -102,6 +102,7 @@ static void thunk_copy(const struct thunk *t, struct thunk *c)
 		c->inputs[i].path = xstrdup(t->inputs[i].path);
 		gg_ref_copy(&c->inputs[i].ref, &t->inputs[i].ref);
 		c->inputs[i].exec = t->inputs[i].exec;
+		c->inputs[i].link = t->inputs[i].link;
 	}
 	c->ninputs = t->ninputs;
 	c->timeout_ms = t->timeout_ms;
@@ -289,7 +290,10 @@ static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st
 			               who, o->path, t->outputs.v[i]);
 			break;
 		}
-		memo_add(m, o->path, &o->value, o->exec);
+		if (o->link)
+			memo_add_link(m, o->path, &o->value);
+		else
+			memo_add(m, o->path, &o->value, o->exec);
 		if (o->has_inline) {
 			struct gg_name got;
 			if (store_put_buf(r->cfg.store, o->data.data, o->data.len,

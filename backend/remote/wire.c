@@ -362,6 +362,8 @@ int wire_response_encode(const struct wire_response *r, struct buf *out)
 			json_add_cstring(out, o->path);
 			buf_printf(out, ",\"value\":\"%s\",\"exec\":%s", o->value.s,
 			           o->exec ? "true" : "false");
+			if (o->link)
+				buf_adds(out, ",\"link\":true");
 			if (o->has_inline) {
 				buf_adds(out, ",\"inline\":\"");
 				wire_base64_encode(out, o->data.data, o->data.len);
@@ -429,6 +431,11 @@ static int parse_output(struct json_doc *j, struct json_value *v, struct wire_ou
 		return -1;
 	if (!present)
 		return json_fail(j, v->off, "missing \"exec\" in an output");
+	if (get_bool(j, v, "link", &present, &o->link) < 0)
+		return -1;
+	if (o->link && (o->exec || gg_name_kind(&o->value) != GG_VALUE))
+		return json_fail(
+		    j, v->off, "symbolic link output \"%.80s\" is executable or a thunk", o->path);
 	if (get_base64(j, v, "inline", WIRE_INLINE_MAX, &o->has_inline, &o->data) < 0)
 		return -1;
 	if (o->has_inline && o->data.len != gg_name_size(&o->value))

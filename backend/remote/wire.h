@@ -16,7 +16,11 @@
  *
  * Response, one of three shapes, told apart by "ok" and the keys present:
  *     success:          "ok": true, "outputs": [{"path", "value", "exec",
- *                       "inline"?}, ...] (every declared output, in order)
+ *                       "link"?, "inline"?}, ...] (every declared output, in
+ *                       order; "link": true for a symbolic link, whose value
+ *                       is its target: a reader that does not know the key
+ *                       refuses the reply rather than take the target for
+ *                       the file's bytes)
  *     program failure:  "ok": false, "why": "...", "exit"?: {"status": N} or
  *                       {"signal": N}, "timed_out"?: bool
  *     infrastructure:   "ok": false, "infra_error": "...", "missing"?: [names],
@@ -65,6 +69,7 @@ struct wire_output {
 	char *path;
 	struct gg_name value;
 	bool exec;
+	bool link; /* a symbolic link: the value is its target (never exec) */
 	bool has_inline;
 	struct buf data; /* the inline bytes, decoded */
 };

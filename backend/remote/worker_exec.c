@@ -280,6 +280,7 @@ static int reply_outputs(struct worker *w, const struct wire_request *rq, const 
 		}
 		wire_response_add_output(rs, o->path, &o->value, o->exec);
 		struct wire_output *wo = &rs->outputs[rs->noutputs - 1];
+		wo->link = o->link;
 		uint64_t size = gg_name_size(&o->value);
 		if (size <= WIRE_INLINE_EACH && size <= budget &&
 		    store_read(w->store, &o->value, &wo->data, WIRE_INLINE_EACH) == 0) {

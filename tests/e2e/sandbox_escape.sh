@@ -7,7 +7,8 @@
 # and the run directory) identical in content, owner, mode and link count,
 # and fail the force with the specific error. Attacks: an output directory
 # swapped for a link to the canary (also racing the collection in a loop,
-# without a sandbox); an output that is a link to a canary file; an output
+# without a sandbox); an output that is a link to a canary file (absolute,
+# or climbing with '..'), a declared output beneath a climbing link; an output
 # hard-linked to an input or to a canary file; /dev and .gg-sys replaced by
 # links to the canary; outputs named with '..'; a FIFO, a device node and a
 # setuid file (stored without the bit) and a file with xattrs (stored
@@ -82,6 +83,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(m, "outlink")) {
 		if (symlink(at(canary, "file"), "o") < 0)
 			die("symlink o");
+	} else if (!strcmp(m, "outdotdot")) { /* climbs from anywhere to the canary */
+		char up[8192];
+		snprintf(up, sizeof up, "../../../../../../../../../../../../..%s", at(canary, "file"));
+		if (symlink(up, "o") < 0)
+			die("symlink o");
+	} else if (!strcmp(m, "parentlink")) { /* output d/file, d a climbing link */
+		char up[8192];
+		snprintf(up, sizeof up, "../../../../../../../../../../../../..%s", canary);
+		if (rmdir("d") < 0 || symlink(up, "d") < 0)
+			die("symlink d");
 	} else if (!strcmp(m, "linkinput")) {
 		if (link("in", "o") < 0)
 			die("link in o");
@@ -128,7 +139,7 @@ for f in x file null zero urandom bin/attack; do echo "canary $f" > "$host/$f"; 
 chmod 0640 "$host/file"
 [ "$(id -u)" = 0 ] && chown -R 4321:4321 "$host"
 snap() { # every entry's type, owner, mode, size, links and target; every file's hash
-	(cd "$host" && find . -printf '%p %y %u:%g %m %s %n %l\n' | sort &&
+	(cd "$host" && find . -printf '%p %y %u:%g %m %s %n %i %l\n' | sort &&
 		find . -type f -exec sha256sum {} + | sort)
 }
 before=$(snap)
@@ -200,11 +211,21 @@ for e in local http; do
 	check "$e --no-sandbox: 10 forces racing a swap loop stored only the thunk's bytes or refused ($stored + $refusedn)" [ $((stored + refusedn)) -eq 10 ]
 	check "$e --no-sandbox: after the races the canary is untouched" canary_same
 
-	# (c) an output that is a link to a canary file
+	# (c) an output that is a link to a canary file: absolute, or climbing
+	# with '..'; a declared output beneath a climbing link
+	abs="output 'o': a symbolic link to the absolute path '$host/file'"
 	ref="$(thunk $e outlink o)#o"
-	refused "$e: output is a symbolic link" "output 'o' is a symbolic link" "$ref" "${sb[@]}"
+	refused "$e: output is an absolute symbolic link to a host file" "$abs" "$ref" "${sb[@]}"
 	ref="$(thunk $e-nosb outlink o)#o"
-	refused "$e --no-sandbox: output is a symbolic link" "output 'o' is a symbolic link" "$ref" "${nosb[@]}"
+	refused "$e --no-sandbox: output is an absolute symbolic link to a host file" "$abs" "$ref" "${nosb[@]}"
+	ref="$(thunk $e outdotdot o)#o"
+	refused "$e: output is a symbolic link climbing to a host file" "output 'o': a symbolic link to '\.\./.*' climbs out with '\.\.'" "$ref" "${sb[@]}"
+	ref="$(thunk $e-nosb outdotdot o)#o"
+	refused "$e --no-sandbox: output is a symbolic link climbing to a host file" "output 'o': a symbolic link to '\.\./.*' climbs out with '\.\.'" "$ref" "${nosb[@]}"
+	ref="$(thunk $e parentlink d/file)#d/file"
+	refused "$e: output's directory is a symbolic link climbing to the host" "output 'd/file' is reached through a symbolic link" "$ref" "${sb[@]}"
+	ref="$(thunk $e-nosb parentlink d/file)#d/file"
+	refused "$e --no-sandbox: output's directory is a symbolic link climbing to the host" "output 'd/file' is reached through a symbolic link" "$ref" "${nosb[@]}"
 
 	# (d) an output hard-linked to an input, to a canary file
 	ref="$(thunk $e linkinput o -i in)#o"

@@ -1300,6 +1300,77 @@ static void test_memo_encoding(void)
 	CHECK(parse_memo_text("ggmemo 2\nout - " MNAME " 5 a\nb c\n") == 0);
 }
 
+/* A symbolic link output keeps its kind: "out l", read back as a link. */
+static void test_memo_link_kind(void)
+{
+	struct memo m = {0}, p;
+	struct gg_name v;
+	CHECK(gg_name_parse(MNAME, GG_NAME_LEN, &v) == 0);
+	memo_add_link(&m, "libfoo.so", &v);
+	memo_add(&m, "libfoo.so.1", &v, false);
+	struct buf b = BUF_INIT, want = BUF_INIT;
+	CHECK(memo_encode(&m, &b) == 0);
+	buf_adds(&want, "ggmemo 2\nout l " MNAME " 9 libfoo.so\nout - " MNAME " 11 libfoo.so.1\n");
+	stamp_seal(&want);
+	CHECK_STR(b.data, want.data);
+	CHECK(memo_parse(b.data, b.len, &p) == 0);
+	CHECK(p.n == 2 && p.v[0].link && !p.v[0].exec && !p.v[1].link);
+	memo_free(&p);
+	/* a link names a value, never a thunk */
+	CHECK_ERR(
+	    parse_memo_text("ggmemo 2\nout l "
+	                    "T2222222222222222222222222222222222222222222222222222222222222222"
+	                    "000000000006 1 a\n"),
+	    "malformed memo entry");
+	CHECK_ERR(parse_memo_text("ggmemo 2\nout L " MNAME " 1 a\n"), "malformed memo entry");
+	buf_free(&b);
+	buf_free(&want);
+	memo_free(&m);
+}
+
+/* Targets: relative, beneath their own directory; made without following. */
+static void test_link_values(void)
+{
+	CHECK(link_target_check("o", "libfoo.so.1", 11) == 0);
+	CHECK(link_target_check("o", "sub/x..y/..z", 12) == 0);
+	CHECK_ERR(link_target_check("output 'o'", "/etc/passwd", 11),
+	          "output 'o': a symbolic link to the absolute path '/etc/passwd'");
+	CHECK_ERR(link_target_check("o", "../x", 4), "climbs out with '..'");
+	CHECK_ERR(link_target_check("o", "a/../../x", 9), "climbs out with '..'");
+	CHECK_ERR(link_target_check("o", "a/..", 4), "climbs out with '..'");
+	CHECK_ERR(link_target_check("o", "", 0), "empty target");
+	CHECK_ERR(link_target_check("o", "a\0b", 3), "NUL");
+
+	struct fixture f;
+	setup(&f);
+	struct gg_name v, bad;
+	CHECK(store_put_buf(f.s, "libfoo.so.1", 11, GG_VALUE, &v) == 0);
+	CHECK(store_put_buf(f.s, "/etc/passwd", 11, GG_VALUE, &bad) == 0);
+	char *t;
+	CHECK(store_read_link(f.s, &v, &t) == 0);
+	CHECK_STR(t, "libfoo.so.1");
+	free(t);
+	CHECK_ERR(store_read_link(f.s, &bad, &t), "absolute path");
+	/* placed over an existing link to a victim: replaced, not followed */
+	char *victim = xasprintf("%s/victim", f.dir), *at = xasprintf("%s/lib", f.dir);
+	write_text(victim, "victim");
+	CHECK(symlink(victim, at) == 0);
+	int dfd = open(f.dir, O_PATH | O_DIRECTORY);
+	CHECK(store_place_link(f.s, &v, dfd, "lib", "lib") == 0);
+	char got[64] = {0};
+	CHECK(readlink(at, got, sizeof got - 1) == 11 && !strcmp(got, "libfoo.so.1"));
+	struct buf vb = BUF_INIT;
+	CHECK(read_file(victim, &vb, 100) == 0 && vb.len == 6 && !memcmp(vb.data, "victim", 6));
+	CHECK_ERR(store_place_link(f.s, &bad, dfd, "lib", "lib"),
+	          "cannot make the symbolic link lib");
+	CHECK(readlink(at, got, sizeof got - 1) == 11);
+	buf_free(&vb);
+	close(dfd);
+	free(victim);
+	free(at);
+	teardown(&f);
+}
+
 static void test_memo_parse_rejects_garbage(void)
 {
 	CHECK_ERR(parse_memo_text(""), "malformed memo entry: bad header");
@@ -1760,7 +1831,8 @@ TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_verify_on_read, test_same_tick_tamper, test_distrusted_store_ignores_forged_verdicts,
           test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_fd,
           test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
-          test_memo_encoding, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_memo_encoding, test_memo_link_kind, test_link_values,
+          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values, test_store_walk_visits_every_entry,
           test_killed_writer_never_leaves_partial_object)

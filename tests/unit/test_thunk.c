@@ -420,8 +420,9 @@ static void test_parse_errors_inputs(void)
 	          "absolute paths are not allowed");
 	CHECK_ERR(parse_edit("in - " TA "#out.h", "in - " TA "#out\n.h"),
 	          "space or control character");
-	CHECK_ERR(parse_edit("in - " VB, "in ? " VB), "line 10: input must start with 'x' or '-'");
-	CHECK_ERR(parse_edit("in - " VB, "in X " VB), "input must start with 'x' or '-'");
+	CHECK_ERR(parse_edit("in - " VB, "in ? " VB),
+	          "line 10: input must start with 'x', '-' or 'l'");
+	CHECK_ERR(parse_edit("in - " VB, "in X " VB), "input must start with 'x', '-' or 'l'");
 	CHECK_ERR(parse_edit("in - " VB " 3 x.c\nout 3 x.o\ntimeout 0\n", "in - " VB),
 	          "input has no path length");
 }
@@ -626,7 +627,42 @@ static void test_output_paths_cannot_clash_as_file_and_directory(void)
 	thunk_free(&t);
 }
 
-TEST_MAIN(test_base_is_valid, test_golden_encoding, test_round_trip,
+/* "in l": a symbolic link input, its value the target; kept by the encoding. */
+static void test_link_inputs(void)
+{
+	CHECK(parse_edit("in - " VB " 3 x.c\n", "in l " VB " 3 x.c\n") == 0);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, BASE);
+	char *at = strstr(b.data, "in - " VB);
+	at[3] = 'l';
+	struct thunk t;
+	CHECK(thunk_parse(b.data, b.len, &t) == 0);
+	CHECK(t.inputs[2].link && !t.inputs[2].exec);
+	struct buf e = BUF_INIT;
+	CHECK(thunk_encode(&t, &e) == 0);
+	CHECK(e.len == b.len && !memcmp(e.data, b.data, b.len));
+	thunk_free(&t);
+	buf_free(&e);
+	buf_free(&b);
+	CHECK(parse_edit("in - " VB " 3 x.c\n", "in L " VB " 3 x.c\n") < 0);
+	CHECK_ERR(parse_edit("in - " TA "#out.h", "in l " TA "#out.h"),
+	          "a symbolic link input ('l') names a value");
+	CHECK_ERR(parse_edit("in x " VA " 6 bin/cc", "in l " VA " 6 bin/cc"),
+	          "executable 'bin/cc' is a symbolic link");
+	/* thunk_add_link_input */
+	thunk_init(&t);
+	minimal(&t);
+	struct gg_ref r = ref_of(VB);
+	thunk_add_link_input(&t, "lib.so", &r);
+	gg_ref_free(&r);
+	struct buf enc = BUF_INIT;
+	CHECK(thunk_encode(&t, &enc) == 0);
+	CHECK(strstr(enc.data, "in l " VB " 6 lib.so\n") != NULL);
+	buf_free(&enc);
+	thunk_free(&t);
+}
+
+TEST_MAIN(test_base_is_valid, test_link_inputs, test_golden_encoding, test_round_trip,
           test_canonicalize_sorts_env_and_inputs, test_add_input_replaces_same_path,
           test_encode_rejects_invalid, test_command_line, test_parse_errors_header_and_fields,
           test_parse_errors_exe_and_args, test_parse_errors_env, test_parse_errors_inputs,

@@ -172,5 +172,30 @@ static void test_base64(void)
 	buf_free(&d);
 }
 
+/* A symbolic link output keeps its kind ("link": true); a link that is
+ * executable or names a thunk is refused. */
+static void test_link_outputs(void)
+{
+	struct wire_response r = {.thunk = name_of("t", 'T'), .status = WIRE_OK};
+	struct gg_name v = name_of("libfoo.so.1", 'V');
+	wire_response_add_output(&r, "libfoo.so", &v, false);
+	r.outputs[0].link = true;
+	wire_response_add_output(&r, "libfoo.so.1", &v, false);
+	struct buf enc = BUF_INIT;
+	CHECK(wire_response_encode(&r, &enc) == 0);
+	CHECK(strstr(enc.data, "\"exec\":false,\"link\":true}") != NULL);
+	struct wire_response back;
+	CHECK(wire_response_parse(enc.data, enc.len, &back) == 0);
+	CHECK(back.noutputs == 2 && back.outputs[0].link && !back.outputs[1].link);
+	wire_response_free(&back);
+	r.outputs[0].exec = true;
+	buf_reset(&enc);
+	CHECK(wire_response_encode(&r, &enc) == 0);
+	CHECK_ERR(wire_response_parse(enc.data, enc.len, &back),
+	          "symbolic link output \"libfoo.so\" is executable or a thunk");
+	wire_response_free(&r);
+	buf_free(&enc);
+}
+
 TEST_MAIN(test_request_round_trip, test_response_round_trip_byte_exact, test_parsers_refuse,
-          test_base64)
+          test_link_outputs, test_base64)

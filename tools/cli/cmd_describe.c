@@ -52,8 +52,9 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 			char *ref = gg_ref_format(&t->inputs[i].ref);
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
 			json_add_cstring(b, t->inputs[i].path);
-			buf_printf(b, ",\"ref\":\"%s\",\"exec\":%s}", ref,
-			           t->inputs[i].exec ? "true" : "false");
+			buf_printf(b, ",\"ref\":\"%s\",\"exec\":%s%s}", ref,
+			           t->inputs[i].exec ? "true" : "false",
+			           t->inputs[i].link ? ",\"link\":true" : "");
 			free(ref);
 		}
 		buf_adds(b, "],\"outputs\":[");
@@ -62,8 +63,9 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 			buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
 			json_add_cstring(b, t->outputs.v[i]);
 			if (mo)
-				buf_printf(b, ",\"value\":\"%s\",\"exec\":%s", mo->value.s,
-				           mo->exec ? "true" : "false");
+				buf_printf(b, ",\"value\":\"%s\",\"exec\":%s%s", mo->value.s,
+				           mo->exec ? "true" : "false",
+				           mo->link ? ",\"link\":true" : "");
 			buf_addc(b, '}');
 		}
 		buf_printf(b, "],\"timeout_ms\":%llu,\"forced\":%s}\n",
@@ -86,14 +88,18 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 	buf_printf(b, "  inputs (%zu):\n", t->ninputs);
 	for (size_t i = 0; i < t->ninputs; i++) {
 		char *ref = gg_ref_format(&t->inputs[i].ref);
-		buf_printf(b, "    %c %s  %s\n", t->inputs[i].exec ? 'x' : '-', t->inputs[i].path,
-		           ref);
+		buf_printf(b, "    %c %s  %s\n",
+		           t->inputs[i].link   ? 'l'
+		           : t->inputs[i].exec ? 'x'
+		                               : '-',
+		           t->inputs[i].path, ref);
 		free(ref);
 	}
 	buf_adds(b, "  outputs:\n");
 	for (size_t i = 0; i < t->outputs.n; i++) {
 		const struct memo_output *mo = m ? memo_find(m, t->outputs.v[i]) : NULL;
-		buf_printf(b, "    %s  %s\n", t->outputs.v[i], mo ? mo->value.s : "(not forced)");
+		buf_printf(b, "    %s  %s%s\n", t->outputs.v[i], mo ? mo->value.s : "(not forced)",
+		           mo && mo->link ? " (symbolic link)" : "");
 	}
 	if (t->timeout_ms)
 		buf_printf(b, "  timeout: %llu ms\n", (unsigned long long)t->timeout_ms);

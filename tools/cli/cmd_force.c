@@ -389,6 +389,11 @@ int cmd_force(int argc, char **argv)
 					fprintf(stderr, "gg: %s: %s\n", t[j].arg, o->error);
 				int st = exit_status_of(o->code);
 				rc = st > rc ? st : rc;
+			} else if (to_stdout && o->link) {
+				/* its value is the target's text, not a file's bytes */
+				rc = die_msg("%s is a symbolic link (its target is value %s); gg "
+				             "never follows links",
+				             t[j].arg, o->value.s);
 			} else if (to_stdout && copy_object_to_fd(s, &o->value, 1) < 0) {
 				rc = die_last();
 			} else if (!to_stdout && !t[j].is_file) {
@@ -442,7 +447,9 @@ static char *store_above(const char *file)
 
 /* Forces one target and returns its value (and exec bit): 1, or 0 for an
  * ordinary file, or -1. `own_store`: a placeholder's store is the one above
- * it (then $GG_DIR, then the one above here). */
+ * it (then $GG_DIR, then the one above here). A symbolic link is refused,
+ * naming its target: its value is the target's text, not the file's bytes,
+ * and gg never follows a link. */
 static int force_one(const char *arg, bool own_store, struct store **s, struct gg_name *value,
                      bool *exec)
 {
@@ -495,6 +502,18 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 		    store_verify(*s, &t.result.value) < 0) {
 			r = gg_error("%s: %s", arg, gg_last_error());
 			again = gg_last_code() == GG_ECORRUPT;
+		}
+		if (r == 0 && t.result.link) {
+			char *target = NULL;
+			if (store_read_link(*s, &t.result.value, &target) == 0)
+				r = gg_fail(
+				    GG_EINVALID,
+				    "%s is a symbolic link to '%s' (gg never follows links; "
+				    "'gg force' on its placeholder makes the link)",
+				    arg, target);
+			else
+				r = gg_error("%s: %s", arg, gg_last_error());
+			free(target);
 		}
 		if (r == 0) {
 			*value = t.result.value;
