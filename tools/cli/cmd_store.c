@@ -97,8 +97,11 @@ int cmd_gc(int argc, char **argv)
 	store_close(s);
 	if (r < 0)
 		return die_last();
-	printf("removed %llu objects; store %llu -> %llu bytes\n",
+	printf("removed %llu objects; store %llu -> %llu bytes",
 	       (unsigned long long)st.removed_objects, (unsigned long long)st.before,
 	       (unsigned long long)st.after);
+	if (st.removed_records)
+		printf("; forgot %llu remote records", (unsigned long long)st.removed_records);
+	printf("\n");
 	return 0;
 }
