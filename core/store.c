@@ -1771,6 +1771,76 @@ static int gc_scan(void *arg, const char *path, const char *name)
 	return 0;
 }
 
+/* Every value the memo names (outputs and stderr values), sorted. */
+struct name_set {
+	struct gg_name *v;
+	size_t n, cap;
+};
+
+static void names_add(struct name_set *ns, const struct gg_name *n)
+{
+	ALLOC_GROW(ns->v, ns->n + 1, ns->cap);
+	ns->v[ns->n++] = *n;
+}
+
+static int cmp_gg_name(const void *a, const void *b)
+{
+	return memcmp(((const struct gg_name *)a)->s, ((const struct gg_name *)b)->s, GG_NAME_LEN);
+}
+
+static int collect_memo_values(void *arg, const char *path, const char *name)
+{
+	struct name_set *ns = arg;
+	struct buf b = BUF_INIT;
+	struct memo m;
+	if (read_file(path, &b, 1 << 20) == 0 && memo_parse(b.data, b.len, &m) == 0) {
+		for (size_t i = 0; i < m.n; i++)
+			names_add(ns, &m.v[i].value);
+		if (m.has_stderr)
+			names_add(ns, &m.stderr_value);
+		memo_free(&m);
+	}
+	buf_free(&b);
+	return 0;
+}
+
+struct record_sweep {
+	struct name_set *live;
+	time_t before; /* records made since are kept (a force may be writing their entry) */
+	uint64_t removed;
+};
+
+static int sweep_record(void *arg, const char *path, const char *name)
+{
+	struct record_sweep *rs = arg;
+	struct gg_name n;
+	struct stat sb;
+	if (gg_name_parse(name, strlen(name), &n) < 0 || lstat(path, &sb) < 0 ||
+	    sb.st_mtime > rs->before)
+		return 0;
+	if (rs->live->n && bsearch(&n, rs->live->v, rs->live->n, sizeof n, cmp_gg_name))
+		return 0;
+	if (unlink(path) == 0)
+		rs->removed++;
+	return 0;
+}
+
+/* Forgets the remote records (.gg/remote) no memo entry names: nothing
+ * would ever look for those values. Records younger than
+ * STORE_RECORD_GRACE are kept: a force records its outputs as remote just
+ * before it writes the memo entry naming them. */
+static uint64_t gc_remote_records(struct store *s)
+{
+	struct name_set live = {0};
+	store_walk(s, "memo", collect_memo_values, &live);
+	if (live.n > 1)
+		qsort(live.v, live.n, sizeof *live.v, cmp_gg_name);
+	struct record_sweep rs = {&live, time(NULL) - STORE_RECORD_GRACE, 0};
+	store_walk(s, "remote", sweep_record, &rs);
+	free(live.v);
+	return rs.removed;
+}
+
 int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 {
 	struct gc_scan g = {0};
@@ -1803,5 +1873,6 @@ int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 		free(v[i].path);
 	free(v);
 	/* Memo entries pointing at removed objects are misses (memo_get checks). */
+	st->removed_records = gc_remote_records(s);
 	return 0;
 }

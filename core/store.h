@@ -274,10 +274,14 @@ int store_walk(struct store *s, const char *sub,
 
 /*
  * Removes least-recently-used values until the objects take at most max_size
- * bytes. Thunks (small, and needed to describe placeholders) are kept.
+ * bytes. Thunks (small, and needed to describe placeholders) are kept. Then
+ * forgets the records of remote values (.gg/remote) that no memo entry
+ * names, unless made within STORE_RECORD_GRACE seconds.
  */
+#define STORE_RECORD_GRACE 3600
 struct gc_stats {
 	uint64_t before, after, removed_objects;
+	uint64_t removed_records; /* .gg/remote records forgotten */
 };
 int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st);
 

@@ -22,10 +22,23 @@
 /* A team key's least length, in bytes. */
 #define KEY_MIN 16
 
+/* The most idle storage connections kept for reuse; more are closed. */
+#define POOL_MAX 8
+
+/*
+ * A storage object is used by one thread at a time (storage_backends.h), so
+ * each call takes one from a pool (opening another when all are in use) and
+ * gives it back: the lock guards only the pool and the flags, never a
+ * transfer, so a long download (a large value read through the mount) does
+ * not hold up lookups, publishing or other downloads.
+ */
 struct remote_cache {
-	pthread_mutex_t mu; /* the storage is used by one thread at a time */
+	pthread_mutex_t mu; /* the pool and the flags below; held for no I/O */
 	struct store *local;
-	struct storage *st;
+	char *uri;   /* as configured (may hold a password): for opening more */
+	char *shown; /* the storage's URI as it names itself, for messages */
+	struct storage *pool[POOL_MAX];
+	size_t npool;
 	enum remote_cache_mode mode;
 	char *key; /* the team key, or NULL */
 	size_t key_len;
@@ -35,20 +48,47 @@ struct remote_cache {
 	void *notice_arg;
 };
 
-/* Whether this thread holds a shared cache's lock: a read that would fetch
- * a remote value meanwhile (store.h) must not wait for it. */
-static __thread bool holding;
-
-static void rc_lock(struct remote_cache *rc)
+/* A storage for this thread's call: from the pool, or newly opened (NULL
+ * with the error set when it cannot be). */
+static struct storage *rc_take(struct remote_cache *rc)
 {
 	pthread_mutex_lock(&rc->mu);
-	holding = true;
+	struct storage *st = rc->npool ? rc->pool[--rc->npool] : NULL;
+	pthread_mutex_unlock(&rc->mu);
+	if (!st && storage_open(rc->uri, &st) < 0)
+		return NULL;
+	return st;
 }
 
-static void rc_unlock(struct remote_cache *rc)
+static void rc_give(struct remote_cache *rc, struct storage *st)
 {
-	holding = false;
+	if (!st)
+		return;
+	pthread_mutex_lock(&rc->mu);
+	if (rc->npool < POOL_MAX) {
+		rc->pool[rc->npool++] = st;
+		st = NULL;
+	}
 	pthread_mutex_unlock(&rc->mu);
+	storage_close(st);
+}
+
+static bool rc_flag(struct remote_cache *rc, bool *flag)
+{
+	pthread_mutex_lock(&rc->mu);
+	bool v = *flag;
+	pthread_mutex_unlock(&rc->mu);
+	return v;
+}
+
+/* Sets *flag; true if this call set it (so the notice is said once). */
+static bool rc_set_flag(struct remote_cache *rc, bool *flag)
+{
+	pthread_mutex_lock(&rc->mu);
+	bool was = *flag;
+	*flag = true;
+	pthread_mutex_unlock(&rc->mu);
+	return !was;
 }
 
 static int remote_cache_fetch(void *arg, const struct gg_name *n);
@@ -137,12 +177,16 @@ int remote_cache_open(struct store *local, const struct remote_cache_opts *o,
 	rc->mode = m;
 	rc->notice = o->notice;
 	rc->notice_arg = o->notice_arg;
+	rc->uri = xstrdup(uri);
+	struct storage *st = NULL;
 	if ((key_file && *key_file && read_key(key_file, &rc->key, &rc->key_len) < 0) ||
-	    storage_open(uri, &rc->st) < 0) {
+	    storage_open(uri, &st) < 0) {
 		remote_cache_close(rc);
 		return -1;
 	}
-	if (!rc->st->ops->entry_get || !rc->st->ops->entry_put) {
+	rc->shown = xstrdup(st->uri);
+	rc->pool[rc->npool++] = st;
+	if (!st->ops->entry_get || !st->ops->entry_put) {
 		gg_fail(GG_EUSAGE, "%s: this storage keeps no shared cache", uri);
 		remote_cache_close(rc);
 		return -1;
@@ -157,7 +201,10 @@ void remote_cache_close(struct remote_cache *rc)
 		return;
 	if (rc->local->fetch_arg == rc)
 		store_set_fetch(rc->local, NULL, NULL);
-	storage_close(rc->st);
+	for (size_t i = 0; i < rc->npool; i++)
+		storage_close(rc->pool[i]);
+	free(rc->uri);
+	free(rc->shown);
 	if (rc->key)
 		memset(rc->key, 0, rc->key_len);
 	free(rc->key);
@@ -233,18 +280,18 @@ static size_t entry_names(const struct memo *m, struct gg_name **names)
 }
 
 /*
- * Reads, checks and uses the entry of thunk: 1 with *out when every output
+ * Reads (through st), checks and uses the entry of thunk: 1 with *out when every output
  * it names is now in the local store, verified; 0 otherwise.
  */
-static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, struct memo *out)
+static int lookup_with(struct remote_cache *rc, struct storage *st, const struct gg_name *thunk,
+                       struct memo *out)
 {
 	struct buf b = BUF_INIT;
-	if (rc->read_failed)
-		return 0;
-	int r = rc->st->ops->entry_get(rc->st, thunk, &b);
+	int r = st->ops->entry_get(st, thunk, &b);
 	if (r < 0) {
-		notice(rc, "shared cache: %s; not asking it again in this run", gg_last_error());
-		rc->read_failed = true;
+		if (rc_set_flag(rc, &rc->read_failed))
+			notice(rc, "shared cache: %s; not asking it again in this run",
+			       gg_last_error());
 		buf_free(&b);
 		return 0;
 	}
@@ -260,7 +307,7 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 	buf_free(&b);
 	if (r < 0) {
 		notice(rc, "shared cache: the entry of %s at %s is ignored: %s", thunk->s,
-		       rc->st->uri, gg_last_error());
+		       rc->shown, gg_last_error());
 		return 0;
 	}
 	/* The values stay remote until read (store.h): the store is asked only
@@ -275,7 +322,7 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 		else
 			names[k++] = names[i];
 	bool *present = xcalloc(k ? k : 1, sizeof *present);
-	r = k ? rc->st->ops->has(rc->st, names, k, present) : 0;
+	r = k ? st->ops->has(st, names, k, present) : 0;
 	size_t missing = 0, first = k;
 	for (size_t i = 0; r == 0 && i < k; i++)
 		if (!present[i] && missing++ == 0)
@@ -293,7 +340,7 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 		notice(rc,
 		       "shared cache: the entry of %s at %s is ignored (the thunk runs, and its "
 		       "result replaces the entry): %s",
-		       thunk->s, rc->st->uri, why);
+		       thunk->s, rc->shown, why);
 		memo_free(out);
 		r = 0;
 	} else if (memo_put(rc->local, thunk, out) < 0) {
@@ -310,17 +357,19 @@ static int lookup_locked(struct remote_cache *rc, const struct gg_name *thunk, s
 }
 
 /* The store's fetcher (store_set_fetch): one value recorded as remote,
- * downloaded and verified into the local store. */
+ * downloaded and verified into the local store (a temp file renamed into
+ * place once its bytes match the name: two threads fetching one value each
+ * write their own). No lock is held while it downloads. */
 static int remote_cache_fetch(void *arg, const struct gg_name *n)
 {
 	struct remote_cache *rc = arg;
-	if (holding) /* never wait on the lock this thread holds */
-		return gg_fail(GG_EREMOTE, "%s is remote and cannot be fetched here", n->s);
-	rc_lock(rc);
+	struct storage *st = rc_take(rc);
+	if (!st)
+		return -1;
 	bool ok = false, present = true;
-	int r = rc->st->ops->get(rc->st, rc->local, n, 1, &ok);
+	int r = st->ops->get(st, rc->local, n, 1, &ok);
 	if (r == 0 && !ok)
-		r = gg_fail(GG_ENOTFOUND, "%s no longer has it", rc->st->uri);
+		r = gg_fail(GG_ENOTFOUND, "%s no longer has it", rc->shown);
 	else if (r < 0) {
 		/* A copy that fails its name is removed from the store (the
 		 * storage contract): gone now, it is damaged, and its record goes;
@@ -328,13 +377,13 @@ static int remote_cache_fetch(void *arg, const struct gg_name *n)
 		enum gg_code code = gg_last_code();
 		char why[1200];
 		snprintf(why, sizeof why, "%s", gg_last_error());
-		if (rc->st->ops->has(rc->st, n, 1, &present) == 0 && !present) {
+		if (st->ops->has(st, n, 1, &present) == 0 && !present) {
 			code = GG_ECORRUPT;
 			notice(rc, "shared cache: %s; removed from it, and forgotten", why);
 		}
 		r = gg_fail(code, "%s", why);
 	}
-	rc_unlock(rc);
+	rc_give(rc, st);
 	return r;
 }
 
@@ -342,11 +391,17 @@ int remote_cache_lookup(void *arg, const struct gg_name *thunk, struct memo *out
 {
 	struct remote_cache *rc = arg;
 	memset(out, 0, sizeof *out);
-	if (rc->mode == REMOTE_CACHE_OFF)
+	if (rc->mode == REMOTE_CACHE_OFF || rc_flag(rc, &rc->read_failed))
 		return 0;
-	rc_lock(rc);
-	int r = lookup_locked(rc, thunk, out);
-	rc_unlock(rc);
+	struct storage *st = rc_take(rc);
+	if (!st) {
+		if (rc_set_flag(rc, &rc->read_failed))
+			notice(rc, "shared cache: %s; not asking it again in this run",
+			       gg_last_error());
+		return 0;
+	}
+	int r = lookup_with(rc, st, thunk, out);
+	rc_give(rc, st);
 	return r;
 }
 
@@ -354,33 +409,29 @@ void remote_cache_publish(void *arg, const struct gg_name *thunk, const struct g
                           const struct memo *m)
 {
 	struct remote_cache *rc = arg;
-	if (rc->mode != REMOTE_CACHE_READWRITE)
+	if (rc->mode != REMOTE_CACHE_READWRITE || rc_flag(rc, &rc->write_refused))
 		return;
-	rc_lock(rc);
-	if (rc->write_refused) {
-		rc_unlock(rc);
-		return;
-	}
+	struct storage *st = rc_take(rc);
+	int r = st ? 0 : -1;
 	struct gg_name *names;
 	size_t n = entry_names(m, &names);
 	/* the outputs first: an entry is never visible before what it names */
-	int r = storage_sync_up(rc->st, rc->local, names, n);
+	if (r == 0)
+		r = storage_sync_up(st, rc->local, names, n);
 	const struct gg_name *keys[2] = {thunk, reduced};
 	for (int i = 0; i < 2 && r == 0; i++) {
 		if (i == 1 && (!reduced || gg_name_eq(thunk, reduced)))
 			break;
 		struct buf e = BUF_INIT;
 		remote_cache_encode(keys[i], m, rc->key, rc->key_len, &e);
-		r = rc->st->ops->entry_put(rc->st, keys[i], e.data, e.len);
+		r = st->ops->entry_put(st, keys[i], e.data, e.len);
 		buf_free(&e);
 	}
-	if (r < 0) {
-		/* refused credentials would refuse every entry: say it once */
+	/* refused credentials would refuse every entry: say it once */
+	if (r < 0 && rc_set_flag(rc, &rc->write_refused))
 		notice(rc,
 		       "shared cache: cannot publish %s: %s; publishing nothing more in this run",
 		       thunk->s, gg_last_error());
-		rc->write_refused = true;
-	}
 	free(names);
-	rc_unlock(rc);
+	rc_give(rc, st);
 }

@@ -23,7 +23,9 @@
  *
  * The HMAC-SHA256, under the key, covers every byte before its line.
  *
- * Thread-safety: all calls may come from any thread (one lock inside).
+ * Thread-safety: all calls may come from any thread at once: each takes a
+ * storage connection of its own from a pool, and no lock is held while one
+ * transfers (a long download holds up nothing else).
  */
 #ifndef GG_REMOTE_CACHE_H
 #define GG_REMOTE_CACHE_H

@@ -25,6 +25,16 @@
 
 struct storage;
 
+/* What list() reports of one key. */
+struct storage_item {
+	bool entry;          /* a shared cache entry (memo/THUNK); else an object */
+	struct gg_name name; /* the object's name, or the entry's thunk */
+	uint64_t size;
+	/* Seconds since the key was last written (S3's LastModified, a file's
+	 * mtime) or, on Redis, last read or written (OBJECT IDLETIME). */
+	int64_t age;
+};
+
 struct storage_ops {
 	const char *scheme; /* "s3", "redis", "file" */
 	int (*open)(const char *uri, struct storage **out);
@@ -59,6 +69,19 @@ struct storage_ops {
 	 * (gzip-encoded) as plain objects; *rewritten counts them. */
 	int (*migrate)(struct storage *st, struct store *local, const struct gg_name *names,
 	               size_t n, size_t *rewritten);
+	/*
+	 * Optional (remote GC): calls fn for every object and cache entry the
+	 * store holds (keys that are neither are skipped, and so are objects
+	 * whose size is not the one their name says, which has() treats as
+	 * absent). 0 when the whole store was listed; -1 with the error set
+	 * when the listing could not be finished, in which case nothing may be
+	 * deleted on its strength. fn returning nonzero stops it (then -1).
+	 */
+	int (*list)(struct storage *st, int (*fn)(void *arg, const struct storage_item *it),
+	            void *arg);
+	/* Optional (remote GC): deletes the items; one already gone is no
+	 * error. -1 names the first failure (the rest are still attempted). */
+	int (*remove)(struct storage *st, const struct storage_item *items, size_t n);
 	void (*close)(struct storage *st);
 };
 

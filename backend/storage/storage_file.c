@@ -10,12 +10,15 @@
 #include "backend/storage/incoming.h"
 #include "backend/storage/storage_backends.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct file_storage {
@@ -274,6 +277,87 @@ static int file_entry_put(struct storage *st, const struct gg_name *thunk, const
 	return r;
 }
 
+/* Lists DIR/SUB (a fan-out directory "ab", or "memo") into fn. */
+static int list_dir(struct file_storage *fs, const char *sub, bool entry, time_t now,
+                    int (*fn)(void *arg, const struct storage_item *it), void *arg)
+{
+	char *d = xasprintf("%s/%s", fs->dir, sub);
+	DIR *dir = opendir(d);
+	int r = 0;
+	if (!dir) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			r = gg_error_errno("%s: cannot list %s", fs->base.uri, d);
+		free(d);
+		return r;
+	}
+	struct dirent *de;
+	errno = 0;
+	while (r == 0 && (de = readdir(dir))) {
+		struct storage_item it = {.entry = entry};
+		struct stat sb;
+		if (gg_name_parse(de->d_name, strlen(de->d_name), &it.name) < 0 ||
+		    (entry && it.name.s[0] != 'T') ||
+		    fstatat(dirfd(dir), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (!entry && ((uint64_t)sb.st_size != gg_name_size(&it.name) ||
+		               strncmp(sub, it.name.s + 1, 2)))
+			continue;
+		it.size = (uint64_t)sb.st_size;
+		it.age = now > sb.st_mtime ? (int64_t)(now - sb.st_mtime) : 0;
+		if (fn(arg, &it))
+			r = gg_error("%s: listing stopped", fs->base.uri);
+		errno = 0;
+	}
+	if (r == 0 && errno)
+		r = gg_error_errno("%s: cannot list %s", fs->base.uri, d);
+	closedir(dir);
+	free(d);
+	return r;
+}
+
+static int file_list(struct storage *st, int (*fn)(void *arg, const struct storage_item *it),
+                     void *arg)
+{
+	struct file_storage *fs = fs_of(st);
+	time_t now = time(NULL);
+	DIR *dir = opendir(fs->dir);
+	if (!dir)
+		return gg_error_errno("%s: cannot list it", st->uri);
+	struct dirent *de;
+	int r = 0;
+	errno = 0;
+	while (r == 0 && (de = readdir(dir))) {
+		const char *n = de->d_name;
+		if (strlen(n) == 2 && isxdigit((unsigned char)n[0]) &&
+		    isxdigit((unsigned char)n[1]))
+			r = list_dir(fs, n, false, now, fn, arg);
+		else if (!strcmp(n, "memo"))
+			r = list_dir(fs, n, true, now, fn, arg);
+		errno = 0;
+	}
+	if (r == 0 && errno)
+		r = gg_error_errno("%s: cannot list it", st->uri);
+	closedir(dir);
+	return r;
+}
+
+static int file_remove(struct storage *st, const struct storage_item *items, size_t n)
+{
+	struct file_storage *fs = fs_of(st);
+	size_t failed = 0;
+	char first[1024] = "";
+	for (size_t i = 0; i < n; i++) {
+		char *p = items[i].entry ? xasprintf("%s/memo/%s", fs->dir, items[i].name.s)
+		                         : remote_path(fs, &items[i].name);
+		if (unlink(p) < 0 && errno != ENOENT && failed++ == 0)
+			snprintf(first, sizeof first, "%s: cannot delete %s: %s", st->uri, p,
+			         strerror(errno));
+		free(p);
+	}
+	return storage_batch_error(failed, 0, first);
+}
+
 const struct storage_ops storage_file_ops = {
     .scheme = "file",
     .open = file_open,
@@ -282,5 +366,7 @@ const struct storage_ops storage_file_ops = {
     .get = file_get,
     .entry_get = file_entry_get,
     .entry_put = file_entry_put,
+    .list = file_list,
+    .remove = file_remove,
     .close = file_close,
 };

@@ -11,6 +11,10 @@
  * Shared cache entries are keys "memo/THUNK", read with GET and written with
  * SET (small, whole: no temp key needed).
  *
+ * Remote GC lists with SCAN and asks each key's age with OBJECT IDLETIME
+ * (seconds since it was last read or written; it does not touch the key),
+ * and deletes with DEL.
+ *
  * It does not use hiredis, clusters, TLS or RESP3. Redis strings stop at
  * 512 MiB: larger objects are refused with an error. Connection failures and
  * LOADING/BUSY replies are retried with backoff; wrong credentials are not.
@@ -1026,6 +1030,179 @@ static int redis_entry_put(struct storage *st, const struct gg_name *thunk, cons
 	return batch_result(rs, &it, 1);
 }
 
+/* ---- listing and deleting (remote GC) ---- */
+
+/* The longest key SCAN may hand us that we look at ("memo/" + a name). */
+#define KEY_MAX (5 + GG_NAME_LEN)
+
+/* Reads one bulk string of at most KEY_MAX bytes into key (NUL-terminated;
+ * a longer one is consumed and left empty). */
+static int read_key(struct redis_storage *rs, char *key)
+{
+	struct resp_reply r;
+	struct buf b = BUF_INIT;
+	key[0] = 0;
+	if (resp_read(&rs->conn, &r) < 0)
+		return -1;
+	if (r.type != RESP_BULK) {
+		resp_close(&rs->conn);
+		return gg_error("%s: protocol error: SCAN answered a key that is not a string",
+		                rs->base.uri);
+	}
+	bool fits = (uint64_t)r.n <= KEY_MAX;
+	if (resp_read_bulk(&rs->conn, (uint64_t)r.n, fits ? sink_buf : NULL, &b) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	if (fits && b.len) {
+		memcpy(key, b.data, b.len);
+		key[b.len] = 0;
+	}
+	buf_free(&b);
+	return 0;
+}
+
+/* What a key is: 1 (an object or an entry, *it filled but its age), 0 another key. */
+static int classify_key(const char *key, struct storage_item *it)
+{
+	memset(it, 0, sizeof *it);
+	size_t len = strlen(key);
+	if (len > 5 && !memcmp(key, "memo/", 5)) {
+		it->entry = true;
+		key += 5;
+		len -= 5;
+	}
+	if (gg_name_parse(key, len, &it->name) < 0 || (it->entry && it->name.s[0] != 'T'))
+		return 0;
+	it->size = it->entry ? 0 : gg_name_size(&it->name);
+	return 1;
+}
+
+/* The ages of keys: OBJECT IDLETIME, which (unlike STRLEN or GET) leaves
+ * the key's access time alone. A key gone meanwhile drops out (n shrinks). */
+static int ages(struct redis_storage *rs, struct storage_item *v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		char key[KEY_MAX + 1];
+		snprintf(key, sizeof key, "%s%s", v[i].entry ? "memo/" : "", v[i].name.s);
+		const char *argv[] = {"OBJECT", "IDLETIME", key};
+		size_t lens[] = {6, 8, strlen(key)};
+		resp_queue(&rs->conn, 3, argv, lens);
+	}
+	if (resp_flush(&rs->conn) < 0)
+		return -1;
+	size_t k = 0;
+	int r = 0;
+	for (size_t i = 0; i < *n; i++) {
+		struct resp_reply rep;
+		if (resp_read(&rs->conn, &rep) < 0)
+			return -1;
+		if (rep.type == RESP_INT && rep.n >= 0) {
+			v[i].age = rep.n;
+			v[k++] = v[i];
+		} else if (rep.type == RESP_ERROR && r == 0) {
+			r = gg_fail(GG_EREMOTE,
+			            "%s: OBJECT IDLETIME refused (%s): without idle times no "
+			            "object's age is known (an LFU maxmemory-policy keeps none)",
+			            rs->base.uri, rep.text);
+		} else if (rep.type != RESP_NIL && r == 0) {
+			resp_close(&rs->conn);
+			return gg_error("%s: protocol error: unexpected reply to OBJECT IDLETIME",
+			                rs->base.uri);
+		}
+	}
+	*n = k;
+	return r;
+}
+
+static int redis_list(struct storage *st, int (*fn)(void *arg, const struct storage_item *it),
+                      void *arg)
+{
+	struct redis_storage *rs = rs_of(st);
+	rs->code = 0;
+	char cursor[32] = "0";
+	struct storage_item *v = NULL;
+	size_t cap = 0;
+	int r = 0;
+	do {
+		/* one failure ends the listing: nothing is deleted on a partial one */
+		if (ensure_connected(rs) != REDIS_OK) {
+			r = -1;
+			break;
+		}
+		const char *argv[] = {"SCAN", cursor, "COUNT", "1000"};
+		size_t lens[] = {4, strlen(cursor), 5, 4};
+		resp_queue(&rs->conn, 4, argv, lens);
+		struct resp_reply rep;
+		if (resp_flush(&rs->conn) < 0 || resp_read(&rs->conn, &rep) < 0) {
+			r = -1;
+			break;
+		}
+		if (rep.type == RESP_ERROR) {
+			r = gg_fail(!strncmp(rep.text, "NOPERM", 6) ? GG_EDENIED : GG_EREMOTE,
+			            "%s: cannot list the keys (SCAN): %s", rs->base.uri, rep.text);
+			break;
+		}
+		char next[KEY_MAX + 1];
+		if (rep.type != RESP_ARRAY || rep.n != 2 || read_key(rs, next) < 0 ||
+		    strlen(next) >= sizeof cursor || strspn(next, "0123456789") != strlen(next) ||
+		    !*next || resp_read(&rs->conn, &rep) < 0 || rep.type != RESP_ARRAY ||
+		    rep.n < 0) {
+			resp_close(&rs->conn);
+			r = gg_error("%s: protocol error: unexpected reply to SCAN", rs->base.uri);
+			break;
+		}
+		snprintf(cursor, sizeof cursor, "%s", next);
+		size_t n = 0;
+		for (long long i = 0; i < rep.n && r == 0; i++) {
+			char key[KEY_MAX + 1];
+			if (read_key(rs, key) < 0) {
+				r = -1;
+				break;
+			}
+			ALLOC_GROW(v, n + 1, cap);
+			n += (size_t)classify_key(key, &v[n]);
+		}
+		if (r == 0 && n)
+			r = ages(rs, v, &n);
+		for (size_t i = 0; i < n && r == 0; i++)
+			if (fn(arg, &v[i]))
+				r = gg_error("%s: listing stopped", st->uri);
+	} while (r == 0 && strcmp(cursor, "0"));
+	free(v);
+	return r;
+}
+
+static int redis_remove(struct storage *st, const struct storage_item *items, size_t n)
+{
+	struct redis_storage *rs = rs_of(st);
+	rs->code = 0;
+	if (ensure_connected(rs) != REDIS_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char key[KEY_MAX + 1];
+		snprintf(key, sizeof key, "%s%s", items[i].entry ? "memo/" : "", items[i].name.s);
+		queue2(&rs->conn, "DEL", key);
+	}
+	if (resp_flush(&rs->conn) < 0)
+		return -1;
+	size_t failed = 0;
+	char first[600] = "";
+	for (size_t i = 0; i < n; i++) {
+		struct resp_reply rep;
+		if (resp_read(&rs->conn, &rep) < 0)
+			return -1;
+		if (rep.type == RESP_ERROR && failed++ == 0)
+			snprintf(first, sizeof first, "%s: cannot delete %s: %s", st->uri,
+			         items[i].name.s, rep.text);
+		else if (rep.type != RESP_INT && rep.type != RESP_ERROR) {
+			resp_close(&rs->conn);
+			return gg_error("%s: protocol error: unexpected reply to DEL", st->uri);
+		}
+	}
+	return storage_batch_error(failed, 0, first);
+}
+
 const struct storage_ops storage_redis_ops = {
     .scheme = "redis",
     .open = redis_open,
@@ -1034,5 +1211,7 @@ const struct storage_ops storage_redis_ops = {
     .get = redis_get,
     .entry_get = redis_entry_get,
     .entry_put = redis_entry_put,
+    .list = redis_list,
+    .remove = redis_remove,
     .close = redis_close,
 };

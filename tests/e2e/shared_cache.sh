@@ -15,6 +15,8 @@
 # - Signed entries: with a team key (a file, mode 600) a reader accepts only
 #   entries with a valid HMAC; a wrong key, an altered entry, an unsigned
 #   entry are refused and named; a key file others can read is refused.
+# - Local gg gc forgets the .gg/remote records no memo entry names (older
+#   than an hour), keeping the ones memo entries name.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need cc make sha256sum
@@ -139,6 +141,26 @@ echo "# gg cat of a value damaged remotely: $(cat lazy.err)"
 check "gg cat of a value damaged remotely says so" grep -q "object $bin from $R is corrupt.*removed from it, and forgotten" lazy.err
 check "... and computes it anew: A's program byte for byte" cmp a/primes lazy.out
 check "... repairing the remote copy" cmp a/primes "$obj"
+
+# local gg gc forgets the records of remote values (.gg/remote) that no
+# memo entry names, unless made within the last hour (a force records its
+# outputs just before it writes the entry naming them); a record a memo
+# entry names stays, and its value is still fetched
+client rec
+out=$(cd rec && HOME="$T/home.rec" gg force --storage "$R" --remote-cache read "$top" 2>&1)
+check "a force by thunk name records the value as remote" test -e "rec/.gg/remote/${bin:1:2}/$bin"
+echo "no memo entry names this" >orphan1 && echo "nor this" >orphan2
+o1=$(gg hash orphan1) o2=$(gg hash orphan2)
+mkdir -p "rec/.gg/remote/${o1:1:2}" "rec/.gg/remote/${o2:1:2}"
+touch "rec/.gg/remote/${o1:1:2}/$o1" "rec/.gg/remote/${o2:1:2}/$o2"
+touch -d '2 hours ago' "rec/.gg/remote/${o1:1:2}/$o1" "rec/.gg/remote/${bin:1:2}/$bin"
+out=$(cd rec && gg gc --max-size 1G 2>&1)
+check "gg gc forgets one record: $out" has_text "$out" "; forgot 1 remote records$"
+check "... the one no memo entry names, two hours old" test ! -e "rec/.gg/remote/${o1:1:2}/$o1"
+check "... keeping a record made within the hour" test -e "rec/.gg/remote/${o2:1:2}/$o2"
+check "... and the two-hour-old record a memo entry names" test -e "rec/.gg/remote/${bin:1:2}/$bin"
+(cd rec && HOME="$T/home.rec" GG_STORAGE=$R GG_REMOTE_CACHE=read gg cat "$top" >"$T/rec.out" 2>"$T/rec.err")
+check "... whose value is still fetched when read ($(cat rec.err))" cmp a/primes rec.out
 
 other=$(grep -L "$bin" remote/memo/* | head -1)
 for e in $entries; do cp "$other" "$e"; done

@@ -12,7 +12,14 @@
 #   raw_http.py PORT count FILE      the same relay (any TCP: HTTP, RESP), but
 #                               FILE gets a line "up N" or "down N" for every
 #                               N bytes a client sent or received
-import socket, sys, threading, time
+#   raw_http.py PORT gate FILE NEEDLE MIN GATE
+#                               the same relay (any TCP), but a connection
+#                               whose client sent NEEDLE is held once more
+#                               than MIN bytes came back after it: the
+#                               answer waits (FILE gets "held") until the
+#                               file GATE exists ("released"), or 60 s pass
+#                               ("gate timed out"); a slow download on demand
+import os, socket, sys, threading, time
 
 port = int(sys.argv[1])
 mode = sys.argv[2]
@@ -130,24 +137,51 @@ elif mode == "conns":
     print("refused", refused)
     for s in socks:
         s.close()
-elif mode in ("relay", "count"):
+elif mode in ("relay", "count", "gate"):
     capture = open(sys.argv[3], "ab", buffering=0)
     lock = threading.Lock()
+    if mode == "gate":
+        needle, gate_min, gate_file = sys.argv[4].encode(), int(sys.argv[5]), sys.argv[6]
+
+    def gate(state, k):
+        """Holds an answer on a connection that asked for NEEDLE (see above)."""
+        if not state["asked"] or state["held"]:
+            return
+        state["after"] += len(k)
+        if state["after"] <= gate_min:
+            return
+        state["held"] = True
+        with lock:
+            capture.write(b"held\n")
+        for _ in range(3000):
+            if os.path.exists(gate_file):
+                with lock:
+                    capture.write(b"released\n")
+                return
+            time.sleep(0.02)
+        with lock:
+            capture.write(b"gate timed out\n")
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(64)
     print(ls.getsockname()[1], flush=True)
 
-    def pipe(src, dst, record):
+    def pipe(src, dst, record, state):
+        seen = b""
         try:
             while True:
                 k = src.recv(65536)
                 if not k:
                     break
+                if mode == "gate" and record and not state["asked"]:
+                    seen = (seen + k)[-(len(needle) + 65536):]
+                    state["asked"] = needle in seen
+                elif mode == "gate" and not record:
+                    gate(state, k)
                 if mode == "count":
                     with lock:
                         capture.write(b"%s %d\n" % (b"up" if record else b"down", len(k)))
-                elif record:
+                elif record and mode == "relay":
                     with lock:
                         capture.write(k)
                 dst.sendall(k)
@@ -162,5 +196,6 @@ elif mode in ("relay", "count"):
     while True:
         c, _ = ls.accept()
         u = socket.create_connection(("127.0.0.1", port))
-        threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
-        threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+        state = {"asked": False, "held": False, "after": 0}
+        threading.Thread(target=pipe, args=(c, u, True, state), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, False, state), daemon=True).start()

@@ -1,6 +1,6 @@
 /**
  * @file cmd_storage.c
- * `gg push`, `gg pull` and `gg remote-has`: move objects between the local
+ * `gg push`, `gg pull`, `gg remote-has` and `gg gc --remote`: move objects between the local
  * store and a remote one (s3://, redis://, file://; see gg-storage(7)).
  * Thin front ends over backend/storage/storage.h: they parse arguments, print one
  * summary line and turn the library's error into the exit status. They keep
@@ -9,11 +9,14 @@
 #include "tools/cli/commands.h"
 #include "tools/command.h"
 
+#include "backend/storage/remote_gc.h"
 #include "backend/storage/storage.h"
 #include "core/force.h"
 #include "core/util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,4 +377,60 @@ int cmd_remote_migrate(int argc, char **argv)
 	free(names);
 	strvec_free(&args);
 	return rc;
+}
+
+/* "7d", "12h", "30m", "90s" or a number of seconds; -1 when malformed. */
+static int64_t parse_grace(const char *s)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || errno || v < 0 || *s == '-' || *s == '+')
+		return -1;
+	long long unit = 1;
+	if (*end) {
+		const char *u = strchr("smhd", *end);
+		if (!u || end[1])
+			return -1;
+		static const long long units[] = {1, 60, 3600, 86400};
+		unit = units[u - "smhd"];
+	}
+	if (v > INT64_MAX / unit)
+		return -1;
+	return (int64_t)(v * unit);
+}
+
+static void print_deleted(void *arg, const struct storage_item *it)
+{
+	const bool *dry = arg;
+	printf("%s %s %llu bytes, unnamed for %lld s\n", *dry ? "would delete" : "deleted",
+	       it->name.s, (unsigned long long)it->size, (long long)it->age);
+}
+
+int cmd_gc_remote(const char *uri, const char *grace, bool dry_run)
+{
+	if (!uri || !*uri)
+		uri = getenv("GG_STORAGE");
+	if (!uri || !*uri)
+		return die_usage("gc --remote: which storage? --storage URI or GG_STORAGE");
+	struct remote_gc_opts o = {.grace = REMOTE_GC_GRACE_DEFAULT, .dry_run = dry_run};
+	if (grace && (o.grace = parse_grace(grace)) < 0)
+		return die_usage("gc: bad grace period '%s' (e.g. 7d, 12h, 30m, 0)", grace);
+	o.on_delete = print_deleted;
+	o.arg = &dry_run;
+	struct storage *st;
+	if (storage_open(uri, &st) < 0)
+		return die_last();
+	struct remote_gc_stats s;
+	int r = remote_gc(st, &o, &s);
+	char *shown = storage_uri_public(uri);
+	if (r == 0)
+		printf("%s %zu of %zu objects (%llu bytes) from %s; kept %zu named by %zu cache "
+		       "entries, %zu within the grace period (%lld s)\n",
+		       dry_run ? "would delete" : "deleted", s.removed, s.objects,
+		       (unsigned long long)s.removed_bytes, shown, s.named, s.entries, s.young,
+		       (long long)o.grace);
+	free(shown);
+	storage_close(st);
+	return r < 0 ? die_last() : 0;
 }

@@ -69,12 +69,22 @@ int cmd_gc(int argc, char **argv)
 {
 	static const char help[] =
 	    "usage: gg gc --max-size SIZE\n"
+	    "       gg gc --remote [--storage URI] [--grace DURATION] [--dry-run]\n"
 	    "Removes least recently used values until the store holds at most SIZE\n"
-	    "bytes (suffixes K, M, G, T). Thunks are kept.\n";
-	static const struct option opts[] = {
-	    {"max-size", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
+	    "bytes (suffixes K, M, G, T). Thunks are kept.\n"
+	    "--remote: deletes the objects of the remote store (URI, else $GG_STORAGE)\n"
+	    "that no shared cache entry names and that are older than DURATION\n"
+	    "(default 7d; suffixes s, m, h, d); --dry-run prints them, deleting nothing.\n";
+	static const struct option opts[] = {{"max-size", required_argument, 0, 's'},
+	                                     {"remote", no_argument, 0, 'r'},
+	                                     {"storage", required_argument, 0, 'S'},
+	                                     {"grace", required_argument, 0, 'g'},
+	                                     {"dry-run", no_argument, 0, 'n'},
+	                                     {"help", no_argument, 0, 'h'},
+	                                     {0}};
 	uint64_t max = 0;
-	bool have = false;
+	bool have = false, remote = false, dry = false;
+	const char *uri = NULL, *grace = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
@@ -82,11 +92,25 @@ int cmd_gc(int argc, char **argv)
 			fputs(help, stdout);
 			return 0;
 		}
+		if (c == 'r' || c == 'S' || c == 'g' || c == 'n') {
+			remote |= c == 'r';
+			dry |= c == 'n';
+			if (c == 'S')
+				uri = optarg;
+			if (c == 'g')
+				grace = optarg;
+			continue;
+		}
 		if (c != 's' || parse_size(optarg, &max) < 0)
 			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)",
 			                 c == 's' ? optarg : "?");
 		have = true;
 	}
+	if (remote && !have && optind == argc)
+		return cmd_gc_remote(uri, grace, dry);
+	if (remote || uri || grace || dry)
+		return die_usage("usage: gg gc --remote [--storage URI] [--grace DURATION] "
+		                 "[--dry-run] (without --max-size)");
 	if (!have || optind != argc)
 		return die_usage("usage: gg gc --max-size SIZE");
 	struct store *s;
@@ -97,8 +121,11 @@ int cmd_gc(int argc, char **argv)
 	store_close(s);
 	if (r < 0)
 		return die_last();
-	printf("removed %llu objects; store %llu -> %llu bytes\n",
+	printf("removed %llu objects; store %llu -> %llu bytes",
 	       (unsigned long long)st.removed_objects, (unsigned long long)st.before,
 	       (unsigned long long)st.after);
+	if (st.removed_records)
+		printf("; forgot %llu remote records", (unsigned long long)st.removed_records);
+	printf("\n");
 	return 0;
 }

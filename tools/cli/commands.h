@@ -6,6 +6,8 @@
 #ifndef GG_TOOLS_CLI_COMMANDS_H
 #define GG_TOOLS_CLI_COMMANDS_H
 
+#include <stdbool.h>
+
 int cmd_init(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_thunk(int argc, char **argv);
@@ -13,6 +15,8 @@ int cmd_force(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+/* gg gc --remote (cmd_storage.c): uri NULL = $GG_STORAGE, grace NULL = 7d. */
+int cmd_gc_remote(const char *uri, const char *grace, bool dry_run);
 int cmd_fsck(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_worker(int argc, char **argv);

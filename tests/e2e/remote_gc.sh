@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# gg gc --remote on a file:// store (no server needed):
+# - A builds the demo's C program with --remote-cache readwrite; every
+#   object it published is named by a cache entry;
+# - an object nobody names, ten days old, is deleted; one nobody names yet,
+#   uploaded just now (a second client's output, pushed before the entry
+#   that will name it), survives the default grace period (7 days); the
+#   objects entries name survive however old they are;
+# - --dry-run prints what it would delete, and deletes nothing;
+# - --grace changes the period: the two-hour-old unnamed object goes with
+#   --grace 1h;
+# - afterwards B still executes 0 thunks from the cache;
+# - a bad grace period and a storage that cannot be listed are refused.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need cc make
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../servers/c_project.sh"
+cd "$T"
+R=file://$T/remote
+for c in a b; do mkdir -p "home.$c" && c_project "$c"; done
+force() { # NAME GG-FORCE-OPTION...
+	local n=$1
+	shift
+	(cd "$T/$n" && HOME="$T/home.$n" gg force --summary --no-progress "$@" primes 2>&1 >/dev/null)
+}
+obj() { echo "remote/${1:1:2}/$1"; } # NAME: its path in the remote store
+
+out=$(force a --storage "$R" --remote-cache readwrite)
+check "A builds and publishes: $out" has_text "$out" "executed [1-9][0-9]*, from memo 0, failed 0"
+bin=$(gg hash a/primes)
+named=$(find remote -path remote/memo -prune -o -type f -print | wc -l)
+echo "old garbage nobody names" >old.txt && echo "a second client's new output" >young.txt
+old=$(cd a && gg push "$R" "$T/old.txt" | awk '{ print $1 }')
+find remote -type f -exec touch -d '10 days ago' {} +
+young=$(cd a && gg push "$R" "$T/young.txt" | awk '{ print $1 }')
+check "two unnamed objects are in the remote store" test -f "$(obj "$old")" -a -f "$(obj "$young")"
+
+out=$(gg gc --remote --storage "$R" --dry-run 2>&1)
+echo "$out" | sed 's/^/# /'
+check "--dry-run names the ten-day-old unnamed object" has_text "$out" "^would delete $old 25 bytes"
+check "... and only it" test "$(grep -c '^would delete V' <<<"$out")" = 1
+check "... summing up: $(tail -1 <<<"$out")" has_text "$out" "would delete 1 of $((named + 2)) objects (25 bytes) from $R; kept $named named by [1-9][0-9]* cache entries, 1 within the grace period (604800 s)"
+check "... and deletes nothing" test -f "$(obj "$old")"
+
+out=$(GG_STORAGE=$R gg gc --remote 2>&1)
+check "gg gc --remote deletes it: $(tail -1 <<<"$out")" has_text "$out" "^deleted $old 25 bytes"
+check "... it is gone" test ! -e "$(obj "$old")"
+check "... the young unnamed object (a client's upload before its entry) survives" test -f "$(obj "$young")"
+check "... and so does the ten-day-old program, which an entry names" test -f "$(obj "$bin")"
+check "... every named object is kept" test "$(find remote -path remote/memo -prune -o -type f -print | wc -l)" = $((named + 1))
+
+touch -d '2 hours ago' "$(obj "$young")"
+out=$(gg gc --remote --storage "$R" --grace 3h 2>&1)
+check "with --grace 3h the two-hour-old object stays: $(tail -1 <<<"$out")" test -f "$(obj "$young")"
+out=$(gg gc --remote --storage "$R" --grace 1h 2>&1)
+check "with --grace 1h it goes: $(tail -1 <<<"$out")" bash -c "grep -q '^deleted $young' <<<'$out' && test ! -e '$(obj "$young")'"
+
+out=$(force b --storage "$R" --remote-cache read)
+check "B still executes 0 thunks from the cache: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+check "... A's program byte for byte" cmp a/primes b/primes
+
+out=$(gg gc --remote --storage "$R" --grace soon 2>&1)
+check "a bad grace period is refused: $out" has_text "$out" "gc: bad grace period 'soon' (e.g. 7d, 12h, 30m, 0)"
+out=$(gg gc --remote --max-size 1G --storage "$R" 2>&1)
+check "--remote with --max-size is refused: $out" has_text "$out" "usage: gg gc --remote"
+out=$(env -u GG_STORAGE gg gc --remote 2>&1)
+check "--remote without a storage is refused: $out" has_text "$out" "gc --remote: which storage? --storage URI or GG_STORAGE"
+finish
