@@ -6,7 +6,11 @@
 # the shared library through its rpath) run through the mount; every object,
 # the static and shared libraries and the programs equal a plain build's;
 # the shared library's symbolic links (libz.so -> libz.so.1 ->
-# libz.so.1.2.13) are there and read as its bytes.
+# libz.so.1.2.13) are there and read as its bytes; then
+# tests/projects/zlib-cmake.steps through the rebuild harness (edits of a
+# header, a .c file, the header CMake configures, CMakeLists.txt itself, a
+# revert, an edit, revert and edit again within one second, unchanged
+# rebuilds served from the memo), each step equal to a clean plain build.
 # See tests/projects-lib.sh.
 #
 # The symbolic links are made by `cmake -E cmake_symlink_library`, a step of
@@ -43,4 +47,9 @@ proj_still_lazy
 proj_compare
 proj_links_mount
 proj_umount_count
+# The harness's builds configure a fresh copy once; later builds in gg/ leave
+# reconfiguring to CMake's own check (a CMakeLists.txt or a configured header
+# edited), as a user's `cmake --build` does.
+proj_rebuild 'build/libz.a build/libz.so.1.2.13 build/example build/minigzip build/example64 build/minigzip64' \
+	"$(dirname "$0")/zlib-cmake.steps" bash -c "{ [ -f build/CMakeCache.txt ] || $conf >/dev/null; } && cmake --build build -j2"
 finish
