@@ -138,13 +138,25 @@ check-slow: tests
 		GG_TIER=slow tests/run.sh -j $(TEST_JOBS) build-asan || rc=1; \
 	for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
-# The slower tier, part two: real projects (zlib, json-c with Make and Ninja,
-# libyaml, xz-utils, Lua) from Debian's source packages, each configured and inferred through its
+# The slower tier, part two: real projects (zlib with ./configure and with
+# CMake, json-c with Make and Ninja, libyaml, xz-utils, Lua) from Debian's source packages, each configured and inferred through its
 # own build system, forced through a mount, its test suite run there, every
 # output equal to a plain build's. The first run fetches the sources.
+# Then the smallest of them, Lua, once more with the ASan+UBSan gg and ggfs
+# (build-asan; its edit script is left to the plain pass) when build-asan is
+# built (make check-slow builds it; PROJECTS_ASAN=yes: its absence fails).
+PROJECTS_ASAN ?= if-built
 check-projects: tests
 	@rc=0; all=$$(date +%s); for t in tests/projects/*.sh; do echo "== $$t"; s=$$(date +%s); \
 		bash $$t $(BUILD) || rc=1; echo "   ($$(($$(date +%s) - s)) s)"; done; \
+		if [ "$(BUILD)" = build-asan ]; then :; \
+		elif [ -x build-asan/bin/gg ] && [ -x build-asan/bin/ggfs ]; then \
+			echo "== tests/projects/lua.sh under ASan+UBSan (build-asan)"; s=$$(date +%s); \
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 GG_PROJ_NO_EDITS=1 \
+				bash tests/projects/lua.sh build-asan || rc=1; echo "   ($$(($$(date +%s) - s)) s)"; \
+		elif [ "$(PROJECTS_ASAN)" = yes ]; then echo "not ok - check-projects: build-asan is not built" \
+			"(PROJECTS_ASAN=yes; make BUILD=build-asan SAN=1 tests)"; rc=1; \
+		else echo "== no ASan+UBSan pass: build-asan is not built (make BUILD=build-asan SAN=1 tests)"; fi; \
 		echo "== check-projects: $$(($$(date +%s) - all)) s in all"; exit $$rc
 
 # The mutation catalogue (tests/mutants.txt): does some test kill each

@@ -110,8 +110,10 @@ check "GG_INFER_NS=off: /usr/bin/cc itself is not modelled (only the as it runs 
 cd ..
 
 # A compile with a cleared environment whose parents are gone (detached from
-# the build, reparented): nothing can give it gg infer's variables. It fails
-# with a message saying so, never "unknown command" or a silent real run.
+# the build, reparented) while the build still runs: the build's first
+# process (make) adopts it, and it takes gg infer's variables from there: it
+# is modelled (a placeholder, nothing run for real), never "unknown command",
+# never a failure.
 mkdir orphan
 cat >orphan/add.c <<'EOF'
 int add(int a, int b) { return a + b; }
@@ -124,8 +126,31 @@ env -i /bin/sh -c 'while [ "$(cut -d" " -f4 /proc/$$/stat)" = "$1" ]; do sleep 0
 EOF
 printf 'all:\n\tsh ./detach.sh && while [ ! -s detached.rc ]; do sleep 0.05; done\n' >orphan/Makefile
 (cd orphan && gg init . >/dev/null && timeout 120 gg infer make >../orphan.out 2>&1)
-check "a detached compile with no gg infer variables anywhere fails (127), saying why" \
-	bash -c '[ "$(cat orphan/detached.rc)" = 127 ] && grep -q "^gg: /usr/bin/cc is gg bound over a tool by gg infer, started without gg infer.s environment (GG_INFER_TOOLS), and no parent process has it" orphan/detached.err && [ ! -e orphan/add.o ]'
+check "a detached compile with a cleared environment, adopted by the build (make), is modelled: add.o a placeholder" \
+	bash -c '[ "$(cat orphan/detached.rc)" = 0 ] && head -c 64 orphan/add.o | grep -q "^ggfs-placeholder "'
+[ "$(cat orphan/detached.rc 2>/dev/null)" = 0 ] || sed 's/^/    /' orphan/detached.err
+check "... taking gg infer's variables from make, nothing run for real" \
+	bash -c 'grep -q "cc: add.o -> T" orphan/.gg/infer.log && grep -q "started with a cleared environment: gg infer.s variables taken from its parent process" orphan/.gg/infer.log && ! grep -q "ran the real tool" orphan/.gg/infer.log'
+(cd orphan && timeout 120 gg force add.o >/dev/null 2>&1)
+check "... and forced, equals a plain compile of it" bash -c 'cd orphan && cc -c add.c -o plain-add.o && cmp add.o plain-add.o'
+
+# A detached compile that outlives the build (it starts once make has
+# exited): nothing can give it gg infer's variables. It fails with a message
+# saying so, never "unknown command" or a silent real run.
+mkdir late
+cp orphan/add.c late/
+cat >late/detach.sh <<'EOF'
+#!/bin/sh
+# Starts the compile with an empty environment, once make ($1) has exited.
+env -i /bin/sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.02; done
+/usr/bin/cc -c add.c -o add.o 2>detached.err; echo $? >detached.rc.tmp; mv detached.rc.tmp detached.rc' _ "$1" &
+EOF
+printf 'all:\n\tsh ./detach.sh $$PPID\n' >late/Makefile
+(cd late && gg init . >/dev/null && timeout 120 gg infer make >../late.out 2>&1)
+for i in $(seq 600); do [ -s late/detached.rc ] && break; sleep 0.05; done
+check "a detached compile that outlives the build fails (127), saying why" \
+	bash -c '[ "$(cat late/detached.rc)" = 127 ] && grep -q "^gg: /usr/bin/cc is gg bound over a tool by gg infer, started without gg infer.s environment (GG_INFER_TOOLS), and no parent process has it (a process detached from the build that outlived it?)" late/detached.err && [ ! -e late/add.o ]'
+[ "$(cat late/detached.rc 2>/dev/null)" = 127 ] || cat late/detached.rc late/detached.err 2>/dev/null | sed 's/^/    /'
 
 # Without root: a user namespace, and the models keep only what returning to
 # gg infer's namespace needs. As root, the same as user nobody.

@@ -99,8 +99,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "gg: %s is gg bound over a tool by gg infer, started without gg infer's "
 		        "environment (GG_INFER_TOOLS), and no parent process has it (a process "
-		        "detached from the build?): it can neither be modelled nor run the real "
-		        "tool\n",
+		        "detached from the build that outlived it?): it can neither be modelled "
+		        "nor run the real tool\n",
 		        fn ? fn : argv[0]);
 		return 127;
 	}

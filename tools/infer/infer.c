@@ -298,8 +298,10 @@ static pid_t env_donor;
  * still reaches this binary through its bind, but without $GG_INFER_*. Takes
  * gg infer's variables (GG_INFER_* and GG_DIR, nothing else: the rest stays
  * as the build set it) from the nearest ancestor that has $GG_INFER_TOOLS,
- * if that list names the file the exec reached (`real`). False when no
- * ancestor has it (a detached process whose parents are gone).
+ * if that list names the file the exec reached (`real`). A process detached
+ * from the build is adopted by the build's first process (a subreaper, see
+ * enter_build_ns), which has them. False when no ancestor has it (a process
+ * that outlived the build).
  */
 static bool env_recover(const char *real)
 {
@@ -622,6 +624,15 @@ static int enter_build_ns(void *arg)
 		}
 	if (geteuid() != 0 && raise_ambient() < 0) {
 		fprintf(stderr, "gg infer: %s\n", gg_last_error());
+		return -1;
+	}
+	/* The build's first process (it keeps this across its exec) adopts what
+	 * its descendants leave behind: a tool started detached with an emptied
+	 * environment then still has a parent with gg infer's variables
+	 * (env_recover), for as long as the build runs. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "gg infer: cannot make the build adopt its orphans: %s\n",
+		        strerror(errno));
 		return -1;
 	}
 	/* Until `gg infer` has dropped its capabilities (see the top). */
