@@ -179,10 +179,12 @@ struct sched {
 	bool progress_on;
 	/* The loader thread loads the graphs that sched_force_async asks for
 	 * (drain), so that no asker's thread (a FUSE worker) reads the store;
-	 * loader_cv is signalled when work is queued, and at shutdown. */
+	 * loader_cv is signalled when work is queued, when a withdrawal asks
+	 * it to dispatch (dispatch_asked), and at shutdown. */
 	pthread_t loader;
 	pthread_cond_t loader_cv;
-	struct work *asked; /* queued by sched_force_async, in order: asked[asked_head ..] */
+	bool dispatch_asked; /* by sched_withdraw_cancelled: the loader dispatches */
+	struct work *asked;  /* queued by sched_force_async, in order: asked[asked_head ..] */
 	size_t nasked, asked_head, asked_cap;
 	int failing_dependents; /* in waiter_fail: failures already told */
 	pthread_t watcher;      /* waits for the cancel token, when one is given */
@@ -782,18 +784,24 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
 }
 
 /* Loads what sched_force_async queued, one request after the other in the
- * order asked, and starts what it can; at shutdown it loads what is left
- * (what is found in the memo is answered) and ends. */
+ * order asked, and starts what it can (also when sched_withdraw_cancelled
+ * asks it to: a run's start does file and network I/O, which the asker's
+ * thread must not); at shutdown it loads what is left (what is found in the
+ * memo is answered) and ends. */
 static void *loader_main(void *p)
 {
 	struct sched *s = p;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->asked_head == s->nasked && !s->shutdown)
+		while (s->asked_head == s->nasked && !s->dispatch_asked && !s->shutdown)
 			pthread_cond_wait(&s->loader_cv, &s->mu);
-		if (s->asked_head == s->nasked)
+		if (s->asked_head == s->nasked && s->shutdown)
 			break;
 		struct cbs cbs = {0};
+		if (s->dispatch_asked) {
+			s->dispatch_asked = false;
+			dispatch(s, &cbs);
+		}
 		while (s->asked_head < s->nasked) {
 			struct work wk = s->asked[s->asked_head++];
 			push_work(s, &wk.name, wk.w);
@@ -944,7 +952,12 @@ void sched_withdraw_cancelled(struct sched *s)
 		s->abandon_pending = true;
 	else if (err && !s->cancelled)
 		abandon_unwanted(s, &cbs);
-	dispatch(s, &cbs);
+	/* What can start now (slots freed, the idle check) is started by the
+	 * loader thread: a run's start takes a lock file, reads the memo and
+	 * may ask the shared cache over the network, and the caller is a FUSE
+	 * worker answering an interrupt. */
+	s->dispatch_asked = true;
+	pthread_cond_signal(&s->loader_cv);
 	pthread_mutex_unlock(&s->mu);
 	deliver(&cbs);
 }
