@@ -129,10 +129,13 @@ struct callback {
 	struct sched_outcome o;
 };
 
-/* Things to do once the lock is dropped. */
+/* Things to do once the lock is dropped: thunks' cross-process locks to
+ * release (fds), then callbacks to call. */
 struct cbs {
 	struct callback *v;
 	size_t n, cap;
+	int *unlock;
+	size_t nunlock, unlock_cap;
 };
 
 struct sched {
@@ -198,13 +201,50 @@ static void add_cb(struct cbs *c, sched_done_fn fn, void *arg, const struct sche
 	c->v[c->n++] = (struct callback){fn, arg, *o};
 }
 
-static void deliver(struct cbs *c)
+/*
+ * Releases the thunks' locks that release_lock handed over (an fcntl each,
+ * so not under mu). Before any outcome is delivered: whoever hears of a
+ * thunk's end and asks for it again, here or in another process, finds its
+ * lock free (and its memo entry, written before job_done took mu).
+ */
+static void unlock_released(struct sched *s, struct cbs *c)
 {
+	for (size_t i = 0; i < c->nunlock; i++)
+		store_unlock_thunk(s->store, c->unlock[i]);
+	free(c->unlock);
+	c->unlock = NULL;
+	c->nunlock = c->unlock_cap = 0;
+}
+
+/* What was collected under mu, once it is dropped. */
+static void deliver(struct sched *s, struct cbs *c)
+{
+	unlock_released(s, c);
 	for (size_t i = 0; i < c->n; i++)
 		c->v[i].fn(c->v[i].arg, &c->v[i].o);
 	free(c->v);
 	c->v = NULL;
 	c->n = c->cap = 0;
+}
+
+/*
+ * Takes n's cross-process lock away from it (mu held); deliver releases it
+ * once mu is dropped. Meanwhile nobody takes the thunk from this process
+ * twice: its caller leaves n DONE (never started again), FAILED (out of the
+ * map: a later request makes a new node, whose start, finding the lock
+ * still held, looks again 20 ms later as it does for another process's
+ * run), DELAYED for a retry's backoff (which the lock does not outlast), or
+ * READY at shutdown (nothing starts then). The one way back to READY while
+ * it runs, asked for again after its job was stopped (job_done), keeps the
+ * lock instead, and the next start uses it (dispatch).
+ */
+static void release_lock(struct node *n, struct cbs *cbs)
+{
+	if (n->lock_fd < 0)
+		return;
+	ALLOC_GROW(cbs->unlock, cbs->nunlock + 1, cbs->unlock_cap);
+	cbs->unlock[cbs->nunlock++] = n->lock_fd;
+	n->lock_fd = -1;
 }
 
 /* Keeps a failure (its message taken over) until sched_free; returns it. */
@@ -464,6 +504,7 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 			s->stats.queued--;
 		}
 	}
+	release_lock(n, cbs); /* a READY one asked for again kept it */
 	n->state = N_FAILED;
 	n->error = err;
 	s->stats.failed++;
@@ -780,7 +821,7 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
 		cancel_everything(s, &cbs);
 	pthread_cond_signal(&s->loader_cv); /* the loader thread loads it */
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 }
 
 /* Loads what sched_force_async queued, one request after the other in the
@@ -810,7 +851,7 @@ static void *loader_main(void *p)
 		}
 		s->nasked = s->asked_head = 0;
 		pthread_mutex_unlock(&s->mu);
-		deliver(&cbs);
+		deliver(s, &cbs);
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -959,7 +1000,7 @@ void sched_withdraw_cancelled(struct sched *s)
 	s->dispatch_asked = true;
 	pthread_cond_signal(&s->loader_cv);
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 }
 
 /* ---- execution ---- */
@@ -1091,12 +1132,6 @@ static bool engine_refuses(struct engine *e, const struct thunk *t)
 	bool can = e->ops->can_execute(e, t, &why);
 	free(why);
 	return !can;
-}
-
-static void release_lock(struct sched *s, struct node *n)
-{
-	store_unlock_thunk(s->store, n->lock_fd);
-	n->lock_fd = -1;
 }
 
 /* Wakes the timer if it sleeps past `at` (mu held). */
@@ -1273,12 +1308,12 @@ struct start {
  * under that lock: it may have been run while we waited. Both names are
  * memoised; the reduced one catches more (early cut-off). The shared cache
  * was asked for the original name as the graph loaded; the reduced one is
- * asked here.
+ * asked here. `held`: the lock n kept from its last run (or -1).
  */
-static void start_io(struct sched *s, const struct node *n, struct start *st)
+static void start_io(struct sched *s, const struct node *n, int held, struct start *st)
 {
 	const struct gg_name *rname = &n->run->rname;
-	*st = (struct start){.lock = store_trylock_thunk(s->store, rname)};
+	*st = (struct start){.lock = held >= 0 ? held : store_trylock_thunk(s->store, rname)};
 	if (st->lock == -1) {
 		st->code = gg_last_code();
 		st->error = xstrdup(gg_last_error());
@@ -1299,10 +1334,12 @@ static void start_io(struct sched *s, const struct node *n, struct start *st)
 }
 
 /* start_io with mu dropped (held on entry and return). */
-static void start_unlocked(struct sched *s, const struct node *n, struct start *st)
+static void start_unlocked(struct sched *s, struct node *n, struct start *st)
 {
+	int held = n->lock_fd;
+	n->lock_fd = -1;
 	pthread_mutex_unlock(&s->mu);
-	start_io(s, n, st);
+	start_io(s, n, held, st);
 	pthread_mutex_lock(&s->mu);
 }
 
@@ -1379,13 +1416,13 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		}
 		n->lock_fd = st.lock;
 		if (s->shutdown) {
-			release_lock(s, n);
+			release_lock(n, cbs);
 			make_ready(s, n); /* not started, as the others still queued */
 			break;
 		}
 		if (s->stopping || (n->abandoned && !n->waiters)) {
 			/* stopped, cancelled or withdrawn meanwhile */
-			release_lock(s, n);
+			release_lock(n, cbs);
 			n->state = N_WAITING;
 			n->abandoned = false;
 			fail_node(s, n,
@@ -1471,7 +1508,7 @@ static void job_done(struct engine_job *job)
 		if (n->njobs == 0) {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			fail_node(s, n, s->stop_error, &cbs);
 		}
@@ -1480,11 +1517,13 @@ static void job_done(struct engine_job *job)
 		if (n->njobs == 0) {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
 			n->abandoned = false;
 			if (n->waiters) {
-				make_ready(s, n); /* asked for again meanwhile: run it anew */
+				/* asked for again meanwhile: run it anew, keeping
+				 * its lock (no other run may come between) */
+				make_ready(s, n);
 			} else {
+				release_lock(n, &cbs);
 				n->state = N_WAITING;
 				fail_node(s, n,
 				          keep_error(s, GG_ECANCELLED,
@@ -1514,12 +1553,12 @@ static void job_done(struct engine_job *job)
 				              job->error ? job->error : "unknown error");
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			delay(s, n, now_ns() + backoff_ns((unsigned)nth, 100, 10000));
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			char *e =
 			    xasprintf("thunk %s (%s) could not be run after %d attempt%s: %s",
@@ -1538,7 +1577,7 @@ static void job_done(struct engine_job *job)
 		s->stats.running--;
 		remove_ptr(s->running, &s->nrunning, n);
 		if (r->outcome != EXEC_OK) {
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			fail_node(s, n,
 			          keep_error(s,
@@ -1551,7 +1590,7 @@ static void job_done(struct engine_job *job)
 		} else {
 			struct memo memo = r->outputs;
 			r->outputs = (struct memo){0};
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			if (memo_err) {
 				memo_free(&memo);
 				n->state = N_WAITING;
@@ -1585,7 +1624,7 @@ static void job_done(struct engine_job *job)
 	 * ends the status line) finds it shown. */
 	if (show_stderr)
 		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	if (show_stderr) {
 		struct cbs more = {0};
 		pthread_mutex_lock(&s->mu);
@@ -1594,7 +1633,7 @@ static void job_done(struct engine_job *job)
 			pthread_cond_broadcast(&s->idle_cv);
 		}
 		pthread_mutex_unlock(&s->mu);
-		deliver(&more);
+		deliver(s, &more);
 	}
 }
 
@@ -1727,9 +1766,9 @@ static void *timer_main(void *p)
 			}
 			next = s->next_progress < next ? s->next_progress : next;
 		}
-		if (cbs.n) {
+		if (cbs.n || cbs.nunlock) {
 			pthread_mutex_unlock(&s->mu);
-			deliver(&cbs);
+			deliver(s, &cbs);
 			pthread_mutex_lock(&s->mu);
 			continue; /* things may have changed meanwhile */
 		}
@@ -1763,7 +1802,7 @@ static void *watcher_main(void *p)
 	pthread_mutex_lock(&s->mu);
 	cancel_everything(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	return NULL;
 }
 
@@ -1860,7 +1899,7 @@ void sched_free(struct sched *s)
 	pthread_cond_broadcast(&s->loader_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	pthread_mutex_lock(&s->mu);
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);

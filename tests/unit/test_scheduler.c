@@ -559,6 +559,38 @@ static void test_withdraw_does_not_start_runs(void)
 	gg_cancel_destroy(&c);
 }
 
+/* An answer's callback that notes whether the thunk's cross-process lock
+ * is free by then (another process could run it). */
+static struct gg_name probe_name;
+static atomic_int lock_free_at_answer;
+
+static void on_answer_probe(void *arg, const struct sched_outcome *o)
+{
+	int fd = store_trylock_thunk(st, &probe_name);
+	atomic_store(&lock_free_at_answer, fd >= 0);
+	store_unlock_thunk(st, fd);
+	on_answer(arg, o);
+}
+
+/* A thunk's lock is released (outside the scheduler's lock) before its
+ * outcome is told: whoever hears it and asks again, in this process or
+ * another, is not held back by it. After a success and a failure. */
+static void test_lock_released_before_answer(void)
+{
+	struct gg_ref t[2] = {make("echo", "probe", NULL, 0), make("fail", "probe", NULL, 0)};
+	for (int i = 0; i < 2; i++) {
+		struct sched *s = new_sched(true);
+		probe_name = t[i].name;
+		atomic_store(&lock_free_at_answer, -1);
+		struct answer a = {0};
+		sched_force_async(s, &t[i], on_answer_probe, &a);
+		CHECK(wait_until(&a.calls, 1));
+		CHECK(i == 0 ? a.status == 0 && !strcmp(a.text, "probe") : a.code == GG_EPROGRAM);
+		CHECK(atomic_load(&lock_free_at_answer) == 1);
+		sched_free(s);
+	}
+}
+
 /* The asker's thread (a FUSE worker in the mount) loads nothing: the
  * answer to a value, and to a thunk found in the memo, comes from the
  * scheduler's loader thread, never from inside sched_force_async. */
@@ -641,9 +673,9 @@ static void teardown(void)
 	free(dir);
 }
 
-TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
-          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
-          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
-          test_withdraw_does_not_start_runs, test_loading_off_the_askers_thread,
-          test_estimate_counts_only_work, teardown)
+TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
+          test_value_reference, test_dynamic_graph, test_failure_reported_and_retried_later,
+          test_infrastructure_failures_retried, test_stop_at_first_failure,
+          test_long_chain_loads_without_recursion, test_withdrawn_requests,
+          test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
+          test_loading_off_the_askers_thread, test_estimate_counts_only_work, teardown)
