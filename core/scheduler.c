@@ -130,10 +130,13 @@ struct callback {
 	struct sched_outcome o;
 };
 
-/* Things to do once the lock is dropped. */
+/* Things to do once the lock is dropped: thunks' cross-process locks to
+ * release (fds), then callbacks to call. */
 struct cbs {
 	struct callback *v;
 	size_t n, cap;
+	int *unlock;
+	size_t nunlock, unlock_cap;
 };
 
 struct sched {
@@ -180,10 +183,12 @@ struct sched {
 	bool progress_on;
 	/* The loader thread loads the graphs that sched_force_async asks for
 	 * (drain), so that no asker's thread (a FUSE worker) reads the store;
-	 * loader_cv is signalled when work is queued, and at shutdown. */
+	 * loader_cv is signalled when work is queued, when a withdrawal asks
+	 * it to dispatch (dispatch_asked), and at shutdown. */
 	pthread_t loader;
 	pthread_cond_t loader_cv;
-	struct work *asked; /* queued by sched_force_async, in order: asked[asked_head ..] */
+	bool dispatch_asked; /* by sched_withdraw_cancelled: the loader dispatches */
+	struct work *asked;  /* queued by sched_force_async, in order: asked[asked_head ..] */
 	size_t nasked, asked_head, asked_cap;
 	int failing_dependents; /* in waiter_fail: failures already told */
 	pthread_t watcher;      /* waits for the cancel token, when one is given */
@@ -197,13 +202,50 @@ static void add_cb(struct cbs *c, sched_done_fn fn, void *arg, const struct sche
 	c->v[c->n++] = (struct callback){fn, arg, *o};
 }
 
-static void deliver(struct cbs *c)
+/*
+ * Releases the thunks' locks that release_lock handed over (an fcntl each,
+ * so not under mu). Before any outcome is delivered: whoever hears of a
+ * thunk's end and asks for it again, here or in another process, finds its
+ * lock free (and its memo entry, written before job_done took mu).
+ */
+static void unlock_released(struct sched *s, struct cbs *c)
 {
+	for (size_t i = 0; i < c->nunlock; i++)
+		store_unlock_thunk(s->store, c->unlock[i]);
+	free(c->unlock);
+	c->unlock = NULL;
+	c->nunlock = c->unlock_cap = 0;
+}
+
+/* What was collected under mu, once it is dropped. */
+static void deliver(struct sched *s, struct cbs *c)
+{
+	unlock_released(s, c);
 	for (size_t i = 0; i < c->n; i++)
 		c->v[i].fn(c->v[i].arg, &c->v[i].o);
 	free(c->v);
 	c->v = NULL;
 	c->n = c->cap = 0;
+}
+
+/*
+ * Takes n's cross-process lock away from it (mu held); deliver releases it
+ * once mu is dropped. Meanwhile nobody takes the thunk from this process
+ * twice: its caller leaves n DONE (never started again), FAILED (out of the
+ * map: a later request makes a new node, whose start, finding the lock
+ * still held, looks again 20 ms later as it does for another process's
+ * run), DELAYED for a retry's backoff (which the lock does not outlast), or
+ * READY at shutdown (nothing starts then). The one way back to READY while
+ * it runs, asked for again after its job was stopped (job_done), keeps the
+ * lock instead, and the next start uses it (dispatch).
+ */
+static void release_lock(struct node *n, struct cbs *cbs)
+{
+	if (n->lock_fd < 0)
+		return;
+	ALLOC_GROW(cbs->unlock, cbs->nunlock + 1, cbs->unlock_cap);
+	cbs->unlock[cbs->nunlock++] = n->lock_fd;
+	n->lock_fd = -1;
 }
 
 /* Keeps a failure (its message taken over) until sched_free; returns it. */
@@ -464,6 +506,7 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 			s->stats.queued--;
 		}
 	}
+	release_lock(n, cbs); /* a READY one asked for again kept it */
 	n->state = N_FAILED;
 	n->error = err;
 	s->stats.failed++;
@@ -782,22 +825,28 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
 		cancel_everything(s, &cbs);
 	pthread_cond_signal(&s->loader_cv); /* the loader thread loads it */
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 }
 
 /* Loads what sched_force_async queued, one request after the other in the
- * order asked, and starts what it can; at shutdown it loads what is left
- * (what is found in the memo is answered) and ends. */
+ * order asked, and starts what it can (also when sched_withdraw_cancelled
+ * asks it to: a run's start does file and network I/O, which the asker's
+ * thread must not); at shutdown it loads what is left (what is found in the
+ * memo is answered) and ends. */
 static void *loader_main(void *p)
 {
 	struct sched *s = p;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->asked_head == s->nasked && !s->shutdown)
+		while (s->asked_head == s->nasked && !s->dispatch_asked && !s->shutdown)
 			pthread_cond_wait(&s->loader_cv, &s->mu);
-		if (s->asked_head == s->nasked)
+		if (s->asked_head == s->nasked && s->shutdown)
 			break;
 		struct cbs cbs = {0};
+		if (s->dispatch_asked) {
+			s->dispatch_asked = false;
+			dispatch(s, &cbs);
+		}
 		while (s->asked_head < s->nasked) {
 			struct work wk = s->asked[s->asked_head++];
 			push_work(s, &wk.name, wk.w);
@@ -806,7 +855,7 @@ static void *loader_main(void *p)
 		}
 		s->nasked = s->asked_head = 0;
 		pthread_mutex_unlock(&s->mu);
-		deliver(&cbs);
+		deliver(s, &cbs);
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -948,9 +997,14 @@ void sched_withdraw_cancelled(struct sched *s)
 		s->abandon_pending = true;
 	else if (err && !s->cancelled)
 		abandon_unwanted(s, &cbs);
-	dispatch(s, &cbs);
+	/* What can start now (slots freed, the idle check) is started by the
+	 * loader thread: a run's start takes a lock file, reads the memo and
+	 * may ask the shared cache over the network, and the caller is a FUSE
+	 * worker answering an interrupt. */
+	s->dispatch_asked = true;
+	pthread_cond_signal(&s->loader_cv);
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 }
 
 /* ---- execution ---- */
@@ -1090,12 +1144,6 @@ static bool engine_refuses(struct engine *e, const struct thunk *t)
 	bool can = e->ops->can_execute(e, t, &why);
 	free(why);
 	return !can;
-}
-
-static void release_lock(struct sched *s, struct node *n)
-{
-	store_unlock_thunk(s->store, n->lock_fd);
-	n->lock_fd = -1;
 }
 
 /* Wakes the timer if it sleeps past `at` (mu held). */
@@ -1272,12 +1320,12 @@ struct start {
  * under that lock: it may have been run while we waited. Both names are
  * memoised; the reduced one catches more (early cut-off). The shared cache
  * was asked for the original name as the graph loaded; the reduced one is
- * asked here.
+ * asked here. `held`: the lock n kept from its last run (or -1).
  */
-static void start_io(struct sched *s, const struct node *n, struct start *st)
+static void start_io(struct sched *s, const struct node *n, int held, struct start *st)
 {
 	const struct gg_name *rname = &n->run->rname;
-	*st = (struct start){.lock = store_trylock_thunk(s->store, rname)};
+	*st = (struct start){.lock = held >= 0 ? held : store_trylock_thunk(s->store, rname)};
 	if (st->lock == -1) {
 		st->code = gg_last_code();
 		st->error = xstrdup(gg_last_error());
@@ -1298,10 +1346,12 @@ static void start_io(struct sched *s, const struct node *n, struct start *st)
 }
 
 /* start_io with mu dropped (held on entry and return). */
-static void start_unlocked(struct sched *s, const struct node *n, struct start *st)
+static void start_unlocked(struct sched *s, struct node *n, struct start *st)
 {
+	int held = n->lock_fd;
+	n->lock_fd = -1;
 	pthread_mutex_unlock(&s->mu);
-	start_io(s, n, st);
+	start_io(s, n, held, st);
 	pthread_mutex_lock(&s->mu);
 }
 
@@ -1378,13 +1428,13 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		}
 		n->lock_fd = st.lock;
 		if (s->shutdown) {
-			release_lock(s, n);
+			release_lock(n, cbs);
 			make_ready(s, n); /* not started, as the others still queued */
 			break;
 		}
 		if (s->stopping || (n->abandoned && !n->waiters)) {
 			/* stopped, cancelled or withdrawn meanwhile */
-			release_lock(s, n);
+			release_lock(n, cbs);
 			n->state = N_WAITING;
 			n->abandoned = false;
 			fail_node(s, n,
@@ -1470,7 +1520,7 @@ static void job_done(struct engine_job *job)
 		if (n->njobs == 0) {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			fail_node(s, n, s->stop_error, &cbs);
 		}
@@ -1479,11 +1529,13 @@ static void job_done(struct engine_job *job)
 		if (n->njobs == 0) {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
 			n->abandoned = false;
 			if (n->waiters) {
-				make_ready(s, n); /* asked for again meanwhile: run it anew */
+				/* asked for again meanwhile: run it anew, keeping
+				 * its lock (no other run may come between) */
+				make_ready(s, n);
 			} else {
+				release_lock(n, &cbs);
 				n->state = N_WAITING;
 				fail_node(s, n,
 				          keep_error(s, GG_ECANCELLED,
@@ -1513,12 +1565,12 @@ static void job_done(struct engine_job *job)
 				              job->error ? job->error : "unknown error");
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			delay(s, n, now_ns() + backoff_ns((unsigned)nth, 100, 10000));
 		} else {
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			char *e =
 			    xasprintf("thunk %s (%s) could not be run after %d attempt%s: %s",
@@ -1537,7 +1589,7 @@ static void job_done(struct engine_job *job)
 		s->stats.running--;
 		remove_ptr(s->running, &s->nrunning, n);
 		if (r->outcome != EXEC_OK) {
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			n->state = N_WAITING;
 			fail_node(s, n,
 			          keep_error(s,
@@ -1550,7 +1602,7 @@ static void job_done(struct engine_job *job)
 		} else {
 			struct memo memo = r->outputs;
 			r->outputs = (struct memo){0};
-			release_lock(s, n);
+			release_lock(n, &cbs);
 			if (memo_err) {
 				memo_free(&memo);
 				n->state = N_WAITING;
@@ -1584,7 +1636,7 @@ static void job_done(struct engine_job *job)
 	 * ends the status line) finds it shown. */
 	if (show_stderr)
 		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	if (show_stderr) {
 		struct cbs more = {0};
 		pthread_mutex_lock(&s->mu);
@@ -1593,7 +1645,7 @@ static void job_done(struct engine_job *job)
 			pthread_cond_broadcast(&s->idle_cv);
 		}
 		pthread_mutex_unlock(&s->mu);
-		deliver(&more);
+		deliver(s, &more);
 	}
 }
 
@@ -1726,9 +1778,9 @@ static void *timer_main(void *p)
 			}
 			next = s->next_progress < next ? s->next_progress : next;
 		}
-		if (cbs.n) {
+		if (cbs.n || cbs.nunlock) {
 			pthread_mutex_unlock(&s->mu);
-			deliver(&cbs);
+			deliver(s, &cbs);
 			pthread_mutex_lock(&s->mu);
 			continue; /* things may have changed meanwhile */
 		}
@@ -1762,7 +1814,7 @@ static void *watcher_main(void *p)
 	pthread_mutex_lock(&s->mu);
 	cancel_everything(s, &cbs);
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	return NULL;
 }
 
@@ -1860,7 +1912,7 @@ void sched_free(struct sched *s)
 	pthread_cond_broadcast(&s->loader_cv);
 	/* Jobs already handed to engines finish; nothing new starts. */
 	pthread_mutex_unlock(&s->mu);
-	deliver(&cbs);
+	deliver(s, &cbs);
 	pthread_mutex_lock(&s->mu);
 	while (s->jobs_in_flight)
 		pthread_cond_wait(&s->idle_cv, &s->mu);

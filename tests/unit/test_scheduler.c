@@ -489,6 +489,108 @@ static void test_slow_lookup_blocks_no_other_thunk(void)
 	sched_free(s);
 }
 
+/* The shared cache of test_withdraw_does_not_start_runs: a miss for the
+ * names loaded; a run's start (a reduced name) is held until `gate` opens
+ * (at most 10 s), except on the thread that withdraws, where it is noted
+ * (the withdrawal started a run) and answered at once, so that the test
+ * fails rather than hangs. */
+static struct gg_name gated_loaded[4];
+static pthread_t withdrawer;
+static atomic_int held, gate, started_by_withdrawer;
+
+static int gated_lookup(void *arg, const struct gg_name *thunk, struct memo *out)
+{
+	(void)arg, (void)out;
+	for (int i = 0; i < 4; i++)
+		if (gg_name_eq(thunk, &gated_loaded[i]))
+			return 0;
+	if (pthread_equal(pthread_self(), withdrawer)) {
+		atomic_fetch_add(&started_by_withdrawer, 1);
+		return 0;
+	}
+	atomic_fetch_add(&held, 1);
+	for (int i = 0; i < 10000 && !atomic_load(&gate); i++)
+		usleep(1000);
+	return 0;
+}
+
+/*
+ * sched_withdraw_cancelled is the mount's FUSE_INTERRUPT handler, on a FUSE
+ * worker: it answers the withdrawn request and returns, and starts no run
+ * itself (a run's start takes a lock file, reads the memo and may ask the
+ * shared cache over the network). Here one run's start is held in the
+ * shared cache's lookup while two more thunks are ready with free slots:
+ * the withdrawal returns, and the next start happens on another thread.
+ */
+static void test_withdraw_does_not_start_runs(void)
+{
+	atomic_store(&held, 0), atomic_store(&gate, 0), atomic_store(&started_by_withdrawer, 0);
+	struct gg_ref t0 = make("echo", "zero", NULL, 0);
+	struct gg_ref p[3] = {make("cat", "p1", &t0, 1), make("cat", "p2", &t0, 1),
+	                      make("cat", "p3", &t0, 1)};
+	gated_loaded[0] = t0.name;
+	for (int i = 0; i < 3; i++)
+		gated_loaded[i + 1] = p[i].name;
+	withdrawer = pthread_self();
+	struct sched_opts o = {.engines = &four, .nengines = 1, .remote_lookup = gated_lookup};
+	struct sched *s;
+	if (sched_new(st, &o, &s) < 0)
+		abort();
+	struct gg_cancel c;
+	CHECK(gg_cancel_init(&c) == 0);
+	struct answer a[3] = {{0}};
+	sched_force_async(s, &p[0], on_answer, &a[0]);
+	sched_force_async(s, &p[1], on_answer, &a[1]);
+	sched_force_async_cancel(s, &p[2], on_answer, &a[2], &c);
+	/* t0 runs; then one of p1..p3 starts and is held, the others ready */
+	CHECK(wait_until(&held, 1));
+	gg_cancel_fire(&c);
+	sched_withdraw_cancelled(s);
+	/* returned while a run's start is held; the withdrawn one answered */
+	CHECK(atomic_load(&a[2].calls) == 1 && a[2].code == GG_ECANCELLED);
+	CHECK(atomic_load(&started_by_withdrawer) == 0);
+	/* another thread (the loader) starts the next ready thunk */
+	CHECK(wait_until(&held, 2));
+	atomic_store(&gate, 1);
+	CHECK(wait_until(&a[0].calls, 1) && a[0].status == 0 && !strcmp(a[0].text, "zero"));
+	CHECK(wait_until(&a[1].calls, 1) && a[1].status == 0 && !strcmp(a[1].text, "zero"));
+	CHECK(atomic_load(&started_by_withdrawer) == 0);
+	sched_free(s);
+	gg_cancel_destroy(&c);
+}
+
+/* An answer's callback that notes whether the thunk's cross-process lock
+ * is free by then (another process could run it). */
+static struct gg_name probe_name;
+static atomic_int lock_free_at_answer;
+
+static void on_answer_probe(void *arg, const struct sched_outcome *o)
+{
+	int fd = store_trylock_thunk(st, &probe_name);
+	atomic_store(&lock_free_at_answer, fd >= 0);
+	store_unlock_thunk(st, fd);
+	on_answer(arg, o);
+}
+
+/* A thunk's lock is released (outside the scheduler's lock) before its
+ * outcome is told: whoever hears it and asks again, in this process or
+ * another, is not held back by it. After a success and a failure. */
+static void test_lock_released_before_answer(void)
+{
+	struct gg_ref t[2] = {make("echo", "probe", NULL, 0), make("fail", "probe", NULL, 0)};
+	for (int i = 0; i < 2; i++) {
+		struct sched *s = new_sched(true);
+		probe_name = t[i].name;
+		atomic_store(&lock_free_at_answer, -1);
+		struct answer a = {0};
+		sched_force_async(s, &t[i], on_answer_probe, &a);
+		CHECK(wait_until(&a.calls, 1));
+		CHECK(i == 0 ? a.status == 0 && !strcmp(a.text, "probe") : a.code == GG_EPROGRAM);
+		CHECK(atomic_load(&lock_free_at_answer) == 1);
+		sched_free(s);
+	}
+}
+
 /* The asker's thread (a FUSE worker in the mount) loads nothing: the
  * answer to a value, and to a thunk found in the memo, comes from the
  * scheduler's loader thread, never from inside sched_force_async. */
@@ -571,8 +673,9 @@ static void teardown(void)
 	free(dir);
 }
 
-TEST_MAIN(setup, test_diamond_runs_each_once, test_value_reference, test_dynamic_graph,
-          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
-          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
+TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
+          test_value_reference, test_dynamic_graph, test_failure_reported_and_retried_later,
+          test_infrastructure_failures_retried, test_stop_at_first_failure,
+          test_long_chain_loads_without_recursion, test_withdrawn_requests,
+          test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
           test_loading_off_the_askers_thread, test_estimate_counts_only_work, teardown)
