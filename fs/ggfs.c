@@ -173,6 +173,12 @@ static int check_paths(struct ggfs *fs)
 		        src);
 		return -1;
 	}
+	size_t m = strlen(mnt);
+	if (!strncmp(src, mnt, m) && (src[m] == '/' || m == 1)) {
+		/* The mount would cover SOURCE: every look into it would wait on the mount. */
+		fprintf(stderr, "ggfs: SOURCE %s must not be inside MOUNTPOINT %s\n", src, mnt);
+		return -1;
+	}
 	return 0;
 }
 

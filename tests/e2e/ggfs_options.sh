@@ -41,6 +41,11 @@ ggfs -f -o store="$T/ab.txt" top/sub mnt 2>badstore.err
 check "store=FILE: fails, naming it" grep -q "not a store" badstore.err
 ggfs -f -o store="$T/other" top top/sub 2>inside.err
 check "MOUNTPOINT inside SOURCE is refused" grep -q "must not be SOURCE" inside.err
+timeout -k 5 20 ggfs -f -o store="$T/other" top/sub top 2>around.err
+check "SOURCE inside MOUNTPOINT is refused (it would hang on its own mount)" \
+	grep -q "SOURCE $T/top/sub must not be inside MOUNTPOINT $T/top" around.err
+check "... nothing mounted on it" sh -c "! grep -qs ' $T/top ' /proc/mounts" ||
+	fusermount3 -u -z top
 : >afile
 ggfs -f -o store="$T/other" top afile 2>onfile.err
 check "a MOUNTPOINT that is a file is refused, naming it" grep -q "MOUNTPOINT $T/afile is not a directory" onfile.err
