@@ -2008,22 +2008,51 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * The state of a done thunk's named output: a thunk without it is no answer
+ * for it ("T#wrong" fails when forced, so it is not forced); a dynamic
+ * output (a thunk) is as far as that thunk is. Sets *next for the latter.
+ */
+static enum sched_state output_state(const struct memo *m, const char *output, struct gg_name *next,
+                                     bool *follow)
+{
+	const struct memo_output *mo = memo_find(m, output);
+	if (!mo)
+		return SCHED_UNFORCED;
+	if (gg_name_kind(&mo->value) == GG_THUNK) {
+		*next = mo->value;
+		*follow = true;
+	}
+	return SCHED_FORCED;
+}
+
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 {
 	if (gg_name_kind(&ref->name) == GG_VALUE)
 		return store_known(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
+	struct gg_name next;
+	bool follow = false;
 	pthread_mutex_lock(&s->mu);
 	struct node *n = nameidx_get(&s->nodes, &ref->name);
-	enum sched_state st = !n                   ? SCHED_UNFORCED
-	                      : n->state == N_DONE ? SCHED_FORCED
-	                                           : SCHED_RUNNING;
+	enum sched_state st = !n                     ? SCHED_UNFORCED
+	                      : n->state == N_DONE   ? SCHED_FORCED
+	                      : n->state == N_FAILED ? SCHED_FAILED
+	                                             : SCHED_RUNNING;
+	if (st == SCHED_FORCED && ref->output)
+		st = output_state(&n->memo, ref->output, &next, &follow);
 	pthread_mutex_unlock(&s->mu);
 	if (!n) {
 		struct memo m;
 		if (memo_get(s->store, &ref->name, &m) == 1) {
-			st = SCHED_FORCED;
+			st = ref->output ? output_state(&m, ref->output, &next, &follow)
+			                 : SCHED_FORCED;
 			memo_free(&m);
 		}
+	}
+	if (follow) {
+		/* one step only: the next thunk's primary output, never a loop */
+		struct gg_ref primary = {next, NULL};
+		st = sched_state_of(s, &primary);
 	}
 	return st;
 }

@@ -60,6 +60,16 @@ check "after fixing the input: cat succeeds" [ "$(cat mnt/out.txt 2>&1)" = ok ]
 check "after fixing the input: state forced" [ "$(getfattr --only-values -n user.gg.state mnt/out.txt)" = forced ]
 check "after fixing the input: no user.gg.error" sh -c "! getfattr -n user.gg.error mnt/out.txt 2>/dev/null"
 
+# A placeholder naming an output its (forced, successful) thunk does not
+# have: the read fails, and the state says failed, not forced.
+printf '#!/usr/bin/env gg-run\nggfs-placeholder 1 %s#wrong.txt\n' "$fixed" >src/wrong
+cat mnt/wrong >/dev/null 2>wrong.err
+check "an output the thunk lacks: cat fails with EIO" grep -q "Input/output error" wrong.err
+check "... user.gg.state is failed, though its thunk is forced" \
+	[ "$(getfattr --only-values -n user.gg.state mnt/wrong)" = failed ]
+check "... user.gg.error names the missing output" \
+	sh -c "getfattr --only-values -n user.gg.error mnt/wrong | grep -q \"has no output 'wrong.txt'\""
+
 # A thunk output that fails in by-hash gives EIO too.
 cat "mnt/.gg/by-hash/$thunk#out.txt" >/dev/null 2>bh.err
 check "by-hash: a failing THUNK#OUTPUT fails" [ $? -ne 0 ]
@@ -72,6 +82,8 @@ echo broken >src/in.txt
 make_thunk >/dev/null
 ggfs src mnt2 -o timeout=0
 at_exit "fusermount3 -u -z '$T/mnt2'"
+check "a fresh mount (the thunk only in the memo): an output it lacks is not shown forced" \
+	[ "$(getfattr --only-values -n user.gg.state mnt2/wrong)" = unforced ]
 cat mnt2/out.txt >/dev/null 2>&1
 fusermount3 -u mnt2
 for _ in $(seq 50); do grep -q "cannot force" src/.gg/ggfs.log 2>/dev/null && break; sleep 0.1; done
