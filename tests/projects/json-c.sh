@@ -4,6 +4,8 @@
 # Ninja with GG_CMAKE_GENERATOR=Ninja, tests/projects/json-c-ninja.sh):
 # inferred and forced through a ggfs mount, its own ctest suite run through
 # the mount, every object, library and program equal to a plain build's,
+# the shared library's symbolic links (libjson-c.so -> libjson-c.so.5 ->
+# libjson-c.so.5.2.0, made for real by cmake -E) there and reading as it,
 # and one edit rebuilt equal to a clean plain build. See tests/projects-lib.sh.
 . "$(dirname "$0")/../projects-lib.sh"
 gen=${GG_CMAKE_GENERATOR:-Unix Makefiles}
@@ -16,6 +18,7 @@ conf="CFLAGS=\"\$(dpkg-buildflags --get CFLAGS)\" LDFLAGS=\"\$(dpkg-buildflags -
 echo "# generator: $gen"
 proj_plain "$conf" 'cmake --build build -j2'
 proj_infer "$conf" 'cmake --build build -j2'
+proj_links_lazy
 proj_mount
 t0=$(now_ms)
 # Debian's rules run the suite without valgrind too.
@@ -26,6 +29,7 @@ check "json-c: ctest through the mount ($(($(now_ms) - t0)) ms, forcing included
 [ $rc -eq 0 ] || tail -30 "$T/test.out"
 proj_still_lazy
 proj_compare
+proj_links_mount
 proj_umount_count
 # The edit is rebuilt once, with the Makefile generator (the Ninja run checks the rest).
 [ "$gen" = Ninja ] || proj_rebuild 'build/libjson-c.a build/libjson-c.so.5.2.0 build/apps/json_parse build/tests/test1' \
