@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* dir is listed in $GG_SAFE_DIRECTORY. */
@@ -47,6 +49,22 @@ int store_shared_ok(const struct stat *st)
 	return (st->st_mode & 07777) == 02770 && in_group(st->st_gid);
 }
 
+/*
+ * A ggfs mount's ".gg" is its read-only view of the store (by-hash); its
+ * user.gg.store attribute names the store itself, which a command run inside
+ * the mount uses instead, under the same ownership checks. NULL for an
+ * ordinary store (one getxattr: ENODATA).
+ */
+static char *mounted_store(const char *ggdir)
+{
+	char buf[PATH_MAX];
+	ssize_t n = getxattr(ggdir, "user.gg.store", buf, sizeof buf - 1);
+	if (n <= 1 || buf[0] != '/' || memchr(buf, 0, (size_t)n))
+		return NULL;
+	buf[n] = 0;
+	return xstrdup(buf);
+}
+
 char *store_discover(const char *start)
 {
 	char *dir = realpath(start, NULL);
@@ -71,6 +89,11 @@ char *store_discover(const char *start)
 			break;
 		}
 		char *p = xasprintf("%s/.gg", strcmp(dir, "/") ? dir : "");
+		char *behind = lstat(p, &st) == 0 && S_ISDIR(st.st_mode) ? mounted_store(p) : NULL;
+		if (behind) {
+			free(p);
+			p = behind;
+		}
 		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (st.st_uid == me || store_shared_ok(&st) || listed_safe(dir)) {
 				free(dir);

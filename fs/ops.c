@@ -922,6 +922,11 @@ static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
+	if (n->kind == NODE_GGDIR && !strcmp(name, "user.gg.store")) {
+		/* the store behind the view: gg run inside the mount uses it (discover.c) */
+		reply_xattr(req, fs->store->root, strlen(fs->store->root), size);
+		return;
+	}
 	if (is_gg_xattr(name) && has_gg_xattrs(fs, n)) {
 		char *v = NULL;
 		size_t len = 0;

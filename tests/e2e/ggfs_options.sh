@@ -18,6 +18,13 @@ at_exit "ggfs_reap $GGFS_PID"
 ggfs_wait_mounted mnt $GGFS_PID
 check "the store is the nearest .gg above SOURCE" cmp mnt/out.txt ab.txt
 check "the log names the store" grep -q "store $T/top/.gg" walk.log
+# gg run inside the mount: the mount's .gg is its view of the store, and its
+# user.gg.store names the store itself, which gg then uses
+check "the mount's .gg names its store" \
+	[ "$(getfattr --only-values -n user.gg.store mnt/.gg)" = "$T/top/.gg" ]
+(cd mnt && gg thunk -i in.txt -o o2 --placeholder o2 -- sort -o o2 in.txt) >inside.out 2>inside.err
+check "gg thunk inside the mount works (not the read-only view)" [ -s inside.out ] || cat inside.err
+check "... its thunk is in the mount's store: the mount forces it" cmp mnt/o2 ab.txt
 check "unmount" ggfs_umount mnt
 
 # -o store=DIR (a directory holding .gg) from somewhere else entirely.
