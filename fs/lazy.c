@@ -115,7 +115,7 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	 * lock: the clock, then the stamp, then the bytes (stamp.h). */
 	int64_t begun = stamp_clock();
 	struct gg_ref ref = {0};
-	char proc[64];
+	char proc[64], *why = NULL;
 	int r = 0, fd = -1, pfd = node_fd(fs, n);
 	if (pfd >= 0) {
 		fd_proc_path(pfd, proc);
@@ -129,15 +129,15 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		stamp_of(&fst, &now);
 		r = placeholder_read_fd(fd, &ref);
 		if (r < 0)
-			GGFS_DEBUG(fs, "inode %llu looks like a placeholder but is not: %s",
-			           (unsigned long long)n->ino, gg_last_error());
+			why = xasprintf("begins like a placeholder but is not one (%s)",
+			                gg_last_error());
 		/* Strict: a file is a placeholder only if it names something this
 		 * store has; anything else (a test corpus of placeholders, a file
-		 * that merely starts like one) is served as its bytes. */
+		 * that merely starts like one) is served as its bytes, said once
+		 * per version of the file (a wrong -o store= shows here). */
 		if (r == 1 && store_known(fs->store, &ref.name) != 1) {
-			GGFS_DEBUG(fs,
-			           "inode %llu names %s, which the store lacks: served as it is",
-			           (unsigned long long)n->ino, ref.name.s);
+			why = xasprintf("a placeholder of %s, which the store %s lacks", ref.name.s,
+			                fs->store->root);
 			gg_ref_free(&ref);
 			memset(&ref, 0, sizeof ref);
 			r = 0;
@@ -147,6 +147,8 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		close(fd);
 
 	pthread_mutex_lock(&fs->mu);
+	/* said already for this version of the file (it is checked again while unsettled) */
+	bool told = n->ph_checked && !n->lz.is_ref && stamp_eq(&n->ph_stamp, &now);
 	n->ph_checked = true;
 	n->ph_stamp = now;
 	n->ph_checked_at = begun;
@@ -164,6 +166,12 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	bool is_ref = n->lz.is_ref;
 	pthread_mutex_unlock(&fs->mu);
 	gg_ref_free(&ref);
+	if (why && !told) {
+		char *where = node_display_path(fs, n);
+		ggfs_log(FUSE_LOG_WARNING, "%s: %s: served as its bytes", where, why);
+		free(where);
+	}
+	free(why);
 	return is_ref;
 }
 

@@ -22,6 +22,12 @@ done
 check "every corpus file reads raw through the mount ($same same; differ: ${differ[*]:-none})" [ ${#differ[@]} -eq 0 ]
 check "... and git-style tools see the same sizes" sh -c "cd src/corpus && ls -l | awk '{print \$5, \$9}' >../../a; cd ../../mnt/corpus && ls -l | awk '{print \$5, \$9}' >../../b; cmp -s ../../a ../../b"
 check "a placeholder of this store is forced" [ "$(cat mnt/real)" = forced ]
+check "the log says which files begin like placeholders and are served as their bytes" \
+	grep -q "mnt/corpus/.*: a placeholder of T.*, which the store $T/src/.gg lacks: served as its bytes" ggfs.log
+check "... and which are malformed" \
+	grep -q "mnt/corpus/.*: begins like a placeholder but is not one (malformed placeholder: .*): served as its bytes" ggfs.log
+check "... each file once" sh -c "! grep 'served as its bytes' ggfs.log | sed 's/^ggfs: //; s/: .*//' | sort | uniq -d | grep -q ."
+check "... never a real placeholder" sh -c "! grep -q 'mnt/real:' ggfs.log"
 getfattr --only-values -n user.gg.placeholder mnt/real >raw 2>/dev/null
 check "user.gg.placeholder gives its raw bytes" cmp -s raw src/real
 finish
