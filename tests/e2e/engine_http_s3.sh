@@ -82,6 +82,7 @@ kill -CONT "$rgw_pid"
 echo "# hung radosgw: the force ended in $((SECONDS - t1)) s (rc $rc): $(echo "$out" | tail -2)"
 check "a hung store: the force ends by itself (rc $rc, not the guard's 124)" [ $rc -ne 124 -a $rc -ne 0 ]
 check "... with a clear error: the store did not answer" has_text "$out" 'no byte for .* s: the store is not answering'
+check "... each request given up at once, not retried against a hung store" lacks_text "$out" 'the store is not answering, after'
 out=$(timeout 150 gg force --no-progress -e "http=${WURL[w3]}" --stdout "$t#o" 2>&1)
 if [ "$out" = "a hung store" ]; then
 	ok "radosgw continued: the same force works"
