@@ -19,8 +19,8 @@ int force_target_parse(struct store *s, const char *arg, struct force_target *t)
 	if (access(arg, F_OK) == 0) {
 		t->is_file = true;
 		int r = placeholder_read(arg, &t->ref);
-		if (r < 0)
-			return gg_fail(GG_EINVALID, "%s: %s", arg, gg_last_error());
+		if (r < 0) /* the message names the file */
+			return gg_fail(GG_EINVALID, "%s", gg_last_error());
 		t->plain = r == 0;
 		return 0;
 	}

@@ -58,6 +58,8 @@ static void test_parse(void)
 	CHECK(write_file_atomic(bad, badtext, strlen(badtext), 0755) == 0);
 	CHECK_ERR(force_target_parse(s, bad, &t), bad);
 	CHECK(gg_last_code() == GG_EINVALID);
+	/* ... once ("gg: FILE: malformed placeholder: ...") */
+	CHECK(!strstr(strstr(gg_last_error(), bad) + strlen(bad), bad));
 
 	/* a bare thunk name is its first output; without a store it is left bare */
 	CHECK(force_target_parse(s, th.s, &t) == 0 && t.ref.output &&
