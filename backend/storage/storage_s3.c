@@ -29,6 +29,7 @@
 #include "backend/aws_credentials.h"
 #include "backend/http_batch.h"
 #include "backend/storage/incoming.h"
+#include "backend/storage/s3_list.h"
 #include "backend/storage/s3_multipart.h"
 #include "backend/storage/storage_backends.h"
 
@@ -38,16 +39,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 /* How much of a CreateMultipartUpload or CompleteMultipartUpload answer is
  * kept: both are a few hundred bytes; more is not an answer to parse. */
 #define REPLY_MAX 65536
+/* The largest ListObjectsV2 page read (1000 keys take about 300 KB). */
+#define LIST_REPLY_MAX (8u << 20)
 
 struct s3 {
 	struct storage base; /* base.uri: s3://BUCKET[/PREFIX], never credentials */
 	char *url_base;      /* ".../BUCKET/PREFIX/" or "...//BUCKET.host/PREFIX/", NAME follows */
+	char *bucket_url;    /* ".../BUCKET/" or "...//BUCKET.host/": ListObjectsV2 */
+	char *prefix;        /* "PREFIX/" or "": the keys' start */
 	char *endpoint;      /* for messages: scheme://host[:port], no user info */
 	char *sigv4;         /* "aws:amz:REGION:s3" */
 	char *region;
@@ -72,6 +78,9 @@ enum s3_op {
 	/* a shared cache entry, PREFIX/memo/THUNK */
 	S3_ENTRY_GET,
 	S3_ENTRY_PUT,
+	S3_ENTRY_DELETE,
+	/* one page of ListObjectsV2 (remote GC); name unused */
+	S3_LIST,
 };
 
 /*
@@ -132,7 +141,8 @@ struct s3_job {
 	const char *entry;
 	size_t entry_len;
 	char entry_sha[GG_DIGEST_HEX + 1];
-	bool too_big; /* S3_ENTRY_GET: the entry is larger than STORAGE_ENTRY_MAX */
+	bool too_big;      /* S3_ENTRY_GET: the entry is larger than STORAGE_ENTRY_MAX */
+	const char *token; /* S3_LIST: the continuation token, or NULL (not owned) */
 };
 
 static struct s3 *s3_of(struct storage *st)
@@ -227,6 +237,8 @@ static void s3_free(struct s3 *s)
 	http_batch_free(s->hb);
 	aws_credentials_free(&s->cred);
 	free(s->url_base);
+	free(s->bucket_url);
+	free(s->prefix);
 	free(s->endpoint);
 	free(s->sigv4);
 	free(s->region);
@@ -288,11 +300,11 @@ static int s3_open(const char *uri, struct storage **out)
 	if (r == 0) {
 		s->endpoint = xasprintf("%s://%s", scheme, host);
 		if (path_style)
-			s->url_base = xasprintf("%s://%s%s/%s/%s", scheme, host, path, bucket,
-			                        enc.data ? enc.data : "");
+			s->bucket_url = xasprintf("%s://%s%s/%s/", scheme, host, path, bucket);
 		else
-			s->url_base = xasprintf("%s://%s.%s%s/%s", scheme, bucket, host, path,
-			                        enc.data ? enc.data : "");
+			s->bucket_url = xasprintf("%s://%s.%s%s/", scheme, bucket, host, path);
+		s->url_base = xasprintf("%s%s", s->bucket_url, enc.data ? enc.data : "");
+		s->prefix = *prefix ? xasprintf("%s/", prefix) : xstrdup("");
 		s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 		r = s3_part_size_from_env(&s->part_size);
 	}
@@ -343,6 +355,8 @@ static void job_what(const struct s3_job *j, char *out, size_t size)
 	case S3_MP_ABORT: snprintf(out, size, "abort the multipart upload of %s", n); return;
 	case S3_ENTRY_GET: snprintf(out, size, "read the cache entry of %s", n); return;
 	case S3_ENTRY_PUT: snprintf(out, size, "write the cache entry of %s", n); return;
+	case S3_ENTRY_DELETE: snprintf(out, size, "delete the cache entry of %s", n); return;
+	case S3_LIST: snprintf(out, size, "list the objects"); return;
 	}
 	snprintf(out, size, "?");
 }
@@ -472,6 +486,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 			while (l > 0 && (*d == ' ' || *d == '\t' || *d == '\r' || *d == '\n'))
 				d++, l--;
 		keep_body(j, d, l);
+		if (j->op == S3_LIST && status == 200) {
+			if (j->reply.len + l > LIST_REPLY_MAX) {
+				j->too_big = true;
+				return 0; /* aborts the transfer */
+			}
+			buf_add(&j->reply, d, l);
+		}
 		if ((j->op == S3_MP_CREATE || j->op == S3_MP_COMPLETE) && j->reply.len < REPLY_MAX)
 			buf_add(&j->reply, d,
 			        l < REPLY_MAX - j->reply.len ? l : REPLY_MAX - j->reply.len);
@@ -669,6 +690,8 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 		break;
 	case S3_MP_ABORT: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
 	case S3_ENTRY_GET: break;
+	case S3_ENTRY_DELETE: curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
+	case S3_LIST: break;
 	case S3_ENTRY_PUT:
 		add_header(j, "Content-Type", "text/plain");
 		sha = j->entry_sha;
@@ -683,9 +706,21 @@ static int s3_prepare(struct http_job *hj, CURL *e)
 	/* the query is sent as libcurl signs it: parameters sorted by name,
 	 * values encoded, and "uploads=" with its '=' (infra.md §E) */
 	struct buf url = BUF_INIT;
-	bool entry = j->op == S3_ENTRY_GET || j->op == S3_ENTRY_PUT;
-	buf_printf(&url, "%s%s%s", s->url_base, entry ? "memo/" : "", j->name.s);
-	if (j->op == S3_MP_CREATE) {
+	bool entry = j->op == S3_ENTRY_GET || j->op == S3_ENTRY_PUT || j->op == S3_ENTRY_DELETE;
+	if (j->op == S3_LIST)
+		buf_adds(&url, s->bucket_url);
+	else
+		buf_printf(&url, "%s%s%s", s->url_base, entry ? "memo/" : "", j->name.s);
+	if (j->op == S3_LIST) {
+		buf_adds(&url, "?");
+		if (j->token) {
+			buf_adds(&url, "continuation-token=");
+			s3_query_encode(&url, j->token);
+			buf_adds(&url, "&");
+		}
+		buf_adds(&url, "list-type=2&prefix=");
+		s3_query_encode(&url, s->prefix);
+	} else if (j->op == S3_MP_CREATE) {
 		buf_adds(&url, "?uploads=");
 	} else if (j->op == S3_MP_PART) {
 		buf_printf(&url, "?partNumber=%u&uploadId=", j->part + 1);
@@ -892,7 +927,18 @@ static enum http_verdict s3_finish(struct http_job *hj, CURL *e, CURLcode rc, lo
 			return HTTP_FAILED;
 		}
 		return judge_failure(j, rc, status);
+	case S3_LIST:
+		if (rc == CURLE_OK && status == 200)
+			return HTTP_DONE;
+		if (j->too_big) {
+			snprintf(j->http.error, sizeof j->http.error,
+			         "%s: a ListObjectsV2 page larger than %u bytes", j->s3->base.uri,
+			         LIST_REPLY_MAX);
+			return HTTP_FAILED;
+		}
+		return judge_failure(j, rc, status);
 	case S3_DELETE:
+	case S3_ENTRY_DELETE:
 	case S3_MP_ABORT:
 		/* 404: already gone (for an upload: aborted, or completed) */
 		if (rc == CURLE_OK && (status == 200 || status == 204 || status == 404))
@@ -931,7 +977,7 @@ static void s3_release(struct http_job *hj)
 {
 	struct s3_job *j = (struct s3_job *)hj;
 	incoming_discard(&j->in);
-	if (j->op != S3_ENTRY_GET) /* the entry is the caller's to take */
+	if (j->op != S3_ENTRY_GET && j->op != S3_LIST) /* the caller's to take */
 		buf_free(&j->reply);
 	/* the rest of the upload's parts are not sent (see s3_prepare) */
 	if (j->up && j->http.state == HTTP_JOB_FAILED)
@@ -1410,6 +1456,83 @@ static int s3_migrate(struct storage *st, struct store *local, const struct gg_n
 	return r;
 }
 
+/* ---- listing and deleting (remote GC) ---- */
+
+struct list_ctx {
+	struct s3 *s;
+	int (*fn)(void *arg, const struct storage_item *it);
+	void *arg;
+	time_t now;
+};
+
+/* A key of the page: PREFIX/NAME (an object of the size its name says) or
+ * PREFIX/memo/THUNK (an entry); other keys are skipped. */
+static int list_key(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct list_ctx *c = arg;
+	size_t pl = strlen(c->s->prefix);
+	if (strncmp(key, c->s->prefix, pl))
+		return 0;
+	key += pl;
+	struct storage_item it = {.size = size};
+	if (!strncmp(key, "memo/", 5)) {
+		it.entry = true;
+		key += 5;
+	}
+	if (gg_name_parse(key, strlen(key), &it.name) < 0 || (it.entry && it.name.s[0] != 'T') ||
+	    (!it.entry && size != gg_name_size(&it.name)))
+		return 0;
+	it.age = (int64_t)c->now > mtime ? (int64_t)c->now - mtime : 0;
+	return c->fn(c->arg, &it);
+}
+
+static int s3_list(struct storage *st, int (*fn)(void *arg, const struct storage_item *it),
+                   void *arg)
+{
+	struct s3 *s = s3_of(st);
+	struct list_ctx c = {s, fn, arg, time(NULL)};
+	char token[S3_LIST_TOKEN_MAX + 1] = "";
+	static const struct gg_name none;
+	for (unsigned page = 1;; page++) {
+		struct s3_job j = {0};
+		job_init(&j, s, S3_LIST, NULL, &none);
+		j.token = token[0] ? token : NULL;
+		int r = entry_request(s, &j);
+		struct s3_list_page pg;
+		if (r == 0 && s3_list_parse(j.reply.data, j.reply.len, list_key, &c, &pg) < 0)
+			r = gg_error("%s: page %u of the listing: %s", st->uri, page,
+			             gg_last_error());
+		buf_free(&j.reply);
+		if (r < 0)
+			return -1;
+		if (!pg.truncated)
+			return 0;
+		/* the same token again would list forever */
+		if (!strcmp(pg.token, token))
+			return gg_error("%s: page %u of the listing repeats the token of the page "
+			                "before",
+			                st->uri, page);
+		snprintf(token, sizeof token, "%s", pg.token);
+	}
+}
+
+static int s3_remove(struct storage *st, const struct storage_item *items, size_t n)
+{
+	struct s3 *s = s3_of(st);
+	s->code = 0;
+	struct s3_job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
+	struct http_job **ptrs = xcalloc(n ? n : 1, sizeof *ptrs);
+	for (size_t i = 0; i < n; i++) {
+		job_init(&jobs[i], s, items[i].entry ? S3_ENTRY_DELETE : S3_DELETE, NULL,
+		         &items[i].name);
+		ptrs[i] = &jobs[i].http;
+	}
+	char first[1024];
+	size_t failed = run_jobs(s, jobs, ptrs, n, first, sizeof first);
+	free_jobs(jobs, n, ptrs);
+	return storage_batch_error(failed, s->code, first);
+}
+
 const struct storage_ops storage_s3_ops = {
     .scheme = "s3",
     .open = s3_open,
@@ -1419,5 +1542,7 @@ const struct storage_ops storage_s3_ops = {
     .migrate = s3_migrate,
     .entry_get = s3_entry_get,
     .entry_put = s3_entry_put,
+    .list = s3_list,
+    .remove = s3_remove,
     .close = s3_close,
 };
