@@ -20,6 +20,7 @@
 
 #define FUSE_USE_VERSION 312
 
+#include "core/chaintab.h"
 #include "core/scheduler.h"
 #include "core/stamp.h"
 #include "core/store.h"
@@ -86,8 +87,8 @@ struct lazy {
 };
 
 struct node {
-	struct node *hnext; /* hash chain, protected by fs->mu */
-	struct node *nnext; /* chain of the name index (parent, name), protected by fs->mu */
+	void *hlink; /* in fs->nodes, by (dev, ino); protected by fs->mu */
+	void *nlink; /* in fs->names, by (parent, name); protected by fs->mu */
 	enum node_kind kind;
 	/*
 	 * The O_PATH fd of the underlying file, or -1: virtual nodes, and files
@@ -127,10 +128,10 @@ struct node {
 	int backing_id;
 	struct gg_name backing_value;
 	/* watch.c, protected by fs->mu: the inotify watch of a directory
-	 * (0 none, -1 failed), its chain in fs->wtab, and whether the kernel
-	 * was given the long timeout for this file. */
+	 * (0 none, -1 failed), its link in fs->watches, and whether the
+	 * kernel was given the long timeout for this file. */
 	int wd;
-	struct node *wnext;
+	void *wlink;
 	bool long_ttl;
 };
 
@@ -188,10 +189,8 @@ struct ggfs {
 	struct node root;       /* FUSE_ROOT_ID: SOURCE itself */
 	struct node *ggdir;     /* permanent virtual directories */
 	struct node *byhash;
-	struct node **table;         /* protected by mu: open hashing on (dev, ino) */
-	size_t table_cap, table_len; /* protected by mu */
-	struct node **ntab;          /* protected by mu: nodes by (parent, name) */
-	size_t ntab_cap, ntab_len;   /* protected by mu */
+	struct chaintab nodes; /* protected by mu: every node but the root, by (dev, ino) */
+	struct chaintab names; /* protected by mu: nodes by (parent, name) */
 	/*
 	 * Open fds of nodes (not the root's), protected by mu: at most fd_cap
 	 * besides those borrowed or kept, least recently used first out.
@@ -216,17 +215,16 @@ struct ggfs {
 	bool init_replied; /* only the thread answering INIT writes before it */
 	bool bk_on;        /* passthrough in use; may turn off, under mu */
 
-	/* Watching SOURCE (watch.c); the flags and wtab are protected by mu. */
+	/* Watching SOURCE (watch.c); the flags and watches are protected by mu. */
 	int watch_fd;   /* inotify, or -1: nothing is watched */
 	int watch_wake; /* eventfd that stops the watch thread */
 	pthread_t watch_thread;
 	bool watch_running;
-	bool watch_stop;    /* unmounting: send no more notifications */
-	bool watch_lost;    /* events were lost: long timeouts no more */
-	bool watch_warned;  /* a watch could not be added (logged once) */
-	bool expire_only;   /* the kernel can expire an entry (FUSE_CAP_EXPIRE_ONLY) */
-	struct node **wtab; /* watch descriptor -> directory node */
-	size_t wtab_cap, wtab_len;
+	bool watch_stop;         /* unmounting: send no more notifications */
+	bool watch_lost;         /* events were lost: long timeouts no more */
+	bool watch_warned;       /* a watch could not be added (logged once) */
+	bool expire_only;        /* the kernel can expire an entry (FUSE_CAP_EXPIRE_ONLY) */
+	struct chaintab watches; /* watch descriptor -> directory node */
 };
 
 /* ---- log.c ---- */

@@ -42,41 +42,10 @@ ino_t virt_ino(const char *s)
 	return (ino_t)(h | (UINT64_C(1) << 63));
 }
 
-/* fs->mu held. */
-static void table_insert(struct ggfs *fs, struct node *n)
+static size_t node_key_hash(const void *obj)
 {
-	if (fs->table_len + 1 > fs->table_cap / 2) {
-		size_t cap = fs->table_cap ? fs->table_cap * 2 : 1024;
-		struct node **t = xcalloc(cap, sizeof *t);
-		for (size_t i = 0; i < fs->table_cap; i++) {
-			struct node *m = fs->table[i], *next;
-			for (; m; m = next) {
-				next = m->hnext;
-				size_t b = key_hash(m->dev, m->ino) & (cap - 1);
-				m->hnext = t[b];
-				t[b] = m;
-			}
-		}
-		free(fs->table);
-		fs->table = t;
-		fs->table_cap = cap;
-	}
-	size_t b = key_hash(n->dev, n->ino) & (fs->table_cap - 1);
-	n->hnext = fs->table[b];
-	fs->table[b] = n;
-	fs->table_len++;
-}
-
-/* fs->mu held. */
-static void table_remove(struct ggfs *fs, struct node *n)
-{
-	size_t b = key_hash(n->dev, n->ino) & (fs->table_cap - 1);
-	for (struct node **pp = &fs->table[b]; *pp; pp = &(*pp)->hnext)
-		if (*pp == n) {
-			*pp = n->hnext;
-			fs->table_len--;
-			return;
-		}
+	const struct node *n = obj;
+	return key_hash(n->dev, n->ino);
 }
 
 /* The name index: (directory, name) -> the node last found by that name. */
@@ -88,49 +57,29 @@ static size_t name_hash(const struct node *dir, const char *name)
 	return (size_t)(h ^ (h >> 29));
 }
 
+static size_t node_name_hash(const void *obj)
+{
+	const struct node *n = obj;
+	return name_hash(n->parent, n->name);
+}
+
 /* fs->mu held. n->parent and n->name are set. */
 static void names_insert(struct ggfs *fs, struct node *n)
 {
-	if (fs->ntab_len + 1 > fs->ntab_cap / 2) {
-		size_t cap = fs->ntab_cap ? fs->ntab_cap * 2 : 1024;
-		struct node **t = xcalloc(cap, sizeof *t);
-		for (size_t i = 0; i < fs->ntab_cap; i++)
-			for (struct node *m = fs->ntab[i], *next; m; m = next) {
-				next = m->nnext;
-				size_t b = name_hash(m->parent, m->name) & (cap - 1);
-				m->nnext = t[b];
-				t[b] = m;
-			}
-		free(fs->ntab);
-		fs->ntab = t;
-		fs->ntab_cap = cap;
-	}
-	size_t b = name_hash(n->parent, n->name) & (fs->ntab_cap - 1);
-	n->nnext = fs->ntab[b];
-	fs->ntab[b] = n;
-	fs->ntab_len++;
+	chaintab_insert(&fs->names, n);
 }
 
 /* fs->mu held. */
 static void names_remove(struct ggfs *fs, struct node *n)
 {
-	if (!n->parent || !n->name)
-		return;
-	size_t b = name_hash(n->parent, n->name) & (fs->ntab_cap - 1);
-	for (struct node **pp = &fs->ntab[b]; *pp; pp = &(*pp)->nnext)
-		if (*pp == n) {
-			*pp = n->nnext;
-			fs->ntab_len--;
-			return;
-		}
+	if (n->parent && n->name)
+		chaintab_remove(&fs->names, n);
 }
 
 struct node *node_find_name_locked(struct ggfs *fs, struct node *dir, const char *name)
 {
-	if (!fs->ntab_cap)
-		return NULL;
-	size_t b = name_hash(dir, name) & (fs->ntab_cap - 1);
-	for (struct node *n = fs->ntab[b]; n; n = n->nnext)
+	for (struct node *n = chaintab_first(&fs->names, name_hash(dir, name)); n;
+	     n = chaintab_next(&fs->names, n))
 		if (n->parent == dir && !strcmp(n->name, name))
 			return n;
 	return NULL;
@@ -139,10 +88,8 @@ struct node *node_find_name_locked(struct ggfs *fs, struct node *dir, const char
 /* fs->mu held. A virtual node matches on its reference too (hash collisions). */
 static struct node *table_find(struct ggfs *fs, dev_t dev, ino_t ino, const char *ref_str)
 {
-	if (!fs->table_cap)
-		return NULL;
-	size_t b = key_hash(dev, ino) & (fs->table_cap - 1);
-	for (struct node *n = fs->table[b]; n; n = n->hnext)
+	for (struct node *n = chaintab_first(&fs->nodes, key_hash(dev, ino)); n;
+	     n = chaintab_next(&fs->nodes, n))
 		if (n->dev == dev && n->ino == ino &&
 		    (!ref_str || (n->lz.ref_str && !strcmp(n->lz.ref_str, ref_str))))
 			return n;
@@ -157,6 +104,8 @@ void nodes_init(struct ggfs *fs, int root_fd)
 	fs->root.nlookup = 2; /* never forgotten */
 	fs->root.pins = 1;
 	fs->fd_cap = 1024;
+	fs->nodes = CHAINTAB_INIT(struct node, hlink, node_key_hash, 1024);
+	fs->names = CHAINTAB_INIT(struct node, nlink, node_name_hash, 1024);
 }
 
 /* Fewer than this and every lookup would reopen a path. */
@@ -300,7 +249,7 @@ static void maybe_free(struct ggfs *fs, struct node *n)
 {
 	if (n->nlookup || n->pins || n == &fs->root)
 		return;
-	table_remove(fs, n);
+	chaintab_remove(&fs->nodes, n);
 	names_remove(fs, n);
 	unwatch_dir_locked(fs, n);
 	if (n->fd >= 0)
@@ -314,22 +263,14 @@ static void maybe_free(struct ggfs *fs, struct node *n)
 void nodes_free_all(struct ggfs *fs)
 {
 	pthread_mutex_lock(&fs->mu);
-	for (size_t i = 0; i < fs->table_cap; i++) {
-		struct node *n = fs->table[i], *next;
-		for (; n; n = next) {
-			next = n->hnext;
+	for (size_t i = 0; i < fs->nodes.cap; i++)
+		for (struct node *n = fs->nodes.buckets[i], *next; n; n = next) {
+			next = chaintab_next(&fs->nodes, n);
 			node_free(n);
 		}
-	}
-	free(fs->table);
-	fs->table = NULL;
-	fs->table_cap = fs->table_len = 0;
-	free(fs->ntab);
-	fs->ntab = NULL;
-	fs->ntab_cap = fs->ntab_len = 0;
-	free(fs->wtab);
-	fs->wtab = NULL;
-	fs->wtab_cap = fs->wtab_len = 0;
+	chaintab_free(&fs->nodes);
+	chaintab_free(&fs->names);
+	chaintab_free(&fs->watches);
 	lazy_free(&fs->root.lz);
 	fs->lru_head = fs->lru_tail = NULL;
 	fs->nfds = 0;
@@ -382,7 +323,7 @@ struct node *node_get_pass(struct ggfs *fs, struct node *dir, const char *name, 
 	n->dev = st->st_dev;
 	n->ino = st->st_ino;
 	n->nlookup = 1;
-	table_insert(fs, n);
+	chaintab_insert(&fs->nodes, n);
 	if (dir)
 		set_path_locked(fs, n, dir, name);
 	else
@@ -534,7 +475,7 @@ struct node *node_get_virtual(struct ggfs *fs, enum node_kind kind, const struct
 	n->lz.is_ref = kind == NODE_OUTPUT;
 	gg_ref_copy(&n->lz.ref, ref);
 	n->lz.ref_str = s;
-	table_insert(fs, n);
+	chaintab_insert(&fs->nodes, n);
 	pthread_mutex_unlock(&fs->mu);
 	return n;
 }
@@ -548,7 +489,7 @@ struct node *node_new_dir(struct ggfs *fs, enum node_kind kind, ino_t ino)
 	n->ino = ino;
 	n->pins = 1;
 	pthread_mutex_lock(&fs->mu);
-	table_insert(fs, n);
+	chaintab_insert(&fs->nodes, n);
 	pthread_mutex_unlock(&fs->mu);
 	return n;
 }

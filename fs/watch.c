@@ -64,40 +64,20 @@ static bool local_fs(long type)
 
 /* ---- watch descriptor -> directory node (fs->mu held) ---- */
 
-static size_t wd_bucket(struct ggfs *fs, int wd)
+static size_t wd_hash(int wd)
 {
-	return ((size_t)(unsigned)wd * 0x9e3779b9u) & (fs->wtab_cap - 1);
+	return (size_t)(unsigned)wd * 0x9e3779b9u;
 }
 
-static void wd_insert(struct ggfs *fs, struct node *n)
+static size_t node_wd_hash(const void *obj)
 {
-	if (fs->wtab_len + 1 > fs->wtab_cap / 2) {
-		size_t cap = fs->wtab_cap ? fs->wtab_cap * 2 : 256;
-		struct node **t = xcalloc(cap, sizeof *t);
-		struct node **old = fs->wtab;
-		size_t oldcap = fs->wtab_cap;
-		fs->wtab = t;
-		fs->wtab_cap = cap;
-		for (size_t i = 0; i < oldcap; i++)
-			for (struct node *m = old[i], *next; m; m = next) {
-				next = m->wnext;
-				size_t b = wd_bucket(fs, m->wd);
-				m->wnext = t[b];
-				t[b] = m;
-			}
-		free(old);
-	}
-	size_t b = wd_bucket(fs, n->wd);
-	n->wnext = fs->wtab[b];
-	fs->wtab[b] = n;
-	fs->wtab_len++;
+	return wd_hash(((const struct node *)obj)->wd);
 }
 
 static struct node *wd_find(struct ggfs *fs, int wd)
 {
-	if (!fs->wtab_cap)
-		return NULL;
-	for (struct node *n = fs->wtab[wd_bucket(fs, wd)]; n; n = n->wnext)
+	for (struct node *n = chaintab_first(&fs->watches, wd_hash(wd)); n;
+	     n = chaintab_next(&fs->watches, n))
 		if (n->wd == wd)
 			return n;
 	return NULL;
@@ -105,12 +85,7 @@ static struct node *wd_find(struct ggfs *fs, int wd)
 
 static void wd_remove(struct ggfs *fs, struct node *n)
 {
-	for (struct node **pp = &fs->wtab[wd_bucket(fs, n->wd)]; *pp; pp = &(*pp)->wnext)
-		if (*pp == n) {
-			*pp = n->wnext;
-			fs->wtab_len--;
-			break;
-		}
+	chaintab_remove(&fs->watches, n);
 	n->wd = 0;
 }
 
@@ -141,7 +116,7 @@ void watch_dir_locked(struct ggfs *fs, struct node *n, int fd)
 	if (wd_find(fs, wd)) /* cannot happen: one node per directory */
 		return;
 	n->wd = wd;
-	wd_insert(fs, n);
+	chaintab_insert(&fs->watches, n);
 }
 
 void unwatch_dir_locked(struct ggfs *fs, struct node *n)
@@ -220,8 +195,8 @@ static void forget_long_ttls(struct ggfs *fs)
 	} *v = NULL;
 	size_t k = 0, cap = 0;
 	pthread_mutex_lock(&fs->mu);
-	for (size_t i = 0; i < fs->table_cap; i++)
-		for (struct node *n = fs->table[i]; n; n = n->hnext) {
+	for (size_t i = 0; i < fs->nodes.cap; i++)
+		for (struct node *n = fs->nodes.buckets[i]; n; n = chaintab_next(&fs->nodes, n)) {
 			if (!n->long_ttl)
 				continue;
 			if (k == cap) {
@@ -350,6 +325,9 @@ static void *watch_main(void *arg)
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd p[2] = {{.fd = fs->watch_fd, .events = POLLIN},
 	                      {.fd = fs->watch_wake, .events = POLLIN}};
+	/* A switch for tests: no event is read while this file exists, so that
+	 * a test can make the kernel's queue overflow for real. */
+	const char *hold = getenv("GGFS_TEST_HOLD_WATCH");
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -358,6 +336,10 @@ static void *watch_main(void *arg)
 		}
 		if (p[1].revents)
 			break;
+		if (hold && *hold && access(hold, F_OK) == 0) {
+			(void)poll(&p[1], 1, 10); /* held: wake up to stop, or look again */
+			continue;
+		}
 		ssize_t k = read(fs->watch_fd, buf, sizeof buf);
 		if (k <= 0) {
 			if (k < 0 && (errno == EINTR || errno == EAGAIN))
@@ -376,6 +358,7 @@ static void *watch_main(void *arg)
 void watch_start(struct ggfs *fs)
 {
 	fs->watch_fd = fs->watch_wake = -1;
+	fs->watches = CHAINTAB_INIT(struct node, wlink, node_wd_hash, 256);
 	struct statfs sf;
 	if (!fs->timeout || statfs(fs->source, &sf) < 0 || !local_fs(sf.f_type)) {
 		/* Nothing would be watched: no thread. */

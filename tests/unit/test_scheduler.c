@@ -559,6 +559,74 @@ static void test_withdraw_does_not_start_runs(void)
 	gg_cancel_destroy(&c);
 }
 
+/*
+ * A node held in STARTING (its run's start waits in the shared cache's
+ * lookup, gated_lookup) while its force is stopped by another thunk's
+ * failure, cancelled (the scheduler's token), or its only request is
+ * withdrawn: once the start goes on, it does not run, its requester hears
+ * why, and a later request runs it afresh.
+ */
+static void test_stopped_while_starting(void)
+{
+	const char *how[3] = {"stopped", "cancelled", "withdrawn"};
+	for (int k = 0; k < 3; k++) {
+		atomic_store(&held, 0), atomic_store(&gate, 0);
+		atomic_store(&started_by_withdrawer, 0);
+		withdrawer = pthread_self();
+		char arg[32];
+		snprintf(arg, sizeof arg, "starting-%s", how[k]);
+		struct gg_ref t0 = make("echo", arg, NULL, 0);
+		struct gg_ref p = make("cat", arg, &t0, 1);
+		struct gg_ref f = make("fail", arg, NULL, 0);
+		gated_loaded[0] = t0.name, gated_loaded[1] = p.name;
+		gated_loaded[2] = gated_loaded[3] = f.name;
+		struct gg_cancel force_token, request_token;
+		CHECK(gg_cancel_init(&force_token) == 0 && gg_cancel_init(&request_token) == 0);
+		struct sched_opts o = {.engines = &four,
+		                       .nengines = 1,
+		                       .remote_lookup = gated_lookup,
+		                       .cancel = k == 1 ? &force_token : NULL};
+		struct sched *s;
+		if (sched_new(st, &o, &s) < 0)
+			abort();
+		struct answer ap = {0}, af = {0};
+		sched_force_async_cancel(s, &p, on_answer, &ap, &request_token);
+		CHECK(wait_until(&held, 1)); /* p is STARTING */
+		int ran = atomic_load(&executions);
+		if (k == 0) {
+			sched_force_async(s, &f, on_answer, &af); /* fails: the force stops */
+			CHECK(wait_until(&af.calls, 1) && af.code == GG_EPROGRAM);
+			ran++; /* f's */
+		} else if (k == 1) {
+			gg_cancel_fire(&force_token);
+		} else {
+			gg_cancel_fire(&request_token);
+			sched_withdraw_cancelled(s);
+			CHECK(atomic_load(&ap.calls) == 1 && ap.code == GG_ECANCELLED);
+		}
+		atomic_store(&gate, 1);
+		CHECK(wait_until(&ap.calls, 1) && ap.status < 0);
+		CHECK(ap.code == (k == 0 ? GG_EPROGRAM : GG_ECANCELLED));
+		/* decided (before sched_free, which would stop the start itself) */
+		for (int i = 0; i < 4000 && sched_state_of(s, &p) == SCHED_RUNNING; i++)
+			usleep(1000);
+		CHECK(sched_state_of(s, &p) == SCHED_UNFORCED);
+		sched_free(s);
+		CHECK(atomic_load(&executions) == ran); /* p did not run */
+		CHECK(atomic_load(&started_by_withdrawer) == 0);
+		/* asked for again, it runs, and its lock was left free */
+		s = new_sched(false);
+		struct sched_outcome out;
+		CHECK(sched_force_all(s, &p, 1, &out) == 0);
+		char *text = out.status == 0 ? value_text(&out.value) : xstrdup("");
+		CHECK(!strcmp(text, arg));
+		free(text);
+		sched_free(s);
+		gg_cancel_destroy(&force_token);
+		gg_cancel_destroy(&request_token);
+	}
+}
+
 /* An answer's callback that notes whether the thunk's cross-process lock
  * is free by then (another process could run it). */
 static struct gg_name probe_name;
@@ -678,4 +746,5 @@ TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
           test_infrastructure_failures_retried, test_stop_at_first_failure,
           test_long_chain_loads_without_recursion, test_withdrawn_requests,
           test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
-          test_loading_off_the_askers_thread, test_estimate_counts_only_work, teardown)
+          test_stopped_while_starting, test_loading_off_the_askers_thread,
+          test_estimate_counts_only_work, teardown)
