@@ -124,12 +124,18 @@ rgw_stop() {
 }
 
 # One test in the background; its status and time go to files in logdir.
+# A test that hangs is stopped after $GG_TEST_TIMEOUT seconds (default 1200:
+# ten times the slowest test under ASan on a loaded machine) and fails
+# saying so: the suite never hangs. timeout(1) signals the test's whole
+# process group (its EXIT traps clean up), then kills it 30 s later.
+test_limit=${GG_TEST_TIMEOUT:-1200}
+[[ $test_limit =~ ^[1-9][0-9]*$ ]] || { echo "tests/run.sh: GG_TEST_TIMEOUT=$test_limit: expected seconds" >&2; exit 2; }
 declare -A pid_of_name name_of_pid t0_of_pid
 start_test() { # NAME<TAB>COMMAND...
 	local IFS=$'\t'
 	local words=($1)
 	local name=${words[0]} log="$logdir/${words[0]//\//_}"
-	("${words[@]:1}" >"$log.log" 2>&1 </dev/null; echo $? >"$log.rc") &
+	(timeout -k 30 "$test_limit" "${words[@]:1}" >"$log.log" 2>&1 </dev/null; echo $? >"$log.rc") &
 	name_of_pid[$!]=$name
 	t0_of_pid[$!]=$SECONDS
 }
@@ -143,6 +149,9 @@ report() { # PID
 	else
 		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name (${t}s)"
 		sed 's/^/    /' "$log.log" | tail -n 60
+		case $(cat "$log.rc" 2>/dev/null) in
+		124 | 137) echo "    (stopped: still running after ${test_limit}s, GG_TEST_TIMEOUT)" ;;
+		esac
 	fi
 	times+=("$t $name")
 	unset "name_of_pid[$1]" "t0_of_pid[$1]"
