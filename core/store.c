@@ -1841,6 +1841,15 @@ static uint64_t gc_remote_records(struct store *s)
 	return rs.removed;
 }
 
+/* Is the object at path a value some memo entry names (names sorted)? */
+static bool gc_is_output(const struct name_set *outputs, const char *path)
+{
+	const char *base = strrchr(path, '/') + 1;
+	struct gg_name n;
+	return outputs->n && gg_name_parse(base, strlen(base), &n) == 0 &&
+	       bsearch(&n, outputs->v, outputs->n, sizeof n, cmp_gg_name);
+}
+
 int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 {
 	struct gc_scan g = {0};
@@ -1855,8 +1864,17 @@ int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 	st->before = total;
 	if (n > 1)
 		qsort(v, n, sizeof *v, cmp_atime);
-	for (size_t i = 0; i < n && total > max_size; i++) {
-		if (v[i].thunk)
+	/* Two passes, each least recently used first: values a memo entry names
+	 * (a force computes them again, from inputs that stay), then the rest —
+	 * sources, headers and tools that only the build that stored them can
+	 * store again, without which its placeholders cannot be forced. */
+	struct name_set outputs = {0};
+	store_walk(s, "memo", collect_memo_values, &outputs);
+	if (outputs.n > 1)
+		qsort(outputs.v, outputs.n, sizeof *outputs.v, cmp_gg_name);
+	for (size_t k = 0; k < 2 * n && total > max_size; k++) {
+		size_t i = k % n;
+		if (v[i].thunk || !v[i].path || (k < n && !gc_is_output(&outputs, v[i].path)))
 			continue;
 		if (unlink(v[i].path) == 0) {
 			total -= v[i].size;
@@ -1866,8 +1884,11 @@ int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 			struct gg_name vn;
 			if (gg_name_parse(base, strlen(base), &vn) == 0)
 				verdict_drop(s, &vn, strstr(v[i].path, "/xobjects/") != NULL);
+			free(v[i].path);
+			v[i].path = NULL;
 		}
 	}
+	free(outputs.v);
 	st->after = total;
 	for (size_t i = 0; i < n; i++)
 		free(v[i].path);

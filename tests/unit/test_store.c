@@ -1658,6 +1658,44 @@ static void test_store_walk_visits_every_entry(void)
 	teardown(&f);
 }
 
+/* Values a memo entry names go before the rest (the inputs and tools only
+ * the build that stored them can store again), however recently used. */
+static void test_gc_removes_outputs_before_inputs(void)
+{
+	struct fixture f;
+	setup(&f);
+	struct gg_name in[2], out, tn;
+	char data[1000];
+	for (int i = 0; i < 2; i++) {
+		memset(data, 'p' + i, sizeof data);
+		CHECK(store_put_buf(f.s, data, sizeof data, 0, &in[i]) == 0);
+	}
+	memset(data, 'z', sizeof data);
+	CHECK(store_put_buf(f.s, data, sizeof data, 0, &out) == 0);
+	struct buf tb = BUF_INIT;
+	thunk_bytes(&tb, "gc-order");
+	CHECK(store_put_buf(f.s, tb.data, tb.len, 0, &tn) == 0);
+	struct memo m = {0};
+	memo_add(&m, "o", &out, false);
+	CHECK(memo_put(f.s, &tn, &m) == 0);
+	memo_free(&m);
+	uint64_t ts = tb.len;
+	set_atime(f.s, &in[0], 1000000, false); /* the inputs are the oldest */
+	set_atime(f.s, &in[1], 2000000, false);
+	set_atime(f.s, &out, 9000000, false);
+
+	struct gc_stats st;
+	CHECK(store_gc(f.s, 2500 + ts, &st) == 0);
+	CHECK(st.removed_objects == 1 && st.after == 2000 + ts);
+	CHECK(store_has(f.s, &out) == 0); /* recomputable: it went first */
+	CHECK(store_has(f.s, &in[0]) == 1 && store_has(f.s, &in[1]) == 1);
+	/* then the inputs, least recently used first */
+	CHECK(store_gc(f.s, 1500 + ts, &st) == 0);
+	CHECK(store_has(f.s, &in[0]) == 0 && store_has(f.s, &in[1]) == 1);
+	buf_free(&tb);
+	teardown(&f);
+}
+
 static void test_gc_removes_least_recently_used_values(void)
 {
 	struct fixture f;
@@ -1834,5 +1872,5 @@ TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_memo_encoding, test_memo_link_kind, test_link_values,
           test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
-          test_gc_removes_least_recently_used_values, test_store_walk_visits_every_entry,
-          test_killed_writer_never_leaves_partial_object)
+          test_gc_removes_least_recently_used_values, test_gc_removes_outputs_before_inputs,
+          test_store_walk_visits_every_entry, test_killed_writer_never_leaves_partial_object)
