@@ -12,8 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546 /* linux/magic.h */
+#endif
 
 /* dir is listed in $GG_SAFE_DIRECTORY. */
 static bool listed_safe(const char *dir)
@@ -52,17 +57,27 @@ int store_shared_ok(const struct stat *st)
 /*
  * A ggfs mount's ".gg" is its read-only view of the store (by-hash); its
  * user.gg.store attribute names the store itself, which a command run inside
- * the mount uses instead, under the same ownership checks. NULL for an
- * ordinary store (one getxattr: ENODATA).
+ * the mount uses instead, under the same ownership checks (made on the
+ * store, not on the mount). Honoured only on a FUSE file system (anyone who
+ * may write an ordinary .gg may set a user.* attribute on it) and only for
+ * an existing store (one with its format file), never made there. NULL for
+ * an ordinary store.
  */
 static char *mounted_store(const char *ggdir)
 {
+	struct statfs sfs;
+	if (statfs(ggdir, &sfs) < 0 || sfs.f_type != FUSE_SUPER_MAGIC)
+		return NULL;
 	char buf[PATH_MAX];
 	ssize_t n = getxattr(ggdir, "user.gg.store", buf, sizeof buf - 1);
 	if (n <= 1 || buf[0] != '/' || memchr(buf, 0, (size_t)n))
 		return NULL;
 	buf[n] = 0;
-	return xstrdup(buf);
+	char *format = xasprintf("%s/format", buf);
+	struct stat st;
+	bool store = lstat(format, &st) == 0 && S_ISREG(st.st_mode);
+	free(format);
+	return store ? xstrdup(buf) : NULL;
 }
 
 char *store_discover(const char *start)
@@ -90,12 +105,19 @@ char *store_discover(const char *start)
 		}
 		char *p = xasprintf("%s/.gg", strcmp(dir, "/") ? dir : "");
 		char *behind = lstat(p, &st) == 0 && S_ISDIR(st.st_mode) ? mounted_store(p) : NULL;
+		/* the directory holding the store: what GG_SAFE_DIRECTORY must list */
+		char *holder = xstrdup(dir);
 		if (behind) {
 			free(p);
 			p = behind;
+			free(holder);
+			holder = xstrdup(p);
+			char *cut = strrchr(holder, '/');
+			cut[cut == holder ? 1 : 0] = 0;
 		}
 		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (st.st_uid == me || store_shared_ok(&st) || listed_safe(dir)) {
+			if (st.st_uid == me || store_shared_ok(&st) || listed_safe(holder)) {
+				free(holder);
 				free(dir);
 				return p;
 			}
@@ -104,10 +126,12 @@ char *store_discover(const char *start)
 			    "refusing the store %s: it is owned by uid %u, not you (uid %u), and "
 			    "is not a shared store of your group; set GG_SAFE_DIRECTORY=%s to "
 			    "use it anyway",
-			    p, (unsigned)st.st_uid, (unsigned)me, dir);
+			    p, (unsigned)st.st_uid, (unsigned)me, holder);
+			free(holder);
 			free(p);
 			break;
 		}
+		free(holder);
 		free(p);
 		if (!strcmp(dir, "/")) {
 			gg_fail(

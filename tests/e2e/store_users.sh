@@ -8,7 +8,7 @@
 # group store (02770).
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need gg useradd userdel setpriv
+need gg useradd userdel setpriv setfattr
 [ "$(id -u)" = 0 ] || { not_ok "this test must run as root (it creates a user)"; finish; }
 user="ggt$$"
 useradd -M -N -s /bin/false "$user" || { not_ok "useradd $user"; finish; }
@@ -33,6 +33,17 @@ check "a new store is private to its user (0700)" [ "$(stat -c %a .gg)" = 700 ]
 as_user cat "$obj" >out 2>err
 check "another user cannot read its objects (even of a 0644 file)" grep -q "Permission denied" err
 check "... and got no bytes" [ ! -s out ]
+
+# ---- a store's user.gg.store is followed only on a mount ----
+# (a ggfs mount's .gg names its store so; anyone who may write an ordinary
+# .gg could set the attribute to lead gg into another store)
+mkdir "$T/shared/evil" && chown "$uid:$gid" "$T/shared/evil"
+as_user sh -c "cd '$T/shared/evil' && gg init . >/dev/null"
+setfattr -n user.gg.store -v "$T/shared/evil/.gg" .gg
+gg thunk -o o2 -- /bin/true >out 2>err
+check "an ordinary .gg's user.gg.store is ignored: gg uses that .gg" \
+	sh -c "[ -s out ] && ! grep -q refusing err && [ -z \"\$(find '$T/shared/evil/.gg/objects' -type f)\" ]" || cat err
+setfattr -x user.gg.store .gg
 
 # ---- discovery refuses another user's .gg ----
 mkdir "$T/shared/u" && chown "$uid:$gid" "$T/shared/u"
