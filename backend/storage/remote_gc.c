@@ -31,6 +31,45 @@ static int cmp_name(const void *a, const void *b)
 /* Deletes in batches, so that one request is never huge. */
 #define BATCH 256
 
+struct roots {
+	struct gg_name *v; /* every name an entry holds */
+	size_t n, cap;
+	struct gg_name *seen; /* the entries read, sorted once the first pass is over */
+	size_t nseen, seen_cap;
+};
+
+/* Adds what the entry `name` holds to the roots. An entry that cannot be
+ * read or understood (a damaged one, or a newer gg's) stops the collection:
+ * what it names is unknown, so nothing may be deleted. */
+static int read_entry(struct storage *st, const struct gg_name *name, struct roots *rt)
+{
+	ALLOC_GROW(rt->seen, rt->nseen + 1, rt->seen_cap);
+	rt->seen[rt->nseen++] = *name;
+	struct buf b = BUF_INIT;
+	int g = st->ops->entry_get(st, name, &b);
+	struct memo m;
+	int r = 0;
+	/* a signature is not checked: whatever an entry names is kept */
+	if (g == STORAGE_ENTRY_FOUND &&
+	    remote_cache_decode(name, b.data, b.len, NULL, 0, &m) == 0) {
+		for (size_t k = 0; k < m.n + (m.has_stderr ? 1 : 0); k++) {
+			ALLOC_GROW(rt->v, rt->n + 1, rt->cap);
+			rt->v[rt->n++] = k < m.n ? m.v[k].value : m.stderr_value;
+		}
+		memo_free(&m);
+	} else if (g < 0) {
+		r = gg_error("%s: cannot read the cache entry of %s, so nothing is deleted: %s",
+		             st->uri, name->s, gg_last_error());
+	} else if (g != STORAGE_ENTRY_NONE) {
+		r = gg_fail(GG_ECORRUPT,
+		            "%s: the cache entry of %s cannot be understood (damaged, or written "
+		            "by a newer gg), so nothing is deleted: %s",
+		            st->uri, name->s, gg_last_error());
+	}
+	buf_free(&b);
+	return r;
+}
+
 int remote_gc(struct storage *st, const struct remote_gc_opts *o, struct remote_gc_stats *out)
 {
 	memset(out, 0, sizeof *out);
@@ -39,34 +78,36 @@ int remote_gc(struct storage *st, const struct remote_gc_opts *o, struct remote_
 		               st->uri);
 	struct listing l = {0};
 	int r = st->ops->list(st, add_item, &l);
-	/* the roots: every name an entry holds (read after the listing, so an
-	 * entry published meanwhile names what it needs) */
-	struct gg_name *live = NULL;
-	size_t nlive = 0, cap = 0;
+	/* the roots: every name an entry holds, read after the listing */
+	struct roots rt = {0};
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		if (!l.v[i].entry) {
 			out->objects++;
 			continue;
 		}
 		out->entries++;
-		struct buf b = BUF_INIT;
-		int g = st->ops->entry_get(st, &l.v[i].name, &b);
-		struct memo m;
-		/* a signature is not checked: whatever an entry names is kept */
-		if (g == STORAGE_ENTRY_FOUND &&
-		    remote_cache_decode(&l.v[i].name, b.data, b.len, NULL, 0, &m) == 0) {
-			for (size_t k = 0; k < m.n + (m.has_stderr ? 1 : 0); k++) {
-				ALLOC_GROW(live, nlive + 1, cap);
-				live[nlive++] = k < m.n ? m.v[k].value : m.stderr_value;
-			}
-			memo_free(&m);
-		} else if (g < 0) {
-			r = gg_error(
-			    "%s: cannot read the cache entry of %s, so nothing is deleted: %s",
-			    st->uri, l.v[i].name.s, gg_last_error());
-		}
-		buf_free(&b);
+		r = read_entry(st, &l.v[i].name, &rt);
 	}
+	/* An entry published while the store was listed names objects the
+	 * listing saw as unnamed: list once more and read the entries that are
+	 * new, so that only one published after this second listing can lose
+	 * an old object it names (gg-gc(1)). */
+	if (r == 0 && rt.nseen > 1)
+		qsort(rt.seen, rt.nseen, sizeof *rt.seen, cmp_name);
+	size_t nfirst = rt.nseen;
+	struct listing again = {0};
+	if (r == 0)
+		r = st->ops->list(st, add_item, &again);
+	for (size_t i = 0; r == 0 && i < again.n; i++)
+		if (again.v[i].entry && !(nfirst && bsearch(&again.v[i].name, rt.seen, nfirst,
+		                                            sizeof *rt.seen, cmp_name))) {
+			out->entries++;
+			r = read_entry(st, &again.v[i].name, &rt);
+		}
+	free(again.v);
+	free(rt.seen);
+	struct gg_name *live = rt.v;
+	size_t nlive = rt.n;
 	if (r < 0) {
 		free(live);
 		free(l.v);

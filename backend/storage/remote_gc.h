@@ -9,8 +9,9 @@
  * and pushes a thunk's inputs before a worker reads them, so an object no
  * entry names yet is young; only objects unnamed and older than the grace
  * are deleted. The listing comes first and the entries are read after it,
- * so an entry published meanwhile is seen. Nothing is deleted unless the
- * whole store was listed and every entry could be asked.
+ * then a second listing's new entries too, so an entry published meanwhile
+ * is seen. Nothing is deleted unless the whole store was listed and every
+ * entry could be read and understood.
  */
 #ifndef GG_REMOTE_GC_H
 #define GG_REMOTE_GC_H

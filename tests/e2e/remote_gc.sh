@@ -60,6 +60,20 @@ out=$(force b --storage "$R" --remote-cache read)
 check "B still executes 0 thunks from the cache: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
 check "... A's program byte for byte" cmp a/primes b/primes
 
+# An entry gc cannot understand (damaged, or a newer gg's) names what it
+# names: nothing is deleted, and the error says which entry.
+echo "garbage nobody names, again" >old2.txt
+old2=$(cd a && gg push "$R" "$T/old2.txt" | awk '{ print $1 }')
+touch -d '10 days ago' "$(obj "$old2")"
+entry=$(find remote/memo -type f | head -n 1)
+cp "$entry" entry.saved
+printf 'not an entry\n' >"$entry"
+out=$(gg gc --remote --storage "$R" 2>&1)
+check "an entry that cannot be understood stops gc, naming it: $out" \
+	has_text "$out" "cache entry of T[0-9a-f]* cannot be understood (damaged, or written by a newer gg), so nothing is deleted"
+check "... nothing is deleted" test -f "$(obj "$old2")"
+cp entry.saved "$entry"
+
 out=$(gg gc --remote --storage "$R" --grace soon 2>&1)
 check "a bad grace period is refused: $out" has_text "$out" "gc: bad grace period 'soon' (e.g. 7d, 12h, 30m, 0)"
 out=$(gg gc --remote --max-size 1G --storage "$R" 2>&1)
