@@ -645,6 +645,9 @@ int store_mark_remote(struct store *s, const struct gg_name *n)
 	}
 	if (fd < 0)
 		return gg_error_errno("cannot record %s as remote (%s)", n->s, p);
+	/* a record made again is young again: gg gc keeps records made within
+	 * the last hour, before the memo entry naming them is written */
+	(void)futimens(fd, NULL);
 	close(fd);
 	return 0;
 }

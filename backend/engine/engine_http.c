@@ -555,9 +555,12 @@ static void probe_finished(struct htrans *t, size_t i, CURLcode rc, uint64_t now
 	snprintf(how, sizeof how,
 	         "no answer for %u s after the request, nor to a probe on a new connection",
 	         t->cfg.silence_s);
+	/* only calls silent for the whole limit: one sent since may yet be answered */
+	uint64_t limit = (uint64_t)t->cfg.silence_s * 1000000000u;
 	for (struct hcall *h = t->active, *nx; h; h = nx) {
 		nx = h->next;
-		if (h->target == (int)i && !h->answered && !tg->heartbeats)
+		if (h->target == (int)i && !h->answered && !tg->heartbeats &&
+		    now - h->last_heard >= limit)
 			give_up(t, h, now, how);
 	}
 }

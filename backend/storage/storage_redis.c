@@ -1032,6 +1032,9 @@ static int redis_entry_put(struct storage *st, const struct gg_name *thunk, cons
 
 /* ---- listing and deleting (remote GC) ---- */
 
+/* At most this many SCAN pages of up to 1000 keys: a billion keys. */
+#define SCAN_MAX_PAGES (1ul << 20)
+
 /* The longest key SCAN may hand us that we look at ("memo/" + a name). */
 #define KEY_MAX (5 + GG_NAME_LEN)
 
@@ -1124,7 +1127,18 @@ static int redis_list(struct storage *st, int (*fn)(void *arg, const struct stor
 	struct storage_item *v = NULL;
 	size_t cap = 0;
 	int r = 0;
+	unsigned long pages = 0;
 	do {
+		/* a SCAN ends within about keys/COUNT pages; a server whose cursor
+		 * never comes back to 0 must not keep gc listing for ever */
+		if (++pages > SCAN_MAX_PAGES) {
+			r = gg_fail(
+			    GG_EREMOTE,
+			    "%s: the listing did not end after %lu SCAN pages (a cursor that "
+			    "never returns to 0)",
+			    rs->base.uri, (unsigned long)SCAN_MAX_PAGES);
+			break;
+		}
 		/* one failure ends the listing: nothing is deleted on a partial one */
 		if (ensure_connected(rs) != REDIS_OK) {
 			r = -1;
