@@ -277,21 +277,6 @@ int lazy_link_target(struct ggfs *fs, struct node *n, char **target)
 	return store_read_link(fs->store, &v, target) < 0 ? -1 : 1;
 }
 
-/* A forced link: the kernel took the placeholder for a regular file. Its
- * entry is dropped, and the open answered ESTALE: the kernel then looks
- * the path up once more, finds the link and follows it. */
-static void reply_link_open(struct ggfs *fs, fuse_req_t req, struct node *n)
-{
-	pthread_mutex_lock(&fs->mu);
-	fuse_ino_t parent = n->parent ? node_ino(fs, n->parent) : 0;
-	char *name = n->name ? xstrdup(n->name) : NULL;
-	pthread_mutex_unlock(&fs->mu);
-	fuse_reply_err(req, ESTALE);
-	if (parent && name)
-		fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
-	free(name);
-}
-
 bool lazy_is_forced(struct ggfs *fs, struct node *n)
 {
 	pthread_mutex_lock(&fs->mu);
@@ -444,7 +429,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	}
 	if (n->lz.forced && n->lz.link && n->kind == NODE_PASS) {
 		pthread_mutex_unlock(&fs->mu);
-		reply_link_open(fs, req, n);
+		fuse_reply_err(req, ESTALE); /* see finish() */
 		return true;
 	}
 	if (n->lz.forced && n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &n->lz.value)) {
@@ -665,7 +650,12 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		fuse_req_interrupt_func(p->req, NULL, NULL);
 		int fd = ok && !job->link ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
 		if (ok && job->link) {
-			reply_link_open(fs, p->req, n);
+			/* The kernel took the placeholder for a regular file: ESTALE
+			 * makes it look the path up once more (LOOKUP_REVAL asks us
+			 * whatever the entry's timeout), find the link and follow it.
+			 * No entry invalidation here: from a request handler (the fast
+			 * path) it could wait on a lookup only this thread answers. */
+			fuse_reply_err(p->req, ESTALE);
 		} else if (fd >= 0) {
 			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
 		} else {
