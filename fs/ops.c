@@ -757,6 +757,22 @@ static void gg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 }
 
+/* An entry's type for readdir: SOURCE's, except that a placeholder known
+ * to be forced to a link is a link (as lookup and stat say), so that find
+ * -type l and scandir agree with ls -l. */
+static mode_t entry_type(struct ggfs *fs, struct node *dir, const struct dirent *de)
+{
+	unsigned char t = de->d_type;
+	if (t == DT_REG) {
+		pthread_mutex_lock(&fs->mu);
+		struct node *n = node_find_locked(fs, dir->dev, de->d_ino);
+		if (n && n->kind == NODE_PASS && n->lz.is_ref && n->lz.forced && n->lz.link)
+			t = DT_LNK;
+		pthread_mutex_unlock(&fs->mu);
+	}
+	return (mode_t)t << 12;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, bool plus)
 {
@@ -803,7 +819,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				 * cached ACLs, which ls -l asks for next. */
 				memset(&e, 0, sizeof e);
 				e.attr.st_ino = d->entry->d_ino;
-				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+				e.attr.st_mode = entry_type(fs, dir, d->entry);
 			} else {
 				int lerr = do_lookup(fs, ino, name, &e);
 				if (lerr == ENOENT) { /* removed meanwhile */
@@ -825,7 +841,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			}
 		} else {
 			struct stat st = {.st_ino = d->entry->d_ino,
-			                  .st_mode = (mode_t)d->entry->d_type << 12};
+			                  .st_mode = entry_type(fs, dir, d->entry)};
 			k = fuse_add_direntry(req, buf + used, size - used, name, &st, next);
 			if (k > size - used)
 				break;

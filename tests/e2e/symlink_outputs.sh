@@ -133,6 +133,9 @@ check "mount: libfoo.so is now a symbolic link ($(stat -c %F mnt/libfoo.so))" [ 
 check "mount: readlink libfoo.so is libfoo.so.1" [ "$(readlink mnt/libfoo.so)" = libfoo.so.1 ]
 check "mount: readlink libfoo.so.1 is libfoo.so.1.0" [ "$(readlink mnt/libfoo.so.1)" = libfoo.so.1.0 ]
 check "mount: the chain a plain run makes" [ "$(chain mnt)" = "$want_chain" ]
+links=$(cd mnt && find . -maxdepth 1 -type l | sort | tr '\n' ' ')
+check "mount: find -type l (readdir's d_type) lists the forced links ($links)" \
+	[ "$links" = "./libfoo.so ./libfoo.so.1 " ]
 check "mount: the source still holds the placeholders" [ "$(stat -c %F src/libfoo.so)" = "regular file" ]
 check "mount: unmounts cleanly" ggfs_umount mnt
 ggfs_mount src mnt ggfs.log || { not_ok "mount again"; finish; }
