@@ -2,10 +2,18 @@
  * @file model_ar.c
  * Archives and their helpers: the ar, ranlib and strip models.
  *
- *  - ar r/q creating an archive from members of which some are placeholders
- *    becomes a thunk running the real ar. Anything else (t, x, p, d, m, thin
- *    archives, updating an existing archive, or no placeholder among the
- *    members, where there is nothing to defer) runs the real ar.
+ *  - ar r/q with members of which some are placeholders becomes a thunk
+ *    running the real ar. When the archive exists already (a placeholder or
+ *    an ar archive), its bytes are an input of the thunk, which copies them to
+ *    the output path and runs the real ar there:
+ *        sh -c 'cp -- "$1" "$2" && shift 2 && exec "$@"' sh OLD OUT AR KEY OUT ...
+ *    so an edited member of an existing archive defers like a new archive.
+ *    GNU ar is deterministic here ('D', Debian's default): 'u' is then
+ *    ignored (every named member replaced), so the result depends only on
+ *    the bytes; 'U' (member dates and owners recorded) runs the real ar.
+ *    Anything else (t, x, p, d, m, thin archives, an existing file that is
+ *    neither, or no placeholder among the members, where there is nothing
+ *    to defer) runs the real ar.
  *  - ranlib on archives that are placeholders does nothing: GNU ar already
  *    writes the symbol index when it creates an archive (unless told 'S'),
  *    so running ranlib on its output changes no byte.
@@ -19,6 +27,8 @@
 
 #include "core/thunk_build.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +57,81 @@ static int fall_back_on_error(struct model_ctx *m)
 }
 
 /* ---- ar ---- */
+
+/*
+ * Is the archive to create or update there already? 0 no, 1 yes (a
+ * placeholder or a regular file beginning like an ar archive), -1 when the
+ * real ar must handle it (*why says why).
+ */
+static int existing_archive(const char *archive, const char **why)
+{
+	struct stat st;
+	if (lstat(archive, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*why = "cannot stat the archive";
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "the existing archive is not a regular file";
+		return -1;
+	}
+	int ph = model_is_placeholder(archive, NULL);
+	if (ph != 0) {
+		*why = "cannot read the existing archive";
+		return ph == 1 ? 1 : -1;
+	}
+	char head[8];
+	int fd = open(archive, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, head, sizeof head);
+	if (fd >= 0)
+		close(fd);
+	if (n == (ssize_t)sizeof head && !memcmp(head, "!<arch>\n", sizeof head))
+		return 1;
+	*why = n == (ssize_t)sizeof head && !memcmp(head, "!<thin>\n", sizeof head)
+	           ? "updates a thin archive"
+	           : "the existing file is not an ar archive";
+	return -1;
+}
+
+/*
+ * Turns the ar command in t (args: its arguments) into one updating a copy
+ * of the old archive: the old bytes go in at .gg-sys/tmp/old/NAME, and the
+ * program becomes sh copying them to the output path (where) before it runs
+ * ar there. On return args holds sh's arguments.
+ */
+static int wrap_update(struct model_ctx *m, struct thunk *t, const char *archive, const char *where,
+                       struct strvec *args)
+{
+	if (tbuild_set_program(m->store, t, m->tool, m->tool, m->realpath, args->v, args->n) < 0)
+		return -1;
+	char *cp = model_which(m, "cp");
+	if (!cp)
+		return gg_error("cp not found on the real PATH");
+	int r = tbuild_add_tool(m->store, t, cp);
+	free(cp);
+	char *in = xasprintf(MODEL_TMP "/old/%s", base_name(archive));
+	if (r == 0)
+		r = tbuild_add_file(m->store, t, in, archive);
+	if (r == 0) {
+		struct strvec w = STRVEC_INIT;
+		strvec_push(&w, "-c");
+		strvec_push(&w, "cp -- \"$1\" \"$2\" && shift 2 && exec \"$@\"");
+		strvec_push(&w, "sh");
+		strvec_push(&w, in);
+		strvec_push(&w, where);
+		/* ar as the thunk would have run it: its program, then argv[1...] */
+		strvec_push(&w, t->exe);
+		for (size_t j = 1; j < t->argv.n; j++)
+			strvec_push(&w, t->argv.v[j]);
+		strvec_free(args);
+		*args = w;
+		strvec_push(&t->env, "PATH=" TBUILD_TOOL_PATH);
+		strvec_push(&t->env, "LD_LIBRARY_PATH=" TBUILD_TOOL_LIBS);
+	}
+	free(in);
+	return r;
+}
 
 int model_ar(struct model_ctx *m)
 {
@@ -77,7 +162,8 @@ int model_ar(struct model_ctx *m)
 		return model_fallback(m, "ar %s reads or changes an archive now", key);
 	}
 	if (strchr(k, 'T') || strchr(k, 'N') || strchr(k, 'P') || strchr(k, 'a') ||
-	    strchr(k, 'b') || strchr(k, 'i') || strchr(k, 'l') || strchr(k, 'O')) {
+	    strchr(k, 'b') || strchr(k, 'i') || strchr(k, 'l') || strchr(k, 'O') ||
+	    strchr(k, 'U')) {
 		strvec_free(&lead);
 		return model_fallback(m, "modifiers of 'ar %s' are not modelled", key);
 	}
@@ -98,15 +184,20 @@ int model_ar(struct model_ctx *m)
 		strvec_free(&lead);
 		return model_fallback(m, "no member is a placeholder: nothing to defer");
 	}
-	if (access(archive, F_OK) == 0) {
+	const char *why = NULL;
+	int old = existing_archive(archive, &why);
+	if (old < 0) {
 		strvec_free(&lead);
-		return model_fallback(m, "updates the existing archive %s", archive);
+		return model_fallback(m, "%s", why);
 	}
 	if (model_open_store(m) < 0) {
 		strvec_free(&lead);
 		return fall_back_on_error(m);
 	}
-	if (model_memo_replay(m)) {
+	/* The memo's key does not say whether the archive existed: an update
+	 * is never served from it (nor recorded), or a creation's entry could
+	 * stand for it. */
+	if (!old && model_memo_replay(m)) {
 		strvec_free(&lead);
 		return 0;
 	}
@@ -131,12 +222,14 @@ int model_ar(struct model_ctx *m)
 	}
 	struct model_outputs outs = {STRVEC_INIT, NULL};
 	struct model_temps temps = {0};
+	if (r == 0 && old)
+		r = wrap_update(m, &t, archive, where, &args);
 	if (r == 0)
-		r = model_stage_finish(m, &t, m->tool, m->tool, &args, archive, where, &temps,
-		                       &outs);
+		r = model_stage_finish(m, &t, old ? "sh" : m->tool, old ? "sh" : m->tool, &args,
+		                       archive, where, &temps, &outs);
 	if (r == 0)
 		r = model_outputs_write(m, &outs);
-	if (r == 0)
+	if (r == 0 && !old)
 		model_memo_record(m, &outs);
 	model_outputs_free(&outs);
 	thunk_free(&t);
