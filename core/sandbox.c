@@ -600,6 +600,36 @@ static char probe_reason[256];
 static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
                struct msg *fail);
 
+#define PROBE_PREFIX "gg-sandbox-probe-"
+/* A probe takes at most its 10 s timeout: an older probe root is a killed
+ * process's (SIGKILL left no chance to remove it). */
+#define PROBE_STALE_S 600
+
+/* Removes the probe roots killed processes of this user left in tmp. */
+static void sweep_probe_roots(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (strncmp(e->d_name, PROBE_PREFIX, strlen(PROBE_PREFIX)) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    now - st.st_mtime < PROBE_STALE_S)
+			continue;
+		char *p = xasprintf("%s/%s", tmp, e->d_name);
+		struct gg_error_saved sv;
+		gg_error_save(&sv);
+		(void)remove_tree(p); /* best effort: a failure is no one's business */
+		gg_error_restore(&sv);
+		free(p);
+	}
+	closedir(d);
+}
+
 /*
  * Runs the real isolated setup once in an empty temporary root, with a
  * program that does not exist: "cannot execute" means everything before the
@@ -608,7 +638,9 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 static void probe(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	char *dir = xasprintf("%s/gg-sandbox-probe-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	sweep_probe_roots(tmp);
+	char *dir = xasprintf("%s/" PROBE_PREFIX "XXXXXX", tmp);
 	if (!mkdtemp(dir)) {
 		snprintf(probe_reason, sizeof probe_reason, "cannot create %s: %s", dir,
 		         strerror(errno));

@@ -55,4 +55,19 @@ good=$(gg thunk -o o -- sh -c 'sleep 0.5; echo fine > o')
 gg force -j1 --keep-going "$bad#o" "$good#o" >kg.out 2>kg.err
 check "--keep-going finishes independent thunks" grep -q '^V' kg.out
 check "--keep-going still reports the failure" grep -q 'exited with status 3' kg.err
+
+# The sandbox's one-time probe root of a process killed meanwhile (SIGKILL)
+# is swept by the next process's probe once it is surely stale; a fresh one
+# (a probe running now), other names and other users' are left.
+mkdir -p ptmp/gg-sandbox-probe-stale/dev ptmp/gg-sandbox-probe-fresh ptmp/gg-sandbox-probe-theirs ptmp/other
+touch -d '1 hour ago' ptmp/gg-sandbox-probe-stale ptmp/gg-sandbox-probe-theirs ptmp/other
+chown nobody ptmp/gg-sandbox-probe-theirs
+: >ptmp/gg-sandbox-probe-file && touch -d '1 hour ago' ptmp/gg-sandbox-probe-file
+name=$(gg thunk -o o -- sh -c 'echo swept > o')
+TMPDIR="$T/ptmp" gg force --stdout "$name#o" >/dev/null 2>probe.err || cat probe.err
+check "a stale probe root is swept by the next probe" test ! -e ptmp/gg-sandbox-probe-stale
+check "... a fresh one, another user's, a file and other names are left" \
+	test -d ptmp/gg-sandbox-probe-fresh -a -d ptmp/gg-sandbox-probe-theirs -a -f ptmp/gg-sandbox-probe-file -a -d ptmp/other
+check "... and the probe leaves no root of its own" \
+	test "$(ls ptmp | grep -c '^gg-sandbox-probe-')" = 3
 finish
