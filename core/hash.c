@@ -216,3 +216,8 @@ bool gg_ref_eq(const struct gg_ref *a, const struct gg_ref *b)
 		return a->output == b->output;
 	return !strcmp(a->output, b->output);
 }
+
+int gg_name_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct gg_name *)a)->s, ((const struct gg_name *)b)->s, GG_NAME_LEN);
+}

@@ -52,6 +52,8 @@ static inline char gg_name_kind(const struct gg_name *n)
 	return n->s[0];
 }
 uint64_t gg_name_size(const struct gg_name *n);
+/* Orders names (struct gg_name *) for qsort and bsearch. */
+int gg_name_cmp(const void *a, const void *b);
 static inline bool gg_name_eq(const struct gg_name *a, const struct gg_name *b)
 {
 	for (int i = 0; i < GG_NAME_LEN; i++)

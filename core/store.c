@@ -1786,11 +1786,6 @@ static void names_add(struct name_set *ns, const struct gg_name *n)
 	ns->v[ns->n++] = *n;
 }
 
-static int cmp_gg_name(const void *a, const void *b)
-{
-	return memcmp(((const struct gg_name *)a)->s, ((const struct gg_name *)b)->s, GG_NAME_LEN);
-}
-
 static int collect_memo_values(void *arg, const char *path, const char *name)
 {
 	struct name_set *ns = arg;
@@ -1821,7 +1816,7 @@ static int sweep_record(void *arg, const char *path, const char *name)
 	if (gg_name_parse(name, strlen(name), &n) < 0 || lstat(path, &sb) < 0 ||
 	    sb.st_mtime > rs->before)
 		return 0;
-	if (rs->live->n && bsearch(&n, rs->live->v, rs->live->n, sizeof n, cmp_gg_name))
+	if (rs->live->n && bsearch(&n, rs->live->v, rs->live->n, sizeof n, gg_name_cmp))
 		return 0;
 	if (unlink(path) == 0)
 		rs->removed++;
@@ -1837,7 +1832,7 @@ static uint64_t gc_remote_records(struct store *s)
 	struct name_set live = {0};
 	store_walk(s, "memo", collect_memo_values, &live);
 	if (live.n > 1)
-		qsort(live.v, live.n, sizeof *live.v, cmp_gg_name);
+		qsort(live.v, live.n, sizeof *live.v, gg_name_cmp);
 	struct record_sweep rs = {&live, time(NULL) - STORE_RECORD_GRACE, 0};
 	store_walk(s, "remote", sweep_record, &rs);
 	free(live.v);
@@ -1850,7 +1845,7 @@ static bool gc_is_output(const struct name_set *outputs, const char *path)
 	const char *base = strrchr(path, '/') + 1;
 	struct gg_name n;
 	return outputs->n && gg_name_parse(base, strlen(base), &n) == 0 &&
-	       bsearch(&n, outputs->v, outputs->n, sizeof n, cmp_gg_name);
+	       bsearch(&n, outputs->v, outputs->n, sizeof n, gg_name_cmp);
 }
 
 int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
@@ -1874,7 +1869,7 @@ int store_gc(struct store *s, uint64_t max_size, struct gc_stats *st)
 	struct name_set outputs = {0};
 	store_walk(s, "memo", collect_memo_values, &outputs);
 	if (outputs.n > 1)
-		qsort(outputs.v, outputs.n, sizeof *outputs.v, cmp_gg_name);
+		qsort(outputs.v, outputs.n, sizeof *outputs.v, gg_name_cmp);
 	for (size_t k = 0; k < 2 * n && total > max_size; k++) {
 		size_t i = k % n;
 		if (v[i].thunk || !v[i].path || (k < n && !gc_is_output(&outputs, v[i].path)))

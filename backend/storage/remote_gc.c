@@ -23,11 +23,6 @@ static int add_item(void *arg, const struct storage_item *it)
 	return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return memcmp(((const struct gg_name *)a)->s, ((const struct gg_name *)b)->s, GG_NAME_LEN);
-}
-
 /* Deletes in batches, so that one request is never huge. */
 #define BATCH 256
 
@@ -93,14 +88,14 @@ int remote_gc(struct storage *st, const struct remote_gc_opts *o, struct remote_
 	 * new, so that only one published after this second listing can lose
 	 * an old object it names (gg-gc(1)). */
 	if (r == 0 && rt.nseen > 1)
-		qsort(rt.seen, rt.nseen, sizeof *rt.seen, cmp_name);
+		qsort(rt.seen, rt.nseen, sizeof *rt.seen, gg_name_cmp);
 	size_t nfirst = rt.nseen;
 	struct listing again = {0};
 	if (r == 0)
 		r = st->ops->list(st, add_item, &again);
 	for (size_t i = 0; r == 0 && i < again.n; i++)
 		if (again.v[i].entry && !(nfirst && bsearch(&again.v[i].name, rt.seen, nfirst,
-		                                            sizeof *rt.seen, cmp_name))) {
+		                                            sizeof *rt.seen, gg_name_cmp))) {
 			out->entries++;
 			r = read_entry(st, &again.v[i].name, &rt);
 		}
@@ -114,14 +109,14 @@ int remote_gc(struct storage *st, const struct remote_gc_opts *o, struct remote_
 		return -1;
 	}
 	if (nlive > 1)
-		qsort(live, nlive, sizeof *live, cmp_name);
+		qsort(live, nlive, sizeof *live, gg_name_cmp);
 	struct storage_item *doomed = xcalloc(l.n ? l.n : 1, sizeof *doomed);
 	size_t nd = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct storage_item *it = &l.v[i];
 		if (it->entry)
 			continue;
-		if (nlive && bsearch(&it->name, live, nlive, sizeof *live, cmp_name))
+		if (nlive && bsearch(&it->name, live, nlive, sizeof *live, gg_name_cmp))
 			out->named++;
 		else if (it->age < o->grace)
 			out->young++;

@@ -62,11 +62,6 @@ void storage_close(struct storage *st)
 		st->ops->close(st);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return memcmp(((const struct gg_name *)a)->s, ((const struct gg_name *)b)->s, GG_NAME_LEN);
-}
-
 int storage_sync_up(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
 {
 	if (n == 0)
@@ -74,7 +69,7 @@ int storage_sync_up(struct storage *st, struct store *local, const struct gg_nam
 	/* ask once per distinct name */
 	struct gg_name *uniq = xmalloc(n * sizeof *uniq);
 	memcpy(uniq, names, n * sizeof *uniq);
-	qsort(uniq, n, sizeof *uniq, cmp_name);
+	qsort(uniq, n, sizeof *uniq, gg_name_cmp);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (m == 0 || !gg_name_eq(&uniq[m - 1], &uniq[i]))
