@@ -104,6 +104,11 @@ ggfs_mount src mnt2 ggfs2.log
 walk mnt2 "unlimited walk"
 big=$(fdcount "$GGFS_PID")
 prlimit --pid "$GGFS_PID" --nofile="$fds:$fds"
+# Files it has never seen: their lookups need fds it no longer may open
+# (the known ones may all be served from fds it holds, needing none).
+mkdir src/new && for i in $(seq 50); do echo "new $i" >"src/new/n$i"; done
+(cd src && describe) >src.desc
+(cd src && contents) >src.sum
 walk mnt2 "walk after prlimit lowered the limit to $fds (it held $big fds)"
 check "the daemon said it met the limit" grep -q "the fd limit was reached" ggfs2.log
 check "unmounts cleanly" ggfs_umount mnt2
