@@ -1432,6 +1432,10 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			make_ready(s, n); /* not started, as the others still queued */
 			break;
 		}
+		/* the token itself, not only the watcher's word: the watcher may
+		 * not have woken yet, and this start must not outrun it */
+		if (gg_cancel_fired(s->o.cancel))
+			cancel_everything(s, cbs);
 		if (s->stopping || (n->abandoned && !n->waiters)) {
 			/* stopped, cancelled or withdrawn meanwhile */
 			release_lock(n, cbs);
