@@ -46,9 +46,11 @@ struct engine_job {
 
 struct engine_ops {
 	const char *name;
-	/* false with *why set (malloc'd) when this engine cannot run the thunk,
-	 * e.g. its inputs exceed the engine's size limit. */
-	bool (*can_execute)(struct engine *e, const struct thunk *t, char **why);
+	/* GG_OK when this engine can run the thunk; else why not, with *why set
+	 * (malloc'd): GG_ELIMIT for the thunk against the engine's limits (its
+	 * inputs exceed the size limit), GG_EREMOTE when the engine cannot run
+	 * anything now (no worker answers). */
+	enum gg_code (*can_execute)(struct engine *e, const struct thunk *t, char **why);
 	/* Starts a job; returns at once. 0, or -1 if it could not even be queued. */
 	int (*submit)(struct engine *e, struct engine_job *job);
 	/* Best effort: stop a job whose result is no longer wanted (done is still called). */

@@ -1141,9 +1141,9 @@ static bool retry_may_help(enum gg_code code)
 static bool engine_refuses(struct engine *e, const struct thunk *t)
 {
 	char *why = NULL;
-	bool can = e->ops->can_execute(e, t, &why);
+	enum gg_code refused = e->ops->can_execute(e, t, &why);
 	free(why);
-	return !can;
+	return refused != GG_OK;
 }
 
 /* Wakes the timer if it sleeps past `at` (mu held). */
@@ -1241,20 +1241,27 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
 }
 
 /* The first engine, in order, that can run t and has a free slot. NULL if
- * all are busy; sets *why (malloc'd) if none can run it at all. */
-static struct engine *pick_engine(struct sched *s, struct node *n, struct engine * not, char **why)
+ * all are busy; sets *why (malloc'd) if none can run it at all, and *code:
+ * GG_ELIMIT when every engine refused the thunk for its limits, else the
+ * first other cause (an engine with no live worker: GG_EREMOTE). */
+static struct engine *pick_engine(struct sched *s, struct node *n, struct engine * not, char **why,
+                                  enum gg_code *code)
 {
 	const struct thunk *t = &n->run->reduced;
 	bool any = false;
 	struct buf reasons = BUF_INIT;
 	struct engine *pick = NULL;
+	enum gg_code cause = GG_ELIMIT;
 	for (size_t i = 0; i < s->nengines && !pick; i++) {
 		struct engine *e = s->engines[i];
 		char *r = NULL;
-		if (!e->ops->can_execute(e, t, &r)) {
+		enum gg_code refused = e->ops->can_execute(e, t, &r);
+		if (refused != GG_OK) {
 			buf_printf(&reasons, "%s%s: %s", reasons.len ? "; " : "", e->label,
 			           r ? r : "cannot run it");
 			free(r);
+			if (cause == GG_ELIMIT)
+				cause = refused;
 			continue;
 		}
 		any = true;
@@ -1262,7 +1269,7 @@ static struct engine *pick_engine(struct sched *s, struct node *n, struct engine
 			pick = e;
 	}
 	if (!any && why)
-		*why = buf_steal(&reasons);
+		*why = buf_steal(&reasons), *code = cause;
 	if (pick && reasons.len && !n->fallback_told && s->o.on_fallback) {
 		n->fallback_told = true;
 		s->o.on_fallback(s->o.fallback_arg, n->label, pick->label, reasons.data);
@@ -1379,7 +1386,8 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			}
 		}
 		char *why = NULL;
-		struct engine *e = pick_engine(s, n, NULL, &why);
+		enum gg_code why_code = GG_ELIMIT;
+		struct engine *e = pick_engine(s, n, NULL, &why, &why_code);
 		if (!e && !why)
 			break; /* every engine is busy */
 		s->ready_head = n->next_ready;
@@ -1391,7 +1399,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 			char *m = xasprintf("thunk %s (%s): no engine can run it: %s", n->name.s,
 			                    n->label, why);
 			free(why);
-			fail_node(s, n, keep_error(s, GG_ELIMIT, m), cbs);
+			fail_node(s, n, keep_error(s, why_code, m), cbs);
 			continue;
 		}
 		/* The run's start, with mu dropped (file I/O, and the shared cache
@@ -1689,9 +1697,9 @@ static uint64_t speculate(struct sched *s)
 				next = n->started + limit;
 			continue;
 		}
-		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL);
+		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL, NULL);
 		if (!e)
-			e = pick_engine(s, n, NULL, NULL);
+			e = pick_engine(s, n, NULL, NULL, NULL);
 		if (!e)
 			return UINT64_MAX; /* no free slot: a finished job wakes the timer */
 		s->stats.speculated++;

@@ -36,12 +36,12 @@ static void wipe_free(char *s);
 
 struct target {
 	char *url;
-	int inflight;        /* loop-owned */
-	uint64_t down_until; /* loop-owned: after a connection error or 5xx */
-	bool heartbeats;     /* loop-owned: it has sent "102 Processing" before */
-	bool no_beats;       /* loop-owned: it answered a probe while a call heard nothing */
-	CURL *probe;         /* loop-owned: a probe in flight (see check_silence) */
-	uint64_t hung_until; /* protected by mu: it stopped answering mid-call */
+	int inflight;            /* loop-owned */
+	uint64_t down_until;     /* loop-owned: after a connection error or 5xx */
+	bool heartbeats;         /* loop-owned: it has sent "102 Processing" before */
+	uint64_t probe_answered; /* loop-owned: when it last answered a probe (0: never) */
+	CURL *probe;             /* loop-owned: a probe in flight (see check_silence) */
+	uint64_t hung_until;     /* protected by mu: it stopped answering mid-call */
 };
 
 struct hcall {
@@ -537,8 +537,9 @@ static void start_probe(struct htrans *t, size_t i)
 }
 
 /* A probe ended: an answer (any status) shows a live server that sends no
- * heartbeats, which is never cut off; none shows a hung one, and every
- * call there that has heard nothing is given up on. */
+ * heartbeats, not cut off while it answers (probed again after each silent
+ * period); none shows a hung one, and every call there that has heard
+ * nothing for the whole limit is given up on. */
 static void probe_finished(struct htrans *t, size_t i, CURLcode rc, uint64_t now)
 {
 	struct target *tg = &t->targets[i];
@@ -548,7 +549,7 @@ static void probe_finished(struct htrans *t, size_t i, CURLcode rc, uint64_t now
 	put_easy(t, tg->probe);
 	tg->probe = NULL;
 	if (rc == CURLE_OK && status > 0) {
-		tg->no_beats = true;
+		tg->probe_answered = now;
 		return;
 	}
 	char how[120];
@@ -588,8 +589,11 @@ static void check_silence(struct htrans *t, uint64_t now)
 		struct target *tg = &t->targets[h->target];
 		if (h->heard_beat)
 			tg->heartbeats = true;
-		if (!tg->heartbeats && !h->answered && now - h->last_heard >= limit &&
-		    !tg->no_beats && !tg->probe)
+		/* a server without heartbeats is probed again after each silent
+		 * period: one that answered once may hang later (a mount lives long) */
+		uint64_t quiet_since =
+		    h->last_heard > tg->probe_answered ? h->last_heard : tg->probe_answered;
+		if (!tg->heartbeats && !h->answered && now - quiet_since >= limit && !tg->probe)
 			start_probe(t, (size_t)h->target);
 		if (!tg->heartbeats || now - h->last_heard < limit)
 			continue;

@@ -84,10 +84,10 @@ static void *local_thread(void *p)
 	return NULL;
 }
 
-static bool local_can_execute(struct engine *e, const struct thunk *t, char **why)
+static enum gg_code local_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	(void)e, (void)t, (void)why;
-	return true;
+	return GG_OK;
 }
 
 /* Starts the pool (mu held). Fails only if no thread at all can start. */

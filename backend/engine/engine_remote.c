@@ -498,11 +498,11 @@ static const char *human_size(uint64_t n, char out[32])
 	return out;
 }
 
-static bool remote_can_execute(struct engine *e, const struct thunk *t, char **why)
+static enum gg_code remote_can_execute(struct engine *e, const struct thunk *t, char **why)
 {
 	struct remote *r = e->priv;
 	if (r->t->ops->usable && !r->t->ops->usable(r->t, why))
-		return false;
+		return GG_EREMOTE;
 	pthread_mutex_lock(&r->mu);
 	bool any_too_long = r->ntoo_long > 0;
 	pthread_mutex_unlock(&r->mu);
@@ -523,21 +523,21 @@ static bool remote_can_execute(struct engine *e, const struct thunk *t, char **w
 			*why = xasprintf("it exceeded the %s deadline on an earlier attempt (the "
 			                 "function's timeout is too short for it)",
 			                 r->rc.label);
-			return false;
+			return GG_ELIMIT;
 		}
 	}
 	if (!r->rc.max_input_bytes)
-		return true;
+		return GG_OK;
 	uint64_t total = 0;
 	for (size_t i = 0; i < t->ninputs; i++)
 		total += gg_name_size(&t->inputs[i].ref.name);
 	if (total <= r->rc.max_input_bytes)
-		return true;
+		return GG_OK;
 	char a[32], b[32];
 	*why = xasprintf("its inputs total %s, above the %s engine's limit of %s%s%s",
 	                 human_size(total, a), r->rc.label, human_size(r->rc.max_input_bytes, b),
 	                 r->rc.limit_hint ? "; " : "", r->rc.limit_hint ? r->rc.limit_hint : "");
-	return false;
+	return GG_ELIMIT;
 }
 
 static int remote_submit(struct engine *e, struct engine_job *job)

@@ -70,6 +70,8 @@ check "and was not sent to Lambda" [ "$(grep -c 'invoke gg-worker' "$LOG1")" -eq
 check "the fallback is printed with its reason" grep -q "runs on local: lambda: its inputs total" fb.err
 big2=$(gg thunk -o o -- sh -c 'echo no engine > o')
 GG_LAMBDA_MAX_INPUT=1K gg force --no-progress -e lambda=gg-worker "$big2#o" >/dev/null 2>cap.err
+st=$?
+check "a limit of the thunk's, not of the machine: exit 1 (got $st)" [ $st -eq 1 ]
 check "with no other engine it fails with the reason" grep -q "no engine can run it: lambda: its inputs total [0-9.]* MiB, above the lambda engine.s limit of 1.0 KiB; set GG_LAMBDA_MAX_INPUT" cap.err || cat cap.err
 
 # The packaged function (its own loader, libraries and CA bundle) works too.

@@ -13,6 +13,8 @@
 #     falls back to local, saying why
 #   - a server that sends no heartbeats but answers the probe is not cut
 #     off: its own answer (a 404) is what the force reports
+#   - one that answered a probe once and then hangs is probed again after
+#     the next silent period and given up on (a long-lived mount's case)
 #   - the default limit is 30 s: heartbeats are asked for every 7 s
 #     (e2e/worker_hung shows the limits at work, with short ones)
 # Timeouts here are guards against a hang, not assertions (times are printed).
@@ -118,8 +120,9 @@ check "the worker's log has no sanitizer report" worker_log_clean w
 # does not retry. A POST elsewhere is answered 404 at once. It logs the
 # heartbeat interval each POST asks for.
 cat >../quiet.py <<'EOF'
-import http.server, sys, threading
+import http.server, sys, threading, time
 probed = threading.Event()
+once_probes = 0
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # the connection stays until the client closes it
     was_probe = False
@@ -130,12 +133,19 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.was_probe:
             probed.set()
     def do_GET(self):
+        if self.path == "/once":
+            global once_probes
+            once_probes += 1
+            if once_probes > 1:
+                time.sleep(60); return
         self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers()
         self.wfile.write(b"ok\n"); self.was_probe = True
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         sys.stderr.write("quiet: heartbeat asked: %s\n" % self.headers.get("X-GG-Heartbeat"))
-        if self.path != "/execute":
+        if self.path == "/once":
+            time.sleep(60); answer = b"quiet server: never given up on"
+        elif self.path != "/execute":
             answer = b"quiet server: answered at once"
         elif probed.wait(60):
             answer = b"quiet server: probed before answering"
@@ -164,6 +174,17 @@ if port=$(wait_port_file "$T/quiet.port" $qp); then
 	(unset GG_WORKER_SILENCE && timeout 90 gg force --no-progress -e "http=http://127.0.0.1:$port/now" "$t#o" >n.out 2>n.err)
 	check "by default (a 30 s limit) heartbeats are asked for every 7 s" grep -qx 'quiet: heartbeat asked: 7' "$T/quiet.log"
 	check "the server's answer is reported" grep -q "HTTP 404: quiet server: answered at once" n.err
+	# one that answered its first probe and then hangs: probed again after
+	# the next silent period, and given up on when that probe goes unanswered
+	t=$(gg thunk -o o -- ../napper 1004 o)
+	t0=$(date +%s.%N)
+	GG_WORKER_SILENCE=2 timeout 90 gg force --no-progress -e "http=http://127.0.0.1:$port/once" "$t#o" >o.out 2>o.err
+	st=$?
+	echo "# a server hung after answering a probe: given up on after $(elapsed "$t0") s"
+	sed 's/^/#   /' o.err
+	check "a server hung after one answered probe is given up on, an infrastructure failure: exit 3 (got $st)" [ $st -eq 3 ]
+	check "named as a stopped worker, by its unanswered second probe" grep -q "stopped answering.*nor to a probe" o.err
+	check "after its first probe was answered" [ "$(grep -c '"GET /once' "$T/quiet.log")" -eq 1 ]
 else
 	not_ok "start the quiet server"
 fi
