@@ -20,6 +20,7 @@
 #include "backend/curl_setup.h"
 #include "backend/engine/engine_remote.h"
 #include "backend/http_batch.h"
+#include "backend/url.h"
 
 #include "backend/remote/wire.h"
 #include "backend/remote/worker_auth.h"
@@ -843,10 +844,14 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	char *copy = xstrdup(args), *save = NULL;
 	int r = 0;
 	for (char *u = strtok_r(copy, ",", &save); u && r == 0; u = strtok_r(NULL, ",", &save)) {
+		struct url_authority a;
 		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
-			r = gg_error("engine http: '%s' is not an http:// or https:// URL", u);
+			r = gg_fail(GG_EUSAGE,
+			            "engine http: '%s' is not an http:// or https:// URL", u);
+		else if (url_authority_parse(strstr(u, "://") + 3, &a) < 0)
+			r = gg_fail(GG_EUSAGE, "engine http: '%s': %s", u, gg_last_error());
 		else
-			strvec_push(&urls, u);
+			url_authority_free(&a), strvec_push(&urls, u);
 	}
 	free(copy);
 	uint64_t max_input, attempts, timeout_s, silence_s;

@@ -22,6 +22,7 @@
 #include "backend/storage/incoming.h"
 #include "backend/storage/resp.h"
 #include "backend/storage/storage_backends.h"
+#include "backend/url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -76,25 +77,6 @@ static unsigned env_uint(const char *var, unsigned def, unsigned min, unsigned m
 	return v < min ? min : v > max ? max : (unsigned)v;
 }
 
-/* %XX-decodes user info from the URI (a password may contain '@' or ':'). */
-static char *pct_decode(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1);
-	size_t k = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
-		    isxdigit((unsigned char)s[i + 2])) {
-			char hex[3] = {s[i + 1], s[i + 2], 0};
-			out[k++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else {
-			out[k++] = s[i];
-		}
-	}
-	out[k] = 0;
-	return out;
-}
-
 static void redis_free(struct redis_storage *rs)
 {
 	resp_close(&rs->conn);
@@ -113,59 +95,31 @@ static void redis_free(struct redis_storage *rs)
 static int parse_uri(struct redis_storage *rs, const char *uri)
 {
 	const char *p = uri + strlen("redis://");
-	const char *slash = strchr(p, '/');
-	const char *end = slash ? slash : p + strlen(p);
-	const char *at = NULL;
-	for (const char *c = p; c < end; c++)
-		if (*c == '@')
-			at = c; /* the last '@' ends the user info */
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon) {
-			if (colon > p)
-				rs->user = pct_decode(p, (size_t)(colon - p));
-			rs->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
-		} else {
-			rs->password = pct_decode(p, (size_t)(at - p));
-		}
-		p = at + 1;
-	}
-	const char *host_end = end;
-	if (*p == '[') { /* [IPv6]:port */
-		const char *close = memchr(p, ']', (size_t)(end - p));
-		if (!close)
-			return gg_error("bad IPv6 address");
-		rs->host = xstrndup(p + 1, (size_t)(close - p - 1));
-		p = close + 1;
-		host_end = p;
+	struct url_authority a;
+	if (url_authority_parse(p, &a) < 0)
+		return -1;
+	rs->host = a.host, a.host = NULL;
+	rs->port = a.port ? xasprintf("%u", a.port) : xstrdup("6379");
+	if (a.user && !a.password) {
+		rs->password = a.user; /* redis://PASSWORD@HOST */
 	} else {
-		const char *colon = memchr(p, ':', (size_t)(end - p));
-		host_end = colon ? colon : end;
-		rs->host = xstrndup(p, (size_t)(host_end - p));
-		p = host_end;
+		rs->user = a.user;
+		rs->password = a.password;
 	}
-	if (!*rs->host)
-		return gg_error("no host (redis://HOST[:PORT][/DB])");
-	if (p < end && *p == ':') {
-		rs->port = xstrndup(p + 1, (size_t)(end - p - 1));
-		uint64_t v;
-		if (parse_u64(rs->port, &v) < 0 || v == 0 || v > 65535)
-			return gg_error("bad port '%s'", rs->port);
-	} else if (p < end) {
-		return gg_error("unexpected text after the host");
-	} else {
-		rs->port = xstrdup("6379");
-	}
-	if (slash && slash[1]) {
+	a.user = a.password = NULL;
+	url_authority_free(&a);
+	const char *slash = p + strcspn(p, "/?#");
+	if (*slash && *slash != '/')
+		return gg_fail(GG_EUSAGE, "unexpected text after the host: '%s'", slash);
+	if (*slash && slash[1]) {
 		uint64_t v;
 		if (parse_u64(slash + 1, &v) < 0 || v > 1000000)
-			return gg_error("bad database number '%s'", slash + 1);
+			return gg_fail(GG_EUSAGE, "bad database number '%s'", slash + 1);
 		rs->db = xstrdup(slash + 1);
 	}
 	const char *env_pw = getenv("GG_REDIS_PASSWORD");
 	if (!rs->password && env_pw && *env_pw)
 		rs->password = xstrdup(env_pw);
-	(void)host_end;
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "backend/storage/s3_list.h"
 #include "backend/storage/s3_multipart.h"
 #include "backend/storage/storage_backends.h"
+#include "backend/url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,11 +217,13 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, char **pat
 	if (at)
 		return gg_error("GG_S3_ENDPOINT must not carry credentials (use "
 		                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
-	if (end == h)
-		return gg_error("GG_S3_ENDPOINT has no host");
 	for (const char *c = h; c < end; c++)
 		if (!(unreserved(*c) || *c == ':' || *c == '[' || *c == ']'))
 			return gg_error("GG_S3_ENDPOINT has a bad character in its host");
+	struct url_authority a;
+	if (url_authority_parse(h, &a) < 0)
+		return gg_error("GG_S3_ENDPOINT=%s: %s", ep, gg_last_error());
+	url_authority_free(&a);
 	*scheme = xstrndup(ep, (size_t)(sep - ep));
 	*host = xstrndup(h, (size_t)(end - h));
 	size_t plen = slash ? strlen(slash) : 0;

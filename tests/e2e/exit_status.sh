@@ -31,6 +31,27 @@ check "... without retrying what cannot come back" grep -q "after 1 attempt: " l
 gg force --no-progress --keep-going "$bad#out.txt" "$lost#out.txt" 2>both.err
 check "both at once: the higher status (3)" [ $? = 3 ]
 
+# A worker URL with a fault is a usage error naming it, never a default
+# (curl takes "host:" for port 80).
+while IFS=$'\t' read -r msg url; do
+	gg force --no-progress -e "http=$url" "$ok#out.txt" >/dev/null 2>url.err
+	rc=$?
+	check "-e http=$url: exit 2 (rc $rc)" [ $rc = 2 ]
+	check "... saying: $msg" grep -qF -- "$msg" url.err
+done <<'URLS'
+an empty port after ':'	http://127.0.0.1:/execute
+bad port '99999'	http://127.0.0.1:99999/execute
+no host	http:///execute
+URLS
+gg push redis://127.0.0.1:/0 in.txt >/dev/null 2>url.err
+rc=$?
+check "a redis:// storage URI with an empty port: exit 2 (rc $rc)" [ $rc = 2 ]
+check "... saying so" grep -qF "an empty port after ':'" url.err
+GG_S3_ENDPOINT=http://127.0.0.1:99999 AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s gg push s3://b in.txt >/dev/null 2>url.err
+rc=$?
+check "GG_S3_ENDPOINT with a bad port: exit 2 (rc $rc)" [ $rc = 2 ]
+check "... saying so" grep -qF "bad port '99999'" url.err
+
 gg force --no-such-option x 2>usage.err
 check "an unknown option: exit 2" [ $? = 2 ]
 gg frobnicate 2>usage2.err
