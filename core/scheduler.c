@@ -2046,10 +2046,10 @@ enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 	bool follow = false;
 	pthread_mutex_lock(&s->mu);
 	struct node *n = nameidx_get(&s->nodes, &ref->name);
-	enum sched_state st = !n                     ? SCHED_UNFORCED
-	                      : n->state == N_DONE   ? SCHED_FORCED
-	                      : n->state == N_FAILED ? SCHED_FAILED
-	                                             : SCHED_RUNNING;
+	/* a failed node is buried: never found here */
+	enum sched_state st = !n                   ? SCHED_UNFORCED
+	                      : n->state == N_DONE ? SCHED_FORCED
+	                                           : SCHED_RUNNING;
 	if (st == SCHED_FORCED && ref->output)
 		st = output_state(&n->memo, ref->output, &next, &follow);
 	pthread_mutex_unlock(&s->mu);

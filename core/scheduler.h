@@ -158,8 +158,10 @@ void sched_get_stats(struct sched *s, struct sched_stats *st);
  * for one yet (fewer than 3 executed, or nothing left). */
 double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed);
 
-/* State of a reference without forcing: 0 unforced, 1 running/queued, 2 forced, 3 failed. */
-enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED, SCHED_FAILED };
+/* State of a reference without forcing. A failure is not remembered (a
+ * failed node is buried: the next request runs it afresh), so a thunk whose
+ * last force failed is unforced here; the mount keeps its own word of it. */
+enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED };
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref);
 
 #endif
