@@ -141,7 +141,8 @@ check-slow: tests
 # The slower tier, part two: real projects (zlib with ./configure and with
 # CMake, json-c with Make and Ninja, libyaml, xz-utils, Lua) from Debian's source packages, each configured and inferred through its
 # own build system, forced through a mount, its test suite run there, every
-# output equal to a plain build's. The first run fetches the sources.
+# output equal to a plain build's; and Lua shared by several clients through
+# one radosgw bucket and one Redis (lua_team.sh). The first run fetches the sources.
 # Then the smallest of them, Lua, once more with the ASan+UBSan gg and ggfs
 # (build-asan; its edit script is left to the plain pass) when build-asan is
 # built (make check-slow builds it; PROJECTS_ASAN=yes: its absence fails).

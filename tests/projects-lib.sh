@@ -3,6 +3,7 @@
 # against a plain build of the same tree in the same directory.
 #
 #   proj_setup BUILD PACKAGE     fetch (tests/fetch-deb-src.sh), make $T; sets SRC, P
+#   lua_prepare SRC DEST         Lua's tree as upstream builds it (lua.sh)
 #   proj_plain CONF BUILD        plain configure (none if CONF is empty) + build in $P; the libraries,
 #                                objects and programs it made (ELF files and
 #                                ar archives) are listed in $T/outputs and kept
@@ -68,6 +69,17 @@ proj_setup() { # BUILD PACKAGE
 	P=$T/$PKG
 	HARNESS=$here/rebuild-harness.sh
 	echo "# $PKG from $SRC"
+}
+
+# Lua 5.4 as upstream builds it (lua.sh, lua_team.sh): Debian's patches stay
+# applied except 0001-build-system.patch, which is reverted; the header
+# debian/rules generates, lua5.4-deb-multiarch.h, is written the same way.
+lua_prepare() { # SRC DEST
+	cp -a "$1" "$2" &&
+		(cd "$2" && patch -s -R -p1 <debian/patches/0001-build-system.patch &&
+			printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "%s"\n#endif\n' \
+				"$(gcc -print-multiarch)" >src/lua5.4-deb-multiarch.h) >"$T/prepare.out" 2>&1 ||
+		{ not_ok "lua5.4: revert Debian's build-system patch"; tail -20 "$T/prepare.out"; return 1; }
 }
 
 proj_plain() { # CONF BUILD

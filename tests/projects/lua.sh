@@ -14,11 +14,7 @@
 . "$(dirname "$0")/../projects-lib.sh"
 proj_setup "${1:?usage: $0 BUILD_DIR}" lua5.4
 need patch dpkg-buildflags
-cp -a "$SRC" "$T/prepared" &&
-	(cd "$T/prepared" && patch -s -R -p1 <debian/patches/0001-build-system.patch &&
-		printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "%s"\n#endif\n' \
-			"$(gcc -print-multiarch)" >src/lua5.4-deb-multiarch.h) >"$T/prepare.out" 2>&1 ||
-	{ not_ok "lua5.4: revert Debian's build-system patch"; tail -20 "$T/prepare.out"; finish; }
+lua_prepare "$SRC" "$T/prepared" || finish
 SRC=$T/prepared
 # dpkg-buildflags runs in the tree: its -ffile-prefix-map names it, as in a package build.
 build='make -j2 linux-readline MYCFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" MYLDFLAGS="$(dpkg-buildflags --get LDFLAGS)"'
