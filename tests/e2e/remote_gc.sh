@@ -10,6 +10,8 @@
 # - --grace changes the period: the two-hour-old unnamed object goes with
 #   --grace 1h;
 # - afterwards B still executes 0 thunks from the cache;
+# - gc runs again and again beside a force that publishes: the force
+#   succeeds, old garbage goes, every object an entry names stays;
 # - a bad grace period and a storage that cannot be listed are refused.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -73,6 +75,58 @@ check "an entry that cannot be understood stops gc, naming it: $out" \
 	has_text "$out" "cache entry of T[0-9a-f]* cannot be understood (damaged, or written by a newer gg), so nothing is deleted"
 check "... nothing is deleted" test -f "$(obj "$old2")"
 cp entry.saved "$entry"
+
+# gc beside a force: client E builds a 24-file program, publishing as it
+# goes (outputs, then the entries naming them), while gg gc --remote with
+# its default grace runs again and again; garbage planted ten days ago goes,
+# the force succeeds, every object any entry names is still there, and F
+# (same sources, another tree) executes 0 thunks from the cache.
+many_files() { # DIR: 24 small C files, a main and a Makefile, inferred
+	mkdir -p "$1" || return 1
+	local i objs=main.o
+	{
+		echo '#include <stdio.h>'
+		for i in $(seq 24); do
+			printf 'int f%d(int x) { return x * %d + 1; }\n' "$i" "$i" >"$1/f$i.c"
+			echo "int f$i(int);"
+			objs+=" f$i.o"
+		done
+		echo 'int main(void) { int s = 0;'
+		for i in $(seq 24); do echo "s += f$i($i);"; done
+		echo 'printf("%d\n", s); return 0; }'
+	} >"$1/main.c"
+	printf 'prog: %s\n\t$(CC) -o $@ %s\n%%.o: %%.c\n\t$(CC) -O2 -c $< -o $@\n' "$objs" "$objs" >"$1/Makefile"
+	(cd "$1" && gg init . >/dev/null && gg infer make >infer.out 2>&1)
+}
+check "E's and F's trees of 25 files are inferred" bash -c "$(declare -f many_files); many_files e && many_files f"
+mkdir -p home.e home.f
+echo "garbage from long ago" >old3.txt
+old3=$(cd a && gg push "$R" "$T/old3.txt" | awk '{ print $1 }')
+touch -d '10 days ago' "$(obj "$old3")"
+(cd e && HOME="$T/home.e" gg force -j 2 --summary --no-progress --storage "$R" --remote-cache readwrite prog \
+	>/dev/null 2>"$T/e.out") &
+epid=$!
+rounds=0
+while kill -0 "$epid" 2>/dev/null; do
+	gg gc --remote --storage "$R" >>gc-beside.out 2>&1 || echo "gc failed: $?" >>gc-beside.out
+	rounds=$((rounds + 1))
+done
+wait "$epid"
+rc=$?
+echo "# gg gc --remote ran $rounds times beside E's force: $(tail -1 e.out)"
+check "E's force succeeds beside gc (rc $rc): $(tail -1 e.out)" has_text "$(cat e.out)" "executed [1-9][0-9]*, from memo 0, failed 0"
+check "... gc ran beside it ($rounds times), each run fine" [ "$rounds" -ge 1 -a "$(grep -c 'gc failed' gc-beside.out)" = 0 ]
+gg gc --remote --storage "$R" >>gc-beside.out 2>&1
+check "... the garbage planted before it is gone" test ! -e "$(obj "$old3")"
+missing=0 named2=0
+for v in $(find remote/memo -type f -exec cat {} + | awk '$1 == "out" { print $3 }' | sort -u); do
+	test -f "$(obj "$v")" || { echo "# named but gone: $v"; missing=$((missing + 1)); }
+	named2=$((named2 + 1))
+done
+check "... every object an entry names is there ($named2 named, $missing gone)" [ "$missing" = 0 -a "$named2" -gt 25 ]
+out=$(cd f && HOME="$T/home.f" gg force --summary --no-progress --storage "$R" --remote-cache read prog 2>&1 >/dev/null)
+check "F executes 0 thunks from the cache: $out" has_text "$out" "executed 0, from memo 1, failed 0 (1 of them from the shared cache)"
+check "... E's program byte for byte, and it runs" bash -c 'cmp e/prog f/prog && test "$(f/prog)" = 4924'
 
 out=$(gg gc --remote --storage "$R" --grace soon 2>&1)
 check "a bad grace period is refused: $out" has_text "$out" "gc: bad grace period 'soon' (e.g. 7d, 12h, 30m, 0)"
