@@ -54,11 +54,13 @@ for sig in INT TERM; do
 	force=$!
 	job=
 	for _ in $(seq 300); do
-		job=$(squeue -h -o '%i %j %T' | grep " gg-${t:1:12}" | grep -E 'RUNNING|PENDING' | cut -d' ' -f1)
-		[ -n "$job" ] && break
+		# running, and its thunk's loop started (a job still pending when
+		# gg force ends would find no request and end by itself)
+		job=$(squeue -h -o '%i %j %T' | grep " gg-${t:1:12}" | grep -E 'RUNNING' | cut -d' ' -f1)
+		[ -n "$job" ] && pgrep -f "while :; do :; done; echo $sig" >/dev/null && break
 		sleep 0.1
 	done
-	check "SIG$sig: the job was queued or running ($job)" [ -n "$job" ]
+	check "SIG$sig: the job was running its thunk ($job)" [ -n "$job" ]
 	req=$(ls "$T"/slurm-jobs/*.req 2>/dev/null | head -1)
 	check "SIG$sig: its request file is private: 0600 in a 0700 directory" \
 		[ -n "$req" -a "$(stat -c %a "$req" 2>/dev/null)" = 600 -a "$(stat -c %a "$T/slurm-jobs")" = 700 ]
