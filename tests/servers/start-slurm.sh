@@ -45,6 +45,20 @@ stop_dir() {
 	local d=$1
 	[ -f "$d/.gg-slurm-root" ] || die "$d was not made by this script; not touching it"
 	stop_daemons "$d"
+	# Job steps outlive slurmd (proctrack/linuxproc): each slurmstepd and the
+	# job under it carry this cluster's SLURM_CONF (the job also its
+	# SLURM_JOB_ID; the test that started the cluster has only the former);
+	# none may outlive the cluster (a job a test left running spins for ever).
+	local e pid env
+	for e in /proc/[0-9]*/environ; do
+		pid=${e#/proc/}
+		pid=${pid%/environ}
+		env=$(tr '\0' '\n' <"$e" 2>/dev/null) || continue
+		grep -qxF "SLURM_CONF=$d/slurm.conf" <<<"$env" || continue
+		if grep -q '^SLURM_JOB_ID=' <<<"$env" || [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == slurmstepd:* ]]; then
+			kill -9 "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$d"
 }
 
