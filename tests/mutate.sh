@@ -101,6 +101,8 @@ jobs=${GG_MUTATE_JOBS:-1}
 shard=${GG_MUTATE_SHARD:-} # K/N: this run takes every Nth mutant from the Kth (set by a parent run)
 work=$(mktemp -d /tmp/gg-mutate.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# tests that run gg as another user (nobody) reach the build through it
+chmod 755 "$work"
 # The tree as it is (tracked and untracked, not ignored), without builds.
 (cd "$src" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -C "$work" -xf -
 cd "$work"
