@@ -15,8 +15,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/c_graph.sh"
 cd "$T"
 
-eval "$("$here/servers/start-redis.sh")" || { not_ok "start redis (tests/servers/start-redis.sh)"; finish; }
-at_exit "'$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
+. "$here/servers/redis.sh"
+redis_up || { not_ok "start redis (tests/servers/redis.sh)"; finish; }
 export GG_STORAGE=redis://127.0.0.1:$REDIS_PORT
 
 graph_make || finish

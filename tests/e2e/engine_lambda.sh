@@ -18,8 +18,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 echo "# in $T"
 
-eval "$("$here/servers/start-redis.sh")" || { not_ok "start redis (tests/servers/start-redis.sh)"; finish; }
-at_exit "'$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
+. "$here/servers/redis.sh"
+redis_up || { not_ok "start redis (tests/servers/redis.sh)"; finish; }
 export GG_STORAGE=redis://127.0.0.1:$REDIS_PORT
 export AWS_ACCESS_KEY_ID=AKIDGGTEST AWS_SECRET_ACCESS_KEY=gg-test-secret AWS_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_PROFILE

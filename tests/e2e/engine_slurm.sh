@@ -15,8 +15,8 @@ cd "$T"
 echo "# in $T"
 [ "$(id -u)" = 0 ] || { not_ok "this test needs root to run the Slurm daemons"; finish; }
 
-eval "$("$here/servers/start-redis.sh")" || { not_ok "start redis (tests/servers/start-redis.sh)"; finish; }
-at_exit "'$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
+. "$here/servers/redis.sh"
+redis_up || { not_ok "start redis (tests/servers/redis.sh)"; finish; }
 s=$(date +%s.%N)
 out=$("$here/servers/start-slurm.sh") || { not_ok "start Slurm (tests/servers/start-slurm.sh)"; finish; }
 eval "$out"

@@ -21,15 +21,11 @@ cd "$T"
 
 t0=$SECONDS
 PW=pw-$RANDOM$RANDOM
-if ! env -u REDIS_PORT REDIS_ROOT="$T/redis" REDIS_PASSWORD="$PW" \
-	bash "$here/servers/start-redis.sh" >"$T/redis.env" 2>"$T/redis.log"; then
-	cat "$T/redis.log"
-	at_exit "bash '$here/servers/start-redis.sh' stop '$T/redis'"
-	not_ok "start redis-server (tests/servers/start-redis.sh)"
+. "$here/servers/redis.sh"
+if ! redis_up REDIS_PASSWORD="$PW"; then
+	not_ok "start redis-server (tests/servers/redis.sh)"
 	finish
 fi
-. "$T/redis.env"
-at_exit "bash '$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
 . "$here/servers/rgw.sh"
 if ! rgw_up; then
 	not_ok "start radosgw (tests/servers/rgw.sh)"

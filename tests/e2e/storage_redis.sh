@@ -19,14 +19,11 @@ cd "$T"
 # ---- the server ----
 t0=$SECONDS
 PW=pw-$RANDOM$RANDOM
-if ! env REDIS_ROOT="$T/redis" REDIS_PASSWORD="$PW" bash "$servers/start-redis.sh" >"$T/redis.env" 2>"$T/redis.log"; then
-	cat "$T/redis.log"
-	at_exit "bash '$servers/start-redis.sh' stop '$T/redis'"
-	not_ok "start redis-server (tests/servers/start-redis.sh)"
+. "$servers/redis.sh"
+if ! redis_up REDIS_PASSWORD="$PW"; then
+	not_ok "start redis-server (tests/servers/redis.sh)"
 	finish
 fi
-. "$T/redis.env"
-at_exit "bash '$servers/start-redis.sh' stop '$REDIS_ROOT'"
 echo "# redis-server up on port $REDIS_PORT in $((SECONDS - t0)) s"
 export GG_STORAGE_BACKOFF_MS=20
 URI=redis://:$PW@127.0.0.1:$REDIS_PORT

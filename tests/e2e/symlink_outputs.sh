@@ -49,8 +49,8 @@ chain() { (cd "$1" && find . -maxdepth 1 -name 'libfoo*' -printf '%p %y %l\n' | 
 want_chain=$(chain plain)
 
 gg init . >/dev/null
-eval "$("$here/servers/start-redis.sh")" || { not_ok "start redis (tests/servers/start-redis.sh)"; finish; }
-at_exit "'$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
+. "$here/servers/redis.sh"
+redis_up || { not_ok "start redis (tests/servers/redis.sh)"; finish; }
 export GG_STORAGE=redis://127.0.0.1:$REDIS_PORT
 worker_start sb -j 2 || { not_ok "start a sandboxed worker"; finish; }
 worker_start nosb -j 2 --no-sandbox || { not_ok "start a --no-sandbox worker"; finish; }

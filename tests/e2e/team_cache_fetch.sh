@@ -22,14 +22,11 @@ servers=$here/../servers
 . "$servers/c_project.sh"
 cd "$T"
 
-if ! env REDIS_ROOT="$T/redis" bash "$servers/start-redis.sh" >"$T/redis.env" 2>"$T/redis.log"; then
-	cat "$T/redis.log"
-	at_exit "bash '$servers/start-redis.sh' stop '$T/redis'"
-	not_ok "start redis-server (tests/servers/start-redis.sh)"
+. "$servers/redis.sh"
+if ! redis_up; then
+	not_ok "start redis-server (tests/servers/redis.sh)"
 	finish
 fi
-. "$T/redis.env"
-at_exit "bash '$servers/start-redis.sh' stop '$REDIS_ROOT'"
 unset GG_REMOTE_CACHE GG_REMOTE_CACHE_KEY GG_STORAGE
 R=redis://127.0.0.1:$REDIS_PORT
 for c in a b; do mkdir -p "home.$c" && c_project "$c"; done

@@ -14,13 +14,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 
 PW=secret-pw-$RANDOM$RANDOM
-if ! env REDIS_ROOT="$T/redis" REDIS_PASSWORD="$PW" bash "$here/servers/start-redis.sh" >redis.env 2>redis.log; then
-	cat redis.log
-	not_ok "start redis-server with a password (tests/servers/start-redis.sh)"
+. "$here/servers/redis.sh"
+if ! redis_up REDIS_PASSWORD="$PW"; then
+	not_ok "start redis-server with a password (tests/servers/redis.sh)"
 	finish
 fi
-. ./redis.env
-at_exit "bash '$here/servers/start-redis.sh' stop '$REDIS_ROOT'"
 export GG_STORAGE=redis://:$PW@127.0.0.1:$REDIS_PORT
 public=redis://127.0.0.1:$REDIS_PORT
 

@@ -90,9 +90,8 @@ check "... its log is clean" ggfs_log_clean c.log
 unset GG_STORAGE
 
 # ---- Redis, with a gg worker as the engine ----
-if env REDIS_ROOT="$T/redis" bash "$servers/start-redis.sh" >"$T/redis.env" 2>"$T/redis.log"; then
-	. "$T/redis.env"
-	at_exit "bash '$servers/start-redis.sh' stop '$REDIS_ROOT'"
+. "$servers/redis.sh"
+if redis_up; then
 	R=redis://127.0.0.1:$REDIS_PORT
 	for c in w x; do client $c; done
 	GG_STORAGE=$R worker_start w1 -j 2 || { not_ok "start a gg worker"; finish; }
@@ -115,7 +114,6 @@ if env REDIS_ROOT="$T/redis" bash "$servers/start-redis.sh" >"$T/redis.env" 2>"$
 	worker_stop w1
 	check "the worker's log is clean" worker_log_clean w1
 else
-	cat "$T/redis.log"
-	not_ok "start redis-server (tests/servers/start-redis.sh)"
+	not_ok "start redis-server (tests/servers/redis.sh)"
 fi
 finish
