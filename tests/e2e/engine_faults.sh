@@ -18,14 +18,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 echo "# in $T"
 
-# napper MS OUT [BYTES] (progs/napper.c): deterministic output, a known run time.
-cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
-
-mkdir client bucket
-cd client
-gg init . >/dev/null
-export GG_STORAGE=file://$T/bucket
-workers_hide "$T/client"
+workers_client || { not_ok "set up the client (napper, store, bucket)"; finish; }
 
 # The number of a worker's requests that ended in each way (from its -v log).
 count() { grep -c "$2" "${WLOG[$1]}" || true; }

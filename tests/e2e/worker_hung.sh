@@ -16,13 +16,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 echo "# in $T"
 
-cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
-
-mkdir client bucket
-cd client
-gg init . >/dev/null
-export GG_STORAGE=file://$T/bucket
-workers_hide "$T/client"
+workers_client || { not_ok "set up the client (napper, store, bucket)"; finish; }
 wait_running() { # NAME: until the worker runs a thunk (its sandbox directory exists)
 	local i
 	for i in $(seq 1 400); do

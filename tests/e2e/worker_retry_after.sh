@@ -12,12 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/servers/workers.sh"
 cd "$T"
 echo "# in $T"
-cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
-mkdir client bucket
-cd client
-gg init . >/dev/null
-export GG_STORAGE=file://$T/bucket
-workers_hide "$T/client"
+workers_client || { not_ok "set up the client (napper, store, bucket)"; finish; }
 count() { grep -c -- "$2" "${WLOG[$1]}" || true; }
 elapsed() { awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $1}"; }
 

@@ -26,11 +26,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 echo "# in $T"
 
-cc -O2 -o napper "$here/e2e/progs/napper.c" || { not_ok "compile the helper"; finish; }
-mkdir client bucket
-cd client
-gg init . >/dev/null
-export GG_STORAGE=file://$T/bucket
+workers_client || { not_ok "set up the client (napper, store, bucket)"; finish; }
 elapsed() { awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $1}"; }
 # The gg under a `timeout` guard (its only child).
 gg_of() { pgrep -P "$1" -x gg; }

@@ -9,11 +9,26 @@
 #   worker_stop NAME                       SIGTERM; 0 if it exited cleanly
 #   workers_hide DIR                       hide DIR from workers started later
 #   worker_log_clean NAME                  no sanitizer report in its log
+#   workers_client                         the engine tests' client: $T/napper
+#                                          (progs/napper.c: napper MS OUT [BYTES],
+#                                          deterministic output in a known time),
+#                                          a store in $T/client (the current
+#                                          directory after it), GG_STORAGE
+#                                          file://$T/bucket, hidden from workers
 
 declare -A WURL WPID WLOG
 WORKERS_HIDE=()
 
 workers_hide() { WORKERS_HIDE+=("$(cd "$1" && pwd)"); }
+
+workers_client() {
+	local e2e
+	e2e=$(cd "$(dirname "${BASH_SOURCE[0]}")/../e2e" && pwd)
+	cc -O2 -o "$T/napper" "$e2e/progs/napper.c" || return 1
+	mkdir -p "$T/client" "$T/bucket" && cd "$T/client" && gg init . >/dev/null || return 1
+	export GG_STORAGE=file://$T/bucket
+	workers_hide "$T/client"
+}
 
 # Can we give workers a mount namespace that hides the client's files?
 workers_can_hide() {
