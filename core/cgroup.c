@@ -241,11 +241,15 @@ int cgroup_run_create(uint64_t mem_limit, uint64_t pids_limit, struct cgroup_run
 		              limit(v, sizeof v, mem_limit, "-1")) < 0 ||
 		    write_str(cg->pids, "pids.max", limit(v, sizeof v, pids_limit, "max")) < 0)
 			goto fail;
-		/* No swapping around the limit, where the kernel accounts swap. */
+		/* No swapping around the limit, where the kernel accounts swap:
+		 * memory and swap together get the memory limit. */
 		char *sw = xasprintf("%s/memory.memsw.limit_in_bytes", cg->mem);
-		if (access(sw, F_OK) == 0)
-			write_str(cg->mem, "memory.memsw.limit_in_bytes", v);
+		int swr = access(sw, F_OK) == 0 ? write_str(cg->mem, "memory.memsw.limit_in_bytes",
+		                                            limit(v, sizeof v, mem_limit, "-1"))
+		                                : 0;
 		free(sw);
+		if (swr < 0)
+			goto fail;
 	}
 	cg->version = version;
 	return 0;

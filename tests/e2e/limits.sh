@@ -106,6 +106,26 @@ check "... the trivial thunk beside it finished" [ "$(cat ok.out)" = fine ]
 GG_MEMORY_LIMIT=64M timed gg force --no-progress hog.out 2>mem2.err
 check "memory: GG_MEMORY_LIMIT sets it too" grep -q "stopped at the memory limit of 64.0 MiB" mem2.err
 
+# ---- v1: memory and swap together get the memory limit ----
+# (memory.memsw.limit_in_bytes, where the kernel accounts swap: otherwise a
+# thunk swaps around its limit; read while a thunk runs)
+mem_base=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+if [ "$cg" = v1 ] && [ -e "$mem_base/memory.memsw.limit_in_bytes" ]; then
+	gg thunk -e "$marker" -i spin -o o --timeout 3 --placeholder spin3.out -- spin >/dev/null
+	gg force --no-progress --memory-limit 64M spin3.out 2>spin3.err &
+	fp=$!
+	sw=
+	for _ in $(seq 100); do
+		sw=$(cat "$mem_base"/gg-$fp-*/memory.memsw.limit_in_bytes 2>/dev/null | head -1)
+		[ -n "$sw" ] && break
+		sleep 0.05
+	done
+	wait $fp
+	check "memory (v1): memory and swap together are limited to it (memsw: $sw)" [ "$sw" = 67108864 ]
+else
+	echo "# no memory.memsw (cgroup $cg, or swap not accounted): memory+swap limit not checked"
+fi
+
 # ---- time: the default timeout from the configuration file ----
 printf 'GG_TIMEOUT = 2\n' >config
 GG_CONFIG=$T/config timed env -u GG_TIMEOUT gg force --no-progress spin.out 2>spin.err
