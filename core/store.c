@@ -251,6 +251,7 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->lock_mu);
 	free(s->root);
 	free(s->tmp);
+	free(s->fetch_from);
 	free(s);
 }
 
@@ -625,10 +626,18 @@ int store_has(struct store *s, const struct gg_name *n)
 
 /* ---- lazy remote values (see store.h) ---- */
 
-void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg)
+void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg,
+                     const char *from)
 {
 	s->fetch = fetch;
 	s->fetch_arg = arg;
+	free(s->fetch_from);
+	s->fetch_from = fetch && from ? xstrdup(from) : NULL;
+}
+
+const char *store_fetch_from(const struct store *s)
+{
+	return s->fetch ? s->fetch_from : NULL;
 }
 
 int store_mark_remote(struct store *s, const struct gg_name *n)

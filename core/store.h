@@ -57,6 +57,7 @@ struct store {
 	/* store_set_fetch: what brings a value recorded as remote */
 	int (*fetch)(void *arg, const struct gg_name *n);
 	void *fetch_arg;
+	char *fetch_from; /* the storage it reads (its URI as storage_open names it) */
 };
 
 /* Creates DIR/.gg (or DIR itself if it ends in ".gg") if needed, mode 0700:
@@ -104,7 +105,12 @@ int store_has(struct store *s, const struct gg_name *n);
  * are misses again and a second force computes or fetches it anew. Without
  * a fetcher, records are ignored: such entries are misses.
  */
-void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg);
+void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg,
+                     const char *from);
+/* The URI of the storage the fetcher reads (as set), NULL when none is set:
+ * a remote engine using that same storage leaves its outputs there, recorded
+ * as remote, instead of downloading them at once. */
+const char *store_fetch_from(const struct store *s);
 /* Records value n as remote (it need not be stored here). */
 int store_mark_remote(struct store *s, const struct gg_name *n);
 /* 1 if n is stored here or recorded as remote while a fetcher is set, else 0. */

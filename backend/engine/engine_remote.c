@@ -313,8 +313,22 @@ static int collect_outputs(struct remote *r, struct rjob *rj, struct storage *st
 		for (size_t i = 0; i < ndown; i++)
 			namemap_put(&r->known, &down[i], (void *)1);
 		pthread_mutex_unlock(&r->mu);
+	}
+	const char *from = store_fetch_from(r->cfg.store);
+	bool lazy = from && !strcmp(from, st->uri);
+	if (ret == 0 && ndown) {
+		/* Where the store fetches from this same storage, the outputs stay
+		 * there, recorded as remote, until something reads them (a
+		 * dependent thunk run here, the mount, gg cat, a placeholder
+		 * replaced), and the fetch verifies them against their names; here
+		 * the storage is only asked whether it has them. Otherwise they are
+		 * downloaded (and verified) now. */
 		bool *ok = xcalloc(ndown, sizeof *ok);
-		int g = st->ops->get(st, r->cfg.store, down, ndown, ok);
+		int g = lazy ? st->ops->has(st, down, ndown, ok)
+		             : st->ops->get(st, r->cfg.store, down, ndown, ok);
+		for (size_t i = 0; lazy && g == 0 && i < ndown && ret == 0; i++)
+			if (ok[i])
+				ret = store_mark_remote(r->cfg.store, &down[i]);
 		for (size_t i = 0; i < ndown && ret == 0; i++)
 			if (!ok[i]) {
 				pthread_mutex_lock(&r->mu);

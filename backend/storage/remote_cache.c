@@ -200,7 +200,7 @@ void remote_cache_close(struct remote_cache *rc)
 	if (!rc)
 		return;
 	if (rc->local->fetch_arg == rc)
-		store_set_fetch(rc->local, NULL, NULL);
+		store_set_fetch(rc->local, NULL, NULL, NULL);
 	for (size_t i = 0; i < rc->npool; i++)
 		storage_close(rc->pool[i]);
 	free(rc->uri);
@@ -219,7 +219,7 @@ void remote_cache_attach(struct remote_cache *rc, struct sched_opts *so)
 	so->remote_lookup = remote_cache_lookup;
 	so->remote_publish = remote_cache_publish;
 	so->remote_arg = rc;
-	store_set_fetch(rc->local, remote_cache_fetch, rc);
+	store_set_fetch(rc->local, remote_cache_fetch, rc, rc->shown);
 }
 
 void remote_cache_encode(const struct gg_name *thunk, const struct memo *m, const char *key,

@@ -216,7 +216,7 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
                       struct gg_name **names)
 {
 	struct pull p = {local, st};
-	store_set_fetch(local, pull_fetch, &p);
+	store_set_fetch(local, pull_fetch, &p, st->uri);
 	size_t n = 0, cap = args->n + 1;
 	struct gg_name *out = xcalloc(cap, sizeof *out);
 	int r = 0;
@@ -253,7 +253,7 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 		}
 		force_target_free(&t);
 	}
-	store_set_fetch(local, NULL, NULL);
+	store_set_fetch(local, NULL, NULL, NULL);
 	if (r < 0) {
 		free(out);
 		return -1;
