@@ -106,6 +106,9 @@ chmod 755 "$work"
 # The tree as it is (tracked and untracked, not ignored), without builds.
 (cd "$src" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -C "$work" -xf -
 cd "$work"
+# the catalogue as it is now: the parts read this copy, not a file that may
+# change during the run
+[ -n "$shard" ] || { cp "$catalogue" "$work/catalogue" && catalogue=$work/catalogue; }
 mkdir recs
 parse "$catalogue" recs . || exit 1
 echo "mutate: building the unmutated tree in $work"
