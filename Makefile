@@ -139,7 +139,7 @@ check-slow: tests
 	for t in tests/slow/*.sh; do echo "== $$t"; bash $$t $(BUILD) || rc=1; done; exit $$rc
 
 # The slower tier, part two: real projects (zlib with ./configure and with
-# CMake, json-c with Make and Ninja, libyaml, xz-utils, Lua) from Debian's source packages, each configured and inferred through its
+# CMake, json-c with Make and Ninja, libyaml, xz-utils, Lua, git: build only) from Debian's source packages, each configured and inferred through its
 # own build system, forced through a mount, its test suite run there, every
 # output equal to a plain build's; and Lua shared by several clients through
 # one radosgw bucket and one Redis (lua_team.sh). The first run fetches the sources.
