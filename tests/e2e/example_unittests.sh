@@ -19,6 +19,11 @@ if ldd "$BUILD/tests/test_util" 2>/dev/null | grep -q libasan; then
 	echo "# $BUILD is a sanitizer build: running the unit tests of $tests_build as thunks"
 	[ -x "$tests_build/tests/test_util" ] || { not_ok "no plain build of the unit tests in $tests_build (make tests)"; finish; }
 fi
+# A failed test's own complaints, so that a failure here says which check.
+show_failures() { # LOG
+	grep -E '^not ok|^== ' "$1" | head -n 20 | sed 's/^/#     /'
+	tail -n 3 "$1" | sed 's/^/#     (last) /'
+}
 cd "$T"
 "$ex/make-thunks.sh" "$tests_build" "$T/work" >make.out 2>make.err
 check "make-thunks.sh makes the thunks" [ $? -eq 0 ]
@@ -33,7 +38,12 @@ if [ -x "$BUILD/bin/ggfs" ]; then
 		check "cat mnt/results/summary.txt forces the tests" [ -s summary.txt ]
 		for t in "${passing[@]}"; do
 			check "the summary lists $t as passed" grep -qx "PASS $t" summary.txt
-			check "mnt/results/$t.log ends with its verdict" sh -c "tail -n1 '$r/$t.log' | grep -qx '== $t: PASS'"
+			if tail -n1 "$r/$t.log" | grep -qx "== $t: PASS"; then
+				ok "mnt/results/$t.log ends with its verdict"
+			else
+				not_ok "mnt/results/$t.log ends with its verdict"
+				show_failures "$r/$t.log"
+			fi
 		done
 		check "the summary lists test_fails as failed" grep -qx 'FAIL test_fails (exit status 1)' summary.txt
 		check "the summary's last line counts them" grep -qx 'passed: 5; failed: 1 (test_fails)' summary.txt
