@@ -92,6 +92,7 @@ rm src/d5/f500
 mv mnt/d1 mnt/d1-renamed
 mv mnt/d2/f201 mnt/d3/f201-moved
 mv src/d4 src/d4-outside
+sleep 1.1 # the top directory's change in SOURCE: seen after the timeout
 (cd src && describe) >src.desc
 (cd src && contents) >src.sum
 walk mnt "after renames"
@@ -107,6 +108,9 @@ prlimit --pid "$GGFS_PID" --nofile="$fds:$fds"
 # Files it has never seen: their lookups need fds it no longer may open
 # (the known ones may all be served from fds it holds, needing none).
 mkdir src/new && for i in $(seq 50); do echo "new $i" >"src/new/n$i"; done
+# The walk before it cached the top directory's attributes: a directory's
+# change in SOURCE shows after the timeout (ggfs(1), -o timeout).
+sleep 1.1
 (cd src && describe) >src.desc
 (cd src && contents) >src.sum
 walk mnt2 "walk after prlimit lowered the limit to $fds (it held $big fds)"
