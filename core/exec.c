@@ -1,8 +1,9 @@
 /**
  * @file exec.c
- * The execution contract on this machine (see exec.h): materialise inputs by
- * hard links, run through the sandbox, collect outputs into the store. It
- * does not decide what runs when (sched.c) nor isolate (sandbox.c).
+ * The execution contract on this machine (see exec.h): materialise inputs
+ * (read-only binds of the store's objects in an isolated run, copies in an
+ * unisolated one), run through the sandbox, collect outputs into the store.
+ * It does not decide what runs when (sched.c) nor isolate (sandbox.c).
  */
 #include "core/exec.h"
 
@@ -30,6 +31,66 @@
 #define MAX_PROCS          4194304u /* the kernel's highest pid_max */
 /* So that a deadline in nanoseconds cannot overflow (about 584 years). */
 #define MAX_TIMEOUT_S (UINT64_MAX / 1000000000u)
+/* Inputs bound read-only per run, well below the kernel's mounts per
+ * namespace (fs.mount-max, 100,000); the rest are hard links. */
+#define MAX_BOUND_INPUTS 20000
+
+/*
+ * The inputs of an isolated run shown as read-only binds of the store's
+ * objects (sandbox_spec's bind_src/bind_dst). A hard link would change the
+ * object's ctime, so that every run made the next one hash its inputs again
+ * (the verdict cache is keyed by ctime, store.c), and the program, which
+ * owns the object when gg runs as an ordinary user, could write it. Their
+ * mount points in ROOT are hard links to one empty file beside it
+ * (run-XXXXXX.mnt), which costs no inode per input.
+ */
+struct bound {
+	struct strvec src, dst;
+	char **obj;  /* per input: its object's path when bound, else NULL */
+	char *point; /* the empty file */
+	dev_t point_dev;
+	ino_t point_ino;
+};
+
+static void bound_free(struct bound *b, size_t ninputs)
+{
+	if (b->obj)
+		for (size_t i = 0; i < ninputs; i++)
+			free(b->obj[i]);
+	free(b->obj);
+	strvec_free(&b->src);
+	strvec_free(&b->dst);
+	if (b->point)
+		unlink(b->point);
+	free(b->point);
+}
+
+/* Puts input i's object src at dst as a mount point to bind it over. */
+static int bind_input(struct bound *b, const char *root, size_t i, const char *rel, const char *src,
+                      const char *dst)
+{
+	if (!b->point) {
+		char *p = xasprintf("%s.mnt", root);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			free(p);
+			errno = e;
+			return -1;
+		}
+		close(fd);
+		b->point = p, b->point_dev = st.st_dev, b->point_ino = st.st_ino;
+	}
+	if (link(b->point, dst) < 0)
+		return -1;
+	strvec_push(&b->src, src);
+	strvec_push(&b->dst, rel);
+	b->obj[i] = xstrdup(src);
+	return 0;
+}
 
 int exec_limit_parse(const char *what, const char *name, const char *value, uint64_t *out)
 {
@@ -214,13 +275,14 @@ static int copy_input(const char *src, const char *dst)
 }
 
 /*
- * Places the inputs under root: hard links to the store's objects (checked
- * against their names first) when the program runs isolated, where it cannot
- * write them; copies (reflinks where possible) when it runs unisolated,
- * where a program running as root could change a linked object.
+ * Places the inputs under root, each object checked against its name first:
+ * read-only binds (b, when not NULL) where the program runs isolated, hard
+ * links beyond MAX_BOUND_INPUTS or when the directory is kept for debugging;
+ * copies (reflinks where possible) when it runs unisolated, where a program
+ * running as root could change a linked object.
  */
 static int materialise(struct store *s, const struct thunk *t, const char *root, bool copies,
-                       struct timespec *mtimes)
+                       struct bound *b, struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
@@ -249,10 +311,13 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 			             gg_last_error());
 		if (r == 0) {
 			struct stat st;
-			if ((copies ? copy_input(src, dst) : link(src, dst)) < 0)
+			bool bind = b && !copies && b->src.n < MAX_BOUND_INPUTS;
+			if ((bind     ? bind_input(b, root, i, in->path, src, dst)
+			     : copies ? copy_input(src, dst)
+			              : link(src, dst)) < 0)
 				r = gg_error_errno("cannot place input %s (%s)", in->path,
 				                   in->ref.name.s);
-			else if (stat(dst, &st) == 0)
+			else if (stat(bind ? src : dst, &st) == 0)
 				mtimes[i] = st.st_mtim;
 			free(src);
 		}
@@ -266,15 +331,24 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 	return 0;
 }
 
+/* Whether st shows input i's object as it was placed (mtimes[i]). */
+static bool object_unchanged(const struct thunk_input *in, const struct stat *st,
+                             const struct timespec *mtime)
+{
+	return S_ISREG(st->st_mode) && (uint64_t)st->st_size == gg_name_size(&in->ref.name) &&
+	       st->st_mtim.tv_sec == mtime->tv_sec && st->st_mtim.tv_nsec == mtime->tv_nsec;
+}
+
 /*
- * Linked inputs are store objects. Run as root, the sandbox cannot write
- * them; run as an ordinary user it could (the mapped root owns them). A
- * changed size or mtime means the program wrote an input: the thunk fails,
- * and a linked object is damaged, so it is removed from the store (copies
- * leave the store as it was).
+ * Whether the program changed its inputs; false, or true with the error set.
+ * Copies are its own. A linked input is a store object: run as root the
+ * sandbox cannot write it, run as an ordinary user it could (the mapped root
+ * owns it); a changed size or mtime means it did, so the thunk fails and the
+ * damaged object is removed from the store. A bound input cannot be written
+ * (read-only), but its mount point can be moved away with its directory.
  */
 static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, bool copies,
-                           const struct timespec *mtimes)
+                           const struct bound *b, const struct timespec *mtimes)
 {
 	for (size_t i = 0; i < t->ninputs; i++) {
 		const struct thunk_input *in = &t->inputs[i];
@@ -283,28 +357,40 @@ static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, b
 		/* beneath the directory: a link put in place of a directory
 		 * counts as removing the input */
 		int fd = beneath_open(rootfd, in->path, O_PATH, 0);
-		struct stat st;
-		bool bad = fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-		           (uint64_t)st.st_size != gg_name_size(&in->ref.name) ||
-		           st.st_mtim.tv_sec != mtimes[i].tv_sec ||
-		           st.st_mtim.tv_nsec != mtimes[i].tv_nsec;
+		struct stat st, ost;
+		bool there = fd >= 0 && fstat(fd, &st) == 0;
 		if (fd >= 0)
 			close(fd);
-		if (bad && copies) {
+		const char *obj = b && b->obj ? b->obj[i] : NULL;
+		bool damaged;
+		if (obj) {
+			there = there && S_ISREG(st.st_mode) && st.st_dev == b->point_dev &&
+			        st.st_ino == b->point_ino;
+			damaged = stat(obj, &ost) < 0 || !object_unchanged(in, &ost, &mtimes[i]);
+		} else {
+			damaged = !there || !object_unchanged(in, &st, &mtimes[i]);
+		}
+		if ((!there || damaged) && copies) {
 			gg_error("the program modified, removed or made writable its input '%s' "
 			         "(a copy: the store is unchanged)",
 			         in->path);
 			return true;
 		}
-		if (bad) {
-			char *obj;
-			if (store_object_path_mode(s, &in->ref.name, in->exec, &obj) == 0) {
-				unlink(obj);
-				free(obj);
+		if (damaged) {
+			char *path;
+			if (store_object_path_mode(s, &in->ref.name, in->exec, &path) == 0) {
+				unlink(path);
+				free(path);
 			}
 			gg_error("the program modified, removed or made writable its input '%s'; "
 			         "that object "
 			         "was removed from the store (run 'gg thunk' again to re-add it)",
+			         in->path);
+			return true;
+		}
+		if (!there) {
+			gg_error("the program removed or replaced its input '%s' (shown read-only: "
+			         "the store is unchanged)",
 			         in->path);
 			return true;
 		}
@@ -527,7 +613,11 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	/* Unisolated, the program could write a linked object (as root, even
 	 * a 0444 one, and reset its mtime): it gets copies. */
 	bool copies = o->no_isolation || !sandbox_available();
-	int ret = materialise(s, t, root, copies, mtimes);
+	struct bound bound = {.src = STRVEC_INIT, .dst = STRVEC_INIT};
+	bool binds = !copies && !o->keep_dir;
+	if (binds)
+		bound.obj = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.obj);
+	int ret = materialise(s, t, root, copies, binds ? &bound : NULL, mtimes);
 	r->t_ran = now_ns();
 	uint64_t mem = o->limits.memory ? o->limits.memory : default_memory();
 	uint64_t procs = o->limits.procs ? o->limits.procs : DEFAULT_PROCS;
@@ -566,6 +656,9 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		    .max_procs = cg.version ? 0 : procs,
 		    .max_memory =
 		        cg.version || o->limits.memory == EXEC_NO_LIMIT ? 0 : o->limits.memory,
+		    .bind_src = (const char *const *)bound.src.v,
+		    .bind_dst = (const char *const *)bound.dst.v,
+		    .nbinds = bound.src.n,
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);
@@ -592,7 +685,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = xstrdup("");
 			ret = 0;
-		} else if (ret == 0 && inputs_changed(s, t, rootfd, copies, mtimes)) {
+		} else if (ret == 0 && inputs_changed(s, t, rootfd, copies, &bound, mtimes)) {
 			r->outcome = EXEC_PROGRAM_FAILED;
 			r->why = xstrdup(gg_last_error());
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
@@ -647,6 +740,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	 * program left running end only now (they may have raced both). */
 	if (cg.version)
 		cgroup_run_destroy(&cg);
+	bound_free(&bound, t->ninputs);
 	close(rootfd);
 	rundir_release(lock_fd);
 	free(mtimes);

@@ -131,8 +131,11 @@ int rundir_sweep(struct store *s)
 			continue;
 		char *p = xasprintf("%s/%s", s->tmp, name);
 		char *out = xasprintf("%s.stdout", p), *err = xasprintf("%s.stderr", p);
+		char *mnt = xasprintf("%s.mnt", p);
 		unlink(out);
 		unlink(err);
+		unlink(mnt);
+		free(mnt);
 		if (remove_tree(p) < 0)
 			r = -1;
 		else

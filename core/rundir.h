@@ -1,7 +1,8 @@
 /**
  * @file rundir.h
  * Run directories under .gg/tmp (one per executing thunk, "run-XXXXXX", with
- * its "run-XXXXXX.stdout" and ".stderr" beside it) and their cleanup after a
+ * its "run-XXXXXX.stdout", ".stderr" and ".mnt", the empty file its inputs'
+ * mount points link to, beside it) and their cleanup after a
  * crash. While a run lasts its directory is flock()ed by the process that
  * made it; the kernel drops that lock when the process dies, even by
  * kill -9. rundir_sweep() removes every run directory whose lock it can
@@ -30,7 +31,7 @@ void rundir_release(int lock_fd);
  * descriptor while it stays open (close it only after the file is renamed
  * or removed); *path is malloc'd. -1 with gg_last_error() set. */
 int rundir_temp_file(struct store *s, char **path);
-/* Removes the run directories (and their .stdout/.stderr) and temporary
+/* Removes the run directories (and their .stdout/.stderr/.mnt) and temporary
  * files that no live process holds. Returns how many, or -1 with
  * gg_last_error() set. */
 int rundir_sweep(struct store *s);

@@ -5,7 +5,8 @@
  * The child is created with a fork-like clone() into new user, mount, pid,
  * net, ipc and uts namespaces. The parent writes its uid/gid maps and then
  * releases it through a pipe. The child makes all mounts private, bind-mounts
- * ROOT onto itself, adds /tmp (tmpfs) and /dev/{null,zero,urandom} (binds of
+ * ROOT onto itself, binds the read-only inputs (spec->bind_src) over their
+ * mount points, adds /tmp (tmpfs) and /dev/{null,zero,urandom} (binds of
  * the host's, on a tiny tmpfs when ROOT has no dev/) where the inputs leave
  * those names free, pivots into ROOT and detaches the old root. As pid 1 of
  * the new pid namespace it then vforks the program and stays as a tiny init
@@ -51,6 +52,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -63,6 +65,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,6 +107,8 @@ enum {
 	STEP_CHDIR,
 	STEP_RLIMIT,
 	STEP_SUBREAPER,
+	STEP_BIND_INPUT,
+	STEP_CAPS,
 };
 static const char *const step_names[] = {
     [STEP_SYNC] = "waiting for the uid map",
@@ -122,6 +127,8 @@ static const char *const step_names[] = {
     [STEP_CHDIR] = "changing to the root directory",
     [STEP_RLIMIT] = "setting resource limits",
     [STEP_SUBREAPER] = "becoming the child subreaper of the run",
+    [STEP_BIND_INPUT] = "binding an input read-only",
+    [STEP_CAPS] = "dropping CAP_SYS_ADMIN",
 };
 
 static const char *step_name(int step)
@@ -139,9 +146,12 @@ struct child_ctx {
 	const char *root, *exe;
 	char *const *argv, *const *env;
 	int sync_fd, report_fd, in_fd, out_fd, err_fd, life_fd;
-	bool is_root, mount_tmp, mount_dev, bind_dev[NDEV];
+	bool is_root, mount_tmp, mount_dev, bind_dev[NDEV], drop_admin;
 	struct rlimit fsize, as, nproc, core;
 	bool set_as;
+	const char *const *bind_src, *const *bind_dst;
+	size_t nbinds;
+	unsigned long bind_flags; /* ROOT's mount flags a read-only remount must keep */
 };
 
 /* ---- helpers usable in the child (raw system calls only) ---- */
@@ -238,6 +248,12 @@ static _Noreturn void exec_program(const struct child_ctx *c)
 	if (setrlimit(RLIMIT_FSIZE, &c->fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->nproc) < 0 ||
 	    setrlimit(RLIMIT_CORE, &c->core) < 0 || (c->set_as && setrlimit(RLIMIT_AS, &c->as) < 0))
 		child_fail(c, MSG_SETUP, STEP_RLIMIT);
+	/* Isolated, the program is root of its namespaces: without CAP_SYS_ADMIN
+	 * (gone from the bounding set, so from what root gets at exec) it cannot
+	 * remount its read-only inputs writable or unmount them. A namespace it
+	 * makes itself gets every capability back, and our mounts locked. */
+	if (c->drop_admin && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0)
+		child_fail(c, MSG_SETUP, STEP_CAPS);
 	execve(c->exe, c->argv, c->env);
 	child_fail(c, MSG_EXEC, 0);
 }
@@ -485,6 +501,12 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 		child_fail(c, MSG_SETUP, STEP_BIND_ROOT);
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
+	/* Still as the caller: the store may be private to it. */
+	for (size_t i = 0; i < c->nbinds; i++)
+		if (mount(c->bind_src[i], c->bind_dst[i], NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, c->bind_dst[i], NULL,
+		          MS_REMOUNT | MS_BIND | MS_RDONLY | c->bind_flags, NULL) < 0)
+			child_fail(c, MSG_SETUP, STEP_BIND_INPUT);
 	/* Become the namespace's root (= the mapped id outside), keeping caps.
 	 * Raw system calls: glibc's wrappers would try to synchronise with the
 	 * other threads of the parent, which do not exist here (and hang). */
@@ -633,7 +655,7 @@ static void sweep_probe_roots(const char *tmp)
 /*
  * Runs the real isolated setup once in an empty temporary root, with a
  * program that does not exist: "cannot execute" means everything before the
- * exec works here (clone, id maps, mounts, pivot_root).
+ * exec works here (clone, id maps, mounts, a read-only input, pivot_root).
  */
 static void probe(void)
 {
@@ -648,8 +670,23 @@ static void probe(void)
 		return;
 	}
 	char *const argv[] = {"gg-probe", NULL};
-	struct sandbox_spec spec = {
-	    .root = dir, .exe = "gg-probe", .argv = argv, .timeout_ms = 10000};
+	/* and one read-only input, as runs have them: "in" shows "in.src" */
+	char *in = xasprintf("%s/in", dir), *src = xasprintf("%s/in.src", dir);
+	const char *bind_dst[] = {"in"}, *bind_src[] = {src};
+	int fi = open(in, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	int fs = open(src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	int create_err = fi < 0 || fs < 0 ? errno : 0;
+	if (fi >= 0)
+		close(fi);
+	if (fs >= 0)
+		close(fs);
+	struct sandbox_spec spec = {.root = dir,
+	                            .exe = "gg-probe",
+	                            .argv = argv,
+	                            .timeout_ms = 10000,
+	                            .bind_src = bind_src,
+	                            .bind_dst = bind_dst,
+	                            .nbinds = fi >= 0 && fs >= 0 ? 1 : 0};
 	struct sandbox_result res;
 	struct msg fail;
 	if (run(&spec, true, &res, &fail) == 0)
@@ -661,7 +698,14 @@ static void probe(void)
 		         strerror(fail.err));
 	else
 		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
+	if (probe_ok && !spec.nbinds) {
+		probe_ok = false;
+		snprintf(probe_reason, sizeof probe_reason, "cannot create files in %s: %s", dir,
+		         strerror(create_err));
+	}
 	remove_tree(dir);
+	free(in);
+	free(src);
 	free(dir);
 }
 
@@ -688,6 +732,31 @@ static void print_notice(void)
 }
 
 /* ---- sandbox_run ---- */
+
+/*
+ * The flags of the mount holding dir that a read-only remount of a bind
+ * from it must restate: in a user namespace the kernel refuses to clear
+ * nosuid, nodev, noexec or change the atime rule of a mount it inherited.
+ */
+static int bind_flags(const char *dir, unsigned long *out)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) < 0)
+		return gg_error_errno("cannot read the mount flags of %s", dir);
+	unsigned long f = 0;
+	f |= sv.f_flag & ST_NOSUID ? MS_NOSUID : 0;
+	f |= sv.f_flag & ST_NODEV ? MS_NODEV : 0;
+	f |= sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0;
+	f |= sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	else if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	else
+		f |= MS_STRICTATIME;
+	*out = f;
+	return 0;
+}
 
 /* Keeps fd out of 0..2 so that the child's dup2()s cannot clobber it. */
 static int fd_above_stdio(int fd)
@@ -922,6 +991,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	    .report_fd = -1,
 	    .life_fd = lifeline[0],
 	    .is_root = geteuid() == 0,
+	    .drop_admin = isolated,
 	    .fsize = capped(RLIMIT_FSIZE, spec->max_output ? spec->max_output : DEFAULT_FSIZE),
 	    .nproc = capped(RLIMIT_NPROC, spec->max_procs ? spec->max_procs : DEFAULT_NPROC),
 	    .core = {0, 0},
@@ -929,6 +999,13 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	};
 	if (c.set_as)
 		c.as = capped(RLIMIT_AS, spec->max_memory);
+	if (spec->nbinds) {
+		if (!isolated)
+			return gg_error("sandbox: read-only inputs need an isolated run");
+		if (bind_flags(spec->bind_src[0], &c.bind_flags) < 0)
+			return -1;
+		c.bind_src = spec->bind_src, c.bind_dst = spec->bind_dst, c.nbinds = spec->nbinds;
+	}
 	/* exe is relative to ROOT in both modes; tolerate a leading "/" */
 	while (*c.exe == '/')
 		c.exe++;

@@ -44,6 +44,13 @@ struct sandbox_spec {
 	const struct cgroup_run *cgroup; /* NULL or one with version 0: none */
 	bool no_isolation;               /* force the plain-directory mode (tests, workers) */
 	const struct gg_cancel *cancel;  /* fired: kill the program (result->cancelled) */
+	/* Files shown read-only (isolated runs only; a plain-mode run with any
+	 * is refused): host file bind_src[i] bind-mounted over the existing
+	 * file root/bind_dst[i] (relative), then made read-only. The program
+	 * can neither write nor remove them, and bind_src's inode is not
+	 * touched (a hard link would change its ctime). */
+	const char *const *bind_src, *const *bind_dst;
+	size_t nbinds;
 };
 
 struct sandbox_result {

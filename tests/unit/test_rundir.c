@@ -91,6 +91,10 @@ static void test_sweep_takes_only_what_nobody_holds(void)
 	char *dead_tmp, *dead_run;
 	killed_writer(s, &dead_tmp, &dead_run);
 	CHECK(exists(dead_tmp) && exists(dead_run));
+	/* the empty file of each run's input mount points, beside it */
+	char *dead_mnt = xasprintf("%s.mnt", dead_run), *live_mnt = xasprintf("%s.mnt", live_run);
+	CHECK(write_file_atomic(dead_mnt, "", 0, 0444) == 0);
+	CHECK(write_file_atomic(live_mnt, "", 0, 0444) == 0);
 
 	/* not ours to judge: other names, and a ".tmp-" that is no file */
 	char *other = xasprintf("%s/keep-me", s->tmp), *odd = xasprintf("%s/.tmp-dir", s->tmp);
@@ -98,8 +102,8 @@ static void test_sweep_takes_only_what_nobody_holds(void)
 	CHECK(mkdir(odd, 0700) == 0);
 
 	CHECK(rundir_sweep(s) == 2);
-	CHECK(!exists(dead_tmp) && !exists(dead_run));
-	CHECK(exists(live_tmp) && exists(live_run));
+	CHECK(!exists(dead_tmp) && !exists(dead_run) && !exists(dead_mnt));
+	CHECK(exists(live_tmp) && exists(live_run) && exists(live_mnt));
 	CHECK(exists(other) && exists(odd));
 
 	/* once let go, they go with the next sweep */
@@ -109,6 +113,9 @@ static void test_sweep_takes_only_what_nobody_holds(void)
 	CHECK(rundir_sweep(s) == 1);
 	CHECK(!exists(live_tmp));
 
+	unlink(live_mnt);
+	free(dead_mnt);
+	free(live_mnt);
 	free(other);
 	free(odd);
 	free(dead_tmp);
