@@ -46,8 +46,9 @@
  */
 struct bound {
 	struct strvec src, dst;
-	char **obj;  /* per input: its object's path when bound, else NULL */
-	char *point; /* the empty file */
+	char **obj;       /* per input: its object's path when bound, else NULL */
+	struct stat *was; /* per input: its object's stat when bound */
+	char *point;      /* the empty file */
 	dev_t point_dev;
 	ino_t point_ino;
 };
@@ -58,10 +59,9 @@ static void bound_free(struct bound *b, size_t ninputs)
 		for (size_t i = 0; i < ninputs; i++)
 			free(b->obj[i]);
 	free(b->obj);
+	free(b->was);
 	strvec_free(&b->src);
 	strvec_free(&b->dst);
-	if (b->point)
-		unlink(b->point);
 	free(b->point);
 }
 
@@ -84,7 +84,7 @@ static int bind_input(struct bound *b, const char *root, size_t i, const char *r
 		close(fd);
 		b->point = p, b->point_dev = st.st_dev, b->point_ino = st.st_ino;
 	}
-	if (link(b->point, dst) < 0)
+	if (stat(src, &b->was[i]) < 0 || link(b->point, dst) < 0)
 		return -1;
 	strvec_push(&b->src, src);
 	strvec_push(&b->dst, rel);
@@ -277,7 +277,8 @@ static int copy_input(const char *src, const char *dst)
 /*
  * Places the inputs under root, each object checked against its name first:
  * read-only binds (b, when not NULL) where the program runs isolated, hard
- * links beyond MAX_BOUND_INPUTS or when the directory is kept for debugging;
+ * links beyond MAX_BOUND_INPUTS, when the directory is kept for debugging or
+ * where the sandbox cannot bind (sandbox_binds_available);
  * copies (reflinks where possible) when it runs unisolated, where a program
  * running as root could change a linked object.
  */
@@ -317,7 +318,9 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 			              : link(src, dst)) < 0)
 				r = gg_error_errno("cannot place input %s (%s)", in->path,
 				                   in->ref.name.s);
-			else if (stat(bind ? src : dst, &st) == 0)
+			else if (bind)
+				mtimes[i] = b->was[i].st_mtim;
+			else if (stat(dst, &st) == 0)
 				mtimes[i] = st.st_mtim;
 			free(src);
 		}
@@ -366,7 +369,12 @@ static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, b
 		if (obj) {
 			there = there && S_ISREG(st.st_mode) && st.st_dev == b->point_dev &&
 			        st.st_ino == b->point_ino;
-			damaged = stat(obj, &ost) < 0 || !object_unchanged(in, &ost, &mtimes[i]);
+			/* the inode it was shown, if that is still the object: one
+			 * removed or replaced since (gg gc, a quarantine) is not the
+			 * program's doing */
+			damaged = stat(obj, &ost) == 0 && ost.st_dev == b->was[i].st_dev &&
+			          ost.st_ino == b->was[i].st_ino &&
+			          !object_unchanged(in, &ost, &mtimes[i]);
 		} else {
 			damaged = !there || !object_unchanged(in, &st, &mtimes[i]);
 		}
@@ -614,9 +622,11 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	 * a 0444 one, and reset its mtime): it gets copies. */
 	bool copies = o->no_isolation || !sandbox_available();
 	struct bound bound = {.src = STRVEC_INIT, .dst = STRVEC_INIT};
-	bool binds = !copies && !o->keep_dir;
-	if (binds)
+	bool binds = !copies && !o->keep_dir && sandbox_binds_available();
+	if (binds) {
 		bound.obj = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.obj);
+		bound.was = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.was);
+	}
 	int ret = materialise(s, t, root, copies, binds ? &bound : NULL, mtimes);
 	r->t_ran = now_ns();
 	uint64_t mem = o->limits.memory ? o->limits.memory : default_memory();
@@ -730,6 +740,9 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		char *keep = ret < 0 ? xstrdup(gg_last_error()) : NULL;
 		unlink(out); /* first: a .stdout never outlives its directory */
 		unlink(err);
+		if (bound.point)
+			unlink(bound.point); /* before: once the directory is gone, the name may be
+			                        another run's */
 		remove_tree(root);
 		if (keep) {
 			gg_error("%s", keep);

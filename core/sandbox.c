@@ -176,6 +176,14 @@ static _Noreturn void child_fail(const struct child_ctx *c, int kind, int step)
 	_exit(127);
 }
 
+/* The same for step STEP_BIND_INPUT of input i (which = 0: the bind, 1: the
+ * read-only remount), carried in the message's status. */
+static _Noreturn void bind_fail(const struct child_ctx *c, size_t i, int which)
+{
+	report(c->report_fd, MSG_SETUP, STEP_BIND_INPUT, errno, (int)(i * 2 + (size_t)which));
+	_exit(127);
+}
+
 static void close_range_raw(unsigned lo, unsigned hi)
 {
 	if (lo > hi)
@@ -461,11 +469,24 @@ static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolat
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	/* Isolated, the program is root of the namespaces init keeps every
+	 * capability of: not dumpable, init cannot be ptraced (nor its memory
+	 * written) to act with them. An exec gives the program a dumpable mm of
+	 * its own. */
+	if (isolated && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_fail(c, MSG_SETUP, STEP_CAPS);
 	pid_t pid = vfork();
 	if (pid < 0)
 		child_fail(c, MSG_SETUP, STEP_FORK);
 	if (pid == 0)
 		exec_program(c);
+	/* Nor does it need them any more: kill, wait and pipes only. */
+	if (isolated) {
+		struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct none[2];
+		memset(none, 0, sizeof none);
+		(void)syscall(SYS_capset, &hdr, none);
+	}
 	/* The program called setsid() before its exec: its group is its pid. */
 	kill_target = isolated ? -1 : -pid;
 	if (kill_pending)
@@ -502,11 +523,13 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 	if (chdir(c->root) < 0)
 		child_fail(c, MSG_SETUP, STEP_ENTER_ROOT);
 	/* Still as the caller: the store may be private to it. */
-	for (size_t i = 0; i < c->nbinds; i++)
-		if (mount(c->bind_src[i], c->bind_dst[i], NULL, MS_BIND, NULL) < 0 ||
-		    mount(NULL, c->bind_dst[i], NULL,
+	for (size_t i = 0; i < c->nbinds; i++) {
+		if (mount(c->bind_src[i], c->bind_dst[i], NULL, MS_BIND, NULL) < 0)
+			bind_fail(c, i, 0);
+		if (mount(NULL, c->bind_dst[i], NULL,
 		          MS_REMOUNT | MS_BIND | MS_RDONLY | c->bind_flags, NULL) < 0)
-			child_fail(c, MSG_SETUP, STEP_BIND_INPUT);
+			bind_fail(c, i, 1);
+	}
 	/* Become the namespace's root (= the mapped id outside), keeping caps.
 	 * Raw system calls: glibc's wrappers would try to synchronise with the
 	 * other threads of the parent, which do not exist here (and hang). */
@@ -616,8 +639,8 @@ static void kill_and_reap(pid_t pid)
 /* ---- the one-time probe ---- */
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
-static bool probe_ok;
-static char probe_reason[256];
+static bool probe_ok, binds_ok;
+static char probe_reason[256], binds_reason[512];
 
 static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_result *result,
                struct msg *fail);
@@ -689,7 +712,19 @@ static void probe(void)
 	                            .nbinds = fi >= 0 && fs >= 0 ? 1 : 0};
 	struct sandbox_result res;
 	struct msg fail;
-	if (run(&spec, true, &res, &fail) == 0)
+	int r = run(&spec, true, &res, &fail);
+	if (r < 0 && fail.kind == MSG_SETUP && fail.step == STEP_BIND_INPUT) {
+		/* isolation may still work: runs then get hard links */
+		snprintf(binds_reason, sizeof binds_reason, "%s", gg_last_error());
+		spec.nbinds = 0;
+		r = run(&spec, true, &res, &fail);
+	} else if (!spec.nbinds) {
+		snprintf(binds_reason, sizeof binds_reason, "cannot create files in %s: %s", dir,
+		         strerror(create_err));
+	} else {
+		binds_ok = true;
+	}
+	if (r == 0)
 		snprintf(probe_reason, sizeof probe_reason, "the probe ran unexpectedly");
 	else if (fail.kind == MSG_EXEC)
 		probe_ok = true;
@@ -698,11 +733,7 @@ static void probe(void)
 		         strerror(fail.err));
 	else
 		snprintf(probe_reason, sizeof probe_reason, "%s", gg_last_error());
-	if (probe_ok && !spec.nbinds) {
-		probe_ok = false;
-		snprintf(probe_reason, sizeof probe_reason, "cannot create files in %s: %s", dir,
-		         strerror(create_err));
-	}
+	binds_ok = binds_ok && probe_ok;
 	remove_tree(dir);
 	free(in);
 	free(src);
@@ -713,6 +744,18 @@ bool sandbox_available(void)
 {
 	pthread_once(&probe_once, probe);
 	return probe_ok;
+}
+
+bool sandbox_binds_available(void)
+{
+	pthread_once(&probe_once, probe);
+	return binds_ok;
+}
+
+const char *sandbox_binds_unavailable_reason(void)
+{
+	pthread_once(&probe_once, probe);
+	return binds_ok ? "" : binds_reason;
 }
 
 const char *sandbox_unavailable_reason(void)
@@ -1109,6 +1152,14 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	if (fail->kind == MSG_EXEC) {
 		result->exec_errno = fail->err;
 		gg_error("cannot execute %s: %s", spec->exe, strerror(fail->err));
+		goto out;
+	}
+	if (fail->kind == MSG_SETUP && fail->step == STEP_BIND_INPUT && fail->status >= 0 &&
+	    (size_t)fail->status / 2 < spec->nbinds) {
+		gg_error("sandbox for %s in %s: %s input '%s' (%s) failed: %s", spec->exe,
+		         spec->root, fail->status % 2 ? "remounting read-only" : "bind-mounting",
+		         spec->bind_dst[fail->status / 2], spec->bind_src[fail->status / 2],
+		         strerror(fail->err));
 		goto out;
 	}
 	if (fail->kind == MSG_SETUP) {

@@ -77,6 +77,11 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result);
 bool sandbox_available(void);
 /* Why they do not (the probe's failing step and errno); "" when they do. */
 const char *sandbox_unavailable_reason(void);
+/* Whether isolated runs can bind inputs read-only (spec->bind_src): the
+ * probe binds one; where it cannot, runs are still isolated, with hard
+ * links. Why not; "" when they can. */
+bool sandbox_binds_available(void);
+const char *sandbox_binds_unavailable_reason(void);
 
 /*
  * Without a pid namespace nothing contains what a program starts: a process

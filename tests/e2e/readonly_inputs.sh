@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A sandboxed program against its own inputs. In an isolated run each input
 # is a read-only bind of its store object: writing, chmod, utimes, removing,
-# renaming over, remounting writable and unmounting all fail, and the
+# renaming over, remounting writable and unmounting all fail (and so does
+# ptrace of the sandbox's pid 1, which could do them), and the
 # object keeps its bytes, mtime and ctime (a hard link would change the
 # ctime, and with it make the next run hash the object again). Run as root
 # (the sandbox's user is nobody) and as an ordinary user created here, whose
@@ -22,6 +23,7 @@ cat >poke.c <<'C'
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
 	said("rename over", rename("new", "in"));
 	said("remount writable", mount(NULL, "in", NULL, MS_REMOUNT | MS_BIND, NULL));
 	said("unmount", umount2("in", MNT_DETACH));
+	/* pid 1 of the sandbox keeps its capabilities until the program runs */
+	said("ptrace init", (int)ptrace(PTRACE_SEIZE, 1, 0, 0));
 	fd = open("in", O_RDONLY);
 	char b[64] = "";
 	said("read", fd < 0 ? -1 : (int)read(fd, b, sizeof b - 1));
@@ -68,6 +72,7 @@ unlink: Device or resource busy
 rename over: Device or resource busy
 remount writable: Operation not permitted
 unmount: Operation not permitted
+ptrace init: Operation not permitted
 read: ok
 content: the input'
 

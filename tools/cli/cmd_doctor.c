@@ -74,9 +74,19 @@ static long sysctl_num(const char *path)
 
 static void check_namespaces(struct tally *t)
 {
-	if (sandbox_available()) {
+	if (sandbox_available() && sandbox_binds_available()) {
 		report(t, OK, "namespaces", NULL,
-		       "user, mount, pid and net namespaces work: thunks run isolated");
+		       "user, mount, pid and net namespaces work: thunks run isolated, their "
+		       "inputs read-only");
+		return;
+	}
+	if (sandbox_available()) {
+		report(t, WARN, "namespaces",
+		       "allow read-only bind mounts in the sandbox's mount namespace (a security "
+		       "module or a locked mount refuses them)",
+		       "thunks run isolated, but their inputs are hard links, not read-only binds "
+		       "(%s): each run makes the next hash its inputs again",
+		       sandbox_binds_unavailable_reason());
 		return;
 	}
 	const char *fix;
