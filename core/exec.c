@@ -46,18 +46,15 @@
  */
 struct bound {
 	struct strvec src, dst;
-	char **obj;       /* per input: its object's path when bound, else NULL */
+	const char **obj; /* per input: its object's path (in src) when bound, else NULL */
 	struct stat *was; /* per input: its object's stat when bound */
 	char *point;      /* the empty file */
 	dev_t point_dev;
 	ino_t point_ino;
 };
 
-static void bound_free(struct bound *b, size_t ninputs)
+static void bound_free(struct bound *b)
 {
-	if (b->obj)
-		for (size_t i = 0; i < ninputs; i++)
-			free(b->obj[i]);
 	free(b->obj);
 	free(b->was);
 	strvec_free(&b->src);
@@ -88,7 +85,7 @@ static int bind_input(struct bound *b, const char *root, size_t i, const char *r
 		return -1;
 	strvec_push(&b->src, src);
 	strvec_push(&b->dst, rel);
-	b->obj[i] = xstrdup(src);
+	b->obj[i] = b->src.v[b->src.n - 1];
 	return 0;
 }
 
@@ -753,7 +750,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	 * program left running end only now (they may have raced both). */
 	if (cg.version)
 		cgroup_run_destroy(&cg);
-	bound_free(&bound, t->ninputs);
+	bound_free(&bound);
 	close(rootfd);
 	rundir_release(lock_fd);
 	free(mtimes);

@@ -109,6 +109,7 @@ enum {
 	STEP_SUBREAPER,
 	STEP_BIND_INPUT,
 	STEP_CAPS,
+	STEP_DUMPABLE,
 };
 static const char *const step_names[] = {
     [STEP_SYNC] = "waiting for the uid map",
@@ -129,6 +130,7 @@ static const char *const step_names[] = {
     [STEP_SUBREAPER] = "becoming the child subreaper of the run",
     [STEP_BIND_INPUT] = "binding an input read-only",
     [STEP_CAPS] = "dropping CAP_SYS_ADMIN",
+    [STEP_DUMPABLE] = "making pid 1 not dumpable",
 };
 
 static const char *step_name(int step)
@@ -151,7 +153,7 @@ struct child_ctx {
 	bool set_as;
 	const char *const *bind_src, *const *bind_dst;
 	size_t nbinds;
-	unsigned long bind_flags; /* ROOT's mount flags a read-only remount must keep */
+	unsigned long bind_flags; /* the store mount's flags a read-only remount must keep */
 };
 
 /* ---- helpers usable in the child (raw system calls only) ---- */
@@ -474,7 +476,7 @@ static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolat
 	 * written) to act with them. An exec gives the program a dumpable mm of
 	 * its own. */
 	if (isolated && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		child_fail(c, MSG_SETUP, STEP_CAPS);
+		child_fail(c, MSG_SETUP, STEP_DUMPABLE);
 	pid_t pid = vfork();
 	if (pid < 0)
 		child_fail(c, MSG_SETUP, STEP_FORK);
