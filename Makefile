@@ -24,9 +24,12 @@ TEST_JOBS ?= 2
 # libcurl: headers only. backend/curl_dl.c loads it with dlopen() on first use,
 # because linking it makes every gg start-up (one per model run during
 # `gg infer`) load its ~30 libraries: ~5 ms of a ~6 ms start.
-PKGS := fuse3 openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenSSL: SHA-256 from libcrypto.a, because linking libcrypto.so costs ~2 ms
+# of relocations at every start (core/hash.c); TLS, which only gg worker
+# needs, from libssl.so loaded on first use (backend/ssl_dl.h).
+PKGS := fuse3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openssl libcurl 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libcrypto.a
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -69,9 +72,16 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The only OpenSSL code linked in is SHA-256's (PKG_LIBS): any other part
+# would be a second copy beside the libssl.so that TLS loads, with its own
+# state (backend/ssl_dl.h).
+only_sha_from_libcrypto = @! nm $(1) | grep -E ' [TDB] (SSL|ERR|EVP|X509|BIO|HMAC|OSSL)_' || \
+	{ echo "$(1): links OpenSSL code beyond SHA-256: add it to backend/ssl_dl.h"; rm -f $(1); exit 1; }
+
 $(BUILD)/bin/gg: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call only_sha_from_libcrypto,$@)
 
 $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
 	ln -sf gg $@
@@ -79,6 +89,7 @@ $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
 $(BUILD)/bin/ggfs: $(FS_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call only_sha_from_libcrypto,$@)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)

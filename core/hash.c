@@ -8,6 +8,14 @@
  * of CPU — more than everything else a memo-hit `gg force` or a model
  * invocation does. The low-level functions are deprecated in OpenSSL 3 but
  * present throughout 3.x.
+ *
+ * They are linked from libcrypto.a (see the Makefile): linking libcrypto.so
+ * made every gg start-up relocate and fault in its ~400 KiB of tables, ~2 ms
+ * of a memo-hit `gg force`, for the few kilobytes of SHA-256 used here. So
+ * this file uses nothing of libcrypto beyond SHA256_* and CRYPTO_memcmp /
+ * OPENSSL_cleanse (HMAC is written out below: libcrypto's HMAC() would pull
+ * in EVP and its providers), and TLS loads libssl.so on first use
+ * (backend/ssl_dl.h).
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "core/hash.h"
@@ -17,8 +25,6 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +79,36 @@ void gg_hasher_final(struct gg_hasher *h, char kind, struct gg_name *out)
 	out->s[GG_NAME_LEN] = 0;
 }
 
+/* HMAC as RFC 2104 defines it, on SHA-256's 64-byte blocks. */
 void gg_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
                         char out[GG_DIGEST_HEX + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &md_len);
-	for (unsigned i = 0; i < 32; i++) {
+	enum { BLOCK = 64 };
+	unsigned char k[BLOCK] = {0}, pad[BLOCK], md[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c;
+	if (key_len > BLOCK) {
+		SHA256_Init(&c);
+		SHA256_Update(&c, key, key_len);
+		SHA256_Final(k, &c);
+	} else if (key_len) {
+		memcpy(k, key, key_len);
+	}
+	for (int i = 0; i < BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	SHA256_Init(&c);
+	SHA256_Update(&c, pad, BLOCK);
+	SHA256_Update(&c, data, len);
+	SHA256_Final(md, &c);
+	for (int i = 0; i < BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	SHA256_Init(&c);
+	SHA256_Update(&c, pad, BLOCK);
+	SHA256_Update(&c, md, sizeof md);
+	SHA256_Final(md, &c);
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(&c, sizeof c);
+	for (unsigned i = 0; i < sizeof md; i++) {
 		out[2 * i] = hexdigits[md[i] >> 4];
 		out[2 * i + 1] = hexdigits[md[i] & 15];
 	}

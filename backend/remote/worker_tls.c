@@ -7,13 +7,13 @@
  */
 #include "backend/remote/worker_tls.h"
 
+#include "backend/ssl_dl.h"
+
 #include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +48,8 @@ int worker_tls_create(const char *cert, const char *key, const char *client_ca,
 		               "--tls-key %s is open to other users: chmod 600 it (the key "
 		               "is what lets clients trust this worker)",
 		               key);
+	if (gg_ssl_load() < 0)
+		return -1;
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)

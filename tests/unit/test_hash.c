@@ -305,7 +305,31 @@ static void test_ref_eq(void)
 	gg_ref_free(&v);
 }
 
+/* RFC 4231's cases 1, 2 and 6 (a key longer than SHA-256's block), a key of
+ * exactly one block and an empty key (the last two from Python's hmac). */
+static void test_hmac_sha256(void)
+{
+	char mac[GG_DIGEST_HEX + 1];
+	char k20[20], k64[64], k131[131];
+	memset(k20, 0x0b, sizeof k20);
+	memset(k64, 0xaa, sizeof k64);
+	memset(k131, 0xaa, sizeof k131);
+	gg_hmac_sha256_hex(k20, sizeof k20, "Hi There", 8, mac);
+	CHECK_STR(mac, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	gg_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	CHECK_STR(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	gg_hmac_sha256_hex(k131, sizeof k131, d6, strlen(d6), mac);
+	CHECK_STR(mac, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	gg_hmac_sha256_hex(k64, sizeof k64, "abc", 3, mac);
+	CHECK_STR(mac, "2f8cff867f2668ca93d3c5b03ba9f816746742eda349b3bc4bb35aa27816754c");
+	gg_hmac_sha256_hex(NULL, 0, "", 0, mac);
+	CHECK_STR(mac, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+	CHECK(gg_secret_eq("abc", "abc", 3));
+	CHECK(!gg_secret_eq("abc", "abd", 3));
+}
+
 TEST_MAIN(test_name_of_known_bytes, test_kind, test_name_of_fd_hashes_from_offset,
           test_name_size_encoding, test_name_parse_accepts_exactly_len_bytes,
           test_name_parse_errors, test_name_digest_and_eq, test_ref_value, test_ref_thunk_output,
-          test_ref_errors, test_ref_eq)
+          test_ref_errors, test_ref_eq, test_hmac_sha256)
