@@ -46,8 +46,9 @@
  */
 struct bound {
 	struct strvec src, dst;
+	struct sandbox_file_id *id; /* per bind: the inode src[k] was checked as */
 	const char **obj; /* per input: its object's path (in src) when bound, else NULL */
-	struct stat *was; /* per input: its object's stat when bound */
+	struct stat *was; /* per input: its object's stat when checked, if bound */
 	char *point;      /* the empty file */
 	dev_t point_dev;
 	ino_t point_ino;
@@ -55,6 +56,7 @@ struct bound {
 
 static void bound_free(struct bound *b)
 {
+	free(b->id);
 	free(b->obj);
 	free(b->was);
 	strvec_free(&b->src);
@@ -62,7 +64,8 @@ static void bound_free(struct bound *b)
 	free(b->point);
 }
 
-/* Puts input i's object src at dst as a mount point to bind it over. */
+/* Puts input i's object src, checked as b->was[i], at dst as a mount point
+ * to bind it over. */
 static int bind_input(struct bound *b, const char *root, size_t i, const char *rel, const char *src,
                       const char *dst)
 {
@@ -81,8 +84,9 @@ static int bind_input(struct bound *b, const char *root, size_t i, const char *r
 		close(fd);
 		b->point = p, b->point_dev = st.st_dev, b->point_ino = st.st_ino;
 	}
-	if (stat(src, &b->was[i]) < 0 || link(b->point, dst) < 0)
+	if (link(b->point, dst) < 0)
 		return -1;
+	b->id[b->src.n] = (struct sandbox_file_id){b->was[i].st_dev, b->was[i].st_ino};
 	strvec_push(&b->src, src);
 	strvec_push(&b->dst, rel);
 	b->obj[i] = b->src.v[b->src.n - 1];
@@ -304,12 +308,13 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 				return -1;
 			continue;
 		}
-		if (r == 0 && store_object_path_mode(s, &in->ref.name, in->exec, &src) < 0)
+		bool bind = b && !copies && b->src.n < MAX_BOUND_INPUTS;
+		if (r == 0 && store_object_path_stat(s, &in->ref.name, in->exec, &src,
+		                                     bind ? &b->was[i] : NULL) < 0)
 			r = gg_error("cannot place input %s (%s): %s", in->path, in->ref.name.s,
 			             gg_last_error());
 		if (r == 0) {
 			struct stat st;
-			bool bind = b && !copies && b->src.n < MAX_BOUND_INPUTS;
 			if ((bind     ? bind_input(b, root, i, in->path, src, dst)
 			     : copies ? copy_input(src, dst)
 			              : link(src, dst)) < 0)
@@ -623,6 +628,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 	if (binds) {
 		bound.obj = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.obj);
 		bound.was = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.was);
+		bound.id = xcalloc(t->ninputs ? t->ninputs : 1, sizeof *bound.id);
 	}
 	int ret = materialise(s, t, root, copies, binds ? &bound : NULL, mtimes);
 	r->t_ran = now_ns();
@@ -666,6 +672,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 		    .bind_src = (const char *const *)bound.src.v,
 		    .bind_dst = (const char *const *)bound.dst.v,
 		    .nbinds = bound.src.n,
+		    .bind_id = bound.id,
 		};
 		struct sandbox_result sr;
 		memset(&sr, 0, sizeof sr);

@@ -153,6 +153,7 @@ struct child_ctx {
 	bool set_as;
 	const char *const *bind_src, *const *bind_dst;
 	size_t nbinds;
+	const struct sandbox_file_id *bind_id;
 	unsigned long bind_flags; /* the store mount's flags a read-only remount must keep */
 };
 
@@ -178,11 +179,15 @@ static _Noreturn void child_fail(const struct child_ctx *c, int kind, int step)
 	_exit(127);
 }
 
-/* The same for step STEP_BIND_INPUT of input i (which = 0: the bind, 1: the
- * read-only remount), carried in the message's status. */
+/* The steps of binding input i: bind, check its inode, remount read-only. */
+enum { BIND_MOUNT, BIND_CHECK, BIND_REMOUNT, BIND_STEPS };
+
+/* child_fail for step STEP_BIND_INPUT of input i, which is one of the above;
+ * carried in the message's status as i * BIND_STEPS + which. */
 static _Noreturn void bind_fail(const struct child_ctx *c, size_t i, int which)
 {
-	report(c->report_fd, MSG_SETUP, STEP_BIND_INPUT, errno, (int)(i * 2 + (size_t)which));
+	report(c->report_fd, MSG_SETUP, STEP_BIND_INPUT, errno,
+	       (int)(i * BIND_STEPS + (size_t)which));
 	_exit(127);
 }
 
@@ -527,10 +532,19 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 	/* Still as the caller: the store may be private to it. */
 	for (size_t i = 0; i < c->nbinds; i++) {
 		if (mount(c->bind_src[i], c->bind_dst[i], NULL, MS_BIND, NULL) < 0)
-			bind_fail(c, i, 0);
+			bind_fail(c, i, BIND_MOUNT);
+		/* the inode the parent checked, not one given its path since */
+		struct stat st;
+		if (c->bind_id && stat(c->bind_dst[i], &st) < 0)
+			bind_fail(c, i, BIND_CHECK);
+		if (c->bind_id &&
+		    (st.st_dev != c->bind_id[i].dev || st.st_ino != c->bind_id[i].ino)) {
+			errno = ESTALE;
+			bind_fail(c, i, BIND_CHECK);
+		}
 		if (mount(NULL, c->bind_dst[i], NULL,
 		          MS_REMOUNT | MS_BIND | MS_RDONLY | c->bind_flags, NULL) < 0)
-			bind_fail(c, i, 1);
+			bind_fail(c, i, BIND_REMOUNT);
 	}
 	/* Become the namespace's root (= the mapped id outside), keeping caps.
 	 * Raw system calls: glibc's wrappers would try to synchronise with the
@@ -1050,6 +1064,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		if (bind_flags(spec->bind_src[0], &c.bind_flags) < 0)
 			return -1;
 		c.bind_src = spec->bind_src, c.bind_dst = spec->bind_dst, c.nbinds = spec->nbinds;
+		c.bind_id = spec->bind_id;
 	}
 	/* exe is relative to ROOT in both modes; tolerate a leading "/" */
 	while (*c.exe == '/')
@@ -1157,11 +1172,20 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 		goto out;
 	}
 	if (fail->kind == MSG_SETUP && fail->step == STEP_BIND_INPUT && fail->status >= 0 &&
-	    (size_t)fail->status / 2 < spec->nbinds) {
-		gg_error("sandbox for %s in %s: %s input '%s' (%s) failed: %s", spec->exe,
-		         spec->root, fail->status % 2 ? "remounting read-only" : "bind-mounting",
-		         spec->bind_dst[fail->status / 2], spec->bind_src[fail->status / 2],
-		         strerror(fail->err));
+	    (size_t)fail->status / BIND_STEPS < spec->nbinds) {
+		size_t i = (size_t)fail->status / BIND_STEPS;
+		int which = fail->status % BIND_STEPS;
+		if (which == BIND_CHECK && fail->err == ESTALE)
+			gg_error("sandbox for %s in %s: input '%s': %s is no longer the object "
+			         "that was checked (replaced in the store since); not shown",
+			         spec->exe, spec->root, spec->bind_dst[i], spec->bind_src[i]);
+		else
+			gg_error("sandbox for %s in %s: %s input '%s' (%s) failed: %s", spec->exe,
+			         spec->root,
+			         which == BIND_MOUNT   ? "bind-mounting"
+			         : which == BIND_CHECK ? "checking the bound"
+			                               : "remounting read-only",
+			         spec->bind_dst[i], spec->bind_src[i], strerror(fail->err));
 		goto out;
 	}
 	if (fail->kind == MSG_SETUP) {

@@ -51,6 +51,16 @@ struct sandbox_spec {
 	 * touched (a hard link would change its ctime). */
 	const char *const *bind_src, *const *bind_dst;
 	size_t nbinds;
+	/* When not NULL, bind_id[i] is the inode bind_src[i] was checked as:
+	 * if the bind shows another (the path was given to another file in
+	 * between), the run fails with ESTALE instead of showing it. */
+	const struct sandbox_file_id *bind_id;
+};
+
+/* A file's identity, as stat(2) gives it. */
+struct sandbox_file_id {
+	dev_t dev;
+	ino_t ino;
 };
 
 struct sandbox_result {

@@ -778,14 +778,27 @@ static int make_exec_copy(struct store *s, const struct gg_name *n, int in, cons
 
 int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out)
 {
+	return store_object_path_stat(s, n, exec, out, NULL);
+}
+
+/* Closes the verified fd, after fstat into st when st is not NULL. */
+static int close_verified(int fd, struct stat *st)
+{
+	int r = st && fstat(fd, st) < 0 ? gg_error_errno("fstat of a checked object") : 0;
+	close(fd);
+	return r;
+}
+
+int store_object_path_stat(struct store *s, const struct gg_name *n, bool exec, char **out,
+                           struct stat *st)
+{
 	char p[PATH_MAX];
 	if (!name_path(p, s, "objects", n))
 		return gg_error_errno("object %s", n->s);
 	if (!exec) {
 		int fd = store_open_object(s, n);
-		if (fd < 0)
+		if (fd < 0 || close_verified(fd, st) < 0)
 			return -1;
-		close(fd);
 		*out = xstrdup(p);
 		return 0;
 	}
@@ -793,7 +806,8 @@ int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, 
 	for (int tries = 0; tries < 3; tries++) {
 		int fd = open_verified(s, x, n, true, true);
 		if (fd >= 0) {
-			close(fd);
+			if (close_verified(fd, st) < 0)
+				break;
 			*out = x;
 			return 0;
 		}

@@ -39,6 +39,7 @@
 #include "core/util.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct store {
@@ -86,6 +87,10 @@ char *store_object_path(const struct store *s, const struct gg_name *n);
 /* Path of the object with the exec bit as wanted (creates the 0555 twin), both
  * checked against the name first (a damaged twin is made again). */
 int store_object_path_mode(struct store *s, const struct gg_name *n, bool exec, char **out);
+/* The same, and *st: the file as it was checked (fstat of the verified fd),
+ * so a caller can tell whether the path still names that inode later. */
+int store_object_path_stat(struct store *s, const struct gg_name *n, bool exec, char **out,
+                           struct stat *st);
 
 /* 1 if present with the right size, 0 if missing (a short object is quarantined).
  * The content is checked when it is used, not here. */

@@ -288,6 +288,65 @@ static void test_network(void)
 	closure_free(&bash);
 }
 
+/* A bound input is shown only if its path still names the inode the caller
+ * checked (spec.bind_id): another file given the path in between (as a gc
+ * and a re-add, or anything writing the store, could) is refused, named. */
+static void test_bind_checks_inode(void)
+{
+	if (!isolation || !sandbox_binds_available())
+		return;
+	char *root = make_root(&sh);
+	char *point = xasprintf("%s/in", root), *a = xasprintf("%s/a.obj", base),
+	     *b = xasprintf("%s/b.obj", base), *out = xasprintf("%s.out", root);
+	write_text(point, "", 0444);
+	write_text(a, "alpha\n", 0444);
+	write_text(b, "beta\n", 0444);
+	struct stat sa, sb;
+	CHECK(stat(a, &sa) == 0 && stat(b, &sb) == 0);
+	const char *src[] = {a}, *dst[] = {"in"};
+	struct sandbox_file_id id = {sa.st_dev, sa.st_ino};
+	struct strvec argv = STRVEC_INIT;
+	for (size_t i = 0; i < sh.argv_prefix.n; i++)
+		strvec_push(&argv, sh.argv_prefix.v[i]);
+	strvec_push(&argv, "-c");
+	strvec_push(&argv, "read x < in && echo \"$x\"");
+	char *env[] = {"PATH=/nonexistent", NULL};
+	struct sandbox_spec spec = {.root = root,
+	                            .exe = sh.exe,
+	                            .argv = argv.v,
+	                            .env = env,
+	                            .timeout_ms = 5000,
+	                            .stdout_path = out,
+	                            .bind_src = src,
+	                            .bind_dst = dst,
+	                            .nbinds = 1,
+	                            .bind_id = &id};
+	struct sandbox_result res;
+	CHECK(sandbox_run(&spec, &res) == 0 && WIFEXITED(res.wait_status) &&
+	      WEXITSTATUS(res.wait_status) == 0);
+	char *got = slurp(out);
+	CHECK_STR(got, "alpha\n");
+	free(got);
+	unlink(out);
+	/* the caller checked b, but the path now names a */
+	id = (struct sandbox_file_id){sb.st_dev, sb.st_ino};
+	CHECK(sandbox_run(&spec, &res) < 0);
+	CHECK(strstr(gg_last_error(), "input 'in'") &&
+	      strstr(gg_last_error(), "is no longer the object that was checked"));
+	got = slurp(out); /* the program did not run, or did not see a */
+	CHECK(!strstr(got, "alpha"));
+	free(got);
+	unlink(out);
+	strvec_free(&argv);
+	unlink(a);
+	unlink(b);
+	free(point);
+	free(a);
+	free(b);
+	free(out);
+	free(root);
+}
+
 static void test_timeout(void)
 {
 	for (int mode = 0; mode < 2; mode++) {
@@ -617,6 +676,7 @@ static void teardown(void)
 	closure_free(&sh);
 }
 
-TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_hermetic, test_network,
-          test_timeout, test_plain_leftovers, test_exec_failure, test_no_leaks, test_no_isolation,
-          test_claimed_names, test_rlimits, test_threads, bench, teardown)
+TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_bind_checks_inode,
+          test_hermetic, test_network, test_timeout, test_plain_leftovers, test_exec_failure,
+          test_no_leaks, test_no_isolation, test_claimed_names, test_rlimits, test_threads, bench,
+          teardown)
