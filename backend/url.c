@@ -38,6 +38,24 @@ void url_authority_free(struct url_authority *a)
 	*a = (struct url_authority){0};
 }
 
+/* A host name's characters (RFC 3986's unreserved ones: no IDN, no
+ * %-encoding), or an IPv6 address's, with its zone (fe80::1%25eth0). A
+ * space, a control character or a quote would end up in a Host header or a
+ * signed request. */
+static int check_host(const char *h, bool ipv6)
+{
+	for (const unsigned char *c = (const unsigned char *)h; *c; c++) {
+		bool ok = isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~' ||
+		          (ipv6 && (*c == ':' || *c == '%'));
+		if (!ok)
+			return gg_fail(GG_EUSAGE,
+			               isprint(*c) ? "a bad character in the host: '%c'"
+			                           : "a bad character in the host: byte 0x%02x",
+			               *c);
+	}
+	return 0;
+}
+
 static int parse(const char *p, const char *end, struct url_authority *a)
 {
 	const char *at = NULL;
@@ -56,7 +74,8 @@ static int parse(const char *p, const char *end, struct url_authority *a)
 		}
 		p = at + 1;
 	}
-	if (*p == '[') { /* [IPv6]:port */
+	bool ipv6 = *p == '[';
+	if (ipv6) { /* [IPv6]:port */
 		const char *close = memchr(p, ']', (size_t)(end - p));
 		if (!close)
 			return gg_fail(GG_EUSAGE, "an IPv6 address without its closing ']'");
@@ -70,6 +89,8 @@ static int parse(const char *p, const char *end, struct url_authority *a)
 	}
 	if (!*a->host)
 		return gg_fail(GG_EUSAGE, "no host");
+	if (check_host(a->host, ipv6) < 0)
+		return -1;
 	if (p == end)
 		return 0;
 	if (*p != ':')

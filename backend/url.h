@@ -2,6 +2,7 @@
  * The authority part of a URL — [user[:password]@]host[:port], between
  * "scheme://" and the first '/', '?' or '#' — split and checked, once for every URL a
  * user gives gg (worker URLs, GG_S3_ENDPOINT, redis:// storage): no host,
+ * a host with a character no host name has (a space, a control character),
  * an empty or bad port, an unclosed IPv6 bracket are errors naming the
  * part, never a silent default (curl takes "host:" for port 80).
  */

@@ -217,9 +217,6 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, char **pat
 	if (at)
 		return gg_error("GG_S3_ENDPOINT must not carry credentials (use "
 		                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
-	for (const char *c = h; c < end; c++)
-		if (!(unreserved(*c) || *c == ':' || *c == '[' || *c == ']'))
-			return gg_error("GG_S3_ENDPOINT has a bad character in its host");
 	struct url_authority a;
 	if (url_authority_parse(h, &a) < 0)
 		return gg_error("GG_S3_ENDPOINT=%s: %s", ep, gg_last_error());

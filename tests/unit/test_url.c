@@ -2,8 +2,9 @@
  * @file test_url.c
  * Specification of url_authority_parse (backend/url.c): the authority of
  * every URL a user gives gg is split into user info, host and port, and
- * each fault (no host, an empty or bad port, an unclosed IPv6 bracket, text
- * after the host) is an error naming it, never a silent default.
+ * each fault (no host, a bad character in it, an empty or bad port, an
+ * unclosed IPv6 bracket, text after the host) is an error naming it, never
+ * a silent default.
  */
 #include "backend/url.h"
 #include "core/error.h"
@@ -58,6 +59,18 @@ static void test_faults(void)
 	CHECK_ERR(url_authority_parse("[::1", &a), "closing ']'");
 	CHECK_ERR(url_authority_parse("[::1]x", &a), "unexpected text after the host");
 	CHECK_ERR(url_authority_parse("[]:80", &a), "no host");
+	/* what would end up in a Host header or a signed request */
+	CHECK_ERR(url_authority_parse("ho st:80", &a), "a bad character in the host: ' '");
+	CHECK_ERR(url_authority_parse("host\r\nX-Evil: 1", &a), "byte 0x0d");
+	CHECK_ERR(url_authority_parse("h\"x", &a), "a bad character in the host: '\"'");
+	CHECK_ERR(url_authority_parse("h^x:1", &a), "'^'");
+	CHECK_ERR(url_authority_parse("[::1 ]:1", &a), "a bad character in the host: ' '");
+	CHECK_ERR(url_authority_parse("a:b", &a), "bad port 'b'");
+	CHECK(url_authority_parse("my-host_1.example~x:8080", &a) == 0);
+	url_authority_free(&a);
+	CHECK(url_authority_parse("[fe80::1%25eth0]:80", &a) == 0);
+	CHECK_STR(a.host, "fe80::1%25eth0");
+	url_authority_free(&a);
 }
 
 TEST_MAIN(test_split, test_faults)
