@@ -3,7 +3,8 @@
 # each result as a ratio to a baseline measured in the same run.
 #   make bench            (or: bench/run.sh build)
 # Environment: GG_BENCH_RUNS (sandbox runs, default 300), GG_BENCH_THUNKS
-# (graph size, default 10000), GG_BENCH_ONLY (core|force|fs|... substring),
+# (graph size, default 10000), GG_BENCH_ONLY (core|force|fs|... substrings,
+# separated by spaces),
 # GG_BENCH_SETTLE (seconds of `sync` and pause before a measurement that
 # creates many files, default 6: this machine's ext4 has no journal, and its
 # inode allocator then skips every inode freed in the last 5-35 s, one by one,
@@ -16,7 +17,11 @@ export PATH="$build/bin:$PATH"
 work=$(mktemp -d /tmp/gg-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 only=${GG_BENCH_ONLY:-}
-want() { [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
+want() {
+	[ -z "$only" ] && return 0
+	for w in $only; do [[ "$1" == *"$w"* ]] && return 0; done
+	return 1
+}
 
 # A trivial static program: writes argv[2] to the file argv[1].
 cat > "$work/trivial.c" <<'C'
@@ -102,7 +107,7 @@ C
 fi
 
 for b in "$here"/*.sh; do
-	[ "$(basename "$b")" = run.sh ] && continue
+	case "$(basename "$b")" in run.sh | compare.sh) continue ;; esac
 	want "$(basename "$b" .sh)" || continue
 	echo "== $(basename "$b" .sh)"
 	bash "$b" "$build"
