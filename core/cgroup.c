@@ -91,7 +91,8 @@ static char *own_path(const char *want)
 	char buf[4096];
 	if (read_small("/proc/self/cgroup", buf, sizeof buf) < 0)
 		return NULL;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+	char *save = NULL; /* strtok_r: other threads may be tokenising too */
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
