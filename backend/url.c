@@ -47,6 +47,11 @@ static int check_host(const char *h, bool ipv6)
 	for (const unsigned char *c = (const unsigned char *)h; *c; c++) {
 		bool ok = isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~' ||
 		          (ipv6 && (*c == ':' || *c == '%'));
+		if (!ok && *c >= 0x80)
+			return gg_fail(GG_EUSAGE,
+			               "a bad character in the host: byte 0x%02x (write an "
+			               "international name in its ASCII form, xn--...)",
+			               *c);
 		if (!ok)
 			return gg_fail(GG_EUSAGE,
 			               isprint(*c) ? "a bad character in the host: '%c'"

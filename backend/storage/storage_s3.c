@@ -211,6 +211,11 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, char **pat
 	              (sep - ep == 5 && !strncmp(ep, "https", 5))))
 		return gg_error("GG_S3_ENDPOINT must start with http:// or https://");
 	const char *h = sep + 3;
+	/* url_authority_parse stops at '?' and '#': what follows would end up
+	 * unchecked in every request's URL (and move its path into a query) */
+	if (strpbrk(h, "?#"))
+		return gg_error(
+		    "GG_S3_ENDPOINT=%s: an endpoint has no query or fragment ('?', '#')", ep);
 	const char *slash = strchr(h, '/');
 	const char *end = slash ? slash : h + strlen(h);
 	const char *at = memchr(h, '@', (size_t)(end - h));
@@ -221,6 +226,10 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, char **pat
 	if (url_authority_parse(h, &a) < 0)
 		return gg_error("GG_S3_ENDPOINT=%s: %s", ep, gg_last_error());
 	url_authority_free(&a);
+	for (const char *c = end; *c; c++)
+		if (*c != '/' && !unreserved(*c))
+			return gg_error("GG_S3_ENDPOINT=%s: a bad character in its path: '%c'", ep,
+			                *c);
 	*scheme = xstrndup(ep, (size_t)(sep - ep));
 	*host = xstrndup(h, (size_t)(end - h));
 	size_t plen = slash ? strlen(slash) : 0;

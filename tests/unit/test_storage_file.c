@@ -94,6 +94,16 @@ static void test_open_dispatch(void)
 	CHECK(storage_open("redis://:s3cret@h:0", &st) < 0 && !strstr(gg_last_error(), "s3cret"));
 	CHECK_ERR(storage_open("s3://", &st), "no bucket");
 	CHECK_ERR(storage_open("s3://bad^bucket", &st), "bad character");
+	/* an endpoint's query or fragment would take every request's path */
+	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9#frag", 1);
+	CHECK_ERR(storage_open("s3://bkt/pre", &st), "no query or fragment");
+	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9?x=1", 1);
+	CHECK_ERR(storage_open("s3://bkt/pre", &st), "no query or fragment");
+	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9/a b", 1);
+	CHECK_ERR(storage_open("s3://bkt/pre", &st), "a bad character in its path: ' '");
+	setenv("GG_S3_ENDPOINT", "http://h st:9", 1);
+	CHECK_ERR(storage_open("s3://bkt/pre", &st), "a bad character in the host");
+	unsetenv("GG_S3_ENDPOINT");
 }
 
 static void test_round_trip(void)

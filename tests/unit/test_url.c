@@ -64,6 +64,10 @@ static void test_faults(void)
 	CHECK_ERR(url_authority_parse("host\r\nX-Evil: 1", &a), "byte 0x0d");
 	CHECK_ERR(url_authority_parse("h\"x", &a), "a bad character in the host: '\"'");
 	CHECK_ERR(url_authority_parse("h^x:1", &a), "'^'");
+	CHECK_ERR(url_authority_parse("b\xc3\xbc"
+	                              "cher.example",
+	                              &a),
+	          "its ASCII form, xn--");
 	CHECK_ERR(url_authority_parse("[::1 ]:1", &a), "a bad character in the host: ' '");
 	CHECK_ERR(url_authority_parse("a:b", &a), "bad port 'b'");
 	CHECK(url_authority_parse("my-host_1.example~x:8080", &a) == 0);
