@@ -29,7 +29,7 @@ TEST_JOBS ?= 2
 # needs, from libssl.so loaded on first use (backend/ssl_dl.h).
 PKGS := fuse3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openssl libcurl 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libcrypto.a
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libcrypto.a -Wl,--exclude-libs,libcrypto.a
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -72,15 +72,26 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The only OpenSSL code linked in is SHA-256's (PKG_LIBS): any other part
-# would be a second copy beside the libssl.so that TLS loads, with its own
-# state (backend/ssl_dl.h).
-only_sha_from_libcrypto = @! nm $(1) | grep -E ' [TDB] (SSL|ERR|EVP|X509|BIO|HMAC|OSSL)_' || \
-	{ echo "$(1): links OpenSSL code beyond SHA-256: add it to backend/ssl_dl.h"; rm -f $(1); exit 1; }
+# The only OpenSSL code linked in is SHA-256's (PKG_LIBS), by the link map's
+# list of libcrypto.a members: any other part would be a second copy beside
+# the libssl.so that TLS loads, with its own state (backend/ssl_dl.h). And
+# none of it is exported (--exclude-libs), so that libcrypto.so, once
+# loaded, cannot bind to it.
+CRYPTO_MEMBERS := sha256|sha256-x86_64|cpuid|x86_64cpuid|ctype
+define only_sha_from_libcrypto
+	@test -s $(1).map || { echo "$(1): no link map $(1).map"; rm -f $(1); exit 1; }
+	@extra=$$(grep -o 'libcrypto\.a([^)]*)' $(1).map | sort -u | \
+		grep -v -E '\(libcrypto-lib-($(CRYPTO_MEMBERS))\.o\)'); \
+	if [ -n "$$extra" ]; then echo "$(1) links OpenSSL code beyond SHA-256:" $$extra \
+		"(call it through backend/ssl_dl.h)"; rm -f $(1); exit 1; fi
+	@dyn=$$(nm -D --defined-only $(1)) || { rm -f $(1); exit 1; }; \
+	if echo "$$dyn" | grep -E ' (SHA|CRYPTO|OPENSSL|ossl)'; then \
+		echo "$(1) exports OpenSSL symbols"; rm -f $(1); exit 1; fi
+endef
 
 $(BUILD)/bin/gg: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,-Map=$@.map -o $@ $^ $(LDLIBS)
 	$(call only_sha_from_libcrypto,$@)
 
 $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
@@ -88,7 +99,7 @@ $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
 
 $(BUILD)/bin/ggfs: $(FS_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,-Map=$@.map -o $@ $^ $(LDLIBS)
 	$(call only_sha_from_libcrypto,$@)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)

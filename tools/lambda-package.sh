@@ -3,8 +3,9 @@
 # bootstrap is `gg worker`. It carries gg's whole shared-library closure and
 # its own loader (so it does not depend on the runtime's glibc) and a CA
 # bundle for HTTPS to S3 (libcurl is pointed at it via CURL_CA_BUNDLE).
-# gg loads libcurl with dlopen() on first use (backend/curl_dl.c), so ldd of
-# gg does not list it: it and its own closure are added explicitly.
+# gg loads libcurl and libssl with dlopen() on first use (backend/curl_dl.c,
+# backend/ssl_dl.c), so ldd of gg does not list them: they and their own
+# closures are added explicitly.
 # usage: tools/lambda-package.sh BUILD_DIR   (make lambda-package)
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -18,17 +19,21 @@ cp "$gg" "$stage/gg"
 loader=$(readelf -l "$gg" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 [ -n "$loader" ] || { echo "lambda-package: cannot find gg's ELF interpreter" >&2; exit 1; }
 cp -L "$loader" "$stage/lib/$(basename "$loader")"
-# libcurl.so.4 as gg's dlopen() finds it: the loader's cache entry for gg's
+# Each library as gg's dlopen() finds it: the loader's cache entry for gg's
 # machine (ldconfig may list other architectures' copies too).
 machine() { readelf -h "$1" | sed -n 's/^ *Machine: *//p'; }
 ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
-curl=
-for c in $("$ldconfig" -p | awk '$1 == "libcurl.so.4" { print $NF }'); do
-	if [ "$(machine "$c")" = "$(machine "$gg")" ]; then curl=$c; break; fi
+dl=
+for so in libcurl.so.4:libcurl4 libssl.so.3:libssl3; do
+	found=
+	for c in $("$ldconfig" -p | awk -v so="${so%%:*}" '$1 == so { print $NF }'); do
+		if [ "$(machine "$c")" = "$(machine "$gg")" ]; then found=$c; break; fi
+	done
+	[ -n "$found" ] || { echo "lambda-package: cannot find ${so%%:*} (apt-get install ${so#*:})" >&2; exit 1; }
+	cp -L "$found" "$stage/lib/${so%%:*}"
+	dl="$dl $found"
 done
-[ -n "$curl" ] || { echo "lambda-package: cannot find libcurl.so.4 (apt-get install libcurl4)" >&2; exit 1; }
-cp -L "$curl" "$stage/lib/libcurl.so.4"
-{ ldd "$gg"; ldd "$curl"; } | awk '/=> \// { print $3 }' | sort -u | while read -r lib; do cp -L "$lib" "$stage/lib/"; done
+{ ldd "$gg"; for c in $dl; do ldd "$c"; done; } | awk '/=> \// { print $3 }' | sort -u | while read -r lib; do cp -L "$lib" "$stage/lib/"; done
 ca=/etc/ssl/certs/ca-certificates.crt
 [ -r "$ca" ] || { echo "lambda-package: no CA bundle at $ca (apt-get install ca-certificates)" >&2; exit 1; }
 cp "$ca" "$stage/ca-certificates.crt"
