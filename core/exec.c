@@ -64,6 +64,20 @@ static void bound_free(struct bound *b)
 	free(b->point);
 }
 
+/* Hard-links src, which must still be the inode checked as `checked` (else
+ * ESTALE, and no link is left), at dst. */
+static int link_input(const char *src, const struct stat *checked, const char *dst)
+{
+	struct stat st;
+	if (link(src, dst) < 0)
+		return -1;
+	if (lstat(dst, &st) == 0 && same_inode(&st, checked))
+		return 0;
+	unlink(dst);
+	errno = ESTALE;
+	return -1;
+}
+
 /* Puts input i's object src, checked as b->was[i], at dst as a mount point
  * to bind it over. */
 static int bind_input(struct bound *b, const char *root, size_t i, const char *rel, const char *src,
@@ -249,13 +263,16 @@ static int make_parents(const char *root, const char *rel)
  * where the file system shares blocks, else copied. Nothing done to dst can
  * reach the store.
  */
-static int copy_input(const char *src, const char *dst)
+/* Copies src, which must still be the inode checked as `checked` (else
+ * ESTALE), to a new file dst. */
+static int copy_input(const char *src, const struct stat *checked, const char *dst)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (in < 0 || fstat(in, &st) < 0) {
+	if (in < 0 || fstat(in, &st) < 0 || !same_inode(&st, checked)) {
 		if (in >= 0)
 			close(in);
+		errno = in < 0 ? errno : ESTALE;
 		return -1;
 	}
 	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -309,17 +326,25 @@ static int materialise(struct store *s, const struct thunk *t, const char *root,
 			continue;
 		}
 		bool bind = b && !copies && b->src.n < MAX_BOUND_INPUTS;
-		if (r == 0 && store_object_path_stat(s, &in->ref.name, in->exec, &src,
-		                                     bind ? &b->was[i] : NULL) < 0)
+		struct stat checked; /* the object's inode as it was checked */
+		if (r == 0 &&
+		    store_object_path_stat(s, &in->ref.name, in->exec, &src, &checked) < 0)
 			r = gg_error("cannot place input %s (%s): %s", in->path, in->ref.name.s,
 			             gg_last_error());
 		if (r == 0) {
 			struct stat st;
+			if (bind)
+				b->was[i] = checked;
 			if ((bind     ? bind_input(b, root, i, in->path, src, dst)
-			     : copies ? copy_input(src, dst)
-			              : link(src, dst)) < 0)
-				r = gg_error_errno("cannot place input %s (%s)", in->path,
-				                   in->ref.name.s);
+			     : copies ? copy_input(src, &checked, dst)
+			              : link_input(src, &checked, dst)) < 0)
+				r = errno == ESTALE
+				        ? gg_error(
+				              "cannot place input %s: its object %s was replaced "
+				              "in the store after it was checked",
+				              in->path, in->ref.name.s)
+				        : gg_error_errno("cannot place input %s (%s)", in->path,
+				                         in->ref.name.s);
 			else if (bind)
 				mtimes[i] = b->was[i].st_mtim;
 			else if (stat(dst, &st) == 0)
@@ -374,8 +399,7 @@ static bool inputs_changed(struct store *s, const struct thunk *t, int rootfd, b
 			/* the inode it was shown, if that is still the object: one
 			 * removed or replaced since (gg gc, a quarantine) is not the
 			 * program's doing */
-			damaged = stat(obj, &ost) == 0 && ost.st_dev == b->was[i].st_dev &&
-			          ost.st_ino == b->was[i].st_ino &&
+			damaged = stat(obj, &ost) == 0 && same_inode(&ost, &b->was[i]) &&
 			          !object_unchanged(in, &ost, &mtimes[i]);
 		} else {
 			damaged = !there || !object_unchanged(in, &st, &mtimes[i]);

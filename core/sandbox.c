@@ -179,8 +179,9 @@ static _Noreturn void child_fail(const struct child_ctx *c, int kind, int step)
 	_exit(127);
 }
 
-/* The steps of binding input i: bind, check its inode, remount read-only. */
-enum { BIND_MOUNT, BIND_CHECK, BIND_REMOUNT, BIND_STEPS };
+/* The steps of binding input i: bind, stat it, find the inode expected
+ * (BIND_MISMATCH: another), remount read-only. */
+enum { BIND_MOUNT, BIND_CHECK, BIND_MISMATCH, BIND_REMOUNT, BIND_STEPS };
 
 /* child_fail for step STEP_BIND_INPUT of input i, which is one of the above;
  * carried in the message's status as i * BIND_STEPS + which. */
@@ -539,8 +540,8 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 			bind_fail(c, i, BIND_CHECK);
 		if (c->bind_id &&
 		    (st.st_dev != c->bind_id[i].dev || st.st_ino != c->bind_id[i].ino)) {
-			errno = ESTALE;
-			bind_fail(c, i, BIND_CHECK);
+			errno = 0;
+			bind_fail(c, i, BIND_MISMATCH);
 		}
 		if (mount(NULL, c->bind_dst[i], NULL,
 		          MS_REMOUNT | MS_BIND | MS_RDONLY | c->bind_flags, NULL) < 0)
@@ -1175,7 +1176,7 @@ static int run(const struct sandbox_spec *spec, bool isolated, struct sandbox_re
 	    (size_t)fail->status / BIND_STEPS < spec->nbinds) {
 		size_t i = (size_t)fail->status / BIND_STEPS;
 		int which = fail->status % BIND_STEPS;
-		if (which == BIND_CHECK && fail->err == ESTALE)
+		if (which == BIND_MISMATCH)
 			gg_error("sandbox for %s in %s: input '%s': %s is no longer the object "
 			         "that was checked (replaced in the store since); not shown",
 			         spec->exe, spec->root, spec->bind_dst[i], spec->bind_src[i]);

@@ -53,7 +53,7 @@ struct sandbox_spec {
 	size_t nbinds;
 	/* When not NULL, bind_id[i] is the inode bind_src[i] was checked as:
 	 * if the bind shows another (the path was given to another file in
-	 * between), the run fails with ESTALE instead of showing it. */
+	 * between), the run fails saying so instead of showing it. */
 	const struct sandbox_file_id *bind_id;
 };
 

@@ -306,6 +306,11 @@ int write_cache_file(const char *path, const void *data, size_t len, mode_t mode
 	return write_atomic(path, data, len, mode, false);
 }
 
+bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) == 0 || errno == EEXIST)

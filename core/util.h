@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define GG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -100,6 +101,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int write_cache_file(const char *path, const void *data, size_t len, mode_t mode);
 /* mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode);
+/* Whether a and b are one file (device and inode). */
+bool same_inode(const struct stat *a, const struct stat *b);
 /* rm -rf; a missing path is fine. */
 int remove_tree(const char *path);
 /* Opens "<dir>/.tmp-XXXXXX" for writing; returns fd and sets *tmp_path (malloc). */

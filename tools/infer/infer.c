@@ -246,7 +246,7 @@ static void ns_tools(const char *search, const char *self, struct strvec *files,
 		char real[PATH_MAX];
 		struct stat st;
 		if (w && realpath(w, real) && stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
-		    !(have_me && st.st_dev == me.st_dev && st.st_ino == me.st_ino)) {
+		    !(have_me && same_inode(&st, &me))) {
 			buf_printf(env, "%s=%s\n", real, models[i].name);
 			bool seen = false;
 			for (size_t k = 0; k < files->n; k++)
