@@ -3,9 +3,12 @@
 # benchmarks (bench/run.sh of this checkout) run against BASE_BUILD and
 # NEW_BUILD alternately, GG_BENCH_ROUNDS times each (default 5), and each
 # figure's median is printed for both with the change in percent. A figure
-# more than 5 % worse (slower, or fewer per second) is marked "worse"; its
-# baselines (plain exec, fork/exec: lines saying "baseline") are printed too,
-# since the machine itself can move that much between rounds.
+# more than 5 % worse is marked "worse": lower is better, except for rates
+# (a unit ending in /s), speed-ups, throughputs and figures whose goal is
+# ">= N"; baselines (lines saying "baseline") are printed too, since the
+# machine itself can move that much between rounds. Each side runs its own
+# build's bench_core: where bench/bench_core.c changed between the two, say
+# so beside the figures.
 #
 #   bench/compare.sh BASE_BUILD NEW_BUILD
 #   GG_BENCH_ONLY=core bench/compare.sh ...     (the parts, as bench/run.sh)
@@ -25,8 +28,8 @@ for r in $(seq "$rounds"); do
 		dir=$base
 		[ $side = new ] && dir=$new
 		echo "round $r of $rounds: $side ($dir)" >&2
-		bash "$here/run.sh" "$dir" > "$out/$side.$r" 2>&1 ||
-			{ echo "bench/run.sh $dir failed:" >&2; tail -20 "$out/$side.$r" >&2; exit 1; }
+		bash "$here/run.sh" "$dir" > "$out/$side.$r" 2> "$out/$side.$r.err" ||
+			{ echo "bench/run.sh $dir failed:" >&2; tail -20 "$out/$side.$r.err" >&2; exit 1; }
 	done
 done
 
@@ -64,7 +67,9 @@ def figures(path):
                 key = f'{label}, {words}' if words else f'{label}, then'
             if not label:
                 continue
-            figs[f'{section} | {key} ({unit})'] = (float(m.group(1)), unit, is_base)
+            higher = (unit.endswith('/s') or 'goal >=' in line or 'speed-up' in line
+                      or 'throughput' in line)
+            figs[f'{section} | {key} ({unit})'] = (float(m.group(1)), higher, is_base)
     return figs
 
 runs = {s: [figures(f'{out}/{s}.{r}') for r in range(1, rounds + 1)] for s in ('base', 'new')}
@@ -84,10 +89,12 @@ for k in keys:
         print(f'{k[:78]:<78} {"-" if side == "new" else med["base"]:>10} '
               f'{"-" if side == "base" else med["new"]:>10}   only in {side}')
         continue
-    unit = next(f[k][1] for f in runs['new'] if k in f)
+    higher_better = next(f[k][1] for f in runs['new'] if k in f)
     b, n = med['base'], med['new']
-    change = (n - b) / b * 100 if b else 0.0
-    higher_better = unit.endswith('/s')
+    if not b:
+        print(f'{k[:78]:<78} {b:>10.3f} {n:>10.3f}      n/a')
+        continue
+    change = (n - b) / b * 100
     bad = (change < -5) if higher_better else (change > 5)
     is_base = any(f[k][2] for f in runs['new'] if k in f)
     mark = '  baseline' if is_base else ('  worse' if bad else '')

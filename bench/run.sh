@@ -43,7 +43,7 @@ if want core; then
 	"$build/bench/bench_core" "$work/core" "$work/trivial" "${GG_BENCH_RUNS:-300}" "${GG_BENCH_THUNKS:-10000}"
 fi
 
-if want force; then
+if want force; then ( # a subshell: its cd and CCACHE_DIR stay in it
 	echo "== force: latency of 'gg force' on an already-forced target"
 	# Commands are started by a small spawner (posix_spawn, as make does),
 	# not by this shell, whose own fork of itself would add ~1 ms to each.
@@ -104,7 +104,7 @@ C
 	else
 		echo "  ccache hit: not measured (no ccache on PATH)"
 	fi
-fi
+) fi
 
 for b in "$here"/*.sh; do
 	case "$(basename "$b")" in run.sh | compare.sh) continue ;; esac
