@@ -1,7 +1,8 @@
 # ggfs — build, test and install.
 #
 #   make                 build build/bin/{gg,ggfs} (gcc by default; CC=clang works)
-#   make check           the tree's rules (tests/rules.sh), then the whole test
+#   make check           the tree's rules (tests/rules.sh), what gg and ggfs
+#                        link of OpenSSL (check-link), then the whole test
 #                        suite, plain and under ASan+UBSan
 #   make check-slow      the slower tier (tests/slow.list, tests/slow/*.sh)
 #   make check-projects  real Debian source packages built lazily (tests/projects/*.sh)
@@ -64,7 +65,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN := $(BUILD)/bin/gg $(if $(FS_SRC),$(BUILD)/bin/ggfs)
 
-.PHONY: all check check-rules check-plain check-asan check-slow check-projects deps deps-test demo bench install \
+.PHONY: all check check-rules check-link check-plain check-asan check-slow check-projects deps deps-test demo bench install \
 	install-mount-helper clean format format-check tests lambda-package mutate
 all: $(BIN) $(BUILD)/bin/gg-run
 
@@ -72,35 +73,16 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The only OpenSSL code linked in is SHA-256's (PKG_LIBS), by the link map's
-# list of libcrypto.a members: any other part would be a second copy beside
-# the libssl.so that TLS loads, with its own state (backend/ssl_dl.h). And
-# none of it is exported (--exclude-libs), so that libcrypto.so, once
-# loaded, cannot bind to it.
-CRYPTO_MEMBERS := sha256|sha256-x86_64|cpuid|x86_64cpuid|ctype
-define only_sha_from_libcrypto
-	@test -s $(1).map || { echo "$(1): no link map $(1).map"; rm -f $(1); exit 1; }
-	@extra=$$(grep -o 'libcrypto\.a([^)]*)' $(1).map | sort -u | \
-		grep -v -E '\(libcrypto-lib-($(CRYPTO_MEMBERS))\.o\)'); \
-	if [ -n "$$extra" ]; then echo "$(1) links OpenSSL code beyond SHA-256:" $$extra \
-		"(call it through backend/ssl_dl.h)"; rm -f $(1); exit 1; fi
-	@dyn=$$(nm -D --defined-only $(1)) || { rm -f $(1); exit 1; }; \
-	if echo "$$dyn" | grep -E ' (SHA|CRYPTO|OPENSSL|ossl)'; then \
-		echo "$(1) exports OpenSSL symbols"; rm -f $(1); exit 1; fi
-endef
-
 $(BUILD)/bin/gg: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -Wl,-Map=$@.map -o $@ $^ $(LDLIBS)
-	$(call only_sha_from_libcrypto,$@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/gg-run: $(BUILD)/bin/gg
 	ln -sf gg $@
 
 $(BUILD)/bin/ggfs: $(FS_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -Wl,-Map=$@.map -o $@ $^ $(LDLIBS)
-	$(call only_sha_from_libcrypto,$@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -132,9 +114,34 @@ tests: all $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 # tests that start servers run one at a time).
 check: deps-test
 	$(MAKE) check-rules
+	$(MAKE) check-link
 	$(MAKE) format-check
 	$(MAKE) check-plain
 	$(MAKE) check-asan
+
+# The only OpenSSL code linked into gg and ggfs is SHA-256's (PKG_LIBS), by
+# the link map's list of libcrypto.a members: any other part would be a
+# second copy beside the libssl.so that TLS loads, with its own state
+# (backend/ssl_dl.h). And none of it is exported (--exclude-libs), so that
+# libcrypto.so, once loaded, cannot bind to it. A link of its own, with a
+# map: the programs' own links stay plain ones, which gg infer can model.
+CRYPTO_MEMBERS := sha256|sha256-x86_64|cpuid|x86_64cpuid|ctype
+define link_check
+	$(CC) $(LDFLAGS) -Wl,-Map=$(BUILD)/check-link/$(1).map -o $(BUILD)/check-link/$(1) $(2) \
+		$(LIBS) $(LDLIBS)
+	@test -s $(BUILD)/check-link/$(1).map
+	@extra=$$(grep -o 'libcrypto\.a([^)]*)' $(BUILD)/check-link/$(1).map | sort -u | \
+		grep -v -E '\(libcrypto-lib-($(CRYPTO_MEMBERS))\.o\)'); \
+	if [ -n "$$extra" ]; then echo "$(1) links OpenSSL code beyond SHA-256:" $$extra \
+		"(call it through backend/ssl_dl.h)"; exit 1; fi
+	@dyn=$$(nm -D --defined-only $(BUILD)/bin/$(1)) || exit 1; \
+	if echo "$$dyn" | grep -E ' (SHA|CRYPTO|OPENSSL|ossl)'; then \
+		echo "$(1) exports OpenSSL symbols"; exit 1; fi
+endef
+check-link: all
+	@mkdir -p $(BUILD)/check-link
+	$(call link_check,gg,$(CLI_SRC:%.c=$(BUILD)/obj/%.o))
+	$(call link_check,ggfs,$(FS_SRC:%.c=$(BUILD)/obj/%.o))
 
 # Layers point one way (and the other greppable rules): see tests/rules.sh.
 # And every mutant of tests/mutants.txt still applies (its find text once).
