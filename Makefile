@@ -41,6 +41,9 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# The library rules below come first in the file: `make` alone builds all.
+.DEFAULT_GOAL := all
+
 # One library per folder, listed from the top layer down (the order a static
 # link needs: a library may use only those after it, so a lower layer that
 # calls a higher one does not link). Programs: fs/ is ggfs, tools/cli/ is gg.
