@@ -92,8 +92,8 @@ static void usage(FILE *f)
 	      "                           placeholder, with this store and its engines (default:\n"
 	      "                           off; they read only what is forced already)\n"
 	      "    -o no_passthrough      never let the kernel read forced outputs from the\n"
-	      "                           store directly (default: it does where it can:\n"
-	      "                           Linux 6.9+, CAP_SYS_ADMIN)\n"
+	      "                           store, or write ordinary files, directly (default:\n"
+	      "                           it does where it can: Linux 6.9+, CAP_SYS_ADMIN)\n"
 	      "\n",
 	      f);
 }

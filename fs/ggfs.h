@@ -121,11 +121,13 @@ struct node {
 	struct lazy lz;
 	/*
 	 * Open regular-file handles (backing.c), protected by fs->mu: in
-	 * kernel passthrough mode, sharing backing_id (the store object of
-	 * backing_value), and in cached mode. Each handle pins the node.
+	 * kernel passthrough mode, sharing backing_id (SOURCE's own file if
+	 * backing_source, else the store object of backing_value), and in
+	 * cached mode. Each handle pins the node.
 	 */
 	unsigned pt_opens, cached_opens;
 	int backing_id;
+	bool backing_source;
 	struct gg_name backing_value;
 	/* watch.c, protected by fs->mu: the inotify watch of a directory
 	 * (0 none, -1 failed), its link in fs->watches, and whether the
@@ -374,11 +376,22 @@ void backing_stop(struct ggfs *fs);
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                       const struct gg_name *value, int fd);
 /*
- * Counts an open of n's own file (cached mode), after waiting a little for
- * passthrough handles to be released: 0, or ETXTBSY while a reader has the
- * forced output open. A successful open is followed by node_release.
+ * Counts an open of n's own file in SOURCE, before open(2) (which may
+ * truncate it), after waiting a little for passthrough handles of a forced
+ * output to be released: 0, or ETXTBSY while a reader has the forced output
+ * open. *pt: the open joins SOURCE's file already open in passthrough mode
+ * (the kernel wants every open of such an inode in that mode). Each counted
+ * open is followed by reply_source_open or node_release.
  */
-int node_open_cached(struct ggfs *fs, struct node *n);
+int node_open_source(struct ggfs *fs, struct node *n, bool *pt);
+/*
+ * Replies to that open with fd, SOURCE's file, in passthrough mode if it
+ * joined it or if it may start it (a writer whose writes the kernel may do
+ * with the daemon's credentials, and no other handle open), else cached. e:
+ * the entry of a create, or NULL for an open.
+ */
+void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+                       const struct fuse_entry_param *e, struct node *n, int fd, bool pt);
 void node_release(struct ggfs *fs, struct node *n, bool passthrough);
 
 /* ---- watch.c ---- */

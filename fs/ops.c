@@ -15,7 +15,9 @@
  * (libfuse 3.14 answers the kernel's FUSE_TMPFILE with ENOSYS, which the
  * kernel turns into EOPNOTSUPP).
  *
- * File handles: fh is a plain fd for files of SOURCE; the fd of a store
+ * Opens of ordinary files are counted and answered by backing.c (kernel
+ * passthrough for writers where it is on). File handles: fh is a plain fd
+ * for files of SOURCE; the fd of a store
  * object (a forced output) carries GGFS_FH_STORE so that nothing that
  * changes a file (fchmod, ftruncate) is ever applied to the store.
  */
@@ -492,25 +494,13 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 /*
  * O_DIRECT: the kernel sends every read and write (no page cache), and the
  * file of SOURCE is opened without it, since FUSE's buffers need not have
- * the alignment O_DIRECT asks of them (EINVAL).
+ * the alignment O_DIRECT asks of them (EINVAL). In kernel passthrough the
+ * kernel does O_DIRECT on the backing file itself, with the caller's buffers.
  */
 static void set_direct_io(struct fuse_file_info *fi)
 {
 	if (fi->flags & O_DIRECT)
 		fi->direct_io = 1;
-}
-
-/* Replies to an open of a file of SOURCE, counted by node_open_cached. */
-static void reply_pass_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
-                            struct node *n, int fd)
-{
-	fi->fh = (uint64_t)(unsigned)fd;
-	/* No keep_cache: SOURCE may have changed since the last open
-	 * (close-to-open consistency, like NFS). */
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		close(fd);
-		node_release(fs, n, false);
-	}
 }
 
 /*
@@ -577,8 +567,8 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
-	/* Before open(2), which may truncate the file. */
-	int err = node_open_cached(fs, n);
+	bool pt = false;
+	int err = node_open_source(fs, n, &pt);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -604,9 +594,9 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
-		node_release(fs, n, false);
+		node_release(fs, n, pt);
 	} else {
-		reply_pass_open(fs, req, fi, n, fd);
+		reply_source_open(fs, req, fi, NULL, n, fd, pt);
 	}
 }
 
@@ -643,19 +633,15 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param e;
 	err = do_lookup(fs, parent, name, &e);
 	struct node *n = err ? NULL : node_of(fs, e.ino);
-	if (n && (err = node_open_cached(fs, n)) != 0)
+	bool pt = false;
+	if (n && (err = node_open_source(fs, n, &pt)) != 0)
 		node_forget(fs, n, 1);
 	if (err) {
 		close(fd);
 		fuse_reply_err(req, err);
 		return;
 	}
-	fi->fh = (uint64_t)(unsigned)fd;
-	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		close(fd);
-		node_release(fs, n, false);
-		node_forget(fs, n, 1);
-	}
+	reply_source_open(fs, req, fi, &e, n, fd, pt);
 }
 
 static void gg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

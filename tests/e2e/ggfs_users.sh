@@ -10,7 +10,8 @@
 # mount's owner; the group of a shared store), and another user's
 # open reads what is forced already but starts no force unless the mount
 # has -o others_force (then the force runs as the daemon, not as the user);
-# a failed force's account (user.gg.error) is the owner's, its state is not.
+# a failed force's account (user.gg.error) is the owner's, its state is not;
+# another user's writes never go by kernel passthrough.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr
@@ -154,5 +155,22 @@ sobj=$(find shared/.gg/objects -type f -name "$sval" | head -n 1)
 check "... whose output the group's user can read in the store directly" [ "$(as_user cat "$sobj")" = "shared output" ]
 check "... and so through .gg/by-hash" [ "$(as_user cat "mnt/.gg/by-hash/$sref")" = "shared output" ]
 check "unmounts" ggfs_umount mnt
-check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|cannot take the identity' ggfs.log ggfs2.log ggfs3.log"
+# Kernel passthrough of writers (where it is on) is for the daemon's own
+# user: the kernel would do another user's writes with the daemon's
+# credentials. Counted from the debug log: WRITE requests reach ggfs.
+ggfs_mount src mnt ggfs4.log -o allow_other -d
+writes() { grep -ac 'opcode: WRITE' ggfs4.log; }
+w0=$(writes)
+as_user dd if=/dev/zero of=mnt/through/userwrite bs=4k count=8 status=none
+w1=$(writes)
+check "another user's 8 writes each reach ggfs ($((w1 - w0)) WRITE requests)" [ $((w1 - w0)) -ge 8 ]
+check "... and its file is its own" [ "$(stat -c %U src/through/userwrite)" = "$user" ]
+if grep -aq 'kernel passthrough (.*) on' ggfs4.log; then
+	dd if=/dev/zero of=mnt/through/rootwrite bs=4k count=8 status=none
+	check "the daemon's own user's writes do not (passthrough)" [ "$(writes)" = "$w1" ]
+else
+	echo "# SKIP the owner's writes in passthrough: $(grep -ao 'kernel passthrough (.*' ggfs4.log | tail -n 1)"
+fi
+check "unmounts" ggfs_umount mnt
+check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|cannot take the identity' ggfs.log ggfs2.log ggfs3.log ggfs4.log"
 finish
