@@ -629,10 +629,13 @@ int store_has(struct store *s, const struct gg_name *n)
 void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg,
                      const char *from)
 {
-	s->fetch = fetch;
-	s->fetch_arg = arg;
+	/* The fetcher goes first and comes last, so that it is never seen
+	 * with another's argument or a freed URI. */
+	s->fetch = NULL;
 	free(s->fetch_from);
 	s->fetch_from = fetch && from ? xstrdup(from) : NULL;
+	s->fetch_arg = arg;
+	s->fetch = fetch;
 }
 
 const char *store_fetch_from(const struct store *s)

@@ -109,6 +109,8 @@ int store_has(struct store *s, const struct gg_name *n);
  * GG_ECORRUPT naming it, and its record goes, so that memo entries naming it
  * are misses again and a second force computes or fetches it anew. Without
  * a fetcher, records are ignored: such entries are misses.
+ * Set and cleared while no other thread uses the store (before a force
+ * starts, after it ends): the fetcher is read without a lock.
  */
 void store_set_fetch(struct store *s, int (*fetch)(void *arg, const struct gg_name *n), void *arg,
                      const char *from);
