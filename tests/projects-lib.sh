@@ -24,6 +24,7 @@
 #                                there after inference, with the same targets
 #   proj_links_mount             ... and through the mount, reading as the bytes
 #                                of the plain build's file they lead to
+#   proj_trace_runs TRACE        the thunks a trace shows run, by program
 #   proj_umount_count            unmount; count the thunks the mount ran, by
 #                                program, from its trace: compiles, links and
 #                                archives at least as many as the plain build made
@@ -178,6 +179,17 @@ proj_compare() {
 	check "$PKG: every library, object and program read through the mount equals the plain build's ($NOUT files, $(($(now_ms) - t0)) ms)" [ $bad -eq 0 ]
 }
 
+# The thunks a trace shows run (events of category "run"), by program:
+# "ar=1 cc1=30 ld=2" (empty when none ran).
+proj_trace_runs() { # TRACE
+	python3 - "$1" <<'EOF'
+import json, sys, collections
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+c = collections.Counter(e["name"].split()[0] for e in ev if e.get("cat") == "run")
+print(" ".join("%s=%d" % kv for kv in sorted(c.items())))
+EOF
+}
+
 proj_umount_count() {
 	local rc
 	ggfs_umount "$MNT"
@@ -194,13 +206,7 @@ proj_umount_count() {
 		esac
 	done <"$T/outputs"
 	local counts
-	counts=$(python3 - "$T/trace.json" <<'EOF'
-import json, sys, collections
-ev = json.load(open(sys.argv[1]))["traceEvents"]
-c = collections.Counter(e["name"].split()[0] for e in ev if e.get("cat") == "run")
-print(" ".join("%s=%d" % kv for kv in sorted(c.items())))
-EOF
-	)
+	counts=$(proj_trace_runs "$T/trace.json")
 	echo "    thunks the mount ran, by program: $counts"
 	echo "    the plain build made $nobj objects, $nar archives, $nlink linked files"
 	count() { grep -o "\\b$1=[0-9]*" <<<"$counts" | cut -d= -f2; }

@@ -30,8 +30,8 @@ client() { # NAME: its own HOME and store, its tree at $T/NAME/lua5.4, inferred
 			HOME="$T/home.$1" timeout 600 gg infer bash -c "$build" >"$T/$1.infer" 2>&1) ||
 		{ not_ok "client $1: gg infer $build"; tail -20 "$T/$1.infer"; finish; }
 }
-runs() { # TRACE: how many thunks ran (events of category "run")
-	python3 -c 'import json, sys; print(sum(e.get("cat") == "run" for e in json.load(open(sys.argv[1]))["traceEvents"]))' "$1"
+runs() { # TRACE: how many thunks ran
+	proj_trace_runs "$1" | tr ' ' '\n' | awk -F= '{ n += $2 } END { print n + 0 }'
 }
 ms() { echo $(($(now_ms) - $1)); }
 
