@@ -9,8 +9,8 @@
  * FUSE's page cache lacks, so cached FUSE reads reach only about half of it).
  * Writers of ordinary files get the same (the backing file is SOURCE's own
  * file): their writes and mmaps go to it without a request to ggfs, about
- * 6x faster for large sequential writes. Readers joining such a writer share
- * its backing file; other readers stay cached.
+ * 4x faster for large sequential writes. Every open made while such a writer
+ * has the file open joins it; others stay cached (may_start_passthrough).
  *
  * libfuse 3.14 predates passthrough, so this module speaks the two missing
  * pieces of the protocol itself, through libfuse's custom I/O hooks: it
@@ -285,8 +285,13 @@ void node_release(struct ggfs *fs, struct node *n, bool passthrough)
 	pthread_mutex_unlock(&fs->mu);
 }
 
-/* fs->mu held: a new backing id for the file open as fd, or 0. */
-static int backing_open_locked(struct ggfs *fs, int fd)
+/*
+ * fs->mu held: a new backing id for the file open as fd, or 0. A refusal
+ * that will last turns passthrough off for good: for store objects, or
+ * (source) only for SOURCE's files, which may be on another filesystem
+ * (overlayfs) than the store.
+ */
+static int backing_open_locked(struct ggfs *fs, int fd, bool source)
 {
 	struct gg_fuse_backing_map map = {.fd = fd};
 	int id = ioctl(fs->devfd, GG_FUSE_DEV_IOC_BACKING_OPEN, &map);
@@ -297,8 +302,12 @@ static int backing_open_locked(struct ggfs *fs, int fd)
 	/* EPERM: no CAP_SYS_ADMIN after all; ELOOP: the file is on a stacked
 	 * filesystem (overlayfs). Either way, for good. */
 	if (err == EPERM || err == ELOOP || err == EINVAL || err == ENOTTY) {
-		fs->bk_on = false;
-		ggfs_log(FUSE_LOG_INFO, "kernel passthrough off: %s", strerror(err));
+		if (source)
+			fs->bk_source_off = true;
+		else
+			fs->bk_on = false;
+		ggfs_log(FUSE_LOG_INFO, "kernel passthrough off%s: %s",
+		         source ? " for writers of SOURCE's files" : "", strerror(err));
 	}
 	return 0;
 }
@@ -322,8 +331,11 @@ static int backing_for_locked(struct ggfs *fs, struct node *n, const struct gg_n
 	 * (a writer has it open) may still be open. */
 	if (!wait_mode_locked(fs, n, no_passthrough_opens))
 		return -EBUSY;
+	/* Meanwhile a writer may have opened it in cached mode. */
+	if (n->cached_opens > 0)
+		return 0;
 	backing_drop_locked(fs, n);
-	int id = backing_open_locked(fs, fd);
+	int id = backing_open_locked(fs, fd, false);
 	if (id <= 0)
 		return 0;
 	n->backing_id = id;
@@ -426,18 +438,23 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 }
 
 /*
- * May this writer's open start passthrough of SOURCE's file? The kernel then
- * does its writes with the daemon's credentials (those of the backing file),
- * so only for a caller who is the daemon's own user. Readers never start it:
- * cached reads are as fast, and a backing file is an open for writing,
- * which would make an exec of the file in SOURCE fail (ETXTBSY).
+ * May this writer's open start passthrough of SOURCE's file? Only for a
+ * caller who is the daemon's own user (the kernel does the writes with the
+ * backing file's credentials; another user may still join an open one, as
+ * the kernel wants every open of the inode in one mode). Not with O_DIRECT
+ * (the kernel would ask it of SOURCE's filesystem, which may refuse it:
+ * ggfs serves it without), and not for a placeholder opened without
+ * O_TRUNC (a reader forcing it meanwhile could not be answered). Readers
+ * never start it: cached reads are as fast, and a backing file is an open
+ * for writing, which makes an exec of the file in SOURCE fail (ETXTBSY).
  */
 static bool may_start_passthrough(struct ggfs *fs, fuse_req_t req, const struct fuse_file_info *fi,
-                                  int fd)
+                                  struct node *n, int fd)
 {
 	struct stat st;
-	return fs->bk_on && (fi->flags & O_ACCMODE) != O_RDONLY &&
-	       fuse_req_ctx(req)->uid == geteuid() && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	return fs->bk_on && (fi->flags & O_ACCMODE) != O_RDONLY && !(fi->flags & O_DIRECT) &&
+	       fuse_req_ctx(req)->uid == geteuid() && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       ((fi->flags & O_TRUNC) || !lazy_classify(fs, n, &st));
 }
 
 void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
@@ -449,7 +466,7 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 	 * this writer share one; opened before taking the lock.
 	 */
 	int rw = -1;
-	if (!pt && may_start_passthrough(fs, req, fi, fd)) {
+	if (!pt && may_start_passthrough(fs, req, fi, n, fd)) {
 		char proc[64];
 		fd_proc_path(fd, proc);
 		rw = open(proc, O_RDWR | O_CLOEXEC);
@@ -457,9 +474,10 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 	pthread_mutex_lock(&fs->mu);
 	int id = pt ? n->backing_id : 0;
 	/* Starts only as the sole handle: the kernel refuses to mix modes. */
-	if (rw >= 0 && fs->bk_on && n->cached_opens == 1 && n->pt_opens == 0) {
+	if (rw >= 0 && fs->bk_on && !fs->bk_source_off && n->cached_opens == 1 &&
+	    n->pt_opens == 0) {
 		backing_drop_locked(fs, n);
-		id = backing_open_locked(fs, rw);
+		id = backing_open_locked(fs, rw, true);
 		if (id > 0) {
 			n->backing_id = id;
 			n->backing_source = true;

@@ -214,8 +214,9 @@ struct ggfs {
 	bool init_seen;  /* INIT was read (atomic): bk_offered, init_unique */
 	bool bk_offered; /* the kernel offers FUSE_PASSTHROUGH */
 	uint64_t init_unique;
-	bool init_replied; /* only the thread answering INIT writes before it */
-	bool bk_on;        /* passthrough in use; may turn off, under mu */
+	bool init_replied;  /* only the thread answering INIT writes before it */
+	bool bk_on;         /* passthrough in use; may turn off, under mu */
+	bool bk_source_off; /* ... but not for SOURCE's files (overlayfs), under mu */
 
 	/* Watching SOURCE (watch.c); the flags and watches are protected by mu. */
 	int watch_fd;   /* inotify, or -1: nothing is watched */
