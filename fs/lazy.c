@@ -42,6 +42,7 @@ struct pending {
 	struct fuse_file_info fi;
 	unsigned gen; /* node->lz.gen when the open arrived */
 	bool claimed; /* protected by fs->mu */
+	bool stale;   /* answered ESTALE: its reference is gone (finish) */
 	int refs;     /* protected by fs->mu */
 };
 
@@ -545,17 +546,62 @@ static void free_job(struct ggfs *fs, struct force_job *job)
 	free(job);
 }
 
+/*
+ * fs->mu held: takes from n's waiters those a job of generation gen answers
+ * (gen: its own; 0 for a withdrawn job, which answers only stale ones) and
+ * those whose reference was rewritten since they asked (neither gen's, nor
+ * a running job's, nor the file's current one): nothing else would ever
+ * answer them, so they are marked stale, to be answered ESTALE (the kernel
+ * then opens the file again).
+ */
+static struct pending *take_answered_locked(struct node *n, unsigned gen)
+{
+	struct pending *done = NULL;
+	bool running = n->lz.forcing && n->lz.job;
+	for (struct pending **pp = &n->lz.waiters; *pp;) {
+		struct pending *p = *pp;
+		bool current_ref = p->gen == n->lz.gen && n->lz.is_ref;
+		p->stale = p->gen != gen && !(running && p->gen == n->lz.job->gen) && !current_ref;
+		if (p->gen == gen || p->stale) {
+			*pp = p->next;
+			p->claimed = true;
+			p->next = done;
+			done = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	return done;
+}
+
+/* Answers ESTALE to the stale opens of a withdrawn job's node. */
+static void answer_stale(struct ggfs *fs, struct pending *done)
+{
+	while (done) {
+		struct pending *p = done;
+		done = p->next;
+		fuse_req_interrupt_func(p->req, NULL, NULL);
+		fuse_reply_err(p->req, ESTALE);
+		pthread_mutex_lock(&fs->mu);
+		pending_unref_locked(fs, p);
+		pthread_mutex_unlock(&fs->mu);
+	}
+}
+
 static void finish(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
 	pthread_mutex_lock(&fs->mu);
 	bool withdrawn = job->withdrawn;
+	struct pending *stale = withdrawn ? take_answered_locked(n, 0) : NULL;
 	pthread_mutex_unlock(&fs->mu);
 	if (withdrawn) {
 		/* nobody waited any more: it answers nobody (a newer job may be
-		 * under way for the same reference) */
+		 * under way for the same reference) but opens of a reference
+		 * rewritten since */
 		GGFS_DEBUG(fs, "a withdrawn force of inode %llu ended: %s",
 		           (unsigned long long)n->ino, job->status == 0 ? "done" : job->error);
+		answer_stale(fs, stale);
 		free_job(fs, job);
 		return;
 	}
@@ -599,19 +645,14 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	}
 	bool notify =
 	    ok && current && !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &job->value));
-	/* Answer the opens that asked for this reference; a newer one starts anew. */
-	for (struct pending **pp = &n->lz.waiters; *pp;) {
-		struct pending *p = *pp;
-		if (p->gen == job->gen) {
-			*pp = p->next;
-			p->claimed = true;
-			p->next = done;
-			done = p;
-		} else {
-			pp = &p->next;
-		}
-	}
-	if (n->lz.waiters && n->lz.is_ref && !n->lz.forcing)
+	/*
+	 * Answer the opens that asked for this reference; a newer one starts
+	 * anew. An open that asked for a reference rewritten since (neither
+	 * this job's, nor a running job's, nor the file's current one) has
+	 * nothing that will answer it: ESTALE, and the kernel opens again.
+	 */
+	done = take_answered_locked(n, job->gen);
+	if (anyone_waits_locked(n, n->lz.gen) && n->lz.is_ref && !n->lz.forcing)
 		again = new_job_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
 
@@ -648,8 +689,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		done = p->next;
 		/* Waits for a running on_interrupt, which sees `claimed` and leaves. */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
-		int fd = ok && !job->link ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
-		if (ok && job->link) {
+		int fd = ok && !job->link && !p->stale ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
+		if (p->stale) {
+			fuse_reply_err(p->req, ESTALE);
+		} else if (ok && job->link) {
 			/* The kernel took the placeholder for a regular file: ESTALE
 			 * makes it look the path up once more (LOOKUP_REVAL asks us
 			 * whatever the entry's timeout), find the link and follow it.

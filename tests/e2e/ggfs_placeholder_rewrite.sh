@@ -40,6 +40,29 @@ cat src/down.ph >src/out.txt
 check "and back again at once" cmp mnt/out.txt down.txt
 check "stat shows the output's size" [ "$(stat -c %s mnt/out.txt)" = 6 ]
 
+# Rewritten twice while an open waits for a force: the open that asked for
+# the reference in between has no force left to answer it. It gets ESTALE,
+# so the kernel opens again and reads the file as it is now (empty), never
+# waiting for ever.
+# (A thunk of ~4 s: a shell loop, as the sandbox has no sleep.)
+(cd src && gg thunk -o out --placeholder slow.ph -- sh -c 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done; echo slow > out' >/dev/null)
+cp src/slow.ph src/slow
+cat mnt/slow >r1.out 2>&1 &
+r1=$!
+sleep 0.5
+: >mnt/slow && cat mnt/slow >/dev/null
+cp src/slow.ph mnt/slow
+timeout 30 cat mnt/slow >r2.out 2>&1 &
+r2=$!
+sleep 0.5
+: >mnt/slow && cat mnt/slow >/dev/null
+wait $r1
+check "the first open, of the first reference, reads its output" [ "$(cat r1.out)" = slow ]
+wait $r2
+rc=$?
+check "the open of a reference rewritten since is answered (exit $rc, not 124)" [ $rc = 0 ]
+check "... and read the file as it is now: empty" [ ! -s r2.out ]
+
 check "fusermount3 -u: the daemon exits 0" ggfs_umount mnt
 check "ggfs log has no sanitizer report" ggfs_log_clean ggfs.log
 finish
