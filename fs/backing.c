@@ -252,12 +252,19 @@ static bool no_store_passthrough(const struct node *n)
 	return n->pt_opens == 0 || n->backing_source;
 }
 
-int node_open_source(struct ggfs *fs, struct node *n, bool *pt)
+static bool no_value_opens(const struct node *n)
 {
+	return n->value_opens == 0;
+}
+
+int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt)
+{
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	int err = 0;
 	pthread_mutex_lock(&fs->mu);
-	/* A passthrough open of the forced output may still be releasing. */
-	if (!wait_mode_locked(fs, n, no_store_passthrough)) {
+	/* A passthrough open of the forced output may still be releasing; a
+	 * writer also waits for cached readers of it (see struct node). */
+	if (!wait_mode_locked(fs, n, writing ? no_value_opens : no_store_passthrough)) {
 		err = ETXTBSY; /* a reader has the forced output open */
 	} else {
 		*pt = n->pt_opens > 0;
@@ -265,13 +272,22 @@ int node_open_source(struct ggfs *fs, struct node *n, bool *pt)
 			n->pt_opens++;
 		else
 			n->cached_opens++;
+		/* Uncached beside a cached reader of the value, or where the
+		 * kernel may hold the value's size (struct lazy, was_ref). */
+		if (!*pt && (n->value_opens > 0 || n->lz.was_ref))
+			fi->direct_io = 1;
+		n->source_opens++;
+		n->source_seq++;
+		/* The kernel's cache may now hold the file's bytes or size:
+		 * the next open of a forced value drops it first (lazy.c). */
+		n->lz.kernel_synced = false;
 		node_pin_locked(n);
 	}
 	pthread_mutex_unlock(&fs->mu);
 	return err;
 }
 
-void node_release(struct ggfs *fs, struct node *n, bool passthrough)
+void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value)
 {
 	pthread_mutex_lock(&fs->mu);
 	if (passthrough) {
@@ -280,6 +296,10 @@ void node_release(struct ggfs *fs, struct node *n, bool passthrough)
 	} else {
 		n->cached_opens--;
 	}
+	if (value)
+		n->value_opens--;
+	else
+		n->source_opens--;
 	pthread_cond_broadcast(&fs->mode_cv);
 	node_unpin_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
@@ -404,11 +424,18 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 {
 	pthread_mutex_lock(&fs->mu);
 	int id = backing_for_locked(fs, n, value, fd);
+	/* Uncached beside an open of the file itself, or while the kernel may
+	 * cache the file's bytes or size (see struct node): only the node's
+	 * own file ever shows other bytes than the value. */
+	bool direct = id == 0 && n->kind == NODE_PASS &&
+	              (n->source_opens > 0 ||
+	               !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, value)));
 	if (id >= 0) {
 		if (id > 0)
 			n->pt_opens++;
 		else
 			n->cached_opens++;
+		n->value_opens++;
 		node_pin_locked(n);
 	}
 	pthread_mutex_unlock(&fs->mu);
@@ -423,17 +450,18 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 		                      FOPEN_NOFLUSH, id);
 	} else {
 		/* The bytes of an object never change: keep the page cache
-		 * across opens. No direct_io, so mmap and execve work. */
+		 * across opens. No direct_io, so mmap and execve work, unless
+		 * the file itself is open (then a private mmap still works). */
 		fi->fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE;
-		fi->keep_cache = 1;
-		fi->direct_io = 0;
+		fi->keep_cache = !direct;
+		fi->direct_io = direct;
 		fi->noflush = 1;
 		r = fuse_reply_open(req, fi);
 	}
 	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
 	if (r == -ENOENT) {
 		close(fd);
-		node_release(fs, n, id > 0);
+		node_release(fs, n, id > 0, true);
 	}
 }
 
@@ -501,7 +529,7 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
 	if (r == -ENOENT) {
 		close(fd);
-		node_release(fs, n, pt);
+		node_release(fs, n, pt, false);
 		if (e)
 			node_forget(fs, n, 1);
 	}

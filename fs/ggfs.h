@@ -84,6 +84,13 @@ struct lazy {
 	 */
 	bool kernel_synced;
 	struct gg_name kernel_value;
+	/*
+	 * Ever a placeholder while ggfs knew the node: the kernel may still
+	 * hold its value's size (stat shows it), so opens of the file itself
+	 * are uncached (node_open_source): their reads are never cut to that
+	 * size nor padded with zeros to it.
+	 */
+	bool was_ref;
 };
 
 struct node {
@@ -123,9 +130,16 @@ struct node {
 	 * Open regular-file handles (backing.c), protected by fs->mu: in
 	 * kernel passthrough mode, sharing backing_id (SOURCE's own file if
 	 * backing_source, else the store object of backing_value), and in
-	 * cached mode. Each handle pins the node.
+	 * cached mode. Each handle pins the node. The same handles again by
+	 * what they read: SOURCE's file, or a forced value from the store.
+	 * The kernel keeps one page cache and one size for the inode, so a
+	 * cached reader of the value must never share them with an open of
+	 * the file (its writes and short reads would show it the file's size
+	 * and bytes, or zeros): see node_open_source.
 	 */
 	unsigned pt_opens, cached_opens;
+	unsigned source_opens, value_opens;
+	unsigned source_seq; /* bumped by every open of the file itself */
 	int backing_id;
 	bool backing_source;
 	struct gg_name backing_value;
@@ -371,20 +385,23 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn);
 void backing_stop(struct ggfs *fs);
 /*
  * Replies to a read-only open of n with fd, a store object holding value:
- * in kernel passthrough mode when possible, else cached (keep_cache, never
- * direct_io). Counts the handle; gg_release calls node_release.
+ * in kernel passthrough mode when possible, else cached (keep_cache), or
+ * uncached (direct_io) while n's own file is open too. Counts the handle;
+ * gg_release calls node_release.
  */
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                       const struct gg_name *value, int fd);
 /*
- * Counts an open of n's own file in SOURCE, before open(2) (which may
- * truncate it), after waiting a little for passthrough handles of a forced
- * output to be released: 0, or ETXTBSY while a reader has the forced output
- * open. *pt: the open joins SOURCE's file already open in passthrough mode
- * (the kernel wants every open of such an inode in that mode). Each counted
- * open is followed by reply_source_open or node_release.
+ * Counts an open (fi->flags) of n's own file in SOURCE, before open(2)
+ * (which may truncate it), after waiting a little for handles of a forced
+ * output to be released (a writer: all of them; a reader: passthrough
+ * ones): 0, or ETXTBSY while a reader has the forced output open. A reader
+ * beside a cached reader of the forced output gets fi->direct_io. *pt: the
+ * open joins SOURCE's file already open in passthrough mode (the kernel
+ * wants every open of such an inode in that mode). Each counted open is
+ * followed by reply_source_open or node_release.
  */
-int node_open_source(struct ggfs *fs, struct node *n, bool *pt);
+int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt);
 /*
  * Replies to that open with fd, SOURCE's file, in passthrough mode if it
  * joined it or if it may start it (a writer whose writes the kernel may do
@@ -393,7 +410,8 @@ int node_open_source(struct ggfs *fs, struct node *n, bool *pt);
  */
 void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
                        const struct fuse_entry_param *e, struct node *n, int fd, bool pt);
-void node_release(struct ggfs *fs, struct node *n, bool passthrough);
+/* A handle of n was released: passthrough or not, of a value or the file. */
+void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value);
 
 /* ---- watch.c ---- */
 /* After daemonizing: watch SOURCE if changes there can be seen. */

@@ -156,7 +156,7 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	if (r == 1) {
 		if (!n->lz.is_ref || !gg_ref_eq(&n->lz.ref, &ref)) {
 			lazy_reset_locked(&n->lz);
-			n->lz.is_ref = true;
+			n->lz.is_ref = n->lz.was_ref = true;
 			n->lz.ref = ref;
 			n->lz.ref_str = gg_ref_format(&ref);
 			ref.output = NULL;
@@ -645,6 +645,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	}
 	bool notify =
 	    ok && current && !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &job->value));
+	/* The kernel's cache is only known clean if no open of the file itself
+	 * was made from the invalidation on (its writes may refill it). */
+	unsigned source_seq = n->source_seq;
+	bool source_open = n->source_opens > 0;
 	/*
 	 * Answer the opens that asked for this reference; a newer one starts
 	 * anew. An open that asked for a reference rewritten since (neither
@@ -677,8 +681,8 @@ static void finish(struct ggfs *fs, struct force_job *job)
 			ggfs_log(FUSE_LOG_WARNING, "%s: cannot invalidate the kernel's cache: %s",
 			         where, strerror(-e));
 		pthread_mutex_lock(&fs->mu);
-		if (job->gen == n->lz.gen && n->lz.forced &&
-		    gg_name_eq(&n->lz.value, &job->value)) {
+		if (job->gen == n->lz.gen && n->lz.forced && !source_open &&
+		    source_seq == n->source_seq && gg_name_eq(&n->lz.value, &job->value)) {
 			n->lz.kernel_synced = true;
 			n->lz.kernel_value = job->value;
 		}

@@ -568,7 +568,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
 	bool pt = false;
-	int err = node_open_source(fs, n, &pt);
+	int err = node_open_source(fs, n, fi, &pt);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -594,7 +594,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
-		node_release(fs, n, pt);
+		node_release(fs, n, pt, false);
 	} else {
 		reply_source_open(fs, req, fi, NULL, n, fd, pt);
 	}
@@ -634,7 +634,7 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	err = do_lookup(fs, parent, name, &e);
 	struct node *n = err ? NULL : node_of(fs, e.ino);
 	bool pt = false;
-	if (n && (err = node_open_source(fs, n, &pt)) != 0)
+	if (n && (err = node_open_source(fs, n, fi, &pt)) != 0)
 		node_forget(fs, n, 1);
 	if (err) {
 		close(fd);
@@ -687,7 +687,7 @@ static void gg_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct ggfs *fs = ggfs_of(req);
 	close(fh_fd(fi));
-	node_release(fs, node_of(fs, ino), (fi->fh & GGFS_FH_BACKING) != 0);
+	node_release(fs, node_of(fs, ino), (fi->fh & GGFS_FH_BACKING) != 0, fh_is_store(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -146,13 +146,20 @@ mnt, here = sys.argv[1], sys.argv[2]
 errs = collections.Counter()
 stop = time.time() + 3
 phb = [open("%s/pp%d.bytes" % (here, i), "rb").read() for i in range(3)]
+bad = collections.Counter()
 def reader(i):
+    out = b"forced%d\n" % (i % 3)
     while time.time() < stop:
         try:
             with open("%s/pp%d" % (mnt, i % 3), "rb") as h:
-                h.read()
+                b = h.read()
         except OSError as e:
             errs["read " + errno.errorcode[e.errno]] += 1
+            continue
+        # the output, or the file's own bytes as the writer left them
+        # (empty, or a prefix of the placeholder), never anything else
+        if b != out and not phb[i % 3].startswith(b):
+            bad["NUL" if b"\0" in b else "other"] += 1
 def writer(i):
     while time.time() < stop:
         try:
@@ -164,10 +171,14 @@ def writer(i):
 ts = [threading.Thread(target=reader if k % 2 == 0 else writer, args=(k,)) for k in range(6)]
 [t.start() for t in ts]
 [t.join() for t in ts]
-print("# errors: %s" % dict(errs))
+print("# errors: %s, wrong contents read: %s" % (dict(errs), dict(bad)))
+open("rewrite.bad", "w").write("%d\n" % sum(bad.values()))
 sys.exit(1 if errs else 0)
 EOF
 check "3 s of placeholders rewritten while read: no open fails (no mixing of modes)" python3 rewrite.py mnt "$T"
+# Cached, the kernel's own race of a read with a truncation through the mount
+# remains (ggfs(1) BUGS); by passthrough every read is the output or the file.
+counts "... and every read was the output or the file's bytes (no zeros, no mix)" [ "$(cat rewrite.bad)" = 0 ]
 check "... and each then reads as its output" sh -c 'for i in 0 1 2; do [ "$(cat mnt/pp$i)" = "forced$i" ] || exit 1; done'
 
 check "unmounts cleanly" ggfs_umount mnt
