@@ -23,8 +23,9 @@ test=(
 	clang libclang-rt-14-dev clang-format
 	# the tests' tools
 	attr python3 zip unzip ca-certificates curl git patch
-	# ggfs_users: POSIX ACLs through the mount (setfacl, getfacl)
-	acl
+	# ggfs_users: POSIX ACLs through the mount (setfacl, getfacl), file
+	# capabilities (setcap, getcap)
+	acl libcap2-bin
 	# servers the tests start on 127.0.0.1 (S3, Redis, Slurm)
 	radosgw ceph-mon ceph-osd redis-server slurmctld slurmd slurm-client munge
 	# the everyday-jobs examples and the timeline check

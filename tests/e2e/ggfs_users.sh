@@ -4,7 +4,8 @@
 # at its end) does the same things through the mount and on the directory
 # itself, and sees the same: files it creates are its own (umask, setgid
 # directories, default ACLs applied), chmod, chgrp to its group but not to
-# root's, truncate, link, mknod, symlink, renames and removals in a sticky
+# root's, truncate, link, writes to root's set-ID files (the bits cleared),
+# mknod, symlink, renames and removals in a sticky
 # directory, ACL-denied files, what root's files refuse it. The policy for
 # other users: .gg/by-hash is for who may read the store directly (the
 # mount's owner; the group of a shared store), and another user's
@@ -14,7 +15,7 @@
 # another user's writes never go by kernel passthrough.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr
+need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr setcap getcap
 [ "$(id -u)" = 0 ] || { not_ok "this test must run as root (it creates a user)"; finish; }
 user="ggu$$" grp="ggg$$"
 groupadd "$grp" || { not_ok "groupadd $grp"; finish; }
@@ -46,9 +47,16 @@ prepare() { # DIR
 	setfacl -m "u:$user:rwx" "$d/acl-dir"
 	setfacl -d -m "u:$user:rwx,g::r-x,o::---" "$d/acl-dir"
 	echo root >"$d/rootowned" && chmod 0644 "$d/rootowned"
+	# root's set-ID files: writable by all (a write or truncate by the user
+	# clears the bits, as the kernel asks), and not writable by the user
+	for f in suid suid-trunc suid-ro; do echo root >"$d/$f"; done
+	chmod 6777 "$d/suid" "$d/suid-trunc" && chmod 6755 "$d/suid-ro"
+	echo root >"$d/cap" && chmod 0777 "$d/cap" && setcap cap_net_raw+ep "$d/cap"
 }
 prepare src/through
 prepare src/direct
+check "root's files have their set-ID bits and capabilities to start with" \
+	sh -c '[ "$(stat -c %a src/through/suid)" = 6777 ] && getcap src/through/cap | grep -q cap_net_raw'
 
 cat >ops.sh <<'EOF'
 # Run as the second user in a prepared directory; prints what happened.
@@ -65,6 +73,10 @@ r ln f f.link; st f
 r touch -d @1234567890 f; stat -c '%n %Y' f
 r truncate -s 1 rootowned; r chmod 777 rootowned; r chown "$(id -u)" rootowned; r touch -d @1 rootowned; st rootowned
 r ln rootowned hard
+r sh -c 'echo more >>suid'; st suid
+r truncate -s 1 suid-trunc; st suid-trunc
+r sh -c 'echo more >>suid-ro'; r truncate -s 1 suid-ro; r chmod 755 suid-ro; st suid-ro
+r sh -c 'echo more >>cap'; st cap; PATH=/usr/sbin:/sbin:$PATH getcap cap
 r mkdir sub; st sub
 r mkfifo fifo; st fifo
 r ln -s f sym; st sym
