@@ -529,6 +529,32 @@ static int gated_lookup(void *arg, const struct gg_name *thunk, struct memo *out
 }
 
 /*
+ * The set-up of the two withdrawal tests: the gate closed, thunk t0 (echo
+ * WORD) and three cats of it (PREFIX1..PREFIX3) in p, all loaded, and a
+ * scheduler on *engine (which must outlive it) whose shared cache is
+ * gated_lookup, withdrawn from on this thread.
+ */
+static struct sched *gated_sched(struct engine **engine, const char *word, const char *prefix,
+                                 struct gg_ref p[3])
+{
+	atomic_store(&held, 0), atomic_store(&gate, 0), atomic_store(&started_by_withdrawer, 0);
+	struct gg_ref t0 = make("echo", word, NULL, 0);
+	gated_loaded[0] = t0.name;
+	for (int i = 0; i < 3; i++) {
+		char arg[32];
+		snprintf(arg, sizeof arg, "%s%d", prefix, i + 1);
+		p[i] = make("cat", arg, &t0, 1);
+		gated_loaded[i + 1] = p[i].name;
+	}
+	withdrawer = pthread_self();
+	struct sched_opts o = {.engines = engine, .nengines = 1, .remote_lookup = gated_lookup};
+	struct sched *s;
+	if (sched_new(st, &o, &s) < 0)
+		abort();
+	return s;
+}
+
+/*
  * sched_withdraw_cancelled is the mount's FUSE_INTERRUPT handler, on a FUSE
  * worker: it answers the withdrawn request and returns, and starts no run
  * itself (a run's start takes a lock file, reads the memo and may ask the
@@ -540,18 +566,8 @@ static int gated_lookup(void *arg, const struct gg_name *thunk, struct memo *out
  */
 static void test_withdraw_does_not_start_runs(void)
 {
-	atomic_store(&held, 0), atomic_store(&gate, 0), atomic_store(&started_by_withdrawer, 0);
-	struct gg_ref t0 = make("echo", "zero", NULL, 0);
-	struct gg_ref p[3] = {make("cat", "p1", &t0, 1), make("cat", "p2", &t0, 1),
-	                      make("cat", "p3", &t0, 1)};
-	gated_loaded[0] = t0.name;
-	for (int i = 0; i < 3; i++)
-		gated_loaded[i + 1] = p[i].name;
-	withdrawer = pthread_self();
-	struct sched_opts o = {.engines = &four, .nengines = 1, .remote_lookup = gated_lookup};
-	struct sched *s;
-	if (sched_new(st, &o, &s) < 0)
-		abort();
+	struct gg_ref p[3];
+	struct sched *s = gated_sched(&four, "zero", "p", p);
 	struct gg_cancel c;
 	CHECK(gg_cancel_init(&c) == 0);
 	struct answer a[3] = {{0}};
@@ -596,19 +612,9 @@ static void test_withdraw_does_not_start_runs(void)
  */
 static void test_withdraw_answers_at_once(void)
 {
-	atomic_store(&held, 0), atomic_store(&gate, 0), atomic_store(&started_by_withdrawer, 0);
-	struct gg_ref t0 = make("echo", "zero-once", NULL, 0);
-	struct gg_ref p[3] = {make("cat", "q1", &t0, 1), make("cat", "q2", &t0, 1),
-	                      make("cat", "q3", &t0, 1)};
-	gated_loaded[0] = t0.name;
-	for (int i = 0; i < 3; i++)
-		gated_loaded[i + 1] = p[i].name;
-	withdrawer = pthread_self();
 	struct engine *one = fake_local(1);
-	struct sched_opts o = {.engines = &one, .nengines = 1, .remote_lookup = gated_lookup};
-	struct sched *s;
-	if (sched_new(st, &o, &s) < 0)
-		abort();
+	struct gg_ref p[3];
+	struct sched *s = gated_sched(&one, "zero-once", "q", p);
 	struct gg_cancel c;
 	CHECK(gg_cancel_init(&c) == 0);
 	struct answer a[3] = {{0}};
