@@ -246,15 +246,14 @@ static bool one_mode(const struct node *n)
 	return n->pt_opens == 0 || n->cached_opens == 0;
 }
 
-/* Opens of SOURCE's file may join it in passthrough, not a forced output. */
-static bool no_store_passthrough(const struct node *n)
-{
-	return n->pt_opens == 0 || n->backing_source;
-}
-
 static bool no_value_opens(const struct node *n)
 {
 	return n->value_opens == 0;
+}
+
+static bool no_source_opens(const struct node *n)
+{
+	return n->source_opens == 0;
 }
 
 int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt)
@@ -262,19 +261,19 @@ int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi,
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	int err = 0;
 	pthread_mutex_lock(&fs->mu);
-	/* A passthrough open of the forced output may still be releasing; a
-	 * writer also waits for cached readers of it (see struct node). */
-	if (!wait_mode_locked(fs, n, writing ? no_value_opens : no_store_passthrough)) {
-		err = ETXTBSY; /* a reader has the forced output open */
+	/* Never beside an open of the forced output (see struct node), which
+	 * may also be a passthrough one still releasing. */
+	if (!wait_mode_locked(fs, n, no_value_opens)) {
+		err = writing ? ETXTBSY : EBUSY; /* a reader has the forced output open */
 	} else {
 		*pt = n->pt_opens > 0;
 		if (*pt)
 			n->pt_opens++;
 		else
 			n->cached_opens++;
-		/* Uncached beside a cached reader of the value, or where the
-		 * kernel may hold the value's size (struct lazy, was_ref). */
-		if (!*pt && (n->value_opens > 0 || n->lz.was_ref))
+		/* Uncached where the kernel may hold the value's size (struct
+		 * lazy, was_ref). */
+		if (!*pt && n->lz.was_ref)
 			fi->direct_io = 1;
 		n->source_opens++;
 		n->source_seq++;
@@ -423,13 +422,14 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
                       const struct gg_name *value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
-	int id = backing_for_locked(fs, n, value, fd);
-	/* Uncached beside an open of the file itself, or while the kernel may
-	 * cache the file's bytes or size (see struct node): only the node's
-	 * own file ever shows other bytes than the value. */
+	/* Never beside an open of the file itself (see struct node). */
+	int id = n->kind == NODE_PASS && !wait_mode_locked(fs, n, no_source_opens)
+	             ? -EBUSY
+	             : backing_for_locked(fs, n, value, fd);
+	/* Uncached while the kernel may still cache the file's bytes or size
+	 * (an open of the file itself came during the last invalidation). */
 	bool direct = id == 0 && n->kind == NODE_PASS &&
-	              (n->source_opens > 0 ||
-	               !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, value)));
+	              !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, value));
 	if (id >= 0) {
 		if (id > 0)
 			n->pt_opens++;

@@ -132,10 +132,12 @@ struct node {
 	 * backing_source, else the store object of backing_value), and in
 	 * cached mode. Each handle pins the node. The same handles again by
 	 * what they read: SOURCE's file, or a forced value from the store.
-	 * The kernel keeps one page cache and one size for the inode, so a
-	 * cached reader of the value must never share them with an open of
-	 * the file (its writes and short reads would show it the file's size
-	 * and bytes, or zeros): see node_open_source.
+	 * The kernel keeps one page cache and one size for the inode, even
+	 * for uncached (direct_io) opens once mapped, so the two kinds are
+	 * never open at once: each waits a little for the other to be
+	 * released (node_open_source, reply_store_open); else the file's
+	 * writes, short reads and mappings would show a reader of the value
+	 * the file's size and bytes, or zeros, and the other way round.
 	 */
 	unsigned pt_opens, cached_opens;
 	unsigned source_opens, value_opens;
@@ -384,22 +386,23 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn);
 /* Before fuse_session_unmount: no more ioctls on the session's fd. */
 void backing_stop(struct ggfs *fs);
 /*
- * Replies to a read-only open of n with fd, a store object holding value:
+ * Replies to a read-only open of n with fd, a store object holding value,
+ * after waiting a little for opens of n's own file to be released (EBUSY):
  * in kernel passthrough mode when possible, else cached (keep_cache), or
- * uncached (direct_io) while n's own file is open too. Counts the handle;
- * gg_release calls node_release.
+ * uncached (direct_io) while the kernel's cache may hold the file's bytes.
+ * Counts the handle; gg_release calls node_release.
  */
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                       const struct gg_name *value, int fd);
 /*
  * Counts an open (fi->flags) of n's own file in SOURCE, before open(2)
  * (which may truncate it), after waiting a little for handles of a forced
- * output to be released (a writer: all of them; a reader: passthrough
- * ones): 0, or ETXTBSY while a reader has the forced output open. A reader
- * beside a cached reader of the forced output gets fi->direct_io. *pt: the
- * open joins SOURCE's file already open in passthrough mode (the kernel
- * wants every open of such an inode in that mode). Each counted open is
- * followed by reply_source_open or node_release.
+ * output to be released: 0, or ETXTBSY (a writer; EBUSY a reader) while a
+ * reader has the forced output open. Where the kernel may hold the output's
+ * size it gets fi->direct_io. *pt: the open joins SOURCE's file already
+ * open in passthrough mode (the kernel wants every open of such an inode in
+ * that mode). Each counted open is followed by reply_source_open or
+ * node_release.
  */
 int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt);
 /*

@@ -227,25 +227,33 @@ static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * A write or truncate by someone other than a file's owner makes the kernel
  * clear the file's set-user-ID and set-group-ID bits: a SETATTR of the mode
  * with only those bits gone, which that caller may not make as itself. A
- * plain filesystem does it for any caller that may write the file; so does
- * ggfs, as the daemon. pfd: the file's O_PATH fd; proc: its /proc path.
- * Called as the caller (ident_enter); 0 or -1 with errno.
+ * plain filesystem does it for any caller that may write the file (through
+ * a handle it holds, or now); so does ggfs, as the daemon, clearing those
+ * bits of the mode as it is then (an owner's chmod made meanwhile stays,
+ * but for a window of two system calls). pfd: the file's O_PATH fd; fd:
+ * the caller's handle or -1; proc: the file's /proc path. Called as the
+ * caller (ident_enter); 0 or -1 with errno.
  */
-static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, int pfd, const char *proc,
+static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, int pfd, int fd, const char *proc,
                                mode_t mode)
 {
 	const mode_t privs = S_ISUID | S_ISGID;
 	struct stat st;
 	if (fstat(pfd, &st) < 0)
 		return -1;
-	bool only_clears = (mode & ~privs & 07777) == (st.st_mode & ~privs & 07777) &&
-	                   (mode & privs & ~st.st_mode) == 0 && (st.st_mode & privs & ~mode) != 0;
-	if (!only_clears || faccessat(AT_FDCWD, proc, W_OK, AT_EACCESS) < 0) {
+	mode_t kill = st.st_mode & privs & ~mode;
+	bool only_clears = kill && (mode & ~privs & 07777) == (st.st_mode & ~privs & 07777) &&
+	                   (mode & privs & ~st.st_mode) == 0;
+	bool may_write = fd >= 0 ? (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY
+	                         : faccessat(AT_FDCWD, proc, W_OK, AT_EACCESS) == 0;
+	if (!only_clears || !may_write) {
 		errno = EPERM;
 		return -1;
 	}
 	ident_leave(fs);
-	int r = chmod(proc, mode);
+	int r = fstat(pfd, &st);
+	if (r == 0)
+		r = chmod(proc, st.st_mode & 07777 & ~kill);
 	int e = errno;
 	int ie = ident_enter(fs, req);
 	if (ie) {
@@ -283,7 +291,7 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (valid & FUSE_SET_ATTR_MODE) {
 		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
 		if (r < 0 && errno == EPERM)
-			r = chmod_killing_privs(fs, req, pfd, proc, attr->st_mode);
+			r = chmod_killing_privs(fs, req, pfd, fd, proc, attr->st_mode);
 	}
 	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;

@@ -4,9 +4,10 @@
 # for writing. Neither may leak into the other: a read through an open of the
 # file itself gets all of its bytes (not cut to the output's size stat shows),
 # the next reader of the output gets the output (not the file's bytes left in
-# the cache), and a rewrite through the mount waits while the output is read
-# (ETXTBSY after 2 s). Both with kernel passthrough (where it is on) and
-# without.
+# the cache), and the two are never open at once: a rewrite through the mount
+# waits while the output is read (ETXTBSY after 2 s), an open of the output
+# while the file itself is open (EBUSY after 2 s). Both with kernel
+# passthrough (where it is on) and without.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
 need gg ggfs fusermount3 stat wc cmp python3
@@ -32,19 +33,41 @@ for mode in default no_passthrough; do
 	exec 3>&-
 	check "$mode: an open of the file itself (O_RDWR) reads all its $size bytes (got $n)" [ "$n" = "$size" ]
 	check "$mode: ... and the next reader gets the output, not the file's bytes" [ "$(cat mnt/f)" = forced ]
-	# The file itself mapped (MAP_PRIVATE, through its own open), then the
-	# output read by another open meanwhile: the mapping shows the file's
-	# bytes, the reader the output (the output is read uncached meanwhile).
-	check "$mode: a mapping of the file itself and a reader of the output, at once, each see their own" \
+	# The file itself open (and mapped): an open of the output waits for it,
+	# then fails, rather than share the kernel's one cache of the file.
+	check "$mode: while the file itself is open and mapped, an open of the output fails EBUSY" \
 		python3 -c '
-import mmap, os, sys
+import errno, mmap, os, sys, time
 fd = os.open("mnt/f", os.O_RDWR)
 m = mmap.mmap(fd, 7, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
-out = open("mnt/f", "rb").read()
+t0 = time.time()
+try:
+    open("mnt/f", "rb").read()
+    sys.exit("# the output was opened beside the file")
+except OSError as e:
+    print("# %s after %.1f s" % (errno.errorcode[e.errno], time.time() - t0))
+    busy = e.errno == errno.EBUSY and time.time() - t0 >= 1.5
+raw, want = m[:7], open("f.ph", "rb").read(7)
+print("# the mapping shows %r" % raw)
+sys.exit(not (busy and raw == want))'
+	check "$mode: ... and once it is closed the output reads at once" [ "$(timeout 1 cat mnt/f)" = forced ]
+	# An open of the output that waited for the file itself, which filled
+	# the kernel's cache again meanwhile (its mapping touched after the
+	# force's invalidation): the output is read past that cache.
+	check "$mode: an output open that waited for the file itself is not served the file's cached bytes" \
+		python3 -c '
+import mmap, os, subprocess, sys, time
+fd = os.open("mnt/f", os.O_RDWR)
+m = mmap.mmap(fd, 7, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+m[:7]
+p = subprocess.Popen(["cat", "mnt/f"], stdout=subprocess.PIPE)
+time.sleep(0.7)
 raw = m[:7]
-want = open("f.ph", "rb").read(7)
-print("# output %r, mapping %r" % (out, raw))
-sys.exit(not (out == b"forced\n" and raw == want))'
+m.close()
+os.close(fd)
+out = p.communicate()[0]
+print("# the mapping showed %r, the reader got %r" % (raw, out))
+sys.exit(out != b"forced\n")'
 	exec 4<mnt/f
 	t0=$(date +%s%N)
 	err=$( (printf x >mnt/f) 2>&1)
