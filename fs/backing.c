@@ -418,8 +418,8 @@ static int reply_passthrough(fuse_req_t req, const struct fuse_entry_param *e, u
 	return fuse_reply_iov(req, iov, 2);
 }
 
-void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                      const struct gg_name *value, int fd)
+int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                     const struct gg_name *value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
 	/* Never beside an open of the file itself (see struct node). */
@@ -442,7 +442,7 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 	if (id < 0) {
 		close(fd);
 		fuse_reply_err(req, -id);
-		return;
+		return -id;
 	}
 	int r;
 	if (id > 0) {
@@ -451,7 +451,7 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 	} else {
 		/* The bytes of an object never change: keep the page cache
 		 * across opens. No direct_io, so mmap and execve work, unless
-		 * the file itself is open (then a private mmap still works). */
+		 * that cache may hold the file's bytes (a private mmap works). */
 		fi->fh = (uint64_t)(unsigned)fd | GGFS_FH_STORE;
 		fi->keep_cache = !direct;
 		fi->direct_io = direct;
@@ -463,6 +463,7 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 		close(fd);
 		node_release(fs, n, id > 0, true);
 	}
+	return 0;
 }
 
 /*

@@ -390,10 +390,11 @@ void backing_stop(struct ggfs *fs);
  * after waiting a little for opens of n's own file to be released (EBUSY):
  * in kernel passthrough mode when possible, else cached (keep_cache), or
  * uncached (direct_io) while the kernel's cache may hold the file's bytes.
- * Counts the handle; gg_release calls node_release.
+ * Counts the handle; gg_release calls node_release. Returns the errno it
+ * answered with, or 0.
  */
-void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                      const struct gg_name *value, int fd);
+int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                     const struct gg_name *value, int fd);
 /*
  * Counts an open (fi->flags) of n's own file in SOURCE, before open(2)
  * (which may truncate it), after waiting a little for handles of a forced

@@ -688,6 +688,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		}
 		pthread_mutex_unlock(&fs->mu);
 	}
+	bool busy = false; /* the file itself stayed open: EBUSY to the rest */
 	while (done) {
 		struct pending *p = done;
 		done = p->next;
@@ -703,8 +704,12 @@ static void finish(struct ggfs *fs, struct force_job *job)
 			 * No entry invalidation here: from a request handler (the fast
 			 * path) it could wait on a lookup only this thread answers. */
 			fuse_reply_err(p->req, ESTALE);
+		} else if (fd >= 0 && busy) {
+			close(fd);
+			fuse_reply_err(p->req, EBUSY);
 		} else if (fd >= 0) {
-			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
+			/* One wait for the file's opens per force, not per open. */
+			busy = reply_store_open(fs, p->req, &p->fi, n, &job->value, fd) == EBUSY;
 		} else {
 			if (ok)
 				ggfs_log(FUSE_LOG_ERR, "%s: cannot open %s: %s", where,

@@ -51,6 +51,28 @@ raw, want = m[:7], open("f.ph", "rb").read(7)
 print("# the mapping shows %r" % raw)
 sys.exit(not (busy and raw == want))'
 	check "$mode: ... and once it is closed the output reads at once" [ "$(timeout 1 cat mnt/f)" = forced ]
+	# Three readers waiting for one force (of ~1.5 s: a shell loop, as the
+	# sandbox has no sleep) while the placeholder is held open: one wait
+	# for them all (2 s), not one after the other (6 s), which would hold
+	# up a thread that finishes every force.
+	(cd src && gg thunk -o out --placeholder "slow-$mode" -- \
+		sh -c "i=0; while [ \$i -lt 1000000 ]; do i=\$((i+1)); done; echo $mode > out" >/dev/null)
+	check "$mode: three readers waiting for a force while the placeholder is held: all EBUSY, after one wait" \
+		python3 -c '
+import os, subprocess, sys, time
+fd = os.open("mnt/slow-'"$mode"'", os.O_RDWR)
+ps = [subprocess.Popen(["cat", "mnt/slow-'"$mode"'"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+ends = []
+while len(ends) < 3:
+    time.sleep(0.05)
+    for p in ps:
+        if p.poll() is not None and all(p is not q for q, _ in ends):
+            ends.append((p, time.time()))
+errs = [p.communicate()[1] for p in ps]
+os.close(fd)
+spread = max(t for _, t in ends) - min(t for _, t in ends)
+print("# answered within %.1f s of each other: %r" % (spread, errs))
+sys.exit(not (all(b"busy" in e for e in errs) and spread < 1.5))'
 	# An open of the output that waited for the file itself, which filled
 	# the kernel's cache again meanwhile (its mapping touched after the
 	# force's invalidation): the output is read past that cache.
