@@ -342,15 +342,14 @@ static int backing_for_locked(struct ggfs *fs, struct node *n, const struct gg_n
 	/* Both counts non-zero: one of them is a release still on its way. */
 	wait_mode_locked(fs, n, one_mode);
 	if (n->cached_opens > 0 && n->pt_opens == 0)
-		return 0; /* the placeholder file is open for writing: stay cached */
+		return 0; /* a cached reader of the output is open: stay cached */
 	if (n->pt_opens > 0 && n->backing_id > 0 && !n->backing_source &&
 	    gg_name_eq(&n->backing_value, value))
 		return n->backing_id;
-	/* Another output (the placeholder was rewritten) or SOURCE's file
-	 * (a writer has it open) may still be open. */
+	/* Another output (the placeholder was rewritten) may still be open. */
 	if (!wait_mode_locked(fs, n, no_passthrough_opens))
 		return -EBUSY;
-	/* Meanwhile a writer may have opened it in cached mode. */
+	/* Meanwhile another reader may have opened it in cached mode. */
 	if (n->cached_opens > 0)
 		return 0;
 	backing_drop_locked(fs, n);
