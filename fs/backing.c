@@ -361,6 +361,28 @@ static int backing_for_locked(struct ggfs *fs, struct node *n, const struct gg_n
 	return id;
 }
 
+/*
+ * fs->mu held: backing_for_locked, never beside an open of the file itself
+ * (see struct node). Its waits drop fs->mu, so the file may be opened
+ * meanwhile (a writer that waited for the same release): then wait for
+ * that open once more, and answer EBUSY if it outlasts the wait.
+ */
+static int value_backing_locked(struct ggfs *fs, struct node *n, const struct gg_name *value,
+                                int fd)
+{
+	for (int round = 0;; round++) {
+		if (n->kind == NODE_PASS && !wait_mode_locked(fs, n, no_source_opens))
+			return -EBUSY;
+		int id = backing_for_locked(fs, n, value, fd);
+		if (id < 0 || n->kind != NODE_PASS || no_source_opens(n))
+			return id;
+		if (id > 0 && n->pt_opens == 0)
+			backing_drop_locked(fs, n); /* made for this open alone */
+		if (round > 0)
+			return -EBUSY;
+	}
+}
+
 static uint64_t timeout_sec(double t)
 {
 	return t <= 0 ? 0 : t >= 1e18 ? UINT64_C(1000000000000000000) : (uint64_t)t;
@@ -421,10 +443,7 @@ int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
                      const struct gg_name *value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
-	/* Never beside an open of the file itself (see struct node). */
-	int id = n->kind == NODE_PASS && !wait_mode_locked(fs, n, no_source_opens)
-	             ? -EBUSY
-	             : backing_for_locked(fs, n, value, fd);
+	int id = value_backing_locked(fs, n, value, fd);
 	/* Uncached while the kernel may still cache the file's bytes or size
 	 * (an open of the file itself came during the last invalidation). */
 	bool direct = id == 0 && n->kind == NODE_PASS &&

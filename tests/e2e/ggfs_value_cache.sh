@@ -90,6 +90,41 @@ os.close(fd)
 out = p.communicate()[0]
 print("# the mapping showed %r, the reader got %r" % (raw, out))
 sys.exit(out != b"forced\n")'
+	# The file rewritten behind the mount's back (in place) while its old
+	# output is open: a writer through the mount waits for that output, a
+	# reader of the new output waits for its release too (with passthrough:
+	# the kernel's backing file of the old one). When it is closed, the
+	# writer goes first; the reader must then not open beside it.
+	(cd src && gg thunk -o out --placeholder "g-$mode" -- sh -c "echo new-$mode > out" >/dev/null)
+	cp f.ph src/g && cat mnt/g >/dev/null && cp "src/g-$mode" g.ph
+	check "$mode: a writer and a reader both waiting for an old output's release are not open at once" \
+		python3 -c '
+import errno, os, sys, threading, time
+hold = os.open("mnt/g", os.O_RDONLY)
+os.read(hold, 1)
+with open("g.ph", "rb") as b, open("src/g", "r+b") as g:
+    g.write(b.read())
+    g.truncate()
+time.sleep(0.2)
+got = {}
+def opener(name, flags):
+    try:
+        fd = os.open("mnt/g", flags)
+        t = time.time()
+        time.sleep(3)
+        os.close(fd)
+        got[name] = (t, time.time())
+    except OSError as e:
+        got[name] = errno.errorcode[e.errno]
+ts = [threading.Thread(target=opener, args=a) for a in
+      (("writer", os.O_WRONLY | os.O_APPEND), ("reader", os.O_RDONLY))]
+ts[0].start(); time.sleep(0.5); ts[1].start(); time.sleep(0.6)
+os.close(hold)
+for t in ts: t.join()
+w, r = got["writer"], got["reader"]
+print("# writer %s, reader %s" % (w if isinstance(w, str) else "open", r if isinstance(r, str) else "open"))
+sys.exit(not isinstance(w, str) and not isinstance(r, str) and r[0] < w[1] and w[0] < r[1])'
+	check "$mode: ... and the new output reads right" [ "$(cat mnt/g)" = "new-$mode" ]
 	exec 4<mnt/f
 	t0=$(date +%s%N)
 	err=$( (printf x >mnt/f) 2>&1)
