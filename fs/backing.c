@@ -258,13 +258,13 @@ static bool no_source_opens(const struct node *n)
 
 int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt)
 {
-	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	int err = 0;
 	pthread_mutex_lock(&fs->mu);
 	/* Never beside an open of the forced output (see struct node), which
 	 * may also be a passthrough one still releasing. */
 	if (!wait_mode_locked(fs, n, no_value_opens)) {
-		err = writing ? ETXTBSY : EBUSY; /* a reader has the forced output open */
+		/* a reader has the forced output open */
+		err = open_changes_file(fi->flags) ? ETXTBSY : EBUSY;
 	} else {
 		*pt = n->pt_opens > 0;
 		if (*pt)

@@ -25,6 +25,7 @@
 #include "core/stamp.h"
 #include "core/store.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -395,6 +396,11 @@ void backing_stop(struct ggfs *fs);
  */
 int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                      const struct gg_name *value, int fd);
+/* May an open with these flags change the file: for writing, or truncating? */
+static inline bool open_changes_file(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
 /*
  * Counts an open (fi->flags) of n's own file in SOURCE, before open(2)
  * (which may truncate it), after waiting a little for handles of a forced

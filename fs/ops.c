@@ -573,8 +573,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
-	int acc = fi->flags & O_ACCMODE;
-	bool writing = acc != O_RDONLY || (fi->flags & O_TRUNC);
+	bool writing = open_changes_file(fi->flags);
 	switch (n->kind) {
 	case NODE_GGDIR:
 	case NODE_BYHASH: fuse_reply_err(req, EISDIR); return;
