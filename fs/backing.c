@@ -286,9 +286,14 @@ int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi,
 	return err;
 }
 
-void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value)
+void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
+	for (size_t i = 0; fd >= 0 && i < n->nwriters; i++)
+		if (n->writers[i].fd == fd) {
+			n->writers[i] = n->writers[--n->nwriters];
+			break;
+		}
 	if (passthrough) {
 		if (--n->pt_opens == 0)
 			backing_drop_locked(fs, n);
@@ -302,6 +307,16 @@ void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value)
 	pthread_cond_broadcast(&fs->mode_cv);
 	node_unpin_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
+}
+
+bool node_has_writer(struct ggfs *fs, struct node *n, uid_t uid)
+{
+	bool found = false;
+	pthread_mutex_lock(&fs->mu);
+	for (size_t i = 0; i < n->nwriters && !found; i++)
+		found = n->writers[i].uid == uid;
+	pthread_mutex_unlock(&fs->mu);
+	return found;
 }
 
 /*
@@ -479,7 +494,7 @@ int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
 	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
 	if (r == -ENOENT) {
 		close(fd);
-		node_release(fs, n, id > 0, true);
+		node_release(fs, n, id > 0, true, -1);
 	}
 	return 0;
 }
@@ -519,6 +534,10 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 		rw = open(proc, O_RDWR | O_CLOEXEC);
 	}
 	pthread_mutex_lock(&fs->mu);
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		ALLOC_GROW(n->writers, n->nwriters + 1, n->awriters);
+		n->writers[n->nwriters++] = (struct writer_handle){fd, fuse_req_ctx(req)->uid};
+	}
 	int id = pt ? n->backing_id : 0;
 	/* Starts only as the sole handle: the kernel refuses to mix modes. */
 	if (rw >= 0 && fs->bk_on && !fs->bk_source_off && n->cached_opens == 1 &&
@@ -547,8 +566,8 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 	}
 	/* -ENOENT: the open was interrupted meanwhile; no release will come. */
 	if (r == -ENOENT) {
+		node_release(fs, n, pt, false, fd);
 		close(fd);
-		node_release(fs, n, pt, false);
 		if (e)
 			node_forget(fs, n, 1);
 	}

@@ -146,6 +146,18 @@ struct node {
 	int backing_id;
 	bool backing_source;
 	struct gg_name backing_value;
+	/*
+	 * Handles of the file open for writing, by fd and the opener's uid
+	 * (backing.c, protected by fs->mu): the kernel asks to clear a set-ID
+	 * file's bits before such a handle's write without naming the handle,
+	 * and the opener may still write through it once the file's mode no
+	 * longer lets it (chmod_killing_privs).
+	 */
+	struct writer_handle {
+		int fd;
+		uid_t uid;
+	} * writers;
+	size_t nwriters, awriters;
 	/* watch.c, protected by fs->mu: the inotify watch of a directory
 	 * (0 none, -1 failed), its link in fs->watches, and whether the
 	 * kernel was given the long timeout for this file. */
@@ -420,8 +432,13 @@ int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi,
  */
 void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
                        const struct fuse_entry_param *e, struct node *n, int fd, bool pt);
-/* A handle of n was released: passthrough or not, of a value or the file. */
-void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value);
+/*
+ * A handle of n was released: passthrough or not, of a value or the file;
+ * fd: its fd, not yet closed, or -1.
+ */
+void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value, int fd);
+/* Does uid hold a handle of n's file open for writing? */
+bool node_has_writer(struct ggfs *fs, struct node *n, uid_t uid);
 
 /* ---- watch.c ---- */
 /* After daemonizing: watch SOURCE if changes there can be seen. */

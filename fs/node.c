@@ -240,6 +240,7 @@ static void node_free(struct node *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	lazy_free(&n->lz);
+	free(n->writers);
 	free(n->name);
 	free(n);
 }

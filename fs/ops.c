@@ -230,12 +230,14 @@ static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * plain filesystem does it for any caller that may write the file (through
  * a handle it holds, or now); so does ggfs, as the daemon, clearing those
  * bits of the mode as it is then (an owner's chmod made meanwhile stays,
- * but for a window of two system calls). pfd: the file's O_PATH fd; fd:
- * the caller's handle or -1; proc: the file's /proc path. Called as the
+ * but for a window of two system calls). The kernel names the handle of a
+ * truncate, not of a write: then any handle of the file the caller's uid
+ * opened for writing through the mount will do. pfd: the file's O_PATH fd;
+ * fd: the caller's handle or -1; proc: the file's /proc path. Called as the
  * caller (ident_enter); 0 or -1 with errno.
  */
-static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, int pfd, int fd, const char *proc,
-                               mode_t mode)
+static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, struct node *n, int pfd, int fd,
+                               const char *proc, mode_t mode)
 {
 	const mode_t privs = S_ISUID | S_ISGID;
 	struct stat st;
@@ -245,7 +247,8 @@ static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, int pfd, int fd,
 	bool only_clears = kill && (mode & ~privs & 07777) == (st.st_mode & ~privs & 07777) &&
 	                   (mode & privs & ~st.st_mode) == 0;
 	bool may_write = fd >= 0 ? (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY
-	                         : faccessat(AT_FDCWD, proc, W_OK, AT_EACCESS) == 0;
+	                         : faccessat(AT_FDCWD, proc, W_OK, AT_EACCESS) == 0 ||
+	                               node_has_writer(fs, n, fuse_req_ctx(req)->uid);
 	if (!only_clears || !may_write) {
 		errno = EPERM;
 		return -1;
@@ -291,7 +294,7 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (valid & FUSE_SET_ATTR_MODE) {
 		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
 		if (r < 0 && errno == EPERM)
-			r = chmod_killing_privs(fs, req, pfd, fd, proc, attr->st_mode);
+			r = chmod_killing_privs(fs, req, n, pfd, fd, proc, attr->st_mode);
 	}
 	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
@@ -638,7 +641,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
-		node_release(fs, n, pt, false);
+		node_release(fs, n, pt, false, -1);
 	} else {
 		reply_source_open(fs, req, fi, NULL, n, fd, pt);
 	}
@@ -730,8 +733,9 @@ static void gg_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void gg_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ggfs *fs = ggfs_of(req);
+	node_release(fs, node_of(fs, ino), (fi->fh & GGFS_FH_BACKING) != 0, fh_is_store(fi),
+	             fh_fd(fi));
 	close(fh_fd(fi));
-	node_release(fs, node_of(fs, ino), (fi->fh & GGFS_FH_BACKING) != 0, fh_is_store(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -114,6 +114,25 @@ check "through the mount, every call gives what it gives on the directory itself
 diff direct.out through.out | sed 's/^/    /'
 check "... and SOURCE holds the same owners and modes" sh -c "cd src/direct && find . -printf '%P %u %g %m\n' | sort >../../a && cd ../through && find . -printf '%P %u %g %m\n' | sort >../../b && cmp -s ../../a ../../b"
 
+# A handle opened for writing keeps writing after the owner took the
+# permission away; its write clears the set-ID bits as any (the kernel asks
+# for that without naming the handle).
+held_write() { # DIR: prints what the write did and the file's mode then
+	echo root >"$1/suid-held" && chmod 6777 "$1/suid-held"
+	as_user sh -c 'exec 3>>suid-held && : >held.open && while [ -e held.open ]; do sleep 0.05; done
+		echo more >&3; echo "write -> $?"' >"$T/held.out" 2>&1 &
+	wait_for 50 [ -e "$1/held.open" ]
+	chmod 6755 "$1/suid-held" && rm -f "$1/held.open"
+	wait
+	cat "$T/held.out"
+	stat -c '%a %s' "$1/suid-held"
+}
+held_direct=$(cd src/direct && held_write .)
+held_through=$(cd mnt/through && held_write .)
+check "a write through a handle held after the owner took write permission away, then: $(echo $held_direct)" \
+	[ "$held_direct" = "$(printf 'write -> 0\n755 10')" ]
+check "... is the same through the mount: $(echo $held_through)" [ "$held_through" = "$held_direct" ]
+
 # ---- the policy for other users ----
 (cd src && gg thunk -o out --placeholder forced -- sh -c 'echo forced by the owner > out' >/dev/null &&
 	gg thunk -o out --placeholder unforced -- sh -c 'echo forced for another user > out' >/dev/null)
