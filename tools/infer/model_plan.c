@@ -65,13 +65,16 @@ int plan_parse(const char *text, size_t len, struct plan *out)
 	char *options = NULL;
 	while (p < end) {
 		if (*p != ' ') {
+			static const char opts[] = "COLLECT_GCC_OPTIONS=";
+			const size_t nopts = sizeof opts - 1;
 			const char *e = line_end(p, end);
-			if (!strncmp(p, "COLLECT_GCC_OPTIONS=", 20)) {
+			size_t n =
+			    (size_t)(e - p); /* the line, which may end the text unterminated */
+			if (n >= nopts && !memcmp(p, opts, nopts)) {
 				free(options);
-				options = xstrndup(p + 20, (size_t)(e - p - 20));
-			} else if (memmem(p, (size_t)(e - p), ": warning: ", 11) ||
-			           memmem(p, (size_t)(e - p), ": note: ", 8)) {
-				strvec_pushn(&out->notes, p, (size_t)(e - p));
+				options = xstrndup(p + nopts, n - nopts);
+			} else if (memmem(p, n, ": warning: ", 11) || memmem(p, n, ": note: ", 8)) {
+				strvec_pushn(&out->notes, p, n);
 			}
 			p = e < end ? e + 1 : e;
 			continue;
