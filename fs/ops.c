@@ -279,18 +279,27 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	}
 	/* A forced output's fd is a store object: use the file's path instead. */
 	int fd = fi && !fh_is_store(fi) ? fh_fd(fi) : -1;
-	int pfd = pass_fd(fs, req, n);
-	if (pfd < 0)
-		return;
-	char proc[64];
-	fd_proc_path(pfd, proc);
-	int r = 0;
-	int err = ident_enter(fs, req);
+	/* A truncation by path changes the file as an open for writing would:
+	 * counted as one, so never beside a reader of its forced output. */
+	struct fuse_file_info as_writer = {.flags = O_WRONLY};
+	bool truncating = (valid & FUSE_SET_ATTR_SIZE) && fd < 0, pt = false;
+	int err = truncating ? node_open_source(fs, n, &as_writer, &pt) : 0;
 	if (err) {
-		node_fd_put(fs, n);
 		fuse_reply_err(req, err);
 		return;
 	}
+	int pfd = pass_fd(fs, req, n);
+	if (pfd < 0) {
+		if (truncating)
+			node_release(fs, n, pt, false, -1);
+		return;
+	}
+	char proc[64];
+	fd_proc_path(pfd, proc);
+	int r = 0;
+	err = ident_enter(fs, req);
+	if (err)
+		goto out;
 	if (valid & FUSE_SET_ATTR_MODE) {
 		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
 		if (r < 0 && errno == EPERM)
@@ -317,7 +326,10 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	}
 	err = r < 0 ? errno : 0;
 	ident_leave(fs);
+out:
 	node_fd_put(fs, n);
+	if (truncating)
+		node_release(fs, n, pt, false, -1);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;

@@ -134,6 +134,10 @@ sys.exit(not isinstance(w, str) and not isinstance(r, str) and r[0] < w[1] and w
 		sh -c "[ $rc != 0 ] && echo '$err' | grep -q 'Text file busy'"
 	check "$mode: ... after waiting for it ($ms ms)" [ "$ms" -ge 1500 ]
 	check "$mode: ... and the file is unchanged" cmp src/f f.ph
+	err=$(python3 -c 'import os; os.truncate("mnt/f", 0)' 2>&1 | tail -n 1)
+	check "$mode: so does a truncation by path (truncate(2)): $err" \
+		sh -c "echo '$err' | grep -q 'Text file busy'"
+	check "$mode: ... and the file is unchanged" cmp src/f f.ph
 	check "$mode: the open output still reads right" [ "$(cat <&4)" = forced ]
 	exec 4<&-
 	check "$mode: once closed, the rewrite goes through" sh -c 'printf x >mnt/f'
