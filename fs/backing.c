@@ -222,28 +222,20 @@ static void backing_drop_locked(struct ggfs *fs, struct node *n)
 	n->backing_source = false;
 }
 
-/* fs->mu held: waits (bounded) until cond(n) holds. */
-static bool wait_mode_locked(struct ggfs *fs, struct node *n, bool (*cond)(const struct node *))
+/* The end of a bounded wait for releases, from now. */
+static struct timespec mode_wait_end(void)
 {
-	if (cond(n) || fs->singlethread) /* -s: the release cannot come meanwhile */
-		return cond(n);
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += GGFS_MODE_WAIT_NS / 1000000000;
-	while (!cond(n))
-		if (pthread_cond_timedwait(&fs->mode_cv, &fs->mu, &until) == ETIMEDOUT)
-			return cond(n);
-	return true;
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += GGFS_MODE_WAIT_NS / 1000000000;
+	return end;
 }
 
-static bool no_passthrough_opens(const struct node *n)
+/* fs->mu held: waits for a release until end; false once end has passed
+ * (at once with -s: no release can come meanwhile). */
+static bool mode_wait_once_locked(struct ggfs *fs, const struct timespec *end)
 {
-	return n->pt_opens == 0;
-}
-
-static bool one_mode(const struct node *n)
-{
-	return n->pt_opens == 0 || n->cached_opens == 0;
+	return !fs->singlethread && pthread_cond_timedwait(&fs->mode_cv, &fs->mu, end) != ETIMEDOUT;
 }
 
 static bool no_value_opens(const struct node *n)
@@ -251,9 +243,14 @@ static bool no_value_opens(const struct node *n)
 	return n->value_opens == 0;
 }
 
-static bool no_source_opens(const struct node *n)
+/* fs->mu held: waits (bounded) until cond(n) holds. */
+static bool wait_mode_locked(struct ggfs *fs, struct node *n, bool (*cond)(const struct node *))
 {
-	return n->source_opens == 0;
+	struct timespec end = mode_wait_end();
+	for (bool waited = true; !cond(n); waited = mode_wait_once_locked(fs, &end))
+		if (!waited)
+			return false;
+	return true;
 }
 
 int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt)
@@ -346,56 +343,47 @@ static int backing_open_locked(struct ggfs *fs, int fd, bool source)
 	return 0;
 }
 
-/*
- * fs->mu held. A backing id for value (whose object is open as fd) that the
- * kernel will accept for n, or 0 to answer in cached mode, or -errno.
- */
-static int backing_for_locked(struct ggfs *fs, struct node *n, const struct gg_name *value, int fd)
+bool other_value_open_locked(const struct node *n, const struct gg_name *value)
 {
-	if (!fs->bk_on)
-		return 0;
-	/* Both counts non-zero: one of them is a release still on its way. */
-	wait_mode_locked(fs, n, one_mode);
-	if (n->cached_opens > 0 && n->pt_opens == 0)
-		return 0; /* a cached reader of the output is open: stay cached */
-	if (n->pt_opens > 0 && n->backing_id > 0 && !n->backing_source &&
-	    gg_name_eq(&n->backing_value, value))
-		return n->backing_id;
-	/* Another output (the placeholder was rewritten) may still be open. */
-	if (!wait_mode_locked(fs, n, no_passthrough_opens))
-		return -EBUSY;
-	/* Meanwhile another reader may have opened it in cached mode. */
-	if (n->cached_opens > 0)
-		return 0;
-	backing_drop_locked(fs, n);
-	int id = backing_open_locked(fs, fd, false);
-	if (id <= 0)
-		return 0;
-	n->backing_id = id;
-	n->backing_value = *value;
-	return id;
+	return n->value_opens > 0 && !gg_name_eq(&n->value_open, value);
 }
 
 /*
- * fs->mu held: backing_for_locked, never beside an open of the file itself
- * (see struct node). Its waits drop fs->mu, so the file may be opened
- * meanwhile (a writer that waited for the same release): then wait for
- * that open once more, and answer EBUSY if it outlasts the wait.
+ * fs->mu held: may a reader of value open it now? Not beside an open of the
+ * file itself (see struct node), nor beside a reader of another value (the
+ * placeholder changed while its old output is open: the kernel's one cache
+ * would show one of them the other's bytes).
+ */
+static bool value_open_fits(const struct node *n, const struct gg_name *value)
+{
+	return n->source_opens == 0 && !other_value_open_locked(n, value);
+}
+
+/*
+ * fs->mu held, value's object open as fd: once a reader of value fits (a
+ * bounded wait), the backing id its readers share (the kernel wants every
+ * open of an inode in one mode: even if passthrough was turned off since),
+ * or a new one if none is open; 0 to answer in cached mode (passthrough
+ * off, or readers of value open cached); -EBUSY if it never fit.
  */
 static int value_backing_locked(struct ggfs *fs, struct node *n, const struct gg_name *value,
                                 int fd)
 {
-	for (int round = 0;; round++) {
-		if (n->kind == NODE_PASS && !wait_mode_locked(fs, n, no_source_opens))
+	struct timespec end = mode_wait_end();
+	for (bool waited = true; !value_open_fits(n, value);
+	     waited = mode_wait_once_locked(fs, &end))
+		if (!waited)
 			return -EBUSY;
-		int id = backing_for_locked(fs, n, value, fd);
-		if (id < 0 || n->kind != NODE_PASS || no_source_opens(n))
-			return id;
-		if (id > 0 && n->pt_opens == 0)
-			backing_drop_locked(fs, n); /* made for this open alone */
-		if (round > 0)
-			return -EBUSY;
-	}
+	/* Every open now is a reader of value. */
+	if (n->pt_opens > 0)
+		return n->backing_id;
+	if (!fs->bk_on || n->cached_opens > 0)
+		return 0;
+	backing_drop_locked(fs, n);
+	int id = backing_open_locked(fs, fd, false);
+	if (id > 0)
+		n->backing_id = id;
+	return id > 0 ? id : 0;
 }
 
 static uint64_t timeout_sec(double t)
@@ -469,6 +457,7 @@ int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
 		else
 			n->cached_opens++;
 		n->value_opens++;
+		n->value_open = *value;
 		node_pin_locked(n);
 	}
 	pthread_mutex_unlock(&fs->mu);

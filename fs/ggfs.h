@@ -130,7 +130,7 @@ struct node {
 	/*
 	 * Open regular-file handles (backing.c), protected by fs->mu: in
 	 * kernel passthrough mode, sharing backing_id (SOURCE's own file if
-	 * backing_source, else the store object of backing_value), and in
+	 * backing_source, else the store object of value_open), and in
 	 * cached mode. Each handle pins the node. The same handles again by
 	 * what they read: SOURCE's file, or a forced value from the store.
 	 * The kernel keeps one page cache and one size for the inode, even
@@ -138,14 +138,16 @@ struct node {
 	 * never open at once: each waits a little for the other to be
 	 * released (node_open_source, reply_store_open); else the file's
 	 * writes, short reads and mappings would show a reader of the value
-	 * the file's size and bytes, or zeros, and the other way round.
+	 * the file's size and bytes, or zeros, and the other way round. Nor
+	 * are readers of two values (the placeholder changed while its old
+	 * output is open): the new one waits for the old one's release.
 	 */
 	unsigned pt_opens, cached_opens;
 	unsigned source_opens, value_opens;
 	unsigned source_seq; /* bumped by every open of the file itself */
 	int backing_id;
 	bool backing_source;
-	struct gg_name backing_value;
+	struct gg_name value_open; /* what the value_opens read */
 	/*
 	 * Handles of the file open for writing, by fd and the opener's uid
 	 * (backing.c, protected by fs->mu): the kernel asks to clear a set-ID
@@ -437,6 +439,8 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
  * fd: its fd, not yet closed, or -1.
  */
 void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value, int fd);
+/* fs->mu held: is a forced value other than value open (n's old output)? */
+bool other_value_open_locked(const struct node *n, const struct gg_name *value);
 /* Does uid hold a handle of n's file open for writing? */
 bool node_has_writer(struct ggfs *fs, struct node *n, uid_t uid);
 

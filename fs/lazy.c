@@ -645,10 +645,12 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	}
 	bool notify =
 	    ok && current && !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, &job->value));
-	/* The kernel's cache is only known clean if no open of the file itself
-	 * was made from the invalidation on (its writes may refill it). */
+	/* The kernel's cache is only known clean if nothing that may refill it
+	 * with other bytes was open from the invalidation on: an open of the
+	 * file itself (its writes), or a reader of another value (the
+	 * placeholder's old output, read through the same cache). */
 	unsigned source_seq = n->source_seq;
-	bool source_open = n->source_opens > 0;
+	bool other_open = n->source_opens > 0 || other_value_open_locked(n, &job->value);
 	/*
 	 * Answer the opens that asked for this reference; a newer one starts
 	 * anew. An open that asked for a reference rewritten since (neither
@@ -681,7 +683,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 			ggfs_log(FUSE_LOG_WARNING, "%s: cannot invalidate the kernel's cache: %s",
 			         where, strerror(-e));
 		pthread_mutex_lock(&fs->mu);
-		if (job->gen == n->lz.gen && n->lz.forced && !source_open &&
+		if (job->gen == n->lz.gen && n->lz.forced && !other_open &&
 		    source_seq == n->source_seq && gg_name_eq(&n->lz.value, &job->value)) {
 			n->lz.kernel_synced = true;
 			n->lz.kernel_value = job->value;

@@ -125,6 +125,45 @@ w, r = got["writer"], got["reader"]
 print("# writer %s, reader %s" % (w if isinstance(w, str) else "open", r if isinstance(r, str) else "open"))
 sys.exit(not isinstance(w, str) and not isinstance(r, str) and r[0] < w[1] and w[0] < r[1])'
 	check "$mode: ... and the new output reads right" [ "$(cat mnt/g)" = "new-$mode" ]
+	# The same change while the old output is read: a reader of the new
+	# output waits for the old one's release (EBUSY after 2 s), which reads
+	# on as it was; readers waiting for the same release all open.
+	cp f.ph src/h && cat mnt/h >/dev/null
+	check "$mode: readers of a changed placeholder's new output wait for its old output's readers" \
+		python3 -c '
+import errno, os, sys, threading, time
+hold = os.open("mnt/h", os.O_RDONLY)
+def rewrite(ph):
+    with open(ph, "rb") as b, open("src/h", "r+b") as h:
+        h.write(b.read())
+        h.truncate()
+    time.sleep(0.2)
+rewrite("g.ph")
+t0 = time.time()
+try:
+    os.open("mnt/h", os.O_RDONLY)
+    sys.exit("# a reader of the new output opened beside a reader of the old one")
+except OSError as e:
+    print("# %s after %.1f s" % (errno.errorcode[e.errno], time.time() - t0))
+    busy = e.errno == errno.EBUSY and time.time() - t0 >= 1.5
+old = os.pread(hold, 100, 0)
+print("# the old output reads %r" % old)
+got = {}
+def reader(i):
+    try:
+        fd = os.open("mnt/h", os.O_RDONLY)
+        got[i] = os.pread(fd, 100, 0)
+        time.sleep(0.5)
+        os.close(fd)
+    except OSError as e:
+        got[i] = errno.errorcode[e.errno]
+ts = [threading.Thread(target=reader, args=(i,)) for i in range(2)]
+ts[0].start(); time.sleep(0.3); ts[1].start(); time.sleep(0.5)
+os.close(hold)
+for t in ts: t.join()
+print("# two readers waiting for its release got %r" % got)
+sys.exit(not (busy and old == b"forced\n" and all(v == b"new-'"$mode"'\n" for v in got.values())))'
+	check "$mode: ... and so does the next reader" [ "$(cat mnt/h)" = "new-$mode" ]
 	exec 4<mnt/f
 	t0=$(date +%s%N)
 	err=$( (printf x >mnt/f) 2>&1)
