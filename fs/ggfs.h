@@ -427,6 +427,11 @@ static inline bool open_changes_file(int flags)
  */
 int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi, bool *pt);
 /*
+ * Opens n's own file in SOURCE for req (an open or a reader whose
+ * placeholder stopped being one while it waited) and replies.
+ */
+void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+/*
  * Replies to that open with fd, SOURCE's file, in passthrough mode if it
  * joined it or if it may start it (a writer whose writes the kernel may do
  * with the daemon's credentials, and no other handle open), else cached. e:

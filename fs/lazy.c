@@ -52,6 +52,7 @@ struct force_job {
 	struct node *node; /* pinned until the job is finished */
 	struct gg_ref ref;
 	unsigned gen;
+	unsigned source_seq; /* the node's when the job began */
 	uint64_t t_start;
 	/* the outcome, filled by the scheduler's callback */
 	int status;
@@ -402,6 +403,7 @@ static struct force_job *new_job_locked(struct ggfs *fs, struct node *n)
 	node_pin_locked(n);
 	gg_ref_copy(&job->ref, &n->lz.ref);
 	job->gen = n->lz.gen;
+	job->source_seq = n->source_seq;
 	job->t_start = now_ns();
 	/* without its eventfd (out of descriptors) it works as well: nobody polls it */
 	(void)gg_cancel_init(&job->cancel);
@@ -588,6 +590,21 @@ static void answer_stale(struct ggfs *fs, struct pending *done)
 	}
 }
 
+/* Classifies a NODE_PASS node's file again, from a fresh stat. */
+static void reclassify(struct ggfs *fs, struct node *n)
+{
+	if (n->kind != NODE_PASS)
+		return;
+	struct stat st;
+	int fd = node_fd(fs, n);
+	if (fd < 0)
+		return;
+	int r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	node_fd_put(fs, n);
+	if (r == 0)
+		lazy_classify(fs, n, &st);
+}
+
 static void finish(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
@@ -625,8 +642,19 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	struct pending *done = NULL;
 	struct force_job *again = NULL;
 
+	/* The file may have changed since this force began (seen rewritten,
+	 * or opened through the mount, maybe to be written): read it again, so
+	 * that the opens waiting are answered with the output only if the file
+	 * still names this reference. */
+	pthread_mutex_lock(&fs->mu);
+	bool changed = job->gen != n->lz.gen || job->source_seq != n->source_seq;
+	pthread_mutex_unlock(&fs->mu);
+	if (changed)
+		reclassify(fs, n);
+
 	pthread_mutex_lock(&fs->mu);
 	bool current = job->gen == n->lz.gen;
+	bool same_ref = n->lz.is_ref && gg_ref_eq(&n->lz.ref, &job->ref);
 	if (n->lz.job == job) { /* else withdrawn since, and maybe replaced */
 		n->lz.forcing = false;
 		n->lz.job = NULL;
@@ -655,9 +683,17 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	 * Answer the opens that asked for this reference; a newer one starts
 	 * anew. An open that asked for a reference rewritten since (neither
 	 * this job's, nor a running job's, nor the file's current one) has
-	 * nothing that will answer it: ESTALE, and the kernel opens again.
+	 * nothing that will answer it: ESTALE, and the kernel opens again. The
+	 * opens of this reference, if the file no longer names it, get the
+	 * file as it is now (the kernel holds its size, which would cut the
+	 * output): opened as it is if it is no placeholder any more, else
+	 * ESTALE.
 	 */
 	done = take_answered_locked(n, job->gen);
+	bool moved_on = !current && !same_ref;
+	bool as_file = moved_on && !n->lz.is_ref;
+	for (struct pending *p = done; p && moved_on && !as_file; p = p->next)
+		p->stale = true;
 	if (anyone_waits_locked(n, n->lz.gen) && n->lz.is_ref && !n->lz.forcing)
 		again = new_job_locked(fs, n);
 	pthread_mutex_unlock(&fs->mu);
@@ -696,8 +732,12 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		done = p->next;
 		/* Waits for a running on_interrupt, which sees `claimed` and leaves. */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
-		int fd = ok && !job->link && !p->stale ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
-		if (p->stale) {
+		bool raw = as_file && !p->stale;
+		int fd =
+		    ok && !job->link && !p->stale && !raw ? fcntl(vfd, F_DUPFD_CLOEXEC, 0) : -1;
+		if (raw) {
+			open_source_file(fs, p->req, n, &p->fi);
+		} else if (p->stale) {
 			fuse_reply_err(p->req, ESTALE);
 		} else if (ok && job->link) {
 			/* The kernel took the placeholder for a regular file: ESTALE

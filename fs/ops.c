@@ -624,6 +624,12 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				return;
 		}
 	}
+	open_source_file(fs, req, n, fi);
+}
+
+void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	bool writing = open_changes_file(fi->flags);
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
 	bool pt = false;

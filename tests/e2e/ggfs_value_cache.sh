@@ -164,6 +164,33 @@ for t in ts: t.join()
 print("# two readers waiting for its release got %r" % got)
 sys.exit(not (busy and old == b"forced\n" and all(v == b"new-'"$mode"'\n" for v in got.values())))'
 	check "$mode: ... and so does the next reader" [ "$(cat mnt/h)" = "new-$mode" ]
+	# A reader waiting for a force while a writer rewrites the placeholder
+	# through the mount into a short ordinary file: it gets the file as it
+	# is then (the kernel opens again), not the output cut to the file's
+	# size the kernel now holds.
+	(cd src && gg thunk -o out --placeholder "slow2-$mode" -- \
+		sh -c "i=0; while [ \$i -lt 1000000 ]; do i=\$((i+1)); done; echo slow-output-$mode > out" >/dev/null)
+	check "$mode: a reader waiting for a force the file's writer made stale reads the file as it is" \
+		python3 -c '
+import errno, os, sys, threading, time
+got = {}
+def reader():
+    try:
+        fd = os.open("mnt/slow2-'"$mode"'", os.O_RDONLY)
+        got["r"] = (os.pread(fd, 100, 0), os.fstat(fd).st_size)
+        os.close(fd)
+    except OSError as e:
+        got["r"] = errno.errorcode[e.errno]
+t = threading.Thread(target=reader)
+t.start()
+time.sleep(0.3)
+fd = os.open("mnt/slow2-'"$mode"'", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"plain\n")
+os.close(fd)
+t.join()
+print("# the reader got %r" % (got["r"],))
+data, size = got["r"] if isinstance(got["r"], tuple) else (None, None)
+sys.exit(not (data in (b"plain\n", b"slow-output-'"$mode"'\n") and size == len(data)))'
 	exec 4<mnt/f
 	t0=$(date +%s%N)
 	err=$( (printf x >mnt/f) 2>&1)
