@@ -14,6 +14,10 @@
 #     and through ggfs, all over the same directory;
 #  4. fio on an ordinary file, the same three ways: 4k random reads and
 #     writes, 4k O_DIRECT random reads, 1 MiB sequential writes.
+#  5. an ordinary file rewritten (O_TRUNC) by 4 writers while 4 readers
+#     read it whole (bench/rewrite_read.py), the same three ways and ggfs
+#     -o no_passthrough: how many reads saw zeros no writer wrote (counts,
+#     not times; man ggfs, BUGS). Goal: 0, as on the directory.
 # Goals: warm reads >= 0.9x direct; first read no slower than passthrough_ll;
 # second stat pass within 1.2x of direct; ls -lR cold <= 1.5x passthrough_hp
 # and warm <= 1.2x the directory; fio >= 0.9x passthrough_hp. Warm reads,
@@ -23,14 +27,14 @@
 # forced outputs, and of writers of ordinary files: fio's write jobs) was on.
 # usage: bench/fs.sh BUILD_DIR   (make bench runs it; GG_BENCH_FS_MB=1024,
 #   GG_BENCH_FS_FILES=50000, GG_BENCH_FIO_MB=256, GG_BENCH_FIO_SECONDS=10,
-#   GG_BENCH_FS_PARTS="read stat tree fio")
+#   GG_BENCH_REWRITE_SECONDS=8, GG_BENCH_FS_PARTS="read stat tree fio rewrite")
 set -eu
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 mb=${GG_BENCH_FS_MB:-1024}
 reps=${GG_BENCH_FS_REPS:-5}
-parts=" ${GG_BENCH_FS_PARTS:-read stat tree fio} "
+parts=" ${GG_BENCH_FS_PARTS:-read stat tree fio rewrite} "
 part() { [[ "$parts" == *" $1 "* ]]; }
 w=$(mktemp -d /tmp/gg-bench-fs.XXXXXX)
 cleanup() {
@@ -103,8 +107,8 @@ awk -v s1="$s1" -v s2="$s2" -v m1="$m1" -v m2="$m2" 'BEGIN {
 fusermount3 -u "$w/mnt"
 fi
 
-# ---- 3 and 4: against the plain directory and passthrough_hp ----
-if part tree || part fio; then
+# ---- 3, 4 and 5: against the plain directory and passthrough_hp ----
+if part tree || part fio || part rewrite; then
 	# The reference: passthrough_hp from Debian's fuse3 sources (the libfuse
 	# ggfs links), else passthrough_ll from libfuse3-dev's examples.
 	ref=passthrough_hp
@@ -209,6 +213,23 @@ if part fio; then
 			printf "  %-34s %9.1f  %14.1f  %6.1f   %.2fx (goal >= 0.9)\n", l, a, b, c, c / (b > 0 ? b : 1) }'
 	done
 	umount_all
+fi
+if part rewrite; then
+	rsec=${GG_BENCH_REWRITE_SECONDS:-8}
+	mkdir -p "$w/src/rw"
+	rewrite() { python3 "$here/rewrite_read.py" "$1/rw/f" "$rsec" 4 4; }
+	echo "an ordinary file rewritten by 4 writers (O_TRUNC) while 4 readers read it, $rsec s each:"
+	echo "  directory            $(rewrite "$w/src")"
+	refmount
+	echo "  $(printf '%-20s' "$ref") $(rewrite "$w/hp")"
+	umount_all
+	ggmount
+	echo "  ggfs                 $(rewrite "$w/mnt")"
+	umount_all
+	ggfs -o no_passthrough "$w/src" "$w/mnt"
+	echo "  ggfs no_passthrough  $(rewrite "$w/mnt")"
+	umount_all
+	echo "  (zeros: reads that saw bytes no writer wrote; goal 0)"
 fi
 if [ -e "$w/ggfs.log" ]; then
 	echo "ggfs: $(grep -o 'kernel passthrough (.*' "$w/ggfs.log" | tail -n 1) (reads of ordinary files go through ggfs unless a writer has the file open)"

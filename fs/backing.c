@@ -15,7 +15,8 @@
  * libfuse 3.14 predates passthrough, so this module speaks the two missing
  * pieces of the protocol itself, through libfuse's custom I/O hooks: it
  * sees the kernel's INIT request (does the kernel offer FUSE_PASSTHROUGH?),
- * adds FUSE_PASSTHROUGH and max_stack_depth to libfuse's INIT reply, and
+ * adds FUSE_PASSTHROUGH and max_stack_depth to libfuse's INIT reply (and
+ * FUSE_DIRECT_IO_ALLOW_MMAP, with or without passthrough), and
  * writes open replies that carry a backing id. Backing ids come from the
  * FUSE_DEV_IOC_BACKING_OPEN ioctl, which needs CAP_SYS_ADMIN: without it, or
  * with the writeback cache, or on an older kernel, everything stays as
@@ -43,6 +44,7 @@
 /* From the kernel's include/uapi/linux/fuse.h (7.40), newer than the
  * system's headers may be. */
 #define GG_FUSE_PASSTHROUGH  (UINT64_C(1) << 37)
+#define GG_FUSE_DIO_MMAP     (UINT64_C(1) << 36) /* FUSE_DIRECT_IO_ALLOW_MMAP */
 #define GG_FOPEN_PASSTHROUGH (1u << 7)
 struct gg_fuse_backing_map {
 	int32_t fd;
@@ -89,6 +91,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 			if (in->major == 7 && (flags & FUSE_INIT_EXT))
 				flags |= (uint64_t)in->flags2 << 32;
 			fs->bk_offered = in->major == 7 && (flags & GG_FUSE_PASSTHROUGH);
+			fs->dio_mmap = in->major == 7 && (flags & GG_FUSE_DIO_MMAP);
 			fs->init_unique = h->unique;
 			__atomic_store_n(&fs->init_seen, true, __ATOMIC_RELEASE);
 		}
@@ -96,14 +99,21 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 	return r;
 }
 
-/* libfuse's INIT reply, with passthrough added if gg_init chose it. */
+/*
+ * libfuse's INIT reply, with what libfuse 3.14 cannot ask for added:
+ * passthrough if gg_init chose it, shared mmaps of direct_io opens if the
+ * kernel offers them.
+ */
 static ssize_t write_init_reply(struct ggfs *fs, int fd, const struct iovec *iov, int count)
 {
 	unsigned char msg[sizeof(struct fuse_out_header) + 256];
 	size_t len = 0;
 	for (int i = 0; i < count; i++) {
-		if (iov[i].iov_len > sizeof msg - len)
+		if (iov[i].iov_len > sizeof msg - len) {
+			fs->bk_on = false;
+			fs->dio_mmap = false;
 			return writev(fd, iov, count);
+		}
 		memcpy(msg + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
@@ -114,12 +124,17 @@ static ssize_t write_init_reply(struct ggfs *fs, int fd, const struct iovec *iov
 		memcpy(&flags, out + INIT_OUT_FLAGS, 4);
 		memcpy(&flags2, out + INIT_OUT_FLAGS2, 4);
 		flags |= FUSE_INIT_EXT;
-		flags2 |= (uint32_t)(GG_FUSE_PASSTHROUGH >> 32);
+		if (fs->bk_on) {
+			flags2 |= (uint32_t)(GG_FUSE_PASSTHROUGH >> 32);
+			memcpy(out + INIT_OUT_MAX_STACK_DEPTH, &depth, 4);
+		}
+		if (fs->dio_mmap)
+			flags2 |= (uint32_t)(GG_FUSE_DIO_MMAP >> 32);
 		memcpy(out + INIT_OUT_FLAGS, &flags, 4);
 		memcpy(out + INIT_OUT_FLAGS2, &flags2, 4);
-		memcpy(out + INIT_OUT_MAX_STACK_DEPTH, &depth, 4);
 	} else {
 		fs->bk_on = false;
+		fs->dio_mmap = false;
 	}
 	return write(fd, msg, len);
 }
@@ -134,7 +149,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		if (h->unique == fs->init_unique) {
 			/* INIT is answered before any other request is sent. */
 			__atomic_store_n(&fs->init_replied, true, __ATOMIC_RELAXED);
-			if (fs->bk_on)
+			if (fs->bk_on || fs->dio_mmap)
 				return write_init_reply(fs, fd, iov, count);
 		}
 	}
@@ -156,8 +171,8 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
 void backing_setup(struct ggfs *fs)
 {
 	fs->devfd = fuse_session_fd(fs->se);
-	if (!fs->backing)
-		return;
+	/* Installed with or without passthrough: INIT's reply is rewritten
+	 * for FUSE_DIRECT_IO_ALLOW_MMAP too. */
 	static const struct fuse_custom_io io = {
 	    .read = io_read,
 	    .writev = io_writev,
@@ -167,7 +182,9 @@ void backing_setup(struct ggfs *fs)
 	/* After fuse_session_mount: the same /dev/fuse fd, read through io. */
 	int r = fuse_session_custom_io(fs->se, &io, fs->devfd);
 	if (r < 0) {
-		ggfs_log(FUSE_LOG_WARNING, "no kernel passthrough: %s", strerror(-r));
+		ggfs_log(FUSE_LOG_WARNING,
+		         "no kernel passthrough, no shared mmaps of uncached opens: %s",
+		         strerror(-r));
 		fs->backing = 0;
 	}
 }
@@ -200,6 +217,8 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn)
 		         "kernel passthrough (forced outputs, writers of files) off: %s", why);
 	else
 		ggfs_log(FUSE_LOG_INFO, "kernel passthrough (forced outputs, writers of files) on");
+	ggfs_log(FUSE_LOG_INFO, "shared mmaps of uncached opens %s",
+	         fs->dio_mmap ? "on" : "off: the kernel does not offer them (Linux 6.6 or later)");
 }
 
 void backing_stop(struct ggfs *fs)
@@ -527,6 +546,16 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 		ALLOC_GROW(n->writers, n->nwriters + 1, n->awriters);
 		n->writers[n->nwriters++] = (struct writer_handle){fd, fuse_req_ctx(req)->uid};
 	}
+	/*
+	 * A reader opening while the file is open for writing through the
+	 * mount reads uncached. Outside writeback mode the kernel zero-fills a
+	 * READ that comes back short (a writer truncated the file meanwhile)
+	 * up to the size it holds, and keeps that size while a write is in
+	 * flight, so cached readers of a file rewritten with O_TRUNC read
+	 * zeros (man ggfs, BUGS). A direct read returns what the file holds.
+	 */
+	if (!pt && !open_changes_file(fi->flags) && n->nwriters > 0)
+		fi->direct_io = 1;
 	int id = pt ? n->backing_id : 0;
 	/* Starts only as the sole handle: the kernel refuses to mix modes. */
 	if (rw >= 0 && fs->bk_on && !fs->bk_source_off && n->cached_opens == 1 &&

@@ -244,6 +244,10 @@ struct ggfs {
 	int devfd;       /* the session's /dev/fuse fd; -1 once unmounting */
 	bool init_seen;  /* INIT was read (atomic): bk_offered, init_unique */
 	bool bk_offered; /* the kernel offers FUSE_PASSTHROUGH */
+	/* The kernel offers FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6): a shared
+	 * mmap of a direct_io open works; cleared if INIT's reply cannot
+	 * carry it. */
+	bool dio_mmap;
 	uint64_t init_unique;
 	bool init_replied;  /* only the thread answering INIT writes before it */
 	bool bk_on;         /* passthrough in use; may turn off, under mu */
