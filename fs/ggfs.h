@@ -303,6 +303,8 @@ struct node *node_get_pass(struct ggfs *fs, struct node *dir, const char *name, 
  */
 int node_fd(struct ggfs *fs, struct node *n);
 void node_fd_put(struct ggfs *fs, struct node *n);
+/* The stat of n's own file (not a symlink's target): 0 or an errno. */
+int node_fstat(struct ggfs *fs, struct node *n, struct stat *st);
 /*
  * After a call failed with err: if err is EMFILE or ENFILE, closes fds of
  * nodes that nobody borrows and lowers the budget; true if the call is
@@ -350,6 +352,9 @@ ino_t virt_ino(const char *s);
  * placeholders and NODE_OUTPUT nodes. Never forces.
  */
 bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st);
+/* lazy_classify of n's file as it is now (stat'ed into st); false for
+ * other kinds of node and if the stat fails. */
+bool lazy_classify_now(struct ggfs *fs, struct node *n, struct stat *st);
 /* For a lazy node whose output is known (in this mount or in the memo):
  * the real size, and the exec bit from the memo. mtime and ino are kept. */
 void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st);

@@ -177,6 +177,11 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 	return is_ref;
 }
 
+bool lazy_classify_now(struct ggfs *fs, struct node *n, struct stat *st)
+{
+	return n->kind == NODE_PASS && node_fstat(fs, n, st) == 0 && lazy_classify(fs, n, st);
+}
+
 /*
  * Looks a reference up in the store without forcing anything: 1 and the
  * value if its thunk (and any thunk it returned, for a dynamic graph) has a
@@ -591,20 +596,6 @@ static void answer_stale(struct ggfs *fs, struct pending *done)
 }
 
 /* Classifies a NODE_PASS node's file again, from a fresh stat. */
-static void reclassify(struct ggfs *fs, struct node *n)
-{
-	if (n->kind != NODE_PASS)
-		return;
-	struct stat st;
-	int fd = node_fd(fs, n);
-	if (fd < 0)
-		return;
-	int r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	node_fd_put(fs, n);
-	if (r == 0)
-		lazy_classify(fs, n, &st);
-}
-
 static void finish(struct ggfs *fs, struct force_job *job)
 {
 	struct node *n = job->node;
@@ -649,8 +640,9 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	pthread_mutex_lock(&fs->mu);
 	bool changed = job->gen != n->lz.gen || job->source_seq != n->source_seq;
 	pthread_mutex_unlock(&fs->mu);
+	struct stat st;
 	if (changed)
-		reclassify(fs, n);
+		lazy_classify_now(fs, n, &st);
 
 	pthread_mutex_lock(&fs->mu);
 	bool current = job->gen == n->lz.gen;

@@ -412,6 +412,17 @@ void node_fd_put(struct ggfs *fs, struct node *n)
 	pthread_mutex_unlock(&fs->mu);
 }
 
+int node_fstat(struct ggfs *fs, struct node *n, struct stat *st)
+{
+	int fd = node_fd(fs, n);
+	if (fd < 0)
+		return -fd;
+	int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	int err = r < 0 ? errno : 0;
+	node_fd_put(fs, n);
+	return err;
+}
+
 void node_moved(struct ggfs *fs, dev_t dev, ino_t ino, struct node *newdir, const char *newname)
 {
 	pthread_mutex_lock(&fs->mu);

@@ -82,25 +82,14 @@ static int pass_fd(struct ggfs *fs, fuse_req_t req, struct node *n)
 	return fd;
 }
 
-/* fstat of a node's file: 0 or an errno. */
-static int pass_stat(struct ggfs *fs, struct node *n, struct stat *st)
-{
-	int fd = node_fd(fs, n);
-	if (fd < 0)
-		return -fd;
-	int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	int err = r < 0 ? errno : 0;
-	node_fd_put(fs, n);
-	return err;
-}
-
-static int node_stat(struct ggfs *fs, struct node *n, struct stat *st)
+/* The attributes the mount shows for a node: 0 or an errno. */
+static int shown_attr(struct ggfs *fs, struct node *n, struct stat *st)
 {
 	if (n->kind != NODE_PASS) {
 		virt_attr(fs, n, st);
 		return 0;
 	}
-	int err = pass_stat(fs, n, st);
+	int err = node_fstat(fs, n, st);
 	if (err)
 		return err;
 	if (lazy_classify(fs, n, st))
@@ -216,7 +205,7 @@ static void gg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
 	struct stat st;
-	int err = node_stat(fs, n, &st);
+	int err = shown_attr(fs, n, &st);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -465,7 +454,7 @@ static void gg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 			node_fd_put(fs, n);
 	}
 	if (!err)
-		err = node_stat(fs, n, &e.attr);
+		err = shown_attr(fs, n, &e.attr);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -616,7 +605,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!writing) {
 		/* Writers get the placeholder file itself: it then stops being one. */
 		struct stat st;
-		if (pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st)) {
+		if (lazy_classify_now(fs, n, &st)) {
 			lazy_adjust_attr(fs, n, &st); /* learns from the memo */
 			if (!may_force(fs, req, n))
 				return;
@@ -1012,7 +1001,7 @@ static bool has_gg_xattrs(struct ggfs *fs, struct node *n)
 	if (n->kind == NODE_OBJECT || n->kind == NODE_OUTPUT)
 		return true;
 	struct stat st;
-	return n->kind == NODE_PASS && pass_stat(fs, n, &st) == 0 && lazy_classify(fs, n, &st);
+	return lazy_classify_now(fs, n, &st);
 }
 
 static void reply_xattr(fuse_req_t req, const void *value, size_t len, size_t size)
