@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/fuse.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -461,25 +462,29 @@ static int reply_passthrough(fuse_req_t req, const struct fuse_entry_param *e, u
 	return fuse_reply_iov(req, iov, 2);
 }
 
-int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd)
+/* fs->mu held, a reader of value admitted (value_backing_locked gave id >= 0):
+ * counts its handle; should it be uncached? */
+static bool count_value_open_locked(struct ggfs *fs, struct node *n, const struct gg_name *value,
+                                    int id)
 {
-	pthread_mutex_lock(&fs->mu);
-	int id = value_backing_locked(fs, n, value, fd);
 	/* Uncached while the kernel may still cache the file's bytes or size
 	 * (an open of the file itself came during the last invalidation). */
 	bool direct = id == 0 && n->kind == NODE_PASS &&
 	              !(n->lz.kernel_synced && gg_name_eq(&n->lz.kernel_value, value));
-	if (id >= 0) {
-		if (id > 0)
-			n->pt_opens++;
-		else
-			n->cached_opens++;
-		n->value_opens++;
-		n->value_open = *value;
-		node_pin_locked(n);
-	}
-	pthread_mutex_unlock(&fs->mu);
+	if (id > 0)
+		n->pt_opens++;
+	else
+		n->cached_opens++;
+	n->value_opens++;
+	n->value_open = *value;
+	node_pin_locked(n);
+	return direct;
+}
+
+/* Answers an admitted open (id: its backing id, 0 cached, <0 the errno). */
+static int reply_admitted(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+                          struct node *n, int fd, int id, bool direct)
+{
 	if (id < 0) {
 		close(fd);
 		fuse_reply_err(req, -id);
@@ -505,6 +510,122 @@ int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
 		node_release(fs, n, id > 0, true, -1);
 	}
 	return 0;
+}
+
+/*
+ * An open of a forced output that must wait for releases, parked by a done
+ * thread (which finishes every force: it must not wait) on fs->parked,
+ * where park_main answers it once it fits or its wait ends.
+ */
+struct parked_open {
+	struct parked_open *next;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	struct node *n; /* pinned while parked */
+	struct gg_name value;
+	int fd;
+	struct timespec end;
+	int id; /* once answered: as value_backing_locked */
+	bool direct;
+};
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *park_main(void *arg)
+{
+	struct ggfs *fs = arg;
+	pthread_mutex_lock(&fs->mu);
+	for (;;) {
+		struct timespec now, next = {0};
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		struct parked_open *ready = NULL, **pp = &fs->parked;
+		while (*pp) {
+			struct parked_open *p = *pp;
+			bool fits = value_open_fits(p->n, &p->value);
+			if (!fits && !fs->park_stop && ts_before(&now, &p->end)) {
+				if (next.tv_sec == 0 || ts_before(&p->end, &next))
+					next = p->end;
+				pp = &p->next;
+				continue;
+			}
+			*pp = p->next;
+			p->id = fits && !fs->park_stop
+			            ? value_backing_locked(fs, p->n, &p->value, p->fd)
+			            : -EBUSY;
+			if (p->id >= 0)
+				p->direct = count_value_open_locked(fs, p->n, &p->value, p->id);
+			p->next = ready;
+			ready = p;
+		}
+		if (ready) {
+			pthread_mutex_unlock(&fs->mu);
+			for (struct parked_open *p = ready; p; p = p->next)
+				reply_admitted(fs, p->req, &p->fi, p->n, p->fd, p->id, p->direct);
+			pthread_mutex_lock(&fs->mu);
+			while (ready) {
+				struct parked_open *p = ready;
+				ready = p->next;
+				node_unpin_locked(fs, p->n);
+				free(p);
+			}
+			continue;
+		}
+		if (fs->park_stop)
+			break;
+		if (fs->parked)
+			pthread_cond_timedwait(&fs->mode_cv, &fs->mu, &next);
+		else
+			pthread_cond_wait(&fs->mode_cv, &fs->mu);
+	}
+	pthread_mutex_unlock(&fs->mu);
+	return NULL;
+}
+
+int backing_park_start(struct ggfs *fs)
+{
+	fs->park_stop = false;
+	fs->park_started = pthread_create(&fs->park_thread, NULL, park_main, fs) == 0;
+	return fs->park_started ? 0 : gg_error("cannot start a thread");
+}
+
+void backing_park_stop(struct ggfs *fs)
+{
+	if (!fs->park_started)
+		return;
+	pthread_mutex_lock(&fs->mu);
+	fs->park_stop = true;
+	pthread_cond_broadcast(&fs->mode_cv);
+	pthread_mutex_unlock(&fs->mu);
+	pthread_join(fs->park_thread, NULL);
+	fs->park_started = false;
+}
+
+int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                     const struct gg_name *value, int fd, bool park)
+{
+	pthread_mutex_lock(&fs->mu);
+	if (park && fs->park_started && !fs->park_stop && !value_open_fits(n, value)) {
+		struct parked_open *p = xcalloc(1, sizeof *p);
+		*p = (struct parked_open){.next = fs->parked,
+		                          .req = req,
+		                          .fi = *fi,
+		                          .n = n,
+		                          .value = *value,
+		                          .fd = fd,
+		                          .end = mode_wait_end()};
+		fs->parked = p;
+		node_pin_locked(n);
+		pthread_cond_broadcast(&fs->mode_cv);
+		pthread_mutex_unlock(&fs->mu);
+		return 0;
+	}
+	int id = value_backing_locked(fs, n, value, fd);
+	bool direct = id >= 0 && count_value_open_locked(fs, n, value, id);
+	pthread_mutex_unlock(&fs->mu);
+	return reply_admitted(fs, req, fi, n, fd, id, direct);
 }
 
 /*

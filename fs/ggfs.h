@@ -252,6 +252,10 @@ struct ggfs {
 	bool init_replied;  /* only the thread answering INIT writes before it */
 	bool bk_on;         /* passthrough in use; may turn off, under mu */
 	bool bk_source_off; /* ... but not for SOURCE's files (overlayfs), under mu */
+	/* Opens of forced outputs waiting for releases (backing.c), under mu. */
+	struct parked_open *parked;
+	pthread_t park_thread;
+	bool park_started, park_stop;
 
 	/* Watching SOURCE (watch.c); the flags and watches are protected by mu. */
 	int watch_fd;   /* inotify, or -1: nothing is watched */
@@ -415,10 +419,15 @@ void backing_stop(struct ggfs *fs);
  * in kernel passthrough mode when possible, else cached (keep_cache), or
  * uncached (direct_io) while the kernel's cache may hold the file's bytes.
  * Counts the handle; gg_release calls node_release. Returns the errno it
- * answered with, or 0.
+ * answered with, or 0. With park (a done thread, which must not wait), an
+ * open that would wait is handed to the parking thread and 0 returned.
  */
 int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd);
+                     const struct gg_name *value, int fd, bool park);
+/* The parking thread of reply_store_open: started with the done threads,
+ * stopped after them (answering what is still parked with EBUSY). */
+int backing_park_start(struct ggfs *fs);
+void backing_park_stop(struct ggfs *fs);
 /* May an open with these flags change the file: for writing, or truncating? */
 static inline bool open_changes_file(int flags)
 {

@@ -446,7 +446,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		pthread_mutex_unlock(&fs->mu);
 		int fd = store_open_object(fs->store, &v);
 		if (fd >= 0) {
-			reply_store_open(fs, req, fi, n, &v, fd);
+			reply_store_open(fs, req, fi, n, &v, fd, false);
 			return true;
 		}
 		GGFS_DEBUG(fs, "%s; forcing again", gg_last_error());
@@ -718,7 +718,6 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		}
 		pthread_mutex_unlock(&fs->mu);
 	}
-	bool busy = false; /* the file itself stayed open: EBUSY to the rest */
 	while (done) {
 		struct pending *p = done;
 		done = p->next;
@@ -738,12 +737,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 			 * No entry invalidation here: from a request handler (the fast
 			 * path) it could wait on a lookup only this thread answers. */
 			fuse_reply_err(p->req, ESTALE);
-		} else if (fd >= 0 && busy) {
-			close(fd);
-			fuse_reply_err(p->req, EBUSY);
 		} else if (fd >= 0) {
-			/* One wait for the file's opens per force, not per open. */
-			busy = reply_store_open(fs, p->req, &p->fi, n, &job->value, fd) == EBUSY;
+			/* Parked if it must wait for the file's opens: this thread
+			 * finishes other forces meanwhile. */
+			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd, true);
 		} else {
 			if (ok)
 				ggfs_log(FUSE_LOG_ERR, "%s: cannot open %s: %s", where,
@@ -786,6 +783,8 @@ static void *done_main(void *arg)
 
 int lazy_start(struct ggfs *fs)
 {
+	if (backing_park_start(fs) < 0)
+		return -1;
 	for (int i = 0; i < GGFS_DONE_THREADS; i++) {
 		if (pthread_create(&fs->done_threads[i], NULL, done_main, fs) != 0)
 			break;
@@ -803,6 +802,7 @@ void lazy_stop(struct ggfs *fs)
 	for (int i = 0; i < fs->ndone_threads; i++)
 		pthread_join(fs->done_threads[i], NULL);
 	fs->ndone_threads = 0;
+	backing_park_stop(fs);
 }
 
 /* ---- extended attributes ---- */

@@ -77,6 +77,40 @@ os.close(fd)
 spread = max(t for _, t in ends) - min(t for _, t in ends)
 print("# answered within %.1f s of each other: %r" % (spread, errs))
 sys.exit(not (all(b"busy" in e for e in errs) and spread < 1.5))'
+	# Forces finished while their placeholders are held open for writing:
+	# their readers wait for the writers (EBUSY after 2 s) without holding
+	# up the threads that finish forces, so another placeholder forced
+	# meanwhile is answered at once, before any of them (six held, more
+	# than the four threads that finish forces).
+	for i in 1 2 3 4 5 6; do
+		(cd src && gg thunk -o out --placeholder "held$i-$mode" -- sh -c "echo held$i > out" >/dev/null)
+	done
+	(cd src && gg thunk -o out --placeholder "free-$mode" -- sh -c "echo free > out" >/dev/null)
+	check "$mode: six readers waiting for held placeholders do not hold up another's read" python3 -c '
+import os, subprocess, sys, time
+mode = sys.argv[1]
+fds = [os.open("mnt/held%d-%s" % (i, mode), os.O_WRONLY) for i in range(1, 7)]
+t0 = time.time()
+ps = [subprocess.Popen(["cat", "mnt/held%d-%s" % (i, mode)], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE) for i in range(1, 7)]
+time.sleep(0.5)
+free = subprocess.Popen(["cat", "mnt/free-" + mode], stdout=subprocess.PIPE)
+ends = {}
+while len(ends) < 7:
+    time.sleep(0.02)
+    for p in ps + [free]:
+        if p not in ends and p.poll() is not None:
+            ends[p] = time.time() - t0
+out = free.communicate()[0]
+errs = [p.communicate()[1] for p in ps]
+for fd in fds:
+    os.close(fd)
+first_busy = min(ends[p] for p in ps)
+print("# the other read %r after %.1f s; the first held one ended after %.1f s: %r"
+      % (out, ends[free], first_busy, errs[0]))
+sys.exit(not (out == b"free\n" and all(b"busy" in e for e in errs) and ends[free] < first_busy))' "$mode"
+	check "$mode: ... and they read as their outputs once the writers closed" sh -c \
+		"for i in 1 2 3 4 5 6; do [ \"\$(cat mnt/held\$i-$mode)\" = held\$i ] || exit 1; done"
 	# An open of the output that waited for the file itself, which filled
 	# the kernel's cache again meanwhile (its mapping touched after the
 	# force's invalidation): the output is read past that cache.
