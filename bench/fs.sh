@@ -226,7 +226,7 @@ if part rewrite; then
 	ggmount
 	echo "  ggfs                 $(rewrite "$w/mnt")"
 	umount_all
-	ggfs -o no_passthrough "$w/src" "$w/mnt"
+	ggfs -o no_passthrough -o log="$w/ggfs-nopt.log" "$w/src" "$w/mnt"
 	echo "  ggfs no_passthrough  $(rewrite "$w/mnt")"
 	umount_all
 	echo "  (zeros: reads that saw bytes no writer wrote; goal 0)"

@@ -150,8 +150,14 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		if (h->unique == fs->init_unique) {
 			/* INIT is answered before any other request is sent. */
 			__atomic_store_n(&fs->init_replied, true, __ATOMIC_RELAXED);
-			if (fs->bk_on || fs->dio_mmap)
-				return write_init_reply(fs, fd, iov, count);
+			ssize_t r = fs->bk_on || fs->dio_mmap ? write_init_reply(fs, fd, iov, count)
+			                                      : writev(fd, iov, count);
+			/* Said once the reply is out: write_init_reply may turn it off. */
+			ggfs_log(FUSE_LOG_INFO, "shared mmaps of uncached opens %s",
+			         fs->dio_mmap
+			             ? "on"
+			             : "off: not offered (Linux 6.6 or later) or not agreed");
+			return r;
 		}
 	}
 	return writev(fd, iov, count);
@@ -218,8 +224,6 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn)
 		         "kernel passthrough (forced outputs, writers of files) off: %s", why);
 	else
 		ggfs_log(FUSE_LOG_INFO, "kernel passthrough (forced outputs, writers of files) on");
-	ggfs_log(FUSE_LOG_INFO, "shared mmaps of uncached opens %s",
-	         fs->dio_mmap ? "on" : "off: the kernel does not offer them (Linux 6.6 or later)");
 }
 
 void backing_stop(struct ggfs *fs)
