@@ -517,9 +517,10 @@ static int reply_admitted(struct ggfs *fs, fuse_req_t req, struct fuse_file_info
 }
 
 /*
- * An open of a forced output that must wait for releases, parked by a done
- * thread (which finishes every force: it must not wait) on fs->parked,
- * where park_main answers it once it fits or its wait ends.
+ * An open of a forced output that must wait for releases, parked on
+ * fs->parked, where park_main answers it once it fits or its wait ends: the
+ * thread that asked (a done thread, which finishes every force, or a FUSE
+ * thread) goes on with other work meanwhile.
  */
 struct parked_open {
 	struct parked_open *next;
@@ -608,10 +609,10 @@ void backing_park_stop(struct ggfs *fs)
 }
 
 int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd, bool park)
+                     const struct gg_name *value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
-	if (park && fs->park_started && !fs->park_stop && !value_open_fits(n, value)) {
+	if (fs->park_started && !fs->park_stop && !value_open_fits(n, value)) {
 		struct parked_open *p = xcalloc(1, sizeof *p);
 		*p = (struct parked_open){.next = fs->parked,
 		                          .req = req,

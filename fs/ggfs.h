@@ -419,11 +419,11 @@ void backing_stop(struct ggfs *fs);
  * in kernel passthrough mode when possible, else cached (keep_cache), or
  * uncached (direct_io) while the kernel's cache may hold the file's bytes.
  * Counts the handle; gg_release calls node_release. Returns the errno it
- * answered with, or 0. With park (a done thread, which must not wait), an
- * open that would wait is handed to the parking thread and 0 returned.
+ * answered with, or 0. An open that must wait is handed to the parking
+ * thread (0 returned), so that the caller's thread does not wait.
  */
 int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd, bool park);
+                     const struct gg_name *value, int fd);
 /* The parking thread of reply_store_open: started with the done threads,
  * stopped after them (answering what is still parked with EBUSY). */
 int backing_park_start(struct ggfs *fs);

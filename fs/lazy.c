@@ -446,7 +446,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		pthread_mutex_unlock(&fs->mu);
 		int fd = store_open_object(fs->store, &v);
 		if (fd >= 0) {
-			reply_store_open(fs, req, fi, n, &v, fd, false);
+			reply_store_open(fs, req, fi, n, &v, fd);
 			return true;
 		}
 		GGFS_DEBUG(fs, "%s; forcing again", gg_last_error());
@@ -740,7 +740,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		} else if (fd >= 0) {
 			/* Parked if it must wait for the file's opens: this thread
 			 * finishes other forces meanwhile. */
-			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd, true);
+			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
 		} else {
 			if (ok)
 				ggfs_log(FUSE_LOG_ERR, "%s: cannot open %s: %s", where,

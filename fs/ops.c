@@ -597,7 +597,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				         gg_last_error());
 				fuse_reply_err(req, gg_last_code() == GG_ENOTFOUND ? ENOENT : EIO);
 			} else
-				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd, false);
+				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd);
 		}
 		return;
 	case NODE_PASS: break;

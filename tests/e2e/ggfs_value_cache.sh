@@ -275,4 +275,25 @@ sys.exit(got != b"short\nand a longer tail\n")'
 	check "$mode: fusermount3 -u: the daemon exits 0" ggfs_umount mnt
 	check "$mode: ggfs log has no sanitizer report" ggfs_log_clean "$mode.log"
 done
+
+# Single-threaded (-s): the one thread that answers requests never waits for
+# a release (it could not receive it); a reader of a placeholder held open
+# for writing waits on the parking thread, and gets the output once the
+# writer closes.
+(cd src && gg thunk -o out --placeholder single -- sh -c 'echo single > out' >/dev/null)
+rm -rf mnt
+ggfs_mount src mnt single.log -s || { not_ok "-s: mount"; finish; }
+check "-s: a reader of a placeholder held open for writing gets its output when the writer closes" python3 -c '
+import os, subprocess, sys, time
+fd = os.open("mnt/single", os.O_WRONLY)
+p = subprocess.Popen(["cat", "mnt/single"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(0.7)
+early = p.poll()
+os.close(fd)
+out, err = p.communicate()
+print("# %r %r (ended before the close: %s)" % (out, err, early is not None))
+sys.exit(not (early is None and out == b"single\n"))'
+check "-s: ... and again, at once (forced)" [ "$(timeout 1 cat mnt/single)" = single ]
+check "-s: fusermount3 -u: the daemon exits 0" ggfs_umount mnt
+check "-s: ggfs log has no sanitizer report" ggfs_log_clean single.log
 finish
