@@ -492,6 +492,9 @@ int main(int argc, char **argv)
 	int r = run_loop(&fs, &opts);
 	rc = r < 0 ? 1 : 0;
 	ggfs_log(FUSE_LOG_INFO, "unmounting %s", fs.mountpoint);
+	/* Opens parked for a release are answered (EBUSY) while the
+	 * connection is still there. */
+	backing_park_stop(&fs);
 	backing_stop(&fs);
 	watch_quiesce(&fs);
 	fuse_session_unmount(fs.se);

@@ -654,33 +654,6 @@ void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fu
 	}
 }
 
-/*
- * O_TRUNC of a file open for writing, done after node_open_source: as the
- * caller (who then loses set-ID bits as with O_TRUNC), only of a regular
- * file; attr (LOOKUP's, from before) then shows the empty file.
- */
-static int truncate_as_caller(struct ggfs *fs, fuse_req_t req, struct node *n, int fd,
-                              struct stat *attr)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return errno;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	int err = ident_enter(fs, req);
-	if (err)
-		return err;
-	err = ftruncate(fd, 0) < 0 ? errno : 0;
-	ident_leave(fs);
-	if (!err && fstat(fd, &st) < 0)
-		err = errno;
-	if (!err) {
-		*attr = st;
-		lazy_classify(fs, n, &st); /* no placeholder any more */
-	}
-	return err;
-}
-
 static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
@@ -695,14 +668,14 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (dfd < 0)
 		return;
 	/*
-	 * The name may exist by now (made behind the mount since the kernel's
-	 * LOOKUP), even as a hard link to a placeholder whose output is being
-	 * read: O_TRUNC waits for node_open_source, as in gg_open.
+	 * CREATE only creates. The name may exist by now (made behind the
+	 * mount since the kernel's LOOKUP): a symlink, a FIFO, a hard link to a
+	 * placeholder whose output is being read. Then ESTALE makes the kernel
+	 * look it up again and OPEN it, which follows symlinks or not, and
+	 * truncates only once no reader of a forced output is in the way.
 	 */
-	bool trunc = (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY;
-	int oflags = (fi->flags | O_CREAT | O_CLOEXEC) & ~(O_NOFOLLOW | O_DIRECT);
-	if (trunc)
-		oflags &= ~O_TRUNC;
+	int oflags =
+	    (fi->flags | O_CREAT | O_EXCL | O_CLOEXEC) & ~(O_NOFOLLOW | O_DIRECT | O_TRUNC);
 	set_direct_io(fi);
 	mode = create_mode(fs, req, dfd, mode);
 	int fd = -1;
@@ -715,6 +688,8 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		ident_leave(fs);
 	}
 	node_fd_put(fs, dir);
+	if (err == EEXIST && !(fi->flags & O_EXCL))
+		err = ESTALE;
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -725,10 +700,6 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	bool pt = false;
 	if (n && (err = node_open_source(fs, n, fi, &pt)) != 0)
 		node_forget(fs, n, 1);
-	else if (n && trunc && (err = truncate_as_caller(fs, req, n, fd, &e.attr)) != 0) {
-		node_release(fs, n, pt, false, -1);
-		node_forget(fs, n, 1);
-	}
 	if (err) {
 		close(fd);
 		fuse_reply_err(req, err);

@@ -36,6 +36,8 @@ test=(
 	cmake ninja-build autoconf automake libtool
 	# bench/fs.sh: fio against the directory and passthrough_hp
 	fio
+	# ggfs_create_window: stops the daemon at a chosen point
+	gdb
 )
 case $group in
 build) pkgs=("${build[@]}") ;;
