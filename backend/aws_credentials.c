@@ -47,24 +47,29 @@ int aws_credentials_parse(const char *text, const char *profile, struct aws_cred
 	char *copy = xstrdup(text);
 	bool in_section = false, found = false;
 	char *line = copy;
-	while (line && *line) {
+	for (int lineno = 1; line && *line; lineno++) {
 		char *nl = strchr(line, '\n');
 		char *end = nl ? nl : line + strlen(line);
 		char *next = nl ? nl + 1 : NULL;
 		const char *l = trim(line, end);
 		if (*l == '[') {
 			const char *close = strchr(l, ']');
-			if (close) {
-				size_t n = (size_t)(close - l - 1);
-				const char *name = l + 1;
-				/* ~/.aws/config spells it "[profile NAME]"; accept both */
-				if (n > 8 && !strncmp(name, "profile ", 8)) {
-					name += 8;
-					n -= 8;
-				}
-				in_section = strlen(profile) == n && !strncmp(name, profile, n);
-				found |= in_section;
+			/* Not a header: skipping it would leave the keys after it in
+			 * the section before it. The AWS CLI refuses such a file. */
+			if (!close) {
+				wipe_free(copy);
+				return gg_fail(GG_EINVALID, "line %d: a section header without ']'",
+				               lineno);
 			}
+			size_t n = (size_t)(close - l - 1);
+			const char *name = l + 1;
+			/* ~/.aws/config spells it "[profile NAME]"; accept both */
+			if (n > 8 && !strncmp(name, "profile ", 8)) {
+				name += 8;
+				n -= 8;
+			}
+			in_section = strlen(profile) == n && !strncmp(name, profile, n);
+			found |= in_section;
 		} else if (in_section && *l && *l != '#' && *l != ';') {
 			char *eq = strchr(l, '=');
 			if (eq) {
@@ -95,7 +100,14 @@ int aws_credentials_load(struct aws_credentials *c)
 {
 	memset(c, 0, sizeof *c);
 	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
-	if (ak && *ak && sk && *sk) {
+	bool have_ak = ak && *ak, have_sk = sk && *sk;
+	/* Half of the pair is a mistake, not a cue to use a profile: that would
+	 * be another identity (the AWS CLI: "Partial credentials found in env"). */
+	if (have_ak != have_sk)
+		return gg_fail(GG_EUSAGE, "no AWS credentials: %s is set but %s is not",
+		               have_ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+		               have_ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+	if (have_ak && have_sk) {
 		const char *tok = getenv("AWS_SESSION_TOKEN");
 		c->access_key = xstrdup(ak);
 		c->secret_key = xstrdup(sk);
@@ -117,11 +129,14 @@ int aws_credentials_load(struct aws_credentials *c)
 		    "(HOME is not set, so there is no ~/.aws/credentials)");
 	struct buf text = BUF_INIT;
 	if (read_file(path, &text, 1 << 20) < 0) {
-		gg_error(
-		    "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and "
-		    "%s cannot be read",
-		    path);
+		/* read_file's message names the cause (no such file, too large) */
+		gg_error("no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set "
+		         "and %s",
+		         gg_last_error());
 		free(path);
+		/* a file cut at the size limit still holds secrets */
+		if (text.data)
+			memset(text.data, 0, text.len);
 		buf_free(&text);
 		return -1;
 	}
