@@ -1,0 +1,369 @@
+/**
+ * @file test_engine_lambda.c
+ * Specification of the lambda engine (backend/engine/engine_lambda.c, with
+ * the libcurl transport's Lambda replies): what engine_create("lambda=...")
+ * refuses (no function, a function name or region with a bad character, an
+ * empty or overlong one, no credentials, a bad number in the environment)
+ * and, against a fake Lambda endpoint in a thread on 127.0.0.1
+ * (GG_LAMBDA_ENDPOINT), the request one job makes (the function's ARN and
+ * qualifier escaped in the path, SigV4 for the region and "lambda", the
+ * session token, never the secret) and what each reply means: a function
+ * error (X-Amz-Function-Error) with its message, a timed-out function, a
+ * body that is no wire response, 403 (denied, not retried), 404 (no such
+ * function, not retried), 429 retried GG_LAMBDA_ATTEMPTS times. Files live
+ * in a mkdtemp directory removed at the end.
+ */
+#include "backend/engine/engine.h"
+#include "core/thunk.h"
+#include "harness.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *dir;
+static struct store *store;
+static struct engine_config cfg;
+static struct thunk thunk;
+static struct gg_name thunk_name_;
+
+/* ---- a fake Lambda endpoint: one canned reply for every request ---- */
+
+static struct {
+	int fd, port;
+	pthread_t thread;
+	atomic_bool stop;
+	pthread_mutex_t mu;
+	const char *reply; /* the whole HTTP response */
+	int requests;
+	char last[16384]; /* the last request's head */
+} srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void serve_one(int c)
+{
+	char buf[65536];
+	size_t len = 0;
+	char *end = NULL;
+	while (len < sizeof buf - 1 && !end) {
+		ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		buf[len] = 0;
+		end = strstr(buf, "\r\n\r\n");
+	}
+	if (!end)
+		return;
+	size_t head = (size_t)(end + 4 - buf), body = 0;
+	const char *cl = strcasestr(buf, "\r\ncontent-length:");
+	if (cl && cl < end)
+		body = strtoul(cl + 17, NULL, 10);
+	while (len < head + body) {
+		char sink[4096];
+		ssize_t n = read(c, sink, sizeof sink);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+	}
+	pthread_mutex_lock(&srv.mu);
+	srv.requests++;
+	size_t k = head < sizeof srv.last - 1 ? head : sizeof srv.last - 1;
+	memcpy(srv.last, buf, k);
+	srv.last[k] = 0;
+	const char *reply = srv.reply;
+	pthread_mutex_unlock(&srv.mu);
+	CHECK(write_all(c, reply, strlen(reply)) == 0);
+}
+
+static void *serve(void *p)
+{
+	(void)p;
+	while (!atomic_load(&srv.stop)) {
+		struct pollfd pf = {.fd = srv.fd, .events = POLLIN};
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		int c = accept(srv.fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		serve_one(c);
+		close(c);
+	}
+	return NULL;
+}
+
+static void server_start(void)
+{
+	srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	CHECK(bind(srv.fd, (struct sockaddr *)&a, sizeof a) == 0);
+	CHECK(listen(srv.fd, 16) == 0);
+	CHECK(getsockname(srv.fd, (struct sockaddr *)&a, &al) == 0);
+	srv.port = ntohs(a.sin_port);
+	CHECK(pthread_create(&srv.thread, NULL, serve, NULL) == 0);
+}
+
+/* Every request is answered with status line and headers head, then body. */
+static void server_reply(const char *head, const char *body)
+{
+	static char *reply;
+	pthread_mutex_lock(&srv.mu);
+	free(reply);
+	reply = xasprintf("%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s", head,
+	                  strlen(body), body);
+	srv.reply = reply;
+	srv.requests = 0;
+	srv.last[0] = 0;
+	pthread_mutex_unlock(&srv.mu);
+}
+
+/* ---- one job through the engine ---- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static bool finished;
+
+static void on_done(struct engine_job *job)
+{
+	(void)job;
+	pthread_mutex_lock(&mu);
+	finished = true;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static bool wait_done(int s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s;
+	pthread_mutex_lock(&mu);
+	while (!finished)
+		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
+			break;
+	bool f = finished;
+	pthread_mutex_unlock(&mu);
+	return f;
+}
+
+/* Runs one job; its rc, *error (malloc'd) and *code. */
+static int run_job(const char *spec, char **error, enum gg_code *code)
+{
+	struct engine *e = NULL;
+	*error = NULL;
+	*code = 0;
+	if (engine_create(spec, 1, &cfg, &e) < 0) {
+		*error = xstrdup(gg_last_error());
+		return -2;
+	}
+	struct engine_job job = {.name = thunk_name_, .thunk = &thunk, .engine = e};
+	job.done = on_done;
+	finished = false;
+	CHECK(e->ops->submit(e, &job) == 0);
+	if (!wait_done(20)) {
+		e->ops->cancel(e, &job);
+		CHECK(wait_done(10));
+	}
+	engine_destroy(e);
+	*error = job.error;
+	*code = job.code;
+	if (job.rc == 0)
+		exec_result_free(&job.result);
+	return job.rc;
+}
+
+static void test_config(void)
+{
+	struct engine *e = NULL;
+	CHECK_ERR(engine_create("lambda", 1, &cfg, &e), "needs a function");
+	CHECK_ERR(engine_create("lambda=", 1, &cfg, &e), "needs a function");
+	CHECK_ERR(engine_create("lambda=my fn", 1, &cfg, &e), "'my fn' is not a function name");
+	CHECK_ERR(engine_create("lambda=fn/../x", 1, &cfg, &e), "is not a function name");
+	CHECK_ERR(engine_create("lambda=fn?x=1", 1, &cfg, &e), "is not a function name");
+	CHECK_ERR(engine_create("lambda=fn\r\nX: y", 1, &cfg, &e), "is not a function name");
+	CHECK_ERR(engine_create("lambda=@us-east-1", 1, &cfg, &e), "'' is not a function name");
+	char *longfn = xasprintf("lambda=%0171d", 0);
+	CHECK_ERR(engine_create(longfn, 1, &cfg, &e), "is not a function name");
+	free(longfn);
+	CHECK_ERR(engine_create("lambda=fn@", 1, &cfg, &e), "'' is not a region");
+	CHECK_ERR(engine_create("lambda=fn@US-EAST-1", 1, &cfg, &e), "'US-EAST-1' is not a region");
+	CHECK_ERR(engine_create("lambda=fn@us-east-1.evil.com", 1, &cfg, &e), "is not a region");
+	CHECK_ERR(engine_create("lambda=fn@us-east-1/x", 1, &cfg, &e), "is not a region");
+	/* the region from the environment is checked the same way */
+	setenv("AWS_REGION", "eu-west-1:80", 1);
+	CHECK_ERR(engine_create("lambda=fn", 1, &cfg, &e), "'eu-west-1:80' is not a region");
+	unsetenv("AWS_REGION");
+	/* numbers from the environment */
+	setenv("GG_LAMBDA_MEMORY_MB", "lots", 1);
+	CHECK(engine_create("lambda=fn", 1, &cfg, &e) < 0);
+	CHECK(strstr(gg_last_error(), "GG_LAMBDA_MEMORY_MB") != NULL);
+	unsetenv("GG_LAMBDA_MEMORY_MB");
+	setenv("GG_LAMBDA_MAX_INPUT", "12Q", 1);
+	CHECK(engine_create("lambda=fn", 1, &cfg, &e) < 0);
+	CHECK(strstr(gg_last_error(), "GG_LAMBDA_MAX_INPUT") != NULL);
+	unsetenv("GG_LAMBDA_MAX_INPUT");
+	/* no credentials: said so, before any request */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	char *nofile = xasprintf("%s/no-credentials", dir);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", nofile, 1);
+	free(nofile);
+	server_reply("HTTP/1.1 500 X\r\n", "");
+	CHECK_ERR(engine_create("lambda=fn", 1, &cfg, &e), "engine lambda: no AWS credentials");
+	CHECK(srv.requests == 0);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+}
+
+static void test_request(void)
+{
+	server_reply("HTTP/1.1 200 OK\r\n", "not wire!");
+	char *err;
+	enum gg_code code;
+	CHECK(run_job("lambda=arn:aws:lambda:eu-west-1:123456789012:function:gg:$LATEST@eu-west-1",
+	              &err, &code) == -1);
+	/* a body that is no wire response */
+	CHECK(err && strstr(err, "lambda engine: a bad reply from"));
+	free(err);
+	CHECK(srv.requests == 1);
+	CHECK(!strncmp(
+	    srv.last,
+	    "POST /2015-03-31/functions/"
+	    "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Agg%3A%24LATEST"
+	    "/invocations HTTP/1.1\r\n",
+	    strlen("POST /2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%"
+	           "3A123456789012%3Afunction%3Agg%3A%24LATEST/invocations HTTP/1.1\r\n")));
+	CHECK(strstr(srv.last, "AWS4-HMAC-SHA256 Credential=AKIDTEST/") != NULL);
+	CHECK(strstr(srv.last, "/eu-west-1/lambda/aws4_request") != NULL);
+	CHECK(strstr(srv.last, "X-Amz-Security-Token: session-tok") != NULL);
+	CHECK(strstr(srv.last, "test-secret-value") == NULL);
+
+	/* no @REGION: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 */
+	setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+	CHECK(run_job("lambda=plainfn", &err, &code) == -1);
+	free(err);
+	CHECK(strstr(srv.last, "POST /2015-03-31/functions/plainfn/invocations ") == srv.last);
+	CHECK(strstr(srv.last, "/ap-south-1/lambda/aws4_request") != NULL);
+	setenv("AWS_REGION", "ca-central-1", 1);
+	CHECK(run_job("lambda=plainfn", &err, &code) == -1);
+	free(err);
+	CHECK(strstr(srv.last, "/ca-central-1/lambda/aws4_request") != NULL);
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	CHECK(run_job("lambda=plainfn", &err, &code) == -1);
+	free(err);
+	CHECK(strstr(srv.last, "/us-east-1/lambda/aws4_request") != NULL);
+}
+
+static void test_replies(void)
+{
+	char *err;
+	enum gg_code code;
+	/* the function failed: its error type and message */
+	server_reply("HTTP/1.1 200 OK\r\nX-Amz-Function-Error: Unhandled\r\n",
+	             "{\"errorMessage\":\"boom\",\"errorType\":\"Runtime\"}");
+	CHECK(run_job("lambda=fn", &err, &code) == -1);
+	CHECK(err && strstr(err, "the function failed (Unhandled): {\"errorMessage\":\"boom\""));
+	free(err);
+	CHECK(srv.requests == 1); /* not retried here */
+
+	/* timed out there: a failure the scheduler may send elsewhere */
+	server_reply("HTTP/1.1 200 OK\r\nx-amz-function-error: Unhandled\r\n",
+	             "{\"errorMessage\":\"Task timed out after 900.00 seconds\"}");
+	CHECK(run_job("lambda=fn", &err, &code) == -1);
+	CHECK(err && strstr(err, "the function failed (Unhandled)") &&
+	      strstr(err, "Task timed out after 900.00 seconds"));
+	CHECK(code == 0);
+	free(err);
+
+	/* refused: denied, not retried, with the hint; the body quoted */
+	setenv("GG_LAMBDA_ATTEMPTS", "3", 1);
+	server_reply("HTTP/1.1 403 Forbidden\r\n", "{\"message\":\"bad sig\"}\x01\x02\r\n\r\n");
+	CHECK(run_job("lambda=fn", &err, &code) == -1);
+	CHECK(err && strstr(err, "HTTP 403: {\"message\":\"bad sig\"}") &&
+	      strstr(err, "check the AWS credentials"));
+	CHECK(code == GG_EDENIED);
+	CHECK(srv.requests == 1);
+	free(err);
+
+	server_reply("HTTP/1.1 404 Not Found\r\n", "");
+	CHECK(run_job("lambda=fn", &err, &code) == -1);
+	CHECK(err && strstr(err, "HTTP 404") && strstr(err, "no such function in that region"));
+	CHECK(code == GG_ENOTFOUND);
+	CHECK(srv.requests == 1);
+	free(err);
+
+	/* throttled: tried GG_LAMBDA_ATTEMPTS times */
+	server_reply("HTTP/1.1 429 Too Many Requests\r\n", "");
+	CHECK(run_job("lambda=fn", &err, &code) == -1);
+	CHECK(err && strstr(err, "HTTP 429") && strstr(err, "(after 3 attempts)"));
+	CHECK(srv.requests == 3);
+	free(err);
+	unsetenv("GG_LAMBDA_ATTEMPTS");
+}
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/gg-test-lambda-XXXXXX";
+	CHECK(mkdtemp(tmpl) != NULL);
+	dir = xstrdup(tmpl);
+	server_start();
+	char *ep = xasprintf("http://127.0.0.1:%d/", srv.port);
+	setenv("GG_LAMBDA_ENDPOINT", ep, 1);
+	free(ep);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "test-secret-value", 1);
+	setenv("AWS_SESSION_TOKEN", "session-tok", 1);
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	unsetenv("GG_LAMBDA_ATTEMPTS");
+	unsetenv("GG_LAMBDA_MAX_INPUT");
+	unsetenv("GG_LAMBDA_MEMORY_MB");
+	unsetenv("GG_REMOTE_TIMEOUT");
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+
+	char *root = NULL, *sdir = xasprintf("%s/store", dir);
+	CHECK(mkdir_p(sdir, 0700) == 0);
+	CHECK(store_init(sdir, &root) == 0 && store_open(root, &store) == 0);
+	struct gg_name v;
+	CHECK(store_put_buf(store, "hello\n", 6, 'V', &v) == 0);
+	char *enc = xasprintf("ggthunk 1\nexe 4 prog\narg 4 prog\nin x %s 4 prog\nout 1 o\n"
+	                      "timeout 0\n",
+	                      v.s);
+	CHECK(thunk_parse(enc, strlen(enc), &thunk) == 0);
+	struct buf b = BUF_INIT;
+	CHECK(thunk_name(&thunk, &thunk_name_, &b) == 0);
+	buf_free(&b);
+	free(enc);
+	cfg.store = store;
+	cfg.storage_uri = xasprintf("file://%s/bucket", dir);
+	char *bucket = xasprintf("%s/bucket", dir);
+	CHECK(mkdir_p(bucket, 0700) == 0);
+	free(bucket);
+	free(root);
+	free(sdir);
+}
+
+static void teardown(void)
+{
+	atomic_store(&srv.stop, true);
+	pthread_join(srv.thread, NULL);
+	close(srv.fd);
+	thunk_free(&thunk);
+	store_close(store);
+	free((char *)cfg.storage_uri);
+	CHECK(remove_tree(dir) == 0);
+	free(dir);
+}
+
+TEST_MAIN(setup, test_config, test_request, test_replies, teardown)
