@@ -42,8 +42,12 @@ struct pending {
 	struct fuse_file_info fi;
 	unsigned gen; /* node->lz.gen when the open arrived */
 	bool claimed; /* protected by fs->mu */
-	bool stale;   /* answered ESTALE: its reference is gone (finish) */
-	int refs;     /* protected by fs->mu */
+	/* lazy_open is registering on_interrupt, which then must not reply:
+	 * inside fuse_req_interrupt_func, the reply would free the request
+	 * whose mutex that call unlocks after; lazy_open replies instead */
+	bool registering; /* protected by fs->mu */
+	bool stale;       /* answered ESTALE: its reference is gone (finish) */
+	int refs;         /* protected by fs->mu */
 };
 
 struct force_job {
@@ -341,6 +345,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 		return; /* a done thread is answering it */
 	}
 	p->claimed = true;
+	bool reply = !p->registering;
 	waiters_remove_locked(n, p);
 	struct force_job *job = n->lz.forcing ? n->lz.job : NULL, *newer = NULL;
 	bool withdraw = job && !anyone_waits_locked(n, job->gen);
@@ -362,7 +367,8 @@ static void on_interrupt(fuse_req_t req, void *data)
 		sched_withdraw_cancelled(fs->sched);
 	if (newer)
 		start_job(fs, newer);
-	fuse_reply_err(req, EINTR);
+	if (reply)
+		fuse_reply_err(req, EINTR);
 	pthread_mutex_lock(&fs->mu);
 	pending_unref_locked(fs, p);
 	pthread_mutex_unlock(&fs->mu);
@@ -462,6 +468,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	p->fi = *fi;
 	p->gen = n->lz.gen;
 	p->refs = 2; /* this handler's, and the one of whoever claims it */
+	p->registering = true;
 	pthread_mutex_unlock(&fs->mu);
 
 	/*
@@ -473,6 +480,8 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 
 	struct force_job *job = NULL;
 	pthread_mutex_lock(&fs->mu);
+	p->registering = false;
+	bool interrupted = p->claimed; /* not a waiter yet: by on_interrupt */
 	if (!p->claimed) {
 		p->next = n->lz.waiters;
 		n->lz.waiters = p;
@@ -481,6 +490,8 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	}
 	pending_unref_locked(fs, p);
 	pthread_mutex_unlock(&fs->mu);
+	if (interrupted)
+		fuse_reply_err(req, EINTR);
 	if (job)
 		start_job(fs, job);
 	return true;
