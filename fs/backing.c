@@ -226,8 +226,11 @@ void backing_init(struct ggfs *fs, struct fuse_conn_info *conn)
 		ggfs_log(FUSE_LOG_INFO, "kernel passthrough (forced outputs, writers of files) on");
 }
 
+static void backing_park_stop(struct ggfs *fs);
+
 void backing_stop(struct ggfs *fs)
 {
+	backing_park_stop(fs);
 	pthread_mutex_lock(&fs->mu);
 	fs->devfd = -1;
 	fs->bk_on = false;
@@ -255,25 +258,15 @@ static struct timespec mode_wait_end(void)
 	return end;
 }
 
-/* fs->mu held: waits for a release until end; false once end has passed
- * (at once with -s: no release can come meanwhile). */
-static bool mode_wait_once_locked(struct ggfs *fs, const struct timespec *end)
-{
-	return !fs->singlethread && pthread_cond_timedwait(&fs->mode_cv, &fs->mu, end) != ETIMEDOUT;
-}
-
-static bool no_value_opens(const struct node *n)
-{
-	return n->value_opens == 0;
-}
-
-/* fs->mu held: waits (bounded) until cond(n) holds. */
-static bool wait_mode_locked(struct ggfs *fs, struct node *n, bool (*cond)(const struct node *))
+/* fs->mu held: waits (bounded) until no reader of a forced output has n
+ * open; false if one still has (at once with -s: no release can come). */
+static bool wait_no_value_opens_locked(struct ggfs *fs, struct node *n)
 {
 	struct timespec end = mode_wait_end();
-	for (bool waited = true; !cond(n); waited = mode_wait_once_locked(fs, &end))
-		if (!waited)
-			return false;
+	while (n->value_opens > 0)
+		if (fs->singlethread ||
+		    pthread_cond_timedwait(&fs->mode_cv, &fs->mu, &end) == ETIMEDOUT)
+			return n->value_opens == 0;
 	return true;
 }
 
@@ -283,7 +276,7 @@ int node_open_source(struct ggfs *fs, struct node *n, struct fuse_file_info *fi,
 	pthread_mutex_lock(&fs->mu);
 	/* Never beside an open of the forced output (see struct node), which
 	 * may also be a passthrough one still releasing. */
-	if (!wait_mode_locked(fs, n, no_value_opens)) {
+	if (!wait_no_value_opens_locked(fs, n)) {
 		/* a reader has the forced output open */
 		err = open_changes_file(fi->flags) ? ETXTBSY : EBUSY;
 	} else {
@@ -384,20 +377,17 @@ static bool value_open_fits(const struct node *n, const struct gg_name *value)
 }
 
 /*
- * fs->mu held, value's object open as fd: once a reader of value fits (a
- * bounded wait), the backing id its readers share (the kernel wants every
- * open of an inode in one mode: even if passthrough was turned off since),
- * or a new one if none is open; 0 to answer in cached mode (passthrough
- * off, or readers of value open cached); -EBUSY if it never fit.
+ * fs->mu held, value's object open as fd: if a reader of value fits now, the
+ * backing id its readers share (the kernel wants every open of an inode in
+ * one mode: even if passthrough was turned off since), or a new one if none
+ * is open; 0 to answer in cached mode (passthrough off, or readers of value
+ * open cached); -EBUSY if it does not fit (waiting is the parking thread's).
  */
 static int value_backing_locked(struct ggfs *fs, struct node *n, const struct gg_name *value,
                                 int fd)
 {
-	struct timespec end = mode_wait_end();
-	for (bool waited = true; !value_open_fits(n, value);
-	     waited = mode_wait_once_locked(fs, &end))
-		if (!waited)
-			return -EBUSY;
+	if (!value_open_fits(n, value))
+		return -EBUSY;
 	/* Every open now is a reader of value. */
 	if (n->pt_opens > 0)
 		return n->backing_id;
@@ -486,13 +476,13 @@ static bool count_value_open_locked(struct ggfs *fs, struct node *n, const struc
 }
 
 /* Answers an admitted open (id: its backing id, 0 cached, <0 the errno). */
-static int reply_admitted(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
-                          struct node *n, int fd, int id, bool direct)
+static void reply_admitted(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+                           struct node *n, int fd, int id, bool direct)
 {
 	if (id < 0) {
 		close(fd);
 		fuse_reply_err(req, -id);
-		return -id;
+		return;
 	}
 	int r;
 	if (id > 0) {
@@ -513,30 +503,80 @@ static int reply_admitted(struct ggfs *fs, fuse_req_t req, struct fuse_file_info
 		close(fd);
 		node_release(fs, n, id > 0, true, -1);
 	}
-	return 0;
 }
 
 /*
  * An open of a forced output that must wait for releases, parked on
  * fs->parked, where park_main answers it once it fits or its wait ends: the
  * thread that asked (a done thread, which finishes every force, or a FUSE
- * thread) goes on with other work meanwhile.
+ * thread) goes on with other work meanwhile. Only park_main answers and
+ * frees one; an interrupt only marks it (a reply from the interrupt callback
+ * could free the request inside libfuse's fuse_req_interrupt_func, which
+ * then unlocks the freed request's mutex).
  */
 struct parked_open {
-	struct parked_open *next;
+	struct parked_open *next; /* in fs->parked, protected by fs->mu */
+	struct ggfs *fs;
 	fuse_req_t req;
 	struct fuse_file_info fi;
 	struct node *n; /* pinned while parked */
 	struct gg_name value;
 	int fd;
 	struct timespec end;
-	int id; /* once answered: as value_backing_locked */
+	/* The file was open itself (maybe for writing) when this was parked,
+	 * or has been since source_seq: it may not name value any more. */
+	bool beside_file;
+	unsigned source_seq;
+	bool interrupted; /* protected by fs->mu */
+	bool decided;     /* id is the answer (park_recheck_locked) */
+	int id;           /* once answered: as value_backing_locked */
 	bool direct;
 };
+
+/* The reader was interrupted (Ctrl-C, or killed) while parked: EINTR. */
+static void park_interrupt(fuse_req_t req, void *data)
+{
+	struct parked_open *p = data;
+	struct ggfs *fs = p->fs;
+	pthread_mutex_lock(&fs->mu);
+	p->interrupted = true;
+	pthread_cond_broadcast(&fs->mode_cv);
+	pthread_mutex_unlock(&fs->mu);
+}
 
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* fs->mu held: may the file have changed since p was parked? */
+static bool parked_file_changed_locked(struct parked_open *p)
+{
+	return p->n->kind == NODE_PASS && (p->beside_file || p->source_seq != p->n->source_seq);
+}
+
+/*
+ * fs->mu held; p, taken off fs->parked, fits but the file was open itself
+ * meanwhile: reads the file again without the lock, like finish() does when
+ * a force ends, and parks p again, to be let in if the file still names
+ * p's value, else answered ESTALE (the kernel opens the file again, as it
+ * is now).
+ */
+static void park_recheck_locked(struct ggfs *fs, struct parked_open *p)
+{
+	p->beside_file = false;
+	p->source_seq = p->n->source_seq;
+	pthread_mutex_unlock(&fs->mu);
+	struct stat st;
+	lazy_classify_now(fs, p->n, &st);
+	pthread_mutex_lock(&fs->mu);
+	struct lazy *lz = &p->n->lz;
+	if (!(lz->is_ref && lz->forced && gg_name_eq(&lz->value, &p->value))) {
+		p->decided = true;
+		p->id = -ESTALE;
+	}
+	p->next = fs->parked;
+	fs->parked = p;
 }
 
 static void *park_main(void *arg)
@@ -550,16 +590,25 @@ static void *park_main(void *arg)
 		while (*pp) {
 			struct parked_open *p = *pp;
 			bool fits = value_open_fits(p->n, &p->value);
-			if (!fits && !fs->park_stop && ts_before(&now, &p->end)) {
+			bool ending = p->decided || p->interrupted || fs->park_stop;
+			if (!ending && !fits && ts_before(&now, &p->end)) {
 				if (next.tv_sec == 0 || ts_before(&p->end, &next))
 					next = p->end;
 				pp = &p->next;
 				continue;
 			}
 			*pp = p->next;
-			p->id = fits && !fs->park_stop
-			            ? value_backing_locked(fs, p->n, &p->value, p->fd)
-			            : -EBUSY;
+			if (!ending && fits && parked_file_changed_locked(p)) {
+				park_recheck_locked(fs, p);
+				pp = &fs->parked; /* the lock was dropped */
+				continue;
+			}
+			if (p->interrupted)
+				p->id = -EINTR;
+			else if (!p->decided)
+				p->id = fits && !fs->park_stop
+				            ? value_backing_locked(fs, p->n, &p->value, p->fd)
+				            : -EBUSY;
 			if (p->id >= 0)
 				p->direct = count_value_open_locked(fs, p->n, &p->value, p->id);
 			p->next = ready;
@@ -567,8 +616,11 @@ static void *park_main(void *arg)
 		}
 		if (ready) {
 			pthread_mutex_unlock(&fs->mu);
-			for (struct parked_open *p = ready; p; p = p->next)
+			for (struct parked_open *p = ready; p; p = p->next) {
+				/* Waits for a running park_interrupt. */
+				fuse_req_interrupt_func(p->req, NULL, NULL);
 				reply_admitted(fs, p->req, &p->fi, p->n, p->fd, p->id, p->direct);
+			}
 			pthread_mutex_lock(&fs->mu);
 			while (ready) {
 				struct parked_open *p = ready;
@@ -596,7 +648,8 @@ int backing_park_start(struct ggfs *fs)
 	return fs->park_started ? 0 : gg_error("cannot start a thread");
 }
 
-void backing_park_stop(struct ggfs *fs)
+/* Answers what is still parked (EBUSY) and ends the parking thread. */
+static void backing_park_stop(struct ggfs *fs)
 {
 	if (!fs->park_started)
 		return;
@@ -605,32 +658,52 @@ void backing_park_stop(struct ggfs *fs)
 	pthread_cond_broadcast(&fs->mode_cv);
 	pthread_mutex_unlock(&fs->mu);
 	pthread_join(fs->park_thread, NULL);
+	pthread_mutex_lock(&fs->mu);
 	fs->park_started = false;
+	pthread_mutex_unlock(&fs->mu);
 }
 
-int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd)
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                      const struct gg_name *value, int fd)
 {
 	pthread_mutex_lock(&fs->mu);
 	if (fs->park_started && !fs->park_stop && !value_open_fits(n, value)) {
 		struct parked_open *p = xcalloc(1, sizeof *p);
-		*p = (struct parked_open){.next = fs->parked,
+		*p = (struct parked_open){.fs = fs,
 		                          .req = req,
 		                          .fi = *fi,
 		                          .n = n,
 		                          .value = *value,
 		                          .fd = fd,
-		                          .end = mode_wait_end()};
-		fs->parked = p;
+		                          .end = mode_wait_end(),
+		                          .beside_file = n->source_opens > 0,
+		                          .source_seq = n->source_seq};
 		node_pin_locked(n);
-		pthread_cond_broadcast(&fs->mode_cv);
 		pthread_mutex_unlock(&fs->mu);
-		return 0;
+		/* Before park_main can see p (park_interrupt runs inside this
+		 * call if the open was interrupted already). */
+		fuse_req_interrupt_func(req, park_interrupt, p);
+		pthread_mutex_lock(&fs->mu);
+		bool parked = !fs->park_stop; /* else park_main may have ended */
+		if (parked) {
+			p->next = fs->parked;
+			fs->parked = p;
+			pthread_cond_broadcast(&fs->mode_cv);
+		} else {
+			node_unpin_locked(fs, n);
+		}
+		pthread_mutex_unlock(&fs->mu);
+		if (parked)
+			return;
+		fuse_req_interrupt_func(req, NULL, NULL);
+		free(p);
+		reply_admitted(fs, req, fi, n, fd, -EBUSY, false);
+		return;
 	}
 	int id = value_backing_locked(fs, n, value, fd);
 	bool direct = id >= 0 && count_value_open_locked(fs, n, value, id);
 	pthread_mutex_unlock(&fs->mu);
-	return reply_admitted(fs, req, fi, n, fd, id, direct);
+	reply_admitted(fs, req, fi, n, fd, id, direct);
 }
 
 /*

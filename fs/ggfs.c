@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_unmount;
 	}
-	if (lazy_start(&fs) < 0) {
+	if (backing_park_start(&fs) < 0 || lazy_start(&fs) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_sched;
 	}
@@ -494,7 +494,6 @@ int main(int argc, char **argv)
 	ggfs_log(FUSE_LOG_INFO, "unmounting %s", fs.mountpoint);
 	/* Opens parked for a release are answered (EBUSY) while the
 	 * connection is still there. */
-	backing_park_stop(&fs);
 	backing_stop(&fs);
 	watch_quiesce(&fs);
 	fuse_session_unmount(fs.se);

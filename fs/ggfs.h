@@ -411,23 +411,26 @@ double node_timeout(struct ggfs *fs, struct node *n, const struct stat *st);
 void backing_setup(struct ggfs *fs);
 /* From the init handler: is passthrough possible and wanted? */
 void backing_init(struct ggfs *fs, struct fuse_conn_info *conn);
-/* Before fuse_session_unmount: no more ioctls on the session's fd. */
+/* Before fuse_session_unmount: no more ioctls on the session's fd, no
+ * parked opens. */
 void backing_stop(struct ggfs *fs);
 /*
- * Replies to a read-only open of n with fd, a store object holding value,
- * after waiting a little for opens of n's own file to be released (EBUSY):
- * in kernel passthrough mode when possible, else cached (keep_cache), or
+ * Replies to a read-only open of n with fd, a store object holding value: in
+ * kernel passthrough mode when possible, else cached (keep_cache), or
  * uncached (direct_io) while the kernel's cache may hold the file's bytes.
- * Counts the handle; gg_release calls node_release. Returns the errno it
- * answered with, or 0. An open that must wait is handed to the parking
- * thread (0 returned), so that the caller's thread does not wait.
+ * Counts the handle; gg_release calls node_release. An open that must wait
+ * for opens of n's own file (or of another value) to be released is handed
+ * to the parking thread, so that the caller's thread does not wait; it is
+ * answered EBUSY after a little while, EINTR if interrupted, ESTALE if the
+ * file, open itself meanwhile, no longer names value (the kernel opens it
+ * again).
  */
-int reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                     const struct gg_name *value, int fd);
-/* The parking thread of reply_store_open: started with the done threads,
- * stopped after them (answering what is still parked with EBUSY). */
+void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
+                      const struct gg_name *value, int fd);
+/* The parking thread of reply_store_open: started after the fork, before
+ * the done threads; backing_stop answers what is still parked (EBUSY) and
+ * stops it. */
 int backing_park_start(struct ggfs *fs);
-void backing_park_stop(struct ggfs *fs);
 /* May an open with these flags change the file: for writing, or truncating? */
 static inline bool open_changes_file(int flags)
 {

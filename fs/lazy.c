@@ -794,8 +794,6 @@ static void *done_main(void *arg)
 
 int lazy_start(struct ggfs *fs)
 {
-	if (backing_park_start(fs) < 0)
-		return -1;
 	for (int i = 0; i < GGFS_DONE_THREADS; i++) {
 		if (pthread_create(&fs->done_threads[i], NULL, done_main, fs) != 0)
 			break;
@@ -813,7 +811,6 @@ void lazy_stop(struct ggfs *fs)
 	for (int i = 0; i < fs->ndone_threads; i++)
 		pthread_join(fs->done_threads[i], NULL);
 	fs->ndone_threads = 0;
-	backing_park_stop(fs);
 }
 
 /* ---- extended attributes ---- */

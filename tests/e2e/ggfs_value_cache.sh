@@ -272,6 +272,50 @@ with open("src/hid/l", "ab") as f:
 got = os.read(os.open("mnt/d/g", os.O_RDONLY), 100)
 print("# read %r" % got)
 sys.exit(got != b"short\nand a longer tail\n")'
+	# A reader of a forced placeholder held open for writing waits (parked)
+	# for the writer; the writer may rewrite the file meanwhile. Once let
+	# in, the reader gets the file as the writer left it (the file is read
+	# again: ESTALE, and the kernel opens it once more), not the old output.
+	(cd src && gg thunk -o out --placeholder "parked-$mode" -- sh -c "echo parked-output > out" >/dev/null)
+	check "$mode: the placeholder reads as its output (forced)" [ "$(cat "mnt/parked-$mode")" = parked-output ]
+	check "$mode: a reader waiting for a writer that rewrites the placeholder reads the file as rewritten" python3 -c '
+import os, sys, threading, time
+path = "mnt/parked-'"$mode"'"
+got = {}
+def reader():
+    try:
+        with open(path, "rb") as f:
+            got["r"] = f.read()
+    except OSError as e:
+        got["r"] = e.strerror
+w = os.open(path, os.O_WRONLY)
+t = threading.Thread(target=reader)
+t.start()
+time.sleep(0.5)
+os.write(w, b"rewritten\n")
+os.ftruncate(w, 10)
+os.close(w)
+t.join()
+print("# the reader got %r" % (got["r"],))
+sys.exit(got["r"] != b"rewritten\n")'
+	# A reader waiting for the writer's release is killed: it ends at once
+	# (FUSE_INTERRUPT answered EINTR), not when the wait gives up (2 s).
+	cp f.ph "src/int-$mode"
+	check "$mode: a reader waiting for a writer's release ends at once when killed" python3 -c '
+import os, signal, subprocess, sys, time
+path = "mnt/int-'"$mode"'"
+open(path, "rb").read()
+w = os.open(path, os.O_WRONLY)
+p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(0.5)
+t0 = time.time()
+p.send_signal(signal.SIGINT)
+rc = p.wait()
+took = time.time() - t0
+os.close(w)
+print("# cat ended (%d) %.2f s after SIGINT" % (rc, took))
+sys.exit(not (rc == -signal.SIGINT and took < 1.0))'
+	check "$mode: ... and the output reads at once after" [ "$(timeout 1 cat "mnt/int-$mode")" = forced ]
 	check "$mode: fusermount3 -u: the daemon exits 0" ggfs_umount mnt
 	check "$mode: ggfs log has no sanitizer report" ggfs_log_clean "$mode.log"
 done
