@@ -729,6 +729,7 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 			r->stderr_tail = read_tail(err, STDERR_TAIL);
 		} else if (ret == 0) {
 			r->wait_status = sr.wait_status;
+			r->has_status = true;
 			r->timed_out = sr.timed_out;
 			r->isolated = sr.isolated;
 			r->stderr_tail = read_tail(err, STDERR_TAIL);

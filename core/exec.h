@@ -62,7 +62,8 @@ enum exec_outcome {
 
 struct exec_result {
 	enum exec_outcome outcome;
-	int wait_status;
+	int wait_status; /* how the program ended, when has_status */
+	bool has_status; /* it ran and ended (not: could not be executed, changed an input) */
 	bool timed_out, isolated;
 	bool limit_hit;    /* stopped at the memory or process limit (why says which) */
 	bool deadline_hit; /* stopped at (or not started for) exec_opts.deadline_ns */

@@ -424,6 +424,7 @@ static void handle_reply(struct remote *r, struct rjob *rj, struct storage *st)
 		er->stderr_tail = rs.stderr_tail ? rs.stderr_tail : xstrdup("");
 		rs.stderr_tail = NULL;
 		er->timed_out = rs.timed_out;
+		er->has_status = rs.has_exit;
 		er->wait_status = !rs.has_exit        ? 0
 		                  : rs.exit_signalled ? (int)rs.exit_code
 		                                      : (int)rs.exit_code << 8;

@@ -254,10 +254,12 @@ static void describe_failure(struct wire_response *rs, struct exec_result *er)
 	rs->stderr_tail = er->stderr_tail;
 	er->stderr_tail = NULL;
 	rs->timed_out = er->timed_out;
-	if (WIFEXITED(er->wait_status)) {
+	/* "exit" only when the program ran and its end is known (not when it
+	 * could not be executed: its wait status is no status then) */
+	if (er->has_status && WIFEXITED(er->wait_status)) {
 		rs->has_exit = true;
 		rs->exit_code = (uint64_t)WEXITSTATUS(er->wait_status);
-	} else if (WIFSIGNALED(er->wait_status)) {
+	} else if (er->has_status && WIFSIGNALED(er->wait_status)) {
 		rs->has_exit = true;
 		rs->exit_signalled = true;
 		rs->exit_code = (uint64_t)WTERMSIG(er->wait_status);
