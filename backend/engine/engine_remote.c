@@ -535,9 +535,10 @@ static enum gg_code remote_can_execute(struct engine *e, const struct thunk *t, 
 			pthread_mutex_unlock(&r->mu);
 		}
 		if (too_long) {
-			*why = xasprintf("it exceeded the %s deadline on an earlier attempt (the "
-			                 "function's timeout is too short for it)",
-			                 r->rc.label);
+			*why = xasprintf(
+			    "it exceeded the %s deadline on an earlier attempt (%s)", r->rc.label,
+			    r->rc.deadline_hint ? r->rc.deadline_hint
+			                        : "the function's timeout is too short for it");
 			return GG_ELIMIT;
 		}
 	}

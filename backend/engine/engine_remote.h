@@ -73,6 +73,10 @@ struct remote_config {
 	uint64_t inline_limit;       /* inline output bytes a reply may carry */
 	uint64_t default_timeout_ms; /* requests for thunks without a timeout */
 	double cost_per_second;
+	/* why a thunk that ran out of the carrier's time (GG_ELIMIT) is not
+	 * taken again, for the message; NULL: "the function's timeout is too
+	 * short for it" (Lambda) */
+	const char *deadline_hint;
 };
 
 /*

@@ -10,12 +10,23 @@
  * srun; the sbatch/squeue/scancel on PATH and $SLURM_CONF decide the
  * cluster.
  *
+ * Time limit: a job whose response file has not appeared within the call's
+ * timeout (the thunk's own, else GG_REMOTE_TIMEOUT) plus GG_SLURM_GRACE,
+ * counted from its submission, is cancelled with scancel and its call fails
+ * with GG_ELIMIT (the pipeline then hands the thunk to the next engine
+ * instead of queueing it here again). Time spent PENDING in the queue
+ * counts: GG_REMOTE_TIMEOUT bounds how long a force waits for a job, not
+ * how long the job runs (the worker stops the thunk at its own timeout; the
+ * grace covers the job's start-up and its uploads). This also ends jobs
+ * whose worker hangs or whose node died without squeue saying so.
+ *
  * Environment: GG_SLURM_DIR (request/response/log files; must be visible to
  * the compute nodes; default a fresh directory under $TMPDIR or /tmp, fine
  * for a single node), GG_SLURM_GG (the gg binary on the nodes; default this
  * one), GG_SLURM_WORKER_DIR (the workers' store on the nodes; default
  * $TMPDIR/gg-slurm-worker), GG_SLURM_ARGS (more sbatch options, split at
- * spaces, e.g. "--time=30 --mem=4G").
+ * spaces, e.g. "--time=30 --mem=4G"), GG_SLURM_GRACE (seconds added to the
+ * time limit above, default 60, at most 86400).
  */
 #include "backend/engine/engine_remote.h"
 #include "core/process.h"
@@ -46,6 +57,7 @@ struct sjob {
 	struct remote_call *call;
 	char *req, *resp, *log;
 	char jobid[32];
+	char state[32]; /* what squeue last said of it, or "" */
 	int gone;
 };
 
@@ -56,6 +68,7 @@ struct strans {
 	char *partition;
 	char *gg, *worker_dir;
 	struct strvec extra;
+	uint64_t grace_ms; /* added to each call's timeout */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -242,6 +255,9 @@ static void check_queue(struct strans *t)
 			}
 			line = nl ? nl + 1 : NULL;
 		}
+		if (state)
+			snprintf(j->state, sizeof j->state, "%.*s", (int)strcspn(state, " \n"),
+			         state);
 		if (state && !terminal_state(state)) {
 			j->gone = 0;
 			continue;
@@ -265,18 +281,53 @@ static void check_queue(struct strans *t)
 	buf_free(&out);
 }
 
+/* Takes the job off the active list and cancels it in Slurm (whatever
+ * scancel says: a job that already ended is no error). */
+static void scancel(struct strans *t, struct sjob *j)
+{
+	unlink_active(t, j);
+	char *av[] = {"scancel", j->jobid, NULL};
+	struct buf out = BUF_INIT;
+	run_capture(av, &out);
+	buf_free(&out);
+}
+
 static void cancel_flagged(struct strans *t)
 {
 	for (struct sjob *j = t->active, *next; j; j = next) {
 		next = j->next;
 		if (!atomic_load(&j->call->cancel_requested))
 			continue;
-		unlink_active(t, j);
-		char *av[] = {"scancel", j->jobid, NULL};
-		struct buf out = BUF_INIT;
-		run_capture(av, &out);
-		buf_free(&out);
+		scancel(t, j);
 		complete(t, j, -1, xstrdup("cancelled"));
+	}
+}
+
+/* Cancels the jobs without a response past their call's timeout plus the
+ * grace, counted from submission (see the header): they fail with
+ * GG_ELIMIT. A call without a timeout (GG_REMOTE_TIMEOUT=0) waits. */
+static void expire_late(struct strans *t, uint64_t now)
+{
+	for (struct sjob *j = t->active, *next; j; j = next) {
+		next = j->next;
+		uint64_t timeout_ms = j->call->timeout_ms,
+		         waited_ms = (now - j->call->t_sent) / 1000000;
+		uint64_t limit_ms =
+		    timeout_ms > UINT64_MAX - t->grace_ms ? UINT64_MAX : timeout_ms + t->grace_ms;
+		if (!timeout_ms || waited_ms < limit_ms || try_response(t, j))
+			continue;
+		scancel(t, j);
+		char seen[64] = "";
+		if (j->state[0])
+			snprintf(seen, sizeof seen, "; squeue last said %s", j->state);
+		char *e = xasprintf("slurm job %s: no response within its limit of %g s (the "
+		                    "thunk's timeout or GG_REMOTE_TIMEOUT, %g s, plus "
+		                    "GG_SLURM_GRACE, %g s, from submission, time in the queue "
+		                    "included)%s; cancelled with scancel",
+		                    j->jobid, (double)limit_ms / 1000, (double)timeout_ms / 1000,
+		                    (double)t->grace_ms / 1000, seen);
+		j->call->code = GG_ELIMIT; /* before complete(): the call is then the pipeline's */
+		complete(t, j, -1, e);
 	}
 }
 
@@ -323,6 +374,7 @@ static void *slurm_main(void *p)
 			t->last_squeue = now;
 			check_queue(t);
 		}
+		expire_late(t, now);
 	}
 	return NULL;
 }
@@ -425,6 +477,14 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 			strvec_push(&t->extra, w);
 		free(copy);
 	}
+	uint64_t timeout_s = 0, grace_s = 0;
+	if (r == 0 && (remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s) < 0 ||
+	               remote_env_u64("GG_SLURM_GRACE", 60, &grace_s) < 0))
+		r = -1;
+	else if (r == 0 && grace_s > 86400)
+		r = gg_error("GG_SLURM_GRACE=%llu: expected seconds from 0 to 86400",
+		             (unsigned long long)grace_s);
+	t->grace_ms = grace_s * 1000;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	if (r == 0 && pthread_create(&t->thread, NULL, slurm_main, t) != 0)
@@ -434,16 +494,12 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 		return -1;
 	}
 	t->thread_started = true;
-	uint64_t timeout_s;
-	if (remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s) < 0) {
-		s_destroy(&t->base);
-		return -1;
-	}
 	struct remote_config rc = {
 	    .label = "slurm",
 	    .max_inline_thunk = 4u << 20,
 	    .inline_limit = WIRE_INLINE_TOTAL,
 	    .default_timeout_ms = timeout_s * 1000,
+	    .deadline_hint = "no response within GG_REMOTE_TIMEOUT plus GG_SLURM_GRACE",
 	};
 	return remote_engine_create(&t->base, &rc, limit > 0 ? limit : 100, cfg, out);
 }
