@@ -1,0 +1,424 @@
+/**
+ * @file test_engine_slurm.c
+ * Specification of the slurm engine's transport (backend/engine/
+ * engine_slurm.c) against fake sbatch, squeue, scancel and gg programs,
+ * shell scripts first on $PATH that record their arguments. The fake sbatch
+ * prints a job id (its own pid) and does what the test wrote for the job's
+ * name: "hang" (PENDING in the queue for ever, no worker: the job never
+ * responds), "gone" (never in the queue, no response) or, by default, runs
+ * the job's command, whose fake `gg worker` writes the prepared response
+ * after a delay. With GG_REMOTE_TIMEOUT=1, jobs at once:
+ *  - a hung job is cancelled (scancel JOBID) 1 s after submission
+ *    (GG_SLURM_GRACE=0), time PENDING included, failing with an error
+ *    naming the job and the limit, and the engine no longer takes the thunk
+ *    (GG_ELIMIT from can_execute);
+ *  - a thunk's own timeout replaces GG_REMOTE_TIMEOUT in the limit;
+ *  - a job that responds after GG_REMOTE_TIMEOUT but within the grace
+ *    (GG_SLURM_GRACE=3) succeeds;
+ *  - a job that squeue says is gone, without a response, fails as before
+ *    (no scancel, the thunk is still taken);
+ *  - with GG_REMOTE_TIMEOUT=0 (none) a hung job waits until cancelled.
+ * And a bad GG_SLURM_GRACE (not a number, above 86400) is refused before
+ * any job. Files live in a mkdtemp directory removed at the end.
+ */
+#include "backend/engine/engine.h"
+#include "backend/remote/wire.h"
+#include "core/thunk.h"
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *dir;
+static struct store *store;
+static struct engine_config cfg;
+static struct gg_name value; /* "hello\n": every thunk's input, the output of ok jobs */
+
+/* ---- the fakes ---- */
+
+/* (Shell builtins only where the engine waits for them: the test keeps
+ * its timing when the machine is busy.) */
+static const char sbatch_sh[] =
+    "#!/bin/sh\n"
+    "d=$FAKE_SLURM_DIR\n"
+    "printf '%s\\n' \"$*\" >>\"$d/sbatch.args\"\n"
+    "name= wrap=\n"
+    "while [ $# -gt 0 ]; do\n"
+    "\tcase $1 in --job-name) name=$2; shift ;; --wrap) wrap=$2; shift ;; esac\n"
+    "\tshift\n"
+    "done\n"
+    "id=$$\n"
+    "echo \"$id\" >\"$d/ids/$name\"\n"
+    "b=run\n"
+    "[ -f \"$d/behave/$name\" ] && read -r b <\"$d/behave/$name\"\n"
+    "case $b in\n"
+    "hang) echo \"$id PENDING\" >>\"$d/queue\" ;;\n"
+    "gone) ;;\n"
+    "*) echo \"$id RUNNING\" >>\"$d/queue\"\n"
+    "   FAKE_NAME=$name sh -c \"$wrap\" </dev/null >/dev/null 2>&1 & ;;\n"
+    "esac\n"
+    "echo \"$id\"\n";
+
+static const char squeue_sh[] =
+    "#!/bin/sh\n"
+    "d=$FAKE_SLURM_DIR\n"
+    "printf '%s\\n' \"$*\" >>\"$d/squeue.args\"\n"
+    "[ -f \"$d/queue\" ] && while read -r l; do echo \"$l\"; done <\"$d/queue\"\n"
+    "exit 0\n";
+
+static const char scancel_sh[] = "#!/bin/sh\n"
+                                 "printf '%s\\n' \"$*\" >>\"$FAKE_SLURM_DIR/scancel.args\"\n";
+
+/* `gg worker --dir D --once REQUEST RESPONSE`: after delay/NAME seconds,
+ * resp/NAME becomes RESPONSE (whole, by a rename) */
+static const char gg_sh[] =
+    "#!/bin/sh\n"
+    "d=$FAKE_SLURM_DIR\n"
+    "for a; do out=$a; done\n"
+    "read -r s <\"$d/delay/$FAKE_NAME\"\n"
+    "sleep \"${s:-0}\"\n"
+    "cp \"$d/resp/$FAKE_NAME\" \"$out.part\" && mv \"$out.part\" \"$out\"\n";
+
+static void put(const char *sub, const char *name, const char *text, mode_t mode)
+{
+	char *p = xasprintf("%s/%s/%s", dir, sub, name);
+	CHECK(write_file_atomic(p, text, strlen(text), mode) == 0);
+	free(p);
+}
+
+/* A file under dir ("" when there is none). */
+static char *slurp(const char *sub, const char *name)
+{
+	char *p = xasprintf("%s/%s%s", dir, sub, name);
+	struct buf b = BUF_INIT;
+	if (read_file(p, &b, 1 << 20) < 0)
+		buf_reset(&b);
+	free(p);
+	return buf_steal(&b);
+}
+
+/* The fakes' record of their calls, one line each ("" when none). */
+static char *record(const char *what)
+{
+	char *name = xasprintf("%s.args", what);
+	char *s = slurp("", name);
+	free(name);
+	return s;
+}
+
+/* ---- thunks and jobs ---- */
+
+struct tjob {
+	struct engine_job job;
+	struct thunk thunk;
+	char jobname[16]; /* the Slurm job's name: gg-<12 characters of the thunk's name> */
+	bool finished;    /* protected by mu */
+	uint64_t t_start, t_end;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+
+static void on_done(struct engine_job *job)
+{
+	struct tjob *tj = job->owner;
+	pthread_mutex_lock(&mu);
+	tj->t_end = now_ns();
+	tj->finished = true;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+/* Waits up to s seconds for the job; whether it finished. */
+static bool wait_done(struct tjob *tj, int s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s;
+	pthread_mutex_lock(&mu);
+	while (!tj->finished)
+		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
+			break;
+	bool f = tj->finished;
+	pthread_mutex_unlock(&mu);
+	return f;
+}
+
+/* A thunk of its own (arg), with a timeout (ms, 0: none), and what its job does. */
+static void make_job(struct tjob *tj, const char *arg, uint64_t timeout_ms, const char *behave)
+{
+	memset(tj, 0, sizeof *tj);
+	char *enc = xasprintf("ggthunk 1\nexe 4 prog\narg 4 prog\narg %zu %s\nin x %s 4 prog\n"
+	                      "out 1 o\ntimeout %llu\n",
+	                      strlen(arg), arg, value.s, (unsigned long long)timeout_ms);
+	CHECK(thunk_parse(enc, strlen(enc), &tj->thunk) == 0);
+	free(enc);
+	struct buf b = BUF_INIT;
+	CHECK(thunk_name(&tj->thunk, &tj->job.name, &b) == 0);
+	buf_free(&b);
+	snprintf(tj->jobname, sizeof tj->jobname, "gg-%.12s", tj->job.name.s + 1);
+	put("behave", tj->jobname, behave, 0644);
+	tj->job.thunk = &tj->thunk;
+	tj->job.done = on_done;
+	tj->job.owner = tj;
+}
+
+/* The response its worker writes: the thunk ran, output o is the value. */
+static void respond_after(struct tjob *tj, const char *seconds)
+{
+	struct wire_response rs = {.thunk = tj->job.name, .status = WIRE_OK};
+	wire_response_add_output(&rs, "o", &value, false);
+	struct buf b = BUF_INIT;
+	CHECK(wire_response_encode(&rs, &b) == 0);
+	char *p = xasprintf("%s/resp/%s", dir, tj->jobname);
+	CHECK(write_file_atomic(p, b.data, b.len, 0644) == 0);
+	free(p);
+	buf_free(&b);
+	wire_response_free(&rs);
+	put("delay", tj->jobname, seconds, 0644);
+}
+
+/* Whether the job ended by itself within s seconds; if not it is cancelled
+ * (the engine is then destroyed without waiting for ever). */
+static bool ended(struct tjob *tj, int s)
+{
+	if (wait_done(tj, s))
+		return true;
+	tj->job.engine->ops->cancel(tj->job.engine, &tj->job);
+	CHECK(wait_done(tj, 10));
+	return false;
+}
+
+static void submit(struct engine *e, struct tjob *tj)
+{
+	tj->job.engine = e;
+	tj->t_start = now_ns();
+	CHECK(e->ops->submit(e, &tj->job) == 0);
+}
+
+/* The id the fake sbatch gave the job ("" if it was not submitted). */
+static char *job_id(const struct tjob *tj)
+{
+	char *id = slurp("ids/", tj->jobname);
+	id[strcspn(id, "\n")] = 0;
+	return id;
+}
+
+/* Whether scancel was called with just this job id. */
+static bool scancelled(const struct tjob *tj)
+{
+	char *id = job_id(tj), *calls = record("scancel");
+	char *all = xasprintf("\n%s", calls), *line = xasprintf("\n%s\n", id);
+	bool found = *id && strstr(all, line);
+	free(line);
+	free(all);
+	free(id);
+	free(calls);
+	return found;
+}
+
+static double seconds(const struct tjob *tj)
+{
+	return (double)(tj->t_end - tj->t_start) / 1e9;
+}
+
+static void job_free(struct tjob *tj)
+{
+	if (tj->job.rc == 0)
+		exec_result_free(&tj->job.result);
+	free(tj->job.error);
+	thunk_free(&tj->thunk);
+}
+
+/* ---- the tests ---- */
+
+static void test_config(void)
+{
+	struct engine *e = NULL;
+	setenv("GG_SLURM_GRACE", "soon", 1);
+	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
+	          "GG_SLURM_GRACE=soon: expected a whole number");
+	setenv("GG_SLURM_GRACE", "-1", 1);
+	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
+	          "GG_SLURM_GRACE=-1: expected a whole number");
+	setenv("GG_SLURM_GRACE", "86401", 1);
+	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
+	          "GG_SLURM_GRACE=86401: expected seconds from 0 to 86400");
+	setenv("GG_SLURM_GRACE", "86400", 1);
+	CHECK(engine_create("slurm", 1, &cfg, &e) == 0);
+	if (e)
+		engine_destroy(e);
+	unsetenv("GG_SLURM_GRACE");
+	setenv("GG_REMOTE_TIMEOUT", "1m", 1);
+	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
+	          "GG_REMOTE_TIMEOUT=1m: expected a whole number");
+	unsetenv("GG_REMOTE_TIMEOUT");
+	char *calls = record("sbatch");
+	CHECK_STR(calls, ""); /* refused before any job */
+	free(calls);
+}
+
+/* A slurm engine made with these GG_REMOTE_TIMEOUT and GG_SLURM_GRACE, or NULL. */
+static struct engine *slurm_engine(const char *timeout, const char *grace, int limit)
+{
+	struct engine *e = NULL;
+	setenv("GG_REMOTE_TIMEOUT", timeout, 1);
+	setenv("GG_SLURM_GRACE", grace, 1);
+	CHECK(engine_create("slurm", limit, &cfg, &e) == 0);
+	unsetenv("GG_REMOTE_TIMEOUT");
+	unsetenv("GG_SLURM_GRACE");
+	return e;
+}
+
+/* Three engines at once, so that no job's limit races another's event:
+ * limits without grace (hung jobs), a long grace (a late response), no
+ * limit (a job squeue loses, one that waits until cancelled). */
+static void test_time_limit(void)
+{
+	struct engine *e = slurm_engine("1", "0", 4), *eg = slurm_engine("1", "3", 1),
+	              *e0 = slurm_engine("0", "0", 2);
+	if (!e || !eg || !e0) {
+		struct engine *made[] = {e, eg, e0};
+		for (size_t i = 0; i < 3; i++)
+			if (made[i])
+				engine_destroy(made[i]);
+		return;
+	}
+	struct tjob hung, own, slow, gone, waits;
+	make_job(&hung, "hung", 0, "hang");
+	make_job(&own, "own-timeout", 300, "hang");
+	make_job(&slow, "slow", 0, "run");
+	respond_after(&slow, "1.5"); /* after GG_REMOTE_TIMEOUT, within the grace */
+	make_job(&gone, "gone", 0, "gone");
+	make_job(&waits, "no-timeout", 0, "hang");
+	submit(e, &hung);
+	submit(e, &own);
+	submit(eg, &slow);
+	submit(e0, &gone);
+	submit(e0, &waits);
+
+	/* the hung job: cancelled at its limit, PENDING time included */
+	CHECK(ended(&hung, 8));
+	char *id = job_id(&hung);
+	CHECK(*id);
+	char *want = xasprintf("slurm engine: slurm job %s: no response within its limit of 1 s "
+	                       "(the thunk's timeout or GG_REMOTE_TIMEOUT, 1 s, plus "
+	                       "GG_SLURM_GRACE, 0 s, from submission, time in the queue included); "
+	                       "squeue last said PENDING; cancelled with scancel",
+	                       id);
+	CHECK(hung.job.rc == -1);
+	CHECK_STR(hung.job.error, want);
+	free(want);
+	free(id);
+	CHECK(seconds(&hung) >= 0.9);
+	CHECK(scancelled(&hung));
+	/* ran out of the time it had here: the next attempt is another engine's */
+	char *why = NULL;
+	CHECK(e->ops->can_execute(e, &hung.thunk, &why) == GG_ELIMIT);
+	CHECK(why && strstr(why, "it exceeded the slurm deadline on an earlier attempt (no "
+	                         "response within GG_REMOTE_TIMEOUT plus GG_SLURM_GRACE)"));
+	free(why);
+
+	/* the thunk's own timeout (300 ms) instead of GG_REMOTE_TIMEOUT */
+	CHECK(ended(&own, 8));
+	CHECK(own.job.rc == -1 && own.job.error &&
+	      strstr(own.job.error, "no response within its limit of 0.3 s (the thunk's timeout "
+	                            "or GG_REMOTE_TIMEOUT, 0.3 s, plus GG_SLURM_GRACE, 0 s"));
+	CHECK(seconds(&own) >= 0.25);
+	CHECK(scancelled(&own));
+
+	/* a response after GG_REMOTE_TIMEOUT but within the grace: the thunk ran */
+	CHECK(ended(&slow, 8));
+	CHECK(slow.job.rc == 0 && slow.job.result.outcome == EXEC_OK);
+	if (slow.job.rc < 0)
+		fprintf(stderr, "slow: %s\n", slow.job.error);
+	CHECK(seconds(&slow) >= 1.4);
+	CHECK(!scancelled(&slow));
+
+	/* gone from squeue without a response: the error it always had */
+	CHECK(ended(&gone, 8));
+	CHECK(gone.job.rc == -1 && gone.job.error &&
+	      strstr(gone.job.error, "ended (gone from squeue) without a response; its log: "));
+	CHECK(gone.job.code == 0);
+	CHECK(!scancelled(&gone));
+	CHECK(e0->ops->can_execute(e0, &gone.thunk, &why) == GG_OK);
+
+	/* no limit (GG_REMOTE_TIMEOUT=0): still waiting after the others, until cancelled */
+	CHECK(!wait_done(&waits, 0));
+	e0->ops->cancel(e0, &waits.job);
+	CHECK(wait_done(&waits, 10));
+	CHECK(waits.job.rc == -1 && waits.job.code == GG_ECANCELLED);
+	CHECK(scancelled(&waits));
+
+	char *calls = record("squeue");
+	CHECK(strstr(calls, "-h -t all -o %i %T\n") == calls);
+	free(calls);
+	engine_destroy(e);
+	engine_destroy(eg);
+	engine_destroy(e0);
+	job_free(&hung);
+	job_free(&own);
+	job_free(&slow);
+	job_free(&gone);
+	job_free(&waits);
+}
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/gg-test-slurm-XXXXXX";
+	CHECK(mkdtemp(tmpl) != NULL);
+	dir = xstrdup(tmpl);
+	const char *subs[] = {"bin", "behave", "delay", "resp", "ids", "jobs", "store", "bucket"};
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		char *p = xasprintf("%s/%s", dir, subs[i]);
+		CHECK(mkdir_p(p, 0700) == 0);
+		free(p);
+	}
+	put("bin", "sbatch", sbatch_sh, 0755);
+	put("bin", "squeue", squeue_sh, 0755);
+	put("bin", "scancel", scancel_sh, 0755);
+	put("bin", "gg", gg_sh, 0755);
+	setenv("FAKE_SLURM_DIR", dir, 1);
+	const char *path = getenv("PATH");
+	char *p = xasprintf("%s/bin:%s", dir, path ? path : "/usr/bin:/bin");
+	setenv("PATH", p, 1);
+	free(p);
+	p = xasprintf("%s/bin/gg", dir);
+	setenv("GG_SLURM_GG", p, 1);
+	free(p);
+	p = xasprintf("%s/jobs", dir);
+	setenv("GG_SLURM_DIR", p, 1);
+	free(p);
+	p = xasprintf("%s/worker", dir);
+	setenv("GG_SLURM_WORKER_DIR", p, 1);
+	free(p);
+	unsetenv("GG_SLURM_ARGS");
+	unsetenv("GG_SLURM_KEEP");
+	unsetenv("GG_SLURM_GRACE");
+	unsetenv("GG_REMOTE_TIMEOUT");
+	unsetenv("GG_STORAGE");
+
+	/* the client's store, and the storage it shares with the (fake) workers */
+	char *root = NULL;
+	p = xasprintf("%s/store", dir);
+	CHECK(store_init(p, &root) == 0 && store_open(root, &store) == 0);
+	free(root);
+	free(p);
+	CHECK(store_put_buf(store, "hello\n", 6, 'V', &value) == 0);
+	cfg.store = store;
+	cfg.storage_uri = xasprintf("file://%s/bucket", dir);
+}
+
+static void teardown(void)
+{
+	store_close(store);
+	free((char *)cfg.storage_uri);
+	CHECK(remove_tree(dir) == 0);
+	free(dir);
+}
+
+TEST_MAIN(setup, test_config, test_time_limit, teardown)
