@@ -58,10 +58,13 @@ int ident_enter(struct ggfs *fs, fuse_req_t req)
 	gid_t stack[64], *groups = stack;
 	int n = fuse_req_getgroups(req, (int)GG_ARRAY_LEN(stack), stack);
 	if (n > (int)GG_ARRAY_LEN(stack)) {
-		if (n > GGFS_MAX_GROUPS)
-			n = GGFS_MAX_GROUPS;
-		groups = xcalloc((size_t)n, sizeof *groups);
-		n = fuse_req_getgroups(req, n, groups);
+		int room = n < GGFS_MAX_GROUPS ? n : GGFS_MAX_GROUPS;
+		groups = xcalloc((size_t)room, sizeof *groups);
+		/* The count of all the caller's groups, which may be more than
+		 * were stored (over the limit, or gained since the first ask). */
+		n = fuse_req_getgroups(req, room, groups);
+		if (n > room)
+			n = room;
 	}
 	/* Unknown (the caller exited, another pid namespace): its primary
 	 * group only, which can only allow less. */
