@@ -26,7 +26,10 @@ static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
 static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	char msg[4096];
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* A message cut to fit still ends its line: else the next message
+	 * would be glued to it, without its prefix. */
+	if (vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg)
+		msg[sizeof msg - 2] = '\n';
 	if (log_file) {
 		/* A file the user can find even where no syslog runs. */
 		char when[32];
