@@ -157,12 +157,14 @@ static void lru_push(struct ggfs *fs, struct node *n)
 	fs->lru_head = n;
 }
 
-/* Makes fd the node's open fd (it had none). */
+/* Makes fd the node's open fd (it had none). A kept fd is never closed to
+ * stay within the budget: it is not in the list. */
 static void fd_adopt(struct ggfs *fs, struct node *n, int fd)
 {
 	n->fd = fd;
 	fs->nfds++;
-	lru_push(fs, n);
+	if (!n->fd_keep)
+		lru_push(fs, n);
 }
 
 static void fd_drop(struct ggfs *fs, struct node *n)
