@@ -6,7 +6,8 @@
 # open must then behave as an open of the existing file does: a hard link
 # to a placeholder whose output is being read is not truncated under its
 # reader (ETXTBSY after 2 s, the file untouched); a symlink is not followed
-# with O_NOFOLLOW (ELOOP, its target untouched) and followed without it.
+# with O_NOFOLLOW (ELOOP, its target untouched) and followed without it; a
+# FIFO is opened as a FIFO.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
 need gg ggfs fusermount3 gdb python3 cmp
@@ -90,6 +91,16 @@ try:
     sys.exit("# opened")
 except OSError as e:
     sys.exit(e.errno != errno.EEXIST)'
+check "a FIFO made in the window: O_CREAT|O_WRONLY|O_NONBLOCK fails ENXIO (no reader), as on a directory" \
+	in_window "mkfifo $T/src/f1" '
+import errno, os, sys
+try:
+    os.open("mnt/f1", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    sys.exit("# opened")
+except OSError as e:
+    print("# %s" % errno.errorcode[e.errno])
+    sys.exit(e.errno != errno.ENXIO)'
+check "... and it stays a FIFO" [ -p src/f1 ]
 check "a new name is created as usual (mode kept, set-ID bits too)" python3 -c '
 import os, stat, sys
 os.umask(0o022)
