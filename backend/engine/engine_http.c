@@ -26,6 +26,7 @@
 #include "backend/remote/worker_auth.h"
 #include "core/namemap.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,7 +302,9 @@ static int launch(struct htrans *t, struct hcall *h)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (h->call->timeout_ms)
+	/* a minute more for the worker's uploads; a thunk's timeout too long to
+	 * add it to (a thunk may give any) is no limit, never a wrapped one */
+	if (h->call->timeout_ms && h->call->timeout_ms < (uint64_t)LONG_MAX - 60000)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->call->timeout_ms + 60000));
 	if (t->cfg.silence_s) {
 		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -854,7 +857,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 			url_authority_free(&a), strvec_push(&urls, u);
 	}
 	free(copy);
-	uint64_t max_input, attempts, timeout_s, silence_s;
+	uint64_t max_input, attempts, timeout_ms, silence_s;
 	char *bearer = NULL;
 	if (r == 0 && !urls.n)
 		r = gg_error("engine http: no URL in '%s'", args);
@@ -865,7 +868,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r == 0)
 		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, &attempts);
 	if (r == 0)
-		r = remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s);
+		r = remote_env_timeout_ms(&timeout_ms);
 	if (r == 0)
 		r = remote_env_u64("GG_WORKER_SILENCE", 30, &silence_s);
 	if (r == 0 && silence_s > 86400)
@@ -913,7 +916,7 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	    .limit_hint = "set GG_HTTP_MAX_INPUT to change it",
 	    .max_inline_thunk = 4u << 20,
 	    .inline_limit = WIRE_INLINE_TOTAL,
-	    .default_timeout_ms = timeout_s * 1000,
+	    .default_timeout_ms = timeout_ms,
 	};
 	return remote_engine_create(t, &rc, limit > 0 ? limit : 100, cfg, out);
 }

@@ -85,7 +85,7 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 		rc = gg_error("engine lambda: '%s' is not a function name or ARN", fn);
 	else if (!valid_region(region))
 		rc = gg_error("engine lambda: '%s' is not a region", region);
-	uint64_t max_input = 0, memory_mb = 0, attempts = 0, timeout_s = 0;
+	uint64_t max_input = 0, memory_mb = 0, attempts = 0, timeout_ms = 0;
 	if (rc == 0)
 		rc = remote_env_size("GG_LAMBDA_MAX_INPUT", 200ull << 20, &max_input);
 	if (rc == 0)
@@ -93,7 +93,7 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 	if (rc == 0)
 		rc = remote_env_u64("GG_LAMBDA_ATTEMPTS", 8, &attempts);
 	if (rc == 0)
-		rc = remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s);
+		rc = remote_env_timeout_ms(&timeout_ms);
 	struct aws_credentials cred = {0};
 	if (rc == 0 && aws_credentials_load(&cred) < 0)
 		rc = gg_error("engine lambda: %s", gg_last_error());
@@ -141,7 +141,7 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 	    /* base64 makes 4 MiB about 5.3 MiB: the request stays under 6 MB */
 	    .max_inline_thunk = LAMBDA_PAYLOAD_MAX / 3 * 2,
 	    .inline_limit = WIRE_INLINE_TOTAL,
-	    .default_timeout_ms = timeout_s * 1000,
+	    .default_timeout_ms = timeout_ms,
 	    .cost_per_second = LAMBDA_PRICE_GB_SECOND * (double)memory_mb / 1024.0,
 	};
 	return remote_engine_create(t, &rcfg, limit > 0 ? limit : 1000, cfg, out);

@@ -86,6 +86,19 @@ int remote_env_size(const char *var, uint64_t dflt, uint64_t *out)
 	return 0;
 }
 
+int remote_env_timeout_ms(uint64_t *out)
+{
+	uint64_t s;
+	*out = 0;
+	if (remote_env_u64("GG_REMOTE_TIMEOUT", 900, &s) < 0)
+		return -1;
+	if (s > REMOTE_TIMEOUT_MAX_S)
+		return gg_error("GG_REMOTE_TIMEOUT=%s: expected seconds from 0 (no limit) to %u",
+		                getenv("GG_REMOTE_TIMEOUT"), REMOTE_TIMEOUT_MAX_S);
+	*out = s * 1000;
+	return 0;
+}
+
 static void thunk_copy(const struct thunk *t, struct thunk *c)
 {
 	thunk_init(c);

@@ -122,5 +122,10 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 /* Engines' settings from the environment: a size ("200M"), a number. */
 int remote_env_size(const char *var, uint64_t dflt, uint64_t *out);
 int remote_env_u64(const char *var, uint64_t dflt, uint64_t *out);
+/* GG_REMOTE_TIMEOUT in milliseconds (default 900 s, 0: no limit); more
+ * seconds than REMOTE_TIMEOUT_MAX_S are refused (in milliseconds they
+ * could wrap around to a short limit). */
+#define REMOTE_TIMEOUT_MAX_S 31536000u /* a year */
+int remote_env_timeout_ms(uint64_t *out);
 
 #endif

@@ -477,8 +477,8 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 			strvec_push(&t->extra, w);
 		free(copy);
 	}
-	uint64_t timeout_s = 0, grace_s = 0;
-	if (r == 0 && (remote_env_u64("GG_REMOTE_TIMEOUT", 900, &timeout_s) < 0 ||
+	uint64_t timeout_ms = 0, grace_s = 0;
+	if (r == 0 && (remote_env_timeout_ms(&timeout_ms) < 0 ||
 	               remote_env_u64("GG_SLURM_GRACE", 60, &grace_s) < 0))
 		r = -1;
 	else if (r == 0 && grace_s > 86400)
@@ -498,7 +498,7 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 	    .label = "slurm",
 	    .max_inline_thunk = 4u << 20,
 	    .inline_limit = WIRE_INLINE_TOTAL,
-	    .default_timeout_ms = timeout_s * 1000,
+	    .default_timeout_ms = timeout_ms,
 	    .deadline_hint = "no response within GG_REMOTE_TIMEOUT plus GG_SLURM_GRACE",
 	};
 	return remote_engine_create(&t->base, &rc, limit > 0 ? limit : 100, cfg, out);
