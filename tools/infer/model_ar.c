@@ -10,7 +10,9 @@
  *    so an edited member of an existing archive defers like a new archive.
  *    GNU ar is deterministic here ('D', Debian's default): 'u' is then
  *    ignored (every named member replaced), so the result depends only on
- *    the bytes; 'U' (member dates and owners recorded) runs the real ar.
+ *    the bytes; 'U' (member dates and owners recorded) runs the real ar, and
+ *    so does 'S' (no symbol index): the ranlib model below trusts that an
+ *    archive placeholder has its index already.
  *    Anything else (t, x, p, d, m, thin archives, an existing file that is
  *    neither, or no placeholder among the members, where there is nothing
  *    to defer) runs the real ar.
@@ -163,7 +165,7 @@ int model_ar(struct model_ctx *m)
 	}
 	if (strchr(k, 'T') || strchr(k, 'N') || strchr(k, 'P') || strchr(k, 'a') ||
 	    strchr(k, 'b') || strchr(k, 'i') || strchr(k, 'l') || strchr(k, 'O') ||
-	    strchr(k, 'U')) {
+	    strchr(k, 'U') || strchr(k, 'S')) {
 		strvec_free(&lead);
 		return model_fallback(m, "modifiers of 'ar %s' are not modelled", key);
 	}
