@@ -26,7 +26,7 @@
 static char *fx_top, *fx_work, *fx_real, *fx_ran, *fx_log, *fx_old_cwd;
 
 /* A fake tool: "-###" (a driver's plan) goes to the real one, the rest is recorded. */
-static void fx_fake_tool(const char *name, const char *real)
+static inline void fx_fake_tool(const char *name, const char *real)
 {
 	char *path = xasprintf("%s/%s", fx_real, name);
 	char *text = xasprintf("#!/bin/sh\n"
@@ -38,7 +38,7 @@ static void fx_fake_tool(const char *name, const char *real)
 	free(path);
 }
 
-static void fx_setup(void)
+static inline void fx_setup(void)
 {
 	char tmpl[] = "/tmp/gg-infer-model.XXXXXX";
 	char cwd[4096];
@@ -76,7 +76,7 @@ static void fx_setup(void)
 	CHECK(chdir(fx_work) == 0);
 }
 
-static void fx_teardown(void)
+static inline void fx_teardown(void)
 {
 	CHECK(chdir(fx_old_cwd) == 0);
 	CHECK(remove_tree(fx_top) == 0);
@@ -89,7 +89,7 @@ static void fx_teardown(void)
 }
 
 /* A file in W with these bytes (its directories made). */
-static void fx_write(const char *rel, const char *text)
+static inline void fx_write(const char *rel, const char *text)
 {
 	char *p = xasprintf("%s/%s", fx_work, rel);
 	for (char *s = strchr(p + strlen(fx_work) + 1, '/'); s; s = strchr(s + 1, '/')) {
@@ -103,7 +103,7 @@ static void fx_write(const char *rel, const char *text)
 
 /* What the fake real tools ran since the last call ("" for nothing), and the
  * log's last line; both reset. malloc'd. */
-static char *fx_take(const char *path)
+static inline char *fx_take(const char *path)
 {
 	struct buf b = BUF_INIT;
 	if (read_file(path, &b, 1 << 20) < 0)
@@ -121,7 +121,7 @@ static char *fx_ran_text, *fx_log_text;
  * /dev/null; its exit status, or -1. fx_ran_text and fx_log_text get what the
  * fake real tools ran and what the model logged.
  */
-static int fx_run(int (*fn)(struct model_ctx *), const char *tool, ...)
+static inline int fx_run(int (*fn)(struct model_ctx *), const char *tool, ...)
 {
 	char *argv[64];
 	int argc = 0;
@@ -154,7 +154,7 @@ static int fx_run(int (*fn)(struct model_ctx *), const char *tool, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void fx_free_texts(void)
+static inline void fx_free_texts(void)
 {
 	free(fx_ran_text);
 	free(fx_log_text);
@@ -185,7 +185,7 @@ static void fx_free_texts(void)
  * The thunk whose output the placeholder at W/rel names (t initialised by
  * this), and that output's path in it (*output, malloc'd; may be NULL). 0 or -1.
  */
-static int fx_thunk_of(const char *rel, struct thunk *t, char **output)
+static inline int fx_thunk_of(const char *rel, struct thunk *t, char **output)
 {
 	struct gg_ref ref = {0};
 	struct store *s = NULL;
@@ -210,7 +210,32 @@ static int fx_thunk_of(const char *rel, struct thunk *t, char **output)
 	return r;
 }
 
-static bool fx_has_arg(const struct thunk *t, const char *a)
+/* Forces the placeholder at W/rel in place, as gg force does (in a child). 0 or -1. */
+static inline int fx_force(const char *rel)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = {(char *)"gg", NULL};
+		struct model_ctx m;
+		struct strvec v = STRVEC_INIT;
+		strvec_push(&v, rel);
+		int r = model_ctx_init(&m, 1, argv) == 0 && model_open_store(&m) == 0 &&
+		                model_force_files(&m, &v) == 0
+		            ? 0
+		            : 1;
+		if (r)
+			fprintf(stderr, "    cannot force %s: %s\n", rel, gg_last_error());
+		_exit(r);
+	}
+	int status = 0;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	               WEXITSTATUS(status) == 0
+	           ? 0
+	           : -1;
+}
+
+static inline bool fx_has_arg(const struct thunk *t, const char *a)
 {
 	for (size_t i = 0; i < t->argv.n; i++)
 		if (!strcmp(t->argv.v[i], a))
@@ -219,7 +244,7 @@ static bool fx_has_arg(const struct thunk *t, const char *a)
 }
 
 /* The argument after the first `a` in t's argv, or NULL. */
-static const char *fx_arg_after(const struct thunk *t, const char *a)
+static inline const char *fx_arg_after(const struct thunk *t, const char *a)
 {
 	for (size_t i = 0; i + 1 < t->argv.n; i++)
 		if (!strcmp(t->argv.v[i], a))
@@ -227,7 +252,7 @@ static const char *fx_arg_after(const struct thunk *t, const char *a)
 	return NULL;
 }
 
-static bool fx_is_placeholder(const char *rel)
+static inline bool fx_is_placeholder(const char *rel)
 {
 	return model_is_placeholder(rel, NULL) == 1;
 }
