@@ -4,7 +4,8 @@
  * and the `as` model for a build that runs the assembler itself. One thunk
  * runs the real as on the .s (a temp from cc1, a placeholder or a host file)
  * and writes the object. A hand-written .s that uses .include or .incbin, a
- * dependency file (--MD) or reading standard input falls back to the real as.
+ * dependency file (--MD, -MD, --MD=FILE: as reads options with
+ * getopt_long_only) or reading standard input falls back to the real as.
  */
 #include "tools/infer/infer_model.h"
 
@@ -33,7 +34,7 @@ static int check_asm_source(const char *path)
 }
 
 /* Options of as that take a separate value. */
-static const char *const sep_opts[] = {"-I", "--defsym", "-o", "--MD", "-march", "-mtune"};
+static const char *const sep_opts[] = {"-I", "--defsym", "-o", "-march", "-mtune"};
 
 int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
                    struct model_temps *temps, struct model_outputs *outputs)
@@ -47,6 +48,18 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
 	int r = 0;
 	for (size_t i = 1; argv[i] && r == 0; i++) {
 		const char *a = argv[i];
+		/* as reads its options with getopt_long_only: -MD and --MD=FILE too */
+		if (!strncmp(a, "--MD", 4) || !strncmp(a, "-MD", 3)) {
+			r = gg_error("%s (a dependency file) is not modelled for as", a);
+			break;
+		}
+		if (!strncmp(a, "-o", 2) && a[2]) { /* -oOBJFILE */
+			r = model_stage_output(m, a + 2, temps, &tn, &outs, &out_where);
+			strvec_push(&args, "-o");
+			if (r == 0)
+				strvec_push(&args, out_where);
+			continue;
+		}
 		bool sep = false;
 		for (size_t k = 0; k < GG_ARRAY_LEN(sep_opts); k++)
 			sep |= !strcmp(a, sep_opts[k]);
@@ -64,8 +77,6 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
 			} else if (!strcmp(a, "-I")) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, model_map(m, v));
-			} else if (!strcmp(a, "--MD")) {
-				r = gg_error("--MD (a dependency file) is not modelled for as");
 			} else {
 				strvec_push(&args, a);
 				strvec_push(&args, v);
