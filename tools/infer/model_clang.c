@@ -11,7 +11,11 @@
  * for a depfile, a second host run without -sys-header-deps writes it as the
  * build expects (-MMD leaves system headers out). The compilation directory
  * clang records (-fdebug-compilation-dir, -fcoverage-compilation-dir) is
- * made "." so no host path enters the thunk. The source is the argument
+ * made "." so no host path enters the thunk. Other names stay as the build
+ * wrote them, as in the gcc model: absolute ones below .gg-sys/root, mapped
+ * back by -fmacro-prefix-map and -fdebug-prefix-map (__FILE__ in an assert
+ * of a CMake build, which names sources by absolute paths), relative ones
+ * from a directory below the base mapped back likewise. The source is the argument
  * after "-x LANG", which is where the driver always puts it.
  *
  * It falls back to the real clang like the gcc model does, and also for the
@@ -156,6 +160,15 @@ static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char *
 	return r;
 }
 
+/* A file the -cc1 reads: a temp, or a host file named as the build named it. */
+static int clang_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
+                       struct temp_names *tn, const char *host, char **where)
+{
+	if (host[0] == '/' && !model_is_temp(temps, host))
+		return model_add_input_named(m, t, host, where);
+	return model_stage_input(m, t, temps, tn, host, where);
+}
+
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
                      struct model_outputs *outputs)
 {
@@ -168,6 +181,17 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	const char *src = NULL;
 	int r = 0;
 	strvec_push(&args, "-cc1");
+	/*
+	 * Names in the object (__FILE__, debug info) as the build wrote them:
+	 * absolute ones stay absolute below the thunk's root, relative ones are
+	 * seen from cwd's place in the thunk (clang tries the longest first).
+	 */
+	strvec_push(&args, "-fmacro-prefix-map=" MODEL_ROOT "/=/");
+	strvec_push(&args, "-fdebug-prefix-map=" MODEL_ROOT "/=/");
+	if (*m->prefix) {
+		strvec_push_take(&args, xasprintf("-fmacro-prefix-map=%s=", m->prefix));
+		strvec_push_take(&args, xasprintf("-fdebug-prefix-map=%s=", m->prefix));
+	}
 	for (size_t i = 2; argv[i] && r == 0; i++) {
 		const char *a = argv[i];
 		int k = opt_index(a);
@@ -197,10 +221,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		switch (cc1_opts[k].kind) {
 		case C_DIR:
 			strvec_push(&args, a);
-			strvec_push_take(&args, model_map(m, v));
+			strvec_push_take(&args, model_map_named(m, v));
 			break;
 		case C_FILE:
-			r = model_stage_input(m, &t, temps, &tn, v, &w);
+			r = clang_input(m, &t, temps, &tn, v, &w);
 			if (r == 0) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, w);
@@ -219,7 +243,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				/* the source follows "-x LANG" */
 				strvec_push(&args, v);
 				src = argv[++i];
-				r = model_stage_input(m, &t, temps, &tn, src, &w);
+				r = clang_input(m, &t, temps, &tn, src, &w);
 				if (r == 0)
 					strvec_push_take(&args, w);
 			} else {
@@ -239,7 +263,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
 	for (size_t i = 0; r == 0 && i < headers.n; i++)
-		r = model_add_input(m, &t, headers.v[i], NULL);
+		r = model_add_input_named(m, &t, headers.v[i], NULL);
 	model_pass_source_date_epoch(&t);
 	if (r == 0)
 		r = model_stage_finish(m, &t, argv[0], "clang", &args, outs.v[0], out_where, temps,
