@@ -1,0 +1,121 @@
+/**
+ * @file test_model_clang.c
+ * Specification of gg infer's clang model (tools/infer/model_clang.c) with
+ * the real clang's plans (`clang -###`): one -cc1 thunk per source with the
+ * headers read as inputs, -o x, no -o, several sources, -I relative and
+ * absolute, the compilation directory made "."; a -MD/-MF depfile written
+ * on the host byte for byte as the real clang writes it; objects forced from
+ * their thunks byte for byte a plain clang's, in the base directory, in a
+ * directory below it and with absolute names as CMake gives them (__FILE__
+ * of the source and of a header as the build names them); and what it
+ * refuses, logged with its reason: stdin, -E, a response file, an option
+ * the driver rejects, -no-integrated-as (an as the model does not run for
+ * clang).
+ */
+#include "infer_fixture.h"
+
+static bool same_file(const char *a, const char *b)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	bool r = read_file(a, &x, 1 << 24) == 0 && read_file(b, &y, 1 << 24) == 0 &&
+	         x.len == y.len && !memcmp(x.data, y.data, x.len);
+	buf_free(&x);
+	buf_free(&y);
+	return r;
+}
+
+static void test_objects(void)
+{
+	fx_write("inc/h.h", "#define H 1\n");
+	fx_write("a.c",
+	         "#include \"h.h\"\nconst char *a(void) { return __FILE__; }\nint ah = H;\n");
+	fx_write("b.c", "int b(void) { return 2; }\n");
+	struct thunk t;
+	char *out;
+	CHECK(fx_run(model_clang, "clang", "-Iinc", "-O2", "-g", "-MD", "-MF", "a.d", "-c", "a.c",
+	             "-o", "a.o", NULL) == 0);
+	CHECK_MODELLED();
+	CHECK(fx_thunk_of("a.o", &t, &out) == 0);
+	CHECK_STR(out, "a.o");
+	CHECK(fx_has_arg(&t, "-cc1"));
+	CHECK(thunk_find_input(&t, "a.c") && thunk_find_input(&t, "inc/h.h"));
+	CHECK(fx_has_arg(&t, "-fdebug-compilation-dir=."));
+	for (size_t i = 0; i < t.argv.n; i++)
+		CHECK(strstr(t.argv.v[i], fx_work) == NULL && strncmp(t.argv.v[i], "-M", 2));
+	thunk_free(&t);
+	free(out);
+	CHECK(system("clang -Iinc -O2 -g -MD -MF plain-a.d -c a.c -o plain-a.o") == 0);
+	/* the same but for the target, plain-a.o */
+	CHECK(system("sed 's/^plain-a.o:/a.o:/' plain-a.d > plain-a2.d") == 0);
+	CHECK(same_file("a.d", "plain-a2.d"));
+	/* several sources, no -o */
+	CHECK(fx_run(model_clang, "clang", "-c", "-Iinc", "a.c", "b.c", NULL) == 0);
+	CHECK_MODELLED();
+	CHECK(fx_is_placeholder("a.o") && fx_is_placeholder("b.o"));
+	CHECK(fx_force("a.o") == 0 && fx_force("b.o") == 0);
+	CHECK(system("clang -c -Iinc a.c -o plain-a.o && clang -c b.c -o plain-b.o") == 0);
+	CHECK(same_file("a.o", "plain-a.o"));
+	CHECK(same_file("b.o", "plain-b.o"));
+	fx_free_texts();
+}
+
+/* In a directory below the base: the object names the source as the build did. */
+static void test_below_the_base(void)
+{
+	fx_write("sub/inc/f.h", "static const char *hf = __FILE__;\n");
+	fx_write("sub/s.c", "#include \"f.h\"\nconst char *s(void) { return __FILE__; }\n"
+	                    "const char *sh(void) { return hf; }\n");
+	CHECK(chdir("sub") == 0);
+	CHECK(fx_run(model_clang, "clang", "-O2", "-Iinc", "-c", "s.c", "-o", "s.o", NULL) == 0);
+	CHECK_MODELLED();
+	CHECK(fx_force("s.o") == 0);
+	CHECK(system("clang -O2 -Iinc -c s.c -o plain-s.o") == 0);
+	CHECK(same_file("s.o", "plain-s.o"));
+	CHECK(chdir(fx_work) == 0);
+	fx_free_texts();
+}
+
+/* Absolute names (CMake's): __FILE__ absolute, as in a plain build. */
+static void test_absolute_names(void)
+{
+	char *src = xasprintf("%s/sub/s.c", fx_work);
+	char *inc = xasprintf("-I%s/sub/inc", fx_work);
+	CHECK(fx_run(model_clang, "clang", "-O2", inc, "-c", src, "-o", "abs.o", NULL) == 0);
+	CHECK_MODELLED();
+	struct thunk t;
+	CHECK(fx_thunk_of("abs.o", &t, NULL) == 0);
+	char *want = xasprintf(MODEL_ROOT "%s", src);
+	CHECK(thunk_find_input(&t, want) != NULL);
+	free(want);
+	thunk_free(&t);
+	CHECK(fx_force("abs.o") == 0);
+	char *cmd = xasprintf("clang -O2 %s -c %s -o plain-abs.o", inc, src);
+	CHECK(system(cmd) == 0);
+	CHECK(same_file("abs.o", "plain-abs.o"));
+	free(cmd);
+	free(inc);
+	free(src);
+	fx_free_texts();
+}
+
+static void test_refusals(void)
+{
+	CHECK(fx_run(model_clang, "clang", "-x", "c", "-c", "-", "-o", "s.o", NULL) == 0);
+	CHECK_FELL_BACK("reads standard input");
+	CHECK(strstr(fx_ran_text, "clang -x c -c - -o s.o") != NULL);
+	CHECK(fx_run(model_clang, "clang", "-E", "b.c", NULL) == 0);
+	CHECK_FELL_BACK("preprocessing");
+	CHECK(fx_run(model_clang, "clang", "@b.rsp", NULL) == 0);
+	CHECK_FELL_BACK("a response file");
+	CHECK(fx_run(model_clang, "clang", "-fno-such-option-for-gg", "-c", "b.c", "-o", "u.o",
+	             NULL) == 0);
+	CHECK_FELL_BACK("the driver rejects the command");
+	CHECK(fx_run(model_clang, "clang", "-no-integrated-as", "-c", "b.c", "-o", "n.o", NULL) ==
+	      0);
+	CHECK_FELL_BACK("which has no model");
+	CHECK(!fx_is_placeholder("n.o") && !fx_is_placeholder("u.o"));
+	fx_free_texts();
+}
+
+TEST_MAIN(fx_setup, test_objects, test_below_the_base, test_absolute_names, test_refusals,
+          fx_teardown)
