@@ -79,10 +79,49 @@ _Static_assert(sizeof(struct gg_fuse_open_out) == sizeof(struct fuse_open_out),
 
 /* ---- the custom I/O: plain syscalls, watching INIT go by ---- */
 
+/*
+ * Does this request come from a caller without CAP_FSETID, whose write,
+ * truncation or O_TRUNC open clears set-ID bits? The kernel says so in
+ * flags libfuse 3.14 drops (FUSE_WRITE_KILL_SUIDGID of a direct write
+ * always; the others with FUSE_HANDLE_KILLPRIV_V2).
+ */
+static bool request_kills(const void *buf, size_t len)
+{
+	const struct fuse_in_header *h = buf;
+	const unsigned char *in = (const unsigned char *)buf + sizeof *h;
+	len -= sizeof *h;
+	switch (h->opcode) {
+	case FUSE_WRITE: {
+		struct fuse_write_in w;
+		return len >= sizeof w &&
+		       (memcpy(&w, in, sizeof w), w.write_flags & FUSE_WRITE_KILL_SUIDGID);
+	}
+	case FUSE_SETATTR: {
+		struct fuse_setattr_in a;
+		return len >= sizeof a && (memcpy(&a, in, sizeof a), a.valid & FATTR_KILL_SUIDGID);
+	}
+	case FUSE_OPEN: {
+		struct fuse_open_in o;
+		return len >= sizeof o &&
+		       (memcpy(&o, in, sizeof o), o.open_flags & FUSE_OPEN_KILL_SUIDGID);
+	}
+	case FUSE_CREATE: {
+		struct fuse_create_in c;
+		return len >= sizeof c &&
+		       (memcpy(&c, in, sizeof c), c.open_flags & FUSE_OPEN_KILL_SUIDGID);
+	}
+	default: return false;
+	}
+}
+
+/* Every request comes through here (gg_init turns splice reading off): the
+ * thread that reads one also handles it. */
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct ggfs *fs = userdata;
 	ssize_t r = read(fd, buf, len);
+	ident_note_kills(r >= (ssize_t)sizeof(struct fuse_in_header) &&
+	                 request_kills(buf, (size_t)r));
 	if (r >= (ssize_t)(sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)) &&
 	    !__atomic_load_n(&fs->init_seen, __ATOMIC_ACQUIRE)) {
 		const struct fuse_in_header *h = buf;
@@ -93,6 +132,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 				flags |= (uint64_t)in->flags2 << 32;
 			fs->bk_offered = in->major == 7 && (flags & GG_FUSE_PASSTHROUGH);
 			fs->dio_mmap = in->major == 7 && (flags & GG_FUSE_DIO_MMAP);
+			fs->killpriv = in->major == 7 && (flags & FUSE_HANDLE_KILLPRIV_V2);
 			fs->init_unique = h->unique;
 			__atomic_store_n(&fs->init_seen, true, __ATOMIC_RELEASE);
 		}
@@ -113,6 +153,7 @@ static ssize_t write_init_reply(struct ggfs *fs, int fd, const struct iovec *iov
 		if (iov[i].iov_len > sizeof msg - len) {
 			fs->bk_on = false;
 			fs->dio_mmap = false;
+			fs->killpriv = false;
 			return writev(fd, iov, count);
 		}
 		memcpy(msg + len, iov[i].iov_base, iov[i].iov_len);
@@ -131,11 +172,14 @@ static ssize_t write_init_reply(struct ggfs *fs, int fd, const struct iovec *iov
 		}
 		if (fs->dio_mmap)
 			flags2 |= (uint32_t)(GG_FUSE_DIO_MMAP >> 32);
+		if (fs->killpriv)
+			flags |= FUSE_HANDLE_KILLPRIV_V2;
 		memcpy(out + INIT_OUT_FLAGS, &flags, 4);
 		memcpy(out + INIT_OUT_FLAGS2, &flags2, 4);
 	} else {
 		fs->bk_on = false;
 		fs->dio_mmap = false;
+		fs->killpriv = false;
 	}
 	return write(fd, msg, len);
 }
@@ -150,13 +194,18 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		if (h->unique == fs->init_unique) {
 			/* INIT is answered before any other request is sent. */
 			__atomic_store_n(&fs->init_replied, true, __ATOMIC_RELAXED);
-			ssize_t r = fs->bk_on || fs->dio_mmap ? write_init_reply(fs, fd, iov, count)
-			                                      : writev(fd, iov, count);
+			ssize_t r = fs->bk_on || fs->dio_mmap || fs->killpriv
+			                ? write_init_reply(fs, fd, iov, count)
+			                : writev(fd, iov, count);
 			/* Said once the reply is out: write_init_reply may turn it off. */
 			ggfs_log(FUSE_LOG_INFO, "shared mmaps of uncached opens %s",
 			         fs->dio_mmap
 			             ? "on"
 			             : "off: not offered (Linux 6.6 or later) or not agreed");
+			ggfs_log(FUSE_LOG_INFO, "set-ID bits cleared by ggfs %s",
+			         fs->killpriv ? "(FUSE_HANDLE_KILLPRIV_V2)"
+			                      : "and the kernel (no FUSE_HANDLE_KILLPRIV_V2: Linux "
+			                        "5.11 or later)");
 			return r;
 		}
 	}
@@ -713,17 +762,24 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
  * the kernel wants every open of the inode in one mode). Not with O_DIRECT
  * (the kernel would ask it of SOURCE's filesystem, which may refuse it:
  * ggfs serves it without), and not for a placeholder opened without
- * O_TRUNC (a reader forcing it meanwhile could not be answered). Readers
+ * O_TRUNC (a reader forcing it meanwhile could not be answered), and not
+ * for a set-ID file (a write there by a caller without CAP_FSETID must
+ * clear the bits, which the kernel leaves to ggfs: ident.c). Readers
  * never start it: cached reads are as fast, and a backing file is an open
  * for writing, which makes an exec of the file in SOURCE fail (ETXTBSY).
  */
+static bool has_setid(mode_t mode)
+{
+	return (mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
 static bool may_start_passthrough(struct ggfs *fs, fuse_req_t req, const struct fuse_file_info *fi,
                                   struct node *n, int fd)
 {
 	struct stat st;
 	return fs->bk_on && (fi->flags & O_ACCMODE) != O_RDONLY && !(fi->flags & O_DIRECT) &&
 	       fuse_req_ctx(req)->uid == geteuid() && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	       ((fi->flags & O_TRUNC) || !lazy_classify(fs, n, &st));
+	       !has_setid(st.st_mode) && ((fi->flags & O_TRUNC) || !lazy_classify(fs, n, &st));
 }
 
 void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,

@@ -248,6 +248,10 @@ struct ggfs {
 	 * mmap of a direct_io open works; cleared if INIT's reply cannot
 	 * carry it. */
 	bool dio_mmap;
+	/* The kernel offers FUSE_HANDLE_KILLPRIV_V2 (Linux 5.11): it leaves
+	 * clearing set-ID bits to ggfs (ident.c), which spares a GETXATTR of
+	 * security.capability before every write; cleared as dio_mmap. */
+	bool killpriv;
 	uint64_t init_unique;
 	bool init_replied;  /* only the thread answering INIT writes before it */
 	bool bk_on;         /* passthrough in use; may turn off, under mu */
@@ -504,6 +508,24 @@ void ident_free(struct ggfs *fs);
  */
 int ident_enter(struct ggfs *fs, fuse_req_t req);
 void ident_leave(struct ggfs *fs);
+/*
+ * Notes whether the request this thread just read comes from a caller
+ * without CAP_FSETID (backing.c's io_read): ident_enter then drops
+ * CAP_FSETID too (a caller other than root has none as it is), so a write,
+ * truncation or O_TRUNC open clears set-ID bits as for the caller.
+ */
+void ident_note_kills(bool kills);
+/*
+ * Around a call that changes a file's data with a handle the daemon holds
+ * (write, fallocate, copy_file_range): if the file has set-ID bits and the
+ * kernel said the caller has no CAP_FSETID (or, for the requests that carry
+ * no such flag, the caller is not root), takes the caller's identity, so
+ * SOURCE's filesystem clears the bits exactly as for the caller (set-group-ID
+ * by its groups too). 1: ident_data_end must leave; 0: nothing taken; a
+ * negative errno: the call must fail.
+ */
+int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd);
+void ident_data_end(struct ggfs *fs, int entered);
 /* Is the caller another user than the mount's owner (and not root)? */
 bool ident_is_other(struct ggfs *fs, fuse_req_t req);
 

@@ -11,13 +11,23 @@
  * before it replies, and forcing never runs under a caller's identity (reads
  * are not switched; see ops.c). A daemon that is not root cannot switch:
  * files created through the mount are then its user's.
+ *
+ * Set-ID bits: a write, truncation or O_TRUNC open by a caller without
+ * CAP_FSETID clears a file's set-user-ID bit (and set-group-ID, if group
+ * execute is set). The kernel leaves that to ggfs (FUSE_HANDLE_KILLPRIV_V2,
+ * backing.c) and says which requests come from such a caller (a flag that
+ * backing.c's io_read sees and notes here). ggfs then makes the call
+ * without CAP_FSETID itself, so SOURCE's filesystem clears the bits as it
+ * would for the caller (as virtiofsd does). Capabilities are per thread.
  */
 #include "fs/ggfs.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,12 +52,53 @@ void ident_free(struct ggfs *fs)
 	fs->ngroups = 0;
 }
 
+/* Does the request this thread read last come from a caller without
+ * CAP_FSETID (ident_note_kills)? Was CAP_FSETID dropped (drop_fsetid)? */
+static __thread bool request_kills, fsetid_dropped;
+
+void ident_note_kills(bool kills)
+{
+	request_kills = kills;
+}
+
+/* Sets CAP_FSETID of this thread's effective set to on: true if that
+ * changed it. */
+static bool set_fsetid(bool on)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	uint32_t bit = UINT32_C(1) << (CAP_FSETID % 32);
+	uint32_t *eff = &d[CAP_FSETID / 32].effective;
+	if (((*eff & bit) != 0) == on)
+		return false;
+	*eff = on ? *eff | bit : *eff & ~bit;
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+static void drop_fsetid(void)
+{
+	if (!fsetid_dropped)
+		fsetid_dropped = set_fsetid(false);
+}
+
+static void raise_fsetid(void)
+{
+	if (fsetid_dropped) {
+		set_fsetid(true);
+		fsetid_dropped = false;
+	}
+}
+
 /* The daemon's own filesystem identity back (this thread only). */
 static void restore(struct ggfs *fs)
 {
 	syscall(SYS_setgroups, fs->ngroups, fs->groups);
 	setfsgid(getegid());
 	setfsuid(geteuid());
+	raise_fsetid();
 }
 
 int ident_enter(struct ggfs *fs, fuse_req_t req)
@@ -83,6 +134,10 @@ int ident_enter(struct ggfs *fs, fuse_req_t req)
 		    (uid_t)setfsuid((uid_t)-1) != ctx->uid)
 			err = EPERM;
 	}
+	/* After setfsuid, which drops CAP_FSETID for a caller other than
+	 * root, and gives it back when going back to root. */
+	if (!err && request_kills)
+		drop_fsetid();
 	if (err) {
 		restore(fs);
 		ggfs_log(FUSE_LOG_ERR, "cannot take the identity of uid %u gid %u: %s",
@@ -96,6 +151,22 @@ void ident_leave(struct ggfs *fs)
 {
 	if (fs->as_caller)
 		restore(fs);
+}
+
+int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd)
+{
+	struct stat st;
+	if (!(request_kills || fuse_req_ctx(req)->uid != 0) || fstat(fd, &st) < 0 ||
+	    !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	int err = ident_enter(fs, req);
+	return err ? -err : 1;
+}
+
+void ident_data_end(struct ggfs *fs, int entered)
+{
+	if (entered > 0)
+		ident_leave(fs);
 }
 
 bool ident_is_other(struct ggfs *fs, fuse_req_t req)

@@ -151,9 +151,12 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->max_write > (1u << 20) || conn->max_write == 0)
 		conn->max_write = 1u << 20;
 	conn->max_read = fs->max_read;
+	/* Requests are always read whole, never spliced (libfuse's default
+	 * when there is a write_buf): ggfs must see each one's flags
+	 * (backing.c's io_read). -o splice moves the data of replies. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	if (fs->splice)
-		conn->want |= conn->capable &
-		              (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+		conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	/* The kernel enforces POSIX ACLs (read through getxattr), and leaves the
 	 * umask to ggfs, which applies it unless a default ACL rules. */
 	conn->want |= conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK);
@@ -729,7 +732,9 @@ static void gg_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fh_fd(fi);
 	out.buf[0].pos = off;
-	ssize_t r = fuse_buf_copy(&out, in, 0);
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi));
+	ssize_t r = as < 0 ? as : fuse_buf_copy(&out, in, 0);
+	ident_data_end(ggfs_of(req), as);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
@@ -1148,7 +1153,10 @@ static void gg_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	fuse_reply_err(req, fallocate(fh_fd(fi), mode, off, len) < 0 ? errno : 0);
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi));
+	int err = as < 0 ? -as : fallocate(fh_fd(fi), mode, off, len) < 0 ? errno : 0;
+	ident_data_end(ggfs_of(req), as);
+	fuse_reply_err(req, err);
 }
 
 static void gg_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -1169,8 +1177,14 @@ static void gg_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	ssize_t r =
-	    copy_file_range(fh_fd(fi_in), &off_in, fh_fd(fi_out), &off_out, len, (unsigned)flags);
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi_out));
+	errno = -as;
+	ssize_t r = as < 0 ? -1
+	                   : copy_file_range(fh_fd(fi_in), &off_in, fh_fd(fi_out), &off_out, len,
+	                                     (unsigned)flags);
+	int err = errno;
+	ident_data_end(ggfs_of(req), as);
+	errno = err;
 	if (r < 0)
 		fuse_reply_err(req, errno);
 	else

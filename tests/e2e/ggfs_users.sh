@@ -15,7 +15,7 @@
 # another user's writes never go by kernel passthrough.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr setcap getcap
+need fusermount3 useradd userdel groupadd groupdel setpriv setfacl getfacl getfattr setcap getcap python3 fallocate
 [ "$(id -u)" = 0 ] || { not_ok "this test must run as root (it creates a user)"; finish; }
 user="ggu$$" grp="ggg$$"
 groupadd "$grp" || { not_ok "groupadd $grp"; finish; }
@@ -49,8 +49,11 @@ prepare() { # DIR
 	echo root >"$d/rootowned" && chmod 0644 "$d/rootowned"
 	# root's set-ID files: writable by all (a write or truncate by the user
 	# clears the bits, as the kernel asks), and not writable by the user
-	for f in suid suid-trunc suid-ro; do echo root >"$d/$f"; done
-	chmod 6777 "$d/suid" "$d/suid-trunc" && chmod 6755 "$d/suid-ro"
+	for f in suid suid-trunc suid-ro suid-direct suid-falloc suid-copy sgid-noexec; do
+		echo root >"$d/$f"
+	done
+	chmod 6777 "$d/suid" "$d/suid-trunc" "$d/suid-direct" "$d/suid-falloc" "$d/suid-copy"
+	chmod 6755 "$d/suid-ro" && chmod 2767 "$d/sgid-noexec"
 	echo root >"$d/cap" && chmod 0777 "$d/cap" && setcap cap_net_raw+ep "$d/cap"
 }
 prepare src/through
@@ -76,6 +79,13 @@ r ln rootowned hard
 r sh -c 'echo more >>suid'; st suid
 r truncate -s 1 suid-trunc; st suid-trunc
 r sh -c 'echo more >>suid-ro'; r truncate -s 1 suid-ro; r chmod 755 suid-ro; st suid-ro
+# Writes the kernel does not clear set-ID bits for itself: O_DIRECT (an
+# uncached write), fallocate, copy_file_range; a set-group-ID file without
+# group execute keeps its bit (it marks mandatory locking, not privilege).
+r dd if=/dev/zero of=suid-direct bs=4096 count=1 oflag=direct conv=notrunc status=none; st suid-direct
+r fallocate -l 65536 suid-falloc; st suid-falloc
+r python3 -c 'import os; s = os.open("f", os.O_RDONLY); d = os.open("suid-copy", os.O_WRONLY); os.copy_file_range(s, d, 4, 0, 0)'; st suid-copy
+r sh -c 'echo more >>sgid-noexec'; st sgid-noexec
 r sh -c 'echo more >>cap'; st cap; PATH=/usr/sbin:/sbin:$PATH getcap cap
 r mkdir sub; st sub
 r mkfifo fifo; st fifo
@@ -132,6 +142,26 @@ held_through=$(cd mnt/through && held_write .)
 check "a write through a handle held after the owner took write permission away, then: $(echo $held_direct)" \
 	[ "$held_direct" = "$(printf 'write -> 0\n755 10')" ]
 check "... is the same through the mount: $(echo $held_through)" [ "$held_through" = "$held_direct" ]
+
+# Root without CAP_FSETID (as in many containers) clears set-ID bits by
+# writing, truncating or opening with O_TRUNC, as any caller without it:
+# the kernel leaves that to ggfs (FUSE_HANDLE_KILLPRIV_V2), and such a
+# file's writers never go by kernel passthrough.
+nofsetid_ops() { # DIR: prints each file's mode and size after
+	for f in write trunc otrunc direct; do
+		echo root >"$1/nf-$f" && chmod 6777 "$1/nf-$f"
+	done
+	(cd "$1" && setpriv --bounding-set=-fsetid -- sh -c 'echo more >>nf-write; truncate -s 1 nf-trunc
+		: >nf-otrunc; dd if=/dev/zero of=nf-direct bs=4096 count=1 oflag=direct conv=notrunc status=none' &&
+		stat -c '%n %a %s' nf-write nf-trunc nf-otrunc nf-direct)
+}
+nf_direct=$(nofsetid_ops src/direct)
+nf_through=$(nofsetid_ops mnt/through)
+check "root without CAP_FSETID clears the set-ID bits: $(echo $nf_direct)" \
+	[ "$nf_direct" = "$(printf 'nf-write 777 10\nnf-trunc 777 1\nnf-otrunc 777 0\nnf-direct 777 4096')" ]
+check "... the same through the mount: $(echo $nf_through)" [ "$nf_through" = "$nf_direct" ]
+check "... and root with it keeps them" sh -c 'echo x >mnt/through/keep && chmod 6777 mnt/through/keep &&
+	echo more >>mnt/through/keep && [ "$(stat -c %a mnt/through/keep)" = 6777 ]'
 
 # ---- the policy for other users ----
 (cd src && gg thunk -o out --placeholder forced -- sh -c 'echo forced by the owner > out' >/dev/null &&
@@ -191,6 +221,12 @@ check "unmounts" ggfs_umount mnt
 # credentials. Counted from the debug log: WRITE requests reach ggfs.
 ggfs_mount src mnt ggfs4.log -o allow_other -d
 writes() { grep -ac 'opcode: WRITE' ggfs4.log; }
+# Requests are read whole, never spliced (libfuse's default, which takes
+# effect where the pipe can grow to a request's size): ggfs must see the
+# flags a WRITE carries. FUSE_CAP_SPLICE_READ is 1 << 9.
+want=$(grep -ao 'init: .* want 0x[0-9a-f]*' ggfs4.log | sed 's/.* want //')
+check "requests are not spliced (want $want, no FUSE_CAP_SPLICE_READ)" \
+	sh -c "[ -n '$want' ] && [ \$(( $want & 0x200 )) = 0 ]"
 w0=$(writes)
 as_user dd if=/dev/zero of=mnt/through/userwrite bs=4k count=8 status=none
 w1=$(writes)
