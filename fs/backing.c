@@ -98,7 +98,10 @@ static bool request_kills(const void *buf, size_t len)
 	}
 	case FUSE_SETATTR: {
 		struct fuse_setattr_in a;
-		return len >= sizeof a && (memcpy(&a, in, sizeof a), a.valid & FATTR_KILL_SUIDGID);
+		/* Not a chown's: the kernel flags every chown, whoever asks. */
+		return len >= sizeof a &&
+		       (memcpy(&a, in, sizeof a), (a.valid & (FATTR_KILL_SUIDGID | FATTR_SIZE)) ==
+		                                      (FATTR_KILL_SUIDGID | FATTR_SIZE));
 	}
 	case FUSE_OPEN: {
 		struct fuse_open_in o;
@@ -237,6 +240,7 @@ void backing_setup(struct ggfs *fs)
 	};
 	/* After fuse_session_mount: the same /dev/fuse fd, read through io. */
 	int r = fuse_session_custom_io(fs->se, &io, fs->devfd);
+	fs->sees_requests = r == 0;
 	if (r < 0) {
 		ggfs_log(FUSE_LOG_WARNING,
 		         "no kernel passthrough, no shared mmaps of uncached opens: %s",
@@ -770,7 +774,9 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
  */
 static bool has_setid(mode_t mode)
 {
-	return (mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+	/* Set-group-ID without group execute too: Linux 6.2+ clears it for
+	 * a writer outside the file's group. */
+	return (mode & (S_ISUID | S_ISGID)) != 0;
 }
 
 static bool may_start_passthrough(struct ggfs *fs, fuse_req_t req, const struct fuse_file_info *fi,

@@ -252,6 +252,9 @@ struct ggfs {
 	 * clearing set-ID bits to ggfs (ident.c), which spares a GETXATTR of
 	 * security.capability before every write; cleared as dio_mmap. */
 	bool killpriv;
+	/* Every request is read through backing.c's io_read (its custom I/O
+	 * is installed), which notes the kernel's flags (ident_note_kills). */
+	bool sees_requests;
 	uint64_t init_unique;
 	bool init_replied;  /* only the thread answering INIT writes before it */
 	bool bk_on;         /* passthrough in use; may turn off, under mu */
@@ -516,15 +519,15 @@ void ident_leave(struct ggfs *fs);
  */
 void ident_note_kills(bool kills);
 /*
- * Around a call that changes a file's data with a handle the daemon holds
- * (write, fallocate, copy_file_range): if the file has set-ID bits and the
- * kernel said the caller has no CAP_FSETID (or, for the requests that carry
- * no such flag, the caller is not root), takes the caller's identity, so
- * SOURCE's filesystem clears the bits exactly as for the caller (set-group-ID
- * by its groups too). 1: ident_data_end must leave; 0: nothing taken; a
- * negative errno: the call must fail.
+ * Around a call that changes a file's data with a handle the daemon holds:
+ * if the file has set-ID bits and the caller has no CAP_FSETID, takes the
+ * caller's identity without CAP_FSETID, so SOURCE's filesystem clears the
+ * bits exactly as for the caller (set-group-ID by its groups too). flagged:
+ * the kernel says which callers have none (a WRITE); else (fallocate,
+ * copy_file_range) the caller's process is asked. 1: ident_data_end must
+ * leave; 0: nothing taken; a negative errno: the call must fail.
  */
-int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd);
+int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd, bool flagged);
 void ident_data_end(struct ggfs *fs, int entered);
 /* Is the caller another user than the mount's owner (and not root)? */
 bool ident_is_other(struct ggfs *fs, fuse_req_t req);

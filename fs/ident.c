@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -61,35 +62,61 @@ void ident_note_kills(bool kills)
 	request_kills = kills;
 }
 
-/* Sets CAP_FSETID of this thread's effective set to on: true if that
- * changed it. */
-static bool set_fsetid(bool on)
+/* This thread's capability sets: 0 or an errno. */
+static int caps(struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3], bool set)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	memset(d, 0, sizeof d);
-	if (syscall(SYS_capget, &h, d) < 0)
-		return false;
-	uint32_t bit = UINT32_C(1) << (CAP_FSETID % 32);
-	uint32_t *eff = &d[CAP_FSETID / 32].effective;
-	if (((*eff & bit) != 0) == on)
-		return false;
-	*eff = on ? *eff | bit : *eff & ~bit;
-	return syscall(SYS_capset, &h, d) == 0;
+	return syscall(set ? SYS_capset : SYS_capget, &h, d) < 0 ? errno : 0;
 }
 
-static void drop_fsetid(void)
+#define FSETID_BIT (UINT32_C(1) << (CAP_FSETID % 32))
+
+/* CAP_FSETID out of this thread's effective set: 0, or an errno (the call
+ * must not be made then: it would keep set-ID bits). */
+static int drop_fsetid(void)
 {
-	if (!fsetid_dropped)
-		fsetid_dropped = set_fsetid(false);
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	int err = caps(d, false);
+	if (err || fsetid_dropped || !(d[CAP_FSETID / 32].effective & FSETID_BIT))
+		return err;
+	d[CAP_FSETID / 32].effective &= ~FSETID_BIT;
+	err = caps(d, true);
+	fsetid_dropped = err == 0;
+	return err;
 }
 
 static void raise_fsetid(void)
 {
-	if (fsetid_dropped) {
-		set_fsetid(true);
-		fsetid_dropped = false;
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	if (fsetid_dropped && caps(d, false) == 0) {
+		d[CAP_FSETID / 32].effective |= FSETID_BIT;
+		caps(d, true);
 	}
+	fsetid_dropped = false;
+}
+
+/*
+ * Does the caller hold CAP_FSETID (CapEff in its /proc status)? For the
+ * requests the kernel does not flag; false when that cannot be read (the
+ * caller is gone, or in another pid namespace): clearing is the safe side.
+ */
+static bool caller_has_fsetid(fuse_req_t req)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)fuse_req_ctx(req)->pid);
+	FILE *f = fopen(path, "re");
+	bool has = false;
+	while (f && fgets(line, sizeof line, f)) {
+		if (!strncmp(line, "CapEff:", 7)) {
+			has = (strtoull(line + 7, NULL, 16) >> CAP_FSETID) & 1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return has;
 }
 
 /* The daemon's own filesystem identity back (this thread only). */
@@ -137,7 +164,7 @@ int ident_enter(struct ggfs *fs, fuse_req_t req)
 	/* After setfsuid, which drops CAP_FSETID for a caller other than
 	 * root, and gives it back when going back to root. */
 	if (!err && request_kills)
-		drop_fsetid();
+		err = drop_fsetid();
 	if (err) {
 		restore(fs);
 		ggfs_log(FUSE_LOG_ERR, "cannot take the identity of uid %u gid %u: %s",
@@ -153,13 +180,22 @@ void ident_leave(struct ggfs *fs)
 		restore(fs);
 }
 
-int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd)
+int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd, bool flagged)
 {
 	struct stat st;
-	if (!(request_kills || fuse_req_ctx(req)->uid != 0) || fstat(fd, &st) < 0 ||
-	    !(st.st_mode & (S_ISUID | S_ISGID)))
+	if (fstat(fd, &st) < 0 || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	bool kills = !flagged            ? !caller_has_fsetid(req)
+	             : fs->sees_requests ? request_kills
+	                                 : fuse_req_ctx(req)->uid != 0;
+	if (!kills)
 		return 0;
 	int err = ident_enter(fs, req);
+	if (!err) {
+		err = drop_fsetid();
+		if (err)
+			ident_leave(fs);
+	}
 	return err ? -err : 1;
 }
 

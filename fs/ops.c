@@ -151,10 +151,6 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->max_write > (1u << 20) || conn->max_write == 0)
 		conn->max_write = 1u << 20;
 	conn->max_read = fs->max_read;
-	/* Requests are always read whole, never spliced (libfuse's default
-	 * when there is a write_buf): ggfs must see each one's flags
-	 * (backing.c's io_read). -o splice moves the data of replies. */
-	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	if (fs->splice)
 		conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	/* The kernel enforces POSIX ACLs (read through getxattr), and leaves the
@@ -167,8 +163,11 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 	if (fs->conn_opts)
 		fuse_apply_conn_info_opts(fs->conn_opts, conn);
 	/* Refused at start (ggfs.c): never on, whoever asks (-o writeback_cache
-	 * given to libfuse directly included). */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	 * given to libfuse directly included). And requests are read whole,
+	 * never spliced (libfuse's default where there is a write_buf, or -o
+	 * splice_read): ggfs must see each one's flags (backing.c's io_read);
+	 * -o splice moves the data of replies. */
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ);
 	conn->want &= conn->capable;
 	fs->expire_only = (conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0;
 	fs->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
@@ -732,7 +731,7 @@ static void gg_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fh_fd(fi);
 	out.buf[0].pos = off;
-	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi));
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi), true);
 	ssize_t r = as < 0 ? as : fuse_buf_copy(&out, in, 0);
 	ident_data_end(ggfs_of(req), as);
 	if (r < 0)
@@ -1153,7 +1152,7 @@ static void gg_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi));
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi), false);
 	int err = as < 0 ? -as : fallocate(fh_fd(fi), mode, off, len) < 0 ? errno : 0;
 	ident_data_end(ggfs_of(req), as);
 	fuse_reply_err(req, err);
@@ -1177,7 +1176,7 @@ static void gg_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi_out));
+	int as = ident_data_begin(ggfs_of(req), req, fh_fd(fi_out), false);
 	errno = -as;
 	ssize_t r = as < 0 ? -1
 	                   : copy_file_range(fh_fd(fi_in), &off_in, fh_fd(fi_out), &off_out, len,

@@ -148,20 +148,37 @@ check "... is the same through the mount: $(echo $held_through)" [ "$held_throug
 # the kernel leaves that to ggfs (FUSE_HANDLE_KILLPRIV_V2), and such a
 # file's writers never go by kernel passthrough.
 nofsetid_ops() { # DIR: prints each file's mode and size after
-	for f in write trunc otrunc direct; do
+	for f in write trunc otrunc direct falloc copy; do
 		echo root >"$1/nf-$f" && chmod 6777 "$1/nf-$f"
 	done
+	# set-group-ID without group execute, of a group root is not in
+	echo root >"$1/nf-sgid" && chgrp "$grp" "$1/nf-sgid" && chmod 2767 "$1/nf-sgid"
 	(cd "$1" && setpriv --bounding-set=-fsetid -- sh -c 'echo more >>nf-write; truncate -s 1 nf-trunc
-		: >nf-otrunc; dd if=/dev/zero of=nf-direct bs=4096 count=1 oflag=direct conv=notrunc status=none' &&
-		stat -c '%n %a %s' nf-write nf-trunc nf-otrunc nf-direct)
+		: >nf-otrunc; dd if=/dev/zero of=nf-direct bs=4096 count=1 oflag=direct conv=notrunc status=none
+		fallocate -l 65536 nf-falloc; echo more >>nf-sgid
+		python3 -c "import os; os.copy_file_range(os.open(\"nf-trunc\", 0), os.open(\"nf-copy\", os.O_WRONLY), 1, 0, 0)"' &&
+		stat -c '%n %a %s' nf-write nf-trunc nf-otrunc nf-direct nf-falloc nf-copy nf-sgid)
 }
 nf_direct=$(nofsetid_ops src/direct)
 nf_through=$(nofsetid_ops mnt/through)
 check "root without CAP_FSETID clears the set-ID bits: $(echo $nf_direct)" \
-	[ "$nf_direct" = "$(printf 'nf-write 777 10\nnf-trunc 777 1\nnf-otrunc 777 0\nnf-direct 777 4096')" ]
+	[ "$nf_direct" = "$(printf 'nf-write 777 10\nnf-trunc 777 1\nnf-otrunc 777 0\nnf-direct 777 4096\nnf-falloc 777 65536\nnf-copy 777 5\nnf-sgid 767 10')" ]
 check "... the same through the mount: $(echo $nf_through)" [ "$nf_through" = "$nf_direct" ]
-check "... and root with it keeps them" sh -c 'echo x >mnt/through/keep && chmod 6777 mnt/through/keep &&
-	echo more >>mnt/through/keep && [ "$(stat -c %a mnt/through/keep)" = 6777 ]'
+# ... and who holds CAP_FSETID keeps them: root writing, chown of a
+# set-group-ID file without group execute; another user holding it.
+keep_ops() { # DIR
+	for f in k-write k-chown u-write u-direct; do echo x >"$1/$f" && chmod 6777 "$1/$f"; done
+	chgrp "$grp" "$1/k-chown" && chmod 2745 "$1/k-chown"
+	(cd "$1" && echo more >>k-write && chown root k-chown &&
+		setpriv --reuid="$uid" --regid="$gid" --init-groups --inh-caps=+fsetid --ambient-caps=+fsetid -- \
+			sh -c 'echo more >>u-write; dd if=/dev/zero of=u-direct bs=4096 count=1 oflag=direct conv=notrunc status=none' &&
+		stat -c '%n %a' k-write k-chown u-write u-direct)
+}
+keep_direct=$(keep_ops src/direct)
+keep_through=$(keep_ops mnt/through)
+check "who holds CAP_FSETID keeps them: $(echo $keep_direct)" \
+	[ "$keep_direct" = "$(printf 'k-write 6777\nk-chown 2745\nu-write 6777\nu-direct 6777')" ]
+check "... the same through the mount: $(echo $keep_through)" [ "$keep_through" = "$keep_direct" ]
 
 # ---- the policy for other users ----
 (cd src && gg thunk -o out --placeholder forced -- sh -c 'echo forced by the owner > out' >/dev/null &&
@@ -219,11 +236,12 @@ check "unmounts" ggfs_umount mnt
 # Kernel passthrough of writers (where it is on) is for the daemon's own
 # user: the kernel would do another user's writes with the daemon's
 # credentials. Counted from the debug log: WRITE requests reach ggfs.
-ggfs_mount src mnt ggfs4.log -o allow_other -d
+ggfs_mount src mnt ggfs4.log -o allow_other,splice_read -d
 writes() { grep -ac 'opcode: WRITE' ggfs4.log; }
 # Requests are read whole, never spliced (libfuse's default, which takes
-# effect where the pipe can grow to a request's size): ggfs must see the
-# flags a WRITE carries. FUSE_CAP_SPLICE_READ is 1 << 9.
+# effect where the pipe can grow to a request's size, or asked for with -o
+# splice_read): ggfs must see the flags a WRITE carries.
+# FUSE_CAP_SPLICE_READ is 1 << 9.
 want=$(grep -ao 'init: .* want 0x[0-9a-f]*' ggfs4.log | sed 's/.* want //')
 check "requests are not spliced (want $want, no FUSE_CAP_SPLICE_READ)" \
 	sh -c "[ -n '$want' ] && [ \$(( $want & 0x200 )) = 0 ]"
