@@ -3,11 +3,14 @@
  * Specification of gg infer's clang model (tools/infer/model_clang.c) with
  * the real clang's plans (`clang -###`): one -cc1 thunk per source with the
  * headers read as inputs, -o x, no -o, several sources, -I relative and
- * absolute, the compilation directory made "."; a -MD/-MF depfile written
- * on the host byte for byte as the real clang writes it; objects forced from
- * their thunks byte for byte a plain clang's, in the base directory, in a
- * directory below it and with absolute names as CMake gives them (__FILE__
- * of the source and of a header as the build names them); and what it
+ * absolute, the compilation directory "." without -g; a -MD/-MF depfile
+ * written on the host byte for byte as the real clang writes it; objects
+ * forced from their thunks byte for byte a plain clang's, in the base
+ * directory, in a directory below it and with absolute names as CMake gives
+ * them (__FILE__ of the source and of a header as the build names them),
+ * with -g (DW_AT_comp_dir the host's directory; "." below
+ * $GG_INFER_SHARE_DIR unless the build chose one) and -I../DIR (below and
+ * above the base: "../DIR/f.h" as a plain build records it); and what it
  * refuses, logged with its reason: stdin, -E, a response file, an option
  * the driver rejects, -no-integrated-as (an as the model does not run for
  * clang).
@@ -32,8 +35,8 @@ static void test_objects(void)
 	fx_write("b.c", "int b(void) { return 2; }\n");
 	struct thunk t;
 	char *out;
-	CHECK(fx_run(model_clang, "clang", "-Iinc", "-O2", "-g", "-MD", "-MF", "a.d", "-c", "a.c",
-	             "-o", "a.o", NULL) == 0);
+	CHECK(fx_run(model_clang, "clang", "-Iinc", "-O2", "-MD", "-MF", "a.d", "-c", "a.c", "-o",
+	             "a.o", NULL) == 0);
 	CHECK_MODELLED();
 	CHECK(fx_thunk_of("a.o", &t, &out) == 0);
 	CHECK_STR(out, "a.o");
@@ -44,7 +47,7 @@ static void test_objects(void)
 		CHECK(strstr(t.argv.v[i], fx_work) == NULL && strncmp(t.argv.v[i], "-M", 2));
 	thunk_free(&t);
 	free(out);
-	CHECK(system("clang -Iinc -O2 -g -MD -MF plain-a.d -c a.c -o plain-a.o") == 0);
+	CHECK(system("clang -Iinc -O2 -MD -MF plain-a.d -c a.c -o plain-a.o") == 0);
 	/* the same but for the target, plain-a.o */
 	CHECK(system("sed 's/^plain-a.o:/a.o:/' plain-a.d > plain-a2.d") == 0);
 	CHECK(same_file("a.d", "plain-a2.d"));
@@ -98,6 +101,99 @@ static void test_absolute_names(void)
 	fx_free_texts();
 }
 
+static void same_as_plain(const char *out, const char *args)
+{
+	CHECK(fx_force(out) == 0);
+	char *cmd = xasprintf("clang %s -o plain-%s", args, out);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	char *plain = xasprintf("plain-%s", out);
+	if (!same_file(out, plain))
+		fprintf(stderr, "    %s differs from a plain clang %s\n", out, args);
+	CHECK(same_file(out, plain));
+	free(plain);
+}
+
+/*
+ * With -g, DW_AT_comp_dir is the host's directory, as a plain clang -g records
+ * it: the thunk names it (as the gcc model's do), in the base and below it;
+ * a header found through -I../DIR is "../DIR/f.h" (__FILE__, debug info), an
+ * absolute -I stays absolute, and one above the base keeps its "..".
+ */
+static void test_debug_info(void)
+{
+	fx_write("inc2/u.h", "static const char *hu = __FILE__;\n"
+	                     "static inline int u(void) { return 3; }\n");
+	fx_write("sub/t.c",
+	         "#include \"u.h\"\n#include \"h.h\"\n#include \"e.h\"\n"
+	         "const char *t(void) { return hu; }\n"
+	         "const char *te(void) { return he; }\nint th(void) { return H + u(); }\n");
+	char *ext = xasprintf("%s/ext", fx_top);
+	CHECK(mkdir(ext, 0755) == 0);
+	char *eh = xasprintf("%s/e.h", ext);
+	CHECK(write_file_atomic(eh, "static const char *he = __FILE__;\n", 34, 0644) == 0);
+	CHECK(fx_run(model_clang, "clang", "-g", "-O2", "-Iinc", "-I../ext", "-c", "a.c", "-o",
+	             "g.o", NULL) == 0);
+	CHECK_MODELLED();
+	struct thunk t;
+	CHECK(fx_thunk_of("g.o", &t, NULL) == 0);
+	char *dir = xasprintf("-fdebug-compilation-dir=%s", fx_work);
+	CHECK(fx_has_arg(&t, dir));
+	free(dir);
+	thunk_free(&t);
+	same_as_plain("g.o", "-g -O2 -Iinc -I../ext -c a.c");
+	CHECK(chdir("sub") == 0);
+	char *inc = xasprintf("-I%s/inc", fx_work);
+	char *args = xasprintf("-g -O2 -I../inc2 %s -I../../ext -c t.c", inc);
+	CHECK(fx_run(model_clang, "clang", "-g", "-O2", "-I../inc2", inc, "-I../../ext", "-c",
+	             "t.c", "-o", "t.o", NULL) == 0);
+	CHECK_MODELLED();
+	CHECK(fx_thunk_of("t.o", &t, NULL) == 0);
+	dir = xasprintf("-fdebug-compilation-dir=%s/sub", fx_work);
+	CHECK(fx_has_arg(&t, dir));
+	free(dir);
+	thunk_free(&t);
+	same_as_plain("t.o", args);
+	free(args);
+	/* without -g: __FILE__ of the headers as the build names them */
+	args = xasprintf("-O2 -I../inc2 %s -I../../ext -c t.c", inc);
+	CHECK(fx_run(model_clang, "clang", "-O2", "-I../inc2", inc, "-I../../ext", "-c", "t.c",
+	             "-o", "t0.o", NULL) == 0);
+	CHECK_MODELLED();
+	same_as_plain("t0.o", args);
+	free(args);
+	free(inc);
+	CHECK(chdir(fx_work) == 0);
+	free(eh);
+	free(ext);
+	fx_free_texts();
+}
+
+/* Below $GG_INFER_SHARE_DIR, a -g compile records "." (no host directory)
+ * unless the build chose its directory. */
+static void test_share_dir(void)
+{
+	setenv(MODEL_ENV_SHARE, fx_work, 1);
+	CHECK(fx_run(model_clang, "clang", "-g", "-Iinc", "-c", "a.c", "-o", "sh.o", NULL) == 0);
+	unsetenv(MODEL_ENV_SHARE);
+	CHECK_MODELLED();
+	struct thunk t;
+	CHECK(fx_thunk_of("sh.o", &t, NULL) == 0);
+	CHECK(fx_has_arg(&t, "-fdebug-compilation-dir=."));
+	for (size_t i = 0; i < t.argv.n; i++)
+		CHECK(strstr(t.argv.v[i], fx_work) == NULL);
+	thunk_free(&t);
+	same_as_plain("sh.o", "-g -Iinc -fdebug-compilation-dir=. -c a.c");
+	/* a directory the build chose stays */
+	setenv(MODEL_ENV_SHARE, fx_work, 1);
+	CHECK(fx_run(model_clang, "clang", "-g", "-ffile-compilation-dir=/build", "-Iinc", "-c",
+	             "a.c", "-o", "shb.o", NULL) == 0);
+	unsetenv(MODEL_ENV_SHARE);
+	CHECK_MODELLED();
+	same_as_plain("shb.o", "-g -ffile-compilation-dir=/build -Iinc -c a.c");
+	fx_free_texts();
+}
+
 static void test_refusals(void)
 {
 	CHECK(fx_run(model_clang, "clang", "-x", "c", "-c", "-", "-o", "s.o", NULL) == 0);
@@ -117,5 +213,5 @@ static void test_refusals(void)
 	fx_free_texts();
 }
 
-TEST_MAIN(fx_setup, test_objects, test_below_the_base, test_absolute_names, test_refusals,
-          fx_teardown)
+TEST_MAIN(fx_setup, test_objects, test_below_the_base, test_absolute_names, test_debug_info,
+          test_share_dir, test_refusals, fx_teardown)

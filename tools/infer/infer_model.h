@@ -227,6 +227,18 @@ int model_driver_plan(struct model_ctx *m, const char *tmpdir, struct plan *plan
 /* The first line of a tool's stderr that says "error" (malloc'd). */
 char *model_first_error(const struct buf *err);
 /*
+ * A file a compiler proper (cc1, clang -cc1) reads and a directory it
+ * searches, placed in the thunk where the compiler records the name the
+ * build gave: a temp staged, an absolute path below MODEL_ROOT, a relative
+ * one with "." or ".." kept as written below cwd's place ("../inc/f.h" as a
+ * plain build records it). A name climbing out of the base appends its own
+ * "OLD=NEW" prefix map to maps, which the compiler must be given after the
+ * others. *where gets the thunk path (malloc'd).
+ */
+int model_cc1_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
+                    struct temp_names *tn, const char *host, char **where, struct strvec *maps);
+char *model_cc1_dir(struct model_ctx *m, struct thunk *t, const char *dir, struct strvec *maps);
+/*
  * The whole life of a driver model (gcc, clang): the models' memo, the
  * driver's plan, `run` turning each planned command into thunks, then the
  * placeholders and the memo; the real tool runs instead when any step fails.

@@ -10,13 +10,16 @@
  * same -cc1 on the host with -E -H -sys-header-deps; when the build asked
  * for a depfile, a second host run without -sys-header-deps writes it as the
  * build expects (-MMD leaves system headers out). The compilation directory
- * clang records (-fdebug-compilation-dir, -fcoverage-compilation-dir) is
- * made "." so no host path enters the thunk. Other names stay as the build
- * wrote them, as in the gcc model: absolute ones below .gg-sys/root, mapped
- * back by -fmacro-prefix-map and -fdebug-prefix-map (__FILE__ in an assert
- * of a CMake build, which names sources by absolute paths), relative ones
- * from a directory below the base mapped back likewise. The source is the argument
- * after "-x LANG", which is where the driver always puts it.
+ * the driver passes (-fdebug-compilation-dir, -fcoverage-compilation-dir)
+ * stays when the object records it (-g: DW_AT_comp_dir), as the gcc model
+ * keeps it, and is "." otherwise and below $GG_INFER_SHARE_DIR. Names stay
+ * as the build wrote them, as in the gcc model (model_cc1_input,
+ * model_cc1_dir): absolute ones below .gg-sys/root, mapped back by
+ * -fmacro-prefix-map and -fdebug-prefix-map (__FILE__ in an assert of a
+ * CMake build, which names sources by absolute paths), relative ones from a
+ * directory below the base mapped back likewise, "../inc" kept as written.
+ * The source is the argument after "-x LANG", which is where the driver
+ * always puts it.
  *
  * It falls back to the real clang like the gcc model does, and also for the
  * integrated assembler's own sub-command (-cc1as) and anything else the
@@ -160,13 +163,29 @@ static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char *
 	return r;
 }
 
-/* A file the -cc1 reads: a temp, or a host file named as the build named it. */
-static int clang_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
-                       struct temp_names *tn, const char *host, char **where)
+/*
+ * Is a compilation directory the driver gave (-fdebug-compilation-dir=DIR,
+ * -fcoverage-compilation-dir=DIR: the host's cwd, or the build's own) kept
+ * as it is? It is when the object records it (DW_AT_comp_dir with -g, the
+ * coverage mapping's with -fcoverage-mapping), as a plain build's does: the
+ * thunk then names it, as the gcc model's do. It is made "." when the
+ * object records none (no host path in the thunk) and below
+ * $GG_INFER_SHARE_DIR, unless the build chose it.
+ */
+static bool comp_dir_kept(const struct model_ctx *m, char **argv, const char *a)
 {
-	if (host[0] == '/' && !model_is_temp(temps, host))
-		return model_add_input_named(m, t, host, where);
-	return model_stage_input(m, t, temps, tn, host, where);
+	bool debug = starts(a, "-fdebug-");
+	bool recorded = false;
+	for (size_t i = 1; argv[i] && !recorded; i++)
+		recorded = starts(argv[i], debug ? "-debug-info-kind=" : "-fcoverage-mapping");
+	if (!recorded || !m->share)
+		return recorded;
+	for (int i = 1; i < m->argc; i++)
+		if (starts(m->argv[i], "-ffile-compilation-dir") ||
+		    starts(m->argv[i],
+		           debug ? "-fdebug-compilation-dir" : "-fcoverage-compilation-dir"))
+			return true;
+	return false;
 }
 
 static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct model_temps *temps,
@@ -177,6 +196,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
 	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, headers = STRVEC_INIT;
+	struct strvec maps = STRVEC_INIT; /* names climbing out of the base, as written */
 	char *out_where = NULL, *depfile = NULL;
 	const char *src = NULL;
 	int r = 0;
@@ -184,7 +204,9 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	/*
 	 * Names in the object (__FILE__, debug info) as the build wrote them:
 	 * absolute ones stay absolute below the thunk's root, relative ones are
-	 * seen from cwd's place in the thunk (clang tries the longest first).
+	 * seen from cwd's place in the thunk, those with ".." or "." as written
+	 * (clang 14 tries the longest first; later ones try the last given
+	 * first, as GCC does, so the maps of names out of the base come last).
 	 */
 	strvec_push(&args, "-fmacro-prefix-map=" MODEL_ROOT "/=/");
 	strvec_push(&args, "-fdebug-prefix-map=" MODEL_ROOT "/=/");
@@ -197,9 +219,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		int k = opt_index(a);
 		if (starts(a, "-fdebug-compilation-dir=") ||
 		    starts(a, "-fcoverage-compilation-dir=")) {
-			/* the host's cwd: keep the thunk free of host paths */
-			strvec_push_take(&args,
-			                 xasprintf("%.*s.", (int)(strchr(a, '=') - a + 1), a));
+			if (comp_dir_kept(m, argv, a))
+				strvec_push(&args, a);
+			else
+				strvec_push_take(
+				    &args, xasprintf("%.*s.", (int)(strchr(a, '=') - a + 1), a));
 			continue;
 		}
 		if (k < 0) {
@@ -221,10 +245,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		switch (cc1_opts[k].kind) {
 		case C_DIR:
 			strvec_push(&args, a);
-			strvec_push_take(&args, model_map_named(m, v));
+			strvec_push_take(&args, model_cc1_dir(m, &t, v, &maps));
 			break;
 		case C_FILE:
-			r = clang_input(m, &t, temps, &tn, v, &w);
+			r = model_cc1_input(m, &t, temps, &tn, v, &w, &maps);
 			if (r == 0) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, w);
@@ -243,7 +267,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				/* the source follows "-x LANG" */
 				strvec_push(&args, v);
 				src = argv[++i];
-				r = clang_input(m, &t, temps, &tn, src, &w);
+				r = model_cc1_input(m, &t, temps, &tn, src, &w, &maps);
 				if (r == 0)
 					strvec_push_take(&args, w);
 			} else {
@@ -253,6 +277,10 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		case C_DROP1:
 		case C_DROP0: break;
 		}
+	}
+	for (size_t i = 0; i < maps.n; i++) {
+		strvec_push_take(&args, xasprintf("-fmacro-prefix-map=%s", maps.v[i]));
+		strvec_push_take(&args, xasprintf("-fdebug-prefix-map=%s", maps.v[i]));
 	}
 	if (r == 0 && !src)
 		r = gg_error("no input after -x in clang's command");
@@ -273,6 +301,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	strvec_free(&args);
 	strvec_free(&outs);
 	strvec_free(&headers);
+	strvec_free(&maps);
 	free(out_where);
 	free(depfile);
 	return r;

@@ -531,8 +531,8 @@ static bool has_dots(const char *p)
  * a "." or ".." steps from must exist in the sandbox: an empty .gg-dir file
  * is placed in each. A path that climbs above the thunk's root (out of the
  * base directory) goes where model_map() puts it, and a map of its own
- * (appended to maps) gives back the name as written. NULL (use model_map)
- * when the path has no "." or ".." part.
+ * ("OLD=NEW", appended to maps) gives back the name as written. NULL (use
+ * model_map) when the path has no "." or ".." part.
  */
 static char *as_written(struct model_ctx *m, struct thunk *t, const char *rel, bool dir,
                         struct strvec *maps)
@@ -584,15 +584,14 @@ static char *as_written(struct model_ctx *m, struct thunk *t, const char *rel, b
 		size_t n = strlen(rel);
 		while (dir && n > 1 && rel[n - 1] == '/')
 			n--;
-		strvec_push_take(maps, xasprintf("-ffile-prefix-map=%s%s=%.*s%s", w, dir ? "/" : "",
-		                                 (int)n, rel, dir ? "/" : ""));
+		strvec_push_take(
+		    maps, xasprintf("%s%s=%.*s%s", w, dir ? "/" : "", (int)n, rel, dir ? "/" : ""));
 	}
 	return w;
 }
 
-/* A file cc1 reads: a temp, or a host file named as the build named it. */
-static int cc1_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
-                     struct temp_names *tn, const char *host, char **where, struct strvec *maps)
+int model_cc1_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,
+                    struct temp_names *tn, const char *host, char **where, struct strvec *maps)
 {
 	if (model_is_temp(temps, host))
 		return model_stage_input(m, t, temps, tn, host, where);
@@ -609,8 +608,7 @@ static int cc1_input(struct model_ctx *m, struct thunk *t, const struct model_te
 	return r;
 }
 
-/* A directory cc1 searches, named as the build named it. */
-static char *cc1_dir(struct model_ctx *m, struct thunk *t, const char *dir, struct strvec *maps)
+char *model_cc1_dir(struct model_ctx *m, struct thunk *t, const char *dir, struct strvec *maps)
 {
 	char *w = as_written(m, t, dir, true, maps);
 	return w ? w : model_map_named(m, dir);
@@ -744,7 +742,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		if (!strcmp(a, "-nostdinc"))
 			nostdinc = true;
 		if (jd) {
-			char *w = cc1_dir(m, &t, jd, &maps);
+			char *w = model_cc1_dir(m, &t, jd, &maps);
 			strvec_push_take(&args, xasprintf("%s%s", opt, w));
 			free(w);
 			continue;
@@ -755,7 +753,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 				char *w;
 				if ((r = force_source(m, temps, a)) < 0)
 					break;
-				r = cc1_input(m, &t, temps, &tn, a, &w, &maps);
+				r = model_cc1_input(m, &t, temps, &tn, a, &w, &maps);
 				if (r == 0)
 					strvec_push_take(&args, w);
 				continue;
@@ -795,7 +793,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			break;
 		case K_DIR:
 		case K_MAP1:
-			w = kind == K_DIR ? cc1_dir(m, &t, v, &maps) : model_map(m, v);
+			w = kind == K_DIR ? model_cc1_dir(m, &t, v, &maps) : model_map(m, v);
 			strvec_push(&args, a);
 			strvec_push_take(&args, w);
 			break;
@@ -804,7 +802,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 			strvec_push_take(&args, map_prefix(m, v));
 			break;
 		case K_FILE:
-			r = cc1_input(m, &t, temps, &tn, v, &w, &maps);
+			r = model_cc1_input(m, &t, temps, &tn, v, &w, &maps);
 			if (r == 0) {
 				strvec_push(&args, a);
 				strvec_push_take(&args, w);
@@ -823,7 +821,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0) {
 		cc1_maps(m, argv, &args);
 		for (size_t i = 0; i < maps.n; i++) /* tried first: given last */
-			strvec_push(&args, maps.v[i]);
+			strvec_push_take(&args, xasprintf("-ffile-prefix-map=%s", maps.v[i]));
 	}
 	if (r == 0 && !src)
 		r = gg_error("no input file in the compiler's command");
