@@ -252,6 +252,17 @@ static inline const char *fx_arg_after(const struct thunk *t, const char *a)
 	return NULL;
 }
 
+/* Do two files hold the same bytes? */
+static inline bool fx_same_file(const char *a, const char *b)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	bool r = read_file(a, &x, 1 << 24) == 0 && read_file(b, &y, 1 << 24) == 0 &&
+	         x.len == y.len && !memcmp(x.data, y.data, x.len);
+	buf_free(&x);
+	buf_free(&y);
+	return r;
+}
+
 static inline bool fx_is_placeholder(const char *rel)
 {
 	return model_is_placeholder(rel, NULL) == 1;

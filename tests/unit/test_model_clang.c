@@ -17,16 +17,6 @@
  */
 #include "infer_fixture.h"
 
-static bool same_file(const char *a, const char *b)
-{
-	struct buf x = BUF_INIT, y = BUF_INIT;
-	bool r = read_file(a, &x, 1 << 24) == 0 && read_file(b, &y, 1 << 24) == 0 &&
-	         x.len == y.len && !memcmp(x.data, y.data, x.len);
-	buf_free(&x);
-	buf_free(&y);
-	return r;
-}
-
 static void test_objects(void)
 {
 	fx_write("inc/h.h", "#define H 1\n");
@@ -50,15 +40,15 @@ static void test_objects(void)
 	CHECK(system("clang -Iinc -O2 -MD -MF plain-a.d -c a.c -o plain-a.o") == 0);
 	/* the same but for the target, plain-a.o */
 	CHECK(system("sed 's/^plain-a.o:/a.o:/' plain-a.d > plain-a2.d") == 0);
-	CHECK(same_file("a.d", "plain-a2.d"));
+	CHECK(fx_same_file("a.d", "plain-a2.d"));
 	/* several sources, no -o */
 	CHECK(fx_run(model_clang, "clang", "-c", "-Iinc", "a.c", "b.c", NULL) == 0);
 	CHECK_MODELLED();
 	CHECK(fx_is_placeholder("a.o") && fx_is_placeholder("b.o"));
 	CHECK(fx_force("a.o") == 0 && fx_force("b.o") == 0);
 	CHECK(system("clang -c -Iinc a.c -o plain-a.o && clang -c b.c -o plain-b.o") == 0);
-	CHECK(same_file("a.o", "plain-a.o"));
-	CHECK(same_file("b.o", "plain-b.o"));
+	CHECK(fx_same_file("a.o", "plain-a.o"));
+	CHECK(fx_same_file("b.o", "plain-b.o"));
 	fx_free_texts();
 }
 
@@ -73,7 +63,7 @@ static void test_below_the_base(void)
 	CHECK_MODELLED();
 	CHECK(fx_force("s.o") == 0);
 	CHECK(system("clang -O2 -Iinc -c s.c -o plain-s.o") == 0);
-	CHECK(same_file("s.o", "plain-s.o"));
+	CHECK(fx_same_file("s.o", "plain-s.o"));
 	CHECK(chdir(fx_work) == 0);
 	fx_free_texts();
 }
@@ -94,7 +84,7 @@ static void test_absolute_names(void)
 	CHECK(fx_force("abs.o") == 0);
 	char *cmd = xasprintf("clang -O2 %s -c %s -o plain-abs.o", inc, src);
 	CHECK(system(cmd) == 0);
-	CHECK(same_file("abs.o", "plain-abs.o"));
+	CHECK(fx_same_file("abs.o", "plain-abs.o"));
 	free(cmd);
 	free(inc);
 	free(src);
@@ -108,9 +98,9 @@ static void same_as_plain(const char *out, const char *args)
 	CHECK(system(cmd) == 0);
 	free(cmd);
 	char *plain = xasprintf("plain-%s", out);
-	if (!same_file(out, plain))
+	if (!fx_same_file(out, plain))
 		fprintf(stderr, "    %s differs from a plain clang %s\n", out, args);
-	CHECK(same_file(out, plain));
+	CHECK(fx_same_file(out, plain));
 	free(plain);
 }
 

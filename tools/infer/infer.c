@@ -130,8 +130,7 @@ static char *generic_map(void *ctx, const char *host_path)
 	return model_map(ctx, host_path);
 }
 
-/* A tool described by $GG_INFER_GENERIC: the generic model, or the real tool. */
-static int model_generic_tool(struct model_ctx *m, const char *spec)
+int model_generic_tool(struct model_ctx *m, const char *spec)
 {
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());

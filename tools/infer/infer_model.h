@@ -278,5 +278,8 @@ int model_strip(struct model_ctx *m);
 int model_as(struct model_ctx *m);
 int model_clang(struct model_ctx *m);
 int model_passthrough(struct model_ctx *m);
+/* A tool described by $GG_INFER_GENERIC with spec (model_generic.h): the
+ * generic model (infer.c), or the real tool with the reason. */
+int model_generic_tool(struct model_ctx *m, const char *spec);
 
 #endif
