@@ -7,7 +7,8 @@
  * written on the host byte for byte as the real clang writes it; objects
  * forced from their thunks byte for byte a plain clang's, in the base
  * directory, in a directory below it and with absolute names as CMake gives
- * them (__FILE__ of the source and of a header as the build names them),
+ * them (__FILE__ of the source and of a header as the build names them,
+ * also through the build's own -ffile-prefix-map and -fdebug-prefix-map),
  * with -g (DW_AT_comp_dir the host's directory; "." below
  * $GG_INFER_SHARE_DIR unless the build chose one) and -I../DIR (below and
  * above the base: "../DIR/f.h" as a plain build records it); and what it
@@ -68,6 +69,19 @@ static void test_below_the_base(void)
 	fx_free_texts();
 }
 
+static void same_as_plain(const char *out, const char *args)
+{
+	CHECK(fx_force(out) == 0);
+	char *cmd = xasprintf("clang %s -o plain-%s", args, out);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	char *plain = xasprintf("plain-%s", out);
+	if (!fx_same_file(out, plain))
+		fprintf(stderr, "    %s differs from a plain clang %s\n", out, args);
+	CHECK(fx_same_file(out, plain));
+	free(plain);
+}
+
 /* Absolute names (CMake's): __FILE__ absolute, as in a plain build. */
 static void test_absolute_names(void)
 {
@@ -86,22 +100,20 @@ static void test_absolute_names(void)
 	CHECK(system(cmd) == 0);
 	CHECK(fx_same_file("abs.o", "plain-abs.o"));
 	free(cmd);
+	/* and with the build's own maps of them (Debian's -ffile-prefix-map=DIR=.) */
+	char *map = xasprintf("-ffile-prefix-map=%s=.", fx_work);
+	char *dmap = xasprintf("-fdebug-prefix-map=%s/sub=/src", fx_work);
+	CHECK(fx_run(model_clang, "clang", "-O2", "-g", map, dmap, inc, "-c", src, "-o", "absm.o",
+	             NULL) == 0);
+	CHECK_MODELLED();
+	cmd = xasprintf("-O2 -g %s %s %s -c %s", map, dmap, inc, src);
+	same_as_plain("absm.o", cmd);
+	free(cmd);
+	free(dmap);
+	free(map);
 	free(inc);
 	free(src);
 	fx_free_texts();
-}
-
-static void same_as_plain(const char *out, const char *args)
-{
-	CHECK(fx_force(out) == 0);
-	char *cmd = xasprintf("clang %s -o plain-%s", args, out);
-	CHECK(system(cmd) == 0);
-	free(cmd);
-	char *plain = xasprintf("plain-%s", out);
-	if (!fx_same_file(out, plain))
-		fprintf(stderr, "    %s differs from a plain clang %s\n", out, args);
-	CHECK(fx_same_file(out, plain));
-	free(plain);
 }
 
 /*

@@ -239,6 +239,13 @@ int model_cc1_input(struct model_ctx *m, struct thunk *t, const struct model_tem
                     struct temp_names *tn, const char *host, char **where, struct strvec *maps);
 char *model_cc1_dir(struct model_ctx *m, struct thunk *t, const char *dir, struct strvec *maps);
 /*
+ * Each of the build's prefix maps (-ffile-, -fdebug-, -fmacro-prefix-map in
+ * argv) of an absolute OLD again for OLD's place in the thunk, appended to
+ * args: only one map applies to a name, so the compiler's map of MODEL_ROOT
+ * back to / cannot be chained with the build's.
+ */
+void model_user_maps(char **argv, struct strvec *args);
+/*
  * The whole life of a driver model (gcc, clang): the models' memo, the
  * driver's plan, `run` turning each planned command into thunks, then the
  * placeholders and the memo; the real tool runs instead when any step fails.

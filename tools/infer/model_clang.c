@@ -204,9 +204,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	/*
 	 * Names in the object (__FILE__, debug info) as the build wrote them:
 	 * absolute ones stay absolute below the thunk's root, relative ones are
-	 * seen from cwd's place in the thunk, those with ".." or "." as written
-	 * (clang 14 tries the longest first; later ones try the last given
-	 * first, as GCC does, so the maps of names out of the base come last).
+	 * seen from cwd's place in the thunk, those with ".." or "." as written,
+	 * and the build's own maps of absolute names apply to them below the
+	 * thunk's root too (clang 14 tries the longest first; later ones try
+	 * the last given first, as GCC does, so the maps of names out of the
+	 * base come last).
 	 */
 	strvec_push(&args, "-fmacro-prefix-map=" MODEL_ROOT "/=/");
 	strvec_push(&args, "-fdebug-prefix-map=" MODEL_ROOT "/=/");
@@ -214,6 +216,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		strvec_push_take(&args, xasprintf("-fmacro-prefix-map=%s=", m->prefix));
 		strvec_push_take(&args, xasprintf("-fdebug-prefix-map=%s=", m->prefix));
 	}
+	model_user_maps(argv, &args);
 	for (size_t i = 2; argv[i] && r == 0; i++) {
 		const char *a = argv[i];
 		int k = opt_index(a);

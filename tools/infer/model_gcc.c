@@ -627,11 +627,21 @@ static const char *prefix_map_of(const char *a, bool *debug)
 	return NULL;
 }
 
+void model_user_maps(char **argv, struct strvec *args)
+{
+	for (size_t i = 1; argv[i]; i++) {
+		bool dbg;
+		const char *v = prefix_map_of(argv[i], &dbg);
+		if (v && v[0] == '/' && strchr(v, '='))
+			strvec_push_take(args, xasprintf("%.*s" MODEL_ROOT "%s", (int)(v - argv[i]),
+			                                 argv[i], v));
+	}
+}
+
 /*
  * The maps that give the compiler's output the names a plain build records,
  * after the user's own maps (argv): each user map of an absolute OLD again
- * for OLD's place in the thunk (only one map applies to a name, so ours
- * cannot be chained after the user's); and with debug info, the sandbox's
+ * for OLD's place in the thunk (model_user_maps); and with debug info, the sandbox's
  * working directory "/" mapped to the host's, put through the user's maps as
  * GCC would (the last given that matches): DW_AT_comp_dir. That directory
  * then is part of the thunk, as it is part of the output. (With a sandbox
@@ -652,13 +662,7 @@ static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
 	size_t n = 0; /* the last argument */
 	while (argv[n + 1])
 		n++;
-	for (size_t i = 1; i <= n; i++) {
-		bool dbg;
-		const char *v = prefix_map_of(argv[i], &dbg);
-		if (v && v[0] == '/' && strchr(v, '='))
-			strvec_push_take(args, xasprintf("%.*s" MODEL_ROOT "%s", (int)(v - argv[i]),
-			                                 argv[i], v));
-	}
+	model_user_maps(argv, args);
 	char *cwd = NULL;
 	for (size_t i = n; i >= 1 && !cwd; i--) {
 		bool dbg;
