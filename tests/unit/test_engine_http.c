@@ -26,31 +26,16 @@
  *  - A stalled worker given up after GG_WORKER_SILENCE (after a heartbeat,
  *    or when a probe is not answered either), and then declined; cancel.
  */
-#include "backend/engine/engine.h"
 #include "backend/remote/wire.h"
-#include "core/thunk.h"
-#include "harness.h"
+#include "engine_fixture.h"
 
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static char *dir, *bucket, *url;
-static struct store *store;
-static struct engine_config cfg;
-static struct thunk thunk;
-static struct gg_name tname, input; /* input: "hello\n" */
-static struct gg_name world;        /* "world\n": the output of ok replies */
+static char *url;
+static struct gg_name world; /* "world\n": the output of ok replies */
 
 /* ---- a fake worker: each request gets the next step of a script ---- */
 
@@ -60,9 +45,6 @@ static struct gg_name world;        /* "world\n": the output of ok replies */
 #define SLOW  "<slow>"  /* prefixed to a response: sent after 300 ms */
 
 static struct {
-	int fd, port;
-	pthread_t thread;
-	atomic_bool stop;
 	pthread_mutex_t mu;
 	char *steps[4]; /* the last one repeats */
 	int nsteps;
@@ -75,7 +57,7 @@ static struct {
 /* Waits until the engine hangs up (or the test ends). */
 static void stall(int c)
 {
-	while (!atomic_load(&srv.stop)) {
+	while (!atomic_load(&ep.stop)) {
 		struct pollfd pf = {.fd = c, .events = POLLIN};
 		if (poll(&pf, 1, 20) <= 0)
 			continue;
@@ -85,47 +67,15 @@ static void stall(int c)
 	}
 }
 
-/* Reads what comes next on c onto b (kept NUL-terminated); false at the end. */
-static bool read_more(int c, struct buf *b)
+static void answer(int c, struct buf *b, size_t head)
 {
-	char chunk[65536];
-	ssize_t n = read(c, chunk, sizeof chunk);
-	if (n <= 0)
-		return false;
-	buf_add(b, chunk, (size_t)n);
-	buf_add(b, "", 1);
-	b->len--;
-	return true;
-}
-
-static void serve_one(int c)
-{
-	struct buf b = BUF_INIT;
-	char *end = NULL;
-	while (!end) {
-		if (!read_more(c, &b)) {
-			buf_free(&b);
-			return;
-		}
-		end = strstr(b.data, "\r\n\r\n");
-	}
-	size_t head = (size_t)(end + 4 - b.data), body = 0;
-	const char *cl = strcasestr(b.data, "\r\ncontent-length:");
-	if (cl && cl < end)
-		body = strtoul(cl + 17, NULL, 10);
-	while (b.len < head + body)
-		if (!read_more(c, &b)) {
-			buf_free(&b);
-			return;
-		}
-	buf_add(&b, "", 1);
 	pthread_mutex_lock(&srv.mu);
 	int i = srv.requests < srv.nsteps ? srv.requests : srv.nsteps - 1;
 	if (srv.requests < 8)
 		srv.at[srv.requests] = now_ns();
 	srv.requests++;
 	free(srv.last);
-	srv.last = b.data;
+	srv.last = b->data;
 	srv.last_head = head;
 	char *step = xstrdup(srv.steps[i]);
 	pthread_mutex_unlock(&srv.mu);
@@ -142,22 +92,6 @@ static void serve_one(int c)
 		(void)write_all(c, step, strlen(step)); /* the engine may hang up first */
 	}
 	free(step);
-}
-
-static void *serve(void *p)
-{
-	(void)p;
-	while (!atomic_load(&srv.stop)) {
-		struct pollfd pf = {.fd = srv.fd, .events = POLLIN};
-		if (poll(&pf, 1, 20) <= 0)
-			continue;
-		int c = accept(srv.fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		serve_one(c);
-		close(c);
-	}
-	return NULL;
 }
 
 /* A whole HTTP response: status line and headers, then body. */
@@ -245,36 +179,6 @@ static char *infra_missing(const struct gg_name *missing)
 
 /* ---- jobs ---- */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool finished;
-
-static void on_done(struct engine_job *job)
-{
-	(void)job;
-	pthread_mutex_lock(&mu);
-	finished = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
-static bool wait_done(int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-		ts.tv_sec++, ts.tv_nsec -= 1000000000;
-	pthread_mutex_lock(&mu);
-	while (!finished)
-		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
-			break;
-	bool f = finished;
-	pthread_mutex_unlock(&mu);
-	return f;
-}
-
 static struct engine *http_engine(void)
 {
 	struct engine *e = NULL;
@@ -284,26 +188,25 @@ static struct engine *http_engine(void)
 	return e;
 }
 
-static void submit(struct engine *e, struct engine_job *job)
+/* A job of the thunk, nothing else set. */
+static void job_init(struct engine_job *job)
 {
 	memset(job, 0, sizeof *job);
 	job->name = tname;
 	job->thunk = &thunk;
-	job->engine = e;
-	job->done = on_done;
-	finished = false;
-	CHECK(e->ops->submit(e, job) == 0);
+}
+
+static void submit(struct engine *e, struct engine_job *job)
+{
+	job_init(job);
+	ef_submit(e, job);
 }
 
 /* Runs one job on e; its rc (job->error, code and result for the caller). */
 static int run_on(struct engine *e, struct engine_job *job)
 {
-	submit(e, job);
-	if (!wait_done(20000)) {
-		e->ops->cancel(e, job);
-		CHECK(wait_done(10000));
-	}
-	return job->rc;
+	job_init(job);
+	return ef_run(e, job);
 }
 
 static void job_free(struct engine_job *job)
@@ -705,10 +608,9 @@ static void test_timeouts(void)
 	free(reply);
 	script(1, slow);
 	e = http_engine();
-	struct engine_job job = {.name = n2, .thunk = &t2, .engine = e, .done = on_done};
-	finished = false;
-	CHECK(e->ops->submit(e, &job) == 0);
-	CHECK(wait_done(20000));
+	struct engine_job job = {.name = n2, .thunk = &t2};
+	ef_submit(e, &job);
+	CHECK(ef_wait(20000));
 	CHECK(job.rc == 0);
 	if (job.rc < 0)
 		fprintf(stderr, "the job failed: %s\n", job.error);
@@ -761,10 +663,10 @@ static void test_silence(void)
 	e = http_engine();
 	submit(e, &job);
 	CHECK(wait_requests(1));
-	CHECK(!wait_done(300));
+	CHECK(!ef_wait(300));
 	t0 = now_ns();
 	e->ops->cancel(e, &job);
-	CHECK(wait_done(3000));
+	CHECK(ef_wait(3000));
 	CHECK(since(t0) < 2);
 	CHECK(job.rc == -1 && job.code == GG_ECANCELLED);
 	CHECK(job.error && strstr(job.error, "cancelled"));
@@ -776,18 +678,9 @@ static void test_silence(void)
 static void setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	char tmpl[] = "/tmp/gg-test-http-XXXXXX";
-	CHECK(mkdtemp(tmpl) != NULL);
-	dir = xstrdup(tmpl);
-	srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	CHECK(bind(srv.fd, (struct sockaddr *)&a, sizeof a) == 0);
-	CHECK(listen(srv.fd, 16) == 0);
-	CHECK(getsockname(srv.fd, (struct sockaddr *)&a, &al) == 0);
-	srv.port = ntohs(a.sin_port);
-	CHECK(pthread_create(&srv.thread, NULL, serve, NULL) == 0);
-	url = xasprintf("http://127.0.0.1:%d/execute", srv.port);
+	ef_setup("gg-test-http");
+	ep_start(answer);
+	url = xasprintf("http://127.0.0.1:%d/execute", ep.port);
 	static const char *const unset[] = {
 	    "GG_REMOTE_TIMEOUT",    "GG_REMOTE_ATTEMPTS", "GG_HTTP_MAX_INPUT",
 	    "GG_WORKER_SILENCE",    "GG_REMOTE_THREADS",  "GG_WORKER_TOKEN",
@@ -797,39 +690,14 @@ static void setup(void)
 	for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
 		unsetenv(unset[i]);
 
-	char *root = NULL, *sdir = xasprintf("%s/store", dir);
-	CHECK(mkdir_p(sdir, 0700) == 0);
-	CHECK(store_init(sdir, &root) == 0 && store_open(root, &store) == 0);
-	CHECK(store_put_buf(store, "hello\n", 6, 'V', &input) == 0);
 	gg_name_of_buf("world\n", 6, 'V', &world);
-	char *enc = xasprintf("ggthunk 1\nexe 4 prog\narg 4 prog\nin x %s 4 prog\nout 1 o\n"
-	                      "timeout 0\n",
-	                      input.s);
-	CHECK(thunk_parse(enc, strlen(enc), &thunk) == 0);
-	struct buf b = BUF_INIT;
-	CHECK(thunk_name(&thunk, &tname, &b) == 0);
-	buf_free(&b);
-	free(enc);
-	cfg.store = store;
-	bucket = xasprintf("%s/bucket", dir);
-	CHECK(mkdir_p(bucket, 0700) == 0);
-	cfg.storage_uri = xasprintf("file://%s", bucket);
-	free(root);
-	free(sdir);
 }
 
 static void teardown(void)
 {
-	atomic_store(&srv.stop, true);
-	pthread_join(srv.thread, NULL);
-	close(srv.fd);
+	ep_stop();
 	script(0);
-	thunk_free(&thunk);
-	store_close(store);
-	free((char *)cfg.storage_uri);
-	CHECK(remove_tree(dir) == 0);
-	free(dir);
-	free(bucket);
+	ef_teardown();
 	free(url);
 }
 

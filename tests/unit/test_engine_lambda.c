@@ -13,100 +13,28 @@
  * function, not retried), 429 retried GG_LAMBDA_ATTEMPTS times. Files live
  * in a mkdtemp directory removed at the end.
  */
-#include "backend/engine/engine.h"
-#include "core/thunk.h"
-#include "harness.h"
-
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-static char *dir;
-static struct store *store;
-static struct engine_config cfg;
-static struct thunk thunk;
-static struct gg_name thunk_name_;
+#include "engine_fixture.h"
 
 /* ---- a fake Lambda endpoint: one canned reply for every request ---- */
 
 static struct {
-	int fd, port;
-	pthread_t thread;
-	atomic_bool stop;
 	pthread_mutex_t mu;
 	const char *reply; /* the whole HTTP response */
 	int requests;
 	char last[16384]; /* the last request's head */
 } srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static void serve_one(int c)
+static void answer(int c, struct buf *req, size_t head)
 {
-	char buf[65536];
-	size_t len = 0;
-	char *end = NULL;
-	while (len < sizeof buf - 1 && !end) {
-		ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-	}
-	if (!end)
-		return;
-	size_t head = (size_t)(end + 4 - buf), body = 0;
-	const char *cl = strcasestr(buf, "\r\ncontent-length:");
-	if (cl && cl < end)
-		body = strtoul(cl + 17, NULL, 10);
-	while (len < head + body) {
-		char sink[4096];
-		ssize_t n = read(c, sink, sizeof sink);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-	}
 	pthread_mutex_lock(&srv.mu);
 	srv.requests++;
 	size_t k = head < sizeof srv.last - 1 ? head : sizeof srv.last - 1;
-	memcpy(srv.last, buf, k);
+	memcpy(srv.last, req->data, k);
 	srv.last[k] = 0;
 	const char *reply = srv.reply;
 	pthread_mutex_unlock(&srv.mu);
+	buf_free(req);
 	CHECK(write_all(c, reply, strlen(reply)) == 0);
-}
-
-static void *serve(void *p)
-{
-	(void)p;
-	while (!atomic_load(&srv.stop)) {
-		struct pollfd pf = {.fd = srv.fd, .events = POLLIN};
-		if (poll(&pf, 1, 50) <= 0)
-			continue;
-		int c = accept(srv.fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		serve_one(c);
-		close(c);
-	}
-	return NULL;
-}
-
-static void server_start(void)
-{
-	srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	CHECK(bind(srv.fd, (struct sockaddr *)&a, sizeof a) == 0);
-	CHECK(listen(srv.fd, 16) == 0);
-	CHECK(getsockname(srv.fd, (struct sockaddr *)&a, &al) == 0);
-	srv.port = ntohs(a.sin_port);
-	CHECK(pthread_create(&srv.thread, NULL, serve, NULL) == 0);
 }
 
 /* Every request is answered with status line and headers head, then body. */
@@ -125,33 +53,6 @@ static void server_reply(const char *head, const char *body)
 
 /* ---- one job through the engine ---- */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool finished;
-
-static void on_done(struct engine_job *job)
-{
-	(void)job;
-	pthread_mutex_lock(&mu);
-	finished = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
-static bool wait_done(int s)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
-	pthread_mutex_lock(&mu);
-	while (!finished)
-		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
-			break;
-	bool f = finished;
-	pthread_mutex_unlock(&mu);
-	return f;
-}
-
 /* Runs one job; its rc, *error (malloc'd) and *code. */
 static int run_job(const char *spec, char **error, enum gg_code *code)
 {
@@ -162,14 +63,8 @@ static int run_job(const char *spec, char **error, enum gg_code *code)
 		*error = xstrdup(gg_last_error());
 		return -2;
 	}
-	struct engine_job job = {.name = thunk_name_, .thunk = &thunk, .engine = e};
-	job.done = on_done;
-	finished = false;
-	CHECK(e->ops->submit(e, &job) == 0);
-	if (!wait_done(20)) {
-		e->ops->cancel(e, &job);
-		CHECK(wait_done(10));
-	}
+	struct engine_job job = {.name = tname, .thunk = &thunk};
+	ef_run(e, &job);
 	engine_destroy(e);
 	*error = job.error;
 	*code = job.code;
@@ -309,13 +204,11 @@ static void test_replies(void)
 
 static void setup(void)
 {
-	char tmpl[] = "/tmp/gg-test-lambda-XXXXXX";
-	CHECK(mkdtemp(tmpl) != NULL);
-	dir = xstrdup(tmpl);
-	server_start();
-	char *ep = xasprintf("http://127.0.0.1:%d/", srv.port);
-	setenv("GG_LAMBDA_ENDPOINT", ep, 1);
-	free(ep);
+	ef_setup("gg-test-lambda");
+	ep_start(answer);
+	char *ep_url = xasprintf("http://127.0.0.1:%d/", ep.port);
+	setenv("GG_LAMBDA_ENDPOINT", ep_url, 1);
+	free(ep_url);
 	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "test-secret-value", 1);
 	setenv("AWS_SESSION_TOKEN", "session-tok", 1);
@@ -331,39 +224,12 @@ static void setup(void)
 	unsetenv("HTTP_PROXY");
 	unsetenv("all_proxy");
 	unsetenv("ALL_PROXY");
-
-	char *root = NULL, *sdir = xasprintf("%s/store", dir);
-	CHECK(mkdir_p(sdir, 0700) == 0);
-	CHECK(store_init(sdir, &root) == 0 && store_open(root, &store) == 0);
-	struct gg_name v;
-	CHECK(store_put_buf(store, "hello\n", 6, 'V', &v) == 0);
-	char *enc = xasprintf("ggthunk 1\nexe 4 prog\narg 4 prog\nin x %s 4 prog\nout 1 o\n"
-	                      "timeout 0\n",
-	                      v.s);
-	CHECK(thunk_parse(enc, strlen(enc), &thunk) == 0);
-	struct buf b = BUF_INIT;
-	CHECK(thunk_name(&thunk, &thunk_name_, &b) == 0);
-	buf_free(&b);
-	free(enc);
-	cfg.store = store;
-	cfg.storage_uri = xasprintf("file://%s/bucket", dir);
-	char *bucket = xasprintf("%s/bucket", dir);
-	CHECK(mkdir_p(bucket, 0700) == 0);
-	free(bucket);
-	free(root);
-	free(sdir);
 }
 
 static void teardown(void)
 {
-	atomic_store(&srv.stop, true);
-	pthread_join(srv.thread, NULL);
-	close(srv.fd);
-	thunk_free(&thunk);
-	store_close(store);
-	free((char *)cfg.storage_uri);
-	CHECK(remove_tree(dir) == 0);
-	free(dir);
+	ep_stop();
+	ef_teardown();
 }
 
 TEST_MAIN(setup, test_config, test_request, test_replies, teardown)
