@@ -13,23 +13,20 @@
  * Linked without a FUSE session: the request (its context and groups) and
  * the log are fakes. Runs as root (CI does); skipped otherwise.
  */
-#include "fs/ggfs.h"
-#include "harness.h"
+#include "fs_fakes.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- fakes of libfuse's request and fs/log.c ---- */
+/* ---- a fake of libfuse's request (fs_fakes.h has the log's) ---- */
 
 struct fuse_req {
 	struct fuse_ctx ctx;
@@ -57,18 +54,6 @@ int fuse_req_getgroups(fuse_req_t req, int size, gid_t list[])
 	return n;
 }
 
-static char logged[4096];
-static int nlogged;
-
-void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(logged, sizeof logged, fmt, ap);
-	va_end(ap);
-	nlogged++;
-}
-
 /* ---- helpers ---- */
 
 #define UID     61001
@@ -77,7 +62,6 @@ void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
 #define GROUP_B 64004
 #define GROUP_X 65005 /* not the caller's */
 
-static char *dir;
 static struct ggfs fs;
 
 static uid_t fsuid_now(void)
@@ -116,11 +100,6 @@ static bool is_daemon(void)
 	return n == 0 || !memcmp(v, fs.groups, (size_t)n * sizeof *v);
 }
 
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", dir, rel);
-}
-
 /* Creates dir/rel: 0 and its owner, or an errno. */
 static int create(const char *rel, uid_t *uid, gid_t *gid)
 {
@@ -155,9 +134,8 @@ static void mkdir_owned(const char *rel, mode_t mode, gid_t gid)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	dir = xasprintf("%s/ggtest-ident-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir) || chmod(dir, 0777) < 0)
+	make_test_dir("ggtest-ident");
+	if (chmod(dir, 0777) < 0)
 		abort();
 	mkdir_owned("shared", 02770, GROUP_A); /* the caller's group A may create here */
 	mkdir_owned("other", 0770, GROUP_X);   /* a group the caller lacks */
@@ -390,22 +368,6 @@ static int drop_cap(int cap)
 		return -1;
 	d[cap / 32].effective &= ~(1u << (cap % 32));
 	return (int)syscall(SYS_capset, &h, d);
-}
-
-/* Runs fn in a child; true if it reported no failed check. */
-static bool in_child(void (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		harness_failed = 0;
-		fn();
-		fflush(NULL);
-		_exit(harness_failed ? 1 : 0);
-	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
 }
 
 static void refused(int cap)

@@ -11,18 +11,16 @@
  * log_close stops the file (twice is harmless); as a daemon (log_to_syslog)
  * nothing reaches stderr but the file still gets every message.
  */
-#include "fs/ggfs.h"
-#include "harness.h"
+#define FS_FAKES_REAL_LOG /* this tests fs/log.c itself */
+#include "fs_fakes.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-static char *dir;
 static int saved_stderr = -1;
 static char *err_path;
 
@@ -91,11 +89,8 @@ static bool file_line_ok(const char *line, size_t len, const char *msg)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	dir = xasprintf("%s/ggtest-log-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		abort();
-	err_path = xasprintf("%s/stderr", dir);
+	make_test_dir("ggtest-log");
+	err_path = at("stderr");
 	log_init();
 }
 
@@ -136,7 +131,7 @@ static void test_long_message(void)
 	size_t big = 10000;
 	char *s = xcalloc(big + 1, 1);
 	memset(s, 'x', big);
-	char *path = xasprintf("%s/long.log", dir);
+	char *path = at("long.log");
 	CHECK(log_open_file(path) == 0);
 	capture();
 	ggfs_log(FUSE_LOG_ERR, "%s", s);
@@ -162,7 +157,7 @@ static void test_long_message(void)
 
 static void test_file(void)
 {
-	char *path = xasprintf("%s/ggfs.log", dir);
+	char *path = at("ggfs.log");
 	CHECK(write_file_atomic(path, "earlier\n", 8, 0644) == 0);
 	CHECK(log_open_file(path) == 0);
 	/* not inherited across exec */
@@ -209,7 +204,7 @@ static void test_file(void)
 	CHECK(*p == 0);
 	free(text);
 	/* cannot be opened: -1 and the cause */
-	char *bad = xasprintf("%s/no/such/dir/ggfs.log", dir);
+	char *bad = at("no/such/dir/ggfs.log");
 	errno = 0;
 	CHECK(log_open_file(bad) == -1 && errno == ENOENT);
 	CHECK(log_open_file(dir) == -1 && errno == EISDIR);
@@ -250,7 +245,7 @@ static bool stderr_line_ok(const char *line, size_t len)
 
 static void test_threads(void)
 {
-	char *path = xasprintf("%s/threads.log", dir);
+	char *path = at("threads.log");
 	CHECK(log_open_file(path) == 0);
 	capture();
 	pthread_t t[THREADS];
@@ -280,7 +275,7 @@ static void test_threads(void)
  * switch to syslog is for good). */
 static void daemon_child(void)
 {
-	char *path = xasprintf("%s/daemon.log", dir);
+	char *path = at("daemon.log");
 	CHECK(log_open_file(path) == 0);
 	log_to_syslog();
 	capture();
@@ -299,17 +294,7 @@ static void daemon_child(void)
 
 static void test_daemon(void)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		harness_failed = 0;
-		daemon_child();
-		fflush(NULL);
-		_exit(harness_failed ? 1 : 0);
-	}
-	int status;
-	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 0);
+	CHECK(in_child(daemon_child));
 	/* this process still logs to stderr */
 	capture();
 	ggfs_log(FUSE_LOG_ERR, "still here");

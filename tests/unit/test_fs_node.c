@@ -13,22 +13,18 @@
  * RLIMIT_NOFILE; by-hash nodes by reference, virt_ino; node_display_path.
  * The lazy state, the watches and the log are fakes.
  */
-#include "fs/ggfs.h"
-#include "harness.h"
+#include "fs_fakes.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* ---- fakes of fs/lazy.c, fs/watch.c and fs/log.c ---- */
+/* ---- fakes of fs/lazy.c and fs/watch.c (fs_fakes.h has the log's) ---- */
 
 static int lazy_freed, watched, unwatched;
-static char logged[4096];
-static int nlogged;
 
 void lazy_free(struct lazy *lz)
 {
@@ -49,24 +45,9 @@ void unwatch_dir_locked(struct ggfs *fs, struct node *n)
 	unwatched++;
 }
 
-void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(logged, sizeof logged, fmt, ap);
-	va_end(ap);
-	nlogged++;
-}
-
 /* ---- helpers ---- */
 
-static char *dir;
 static struct ggfs fs;
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", dir, rel);
-}
 
 static void make_file(const char *rel)
 {
@@ -135,12 +116,7 @@ static size_t nfds(void)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *d = xasprintf("%s/ggtest-node-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(d))
-		abort();
-	dir = realpath(d, NULL);
-	free(d);
+	make_test_dir("ggtest-node");
 	CHECK(pthread_mutex_init(&fs.mu, NULL) == 0);
 	int root_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	CHECK(root_fd >= 0);

@@ -17,8 +17,7 @@
  * and libfuse's notifications are fakes that record what they are asked,
  * and every pin and fd borrowed is checked to be given back.
  */
-#include "fs/ggfs.h"
-#include "harness.h"
+#include "fs_fakes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- fakes of fs/node.c, fs/log.c and libfuse's notifications ---- */
+/* ---- fakes of fs/node.c and libfuse's notifications (fs_fakes.h has the log's) ---- */
 
 static struct ggfs fs;
 static struct node *known[16]; /* the node table: found by (dev, ino) and by name */
@@ -39,7 +38,6 @@ static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
 static char rec[1 << 22]; /* notifications, one per line */
 static size_t rec_len;
 static int notify_ret; /* what they return */
-static char logged[4096];
 
 static int notify_result(void)
 {
@@ -56,7 +54,6 @@ static void set_notify_ret(int r)
 	pthread_mutex_unlock(&rec_mu);
 }
 
-static int nlogged;
 static int fd_borrows;
 
 static const char *label(fuse_ino_t ino)
@@ -108,17 +105,6 @@ int fuse_lowlevel_notify_expire_entry(struct fuse_session *se, fuse_ino_t parent
 	return notify_result();
 }
 
-void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	pthread_mutex_lock(&rec_mu);
-	vsnprintf(logged, sizeof logged, fmt, ap);
-	nlogged++;
-	pthread_mutex_unlock(&rec_mu);
-	va_end(ap);
-}
-
 fuse_ino_t node_ino(struct ggfs *f, const struct node *n)
 {
 	return (fuse_ino_t)(uintptr_t)n;
@@ -132,10 +118,10 @@ struct node *node_find_locked(struct ggfs *f, dev_t dev, ino_t ino)
 	return NULL;
 }
 
-struct node *node_find_name_locked(struct ggfs *f, struct node *dir, const char *name)
+struct node *node_find_name_locked(struct ggfs *f, struct node *parent, const char *name)
 {
 	for (size_t i = 0; i < nknown; i++)
-		if (known[i]->parent == dir && known[i]->name && !strcmp(known[i]->name, name))
+		if (known[i]->parent == parent && known[i]->name && !strcmp(known[i]->name, name))
 			return known[i];
 	return NULL;
 }
@@ -173,13 +159,6 @@ void fd_proc_path(int fd, char out[64])
 }
 
 /* ---- helpers ---- */
-
-static char *dir;
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", dir, rel);
-}
 
 static size_t node_key_hash(const void *obj)
 {
@@ -312,12 +291,7 @@ static struct node *sub, *placeholder;
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *d = xasprintf("%s/ggtest-watch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(d))
-		abort();
-	dir = realpath(d, NULL);
-	free(d);
+	make_test_dir("ggtest-watch");
 	CHECK(pthread_mutex_init(&fs.mu, NULL) == 0);
 	fs.nodes = CHAINTAB_INIT(struct node, hlink, node_key_hash, 64);
 	fs.source = dir;
