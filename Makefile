@@ -97,6 +97,13 @@ $(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Unit tests of gg's commands (tools/cli/ is a program, not a library):
+# test_cli_NAME links every command but gg.c (its main).
+CLI_CMD_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tools/cli/gg.c,$(CLI_SRC)))
+$(BUILD)/tests/test_cli_%: $(BUILD)/obj/tests/unit/test_cli_%.o $(CLI_CMD_OBJ) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Fuzz targets link a small driver (tests/fuzz/driver.c) that replays a corpus
 # and then mutates it for a bounded time, and the failure reporter they share
 # (tests/fuzz/fail.c, also linked under libFuzzer); see tests/fuzz/README.

@@ -101,9 +101,12 @@ int cmd_gc(int argc, char **argv)
 				grace = optarg;
 			continue;
 		}
-		if (c != 's' || parse_size(optarg, &max) < 0)
-			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)",
-			                 c == 's' ? optarg : "?");
+		if (c != 's') { /* getopt named the option */
+			fputs(help, stderr);
+			return 2;
+		}
+		if (parse_size(optarg, &max) < 0)
+			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)", optarg);
 		have = true;
 	}
 	if (remote && !have && optind == argc)
