@@ -77,6 +77,28 @@ bool wants_help(int argc, char **argv, const char *text)
 	return false;
 }
 
+int read_flags(int argc, char **argv, const struct option *flags, const char *help,
+               const char *usage)
+{
+	struct option opts[8];
+	size_t n = 0;
+	for (; flags && flags[n].name && n < GG_ARRAY_LEN(opts) - 2; n++)
+		opts[n] = flags[n];
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n] = (struct option){0};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (c != 0)
+			return die_usage("%s", usage);
+	}
+	return -1;
+}
+
 /* What a killed gg left in .gg/tmp goes with the next command (rundir.h). */
 static int swept(struct store *s)
 {

@@ -10,6 +10,8 @@
 #include "core/hash.h"
 #include "core/store.h"
 
+#include <getopt.h>
+
 #define GG_VERSION "0.1.0"
 
 /* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
@@ -34,5 +36,16 @@ int copy_object_to_fd(struct store *s, const struct gg_name *n, int fd);
 
 /* Handles -h/--help: prints the usage text and returns true. */
 bool wants_help(int argc, char **argv, const char *usage);
+
+/*
+ * Reads the options of a command whose options are flags (each of flags,
+ * which may be NULL, sets its int *flag; at most 6) and -h/--help, with
+ * getopt_long: they may come after operands, and "--" ends them (for an
+ * operand that starts with '-'). Returns -1 with optind at the first
+ * operand; else the exit status: 0 after printing help on stdout, 2 after
+ * an unknown option (named by getopt) and "gg: " + usage on stderr.
+ */
+int read_flags(int argc, char **argv, const struct option *flags, const char *help,
+               const char *usage);
 
 #endif

@@ -3,7 +3,10 @@
  * Specification of how gg's commands read their arguments (gg(1), EXIT
  * STATUS: a usage error is 2 for every command, and the message names the
  * option or argument): gg gc's unknown option and --max-size without its
- * SIZE named as such, not as a bad size. The commands' entry points run in
+ * SIZE named as such, not as a bad size; gg log, describe, cat and hash
+ * refuse an unknown option (2, naming it, and the usage) rather than take
+ * it for a file, take "--" before an operand that starts with '-', and
+ * describe's --json before or after TARGET. The commands' entry points run in
  * this process, in a temporary directory with a store ($GG_DIR), their
  * standard output and error caught in files.
  */
@@ -88,6 +91,66 @@ static void test_gc(void)
 	CHECK(!strncmp(out, "usage: gg gc --max-size SIZE\n", 29) && !*err);
 }
 
+static void test_operands(void)
+{
+	CHECK(write_file_atomic("-f", "dash\n", 5, 0644) == 0);
+	CHECK(write_file_atomic("plain", "plain\n", 6, 0644) == 0);
+	static const struct {
+		int (*cmd)(int, char **);
+		const char *name, *usage;
+	} cmds[] = {{cmd_log, "log", "usage: gg log TARGET"},
+	            {cmd_describe, "describe", "usage: gg describe [--json] TARGET"},
+	            {cmd_cat, "cat", "usage: gg cat TARGET"},
+	            {cmd_hash, "hash", "usage: gg hash FILE..."}};
+	for (size_t i = 0; i < GG_ARRAY_LEN(cmds); i++) {
+		/* an unknown option: a usage error naming it, not a file not found */
+		char *line = xasprintf("%s --bogus", cmds[i].name);
+		CHECK(run(cmds[i].cmd, line) == 2);
+		CHECK(strstr(err, "unrecognized option '--bogus'") && strstr(err, cmds[i].usage));
+		free(line);
+		line = xasprintf("%s --bogus plain", cmds[i].name); /* not ignored */
+		CHECK(run(cmds[i].cmd, line) == 2 && strstr(err, "unrecognized option '--bogus'"));
+		free(line);
+		line = xasprintf("%s -- -f --bogus", cmds[i].name); /* "--": operands only */
+		int rc = run(cmds[i].cmd, line);
+		CHECK(!strstr(err, "unrecognized option"));
+		CHECK(cmds[i].cmd == cmd_hash ? rc == 3 : rc == 2);
+		free(line);
+		line = xasprintf("%s --help", cmds[i].name);
+		CHECK(run(cmds[i].cmd, line) == 0 && strstr(out, cmds[i].usage) == out && !*err);
+		free(line);
+	}
+	/* an operand that starts with '-', after "--" */
+	CHECK(run(cmd_cat, "cat -- -f") == 0);
+	CHECK_STR(out, "dash\n");
+	CHECK(run(cmd_log, "log -- -f") == 1);
+	CHECK(strstr(err, "-f is an ordinary file, not a placeholder"));
+	CHECK(run(cmd_describe, "describe -- -f") == 1);
+	CHECK(strstr(err, "-f is an ordinary file, not a placeholder"));
+	CHECK(run(cmd_hash, "hash -- -f") == 0);
+	struct gg_name v;
+	gg_name_of_buf("dash\n", 5, GG_VALUE, &v);
+	char *want = xasprintf("%s\n", v.s);
+	CHECK_STR(out, want);
+	free(want);
+	/* two files: each named after its object name */
+	CHECK(run(cmd_hash, "hash -- -f -f") == 0);
+	want = xasprintf("%s  -f\n%s  -f\n", v.s, v.s);
+	CHECK_STR(out, want);
+	free(want);
+	/* --json after TARGET */
+	char *line = xasprintf("describe %s --json", v.s);
+	CHECK(run(cmd_describe, line) == 0);
+	want =
+	    xasprintf("{\"name\":\"%s\",\"kind\":\"value\",\"size\":5,\"in_store\":false}\n", v.s);
+	CHECK_STR(out, want);
+	free(want);
+	free(line);
+	line = xasprintf("describe --json %s", v.s);
+	CHECK(run(cmd_describe, line) == 0 && strstr(out, "\"kind\":\"value\""));
+	free(line);
+}
+
 static void setup(void)
 {
 	char tmpl[] = "/tmp/gg-test-cli-XXXXXX";
@@ -113,4 +176,4 @@ static void teardown(void)
 	buf_free(&err_b);
 }
 
-TEST_MAIN(setup, test_gc, teardown)
+TEST_MAIN(setup, test_gc, test_operands, teardown)

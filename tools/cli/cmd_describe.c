@@ -112,20 +112,14 @@ int cmd_describe(int argc, char **argv)
 	static const char help[] =
 	    "usage: gg describe [--json] TARGET\n"
 	    "TARGET is a placeholder file, an object name or THUNK#OUTPUT.\n";
-	if (wants_help(argc, argv, help))
-		return 0;
-	bool json = false;
-	const char *target = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!target)
-			target = argv[i];
-		else
-			return die_usage("usage: gg describe [--json] TARGET");
-	}
-	if (!target)
+	int json = 0;
+	const struct option flags[] = {{"json", no_argument, &json, 1}, {0}};
+	int done = read_flags(argc, argv, flags, help, "usage: gg describe [--json] TARGET");
+	if (done >= 0)
+		return done;
+	if (argc - optind != 1)
 		return die_usage("usage: gg describe [--json] TARGET");
+	const char *target = argv[optind];
 	struct force_target tg;
 	if (force_target_parse(NULL, target, &tg) < 0)
 		return die_last();

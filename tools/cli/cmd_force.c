@@ -531,26 +531,29 @@ static int force_one(const char *arg, bool own_store, struct store **s, struct g
 
 int cmd_cat(int argc, char **argv)
 {
-	if (wants_help(argc, argv,
-	               "usage: gg cat TARGET\nPrints a value; forces a thunk output or placeholder "
-	               "first.\n"))
-		return 0;
-	if (argc != 2)
+	int done = read_flags(argc, argv, NULL,
+	                      "usage: gg cat TARGET\nPrints a value; forces a thunk output or "
+	                      "placeholder first.\n",
+	                      "usage: gg cat TARGET");
+	if (done >= 0)
+		return done;
+	if (argc - optind != 1)
 		return die_usage("usage: gg cat TARGET");
+	const char *target = argv[optind];
 	struct store *s = NULL;
 	struct gg_name v;
 	bool exec;
-	int r = force_one(argv[1], false, &s, &v, &exec);
+	int r = force_one(target, false, &s, &v, &exec);
 	int rc = 0;
 	if (r < 0) {
 		rc = die_last();
 	} else if (r == 0) {
 		/* an ordinary file: print it as it is */
-		int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+		int fd = open(target, O_RDONLY | O_CLOEXEC);
 		struct buf b = BUF_INIT;
 		if (fd < 0 || read_fd_all(fd, &b, SIZE_MAX / 2) < 0 ||
 		    write_all(1, b.data, b.len) < 0)
-			rc = die_msg("%s: %s", argv[1], strerror(errno));
+			rc = die_msg("%s: %s", target, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		buf_free(&b);

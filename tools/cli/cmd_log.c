@@ -68,21 +68,23 @@ static int show_thunk(struct store *s, const struct gg_name *thunk, const char *
 
 int cmd_log(int argc, char **argv)
 {
-	if (wants_help(argc, argv, help))
-		return 0;
-	if (argc != 2) {
+	int done = read_flags(argc, argv, NULL, help, "usage: gg log TARGET");
+	if (done >= 0)
+		return done;
+	if (argc - optind != 1) {
 		fputs(help, stderr);
 		return 2;
 	}
+	const char *target = argv[optind];
 	struct store *s;
 	if (open_store(false, &s) < 0)
 		return die_last();
 	struct force_target t;
 	int rc = 0;
-	if (force_target_parse(s, argv[1], &t) < 0) {
+	if (force_target_parse(s, target, &t) < 0) {
 		rc = die_last();
 	} else if (t.plain) {
-		rc = die_msg("%s is an ordinary file, not a placeholder", argv[1]);
+		rc = die_msg("%s is an ordinary file, not a placeholder", target);
 	} else if (gg_name_kind(&t.ref.name) != GG_THUNK) {
 		printf("%s is a value, not a thunk's output: nothing ran\n", t.ref.name.s);
 	} else {

@@ -36,14 +36,17 @@ int cmd_init(int argc, char **argv)
 
 int cmd_hash(int argc, char **argv)
 {
-	if (wants_help(argc, argv, "usage: gg hash FILE...\nPrints each file's object name.\n"))
-		return 0;
-	if (argc < 2)
+	int done = read_flags(argc, argv, NULL,
+	                      "usage: gg hash FILE...\nPrints each file's object name.\n",
+	                      "usage: gg hash FILE...");
+	if (done >= 0)
+		return done;
+	if (optind == argc)
 		return die_usage("usage: gg hash FILE...");
 	struct store *s = NULL;
 	store_open(NULL, &s); /* optional: only speeds up rehashing */
 	int rc = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		struct gg_name n;
 		int r;
 		if (s) {
@@ -59,7 +62,7 @@ int cmd_hash(int argc, char **argv)
 			rc = die_last();
 			continue;
 		}
-		printf(argc > 2 ? "%s  %s\n" : "%s\n", n.s, argv[i]);
+		printf(argc - optind > 1 ? "%s  %s\n" : "%s\n", n.s, argv[i]);
 	}
 	store_close(s);
 	return rc;
