@@ -7,67 +7,9 @@
  * refuse an unknown option (2, naming it, and the usage) rather than take
  * it for a file, take "--" before an operand that starts with '-', and
  * describe's --json before or after TARGET. The commands' entry points run in
- * this process, in a temporary directory with a store ($GG_DIR), their
- * standard output and error caught in files.
+ * this process (cli_fixture.h).
  */
-#include "harness.h"
-#include "tools/cli/commands.h"
-#include "tools/command.h"
-
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-static char *dir, *out_path, *err_path;
-static struct buf out_b, err_b;
-static const char *out, *err; /* what the last command wrote */
-
-/* What a command wrote to path, in b (NUL-terminated). */
-static const char *take(const char *path, struct buf *b)
-{
-	buf_reset(b);
-	CHECK(read_file(path, b, 1 << 20) == 0);
-	buf_addc(b, 0);
-	return b->data;
-}
-
-/* fd (1 or 2) to path from now on; the old one, to put back with put_back. */
-static int redirect(int fd, const char *path)
-{
-	int to = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int saved = dup(fd);
-	CHECK(to >= 0 && saved >= 0 && dup2(to, fd) == fd);
-	close(to);
-	return saved;
-}
-
-static void put_back(int fd, int saved)
-{
-	CHECK(dup2(saved, fd) == fd);
-	close(saved);
-}
-
-/* Runs cmd with the words of line (split at spaces); its exit status, what it
- * printed in out and err. */
-static int run(int (*cmd)(int, char **), const char *line)
-{
-	char *words = xstrdup(line), *argv[16];
-	int argc = 0;
-	for (char *w = strtok(words, " "); w && argc < 15; w = strtok(NULL, " "))
-		argv[argc++] = w;
-	argv[argc] = NULL;
-	fflush(NULL);
-	int saved_out = redirect(1, out_path), saved_err = redirect(2, err_path);
-	int rc = cmd(argc, argv);
-	fflush(NULL);
-	put_back(1, saved_out);
-	put_back(2, saved_err);
-	free(words);
-	out = take(out_path, &out_b);
-	err = take(err_path, &err_b);
-	return rc;
-}
+#include "cli_fixture.h"
 
 static void test_gc(void)
 {
@@ -151,29 +93,4 @@ static void test_operands(void)
 	free(line);
 }
 
-static void setup(void)
-{
-	char tmpl[] = "/tmp/gg-test-cli-XXXXXX";
-	CHECK(mkdtemp(tmpl) != NULL);
-	dir = xstrdup(tmpl);
-	CHECK(chdir(dir) == 0);
-	char *store = xasprintf("%s/.gg", dir);
-	CHECK(store_create(store) == 0);
-	setenv("GG_DIR", store, 1);
-	free(store);
-	out_path = xasprintf("%s/out", dir);
-	err_path = xasprintf("%s/err", dir);
-}
-
-static void teardown(void)
-{
-	CHECK(chdir("/") == 0);
-	CHECK(remove_tree(dir) == 0);
-	free(dir);
-	free(out_path);
-	free(err_path);
-	buf_free(&out_b);
-	buf_free(&err_b);
-}
-
-TEST_MAIN(setup, test_gc, test_operands, teardown)
+TEST_MAIN(cli_setup, test_gc, test_operands, cli_teardown)
