@@ -160,12 +160,11 @@ static void check_tree(struct fsck *f, const char *dir)
 				damage(f, "%s: %s", p, gg_last_error());
 			} else if (r == 1) {
 				f->placeholders++;
-				struct buf b = BUF_INIT;
-				/* store_read checks the thunk's bytes (and quarantines) */
-				if (store_read(f->s, &ref.name, &b, 1 << 24) < 0)
+				/* the thunk's (or value's) bytes checked, whatever their
+				 * size, and quarantined if damaged */
+				if (store_verify(f->s, &ref.name) < 0)
 					damage(f, "placeholder %s cannot be forced: %s", p,
 					       gg_last_error());
-				buf_free(&b);
 				gg_ref_free(&ref);
 			}
 		}
