@@ -576,9 +576,11 @@ struct parked_open {
 	struct gg_name value;
 	int fd;
 	struct timespec end;
-	/* The file was open itself (maybe for writing) when this was parked,
-	 * or has been since source_seq: it may not name value any more. */
-	bool beside_file;
+	/* The file was read again (park_recheck_locked) and still named value
+	 * then, with source_seq the node's: unless it was opened itself since,
+	 * p may be let in. Until then it may have been rewritten meanwhile,
+	 * through the mount or in SOURCE behind it. */
+	bool checked;
 	unsigned source_seq;
 	bool interrupted; /* protected by fs->mu */
 	bool decided;     /* id is the answer (park_recheck_locked) */
@@ -602,29 +604,32 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* fs->mu held: may the file have changed since p was parked? */
+/* fs->mu held: may the file have changed since p's file was last read? */
 static bool parked_file_changed_locked(struct parked_open *p)
 {
-	return p->n->kind == NODE_PASS && (p->beside_file || p->source_seq != p->n->source_seq);
+	return p->n->kind == NODE_PASS && (!p->checked || p->source_seq != p->n->source_seq);
 }
 
 /*
- * fs->mu held; p, taken off fs->parked, fits but the file was open itself
- * meanwhile: reads the file again without the lock, like finish() does when
- * a force ends, and parks p again, to be let in if the file still names
- * p's value, else answered ESTALE (the kernel opens the file again, as it
- * is now).
+ * fs->mu held; p, taken off fs->parked, fits but its file may have changed
+ * while it waited: reads the file again without the lock, like finish()
+ * does when a force ends, and parks p again, to be let in if the file
+ * still names p's value, else answered ESTALE (the kernel opens the file
+ * again, as it is now); so is p if the file cannot be read (never the old
+ * output: it may be stale).
  */
 static void park_recheck_locked(struct ggfs *fs, struct parked_open *p)
 {
-	p->beside_file = false;
 	p->source_seq = p->n->source_seq;
 	pthread_mutex_unlock(&fs->mu);
 	struct stat st;
-	lazy_classify_now(fs, p->n, &st);
+	bool read = node_fstat(fs, p->n, &st) == 0;
+	if (read)
+		lazy_classify(fs, p->n, &st);
 	pthread_mutex_lock(&fs->mu);
 	struct lazy *lz = &p->n->lz;
-	if (!(lz->is_ref && lz->forced && gg_name_eq(&lz->value, &p->value))) {
+	p->checked = read && lz->is_ref && lz->forced && gg_name_eq(&lz->value, &p->value);
+	if (!p->checked) {
 		p->decided = true;
 		p->id = -ESTALE;
 	}
@@ -728,9 +733,7 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 		                          .n = n,
 		                          .value = *value,
 		                          .fd = fd,
-		                          .end = mode_wait_end(),
-		                          .beside_file = n->source_opens > 0,
-		                          .source_seq = n->source_seq};
+		                          .end = mode_wait_end()};
 		node_pin_locked(n);
 		pthread_mutex_unlock(&fs->mu);
 		/* Before park_main can see p (park_interrupt runs inside this

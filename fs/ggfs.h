@@ -428,9 +428,10 @@ void backing_stop(struct ggfs *fs);
  * Counts the handle; gg_release calls node_release. An open that must wait
  * for opens of n's own file (or of another value) to be released is handed
  * to the parking thread, so that the caller's thread does not wait; it is
- * answered EBUSY after a little while, EINTR if interrupted, ESTALE if the
- * file, open itself meanwhile, no longer names value (the kernel opens it
- * again).
+ * answered EBUSY after a little while, EINTR if interrupted. Before a
+ * parked open of a file is let in, the file is read again: if it no longer
+ * names value (rewritten through the mount or in SOURCE), or cannot be
+ * read, ESTALE (the kernel opens it again).
  */
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                       const struct gg_name *value, int fd);
