@@ -584,6 +584,7 @@ struct parked_open {
 	unsigned source_seq;
 	bool interrupted; /* protected by fs->mu */
 	bool decided;     /* id is the answer (park_recheck_locked) */
+	bool as_file;     /* decided: the answer is the file itself */
 	int id;           /* once answered: as value_backing_locked */
 	bool direct;
 };
@@ -614,9 +615,11 @@ static bool parked_file_changed_locked(struct parked_open *p)
  * fs->mu held; p, taken off fs->parked, fits but its file may have changed
  * while it waited: reads the file again without the lock, like finish()
  * does when a force ends, and parks p again, to be let in if the file
- * still names p's value, else answered ESTALE (the kernel opens the file
- * again, as it is now); so is p if the file cannot be read (never the old
- * output: it may be stale).
+ * still names p's value. Else p is answered with the file as it is now: an
+ * ordinary file is opened as such (as_file, unless readers of the output
+ * still have it open: that open would wait for them on this thread); a
+ * placeholder of something else, or a file that cannot be read (never the
+ * old output: it may be stale), ESTALE, and the kernel opens it again.
  */
 static void park_recheck_locked(struct ggfs *fs, struct parked_open *p)
 {
@@ -632,6 +635,7 @@ static void park_recheck_locked(struct ggfs *fs, struct parked_open *p)
 	if (!p->checked) {
 		p->decided = true;
 		p->id = -ESTALE;
+		p->as_file = read && !lz->is_ref && p->n->value_opens == 0;
 	}
 	p->next = fs->parked;
 	fs->parked = p;
@@ -661,12 +665,14 @@ static void *park_main(void *arg)
 				pp = &fs->parked; /* the lock was dropped */
 				continue;
 			}
-			if (p->interrupted)
+			if (p->interrupted) {
 				p->id = -EINTR;
-			else if (!p->decided)
+				p->as_file = false;
+			} else if (!p->decided) {
 				p->id = fits && !fs->park_stop
 				            ? value_backing_locked(fs, p->n, &p->value, p->fd)
 				            : -EBUSY;
+			}
 			if (p->id >= 0)
 				p->direct = count_value_open_locked(fs, p->n, &p->value, p->id);
 			p->next = ready;
@@ -677,7 +683,13 @@ static void *park_main(void *arg)
 			for (struct parked_open *p = ready; p; p = p->next) {
 				/* Waits for a running park_interrupt. */
 				fuse_req_interrupt_func(p->req, NULL, NULL);
-				reply_admitted(fs, p->req, &p->fi, p->n, p->fd, p->id, p->direct);
+				if (p->as_file) {
+					close(p->fd);
+					open_source_file(fs, p->req, p->n, &p->fi);
+				} else {
+					reply_admitted(fs, p->req, &p->fi, p->n, p->fd, p->id,
+					               p->direct);
+				}
 			}
 			pthread_mutex_lock(&fs->mu);
 			while (ready) {

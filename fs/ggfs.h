@@ -430,8 +430,9 @@ void backing_stop(struct ggfs *fs);
  * to the parking thread, so that the caller's thread does not wait; it is
  * answered EBUSY after a little while, EINTR if interrupted. Before a
  * parked open of a file is let in, the file is read again: if it no longer
- * names value (rewritten through the mount or in SOURCE), or cannot be
- * read, ESTALE (the kernel opens it again).
+ * names value (rewritten through the mount or in SOURCE), the open gets the
+ * file as it is now, an ordinary file opened as such, else ESTALE (the
+ * kernel opens it again), also if the file cannot be read.
  */
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
                       const struct gg_name *value, int fd);

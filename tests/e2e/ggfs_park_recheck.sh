@@ -4,8 +4,10 @@
 # still names it then. Here the file changes behind the waiting open: it is
 # rewritten in SOURCE (behind the mount) while the open waits for a reader
 # of the file's old output. The open must get the file as it is now
-# ("plain"), never the output it asked for. gdb makes the waiting open's
-# second reading of the file fail: never the old output then either.
+# ("plain"), never the output it asked for. gdb counts the ESTALE answers
+# (an ordinary file is opened as such: the kernel retries an ESTALE open
+# only once), and makes the waiting open's second reading of the file fail:
+# never the old output then either.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
 need gg ggfs fusermount3 gdb python3 cat
@@ -74,8 +76,17 @@ PY
 
 cp a.ph src/q1
 check "a placeholder reads as its first output" [ "$(cat mnt/q1)" = first-output ]
+gdb_run 'break fuse_reply_err if $rsi == 116
+commands
+silent
+shell echo estale >>'"$T"'/estale.1
+continue
+end' || not_ok "gdb attached"
 check "a waiting open of a file rewritten behind the mount (to an ordinary file) gets the file" \
 	behind_source q1
+gdb_end 1
+check "... opened at once: not answered ESTALE ($(cat estale.1 2>/dev/null | wc -l) times)" \
+	[ ! -e estale.1 ]
 
 # The same, but the waiting open's second reading of the file fails (gdb
 # makes node_fstat fail once on the parking thread): ESTALE, and the kernel's
