@@ -734,10 +734,12 @@ static void backing_park_stop(struct ggfs *fs)
 }
 
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                      const struct gg_name *value, int fd)
+                      const struct gg_name *value, int fd, unsigned source_seq)
 {
 	pthread_mutex_lock(&fs->mu);
-	if (fs->park_started && !fs->park_stop && !value_open_fits(n, value)) {
+	/* Opened itself since value was read from it: maybe rewritten. */
+	bool opened = n->kind == NODE_PASS && n->source_seq != source_seq;
+	if (fs->park_started && !fs->park_stop && (opened || !value_open_fits(n, value))) {
 		struct parked_open *p = xcalloc(1, sizeof *p);
 		*p = (struct parked_open){.fs = fs,
 		                          .req = req,
@@ -768,7 +770,7 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
 		reply_admitted(fs, req, fi, n, fd, -EBUSY, false);
 		return;
 	}
-	int id = value_backing_locked(fs, n, value, fd);
+	int id = opened ? -ESTALE : value_backing_locked(fs, n, value, fd);
 	bool direct = id >= 0 && count_value_open_locked(fs, n, value, id);
 	pthread_mutex_unlock(&fs->mu);
 	reply_admitted(fs, req, fi, n, fd, id, direct);

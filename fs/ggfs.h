@@ -379,8 +379,12 @@ bool lazy_is_forced(struct ggfs *fs, struct node *n);
 /*
  * Opens a lazy node for reading: forces it and replies, now or later from a
  * done thread. False (nothing replied) if the node is no longer lazy.
+ * source_seq: n's before its file was read for this open (any for a node
+ * without a file of its own): if the file was opened itself since, it is
+ * read again before the output is let in (reply_store_open).
  */
-bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
+               unsigned source_seq);
 /*
  * user.gg.* of a lazy node. Returns 0 and a malloc'd value, or an errno
  * (ENODATA when the attribute does not exist).
@@ -428,14 +432,16 @@ void backing_stop(struct ggfs *fs);
  * Counts the handle; gg_release calls node_release. An open that must wait
  * for opens of n's own file (or of another value) to be released is handed
  * to the parking thread, so that the caller's thread does not wait; it is
- * answered EBUSY after a little while, EINTR if interrupted. Before a
- * parked open of a file is let in, the file is read again: if it no longer
- * names value (rewritten through the mount or in SOURCE), the open gets the
- * file as it is now, an ordinary file opened as such, else ESTALE (the
- * kernel opens it again), also if the file cannot be read.
+ * answered EBUSY after a little while, EINTR if interrupted. So is an
+ * open of a file opened itself since value was read from it (source_seq:
+ * n's then; any for a node without a file of its own). Before a parked open of a file
+ * is let in, the file is read again: if it no longer names value (rewritten
+ * through the mount or in SOURCE), the open gets the file as it is now, an
+ * ordinary file opened as such, else ESTALE (the kernel opens it again),
+ * also if the file cannot be read.
  */
 void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi, struct node *n,
-                      const struct gg_name *value, int fd);
+                      const struct gg_name *value, int fd, unsigned source_seq);
 /* The parking thread of reply_store_open: started after the fork, before
  * the done threads; backing_stop answers what is still parked (EBUSY) and
  * stops it. */

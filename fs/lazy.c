@@ -40,8 +40,9 @@ struct pending {
 	struct node *node; /* pinned while the pending exists */
 	fuse_req_t req;    /* owned by whoever claims it */
 	struct fuse_file_info fi;
-	unsigned gen; /* node->lz.gen when the open arrived */
-	bool claimed; /* protected by fs->mu */
+	unsigned gen;        /* node->lz.gen when the open arrived */
+	unsigned source_seq; /* the node's before the open read the file */
+	bool claimed;        /* protected by fs->mu */
 	/* lazy_open is registering on_interrupt, which then must not reply:
 	 * inside fuse_req_interrupt_func, the reply would free the request
 	 * whose mutex that call unlocks after; lazy_open replies instead */
@@ -433,7 +434,8 @@ static void start_job(struct ggfs *fs, struct force_job *job)
 	sched_force_async_cancel(fs->sched, &job->ref, on_forced, job, &job->cancel);
 }
 
-bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
+               unsigned source_seq)
 {
 	pthread_mutex_lock(&fs->mu);
 	if (!n->lz.is_ref) {
@@ -452,7 +454,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		pthread_mutex_unlock(&fs->mu);
 		int fd = store_open_object(fs->store, &v);
 		if (fd >= 0) {
-			reply_store_open(fs, req, fi, n, &v, fd);
+			reply_store_open(fs, req, fi, n, &v, fd, source_seq);
 			return true;
 		}
 		GGFS_DEBUG(fs, "%s; forcing again", gg_last_error());
@@ -467,6 +469,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	p->req = req;
 	p->fi = *fi;
 	p->gen = n->lz.gen;
+	p->source_seq = source_seq;
 	p->refs = 2; /* this handler's, and the one of whoever claims it */
 	p->registering = true;
 	pthread_mutex_unlock(&fs->mu);
@@ -650,6 +653,7 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	 * still names this reference. */
 	pthread_mutex_lock(&fs->mu);
 	bool changed = job->gen != n->lz.gen || job->source_seq != n->source_seq;
+	unsigned read_seq = n->source_seq; /* the file as read below */
 	pthread_mutex_unlock(&fs->mu);
 	struct stat st;
 	if (changed)
@@ -751,7 +755,8 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		} else if (fd >= 0) {
 			/* Parked if it must wait for the file's opens: this thread
 			 * finishes other forces meanwhile. */
-			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd);
+			reply_store_open(fs, p->req, &p->fi, n, &job->value, fd,
+			                 changed ? read_seq : p->source_seq);
 		} else {
 			if (ok)
 				ggfs_log(FUSE_LOG_ERR, "%s: cannot open %s: %s", where,

@@ -591,7 +591,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			struct stat st;
 			virt_attr(fs, n, &st);
 			if (may_force(fs, req, n))
-				lazy_open(fs, req, n, fi); /* always lazy */
+				lazy_open(fs, req, n, fi, 0); /* always lazy */
 		} else {
 			int fd = store_open_object(fs->store, &n->lz.ref.name);
 			if (fd < 0) {
@@ -599,19 +599,22 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				         gg_last_error());
 				fuse_reply_err(req, gg_last_code() == GG_ENOTFOUND ? ENOENT : EIO);
 			} else
-				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd);
+				reply_store_open(fs, req, fi, n, &n->lz.ref.name, fd, 0);
 		}
 		return;
 	case NODE_PASS: break;
 	}
 	if (!writing) {
 		/* Writers get the placeholder file itself: it then stops being one. */
+		pthread_mutex_lock(&fs->mu);
+		unsigned source_seq = n->source_seq; /* before the file is read */
+		pthread_mutex_unlock(&fs->mu);
 		struct stat st;
 		if (lazy_classify_now(fs, n, &st)) {
 			lazy_adjust_attr(fs, n, &st); /* learns from the memo */
 			if (!may_force(fs, req, n))
 				return;
-			if (lazy_open(fs, req, n, fi))
+			if (lazy_open(fs, req, n, fi, source_seq))
 				return;
 		}
 	}

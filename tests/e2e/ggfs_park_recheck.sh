@@ -3,11 +3,14 @@
 # of the file to be released is let in with the output only if the file
 # still names it then. Here the file changes behind the waiting open: it is
 # rewritten in SOURCE (behind the mount) while the open waits for a reader
-# of the file's old output. The open must get the file as it is now
-# ("plain"), never the output it asked for. gdb counts the ESTALE answers
-# (an ordinary file is opened as such: the kernel retries an ESTALE open
-# only once), and makes the waiting open's second reading of the file fail:
-# never the old output then either.
+# of the file's old output, and rewritten through the mount between the
+# moment the open read the output's name and its reply. Each time the open
+# must get the file as it is now ("plain"), never the output it asked for.
+# The windows are made with gdb: it counts the ESTALE answers (an ordinary
+# file is opened as such, the kernel retries an ESTALE open only once), makes
+# the waiting open's second reading of the file fail (never the old output
+# then), and holds the open of a forced placeholder, after it read the file
+# or the output's name, while a writer rewrites the file through the mount.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
 need gg ggfs fusermount3 gdb python3 cat
@@ -108,6 +111,44 @@ gdb_end 2
 check "... (the reading was made to fail once: $(cat fstat.2 2>/dev/null | wc -l))" \
 	[ "$(cat fstat.2 2>/dev/null | wc -l)" = 1 ]
 
+# An open of a forced placeholder read the file (gg_open) or its output's
+# name (the fast path of lazy_open); before it is answered (gdb holds it at
+# FUNCTION; usleep lets the other threads run, until the writer is done), a
+# writer opens the file through the mount, rewrites it and closes it.
+cat >writer.py <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"plain\n")
+os.close(fd)
+open(sys.argv[2], "w").write("written\n")
+PY
+writer_window() { # FUNCTION NAME
+	cp a.ph "src/$2"
+	check "$2: the placeholder reads as its first output (twice: forced, the kernel's size synced)" \
+		sh -c '[ "$(cat "mnt/$1")" = first-output ] && [ "$(cat "mnt/$1")" = first-output ]' sh "$2"
+	gdb_run "break $1
+commands
+silent
+disable 1
+shell python3 $T/writer.py $T/mnt/$2 $T/written.$2 &
+python
+import os
+for i in range(200):
+    if os.path.exists('$T/written.$2'):
+        break
+    gdb.execute('call (int)usleep(100000)')
+end
+continue
+end" || not_ok "gdb attached"
+	local got
+	got=$(timeout 20 cat "mnt/$2")
+	gdb_end "$2"
+	check "$2: the writer rewrote the file while the open was held at $1" [ -e "written.$2" ]
+	check "$2: the open gets the file as rewritten (got '$got'), not the old output" \
+		[ "$got" = plain ]
+}
+writer_window reply_store_open q3
+writer_window lazy_open q4
 check "the daemon is still serving" [ "$(cat mnt/b)" = second-output ]
 check "fusermount3 -u: the daemon exits 0" ggfs_umount mnt
 check "ggfs log has no sanitizer report" ggfs_log_clean ggfs.log
