@@ -866,14 +866,11 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r == 0)
 		r = remote_env_size("GG_HTTP_MAX_INPUT", 200ull << 20, &max_input);
 	if (r == 0)
-		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, &attempts);
+		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, 0, REMOTE_ATTEMPTS_MAX, &attempts);
 	if (r == 0)
 		r = remote_env_timeout_ms(&timeout_ms);
 	if (r == 0)
-		r = remote_env_u64("GG_WORKER_SILENCE", 30, &silence_s);
-	if (r == 0 && silence_s > 86400)
-		r = gg_error("GG_WORKER_SILENCE=%llu: expected seconds from 0 (off) to 86400",
-		             (unsigned long long)silence_s);
+		r = remote_env_u64("GG_WORKER_SILENCE", 30, 0, 86400, &silence_s);
 	const char *ca = getenv("GG_WORKER_CA"), *cert = getenv("GG_WORKER_CERT"),
 	           *key = getenv("GG_WORKER_KEY");
 	ca = ca && *ca ? ca : NULL;

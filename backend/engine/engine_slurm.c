@@ -479,11 +479,8 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 	}
 	uint64_t timeout_ms = 0, grace_s = 0;
 	if (r == 0 && (remote_env_timeout_ms(&timeout_ms) < 0 ||
-	               remote_env_u64("GG_SLURM_GRACE", 60, &grace_s) < 0))
+	               remote_env_u64("GG_SLURM_GRACE", 60, 0, 86400, &grace_s) < 0))
 		r = -1;
-	else if (r == 0 && grace_s > 86400)
-		r = gg_error("GG_SLURM_GRACE=%llu: expected seconds from 0 to 86400",
-		             (unsigned long long)grace_s);
 	t->grace_ms = grace_s * 1000;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);

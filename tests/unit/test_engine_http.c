@@ -307,13 +307,19 @@ static void test_config(void)
 	check_env("GG_REMOTE_TIMEOUT", "-1", "GG_REMOTE_TIMEOUT=-1: expected a whole number");
 	check_env("GG_REMOTE_TIMEOUT", "99999999999999999999",
 	          "GG_REMOTE_TIMEOUT=99999999999999999999: expected a whole number");
-	check_env("GG_REMOTE_ATTEMPTS", "3x", "GG_REMOTE_ATTEMPTS=3x: expected a whole number");
+	check_env("GG_REMOTE_ATTEMPTS", "3x",
+	          "GG_REMOTE_ATTEMPTS=3x: expected a whole number from 0 to 1000");
+	check_env("GG_REMOTE_ATTEMPTS", "1001",
+	          "GG_REMOTE_ATTEMPTS=1001: expected a whole number from 0 to 1000");
 	check_env("GG_HTTP_MAX_INPUT", "12Q", "GG_HTTP_MAX_INPUT=12Q: expected a size");
 	check_env("GG_WORKER_SILENCE", "86401",
-	          "GG_WORKER_SILENCE=86401: expected seconds from 0 (off) to 86400");
-	check_env("GG_WORKER_SILENCE", "1s", "GG_WORKER_SILENCE=1s: expected a whole number");
-	check_env("GG_REMOTE_THREADS", "0", "GG_REMOTE_THREADS: expected 1 to 256");
-	check_env("GG_REMOTE_THREADS", "257", "GG_REMOTE_THREADS: expected 1 to 256");
+	          "GG_WORKER_SILENCE=86401: expected a whole number from 0 to 86400");
+	check_env("GG_WORKER_SILENCE", "1s",
+	          "GG_WORKER_SILENCE=1s: expected a whole number from 0 to 86400");
+	check_env("GG_REMOTE_THREADS", "0",
+	          "GG_REMOTE_THREADS=0: expected a whole number from 1 to 256");
+	check_env("GG_REMOTE_THREADS", "257",
+	          "GG_REMOTE_THREADS=257: expected a whole number from 1 to 256");
 	check_env("GG_WORKER_TOKEN", "short", "GG_WORKER_TOKEN: a token must be 16 to 256");
 	char *nope = xasprintf("%s/no-such-ca.pem", dir);
 	check_env("GG_WORKER_CA", nope, "GG_WORKER_CA=");
@@ -580,10 +586,10 @@ static void test_timeouts(void)
 	/* GG_REMOTE_TIMEOUT is seconds up to a year: more, in milliseconds,
 	 * would wrap (this one to a 1 s limit for every request) */
 	check_env("GG_REMOTE_TIMEOUT", "2305843009213693893",
-	          "GG_REMOTE_TIMEOUT=2305843009213693893: expected seconds from 0 (no limit) to "
+	          "GG_REMOTE_TIMEOUT=2305843009213693893: expected a whole number from 0 to "
 	          "31536000");
 	check_env("GG_REMOTE_TIMEOUT", "31536001",
-	          "expected seconds from 0 (no limit) to 31536000");
+	          "GG_REMOTE_TIMEOUT=31536001: expected a whole number from 0 to 31536000");
 	setenv("GG_REMOTE_TIMEOUT", "31536000", 1);
 	struct engine *e = http_engine();
 	CHECK(e != NULL);

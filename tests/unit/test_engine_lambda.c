@@ -98,7 +98,18 @@ static void test_config(void)
 	setenv("GG_LAMBDA_MEMORY_MB", "lots", 1);
 	CHECK(engine_create("lambda=fn", 1, &cfg, &e) < 0);
 	CHECK(strstr(gg_last_error(), "GG_LAMBDA_MEMORY_MB") != NULL);
+	setenv("GG_LAMBDA_MEMORY_MB", "10241", 1);
+	CHECK_ERR(engine_create("lambda=fn", 1, &cfg, &e),
+	          "GG_LAMBDA_MEMORY_MB=10241: expected a whole number from 128 to 10240");
+	setenv("GG_LAMBDA_MEMORY_MB", "10240", 1);
+	CHECK(engine_create("lambda=fn", 1, &cfg, &e) == 0);
+	if (e)
+		engine_destroy(e);
 	unsetenv("GG_LAMBDA_MEMORY_MB");
+	setenv("GG_LAMBDA_ATTEMPTS", "1001", 1);
+	CHECK_ERR(engine_create("lambda=fn", 1, &cfg, &e),
+	          "GG_LAMBDA_ATTEMPTS=1001: expected a whole number from 0 to 1000");
+	unsetenv("GG_LAMBDA_ATTEMPTS");
 	setenv("GG_LAMBDA_MAX_INPUT", "12Q", 1);
 	CHECK(engine_create("lambda=fn", 1, &cfg, &e) < 0);
 	CHECK(strstr(gg_last_error(), "GG_LAMBDA_MAX_INPUT") != NULL);

@@ -247,7 +247,7 @@ static void test_config(void)
 	          "GG_SLURM_GRACE=-1: expected a whole number");
 	setenv("GG_SLURM_GRACE", "86401", 1);
 	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
-	          "GG_SLURM_GRACE=86401: expected seconds from 0 to 86400");
+	          "GG_SLURM_GRACE=86401: expected a whole number from 0 to 86400");
 	setenv("GG_SLURM_GRACE", "86400", 1);
 	CHECK(engine_create("slurm", 1, &cfg, &e) == 0);
 	if (e)
