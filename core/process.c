@@ -1,20 +1,33 @@
 /**
  * @file process.c
  * Starting programs (see process.h): posix_spawn when nothing is to run in the
- * child, else fork, the hook, and exec.
+ * child, else fork, the hook, and exec. A capture with a deadline or a stop
+ * polls the output pipe and, once the pipe is closed, the process itself;
+ * nothing it started is left behind when it is cut short (its process group
+ * is killed), but a program that ends on its own may leave children running
+ * (sbatch's fake in the tests starts the job so), as without a deadline.
  */
 #include "core/process.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+#define STOP_POLL_MS 50
+
+static bool own_group(const struct spawn_opts *o)
+{
+	return o->deadline_ms || o->stop;
+}
 
 static void child_exec(char *const argv[], const struct spawn_opts *o)
 {
@@ -23,6 +36,8 @@ static void child_exec(char *const argv[], const struct spawn_opts *o)
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (own_group(o) && setpgid(0, 0) < 0)
+		_exit(127);
 	if (!o->inherit_stdin) {
 		int null = open("/dev/null", O_RDONLY);
 		if (null < 0 || dup2(null, 0) < 0)
@@ -60,6 +75,8 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid)
 			return gg_error_errno("cannot run %s: fork", o->path ? o->path : argv[0]);
 		if (p == 0)
 			child_exec(argv, o);
+		if (own_group(o))
+			setpgid(p, p); /* also here: the group exists when we return */
 		*pid = p;
 		return 0;
 	}
@@ -78,7 +95,12 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid)
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&attr, &empty);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	if (own_group(o)) {
+		posix_spawnattr_setpgroup(&attr, 0);
+		flags |= POSIX_SPAWN_SETPGROUP;
+	}
+	posix_spawnattr_setflags(&attr, flags);
 	char *const *env = o->env ? o->env : environ;
 	const char *path = o->path ? o->path : argv[0];
 	int e = o->search ? posix_spawnp(pid, path, &fa, &attr, argv, env)
@@ -100,6 +122,37 @@ int spawn_wait(pid_t pid, int *status)
 	return 0;
 }
 
+/* Whether the program was cut short: the reason is then set and the process
+ * group killed. */
+static bool cut_short(const struct spawn_opts *o, const char *prog, pid_t pid, uint64_t t0)
+{
+	if (o->deadline_ms && (now_ns() - t0) / 1000000 >= o->deadline_ms)
+		gg_fail(GG_ELIMIT, "%s did not end within %g s: killed", prog,
+		        (double)o->deadline_ms / 1000);
+	else if (o->stop && o->stop(o->stop_arg))
+		gg_fail(GG_ECANCELLED, "%s cancelled; killed", prog);
+	else
+		return false;
+	kill(-pid, SIGKILL); /* the group outlives its leader until it is reaped */
+	kill(pid, SIGKILL);
+	return true;
+}
+
+/* How long to wait for the pipe or the process before asking cut_short
+ * again (-1: for ever). */
+static int wait_ms(const struct spawn_opts *o, uint64_t t0)
+{
+	int ms = -1;
+	if (o->deadline_ms) {
+		uint64_t spent = (now_ns() - t0) / 1000000;
+		uint64_t left = spent < o->deadline_ms ? o->deadline_ms - spent : 0;
+		ms = left > INT32_MAX ? INT32_MAX : (int)left;
+	}
+	if (o->stop && (ms < 0 || ms > STOP_POLL_MS))
+		ms = STOP_POLL_MS;
+	return ms;
+}
+
 int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *out, size_t max,
                   int *status)
 {
@@ -109,6 +162,7 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 		return gg_error_errno("cannot run %s: pipe", argv[0]);
 	so.inherit_stdin = false;
 	so.out_fd = so.err_fd = p[1];
+	uint64_t t0 = now_ns();
 	pid_t pid;
 	int r = spawn_start(argv, &so, &pid);
 	close(p[1]);
@@ -116,21 +170,64 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 		close(p[0]);
 		return -1;
 	}
-	bool over = false;
+	bool over = false, killed = false;
 	char chunk[1 << 14];
-	for (;;) {
-		ssize_t k = read(p[0], chunk, sizeof chunk);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
+	int fd = p[0];
+	while (fd >= 0) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		int n = poll(&pf, 1, wait_ms(&so, t0));
+		if (n < 0 && errno != EINTR) {
+			gg_error_errno("%s: waiting for its output", argv[0]);
+			kill(pid, SIGKILL);
+			if (own_group(&so))
+				kill(-pid, SIGKILL);
+			close(fd);
+			killed = true;
 			break;
-		if (out->len + (size_t)k > max)
-			over = true; /* read on, so that the program can end */
-		else
-			buf_add(out, chunk, (size_t)k);
+		}
+		if (n > 0) {
+			ssize_t k = read(fd, chunk, sizeof chunk);
+			if (k == 0 || (k < 0 && errno != EINTR)) {
+				close(fd);
+				fd = -1;
+				break;
+			}
+			if (k > 0 && out->len + (size_t)k > max)
+				over = true; /* read on, so that the program can end */
+			else if (k > 0)
+				buf_add(out, chunk, (size_t)k);
+		}
+		/* also after output: a program that writes for ever is cut short too */
+		if (cut_short(&so, argv[0], pid, t0)) {
+			close(fd);
+			fd = -1;
+			killed = true;
+		}
 	}
-	close(p[0]);
-	if (spawn_wait(pid, status) < 0)
+	/* the output is closed; the program may still run (it closed its stdout) */
+	while (!killed && (so.deadline_ms || so.stop)) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return gg_error_errno("%s: waiting for process %d", argv[0], (int)pid);
+		if (cut_short(&so, argv[0], pid, t0)) {
+			killed = true;
+			break;
+		}
+		int ms = wait_ms(&so, t0);
+		struct timespec ts = {0, (ms < 0 || ms > 10 ? 10 : ms) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (killed) {
+		struct gg_error_saved why;
+		gg_error_save(&why);
+		int st;
+		spawn_wait(pid, &st); /* SIGKILL: it ends at once */
+		gg_error_restore(&why);
+		return -1;
+	}
+	if (!(so.deadline_ms || so.stop) && spawn_wait(pid, status) < 0)
 		return gg_error("%s: %s", argv[0], gg_last_error());
 	if (over)
 		return gg_error("%s: its output is larger than %zu bytes", argv[0], max);

@@ -12,6 +12,7 @@
 #include "core/util.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct spawn_opts {
@@ -25,10 +26,21 @@ struct spawn_opts {
 	 * nonzero to exit 127 at once (it says why itself). */
 	int (*child)(void *arg);
 	void *child_arg;
+	/* spawn_capture only. deadline_ms: a program still running this long
+	 * after its start is killed, with every process of its group (it is made
+	 * the leader of a new one, so that a script's children go too, and none
+	 * of them keeps the output pipe open), and reaped; the call fails with
+	 * GG_ELIMIT, naming it and the limit. stop: asked every 50 ms while the
+	 * program runs; true kills it alike, and the call fails with
+	 * GG_ECANCELLED. 0 and NULL: the program is waited for however long. */
+	uint64_t deadline_ms;
+	bool (*stop)(void *arg);
+	void *stop_arg;
 };
 
 /* Starts the program (o->path or argv[0]) with argv; 0 with *pid set, or -1 with the error set
- * ("cannot run PROGRAM: why"). */
+ * ("cannot run PROGRAM: why"). With a deadline_ms or a stop the program leads a process group
+ * of its own (its pid). */
 int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid);
 /* waitpid, retried on EINTR: 0 with the wait status, or -1. */
 int spawn_wait(pid_t pid, int *status);

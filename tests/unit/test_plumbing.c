@@ -2,7 +2,10 @@
  * @file test_plumbing.c
  * Specification of the shared plumbing, one helper of each kind: starting
  * programs (core/process.h), copying between fds, the retry backoff and
- * ALLOC_GROW (core/util.h).
+ * ALLOC_GROW (core/util.h). A capture with a deadline or a stop kills a
+ * program that does not end (a script sleeping, one that closed its
+ * output first) with the children it started, within the limit, and says
+ * which it was; one that ends in time is read as without them.
  */
 #include "core/process.h"
 #include "core/util.h"
@@ -10,9 +13,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *dir;
@@ -61,6 +66,89 @@ static void test_spawn_capture(void)
 	char *onpath[] = {"sh", "-c", "exit 0", NULL};
 	struct spawn_opts search = {.search = true};
 	CHECK(spawn_capture(onpath, &search, &out, 10, &st) == 0 && st == 0);
+	buf_free(&out);
+}
+
+/* The pid a script wrote into dir/NAME, or -1. */
+static pid_t pid_in(const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	pid_t pid = harness_pid_in(p);
+	free(p);
+	return pid;
+}
+
+static bool stop_third(void *arg)
+{
+	int *asked = arg;
+	return ++*asked >= 3;
+}
+
+static void test_spawn_deadline(void)
+{
+	struct buf out = BUF_INIT;
+	int st = -1;
+	/* a script that waits for its child for ever: both killed at the limit */
+	char *script =
+	    xasprintf("sleep 1000 & echo $! >%s/child; echo $$ >%s/leader; wait", dir, dir);
+	char *hangs[] = {"/bin/sh", "-c", script, NULL};
+	struct spawn_opts so = {.deadline_ms = 1000}; /* the script writes its pids first */
+	uint64_t t0 = now_ns();
+	CHECK_ERR(spawn_capture(hangs, &so, &out, 1000, &st),
+	          "/bin/sh did not end within 1 s: killed");
+	double took = (double)(now_ns() - t0) / 1e9;
+	CHECK(gg_last_code() == GG_ELIMIT);
+	CHECK(took >= 0.99 && took < 4);
+	pid_t leader = pid_in("leader"), child = pid_in("child");
+	CHECK(leader > 0 && child > 0);
+	CHECK(kill(leader, 0) < 0 && errno == ESRCH); /* reaped */
+	CHECK(harness_process_ended(child, 3));
+	buf_free(&out);
+	free(script);
+
+	/* one that closed its output first, then hangs */
+	script = xasprintf("echo $$ >%s/leader; exec >/dev/null 2>&1; sleep 1000", dir);
+	char *closes[] = {"/bin/sh", "-c", script, NULL};
+	t0 = now_ns();
+	CHECK_ERR(spawn_capture(closes, &so, &out, 1000, &st), "did not end within 1 s: killed");
+	took = (double)(now_ns() - t0) / 1e9;
+	CHECK(took >= 0.99 && took < 4);
+	leader = pid_in("leader");
+	CHECK(leader > 0 && kill(leader, 0) < 0 && errno == ESRCH);
+	buf_free(&out);
+	free(script);
+
+	/* one that writes for ever */
+	char *writes[] = {"yes", NULL};
+	struct spawn_opts floods = {.search = true, .deadline_ms = 300};
+	t0 = now_ns();
+	CHECK_ERR(spawn_capture(writes, &floods, &out, 1000, &st), "yes did not end within 0.3 s");
+	took = (double)(now_ns() - t0) / 1e9;
+	CHECK(took >= 0.29 && took < 3);
+	buf_free(&out);
+
+	/* stopped: cancelled, long before the deadline */
+	int asked = 0;
+	struct spawn_opts stop = {.stop = stop_third, .stop_arg = &asked, .deadline_ms = 20000};
+	char *sleeps[] = {"sleep", "1000", NULL};
+	stop.search = true;
+	t0 = now_ns();
+	CHECK_ERR(spawn_capture(sleeps, &stop, &out, 1000, &st), "sleep cancelled; killed");
+	CHECK(gg_last_code() == GG_ECANCELLED);
+	CHECK(asked == 3 && (double)(now_ns() - t0) / 1e9 < 3);
+	buf_free(&out);
+
+	/* in time: read as without a deadline */
+	char *quick[] = {"/bin/sh", "-c", "echo out; sleep 0.1; echo err >&2; exit 3", NULL};
+	so.deadline_ms = 5000;
+	so.stop = stop_third;
+	asked = -1000;
+	so.stop_arg = &asked;
+	t0 = now_ns();
+	CHECK(spawn_capture(quick, &so, &out, 1000, &st) == 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	CHECK_STR(out.data, "out\nerr\n");
+	CHECK((double)(now_ns() - t0) / 1e9 < 3);
 	buf_free(&out);
 }
 
@@ -176,5 +264,5 @@ static void test_alloc_grow(void)
 	free(v);
 }
 
-TEST_MAIN(setup, test_spawn_capture, test_spawn_child_hook, test_copy_fd, test_backoff,
-          test_alloc_grow, teardown)
+TEST_MAIN(setup, test_spawn_capture, test_spawn_deadline, test_spawn_child_hook, test_copy_fd,
+          test_backoff, test_alloc_grow, teardown)
