@@ -26,7 +26,17 @@
  * one), GG_SLURM_WORKER_DIR (the workers' store on the nodes; default
  * $TMPDIR/gg-slurm-worker), GG_SLURM_ARGS (more sbatch options, split at
  * spaces, e.g. "--time=30 --mem=4G"), GG_SLURM_GRACE (seconds added to the
- * time limit above, default 60, at most 86400).
+ * time limit above, default 60, at most 86400), GG_SLURM_COMMAND_TIMEOUT.
+ *
+ * Command limit: sbatch, squeue and scancel each get GG_SLURM_COMMAND_TIMEOUT
+ * seconds (default 60, 1 to 3600), after which the command and whatever it
+ * started are killed (spawn_capture's deadline): a slurmctld that does not
+ * answer must not hold this thread, and with it every call, for ever. A
+ * killed sbatch fails its call like any sbatch failure (the thunk goes to
+ * the next engine or is retried), a killed squeue is asked again later, a
+ * killed scancel is given up (as a failed one is). A call's cancellation
+ * ends its sbatch at once, and any cancellation a squeue, so that cancels
+ * are not held up behind them.
  */
 #include "backend/engine/engine_remote.h"
 #include "core/process.h"
@@ -68,7 +78,8 @@ struct strans {
 	char *partition;
 	char *gg, *worker_dir;
 	struct strvec extra;
-	uint64_t grace_ms; /* added to each call's timeout */
+	uint64_t grace_ms;   /* added to each call's timeout */
+	uint64_t command_ms; /* how long sbatch, squeue or scancel may run */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -83,15 +94,40 @@ struct strans {
 	uint64_t last_squeue;
 };
 
-/* Runs argv (found on $PATH); its stdout and stderr (at most 4 MiB) into
- * out. The exit status, or -1. */
-static int run_capture(char *const *argv, struct buf *out)
+/* Runs argv (found on $PATH) for at most the command limit, and less when
+ * stop(arg) says so; its stdout and stderr (at most 4 MiB) into out. The
+ * exit status, or -1 with the error set (GG_ELIMIT: it ran out of time and
+ * was killed, GG_ECANCELLED: stopped). */
+static int run_capture(struct strans *t, char *const *argv, struct buf *out, bool (*stop)(void *),
+                       void *arg)
 {
-	struct spawn_opts so = {.search = true};
+	struct spawn_opts so = {
+	    .search = true, .deadline_ms = t->command_ms, .stop = stop, .stop_arg = arg};
 	int st;
-	if (spawn_capture(argv, &so, out, 4u << 20, &st) < 0)
+	if (spawn_capture(argv, &so, out, 4u << 20, &st) < 0) {
+		if (gg_last_code() == GG_ELIMIT)
+			gg_error("%s (the limit is GG_SLURM_COMMAND_TIMEOUT)", gg_last_error());
 		return -1;
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* A call's own cancellation ends its sbatch. */
+static bool call_cancelled(void *arg)
+{
+	struct sjob *j = arg;
+	return atomic_load(&j->call->cancel_requested);
+}
+
+/* Any cancellation ends squeue: the jobs are cancelled first, it is asked
+ * again later. */
+static bool cancel_waiting(void *arg)
+{
+	struct strans *t = arg;
+	pthread_mutex_lock(&t->mu);
+	bool c = t->cancel_pending;
+	pthread_mutex_unlock(&t->mu);
+	return c;
 }
 
 /* The last lines of a job's log, for messages. */
@@ -176,7 +212,7 @@ static int submit(struct strans *t, struct sjob *j)
 	strvec_push(&av, "--wrap");
 	strvec_push(&av, cmd);
 	struct buf out = BUF_INIT;
-	int st = run_capture(av.v, &out);
+	int st = run_capture(t, av.v, &out, call_cancelled, j);
 	strvec_free(&av);
 	free(cmd);
 	free(name);
@@ -238,10 +274,10 @@ static void check_queue(struct strans *t)
 {
 	char *av[] = {"squeue", "-h", "-t", "all", "-o", "%i %T", NULL};
 	struct buf out = BUF_INIT;
-	int st = run_capture(av, &out);
+	int st = run_capture(t, av, &out, cancel_waiting, t);
 	if (st != 0) {
 		buf_free(&out);
-		return; /* the controller may be busy: ask again later */
+		return; /* the controller may be busy (or a call is cancelled): ask again later */
 	}
 	for (struct sjob *j = t->active, *next; j; j = next) {
 		next = j->next;
@@ -288,7 +324,7 @@ static void scancel(struct strans *t, struct sjob *j)
 	unlink_active(t, j);
 	char *av[] = {"scancel", j->jobid, NULL};
 	struct buf out = BUF_INIT;
-	run_capture(av, &out);
+	run_capture(t, av, &out, NULL, NULL); /* not stopped: it is the cancellation */
 	buf_free(&out);
 }
 
@@ -477,11 +513,13 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 			strvec_push(&t->extra, w);
 		free(copy);
 	}
-	uint64_t timeout_ms = 0, grace_s = 0;
+	uint64_t timeout_ms = 0, grace_s = 0, command_s = 0;
 	if (r == 0 && (remote_env_timeout_ms(&timeout_ms) < 0 ||
-	               remote_env_u64("GG_SLURM_GRACE", 60, 0, 86400, &grace_s) < 0))
+	               remote_env_u64("GG_SLURM_GRACE", 60, 0, 86400, &grace_s) < 0 ||
+	               remote_env_u64("GG_SLURM_COMMAND_TIMEOUT", 60, 1, 3600, &command_s) < 0))
 		r = -1;
 	t->grace_ms = grace_s * 1000;
+	t->command_ms = command_s * 1000;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	if (r == 0 && pthread_create(&t->thread, NULL, slurm_main, t) != 0)

@@ -18,8 +18,15 @@
  *  - a job that squeue says is gone, without a response, fails as before
  *    (no scancel, the thunk is still taken);
  *  - with GG_REMOTE_TIMEOUT=0 (none) a hung job waits until cancelled.
- * And a bad GG_SLURM_GRACE (not a number, above 86400) is refused before
- * any job. Files live in a mkdtemp directory removed at the end.
+ * A fake that hangs (while dir/NAME-hang exists, it waits for a child
+ * sleeping for ever) is killed, child included, after
+ * GG_SLURM_COMMAND_TIMEOUT=1: a hung sbatch fails its job naming the
+ * command and the limit, a hung squeue only delays the response, a hung
+ * scancel the cancellation; with the limit at 60 a cancel ends a hung sbatch
+ * or squeue at once.
+ * And a bad GG_SLURM_GRACE (not a number, above 86400) or
+ * GG_SLURM_COMMAND_TIMEOUT (0, above 3600) is refused before any job. Files
+ * live in a mkdtemp directory removed at the end.
  */
 #include "backend/engine/engine.h"
 #include "backend/remote/wire.h"
@@ -42,36 +49,41 @@ static struct gg_name value; /* "hello\n": every thunk's input, the output of ok
 
 /* (Shell builtins only where the engine waits for them: the test keeps
  * its timing when the machine is busy.) */
+#define HANG_SH(cmd)                                                                               \
+	"[ -f \"$d/" cmd "-hang\" ] && { sleep 1000 & echo $! >\"$d/pids/" cmd                     \
+	"-child\"; echo $$ >\"$d/pids/" cmd "\"; wait; exit 1; }\n"
+
 static const char sbatch_sh[] =
     "#!/bin/sh\n"
     "d=$FAKE_SLURM_DIR\n"
-    "printf '%s\\n' \"$*\" >>\"$d/sbatch.args\"\n"
-    "name= wrap=\n"
-    "while [ $# -gt 0 ]; do\n"
-    "\tcase $1 in --job-name) name=$2; shift ;; --wrap) wrap=$2; shift ;; esac\n"
-    "\tshift\n"
-    "done\n"
-    "id=$$\n"
-    "echo \"$id\" >\"$d/ids/$name\"\n"
-    "b=run\n"
-    "[ -f \"$d/behave/$name\" ] && read -r b <\"$d/behave/$name\"\n"
-    "case $b in\n"
-    "hang) echo \"$id PENDING\" >>\"$d/queue\" ;;\n"
-    "gone) ;;\n"
-    "*) echo \"$id RUNNING\" >>\"$d/queue\"\n"
-    "   FAKE_NAME=$name sh -c \"$wrap\" </dev/null >/dev/null 2>&1 & ;;\n"
-    "esac\n"
-    "echo \"$id\"\n";
+    "printf '%s\\n' \"$*\" >>\"$d/sbatch.args\"\n" HANG_SH(
+        "sbatch") "name= wrap=\n"
+                  "while [ $# -gt 0 ]; do\n"
+                  "\tcase $1 in --job-name) name=$2; shift ;; --wrap) wrap=$2; shift ;; esac\n"
+                  "\tshift\n"
+                  "done\n"
+                  "id=$$\n"
+                  "echo \"$id\" >\"$d/ids/$name\"\n"
+                  "b=run\n"
+                  "[ -f \"$d/behave/$name\" ] && read -r b <\"$d/behave/$name\"\n"
+                  "case $b in\n"
+                  "hang) echo \"$id PENDING\" >>\"$d/queue\" ;;\n"
+                  "gone) ;;\n"
+                  "*) echo \"$id RUNNING\" >>\"$d/queue\"\n"
+                  "   FAKE_NAME=$name sh -c \"$wrap\" </dev/null >/dev/null 2>&1 & ;;\n"
+                  "esac\n"
+                  "echo \"$id\"\n";
 
 static const char squeue_sh[] =
     "#!/bin/sh\n"
     "d=$FAKE_SLURM_DIR\n"
-    "printf '%s\\n' \"$*\" >>\"$d/squeue.args\"\n"
-    "[ -f \"$d/queue\" ] && while read -r l; do echo \"$l\"; done <\"$d/queue\"\n"
-    "exit 0\n";
+    "printf '%s\\n' \"$*\" >>\"$d/squeue.args\"\n" HANG_SH(
+        "squeue") "[ -f \"$d/queue\" ] && while read -r l; do echo \"$l\"; done <\"$d/queue\"\n"
+                  "exit 0\n";
 
 static const char scancel_sh[] = "#!/bin/sh\n"
-                                 "printf '%s\\n' \"$*\" >>\"$FAKE_SLURM_DIR/scancel.args\"\n";
+                                 "d=$FAKE_SLURM_DIR\n"
+                                 "printf '%s\\n' \"$*\" >>\"$d/scancel.args\"\n" HANG_SH("scancel");
 
 /* `gg worker --dir D --once REQUEST RESPONSE`: after delay/NAME seconds,
  * resp/NAME becomes RESPONSE (whole, by a rename) */
@@ -236,27 +248,34 @@ static void job_free(struct tjob *tj)
 
 /* ---- the tests ---- */
 
+/* An engine made with VAR=VAL is refused, saying needle. */
+static void refused(const char *var, const char *val, const char *needle)
+{
+	struct engine *e = NULL;
+	setenv(var, val, 1);
+	CHECK_ERR(engine_create("slurm", 1, &cfg, &e), needle);
+	unsetenv(var);
+}
+
 static void test_config(void)
 {
 	struct engine *e = NULL;
-	setenv("GG_SLURM_GRACE", "soon", 1);
-	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
-	          "GG_SLURM_GRACE=soon: expected a whole number");
-	setenv("GG_SLURM_GRACE", "-1", 1);
-	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
-	          "GG_SLURM_GRACE=-1: expected a whole number");
-	setenv("GG_SLURM_GRACE", "86401", 1);
-	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
-	          "GG_SLURM_GRACE=86401: expected a whole number from 0 to 86400");
+	refused("GG_SLURM_GRACE", "soon", "GG_SLURM_GRACE=soon: expected a whole number");
+	refused("GG_SLURM_GRACE", "-1", "GG_SLURM_GRACE=-1: expected a whole number");
+	refused("GG_SLURM_GRACE", "86401",
+	        "GG_SLURM_GRACE=86401: expected a whole number from 0 to 86400");
 	setenv("GG_SLURM_GRACE", "86400", 1);
 	CHECK(engine_create("slurm", 1, &cfg, &e) == 0);
 	if (e)
 		engine_destroy(e);
 	unsetenv("GG_SLURM_GRACE");
-	setenv("GG_REMOTE_TIMEOUT", "1m", 1);
-	CHECK_ERR(engine_create("slurm", 1, &cfg, &e),
-	          "GG_REMOTE_TIMEOUT=1m: expected a whole number");
-	unsetenv("GG_REMOTE_TIMEOUT");
+	refused("GG_SLURM_COMMAND_TIMEOUT", "0",
+	        "GG_SLURM_COMMAND_TIMEOUT=0: expected a whole number from 1 to 3600");
+	refused("GG_SLURM_COMMAND_TIMEOUT", "3601",
+	        "GG_SLURM_COMMAND_TIMEOUT=3601: expected a whole number from 1 to 3600");
+	refused("GG_REMOTE_TIMEOUT", "1m", "GG_REMOTE_TIMEOUT=1m: expected a whole number");
+	refused("GG_REMOTE_TIMEOUT", "31536001",
+	        "GG_REMOTE_TIMEOUT=31536001: expected a whole number from 0 to 31536000");
 	char *calls = record("sbatch");
 	CHECK_STR(calls, ""); /* refused before any job */
 	free(calls);
@@ -367,12 +386,160 @@ static void test_time_limit(void)
 	job_free(&waits);
 }
 
+/* ---- a command that does not end ---- */
+
+/* The fake CMD (sbatch, squeue, scancel) hangs from now on, or no longer. */
+static void hang(const char *cmd, bool on)
+{
+	char *p = xasprintf("%s/%s-hang", dir, cmd);
+	if (on)
+		CHECK(write_file_atomic(p, "", 0, 0644) == 0);
+	else
+		unlink(p);
+	free(p);
+}
+
+/* The pid of the hung fake CMD ("sbatch") or of its child ("sbatch-child"),
+ * once it has written it (within 5 s); -1 if it did not. */
+static pid_t hung_pid(const char *what)
+{
+	char *p = xasprintf("%s/pids/%s", dir, what);
+	pid_t pid = -1;
+	for (int i = 0; i < 500 && (pid = harness_pid_in(p)) < 0; i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	free(p);
+	return pid;
+}
+
+/* Neither the hung fake CMD nor its child is left running. */
+static void check_killed(const char *cmd)
+{
+	char *child = xasprintf("%s-child", cmd);
+	pid_t a = hung_pid(cmd), b = hung_pid(child);
+	CHECK(a > 0 && b > 0);
+	if (a <= 0 || b <= 0)
+		fprintf(stderr, "the hung %s wrote no pid (%d) or its child's (%d)\n", cmd, (int)a,
+		        (int)b);
+	if (a > 0)
+		CHECK(harness_process_ended(a, 3));
+	if (b > 0)
+		CHECK(harness_process_ended(b, 3));
+	free(child);
+}
+
+/* With CMD hanging, the job is submitted and cancelled once CMD runs: it
+ * ends at once, cancelled, with nothing left running. */
+static void cancel_while_hung(struct engine *e, struct tjob *tj, const char *cmd)
+{
+	hang(cmd, true);
+	submit(e, tj);
+	char *pidfile = xasprintf("%s/pids/%s", dir, cmd);
+	for (int i = 0; i < 500 && access(pidfile, F_OK) != 0; i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	free(pidfile);
+	uint64_t t0 = now_ns();
+	e->ops->cancel(e, &tj->job);
+	CHECK(wait_done(tj, 10));
+	CHECK(tj->job.rc == -1 && tj->job.code == GG_ECANCELLED);
+	CHECK((double)(now_ns() - t0) / 1e9 < 2);
+	check_killed(cmd);
+	hang(cmd, false);
+}
+
+static void test_command_limit(void)
+{
+	setenv("GG_SLURM_COMMAND_TIMEOUT", "1", 1);
+	struct engine *e = slurm_engine("0", "0", 4);
+	setenv("GG_SLURM_COMMAND_TIMEOUT", "60", 1);
+	struct engine *e60 = slurm_engine("0", "0", 4);
+	unsetenv("GG_SLURM_COMMAND_TIMEOUT");
+	if (!e || !e60) {
+		if (e)
+			engine_destroy(e);
+		if (e60)
+			engine_destroy(e60);
+		return;
+	}
+	struct tjob sb, sq, sc, csb, csq;
+
+	/* sbatch: killed at the limit, its job failed naming it and the limit;
+	 * not the thunk's fault (it is taken again) */
+	hang("sbatch", true);
+	make_job(&sb, "sbatch-hangs", 0, "run");
+	submit(e, &sb);
+	CHECK(ended(&sb, 6));
+	CHECK(sb.job.rc == -1);
+	CHECK_STR(sb.job.error, "slurm engine: sbatch did not end within 1 s: killed (the limit is "
+	                        "GG_SLURM_COMMAND_TIMEOUT)");
+	CHECK(sb.job.code == 0);
+	CHECK(seconds(&sb) >= 0.9 && seconds(&sb) < 5);
+	check_killed("sbatch");
+	char *why = NULL;
+	CHECK(e->ops->can_execute(e, &sb.thunk, &why) == GG_OK);
+	free(why);
+	hang("sbatch", false);
+
+	/* squeue: killed at the limit, the response is then read */
+	hang("squeue", true);
+	make_job(&sq, "squeue-hangs", 0, "run");
+	respond_after(&sq, "0.3");
+	submit(e, &sq);
+	CHECK(ended(&sq, 6));
+	CHECK(sq.job.rc == 0 && sq.job.result.outcome == EXEC_OK);
+	CHECK(seconds(&sq) >= 0.9 && seconds(&sq) < 5); /* waited for squeue's end */
+	check_killed("squeue");
+	hang("squeue", false);
+
+	/* scancel: killed at the limit, the cancellation then done */
+	make_job(&sc, "scancel-hangs", 0, "hang");
+	submit(e, &sc);
+	char *id = NULL;
+	for (int i = 0; i < 500 && !(id && *id); i++) {
+		free(id);
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+		id = job_id(&sc);
+	}
+	CHECK(id && *id);
+	free(id);
+	hang("scancel", true);
+	uint64_t t0 = now_ns();
+	e->ops->cancel(e, &sc.job);
+	CHECK(wait_done(&sc, 6));
+	CHECK(sc.job.rc == -1 && sc.job.code == GG_ECANCELLED);
+	double took = (double)(now_ns() - t0) / 1e9;
+	CHECK(took >= 0.9 && took < 5);
+	CHECK(scancelled(&sc));
+	check_killed("scancel");
+	hang("scancel", false);
+
+	/* with a minute's limit, a cancel ends a hung sbatch or squeue at once */
+	make_job(&csb, "cancel-sbatch", 0, "run");
+	cancel_while_hung(e60, &csb, "sbatch");
+	make_job(&csq, "cancel-squeue", 0, "hang");
+	cancel_while_hung(e60, &csq, "squeue");
+	CHECK(scancelled(&csq));
+
+	engine_destroy(e);
+	engine_destroy(e60);
+	job_free(&sb);
+	job_free(&sq);
+	job_free(&sc);
+	job_free(&csb);
+	job_free(&csq);
+}
+
 static void setup(void)
 {
 	char tmpl[] = "/tmp/gg-test-slurm-XXXXXX";
 	CHECK(mkdtemp(tmpl) != NULL);
 	dir = xstrdup(tmpl);
-	const char *subs[] = {"bin", "behave", "delay", "resp", "ids", "jobs", "store", "bucket"};
+	const char *subs[] = {"bin",  "behave", "delay",  "resp", "ids",
+	                      "jobs", "store",  "bucket", "pids"};
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
 		char *p = xasprintf("%s/%s", dir, subs[i]);
 		CHECK(mkdir_p(p, 0700) == 0);
@@ -399,6 +566,7 @@ static void setup(void)
 	unsetenv("GG_SLURM_ARGS");
 	unsetenv("GG_SLURM_KEEP");
 	unsetenv("GG_SLURM_GRACE");
+	unsetenv("GG_SLURM_COMMAND_TIMEOUT");
 	unsetenv("GG_REMOTE_TIMEOUT");
 	unsetenv("GG_STORAGE");
 
@@ -421,4 +589,4 @@ static void teardown(void)
 	free(dir);
 }
 
-TEST_MAIN(setup, test_config, test_time_limit, teardown)
+TEST_MAIN(setup, test_config, test_time_limit, test_command_limit, teardown)
