@@ -32,9 +32,10 @@
  * seconds (default 60, 1 to 3600), after which the command and whatever it
  * started are killed (spawn_capture's deadline): a slurmctld that does not
  * answer must not hold this thread, and with it every call, for ever. A
- * killed sbatch fails its call like any sbatch failure (the thunk goes to
- * the next engine or is retried), a killed squeue is asked again later, a
- * killed scancel is given up (as a failed one is). A call's cancellation
+ * killed sbatch fails its call, a killed squeue is asked again later, a
+ * killed scancel is given up (as a failed one is); and for ten times the
+ * limit (or until a command answers) the engine takes no thunk and submits
+ * none of those it holds: they go to the next engine. A call's cancellation
  * ends its sbatch at once, and any cancellation a squeue, so that cancels
  * are not held up behind them.
  */
@@ -61,6 +62,9 @@ extern char **environ;
 #define SQUEUE_EVERY_MS 1000
 /* squeue must say "gone" this many times in a row without a response file */
 #define GONE_POLLS 2
+/* after a command was killed at its limit, thunks go elsewhere for this
+ * many times the limit (as the http engine does with hung workers) */
+#define HUNG_FOR 10
 
 struct sjob {
 	struct sjob *next;
@@ -88,6 +92,8 @@ struct strans {
 	struct sjob *inbox;
 	bool cancel_pending, stopping;
 	size_t nlive;
+	uint64_t hung_until; /* a command was killed at the limit: unusable until then */
+	char hung_cmd[16];   /* which */
 	/* owned by the thread */
 	struct sjob *active;
 	unsigned seq;
@@ -104,12 +110,35 @@ static int run_capture(struct strans *t, char *const *argv, struct buf *out, boo
 	struct spawn_opts so = {
 	    .search = true, .deadline_ms = t->command_ms, .stop = stop, .stop_arg = arg};
 	int st;
-	if (spawn_capture(argv, &so, out, 4u << 20, &st) < 0) {
-		if (gg_last_code() == GG_ELIMIT)
-			gg_error("%s (the limit is GG_SLURM_COMMAND_TIMEOUT)", gg_last_error());
-		return -1;
+	int r = spawn_capture(argv, &so, out, 4u << 20, &st);
+	bool hung = r < 0 && gg_last_code() == GG_ELIMIT;
+	if (hung)
+		gg_error("%s (the limit is GG_SLURM_COMMAND_TIMEOUT)", gg_last_error());
+	if (hung || r == 0) {
+		pthread_mutex_lock(&t->mu);
+		t->hung_until = hung ? now_ns() + HUNG_FOR * t->command_ms * 1000000 : 0;
+		snprintf(t->hung_cmd, sizeof t->hung_cmd, "%s", argv[0]);
+		pthread_mutex_unlock(&t->mu);
 	}
+	if (r < 0)
+		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Whether a command was killed at the limit lately (*why says so). */
+static bool controller_hung(struct strans *t, char **why)
+{
+	uint64_t now = now_ns();
+	pthread_mutex_lock(&t->mu);
+	bool hung = now < t->hung_until;
+	if (hung)
+		*why =
+		    xasprintf("%s did not answer within %g s (GG_SLURM_COMMAND_TIMEOUT): Slurm's "
+		              "controller is taken as unreachable for %g s",
+		              t->hung_cmd, (double)t->command_ms / 1000,
+		              (double)(HUNG_FOR * t->command_ms) / 1000);
+	pthread_mutex_unlock(&t->mu);
+	return hung;
 }
 
 /* A call's own cancellation ends its sbatch. */
@@ -157,7 +186,7 @@ static void complete(struct strans *t, struct sjob *j, int rc, char *error)
 	c->error = error;
 	c->where = xasprintf("slurm job %s", j->jobid[0] ? j->jobid : "(not submitted)");
 	c->t_received = now_ns();
-	if (rc == 0 || !getenv("GG_SLURM_KEEP")) {
+	if (j->req && (rc == 0 || !getenv("GG_SLURM_KEEP"))) { /* none if never submitted */
 		unlink(j->req);
 		unlink(j->resp);
 		unlink(j->log);
@@ -392,7 +421,12 @@ static void *slurm_main(void *p)
 			struct sjob *j = in;
 			in = in->next;
 			j->call->t_sent = now_ns();
-			if (submit(t, j) < 0) {
+			char *why = NULL;
+			if (controller_hung(t, &why)) {
+				/* not one more sbatch to wait for: the call goes elsewhere */
+				complete(t, j, -1, xasprintf("not submitted: %s", why));
+				free(why);
+			} else if (submit(t, j) < 0) {
 				complete(t, j, -1, xstrdup(gg_last_error()));
 			} else {
 				j->next = t->active;
@@ -439,6 +473,13 @@ static void s_cancel(struct remote_transport *rt, struct remote_call *call)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* Not while Slurm's controller does not answer: the scheduler then hands
+ * thunks to the next engine. */
+static bool s_usable(struct remote_transport *rt, char **why)
+{
+	return !controller_hung((struct strans *)rt, why);
+}
+
 static void s_destroy(struct remote_transport *rt)
 {
 	struct strans *t = (struct strans *)rt;
@@ -465,6 +506,7 @@ static const struct remote_transport_ops slurm_transport_ops = {
     .start = s_start,
     .cancel = s_cancel,
     .destroy = s_destroy,
+    .usable = s_usable,
 };
 
 static char *self_path(void)

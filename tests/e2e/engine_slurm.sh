@@ -6,6 +6,9 @@
 #   - the gg_graph.sh build through -e slurm equals the plain build
 #   - every thunk was a Slurm job
 #   - a job that ends without a response: a clear error with its log
+#   - a controller that does not answer (slurmctld stopped): sbatch is
+#     killed after GG_SLURM_COMMAND_TIMEOUT, nothing of it is left, and the
+#     thunk runs on the next engine
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need gcc as ld cmp sh redis-server
@@ -46,6 +49,21 @@ t=$(gg thunk -o o -- sh -c 'echo never > o')
 GG_SLURM_GG=/nonexistent/gg gg force --no-progress --retries 0 -e slurm "$t#o" 2>nogg.txt
 check "a job without a response fails the force" [ $? -ne 0 ]
 check "naming the job and its log" grep -q 'slurm job [0-9]* ended (.*) without a response; its log: .*nonexistent/gg' nogg.txt || cat nogg.txt
+
+# A controller that does not answer: each sbatch is killed at the limit
+# and the thunk runs locally, saying why.
+ctld=$(cat "$SLURM_ROOT/slurmctld.pid")
+t=$(gg thunk -o o -- sh -c 'echo local > o')
+kill -STOP "$ctld"
+s=$(date +%s)
+GG_SLURM_COMMAND_TIMEOUT=2 timeout 300 gg force --no-progress -e "slurm=$SLURM_PARTITION" -e local "$t#o" >stopped.out 2>stopped.txt
+rc=$?
+took=$(($(date +%s) - s))
+left=$(pgrep -f "^sbatch .*$T/slurm-jobs")
+kill -CONT "$ctld"
+check "a stopped slurmctld: the thunk ran on the next engine (rc $rc, ${took} s)" [ $rc = 0 ]
+check "saying that sbatch was killed at its limit" grep -q 'sbatch did not end within 2 s: killed (the limit is GG_SLURM_COMMAND_TIMEOUT)' stopped.txt || cat stopped.txt
+check "no sbatch left running ($left)" [ -z "$left" ]
 
 # Cancelling gg force (SIGINT, SIGTERM) cancels its Slurm jobs.
 for sig in INT TERM; do

@@ -21,9 +21,10 @@
  * A fake that hangs (while dir/NAME-hang exists, it waits for a child
  * sleeping for ever) is killed, child included, after
  * GG_SLURM_COMMAND_TIMEOUT=1: a hung sbatch fails its job naming the
- * command and the limit, a hung squeue only delays the response, a hung
- * scancel the cancellation; with the limit at 60 a cancel ends a hung sbatch
- * or squeue at once.
+ * command and the limit, the jobs queued behind it fail at once without an
+ * sbatch, and the engine takes no thunk for ten times the limit; a hung
+ * squeue only delays the response, a hung scancel the cancellation; with
+ * the limit at 60 a cancel ends a hung sbatch or squeue at once.
  * And a bad GG_SLURM_GRACE (not a number, above 86400) or
  * GG_SLURM_COMMAND_TIMEOUT (0, above 3600) is refused before any job. Files
  * live in a mkdtemp directory removed at the end.
@@ -452,25 +453,36 @@ static void cancel_while_hung(struct engine *e, struct tjob *tj, const char *cmd
 
 static void test_command_limit(void)
 {
+	/* an engine each: one that killed a command takes no thunk for a while */
 	setenv("GG_SLURM_COMMAND_TIMEOUT", "1", 1);
-	struct engine *e = slurm_engine("0", "0", 4);
+	struct engine *esb = slurm_engine("0", "0", 4), *esq = slurm_engine("0", "0", 4),
+	              *e = slurm_engine("0", "0", 4);
 	setenv("GG_SLURM_COMMAND_TIMEOUT", "60", 1);
 	struct engine *e60 = slurm_engine("0", "0", 4);
 	unsetenv("GG_SLURM_COMMAND_TIMEOUT");
-	if (!e || !e60) {
-		if (e)
-			engine_destroy(e);
-		if (e60)
-			engine_destroy(e60);
+	if (!esb || !esq || !e || !e60) {
+		struct engine *made[] = {esb, esq, e, e60};
+		for (size_t i = 0; i < 4; i++)
+			if (made[i])
+				engine_destroy(made[i]);
 		return;
 	}
-	struct tjob sb, sq, sc, csb, csq;
+	struct tjob sb, queued, sq, sc, csb, csq;
 
 	/* sbatch: killed at the limit, its job failed naming it and the limit;
-	 * not the thunk's fault (it is taken again) */
+	 * the job queued behind it is not submitted, and the engine takes no
+	 * thunk (the scheduler hands them to the next engine) */
 	hang("sbatch", true);
 	make_job(&sb, "sbatch-hangs", 0, "run");
-	submit(e, &sb);
+	make_job(&queued, "sbatch-queued", 0, "run");
+	submit(esb, &sb);
+	char *pidfile = xasprintf("%s/pids/sbatch", dir);
+	for (int i = 0; i < 500 && access(pidfile, F_OK) != 0; i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	free(pidfile);
+	submit(esb, &queued);
 	CHECK(ended(&sb, 6));
 	CHECK(sb.job.rc == -1);
 	CHECK_STR(sb.job.error, "slurm engine: sbatch did not end within 1 s: killed (the limit is "
@@ -478,8 +490,17 @@ static void test_command_limit(void)
 	CHECK(sb.job.code == 0);
 	CHECK(seconds(&sb) >= 0.9 && seconds(&sb) < 5);
 	check_killed("sbatch");
+	const char *unreachable = "sbatch did not answer within 1 s (GG_SLURM_COMMAND_TIMEOUT): "
+	                          "Slurm's controller is taken as unreachable for 10 s";
+	CHECK(ended(&queued, 3));
+	CHECK(queued.job.rc == -1 && queued.job.error &&
+	      strstr(queued.job.error, "not submitted: ") && strstr(queued.job.error, unreachable));
+	char *ids = record("sbatch");
+	CHECK(!strstr(ids, queued.jobname)); /* sbatch was not run for it */
+	free(ids);
 	char *why = NULL;
-	CHECK(e->ops->can_execute(e, &sb.thunk, &why) == GG_OK);
+	CHECK(esb->ops->can_execute(esb, &sb.thunk, &why) == GG_EREMOTE);
+	CHECK(why && !strcmp(why, unreachable));
 	free(why);
 	hang("sbatch", false);
 
@@ -487,7 +508,7 @@ static void test_command_limit(void)
 	hang("squeue", true);
 	make_job(&sq, "squeue-hangs", 0, "run");
 	respond_after(&sq, "0.3");
-	submit(e, &sq);
+	submit(esq, &sq);
 	CHECK(ended(&sq, 6));
 	CHECK(sq.job.rc == 0 && sq.job.result.outcome == EXEC_OK);
 	CHECK(seconds(&sq) >= 0.9 && seconds(&sq) < 5); /* waited for squeue's end */
@@ -524,8 +545,11 @@ static void test_command_limit(void)
 	cancel_while_hung(e60, &csq, "squeue");
 	CHECK(scancelled(&csq));
 
+	engine_destroy(esb);
+	engine_destroy(esq);
 	engine_destroy(e);
 	engine_destroy(e60);
+	job_free(&queued);
 	job_free(&sb);
 	job_free(&sq);
 	job_free(&sc);
