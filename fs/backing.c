@@ -785,7 +785,9 @@ void reply_store_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi
  * ggfs serves it without), and not for a placeholder opened without
  * O_TRUNC (a reader forcing it meanwhile could not be answered), and not
  * for a set-ID file (a write there by a caller without CAP_FSETID must
- * clear the bits, which the kernel leaves to ggfs: ident.c). Readers
+ * clear the bits, which the kernel leaves to ggfs: ident.c), nor by a
+ * caller without CAP_FSETID (its writes would keep bits a chmod gives the
+ * file meanwhile, as the daemon's do). Readers
  * never start it: cached reads are as fast, and a backing file is an open
  * for writing, which makes an exec of the file in SOURCE fail (ETXTBSY).
  */
@@ -802,7 +804,52 @@ static bool may_start_passthrough(struct ggfs *fs, fuse_req_t req, const struct 
 	struct stat st;
 	return fs->bk_on && (fi->flags & O_ACCMODE) != O_RDONLY && !(fi->flags & O_DIRECT) &&
 	       fuse_req_ctx(req)->uid == geteuid() && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	       !has_setid(st.st_mode) && ((fi->flags & O_TRUNC) || !lazy_classify(fs, n, &st));
+	       !has_setid(st.st_mode) && ident_caller_has_fsetid(req) &&
+	       ((fi->flags & O_TRUNC) || !lazy_classify(fs, n, &st));
+}
+
+/*
+ * fs->mu held: may a writer without CAP_FSETID join n's file open in
+ * passthrough mode (fd: its handle)? Not while the file has set-ID bits or
+ * a chmod is giving them: the kernel would write with the daemon's
+ * credentials, keeping them where the writer's own write clears them.
+ */
+static bool setid_free_locked(const struct node *n, int fd)
+{
+	struct stat st;
+	return n->setid_chmods == 0 && fstat(fd, &st) == 0 && !has_setid(st.st_mode);
+}
+
+int node_setid_chmod_begin(struct ggfs *fs, fuse_req_t req, struct node *n, mode_t mode)
+{
+	if (!has_setid(mode))
+		return 0;
+	pid_t caller = fuse_req_ctx(req)->pid;
+	int err = 0;
+	pthread_mutex_lock(&fs->mu);
+	for (size_t i = 0; n->pt_opens > 0 && i < n->nwriters && !err; i++)
+		if (n->writers[i].opener != caller)
+			err = EBUSY;
+	if (!err)
+		n->setid_chmods++;
+	pthread_mutex_unlock(&fs->mu);
+	if (err) {
+		char *where = node_display_path(fs, n);
+		ggfs_log(
+		    FUSE_LOG_NOTICE,
+		    "%s: refused a chmod giving set-ID bits (EBUSY): another thread has it open "
+		    "for writing in kernel passthrough mode",
+		    where);
+		free(where);
+	}
+	return err;
+}
+
+void node_setid_chmod_end(struct ggfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->mu);
+	n->setid_chmods--;
+	pthread_mutex_unlock(&fs->mu);
 }
 
 void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *fi,
@@ -819,10 +866,31 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 		fd_proc_path(fd, proc);
 		rw = open(proc, O_RDWR | O_CLOEXEC);
 	}
+	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	/* Whether a passthrough writer's own writes keep set-ID bits: the
+	 * starter does (may_start_passthrough); a joiner is asked. */
+	bool keeps = rw >= 0 || (writer && pt && ident_caller_has_fsetid(req));
 	pthread_mutex_lock(&fs->mu);
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+	if (writer && pt && !keeps && !setid_free_locked(n, fd)) {
+		pthread_mutex_unlock(&fs->mu);
+		char *where = node_display_path(fs, n);
+		ggfs_log(
+		    FUSE_LOG_NOTICE,
+		    "%s: refused uid %u's open for writing (ETXTBSY): the file has set-ID bits "
+		    "and is open in kernel passthrough mode, where its writes would keep them",
+		    where, (unsigned)fuse_req_ctx(req)->uid);
+		free(where);
+		node_release(fs, n, pt, false, -1);
+		close(fd);
+		if (e)
+			node_forget(fs, n, 1);
+		fuse_reply_err(req, ETXTBSY);
+		return;
+	}
+	if (writer) {
 		ALLOC_GROW(n->writers, n->nwriters + 1, n->awriters);
-		n->writers[n->nwriters++] = (struct writer_handle){fd, fuse_req_ctx(req)->uid};
+		n->writers[n->nwriters++] = (struct writer_handle){
+		    .fd = fd, .uid = fuse_req_ctx(req)->uid, .opener = fuse_req_ctx(req)->pid};
 	}
 	/*
 	 * A reader opening while the file is open for writing through the

@@ -153,13 +153,19 @@ struct node {
 	 * (backing.c, protected by fs->mu): the kernel asks to clear a set-ID
 	 * file's bits before such a handle's write without naming the handle,
 	 * and the opener may still write through it once the file's mode no
-	 * longer lets it (chmod_killing_privs).
+	 * longer lets it (chmod_killing_privs). And the thread that opened it:
+	 * in kernel passthrough mode the kernel writes with the daemon's
+	 * credentials, which keep set-ID bits, so only that thread may give
+	 * the file set-ID bits meanwhile (node_setid_chmod_begin;
+	 * setid_chmods counts such chmods in flight).
 	 */
 	struct writer_handle {
 		int fd;
 		uid_t uid;
+		pid_t opener;
 	} * writers;
 	size_t nwriters, awriters;
+	unsigned setid_chmods;
 	/* watch.c, protected by fs->mu: the inotify watch of a directory
 	 * (0 none, -1 failed), its link in fs->watches, and whether the
 	 * kernel was given the long timeout for this file. */
@@ -484,6 +490,17 @@ void node_release(struct ggfs *fs, struct node *n, bool passthrough, bool value,
 bool other_value_open_locked(const struct node *n, const struct gg_name *value);
 /* Does uid hold a handle of n's file open for writing? */
 bool node_has_writer(struct ggfs *fs, struct node *n, uid_t uid);
+/*
+ * Around a chmod of n's file to mode: if mode has set-ID bits, EBUSY while
+ * another thread than the caller has the file open for writing in
+ * passthrough mode (install's own handle is the caller's): the kernel
+ * writes there with the daemon's credentials, which keep them, whoever
+ * writes through the handle. Else 0, and if mode has set-ID bits
+ * node_setid_chmod_end follows the chmod (meanwhile writers without
+ * CAP_FSETID do not join: reply_source_open).
+ */
+int node_setid_chmod_begin(struct ggfs *fs, fuse_req_t req, struct node *n, mode_t mode);
+void node_setid_chmod_end(struct ggfs *fs, struct node *n);
 
 /* ---- watch.c ---- */
 /* After daemonizing: watch SOURCE if changes there can be seen. */
@@ -536,6 +553,8 @@ void ident_note_kills(bool kills);
  * leave; 0: nothing taken; a negative errno: the call must fail.
  */
 int ident_data_begin(struct ggfs *fs, fuse_req_t req, int fd, bool flagged);
+/* Does the caller hold CAP_FSETID (its process asked; false if unknown)? */
+bool ident_caller_has_fsetid(fuse_req_t req);
 void ident_data_end(struct ggfs *fs, int entered);
 /* Is the caller another user than the mount's owner (and not root)? */
 bool ident_is_other(struct ggfs *fs, fuse_req_t req);

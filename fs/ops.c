@@ -292,9 +292,20 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (err)
 		goto out;
 	if (valid & FUSE_SET_ATTR_MODE) {
-		r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
-		if (r < 0 && errno == EPERM)
-			r = chmod_killing_privs(fs, req, n, pfd, fd, proc, attr->st_mode);
+		bool giving_setid = attr->st_mode & (S_ISUID | S_ISGID);
+		int e = node_setid_chmod_begin(fs, req, n, attr->st_mode);
+		if (e) {
+			errno = e;
+			r = -1;
+		} else {
+			r = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(proc, attr->st_mode);
+			if (r < 0 && errno == EPERM)
+				r = chmod_killing_privs(fs, req, n, pfd, fd, proc, attr->st_mode);
+			e = errno;
+			if (giving_setid)
+				node_setid_chmod_end(fs, n);
+			errno = e;
+		}
 	}
 	if (r == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;

@@ -153,16 +153,19 @@ nofsetid_ops() { # DIR: prints each file's mode and size after
 	done
 	# set-group-ID without group execute, of a group root is not in
 	echo root >"$1/nf-sgid" && chgrp "$grp" "$1/nf-sgid" && chmod 2767 "$1/nf-sgid"
-	(cd "$1" && setpriv --bounding-set=-fsetid -- sh -c 'echo more >>nf-write; truncate -s 1 nf-trunc
+	# as install -m 4775 does: set-user-ID given while its handle is open
+	echo root >"$1/nf-inst" && chmod 0777 "$1/nf-inst"
+	(cd "$1" && setpriv --bounding-set=-fsetid -- sh -c 'exec 3>>nf-inst && chmod 4777 nf-inst && echo more >&3; exec 3>&-
+		echo more >>nf-write; truncate -s 1 nf-trunc
 		: >nf-otrunc; dd if=/dev/zero of=nf-direct bs=4096 count=1 oflag=direct conv=notrunc status=none
 		fallocate -l 65536 nf-falloc; echo more >>nf-sgid
 		python3 -c "import os; os.copy_file_range(os.open(\"nf-trunc\", 0), os.open(\"nf-copy\", os.O_WRONLY), 1, 0, 0)"' &&
-		stat -c '%n %a %s' nf-write nf-trunc nf-otrunc nf-direct nf-falloc nf-copy nf-sgid)
+		stat -c '%n %a %s' nf-write nf-trunc nf-otrunc nf-direct nf-falloc nf-copy nf-sgid nf-inst)
 }
 nf_direct=$(nofsetid_ops src/direct)
 nf_through=$(nofsetid_ops mnt/through)
 check "root without CAP_FSETID clears the set-ID bits: $(echo $nf_direct)" \
-	[ "$nf_direct" = "$(printf 'nf-write 777 10\nnf-trunc 777 1\nnf-otrunc 777 0\nnf-direct 777 4096\nnf-falloc 777 65536\nnf-copy 777 5\nnf-sgid 767 10')" ]
+	[ "$nf_direct" = "$(printf 'nf-write 777 10\nnf-trunc 777 1\nnf-otrunc 777 0\nnf-direct 777 4096\nnf-falloc 777 65536\nnf-copy 777 5\nnf-sgid 767 10\nnf-inst 777 10')" ]
 check "... the same through the mount: $(echo $nf_through)" [ "$nf_through" = "$nf_direct" ]
 # ... and who holds CAP_FSETID keeps them: root writing, chown of a
 # set-group-ID file without group execute; another user holding it.
@@ -253,6 +256,88 @@ check "... and its file is its own" [ "$(stat -c %U src/through/userwrite)" = "$
 if grep -aq 'kernel passthrough (.*) on' ggfs4.log; then
 	dd if=/dev/zero of=mnt/through/rootwrite bs=4k count=8 status=none
 	check "the daemon's own user's writes do not (passthrough)" [ "$(writes)" = "$w1" ]
+	# In passthrough mode the kernel writes with the daemon's credentials,
+	# which keep set-ID bits: a writer without CAP_FSETID never writes so to
+	# a set-ID file. Root's handle starts passthrough and root makes the file
+	# set-user-ID through it (as install -m 4775 does): another user's open
+	# for writing is refused, also from a user namespace where it holds
+	# every capability, and root's without CAP_FSETID (on the directory
+	# their writes would clear the bit) ...
+	echo root >src/through/pt-join && chmod 0777 src/through/pt-join
+	python3 -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+os.write(fd, b"root\n")
+os.fchmod(fd, 0o4777)
+open(sys.argv[2], "w").close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+os.close(fd)' mnt/through/pt-join "$T/join.open" &
+	root_pid=$!
+	wait_for 50 [ -e "$T/join.open" ]
+	check "root's own write and fchmod 4777 through one handle, by passthrough: $(stat -c %a src/through/pt-join)" \
+		sh -c "[ $(writes) = $w1 ] && [ $(stat -c %a src/through/pt-join) = 4777 ]"
+	as_user sh -c 'echo user >>mnt/through/pt-join' 2>join.err
+	check "another user's open for writing is refused: $(cat join.err)" grep -q "Text file busy" join.err
+	check "... the log says why" grep -q "pt-join: refused uid $uid's open for writing" ggfs4.log
+	as_user unshare -U -r sh -c 'echo user >>mnt/through/pt-join' 2>join-ns.err
+	check "... so is its open from a user namespace where it has CAP_FSETID: $(cat join-ns.err)" grep -q "Text file busy" join-ns.err
+	setpriv --bounding-set=-fsetid sh -c 'echo nofsetid >>mnt/through/pt-join' 2>join-nf.err
+	check "... and root's without CAP_FSETID: $(cat join-nf.err)" grep -q "Text file busy" join-nf.err
+	check "... and nothing was written with the bit kept: $(stat -c '%a %s' src/through/pt-join)" \
+		[ "$(stat -c '%a %s' src/through/pt-join)" = "4777 10" ]
+	rm -f "$T/join.open"
+	wait "$root_pid"
+	as_user sh -c 'echo user >>mnt/through/pt-join'
+	check "once root's handle is closed, the user's write clears the bit: $(stat -c '%a %s' src/through/pt-join)" \
+		[ "$(stat -c '%a %s' src/through/pt-join)" = "777 15" ]
+	# ... and a chmod giving set-ID bits is refused (EBUSY) while the file
+	# is open for writing by passthrough by another process (whose writes
+	# may be made without CAP_FSETID).
+	echo root >src/through/pt-other && chmod 0777 src/through/pt-other
+	exec 7>>mnt/through/pt-other
+	echo root >&7
+	chmod 4777 mnt/through/pt-other 2>other.err
+	check "a chmod giving set-ID bits beside another process's passthrough writer is refused: $(cat other.err)" \
+		grep -q "Device or resource busy" other.err
+	setpriv --bounding-set=-fsetid sh -c 'echo more >&7'
+	exec 7>&-
+	check "... so a write through the handle without CAP_FSETID keeps no bit: $(stat -c %a src/through/pt-other)" \
+		[ "$(stat -c %a src/through/pt-other)" = 777 ]
+	# A capability held in a user namespace of the user's own is no
+	# capability over root's file: fallocate there clears the bits.
+	for d in src/direct mnt/through; do
+		echo root >"$d/ns-falloc" && chmod 6777 "$d/ns-falloc"
+		(cd "$d" && as_user unshare -U -r fallocate -l 65536 ns-falloc)
+	done
+	check "another user's fallocate from its own user namespace clears the bits: $(stat -c %a src/direct/ns-falloc) $(stat -c %a src/through/ns-falloc)" \
+		[ "$(stat -c %a src/direct/ns-falloc) $(stat -c %a src/through/ns-falloc)" = "777 777" ]
+	# Root's handle of a file that is set-user-ID already stays out of
+	# passthrough: another user writes beside it, clearing the bit.
+	echo root >src/through/pt-suid && chmod 4777 src/through/pt-suid
+	exec 7>>mnt/through/pt-suid
+	as_user sh -c 'echo user >>mnt/through/pt-suid'
+	exec 7>&-
+	check "another user's write beside root's handle of a set-user-ID file clears the bit: $(stat -c '%a %s' src/through/pt-suid)" \
+		[ "$(stat -c '%a %s' src/through/pt-suid)" = "777 10" ]
+	# ... and while another user's handle has joined root's, a chmod giving
+	# set-ID bits is refused (EBUSY).
+	echo root >src/through/pt-chmod && chmod 0777 src/through/pt-chmod
+	exec 7>>mnt/through/pt-chmod
+	(cd mnt/through && as_user sh -c 'exec 3>>pt-chmod && : >chmod.open && while [ -e chmod.open ]; do sleep 0.05; done
+		echo user >&3') &
+	user_pid=$!
+	wait_for 50 [ -e src/through/chmod.open ]
+	chmod 4777 mnt/through/pt-chmod 2>chmod.err
+	check "a chmod giving set-ID bits beside another user's passthrough handle is refused: $(cat chmod.err)" \
+		grep -q "Device or resource busy" chmod.err
+	check "... the log says why" grep -q "pt-chmod: refused a chmod giving set-ID bits" ggfs4.log
+	check "... and the file has none: $(stat -c %a src/through/pt-chmod)" [ "$(stat -c %a src/through/pt-chmod)" = 777 ]
+	check "... while other chmods are done" chmod 0775 mnt/through/pt-chmod
+	rm -f src/through/chmod.open
+	wait "$user_pid"
+	exec 7>&-
+	check "... and the user's write went through: $(stat -c '%a %s' src/through/pt-chmod)" \
+		[ "$(stat -c '%a %s' src/through/pt-chmod)" = "775 10" ]
 else
 	echo "# SKIP the owner's writes in passthrough: $(grep -ao 'kernel passthrough (.*' ggfs4.log | tail -n 1)"
 fi

@@ -9,7 +9,9 @@
  * them, none when the caller's are unknown; ident_leave gives back the
  * daemon's fsuid, fsgid, groups and the capabilities a fsuid of 0 carries;
  * a switch refused by the kernel is undone before ident_enter returns its
- * errno and is logged naming the identity and the cause; ident_is_other.
+ * errno and is logged naming the identity and the cause; ident_is_other;
+ * ident_caller_has_fsetid asks the requesting thread itself (not ggfs for
+ * an unseen pid 0, nor a caller that is gone).
  * Linked without a FUSE session: the request (its context and groups) and
  * the log are fakes. Runs as root (CI does); skipped otherwise.
  */
@@ -20,6 +22,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -458,6 +461,95 @@ static void test_is_other(void)
 	CHECK(!ident_is_other(&fs, &r));
 }
 
+/* This thread without CAP_FSETID in its effective set. */
+static void drop_own_fsetid(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) < 0)
+		abort();
+	d[CAP_FSETID / 32].effective &= ~(UINT32_C(1) << (CAP_FSETID % 32));
+	if (syscall(SYS_capset, &h, d) < 0)
+		abort();
+}
+
+static int ready[2], go[2]; /* the thread says it is ready; is told to end */
+static pid_t fsetid_tid;
+
+static void *thread_without_fsetid(void *arg)
+{
+	(void)arg;
+	drop_own_fsetid();
+	fsetid_tid = (pid_t)syscall(SYS_gettid);
+	char c = 0;
+	if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+		abort();
+	return NULL;
+}
+
+/* ident_caller_has_fsetid asks the very thread that made the request. */
+static void test_caller_fsetid(void)
+{
+	struct fuse_req r = caller(NULL, 0);
+	r.ctx.pid = getpid();
+	CHECK(ident_caller_has_fsetid(&r)); /* root, every capability */
+	/* pid 0: a caller in a pid namespace ggfs cannot see (capget would
+	 * answer for ggfs itself) */
+	r.ctx.pid = 0;
+	CHECK(!ident_caller_has_fsetid(&r));
+	/* a thread of this process without it, while this one holds it */
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		abort();
+	pthread_t t;
+	if (pthread_create(&t, NULL, thread_without_fsetid, NULL))
+		abort();
+	char c = 0;
+	CHECK(read(ready[0], &c, 1) == 1);
+	r.ctx.pid = fsetid_tid;
+	CHECK(!ident_caller_has_fsetid(&r));
+	r.ctx.pid = getpid();
+	CHECK(ident_caller_has_fsetid(&r));
+	CHECK(write(go[1], &c, 1) == 1);
+	pthread_join(t, NULL);
+	/* a caller with every capability in a user namespace of its own
+	 * (unshare -U -r), which is none over ggfs's files */
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		abort();
+	pid_t ns = fork();
+	if (ns == 0) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(read(ready[0], &c, 1) == 1);
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = ns};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof d);
+	CHECK(syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_FSETID)));
+	r.ctx.pid = ns;
+	CHECK(!ident_caller_has_fsetid(&r));
+	CHECK(write(go[1], &c, 1) == 1);
+	waitpid(ns, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+	}
+	/* a caller that is gone */
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	r.ctx.pid = gone;
+	CHECK(!ident_caller_has_fsetid(&r));
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+	}
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -472,6 +564,7 @@ int main(void)
 	test_threads();
 	test_children();
 	test_is_other();
+	test_caller_fsetid();
 	teardown();
 	printf("%d passed, %d failed\n", harness_passed, harness_failed);
 	return harness_failed ? 1 : 0;
