@@ -122,9 +122,9 @@ int spawn_wait(pid_t pid, int *status)
 	return 0;
 }
 
-/* Whether the program was cut short: the reason is then set and the process
- * group killed. */
-static bool cut_short(const struct spawn_opts *o, const char *prog, pid_t pid, uint64_t t0)
+/* Whether the program is to be cut short: the reason is then set (end_group
+ * kills it). */
+static bool cut_short(const struct spawn_opts *o, const char *prog, uint64_t t0)
 {
 	if (o->deadline_ms && (now_ns() - t0) / 1000000 >= o->deadline_ms)
 		gg_fail(GG_ELIMIT, "%s did not end within %g s: killed", prog,
@@ -133,9 +133,22 @@ static bool cut_short(const struct spawn_opts *o, const char *prog, pid_t pid, u
 		gg_fail(GG_ECANCELLED, "%s cancelled; killed", prog);
 	else
 		return false;
-	kill(-pid, SIGKILL); /* the group outlives its leader until it is reaped */
-	kill(pid, SIGKILL);
 	return true;
+}
+
+/* Kills the program, with its process group when it leads one, and reaps
+ * it; the error set before is kept. Every way a capture cuts a program
+ * short ends here. */
+static void end_group(const struct spawn_opts *o, pid_t pid)
+{
+	if (own_group(o))
+		kill(-pid, SIGKILL); /* the group outlives its leader until it is reaped */
+	kill(pid, SIGKILL);
+	struct gg_error_saved why;
+	gg_error_save(&why);
+	int st;
+	spawn_wait(pid, &st); /* SIGKILL: it ends at once */
+	gg_error_restore(&why);
 }
 
 /* How long to wait for the pipe or the process before asking cut_short
@@ -170,19 +183,15 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 		close(p[0]);
 		return -1;
 	}
-	bool over = false, killed = false;
+	bool over = false, cut = false;
 	char chunk[1 << 14];
 	int fd = p[0];
-	while (fd >= 0) {
+	while (fd >= 0 && !cut) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		int n = poll(&pf, 1, wait_ms(&so, t0));
 		if (n < 0 && errno != EINTR) {
 			gg_error_errno("%s: waiting for its output", argv[0]);
-			kill(pid, SIGKILL);
-			if (own_group(&so))
-				kill(-pid, SIGKILL);
-			close(fd);
-			killed = true;
+			cut = true;
 			break;
 		}
 		if (n > 0) {
@@ -198,36 +207,29 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 				buf_add(out, chunk, (size_t)k);
 		}
 		/* also after output: a program that writes for ever is cut short too */
-		if (cut_short(&so, argv[0], pid, t0)) {
-			close(fd);
-			fd = -1;
-			killed = true;
-		}
+		cut = cut_short(&so, argv[0], t0);
 	}
+	if (fd >= 0)
+		close(fd);
 	/* the output is closed; the program may still run (it closed its stdout) */
-	while (!killed && (so.deadline_ms || so.stop)) {
+	while (!cut && own_group(&so)) {
 		pid_t w = waitpid(pid, status, WNOHANG);
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) /* not ours to reap, nor to kill: gone */
 			return gg_error_errno("%s: waiting for process %d", argv[0], (int)pid);
-		if (cut_short(&so, argv[0], pid, t0)) {
-			killed = true;
+		cut = cut_short(&so, argv[0], t0);
+		if (cut)
 			break;
-		}
 		int ms = wait_ms(&so, t0);
 		struct timespec ts = {0, (ms < 0 || ms > 10 ? 10 : ms) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	if (killed) {
-		struct gg_error_saved why;
-		gg_error_save(&why);
-		int st;
-		spawn_wait(pid, &st); /* SIGKILL: it ends at once */
-		gg_error_restore(&why);
+	if (cut) {
+		end_group(&so, pid);
 		return -1;
 	}
-	if (!(so.deadline_ms || so.stop) && spawn_wait(pid, status) < 0)
+	if (!own_group(&so) && spawn_wait(pid, status) < 0)
 		return gg_error("%s: %s", argv[0], gg_last_error());
 	if (over)
 		return gg_error("%s: its output is larger than %zu bytes", argv[0], max);

@@ -5,7 +5,9 @@
  * ALLOC_GROW (core/util.h). A capture with a deadline or a stop kills a
  * program that does not end (a script sleeping, one that closed its
  * output first) with the children it started, within the limit, and says
- * which it was; one that ends in time is read as without them.
+ * which it was; one whose output cannot be waited for (poll fails) is
+ * killed alike; every one is reaped. One that ends in time is read as
+ * without them.
  */
 #include "core/process.h"
 #include "core/util.h"
@@ -16,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +81,13 @@ static pid_t pid_in(const char *name)
 	return pid;
 }
 
+/* Whether this process has no child left, running or a zombie: every
+ * program a capture started has been reaped. */
+static bool no_children(void)
+{
+	return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
 static bool stop_third(void *arg)
 {
 	int *asked = arg;
@@ -125,6 +135,7 @@ static void test_spawn_deadline(void)
 	CHECK_ERR(spawn_capture(writes, &floods, &out, 1000, &st), "yes did not end within 0.3 s");
 	took = (double)(now_ns() - t0) / 1e9;
 	CHECK(took >= 0.29 && took < 3);
+	CHECK(no_children());
 	buf_free(&out);
 
 	/* stopped: cancelled, long before the deadline */
@@ -136,6 +147,7 @@ static void test_spawn_deadline(void)
 	CHECK_ERR(spawn_capture(sleeps, &stop, &out, 1000, &st), "sleep cancelled; killed");
 	CHECK(gg_last_code() == GG_ECANCELLED);
 	CHECK(asked == 3 && (double)(now_ns() - t0) / 1e9 < 3);
+	CHECK(no_children());
 	buf_free(&out);
 
 	/* in time: read as without a deadline */
@@ -150,6 +162,51 @@ static void test_spawn_deadline(void)
 	CHECK_STR(out.data, "out\nerr\n");
 	CHECK((double)(now_ns() - t0) / 1e9 < 3);
 	buf_free(&out);
+}
+
+struct starve {
+	char *pidfile; /* the script's child writes its pid there */
+	pid_t child;
+	struct rlimit was;
+};
+
+/* A stop that never stops: once the script's child is known, it takes this
+ * process's open files limit down to none, so that the capture's next poll
+ * fails (EINVAL: more fds asked about than the limit). */
+static bool starve_poll(void *arg)
+{
+	struct starve *s = arg;
+	if (s->child > 0)
+		return false;
+	s->child = harness_pid_in(s->pidfile);
+	if (s->child > 0) {
+		struct rlimit none = {0, s->was.rlim_max};
+		setrlimit(RLIMIT_NOFILE, &none);
+	}
+	return false;
+}
+
+/* A capture whose poll fails kills and reaps the program and its group as
+ * one cut short does (and fails, saying why). */
+static void test_spawn_poll_error(void)
+{
+	struct starve s = {.pidfile = xasprintf("%s/child", dir)};
+	CHECK(getrlimit(RLIMIT_NOFILE, &s.was) == 0);
+	char *script = xasprintf("sleep 1000 & echo $! >%s; wait", s.pidfile);
+	char *hangs[] = {"/bin/sh", "-c", script, NULL};
+	struct spawn_opts so = {.deadline_ms = 20000, .stop = starve_poll, .stop_arg = &s};
+	struct buf out = BUF_INIT;
+	int st = -1;
+	uint64_t t0 = now_ns();
+	int r = spawn_capture(hangs, &so, &out, 1000, &st);
+	setrlimit(RLIMIT_NOFILE, &s.was);
+	CHECK_ERR(r, "/bin/sh: waiting for its output: Invalid argument");
+	CHECK((double)(now_ns() - t0) / 1e9 < 10);
+	CHECK(s.child > 0 && harness_process_ended(s.child, 3)); /* the group was killed */
+	CHECK(no_children());                                    /* the leader was reaped */
+	buf_free(&out);
+	free(script);
+	free(s.pidfile);
 }
 
 static int in_child(void *arg)
@@ -264,5 +321,5 @@ static void test_alloc_grow(void)
 	free(v);
 }
 
-TEST_MAIN(setup, test_spawn_capture, test_spawn_deadline, test_spawn_child_hook, test_copy_fd,
-          test_backoff, test_alloc_grow, teardown)
+TEST_MAIN(setup, test_spawn_capture, test_spawn_deadline, test_spawn_poll_error,
+          test_spawn_child_hook, test_copy_fd, test_backoff, test_alloc_grow, teardown)
