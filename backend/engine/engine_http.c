@@ -492,9 +492,9 @@ static void give_up(struct htrans *t, struct hcall *h, uint64_t now, const char 
 	int target = h->target;
 	struct target *tg = &t->targets[target];
 	detach(t, h);
-	tg->down_until = now + 10 * limit;
+	tg->down_until = remote_hung_until(now, limit);
 	pthread_mutex_lock(&t->mu);
-	tg->hung_until = now + 10 * limit;
+	tg->hung_until = tg->down_until;
 	pthread_mutex_unlock(&t->mu);
 	bool elsewhere = false;
 	for (size_t k = 0; k < t->ntargets; k++)

@@ -60,6 +60,18 @@ struct remote_transport_ops {
 	bool (*usable)(struct remote_transport *t, char **why);
 };
 
+/* A carrier that hung (a worker silent past GG_WORKER_SILENCE, a Slurm
+ * command killed at GG_SLURM_COMMAND_TIMEOUT) is avoided, and its engine's
+ * usable() says no when it was the last one, for this many times that limit
+ * or until it answers again. */
+#define REMOTE_HUNG_FOR 10
+
+/* Until when (now_ns) a carrier that hung at limit_ns is avoided. */
+static inline uint64_t remote_hung_until(uint64_t now, uint64_t limit_ns)
+{
+	return now + REMOTE_HUNG_FOR * limit_ns;
+}
+
 struct remote_transport {
 	const struct remote_transport_ops *ops;
 	void *pipeline; /* set by remote_engine_create */

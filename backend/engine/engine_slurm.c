@@ -62,9 +62,6 @@ extern char **environ;
 #define SQUEUE_EVERY_MS 1000
 /* squeue must say "gone" this many times in a row without a response file */
 #define GONE_POLLS 2
-/* after a command was killed at its limit, thunks go elsewhere for this
- * many times the limit (as the http engine does with hung workers) */
-#define HUNG_FOR 10
 
 struct sjob {
 	struct sjob *next;
@@ -116,7 +113,7 @@ static int run_capture(struct strans *t, char *const *argv, struct buf *out, boo
 		gg_error("%s (the limit is GG_SLURM_COMMAND_TIMEOUT)", gg_last_error());
 	if (hung || r == 0) {
 		pthread_mutex_lock(&t->mu);
-		t->hung_until = hung ? now_ns() + HUNG_FOR * t->command_ms * 1000000 : 0;
+		t->hung_until = hung ? remote_hung_until(now_ns(), t->command_ms * 1000000) : 0;
 		snprintf(t->hung_cmd, sizeof t->hung_cmd, "%s", argv[0]);
 		pthread_mutex_unlock(&t->mu);
 	}
@@ -136,7 +133,7 @@ static bool controller_hung(struct strans *t, char **why)
 		    xasprintf("%s did not answer within %g s (GG_SLURM_COMMAND_TIMEOUT): Slurm's "
 		              "controller is taken as unreachable for %g s",
 		              t->hung_cmd, (double)t->command_ms / 1000,
-		              (double)(HUNG_FOR * t->command_ms) / 1000);
+		              (double)(REMOTE_HUNG_FOR * t->command_ms) / 1000);
 	pthread_mutex_unlock(&t->mu);
 	return hung;
 }
