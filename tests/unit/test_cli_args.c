@@ -6,8 +6,9 @@
  * SIZE named as such, not as a bad size; gg log, describe, cat and hash
  * refuse an unknown option (2, naming it, and the usage) rather than take
  * it for a file, take "--" before an operand that starts with '-', and
- * describe's --json before or after TARGET. The commands' entry points run in
- * this process (cli_fixture.h).
+ * describe's --json before or after TARGET; gg thunk's statuses: 2 usage, 1
+ * a thunk that breaks a rule, 3 an input that cannot be read. The commands'
+ * entry points run in this process (cli_fixture.h).
  */
 #include "cli_fixture.h"
 
@@ -93,4 +94,32 @@ static void test_operands(void)
 	free(line);
 }
 
-TEST_MAIN(cli_setup, test_gc, test_operands, cli_teardown)
+/* gg thunk's exit status is the failure's kind (gg(1)), as for the other
+ * commands: 2 usage, 1 a thunk that cannot be made as asked, 3 a file that
+ * cannot be read; not 1 for all that is not usage. */
+static void test_thunk(void)
+{
+	CHECK(write_file_atomic("prog", "#!/bin/sh\n", 10, 0755) == 0);
+	CHECK(write_file_atomic("data", "data\n", 5, 0644) == 0);
+	/* usage: no -o, a bad -e, an unknown option (named) */
+	CHECK(run(cmd_thunk, "thunk -i prog -- prog") == 2 && strstr(err, "-o PATH"));
+	CHECK(run(cmd_thunk, "thunk -e =x -o out -- prog") == 2 && strstr(err, "NAME=VALUE"));
+	CHECK(run(cmd_thunk, "thunk --bogus -o out -- prog") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'"));
+	/* an input that is not there: this machine's files, 3 */
+	CHECK(run(cmd_thunk, "thunk -i prog -i in=missing -o out -- prog") == 3);
+	CHECK(strstr(err, "missing") && strstr(err, "No such file") && !*out);
+	/* a thunk that breaks a rule: an absolute path, an output that is an
+	 * input; a program that is not on PATH: 1 */
+	CHECK(run(cmd_thunk, "thunk -i prog -i /abs=data -o out -- prog") == 1);
+	CHECK(strstr(err, "absolute paths are not allowed") && !*out);
+	CHECK(run(cmd_thunk, "thunk -i prog -i data -o data -- prog") == 1);
+	CHECK(strstr(err, "output 'data' clashes with input 'data'"));
+	CHECK(run(cmd_thunk, "thunk -o out -- gg-no-such-program") == 1);
+	CHECK(strstr(err, "gg-no-such-program: not found on PATH"));
+	/* made: its name */
+	CHECK(run(cmd_thunk, "thunk -i prog -o out -- prog") == 0 && !*err);
+	CHECK(out[0] == 'T' && strlen(out) == GG_NAME_LEN + 1);
+}
+
+TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, cli_teardown)

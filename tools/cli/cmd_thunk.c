@@ -139,26 +139,20 @@ int cmd_thunk(int argc, char **argv)
 		rc = die_usage("thunk: at least one output (-o PATH) is required");
 		goto out;
 	}
-	if (open_store(true, &s) < 0) {
-		die_last();
-		goto out;
-	}
+	if (open_store(true, &s) < 0)
+		goto failed;
 	for (size_t i = 0; i < inputs.n; i++) {
 		char *eq = strchr(inputs.v[i], '=');
 		char *path =
 		    eq ? xstrndup(inputs.v[i], (size_t)(eq - inputs.v[i])) : xstrdup(inputs.v[i]);
 		int r = add_file_input(s, &t, path, eq ? eq + 1 : inputs.v[i]);
 		free(path);
-		if (r < 0) {
-			die_last();
-			goto out;
-		}
+		if (r < 0)
+			goto failed;
 	}
 	for (size_t i = 0; i < tools.n; i++) {
-		if (tbuild_add_tool(s, &t, tools.v[i]) < 0) {
-			die_last();
-			goto out;
-		}
+		if (tbuild_add_tool(s, &t, tools.v[i]) < 0)
+			goto failed;
 	}
 	/* Tools are found by name: PATH and the libraries' directory, unless
 	 * the caller chose them with -e. */
@@ -171,24 +165,22 @@ int cmd_thunk(int argc, char **argv)
 		strvec_push(&args, argv[i]);
 	int r = add_closure(s, &t, argv[optind], &args);
 	strvec_free(&args);
-	if (r < 0) {
-		die_last();
-		goto out;
-	}
+	if (r < 0)
+		goto failed;
 	struct gg_name name;
-	if (tbuild_store(s, &t, &name) < 0) {
-		die_last();
-		goto out;
-	}
+	if (tbuild_store(s, &t, &name) < 0)
+		goto failed;
 	if (placeholder) {
 		struct gg_ref ref = {name, t.outputs.v[0]};
-		if (placeholder_write(placeholder, &ref) < 0) {
-			die_last();
-			goto out;
-		}
+		if (placeholder_write(placeholder, &ref) < 0)
+			goto failed;
 	}
 	printf("%s\n", name.s);
 	rc = 0;
+	goto out;
+failed:
+	/* the status says what kind of failure it was (gg(1)) */
+	rc = die_last();
 out:
 	strvec_free(&inputs);
 	strvec_free(&tools);
