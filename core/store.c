@@ -1603,15 +1603,23 @@ int store_log_failure(struct store *s, const struct gg_name *thunk, const char *
 int store_read_failure(struct store *s, const struct gg_name *thunk, struct buf *out)
 {
 	char p[PATH_MAX];
+	if (!name_path(p, s, "log", thunk))
+		return gg_error_errno("the failure record of %s", thunk->s);
 	struct buf b = BUF_INIT;
 	size_t len, ml = sizeof(FAILURE_MAGIC) - 1;
-	int r = 0;
-	if (name_path(p, s, "log", thunk) && read_file(p, &b, 1 << 20) == 0 &&
-	    stamp_unseal(b.data, b.len, &len) == 0 && len >= ml &&
-	    !memcmp(b.data, FAILURE_MAGIC, ml)) {
+	int r = 1;
+	if (read_file(p, &b, 1 << 20) < 0)
+		r = gg_last_code() == GG_ENOTFOUND
+		        ? 0
+		        : gg_error("unreadable failure record: %s", gg_last_error());
+	else if (stamp_unseal(b.data, b.len, &len) < 0)
+		r = gg_fail(GG_ECORRUPT,
+		            "unreadable failure record %s: damaged (its checksum does not match)",
+		            p);
+	else if (len < ml || memcmp(b.data, FAILURE_MAGIC, ml))
+		r = gg_fail(GG_ECORRUPT, "unreadable failure record %s: not a failure record", p);
+	else
 		buf_add(out, b.data + ml, len - ml);
-		r = 1;
-	}
 	buf_free(&b);
 	return r;
 }

@@ -248,8 +248,10 @@ int memo_parse(const char *data, size_t len, struct memo *out);
 /*
  * The failure log (.gg/log/ab/THUNK): the last failure of a thunk's program,
  * as the scheduler reported it (command, status, stderr's last lines), for
- * `gg log`. A cache: writing may fail silently, reading returns 1 when
- * there is one.
+ * `gg log`. A cache: writing may fail silently. Reading returns 1 with the
+ * text in out, 0 when there is none, -1 when there is one that cannot be
+ * read or is damaged (the message names the file and the cause; GG_ECORRUPT
+ * for a damaged one): not taken for "none".
  */
 int store_log_failure(struct store *s, const struct gg_name *thunk, const char *text);
 int store_read_failure(struct store *s, const struct gg_name *thunk, struct buf *out);

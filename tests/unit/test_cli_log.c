@@ -5,15 +5,19 @@
  * or symbolic link) and what the program wrote on stderr (a last newline
  * added) or "nothing on stderr"; for a thunk whose last run failed, the
  * failure as gg force logged it; "no run recorded" and exit 1 for a thunk
- * that never ran; a placeholder file like its reference; a dynamic graph
- * followed through the output TARGET names (the primary one after the
- * first thunk); an ordinary file refused (1). The entry point runs in this
- * process (cli_fixture.h), the memo and the failure log written with the
- * store's functions.
+ * that never ran, and for a value; a failure record that is damaged or
+ * cannot be read said so, naming the file (3), never taken for none; a
+ * placeholder file like its reference; a dynamic graph followed through the
+ * output TARGET names (the primary one after the first thunk), its status
+ * that of the last thunk (1 when it never ran); an ordinary file refused (1). The entry point runs
+ * in this process (cli_fixture.h), the memo and the failure log written with the store's functions.
  */
 #include "cli_fixture.h"
 #include "core/placeholder.h"
+#include "core/stamp.h"
 #include "core/thunk.h"
+
+#include <sys/stat.h>
 
 static struct gg_name value(const char *text)
 {
@@ -107,6 +111,66 @@ static void test_failed_and_never(void)
 	CHECK(write_file_atomic("plain", "x\n", 2, 0644) == 0);
 	CHECK(run(cmd_log, "log plain") == 1);
 	CHECK(strstr(err, "plain is an ordinary file, not a placeholder") && !*out);
+
+	/* a value: nothing ran, so no run was recorded (1) */
+	struct gg_name v = value("v\n");
+	char *line = xasprintf("log %s", v.s);
+	CHECK(run(cmd_log, line) == 1);
+	want = xasprintf("%s is a value, not a thunk's output: nothing ran\n", v.s);
+	CHECK_STR(out, want);
+	free(want);
+	free(line);
+}
+
+/* The failure record of t, as a path in the store. */
+static char *record_of(const struct gg_name *t)
+{
+	return xasprintf("%s/.gg/log/%.2s/%s", dir, t->s + 1, t->s);
+}
+
+static void test_unreadable_record(void)
+{
+	/* damaged (a byte changed): said so, with the file; not "no run" */
+	struct gg_name t = thunk("damaged");
+	CHECK(store_log_failure(store, &t, "exited with status 1") == 0);
+	char *path = record_of(&t);
+	struct buf b = BUF_INIT;
+	CHECK(read_file(path, &b, 1 << 20) == 0);
+	b.data[b.len / 2] ^= 1;
+	CHECK(write_file_atomic(path, b.data, b.len, 0644) == 0);
+	CHECK(log_of(&t, "o") == 3);
+	char *want = xasprintf("gg: unreadable failure record %s: damaged (its checksum does not "
+	                       "match)\n",
+	                       path);
+	CHECK_STR(err, want);
+	CHECK(!strstr(out, "no run recorded") && !strstr(out, "failed"));
+	free(want);
+	free(path);
+
+	/* one that cannot be read (a directory there): the file and the cause */
+	struct gg_name d = thunk("unreadable");
+	CHECK(store_log_failure(store, &d, "x") == 0);
+	path = record_of(&d);
+	CHECK(unlink(path) == 0 && mkdir(path, 0755) == 0);
+	CHECK(log_of(&d, "o") == 3);
+	CHECK(strstr(err, "unreadable failure record") && strstr(err, path) &&
+	      strstr(err, "Is a directory"));
+	CHECK(!strstr(out, "no run recorded"));
+	CHECK(rmdir(path) == 0);
+	free(path);
+
+	/* a sealed record that is not a failure record */
+	struct gg_name f = thunk("foreign");
+	path = record_of(&f);
+	buf_reset(&b);
+	buf_adds(&b, "ggmemo 1\nlonger than the magic\n");
+	stamp_seal(&b);
+	CHECK(store_log_failure(store, &f, "x") == 0); /* makes the directory */
+	CHECK(write_file_atomic(path, b.data, b.len, 0644) == 0);
+	CHECK(log_of(&f, "o") == 3);
+	CHECK(strstr(err, path) && strstr(err, "not a failure record"));
+	free(path);
+	buf_free(&b);
 }
 
 static void test_dynamic(void)
@@ -140,8 +204,20 @@ static void test_dynamic(void)
 	CHECK(strstr(out, want) && strstr(out, chain.s) == out && !strstr(out, not_mid));
 	free(want);
 	free(not_mid);
+
+	/* pending's o is the thunk later, which never ran: TARGET has no
+	 * result yet, so no run is recorded for it (1), though pending ran */
+	struct gg_name pending = thunk("pending"), later = thunk("later");
+	ran(&pending, &later, &v, false, NULL);
+	CHECK(log_of(&pending, "o") == 1);
+	want = xasprintf("%s: succeeded\n  output o: %s\n  output o2: %s\n  nothing on stderr\n"
+	                 "%s: no run recorded\n",
+	                 pending.s, later.s, v.s, later.s);
+	CHECK_STR(out, want);
+	free(want);
 	free(top_part);
 	free(mid_part);
 }
 
-TEST_MAIN(cli_setup, test_succeeded, test_failed_and_never, test_dynamic, cli_teardown)
+TEST_MAIN(cli_setup, test_succeeded, test_failed_and_never, test_unreadable_record, test_dynamic,
+          cli_teardown)

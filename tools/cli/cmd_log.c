@@ -16,10 +16,12 @@ static const char help[] = "usage: gg log TARGET\n"
                            "\n"
                            "Shows the last run of a placeholder's or THUNK#OUTPUT's thunk: its\n"
                            "outputs and what its program wrote on stderr, or how it failed.\n"
-                           "Exit status 0 when a run was recorded, 1 when none was.\n";
+                           "Exit status 0 when a run was recorded, 1 when none was (or\n"
+                           "TARGET is a value), 3 when the record cannot be read.\n";
 
 /* Prints what is known of one thunk; sets *next to an output that is a
- * thunk (a dynamic graph), if the wanted one is. 1 if anything was known. */
+ * thunk (a dynamic graph), if the wanted one is. 1 if a run was recorded,
+ * 0 if none was, -1 if its failure record cannot be read (gg_last_error). */
 static int show_thunk(struct store *s, const struct gg_name *thunk, const char *output,
                       struct gg_name *next, bool *has_next)
 {
@@ -60,7 +62,7 @@ static int show_thunk(struct store *s, const struct gg_name *thunk, const char *
 	int r = store_read_failure(s, thunk, &b);
 	if (r == 1)
 		printf("%s: failed\n%s", thunk->s, b.data);
-	else
+	else if (r == 0)
 		printf("%s: no run recorded\n", thunk->s);
 	buf_free(&b);
 	return r;
@@ -87,6 +89,7 @@ int cmd_log(int argc, char **argv)
 		rc = die_msg("%s is an ordinary file, not a placeholder", target);
 	} else if (gg_name_kind(&t.ref.name) != GG_THUNK) {
 		printf("%s is a value, not a thunk's output: nothing ran\n", t.ref.name.s);
+		rc = 1;
 	} else {
 		struct gg_name thunk = t.ref.name, next;
 		const char *output = t.ref.output;
@@ -98,7 +101,10 @@ int cmd_log(int argc, char **argv)
 			thunk = next;
 			output = NULL;
 		}
-		rc = known == 1 ? 0 : 1;
+		/* The last thunk shown is the one TARGET's value comes from:
+		 * when it never ran, TARGET has no result yet, whatever ran
+		 * before it in the graph. */
+		rc = known == 1 ? 0 : known == 0 ? 1 : die_last();
 	}
 	force_target_free(&t);
 	store_close(s);
