@@ -8,6 +8,7 @@
 #include "core/rundir.h"
 #include "core/util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,26 +78,50 @@ bool wants_help(int argc, char **argv, const char *text)
 	return false;
 }
 
-int read_flags(int argc, char **argv, const struct option *flags, const char *help,
-               const char *usage)
+int read_options(int argc, char **argv, const struct option *opts, const char *help,
+                 const char *usage, option_fn take, void *ctx)
 {
-	struct option opts[8];
-	size_t n = 0;
-	for (; flags && flags[n].name && n < GG_ARRAY_LEN(opts) - 2; n++)
-		opts[n] = flags[n];
-	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	opts[n] = (struct option){0};
+	struct option all[8];
+	char shorts[2 * GG_ARRAY_LEN(all) + 1];
+	size_t n = 0, k = 0;
+	for (; opts && opts[n].name && n < GG_ARRAY_LEN(all) - 2; n++) {
+		all[n] = opts[n];
+		if (!opts[n].flag && isalpha(opts[n].val)) {
+			shorts[k++] = (char)opts[n].val;
+			if (opts[n].has_arg == required_argument)
+				shorts[k++] = ':';
+		}
+	}
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){0};
+	shorts[k++] = 'h';
+	shorts[k] = 0;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* 0, not 1: only then does getopt start afresh, forgetting where it
+	 * stood in the arguments of an earlier command run in this process
+	 * (the tests run several): else what is left of an option cluster
+	 * (-S) points into freed memory and is read as options. */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(help, stdout);
 			return 0;
 		}
-		if (c != 0)
+		if (c == 0) /* a flag, set by getopt */
+			continue;
+		if (c == '?' || !take) /* getopt named the option */
 			return die_usage("%s", usage);
+		int r = take(ctx, c, optarg);
+		if (r >= 0)
+			return r;
 	}
 	return -1;
+}
+
+int read_flags(int argc, char **argv, const struct option *flags, const char *help,
+               const char *usage)
+{
+	return read_options(argc, argv, flags, help, usage, NULL, NULL);
 }
 
 /* What a killed gg left in .gg/tmp goes with the next command (rundir.h). */

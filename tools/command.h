@@ -48,4 +48,15 @@ bool wants_help(int argc, char **argv, const char *usage);
 int read_flags(int argc, char **argv, const struct option *flags, const char *help,
                const char *usage);
 
+/*
+ * read_flags for a command whose options are not all flags: each option of
+ * opts whose flag is NULL goes to take(ctx, its val, its argument or NULL),
+ * which returns -1 to go on or the exit status to stop with (die_usage's 2
+ * for a bad value). An option whose val is a letter is also -LETTER (short);
+ * one that should be long only has a val above 255. At most 6 options.
+ */
+typedef int (*option_fn)(void *ctx, int opt, const char *arg);
+int read_options(int argc, char **argv, const struct option *opts, const char *help,
+                 const char *usage, option_fn take, void *ctx);
+
 #endif

@@ -7,10 +7,14 @@
  * refuse an unknown option (2, naming it, and the usage) rather than take
  * it for a file, take "--" before an operand that starts with '-', and
  * describe's --json before or after TARGET; gg thunk's statuses: 2 usage, 1
- * a thunk that breaks a rule, 3 an input that cannot be read. The commands'
- * entry points run in this process (cli_fixture.h).
+ * a thunk that breaks a rule, 3 an input that cannot be read; gg push's
+ * --force (-f) before or after the operands and "--", gg gc's short -s and
+ * long-only options. The commands' entry points run in this process
+ * (cli_fixture.h), one after another: each starts getopt afresh.
  */
 #include "cli_fixture.h"
+
+#include <sys/stat.h>
 
 static void test_gc(void)
 {
@@ -122,4 +126,48 @@ static void test_thunk(void)
 	CHECK(out[0] == 'T' && strlen(out) == GG_NAME_LEN + 1);
 }
 
-TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, cli_teardown)
+/* gg push's --force (or -f) anywhere among the operands, "--" before an
+ * operand that starts with '-', an unknown option named (2) */
+static void test_push(void)
+{
+	CHECK(run(cmd_push, "push --bogus file:///nowhere plain") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'") && strstr(err, "usage: gg push"));
+	CHECK(run(cmd_push, "push --force") == 2 && strstr(err, "usage: gg push"));
+	CHECK(run(cmd_push, "push --help") == 0 && strstr(out, "usage: gg push") == out && !*err);
+	char *remote = xasprintf("%s/remote", dir);
+	CHECK(mkdir(remote, 0755) == 0);
+	struct gg_name v;
+	gg_name_of_buf("dash\n", 5, GG_VALUE, &v);
+	char *want = xasprintf("%s  -f\n", v.s);
+	char *line = xasprintf("push -- file://%s -f", remote); /* "-f": a file */
+	CHECK(run(cmd_push, line) == 0);
+	CHECK_STR(out, want);
+	CHECK(strstr(err, "pushed 1 of 1 objects"));
+	free(line);
+	/* after the operands: an option, not a file named "--force" */
+	line = xasprintf("push file://%s plain --force", remote);
+	CHECK(run(cmd_push, line) == 0 && strstr(err, "pushed 1 of 1 objects"));
+	CHECK(strstr(out, "  plain\n"));
+	free(line);
+	line = xasprintf("push file://%s -f --force", remote);
+	CHECK(run(cmd_push, line) == 2 && strstr(err, "usage: gg push"));
+	free(line);
+	free(want);
+	free(remote);
+}
+
+/* gg gc's options: -s is --max-size; --storage and --grace have no short
+ * form, --remote and --dry-run are flags */
+static void test_gc_options(void)
+{
+	CHECK(run(cmd_gc, "gc -s 1G") == 0 && !strncmp(out, "removed 0 objects", 17));
+	CHECK(run(cmd_gc, "gc -r") == 2 && strstr(err, "invalid option -- 'r'"));
+	CHECK(run(cmd_gc, "gc -S x --remote") == 2 && strstr(err, "invalid option -- 'S'"));
+	CHECK(run(cmd_gc, "gc --storage") == 2);
+	CHECK(strstr(err, "option '--storage' requires an argument"));
+	CHECK(run(cmd_gc, "gc --dry-run --max-size 1G") == 2);
+	CHECK(strstr(err, "(without --max-size)"));
+	CHECK(run(cmd_gc, "gc --grace 1d") == 2 && strstr(err, "(without --max-size)"));
+}
+
+TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_gc_options, cli_teardown)

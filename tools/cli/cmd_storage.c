@@ -22,13 +22,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PUSH_USAGE "usage: gg push [--force] URI NAME|FILE... (or - to read them from stdin)"
 static const char push_help[] =
-    "usage: gg push [--force] URI NAME|FILE... (or - to read them from stdin)\n"
-    "Uploads objects of the local store to URI, skipping those it already has.\n"
-    "A FILE is first added to the local store; its name is printed.\n"
-    "  --force   upload even what URI already has (repairs a damaged copy)\n"
-    "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
-    "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
+    PUSH_USAGE "\n"
+               "Uploads objects of the local store to URI, skipping those it already has.\n"
+               "A FILE is first added to the local store; its name is printed.\n"
+               "  -f, --force  upload even what URI already has (repairs a damaged copy)\n"
+               "Options may follow the operands; -- ends them.\n"
+               "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
+               "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
 static const char pull_help[] =
     "usage: gg pull [--outputs] URI NAME... (or - to read names from stdin)\n"
     "Downloads objects from URI into the local store, verifying each against\n"
@@ -91,24 +93,20 @@ static double seconds_since(uint64_t t0)
 	return (double)(now_ns() - t0) / 1e9;
 }
 
+/* --force (-f), the one option of gg push */
+static int push_option(void *force, int opt, const char *arg)
+{
+	*(bool *)force = true;
+	return -1;
+}
+
 int cmd_push(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0}};
 	bool force = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(push_help, stdout);
-			return 0;
-		}
-		if (c != 'f') {
-			fputs(push_help, stderr);
-			return 2;
-		}
-		force = true;
-	}
+	int done = read_options(argc, argv, opts, push_help, PUSH_USAGE, push_option, &force);
+	if (done >= 0)
+		return done;
 	if (argc - optind < 2) {
 		fputs(push_help, stderr);
 		return 2;

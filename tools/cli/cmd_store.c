@@ -68,6 +68,28 @@ int cmd_hash(int argc, char **argv)
 	return rc;
 }
 
+/* gg gc's options that take a value (--storage and --grace are long only) */
+enum { GC_STORAGE = 256, GC_GRACE };
+struct gc_args {
+	uint64_t max;
+	bool have;
+	const char *uri, *grace;
+};
+
+static int gc_option(void *ctx, int opt, const char *arg)
+{
+	struct gc_args *a = ctx;
+	if (opt == GC_STORAGE)
+		a->uri = arg;
+	else if (opt == GC_GRACE)
+		a->grace = arg;
+	else if (parse_size(arg, &a->max) < 0)
+		return die_usage("gc: bad size '%s' (e.g. 500M, 10G)", arg);
+	else
+		a->have = true;
+	return -1;
+}
+
 int cmd_gc(int argc, char **argv)
 {
 	static const char help[] =
@@ -78,52 +100,30 @@ int cmd_gc(int argc, char **argv)
 	    "--remote: deletes the objects of the remote store (URI, else $GG_STORAGE)\n"
 	    "that no shared cache entry names and that are older than DURATION\n"
 	    "(default 7d; suffixes s, m, h, d); --dry-run prints them, deleting nothing.\n";
-	static const struct option opts[] = {{"max-size", required_argument, 0, 's'},
-	                                     {"remote", no_argument, 0, 'r'},
-	                                     {"storage", required_argument, 0, 'S'},
-	                                     {"grace", required_argument, 0, 'g'},
-	                                     {"dry-run", no_argument, 0, 'n'},
-	                                     {"help", no_argument, 0, 'h'},
-	                                     {0}};
-	uint64_t max = 0;
-	bool have = false, remote = false, dry = false;
-	const char *uri = NULL, *grace = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(help, stdout);
-			return 0;
-		}
-		if (c == 'r' || c == 'S' || c == 'g' || c == 'n') {
-			remote |= c == 'r';
-			dry |= c == 'n';
-			if (c == 'S')
-				uri = optarg;
-			if (c == 'g')
-				grace = optarg;
-			continue;
-		}
-		if (c != 's') { /* getopt named the option */
-			fputs(help, stderr);
-			return 2;
-		}
-		if (parse_size(optarg, &max) < 0)
-			return die_usage("gc: bad size '%s' (e.g. 500M, 10G)", optarg);
-		have = true;
-	}
-	if (remote && !have && optind == argc)
-		return cmd_gc_remote(uri, grace, dry);
-	if (remote || uri || grace || dry)
+	int remote = 0, dry = 0;
+	const struct option opts[] = {{"max-size", required_argument, 0, 's'},
+	                              {"remote", no_argument, &remote, 1},
+	                              {"storage", required_argument, 0, GC_STORAGE},
+	                              {"grace", required_argument, 0, GC_GRACE},
+	                              {"dry-run", no_argument, &dry, 1},
+	                              {0}};
+	struct gc_args a = {0};
+	int done =
+	    read_options(argc, argv, opts, help, "usage: gg gc --max-size SIZE", gc_option, &a);
+	if (done >= 0)
+		return done;
+	if (remote && !a.have && optind == argc)
+		return cmd_gc_remote(a.uri, a.grace, dry);
+	if (remote || a.uri || a.grace || dry)
 		return die_usage("usage: gg gc --remote [--storage URI] [--grace DURATION] "
 		                 "[--dry-run] (without --max-size)");
-	if (!have || optind != argc)
+	if (!a.have || optind != argc)
 		return die_usage("usage: gg gc --max-size SIZE");
 	struct store *s;
 	if (open_store(false, &s) < 0)
 		return die_last();
 	struct gc_stats st;
-	int r = store_gc(s, max, &st);
+	int r = store_gc(s, a.max, &st);
 	store_close(s);
 	if (r < 0)
 		return die_last();
