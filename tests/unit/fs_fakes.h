@@ -7,6 +7,14 @@
  * at() naming files in it; in_child() for what must not touch this
  * process's identity or log. test_fs_log, which links the real fs/log.c,
  * defines FS_FAKES_REAL_LOG before including it and gets no fake.
+ *
+ * With FS_FAKES_REPLIES defined first: a fake request (struct fuse_req, its
+ * caller's ctx) and fakes of libfuse's open replies, which record the
+ * reply in it (`replied`: REPLY_ERR, REPLY_OPEN, REPLY_CREATE or
+ * REPLY_IOV; the errno, the fuse_file_info, or the iovs' bytes) and
+ * return its `ret` (-ENOENT: the open was interrupted), and its interrupt
+ * callback (fuse_req_interrupt_func). wait_replied() waits for a reply
+ * sent from another thread.
  */
 #ifndef GG_FS_FAKES_H
 #define GG_FS_FAKES_H
@@ -17,6 +25,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +45,107 @@ void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
 	nlogged++;
 	pthread_mutex_unlock(&logged_mu);
 	va_end(ap);
+}
+#endif
+
+#ifdef FS_FAKES_REPLIES
+/* ---- fakes of libfuse's request and replies ---- */
+
+#include <sys/uio.h>
+#include <time.h>
+
+enum reply_kind { REPLY_NONE, REPLY_ERR, REPLY_OPEN, REPLY_CREATE, REPLY_IOV };
+
+struct fuse_req {
+	struct fuse_ctx ctx;
+	int ret; /* what the reply returns */
+	enum reply_kind replied;
+	int nreplies;
+	int err;
+	struct fuse_file_info fi;
+	unsigned char iov[256]; /* the iovs' bytes, one after the other */
+	size_t iov_len;
+	int iov_count;
+	fuse_interrupt_func_t intr;
+	void *intr_data;
+};
+
+static pthread_mutex_t replies_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t replies_cv = PTHREAD_COND_INITIALIZER;
+
+static int fake_reply(fuse_req_t req, enum reply_kind kind)
+{
+	pthread_mutex_lock(&replies_mu);
+	req->replied = kind;
+	req->nreplies++;
+	pthread_cond_broadcast(&replies_cv);
+	pthread_mutex_unlock(&replies_mu);
+	return req->ret;
+}
+
+/* Waits up to ms for req's reply: true once it has one. */
+static inline bool wait_replied(fuse_req_t req, int ms)
+{
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&replies_mu);
+	while (req->replied == REPLY_NONE &&
+	       pthread_cond_timedwait(&replies_cv, &replies_mu, &end) == 0)
+		;
+	bool got = req->replied != REPLY_NONE;
+	pthread_mutex_unlock(&replies_mu);
+	return got;
+}
+
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
+{
+	return &req->ctx;
+}
+
+void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data)
+{
+	pthread_mutex_lock(&replies_mu);
+	req->intr = func;
+	req->intr_data = data;
+	pthread_mutex_unlock(&replies_mu);
+}
+
+int fuse_reply_err(fuse_req_t req, int err)
+{
+	req->err = err;
+	return fake_reply(req, REPLY_ERR);
+}
+
+int fuse_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	req->fi = *fi;
+	return fake_reply(req, REPLY_OPEN);
+}
+
+int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+                      const struct fuse_file_info *fi)
+{
+	req->fi = *fi;
+	return fake_reply(req, REPLY_CREATE);
+}
+
+int fuse_reply_iov(fuse_req_t req, const struct iovec *iov, int count)
+{
+	req->iov_len = 0;
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > sizeof req->iov - req->iov_len)
+			abort();
+		memcpy(req->iov + req->iov_len, iov[i].iov_base, iov[i].iov_len);
+		req->iov_len += iov[i].iov_len;
+	}
+	req->iov_count = count;
+	return fake_reply(req, REPLY_IOV);
 }
 #endif
 
