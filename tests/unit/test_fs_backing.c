@@ -16,10 +16,16 @@
  * thread and gets EBUSY when its wait ends, EINTR when interrupted,
  * ESTALE when the file was opened since it was read. Writers are listed
  * by uid (node_has_writer) until released. An open interrupted before its
- * reply is counted back.
+ * reply is counted back. The custom I/O backing_setup installs: what the
+ * kernel's INIT offers (passthrough, shared mmaps of uncached opens,
+ * FUSE_HANDLE_KILLPRIV_V2; flags2 only with FUSE_INIT_EXT, only protocol
+ * 7's) is seen and asked for in libfuse's INIT reply, and all of it turned
+ * off when that reply cannot carry it; which requests come from a caller
+ * whose write, truncation or O_TRUNC open clears set-ID bits.
  * Linked without a FUSE session: libfuse's replies are fs_fakes.h's, the
  * FUSE_DEV_IOC_BACKING_* ioctls on a fake /dev/fuse fd are answered here,
- * and the node table's pins and lazy.c's classification are small fakes.
+ * and libfuse's session (which hands over the custom I/O), the node
+ * table's pins and lazy.c's classification are small fakes.
  */
 #define FS_FAKES_REPLIES
 #include "fs_fakes.h"
@@ -135,8 +141,28 @@ void open_source_file(struct ggfs *f, fuse_req_t req, struct node *n, struct fus
 	fuse_reply_err(req, 0);
 }
 
+static int kills_noted = -1; /* what io_read said of the last request */
+
 void ident_note_kills(bool kills)
 {
+	kills_noted = kills;
+}
+
+/* ---- fakes of libfuse's session: backing_setup's custom I/O ---- */
+
+static struct fuse_custom_io io; /* what backing_setup installed */
+static int custom_io_ret;        /* fuse_session_custom_io's answer */
+
+int fuse_session_fd(struct fuse_session *se)
+{
+	return FAKE_DEVFD;
+}
+
+int fuse_session_custom_io(struct fuse_session *se, const struct fuse_custom_io *cio, int fd)
+{
+	if (custom_io_ret == 0)
+		io = *cio;
+	return custom_io_ret;
 }
 
 /* ---- helpers ---- */
@@ -507,21 +533,21 @@ static void test_value_cache_of_file(void)
 	CHECK(n.pins == 0 && n.cached_opens == 0);
 }
 
-/* A reader of the forced output, open in passthrough mode. */
-static int open_value(struct node *n)
+/* A reader of the forced output v, open in passthrough mode: its fd. */
+static int open_value(struct node *n, const struct gg_name *v)
 {
-	struct fuse_req v = new_req(geteuid());
+	struct fuse_req r = new_req(geteuid());
 	struct fuse_file_info fi = {.flags = O_RDONLY};
 	int fd = object_fd();
-	reply_store_open(&fs, &v, &fi, n, &value, fd, n->source_seq);
-	return v.replied == REPLY_IOV ? fd : -1;
+	reply_store_open(&fs, &r, &fi, n, v, fd, n->source_seq);
+	return r.replied == REPLY_IOV ? fd : -1;
 }
 
 static void test_source_beside_value(void)
 {
 	reset_fs();
 	struct node n = new_node(NODE_PASS);
-	int vfd = open_value(&n);
+	int vfd = open_value(&n, &value);
 	CHECK(vfd >= 0 && n.value_opens == 1);
 	/* -s: no release can come while this thread waits: refused at once */
 	fs.singlethread = true;
@@ -566,7 +592,7 @@ static void test_source_waits_for_release(void)
 {
 	reset_fs();
 	struct node n = new_node(NODE_PASS);
-	int vfd = open_value(&n);
+	int vfd = open_value(&n, &value);
 	CHECK(vfd >= 0);
 	/* the reader's release wakes the open at once */
 	struct release_later rl = {&n, 200};
@@ -654,7 +680,7 @@ static void test_parked_until_release(void)
 	reset_fs();
 	CHECK(backing_park_start(&fs) == 0);
 	struct node n = new_node(NODE_OUTPUT);
-	int afd = open_value(&n);
+	int afd = open_value(&n, &value);
 	CHECK(afd >= 0);
 	/* a reader of another output waits for the old one's release */
 	struct fuse_req b = new_req(geteuid());
@@ -765,11 +791,198 @@ static void test_parked_file_rechecked(void)
 	CHECK(wait_replied(&c, 5000) && c.replied == REPLY_ERR && c.err == ESTALE);
 	CHECK(as_file_opens == 1 && !fd_is_open(cfd));
 	fstat_err = 0;
+
+	/* never opened itself, the file may still change in SOURCE behind the
+	 * mount while a reader waits for another output's: read again too */
+	struct node m = new_node(NODE_PASS);
+	m.lz.is_ref = m.lz.forced = true;
+	m.lz.value = other;
+	int ofd = open_value(&m, &other);
+	CHECK(ofd >= 0 && m.source_seq == 0);
+	pthread_mutex_lock(&fs.mu);
+	m.lz.value = value;
+	pthread_mutex_unlock(&fs.mu);
+	struct fuse_req d = new_req(geteuid());
+	int dfd;
+	park_value(&m, &d, &value, &dfd);
+	CHECK(!wait_replied(&d, 200));
+	pthread_mutex_lock(&fs.mu);
+	m.lz.is_ref = false;
+	pthread_mutex_unlock(&fs.mu);
+	node_release(&fs, &m, true, true, -1);
+	close(ofd);
+	CHECK(wait_replied(&d, 5000) && as_file_opens == 2 && !fd_is_open(dfd));
 	backing_stop(&fs);
 	CHECK(n.pins == 0 && n.value_opens == 0 && n.source_opens == 0);
+	CHECK(m.pins == 0 && m.value_opens == 0 && m.pt_opens == 0);
+}
+
+/* ---- the kernel's INIT and the requests that clear set-ID bits ---- */
+
+/* Passes a request of opcode with body through io.read: what it returned. */
+static ssize_t read_request(uint32_t opcode, uint64_t unique, const void *body, size_t len)
+{
+	unsigned char msg[sizeof(struct fuse_in_header) + 128], got[sizeof msg];
+	struct fuse_in_header h = {
+	    .len = (uint32_t)(sizeof h + len), .opcode = opcode, .unique = unique};
+	memcpy(msg, &h, sizeof h);
+	memcpy(msg + sizeof h, body, len);
+	int p[2];
+	if (len > 128 || pipe(p) < 0 ||
+	    write(p[1], msg, sizeof h + len) != (ssize_t)(sizeof h + len))
+		abort();
+	ssize_t r = io.read(p[0], got, sizeof got, &fs);
+	close(p[0]);
+	close(p[1]);
+	return r;
+}
+
+/* The kernel's INIT: major 7, flags (FUSE_INIT_EXT's half in flags2). */
+static void read_init(uint32_t major, uint64_t flags, uint64_t unique)
+{
+	struct fuse_init_in in = {.major = major,
+	                          .minor = 40,
+	                          .flags = (uint32_t)flags,
+	                          .flags2 = (uint32_t)(flags >> 32)};
+	CHECK(read_request(FUSE_INIT, unique, &in, sizeof in) ==
+	      (ssize_t)(sizeof(struct fuse_in_header) + sizeof in));
+}
+
+/* Sends libfuse's INIT reply (error, unique) through io.writev: what
+ * reached the device, as a fuse_init_out (zeros if it is shorter). */
+static struct fuse_init_out write_init(int32_t error, uint64_t unique, size_t out_len)
+{
+	struct fuse_init_out out = {.major = 7, .minor = 31, .flags = 1u << 3};
+	struct fuse_out_header h = {
+	    .len = (uint32_t)(sizeof h + out_len), .error = error, .unique = unique};
+	struct iovec iov[2] = {{&h, sizeof h}, {&out, out_len}};
+	unsigned char got[sizeof h + sizeof out + 1];
+	int p[2];
+	if (pipe(p) < 0)
+		abort();
+	ssize_t w = io.writev(p[1], iov, 2, &fs);
+	ssize_t r = read(p[0], got, sizeof got);
+	close(p[0]);
+	close(p[1]);
+	CHECK(w == (ssize_t)(sizeof h + out_len) && r == w);
+	struct fuse_init_out back = {0};
+	if (r == (ssize_t)(sizeof h + sizeof back))
+		memcpy(&back, got + sizeof h, sizeof back);
+	return back;
+}
+
+#define PT_FLAG2   (1u << 5) /* FUSE_PASSTHROUGH >> 32 */
+#define DIO_FLAG2  (1u << 4) /* FUSE_DIRECT_IO_ALLOW_MMAP >> 32 */
+#define ALL_OFFERS ((UINT64_C(1) << 37) | (UINT64_C(1) << 36) | FUSE_HANDLE_KILLPRIV_V2)
+
+static void new_session(void)
+{
+	fs.init_seen = fs.init_replied = false;
+	fs.bk_offered = fs.dio_mmap = fs.killpriv = false;
+	fs.backing = 1;
+	backing_setup(&fs);
+}
+
+static void test_init_exchange(void)
+{
+	reset_fs();
+	/* libfuse refuses the custom I/O: nothing is rewritten, no passthrough */
+	custom_io_ret = -EINVAL;
+	new_session();
+	CHECK(!fs.sees_requests && fs.backing == 0 && io.read == NULL);
+	custom_io_ret = 0;
+	new_session();
+	CHECK(fs.sees_requests && fs.backing == 1 && io.read && fs.devfd == FAKE_DEVFD);
+
+	/* the kernel offers all three: each is seen and asked for */
+	read_init(7, ALL_OFFERS | FUSE_INIT_EXT, 77);
+	CHECK(fs.init_seen && fs.init_unique == 77);
+	CHECK(fs.bk_offered && fs.dio_mmap && fs.killpriv);
+	fs.bk_on = true;
+	struct fuse_init_out o = write_init(0, 77, sizeof(struct fuse_init_out));
+	CHECK(o.major == 7 && (o.flags & (1u << 3)) && (o.flags & FUSE_INIT_EXT));
+	CHECK((o.flags & FUSE_HANDLE_KILLPRIV_V2) && (o.flags2 & PT_FLAG2) &&
+	      (o.flags2 & DIO_FLAG2));
+	uint32_t depth;
+	memcpy(&depth, (unsigned char *)&o + 36, 4);
+	CHECK(depth == 1 && fs.init_replied && fs.bk_on && fs.dio_mmap && fs.killpriv);
+	/* a later INIT or reply is not looked at */
+	read_init(7, 0, 78);
+	CHECK(fs.init_unique == 77 && fs.bk_offered);
+	o = write_init(0, 77, sizeof(struct fuse_init_out));
+	CHECK(o.flags == 1u << 3 && o.flags2 == 0);
+
+	/* flags2 only counts with FUSE_INIT_EXT, and only major 7's */
+	new_session();
+	read_init(7, ALL_OFFERS, 80);
+	CHECK(!fs.bk_offered && !fs.dio_mmap && fs.killpriv);
+	new_session();
+	read_init(8, ALL_OFFERS | FUSE_INIT_EXT, 81);
+	CHECK(fs.init_seen && !fs.bk_offered && !fs.dio_mmap && !fs.killpriv);
+
+	/* passthrough off: the other two still asked for, no stack depth */
+	new_session();
+	read_init(7, ALL_OFFERS | FUSE_INIT_EXT, 82);
+	fs.bk_on = false;
+	o = write_init(0, 82, sizeof(struct fuse_init_out));
+	memcpy(&depth, (unsigned char *)&o + 36, 4);
+	CHECK(!(o.flags2 & PT_FLAG2) && (o.flags2 & DIO_FLAG2) && depth == 0);
+	CHECK((o.flags & FUSE_HANDLE_KILLPRIV_V2) && (o.flags & FUSE_INIT_EXT));
+
+	/* a reply that cannot carry them (an error, one too short): all off */
+	new_session();
+	read_init(7, ALL_OFFERS | FUSE_INIT_EXT, 83);
+	fs.bk_on = true;
+	nlogged = 0;
+	write_init(-EPROTO, 83, sizeof(struct fuse_init_out));
+	CHECK(!fs.bk_on && !fs.dio_mmap && !fs.killpriv && fs.init_replied);
+	CHECK(nlogged == 2 && strstr(logged, "no FUSE_HANDLE_KILLPRIV_V2") != NULL);
+	new_session();
+	read_init(7, ALL_OFFERS | FUSE_INIT_EXT, 84);
+	fs.bk_on = true;
+	write_init(0, 84, 24);
+	CHECK(!fs.bk_on && !fs.dio_mmap && !fs.killpriv);
+	reset_fs();
+}
+
+static void test_requests_that_kill(void)
+{
+	struct fuse_write_in w = {.size = 1, .write_flags = FUSE_WRITE_KILL_SUIDGID};
+	read_request(FUSE_WRITE, 1, &w, sizeof w);
+	CHECK(kills_noted == 1);
+	w.write_flags = 0;
+	read_request(FUSE_WRITE, 2, &w, sizeof w);
+	CHECK(kills_noted == 0);
+	w.write_flags = FUSE_WRITE_KILL_SUIDGID;
+	read_request(FUSE_WRITE, 3, &w, sizeof w - 1); /* cut short */
+	CHECK(kills_noted == 0);
+	/* a truncation by such a caller, not a chown (every one is flagged) */
+	struct fuse_setattr_in a = {.valid = FATTR_KILL_SUIDGID | FATTR_SIZE};
+	read_request(FUSE_SETATTR, 4, &a, sizeof a);
+	CHECK(kills_noted == 1);
+	a.valid = FATTR_KILL_SUIDGID | FATTR_UID;
+	read_request(FUSE_SETATTR, 5, &a, sizeof a);
+	CHECK(kills_noted == 0);
+	a.valid = FATTR_SIZE;
+	read_request(FUSE_SETATTR, 6, &a, sizeof a);
+	CHECK(kills_noted == 0);
+	struct fuse_open_in op = {.flags = O_WRONLY | O_TRUNC,
+	                          .open_flags = FUSE_OPEN_KILL_SUIDGID};
+	read_request(FUSE_OPEN, 7, &op, sizeof op);
+	CHECK(kills_noted == 1);
+	op.open_flags = 0;
+	read_request(FUSE_OPEN, 8, &op, sizeof op);
+	CHECK(kills_noted == 0);
+	struct fuse_create_in c = {.flags = O_WRONLY, .open_flags = FUSE_OPEN_KILL_SUIDGID};
+	read_request(FUSE_CREATE, 9, &c, sizeof c);
+	CHECK(kills_noted == 1);
+	/* another request with the same bits where a flag would be */
+	read_request(FUSE_READ, 10, &w, sizeof w);
+	CHECK(kills_noted == 0);
 }
 
 TEST_MAIN(setup, test_reader_cached, test_writer_passthrough, test_one_mode_per_inode,
           test_source_refusals, test_value_opens, test_value_cache_of_file,
           test_source_beside_value, test_source_waits_for_release, test_interrupted_before_reply,
-          test_parked_until_release, test_parked_file_rechecked, teardown)
+          test_parked_until_release, test_parked_file_rechecked, test_init_exchange,
+          test_requests_that_kill, teardown)
