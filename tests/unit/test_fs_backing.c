@@ -143,6 +143,18 @@ void open_source_file(struct ggfs *f, fuse_req_t req, struct node *n, struct fus
 
 static int kills_noted = -1; /* what io_read said of the last request */
 
+/* ident.c asks the kernel: here the callers of new_req hold CAP_FSETID
+ * (pid uid + 1000), those given a pid below 1000 do not. */
+bool ident_caller_has_fsetid(fuse_req_t req)
+{
+	return req->ctx.pid >= 1000;
+}
+
+char *node_display_path(struct ggfs *f, const struct node *n)
+{
+	return xstrdup("the/file");
+}
+
 void ident_note_kills(bool kills)
 {
 	kills_noted = kills;
@@ -188,9 +200,10 @@ static struct node new_node(enum node_kind kind)
 	return (struct node){.kind = kind, .fd = -1};
 }
 
+/* A request of uid's thread uid + 1000, holding CAP_FSETID. */
 static struct fuse_req new_req(uid_t uid)
 {
-	return (struct fuse_req){.ctx = {.uid = uid, .gid = getegid()}};
+	return (struct fuse_req){.ctx = {.uid = uid, .gid = getegid(), .pid = (pid_t)uid + 1000}};
 }
 
 /* An open of the file with flags through node_open_source and
@@ -981,8 +994,76 @@ static void test_requests_that_kill(void)
 	CHECK(kills_noted == 0);
 }
 
+/*
+ * Set-ID bits and a passthrough writer without CAP_FSETID never meet (the
+ * kernel writes there with the daemon's credentials, which keep them).
+ */
+static void test_setid_passthrough(void)
+{
+	reset_fs();
+	uid_t me = geteuid();
+	/* a writer of the daemon's user without CAP_FSETID starts nothing */
+	struct node n = new_node(NODE_PASS);
+	struct fuse_req nf = new_req(me);
+	nf.ctx.pid = 77; /* not in fsetid_pids */
+	int nffd = open_file(&n, &nf, O_WRONLY);
+	CHECK(nf.replied == REPLY_OPEN && n.cached_opens == 1 && n.pt_opens == 0);
+	CHECK(nbacking_opens == 0);
+	node_release(&fs, &n, false, false, nffd);
+	close(nffd);
+
+	/* one with it starts passthrough; its own thread may give set-ID bits */
+	struct fuse_req w = new_req(me);
+	int wfd = open_file(&n, &w, O_WRONLY);
+	CHECK(n.pt_opens == 1 && nbacking_opens == 1);
+	CHECK(node_setid_chmod_begin(&fs, &w, &n, 04777) == 0 && n.setid_chmods == 1);
+	/* meanwhile a writer without CAP_FSETID does not join */
+	struct fuse_req u = new_req(me + 5);
+	u.ctx.pid = 78;
+	CHECK(open_file(&n, &u, O_WRONLY) >= 0 && u.replied == REPLY_ERR && u.err == ETXTBSY);
+	CHECK(n.pt_opens == 1 && n.source_opens == 1 && n.pins == 1 && n.nwriters == 1);
+	CHECK(strstr(logged, "refused uid") != NULL);
+	node_setid_chmod_end(&fs, &n);
+	CHECK(n.setid_chmods == 0);
+	/* a chmod without set-ID bits is not counted */
+	CHECK(node_setid_chmod_begin(&fs, &w, &n, 0777) == 0 && n.setid_chmods == 0);
+	/* the file now set-user-ID: such a writer is still refused, one with
+	 * CAP_FSETID and a reader join */
+	CHECK(chmod(file, 04777) == 0);
+	struct fuse_req u2 = new_req(me + 6);
+	u2.ctx.pid = 79;
+	CHECK(open_file(&n, &u2, O_RDWR) >= 0 && u2.err == ETXTBSY);
+	struct fuse_req k = new_req(me + 7);
+	int kfd = open_file(&n, &k, O_WRONLY);
+	CHECK(k.replied == REPLY_IOV && n.pt_opens == 2 && n.nwriters == 2);
+	struct fuse_req r = new_req(me + 8);
+	r.ctx.pid = 80;
+	int rfd = open_file(&n, &r, O_RDONLY);
+	CHECK(r.replied == REPLY_IOV && n.pt_opens == 3);
+	/* with another thread's writer open, w may no longer give the bits
+	 * (the handle may be used without CAP_FSETID); a reader is no writer */
+	CHECK(node_setid_chmod_begin(&fs, &w, &n, 04755) == EBUSY && n.setid_chmods == 0);
+	CHECK(strstr(logged, "refused a chmod giving set-ID bits") != NULL);
+	node_release(&fs, &n, true, false, kfd);
+	close(kfd);
+	CHECK(node_setid_chmod_begin(&fs, &w, &n, 04755) == 0 && n.setid_chmods == 1);
+	node_setid_chmod_end(&fs, &n);
+	/* by another thread than the writer's: EBUSY; none open for writing
+	 * in passthrough: anyone */
+	CHECK(node_setid_chmod_begin(&fs, &r, &n, 02755) == EBUSY);
+	node_release(&fs, &n, true, false, wfd);
+	close(wfd);
+	CHECK(node_setid_chmod_begin(&fs, &r, &n, 02755) == 0);
+	node_setid_chmod_end(&fs, &n);
+	node_release(&fs, &n, true, false, rfd);
+	close(rfd);
+	CHECK(n.pt_opens == 0 && n.source_opens == 0 && n.pins == 0 && n.setid_chmods == 0);
+	CHECK(chmod(file, 0644) == 0);
+	free(n.writers);
+}
+
 TEST_MAIN(setup, test_reader_cached, test_writer_passthrough, test_one_mode_per_inode,
           test_source_refusals, test_value_opens, test_value_cache_of_file,
           test_source_beside_value, test_source_waits_for_release, test_interrupted_before_reply,
           test_parked_until_release, test_parked_file_rechecked, test_init_exchange,
-          test_requests_that_kill, teardown)
+          test_requests_that_kill, test_setid_passthrough, teardown)
