@@ -9,8 +9,9 @@
  * describe's --json before or after TARGET; gg thunk's statuses: 2 usage, 1
  * a thunk that breaks a rule, 3 an input that cannot be read; gg push's
  * --force (-f) before or after the operands and "--", gg gc's short -s and
- * long-only options. The commands' entry points run in this process
- * (cli_fixture.h), one after another: each starts getopt afresh.
+ * long-only options; gg init's unknown option named. The commands' entry
+ * points run in this process (cli_fixture.h), one after another: each
+ * starts getopt afresh.
  */
 #include "cli_fixture.h"
 
@@ -170,4 +171,20 @@ static void test_gc_options(void)
 	CHECK(run(cmd_gc, "gc --grace 1d") == 2 && strstr(err, "(without --max-size)"));
 }
 
-TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_gc_options, cli_teardown)
+/* gg init: --shared before or after DIR, an unknown option named (2) */
+static void test_init(void)
+{
+	CHECK(run(cmd_init, "init --bogus") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'") && strstr(err, "usage: gg init"));
+	CHECK(run(cmd_init, "init -x sub") == 2 && strstr(err, "invalid option -- 'x'"));
+	CHECK(run(cmd_init, "init sub other") == 2 && strstr(err, "usage: gg init"));
+	CHECK(run(cmd_init, "init --help") == 0 && strstr(out, "usage: gg init") == out && !*err);
+	CHECK(run(cmd_init, "init sub --shared") == 0 && strstr(out, "initialised store"));
+	struct stat st;
+	CHECK(stat("sub/.gg", &st) == 0 && (st.st_mode & 07777) == 02770);
+	CHECK(run(cmd_init, "init -- priv") == 0 && stat("priv/.gg", &st) == 0);
+	CHECK((st.st_mode & 07777) == 0700);
+}
+
+TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_gc_options, test_init,
+          cli_teardown)

@@ -14,20 +14,19 @@
 
 int cmd_init(int argc, char **argv)
 {
-	if (wants_help(argc, argv,
-	               "usage: gg init [--shared] [DIR]\nCreates DIR/.gg (default: the current "
-	               "directory), private to you (mode 0700);\n--shared: for your group "
-	               "(mode 02770; see gg-store(5)).\n"))
-		return 0;
-	bool shared = argc > 1 && !strcmp(argv[1], "--shared");
-	if (shared) {
-		argv++;
-		argc--;
-	}
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+	int shared = 0;
+	const struct option flags[] = {{"shared", no_argument, &shared, 1}, {0}};
+	int done = read_flags(argc, argv, flags,
+	                      "usage: gg init [--shared] [DIR]\nCreates DIR/.gg (default: the "
+	                      "current directory), private to you (mode 0700);\n--shared: for "
+	                      "your group (mode 02770; see gg-store(5)).\n",
+	                      "usage: gg init [--shared] [DIR]");
+	if (done >= 0)
+		return done;
+	if (argc - optind > 1)
 		return die_usage("usage: gg init [--shared] [DIR]");
 	char *root;
-	if (store_init_mode(argc == 2 ? argv[1] : ".", shared, &root) < 0)
+	if (store_init_mode(optind < argc ? argv[optind] : ".", shared, &root) < 0)
 		return die_last();
 	printf("initialised store %s\n", root);
 	free(root);
