@@ -11,9 +11,10 @@
  * --force (-f) before or after the operands and "--", gg gc's short -s and
  * long-only options; gg init's unknown option named. The commands' entry
  * points run in this process (cli_fixture.h), one after another: each
- * starts getopt afresh.
+ * starts getopt afresh, even after one that stopped inside "-hZ".
  */
 #include "cli_fixture.h"
+#include "tools/infer/infer.h"
 
 #include <sys/stat.h>
 
@@ -186,5 +187,42 @@ static void test_init(void)
 	CHECK((st.st_mode & 07777) == 0700);
 }
 
+/* Each command after one whose getopt stopped inside an option cluster
+ * (gc's -hZ: help, Z not read): it starts getopt afresh. With optind 1
+ * glibc would go on reading the Z left in the freed words of gc's line
+ * (unknown option, 2) and keep gc's ordering, not thunk's "+". */
+static void test_after_another(void)
+{
+	static const struct {
+		int (*cmd)(int, char **);
+		const char *line, *usage;
+	} cmds[] = {{cmd_fsck, "fsck --help", "usage: gg fsck"},
+	            {cmd_report, "report --help", "usage: gg report"},
+	            {cmd_force, "force --help", "usage: gg force"},
+	            {cmd_worker, "worker --help", "usage: gg worker"},
+	            {cmd_thunk, "thunk --help", "usage: gg thunk"},
+	            {cmd_infer, "infer --help", "usage: gg infer"},
+	            {cmd_model_generic, "model-generic --help", "usage: gg model-generic"},
+	            {cmd_init, "init --help", "usage: gg init"}};
+	for (size_t i = 0; i < GG_ARRAY_LEN(cmds); i++) {
+		CHECK(run(cmd_gc, "gc --max-size 1G -hZ") == 0 &&
+		      strstr(out, "usage: gg gc") == out);
+		CHECK(run(cmds[i].cmd, cmds[i].line) == 0 && !*err);
+		CHECK(strstr(out, cmds[i].usage) == out);
+	}
+	/* thunk's options end at PROGRAM ("+"): --bogus is the program's */
+	CHECK(run(cmd_gc, "gc --max-size 1G -hZ") == 0);
+	CHECK(run(cmd_thunk, "thunk -o out gg-no-such-program --bogus") == 1);
+	CHECK(strstr(err, "gg-no-such-program: not found on PATH"));
+	/* fsck's -q, report's --top: read, not an unknown option */
+	CHECK(run(cmd_gc, "gc --max-size 1G -hZ") == 0);
+	CHECK(run(cmd_fsck, "fsck -q") == 0 && strstr(out, "0 damaged"));
+	CHECK(run(cmd_report, "report --top zz trace.json") == 2);
+	CHECK(strstr(err, "--top zz: expected a number"));
+	CHECK(run(cmd_report, "report --svg") == 2);
+	CHECK(strstr(err, "option '--svg' requires an argument") &&
+	      strstr(err, "usage: gg report"));
+}
+
 TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_gc_options, test_init,
-          cli_teardown)
+          test_after_another, cli_teardown)

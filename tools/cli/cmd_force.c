@@ -215,7 +215,9 @@ int cmd_force(int argc, char **argv)
 	/* Flags win over the environment (and the configuration file). */
 	if (exec_limits_from_env(&so.exec.limits) < 0)
 		return die_last();
-	optind = 1;
+	/* Its own getopt loop, not read_options: more options than that takes.
+	 * optind 0, not 1: getopt starts afresh (see read_options). */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "j:e:kh", opts, NULL)) != -1) {
 		uint64_t j;
 		switch (c) {

@@ -173,21 +173,24 @@ static void check_tree(struct fsck *f, const char *dir)
 	closedir(d);
 }
 
+/* --quick (-q), the only option that is not -h. */
+static int take_quick(void *ctx, int opt, const char *arg)
+{
+	(void)opt;
+	(void)arg;
+	((struct fsck *)ctx)->trust = true;
+	return -1;
+}
+
 int cmd_fsck(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"quick", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0}};
+	static const struct option opts[] = {{"quick", no_argument, 0, 'q'}, {0}};
 	struct fsck f = {0};
 	f.trust = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'q': f.trust = true; break;
-		case 'h': fputs(fsck_help, stdout); return 0;
-		default: fputs(fsck_help, stderr); return 2;
-		}
-	}
+	int done = read_options(argc, argv, opts, fsck_help, "usage: gg fsck [--quick] [DIR...]",
+	                        take_quick, &f);
+	if (done >= 0)
+		return done;
 	if (open_store(false, &f.s) < 0)
 		return die_last();
 	each_entry(&f, "objects", check_plain);

@@ -254,30 +254,38 @@ static void print_summary(const char *path, const struct trace *t, size_t top)
 		timing_chain(t, t0);
 }
 
+/* --svg and --top: long only (their val is not a letter) */
+enum { OPT_SVG = 256, OPT_TOP };
+struct report_opts {
+	const char *svg;
+	uint64_t top;
+};
+
+static int take_option(void *ctx, int opt, const char *arg)
+{
+	struct report_opts *o = ctx;
+	if (opt == OPT_SVG)
+		o->svg = arg;
+	else if (parse_u64(arg, &o->top) < 0 || o->top > 1000000)
+		return die_usage("--top %s: expected a number from 0 to 1000000", arg);
+	return -1;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"svg", required_argument, 0, 's'},
-	    {"top", required_argument, 0, 'n'},
-	    {"help", no_argument, 0, 'h'},
+	    {"svg", required_argument, 0, OPT_SVG},
+	    {"top", required_argument, 0, OPT_TOP},
 	    {0},
 	};
-	const char *svg = NULL;
-	uint64_t top = 10;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': svg = optarg; break;
-		case 'n':
-			if (parse_u64(optarg, &top) < 0 || top > 1000000)
-				return die_usage("--top %s: expected a number from 0 to 1000000",
-				                 optarg);
-			break;
-		case 'h': fputs(help, stdout); return 0;
-		default: fputs(help, stderr); return 2;
-		}
-	}
+	struct report_opts o = {.top = 10};
+	int done =
+	    read_options(argc, argv, opts, help,
+	                 "usage: gg report [--svg FILE] [--top N] TRACE.json", take_option, &o);
+	if (done >= 0)
+		return done;
+	const char *svg = o.svg;
+	uint64_t top = o.top;
 	if (optind != argc - 1) {
 		fputs(help, stderr);
 		return 2;

@@ -92,7 +92,10 @@ int cmd_thunk(int argc, char **argv)
 	struct strvec inputs = STRVEC_INIT, tools = STRVEC_INIT;
 	const char *placeholder = NULL;
 	int rc = 1, c;
-	optind = 1;
+	/* Its own getopt loop, not read_options: "+" ends the options at
+	 * PROGRAM, whose options are its own. optind 0, not 1: getopt starts
+	 * afresh (see read_options), "+" included. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+i:o:e:h", opts, NULL)) != -1) {
 		uint64_t sec;
 		switch (c) {

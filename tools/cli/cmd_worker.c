@@ -419,7 +419,9 @@ int cmd_worker(int argc, char **argv)
 	if (exec_limits_from_env(&w.exec.limits) < 0)
 		return die_last();
 	int c;
-	optind = 1;
+	/* Its own getopt loop, not read_options: more options than that takes.
+	 * optind 0, not 1: getopt starts afresh (see read_options). */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
 		uint64_t v;
 		switch (c) {

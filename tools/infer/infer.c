@@ -649,7 +649,10 @@ int cmd_infer(int argc, char **argv)
 	};
 	bool verbose = false;
 	int c;
-	optind = 1;
+	/* Its own getopt loop, not read_options: "+" ends the options at
+	 * BUILD-COMMAND, whose options are its own. optind 0, not 1: getopt starts
+	 * afresh (see read_options), "+" included. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': verbose = true; break;

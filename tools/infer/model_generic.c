@@ -446,7 +446,10 @@ int cmd_model_generic(int argc, char **argv)
 	struct strvec extra = STRVEC_INIT, env = STRVEC_INIT;
 	struct model_generic_opts mo = {0};
 	int c, rc = 1;
-	optind = 1;
+	/* Its own getopt loop, not read_options: "+" ends the options at
+	 * the first operand (before "--"). optind 0, not 1: getopt starts
+	 * afresh (see read_options), "+" included. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+i:e:h", opts, NULL)) != -1) {
 		uint64_t sec;
 		switch (c) {
