@@ -221,6 +221,17 @@ static char *job_id(const struct tjob *tj)
 	return id;
 }
 
+/* How many times the fake CMD was run. */
+static int calls(const char *what)
+{
+	char *r = record(what);
+	int n = 0;
+	for (const char *c = r; *c; c++)
+		n += *c == '\n';
+	free(r);
+	return n;
+}
+
 /* Whether scancel was called with just this job id. */
 static bool scancelled(const struct tjob *tj)
 {
@@ -527,6 +538,16 @@ static void test_command_limit(void)
 	}
 	CHECK(id && *id);
 	free(id);
+	/* The fake wrote the id before its output ended: a cancel now would
+	 * end that sbatch (a call's cancellation does), and no job would be
+	 * known to cancel. Once squeue is asked again, the engine (one
+	 * thread) has read sbatch's answer. */
+	int asked = calls("squeue");
+	for (int i = 0; i < 500 && calls("squeue") <= asked; i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK(calls("squeue") > asked);
 	hang("scancel", true);
 	uint64_t t0 = now_ns();
 	e->ops->cancel(e, &sc.job);
