@@ -48,7 +48,10 @@ for line in open(path, encoding='utf-8').read().split('\n'):
     key, sep, val = line.partition(': ')
     if not sep:
         key, sep, val = line.partition(':')
-    cur[key.strip()] = val
+    key = key.strip()
+    if key in cur:  # two entries run together: a blank line is missing
+        cur.setdefault('twice', key)
+    cur[key] = val
 if cur: recs.append(cur)
 seen = {}
 for i, r in enumerate(recs):
@@ -60,6 +63,8 @@ for i, r in enumerate(recs):
     rid, f = r.get('id', ''), r.get('file', '')
     if not rid:
         problem = 'no id'
+    elif r.get('twice'):
+        problem = "'%s' twice: no blank line between two entries" % r['twice']
     elif rid in seen:
         problem = 'the id is used twice'
     elif not r.get('equivalent'):
