@@ -868,9 +868,16 @@ void reply_source_open(struct ggfs *fs, fuse_req_t req, struct fuse_file_info *f
 	}
 	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	/* Whether a passthrough writer's own writes keep set-ID bits: the
-	 * starter does (may_start_passthrough); a joiner is asked. */
-	bool keeps = rw >= 0 || (writer && pt && ident_caller_has_fsetid(req));
+	 * starter does (may_start_passthrough); a joiner is asked, outside the
+	 * lock and only when the file has them (or is being given them). */
+	bool keeps = rw >= 0;
 	pthread_mutex_lock(&fs->mu);
+	bool ask = writer && pt && !keeps && !setid_free_locked(n, fd);
+	if (ask) {
+		pthread_mutex_unlock(&fs->mu);
+		keeps = ident_caller_has_fsetid(req);
+		pthread_mutex_lock(&fs->mu);
+	}
 	if (writer && pt && !keeps && !setid_free_locked(n, fd)) {
 		pthread_mutex_unlock(&fs->mu);
 		char *where = node_display_path(fs, n);

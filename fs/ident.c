@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,16 +98,28 @@ static void raise_fsetid(void)
 	fsetid_dropped = false;
 }
 
+/* ggfs's own user namespace, looked up once: a process with threads cannot
+ * change it (setns and unshare of a user namespace refuse them). */
+static struct stat own_ns;
+static bool own_ns_known;
+static pthread_once_t own_ns_once = PTHREAD_ONCE_INIT;
+
+static void own_ns_look_up(void)
+{
+	own_ns_known = stat("/proc/self/ns/user", &own_ns) == 0;
+}
+
 /* Is pid in ggfs's own user namespace? A capability held in another
  * (`unshare -U -r` gives an unprivileged user all of them there) is no
  * capability over ggfs's files. */
 static bool in_own_user_ns(pid_t pid)
 {
 	char path[64];
-	struct stat theirs, ours;
+	struct stat theirs;
+	pthread_once(&own_ns_once, own_ns_look_up);
 	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-	return stat(path, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
-	       theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+	return own_ns_known && stat(path, &theirs) == 0 && theirs.st_dev == own_ns.st_dev &&
+	       theirs.st_ino == own_ns.st_ino;
 }
 
 /*
