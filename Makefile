@@ -92,8 +92,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests of a module of fs/ (a program, not a library): test_fs_NAME
-# links fs/NAME.o.
-$(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.o $(LIBS)
+# links fs/NAME.o, and fs/state.o (struct ggfs's defaults and locks).
+$(BUILD)/tests/test_fs_%: $(BUILD)/obj/tests/unit/test_fs_%.o $(BUILD)/obj/fs/%.o $(BUILD)/obj/fs/state.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -286,21 +286,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct ggfs fs;
-	memset(&fs, 0, sizeof fs);
-	fs.timeout = 1.0;
-	fs.backing = 1;
-	fs.devfd = -1;
-	fs.watch_fd = fs.watch_wake = -1;
-	fs.cancel.fd = -1;
-	pthread_mutex_init(&fs.mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs.mode_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&fs.done_mu, NULL);
-	pthread_cond_init(&fs.done_cv, NULL);
-	fs.root.fd = -1;
+	ggfs_init(&fs);
 	log_init();
 
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);

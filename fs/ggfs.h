@@ -299,6 +299,10 @@ void ggfs_log(enum fuse_log_level level, const char *fmt, ...)
 			ggfs_log(FUSE_LOG_DEBUG, __VA_ARGS__);                                     \
 	} while (0)
 
+/* ---- state.c ---- */
+/* A struct ggfs before a mount: its defaults, no fd open, its locks made. */
+void ggfs_init(struct ggfs *fs);
+
 /* ---- node.c ---- */
 void nodes_init(struct ggfs *fs, int root_fd);
 /* How many fds of nodes to keep open: from RLIMIT_NOFILE, after raising it. */

@@ -259,12 +259,7 @@ static void setup(void)
 	if (fd < 0 || write(fd, "data\n", 5) != 5)
 		abort();
 	close(fd);
-	pthread_mutex_init(&fs.mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs.mode_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	ggfs_init(&fs);
 	memset(value.s, 'a', GG_NAME_LEN);
 	memset(other.s, 'b', GG_NAME_LEN);
 }
