@@ -24,23 +24,22 @@ struct http_batch {
 	size_t n_idle;
 };
 
-static unsigned env_uint(const char *var, unsigned def, unsigned min, unsigned max)
+int http_batch_config_from_env(struct http_batch_config *cfg)
 {
-	const char *s = getenv(var);
-	uint64_t v;
-	if (!s || !*s || parse_u64(s, &v) < 0)
-		return def;
-	return v < min ? min : v > max ? max : (unsigned)v;
-}
-
-void http_batch_config_from_env(struct http_batch_config *cfg)
-{
-	cfg->max_inflight = env_uint("GG_STORAGE_PARALLEL", 64, 1, 1024);
-	cfg->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
-	cfg->timeout_s = env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600);
-	cfg->deadline_s = env_uint("GG_STORAGE_DEADLINE", 600, 0, 86400);
-	cfg->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
+	uint64_t parallel, retries, timeout_s, deadline_s, backoff_ms;
+	if (env_u64("GG_STORAGE_PARALLEL", 64, 1, 1024, &parallel) < 0 ||
+	    env_u64("GG_STORAGE_RETRIES", 5, 0, 100, &retries) < 0 ||
+	    env_u64("GG_STORAGE_TIMEOUT", 10, 1, 3600, &timeout_s) < 0 ||
+	    env_u64("GG_STORAGE_DEADLINE", 600, 0, 86400, &deadline_s) < 0 ||
+	    env_u64("GG_STORAGE_BACKOFF_MS", 100, 1, 60000, &backoff_ms) < 0)
+		return -1;
+	cfg->max_inflight = (unsigned)parallel;
+	cfg->max_attempts = 1 + (unsigned)retries;
+	cfg->timeout_s = (unsigned)timeout_s;
+	cfg->deadline_s = (unsigned)deadline_s;
+	cfg->backoff_base_ms = (unsigned)backoff_ms;
 	cfg->backoff_cap_ms = 10000;
+	return 0;
 }
 
 int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out)
@@ -98,9 +97,14 @@ bool http_retry_after(const char *line, size_t len, uint64_t *ms)
 	return true;
 }
 
-uint64_t http_retry_after_max_ms(void)
+int http_retry_after_max_ms(uint64_t *ms)
 {
-	return (uint64_t)env_uint("GG_RETRY_AFTER_MAX", 30, 0, 3600) * 1000;
+	uint64_t s;
+	*ms = 30000;
+	if (env_u64("GG_RETRY_AFTER_MAX", 30, 0, 3600, &s) < 0)
+		return -1;
+	*ms = s * 1000;
+	return 0;
 }
 
 bool http_transient(CURLcode rc, long status)

@@ -58,8 +58,9 @@ struct http_batch_config {
 struct http_batch;
 
 /* Fills cfg from GG_STORAGE_PARALLEL, GG_STORAGE_RETRIES, GG_STORAGE_TIMEOUT,
- * GG_STORAGE_DEADLINE. */
-void http_batch_config_from_env(struct http_batch_config *cfg);
+ * GG_STORAGE_DEADLINE, GG_STORAGE_BACKOFF_MS. A value that is not a whole
+ * number in the variable's range is refused (env_u64): -1 with GG_EUSAGE. */
+int http_batch_config_from_env(struct http_batch_config *cfg);
 int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out);
 void http_batch_free(struct http_batch *hb);
 
@@ -73,8 +74,9 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n);
  * it): true and *ms; false for another header or an HTTP-date. */
 bool http_retry_after(const char *line, size_t len, uint64_t *ms);
 
-/* $GG_RETRY_AFTER_MAX (seconds, default 30) in ms: the longest Retry-After honoured. */
-uint64_t http_retry_after_max_ms(void);
+/* $GG_RETRY_AFTER_MAX (seconds, default 30, at most 3600) in ms: the
+ * longest Retry-After honoured. Another value is refused (env_u64): -1. */
+int http_retry_after_max_ms(uint64_t *ms);
 
 /* Whether a transfer result or HTTP status is worth another attempt. */
 bool http_transient(CURLcode rc, long status);

@@ -560,6 +560,20 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int env_u64(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *s = getenv(var);
+	*out = dflt;
+	if (!s || !*s)
+		return 0;
+	if (parse_u64(s, out) < 0 || *out < min || *out > max) {
+		*out = dflt;
+		return gg_fail(GG_EUSAGE, "%s=%s: expected a whole number from %llu to %llu", var,
+		               s, (unsigned long long)min, (unsigned long long)max);
+	}
+	return 0;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	size_t n = strlen(s);

@@ -138,6 +138,14 @@ uint64_t backoff_wait_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
 int parse_size(const char *s, uint64_t *out);
 /* Parses a non-negative decimal integer that fits in uint64_t. */
 int parse_u64(const char *s, uint64_t *out);
+/*
+ * The one way to read a number from the environment: *out = dflt when var
+ * is unset or empty, else its value, which must be a whole number from min
+ * to max. Anything else (a unit, a sign, a number out of range) is refused,
+ * never taken as some other setting: *out = dflt and -1 with GG_EUSAGE,
+ * "VAR=VALUE: expected a whole number from MIN to MAX".
+ */
+int env_u64(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes, n > 0), or 0.
  * Rejects overlong forms, surrogates and code points above U+10FFFF. */

@@ -795,9 +795,11 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 {
 	if (!c->nurls)
 		return gg_error("%s: no URL", c->what);
-	if (gg_curl_load() < 0)
+	uint64_t retry_after_max_ms;
+	if (http_retry_after_max_ms(&retry_after_max_ms) < 0 || gg_curl_load() < 0)
 		return gg_error("%s: %s", c->what, gg_last_error());
 	struct htrans *t = xcalloc(1, sizeof *t);
+	t->retry_after_max_ms = retry_after_max_ms;
 	t->base.ops = &http_transport_ops;
 	t->cfg = *c;
 	t->cfg.urls = NULL;
@@ -818,7 +820,6 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	t->ntargets = c->nurls;
 	for (size_t i = 0; i < c->nurls; i++)
 		t->targets[i].url = xstrdup(c->urls[i]);
-	t->retry_after_max_ms = http_retry_after_max_ms();
 	pthread_mutex_init(&t->mu, NULL);
 	t->multi = curl_multi_init();
 	if (!t->multi) {
@@ -866,11 +867,11 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r == 0)
 		r = remote_env_size("GG_HTTP_MAX_INPUT", 200ull << 20, &max_input);
 	if (r == 0)
-		r = remote_env_u64("GG_REMOTE_ATTEMPTS", 5, 0, REMOTE_ATTEMPTS_MAX, &attempts);
+		r = env_u64("GG_REMOTE_ATTEMPTS", 5, 0, REMOTE_ATTEMPTS_MAX, &attempts);
 	if (r == 0)
 		r = remote_env_timeout_ms(&timeout_ms);
 	if (r == 0)
-		r = remote_env_u64("GG_WORKER_SILENCE", 30, 0, 86400, &silence_s);
+		r = env_u64("GG_WORKER_SILENCE", 30, 0, 86400, &silence_s);
 	const char *ca = getenv("GG_WORKER_CA"), *cert = getenv("GG_WORKER_CERT"),
 	           *key = getenv("GG_WORKER_KEY");
 	ca = ca && *ca ? ca : NULL;

@@ -89,9 +89,9 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 	if (rc == 0)
 		rc = remote_env_size("GG_LAMBDA_MAX_INPUT", 200ull << 20, &max_input);
 	if (rc == 0)
-		rc = remote_env_u64("GG_LAMBDA_MEMORY_MB", 2048, 128, 10240, &memory_mb);
+		rc = env_u64("GG_LAMBDA_MEMORY_MB", 2048, 128, 10240, &memory_mb);
 	if (rc == 0)
-		rc = remote_env_u64("GG_LAMBDA_ATTEMPTS", 8, 0, REMOTE_ATTEMPTS_MAX, &attempts);
+		rc = env_u64("GG_LAMBDA_ATTEMPTS", 8, 0, REMOTE_ATTEMPTS_MAX, &attempts);
 	if (rc == 0)
 		rc = remote_env_timeout_ms(&timeout_ms);
 	struct aws_credentials cred = {0};

@@ -64,20 +64,6 @@ struct remote {
 
 /* ---- small helpers ---- */
 
-int remote_env_u64(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out)
-{
-	const char *s = getenv(var);
-	*out = dflt;
-	if (!s || !*s)
-		return 0;
-	if (parse_u64(s, out) < 0 || *out < min || *out > max) {
-		*out = dflt;
-		return gg_fail(GG_EUSAGE, "%s=%s: expected a whole number from %llu to %llu", var,
-		               s, (unsigned long long)min, (unsigned long long)max);
-	}
-	return 0;
-}
-
 int remote_env_size(const char *var, uint64_t dflt, uint64_t *out)
 {
 	const char *s = getenv(var);
@@ -93,7 +79,7 @@ int remote_env_timeout_ms(uint64_t *out)
 {
 	uint64_t s;
 	*out = 0;
-	if (remote_env_u64("GG_REMOTE_TIMEOUT", 900, 0, REMOTE_TIMEOUT_MAX_S, &s) < 0)
+	if (env_u64("GG_REMOTE_TIMEOUT", 900, 0, REMOTE_TIMEOUT_MAX_S, &s) < 0)
 		return -1;
 	*out = s * 1000;
 	return 0;
@@ -655,7 +641,7 @@ int remote_engine_create(struct remote_transport *t, const struct remote_config 
 		return -1;
 	}
 	uint64_t nthreads;
-	if (remote_env_u64("GG_REMOTE_THREADS", 8, 1, 256, &nthreads) < 0) {
+	if (env_u64("GG_REMOTE_THREADS", 8, 1, 256, &nthreads) < 0) {
 		storage_close(st);
 		t->ops->destroy(t);
 		return -1;

@@ -131,12 +131,9 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg,
                         struct engine **out);
 
-/* Engines' settings from the environment: a size ("200M"); a whole number
- * from min to max (dflt when unset or empty; anything else, a number out of
- * range included, is refused with GG_EUSAGE: "VAR=VALUE: expected a whole
- * number from MIN to MAX"). */
+/* Engines' settings from the environment: a size ("200M"). Whole numbers
+ * are read by env_u64 (core/util.h). */
 int remote_env_size(const char *var, uint64_t dflt, uint64_t *out);
-int remote_env_u64(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out);
 /* GG_REMOTE_TIMEOUT in milliseconds (default 900 s, 0: no limit); more
  * seconds than REMOTE_TIMEOUT_MAX_S are refused (in milliseconds they
  * could wrap around to a short limit). */

@@ -554,8 +554,8 @@ int engine_slurm_create(const char *args, int limit, const struct engine_config 
 	}
 	uint64_t timeout_ms = 0, grace_s = 0, command_s = 0;
 	if (r == 0 && (remote_env_timeout_ms(&timeout_ms) < 0 ||
-	               remote_env_u64("GG_SLURM_GRACE", 60, 0, 86400, &grace_s) < 0 ||
-	               remote_env_u64("GG_SLURM_COMMAND_TIMEOUT", 60, 1, 3600, &command_s) < 0))
+	               env_u64("GG_SLURM_GRACE", 60, 0, 86400, &grace_s) < 0 ||
+	               env_u64("GG_SLURM_COMMAND_TIMEOUT", 60, 1, 3600, &command_s) < 0))
 		r = -1;
 	t->grace_ms = grace_s * 1000;
 	t->command_ms = command_s * 1000;

@@ -68,15 +68,6 @@ static struct redis_storage *rs_of(struct storage *st)
 
 /* ---- opening ---- */
 
-static unsigned env_uint(const char *var, unsigned def, unsigned min, unsigned max)
-{
-	const char *s = getenv(var);
-	uint64_t v;
-	if (!s || !*s || parse_u64(s, &v) < 0)
-		return def;
-	return v < min ? min : v > max ? max : (unsigned)v;
-}
-
 static void redis_free(struct redis_storage *rs)
 {
 	resp_close(&rs->conn);
@@ -138,10 +129,19 @@ static int redis_open(const char *uri, struct storage **out)
 	bool v6 = strchr(rs->host, ':') != NULL;
 	rs->base.uri = xasprintf("redis://%s%s%s:%s%s%s", v6 ? "[" : "", rs->host, v6 ? "]" : "",
 	                         rs->port, rs->db ? "/" : "", rs->db ? rs->db : "");
-	rs->timeout_ms = (int)env_uint("GG_STORAGE_TIMEOUT", 10, 1, 3600) * 1000;
-	rs->deadline_ms = (int)env_uint("GG_STORAGE_DEADLINE", 600, 0, 86400) * 1000;
-	rs->max_attempts = 1 + env_uint("GG_STORAGE_RETRIES", 5, 0, 100);
-	rs->backoff_base_ms = env_uint("GG_STORAGE_BACKOFF_MS", 100, 1, 60000);
+	uint64_t timeout_s, deadline_s, retries, backoff_ms;
+	if (env_u64("GG_STORAGE_TIMEOUT", 10, 1, 3600, &timeout_s) < 0 ||
+	    env_u64("GG_STORAGE_DEADLINE", 600, 0, 86400, &deadline_s) < 0 ||
+	    env_u64("GG_STORAGE_RETRIES", 5, 0, 100, &retries) < 0 ||
+	    env_u64("GG_STORAGE_BACKOFF_MS", 100, 1, 60000, &backoff_ms) < 0) {
+		gg_error("%s: %s", rs->base.uri, gg_last_error());
+		redis_free(rs);
+		return -1;
+	}
+	rs->timeout_ms = (int)timeout_s * 1000;
+	rs->deadline_ms = (int)deadline_s * 1000;
+	rs->max_attempts = 1 + (unsigned)retries;
+	rs->backoff_base_ms = (unsigned)backoff_ms;
 	rs->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)rs;
 	*out = &rs->base;
 	return 0;

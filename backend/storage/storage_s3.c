@@ -317,11 +317,12 @@ static int s3_open(const char *uri, struct storage **out)
 		s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 		r = s3_part_size_from_env(&s->part_size);
 	}
+	struct http_batch_config cfg;
+	if (r == 0)
+		r = http_batch_config_from_env(&cfg);
 	if (r == 0)
 		r = aws_credentials_load(&s->cred);
 	if (r == 0) {
-		struct http_batch_config cfg;
-		http_batch_config_from_env(&cfg);
 		s->max_inflight = cfg.max_inflight;
 		r = http_batch_new(&cfg, &s->hb);
 	}

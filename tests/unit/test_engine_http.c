@@ -320,6 +320,10 @@ static void test_config(void)
 	          "GG_REMOTE_THREADS=0: expected a whole number from 1 to 256");
 	check_env("GG_REMOTE_THREADS", "257",
 	          "GG_REMOTE_THREADS=257: expected a whole number from 1 to 256");
+	check_env("GG_RETRY_AFTER_MAX", "3601",
+	          "GG_RETRY_AFTER_MAX=3601: expected a whole number from 0 to 3600");
+	check_env("GG_RETRY_AFTER_MAX", "1m",
+	          "GG_RETRY_AFTER_MAX=1m: expected a whole number from 0 to 3600");
 	check_env("GG_WORKER_TOKEN", "short", "GG_WORKER_TOKEN: a token must be 16 to 256");
 	char *nope = xasprintf("%s/no-such-ca.pem", dir);
 	check_env("GG_WORKER_CA", nope, "GG_WORKER_CA=");

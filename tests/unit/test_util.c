@@ -441,6 +441,37 @@ static void test_parse_u64(void)
 	CHECK(v == 5); /* untouched on failure */
 }
 
+/* env_u64: unset or empty is the default; a whole number in range is taken,
+ * its bounds included; anything else is refused, naming the variable, its
+ * value and the range, and leaves the default. */
+static void test_env_u64(void)
+{
+	uint64_t v = 1;
+	unsetenv("GG_TEST_NUM");
+	CHECK(env_u64("GG_TEST_NUM", 7, 2, 10, &v) == 0 && v == 7);
+	setenv("GG_TEST_NUM", "", 1);
+	CHECK(env_u64("GG_TEST_NUM", 7, 2, 10, &v) == 0 && v == 7);
+	setenv("GG_TEST_NUM", "5", 1);
+	CHECK(env_u64("GG_TEST_NUM", 7, 2, 10, &v) == 0 && v == 5);
+	setenv("GG_TEST_NUM", "2", 1);
+	CHECK(env_u64("GG_TEST_NUM", 7, 2, 10, &v) == 0 && v == 2);
+	setenv("GG_TEST_NUM", "10", 1);
+	CHECK(env_u64("GG_TEST_NUM", 7, 2, 10, &v) == 0 && v == 10);
+	static const char *const bad[] = {"1",  "11", "abc", "5x",
+	                                  "-1", " 5", "0x5", "99999999999999999999"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(bad); i++) {
+		setenv("GG_TEST_NUM", bad[i], 1);
+		v = 1;
+		char *want =
+		    xasprintf("GG_TEST_NUM=%s: expected a whole number from 2 to 10", bad[i]);
+		CHECK_ERR(env_u64("GG_TEST_NUM", 7, 2, 10, &v), want);
+		CHECK(gg_last_code() == GG_EUSAGE);
+		CHECK(v == 7);
+		free(want);
+	}
+	unsetenv("GG_TEST_NUM");
+}
+
 static void test_parse_size(void)
 {
 	uint64_t v = 0;
@@ -576,5 +607,6 @@ static void test_env_scrub_secrets(void)
 TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
           test_buf_basics, test_buf_printf_grows, test_strvec, test_write_file_atomic,
           test_read_file, test_mkdir_p_remove_tree_make_temp, test_remove_tree_stays_inside,
-          test_path_check_relative, test_parse_u64, test_parse_size, test_argv_to_shell,
-          test_now_ns_is_monotonic, test_env_name_is_secret, test_env_scrub_secrets)
+          test_path_check_relative, test_parse_u64, test_env_u64, test_parse_size,
+          test_argv_to_shell, test_now_ns_is_monotonic, test_env_name_is_secret,
+          test_env_scrub_secrets)
