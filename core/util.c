@@ -66,23 +66,29 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
 	char tmp[256];
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		n = 0;
 	buf_grow(&b, (size_t)n + 1);
-	vsnprintf(b.data, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
+	vsnprintf(b.data, (size_t)n + 1, fmt, ap);
 	b.len = (size_t)n;
 	return buf_steal(&b);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 void buf_grow(struct buf *b, size_t extra)

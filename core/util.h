@@ -25,6 +25,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same from a va_list (which it uses up, as vsnprintf does). */
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* xrealloc of n elements of size bytes; aborts when n * size overflows. */
 void *xreallocarray(void *p, size_t n, size_t size);
 

@@ -149,9 +149,7 @@ static void fail(struct remote *r, struct rjob *rj, enum gg_code code, const cha
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m;
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = xstrdup("out of memory");
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
 	rj->job->rc = -1;
 	rj->job->code = code;

@@ -131,9 +131,7 @@ static void set_infra(struct wire_response *rs, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m;
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = xstrdup("out of memory");
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
 	rs->status = WIRE_INFRA;
 	free(rs->infra_error);

@@ -180,6 +180,16 @@ static void test_buf_printf_grows(void)
 	char *s = xasprintf("%s-%0300d", "long", 7);
 	CHECK(strlen(s) == 305 && s[304] == '7');
 	free(s);
+	/* xasprintf (xvasprintf) around its first try's 256 bytes */
+	for (int n = 250; n < 262; n++) {
+		s = xasprintf("%*d|", n, 42);
+		CHECK(strlen(s) == (size_t)n + 1 && s[n - 2] == '4' && s[n - 1] == '2' &&
+		      s[n] == '|');
+		free(s);
+	}
+	s = xasprintf("%s", "");
+	CHECK(s && !*s);
+	free(s);
 }
 
 /* ---- string vectors ---- */

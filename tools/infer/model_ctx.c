@@ -188,11 +188,9 @@ void model_log(struct model_ctx *m, const char *fmt, ...)
 	buf_printf(&b, "gg infer: %s: ", m->tool);
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	buf_adds(&b, msg ? msg : "(out of memory)");
+	buf_adds(&b, msg);
 	free(msg);
 	buf_addc(&b, '\n');
 	if (m->verbose)
@@ -430,12 +428,10 @@ int model_fallback(struct model_ctx *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *why;
-	if (vasprintf(&why, fmt, ap) < 0)
-		why = NULL;
+	char *why = xvasprintf(fmt, ap);
 	va_end(ap);
 	char *line = argv_to_shell(m->argv);
-	model_log(m, "ran the real tool: %s: %s", why ? why : "?", line);
+	model_log(m, "ran the real tool: %s: %s", why, line);
 	free(line);
 	free(why);
 	struct strvec ph = STRVEC_INIT;
