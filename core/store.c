@@ -387,13 +387,18 @@ uint64_t store_verify_hashes(void)
  * same tick and the same second, still changes the stamp, and the verdict
  * is void (tests: unit/test_store's same-tick tamper; on ramfs, which keeps
  * coarse times, no exact verdict is written and the tamper is found by
- * hashing). The one gap is the kernel forgetting the mark: the inode
+ * hashing). Two gaps are left. The kernel may forget the mark: the inode
  * evicted from memory and read again within that tick, and only then
- * changed. A file just written and stat'ed is not evicted within a few
- * milliseconds unless memory is very short, and the change would have to
- * come in those milliseconds from someone able to write a 0444 file in a
- * 0700 store (its owner, after a chmod, or root), who could as well write a
- * verdict: a verdict guards against accidents, not against its owner.
+ * changed. And a file gg has just stored is in objects/ (renamed or
+ * linked there, which itself changes its ctime) microseconds before the
+ * fstat: a change in between is read into STAMP, and a stamp cannot tell
+ * that change from gg's own rename or link within one tick (a test that
+ * stops gg at store_vouch shows it). A file just written and stat'ed is not
+ * evicted within a few milliseconds unless memory is very short, and either
+ * change would have to come in those microseconds or milliseconds from
+ * someone able to write a 0444 file in a 0700 store (its owner, after a
+ * chmod, or root), who could as well write a verdict: a verdict guards
+ * against accidents, not against its owner.
  *
  * Verdicts of format 1 ("ggverdict 1 STAMP WRITTEN NAME") are settled ones.
  */
