@@ -14,7 +14,11 @@
 #     and through ggfs, all over the same directory;
 #  4. fio on an ordinary file, the same three ways: 4k random reads and
 #     writes, 4k O_DIRECT random reads, 1 MiB sequential writes.
-#  5. an ordinary file rewritten (O_TRUNC) by 4 writers while 4 readers
+#  5. opening an ordinary file for writing and closing it again (what
+#     every editor's save and build tool's output does), 20,000 times, the
+#     same three ways: the cost of ggfs's open path (passthrough decisions,
+#     the caller's capabilities), medians of GG_BENCH_FS_REPS rounds;
+#  6. an ordinary file rewritten (O_TRUNC) by 4 writers while 4 readers
 #     read it whole (bench/rewrite_read.py), the same three ways and ggfs
 #     -o no_passthrough: how many reads saw zeros no writer wrote (counts,
 #     not times; man ggfs, BUGS). Goal: 0, as on the directory.
@@ -27,14 +31,15 @@
 # forced outputs, and of writers of ordinary files: fio's write jobs) was on.
 # usage: bench/fs.sh BUILD_DIR   (make bench runs it; GG_BENCH_FS_MB=1024,
 #   GG_BENCH_FS_FILES=50000, GG_BENCH_FIO_MB=256, GG_BENCH_FIO_SECONDS=10,
-#   GG_BENCH_REWRITE_SECONDS=8, GG_BENCH_FS_PARTS="read stat tree fio rewrite")
+#   GG_BENCH_REWRITE_SECONDS=8, GG_BENCH_OPENS=20000,
+#   GG_BENCH_FS_PARTS="read stat tree fio opens rewrite")
 set -eu
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$build/bin:$PATH"
 mb=${GG_BENCH_FS_MB:-1024}
 reps=${GG_BENCH_FS_REPS:-5}
-parts=" ${GG_BENCH_FS_PARTS:-read stat tree fio rewrite} "
+parts=" ${GG_BENCH_FS_PARTS:-read stat tree fio opens rewrite} "
 part() { [[ "$parts" == *" $1 "* ]]; }
 w=$(mktemp -d /tmp/gg-bench-fs.XXXXXX)
 cleanup() {
@@ -107,8 +112,8 @@ awk -v s1="$s1" -v s2="$s2" -v m1="$m1" -v m2="$m2" 'BEGIN {
 fusermount3 -u "$w/mnt"
 fi
 
-# ---- 3, 4 and 5: against the plain directory and passthrough_hp ----
-if part tree || part fio || part rewrite; then
+# ---- 3 to 6: against the plain directory and passthrough_hp ----
+if part tree || part fio || part opens || part rewrite; then
 	# The reference: passthrough_hp from Debian's fuse3 sources (the libfuse
 	# ggfs links), else passthrough_ll from libfuse3-dev's examples.
 	ref=passthrough_hp
@@ -213,6 +218,30 @@ if part fio; then
 			printf "  %-34s %9.1f  %14.1f  %6.1f   %.2fx (goal >= 0.9)\n", l, a, b, c, c / (b > 0 ? b : 1) }'
 	done
 	umount_all
+fi
+if part opens; then
+	nopen=${GG_BENCH_OPENS:-20000}
+	mkdir -p "$w/src/op"
+	echo x >"$w/src/op/f"
+	opens() { # DIR -> ms for $nopen write opens and closes of DIR/op/f
+		python3 -c 'import os, sys, time
+p, n = sys.argv[1], int(sys.argv[2])
+t = time.monotonic()
+for _ in range(n):
+    os.close(os.open(p, os.O_WRONLY))
+print(int((time.monotonic() - t) * 1000))' "$1/op/f" "$nopen"
+	}
+	ggmount; refmount
+	od=; orf=; og=
+	for i in $(seq "$reps"); do
+		od="$od $(opens "$w/src")"; orf="$orf $(opens "$w/hp")"; og="$og $(opens "$w/mnt")"
+	done
+	umount_all
+	awk -v n="$nopen" -v ref="$ref" -v d="$(median $od)" -v r="$(median $orf)" -v g="$(median $og)" 'BEGIN {
+		printf "open for writing + close, %d times (ms, median)\n", n
+		printf "  directory          %8d   (baseline)\n", d
+		printf "  %-18s %8d\n", ref, r
+		printf "  ggfs               %8d   %.2fx %s\n", g, g / (r ? r : 1), ref }'
 fi
 if part rewrite; then
 	rsec=${GG_BENCH_REWRITE_SECONDS:-8}
