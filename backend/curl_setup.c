@@ -8,19 +8,21 @@
 
 #include <stdlib.h>
 
-long gg_curl_connect_timeout_ms(void)
+int gg_curl_connect_timeout_ms(long *ms)
 {
-	const char *s = getenv("GG_CONNECT_TIMEOUT");
-	uint64_t v;
-	if (!s || !*s || parse_u64(s, &v) < 0 || v == 0)
-		return 5000;
-	return v > 600 ? 600000L : (long)v * 1000;
+	uint64_t s;
+	int r = env_u64("GG_CONNECT_TIMEOUT", 5, 1, 600, &s);
+	*ms = (long)s * 1000;
+	return r;
 }
 
 void gg_curl_apply(CURL *c)
 {
-	/* A host that does not take the connection is down: say so soon. */
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, gg_curl_connect_timeout_ms());
+	/* A host that does not take the connection is down: say so soon. A
+	 * bad setting was refused when the handle was made (gg_curl_easy). */
+	long ms;
+	(void)gg_curl_connect_timeout_ms(&ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
 	const char *ca = getenv("CURL_CA_BUNDLE");
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");
@@ -30,7 +32,8 @@ void gg_curl_apply(CURL *c)
 
 CURL *gg_curl_easy(void)
 {
-	if (gg_curl_load() < 0)
+	long ms;
+	if (gg_curl_load() < 0 || gg_curl_connect_timeout_ms(&ms) < 0)
 		return NULL;
 	CURL *c = curl_easy_init();
 	if (!c) {

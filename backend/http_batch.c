@@ -27,7 +27,9 @@ struct http_batch {
 int http_batch_config_from_env(struct http_batch_config *cfg)
 {
 	uint64_t parallel, retries, timeout_s, deadline_s, backoff_ms;
-	if (env_u64("GG_STORAGE_PARALLEL", 64, 1, 1024, &parallel) < 0 ||
+	long connect_ms; /* checked here: each handle takes it (curl_setup.c) */
+	if (gg_curl_connect_timeout_ms(&connect_ms) < 0 ||
+	    env_u64("GG_STORAGE_PARALLEL", 64, 1, 1024, &parallel) < 0 ||
 	    env_u64("GG_STORAGE_RETRIES", 5, 0, 100, &retries) < 0 ||
 	    env_u64("GG_STORAGE_TIMEOUT", 10, 1, 3600, &timeout_s) < 0 ||
 	    env_u64("GG_STORAGE_DEADLINE", 600, 0, 86400, &deadline_s) < 0 ||

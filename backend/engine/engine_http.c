@@ -796,7 +796,9 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 	if (!c->nurls)
 		return gg_error("%s: no URL", c->what);
 	uint64_t retry_after_max_ms;
-	if (http_retry_after_max_ms(&retry_after_max_ms) < 0 || gg_curl_load() < 0)
+	long connect_ms;
+	if (http_retry_after_max_ms(&retry_after_max_ms) < 0 ||
+	    gg_curl_connect_timeout_ms(&connect_ms) < 0 || gg_curl_load() < 0)
 		return gg_error("%s: %s", c->what, gg_last_error());
 	struct htrans *t = xcalloc(1, sizeof *t);
 	t->retry_after_max_ms = retry_after_max_ms;

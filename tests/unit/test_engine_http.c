@@ -324,6 +324,10 @@ static void test_config(void)
 	          "GG_RETRY_AFTER_MAX=3601: expected a whole number from 0 to 3600");
 	check_env("GG_RETRY_AFTER_MAX", "1m",
 	          "GG_RETRY_AFTER_MAX=1m: expected a whole number from 0 to 3600");
+	check_env("GG_CONNECT_TIMEOUT", "0",
+	          "GG_CONNECT_TIMEOUT=0: expected a whole number from 1 to 600");
+	check_env("GG_CONNECT_TIMEOUT", "601",
+	          "GG_CONNECT_TIMEOUT=601: expected a whole number from 1 to 600");
 	check_env("GG_WORKER_TOKEN", "short", "GG_WORKER_TOKEN: a token must be 16 to 256");
 	char *nope = xasprintf("%s/no-such-ca.pem", dir);
 	check_env("GG_WORKER_CA", nope, "GG_WORKER_CA=");
@@ -691,12 +695,22 @@ static void setup(void)
 	ef_setup("gg-test-http");
 	ep_start(answer);
 	url = xasprintf("http://127.0.0.1:%d/execute", ep.port);
-	static const char *const unset[] = {
-	    "GG_REMOTE_TIMEOUT",    "GG_REMOTE_ATTEMPTS", "GG_HTTP_MAX_INPUT",
-	    "GG_WORKER_SILENCE",    "GG_REMOTE_THREADS",  "GG_WORKER_TOKEN",
-	    "GG_WORKER_TOKEN_FILE", "GG_WORKER_CA",       "GG_WORKER_CERT",
-	    "GG_WORKER_KEY",        "GG_RETRY_AFTER_MAX", "http_proxy",
-	    "HTTP_PROXY",           "all_proxy",          "ALL_PROXY"};
+	static const char *const unset[] = {"GG_REMOTE_TIMEOUT",
+	                                    "GG_REMOTE_ATTEMPTS",
+	                                    "GG_HTTP_MAX_INPUT",
+	                                    "GG_WORKER_SILENCE",
+	                                    "GG_REMOTE_THREADS",
+	                                    "GG_WORKER_TOKEN",
+	                                    "GG_WORKER_TOKEN_FILE",
+	                                    "GG_WORKER_CA",
+	                                    "GG_WORKER_CERT",
+	                                    "GG_WORKER_KEY",
+	                                    "GG_RETRY_AFTER_MAX",
+	                                    "GG_CONNECT_TIMEOUT",
+	                                    "http_proxy",
+	                                    "HTTP_PROXY",
+	                                    "all_proxy",
+	                                    "ALL_PROXY"};
 	for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
 		unsetenv(unset[i]);
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const vars[] = {"GG_STORAGE_PARALLEL", "GG_STORAGE_RETRIES",
-                                   "GG_STORAGE_TIMEOUT", "GG_STORAGE_DEADLINE",
-                                   "GG_STORAGE_BACKOFF_MS"};
+static const char *const vars[] = {"GG_STORAGE_PARALLEL",   "GG_STORAGE_RETRIES",
+                                   "GG_STORAGE_TIMEOUT",    "GG_STORAGE_DEADLINE",
+                                   "GG_STORAGE_BACKOFF_MS", "GG_CONNECT_TIMEOUT"};
 
 static void unset_all(void)
 {
@@ -71,6 +71,9 @@ static const struct {
     {"GG_STORAGE_DEADLINE", "1d", "from 0 to 86400"},
     {"GG_STORAGE_BACKOFF_MS", "-5", "from 1 to 60000"},
     {"GG_STORAGE_BACKOFF_MS", "0", "from 1 to 60000"},
+    {"GG_CONNECT_TIMEOUT", "0", "from 1 to 600"},
+    {"GG_CONNECT_TIMEOUT", "601", "from 1 to 600"},
+    {"GG_CONNECT_TIMEOUT", "5s", "from 1 to 600"},
 };
 
 static char *bad_message(const char *uri, size_t i)
@@ -94,11 +97,12 @@ static void test_batch_config_refused(void)
 }
 
 /* Opening uri fails with each bad value, naming the store first. GG_STORAGE_PARALLEL
- * is not Redis's. */
+ * and GG_CONNECT_TIMEOUT (libcurl's) are not Redis's. */
 static void open_refused(const char *uri)
 {
 	for (size_t i = 0; i < GG_ARRAY_LEN(bad); i++) {
-		if (!strncmp(uri, "redis:", 6) && !strcmp(bad[i].var, "GG_STORAGE_PARALLEL"))
+		if (!strncmp(uri, "redis:", 6) && (!strcmp(bad[i].var, "GG_STORAGE_PARALLEL") ||
+		                                   !strcmp(bad[i].var, "GG_CONNECT_TIMEOUT")))
 			continue;
 		unset_all();
 		setenv(bad[i].var, bad[i].value, 1);
@@ -144,6 +148,7 @@ static void test_s3_open(void)
 	open_refused("s3://bucket/prefix");
 	open_taken("s3://bucket/prefix", "GG_STORAGE_RETRIES", "3");
 	open_taken("s3://bucket/prefix", "GG_STORAGE_PARALLEL", "1");
+	open_taken("s3://bucket/prefix", "GG_CONNECT_TIMEOUT", "600");
 }
 
 TEST_MAIN(test_batch_config_defaults, test_batch_config_taken, test_batch_config_refused,
