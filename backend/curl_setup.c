@@ -16,13 +16,10 @@ int gg_curl_connect_timeout_ms(long *ms)
 	return r;
 }
 
-void gg_curl_apply(CURL *c)
+void gg_curl_apply(CURL *c, long connect_ms)
 {
-	/* A host that does not take the connection is down: say so soon. A
-	 * bad setting was refused when the handle was made (gg_curl_easy). */
-	long ms;
-	(void)gg_curl_connect_timeout_ms(&ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	/* A host that does not take the connection is down: say so soon. */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	const char *ca = getenv("CURL_CA_BUNDLE");
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");
@@ -30,16 +27,15 @@ void gg_curl_apply(CURL *c)
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 }
 
-CURL *gg_curl_easy(void)
+CURL *gg_curl_easy(long connect_ms)
 {
-	long ms;
-	if (gg_curl_load() < 0 || gg_curl_connect_timeout_ms(&ms) < 0)
+	if (gg_curl_load() < 0)
 		return NULL;
 	CURL *c = curl_easy_init();
 	if (!c) {
 		gg_error("cannot create a libcurl handle");
 		return NULL;
 	}
-	gg_curl_apply(c);
+	gg_curl_apply(c, connect_ms);
 	return c;
 }

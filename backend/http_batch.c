@@ -27,8 +27,7 @@ struct http_batch {
 int http_batch_config_from_env(struct http_batch_config *cfg)
 {
 	uint64_t parallel, retries, timeout_s, deadline_s, backoff_ms;
-	long connect_ms; /* checked here: each handle takes it (curl_setup.c) */
-	if (gg_curl_connect_timeout_ms(&connect_ms) < 0 ||
+	if (gg_curl_connect_timeout_ms(&cfg->connect_ms) < 0 ||
 	    env_u64("GG_STORAGE_PARALLEL", 64, 1, 1024, &parallel) < 0 ||
 	    env_u64("GG_STORAGE_RETRIES", 5, 0, 100, &retries) < 0 ||
 	    env_u64("GG_STORAGE_TIMEOUT", 10, 1, 3600, &timeout_s) < 0 ||
@@ -147,9 +146,9 @@ static CURL *take_easy(struct http_batch *hb)
 	if (hb->n_idle > 0) {
 		e = hb->idle[--hb->n_idle];
 		curl_easy_reset(e); /* keeps the connection cache (it is the multi's) */
-		gg_curl_apply(e);   /* reset dropped the common settings too */
+		gg_curl_apply(e, hb->cfg.connect_ms); /* reset dropped them too */
 	} else {
-		e = gg_curl_easy();
+		e = gg_curl_easy(hb->cfg.connect_ms);
 		if (!e)
 			return NULL;
 	}
@@ -286,14 +285,25 @@ size_t http_batch_run(struct http_batch *hb, struct http_job **jobs, size_t n)
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 			enum http_verdict v = j->finish(j, e, rc, status);
 			if (rc == CURLE_OPERATION_TIMEDOUT && v != HTTP_DONE) {
-				/* A store that moved no byte for timeout_s (or did not
-				 * take the connection), or did not finish by the
-				 * deadline, is hung, not flaky: retrying every request
-				 * against it only multiplies the wait. */
+				/* A store that did not take the connection in
+				 * connect_ms, moved no byte for timeout_s, or did not
+				 * finish by the deadline, is down or hung, not flaky:
+				 * retrying every request against it only multiplies
+				 * the wait. The message names the timeout that ended it. */
 				double took = 0;
+				/* 0 until a request could be sent: not connected
+				 * (CONNECT_TIME is 0 on a reused connection too) */
+				curl_off_t ready_us = 0;
 				curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &took);
+				curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &ready_us);
 				size_t l = strlen(j->error);
-				if (hb->cfg.deadline_s && took + 0.5 >= hb->cfg.deadline_s)
+				if (!ready_us)
+					snprintf(
+					    j->error + l, sizeof j->error - l,
+					    "; no connection within %ld s (GG_CONNECT_TIMEOUT): "
+					    "the store is not answering",
+					    hb->cfg.connect_ms / 1000);
+				else if (hb->cfg.deadline_s && took + 0.5 >= hb->cfg.deadline_s)
 					snprintf(
 					    j->error + l, sizeof j->error - l,
 					    "; not done within %u s (GG_STORAGE_DEADLINE): the "

@@ -53,12 +53,13 @@ struct http_batch_config {
 	unsigned deadline_s;      /* an attempt not done this long fails likewise; 0 = none */
 	unsigned backoff_base_ms; /* first retry waits about this long, doubling */
 	unsigned backoff_cap_ms;
+	long connect_ms; /* libcurl's connect timeout (GG_CONNECT_TIMEOUT) */
 };
 
 struct http_batch;
 
 /* Fills cfg from GG_STORAGE_PARALLEL, GG_STORAGE_RETRIES, GG_STORAGE_TIMEOUT,
- * GG_STORAGE_DEADLINE, GG_STORAGE_BACKOFF_MS. A value that is not a whole
+ * GG_STORAGE_DEADLINE, GG_STORAGE_BACKOFF_MS and GG_CONNECT_TIMEOUT. A value that is not a whole
  * number in the variable's range is refused (env_u64): -1 with GG_EUSAGE. */
 int http_batch_config_from_env(struct http_batch_config *cfg);
 int http_batch_new(const struct http_batch_config *cfg, struct http_batch **out);

@@ -86,6 +86,7 @@ struct htrans {
 	size_t nspare, spare_cap;
 	unsigned rr;
 	uint64_t retry_after_max_ms;
+	long connect_ms; /* GG_CONNECT_TIMEOUT, read once */
 };
 
 /* ---- lists ---- */
@@ -199,7 +200,7 @@ static CURL *get_easy(struct htrans *t)
 {
 	if (t->nspare)
 		return t->spare[--t->nspare];
-	return gg_curl_easy();
+	return gg_curl_easy(t->connect_ms);
 }
 
 static void put_easy(struct htrans *t, CURL *e)
@@ -235,7 +236,7 @@ static void complete(struct htrans *t, struct hcall *h, int rc, char *error)
 /* The connect timeout, CA bundle and certificates (again: put_easy reset them). */
 static void apply_tls(struct htrans *t, CURL *e)
 {
-	gg_curl_apply(e);
+	gg_curl_apply(e, t->connect_ms);
 	/* certificates are always verified (libcurl's default, never turned off) */
 	if (t->cfg.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, t->cfg.ca_file);
@@ -802,6 +803,7 @@ int http_transport_create(const struct http_transport_config *c, struct remote_t
 		return gg_error("%s: %s", c->what, gg_last_error());
 	struct htrans *t = xcalloc(1, sizeof *t);
 	t->retry_after_max_ms = retry_after_max_ms;
+	t->connect_ms = connect_ms;
 	t->base.ops = &http_transport_ops;
 	t->cfg = *c;
 	t->cfg.urls = NULL;

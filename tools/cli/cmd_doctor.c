@@ -332,7 +332,10 @@ static void check_storage(struct tally *t)
 /* GET /health of the worker at URL (its .../execute): 0, or -1 with an error. */
 static int worker_health(const char *url)
 {
-	CURL *c = gg_curl_easy();
+	long connect_ms;
+	if (gg_curl_connect_timeout_ms(&connect_ms) < 0)
+		return -1;
+	CURL *c = gg_curl_easy(connect_ms);
 	if (!c)
 		return -1;
 	const char *host = strstr(url, "://");

@@ -255,7 +255,8 @@ static int run_lambda(struct worker *w, const char *api)
 	 * be ended before anything else happens (see the loop) */
 	if (sandbox_adopt_leftovers() < 0)
 		return die_last();
-	CURL *c = gg_curl_easy();
+	long connect_ms;
+	CURL *c = gg_curl_connect_timeout_ms(&connect_ms) < 0 ? NULL : gg_curl_easy(connect_ms);
 	if (!c)
 		return die_last();
 	char *next = xasprintf("http://%s/2018-06-01/runtime/invocation/next", api);
