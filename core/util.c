@@ -606,6 +606,39 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* v with the largest suffix that writes it exactly: 5M, 200M, 1536K, 0. */
+static void size_word(uint64_t v, char out[24])
+{
+	static const char suffix[] = "KMGT";
+	int unit = -1;
+	while (unit < 3 && v && !(v & ((UINT64_C(1) << (10 * (unit + 2))) - 1)))
+		unit++;
+	if (unit < 0)
+		snprintf(out, 24, "%llu", (unsigned long long)v);
+	else
+		snprintf(out, 24, "%llu%c", (unsigned long long)(v >> (10 * (unit + 1))),
+		         suffix[unit]);
+}
+
+int env_size(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *s = getenv(var);
+	*out = dflt;
+	if (!s || !*s)
+		return 0;
+	if (parse_size(s, out) < 0 || *out < min || *out > max) {
+		*out = dflt; /* refused: as if unset */
+		char lo[24], hi[24];
+		size_word(min, lo);
+		size_word(max, hi);
+		return gg_fail(GG_EUSAGE,
+		               "%s=%.40s: expected a size from %s to %s (bytes, or with a K, M, G "
+		               "or T suffix)",
+		               var, s, lo, hi);
+	}
+	return 0;
+}
+
 static bool shell_safe(const char *s)
 {
 	if (!*s)

@@ -148,6 +148,10 @@ int parse_u64(const char *s, uint64_t *out);
  * "VAR=VALUE: expected a whole number from MIN to MAX".
  */
 int env_u64(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out);
+/* The same for a size (parse_size: 200M): anything else is refused with
+ * "VAR=VALUE: expected a size from MIN to MAX (bytes, or with a K, M, G or T
+ * suffix)", MIN and MAX written with the largest suffix that is exact. */
+int env_size(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes, n > 0), or 0.
  * Rejects overlong forms, surrogates and code points above U+10FFFF. */

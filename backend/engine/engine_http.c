@@ -869,7 +869,8 @@ int engine_http_create(const char *args, int limit, const struct engine_config *
 	if (r == 0 && worker_token_for_client(&bearer) < 0)
 		r = gg_error("engine http: %s", gg_last_error());
 	if (r == 0)
-		r = remote_env_size("GG_HTTP_MAX_INPUT", 200ull << 20, &max_input);
+		r = env_size("GG_HTTP_MAX_INPUT", 200ull << 20, 0, REMOTE_MAX_INPUT_MAX,
+		             &max_input);
 	if (r == 0)
 		r = env_u64("GG_REMOTE_ATTEMPTS", 5, 0, REMOTE_ATTEMPTS_MAX, &attempts);
 	if (r == 0)

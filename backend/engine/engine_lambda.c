@@ -87,7 +87,8 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 		rc = gg_error("engine lambda: '%s' is not a region", region);
 	uint64_t max_input = 0, memory_mb = 0, attempts = 0, timeout_ms = 0;
 	if (rc == 0)
-		rc = remote_env_size("GG_LAMBDA_MAX_INPUT", 200ull << 20, &max_input);
+		rc = env_size("GG_LAMBDA_MAX_INPUT", 200ull << 20, 0, REMOTE_MAX_INPUT_MAX,
+		              &max_input);
 	if (rc == 0)
 		rc = env_u64("GG_LAMBDA_MEMORY_MB", 2048, 128, 10240, &memory_mb);
 	if (rc == 0)

@@ -64,17 +64,6 @@ struct remote {
 
 /* ---- small helpers ---- */
 
-int remote_env_size(const char *var, uint64_t dflt, uint64_t *out)
-{
-	const char *s = getenv(var);
-	*out = dflt;
-	if (!s || !*s)
-		return 0;
-	if (parse_size(s, out) < 0)
-		return gg_error("%s=%s: expected a size such as 200M", var, s);
-	return 0;
-}
-
 int remote_env_timeout_ms(uint64_t *out)
 {
 	uint64_t s;

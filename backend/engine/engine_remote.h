@@ -131,15 +131,14 @@ int engine_lambda_create(const char *args, int limit, const struct engine_config
 int engine_slurm_create(const char *args, int limit, const struct engine_config *cfg,
                         struct engine **out);
 
-/* Engines' settings from the environment: a size ("200M"). Whole numbers
- * are read by env_u64 (core/util.h). */
-int remote_env_size(const char *var, uint64_t dflt, uint64_t *out);
 /* GG_REMOTE_TIMEOUT in milliseconds (default 900 s, 0: no limit); more
  * seconds than REMOTE_TIMEOUT_MAX_S are refused (in milliseconds they
  * could wrap around to a short limit). */
 #define REMOTE_TIMEOUT_MAX_S 31536000u /* a year */
 /* GG_REMOTE_ATTEMPTS, GG_LAMBDA_ATTEMPTS: at most (an unsigned, kept whole) */
 #define REMOTE_ATTEMPTS_MAX 1000u
+/* GG_HTTP_MAX_INPUT, GG_LAMBDA_MAX_INPUT (env_size): at most 1T */
+#define REMOTE_MAX_INPUT_MAX (UINT64_C(1) << 40)
 int remote_env_timeout_ms(uint64_t *out);
 
 #endif

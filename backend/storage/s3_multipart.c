@@ -15,26 +15,9 @@
 
 int s3_part_size_from_env(uint64_t *out)
 {
-	const char *v = getenv("GG_S3_PART_SIZE");
-	uint64_t n;
-	if (!v || !*v) {
-		*out = S3_DEFAULT_PART_SIZE;
-		return 0;
-	}
-	if (parse_size(v, &n) < 0)
-		return gg_error("GG_S3_PART_SIZE='%.40s' is not a size (bytes, or with a K, M "
-		                "or G suffix, e.g. 64M)",
-		                v);
-	if (n < S3_MIN_PART_SIZE)
-		return gg_error("GG_S3_PART_SIZE=%.40s is below S3's minimum part size of 5 MiB "
-		                "(5M)",
-		                v);
-	if (n > S3_MAX_PART_SIZE)
-		return gg_error("GG_S3_PART_SIZE=%.40s is above S3's maximum part size of 5 GiB "
-		                "(5G)",
-		                v);
-	*out = n;
-	return 0;
+	/* S3's limits for a part: 5M to 5G */
+	return env_size("GG_S3_PART_SIZE", S3_DEFAULT_PART_SIZE, S3_MIN_PART_SIZE, S3_MAX_PART_SIZE,
+	                out);
 }
 
 int s3_plan_parts(uint64_t size, uint64_t part_size, uint64_t *part_len, unsigned *n_parts)

@@ -471,10 +471,10 @@ stop_proxy
 
 out=$(cd a && GG_S3_PART_SIZE=1M gg push "$URI" large/mp3 2>&1 >/dev/null)
 rc=$?
-check "GG_S3_PART_SIZE=1M is refused (rc $rc): $out" test $rc -ne 0
-check "... saying why" has_text "$out" "GG_S3_PART_SIZE=1M is below S3's minimum part size of 5 MiB"
+check "GG_S3_PART_SIZE=1M is refused as a usage error (rc $rc): $out" test $rc -eq 2
+check "... saying why" has_text "$out" "GG_S3_PART_SIZE=1M: expected a size from 5M to 5G"
 out=$(cd a && GG_S3_PART_SIZE=lots gg push "$URI" large/mp3 2>&1 >/dev/null)
-check "GG_S3_PART_SIZE=lots is refused: $out" has_text "$out" "GG_S3_PART_SIZE='lots' is not a size"
+check "GG_S3_PART_SIZE=lots is refused: $out" has_text "$out" "GG_S3_PART_SIZE=lots: expected a size from 5M to 5G"
 out=$(cd a && GG_S3_PART_SIZE=5M gg push "$URI" large/mp3 2>&1 >/dev/null)
 check "and with a good setting it goes up: $out" has_text "$out" "pushed 1 of 1"
 check "no multipart upload is left unfinished at the end ($(open_uploads))" test "$(open_uploads)" = 0

@@ -311,7 +311,9 @@ static void test_config(void)
 	          "GG_REMOTE_ATTEMPTS=3x: expected a whole number from 0 to 1000");
 	check_env("GG_REMOTE_ATTEMPTS", "1001",
 	          "GG_REMOTE_ATTEMPTS=1001: expected a whole number from 0 to 1000");
-	check_env("GG_HTTP_MAX_INPUT", "12Q", "GG_HTTP_MAX_INPUT=12Q: expected a size");
+	check_env("GG_HTTP_MAX_INPUT", "12Q",
+	          "GG_HTTP_MAX_INPUT=12Q: expected a size from 0 to 1T");
+	check_env("GG_HTTP_MAX_INPUT", "1025G", "GG_HTTP_MAX_INPUT=1025G: expected a size");
 	check_env("GG_WORKER_SILENCE", "86401",
 	          "GG_WORKER_SILENCE=86401: expected a whole number from 0 to 86400");
 	check_env("GG_WORKER_SILENCE", "1s",

@@ -111,8 +111,8 @@ static void test_config(void)
 	          "GG_LAMBDA_ATTEMPTS=1001: expected a whole number from 0 to 1000");
 	unsetenv("GG_LAMBDA_ATTEMPTS");
 	setenv("GG_LAMBDA_MAX_INPUT", "12Q", 1);
-	CHECK(engine_create("lambda=fn", 1, &cfg, &e) < 0);
-	CHECK(strstr(gg_last_error(), "GG_LAMBDA_MAX_INPUT") != NULL);
+	CHECK_ERR(engine_create("lambda=fn", 1, &cfg, &e),
+	          "GG_LAMBDA_MAX_INPUT=12Q: expected a size from 0 to 1T");
 	unsetenv("GG_LAMBDA_MAX_INPUT");
 	/* no credentials: said so, before any request */
 	unsetenv("AWS_ACCESS_KEY_ID");

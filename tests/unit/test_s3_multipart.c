@@ -22,11 +22,13 @@ static void test_part_size_setting(void)
 	setenv("GG_S3_PART_SIZE", "8M", 1);
 	CHECK(s3_part_size_from_env(&v) == 0 && v == 8 * MIB);
 	setenv("GG_S3_PART_SIZE", "1M", 1);
-	CHECK(s3_part_size_from_env(&v) < 0 && strstr(gg_last_error(), "GG_S3_PART_SIZE"));
+	CHECK_ERR(s3_part_size_from_env(&v), "GG_S3_PART_SIZE=1M: expected a size from 5M to 5G");
+	setenv("GG_S3_PART_SIZE", "5G", 1);
+	CHECK(s3_part_size_from_env(&v) == 0 && v == S3_MAX_PART_SIZE);
 	setenv("GG_S3_PART_SIZE", "6G", 1);
-	CHECK(s3_part_size_from_env(&v) < 0);
+	CHECK_ERR(s3_part_size_from_env(&v), "GG_S3_PART_SIZE=6G: expected a size from 5M to 5G");
 	setenv("GG_S3_PART_SIZE", "lots", 1);
-	CHECK(s3_part_size_from_env(&v) < 0 && strstr(gg_last_error(), "GG_S3_PART_SIZE"));
+	CHECK_ERR(s3_part_size_from_env(&v), "GG_S3_PART_SIZE=lots: expected a size");
 	unsetenv("GG_S3_PART_SIZE");
 }
 

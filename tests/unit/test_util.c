@@ -482,6 +482,43 @@ static void test_env_u64(void)
 	unsetenv("GG_TEST_NUM");
 }
 
+/* env_size: the same for sizes, the bounds written as sizes. */
+static void test_env_size(void)
+{
+	uint64_t v = 1;
+	unsetenv("GG_TEST_SIZE");
+	CHECK(env_size("GG_TEST_SIZE", 7, 5 << 20, UINT64_C(5) << 30, &v) == 0 && v == 7);
+	setenv("GG_TEST_SIZE", "5M", 1);
+	CHECK(env_size("GG_TEST_SIZE", 7, 5 << 20, UINT64_C(5) << 30, &v) == 0 && v == 5 << 20);
+	setenv("GG_TEST_SIZE", "5G", 1);
+	CHECK(env_size("GG_TEST_SIZE", 7, 5 << 20, UINT64_C(5) << 30, &v) == 0 && v == UINT64_C(5)
+	                                                                                   << 30);
+	setenv("GG_TEST_SIZE", "6291456", 1);
+	CHECK(env_size("GG_TEST_SIZE", 7, 5 << 20, UINT64_C(5) << 30, &v) == 0 && v == 6 << 20);
+	static const char *const bad[] = {"5242879", "5120K1", "lots", "5Q",       "-5M",
+	                                  "5G1",     "5121M",  "",     "99999999T"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(bad); i++) {
+		if (!*bad[i])
+			continue; /* empty is unset */
+		setenv("GG_TEST_SIZE", bad[i], 1);
+		v = 1;
+		char *want = xasprintf("GG_TEST_SIZE=%s: expected a size from 5M to 5G (bytes, or "
+		                       "with a K, M, G or T suffix)",
+		                       bad[i]);
+		CHECK_ERR(env_size("GG_TEST_SIZE", 7, 5 << 20, UINT64_C(5) << 30, &v), want);
+		CHECK(gg_last_code() == GG_EUSAGE);
+		CHECK(v == 7);
+		free(want);
+	}
+	/* bounds that are not whole units, and none at all */
+	setenv("GG_TEST_SIZE", "1", 1);
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 1536, (UINT64_C(1) << 40) * 3, &v),
+	          "GG_TEST_SIZE=1: expected a size from 1536 to 3T");
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 2 << 10, 0, &v), "from 2K to 0");
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 1 << 20 | 1 << 10, 0, &v), "from 1025K to");
+	unsetenv("GG_TEST_SIZE");
+}
+
 static void test_parse_size(void)
 {
 	uint64_t v = 0;
@@ -617,6 +654,6 @@ static void test_env_scrub_secrets(void)
 TEST_MAIN(test_error_convention, test_error_can_wrap_previous_error, test_error_codes,
           test_buf_basics, test_buf_printf_grows, test_strvec, test_write_file_atomic,
           test_read_file, test_mkdir_p_remove_tree_make_temp, test_remove_tree_stays_inside,
-          test_path_check_relative, test_parse_u64, test_env_u64, test_parse_size,
+          test_path_check_relative, test_parse_u64, test_env_u64, test_env_size, test_parse_size,
           test_argv_to_shell, test_now_ns_is_monotonic, test_env_name_is_secret,
           test_env_scrub_secrets)
