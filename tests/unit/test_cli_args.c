@@ -8,7 +8,9 @@
  * it for a file, take "--" before an operand that starts with '-', and
  * describe's --json before or after TARGET; gg thunk's statuses: 2 usage, 1
  * a thunk that breaks a rule, 3 an input that cannot be read; gg push's
- * --force (-f) before or after the operands and "--", gg gc's short -s and
+ * --force (-f) before or after the operands and "--", gg pull's --outputs
+ * likewise (pull, remote-has and remote-migrate refuse an unknown option,
+ * pull reads names from stdin for "-"), gg gc's short -s and
  * long-only options; gg init's unknown option named. The commands' entry
  * points run in this process (cli_fixture.h), one after another: each
  * starts getopt afresh, even after one that stopped inside "-hZ".
@@ -158,6 +160,81 @@ static void test_push(void)
 	free(remote);
 }
 
+/* Runs cmd with the words of line and its standard input read from path. */
+static int run_from(const char *path, int (*cmd)(int, char **), const char *line)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC), saved = dup(0);
+	CHECK(in >= 0 && saved >= 0 && dup2(in, 0) == 0);
+	close(in);
+	int rc = run(cmd, line);
+	CHECK(dup2(saved, 0) == 0);
+	close(saved);
+	clearerr(stdin);
+	return rc;
+}
+
+/* gg pull's --outputs before or after the operands, an unknown option named
+ * (2) as for push, "-" still the names on stdin; remote-has and
+ * remote-migrate refuse an unknown option the same way */
+static void test_pull(void)
+{
+	CHECK(run(cmd_pull, "pull --bogus file:///nowhere") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'") && strstr(err, "usage: gg pull"));
+	CHECK(run(cmd_pull, "pull -x file:///nowhere") == 2 && strstr(err, "invalid option"));
+	CHECK(run(cmd_pull, "pull --outputs") == 2 && strstr(err, "usage: gg pull") == err);
+	CHECK(run(cmd_pull, "pull --help") == 0 && strstr(out, "usage: gg pull") == out && !*err);
+	CHECK(run(cmd_pull, "pull -h") == 0 && strstr(out, "usage: gg pull") == out);
+	CHECK(run(cmd_remote_has, "remote-has --bogus file:///nowhere") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'") && strstr(err, "usage: gg remote-has"));
+	CHECK(run(cmd_remote_migrate, "remote-migrate --bogus file:///nowhere") == 2);
+	CHECK(strstr(err, "unrecognized option '--bogus'") &&
+	      strstr(err, "usage: gg remote-migrate"));
+
+	/* an object only the remote store (file://, laid out DIR/ab/NAME) has */
+	struct gg_name v;
+	gg_name_of_buf("remote only\n", 12, GG_VALUE, &v);
+	char *obj = xasprintf("%s/pulled/%.2s/%s", dir, v.s + 1, v.s);
+	char *sub = xasprintf("%s/pulled/%.2s", dir, v.s + 1);
+	CHECK(mkdir_p(sub, 0755) == 0);
+	CHECK(write_file_atomic(obj, "remote only\n", 12, 0644) == 0);
+	CHECK(store_has(store, &v) == 0);
+	char *names = xasprintf("%s\n", v.s);
+	CHECK(write_file_atomic("names", names, strlen(names), 0644) == 0);
+	char *line = xasprintf("pull file://%s/pulled -", dir);
+	CHECK(run_from("names", cmd_pull, line) == 0);
+	CHECK(strstr(err, "pulled 1 of 1 objects") && store_has(store, &v) == 1);
+	free(line);
+	line = xasprintf("remote-has file://%s/pulled %s", dir, v.s);
+	CHECK(run(cmd_remote_has, line) == 0);
+	CHECK(strstr(out, "present ") == out && strstr(out, v.s));
+	free(line);
+
+	/* --outputs: the values the memo records for a thunk, not the thunk */
+	struct gg_name t;
+	gg_name_of_buf("a thunk", 7, GG_THUNK, &t);
+	struct memo m = {0};
+	memo_add(&m, "out", &v, false);
+	CHECK(memo_put(store, &t, &m) == 0);
+	memo_free(&m);
+	line = xasprintf("pull --outputs file://%s/pulled %s", dir, t.s);
+	CHECK(run(cmd_pull, line) == 0);
+	CHECK(strstr(err, "pulled 0 of 1 objects") && strstr(err, "(1 already here)"));
+	free(line);
+	line = xasprintf("pull file://%s/pulled %s --outputs", dir, t.s); /* after them */
+	CHECK(run(cmd_pull, line) == 0 && strstr(err, "pulled 0 of 1 objects"));
+	free(line);
+	line = xasprintf("pull file://%s/pulled %s", dir, t.s); /* the thunk itself */
+	CHECK(run(cmd_pull, line) == 1 && strstr(err, "not in file://"));
+	free(line);
+	/* targets, not names: a file is refused as such */
+	line = xasprintf("pull --outputs file://%s/pulled names", dir);
+	CHECK(run(cmd_pull, line) == 2 && strstr(err, "names: not a thunk or a placeholder"));
+	free(line);
+	free(names);
+	free(sub);
+	free(obj);
+}
+
 /* gg gc's options: -s is --max-size; --storage and --grace have no short
  * form, --remote and --dry-run are flags */
 static void test_gc_options(void)
@@ -224,5 +301,5 @@ static void test_after_another(void)
 	      strstr(err, "usage: gg report"));
 }
 
-TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_gc_options, test_init,
-          test_after_another, cli_teardown)
+TEST_MAIN(cli_setup, test_gc, test_operands, test_thunk, test_push, test_pull, test_gc_options,
+          test_init, test_after_another, cli_teardown)

@@ -31,25 +31,28 @@ static const char push_help[] =
                "Options may follow the operands; -- ends them.\n"
                "URIs: s3://BUCKET[/PREFIX], redis://[:PASSWORD@]HOST[:PORT][/DB], file:///DIR\n"
                "See man gg-storage for the environment (GG_S3_ENDPOINT, AWS_*, ...).\n";
+#define PULL_USAGE "usage: gg pull [--outputs] URI NAME... (or - to read names from stdin)"
 static const char pull_help[] =
-    "usage: gg pull [--outputs] URI NAME... (or - to read names from stdin)\n"
-    "Downloads objects from URI into the local store, verifying each against\n"
-    "its name. Exits 1 if any is missing remotely or fails.\n"
-    "  --outputs  each NAME is a forced target (a placeholder, THUNK or\n"
-    "             THUNK#OUTPUT): download the values the local memo records for it\n"
-    "             (those a shared-cache hit left remote), not the thunk itself\n";
+    PULL_USAGE "\n"
+               "Downloads objects from URI into the local store, verifying each against\n"
+               "its name. Exits 1 if any is missing remotely or fails.\n"
+               "  --outputs  each NAME is a forced target (a placeholder, THUNK or\n"
+               "             THUNK#OUTPUT): download the values the local memo records for it\n"
+               "             (those a shared-cache hit left remote), not the thunk itself\n";
+#define HAS_USAGE "usage: gg remote-has URI NAME... (or - to read names from stdin)"
 static const char has_help[] =
-    "usage: gg remote-has URI NAME... (or - to read names from stdin)\n"
-    "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
-    "Exit status: 0 all present, 1 some absent, 2 error.\n";
+    HAS_USAGE "\n"
+              "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
+              "Exit status: 0 all present, 1 some absent, 2 error.\n";
 
+#define MIGRATE_USAGE "usage: gg remote-migrate URI NAME... (or - to read names from stdin)"
 static const char migrate_help[] =
-    "usage: gg remote-migrate URI NAME... (or - to read names from stdin)\n"
-    "Rewrites those of the named objects that an older gg stored gzip-encoded\n"
-    "(Content-Encoding: gzip) as plain objects, so that any S3 client reads\n"
-    "them as they are. Each is downloaded and verified first. For a whole bucket:\n"
-    "  aws s3 ls s3://BUCKET/PREFIX/ | awk '{print $4}' | grep -E '^[VT]' |\n"
-    "    gg remote-migrate s3://BUCKET/PREFIX -\n";
+    MIGRATE_USAGE "\n"
+                  "Rewrites those of the named objects that an older gg stored gzip-encoded\n"
+                  "(Content-Encoding: gzip) as plain objects, so that any S3 client reads\n"
+                  "them as they are. Each is downloaded and verified first. For a whole bucket:\n"
+                  "  aws s3 ls s3://BUCKET/PREFIX/ | awk '{print $4}' | grep -E '^[VT]' |\n"
+                  "    gg remote-migrate s3://BUCKET/PREFIX -\n";
 
 /* Arguments after the URI, with "-" replaced by the lines of stdin. */
 static void collect_args(int argc, char **argv, struct strvec *out)
@@ -168,21 +171,23 @@ int cmd_push(int argc, char **argv)
 	return rc;
 }
 
-/* Shared start of pull and remote-has: options, URI, names, storage. */
-static int open_args(int argc, char **argv, const char *help, struct strvec *args,
+/*
+ * Shared start of pull, remote-has and remote-migrate, after their options
+ * (read_options): argv[0] is the URI, the rest the names (parsed unless
+ * !parse: gg pull --outputs takes targets). -1 to go on, else the exit status.
+ */
+static int open_args(int argc, char **argv, const char *help, bool parse, struct strvec *args,
                      struct gg_name **names, struct storage **st)
 {
-	if (wants_help(argc, argv, help))
-		return 0;
-	if (argc < 3) {
+	if (argc < 2) {
 		fputs(help, stderr);
 		return 2;
 	}
-	collect_args(argc - 2, argv + 2, args);
+	collect_args(argc - 1, argv + 1, args);
 	*names = xcalloc(args->n ? args->n : 1, sizeof **names);
-	if (parse_names(args, *names) < 0)
+	if (parse && parse_names(args, *names) < 0)
 		return 2;
-	if (storage_open(argv[1], st) < 0) {
+	if (storage_open(argv[0], st) < 0) {
 		die_last();
 		return 2;
 	}
@@ -264,25 +269,26 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 	return 0;
 }
 
+enum { PULL_OUTPUTS = 256 }; /* long only */
+
+/* --outputs, the one option of gg pull */
+static int pull_option(void *outputs, int opt, const char *arg)
+{
+	*(bool *)outputs = true;
+	return -1;
+}
+
 int cmd_pull(int argc, char **argv)
 {
+	static const struct option opts[] = {{"outputs", no_argument, 0, PULL_OUTPUTS}, {0}};
+	bool outputs = false;
+	int done = read_options(argc, argv, opts, pull_help, PULL_USAGE, pull_option, &outputs);
+	if (done >= 0)
+		return done;
 	struct strvec args = STRVEC_INIT;
 	struct gg_name *names = NULL;
 	struct storage *st = NULL;
-	bool outputs = argc > 1 && !strcmp(argv[1], "--outputs");
-	if (outputs) {
-		argv[1] = argv[0];
-		argc--, argv++;
-	}
-	int rc = outputs ? -1 : open_args(argc, argv, pull_help, &args, &names, &st);
-	if (outputs && argc < 3) {
-		fputs(pull_help, stderr);
-		rc = 2;
-	} else if (outputs) {
-		collect_args(argc - 2, argv + 2, &args);
-		if (storage_open(argv[1], &st) < 0)
-			rc = die_last();
-	}
+	int rc = open_args(argc - optind, argv + optind, pull_help, !outputs, &args, &names, &st);
 	struct store *local = NULL;
 	if (rc < 0 && open_store(true, &local) < 0)
 		rc = die_last();
@@ -325,7 +331,10 @@ int cmd_remote_has(int argc, char **argv)
 	struct strvec args = STRVEC_INIT;
 	struct gg_name *names = NULL;
 	struct storage *st = NULL;
-	int rc = open_args(argc, argv, has_help, &args, &names, &st);
+	int done = read_flags(argc, argv, NULL, has_help, HAS_USAGE);
+	if (done >= 0)
+		return done;
+	int rc = open_args(argc - optind, argv + optind, has_help, true, &args, &names, &st);
 	if (rc < 0) {
 		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
 		if (st->ops->has(st, names, args.n, present) < 0) {
@@ -352,7 +361,10 @@ int cmd_remote_migrate(int argc, char **argv)
 	struct strvec args = STRVEC_INIT;
 	struct gg_name *names = NULL;
 	struct storage *st = NULL;
-	int rc = open_args(argc, argv, migrate_help, &args, &names, &st);
+	int done = read_flags(argc, argv, NULL, migrate_help, MIGRATE_USAGE);
+	if (done >= 0)
+		return done;
+	int rc = open_args(argc - optind, argv + optind, migrate_help, true, &args, &names, &st);
 	struct store *local = NULL;
 	if (rc < 0 && open_store(true, &local) < 0)
 		rc = die_last();
