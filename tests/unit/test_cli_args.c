@@ -131,7 +131,8 @@ static void test_thunk(void)
 }
 
 /* gg push's --force (or -f) anywhere among the operands, "--" before an
- * operand that starts with '-', an unknown option named (2) */
+ * operand that starts with '-', an unknown option named (2); a bad remote
+ * store refused before any FILE is read */
 static void test_push(void)
 {
 	CHECK(run(cmd_push, "push --bogus file:///nowhere plain") == 2);
@@ -156,6 +157,16 @@ static void test_push(void)
 	line = xasprintf("push file://%s -f --force", remote);
 	CHECK(run(cmd_push, line) == 2 && strstr(err, "usage: gg push"));
 	free(line);
+	/* a bad setting of the remote store: the first thing said, before any
+	 * FILE is added to the local store and its name printed */
+	CHECK(write_file_atomic("fresh", "fresh\n", 6, 0644) == 0);
+	struct gg_name fresh;
+	gg_name_of_buf("fresh\n", 6, GG_VALUE, &fresh);
+	setenv("GG_STORAGE_RETRIES", "abc", 1);
+	CHECK(run(cmd_push, "push redis://127.0.0.1:1 fresh") != 0);
+	unsetenv("GG_STORAGE_RETRIES");
+	CHECK(!*out && strstr(err, "gg: redis://127.0.0.1:1: GG_STORAGE_RETRIES") == err);
+	CHECK(store_has(store, &fresh) == 0);
 	free(want);
 	free(remote);
 }

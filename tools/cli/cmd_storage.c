@@ -114,13 +114,19 @@ int cmd_push(int argc, char **argv)
 		fputs(push_help, stderr);
 		return 2;
 	}
-	const char *uri = argv[optind];
+	/* The remote store first: a bad URI or GG_STORAGE_* setting is the first
+	 * thing said, before a FILE is added and its name printed. */
+	struct storage *st;
+	if (storage_open(argv[optind], &st) < 0)
+		return die_last();
 	struct strvec args = STRVEC_INIT;
 	collect_args(argc - optind - 1, argv + optind + 1, &args);
 	struct store *local;
 	if (open_store(true, &local) < 0) {
+		int status = die_last();
+		storage_close(st);
 		strvec_free(&args);
-		return die_last();
+		return status;
 	}
 	struct gg_name *names = xcalloc(args.n ? args.n : 1, sizeof *names);
 	int rc = 0;
@@ -139,9 +145,6 @@ int cmd_push(int argc, char **argv)
 		if (rc == 0)
 			bytes += gg_name_size(&names[i]);
 	}
-	struct storage *st = NULL;
-	if (rc == 0 && storage_open(uri, &st) < 0)
-		rc = die_last();
 	if (rc == 0) {
 		uint64_t t0 = now_ns();
 		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
