@@ -576,7 +576,8 @@ static char *collect_link(struct store *s, int pfd, const char *o, struct exec_r
  * file with one link, stored from its descriptor, or a symbolic link, stored
  * as its target (collect_link). may_link: nothing
  * can write the directory any more (an isolated run, all of its processes
- * gone), so an output may become its object without a copy.
+ * gone), so an output may become its object without a copy (and then leaves
+ * the directory at once: store_adopt_fd, given its name beneath its parent).
  */
 static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_link,
                    struct exec_result *r)
@@ -609,7 +610,11 @@ static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_
 			return 0;
 		}
 		struct gg_name n;
-		int rc = store_adopt_fd(s, fd, may_link, &n);
+		const char *last = NULL;
+		int dfd = may_link ? beneath_open_parent(rootfd, o, &last) : -1;
+		int rc = store_adopt_fd(s, fd, dfd, dfd >= 0 ? last : NULL, &n);
+		if (dfd >= 0)
+			close(dfd);
 		close(fd);
 		if (rc < 0)
 			return gg_error("cannot store output '%s': %s", o, gg_last_error());
@@ -757,7 +762,9 @@ int exec_thunk(struct store *s, const struct thunk *t, const struct exec_opts *o
 				r->outcome = EXEC_PROGRAM_FAILED;
 				r->why = describe_status(sr.wait_status, sr.timed_out, timeout);
 			} else {
-				ret = collect(s, t, rootfd, sr.isolated, r);
+				/* a kept directory keeps its outputs (not linked
+				 * into the store, which would remove them) */
+				ret = collect(s, t, rootfd, sr.isolated && !o->keep_dir, r);
 				if (ret == 0 && r->outcome == EXEC_OK)
 					ret = keep_stderr(s, err, r);
 			}

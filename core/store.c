@@ -379,8 +379,9 @@ uint64_t store_verify_hashes(void)
  * Why an exact verdict is sound the moment it is written, also for a file
  * gg has just stored (store_vouch), and what of a change in the same tick:
  * a verdict's STAMP comes from an fstat made after the bytes it vouches for
- * were in the file (after gg wrote, chmod'ed and linked it; or, on the
- * way out, before and after hashing it, the two stamps equal). The kernel
+ * were in the file (after gg wrote, chmod'ed and linked it, and removed
+ * the name a run left it under; or, on the way out, before and after
+ * hashing it, the two stamps equal). The kernel
  * marks a ctime seen by a stat, and the next change of that inode then gets
  * a fine-grained ctime later than the one seen, instead of the tick's
  * coarse time: so a change one microsecond after the fstat, within the
@@ -1085,7 +1086,7 @@ static int adopt_copy(struct store *s, int fd, struct gg_name *out)
 	return store_put_fd(s, fd, out);
 }
 
-int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out)
+int store_adopt_fd(struct store *s, int fd, int dirfd, const char *name, struct gg_name *out)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -1094,7 +1095,7 @@ int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out)
 		return gg_error("not a regular file");
 	/* Another link would see the mode and owner change, and could write
 	 * the object; attributes would come along. */
-	if (!may_link || st.st_nlink != 1 || has_xattrs(fd) || link_mode(s) == LINK_NONE)
+	if (!name || st.st_nlink != 1 || has_xattrs(fd) || link_mode(s) == LINK_NONE)
 		return adopt_copy(s, fd, out);
 	int r = gg_name_of_fd(fd, 0, out);
 	if (r == 0 && (uint64_t)st.st_size != gg_name_size(out))
@@ -1110,6 +1111,12 @@ int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out)
 	if (!name_path(p, s, "objects", out))
 		return gg_error_errno("cannot store object %s", out->s);
 	if (link_fd(s, fd, p) == 0) {
+		/* Its old name goes first: the stamp store_vouch takes must
+		 * follow our last change of the file, or the object's first use
+		 * hashes it again. */
+		struct stat at;
+		if (fstatat(dirfd, name, &at, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&at, &st))
+			unlinkat(dirfd, name, 0);
 		/* hashed above while nothing could write it (the caller's promise) */
 		store_vouch(s, out, fd);
 		return 0;

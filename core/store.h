@@ -133,16 +133,19 @@ int store_put_file(struct store *s, const char *path, struct gg_name *out);
 int store_put_fd(struct store *s, int fd, struct gg_name *out);
 /*
  * Stores the regular file open as fd (e.g. an output a sandbox left; read
- * from its start), never acting on a path. With may_link, a file with one
- * link and no extended attributes becomes the object itself, without a copy:
- * made root's (when we are root) and 0444 through fd, then linked into place.
- * The caller promises that nothing can write the file any more (every
- * process that could is gone). Otherwise, and whenever linking is not
- * possible, the bytes are copied. Either way the object has no setuid,
- * setgid or other special bit and no file capabilities, ACLs or other
- * extended attributes.
+ * from its start), never acting on a path but its name. Given its name
+ * (name in the directory dirfd; NULL: none), a file with one link and no
+ * extended attributes becomes the object itself, without a copy: made
+ * root's (when we are root) and 0444 through fd, linked into place, and its
+ * name removed while it is still this file, before the object's verdict is
+ * taken (removing it changes the file's ctime, which would void the
+ * verdict). The caller promises that nothing can write the file or that
+ * directory any more (every process that could is gone). Otherwise, and
+ * whenever linking is not possible, the bytes are copied and the name is
+ * left. Either way the object has no setuid, setgid or other special bit and
+ * no file capabilities, ACLs or other extended attributes.
  */
-int store_adopt_fd(struct store *s, int fd, bool may_link, struct gg_name *out);
+int store_adopt_fd(struct store *s, int fd, int dirfd, const char *name, struct gg_name *out);
 
 /*
  * Opens an object for reading, checked against its name (see above); the
@@ -166,7 +169,8 @@ int store_check(struct store *s, const struct gg_name *n, bool exec, bool trust)
  * keeps exact change times (stamp.h, stamp_exact_probe) and for objects of
  * STORE_VOUCH_MIN bytes or more (hashing a smaller one at its first use
  * costs less than the verdict's file); otherwise nothing. fd must have seen
- * this process's last change of the file (its write, chmod and link).
+ * this process's last change of the file (its write, chmod and link, and
+ * the removal of any other name it had).
  */
 #define STORE_VOUCH_MIN (64 * 1024)
 void store_vouch(struct store *s, const struct gg_name *n, int fd);

@@ -382,6 +382,33 @@ static void test_real_failures(void)
 	job_free(j);
 }
 
+/*
+ * A large output (STORE_VOUCH_MIN bytes or more) was hashed as it was stored,
+ * so its first use hashes nothing where the store keeps exact change times:
+ * also when an isolated run's output became the object itself (linked, not
+ * copied) and the run directory, its other name, was removed afterwards.
+ */
+static void test_real_output_vouched(void)
+{
+	struct tjob *j = run_real(sh_job("s=0123456789abcdef; i=0; while [ $i -lt 13 ]; do "
+	                                 "s=$s$s; i=$((i+1)); done; printf %s \"$s\" > o",
+	                                 false, false),
+	                          NULL);
+	CHECK(j->job.rc == 0 && j->job.result.outcome == EXEC_OK && j->job.result.outputs.n == 1);
+	if (j->job.result.outputs.n == 1) {
+		const struct gg_name *v = &j->job.result.outputs.v[0].value;
+		bool exact = store_exact_times(st);
+		CHECK(gg_name_size(v) >= STORE_VOUCH_MIN);
+		uint64_t h0 = store_verify_hashes();
+		CHECK(store_verify(st, v) == 0);
+		CHECK(store_verify_hashes() == h0 + (exact ? 0 : 1));
+		printf("output vouched: %s run, %s change times\n",
+		       j->job.result.isolated ? "isolated (linked)" : "unisolated (copied)",
+		       exact ? "exact" : "coarse");
+	}
+	job_free(j);
+}
+
 struct firing {
 	struct engine *e;
 	struct engine_job *job;
@@ -473,5 +500,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_limit_and_table, test_concurrency_limit, test_order_across_queue_growth,
-          test_cancel_fake, test_infrastructure_error, test_real_failures, test_real_cancel_kills,
-          test_real_escapes_fail, teardown)
+          test_cancel_fake, test_infrastructure_error, test_real_failures, test_real_output_vouched,
+          test_real_cancel_kills, test_real_escapes_fail, teardown)

@@ -858,10 +858,10 @@ static void *racer_main(void *p)
 		int fd = -1;
 		int ok = write_file_atomic(own, data, sizeof data, 0644) == 0 &&
 		         (fd = open(own, O_RDONLY | O_CLOEXEC)) >= 0 &&
-		         store_adopt_fd(r->f->s, fd, true, &n) == 0;
+		         store_adopt_fd(r->f->s, fd, AT_FDCWD, own, &n) == 0;
 		if (fd >= 0)
 			close(fd);
-		unlink(own); /* what exec's cleanup does */
+		unlink(own); /* what exec's cleanup does (where it was copied) */
 		char *obj = ok ? store_object_path(r->f->s, &n) : NULL;
 		char *x = NULL, *l1 = xasprintf("%s/l-%d-%d", r->f->dir, me->id, i),
 		     *l2 = xasprintf("%s/x-%d-%d", r->f->dir, me->id, i);
@@ -901,7 +901,7 @@ static int adopt_path(struct store *s, const char *path, bool may_link, struct g
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return gg_error_errno("cannot open %s", path);
-	int r = store_adopt_fd(s, fd, may_link, n);
+	int r = store_adopt_fd(s, fd, AT_FDCWD, may_link ? path : NULL, n);
 	close(fd);
 	return r;
 }
@@ -927,7 +927,34 @@ static void test_adopt_fd(void)
 	char *p = store_object_path(f.s, &n);
 	CHECK(stat(p, &st) == 0 && st.st_ino == before.st_ino && (st.st_mode & 07777) == 0444);
 	CHECK(store_has(f.s, &n) == 1);
-	CHECK(unlink(out) == 0); /* the run directory's cleanup */
+	CHECK(stat(out, &st) < 0 && errno == ENOENT); /* its name went with it */
+
+	/* Vouched for after its name was removed (the last change gg made to
+	 * it): a large one's first use hashes nothing (exact change times). */
+	size_t big = STORE_VOUCH_MIN;
+	char *data = xmalloc(big);
+	uint64_t x = 0xad097;
+	fill_random(data, big, &x);
+	CHECK(write_file_atomic(out, data, big, 0644) == 0);
+	CHECK(adopt_path(f.s, out, true, &n) == 0);
+	CHECK(unlink(out) < 0 && errno == ENOENT); /* the run directory's cleanup: none left */
+	uint64_t h0 = store_verify_hashes();
+	CHECK(store_verify(f.s, &n) == 0);
+	CHECK(store_verify_hashes() == h0 + (store_exact_times(f.s) ? 0 : 1));
+
+	/* A name that is not the file's is left alone. */
+	fill_random(data, big, &x);
+	CHECK(write_file_atomic(out, data, big, 0644) == 0);
+	char *stranger = xasprintf("%s/stranger", sandbox);
+	write_text(stranger, "not the output");
+	int fd = open(out, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && store_adopt_fd(f.s, fd, AT_FDCWD, stranger, &n) == 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(stat(stranger, &st) == 0 && stat(out, &st) == 0 && st.st_nlink == 2);
+	CHECK(unlink(out) == 0 && unlink(stranger) == 0);
+	free(stranger);
+	free(data);
 
 	/* Adopting an object already present changes nothing. */
 	write_text(out, "object code");
