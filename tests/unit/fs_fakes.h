@@ -15,6 +15,9 @@
  * return its `ret` (-ENOENT: the open was interrupted), and its interrupt
  * callback (fuse_req_interrupt_func). wait_replied() waits for a reply
  * sent from another thread.
+ *
+ * With FS_FAKES_PINS defined first: fakes of fs/node.c's pins, which count
+ * them in the node (an unpin of an unpinned node aborts).
  */
 #ifndef GG_FS_FAKES_H
 #define GG_FS_FAKES_H
@@ -146,6 +149,29 @@ int fuse_reply_iov(fuse_req_t req, const struct iovec *iov, int count)
 	}
 	req->iov_count = count;
 	return fake_reply(req, REPLY_IOV);
+}
+#endif
+
+#ifdef FS_FAKES_PINS
+/* ---- fakes of fs/node.c's pins ---- */
+
+void node_pin_locked(struct node *n)
+{
+	n->pins++;
+}
+
+void node_unpin_locked(struct ggfs *f, struct node *n)
+{
+	if (n->pins == 0)
+		abort();
+	n->pins--;
+}
+
+void node_unpin(struct ggfs *f, struct node *n)
+{
+	pthread_mutex_lock(&f->mu);
+	node_unpin_locked(f, n);
+	pthread_mutex_unlock(&f->mu);
 }
 #endif
 

@@ -27,6 +27,7 @@
  * and libfuse's session (which hands over the custom I/O), the node
  * table's pins and lazy.c's classification are small fakes.
  */
+#define FS_FAKES_PINS
 #define FS_FAKES_REPLIES
 #include "fs_fakes.h"
 
@@ -93,18 +94,6 @@ int ioctl(int fd, unsigned long request, ...)
 }
 
 /* ---- fakes of fs/node.c, fs/lazy.c, fs/ops.c and fs/ident.c ---- */
-
-void node_pin_locked(struct node *n)
-{
-	n->pins++;
-}
-
-void node_unpin_locked(struct ggfs *f, struct node *n)
-{
-	if (n->pins == 0)
-		abort();
-	n->pins--;
-}
 
 static int forgotten; /* lookups given back by node_forget */
 

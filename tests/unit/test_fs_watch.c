@@ -17,6 +17,7 @@
  * and libfuse's notifications are fakes that record what they are asked,
  * and every pin and fd borrowed is checked to be given back.
  */
+#define FS_FAKES_PINS
 #include "fs_fakes.h"
 
 #include <errno.h>
@@ -124,18 +125,6 @@ struct node *node_find_name_locked(struct ggfs *f, struct node *parent, const ch
 		if (known[i]->parent == parent && known[i]->name && !strcmp(known[i]->name, name))
 			return known[i];
 	return NULL;
-}
-
-void node_pin_locked(struct node *n)
-{
-	n->pins++;
-}
-
-void node_unpin(struct ggfs *f, struct node *n)
-{
-	pthread_mutex_lock(&f->mu);
-	n->pins--;
-	pthread_mutex_unlock(&f->mu);
 }
 
 int node_fd(struct ggfs *f, struct node *n)
