@@ -13,8 +13,9 @@
  * reply in it (`replied`: REPLY_ERR, REPLY_OPEN, REPLY_CREATE or
  * REPLY_IOV; the errno, the fuse_file_info, or the iovs' bytes) and
  * return its `ret` (-ENOENT: the open was interrupted), and its interrupt
- * callback (fuse_req_interrupt_func). wait_replied() waits for a reply
- * sent from another thread.
+ * callback (fuse_req_interrupt_func), run at once when registered on a
+ * request already `interrupted`, as libfuse does. wait_replied() waits
+ * for a reply sent from another thread.
  *
  * With FS_FAKES_PINS defined first: fakes of fs/node.c's pins, which count
  * them in the node (an unpin of an unpinned node aborts).
@@ -71,6 +72,7 @@ struct fuse_req {
 	int iov_count;
 	fuse_interrupt_func_t intr;
 	void *intr_data;
+	bool interrupted; /* FUSE_INTERRUPT came before the callback was registered */
 };
 
 static pthread_mutex_t replies_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -117,6 +119,8 @@ void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *d
 	req->intr = func;
 	req->intr_data = data;
 	pthread_mutex_unlock(&replies_mu);
+	if (func && req->interrupted)
+		func(req, data);
 }
 
 int fuse_reply_err(fuse_req_t req, int err)
