@@ -154,6 +154,13 @@ fi
 
 if part tree; then
 	files=${GG_BENCH_FS_FILES:-50000}
+	# passthrough_hp keeps an fd a file (it raises its soft limit to the
+	# hard one): without room for the tree its listing fails half-way.
+	# Root may raise the hard limit; anyone else gets the FAILED line below.
+	want=$((2 * files + 4096))
+	if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$want" ]; then
+		ulimit -Hn "$want" 2>/dev/null && ulimit -Sn "$want" || true
+	fi
 	python3 - "$w/src/tree" "$files" <<'PY'
 import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
