@@ -24,6 +24,7 @@
 #include "core/scheduler.h"
 #include "core/stamp.h"
 #include "core/store.h"
+#include "core/workers.h"
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -243,8 +244,7 @@ struct ggfs {
 	pthread_cond_t done_cv;
 	struct force_job *done_head, *done_tail;
 	bool done_stop;
-	pthread_t done_threads[GGFS_DONE_THREADS];
-	int ndone_threads;
+	struct workers done_threads;
 
 	/* Kernel passthrough (backing.c). */
 	int devfd;       /* the session's /dev/fuse fd; -1 once unmounting */

@@ -396,12 +396,7 @@ static void on_forced(void *arg, const struct sched_outcome *o)
 		                       o->value.s);
 	}
 	pthread_mutex_lock(&fs->done_mu);
-	job->next = NULL;
-	if (fs->done_tail)
-		fs->done_tail->next = job;
-	else
-		fs->done_head = job;
-	fs->done_tail = job;
+	FIFO_PUSH(fs->done_head, fs->done_tail, job, next);
 	pthread_cond_signal(&fs->done_cv);
 	pthread_mutex_unlock(&fs->done_mu);
 }
@@ -783,12 +778,10 @@ static void *done_main(void *arg)
 	for (;;) {
 		while (!fs->done_head && !fs->done_stop)
 			pthread_cond_wait(&fs->done_cv, &fs->done_mu);
-		struct force_job *job = fs->done_head;
+		struct force_job *job;
+		FIFO_POP(fs->done_head, fs->done_tail, next, job);
 		if (!job)
 			break;
-		fs->done_head = job->next;
-		if (!fs->done_head)
-			fs->done_tail = NULL;
 		pthread_mutex_unlock(&fs->done_mu);
 		finish(fs, job);
 		pthread_mutex_lock(&fs->done_mu);
@@ -799,23 +792,15 @@ static void *done_main(void *arg)
 
 int lazy_start(struct ggfs *fs)
 {
-	for (int i = 0; i < GGFS_DONE_THREADS; i++) {
-		if (pthread_create(&fs->done_threads[i], NULL, done_main, fs) != 0)
+	for (int i = 0; i < GGFS_DONE_THREADS; i++)
+		if (workers_add(&fs->done_threads, done_main, fs) < 0)
 			break;
-		fs->ndone_threads++;
-	}
-	return fs->ndone_threads ? 0 : gg_error("cannot start threads");
+	return fs->done_threads.n ? 0 : gg_error("cannot start threads");
 }
 
 void lazy_stop(struct ggfs *fs)
 {
-	pthread_mutex_lock(&fs->done_mu);
-	fs->done_stop = true;
-	pthread_cond_broadcast(&fs->done_cv);
-	pthread_mutex_unlock(&fs->done_mu);
-	for (int i = 0; i < fs->ndone_threads; i++)
-		pthread_join(fs->done_threads[i], NULL);
-	fs->ndone_threads = 0;
+	workers_stop(&fs->done_threads, &fs->done_mu, &fs->done_cv, &fs->done_stop);
 }
 
 /* ---- extended attributes ---- */

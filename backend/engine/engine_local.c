@@ -7,6 +7,8 @@
  */
 #include "backend/engine/engine.h"
 
+#include "core/workers.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +21,11 @@ struct local {
 	pthread_cond_t cv;
 	struct engine_job **queue; /* FIFO ring; protected by mu */
 	size_t head, len, cap;
-	bool stopping; /* protected by mu */
-	pthread_t *threads;
+	bool stopping;          /* protected by mu */
+	struct workers threads; /* thread i runs slot i; protected by mu */
 	/* per slot: the job it runs and that job's cancel token; protected by mu */
 	struct engine_job **running;
 	struct gg_cancel **tokens;
-	int nthreads; /* started so far; protected by mu */
 	bool started; /* start_threads ran; protected by mu */
 };
 
@@ -97,13 +98,12 @@ static int start_threads(struct local *l)
 	for (int i = 0; i < l->e.limit; i++) {
 		struct thread_arg *ta = xmalloc(sizeof *ta);
 		*ta = (struct thread_arg){l, i};
-		if (pthread_create(&l->threads[i], NULL, local_thread, ta) != 0) {
+		if (workers_add(&l->threads, local_thread, ta) < 0) {
 			free(ta);
 			break;
 		}
-		l->nthreads++;
 	}
-	return l->nthreads ? 0 : gg_error("cannot start threads for the local engine");
+	return l->threads.n ? 0 : gg_error("cannot start threads for the local engine");
 }
 
 static int local_submit(struct engine *e, struct engine_job *job)
@@ -135,7 +135,7 @@ static void local_cancel(struct engine *e, struct engine_job *job)
 	struct local *l = e->priv;
 	pthread_mutex_lock(&l->mu);
 	job->cancelled = true; /* a queued job is skipped */
-	for (int i = 0; i < l->nthreads; i++)
+	for (size_t i = 0; i < l->threads.n; i++)
 		if (l->running[i] == job && l->tokens[i])
 			gg_cancel_fire(l->tokens[i]); /* a running one is killed */
 	pthread_mutex_unlock(&l->mu);
@@ -144,13 +144,7 @@ static void local_cancel(struct engine *e, struct engine_job *job)
 static void local_destroy(struct engine *e)
 {
 	struct local *l = e->priv;
-	pthread_mutex_lock(&l->mu);
-	l->stopping = true;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-	for (int i = 0; i < l->nthreads; i++)
-		pthread_join(l->threads[i], NULL);
-	free(l->threads);
+	workers_stop(&l->threads, &l->mu, &l->cv, &l->stopping);
 	free(l->running);
 	free(l->tokens);
 	free(l->queue);
@@ -182,7 +176,6 @@ int engine_local_create(int limit, const struct engine_config *cfg, struct engin
 	l->cfg = *cfg;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	l->threads = xcalloc((size_t)limit, sizeof *l->threads);
 	l->running = xcalloc((size_t)limit, sizeof *l->running);
 	l->tokens = xcalloc((size_t)limit, sizeof *l->tokens);
 	*out = &l->e;

@@ -19,6 +19,7 @@
 #include "backend/remote/wire.h"
 #include "backend/storage/storage.h"
 #include "core/namemap.h"
+#include "core/workers.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -58,8 +59,7 @@ struct remote {
 	int *free_slots;
 	int nfree;
 	bool stopping;
-	pthread_t *threads;
-	int nthreads;
+	struct workers threads;
 };
 
 /* ---- small helpers ---- */
@@ -98,12 +98,7 @@ static void thunk_copy(const struct thunk *t, struct thunk *c)
 
 static void enqueue(struct remote *r, struct rjob *rj)
 {
-	rj->qnext = NULL;
-	if (r->qtail)
-		r->qtail->qnext = rj;
-	else
-		r->qhead = rj;
-	r->qtail = rj;
+	FIFO_PUSH(r->qhead, r->qtail, rj, qnext);
 	pthread_cond_signal(&r->cv);
 }
 
@@ -461,10 +456,8 @@ static void *transfer_main(void *p)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (!r->qhead)
 			break;
-		struct rjob *rj = r->qhead;
-		r->qhead = rj->qnext;
-		if (!r->qhead)
-			r->qtail = NULL;
+		struct rjob *rj;
+		FIFO_POP(r->qhead, r->qtail, qnext, rj);
 		enum phase ph = rj->phase;
 		bool cancelled = rj->cancelled;
 		pthread_mutex_unlock(&r->mu);
@@ -581,18 +574,12 @@ static void remote_destroy(struct engine *e)
 {
 	struct remote *r = e->priv;
 	/* the scheduler has had every job back: only idle threads remain */
-	pthread_mutex_lock(&r->mu);
-	r->stopping = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	for (int i = 0; i < r->nthreads; i++)
-		pthread_join(r->threads[i], NULL);
+	workers_stop(&r->threads, &r->mu, &r->cv, &r->stopping);
 	if (r->t)
 		r->t->ops->destroy(r->t);
 	storage_close(r->first_storage);
 	namemap_free(&r->known);
 	namemap_free(&r->too_long);
-	free(r->threads);
 	free(r->free_slots);
 	free(r->storage_uri);
 	free(r->storage_public);
@@ -651,13 +638,10 @@ int remote_engine_create(struct remote_transport *t, const struct remote_config 
 		r->free_slots[r->nfree++] = i;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	r->threads = xcalloc(nthreads, sizeof *r->threads);
-	for (uint64_t i = 0; i < nthreads; i++) {
-		if (pthread_create(&r->threads[r->nthreads], NULL, transfer_main, r) != 0)
+	for (uint64_t i = 0; i < nthreads; i++)
+		if (workers_add(&r->threads, transfer_main, r) < 0)
 			break;
-		r->nthreads++;
-	}
-	if (!r->nthreads) {
+	if (!r->threads.n) {
 		remote_destroy(&r->e);
 		return gg_error("cannot start the %s engine's threads", rc->label);
 	}

@@ -2,15 +2,15 @@
  * @file test_plumbing.c
  * Specification of the shared plumbing, one helper of each kind: starting
  * programs (core/process.h), copying between fds, the retry backoff and
- * ALLOC_GROW (core/util.h). A capture with a deadline or a stop kills a
- * program that does not end (a script sleeping, one that closed its
- * output first) with the children it started, within the limit, and says
- * which it was; one whose output cannot be waited for (poll fails) is
- * killed alike; every one is reaped. One that ends in time is read as
+ * ALLOC_GROW (core/util.h), a pool's threads and queue (core/workers.h). A capture with a deadline
+ * or a stop kills a program that does not end (a script sleeping, one that closed its output first)
+ * with the children it started, within the limit, and says which it was; one whose output cannot be
+ * waited for (poll fails) is killed alike; every one is reaped. One that ends in time is read as
  * without them.
  */
 #include "core/process.h"
 #include "core/util.h"
+#include "core/workers.h"
 #include "harness.h"
 
 #include <errno.h>
@@ -321,5 +321,85 @@ static void test_alloc_grow(void)
 	free(v);
 }
 
+/* A pool of the shape workers.h gives: jobs pushed while it runs and just
+ * before it stops are all done, each once; stopping joins every thread. */
+struct pool_job {
+	struct pool_job *next;
+	int id;
+};
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pool_job *head, *tail;
+	bool stopping;
+	int done[200]; /* times each job was done */
+	int running;   /* threads inside pool_main */
+};
+
+static void *pool_main(void *arg)
+{
+	struct pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	p->running++;
+	for (;;) {
+		while (!p->head && !p->stopping)
+			pthread_cond_wait(&p->cv, &p->mu);
+		struct pool_job *job;
+		FIFO_POP(p->head, p->tail, next, job);
+		if (!job)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		usleep(100);
+		pthread_mutex_lock(&p->mu);
+		p->done[job->id]++;
+	}
+	p->running--;
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void test_workers(void)
+{
+	/* the FIFO alone: first in, first out; empty gives NULL */
+	struct pool_job a = {.id = 1}, b = {.id = 2}, *head = NULL, *tail = NULL, *out;
+	FIFO_PUSH(head, tail, &a, next);
+	FIFO_PUSH(head, tail, &b, next);
+	FIFO_POP(head, tail, next, out);
+	CHECK(out == &a);
+	FIFO_PUSH(head, tail, &a, next); /* behind b */
+	FIFO_POP(head, tail, next, out);
+	CHECK(out == &b);
+	FIFO_POP(head, tail, next, out);
+	CHECK(out == &a && !head && !tail);
+	FIFO_POP(head, tail, next, out);
+	CHECK(out == NULL);
+
+	struct pool p = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct pool_job jobs[200];
+	struct workers w = {0};
+	for (int i = 0; i < 3; i++)
+		CHECK(workers_add(&w, pool_main, &p) == 0);
+	CHECK(w.n == 3);
+	for (int i = 0; i < 200; i++) {
+		jobs[i].id = i;
+		pthread_mutex_lock(&p.mu);
+		FIFO_PUSH(p.head, p.tail, &jobs[i], next);
+		pthread_cond_signal(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+	}
+	workers_stop(&w, &p.mu, &p.cv, &p.stopping);
+	CHECK(p.stopping && w.n == 0 && !w.v);
+	CHECK(p.running == 0); /* every thread had returned */
+	bool each_once = true;
+	for (int i = 0; i < 200; i++)
+		each_once &= p.done[i] == 1;
+	CHECK(each_once);
+	CHECK(!p.head && !p.tail);
+	/* stopping a pool that never started is harmless */
+	workers_stop(&w, &p.mu, &p.cv, &p.stopping);
+	CHECK(w.n == 0);
+}
+
 TEST_MAIN(setup, test_spawn_capture, test_spawn_deadline, test_spawn_poll_error,
-          test_spawn_child_hook, test_copy_fd, test_backoff, test_alloc_grow, teardown)
+          test_spawn_child_hook, test_copy_fd, test_backoff, test_alloc_grow, test_workers,
+          teardown)
