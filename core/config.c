@@ -44,7 +44,8 @@ int config_load(void)
 		char *e = xstrdup(gg_last_error());
 		buf_free(&b);
 		int r = 0;
-		if (!missing || getenv("GG_CONFIG"))
+		const char *given = getenv("GG_CONFIG"); /* empty: as if unset */
+		if (!missing || (given && *given))
 			r = gg_error("configuration: %s", e);
 		free(e);
 		free(path);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The configuration file ($GG_CONFIG, else ~/.config/gg/config) gives
+# The configuration file ($GG_CONFIG, else $XDG_CONFIG_HOME/gg/config, else
+# ~/.config/gg/config) gives
 # defaults for the environment; the environment wins; bad lines are named.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -24,4 +25,10 @@ check "a malformed line is named with its file and line" grep -q "bad.conf:2: ex
 GG_CONFIG=$T/missing.conf gg hash in.txt >/dev/null 2>c4.err
 check "an explicit GG_CONFIG that does not exist is an error" grep -q "configuration: cannot open .*missing.conf" c4.err
 check "no configuration file at all is fine" bash -c "HOME='$T/nohome' gg hash in.txt >/dev/null"
+check "an empty GG_CONFIG is as if unset (no file at all is fine)" \
+	bash -c "GG_CONFIG= HOME='$T/nohome' gg hash in.txt >/dev/null"
+mkdir -p xdg/gg && cp conf xdg/gg/config
+XDG_CONFIG_HOME=$T/xdg HOME=$T/nohome gg force "$name#out.txt" >/dev/null 2>c5.err
+check "\$XDG_CONFIG_HOME/gg/config is read before ~/.config/gg/config" \
+	grep -q "unknown engine 'nonsense-engine'" c5.err
 finish
