@@ -5,16 +5,19 @@
  *
  * Each directory of SOURCE the kernel knows is watched with inotify
  * (renames, deletions, new names, attribute and xattr changes, writes), and
- * a file whose every change that watch reports (one name, not a directory,
- * not a placeholder that a force elsewhere could change) is cached for
- * GGFS_WATCHED_TIMEOUT: on a change, the watch thread expires the kernel's
+ * a forced placeholder whose every change that watch reports (one name; it
+ * names an immutable value, so only the file itself can change) is cached
+ * for GGFS_WATCHED_TIMEOUT: on a change, the watch thread expires the kernel's
  * entry for the name and invalidates the file's cached attributes (and its
  * cached ACLs) with FUSE_NOTIFY_INVAL_ENTRY/INODE, from this thread, never
  * from a request handler. Warm `stat`s and `ls -l` then cost no request but
  * the security.selinux getxattr ls asks each time (FUSE caches no xattrs
  * but ACLs): readdirplus leaves the names the kernel holds be (node id 0),
  * since refreshing them would drop their cached ACLs too. Other files keep
- * -o timeout (1 s): a change is seen after at most that long.
+ * -o timeout (1 s): a change is seen after at most that long, also one that
+ * makes no event (a write through a shared mapping, or through a hard link
+ * made in a directory nobody watches); the watch still tells the kernel of
+ * every change it sees, at once.
  *
  * The long timeout is only a bound for what inotify cannot see: it is not
  * used with -o timeout=0, on filesystems where another host may change
