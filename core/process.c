@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -234,4 +235,64 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 	if (over)
 		return gg_error("%s: its output is larger than %zu bytes", argv[0], max);
 	return 0;
+}
+
+int daemon_fork(const char *prog, int *ready_fd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return gg_error_errno("cannot start the daemon");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return gg_error_errno("cannot start the daemon");
+	}
+	if (pid > 0) {
+		close(p[1]);
+		char buf[4096];
+		size_t n = 0;
+		ssize_t r;
+		while (n < sizeof buf - 1 && ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0 ||
+		                              (r < 0 && errno == EINTR))) {
+			if (r > 0)
+				n += (size_t)r;
+			if (buf[0] == 0)
+				_exit(0); /* serving */
+		}
+		buf[n] = 0;
+		fprintf(stderr, "%s: %s\n", prog,
+		        n > 1 ? buf + 1 : "the daemon ended during its set-up (see its log)");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		/* as fuse_daemonize: neither can fail here */
+	}
+	*ready_fd = p[1];
+	return 0;
+}
+
+void daemon_ready(int *ready_fd, const char *error)
+{
+	if (*ready_fd < 0)
+		return;
+	char *msg = xasprintf("%c%s", error ? 1 : 0, error ? error : "");
+	size_t len = strlen(msg + 1) + 1;
+	if (write(*ready_fd, msg, len) < 0) {
+		/* the parent is gone: nobody to tell */
+	}
+	free(msg);
+	close(*ready_fd);
+	*ready_fd = -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
 }

@@ -5,6 +5,7 @@
  * closure's library lists, Slurm's sbatch/squeue/scancel, the models' real
  * tools, the build under `gg infer`. The child's signal mask is emptied and
  * every signal set back to its default (a parent's SIG_IGN is not inherited).
+ * Also the one fork without exec: becoming a daemon (ggfs).
  */
 #ifndef GG_PROCESS_H
 #define GG_PROCESS_H
@@ -51,5 +52,23 @@ int spawn_wait(pid_t pid, int *status);
  */
 int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *out, size_t max,
                   int *status);
+
+/*
+ * Becomes a daemon, as fuse_daemonize (a new session, the working directory
+ * /), except that the parent waits for the daemon's set-up and exits with
+ * its outcome: 0 once daemon_ready(fd, NULL) is called, or 1 after printing
+ * "PROG: ERROR" on stderr for daemon_ready(fd, ERROR) (or saying that the
+ * daemon died, if it ends first). Returns in the child only: 0 with
+ * *ready_fd set, or -1 (the fork failed: no child; the caller goes on).
+ */
+int daemon_fork(const char *prog, int *ready_fd);
+
+/*
+ * In the daemon: tells the waiting parent that the set-up is done (error
+ * NULL) or why it failed, and points stdin, stdout and stderr at /dev/null.
+ * Only the first call does anything (*ready_fd is then -1), so error paths
+ * may call it after success.
+ */
+void daemon_ready(int *ready_fd, const char *error);
 
 #endif

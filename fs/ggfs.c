@@ -11,6 +11,7 @@
 #include "backend/engine/engine.h"
 #include "backend/storage/remote_cache.h"
 #include "core/config.h"
+#include "core/process.h"
 #include "core/rundir.h"
 
 #include <errno.h>
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
 	memset(&opts, 0, sizeof opts);
-	int rc = 1, root_fd = -1;
+	int rc = 1, root_fd = -1, ready_fd = -1;
 	struct stat st;
 	if (fuse_opt_parse(&args, &fs, ggfs_opts, opt_proc) < 0 ||
 	    !(fs.conn_opts = fuse_parse_conn_info_opts(&args)) ||
@@ -424,8 +425,10 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Forks: threads are started only after it. */
-	if (fuse_daemonize(opts.foreground) != 0)
+	if (!opts.foreground && daemon_fork("ggfs", &ready_fd) < 0) {
+		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_unmount;
+	}
 	struct exec_limits limits = {0};
 	if (exec_limits_from_env(&limits) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
@@ -475,6 +478,7 @@ int main(int argc, char **argv)
 	watch_start(&fs);
 	ggfs_log(FUSE_LOG_INFO, "serving %s at %s (store %s)", fs.source, fs.mountpoint,
 	         fs.store->root);
+	daemon_ready(&ready_fd, NULL);
 	int r = run_loop(&fs, &opts);
 	rc = r < 0 ? 1 : 0;
 	ggfs_log(FUSE_LOG_INFO, "unmounting %s", fs.mountpoint);
@@ -496,6 +500,7 @@ int main(int argc, char **argv)
 out_sched:
 	sched_free(fs.sched);
 out_unmount:
+	daemon_ready(&ready_fd, gg_last_error());
 	backing_stop(&fs);
 	fuse_session_unmount(fs.se);
 out_signals:

@@ -8,7 +8,7 @@
 # overflow are refused with a clear error. Times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need gg cc
+need gg cc ggfs fusermount3
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$T"
 export GG_TIMEOUT=60 # a bound, should a limit not work
@@ -203,4 +203,13 @@ refused "a process limit above the kernel's is refused" \
 refused "worker: an overflowing --memory-limit is refused" \
 	"--memory-limit=99999999999999T: expected a size such as 512M or 4G (or none)" \
 	gg worker --listen 127.0.0.1:0 --memory-limit 99999999999999T
+# ggfs as a daemon reads them after its fork: its parent waits for that.
+mkdir -p dsrc dmnt && (cd dsrc && gg init . >/dev/null)
+at_exit "fusermount3 -u -z '$T/dmnt' 2>/dev/null"
+refused "ggfs: a bad GG_MEMORY_LIMIT fails the ggfs command itself, not only the daemon" \
+	"GG_MEMORY_LIMIT=lots: expected a size such as 512M or 4G (or none)" \
+	env GG_MEMORY_LIMIT=lots ggfs dsrc dmnt
+refused "ggfs: so does a bad GG_REMOTE_CACHE" "remote cache mode 'bogus'" \
+	env GG_REMOTE_CACHE=bogus ggfs dsrc dmnt
+check "... and neither leaves a mount" sh -c "! grep -qs ' $T/dmnt ' /proc/mounts"
 finish
