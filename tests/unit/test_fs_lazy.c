@@ -20,10 +20,12 @@
  * open ESTALE (the kernel follows the link).
  * Linked without a FUSE session or a scheduler: libfuse's replies are
  * fs_fakes.h's, the scheduler's async force is a fake that records each
- * request for the test to answer, and the node table, the kernel
- * notification and backing.c's open replies are small fakes. The store is
- * a real one.
+ * request for the test to answer, the node table's fds are fs_fakes.h's
+ * (a placeholder's, opened by the test; by-hash outputs have none), and
+ * the kernel notification and backing.c's open replies are small fakes.
+ * The store is a real one.
  */
+#define FS_FAKES_NODE_FDS
 #define FS_FAKES_PINS
 #define FS_FAKES_REPLIES
 #include "fs_fakes.h"
@@ -102,39 +104,9 @@ enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 
 /* ---- fakes of fs/node.c, fs/backing.c and the kernel notification ---- */
 
-fuse_ino_t node_ino(struct ggfs *f, const struct node *n)
-{
-	return (fuse_ino_t)(uintptr_t)n;
-}
-
 char *node_display_path(struct ggfs *f, const struct node *n)
 {
 	return xstrdup("MOUNT/out");
-}
-
-/* A placeholder's O_PATH fd, opened by the test; by-hash outputs have none. */
-int node_fd(struct ggfs *f, struct node *n)
-{
-	return n->fd >= 0 ? n->fd : -EBADF;
-}
-
-void node_fd_put(struct ggfs *f, struct node *n)
-{
-}
-
-bool nodes_shed(struct ggfs *f, int err)
-{
-	return false;
-}
-
-int node_fstat(struct ggfs *f, struct node *n, struct stat *st)
-{
-	return fstat(n->fd, st) == 0 ? 0 : errno;
-}
-
-void fd_proc_path(int fd, char out[64])
-{
-	snprintf(out, 64, "/proc/self/fd/%d", fd);
 }
 
 bool other_value_open_locked(const struct node *n, const struct gg_name *v)
