@@ -116,30 +116,32 @@ int exec_limit_parse(const char *what, const char *name, const char *value, uint
 	uint64_t v;
 	if (!strcmp(what, "memory")) {
 		if (parse_size(value, &v) < 0 || v == 0)
-			return gg_error("%s=%s: expected a size such as 512M or 4G (or none)", name,
-			                value);
+			return gg_fail(GG_EUSAGE,
+			               "%s=%s: expected a size such as 512M or 4G (or none)", name,
+			               value);
 		if (v < (1u << 20))
-			return gg_error("%s=%s: a memory limit below 1M leaves no room to start a "
-			                "program",
-			                name, value);
+			return gg_fail(GG_EUSAGE,
+			               "%s=%s: a memory limit below 1M leaves no room to start a "
+			               "program",
+			               name, value);
 		*out = v;
 		return 0;
 	}
 	if (!strcmp(what, "process")) {
 		if (parse_u64(value, &v) < 0 || v == 0)
-			return gg_error("%s=%s: expected a number of processes (or none)", name,
-			                value);
+			return gg_fail(GG_EUSAGE, "%s=%s: expected a number of processes (or none)",
+			               name, value);
 		if (v > MAX_PROCS)
-			return gg_error("%s=%s: too large (at most %u processes)", name, value,
-			                MAX_PROCS);
+			return gg_fail(GG_EUSAGE, "%s=%s: too large (at most %u processes)", name,
+			               value, MAX_PROCS);
 		*out = v;
 		return 0;
 	}
 	if (parse_u64(value, &v) < 0 || v == 0)
-		return gg_error("%s=%s: expected whole seconds (or none)", name, value);
+		return gg_fail(GG_EUSAGE, "%s=%s: expected whole seconds (or none)", name, value);
 	if (v > MAX_TIMEOUT_S)
-		return gg_error("%s=%s: too large (at most %llu seconds)", name, value,
-		                (unsigned long long)MAX_TIMEOUT_S);
+		return gg_fail(GG_EUSAGE, "%s=%s: too large (at most %llu seconds)", name, value,
+		               (unsigned long long)MAX_TIMEOUT_S);
 	*out = v * 1000;
 	return 0;
 }

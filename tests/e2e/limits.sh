@@ -203,6 +203,13 @@ refused "a process limit above the kernel's is refused" \
 refused "worker: an overflowing --memory-limit is refused" \
 	"--memory-limit=99999999999999T: expected a size such as 512M or 4G (or none)" \
 	gg worker --listen 127.0.0.1:0 --memory-limit 99999999999999T
+# A bad value, from the environment or an option, is a usage error (exit 2).
+st=0; env GG_PROCESS_LIMIT=many gg force ok.out 2>/dev/null || st=$?
+check "a bad GG_PROCESS_LIMIT exits 2 (usage), as a bad option does" [ "$st" = 2 ]
+st=0; env GG_TIMEOUT=x gg worker --listen 127.0.0.1:0 2>/dev/null || st=$?
+check "worker: a bad GG_TIMEOUT exits 2" [ "$st" = 2 ]
+st=0; gg worker --listen 127.0.0.1:0 --memory-limit lots 2>/dev/null || st=$?
+check "worker: a bad --memory-limit exits 2" [ "$st" = 2 ]
 # ggfs as a daemon reads them after its fork: its parent waits for that.
 mkdir -p dsrc dmnt && (cd dsrc && gg init . >/dev/null)
 at_exit "fusermount3 -u -z '$T/dmnt' 2>/dev/null"

@@ -82,7 +82,8 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 		if (eq) {
 			*eq = 0;
 			if (parse_u64(eq + 1, &n) < 0 || n > 1000000)
-				r = gg_error("--fault-inject %s: bad count '%s'", spec, eq + 1);
+				r = gg_fail(GG_EUSAGE, "--fault-inject %s: bad count '%s'", spec,
+				            eq + 1);
 		}
 		unsigned *slot = !strcmp(item, "429")           ? &f->status_429
 		                 : !strcmp(item, "500")         ? &f->status_500
@@ -97,7 +98,8 @@ static int parse_faults(const char *spec, struct worker_faults *f)
 		                 : !strcmp(item, "drop-reply")  ? &f->drop_reply
 		                                                : NULL;
 		if (!slot && r == 0)
-			r = gg_error(
+			r = gg_fail(
+			    GG_EUSAGE,
 			    "--fault-inject: unknown fault '%s' (429, 500, 503, retry-after, hang, "
 			    "drop, die, slow, corrupt, other-thunk, drop-reply)",
 			    item);
