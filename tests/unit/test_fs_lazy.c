@@ -18,6 +18,11 @@
  * the new one for those that asked for it, also when the old one's force
  * is withdrawn; one forced to a symbolic link shows as one and answers an
  * open ESTALE (the kernel follows the link).
+ * A value damaged in the store is never served: the reference is forced
+ * once more, and if it is damaged again the open gets EIO naming it. A
+ * value gc removed is not served by the fast path: the open forces again.
+ * The kernel's cache is invalidated when a force ends with a value the
+ * kernel was not known to have, and only then.
  * Linked without a FUSE session or a scheduler: libfuse's replies are
  * fs_fakes.h's, the scheduler's async force is a fake that records each
  * request for the test to answer, the node table's fds are fs_fakes.h's
@@ -48,7 +53,7 @@ struct forcing {
 	bool answered;
 	bool withdrawn; /* answered "cancelled" by sched_withdraw_cancelled */
 };
-static struct forcing forces[16];
+static struct forcing forces[32];
 static int nforces;    /* sched_force_async_cancel calls */
 static int nwithdraws; /* sched_withdraw_cancelled calls */
 static enum sched_state sched_says = SCHED_UNFORCED;
@@ -57,7 +62,7 @@ void sched_force_async_cancel(struct sched *s, const struct gg_ref *ref, sched_d
                               void *arg, const struct gg_cancel *cancel)
 {
 	pthread_mutex_lock(&fake_mu);
-	if (nforces == 16)
+	if (nforces == (int)(sizeof forces / sizeof forces[0]))
 		abort();
 	struct forcing *f = &forces[nforces++];
 	f->fn = fn;
@@ -129,8 +134,8 @@ void reply_store_open(struct ggfs *f, fuse_req_t req, struct fuse_file_info *fi,
 	pthread_mutex_lock(&fake_mu);
 	nstore_opens++;
 	memset(served, 0, sizeof served);
-	if (pread(fd, served, sizeof served - 1, 0) < 0)
-		abort();
+	if (pread(fd, served, sizeof served - 1, 0) < 0) /* no descriptor: say so */
+		snprintf(served, sizeof served, "(fd %d: %s)", fd, strerror(errno));
 	served_value = *v;
 	pthread_mutex_unlock(&fake_mu);
 	close(fd);
@@ -139,16 +144,24 @@ void reply_store_open(struct ggfs *f, fuse_req_t req, struct fuse_file_info *fi,
 
 static int ninvals;                         /* fuse_lowlevel_notify_inval_inode calls */
 static struct fuse_req *interrupt_in_inval; /* a request interrupted meanwhile */
+static struct fuse_req *open_in_inval;      /* a request opening meanwhile... */
+static struct node *open_in_inval_node;     /* ...this node */
+
+static bool open_lazy(struct node *n, struct fuse_req *req);
 
 /* Sent by the done thread after it took the waiters to answer, before it
- * answers them: the moment an interrupt may race with their replies. */
+ * answers them and before it notes that the kernel has the value: the
+ * moment an interrupt may race with their replies, and a new open with
+ * that note. */
 int fuse_lowlevel_notify_inval_inode(struct fuse_session *se, fuse_ino_t ino, off_t off, off_t len)
 {
 	pthread_mutex_lock(&fake_mu);
 	ninvals++;
-	struct fuse_req *req = interrupt_in_inval;
-	interrupt_in_inval = NULL;
+	struct fuse_req *req = interrupt_in_inval, *opener = open_in_inval;
+	interrupt_in_inval = open_in_inval = NULL;
 	pthread_mutex_unlock(&fake_mu);
+	if (opener)
+		open_lazy(open_in_inval_node, opener);
 	if (req) {
 		pthread_mutex_lock(&replies_mu);
 		fuse_interrupt_func_t fn = req->intr;
@@ -540,6 +553,154 @@ static void test_interrupt_while_answered(void)
 	drop_output(&n);
 }
 
+/* Flips one byte of value v's object in the store: same size, but its
+ * bytes no longer hash to its name (a bad disk). */
+static void damage(const struct gg_name *v)
+{
+	char *p = store_object_path(fs.store, v);
+	int fd = chmod(p, 0644) == 0 ? open(p, O_WRONLY) : -1;
+	if (fd < 0 || pwrite(fd, "#", 1, 0) != 1 || close(fd) < 0)
+		abort();
+	free(p);
+}
+
+/* Stores OUTPUT (again: recomputed, fetched again) as `value`. */
+static void store_output(void)
+{
+	struct gg_name v;
+	if (store_put_buf(fs.store, OUTPUT, strlen(OUTPUT), GG_VALUE, &v) < 0 ||
+	    !gg_name_eq(&v, &value))
+		abort();
+}
+
+/* Waits until k forces were asked for. */
+static bool forces_reach(int k)
+{
+	for (int i = 0; i < 5000 && forces_now() < k; i++)
+		usleep(1000);
+	return forces_now() == k;
+}
+
+/* An open r of the by-hash output n whose force ends with a damaged
+ * value: the index of that force; the next one is under way. */
+static int force_damaged(struct node *n, struct fuse_req *r)
+{
+	make_output(n);
+	int first = forces_now();
+	CHECK(open_lazy(n, r));
+	damage(&value);
+	nlogged = 0;
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(forces_reach(first + 2));
+	return first;
+}
+
+/* A force whose value is damaged in the store never serves those bytes:
+ * the value is quarantined (said once) and the reference forced once
+ * more, which recomputes it; the open gets the sound output. */
+static void test_damaged_value_forced_again(void)
+{
+	struct node n;
+	struct fuse_req r = {0};
+	int first = force_damaged(&n, &r);
+	CHECK(gg_ref_eq(&forces[first + 1].ref, &n.lz.ref));
+	CHECK(r.nreplies == 0);
+	CHECK(nlogged == 1 && strstr(logged, value.s) && strstr(logged, "damaged") &&
+	      strstr(logged, "forcing it again"));
+	store_output(); /* as the second force would */
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first + 1, &ok));
+	CHECK(wait_replied(&r, 5000) && r.replied == REPLY_OPEN && r.nreplies == 1);
+	CHECK_STR(served, OUTPUT);
+	CHECK(settled(&n));
+	CHECK(forces_now() == first + 2 && lazy_is_forced(&fs, &n));
+	drop_output(&n);
+}
+
+/* Damaged again after it was forced once more: EIO, the damage named in
+ * user.gg.error, and no third force (the reader would wait for ever). */
+static void test_damaged_twice_fails(void)
+{
+	struct node n;
+	struct fuse_req r = {0};
+	int first = force_damaged(&n, &r);
+	store_output();
+	damage(&value);
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first + 1, &ok));
+	CHECK(wait_replied(&r, 5000) && settled(&n));
+	CHECK(r.replied == REPLY_ERR && r.err == EIO && r.nreplies == 1);
+	CHECK(forces_now() == first + 2 && !lazy_is_forced(&fs, &n));
+	char *e = xattr(&n, "user.gg.error");
+	CHECK(strstr(e, "damaged") && strstr(e, value.s));
+	free(e);
+	store_output();
+	drop_output(&n);
+}
+
+/* A forced output whose value gc then removed from the store is not served
+ * by the fast path: the open forces again, the node no longer counts as
+ * forced meanwhile, and the open gets the output once it is back. */
+static void test_gc_removed_value_forced_again(void)
+{
+	struct node n;
+	make_output(&n);
+	struct fuse_req r1 = {0}, r2 = {0};
+	int first = forces_now();
+	CHECK(open_lazy(&n, &r1));
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r1, 5000) && r1.replied == REPLY_OPEN);
+	CHECK(settled(&n) && lazy_is_forced(&fs, &n));
+
+	char *p = store_object_path(fs.store, &value);
+	CHECK(unlink(p) == 0); /* as gc does */
+	free(p);
+	int opens = nstore_opens;
+	CHECK(open_lazy(&n, &r2));
+	CHECK(r2.nreplies == 0 && nstore_opens == opens);
+	CHECK(forces_now() == first + 2 && !lazy_is_forced(&fs, &n));
+	store_output(); /* as the force would */
+	CHECK(answer(first + 1, &ok));
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN && r2.nreplies == 1);
+	CHECK_STR(served, OUTPUT);
+	CHECK(settled(&n) && lazy_is_forced(&fs, &n));
+	drop_output(&n);
+}
+
+/* The kernel's cache is invalidated when a force ends with a value the
+ * kernel may not have, and only then: an open that came while the previous
+ * force's invalidation was under way forces again (the kernel was not
+ * known to have the value yet), and its force, of the value the kernel was
+ * just told, leaves the kernel's cache alone. */
+static void test_no_invalidation_when_kernel_has_value(void)
+{
+	struct node n;
+	make_output(&n);
+	struct fuse_req r1 = {0}, r2 = {0}, r3 = {0};
+	int first = forces_now(), invals = ninvals;
+	CHECK(open_lazy(&n, &r1));
+	pthread_mutex_lock(&fake_mu);
+	open_in_inval = &r2;
+	open_in_inval_node = &n;
+	pthread_mutex_unlock(&fake_mu);
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r1, 5000) && r1.replied == REPLY_OPEN);
+	CHECK(ninvals == invals + 1);
+	CHECK(forces_reach(first + 2) && r2.nreplies == 0); /* r2 opened, and forces */
+	CHECK(answer(first + 1, &ok));
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN && r2.nreplies == 1);
+	CHECK(settled(&n));
+	CHECK(ninvals == invals + 1); /* the kernel had that value already */
+	CHECK_STR(served, OUTPUT);
+	/* and it is known to have it: the fast path */
+	CHECK(open_lazy(&n, &r3));
+	CHECK(r3.replied == REPLY_OPEN && forces_now() == first + 2);
+	drop_output(&n);
+}
+
 /* ---- placeholders: files of SOURCE ---- */
 
 /* The node of the file dir/name, classified as a lookup would. */
@@ -726,6 +887,8 @@ static void test_link_placeholder(void)
 
 TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_failure_named,
           test_interrupt_last_waiter, test_interrupt_one_of_two, test_interrupted_while_registering,
-          test_interrupt_while_answered, test_output_link_refused, test_memo_attr, test_classify,
-          test_rewritten_during_force, test_rewritten_then_interrupted, test_link_placeholder,
-          teardown)
+          test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
+          test_damaged_value_forced_again, test_damaged_twice_fails,
+          test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
+          test_classify, test_rewritten_during_force, test_rewritten_then_interrupted,
+          test_link_placeholder, teardown)
