@@ -22,7 +22,9 @@
  * once more, and if it is damaged again the open gets EIO naming it. A
  * value gc removed is not served by the fast path: the open forces again.
  * The kernel's cache is invalidated when a force ends with a value the
- * kernel was not known to have, and only then.
+ * kernel was not known to have, and only then. With --materialize the
+ * output replaces its placeholder in SOURCE (mode kept, exec bit added),
+ * unless the file changed meanwhile.
  * Linked without a FUSE session or a scheduler: libfuse's replies are
  * fs_fakes.h's, the scheduler's async force is a fake that records each
  * request for the test to answer, the node table's fds are fs_fakes.h's
@@ -885,10 +887,83 @@ static void test_link_placeholder(void)
 	drop_pass(&n);
 }
 
+/* dir/name's bytes (at most 255), or "" if it cannot be read. */
+static char *file_text(const char *name)
+{
+	char *path = at(name);
+	struct buf b = BUF_INIT;
+	if (read_file(path, &b, 255) < 0)
+		buf_adds(&b, "");
+	free(path);
+	buf_add(&b, "", 1);
+	return buf_steal(&b);
+}
+
+static mode_t file_mode(const char *name)
+{
+	char *path = at(name);
+	struct stat st;
+	mode_t m = stat(path, &st) == 0 ? st.st_mode & 07777 : 0;
+	free(path);
+	return m;
+}
+
+/* --materialize: the forced output replaces the placeholder in SOURCE, its
+ * mode kept with the output's exec bit added, and the open is served it. */
+static void test_materialize(void)
+{
+	struct node n;
+	put_file("mat", &thunk, NULL);
+	char *path = at("mat");
+	CHECK(chmod(path, 0640) == 0);
+	free(path);
+	CHECK(make_pass(&n, "mat"));
+	fs.materialize = 1;
+	struct fuse_req r = {0};
+	int first = forces_now();
+	CHECK(open_lazy(&n, &r));
+	struct sched_outcome ok = {.status = 0, .value = value, .exec = true};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r, 5000) && r.replied == REPLY_OPEN && r.nreplies == 1);
+	CHECK(settled(&n));
+	fs.materialize = 0;
+	CHECK_STR(served, OUTPUT);
+	char *text = file_text("mat");
+	CHECK_STR(text, OUTPUT);
+	free(text);
+	CHECK(file_mode("mat") == 0750);
+	drop_pass(&n);
+}
+
+/* --materialize leaves alone a file rewritten in SOURCE behind the mount's
+ * back while its force ran (the user's edit), and says so. */
+static void test_materialize_spares_changed_file(void)
+{
+	struct node n;
+	put_file("mat2", &thunk, NULL);
+	CHECK(make_pass(&n, "mat2"));
+	fs.materialize = 1;
+	struct fuse_req r = {0};
+	int first = forces_now();
+	CHECK(open_lazy(&n, &r));
+	put_file("mat2", NULL, "my own edit\n");
+	nlogged = 0;
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r, 5000));
+	CHECK(settled(&n));
+	fs.materialize = 0;
+	char *text = file_text("mat2");
+	CHECK_STR(text, "my own edit\n");
+	free(text);
+	CHECK(nlogged == 1 && strstr(logged, "changed meanwhile; not materialised"));
+	drop_pass(&n);
+}
+
 TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_failure_named,
           test_interrupt_last_waiter, test_interrupt_one_of_two, test_interrupted_while_registering,
           test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
           test_damaged_value_forced_again, test_damaged_twice_fails,
           test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
           test_classify, test_rewritten_during_force, test_rewritten_then_interrupted,
-          test_link_placeholder, teardown)
+          test_link_placeholder, test_materialize, test_materialize_spares_changed_file, teardown)
