@@ -523,17 +523,17 @@ static char *unreachable_output(const char *o, int err)
 
 /*
  * Opens for reading the regular file the O_PATH descriptor pfd refers to,
- * never anything else: through /proc/self/fd, or, without /proc, beneath
- * the directory again (O_NONBLOCK: a FIFO swapped in meanwhile cannot block)
- * and checked to be the same file.
+ * never anything else: through /proc/self/fd, or, without /proc, as the name
+ * last in its directory dfd again (O_NONBLOCK: a FIFO swapped in meanwhile
+ * cannot block) and checked to be the same file.
  */
-static int reopen_output(int pfd, int rootfd, const char *o, const struct stat *st)
+static int reopen_output(int pfd, int dfd, const char *last, const struct stat *st)
 {
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
 	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
-		fd = beneath_open(rootfd, o, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+		fd = beneath_open(dfd, last, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	struct stat now;
 	if (fd >= 0 &&
 	    (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
@@ -573,13 +573,15 @@ static char *collect_link(struct store *s, int pfd, const char *o, struct exec_r
 }
 
 /*
- * Stores every declared output, by descriptors only: each is opened beneath
- * the run directory (no link followed, no mount crossed), must be a regular
- * file with one link, stored from its descriptor, or a symbolic link, stored
- * as its target (collect_link). may_link: nothing
- * can write the directory any more (an isolated run, all of its processes
- * gone), so an output may become its object without a copy (and then leaves
- * the directory at once: store_adopt_fd, given its name beneath its parent).
+ * Stores every declared output, by descriptors only: each output's directory
+ * is opened beneath the run directory (no link followed, no mount crossed),
+ * once, and the output itself as its last name there (beneath_open of one
+ * component: a mount point there is refused too). It must be a regular file
+ * with one link, stored from its descriptor, or a symbolic link, stored as
+ * its target (collect_link). may_link: nothing can write the directory any
+ * more (an isolated run, all of its processes gone), so an output may become
+ * its object without a copy (and then leaves the directory at once:
+ * store_adopt_fd, given its name in that same directory).
  */
 static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_link,
                    struct exec_result *r)
@@ -588,35 +590,36 @@ static int collect(struct store *s, const struct thunk *t, int rootfd, bool may_
 		const char *o = t->outputs.v[i];
 		struct stat st;
 		char *why = NULL;
-		int fd = -1, pfd = beneath_open(rootfd, o, O_PATH, 0);
-		if (pfd < 0)
+		const char *last = NULL;
+		int fd = -1, pfd = -1, dfd = beneath_open_parent(rootfd, o, &last);
+		if (dfd < 0 || (pfd = beneath_open(dfd, last, O_PATH, 0)) < 0)
 			why = unreachable_output(o, errno);
 		else if (fstat(pfd, &st) < 0)
 			why = xasprintf("cannot stat output '%s': %s", o, strerror(errno));
 		else if (!(why = refuse_output(o, &st)) && !S_ISLNK(st.st_mode) &&
-		         (fd = reopen_output(pfd, rootfd, o, &st)) < 0)
+		         (fd = reopen_output(pfd, dfd, last, &st)) < 0)
 			why = xasprintf("cannot open output '%s': %s", o, strerror(errno));
 		if (!why && S_ISLNK(st.st_mode)) {
 			why = collect_link(s, pfd, o, r);
 			close(pfd);
+			close(dfd);
 			if (!why)
 				continue;
-			pfd = -1;
+			pfd = dfd = -1;
 		}
 		if (pfd >= 0)
 			close(pfd);
 		if (why) {
+			if (dfd >= 0)
+				close(dfd);
 			r->outcome = EXEC_PROGRAM_FAILED;
 			r->why = why;
 			memo_free(&r->outputs);
 			return 0;
 		}
 		struct gg_name n;
-		const char *last = NULL;
-		int dfd = may_link ? beneath_open_parent(rootfd, o, &last) : -1;
-		int rc = store_adopt_fd(s, fd, dfd, dfd >= 0 ? last : NULL, &n);
-		if (dfd >= 0)
-			close(dfd);
+		int rc = store_adopt_fd(s, fd, may_link ? dfd : -1, may_link ? last : NULL, &n);
+		close(dfd);
 		close(fd);
 		if (rc < 0)
 			return gg_error("cannot store output '%s': %s", o, gg_last_error());
