@@ -610,14 +610,15 @@ int parse_size(const char *s, uint64_t *out)
 static void size_word(uint64_t v, char out[24])
 {
 	static const char suffix[] = "KMGT";
-	int unit = -1;
-	while (unit < 3 && v && !(v & ((UINT64_C(1) << (10 * (unit + 2))) - 1)))
+	size_t unit = 0;
+	while (v && v % 1024 == 0 && unit < sizeof suffix - 1) {
+		v /= 1024;
 		unit++;
-	if (unit < 0)
-		snprintf(out, 24, "%llu", (unsigned long long)v);
+	}
+	if (unit)
+		snprintf(out, 24, "%llu%c", (unsigned long long)v, suffix[unit - 1]);
 	else
-		snprintf(out, 24, "%llu%c", (unsigned long long)(v >> (10 * (unit + 1))),
-		         suffix[unit]);
+		snprintf(out, 24, "%llu", (unsigned long long)v);
 }
 
 int env_size(const char *var, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out)

@@ -514,8 +514,12 @@ static void test_env_size(void)
 	setenv("GG_TEST_SIZE", "1", 1);
 	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 1536, (UINT64_C(1) << 40) * 3, &v),
 	          "GG_TEST_SIZE=1: expected a size from 1536 to 3T");
-	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 2 << 10, 0, &v), "from 2K to 0");
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 2 << 10, 0, &v), "from 2K to 0 (bytes");
 	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 1 << 20 | 1 << 10, 0, &v), "from 1025K to");
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 1000, UINT64_C(1) << 40, &v), "from 1000 to 1T (");
+	/* T is the largest suffix: 1024T stays so */
+	CHECK_ERR(env_size("GG_TEST_SIZE", 7, 5 << 10, UINT64_C(1) << 50, &v),
+	          "from 5K to 1024T (");
 	unsetenv("GG_TEST_SIZE");
 }
 
