@@ -11,7 +11,9 @@
 # and gg worker, as the bootstrap, runs a thunk through -e lambda=... on it,
 # and does not answer an invocation whose request id is not one (it would
 # have to change it to fit a URL, and could name another invocation): Lambda
-# times it out, and the client runs the thunk locally.
+# times it out, and the client runs the thunk locally. Against a Runtime API
+# that takes no connection, every call of its loop gives up after
+# GG_CONNECT_TIMEOUT (the handle is reset before each call).
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need python3 curl sh setsid
@@ -128,4 +130,34 @@ check "an invocation with a bad request id: the thunk runs locally" grep -qx 'no
 check "the worker said it would not answer it" grep -q 'is not a request id .*: not answered' "$LAMBDA_RT_ROOT/function.log"
 check "and posted nothing for an id it was not given" bash -c "! grep -q ' rejected ' '$LAMBDA_RT_ROOT/events.log'"
 check "Lambda timed it out" grep -q '^timeout bad.id.' "$LAMBDA_RT_ROOT/events.log"
+"$here/servers/start-lambda-runtime.sh" stop "$LAMBDA_RT_ROOT"
+
+# A Runtime API whose listen queue is full (one connection waits, none is
+# taken): the kernel drops the worker's SYN, so its connect waits for its
+# timeout. Each call of the loop follows a curl_easy_reset: with
+# GG_CONNECT_TIMEOUT=1 each gives up after 1 s (not libcurl's 300 s), and
+# after its ten tries (about 20 s) the worker exits naming the timeout.
+python3 - "$T/stuck.port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+fill = socket.create_connection(s.getsockname())
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+time.sleep(300)
+PY
+stuck=$!
+at_exit "kill $stuck"
+if port=$(wait_port_file "$T/stuck.port" "$stuck"); then
+	GG_CONNECT_TIMEOUT=1 AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port timeout 90 \
+		gg worker --dir "$T/stuckstore" 2>"$T/stuck.err"
+	rc=$?
+	check "a Runtime API that takes no connection: every call gives up after GG_CONNECT_TIMEOUT" \
+		[ "$rc" -ne 124 ] || cat "$T/stuck.err"
+	check "and the worker exits naming the timeout" grep -q 'Runtime API at .*: Timeout was reached' "$T/stuck.err"
+else
+	not_ok "start a Runtime API that takes no connection"
+fi
+kill "$stuck" 2>/dev/null
 finish

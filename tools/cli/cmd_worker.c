@@ -193,14 +193,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int post(CURL *c, const char *url, const char *body, size_t len, const char *extra_header)
+/* c with no option of the last call left (curl_easy_reset clears them all)
+ * but the common ones, set again: the CA bundle, the connect timeout. */
+static void reset(CURL *c, long connect_ms)
+{
+	curl_easy_reset(c);
+	gg_curl_apply(c, connect_ms);
+}
+
+static int post(CURL *c, long connect_ms, const char *url, const char *body, size_t len,
+                const char *extra_header)
 {
 	struct invocation sink = {.limit = 1 << 20};
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
 	if (extra_header)
 		h = curl_slist_append(h, extra_header);
-	curl_easy_reset(c);
+	reset(c, connect_ms);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -265,7 +274,7 @@ static int run_lambda(struct worker *w, const char *api)
 	int failures = 0, rc = 0;
 	for (;;) {
 		struct invocation inv = {.limit = WIRE_MAX_REQUEST};
-		curl_easy_reset(c);
+		reset(c, connect_ms);
 		curl_easy_setopt(c, CURLOPT_URL, next);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &inv);
@@ -341,7 +350,7 @@ static int run_lambda(struct worker *w, const char *api)
 				out = e2;
 			}
 		}
-		if (post(c, url, out.data, out.len, hdr) < 0)
+		if (post(c, connect_ms, url, out.data, out.len, hdr) < 0)
 			fprintf(stderr, "gg worker: %s\n", gg_last_error());
 		free(url);
 		buf_free(&out);
