@@ -4,7 +4,7 @@
  * entry point (cli_fixture.h): a thunk, readable (command, executable,
  * argv shell-quoted, environment, inputs marked x, l or -, with their
  * references, outputs "(not forced)" or their values, a forced symbolic
- * link marked, the timeout) and as one line of JSON with the members in
+ * link marked, the timeout or "default") and as one line of JSON with the members in
  * the documented order; "forced" once the memo has the result; a
  * THUNK#OUTPUT or a placeholder describes the whole thunk; a value in the
  * store or not; a thunk not in the store is 3.
@@ -101,6 +101,24 @@ static void test_thunk(void)
 	free(want);
 	free(head);
 	free(line);
+
+	/* timeout 0: the forcer's default, not "no limit" */
+	char *enc = xasprintf("ggthunk 1\nexe 4 prog\narg 4 prog\nin x %s 4 prog\nout 1 o\n"
+	                      "timeout 0\n",
+	                      prog.s);
+	struct thunk th;
+	CHECK(thunk_parse(enc, strlen(enc), &th) == 0);
+	struct buf b = BUF_INIT;
+	struct gg_name n;
+	CHECK(thunk_name(&th, &n, &b) == 0);
+	struct gg_name t0 = put(b.data, GG_THUNK);
+	line = xasprintf("describe %s", t0.s);
+	CHECK(run(cmd_describe, line) == 0);
+	CHECK(strstr(out, "\n  timeout: default\n") != NULL);
+	free(line);
+	buf_free(&b);
+	thunk_free(&th);
+	free(enc);
 }
 
 static void test_values(void)

@@ -104,7 +104,7 @@ static void describe_thunk(const struct gg_name *n, const struct thunk *t, const
 	if (t->timeout_ms)
 		buf_printf(b, "  timeout: %llu ms\n", (unsigned long long)t->timeout_ms);
 	else
-		buf_adds(b, "  timeout: none\n");
+		buf_adds(b, "  timeout: default\n");
 }
 
 int cmd_describe(int argc, char **argv)
