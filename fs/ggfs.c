@@ -303,6 +303,11 @@ int main(int argc, char **argv)
 	}
 	if (opts.show_help) {
 		usage(stdout);
+		/* libfuse's text names its own defaults (max_threads 10) */
+		fputs(
+		    "FUSE options (libfuse's text; ggfs's defaults above win: max_threads is 64,\n"
+		    "and clone_fd and auto_unmount are always on):\n",
+		    stdout);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		rc = 0;

@@ -73,5 +73,7 @@ done
 ggfs --help >help.out
 check "--help lists the ggfs options" sh -c "grep -q 'jobs=N' help.out && grep -q 'store=DIR' help.out &&
 	grep -q materialize help.out && grep -q no_sandbox help.out"
+check "--help says ggfs's defaults win over libfuse's text after them" sh -c "grep -q 'max_threads=N .*(default: 64)' help.out &&
+	grep -q \"^FUSE options (libfuse's text; ggfs's defaults above win: max_threads is 64\" help.out"
 check "--version" sh -c "ggfs --version | grep -q '^ggfs '"
 finish

@@ -35,7 +35,9 @@ static const char push_help[] =
 static const char pull_help[] =
     PULL_USAGE "\n"
                "Downloads objects from URI into the local store, verifying each against\n"
-               "its name. Exits 1 if any is missing remotely or fails.\n"
+               "its name. Exits 1 if any is missing remotely or fails, 2 for a bad name\n"
+               "or a URI that cannot be opened, 3 when the local store or the storage\n"
+               "fails in a way classed as infrastructure (see man gg-storage).\n"
                "  --outputs  each NAME is a forced target (a placeholder, THUNK or\n"
                "             THUNK#OUTPUT): download the values the local memo records for it\n"
                "             (those a shared-cache hit left remote), not the thunk itself\n";
