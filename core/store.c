@@ -1278,12 +1278,13 @@ int store_hash_file(struct store *s, const char *path, struct gg_name *out)
 		if (hashcache_get(s, &was, out) == 0)
 			return 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gg_error_errno("cannot open %s", path);
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return gg_error("%s is not a regular file", path);
+	int fd = open_regular(path);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		if (fd >= 0) {
+			gg_error_errno("cannot stat %s", path);
+			close(fd);
+		}
+		return -1;
 	}
 	stamp_of(&sb, &st);
 	/* Ask the cache again only if the file changed since the stat. */

@@ -230,6 +230,27 @@ int read_fd_all(int fd, struct buf *out, size_t max)
 	return 0;
 }
 
+int open_regular(const char *path)
+{
+	/* O_NONBLOCK: opening a FIFO with no writer would wait for one. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return gg_error_errno("cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gg_error("%s is not a regular file", path);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return gg_error_errno("cannot open %s", path);
+	}
+	return fd;
+}
+
 int read_file(const char *path, struct buf *out, size_t max)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -83,6 +83,12 @@ void strvec_clear(struct strvec *sv);
 void strvec_free(struct strvec *sv);
 void strvec_sort(struct strvec *sv);
 
+/*
+ * Opens path for reading if it is a regular file (following links): the fd,
+ * or -1 with the error set ("PATH is not a regular file", or the open's).
+ * A FIFO, socket or device is refused without blocking in open or read.
+ */
+int open_regular(const char *path);
 /* Reads a whole file; fails if it is larger than max bytes. */
 int read_file(const char *path, struct buf *out, size_t max);
 int read_fd_all(int fd, struct buf *out, size_t max);

@@ -31,6 +31,16 @@ check "... without retrying what cannot come back" grep -q "after 1 attempt: " l
 gg force --no-progress --keep-going "$bad#out.txt" "$lost#out.txt" 2>both.err
 check "both at once: the higher status (3)" [ $? = 3 ]
 
+# gg hash of what is not a regular file says so at once: a FIFO with no
+# writer must not block it (in the store, which caches hashes, or outside).
+mkfifo pipe
+timeout 10 gg hash pipe 2>fifo.err
+check "gg hash of a FIFO: exit 1, at once" [ $? = 1 ]
+check "... saying it is not a regular file" grep -q "pipe is not a regular file" fifo.err
+GG_DIR=$T/no-store timeout 10 gg hash pipe 2>fifo2.err
+check "... also without a store: exit 1, at once" [ $? = 1 ]
+check "... saying so" grep -q "pipe is not a regular file" fifo2.err
+
 # A worker URL with a fault is a usage error naming it, never a default
 # (curl takes "host:" for port 80).
 while IFS=$'\t' read -r msg url; do

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_init(int argc, char **argv)
 {
@@ -51,11 +52,10 @@ int cmd_hash(int argc, char **argv)
 		if (s) {
 			r = store_hash_file(s, argv[i], &n);
 		} else {
-			FILE *f = fopen(argv[i], "rb");
-			r = f ? gg_name_of_fd(fileno(f), 0, &n)
-			      : gg_error_errno("cannot open %s", argv[i]);
-			if (f)
-				fclose(f);
+			int fd = open_regular(argv[i]);
+			r = fd < 0 ? -1 : gg_name_of_fd(fd, 0, &n);
+			if (fd >= 0)
+				close(fd);
 		}
 		if (r < 0) {
 			rc = die_last();
