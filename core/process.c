@@ -252,6 +252,13 @@ int daemon_fork(const char *prog, int *ready_fd)
 	}
 	if (pid > 0) {
 		close(p[1]);
+		/* The caller's handlers (a cancel token shared with the child)
+		 * are not this waiting process's: Ctrl-C ends the wait only,
+		 * and the daemon, in its own session, carries on as after
+		 * fuse_daemonize. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		char buf[4096];
 		size_t n = 0;
 		ssize_t r;
@@ -259,7 +266,7 @@ int daemon_fork(const char *prog, int *ready_fd)
 		                              (r < 0 && errno == EINTR))) {
 			if (r > 0)
 				n += (size_t)r;
-			if (buf[0] == 0)
+			if (n > 0 && buf[0] == 0)
 				_exit(0); /* serving */
 		}
 		buf[n] = 0;

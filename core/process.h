@@ -58,14 +58,18 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
  * /), except that the parent waits for the daemon's set-up and exits with
  * its outcome: 0 once daemon_ready(fd, NULL) is called, or 1 after printing
  * "PROG: ERROR" on stderr for daemon_ready(fd, ERROR) (or saying that the
- * daemon died, if it ends first). Returns in the child only: 0 with
- * *ready_fd set, or -1 (the fork failed: no child; the caller goes on).
+ * daemon died, if it ends first). SIGINT, SIGTERM and SIGHUP end only the
+ * wait (their default action in the parent); the daemon, in a session of
+ * its own, goes on. Returns in the child only: 0 with *ready_fd set, or -1
+ * (the fork failed: no child; the caller goes on).
  */
 int daemon_fork(const char *prog, int *ready_fd);
 
 /*
  * In the daemon: tells the waiting parent that the set-up is done (error
- * NULL) or why it failed, and points stdin, stdout and stderr at /dev/null.
+ * NULL) or why it failed (call it once the failure's traces, e.g. a mount,
+ * are gone: the parent then exits at once), and points stdin, stdout and
+ * stderr at /dev/null.
  * Only the first call does anything (*ready_fd is then -1), so error paths
  * may call it after success.
  */

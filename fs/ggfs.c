@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 	struct fuse_cmdline_opts opts;
 	memset(&opts, 0, sizeof opts);
 	int rc = 1, root_fd = -1, ready_fd = -1;
+	char *setup_error = NULL; /* a daemon's, for its waiting parent */
 	struct stat st;
 	if (fuse_opt_parse(&args, &fs, ggfs_opts, opt_proc) < 0 ||
 	    !(fs.conn_opts = fuse_parse_conn_info_opts(&args)) ||
@@ -431,8 +432,11 @@ int main(int argc, char **argv)
 	}
 	/* Forks: threads are started only after it. */
 	if (!opts.foreground && daemon_fork("ggfs", &ready_fd) < 0) {
-		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
+		fprintf(stderr, "ggfs: %s\n", gg_last_error()); /* the log is syslog's now */
 		goto out_unmount;
+	}
+	if (opts.foreground && chdir("/") < 0) {
+		/* as fuse_daemonize: keeps no filesystem busy; cannot fail */
 	}
 	struct exec_limits limits = {0};
 	if (exec_limits_from_env(&limits) < 0) {
@@ -461,6 +465,8 @@ int main(int argc, char **argv)
 	}
 	so.engines = engines;
 	so.nengines = nengines;
+	fs.engines = engines; /* destroyed on every way out from here */
+	fs.nengines = nengines;
 	/* and $GG_REMOTE_CACHE the shared cache */
 	struct remote_cache_opts co = {.notice = log_notice, .notice_arg = &fs};
 	if (remote_cache_open(fs.store, &co, &fs.cache) < 0) {
@@ -470,8 +476,6 @@ int main(int argc, char **argv)
 	remote_cache_attach(fs.cache, &so);
 	for (size_t i = 0; i < nengines; i++)
 		so.speculate |= engine_starts_at_once(engines[i]);
-	fs.engines = engines;
-	fs.nengines = nengines;
 	if (sched_new(fs.store, &so, &fs.sched) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
 		goto out_unmount;
@@ -503,11 +507,17 @@ int main(int argc, char **argv)
 	goto out_signals;
 
 out_sched:
+	/* The set-up's error, before the teardown's may replace it. */
+	setup_error = ready_fd >= 0 ? xstrdup(gg_last_error()) : NULL;
 	sched_free(fs.sched);
 out_unmount:
-	daemon_ready(&ready_fd, gg_last_error());
+	if (ready_fd >= 0 && !setup_error)
+		setup_error = xstrdup(gg_last_error());
 	backing_stop(&fs);
 	fuse_session_unmount(fs.se);
+	/* Only now: the waiting parent exits once the mount is gone. */
+	daemon_ready(&ready_fd, setup_error);
+	free(setup_error);
 out_signals:
 	engines_destroy(fs.engines, fs.nengines);
 	remote_cache_close(fs.cache);

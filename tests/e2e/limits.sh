@@ -216,7 +216,17 @@ at_exit "fusermount3 -u -z '$T/dmnt' 2>/dev/null"
 refused "ggfs: a bad GG_MEMORY_LIMIT fails the ggfs command itself, not only the daemon" \
 	"GG_MEMORY_LIMIT=lots: expected a size such as 512M or 4G (or none)" \
 	env GG_MEMORY_LIMIT=lots ggfs dsrc dmnt
+# at once: the daemon reports its failure once its mount is gone
+check "... and leaves no mount when the command returns" sh -c "! grep -qs ' $T/dmnt ' /proc/mounts"
 refused "ggfs: so does a bad GG_REMOTE_CACHE" "remote cache mode 'bogus'" \
 	env GG_REMOTE_CACHE=bogus ggfs dsrc dmnt
-check "... and neither leaves a mount" sh -c "! grep -qs ' $T/dmnt ' /proc/mounts"
+check "... leaving no mount either" sh -c "! grep -qs ' $T/dmnt ' /proc/mounts"
+# In the foreground too, it leaves the directory it started in, as
+# fuse_daemonize did: it keeps no filesystem busy.
+ggfs -f dsrc dmnt 2>fg.log &
+fgpid=$!
+at_exit "ggfs_reap $fgpid"
+ggfs_wait_mounted dmnt $fgpid || not_ok "ggfs -f mounts"
+check "ggfs -f works in / (its cwd: $(readlink /proc/$fgpid/cwd))" [ "$(readlink /proc/$fgpid/cwd)" = / ]
+fusermount3 -u dmnt
 finish
