@@ -232,11 +232,18 @@ int read_fd_all(int fd, struct buf *out, size_t max)
 
 int open_regular(const char *path)
 {
-	/* O_NONBLOCK: opening a FIFO with no writer would wait for one. */
+	/* Looked at before it is opened: opening a device may do something
+	 * (rewind a tape), a socket cannot be opened, a FIFO's open would
+	 * wait for a writer or release one. O_NONBLOCK and fstat cover a
+	 * file swapped in between. */
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return gg_error_errno("cannot open %s", path);
+	if (!S_ISREG(st.st_mode))
+		return gg_error("%s is not a regular file", path);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return gg_error_errno("cannot open %s", path);
-	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return gg_error("%s is not a regular file", path);

@@ -40,6 +40,10 @@ check "... saying it is not a regular file" grep -q "pipe is not a regular file"
 GG_DIR=$T/no-store timeout 10 gg hash pipe 2>fifo2.err
 check "... also without a store: exit 1, at once" [ $? = 1 ]
 check "... saying so" grep -q "pipe is not a regular file" fifo2.err
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' sock
+timeout 10 gg hash sock 2>sock.err
+check "gg hash of a socket: exit 1 (not 3: nothing failed but the file's type)" [ $? = 1 ]
+check "... saying it is not a regular file" grep -q "sock is not a regular file" sock.err
 
 # A worker URL with a fault is a usage error naming it, never a default
 # (curl takes "host:" for port 80).
