@@ -683,17 +683,27 @@ static void same_tick_tamper_in(const char *base)
 		int64_t t1 = coarse_now();
 		CHECK_ERR(store_verify(f.s, &n), "is damaged (its bytes hash to");
 		CHECK(store_verify_hashes() == h0 + 1);
-		if (t0 == t1) {
+		/*
+		 * Exact times: a tamper within the tick shows in the stamp.
+		 * Coarse times: what matters is a tamper the stamp did not
+		 * show (caught above all the same). Within one tick of
+		 * CLOCK_REALTIME_COARSE that is likely but not certain: since
+		 * Linux 6.13 a coarse file system's change time may move within
+		 * the tick when another, multigrain one (ext4, tmpfs, xfs,
+		 * btrfs) hands out a fine-grained time meanwhile, as a test
+		 * beside this one may (seen once in CI).
+		 */
+		bool unseen = stamp_eq(&before, &after);
+		if (exact ? t0 == t1 : unseen) {
 			same_tick++;
-			/* coarse times: the tamper left the stamp as it was */
-			CHECK(exact || stamp_eq(&before, &after));
-			CHECK(!exact || !stamp_eq(&before, &after));
+			CHECK(!exact || !unseen);
 		}
 		free(p);
 		free(src);
 	}
-	printf("%s: %s change times, %d tampers within the tick of the verdict in %d tries\n",
-	       base ? base : "/tmp", exact ? "exact" : "coarse", same_tick, tries);
+	printf("%s: %s change times, %d tampers %s in %d tries\n", base ? base : "/tmp",
+	       exact ? "exact" : "coarse", same_tick,
+	       exact ? "within the tick of the verdict" : "the stamp did not show", tries);
 	CHECK(same_tick > 0);
 
 	/* Untouched, a vouched object is not hashed at its first use (exact
