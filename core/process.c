@@ -237,14 +237,65 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 	return 0;
 }
 
+void signals_catch(const int *sigs, size_t n, void (*handler)(int), struct sigaction *old)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < n; i++) {
+		if (sigaction(sigs[i], NULL, &old[i]) == 0 && old[i].sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, &old[i]);
+	}
+}
+
+void signals_restore(const int *sigs, size_t n, const struct sigaction *old)
+{
+	for (size_t i = 0; i < n; i++)
+		sigaction(sigs[i], &old[i], NULL);
+}
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/* Blocks SIGINT, SIGTERM and SIGHUP across a fork, so that neither side
+ * runs the caller's handler before it has chosen its own; *old is the mask
+ * to put back. */
+static void hold_stop_signals(sigset_t *old)
+{
+	sigset_t held;
+	sigemptyset(&held);
+	for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++)
+		sigaddset(&held, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &held, old);
+}
+
+/* In a child made with the stop signals held: drops those that arrived
+ * meanwhile (sent to the process group it has just left: the caller's). */
+static void drop_held_stop_signals(void)
+{
+	sigset_t pending, one;
+	struct timespec now = {0, 0};
+	sigpending(&pending);
+	for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++) {
+		if (sigismember(&pending, stop_signals[i]) != 1)
+			continue;
+		sigemptyset(&one);
+		sigaddset(&one, stop_signals[i]);
+		sigtimedwait(&one, NULL, &now);
+	}
+}
+
 int daemon_fork(const char *prog, int *ready_fd)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return gg_error_errno("cannot start the daemon");
+	sigset_t mask;
+	hold_stop_signals(&mask);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(p[0]);
 		close(p[1]);
 		errno = e;
@@ -255,10 +306,15 @@ int daemon_fork(const char *prog, int *ready_fd)
 		/* The caller's handlers (a cancel token shared with the child)
 		 * are not this waiting process's: Ctrl-C ends the wait only,
 		 * and the daemon, in its own session, carries on as after
-		 * fuse_daemonize. */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		 * fuse_daemonize. A signal the caller was started ignoring
+		 * stays ignored. */
+		for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++) {
+			struct sigaction now;
+			if (sigaction(stop_signals[i], NULL, &now) == 0 &&
+			    now.sa_handler != SIG_IGN)
+				signal(stop_signals[i], SIG_DFL);
+		}
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		char buf[4096];
 		size_t n = 0;
 		ssize_t r;
@@ -278,6 +334,8 @@ int daemon_fork(const char *prog, int *ready_fd)
 	if (setsid() < 0 || chdir("/") < 0) {
 		/* as fuse_daemonize: neither can fail here */
 	}
+	drop_held_stop_signals();
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	*ready_fd = p[1];
 	return 0;
 }

@@ -5,13 +5,15 @@
  * closure's library lists, Slurm's sbatch/squeue/scancel, the models' real
  * tools, the build under `gg infer`. The child's signal mask is emptied and
  * every signal set back to its default (a parent's SIG_IGN is not inherited).
- * Also the one fork without exec: becoming a daemon (ggfs).
+ * Also the one fork without exec: becoming a daemon (ggfs); and the one way
+ * a command catches the stop signals (signals_catch).
  */
 #ifndef GG_PROCESS_H
 #define GG_PROCESS_H
 
 #include "core/util.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,14 +56,27 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
                   int *status);
 
 /*
+ * Puts handler on each of the n signals sigs, except on one the process was
+ * started ignoring (nohup; a background job of a script ignores SIGINT):
+ * that stays ignored, as libfuse and the shells leave it. old[i] receives
+ * the action in place before (SIG_IGN for a signal left ignored), for
+ * signals_restore or for chaining.
+ */
+void signals_catch(const int *sigs, size_t n, void (*handler)(int), struct sigaction *old);
+void signals_restore(const int *sigs, size_t n, const struct sigaction *old);
+
+/*
  * Becomes a daemon, as fuse_daemonize (a new session, the working directory
  * /), except that the parent waits for the daemon's set-up and exits with
  * its outcome: 0 once daemon_ready(fd, NULL) is called, or 1 after printing
  * "PROG: ERROR" on stderr for daemon_ready(fd, ERROR) (or saying that the
  * daemon died, if it ends first). SIGINT, SIGTERM and SIGHUP end only the
- * wait (their default action in the parent); the daemon, in a session of
- * its own, goes on. Returns in the child only: 0 with *ready_fd set, or -1
- * (the fork failed: no child; the caller goes on).
+ * wait (their default action in the parent, unless it was started ignoring
+ * them); the daemon, in a session of its own, goes on. They are held across
+ * the fork: the caller's handlers run on neither side, and those sent to
+ * the caller's process group meanwhile do not reach the daemon. Returns in
+ * the child only: 0 with *ready_fd set, or -1 (the fork failed: no child;
+ * the caller goes on).
  */
 int daemon_fork(const char *prog, int *ready_fd);
 

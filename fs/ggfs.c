@@ -249,14 +249,13 @@ static void on_signal(int sig)
 			fuse_handlers[i].sa_handler(sig);
 }
 
+/* A signal ggfs was started ignoring stays ignored (signals_catch), as
+ * libfuse leaves it: after `nohup ggfs -f`, a hangup must not cancel every
+ * force for the rest of the mount. */
 static void chain_signal_handlers(struct gg_cancel *c)
 {
 	signal_cancel = c;
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < GG_ARRAY_LEN(cancel_signals); i++)
-		sigaction(cancel_signals[i], &sa, &fuse_handlers[i]);
+	signals_catch(cancel_signals, GG_ARRAY_LEN(cancel_signals), on_signal, fuse_handlers);
 }
 
 /* The scheduler's notices go to the daemon's log (stderr, or syslog). */

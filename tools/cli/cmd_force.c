@@ -10,6 +10,7 @@
 #include "backend/storage/remote_cache.h"
 #include "core/discover.h"
 #include "core/force.h"
+#include "core/process.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -169,14 +170,15 @@ static void on_cancel_signal(int sig)
 	gg_cancel_fire(&force_cancel);
 }
 
+/* One started ignoring a signal (nohup) keeps ignoring it. */
 static void catch_cancel_signals(bool on)
 {
-	struct sigaction sa = {0};
-	sa.sa_handler = on ? on_cancel_signal : SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	for (size_t i = 0; i < GG_ARRAY_LEN(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static struct sigaction before[GG_ARRAY_LEN(sigs)];
+	if (on)
+		signals_catch(sigs, GG_ARRAY_LEN(sigs), on_cancel_signal, before);
+	else
+		signals_restore(sigs, GG_ARRAY_LEN(sigs), before);
 }
 
 int cmd_force(int argc, char **argv)
