@@ -123,16 +123,21 @@ static void notice(struct remote_cache *rc, const char *fmt, ...)
  * read it, as ssh asks of a private key. */
 static int read_key(const char *path, char **key, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gg_error_errno("the shared cache key %s", path);
+	/* Looked at before it is opened: a FIFO there would hold every gg
+	 * command, and a ggfs daemon's set-up, in open for ever. */
+	int fd = open_regular(path);
+	if (fd < 0) {
+		/* Its one refusal without an errno ("not a regular file") is, for
+		 * a key, a wrong setting, as a mode others can read is. */
+		if (gg_last_code() == GG_EFAIL)
+			return gg_fail(GG_EUSAGE, "the shared cache key: %s", gg_last_error());
+		return gg_error("the shared cache key: %s", gg_last_error());
+	}
 	struct stat sb;
 	struct buf b = BUF_INIT;
 	int r = 0;
 	if (fstat(fd, &sb) < 0)
 		r = gg_error_errno("the shared cache key %s", path);
-	else if (!S_ISREG(sb.st_mode))
-		r = gg_fail(GG_EUSAGE, "the shared cache key %s is not a regular file", path);
 	else if (sb.st_mode & (S_IRWXG | S_IRWXO))
 		r = gg_fail(GG_EUSAGE,
 		            "the shared cache key %s can be read by others (mode %03o); "

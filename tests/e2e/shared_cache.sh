@@ -14,7 +14,8 @@
 #   off for the rest of the run.
 # - Signed entries: with a team key (a file, mode 600) a reader accepts only
 #   entries with a valid HMAC; a wrong key, an altered entry, an unsigned
-#   entry are refused and named; a key file others can read is refused.
+#   entry are refused and named; a key file others can read is refused, and
+#   one that is not a regular file (a FIFO is not waited on).
 # - Local gg gc forgets the .gg/remote records no memo entry names (older
 #   than an hour), keeping the ones memo entries name.
 . "$(dirname "$0")/lib.sh"
@@ -200,4 +201,15 @@ check "a key file others can read is refused: $out" has_text "$out" "the shared 
 echo short >key3 && chmod 600 key3
 out=$(GG_REMOTE_CACHE_KEY=$T/key3 force m --storage "$R2" --remote-cache read)
 check "a short key is refused: $out" has_text "$out" "shorter than 16 bytes"
+# A key that is not a regular file is looked at, not opened: a FIFO with no
+# writer must not hold gg in open (timeout: a hang fails, it does not stick).
+mkfifo keyfifo && mkdir keydir
+for k in keyfifo keydir; do
+	st=0
+	(cd m && HOME="$T/home.m" GG_REMOTE_CACHE_KEY=$T/$k timeout 20 gg force --no-progress \
+		--storage "$R2" --remote-cache read primes) >/dev/null 2>"$k.err" || st=$?
+	check "a $k as the key is refused at once as a wrong setting (exit 2: $st)" [ "$st" = 2 ]
+	check "... naming it: $(cat "$k.err")" \
+		grep -qF "the shared cache key: $T/$k is not a regular file" "$k.err"
+done
 finish
