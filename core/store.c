@@ -1060,9 +1060,11 @@ int store_put_file(struct store *s, const char *path, struct gg_name *out)
 {
 	if (store_hash_file(s, path, out) == 0 && store_has(s, out))
 		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* As store_hash_file, only a regular file: a directory would fail in
+	 * read as a system error (exit 3, not gg hash's 1). */
+	int fd = open_regular(path); /* a FIFO: refused, not waited on */
 	if (fd < 0)
-		return gg_error_errno("cannot open %s", path);
+		return -1;
 	int r = store_put_fd(s, fd, out);
 	close(fd);
 	if (r < 0)

@@ -44,6 +44,17 @@ python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])'
 timeout 10 gg hash sock 2>sock.err
 check "gg hash of a socket: exit 1 (not 3: nothing failed but the file's type)" [ $? = 1 ]
 check "... saying it is not a regular file" grep -q "sock is not a regular file" sock.err
+# gg push takes the same files as gg hash, with the same status for one it
+# refuses: a FIFO is not waited on, a directory is not a system error.
+mkdir adir
+for f in pipe adir; do
+	timeout 10 gg hash $f 2>/dev/null
+	hs=$?
+	timeout 10 gg push "file://$T/pushed" $f >/dev/null 2>push.err
+	rc=$?
+	check "gg push of $f: exit 1 at once, as gg hash (rc $rc, gg hash $hs)" [ "$rc,$hs" = 1,1 ]
+	check "... saying it is not a regular file" grep -q "$f is not a regular file" push.err
+done
 
 # A worker URL with a fault is a usage error naming it, never a default
 # (curl takes "host:" for port 80).

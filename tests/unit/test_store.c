@@ -376,6 +376,15 @@ static void test_put_buf_file_fd_agree(void)
 	CHECK(left == 0);
 
 	CHECK_ERR(store_put_file(f.s, "/nonexistent-gg/file", &a), "/nonexistent-gg/file");
+	/* Only a regular file, as store_hash_file: a directory is refused as
+	 * not one (GG_EFAIL: gg push exits 1, as gg hash), not by a read's
+	 * system error; a FIFO with no writer is not waited on. */
+	CHECK_ERR(store_put_file(f.s, f.dir, &a), "is not a regular file");
+	CHECK(gg_last_code() == GG_EFAIL);
+	char *fifo = xasprintf("%s/fifo", f.dir);
+	CHECK(mkfifo(fifo, 0644) == 0);
+	CHECK_ERR(store_put_file(f.s, fifo, &a), "fifo is not a regular file");
+	free(fifo);
 	buf_free(&got);
 	free(src);
 	teardown(&f);
