@@ -29,8 +29,6 @@
 #define DEFAULT_PROCS      4096
 #define DEFAULT_TIMEOUT_MS (3600u * 1000u)
 #define MAX_PROCS          4194304u /* the kernel's highest pid_max */
-/* So that a deadline in nanoseconds cannot overflow (about 584 years). */
-#define MAX_TIMEOUT_S (UINT64_MAX / 1000000000u)
 /* Inputs bound read-only per run, well below the kernel's mounts per
  * namespace (fs.mount-max, 100,000); the rest are hard links. */
 #define MAX_BOUND_INPUTS 20000
@@ -139,9 +137,9 @@ int exec_limit_parse(const char *what, const char *name, const char *value, uint
 	}
 	if (parse_u64(value, &v) < 0 || v == 0)
 		return gg_fail(GG_EUSAGE, "%s=%s: expected whole seconds (or none)", name, value);
-	if (v > MAX_TIMEOUT_S)
+	if (v > THUNK_MAX_TIMEOUT_S)
 		return gg_fail(GG_EUSAGE, "%s=%s: too large (at most %llu seconds)", name, value,
-		               (unsigned long long)MAX_TIMEOUT_S);
+		               (unsigned long long)THUNK_MAX_TIMEOUT_S);
 	*out = v * 1000;
 	return 0;
 }

@@ -24,6 +24,10 @@
 
 #define THUNK_MAGIC    "ggthunk 1\n"
 #define THUNK_MAX_SIZE (64u << 20)
+/* The largest time limit, in seconds, that gg thunk --timeout, gg force
+ * --default-timeout and the like take: its deadline in nanoseconds must not
+ * overflow (about 584 years). */
+#define THUNK_MAX_TIMEOUT_S (UINT64_MAX / 1000000000u)
 
 struct thunk_input {
 	char *path;

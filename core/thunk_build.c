@@ -167,3 +167,15 @@ int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out)
 	buf_free(&enc);
 	return r;
 }
+
+int tbuild_timeout_parse(const char *value, uint64_t *ms)
+{
+	uint64_t sec;
+	if (parse_u64(value, &sec) < 0)
+		return gg_fail(GG_EUSAGE, "--timeout %s: expected whole seconds", value);
+	if (sec > THUNK_MAX_TIMEOUT_S)
+		return gg_fail(GG_EUSAGE, "--timeout %s: too large (at most %llu seconds)", value,
+		               (unsigned long long)THUNK_MAX_TIMEOUT_S);
+	*ms = sec * 1000;
+	return 0;
+}

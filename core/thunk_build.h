@@ -65,4 +65,12 @@ void tbuild_note_reads(struct tbuild_reads *reads);
 /* Names the thunk and puts its encoding into the store. */
 int tbuild_store(struct store *s, struct thunk *t, struct gg_name *out);
 
+/*
+ * The one parser of a thunk's --timeout (gg thunk, gg model-generic): whole
+ * seconds, at most THUNK_MAX_TIMEOUT_S; 0 leaves the limit to the forcer.
+ * *ms gets it in milliseconds; -1 with a usage error naming the option and
+ * the value.
+ */
+int tbuild_timeout_parse(const char *value, uint64_t *ms);
+
 #endif

@@ -5,7 +5,8 @@
 # default time limit (set in the configuration file); a fork bomb stops at
 # the process limit, in the sandbox and, as root, under --no-sandbox (where
 # RLIMIT_NPROC would do nothing); values that are not numbers or would
-# overflow are refused with a clear error. Times are printed, not asserted.
+# overflow are refused with a clear error, a thunk's --timeout (gg thunk,
+# gg model-generic) as --default-timeout is. Times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need gg cc ggfs fusermount3
@@ -188,9 +189,32 @@ refused() { # DESCRIPTION EXPECTED-MESSAGE COMMAND...
 refused "a huge --default-timeout is refused" \
 	"--default-timeout=99999999999999: too large (at most 18446744073 seconds)" \
 	gg force --default-timeout 99999999999999 ok.out
-refused "a huge gg thunk --timeout is refused" \
-	"--timeout 99999999999999: too large (at most 18446744073 seconds)" \
-	gg thunk --timeout 99999999999999 -o o -- ok
+# A thunk's --timeout, from gg thunk or gg model-generic (one parser): whole
+# seconds up to the cap of --default-timeout, 0 for the forcer's default;
+# anything else is a usage error (exit 2) naming the option and the value.
+tmo() { # COMMAND VALUE: makes a thunk of ./ok with --timeout VALUE
+	case $1 in
+	thunk) gg thunk --timeout "$2" -o o -- ./ok ;;
+	model-generic) gg model-generic --no-placeholders --timeout "$2" 'ok @outfile' -- ./ok o ;;
+	esac
+}
+for c in thunk model-generic; do
+	for v in -5 junk 1.5 '' 18446744074 99999999999999; do
+		case $v in
+		1844* | 9999*) m="too large (at most 18446744073 seconds)" ;;
+		*) m="expected whole seconds" ;;
+		esac
+		st=0
+		tmo $c "$v" >out 2>err || st=$?
+		check "gg $c --timeout '$v' is a usage error (exit 2: $st)" [ "$st" = 2 ]
+		check "... saying: $(cat err)" grep -qF -- "--timeout $v: $m" err
+	done
+	for v in 0:default 18446744073:18446744073000\ ms; do
+		n=$(tmo $c "${v%%:*}" 2>err)
+		check "gg $c --timeout ${v%%:*} is taken: $(cat err)" \
+			sh -c "gg describe '$n' | grep -qx '  timeout: ${v#*:}'"
+	done
+done
 refused "an overflowing --memory-limit is refused" \
 	"--memory-limit=99999999999999T: expected a size such as 512M or 4G (or none)" \
 	gg force --memory-limit 99999999999999T ok.out

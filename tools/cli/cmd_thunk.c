@@ -97,7 +97,6 @@ int cmd_thunk(int argc, char **argv)
 	 * afresh (see read_options), "+" included. */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+i:o:e:h", opts, NULL)) != -1) {
-		uint64_t sec;
 		switch (c) {
 		case 'i': strvec_push(&inputs, optarg); break;
 		case 'o': strvec_push(&t.outputs, optarg); break;
@@ -109,18 +108,8 @@ int cmd_thunk(int argc, char **argv)
 			strvec_push(&t.env, optarg);
 			break;
 		case 't':
-			if (parse_u64(optarg, &sec) < 0) {
-				rc = die_usage("--timeout %s: expected whole seconds", optarg);
-				goto out;
-			}
-			/* A deadline in nanoseconds must not overflow. */
-			if (sec > UINT64_MAX / 1000000000u) {
-				rc = die_usage("--timeout %s: too large (at most %llu seconds)",
-				               optarg,
-				               (unsigned long long)(UINT64_MAX / 1000000000u));
-				goto out;
-			}
-			t.timeout_ms = sec * 1000;
+			if (tbuild_timeout_parse(optarg, &t.timeout_ms) < 0)
+				goto failed;
 			break;
 		case 'p': placeholder = optarg; break;
 		case 'T': strvec_push(&tools, optarg); break;

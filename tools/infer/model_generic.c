@@ -451,16 +451,14 @@ int cmd_model_generic(int argc, char **argv)
 	 * afresh (see read_options), "+" included. */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+i:e:h", opts, NULL)) != -1) {
-		uint64_t sec;
 		switch (c) {
 		case 'i': strvec_push(&extra, optarg); break;
 		case 'e': strvec_push(&env, optarg); break;
 		case 't':
-			if (parse_u64(optarg, &sec) < 0 || sec > UINT64_MAX / 1000) {
-				rc = die_usage("--timeout %s: expected whole seconds", optarg);
+			if (tbuild_timeout_parse(optarg, &mo.timeout_ms) < 0) {
+				rc = die_last();
 				goto out;
 			}
-			mo.timeout_ms = sec * 1000;
 			break;
 		case 'P': mo.no_placeholders = true; break;
 		case 'h':
