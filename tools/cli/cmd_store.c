@@ -95,10 +95,16 @@ int cmd_gc(int argc, char **argv)
 	    "usage: gg gc --max-size SIZE\n"
 	    "       gg gc --remote [--storage URI] [--grace DURATION] [--dry-run]\n"
 	    "Removes least recently used values until the store holds at most SIZE\n"
-	    "bytes (suffixes K, M, G, T). Thunks are kept.\n"
-	    "--remote: deletes the objects of the remote store (URI, else $GG_STORAGE)\n"
-	    "that no shared cache entry names and that are older than DURATION\n"
-	    "(default 7d; suffixes s, m, h, d); --dry-run prints them, deleting nothing.\n";
+	    "bytes. Thunks are kept. With --remote, deletes instead the objects of the\n"
+	    "remote store that no shared cache entry names and that are older than\n"
+	    "DURATION.\n"
+	    "\n"
+	    "  -s, --max-size SIZE  the size to shrink to (suffixes K, M, G, T)\n"
+	    "  --remote             collect the remote store, not the local one\n"
+	    "  --storage URI        the remote store (default $GG_STORAGE)\n"
+	    "  --grace DURATION     keep objects younger than DURATION (default 7d;\n"
+	    "                       suffixes s, m, h, d)\n"
+	    "  --dry-run            with --remote: print what would be deleted, delete nothing\n";
 	int remote = 0, dry = 0;
 	const struct option opts[] = {{"max-size", required_argument, 0, 's'},
 	                              {"remote", no_argument, &remote, 1},
