@@ -27,7 +27,7 @@ static const char fsck_help[] =
     "Checks the store: every object and executable copy against its name, every\n"
     "memo entry and hash cache entry; and every placeholder under each DIR.\n"
     "What is damaged is reported, and quarantined or dropped.\n"
-    "  --quick            trust valid verdicts instead of hashing every object\n"
+    "  -q, --quick        trust valid verdicts instead of hashing every object\n"
     "Exit status: 0 nothing wrong, 3 damage found (or the check failed).\n";
 
 struct fsck {
