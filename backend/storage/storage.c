@@ -20,26 +20,39 @@ int storage_batch_error(size_t failed, enum gg_code code, const char *first)
 {
 	if (failed == 0)
 		return 0;
+	/* explicit, never GG_EFAIL: that would take the code of whatever
+	 * error was recorded last (gg_error's wrapping rule) if first
+	 * happens to contain it, such as a local ENOENT (GG_ENOTFOUND),
+	 * which callers read as "the remote store lacks it" */
 	if (!code)
-		code = GG_EFAIL;
+		code = GG_EREMOTE;
 	if (failed == 1)
 		return gg_fail(code, "%s", first);
 	return gg_fail(code, "%s (and %zu more objects failed)", first, failed - 1);
+}
+
+int storage_remote_error(void)
+{
+	enum gg_code c = gg_last_code();
+	if (c == GG_EFAIL || c == GG_EINVALID)
+		gg_fail(GG_EREMOTE, "%s", gg_last_error());
+	return -1;
 }
 
 int storage_open(const char *uri, struct storage **out)
 {
 	const char *sep = strstr(uri, "://");
 	if (!sep)
-		return gg_error(
+		return gg_fail(
+		    GG_EUSAGE,
 		    "%s: not a storage URI (s3://BUCKET[/PREFIX], redis://HOST:PORT, file:///DIR)",
 		    uri);
 	size_t n = (size_t)(sep - uri);
 	for (size_t i = 0; i < GG_ARRAY_LEN(backends); i++)
 		if (strlen(backends[i]->scheme) == n && !strncmp(uri, backends[i]->scheme, n))
 			return backends[i]->open(uri, out);
-	return gg_error("%.*s: unknown storage scheme (known: s3, redis, file)",
-	                (int)(n < 20 ? n : 20), uri);
+	return gg_fail(GG_EUSAGE, "%.*s: unknown storage scheme (known: s3, redis, file)",
+	               (int)(n < 20 ? n : 20), uri);
 }
 
 char *storage_uri_public(const char *uri)

@@ -16,6 +16,17 @@
  * (default us-east-1), GG_S3_PATH_STYLE (1 = path-style URLs), credentials
  * from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or the
  * shared credentials file (~/.aws/credentials, AWS_PROFILE) — never logged.
+ *
+ * Failures carry a code (core/error.h) that engines base retries on and
+ * commands their exit status: GG_EUSAGE for a malformed URI or setting
+ * (storage_open); GG_EDENIED for refused credentials or a directory that
+ * refuses access; GG_ENOTFOUND for a bucket that does not exist; any other
+ * failure of the store or of a transfer, a download that does not match its
+ * name included, GG_EREMOTE (or, for a file:// directory that cannot be
+ * read or made, the system's GG_ESYSTEM): worth another attempt. An object
+ * the remote store lacks is no error (has() and get() say so per object),
+ * and no other failure is GG_ENOTFOUND, which callers take for "gone for
+ * good" (backend/engine/engine_remote.c, core/store.c's fetch_remote).
  */
 #ifndef GG_STORAGE_H
 #define GG_STORAGE_H

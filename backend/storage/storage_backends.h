@@ -28,11 +28,17 @@ extern const struct storage_ops storage_file_ops;
 
 /*
  * Records "<first>" or "<first> (and N more objects failed)" as the last
- * error, with code (0: GG_EFAIL, or the code of the error first repeats),
- * and returns -1; returns 0 when failed is 0. A code a retry cannot change
+ * error, with code (0: GG_EREMOTE, a failure worth another attempt), and
+ * returns -1; returns 0 when failed is 0. A code a retry cannot change
  * (GG_EDENIED for refused credentials, GG_ENOTFOUND for a missing bucket)
  * keeps the scheduler from trying again.
  */
 int storage_batch_error(size_t failed, enum gg_code code, const char *first);
+
+/* Returns -1 with the last error, recorded as GG_EREMOTE when it was not
+ * classified (GG_EFAIL) or is a reply that cannot be read (GG_EINVALID):
+ * how an operation that fails outside storage_batch_error (list, remove)
+ * says that the store failed. A precise code (GG_EDENIED...) is kept. */
+int storage_remote_error(void);
 
 #endif

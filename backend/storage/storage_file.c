@@ -40,7 +40,8 @@ static int file_open(const char *uri, struct storage **out)
 {
 	const char *p = uri + strlen("file://");
 	if (*p != '/')
-		return gg_error("%s: a file URI needs an absolute path (file:///DIR)", uri);
+		return gg_fail(GG_EUSAGE, "%s: a file URI needs an absolute path (file:///DIR)",
+		               uri);
 	size_t len = strlen(p);
 	while (len > 1 && p[len - 1] == '/')
 		len--;
@@ -122,11 +123,25 @@ static int copy_out(struct file_storage *fs, int in, const struct gg_name *n, co
 	return r;
 }
 
+/*
+ * The code of a failed batch, from that of its first failure: a directory
+ * that refuses access stays GG_EDENIED, as S3's refused credentials do (no
+ * retry helps); anything else, such as an ENOENT on either side (a local
+ * object gone, a fan-out directory removed meanwhile), is GG_EREMOTE as
+ * for the other back-ends, never GG_ENOTFOUND, which callers read as "the
+ * remote store lacks it" (storage.h). 0 asks storage_batch_error for that.
+ */
+static enum gg_code batch_code(enum gg_code first)
+{
+	return first == GG_EDENIED ? GG_EDENIED : 0;
+}
+
 static int file_put(struct storage *st, struct store *local, const struct gg_name *names, size_t n)
 {
 	struct file_storage *fs = fs_of(st);
 	size_t failed = 0;
 	char first[600] = "";
+	enum gg_code code = 0;
 	for (size_t i = 0; i < n; i++) {
 		int in = store_open_object(local, &names[i]);
 		int r = -1;
@@ -136,11 +151,13 @@ static int file_put(struct storage *st, struct store *local, const struct gg_nam
 			free(dst);
 			close(in);
 		}
-		if (r < 0 && failed++ == 0)
+		if (r < 0 && failed++ == 0) {
 			snprintf(first, sizeof first, "cannot upload %s to %s: %s", names[i].s,
 			         st->uri, gg_last_error());
+			code = batch_code(gg_last_code());
+		}
 	}
-	return storage_batch_error(failed, 0, first);
+	return storage_batch_error(failed, code, first);
 }
 
 /* 1 = downloaded, 0 = absent, -1 = error (recorded). */
@@ -210,6 +227,7 @@ static int file_get(struct storage *st, struct store *local, const struct gg_nam
 	struct file_storage *fs = fs_of(st);
 	size_t failed = 0;
 	char first[1024] = "";
+	enum gg_code code = 0;
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = false;
 		if (store_has(local, &names[i])) {
@@ -218,10 +236,12 @@ static int file_get(struct storage *st, struct store *local, const struct gg_nam
 		}
 		int r = fetch_one(fs, local, &names[i]);
 		ok[i] = r == 1;
-		if (r < 0 && failed++ == 0)
+		if (r < 0 && failed++ == 0) {
 			snprintf(first, sizeof first, "%s", gg_last_error());
+			code = batch_code(gg_last_code());
+		}
 	}
-	return storage_batch_error(failed, 0, first);
+	return storage_batch_error(failed, code, first);
 }
 
 static int file_entry_get(struct storage *st, const struct gg_name *thunk, struct buf *out)

@@ -1138,7 +1138,8 @@ static int redis_list(struct storage *st, int (*fn)(void *arg, const struct stor
 				r = gg_error("%s: listing stopped", st->uri);
 	} while (r == 0 && strcmp(cursor, "0"));
 	free(v);
-	return r;
+	/* a connection that failed, a reply that makes no sense: the store's */
+	return r < 0 ? storage_remote_error() : 0;
 }
 
 static int redis_remove(struct storage *st, const struct storage_item *items, size_t n)
@@ -1146,26 +1147,27 @@ static int redis_remove(struct storage *st, const struct storage_item *items, si
 	struct redis_storage *rs = rs_of(st);
 	rs->code = 0;
 	if (ensure_connected(rs) != REDIS_OK)
-		return -1;
+		return storage_remote_error();
 	for (size_t i = 0; i < n; i++) {
 		char key[KEY_MAX + 1];
 		snprintf(key, sizeof key, "%s%s", items[i].entry ? "memo/" : "", items[i].name.s);
 		queue2(&rs->conn, "DEL", key);
 	}
 	if (resp_flush(&rs->conn) < 0)
-		return -1;
+		return storage_remote_error();
 	size_t failed = 0;
 	char first[600] = "";
 	for (size_t i = 0; i < n; i++) {
 		struct resp_reply rep;
 		if (resp_read(&rs->conn, &rep) < 0)
-			return -1;
+			return storage_remote_error();
 		if (rep.type == RESP_ERROR && failed++ == 0)
 			snprintf(first, sizeof first, "%s: cannot delete %s: %s", st->uri,
 			         items[i].name.s, rep.text);
 		else if (rep.type != RESP_INT && rep.type != RESP_ERROR) {
 			resp_close(&rs->conn);
-			return gg_error("%s: protocol error: unexpected reply to DEL", st->uri);
+			gg_error("%s: protocol error: unexpected reply to DEL", st->uri);
+			return storage_remote_error();
 		}
 	}
 	return storage_batch_error(failed, 0, first);

@@ -167,10 +167,11 @@ static int encode_prefix(const char *p, struct buf *out)
 	for (const char *c = p;; c++) {
 		if (*c == '/' || !*c) {
 			if (c == seg)
-				return gg_error("empty path segment in the key prefix '%s'", p);
+				return gg_fail(GG_EUSAGE,
+				               "empty path segment in the key prefix '%s'", p);
 			if ((c - seg == 1 && seg[0] == '.') ||
 			    (c - seg == 2 && seg[0] == '.' && seg[1] == '.'))
-				return gg_error("'.' or '..' in the key prefix '%s'", p);
+				return gg_fail(GG_EUSAGE, "'.' or '..' in the key prefix '%s'", p);
 			seg = c + 1;
 		}
 		if (!*c)
@@ -209,27 +210,29 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, char **pat
 	const char *sep = strstr(ep, "://");
 	if (!sep || !((sep - ep == 4 && !strncmp(ep, "http", 4)) ||
 	              (sep - ep == 5 && !strncmp(ep, "https", 5))))
-		return gg_error("GG_S3_ENDPOINT must start with http:// or https://");
+		return gg_fail(GG_EUSAGE, "GG_S3_ENDPOINT must start with http:// or https://");
 	const char *h = sep + 3;
 	/* url_authority_parse stops at '?' and '#': what follows would end up
 	 * unchecked in every request's URL (and move its path into a query) */
 	if (strpbrk(h, "?#"))
-		return gg_error(
-		    "GG_S3_ENDPOINT=%s: an endpoint has no query or fragment ('?', '#')", ep);
+		return gg_fail(GG_EUSAGE,
+		               "GG_S3_ENDPOINT=%s: an endpoint has no query or fragment ('?', '#')",
+		               ep);
 	const char *slash = strchr(h, '/');
 	const char *end = slash ? slash : h + strlen(h);
 	const char *at = memchr(h, '@', (size_t)(end - h));
 	if (at)
-		return gg_error("GG_S3_ENDPOINT must not carry credentials (use "
-		                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+		return gg_fail(GG_EUSAGE, "GG_S3_ENDPOINT must not carry credentials (use "
+		                          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
 	struct url_authority a;
 	if (url_authority_parse(h, &a) < 0)
 		return gg_error("GG_S3_ENDPOINT=%s: %s", ep, gg_last_error());
 	url_authority_free(&a);
 	for (const char *c = end; *c; c++)
 		if (*c != '/' && !unreserved(*c))
-			return gg_error("GG_S3_ENDPOINT=%s: a bad character in its path: '%c'", ep,
-			                *c);
+			return gg_fail(GG_EUSAGE,
+			               "GG_S3_ENDPOINT=%s: a bad character in its path: '%c'", ep,
+			               *c);
 	*scheme = xstrndup(ep, (size_t)(sep - ep));
 	*host = xstrndup(h, (size_t)(end - h));
 	size_t plen = slash ? strlen(slash) : 0;
@@ -263,11 +266,11 @@ static int s3_open(const char *uri, struct storage **out)
 	const char *slash = strchr(b, '/');
 	size_t blen = slash ? (size_t)(slash - b) : strlen(b);
 	if (blen == 0 || blen > 255)
-		return gg_error("%s: no bucket name (s3://BUCKET[/PREFIX])", uri);
+		return gg_fail(GG_EUSAGE, "%s: no bucket name (s3://BUCKET[/PREFIX])", uri);
 	for (size_t i = 0; i < blen; i++)
 		if (!(unreserved(b[i]) && b[i] != '~'))
-			return gg_error("%.*s: bad character '%c' in the bucket name",
-			                (int)(blen + 5), uri, b[i]);
+			return gg_fail(GG_EUSAGE, "%.*s: bad character '%c' in the bucket name",
+			               (int)(blen + 5), uri, b[i]);
 	char *bucket = xstrndup(b, blen);
 	/* prefix without leading or trailing slashes */
 	const char *p = slash ? slash : "";
@@ -293,7 +296,7 @@ static int s3_open(const char *uri, struct storage **out)
 	    xstrdup(env_first("GG_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "us-east-1"));
 	for (const char *c = s->region; r == 0 && *c; c++)
 		if (!unreserved(*c))
-			r = gg_error("bad region '%s'", s->region);
+			r = gg_fail(GG_EUSAGE, "bad region '%s'", s->region);
 	const char *ep = getenv("GG_S3_ENDPOINT");
 	bool path_style;
 	if (r == 0 && ep && *ep) {
@@ -1513,15 +1516,16 @@ static int s3_list(struct storage *st, int (*fn)(void *arg, const struct storage
 			r = gg_error("%s: page %u of the listing: %s", st->uri, page,
 			             gg_last_error());
 		buf_free(&j.reply);
-		if (r < 0)
-			return -1;
+		if (r < 0) /* a page not answered or not understood: the store's failure */
+			return storage_remote_error();
 		if (!pg.truncated)
 			return 0;
 		/* the same token again would list forever */
-		if (!strcmp(pg.token, token))
-			return gg_error("%s: page %u of the listing repeats the token of the page "
-			                "before",
-			                st->uri, page);
+		if (!strcmp(pg.token, token)) {
+			gg_error("%s: page %u of the listing repeats the token of the page before",
+			         st->uri, page);
+			return storage_remote_error();
+		}
 		snprintf(token, sizeof token, "%s", pg.token);
 	}
 }

@@ -109,7 +109,7 @@ fresh_store c
 out=$(cd c && gg pull "$URI" - <../names 2>&1)
 rc=$?
 echo "# corrupt: $(echo "$out" | head -3)"
-check "pull of corrupted objects fails (rc $rc)" test $rc -ne 0
+check "pull of corrupted objects fails as damaged (rc $rc = 3)" test $rc -eq 3
 check "... naming the object" has_text "$out" "$victim"
 check "... saying it is corrupt" has_text "$out" "corrupt"
 check "... and nothing unverified entered the store" bash -c "! test -e c/.gg/objects/${victim:1:2}/$victim && ! test -e c/.gg/objects/${big:1:2}/$big"
@@ -229,8 +229,8 @@ for mode in garbage hugebulk negbulk truncate longline close hang; do
 	out=$(cd f && GG_STORAGE_TIMEOUT=2 GG_STORAGE_RETRIES=1 timeout 60 gg pull "redis://127.0.0.1:$FAKE_PORT" $(head -1 ../names) 2>&1)
 	rc=$?
 	echo "# $mode: $out"
-	check "a server sending '$mode': a clear error in bounded time (rc $rc, $((SECONDS - t)) s)" \
-		test $rc -eq 1 -a $((SECONDS - t)) -lt 20
+	check "a server sending '$mode': a clear error in bounded time (rc $rc = 3, $((SECONDS - t)) s)" \
+		test $rc -eq 3 -a $((SECONDS - t)) -lt 20
 	check "... naming the server" has_text "$out" "redis://127.0.0.1:$FAKE_PORT"
 	check "... and nothing entered the store" test ! -e "f/.gg/objects/$(head -1 names | cut -c2-3)/$(head -1 names)"
 	stop_fake

@@ -193,7 +193,7 @@ fresh_store c
 out=$(cd c && gg pull "$URI" - <../names 2>&1)
 rc=$?
 echo "# corrupt: $(echo "$out" | head -3)"
-check "pull of corrupted objects fails (rc $rc)" test $rc -ne 0
+check "pull of corrupted objects fails as damaged (rc $rc = 3)" test $rc -eq 3
 check "... naming the object" has_text "$out" "$victim"
 check "... and saying it is corrupt" has_text "$out" "corrupt"
 check "... and nothing unverified entered the store" bash -c "! test -e c/.gg/objects/${victim:1:2}/$victim && ! test -e c/.gg/objects/${big:1:2}/$big"
@@ -444,7 +444,7 @@ t=$SECONDS
 out=$(cd a && GG_S3_PART_SIZE=5M GG_STORAGE_RETRIES=1 GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
 rc=$?
 echo "# part 2 always fails ($((SECONDS - t)) s): $out"
-check "an upload whose part 2 always fails: push fails (rc $rc)" test $rc -ne 0
+check "an upload whose part 2 always fails: push fails, a failed transfer (rc $rc = 3)" test $rc -eq 3
 check "... naming the part, the object and the status after bounded retries" has_text "$out" "cannot upload part 2 of 3 of $mp3 at $URI: HTTP 500 (InternalError), after 2 attempts"
 check "... and the upload was aborted: $(grep "^forward DELETE .*$mp3?uploadId=" proxy.log | cut -c1-40)..." grep -q "^forward DELETE .*$mp3?uploadId=.* 204$" proxy.log
 check "... leaving no unfinished multipart upload ($(open_uploads))" test "$(open_uploads)" = 0
@@ -455,7 +455,7 @@ check "start a proxy that truncates CreateMultipartUpload's answer" start_proxy 
 out=$(cd a && GG_S3_PART_SIZE=5M GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
 rc=$?
 echo "# truncated reply: $out"
-check "a truncated answer to CreateMultipartUpload: push fails (rc $rc)" test $rc -ne 0
+check "a truncated answer to CreateMultipartUpload: push fails (rc $rc = 3)" test $rc -eq 3
 check "... with a clear error naming the object" has_text "$out" "cannot start a multipart upload of $mp3 at $URI: bad reply to HTTP 200: the reply ends inside <UploadId>"
 stop_proxy
 
@@ -463,7 +463,7 @@ check "start a proxy that answers CompleteMultipartUpload with 200 and an <Error
 out=$(cd a && GG_S3_PART_SIZE=5M GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT gg push "$URI" large/mp3 2>&1 >/dev/null)
 rc=$?
 echo "# 200 with an error: $out"
-check "200 with an <Error> from CompleteMultipartUpload is a failure (rc $rc)" test $rc -ne 0
+check "200 with an <Error> from CompleteMultipartUpload is a failure (rc $rc = 3)" test $rc -eq 3
 check "... saying what S3 said" has_text "$out" "cannot complete the multipart upload of $mp3 at $URI: HTTP 200 (InvalidPart: injected by the proxy)"
 check "... and the upload was aborted ($(open_uploads) left)" test "$(open_uploads)" = 0
 check "... and there is no object" test "$(cd a && gg remote-has "$URI" "$mp3")" = "absent $mp3"

@@ -82,27 +82,45 @@ static void overwrite_remote(struct fixture *f, const struct gg_name *n, const c
 	free(p);
 }
 
+/* A malformed URI, scheme or endpoint is a usage error (GG_EUSAGE: exit
+ * status 2), never a failure of the store. */
+#define CHECK_USAGE(call, needle)                                                                  \
+	do {                                                                                       \
+		CHECK_ERR(call, needle);                                                           \
+		CHECK(gg_last_code() == GG_EUSAGE);                                                \
+	} while (0)
+
 static void test_open_dispatch(void)
 {
 	struct storage *st = NULL;
-	CHECK_ERR(storage_open("ftp://x/y", &st), "unknown storage scheme");
-	CHECK_ERR(storage_open("no-scheme", &st), "not a storage URI");
-	CHECK_ERR(storage_open("file://relative/dir", &st), "absolute path");
-	CHECK_ERR(storage_open("redis://", &st), "no host");
-	CHECK_ERR(storage_open("redis://h:99999", &st), "bad port");
+	CHECK_USAGE(storage_open("ftp://x/y", &st), "unknown storage scheme");
+	CHECK_USAGE(storage_open("no-scheme", &st), "not a storage URI");
+	CHECK_USAGE(storage_open("file://relative/dir", &st), "absolute path");
+	CHECK_USAGE(storage_open("redis://", &st), "no host");
+	CHECK_USAGE(storage_open("redis://h:99999", &st), "bad port");
+	CHECK_USAGE(storage_open("redis://h/abc", &st), "bad database number");
 	/* a password in the URI never shows up in an error */
 	CHECK(storage_open("redis://:s3cret@h:0", &st) < 0 && !strstr(gg_last_error(), "s3cret"));
-	CHECK_ERR(storage_open("s3://", &st), "no bucket");
-	CHECK_ERR(storage_open("s3://bad^bucket", &st), "bad character");
+	CHECK_USAGE(storage_open("s3://", &st), "no bucket");
+	CHECK_USAGE(storage_open("s3://bad^bucket", &st), "bad character");
+	CHECK_USAGE(storage_open("s3://bkt/a//b", &st), "empty path segment");
+	CHECK_USAGE(storage_open("s3://bkt/a/../b", &st), "'.' or '..'");
+	setenv("AWS_REGION", "us east", 1);
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "bad region");
+	unsetenv("AWS_REGION");
 	/* an endpoint's query or fragment would take every request's path */
 	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9#frag", 1);
-	CHECK_ERR(storage_open("s3://bkt/pre", &st), "no query or fragment");
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "no query or fragment");
 	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9?x=1", 1);
-	CHECK_ERR(storage_open("s3://bkt/pre", &st), "no query or fragment");
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "no query or fragment");
 	setenv("GG_S3_ENDPOINT", "http://127.0.0.1:9/a b", 1);
-	CHECK_ERR(storage_open("s3://bkt/pre", &st), "a bad character in its path: ' '");
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "a bad character in its path: ' '");
 	setenv("GG_S3_ENDPOINT", "http://h st:9", 1);
-	CHECK_ERR(storage_open("s3://bkt/pre", &st), "a bad character in the host");
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "a bad character in the host");
+	setenv("GG_S3_ENDPOINT", "ftp://127.0.0.1:9", 1);
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "must start with http:// or https://");
+	setenv("GG_S3_ENDPOINT", "http://user@127.0.0.1:9", 1);
+	CHECK_USAGE(storage_open("s3://bkt/pre", &st), "must not carry credentials");
 	unsetenv("GG_S3_ENDPOINT");
 }
 
@@ -183,11 +201,15 @@ static void test_fifo_refused(void)
 	CHECK(mkfifo(p, 0644) == 0);
 	bool ok = false;
 	CHECK_ERR(f.st->ops->get(f.st, f.b, &n, 1, &ok), "not a regular file");
+	CHECK(gg_last_code() == GG_EREMOTE); /* the store failed: worth another try */
 	CHECK(store_has(f.b, &n) == 0);
 	free(p);
 	teardown(&f);
 }
 
+/* A transfer that fails on the local side (ENOENT) is GG_EREMOTE, as on
+ * S3 and Redis: never GG_ENOTFOUND, which an engine takes for "gone for
+ * good" (not retried) and the store for "the remote store lacks it". */
 static void test_put_missing_local(void)
 {
 	struct fixture f;
@@ -195,6 +217,20 @@ static void test_put_missing_local(void)
 	struct gg_name n;
 	gg_name_of_buf("not in the local store", 22, 0, &n);
 	CHECK_ERR(f.st->ops->put(f.st, f.a, &n, 1), n.s);
+	CHECK(gg_last_code() == GG_EREMOTE);
+	/* and in a batch, after one that went through */
+	struct gg_name two[2];
+	store_put_buf(f.a, "here", 4, 0, &two[0]);
+	two[1] = n;
+	CHECK_ERR(f.st->ops->put(f.st, f.a, two, 2), n.s);
+	CHECK(gg_last_code() == GG_EREMOTE);
+	/* a download whose temporary file cannot be made here (the local
+	 * store's tmp gone: ENOENT) likewise */
+	CHECK(f.st->ops->put(f.st, f.a, two, 1) == 0);
+	CHECK(remove_tree(f.b->tmp) == 0);
+	bool ok = true;
+	CHECK(f.st->ops->get(f.st, f.b, two, 1, &ok) < 0 && !ok);
+	CHECK(gg_last_code() == GG_EREMOTE);
 	teardown(&f);
 }
 
