@@ -77,6 +77,127 @@ rc=$?
 check "GG_S3_ENDPOINT with a bad port: exit 2 (rc $rc)" [ $rc = 2 ]
 check "... saying so" grep -qF "bad port '99999'" url.err
 
+# ---- storage commands: one exit status per cause ----
+# gg push, gg pull (also --outputs), gg remote-has and gg gc --remote say
+# the same for the same cause (gg(1), gg-storage(7)): 2 for a malformed
+# URI, scheme or NAME; 3 for a storage that cannot be opened, reached,
+# listed or asked, refused credentials, a failed transfer, a damaged object,
+# an object missing for push or pull; remote-has says 1 for "absent". Each
+# cause against file://, a redis-server of this test's own on 127.0.0.1,
+# and s3:// for what the URI says wrong (refused before any request).
+need redis-cli
+. "$src/tests/servers/redis.sh"
+mkdir -p "$T/st" && cd "$T/st" || exit 1
+gg init . >/dev/null
+echo stored >s.txt
+S=$(gg hash s.txt)                    # in every store below
+printf 'never stored\n' >"$T/a.txt"
+A=$(GG_DIR=$T/no-store gg hash "$T/a.txt") # in no store, local or remote
+bad_name=V$(printf '%076d' 0 | tr 0 z) # 77 characters, not a name
+F=file://$T/st/remote
+gg push "$F" s.txt >/dev/null 2>&1
+# --outputs: a forced thunk whose output (S) this store holds (what the URI
+# or the target says wrong, and a store not opened, come before the memo)
+mkdir po && (cd po && gg init . >/dev/null)
+PT=$(cd po && gg thunk -o out -- sh -c 'echo stored >out')
+(cd po && gg force --no-progress "$PT#out" >/dev/null 2>po.err) || cat po/po.err
+st_run() { # COMMAND...: its status in $rc, stderr in st.err
+	"$@" >st.out 2>st.err </dev/null
+	rc=$?
+}
+fresh_pull() { # gg pull ARGS... into a store of its own
+	rm -rf "$T/st/fresh" && mkdir "$T/st/fresh" && (cd "$T/st/fresh" && gg init . >/dev/null && gg pull "$@")
+}
+outputs_pull() { # URI: gg pull --outputs URI PT
+	(cd "$T/st/po" && gg pull --outputs "$1" "$PT")
+}
+st_expect() { # STATUS CAUSE COMMAND...
+	local want=$1 cause=$2
+	shift 2
+	st_run "$@"
+	check "$cause: $* exits $want (rc $rc: $(head -c 200 st.err | head -1))" [ "$rc" = "$want" ]
+}
+all_four() { # STATUS CAUSE URI: push, pull, remote-has, gc --remote
+	st_expect "$1" "$2" gg push "$3" s.txt
+	st_expect "$1" "$2" fresh_pull "$3" "$S"
+	st_expect "$1" "$2" gg remote-has "$3" "$S"
+	st_expect "$1" "$2" gg gc --remote --storage "$3"
+}
+all_five() { # STATUS CAUSE URI: all_four and pull --outputs
+	all_four "$@"
+	st_expect "$1" "$2" outputs_pull "$3"
+}
+all_five 0 "a sound file:// store" "$F"
+
+# 2: what the URI, scheme or NAME says wrong, whatever the store
+all_five 2 "no scheme" no-scheme
+all_five 2 "an unknown scheme" ftp://host/dir
+all_five 2 "a relative file:// path" file://relative/dir
+all_five 2 "a Redis database that is no number" redis://127.0.0.1/abc
+all_five 2 "an S3 URI without a bucket" s3://
+all_five 2 "an S3 bucket with a bad character" 's3://bad^bucket'
+all_five 2 "an S3 key prefix with an empty segment" s3://bucket/a//b
+export AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s
+GG_S3_ENDPOINT=ftp://127.0.0.1:1 all_five 2 "GG_S3_ENDPOINT not http(s)" s3://bucket
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+st_expect 2 "a malformed NAME" gg push "$F" "$bad_name"
+st_expect 2 "a malformed NAME" fresh_pull "$F" Vnotaname
+st_expect 2 "a malformed NAME" gg remote-has "$F" Vnotaname
+st_expect 2 "a malformed target" gg pull --outputs "$F" Tnotaname
+
+# 3 and 1 on file://
+touch plain
+all_five 3 "a file:// directory that cannot be made" "file://$T/st/plain/sub"
+mkdir loop && ln -s "${S:1:2}" "loop/${S:1:2}" # its fan-out directory: ELOOP
+all_four 3 "a file:// store that cannot be asked or listed" "file://$T/st/loop"
+st_expect 3 "a failed transfer" gg push --force "file://$T/st/loop" s.txt
+st_expect 3 "an object missing" gg push "$F" "$A"
+st_expect 3 "an object missing" fresh_pull "$F" "$A"
+st_expect 1 "absent" gg remote-has "$F" "$A"
+echo stored2 >d.txt
+D=$(gg hash d.txt)
+mkdir -p "remote/${D:1:2}/$D" # a directory where the object should be
+st_expect 3 "a failed transfer (not a regular file)" fresh_pull "$F" "$D"
+check "... naming the cause" grep -q "is not a regular file there" st.err
+rmdir "remote/${D:1:2}/$D"
+gg push "$F" d.txt >/dev/null 2>&1
+chmod u+w "remote/${D:1:2}/$D" && echo STORED2 >"remote/${D:1:2}/$D"
+st_expect 3 "a damaged object" fresh_pull "$F" "$D"
+check "... naming the cause" grep -q "is corrupt" st.err
+
+# 3 and 1 on Redis
+PW=pw-$RANDOM$RANDOM
+if redis_up REDIS_PASSWORD="$PW"; then
+	R=redis://:$PW@127.0.0.1:$REDIS_PORT
+	rcli() { redis-cli --no-auth-warning -p "$REDIS_PORT" -a "$PW" "$@"; }
+	gg push "$R" s.txt >/dev/null 2>&1
+	all_four 0 "a sound Redis" "$R"
+	GG_STORAGE_RETRIES=0 all_four 3 "a Redis that cannot be reached" redis://127.0.0.1:1
+	all_four 3 "refused credentials" "redis://:wrong-$PW@127.0.0.1:$REDIS_PORT"
+	check "... saying so" grep -q WRONGPASS st.err
+	rcli ACL SETUSER nolist on ">lpw" "~*" "+@all" -scan -strlen -exists >/dev/null
+	st_expect 3 "a Redis that cannot be listed" gg gc --remote --storage "redis://nolist:lpw@127.0.0.1:$REDIS_PORT"
+	st_expect 3 "a Redis that cannot be asked" gg remote-has "redis://nolist:lpw@127.0.0.1:$REDIS_PORT" "$S"
+	st_expect 3 "an object missing" gg push "$R" "$A"
+	st_expect 3 "an object missing" fresh_pull "$R" "$A"
+	st_expect 1 "absent" gg remote-has "$R" "$A"
+	echo upload >u.txt
+	rcli CONFIG SET maxmemory 1 >/dev/null
+	st_expect 3 "a failed transfer (Redis OOM)" gg push "$R" u.txt
+	rcli CONFIG SET maxmemory 0 >/dev/null
+	printf 'a list\n' >"$T/w.txt"
+	W=$(GG_DIR=$T/no-store gg hash "$T/w.txt")
+	rcli RPUSH "$W" x >/dev/null
+	st_expect 3 "a failed transfer (a key that is no string)" fresh_pull "$R" "$W"
+	gg push "$R" d.txt >/dev/null 2>&1
+	printf 'STORED2\n' | rcli -x SET "$D" >/dev/null
+	st_expect 3 "a damaged object" fresh_pull "$R" "$D"
+	check "... naming the cause" grep -q "is corrupt" st.err
+else
+	not_ok "start redis-server (tests/servers/redis.sh)"
+fi
+cd "$T" || exit 1
+
 gg force --no-such-option x 2>usage.err
 check "an unknown option: exit 2" [ $? = 2 ]
 gg frobnicate 2>usage2.err

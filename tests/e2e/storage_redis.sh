@@ -90,7 +90,7 @@ check "pulled objects equal the originals byte for byte" same_objects a/.gg b/.g
 out=$(cd a && gg remote-has "redis://:wrong-pw-xyz@127.0.0.1:$REDIS_PORT" $(head -2 ../names) 2>&1)
 rc=$?
 echo "# wrong password: $out"
-check "a wrong password fails (rc $rc)" test $rc -eq 2
+check "a wrong password fails as refused credentials (rc $rc = 3)" test $rc -eq 3
 check "... saying so" has_text "$out" "WRONGPASS"
 check "... naming the server" has_text "$out" "$SHOWN"
 check "... never showing the password" lacks_text "$out" wrong-pw-xyz

@@ -161,7 +161,7 @@ check "... byte for byte" same_objects ta/.gg t/.gg
 out=$(cd a && AWS_SECRET_ACCESS_KEY=wrong-secret-xyz gg remote-has "$URI" $(head -3 ../names) 2>&1)
 rc=$?
 echo "# wrong secret: $out"
-check "a wrong secret fails (rc $rc)" test $rc -eq 2
+check "a wrong secret fails as refused credentials (rc $rc = 3)" test $rc -eq 3
 check "... with a clear 403" has_text "$out" "HTTP 403"
 check "... naming the URI" has_text "$out" "$URI"
 check "... and never shows the secret" lacks_text "$out" wrong-secret-xyz
@@ -354,7 +354,7 @@ t=$SECONDS
 out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT GG_STORAGE_RETRIES=3 gg remote-has "$URI" $(head -2 ../names) 2>&1)
 rc=$?
 echo "# always 500: $out"
-check "a server that always fails: exit status 2 ($((SECONDS - t)) s)" test $rc -eq 2
+check "a server that always fails: exit status 3 (rc $rc, $((SECONDS - t)) s)" test $rc -eq 3
 check "... an error naming the status after bounded retries" has_text "$out" "HTTP 500, after 4 attempts"
 stop_proxy
 
@@ -363,7 +363,7 @@ t=$SECONDS
 out=$(cd a && GG_S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT GG_STORAGE_RETRIES=1 GG_STORAGE_TIMEOUT=2 timeout 60 gg remote-has "$URI" $(head -1 ../names) 2>&1)
 rc=$?
 echo "# hang: $out"
-check "a server that never answers: an error, no hang ($((SECONDS - t)) s)" test $rc -eq 2 -a $((SECONDS - t)) -lt 30
+check "a server that never answers: exit status 3, no hang (rc $rc, $((SECONDS - t)) s)" test $rc -eq 3 -a $((SECONDS - t)) -lt 30
 check "... saying it timed out" has_text "$out" "imeout"
 stop_proxy
 

@@ -234,8 +234,8 @@ static void test_pull(void)
 	line = xasprintf("pull file://%s/pulled %s --outputs", dir, t.s); /* after them */
 	CHECK(run(cmd_pull, line) == 0 && strstr(err, "pulled 0 of 1 objects"));
 	free(line);
-	line = xasprintf("pull file://%s/pulled %s", dir, t.s); /* the thunk itself */
-	CHECK(run(cmd_pull, line) == 1 && strstr(err, "not in file://"));
+	line = xasprintf("pull file://%s/pulled %s", dir, t.s);           /* the thunk itself */
+	CHECK(run(cmd_pull, line) == 3 && strstr(err, "not in file://")); /* missing: 3 */
 	free(line);
 	/* targets, not names: a file is refused as such */
 	line = xasprintf("pull --outputs file://%s/pulled names", dir);

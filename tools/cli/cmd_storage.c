@@ -35,9 +35,9 @@ static const char push_help[] =
 static const char pull_help[] =
     PULL_USAGE "\n"
                "Downloads objects from URI into the local store, verifying each against\n"
-               "its name. Exits 1 if any is missing remotely or fails, 2 for a bad name\n"
-               "or a URI that cannot be opened, 3 when the local store or the storage\n"
-               "fails in a way classed as infrastructure (see man gg-storage).\n"
+               "its name. Exits 2 for a malformed URI or NAME, 3 if any object is\n"
+               "missing remotely, damaged or not transferred, or the storage or the\n"
+               "local store fails (see man gg-storage).\n"
                "  --outputs  each NAME is a forced target (a placeholder, THUNK or\n"
                "             THUNK#OUTPUT): download the values the local memo records for it\n"
                "             (those a shared-cache hit left remote), not the thunk itself\n";
@@ -45,7 +45,8 @@ static const char pull_help[] =
 static const char has_help[] =
     HAS_USAGE "\n"
               "Prints \"present NAME\" or \"absent NAME\" for each name, asking URI.\n"
-              "Exit status: 0 all present, 1 some absent, 2 error.\n";
+              "Exit status: 0 all present, 1 some absent, 2 a malformed URI or NAME,\n"
+              "3 the storage could not be asked.\n";
 
 #define MIGRATE_USAGE "usage: gg remote-migrate URI NAME... (or - to read names from stdin)"
 static const char migrate_help[] =
@@ -82,15 +83,19 @@ static bool looks_like_name(const char *s)
 	return strlen(s) == GG_NAME_LEN && (s[0] == 'V' || s[0] == 'T');
 }
 
-/* Parses names; returns the count, or -1 after printing the bad one. */
-static ssize_t parse_names(const struct strvec *args, struct gg_name *names)
+/* A malformed NAME is a usage error (2), whatever the parser called it. */
+static int bad_name(void)
+{
+	return gg_fail(GG_EUSAGE, "%s", gg_last_error());
+}
+
+/* Parses names; 0, or -1 with the bad one's error (GG_EUSAGE). */
+static int parse_names(const struct strvec *args, struct gg_name *names)
 {
 	for (size_t i = 0; i < args->n; i++)
-		if (gg_name_parse(args->v[i], strlen(args->v[i]), &names[i]) < 0) {
-			die_last();
-			return -1;
-		}
-	return (ssize_t)args->n;
+		if (gg_name_parse(args->v[i], strlen(args->v[i]), &names[i]) < 0)
+			return bad_name();
+	return 0;
 }
 
 static double seconds_since(uint64_t t0)
@@ -136,9 +141,15 @@ int cmd_push(int argc, char **argv)
 	for (size_t i = 0; i < args.n && rc == 0; i++) {
 		const char *a = args.v[i];
 		if (looks_like_name(a) && access(a, F_OK) < 0) {
-			if (gg_name_parse(a, strlen(a), &names[i]) < 0 ||
-			    store_has(local, &names[i]) != 1)
-				rc = die_msg("%s is not in the local store %s", a, local->root);
+			/* no such file: a NAME, which must be well formed (else 2)
+			 * and in the local store (else 3, an object missing) */
+			if (gg_name_parse(a, strlen(a), &names[i]) < 0)
+				rc = bad_name();
+			else if (store_has(local, &names[i]) != 1)
+				rc = gg_fail(GG_ENOTFOUND, "%s is not in the local store %s", a,
+				             local->root);
+			if (rc < 0)
+				rc = die_last();
 		} else if (store_put_file(local, a, &names[i]) < 0) {
 			rc = die_last();
 		} else {
@@ -190,13 +201,9 @@ static int open_args(int argc, char **argv, const char *help, bool parse, struct
 	}
 	collect_args(argc - 1, argv + 1, args);
 	*names = xcalloc(args->n ? args->n : 1, sizeof **names);
-	if (parse && parse_names(args, *names) < 0)
-		return 2;
-	if (storage_open(argv[0], st) < 0) {
-		die_last();
-		return 2;
-	}
-	return -1; /* go on */
+	if ((parse && parse_names(args, *names) < 0) || storage_open(argv[0], st) < 0)
+		return die_last(); /* 2 for what is malformed, 3 for a store not opened */
+	return -1;                 /* go on */
 }
 
 struct pull {
@@ -233,7 +240,10 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 		struct force_target t;
 		struct memo m;
 		if (force_target_parse(NULL, a, &t) < 0) {
-			r = -1;
+			/* neither a file nor a well-formed name: a malformed NAME,
+			 * as for gg pull without --outputs (a placeholder file that
+			 * cannot be read keeps its own code) */
+			r = t.is_file ? -1 : bad_name();
 			break;
 		}
 		if (t.plain || gg_name_kind(&t.ref.name) != GG_THUNK) {
@@ -317,8 +327,8 @@ int cmd_pull(int argc, char **argv)
 				absent++;
 				die_msg("%s: not in %s", names[i].s, st->uri);
 			}
-		if (absent)
-			rc = 1;
+		if (absent) /* an object missing (gg(1)), as for push's local one */
+			rc = exit_status_of(GG_ENOTFOUND);
 		fprintf(stderr,
 		        "gg: pulled %zu of %zu objects from %s (%zu already here) in %.2f s\n",
 		        got > had ? got - had : 0, args.n, st->uri, had, seconds_since(t0));
@@ -343,8 +353,7 @@ int cmd_remote_has(int argc, char **argv)
 	if (rc < 0) {
 		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
 		if (st->ops->has(st, names, args.n, present) < 0) {
-			die_last();
-			rc = 2;
+			rc = die_last(); /* 3: the store was not asked; never 1, "absent" */
 		} else {
 			rc = 0;
 			for (size_t i = 0; i < args.n; i++) {
