@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,43 @@
 extern char **environ;
 
 #define STOP_POLL_MS 50
+
+static void close_range_raw(unsigned lo, unsigned hi)
+{
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+#endif
+	struct rlimit rl;
+	unsigned max = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
+		max = (unsigned)rl.rlim_cur;
+	for (unsigned fd = lo; fd <= hi && fd < max; fd++)
+		close((int)fd);
+}
+
+void close_fds_except(const int *keep_in, int n)
+{
+	int keep[8];
+	for (int i = 0; i < n; i++) {
+		int v = keep_in[i], j = i;
+		for (; j > 0 && keep[j - 1] > v; j--)
+			keep[j] = keep[j - 1];
+		keep[j] = v;
+	}
+	unsigned lo = 0;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			close_range_raw(lo, (unsigned)keep[i] - 1);
+		if ((unsigned)keep[i] + 1 > lo)
+			lo = (unsigned)keep[i] + 1;
+	}
+	close_range_raw(lo, ~0u);
+}
 
 static bool own_group(const struct spawn_opts *o)
 {
@@ -337,6 +376,37 @@ int daemon_fork(const char *prog, int *ready_fd)
 	drop_held_stop_signals();
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	*ready_fd = p[1];
+	return 0;
+}
+
+pid_t watcher_fork(const int *keep, int n)
+{
+	fflush(NULL);
+	sigset_t old;
+	hold_stop_signals(&old);
+	pid_t pid = fork();
+	if (pid != 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+		return pid < 0 ? gg_error_errno("cannot start a watcher process") : pid;
+	}
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
+	/* (ignoring also drops any of them held since the fork) */
+	for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++)
+		signal(stop_signals[i], SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(127);
+	int k[8] = {0, 1, 2};
+	int nk = 3;
+	for (int i = 0; i < n && nk < (int)GG_ARRAY_LEN(k); i++)
+		k[nk++] = keep[i];
+	close_fds_except(k, nk);
 	return 0;
 }
 

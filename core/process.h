@@ -90,4 +90,23 @@ int daemon_fork(const char *prog, int *ready_fd);
  */
 void daemon_ready(int *ready_fd, const char *error);
 
+/*
+ * Starts a watcher: a child that runs on in this program's code, without
+ * exec. In the child the signal mask is empty, every signal has its default
+ * action except SIGINT, SIGTERM and SIGHUP, which are ignored (a Ctrl-C to
+ * the process group is the parent's to act on), stdin, stdout and stderr are
+ * /dev/null, and every other descriptor is closed but the n (at most 5) in
+ * keep. Those three signals are blocked across the fork, so that none runs
+ * the parent's handlers in the child. Returns the child's pid in the parent,
+ * 0 in the child, or -1 with the error set (no child).
+ */
+pid_t watcher_fork(const int *keep, int n);
+
+/*
+ * Closes every descriptor except the (at most 8) listed ones (negative ones
+ * are ignored). Async-signal-safe: raw system calls only, for a child
+ * between fork (or clone) and exec.
+ */
+void close_fds_except(const int *keep, int n);
+
 #endif

@@ -47,6 +47,7 @@
 #include "core/sandbox.h"
 
 #include "core/beneath.h"
+#include "core/process.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -190,44 +191,6 @@ static _Noreturn void bind_fail(const struct child_ctx *c, size_t i, int which)
 	report(c->report_fd, MSG_SETUP, STEP_BIND_INPUT, errno,
 	       (int)(i * BIND_STEPS + (size_t)which));
 	_exit(127);
-}
-
-static void close_range_raw(unsigned lo, unsigned hi)
-{
-	if (lo > hi)
-		return;
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, hi, 0) == 0)
-		return;
-#endif
-	struct rlimit rl;
-	unsigned max = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
-		max = (unsigned)rl.rlim_cur;
-	for (unsigned fd = lo; fd <= hi && fd < max; fd++)
-		close((int)fd);
-}
-
-/* Closes every descriptor except the (at most 8) listed ones. */
-static void close_all_except(const int *keep_in, int n)
-{
-	int keep[8];
-	for (int i = 0; i < n; i++) {
-		int v = keep_in[i], j = i;
-		for (; j > 0 && keep[j - 1] > v; j--)
-			keep[j] = keep[j - 1];
-		keep[j] = v;
-	}
-	unsigned lo = 0;
-	for (int i = 0; i < n; i++) {
-		if (keep[i] < 0)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			close_range_raw(lo, (unsigned)keep[i] - 1);
-		if ((unsigned)keep[i] + 1 > lo)
-			lo = (unsigned)keep[i] + 1;
-	}
-	close_range_raw(lo, ~0u);
 }
 
 /* Default dispositions and an empty signal mask, as a fresh process has. */
@@ -501,7 +464,7 @@ static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolat
 		kill(kill_target, SIGKILL);
 	/* Hold no files but the report pipe, the lifeline and the signalfd. */
 	int keep[] = {c->report_fd, c->life_fd, sfd};
-	close_all_except(keep, sfd >= 0 ? 3 : 2);
+	close_fds_except(keep, sfd >= 0 ? 3 : 2);
 	supervise(c, pid, sfd, isolated);
 }
 
@@ -509,7 +472,7 @@ static _Noreturn void start_and_supervise(const struct child_ctx *c, bool isolat
 static _Noreturn void isolated_child(const struct child_ctx *c)
 {
 	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
-	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+	close_fds_except(keep, (int)GG_ARRAY_LEN(keep));
 
 	char go;
 	ssize_t r;
@@ -594,7 +557,7 @@ static _Noreturn void isolated_child(const struct child_ctx *c)
 static _Noreturn void plain_child(const struct child_ctx *c)
 {
 	int keep[] = {c->sync_fd, c->report_fd, c->in_fd, c->out_fd, c->err_fd, c->life_fd};
-	close_all_except(keep, (int)GG_ARRAY_LEN(keep));
+	close_fds_except(keep, (int)GG_ARRAY_LEN(keep));
 	char go;
 	ssize_t r;
 	do
