@@ -41,7 +41,7 @@ start() {
 	(cd "$d/src" && PATH="$bin:$PATH" gg init . >/dev/null)
 	PATH="$bin:$PATH" ggfs -f "$d/src" "$d/mnt" >/dev/null 2>"$d/ggfs.log" &
 	for i in $(seq 100); do grep -qs " $d/mnt fuse" /proc/mounts && break; sleep 0.05; done
-	pgrep -f "ggfs -f $d/src" | head -1
+	pgrep -o -f "ggfs -f $d/src" # not its unmount guard (a younger ggfs)
 }
 
 # first_read BIN_DIR TAG PID ROUND: an output forced and read at once through

@@ -303,6 +303,7 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof opts);
 	int rc = 1, root_fd = -1, ready_fd = -1;
 	char *setup_error = NULL; /* a daemon's, for its waiting parent */
+	char *guard_error = NULL; /* why there is no unmount guard */
 	struct stat st;
 	if (fuse_opt_parse(&args, &fs, ggfs_opts, opt_proc) < 0 ||
 	    !(fs.conn_opts = fuse_parse_conn_info_opts(&args)) ||
@@ -404,8 +405,16 @@ int main(int argc, char **argv)
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
 	chain_signal_handlers(&fs.cancel);
-	if (fuse_session_mount(fs.se, fs.mountpoint) != 0)
+	struct fd_list fds_before;
+	bool fds_read = fd_list_read(&fds_before) == 0;
+	if (fuse_session_mount(fs.se, fs.mountpoint) != 0) {
+		fd_list_free(&fds_before);
 		goto out_signals;
+	}
+	int guard_sock = fds_read ? unmount_guard_find(&fds_before) : -1;
+	if (guard_sock < 0)
+		guard_error = xstrdup(gg_last_error());
+	fd_list_free(&fds_before);
 	backing_setup(&fs);
 	if (fs.log_opt || !opts.foreground) {
 		char *path =
@@ -446,6 +455,14 @@ int main(int argc, char **argv)
 	if (opts.foreground && chdir("/") < 0) {
 		/* as fuse_daemonize: keeps no filesystem busy; cannot fail */
 	}
+	/* Also forks: before any thread, in the daemon (the process to watch). */
+	if (guard_sock >= 0 && unmount_guard_start(guard_sock, fs.mountpoint) < 0) {
+		free(guard_error);
+		guard_error = xstrdup(gg_last_error());
+	}
+	if (guard_error)
+		ggfs_log(FUSE_LOG_WARNING,
+		         "no unmount guard (a kill -9 may leave a dead mount): %s", guard_error);
 	struct exec_limits limits = {0};
 	if (exec_limits_from_env(&limits) < 0) {
 		ggfs_log(FUSE_LOG_ERR, "%s", gg_last_error());
@@ -527,6 +544,7 @@ out_unmount:
 	daemon_ready(&ready_fd, setup_error);
 	free(setup_error);
 out_signals:
+	free(guard_error);
 	engines_destroy(fs.engines, fs.nengines);
 	remote_cache_close(fs.cache);
 	fuse_remove_signal_handlers(fs.se);

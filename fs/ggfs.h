@@ -12,6 +12,7 @@
  *   backing.c   kernel passthrough of forced outputs, and the open modes
  *   watch.c     kernel cache timeouts; inotify on SOURCE invalidates them
  *   ident.c     the caller's identity for calls that create or change files
+ *   unmount_guard.c  a process that makes a killed ggfs leave no mount
  *
  * Not a public API: nothing outside fs/ includes this header.
  */
@@ -505,6 +506,31 @@ bool node_has_writer(struct ggfs *fs, struct node *n, uid_t uid);
  */
 int node_setid_chmod_begin(struct ggfs *fs, fuse_req_t req, struct node *n, mode_t mode);
 void node_setid_chmod_end(struct ggfs *fs, struct node *n);
+
+/* ---- unmount_guard.c ---- */
+/* A process's open descriptors, from /proc/self/fd. */
+struct fd_list {
+	int *fd;
+	size_t n;
+};
+/* 0, or -1 with the error set (*l is then empty). */
+int fd_list_read(struct fd_list *l);
+void fd_list_free(struct fd_list *l);
+/*
+ * After fuse_session_mount (before was read just before it): libfuse's
+ * socket to the fusermount3 that stays for auto_unmount, made close-on-exec.
+ * It is the one new descriptor that is a socket pair whose other end is
+ * still open; none or several: -1 with the error set.
+ */
+int unmount_guard_find(const struct fd_list *before);
+/*
+ * After the daemon's fork, before any thread starts: forks the guard, which
+ * keeps a copy of sock and exits once this process is gone and the FUSE
+ * connection with it (or 60 s later), so that fusermount3, seeing the
+ * socket close, finds a dead mount and unmounts it. 0, or -1 with the
+ * error set (no guard).
+ */
+int unmount_guard_start(int sock, const char *mountpoint);
 
 /* ---- watch.c ---- */
 /* After daemonizing: watch SOURCE if changes there can be seen. */

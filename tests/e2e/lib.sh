@@ -127,6 +127,20 @@ ggfs_reap() { # PID
 	return 0
 }
 
+# When a killed ggfs left its mount behind: prints who holds /dev/fuse
+# (what keeps a dead daemon's connection alive) and unmounts MNT lazily, so
+# that later rounds are judged alone.
+ggfs_mount_left() { # MNT
+	local f p
+	echo "# a mount is left at $1; /dev/fuse is held by:"
+	for f in $(find /proc/[0-9]*/fd -lname /dev/fuse 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%%/*}
+		echo "#   pid $p fd ${f##*/}: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done
+	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1"
+}
+
 # A log with no sanitizer report.
 ggfs_log_clean() { # LOG
 	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$1"
