@@ -391,6 +391,9 @@ pid_t watcher_fork(const int *keep, int n)
 		errno = e;
 		return pid < 0 ? gg_error_errno("cannot start a watcher process") : pid;
 	}
+	/* A group of its own: a key the terminal sends the parent's group
+	 * (Ctrl-\ is SIGQUIT) must not end both at once. */
+	setpgid(0, 0);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
 	/* (ignoring also drops any of them held since the fork) */

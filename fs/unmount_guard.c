@@ -110,6 +110,9 @@ int unmount_guard_find(const struct fd_list *before)
 	for (size_t i = 0; i < now.n; i++) {
 		if (fd_listed(before, now.fd[i]) || !live_socketpair(now.fd[i]))
 			continue;
+		/* libfuse leaves its socket inheritable: a program ggfs starts
+		 * would keep fusermount3 waiting, guard or not */
+		(void)fcntl(now.fd[i], F_SETFD, FD_CLOEXEC);
 		found = now.fd[i];
 		n++;
 	}
@@ -117,9 +120,6 @@ int unmount_guard_find(const struct fd_list *before)
 	if (n != 1)
 		return gg_error("%s libfuse's socket to fusermount3: %d new socket pairs",
 		                n ? "cannot tell" : "cannot find", n);
-	/* libfuse leaves it inheritable: a program ggfs starts would keep it. */
-	if (fcntl(found, F_SETFD, FD_CLOEXEC) < 0)
-		return gg_error_errno("libfuse's socket to fusermount3");
 	return found;
 }
 

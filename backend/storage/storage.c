@@ -49,8 +49,13 @@ int storage_open(const char *uri, struct storage **out)
 		    uri);
 	size_t n = (size_t)(sep - uri);
 	for (size_t i = 0; i < GG_ARRAY_LEN(backends); i++)
-		if (strlen(backends[i]->scheme) == n && !strncmp(uri, backends[i]->scheme, n))
-			return backends[i]->open(uri, out);
+		if (strlen(backends[i]->scheme) == n && !strncmp(uri, backends[i]->scheme, n)) {
+			/* unclassified (credentials missing or unreadable, no
+			 * libcurl): a store not opened, never "absent" */
+			if (backends[i]->open(uri, out) < 0)
+				return storage_remote_error();
+			return 0;
+		}
 	return gg_fail(GG_EUSAGE, "%.*s: unknown storage scheme (known: s3, redis, file)",
 	               (int)(n < 20 ? n : 20), uri);
 }

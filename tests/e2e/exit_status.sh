@@ -140,6 +140,10 @@ all_five 2 "an S3 key prefix with an empty segment" s3://bucket/a//b
 export AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s
 GG_S3_ENDPOINT=ftp://127.0.0.1:1 all_five 2 "GG_S3_ENDPOINT not http(s)" s3://bucket
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+# credentials that cannot be had: a store not opened (3), never "absent" (1)
+mkdir -p "$T/aws" && printf '[default]\naws_access_key_id = k\naws_secret_access_key = s\n' >"$T/aws/credentials"
+AWS_SHARED_CREDENTIALS_FILE=$T/aws/credentials AWS_PROFILE=typo GG_S3_ENDPOINT=http://127.0.0.1:9 \
+	all_four 3 "an AWS_PROFILE the credentials file lacks" s3://bucket
 st_expect 2 "a malformed NAME" gg push "$F" "$bad_name"
 st_expect 2 "a malformed NAME" fresh_pull "$F" Vnotaname
 st_expect 2 "a malformed NAME" gg remote-has "$F" Vnotaname

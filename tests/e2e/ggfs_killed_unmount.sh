@@ -54,7 +54,6 @@ EOF
 guard_of() { pgrep -P "$1" -x ggfs; } # PID of ggfs: its guard's pid
 guard_runs() { [ -n "$(guard_of "$1")" ]; }
 unmounted() { ! grep -qs " $T/mnt " /proc/mounts; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # Mounts in the foreground and waits for the guard: 0 with GGFS_PID and GUARD set.
 mount_guarded() { # WHAT
@@ -76,7 +75,7 @@ judge_kill() { # WHAT T0
 		not_ok "$1: no mount is left"
 		ggfs_mount_left "$T/mnt"
 	fi
-	check "$1: the guard is gone" wait_for 50 gone "$GUARD"
+	check "$1: the guard is gone" wait_for 50 pid_gone "$GUARD"
 }
 
 for k in 1 2 3; do
@@ -107,7 +106,7 @@ mount_guarded "plain kill" && {
 
 if mount_guarded "normal unmount"; then
 	check "normal unmount: ggfs exits 0" ggfs_umount mnt
-	check "normal unmount: the guard is gone" wait_for 50 gone "$GUARD"
+	check "normal unmount: the guard is gone" wait_for 50 pid_gone "$GUARD"
 	check "normal unmount: no mount is left" unmounted
 fi
 

@@ -28,9 +28,6 @@ new_placeholder() { # prints the name of a new placeholder: sort of in.txt
 reads_sorted() { # MNT NAME
 	[ "$(timeout 60 cat "$1/$2" 2>/dev/null)" = "$(printf 'a\nb')" ]
 }
-gone() { # PID: ended (or a zombie)
-	! kill -0 "$1" 2>/dev/null || grep -qs '^State:.*Z' "/proc/$1/status"
-}
 # The daemon of a mount: the ggfs process in a session of its own.
 daemon_of() { # MNT (as given to ggfs: a name in $T)
 	local p
@@ -64,7 +61,7 @@ if ggfs_wait_mounted mnt0 "$pid0"; then
 	check "... still mounted" ggfs_mounted mnt0
 	check "... nothing was cancelled" sh -c "! grep -qi cancel ggfs0.log"
 	kill -TERM "$pid0"
-	check "SIGTERM (not ignored) still ends it" wait_for 100 gone "$pid0"
+	check "SIGTERM (not ignored) still ends it" wait_for 100 pid_gone "$pid0"
 	check "... and the mount" wait_for 50 sh -c "! grep -qs ' $T/mnt0 ' /proc/mounts"
 else
 	not_ok "mount with ggfs -f (SIGHUP ignored): $(tail -3 ggfs0.log)"
@@ -91,11 +88,11 @@ start_held() { # MNT IGNORED-SIGNALS
 	at_exit "kill -9 $WAITER"
 	# the daemon reads the FIFO (blocked in open), the command waits on its pipe
 	for i in $(seq 300); do
-		if [ -n "$(daemon_of "$1")" ] && grep -qs anon_pipe_read "/proc/$WAITER/wchan"; then
+		if [ -n "$(daemon_of "$1")" ] && grep -qsE 'pipe_(read|wait)' "/proc/$WAITER/wchan"; then
 			at_exit "kill -9 $(daemon_of "$1")"
 			return 0
 		fi
-		gone "$WAITER" && return 1
+		pid_gone "$WAITER" && return 1
 		sleep 0.1
 	done
 	return 1
@@ -111,7 +108,7 @@ release_and_serve() { # MNT WHAT
 	check "$2: the daemon forces a placeholder" reads_sorted "$1" "$p"
 	check "$2: nothing was cancelled ($(grep -i cancel "$1.log" | head -2))" sh -c "! grep -qi cancel '$1.log'"
 	fusermount3 -u "$1"
-	check "$2: the daemon ends once unmounted" wait_for 100 gone "$d"
+	check "$2: the daemon ends once unmounted" wait_for 100 pid_gone "$d"
 }
 
 for sig in INT TERM HUP; do
@@ -121,6 +118,8 @@ for sig in INT TERM HUP; do
 		continue
 	fi
 	kill -"$sig" "$WAITER"
+	# (bounded: a waiting command that survived would wait for the FIFO)
+	wait_for 100 pid_gone "$WAITER" || kill -9 "$WAITER"
 	wait "$WAITER"
 	st=$?
 	check "SIG$sig to the waiting command ends it with the signal (status $st)" [ "$st" = $((128 + $(kill -l "$sig"))) ]
@@ -165,7 +164,10 @@ done
 if [ -n "$waiter" ] && [ -n "$(daemon_of "$m")" ]; then
 	kill -INT "$waiter"
 	wait "$tracer"
-	check "SIGINT while fork returns: the caller ends (strace: $(tail -1 strace.out))" gone "$waiter"
+	# (strace reports how its tracee ended; a handler of ggfs's would
+	# have taken the signal, and the caller would wait on and exit 0)
+	check "SIGINT while fork returns: the caller is ended by it (strace: $(tail -1 strace.out))" \
+		grep -q 'killed by SIGINT' strace.out
 	check "... the daemon mounts" wait_for 200 ggfs_mounted "$m"
 	p=$(new_placeholder)
 	check "... and forces (no cancelled token)" reads_sorted "$m" "$p"
@@ -173,7 +175,7 @@ if [ -n "$waiter" ] && [ -n "$(daemon_of "$m")" ]; then
 	d=$(daemon_of "$m")
 	seen="$seen $d"
 	fusermount3 -u "$m"
-	check "... the daemon ends once unmounted" wait_for 100 gone "$d"
+	check "... the daemon ends once unmounted" wait_for 100 pid_gone "$d"
 else
 	not_ok "the daemon forks under strace: $(cat "$m.err") $(tail -3 strace.out)"
 	fusermount3 -u "$m"
@@ -181,7 +183,7 @@ fi
 
 all_gone() { # PID...
 	local p
-	for p in "$@"; do gone "$p" || return 1; done
+	for p in "$@"; do pid_gone "$p" || return 1; done
 }
 check "no process of this test's ggfs is left (daemons:$seen)" wait_for 50 all_gone $pid0 $seen
 no_fusermount() { ! pgrep -f "fusermount3.*$T/" >/dev/null; }

@@ -54,6 +54,11 @@ wait_for() { # TRIES COMMAND...: polls every 0.1 s; 0 once COMMAND succeeds
 	return 1
 }
 
+# Has the process ended? A zombie (not reaped yet by its parent) has.
+pid_gone() { # PID
+	! kill -0 "$1" 2>/dev/null || grep -qs '^State:.*Z' "/proc/$1/status"
+}
+
 has_text() { grep -q -- "$2" <<<"$1"; } # OUTPUT PATTERN
 lacks_text() { ! grep -q -- "$2" <<<"$1"; }
 
