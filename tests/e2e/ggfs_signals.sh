@@ -28,11 +28,13 @@ new_placeholder() { # prints the name of a new placeholder: sort of in.txt
 reads_sorted() { # MNT NAME
 	[ "$(timeout 60 cat "$1/$2" 2>/dev/null)" = "$(printf 'a\nb')" ]
 }
-# The daemon of a mount: the ggfs process in a session of its own.
-daemon_of() { # MNT (as given to ggfs: a name in $T)
+# The daemon of a mount: the ggfs process in a session of its own, started
+# with -o log=$T/MNT.log (the log names this test's directory: another run
+# of this test beside it has mounts of the same names).
+daemon_of() { # MNT (a name in $T)
 	local p
 	for p in $(pgrep -x ggfs); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q " $1\( \|$\)" &&
+		tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qxF "log=$T/$1.log" &&
 			[ "$(ps -o sid= -p "$p" | tr -d ' ')" = "$p" ] && echo "$p"
 	done
 }
@@ -61,7 +63,7 @@ if ggfs_wait_mounted mnt0 "$pid0"; then
 	check "... still mounted" ggfs_mounted mnt0
 	check "... nothing was cancelled" sh -c "! grep -qi cancel ggfs0.log"
 	kill -TERM "$pid0"
-	check "SIGTERM (not ignored) still ends it" wait_for 100 pid_gone "$pid0"
+	check "SIGTERM (not ignored) still ends it" wait_for 300 pid_gone "$pid0"
 	check "... and the mount" wait_for 50 sh -c "! grep -qs ' $T/mnt0 ' /proc/mounts"
 else
 	not_ok "mount with ggfs -f (SIGHUP ignored): $(tail -3 ggfs0.log)"
@@ -108,7 +110,7 @@ release_and_serve() { # MNT WHAT
 	check "$2: the daemon forces a placeholder" reads_sorted "$1" "$p"
 	check "$2: nothing was cancelled ($(grep -i cancel "$1.log" | head -2))" sh -c "! grep -qi cancel '$1.log'"
 	fusermount3 -u "$1"
-	check "$2: the daemon ends once unmounted" wait_for 100 pid_gone "$d"
+	check "$2: the daemon ends once unmounted" wait_for 300 pid_gone "$d"
 }
 
 for sig in INT TERM HUP; do
@@ -175,7 +177,7 @@ if [ -n "$waiter" ] && [ -n "$(daemon_of "$m")" ]; then
 	d=$(daemon_of "$m")
 	seen="$seen $d"
 	fusermount3 -u "$m"
-	check "... the daemon ends once unmounted" wait_for 100 pid_gone "$d"
+	check "... the daemon ends once unmounted" wait_for 300 pid_gone "$d"
 else
 	not_ok "the daemon forks under strace: $(cat "$m.err") $(tail -3 strace.out)"
 	fusermount3 -u "$m"
