@@ -58,7 +58,8 @@ int spawn_capture(char *const argv[], const struct spawn_opts *o, struct buf *ou
 /*
  * Puts handler on each of the n signals sigs, except on one the process was
  * started ignoring (nohup; a background job of a script ignores SIGINT):
- * that stays ignored, as libfuse and the shells leave it. old[i] receives
+ * that stays ignored, as libfuse and the shells leave it (ggfs, whose FUSE
+ * loop libfuse's own handlers end; gg force for SIGHUP only). old[i] receives
  * the action in place before (SIG_IGN for a signal left ignored), for
  * signals_restore or for chaining.
  */

@@ -31,7 +31,6 @@
 #include "backend/remote/worker_req.h"
 #include "backend/remote/worker_tls.h"
 #include "core/json.h"
-#include "core/process.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -675,9 +674,10 @@ int worker_http_serve(struct worker *w, const struct worker_http_opts *o)
 	if (open_listener(o->listen, o->tokens->n || o->client_certs, o->allow_unauthenticated,
 	                  &lfd, bound, sizeof bound) < 0)
 		return -1;
-	static const int stops[] = {SIGINT, SIGTERM};
-	struct sigaction before[GG_ARRAY_LEN(stops)];
-	signals_catch(stops, GG_ARRAY_LEN(stops), on_signal, before);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr,
 	        "gg worker: listening on %s://%s (store %s, %d at once, %d admitted, "

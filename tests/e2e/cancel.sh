@@ -44,6 +44,31 @@ check "... no run directory is left in the store" [ -z "$(ls src/.gg/tmp 2>/dev/
 (cd src && timeout 60 gg force --no-progress quick.txt)
 check "a later force works" [ "$(wc -c <src/quick.txt)" = 33 ]
 
+# ---- gg force started ignoring SIGINT and SIGHUP ----
+# (as a script's background job ignores SIGINT, and nohup SIGHUP; no
+# timeout(1) in between: it would give the signals back their defaults)
+# A hangup leaves it running; SIGINT still cancels it.
+stuck c.txt
+(cd src && exec python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGHUP): signal.signal(s, signal.SIG_IGN)
+os.execvp(sys.argv[1], sys.argv[1:])' gg force --no-progress c.txt 2>"$T/ignoring.err") &
+ignoring=$!
+at_exit "kill -9 $ignoring"
+check "ignoring SIGINT and SIGHUP: its thunk starts" wait_for 300 some_marked
+kill -HUP "$ignoring"
+sleep 1
+check "... a hangup leaves the force running (nohup)" eval "! pid_gone $ignoring"
+kill -INT "$ignoring"
+if wait_for 300 pid_gone "$ignoring"; then
+	wait "$ignoring"
+	rc=$?
+else
+	kill -9 "$ignoring"
+	rc="still running 30 s after"
+fi
+check "... SIGINT still cancels it (130; got $rc)" [ "$rc" = 130 ]
+check "... no thunk process is left" wait_for 20 none_marked
+
 # ---- a reader killed while its open forces (FUSE_INTERRUPT) ----
 # The force stops when nobody else waits for it; another reader of the same
 # placeholder, or of another placeholder of the same thunk, keeps it alive.

@@ -170,15 +170,23 @@ static void on_cancel_signal(int sig)
 	gg_cancel_fire(&force_cancel);
 }
 
-/* One started ignoring a signal (nohup) keeps ignoring it. */
+/* SIGINT and SIGTERM always cancel: a script's background job starts with
+ * SIGINT ignored, and a `kill -INT` is still a request to stop. A hangup
+ * does not after nohup: a force started ignoring SIGHUP goes on. */
 static void catch_cancel_signals(bool on)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	static struct sigaction before[GG_ARRAY_LEN(sigs)];
-	if (on)
-		signals_catch(sigs, GG_ARRAY_LEN(sigs), on_cancel_signal, before);
-	else
+	if (!on) {
 		signals_restore(sigs, GG_ARRAY_LEN(sigs), before);
+		return;
+	}
+	struct sigaction sa = {0};
+	sa.sa_handler = on_cancel_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &before[0]);
+	sigaction(SIGTERM, &sa, &before[1]);
+	signals_catch(&sigs[2], 1, on_cancel_signal, &before[2]);
 }
 
 int cmd_force(int argc, char **argv)
