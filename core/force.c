@@ -6,28 +6,34 @@
 
 #include "core/placeholder.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int force_target_parse(struct store *s, const char *arg, struct force_target *t)
+static int target_parse(struct store *s, const char *arg, bool peek, struct force_target *t)
 {
 	memset(t, 0, sizeof *t);
 	t->arg = arg;
 	if (access(arg, F_OK) == 0) {
 		t->is_file = true;
-		int r = placeholder_read(arg, &t->ref);
+		int r = peek ? placeholder_peek(arg, &t->ref) : placeholder_read(arg, &t->ref);
 		if (r < 0) /* the message names the file */
 			return gg_fail(GG_EINVALID, "%s", gg_last_error());
 		t->plain = r == 0;
 		return 0;
 	}
+	/* A file that cannot be looked at is not taken for a name. */
+	if (errno != ENOENT && errno != ENOTDIR)
+		return gg_error_errno("%s", arg);
+	/* Neither a file nor a well-formed name: an argument mistyped, as gg
+	 * pull says of a malformed NAME (2). */
 	if (strlen(arg) < GG_NAME_LEN || (arg[0] != 'V' && arg[0] != 'T'))
-		return gg_fail(GG_ENOTFOUND, "%s: no such file, and not an object name", arg);
+		return gg_fail(GG_EUSAGE, "%s: no such file, and not an object name", arg);
 	if (gg_ref_parse(arg, strlen(arg), &t->ref) < 0)
-		return gg_fail(GG_EINVALID, "%s", gg_last_error());
+		return gg_fail(GG_EUSAGE, "%s", gg_last_error());
 	if (t->ref.output || gg_name_kind(&t->ref.name) != GG_THUNK)
 		return 0;
 	if (!s)
@@ -46,6 +52,16 @@ int force_target_parse(struct store *s, const char *arg, struct force_target *t)
 	if (r < 0)
 		gg_ref_free(&t->ref);
 	return r;
+}
+
+int force_target_parse(struct store *s, const char *arg, struct force_target *t)
+{
+	return target_parse(s, arg, false, t);
+}
+
+int force_target_peek(struct store *s, const char *arg, struct force_target *t)
+{
+	return target_parse(s, arg, true, t);
 }
 
 void force_target_free(struct force_target *t)

@@ -23,9 +23,14 @@ struct force_target {
  * Parses arg: a placeholder file, an ordinary file (t->plain), a value name,
  * THUNK#OUTPUT, or a bare thunk name, which means the thunk's first output
  * (read from s; with s NULL the name is left as it is, ref.output NULL).
- * -1 with the error set.
+ * -1 with the error set: GG_EUSAGE for an argument that is neither a file
+ * nor a well-formed name, GG_EINVALID for a malformed placeholder file.
  */
 int force_target_parse(struct store *s, const char *arg, struct force_target *t);
+/* The same for commands that only look (gg log, describe, pull --outputs):
+ * a placeholder a ggfs mount serves is read without forcing it
+ * (placeholder_peek). */
+int force_target_peek(struct store *s, const char *arg, struct force_target *t);
 void force_target_free(struct force_target *t);
 
 struct force_run {

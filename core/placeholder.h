@@ -34,6 +34,17 @@ void placeholder_format(const struct gg_ref *ref, struct buf *out);
 int placeholder_parse(const void *data, size_t len, struct gg_ref *ref);
 /* Same for a file; 0 for anything that is not a regular file. */
 int placeholder_read(const char *path, struct gg_ref *ref);
+/*
+ * The extended attribute in which a ggfs mount gives a placeholder's own
+ * bytes (opening the file there forces it and reads the value).
+ */
+#define PLACEHOLDER_XATTR "user.gg.placeholder"
+/*
+ * Like placeholder_read, but a file a ggfs mount serves as a placeholder is
+ * read from PLACEHOLDER_XATTR, never opened: for commands that only look
+ * at what a placeholder names (gg log, gg describe), not force it.
+ */
+int placeholder_peek(const char *path, struct gg_ref *ref);
 int placeholder_read_fd(int fd, struct gg_ref *ref);
 
 /* How placeholder_replace makes the file that takes the placeholder's place. */

@@ -838,7 +838,7 @@ int lazy_getxattr(struct ggfs *fs, struct node *n, const char *name, char **valu
 		pthread_mutex_unlock(&fs->mu);
 	} else if (!strcmp(name, "user.gg.state")) {
 		v = xstrdup(state_names[state_of(fs, n)]);
-	} else if (!strcmp(name, "user.gg.placeholder")) {
+	} else if (!strcmp(name, PLACEHOLDER_XATTR)) {
 		/* The placeholder's own bytes (at most PLACEHOLDER_MAX_SIZE). */
 		pthread_mutex_lock(&fs->mu);
 		if (n->lz.is_ref) {
@@ -870,7 +870,7 @@ void lazy_listxattr(struct ggfs *fs, struct node *n, struct buf *out)
 {
 	buf_add(out, "user.gg.ref", sizeof "user.gg.ref");
 	buf_add(out, "user.gg.state", sizeof "user.gg.state");
-	buf_add(out, "user.gg.placeholder", sizeof "user.gg.placeholder");
+	buf_add(out, PLACEHOLDER_XATTR, sizeof PLACEHOLDER_XATTR);
 	if (state_of(fs, n) == LAZY_FAILED)
 		buf_add(out, "user.gg.error", sizeof "user.gg.error");
 }

@@ -258,6 +258,12 @@ infer: no BUILD-COMMAND given	gg infer
 unrecognized option '--bogus'	gg infer --bogus
 usage: gg log TARGET	gg log
 usage: gg log TARGET	gg log a b
+no-such: no such file, and not an object name	gg force no-such
+no-such: no such file, and not an object name	gg cat no-such
+no-such: no such file, and not an object name	gg describe no-such
+no-such: no such file, and not an object name	gg log no-such
+no-such: no such file, and not an object name	gg run no-such
+no-such: no such file, and not an object name	gg pull --outputs file:///nonexistent no-such
 doctor: unexpected argument 'x'	gg doctor x
 CASES
 )

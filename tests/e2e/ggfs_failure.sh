@@ -52,6 +52,15 @@ check "... with its time and pid" grep -q "^[0-9-]* [0-9:]* ggfs\[[0-9]*\]: " fi
 (cd src && gg log out.txt) >gglog.out
 check "gg log of the source's placeholder: how it failed" grep -q "exited with status 3" gglog.out
 check "... and the program's stderr" grep -q "bad input: broken" gglog.out
+# Through the mount, gg log and gg describe read the placeholder from its
+# xattr: opening the file would force it (run the failing thunk once more)
+# and fail with EIO.
+runs=$(grep -c "mnt/out.txt: cannot force" ggfs.log)
+(cd mnt && gg log out.txt) >gglog.mnt.out 2>&1
+check "gg log of the file through the mount: how it failed" grep -q "exited with status 3" gglog.mnt.out
+(cd mnt && gg describe out.txt) >describe.mnt.out 2>&1
+check "gg describe of the file through the mount: its thunk" grep -q "^thunk $thunk" describe.mnt.out
+check "... neither forced it again" [ "$(grep -c 'mnt/out.txt: cannot force' ggfs.log)" = "$runs" ]
 # Fix the input: a new thunk, its placeholder written at the same path.
 echo ok >src/in.txt
 fixed=$(make_thunk)

@@ -71,8 +71,19 @@ static void test_parse(void)
 	/* neither a file nor a name */
 	CHECK_ERR(force_target_parse(s, "no-such-file", &t),
 	          "no such file, and not an object name");
-	CHECK(gg_last_code() == GG_ENOTFOUND);
+	CHECK(gg_last_code() == GG_EUSAGE);
 	CHECK_ERR(force_target_parse(s, "V0123", &t), "no such file");
+	CHECK(gg_last_code() == GG_EUSAGE);
+	/* name-like but malformed: the name's own error, a usage error too */
+	char bad_ref[GG_NAME_LEN + 8];
+	snprintf(bad_ref, sizeof bad_ref, "%s#", th.s);
+	CHECK(force_target_parse(s, bad_ref, &t) < 0 && gg_last_code() == GG_EUSAGE);
+	/* a path that cannot be looked at is said so, not taken for a name */
+	char *loop = xasprintf("%s/loop", dir);
+	CHECK(symlink("loop", loop) == 0);
+	CHECK_ERR(force_target_parse(s, loop, &t), "Too many levels of symbolic links");
+	CHECK(gg_last_code() != GG_EUSAGE);
+	free(loop);
 
 	gg_ref_free(&r);
 	free(plain), free(ph), free(refs), free(bad);

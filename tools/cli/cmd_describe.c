@@ -121,7 +121,7 @@ int cmd_describe(int argc, char **argv)
 		return die_usage("usage: gg describe [--json] TARGET");
 	const char *target = argv[optind];
 	struct force_target tg;
-	if (force_target_parse(NULL, target, &tg) < 0)
+	if (force_target_peek(NULL, target, &tg) < 0)
 		return die_last();
 	if (tg.plain)
 		return die_msg("%s is an ordinary file, not a placeholder", target);

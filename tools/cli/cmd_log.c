@@ -83,7 +83,7 @@ int cmd_log(int argc, char **argv)
 		return die_last();
 	struct force_target t;
 	int rc = 0;
-	if (force_target_parse(s, target, &t) < 0) {
+	if (force_target_peek(s, target, &t) < 0) {
 		rc = die_last();
 	} else if (t.plain) {
 		rc = die_msg("%s is an ordinary file, not a placeholder", target);

@@ -239,11 +239,8 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 		const char *a = args->v[i];
 		struct force_target t;
 		struct memo m;
-		if (force_target_parse(NULL, a, &t) < 0) {
-			/* neither a file nor a well-formed name: a malformed NAME,
-			 * as for gg pull without --outputs (a placeholder file that
-			 * cannot be read keeps its own code) */
-			r = t.is_file ? -1 : bad_name();
+		if (force_target_peek(NULL, a, &t) < 0) {
+			r = -1; /* a malformed NAME is GG_EUSAGE, as without --outputs */
 			break;
 		}
 		if (t.plain || gg_name_kind(&t.ref.name) != GG_THUNK) {
