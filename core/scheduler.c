@@ -130,13 +130,27 @@ struct callback {
 	struct sched_outcome o;
 };
 
+/* A message for the caller (on_fallback, on_retry, on_failure): made under
+ * mu, told once it is dropped, since the caller prints or logs it and a
+ * blocked terminal or log must not stop every thread of the scheduler. */
+struct note {
+	enum { NOTE_FALLBACK, NOTE_RETRY, NOTE_FAILURE } kind;
+	char *thunk, *engine, *why;
+	int attempt;
+	const char *failure; /* a kept failure's message (keep_error), as is */
+};
+
 /* Things to do once the lock is dropped: thunks' cross-process locks to
- * release (fds), then callbacks to call. */
+ * release (fds), messages to tell, the status line to draw, then callbacks
+ * to call. */
 struct cbs {
 	struct callback *v;
 	size_t n, cap;
 	int *unlock;
 	size_t nunlock, unlock_cap;
+	struct note *notes;
+	size_t nnotes, notes_cap;
+	char *progress;
 };
 
 struct sched {
@@ -160,6 +174,10 @@ struct sched {
 	size_t draining;        /* of them, drains (graphs being loaded) */
 	bool abandon_pending;   /* abandon_unwanted once every request is loaded */
 	pthread_cond_t idle_cv; /* signalled when jobs_in_flight drops to 0 */
+	/* Held (never with mu) while the caller is told notes and the status
+	 * line is drawn: one at a time, in the order they were made by one
+	 * thread. */
+	pthread_mutex_t notes_mu;
 	bool shutdown, stopping;
 	bool cancelled;                   /* the force's cancel token fired */
 	const struct failure *stop_error; /* once stopping: why nothing new starts */
@@ -217,10 +235,50 @@ static void unlock_released(struct sched *s, struct cbs *c)
 	c->nunlock = c->unlock_cap = 0;
 }
 
+static void add_note(struct cbs *c, struct note note)
+{
+	ALLOC_GROW(c->notes, c->nnotes + 1, c->notes_cap);
+	c->notes[c->nnotes++] = note;
+}
+
+/* Tells the caller the notes and draws the status line (without mu). */
+static void tell_notes(struct sched *s, struct cbs *c)
+{
+	if (!c->nnotes && !c->progress)
+		return;
+	pthread_mutex_lock(&s->notes_mu);
+	for (size_t i = 0; i < c->nnotes; i++) {
+		struct note *x = &c->notes[i];
+		if (x->kind == NOTE_FALLBACK)
+			s->o.on_fallback(s->o.fallback_arg, x->thunk, x->engine, x->why);
+		else if (x->kind == NOTE_RETRY)
+			s->o.on_retry(s->o.fallback_arg, x->thunk, x->engine, x->attempt, x->why);
+		else
+			s->o.on_failure(s->o.fallback_arg, x->failure);
+		free(x->thunk), free(x->engine), free(x->why);
+	}
+	if (c->progress) {
+		fputs(c->progress, stderr);
+		fflush(stderr);
+	}
+	pthread_mutex_unlock(&s->notes_mu);
+	free(c->notes);
+	free(c->progress);
+	c->notes = NULL;
+	c->nnotes = c->notes_cap = 0;
+	c->progress = NULL;
+}
+
+static bool cbs_empty(const struct cbs *c)
+{
+	return !c->n && !c->nunlock && !c->nnotes && !c->progress;
+}
+
 /* What was collected under mu, once it is dropped. */
 static void deliver(struct sched *s, struct cbs *c)
 {
 	unlock_released(s, c);
+	tell_notes(s, c);
 	for (size_t i = 0; i < c->n; i++)
 		c->v[i].fn(c->v[i].arg, &c->v[i].o);
 	free(c->v);
@@ -511,7 +569,7 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 	n->error = err;
 	s->stats.failed++;
 	if (s->o.on_failure && !s->failing_dependents && err != s->stop_error)
-		s->o.on_failure(s->o.fallback_arg, err->msg);
+		add_note(cbs, (struct note){.kind = NOTE_FAILURE, .failure = err->msg});
 	bury(s, n);
 	struct waiter *w = n->waiters;
 	n->waiters = NULL;
@@ -1245,7 +1303,7 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
  * GG_ELIMIT when every engine refused the thunk for its limits, else the
  * first other cause (an engine with no live worker: GG_EREMOTE). */
 static struct engine *pick_engine(struct sched *s, struct node *n, struct engine * not, char **why,
-                                  enum gg_code *code)
+                                  enum gg_code *code, struct cbs *cbs)
 {
 	const struct thunk *t = &n->run->reduced;
 	bool any = false;
@@ -1272,7 +1330,10 @@ static struct engine *pick_engine(struct sched *s, struct node *n, struct engine
 		*why = buf_steal(&reasons), *code = cause;
 	if (pick && reasons.len && !n->fallback_told && s->o.on_fallback) {
 		n->fallback_told = true;
-		s->o.on_fallback(s->o.fallback_arg, n->label, pick->label, reasons.data);
+		add_note(cbs, (struct note){.kind = NOTE_FALLBACK,
+		                            .thunk = xstrdup(n->label),
+		                            .engine = xstrdup(pick->label),
+		                            .why = xstrdup(reasons.data)});
 	}
 	buf_free(&reasons);
 	return pick;
@@ -1387,7 +1448,7 @@ static void dispatch(struct sched *s, struct cbs *cbs)
 		}
 		char *why = NULL;
 		enum gg_code why_code = GG_ELIMIT;
-		struct engine *e = pick_engine(s, n, NULL, &why, &why_code);
+		struct engine *e = pick_engine(s, n, NULL, &why, &why_code, cbs);
 		if (!e && !why)
 			break; /* every engine is busy */
 		s->ready_head = n->next_ready;
@@ -1483,6 +1544,30 @@ static void free_job(struct engine_job *job)
 	free(job);
 }
 
+/*
+ * The end of job_done. Once no job is in flight sched_free may go on and
+ * free s, so a job counts until all it collected was delivered, and the
+ * last one out asks whether what still waits waits for itself (fail_cycles),
+ * delivering what that fails (still counted) before it leaves.
+ */
+static void job_leave(struct sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (--s->jobs_in_flight == 0) {
+		struct cbs more = {0};
+		fail_cycles(s, &more);
+		if (cbs_empty(&more)) {
+			pthread_cond_broadcast(&s->idle_cv);
+			break;
+		}
+		s->jobs_in_flight++;
+		pthread_mutex_unlock(&s->mu);
+		deliver(s, &more);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* An engine finished a job (any thread). */
 static void job_done(struct engine_job *job)
 {
@@ -1573,8 +1658,13 @@ static void job_done(struct engine_job *job)
 				s->stats.retried++;
 			}
 			if (s->o.on_retry)
-				s->o.on_retry(s->o.fallback_arg, n->label, job->engine->label, nth,
-				              job->error ? job->error : "unknown error");
+				add_note(&cbs, (struct note){
+				                   .kind = NOTE_RETRY,
+				                   .thunk = xstrdup(n->label),
+				                   .engine = xstrdup(job->engine->label),
+				                   .attempt = nth,
+				                   .why = xstrdup(job->error ? job->error
+				                                             : "unknown error")});
 			s->stats.running--;
 			remove_ptr(s->running, &s->nrunning, n);
 			release_lock(n, &cbs);
@@ -1637,28 +1727,13 @@ static void job_done(struct engine_job *job)
 	if (s->o.speculate)
 		timer_wake(s, 0); /* a free slot, and the run times changed */
 	dispatch(s, &cbs);
-	/* Once no job is in flight sched_free may go on: a job whose stderr is
-	 * still to be shown counts until then. */
-	if (!show_stderr && --s->jobs_in_flight == 0) {
-		fail_cycles(s, &cbs); /* idle now: what still waits, waits for itself */
-		pthread_cond_broadcast(&s->idle_cv);
-	}
 	pthread_mutex_unlock(&s->mu);
 	/* The stderr before the outcomes: whoever waits for this thunk (and then
 	 * ends the status line) finds it shown. */
 	if (show_stderr)
 		s->o.on_stderr(s->o.fallback_arg, label, &stderr_value);
 	deliver(s, &cbs);
-	if (show_stderr) {
-		struct cbs more = {0};
-		pthread_mutex_lock(&s->mu);
-		if (--s->jobs_in_flight == 0) {
-			fail_cycles(s, &more);
-			pthread_cond_broadcast(&s->idle_cv);
-		}
-		pthread_mutex_unlock(&s->mu);
-		deliver(s, &more);
-	}
+	job_leave(s);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1670,7 +1745,7 @@ static int cmp_u64(const void *a, const void *b)
 /* Submits a second copy of stragglers to a free slot (mu held). Returns
  * when the next running job becomes a straggler (UINT64_MAX: none will
  * before something else changes, which wakes the timer). */
-static uint64_t speculate(struct sched *s)
+static uint64_t speculate(struct sched *s, struct cbs *cbs)
 {
 	uint64_t next = UINT64_MAX;
 	if (!s->o.speculate || !s->nrunning)
@@ -1697,9 +1772,9 @@ static uint64_t speculate(struct sched *s)
 				next = n->started + limit;
 			continue;
 		}
-		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL, NULL);
+		struct engine *e = pick_engine(s, n, n->jobs[0]->engine, NULL, NULL, cbs);
 		if (!e)
-			e = pick_engine(s, n, NULL, NULL, NULL);
+			e = pick_engine(s, n, NULL, NULL, NULL, cbs);
 		if (!e)
 			return UINT64_MAX; /* no free slot: a finished job wakes the timer */
 		s->stats.speculated++;
@@ -1723,9 +1798,9 @@ double sched_estimate_left(const struct sched_stats *st, size_t known, double el
  * The status line, on a terminal only: how many of the thunks known so far
  * (a dynamic graph reveals more as it goes) are done, from the memo, failed
  * and running on each engine, the time so far and a rough estimate of the
- * rest (mu held).
+ * rest (mu held). Drawn by tell_notes once mu is dropped.
  */
-static void print_progress(struct sched *s, bool final)
+static char *progress_line(struct sched *s, bool final)
 {
 	struct sched_stats st = s->stats;
 	size_t known = s->nodes.len + s->ngrave, finished = st.executed + st.cached + st.failed;
@@ -1746,18 +1821,16 @@ static void print_progress(struct sched *s, bool final)
 	if (!final && left >= 0)
 		buf_printf(&b, ", ~%.0fs left", left);
 	buf_printf(&b, "\x1b[K%s", final ? "\n" : "");
-	fputs(b.data, stderr);
-	fflush(stderr);
-	buf_free(&b);
+	return buf_steal(&b);
 }
 
 void sched_progress_end(struct sched *s)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->progress_on)
-		print_progress(s, true);
+	struct cbs c = {.progress = s->progress_on ? progress_line(s, true) : NULL};
 	s->progress_on = false;
 	pthread_mutex_unlock(&s->mu);
+	tell_notes(s, &c);
 }
 
 static void *timer_main(void *p)
@@ -1776,7 +1849,7 @@ static void *timer_main(void *p)
 				i++;
 			}
 		}
-		uint64_t next = speculate(s);
+		uint64_t next = speculate(s, &cbs);
 		dispatch(s, &cbs);
 		/* after dispatch, which may have delayed more (a thunk another
 		 * process runs) */
@@ -1785,12 +1858,12 @@ static void *timer_main(void *p)
 				next = s->delayed[i]->not_before;
 		if (s->progress_on) {
 			if (now >= s->next_progress) {
-				print_progress(s, false);
+				cbs.progress = progress_line(s, false);
 				s->next_progress = now + 100000000ull;
 			}
 			next = s->next_progress < next ? s->next_progress : next;
 		}
-		if (cbs.n || cbs.nunlock) {
+		if (!cbs_empty(&cbs)) {
 			pthread_mutex_unlock(&s->mu);
 			deliver(s, &cbs);
 			pthread_mutex_lock(&s->mu);
@@ -1806,9 +1879,9 @@ static void *timer_main(void *p)
 		}
 		s->timer_at = 0; /* awake: nobody needs to signal */
 	}
-	if (s->progress_on)
-		print_progress(s, true);
+	struct cbs c = {.progress = s->progress_on ? progress_line(s, true) : NULL};
 	pthread_mutex_unlock(&s->mu);
+	tell_notes(s, &c);
 	return NULL;
 }
 
@@ -1840,6 +1913,7 @@ int sched_new(struct store *st, const struct sched_opts *o, struct sched **out)
 	s->o = *o;
 	s->t0 = now_ns();
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->notes_mu, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1964,6 +2038,7 @@ void sched_free(struct sched *s)
 	free(s->in_flight);
 	buf_free(&s->trace);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->notes_mu);
 	pthread_cond_destroy(&s->idle_cv);
 	pthread_cond_destroy(&s->timer_cv);
 	pthread_cond_destroy(&s->loader_cv);

@@ -57,21 +57,24 @@ struct sched_opts {
 	 * second copy on a free slot; the first result wins. */
 	bool speculate;
 	uint64_t speculate_ms;
-	/* Called (with the scheduler's lock held: keep it short) when a thunk
-	 * goes to a later engine because earlier ones cannot run it. */
+	/* Called when a thunk goes to a later engine because earlier ones
+	 * cannot run it. This and on_retry and on_failure are called without
+	 * the scheduler's lock (they may print or log, and block), one at a
+	 * time, from any thread. */
 	void (*on_fallback)(void *arg, const char *thunk, const char *engine, const char *why);
 	void *fallback_arg;
-	/* Called (lock held, as on_fallback) when an attempt failed for a reason
-	 * outside the program and the thunk will be tried again. */
+	/* Called (as on_fallback) when an attempt failed for a reason outside
+	 * the program and the thunk will be tried again. */
 	void (*on_retry)(void *arg, const char *thunk, const char *engine, int attempt,
 	                 const char *why);
 	/* Called (without the lock) when a thunk ran and its program wrote on
 	 * stderr: stderr_value names those bytes (kept with its memo entry).
 	 * Not called for memo hits. */
 	void (*on_stderr)(void *arg, const char *thunk, const struct gg_name *stderr_value);
-	/* Called (lock held, as on_fallback) when a thunk fails, once per
-	 * failure: not again for what depends on it (they fail with the same
-	 * message), nor for what a stop after the first failure withdraws. */
+	/* Called (as on_fallback) when a thunk fails, once per failure: not
+	 * again for what depends on it (they fail with the same message), nor
+	 * for what a stop after the first failure withdraws. msg lives until
+	 * sched_free, and is the pointer the failed outcomes' error carry. */
 	void (*on_failure)(void *arg, const char *msg);
 	/*
 	 * A shared action cache (backend/storage/remote_cache.h), or NULL. remote_lookup

@@ -799,6 +799,64 @@ static void test_estimate_counts_only_work(void)
 	CHECK(sched_estimate_left(&ss, 100, 10.0) < 0);
 }
 
+/*
+ * The caller's callbacks (on_failure, on_retry, on_fallback) print or log,
+ * and stderr or a log may block (a terminal stopped with ^S, a full pipe):
+ * the scheduler must go on meanwhile. This on_failure blocks until released
+ * (at most 10 s, so that a regression fails instead of hanging).
+ */
+static atomic_int note_entered, note_release, note_timed_out;
+static void blocking_failure(void *arg, const char *msg)
+{
+	(void)arg, (void)msg;
+	atomic_store(&note_entered, 1);
+	for (int i = 0; i < 10000 && !atomic_load(&note_release); i++)
+		usleep(1000);
+	if (!atomic_load(&note_release))
+		atomic_store(&note_timed_out, 1);
+}
+
+struct force_call {
+	struct sched *s;
+	struct gg_ref ref;
+	struct sched_outcome o;
+	int rc;
+};
+
+static void *force_thread(void *p)
+{
+	struct force_call *c = p;
+	c->rc = sched_force_all(c->s, &c->ref, 1, &c->o);
+	return NULL;
+}
+
+static void test_callbacks_without_the_lock(void)
+{
+	struct gg_ref bad = make("fail", "told while others go on", NULL, 0);
+	struct gg_ref good = make("echo", "forced while a failure is told", NULL, 0);
+	struct sched_opts o = {
+	    .engines = &four, .nengines = 1, .keep_going = true, .on_failure = blocking_failure};
+	struct sched *s;
+	CHECK(sched_new(st, &o, &s) == 0);
+	struct force_call c = {.s = s, .ref = bad};
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, force_thread, &c) == 0);
+	for (int i = 0; i < 10000 && !atomic_load(&note_entered); i++)
+		usleep(1000);
+	CHECK(atomic_load(&note_entered));
+	/* While the failure is being told, another force runs to its end. */
+	struct sched_outcome og;
+	CHECK(sched_force_all(s, &good, 1, &og) == 0);
+	CHECK(!atomic_load(&note_timed_out));
+	struct sched_stats stats;
+	sched_get_stats(s, &stats);
+	CHECK(stats.failed == 1 && stats.executed == 1);
+	atomic_store(&note_release, 1);
+	pthread_join(t, NULL);
+	CHECK(c.rc == 1 && c.o.error && strstr(c.o.error, "exited with status 1"));
+	sched_free(s);
+}
+
 static char *dir;
 
 static void setup(void)
@@ -828,4 +886,5 @@ TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
           test_long_chain_loads_without_recursion, test_withdrawn_requests,
           test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
           test_withdraw_answers_at_once, test_stopped_while_starting,
-          test_loading_off_the_askers_thread, test_estimate_counts_only_work, teardown)
+          test_loading_off_the_askers_thread, test_estimate_counts_only_work,
+          test_callbacks_without_the_lock, teardown)
