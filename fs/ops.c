@@ -97,9 +97,14 @@ static int shown_attr(struct ggfs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
-/* Looks up parent/name; counts a lookup of the result. 0 or an errno. */
+/*
+ * Looks up parent/name; counts a lookup of the result. 0 or an errno. With
+ * negative, a name missing in a directory of SOURCE is 0 and e->ino 0 (a
+ * negative entry), but with -o timeout=0 (nothing would be cached) or a
+ * kernel that cannot expire entries (FUSE_CAP_EXPIRE_ONLY, Linux 6.2).
+ */
 static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
-                     struct fuse_entry_param *e)
+                     struct fuse_entry_param *e, bool negative)
 {
 	struct node *dir = node_of(fs, parent);
 	if (dir->kind != NODE_PASS || is_ggdir_name(fs, dir, name))
@@ -114,6 +119,22 @@ static int do_lookup(struct ggfs *fs, fuse_ino_t parent, const char *name,
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int err = fd < 0 ? errno : 0;
 	node_fd_put(fs, dir);
+	if (err == ENOENT && negative && fs->timeout > 0 && fs->expire_only) {
+		/*
+		 * The kernel caches the miss as long as it would an entry
+		 * here (compilers and make probe the same missing names over
+		 * and over). A name made through the mount replaces it in the
+		 * kernel; one made behind the mount's back makes the watch
+		 * expire it (IN_CREATE, IN_MOVED_TO), or it expires like any
+		 * entry where nothing is watched. Only where the kernel can
+		 * expire an entry: invalidating each name made through the
+		 * mount would detach it (a new directory one is in would have
+		 * no path for getcwd until looked up again).
+		 */
+		memset(e, 0, sizeof *e);
+		e->entry_timeout = fs->timeout;
+		return 0;
+	}
 	if (err)
 		return err;
 	struct stat st;
@@ -180,7 +201,7 @@ static void gg_init(void *userdata, struct fuse_conn_info *conn)
 static void gg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
-	int err = do_lookup(ggfs_of(req), parent, name, &e);
+	int err = do_lookup(ggfs_of(req), parent, name, &e, true);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -419,7 +440,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	struct fuse_entry_param e;
 	if (!err)
-		err = do_lookup(fs, parent, name, &e);
+		err = do_lookup(fs, parent, name, &e, false);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -711,7 +732,7 @@ static void gg_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	struct fuse_entry_param e;
-	err = do_lookup(fs, parent, name, &e);
+	err = do_lookup(fs, parent, name, &e, false);
 	struct node *n = err ? NULL : node_of(fs, e.ino);
 	bool pt = false;
 	if (n && (err = node_open_source(fs, n, fi, &pt)) != 0)
@@ -890,7 +911,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				e.attr.st_ino = d->entry->d_ino;
 				e.attr.st_mode = entry_type(fs, dir, d->entry);
 			} else {
-				int lerr = do_lookup(fs, ino, name, &e);
+				int lerr = do_lookup(fs, ino, name, &e, false);
 				if (lerr == ENOENT) { /* removed meanwhile */
 					d->entry = NULL;
 					d->offset = next;

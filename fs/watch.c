@@ -4,20 +4,21 @@
  * SOURCE, and telling it when SOURCE changes behind the mount's back.
  *
  * Each directory of SOURCE the kernel knows is watched with inotify
- * (renames, deletions, new names, attribute and xattr changes, writes), and
- * a forced placeholder whose every change that watch reports (one name; it
- * names an immutable value, so only the file itself can change) is cached
- * for GGFS_WATCHED_TIMEOUT: on a change, the watch thread expires the kernel's
- * entry for the name and invalidates the file's cached attributes (and its
- * cached ACLs) with FUSE_NOTIFY_INVAL_ENTRY/INODE, from this thread, never
- * from a request handler. Warm `stat`s and `ls -l` then cost no request but
- * the security.selinux getxattr ls asks each time (FUSE caches no xattrs
- * but ACLs): readdirplus leaves the names the kernel holds be (node id 0),
- * since refreshing them would drop their cached ACLs too. Other files keep
- * -o timeout (1 s): a change is seen after at most that long, also one that
- * makes no event (a write through a shared mapping, or through a hard link
- * made in a directory nobody watches); the watch still tells the kernel of
- * every change it sees, at once.
+ * (renames, deletions, new names, attribute and xattr changes, writes): a
+ * new name expires the kernel's negative entry for it (ops.c caches a miss
+ * for -o timeout), and a forced placeholder whose every change that watch
+ * reports (one name; it names an immutable value, so only the file itself
+ * can change) is cached for GGFS_WATCHED_TIMEOUT: on a change, the watch
+ * thread expires the kernel's entry for the name and invalidates the file's
+ * cached attributes (and its cached ACLs) with FUSE_NOTIFY_INVAL_ENTRY/INODE,
+ * from this thread, never from a request handler. Warm `stat`s and `ls -l`
+ * then cost no request but the security.selinux getxattr ls asks each time
+ * (FUSE caches no xattrs but ACLs): readdirplus leaves the names the kernel
+ * holds be (node id 0), since refreshing them would drop their cached ACLs
+ * too. Other files keep -o timeout (1 s): a change is seen after at most
+ * that long, also one that makes no event (a write through a shared
+ * mapping, or through a hard link made in a directory nobody watches); the
+ * watch still tells the kernel of every change it sees, at once.
  *
  * The long timeout is only a bound for what inotify cannot see: it is not
  * used with -o timeout=0, on filesystems where another host may change
@@ -37,8 +38,9 @@
 
 /*
  * Changes of a name or of a file's attributes in a watched directory:
- * IN_MODIFY for writers that keep the file open, IN_CREATE for a hard link
- * made to a file the kernel knows (its link count changes).
+ * IN_MODIFY for writers that keep the file open, IN_CREATE for a new name
+ * (the kernel may cache it as missing) and for a hard link made to a file
+ * the kernel knows (its link count changes).
  */
 #define WATCH_MASK                                                                                 \
 	(IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_MODIFY |        \
@@ -259,13 +261,19 @@ static void on_event(struct ggfs *fs, const struct inotify_event *ev)
 	/* A write, or a new name: the name still means the same file, if any. */
 	bool same_name = !(ev->mask & ~(IN_MODIFY | IN_CREATE | IN_ISDIR));
 	/*
-	 * The name now means another file, or none, or its file changed: the
-	 * kernel looks it up again. Expiring, unlike invalidating, never
-	 * detaches what is mounted on it. This waits for lookups in progress
-	 * in the directory (the kernel locks it), so none of them can leave
-	 * attributes read before the change in the kernel's cache.
+	 * The name now means another file, or none, or its file changed, or
+	 * it is new (the kernel may hold a negative entry for it, which no
+	 * inode's invalidation reaches): the kernel looks it up again.
+	 * Expiring, unlike invalidating, never detaches what is mounted on it.
+	 * This waits for lookups in progress in the directory (the kernel
+	 * locks it), so none of them can leave attributes read before the
+	 * change, or a miss, in the kernel's cache. A name made through the
+	 * mount is expired too (one more lookup of it): its event does not
+	 * tell who made it. Misses are cached only where entries can be
+	 * expired (ops.c), never invalidated (which would detach it).
 	 */
-	int e = same_name ? 0 : expire_entry(fs, parent, name);
+	bool created = (ev->mask & IN_CREATE) && fs->expire_only;
+	int e = same_name && !created ? 0 : expire_entry(fs, parent, name);
 	if (e < 0 && e != -ENOENT) /* ENOENT: the kernel has no entry for it */
 		GGFS_DEBUG(fs, "expiring the entry %s: %s", name, strerror(-e));
 	if (!same_name) {

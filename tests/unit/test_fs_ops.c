@@ -2,7 +2,8 @@
  * @file test_fs_ops.c
  * Specification of fs/ops (the FUSE handlers), driven through the table
  * ggfs_ops as the kernel would: stat of a placeholder shows its output's
- * size once known, its own bytes' until then; ".." of the root is the root;
+ * size once known, its own bytes' until then; a name missing in SOURCE is
+ * a negative entry for -o timeout; ".." of the root is the root;
  * the root's ".gg" and the by-hash tree are byhash.c's, whose errno a
  * lookup answers as is; the virtual tree is read-only and ".gg" cannot be
  * made, removed or renamed in the root; a read-only open of a placeholder
@@ -453,8 +454,37 @@ static void test_placeholder_size(void)
 	ggfs_ops.getattr(fresh(), ino_of(plain), NULL);
 	CHECK(req.replied == REPLY_ATTR && req.attr.st_size == 6);
 	CHECK(nadjusts == 0);
+}
+
+/* A name missing in SOURCE is a negative entry (node id 0) cached for -o
+ * timeout; with -o timeout=0, ENOENT (nothing to cache), and so where the
+ * kernel cannot expire entries (the watch could not drop the miss without
+ * detaching names made through the mount). A name missing in the virtual
+ * tree is always ENOENT: the store may get it any time. */
+static void test_negative_lookup(void)
+{
+	double timeout = fs.timeout;
+	bool expire_only = fs.expire_only;
+	fs.timeout = 2.5;
+	fs.expire_only = true;
+	ggfs_ops.lookup(fresh(), FUSE_ROOT_ID, "missing");
+	CHECK(req.replied == REPLY_ENTRY && req.entry.ino == 0);
+	CHECK(req.entry.entry_timeout == 2.5 && req.entry.attr_timeout == 0);
+	ggfs_ops.lookup(fresh(), ino_of(sub), "missing");
+	CHECK(req.replied == REPLY_ENTRY && req.entry.ino == 0);
+	virt_err = ENOENT;
+	ggfs_ops.lookup(fresh(), ino_of(&byhash), "missing");
+	CHECK(err_of() == ENOENT);
+	virt_err = 0;
+	fs.expire_only = false;
 	ggfs_ops.lookup(fresh(), FUSE_ROOT_ID, "missing");
 	CHECK(err_of() == ENOENT);
+	fs.expire_only = true;
+	fs.timeout = 0;
+	ggfs_ops.lookup(fresh(), FUSE_ROOT_ID, "missing");
+	CHECK(err_of() == ENOENT);
+	fs.timeout = timeout;
+	fs.expire_only = expire_only;
 }
 
 /* ".." of the root is the root (nothing above SOURCE shows), found with
@@ -883,7 +913,7 @@ static void test_init(void)
 	fs.dont_mask = false;
 }
 
-TEST_MAIN(setup, test_placeholder_size, test_dotdot, test_virtual_lookup,
+TEST_MAIN(setup, test_placeholder_size, test_negative_lookup, test_dotdot, test_virtual_lookup,
           test_virtual_opens_refused, test_open_placeholder, test_others_do_not_force,
           test_names_refused, test_create_only_creates, test_umask, test_gg_xattrs,
           test_gg_xattrs_read_only, test_readdir, test_readlink, test_store_handles, test_init,

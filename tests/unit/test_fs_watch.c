@@ -9,13 +9,14 @@
  * watch_entry_cached; what each change made behind the mount makes the watch
  * thread tell the kernel (a write or a new hard link: the file's attributes;
  * a chmod, a removal, a rename: the name's entry, expired or invalidated as
- * the kernel allows, and the attributes of the file it led to; a new file:
- * nothing), a removed directory's watch dropped, unwatched and quiesced
- * directories silent, a queue overflow (for real, the thread held by
- * GGFS_TEST_HOLD_WATCH) ending long timeouts and dropping what was cached
- * for long, and watch_stop. Linked without a FUSE session: the node table
- * and libfuse's notifications are fakes that record what they are asked,
- * and every pin and fd borrowed is checked to be given back.
+ * the kernel allows, and the attributes of the file it led to; a new name:
+ * its entry, which the kernel may hold as missing), a removed directory's
+ * watch dropped, unwatched and quiesced directories silent, a queue
+ * overflow (for real, the thread held by GGFS_TEST_HOLD_WATCH) ending long
+ * timeouts and dropping what was cached for long, and watch_stop. Linked
+ * without a FUSE session: the node table and libfuse's notifications are
+ * fakes that record what they are asked, and every pin and fd borrowed is
+ * checked to be given back.
  */
 #define FS_FAKES_PINS
 #include "fs_fakes.h"
@@ -452,10 +453,13 @@ static void test_entry_cached(void)
 static void test_events(void)
 {
 	clear_rec();
-	/* a new file: no attributes cached to drop, no entry to expire */
+	/* a new file: no attributes cached to drop, but its entry expires
+	 * (the kernel may hold it as missing: a negative entry) */
 	char *n = at("sub/new");
 	int nfd = open(n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	CHECK(nfd >= 0);
+	CHECK(wait_for("expire sub/new"));
+	clear_rec();
 	/* a write in place to a known file: its attributes, not its entry */
 	char *p = at("sub/ph");
 	int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -479,13 +483,14 @@ static void test_events(void)
 	/* ... and, the name's file being looked up again, no long timeout
 	 * until that lookup */
 	CHECK(!placeholder->long_ttl);
-	/* a new hard link to a known file: its link count */
+	/* a new hard link to a known file: its link count, and the new
+	 * name's entry (it may be held as missing), not the old name's */
 	clear_rec();
 	char *q = at("sub/ph2");
 	CHECK(link(p, q) == 0);
-	CHECK(wait_for("inode ph -1 0"));
+	CHECK(wait_for("inode ph -1 0") && wait_for("expire sub/ph2"));
 	sync_thread();
-	CHECK(!rec_has("expire sub/ph2"));
+	CHECK(!rec_has("expire sub/ph"));
 	/* removed, renamed: both names */
 	clear_rec();
 	CHECK(unlink(q) == 0);
@@ -506,6 +511,18 @@ static void test_events(void)
 	pthread_mutex_unlock(&fs.mu);
 	touch_mode("sub/ph", 0644);
 	CHECK(wait_for("inval sub/ph") && !rec_has("expire sub/ph"));
+	/* ... and a new name's is left be: no miss is cached then (ops.c),
+	 * and a new directory made through the mount is not detached (events
+	 * are handled in order: the chmod after it is the sync) */
+	char *nd = at("sub/newdir");
+	CHECK(mkdir(nd, 0755) == 0);
+	touch_mode("sub/ph", 0600);
+	CHECK(wait_count("inval sub/ph", 1));
+	CHECK(!rec_has("inval sub/newdir") && !rec_has("expire sub/newdir"));
+	CHECK(rmdir(nd) == 0);
+	touch_mode("sub/ph", 0644);
+	CHECK(wait_count("inval sub/ph", 2));
+	free(nd);
 	pthread_mutex_lock(&fs.mu);
 	fs.expire_only = true;
 	pthread_mutex_unlock(&fs.mu);
