@@ -5,13 +5,13 @@
 # missing name send the daemon one LOOKUP (counted in the -d log; ten on a
 # kernel that cannot expire entries, before Linux 6.2: no miss cached). Never
 # silently wrong: a name made after the miss is seen through the mount at
-# once, whether made behind the mount (a file, a directory, a hard link, a
-# rename into the name: the directory's watch expires the kernel's entry;
-# polled for at most 2 s, not the 60 s of the timeout) or through it (a
-# file, a directory, a FIFO, a symlink, a hard link, a rename onto the
-# name). The root's ".gg" is never missing. With -o timeout=0 nothing is
-# cached: every stat of a missing name is a LOOKUP, and a file made behind
-# the mount is seen at once.
+# once, whether made behind the mount (a file, also one still open, a
+# symlink, a directory, a hard link, a rename into the name: the
+# directory's watch expires the kernel's entry; polled for at most 2 s, not
+# the 60 s of the timeout) or through it (a file, a directory, a FIFO, a
+# symlink, a hard link, a rename onto the name). The root's ".gg" is never
+# missing. With -o timeout=0 nothing is cached: every stat of a missing
+# name is a LOOKUP, and a file made behind the mount is seen at once.
 . "$(dirname "$0")/lib.sh"
 setup "${1:-}"
 need gg ggfs fusermount3 stat mkfifo ln
@@ -68,6 +68,15 @@ stats 2 mnt/probe/b-file
 echo b >src/probe/b-file
 seen_at_once "a file made in SOURCE after a miss" mnt/probe/b-file
 check "... with its bytes" [ "$(cat mnt/probe/b-file 2>/dev/null)" = b ]
+# (a file written and closed also makes IN_CLOSE_WRITE; one still open,
+# being written, only IN_CREATE)
+stats 2 mnt/probe/b-open
+exec 5>src/probe/b-open
+seen_at_once "a file made in SOURCE after a miss, still open" mnt/probe/b-open
+exec 5>&-
+stats 2 mnt/probe/b-sym
+ln -s there src/probe/b-sym
+seen_at_once "a symlink made in SOURCE after a miss" mnt/probe/b-sym
 stats 2 mnt/probe/b-dir
 mkdir src/probe/b-dir
 seen_at_once "a directory made in SOURCE after a miss" mnt/probe/b-dir
