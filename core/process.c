@@ -69,12 +69,19 @@ static bool own_group(const struct spawn_opts *o)
 	return o->deadline_ms || o->stop;
 }
 
+/* In a child: every signal's action back to its default, none ignored nor
+ * caught (what the parent set is not the child's business). */
+static void default_all_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
+}
+
 static void child_exec(char *const argv[], const struct spawn_opts *o)
 {
 	sigset_t none;
 	sigemptyset(&none);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
+	default_all_signals();
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (own_group(o) && setpgid(0, 0) < 0)
 		_exit(127);
@@ -347,12 +354,8 @@ int daemon_fork(const char *prog, int *ready_fd)
 		 * and the daemon, in its own session, carries on as after
 		 * fuse_daemonize. A signal the caller was started ignoring
 		 * stays ignored. */
-		for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++) {
-			struct sigaction now;
-			if (sigaction(stop_signals[i], NULL, &now) == 0 &&
-			    now.sa_handler != SIG_IGN)
-				signal(stop_signals[i], SIG_DFL);
-		}
+		struct sigaction replaced[GG_ARRAY_LEN(stop_signals)];
+		signals_catch(stop_signals, GG_ARRAY_LEN(stop_signals), SIG_DFL, replaced);
 		sigprocmask(SIG_SETMASK, &mask, NULL);
 		char buf[4096];
 		size_t n = 0;
@@ -394,8 +397,7 @@ pid_t watcher_fork(const int *keep, int n)
 	/* A group of its own: a key the terminal sends the parent's group
 	 * (Ctrl-\ is SIGQUIT) must not end both at once. */
 	setpgid(0, 0);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, ... */
+	default_all_signals();
 	/* (ignoring also drops any of them held since the fork) */
 	for (size_t i = 0; i < GG_ARRAY_LEN(stop_signals); i++)
 		signal(stop_signals[i], SIG_IGN);
