@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tar c` through the mount in every cache mode it accepts (default, with
-# kernel passthrough where it is on; no_passthrough; splice; timeout=0; the
-# writeback cache is refused, see ggfs_options) gives the same archive as
+# kernel passthrough where it is on; no_passthrough; splice; timeout=0;
+# materialize, which also writes the outputs into SOURCE; the writeback cache
+# is refused, see ggfs_options) gives the same archive as
 # `tar c` of the plain tree (a copy whose placeholders `gg force` replaced by
 # their outputs, with the placeholders' times): byte for byte, headers (size,
 # mode, mtime, owner) and contents. Also before anything was forced
@@ -37,7 +38,7 @@ archive plain plain.tar
 check "the plain tree is archived" [ ! -s plain.tar.err ]
 check "... with the outputs in it" sh -c "tar -xOf plain.tar ./ph/small | grep -q 'small output'"
 
-modes=(default no_passthrough splice timeout=0)
+modes=(default no_passthrough splice timeout=0 materialize)
 n=0
 for mode in "${modes[@]}"; do
 	n=$((n + 1))
@@ -52,6 +53,11 @@ for mode in "${modes[@]}"; do
 	sed 's/^/    /' "forced$n.tar.err" | head -3
 	check "$mode: tar of a forced tree is the plain tree's, byte for byte" cmp -s plain.tar "forced$n.tar"
 	check "$mode: unmounts" ggfs_umount "m$n"
+	if [ "$mode" = materialize ]; then
+		check "materialize: SOURCE holds the outputs now" cmp -s "s$n/ph/big" plain/ph/big
+		archive "s$n" "source$n.tar"
+		check "materialize: tar of SOURCE itself is the plain tree's" cmp -s plain.tar "source$n.tar"
+	fi
 	# Never forced through this mount, but the memo knows (same store):
 	# stat shows the real size and mode before any open.
 	ggfs_mount "s$n" "m$n" "ggfs$n.log" "${opts[@]}"
