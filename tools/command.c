@@ -22,7 +22,7 @@ static void vsay(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-int die_msg(const char *fmt, ...)
+int report_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -31,7 +31,7 @@ int die_msg(const char *fmt, ...)
 	return 1;
 }
 
-int die_usage(const char *fmt, ...)
+int report_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -40,9 +40,9 @@ int die_usage(const char *fmt, ...)
 	return 2;
 }
 
-int die_last(void)
+int report_last(void)
 {
-	die_msg("%s", gg_last_error());
+	report_error("%s", gg_last_error());
 	return exit_status_of(gg_last_code());
 }
 
@@ -110,7 +110,7 @@ int read_options(int argc, char **argv, const struct option *opts, const char *h
 		if (c == 0) /* a flag, set by getopt */
 			continue;
 		if (c == '?' || !take) /* getopt named the option */
-			return die_usage("%s", usage);
+			return report_usage("%s", usage);
 		int r = take(ctx, c, optarg);
 		if (r >= 0)
 			return r;

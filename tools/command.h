@@ -14,12 +14,13 @@
 
 #define GG_VERSION "0.1.0"
 
-/* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors). */
-int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "gg: MSG" on stderr; returns 1 (the exit status for errors), for the
+ * command to return: none of the report_ functions exits. */
+int report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for a usage error (a bad option or argument); returns 2. */
-int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int report_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "gg: " + gg_last_error(); returns exit_status_of(gg_last_code()). */
-int die_last(void);
+int report_last(void);
 /* The exit status for a kind of failure (gg(1), EXIT STATUS): 0 ok, 1 a
  * thunk or the work failed, 2 usage, 3 this machine, storage or a remote
  * engine, 130 cancelled. */
@@ -51,7 +52,7 @@ int read_flags(int argc, char **argv, const struct option *flags, const char *he
 /*
  * read_flags for a command whose options are not all flags: each option of
  * opts whose flag is NULL goes to take(ctx, its val, its argument or NULL),
- * which returns -1 to go on or the exit status to stop with (die_usage's 2
+ * which returns -1 to go on or the exit status to stop with (report_usage's 2
  * for a bad value). An option whose val is a letter is also -LETTER (short);
  * one that should be long only has a val above 255. At most 6 options.
  */

@@ -118,18 +118,18 @@ int cmd_describe(int argc, char **argv)
 	if (done >= 0)
 		return done;
 	if (argc - optind != 1)
-		return die_usage("usage: gg describe [--json] TARGET");
+		return report_usage("usage: gg describe [--json] TARGET");
 	const char *target = argv[optind];
 	struct force_target tg;
 	if (force_target_peek(NULL, target, &tg) < 0)
-		return die_last();
+		return report_last();
 	if (tg.plain)
-		return die_msg("%s is an ordinary file, not a placeholder", target);
+		return report_error("%s is an ordinary file, not a placeholder", target);
 	struct gg_ref ref = tg.ref;
 	struct store *s;
 	if (open_store(false, &s) < 0) {
 		gg_ref_free(&ref);
-		return die_last();
+		return report_last();
 	}
 	struct buf b = BUF_INIT;
 	int rc = 0;
@@ -140,7 +140,7 @@ int cmd_describe(int argc, char **argv)
 		struct thunk t;
 		if (store_read(s, &ref.name, &enc, THUNK_MAX_SIZE) < 0 ||
 		    thunk_parse(enc.data, enc.len, &t) < 0) {
-			rc = die_last();
+			rc = report_last();
 		} else {
 			struct memo m;
 			bool forced = memo_get(s, &ref.name, &m) == 1;

@@ -422,7 +422,7 @@ int cmd_doctor(int argc, char **argv)
 		return 0;
 	if (argc > 1) {
 		fputs(doctor_help, stderr);
-		return die_usage("doctor: unexpected argument '%s'", argv[1]);
+		return report_usage("doctor: unexpected argument '%s'", argv[1]);
 	}
 	struct tally t = {0};
 	check_namespaces(&t);

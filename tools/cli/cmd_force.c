@@ -224,7 +224,7 @@ int cmd_force(int argc, char **argv)
 	int c;
 	/* Flags win over the environment (and the configuration file). */
 	if (exec_limits_from_env(&so.exec.limits) < 0)
-		return die_last();
+		return report_last();
 	/* Its own getopt loop, not read_options: more options than that takes.
 	 * optind 0, not 1: getopt starts afresh (see read_options). */
 	optind = 0;
@@ -233,39 +233,40 @@ int cmd_force(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000)
-				return die_usage(
+				return report_usage(
 				    "-j %s: expected a number of jobs from 1 to 100000", optarg);
 			jobs = (int)j;
 			j_before_e |= nspecs == 0;
 			break;
 		case 'e':
 			if (engine_spec_check(optarg) < 0)
-				return die_usage("%s", gg_last_error());
+				return report_usage("%s", gg_last_error());
 			specs = xrealloc(specs, (nspecs + 1) * sizeof *specs);
 			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), jobs};
 			break;
 		case 'U': storage = optarg; break;
 		case 'C':
 			if (remote_cache_mode_parse(optarg, &(enum remote_cache_mode){0}) < 0)
-				return die_last();
+				return report_last();
 			cache_mode = optarg;
 			break;
 		case 'x':
 			if (parse_u64(optarg, &j) < 0 || j == 0)
-				return die_usage("--speculate %s: expected milliseconds", optarg);
+				return report_usage("--speculate %s: expected milliseconds",
+				                    optarg);
 			so.speculate_ms = j;
 			spec_mode = 1;
 			break;
 		case 'X': spec_mode = -1; break;
 		case 'R':
 			if (parse_u64(optarg, &j) < 0 || j > 100)
-				return die_usage("--retries %s: expected a number from 0 to 100",
-				                 optarg);
+				return report_usage("--retries %s: expected a number from 0 to 100",
+				                    optarg);
 			so.max_retries = (int)j;
 			break;
 		case 'D':
 			if (parse_u64(optarg, &j) < 0 || j == 0 || j > 100000000)
-				return die_usage(
+				return report_usage(
 				    "--max-depth %s: expected a number from 1 to 100000000",
 				    optarg);
 			so.max_dynamic_depth = (size_t)j;
@@ -278,17 +279,17 @@ int cmd_force(int argc, char **argv)
 		case 'L':
 			if (exec_limit_parse("memory", "--memory-limit", optarg,
 			                     &so.exec.limits.memory) < 0)
-				return die_usage("%s", gg_last_error());
+				return report_usage("%s", gg_last_error());
 			break;
 		case 'N':
 			if (exec_limit_parse("process", "--process-limit", optarg,
 			                     &so.exec.limits.procs) < 0)
-				return die_usage("%s", gg_last_error());
+				return report_usage("%s", gg_last_error());
 			break;
 		case 'T':
 			if (exec_limit_parse("timeout", "--default-timeout", optarg,
 			                     &so.exec.limits.timeout_ms) < 0)
-				return die_usage("%s", gg_last_error());
+				return report_usage("%s", gg_last_error());
 			break;
 		case 'M': summary = true; break;
 		case 'h': fputs(force_help, stdout); return 0;
@@ -298,10 +299,10 @@ int cmd_force(int argc, char **argv)
 	/* -j given only after every -e: it is the limit of all of them */
 	for (size_t i = 0; i < nspecs && !j_before_e; i++)
 		specs[i].limit = jobs;
-	int bad = optind == argc ? die_usage("force: no TARGET given") : 0;
+	int bad = optind == argc ? report_usage("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
 	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
-		bad = die_last();
+		bad = report_last();
 	if (bad) {
 		for (size_t i = 0; i < nspecs; i++)
 			free(specs[i].spec);
@@ -325,14 +326,14 @@ int cmd_force(int argc, char **argv)
 	size_t nt = 0, k = 0; /* parsed targets; of them, to force */
 	for (size_t i = 0; i < n; i++) {
 		if (force_target_parse(s, argv[optind + (int)i], &t[nt]) < 0) {
-			int st = die_last();
+			int st = report_last();
 			rc = st > rc ? st : rc;
 			continue;
 		}
 		k += !t[nt++].plain;
 	}
 	if (k && !s) {
-		die_msg("%s", no_store);
+		report_error("%s", no_store);
 		rc = exit_status_of(no_store_code);
 		k = 0;
 	}
@@ -341,7 +342,7 @@ int cmd_force(int argc, char **argv)
 	if (k) {
 		struct engine_config cfg = {.store = s, .exec = so.exec, .storage_uri = storage};
 		if (engine_create_all(specs, nspecs, &cfg, &engines) < 0) {
-			rc = die_last();
+			rc = report_last();
 			engines_failed = true;
 		} else {
 			so.engines = engines;
@@ -359,7 +360,7 @@ int cmd_force(int argc, char **argv)
 	struct remote_cache_opts co = {
 	    .mode = cache_mode, .uri = storage, .notice = print_notice_msg, .notice_arg = &notices};
 	if (k && !engines_failed && remote_cache_open(s, &co, &cache) < 0) {
-		rc = die_last();
+		rc = report_last();
 		engines_failed = true; /* nothing is forced */
 	}
 	remote_cache_attach(cache, &so);
@@ -376,7 +377,7 @@ int cmd_force(int argc, char **argv)
 	}
 	struct force_run run = {0};
 	if (k && !engines_failed && force_targets(s, &so, t, nt, !to_stdout, &run) < 0) {
-		rc = die_last();
+		rc = report_last();
 	} else if (k && !engines_failed) {
 		bool cancelled = gg_cancel_fired(so.cancel);
 		if (summary || cancelled)
@@ -403,11 +404,12 @@ int cmd_force(int argc, char **argv)
 				rc = st > rc ? st : rc;
 			} else if (to_stdout && o->link) {
 				/* its value is the target's text, not a file's bytes */
-				rc = die_msg("%s is a symbolic link (its target is value %s); gg "
-				             "never follows links",
-				             t[j].arg, o->value.s);
+				rc = report_error(
+				    "%s is a symbolic link (its target is value %s); gg "
+				    "never follows links",
+				    t[j].arg, o->value.s);
 			} else if (to_stdout && copy_object_to_fd(s, &o->value, 1) < 0) {
-				rc = die_last();
+				rc = report_last();
 			} else if (!to_stdout && !t[j].is_file) {
 				printf("%s\n", o->value.s);
 			}
@@ -550,7 +552,7 @@ int cmd_cat(int argc, char **argv)
 	if (done >= 0)
 		return done;
 	if (argc - optind != 1)
-		return die_usage("usage: gg cat TARGET");
+		return report_usage("usage: gg cat TARGET");
 	const char *target = argv[optind];
 	struct store *s = NULL;
 	struct gg_name v;
@@ -558,19 +560,19 @@ int cmd_cat(int argc, char **argv)
 	int r = force_one(target, false, &s, &v, &exec);
 	int rc = 0;
 	if (r < 0) {
-		rc = die_last();
+		rc = report_last();
 	} else if (r == 0) {
 		/* an ordinary file: print it as it is */
 		int fd = open(target, O_RDONLY | O_CLOEXEC);
 		struct buf b = BUF_INIT;
 		if (fd < 0 || read_fd_all(fd, &b, SIZE_MAX / 2) < 0 ||
 		    write_all(1, b.data, b.len) < 0)
-			rc = die_msg("%s: %s", target, strerror(errno));
+			rc = report_error("%s: %s", target, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		buf_free(&b);
 	} else if (copy_object_to_fd(s, &v, 1) < 0) {
-		rc = die_last();
+		rc = report_last();
 	}
 	store_close(s);
 	return rc;
@@ -589,14 +591,14 @@ int cmd_run(int argc, char **argv)
 	bool exec;
 	int r = force_one(argv[1], true, &s, &v, &exec);
 	if (r < 0)
-		return die_last();
+		return report_last();
 	if (r == 0) {
 		execv(argv[1], argv + 1);
-		return die_msg("cannot execute %s: %s", argv[1], strerror(errno));
+		return report_error("cannot execute %s: %s", argv[1], strerror(errno));
 	}
 	char *path;
 	if (store_object_path_mode(s, &v, true, &path) < 0)
-		return die_last();
+		return report_last();
 	execv(path, argv + 1);
-	return die_msg("cannot execute %s (%s): %s", argv[1], v.s, strerror(errno));
+	return report_error("cannot execute %s (%s): %s", argv[1], v.s, strerror(errno));
 }

@@ -192,7 +192,7 @@ int cmd_fsck(int argc, char **argv)
 	if (done >= 0)
 		return done;
 	if (open_store(false, &f.s) < 0)
-		return die_last();
+		return report_last();
 	each_entry(&f, "objects", check_plain);
 	each_entry(&f, "xobjects", check_copy);
 	each_entry(&f, "memo", check_memo);

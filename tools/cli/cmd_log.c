@@ -80,13 +80,13 @@ int cmd_log(int argc, char **argv)
 	const char *target = argv[optind];
 	struct store *s;
 	if (open_store(false, &s) < 0)
-		return die_last();
+		return report_last();
 	struct force_target t;
 	int rc = 0;
 	if (force_target_peek(s, target, &t) < 0) {
-		rc = die_last();
+		rc = report_last();
 	} else if (t.plain) {
-		rc = die_msg("%s is an ordinary file, not a placeholder", target);
+		rc = report_error("%s is an ordinary file, not a placeholder", target);
 	} else if (gg_name_kind(&t.ref.name) != GG_THUNK) {
 		printf("%s is a value, not a thunk's output: nothing ran\n", t.ref.name.s);
 		rc = 1;
@@ -104,7 +104,7 @@ int cmd_log(int argc, char **argv)
 		/* The last thunk shown is the one TARGET's value comes from:
 		 * when it never ran, TARGET has no result yet, whatever ran
 		 * before it in the graph. */
-		rc = known == 1 ? 0 : known == 0 ? 1 : die_last();
+		rc = known == 1 ? 0 : known == 0 ? 1 : report_last();
 	}
 	force_target_free(&t);
 	store_close(s);

@@ -267,7 +267,7 @@ static int take_option(void *ctx, int opt, const char *arg)
 	if (opt == OPT_SVG)
 		o->svg = arg;
 	else if (parse_u64(arg, &o->top) < 0 || o->top > 1000000)
-		return die_usage("--top %s: expected a number from 0 to 1000000", arg);
+		return report_usage("--top %s: expected a number from 0 to 1000000", arg);
 	return -1;
 }
 
@@ -293,14 +293,14 @@ int cmd_report(int argc, char **argv)
 	const char *path = argv[optind];
 	struct trace t;
 	if (trace_load(path, &t) < 0)
-		return die_last();
+		return report_last();
 	print_summary(path, &t, (size_t)top);
 	int rc = 0;
 	if (svg) {
 		const char *base = strrchr(path, '/');
 		char *title = xasprintf("gg force timeline: %s", base ? base + 1 : path);
 		if (trace_write_svg(&t, svg, title) < 0)
-			rc = die_last();
+			rc = report_last();
 		else
 			printf("\ntimeline written to %s\n", svg);
 		free(title);

@@ -125,12 +125,12 @@ int cmd_push(int argc, char **argv)
 	 * thing said, before a FILE is added and its name printed. */
 	struct storage *st;
 	if (storage_open(argv[optind], &st) < 0)
-		return die_last();
+		return report_last();
 	struct strvec args = STRVEC_INIT;
 	collect_args(argc - optind - 1, argv + optind + 1, &args);
 	struct store *local;
 	if (open_store(true, &local) < 0) {
-		int status = die_last();
+		int status = report_last();
 		storage_close(st);
 		strvec_free(&args);
 		return status;
@@ -149,9 +149,9 @@ int cmd_push(int argc, char **argv)
 				rc = gg_fail(GG_ENOTFOUND, "%s is not in the local store %s", a,
 				             local->root);
 			if (rc < 0)
-				rc = die_last();
+				rc = report_last();
 		} else if (store_put_file(local, a, &names[i]) < 0) {
-			rc = die_last();
+			rc = report_last();
 		} else {
 			printf("%s  %s\n", names[i].s, a);
 		}
@@ -164,14 +164,14 @@ int cmd_push(int argc, char **argv)
 		size_t missing = args.n;
 		if (!force) {
 			if (st->ops->has(st, names, args.n, present) < 0)
-				rc = die_last();
+				rc = report_last();
 			missing = 0;
 			for (size_t i = 0; i < args.n; i++)
 				if (!present[i])
 					names[missing++] = names[i];
 		}
 		if (rc == 0 && missing > 0 && st->ops->put(st, local, names, missing) < 0)
-			rc = die_last();
+			rc = report_last();
 		if (rc == 0)
 			fprintf(stderr,
 			        "gg: pushed %zu of %zu objects to %s (%zu already there; %.1f MB "
@@ -202,8 +202,8 @@ static int open_args(int argc, char **argv, const char *help, bool parse, struct
 	collect_args(argc - 1, argv + 1, args);
 	*names = xcalloc(args->n ? args->n : 1, sizeof **names);
 	if ((parse && parse_names(args, *names) < 0) || storage_open(argv[0], st) < 0)
-		return die_last(); /* 2 for what is malformed, 3 for a store not opened */
-	return -1;                 /* go on */
+		return report_last(); /* 2 for what is malformed, 3 for a store not opened */
+	return -1;                    /* go on */
 }
 
 struct pull {
@@ -303,9 +303,9 @@ int cmd_pull(int argc, char **argv)
 	int rc = open_args(argc - optind, argv + optind, pull_help, !outputs, &args, &names, &st);
 	struct store *local = NULL;
 	if (rc < 0 && open_store(true, &local) < 0)
-		rc = die_last();
+		rc = report_last();
 	if (rc < 0 && outputs && outputs_of(local, st, &args, &names) < 0)
-		rc = die_last();
+		rc = report_last();
 	if (rc < 0) {
 		uint64_t t0 = now_ns();
 		size_t had = 0;
@@ -314,7 +314,7 @@ int cmd_pull(int argc, char **argv)
 		bool *ok = xcalloc(args.n ? args.n : 1, sizeof *ok);
 		rc = 0;
 		if (st->ops->get(st, local, names, args.n, ok) < 0)
-			rc = die_last();
+			rc = report_last();
 		size_t got = 0, absent = 0;
 		for (size_t i = 0; i < args.n; i++)
 			if (ok[i]) {
@@ -322,7 +322,7 @@ int cmd_pull(int argc, char **argv)
 			} else if (rc == 0) {
 				/* no error was reported for it: the remote store lacks it */
 				absent++;
-				die_msg("%s: not in %s", names[i].s, st->uri);
+				report_error("%s: not in %s", names[i].s, st->uri);
 			}
 		if (absent) /* an object missing (gg(1)), as for push's local one */
 			rc = exit_status_of(GG_ENOTFOUND);
@@ -350,7 +350,7 @@ int cmd_remote_has(int argc, char **argv)
 	if (rc < 0) {
 		bool *present = xcalloc(args.n ? args.n : 1, sizeof *present);
 		if (st->ops->has(st, names, args.n, present) < 0) {
-			rc = die_last(); /* 3: the store was not asked; never 1, "absent" */
+			rc = report_last(); /* 3: the store was not asked; never 1, "absent" */
 		} else {
 			rc = 0;
 			for (size_t i = 0; i < args.n; i++) {
@@ -378,7 +378,7 @@ int cmd_remote_migrate(int argc, char **argv)
 	int rc = open_args(argc - optind, argv + optind, migrate_help, true, &args, &names, &st);
 	struct store *local = NULL;
 	if (rc < 0 && open_store(true, &local) < 0)
-		rc = die_last();
+		rc = report_last();
 	if (rc < 0) {
 		size_t rewritten = 0;
 		rc = 0;
@@ -388,7 +388,7 @@ int cmd_remote_migrate(int argc, char **argv)
 			        "encoded)\n",
 			        st->uri);
 		else if (st->ops->migrate(st, local, names, args.n, &rewritten) < 0)
-			rc = die_last();
+			rc = report_last();
 		else
 			fprintf(stderr, "gg: rewrote %zu of %zu objects at %s as plain objects\n",
 			        rewritten, args.n, st->uri);
@@ -433,15 +433,15 @@ int cmd_gc_remote(const char *uri, const char *grace, bool dry_run)
 	if (!uri || !*uri)
 		uri = getenv("GG_STORAGE");
 	if (!uri || !*uri)
-		return die_usage("gc --remote: which storage? --storage URI or GG_STORAGE");
+		return report_usage("gc --remote: which storage? --storage URI or GG_STORAGE");
 	struct remote_gc_opts o = {.grace = REMOTE_GC_GRACE_DEFAULT, .dry_run = dry_run};
 	if (grace && (o.grace = parse_grace(grace)) < 0)
-		return die_usage("gc: bad grace period '%s' (e.g. 7d, 12h, 30m, 0)", grace);
+		return report_usage("gc: bad grace period '%s' (e.g. 7d, 12h, 30m, 0)", grace);
 	o.on_delete = print_deleted;
 	o.arg = &dry_run;
 	struct storage *st;
 	if (storage_open(uri, &st) < 0)
-		return die_last();
+		return report_last();
 	struct remote_gc_stats s;
 	int r = remote_gc(st, &o, &s);
 	char *shown = storage_uri_public(uri);
@@ -453,5 +453,5 @@ int cmd_gc_remote(const char *uri, const char *grace, bool dry_run)
 		       (long long)o.grace);
 	free(shown);
 	storage_close(st);
-	return r < 0 ? die_last() : 0;
+	return r < 0 ? report_last() : 0;
 }

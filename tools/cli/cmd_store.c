@@ -25,10 +25,10 @@ int cmd_init(int argc, char **argv)
 	if (done >= 0)
 		return done;
 	if (argc - optind > 1)
-		return die_usage("usage: gg init [--shared] [DIR]");
+		return report_usage("usage: gg init [--shared] [DIR]");
 	char *root;
 	if (store_init_mode(optind < argc ? argv[optind] : ".", shared, &root) < 0)
-		return die_last();
+		return report_last();
 	printf("initialised store %s\n", root);
 	free(root);
 	return 0;
@@ -42,7 +42,7 @@ int cmd_hash(int argc, char **argv)
 	if (done >= 0)
 		return done;
 	if (optind == argc)
-		return die_usage("usage: gg hash FILE...");
+		return report_usage("usage: gg hash FILE...");
 	struct store *s = NULL;
 	store_open(NULL, &s); /* optional: only speeds up rehashing */
 	int rc = 0;
@@ -58,7 +58,7 @@ int cmd_hash(int argc, char **argv)
 				close(fd);
 		}
 		if (r < 0) {
-			rc = die_last();
+			rc = report_last();
 			continue;
 		}
 		printf(argc - optind > 1 ? "%s  %s\n" : "%s\n", n.s, argv[i]);
@@ -83,7 +83,7 @@ static int gc_option(void *ctx, int opt, const char *arg)
 	else if (opt == GC_GRACE)
 		a->grace = arg;
 	else if (parse_size(arg, &a->max) < 0)
-		return die_usage("gc: bad size '%s' (e.g. 500M, 10G)", arg);
+		return report_usage("gc: bad size '%s' (e.g. 500M, 10G)", arg);
 	else
 		a->have = true;
 	return -1;
@@ -120,18 +120,18 @@ int cmd_gc(int argc, char **argv)
 	if (remote && !a.have && optind == argc)
 		return cmd_gc_remote(a.uri, a.grace, dry);
 	if (remote || a.uri || a.grace || dry)
-		return die_usage("usage: gg gc --remote [--storage URI] [--grace DURATION] "
-		                 "[--dry-run] (without --max-size)");
+		return report_usage("usage: gg gc --remote [--storage URI] [--grace DURATION] "
+		                    "[--dry-run] (without --max-size)");
 	if (!a.have || optind != argc)
-		return die_usage("usage: gg gc --max-size SIZE");
+		return report_usage("usage: gg gc --max-size SIZE");
 	struct store *s;
 	if (open_store(false, &s) < 0)
-		return die_last();
+		return report_last();
 	struct gc_stats st;
 	int r = store_gc(s, a.max, &st);
 	store_close(s);
 	if (r < 0)
-		return die_last();
+		return report_last();
 	printf("removed %llu objects; store %llu -> %llu bytes",
 	       (unsigned long long)st.removed_objects, (unsigned long long)st.before,
 	       (unsigned long long)st.after);

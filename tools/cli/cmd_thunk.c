@@ -102,7 +102,7 @@ int cmd_thunk(int argc, char **argv)
 		case 'o': strvec_push(&t.outputs, optarg); break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				rc = die_usage("-e %s: expected NAME=VALUE", optarg);
+				rc = report_usage("-e %s: expected NAME=VALUE", optarg);
 				goto out;
 			}
 			strvec_push(&t.env, optarg);
@@ -124,11 +124,12 @@ int cmd_thunk(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		rc = die_usage("thunk: no PROGRAM given (gg thunk [OPTIONS] -- PROGRAM [ARG...])");
+		rc = report_usage(
+		    "thunk: no PROGRAM given (gg thunk [OPTIONS] -- PROGRAM [ARG...])");
 		goto out;
 	}
 	if (t.outputs.n == 0) {
-		rc = die_usage("thunk: at least one output (-o PATH) is required");
+		rc = report_usage("thunk: at least one output (-o PATH) is required");
 		goto out;
 	}
 	if (open_store(true, &s) < 0)
@@ -172,7 +173,7 @@ int cmd_thunk(int argc, char **argv)
 	goto out;
 failed:
 	/* the status says what kind of failure it was (gg(1)) */
-	rc = die_last();
+	rc = report_last();
 out:
 	strvec_free(&inputs);
 	strvec_free(&tools);

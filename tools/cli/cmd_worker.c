@@ -116,15 +116,15 @@ static int run_once(struct worker *w, const char *req_path, const char *resp_pat
 {
 	struct buf in = BUF_INIT, out = BUF_INIT;
 	if (read_file(req_path, &in, WIRE_MAX_REQUEST) < 0)
-		return die_last();
+		return report_last();
 	int status;
 	worker_handle(w, in.data, in.len, &out, &status, NULL);
 	buf_free(&in);
 	int rc = 0;
 	if (status != 200) {
-		rc = die_msg("%s: %.*s", req_path, (int)out.len, out.data);
+		rc = report_error("%s: %.*s", req_path, (int)out.len, out.data);
 	} else if (write_file_atomic(resp_path, out.data, out.len, 0644) < 0) {
-		rc = die_last();
+		rc = report_last();
 	}
 	buf_free(&out);
 	return rc;
@@ -265,11 +265,11 @@ static int run_lambda(struct worker *w, const char *api)
 	/* Without namespaces (as on Lambda) what a thunk detaches stays ours, to
 	 * be ended before anything else happens (see the loop) */
 	if (sandbox_adopt_leftovers() < 0)
-		return die_last();
+		return report_last();
 	long connect_ms;
 	CURL *c = gg_curl_connect_timeout_ms(&connect_ms) < 0 ? NULL : gg_curl_easy(connect_ms);
 	if (!c)
-		return die_last();
+		return report_last();
 	char *next = xasprintf("http://%s/2018-06-01/runtime/invocation/next", api);
 	int failures = 0, rc = 0;
 	for (;;) {
@@ -298,7 +298,7 @@ static int run_lambda(struct worker *w, const char *api)
 			if (++failures >= 10) {
 				gg_fail(GG_EREMOTE, "Lambda Runtime API at %s: %s", api,
 				        e != CURLE_OK ? curl_easy_strerror(e) : "no invocation");
-				rc = die_last();
+				rc = report_last();
 				break;
 			}
 			sleep(1);
@@ -324,8 +324,8 @@ static int run_lambda(struct worker *w, const char *api)
 		 * before the reply, and never serve with it alive. */
 		int left = sandbox_kill_leftovers(5000);
 		if (left < 0) {
-			rc = die_msg("%s; exiting so that Lambda starts a fresh instance",
-			             gg_last_error());
+			rc = report_error("%s; exiting so that Lambda starts a fresh instance",
+			                  gg_last_error());
 			buf_free(&out);
 			buf_free(&inv.body);
 			break;
@@ -422,14 +422,14 @@ int cmd_worker(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strncmp(argv[i], "--tok", 5) && strcmp(argv[i], "--token-file") &&
 		    strncmp(argv[i], "--token-file=", 13))
-			return die_usage(
+			return report_usage(
 			    "worker: %s: tokens never go on the command line (every local "
 			    "user can read it): use --token-file FILE or GG_WORKER_TOKENS",
 			    argv[i]);
 	/* The limits of every thunk run here, as gg force's: flags win over the
 	 * environment (and the configuration file). */
 	if (exec_limits_from_env(&w.exec.limits) < 0)
-		return die_last();
+		return report_last();
 	int c;
 	/* Its own getopt loop, not read_options: more options than that takes.
 	 * optind 0, not 1: getopt starts afresh (see read_options). */
@@ -442,13 +442,13 @@ int cmd_worker(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 10000)
-				return die_usage("-j %s: expected a number from 1 to 10000",
-				                 optarg);
+				return report_usage("-j %s: expected a number from 1 to 10000",
+				                    optarg);
 			w.jobs = (int)v;
 			break;
 		case 'c':
 			if (parse_size(optarg, &w.cache_size) < 0)
-				return die_usage(
+				return report_usage(
 				    "--cache-size %s: expected a size such as 500M or 2G", optarg);
 			cache_set = true;
 			break;
@@ -456,60 +456,60 @@ int cmd_worker(int argc, char **argv)
 		case 'X':
 			if (exec_limit_parse("memory", "--memory-limit", optarg,
 			                     &w.exec.limits.memory) < 0)
-				return die_last();
+				return report_last();
 			break;
 		case 'N':
 			if (exec_limit_parse("process", "--process-limit", optarg,
 			                     &w.exec.limits.procs) < 0)
-				return die_last();
+				return report_last();
 			break;
 		case 'O':
 			if (exec_limit_parse("timeout", "--default-timeout", optarg,
 			                     &w.exec.limits.timeout_ms) < 0)
-				return die_last();
+				return report_last();
 			break;
 		case 'p': port_file = optarg; break;
 		case 'm':
 			if (parse_u64(optarg, &max_conns) < 0 || max_conns == 0 ||
 			    max_conns > 1000000)
-				return die_usage("--max-connections %s: expected a positive number",
-				                 optarg);
+				return report_usage(
+				    "--max-connections %s: expected a positive number", optarg);
 			break;
 		case 'I':
 			if (parse_u64(optarg, &max_inflight) < 0 || max_inflight == 0 ||
 			    max_inflight > 1000000)
-				return die_usage("--max-inflight %s: expected a positive number",
-				                 optarg);
+				return report_usage("--max-inflight %s: expected a positive number",
+				                    optarg);
 			break;
 		case 'B':
 			if (parse_size(optarg, &max_body) < 0 || max_body == 0 ||
 			    max_body > WIRE_MAX_REQUEST)
-				return die_usage(
+				return report_usage(
 				    "--max-body %s: expected a size from 1 to %uM (e.g. 16M)",
 				    optarg, WIRE_MAX_REQUEST >> 20);
 			break;
 		case 'M':
 			if (parse_size(optarg, &max_memory) < 0 || max_memory == 0)
-				return die_usage(
+				return report_usage(
 				    "--max-memory %s: expected a size such as 512M or 2G", optarg);
 			break;
 		case 'R':
 		case 'T':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
-				return die_usage("--%s %s: expected seconds from 1 to 86400",
-				                 c == 'R' ? "read-timeout" : "idle-timeout",
-				                 optarg);
+				return report_usage("--%s %s: expected seconds from 1 to 86400",
+				                    c == 'R' ? "read-timeout" : "idle-timeout",
+				                    optarg);
 			*(c == 'R' ? &read_timeout : &idle_timeout) = v;
 			break;
 		case 'K': token_file = optarg; break;
 		case 'A':
 			if (!strstr(optarg, "://"))
-				return die_usage(
+				return report_usage(
 				    "--storage-allow %s: expected a storage URI (s3://, "
 				    "redis://, file://; see gg-storage(7))",
 				    optarg);
 			if (nallow == 64)
-				return die_usage("--storage-allow: at most 64");
+				return report_usage("--storage-allow: at most 64");
 			allow[nallow++] = optarg;
 			break;
 		case 'U': allow_unauth = true; break;
@@ -519,7 +519,7 @@ int cmd_worker(int argc, char **argv)
 		case 'v': w.verbose = true; break;
 		case 'f':
 			if (parse_faults(optarg, &w.faults) < 0)
-				return die_last();
+				return report_last();
 			break;
 		case 'F': w.fake_exec = true; break;
 		case 'h': fputs(worker_help, stdout); return 0;
@@ -531,27 +531,27 @@ int cmd_worker(int argc, char **argv)
 	/* the environment loses its secrets (env_scrub_secrets), this among them */
 	char api[256] = "";
 	if (lambda && strlen(api_env) >= sizeof api)
-		return die_msg("worker: AWS_LAMBDA_RUNTIME_API is too long (%zu bytes)",
-		               strlen(api_env));
+		return report_error("worker: AWS_LAMBDA_RUNTIME_API is too long (%zu bytes)",
+		                    strlen(api_env));
 	if (lambda)
 		strcpy(api, api_env);
 	/* Thunks run as our user there (no namespaces): no /proc/PID/environ,
 	 * /proc/PID/mem or ptrace of this process for them, nor core dumps. */
 	if (lambda && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return die_msg("worker: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+		return report_error("worker: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (once && argc - optind != 2)
-		return die_usage("worker --once needs REQUEST_FILE and RESPONSE_FILE");
+		return report_usage("worker --once needs REQUEST_FILE and RESPONSE_FILE");
 	if (!once && optind != argc)
-		return die_usage("worker: unexpected argument '%s'", argv[optind]);
+		return report_usage("worker: unexpected argument '%s'", argv[optind]);
 	if (!listen_on && !once && !lambda) {
 		fputs(worker_help, stderr);
-		return die_usage(
+		return report_usage(
 		    "worker: give --listen ADDR:PORT or --once, or run under AWS Lambda");
 	}
 	if (listen_on && once)
-		return die_usage("worker: --listen and --once exclude each other");
+		return report_usage("worker: --listen and --once exclude each other");
 	if (max_memory < max_body)
-		return die_usage(
+		return report_usage(
 		    "worker: --max-memory (%llu bytes) is smaller than --max-body (%llu "
 		    "bytes): no request of the largest size could ever be admitted",
 		    (unsigned long long)max_memory, (unsigned long long)max_body);
@@ -563,7 +563,7 @@ int cmd_worker(int argc, char **argv)
 	if (own && *own)
 		allow[nallow++] = own;
 	if (!nallow)
-		return die_usage(
+		return report_usage(
 		    "worker: no storage to allow requests: set GG_STORAGE=URI (the "
 		    "worker's storage) or give --storage-allow URI; a request may name "
 		    "only these");
@@ -573,26 +573,26 @@ int cmd_worker(int argc, char **argv)
 	    worker_tokens_load(token_file, env_tokens && *env_tokens ? env_tokens : NULL, &tokens) <
 	        0) {
 		strvec_free(&tokens);
-		return die_last();
+		return report_last();
 	}
 	if (!listen_on && token_file)
-		return die_usage("worker: --token-file is for --listen");
+		return report_usage("worker: --token-file is for --listen");
 	if ((tls_cert || tls_key || tls_client_ca) && !listen_on)
-		return die_usage(
+		return report_usage(
 		    "worker: --tls-cert, --tls-key and --tls-client-ca are for --listen");
 	if (!tls_cert != !tls_key || (tls_client_ca && !tls_cert))
-		return die_usage("worker: TLS needs both --tls-cert and --tls-key (and "
-		                 "--tls-client-ca only with them)");
+		return report_usage("worker: TLS needs both --tls-cert and --tls-key (and "
+		                    "--tls-client-ca only with them)");
 	struct worker_tls *tls = NULL;
 	if (tls_cert && worker_tls_create(tls_cert, tls_key, tls_client_ca, &tls) < 0) {
 		strvec_free(&tokens);
-		return die_last();
+		return report_last();
 	}
 	struct store *s;
 	if (open_worker_store(dir, lambda, &s) < 0) {
 		strvec_free(&tokens);
 		worker_tls_free(tls);
-		return die_last();
+		return report_last();
 	}
 	for (size_t i = 0; i < nallow; i++)
 		strvec_push(&w.storage_allow, allow[i]);
@@ -601,7 +601,7 @@ int cmd_worker(int argc, char **argv)
 		worker_tls_free(tls);
 		strvec_free(&tokens);
 		strvec_free(&w.storage_allow);
-		return die_last();
+		return report_last();
 	}
 	int rc;
 	if (once)
@@ -623,7 +623,7 @@ int cmd_worker(int argc, char **argv)
 		    .tls = tls,
 		    .client_certs = tls_client_ca != NULL,
 		};
-		rc = worker_http_serve(&w, &ho) < 0 ? die_last() : 0;
+		rc = worker_http_serve(&w, &ho) < 0 ? report_last() : 0;
 	} else {
 		/* the storage first: its credentials come from the environment */
 		worker_open_storage(&w);

@@ -661,17 +661,17 @@ int cmd_infer(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return die_usage("infer: no BUILD-COMMAND given (gg infer make -j4)");
+		return report_usage("infer: no BUILD-COMMAND given (gg infer make -j4)");
 	char self[PATH_MAX];
 	ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (sn <= 0) {
 		gg_error_errno("infer: cannot find this program (/proc/self/exe)");
-		return die_last();
+		return report_last();
 	}
 	self[sn] = 0;
 	struct store *s;
 	if (open_store(true, &s) < 0)
-		return die_last();
+		return report_last();
 	/* A nested `gg infer` keeps the real PATH of the outer one. */
 	const char *outer = getenv(MODEL_ENV_REAL);
 	const char *path = getenv("PATH");
@@ -689,7 +689,7 @@ int cmd_infer(int argc, char **argv)
 			free(real);
 			gg_fail(GG_ESYSTEM, "infer: cannot set up the private mount namespace: %s",
 			        gg_last_error());
-			return die_last();
+			return report_last();
 		}
 		if (r == 0)
 			fprintf(
@@ -714,7 +714,7 @@ int cmd_infer(int argc, char **argv)
 		store_close(s);
 		free(real);
 		strvec_free(&bind);
-		return die_last();
+		return report_last();
 	}
 	char *newpath = xasprintf("%s:%s", dir, real);
 	char *log = xasprintf("%s/infer.log", s->root);
@@ -733,7 +733,7 @@ int cmd_infer(int argc, char **argv)
 	int go[2] = {-1, -1};
 	if (ns && pipe2(go, O_CLOEXEC) < 0) {
 		gg_error_errno("infer: cannot make a pipe");
-		return die_last();
+		return report_last();
 	}
 	struct build_ns bns = {self, &bind, go};
 	struct spawn_opts so = {.search = true,

@@ -456,7 +456,7 @@ int cmd_model_generic(int argc, char **argv)
 		case 'e': strvec_push(&env, optarg); break;
 		case 't':
 			if (tbuild_timeout_parse(optarg, &mo.timeout_ms) < 0) {
-				rc = die_last();
+				rc = report_last();
 				goto out;
 			}
 			break;
@@ -482,12 +482,12 @@ int cmd_model_generic(int argc, char **argv)
 	mo.nenv = env.n;
 	struct store *s;
 	if (open_store(true, &s) < 0) {
-		die_last();
+		report_last();
 		goto out;
 	}
 	struct gg_name name;
 	if (model_generic(s, argv[optind], argc - optind - 2, argv + optind + 2, &mo, &name) < 0) {
-		die_msg("model-generic: %s", gg_last_error());
+		report_error("model-generic: %s", gg_last_error());
 	} else {
 		printf("%s\n", name.s);
 		rc = 0;
