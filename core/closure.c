@@ -124,7 +124,7 @@ static int add_file(struct closure *c, const char *host, const char *path, bool 
 		free(name);
 		return -1;
 	}
-	c->files = xrealloc(c->files, (c->nfiles + 1) * sizeof *c->files);
+	ALLOC_GROW(c->files, c->nfiles + 1, c->files_cap);
 	c->files[c->nfiles] = (struct closure_file){xstrdup(host), name, exec};
 	*final = c->files[c->nfiles++].path;
 	return 0;

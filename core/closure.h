@@ -30,7 +30,7 @@ struct closure_file {
 
 struct closure {
 	struct closure_file *files;
-	size_t nfiles;
+	size_t nfiles, files_cap;
 	char *exe;                 /* relative path to execute */
 	struct strvec argv_prefix; /* argv up to (not including) the user's ARGS */
 	/* The ELF interpreters as the programs name them (absolute paths, each

@@ -61,7 +61,7 @@ struct waiter {
 	/* The thunks whose outputs were thunks, followed in order to reach the
 	 * one it now waits for (a dynamic graph); the last one is the "via". */
 	struct gg_name *chain;
-	size_t nchain;
+	size_t nchain, chain_cap;
 	char buf[];
 };
 
@@ -186,9 +186,9 @@ struct sched {
 	uint64_t *durations; /* run times of finished jobs, for speculation */
 	size_t ndurations, durations_cap;
 	struct node **graveyard;
-	size_t ngrave;
+	size_t ngrave, grave_cap;
 	struct failure **errors; /* handed out in outcomes */
-	size_t nerrors;
+	size_t nerrors, errors_cap;
 	struct buf trace;
 	uint64_t t0;
 	/* The timer thread sleeps until the next deadline (timer_at): a delayed
@@ -311,7 +311,7 @@ static const struct failure *keep_error(struct sched *s, enum gg_code code, char
 {
 	struct failure *f = xmalloc(sizeof *f);
 	*f = (struct failure){code == GG_OK ? GG_EFAIL : code, e};
-	s->errors = xrealloc(s->errors, (s->nerrors + 1) * sizeof *s->errors);
+	ALLOC_GROW(s->errors, s->nerrors + 1, s->errors_cap);
 	s->errors[s->nerrors++] = f;
 	return f;
 }
@@ -436,7 +436,7 @@ static const struct failure *follow_thunk_output(struct sched *s, struct waiter 
                                                  const struct gg_name *next)
 {
 	size_t limit = s->o.max_dynamic_depth ? s->o.max_dynamic_depth : SCHED_MAX_DYNAMIC_DEPTH;
-	w->chain = xrealloc(w->chain, (w->nchain + 1) * sizeof *w->chain);
+	ALLOC_GROW(w->chain, w->nchain + 1, w->chain_cap);
 	w->chain[w->nchain++] = *from;
 	size_t start = w->nchain;
 	for (size_t i = 0; i < w->nchain && start == w->nchain; i++)
@@ -492,7 +492,7 @@ static void resolve_waiter(struct sched *s, struct node *n, struct waiter *w, st
 static void bury(struct sched *s, struct node *n)
 {
 	nameidx_del(&s->nodes, &n->name);
-	s->graveyard = xrealloc(s->graveyard, (s->ngrave + 1) * sizeof *s->graveyard);
+	ALLOC_GROW(s->graveyard, s->ngrave + 1, s->grave_cap);
 	s->graveyard[s->ngrave++] = n;
 }
 
@@ -972,10 +972,7 @@ static void abandon_unwanted(struct sched *s, struct cbs *cbs)
 					stack[nstack++] = x;
 				x->wanted = true;
 			} else if (w->node->state == N_WAITING) {
-				if (ne == cap) {
-					cap = cap ? 2 * cap : 16;
-					e = xrealloc(e, cap * sizeof *e);
-				}
+				ALLOC_GROW(e, ne + 1, cap);
 				e[ne++] = (struct wait_edge){w->node, x};
 			}
 		}
@@ -1271,12 +1268,12 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
 		}
 		struct buf b = BUF_INIT;
 		struct node **cycle = NULL;
-		size_t nc = 0;
+		size_t nc = 0, cycle_cap = 0;
 		if (t && h) {
 			buf_adds(&b, "thunks of a dynamic graph wait for each other: ");
 			struct node *c = t;
 			do {
-				cycle = xrealloc(cycle, (nc + 1) * sizeof *cycle);
+				ALLOC_GROW(cycle, nc + 1, cycle_cap);
 				cycle[nc++] = c;
 				buf_printf(&b, "%s (%s) waits for ", c->label, c->name.s);
 				c = waits_for(e, ne, c);
@@ -1286,7 +1283,7 @@ static void fail_cycles(struct sched *s, struct cbs *cbs)
 			/* cannot happen; never hang on it */
 			buf_printf(&b, "internal error: %s (%s) waits for nothing that can run",
 			           start->label, start->name.s);
-			cycle = xmalloc(sizeof *cycle);
+			ALLOC_GROW(cycle, nc + 1, cycle_cap);
 			cycle[nc++] = start;
 		}
 		free(e);

@@ -1385,11 +1385,16 @@ int store_place_link(struct store *s, const struct gg_name *n, int dirfd, const 
 
 /* ---- the memo ---- */
 
+/*
+ * Grows from 4, not by ALLOC_GROW (room for 24 at first): a scheduler keeps a
+ * memo for every thunk it forced, most of one output, and 24 outputs of 88
+ * bytes are more than the 2 KiB a thunk bench/bench_core.c allows.
+ */
 void memo_add(struct memo *m, const char *path, const struct gg_name *value, bool exec)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 4;
-		m->v = xrealloc(m->v, m->cap * sizeof *m->v);
+		m->v = xrealloc(m->v, m->cap * sizeof *m->v); /* fit */
 	}
 	m->v[m->n++] = (struct memo_output){xstrdup(path), *value, exec, false};
 }
@@ -1409,7 +1414,7 @@ void memo_index(struct memo *m)
 	if (m->n < 16)
 		return; /* a linear search is as fast */
 	size_t size = hash_table_size(m->n);
-	m->byname = xrealloc(m->byname, size * sizeof *m->byname);
+	m->byname = xrealloc(m->byname, size * sizeof *m->byname); /* fit */
 	memset(m->byname, 0, size * sizeof *m->byname);
 	for (size_t i = 0; i < m->n; i++) {
 		size_t k = (size_t)str_hash(m->v[i].path, strlen(m->v[i].path)) & (size - 1);

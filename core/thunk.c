@@ -536,13 +536,13 @@ int thunk_parse(const void *data, size_t len, struct thunk *out)
 	}
 	/* Trim the growth slack: a scheduler may hold many parsed thunks. */
 	if (out->ninputs && out->inputs_cap > out->ninputs) {
-		out->inputs = xrealloc(out->inputs, out->ninputs * sizeof *out->inputs);
+		out->inputs = xrealloc(out->inputs, out->ninputs * sizeof *out->inputs); /* fit */
 		out->inputs_cap = out->ninputs;
 	}
 	struct strvec *vs[] = {&out->argv, &out->env, &out->outputs};
 	for (size_t i = 0; i < GG_ARRAY_LEN(vs); i++)
 		if (vs[i]->v && vs[i]->cap > vs[i]->n + 1) {
-			vs[i]->v = xrealloc(vs[i]->v, (vs[i]->n + 1) * sizeof *vs[i]->v);
+			vs[i]->v = xrealloc(vs[i]->v, (vs[i]->n + 1) * sizeof *vs[i]->v); /* fit */
 			vs[i]->cap = vs[i]->n + 1;
 		}
 	return 0;

@@ -32,7 +32,7 @@ void tbuild_reads_free(struct tbuild_reads *r)
 	}
 	free(r->v);
 	r->v = NULL;
-	r->n = 0;
+	r->n = r->cap = 0;
 }
 
 static void note(const char *file, const struct gg_ref *ref, bool placeholder)
@@ -40,7 +40,7 @@ static void note(const char *file, const struct gg_ref *ref, bool placeholder)
 	if (!noted_reads)
 		return;
 	struct tbuild_reads *r = noted_reads;
-	r->v = xrealloc(r->v, (r->n + 1) * sizeof *r->v);
+	ALLOC_GROW(r->v, r->n + 1, r->cap);
 	struct tbuild_read *e = &r->v[r->n++];
 	e->path = xstrdup(file);
 	gg_ref_copy(&e->ref, ref);

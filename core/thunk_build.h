@@ -39,7 +39,7 @@ struct tbuild_read {
 };
 struct tbuild_reads {
 	struct tbuild_read *v;
-	size_t n;
+	size_t n, cap;
 };
 void tbuild_reads_free(struct tbuild_reads *r);
 

@@ -434,8 +434,8 @@ int main(int argc, char **argv)
 	 * engines themselves start threads, so they are made after the fork. */
 	if (getenv("GG_ENGINE") && *getenv("GG_ENGINE")) {
 		struct engine_spec *specs = NULL;
-		size_t n = 0;
-		int er = engine_specs_parse(getenv("GG_ENGINE"), &specs, &n);
+		size_t n = 0, cap = 0;
+		int er = engine_specs_parse(getenv("GG_ENGINE"), &specs, &n, &cap);
 		for (size_t i = 0; i < n; i++) {
 			if (er == 0)
 				er = engine_spec_check(specs[i].spec);

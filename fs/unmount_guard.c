@@ -59,10 +59,7 @@ int fd_list_read(struct fd_list *l)
 		long v = strtol(e->d_name, &end, 10);
 		if (*end || end == e->d_name || v < 0 || v == dirfd(d))
 			continue;
-		if (l->n == cap) {
-			cap = cap ? 2 * cap : 64;
-			l->fd = xrealloc(l->fd, cap * sizeof *l->fd);
-		}
+		ALLOC_GROW(l->fd, l->n + 1, cap);
 		l->fd[l->n++] = (int)v;
 	}
 	closedir(d);

@@ -204,10 +204,7 @@ static void forget_long_ttls(struct ggfs *fs)
 		for (struct node *n = fs->nodes.buckets[i]; n; n = chaintab_next(&fs->nodes, n)) {
 			if (!n->long_ttl)
 				continue;
-			if (k == cap) {
-				cap = cap ? cap * 2 : 64;
-				v = xreallocarray(v, cap, sizeof *v);
-			}
+			ALLOC_GROW(v, k + 1, cap);
 			bool named = n->parent && n->name;
 			v[k].n = n;
 			v[k].parent = named ? n->parent : NULL;

@@ -65,7 +65,7 @@ void engine_destroy(struct engine *e)
 }
 
 /* Parses $GG_ENGINE: specs separated by spaces, each optionally "N:SPEC". */
-int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n)
+int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n, size_t *cap)
 {
 	char *copy = xstrdup(env), *save = NULL;
 	int r = 0;
@@ -81,7 +81,7 @@ int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n)
 			limit = (int)j;
 			w = colon + 1;
 		}
-		*v = xrealloc(*v, (*n + 1) * sizeof **v);
+		ALLOC_GROW(*v, *n + 1, *cap);
 		(*v)[(*n)++] = (struct engine_spec){xstrdup(w), limit};
 	}
 	free(copy);
@@ -124,8 +124,8 @@ int engine_create_from_env(const struct engine_config *cfg, int jobs, struct eng
 		return 0;
 	}
 	struct engine_spec *specs = NULL;
-	size_t k = 0;
-	int r = engine_specs_parse(env, &specs, &k);
+	size_t k = 0, cap = 0;
+	int r = engine_specs_parse(env, &specs, &k, &cap);
 	if (r == 0)
 		r = engine_create_all(specs, k, cfg, out);
 	for (size_t i = 0; i < k; i++)

@@ -39,8 +39,9 @@ struct engine_spec {
 };
 /* Checks that the spec names a known engine (without creating it). */
 int engine_spec_check(const char *spec);
-/* Parses "[N:]SPEC [N:]SPEC..." ($GG_ENGINE) and appends to *v. */
-int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n);
+/* Parses "[N:]SPEC [N:]SPEC..." ($GG_ENGINE) and appends to *v, of *n
+ * elements and room for *cap (ALLOC_GROW). */
+int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n, size_t *cap);
 /* Creates every engine; on failure destroys those made and names the spec. */
 int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
                       struct engine ***out);

@@ -206,10 +206,7 @@ static CURL *get_easy(struct htrans *t)
 static void put_easy(struct htrans *t, CURL *e)
 {
 	curl_easy_reset(e);
-	if (t->nspare == t->spare_cap) {
-		t->spare_cap = t->spare_cap ? 2 * t->spare_cap : 64;
-		t->spare = xrealloc(t->spare, t->spare_cap * sizeof *t->spare);
-	}
+	ALLOC_GROW(t->spare, t->nspare + 1, t->spare_cap);
 	t->spare[t->nspare++] = e;
 }
 

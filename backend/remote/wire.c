@@ -324,7 +324,7 @@ int wire_request_parse(const char *data, size_t len, struct wire_request *out)
 void wire_response_add_output(struct wire_response *r, const char *path,
                               const struct gg_name *value, bool exec)
 {
-	r->outputs = xrealloc(r->outputs, (r->noutputs + 1) * sizeof *r->outputs);
+	ALLOC_GROW(r->outputs, r->noutputs + 1, r->outputs_cap);
 	struct wire_output *o = &r->outputs[r->noutputs++];
 	memset(o, 0, sizeof *o);
 	o->path = xstrdup(path);
@@ -452,7 +452,7 @@ static int parse_outputs(struct json_doc *j, struct json_value *arr, struct wire
 	if (!arr->u.arr.n)
 		return json_fail(j, arr->off, "\"outputs\" is empty");
 	r->outputs = xcalloc(arr->u.arr.n, sizeof *r->outputs);
-	r->noutputs = arr->u.arr.n;
+	r->noutputs = r->outputs_cap = arr->u.arr.n;
 	for (size_t i = 0; i < arr->u.arr.n; i++)
 		if (parse_output(j, &arr->u.arr.v[i], &r->outputs[i]) < 0)
 			return -1;

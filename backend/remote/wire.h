@@ -84,7 +84,7 @@ struct wire_response {
 	struct gg_name thunk;
 	enum wire_status status;
 	struct wire_output *outputs; /* WIRE_OK */
-	size_t noutputs;
+	size_t noutputs, outputs_cap;
 	char *why; /* WIRE_FAILED */
 	bool has_exit, exit_signalled, timed_out;
 	uint64_t exit_code;      /* the status, or the signal number */

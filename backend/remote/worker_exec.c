@@ -383,7 +383,7 @@ static void run_request(struct worker *w, const char *storage_uri, const struct 
 		}
 		free(rs->outputs);
 		rs->outputs = NULL;
-		rs->noutputs = 0;
+		rs->noutputs = rs->outputs_cap = 0;
 	}
 	if (lock >= 0)
 		close(lock);

@@ -93,10 +93,7 @@ static int send_all(struct conn_io *c, const char *p, size_t n)
 static void track(struct server *s, int fd)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->nfds == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->fds = xrealloc(s->fds, s->cap * sizeof *s->fds);
-	}
+	ALLOC_GROW(s->fds, s->nfds + 1, s->cap);
 	s->fds[s->nfds++] = fd;
 	s->active++;
 	pthread_mutex_unlock(&s->mu);

@@ -373,8 +373,8 @@ static void check_engines(struct tally *t)
 		return;
 	}
 	struct engine_spec *v = NULL;
-	size_t n = 0;
-	if (engine_specs_parse(list, &v, &n) < 0) {
+	size_t n = 0, cap = 0;
+	if (engine_specs_parse(list, &v, &n, &cap) < 0) {
 		report(t, FAIL, "engines", "see ENGINES in gg-force(1)", "GG_ENGINE: %s",
 		       gg_last_error());
 		free(v);

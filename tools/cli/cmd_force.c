@@ -217,7 +217,7 @@ int cmd_force(int argc, char **argv)
 	int jobs = 0; /* -j */
 	bool to_stdout = false;
 	struct engine_spec *specs = NULL;
-	size_t nspecs = 0;
+	size_t nspecs = 0, specs_cap = 0;
 	const char *storage = NULL, *cache_mode = NULL;
 	int spec_mode = 0; /* 1: --speculate given, -1: --no-speculate */
 	bool j_before_e = false;
@@ -241,7 +241,7 @@ int cmd_force(int argc, char **argv)
 		case 'e':
 			if (engine_spec_check(optarg) < 0)
 				return report_usage("%s", gg_last_error());
-			specs = xrealloc(specs, (nspecs + 1) * sizeof *specs);
+			ALLOC_GROW(specs, nspecs + 1, specs_cap);
 			specs[nspecs++] = (struct engine_spec){xstrdup(optarg), jobs};
 			break;
 		case 'U': storage = optarg; break;
@@ -301,7 +301,7 @@ int cmd_force(int argc, char **argv)
 		specs[i].limit = jobs;
 	int bad = optind == argc ? report_usage("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
-	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs) < 0)
+	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs, &specs_cap) < 0)
 		bad = report_last();
 	if (bad) {
 		for (size_t i = 0; i < nspecs; i++)
@@ -310,7 +310,7 @@ int cmd_force(int argc, char **argv)
 		return bad;
 	}
 	if (!nspecs) { /* no -e and no $GG_ENGINE: the local engine */
-		specs = xcalloc(1, sizeof *specs);
+		ALLOC_GROW(specs, nspecs + 1, specs_cap);
 		specs[nspecs++] = (struct engine_spec){xstrdup("local"), jobs};
 	}
 	for (size_t i = 0; i < nspecs; i++)

@@ -260,8 +260,7 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 			for (size_t k = 0; r == 0 && k < m.n; k++) {
 				if (one && &m.v[k] != one)
 					continue;
-				if (n == cap)
-					out = xrealloc(out, (cap *= 2) * sizeof *out);
+				ALLOC_GROW(out, n + 1, cap);
 				out[n++] = m.v[k].value;
 			}
 			memo_free(&m);

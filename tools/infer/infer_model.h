@@ -131,7 +131,7 @@ struct model_temp {
 };
 struct model_temps {
 	struct model_temp *v;
-	size_t n;
+	size_t n, cap;
 	char *dir; /* the driver's private TMPDIR; names under it are temps */
 };
 const struct model_temp *model_temp_find(const struct model_temps *ts, const char *host);
@@ -155,7 +155,8 @@ void temp_names_free(struct temp_names *tn);
 /* The build's own outputs: where a placeholder goes and what it names. */
 struct model_outputs {
 	struct strvec host;
-	struct gg_ref *refs;
+	struct gg_ref *refs; /* one for each host path */
+	size_t refs_cap;
 };
 void model_outputs_add(struct model_outputs *o, const char *host, const struct gg_ref *ref);
 /* Writes every placeholder (only once all thunks are stored). */
@@ -212,7 +213,7 @@ struct plan_cmd {
 };
 struct plan {
 	struct plan_cmd *v;
-	size_t n;
+	size_t n, cap;
 	struct strvec notes; /* driver diagnostics ("gcc: warning: ...") */
 };
 int plan_parse(const char *text, size_t len, struct plan *out);

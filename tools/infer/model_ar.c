@@ -222,7 +222,7 @@ int model_ar(struct model_ctx *m)
 		if (r == 0)
 			strvec_push_take(&args, w);
 	}
-	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_outputs outs = {STRVEC_INIT, NULL, 0};
 	struct model_temps temps = {0};
 	if (r == 0 && old)
 		r = wrap_update(m, &t, archive, where, &args);
@@ -312,7 +312,7 @@ int model_strip(struct model_ctx *m)
 		strvec_free(&files);
 		return model_fallback(m, "no placeholder to strip");
 	}
-	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_outputs outs = {STRVEC_INIT, NULL, 0};
 	struct model_temps temps = {0};
 	int r = 0;
 	for (size_t i = 0; i < files.n && r == 0; i++) {

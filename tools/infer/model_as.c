@@ -152,7 +152,7 @@ int model_as(struct model_ctx *m)
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());
 	struct model_temps temps = {0};
-	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_outputs outs = {STRVEC_INIT, NULL, 0};
 	int r = model_as_stage(m, m->argv, NULL, &temps, &outs);
 	if (r == 0)
 		r = model_outputs_write(m, &outs);

@@ -520,7 +520,7 @@ void model_temp_add(struct model_temps *ts, const char *host, const struct gg_re
 			gg_ref_copy(&ts->v[i].ref, ref);
 			return;
 		}
-	ts->v = xrealloc(ts->v, (ts->n + 1) * sizeof *ts->v);
+	ALLOC_GROW(ts->v, ts->n + 1, ts->cap);
 	ts->v[ts->n].host = xstrdup(host);
 	gg_ref_copy(&ts->v[ts->n].ref, ref);
 	ts->n++;
@@ -566,7 +566,7 @@ void temp_names_free(struct temp_names *tn)
 
 void model_outputs_add(struct model_outputs *o, const char *host, const struct gg_ref *ref)
 {
-	o->refs = xrealloc(o->refs, (o->host.n + 1) * sizeof *o->refs);
+	ALLOC_GROW(o->refs, o->host.n + 1, o->refs_cap);
 	gg_ref_copy(&o->refs[o->host.n], ref);
 	strvec_push(&o->host, host);
 }
@@ -590,6 +590,7 @@ void model_outputs_free(struct model_outputs *o)
 	free(o->refs);
 	strvec_free(&o->host);
 	o->refs = NULL;
+	o->refs_cap = 0;
 }
 
 int model_stage_input(struct model_ctx *m, struct thunk *t, const struct model_temps *temps,

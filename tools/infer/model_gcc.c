@@ -1003,7 +1003,7 @@ int model_driver(struct model_ctx *m, model_plan_runner run)
 	if (store_make_tmpdir(m->store, "infer", &temps.dir) < 0)
 		return model_fallback(m, "%s", gg_last_error());
 	struct plan plan = {0};
-	struct model_outputs outputs = {STRVEC_INIT, NULL};
+	struct model_outputs outputs = {STRVEC_INIT, NULL, 0};
 	int r = model_driver_plan(m, temps.dir, &plan);
 	if (r == 0 && plan.n == 0)
 		r = gg_error("the driver would run nothing");

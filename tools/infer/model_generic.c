@@ -33,11 +33,11 @@ struct mg_option {
 struct mg_spec {
 	char *program;
 	struct mg_option *opts;
-	size_t nopts;
+	size_t nopts, opts_cap;
 	bool other_has_arg; /* "-*=KIND" */
 	enum kind other_kind;
 	enum kind *pos; /* positional kinds */
-	size_t npos;
+	size_t npos, pos_cap;
 	bool pos_repeat; /* the last positional repeats */
 };
 
@@ -66,7 +66,7 @@ static int parse_kind(const char *s, size_t len, enum kind *k)
 
 static void add_option(struct mg_spec *sp, const char *name, size_t len, bool has_arg, enum kind k)
 {
-	sp->opts = xrealloc(sp->opts, (sp->nopts + 1) * sizeof *sp->opts);
+	ALLOC_GROW(sp->opts, sp->nopts + 1, sp->opts_cap);
 	sp->opts[sp->nopts++] = (struct mg_option){xstrndup(name, len), has_arg, k};
 }
 
@@ -80,7 +80,7 @@ static int parse_word(struct mg_spec *sp, const char *w)
 		enum kind k;
 		if (parse_kind(w, rep ? len - 3 : len, &k) < 0)
 			return -1;
-		sp->pos = xrealloc(sp->pos, (sp->npos + 1) * sizeof *sp->pos);
+		ALLOC_GROW(sp->pos, sp->npos + 1, sp->pos_cap);
 		sp->pos[sp->npos++] = k;
 		sp->pos_repeat = rep;
 		return 0;

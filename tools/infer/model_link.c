@@ -952,7 +952,7 @@ int model_ld(struct model_ctx *m)
 	    .linker = m->tool,
 	    .temps = &temps,
 	};
-	struct model_outputs outs = {STRVEC_INIT, NULL};
+	struct model_outputs outs = {STRVEC_INIT, NULL, 0};
 	int r = model_link_output(m, &job, &outs);
 	if (r == 0)
 		r = model_outputs_write(m, &outs);

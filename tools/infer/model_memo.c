@@ -119,7 +119,7 @@ struct line {
 struct entry {
 	int64_t written;
 	struct line *lines;
-	size_t nlines;
+	size_t nlines, lines_cap;
 	struct strvec side_path, side_data, out_path, out_ref;
 };
 
@@ -139,7 +139,7 @@ static void entry_free(struct entry *e)
 static void entry_add_line(struct entry *e, enum line_kind kind, const char *id,
                            const struct stamp *st, const char *path)
 {
-	e->lines = xrealloc(e->lines, (e->nlines + 1) * sizeof *e->lines);
+	ALLOC_GROW(e->lines, e->nlines + 1, e->lines_cap);
 	e->lines[e->nlines++] = (struct line){kind, xstrdup(id), *st, xstrdup(path)};
 }
 
@@ -325,7 +325,7 @@ int model_memo_replay(struct model_ctx *m)
 	int64_t begun = stamp_clock();
 	char *path = entry_path(m);
 	struct buf b = BUF_INIT;
-	struct entry e = {0, NULL, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	struct entry e = {0, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	int served = 0;
 	bool refresh = false;
 	if (read_file(path, &b, MEMO_MAX) == 0 && entry_parse(b.data, b.len, &e) == 0 &&
@@ -382,8 +382,8 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 		return;
 	tbuild_note_reads(NULL);
 	m->recording = false;
-	struct entry e = {m->recording_since, NULL,        0,          STRVEC_INIT,
-	                  STRVEC_INIT,        STRVEC_INIT, STRVEC_INIT};
+	struct entry e = {m->recording_since, NULL,        0,           0,
+	                  STRVEC_INIT,        STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	struct tbuild_reads *rd = &m->reads;
 	const char *changed = NULL;
 	if (rd->n)

@@ -102,7 +102,7 @@ int plan_parse(const char *text, size_t len, struct plan *out)
 			continue;
 		}
 		c.collect_options = options ? xstrdup(options) : NULL;
-		out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
+		ALLOC_GROW(out->v, out->n + 1, out->cap);
 		out->v[out->n++] = c;
 	}
 	free(options);
