@@ -18,6 +18,9 @@
 #     decodes the escapes "\"\\/bfnrt" and surrogates, or matches the
 #     literals true, false and null; a writer prints \uXXXX escapes).
 #
+#  3. Arrays grow by ALLOC_GROW (core/util.h) only: no realloc of an array
+#     by hand outside core/util.[ch], but for a line marked /* fit */.
+#
 # Each breach is printed as FILE:LINE: what and why; the exit status is 1
 # when there is any. Usage: tests/rules.sh [ROOT] (default: this checkout).
 set -u
@@ -81,8 +84,10 @@ only_in() {
 	local f line text
 	while IFS=: read -r f line text; do
 		case " $* " in *" $f "*) continue ;; esac
-		# comments: lines starting with /*, * or //
-		[[ $text =~ ^[[:space:]]*(/\*|\*|//) ]] && continue
+		# comments: lines starting with /*, * (then a space, / or the end:
+		# not `*v = ...`) or //
+		[[ $text =~ ^[[:space:]]*(/\*|\*([[:space:]/]|$)|//) ]] && continue
+		[[ -n ${except:-} && $text == *"$except"* ]] && continue
 		breach "$f:$line" "$what (only in: $*)"
 	done < <(for d in $dirs; do grep -nHE "$re" "$d"/*.[ch] 2>/dev/null; done)
 }
@@ -112,5 +117,15 @@ only_in "reads JSON; use json_parse (core/json.h)" \
 only_in "writes a JSON string; use json_add_string (core/json.h)" \
 	'\\\\u%|\\\\udc' \
 	core/json.c
+
+# --- 3. arrays grow by ALLOC_GROW -------------------------------------------
+# An array is grown only by ALLOC_GROW (core/util.h): a realloc sized by
+# sizeof, or a call whose arguments go on to the next line, is a hand-grown
+# array (`(n + 1) * sizeof`, `cap = cap ? 2 * cap : 16` and the like). A
+# line that sizes an array on purpose says so with /* fit */: trimmed to
+# its length, a table of a computed size, a growth of its own (say why).
+except='/* fit */' only_in "reallocates an array; grow it with ALLOC_GROW (core/util.h), or mark a deliberate size /* fit */" \
+	'(^|[^_[:alnum:]])x?realloc(array)?[[:space:]]*\((.*sizeof|[^;]*$)' \
+	core/util.c core/util.h
 
 exit $bad

@@ -72,4 +72,22 @@ expect "a second JSON reader (literals)" "backend/remote/wire.c:$(wc -l <"$T/tre
 copy
 printf 'static void w(struct buf *b, int c) { buf_printf(b, "\\\\u%%04x", c); }\n' >>"$T/tree/core/scheduler.c"
 expect "a second JSON string writer" "core/scheduler.c:$(wc -l <"$T/tree/core/scheduler.c"): writes a JSON string"
+
+# grown_by_hand FILE DESCRIPTION TEXT: TEXT (printf %b) appended to FILE in a
+# fresh copy fails rule 3, named by FILE and TEXT's first line
+grown_by_hand() {
+	copy
+	local line=$(($(wc -l <"$T/tree/$1") + 1))
+	printf '%b' "$3" >>"$T/tree/$1"
+	expect "an array grown by hand ($2)" "$1:$line: reallocates an array"
+}
+grown_by_hand core/closure.c "one more" \
+	'static void a(int **v, size_t n) { *v = xrealloc(*v, (n + 1) * sizeof **v); }\n'
+grown_by_hand tools/infer/model_plan.c "doubled" \
+	'static int *d(int *v, size_t cap) { return xreallocarray(v, cap * 2, sizeof *v); }\n'
+grown_by_hand fs/watch.c "arguments on two lines" \
+	'static int *w(int *v, size_t cap) { return xrealloc(v,\n\tcap * 2 * 4); }\n'
+copy
+printf 'static int *f(int *v, size_t n) { return xrealloc(v, n * sizeof *v); /* fit */ }\n' >>"$T/tree/core/closure.c"
+check "a size marked /* fit */ is no breach" "$src/tests/rules.sh" "$T/tree"
 finish
