@@ -12,13 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-#ifndef FUSE_SUPER_MAGIC
-#define FUSE_SUPER_MAGIC 0x65735546 /* linux/magic.h */
-#endif
 
 /* dir is listed in $GG_SAFE_DIRECTORY. */
 static bool listed_safe(const char *dir)
@@ -65,8 +60,7 @@ int store_shared_ok(const struct stat *st)
  */
 static char *mounted_store(const char *ggdir)
 {
-	struct statfs sfs;
-	if (statfs(ggdir, &sfs) < 0 || sfs.f_type != FUSE_SUPER_MAGIC)
+	if (!on_fuse(ggdir))
 		return NULL;
 	char buf[PATH_MAX];
 	ssize_t n = getxattr(ggdir, "user.gg.store", buf, sizeof buf - 1);

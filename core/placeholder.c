@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -95,15 +94,11 @@ int placeholder_read(const char *path, struct gg_ref *ref)
 	return r;
 }
 
-/* statfs's f_type of every FUSE filesystem, ggfs among them */
-#define FUSE_SUPER_MAGIC 0x65735546
-
 int placeholder_peek(const char *path, struct gg_ref *ref)
 {
-	struct statfs fs;
 	char data[PLACEHOLDER_MAX_SIZE + 1];
 	ssize_t n = -1;
-	if (statfs(path, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC)
+	if (on_fuse(path))
 		n = getxattr(path, PLACEHOLDER_XATTR, data, sizeof data);
 	if (n < 0) /* not a mount's placeholder: its bytes are its own */
 		return placeholder_read(path, ref);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -343,6 +344,16 @@ int write_cache_file(const char *path, const void *data, size_t len, mode_t mode
 bool same_inode(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546 /* linux/magic.h */
+#endif
+
+bool on_fuse(const char *path)
+{
+	struct statfs sfs;
+	return statfs(path, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC;
 }
 
 int mkdir_p(const char *path, mode_t mode)

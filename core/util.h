@@ -111,6 +111,9 @@ int write_cache_file(const char *path, const void *data, size_t len, mode_t mode
 int mkdir_p(const char *path, mode_t mode);
 /* Whether a and b are one file (device and inode). */
 bool same_inode(const struct stat *a, const struct stat *b);
+/* Whether path is on a FUSE file system (a ggfs mount among them), whose
+ * user.gg.* attributes the mount, not the file's owner, answers. */
+bool on_fuse(const char *path);
 /* rm -rf; a missing path is fine. */
 int remove_tree(const char *path);
 /* Opens "<dir>/.tmp-XXXXXX" for writing; returns fd and sets *tmp_path (malloc). */
