@@ -9,9 +9,14 @@
 # within one second, edits of files the memo had seen settled (trusted by
 # stat), an edit the entry records a stamp for that was written within the
 # racy margin (a forged entry: the kernel gives a stat'ed file a new ctime),
-# a header removed so that another one on the search path is used; an unchanged rebuild after `make clean` is served from the
-# models' memo (so a memo that is off fails); memo entries damaged or forged
-# (the seal left as it was) are dropped, never replayed.
+# a header removed so that another one on the search path is used; an
+# unchanged rebuild after `make clean` is served from the models' memo (so a
+# memo that is off fails); memo entries damaged or forged (the seal left as
+# it was) are dropped, never replayed. A file made where the compiler or the
+# linker looks first (a header earlier on the -I path, in a directory that
+# did not exist, beside main.c; a library earlier on the -L path) is taken
+# after `make clean` although no file the memo recorded changed: made,
+# removed and made again with other bytes.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 setup "$@"
@@ -24,10 +29,12 @@ cat >proj/main.c <<'EOC'
 #include "msg.h"
 #include "gen.h"
 #include "cfg.h"
+const char *extra(void);
 int main(void)
 {
 	puts(MSG);
 	puts(GEN);
+	puts(extra());
 	puts(CFG);
 	return 0;
 }
@@ -36,12 +43,19 @@ mkdir proj/over proj/base
 echo '#define CFG "over"' >proj/over/cfg.h
 echo '#define CFG "base"' >proj/base/cfg.h
 echo '#define MSG "one"' >proj/msg.h
+# libextra.a in libb/, the second -L directory; one that says "a" to put in liba/
+mkdir proj/liba proj/libb
+for w in a b; do
+	echo "const char *extra(void) { return \"$w\"; }" >extra-$w.c
+	gcc -c extra-$w.c -o extra-$w.o && ar rcs extra-$w.a extra-$w.o || exit 1
+done
+cp extra-b.a proj/libb/libextra.a
 echo 'generated one' >proj/gen.in
 cat >proj/Makefile <<'EOC'
 prog: main.o
-	$(CC) -o prog main.o
+	$(CC) -o prog main.o -Lliba -Llibb -lextra
 main.o: main.c msg.h gen.h
-	$(CC) -Iover -Ibase -c main.c -o main.o
+	$(CC) -Inew -Iover -Ibase -c main.c -o main.o
 gen.h: gen.in
 	sed 's/.*/#define GEN "&"/' gen.in >gen.h
 clean:
@@ -109,6 +123,15 @@ state the compile's entry forged (msg.h left out) | bash $T/forget.sh
 edit header edited after the forgery | echo '#define MSG "six"' >msg.h
 edit header edited, the entry claims its new stamp, recorded in the same second | echo '#define MSG "sev"' >msg.h && bash $T/racy.sh
 edit a header found first on the search path removed (main.c touched) | rm over/cfg.h && touch main.c
+edit a header made again first on the -I path, then make clean | echo '#define CFG "over2"' >over/cfg.h && make clean
+edit that header removed again, then make clean | rm over/cfg.h && make clean
+edit made, removed and made again with other bytes at once, then make clean | echo '#define CFG "x"' >over/cfg.h && rm over/cfg.h && echo '#define CFG "over3"' >over/cfg.h && make clean
+edit a directory first on the -I path that did not exist made, with the header, then make clean | mkdir new && echo '#define CFG "new"' >new/cfg.h && make clean
+edit the header made beside main.c (looked at first for "cfg.h"), then make clean | echo '#define CFG "here"' >cfg.h && make clean
+edit a library made first on the -L path, then make clean | cp $T/extra-a.a liba/libextra.a && make clean
+edit that library removed, then make clean | rm liba/libextra.a && make clean
+edit made again, then make clean | cp $T/extra-a.a liba/libextra.a && make clean
+memo unchanged rebuild after make clean | make clean
 EOC
 
 bash "$here/../rebuild-harness.sh" -w "$T/work" -t 'gen.h main.o prog' proj steps -- make >harness.out 2>&1
@@ -116,6 +139,7 @@ rc=$?
 cat harness.out
 check "the rebuild harness passes ($(grep -c '^ok' harness.out) checks)" [ $rc -eq 0 ]
 check "the issue's example: prog prints what msg.h says" [ "$(work/gg/prog | head -1)" = sev ]
-check "and the header now found on the search path" [ "$(work/gg/prog | tail -1)" = base ]
-check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 22 ]
+check "and the header made last, beside main.c" [ "$(work/gg/prog | tail -1)" = here ]
+check "and the library made first on the -L path" [ "$(work/gg/prog | tail -2 | head -1)" = a ]
+check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 31 ]
 finish

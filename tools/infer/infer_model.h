@@ -55,6 +55,7 @@ struct model_ctx {
 	struct tbuild_reads reads; /* host files the model read (for its memo) */
 	struct strvec sides;       /* files it wrote besides placeholders (depfiles) */
 	struct strvec checks;      /* files read but not inputs (the .i's sources) */
+	struct strvec probes;      /* places looked at before what was found (search paths) */
 	bool recording;            /* reads are being noted */
 	int64_t recording_since;   /* stamp_clock() before the model read anything */
 };
@@ -203,6 +204,9 @@ int model_rewrite_generic(struct model_ctx *m, struct thunk *t, const char *a, c
 int model_memo_replay(struct model_ctx *m);
 /* Records the result of a model run that succeeded. Failures are ignored. */
 void model_memo_record(struct model_ctx *m, const struct model_outputs *outs);
+/* For the fuzz target: a sealed entry parsed and encoded again into out;
+ * 0, or -1 for bytes a replay would take for a miss (out left alone). */
+int model_memo_reencode(const char *data, size_t len, struct buf *out);
 
 /* ---- model_plan.c: a driver's plan (`gcc -###`) ---- */
 
@@ -218,6 +222,28 @@ struct plan {
 };
 int plan_parse(const char *text, size_t len, struct plan *out);
 void plan_free(struct plan *p);
+
+/* ---- model_scan.c: a preprocessor's -H and -v ---- */
+
+struct header_scan {
+	struct strvec headers; /* every header opened, as opened */
+	struct strvec sysdirs; /* the "#include <...>" search list */
+	struct strvec dup_sys; /* -I dirs dropped as duplicates of system dirs */
+	struct strvec dirs;    /* the "..." list, then the <...> list */
+	struct strvec missing; /* directories dropped from them: they did not exist */
+	struct strvec probes;  /* places searched before a header was found */
+};
+#define HEADER_SCAN_INIT                                                                           \
+	{                                                                                          \
+		STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT       \
+	}
+void header_scan_free(struct header_scan *sc);
+/*
+ * Reads the preprocessor's stderr (err is cut into lines); src is the main
+ * source as the command names it (the first includer). Headers up to a
+ * failure count too. -1 for a precompiled header (gcc's "!" and "x" lines).
+ */
+int header_scan_parse(char *err, const char *src, struct header_scan *sc);
 
 /* ---- model_gcc.c: shared with the clang model ---- */
 

@@ -92,8 +92,8 @@ static int opt_index(const char *a)
 	return -1;
 }
 
-/* Runs the -cc1 on the host, preprocessing only; collects -H's headers. */
-static int host_run(struct model_ctx *m, struct strvec *av, struct strvec *headers)
+/* Runs the -cc1 on the host, preprocessing only; reads -H's headers and -v's lists into sc. */
+static int host_run(struct model_ctx *m, struct strvec *av, const char *src, struct header_scan *sc)
 {
 	struct buf err = BUF_INIT;
 	int status, r = model_run(m, av->v, NULL, NULL, &err, &status);
@@ -102,19 +102,8 @@ static int host_run(struct model_ctx *m, struct strvec *av, struct strvec *heade
 		r = gg_error("the preprocessor fails here (%s)", line);
 		free(line);
 	}
-	for (char *p = err.data; r == 0 && headers && p && *p;) {
-		char *nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		if (p[0] == '.') {
-			char *s = p;
-			while (*s == '.')
-				s++;
-			if (*s == ' ' && s[1])
-				strvec_push(headers, s + 1);
-		}
-		p = nl ? nl + 1 : NULL;
-	}
+	if (r == 0 && sc)
+		r = header_scan_parse(err.data, src, sc);
 	buf_free(&err);
 	return r;
 }
@@ -124,7 +113,8 @@ static int host_run(struct model_ctx *m, struct strvec *av, struct strvec *heade
  * dependency options left out). Scan 2, only when the build asked for a
  * depfile, writes it exactly as the build asked.
  */
-static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char **depfile)
+static int scan(struct model_ctx *m, char **argv, const char *src, struct header_scan *sc,
+                char **depfile)
 {
 	struct strvec a1 = STRVEC_INIT, a2 = STRVEC_INIT;
 	bool deps = false;
@@ -149,15 +139,16 @@ static int scan(struct model_ctx *m, char **argv, struct strvec *headers, char *
 		}
 		strvec_push(&a1, argv[i]);
 	}
-	static const char *const tail1[] = {"-E", "-H", "-sys-header-deps", "-o", "/dev/null"};
+	static const char *const tail1[] = {"-E", "-H",       "-v", "-sys-header-deps",
+	                                    "-o", "/dev/null"};
 	static const char *const tail2[] = {"-E", "-o", "/dev/null"};
 	for (size_t i = 0; i < GG_ARRAY_LEN(tail1); i++)
 		strvec_push(&a1, tail1[i]);
 	for (size_t i = 0; i < GG_ARRAY_LEN(tail2); i++)
 		strvec_push(&a2, tail2[i]);
-	int r = host_run(m, &a1, headers);
+	int r = host_run(m, &a1, src, sc);
 	if (r == 0 && deps)
-		r = host_run(m, &a2, NULL);
+		r = host_run(m, &a2, src, NULL);
 	strvec_free(&a1);
 	strvec_free(&a2);
 	return r;
@@ -195,7 +186,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	struct thunk t;
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
-	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, headers = STRVEC_INIT;
+	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT;
+	struct header_scan sc = HEADER_SCAN_INIT;
 	struct strvec maps = STRVEC_INIT; /* names climbing out of the base, as written */
 	char *out_where = NULL, *depfile = NULL;
 	const char *src = NULL;
@@ -290,11 +282,13 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && outs.n != 1)
 		r = gg_error("clang's command has no -o");
 	if (r == 0)
-		r = scan(m, argv, &headers, &depfile);
+		r = scan(m, argv, src, &sc, &depfile);
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
-	for (size_t i = 0; r == 0 && i < headers.n; i++)
-		r = model_add_input_named(m, &t, headers.v[i], NULL);
+	for (size_t i = 0; r == 0 && i < sc.probes.n; i++)
+		strvec_push(&m->probes, sc.probes.v[i]);
+	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)
+		r = model_add_input_named(m, &t, sc.headers.v[i], NULL);
 	model_pass_source_date_epoch(&t);
 	if (r == 0)
 		r = model_stage_finish(m, &t, argv[0], "clang", &args, outs.v[0], out_where, temps,
@@ -303,7 +297,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	temp_names_free(&tn);
 	strvec_free(&args);
 	strvec_free(&outs);
-	strvec_free(&headers);
+	header_scan_free(&sc);
 	strvec_free(&maps);
 	free(out_where);
 	free(depfile);

@@ -160,6 +160,7 @@ void model_ctx_free(struct model_ctx *m)
 	tbuild_reads_free(&m->reads);
 	strvec_free(&m->sides);
 	strvec_free(&m->checks);
+	strvec_free(&m->probes);
 	store_close(m->store);
 	free(m->base);
 	free(m->cwd);

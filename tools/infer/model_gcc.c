@@ -182,20 +182,6 @@ static char *map_prefix(struct model_ctx *m, const char *v)
 	return xasprintf("%s%s", m->prefix, v);
 }
 
-/* What the host scan told us. */
-struct scan {
-	struct strvec headers; /* every header opened */
-	struct strvec sysdirs; /* the "#include <...>" search list */
-	struct strvec dup_sys; /* -I dirs dropped as duplicates of system dirs */
-};
-
-static void scan_free(struct scan *s)
-{
-	strvec_free(&s->headers);
-	strvec_free(&s->sysdirs);
-	strvec_free(&s->dup_sys);
-}
-
 char *model_first_error(const struct buf *err)
 {
 	const char *p = err->data ? err->data : "";
@@ -214,7 +200,8 @@ char *model_first_error(const struct buf *err)
  * options stay, so the depfile make expects is written here, by the real
  * preprocessor, with the paths the build uses.
  */
-static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc, const char *out)
+static int scan_headers(struct model_ctx *m, char **argv, const char *src, struct header_scan *sc,
+                        const char *out)
 {
 	struct strvec av = STRVEC_INIT;
 	for (size_t i = 0; argv[i]; i++) {
@@ -237,40 +224,8 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc, const
 	strvec_free(&av);
 	bool failed = r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	char *why = failed ? model_first_error(&err) : NULL;
-	enum { NONE, QUOTE, ANGLE } list = NONE;
-	for (char *p = err.data; r == 0 && p && *p;) {
-		char *nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		if (!strcmp(p, "#include \"...\" search starts here:")) {
-			list = QUOTE;
-		} else if (!strcmp(p, "#include <...> search starts here:")) {
-			list = ANGLE;
-		} else if (!strcmp(p, "End of search list.")) {
-			list = NONE;
-		} else if (list != NONE && p[0] == ' ') {
-			if (list == ANGLE)
-				strvec_push(&sc->sysdirs, p + 1);
-		} else if (starts(p, "ignoring duplicate directory \"")) {
-			char *q = p + strlen("ignoring duplicate directory \"");
-			char *e = strrchr(q, '"');
-			/* the explanation follows on the next line */
-			const char *next = nl ? nl + 1 : "";
-			const char *next_end = strchr(next, '\n');
-			size_t nn = next_end ? (size_t)(next_end - next) : strlen(next);
-			if (e && memmem(next, nn, "duplicates a system directory", 29))
-				strvec_pushn(&sc->dup_sys, q, (size_t)(e - q));
-		} else if (p[0] == '.') {
-			char *s = p;
-			while (*s == '.')
-				s++;
-			if (*s == ' ' && s[1])
-				strvec_push(&sc->headers, s + 1);
-		} else if ((p[0] == '!' || p[0] == 'x') && p[1] == ' ') {
-			r = gg_error("uses a precompiled header (%s)", p + 2);
-		}
-		p = nl ? nl + 1 : NULL;
-	}
+	if (r == 0)
+		r = header_scan_parse(err.data, src, sc);
 	/* The headers read up to a failure still count: one may be a placeholder. */
 	if (r == 0 && failed)
 		r = gg_error("the preprocessor fails here (%s)", why);
@@ -285,11 +240,11 @@ static int scan_headers(struct model_ctx *m, char **argv, struct scan *sc, const
  * fail. Then force the ones the scan reached and scan again, a few rounds at
  * most (each round gets further).
  */
-static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan *sc,
-                                  const char *out)
+static int scan_with_placeholders(struct model_ctx *m, char **argv, const char *src,
+                                  struct header_scan *sc, const char *out)
 {
 	for (int round = 0;; round++) {
-		int r = scan_headers(m, argv, sc, out);
+		int r = scan_headers(m, argv, src, sc, out);
 		if (r == 0)
 			return 0;
 		struct strvec ph = STRVEC_INIT;
@@ -304,8 +259,8 @@ static int scan_with_placeholders(struct model_ctx *m, char **argv, struct scan 
 		strvec_free(&ph);
 		if (r < 0)
 			return -1;
-		scan_free(sc);
-		*sc = (struct scan){STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+		header_scan_free(sc);
+		*sc = (struct header_scan)HEADER_SCAN_INIT;
 	}
 }
 
@@ -322,7 +277,7 @@ static bool in_list(const struct strvec *v, const char *s)
  * command line put there. A -I dir that cpp dropped because it duplicates a
  * system dir stays a system dir (as cpp treats it).
  */
-static void builtin_dirs(char **args, const struct scan *sc, struct strvec *out)
+static void builtin_dirs(char **args, const struct header_scan *sc, struct strvec *out)
 {
 	struct strvec user = STRVEC_INIT, user_i = STRVEC_INIT;
 	for (size_t i = 0; args[i]; i++) {
@@ -429,13 +384,13 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
 	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT;
-	struct scan sc = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	struct header_scan sc = HEADER_SCAN_INIT;
 	char *ipath = xasprintf("%s/pre%u-%d.i", temps->dir, seq++, (int)getpid());
 	char *out_where = NULL;
 	struct buf text = BUF_INIT;
 	int r = force_source(m, temps, src);
 	if (r == 0)
-		r = scan_with_placeholders(m, argv, &sc, ipath);
+		r = scan_with_placeholders(m, argv, src, &sc, ipath);
 	if (r == 0)
 		r = read_file(ipath, &text, 1u << 30);
 	if (r == 0) {
@@ -496,6 +451,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 		strvec_push(&m->checks, src);
 		for (size_t i = 0; i < sc.headers.n; i++)
 			strvec_push(&m->checks, sc.headers.v[i]);
+		for (size_t i = 0; i < sc.probes.n; i++)
+			strvec_push(&m->probes, sc.probes.v[i]);
 		if (depfile)
 			strvec_push(&m->sides, depfile);
 	}
@@ -506,7 +463,7 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	temp_names_free(&tn);
 	strvec_free(&args);
 	strvec_free(&outs);
-	scan_free(&sc);
+	header_scan_free(&sc);
 	free(out_where);
 	free(depfile);
 	gg_ref_free(&iref);
@@ -724,7 +681,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
 	struct strvec args = STRVEC_INIT, outs = STRVEC_INIT, builtins = STRVEC_INIT;
 	struct strvec maps = STRVEC_INIT; /* names climbing out of the base, as written */
-	struct scan sc = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	struct header_scan sc = HEADER_SCAN_INIT;
 	char *out_where = NULL, *src = NULL, *depfile = NULL;
 	bool nostdinc = false;
 	int r = 0;
@@ -834,9 +791,11 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && outs.n != 1)
 		r = gg_error("the compiler's command has no -o");
 	if (r == 0)
-		r = scan_with_placeholders(m, argv, &sc, NULL);
+		r = scan_with_placeholders(m, argv, src, &sc, NULL);
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
+	for (size_t i = 0; r == 0 && i < sc.probes.n; i++)
+		strvec_push(&m->probes, sc.probes.v[i]);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)
 		if (!model_is_temp(temps, sc.headers.v[i]))
 			r = model_add_input_named(m, &t, sc.headers.v[i], NULL);
@@ -868,7 +827,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	strvec_free(&outs);
 	strvec_free(&builtins);
 	strvec_free(&maps);
-	scan_free(&sc);
+	header_scan_free(&sc);
 	free(out_where);
 	free(src);
 	free(depfile);

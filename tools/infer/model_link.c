@@ -314,7 +314,8 @@ static char *search_lib(struct link *l, const char *name)
 			struct stat st;
 			if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
 				return p;
-			free(p);
+			/* a library made here later would come first */
+			strvec_push_take(&l->m->probes, p);
 		}
 	}
 	return NULL;
@@ -393,8 +394,10 @@ static int add_script_name(struct link *l, const char *script, bool script_in_ba
 	int r = gg_error("%s: cannot find %s", script, name);
 	for (size_t i = 0; i < cands.n; i++) {
 		struct stat st;
-		if (stat(cands.v[i], &st) < 0 || !S_ISREG(st.st_mode))
+		if (stat(cands.v[i], &st) < 0 || !S_ISREG(st.st_mode)) {
+			strvec_push(&l->m->probes, cands.v[i]);
 			continue;
+		}
 		if (i == 1 && *l->m->prefix) {
 			r = gg_error("%s: %s is found in the current directory", script, name);
 			break;

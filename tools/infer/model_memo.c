@@ -11,7 +11,7 @@
  * placeholders), the depfiles it wrote with their bytes, and the
  * placeholders with their references:
  *
- *     ggmodelmemo 3
+ *     ggmodelmemo 4
  *     written TIME               the clock when the model began to read (stamp.h)
  *     read NAME STAMP LEN PATH   a file whose bytes are an input value (in the store)
  *     ph REF STAMP LEN PATH      a placeholder standing for REF
@@ -19,6 +19,7 @@
  *                                which decides the plan, the sources of a .i in
  *                                the preprocessed mode)
  *     side LEN PATH LEN\n BYTES\n
+ *     absent LEN PATH            a place the tool looked before what it found
  *     out REF LEN PATH
  *     sum HEX                    SHA-256 of all the above (stamp_seal)
  *
@@ -31,10 +32,22 @@
  * What a line records is what the model used (thunk_build.c notes it), checked
  * again after the run: a file changed meanwhile leaves no entry. An entry is
  * used only when its checksum holds, every file still holds what it recorded,
- * every value is still in the store and every thunk named is too. Like
- * ccache's direct mode it does not notice a new file that would shadow a
- * header or library found further down a search path. Entries live in
- * .gg/infer-memo/ab/KEY; losing one only costs a full model run.
+ * every value is still in the store and every thunk named is too.
+ *
+ * A new file can change a command without changing any file it read: a
+ * header or library made earlier on a search path shadows the one found
+ * further down. The models note where the tool looked first (m->probes: the
+ * places cpp searched before each header it opened, ld's -L places before
+ * each library, PATH before the driver); each that did not exist is an
+ * "absent" line and must still not exist for the entry to be used. One that
+ * existed was passed over on purpose (#include_next, a quote directory for a
+ * <...> include): nothing is recorded for it, unless it is new since the
+ * model began, which leaves no entry. Not noticed: a header that
+ * __has_include found missing (cpp lists only what it opened), and a place
+ * passed over because it was no regular or executable file that becomes one.
+ *
+ * Entries live in .gg/infer-memo/ab/KEY; losing one only costs a full model
+ * run.
  */
 #include "tools/infer/infer_model.h"
 
@@ -42,12 +55,13 @@
 #include "core/stamp.h"
 #include "core/thunk_build.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define MEMO_MAGIC "ggmodelmemo 3\n"
+#define MEMO_MAGIC "ggmodelmemo 4\n"
 #define MEMO_MAX   (16u << 20)
 
 /* Environment that changes what the driver, the compiler or the linker does. */
@@ -121,6 +135,7 @@ struct entry {
 	struct line *lines;
 	size_t nlines, lines_cap;
 	struct strvec side_path, side_data, out_path, out_ref;
+	struct strvec absent; /* places that must still hold nothing */
 };
 
 static void entry_free(struct entry *e)
@@ -134,6 +149,7 @@ static void entry_free(struct entry *e)
 	strvec_free(&e->side_data);
 	strvec_free(&e->out_path);
 	strvec_free(&e->out_ref);
+	strvec_free(&e->absent);
 }
 
 static void entry_add_line(struct entry *e, enum line_kind kind, const char *id,
@@ -162,6 +178,8 @@ static void entry_encode(const struct entry *e, struct buf *b)
 		buf_adds(b, e->side_data.v[i]);
 		buf_addc(b, '\n');
 	}
+	for (size_t i = 0; i < e->absent.n; i++)
+		buf_printf(b, "absent %zu %s\n", strlen(e->absent.v[i]), e->absent.v[i]);
 	for (size_t i = 0; i < e->out_ref.n; i++)
 		buf_printf(b, "out %s %zu %s\n", e->out_ref.v[i], strlen(e->out_path.v[i]),
 		           e->out_path.v[i]);
@@ -220,6 +238,14 @@ static int entry_parse(const char *data, size_t len, struct entry *e)
 			p++;
 			strvec_push_take(&e->side_path, path);
 			strvec_push_take(&e->side_data, bytes);
+		} else if (kl == 6 && !memcmp(kw, "absent", 6)) {
+			char *path = take_str(&p, end);
+			if (!path || !*path || p >= end || *p != '\n') {
+				free(path);
+				return -1;
+			}
+			p++;
+			strvec_push_take(&e->absent, path);
 		} else if (kl == 3 && !memcmp(kw, "out", 3)) {
 			size_t rl;
 			const char *ref = take_word(&p, end, &rl);
@@ -255,8 +281,17 @@ static bool holds(struct model_ctx *m, enum line_kind kind, const char *id, cons
 	return same;
 }
 
+/* Is nothing at path? A name that cannot be looked up for another reason is not known to be free.
+ */
+static bool absent(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
 /*
- * Is the entry still true? Every file the same, every object present. A line
+ * Is the entry still true? Every file the same, nothing new where the tool
+ * looked first, every object present. A line
  * checked by content gets the file's stamp now; *refresh tells whether that
  * stamp has settled by `begun`, so rewriting the entry saves that work next time.
  */
@@ -280,6 +315,9 @@ static bool entry_valid(struct model_ctx *m, struct entry *e, int64_t begun, boo
 		    (gg_name_parse(l->id, strlen(l->id), &n) < 0 || store_has(m->store, &n) != 1))
 			return false;
 	}
+	for (size_t i = 0; i < e->absent.n; i++)
+		if (!absent(e->absent.v[i]))
+			return false;
 	for (size_t i = 0; i < e->out_ref.n; i++) {
 		struct gg_ref ref;
 		if (gg_ref_parse(e->out_ref.v[i], strlen(e->out_ref.v[i]), &ref) < 0)
@@ -290,6 +328,17 @@ static bool entry_valid(struct model_ctx *m, struct entry *e, int64_t begun, boo
 			return false;
 	}
 	return e->out_ref.n > 0;
+}
+
+int model_memo_reencode(const char *data, size_t len, struct buf *out)
+{
+	struct entry e = {0,           NULL,        0,           0,          STRVEC_INIT,
+	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	int r = entry_parse(data, len, &e);
+	if (r == 0)
+		entry_encode(&e, out);
+	entry_free(&e);
+	return r;
 }
 
 static void entry_write(struct model_ctx *m, const struct entry *e)
@@ -325,7 +374,8 @@ int model_memo_replay(struct model_ctx *m)
 	int64_t begun = stamp_clock();
 	char *path = entry_path(m);
 	struct buf b = BUF_INIT;
-	struct entry e = {0, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+	struct entry e = {0,           NULL,        0,           0,          STRVEC_INIT,
+	                  STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	int served = 0;
 	bool refresh = false;
 	if (read_file(path, &b, MEMO_MAX) == 0 && entry_parse(b.data, b.len, &e) == 0 &&
@@ -376,13 +426,75 @@ static int add_check(struct model_ctx *m, struct entry *e, const char *path)
 	return 0;
 }
 
+/* The PATH directories searched before the one the driver was found in. */
+static void probe_path_before(struct model_ctx *m, const char *driver)
+{
+	if (strchr(m->tool, '/'))
+		return;
+	for (const char *s = m->realpath;;) {
+		const char *e = strchr(s, ':');
+		int n = (int)(e ? (size_t)(e - s) : strlen(s));
+		char *cand = xasprintf("%.*s/%s", n, n ? s : ".", m->tool);
+		char *abs = model_abs(m, cand);
+		bool found = !strcmp(abs, driver);
+		if (!found)
+			strvec_push(&m->probes, cand);
+		free(abs);
+		free(cand);
+		if (found || !e)
+			return;
+		s = e + 1;
+	}
+}
+
+/* Is this file one the entry records (a place that is the file found, by another name)? */
+static bool read_by_model(const struct entry *e, const struct stamp *s)
+{
+	for (size_t i = 0; i < e->nlines; i++)
+		if (e->lines[i].st.dev == s->dev && e->lines[i].st.ino == s->ino)
+			return true;
+	return false;
+}
+
+/*
+ * The places looked at first that held nothing, as absent lines. NULL, or
+ * the place that holds something new since the model began (it may have been
+ * made after the tool looked: no entry then).
+ */
+static const char *add_absent(struct model_ctx *m, struct entry *e)
+{
+	strvec_sort(&m->probes);
+	for (size_t i = 0; i < m->probes.n; i++) {
+		const char *p = m->probes.v[i];
+		if (i > 0 && !strcmp(p, m->probes.v[i - 1]))
+			continue;
+		/* relative to cwd, as the tool looked; not normalised: ".." after a symlink */
+		char *abs = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", m->cwd, p);
+		struct stat st;
+		struct stamp s;
+		if (stat(abs, &st) < 0) {
+			if (errno != ENOENT && errno != ENOTDIR) {
+				free(abs);
+				return p;
+			}
+			strvec_push_take(&e->absent, abs);
+			continue;
+		}
+		free(abs);
+		stamp_of(&st, &s);
+		if (!stamp_settled(&s, m->recording_since) && !read_by_model(e, &s))
+			return p;
+	}
+	return NULL;
+}
+
 void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 {
 	if (!m->recording || !m->store || outs->host.n == 0)
 		return;
 	tbuild_note_reads(NULL);
 	m->recording = false;
-	struct entry e = {m->recording_since, NULL,        0,           0,
+	struct entry e = {m->recording_since, NULL,        0,           0,          STRVEC_INIT,
 	                  STRVEC_INIT,        STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
 	struct tbuild_reads *rd = &m->reads;
 	const char *changed = NULL;
@@ -422,9 +534,14 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 	}
 	/* The driver itself decides the plan. */
 	char *driver = model_which(m, m->tool);
-	if (driver)
+	if (driver) {
 		(void)add_check(m, &e, driver);
+		probe_path_before(m, driver);
+	}
 	free(driver);
+	changed = add_absent(m, &e);
+	if (changed)
+		goto out;
 	for (size_t i = 0; i < m->sides.n; i++) {
 		struct buf d = BUF_INIT;
 		if (read_file(m->sides.v[i], &d, MEMO_MAX) < 0 || memchr(d.data, 0, d.len)) {

@@ -1,0 +1,142 @@
+/**
+ * @file model_scan.c
+ * What a preprocessor says about a compile when it runs with -H (each header
+ * it opened, one dot a level of nesting) and -v (its search lists): gcc's
+ * cc1 and clang's -cc1 print both alike. The headers are inputs of the
+ * compile's thunk; the places searched before each was found are what the
+ * models' memo must see still empty before it replays the command.
+ */
+#include "tools/infer/infer_model.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+void header_scan_free(struct header_scan *s)
+{
+	strvec_free(&s->headers);
+	strvec_free(&s->sysdirs);
+	strvec_free(&s->dup_sys);
+	strvec_free(&s->dirs);
+	strvec_free(&s->missing);
+	strvec_free(&s->probes);
+}
+
+/* The part of header below dir, or NULL. */
+static const char *below_dir(const char *header, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 0 || strncmp(header, dir, n))
+		return NULL;
+	if (dir[n - 1] != '/' && header[n] != '/')
+		return NULL;
+	header += n;
+	while (*header == '/')
+		header++;
+	return *header ? header : NULL;
+}
+
+static void probe(struct header_scan *sc, const char *header, char *place)
+{
+	if (strcmp(place, header))
+		strvec_push_take(&sc->probes, place);
+	else
+		free(place);
+}
+
+/*
+ * Where cpp looked before it opened `header`: a file made at one of these
+ * places later would be taken instead, so the models' memo checks each still
+ * holds nothing. For #include "x" cpp searches the includer's directory (the
+ * working directory for -include), then the "..." list, then the <...> list;
+ * #include_next starts further down; a directory that did not exist is not in
+ * the lists at all. -H does not say which form an include had, so every place
+ * before the one it was found in counts, and every missing directory (places
+ * that exist were passed over on purpose: the memo leaves them alone).
+ */
+static void scan_probes(struct header_scan *sc, const char *includer, int depth, const char *header)
+{
+	const char *slash = includer ? strrchr(includer, '/') : NULL;
+	int idir = slash ? (int)(slash - includer) : 0;
+	for (size_t k = 0; k < sc->dirs.n; k++) {
+		const char *name = below_dir(header, sc->dirs.v[k]);
+		if (!name)
+			continue;
+		char *beside = slash ? xasprintf("%.*s/%s", idir, includer, name) : xstrdup(name);
+		probe(sc, header, beside);
+		if (depth == 1)
+			probe(sc, header, xstrdup(name));
+		for (size_t j = 0; j < k; j++)
+			probe(sc, header, xasprintf("%s/%s", sc->dirs.v[j], name));
+		for (size_t j = 0; j < sc->missing.n; j++)
+			probe(sc, header, xasprintf("%s/%s", sc->missing.v[j], name));
+	}
+}
+
+int header_scan_parse(char *err, const char *src, struct header_scan *sc)
+{
+	int r = 0;
+	enum { NONE, QUOTE, ANGLE } list = NONE;
+	/* the includers of the current header: headers' indexes, by depth */
+	size_t *stack = NULL, stack_n = 0, stack_cap = 0;
+	for (char *p = err; r == 0 && p && *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strcmp(p, "#include \"...\" search starts here:")) {
+			list = QUOTE;
+		} else if (!strcmp(p, "#include <...> search starts here:")) {
+			list = ANGLE;
+		} else if (!strcmp(p, "End of search list.")) {
+			list = NONE;
+		} else if (list != NONE && p[0] == ' ') {
+			if (list == ANGLE)
+				strvec_push(&sc->sysdirs, p + 1);
+			strvec_push(&sc->dirs, p + 1);
+		} else if (starts(p, "ignoring nonexistent directory \"")) {
+			char *q = p + strlen("ignoring nonexistent directory \"");
+			char *e = strrchr(q, '"');
+			if (e)
+				strvec_pushn(&sc->missing, q, (size_t)(e - q));
+		} else if (starts(p, "ignoring duplicate directory \"")) {
+			char *q = p + strlen("ignoring duplicate directory \"");
+			char *e = strrchr(q, '"');
+			/* the explanation follows on the next line */
+			const char *next = nl ? nl + 1 : "";
+			const char *next_end = strchr(next, '\n');
+			size_t nn = next_end ? (size_t)(next_end - next) : strlen(next);
+			if (e && memmem(next, nn, "duplicates a system directory", 29))
+				strvec_pushn(&sc->dup_sys, q, (size_t)(e - q));
+		} else if (p[0] == '.') {
+			char *s = p;
+			while (*s == '.')
+				s++;
+			size_t depth = (size_t)(s - p);
+			if (*s == ' ' && s[1]) {
+				size_t up = depth >= 2 && depth - 1 <= stack_n ? stack[depth - 2]
+				                                               : SIZE_MAX;
+				const char *includer = depth == 1       ? src
+				                       : up != SIZE_MAX ? sc->headers.v[up]
+				                                        : NULL;
+				scan_probes(sc, includer, (int)depth, s + 1);
+				ALLOC_GROW(stack, depth, stack_cap);
+				/* a level skipped (not what cpp prints): its includer unknown */
+				while (stack_n + 1 < depth)
+					stack[stack_n++] = SIZE_MAX;
+				stack[depth - 1] = sc->headers.n;
+				stack_n = depth;
+				strvec_push(&sc->headers, s + 1);
+			}
+		} else if ((p[0] == '!' || p[0] == 'x') && p[1] == ' ') {
+			r = gg_error("uses a precompiled header (%s)", p + 2);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	free(stack);
+	return r;
+}
