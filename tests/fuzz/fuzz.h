@@ -17,4 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * the input. */
 _Noreturn void fuzz_fail(const char *what, const char *detail, const uint8_t *data, size_t size);
 
+/* Runs once() on the input as given (a cache entry's seal must refuse nearly
+ * all of it), then on the input with its seal appended (stamp_seal), so the
+ * parser behind the seal sees every mutation too. */
+void fuzz_given_and_sealed(const uint8_t *data, size_t size,
+                           void (*once)(const uint8_t *data, size_t size));
+
 #endif

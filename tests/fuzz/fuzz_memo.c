@@ -47,11 +47,6 @@ static void parse_once(const uint8_t *data, size_t size)
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	parse_once(data, size);
-	struct buf sealed = BUF_INIT;
-	buf_add(&sealed, data, size);
-	stamp_seal(&sealed);
-	parse_once((const uint8_t *)sealed.data, sealed.len);
-	buf_free(&sealed);
+	fuzz_given_and_sealed(data, size, parse_once);
 	return 0;
 }
