@@ -6,7 +6,8 @@
  * made there, in a directory that did not exist, or beside the includer is
  * taken (the model runs again and its thunk reads the new header); and a
  * place that holds a file new since the model began (made after the tool
- * looked, perhaps) leaves no entry at all. The clang model the same.
+ * looked, perhaps) leaves no entry at all. The clang model the same, and
+ * a program (as) made earlier on PATH.
  */
 #include "infer_fixture.h"
 
@@ -101,6 +102,22 @@ static void test_a_new_header_first_on_the_path_is_taken(void)
 	fx_free_texts();
 }
 
+static void test_a_new_program_first_on_path_is_taken(void)
+{
+	CHECK(compile_again() == 0);
+	CHECK(compile_again() == 0);
+	CHECK(from_memo());
+	/* the driver runs `as` from PATH: one made in an earlier directory runs instead */
+	char *as = xasprintf("%s/as", fx_real);
+	const char *text = "#!/bin/sh\nexec /usr/bin/as \"$@\"\n";
+	CHECK(write_file_atomic(as, text, strlen(text), 0755) == 0);
+	CHECK(compile_again() == 0);
+	CHECK(!from_memo());
+	CHECK(unlink(as) == 0);
+	free(as);
+	fx_free_texts();
+}
+
 /* clang reads the same -H and -v: `clang -Icover -Icbase -c cl.c -o cl.o` once more. */
 static int clang_again(void)
 {
@@ -185,5 +202,6 @@ static void test_a_place_filled_while_modelling_leaves_no_entry(void)
 	fx_free_texts();
 }
 
-TEST_MAIN(fx_setup, test_a_new_header_first_on_the_path_is_taken, test_clang_takes_a_new_header_too,
+TEST_MAIN(fx_setup, test_a_new_header_first_on_the_path_is_taken,
+          test_a_new_program_first_on_path_is_taken, test_clang_takes_a_new_header_too,
           test_a_place_filled_while_modelling_leaves_no_entry, fx_teardown)

@@ -104,6 +104,9 @@ int model_fallback(struct model_ctx *m, const char *fmt, ...) __attribute__((for
 
 /* The real tool's path (malloc'd) or NULL. */
 char *model_which(const struct model_ctx *m, const char *name);
+/* Notes the real PATH's places before the one `name` is found in (all, if
+ * it is not): a program made there later would run instead (m->probes). */
+void model_probe_path(struct model_ctx *m, const char *name);
 
 /*
  * Runs argv (argv[0] a path or a name on the real PATH) with the real PATH

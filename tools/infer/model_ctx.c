@@ -221,6 +221,30 @@ char *model_which(const struct model_ctx *m, const char *name)
 	return closure_which(name, m->realpath);
 }
 
+void model_probe_path(struct model_ctx *m, const char *name)
+{
+	if (strchr(name, '/'))
+		return;
+	char *found = model_which(m, name);
+	for (const char *s = m->realpath;;) {
+		const char *e = strchr(s, ':');
+		int n = (int)(e ? (size_t)(e - s) : strlen(s));
+		char *place = xasprintf("%.*s/%s", n, n ? s : ".", name); /* "" is cwd (POSIX) */
+		char *abs = model_abs(m, place);
+		bool here = found && !strcmp(abs, found);
+		free(abs);
+		if (here) {
+			free(place);
+			break;
+		}
+		strvec_push_take(&m->probes, place);
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	free(found);
+}
+
 /* environ with PATH replaced by the real one, plus extra settings. */
 static char **child_env(const struct model_ctx *m, char *const extra[], struct strvec *keep)
 {
@@ -633,6 +657,7 @@ int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *program
 {
 	if (tbuild_set_program(m->store, t, program, tool, m->realpath, args->v, args->n) < 0)
 		return -1;
+	model_probe_path(m, program);
 	strvec_push(&t->outputs, where);
 	struct gg_name name;
 	if (tbuild_store(m->store, t, &name) < 0)

@@ -619,6 +619,8 @@ static int add_lto(struct link *l)
 	int r = tbuild_add_closure(m->store, &l->t, driver, m->realpath);
 	if (r == 0)
 		r = tbuild_add_closure(m->store, &l->t, "as", m->realpath);
+	model_probe_path(m, l->job->driver ? l->job->driver : "gcc");
+	model_probe_path(m, "as");
 	if (r == 0) {
 		char *argv[] = {driver, "-print-prog-name=lto1", NULL};
 		struct buf out = BUF_INIT;

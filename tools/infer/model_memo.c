@@ -38,8 +38,9 @@
  * header or library made earlier on a search path shadows the one found
  * further down. The models note where the tool looked first (m->probes: the
  * places cpp searched before each header it opened, ld's -L places before
- * each library, PATH before the driver); each that did not exist is an
- * "absent" line and must still not exist for the entry to be used. One that
+ * each library, PATH before a program found by name); each that did not
+ * exist is an "absent" line and must still not exist for the entry to be
+ * used. One that
  * existed was passed over on purpose (#include_next, a quote directory for a
  * <...> include): nothing is recorded for it, unless it is new since the
  * model began, which leaves no entry. Not noticed: a header that
@@ -426,27 +427,6 @@ static int add_check(struct model_ctx *m, struct entry *e, const char *path)
 	return 0;
 }
 
-/* The PATH directories searched before the one the driver was found in. */
-static void probe_path_before(struct model_ctx *m, const char *driver)
-{
-	if (strchr(m->tool, '/'))
-		return;
-	for (const char *s = m->realpath;;) {
-		const char *e = strchr(s, ':');
-		int n = (int)(e ? (size_t)(e - s) : strlen(s));
-		char *cand = xasprintf("%.*s/%s", n, n ? s : ".", m->tool);
-		char *abs = model_abs(m, cand);
-		bool found = !strcmp(abs, driver);
-		if (!found)
-			strvec_push(&m->probes, cand);
-		free(abs);
-		free(cand);
-		if (found || !e)
-			return;
-		s = e + 1;
-	}
-}
-
 /* Is this file one the entry records (a place that is the file found, by another name)? */
 static bool read_by_model(const struct entry *e, const struct stamp *s)
 {
@@ -536,7 +516,7 @@ void model_memo_record(struct model_ctx *m, const struct model_outputs *outs)
 	char *driver = model_which(m, m->tool);
 	if (driver) {
 		(void)add_check(m, &e, driver);
-		probe_path_before(m, driver);
+		model_probe_path(m, m->tool);
 	}
 	free(driver);
 	changed = add_absent(m, &e);
