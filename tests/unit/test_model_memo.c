@@ -181,6 +181,7 @@ static void test_a_place_filled_while_modelling_leaves_no_entry(void)
 {
 	struct model_ctx m;
 	/* a place that held nothing: an entry, served while it holds nothing */
+	CHECK(mkdir("look", 0755) == 0);
 	start(&m);
 	record(&m, "look/first.h");
 	CHECK(served());
@@ -189,8 +190,18 @@ static void test_a_place_filled_while_modelling_leaves_no_entry(void)
 	CHECK(unlink("look/first.h") == 0);
 	CHECK(served());
 
-	/* filled after the model began (after the tool looked, maybe): no entry */
+	/* in a directory that is missing: the directory stands for it */
 	char *entries = xasprintf("%s/.gg/infer-memo", fx_top);
+	CHECK(remove_tree(entries) == 0);
+	start(&m);
+	record(&m, "gone/deep/x.h");
+	CHECK(served());
+	CHECK(mkdir("gone", 0755) == 0); /* made, even empty: no longer known to be free */
+	CHECK(!served());
+	CHECK(rmdir("gone") == 0);
+	CHECK(served());
+
+	/* filled after the model began (after the tool looked, maybe): no entry */
 	CHECK(remove_tree(entries) == 0);
 	free(entries);
 	CHECK(!served());

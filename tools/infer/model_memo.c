@@ -282,12 +282,16 @@ static bool holds(struct model_ctx *m, enum line_kind kind, const char *id, cons
 	return same;
 }
 
-/* Is nothing at path? A name that cannot be looked up for another reason is not known to be free.
- */
+static bool is_absent_errno(int e)
+{
+	return e == ENOENT || e == ENOTDIR;
+}
+
+/* Is nothing at path? One that cannot be looked up for another reason may hold something. */
 static bool absent(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+	return stat(path, &st) < 0 && is_absent_errno(errno);
 }
 
 /*
@@ -437,27 +441,62 @@ static bool read_by_model(const struct entry *e, const struct stamp *s)
 }
 
 /*
- * The places looked at first that held nothing, as absent lines. NULL, or
- * the place that holds something new since the model began (it may have been
- * made after the tool looked: no entry then).
+ * The highest of path and its parents that is absent, path itself absent:
+ * while that one stays absent, so does everything below it, so one line
+ * stands for every header a missing -I directory would have held. Never
+ * climbs over a "." or ".." (lexically, a parent of "a/.." is not "a").
+ */
+static char *absent_top(char *path)
+{
+	for (;;) {
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path || !strcmp(slash, "/.") || !strcmp(slash, "/.."))
+			return path;
+		*slash = 0;
+		struct stat st;
+		bool gone = stat(path, &st) < 0 && is_absent_errno(errno);
+		if (!gone) {
+			*slash = '/';
+			return path;
+		}
+	}
+}
+
+/*
+ * The places looked at first that held nothing, as absent lines (each the
+ * highest missing directory above it, once). NULL, or the place that holds
+ * something new since the model began (it may have been made after the tool
+ * looked: no entry then).
  */
 static const char *add_absent(struct model_ctx *m, struct entry *e)
 {
 	strvec_sort(&m->probes);
+	const char *top = NULL; /* the last line added */
 	for (size_t i = 0; i < m->probes.n; i++) {
 		const char *p = m->probes.v[i];
 		if (i > 0 && !strcmp(p, m->probes.v[i - 1]))
 			continue;
 		/* relative to cwd, as the tool looked; not normalised: ".." after a symlink */
 		char *abs = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", m->cwd, p);
+		size_t tl = top ? strlen(top) : 0;
+		if (top && !strncmp(abs, top, tl) && abs[tl] == '/') {
+			free(abs); /* below a missing directory already listed */
+			continue;
+		}
 		struct stat st;
 		struct stamp s;
 		if (stat(abs, &st) < 0) {
-			if (errno != ENOENT && errno != ENOTDIR) {
+			if (!is_absent_errno(errno)) {
 				free(abs);
 				return p;
 			}
+			abs = absent_top(abs);
+			if (top && !strcmp(abs, top)) {
+				free(abs);
+				continue;
+			}
 			strvec_push_take(&e->absent, abs);
+			top = e->absent.v[e->absent.n - 1];
 			continue;
 		}
 		free(abs);
