@@ -436,12 +436,9 @@ int main(int argc, char **argv)
 		struct engine_spec *specs = NULL;
 		size_t n = 0, cap = 0;
 		int er = engine_specs_parse(getenv("GG_ENGINE"), &specs, &n, &cap);
-		for (size_t i = 0; i < n; i++) {
-			if (er == 0)
-				er = engine_spec_check(specs[i].spec);
-			free(specs[i].spec);
-		}
-		free(specs);
+		for (size_t i = 0; er == 0 && i < n; i++)
+			er = engine_spec_check(specs[i].spec);
+		engine_specs_free(specs, n);
 		if (er < 0) {
 			fprintf(stderr, "ggfs: GG_ENGINE: %s\n", gg_last_error());
 			goto out_unmount;

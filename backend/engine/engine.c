@@ -76,8 +76,10 @@ int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n, size_
 		if (colon && colon > w && strspn(w, "0123456789") == (size_t)(colon - w)) {
 			*colon = 0;
 			uint64_t j;
-			if (parse_u64(w, &j) < 0 || j == 0 || j > 100000)
-				r = gg_error("GG_ENGINE: bad limit '%s'", w);
+			if (parse_u64(w, &j) < 0 || j == 0 || j > 100000) {
+				r = gg_error("bad limit '%s' in '%s:%s'", w, w, colon + 1);
+				break;
+			}
 			limit = (int)j;
 			w = colon + 1;
 		}
@@ -86,6 +88,13 @@ int engine_specs_parse(const char *env, struct engine_spec **v, size_t *n, size_
 	}
 	free(copy);
 	return r;
+}
+
+void engine_specs_free(struct engine_spec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].spec);
+	free(v);
 }
 
 /* Creates the engines; on failure destroys those made. */
@@ -128,9 +137,7 @@ int engine_create_from_env(const struct engine_config *cfg, int jobs, struct eng
 	int r = engine_specs_parse(env, &specs, &k, &cap);
 	if (r == 0)
 		r = engine_create_all(specs, k, cfg, out);
-	for (size_t i = 0; i < k; i++)
-		free(specs[i].spec);
-	free(specs);
+	engine_specs_free(specs, k);
 	if (r < 0)
 		return gg_error("GG_ENGINE: %s", gg_last_error());
 	*n = k;

@@ -40,8 +40,11 @@ struct engine_spec {
 /* Checks that the spec names a known engine (without creating it). */
 int engine_spec_check(const char *spec);
 /* Parses "[N:]SPEC [N:]SPEC..." ($GG_ENGINE) and appends to *v, of *n
- * elements and room for *cap (ALLOC_GROW). */
+ * elements and room for *cap (ALLOC_GROW); what it appended before an error
+ * stays, for engine_specs_free. The error does not name GG_ENGINE: the
+ * caller knows where the list came from. */
 int engine_specs_parse(const char *list, struct engine_spec **v, size_t *n, size_t *cap);
+void engine_specs_free(struct engine_spec *v, size_t n);
 /* Creates every engine; on failure destroys those made and names the spec. */
 int engine_create_all(const struct engine_spec *specs, size_t n, const struct engine_config *cfg,
                       struct engine ***out);

@@ -248,7 +248,9 @@ static void check_store(struct tally *t)
 {
 	struct store *s;
 	if (store_open(NULL, &s) < 0) {
-		if (gg_last_code() == GG_ENOTFOUND)
+		/* no store is fine, unless GG_DIR names one (every command would fail) */
+		const char *named = getenv("GG_DIR");
+		if (gg_last_code() == GG_ENOTFOUND && !(named && *named))
 			report(t, OK, "store", NULL, "none: %s", gg_last_error());
 		else
 			report(
@@ -377,7 +379,7 @@ static void check_engines(struct tally *t)
 	if (engine_specs_parse(list, &v, &n, &cap) < 0) {
 		report(t, FAIL, "engines", "see ENGINES in gg-force(1)", "GG_ENGINE: %s",
 		       gg_last_error());
-		free(v);
+		engine_specs_free(v, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {

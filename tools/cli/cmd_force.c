@@ -301,12 +301,12 @@ int cmd_force(int argc, char **argv)
 		specs[i].limit = jobs;
 	int bad = optind == argc ? report_usage("force: no TARGET given") : 0;
 	if (!bad && !nspecs && getenv("GG_ENGINE") && *getenv("GG_ENGINE") &&
-	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs, &specs_cap) < 0)
+	    engine_specs_parse(getenv("GG_ENGINE"), &specs, &nspecs, &specs_cap) < 0) {
+		gg_error("GG_ENGINE: %s", gg_last_error());
 		bad = report_last();
+	}
 	if (bad) {
-		for (size_t i = 0; i < nspecs; i++)
-			free(specs[i].spec);
-		free(specs);
+		engine_specs_free(specs, nspecs);
 		return bad;
 	}
 	if (!nspecs) { /* no -e and no $GG_ENGINE: the local engine */
@@ -425,9 +425,7 @@ int cmd_force(int argc, char **argv)
 		gg_cancel_destroy(&force_cancel);
 	}
 	engines_destroy(engines, nspecs);
-	for (size_t i = 0; i < nspecs; i++)
-		free(specs[i].spec);
-	free(specs);
+	engine_specs_free(specs, nspecs);
 	for (size_t j = 0; j < nt; j++)
 		force_target_free(&t[j]);
 	free(t);
