@@ -6,8 +6,9 @@
  * made there, in a directory that did not exist, or beside the includer is
  * taken (the model runs again and its thunk reads the new header); and a
  * place that holds a file new since the model began (made after the tool
- * looked, perhaps) leaves no entry at all. The clang model the same, and
- * a program (as) made earlier on PATH.
+ * looked, perhaps) leaves no entry at all. The clang model the same, a
+ * program (as) made earlier on PATH, and a header that __has_include found
+ * missing.
  */
 #include "infer_fixture.h"
 
@@ -118,6 +119,27 @@ static void test_a_new_program_first_on_path_is_taken(void)
 	fx_free_texts();
 }
 
+static void test_a_header_has_include_found_missing_is_taken_when_made(void)
+{
+	fx_write("hi.c",
+	         "#if __has_include(<feat.h>)\n#include <feat.h>\n#else\n#define F 0\n#endif\n"
+	         "int v = F;\n");
+	CHECK(mkdir("has", 0755) == 0);
+	unlink("hi.o");
+	CHECK(fx_run(model_gcc, "gcc", "-Ihas", "-c", "hi.c", "-o", "hi.o", NULL) == 0);
+	CHECK_MODELLED();
+	unlink("hi.o");
+	CHECK(fx_run(model_gcc, "gcc", "-Ihas", "-c", "hi.c", "-o", "hi.o", NULL) == 0);
+	CHECK(from_memo());
+	/* cpp opened no feat.h, so -H does not name it: only __has_include does */
+	fx_write("has/feat.h", "#define F 1\n");
+	unlink("hi.o");
+	CHECK(fx_run(model_gcc, "gcc", "-Ihas", "-c", "hi.c", "-o", "hi.o", NULL) == 0);
+	CHECK(!from_memo());
+	CHECK(thunk_reads("hi.o", "has/feat.h"));
+	fx_free_texts();
+}
+
 /* clang reads the same -H and -v: `clang -Icover -Icbase -c cl.c -o cl.o` once more. */
 static int clang_again(void)
 {
@@ -214,5 +236,7 @@ static void test_a_place_filled_while_modelling_leaves_no_entry(void)
 }
 
 TEST_MAIN(fx_setup, test_a_new_header_first_on_the_path_is_taken,
-          test_a_new_program_first_on_path_is_taken, test_clang_takes_a_new_header_too,
-          test_a_place_filled_while_modelling_leaves_no_entry, fx_teardown)
+          test_a_new_program_first_on_path_is_taken,
+          test_a_header_has_include_found_missing_is_taken_when_made,
+          test_clang_takes_a_new_header_too, test_a_place_filled_while_modelling_leaves_no_entry,
+          fx_teardown)

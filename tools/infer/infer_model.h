@@ -247,6 +247,13 @@ void header_scan_free(struct header_scan *sc);
  * failure count too. -1 for a precompiled header (gcc's "!" and "x" lines).
  */
 int header_scan_parse(char *err, const char *src, struct header_scan *sc);
+/*
+ * Adds to sc->probes every place where a header that `__has_include` (or
+ * _next) asks for in src or a header may be looked for: -H lists only what
+ * was opened, so a header found missing would not be noticed when made.
+ * Literal names only ("x", <x>); one a macro makes is not seen.
+ */
+void header_scan_has_include(struct header_scan *sc, const char *src);
 
 /* ---- model_gcc.c: shared with the clang model ---- */
 

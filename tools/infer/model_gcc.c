@@ -451,6 +451,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 		strvec_push(&m->checks, src);
 		for (size_t i = 0; i < sc.headers.n; i++)
 			strvec_push(&m->checks, sc.headers.v[i]);
+		if (m->recording)
+			header_scan_has_include(&sc, src);
 		for (size_t i = 0; i < sc.probes.n; i++)
 			strvec_push(&m->probes, sc.probes.v[i]);
 		if (depfile)
@@ -794,6 +796,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 		r = scan_with_placeholders(m, argv, src, &sc, NULL);
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
+	if (r == 0 && m->recording)
+		header_scan_has_include(&sc, src);
 	for (size_t i = 0; r == 0 && i < sc.probes.n; i++)
 		strvec_push(&m->probes, sc.probes.v[i]);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)

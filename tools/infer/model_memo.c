@@ -43,9 +43,10 @@
  * used. One that
  * existed was passed over on purpose (#include_next, a quote directory for a
  * <...> include): nothing is recorded for it, unless it is new since the
- * model began, which leaves no entry. Not noticed: a header that
- * __has_include found missing (cpp lists only what it opened), and a place
- * passed over because it was no regular or executable file that becomes one.
+ * model began, which leaves no entry. Headers __has_include asks for by a
+ * literal name count as places too (cpp's -H lists only what it opened).
+ * Not noticed: a name __has_include gets from a macro, and a place passed
+ * over because it was no regular or executable file that becomes one.
  *
  * Entries live in .gg/infer-memo/ab/KEY; losing one only costs a full model
  * run.

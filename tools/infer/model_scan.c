@@ -140,3 +140,62 @@ int header_scan_parse(char *err, const char *src, struct header_scan *sc)
 	free(stack);
 	return r;
 }
+
+/* Every place a search for `name` may try, from a file at `from`. */
+static void probe_everywhere(struct header_scan *sc, const char *from, const char *name,
+                             bool quoted)
+{
+	const char *slash = strrchr(from, '/');
+	if (quoted)
+		probe(sc, "",
+		      slash ? xasprintf("%.*s/%s", (int)(slash - from), from, name)
+		            : xstrdup(name));
+	for (size_t j = 0; j < sc->dirs.n; j++)
+		probe(sc, "", xasprintf("%s/%s", sc->dirs.v[j], name));
+	for (size_t j = 0; j < sc->missing.n; j++)
+		probe(sc, "", xasprintf("%s/%s", sc->missing.v[j], name));
+}
+
+/* The names `__has_include` (or _next) asks for in text, literal ones only. */
+static void has_include_names(struct header_scan *sc, const char *from, const char *text,
+                              size_t len)
+{
+	static const char word[] = "__has_include";
+	const char *end = text + len;
+	for (const char *p = text; (p = memmem(p, (size_t)(end - p), word, sizeof word - 1));) {
+		p += sizeof word - 1;
+		if (end - p >= 5 && !memcmp(p, "_next", 5))
+			p += 5;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end || *p != '(')
+			continue;
+		for (p++; p < end && (*p == ' ' || *p == '\t');)
+			p++;
+		if (p == end || (*p != '<' && *p != '"'))
+			continue; /* a macro: not seen */
+		char close = *p == '<' ? '>' : '"';
+		const char *s = ++p;
+		while (p < end && *p != close && *p != '\n')
+			p++;
+		if (p < end && *p == close && p > s) {
+			char *name = xstrndup(s, (size_t)(p - s));
+			probe_everywhere(sc, from, name, close == '"');
+			free(name);
+		}
+	}
+}
+
+void header_scan_has_include(struct header_scan *sc, const char *src)
+{
+	struct gg_error_saved sv;
+	gg_error_save(&sv);
+	for (size_t i = 0; i <= sc->headers.n; i++) {
+		const char *f = i < sc->headers.n ? sc->headers.v[i] : src;
+		struct buf b = BUF_INIT;
+		if (f && read_file(f, &b, 64u << 20) == 0 && b.len)
+			has_include_names(sc, f, b.data, b.len);
+		buf_free(&b);
+	}
+	gg_error_restore(&sv);
+}
