@@ -266,17 +266,19 @@ static void check_store(struct tally *t)
 		char *d = xasprintf("%s%s%s", s->root, *subdirs[i] ? "/" : "", subdirs[i]);
 		struct stat st;
 		char *why = NULL;
-		bool missing = stat(d, &st) < 0;
+		bool missing = stat(d, &st) < 0, other = !missing && !S_ISDIR(st.st_mode);
 		if (missing)
 			why = xasprintf("%s", strerror(errno));
+		else if (other)
+			why = xasprintf("not a directory");
 		else if (access(d, R_OK | W_OK | X_OK) < 0)
 			why = xasprintf("not writable by you (owner uid %u, mode %04o)",
 			                (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		if (why) {
-			char *fix = missing
-			                ? xasprintf("mkdir %s, or use a store of your own (gg "
+			char *fix = missing || other
+			                ? xasprintf("%smkdir %s, or use a store of your own (gg "
 			                            "init DIR, or GG_DIR=DIR)",
-			                            d)
+			                            other ? "move the file aside and " : "", d)
 			                : xasprintf("chown -R %u %s (as root), or use a store of "
 			                            "your own (gg init DIR, or GG_DIR=DIR)",
 			                            (unsigned)geteuid(), s->root);
