@@ -1441,6 +1441,11 @@ const struct memo_output *memo_find(const struct memo *m, const char *path)
 	return NULL;
 }
 
+const struct memo_output *memo_output_of(const struct memo *m, const char *output)
+{
+	return output ? memo_find(m, output) : m->n ? &m->v[0] : NULL;
+}
+
 void memo_free(struct memo *m)
 {
 	for (size_t i = 0; i < m->n; i++)

@@ -236,6 +236,9 @@ void memo_add(struct memo *m, const char *path, const struct gg_name *value, boo
 void memo_add_link(struct memo *m, const char *path, const struct gg_name *value);
 /* Linear, unless memo_index was called after the last memo_add: then constant. */
 const struct memo_output *memo_find(const struct memo *m, const char *path);
+/* The output a reference means: the one it names, or without a name the
+ * primary one (the first: entries list outputs in the thunk's order). */
+const struct memo_output *memo_output_of(const struct memo *m, const char *output);
 /* Makes memo_find fast for a memo with many outputs (until the next memo_add). */
 void memo_index(struct memo *m);
 void memo_free(struct memo *m);

@@ -210,11 +210,7 @@ static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name 
 		struct memo m;
 		if (memo_get(s, &name, &m) != 1)
 			break;
-		/* Without an output, the primary one: the memo lists outputs in the
-		 * thunk's order (exec.c), so it is the first. */
-		const struct memo_output *mo = output ? memo_find(&m, output)
-		                               : m.n  ? &m.v[0]
-		                                      : NULL;
+		const struct memo_output *mo = memo_output_of(&m, output);
 		if (mo) {
 			name = mo->value;
 			x = mo->exec;

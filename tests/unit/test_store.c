@@ -1295,6 +1295,22 @@ static int parse_memo_text(const char *s)
 
 #define MNAME "V2222222222222222222222222222222222222222222222222222222222222222000000000006"
 
+/* A reference without an output means the primary one, the thunk's first. */
+static void test_memo_output_of_a_reference(void)
+{
+	struct memo m = {0};
+	struct gg_name a, b;
+	gg_name_of_buf("a", 1, GG_VALUE, &a);
+	gg_name_of_buf("b", 1, GG_VALUE, &b);
+	CHECK(memo_output_of(&m, NULL) == NULL); /* no outputs: none */
+	memo_add(&m, "first.o", &a, false);
+	memo_add(&m, "second.o", &b, true);
+	CHECK(memo_output_of(&m, NULL) == &m.v[0]);
+	CHECK(memo_output_of(&m, "second.o") == &m.v[1]);
+	CHECK(memo_output_of(&m, "third.o") == NULL);
+	memo_free(&m);
+}
+
 static void test_memo_index_finds_every_output(void)
 {
 	struct memo m = {0};
@@ -1914,9 +1930,9 @@ TEST_MAIN(test_init_creates_layout, test_open_explicit_env_and_walk_up,
           test_short_object_is_removed_and_missing, test_corrupt_object_of_right_size,
           test_verify_on_read, test_same_tick_tamper, test_distrusted_store_ignores_forged_verdicts,
           test_executable_twin, test_concurrent_makers_never_break_links, test_adopt_fd,
-          test_hash_cache, test_memo_round_trip, test_memo_index_finds_every_output,
-          test_memo_encoding, test_memo_link_kind, test_link_values,
-          test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
+          test_hash_cache, test_memo_round_trip, test_memo_output_of_a_reference,
+          test_memo_index_finds_every_output, test_memo_encoding, test_memo_link_kind,
+          test_link_values, test_memo_parse_rejects_garbage, test_memo_parse_is_canonical,
           test_memo_parse_stays_within_len, test_lock_thunk_excludes_other_processes,
           test_gc_removes_least_recently_used_values, test_gc_removes_outputs_before_inputs,
           test_store_walk_visits_every_entry, test_killed_writer_never_leaves_partial_object)

@@ -29,14 +29,14 @@ static int show_thunk(struct store *s, const struct gg_name *thunk, const char *
 	*has_next = false;
 	if (memo_get(s, thunk, &m) == 1) {
 		printf("%s: succeeded\n", thunk->s);
+		const struct memo_output *want = memo_output_of(&m, output);
 		for (size_t i = 0; i < m.n; i++) {
 			printf("  output %s%s: %s\n", m.v[i].path,
 			       m.v[i].link   ? " (symbolic link)"
 			       : m.v[i].exec ? " (executable)"
 			                     : "",
 			       m.v[i].value.s);
-			bool wanted = output ? !strcmp(output, m.v[i].path) : i == 0;
-			if (wanted && gg_name_kind(&m.v[i].value) == GG_THUNK) {
+			if (&m.v[i] == want && gg_name_kind(&m.v[i].value) == GG_THUNK) {
 				*next = m.v[i].value;
 				*has_next = true;
 			}

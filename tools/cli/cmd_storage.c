@@ -251,9 +251,8 @@ static int outputs_of(struct store *local, struct storage *st, struct strvec *ar
 			            a, t.ref.name.s);
 		} else {
 			/* a placeholder without an output means the primary one */
-			const struct memo_output *one = t.ref.output ? memo_find(&m, t.ref.output)
-			                                : t.is_file && m.n ? &m.v[0]
-			                                                   : NULL;
+			const struct memo_output *one =
+			    t.ref.output || t.is_file ? memo_output_of(&m, t.ref.output) : NULL;
 			if (t.ref.output && !one)
 				r = gg_fail(GG_ENOTFOUND, "%s: its thunk has no output %s", a,
 				            t.ref.output);
