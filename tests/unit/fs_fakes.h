@@ -4,7 +4,7 @@
  * fake of fs/log.c's ggfs_log that keeps the last message (`logged`) and
  * counts them (`nlogged`, set to 0 before what should or should not log);
  * a fresh directory `dir` (below $TMPDIR, else /tmp, its real path) with
- * at() naming files in it; in_child() for what must not touch this
+ * at() naming files in it; harness_in_child() for what must not touch this
  * process's identity or log. test_fs_log, which links the real fs/log.c,
  * defines FS_FAKES_REAL_LOG before including it and gets no fake.
  *
@@ -317,22 +317,6 @@ static inline void make_test_dir(const char *prefix)
 static inline char *at(const char *rel)
 {
 	return xasprintf("%s/%s", dir, rel);
-}
-
-/* Runs fn in a child; true if it reported no failed check. */
-static inline bool in_child(void (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		harness_failed = 0;
-		fn();
-		fflush(NULL);
-		_exit(harness_failed ? 1 : 0);
-	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
 }
 
 #endif

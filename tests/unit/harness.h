@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,23 @@ static int harness_passed, harness_failed;
 			        __FILE__, __LINE__, #call, r_, e_, (needle));                      \
 		}                                                                                  \
 	} while (0)
+
+/* Runs fn in a child process, whose failed checks make it exit 1: true if
+ * it reported none (for what must not touch this process's state). */
+static inline bool harness_in_child(void (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		harness_failed = 0;
+		fn();
+		fflush(NULL);
+		_exit(harness_failed ? 1 : 0);
+	}
+	int status;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
 
 /* The pid a (fake) program wrote into the file PATH, which is then removed;
  * -1 when there is none yet (the file is left alone: `echo $$ >PATH` may

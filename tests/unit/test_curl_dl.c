@@ -36,23 +36,6 @@
 
 #define SONAME "libcurl.so.4"
 
-/* Runs fn in a child process (whose loader state starts as this process's:
- * these run before the parent loads libcurl); its checks count as one. */
-static void in_child(void (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		harness_failed = 0;
-		fn();
-		fflush(NULL);
-		_exit(harness_failed ? 1 : 0);
-	}
-	int st = -1;
-	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static bool table_empty(void)
 {
 	bool empty = true;
@@ -112,7 +95,8 @@ static void load_once_in_fresh_process(void)
 
 static void test_load_is_lazy_sets_every_function_and_happens_once(void)
 {
-	in_child(load_once_in_fresh_process);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_once_in_fresh_process));
 }
 
 #define NTHREADS 8
@@ -148,7 +132,8 @@ static void load_from_threads(void)
 
 static void test_threads_loading_at_once_all_succeed_and_load_once(void)
 {
-	in_child(load_from_threads);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_from_threads));
 }
 
 /* Puts `with` over the real libcurl file in a mount namespace of this
@@ -193,7 +178,8 @@ static void load_without_libcurl(void)
 
 static void test_a_missing_libcurl_is_an_error_every_call_repeats(void)
 {
-	in_child(load_without_libcurl);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_without_libcurl));
 }
 
 static void load_a_library_without_curl(void)
@@ -211,7 +197,8 @@ static void load_a_library_without_curl(void)
 
 static void test_a_library_without_curls_functions_leaves_the_table_empty(void)
 {
-	in_child(load_a_library_without_curl);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_a_library_without_curl));
 }
 
 /* ---- $GG_CONNECT_TIMEOUT ---- */

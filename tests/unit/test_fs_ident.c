@@ -437,10 +437,10 @@ static void no_groups(void)
 
 static void test_children(void)
 {
-	CHECK(in_child(refused_groups));
-	CHECK(in_child(refused_uid));
-	CHECK(in_child(not_root));
-	CHECK(in_child(no_groups));
+	CHECK(harness_in_child(refused_groups));
+	CHECK(harness_in_child(refused_uid));
+	CHECK(harness_in_child(not_root));
+	CHECK(harness_in_child(no_groups));
 	CHECK(is_daemon());
 }
 

@@ -294,7 +294,7 @@ static void daemon_child(void)
 
 static void test_daemon(void)
 {
-	CHECK(in_child(daemon_child));
+	CHECK(harness_in_child(daemon_child));
 	/* this process still logs to stderr */
 	capture();
 	ggfs_log(FUSE_LOG_ERR, "still here");

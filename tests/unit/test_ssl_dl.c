@@ -30,23 +30,6 @@
 
 #define SONAME "libssl.so.3"
 
-/* Runs fn in a child process (whose loader state starts as this process's:
- * these run before the parent loads libssl); its checks count as one. */
-static void in_child(void (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		harness_failed = 0;
-		fn();
-		fflush(NULL);
-		_exit(harness_failed ? 1 : 0);
-	}
-	int st = -1;
-	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static bool table_empty(void)
 {
 	bool empty = true;
@@ -91,7 +74,8 @@ static void load_once_in_fresh_process(void)
 
 static void test_load_is_lazy_sets_every_function_and_happens_once(void)
 {
-	in_child(load_once_in_fresh_process);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_once_in_fresh_process));
 }
 
 #define NTHREADS 8
@@ -126,7 +110,8 @@ static void load_from_threads(void)
 
 static void test_threads_loading_at_once_all_succeed_and_load_once(void)
 {
-	in_child(load_from_threads);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_from_threads));
 }
 
 /* Puts `with` over the real libssl file in a mount namespace of this
@@ -167,7 +152,8 @@ static void load_without_libssl(void)
 
 static void test_a_missing_libssl_is_an_error_every_call_repeats(void)
 {
-	in_child(load_without_libssl);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_without_libssl));
 }
 
 /* libcrypto in libssl's place: the ERR_, OPENSSL_sk_ and X509_ functions
@@ -190,7 +176,8 @@ static void load_libcrypto_as_libssl(void)
 
 static void test_a_library_with_only_some_functions_leaves_the_table_empty(void)
 {
-	in_child(load_libcrypto_as_libssl);
+	/* in a child: its loader state starts as this process\'s (not yet loaded) */
+	CHECK(harness_in_child(load_libcrypto_as_libssl));
 }
 
 /* After the tests in children: this process loads it for good. */
