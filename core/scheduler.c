@@ -2097,46 +2097,33 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
  * for it ("T#wrong" fails when forced, so it is not forced); a dynamic
  * output (a thunk) is as far as that thunk is. Sets *next for the latter.
  */
-static enum sched_state output_state(const struct memo *m, const char *output, struct gg_name *next,
-                                     bool *follow)
+/* memo_resolve's lookup for sched_state_of: a thunk this scheduler holds
+ * answers for itself (2 while it runs); any other, the store. */
+static int state_lookup(void *sched, struct store *store, const struct gg_name *thunk,
+                        struct memo *out)
 {
-	const struct memo_output *mo = memo_find(m, output);
-	if (!mo)
-		return SCHED_UNFORCED;
-	if (gg_name_kind(&mo->value) == GG_THUNK) {
-		*next = mo->value;
-		*follow = true;
+	struct sched *s = sched;
+	pthread_mutex_lock(&s->mu);
+	/* a failed node is buried: never found here */
+	struct node *n = nameidx_get(&s->nodes, thunk);
+	int r = !n ? -2 : n->state != N_DONE ? 2 : 1;
+	if (r == 1) {
+		*out = (struct memo){0};
+		for (size_t i = 0; i < n->memo.n; i++) {
+			const struct memo_output *o = &n->memo.v[i];
+			if (o->link)
+				memo_add_link(out, o->path, &o->value);
+			else
+				memo_add(out, o->path, &o->value, o->exec);
+		}
 	}
-	return SCHED_FORCED;
+	pthread_mutex_unlock(&s->mu);
+	return r == -2 ? memo_get(store, thunk, out) : r;
 }
 
 enum sched_state sched_state_of(struct sched *s, const struct gg_ref *ref)
 {
-	if (gg_name_kind(&ref->name) == GG_VALUE)
-		return store_known(s->store, &ref->name) == 1 ? SCHED_FORCED : SCHED_UNFORCED;
-	struct gg_name next;
-	bool follow = false;
-	pthread_mutex_lock(&s->mu);
-	struct node *n = nameidx_get(&s->nodes, &ref->name);
-	/* a failed node is buried: never found here */
-	enum sched_state st = !n                   ? SCHED_UNFORCED
-	                      : n->state == N_DONE ? SCHED_FORCED
-	                                           : SCHED_RUNNING;
-	if (st == SCHED_FORCED && ref->output)
-		st = output_state(&n->memo, ref->output, &next, &follow);
-	pthread_mutex_unlock(&s->mu);
-	if (!n) {
-		struct memo m;
-		if (memo_get(s->store, &ref->name, &m) == 1) {
-			st = ref->output ? output_state(&m, ref->output, &next, &follow)
-			                 : SCHED_FORCED;
-			memo_free(&m);
-		}
-	}
-	if (follow) {
-		/* one step only: the next thunk's primary output, never a loop */
-		struct gg_ref primary = {next, NULL};
-		st = sched_state_of(s, &primary);
-	}
-	return st;
+	struct memo_output end;
+	int r = memo_resolve(s->store, ref, state_lookup, s, &end);
+	return r == 2 ? SCHED_RUNNING : r == 1 ? SCHED_FORCED : SCHED_UNFORCED;
 }

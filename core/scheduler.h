@@ -161,7 +161,9 @@ void sched_get_stats(struct sched *s, struct sched_stats *st);
  * for one yet (fewer than 3 executed, or nothing left). */
 double sched_estimate_left(const struct sched_stats *st, size_t known, double elapsed);
 
-/* State of a reference without forcing. A failure is not remembered (a
+/* State of a reference without forcing, followed through a dynamic graph
+ * to its value (memo_resolve): forced when that value is known, running
+ * while a thunk on the way runs here. A failure is not remembered (a
  * failed node is buried: the next request runs it afresh), so a thunk whose
  * last force failed is unforced here; the mount keeps its own word of it. */
 enum sched_state { SCHED_UNFORCED, SCHED_RUNNING, SCHED_FORCED };

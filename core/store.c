@@ -1580,6 +1580,42 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out)
 	return r;
 }
 
+static int memo_lookup_store(void *arg, struct store *s, const struct gg_name *thunk,
+                             struct memo *out)
+{
+	(void)arg;
+	return memo_get(s, thunk, out);
+}
+
+int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *lookup, void *arg,
+                 struct memo_output *end)
+{
+	*end = (struct memo_output){NULL, ref->name, false, false};
+	char *output = ref->output ? xstrdup(ref->output) : NULL;
+	int r = 0;
+	for (int depth = 0; depth < MEMO_CHAIN_MAX; depth++) {
+		if (gg_name_kind(&end->value) == GG_VALUE) {
+			r = store_known(s, &end->value) == 1;
+			break;
+		}
+		struct memo m;
+		r = (lookup ? lookup : memo_lookup_store)(arg, s, &end->value, &m);
+		if (r != 1)
+			break;
+		r = 0;
+		const struct memo_output *mo = memo_output_of(&m, output);
+		if (mo)
+			*end = (struct memo_output){NULL, mo->value, mo->exec, mo->link};
+		memo_free(&m);
+		free(output);
+		output = NULL;
+		if (!mo)
+			break;
+	}
+	free(output);
+	return r;
+}
+
 int memo_put2(struct store *s, const struct gg_name *a, const struct gg_name *b,
               const struct memo *m)
 {

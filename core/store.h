@@ -248,6 +248,22 @@ void memo_free(struct memo *m);
  * are known remote (store_known).
  */
 int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out);
+
+/*
+ * Where a reference comes to without running anything: its thunk's entry
+ * gives the output it means (memo_output_of); while that output is a thunk
+ * (a dynamic graph), that thunk's entry gives its primary output; and so on,
+ * at most MEMO_CHAIN_MAX thunks (a longer chain is taken for a loop). lookup
+ * gives a thunk's entry as memo_get does (1, or 0 for none); NULL means
+ * memo_get. Any other result of lookup ends the walk and is returned.
+ * 1 and *end when the reference comes to a value the store knows (end->path
+ * is NULL), else 0.
+ */
+#define MEMO_CHAIN_MAX 1000
+typedef int memo_lookup_fn(void *arg, struct store *s, const struct gg_name *thunk,
+                           struct memo *out);
+int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *lookup, void *arg,
+                 struct memo_output *end);
 int memo_put(struct store *s, const struct gg_name *thunk, const struct memo *m);
 int memo_encode(const struct memo *m, struct buf *out);
 int memo_parse(const char *data, size_t len, struct memo *out);

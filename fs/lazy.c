@@ -187,45 +187,6 @@ bool lazy_classify_now(struct ggfs *fs, struct node *n, struct stat *st)
 	return n->kind == NODE_PASS && node_fstat(fs, n, st) == 0 && lazy_classify(fs, n, st);
 }
 
-/*
- * Looks a reference up in the store without forcing anything: 1 and the
- * value if its thunk (and any thunk it returned, for a dynamic graph) has a
- * memo entry whose outputs are present, else 0.
- */
-static int probe_memo(struct store *s, const struct gg_ref *ref, struct gg_name *value, bool *exec,
-                      bool *link)
-{
-	struct gg_name name = ref->name;
-	char *output = ref->output ? xstrdup(ref->output) : NULL;
-	bool x = false, l = false;
-	int r = 0;
-	for (int depth = 0; depth < 64; depth++) {
-		if (gg_name_kind(&name) == GG_VALUE) {
-			r = store_known(s, &name) == 1;
-			*value = name;
-			*exec = x;
-			*link = l;
-			break;
-		}
-		struct memo m;
-		if (memo_get(s, &name, &m) != 1)
-			break;
-		const struct memo_output *mo = memo_output_of(&m, output);
-		if (mo) {
-			name = mo->value;
-			x = mo->exec;
-			l = mo->link;
-		}
-		memo_free(&m);
-		free(output);
-		output = NULL;
-		if (!mo)
-			break;
-	}
-	free(output);
-	return r;
-}
-
 static mode_t forced_perm(mode_t mode, bool exec)
 {
 	mode_t perm = mode & 0666;
@@ -252,9 +213,13 @@ void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 	if (!forced) {
 		/* Forced earlier (another mount, gg force): the memo knows the size. */
 		/* a link is shown as one by placeholders only (gg_readlink) */
-		if (probe_memo(fs->store, &ref, &value, &exec, &link) == 1 &&
-		    (!link || n->kind == NODE_PASS)) {
+		struct memo_output end;
+		if (memo_resolve(fs->store, &ref, NULL, NULL, &end) == 1 &&
+		    (!end.link || n->kind == NODE_PASS)) {
 			forced = true;
+			value = end.value;
+			exec = end.exec;
+			link = end.link;
 			pthread_mutex_lock(&fs->mu);
 			if (gen == n->lz.gen && !n->lz.forced) {
 				n->lz.forced = true;

@@ -205,6 +205,44 @@ static void test_diamond_runs_each_once(void)
 	sched_free(s);
 }
 
+/* A dynamic graph's state is its value's: each thunk on the way is followed
+ * (A's output is thunk B, B's is thunk C), whatever output is named. */
+static void test_state_follows_a_dynamic_graph_to_its_value(void)
+{
+	struct gg_ref c = make("echo", "chain-end", NULL, 0);
+	struct gg_ref b = make("echo", "chain-middle", NULL, 0);
+	struct gg_ref a = make("echo", "chain-start", NULL, 0);
+	struct memo ma = {0}, mb = {0};
+	memo_add(&ma, "o", &b.name, false);
+	memo_add(&mb, "o", &c.name, false);
+	CHECK(memo_put(st, &a.name, &ma) == 0 && memo_put(st, &b.name, &mb) == 0);
+	struct gg_ref a_primary = {a.name, NULL};
+	struct sched *s = new_sched(false);
+	CHECK(sched_state_of(s, &a) == SCHED_UNFORCED); /* C never ran */
+	CHECK(sched_state_of(s, &a_primary) == SCHED_UNFORCED);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &c, 1, &o) == 0);
+	CHECK(sched_state_of(s, &a) == SCHED_FORCED);
+	CHECK(sched_state_of(s, &a_primary) == SCHED_FORCED);
+	struct memo_output end;
+	CHECK(memo_resolve(st, &a, NULL, NULL, &end) == 1 && gg_name_eq(&end.value, &o.value));
+	struct gg_ref a_other = {a.name, "other"};
+	CHECK(sched_state_of(s, &a_other) == SCHED_UNFORCED); /* no such output */
+	sched_free(s);
+	memo_free(&ma);
+	memo_free(&mb);
+
+	/* a loop of thunks is cut off, never followed for ever */
+	struct gg_ref x = make("echo", "loop-x", NULL, 0), y = make("echo", "loop-y", NULL, 0);
+	struct memo mx = {0}, my = {0};
+	memo_add(&mx, "o", &y.name, false);
+	memo_add(&my, "o", &x.name, false);
+	CHECK(memo_put(st, &x.name, &mx) == 0 && memo_put(st, &y.name, &my) == 0);
+	CHECK(memo_resolve(st, &x, NULL, NULL, &end) == 0);
+	memo_free(&mx);
+	memo_free(&my);
+}
+
 static void test_value_reference(void)
 {
 	struct gg_ref v = {{{0}}, NULL};
@@ -380,6 +418,7 @@ static void test_withdrawn_requests(void)
 	struct answer a1 = {0};
 	sched_force_async_cancel(s, &b1, on_answer, &a1, &c1);
 	CHECK(wait_until(&blocked, 1));
+	CHECK(sched_state_of(s, &b1) == SCHED_RUNNING);
 	gg_cancel_fire(&c1);
 	sched_withdraw_cancelled(s);
 	CHECK(atomic_load(&a1.calls) == 1 && a1.status < 0 && a1.code == GG_ECANCELLED);
@@ -881,10 +920,10 @@ static void teardown(void)
 }
 
 TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
-          test_value_reference, test_dynamic_graph, test_failure_reported_and_retried_later,
-          test_infrastructure_failures_retried, test_stop_at_first_failure,
-          test_long_chain_loads_without_recursion, test_withdrawn_requests,
-          test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
-          test_withdraw_answers_at_once, test_stopped_while_starting,
-          test_loading_off_the_askers_thread, test_estimate_counts_only_work,
-          test_callbacks_without_the_lock, teardown)
+          test_state_follows_a_dynamic_graph_to_its_value, test_value_reference, test_dynamic_graph,
+          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
+          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
+          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
+          test_withdraw_does_not_start_runs, test_withdraw_answers_at_once,
+          test_stopped_while_starting, test_loading_off_the_askers_thread,
+          test_estimate_counts_only_work, test_callbacks_without_the_lock, teardown)

@@ -19,33 +19,26 @@ static const char help[] = "usage: gg log TARGET\n"
                            "Exit status 0 when a run was recorded, 1 when none was (or\n"
                            "TARGET is a value), 3 when the record cannot be read.\n";
 
-/* Prints what is known of one thunk; sets *next to an output that is a
- * thunk (a dynamic graph), if the wanted one is. 1 if a run was recorded,
- * 0 if none was, -1 if its failure record cannot be read (gg_last_error). */
-static int show_thunk(struct store *s, const struct gg_name *thunk, const char *output,
-                      struct gg_name *next, bool *has_next)
+/* memo_resolve's lookup: prints what is known of one thunk on the way.
+ * *recorded: 1 if a run was recorded (its entry, then given as memo_get
+ * gives it, or its failure), 0 if none was; -1 when its failure record
+ * cannot be read (gg_last_error), which ends the walk. */
+static int show_thunk(void *recorded, struct store *s, const struct gg_name *thunk, struct memo *m)
 {
-	struct memo m;
-	*has_next = false;
-	if (memo_get(s, thunk, &m) == 1) {
+	int *rec = recorded;
+	if (memo_get(s, thunk, m) == 1) {
 		printf("%s: succeeded\n", thunk->s);
-		const struct memo_output *want = memo_output_of(&m, output);
-		for (size_t i = 0; i < m.n; i++) {
-			printf("  output %s%s: %s\n", m.v[i].path,
-			       m.v[i].link   ? " (symbolic link)"
-			       : m.v[i].exec ? " (executable)"
-			                     : "",
-			       m.v[i].value.s);
-			if (&m.v[i] == want && gg_name_kind(&m.v[i].value) == GG_THUNK) {
-				*next = m.v[i].value;
-				*has_next = true;
-			}
-		}
-		if (!m.has_stderr) {
+		for (size_t i = 0; i < m->n; i++)
+			printf("  output %s%s: %s\n", m->v[i].path,
+			       m->v[i].link   ? " (symbolic link)"
+			       : m->v[i].exec ? " (executable)"
+			                      : "",
+			       m->v[i].value.s);
+		if (!m->has_stderr) {
 			printf("  nothing on stderr\n");
 		} else {
 			struct buf b = BUF_INIT;
-			if (store_read(s, &m.stderr_value, &b, 1u << 20) < 0) {
+			if (store_read(s, &m->stderr_value, &b, 1u << 20) < 0) {
 				printf("  stderr: cannot be read: %s\n", gg_last_error());
 			} else {
 				printf("  stderr:\n");
@@ -55,17 +48,17 @@ static int show_thunk(struct store *s, const struct gg_name *thunk, const char *
 			}
 			buf_free(&b);
 		}
-		memo_free(&m);
+		*rec = 1;
 		return 1;
 	}
 	struct buf b = BUF_INIT;
-	int r = store_read_failure(s, thunk, &b);
-	if (r == 1)
+	*rec = store_read_failure(s, thunk, &b);
+	if (*rec == 1)
 		printf("%s: failed\n%s", thunk->s, b.data);
-	else if (r == 0)
+	else if (*rec == 0)
 		printf("%s: no run recorded\n", thunk->s);
 	buf_free(&b);
-	return r;
+	return *rec < 0 ? -1 : 0;
 }
 
 int cmd_log(int argc, char **argv)
@@ -91,20 +84,14 @@ int cmd_log(int argc, char **argv)
 		printf("%s is a value, not a thunk's output: nothing ran\n", t.ref.name.s);
 		rc = 1;
 	} else {
-		struct gg_name thunk = t.ref.name, next;
-		const char *output = t.ref.output;
-		bool more = true;
-		int known = 0;
-		/* a dynamic graph is followed; a loop is cut off after a while */
-		for (int depth = 0; more && depth < 1000; depth++) {
-			known = show_thunk(s, &thunk, output, &next, &more);
-			thunk = next;
-			output = NULL;
-		}
-		/* The last thunk shown is the one TARGET's value comes from:
-		 * when it never ran, TARGET has no result yet, whatever ran
-		 * before it in the graph. */
-		rc = known == 1 ? 0 : known == 0 ? 1 : report_last();
+		/* A dynamic graph is followed. The last thunk shown is the one
+		 * TARGET's value comes from: when it never ran, TARGET has no
+		 * result yet, whatever ran before it in the graph. */
+		int recorded = 0;
+		struct memo_output end;
+		rc = memo_resolve(s, &t.ref, show_thunk, &recorded, &end) < 0 ? report_last()
+		     : recorded == 1                                          ? 0
+		                                                              : 1;
 	}
 	force_target_free(&t);
 	store_close(s);
