@@ -24,7 +24,7 @@
  */
 #include "backend/curl_setup.h"
 #include "core/error.h"
-#include "harness.h"
+#include "dl_fixture.h"
 
 #include <dlfcn.h>
 #include <netinet/in.h>
@@ -99,33 +99,9 @@ static void test_load_is_lazy_sets_every_function_and_happens_once(void)
 	CHECK(harness_in_child(load_once_in_fresh_process));
 }
 
-#define NTHREADS 8
-static pthread_barrier_t barrier;
-static struct gg_curl_api seen[NTHREADS];
-
-static void *load_thread(void *arg)
-{
-	int i = (int)(intptr_t)arg;
-	pthread_barrier_wait(&barrier);
-	int r = gg_curl_load();
-	seen[i] = gg_curl;
-	return (void *)(intptr_t)r;
-}
-
 static void load_from_threads(void)
 {
-	pthread_t t[NTHREADS];
-	pthread_barrier_init(&barrier, NULL, NTHREADS);
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK(pthread_create(&t[i], NULL, load_thread, (void *)(intptr_t)i) == 0);
-	for (int i = 0; i < NTHREADS; i++) {
-		void *r = (void *)-1;
-		pthread_join(t[i], &r);
-		CHECK(r == 0);
-		/* each saw the whole table as soon as its call returned */
-		CHECK(!memcmp(&seen[i], &gg_curl, sizeof gg_curl));
-	}
-	pthread_barrier_destroy(&barrier);
+	dl_fixture_load_from_threads(gg_curl_load, &gg_curl, sizeof gg_curl);
 	check_table_is_libcurls();
 	CHECK(drop_references() == 1);
 }
@@ -136,26 +112,9 @@ static void test_threads_loading_at_once_all_succeed_and_load_once(void)
 	CHECK(harness_in_child(load_from_threads));
 }
 
-/* Puts `with` over the real libcurl file in a mount namespace of this
- * process only; umount() of the returned path brings it back. */
-static char *hide_libcurl(const char *with)
-{
-	char *real = realpath("/lib/x86_64-linux-gnu/" SONAME, NULL);
-	if (!real)
-		real = realpath("/usr/lib/" SONAME, NULL);
-	bool ok = real && unshare(CLONE_NEWNS | (getuid() == 0 ? 0 : CLONE_NEWUSER)) == 0 &&
-	          mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-	          mount(with, real, NULL, MS_BIND, NULL) == 0;
-	if (!ok)
-		fprintf(stderr, "cannot hide libcurl (%s): %s\n", real ? real : SONAME,
-		        strerror(errno));
-	CHECK(ok);
-	return real;
-}
-
 static void load_without_libcurl(void)
 {
-	char *real = hide_libcurl("/dev/null");
+	char *real = dl_fixture_hide(SONAME, "/dev/null");
 	CHECK_ERR(gg_curl_load(), "cannot load libcurl (" SONAME "): ");
 	char *first = xstrdup(gg_last_error());
 	CHECK(strstr(first, SONAME "): ") && strlen(strstr(first, "): ")) > 3); /* why */
@@ -186,7 +145,7 @@ static void load_a_library_without_curl(void)
 {
 	char *z = realpath("/lib/x86_64-linux-gnu/libz.so.1", NULL);
 	CHECK(z);
-	char *real = hide_libcurl(z ? z : "/dev/null");
+	char *real = dl_fixture_hide(SONAME, z ? z : "/dev/null");
 	/* the first function looked up is missing: dlerror names it */
 	CHECK_ERR(gg_curl_load(), "cannot load libcurl (" SONAME "): ");
 	CHECK(strstr(gg_last_error(), "curl_global_init"));

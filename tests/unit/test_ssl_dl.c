@@ -20,11 +20,9 @@
  */
 #include "backend/ssl_dl.h"
 #include "core/error.h"
-#include "harness.h"
+#include "dl_fixture.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 
@@ -78,33 +76,9 @@ static void test_load_is_lazy_sets_every_function_and_happens_once(void)
 	CHECK(harness_in_child(load_once_in_fresh_process));
 }
 
-#define NTHREADS 8
-static pthread_barrier_t barrier;
-static struct gg_ssl_api seen[NTHREADS];
-
-static void *load_thread(void *arg)
-{
-	int i = (int)(intptr_t)arg;
-	pthread_barrier_wait(&barrier);
-	int r = gg_ssl_load();
-	seen[i] = gg_ssl;
-	return (void *)(intptr_t)r;
-}
-
 static void load_from_threads(void)
 {
-	pthread_t t[NTHREADS];
-	pthread_barrier_init(&barrier, NULL, NTHREADS);
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK(pthread_create(&t[i], NULL, load_thread, (void *)(intptr_t)i) == 0);
-	for (int i = 0; i < NTHREADS; i++) {
-		void *r = (void *)-1;
-		pthread_join(t[i], &r);
-		CHECK(r == 0);
-		/* each saw the whole table as soon as its call returned */
-		CHECK(!memcmp(&seen[i], &gg_ssl, sizeof gg_ssl));
-	}
-	pthread_barrier_destroy(&barrier);
+	dl_fixture_load_from_threads(gg_ssl_load, &gg_ssl, sizeof gg_ssl);
 	check_table_is_libssls();
 }
 
@@ -114,26 +88,9 @@ static void test_threads_loading_at_once_all_succeed_and_load_once(void)
 	CHECK(harness_in_child(load_from_threads));
 }
 
-/* Puts `with` over the real libssl file in a mount namespace of this
- * process only; umount() of the returned path brings it back. */
-static char *hide_libssl(const char *with)
-{
-	char *real = realpath("/lib/x86_64-linux-gnu/" SONAME, NULL);
-	if (!real)
-		real = realpath("/usr/lib/" SONAME, NULL);
-	bool ok = real && unshare(CLONE_NEWNS | (getuid() == 0 ? 0 : CLONE_NEWUSER)) == 0 &&
-	          mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-	          mount(with, real, NULL, MS_BIND, NULL) == 0;
-	if (!ok)
-		fprintf(stderr, "cannot hide libssl (%s): %s\n", real ? real : SONAME,
-		        strerror(errno));
-	CHECK(ok);
-	return real;
-}
-
 static void load_without_libssl(void)
 {
-	char *real = hide_libssl("/dev/null");
+	char *real = dl_fixture_hide(SONAME, "/dev/null");
 	CHECK_ERR(gg_ssl_load(), "cannot load OpenSSL's TLS library (" SONAME "): ");
 	char *first = xstrdup(gg_last_error());
 	CHECK(strlen(strstr(first, SONAME "): ")) > strlen(SONAME "): ")); /* why */
@@ -164,7 +121,7 @@ static void load_libcrypto_as_libssl(void)
 	if (!crypto)
 		crypto = realpath("/usr/lib/libcrypto.so.3", NULL);
 	CHECK(crypto);
-	char *real = hide_libssl(crypto ? crypto : "/dev/null");
+	char *real = dl_fixture_hide(SONAME, crypto ? crypto : "/dev/null");
 	CHECK_ERR(gg_ssl_load(), "cannot load OpenSSL's TLS library (" SONAME "): ");
 	CHECK(strstr(gg_last_error(), "TLS_server_method")); /* dlerror's */
 	CHECK(table_empty());
