@@ -1024,10 +1024,44 @@ static void reply_xattr(fuse_req_t req, const void *value, size_t len, size_t si
 		fuse_reply_buf(req, value, len);
 }
 
+/*
+ * The mount carries no SELinux labels (as NFSv3 or vfat): a kernel with
+ * SELinux answers security.selinux itself and never asks; one without it
+ * would ask for every file `ls -l` lists, while EOPNOTSUPP makes ls stop
+ * asking for the whole mount after the first.
+ */
+#define SELINUX_LABEL "security.selinux"
+
+static bool is_selinux_label(const char *name)
+{
+	return !strcmp(name, SELINUX_LABEL);
+}
+
+/* Drops the SELinux label's name from a listxattr list. */
+static void drop_selinux_label(struct buf *list)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < list->len;) {
+		size_t k = strnlen(list->data + i, list->len - i) + 1; /* with its NUL */
+		if (i + k > list->len)
+			k = list->len - i; /* the last name lacks one */
+		if (k != sizeof SELINUX_LABEL || memcmp(list->data + i, SELINUX_LABEL, k)) {
+			memmove(list->data + out, list->data + i, k);
+			out += k;
+		}
+		i += k;
+	}
+	list->len = out;
+}
+
 static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
+	if (is_selinux_label(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (n->kind == NODE_GGDIR && !strcmp(name, "user.gg.store")) {
 		/* the store behind the view: gg run inside the mount uses it (discover.c) */
 		reply_xattr(req, fs->store->root, strlen(fs->store->root), size);
@@ -1122,6 +1156,7 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			buf_free(&b);
 			return;
 		}
+		drop_selinux_label(&b);
 	}
 	if (n->kind == NODE_OBJECT) {
 		buf_add(&b, "user.gg.ref", sizeof "user.gg.ref");
@@ -1138,6 +1173,10 @@ static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
+	if (is_selinux_label(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -1160,6 +1199,10 @@ static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
+	if (is_selinux_label(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
 		fuse_reply_err(req, EPERM);
 		return;

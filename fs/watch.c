@@ -12,8 +12,8 @@
  * thread expires the kernel's entry for the name and invalidates the file's
  * cached attributes (and its cached ACLs) with FUSE_NOTIFY_INVAL_ENTRY/INODE,
  * from this thread, never from a request handler. Warm `stat`s and `ls -l`
- * then cost no request but the security.selinux getxattr ls asks each time
- * (FUSE caches no xattrs but ACLs): readdirplus leaves the names the kernel
+ * then cost no request (FUSE caches no xattrs but ACLs, and the mount
+ * carries no SELinux label: ops.c): readdirplus leaves the names the kernel
  * holds be (node id 0), since refreshing them would drop their cached ACLs
  * too. Other files keep -o timeout (1 s): a change is seen after at most
  * that long, also one that makes no event (a write through a shared

@@ -8,7 +8,7 @@
 # kernel passthrough of writers where it is on (the default).
 . "$(dirname "$0")/lib.sh"
 setup "$@"
-need fusermount3 python3 fallocate du setfattr getfattr flock
+need fusermount3 python3 fallocate du setfattr getfattr flock strace
 cd "$T"
 mkdir -p src/plain src/mounted
 (cd src && gg init >/dev/null)
@@ -168,6 +168,24 @@ EOF
 check "O_TMPFILE on the directory works" [ "$(python3 tmpfile.py src/plain)" = ok ]
 check "O_TMPFILE through the mount is a clean EOPNOTSUPP (programs fall back)" [ "$(python3 tmpfile.py mnt/mounted)" = EOPNOTSUPP ]
 check "... and the next plain create works" sh -c "echo after >mnt/mounted/after && [ \"\$(cat src/mounted/after)\" = after ]"
+# SELinux labels: the mount carries none (a kernel with SELinux answers
+# security.selinux itself; this one asks ggfs): EOPNOTSUPP, so that ls -l
+# asks once for the whole mount, not once a file (ggfs(1)).
+for i in 1 2 3 4 5; do : >mnt/mounted/label.$i; done
+setfattr -n user.kept -v 1 mnt/mounted/label.1
+check "getfattr security.selinux through the mount: not supported" \
+	sh -c "getfattr -n security.selinux mnt/mounted/label.1 2>&1 | grep -q 'Operation not supported'"
+check "setfattr security.selinux through the mount: not supported" \
+	sh -c "setfattr -n security.selinux -v system_u:object_r:tmp_t:s0 mnt/mounted/label.1 2>&1 | grep -q 'Operation not supported'"
+check "... and the other attributes are still listed" \
+	sh -c "getfattr -m - -d mnt/mounted/label.1 | grep -q '^user.kept='"
+# a label stored in SOURCE (this kernel keeps it as a plain attribute)
+check "a label set on the directory itself" setfattr -n security.selinux -v system_u:object_r:tmp_t:s0 src/mounted/label.2
+check "... is listed there" sh -c "getfattr -m - src/mounted/label.2 | grep -q '^security.selinux'"
+check "... and not through the mount" sh -c "! getfattr -m - mnt/mounted/label.2 | grep -q selinux"
+strace -f -o ls.strace -e trace=getxattr,lgetxattr ls -l mnt/mounted >/dev/null 2>&1
+asked=$(grep -c 'security.selinux' ls.strace)
+check "ls -l of six files asks for the label once, not once a file ($asked)" test "$asked" = 1
 check "unmounts cleanly" ggfs_umount mnt
 check "the logs are clean" sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' ggfs.*.log"
 finish
