@@ -72,6 +72,10 @@ static void test_refusals(void)
 	CHECK(fx_run(model_as, "as", "--MD=f.d", "f.s", "-o", "m.o", NULL) == 0);
 	CHECK_FELL_BACK("--MD=f.d (a dependency file) is not modelled");
 	CHECK(!fx_is_placeholder("m.o"));
+	/* a listing (-a[cdghlmns][=FILE]) is a file, or output, of its own */
+	CHECK(fx_run(model_as, "as", "-adhln=f.lst", "f.s", "-o", "m.o", NULL) == 0);
+	CHECK_FELL_BACK("writes a listing (-adhln=f.lst)");
+	CHECK(!fx_is_placeholder("m.o"));
 	fx_write("i.s", ".include \"inc/x.s\"\n");
 	CHECK(fx_run(model_as, "as", "-I", "inc", "i.s", "-o", "i.o", NULL) == 0);
 	CHECK_FELL_BACK("i.s uses .include/.incbin");

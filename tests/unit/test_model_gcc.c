@@ -74,6 +74,28 @@ static void test_refused_from_the_command_line(void)
 	setenv("DEPENDENCIES_OUTPUT", "a.d", 1);
 	check_why(why_not("-c", "a.c", NULL), "$DEPENDENCIES_OUTPUT is set");
 	unsetenv("DEPENDENCIES_OUTPUT");
+	setenv("CCC_OVERRIDE_OPTIONS", "+-DFOO=5", 1);
+	check_why(why_not("-c", "a.c", NULL), "$CCC_OVERRIDE_OPTIONS is set");
+	unsetenv("CCC_OVERRIDE_OPTIONS");
+	/* LD_RUN_PATH gives a linked program a run path: links only */
+	setenv("LD_RUN_PATH", "/opt/x", 1);
+	check_why(why_not("a.o", "-o", "prog", NULL), "$LD_RUN_PATH is set");
+	CHECK(why_not("-c", "a.c", "-o", "a.o", NULL) == NULL);
+	CHECK(why_not("-S", "a.c", NULL) == NULL);
+	unsetenv("LD_RUN_PATH");
+	/* what -B directories and specs files hold is not looked at */
+	check_why(why_not("-Btools/", "-c", "a.c", NULL), "-B (a directory");
+	check_why(why_not("-B", "tools", "-c", "a.c", NULL), "-B (a directory");
+	check_why(why_not("-specs=my.specs", "-c", "a.c", NULL), "a specs file");
+	check_why(why_not("--specs=my.specs", "-c", "a.c", NULL), "a specs file");
+	check_why(why_not("-fopt-info-all=opt.txt", "-c", "a.c", NULL),
+	          "-fopt-info-all=opt.txt reads");
+	CHECK(why_not("-fopt-info-vec", "-c", "a.c", NULL) == NULL); /* to stderr */
+	check_why(why_not("-fsave-optimization-record", "-c", "a.c", NULL),
+	          "-fsave-optimization-record reads");
+	check_why(why_not("-ftime-trace", "-c", "a.c", NULL), "-ftime-trace reads");
+	check_why(why_not("-MJ", "a.json", "-c", "a.c", NULL), "-MJ reads");
+	CHECK(why_not("a.o", "-Bstatic", "-lz", "-Bdynamic", "-o", "p", NULL) == NULL);
 	setenv(MODEL_ENV_BYPASS, "1", 1);
 	check_why(why_not("-c", "a.c", NULL), MODEL_ENV_BYPASS);
 	unsetenv(MODEL_ENV_BYPASS);
@@ -271,6 +293,11 @@ static void test_refusals_run_the_real_driver(void)
 	CHECK(fx_run(model_gcc, "gcc", "-c", "bad.c", "-o", "bad.o", NULL) == 0);
 	CHECK_FELL_BACK("the preprocessor fails here");
 	CHECK(access("bad.o", F_OK) != 0);
+	/* an assembler listing asked through the driver: the real driver writes it */
+	fx_write("l.c", "int l;\n");
+	CHECK(fx_run(model_gcc, "gcc", "-Wa,-adhln=l.lst", "-c", "l.c", "-o", "l.o", NULL) == 0);
+	CHECK_FELL_BACK("writes a listing (-adhln=l.lst)");
+	CHECK(strstr(fx_ran_text, "gcc -Wa,-adhln=l.lst -c l.c -o l.o") != NULL);
 	fx_free_texts();
 }
 

@@ -119,6 +119,65 @@ static void test_a_new_program_first_on_path_is_taken(void)
 	fx_free_texts();
 }
 
+/* `gcc -Iinc -c g.c -o g.o` once more after removing g.o. */
+static int compile_guarded(void)
+{
+	unlink("g.o");
+	return fx_run(model_gcc, "gcc", "-Iinc", "-c", "g.c", "-o", "g.o", NULL);
+}
+
+/* cpp opens a guarded header once (-H lists it once): sub/b.h's #include
+ * "a.h" finds inc/a.h again, after looking in sub/, and skips it. */
+static void test_a_header_skipped_for_its_guard_is_looked_for_too(void)
+{
+	const char *guards[] = {"#ifndef A_H\n#define A_H\n#define A 1\n#endif\n",
+	                        "#pragma once\n#define A 1\n"};
+	for (size_t i = 0; i < GG_ARRAY_LEN(guards); i++) {
+		(void)!system("rm -rf inc sub");
+		fx_write("inc/a.h", guards[i]);
+		fx_write("sub/b.h", "#include \"a.h\"\n");
+		fx_write("g.c", "#include \"a.h\"\n#include \"sub/b.h\"\nint x = A;\n"
+		                "#ifdef B\nint b = B;\n#endif\n");
+		CHECK(compile_guarded() == 0);
+		CHECK_MODELLED();
+		CHECK(compile_guarded() == 0);
+		CHECK(from_memo());
+		fx_write("sub/a.h", "#define B 2\n");
+		CHECK(compile_guarded() == 0);
+		CHECK(!from_memo());
+		CHECK(thunk_reads("g.o", "sub/a.h"));
+		CHECK(compile_guarded() == 0);
+		CHECK(from_memo());
+		fx_free_texts();
+	}
+}
+
+/* `gcc main.o -o prog` once more after removing prog. */
+static int link_again(void)
+{
+	unlink("prog");
+	return fx_run(model_gcc, "gcc", "main.o", "-o", "prog", NULL);
+}
+
+static void test_a_new_linker_first_on_path_is_taken(void)
+{
+	fx_write("main.c", "int main(void) { return 0; }\n");
+	CHECK(fx_run(model_gcc, "gcc", "-c", "main.c", "-o", "main.o", NULL) == 0);
+	CHECK(link_again() == 0);
+	CHECK_MODELLED();
+	CHECK(link_again() == 0);
+	CHECK(from_memo());
+	/* collect2 runs `ld` from PATH: one made in an earlier directory links instead */
+	char *ld = xasprintf("%s/ld", fx_real);
+	const char *text = "#!/bin/sh\nexec /usr/bin/ld \"$@\"\n";
+	CHECK(write_file_atomic(ld, text, strlen(text), 0755) == 0);
+	CHECK(link_again() == 0);
+	CHECK(!from_memo());
+	CHECK(unlink(ld) == 0);
+	free(ld);
+	fx_free_texts();
+}
+
 static void test_a_header_has_include_found_missing_is_taken_when_made(void)
 {
 	fx_write("hi.c",
@@ -236,7 +295,8 @@ static void test_a_place_filled_while_modelling_leaves_no_entry(void)
 }
 
 TEST_MAIN(fx_setup, test_a_new_header_first_on_the_path_is_taken,
-          test_a_new_program_first_on_path_is_taken,
+          test_a_new_program_first_on_path_is_taken, test_a_new_linker_first_on_path_is_taken,
+          test_a_header_skipped_for_its_guard_is_looked_for_too,
           test_a_header_has_include_found_missing_is_taken_when_made,
           test_clang_takes_a_new_header_too, test_a_place_filled_while_modelling_leaves_no_entry,
           fx_teardown)

@@ -36,7 +36,8 @@
  * A temp directory of symlinks to this binary is first on PATH in either case
  * for gg-run (placeholders) and $GG_INFER_GENERIC tools; with namespaces it
  * holds no compilers, so nothing temporary is found by configure or CMake.
- * The models find the real PATH on $GG_INFER_REALPATH, the store on $GG_DIR,
+ * The models find the real PATH on $GG_INFER_REALPATH (and take the
+ * command's own PATH less $GG_INFER_MODELS, their directory), the store on $GG_DIR,
  * the base of relative thunk paths on $GG_INFER_BASE, and log to
  * $GG_INFER_LOG. It does not run thunks: forcing is `gg force`'s job.
  */
@@ -722,6 +723,7 @@ int cmd_infer(int argc, char **argv)
 	if (!getenv(MODEL_ENV_BASE) && getcwd(cwd, sizeof cwd))
 		setenv(MODEL_ENV_BASE, cwd, 1);
 	setenv(MODEL_ENV_REAL, real, 1);
+	setenv(MODEL_ENV_MODELS, dir, 1);
 	setenv("PATH", newpath, 1);
 	setenv("GG_DIR", s->root, 1);
 	setenv(MODEL_ENV_LOG, log, 1);

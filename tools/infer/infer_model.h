@@ -38,6 +38,7 @@
 #define MODEL_ENV_BYPASS "GG_INFER_BYPASS"
 #define MODEL_ENV_PRE    "GG_INFER_PREPROCESS"
 #define MODEL_ENV_SHARE  "GG_INFER_SHARE_DIR"
+#define MODEL_ENV_MODELS "GG_INFER_MODELS" /* set by gg infer: its models' directory */
 
 struct model_ctx {
 	const char *tool; /* the name the model was invoked as: "gcc", "ar", ... */
@@ -178,6 +179,14 @@ int model_stage_output(struct model_ctx *m, const char *host, const struct model
  * is known by, found on the real PATH) and arguments, and its one output
  * `where`; stores it and records it as a temp or an output (host_out).
  */
+/*
+ * The thunk's program, found as the tool would find it (on the build's
+ * PATH), with the PATH places before it as the memo's probes. A script is
+ * refused: what it runs (often by absolute path: a wrapper around the real
+ * as or ld) would not be in the thunk.
+ */
+int model_set_program(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
+                      const struct strvec *args);
 int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
                        const struct strvec *args, const char *host_out, const char *where,
                        struct model_temps *temps, struct model_outputs *outs);
@@ -248,12 +257,15 @@ void header_scan_free(struct header_scan *sc);
  */
 int header_scan_parse(char *err, const char *src, struct header_scan *sc);
 /*
- * Adds to sc->probes every place where a header that `__has_include` (or
- * _next) asks for in src or a header may be looked for: -H lists only what
- * was opened, so a header found missing would not be noticed when made.
- * Literal names only ("x", <x>); one a macro makes is not seen.
+ * Adds to sc->probes every place where a header that an #include,
+ * #include_next, #import or `__has_include` (or _next) line of src or a
+ * header names may be looked for. -H lists only what was opened: a header
+ * found missing is not listed, nor is one a second #include found again
+ * (from another includer, whose directory is searched first) and skipped
+ * for its include guard or #pragma once. Literal names only ("x", <x>); one
+ * a macro makes is not seen.
  */
-void header_scan_has_include(struct header_scan *sc, const char *src);
+void header_scan_includes(struct header_scan *sc, const char *src);
 
 /* ---- model_gcc.c: shared with the clang model ---- */
 

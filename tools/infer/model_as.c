@@ -53,6 +53,10 @@ int model_as_stage(struct model_ctx *m, char **argv, const char *stdin_temp,
 			r = gg_error("%s (a dependency file) is not modelled for as", a);
 			break;
 		}
+		if (a[0] == '-' && a[1] == 'a') { /* -a[cdghlmns][=FILE], also from gcc -Wa, */
+			r = gg_error("writes a listing (%s)", a);
+			break;
+		}
 		if (!strncmp(a, "-o", 2) && a[2]) { /* -oOBJFILE */
 			r = model_stage_output(m, a + 2, temps, &tn, &outs, &out_where);
 			strvec_push(&args, "-o");
@@ -146,8 +150,6 @@ int model_as(struct model_ctx *m)
 			return model_fallback(m, "a query or standard input");
 		if (!strncmp(base_name(a), "conftest", 8) || !strcmp(a, "/dev/null"))
 			return model_fallback(m, "a configure probe (its result is wanted now)");
-		if (a[0] == '-' && a[1] == 'a')
-			return model_fallback(m, "writes a listing (%s)", a);
 	}
 	if (model_open_store(m) < 0)
 		return model_fallback(m, "no store: %s", gg_last_error());

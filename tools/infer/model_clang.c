@@ -286,7 +286,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
 	if (r == 0 && m->recording)
-		header_scan_has_include(&sc, src);
+		header_scan_includes(&sc, src);
 	for (size_t i = 0; r == 0 && i < sc.probes.n; i++)
 		strvec_push(&m->probes, sc.probes.v[i]);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)

@@ -117,6 +117,47 @@ char *model_map(const struct model_ctx *m, const char *path)
 
 /* ---- context ---- */
 
+/* Is dir one of gg infer's models' directories (its gg-run is this program)? */
+static bool is_models_dir(const char *dir, const char *self)
+{
+	char *run = xasprintf("%s/gg-run", *dir ? dir : ".");
+	char real[PATH_MAX];
+	bool is = realpath(run, real) && !strcmp(real, self);
+	free(run);
+	return is;
+}
+
+/*
+ * The PATH the tool would search: under gg infer, the command's own PATH
+ * less the models' directories (a recipe may have put its own tools first:
+ * `export PATH := $(CURDIR)/tools:$(PATH)`); elsewhere (a model run by
+ * hand, unit tests) $GG_INFER_REALPATH.
+ */
+static char *tool_path(void)
+{
+	const char *real = getenv(MODEL_ENV_REAL), *path = getenv("PATH");
+	char self[PATH_MAX];
+	if (!getenv(MODEL_ENV_MODELS) || !path || !realpath("/proc/self/exe", self))
+		return xstrdup(real ? real : "/usr/local/bin:/usr/bin:/bin");
+	struct buf b = BUF_INIT;
+	bool first = true;
+	for (const char *p = path;;) {
+		const char *e = strchr(p, ':');
+		char *dir = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
+		if (!is_models_dir(dir, self)) {
+			if (!first)
+				buf_addc(&b, ':');
+			buf_adds(&b, dir); /* "" (the current directory) stays */
+			first = false;
+		}
+		free(dir);
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
 int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 {
 	memset(m, 0, sizeof *m);
@@ -124,8 +165,7 @@ int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 	m->tool = slash ? slash + 1 : argv[0];
 	m->argc = argc;
 	m->argv = argv;
-	const char *real = getenv(MODEL_ENV_REAL);
-	m->realpath = xstrdup(real ? real : "/usr/local/bin:/usr/bin:/bin");
+	m->realpath = tool_path();
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof cwd))
 		return gg_error_errno("cannot get the current directory");
@@ -651,13 +691,32 @@ int model_stage_output(struct model_ctx *m, const char *host, const struct model
 	return 0;
 }
 
+int model_set_program(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
+                      const struct strvec *args)
+{
+	char *path = strchr(program, '/') ? model_abs(m, program) : model_which(m, program);
+	char head[2] = {0};
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	bool script = fd >= 0 && read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+	if (fd >= 0)
+		close(fd);
+	int r = script
+	            ? gg_error("%s (%s) is a script: the programs it runs would not be in the "
+	                       "thunk",
+	                       program, path)
+	            : tbuild_set_program(m->store, t, program, tool, m->realpath, args->v, args->n);
+	free(path);
+	if (r == 0)
+		model_probe_path(m, program);
+	return r;
+}
+
 int model_stage_finish(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
                        const struct strvec *args, const char *host_out, const char *where,
                        struct model_temps *temps, struct model_outputs *outs)
 {
-	if (tbuild_set_program(m->store, t, program, tool, m->realpath, args->v, args->n) < 0)
+	if (model_set_program(m, t, program, tool, args) < 0)
 		return -1;
-	model_probe_path(m, program);
 	strvec_push(&t->outputs, where);
 	struct gg_name name;
 	if (tbuild_store(m->store, t, &name) < 0)

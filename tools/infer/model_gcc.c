@@ -51,6 +51,7 @@ const char *model_driver_why_not(struct model_ctx *m)
 	    "DEPENDENCIES_OUTPUT",
 	    "SUNPRO_DEPENDENCIES",
 	    "GCC_COMPARE_DEBUG",
+	    "CCC_OVERRIDE_OPTIONS", /* clang: edits its own command line */
 	};
 	static char buf[128];
 	if (getenv(MODEL_ENV_BYPASS))
@@ -65,8 +66,20 @@ const char *model_driver_why_not(struct model_ctx *m)
 	}
 	if (m->argc < 2)
 		return "no arguments";
+	bool links = true;
+	for (int i = 1; i < m->argc; i++)
+		links &= strcmp(m->argv[i], "-c") && strcmp(m->argv[i], "-S");
+	const char *run_path = getenv("LD_RUN_PATH");
+	if (links && run_path && *run_path)
+		return "$LD_RUN_PATH is set (it gives the linked program a run path)";
 	for (int i = 1; i < m->argc; i++) {
 		const char *a = m->argv[i];
+		/* programs, crt files and specs found in -B directories, and specs
+		 * files, are neither inputs nor places the models' memo checks */
+		if (starts(a, "-B") && strcmp(a, "-Bstatic") && strcmp(a, "-Bdynamic"))
+			return "-B (a directory the driver takes programs, files and specs from)";
+		if (starts(a, "-specs") || starts(a, "--specs"))
+			return "a specs file (it changes what the driver runs)";
 		if (!strcmp(a, "-"))
 			return "reads standard input";
 		if (!strcmp(a, "-v") || !strcmp(a, "-###") || !strcmp(a, "--version") ||
@@ -89,7 +102,9 @@ const char *model_driver_why_not(struct model_ctx *m)
 		    starts(a, "-gsplit-dwarf") || starts(a, "-fdump-") || starts(a, "-Wl,-Map") ||
 		    starts(a, "-Wl,--Map") || starts(a, "-Wl,--dependency-file") ||
 		    starts(a, "-Wl,--out-implib") || starts(a, "-Wl,-M") ||
-		    starts(a, "-Wl,--print-map")) {
+		    starts(a, "-Wl,--print-map") || starts(a, "-fsave-optimization-record") ||
+		    (starts(a, "-fopt-info") && strchr(a, '=')) || starts(a, "-ftime-trace") ||
+		    starts(a, "-MJ") || starts(a, "-fdiagnostics-format=sarif-file")) {
 			snprintf(buf, sizeof buf,
 			         "%.60s reads or writes files the model cannot see", a);
 			return buf;
@@ -452,7 +467,7 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 		for (size_t i = 0; i < sc.headers.n; i++)
 			strvec_push(&m->checks, sc.headers.v[i]);
 		if (m->recording)
-			header_scan_has_include(&sc, src);
+			header_scan_includes(&sc, src);
 		for (size_t i = 0; i < sc.probes.n; i++)
 			strvec_push(&m->probes, sc.probes.v[i]);
 		if (depfile)
@@ -797,7 +812,7 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);
 	if (r == 0 && m->recording)
-		header_scan_has_include(&sc, src);
+		header_scan_includes(&sc, src);
 	for (size_t i = 0; r == 0 && i < sc.probes.n; i++)
 		strvec_push(&m->probes, sc.probes.v[i]);
 	for (size_t i = 0; r == 0 && i < sc.headers.n; i++)

@@ -890,8 +890,7 @@ int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *
 	if (r == 0 && l.lto && gcc_plugin)
 		r = add_lto(&l);
 	if (r == 0)
-		r = tbuild_set_program(m->store, &l.t, job->linker, base_name(job->linker),
-		                       m->realpath, l.args.v, l.args.n);
+		r = model_set_program(m, &l.t, job->linker, base_name(job->linker), &l.args);
 	if (r == 0 && l.plugin && !gcc_plugin)
 		r = add_plugin_libs(&l);
 	if (r == 0) {

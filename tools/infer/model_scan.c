@@ -8,9 +8,11 @@
  */
 #include "tools/infer/infer_model.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static bool starts(const char *s, const char *prefix)
 {
@@ -141,22 +143,60 @@ int header_scan_parse(char *err, const char *src, struct header_scan *sc)
 	return r;
 }
 
-/* Every place a search for `name` may try, from a file at `from`. */
+/* Does place hold anything (as the models' memo judges an absent place)? */
+static bool holds_something(const char *place)
+{
+	struct stat st;
+	return stat(place, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
+/* Every place a search for `name` from a file at `from` tries, in order, up
+ * to the first that holds something (where it stops), and every directory
+ * that was missing (each would be somewhere in that order). "x" looks beside
+ * `from` first, then in the "..." and the <...> lists; <x> in the latter. */
 static void probe_everywhere(struct header_scan *sc, const char *from, const char *name,
                              bool quoted)
 {
-	const char *slash = strrchr(from, '/');
-	if (quoted)
-		probe(sc, "",
-		      slash ? xasprintf("%.*s/%s", (int)(slash - from), from, name)
-		            : xstrdup(name));
-	for (size_t j = 0; j < sc->dirs.n; j++)
-		probe(sc, "", xasprintf("%s/%s", sc->dirs.v[j], name));
 	for (size_t j = 0; j < sc->missing.n; j++)
 		probe(sc, "", xasprintf("%s/%s", sc->missing.v[j], name));
+	const struct strvec *list = quoted ? &sc->dirs : &sc->sysdirs;
+	const char *slash = strrchr(from, '/');
+	for (size_t j = quoted ? 0 : 1; j <= list->n; j++) {
+		char *place = j == 0 ? slash ? xasprintf("%.*s/%s", (int)(slash - from), from, name)
+		                             : xstrdup(name)
+		                     : xasprintf("%s/%s", list->v[j - 1], name);
+		bool found = holds_something(place);
+		probe(sc, "", place);
+		if (found)
+			break;
+	}
 }
 
-/* The names `__has_include` (or _next) asks for in text, literal ones only. */
+/* From p at a literal name ("x" or <x>): probes every place it may be looked
+ * for. The name ends at its closing mark on the same line. */
+static void probe_literal(struct header_scan *sc, const char *from, const char *p, const char *end)
+{
+	if (p == end || (*p != '<' && *p != '"'))
+		return; /* a macro: not seen */
+	char close = *p == '<' ? '>' : '"';
+	const char *s = ++p;
+	while (p < end && *p != close && *p != '\n')
+		p++;
+	if (p < end && *p == close && p > s) {
+		char *name = xstrndup(s, (size_t)(p - s));
+		probe_everywhere(sc, from, name, close == '"');
+		free(name);
+	}
+}
+
+static const char *skip_blanks(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* The names `__has_include` (or _next) asks for in text. */
 static void has_include_names(struct header_scan *sc, const char *from, const char *text,
                               size_t len)
 {
@@ -166,35 +206,45 @@ static void has_include_names(struct header_scan *sc, const char *from, const ch
 		p += sizeof word - 1;
 		if (end - p >= 5 && !memcmp(p, "_next", 5))
 			p += 5;
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p == end || *p != '(')
-			continue;
-		for (p++; p < end && (*p == ' ' || *p == '\t');)
-			p++;
-		if (p == end || (*p != '<' && *p != '"'))
-			continue; /* a macro: not seen */
-		char close = *p == '<' ? '>' : '"';
-		const char *s = ++p;
-		while (p < end && *p != close && *p != '\n')
-			p++;
-		if (p < end && *p == close && p > s) {
-			char *name = xstrndup(s, (size_t)(p - s));
-			probe_everywhere(sc, from, name, close == '"');
-			free(name);
-		}
+		p = skip_blanks(p, end);
+		if (p < end && *p == '(')
+			probe_literal(sc, from, skip_blanks(p + 1, end), end);
 	}
 }
 
-void header_scan_has_include(struct header_scan *sc, const char *src)
+/* The names #include, #include_next and #import lines ask for in text. */
+static void include_names(struct header_scan *sc, const char *from, const char *text, size_t len)
+{
+	static const char *const words[] = {"include_next", "include", "import"};
+	const char *end = text + len;
+	for (const char *p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *q = skip_blanks(p, end);
+		if (q < end && *q == '#') {
+			q = skip_blanks(q + 1, end);
+			for (size_t k = 0; k < GG_ARRAY_LEN(words); k++) {
+				size_t n = strlen(words[k]);
+				if ((size_t)(end - q) > n && !memcmp(q, words[k], n)) {
+					probe_literal(sc, from, skip_blanks(q + n, end), end);
+					break;
+				}
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+void header_scan_includes(struct header_scan *sc, const char *src)
 {
 	struct gg_error_saved sv;
 	gg_error_save(&sv);
 	for (size_t i = 0; i <= sc->headers.n; i++) {
 		const char *f = i < sc->headers.n ? sc->headers.v[i] : src;
 		struct buf b = BUF_INIT;
-		if (f && read_file(f, &b, 64u << 20) == 0 && b.len)
+		if (f && read_file(f, &b, 64u << 20) == 0 && b.len) {
 			has_include_names(sc, f, b.data, b.len);
+			include_names(sc, f, b.data, b.len);
+		}
 		buf_free(&b);
 	}
 	gg_error_restore(&sv);
