@@ -47,6 +47,8 @@ struct model_ctx {
 	struct store *store; /* NULL until model_open_store() */
 	char *base;          /* absolute, normalised */
 	char *cwd;           /* absolute, normalised */
+	char *pwd;           /* what gcc records as the compilation directory: cwd, or
+	                      * $PWD when that names it (a path through a symlink) */
 	char *prefix;        /* cwd's place in a thunk + "/" ("" when cwd is the base) */
 	char *realpath;      /* PATH without the model directory */
 	char *log_path;      /* NULL: next to the store, once it is open */

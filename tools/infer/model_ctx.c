@@ -117,12 +117,13 @@ char *model_map(const struct model_ctx *m, const char *path)
 
 /* ---- context ---- */
 
-/* Is dir one of gg infer's models' directories (its gg-run is this program)? */
-static bool is_models_dir(const char *dir, const char *self)
+/* Is dir one of gg infer's models' directories (its gg-run is this program)?
+ * By inode: with namespaces this program runs bound over the real tools. */
+static bool is_models_dir(const char *dir, const struct stat *self)
 {
 	char *run = xasprintf("%s/gg-run", *dir ? dir : ".");
-	char real[PATH_MAX];
-	bool is = realpath(run, real) && !strcmp(real, self);
+	struct stat st;
+	bool is = stat(run, &st) == 0 && st.st_dev == self->st_dev && st.st_ino == self->st_ino;
 	free(run);
 	return is;
 }
@@ -136,15 +137,15 @@ static bool is_models_dir(const char *dir, const char *self)
 static char *tool_path(void)
 {
 	const char *real = getenv(MODEL_ENV_REAL), *path = getenv("PATH");
-	char self[PATH_MAX];
-	if (!getenv(MODEL_ENV_MODELS) || !path || !realpath("/proc/self/exe", self))
+	struct stat self;
+	if (!getenv(MODEL_ENV_MODELS) || !path || stat("/proc/self/exe", &self) < 0)
 		return xstrdup(real ? real : "/usr/local/bin:/usr/bin:/bin");
 	struct buf b = BUF_INIT;
 	bool first = true;
 	for (const char *p = path;;) {
 		const char *e = strchr(p, ':');
 		char *dir = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
-		if (!is_models_dir(dir, self)) {
+		if (!is_models_dir(dir, &self)) {
 			if (!first)
 				buf_addc(&b, ':');
 			buf_adds(&b, dir); /* "" (the current directory) stays */
@@ -170,6 +171,13 @@ int model_ctx_init(struct model_ctx *m, int argc, char **argv)
 	if (!getcwd(cwd, sizeof cwd))
 		return gg_error_errno("cannot get the current directory");
 	m->cwd = normalise(cwd);
+	/* gcc's getpwd(): $PWD when it is absolute and the same directory */
+	const char *pwd = getenv("PWD");
+	struct stat here_st, pwd_st;
+	bool logical = pwd && pwd[0] == '/' && stat(pwd, &pwd_st) == 0 &&
+	               stat(".", &here_st) == 0 && pwd_st.st_dev == here_st.st_dev &&
+	               pwd_st.st_ino == here_st.st_ino;
+	m->pwd = xstrdup(logical ? pwd : m->cwd);
 	const char *base = getenv(MODEL_ENV_BASE);
 	m->base = base && *base ? model_abs(m, base) : xstrdup(m->cwd);
 	if (!strcmp(m->base, "/")) {
@@ -204,6 +212,7 @@ void model_ctx_free(struct model_ctx *m)
 	store_close(m->store);
 	free(m->base);
 	free(m->cwd);
+	free(m->pwd);
 	free(m->prefix);
 	free(m->realpath);
 	free(m->log_path);

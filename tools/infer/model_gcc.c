@@ -643,11 +643,11 @@ static void cc1_maps(struct model_ctx *m, char **argv, struct strvec *args)
 		const char *v = prefix_map_of(argv[i], &dbg);
 		const char *eq = v ? strchr(v, '=') : NULL;
 		size_t ol = eq ? (size_t)(eq - v) : 0;
-		if (eq && dbg && !strncmp(m->cwd, v, ol))
-			cwd = xasprintf("%s%s", eq + 1, m->cwd + ol);
+		if (eq && dbg && !strncmp(m->pwd, v, ol))
+			cwd = xasprintf("%s%s", eq + 1, m->pwd + ol);
 	}
 	if (!cwd) /* $GG_INFER_SHARE_DIR: relative, so the thunk names no host directory */
-		cwd = xstrdup(m->share ? "." : m->cwd);
+		cwd = xstrdup(m->share ? "." : m->pwd);
 	if (debug) {
 		strvec_push_take(args, xasprintf("-fdebug-prefix-map=/=%s", cwd));
 		/* GCC maps DWARF 5's line-table directory 0 (the comp dir) twice:

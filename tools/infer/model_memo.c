@@ -77,7 +77,7 @@ static char *entry_path(const struct model_ctx *m)
 {
 	struct buf k = BUF_INIT;
 	buf_adds(&k, MEMO_MAGIC);
-	const char *parts[] = {m->tool, m->cwd, m->base, m->realpath};
+	const char *parts[] = {m->tool, m->cwd, m->pwd, m->base, m->realpath};
 	for (size_t i = 0; i < GG_ARRAY_LEN(parts); i++) {
 		buf_adds(&k, parts[i]);
 		buf_addc(&k, 0);
