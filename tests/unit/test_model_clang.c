@@ -212,6 +212,10 @@ static void test_refusals(void)
 	      0);
 	CHECK_FELL_BACK("which has no model");
 	CHECK(!fx_is_placeholder("n.o") && !fx_is_placeholder("u.o"));
+	fx_write("t.c", "const char *built = __TIME__;\n");
+	CHECK(fx_run(model_clang, "clang", "-c", "t.c", "-o", "t.o", NULL) == 0);
+	CHECK_FELL_BACK("t.c uses __TIME__");
+	CHECK(!fx_is_placeholder("t.o"));
 	fx_free_texts();
 }
 

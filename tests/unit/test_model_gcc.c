@@ -293,6 +293,18 @@ static void test_refusals_run_the_real_driver(void)
 	CHECK(fx_run(model_gcc, "gcc", "-c", "bad.c", "-o", "bad.o", NULL) == 0);
 	CHECK_FELL_BACK("the preprocessor fails here");
 	CHECK(access("bad.o", F_OK) != 0);
+	/* time macros: a thunk would keep the value of the day it ran */
+	fx_write("when.c", "const char *built = __DATE__ \" \" __TIME__;\n");
+	CHECK(fx_run(model_gcc, "gcc", "-c", "when.c", "-o", "when.o", NULL) == 0);
+	CHECK_FELL_BACK("when.c uses __DATE__");
+	CHECK(!fx_is_placeholder("when.o"));
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1); /* gcc takes __DATE__, __TIME__ from it */
+	CHECK(fx_run(model_gcc, "gcc", "-c", "when.c", "-o", "when.o", NULL) == 0);
+	CHECK(fx_is_placeholder("when.o"));
+	fx_write("ts.c", "const char *stamp = __TIMESTAMP__;\n");
+	CHECK(fx_run(model_gcc, "gcc", "-c", "ts.c", "-o", "ts.o", NULL) == 0);
+	CHECK_FELL_BACK("ts.c uses __TIMESTAMP__"); /* the source's mtime: still */
+	unsetenv("SOURCE_DATE_EPOCH");
 	/* an assembler listing asked through the driver: the real driver writes it */
 	fx_write("l.c", "int l;\n");
 	CHECK(fx_run(model_gcc, "gcc", "-Wa,-adhln=l.lst", "-c", "l.c", "-o", "l.o", NULL) == 0);

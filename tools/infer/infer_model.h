@@ -268,6 +268,14 @@ int header_scan_parse(char *err, const char *src, struct header_scan *sc);
  * a macro makes is not seen.
  */
 void header_scan_includes(struct header_scan *sc, const char *src);
+/*
+ * -1 (the error names the macro) when the source src uses __TIMESTAMP__ (its
+ * modification time is no input of a thunk), or __DATE__ or __TIME__ while
+ * $SOURCE_DATE_EPOCH is not set: a thunk's result would keep the value of
+ * the day it ran (ccache, likewise, does not cache by __TIME__). Headers are
+ * not looked at. An unreadable src is left to the compiler.
+ */
+int source_time_macros(const char *src);
 
 /* ---- model_gcc.c: shared with the clang model ---- */
 

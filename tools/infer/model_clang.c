@@ -282,6 +282,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	if (r == 0 && outs.n != 1)
 		r = gg_error("clang's command has no -o");
 	if (r == 0)
+		r = source_time_macros(src);
+	if (r == 0)
 		r = scan(m, argv, src, &sc, &depfile);
 	if (r == 0 && depfile)
 		strvec_push(&m->sides, depfile);

@@ -395,6 +395,10 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 		free(depfile);
 		return 1;
 	}
+	if (source_time_macros(src) < 0) {
+		free(depfile);
+		return -1;
+	}
 	struct thunk t;
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
@@ -803,6 +807,8 @@ static int model_cc1(struct model_ctx *m, const struct plan_cmd *cmd, struct mod
 	}
 	if (r == 0 && !src)
 		r = gg_error("no input file in the compiler's command");
+	if (r == 0)
+		r = source_time_macros(src);
 	if (r == 0)
 		lto_seed(argv, src, &args);
 	if (r == 0 && outs.n != 1)

@@ -249,3 +249,22 @@ void header_scan_includes(struct header_scan *sc, const char *src)
 	}
 	gg_error_restore(&sv);
 }
+
+int source_time_macros(const char *src)
+{
+	static const char *const macros[] = {"__TIMESTAMP__", "__DATE__", "__TIME__"};
+	struct buf b = BUF_INIT;
+	int r = 0;
+	if (read_file(src, &b, 64u << 20) == 0) {
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		size_t n = sde && *sde ? 1 : GG_ARRAY_LEN(macros); /* gcc takes those two from it */
+		for (size_t i = 0; i < n && r == 0; i++)
+			if (memmem(b.data, b.len, macros[i], strlen(macros[i])))
+				r = gg_error("%s uses %s (a value of this compile's time, or of "
+				             "the source's "
+				             "modification time, that a thunk would keep)",
+				             src, macros[i]);
+	}
+	buf_free(&b);
+	return r;
+}
