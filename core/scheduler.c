@@ -2092,11 +2092,6 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/*
- * The state of a done thunk's named output: a thunk without it is no answer
- * for it ("T#wrong" fails when forced, so it is not forced); a dynamic
- * output (a thunk) is as far as that thunk is. Sets *next for the latter.
- */
 /* memo_resolve's lookup for sched_state_of: a thunk this scheduler holds
  * answers for itself (2 while it runs); any other, the store. */
 static int state_lookup(void *sched, struct store *store, const struct gg_name *thunk,

@@ -7,7 +7,8 @@
 # thunk could hold: that compile runs for real. gg infer make then gg force
 # gives the object and the program of a plain make, byte for byte. Both
 # removed afterwards, the build run again (the models' memo sees the places
-# empty now) equals a plain make's again.
+# empty now) equals a plain make's again. The directory also holds a
+# gg-run, as an installed gg's does: it is not taken for gg infer's own.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need make gcc cmp nm readelf
@@ -17,6 +18,9 @@ mkdir -p proj/tools
 printf '#!/bin/sh\nexec /usr/bin/as --defsym WRAPPED_AS=1 "$@"\n' >proj/tools/as
 chmod +x proj/tools/as
 cp "$(readlink -f /usr/bin/ld.gold)" proj/tools/ld
+# a gg-run beside them, as in an installed gg's bin directory: still the
+# build's own tools, not gg infer's models' directory
+ln -s "$(command -v gg)" proj/tools/gg-run
 printf 'int main(void) { return 0; }\n' >proj/m.c
 printf '%s\n' 'export PATH := $(CURDIR)/tools:$(PATH)' 'prog: m.o' '	gcc -o prog m.o' \
 	'm.o: m.c' '	gcc -O2 -c m.c -o m.o' 'clean:' '	rm -f prog m.o' >proj/Makefile

@@ -77,12 +77,9 @@ static void test_refused_from_the_command_line(void)
 	setenv("CCC_OVERRIDE_OPTIONS", "+-DFOO=5", 1);
 	check_why(why_not("-c", "a.c", NULL), "$CCC_OVERRIDE_OPTIONS is set");
 	unsetenv("CCC_OVERRIDE_OPTIONS");
-	/* LD_RUN_PATH gives a linked program a run path: links only */
-	setenv("LD_RUN_PATH", "/opt/x", 1);
-	check_why(why_not("a.o", "-o", "prog", NULL), "$LD_RUN_PATH is set");
-	CHECK(why_not("-c", "a.c", "-o", "a.o", NULL) == NULL);
-	CHECK(why_not("-S", "a.c", NULL) == NULL);
-	unsetenv("LD_RUN_PATH");
+	/* another tool's options are not the driver's */
+	CHECK(why_not("a.o", "-Xlinker", "-Bsymbolic", "-o", "p", NULL) == NULL);
+	check_why(why_not("--prefix=tools/", "-c", "a.c", NULL), "-B (a directory");
 	/* what -B directories and specs files hold is not looked at */
 	check_why(why_not("-Btools/", "-c", "a.c", NULL), "-B (a directory");
 	check_why(why_not("-B", "tools", "-c", "a.c", NULL), "-B (a directory");
@@ -293,6 +290,16 @@ static void test_refusals_run_the_real_driver(void)
 	CHECK(fx_run(model_gcc, "gcc", "-c", "bad.c", "-o", "bad.o", NULL) == 0);
 	CHECK_FELL_BACK("the preprocessor fails here");
 	CHECK(access("bad.o", F_OK) != 0);
+	/* LD_RUN_PATH gives a linked program a run path: links run for real */
+	fx_write("r.c", "int main(void) { return 0; }\n");
+	setenv("LD_RUN_PATH", "/opt/x", 1);
+	CHECK(fx_run(model_gcc, "gcc", "-c", "r.c", "-o", "r.o", NULL) == 0);
+	CHECK(fx_is_placeholder("r.o")); /* a compile: modelled */
+	CHECK(fx_run(model_gcc, "gcc", "r.o", "-o", "r", NULL) == 0);
+	CHECK_FELL_BACK("$LD_RUN_PATH is set");
+	CHECK(fx_run(model_gcc, "gcc", "-Xlinker", "-S", "r.o", "-o", "r2", NULL) == 0);
+	CHECK_FELL_BACK("$LD_RUN_PATH is set"); /* -S there is ld's */
+	unsetenv("LD_RUN_PATH");
 	/* time macros: a thunk would keep the value of the day it ran */
 	fx_write("when.c", "const char *built = __DATE__ \" \" __TIME__;\n");
 	CHECK(fx_run(model_gcc, "gcc", "-c", "when.c", "-o", "when.o", NULL) == 0);

@@ -723,7 +723,12 @@ int cmd_infer(int argc, char **argv)
 	if (!getenv(MODEL_ENV_BASE) && getcwd(cwd, sizeof cwd))
 		setenv(MODEL_ENV_BASE, cwd, 1);
 	setenv(MODEL_ENV_REAL, real, 1);
-	setenv(MODEL_ENV_MODELS, dir, 1);
+	/* every models' directory up to here: an outer gg infer's too */
+	const char *outer_models = getenv(MODEL_ENV_MODELS);
+	char *dirs =
+	    outer_models && *outer_models ? xasprintf("%s:%s", dir, outer_models) : xstrdup(dir);
+	setenv(MODEL_ENV_MODELS, dirs, 1);
+	free(dirs);
 	setenv("PATH", newpath, 1);
 	setenv("GG_DIR", s->root, 1);
 	setenv(MODEL_ENV_LOG, log, 1);

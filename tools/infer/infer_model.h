@@ -38,7 +38,7 @@
 #define MODEL_ENV_BYPASS "GG_INFER_BYPASS"
 #define MODEL_ENV_PRE    "GG_INFER_PREPROCESS"
 #define MODEL_ENV_SHARE  "GG_INFER_SHARE_DIR"
-#define MODEL_ENV_MODELS "GG_INFER_MODELS" /* set by gg infer: its models' directory */
+#define MODEL_ENV_MODELS "GG_INFER_MODELS" /* set by gg infer: models' directories, ":" */
 
 struct model_ctx {
 	const char *tool; /* the name the model was invoked as: "gcc", "ar", ... */
@@ -273,7 +273,7 @@ void header_scan_includes(struct header_scan *sc, const char *src);
  * modification time is no input of a thunk), or __DATE__ or __TIME__ while
  * $SOURCE_DATE_EPOCH is not set: a thunk's result would keep the value of
  * the day it ran (ccache, likewise, does not cache by __TIME__). Headers are
- * not looked at. An unreadable src is left to the compiler.
+ * not looked at. -1 too when src cannot be read.
  */
 int source_time_macros(const char *src);
 

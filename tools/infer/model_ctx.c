@@ -117,14 +117,24 @@ char *model_map(const struct model_ctx *m, const char *path)
 
 /* ---- context ---- */
 
-/* Is dir one of gg infer's models' directories (its gg-run is this program)?
- * By inode: with namespaces this program runs bound over the real tools. */
-static bool is_models_dir(const char *dir, const struct stat *self)
+/* Is dir one of the models' directories $GG_INFER_MODELS lists (by inode:
+ * a PATH entry may name one another way)? Not any directory with a gg-run:
+ * an installed gg's bin directory has one, and the build's tools too. */
+static bool is_models_dir(const char *dir, const char *models)
 {
-	char *run = xasprintf("%s/gg-run", *dir ? dir : ".");
-	struct stat st;
-	bool is = stat(run, &st) == 0 && st.st_dev == self->st_dev && st.st_ino == self->st_ino;
-	free(run);
+	struct stat st, m;
+	if (stat(*dir ? dir : ".", &st) < 0)
+		return false;
+	bool is = false;
+	for (const char *p = models; !is;) {
+		const char *e = strchr(p, ':');
+		char *one = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
+		is = *one && stat(one, &m) == 0 && m.st_dev == st.st_dev && m.st_ino == st.st_ino;
+		free(one);
+		if (!e)
+			break;
+		p = e + 1;
+	}
 	return is;
 }
 
@@ -137,15 +147,15 @@ static bool is_models_dir(const char *dir, const struct stat *self)
 static char *tool_path(void)
 {
 	const char *real = getenv(MODEL_ENV_REAL), *path = getenv("PATH");
-	struct stat self;
-	if (!getenv(MODEL_ENV_MODELS) || !path || stat("/proc/self/exe", &self) < 0)
+	const char *models = getenv(MODEL_ENV_MODELS);
+	if (!models || !*models || !path)
 		return xstrdup(real ? real : "/usr/local/bin:/usr/bin:/bin");
 	struct buf b = BUF_INIT;
 	bool first = true;
 	for (const char *p = path;;) {
 		const char *e = strchr(p, ':');
 		char *dir = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
-		if (!is_models_dir(dir, &self)) {
+		if (!is_models_dir(dir, models)) {
 			if (!first)
 				buf_addc(&b, ':');
 			buf_adds(&b, dir); /* "" (the current directory) stays */
@@ -703,7 +713,8 @@ int model_stage_output(struct model_ctx *m, const char *host, const struct model
 int model_set_program(struct model_ctx *m, struct thunk *t, const char *program, const char *tool,
                       const struct strvec *args)
 {
-	char *path = strchr(program, '/') ? model_abs(m, program) : model_which(m, program);
+	/* a path as given (as exec would take it, through any symlink), a name on PATH */
+	char *path = strchr(program, '/') ? xstrdup(program) : model_which(m, program);
 	char head[2] = {0};
 	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	bool script = fd >= 0 && read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';

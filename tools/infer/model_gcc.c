@@ -66,17 +66,17 @@ const char *model_driver_why_not(struct model_ctx *m)
 	}
 	if (m->argc < 2)
 		return "no arguments";
-	bool links = true;
-	for (int i = 1; i < m->argc; i++)
-		links &= strcmp(m->argv[i], "-c") && strcmp(m->argv[i], "-S");
-	const char *run_path = getenv("LD_RUN_PATH");
-	if (links && run_path && *run_path)
-		return "$LD_RUN_PATH is set (it gives the linked program a run path)";
 	for (int i = 1; i < m->argc; i++) {
 		const char *a = m->argv[i];
+		if (!strcmp(a, "-Xlinker") || !strcmp(a, "-Xassembler") ||
+		    !strcmp(a, "-Xpreprocessor")) {
+			i++; /* its value is another tool's option (-Xlinker -Bsymbolic) */
+			continue;
+		}
 		/* programs, crt files and specs found in -B directories, and specs
 		 * files, are neither inputs nor places the models' memo checks */
-		if (starts(a, "-B") && strcmp(a, "-Bstatic") && strcmp(a, "-Bdynamic"))
+		if ((starts(a, "-B") && strcmp(a, "-Bstatic") && strcmp(a, "-Bdynamic")) ||
+		    starts(a, "--prefix"))
 			return "-B (a directory the driver takes programs, files and specs from)";
 		if (starts(a, "-specs") || starts(a, "--specs"))
 			return "a specs file (it changes what the driver runs)";
@@ -395,10 +395,6 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 		free(depfile);
 		return 1;
 	}
-	if (source_time_macros(src) < 0) {
-		free(depfile);
-		return -1;
-	}
 	struct thunk t;
 	thunk_init(&t);
 	struct temp_names tn = {STRVEC_INIT, STRVEC_INIT};
@@ -408,6 +404,8 @@ static int model_cc1_pre(struct model_ctx *m, const struct plan_cmd *cmd, struct
 	char *out_where = NULL;
 	struct buf text = BUF_INIT;
 	int r = force_source(m, temps, src);
+	if (r == 0)
+		r = source_time_macros(src); /* the forced source's text */
 	if (r == 0)
 		r = scan_with_placeholders(m, argv, src, &sc, ipath);
 	if (r == 0)

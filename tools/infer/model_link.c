@@ -878,6 +878,11 @@ static int link_args(struct link *l)
 int model_link(struct model_ctx *m, const struct link_job *job, struct gg_name *name, char **output,
                char **thunk_out)
 {
+	/* ld gives the output a run path from it when no -rpath is given; the
+	 * thunk's environment has no such variable */
+	const char *run_path = getenv("LD_RUN_PATH");
+	if (run_path && *run_path)
+		return gg_error("$LD_RUN_PATH is set (it gives the linked program a run path)");
 	struct link l = {.m = m, .job = job};
 	thunk_init(&l.t);
 	int r = link_args(&l);
