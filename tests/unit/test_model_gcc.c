@@ -308,6 +308,13 @@ static void test_refusals_run_the_real_driver(void)
 	setenv("SOURCE_DATE_EPOCH", "1700000000", 1); /* gcc takes __DATE__, __TIME__ from it */
 	CHECK(fx_run(model_gcc, "gcc", "-c", "when.c", "-o", "when.o", NULL) == 0);
 	CHECK(fx_is_placeholder("when.o"));
+	unsetenv("SOURCE_DATE_EPOCH");
+	/* named in a comment or a string only: no use, modelled */
+	fx_write("named.c", "/* __DATE__ */ // __TIME__\nconst char *w[] = {\"__TIMESTAMP__\", "
+	                    "\"\\\"__DATE__\"};\nchar c = '\"'; int __TIMEX;\n");
+	CHECK(fx_run(model_gcc, "gcc", "-c", "named.c", "-o", "named.o", NULL) == 0);
+	CHECK(fx_is_placeholder("named.o"));
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
 	fx_write("ts.c", "const char *stamp = __TIMESTAMP__;\n");
 	CHECK(fx_run(model_gcc, "gcc", "-c", "ts.c", "-o", "ts.o", NULL) == 0);
 	CHECK_FELL_BACK("ts.c uses __TIMESTAMP__"); /* the source's mtime: still */

@@ -250,6 +250,44 @@ void header_scan_includes(struct header_scan *sc, const char *src)
 	gg_error_restore(&sv);
 }
 
+/* Is the identifier `word` used in text as code (not in a comment, a string
+ * or a character literal)? A rough C lexer: enough to tell a use of a
+ * macro from a mention of its name. */
+static bool ident_char(char c, bool first)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+static bool uses_identifier(const char *text, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		if (p + 1 < end && p[0] == '/' && p[1] == '/') {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		} else if (p + 1 < end && p[0] == '/' && p[1] == '*') {
+			const char *c = memmem(p + 2, (size_t)(end - p - 2), "*/", 2);
+			p = c ? c + 2 : end;
+		} else if (*p == '"' || *p == '\'') {
+			char q = *p++;
+			while (p < end && *p != q && *p != '\n')
+				p += *p == '\\' && p + 1 < end ? 2 : 1;
+			p = p < end ? p + 1 : end;
+		} else if (ident_char(*p, true)) {
+			const char *s = p;
+			while (p < end && ident_char(*p, false))
+				p++;
+			if ((size_t)(p - s) == wl && !memcmp(s, word, wl))
+				return true;
+		} else {
+			p++;
+		}
+	}
+	return false;
+}
+
 int source_time_macros(const char *src)
 {
 	static const char *const macros[] = {"__TIMESTAMP__", "__DATE__", "__TIME__"};
@@ -259,7 +297,7 @@ int source_time_macros(const char *src)
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
 		size_t n = sde && *sde ? 1 : GG_ARRAY_LEN(macros); /* gcc takes those two from it */
 		for (size_t i = 0; i < n && r == 0; i++)
-			if (memmem(b.data, b.len, macros[i], strlen(macros[i])))
+			if (uses_identifier(b.data, b.len, macros[i]))
 				r = gg_error("%s uses %s (a value of this compile's time, or of "
 				             "the source's "
 				             "modification time, that a thunk would keep)",
