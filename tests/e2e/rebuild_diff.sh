@@ -16,11 +16,14 @@
 # linker looks first (a header earlier on the -I path, in a directory that
 # did not exist, beside main.c; a library earlier on the -L path) is taken
 # after `make clean` although no file the memo recorded changed: made,
-# removed and made again with other bytes.
+# removed and made again with other bytes. So is a header made beside the
+# second includer of a guarded header (cpp skips it there, -H lists it once)
+# and a linker made first on the PATH the Makefile exports.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 setup "$@"
-need gcc make sed cmp dd stat sha256sum
+need gcc make sed cmp dd stat sha256sum readelf
+[ -x /usr/bin/ld.gold ] && [ -x /usr/bin/ld.bfd ] || not_ok "binutils' ld.gold and ld.bfd"
 cd "$T"
 
 mkdir proj
@@ -29,11 +32,17 @@ cat >proj/main.c <<'EOC'
 #include "msg.h"
 #include "gen.h"
 #include "cfg.h"
+#include "guard.h"
+#include "sub/pick.h"
+#ifndef PICK
+#define PICK "none"
+#endif
 const char *extra(void);
 int main(void)
 {
 	puts(MSG);
 	puts(GEN);
+	puts(PICK);
 	puts(extra());
 	puts(CFG);
 	return 0;
@@ -43,6 +52,11 @@ mkdir proj/over proj/base
 echo '#define CFG "over"' >proj/over/cfg.h
 echo '#define CFG "base"' >proj/base/cfg.h
 echo '#define MSG "one"' >proj/msg.h
+# guard.h is found on the -I path from main.c and again from sub/pick.h,
+# which looks in sub/ first; cpp skips it there for its guard
+printf '#ifndef GUARD_H\n#define GUARD_H\n#endif\n' >proj/over/guard.h
+mkdir proj/sub
+echo '#include "guard.h"' >proj/sub/pick.h
 # libextra.a in libb/, the second -L directory; one that says "a" to put in liba/
 mkdir proj/liba proj/libb
 for w in a b; do
@@ -51,7 +65,10 @@ for w in a b; do
 done
 cp extra-b.a proj/libb/libextra.a
 echo 'generated one' >proj/gen.in
+gold=$(readlink -f /usr/bin/ld.gold)
+bfd=$(readlink -f /usr/bin/ld.bfd)
 cat >proj/Makefile <<'EOC'
+export PATH := $(CURDIR)/tools:$(PATH)
 prog: main.o
 	$(CC) -o prog main.o -Lliba -Llibb -lextra
 main.o: main.c msg.h gen.h
@@ -131,6 +148,12 @@ edit the header made beside main.c (looked at first for "cfg.h"), then make clea
 edit a library made first on the -L path, then make clean | cp $T/extra-a.a liba/libextra.a && make clean
 edit that library removed, then make clean | rm liba/libextra.a && make clean
 edit made again, then make clean | cp $T/extra-a.a liba/libextra.a && make clean
+edit a guarded header made beside its second includer (sub/guard.h), then make clean | echo '#define PICK "sub"' >sub/guard.h && make clean
+edit that header removed, then make clean | rm sub/guard.h && make clean
+edit made, removed and made again with other bytes at once, then make clean | echo '#define PICK "x"' >sub/guard.h && rm sub/guard.h && echo '#define PICK "sub2"' >sub/guard.h && make clean
+edit a linker (gold) made first on the build's own PATH, then make clean | mkdir -p tools && cp $gold tools/ld && make clean
+edit that linker removed, then make clean | rm tools/ld && make clean
+edit bfd made there, removed and gold made again at once, then make clean | cp $bfd tools/ld && rm tools/ld && cp $gold tools/ld && make clean
 memo unchanged rebuild after make clean | make clean
 EOC
 
@@ -141,5 +164,8 @@ check "the rebuild harness passes ($(grep -c '^ok' harness.out) checks)" [ $rc -
 check "the issue's example: prog prints what msg.h says" [ "$(work/gg/prog | head -1)" = sev ]
 check "and the header made last, beside main.c" [ "$(work/gg/prog | tail -1)" = here ]
 check "and the library made first on the -L path" [ "$(work/gg/prog | tail -2 | head -1)" = a ]
-check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 31 ]
+check "and the header made beside sub/pick.h" sh -c "work/gg/prog | grep -qx sub2"
+check "and linked by the linker made first on the build's PATH (gold)" \
+	sh -c "readelf -n work/gg/prog | grep -qi gold"
+check "every step ran" [ "$(grep -c '^ok - .*outputs equal' harness.out)" = 37 ]
 finish
