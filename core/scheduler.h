@@ -30,7 +30,8 @@
 #include "core/executor.h"
 #include "core/store.h"
 
-#define SCHED_MAX_DYNAMIC_DEPTH 10000
+/* What a placeholder's state and size say (memo_resolve) follows as far. */
+#define SCHED_MAX_DYNAMIC_DEPTH MEMO_CHAIN_MAX
 
 struct sched_opts {
 	bool keep_going; /* go on with everything that does not depend on a failure */

@@ -1593,6 +1593,11 @@ int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *look
 	*end = (struct memo_output){NULL, ref->name, false, false};
 	char *output = ref->output ? xstrdup(ref->output) : NULL;
 	int r = 0;
+	/* A loop is found by Brent's method: each thunk on the way is compared
+	 * with one marked earlier, the mark moved on after 1, 2, 4, ... steps. */
+	struct gg_name mark;
+	bool marked = false;
+	size_t power = 1, since_mark = 0;
 	for (int depth = 0; depth < MEMO_CHAIN_MAX; depth++) {
 		if (gg_name_kind(&end->value) == GG_VALUE) {
 			r = store_known(s, &end->value) == 1;
@@ -1609,8 +1614,14 @@ int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *look
 		memo_free(&m);
 		free(output);
 		output = NULL;
-		if (!mo)
+		if (!mo || (marked && gg_name_eq(&end->value, &mark)))
 			break;
+		if (!marked || ++since_mark == power) {
+			mark = end->value;
+			marked = true;
+			power *= 2;
+			since_mark = 0;
+		}
 	}
 	free(output);
 	return r;

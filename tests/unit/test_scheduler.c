@@ -243,6 +243,53 @@ static void test_state_follows_a_dynamic_graph_to_its_value(void)
 	memo_free(&my);
 }
 
+static int counted_lookups;
+static int count_lookup(void *arg, struct store *s, const struct gg_name *thunk, struct memo *out)
+{
+	(void)arg;
+	counted_lookups++;
+	return memo_get(s, thunk, out);
+}
+
+/* A placeholder's state follows a dynamic graph as deep as the scheduler
+ * would force it (a chain past 1,000 thunks read "unforced" while it
+ * forced); a loop is seen within a few rounds, not after MEMO_CHAIN_MAX. */
+static void test_memo_walk_goes_as_deep_as_forcing(void)
+{
+	enum { DEPTH = 1500 };
+	CHECK(DEPTH < SCHED_MAX_DYNAMIC_DEPTH);
+	struct gg_ref *chain = xcalloc(DEPTH, sizeof *chain);
+	for (int i = 0; i < DEPTH; i++) {
+		char arg[32];
+		snprintf(arg, sizeof arg, "deep-%d", i);
+		chain[i] = make("echo", arg, NULL, 0);
+	}
+	for (int i = 0; i + 1 < DEPTH; i++) {
+		struct memo m = {0};
+		memo_add(&m, "o", &chain[i + 1].name, false);
+		CHECK(memo_put(st, &chain[i].name, &m) == 0);
+		memo_free(&m);
+	}
+	struct sched *s = new_sched(false);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &chain[DEPTH - 1], 1, &o) == 0);
+	CHECK(sched_state_of(s, &chain[0]) == SCHED_FORCED);
+	struct memo_output end;
+	CHECK(memo_resolve(st, &chain[0], NULL, NULL, &end) == 1 &&
+	      gg_name_eq(&end.value, &o.value));
+	sched_free(s);
+
+	/* chain[0] -> ... -> chain[9] -> chain[5]: a loop of 5 after 5 steps */
+	struct memo m = {0};
+	memo_add(&m, "o", &chain[5].name, false);
+	CHECK(memo_put(st, &chain[9].name, &m) == 0);
+	memo_free(&m);
+	counted_lookups = 0;
+	CHECK(memo_resolve(st, &chain[0], count_lookup, NULL, &end) == 0);
+	CHECK(counted_lookups > 10 && counted_lookups <= 40);
+	free(chain);
+}
+
 static void test_value_reference(void)
 {
 	struct gg_ref v = {{{0}}, NULL};
@@ -923,7 +970,8 @@ TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
           test_state_follows_a_dynamic_graph_to_its_value, test_value_reference, test_dynamic_graph,
           test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
           test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
-          test_withdraw_does_not_start_runs, test_withdraw_answers_at_once,
-          test_stopped_while_starting, test_loading_off_the_askers_thread,
-          test_estimate_counts_only_work, test_callbacks_without_the_lock, teardown)
+          test_memo_walk_goes_as_deep_as_forcing, test_withdrawn_requests,
+          test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
+          test_withdraw_answers_at_once, test_stopped_while_starting,
+          test_loading_off_the_askers_thread, test_estimate_counts_only_work,
+          test_callbacks_without_the_lock, teardown)
