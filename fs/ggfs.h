@@ -2,7 +2,8 @@
  * @file ggfs.h
  * Internal interfaces between the modules of the ggfs daemon:
  *
- *   ggfs.c      main(): options, the store, the session and the loop
+ *   ggfs.c      main(): the store, the session and the loop
+ *   cmdline.c   the command line: options, SOURCE and MOUNTPOINT, --help
  *   node.c      the inode table: (dev, ino) -> struct node, lookup counts
  *   lazy.c      placeholders and thunk outputs: classification, attributes,
  *               forcing on open with deferred replies, xattrs
@@ -282,6 +283,18 @@ struct ggfs {
 	bool expire_only;        /* the kernel can expire an entry (FUSE_CAP_EXPIRE_ONLY) */
 	struct chaintab watches; /* watch descriptor -> directory node */
 };
+
+/* ---- cmdline.c ---- */
+/* Worker threads of the FUSE loop unless -o max_threads says otherwise. */
+#define GGFS_DEFAULT_MAX_THREADS 64
+/*
+ * Reads ggfs's command line into fs (SOURCE and MOUNTPOINT made absolute)
+ * and opts (libfuse's own: -f, -d, -s, ...), leaving in args what
+ * fuse_session_new takes, with the mount options ggfs always wants first.
+ * -1 to go on; else the exit status, having said why: 0 after --help or
+ * --version, 2 for a usage error, 1 for an unusable SOURCE or MOUNTPOINT.
+ */
+int ggfs_cmdline(struct ggfs *fs, struct fuse_args *args, struct fuse_cmdline_opts *opts);
 
 /* ---- log.c ---- */
 /* Sends libfuse's messages through ggfs's log (before any thread starts). */

@@ -398,9 +398,9 @@ check('ggfs: ggfs(1) has the subsections ggfs options and FUSE options of OPTION
 syn = synopsis(items, 'ggfs')
 check('ggfs: the SYNOPSIS of ggfs(1) says [OPTIONS]', any('[OPTIONS]' in s for s in syn),
       ' / '.join(syn))
-code = open(os.path.join(src, 'fs', 'ggfs.c'), encoding='utf-8').read()
+code = open(os.path.join(src, 'fs', 'cmdline.c'), encoding='utf-8').read()
 m = re.search(r'static const struct fuse_opt ggfs_opts\[\] = \{(.*?)\n\};', code, re.S)
-check('ggfs: fs/ggfs.c has the table ggfs_opts', bool(m))
+check('ggfs: fs/cmdline.c has the table ggfs_opts', bool(m))
 table = set()
 for n in re.findall(r'(?:GG_OPT|FUSE_OPT_KEY)\("([^"=]+)', m.group(1) if m else ''):
     table.add(n if n.startswith('-') else '-o ' + n)

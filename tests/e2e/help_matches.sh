@@ -10,7 +10,7 @@
 #    is spelled in full in the option table of the command's own function
 #    (getopt takes abbreviations: the probe alone would accept --keep for
 #    --keep-going); every option of that table is listed by --help;
-#  - ggfs: its --help, ggfs(1) and the fuse_opt table of fs/ggfs.c agree
+#  - ggfs: its --help, ggfs(1) and the fuse_opt table of fs/cmdline.c agree
 #    (libfuse's own options: its help text, printed by ggfs --help);
 #  - a default --help gives as a number is in a sentence of the man page
 #    that says "default", with the same number.
