@@ -123,16 +123,18 @@ static int copy_object(struct store *s, const struct gg_name *value, int out)
 	return r;
 }
 
-int placeholder_replace(struct store *s, const char *path, const struct gg_name *value,
-                        const struct placeholder_replace_opts *opts)
+int placeholder_replace_at(struct store *s, int dirfd, const char *name, const char *shown,
+                           const struct gg_name *value, const struct placeholder_replace_opts *opts)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
-	char *tmp;
+	/* The temporary file is made through the directory's /proc link, so
+	 * that no path outside dirfd is walked again. */
+	char dir[64], *tmp;
+	snprintf(dir, sizeof dir, "/proc/self/fd/%d", dirfd);
 	int fd = make_temp_in(dir, &tmp);
-	free(dir);
 	if (fd < 0)
-		return gg_error("cannot replace %s: %s", path, gg_last_error());
+		return gg_error("cannot replace %s: cannot create a temporary file beside it: %s",
+		                shown, strerror(errno));
+	const char *tmp_name = tmp + strlen(dir) + 1;
 	const struct stat *like = opts->like;
 	int r = copy_object(s, value, fd);
 	/* Only root may give a file away; anyone else keeps it as their own. */
@@ -148,11 +150,28 @@ int placeholder_replace(struct store *s, const char *path, const struct gg_name 
 	}
 	close(fd);
 	if (r < 0)
-		gg_error("cannot replace %s: %s", path, gg_last_error());
-	else if (rename(tmp, path) < 0)
-		r = gg_error_errno("cannot replace %s", path);
+		gg_error("cannot replace %s: %s", shown, gg_last_error());
+	else if (renameat(dirfd, tmp_name, dirfd, name) < 0)
+		r = gg_error_errno("cannot replace %s", shown);
 	if (r < 0)
-		unlink(tmp);
+		unlinkat(dirfd, tmp_name, 0);
 	free(tmp);
+	return r;
+}
+
+int placeholder_replace(struct store *s, const char *path, const struct gg_name *value,
+                        const struct placeholder_replace_opts *opts)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		gg_error_errno("cannot replace %s: cannot create a temporary file in %s", path,
+		               dir);
+	free(dir);
+	if (dirfd < 0)
+		return -1;
+	int r = placeholder_replace_at(s, dirfd, slash ? slash + 1 : path, path, value, opts);
+	close(dirfd);
 	return r;
 }

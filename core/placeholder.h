@@ -61,5 +61,10 @@ struct placeholder_replace_opts {
  */
 int placeholder_replace(struct store *s, const char *path, const struct gg_name *value,
                         const struct placeholder_replace_opts *opts);
+/* The same for the entry name of the directory dirfd (shown in errors as
+ * `shown`): a parent swapped for a link meanwhile cannot redirect it. */
+int placeholder_replace_at(struct store *s, int dirfd, const char *name, const char *shown,
+                           const struct gg_name *value,
+                           const struct placeholder_replace_opts *opts);
 
 #endif

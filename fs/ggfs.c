@@ -154,8 +154,12 @@ int main(int argc, char **argv)
 	}
 	/* Who may read the store directly may read .gg/by-hash: its owner, and
 	 * the group of a shared store (setgid, the group may enter and read). */
-	if (stat(fs.store->root, &st) == 0 && (st.st_mode & S_ISGID) &&
-	    (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP)) {
+	if (stat(fs.store->root, &st) < 0) {
+		fprintf(stderr, "ggfs: %s: %s\n", fs.store->root, strerror(errno));
+		goto out_store;
+	}
+	fs.store_uid = st.st_uid;
+	if ((st.st_mode & S_ISGID) && (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP)) {
 		fs.byhash_group = true;
 		fs.byhash_gid = st.st_gid;
 	}

@@ -213,6 +213,7 @@ struct ggfs {
 	 * as it may read the store itself. */
 	bool byhash_group;
 	gid_t byhash_gid;
+	uid_t store_uid; /* the store's owner */
 	/* ident.c: creating and changing files as the caller (root daemons). */
 	bool as_caller;
 	gid_t *groups; /* the daemon's own supplementary groups */
@@ -405,10 +406,13 @@ bool lazy_is_forced(struct ggfs *fs, struct node *n);
  * done thread. False (nothing replied) if the node is no longer lazy.
  * source_seq: n's before its file was read for this open (any for a node
  * without a file of its own): if the file was opened itself since, it is
- * read again before the output is let in (reply_store_open).
+ * read again before the output is let in (reply_store_open). may_force:
+ * may the caller start a force (the policy for other users, ops.c)? If not,
+ * only a reference forced already is served, else EACCES; decided under
+ * the lock that starts the force, for the reference it would force.
  */
 bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
-               unsigned source_seq);
+               unsigned source_seq, bool may_force);
 /*
  * user.gg.* of a lazy node. Returns 0 and a malloc'd value, or an errno
  * (ENODATA when the attribute does not exist).

@@ -24,11 +24,14 @@
  */
 #include "fs/ggfs.h"
 
+#include "core/beneath.h"
 #include "core/placeholder.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,38 @@ void lazy_free(struct lazy *lz)
 	memset(lz, 0, sizeof *lz);
 }
 
+/*
+ * May uid read the store directly: root, the daemon's user, the store's
+ * owner, or a member of a shared store's group? Only such a user's file is
+ * taken for a placeholder: anyone else could otherwise write one naming any
+ * object or thunk output of the store (a name is no secret: a hash of
+ * guessed content will do) and read it through the mount.
+ */
+static bool may_read_store(struct ggfs *fs, uid_t uid)
+{
+	if (uid == 0 || uid == fs->uid || uid == fs->store_uid)
+		return true;
+	if (!fs->byhash_group)
+		return false;
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) != 0 || !found)
+		return false;
+	int n = 64;
+	gid_t *groups = xcalloc((size_t)n, sizeof *groups);
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0) {
+		/* as many as it said there are */
+		groups = xrealloc(groups, (size_t)n * sizeof *groups); /* fit */
+		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+			n = 0;
+	}
+	bool member = false;
+	for (int i = 0; i < n && !member; i++)
+		member = groups[i] == fs->byhash_gid;
+	free(groups);
+	return member;
+}
+
 bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 {
 	if (n->kind == NODE_OUTPUT)
@@ -145,6 +180,14 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		if (r == 1 && store_known(fs->store, &ref.name) != 1) {
 			why = xasprintf("a placeholder of %s, which the store %s lacks", ref.name.s,
 			                fs->store->root);
+			gg_ref_free(&ref);
+			memset(&ref, 0, sizeof ref);
+			r = 0;
+		}
+		if (r == 1 && !may_read_store(fs, fst.st_uid)) {
+			why = xasprintf(
+			    "a placeholder owned by uid %u, who may not read the store %s",
+			    (unsigned)fst.st_uid, fs->store->root);
 			gg_ref_free(&ref);
 			memset(&ref, 0, sizeof ref);
 			r = 0;
@@ -391,7 +434,7 @@ static void start_job(struct ggfs *fs, struct force_job *job)
 }
 
 bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
-               unsigned source_seq)
+               unsigned source_seq, bool may_force)
 {
 	pthread_mutex_lock(&fs->mu);
 	if (!n->lz.is_ref) {
@@ -417,6 +460,17 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		pthread_mutex_lock(&fs->mu);
 		if (gg_name_eq(&n->lz.value, &v))
 			n->lz.forced = n->lz.kernel_synced = false; /* gc removed it: force again */
+	}
+	if (!may_force && !n->lz.forced) {
+		pthread_mutex_unlock(&fs->mu);
+		char *where = node_display_path(fs, n);
+		ggfs_log(FUSE_LOG_NOTICE,
+		         "%s: uid %u may not start its force (it is not the mount's owner; see -o "
+		         "others_force)",
+		         where, (unsigned)fuse_req_ctx(req)->uid);
+		free(where);
+		fuse_reply_err(req, EACCES);
+		return true;
 	}
 	struct pending *p = xcalloc(1, sizeof *p);
 	p->fs = fs;
@@ -483,7 +537,10 @@ static char *one_line(const char *s)
  * (temp file in the same directory, then rename), if the file at the
  * placeholder's path is still that placeholder. Owner, permissions and mtime
  * are the placeholder's (with the output's exec bit), so `make` sees the
- * same file before and after.
+ * same file before and after. Its directory is opened from SOURCE's root
+ * without following a link, and everything after is done relative to it:
+ * a directory on the way swapped for a link meanwhile (by whoever may
+ * write there) cannot make a daemon running as root write elsewhere.
  */
 static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref,
                        const struct gg_name *value, bool exec)
@@ -500,17 +557,35 @@ static int materialise(struct ggfs *fs, struct node *n, const struct gg_ref *ref
 	if (k < 0)
 		return gg_error_errno("cannot find the placeholder's path");
 	path[k] = 0;
+	size_t sl = strlen(fs->source);
+	if (sl == 1)
+		sl = 0; /* SOURCE is / */
+	if (strncmp(path, fs->source, sl) || path[sl] != '/' || !path[sl + 1])
+		return gg_error("%s is not inside %s; not materialised", path, fs->source);
+	const char *last;
+	int dirfd = beneath_open_parent(fs->root.fd, path + sl + 1, &last);
+	if (dirfd < 0)
+		return gg_error("%s: %s (a link or a mount point on the way?); not materialised",
+		                path, strerror(errno));
 	struct stat st;
-	if (lstat(path, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino)
-		return gg_error("%s was moved or replaced meanwhile; not materialised", path);
-	struct gg_ref now = {0};
-	int r = placeholder_read(path, &now);
-	bool same = r == 1 && gg_ref_eq(&now, ref);
-	gg_ref_free(&now);
-	if (!same)
-		return gg_error("%s changed meanwhile; not materialised", path);
-	struct placeholder_replace_opts ro = {.perm = forced_perm(st.st_mode, exec), .like = &st};
-	return placeholder_replace(fs->store, path, value, &ro);
+	int fd = openat(dirfd, last, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int r = -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == n->dev &&
+	    st.st_ino == n->ino) {
+		struct gg_ref now = {0};
+		bool same = placeholder_read_fd(fd, &now) == 1 && gg_ref_eq(&now, ref);
+		gg_ref_free(&now);
+		struct placeholder_replace_opts ro = {.perm = forced_perm(st.st_mode, exec),
+		                                      .like = &st};
+		r = same ? placeholder_replace_at(fs->store, dirfd, last, path, value, &ro)
+		         : gg_error("%s changed meanwhile; not materialised", path);
+	} else {
+		r = gg_error("%s was moved or replaced meanwhile; not materialised", path);
+	}
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return r;
 }
 
 static void free_job(struct ggfs *fs, struct force_job *job)

@@ -7,6 +7,7 @@
 #include "fs/ggfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,13 +24,38 @@ static bool to_syslog;
 static FILE *log_file;                /* -o log=FILE, or STORE/ggfs.log as a daemon */
 static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
 
+/*
+ * One message, one entry: what a message carries (a file name may hold any
+ * byte, a thunk's stderr any line) cannot pass for an entry of its own. A
+ * control character is shown as '?', and each line after the first is
+ * indented.
+ */
+static void defang(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; in[i] && o + 6 < cap; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '\n') {
+			out[o++] = '\n';
+			if (in[i + 1]) {
+				memcpy(out + o, "    ", 4);
+				o += 4;
+			}
+		} else {
+			out[o++] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
+		}
+	}
+	out[o] = 0;
+}
+
 static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	char raw[4096], msg[5120];
 	/* A message cut to fit still ends its line: else the next message
 	 * would be glued to it, without its prefix. */
-	if (vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg)
-		msg[sizeof msg - 2] = '\n';
+	if (vsnprintf(raw, sizeof raw, fmt, ap) >= (int)sizeof raw)
+		raw[sizeof raw - 2] = '\n';
+	defang(raw, msg, sizeof msg);
 	if (log_file) {
 		/* A file the user can find even where no syslog runs. */
 		char when[32];
@@ -74,8 +100,18 @@ void log_init(void)
 
 int log_open_file(const char *path)
 {
-	log_file = fopen(path, "ae");
-	return log_file ? 0 : -1;
+	/* The owner's only: it holds failed commands and their stderr. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -1;
+	log_file = fdopen(fd, "a");
+	if (!log_file) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 void log_to_syslog(void)

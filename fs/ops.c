@@ -589,22 +589,12 @@ static void set_direct_io(struct fuse_file_info *fi)
 /*
  * The policy for other users (allow_other): an open by another user than
  * the mount's owner reads what is forced already, but starts no force (with
- * the owner's store, engines and credentials) unless -o others_force. The
- * attributes were just read, so a result in the memo counts as forced.
- * False after replying EACCES.
+ * the owner's store, engines and credentials) unless -o others_force.
+ * lazy_open applies it.
  */
-static bool may_force(struct ggfs *fs, fuse_req_t req, struct node *n)
+static bool caller_may_force(struct ggfs *fs, fuse_req_t req)
 {
-	if (fs->others_force || !ident_is_other(fs, req) || lazy_is_forced(fs, n))
-		return true;
-	char *where = node_display_path(fs, n);
-	ggfs_log(FUSE_LOG_NOTICE,
-	         "%s: uid %u may not start its force (it is not the mount's owner; see -o "
-	         "others_force)",
-	         where, (unsigned)fuse_req_ctx(req)->uid);
-	free(where);
-	fuse_reply_err(req, EACCES);
-	return false;
+	return fs->others_force || !ident_is_other(fs, req);
 }
 
 static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -622,8 +612,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		} else if (n->kind == NODE_OUTPUT) {
 			struct stat st;
 			virt_attr(fs, n, &st);
-			if (may_force(fs, req, n))
-				lazy_open(fs, req, n, fi, 0); /* always lazy */
+			lazy_open(fs, req, n, fi, 0, caller_may_force(fs, req)); /* always lazy */
 		} else {
 			int fd = store_open_object(fs->store, &n->lz.ref.name);
 			if (fd < 0) {
@@ -644,9 +633,7 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		struct stat st;
 		if (lazy_classify_now(fs, n, &st)) {
 			lazy_adjust_attr(fs, n, &st); /* learns from the memo */
-			if (!may_force(fs, req, n))
-				return;
-			if (lazy_open(fs, req, n, fi, source_seq))
+			if (lazy_open(fs, req, n, fi, source_seq, caller_may_force(fs, req)))
 				return;
 		}
 	}
@@ -1037,15 +1024,24 @@ static bool is_selinux_label(const char *name)
 	return !strcmp(name, SELINUX_LABEL);
 }
 
-/* Drops the SELinux label's name from a listxattr list. */
-static void drop_selinux_label(struct buf *list)
+/*
+ * Drops from a listxattr list of SOURCE's file what the mount answers
+ * itself: the SELinux label, and user.gg.* (ggfs's own names: a file's
+ * stored attribute of such a name would pass for the mount's word, e.g. a
+ * user.gg.placeholder that makes gg describe an ordinary file as a
+ * placeholder).
+ */
+static void drop_mount_names(struct buf *list)
 {
 	size_t out = 0;
 	for (size_t i = 0; i < list->len;) {
 		size_t k = strnlen(list->data + i, list->len - i) + 1; /* with its NUL */
 		if (i + k > list->len)
 			k = list->len - i; /* the last name lacks one */
-		if (k != sizeof SELINUX_LABEL || memcmp(list->data + i, SELINUX_LABEL, k)) {
+		bool selinux =
+		    k == sizeof SELINUX_LABEL && !memcmp(list->data + i, SELINUX_LABEL, k);
+		bool gg = k > 8 && !memcmp(list->data + i, "user.gg.", 8);
+		if (!selinux && !gg) {
 			memmove(list->data + out, list->data + i, k);
 			out += k;
 		}
@@ -1096,7 +1092,8 @@ static void gg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		free(v);
 		return;
 	}
-	if (n->kind != NODE_PASS) {
+	if (n->kind != NODE_PASS || is_gg_xattr(name)) {
+		/* (a user.gg.* attribute stored on an ordinary file is not the mount's) */
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -1156,7 +1153,7 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			buf_free(&b);
 			return;
 		}
-		drop_selinux_label(&b);
+		drop_mount_names(&b);
 	}
 	if (n->kind == NODE_OBJECT) {
 		buf_add(&b, "user.gg.ref", sizeof "user.gg.ref");
@@ -1168,6 +1165,13 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	buf_free(&b);
 }
 
+/* May the attribute be set or removed through the mount? Only SOURCE's own
+ * files' and never user.gg.*, which are the mount's to say. */
+static bool xattr_settable(const struct node *n, const char *name)
+{
+	return n->kind == NODE_PASS && !is_gg_xattr(name);
+}
+
 static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                         size_t size, int flags)
 {
@@ -1177,7 +1181,7 @@ static void gg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
+	if (!xattr_settable(n, name)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -1203,7 +1207,7 @@ static void gg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (n->kind != NODE_PASS || (is_gg_xattr(name) && has_gg_xattrs(fs, n))) {
+	if (!xattr_settable(n, name)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}

@@ -11,6 +11,8 @@
 # mount's owner; the group of a shared store), and another user's
 # open reads what is forced already but starts no force unless the mount
 # has -o others_force (then the force runs as the daemon, not as the user);
+# a file is a placeholder only if its owner may read the store (else it
+# reads as its bytes: a placeholder of its own would read any object);
 # a failed force's account (user.gg.error) is the owner's, its state is not;
 # another user's writes never go by kernel passthrough.
 . "$(dirname "$0")/lib.sh"
@@ -215,6 +217,20 @@ as_user getfattr --only-values -n user.gg.error mnt/failing >err.out 2>err.err
 check "another user cannot read user.gg.error: Permission denied" grep -q "Permission denied" err.err
 check "... and gets none of it" sh -c '! grep -q secret err.out'
 check "... but sees that it failed (user.gg.state)" [ "$(as_user getfattr --only-values -n user.gg.state mnt/failing)" = failed ]
+# A placeholder is a placeholder only when its file's owner may read the
+# store: another user's copy of the owner's placeholder, or one it wrote
+# naming an object of the store, would read objects by-hash refuses it.
+as_user sh -c 'cat >mnt/through/copied' <src/forced
+printf '#!/usr/bin/env gg-run\nggfs-placeholder 1 %s\n' "$val" >named.ph
+as_user sh -c 'cat >mnt/through/named' <named.ph
+as_user cat mnt/through/copied >copied.out
+check "another user's copy of the owner's placeholder reads as its bytes (to that user)" \
+	cmp -s copied.out src/forced
+check "... and to the owner" cmp -s mnt/through/copied src/forced
+check "... with no user.gg.ref" sh -c '! getfattr -n user.gg.ref mnt/through/copied 2>/dev/null'
+as_user cat mnt/through/named >named.out
+check "its placeholder naming an object of the store reads as its bytes" cmp -s named.out named.ph
+check "... the log says whose and why" grep -q "copied: a placeholder owned by uid $uid, who may not read the store" ggfs.log
 check "unmounts" ggfs_umount mnt
 
 ggfs_mount src mnt ggfs2.log -o allow_other,others_force
@@ -228,6 +244,7 @@ mkdir shared && chmod 0755 shared
 (cd shared && setpriv --regid="$gnum" --clear-groups gg init --shared >/dev/null &&
 	gg thunk -o out --placeholder p -- sh -c 'echo shared output > out' >/dev/null)
 chmod 0644 shared/p
+mkdir shared/pub && chmod 1777 shared/pub
 ggfs_mount shared mnt ggfs3.log -o allow_other
 sref=$(getfattr --only-values -n user.gg.ref mnt/p)
 check "a shared store: the owner reads a placeholder" [ "$(cat mnt/p)" = "shared output" ]
@@ -235,6 +252,9 @@ sval=$(cd shared && gg force --no-progress "$sref")
 sobj=$(find shared/.gg/objects -type f -name "$sval" | head -n 1)
 check "... whose output the group's user can read in the store directly" [ "$(as_user cat "$sobj")" = "shared output" ]
 check "... and so through .gg/by-hash" [ "$(as_user cat "mnt/.gg/by-hash/$sref")" = "shared output" ]
+as_user sh -c 'cat >mnt/pub/p-copy' <shared/p
+check "... and a placeholder the group's user writes reads as its output" \
+	[ "$(as_user cat mnt/pub/p-copy)" = "shared output" ]
 check "unmounts" ggfs_umount mnt
 # Kernel passthrough of writers (where it is on) is for the daemon's own
 # user: the kernel would do another user's writes with the daemon's

@@ -209,6 +209,8 @@ static void setup(void)
 {
 	make_test_dir("ggtest-lazy");
 	ggfs_init(&fs);
+	fs.source = dir; /* SOURCE: what --materialize works beneath */
+	fs.root.fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char *root = at(".gg");
 	if (store_init(dir, NULL) < 0 || store_open(root, &fs.store) < 0)
 		abort();
@@ -231,6 +233,7 @@ static void teardown(void)
 	for (int i = 0; i < nforces; i++)
 		gg_ref_free(&forces[i].ref);
 	store_close(fs.store);
+	close(fs.root.fd);
 	CHECK(remove_tree(dir) == 0);
 	free(dir);
 }
@@ -292,7 +295,7 @@ static int forces_now(void)
 static bool open_lazy(struct node *n, struct fuse_req *req)
 {
 	struct fuse_file_info fi = {.flags = O_RDONLY};
-	return lazy_open(&fs, req, n, &fi, 0);
+	return lazy_open(&fs, req, n, &fi, 0, true);
 }
 
 /* user.gg.NAME as a string ("" if it does not exist). */
@@ -378,6 +381,39 @@ static void test_opens_join_one_force(void)
 	CHECK(r3.replied == REPLY_OPEN && r3.nreplies == 1);
 	CHECK(forces_now() == first + 1 && nstore_opens == opens + 3);
 	CHECK_STR(served, OUTPUT);
+	drop_output(&n);
+}
+
+/* A caller who may not start a force (another user, without -o
+ * others_force) is answered EACCES for a reference not forced yet, decided
+ * under the lock that would start the force: nothing is forced, and the
+ * log says who and the way out. Nor does it wait for a force under way
+ * (its open would keep that force from being withdrawn, and get it started
+ * again for a newer reference); once forced, it is served. */
+static void test_open_without_force(void)
+{
+	struct node n;
+	make_output(&n);
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	struct fuse_req r1 = {0}, r2 = {0}, r3 = {0}, r4 = {0};
+	int first = forces_now();
+	nlogged = 0;
+	CHECK(lazy_open(&fs, &r1, &n, &fi, 0, false));
+	CHECK(r1.replied == REPLY_ERR && r1.err == EACCES && forces_now() == first);
+	CHECK(nlogged == 1 && strstr(logged, "may not start its force") &&
+	      strstr(logged, "others_force"));
+	CHECK_XATTR(&n, "user.gg.state", "unforced");
+	CHECK(open_lazy(&n, &r2)); /* the owner's */
+	CHECK(forces_now() == first + 1);
+	CHECK(lazy_open(&fs, &r3, &n, &fi, 0, false));
+	CHECK(forces_now() == first + 1 && r3.replied == REPLY_ERR && r3.err == EACCES);
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
+	CHECK(settled(&n));
+	CHECK(lazy_open(&fs, &r4, &n, &fi, 0, false)); /* forced: served */
+	CHECK(wait_replied(&r4, 5000) && r4.replied == REPLY_OPEN);
+	CHECK(settled(&n));
 	drop_output(&n);
 }
 
@@ -960,10 +996,11 @@ static void test_materialize_spares_changed_file(void)
 	drop_pass(&n);
 }
 
-TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_failure_named,
-          test_interrupt_last_waiter, test_interrupt_one_of_two, test_interrupted_while_registering,
-          test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
-          test_damaged_value_forced_again, test_damaged_twice_fails,
-          test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
-          test_classify, test_rewritten_during_force, test_rewritten_then_interrupted,
-          test_link_placeholder, test_materialize, test_materialize_spares_changed_file, teardown)
+TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_open_without_force,
+          test_failure_named, test_interrupt_last_waiter, test_interrupt_one_of_two,
+          test_interrupted_while_registering, test_interrupt_while_answered,
+          test_output_link_refused, test_memo_attr, test_damaged_value_forced_again,
+          test_damaged_twice_fails, test_gc_removed_value_forced_again,
+          test_no_invalidation_when_kernel_has_value, test_classify, test_rewritten_during_force,
+          test_rewritten_then_interrupted, test_link_placeholder, test_materialize,
+          test_materialize_spares_changed_file, teardown)

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int saved_stderr = -1;
@@ -118,7 +119,7 @@ static void test_stderr(void)
 	CHECK_STR(out, "ggfs: one 1\n"
 	               "ggfs: two\n"
 	               "ggfs: fuse: piece and the rest\n"
-	               "ggfs: two lines\nat once\n"
+	               "ggfs: two lines\n    at once\n"
 	               "ggfs: \n"
 	               "ggfs: last\n");
 	free(out);
@@ -153,6 +154,30 @@ static void test_long_message(void)
 	free(text);
 	free(path);
 	free(s);
+}
+
+/* What a message carries cannot pass for an entry: a file named
+ * "x\nggfs: forged" logs as one entry, and its control characters as '?';
+ * the file is the owner's only, whatever the umask. */
+static void test_forged_entries(void)
+{
+	char *path = at("forged.log");
+	mode_t old = umask(0);
+	CHECK(log_open_file(path) == 0);
+	umask(old);
+	capture();
+	ggfs_log(FUSE_LOG_ERR, "%s: cannot force", "x\nggfs: ROOT-ALERT\r\033[2K");
+	char *out = stop_capture();
+	log_close();
+	CHECK_STR(out, "ggfs: x\n    ggfs: ROOT-ALERT??[2K: cannot force\n");
+	char *text = file_text(path);
+	CHECK(count_lines(text) == 2 &&
+	      strstr(text, "]: x\n    ggfs: ROOT-ALERT??[2K: cannot force\n"));
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	free(text);
+	free(out);
+	free(path);
 }
 
 static void test_file(void)
@@ -308,6 +333,7 @@ int main(void)
 	setup();
 	test_stderr();
 	test_long_message();
+	test_forged_entries();
 	test_file();
 	test_threads();
 	test_daemon();
