@@ -126,15 +126,10 @@ static int copy_object(struct store *s, const struct gg_name *value, int out)
 int placeholder_replace_at(struct store *s, int dirfd, const char *name, const char *shown,
                            const struct gg_name *value, const struct placeholder_replace_opts *opts)
 {
-	/* The temporary file is made through the directory's /proc link, so
-	 * that no path outside dirfd is walked again. */
-	char dir[64], *tmp;
-	snprintf(dir, sizeof dir, "/proc/self/fd/%d", dirfd);
-	int fd = make_temp_in(dir, &tmp);
+	char tmp_name[TEMP_NAME_MAX];
+	int fd = make_temp_at(dirfd, tmp_name);
 	if (fd < 0)
-		return gg_error("cannot replace %s: cannot create a temporary file beside it: %s",
-		                shown, strerror(errno));
-	const char *tmp_name = tmp + strlen(dir) + 1;
+		return gg_error("cannot replace %s: %s", shown, gg_last_error());
 	const struct stat *like = opts->like;
 	int r = copy_object(s, value, fd);
 	/* Only root may give a file away; anyone else keeps it as their own. */
@@ -155,7 +150,6 @@ int placeholder_replace_at(struct store *s, int dirfd, const char *name, const c
 		r = gg_error_errno("cannot replace %s", shown);
 	if (r < 0)
 		unlinkat(dirfd, tmp_name, 0);
-	free(tmp);
 	return r;
 }
 

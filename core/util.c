@@ -300,6 +300,28 @@ int make_temp_in(const char *dir, char **tmp_path)
 	return fd;
 }
 
+int make_temp_at(int dirfd, char name[TEMP_NAME_MAX])
+{
+	static const char digits[] =
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t x =
+	    (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 12);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL; /* an LCG step */
+		memcpy(name, ".tmp-", 5);
+		for (int i = 0; i < 6; i++)
+			name[5 + i] = digits[(x >> (10 + 6 * i)) % (sizeof digits - 1)];
+		name[11] = 0;
+		int fd =
+		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : gg_error_errno("cannot create a temporary file");
+	}
+	return gg_error("cannot create a temporary file: every name tried exists");
+}
+
 static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync)
 {
 	const char *slash = strrchr(path, '/');

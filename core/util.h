@@ -118,6 +118,10 @@ bool on_fuse(const char *path);
 int remove_tree(const char *path);
 /* Opens "<dir>/.tmp-XXXXXX" for writing; returns fd and sets *tmp_path (malloc). */
 int make_temp_in(const char *dir, char **tmp_path);
+/* The same in the directory dirfd: name gets ".tmp-XXXXXX" (the last
+ * component is never followed if it is a link). */
+#define TEMP_NAME_MAX 16
+int make_temp_at(int dirfd, char name[TEMP_NAME_MAX]);
 
 /*
  * A path that may appear inside a thunk: relative, not empty, no "." or ".."

@@ -206,7 +206,8 @@ int main(int argc, char **argv)
 	if (fs.log_opt || !opts.foreground) {
 		char *path =
 		    fs.log_opt ? xstrdup(fs.log_opt) : xasprintf("%s/ggfs.log", fs.store->root);
-		if (log_open_file(path) < 0) {
+		/* the store's log is its owner's to read (a root daemon's too) */
+		if (log_open_file(path, fs.log_opt ? (uid_t)-1 : fs.store_uid) < 0) {
 			fprintf(stderr, "ggfs: log %s: %s\n", path, strerror(errno));
 			free(path);
 			goto out_unmount;

@@ -300,8 +300,13 @@ int ggfs_cmdline(struct ggfs *fs, struct fuse_args *args, struct fuse_cmdline_op
 /* ---- log.c ---- */
 /* Sends libfuse's messages through ggfs's log (before any thread starts). */
 void log_init(void);
-/* Also appends every message, timestamped, to path (-1 and errno if not). */
-int log_open_file(const char *path);
+/*
+ * Also appends every message, timestamped, to path (-1 and errno if not):
+ * a regular file of one link, never reached through a symbolic link as its
+ * last component (ELOOP), made 0600 and, by a root daemon, given to owner
+ * ((uid_t)-1: kept).
+ */
+int log_open_file(const char *path, uid_t owner);
 /* As a daemon: messages go to syslog instead of stderr. */
 void log_to_syslog(void);
 void log_close(void);

@@ -495,14 +495,29 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	pthread_mutex_lock(&fs->mu);
 	p->registering = false;
 	bool interrupted = p->claimed; /* not a waiter yet: by on_interrupt */
-	if (!p->claimed) {
+	/* Rewritten meanwhile (the lock was let go): the look above, and the
+	 * policy, were for another reference. The kernel opens again. */
+	bool stale =
+	    !p->claimed && (p->gen != n->lz.gen || !n->lz.is_ref || (!may_force && !n->lz.forced));
+	if (stale) {
+		p->claimed = true; /* an on_interrupt now leaves p alone */
+	} else if (!p->claimed) {
 		p->next = n->lz.waiters;
 		n->lz.waiters = p;
 		if (!n->lz.forcing)
 			job = new_job_locked(fs, n);
 	}
-	pending_unref_locked(fs, p);
+	if (!stale)
+		pending_unref_locked(fs, p);
 	pthread_mutex_unlock(&fs->mu);
+	if (stale) {
+		fuse_req_interrupt_func(req, NULL, NULL); /* waits for a running on_interrupt */
+		pthread_mutex_lock(&fs->mu);
+		p->refs--;                   /* the claimer's (this handler) */
+		pending_unref_locked(fs, p); /* and this handler's: frees p */
+		pthread_mutex_unlock(&fs->mu);
+		fuse_reply_err(req, ESTALE);
+	}
 	if (interrupted)
 		fuse_reply_err(req, EINTR);
 	if (job)

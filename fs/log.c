@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,8 @@ static bool log_at_line_start = true; /* cosmetic: where to put "ggfs: " */
  */
 static void defang(const char *in, char *out, size_t cap)
 {
-	size_t o = 0;
-	for (size_t i = 0; in[i] && o + 6 < cap; i++) {
+	size_t o = 0, i = 0;
+	for (; in[i] && o + 6 < cap; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '\n') {
 			out[o++] = '\n';
@@ -45,6 +46,8 @@ static void defang(const char *in, char *out, size_t cap)
 			out[o++] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
 		}
 	}
+	if (in[i] && o && out[o - 1] != '\n')
+		out[o++] = '\n'; /* cut: the line still ends */
 	out[o] = 0;
 }
 
@@ -98,17 +101,26 @@ void log_init(void)
 	fuse_set_log_func(log_func);
 }
 
-int log_open_file(const char *path)
+int log_open_file(const char *path, uid_t owner)
 {
-	/* The owner's only: it holds failed commands and their stderr. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -1;
-	log_file = fdopen(fd, "a");
-	if (!log_file) {
-		int e = errno;
-		close(fd);
-		errno = e;
+	/* The owner's only: it holds failed commands and their stderr. Not
+	 * through a link, nor into another file's inode: a root daemon opens
+	 * it in a store its owner (or a shared store's group) controls. */
+	int fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	struct stat st;
+	int err = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : 0;
+	if (!err && (!S_ISREG(st.st_mode) || st.st_nlink != 1))
+		err = S_ISDIR(st.st_mode) ? EISDIR : EPERM;
+	if (!err && owner != (uid_t)-1 && geteuid() == 0 && st.st_uid != owner &&
+	    fchown(fd, owner, (gid_t)-1) < 0)
+		err = errno;
+	if (!err && !(log_file = fdopen(fd, "a")))
+		err = errno;
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		errno = err;
 		return -1;
 	}
 	return 0;

@@ -101,6 +101,8 @@ struct fuse_req {
 	fuse_interrupt_func_t intr;
 	void *intr_data;
 	bool interrupted; /* FUSE_INTERRUPT came before the callback was registered */
+	/* run when a callback is registered (what another thread may do then) */
+	void (*on_register)(struct fuse_req *req);
 };
 
 static pthread_mutex_t replies_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -152,6 +154,8 @@ void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *d
 	req->intr = func;
 	req->intr_data = data;
 	pthread_mutex_unlock(&replies_mu);
+	if (func && req->on_register)
+		req->on_register(req);
 	if (func && req->interrupted)
 		func(req, data);
 }

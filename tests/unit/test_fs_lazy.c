@@ -384,6 +384,18 @@ static void test_opens_join_one_force(void)
 	drop_output(&n);
 }
 
+/* What a rewrite of the file does to its node (lazy_classify): a new
+ * reference, not forced. */
+static struct node *rewritten;
+static void rewrite_node(struct fuse_req *req)
+{
+	(void)req;
+	pthread_mutex_lock(&fs.mu);
+	rewritten->lz.gen++;
+	rewritten->lz.forced = false;
+	pthread_mutex_unlock(&fs.mu);
+}
+
 /* A caller who may not start a force (another user, without -o
  * others_force) is answered EACCES for a reference not forced yet, decided
  * under the lock that would start the force: nothing is forced, and the
@@ -413,6 +425,18 @@ static void test_open_without_force(void)
 	CHECK(settled(&n));
 	CHECK(lazy_open(&fs, &r4, &n, &fi, 0, false)); /* forced: served */
 	CHECK(wait_replied(&r4, 5000) && r4.replied == REPLY_OPEN);
+	CHECK(settled(&n));
+	/* rewritten to an unforced reference while the open registers (the
+	 * lock let go): ESTALE, so that the kernel opens again; nothing forced */
+	struct fuse_req r5 = {.on_register = rewrite_node};
+	rewritten = &n;
+	pthread_mutex_lock(&fs.mu);
+	n.lz.kernel_synced = false; /* not the fast path */
+	pthread_mutex_unlock(&fs.mu);
+	int before = forces_now();
+	CHECK(lazy_open(&fs, &r5, &n, &fi, 0, false));
+	CHECK(r5.replied == REPLY_ERR && r5.err == ESTALE && r5.nreplies == 1);
+	CHECK(forces_now() == before);
 	CHECK(settled(&n));
 	drop_output(&n);
 }

@@ -133,7 +133,7 @@ static void test_long_message(void)
 	char *s = xcalloc(big + 1, 1);
 	memset(s, 'x', big);
 	char *path = at("long.log");
-	CHECK(log_open_file(path) == 0);
+	CHECK(log_open_file(path, (uid_t)-1) == 0);
 	capture();
 	ggfs_log(FUSE_LOG_ERR, "%s", s);
 	ggfs_log(FUSE_LOG_ERR, "after");
@@ -163,7 +163,7 @@ static void test_forged_entries(void)
 {
 	char *path = at("forged.log");
 	mode_t old = umask(0);
-	CHECK(log_open_file(path) == 0);
+	CHECK(log_open_file(path, (uid_t)-1) == 0);
 	umask(old);
 	capture();
 	ggfs_log(FUSE_LOG_ERR, "%s: cannot force", "x\nggfs: ROOT-ALERT\r\033[2K");
@@ -180,11 +180,44 @@ static void test_forged_entries(void)
 	free(path);
 }
 
+/* A root daemon opens the store's log where the store's owner (or a shared
+ * store's group) may plant a link: never through a symbolic link, never a
+ * second name of another file; the file is given to the store's owner. A
+ * message with many lines, cut to fit, still ends its line. */
+static void test_file_planted(void)
+{
+	char *target = at("target"), *sym = at("link.log"), *hard = at("hard.log");
+	CHECK(write_file_atomic(target, "precious\n", 9, 0644) == 0);
+	CHECK(symlink(target, sym) == 0 && link(target, hard) == 0);
+	CHECK(log_open_file(sym, (uid_t)-1) == -1 && errno == ELOOP);
+	CHECK(log_open_file(hard, (uid_t)-1) == -1 && errno == EPERM);
+	char *text = file_text(target);
+	CHECK_STR(text, "precious\n");
+	free(text);
+	char *given = at("given.log");
+	CHECK(log_open_file(given, 65534) == 0);
+	struct stat st;
+	CHECK(stat(given, &st) == 0 && (geteuid() != 0 || st.st_uid == 65534));
+	log_close();
+	char *lines = xcalloc(4000, 1);
+	memset(lines, '\n', 3000);
+	memset(lines + 3000, 'y', 999);
+	capture();
+	ggfs_log(FUSE_LOG_ERR, "%s", lines);
+	ggfs_log(FUSE_LOG_ERR, "next");
+	char *out = stop_capture();
+	size_t n = strlen(out);
+	CHECK(n > 12 && !strcmp(out + n - 12, "\nggfs: next\n"));
+	free(out);
+	free(lines);
+	free(given), free(target), free(sym), free(hard);
+}
+
 static void test_file(void)
 {
 	char *path = at("ggfs.log");
 	CHECK(write_file_atomic(path, "earlier\n", 8, 0644) == 0);
-	CHECK(log_open_file(path) == 0);
+	CHECK(log_open_file(path, (uid_t)-1) == 0);
 	/* not inherited across exec */
 	char *fdinfo = NULL;
 	int fl = -1;
@@ -231,8 +264,8 @@ static void test_file(void)
 	/* cannot be opened: -1 and the cause */
 	char *bad = at("no/such/dir/ggfs.log");
 	errno = 0;
-	CHECK(log_open_file(bad) == -1 && errno == ENOENT);
-	CHECK(log_open_file(dir) == -1 && errno == EISDIR);
+	CHECK(log_open_file(bad, (uid_t)-1) == -1 && errno == ENOENT);
+	CHECK(log_open_file(dir, (uid_t)-1) == -1 && errno == EISDIR);
 	free(bad);
 	/* ... and then nothing is written anywhere but stderr */
 	capture();
@@ -271,7 +304,7 @@ static bool stderr_line_ok(const char *line, size_t len)
 static void test_threads(void)
 {
 	char *path = at("threads.log");
-	CHECK(log_open_file(path) == 0);
+	CHECK(log_open_file(path, (uid_t)-1) == 0);
 	capture();
 	pthread_t t[THREADS];
 	for (int i = 0; i < THREADS; i++)
@@ -301,7 +334,7 @@ static void test_threads(void)
 static void daemon_child(void)
 {
 	char *path = at("daemon.log");
-	CHECK(log_open_file(path) == 0);
+	CHECK(log_open_file(path, (uid_t)-1) == 0);
 	log_to_syslog();
 	capture();
 	ggfs_log(FUSE_LOG_DEBUG, "ggfs unit test: to syslog");
@@ -334,6 +367,7 @@ int main(void)
 	test_stderr();
 	test_long_message();
 	test_forged_entries();
+	test_file_planted();
 	test_file();
 	test_threads();
 	test_daemon();

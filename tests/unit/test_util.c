@@ -381,6 +381,14 @@ static void test_mkdir_p_remove_tree_make_temp(void)
 	char *tmp2 = NULL;
 	CHECK_ERR(make_temp_in(missing, &tmp2), "cannot create a temporary file");
 	CHECK(tmp2 == NULL);
+	/* make_temp_at: the same, by a directory's fd; two names differ */
+	int dfd = open(deep, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char n1[TEMP_NAME_MAX], n2[TEMP_NAME_MAX];
+	int f1 = make_temp_at(dfd, n1), f2 = make_temp_at(dfd, n2);
+	CHECK(f1 >= 0 && f2 >= 0 && !strncmp(n1, ".tmp-", 5) && strlen(n1) == 11 && strcmp(n1, n2));
+	CHECK(fstatat(dfd, n1, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	      (st.st_mode & 0777) == 0600);
+	close(f1), close(f2), close(dfd);
 
 	/* remove_tree copes with read-only directories (sandboxes leave them). */
 	CHECK(chmod(deep, 0555) == 0);
