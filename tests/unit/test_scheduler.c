@@ -253,11 +253,21 @@ static int count_lookup(void *arg, struct store *s, const struct gg_name *thunk,
 
 /* A placeholder's state follows a dynamic graph as deep as the scheduler
  * would force it (a chain past 1,000 thunks read "unforced" while it
- * forced); a loop is seen within a few rounds, not after MEMO_CHAIN_MAX. */
+ * forced); a loop is seen within a few rounds, not after MEMO_CHAIN_MAX.
+ * In a store of its own, removed at the end: its 3,000 files would
+ * otherwise stay beside every other test's (a sandbox's /tmp has 16,384
+ * inodes, and examples/unittests runs this test in one). */
 static void test_memo_walk_goes_as_deep_as_forcing(void)
 {
 	enum { DEPTH = 1500 };
 	CHECK(DEPTH < SCHED_MAX_DYNAMIC_DEPTH);
+	struct store *outer = st;
+	char *sdir = xstrdup("/tmp/gg-test-deep-XXXXXX"), *root = NULL;
+	if (!mkdtemp(sdir) || store_init(sdir, &root) < 0 || store_open(root, &st) < 0)
+		abort();
+	free(root);
+	struct gg_name p;
+	CHECK(store_put_buf(st, "#!fake", 6, GG_VALUE, &p) == 0 && gg_name_eq(&p, &prog));
 	struct gg_ref *chain = xcalloc(DEPTH, sizeof *chain);
 	for (int i = 0; i < DEPTH; i++) {
 		char arg[32];
@@ -270,7 +280,10 @@ static void test_memo_walk_goes_as_deep_as_forcing(void)
 		CHECK(memo_put(st, &chain[i].name, &m) == 0);
 		memo_free(&m);
 	}
-	struct sched *s = new_sched(false);
+	struct engine *one = fake_local(1);
+	struct sched_opts so = {.engines = &one, .nengines = 1, .max_retries = 0};
+	struct sched *s;
+	CHECK(sched_new(st, &so, &s) == 0);
 	struct sched_outcome o;
 	CHECK(sched_force_all(s, &chain[DEPTH - 1], 1, &o) == 0);
 	CHECK(sched_state_of(s, &chain[0]) == SCHED_FORCED);
@@ -278,6 +291,7 @@ static void test_memo_walk_goes_as_deep_as_forcing(void)
 	CHECK(memo_resolve(st, &chain[0], NULL, NULL, &end) == 1 &&
 	      gg_name_eq(&end.value, &o.value));
 	sched_free(s);
+	engine_destroy(one);
 
 	/* chain[0] -> ... -> chain[9] -> chain[5]: a loop of 5 after 5 steps */
 	struct memo m = {0};
@@ -288,6 +302,10 @@ static void test_memo_walk_goes_as_deep_as_forcing(void)
 	CHECK(memo_resolve(st, &chain[0], count_lookup, NULL, &end) == 0);
 	CHECK(counted_lookups > 10 && counted_lookups <= 40);
 	free(chain);
+	store_close(st);
+	st = outer;
+	CHECK(remove_tree(sdir) == 0);
+	free(sdir);
 }
 
 static void test_value_reference(void)
@@ -966,11 +984,11 @@ static void teardown(void)
 	free(dir);
 }
 
-TEST_MAIN(setup, test_lock_released_before_answer, test_diamond_runs_each_once,
-          test_state_follows_a_dynamic_graph_to_its_value, test_value_reference, test_dynamic_graph,
-          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
-          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
-          test_memo_walk_goes_as_deep_as_forcing, test_withdrawn_requests,
+TEST_MAIN(setup, test_memo_walk_goes_as_deep_as_forcing, test_lock_released_before_answer,
+          test_diamond_runs_each_once, test_state_follows_a_dynamic_graph_to_its_value,
+          test_value_reference, test_dynamic_graph, test_failure_reported_and_retried_later,
+          test_infrastructure_failures_retried, test_stop_at_first_failure,
+          test_long_chain_loads_without_recursion, test_withdrawn_requests,
           test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
           test_withdraw_answers_at_once, test_stopped_while_starting,
           test_loading_off_the_askers_thread, test_estimate_counts_only_work,
