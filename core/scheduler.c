@@ -454,8 +454,8 @@ static const struct failure *follow_thunk_output(struct sched *s, struct waiter 
 	} else if (w->nchain > limit) {
 		code = GG_ELIMIT;
 		buf_printf(&b,
-		           "a dynamic graph is deeper than %zu thunks (a thunk output by a thunk "
-		           "output by ...); the last: ",
+		           "a dynamic graph is deeper than %zu thunks output by thunks (a thunk "
+		           "output by a thunk output by ...); the last: ",
 		           limit);
 		describe_thunk(s, &b, next);
 	} else {

@@ -1598,7 +1598,9 @@ int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *look
 	struct gg_name mark;
 	bool marked = false;
 	size_t power = 1, since_mark = 0;
-	for (int depth = 0; depth < MEMO_CHAIN_MAX; depth++) {
+	/* the reference's thunk, MEMO_CHAIN_MAX thunks output by thunks (as
+	 * many as the scheduler follows), then a look at the value */
+	for (int depth = 0; depth < MEMO_CHAIN_MAX + 2; depth++) {
 		if (gg_name_kind(&end->value) == GG_VALUE) {
 			r = store_known(s, &end->value) == 1;
 			break;

@@ -251,6 +251,68 @@ static int count_lookup(void *arg, struct store *s, const struct gg_name *thunk,
 	return memo_get(s, thunk, out);
 }
 
+/* memo_resolve's lookup for a chain of made-up thunks, each output by the
+ * one before, the last outputting prog: asked for them in turn. */
+struct made_chain {
+	const struct gg_name *names;
+	size_t n, asked;
+};
+static int chain_lookup(void *arg, struct store *s, const struct gg_name *thunk, struct memo *out)
+{
+	struct made_chain *c = arg;
+	if (c->asked >= c->n || !gg_name_eq(thunk, &c->names[c->asked]))
+		return 0;
+	c->asked++;
+	*out = (struct memo){0};
+	memo_add(out, "o", c->asked < c->n ? &c->names[c->asked] : &prog, false);
+	return 1;
+}
+
+/* The memo walk ends where forcing does: the scheduler follows up to
+ * max_dynamic_depth thunks output by thunks (a chain of one more thunk),
+ * and the walk as many at the default depth. */
+static void test_memo_walk_ends_where_forcing_does(void)
+{
+	struct gg_ref c[5];
+	for (int i = 0; i < 5; i++) {
+		char arg[32];
+		snprintf(arg, sizeof arg, "limit-%d", i);
+		c[i] = make("echo", arg, NULL, 0);
+	}
+	for (int i = 0; i + 1 < 5; i++) {
+		struct memo m = {0};
+		memo_add(&m, "o", &c[i + 1].name, false);
+		CHECK(memo_put(st, &c[i].name, &m) == 0);
+		memo_free(&m);
+	}
+	struct engine *one = fake_local(1);
+	struct sched_opts so = {
+	    .engines = &one, .nengines = 1, .max_retries = 0, .max_dynamic_depth = 3};
+	struct sched *s;
+	CHECK(sched_new(st, &so, &s) == 0);
+	struct sched_outcome o;
+	CHECK(sched_force_all(s, &c[1], 1, &o) == 0); /* 4 thunks, 3 followed */
+	CHECK(sched_force_all(s, &c[0], 1, &o) != 0 && o.code == GG_ELIMIT);
+	sched_free(s);
+	engine_destroy(one);
+
+	size_t most = SCHED_MAX_DYNAMIC_DEPTH + 1;
+	struct gg_name *names = xcalloc(most + 1, sizeof *names);
+	for (size_t i = 0; i <= most; i++) {
+		char arg[32];
+		int k = snprintf(arg, sizeof arg, "made-%zu", i);
+		gg_name_of_buf(arg, (size_t)k, GG_THUNK, &names[i]);
+	}
+	struct made_chain chain = {names, most, 0};
+	struct gg_ref ref = {names[0], "o"};
+	struct memo_output end;
+	CHECK(memo_resolve(st, &ref, chain_lookup, &chain, &end) == 1 &&
+	      gg_name_eq(&end.value, &prog) && chain.asked == most);
+	chain = (struct made_chain){names, most + 1, 0};
+	CHECK(memo_resolve(st, &ref, chain_lookup, &chain, &end) == 0);
+	free(names);
+}
+
 /* A placeholder's state follows a dynamic graph as deep as the scheduler
  * would force it (a chain past 1,000 thunks read "unforced" while it
  * forced); a loop is seen within a few rounds, not after MEMO_CHAIN_MAX.
@@ -984,12 +1046,12 @@ static void teardown(void)
 	free(dir);
 }
 
-TEST_MAIN(setup, test_memo_walk_goes_as_deep_as_forcing, test_lock_released_before_answer,
-          test_diamond_runs_each_once, test_state_follows_a_dynamic_graph_to_its_value,
-          test_value_reference, test_dynamic_graph, test_failure_reported_and_retried_later,
-          test_infrastructure_failures_retried, test_stop_at_first_failure,
-          test_long_chain_loads_without_recursion, test_withdrawn_requests,
-          test_slow_lookup_blocks_no_other_thunk, test_withdraw_does_not_start_runs,
-          test_withdraw_answers_at_once, test_stopped_while_starting,
-          test_loading_off_the_askers_thread, test_estimate_counts_only_work,
-          test_callbacks_without_the_lock, teardown)
+TEST_MAIN(setup, test_memo_walk_goes_as_deep_as_forcing, test_memo_walk_ends_where_forcing_does,
+          test_lock_released_before_answer, test_diamond_runs_each_once,
+          test_state_follows_a_dynamic_graph_to_its_value, test_value_reference, test_dynamic_graph,
+          test_failure_reported_and_retried_later, test_infrastructure_failures_retried,
+          test_stop_at_first_failure, test_long_chain_loads_without_recursion,
+          test_withdrawn_requests, test_slow_lookup_blocks_no_other_thunk,
+          test_withdraw_does_not_start_runs, test_withdraw_answers_at_once,
+          test_stopped_while_starting, test_loading_off_the_askers_thread,
+          test_estimate_counts_only_work, test_callbacks_without_the_lock, teardown)
