@@ -113,9 +113,18 @@ static bool may_read_store(struct ggfs *fs, uid_t uid)
 	if (!fs->byhash_group)
 		return false;
 	struct passwd pw, *found = NULL;
-	char buf[4096];
-	if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) != 0 || !found)
+	size_t size = 4096;
+	char *buf = xmalloc(size);
+	int e;
+	/* an entry bigger than the buffer (a long member list) is ERANGE */
+	while ((e = getpwuid_r(uid, &pw, buf, size, &found)) == ERANGE && size < (1u << 20)) {
+		size *= 4;
+		buf = xrealloc(buf, size); /* fit */
+	}
+	if (e != 0 || !found) {
+		free(buf);
 		return false;
+	}
 	int n = 64;
 	gid_t *groups = xcalloc((size_t)n, sizeof *groups);
 	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0) {
@@ -128,6 +137,7 @@ static bool may_read_store(struct ggfs *fs, uid_t uid)
 	for (int i = 0; i < n && !member; i++)
 		member = groups[i] == fs->byhash_gid;
 	free(groups);
+	free(buf);
 	return member;
 }
 
@@ -238,42 +248,41 @@ static mode_t forced_perm(mode_t mode, bool exec)
 	return perm;
 }
 
+/*
+ * fs->mu held (let go meanwhile): does the memo hold n's output, with its
+ * value in the store? The open of a caller who may not force is admitted
+ * only then, so that its force finds the result and runs nothing; the node
+ * counting as forced is not enough (gc may have removed the value since).
+ * False too if the file was rewritten meanwhile (it is looked at again).
+ */
+static bool memo_holds(struct ggfs *fs, struct node *n)
+{
+	struct gg_ref ref;
+	gg_ref_copy(&ref, &n->lz.ref);
+	unsigned gen = n->lz.gen;
+	pthread_mutex_unlock(&fs->mu);
+	struct memo_output end;
+	bool held = memo_resolve(fs->store, &ref, NULL, NULL, &end) == 1 &&
+	            (!end.link || n->kind == NODE_PASS);
+	gg_ref_free(&ref);
+	pthread_mutex_lock(&fs->mu);
+	if (held && gen == n->lz.gen && n->lz.is_ref && !n->lz.forced) {
+		n->lz.forced = true;
+		n->lz.value = end.value;
+		n->lz.exec = end.exec;
+		n->lz.link = end.link;
+	}
+	return held && gen == n->lz.gen && n->lz.is_ref;
+}
+
 void lazy_adjust_attr(struct ggfs *fs, struct node *n, struct stat *st)
 {
 	pthread_mutex_lock(&fs->mu);
-	if (!n->lz.is_ref) {
-		pthread_mutex_unlock(&fs->mu);
-		return;
-	}
-	bool forced = n->lz.forced, exec = n->lz.exec, link = n->lz.link;
+	/* Forced earlier (another mount, gg force): the memo knows the size. */
+	bool forced = n->lz.is_ref && (n->lz.forced || memo_holds(fs, n));
+	bool exec = n->lz.exec, link = n->lz.link;
 	struct gg_name value = n->lz.value;
-	unsigned gen = n->lz.gen;
-	struct gg_ref ref = {0};
-	if (!forced)
-		gg_ref_copy(&ref, &n->lz.ref);
 	pthread_mutex_unlock(&fs->mu);
-
-	if (!forced) {
-		/* Forced earlier (another mount, gg force): the memo knows the size. */
-		/* a link is shown as one by placeholders only (gg_readlink) */
-		struct memo_output end;
-		if (memo_resolve(fs->store, &ref, NULL, NULL, &end) == 1 &&
-		    (!end.link || n->kind == NODE_PASS)) {
-			forced = true;
-			value = end.value;
-			exec = end.exec;
-			link = end.link;
-			pthread_mutex_lock(&fs->mu);
-			if (gen == n->lz.gen && !n->lz.forced) {
-				n->lz.forced = true;
-				n->lz.value = value;
-				n->lz.exec = exec;
-				n->lz.link = link;
-			}
-			pthread_mutex_unlock(&fs->mu);
-		}
-		gg_ref_free(&ref);
-	}
 	if (!forced)
 		return;
 	st->st_size = (off_t)gg_name_size(&value);
@@ -362,7 +371,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 		n->lz.job = NULL;
 		/* opens of a newer reference (the file was rewritten) waited
 		 * for this job to end: they get their own now */
-		if (n->lz.waiters && n->lz.is_ref)
+		if (n->lz.is_ref && anyone_waits_locked(n, n->lz.gen))
 			newer = new_job_locked(fs, n);
 	}
 	pthread_mutex_unlock(&fs->mu);
@@ -461,7 +470,14 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		if (gg_name_eq(&n->lz.value, &v))
 			n->lz.forced = n->lz.kernel_synced = false; /* gc removed it: force again */
 	}
-	if (!may_force && !n->lz.forced) {
+	unsigned gen = n->lz.gen;
+	bool held = may_force || memo_holds(fs, n);
+	if (gen != n->lz.gen || !n->lz.is_ref) {
+		pthread_mutex_unlock(&fs->mu);
+		fuse_reply_err(req, ESTALE); /* rewritten meanwhile: the kernel opens again */
+		return true;
+	}
+	if (!held) {
 		pthread_mutex_unlock(&fs->mu);
 		char *where = node_display_path(fs, n);
 		ggfs_log(FUSE_LOG_NOTICE,

@@ -292,6 +292,23 @@ static int forces_now(void)
 	return k;
 }
 
+/* A memo entry: t's output "out" is v. */
+static void put_memo(const struct gg_name *t, const struct gg_name *v)
+{
+	struct memo m = {0};
+	memo_add(&m, "out", v, false);
+	CHECK(memo_put(fs.store, t, &m) == 0);
+	memo_free(&m);
+}
+
+/* Removes t's memo entry, as gc would. */
+static void forget_memo(const struct gg_name *t)
+{
+	char *p = xasprintf("%s/.gg/memo/%c%c/%s", dir, t->s[1], t->s[2], t->s);
+	CHECK(unlink(p) == 0);
+	free(p);
+}
+
 static bool open_lazy(struct node *n, struct fuse_req *req)
 {
 	struct fuse_file_info fi = {.flags = O_RDONLY};
@@ -423,6 +440,7 @@ static void test_open_without_force(void)
 	CHECK(answer(first, &ok));
 	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
 	CHECK(settled(&n));
+	put_memo(&thunk, &value);                      /* as the scheduler does */
 	CHECK(lazy_open(&fs, &r4, &n, &fi, 0, false)); /* forced: served */
 	CHECK(wait_replied(&r4, 5000) && r4.replied == REPLY_OPEN);
 	CHECK(settled(&n));
@@ -438,6 +456,46 @@ static void test_open_without_force(void)
 	CHECK(r5.replied == REPLY_ERR && r5.err == ESTALE && r5.nreplies == 1);
 	CHECK(forces_now() == before);
 	CHECK(settled(&n));
+	forget_memo(&thunk);
+	drop_output(&n);
+}
+
+/*
+ * Another user's open is admitted only while the memo holds the output
+ * and the store its value: the node counting as forced is not enough once
+ * gc removed the value (its force would run the thunk again, for them). A
+ * result forced elsewhere (gg force) is served.
+ */
+static void test_open_without_force_needs_memo(void)
+{
+	struct node n;
+	make_output(&n);
+	n.lz.ref.name = thunk2;
+	put_memo(&thunk2, &value2); /* forced by gg force */
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	struct fuse_req r1 = {0}, r2 = {0};
+	int first = forces_now();
+	CHECK(lazy_open(&fs, &r1, &n, &fi, 0, false));
+	CHECK(r1.nreplies == 0 && forces_now() == first + 1);
+	struct sched_outcome ok = {.status = 0, .value = value2};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r1, 5000) && r1.replied == REPLY_OPEN);
+	CHECK_STR(served, OUTPUT2);
+	CHECK(settled(&n) && lazy_is_forced(&fs, &n));
+
+	char *p = store_object_path(fs.store, &value2);
+	CHECK(unlink(p) == 0); /* as gc does; the node still counts as forced */
+	free(p);
+	pthread_mutex_lock(&fs.mu);
+	n.lz.kernel_synced = false; /* not the fast path, which looks at the store */
+	pthread_mutex_unlock(&fs.mu);
+	nlogged = 0;
+	CHECK(lazy_open(&fs, &r2, &n, &fi, 0, false));
+	CHECK(r2.replied == REPLY_ERR && r2.err == EACCES && forces_now() == first + 1);
+	CHECK(nlogged == 1 && strstr(logged, "may not start its force"));
+	CHECK(settled(&n));
+	CHECK(store_put_buf(fs.store, OUTPUT2, strlen(OUTPUT2), GG_VALUE, &value2) == 0);
+	forget_memo(&thunk2);
 	drop_output(&n);
 }
 
@@ -919,6 +977,25 @@ static void test_rewritten_then_interrupted(void)
 	forced_anew(&n, first + 1, &r1, &r2);
 }
 
+/* ... and rewritten once more, unopened: the old reference's only reader
+ * interrupted, nobody waits for the file's current reference, so nothing
+ * is forced for it (a force nobody waits for could not be withdrawn); the
+ * open of the reference between gets ESTALE. */
+static void test_interrupted_after_two_rewrites(void)
+{
+	struct node n;
+	struct fuse_req r1 = {0}, r2 = {0};
+	int first = open_across_rewrite(&n, "rwr", &r1, &r2);
+	put_file("rwr", &link_thunk, NULL);
+	CHECK(reclassify(&n) && gg_name_eq(&n.lz.ref.name, &link_thunk));
+	r1.intr(&r1, r1.intr_data);
+	CHECK(r1.replied == REPLY_ERR && r1.err == EINTR && r1.nreplies == 1);
+	CHECK(forces[first].withdrawn);
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_ERR && r2.err == ESTALE);
+	CHECK(settled(&n) && forces_now() == first + 1);
+	drop_pass(&n);
+}
+
 /* A placeholder whose output (in the memo) is a symbolic link: shown as
  * one, its target read from the store; an open gets ESTALE (the kernel
  * looks it up again and follows the link). */
@@ -1021,10 +1098,11 @@ static void test_materialize_spares_changed_file(void)
 }
 
 TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_open_without_force,
-          test_failure_named, test_interrupt_last_waiter, test_interrupt_one_of_two,
-          test_interrupted_while_registering, test_interrupt_while_answered,
-          test_output_link_refused, test_memo_attr, test_damaged_value_forced_again,
-          test_damaged_twice_fails, test_gc_removed_value_forced_again,
-          test_no_invalidation_when_kernel_has_value, test_classify, test_rewritten_during_force,
-          test_rewritten_then_interrupted, test_link_placeholder, test_materialize,
+          test_open_without_force_needs_memo, test_failure_named, test_interrupt_last_waiter,
+          test_interrupt_one_of_two, test_interrupted_while_registering,
+          test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
+          test_damaged_value_forced_again, test_damaged_twice_fails,
+          test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
+          test_classify, test_rewritten_during_force, test_rewritten_then_interrupted,
+          test_interrupted_after_two_rewrites, test_link_placeholder, test_materialize,
           test_materialize_spares_changed_file, teardown)
