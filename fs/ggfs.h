@@ -216,7 +216,8 @@ struct ggfs {
 	uid_t store_uid; /* the store's owner */
 	/* ident.c: creating and changing files as the caller (root daemons). */
 	bool as_caller;
-	gid_t *groups; /* the daemon's own supplementary groups */
+	bool told_others_read_only; /* logged that other users may not change files */
+	gid_t *groups;              /* the daemon's own supplementary groups */
 	size_t ngroups;
 	bool dont_mask; /* the kernel leaves the umask to ggfs (FUSE_CAP_DONT_MASK) */
 
@@ -584,7 +585,9 @@ void ident_free(struct ggfs *fs);
 /*
  * Takes the caller's fsuid, fsgid and supplementary groups on this thread,
  * for a call that creates or changes a file: 0 (ident_leave must follow),
- * or an errno (nothing to undo). A no-op for a daemon that is not root.
+ * or an errno (nothing to undo). A daemon that is not root changes files
+ * as itself: for the mount's owner and root (0, nothing to undo); another
+ * user is refused (EACCES).
  */
 int ident_enter(struct ggfs *fs, fuse_req_t req);
 void ident_leave(struct ggfs *fs);

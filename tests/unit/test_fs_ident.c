@@ -409,13 +409,23 @@ static void not_root(void)
 	ident_init(&f);
 	CHECK(!f.as_caller);
 	CHECK(f.ngroups == 1 && f.groups && f.groups[0] == GROUP_B);
+	f.uid = UID;
 	struct fuse_req r = caller(NULL, 0);
-	r.ctx.uid = 4242;
+	r.ctx.uid = UID; /* the owner's */
 	r.ctx.gid = 4343;
 	CHECK(ident_enter(&f, &r) == 0);
-	CHECK(r.ctx_calls == 0 && r.getgroups_calls == 0);
+	CHECK(r.getgroups_calls == 0);
 	CHECK(fsuid_now() == UID && fsgid_now() == GID && has_group(GROUP_B));
 	ident_leave(&f);
+	CHECK(fsuid_now() == UID && fsgid_now() == GID && has_group(GROUP_B));
+	r.ctx.uid = 0;
+	CHECK(ident_enter(&f, &r) == 0 && fsuid_now() == UID);
+	ident_leave(&f);
+	/* another user's change would make a file of the daemon's user: refused, said once */
+	nlogged = 0;
+	r.ctx.uid = 4242;
+	CHECK(ident_enter(&f, &r) == EACCES && ident_enter(&f, &r) == EACCES);
+	CHECK(nlogged == 1 && strstr(logged, "uid 4242") && strstr(logged, "not run as root"));
 	CHECK(fsuid_now() == UID && fsgid_now() == GID && has_group(GROUP_B));
 	ident_free(&f);
 }
