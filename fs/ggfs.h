@@ -424,8 +424,6 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
  * (ENODATA when the attribute does not exist).
  */
 int lazy_getxattr(struct ggfs *fs, struct node *n, const char *name, char **value, size_t *len);
-/* Appends the names of the user.gg.* attributes that exist (NUL-separated). */
-void lazy_listxattr(struct ggfs *fs, struct node *n, struct buf *out);
 /* Starts and stops the done threads. */
 int lazy_start(struct ggfs *fs);
 void lazy_stop(struct ggfs *fs);

@@ -932,12 +932,3 @@ int lazy_getxattr(struct ggfs *fs, struct node *n, const char *name, char **valu
 	*len = strlen(v);
 	return 0;
 }
-
-void lazy_listxattr(struct ggfs *fs, struct node *n, struct buf *out)
-{
-	buf_add(out, "user.gg.ref", sizeof "user.gg.ref");
-	buf_add(out, "user.gg.state", sizeof "user.gg.state");
-	buf_add(out, PLACEHOLDER_XATTR, sizeof PLACEHOLDER_XATTR);
-	if (state_of(fs, n) == LAZY_FAILED)
-		buf_add(out, "user.gg.error", sizeof "user.gg.error");
-}

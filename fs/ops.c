@@ -1155,12 +1155,9 @@ static void gg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		}
 		drop_mount_names(&b);
 	}
-	if (n->kind == NODE_OBJECT) {
-		buf_add(&b, "user.gg.ref", sizeof "user.gg.ref");
-		buf_add(&b, "user.gg.state", sizeof "user.gg.state");
-	} else if (has_gg_xattrs(fs, n)) {
-		lazy_listxattr(fs, n, &b);
-	}
+	/* user.gg.* are read by name only, never listed (as CephFS's virtual
+	 * attributes): cp -a, rsync -X and tar --xattrs would set them on a
+	 * copy, which is refused. */
 	reply_xattr(req, b.data ? b.data : "", b.len, size);
 	buf_free(&b);
 }

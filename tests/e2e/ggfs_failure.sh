@@ -33,7 +33,7 @@ check "the log line has the stderr tail" grep -q 'bad input: broken' <<<"$line"
 check "user.gg.state is failed" [ "$(getfattr --only-values -n user.gg.state mnt/out.txt)" = failed ]
 error=$(getfattr --only-values -n user.gg.error mnt/out.txt 2>/dev/null)
 check "user.gg.error says what failed" grep -q 'exited with status 3.*bad input: broken' <<<"$error"
-check "getfattr -d lists user.gg.error" sh -c "getfattr -d mnt/out.txt | grep -q '^user.gg.error='"
+check "getfattr -d lists no user.gg.* (read by name only)" sh -c "! getfattr -d -m - mnt/out.txt 2>/dev/null | grep -q '^user.gg'"
 
 # Concurrent readers of a failing placeholder: all get EIO (those that arrive
 # while a force runs share it and its log line).
