@@ -1598,13 +1598,15 @@ int memo_resolve(struct store *s, const struct gg_ref *ref, memo_lookup_fn *look
 	struct gg_name mark;
 	bool marked = false;
 	size_t power = 1, since_mark = 0;
-	/* the reference's thunk, MEMO_CHAIN_MAX thunks output by thunks (as
-	 * many as the scheduler follows), then a look at the value */
-	for (int depth = 0; depth < MEMO_CHAIN_MAX + 2; depth++) {
+	/* the reference's thunk and MEMO_CHAIN_MAX thunks output by thunks (as
+	 * many as the scheduler follows); a thunk past them is not looked up */
+	for (int depth = 0; depth <= MEMO_CHAIN_MAX + 1; depth++) {
 		if (gg_name_kind(&end->value) == GG_VALUE) {
 			r = store_known(s, &end->value) == 1;
 			break;
 		}
+		if (depth == MEMO_CHAIN_MAX + 1)
+			break;
 		struct memo m;
 		r = (lookup ? lookup : memo_lookup_store)(arg, s, &end->value, &m);
 		if (r != 1)

@@ -310,6 +310,7 @@ static void test_memo_walk_ends_where_forcing_does(void)
 	      gg_name_eq(&end.value, &prog) && chain.asked == most);
 	chain = (struct made_chain){names, most + 1, 0};
 	CHECK(memo_resolve(st, &ref, chain_lookup, &chain, &end) == 0);
+	CHECK(chain.asked == most); /* the thunk forcing would not reach is not looked up */
 	free(names);
 }
 
