@@ -95,6 +95,8 @@ struct lazy {
 	 * size nor padded with zeros to it.
 	 */
 	bool was_ref;
+	bool refused;      /* a user was told it may not force ref: */
+	uid_t refused_uid; /* the last one */
 };
 
 struct node {
@@ -588,6 +590,9 @@ void ident_free(struct ggfs *fs);
  * user is refused (EACCES).
  */
 int ident_enter(struct ggfs *fs, fuse_req_t req);
+/* ident_enter's refusal alone, for a call to make before it does anything
+ * else: 0, or EACCES for another user of a daemon that is not root. */
+int ident_may_change(struct ggfs *fs, fuse_req_t req);
 void ident_leave(struct ggfs *fs);
 /*
  * Notes whether the request this thread just read comes from a caller

@@ -149,22 +149,25 @@ static void restore(struct ggfs *fs)
 	raise_fsetid();
 }
 
+int ident_may_change(struct ggfs *fs, fuse_req_t req)
+{
+	/* Another user's file would be the daemon user's: the owner's, taken
+	 * for the owner's placeholder (a way into the owner's store), and not
+	 * that user's to chmod. Other users only read. */
+	if (fs->as_caller || !ident_is_other(fs, req))
+		return 0;
+	if (!__atomic_exchange_n(&fs->told_others_read_only, true, __ATOMIC_RELAXED))
+		ggfs_log(FUSE_LOG_NOTICE,
+		         "uid %u may not create or change files here: the daemon does not run as "
+		         "root, so it cannot do it as them (other users only read; said once)",
+		         (unsigned)fuse_req_ctx(req)->uid);
+	return EACCES;
+}
+
 int ident_enter(struct ggfs *fs, fuse_req_t req)
 {
-	if (!fs->as_caller) {
-		/* Another user's file would be the daemon user's: the owner's,
-		 * taken for the owner's placeholder (a way into the owner's
-		 * store), and not that user's to chmod. Other users only read. */
-		if (!ident_is_other(fs, req))
-			return 0;
-		if (!__atomic_exchange_n(&fs->told_others_read_only, true, __ATOMIC_RELAXED))
-			ggfs_log(FUSE_LOG_NOTICE,
-			         "uid %u may not create or change files here: the daemon does not "
-			         "run as root, so it cannot do it as them (other users only read; "
-			         "said once)",
-			         (unsigned)fuse_req_ctx(req)->uid);
-		return EACCES;
-	}
+	if (!fs->as_caller)
+		return ident_may_change(fs, req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t stack[64], *groups = stack;
 	int n = fuse_req_getgroups(req, (int)GG_ARRAY_LEN(stack), stack);

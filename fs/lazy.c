@@ -51,6 +51,7 @@ struct pending {
 	 * whose mutex that call unlocks after; lazy_open replies instead */
 	bool registering; /* protected by fs->mu */
 	bool stale;       /* answered ESTALE: its reference is gone (finish) */
+	bool may_force;   /* its caller may start a force (lazy_open's may_force) */
 	int refs;         /* protected by fs->mu */
 };
 
@@ -69,6 +70,10 @@ struct force_job {
 	bool link; /* the value is a symbolic link's target */
 	char *error;
 	bool again; /* forced a second time: its value was found damaged */
+	/* An open that may start a force waits for it (fs->mu). Else it was
+	 * started for what the memo holds, and is not forced again when its
+	 * value is found damaged or gone: that would run the thunk. */
+	bool may_run;
 	/* fired when nobody waits any more (on_interrupt), under fs->mu */
 	struct gg_cancel cancel;
 	bool withdrawn; /* protected by fs->mu */
@@ -88,6 +93,7 @@ static void lazy_reset_locked(struct lazy *lz)
 	lz->is_ref = false;
 	lz->forced = lz->link = false;
 	lz->kernel_synced = false;
+	lz->refused = false;
 	lz->gen++;
 }
 
@@ -116,7 +122,7 @@ static bool may_read_store(struct ggfs *fs, uid_t uid)
 	size_t size = 4096;
 	char *buf = xmalloc(size);
 	int e;
-	/* an entry bigger than the buffer (a long member list) is ERANGE */
+	/* an entry bigger than the buffer is ERANGE: a bigger one */
 	while ((e = getpwuid_r(uid, &pw, buf, size, &found)) == ERANGE && size < (1u << 20)) {
 		size *= 4;
 		buf = xrealloc(buf, size); /* fit */
@@ -425,6 +431,8 @@ static struct force_job *new_job_locked(struct ggfs *fs, struct node *n)
 	job->gen = n->lz.gen;
 	job->source_seq = n->source_seq;
 	job->t_start = now_ns();
+	for (const struct pending *q = n->lz.waiters; q; q = q->next)
+		job->may_run |= q->gen == job->gen && q->may_force;
 	/* without its eventfd (out of descriptors) it works as well: nobody polls it */
 	(void)gg_cancel_init(&job->cancel);
 	n->lz.forcing = true;
@@ -478,13 +486,20 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		return true;
 	}
 	if (!held) {
+		/* said once per reference and user: a loop of opens floods no log */
+		uid_t uid = fuse_req_ctx(req)->uid;
+		bool told = n->lz.refused && n->lz.refused_uid == uid;
+		n->lz.refused = true;
+		n->lz.refused_uid = uid;
 		pthread_mutex_unlock(&fs->mu);
-		char *where = node_display_path(fs, n);
-		ggfs_log(FUSE_LOG_NOTICE,
-		         "%s: uid %u may not start its force (it is not the mount's owner; see -o "
-		         "others_force)",
-		         where, (unsigned)fuse_req_ctx(req)->uid);
-		free(where);
+		if (!told) {
+			char *where = node_display_path(fs, n);
+			ggfs_log(FUSE_LOG_NOTICE,
+			         "%s: uid %u may not start its force (it is not the mount's owner; "
+			         "see -o others_force)",
+			         where, (unsigned)uid);
+			free(where);
+		}
 		fuse_reply_err(req, EACCES);
 		return true;
 	}
@@ -496,6 +511,7 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 	p->fi = *fi;
 	p->gen = n->lz.gen;
 	p->source_seq = source_seq;
+	p->may_force = may_force;
 	p->refs = 2; /* this handler's, and the one of whoever claims it */
 	p->registering = true;
 	pthread_mutex_unlock(&fs->mu);
@@ -522,6 +538,8 @@ bool lazy_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file
 		n->lz.waiters = p;
 		if (!n->lz.forcing)
 			job = new_job_locked(fs, n);
+		else if (may_force && n->lz.job && n->lz.job->gen == p->gen)
+			n->lz.job->may_run = true;
 	}
 	if (!stale)
 		pending_unref_locked(fs, p);
@@ -694,7 +712,10 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	 * once more, it is recomputed or fetched again. */
 	int vfd = -1;
 	if (job->status == 0 && (vfd = store_open_object(fs->store, &job->value)) < 0) {
-		if (gg_last_code() == GG_ECORRUPT && !job->again) {
+		pthread_mutex_lock(&fs->mu);
+		bool may_run = job->may_run;
+		pthread_mutex_unlock(&fs->mu);
+		if (gg_last_code() == GG_ECORRUPT && !job->again && may_run) {
 			ggfs_log(FUSE_LOG_WARNING, "%s; forcing it again", gg_last_error());
 			job->again = true;
 			start_job(fs, job);

@@ -285,8 +285,9 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 {
 	struct ggfs *fs = ggfs_of(req);
 	struct node *n = node_of(fs, ino);
-	if (n->kind != NODE_PASS) {
-		fuse_reply_err(req, EROFS);
+	int err = n->kind != NODE_PASS ? EROFS : ident_may_change(fs, req);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	/* A forced output's fd is a store object: use the file's path instead. */
@@ -295,7 +296,7 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	 * counted as one, so never beside a reader of its forced output. */
 	struct fuse_file_info as_writer = {.flags = O_WRONLY};
 	bool truncating = (valid & FUSE_SET_ATTR_SIZE) && fd < 0, pt = false;
-	int err = truncating ? node_open_source(fs, n, &as_writer, &pt) : 0;
+	err = truncating ? node_open_source(fs, n, &as_writer, &pt) : 0;
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -505,6 +506,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 	struct ggfs *fs = ggfs_of(req);
 	struct node *dir = node_of(fs, parent);
 	int err = check_entry(fs, dir, name, EPERM);
+	if (!err)
+		err = ident_may_change(fs, req); /* before node_unlinking */
 	int dfd = err ? -1 : node_fd(fs, dir);
 	if (dfd < 0 && !err)
 		err = -dfd;
@@ -547,6 +550,8 @@ static void gg_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int err = check_entry(fs, a, name, EPERM);
 	if (!err)
 		err = check_entry(fs, b, newname, EPERM);
+	if (!err)
+		err = ident_may_change(fs, req); /* before node_unlinking */
 	int afd = err ? -1 : node_fd(fs, a);
 	int bfd = afd < 0 ? -1 : node_fd(fs, b);
 	if (!err && (afd < 0 || bfd < 0))
@@ -646,7 +651,9 @@ void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fu
 	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
 	bool pt = false;
-	int err = node_open_source(fs, n, fi, &pt);
+	int err = writing ? ident_may_change(fs, req) : 0; /* before node_open_source */
+	if (!err)
+		err = node_open_source(fs, n, fi, &pt);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;

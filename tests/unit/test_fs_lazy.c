@@ -424,6 +424,7 @@ static void test_open_without_force(void)
 	CHECK(forces_now() == first + 1);
 	CHECK(lazy_open(&fs, &r3, &n, &fi, 0, false));
 	CHECK(forces_now() == first + 1 && r3.replied == REPLY_ERR && r3.err == EACCES);
+	CHECK(nlogged == 1); /* said once for this reference and user */
 	struct sched_outcome ok = {.status = 0, .value = value};
 	CHECK(answer(first, &ok));
 	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
@@ -742,6 +743,56 @@ static void test_damaged_twice_fails(void)
 	CHECK(strstr(e, "damaged") && strstr(e, value.s));
 	free(e);
 	store_output();
+	drop_output(&n);
+}
+
+/* ... but not for another user's open, which may not start a force: it
+ * was admitted for what the memo held, and forcing again would run the
+ * thunk. EIO, the damage named; the owner's next open forces again. */
+static void test_damaged_not_forced_again_for_others(void)
+{
+	struct node n;
+	make_output(&n);
+	put_memo(&thunk, &value);
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	struct fuse_req r = {0}, r2 = {0};
+	int first = forces_now();
+	CHECK(lazy_open(&fs, &r, &n, &fi, 0, false));
+	CHECK(forces_now() == first + 1 && r.nreplies == 0);
+	damage(&value);
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r, 5000) && settled(&n));
+	CHECK(r.replied == REPLY_ERR && r.err == EIO && r.nreplies == 1);
+	CHECK(forces_now() == first + 1);
+	char *e = xattr(&n, "user.gg.error");
+	CHECK(strstr(e, "damaged") && strstr(e, value.s));
+	free(e);
+	CHECK(open_lazy(&n, &r2)); /* the owner's */
+	CHECK(forces_now() == first + 2);
+	store_output();
+	CHECK(answer(first + 1, &ok));
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
+	CHECK(settled(&n));
+
+	/* the owner's open joined it: forced again, both answered */
+	struct fuse_req r3 = {0}, r4 = {0};
+	put_memo(&thunk, &value);
+	pthread_mutex_lock(&fs.mu);
+	n.lz.kernel_synced = false; /* not the fast path */
+	pthread_mutex_unlock(&fs.mu);
+	CHECK(lazy_open(&fs, &r3, &n, &fi, 0, false));
+	CHECK(open_lazy(&n, &r4));
+	CHECK(forces_now() == first + 3);
+	damage(&value);
+	CHECK(answer(first + 2, &ok));
+	CHECK(forces_reach(first + 4));
+	store_output();
+	CHECK(answer(first + 3, &ok));
+	CHECK(wait_replied(&r3, 5000) && r3.replied == REPLY_OPEN);
+	CHECK(wait_replied(&r4, 5000) && r4.replied == REPLY_OPEN);
+	CHECK(settled(&n));
+	forget_memo(&thunk);
 	drop_output(&n);
 }
 
@@ -1088,7 +1139,7 @@ TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_open_without_for
           test_interrupt_one_of_two, test_interrupted_while_registering,
           test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
           test_damaged_value_forced_again, test_damaged_twice_fails,
-          test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
-          test_classify, test_rewritten_during_force, test_rewritten_then_interrupted,
-          test_interrupted_after_two_rewrites, test_link_placeholder, test_materialize,
-          test_materialize_spares_changed_file, teardown)
+          test_damaged_not_forced_again_for_others, test_gc_removed_value_forced_again,
+          test_no_invalidation_when_kernel_has_value, test_classify, test_rewritten_during_force,
+          test_rewritten_then_interrupted, test_interrupted_after_two_rewrites,
+          test_link_placeholder, test_materialize, test_materialize_spares_changed_file, teardown)

@@ -113,8 +113,11 @@ void node_moved(struct ggfs *f, dev_t dev, ino_t ino, struct node *newdir, const
 {
 }
 
+static int nunlinkings; /* node_unlinking calls */
+
 void node_unlinking(struct ggfs *f, struct node *d, int dirfd, const char *name)
 {
+	nunlinkings++;
 }
 
 char *node_display_path(struct ggfs *f, const struct node *n)
@@ -226,9 +229,16 @@ bool watch_entry_cached(struct ggfs *f, struct node *d, const char *name, ino_t 
 	return false;
 }
 
+static bool refuse_changes; /* ident_may_change (and ident_enter) refuse */
+
+int ident_may_change(struct ggfs *f, fuse_req_t req)
+{
+	return refuse_changes ? EACCES : 0;
+}
+
 int ident_enter(struct ggfs *f, fuse_req_t req)
 {
-	return 0;
+	return ident_may_change(f, req);
 }
 
 void ident_leave(struct ggfs *f)
@@ -611,6 +621,31 @@ static void test_others_do_not_force(void)
 	CHECK(req.replied == REPLY_OPEN && nlazy_opens == 4 && lazy_may_force);
 }
 
+/* A change the daemon refuses (another user of a daemon that is not root)
+ * is refused before anything else: no open of the file counted (it would
+ * mark the kernel's cache stale, or wait for a reader), nothing noted as
+ * being unlinked (its descriptor would be kept). */
+static void test_refused_change_touches_nothing(void)
+{
+	refuse_changes = true;
+	nsource_opens = nunlinkings = 0;
+	struct fuse_file_info w = {.flags = O_WRONLY};
+	ggfs_ops.open(fresh(), ino_of(plain), &w);
+	CHECK(err_of() == EACCES);
+	struct stat st = {.st_size = 0};
+	ggfs_ops.setattr(fresh(), ino_of(plain), &st, FUSE_SET_ATTR_SIZE, NULL);
+	CHECK(err_of() == EACCES);
+	ggfs_ops.unlink(fresh(), FUSE_ROOT_ID, "plain");
+	CHECK(err_of() == EACCES);
+	ggfs_ops.rename(fresh(), FUSE_ROOT_ID, "plain", FUSE_ROOT_ID, "ph", 0);
+	CHECK(err_of() == EACCES);
+	CHECK(nsource_opens == 0 && nunlinkings == 0);
+	refuse_changes = false;
+	struct fuse_file_info r = {.flags = O_RDONLY};
+	ggfs_ops.open(fresh(), ino_of(plain), &r); /* reading is no change */
+	CHECK(req.replied == REPLY_OPEN && nsource_opens == 1);
+}
+
 /* Nothing is made, removed or renamed in the virtual tree (EROFS), and the
  * root's ".gg" is taken: not made (EEXIST), removed or renamed to or from
  * (EPERM), also where SOURCE has no .gg. */
@@ -917,6 +952,6 @@ static void test_init(void)
 
 TEST_MAIN(setup, test_placeholder_size, test_negative_lookup, test_dotdot, test_virtual_lookup,
           test_virtual_opens_refused, test_open_placeholder, test_others_do_not_force,
-          test_names_refused, test_create_only_creates, test_umask, test_gg_xattrs,
-          test_gg_xattrs_read_only, test_readdir, test_readlink, test_store_handles, test_init,
-          teardown)
+          test_refused_change_touches_nothing, test_names_refused, test_create_only_creates,
+          test_umask, test_gg_xattrs, test_gg_xattrs_read_only, test_readdir, test_readlink,
+          test_store_handles, test_init, teardown)
