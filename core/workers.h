@@ -7,11 +7,9 @@
  * the mount's finished forces); what they share is here.
  *
  * A thread's loop, under the pool's lock:
- *     while (!head && !stopping)
- *             pthread_cond_wait(&cv, &mu);
- *     if (!head)
+ *     WORKERS_NEXT(head, tail, next, job, stopping, &cv, &mu);
+ *     if (!job)
  *             break;               (stopped, and nothing is left to do)
- *     FIFO_POP(head, tail, next, job);
  */
 #ifndef GG_WORKERS_H
 #define GG_WORKERS_H
@@ -56,6 +54,15 @@ void workers_stop(struct workers *w, pthread_mutex_t *mu, pthread_cond_t *cv, bo
 			if (!(head))                                                               \
 				(tail) = NULL;                                                     \
 		}                                                                                  \
+	} while (0)
+
+/* Under the pool's lock mu: waits for an item and takes the FIFO's first
+ * into out; NULL once stopping and the FIFO is empty. */
+#define WORKERS_NEXT(head, tail, next, out, stopping, cv, mu)                                      \
+	do {                                                                                       \
+		while (!(head) && !(stopping))                                                     \
+			pthread_cond_wait(cv, mu);                                                 \
+		FIFO_POP(head, tail, next, out);                                                   \
 	} while (0)
 
 #endif

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 	sched_free(fs.sched);
 	fs.sched = NULL;
 	lazy_stop(&fs);
+	waiting_stop(&fs);
 	/* After unmounting: a notification it may be sending returns. */
 	watch_stop(&fs);
 	goto out_signals;

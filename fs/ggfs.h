@@ -47,6 +47,8 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t), "fuse_ino_t too small to
 
 /* Threads that finish forces (reply to opens, notify the kernel). */
 #define GGFS_DONE_THREADS 4
+/* The most threads waiting for a lease's break (waiting.c) at once. */
+#define GGFS_WAITING_THREADS 4
 
 enum node_kind {
 	NODE_PASS,   /* a file or directory of SOURCE, reached through an O_PATH fd */
@@ -183,6 +185,7 @@ struct node {
 #define GGFS_VIRT_DEV ((dev_t)-1)
 
 struct force_job;
+struct waiting;
 struct remote_cache;
 
 struct ggfs {
@@ -251,6 +254,15 @@ struct ggfs {
 	struct force_job *done_head, *done_tail;
 	bool done_stop;
 	struct workers done_threads;
+
+	/* Requests waiting for someone else (waiting.c); protected by
+	 * waiting_mu. */
+	pthread_mutex_t waiting_mu;
+	pthread_cond_t waiting_cv;
+	struct waiting *waiting_head, *waiting_tail;
+	size_t waiting_busy; /* threads answering one */
+	bool waiting_stop;
+	struct workers waiting_threads;
 
 	/* Kernel passthrough (backing.c). */
 	int devfd;       /* the session's /dev/fuse fd; -1 once unmounting */
@@ -616,6 +628,17 @@ bool ident_caller_has_fsetid(fuse_req_t req);
 void ident_data_end(struct ggfs *fs, int entered);
 /* Is the caller another user than the mount's owner (and not root)? */
 bool ident_is_other(struct ggfs *fs, fuse_req_t req);
+
+/* ---- waiting.c ---- */
+/* A request's handler that may wait long for someone else (a lease). */
+typedef void waiting_fn(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
+                        bool pt);
+/* Runs fn on a thread of its own (started when needed), which answers req;
+ * here, if no thread can start. */
+void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n,
+                 const struct fuse_file_info *fi, bool pt);
+/* Answers what waits, then stops the threads (at unmount). */
+void waiting_stop(struct ggfs *fs);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops ggfs_ops;

@@ -864,10 +864,9 @@ static void *done_main(void *arg)
 	struct ggfs *fs = arg;
 	pthread_mutex_lock(&fs->done_mu);
 	for (;;) {
-		while (!fs->done_head && !fs->done_stop)
-			pthread_cond_wait(&fs->done_cv, &fs->done_mu);
 		struct force_job *job;
-		FIFO_POP(fs->done_head, fs->done_tail, next, job);
+		WORKERS_NEXT(fs->done_head, fs->done_tail, next, job, fs->done_stop, &fs->done_cv,
+		             &fs->done_mu);
 		if (!job)
 			break;
 		pthread_mutex_unlock(&fs->done_mu);

@@ -645,10 +645,18 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	open_source_file(fs, req, n, fi);
 }
 
+static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
+                        bool pt, bool wait);
+
+static void source_open_waiting(struct ggfs *fs, fuse_req_t req, struct node *n,
+                                struct fuse_file_info *fi, bool pt)
+{
+	source_open(fs, req, n, fi, pt, true);
+}
+
 void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
 	bool writing = open_changes_file(fi->flags);
-	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
 	set_direct_io(fi);
 	bool pt = false;
 	int err = writing ? ident_may_change(fs, req) : 0; /* before node_open_source */
@@ -658,23 +666,50 @@ void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fu
 		fuse_reply_err(req, err);
 		return;
 	}
+	source_open(fs, req, n, fi, pt, false);
+}
+
+/*
+ * open_source_file's open of the file, counted by node_open_source (pt).
+ * Unless wait, a lease in the way (EWOULDBLOCK: its holder is told to let
+ * go) hands it to a thread of waiting.c, which waits for the lease's
+ * break: never a FUSE thread (see there).
+ */
+static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
+                        bool pt, bool wait)
+{
+	bool writing = open_changes_file(fi->flags);
+	int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
+	bool try = !wait && !(flags & O_NONBLOCK);
 	int pfd = node_fd(fs, n), fd = -1;
 	if (pfd < 0) {
 		errno = -pfd;
 	} else {
 		char proc[64];
 		fd_proc_path(pfd, proc);
+		int oflags = flags | O_CLOEXEC | (try ? O_NONBLOCK : 0);
 		/* A writer opens as itself (reads never do: they may force). */
 		int e = writing ? ident_enter(fs, req) : 0;
 		if (!e) {
-			fd = open(proc, flags | O_CLOEXEC);
+			fd = open(proc, oflags);
 			if (fd < 0 && nodes_shed(fs, errno))
-				fd = open(proc, flags | O_CLOEXEC);
+				fd = open(proc, oflags);
 			e = fd < 0 ? errno : 0;
 			if (writing)
 				ident_leave(fs);
 		}
 		node_fd_put(fs, n);
+		if (e == EWOULDBLOCK && try) {
+			waiting_run(fs, source_open_waiting, req, n, fi, pt);
+			return;
+		}
+		/* O_NONBLOCK stays on the file: not what the caller asked */
+		if (fd >= 0 && try && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+			e = errno;
+		if (e && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
 		errno = e;
 	}
 	if (fd < 0) {

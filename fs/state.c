@@ -28,4 +28,6 @@ void ggfs_init(struct ggfs *fs)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&fs->done_mu, NULL);
 	pthread_cond_init(&fs->done_cv, NULL);
+	pthread_mutex_init(&fs->waiting_mu, NULL);
+	pthread_cond_init(&fs->waiting_cv, NULL);
 }

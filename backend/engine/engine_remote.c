@@ -452,12 +452,10 @@ static void *transfer_main(void *p)
 		r->first_storage = NULL;
 	}
 	for (;;) {
-		while (!r->qhead && !r->stopping)
-			pthread_cond_wait(&r->cv, &r->mu);
-		if (!r->qhead)
-			break;
 		struct rjob *rj;
-		FIFO_POP(r->qhead, r->qtail, qnext, rj);
+		WORKERS_NEXT(r->qhead, r->qtail, qnext, rj, r->stopping, &r->cv, &r->mu);
+		if (!rj)
+			break;
 		enum phase ph = rj->phase;
 		bool cancelled = rj->cancelled;
 		pthread_mutex_unlock(&r->mu);

@@ -342,10 +342,8 @@ static void *pool_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	p->running++;
 	for (;;) {
-		while (!p->head && !p->stopping)
-			pthread_cond_wait(&p->cv, &p->mu);
 		struct pool_job *job;
-		FIFO_POP(p->head, p->tail, next, job);
+		WORKERS_NEXT(p->head, p->tail, next, job, p->stopping, &p->cv, &p->mu);
 		if (!job)
 			break;
 		pthread_mutex_unlock(&p->mu);

@@ -1,0 +1,84 @@
+/*
+ * Requests that wait for someone else, answered off FUSE's threads.
+ *
+ * An open of a file someone holds a lease on (fcntl F_SETLEASE: Samba, an
+ * NFS server, or any owner of the file) waits until the holder lets go or
+ * the lease-break time ends (/proc/sys/fs/lease-break-time, 45 s). On a
+ * FUSE thread that wait is everyone's: a user with a lease on a file of
+ * its own and a few dozen opens of it through an allow_other mount would
+ * hold every thread of the mount. open_source_file tries without waiting
+ * (O_NONBLOCK: EWOULDBLOCK while a lease is in the way) and hands such an
+ * open here; these threads wait for it and answer it, and FUSE's threads
+ * go on with the other requests. They start when first needed (most
+ * mounts never meet a lease), at most GGFS_WAITING_THREADS.
+ */
+#include "fs/ggfs.h"
+
+#include "core/util.h"
+
+#include <stdlib.h>
+
+struct waiting {
+	struct waiting *next; /* in fs->waiting_head, protected by waiting_mu */
+	waiting_fn *fn;
+	fuse_req_t req;
+	struct node *n;
+	struct fuse_file_info fi;
+	bool pt;
+};
+
+static void *waiting_main(void *arg)
+{
+	struct ggfs *fs = arg;
+	pthread_mutex_lock(&fs->waiting_mu);
+	for (;;) {
+		struct waiting *w;
+		WORKERS_NEXT(fs->waiting_head, fs->waiting_tail, next, w, fs->waiting_stop,
+		             &fs->waiting_cv, &fs->waiting_mu);
+		if (!w)
+			break;
+		fs->waiting_busy++;
+		pthread_mutex_unlock(&fs->waiting_mu);
+		w->fn(fs, w->req, w->n, &w->fi, w->pt);
+		free(w);
+		pthread_mutex_lock(&fs->waiting_mu);
+		fs->waiting_busy--;
+	}
+	pthread_mutex_unlock(&fs->waiting_mu);
+	return NULL;
+}
+
+void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n,
+                 const struct fuse_file_info *fi, bool pt)
+{
+	struct waiting *w = xcalloc(1, sizeof *w);
+	w->fn = fn;
+	w->req = req;
+	w->n = n;
+	w->fi = *fi;
+	w->pt = pt;
+	pthread_mutex_lock(&fs->waiting_mu);
+	bool stopping = fs->waiting_stop;
+	if (!stopping) {
+		FIFO_PUSH(fs->waiting_head, fs->waiting_tail, w, next);
+		/* a thread for it, unless one is free */
+		if (fs->waiting_threads.n == fs->waiting_busy &&
+		    fs->waiting_threads.n < GGFS_WAITING_THREADS)
+			(void)workers_add(&fs->waiting_threads, waiting_main, fs);
+		if (!fs->waiting_threads.n) {
+			stopping = true; /* none could start: it waits here */
+			fs->waiting_head = fs->waiting_tail = NULL;
+		}
+		pthread_cond_signal(&fs->waiting_cv);
+	}
+	pthread_mutex_unlock(&fs->waiting_mu);
+	if (stopping) {
+		fn(fs, req, n, &w->fi, pt);
+		free(w);
+	}
+}
+
+void waiting_stop(struct ggfs *fs)
+{
+	workers_stop(&fs->waiting_threads, &fs->waiting_mu, &fs->waiting_cv, &fs->waiting_stop);
+}

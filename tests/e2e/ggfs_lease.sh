@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# A lease on a file of SOURCE (fcntl F_SETLEASE, as Samba or an NFS server
+# takes one, or any owner of the file) holds an open of it through the
+# mount until the holder lets go, as on the directory itself; but only that
+# open: with one FUSE thread, the rest of the mount still answers meanwhile
+# (the open waits on a thread of its own). Before, a user with a lease on a
+# file of its own and as many opens of it as the mount has threads stalled
+# the mount for everyone for the lease-break time (45 s).
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+need fusermount3 python3 timeout
+cd "$T"
+mkdir -p src
+(cd src && gg init >/dev/null)
+echo leased >src/leased
+echo other >src/other
+ggfs_mount src mnt ggfs.log -o max_threads=1
+# The holder takes a read lease, says so, and keeps it (the lease-break
+# signal ignored) until told to let go.
+cat >holder.py <<'EOF'
+import fcntl, os, signal, sys, time
+signal.signal(signal.SIGIO, signal.SIG_IGN)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.02)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+EOF
+python3 holder.py src/leased ready release &
+holder=$!
+at_exit "touch '$T/release'; kill $holder 2>/dev/null"
+wait_for() { # what, then a command that says when
+	local what=$1 i
+	shift
+	for i in $(seq 400); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "never: $what" >&2
+	return 1
+}
+check "the holder has its lease" wait_for "the lease" test -e ready
+# A writer (which a read lease is in the way of) opens through the mount.
+(
+	echo written >>mnt/leased
+	echo $? >writer.rc
+) &
+ino=$(stat -c %i src/leased)
+breaking() { grep -q "LEASE  *BREAKING .*:$ino " /proc/locks; }
+check "the writer's open asks the holder to let go" wait_for "the lease breaking" breaking
+check "... and waits" [ ! -e writer.rc ]
+check "meanwhile the mount answers another open" sh -c "[ \"\$(timeout 20 cat mnt/other)\" = other ]"
+check "... and a listing" sh -c "timeout 20 ls mnt | grep -q other"
+check "... while the writer still waits" [ ! -e writer.rc ]
+touch release
+check "once the holder lets go, the writer's open goes on" wait_for "the writer" test -e writer.rc
+check "... and writes" [ "$(cat writer.rc)" = 0 ]
+check "... into SOURCE's file" [ "$(cat src/leased)" = "$(printf 'leased\nwritten')" ]
+# An open that asks not to wait is told so, as on the directory.
+python3 holder.py src/leased ready2 release2 &
+holder2=$!
+at_exit "touch '$T/release2'; kill $holder2 2>/dev/null"
+check "a second holder has its lease" wait_for "the lease" test -e ready2
+check "an O_NONBLOCK writer gets EWOULDBLOCK" python3 -c '
+import errno, os, sys
+try:
+    os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EWOULDBLOCK else 1)
+sys.exit(1)' mnt/leased
+touch release2
+wait $holder2 2>/dev/null
+finish
