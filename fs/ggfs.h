@@ -260,6 +260,7 @@ struct ggfs {
 	pthread_mutex_t waiting_mu;
 	pthread_cond_t waiting_cv;
 	struct waiting *waiting_head, *waiting_tail;
+	size_t waiting_len;  /* how many wait for a thread */
 	size_t waiting_busy; /* threads answering one */
 	bool waiting_stop;
 	struct workers waiting_threads;
@@ -613,6 +614,9 @@ void ident_leave(struct ggfs *fs);
  * truncation or O_TRUNC open clears set-ID bits as for the caller.
  */
 void ident_note_kills(bool kills);
+/* What ident_note_kills last noted on this thread (for a request answered
+ * on another thread: waiting.c). */
+bool ident_noted_kills(void);
 /*
  * Around a call that changes a file's data with a handle the daemon holds:
  * if the file has set-ID bits and the caller has no CAP_FSETID, takes the

@@ -63,6 +63,11 @@ void ident_note_kills(bool kills)
 	request_kills = kills;
 }
 
+bool ident_noted_kills(void)
+{
+	return request_kills;
+}
+
 /* This thread's capability sets: 0 or an errno. */
 static int caps(struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3], bool set)
 {

@@ -183,7 +183,8 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		node_fd_put(fs, n);
 	}
 	struct stat fst;
-	if (fd >= 0 && fstat(fd, &fst) == 0) {
+	bool read = fd >= 0 && fstat(fd, &fst) == 0;
+	if (read) {
 		stamp_of(&fst, &now);
 		r = placeholder_read_fd(fd, &ref);
 		if (r < 0)
@@ -213,6 +214,13 @@ bool lazy_classify(struct ggfs *fs, struct node *n, const struct stat *st)
 		close(fd);
 
 	pthread_mutex_lock(&fs->mu);
+	if (!read) {
+		/* Not read (a lease in the way, out of descriptors): nothing is
+		 * learnt, and a placeholder is not taken for its bytes. */
+		bool was = n->lz.is_ref;
+		pthread_mutex_unlock(&fs->mu);
+		return was;
+	}
 	/* said already for this version of the file (it is checked again while unsettled) */
 	bool told = n->ph_checked && !n->lz.is_ref && stamp_eq(&n->ph_stamp, &now);
 	n->ph_checked = true;

@@ -704,7 +704,8 @@ static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct 
 			return;
 		}
 		/* O_NONBLOCK stays on the file: not what the caller asked */
-		if (fd >= 0 && try && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		int fl = fd >= 0 && try ? fcntl(fd, F_GETFL) : 0;
+		if (fl < 0 || (fd >= 0 && try && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
 			e = errno;
 		if (e && fd >= 0) {
 			close(fd);

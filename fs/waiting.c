@@ -25,6 +25,7 @@ struct waiting {
 	struct node *n;
 	struct fuse_file_info fi;
 	bool pt;
+	bool kills; /* ident_noted_kills of the thread that read the request */
 };
 
 static void *waiting_main(void *arg)
@@ -37,8 +38,10 @@ static void *waiting_main(void *arg)
 		             &fs->waiting_cv, &fs->waiting_mu);
 		if (!w)
 			break;
+		fs->waiting_len--;
 		fs->waiting_busy++;
 		pthread_mutex_unlock(&fs->waiting_mu);
+		ident_note_kills(w->kills);
 		w->fn(fs, w->req, w->n, &w->fi, w->pt);
 		free(w);
 		pthread_mutex_lock(&fs->waiting_mu);
@@ -57,17 +60,21 @@ void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n
 	w->n = n;
 	w->fi = *fi;
 	w->pt = pt;
+	w->kills = ident_noted_kills();
 	pthread_mutex_lock(&fs->waiting_mu);
 	bool stopping = fs->waiting_stop;
 	if (!stopping) {
 		FIFO_PUSH(fs->waiting_head, fs->waiting_tail, w, next);
-		/* a thread for it, unless one is free */
-		if (fs->waiting_threads.n == fs->waiting_busy &&
+		fs->waiting_len++;
+		/* a thread for each item waiting, unless one is free (a thread
+		 * counts as busy only once it took an item) */
+		if (fs->waiting_threads.n - fs->waiting_busy < fs->waiting_len &&
 		    fs->waiting_threads.n < GGFS_WAITING_THREADS)
 			(void)workers_add(&fs->waiting_threads, waiting_main, fs);
 		if (!fs->waiting_threads.n) {
 			stopping = true; /* none could start: it waits here */
 			fs->waiting_head = fs->waiting_tail = NULL;
+			fs->waiting_len = 0;
 		}
 		pthread_cond_signal(&fs->waiting_cv);
 	}

@@ -9,19 +9,29 @@
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need fusermount3 python3 timeout
+check "leases are on (/proc/sys/fs/leases-enable)" [ "$(cat /proc/sys/fs/leases-enable)" = 1 ]
 cd "$T"
 mkdir -p src
 (cd src && gg init >/dev/null)
 echo leased >src/leased
 echo other >src/other
 ggfs_mount src mnt ggfs.log -o max_threads=1
-# The holder takes a read lease, says so, and keeps it (the lease-break
-# signal ignored) until told to let go.
+# The holder takes a read lease (once no writer has the file open: the
+# mount lets its file go when the kernel says so, a moment after the
+# writer closed it), says so, and keeps it (the lease-break signal
+# ignored) until told to let go.
 cat >holder.py <<'EOF'
 import fcntl, os, signal, sys, time
 signal.signal(signal.SIGIO, signal.SIG_IGN)
 fd = os.open(sys.argv[1], os.O_RDONLY)
-fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+for _ in range(400):
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        break
+    except BlockingIOError:
+        time.sleep(0.05)
+else:
+    sys.exit("no lease")
 open(sys.argv[2], "w").close()
 while not os.path.exists(sys.argv[3]):
     time.sleep(0.02)

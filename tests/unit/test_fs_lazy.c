@@ -42,6 +42,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 /* ---- a fake scheduler: each async force is recorded, the test answers ---- */
 
@@ -907,6 +909,27 @@ static void drop_pass(struct node *n)
 	close(n->fd);
 }
 
+/* A placeholder that cannot be read just now (someone holds a lease on
+ * it: the read that does not wait is refused) stays a placeholder, not
+ * taken for its bytes. */
+static void test_classify_unreadable(void)
+{
+	struct node n;
+	put_file("leased", &thunk, NULL);
+	CHECK(make_pass(&n, "leased") && n.lz.is_ref);
+	signal(SIGIO, SIG_IGN); /* the lease's break notice */
+	char *p = at("leased");
+	int fd = open(p, O_RDWR | O_CLOEXEC);
+	free(p);
+	CHECK(fd >= 0 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0);
+	struct timespec t[2] = {{1000, 0}, {1000, 0}};
+	CHECK(futimens(fd, t) == 0); /* seen changed: read again */
+	CHECK(reclassify(&n) && n.lz.is_ref);
+	CHECK(fcntl(fd, F_SETLEASE, F_UNLCK) == 0);
+	close(fd);
+	drop_pass(&n);
+}
+
 /* What is a placeholder: a file naming a thunk the store has. */
 static void test_classify(void)
 {
@@ -1140,6 +1163,7 @@ TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_open_without_for
           test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
           test_damaged_value_forced_again, test_damaged_twice_fails,
           test_damaged_not_forced_again_for_others, test_gc_removed_value_forced_again,
-          test_no_invalidation_when_kernel_has_value, test_classify, test_rewritten_during_force,
-          test_rewritten_then_interrupted, test_interrupted_after_two_rewrites,
-          test_link_placeholder, test_materialize, test_materialize_spares_changed_file, teardown)
+          test_no_invalidation_when_kernel_has_value, test_classify, test_classify_unreadable,
+          test_rewritten_during_force, test_rewritten_then_interrupted,
+          test_interrupted_after_two_rewrites, test_link_placeholder, test_materialize,
+          test_materialize_spares_changed_file, teardown)
