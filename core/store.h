@@ -254,10 +254,9 @@ int memo_get(struct store *s, const struct gg_name *thunk, struct memo *out);
  * gives the output it means (memo_output_of); while that output is a thunk
  * (a dynamic graph), that thunk's entry gives its primary output; and so on,
  * at most MEMO_CHAIN_MAX thunks output by thunks (as far as the scheduler
- * follows one); a
- * loop ends the walk (0) within a few rounds of it. lookup gives a thunk's
- * entry as memo_get does (1 with *out filled, which the walk frees; 0 for
- * none, *out untouched); NULL means memo_get. Any other result of lookup
+ * follows one); a loop ends the walk (0) within a few rounds of it. lookup
+ * gives a thunk's entry as memo_get does (1 with *out filled, which the walk
+ * frees; 0 for none, *out untouched); NULL means memo_get. Any other result of lookup
  * (*out untouched) ends the walk and is returned.
  * 1 and *end when the reference comes to a value the store knows (end->path
  * is NULL), else 0.

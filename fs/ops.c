@@ -703,10 +703,12 @@ static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct 
 			waiting_run(fs, source_open_waiting, req, n, fi, pt);
 			return;
 		}
-		/* O_NONBLOCK stays on the file: not what the caller asked */
-		int fl = fd >= 0 && try ? fcntl(fd, F_GETFL) : 0;
-		if (fl < 0 || (fd >= 0 && try && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
-			e = errno;
+		if (fd >= 0 && try) {
+			/* O_NONBLOCK would stay on the file: not what the caller asked */
+			int fl = fcntl(fd, F_GETFL);
+			if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+				e = errno;
+		}
 		if (e && fd >= 0) {
 			close(fd);
 			fd = -1;
