@@ -634,13 +634,12 @@ void ident_data_end(struct ggfs *fs, int entered);
 bool ident_is_other(struct ggfs *fs, fuse_req_t req);
 
 /* ---- waiting.c ---- */
-/* A request's handler that may wait long for someone else (a lease). */
-typedef void waiting_fn(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
-                        bool pt);
-/* Runs fn on a thread of its own (started when needed), which answers req;
- * here, if no thread can start. */
-void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n,
-                 const struct fuse_file_info *fi, bool pt);
+/* A request's handler that may wait long for someone else (a lease); it
+ * answers req and frees arg. */
+typedef void waiting_fn(struct ggfs *fs, fuse_req_t req, void *arg);
+/* Runs fn(fs, req, arg) on a thread of its own (started when needed); here,
+ * if no thread can start. */
+void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, void *arg);
 /* Answers what waits, then stops the threads (at unmount). */
 void waiting_stop(struct ggfs *fs);
 

@@ -74,6 +74,7 @@ struct force_job {
 	 * started for what the memo holds, and is not forced again when its
 	 * value is found damaged or gone: that would run the thunk. */
 	bool may_run;
+	bool memo_only; /* answered by the memo alone (start_job) */
 	/* fired when nobody waits any more (on_interrupt), under fs->mu */
 	struct gg_cancel cancel;
 	bool withdrawn; /* protected by fs->mu */
@@ -403,8 +404,9 @@ static void on_interrupt(fuse_req_t req, void *data)
 }
 
 /* Scheduler callback: runs on a scheduler or engine thread (never inside
- * sched_force_async, so never in a FUSE handler); it only queues the
- * outcome. */
+ * sched_force_async), or, for a job the memo alone answers, in start_job on
+ * any thread (a FUSE handler, on_interrupt, a done thread); it only queues
+ * the outcome, under fs->done_mu alone. */
 static void on_forced(void *arg, const struct sched_outcome *o)
 {
 	struct force_job *job = arg;
@@ -448,8 +450,45 @@ static struct force_job *new_job_locked(struct ggfs *fs, struct node *n)
 	return job;
 }
 
+/*
+ * A job no open that may force waits for (others' opens admitted by
+ * memo_holds) never reaches the scheduler, which would run the thunk if
+ * gc removed the value since: the memo alone answers it, here (a few
+ * small reads), through the done queue as the scheduler's would.
+ */
+static void answer_from_memo(struct ggfs *fs, struct force_job *job)
+{
+	struct memo_output end;
+	struct sched_outcome o = {.status = -1, .code = GG_EDENIED};
+	int r = memo_resolve(fs->store, &job->ref, NULL, NULL, &end);
+	if (r == 1) {
+		o = (struct sched_outcome){.value = end.value, .exec = end.exec, .link = end.link};
+	} else {
+		char *ref = gg_ref_format(&job->ref);
+		if (r < 0)
+			gg_error("cannot look up the result of %s in the memo: %s", ref,
+			         gg_last_error());
+		else
+			gg_fail(GG_EDENIED,
+			        "the result of %s is no longer in the store (gg gc?), and no open "
+			        "that waits for it may start its force",
+			        ref);
+		o.code = gg_last_code();
+		o.error = gg_last_error();
+		free(ref);
+	}
+	on_forced(job, &o);
+}
+
 static void start_job(struct ggfs *fs, struct force_job *job)
 {
+	pthread_mutex_lock(&fs->mu);
+	job->memo_only = !job->may_run;
+	pthread_mutex_unlock(&fs->mu);
+	if (job->memo_only) {
+		answer_from_memo(fs, job);
+		return;
+	}
 	if (fs->debug) {
 		char *r = gg_ref_format(&job->ref);
 		ggfs_log(FUSE_LOG_DEBUG, "forcing %s", r);
@@ -719,16 +758,9 @@ static void finish(struct ggfs *fs, struct force_job *job)
 	 * for all the opens waiting). A damaged one was quarantined: forced
 	 * once more, it is recomputed or fetched again. */
 	int vfd = -1;
+	bool damaged = false;
 	if (job->status == 0 && (vfd = store_open_object(fs->store, &job->value)) < 0) {
-		pthread_mutex_lock(&fs->mu);
-		bool may_run = job->may_run;
-		pthread_mutex_unlock(&fs->mu);
-		if (gg_last_code() == GG_ECORRUPT && !job->again && may_run) {
-			ggfs_log(FUSE_LOG_WARNING, "%s; forcing it again", gg_last_error());
-			job->again = true;
-			start_job(fs, job);
-			return;
-		}
+		damaged = gg_last_code() == GG_ECORRUPT;
 		job->status = -1;
 		free(job->error);
 		job->error = xstrdup(gg_last_error());
@@ -751,6 +783,24 @@ static void finish(struct ggfs *fs, struct force_job *job)
 		lazy_classify_now(fs, n, &st);
 
 	pthread_mutex_lock(&fs->mu);
+	/*
+	 * Forced (again) only if an open that may force waits for it, decided
+	 * under the lock that takes the waiters (one that joins later starts
+	 * a job of its own): a value found damaged (quarantined) is forced
+	 * once more, recomputed or fetched again; a job the memo alone
+	 * answered (start_job), its entry gone, is forced after all.
+	 */
+	if (job->may_run && ((damaged && !job->again) || (!ok && !damaged && job->memo_only))) {
+		pthread_mutex_unlock(&fs->mu);
+		if (damaged)
+			ggfs_log(FUSE_LOG_WARNING, "%s; forcing it again", job->error);
+		job->again |= damaged;
+		free(msg);
+		free(job->error);
+		job->error = NULL;
+		start_job(fs, job);
+		return;
+	}
 	bool current = job->gen == n->lz.gen;
 	bool same_ref = n->lz.is_ref && gg_ref_eq(&n->lz.ref, &job->ref);
 	if (n->lz.job == job) { /* else withdrawn since, and maybe replaced */

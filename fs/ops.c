@@ -280,6 +280,26 @@ static int chmod_killing_privs(struct ggfs *fs, fuse_req_t req, struct node *n, 
 	return r;
 }
 
+/* A SETATTR, as setattr_apply carries it (maybe to a thread of waiting.c). */
+struct setattr_args {
+	fuse_ino_t ino;
+	struct node *n;
+	struct stat attr;
+	int valid;
+	struct fuse_file_info fi; /* the caller's handle, if has_fi */
+	bool has_fi;
+	bool truncating; /* by path: counted by node_open_source (pt) */
+	bool pt;
+};
+
+static void setattr_apply(struct ggfs *fs, fuse_req_t req, struct setattr_args *a, bool wait);
+
+static void setattr_waiting(struct ggfs *fs, fuse_req_t req, void *arg)
+{
+	setattr_apply(fs, req, arg, true);
+	free(arg);
+}
+
 static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
                        struct fuse_file_info *fi)
 {
@@ -290,30 +310,64 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		fuse_reply_err(req, err);
 		return;
 	}
-	/* A forced output's fd is a store object: use the file's path instead. */
-	int fd = fi && !fh_is_store(fi) ? fh_fd(fi) : -1;
-	/* A truncation by path changes the file as an open for writing would:
+	struct setattr_args a = {
+	    .ino = ino, .n = n, .attr = *attr, .valid = valid, .has_fi = fi != NULL};
+	if (fi)
+		a.fi = *fi;
+	/* A forced output's fd is a store object: use the file's path instead.
+	 * A truncation by path changes the file as an open for writing would:
 	 * counted as one, so never beside a reader of its forced output. */
+	a.truncating = (valid & FUSE_SET_ATTR_SIZE) && (!fi || fh_is_store(fi));
 	struct fuse_file_info as_writer = {.flags = O_WRONLY};
-	bool truncating = (valid & FUSE_SET_ATTR_SIZE) && fd < 0, pt = false;
-	err = truncating ? node_open_source(fs, n, &as_writer, &pt) : 0;
+	err = a.truncating ? node_open_source(fs, n, &as_writer, &a.pt) : 0;
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
+	setattr_apply(fs, req, &a, false);
+}
+
+/*
+ * Applies a SETATTR and answers it. A truncation by path opens the file for
+ * writing as the caller and truncates that: unless wait, a lease in the way
+ * (EWOULDBLOCK) hands the whole request, before any change, to a thread of
+ * waiting.c, as an open's (truncate(2) would wait for the lease's break on
+ * a FUSE thread).
+ */
+static void setattr_apply(struct ggfs *fs, fuse_req_t req, struct setattr_args *a, bool wait)
+{
+	struct node *n = a->n;
+	struct stat *attr = &a->attr;
+	int valid = a->valid;
+	int fd = a->has_fi && !fh_is_store(&a->fi) ? fh_fd(&a->fi) : -1, tfd = -1;
 	int pfd = pass_fd(fs, req, n);
 	if (pfd < 0) {
-		if (truncating)
-			node_release(fs, n, pt, false, -1);
+		if (a->truncating)
+			node_release(fs, n, a->pt, false, -1);
 		return;
 	}
 	char proc[64];
 	fd_proc_path(pfd, proc);
 	int r = 0;
-	err = ident_enter(fs, req);
+	int err = ident_enter(fs, req);
 	if (err)
 		goto out;
-	if (valid & FUSE_SET_ATTR_MODE) {
+	if (a->truncating) {
+		int oflags = O_WRONLY | O_CLOEXEC | (wait ? 0 : O_NONBLOCK);
+		tfd = open(proc, oflags);
+		if (tfd < 0 && nodes_shed(fs, errno))
+			tfd = open(proc, oflags);
+		if (tfd < 0 && errno == EWOULDBLOCK && !wait) {
+			ident_leave(fs);
+			node_fd_put(fs, n);
+			struct setattr_args *later = xmalloc(sizeof *later);
+			*later = *a;
+			waiting_run(fs, setattr_waiting, req, later);
+			return;
+		}
+		r = tfd < 0 ? -1 : 0;
+	}
+	if (r == 0 && (valid & FUSE_SET_ATTR_MODE)) {
 		bool giving_setid = attr->st_mode & (S_ISUID | S_ISGID);
 		int e = node_setid_chmod_begin(fs, req, n, attr->st_mode);
 		if (e) {
@@ -335,7 +389,7 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		r = fchownat(pfd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	}
 	if (r == 0 && (valid & FUSE_SET_ATTR_SIZE))
-		r = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(proc, attr->st_size);
+		r = ftruncate(fd >= 0 ? fd : tfd, attr->st_size);
 	if (r == 0 && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
 		struct timespec tv[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
 		if (valid & FUSE_SET_ATTR_ATIME_NOW)
@@ -349,16 +403,18 @@ static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		r = fd >= 0 ? futimens(fd, tv) : utimensat(AT_FDCWD, proc, tv, 0);
 	}
 	err = r < 0 ? errno : 0;
+	if (tfd >= 0)
+		close(tfd);
 	ident_leave(fs);
 out:
 	node_fd_put(fs, n);
-	if (truncating)
-		node_release(fs, n, pt, false, -1);
+	if (a->truncating)
+		node_release(fs, n, a->pt, false, -1);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	gg_getattr(req, ino, fi);
+	gg_getattr(req, a->ino, a->has_fi ? &a->fi : NULL);
 }
 
 static void gg_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -648,10 +704,18 @@ static void gg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi,
                         bool pt, bool wait);
 
-static void source_open_waiting(struct ggfs *fs, fuse_req_t req, struct node *n,
-                                struct fuse_file_info *fi, bool pt)
+/* An open of source_open's, as it waits on a thread of waiting.c. */
+struct source_open_args {
+	struct node *n;
+	struct fuse_file_info fi;
+	bool pt;
+};
+
+static void source_open_waiting(struct ggfs *fs, fuse_req_t req, void *arg)
 {
-	source_open(fs, req, n, fi, pt, true);
+	struct source_open_args *a = arg;
+	source_open(fs, req, a->n, &a->fi, a->pt, true);
+	free(a);
 }
 
 void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
@@ -700,7 +764,9 @@ static void source_open(struct ggfs *fs, fuse_req_t req, struct node *n, struct 
 		}
 		node_fd_put(fs, n);
 		if (e == EWOULDBLOCK && try) {
-			waiting_run(fs, source_open_waiting, req, n, fi, pt);
+			struct source_open_args *later = xmalloc(sizeof *later);
+			*later = (struct source_open_args){.n = n, .fi = *fi, .pt = pt};
+			waiting_run(fs, source_open_waiting, req, later);
 			return;
 		}
 		if (fd >= 0 && try) {

@@ -8,8 +8,9 @@
  * its own and a few dozen opens of it through an allow_other mount would
  * hold every thread of the mount. open_source_file tries without waiting
  * (O_NONBLOCK: EWOULDBLOCK while a lease is in the way) and hands such an
- * open here; these threads wait for it and answer it, and FUSE's threads
- * go on with the other requests. They start when first needed (most
+ * open here (and a truncation by path: truncate(2) waits as an open for
+ * writing does); these threads wait for it and answer it, and FUSE's
+ * threads go on with the other requests. They start when first needed (most
  * mounts never meet a lease), at most GGFS_WAITING_THREADS.
  */
 #include "fs/ggfs.h"
@@ -22,9 +23,7 @@ struct waiting {
 	struct waiting *next; /* in fs->waiting_head, protected by waiting_mu */
 	waiting_fn *fn;
 	fuse_req_t req;
-	struct node *n;
-	struct fuse_file_info fi;
-	bool pt;
+	void *arg;
 	bool kills; /* ident_noted_kills of the thread that read the request */
 };
 
@@ -42,7 +41,7 @@ static void *waiting_main(void *arg)
 		fs->waiting_busy++;
 		pthread_mutex_unlock(&fs->waiting_mu);
 		ident_note_kills(w->kills);
-		w->fn(fs, w->req, w->n, &w->fi, w->pt);
+		w->fn(fs, w->req, w->arg);
 		free(w);
 		pthread_mutex_lock(&fs->waiting_mu);
 		fs->waiting_busy--;
@@ -51,15 +50,12 @@ static void *waiting_main(void *arg)
 	return NULL;
 }
 
-void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n,
-                 const struct fuse_file_info *fi, bool pt)
+void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, void *arg)
 {
 	struct waiting *w = xcalloc(1, sizeof *w);
 	w->fn = fn;
 	w->req = req;
-	w->n = n;
-	w->fi = *fi;
-	w->pt = pt;
+	w->arg = arg;
 	w->kills = ident_noted_kills();
 	pthread_mutex_lock(&fs->waiting_mu);
 	bool stopping = fs->waiting_stop;
@@ -80,8 +76,8 @@ void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, struct node *n
 	}
 	pthread_mutex_unlock(&fs->waiting_mu);
 	if (stopping) {
-		fn(fs, req, n, &w->fi, pt);
 		free(w);
+		fn(fs, req, arg);
 	}
 }
 

@@ -5,7 +5,8 @@
 # open: with one FUSE thread, the rest of the mount still answers meanwhile
 # (the open waits on a thread of its own). Before, a user with a lease on a
 # file of its own and as many opens of it as the mount has threads stalled
-# the mount for everyone for the lease-break time (45 s).
+# the mount for everyone for the lease-break time (45 s). So does a
+# truncation by path.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 need fusermount3 python3 timeout
@@ -81,4 +82,20 @@ except OSError as e:
 sys.exit(1)' mnt/leased
 touch release2
 wait $holder2 2>/dev/null
+# A truncation by path (truncate(2), which a lease is in the way of as of
+# an open for writing) waits on a thread of its own too.
+python3 holder.py src/leased ready3 release3 &
+holder3=$!
+at_exit "touch '$T/release3'; kill $holder3 2>/dev/null"
+check "a third holder has its lease" wait_for "the lease" test -e ready3
+(
+	python3 -c 'import os, sys; os.truncate(sys.argv[1], 3)' mnt/leased
+	echo $? >truncate.rc
+) &
+check "a truncation by path asks the holder to let go" wait_for "the lease breaking" breaking
+check "meanwhile the mount answers a listing" sh -c "timeout 20 ls mnt | grep -q other"
+check "... while the truncation still waits" [ ! -e truncate.rc ]
+touch release3
+check "once the holder lets go, the truncation goes on" wait_for "the truncation" test -e truncate.rc
+check "... and truncates SOURCE's file" [ "$(cat truncate.rc):$(cat src/leased)" = 0:lea ]
 finish

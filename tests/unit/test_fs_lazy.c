@@ -451,11 +451,29 @@ static void test_open_without_force(void)
 	drop_output(&n);
 }
 
+static bool forces_reach(int k)
+{
+	for (int i = 0; i < 5000 && forces_now() < k; i++)
+		usleep(1000);
+	return forces_now() == k;
+}
+
+static const struct gg_name *forgotten; /* forget_on_register's */
+
+/* gc removing a memo entry between an open's admission and its force. */
+static void forget_on_register(struct fuse_req *req)
+{
+	(void)req;
+	forget_memo(forgotten);
+}
+
 /*
  * Another user's open is admitted only while the memo holds the output
  * and the store its value: the node counting as forced is not enough once
  * gc removed the value (its force would run the thunk again, for them). A
- * result forced elsewhere (gg force) is served.
+ * result forced elsewhere (gg force) is served. Such an open never reaches
+ * the scheduler: the memo answers it, so gc removing the entry just after
+ * the admission runs nothing either.
  */
 static void test_open_without_force_needs_memo(void)
 {
@@ -467,10 +485,8 @@ static void test_open_without_force_needs_memo(void)
 	struct fuse_req r1 = {0}, r2 = {0};
 	int first = forces_now();
 	CHECK(lazy_open(&fs, &r1, &n, &fi, 0, false));
-	CHECK(r1.nreplies == 0 && forces_now() == first + 1);
-	struct sched_outcome ok = {.status = 0, .value = value2};
-	CHECK(answer(first, &ok));
 	CHECK(wait_replied(&r1, 5000) && r1.replied == REPLY_OPEN);
+	CHECK(forces_now() == first);
 	CHECK_STR(served, OUTPUT2);
 	CHECK(settled(&n) && lazy_is_forced(&fs, &n));
 
@@ -482,11 +498,49 @@ static void test_open_without_force_needs_memo(void)
 	pthread_mutex_unlock(&fs.mu);
 	nlogged = 0;
 	CHECK(lazy_open(&fs, &r2, &n, &fi, 0, false));
-	CHECK(r2.replied == REPLY_ERR && r2.err == EACCES && forces_now() == first + 1);
+	CHECK(r2.replied == REPLY_ERR && r2.err == EACCES && forces_now() == first);
 	CHECK(nlogged == 1 && strstr(logged, "may not start its force"));
 	CHECK(settled(&n));
 	CHECK(store_put_buf(fs.store, OUTPUT2, strlen(OUTPUT2), GG_VALUE, &value2) == 0);
-	forget_memo(&thunk2);
+
+	/* admitted, then gc: an error naming the cause, nothing run */
+	struct fuse_req r3 = {.on_register = forget_on_register};
+	forgotten = &thunk2;
+	pthread_mutex_lock(&fs.mu);
+	n.lz.forced = n.lz.kernel_synced = false;
+	pthread_mutex_unlock(&fs.mu);
+	CHECK(lazy_open(&fs, &r3, &n, &fi, 0, false));
+	CHECK(wait_replied(&r3, 5000) && settled(&n));
+	CHECK(r3.replied == REPLY_ERR && r3.err == EIO && forces_now() == first);
+	char *e = xattr(&n, "user.gg.error");
+	CHECK(strstr(e, "no longer in the store"));
+	free(e);
+	drop_output(&n);
+}
+
+/* ... and when an open that may force joins such a job, whose memo entry
+ * is gone by then, the thunk is forced after all, for both. */
+static void test_memo_answer_gone_then_owner_joins(void)
+{
+	struct node n;
+	make_output(&n);
+	put_memo(&thunk, &value);
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	struct fuse_req r1 = {.on_register = forget_on_register}, r2 = {0};
+	forgotten = &thunk;
+	lazy_stop(&fs); /* the done threads wait: the owner joins first */
+	int first = forces_now();
+	CHECK(lazy_open(&fs, &r1, &n, &fi, 0, false));
+	CHECK(open_lazy(&n, &r2));
+	CHECK(forces_now() == first && r1.nreplies == 0 && r2.nreplies == 0);
+	fs.done_stop = false;
+	CHECK(lazy_start(&fs) == 0);
+	CHECK(forces_reach(first + 1));
+	struct sched_outcome ok = {.status = 0, .value = value};
+	CHECK(answer(first, &ok));
+	CHECK(wait_replied(&r1, 5000) && r1.replied == REPLY_OPEN);
+	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
+	CHECK(settled(&n));
 	drop_output(&n);
 }
 
@@ -683,12 +737,6 @@ static void store_output(void)
 }
 
 /* Waits until k forces were asked for. */
-static bool forces_reach(int k)
-{
-	for (int i = 0; i < 5000 && forces_now() < k; i++)
-		usleep(1000);
-	return forces_now() == k;
-}
 
 /* An open r of the by-hash output n whose force ends with a damaged
  * value: the index of that force; the next one is under way. */
@@ -759,21 +807,19 @@ static void test_damaged_not_forced_again_for_others(void)
 	struct fuse_file_info fi = {.flags = O_RDONLY};
 	struct fuse_req r = {0}, r2 = {0};
 	int first = forces_now();
-	CHECK(lazy_open(&fs, &r, &n, &fi, 0, false));
-	CHECK(forces_now() == first + 1 && r.nreplies == 0);
 	damage(&value);
+	CHECK(lazy_open(&fs, &r, &n, &fi, 0, false)); /* answered by the memo */
 	struct sched_outcome ok = {.status = 0, .value = value};
-	CHECK(answer(first, &ok));
 	CHECK(wait_replied(&r, 5000) && settled(&n));
 	CHECK(r.replied == REPLY_ERR && r.err == EIO && r.nreplies == 1);
-	CHECK(forces_now() == first + 1);
+	CHECK(forces_now() == first);
 	char *e = xattr(&n, "user.gg.error");
 	CHECK(strstr(e, "damaged") && strstr(e, value.s));
 	free(e);
 	CHECK(open_lazy(&n, &r2)); /* the owner's */
-	CHECK(forces_now() == first + 2);
+	CHECK(forces_now() == first + 1);
 	store_output();
-	CHECK(answer(first + 1, &ok));
+	CHECK(answer(first, &ok));
 	CHECK(wait_replied(&r2, 5000) && r2.replied == REPLY_OPEN);
 	CHECK(settled(&n));
 
@@ -783,14 +829,16 @@ static void test_damaged_not_forced_again_for_others(void)
 	pthread_mutex_lock(&fs.mu);
 	n.lz.kernel_synced = false; /* not the fast path */
 	pthread_mutex_unlock(&fs.mu);
+	lazy_stop(&fs); /* the done threads wait: the owner joins first */
 	CHECK(lazy_open(&fs, &r3, &n, &fi, 0, false));
 	CHECK(open_lazy(&n, &r4));
-	CHECK(forces_now() == first + 3);
+	CHECK(forces_now() == first + 1);
 	damage(&value);
-	CHECK(answer(first + 2, &ok));
-	CHECK(forces_reach(first + 4));
+	fs.done_stop = false;
+	CHECK(lazy_start(&fs) == 0);
+	CHECK(forces_reach(first + 2));
 	store_output();
-	CHECK(answer(first + 3, &ok));
+	CHECK(answer(first + 1, &ok));
 	CHECK(wait_replied(&r3, 5000) && r3.replied == REPLY_OPEN);
 	CHECK(wait_replied(&r4, 5000) && r4.replied == REPLY_OPEN);
 	CHECK(settled(&n));
@@ -1158,12 +1206,12 @@ static void test_materialize_spares_changed_file(void)
 }
 
 TEST_MAIN(setup, test_not_lazy, test_opens_join_one_force, test_open_without_force,
-          test_open_without_force_needs_memo, test_failure_named, test_interrupt_last_waiter,
-          test_interrupt_one_of_two, test_interrupted_while_registering,
-          test_interrupt_while_answered, test_output_link_refused, test_memo_attr,
-          test_damaged_value_forced_again, test_damaged_twice_fails,
-          test_damaged_not_forced_again_for_others, test_gc_removed_value_forced_again,
-          test_no_invalidation_when_kernel_has_value, test_classify, test_classify_unreadable,
-          test_rewritten_during_force, test_rewritten_then_interrupted,
-          test_interrupted_after_two_rewrites, test_link_placeholder, test_materialize,
-          test_materialize_spares_changed_file, teardown)
+          test_open_without_force_needs_memo, test_memo_answer_gone_then_owner_joins,
+          test_failure_named, test_interrupt_last_waiter, test_interrupt_one_of_two,
+          test_interrupted_while_registering, test_interrupt_while_answered,
+          test_output_link_refused, test_memo_attr, test_damaged_value_forced_again,
+          test_damaged_twice_fails, test_damaged_not_forced_again_for_others,
+          test_gc_removed_value_forced_again, test_no_invalidation_when_kernel_has_value,
+          test_classify, test_classify_unreadable, test_rewritten_during_force,
+          test_rewritten_then_interrupted, test_interrupted_after_two_rewrites,
+          test_link_placeholder, test_materialize, test_materialize_spares_changed_file, teardown)

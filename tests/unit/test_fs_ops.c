@@ -14,7 +14,9 @@
  * store's path, ERANGE for a short buffer, user.gg.error kept from other
  * users, user.gg.* of a placeholder not writable; readdir hides the root's
  * ".gg" and lists a placeholder forced to a link as a link; a store
- * object's handle is never written, truncated or chmod'ed; INIT's wants.
+ * object's handle is never written, truncated or chmod'ed; a truncation
+ * by path that a lease is in the way of waits on a thread of waiting.c,
+ * with the rest of its SETATTR; INIT's wants.
  * Linked without a FUSE session: libfuse's replies and node.c's fds are
  * fs_fakes.h's, and the rest of node.c, lazy.c, byhash.c, backing.c,
  * watch.c and ident.c are small fakes below. The files are real ones, in
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <signal.h>
 #include <sys/xattr.h>
 
 static struct ggfs fs;
@@ -231,14 +234,15 @@ bool watch_entry_cached(struct ggfs *f, struct node *d, const char *name, ino_t 
 
 /* ---- a fake of fs/waiting.c: the handler runs at once ---- */
 
-static int nwaiting; /* waiting_run calls */
+static int nwaiting;      /* waiting_run calls */
+static int lease_fd = -1; /* a lease the waiting lets go of first */
 
-void waiting_run(struct ggfs *f, waiting_fn *fn, fuse_req_t req, struct node *n,
-                 const struct fuse_file_info *fi, bool pt)
+void waiting_run(struct ggfs *f, waiting_fn *fn, fuse_req_t req, void *arg)
 {
 	nwaiting++;
-	struct fuse_file_info copy = *fi;
-	fn(f, req, n, &copy, pt);
+	if (lease_fd >= 0)
+		CHECK(fcntl(lease_fd, F_SETLEASE, F_UNLCK) == 0);
+	fn(f, req, arg);
 }
 
 static bool refuse_changes; /* ident_may_change (and ident_enter) refuse */
@@ -942,6 +946,36 @@ static void test_store_handles(void)
 /* INIT wants POSIX ACLs and the umask left to ggfs where the kernel has
  * them, never the writeback cache or spliced requests, and caps
  * max_write at 1 MiB. */
+/* A truncation by path of a file someone holds a lease on waits for the
+ * lease's break on a thread of waiting.c, not on a FUSE thread, and the
+ * rest of its SETATTR (here a chmod) is made there, once; without a lease,
+ * at once. */
+static void test_leased_truncate_waits_elsewhere(void)
+{
+	put("src/plain", "hello\n");
+	signal(SIGIO, SIG_IGN); /* the lease's break notice */
+	char *p = at("src/plain");
+	lease_fd = open(p, O_RDONLY | O_CLOEXEC);
+	CHECK(lease_fd >= 0 && fcntl(lease_fd, F_SETLEASE, F_RDLCK) == 0);
+	nwaiting = nsource_opens = nreleases = 0;
+	struct stat attr = {.st_mode = 0640, .st_size = 2};
+	ggfs_ops.setattr(fresh(), ino_of(plain), &attr, FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE,
+	                 NULL);
+	CHECK(nwaiting == 1);
+	CHECK(req.replied == REPLY_ATTR && req.attr.st_size == 2);
+	CHECK(holds("src/plain", "he") && mode_of("src/plain") == 0640);
+	CHECK(nsource_opens == 1 && nreleases == 1);
+	close(lease_fd);
+	lease_fd = -1;
+	attr.st_size = 1;
+	ggfs_ops.setattr(fresh(), ino_of(plain), &attr, FUSE_SET_ATTR_SIZE, NULL);
+	CHECK(nwaiting == 1 && req.replied == REPLY_ATTR && holds("src/plain", "h"));
+	CHECK(nsource_opens == 2 && nreleases == 2);
+	put("src/plain", "hello\n");
+	CHECK(chmod(p, 0644) == 0);
+	free(p);
+}
+
 static void test_init(void)
 {
 	struct fuse_conn_info conn = {0};
@@ -966,4 +1000,4 @@ TEST_MAIN(setup, test_placeholder_size, test_negative_lookup, test_dotdot, test_
           test_virtual_opens_refused, test_open_placeholder, test_others_do_not_force,
           test_refused_change_touches_nothing, test_names_refused, test_create_only_creates,
           test_umask, test_gg_xattrs, test_gg_xattrs_read_only, test_readdir, test_readlink,
-          test_store_handles, test_init, teardown)
+          test_store_handles, test_leased_truncate_waits_elsewhere, test_init, teardown)
