@@ -28,6 +28,7 @@
 
 #include "core/namemap.h"
 #include "core/trace.h"
+#include "core/workers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -553,16 +554,10 @@ static void fail_node(struct sched *s, struct node *n, const struct failure *err
 	if (n->state == N_DELAYED)
 		remove_ptr(s->delayed, &s->ndelayed, n);
 	if (n->state == N_READY) {
-		/* unlink from the ready queue */
-		struct node **pp = &s->ready_head, *prev = NULL;
-		while (*pp && *pp != n)
-			prev = *pp, pp = &(*pp)->next_ready;
-		if (*pp) {
-			*pp = n->next_ready;
-			if (s->ready_tail == n)
-				s->ready_tail = prev;
+		bool queued;
+		FIFO_REMOVE(s->ready_head, s->ready_tail, next_ready, n, queued);
+		if (queued)
 			s->stats.queued--;
-		}
 	}
 	release_lock(n, cbs); /* a READY one asked for again kept it */
 	n->state = N_FAILED;

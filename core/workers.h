@@ -56,6 +56,22 @@ void workers_stop(struct workers *w, pthread_mutex_t *mu, pthread_cond_t *cv, bo
 		}                                                                                  \
 	} while (0)
 
+/* Takes item out of the FIFO wherever it is; removed: whether it was in. */
+#define FIFO_REMOVE(head, tail, next, item, removed)                                               \
+	do {                                                                                       \
+		__typeof__(head) *pp_ = &(head), prev_ = NULL;                                     \
+		while (*pp_ && *pp_ != (item)) {                                                   \
+			prev_ = *pp_;                                                              \
+			pp_ = &prev_->next;                                                        \
+		}                                                                                  \
+		(removed) = *pp_ != NULL;                                                          \
+		if (removed) {                                                                     \
+			*pp_ = (item)->next;                                                       \
+			if ((tail) == (item))                                                      \
+				(tail) = prev_;                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* Under the pool's lock mu: waits for an item and takes the FIFO's first
  * into out; NULL once stopping and the FIFO is empty. */
 #define WORKERS_NEXT(head, tail, next, out, stopping, cv, mu)                                      \

@@ -635,8 +635,9 @@ bool ident_is_other(struct ggfs *fs, fuse_req_t req);
 
 /* ---- waiting.c ---- */
 /* A request's handler that may wait long for someone else (a lease); it
- * answers req and frees arg. */
-typedef void waiting_fn(struct ggfs *fs, fuse_req_t req, void *arg);
+ * answers req and frees arg. interrupted: the caller gave up (FUSE_INTERRUPT)
+ * while the request waited its turn: answer EINTR, undo what it holds. */
+typedef void waiting_fn(struct ggfs *fs, fuse_req_t req, void *arg, bool interrupted);
 /* Runs fn(fs, req, arg) on a thread of its own (started when needed); here,
  * if no thread can start. */
 void waiting_run(struct ggfs *fs, waiting_fn *fn, fuse_req_t req, void *arg);

@@ -294,10 +294,17 @@ struct setattr_args {
 
 static void setattr_apply(struct ggfs *fs, fuse_req_t req, struct setattr_args *a, bool wait);
 
-static void setattr_waiting(struct ggfs *fs, fuse_req_t req, void *arg)
+static void setattr_waiting(struct ggfs *fs, fuse_req_t req, void *arg, bool interrupted)
 {
-	setattr_apply(fs, req, arg, true);
-	free(arg);
+	struct setattr_args *a = arg;
+	if (!interrupted) {
+		setattr_apply(fs, req, a, true);
+	} else {
+		fuse_reply_err(req, EINTR);
+		if (a->truncating)
+			node_release(fs, a->n, a->pt, false, -1);
+	}
+	free(a);
 }
 
 static void gg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
@@ -711,11 +718,16 @@ struct source_open_args {
 	bool pt;
 };
 
-static void source_open_waiting(struct ggfs *fs, fuse_req_t req, void *arg)
+static void source_open_waiting(struct ggfs *fs, fuse_req_t req, void *arg, bool interrupted)
 {
-	struct source_open_args *a = arg;
-	source_open(fs, req, a->n, &a->fi, a->pt, true);
-	free(a);
+	struct source_open_args *o = arg;
+	if (!interrupted) {
+		source_open(fs, req, o->n, &o->fi, o->pt, true);
+	} else {
+		fuse_reply_err(req, EINTR);
+		node_release(fs, o->n, o->pt, false, -1);
+	}
+	free(o);
 }
 
 void open_source_file(struct ggfs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)

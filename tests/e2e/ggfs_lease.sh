@@ -17,6 +17,8 @@ mkdir -p src
 echo leased >src/leased
 echo other >src/other
 ggfs_mount src mnt ggfs.log -o max_threads=1
+tasks() { ls "/proc/$GGFS_PID/task" | wc -l; }
+tasks0=$(tasks) # the mount's threads before any open waits for a lease
 # The holder takes a read lease (once no writer has the file open: the
 # mount lets its file go when the kernel says so, a moment after the
 # writer closed it), says so, and keeps it (the lease-break signal
@@ -98,4 +100,30 @@ check "... while the truncation still waits" [ ! -e truncate.rc ]
 touch release3
 check "once the holder lets go, the truncation goes on" wait_for "the truncation" test -e truncate.rc
 check "... and truncates SOURCE's file" [ "$(cat truncate.rc):$(cat src/leased)" = 0:lea ]
+# A writer killed while its open waits its turn (every waiting thread,
+# 4, busy with a writer before it) is gone at once, not after a lease-break
+# (45 s): the interrupt takes its open out of the queue.
+python3 holder.py src/leased ready4 release4 &
+holder4=$!
+at_exit "touch '$T/release4'; kill $holder4 2>/dev/null"
+check "a fourth holder has its lease" wait_for "the lease" test -e ready4
+writers=
+for i in 1 2 3 4; do
+	python3 -c 'import sys; open(sys.argv[1], "a")' mnt/leased &
+	writers="$writers $!"
+done
+at_exit "kill $writers 2>/dev/null"
+check "four writers wait, each on a thread of its own" wait_for "4 waiting threads" \
+	sh -c "[ \$(ls /proc/$GGFS_PID/task | wc -l) -eq $((tasks0 + 4)) ]"
+python3 -c 'import sys; open(sys.argv[1], "a")' mnt/leased &
+fifth=$!
+sleep 1 # its open reaches the mount (killed before, the kernel drops it alone)
+kill -9 $fifth
+gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
+check "a fifth writer, killed while its open waits its turn, is gone at once" \
+	wait_for "the killed writer gone" gone $fifth
+check "... while the four still wait" sh -c "for p in $writers; do kill -0 \$p || exit 1; done"
+touch release4
+check "once the holder lets go, the four go on" wait_for "the four writers" \
+	sh -c "for p in $writers; do ! kill -0 \$p 2>/dev/null || exit 1; done"
 finish

@@ -234,15 +234,16 @@ bool watch_entry_cached(struct ggfs *f, struct node *d, const char *name, ino_t 
 
 /* ---- a fake of fs/waiting.c: the handler runs at once ---- */
 
-static int nwaiting;      /* waiting_run calls */
-static int lease_fd = -1; /* a lease the waiting lets go of first */
+static int nwaiting;             /* waiting_run calls */
+static int lease_fd = -1;        /* a lease the waiting lets go of first */
+static bool waiting_interrupted; /* the caller gives up while it waits */
 
 void waiting_run(struct ggfs *f, waiting_fn *fn, fuse_req_t req, void *arg)
 {
 	nwaiting++;
 	if (lease_fd >= 0)
 		CHECK(fcntl(lease_fd, F_SETLEASE, F_UNLCK) == 0);
-	fn(f, req, arg);
+	fn(f, req, arg, waiting_interrupted);
 }
 
 static bool refuse_changes; /* ident_may_change (and ident_enter) refuse */
@@ -949,7 +950,8 @@ static void test_store_handles(void)
 /* A truncation by path of a file someone holds a lease on waits for the
  * lease's break on a thread of waiting.c, not on a FUSE thread, and the
  * rest of its SETATTR (here a chmod) is made there, once; without a lease,
- * at once. */
+ * at once. Interrupted while it waits there, it and an open are answered
+ * EINTR, nothing changed, and no longer count as opens for writing. */
 static void test_leased_truncate_waits_elsewhere(void)
 {
 	put("src/plain", "hello\n");
@@ -967,6 +969,26 @@ static void test_leased_truncate_waits_elsewhere(void)
 	CHECK(nsource_opens == 1 && nreleases == 1);
 	close(lease_fd);
 	lease_fd = -1;
+	/* interrupted while it waited: EINTR, nothing changed, its count undone */
+	waiting_interrupted = true;
+	struct stat other = {.st_mode = 0600, .st_size = 1};
+	lease_fd = open(p, O_RDONLY | O_CLOEXEC);
+	CHECK(lease_fd >= 0 && fcntl(lease_fd, F_SETLEASE, F_RDLCK) == 0);
+	ggfs_ops.setattr(fresh(), ino_of(plain), &other, FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE,
+	                 NULL);
+	CHECK(nwaiting == 2 && err_of() == EINTR);
+	CHECK(holds("src/plain", "he") && mode_of("src/plain") == 0640);
+	CHECK(nsource_opens == 2 && nreleases == 2);
+	CHECK(fcntl(lease_fd, F_SETLEASE, F_RDLCK) == 0); /* let go by the waiting */
+	struct fuse_file_info fi = {.flags = O_WRONLY};
+	ggfs_ops.open(fresh(), ino_of(plain), &fi);
+	CHECK(nwaiting == 3 && err_of() == EINTR);
+	CHECK(nsource_opens == 3 && nreleases == 3);
+	waiting_interrupted = false;
+	close(lease_fd);
+	lease_fd = -1;
+	nwaiting = 1;
+	nsource_opens = nreleases = 1;
 	attr.st_size = 1;
 	ggfs_ops.setattr(fresh(), ino_of(plain), &attr, FUSE_SET_ATTR_SIZE, NULL);
 	CHECK(nwaiting == 1 && req.replied == REPLY_ATTR && holds("src/plain", "h"));

@@ -6,13 +6,14 @@
  * needed (a free one takes the next request) and never more than
  * GGFS_WAITING_THREADS, the others wait their turn and each runs once;
  * waiting_stop runs what still waits, then later requests run on the
- * caller's thread. The handlers here wait on a gate the test opens; the
- * requests are tokens waiting.c only passes on. ident.c's notes are
- * faked below.
+ * caller's thread; a request interrupted while it waits its turn (or
+ * before it was handed over) is answered by its handler at once, and one
+ * taken is no longer interruptible there. The handlers here wait
+ * on a gate the test opens; the requests are fs_fakes.h's. ident.c's
+ * notes are faked below.
  */
+#define FS_FAKES_REPLIES
 #include "fs_fakes.h"
-
-#include <stdint.h>
 
 /* ---- a fake of fs/ident.c's note of the kernel's flags ---- */
 
@@ -37,30 +38,26 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 static int running, ran[NREQ];
 static pthread_t main_thread, ran_on[NREQ];
-static bool ran_kills[NREQ];
+static bool ran_kills[NREQ], ran_interrupted[NREQ];
+static struct fuse_req reqs[NREQ];
 
 struct arg {
 	int i;
-	fuse_req_t req;
 };
 
-static fuse_req_t token(int i)
-{
-	return (fuse_req_t)(uintptr_t)(0x1000 + i);
-}
-
-static void handler(struct ggfs *f, fuse_req_t req, void *p)
+static void handler(struct ggfs *f, fuse_req_t req, void *p, bool interrupted)
 {
 	(void)f;
 	struct arg *a = p;
 	pthread_mutex_lock(&mu);
-	CHECK(req == a->req);
+	CHECK(req == &reqs[a->i]);
 	ran[a->i]++;
 	ran_on[a->i] = pthread_self();
 	ran_kills[a->i] = ident_noted_kills();
+	ran_interrupted[a->i] = interrupted;
 	running++;
 	pthread_cond_broadcast(&cv);
-	while (!gate_open)
+	while (!gate_open && !interrupted) /* answered at once, EINTR */
 		pthread_cond_wait(&cv, &mu);
 	running--;
 	pthread_mutex_unlock(&mu);
@@ -71,8 +68,7 @@ static void submit(struct ggfs *f, int i)
 {
 	struct arg *a = xmalloc(sizeof *a);
 	a->i = i;
-	a->req = token(i);
-	waiting_run(f, handler, token(i), a);
+	waiting_run(f, handler, &reqs[i], a);
 }
 
 /* Waits (at most 5 s) until `k` handlers have run or are running. */
@@ -101,6 +97,8 @@ static void reset(bool open)
 	running = 0;
 	memset(ran, 0, sizeof ran);
 	memset(ran_kills, 0, sizeof ran_kills);
+	memset(ran_interrupted, 0, sizeof ran_interrupted);
+	memset(reqs, 0, sizeof reqs);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -127,11 +125,14 @@ static bool idle(struct ggfs *f)
 }
 
 /* A fresh mount's NREQ requests, whose handlers wait on the gate, shut;
- * once as many run as there may be threads. */
-static void submit_all_gated(struct ggfs *f)
+ * once as many run as there may be threads. The request interrupted_first
+ * (if not -1) was interrupted before it was handed over. */
+static void submit_all_gated(struct ggfs *f, int interrupted_first)
 {
 	ggfs_init(f);
 	reset(false);
+	if (interrupted_first >= 0)
+		reqs[interrupted_first].interrupted = true;
 	for (int i = 0; i < NREQ; i++)
 		submit(f, i);
 	CHECK(started(GGFS_WAITING_THREADS));
@@ -163,7 +164,7 @@ static void test_runs_elsewhere(void)
 static void test_at_most_the_limit(void)
 {
 	struct ggfs f;
-	submit_all_gated(&f);
+	submit_all_gated(&f, -1);
 	pthread_mutex_lock(&f.waiting_mu);
 	CHECK(f.waiting_threads.n == GGFS_WAITING_THREADS);
 	CHECK(f.waiting_len == NREQ - GGFS_WAITING_THREADS);
@@ -191,7 +192,7 @@ static void *stopper(void *arg)
 static void test_stop_runs_what_waits(void)
 {
 	struct ggfs f;
-	submit_all_gated(&f);
+	submit_all_gated(&f, -1);
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, stopper, &f) == 0);
 	open_gate();
@@ -203,9 +204,58 @@ static void test_stop_runs_what_waits(void)
 	CHECK(ran[0] == 2 && pthread_equal(ran_on[0], main_thread));
 }
 
+/* Waits (at most 5 s) until `k` handlers wait at the gate. */
+static bool at_gate(int k)
+{
+	for (int i = 0; i < 5000; i++) {
+		pthread_mutex_lock(&mu);
+		bool there = running == k;
+		pthread_mutex_unlock(&mu);
+		if (there)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* A request interrupted while it waits its turn is taken out of the queue
+ * and its handler answers at once (EINTR), on the interrupt's thread, not
+ * after the lease-breaks of those before it; so is one interrupted before
+ * it was handed over, on the thread that hands it. The others, and those
+ * taken already (no longer registered), are not interrupted. */
+static void test_interrupted_while_waiting(void)
+{
+	struct ggfs f;
+	int last = NREQ - 1, early = NREQ - 2;
+	submit_all_gated(&f, early);
+	CHECK(at_gate(GGFS_WAITING_THREADS));
+	CHECK(ran[early] == 1 && ran_interrupted[early] &&
+	      pthread_equal(ran_on[early], main_thread));
+	pthread_mutex_lock(&replies_mu);
+	fuse_interrupt_func_t intr = reqs[last].intr;
+	void *data = reqs[last].intr_data;
+	bool taken_unregistered = true;
+	for (int i = 0; i < GGFS_WAITING_THREADS; i++)
+		taken_unregistered &= reqs[i].intr == NULL;
+	pthread_mutex_unlock(&replies_mu);
+	CHECK(intr != NULL && taken_unregistered);
+	if (intr)
+		intr(&reqs[last], data); /* as libfuse, for FUSE_INTERRUPT */
+	CHECK(ran[last] == 1 && ran_interrupted[last] && pthread_equal(ran_on[last], main_thread));
+	pthread_mutex_lock(&f.waiting_mu);
+	CHECK(f.waiting_len == NREQ - GGFS_WAITING_THREADS - 2);
+	pthread_mutex_unlock(&f.waiting_mu);
+	open_gate();
+	CHECK(started(NREQ) && idle(&f));
+	for (int i = 0; i < NREQ; i++)
+		CHECK(ran[i] == 1 && ran_interrupted[i] == (i == last || i == early));
+	waiting_stop(&f);
+}
+
 static void setup(void)
 {
 	main_thread = pthread_self();
 }
 
-TEST_MAIN(setup, test_runs_elsewhere, test_at_most_the_limit, test_stop_runs_what_waits)
+TEST_MAIN(setup, test_runs_elsewhere, test_at_most_the_limit, test_stop_runs_what_waits,
+          test_interrupted_while_waiting)
