@@ -38,7 +38,9 @@ struct waiting {
 /*
  * FUSE_INTERRUPT of a request handed here (libfuse's callback, under the
  * request's lock). Still queued: taken out and answered here, which is
- * safe as libfuse holds the request until the callback returns. Else
+ * safe as libfuse holds the request until the callback returns (its count,
+ * raised by find_interrupted in libfuse 3.14's fuse_lowlevel.c: not
+ * documented, so checked again when libfuse changes). Else
  * marked: for the thread that took it, or for waiting_run, which
  * registers the callback before it queues the request (a callback run
  * inside that registration must not answer: libfuse would then free the
