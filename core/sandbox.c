@@ -233,7 +233,23 @@ static _Noreturn void exec_program(const struct child_ctx *c)
 	 * makes itself gets every capability back, and our mounts locked. */
 	if (c->drop_admin && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0)
 		child_fail(c, MSG_SETUP, STEP_CAPS);
-	execve(c->exe, c->argv, c->env);
+	/*
+	 * A program someone holds open for writing cannot be run (ETXTBSY).
+	 * Nothing of ours writes a program once it is in place, but a child
+	 * another thread forks meanwhile inherits, for an instant (until its
+	 * own exec closes it), every write descriptor open in the process:
+	 * one of a program being copied or stored. So ETXTBSY is tried again,
+	 * for about a second, before it counts.
+	 */
+	struct timespec pause = {0, 1000000};
+	for (int tries = 0; tries < 12; tries++) {
+		execve(c->exe, c->argv, c->env);
+		if (errno != ETXTBSY)
+			break;
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 256000000)
+			pause.tv_nsec *= 2;
+	}
 	child_fail(c, MSG_EXEC, 0);
 }
 

@@ -579,6 +579,40 @@ static void *worker(void *arg)
 	return (void *)bad;
 }
 
+static void *close_later(void *arg)
+{
+	usleep(300 * 1000);
+	close((int)(long)arg);
+	return NULL;
+}
+
+/* A program held open for writing a moment (as a child another thread
+ * forks holds an inherited descriptor of a file being copied, until its
+ * own exec) runs once it is let go, rather than failing ETXTBSY. */
+static void test_exec_waits_for_writer(void)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		bool plain = mode == 1;
+		if (!plain && !isolation)
+			continue;
+		char *root = make_root(&sh);
+		char *exe = xasprintf("%s/%s", root, sh.exe);
+		CHECK(chmod(exe, 0755) == 0);
+		int fd = open(exe, O_WRONLY | O_CLOEXEC);
+		CHECK(fd >= 0);
+		pthread_t t;
+		CHECK(pthread_create(&t, NULL, close_later, (void *)(long)fd) == 0);
+		struct run r = run_sh(root, "echo ran", plain);
+		pthread_join(t, NULL);
+		if (!exited(&r, 0))
+			fprintf(stderr, "ret %d (%s)\n", r.ret, r.ret < 0 ? gg_last_error() : "");
+		CHECK(exited(&r, 0) && strcmp(r.out, "ran\n") == 0);
+		run_free(&r);
+		free(exe);
+		free(root);
+	}
+}
+
 static void test_threads(void)
 {
 	pthread_t t[6];
@@ -678,5 +712,5 @@ static void teardown(void)
 
 TEST_MAIN(setup, test_status_and_stdio, test_outputs_and_mounts, test_bind_checks_inode,
           test_hermetic, test_network, test_timeout, test_plain_leftovers, test_exec_failure,
-          test_no_leaks, test_no_isolation, test_claimed_names, test_rlimits, test_threads, bench,
-          teardown)
+          test_no_leaks, test_no_isolation, test_claimed_names, test_rlimits,
+          test_exec_waits_for_writer, test_threads, bench, teardown)
