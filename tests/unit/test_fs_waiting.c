@@ -110,18 +110,31 @@ static void open_gate(void)
 	pthread_mutex_unlock(&mu);
 }
 
-/* Waits until no handler runs and the threads took nothing else. */
-static bool idle(struct ggfs *f)
+/* Does no handler run, and is nothing left for the threads to take? */
+static bool is_idle(void *arg)
+{
+	struct ggfs *f = arg;
+	pthread_mutex_lock(&f->waiting_mu);
+	bool done = !f->waiting_len && !f->waiting_busy;
+	pthread_mutex_unlock(&f->waiting_mu);
+	return done;
+}
+
+/* Polls holds(arg) for at most 5 s. */
+static bool within_5s(bool (*holds)(void *), void *arg)
 {
 	for (int i = 0; i < 5000; i++) {
-		pthread_mutex_lock(&f->waiting_mu);
-		bool done = !f->waiting_len && !f->waiting_busy;
-		pthread_mutex_unlock(&f->waiting_mu);
-		if (done)
+		if (holds(arg))
 			return true;
 		usleep(1000);
 	}
 	return false;
+}
+
+/* Waits until no handler runs and the threads took nothing else. */
+static bool idle(struct ggfs *f)
+{
+	return within_5s(is_idle, f);
 }
 
 /* A fresh mount's NREQ requests, whose handlers wait on the gate, shut;
@@ -205,17 +218,18 @@ static void test_stop_runs_what_waits(void)
 }
 
 /* Waits (at most 5 s) until `k` handlers wait at the gate. */
+/* Do *arg handlers wait at the gate? */
+static bool k_at_gate(void *arg)
+{
+	pthread_mutex_lock(&mu);
+	bool there = running == *(int *)arg;
+	pthread_mutex_unlock(&mu);
+	return there;
+}
+
 static bool at_gate(int k)
 {
-	for (int i = 0; i < 5000; i++) {
-		pthread_mutex_lock(&mu);
-		bool there = running == k;
-		pthread_mutex_unlock(&mu);
-		if (there)
-			return true;
-		usleep(1000);
-	}
-	return false;
+	return within_5s(k_at_gate, &k);
 }
 
 /* A request interrupted while it waits its turn is taken out of the queue
